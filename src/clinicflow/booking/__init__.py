@@ -1,0 +1,1 @@
+"""Booking: availability, holds, bookings and their life cycle."""

@@ -1,0 +1,1 @@
+"""Booking rules as pure functions over plain data."""

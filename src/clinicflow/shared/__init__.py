@@ -1,0 +1,1 @@
+"""Pure building blocks shared by every context: no I/O, no frameworks."""
