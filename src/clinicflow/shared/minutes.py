@@ -17,3 +17,9 @@ def to_minute(at: datetime) -> int:
 
 def from_minute(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def to_minute_ceil(at: datetime) -> int:
+    """Minutes since the epoch, rounding up: for lower bounds that must not be undercut."""
+    floor = to_minute(at)
+    return floor if from_minute(floor) == at else floor + 1
