@@ -1,0 +1,46 @@
+# The two set-up commands are `make demo` and `make test`; both make the virtualenv themselves.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install demo serve test lint format bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)  ## create the virtualenv and install clinicflow with its test tools
+
+demo: install  ## migrate an SQLite file, load a demo clinic and serve it on $(HOST):$(PORT)
+	$(BIN)/clinicflow demo --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/clinicflow db migrate
+	$(BIN)/clinicflow serve --host $(HOST) --port $(PORT)
+
+test: install  ## the whole suite (PostgreSQL tests skip locally when it is unreachable)
+	$(BIN)/python -m pytest
+
+lint: install  ## ruff, mypy --strict and the import contracts
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+bench: install  ## availability over the shared bench data set
+	$(BIN)/python benchmarks/availability.py --data ../shared/bench/dataset.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

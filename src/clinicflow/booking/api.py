@@ -1,0 +1,142 @@
+"""Booking routes: parse → use case → schema."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.domain.lifecycle import Action
+from clinicflow.booking.handlers import BookingService
+from clinicflow.booking.schemas import (
+    ActionIn,
+    AvailabilityOut,
+    BookingIn,
+    BookingList,
+    BookingOut,
+    HoldIn,
+    PractitionerOut,
+    RescheduleIn,
+    ServiceOut,
+    SlotOut,
+    bound,
+)
+from clinicflow.booking.slots import AvailabilityService
+from clinicflow.catalog import Catalog
+
+router = APIRouter(prefix="/v1", tags=["booking"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+def _part(request: Request, name: str) -> Any:
+    return getattr(request.app.state.container, name)
+
+
+def _slot(body: HoldIn) -> SlotRequest:
+    return SlotRequest(body.service, body.visit_type, body.duration, body.start, body.practitioner)
+
+
+@router.get("/services")
+async def services(request: Request) -> list[ServiceOut]:
+    catalog = cast(Catalog, _part(request, "catalog"))
+    return [ServiceOut.of(s) for s in catalog.services.values()]
+
+
+@router.get("/practitioners")
+async def practitioners(request: Request) -> list[PractitionerOut]:
+    catalog = cast(Catalog, _part(request, "catalog"))
+    return [PractitionerOut.of(p) for p in catalog.practitioners.values()]
+
+
+@router.get("/availability")
+async def availability(
+    request: Request,
+    service: str,
+    visit_type: str,
+    duration: Annotated[int, Query(gt=0, le=1440)],
+    start: date | datetime | None = None,
+    end: date | datetime | None = None,
+    practitioner: str | None = None,
+) -> AvailabilityOut:
+    catalog = cast(Catalog, _part(request, "catalog"))
+    tz = catalog.clinic.tz
+    lo = bound(start, tz, inclusive_end=False) or _part(request, "clock").now().astimezone(tz)
+    hi = bound(end, tz, inclusive_end=True) or lo + timedelta(days=7)
+    finder = cast(AvailabilityService, _part(request, "availability"))
+    found = await finder.slots(service, visit_type, duration, lo, hi, practitioner)
+    return AvailabilityOut(
+        service=service,
+        visit_type=visit_type,
+        duration=duration,
+        timezone=str(tz),
+        start=lo,
+        end=hi,
+        slots=[SlotOut.of(s) for s in found],
+    )
+
+
+@router.post("/holds", status_code=201)
+async def hold(request: Request, body: HoldIn) -> BookingOut:
+    view = await _bookings(request).hold(_slot(body))
+    return BookingOut.of(view, _tz(request))
+
+
+@router.post("/bookings", status_code=201)
+async def book(
+    request: Request, response: Response, body: BookingIn, key: IdempotencyKey = None
+) -> BookingOut:
+    req = BookRequest(_slot(body), body.patient.details(), body.hold_id)
+    view, replayed = await _bookings(request).book(req, key)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return BookingOut.of(view, _tz(request))
+
+
+@router.get("/bookings")
+async def list_bookings(
+    request: Request,
+    practitioner: str | None = None,
+    from_: Annotated[date | datetime | None, Query(alias="from")] = None,
+    to: date | datetime | None = None,
+    limit: Annotated[int, Query(gt=0, le=1000)] = 200,
+) -> BookingList:
+    tz = _tz(request)
+    lo, hi = bound(from_, tz, inclusive_end=False), bound(to, tz, inclusive_end=True)
+    views = await _bookings(request).search(practitioner, lo, hi, limit)
+    return BookingList(bookings=[BookingOut.of(v, tz) for v in views])
+
+
+@router.get("/bookings/{booking_id}")
+async def get_booking(request: Request, booking_id: str) -> BookingOut:
+    return BookingOut.of(await _bookings(request).get(booking_id), _tz(request))
+
+
+@router.post("/bookings/{booking_id}/reschedule")
+async def reschedule(request: Request, booking_id: str, body: RescheduleIn) -> BookingOut:
+    service = _bookings(request)
+    view = await service.reschedule(booking_id, body.start, body.practitioner, body.duration)
+    return BookingOut.of(view, _tz(request))
+
+
+def _action_route(action: Action) -> None:
+    async def act(request: Request, booking_id: str, body: ActionIn | None = None) -> BookingOut:
+        reason = body.reason if body else None
+        view = await _bookings(request).act(booking_id, action, reason)
+        return BookingOut.of(view, _tz(request))
+
+    act.__name__ = action.value.replace("-", "_")
+    router.post(f"/bookings/{{booking_id}}/{action.value}", name=act.__name__)(act)
+
+
+for _action in (Action.CANCEL, Action.CHECK_IN, Action.COMPLETE, Action.NO_SHOW):
+    _action_route(_action)
+
+
+def _bookings(request: Request) -> BookingService:
+    return cast(BookingService, _part(request, "bookings"))
+
+
+def _tz(request: Request) -> Any:
+    return cast(Catalog, _part(request, "catalog")).clinic.tz

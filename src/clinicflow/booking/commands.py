@@ -1,0 +1,24 @@
+"""What callers ask booking to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clinicflow.patients import PatientDetails
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRequest:
+    service: str
+    visit_type: str
+    duration: int
+    start: datetime  # aware
+    practitioner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookRequest:
+    slot: SlotRequest
+    patient: PatientDetails
+    hold_id: str | None = None

@@ -1,0 +1,88 @@
+"""Booking's domain errors; the gateway maps each `code` to problem+json."""
+
+from __future__ import annotations
+
+from clinicflow.shared.errors import Conflict, DomainError, InvalidRequest, NotFound
+
+
+class UnknownService(InvalidRequest):
+    code = "unknown_service"
+
+
+class ServiceNotBookable(DomainError):
+    code = "service_not_bookable"
+    status = 422
+    title = "Service cannot be booked"
+
+
+class UnknownVisitType(InvalidRequest):
+    code = "unknown_visit_type"
+
+
+class DurationNotAllowed(InvalidRequest):
+    code = "duration_not_allowed"
+
+
+class UnknownPractitioner(InvalidRequest):
+    code = "unknown_practitioner"
+
+
+class PractitionerNotEligible(InvalidRequest):
+    code = "practitioner_not_eligible"
+
+
+class OutsideWorkingHours(InvalidRequest):
+    code = "outside_working_hours"
+
+
+class TooLittleNotice(InvalidRequest):
+    code = "too_little_notice"
+
+
+class TooFarAhead(InvalidRequest):
+    code = "too_far_ahead"
+
+
+class RangeTooLong(InvalidRequest):
+    code = "range_too_long"
+
+
+class SlotUnavailable(Conflict):
+    code = "slot_unavailable"
+    title = "Slot unavailable"
+
+
+class PatientUnavailable(Conflict):
+    code = "patient_unavailable"
+    title = "Patient already has a visit then"
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    title = "Hold expired"
+
+
+class HoldMismatch(Conflict):
+    code = "hold_mismatch"
+    title = "Hold does not match the booking"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "Not allowed in the booking's current status"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+
+
+class HoldNotFound(NotFound):
+    code = "hold_not_found"
+
+
+class InvalidRange(InvalidRequest):
+    code = "invalid_range"

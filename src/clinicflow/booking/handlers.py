@@ -1,0 +1,324 @@
+"""Booking use cases: hold, book, reschedule and the life-cycle actions.
+
+Each runs in one write transaction (`Database.write`): it checks the slot against every
+committed booking, writes the change and its event to the outbox, and commits. On PostgreSQL
+a concurrent writer can still win the race; the exclusion constraint then refuses our row and
+the use case runs again, now seeing the winner (so the caller gets `slot_unavailable`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.booking import errors, queries
+from clinicflow.booking import repository as repo
+from clinicflow.booking import rules as r
+from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.domain.lifecycle import Action, Status, effective_status
+from clinicflow.booking.events import booking_event
+from clinicflow.booking.placement import Placement
+from clinicflow.booking.ports import CalendarSource, PatientMatcher
+from clinicflow.booking.tables import appointments, idempotency_keys
+from clinicflow.booking.views import BookingView
+from clinicflow.catalog import Catalog
+from clinicflow.infra.db import Database
+from clinicflow.infra.outbox import record
+from clinicflow.shared.clock import Clock
+
+T = TypeVar("T")
+
+
+class BookingService:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        clock: Clock,
+        patients: PatientMatcher,
+        sources: Sequence[CalendarSource],
+        *,
+        secret: bytes,
+        retries: int = 3,
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._clock = clock
+        self._patients = patients
+        self._placement = Placement(catalog, sources)
+        self._secret = secret
+        self._retries = retries
+        self._tz = catalog.clinic.tz
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def hold(self, req: SlotRequest) -> BookingView:
+        async def attempt() -> BookingView:
+            now = self._clock.now()
+            visit = r.resolve(self._catalog, req.service, req.visit_type, req.duration)
+            async with self._db.write() as conn:
+                row = await self._insert(conn, visit, req, None, Status.HELD, now)
+                await record(conn, booking_event("held", row, now))
+            return BookingView.of(row, now)
+
+        return await self._retrying(attempt)
+
+    async def book(self, req: BookRequest, idempotency_key: str | None) -> tuple[BookingView, bool]:
+        """The booking, and whether it was an earlier one replayed for the same key."""
+        fingerprint = self._fingerprint(req)
+        return await self._retrying(lambda: self._book_once(req, idempotency_key, fingerprint))
+
+    async def reschedule(
+        self, booking_id: str, start: datetime, practitioner: str | None, duration: int | None
+    ) -> BookingView:
+        return await self._retrying(
+            lambda: self._reschedule_once(booking_id, start, practitioner, duration)
+        )
+
+    async def act(self, booking_id: str, action: Action, reason: str | None) -> BookingView:
+        now = self._clock.now()
+        async with self._db.write() as conn:
+            row = await repo.locked(conn, booking_id)
+            target = repo.transition(row, action, now)
+            if action is Action.NO_SHOW and now < row.start_at:
+                raise errors.InvalidTransition(
+                    "a visit can be marked no-show only once its start time has passed"
+                )
+            values: dict[str, Any] = {"status": target.value, "updated_at": now}
+            if action is Action.CANCEL:
+                values["cancel_reason"] = reason
+            row = await repo.update_row(conn, booking_id, values)
+            await record(conn, booking_event(_EVENT_OF[action], row, now, reason=reason))
+        return BookingView.of(row, now)
+
+    # -- queries --------------------------------------------------------------------------
+
+    async def get(self, booking_id: str) -> BookingView:
+        async with self._db.read() as conn:
+            row = await queries.get_row(conn, booking_id)
+        if row is None:
+            raise errors.BookingNotFound(f"no booking {booking_id!r}")
+        return BookingView.of(row, self._clock.now())
+
+    async def search(
+        self, practitioner: str | None, lo: datetime | None, hi: datetime | None, limit: int
+    ) -> list[BookingView]:
+        async with self._db.read() as conn:
+            rows = await queries.list_rows(conn, practitioner, lo, hi, limit)
+        now = self._clock.now()
+        return [BookingView.of(row, now) for row in rows]
+
+    # -- the steps ------------------------------------------------------------------------
+
+    async def _book_once(
+        self, req: BookRequest, key: str | None, fingerprint: str
+    ) -> tuple[BookingView, bool]:
+        now = self._clock.now()
+        async with self._db.write() as conn:
+            if key is not None and (replayed := await self._replay(conn, key, fingerprint, now)):
+                return replayed, True
+            slot = req.slot
+            visit = r.resolve(self._catalog, slot.service, slot.visit_type, slot.duration)
+            patient_id = await self._patients.match_or_create(conn, req.patient, now)
+            await self._check_patient_free(
+                conn, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
+            )
+            if req.hold_id is not None:
+                row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
+            else:
+                row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now)
+            await record(conn, booking_event("created", row, now))
+            if key is not None:
+                await conn.execute(
+                    insert(idempotency_keys).values(
+                        key=key, request_hash=fingerprint, booking_id=row.id, created_at=now
+                    )
+                )
+        return BookingView.of(row, now), False
+
+    async def _reschedule_once(
+        self, booking_id: str, start: datetime, practitioner: str | None, duration: int | None
+    ) -> BookingView:
+        now = self._clock.now()
+        async with self._db.write() as conn:
+            old = await repo.locked(conn, booking_id)
+            repo.transition(old, Action.RESCHEDULE, now)
+            visit = r.resolve(
+                self._catalog, old.service, old.visit_type, duration or old.duration_min
+            )
+            slot = SlotRequest(
+                old.service, old.visit_type, visit.duration, start, practitioner or old.practitioner
+            )
+            chosen = await self._placement.choose(
+                conn, visit, slot, old.patient_id, now, exclude_id=old.id
+            )
+            await self._check_patient_free(
+                conn, old.patient_id, start, visit.duration, now, exclude_id=old.id
+            )
+            block_start, block_end = visit.block(start)
+            await repo.expire_stale_holds(conn, chosen, block_start, block_end, now)
+            row = await repo.update_row(
+                conn, booking_id, repo.slot_values(visit, start, chosen, now)
+            )
+            await record(
+                conn,
+                booking_event(
+                    "rescheduled",
+                    row,
+                    now,
+                    previous={
+                        "start": old.start_at.isoformat(),
+                        "end": old.end_at.isoformat(),
+                        "practitioner": old.practitioner,
+                    },
+                ),
+            )
+        return BookingView.of(row, now)
+
+    async def _insert(
+        self,
+        conn: AsyncConnection,
+        visit: r.VisitRequest,
+        slot: SlotRequest,
+        patient_id: str | None,
+        status: Status,
+        now: datetime,
+    ) -> Any:
+        chosen = await self._placement.choose(conn, visit, slot, patient_id, now)
+        block_start, block_end = visit.block(slot.start)
+        await repo.expire_stale_holds(conn, chosen, block_start, block_end, now)
+        values = repo.slot_values(visit, slot.start, chosen, now) | {
+            "id": str(uuid.uuid4()),
+            "service": visit.service.key,
+            "visit_type": visit.visit_type.key,
+            "patient_id": patient_id,
+            "status": status.value,
+            "created_at": now,
+        }
+        if status is Status.HELD:
+            values["hold_expires_at"] = now + timedelta(minutes=self._catalog.clinic.hold_minutes)
+        result = await conn.execute(insert(appointments).values(**values).returning(appointments))
+        return result.one()
+
+    async def _confirm_hold(
+        self,
+        conn: AsyncConnection,
+        hold_id: str,
+        slot: SlotRequest,
+        patient_id: str,
+        now: datetime,
+    ) -> Any:
+        hold = await queries.get_row(conn, hold_id, lock=True)
+        if hold is None:
+            raise errors.HoldNotFound(f"no hold {hold_id!r}: place one with POST /v1/holds")
+        status = effective_status(hold.status, hold.hold_expires_at, now)
+        if status is Status.EXPIRED:
+            raise errors.HoldExpired(
+                f"hold {hold_id} expired at {hold.hold_expires_at.astimezone(self._tz).isoformat()}"
+                "; place a new hold, or book without hold_id if the slot is still open"
+            )
+        repo.transition(hold, Action.CONFIRM, now)
+        repo.check_hold_matches(hold, slot)
+        return await repo.update_row(
+            conn,
+            hold_id,
+            {
+                "status": Status.CONFIRMED.value,
+                "patient_id": patient_id,
+                "hold_expires_at": None,
+                "updated_at": now,
+            },
+        )
+
+    async def _check_patient_free(
+        self,
+        conn: AsyncConnection,
+        patient_id: str | None,
+        start: datetime,
+        duration: int,
+        now: datetime,
+        exclude_id: str | None = None,
+    ) -> None:
+        if patient_id is None:
+            return
+        end = start + timedelta(minutes=duration)
+        if await queries.patient_overlaps(conn, patient_id, start, end, now, exclude_id):
+            raise errors.PatientUnavailable(
+                "this patient already has a visit that overlaps "
+                f"{start.astimezone(self._tz).isoformat()}; choose another time"
+            )
+
+    async def _replay(
+        self, conn: AsyncConnection, key: str, fingerprint: str, now: datetime
+    ) -> BookingView | None:
+        stored = await queries.idempotent_booking(conn, key)
+        if stored is None:
+            return None
+        request_hash, row = stored
+        if not hmac.compare_digest(request_hash, fingerprint):
+            raise errors.IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different request; "
+                "send a new key for a new booking"
+            )
+        return BookingView.of(row, now)
+
+    def _fingerprint(self, req: BookRequest) -> str:
+        # Keyed, so the stored hash of a request with patient details reveals nothing.
+        body = json.dumps(
+            {
+                "slot": [
+                    req.slot.service,
+                    req.slot.visit_type,
+                    req.slot.duration,
+                    req.slot.start.astimezone(UTC).isoformat(),
+                    req.slot.practitioner,
+                ],
+                "patient": [
+                    req.patient.first_name,
+                    req.patient.last_name,
+                    req.patient.email,
+                    req.patient.phone,
+                ],
+                "hold_id": req.hold_id,
+            }
+        )
+        return hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        for n in range(self._retries + 1):
+            try:
+                return await attempt()
+            except IntegrityError as exc:
+                # Another writer committed first; the next attempt sees its row and answers
+                # as the checks would have. Only a writer that keeps losing ends up here.
+                if n < self._retries:
+                    continue
+                message = str(exc.orig)
+                if "booking_patient_no_overlap" in message:
+                    raise errors.PatientUnavailable(
+                        "this patient already has a visit at that time; choose another time"
+                    ) from exc
+                if "booking_practitioner_no_overlap" in message:
+                    raise errors.SlotUnavailable(
+                        "another booking took this slot at the same moment; "
+                        "GET /v1/availability lists the open slots"
+                    ) from exc
+                raise
+        raise AssertionError("unreachable")
+
+
+_EVENT_OF = {
+    Action.CANCEL: "cancelled",
+    Action.CHECK_IN: "checked_in",
+    Action.COMPLETE: "completed",
+    Action.NO_SHOW: "no_show",
+}

@@ -1,0 +1,135 @@
+"""From the clinic's configuration to the engine's inputs, validating the request on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clinicflow.booking import errors
+from clinicflow.booking.domain.availability import (
+    Interval,
+    PractitionerCalendar,
+    Rejection,
+    SlotRules,
+)
+from clinicflow.catalog import Catalog, Practitioner, Service, VisitType
+from clinicflow.shared.minutes import to_minute_ceil
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRequest:
+    """A validated request for a kind of visit: bookable service, known type, allowed length."""
+
+    service: Service
+    visit_type: VisitType
+    duration: int
+
+    def rules(self, now: datetime) -> SlotRules:
+        policy = self.service.policy
+        now_min = to_minute_ceil(now)
+        return SlotRules(
+            duration=self.duration,
+            buffer_before=policy.buffer_before_min,
+            buffer_after=policy.buffer_after_min,
+            step=policy.slot_step_min,
+            earliest_start=now_min + policy.min_notice_min,
+            latest_start=now_min + policy.max_advance_days * 24 * 60,
+        )
+
+    def block(self, start: datetime) -> tuple[datetime, datetime]:
+        """The time a visit at `start` occupies, buffers included."""
+        policy = self.service.policy
+        return (
+            start - timedelta(minutes=policy.buffer_before_min),
+            start + timedelta(minutes=self.duration + policy.buffer_after_min),
+        )
+
+
+def resolve(catalog: Catalog, service_key: str, visit_type: str, duration: int) -> VisitRequest:
+    service = catalog.services.get(service_key)
+    if service is None:
+        known = ", ".join(catalog.services)
+        raise errors.UnknownService(f"no service {service_key!r}; choose one of: {known}")
+    if not service.bookable:
+        raise errors.ServiceNotBookable(
+            f"{service.name} cannot be booked: {'; '.join(service.reasons)}",
+            reasons=list(service.reasons),
+        )
+    vt = service.visit_types.get(visit_type)
+    if vt is None:
+        known = ", ".join(service.visit_types)
+        raise errors.UnknownVisitType(
+            f"{service.name} has no visit type {visit_type!r}; choose one of: {known}"
+        )
+    assert vt.durations is not None  # a bookable service has every duration decided
+    if duration not in vt.durations:
+        allowed = ", ".join(str(d) for d in vt.durations)
+        raise errors.DurationNotAllowed(
+            f"a {vt.key} {service.name} visit lasts {allowed} minutes, not {duration}",
+            allowed=list(vt.durations),
+        )
+    return VisitRequest(service, vt, duration)
+
+
+def eligible(catalog: Catalog, service: Service, practitioner: str | None) -> tuple[str, ...]:
+    if practitioner is None:
+        return service.calendars
+    if practitioner not in catalog.practitioners:
+        known = ", ".join(catalog.practitioners)
+        raise errors.UnknownPractitioner(f"no practitioner {practitioner!r}; known: {known}")
+    if practitioner not in service.calendars:
+        offering = ", ".join(service.calendars)
+        raise errors.PractitionerNotEligible(
+            f"{practitioner} does not offer {service.name}; choose one of: {offering}"
+        )
+    return (practitioner,)
+
+
+def calendar(practitioner: Practitioner, *busy: Iterable[Interval]) -> PractitionerCalendar:
+    blocks: list[Interval] = []
+    for source in busy:
+        blocks.extend(source)
+    return PractitionerCalendar(
+        key=practitioner.key,
+        weekly=practitioner.weekly_hours,
+        exceptions=practitioner.exceptions,
+        busy=blocks,
+    )
+
+
+def calendars(
+    catalog: Catalog, keys: Sequence[str], *sources: dict[str, list[Interval]]
+) -> list[PractitionerCalendar]:
+    return [
+        calendar(catalog.practitioners[key], *(source.get(key, ()) for source in sources))
+        for key in keys
+    ]
+
+
+def rejection_error(
+    rejections: Sequence[Rejection], visit: VisitRequest, start: datetime, tz: ZoneInfo
+) -> Exception:
+    """One error for the caller from every eligible practitioner's reason."""
+    policy = visit.service.policy
+    when = start.astimezone(tz).isoformat()
+    if Rejection.TOO_LITTLE_NOTICE in rejections:
+        return errors.TooLittleNotice(
+            f"{visit.service.name} needs {policy.min_notice_min} minutes' notice; "
+            f"choose a start later than {when}"
+        )
+    if Rejection.TOO_FAR_AHEAD in rejections:
+        return errors.TooFarAhead(
+            f"{visit.service.name} can be booked at most {policy.max_advance_days} days ahead; "
+            f"choose a start earlier than {when}"
+        )
+    if Rejection.SLOT_UNAVAILABLE in rejections:
+        return errors.SlotUnavailable(
+            f"the {visit.duration}-minute slot at {when} is already taken; "
+            "GET /v1/availability lists the open slots"
+        )
+    return errors.OutsideWorkingHours(
+        f"a {visit.duration}-minute visit at {when} falls outside working hours; "
+        "GET /v1/availability lists the open slots"
+    )

@@ -1,0 +1,194 @@
+"""HTTP request and response shapes for booking. Field names are the public contract."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from clinicflow.booking.views import BookingView, SlotView
+from clinicflow.catalog import Practitioner, Service
+from clinicflow.patients import InvalidContact, PatientDetails, normalize_email, normalize_phone
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Minutes = Annotated[int, Field(gt=0, le=24 * 60)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatientIn(_In):
+    first_name: Name
+    last_name: Name
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+
+    @model_validator(mode="after")
+    def _normalized(self) -> Self:
+        if not self.email and not self.phone:
+            raise ValueError("give an email or a phone number, so the clinic can reach you")
+        try:
+            if self.email:
+                self.email = normalize_email(self.email)
+        except InvalidContact as exc:
+            raise ValueError(f"email: {exc}") from exc
+        try:
+            if self.phone:
+                self.phone = normalize_phone(self.phone)
+        except InvalidContact as exc:
+            raise ValueError(f"phone: {exc}") from exc
+        return self
+
+    def details(self) -> PatientDetails:
+        return PatientDetails(self.first_name, self.last_name, self.email, self.phone)
+
+
+class HoldIn(_In):
+    service: Key
+    visit_type: Key
+    duration: Minutes
+    start: AwareDatetime
+    practitioner: Key | None = None
+
+
+class BookingIn(HoldIn):
+    patient: PatientIn
+    hold_id: str | None = Field(default=None, max_length=36)
+
+
+class RescheduleIn(_In):
+    start: AwareDatetime
+    practitioner: Key | None = None
+    duration: Minutes | None = None
+
+
+class ActionIn(_In):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class BookingOut(BaseModel):
+    id: str
+    status: str
+    service: str
+    visit_type: str
+    duration: int
+    practitioner: str
+    patient_id: str | None
+    start: datetime
+    end: datetime
+    hold_expires_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    actions: list[str] = Field(description="life-cycle actions allowed now")
+
+    @classmethod
+    def of(cls, view: BookingView, tz: ZoneInfo) -> BookingOut:
+        def local(at: datetime | None) -> datetime | None:
+            return None if at is None else at.astimezone(tz)
+
+        return cls(
+            id=view.id,
+            status=view.status,
+            service=view.service,
+            visit_type=view.visit_type,
+            duration=view.duration,
+            practitioner=view.practitioner,
+            patient_id=view.patient_id,
+            start=view.start.astimezone(tz),
+            end=view.end.astimezone(tz),
+            hold_expires_at=local(view.hold_expires_at),
+            cancel_reason=view.cancel_reason,
+            created_at=view.created_at.astimezone(tz),
+            updated_at=view.updated_at.astimezone(tz),
+            actions=list(view.actions),
+        )
+
+
+class BookingList(BaseModel):
+    bookings: list[BookingOut]
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+    practitioners: list[str]
+
+    @classmethod
+    def of(cls, slot: SlotView) -> SlotOut:
+        return cls(start=slot.start, end=slot.end, practitioners=list(slot.practitioners))
+
+
+class AvailabilityOut(BaseModel):
+    service: str
+    visit_type: str
+    duration: int
+    timezone: str
+    start: datetime
+    end: datetime
+    slots: list[SlotOut]
+
+
+class VisitTypeOut(BaseModel):
+    key: str
+    durations: list[int] | None = Field(description="allowed minutes; null while TBD")
+    price_cents: int | None = Field(description="null while TBD")
+
+
+class ServiceOut(BaseModel):
+    key: str
+    name: str
+    active: bool
+    bookable: bool
+    reasons: list[str]
+    waitlist: bool
+    launch_date: date | None
+    visit_types: list[VisitTypeOut]
+    practitioners: list[str]
+
+    @classmethod
+    def of(cls, s: Service) -> ServiceOut:
+        return cls(
+            key=s.key,
+            name=s.name,
+            active=s.active,
+            bookable=s.bookable,
+            reasons=list(s.reasons),
+            waitlist=s.waitlist,
+            launch_date=s.launch_date,
+            visit_types=[
+                VisitTypeOut(
+                    key=v.key,
+                    durations=None if v.durations is None else list(v.durations),
+                    price_cents=v.price_cents,
+                )
+                for v in s.visit_types.values()
+            ],
+            practitioners=list(s.calendars),
+        )
+
+
+class PractitionerOut(BaseModel):
+    key: str
+    name: str
+    title: str
+    services: list[str]
+
+    @classmethod
+    def of(cls, p: Practitioner) -> PractitionerOut:
+        return cls(key=p.key, name=p.name, title=p.title, services=list(p.services))
+
+
+def bound(value: date | datetime | None, tz: ZoneInfo, *, inclusive_end: bool) -> datetime | None:
+    """A range bound from a query: a date is the clinic's local day (an end date counts
+    whole), a naive datetime is clinic-local, an aware one is taken as given."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    day = value + timedelta(days=1) if inclusive_end else value
+    return datetime.combine(day, time(0), tzinfo=tz)

@@ -1,0 +1,54 @@
+"""What the booking context hands back: plain data, turned into JSON by the schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from clinicflow.booking.domain.lifecycle import allowed_actions, effective_status
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    id: str
+    status: str
+    service: str
+    visit_type: str
+    duration: int
+    practitioner: str
+    patient_id: str | None
+    start: datetime
+    end: datetime
+    hold_expires_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    actions: tuple[str, ...]
+
+    @classmethod
+    def of(cls, row: Any, now: datetime) -> BookingView:
+        status = effective_status(row.status, row.hold_expires_at, now)
+        return cls(
+            id=row.id,
+            status=status.value,
+            service=row.service,
+            visit_type=row.visit_type,
+            duration=row.duration_min,
+            practitioner=row.practitioner,
+            patient_id=row.patient_id,
+            start=row.start_at,
+            end=row.end_at,
+            hold_expires_at=row.hold_expires_at,
+            cancel_reason=row.cancel_reason,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            actions=tuple(a.value for a in allowed_actions(status)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    start: datetime
+    end: datetime
+    practitioners: tuple[str, ...]

@@ -1,0 +1,95 @@
+"""The `clinicflow` command: serve, demo, db, config."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from clinicflow.settings import Settings
+
+app = typer.Typer(help="Run and administer clinicflow.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="The clinic's configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+console = Console(stderr=True)
+
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`)."""
+    _serve(Settings(), host, port)
+
+
+@app.command()
+def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Migrate the embedded database, load a demo clinic, and serve it."""
+    from clinicflow.bootstrap import build
+    from clinicflow.demo import load_demo
+    from clinicflow.infra.migrate import upgrade
+
+    settings = Settings()
+    _check_config(settings.config_path)
+    asyncio.run(upgrade(settings.database_url))
+
+    async def seed() -> int:
+        container = build(settings)
+        try:
+            return await load_demo(container)
+        finally:
+            await container.aclose()
+
+    made = asyncio.run(seed())
+    console.print(
+        f"[green]demo clinic ready[/] ({made} demo bookings added) in {settings.database_url}"
+    )
+    base = f"http://{host}:{port}"
+    console.print(f"open [bold]{base}/docs[/] for the API, or try:")
+    query = "service=alternative_medicine&visit_type=initial&duration=15"
+    console.print(f"  curl '{base}/v1/availability?{query}'")
+    _serve(settings, host, port)
+
+
+@db_app.command("migrate")
+def db_migrate(revision: str = "head") -> None:
+    """Bring the database schema up to `revision` (default: the newest)."""
+    from clinicflow.infra.migrate import upgrade
+
+    settings = Settings()
+    asyncio.run(upgrade(settings.database_url, revision))
+    console.print(f"[green]migrated[/] {settings.database_url.split('@')[-1]} to {revision}")
+
+
+@config_app.command("check")
+def config_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Validate the clinic configuration and print every problem."""
+    target = path or Settings().config_path
+    _check_config(target)
+    console.print(f"[green]{target}: configuration is valid[/]")
+
+
+def _check_config(path: Path) -> None:
+    from clinicflow.catalog.loader import check_config
+
+    problems = check_config(path)
+    if problems:
+        for item in problems:
+            console.print(f"[red]✗[/] {item}", highlight=False)
+        console.print(f"{len(problems)} problem(s): fix them and run `clinicflow config check`")
+        raise typer.Exit(1)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from clinicflow.gateway.app import create_app
+
+    _check_config(settings.config_path)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

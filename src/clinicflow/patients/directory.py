@@ -1,0 +1,74 @@
+"""Finding or creating the patient behind a booking (the full patient service comes later)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.infra.crypto import KeyRing
+from clinicflow.patients.tables import patients
+
+
+@dataclass(frozen=True, slots=True)
+class PatientDetails:
+    first_name: str
+    last_name: str
+    email: str | None  # normalized
+    phone: str | None  # E.164
+
+
+class PatientDirectory:
+    def __init__(self, keys: KeyRing) -> None:
+        self._keys = keys
+
+    async def match_or_create(
+        self, conn: AsyncConnection, details: PatientDetails, now: datetime
+    ) -> str:
+        """Match by email, or by phone when no email is given; otherwise create a record."""
+        email_bidx = self._bidx(details.email, "email")
+        phone_bidx = self._bidx(details.phone, "phone")
+        found = await self._find(conn, email_bidx, phone_bidx)
+        if found is not None:
+            return found
+        patient_id = str(uuid.uuid4())
+        await conn.execute(
+            insert(patients).values(
+                id=patient_id,
+                first_name_enc=self._seal(details.first_name, "first_name"),
+                last_name_enc=self._seal(details.last_name, "last_name"),
+                email_enc=self._seal(details.email, "email") if details.email else None,
+                phone_enc=self._seal(details.phone, "phone") if details.phone else None,
+                email_bidx=email_bidx,
+                phone_bidx=phone_bidx,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return patient_id
+
+    async def _find(
+        self, conn: AsyncConnection, email_bidx: str | None, phone_bidx: str | None
+    ) -> str | None:
+        # With an email, only the email decides: family members often share one phone,
+        # and joining two people's records is worse than a duplicate staff can merge.
+        if email_bidx:
+            clause = patients.c.email_bidx == email_bidx
+        elif phone_bidx:
+            clause = patients.c.phone_bidx == phone_bidx
+        else:
+            return None
+        query = select(patients.c.id).where(clause).order_by(patients.c.created_at).limit(1)
+        found = (await conn.execute(query)).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def _seal(self, value: str, column: str) -> str:
+        return self._keys.encrypt(value, context=f"patients_patient.{column}")
+
+    def _bidx(self, value: str | None, column: str) -> str | None:
+        if not value:
+            return None
+        return self._keys.blind_index(value, context=f"patients_patient.{column}")

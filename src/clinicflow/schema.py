@@ -1,0 +1,10 @@
+"""Every context's tables on one MetaData, for migrations and tests."""
+
+from __future__ import annotations
+
+import clinicflow.booking.tables
+import clinicflow.infra.outbox
+import clinicflow.patients.tables  # noqa: F401  (registers the tables)
+from clinicflow.infra.db import metadata
+
+__all__ = ["metadata"]

@@ -1,0 +1,173 @@
+"""Concurrent clients racing for one slot through real HTTP: exactly one wins.
+
+Once with the server in this process (clock fixed), once as two separate server processes
+(the real clock), on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+
+from clinicflow.booking.tables import appointments
+from clinicflow.bootstrap import Container
+from clinicflow.gateway.app import create_app
+from clinicflow.settings import Settings
+
+CLIENTS = 50
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def _request(n: int, start: str, duration: int = 20) -> dict[str, Any]:
+    return {
+        "service": "alternative_medicine",
+        "visit_type": "initial",
+        "duration": duration,
+        "start": start,
+        "practitioner": "doctor1",
+        "patient": {
+            "first_name": f"Racer{n}",
+            "last_name": "Test",
+            "email": f"racer{n}@example.com",
+        },
+    }
+
+
+async def _race(base: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(bodies))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+        return list(await asyncio.gather(*(http.post("/v1/bookings", json=b) for b in bodies)))
+
+
+def _outcomes(responses: list[httpx.Response]) -> Counter[tuple[int, str]]:
+    return Counter(
+        (r.status_code, "created" if r.status_code == 201 else r.json().get("code", "?"))
+        for r in responses
+    )
+
+
+async def _rows(container_or_db: Any) -> int:
+    async with container_or_db.read() as conn:
+        return int(
+            (await conn.execute(select(func.count()).select_from(appointments))).scalar_one()
+        )
+
+
+@pytest.fixture
+async def live_server(container: Container) -> AsyncIterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(container=container), log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def test_fifty_clients_racing_for_one_slot_get_exactly_one_booking(
+    live_server: str, container: Container
+) -> None:
+    bodies = [_request(n, "2026-11-25T10:00:00-06:00") for n in range(CLIENTS)]
+    outcomes = _outcomes(await _race(live_server, bodies))
+    assert outcomes == {(201, "created"): 1, (409, "slot_unavailable"): CLIENTS - 1}
+    assert await _rows(container.db) == 1
+
+
+async def test_racing_visits_of_different_lengths_that_overlap_leave_one(
+    live_server: str, container: Container
+) -> None:
+    bodies = [
+        _request(n, "2026-11-25T10:00:00-06:00", 20)
+        if n % 2
+        else _request(n, "2026-11-25T10:15:00-06:00", 15)
+        for n in range(CLIENTS)
+    ]
+    outcomes = _outcomes(await _race(live_server, bodies))
+    assert outcomes == {(201, "created"): 1, (409, "slot_unavailable"): CLIENTS - 1}
+    assert await _rows(container.db) == 1
+
+
+def _next_wednesday_ten() -> str:
+    """A slot the real clock allows: a Wednesday 10:00 at least three days ahead."""
+    day = datetime.now(CHICAGO).date() + timedelta(days=3)
+    while day.weekday() != 2 or day in {date(2026, 11, 25)}:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=CHICAGO).isoformat()
+
+
+@pytest.fixture
+def server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "CLINICFLOW_DATABASE_URL": settings.database_url,
+        "CLINICFLOW_CONFIG_PATH": str(settings.config_path),
+        "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "clinicflow.gateway.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)  # polling for readiness, not waiting for the clock
+    raise RuntimeError("server did not become ready in 30 s")
+
+
+async def test_two_server_processes_never_double_book(
+    server_processes: str, container: Container
+) -> None:
+    bodies = [_request(n, _next_wednesday_ten()) for n in range(CLIENTS)]
+    outcomes = _outcomes(await _race(server_processes, bodies))
+    assert outcomes == {(201, "created"): 1, (409, "slot_unavailable"): CLIENTS - 1}
+    assert await _rows(container.db) == 1
