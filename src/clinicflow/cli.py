@@ -93,3 +93,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     _check_config(settings.config_path)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()
