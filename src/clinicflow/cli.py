@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from clinicflow.cli_keys import keys_app
 from clinicflow.settings import Settings
 
 app = typer.Typer(help="Run and administer clinicflow.", no_args_is_help=True)
@@ -16,6 +17,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="The clinic's configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]

@@ -3,18 +3,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from clinicflow.cli import app
+from clinicflow.infra.crypto import KeyRing, load, load_or_create
+from clinicflow.infra.db import Database
+from clinicflow.infra.migrate import upgrade
+from clinicflow.patients import PatientDetails, PatientDirectory
+from clinicflow.patients.rekey import context_of
+from clinicflow.patients.tables import patients
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +63,9 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
 def _wait_ready(base: str, proc: subprocess.Popen[str]) -> None:
     for _ in range(600):
         if proc.poll() is not None:
-            raise AssertionError(f"demo exited with {proc.returncode}: {proc.stderr and proc.stderr.read()}")
+            raise AssertionError(
+                f"demo exited with {proc.returncode}: {proc.stderr and proc.stderr.read()}"
+            )
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
@@ -80,3 +92,43 @@ def test_config_check_prints_every_problem_and_fails(tmp_path: Path) -> None:
     assert "clinic.timezone" in out
     assert "services.gaps_coaching.durations.initial[0]" in out
     assert "2 problem(s)" in out
+
+
+def test_keys_rotate_then_retire_the_old_key_keeps_patients_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
+    key_file = tmp_path / "keys.json"
+    monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("CLINICFLOW_KEYS_FILE", str(key_file))
+    asyncio.run(upgrade(url))
+    old = load_or_create(key_file)
+    asyncio.run(_add_patient(url, old))
+    runner = CliRunner()
+
+    rotated = runner.invoke(app, ["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "4 values re-encrypted" in " ".join(rotated.output.split())
+    retired = runner.invoke(app, ["keys", "retire", old.active])
+    assert retired.exit_code == 0, retired.output
+    ring = load(key_file)
+    assert old.active not in ring.keys
+    assert asyncio.run(_first_name(url, ring)) == "Ada"
+    refused = runner.invoke(app, ["keys", "retire", ring.active])
+    assert refused.exit_code == 1
+
+
+async def _add_patient(url: str, ring: KeyRing) -> None:
+    db = Database(url)
+    async with db.write() as conn:
+        details = PatientDetails("Ada", "Quill", "ada@example.com", "+15125550101")
+        await PatientDirectory(ring).match_or_create(conn, details, datetime.now(UTC))
+    await db.dispose()
+
+
+async def _first_name(url: str, ring: KeyRing) -> str:
+    db = Database(url)
+    async with db.read() as conn:
+        sealed = (await conn.execute(select(patients.c.first_name_enc))).scalar_one()
+    await db.dispose()
+    return ring.decrypt(sealed, context=context_of("first_name_enc"))

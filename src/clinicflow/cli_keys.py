@@ -1,0 +1,77 @@
+"""`clinicflow keys …`: rotating the key ring that seals patient data at rest.
+
+The safe order is rotate → restart every process (each loads the ring once) → reseal →
+retire; `retire` refuses while any value still uses the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from clinicflow.infra.crypto import KeyFileBusy, KeyRingError, load
+from clinicflow.infra.db import Database
+from clinicflow.patients.rekey import KeyStillInUse, key_status, reseal, retire, rotate
+from clinicflow.settings import Settings
+
+keys_app = typer.Typer(
+    help="The key ring that encrypts patient data at rest.", no_args_is_help=True
+)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
+    settings = Settings()
+
+    async def go() -> T:
+        db = Database(settings.database_url)
+        try:
+            return await work(db, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(go())
+    except (KeyStillInUse, KeyRingError, KeyFileBusy) as exc:
+        console.print(f"[red]✗[/] {getattr(exc, 'detail', exc)}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@keys_app.command("status")
+def status() -> None:
+    """The active key and how many encrypted values each key seals."""
+    found = _run(lambda db, s: key_status(db, load(s.resolved_keys_file)))
+    for key_id in found.key_ids:
+        mark = " (active)" if key_id == found.active_key else ""
+        console.print(f"{key_id}{mark}: {found.counts.get(key_id, 0)} values")
+
+
+@keys_app.command("rotate")
+def rotate_cmd() -> None:
+    """Add a new active key and re-encrypt every value under it."""
+    report = _run(lambda db, s: rotate(db, s.resolved_keys_file))
+    console.print(
+        f"[green]active key {report.active_key}[/] (was {report.previous_key}); "
+        f"{report.reseal.values_resealed} values re-encrypted; restart every process now"
+    )
+    if report.reseal.undecryptable:
+        console.print(f"[red]{len(report.reseal.undecryptable)} values did not decrypt[/]")
+
+
+@keys_app.command("reseal")
+def reseal_cmd() -> None:
+    """Finish re-encrypting under the active key (after an interrupted rotate)."""
+    report = _run(lambda db, s: reseal(db, s.resolved_keys_file))
+    console.print(f"{report.values_resealed} values re-encrypted")
+
+
+@keys_app.command("retire")
+def retire_cmd(key_id: str) -> None:
+    """Remove an old key once no value uses it."""
+    _run(lambda db, s: retire(db, s.resolved_keys_file, key_id))
+    console.print(f"[green]retired {key_id}[/]")
