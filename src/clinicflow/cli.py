@@ -15,9 +15,11 @@ from clinicflow.settings import Settings
 app = typer.Typer(help="Run and administer clinicflow.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="The clinic's configuration.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
@@ -77,6 +79,18 @@ def config_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     console.print(f"[green]{target}: configuration is valid[/]")
 
 
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; name the first row that was altered or removed."""
+    from clinicflow.infra.audit import verify_database
+
+    result = asyncio.run(verify_database(Settings().database_url))
+    if not result.ok:
+        console.print(f"[red]✗ audit log broken:[/] {result.problem}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]OK[/]: {result.checked} rows; head hash {result.head_hash}")
+
+
 def _check_config(path: Path) -> None:
     from clinicflow.catalog.loader import check_config
 
@@ -92,9 +106,12 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from clinicflow.gateway.app import create_app
+    from clinicflow.infra.logging import configure_logging
 
     _check_config(settings.config_path)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    configure_logging()
+    # log_config=None keeps uvicorn's lines on our redacting JSON handler.
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 
 if __name__ == "__main__":

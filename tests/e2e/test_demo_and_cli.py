@@ -15,10 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from clinicflow.cli import app
+from clinicflow.infra.audit import AuditEntry
+from clinicflow.infra.audit import append as audit_append
 from clinicflow.infra.crypto import KeyRing, load, load_or_create
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
@@ -132,3 +134,37 @@ async def _first_name(url: str, ring: KeyRing) -> str:
         sealed = (await conn.execute(select(patients.c.first_name_enc))).scalar_one()
     await db.dispose()
     return ring.decrypt(sealed, context=context_of("first_name_enc"))
+
+
+def test_audit_verify_passes_an_intact_log_and_names_an_edited_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
+    monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
+    asyncio.run(upgrade(url))
+    asyncio.run(_append_audit_rows(url, 5))
+    runner = CliRunner()
+
+    intact = runner.invoke(app, ["audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    assert "5 rows" in intact.output
+    asyncio.run(_tamper(url, "UPDATE infra_audit_log SET resource_id = 'other' WHERE id = 3"))
+    broken = runner.invoke(app, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "row 3" in " ".join(broken.output.split())
+
+
+async def _append_audit_rows(url: str, count: int) -> None:
+    db = Database(url)
+    for n in range(count):
+        async with db.write() as conn:
+            entry = AuditEntry("user", "u1", "front_desk", "read", "patient", f"p{n}")
+            await audit_append(conn, entry, datetime.now(UTC))
+    await db.dispose()
+
+
+async def _tamper(url: str, sql: str) -> None:
+    db = Database(url)
+    async with db.write() as conn:
+        await conn.execute(text(sql))
+    await db.dispose()

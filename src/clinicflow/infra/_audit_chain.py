@@ -1,0 +1,112 @@
+"""The audit log's hash chain: canonical form, row hashes, and the walk that checks them.
+
+Pure (no database), so the rules are readable in one place and testable on plain dicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+# Every column except id and hash, prev_hash included: changing any of them changes the hash.
+HASHED_FIELDS = (
+    "at",
+    "actor_type",
+    "actor_id",
+    "role",
+    "action",
+    "resource_type",
+    "resource_id",
+    "patient_id",
+    "source_ip",
+    "request_id",
+    "outcome",
+    "reason",
+    "break_glass",
+    "prev_hash",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """`checked` counts the rows that verified before the first bad one (all of them if ok).
+
+    `head_hash` is the last good row's hash: recording it elsewhere (a ticket, a backup
+    manifest) is what lets a later check notice rows cut off the end of the log.
+    """
+
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+    problem: str | None = None
+    head_hash: str | None = None
+
+
+def canonical_at(at: datetime) -> str:
+    # Fixed microsecond precision: both databases keep microseconds, so this round-trips.
+    if at.tzinfo is None:
+        raise ValueError("audit times must be aware datetimes")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def row_hash(fields: Mapping[str, Any]) -> str:
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload["at"] = canonical_at(fields["at"])
+    # SQLite hands booleans back as 0/1 on some paths; the hash must not depend on that.
+    payload["break_glass"] = bool(payload["break_glass"])
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+class ChainWalker:
+    """Fed rows in id order; stops at the first row that breaks the chain."""
+
+    def __init__(self) -> None:
+        self.last_id = 0
+        self.last_hash = GENESIS
+        self.checked = 0
+        self.problem: str | None = None
+        self.bad_id: int | None = None
+
+    def feed(self, row: Mapping[str, Any]) -> bool:
+        """Check one row; False (with `problem` set) once the chain is broken."""
+        row_id: int = row["id"]
+        problem = self._problem(row_id, row)
+        if problem is not None:
+            self.problem, self.bad_id = problem, row_id
+            return False
+        self.last_id, self.last_hash = row_id, row["hash"]
+        self.checked += 1
+        return True
+
+    def result(self) -> VerifyResult:
+        head = self.last_hash if self.checked else None
+        return VerifyResult(self.problem is None, self.checked, self.bad_id, self.problem, head)
+
+    def _problem(self, row_id: int, row: Mapping[str, Any]) -> str | None:
+        if row_hash(row) != row["hash"]:
+            return f"row {row_id}: hash does not match its contents (edited?)"
+        linked = row["prev_hash"] == self.last_hash
+        gap = row_id != self.last_id + 1
+        if linked and not gap:
+            return None
+        missing = _missing(self.last_id, row_id)
+        where = f"after row {self.last_id}" if self.last_id else "at the start of the log"
+        if not linked and gap:
+            return f"row {row_id}: previous-hash link broken {where} ({missing} deleted?)"
+        if not linked:
+            rewritten = f"row {self.last_id} rewritten" if self.last_id else "rewritten"
+            return f"row {row_id}: previous-hash link broken {where} ({rewritten}?)"
+        # The link holds across a gap only if every later row was re-hashed: a rewrite.
+        return f"row {row_id}: ids jump {where} ({missing} missing; chain rewritten?)"
+
+
+def _missing(last_id: int, row_id: int) -> str:
+    first, last = last_id + 1, row_id - 1
+    return f"row {first}" if first == last else f"rows {first}-{last}"
