@@ -25,8 +25,7 @@ from clinicflow.infra.crypto import KeyRing, load, load_or_create
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
-from clinicflow.patients.rekey import context_of
-from clinicflow.patients.tables import patients
+from clinicflow.patients.tables import patients, seal_context
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,7 +132,7 @@ async def _first_name(url: str, ring: KeyRing) -> str:
     async with db.read() as conn:
         sealed = (await conn.execute(select(patients.c.first_name_enc))).scalar_one()
     await db.dispose()
-    return ring.decrypt(sealed, context=context_of("first_name_enc"))
+    return ring.decrypt(sealed, context=seal_context("first_name_enc"))
 
 
 def test_audit_verify_passes_an_intact_log_and_names_an_edited_row(

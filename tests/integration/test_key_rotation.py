@@ -26,19 +26,17 @@ from clinicflow.infra.crypto import (
 from clinicflow.infra.db import Database
 from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.rekey import (
-    PHI_COLUMNS,
     KeyStillInUse,
     ResealReport,
     _reseal_row,
     _stale_rows,
     _Tally,
-    context_of,
     count_by_key,
     reseal_all,
     retire,
     rotate,
 )
-from clinicflow.patients.tables import patients
+from clinicflow.patients.tables import PHI_COLUMNS, patients, seal_context
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 Plain = tuple[str | None, ...]
@@ -80,7 +78,7 @@ async def read_all(db: Database, keys: KeyRing) -> dict[str, Plain]:
         row.id: tuple(
             None
             if row._mapping[c] is None
-            else keys.decrypt(row._mapping[c], context=context_of(c))
+            else keys.decrypt(row._mapping[c], context=seal_context(c))
             for c in PHI_COLUMNS
         )
         for row in rows
@@ -186,7 +184,7 @@ async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database)
     async with db.write() as conn:
         [row] = await _stale_rows(conn, new.active, "", 10)
         # The application renames the patient after the reseal read the row.
-        renamed = old.encrypt("Renamed", context=context_of("first_name_enc"))
+        renamed = old.encrypt("Renamed", context=seal_context("first_name_enc"))
         await conn.execute(
             update(patients).where(patients.c.id == row.id).values(first_name_enc=renamed)
         )

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking import queries
 from clinicflow.booking import rules as r
+from clinicflow.booking.calendars import busy_elsewhere
 from clinicflow.booking.commands import SlotRequest
-from clinicflow.booking.domain.availability import Interval, check_start
+from clinicflow.booking.domain.availability import check_start
 from clinicflow.booking.domain.matching import order_candidates
 from clinicflow.booking.ports import CalendarSource
 from clinicflow.catalog import Catalog
@@ -38,7 +39,7 @@ class Placement:
             keys = await self._match_order(conn, visit, keys, slot.start, patient_id, now)
         lo, hi = visit.block(slot.start)
         db_busy = await queries.busy_blocks(conn, keys, lo, hi, now, exclude_id)
-        other = await self._external_busy(keys, (to_minute(lo), to_minute(hi) + 1))
+        other = await busy_elsewhere(self._sources, keys, (to_minute(lo), to_minute(hi) + 1))
         engine_rules = visit.rules(now)
         start = to_minute(slot.start)
         rejections = []
@@ -68,12 +69,3 @@ class Placement:
                 conn, patient_id, visit.service.key, keys
             )
         return tuple(order_candidates(keys, previous, load))
-
-    async def _external_busy(
-        self, keys: Sequence[str], window: Interval
-    ) -> list[dict[str, list[Interval]]]:
-        out = []
-        for source in self._sources:
-            found = await source.busy(keys, window)
-            out.append({key: list(blocks) for key, blocks in found.items()})
-        return out

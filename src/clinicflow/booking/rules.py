@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -100,7 +100,7 @@ def calendar(practitioner: Practitioner, *busy: Iterable[Interval]) -> Practitio
 
 
 def calendars(
-    catalog: Catalog, keys: Sequence[str], *sources: dict[str, list[Interval]]
+    catalog: Catalog, keys: Sequence[str], *sources: Mapping[str, Sequence[Interval]]
 ) -> list[PractitionerCalendar]:
     return [
         calendar(catalog.practitioners[key], *(source.get(key, ()) for source in sources))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from clinicflow.booking import errors, queries
 from clinicflow.booking import rules as r
+from clinicflow.booking.calendars import busy_elsewhere
 from clinicflow.booking.domain.availability import find_slots
 from clinicflow.booking.ports import CalendarSource
 from clinicflow.booking.views import SlotView
@@ -47,10 +48,8 @@ class AvailabilityService:
             busy = await queries.busy_blocks(conn, keys, lo - _MARGIN, hi + _MARGIN, now)
         window = (to_minute_ceil(lo), to_minute_ceil(hi))
         margin = (to_minute(lo - _MARGIN), to_minute(hi + _MARGIN))
-        other = [await source.busy(keys, margin) for source in self._sources]
-        cals = r.calendars(
-            self._catalog, keys, busy, *({k: list(v) for k, v in o.items()} for o in other)
-        )
+        other = await busy_elsewhere(self._sources, keys, margin)
+        cals = r.calendars(self._catalog, keys, busy, *other)
         found = find_slots(cals, visit.rules(now), window, self._tz)
         tz = self._tz
         return [

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.crypto import KeyRing
-from clinicflow.patients.tables import patients
+from clinicflow.patients.tables import patients, seal_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +66,9 @@ class PatientDirectory:
         return None if found is None else str(found)
 
     def _seal(self, value: str, column: str) -> str:
-        return self._keys.encrypt(value, context=f"patients_patient.{column}")
+        return self._keys.encrypt(value, context=seal_context(column))
 
     def _bidx(self, value: str | None, column: str) -> str | None:
         if not value:
             return None
-        return self._keys.blind_index(value, context=f"patients_patient.{column}")
+        return self._keys.blind_index(value, context=seal_context(column))

@@ -24,16 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.crypto import DecryptionError, KeyRing, key_file_lock, load, save
 from clinicflow.infra.db import Database
-from clinicflow.patients.tables import patients
+from clinicflow.patients.tables import PHI_COLUMNS, patients, seal_context
 from clinicflow.shared.errors import Conflict
-
-# Every sealed column of patients_patient; reseal and counts both read this, nothing else.
-PHI_COLUMNS: tuple[str, ...] = ("first_name_enc", "last_name_enc", "email_enc", "phone_enc")
-
-
-def context_of(column: str) -> str:
-    """The associated data a column's values are sealed with (as PatientDirectory seals them)."""
-    return f"patients_patient.{column.removesuffix('_enc')}"
 
 
 class KeyStillInUse(Conflict):
@@ -135,7 +127,7 @@ async def _reseal_row(conn: AsyncConnection, keys: KeyRing, row: Row[Any], tally
         token = values[column]
         try:
             if token is not None and keys.needs_reseal(token):
-                resealed[column] = keys.reseal(token, context=context_of(column))
+                resealed[column] = keys.reseal(token, context=seal_context(column))
         except DecryptionError:
             tally.undecryptable.append((patient_id, column))
     if not resealed:

@@ -21,3 +21,12 @@ patients = Table(
     Index("ix_patients_patient_email_bidx", "email_bidx", unique=True),
     Index("ix_patients_patient_phone_bidx", "phone_bidx"),
 )
+
+# Every sealed column; encryption, re-encryption and key counts all read this.
+PHI_COLUMNS: tuple[str, ...] = ("first_name_enc", "last_name_enc", "email_enc", "phone_enc")
+
+
+def seal_context(column: str) -> str:
+    """The associated data a column's values are sealed with: a value copied into another
+    column does not decrypt there. `column` may be given with or without `_enc`."""
+    return f"patients_patient.{column.removesuffix('_enc')}"
