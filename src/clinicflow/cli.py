@@ -29,7 +29,9 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`)."""
-    _serve(Settings(), host, port)
+    settings = Settings()
+    _check_config(settings.config_path)
+    _serve(settings, host, port)
 
 
 @app.command()
@@ -108,7 +110,6 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from clinicflow.gateway.app import create_app
     from clinicflow.infra.logging import configure_logging
 
-    _check_config(settings.config_path)
     configure_logging()
     # log_config=None keeps uvicorn's lines on our redacting JSON handler.
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
