@@ -204,6 +204,7 @@ Text = Annotated[str, PlainValidator(_text)]
 Minutes = Annotated[int, PlainValidator(_whole(0, "minutes"))]
 PositiveMinutes = Annotated[int, PlainValidator(_whole(1, "minutes"))]
 PositiveDays = Annotated[int, PlainValidator(_whole(1, "days"))]
+PositiveYears = Annotated[int, PlainValidator(_whole(1, "years"))]
 Lengths = Annotated[
     list[Annotated[int, PlainValidator(_length)]] | None,
     BeforeValidator(_lengths_or_tbd),
@@ -303,9 +304,17 @@ class PractitionerSpec(Spec):
     time_off: list[TimeOffSpec] = []
 
 
+class RetentionSpec(Spec):
+    audit_log_years: PositiveYears = 6
+    patient_records_years_after_last_visit: PositiveYears = 7
+    expired_holds_days: PositiveDays = 30
+    cancelled_waitlist_entries_days: PositiveDays = 365
+
+
 class DocumentSpec(Spec):
     clinic: ClinicSpec
     services: Annotated[dict[Key, ServiceSpec], Field(min_length=1)]
     policy_defaults: PolicySpec = PolicySpec()
     service_settings: dict[Key, ServiceSettingsSpec] = {}
     practitioners: Annotated[dict[Key, PractitionerSpec], Field(min_length=1)]
+    retention: RetentionSpec = RetentionSpec()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinicflow.shared.hours import LocalInterval
@@ -97,10 +97,42 @@ class Clinic:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long each kind of data is kept; `clinicflow retention run` applies it."""
+
+    audit_log_years: int = 6  # HIPAA keeps compliance documentation six years
+    patient_records_years_after_last_visit: int = 7
+    expired_holds_days: int = 30
+    # Parsed and kept now so the configuration is stable; it applies once the waitlist exists.
+    cancelled_waitlist_entries_days: int = 365
+
+    def audit_cutoff(self, now: datetime) -> datetime:
+        return years_before(now, self.audit_log_years)
+
+    def patient_cutoff(self, now: datetime) -> datetime:
+        return years_before(now, self.patient_records_years_after_last_visit)
+
+    def holds_cutoff(self, now: datetime) -> datetime:
+        return now - timedelta(days=self.expired_holds_days)
+
+
+def years_before(at: datetime, years: int) -> datetime:
+    """The same calendar date `years` earlier; 29 February falls back to the 28th.
+
+    Calendar years rather than 365-day multiples: "six years" in a retention rule means the
+    anniversary, and leap days would otherwise move the cutoff a day or two early."""
+    try:
+        return at.replace(year=at.year - years)
+    except ValueError:
+        return at.replace(year=at.year - years, day=28)
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
     clinic: Clinic
     services: Mapping[str, Service]  # in configuration order
     practitioners: Mapping[str, Practitioner]  # in configuration order
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     def practitioners_for(self, service_key: str) -> tuple[Practitioner, ...]:
         service = self.services[service_key]

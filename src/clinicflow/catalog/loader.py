@@ -32,6 +32,7 @@ from clinicflow.catalog.domain import (
     Catalog,
     Clinic,
     Practitioner,
+    RetentionPolicy,
     Service,
     ServicePolicy,
     TimeOff,
@@ -196,7 +197,8 @@ def build_catalog(spec: DocumentSpec) -> Catalog:
         for key, practitioner in spec.practitioners.items()
     }
     clinic = Clinic(**spec.clinic.model_dump())
-    return Catalog(clinic, MappingProxyType(services), MappingProxyType(practitioners))
+    retention = RetentionPolicy(**spec.retention.model_dump())
+    return Catalog(clinic, MappingProxyType(services), MappingProxyType(practitioners), retention)
 
 
 def _calendars(spec: DocumentSpec) -> dict[str, tuple[str, ...]]:

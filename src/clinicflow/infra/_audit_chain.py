@@ -46,6 +46,8 @@ class VerifyResult:
     first_bad_id: int | None = None
     problem: str | None = None
     head_hash: str | None = None
+    # The last row retention pruned, when the walk started from a checkpoint.
+    pruned_through: int | None = None
 
 
 def canonical_at(at: datetime) -> str:
@@ -65,11 +67,16 @@ def row_hash(fields: Mapping[str, Any]) -> str:
 
 
 class ChainWalker:
-    """Fed rows in id order; stops at the first row that breaks the chain."""
+    """Fed rows in id order; stops at the first row that breaks the chain.
 
-    def __init__(self) -> None:
-        self.last_id = 0
-        self.last_hash = GENESIS
+    After pruning, the walk starts from the checkpoint instead of the genesis: the pruned
+    rows' last id and hash stand in for the rows themselves.
+    """
+
+    def __init__(self, start_id: int = 0, start_hash: str = GENESIS) -> None:
+        self.start_id = start_id
+        self.last_id = start_id
+        self.last_hash = start_hash
         self.checked = 0
         self.problem: str | None = None
         self.bad_id: int | None = None
@@ -86,25 +93,45 @@ class ChainWalker:
         return True
 
     def result(self) -> VerifyResult:
-        head = self.last_hash if self.checked else None
-        return VerifyResult(self.problem is None, self.checked, self.bad_id, self.problem, head)
+        head = self.last_hash if self.checked or self.start_id else None
+        pruned = self.start_id or None
+        ok = self.problem is None
+        return VerifyResult(ok, self.checked, self.bad_id, self.problem, head, pruned)
 
     def _problem(self, row_id: int, row: Mapping[str, Any]) -> str | None:
         if row_hash(row) != row["hash"]:
             return f"row {row_id}: hash does not match its contents (edited?)"
+        if row_id <= self.last_id:  # only possible for the first row after a checkpoint
+            return (
+                f"row {row_id}: lies within the pruned range (through row {self.start_id}); "
+                "restored or inserted after pruning?"
+            )
         linked = row["prev_hash"] == self.last_hash
         gap = row_id != self.last_id + 1
         if linked and not gap:
             return None
         missing = _missing(self.last_id, row_id)
-        where = f"after row {self.last_id}" if self.last_id else "at the start of the log"
+        where = self._where()
         if not linked and gap:
             return f"row {row_id}: previous-hash link broken {where} ({missing} deleted?)"
         if not linked:
-            rewritten = f"row {self.last_id} rewritten" if self.last_id else "rewritten"
-            return f"row {row_id}: previous-hash link broken {where} ({rewritten}?)"
+            return f"row {row_id}: previous-hash link broken {where} ({self._rewritten()}?)"
         # The link holds across a gap only if every later row was re-hashed: a rewrite.
         return f"row {row_id}: ids jump {where} ({missing} missing; chain rewritten?)"
+
+    def _rewritten(self) -> str:
+        if self.last_id == 0:
+            return "rewritten"
+        if self.last_id == self.start_id:  # the pruned row is gone; only these two remain
+            return "this row or the checkpoint rewritten"
+        return f"row {self.last_id} rewritten"
+
+    def _where(self) -> str:
+        if self.last_id == 0:
+            return "at the start of the log"
+        if self.last_id == self.start_id:
+            return f"after the pruning checkpoint (row {self.last_id})"
+        return f"after row {self.last_id}"
 
 
 def _missing(last_id: int, row_id: int) -> str:

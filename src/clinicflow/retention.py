@@ -1,0 +1,145 @@
+"""Data retention across contexts: what is due (`plan`) and carrying it out (`apply`).
+
+Each rule lives with the data it governs (`booking.retention`, `patients.retention`,
+`infra.audit_retention`); this module only runs them in order and collects ids and counts,
+never PHI. `apply` gives every data class its own write transaction (patients one per batch,
+so no long transaction holds the table) and each one re-evaluates its rule inside that
+transaction: what changed after a dry run is judged as it is now, not as it was listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clinicflow.booking import retention as booking_retention
+from clinicflow.catalog.domain import RetentionPolicy
+from clinicflow.infra import audit_retention
+from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
+from clinicflow.infra.db import Database
+from clinicflow.patients import retention as patients_retention
+
+__all__ = ["PlanRow", "RetentionPlan", "apply", "plan", "rows"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPlan:
+    """Due (dry run) or done (applied): ids and counts only."""
+
+    now: datetime
+    policy: RetentionPolicy
+    applied: bool
+    expired_holds: tuple[str, ...]  # appointment ids
+    patients: tuple[str, ...]  # patient ids de-identified (or due)
+    patients_spared: tuple[str, ...]  # due but under legal hold
+    audit: AuditPrune
+    audit_refused: str | None = None  # why pruning was refused (the chain did not verify)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    data: str
+    rule: str
+    count: int
+    ids: tuple[str, ...]
+
+
+async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
+    async with db.read() as conn:
+        holds = await booking_retention.due(conn, policy, now)
+        patients = await patients_retention.due(conn, policy, now)
+        audit = await audit_retention.due(conn, policy, now)
+    return RetentionPlan(
+        now=now,
+        policy=policy,
+        applied=False,
+        expired_holds=tuple(holds),
+        patients=tuple(patients.due),
+        patients_spared=tuple(patients.spared_legal_hold),
+        audit=audit,
+    )
+
+
+async def apply(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
+    async with db.write() as conn:
+        holds = await booking_retention.delete_due(conn, policy, now)
+    done = await _deidentify_all(db, policy, now)
+    async with db.read() as conn:
+        spared = (await patients_retention.due(conn, policy, now)).spared_legal_hold
+    refused: str | None = None
+    try:
+        async with db.write() as conn:
+            audit = await audit_retention.prune(conn, policy, now)
+    except AuditChainBroken as exc:
+        # The other classes are committed already; report them along with the refusal.
+        audit, refused = AuditPrune(policy.audit_cutoff(now)), exc.detail
+    return RetentionPlan(
+        now=now,
+        policy=policy,
+        applied=True,
+        expired_holds=tuple(holds),
+        patients=tuple(done),
+        patients_spared=tuple(spared),
+        audit=audit,
+        audit_refused=refused,
+    )
+
+
+async def _deidentify_all(db: Database, policy: RetentionPolicy, now: datetime) -> list[str]:
+    done: list[str] = []
+    after: str | None = ""
+    while after is not None:
+        async with db.write() as conn:
+            batch = await patients_retention.deidentify_batch(
+                conn, policy, now, after=after, limit=patients_retention.BATCH
+            )
+        done += batch.deidentified
+        after = batch.next_after
+    return done
+
+
+def rows(result: RetentionPlan) -> list[PlanRow]:
+    """One row per data class (and one for legal-hold spares), for people to read."""
+    policy = result.policy
+    audit = result.audit
+    audit_ids = (f"{audit.first_id}-{audit.through_id}",) if audit.rows else ()
+    return [
+        PlanRow(
+            "expired holds",
+            f"lapsed before {_day(policy.holds_cutoff(result.now))} "
+            f"({policy.expired_holds_days} days): delete",
+            len(result.expired_holds),
+            result.expired_holds,
+        ),
+        PlanRow(
+            "patient records",
+            f"no visit since {_day(policy.patient_cutoff(result.now))} "
+            f"({policy.patient_records_years_after_last_visit} years), none ahead: de-identify",
+            len(result.patients),
+            result.patients,
+        ),
+        PlanRow(
+            "patient records",
+            "spared (legal hold)",
+            len(result.patients_spared),
+            result.patients_spared,
+        ),
+        PlanRow(
+            "audit log",
+            f"before {_day(audit.cutoff)} ({policy.audit_log_years} years): "
+            "prune oldest, keep a checkpoint",
+            audit.rows,
+            audit_ids,
+        ),
+        PlanRow(
+            "cancelled waitlist entries",
+            f"after {policy.cancelled_waitlist_entries_days} days; "
+            "applies once the waitlist exists",
+            0,
+            (),
+        ),
+    ]
+
+
+def _day(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
