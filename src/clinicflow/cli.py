@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from clinicflow.cli_keys import keys_app
+from clinicflow.cli_retention import retention_app
 from clinicflow.settings import Settings
 
 app = typer.Typer(help="Run and administer clinicflow.", no_args_is_help=True)
@@ -20,6 +21,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
 console = Console(stderr=True)
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
@@ -38,21 +40,21 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate the embedded database, load a demo clinic, and serve it."""
     from clinicflow.bootstrap import build
-    from clinicflow.demo import load_demo
+    from clinicflow.demo import DEMO_USER, demo_staff, load_demo
     from clinicflow.infra.migrate import upgrade
 
     settings = Settings()
     _check_config(settings.config_path)
     asyncio.run(upgrade(settings.database_url))
 
-    async def seed() -> int:
+    async def seed() -> tuple[int, str | None]:
         container = build(settings)
         try:
-            return await load_demo(container)
+            return await load_demo(container), await demo_staff(container)
         finally:
             await container.aclose()
 
-    made = asyncio.run(seed())
+    made, password = asyncio.run(seed())
     console.print(
         f"[green]demo clinic ready[/] ({made} demo bookings added) in {settings.database_url}"
     )
@@ -60,6 +62,12 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     console.print(f"open [bold]{base}/docs[/] for the API, or try:")
     query = "service=alternative_medicine&visit_type=initial&duration=15"
     console.print(f"  curl '{base}/v1/availability?{query}'")
+    if password:
+        console.print(
+            f"staff side: POST {base}/v1/auth/login as {DEMO_USER!r} with password "
+            f"{password!r} (shown once), then send the token as `Authorization: Bearer`",
+            highlight=False,
+        )
     _serve(settings, host, port)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.patients import PatientDetails
+from clinicflow.shared.actor import SYSTEM
 
 # Invented people (555-01xx numbers are reserved for fiction).
 PEOPLE = [
@@ -26,6 +28,19 @@ VISITS = [
     ("gaps_coaching", "initial", 60),
     ("gaps_coaching", "followup", 15),
 ]
+
+
+DEMO_USER = "frontdesk"
+
+
+async def demo_staff(container: Container) -> str | None:
+    """A front-desk account for trying the staff side; its password, if it was made now."""
+    if await container.users.list():
+        return None
+    given = container.settings.demo_password
+    password = given.get_secret_value() if given else secrets.token_urlsafe(12)
+    await container.users.create(DEMO_USER, "front_desk", password)
+    return password
 
 
 async def load_demo(container: Container) -> int:
@@ -50,6 +65,6 @@ async def load_demo(container: Container) -> int:
             continue
         slot = slots[min(3 * i, len(slots) - 1)]
         request = SlotRequest(service, visit_type, duration, slot.start)
-        await container.bookings.book(BookRequest(request, person), idempotency_key=None)
+        await container.bookings.book(SYSTEM, BookRequest(request, person), idempotency_key=None)
         made += 1
     return made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import clinicflow.booking.tables
+import clinicflow.identity.tables
 import clinicflow.infra.audit
 import clinicflow.infra.outbox
 import clinicflow.patients.tables  # noqa: F401  (registers the tables)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -23,6 +23,31 @@ class Settings(BaseSettings):
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
 
+    # Where the clinic's pages and API are reached; sign-in links and the token issuer use it.
+    public_url: str = "http://127.0.0.1:8000"
+    # Staff and patient sessions: idle timeout and absolute lifetime.
+    session_idle_minutes: int = Field(default=15, gt=0)
+    session_max_hours: int = Field(default=12, gt=0)
+    patient_link_minutes: int = Field(default=15, gt=0)
+    # OAuth 2.0 client-credentials tokens issued here (JWT, ES256).
+    token_audience: str = "clinicflow-api"  # noqa: S105 (an audience name, not a secret)
+    access_token_minutes: int = Field(default=15, gt=0)
+    # An external OpenID Connect provider whose tokens staff may use (all three, or none).
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "clinicflow_role"
+    oidc_practitioner_claim: str = "clinicflow_practitioner"
+    # Email: SMTP when a host is set; otherwise messages are written to data_dir/mailbox.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_sender: str = "clinic@localhost"
+    # `clinicflow demo` signs a front-desk account in with this (random when unset).
+    demo_password: SecretStr | None = None
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:
@@ -36,6 +61,20 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url]
+        if any(given) and not all(given):
+            raise ValueError(
+                "set CLINICFLOW_OIDC_ISSUER, CLINICFLOW_OIDC_AUDIENCE and "
+                "CLINICFLOW_OIDC_JWKS_URL together, or none of them"
+            )
+        return self
+
+    @property
+    def token_issuer(self) -> str:
+        return self.public_url.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -43,6 +43,7 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
         "CLINICFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}",
         "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
         "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
+        "CLINICFLOW_DEMO_PASSWORD": "demo front desk password",
     }
     cmd = [sys.executable, "-m", "clinicflow.cli", "demo", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
@@ -52,7 +53,13 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
         params = {"service": "alternative_medicine", "visit_type": "initial", "duration": 15}
         slots = httpx.get(f"{base}/v1/availability", params=params).json()["slots"]
         assert len(slots) > 0
-        booked = httpx.get(f"{base}/v1/bookings").json()["bookings"]
+        assert httpx.get(f"{base}/v1/bookings").status_code == 401
+        signed_in = httpx.post(
+            f"{base}/v1/auth/login",
+            json={"username": "frontdesk", "password": "demo front desk password"},
+        )
+        staff = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+        booked = httpx.get(f"{base}/v1/bookings", headers=staff).json()["bookings"]
         assert len(booked) >= 4  # the demo clinic's visits
     finally:
         proc.terminate()

@@ -39,3 +39,29 @@ async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
         yield http
+
+
+PASSWORD = "correct horse battery staple"
+
+
+async def staff_session(
+    container: Container, username: str, role: str, practitioner: str | None = None
+) -> dict[str, str]:
+    """A signed-in staff member's headers (non-admin roles need no second factor)."""
+    await container.users.create(username, role, PASSWORD, practitioner=practitioner)
+    opened, _ = await container.users.login(username, PASSWORD, None)
+    return {"Authorization": f"Bearer {opened.token}"}
+
+
+@pytest.fixture
+async def front_desk(container: Container) -> dict[str, str]:
+    return await staff_session(container, "desk", "front_desk")
+
+
+@pytest.fixture
+async def integration(container: Container) -> dict[str, str]:
+    """An API client (no session to time out) that may read and change bookings."""
+    _, key = await container.apikeys.create(
+        "front-desk tablet", "qa", ["bookings:read", "bookings:write"]
+    )
+    return {"X-API-Key": key}

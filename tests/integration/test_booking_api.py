@@ -138,7 +138,7 @@ async def test_validation_error_names_the_field(client: httpx.AsyncClient) -> No
 
 
 async def test_booking_is_created_and_takes_the_slot(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
     resp = await client.post("/v1/bookings", json=booking())
     assert resp.status_code == 201, resp.text
@@ -147,7 +147,7 @@ async def test_booking_is_created_and_takes_the_slot(
     assert made["practitioner"] == "doctor1"
     assert made["start"] == WED_10
     assert made["end"] == "2026-11-25T10:20:00-06:00"
-    assert (await client.get(f"/v1/bookings/{made['id']}")).json() == made
+    assert (await client.get(f"/v1/bookings/{made['id']}", headers=front_desk)).json() == made
     params = {**ALT, "start": "2026-11-25", "end": "2026-11-25", "practitioner": "doctor1"}
     starts = {
         s["start"] for s in (await client.get("/v1/availability", params=params)).json()["slots"]
@@ -245,13 +245,15 @@ async def test_hold_keeps_the_slot_until_it_is_booked(
 
 
 async def test_expired_hold_frees_the_slot_by_itself(
-    client: httpx.AsyncClient, clock: FixedClock
+    client: httpx.AsyncClient, clock: FixedClock, front_desk: dict[str, str]
 ) -> None:
     hold = (
         await client.post("/v1/holds", json={**ALT, "start": WED_10, "practitioner": "doctor1"})
     ).json()
     clock.advance(timedelta(minutes=11))
-    assert (await client.get(f"/v1/bookings/{hold['id']}")).json()["status"] == "expired"
+    assert (await client.get(f"/v1/bookings/{hold['id']}", headers=front_desk)).json()[
+        "status"
+    ] == "expired"
     assert_problem(
         await client.post("/v1/bookings", json=booking(hold_id=hold["id"])), 409, "hold_expired"
     )
@@ -262,7 +264,9 @@ async def test_expired_hold_frees_the_slot_by_itself(
     assert WED_10 in starts
     taken = await client.post("/v1/bookings", json=booking(n=2))
     assert taken.status_code == 201, taken.text
-    assert (await client.get(f"/v1/bookings/{hold['id']}")).json()["status"] == "expired"
+    assert (await client.get(f"/v1/bookings/{hold['id']}", headers=front_desk)).json()[
+        "status"
+    ] == "expired"
 
 
 async def test_hold_must_match_the_booking(client: httpx.AsyncClient) -> None:
@@ -278,66 +282,82 @@ async def test_hold_must_match_the_booking(client: httpx.AsyncClient) -> None:
 
 
 async def test_visit_goes_through_check_in_and_completion(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
     made = (await client.post("/v1/bookings", json=booking())).json()
     assert made["actions"] == ["reschedule", "cancel", "check-in", "no-show"]
-    checked = await client.post(f"/v1/bookings/{made['id']}/check-in")
+    checked = await client.post(f"/v1/bookings/{made['id']}/check-in", headers=front_desk)
     assert checked.json()["status"] == "checked_in"
     assert_problem(
-        await client.post(f"/v1/bookings/{made['id']}/cancel"), 409, "invalid_transition"
+        await client.post(f"/v1/bookings/{made['id']}/cancel", headers=front_desk),
+        409,
+        "invalid_transition",
     )
-    done = await client.post(f"/v1/bookings/{made['id']}/complete")
+    done = await client.post(f"/v1/bookings/{made['id']}/complete", headers=front_desk)
     assert done.json()["status"] == "completed"
     assert_problem(
-        await client.post(f"/v1/bookings/{made['id']}/check-in"), 409, "invalid_transition"
+        await client.post(f"/v1/bookings/{made['id']}/check-in", headers=front_desk),
+        409,
+        "invalid_transition",
     )
     kinds = await _event_types(container)
     assert kinds == ["booking.created", "booking.checked_in", "booking.completed"]
 
 
 async def test_completing_an_unchecked_visit_is_an_invalid_transition(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
     made = (await client.post("/v1/bookings", json=booking())).json()
     assert_problem(
-        await client.post(f"/v1/bookings/{made['id']}/complete"), 409, "invalid_transition"
+        await client.post(f"/v1/bookings/{made['id']}/complete", headers=front_desk),
+        409,
+        "invalid_transition",
     )
 
 
 async def test_no_show_only_after_the_visit_has_started(
-    client: httpx.AsyncClient, clock: FixedClock
+    client: httpx.AsyncClient, clock: FixedClock, integration: dict[str, str]
 ) -> None:
     made = (await client.post("/v1/bookings", json=booking())).json()
     assert_problem(
-        await client.post(f"/v1/bookings/{made['id']}/no-show"), 409, "invalid_transition"
+        await client.post(f"/v1/bookings/{made['id']}/no-show", headers=integration),
+        409,
+        "invalid_transition",
     )
     clock.advance(timedelta(days=1, hours=2))
-    marked = await client.post(f"/v1/bookings/{made['id']}/no-show")
+    marked = await client.post(f"/v1/bookings/{made['id']}/no-show", headers=integration)
     assert marked.status_code == 200
     assert marked.json()["status"] == "no_show"
 
 
-async def test_cancelling_frees_the_slot(client: httpx.AsyncClient, container: Container) -> None:
+async def test_cancelling_frees_the_slot(
+    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
+) -> None:
     made = (await client.post("/v1/bookings", json=booking())).json()
     cancelled = await client.post(
-        f"/v1/bookings/{made['id']}/cancel", json={"reason": "feeling better"}
+        f"/v1/bookings/{made['id']}/cancel",
+        json={"reason": "feeling better"},
+        headers=front_desk,
     )
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["cancel_reason"] == "feeling better"
     assert (await client.post("/v1/bookings", json=booking(n=2))).status_code == 201
     assert_problem(
-        await client.post(f"/v1/bookings/{made['id']}/cancel"), 409, "invalid_transition"
+        await client.post(f"/v1/bookings/{made['id']}/cancel", headers=front_desk),
+        409,
+        "invalid_transition",
     )
     assert "booking.cancelled" in await _event_types(container)
 
 
 async def test_rescheduling_moves_the_visit_and_frees_the_old_slot(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
     made = (await client.post("/v1/bookings", json=booking())).json()
     moved = await client.post(
-        f"/v1/bookings/{made['id']}/reschedule", json={"start": "2026-11-25T14:00:00-06:00"}
+        f"/v1/bookings/{made['id']}/reschedule",
+        json={"start": "2026-11-25T14:00:00-06:00"},
+        headers=front_desk,
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["start"] == "2026-11-25T14:00:00-06:00"
@@ -353,17 +373,21 @@ async def test_rescheduling_moves_the_visit_and_frees_the_old_slot(
 
 
 async def test_rescheduling_onto_a_taken_slot_or_a_cancelled_visit_is_refused(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
     first = (await client.post("/v1/bookings", json=booking())).json()
     second = (
         await client.post("/v1/bookings", json=booking("2026-11-25T14:00:00-06:00", n=2))
     ).json()
-    taken = await client.post(f"/v1/bookings/{second['id']}/reschedule", json={"start": WED_1015})
+    taken = await client.post(
+        f"/v1/bookings/{second['id']}/reschedule", json={"start": WED_1015}, headers=front_desk
+    )
     assert_problem(taken, 409, "slot_unavailable")
-    await client.post(f"/v1/bookings/{first['id']}/cancel")
+    await client.post(f"/v1/bookings/{first['id']}/cancel", headers=front_desk)
     assert_problem(
-        await client.post(f"/v1/bookings/{first['id']}/reschedule", json={"start": WED_1015}),
+        await client.post(
+            f"/v1/bookings/{first['id']}/reschedule", json={"start": WED_1015}, headers=front_desk
+        ),
         409,
         "invalid_transition",
     )
@@ -396,7 +420,9 @@ async def test_without_history_the_least_booked_practitioner_is_chosen(
     assert made["practitioner"] == "nurse2"  # the only one with nothing booked that day
 
 
-async def test_bookings_are_listed_by_practitioner_and_dates(client: httpx.AsyncClient) -> None:
+async def test_bookings_are_listed_by_practitioner_and_dates(
+    client: httpx.AsyncClient, front_desk: dict[str, str]
+) -> None:
     await client.post("/v1/bookings", json=booking())
     await client.post("/v1/bookings", json=booking("2026-11-27T10:00:00-06:00", n=2))
     await client.post("/v1/bookings", json=booking(n=3, practitioner="doctor2"))
@@ -404,18 +430,27 @@ async def test_bookings_are_listed_by_practitioner_and_dates(client: httpx.Async
         await client.get(
             "/v1/bookings",
             params={"practitioner": "doctor1", "from": "2026-11-25", "to": "2026-11-25"},
+            headers=front_desk,
         )
     ).json()
     assert [b["start"] for b in listed["bookings"]] == [WED_10]
     everyone = (
-        await client.get("/v1/bookings", params={"from": "2026-11-25", "to": "2026-11-30"})
+        await client.get(
+            "/v1/bookings", params={"from": "2026-11-25", "to": "2026-11-30"}, headers=front_desk
+        )
     ).json()
     assert len(everyone["bookings"]) == 3
 
 
-async def test_unknown_booking_is_a_problem_404(client: httpx.AsyncClient) -> None:
-    assert_problem(await client.get("/v1/bookings/nope"), 404, "booking_not_found")
-    assert_problem(await client.post("/v1/bookings/nope/cancel"), 404, "booking_not_found")
+async def test_unknown_booking_is_a_problem_404(
+    client: httpx.AsyncClient, front_desk: dict[str, str]
+) -> None:
+    assert_problem(
+        await client.get("/v1/bookings/nope", headers=front_desk), 404, "booking_not_found"
+    )
+    assert_problem(
+        await client.post("/v1/bookings/nope/cancel", headers=front_desk), 404, "booking_not_found"
+    )
 
 
 async def test_patient_details_are_stored_encrypted(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.handlers import BookingService
+from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.schemas import (
     ActionIn,
     AvailabilityOut,
@@ -25,13 +26,11 @@ from clinicflow.booking.schemas import (
 )
 from clinicflow.booking.slots import AvailabilityService
 from clinicflow.catalog import Catalog
+from clinicflow.infra.web import CurrentActor
+from clinicflow.infra.web import part as _part
 
 router = APIRouter(prefix="/v1", tags=["booking"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
-
-
-def _part(request: Request, name: str) -> Any:
-    return getattr(request.app.state.container, name)
 
 
 def _slot(body: HoldIn) -> SlotRequest:
@@ -85,10 +84,15 @@ async def hold(request: Request, body: HoldIn) -> BookingOut:
 
 @router.post("/bookings", status_code=201)
 async def book(
-    request: Request, response: Response, body: BookingIn, key: IdempotencyKey = None
+    request: Request,
+    response: Response,
+    actor: CurrentActor,
+    body: BookingIn,
+    key: IdempotencyKey = None,
 ) -> BookingOut:
-    req = BookRequest(_slot(body), body.patient.details(), body.hold_id)
-    view, replayed = await _bookings(request).book(req, key)
+    details = body.patient.details() if body.patient else None
+    req = BookRequest(_slot(body), details, body.hold_id)
+    view, replayed = await _bookings(request).book(actor, req, key)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return BookingOut.of(view, _tz(request))
@@ -97,6 +101,7 @@ async def book(
 @router.get("/bookings")
 async def list_bookings(
     request: Request,
+    actor: CurrentActor,
     practitioner: str | None = None,
     from_: Annotated[date | datetime | None, Query(alias="from")] = None,
     to: date | datetime | None = None,
@@ -104,26 +109,30 @@ async def list_bookings(
 ) -> BookingList:
     tz = _tz(request)
     lo, hi = bound(from_, tz, inclusive_end=False), bound(to, tz, inclusive_end=True)
-    views = await _bookings(request).search(practitioner, lo, hi, limit)
+    views = await _reader(request).search(actor, practitioner, lo, hi, limit)
     return BookingList(bookings=[BookingOut.of(v, tz) for v in views])
 
 
 @router.get("/bookings/{booking_id}")
-async def get_booking(request: Request, booking_id: str) -> BookingOut:
-    return BookingOut.of(await _bookings(request).get(booking_id), _tz(request))
+async def get_booking(request: Request, actor: CurrentActor, booking_id: str) -> BookingOut:
+    return BookingOut.of(await _reader(request).get(actor, booking_id), _tz(request))
 
 
 @router.post("/bookings/{booking_id}/reschedule")
-async def reschedule(request: Request, booking_id: str, body: RescheduleIn) -> BookingOut:
+async def reschedule(
+    request: Request, actor: CurrentActor, booking_id: str, body: RescheduleIn
+) -> BookingOut:
     service = _bookings(request)
-    view = await service.reschedule(booking_id, body.start, body.practitioner, body.duration)
+    view = await service.reschedule(actor, booking_id, body.start, body.practitioner, body.duration)
     return BookingOut.of(view, _tz(request))
 
 
 def _action_route(action: Action) -> None:
-    async def act(request: Request, booking_id: str, body: ActionIn | None = None) -> BookingOut:
+    async def act(
+        request: Request, actor: CurrentActor, booking_id: str, body: ActionIn | None = None
+    ) -> BookingOut:
         reason = body.reason if body else None
-        view = await _bookings(request).act(booking_id, action, reason)
+        view = await _bookings(request).act(actor, booking_id, action, reason)
         return BookingOut.of(view, _tz(request))
 
     act.__name__ = action.value.replace("-", "_")
@@ -136,6 +145,10 @@ for _action in (Action.CANCEL, Action.CHECK_IN, Action.COMPLETE, Action.NO_SHOW)
 
 def _bookings(request: Request) -> BookingService:
     return cast(BookingService, _part(request, "bookings"))
+
+
+def _reader(request: Request) -> BookingReader:
+    return cast(BookingReader, _part(request, "booking_reads"))
 
 
 def _tz(request: Request) -> Any:

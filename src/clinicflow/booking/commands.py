@@ -20,5 +20,5 @@ class SlotRequest:
 @dataclass(frozen=True, slots=True)
 class BookRequest:
     slot: SlotRequest
-    patient: PatientDetails
+    patient: PatientDetails | None  # None only when a signed-in patient books for themselves
     hold_id: str | None = None

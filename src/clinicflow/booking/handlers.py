@@ -24,16 +24,20 @@ from clinicflow.booking import errors, queries
 from clinicflow.booking import repository as repo
 from clinicflow.booking import rules as r
 from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.domain.access import Need, need_of
 from clinicflow.booking.domain.lifecycle import Action, Status, effective_status
 from clinicflow.booking.events import booking_event
+from clinicflow.booking.guard import BookingGuard, access
 from clinicflow.booking.placement import Placement
-from clinicflow.booking.ports import CalendarSource, PatientMatcher
+from clinicflow.booking.ports import CalendarSource, EventListener, PatientMatcher
 from clinicflow.booking.tables import appointments, idempotency_keys
 from clinicflow.booking.views import BookingView
 from clinicflow.catalog import Catalog
 from clinicflow.infra.db import Database
-from clinicflow.infra.outbox import record
+from clinicflow.infra.outbox import Event, record
+from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
+from clinicflow.shared.errors import InvalidRequest
 
 T = TypeVar("T")
 
@@ -46,8 +50,10 @@ class BookingService:
         clock: Clock,
         patients: PatientMatcher,
         sources: Sequence[CalendarSource],
+        guard: BookingGuard,
         *,
         secret: bytes,
+        listeners: Sequence[EventListener] = (),
         retries: int = 3,
     ) -> None:
         self._db = db
@@ -58,6 +64,8 @@ class BookingService:
         self._secret = secret
         self._retries = retries
         self._tz = catalog.clinic.tz
+        self._guard = guard
+        self._listeners = tuple(listeners)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -67,27 +75,58 @@ class BookingService:
             visit = r.resolve(self._catalog, req.service, req.visit_type, req.duration)
             async with self._db.write() as conn:
                 row = await self._insert(conn, visit, req, None, Status.HELD, now)
-                await record(conn, booking_event("held", row, now))
+                await self._publish(conn, booking_event("held", row, now))
             return BookingView.of(row, now)
 
         return await self._retrying(attempt)
 
-    async def book(self, req: BookRequest, idempotency_key: str | None) -> tuple[BookingView, bool]:
-        """The booking, and whether it was an earlier one replayed for the same key."""
-        fingerprint = self._fingerprint(req)
-        return await self._retrying(lambda: self._book_once(req, idempotency_key, fingerprint))
+    async def book(
+        self, actor: Actor, req: BookRequest, idempotency_key: str | None
+    ) -> tuple[BookingView, bool]:
+        """The booking, and whether it was an earlier one replayed for the same key.
 
-    async def reschedule(
-        self, booking_id: str, start: datetime, practitioner: str | None, duration: int | None
-    ) -> BookingView:
+        Anyone may book (the clinic's public booking page); a signed-in patient books for
+        themselves. Keys are scoped per caller: anonymous callers share one scope, where
+        the keyed fingerprint of the whole request (patient included) tells them apart."""
+        fingerprint = self._fingerprint(req)
+        scope = actor.id if actor.kind != "anonymous" else "anonymous"
         return await self._retrying(
-            lambda: self._reschedule_once(booking_id, start, practitioner, duration)
+            lambda: self._book_once(actor, req, (scope, idempotency_key), fingerprint)
         )
 
-    async def act(self, booking_id: str, action: Action, reason: str | None) -> BookingView:
+    async def reschedule(
+        self,
+        actor: Actor,
+        booking_id: str,
+        start: datetime,
+        practitioner: str | None,
+        duration: int | None,
+    ) -> BookingView:
+        self._guard.require_role(actor, Need.CHANGE)
+        return await self._guard.denying(
+            actor,
+            Need.CHANGE,
+            lambda: self._retrying(
+                lambda: self._reschedule_once(actor, booking_id, start, practitioner, duration)
+            ),
+        )
+
+    async def act(
+        self, actor: Actor, booking_id: str, action: Action, reason: str | None
+    ) -> BookingView:
+        need = need_of(action.value)
+        self._guard.require_role(actor, need)
+        return await self._guard.denying(
+            actor, need, lambda: self._act_once(actor, need, booking_id, action, reason)
+        )
+
+    async def _act_once(
+        self, actor: Actor, need: Need, booking_id: str, action: Action, reason: str | None
+    ) -> BookingView:
         now = self._clock.now()
         async with self._db.write() as conn:
             row = await repo.locked(conn, booking_id)
+            self._guard.check(actor, need, row)
             target = repo.transition(row, action, now)
             if action is Action.NO_SHOW and now < row.start_at:
                 raise errors.InvalidTransition(
@@ -97,38 +136,29 @@ class BookingService:
             if action is Action.CANCEL:
                 values["cancel_reason"] = reason
             row = await repo.update_row(conn, booking_id, values)
-            await record(conn, booking_event(_EVENT_OF[action], row, now, reason=reason))
+            await self._publish(conn, booking_event(_EVENT_OF[action], row, now, reason=reason))
+            await self._guard.trail.record(conn, actor, action.value, [access(row)])
         return BookingView.of(row, now)
-
-    # -- queries --------------------------------------------------------------------------
-
-    async def get(self, booking_id: str) -> BookingView:
-        async with self._db.read() as conn:
-            row = await queries.get_row(conn, booking_id)
-        if row is None:
-            raise errors.BookingNotFound(f"no booking {booking_id!r}")
-        return BookingView.of(row, self._clock.now())
-
-    async def search(
-        self, practitioner: str | None, lo: datetime | None, hi: datetime | None, limit: int
-    ) -> list[BookingView]:
-        async with self._db.read() as conn:
-            rows = await queries.list_rows(conn, practitioner, lo, hi, limit)
-        now = self._clock.now()
-        return [BookingView.of(row, now) for row in rows]
 
     # -- the steps ------------------------------------------------------------------------
 
     async def _book_once(
-        self, req: BookRequest, key: str | None, fingerprint: str
+        self,
+        actor: Actor,
+        req: BookRequest,
+        scoped_key: tuple[str, str | None],
+        fingerprint: str,
     ) -> tuple[BookingView, bool]:
         now = self._clock.now()
+        scope, key = scoped_key
         async with self._db.write() as conn:
-            if key is not None and (replayed := await self._replay(conn, key, fingerprint, now)):
+            if key is not None and (
+                replayed := await self._replay(conn, scope, key, fingerprint, now)
+            ):
                 return replayed, True
             slot = req.slot
             visit = r.resolve(self._catalog, slot.service, slot.visit_type, slot.duration)
-            patient_id = await self._patients.match_or_create(conn, req.patient, now)
+            patient_id = await self._patient_of(conn, actor, req, now)
             await self._check_patient_free(
                 conn, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
             )
@@ -136,21 +166,32 @@ class BookingService:
                 row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
             else:
                 row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now)
-            await record(conn, booking_event("created", row, now))
+            await self._publish(conn, booking_event("created", row, now))
+            await self._guard.trail.record(conn, actor, "create", [access(row)])
             if key is not None:
                 await conn.execute(
                     insert(idempotency_keys).values(
-                        key=key, request_hash=fingerprint, booking_id=row.id, created_at=now
+                        client_id=scope,
+                        key=key,
+                        request_hash=fingerprint,
+                        booking_id=row.id,
+                        created_at=now,
                     )
                 )
         return BookingView.of(row, now), False
 
     async def _reschedule_once(
-        self, booking_id: str, start: datetime, practitioner: str | None, duration: int | None
+        self,
+        actor: Actor,
+        booking_id: str,
+        start: datetime,
+        practitioner: str | None,
+        duration: int | None,
     ) -> BookingView:
         now = self._clock.now()
         async with self._db.write() as conn:
             old = await repo.locked(conn, booking_id)
+            self._guard.check(actor, Need.CHANGE, old)
             repo.transition(old, Action.RESCHEDULE, now)
             visit = r.resolve(
                 self._catalog, old.service, old.visit_type, duration or old.duration_min
@@ -169,20 +210,33 @@ class BookingService:
             row = await repo.update_row(
                 conn, booking_id, repo.slot_values(visit, start, chosen, now)
             )
-            await record(
-                conn,
-                booking_event(
-                    "rescheduled",
-                    row,
-                    now,
-                    previous={
-                        "start": old.start_at.isoformat(),
-                        "end": old.end_at.isoformat(),
-                        "practitioner": old.practitioner,
-                    },
-                ),
-            )
+            previous = {
+                "start": old.start_at.isoformat(),
+                "end": old.end_at.isoformat(),
+                "practitioner": old.practitioner,
+            }
+            await self._publish(conn, booking_event("rescheduled", row, now, previous=previous))
+            await self._guard.trail.record(conn, actor, "reschedule", [access(row)])
         return BookingView.of(row, now)
+
+    async def _patient_of(
+        self, conn: AsyncConnection, actor: Actor, req: BookRequest, now: datetime
+    ) -> str:
+        if actor.patient_id is not None:
+            return actor.patient_id
+        if req.patient is None:
+            raise InvalidRequest(
+                "patient: give the patient's name and an email or phone number "
+                "(or sign in with your link to book for yourself)"
+            )
+        return await self._patients.match_or_create(conn, req.patient, now)
+
+    async def _publish(self, conn: AsyncConnection, event: Event) -> None:
+        """Into the outbox, and to the in-transaction listeners (the patients' visit
+        history), so the history commits or rolls back with the booking itself."""
+        await record(conn, event)
+        for listener in self._listeners:
+            await listener.handle(conn, event)
 
     async def _insert(
         self,
@@ -258,9 +312,9 @@ class BookingService:
             )
 
     async def _replay(
-        self, conn: AsyncConnection, key: str, fingerprint: str, now: datetime
+        self, conn: AsyncConnection, scope: str, key: str, fingerprint: str, now: datetime
     ) -> BookingView | None:
-        stored = await queries.idempotent_booking(conn, key)
+        stored = await queries.idempotent_booking(conn, scope, key)
         if stored is None:
             return None
         request_hash, row = stored
@@ -282,12 +336,11 @@ class BookingService:
                     req.slot.start.astimezone(UTC).isoformat(),
                     req.slot.practitioner,
                 ],
-                "patient": [
-                    req.patient.first_name,
-                    req.patient.last_name,
-                    req.patient.email,
-                    req.patient.phone,
-                ],
+                "patient": (
+                    [p.first_name, p.last_name, p.email, p.phone]
+                    if (p := req.patient) is not None
+                    else None
+                ),
                 "hold_id": req.hold_id,
             }
         )

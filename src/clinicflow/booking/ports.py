@@ -9,6 +9,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking.domain.availability import Interval
+from clinicflow.infra.outbox import Event
 from clinicflow.patients import PatientDetails
 
 
@@ -28,3 +29,9 @@ class PatientMatcher(Protocol):
     async def match_or_create(
         self, conn: AsyncConnection, details: PatientDetails, now: datetime
     ) -> str: ...
+
+
+class EventListener(Protocol):
+    """Reacts to a booking event inside the transaction that produced it."""
+
+    async def handle(self, conn: AsyncConnection, event: Event) -> None: ...

@@ -104,10 +104,13 @@ async def list_rows(
     lo: datetime | None,
     hi: datetime | None,
     limit: int,
+    patient_id: str | None = None,
 ) -> Sequence[Row[object]]:
     query = select(appointments).order_by(a.start_at, a.id).limit(limit)
     if practitioner is not None:
         query = query.where(a.practitioner == practitioner)
+    if patient_id is not None:
+        query = query.where(a.patient_id == patient_id)
     if lo is not None:
         query = query.where(a.end_at > lo)
     if hi is not None:
@@ -115,11 +118,14 @@ async def list_rows(
     return (await conn.execute(query)).all()
 
 
-async def idempotent_booking(conn: AsyncConnection, key: str) -> tuple[str, Row[object]] | None:
+async def idempotent_booking(
+    conn: AsyncConnection, scope: str, key: str
+) -> tuple[str, Row[object]] | None:
+    k = idempotency_keys.c
     query = (
-        select(idempotency_keys.c.request_hash, appointments)
-        .join(appointments, appointments.c.id == idempotency_keys.c.booking_id)
-        .where(idempotency_keys.c.key == key)
+        select(k.request_hash, appointments)
+        .join(appointments, appointments.c.id == k.booking_id)
+        .where(k.client_id == scope, k.key == key)
     )
     row = (await conn.execute(query)).first()
     return None if row is None else (str(row.request_hash), row)

@@ -56,7 +56,8 @@ class HoldIn(_In):
 
 
 class BookingIn(HoldIn):
-    patient: PatientIn
+    # Required unless a signed-in patient books for themselves.
+    patient: PatientIn | None = None
     hold_id: str | None = Field(default=None, max_length=36)
 
 

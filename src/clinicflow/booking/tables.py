@@ -35,6 +35,7 @@ appointments = Table(
 idempotency_keys = Table(
     "booking_idempotency_key",
     metadata,
+    Column("client_id", String(64), primary_key=True),  # keys are unique per client
     Column("key", String(255), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("booking_id", String(36), ForeignKey("booking_appointment.id"), nullable=False),

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from clinicflow import __version__
 from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway import problems
+from clinicflow.gateway.auth import authenticate
+from clinicflow.gateway.request_id import RequestIdMiddleware
+from clinicflow.identity.api import router as identity_router
+from clinicflow.infra.audit_api import router as audit_router
+from clinicflow.patients.api import router as patients_router
 from clinicflow.settings import Settings
 
 
@@ -28,10 +33,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         title=f"clinicflow — {container.catalog.clinic.name}",
         version=__version__,
         lifespan=lifespan,
+        # Every route runs after authentication; a bad credential is a 401 before it.
+        dependencies=[Depends(authenticate)],
     )
     app.state.container = container
     problems.install(app)
-    app.include_router(booking_router)
+    app.add_middleware(RequestIdMiddleware)
+    for router in (booking_router, patients_router, identity_router, audit_router):
+        app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

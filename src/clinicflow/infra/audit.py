@@ -9,6 +9,11 @@ Limitation: deleting only the newest rows leaves a shorter chain that is still c
 pure chain cannot notice it. Record `VerifyResult.head_hash` outside the database (backup
 manifest, ticket) and compare, or ship rows to write-once storage, to cover that.
 
+Retention prunes the oldest rows (`infra.audit_retention`) and records a checkpoint: the last
+pruned row's id and hash. `verify` then starts from the newest checkpoint instead of the
+genesis. The checkpoint table is not chained itself; record checkpoints outside the database
+too, like head hashes, so a forged one (hiding a deleted prefix) shows when compared.
+
 Rows hold ids, never PHI values: who, in what role, did what to which resource, for which
 patient id, from where, with what outcome. `append` runs in the caller's transaction, so the
 audit row commits or rolls back together with the change it records.
@@ -38,6 +43,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -92,6 +98,20 @@ audit_log = Table(
     CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
     Index("ix_infra_audit_log_patient_at", "patient_id", "at"),
     Index("ix_infra_audit_log_actor_at", "actor_id", "at"),
+)
+
+
+# Written when retention prunes the oldest rows: verification resumes from the last pruned
+# row's id and hash, so a pruned log still proves nothing after the cut was touched.
+audit_checkpoints = Table(
+    "infra_audit_checkpoint",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("through_id", Integer, nullable=False),
+    Column("through_hash", String(64), nullable=False),
+    Column("rows_pruned", Integer, nullable=False),
+    Column("cutoff", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 
@@ -152,7 +172,7 @@ async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> int
             select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
         )
     ).first()
-    prev_id, prev_hash = (last.id, last.hash) if last is not None else (0, GENESIS)
+    prev_id, prev_hash = (last.id, last.hash) if last is not None else await chain_start(conn)
     values: dict[str, Any] = asdict(entry) | {"at": now, "prev_hash": prev_hash}
     # The one free-text column: keep contact details out of it even if staff type them.
     values["reason"] = scrub_text(entry.reason) if entry.reason is not None else None
@@ -161,15 +181,33 @@ async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> int
     return int(prev_id + 1)
 
 
-async def verify(conn: AsyncConnection, *, batch_size: int = VERIFY_BATCH) -> VerifyResult:
-    """Walk the whole chain in id order, a batch at a time (keyset on id)."""
-    walker = ChainWalker()
+async def chain_start(conn: AsyncConnection) -> tuple[int, str]:
+    """Where the chain begins: the newest pruning checkpoint, or the genesis."""
+    newest = (
+        await conn.execute(
+            select(audit_checkpoints.c.through_id, audit_checkpoints.c.through_hash)
+            .order_by(audit_checkpoints.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (newest.through_id, newest.through_hash) if newest is not None else (0, GENESIS)
+
+
+async def verify(
+    conn: AsyncConnection, *, batch_size: int = VERIFY_BATCH, upto: int | None = None
+) -> VerifyResult:
+    """Walk the chain in id order, a batch at a time (keyset on id); `upto` stops early.
+
+    Every remaining row is read, those at or before a checkpoint too: a pruned row that
+    reappears is reported, not skipped."""
+    walker = ChainWalker(*await chain_start(conn))
+    last = audit_log.c.id <= upto if upto is not None else true()
     after = 0
     while True:
         batch = (
             await conn.execute(
                 select(audit_log)
-                .where(audit_log.c.id > after)
+                .where(audit_log.c.id > after, last)
                 .order_by(audit_log.c.id)
                 .limit(batch_size)
             )
@@ -200,6 +238,8 @@ async def search(
     resource_type: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    break_glass: bool | None = None,
+    outcome: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditRecord]:
@@ -212,6 +252,8 @@ async def search(
         (resource_type, lambda: c.resource_type == resource_type),
         (since, lambda: c.at >= since),
         (until, lambda: c.at < until),
+        (break_glass, lambda: c.break_glass == break_glass),
+        (outcome, lambda: c.outcome == outcome),
         (before_id, lambda: c.id < before_id),
     ]
     query = (

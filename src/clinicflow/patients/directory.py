@@ -1,4 +1,4 @@
-"""Finding or creating the patient behind a booking (the full patient service comes later)."""
+"""Finding or creating the patient behind a booking, and finding a patient by contact."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.crypto import KeyRing
-from clinicflow.patients.tables import patients, seal_context
+from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients.tables import patients
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class PatientDetails:
 
 class PatientDirectory:
     def __init__(self, keys: KeyRing) -> None:
-        self._keys = keys
+        self._cipher = PatientCipher(keys)
 
     async def match_or_create(
         self, conn: AsyncConnection, details: PatientDetails, now: datetime
@@ -50,6 +51,10 @@ class PatientDirectory:
         )
         return patient_id
 
+    async def find_by_email(self, conn: AsyncConnection, email: str) -> str | None:
+        """`email` normalized; merged and de-identified records have no index, so never match."""
+        return await self._find(conn, self._bidx(email, "email"), None)
+
     async def _find(
         self, conn: AsyncConnection, email_bidx: str | None, phone_bidx: str | None
     ) -> str | None:
@@ -65,10 +70,8 @@ class PatientDirectory:
         found = (await conn.execute(query)).scalar_one_or_none()
         return None if found is None else str(found)
 
-    def _seal(self, value: str, column: str) -> str:
-        return self._keys.encrypt(value, context=seal_context(column))
+    def _seal(self, value: str, column: str) -> str | None:
+        return self._cipher.seal(value, column)
 
     def _bidx(self, value: str | None, column: str) -> str | None:
-        if not value:
-            return None
-        return self._keys.blind_index(value, context=seal_context(column))
+        return self._cipher.index(value, column)

@@ -34,3 +34,19 @@ class InvalidRequest(DomainError):
     code = "invalid_request"
     status = 422
     title = "Invalid request"
+
+
+class Unauthenticated(DomainError):
+    """No credentials (or none we accept) where the request needs a caller."""
+
+    code = "authentication_required"
+    status = 401
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    """The caller's role may never do this, whatever the resource."""
+
+    code = "forbidden"
+    status = 403
+    title = "Not allowed"

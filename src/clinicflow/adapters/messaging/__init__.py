@@ -1,0 +1,1 @@
+"""Email delivery adapters behind identity's `Mailer` port: SMTP, and a local mailbox."""

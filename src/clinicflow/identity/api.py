@@ -1,0 +1,169 @@
+"""Sign-in routes: staff login/logout, patient one-time links, OAuth tokens, JWKS."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, cast
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Form, Header, Request, Response
+
+from clinicflow.identity.links import PatientLinks
+from clinicflow.identity.oauth import InvalidClient, OAuthError, TokenService
+from clinicflow.identity.schemas import (
+    AcceptedOut,
+    LoginIn,
+    MeOut,
+    PatientLinkIn,
+    PatientSessionIn,
+    SessionOut,
+    TokenOut,
+)
+from clinicflow.identity.sessions import OpenSession, SessionStore
+from clinicflow.identity.users import UserService
+from clinicflow.infra.web import CurrentActor, part
+from clinicflow.patients import InvalidContact, normalize_email
+from clinicflow.shared.errors import InvalidRequest
+
+router = APIRouter(tags=["identity"])
+COOKIE = "cf_session"
+
+
+@router.post("/v1/auth/login")
+async def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
+    users = cast(UserService, part(request, "users"))
+    opened, user = await users.login(body.username, body.password, body.totp_code)
+    _set_cookie(request, response, opened)
+    return _session_out(request, opened, user.role, user_id=user.id)
+
+
+@router.post("/v1/auth/logout", status_code=204)
+async def logout(request: Request, response: Response) -> None:
+    token = _presented_session(request)
+    if token:
+        await cast(SessionStore, part(request, "sessions")).revoke(token)
+    response.delete_cookie(COOKIE, path="/")
+
+
+@router.get("/v1/auth/me")
+async def me(actor: CurrentActor) -> MeOut:
+    return MeOut(
+        kind=actor.kind,
+        id=actor.id,
+        role=actor.role.value,
+        scopes=sorted(actor.scopes),
+        practitioner=actor.practitioner,
+        patient_id=actor.patient_id,
+    )
+
+
+@router.post("/v1/auth/patient-link", status_code=202)
+async def patient_link(request: Request, body: PatientLinkIn) -> AcceptedOut:
+    try:
+        email = normalize_email(body.email)
+    except InvalidContact as exc:
+        raise InvalidRequest(f"email: {exc}") from exc
+    await cast(PatientLinks, part(request, "patient_links")).request(email)
+    return AcceptedOut(
+        detail="if a patient record has this email, a sign-in link is on its way to it"
+    )
+
+
+@router.post("/v1/auth/patient-session")
+async def patient_session(
+    request: Request, response: Response, body: PatientSessionIn
+) -> SessionOut:
+    links = cast(PatientLinks, part(request, "patient_links"))
+    opened, patient_id = await links.redeem(body.token)
+    _set_cookie(request, response, opened)
+    return _session_out(request, opened, "patient", patient_id=patient_id)
+
+
+@router.post("/v1/oauth/token")
+async def token(
+    request: Request,
+    grant_type: Annotated[str, Form()],
+    scope: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> TokenOut:
+    """RFC 6749 §4.4: client credentials, by HTTP Basic or in the form body."""
+    if grant_type != "client_credentials":
+        raise OAuthError(
+            "only grant_type=client_credentials is supported", error="unsupported_grant_type"
+        )
+    client_id, client_secret = _client_credentials(authorization, client_id, client_secret)
+    service = cast(TokenService, part(request, "tokens"))
+    issued = await service.client_credentials(client_id, client_secret, scope)
+    return TokenOut(
+        access_token=issued.access_token,
+        token_type=issued.token_type,
+        expires_in=issued.expires_in,
+        scope=issued.scope,
+    )
+
+
+@router.get("/.well-known/jwks.json")
+async def jwks(request: Request) -> dict[str, object]:
+    return await cast(TokenService, part(request, "tokens")).jwks()
+
+
+def _client_credentials(
+    authorization: str | None, client_id: str | None, client_secret: str | None
+) -> tuple[str, str]:
+    if authorization and authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidClient(
+                "malformed HTTP Basic credentials", error="invalid_client"
+            ) from None
+        user, sep, password = decoded.partition(":")
+        if sep:
+            return unquote(user), unquote(password)
+    if client_id and client_secret:
+        return client_id, client_secret
+    raise InvalidClient(
+        "authenticate the client with HTTP Basic or client_id and client_secret in the form",
+        error="invalid_client",
+    )
+
+
+def _presented_session(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer cfs_"):
+        return header[7:].strip()
+    return request.cookies.get(COOKIE)
+
+
+def _set_cookie(request: Request, response: Response, opened: OpenSession) -> None:
+    response.set_cookie(
+        COOKIE,
+        opened.token,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+        path="/",
+        expires=opened.expires_at,
+    )
+
+
+def _session_out(
+    request: Request,
+    opened: OpenSession,
+    role: str,
+    *,
+    user_id: str | None = None,
+    patient_id: str | None = None,
+) -> SessionOut:
+    sessions = cast(SessionStore, part(request, "sessions"))
+    return SessionOut(
+        token=opened.token,
+        expires_at=opened.expires_at,
+        idle_timeout_seconds=int(sessions.idle.total_seconds()),
+        role=role,
+        user_id=user_id,
+        patient_id=patient_id,
+    )

@@ -1,0 +1,26 @@
+"""The port identity uses to send sign-in and verification emails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Protocol
+
+
+class Mailer(Protocol):
+    async def send(self, to: str, subject: str, text: str) -> None: ...
+
+
+def compose(sender: str, to: str, subject: str, text: str, at: datetime) -> EmailMessage:
+    # EmailMessage refuses CR/LF in header values, which rules out header injection via `to`
+    # or `subject`.
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(at)
+    # An explicit domain: make_msgid would otherwise do a DNS lookup of this host's name.
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "clinicflow.invalid")
+    message.set_content(text)
+    return message

@@ -1,0 +1,76 @@
+"""GET /v1/audit: the audit log for administrators (and clients holding audit:read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from clinicflow.infra.audit import AuditRecord, search
+from clinicflow.infra.db import Database
+from clinicflow.infra.web import CurrentActor, part
+from clinicflow.shared.actor import Role, Scope, require
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditRowOut(BaseModel):
+    id: int
+    at: datetime
+    actor_type: str
+    actor_id: str
+    role: str
+    action: str
+    resource_type: str
+    resource_id: str
+    patient_id: str | None
+    source_ip: str | None
+    request_id: str | None
+    outcome: str
+    reason: str | None
+    break_glass: bool
+    hash: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditRowOut]
+    next_before_id: int | None
+
+
+@router.get("/v1/audit")
+async def audit(
+    request: Request,
+    actor: CurrentActor,
+    patient_id: Annotated[str | None, Query(max_length=36)] = None,
+    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    resource_type: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    break_glass: bool | None = None,
+    outcome: Annotated[str | None, Query(pattern="^(allowed|denied|error)$")] = None,
+    before_id: Annotated[int | None, Query(gt=0)] = None,
+    limit: Annotated[int, Query(gt=0, le=1000)] = 100,
+) -> AuditPage:
+    """Newest first. Page backwards with `before_id=next_before_id`. `break_glass=true`
+    lists the out-of-scope openings that wait for review."""
+    allowed = actor.role is Role.ADMIN or actor.has_scope(Scope.AUDIT_READ)
+    require(actor, allowed, "only administrators read the audit log")
+    db = cast(Database, part(request, "db"))
+    async with db.read() as conn:
+        rows: list[AuditRecord] = await search(
+            conn,
+            patient_id=patient_id,
+            actor_id=actor_id,
+            resource_type=resource_type,
+            since=since,
+            until=until,
+            break_glass=break_glass,
+            outcome=outcome,
+            before_id=before_id,
+            limit=limit,
+        )
+    entries = [AuditRowOut.model_validate(r, from_attributes=True) for r in rows]
+    more = len(rows) == limit and rows
+    return AuditPage(entries=entries, next_before_id=rows[-1].id if more else None)

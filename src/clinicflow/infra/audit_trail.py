@@ -1,0 +1,117 @@
+"""Recording who touched which patient's data, from the use cases.
+
+Writes go in the transaction that makes the change, so the row and the change commit
+together. Reads and refusals are recorded in a write transaction of their own: a read has no
+transaction to join, and a refused request rolls its own back but must still leave its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.infra.audit import AuditEntry, Outcome, append
+from clinicflow.infra.db import Database
+from clinicflow.shared.actor import Actor
+from clinicflow.shared.clock import Clock
+from clinicflow.shared.errors import DomainError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One resource touched: its type, id and the patient it belongs to (if any)."""
+
+    resource_type: str
+    resource_id: str
+    patient_id: str | None = None
+
+
+class OutOfScope(Exception):
+    """Raised where a resource turns out to be outside the caller's scope (often inside a
+    transaction, which it rolls back); `AuditTrail.denying` records it and answers 404."""
+
+    def __init__(self, access: Access, not_found: DomainError) -> None:
+        super().__init__(access.resource_id)
+        self.access = access
+        self.not_found = not_found
+
+
+class AuditTrail:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def record(
+        self,
+        conn: AsyncConnection,
+        actor: Actor,
+        action: str,
+        accesses: Iterable[Access],
+        *,
+        outcome: Outcome = "allowed",
+        break_glass: bool = False,
+        reason: str | None = None,
+    ) -> None:
+        """`reason`: why, when the action itself needs one (a legal hold); for break-glass
+        the caller's stated reason is taken."""
+        now = self._clock.now()
+        if break_glass:
+            reason = actor.break_glass_reason
+        for access in accesses:
+            entry = self._entry(actor, action, access, outcome, break_glass, reason)
+            await append(conn, entry, now)
+
+    async def record_alone(
+        self,
+        actor: Actor,
+        action: str,
+        accesses: Iterable[Access],
+        *,
+        outcome: Outcome = "allowed",
+        break_glass: bool = False,
+    ) -> None:
+        accesses = list(accesses)
+        if not accesses:
+            return
+        async with self._db.write() as conn:
+            await self.record(
+                conn, actor, action, accesses, outcome=outcome, break_glass=break_glass
+            )
+
+    @staticmethod
+    def _entry(
+        actor: Actor,
+        action: str,
+        access: Access,
+        outcome: Outcome,
+        break_glass: bool,
+        reason: str | None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            actor_type=actor.kind,
+            actor_id=actor.id[:64],
+            role=actor.role.value,
+            action=action,
+            resource_type=access.resource_type,
+            resource_id=access.resource_id[:64],
+            outcome=outcome,
+            patient_id=access.patient_id,
+            source_ip=actor.source_ip,
+            request_id=actor.request_id,
+            reason=reason,
+            break_glass=break_glass,
+        )
+
+    async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T:
+        """Run a use case; an out-of-scope resource is recorded as denied and answers as
+        if it did not exist (its 404), so the answer reveals nothing about it."""
+        try:
+            return await run()
+        except OutOfScope as exc:
+            await self.record_alone(actor, action, [exc.access], outcome="denied")
+            raise exc.not_found from None

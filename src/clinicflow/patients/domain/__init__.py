@@ -1,0 +1,1 @@
+"""Pure patient rules: who may see or change a record."""
