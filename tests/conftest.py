@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import shutil
 import uuid
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
 
+from clinicflow.infra.logging import configure_logging
 from clinicflow.infra.migrate import upgrade
 from clinicflow.shared.clock import FixedClock
 
@@ -92,3 +96,16 @@ async def _admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Everything the app logs, as `clinicflow serve` formats it, captured in memory."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    out = io.StringIO()
+    configure_logging("DEBUG", stream=out)
+    yield out
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    structlog.reset_defaults()

@@ -80,7 +80,7 @@ def build(
     db = Database(settings.database_url, echo=settings.sql_echo)
     keys = load_or_create(settings.resolved_keys_file)
     http = http or httpx.AsyncClient(timeout=10)
-    mailer = mailer or _mailer(settings)
+    mailer = mailer or _mailer(settings, clock)
     trail = AuditTrail(db, clock)
     directory = PatientDirectory(keys)
     sources = [TimeOffCalendar(catalog)]
@@ -161,7 +161,7 @@ def build(
     )
 
 
-def _mailer(settings: Settings) -> Mailer:
+def _mailer(settings: Settings, clock: Clock) -> Mailer:
     if settings.smtp_host:
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         return SmtpMailer(
@@ -171,5 +171,6 @@ def _mailer(settings: Settings) -> Mailer:
             username=settings.smtp_username,
             password=password,
             starttls=settings.smtp_starttls,
+            clock=clock,
         )
-    return MailboxMailer(settings.data_dir / "mailbox", settings.mail_sender)
+    return MailboxMailer(settings.data_dir / "mailbox", settings.mail_sender, clock)

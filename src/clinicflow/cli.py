@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
 from clinicflow.cli_retention import retention_app
 from clinicflow.settings import Settings
@@ -22,6 +23,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
+app.add_typer(users_app, name="users")
+app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(oauth_app, name="oauth")
 console = Console(stderr=True)
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]

@@ -1,4 +1,5 @@
-"""`clinicflow keys …`: rotating the key ring that seals patient data at rest.
+"""`clinicflow keys …`: rotating the key ring that seals data at rest (patient PHI, staff
+TOTP secrets, OAuth signing keys: every column in `clinicflow.sealed`).
 
 The safe order is rotate → restart every process (each loads the ring once) → reseal →
 retire; `retire` refuses while any value still uses the key.
@@ -15,12 +16,11 @@ from rich.console import Console
 
 from clinicflow.infra.crypto import KeyFileBusy, KeyRingError, load
 from clinicflow.infra.db import Database
-from clinicflow.patients.rekey import KeyStillInUse, key_status, reseal, retire, rotate
+from clinicflow.infra.rekey import KeyStillInUse, key_status, reseal, retire, rotate
+from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 
-keys_app = typer.Typer(
-    help="The key ring that encrypts patient data at rest.", no_args_is_help=True
-)
+keys_app = typer.Typer(help="The key ring that encrypts data at rest.", no_args_is_help=True)
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -45,7 +45,7 @@ def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
 @keys_app.command("status")
 def status() -> None:
     """The active key and how many encrypted values each key seals."""
-    found = _run(lambda db, s: key_status(db, load(s.resolved_keys_file)))
+    found = _run(lambda db, s: key_status(db, SEALED, load(s.resolved_keys_file)))
     for key_id in found.key_ids:
         mark = " (active)" if key_id == found.active_key else ""
         console.print(f"{key_id}{mark}: {found.counts.get(key_id, 0)} values")
@@ -54,7 +54,7 @@ def status() -> None:
 @keys_app.command("rotate")
 def rotate_cmd() -> None:
     """Add a new active key and re-encrypt every value under it."""
-    report = _run(lambda db, s: rotate(db, s.resolved_keys_file))
+    report = _run(lambda db, s: rotate(db, SEALED, s.resolved_keys_file))
     console.print(
         f"[green]active key {report.active_key}[/] (was {report.previous_key}); "
         f"{report.reseal.values_resealed} values re-encrypted; restart every process now"
@@ -66,12 +66,12 @@ def rotate_cmd() -> None:
 @keys_app.command("reseal")
 def reseal_cmd() -> None:
     """Finish re-encrypting under the active key (after an interrupted rotate)."""
-    report = _run(lambda db, s: reseal(db, s.resolved_keys_file))
+    report = _run(lambda db, s: reseal(db, SEALED, s.resolved_keys_file))
     console.print(f"{report.values_resealed} values re-encrypted")
 
 
 @keys_app.command("retire")
 def retire_cmd(key_id: str) -> None:
     """Remove an old key once no value uses it."""
-    _run(lambda db, s: retire(db, s.resolved_keys_file, key_id))
+    _run(lambda db, s: retire(db, SEALED, s.resolved_keys_file, key_id))
     console.print(f"[green]retired {key_id}[/]")

@@ -3,80 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from typing import Any
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.oidc import OidcVerifier
 from clinicflow.shared.clock import FixedClock
+from fake_idp import AUDIENCE, ISSUER, NOW, FakeProvider, ProviderKey
 
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-ISSUER = "https://login.idp.example/tenant"
-AUDIENCE = "clinicflow"
 INTERVAL = timedelta(seconds=30)
-
-
-class ProviderKey:
-    def __init__(self, kid: str) -> None:
-        self.kid = kid
-        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
-        self.jwk.update(kid=kid, alg="RS256", use="sig")
-
-    def sign(self, *, kid: str | None = None, **overrides: Any) -> str:
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": "user-1",
-            "iat": int(NOW.timestamp()),
-            "exp": int((NOW + timedelta(hours=1)).timestamp()),
-        } | overrides
-        return jwt.encode(claims, self.private, algorithm="RS256", headers={"kid": kid or self.kid})
-
-
-class FakeProvider:
-    """A JWKS endpoint whose published keys the test changes, counting each fetch."""
-
-    def __init__(self, keys: list[ProviderKey]) -> None:
-        self.published = keys
-        self.fetches = 0
-        self.failing = False
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                provider.fetches += 1
-                if provider.failing:
-                    self.send_error(503)
-                    return
-                body = json.dumps({"keys": [k.jwk for k in provider.published]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
-        # A short poll interval keeps shutdown() at teardown from waiting half a second.
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +33,9 @@ def key_b() -> ProviderKey:
 @pytest.fixture
 def provider(key_a: ProviderKey) -> Iterator[FakeProvider]:
     fake = FakeProvider([key_a])
-    fake.thread.start()
+    fake.start()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
-    fake.thread.join()
+    fake.stop()
 
 
 @pytest.fixture

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -65,3 +70,21 @@ async def integration(container: Container) -> dict[str, str]:
         "front-desk tablet", "qa", ["bookings:read", "bookings:write"]
     )
     return {"X-API-Key": key}
+
+
+@asynccontextmanager
+async def serving(container: Container, **config: Any) -> AsyncIterator[str]:
+    """The app served by a real uvicorn on a free loopback port, in this event loop."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    options = {"log_level": "warning", "lifespan": "off"} | config
+    server = uvicorn.Server(uvicorn.Config(create_app(container=container), **options))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

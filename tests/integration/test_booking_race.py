@@ -21,13 +21,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
-from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
+from conftest import serving
 
 CLIENTS = 50
 CHICAGO = ZoneInfo("America/Chicago")
@@ -70,17 +69,8 @@ async def _rows(container_or_db: Any) -> int:
 
 @pytest.fixture
 async def live_server(container: Container) -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(container=container), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(container) as base:
+        yield base
 
 
 async def test_fifty_clients_racing_for_one_slot_get_exactly_one_booking(

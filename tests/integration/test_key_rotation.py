@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from clinicflow.bootstrap import build
+from clinicflow.identity import totp
+from clinicflow.identity.tables import users
+from clinicflow.identity.users import TOTP_CONTEXT
 from clinicflow.infra.crypto import (
     DecryptionError,
     KeyFileBusy,
@@ -24,8 +28,7 @@ from clinicflow.infra.crypto import (
     save,
 )
 from clinicflow.infra.db import Database
-from clinicflow.patients import PatientDetails, PatientDirectory
-from clinicflow.patients.rekey import (
+from clinicflow.infra.rekey import (
     KeyStillInUse,
     ResealReport,
     _reseal_row,
@@ -36,7 +39,15 @@ from clinicflow.patients.rekey import (
     retire,
     rotate,
 )
+from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.tables import PHI_COLUMNS, patients, seal_context
+from clinicflow.schema import metadata
+from clinicflow.sealed import SEALED
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+
+PATIENTS = next(s for s in SEALED if s.table is patients)
+STAFF_PASSWORD = "a long enough password"
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 Plain = tuple[str | None, ...]
@@ -108,7 +119,7 @@ async def test_data_sealed_under_the_old_key_reads_after_a_new_key_is_added(db: 
     new = old.with_new_active_key()
 
     assert await read_all(db, new) == before
-    assert await count_by_key(db) == {old.active: len(await sealed_values(db))}
+    assert await count_by_key(db, SEALED) == {old.active: len(await sealed_values(db))}
 
 
 async def test_after_resealing_every_value_names_the_new_key_and_the_old_one_can_go(
@@ -119,10 +130,10 @@ async def test_after_resealing_every_value_names_the_new_key_and_the_old_one_can
     before = await read_all(db, old)
     new = old.with_new_active_key()
 
-    report = await reseal_all(db, new, batch=3)
+    report = await reseal_all(db, SEALED, new, batch=3)
 
     values = await sealed_values(db)
-    assert await count_by_key(db) == {new.active: len(values)}
+    assert await count_by_key(db, SEALED) == {new.active: len(values)}
     assert report.values_resealed == len(values)
     assert report.rows_resealed == 7
     assert report.batches == 3  # 3 + 3 + 1 rows: keyset pages, each its own transaction
@@ -133,12 +144,12 @@ async def test_resealing_twice_touches_nothing_the_second_time(db: Database) -> 
     old = KeyRing.generate()
     await create_patients(db, old, 5)
     new = old.with_new_active_key()
-    await reseal_all(db, new, batch=2)
+    await reseal_all(db, SEALED, new, batch=2)
     after_first = await sealed_values(db)
 
-    second = await reseal_all(db, new, batch=2)
+    second = await reseal_all(db, SEALED, new, batch=2)
 
-    assert second == ResealReport(batches=1)
+    assert second == ResealReport()
     assert await sealed_values(db) == after_first
 
 
@@ -148,13 +159,13 @@ async def test_new_patients_created_mid_rotation_under_the_old_key_are_resealed_
     old = KeyRing.generate()
     await create_patients(db, old, 2)
     new = old.with_new_active_key()
-    await reseal_all(db, new)
+    await reseal_all(db, SEALED, new)
     # A server process that has not reloaded the key file still seals with the old key.
     await create_patients(db, old, 2, start=10)
 
-    assert set(await count_by_key(db)) == {old.active, new.active}
-    await reseal_all(db, new)
-    assert set(await count_by_key(db)) == {new.active}
+    assert set(await count_by_key(db, SEALED)) == {old.active, new.active}
+    await reseal_all(db, SEALED, new)
+    assert set(await count_by_key(db, SEALED)) == {new.active}
 
 
 async def test_an_interrupted_reseal_resumes_where_it_stopped(db: Database) -> None:
@@ -166,14 +177,14 @@ async def test_an_interrupted_reseal_resumes_where_it_stopped(db: Database) -> N
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        await reseal_all(db, new, batch=2, on_batch=crash_after_first_batch)
+        await reseal_all(db, SEALED, new, batch=2, on_batch=crash_after_first_batch)
 
-    counts = await count_by_key(db)
+    counts = await count_by_key(db, SEALED)
     assert counts[new.active] > 0
     assert counts[old.active] > 0  # the first batch committed, the rest did not start
-    resumed = await reseal_all(db, new, batch=2)
+    resumed = await reseal_all(db, SEALED, new, batch=2)
     assert resumed.rows_resealed == 4
-    assert set(await count_by_key(db)) == {new.active}
+    assert set(await count_by_key(db, SEALED)) == {new.active}
 
 
 async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database) -> None:
@@ -182,13 +193,13 @@ async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database)
     new = old.with_new_active_key()
     tally = _Tally()
     async with db.write() as conn:
-        [row] = await _stale_rows(conn, new.active, "", 10)
+        [row] = await _stale_rows(conn, PATIENTS, new.active, None, 10)
         # The application renames the patient after the reseal read the row.
         renamed = old.encrypt("Renamed", context=seal_context("first_name_enc"))
         await conn.execute(
             update(patients).where(patients.c.id == row.id).values(first_name_enc=renamed)
         )
-        await _reseal_row(conn, new, row, tally)
+        await _reseal_row(conn, new, PATIENTS, row, tally)
 
     assert tally.changed == 1
     assert tally.rows == 0
@@ -205,11 +216,13 @@ async def test_a_value_moved_to_another_column_does_not_decrypt(db: Database) ->
 
     with pytest.raises(DecryptionError, match="last_name"):
         await read_all(db, new)
-    report = await reseal_all(db, new)
+    report = await reseal_all(db, SEALED, new)
 
-    assert report.undecryptable == ((await only_patient_id(db), "last_name_enc"),)
+    assert report.undecryptable == (
+        ("patients_patient", await only_patient_id(db), "last_name_enc"),
+    )
     # Left as it was, and still counted under the old key, so that key cannot be retired.
-    assert (await count_by_key(db)).get(old.active) == 1
+    assert (await count_by_key(db, SEALED)).get(old.active) == 1
 
 
 async def test_rotate_saves_a_private_key_file_that_still_loads(
@@ -219,7 +232,7 @@ async def test_rotate_saves_a_private_key_file_that_still_loads(
     await create_patients(db, old, 3)
     before = await read_all(db, old)
 
-    report = await rotate(db, key_file)
+    report = await rotate(db, SEALED, key_file)
 
     mode = stat.S_IMODE(os.stat(key_file).st_mode)
     assert mode == 0o600
@@ -237,9 +250,9 @@ async def test_retire_after_rotate_removes_the_old_key_and_data_still_reads(
     old = load(key_file)
     await create_patients(db, old, 3)
     before = await read_all(db, old)
-    await rotate(db, key_file)
+    await rotate(db, SEALED, key_file)
 
-    remaining = await retire(db, key_file, old.active)
+    remaining = await retire(db, SEALED, key_file, old.active)
 
     assert load(key_file) == remaining
     assert old.active not in remaining.keys
@@ -256,7 +269,7 @@ async def test_retiring_a_key_still_in_use_is_refused_and_changes_nothing(
     values_before = await sealed_values(db)
 
     with pytest.raises(KeyStillInUse) as refused:
-        await retire(db, key_file, old.active)
+        await retire(db, SEALED, key_file, old.active)
 
     assert f"{len(values_before)} encrypted values still use key" in refused.value.detail
     assert "rotate" in refused.value.detail
@@ -268,7 +281,7 @@ async def test_a_second_key_operation_on_the_same_file_is_refused_while_one_runs
     db: Database, key_file: Path
 ) -> None:
     with key_file_lock(key_file), pytest.raises(KeyFileBusy):
-        await rotate(db, key_file)
+        await rotate(db, SEALED, key_file)
 
     assert len(load(key_file).keys) == 1
 
@@ -278,6 +291,92 @@ def test_every_sealed_column_of_the_patient_table_is_resealed() -> None:
     sealed = {c.name for c in patients.c if c.name.endswith("_enc")}
 
     assert sealed == set(PHI_COLUMNS)
+
+
+def test_every_sealed_column_of_every_table_is_registered_for_rotation() -> None:
+    # A `*_enc` column anywhere that `clinicflow.sealed` leaves out would keep its old key,
+    # and retiring that key would make its values undecryptable.
+    everywhere = {
+        (table.name, column.name)
+        for table in metadata.tables.values()
+        for column in table.c
+        if column.name.endswith("_enc")
+    }
+    registered = {(s.table.name, c) for s in SEALED for c in s.columns}
+
+    assert registered == everywhere
+    assert all([c.name for c in s.table.primary_key] == [s.key_column] for s in SEALED)
+
+
+async def staff_totp_secret(db: Database, keys: KeyRing) -> str:
+    async with db.read() as conn:
+        sealed = (await conn.execute(select(users.c.totp_secret_enc))).scalar_one()
+    return keys.decrypt(sealed, context=TOTP_CONTEXT)
+
+
+async def test_rotate_and_retire_keep_totp_secrets_and_signing_keys_working(
+    db: Database, settings: Settings, clock: FixedClock
+) -> None:
+    container = build(settings, clock=clock)
+    try:
+        old = container.keys
+        await container.users.create("boss", "admin", STAFF_PASSWORD)
+        kid = await container.tokens.rotate()
+        client, api_key = await container.apikeys.create("x", "y", ["bookings:read"])
+        secret = api_key.removeprefix(f"cfk_{client.id}_")
+        issued = await container.tokens.client_credentials(client.id, secret, None)
+    finally:
+        await container.aclose()
+    totp_secret = await staff_totp_secret(db, old)
+    key_file = settings.resolved_keys_file
+
+    report = await rotate(db, SEALED, key_file)
+    remaining = await retire(db, SEALED, key_file, old.active)
+
+    assert report.reseal.values_by_table == {"identity_user": 1, "identity_signing_key": 1}
+    assert report.counts == {remaining.active: 2}
+    assert old.active not in remaining.keys
+    assert await staff_totp_secret(db, remaining) == totp_secret
+    rebuilt = build(settings, clock=clock)  # a restarted process, reading the rotated file
+    try:
+        assert rebuilt.keys == remaining
+        assert [k["kid"] for k in (await rebuilt.tokens.jwks())["keys"]] == [kid]
+        claims, verified = await rebuilt.tokens.verify(issued.access_token)
+        assert claims["sub"] == verified.id == client.id
+        code = totp.code_at(totp_secret, clock.now())
+        _, signed_in = await rebuilt.users.login("boss", STAFF_PASSWORD, code)
+        assert signed_in.username == "boss"
+    finally:
+        await rebuilt.aclose()
+
+
+@pytest.mark.parametrize(
+    ("sealed_in", "table"),
+    [("totp", "identity_user"), ("signing_key", "identity_signing_key")],
+)
+async def test_retire_is_refused_while_an_identity_secret_is_under_the_key(
+    db: Database, settings: Settings, clock: FixedClock, sealed_in: str, table: str
+) -> None:
+    container = build(settings, clock=clock)
+    try:
+        if sealed_in == "totp":
+            await container.users.create("boss", "admin", STAFF_PASSWORD)
+        else:
+            await container.tokens.rotate()
+    finally:
+        await container.aclose()
+    key_file = settings.resolved_keys_file
+    old = load(key_file)
+    save(key_file, old.with_new_active_key())  # a new key, but nothing resealed yet
+    file_before = file_bytes(key_file)
+
+    with pytest.raises(KeyStillInUse) as refused:
+        await retire(db, SEALED, key_file, old.active)
+
+    assert "1 encrypted values still use key" in refused.value.detail
+    assert f"({table}: 1)" in refused.value.detail
+    assert file_bytes(key_file) == file_before
+    assert await count_by_key(db, SEALED) == {old.active: 1}
 
 
 def test_save_replaces_the_file_atomically_and_privately(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,18 +18,6 @@ PHONE = "+1 (312) 555-0187"
 PHI = (FIRST, LAST, EMAIL, "zelphira", "555-0187", "3125550187")
 
 
-@pytest.fixture
-def stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    out = io.StringIO()
-    configure_logging("DEBUG", stream=out)
-    yield out
-    root.handlers[:], level = saved
-    root.setLevel(level)
-    structlog.reset_defaults()
-
-
 def _lines(out: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
@@ -41,7 +28,7 @@ def _assert_no_phi(out: io.StringIO) -> None:
     assert not leaked, f"PHI reached the log: {leaked}\n{text}"
 
 
-def test_a_structlog_event_keeps_ids_and_loses_phi(stream: io.StringIO) -> None:
+def test_a_structlog_event_keeps_ids_and_loses_phi(log_stream: io.StringIO) -> None:
     structlog.get_logger("clinicflow.booking").info(
         f"booked for {EMAIL} on {PHONE}",
         appointment_id="appt-42",
@@ -51,8 +38,8 @@ def test_a_structlog_event_keeps_ids_and_loses_phi(stream: io.StringIO) -> None:
         authorization="Bearer abc.def",
         note_count=3,
     )
-    _assert_no_phi(stream)
-    (line,) = _lines(stream)
+    _assert_no_phi(log_stream)
+    (line,) = _lines(log_stream)
     assert line["event"] == f"booked for {REDACTED} on {REDACTED}"
     assert line["appointment_id"] == "appt-42"
     assert line["first_name"] == line["Last_Name"] == line["authorization"] == REDACTED
@@ -62,15 +49,15 @@ def test_a_structlog_event_keeps_ids_and_loses_phi(stream: io.StringIO) -> None:
     assert line["logger"] == "clinicflow.booking"
 
 
-def test_a_stdlib_line_goes_through_the_same_redaction(stream: io.StringIO) -> None:
+def test_a_stdlib_line_goes_through_the_same_redaction(log_stream: io.StringIO) -> None:
     logging.getLogger("clinicflow.patients").warning(
         "duplicate patient %s reached at %s",
         EMAIL,
         PHONE,
         extra={"last_name": LAST, "request_id": "req-9"},
     )
-    _assert_no_phi(stream)
-    (line,) = _lines(stream)
+    _assert_no_phi(log_stream)
+    (line,) = _lines(log_stream)
     assert line["event"] == f"duplicate patient {REDACTED} reached at {REDACTED}"
     assert line["last_name"] == REDACTED
     assert line["request_id"] == "req-9"
@@ -78,19 +65,19 @@ def test_a_stdlib_line_goes_through_the_same_redaction(stream: io.StringIO) -> N
     assert "message" not in line  # pytest's own handler formatted it first: no duplicate
 
 
-def test_exception_messages_are_scrubbed(stream: io.StringIO) -> None:
+def test_exception_messages_are_scrubbed(log_stream: io.StringIO) -> None:
     try:
         raise ValueError(f"no patient with email {EMAIL} or phone {PHONE}")
     except ValueError:
         logging.getLogger("clinicflow.gateway").exception("lookup failed")
         structlog.get_logger().exception("lookup failed again")
-    _assert_no_phi(stream)
-    lines = _lines(stream)
+    _assert_no_phi(log_stream)
+    lines = _lines(log_stream)
     assert [line["event"] for line in lines] == ["lookup failed", "lookup failed again"]
     assert all("ValueError: no patient with email [redacted]" in x["exception"] for x in lines)
 
 
-def test_an_access_log_line_loses_its_query_string(stream: io.StringIO) -> None:
+def test_an_access_log_line_loses_its_query_string(log_stream: io.StringIO) -> None:
     access = logging.getLogger("uvicorn.access")
     access.info(
         '%s - "%s %s HTTP/%s" %d',
@@ -100,8 +87,8 @@ def test_an_access_log_line_loses_its_query_string(stream: io.StringIO) -> None:
         "1.1",
         200,
     )
-    _assert_no_phi(stream)
-    (line,) = _lines(stream)
+    _assert_no_phi(log_stream)
+    (line,) = _lines(log_stream)
     assert line["event"] == f'127.0.0.1:50312 - "GET /v1/patients?{REDACTED} HTTP/1.1" 200'
 
 
@@ -122,12 +109,12 @@ def test_scrubbing_removes_contact_details_but_keeps_ordinary_numbers(
     assert scrub_text(text) == expected
 
 
-def test_configuring_twice_keeps_one_handler(stream: io.StringIO) -> None:
+def test_configuring_twice_keeps_one_handler(log_stream: io.StringIO) -> None:
     second = io.StringIO()
     configure_logging("INFO", stream=second)
     logging.getLogger("clinicflow").info("once")
     logging.getLogger("clinicflow").debug("filtered out by level")
-    assert stream.getvalue() == ""
+    assert log_stream.getvalue() == ""
     assert [line["event"] for line in _lines(second)] == ["once"]
 
 

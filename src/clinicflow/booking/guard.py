@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from clinicflow.booking.domain.access import Need, in_scope, role_may
 from clinicflow.booking.errors import BookingNotFound
 from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope
-from clinicflow.shared.actor import Actor, Decision, decide, require
+from clinicflow.shared.actor import Actor, Decision, decide
 
 T = TypeVar("T")
 
@@ -21,9 +21,14 @@ class BookingGuard:
     def __init__(self, trail: AuditTrail) -> None:
         self.trail = trail
 
-    @staticmethod
-    def require_role(actor: Actor, need: Need) -> None:
-        require(actor, role_may(actor, need), f"your role may not {need.value} bookings")
+    async def require_role(self, actor: Actor, need: Need, booking_id: str) -> None:
+        await self.trail.require_role(
+            actor,
+            role_may(actor, need),
+            need.value,
+            Access("booking", booking_id),
+            f"your role may not {need.value} bookings",
+        )
 
     @staticmethod
     def check(actor: Actor, need: Need, row: Any) -> Decision:

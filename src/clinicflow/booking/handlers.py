@@ -8,16 +8,12 @@ the use case runs again, now seeing the winner (so the caller gets `slot_unavail
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking import errors, queries
@@ -28,9 +24,10 @@ from clinicflow.booking.domain.access import Need, need_of
 from clinicflow.booking.domain.lifecycle import Action, Status, effective_status
 from clinicflow.booking.events import booking_event
 from clinicflow.booking.guard import BookingGuard, access
+from clinicflow.booking.idempotency import IdempotencyKeys, retrying
 from clinicflow.booking.placement import Placement
 from clinicflow.booking.ports import CalendarSource, EventListener, PatientMatcher
-from clinicflow.booking.tables import appointments, idempotency_keys
+from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView
 from clinicflow.catalog import Catalog
 from clinicflow.infra.db import Database
@@ -38,8 +35,6 @@ from clinicflow.infra.outbox import Event, record
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import InvalidRequest
-
-T = TypeVar("T")
 
 
 class BookingService:
@@ -61,7 +56,7 @@ class BookingService:
         self._clock = clock
         self._patients = patients
         self._placement = Placement(catalog, sources)
-        self._secret = secret
+        self._keys = IdempotencyKeys(secret)
         self._retries = retries
         self._tz = catalog.clinic.tz
         self._guard = guard
@@ -78,7 +73,7 @@ class BookingService:
                 await self._publish(conn, booking_event("held", row, now))
             return BookingView.of(row, now)
 
-        return await self._retrying(attempt)
+        return await retrying(self._retries, attempt)
 
     async def book(
         self, actor: Actor, req: BookRequest, idempotency_key: str | None
@@ -88,10 +83,11 @@ class BookingService:
         Anyone may book (the clinic's public booking page); a signed-in patient books for
         themselves. Keys are scoped per caller: anonymous callers share one scope, where
         the keyed fingerprint of the whole request (patient included) tells them apart."""
-        fingerprint = self._fingerprint(req)
+        fingerprint = self._keys.fingerprint(req)
         scope = actor.id if actor.kind != "anonymous" else "anonymous"
-        return await self._retrying(
-            lambda: self._book_once(actor, req, (scope, idempotency_key), fingerprint)
+        return await retrying(
+            self._retries,
+            lambda: self._book_once(actor, req, (scope, idempotency_key), fingerprint),
         )
 
     async def reschedule(
@@ -102,12 +98,13 @@ class BookingService:
         practitioner: str | None,
         duration: int | None,
     ) -> BookingView:
-        self._guard.require_role(actor, Need.CHANGE)
+        await self._guard.require_role(actor, Need.CHANGE, booking_id)
         return await self._guard.denying(
             actor,
             Need.CHANGE,
-            lambda: self._retrying(
-                lambda: self._reschedule_once(actor, booking_id, start, practitioner, duration)
+            lambda: retrying(
+                self._retries,
+                lambda: self._reschedule_once(actor, booking_id, start, practitioner, duration),
             ),
         )
 
@@ -115,7 +112,7 @@ class BookingService:
         self, actor: Actor, booking_id: str, action: Action, reason: str | None
     ) -> BookingView:
         need = need_of(action.value)
-        self._guard.require_role(actor, need)
+        await self._guard.require_role(actor, need, booking_id)
         return await self._guard.denying(
             actor, need, lambda: self._act_once(actor, need, booking_id, action, reason)
         )
@@ -153,7 +150,7 @@ class BookingService:
         scope, key = scoped_key
         async with self._db.write() as conn:
             if key is not None and (
-                replayed := await self._replay(conn, scope, key, fingerprint, now)
+                replayed := await self._keys.replay(conn, scope, key, fingerprint, now)
             ):
                 return replayed, True
             slot = req.slot
@@ -169,15 +166,7 @@ class BookingService:
             await self._publish(conn, booking_event("created", row, now))
             await self._guard.trail.record(conn, actor, "create", [access(row)])
             if key is not None:
-                await conn.execute(
-                    insert(idempotency_keys).values(
-                        client_id=scope,
-                        key=key,
-                        request_hash=fingerprint,
-                        booking_id=row.id,
-                        created_at=now,
-                    )
-                )
+                await self._keys.remember(conn, scope, key, fingerprint, row.id, now)
         return BookingView.of(row, now), False
 
     async def _reschedule_once(
@@ -310,63 +299,6 @@ class BookingService:
                 "this patient already has a visit that overlaps "
                 f"{start.astimezone(self._tz).isoformat()}; choose another time"
             )
-
-    async def _replay(
-        self, conn: AsyncConnection, scope: str, key: str, fingerprint: str, now: datetime
-    ) -> BookingView | None:
-        stored = await queries.idempotent_booking(conn, scope, key)
-        if stored is None:
-            return None
-        request_hash, row = stored
-        if not hmac.compare_digest(request_hash, fingerprint):
-            raise errors.IdempotencyKeyReused(
-                "this Idempotency-Key was already used for a different request; "
-                "send a new key for a new booking"
-            )
-        return BookingView.of(row, now)
-
-    def _fingerprint(self, req: BookRequest) -> str:
-        # Keyed, so the stored hash of a request with patient details reveals nothing.
-        body = json.dumps(
-            {
-                "slot": [
-                    req.slot.service,
-                    req.slot.visit_type,
-                    req.slot.duration,
-                    req.slot.start.astimezone(UTC).isoformat(),
-                    req.slot.practitioner,
-                ],
-                "patient": (
-                    [p.first_name, p.last_name, p.email, p.phone]
-                    if (p := req.patient) is not None
-                    else None
-                ),
-                "hold_id": req.hold_id,
-            }
-        )
-        return hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
-
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        for n in range(self._retries + 1):
-            try:
-                return await attempt()
-            except IntegrityError as exc:
-                # Another writer committed first; the next attempt sees its row and answers
-                # as the checks would have. Only a writer that keeps losing ends up here.
-                if n < self._retries:
-                    continue
-                message = str(exc.orig)
-                if "booking_patient_no_overlap" in message:
-                    raise errors.PatientUnavailable(
-                        "this patient already has a visit at that time; choose another time"
-                    ) from exc
-                if "booking_practitioner_no_overlap" in message:
-                    raise errors.SlotUnavailable(
-                        "another booking took this slot at the same moment; "
-                        "GET /v1/availability lists the open slots"
-                    ) from exc
-                raise
-        raise AssertionError("unreachable")
 
 
 _EVENT_OF = {

@@ -21,7 +21,7 @@ class BookingReader:
         self._guard = guard
 
     async def get(self, actor: Actor, booking_id: str) -> BookingView:
-        self._guard.require_role(actor, Need.READ)
+        await self._guard.require_role(actor, Need.READ, booking_id)
 
         async def load() -> BookingView:
             async with self._db.read() as conn:
@@ -44,7 +44,7 @@ class BookingReader:
     ) -> list[BookingView]:
         """Staff with a full view see everyone; a practitioner their own schedule; a patient
         their own visits. Each returned visit of a patient leaves an audit row."""
-        self._guard.require_role(actor, Need.READ)
+        await self._guard.require_role(actor, Need.READ, "*")
         patient_id = None
         if actor.role is Role.PATIENT:
             patient_id = actor.patient_id

@@ -12,17 +12,35 @@ from fastapi import Request
 
 from clinicflow.identity.api import COOKIE
 from clinicflow.identity.authenticate import Authenticator
+from clinicflow.shared.actor import ANONYMOUS
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
+# Routes that take credentials in exchange for new ones, or end a session, and act for no
+# one. The credentials a caller already holds are not checked there: a browser whose session
+# timed out still sends the old cookie when signing in or out again, and the token endpoint
+# reads `Authorization: Basic` as client credentials (RFC 6749 §2.3.1).
+CREDENTIAL_ROUTES = frozenset(
+    {
+        "/v1/auth/login",
+        "/v1/auth/logout",
+        "/v1/auth/patient-link",
+        "/v1/auth/patient-session",
+        "/v1/oauth/token",
+        "/.well-known/jwks.json",
+    }
+)
 
 
 async def authenticate(request: Request) -> None:
     authenticator = cast(Authenticator, request.app.state.container.authenticator)
-    actor = await authenticator.actor_for(
-        request.headers.get("authorization"),
-        request.headers.get("x-api-key"),
-        request.cookies.get(COOKIE),
-    )
+    if request.url.path in CREDENTIAL_ROUTES:
+        actor = ANONYMOUS
+    else:
+        actor = await authenticator.actor_for(
+            request.headers.get("authorization"),
+            request.headers.get("x-api-key"),
+            request.cookies.get(COOKIE),
+        )
     actor = actor.at(
         request.client.host if request.client else None,
         getattr(request.state, "request_id", None),

@@ -28,7 +28,18 @@ def problem(
         "instance": instance,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _challenge(code: str, extra: dict[str, Any]) -> str:
+    """How to authenticate, as a 401 must say (RFC 9110 §11.6.1, RFC 6750 §3)."""
+    if extra.get("error") == "invalid_client":
+        # RFC 6749 §5.2: the scheme the token endpoint accepts client credentials by.
+        return 'Basic realm="clinicflow"'
+    if code == "invalid_token":
+        return 'Bearer realm="clinicflow", error="invalid_token"'
+    return 'Bearer realm="clinicflow"'
 
 
 def install(app: FastAPI) -> None:

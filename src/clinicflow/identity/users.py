@@ -186,7 +186,9 @@ class UserService:
         return totp.verify_code(secret, code, now, row.totp_last_step)
 
     async def _failed(self, row: Any, now: datetime) -> None:
-        failures = row.failed_logins + 1
+        # A lockout that has run its course starts the count again.
+        lapsed = row.locked_until is not None and row.locked_until <= now
+        failures = (0 if lapsed else row.failed_logins) + 1
         locked = now + LOCKOUT if failures >= MAX_FAILURES else None
         async with self._db.write() as conn:
             await conn.execute(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.audit import AuditEntry, Outcome, append
 from clinicflow.infra.db import Database
-from clinicflow.shared.actor import Actor
+from clinicflow.shared.actor import Actor, require
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
 
@@ -115,3 +115,15 @@ class AuditTrail:
         except OutOfScope as exc:
             await self.record_alone(actor, action, [exc.access], outcome="denied")
             raise exc.not_found from None
+
+    async def require_role(
+        self, actor: Actor, allowed: bool, action: str, access: Access, detail: str
+    ) -> None:
+        """Refuse a role that may never do this (403; 401 when anonymous), leaving a denied
+        row for signed-in callers. Anonymous refusals are not recorded: anyone can send
+        them, and they reach no data."""
+        if allowed:
+            return
+        if actor.kind != "anonymous":
+            await self.record_alone(actor, action, [access], outcome="denied")
+        require(actor, False, detail)

@@ -10,7 +10,7 @@ from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope
 from clinicflow.patients import repository as repo
 from clinicflow.patients.domain.access import Need, in_scope, role_may, sees_all
 from clinicflow.patients.errors import PatientNotFound
-from clinicflow.shared.actor import Actor, Decision, Role, decide, require
+from clinicflow.shared.actor import Actor, Decision, Role, decide
 
 READS = (Need.READ, Need.RECORD)
 
@@ -27,10 +27,16 @@ class PatientGuard:
     def __init__(self, trail: AuditTrail) -> None:
         self.trail = trail
 
-    @staticmethod
-    def require_role(actor: Actor, need: Need) -> None:
+    async def require_role(self, actor: Actor, need: Need, patient_id: str | None) -> None:
         words = need.value.replace("_", " ")
-        require(actor, role_may(actor, need), f"your role may not {words} patient records")
+        target = patient_id if patient_id and len(patient_id) <= 36 else None
+        await self.trail.require_role(
+            actor,
+            role_may(actor, need),
+            need.value,
+            Access("patient", patient_id or "*", target),
+            f"your role may not {words} patient records",
+        )
 
     async def check(
         self, conn: AsyncConnection, actor: Actor, need: Need, row: Any | None, patient_id: str

@@ -45,7 +45,7 @@ class PatientService:
         self._bookings = bookings
 
     async def create(self, actor: Actor, changes: PatientChanges) -> PatientView:
-        self._guard.require_role(actor, Need.CREATE)
+        await self._guard.require_role(actor, Need.CREATE, None)
         given = changes.values
         if not given.get("first_name") or not given.get("last_name"):
             raise InvalidRequest("first_name and last_name are required")
@@ -68,7 +68,7 @@ class PatientService:
         return PatientView.of(row, self._cipher)
 
     async def update(self, actor: Actor, patient_id: str, changes: PatientChanges) -> PatientView:
-        self._guard.require_role(actor, Need.WRITE)
+        await self._guard.require_role(actor, Need.WRITE, patient_id)
         staff_only = STAFF_ONLY_FIELDS & set(changes.values)
         require(
             actor,
@@ -103,7 +103,7 @@ class PatientService:
 
     async def merge(self, actor: Actor, source_id: str, target_id: str) -> PatientView:
         """Move everything of `source_id` onto `target_id`, which survives."""
-        self._guard.require_role(actor, Need.MERGE)
+        await self._guard.require_role(actor, Need.MERGE, source_id)
         if source_id == target_id:
             raise InvalidRequest("a record cannot be merged into itself; give another `into`")
 
@@ -122,7 +122,7 @@ class PatientService:
         self, actor: Actor, patient_id: str, on: bool, reason: str
     ) -> PatientView:
         """A patient under legal hold is exempt from retention until the hold is lifted."""
-        self._guard.require_role(actor, Need.LEGAL_HOLD)
+        await self._guard.require_role(actor, Need.LEGAL_HOLD, patient_id)
 
         async def run() -> PatientView:
             async with self._db.write() as conn:

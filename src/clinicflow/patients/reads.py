@@ -34,7 +34,7 @@ class PatientReader:
         self._guard = guard
 
     async def get(self, actor: Actor, patient_id: str) -> PatientView:
-        self._guard.require_role(actor, Need.READ)
+        await self._guard.require_role(actor, Need.READ, patient_id)
 
         async def load() -> PatientView:
             async with self._db.read() as conn:
@@ -51,7 +51,7 @@ class PatientReader:
         self, actor: Actor, *, email: str | None, phone: str | None
     ) -> list[PatientView]:
         """Exact match on a normalized email or phone, through the blind index."""
-        self._guard.require_role(actor, Need.SEARCH)
+        await self._guard.require_role(actor, Need.SEARCH, None)
         column, value = ("email", email) if email else ("phone", phone)
         bidx = self._cipher.index(value, column)
         async with self._db.read() as conn:
@@ -63,7 +63,7 @@ class PatientReader:
         return [PatientView.of(row, self._cipher) for row in rows]
 
     async def record(self, actor: Actor, patient_id: str) -> RecordView:
-        self._guard.require_role(actor, Need.RECORD)
+        await self._guard.require_role(actor, Need.RECORD, patient_id)
 
         async def load() -> RecordView:
             async with self._db.read() as conn:

@@ -9,6 +9,7 @@ Create Date: 2026-11-24
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -192,9 +193,13 @@ def _scope_idempotency_keys() -> None:
     client_id = sa.Column("client_id", sa.String(64), nullable=False, server_default="anonymous")
     if op.get_bind().dialect.name == "sqlite":
         # SQLite cannot change a primary key in place; batch mode rebuilds the table.
-        with op.batch_alter_table("booking_idempotency_key", recreate="always") as batch:
-            batch.add_column(client_id)
-            batch.create_primary_key("pk_booking_idempotency_key", ["client_id", "key"])
+        # SQLAlchemy warns that the rebuilt table's primary key differs from the old one's:
+        # that difference is the point of this step.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*primary_key=True, not matching")
+            with op.batch_alter_table("booking_idempotency_key", recreate="always") as batch:
+                batch.add_column(client_id)
+                batch.create_primary_key("pk_booking_idempotency_key", ["client_id", "key"])
         return
     op.add_column("booking_idempotency_key", client_id)
     op.drop_constraint("pk_booking_idempotency_key", "booking_idempotency_key", type_="primary")

@@ -1,0 +1,366 @@
+"""Sign-in over HTTP against a real database: staff passwords and lockout, the admin's TOTP,
+session idle timeout and lifetime on the injected clock, and patients' one-time links.
+
+The clock stands at Tuesday 2026-11-24 15:00Z; it only moves when a test advances it.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from test_booking_api import assert_problem, booking
+
+from clinicflow.bootstrap import Container
+from clinicflow.identity import totp
+from clinicflow.shared.clock import FixedClock
+
+PASSWORD = "correct horse battery staple"
+IDLE = timedelta(minutes=15)
+LINK_LIFETIME = timedelta(minutes=15)
+
+
+def refused(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """A problem+json refusal; a 401 also says how to authenticate (RFC 9110 §11.6.1)."""
+    body = assert_problem(resp, status, code)
+    if status == 401:
+        challenge = resp.headers.get("www-authenticate", "")
+        assert challenge.startswith("Bearer"), challenge
+        if code == "invalid_token":
+            assert 'error="invalid_token"' in challenge
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, **extra: str) -> httpx.Response:
+    return await client.post(
+        "/v1/auth/login", json={"username": username, "password": PASSWORD, **extra}
+    )
+
+
+async def staff_token(client: httpx.AsyncClient, container: Container) -> str:
+    """A front-desk session token, signed in over HTTP; the cookie jar is left empty."""
+    await container.users.create("desk", "front_desk", PASSWORD)
+    resp = await sign_in(client, "desk")
+    assert resp.status_code == 200, resp.text
+    client.cookies.clear()
+    token: str = resp.json()["token"]
+    return token
+
+
+async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.get("/v1/auth/me", headers=bearer(token))
+
+
+# --- staff passwords ---------------------------------------------------------------------
+
+
+async def test_staff_sign_in_gives_a_token_and_an_http_only_cookie_that_carry_the_role(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    created = await container.users.create("desk", "front_desk", PASSWORD)
+
+    resp = await sign_in(client, "Desk")
+
+    assert resp.status_code == 200, resp.text
+    session = resp.json()
+    assert session["token"].startswith("cfs_")
+    assert session["role"] == "front_desk"
+    assert session["user_id"] == created.user.id
+    assert session["idle_timeout_seconds"] == 15 * 60
+    cookie = resp.headers["set-cookie"]
+    assert cookie.startswith(f"cf_session={session['token']}")
+    assert "httponly" in cookie.lower()
+    by_token = (await me(client, session["token"])).json()
+    assert (by_token["kind"], by_token["role"], by_token["id"]) == (
+        "user",
+        "front_desk",
+        created.user.id,
+    )
+    by_cookie = (await client.get("/v1/auth/me")).json()  # the jar sends cf_session
+    assert by_cookie["role"] == "front_desk"
+
+
+async def test_a_wrong_password_is_refused(client: httpx.AsyncClient, container: Container) -> None:
+    await container.users.create("desk", "front_desk", PASSWORD)
+
+    resp = await client.post("/v1/auth/login", json={"username": "desk", "password": "nope"})
+
+    body = refused(resp, 401, "invalid_token")
+    assert "username or password is wrong" in body["detail"]
+    assert "set-cookie" not in resp.headers
+
+
+async def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(
+    client: httpx.AsyncClient,
+) -> None:
+    resp = await client.post("/v1/auth/login", json={"username": "ghost", "password": "nope"})
+
+    assert "username or password is wrong" in refused(resp, 401, "invalid_token")["detail"]
+
+
+async def test_five_wrong_passwords_lock_the_account_until_the_lockout_passes(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    await container.users.create("desk", "front_desk", PASSWORD)
+    for _ in range(5):
+        wrong = {"username": "desk", "password": "not the password"}
+        refused(await client.post("/v1/auth/login", json=wrong), 401, "invalid_token")
+
+    locked = refused(await sign_in(client, "desk"), 401, "invalid_token")
+    assert "too many failed sign-ins" in locked["detail"]
+    clock.advance(timedelta(minutes=14, seconds=59))
+    refused(await sign_in(client, "desk"), 401, "invalid_token")
+
+    clock.advance(timedelta(seconds=1))
+    assert (await sign_in(client, "desk")).status_code == 200
+
+
+# --- the administrator's second factor ---------------------------------------------------
+
+
+@pytest.fixture
+async def admin_secret(container: Container) -> str:
+    created = await container.users.create("boss", "admin", PASSWORD)
+    assert created.totp_uri is not None
+    secret: str = pyotp.parse_uri(created.totp_uri).secret
+    return secret
+
+
+async def test_an_admin_cannot_sign_in_without_the_authenticator_code(
+    client: httpx.AsyncClient, admin_secret: str
+) -> None:
+    resp = await sign_in(client, "boss")
+
+    assert "6-digit code" in refused(resp, 401, "totp_required")["detail"]
+    assert "set-cookie" not in resp.headers
+
+
+async def test_an_admin_signs_in_with_the_current_code_and_it_cannot_be_replayed(
+    client: httpx.AsyncClient, admin_secret: str, clock: FixedClock
+) -> None:
+    code = totp.code_at(admin_secret, clock.now())
+
+    first = await sign_in(client, "boss", totp_code=code)
+    assert first.status_code == 200, first.text
+    assert (await me(client, first.json()["token"])).json()["role"] == "admin"
+    client.cookies.clear()
+
+    replay = refused(await sign_in(client, "boss", totp_code=code), 401, "invalid_token")
+    assert "already used" in replay["detail"]
+    clock.advance(timedelta(seconds=30))
+    next_code = totp.code_at(admin_secret, clock.now())
+    assert (await sign_in(client, "boss", totp_code=next_code)).status_code == 200
+
+
+async def test_a_wrong_authenticator_code_is_refused(
+    client: httpx.AsyncClient, admin_secret: str, clock: FixedClock
+) -> None:
+    right = totp.code_at(admin_secret, clock.now())
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+
+    refused(await sign_in(client, "boss", totp_code=wrong), 401, "invalid_token")
+    refused(await sign_in(client, "boss", totp_code="12ab56"), 401, "invalid_token")
+
+
+# --- session idle timeout, lifetime, sign-out --------------------------------------------
+
+
+async def test_a_session_still_works_after_fourteen_idle_minutes(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    token = await staff_token(client, container)
+
+    clock.advance(timedelta(minutes=14, seconds=59))
+
+    assert (await me(client, token)).status_code == 200
+
+
+async def test_each_use_restarts_the_idle_timer(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    token = await staff_token(client, container)
+    for _ in range(3):
+        clock.advance(timedelta(minutes=10))
+        assert (await me(client, token)).status_code == 200  # 30 minutes in, never 15 idle
+
+
+async def test_fifteen_minutes_without_use_ends_the_session(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    token = await staff_token(client, container)
+    clock.advance(timedelta(minutes=10))
+    assert (await me(client, token)).status_code == 200
+
+    clock.advance(IDLE)
+
+    body = refused(await me(client, token), 401, "invalid_token")
+    assert "inactivity" in body["detail"]
+
+
+async def test_uses_within_a_minute_of_the_last_recorded_one_do_not_extend_the_session(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    token = await staff_token(client, container)
+    clock.advance(timedelta(seconds=59))
+    assert (await me(client, token)).status_code == 200  # activity is recorded once a minute
+
+    clock.advance(IDLE - timedelta(seconds=59))
+
+    assert "inactivity" in refused(await me(client, token), 401, "invalid_token")["detail"]
+
+
+async def test_a_session_ends_after_twelve_hours_even_when_used_every_ten_minutes(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    token = await staff_token(client, container)
+    lifetime = timedelta(hours=container.settings.session_max_hours)
+    for _ in range(lifetime // timedelta(minutes=10) - 1):
+        clock.advance(timedelta(minutes=10))
+        assert (await me(client, token)).status_code == 200
+
+    clock.advance(timedelta(minutes=10))
+
+    body = refused(await me(client, token), 401, "invalid_token")
+    assert "maximum lifetime" in body["detail"]
+
+
+async def test_signing_out_ends_the_session(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    token = await staff_token(client, container)
+
+    out = await client.post("/v1/auth/logout", headers=bearer(token))
+
+    assert out.status_code == 204
+    assert "signed out" in refused(await me(client, token), 401, "invalid_token")["detail"]
+
+
+async def test_signing_out_with_the_cookie_ends_the_session_and_clears_the_cookie(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    await container.users.create("desk", "front_desk", PASSWORD)
+    token = (await sign_in(client, "desk")).json()["token"]
+
+    out = await client.post("/v1/auth/logout")
+
+    assert out.status_code == 204
+    assert "cf_session" not in client.cookies
+    assert (await client.get("/v1/auth/me")).json()["kind"] == "anonymous"
+    refused(await me(client, token), 401, "invalid_token")
+
+
+async def test_a_timed_out_session_cookie_does_not_stop_signing_in_or_out_again(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    await container.users.create("desk", "front_desk", PASSWORD)
+    assert (await sign_in(client, "desk")).status_code == 200
+    clock.advance(IDLE)
+    refused(await client.get("/v1/auth/me"), 401, "invalid_token")  # the stale cookie is sent
+
+    assert (await client.post("/v1/auth/logout")).status_code == 204
+    assert "cf_session" not in client.cookies
+    client.cookies.set("cf_session", "cfs_long-gone", domain="clinic.test")
+    again = await sign_in(client, "desk")
+
+    assert again.status_code == 200, again.text
+    assert (await client.get("/v1/auth/me")).json()["role"] == "front_desk"
+
+
+# --- patients' one-time sign-in links ----------------------------------------------------
+
+
+def mailbox(container: Container) -> list[Path]:
+    return sorted((container.settings.data_dir / "mailbox").glob("*.eml"))
+
+
+def link_token(path: Path) -> str:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    found = re.search(r"/sign-in\?token=(cfl_[A-Za-z0-9_-]+)", part.get_content())
+    assert found, "no sign-in link in the message"
+    return found.group(1)
+
+
+async def request_link(client: httpx.AsyncClient, container: Container, address: str) -> str:
+    before = set(mailbox(container))
+    resp = await client.post("/v1/auth/patient-link", json={"email": address})
+    assert resp.status_code == 202, resp.text
+    (new,) = set(mailbox(container)) - before
+    return link_token(new)
+
+
+async def test_a_patient_signs_in_with_the_emailed_link_and_sees_their_own_booking(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    made = (await client.post("/v1/bookings", json=booking())).json()
+    token = await request_link(client, container, "Pat1@Example.com")
+
+    resp = await client.post("/v1/auth/patient-session", json={"token": token})
+
+    assert resp.status_code == 200, resp.text
+    session = resp.json()
+    assert session["role"] == "patient"
+    assert "httponly" in resp.headers["set-cookie"].lower()
+    who = (await me(client, session["token"])).json()
+    assert (who["role"], who["patient_id"]) == ("patient", session["patient_id"])
+    own = await client.get(f"/v1/bookings/{made['id']}", headers=bearer(session["token"]))
+    assert own.status_code == 200, own.text
+    assert own.json()["id"] == made["id"]
+
+
+async def test_a_sign_in_link_works_only_once(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    await client.post("/v1/bookings", json=booking())
+    token = await request_link(client, container, "pat1@example.com")
+    assert (await client.post("/v1/auth/patient-session", json={"token": token})).is_success
+    client.cookies.clear()
+
+    again = await client.post("/v1/auth/patient-session", json={"token": token})
+
+    assert "already used" in refused(again, 401, "invalid_token")["detail"]
+
+
+async def test_a_sign_in_link_expires_after_fifteen_minutes(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    await client.post("/v1/bookings", json=booking())
+    token = await request_link(client, container, "pat1@example.com")
+
+    clock.advance(LINK_LIFETIME)
+
+    late = await client.post("/v1/auth/patient-session", json={"token": token})
+    assert "expired" in refused(late, 401, "invalid_token")["detail"]
+
+
+async def test_an_unknown_email_gets_the_same_answer_and_no_mail(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    await client.post("/v1/bookings", json=booking())
+    known = await client.post("/v1/auth/patient-link", json={"email": "pat1@example.com"})
+    sent = mailbox(container)
+
+    unknown = await client.post("/v1/auth/patient-link", json={"email": "nobody@example.com"})
+
+    assert unknown.status_code == known.status_code == 202
+    assert unknown.json() == known.json()
+    assert mailbox(container) == sent
+
+
+async def test_a_made_up_link_token_is_refused(client: httpx.AsyncClient) -> None:
+    resp = await client.post("/v1/auth/patient-session", json={"token": "cfl_made-up-token"})
+
+    assert "unknown sign-in link" in refused(resp, 401, "invalid_token")["detail"]
