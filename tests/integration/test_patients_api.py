@@ -333,3 +333,13 @@ async def test_a_practitioner_reads_only_patients_on_their_calendar(
     (entry,) = review.json()["entries"]
     assert entry["patient_id"] == theirs["patient_id"]
     assert entry["reason"] == "covering for doctor2 today"
+
+
+async def test_a_referral_must_name_an_existing_patient(
+    client: httpx.AsyncClient, front_desk: dict[str, str]
+) -> None:
+    body = {**ADA, "referral": {"source": "patient", "patient_id": "no-such-patient"}}
+    problem = assert_problem(
+        await client.post("/v1/patients", json=body, headers=front_desk), 422, "invalid_request"
+    )
+    assert "referral.patient_id" in problem["detail"]

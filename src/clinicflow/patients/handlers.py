@@ -58,6 +58,7 @@ class PatientService:
         try:
             async with self._db.write() as conn:
                 await self._refuse_taken_email(conn, values.get("email_bidx"), None)
+                await self._check_referrer(conn, changes, patient_id)
                 await conn.execute(
                     insert(patients).values(id=patient_id, created_at=now, updated_at=now, **values)
                 )
@@ -88,6 +89,7 @@ class PatientService:
                 values = repo.column_values(changes.values, self._cipher, row.contact_prefs, now)
                 if "email_bidx" in values:
                     await self._refuse_taken_email(conn, values["email_bidx"], patient_id)
+                await self._check_referrer(conn, changes, patient_id)
                 await conn.execute(
                     update(patients)
                     .where(patients.c.id == patient_id)
@@ -153,6 +155,19 @@ class PatientService:
             loaded[pid], _ = await self._guard.check(conn, actor, Need.MERGE, found, pid)
             _refuse_merged(loaded[pid])
         return loaded[source_id], loaded[target_id]
+
+    async def _check_referrer(
+        self, conn: AsyncConnection, changes: PatientChanges, patient_id: str | None
+    ) -> None:
+        referral = changes.values.get("referral")
+        referrer = getattr(referral, "patient_id", None)
+        if referrer is None:
+            return
+        if referrer == patient_id or await repo.load(conn, referrer) is None:
+            raise InvalidRequest(
+                f"referral.patient_id: no other patient {referrer!r}; give the id of the "
+                "patient who referred them"
+            )
 
     async def _refuse_taken_email(
         self, conn: AsyncConnection, bidx: str | None, patient_id: str | None
