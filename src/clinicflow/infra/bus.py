@@ -1,0 +1,84 @@
+"""What the event bus carries and who listens: the envelope and the subscriber protocol.
+
+Events are written to the outbox in the transaction that makes the change (infra/outbox.py);
+a relay publishes them to a transport (in-process, or Redis Streams); each subscriber gets
+every event of the types it wants, at least once, in order per aggregate, and records the
+ids it has handled in an inbox so a repeated delivery does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """An event as delivered: ids and facts, no PHI beyond ids, plus W3C trace context."""
+
+    event_id: str
+    type: str  # e.g. "booking.created"
+    version: int
+    occurred_at: datetime
+    aggregate_type: str
+    aggregate_id: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    traceparent: str | None = None
+
+
+class Subscriber(Protocol):
+    """A consumer of events. `name` is stable: it keys the inbox and the consumer group."""
+
+    name: str
+    types: frozenset[str]
+
+    async def handle(self, event: Envelope) -> None:
+        """Raise to have the event retried (with backoff), then dead-lettered."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """An event leaving the outbox: `seq` is its outbox id, the order of publication."""
+
+    seq: int
+    event: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Lag:
+    """Outbox rows not yet published, and how long the oldest has waited."""
+
+    unpublished: int
+    oldest_age: timedelta | None
+
+
+class Transport(Protocol):
+    """Carries published events to the subscribers: in-process, or Redis Streams."""
+
+    async def prepare(self) -> None:
+        """Create what must exist before the first publish (e.g. consumer groups)."""
+        ...
+
+    async def publish(self, conn: AsyncConnection, items: Sequence[Published]) -> None:
+        """Accept a batch inside the relay's transaction; raise to leave it unpublished."""
+        ...
+
+    async def consume_once(self) -> int:
+        """Deliver what is due, without waiting; return how many deliveries were tried."""
+        ...
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set (the worker's loops)."""
+        ...
+
+    async def redeliver(self, item: Published, subscriber: str) -> None:
+        """Send one event again to one subscriber (replay of a dead letter)."""
+        ...
+
+    async def aclose(self) -> None: ...

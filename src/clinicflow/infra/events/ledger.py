@@ -1,0 +1,249 @@
+"""infra_delivery: what each subscriber owes, its attempts, and when it may try again.
+
+A row is written before a subscriber handles an event (by the in-process transport in the
+relay's transaction; by a Redis consumer for the entries it has read, before it handles
+them), so "an earlier event of this aggregate is still pending for this subscriber" is a
+question the database answers for every worker. Rows survive restarts: retries resume where
+they were, and dead letters wait for `clinicflow events dead-letters --replay`.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Row,
+    String,
+    Table,
+    Update,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.infra.bus import Published
+from clinicflow.infra.db import Database, UTCDateTime, metadata
+from clinicflow.infra.inbox import insert_ignoring_duplicates, mark_handled, was_handled
+from clinicflow.infra.outbox import outbox
+from clinicflow.infra.relay import published_from_row
+from clinicflow.shared.clock import Clock
+
+PENDING, DEAD, DONE = "pending", "dead", "done"
+
+deliveries = Table(
+    "infra_delivery",
+    metadata,
+    Column("subscriber", String(64), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("seq", Integer, nullable=False),  # the event's outbox id
+    Column("event_type", String(64), nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | dead | done
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", String(128), nullable=True),  # the exception's type: never PHI
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("subscriber", "event_id"),
+    Index("ix_infra_delivery_due", "subscriber", "status", "next_attempt_at"),
+    Index("ix_infra_delivery_aggregate", "subscriber", "aggregate_type", "aggregate_id", "seq"),
+)
+
+
+class State(enum.Enum):
+    HANDLED = "handled"  # in the inbox already
+    DEAD = "dead"
+    NOT_DUE = "not_due"  # backing off
+    BLOCKED = "blocked"  # an earlier event of the aggregate is still pending
+    DUE = "due"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_seconds: float = 2.0
+    cap_seconds: float = 600.0
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """Exponential backoff with full jitter: uniform over [0, min(cap, base·2^(n-1))]."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))
+        return timedelta(seconds=rng.uniform(0.0, ceiling))
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    subscriber: str
+    event_id: str
+    type: str
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+
+
+class Ledger:
+    def __init__(
+        self, db: Database, clock: Clock, policy: RetryPolicy, rng: random.Random | None = None
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.policy = policy
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
+
+    async def owe(self, conn: AsyncConnection, subscriber: str, items: Sequence[Published]) -> None:
+        """Record that `subscriber` is to handle `items` (no-op for rows already there)."""
+        now = self._clock.now()
+        rows = [_pending_row(subscriber, item, now) for item in items]
+        await insert_ignoring_duplicates(conn, deliveries, rows)
+
+    async def owe_now(self, subscriber: str, items: Sequence[Published]) -> None:
+        if items:
+            async with self._db.write() as conn:
+                await self.owe(conn, subscriber, items)
+
+    async def state(self, subscriber: str, item: Published) -> State:
+        async with self._db.read() as conn:
+            if await was_handled(conn, subscriber, item.event.event_id):
+                return State.HANDLED
+            row = await _row(conn, subscriber, item.event.event_id)
+            if row is not None and row.status == DEAD:
+                return State.DEAD
+            if row is not None and row.next_attempt_at > self._clock.now():
+                return State.NOT_DUE
+            if await _earlier_pending(conn, subscriber, item):
+                return State.BLOCKED
+            return State.DUE
+
+    async def succeeded(self, subscriber: str, item: Published) -> None:
+        now = self._clock.now()
+        async with self._db.write() as conn:
+            await mark_handled(conn, subscriber, item.event.event_id, self._clock)
+            await self.owe(conn, subscriber, [item])
+            await conn.execute(
+                _this(subscriber, item.event.event_id).values(status=DONE, updated_at=now)
+            )
+
+    async def failed(self, subscriber: str, item: Published, error: BaseException) -> str:
+        """Count the attempt and schedule the next one; the status it leaves (pending|dead)."""
+        now = self._clock.now()
+        async with self._db.write() as conn:
+            await self.owe(conn, subscriber, [item])
+            row = await _row(conn, subscriber, item.event.event_id, lock=True)
+            attempts = (row.attempts if row is not None else 0) + 1
+            status = DEAD if attempts >= self.policy.max_attempts else PENDING
+            await conn.execute(
+                _this(subscriber, item.event.event_id).values(
+                    attempts=attempts,
+                    status=status,
+                    next_attempt_at=now + self.policy.delay(attempts, self._rng),
+                    last_error=type(error).__name__[:128],
+                    updated_at=now,
+                )
+            )
+        return status
+
+    async def due(self, subscriber: str, limit: int, *, after: int = 0) -> list[Published]:
+        """Pending deliveries whose time has come, in outbox order, with their events."""
+        query = (
+            select(outbox)
+            .join(deliveries, deliveries.c.event_id == outbox.c.event_id)
+            .where(
+                deliveries.c.subscriber == subscriber,
+                deliveries.c.status == PENDING,
+                deliveries.c.next_attempt_at <= self._clock.now(),
+                deliveries.c.seq > after,
+            )
+            .order_by(deliveries.c.seq)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            return [published_from_row(row) for row in (await conn.execute(query)).mappings()]
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        query = (
+            select(deliveries)
+            .where(deliveries.c.status == DEAD)
+            .order_by(deliveries.c.seq, deliveries.c.subscriber)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            DeadLetter(
+                r.subscriber, r.event_id, r.event_type, r.attempts, r.last_error, r.updated_at
+            )
+            for r in rows
+        ]
+
+    async def revive(self, event_id: str, subscriber: str | None) -> list[tuple[str, Published]]:
+        """Make dead deliveries of `event_id` pending and due now, with a fresh attempt count."""
+        now = self._clock.now()
+        query = (
+            select(deliveries.c.subscriber, outbox)
+            .join(outbox, outbox.c.event_id == deliveries.c.event_id)
+            .where(deliveries.c.event_id == event_id, deliveries.c.status == DEAD)
+        )
+        if subscriber is not None:
+            query = query.where(deliveries.c.subscriber == subscriber)
+        async with self._db.write() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+            for row in rows:
+                await conn.execute(
+                    _this(row["subscriber"], event_id).values(
+                        status=PENDING, attempts=0, next_attempt_at=now, updated_at=now
+                    )
+                )
+        return [(row["subscriber"], published_from_row(row)) for row in rows]
+
+
+def _pending_row(subscriber: str, item: Published, now: datetime) -> dict[str, object]:
+    event = item.event
+    return {
+        "subscriber": subscriber,
+        "event_id": event.event_id,
+        "seq": item.seq,
+        "event_type": event.type,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "updated_at": now,
+    }
+
+
+def _this(subscriber: str, event_id: str) -> Update:
+    return update(deliveries).where(
+        deliveries.c.subscriber == subscriber, deliveries.c.event_id == event_id
+    )
+
+
+async def _row(
+    conn: AsyncConnection, subscriber: str, event_id: str, *, lock: bool = False
+) -> Row[Any] | None:
+    query = select(deliveries).where(
+        deliveries.c.subscriber == subscriber, deliveries.c.event_id == event_id
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def _earlier_pending(conn: AsyncConnection, subscriber: str, item: Published) -> bool:
+    event = item.event
+    query = select(deliveries.c.event_id).where(
+        deliveries.c.subscriber == subscriber,
+        deliveries.c.aggregate_type == event.aggregate_type,
+        deliveries.c.aggregate_id == event.aggregate_id,
+        deliveries.c.seq < item.seq,
+        deliveries.c.status == PENDING,
+    )
+    return (await conn.execute(query.limit(1))).first() is not None

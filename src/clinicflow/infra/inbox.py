@@ -1,0 +1,82 @@
+"""The inbox: which events each subscriber has handled, so a repeated delivery does nothing.
+
+A subscriber that writes to the database handles an event inside `Inbox.handling()`: the
+inbox row and the handler's writes commit together, so its effect happens exactly once even
+when the event is delivered twice, or twice at the same time (the second insert of the same
+key waits for the first transaction, then finds the row). A subscriber with effects outside
+the database (mail, HTTP) gets the inbox row written after it returns: at least once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.infra.bus import Envelope
+from clinicflow.infra.db import Database, UTCDateTime, metadata
+from clinicflow.shared.clock import Clock
+
+inbox = Table(
+    "infra_inbox",
+    metadata,
+    Column("subscriber", String(64), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("handled_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("subscriber", "event_id"),
+)
+
+
+class Inbox:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    @asynccontextmanager
+    async def handling(
+        self, subscriber: str, event: Envelope
+    ) -> AsyncIterator[AsyncConnection | None]:
+        """A write transaction for handling `event` once: None when it was handled before.
+
+        Raise inside the block to roll back both the effect and the inbox row (the event is
+        then retried).
+        """
+        async with self._db.write() as conn:
+            first = await mark_handled(conn, subscriber, event.event_id, self._clock)
+            yield conn if first else None
+
+    async def seen(self, subscriber: str, event_id: str) -> bool:
+        async with self._db.read() as conn:
+            return await was_handled(conn, subscriber, event_id)
+
+
+async def mark_handled(conn: AsyncConnection, subscriber: str, event_id: str, clock: Clock) -> bool:
+    """Record the event as handled; False when it already was."""
+    row = {"subscriber": subscriber, "event_id": event_id, "handled_at": clock.now()}
+    return await insert_ignoring_duplicates(conn, inbox, [row]) == 1
+
+
+async def was_handled(conn: AsyncConnection, subscriber: str, event_id: str) -> bool:
+    query = select(inbox.c.event_id).where(
+        inbox.c.subscriber == subscriber, inbox.c.event_id == event_id
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def insert_ignoring_duplicates(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; how many rows went in."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    inserted = 0
+    for start in range(0, len(rows), 200):  # one multi-row statement, well under bind limits
+        chunk = [dict(row) for row in rows[start : start + 200]]
+        statement = dialect.insert(table).values(chunk).on_conflict_do_nothing()
+        inserted += (await conn.execute(statement)).rowcount
+    return inserted

@@ -1,0 +1,121 @@
+"""A `clinicflow worker` killed (SIGKILL) in the middle of handling an event: the next worker
+claims the event from the dead one's pending entries and the effect happens exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+
+from clinicflow.infra.db import Database
+from clinicflow.infra.migrate import upgrade
+from clinicflow.infra.outbox import Event, record
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def stream() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc}); worker crash test skipped")
+    name = f"test:{uuid.uuid4().hex[:12]}:events"
+    yield name
+    client.delete(name)
+    client.close()
+
+
+async def _prepare(url: str, event: Event) -> None:
+    await upgrade(url)
+    db = Database(url)
+    async with db.write() as conn:
+        await conn.exec_driver_sql("CREATE TABLE crash_effect (event_id VARCHAR(36), pid INT)")
+        await record(conn, event)
+    await db.dispose()
+
+
+def _wait_until(check: Callable[[], bool], what: str, worker: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while not check():
+        if worker.poll() is not None:
+            raise AssertionError(f"the worker exited ({worker.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)  # polling another process, not waiting for a time to pass
+
+
+def test_a_worker_killed_mid_event_leaves_it_to_the_next_exactly_once(
+    tmp_path: Path, stream: str
+) -> None:
+    database = tmp_path / "clinic.sqlite3"
+    url = f"sqlite+aiosqlite:///{database}"
+    at = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    event = Event("booking.created", "booking", "b-1", at, {"booking_id": "b-1"})
+    asyncio.run(_prepare(url, event))
+    attempts = tmp_path / "attempts.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT / "tests" / "e2e"), os.environ.get("PYTHONPATH", "")]
+        ),
+        "CLINICFLOW_DATABASE_URL": url,
+        "CLINICFLOW_DATA_DIR": str(tmp_path),
+        "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
+        "CLINICFLOW_EVENT_TRANSPORT": "redis",
+        "CLINICFLOW_REDIS_URL": REDIS_URL,
+        "CLINICFLOW_EVENT_STREAM": stream,
+        "CLINICFLOW_EVENT_CLAIM_IDLE_SECONDS": "0.5",
+        "CLINICFLOW_EVENT_POLL_SECONDS": "0.1",
+        "CLINICFLOW_EXTRA_SUBSCRIBERS": "crash_subscriber:make",
+        "CRASH_ATTEMPTS_LOG": str(attempts),
+    }
+
+    def start(name: str, **extra: str) -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"{name}.log").open("wb")
+        cmd = [sys.executable, "-m", "clinicflow.cli", "worker"]
+        return subprocess.Popen(cmd, env=env | extra, cwd=tmp_path, stdout=log, stderr=log)
+
+    def rows(sql: str) -> list[tuple[object, ...]]:
+        with sqlite3.connect(database, timeout=15) as conn:
+            return conn.execute(sql).fetchall()
+
+    first = start("first", CRASH_HOLD="1")
+    try:
+        _wait_until(attempts.exists, "the first worker began handling the event", first)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=20)
+    assert rows("SELECT event_id FROM crash_effect") == []  # rolled back with the process
+
+    second = start("second")
+    try:
+        done = "SELECT status FROM infra_delivery WHERE subscriber = 'crash-test'"
+        _wait_until(lambda: rows(done) == [("done",)], "the second worker handled it", second)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        exit_code = second.wait(timeout=30)
+
+    assert exit_code == 0, (tmp_path / "second.log").read_text()
+    assert "worker stopped" in (tmp_path / "second.log").read_text()
+    assert rows("SELECT event_id, pid FROM crash_effect") == [(event.event_id, second.pid)]
+    assert rows("SELECT subscriber, event_id FROM infra_inbox") == [("crash-test", event.event_id)]
+    lines = attempts.read_text().splitlines()
+    assert lines == [f"{first.pid} {event.event_id}", f"{second.pid} {event.event_id}"]
+    pending = redis.Redis.from_url(REDIS_URL).xpending(stream, "crash-test")
+    assert pending["pending"] == 0

@@ -1,0 +1,122 @@
+"""Helpers for the event bus tests: a recording subscriber whose effect is a database row,
+booking-like events, and a look into the delivery ledger. (No tests here.)"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from clinicflow.infra.bus import Envelope
+from clinicflow.infra.db import Database
+from clinicflow.infra.events import EventBus, SubscriberDeps, build_bus
+from clinicflow.infra.events.ledger import deliveries
+from clinicflow.infra.inbox import Inbox
+from clinicflow.infra.outbox import Event, outbox, record
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import Clock
+
+BOOKING_TYPES = frozenset({"booking.created", "booking.rescheduled"})
+
+
+class Boom(RuntimeError):
+    """A handler failure whose message must never reach the ledger (it could carry PHI)."""
+
+
+class Recorder:
+    """Writes one effect_log row per event it handles, inside the inbox transaction."""
+
+    def __init__(self, name: str, inbox: Inbox, types: frozenset[str] = BOOKING_TYPES) -> None:
+        self.name = name
+        self.types = types
+        self.inbox = inbox
+        self.calls: list[str] = []
+        self.failing: set[str] = set()
+        self.seen = asyncio.Event()
+
+    async def handle(self, event: Envelope) -> None:
+        self.calls.append(event.event_id)
+        self.seen.set()
+        async with self.inbox.handling(self.name, event) as conn:
+            if conn is None:
+                return
+            await conn.execute(
+                text("INSERT INTO effect_log (subscriber, event_id) VALUES (:s, :e)"),
+                {"s": self.name, "e": event.event_id},
+            )
+            if event.event_id in self.failing:
+                raise Boom("Jane Doe's card was declined")  # rolls the effect back
+
+
+# The subscriber `clinicflow events …` loads in the CLI tests (CLINICFLOW_EXTRA_SUBSCRIBERS).
+CLI_FAILING: set[str] = set()
+
+
+def cli_recorder(deps: SubscriberDeps) -> Recorder:
+    recorder = Recorder("cli-recorder", deps.inbox)
+    recorder.failing = CLI_FAILING
+    return recorder
+
+
+async def create_effect_log(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            text("CREATE TABLE effect_log (subscriber VARCHAR(64), event_id VARCHAR(36))")
+        )
+
+
+async def effects(db: Database, subscriber: str) -> list[str]:
+    async with db.read() as conn:
+        rows = await conn.execute(
+            text("SELECT event_id FROM effect_log WHERE subscriber = :s"), {"s": subscriber}
+        )
+        return [row.event_id for row in rows]
+
+
+def booking_event(clock: Clock, booking_id: str, type_: str = "booking.created") -> Event:
+    return Event(
+        type=type_,
+        aggregate_type="booking",
+        aggregate_id=booking_id,
+        occurred_at=clock.now(),
+        payload={"booking_id": booking_id, "service": "massage"},
+    )
+
+
+async def record_events(db: Database, *events: Event) -> None:
+    async with db.write() as conn:
+        await record(conn, *events)
+
+
+async def unpublish(db: Database, event_id: str) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            update(outbox).where(outbox.c.event_id == event_id).values(published_at=None)
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+async def delivery(db: Database, subscriber: str, event_id: str) -> Delivery:
+    query = select(deliveries).where(
+        deliveries.c.subscriber == subscriber, deliveries.c.event_id == event_id
+    )
+    async with db.read() as conn:
+        row = (await conn.execute(query)).one()
+    return Delivery(row.status, row.attempts, row.next_attempt_at, row.last_error)
+
+
+def make_bus(
+    settings: Settings, db: Database, clock: Clock, subs: Sequence[Any], **changes: Any
+) -> EventBus:
+    return build_bus(settings.model_copy(update=changes), db, clock, subs)
