@@ -11,6 +11,7 @@ import httpx
 
 from clinicflow.adapters.messaging.mailbox import MailboxMailer
 from clinicflow.adapters.messaging.smtp import SmtpMailer
+from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.booking.calendars import TimeOffCalendar
 from clinicflow.booking.guard import BookingGuard
 from clinicflow.booking.handlers import BookingService
@@ -30,6 +31,9 @@ from clinicflow.identity.users import UserService
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing, load_or_create
 from clinicflow.infra.db import Database
+from clinicflow.infra.events import EventBus, build_bus
+from clinicflow.notifications.ports import EmailSender
+from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.patients import PatientDirectory
 from clinicflow.patients.cipher import PatientCipher
 from clinicflow.patients.guard import PatientGuard
@@ -60,9 +64,12 @@ class Container:
     tokens: TokenService
     authenticator: Authenticator
     mailer: Mailer
+    notifications: Notifications
+    bus: EventBus
     http: httpx.AsyncClient = field(repr=False)
 
     async def aclose(self) -> None:
+        await self.bus.aclose()
         await self.http.aclose()
         await self.db.dispose()
 
@@ -114,6 +121,16 @@ def build(
         audience=settings.token_audience,
         ttl=timedelta(minutes=settings.access_token_minutes),
     )
+    notifications = build_notifications(
+        db,
+        clock,
+        catalog,
+        keys,
+        trail,
+        email=_email_sender(settings, clock),
+        public_url=settings.public_url,
+        clinic_email=settings.mail_sender,
+    )
     oidc = None
     if settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks_url:
         oidc = OidcVerifier(
@@ -157,6 +174,8 @@ def build(
             practitioner_claim=settings.oidc_practitioner_claim,
         ),
         mailer=mailer,
+        notifications=notifications,
+        bus=build_bus(settings, db, clock, [notifications.subscriber]),
         http=http,
     )
 
@@ -174,3 +193,20 @@ def _mailer(settings: Settings, clock: Clock) -> Mailer:
             clock=clock,
         )
     return MailboxMailer(settings.data_dir / "mailbox", settings.mail_sender, clock)
+
+
+def _email_sender(settings: Settings, clock: Clock) -> EmailSender | None:
+    """Patient messages by SMTP when a host is set; otherwise kept locally (channel "local"),
+    readable at GET /v1/notifications."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpEmail(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.mail_sender,
+        username=settings.smtp_username,
+        password=password,
+        starttls=settings.smtp_starttls,
+        clock=clock,
+    )

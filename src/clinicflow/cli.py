@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from clinicflow.cli_events import events_app, run_worker
 from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
 from clinicflow.cli_retention import retention_app
@@ -26,6 +27,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(users_app, name="users")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(oauth_app, name="oauth")
+app.add_typer(events_app, name="events")
 console = Console(stderr=True)
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
@@ -38,6 +40,12 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     settings = Settings()
     _check_config(settings.config_path)
     _serve(settings, host, port)
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox relay and the event consumers until SIGTERM (graceful shutdown)."""
+    run_worker(Settings())
 
 
 @app.command()

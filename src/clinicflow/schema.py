@@ -5,7 +5,10 @@ from __future__ import annotations
 import clinicflow.booking.tables
 import clinicflow.identity.tables
 import clinicflow.infra.audit
+import clinicflow.infra.events.ledger
+import clinicflow.infra.inbox
 import clinicflow.infra.outbox
+import clinicflow.notifications.tables
 import clinicflow.patients.tables  # noqa: F401  (registers the tables)
 from clinicflow.infra.db import metadata
 

@@ -16,6 +16,7 @@ from clinicflow.gateway.auth import authenticate
 from clinicflow.gateway.request_id import RequestIdMiddleware
 from clinicflow.identity.api import router as identity_router
 from clinicflow.infra.audit_api import router as audit_router
+from clinicflow.notifications.api import router as notifications_router
 from clinicflow.patients.api import router as patients_router
 from clinicflow.settings import Settings
 
@@ -26,6 +27,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # In-process transport: deliver events after each commit (a no-op with Redis, where
+        # `clinicflow worker` processes do it).
+        await container.bus.start()
         yield
         await container.aclose()
 
@@ -39,7 +43,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     problems.install(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (booking_router, patients_router, identity_router, audit_router):
+    routers = (booking_router, patients_router, identity_router, notifications_router, audit_router)
+    for router in routers:
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])

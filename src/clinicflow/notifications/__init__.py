@@ -1,0 +1,1 @@
+"""Notifications: booking confirmations, changes, cancellations and reminders to patients."""

@@ -1,0 +1,167 @@
+"""Planning, recording and sending the messages of one event (or one reminder).
+
+In the write transaction: the patient's contact details are read (a PHI read, audited as the
+system's "notify"), the messages are planned and inserted (idempotent on event, channel and
+template). After it commits, each queued message is rendered and sent, and marked sent or
+failed in a short transaction of its own, so no network call holds a database lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.infra.audit_trail import Access, AuditTrail
+from clinicflow.infra.db import Database
+from clinicflow.notifications import ics
+from clinicflow.notifications import repository as repo
+from clinicflow.notifications.channels import Channel, LocalChannel, Outgoing
+from clinicflow.notifications.domain.plan import Contact, plan
+from clinicflow.notifications.domain.visit import Visit
+from clinicflow.notifications.ports import Attachment, DeliveryError
+from clinicflow.notifications.render import Renderer
+from clinicflow.notifications.tables import messages
+from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients.tables import patients
+from clinicflow.patients.views import PatientView
+from clinicflow.shared.actor import SYSTEM
+from clinicflow.shared.clock import Clock
+
+CALENDAR_KINDS = ("confirmation", "rescheduled", "cancelled")
+
+
+class DeliveryFailed(Exception):
+    """Some messages of an event could not be sent; raised so the bus delivers it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    visit: Visit
+    contact: Contact | None
+    rows: list[Any] = field(default_factory=list)  # queued or failed, to send now
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        cipher: PatientCipher,
+        trail: AuditTrail,
+        renderer: Renderer,
+        channels: Mapping[str, Channel],
+        clinic_email: str | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._cipher = cipher
+        self._trail = trail
+        self._renderer = renderer
+        self._channels = dict(channels)
+        self._local = LocalChannel()
+        self._clinic_email = clinic_email
+
+    def write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self._db.write()
+
+    async def prepare(
+        self, conn: AsyncConnection, event_id: str, kind: str, visit: Visit, patient_id: str
+    ) -> Prepared:
+        existing = await repo.messages_of(conn, event_id)
+        if existing and not any(r.status in ("queued", "failed") for r in existing):
+            return Prepared(visit, None)  # all sent or skipped: a redelivery does nothing
+        contact = await self._contact(conn, patient_id)
+        if contact is None:
+            return Prepared(visit, None)
+        if not existing:
+            now = self._clock.now()
+            rows = [
+                repo.message_row(
+                    event_id,
+                    patient_id,
+                    visit.booking_id,
+                    self._channel_for(p.channel, p.skip_reason),
+                    p.template,
+                    visit.facts(),
+                    now,
+                    p.skip_reason,
+                )
+                for p in plan(kind, contact)
+            ]
+            await repo.insert_ignoring_duplicates(conn, messages, rows, repo.MESSAGE_KEY)
+        return Prepared(visit, contact, await repo.unsent_of(conn, event_id))
+
+    async def send(self, prepared: Prepared) -> None:
+        failed = [r.id for r in prepared.rows if not await self._send_one(r, prepared)]
+        if failed:
+            raise DeliveryFailed(f"{len(failed)} message(s) not sent: {', '.join(failed)}")
+
+    def _channel_for(self, planned: str, skip_reason: str | None) -> str:
+        if skip_reason or planned in self._channels:
+            return planned
+        return "local"
+
+    async def _contact(self, conn: AsyncConnection, patient_id: str) -> Contact | None:
+        row = (await conn.execute(select(patients).where(patients.c.id == patient_id))).first()
+        if row is None:
+            return None
+        await self._trail.record(conn, SYSTEM, "notify", [Access("patient", row.id, row.id)])
+        view = PatientView.of(row, self._cipher)
+        return Contact(view.email, view.phone, view.contact_prefs)
+
+    async def _send_one(self, row: Any, prepared: Prepared) -> bool:
+        assert prepared.contact is not None
+        kind, planned = row.template.split(".", 1)
+        channel = self._channels.get(row.channel, self._local)
+        address = prepared.contact.email if planned == "email" else prepared.contact.phone
+        try:
+            rendered = self._renderer.render(row.template, prepared.visit)
+            attachments = await self._attachments(row, kind, prepared.visit)
+            result = await channel.deliver(Outgoing(address or "", rendered, attachments))
+        except Exception as exc:  # any failure is recorded, then retried
+            async with self._db.write() as conn:
+                await repo.mark(conn, row.id, self._clock.now(), status="failed", reason=_why(exc))
+            return False
+        status = "delivered" if result.status == "delivered" else "sent"
+        async with self._db.write() as conn:
+            await repo.mark(
+                conn,
+                row.id,
+                self._clock.now(),
+                status=status,
+                provider=result.provider[:32],
+                provider_id=result.provider_id,
+                reason=None,
+            )
+        return True
+
+    async def _attachments(self, row: Any, kind: str, visit: Visit) -> tuple[Attachment, ...]:
+        if row.channel != "email" or kind not in CALENDAR_KINDS:
+            return ()
+        async with self._db.read() as conn:
+            sequence = await repo.email_count(conn, visit.booking_id, row.id)
+        detail = self._renderer.service_name(visit.service)
+        data = ics.invitation(
+            visit,
+            kind=kind,
+            clinic_name=self._renderer.clinic_name,
+            organizer_email=self._clinic_email,
+            stamp=self._clock.now(),
+            summary_detail=detail if self._renderer.options.ics_service_name else None,
+            sequence=sequence,
+        )
+        method = "CANCEL" if kind == "cancelled" else "REQUEST"
+        return (Attachment("invite.ics", f"text/calendar; method={method}", data),)
+
+
+def _why(exc: Exception) -> str:
+    """A failure's reason without PHI: the error's type, and a provider's own detail (ports
+    promise it never names the recipient); other exceptions' text could."""
+    if isinstance(exc, DeliveryError):
+        return f"{type(exc).__name__}: {exc.detail}"[:200]
+    return type(exc).__name__

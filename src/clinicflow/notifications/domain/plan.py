@@ -1,0 +1,68 @@
+"""Which messages an event produces, and the consent rules that decide each channel.
+
+Email is transactional: it goes to any patient with an address unless they withdrew email
+consent. SMS needs an explicit opt-in. A skipped message is still planned (and recorded) with
+its reason, so staff can answer "why did I get no text?" without reading any PHI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+NO_CONSENT = "no consent"
+NO_EMAIL = "no email address"
+NO_PHONE = "no phone number"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A patient's reachable addresses and consent, decrypted for the moment of sending."""
+
+    email: str | None
+    phone: str | None
+    prefs: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    channel: str  # email | sms
+    template: str  # "<kind>.<channel>", e.g. "confirmation.email"
+    address: str | None
+    skip_reason: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.template.split(".", 1)[0]
+
+
+def withdrawn(prefs: Mapping[str, Any], channel: str) -> bool:
+    entry = prefs.get(channel) or {}
+    return bool(entry.get("withdrawn_at")) and not entry.get("opt_in")
+
+
+def opted_in(prefs: Mapping[str, Any], channel: str) -> bool:
+    return bool((prefs.get(channel) or {}).get("opt_in"))
+
+
+def email_skip_reason(contact: Contact) -> str | None:
+    if not contact.email:
+        return NO_EMAIL
+    return NO_CONSENT if withdrawn(contact.prefs, "email") else None
+
+
+def sms_skip_reason(contact: Contact) -> str | None:
+    if not opted_in(contact.prefs, "sms"):
+        return NO_CONSENT
+    return None if contact.phone else NO_PHONE
+
+
+def plan(kind: str, contact: Contact) -> list[Planned]:
+    """The messages of one kind (confirmation, rescheduled, cancelled, reminder)."""
+    email_reason = email_skip_reason(contact)
+    sms_reason = sms_skip_reason(contact)
+    return [
+        Planned("email", f"{kind}.email", None if email_reason else contact.email, email_reason),
+        Planned("sms", f"{kind}.sms", None if sms_reason else contact.phone, sms_reason),
+    ]

@@ -1,0 +1,83 @@
+"""Sending due reminders. Reminders are rows, so a restart loses none; each is judged again
+against the booking as it stands at send time, so a cancelled or moved visit gets no stale
+reminder.
+
+Notifications reads booking's `booking_appointment` table here (read-only, one row by id):
+the reminder must see the booking's state at this instant, and the events that would carry
+it may still be in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.booking.tables import appointments
+from clinicflow.notifications import repository as repo
+from clinicflow.notifications.dispatch import DeliveryFailed, Dispatcher, Prepared
+from clinicflow.notifications.domain.schedule import reminder_skip_reason
+from clinicflow.notifications.domain.visit import Visit
+
+
+class ReminderScheduler:
+    def __init__(
+        self, dispatcher: Dispatcher, batch: int = 100, stale_after: timedelta | None = None
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._batch = batch
+        self._stale_after = stale_after or timedelta(minutes=10)
+
+    async def send_due(self, now: datetime) -> int:
+        """Send the reminders due at `now`; returns how many were sent (not skipped)."""
+        async with self._dispatcher.write() as conn:
+            stale = await repo.stale_reminder_events(conn, now, self._stale_after)
+            claimed = [
+                await self._claim(conn, r, now)
+                for r in await repo.claim_due(conn, now, self._batch)
+            ]
+            resumed = [await self._resume(conn, event_id) for event_id in stale]
+        outgoing = [p for p in (*claimed, *resumed) if p is not None]
+        for prepared in outgoing:
+            # A failure is recorded on its message row (status failed, with the reason); one
+            # patient's bad address must not hold back everyone else's reminders.
+            with contextlib.suppress(DeliveryFailed):
+                await self._dispatcher.send(prepared)
+        return sum(1 for p in claimed if p is not None)
+
+    async def _claim(self, conn: AsyncConnection, reminder: Any, now: datetime) -> Prepared | None:
+        booking = (
+            await conn.execute(select(appointments).where(appointments.c.id == reminder.booking_id))
+        ).first()
+        reason = reminder_skip_reason(
+            booking.status if booking else None,
+            booking.start_at if booking else None,
+            reminder.booking_start_at,
+        )
+        if reason is not None or booking is None:
+            await repo.close_reminder(conn, reminder.id, "skipped", now, reason)
+            return None
+        await repo.close_reminder(conn, reminder.id, "sent", now, None)
+        visit = Visit(
+            booking_id=booking.id,
+            service=booking.service,
+            visit_type=booking.visit_type,
+            practitioner=booking.practitioner,
+            start=booking.start_at,
+            end=booking.end_at,
+            patient_id=booking.patient_id,
+        )
+        patient_id = booking.patient_id or reminder.patient_id
+        return await self._dispatcher.prepare(
+            conn, f"reminder:{reminder.id}", "reminder", visit, patient_id
+        )
+
+    async def _resume(self, conn: AsyncConnection, event_id: str) -> Prepared | None:
+        rows = await repo.messages_of(conn, event_id)
+        if not rows:
+            return None
+        visit = Visit.from_facts(rows[0].facts)
+        return await self._dispatcher.prepare(conn, event_id, "reminder", visit, rows[0].patient_id)

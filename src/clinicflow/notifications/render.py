@@ -1,0 +1,98 @@
+"""Rendering messages from the templates: Jinja2, strict about missing values, HTML escaped.
+
+The texts name the clinic, the local date and time in the clinic's zone, the practitioner and
+the link to manage the booking; the service's name (which can hint at a health condition)
+appears only where the options allow it, and never in an SMS by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from clinicflow.catalog.domain import Catalog
+from clinicflow.notifications.domain.visit import Visit
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    public_url: str
+    email_service_name: bool = True
+    sms_service_name: bool = False
+    ics_service_name: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None = None
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+    )
+
+
+class Renderer:
+    def __init__(self, catalog: Catalog, options: RenderOptions) -> None:
+        self._catalog = catalog
+        self.options = options
+        self._env = _environment()
+
+    @property
+    def clinic_name(self) -> str:
+        return self._catalog.clinic.name
+
+    def service_name(self, key: str) -> str:
+        service = self._catalog.services.get(key)
+        return service.name if service else key
+
+    def render(self, template: str, visit: Visit) -> Rendered:
+        """`template` is "<kind>.<channel>", e.g. "confirmation.email" or "reminder.sms"."""
+        kind, channel = template.split(".", 1)
+        context = self.context(visit, channel)
+        if channel == "sms":
+            return Rendered(subject="", text=self._get(f"{kind}.sms.txt", context).strip())
+        return Rendered(
+            subject=self._get(f"{kind}.subject.txt", context).strip(),
+            text=self._get(f"{kind}.email.txt", context).strip() + "\n",
+            html=self._get(f"{kind}.email.html", context),
+        )
+
+    def context(self, visit: Visit, channel: str) -> dict[str, Any]:
+        tz = self._catalog.clinic.tz
+        local = visit.start.astimezone(tz)
+        practitioner = self._catalog.practitioners.get(visit.practitioner)
+        show_service = {
+            "sms": self.options.sms_service_name,
+            "email": self.options.email_service_name,
+        }.get(channel, False)
+        previous = visit.previous_start.astimezone(tz) if visit.previous_start else None
+        return {
+            "clinic_name": self._catalog.clinic.name,
+            "date": f"{local:%A} {local.day} {local:%B %Y}",
+            "time": f"{local:%H:%M}",
+            "timezone": local.tzname() or self._catalog.clinic.timezone,
+            "previous": f"{previous:%a} {previous.day} {previous:%b %H:%M}" if previous else None,
+            "practitioner_name": practitioner.name if practitioner else visit.practitioner,
+            "service_name": self.service_name(visit.service) if show_service else None,
+            "manage_url": manage_url(self.options.public_url, visit.booking_id),
+        }
+
+    def _get(self, name: str, context: dict[str, Any]) -> str:
+        return self._env.get_template(name).render(context)
+
+
+def manage_url(public_url: str, booking_id: str) -> str:
+    return f"{public_url.rstrip('/')}/bookings/{booking_id}"

@@ -1,0 +1,54 @@
+"""Notification tables. Rows hold no PHI: no addresses and no message text. A message keeps
+the booking facts its text was rendered from (`facts`: ids and times, as the event carried
+them), and the text is rendered again when it is read."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Index, String, Table, UniqueConstraint
+
+from clinicflow.infra.db import UTCDateTime, metadata
+
+MESSAGE_STATUSES = ("queued", "sent", "delivered", "failed", "skipped")
+REMINDER_STATUSES = ("scheduled", "sent", "cancelled", "skipped")
+
+messages = Table(
+    "notifications_message",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # The event's id; for a reminder, "reminder:<reminder id>".
+    Column("event_id", String(64), nullable=False),
+    Column("patient_id", String(36), nullable=False),
+    Column("booking_id", String(36), nullable=True),
+    Column("channel", String(16), nullable=False),  # email|sms|push|local
+    Column("template", String(64), nullable=False),  # "<kind>.<channel>"
+    Column("status", String(16), nullable=False),
+    Column("provider", String(32), nullable=True),
+    Column("provider_id", String(128), nullable=True),
+    Column("reason", String(200), nullable=True),  # why skipped or failed; never PHI
+    Column("facts", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("event_id", "channel", "template", name="uq_notifications_message_event"),
+    Index("ix_notifications_message_patient_created", "patient_id", "created_at"),
+    Index("ix_notifications_message_booking_id", "booking_id"),
+)
+
+reminders = Table(
+    "notifications_reminder",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("booking_id", String(36), nullable=False),
+    Column("patient_id", String(36), nullable=False),
+    Column("send_at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),  # "24h", "2h" …
+    Column("status", String(16), nullable=False),
+    Column("booking_start_at", UTCDateTime, nullable=False),  # the start it was scheduled for
+    Column("reason", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "booking_id", "kind", "booking_start_at", name="uq_notifications_reminder_slot"
+    ),
+    Index("ix_notifications_reminder_due", "status", "send_at"),
+    Index("ix_notifications_reminder_booking_id", "booking_id"),
+)

@@ -1,0 +1,234 @@
+"""The notifications subscriber over a real database, driven with the events real bookings
+wrote to the outbox; email goes through a real SMTP server on loopback.
+
+The clock stands at Tuesday 2026-11-24 09:00 in the clinic (America/Chicago, UTC-6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+from sqlalchemy import select
+from test_booking_api import booking
+from test_notifications_support import (
+    Collector,
+    FakeSms,
+    SmtpEmail,
+    envelope,
+    smtp_server,
+)
+
+from clinicflow.bootstrap import Container
+from clinicflow.gateway.app import create_app
+from clinicflow.infra.audit import audit_log
+from clinicflow.notifications.api import router
+from clinicflow.notifications.tables import messages
+from clinicflow.notifications.wiring import Notifications, build_notifications
+from clinicflow.shared.clock import FixedClock
+
+__all__ = ["smtp_server"]  # the fixture, imported for pytest
+
+PUBLIC = "https://clinic.example"
+
+
+@pytest.fixture
+def sms() -> FakeSms:
+    return FakeSms()
+
+
+@pytest.fixture
+def notifications(
+    container: Container,
+    clock: FixedClock,
+    smtp_server: tuple[Controller, Collector],
+    sms: FakeSms,
+) -> Notifications:
+    built = build_notifications(
+        container.db,
+        clock,
+        container.catalog,
+        container.keys,
+        container.trail,
+        email=SmtpEmail(smtp_server[0].port, clock),
+        sms=sms,
+        public_url=PUBLIC,
+        clinic_email="no-reply@clinic.example",
+    )
+    container.notifications = built  # type: ignore[attr-defined]
+    return built
+
+
+@pytest.fixture
+async def app_client(
+    container: Container, notifications: Notifications
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container=container)
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+        yield http
+
+
+async def book(client: httpx.AsyncClient, **over: Any) -> dict[str, Any]:
+    resp = await client.post("/v1/bookings", json=booking(**over))
+    assert resp.status_code == 201, resp.text
+    made: dict[str, Any] = resp.json()
+    return made
+
+
+async def rows(container: Container, **where: str) -> list[Any]:
+    query = select(messages).order_by(messages.c.template)
+    for column, value in where.items():
+        query = query.where(messages.c[column] == value)
+    async with container.db.read() as conn:
+        return list((await conn.execute(query)).all())
+
+
+def ics_of(message: Any) -> Calendar:
+    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    return Calendar.from_ical(part.get_content())
+
+
+async def test_confirmation_email_arrives_over_smtp_with_a_calendar_invitation(
+    client: httpx.AsyncClient,
+    container: Container,
+    notifications: Notifications,
+    smtp_server: tuple[Controller, Collector],
+) -> None:
+    made = await book(client)
+    await notifications.subscriber.handle(await envelope(container, "booking.created", made["id"]))
+
+    [mail] = smtp_server[1].messages()
+    assert mail["To"] == "pat1@example.com"
+    assert "Riverbend Wellness Clinic" in mail["Subject"]
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Wednesday 25 November 2026 at 10:00 (CST)" in text
+    assert f"{PUBLIC}/bookings/{made['id']}" in text
+    cal = ics_of(mail)
+    [event] = cal.walk("VEVENT")
+    assert str(cal["METHOD"]) == "REQUEST"
+    assert str(event["UID"]) == f"{made['id']}@clinicflow"
+    assert event["DTSTART"].dt.isoformat() == "2026-11-25T16:00:00+00:00"
+
+    found = {r.template: r for r in await rows(container, booking_id=made["id"])}
+    assert found["confirmation.email"].status == "sent"
+    assert found["confirmation.email"].provider == "smtp"
+    assert (found["confirmation.sms"].status, found["confirmation.sms"].reason) == (
+        "skipped",
+        "no consent",
+    )
+    async with container.db.read() as conn:
+        audited = (
+            await conn.execute(
+                select(audit_log).where(
+                    audit_log.c.action == "notify", audit_log.c.patient_id == made["patient_id"]
+                )
+            )
+        ).all()
+    assert [(a.actor_type, a.role) for a in audited] == [("system", "system")]
+
+
+async def test_a_redelivered_event_sends_nothing_more(
+    client: httpx.AsyncClient,
+    container: Container,
+    notifications: Notifications,
+    smtp_server: tuple[Controller, Collector],
+) -> None:
+    made = await book(client)
+    event = await envelope(container, "booking.created", made["id"])
+    await notifications.subscriber.handle(event)
+    await notifications.subscriber.handle(event)
+    assert len(smtp_server[1].envelopes) == 1
+    assert len(await rows(container, booking_id=made["id"])) == 2
+
+
+async def test_sms_goes_only_to_a_patient_who_opted_in(
+    client: httpx.AsyncClient,
+    container: Container,
+    notifications: Notifications,
+    sms: FakeSms,
+    front_desk: dict[str, str],
+) -> None:
+    first = await book(client)
+    await notifications.subscriber.handle(await envelope(container, "booking.created", first["id"]))
+    assert sms.sent == []
+
+    second = await book(client, n=2, practitioner="doctor2")
+    resp = await client.patch(
+        f"/v1/patients/{second['patient_id']}",
+        json={"contact_prefs": {"sms": True}},
+        headers=front_desk,
+    )
+    assert resp.status_code == 200, resp.text
+    await notifications.subscriber.handle(
+        await envelope(container, "booking.created", second["id"])
+    )
+    [(to, text)] = sms.sent
+    assert to == "+15125550002"
+    assert "Alternative" not in text  # no service name in an SMS by default
+    [row] = await rows(container, booking_id=second["id"], channel="sms")
+    assert (row.status, row.provider, row.provider_id) == ("sent", "fake", "SM1")
+
+
+async def test_cancellation_sends_a_calendar_cancel_with_a_higher_sequence(
+    client: httpx.AsyncClient,
+    container: Container,
+    notifications: Notifications,
+    smtp_server: tuple[Controller, Collector],
+    front_desk: dict[str, str],
+) -> None:
+    made = await book(client)
+    await notifications.subscriber.handle(await envelope(container, "booking.created", made["id"]))
+    resp = await client.post(f"/v1/bookings/{made['id']}/cancel", headers=front_desk)
+    assert resp.status_code == 200, resp.text
+    await notifications.subscriber.handle(
+        await envelope(container, "booking.cancelled", made["id"])
+    )
+    invite, cancel = (ics_of(m) for m in smtp_server[1].messages())
+    assert str(cancel["METHOD"]) == "CANCEL"
+    [first], [second] = invite.walk("VEVENT"), cancel.walk("VEVENT")
+    assert str(second["UID"]) == str(first["UID"])
+    assert int(second["SEQUENCE"]) > int(first["SEQUENCE"])
+
+
+async def test_failed_send_is_recorded_and_retried_on_redelivery(
+    client: httpx.AsyncClient,
+    container: Container,
+    clock: FixedClock,
+    smtp_server: tuple[Controller, Collector],
+) -> None:
+    dead = build_notifications(
+        container.db,
+        clock,
+        container.catalog,
+        container.keys,
+        container.trail,
+        email=SmtpEmail(1, clock),  # nothing listens on port 1
+        public_url=PUBLIC,
+    )
+    made = await book(client)
+    event = await envelope(container, "booking.created", made["id"])
+    with pytest.raises(Exception, match="not sent"):
+        await dead.subscriber.handle(event)
+    [email] = await rows(container, booking_id=made["id"], channel="email")
+    assert email.status == "failed"
+    assert "pat1" not in (email.reason or "")
+
+    alive = build_notifications(
+        container.db,
+        clock,
+        container.catalog,
+        container.keys,
+        container.trail,
+        email=SmtpEmail(smtp_server[0].port, clock),
+        public_url=PUBLIC,
+    )
+    await alive.subscriber.handle(event)
+    [email] = await rows(container, booking_id=made["id"], channel="email")
+    assert email.status == "sent"
+    assert len(smtp_server[1].envelopes) == 1
