@@ -11,15 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import select
 from test_booking_api import booking
 from test_notifications_support import (
-    Collector,
     FakeSms,
-    SmtpEmail,
     envelope,
+    smtp_email,
     smtp_server,
 )
 
@@ -30,6 +28,7 @@ from clinicflow.notifications.api import router
 from clinicflow.notifications.tables import messages
 from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
+from fake_smtp import FakeSmtpRelay
 
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
 
@@ -45,7 +44,7 @@ def sms() -> FakeSms:
 def notifications(
     container: Container,
     clock: FixedClock,
-    smtp_server: tuple[Controller, Collector],
+    smtp_server: FakeSmtpRelay,
     sms: FakeSms,
 ) -> Notifications:
     built = build_notifications(
@@ -54,7 +53,7 @@ def notifications(
         container.catalog,
         container.keys,
         container.trail,
-        email=SmtpEmail(smtp_server[0].port, clock),
+        email=smtp_email(smtp_server.port, clock),
         sms=sms,
         public_url=PUBLIC,
         clinic_email="no-reply@clinic.example",
@@ -98,12 +97,12 @@ async def test_confirmation_email_arrives_over_smtp_with_a_calendar_invitation(
     client: httpx.AsyncClient,
     container: Container,
     notifications: Notifications,
-    smtp_server: tuple[Controller, Collector],
+    smtp_server: FakeSmtpRelay,
 ) -> None:
     made = await book(client)
     await notifications.subscriber.handle(await envelope(container, "booking.created", made["id"]))
 
-    [mail] = smtp_server[1].messages()
+    [mail] = smtp_server.messages()
     assert mail["To"] == "pat1@example.com"
     assert "Riverbend Wellness Clinic" in mail["Subject"]
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -137,13 +136,13 @@ async def test_a_redelivered_event_sends_nothing_more(
     client: httpx.AsyncClient,
     container: Container,
     notifications: Notifications,
-    smtp_server: tuple[Controller, Collector],
+    smtp_server: FakeSmtpRelay,
 ) -> None:
     made = await book(client)
     event = await envelope(container, "booking.created", made["id"])
     await notifications.subscriber.handle(event)
     await notifications.subscriber.handle(event)
-    assert len(smtp_server[1].envelopes) == 1
+    assert len(smtp_server.envelopes) == 1
     assert len(await rows(container, booking_id=made["id"])) == 2
 
 
@@ -179,7 +178,7 @@ async def test_cancellation_sends_a_calendar_cancel_with_a_higher_sequence(
     client: httpx.AsyncClient,
     container: Container,
     notifications: Notifications,
-    smtp_server: tuple[Controller, Collector],
+    smtp_server: FakeSmtpRelay,
     front_desk: dict[str, str],
 ) -> None:
     made = await book(client)
@@ -189,7 +188,7 @@ async def test_cancellation_sends_a_calendar_cancel_with_a_higher_sequence(
     await notifications.subscriber.handle(
         await envelope(container, "booking.cancelled", made["id"])
     )
-    invite, cancel = (ics_of(m) for m in smtp_server[1].messages())
+    invite, cancel = (ics_of(m) for m in smtp_server.messages())
     assert str(cancel["METHOD"]) == "CANCEL"
     [first], [second] = invite.walk("VEVENT"), cancel.walk("VEVENT")
     assert str(second["UID"]) == str(first["UID"])
@@ -200,7 +199,7 @@ async def test_failed_send_is_recorded_and_retried_on_redelivery(
     client: httpx.AsyncClient,
     container: Container,
     clock: FixedClock,
-    smtp_server: tuple[Controller, Collector],
+    smtp_server: FakeSmtpRelay,
 ) -> None:
     dead = build_notifications(
         container.db,
@@ -208,7 +207,7 @@ async def test_failed_send_is_recorded_and_retried_on_redelivery(
         container.catalog,
         container.keys,
         container.trail,
-        email=SmtpEmail(1, clock),  # nothing listens on port 1
+        email=smtp_email(1, clock),  # nothing listens on port 1
         public_url=PUBLIC,
     )
     made = await book(client)
@@ -225,10 +224,10 @@ async def test_failed_send_is_recorded_and_retried_on_redelivery(
         container.catalog,
         container.keys,
         container.trail,
-        email=SmtpEmail(smtp_server[0].port, clock),
+        email=smtp_email(smtp_server.port, clock),
         public_url=PUBLIC,
     )
     await alive.subscriber.handle(event)
     [email] = await rows(container, booking_id=made["id"], channel="email")
     assert email.status == "sent"
-    assert len(smtp_server[1].envelopes) == 1
+    assert len(smtp_server.envelopes) == 1

@@ -10,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from test_notifications import book, notifications, rows, sms
-from test_notifications_support import Collector, envelope, smtp_server
+from test_notifications_support import envelope, smtp_server
 
 from clinicflow.bootstrap import Container
 from clinicflow.notifications.tables import reminders
 from clinicflow.notifications.wiring import Notifications
 from clinicflow.shared.clock import FixedClock
+from fake_smtp import FakeSmtpRelay
 
 __all__ = ["notifications", "sms", "smtp_server"]  # fixtures, imported for pytest
 
@@ -63,14 +63,14 @@ async def test_due_reminder_is_sent_at_its_time_and_only_once(
     container: Container,
     notifications: Notifications,
     clock: FixedClock,
-    smtp_server: tuple[Controller, Collector],
+    smtp_server: FakeSmtpRelay,
 ) -> None:
     made = await booked(client, container, notifications)
     assert await notifications.reminders.send_due(clock.now()) == 0
     clock.advance(timedelta(hours=1))
     assert await notifications.reminders.send_due(clock.now()) == 1
     assert await notifications.reminders.send_due(clock.now()) == 0
-    mails = smtp_server[1].messages()
+    mails = smtp_server.messages()
     assert len(mails) == 2  # the confirmation, then the 24 h reminder
     assert mails[1]["Subject"].startswith("Reminder: your visit at Riverbend Wellness Clinic")
     statuses = [r.status for r in await reminder_rows(container, made["id"])]
@@ -84,7 +84,7 @@ async def test_a_booking_cancelled_before_the_reminder_is_never_reminded(
     container: Container,
     notifications: Notifications,
     clock: FixedClock,
-    smtp_server: tuple[Controller, Collector],
+    smtp_server: FakeSmtpRelay,
     front_desk: dict[str, str],
 ) -> None:
     made = await booked(client, container, notifications)
@@ -106,7 +106,7 @@ async def test_a_booking_cancelled_before_the_reminder_is_never_reminded(
     ]
     clock.set(START)
     assert await notifications.reminders.send_due(clock.now()) == 0
-    assert [m["Subject"].split()[0] for m in smtp_server[1].messages()] == ["Your", "Your"]
+    assert [m["Subject"].split()[0] for m in smtp_server.messages()] == ["Your", "Your"]
     assert await rows(container, booking_id=made["id"], template="reminder.email") == []
 
 

@@ -3,78 +3,33 @@ EmailSender over it, a recording SMS sender, and envelopes read from the outbox.
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator, Sequence
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any
+from collections.abc import Iterator
 
-import aiosmtplib
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.bootstrap import Container
 from clinicflow.infra.bus import Envelope
 from clinicflow.infra.outbox import outbox
-from clinicflow.notifications.channels import compose
-from clinicflow.notifications.ports import Attachment, SendResult
+from clinicflow.notifications.ports import SendResult
 from clinicflow.shared.clock import Clock
+from fake_smtp import FakeSmtpRelay
 
 SENDER = "Riverbend <no-reply@clinic.example>"
 
 
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        out = []
-        for e in self.envelopes:
-            parsed = message_from_bytes(e.original_content, policy=policy.default)
-            assert isinstance(parsed, EmailMessage)
-            out.append(parsed)
-        return out
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[Controller, Collector]]:
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, collector
-    controller.stop()
+def smtp_server() -> Iterator[FakeSmtpRelay]:
+    relay = FakeSmtpRelay()
+    relay.start()
+    yield relay
+    relay.stop()
 
 
-class SmtpEmail:
-    """An EmailSender speaking real SMTP (the test's stand-in for the SMTP adapter)."""
-
-    def __init__(self, port: int, clock: Clock) -> None:
-        self._port = port
-        self._clock = clock
-
-    async def send_email(
-        self,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-    ) -> SendResult:
-        message = compose(SENDER, to, subject, text, self._clock.now(), html, attachments)
-        await aiosmtplib.send(message, hostname="127.0.0.1", port=self._port, timeout=5)
-        return SendResult(provider="smtp", provider_id=None, status="accepted")
+def smtp_email(port: int, clock: Clock) -> SmtpEmail:
+    """The production SMTP adapter, pointed at the loopback server."""
+    return SmtpEmail("127.0.0.1", port, SENDER, timeout=5, clock=clock)
 
 
 class FakeSms:

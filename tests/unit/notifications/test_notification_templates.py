@@ -11,10 +11,10 @@ import pytest
 from icalendar import Calendar
 from jinja2 import UndefinedError
 
+from clinicflow.adapters.messaging.smtp_email import compose_email
 from clinicflow.catalog.domain import Catalog
 from clinicflow.catalog.loader import load_catalog
 from clinicflow.notifications import ics
-from clinicflow.notifications.channels import compose
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.ports import Attachment
 from clinicflow.notifications.render import Renderer, RenderOptions
@@ -126,7 +126,7 @@ def test_composed_email_carries_the_ics_as_a_calendar_attachment() -> None:
     data = ics.invitation(
         VISIT, kind="confirmation", clinic_name="C", organizer_email=None, stamp=START
     )
-    message = compose(
+    message = compose_email(
         "Clinic <c@clinic.example>",
         "pat@example.com",
         "Subject",

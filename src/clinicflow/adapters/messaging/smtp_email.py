@@ -7,6 +7,8 @@ no answer or a 4xx reply is `ProviderUnavailable`, a 5xx reply is `MessageReject
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -20,6 +22,34 @@ from clinicflow.notifications.ports import (
 from clinicflow.shared.clock import Clock, SystemClock
 
 PROVIDER = "smtp"
+
+
+def compose_email(
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    at: datetime,
+    html: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> EmailMessage:
+    """The plain message identity sends, plus an HTML alternative and attachments. A content
+    type may carry parameters (`text/calendar; method=REQUEST`), kept as MIME parameters."""
+    message = compose(sender, to, subject, text, at)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    for item in attachments:
+        maintype, _, rest = item.content_type.partition("/")
+        subtype, _, params = rest.partition(";")
+        key, _, value = params.strip().partition("=")
+        message.add_attachment(
+            item.content,
+            maintype=maintype,
+            subtype=subtype.strip() or "octet-stream",
+            filename=item.filename,
+            params={key.strip(): value.strip()} if key else None,
+        )
+    return message
 
 
 class SmtpEmail:
@@ -55,17 +85,9 @@ class SmtpEmail:
         html: str | None = None,
         attachments: Sequence[Attachment] = (),
     ) -> SendResult:
-        message = compose(self._sender, to, subject, text, self._clock.now())
-        if html is not None:
-            message.add_alternative(html, subtype="html")
-        for item in attachments:
-            maintype, _, subtype = item.content_type.partition("/")
-            message.add_attachment(
-                item.content,
-                maintype=maintype,
-                subtype=subtype or "octet-stream",
-                filename=item.filename,
-            )
+        message = compose_email(
+            self._sender, to, subject, text, self._clock.now(), html, attachments
+        )
         try:
             await aiosmtplib.send(
                 message,
