@@ -14,7 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from clinicflow.catalog._schema import DocumentSpec
+from clinicflow.catalog._document import DocumentSpec
 
 Issue = tuple[str, str]  # (key path, message)
 
@@ -117,6 +117,8 @@ def reference_issues(data: Mapping[str, Any]) -> list[Issue]:
         ]
     for key, service in services.items():
         issues += _price_pairs(_entries(service), f"services.{key}")
+    if isinstance(data.get("services"), Mapping):
+        issues += _payments_refs(_entries(data.get("payments")), services)
     return issues
 
 
@@ -187,3 +189,46 @@ def _price_pairs(service: dict[str, Any], base: str) -> list[Issue]:
             if name not in pricing
         ]
     return issues
+
+
+def _payments_refs(payments: dict[str, Any], services: dict[str, Any]) -> list[Issue]:
+    """Packages, promotions and the HSA/FSA list name services (and visit types) that exist."""
+    issues: list[Issue] = []
+    for key, package in _entries(payments.get("packages")).items():
+        includes = _entries(package).get("includes")
+        for i, item in enumerate(includes if isinstance(includes, list) else []):
+            issues += _package_item_refs(_entries(item), services, f"payments.packages.{key}", i)
+    for code, promotion in _entries(payments.get("promotions")).items():
+        issues += [
+            (f"payments.promotions.{code}.services[{i}]", _unknown_service(name, services))
+            for i, name in _names(_entries(promotion).get("services"))
+            if name not in services
+        ]
+    issues += [
+        (f"payments.hsa_fsa_eligible[{i}]", _unknown_service(name, services))
+        for i, name in _names(payments.get("hsa_fsa_eligible"))
+        if name not in services
+    ]
+    return issues
+
+
+def _package_item_refs(
+    item: dict[str, Any], services: dict[str, Any], base: str, i: int
+) -> list[Issue]:
+    service, visit_type = item.get("service"), item.get("visit_type")
+    where = f"{base}.includes[{i}]"
+    if not isinstance(service, str):
+        return []
+    if service not in services:
+        return [(f"{where}.service", _unknown_service(service, services))]
+    durations = _entries(_entries(services[service]).get("durations"))
+    if isinstance(visit_type, str) and visit_type not in durations:
+        return [
+            (
+                f"{where}.visit_type",
+                f"'{visit_type}' is not a visit type of {service}; its visit types: "
+                f"{_listing(durations)}; fix the name or add durations.{visit_type} to "
+                "the service",
+            )
+        ]
+    return []

@@ -20,7 +20,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     PlainValidator,
     StrictBool,
     model_validator,
@@ -250,6 +249,7 @@ class PolicySpec(Spec):
     min_notice_min: Minutes | None = None
     max_advance_days: PositiveDays | None = None
     slot_step_min: PositiveMinutes | None = None
+    reminder_minutes: list[PositiveMinutes] | None = None
 
 
 class ServiceSettingsSpec(PolicySpec):
@@ -309,12 +309,3 @@ class RetentionSpec(Spec):
     patient_records_years_after_last_visit: PositiveYears = 7
     expired_holds_days: PositiveDays = 30
     cancelled_waitlist_entries_days: PositiveDays = 365
-
-
-class DocumentSpec(Spec):
-    clinic: ClinicSpec
-    services: Annotated[dict[Key, ServiceSpec], Field(min_length=1)]
-    policy_defaults: PolicySpec = PolicySpec()
-    service_settings: dict[Key, ServiceSettingsSpec] = {}
-    practitioners: Annotated[dict[Key, PractitionerSpec], Field(min_length=1)]
-    retention: RetentionSpec = RetentionSpec()

@@ -20,9 +20,10 @@ import yaml
 from pydantic import ValidationError
 
 from clinicflow.catalog._checks import Issue, reference_issues, schema_issues
+from clinicflow.catalog._document import DocumentSpec
+from clinicflow.catalog._payments import build_payments
 from clinicflow.catalog._schema import (
     WEEKDAYS,
-    DocumentSpec,
     PolicySpec,
     PractitionerSpec,
     ServiceSettingsSpec,
@@ -198,7 +199,10 @@ def build_catalog(spec: DocumentSpec) -> Catalog:
     }
     clinic = Clinic(**spec.clinic.model_dump())
     retention = RetentionPolicy(**spec.retention.model_dump())
-    return Catalog(clinic, MappingProxyType(services), MappingProxyType(practitioners), retention)
+    payments = build_payments(spec.payments)
+    return Catalog(
+        clinic, MappingProxyType(services), MappingProxyType(practitioners), retention, payments
+    )
 
 
 def _calendars(spec: DocumentSpec) -> dict[str, tuple[str, ...]]:
@@ -241,6 +245,8 @@ def _policy(*layers: PolicySpec | ServiceSettingsSpec | None) -> ServicePolicy:
     for layer in layers:
         if layer is not None:
             values.update(layer.model_dump(exclude_none=True, include=set(PolicySpec.model_fields)))
+    if "reminder_minutes" in values:
+        values["reminder_minutes"] = tuple(sorted(set(values["reminder_minutes"]), reverse=True))
     return dataclasses.replace(ServicePolicy(), **values)
 
 

@@ -216,3 +216,18 @@ def test_dollar_prices_become_exact_cents(cents: int) -> None:
     price = f"{cents // 100}.{cents % 100:02d}"
     catalog = load_catalog_from_text(MINIMAL.format(price=price))
     assert catalog.services["checkup"].visit_types["initial"].price_cents == cents
+
+
+def test_reminder_times_come_from_the_policy_and_a_service_may_change_them() -> None:
+    catalog = load_catalog(CONFIG)
+    assert catalog.services["alternative_medicine"].policy.reminder_minutes == (1440, 120)
+    assert catalog.services["equine_therapy"].policy.reminder_minutes == (2880, 1440)
+
+
+def test_a_reminder_time_must_be_whole_positive_minutes(tmp_path: Path) -> None:
+    config = tmp_path / "clinic.yaml"
+    config.write_text(
+        CONFIG.read_text().replace("reminder_minutes: [1440, 120]", "reminder_minutes: [1440, -5]")
+    )
+    problems = check_config(config)
+    assert any("reminder_minutes" in str(p) for p in problems), problems
