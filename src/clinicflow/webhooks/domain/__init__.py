@@ -1,0 +1,1 @@
+"""Pure webhook rules: signing, the retry schedule, subscription checks."""

@@ -1,0 +1,133 @@
+"""HTTP shapes of the webhooks API. Secrets appear only in `SubscriptionWithSecretOut`, the
+answer to creating a subscription or rotating its secret."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from clinicflow.webhooks.queries import AttemptView, DeliveryView, SubscriptionView
+from clinicflow.webhooks.service import WithSecret
+
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Description = Annotated[str, StringConstraints(max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubscriptionIn(_In):
+    url: Url = Field(description="https (http only for 127.0.0.1, ::1 or localhost)")
+    event_types: list[EventType] = Field(
+        min_length=1, max_length=64, description='event types to receive, or ["*"] for all'
+    )
+    description: Description | None = None
+
+
+class SubscriptionPatch(_In):
+    url: Url | None = None
+    event_types: list[EventType] | None = Field(default=None, min_length=1, max_length=64)
+    active: bool | None = None
+    description: Description | None = None
+
+
+class RotateIn(_In):
+    previous_secret_valid_hours: int = Field(
+        default=24, ge=0, le=168, description="how long the old secret also signs (0: not at all)"
+    )
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    previous_secret_expires_at: datetime | None
+
+    @classmethod
+    def of(cls, view: SubscriptionView) -> SubscriptionOut:
+        return cls(
+            id=view.id,
+            url=view.url,
+            event_types=view.event_types,
+            description=view.description,
+            active=view.active,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+            created_by=view.created_by,
+            previous_secret_expires_at=view.previous_secret_expires_at,
+        )
+
+
+class SubscriptionWithSecretOut(SubscriptionOut):
+    secret: str = Field(description="shown this once: store it now; it cannot be read again")
+
+    @classmethod
+    def with_secret(cls, made: WithSecret) -> SubscriptionWithSecretOut:
+        return cls(**SubscriptionOut.of(made.subscription).model_dump(), secret=made.secret)
+
+
+class SubscriptionList(BaseModel):
+    subscriptions: list[SubscriptionOut]
+
+
+class AttemptOut(BaseModel):
+    number: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @classmethod
+    def of(cls, view: AttemptView) -> AttemptOut:
+        return cls(
+            number=view.number,
+            at=view.at,
+            status_code=view.status_code,
+            error=view.error,
+            duration_ms=view.duration_ms,
+        )
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    subscription_id: str
+    event_id: str
+    event_type: str
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    attempts: list[AttemptOut]
+
+    @classmethod
+    def of(cls, view: DeliveryView) -> DeliveryOut:
+        return cls(
+            id=view.id,
+            subscription_id=view.subscription_id,
+            event_id=view.event_id,
+            event_type=view.event_type,
+            status=view.status,
+            attempt_count=view.attempt_count,
+            next_attempt_at=view.next_attempt_at,
+            last_status_code=view.last_status_code,
+            last_error=view.last_error,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+            attempts=[AttemptOut.of(a) for a in view.attempts],
+        )
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryOut]

@@ -1,0 +1,93 @@
+"""Webhook tables. Subscription secrets are sealed with the key ring (listed in
+clinicflow.sealed for rotation). A delivery keeps the exact body it sends, so every retry
+sends the same bytes; event payloads carry ids and times, never PHI. Attempts keep the
+outcome only (status code, error, duration), never a response body."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from clinicflow.infra.db import UTCDateTime, metadata
+
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+def seal_context(column: str) -> str:
+    """Associated data of a sealed secret: its column, so values do not move between them."""
+    return f"webhooks_subscription.{column}"
+
+
+SECRET_COLUMNS = ("secret_enc", "previous_secret_enc")
+
+subscriptions = Table(
+    "webhooks_subscription",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", JSON, nullable=False),  # sorted type names, or ["*"]
+    Column("description", String(200), nullable=True),
+    Column("secret_enc", Text, nullable=False),
+    # The secret before the last rotation, still signed with until it expires.
+    Column("previous_secret_enc", Text, nullable=True),
+    Column("previous_secret_expires_at", UTCDateTime, nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+deliveries = Table(
+    "webhooks_delivery",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "subscription_id",
+        String(36),
+        ForeignKey("webhooks_subscription.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the JSON sent, byte for byte on every attempt
+    Column("status", String(16), nullable=False),  # pending|delivered|failed
+    Column("attempts", Integer, nullable=False),
+    # Pending: when the next attempt is due (pushed ahead while an attempt is under way).
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("subscription_id", "event_id", name="uq_webhooks_delivery_event"),
+    Index("ix_webhooks_delivery_due", "status", "next_attempt_at"),
+    Index("ix_webhooks_delivery_event_id", "event_id"),
+    Index("ix_webhooks_delivery_created", "created_at"),
+)
+
+attempts = Table(
+    "webhooks_attempt",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "delivery_id",
+        String(36),
+        ForeignKey("webhooks_delivery.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("number", Integer, nullable=False),  # 1 for the first attempt
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),  # None: no HTTP response (timeout, refused)
+    Column("error", String(200), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_webhooks_attempt_delivery", "delivery_id", "number"),
+)
