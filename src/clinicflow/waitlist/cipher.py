@@ -1,0 +1,29 @@
+"""Sealing waitlist fields, each column under its own associated data, plus blind indexes.
+
+The indexes are keyed per column of this table: a waitlist email index never equals the
+patients' index of the same email, so one table's indexes say nothing about the other's."""
+
+from __future__ import annotations
+
+from clinicflow.infra.crypto import KeyRing
+from clinicflow.waitlist.tables import seal_context
+
+
+class WaitlistCipher:
+    def __init__(self, keys: KeyRing) -> None:
+        self._keys = keys
+
+    def seal(self, value: str | None, column: str) -> str | None:
+        if not value:
+            return None
+        return self._keys.encrypt(value, context=seal_context(column))
+
+    def open(self, token: str | None, column: str) -> str | None:
+        if token is None:
+            return None
+        return self._keys.decrypt(token, context=seal_context(column))
+
+    def index(self, value: str | None, column: str) -> str | None:
+        if not value:
+            return None
+        return self._keys.blind_index(value, context=seal_context(column))

@@ -1,0 +1,1 @@
+"""Waitlist rules as pure functions over plain data: states, scoring, positions, statistics."""

@@ -1,0 +1,67 @@
+"""Waitlist errors, mapped to problem+json by the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from clinicflow.shared.errors import Conflict, InvalidRequest, NotFound
+
+
+class EntryNotFound(NotFound):
+    code = "waitlist_entry_not_found"
+
+
+class EntryClosed(Conflict):
+    """The entry has left the queue (booked, converted, withdrawn): it cannot change now."""
+
+    code = "waitlist_entry_closed"
+
+
+class InvalidEntry(InvalidRequest):
+    # The same code and `errors` shape as request validation, so clients handle both alike.
+    code = "validation_error"
+
+
+class ServiceNotReady(InvalidRequest):
+    """A launch refused: the catalog still lacks what booking needs (each item named)."""
+
+    code = "service_not_ready"
+    title = "Service cannot launch yet"
+
+
+class AlreadyLive(Conflict):
+    code = "service_already_live"
+    title = "Service is already bookable"
+
+
+class LinkNotFound(NotFound):
+    code = "waitlist_link_not_found"
+
+
+class LinkClosed(Conflict):
+    """An invitation or offer that was claimed, lapsed, withdrawn or is being claimed."""
+
+    code = "waitlist_link_closed"
+    title = "This link can no longer book"
+
+
+def no_such_link(kind: str) -> LinkNotFound:
+    # One answer for a mistyped, unknown or malformed link: it reveals nothing.
+    return LinkNotFound(
+        f"no {kind} has this link; copy the whole link from the message the clinic sent you"
+    )
+
+
+def invalid(found: Sequence[tuple[str, str]]) -> InvalidEntry:
+    """One error naming every field to change."""
+    detail = "; ".join(f"{field}: {message}" for field, message in found)
+    errors = [{"field": field, "message": message} for field, message in found]
+    return InvalidEntry(detail, errors=errors)
+
+
+def no_link() -> EntryNotFound:
+    # One answer for a mistyped, unknown or malformed link: it reveals nothing about entries.
+    return EntryNotFound(
+        "no waitlist entry has this link; copy the whole link from the message you got when "
+        "you joined"
+    )

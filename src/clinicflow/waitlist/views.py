@@ -1,0 +1,110 @@
+"""What the waitlist hands back: plain data for the schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from clinicflow.waitlist.cipher import WaitlistCipher
+from clinicflow.waitlist.domain.scoring import Score
+from clinicflow.waitlist.domain.states import STAGES
+from clinicflow.waitlist.domain.stats import ServiceStats
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where an entry stands at one instant: its score and, while queued, its position."""
+
+    score: Score
+    position: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicView:
+    """All the token shows: nothing that identifies or reaches the person."""
+
+    service: str
+    status: str
+    joined_at: datetime
+    standing: Standing
+    weights: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinResult:
+    id: str
+    view: PublicView
+    token: str | None  # shown once, on the join that created the entry
+    already_joined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """The staff view: the person's details decrypted, with the standing."""
+
+    id: str
+    service: str
+    status: str
+    standing: Standing
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    zip: str | None
+    zip3: str
+    distance_mi: int | None
+    interest_level: int
+    channels: dict[str, Any]
+    preferred_practitioner: str | None
+    preferred_times: list[dict[str, str]]
+    campaign: str | None
+    referrer: str | None
+    stages: dict[str, datetime | None]
+    patient_id: str | None
+    booking_id: str | None
+    joined_at: datetime
+    status_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, row: Any, standing: Standing, cipher: WaitlistCipher) -> EntryView:
+        return cls(
+            id=row.id,
+            service=row.service,
+            status=row.status,
+            standing=standing,
+            first_name=cipher.open(row.first_name_enc, "first_name"),
+            last_name=cipher.open(row.last_name_enc, "last_name"),
+            email=cipher.open(row.email_enc, "email"),
+            phone=cipher.open(row.phone_enc, "phone"),
+            zip=cipher.open(row.zip_enc, "zip"),
+            zip3=row.zip3,
+            distance_mi=row.distance_mi,
+            interest_level=row.interest_level,
+            channels=dict(row.channels or {}),
+            preferred_practitioner=row.preferred_practitioner,
+            preferred_times=list(row.preferred_times or []),
+            campaign=row.campaign,
+            referrer=row.referrer,
+            stages={s: getattr(row, f"{s}_at") for s in STAGES},
+            patient_id=row.patient_id,
+            booking_id=row.booking_id,
+            joined_at=row.joined_at,
+            status_at=row.status_at,
+            version=int(row.version),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryList:
+    weights: dict[str, float]
+    entries: list[EntryView]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsView:
+    generated_at: datetime
+    timezone: str
+    clinic_conversion_rate: float | None
+    services: list[ServiceStats]
