@@ -1,0 +1,323 @@
+"""Checkout: an order for held or booked visits and/or a package, priced afresh, then paid
+through Stripe (the client secret goes to the browser), PayPal (the buyer approves, we
+capture), or in the clinic (front desk: cash or card terminal, paid at once).
+
+Failover: when the chosen gateway is down (timeouts, 5xx, circuit open) the order stays
+open and the answer is a 503 naming the methods that may work now for the same order
+(`POST /v1/payments/{id}/method`); with `fallback: true` the other gateway is used at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.catalog import Catalog
+from clinicflow.infra.db import Database
+from clinicflow.payments import queries
+from clinicflow.payments import repository as repo
+from clinicflow.payments.domain import Line, PackageLine, Quote, VisitLine
+from clinicflow.payments.domain.access import Need
+from clinicflow.payments.domain.errors import CreditUnavailable
+from clinicflow.payments.domain.orders import next_status
+from clinicflow.payments.errors import (
+    BookingAlreadyInOrder,
+    BookingNotPayable,
+    GatewayDown,
+    GatewayFailed,
+    MethodNotConfigured,
+    PaymentDeclinedError,
+    UnpriceableOrder,
+)
+from clinicflow.payments.guard import PaymentGuard
+from clinicflow.payments.ports import (
+    BookingDesk,
+    GatewayCircuitOpen,
+    GatewayRejected,
+    GatewayUnavailable,
+    PaymentDeclined,
+    PaymentGateway,
+    Visit,
+)
+from clinicflow.payments.quoting import Quoter, quote_json
+from clinicflow.payments.settlement import Settlement
+from clinicflow.payments.tables import order_bookings, orders
+from clinicflow.payments.views import Checkout, OrderView
+from clinicflow.shared.actor import Actor
+from clinicflow.shared.clock import Clock
+from clinicflow.shared.errors import InvalidRequest
+
+PAYABLE = ("held", "confirmed", "checked_in", "completed")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    booking_ids: tuple[str, ...] = ()
+    package: str | None = None
+    method: str = "stripe"
+    promo_code: str | None = None
+    patient_id: str | None = None  # staff: whose order (a hold has no patient yet)
+    tender: str | None = None  # in_clinic: cash or card_terminal
+    fallback: bool = False  # use the other gateway at once when this one is down
+    use_credits: bool = True
+
+
+class CheckoutService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        catalog: Catalog,
+        desk: BookingDesk,
+        guard: PaymentGuard,
+        gateways: Mapping[str, PaymentGateway],
+        quoter: Quoter,
+        settlement: Settlement,
+        backup_allowed: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        """`backup_allowed`: whether another gateway may stand in for one that is down (the
+        `paypal_backup` feature flag); always, when not given."""
+        self._backup_allowed = backup_allowed
+        self._db = db
+        self._clock = clock
+        self._catalog = catalog
+        self._desk = desk
+        self._guard = guard
+        self.gateways = gateways
+        self._quoter = quoter
+        self._settlement = settlement
+
+    async def create(self, actor: Actor, req: CheckoutRequest) -> Checkout:
+        need = Need.IN_CLINIC if req.method == "in_clinic" else Need.PAY
+        await self._guard.require(actor, need)
+        self.check_method(req.method, req.tender)
+        order_id, now = str(uuid.uuid4()), self._clock.now()
+        try:
+            async with self._db.write() as conn:
+                patient_id, lines, visits = await self._lines(conn, actor, req, order_id)
+                q = await self._quoter.quote(
+                    conn, lines, patient_id, req.promo_code, now, use_credits=req.use_credits
+                )
+                if not q.priceable:
+                    reasons = [str(u) for u in q.unpriceable]
+                    raise UnpriceableOrder("; ".join(reasons), unpriceable=reasons)
+                order = await self._insert(conn, actor, req, patient_id, q, visits, order_id)
+                paid_now = req.method == "in_clinic" or q.total_cents == 0
+                if paid_now:
+                    provider = "in_clinic" if req.method == "in_clinic" else "credit"
+                    await self._settlement.mark_paid(conn, order, actor, now, provider, None)
+        except IntegrityError as exc:
+            # Another order took one of these bookings between our check and our insert.
+            raise BookingAlreadyInOrder(
+                "one of these bookings was just put in another payment; look it up and pay "
+                "or cancel that one"
+            ) from exc
+        if paid_now:
+            await self._settlement.settle(order_id)
+            return Checkout(await self.view(order_id))
+        return await self.start(order_id, req.method, req.fallback)
+
+    def check_method(self, method: str, tender: str | None) -> None:
+        if method == "in_clinic":
+            if tender is None:
+                raise InvalidRequest("tender: say how it was paid: cash or card_terminal")
+            return
+        if method not in self.gateways:
+            configured = ", ".join([*self.gateways, "in_clinic"])
+            raise MethodNotConfigured(f"method {method!r} is not set up here; use {configured}")
+
+    async def start(
+        self, order_id: str, method: str, fallback: bool, fallback_from: str | None = None
+    ) -> Checkout:
+        """Create the gateway payment for an open order."""
+        gateway = self.gateways[method]
+        async with self._db.read() as conn:
+            order = await repo.order(conn, order_id)
+        try:
+            payment = await gateway.create_payment(
+                order.id,
+                order.total_cents,
+                order.currency,
+                self._description(order),
+                f"{order.id}:{method}",
+            )
+        except GatewayUnavailable as exc:
+            others = [m for m in self.gateways if m != method]
+            if others and self._backup_allowed is not None and not await self._backup_allowed():
+                others = []
+            if fallback and others:
+                return await self.start(order_id, others[0], False, fallback_from=method)
+            raise _down(order.id, method, others, exc) from exc
+        except PaymentDeclined as exc:
+            raise PaymentDeclinedError(
+                f"declined ({exc.code}): try another card or method"
+            ) from exc
+        except GatewayRejected as exc:
+            raise GatewayFailed(f"{exc.provider} refused the payment: {exc.detail}") from exc
+        async with self._db.write() as conn:
+            order = await repo.order(conn, order_id, lock=True)
+            values = {
+                "provider": payment.provider,
+                "provider_id": payment.provider_id,
+                "method": method,
+                "status": next_status(order.status, payment.status) or order.status,
+                "updated_at": self._clock.now(),
+            }
+            await repo.update_order(conn, order_id, values)
+        view = await self.view(order_id)
+        return Checkout(view, payment.client_secret, payment.approve_url, fallback_from)
+
+    async def view(self, order_id: str) -> OrderView:
+        async with self._db.read() as conn:
+            return await queries.order_view(conn, order_id)
+
+    async def _lines(
+        self, conn: AsyncConnection, actor: Actor, req: CheckoutRequest, order_id: str
+    ) -> tuple[str, list[Line], dict[str, Visit]]:
+        if not req.booking_ids and req.package is None:
+            raise InvalidRequest("give booking_ids, a package, or both")
+        if len(set(req.booking_ids)) != len(req.booking_ids):
+            raise InvalidRequest("booking_ids: name each booking once")
+        visits: dict[str, Visit] = {}
+        for booking_id in req.booking_ids:
+            visit = await self._desk.visit(conn, booking_id)
+            if visit is None or visit.status not in PAYABLE:
+                state = visit.status if visit else "not found"
+                raise BookingNotPayable(f"booking {booking_id} cannot be paid for ({state})")
+            visits[booking_id] = visit
+        patient_id = _patient(actor, req, list(visits.values()))
+        for visit in visits.values():
+            await self._check_visit(conn, visit, patient_id)
+        lines: list[Line] = []
+        if req.package is not None:
+            lines.append(PackageLine(req.package, purchase_id=f"{order_id}:0"))
+        for v in visits.values():
+            lines.append(VisitLine(v.service, v.visit_type, v.booking_id, v.start, req.use_credits))
+        return patient_id, lines, visits
+
+    async def _check_visit(self, conn: AsyncConnection, visit: Visit, patient_id: str) -> None:
+        if visit.patient_id is None and visit.status != "held":
+            raise BookingNotPayable(f"booking {visit.booking_id} has no patient")
+        if visit.patient_id not in (None, patient_id):
+            raise BookingNotPayable(f"no booking {visit.booking_id} of this patient to pay for")
+        taken = await repo.active_line(conn, visit.booking_id)
+        if taken is not None:
+            raise BookingAlreadyInOrder(
+                f"booking {visit.booking_id} is in payment {taken.order_id} already: pay or "
+                "cancel that one",
+                payment_id=taken.order_id,
+            )
+
+    async def _insert(
+        self,
+        conn: AsyncConnection,
+        actor: Actor,
+        req: CheckoutRequest,
+        patient_id: str,
+        q: Quote,
+        visits: dict[str, Visit],
+        order_id: str,
+    ) -> Any:
+        now = self._clock.now()
+        quoted = quote_json(q)
+        await conn.execute(
+            insert(orders).values(
+                id=order_id,
+                patient_id=patient_id,
+                status="open",
+                currency=q.currency,
+                quote=quoted,
+                subtotal_cents=q.subtotal_cents or 0,
+                discount_cents=q.discount_cents,
+                total_cents=q.total_cents or 0,
+                method=req.method,
+                tender=req.tender if req.method == "in_clinic" else None,
+                promo_code=q.promotion_code,
+                created_by=actor.id[:80],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        for line in quoted["lines"]:
+            if line["kind"] == "visit":
+                await self._insert_line(conn, order_id, line, visits[line["booking_id"]], now)
+        if q.promotion_code is not None:
+            await repo.record_promo(conn, q.promotion_code, patient_id, order_id, now)
+        order = await repo.order(conn, order_id)
+        await self._guard.record(conn, actor, "create", order)
+        return order
+
+    async def _insert_line(
+        self,
+        conn: AsyncConnection,
+        order_id: str,
+        line: dict[str, Any],
+        visit: Visit,
+        now: datetime,
+    ) -> None:
+        credit_id = line["credit_id"]
+        await conn.execute(
+            insert(order_bookings).values(
+                order_id=order_id,
+                booking_id=visit.booking_id,
+                line_index=line["index"],
+                service=visit.service,
+                visit_type=visit.visit_type,
+                practitioner=visit.practitioner,
+                starts_at=visit.start,
+                net_cents=line["total_cents"],
+                credit_id=credit_id,
+                state="reserved" if visit.status == "held" else "confirmed",
+            )
+        )
+        existing = credit_id and not credit_id.startswith(f"{order_id}:")
+        if existing and not await repo.reserve_credit(
+            conn, credit_id, order_id, visit.booking_id, now
+        ):
+            raise CreditUnavailable(f"package credit {credit_id} was just used; try again")
+
+    def _description(self, order: Any) -> str:
+        items = ", ".join(line["description"] for line in order.quote["lines"])
+        return f"{self._catalog.clinic.name}: {items}"[:200]
+
+
+def _patient(actor: Actor, req: CheckoutRequest, visits: list[Visit]) -> str:
+    if actor.kind == "patient":
+        assert actor.patient_id is not None
+        if req.patient_id not in (None, actor.patient_id):
+            raise InvalidRequest("patient_id: leave it out; you pay for your own visits")
+        return actor.patient_id
+    if req.patient_id:
+        return req.patient_id
+    owners = {v.patient_id for v in visits if v.patient_id}
+    if len(owners) > 1:
+        raise BookingNotPayable("these bookings belong to different patients: pay them apart")
+    if owners:
+        return owners.pop()
+    raise InvalidRequest("patient_id: name the patient this order is for (a hold has none yet)")
+
+
+def _down(order_id: str, method: str, others: list[str], exc: GatewayUnavailable) -> GatewayDown:
+    why = (
+        "its circuit is open after repeated failures"
+        if isinstance(exc, GatewayCircuitOpen)
+        else exc.detail
+    )
+    if others:
+        advice = (
+            f"pay the same order with {' or '.join(others)}: POST /v1/payments/{order_id}/method "
+            f'with {{"method": "{others[0]}"}}'
+        )
+    else:
+        advice = "try again in a minute"
+    extra: dict[str, Any] = {"payment_id": order_id, "alternatives": others, "unavailable": method}
+    if exc.retry_after is not None:
+        extra["retry_after"] = exc.retry_after
+    return GatewayDown(f"{method} is unavailable right now ({why}); {advice}", **extra)

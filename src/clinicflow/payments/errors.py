@@ -1,0 +1,75 @@
+"""Errors of the payments use cases (the pricing ones are in domain/errors.py); the gateway
+maps each `code` to problem+json, with `detail` saying what to change."""
+
+from __future__ import annotations
+
+from clinicflow.shared.errors import Conflict, DomainError, InvalidRequest, NotFound
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
+class UnpriceableOrder(DomainError):
+    """An item has no decided price (TBD) or its service is not offered yet."""
+
+    code = "unpriceable_order"
+    status = 422
+    title = "Order cannot be priced"
+
+
+class BookingNotPayable(Conflict):
+    code = "booking_not_payable"
+    title = "Booking cannot be paid for"
+
+
+class BookingAlreadyInOrder(Conflict):
+    code = "booking_already_in_order"
+    title = "Booking already has an order"
+
+
+class PaymentStateConflict(Conflict):
+    code = "payment_state_conflict"
+    title = "Not allowed in the payment's current status"
+
+
+class MethodNotConfigured(InvalidRequest):
+    code = "payment_method_not_configured"
+
+
+class PaymentDeclinedError(DomainError):
+    code = "payment_declined"
+    status = 402
+    title = "Payment declined"
+
+
+class GatewayFailed(DomainError):
+    """The gateway refused the request for a reason the caller cannot fix here."""
+
+    code = "payment_gateway_error"
+    status = 502
+    title = "Payment gateway error"
+
+
+class GatewayDown(DomainError):
+    """The gateway is unreachable or its circuit is open; `alternatives` names the
+    methods that may work now for the same order."""
+
+    code = "payment_gateway_unavailable"
+    status = 503
+    title = "Payment gateway unavailable"
+
+
+class WebhookRejected(DomainError):
+    code = "webhook_signature_invalid"
+    status = 400
+    title = "Webhook signature invalid"
+
+
+class RefundNotAllowed(Conflict):
+    code = "refund_not_allowed"
+    title = "Refund not allowed"
+
+
+class InvalidCodes(InvalidRequest):
+    code = "invalid_billing_codes"

@@ -1,0 +1,41 @@
+"""`clinicflow payments reconcile`: the ledger against each configured gateway's records.
+
+For every provider payment the ledger has an entry for since `since`, and every payment the
+gateway lists since then, the ledger's charged and refunded totals (all time) must equal
+what the gateway received and refunded (domain/reconcile.py says how each difference is
+named). Only real gateways are compared; the in-memory demo gateway forgets on restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from clinicflow.infra.db import Database
+from clinicflow.payments import queries
+from clinicflow.payments.domain.reconcile import Difference, Seen, compare
+from clinicflow.payments.ports import PaymentGateway
+
+
+class Reconciler:
+    def __init__(self, db: Database, gateways: Mapping[str, PaymentGateway]) -> None:
+        self._db = db
+        self.gateways = gateways  # by provider name, real gateways only
+
+    async def differences(self, since: datetime) -> list[Difference]:
+        async with self._db.read() as conn:
+            booked = await queries.booked(conn, list(self.gateways), since)
+        seen: list[Seen] = []
+        for provider, gateway in self.gateways.items():
+            ids = [b.provider_id for b in booked if b.provider == provider]
+            async for rec in gateway.records(since, ids):
+                seen.append(
+                    Seen(
+                        provider,
+                        rec.provider_id,
+                        rec.amount_received_cents,
+                        rec.refunded_cents,
+                        rec.status,
+                    )
+                )
+        return compare(booked, seen)

@@ -1,0 +1,230 @@
+"""Payments tables. Amounts are integer cents; times are UTC instants. No PHI is kept here:
+orders and ledger entries name the patient by id only, and the quote holds prices and
+service names, never a person's details.
+
+`payments_ledger` is append-only: the code inserts entries and never updates or deletes one
+(corrections are new `adjustment` entries). Each entry has an `entry_key` that says which
+fact it records (`charge:<order>:<line>`, `refund:<refund id>:<line>` …), unique, so a
+repeated webhook or retried use case cannot record the same money twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from clinicflow.infra.db import UTCDateTime, metadata
+
+ORDER_STATUSES = (
+    "open",  # created; no gateway payment yet (or the gateway was down)
+    "pending",  # the gateway payment exists; the buyer has to pay
+    "paid",
+    "failed",  # the last attempt failed; the buyer may try again on the same payment
+    "canceled",
+    "refunded",
+    "partially_refunded",
+)
+METHODS = ("stripe", "paypal", "in_clinic")
+TENDERS = ("cash", "card_terminal")
+LINE_STATES = ("reserved", "confirmed", "released", "lost")
+LEDGER_KINDS = (
+    "charge",
+    "refund",
+    "fee",
+    "credit_purchase",
+    "credit_use",
+    "credit_return",
+    "adjustment",
+)
+# Kinds that move money; the others are memo entries (amount 0, or the fee kept) whose
+# `visits` column counts package visits.
+MONEY_KINDS = ("charge", "refund", "adjustment")
+REFUND_STATUSES = ("pending", "succeeded", "failed")
+CREDIT_USE_STATES = ("reserved", "used", "returned", "released")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+_LINE_ACTIVE = text("state <> 'released'")
+
+orders = Table(
+    "payments_order",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("patient_id", String(36), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # The itemized breakdown the order was placed at: lines, discounts and why, notes.
+    Column("quote", JSON, nullable=False),
+    Column("subtotal_cents", Integer, nullable=False),
+    Column("discount_cents", Integer, nullable=False),
+    Column("total_cents", Integer, nullable=False),
+    Column("refunded_cents", Integer, nullable=False, server_default="0"),
+    Column("method", String(16), nullable=False),
+    Column("tender", String(16), nullable=True),  # in clinic: cash or card_terminal
+    Column("provider", String(16), nullable=True),  # the gateway that holds the payment
+    Column("provider_id", String(64), nullable=True),  # its payment id (pi_…, PayPal order)
+    Column("promo_code", String(32), nullable=True),
+    Column("failure_code", String(64), nullable=True),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=True),
+    CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),
+    CheckConstraint(_one_of("method", METHODS), name="method"),
+    CheckConstraint("total_cents >= 0 AND refunded_cents >= 0", name="amounts"),
+    Index("ux_payments_order_provider_id", "provider", "provider_id", unique=True),
+    Index("ix_payments_order_patient_created", "patient_id", "created_at"),
+)
+
+# One row per visit line: the booking it pays for and what became of it.
+order_bookings = Table(
+    "payments_order_booking",
+    metadata,
+    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
+    Column("booking_id", String(36), nullable=False),
+    Column("line_index", Integer, nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("visit_type", String(32), nullable=False),
+    Column("practitioner", String(64), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("net_cents", Integer, nullable=False),  # the line's total after discounts
+    Column("credit_id", String(80), nullable=True),  # the package credit that covers it
+    Column("state", String(16), nullable=False),
+    # When an expired hold was booked again for the same slot on payment: the new booking.
+    Column("confirmed_booking_id", String(36), nullable=True),
+    Column("refunded_cents", Integer, nullable=False, server_default="0"),
+    Column("cpt_codes", JSON, nullable=True),  # procedure codes for a superbill
+    Column("icd10_codes", JSON, nullable=True),  # diagnosis codes
+    PrimaryKeyConstraint("order_id", "booking_id"),
+    CheckConstraint(_one_of("state", LINE_STATES), name="state"),
+    # A booking is paid by one live order at a time; a released line frees it.
+    Index(
+        "ux_payments_order_booking_active",
+        "booking_id",
+        unique=True,
+        sqlite_where=_LINE_ACTIVE,
+        postgresql_where=_LINE_ACTIVE,
+    ),
+    Index("ix_payments_order_booking_confirmed", "confirmed_booking_id"),
+)
+
+ledger = Table(
+    "payments_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_key", String(160), nullable=False, unique=True),
+    Column("order_id", String(36), nullable=False),
+    Column("patient_id", String(36), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("amount_cents", Integer, nullable=False),  # signed: money in > 0, out < 0
+    Column("visits", Integer, nullable=False, server_default="0"),  # package visits, signed
+    Column("currency", String(3), nullable=False),
+    Column("service", String(80), nullable=True),  # a service key, or package:<key>
+    Column("line_index", Integer, nullable=True),
+    Column("booking_id", String(36), nullable=True),
+    Column("provider", String(16), nullable=False),  # stripe, paypal, in_clinic, credit
+    Column("provider_ref", String(64), nullable=True),  # the provider's payment id
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("reason", Text, nullable=True),
+    CheckConstraint(_one_of("kind", LEDGER_KINDS), name="kind"),
+    Index("ix_payments_ledger_occurred_at", "occurred_at"),
+    Index("ix_payments_ledger_provider_ref", "provider", "provider_ref"),
+    Index("ix_payments_ledger_order", "order_id"),
+)
+
+credits = Table(
+    "payments_credit",
+    metadata,
+    Column("id", String(80), primary_key=True),  # "<order id>/<item>"
+    Column("patient_id", String(36), nullable=False),
+    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
+    Column("package", String(64), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("visit_type", String(32), nullable=False),
+    Column("granted", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("remaining >= 0 AND remaining <= granted", name="remaining"),
+    Index("ix_payments_credit_patient", "patient_id"),
+)
+
+credit_uses = Table(
+    "payments_credit_use",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("credit_id", String(80), ForeignKey("payments_credit.id"), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("booking_id", String(36), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint(_one_of("state", CREDIT_USE_STATES), name="state"),
+    Index("ux_payments_credit_use_order_booking", "order_id", "booking_id", unique=True),
+)
+
+promo_uses = Table(
+    "payments_promo_use",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(32), nullable=False),
+    Column("patient_id", String(36), nullable=False),
+    Column("order_id", String(36), nullable=False, unique=True),
+    Column("used_at", UTCDateTime, nullable=False),
+    Index("ix_payments_promo_use_code_patient", "code", "patient_id"),
+)
+
+webhook_events = Table(
+    "payments_webhook_event",
+    metadata,
+    Column("provider", String(16), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("raw_type", String(80), nullable=False),
+    Column("order_id", String(36), nullable=True),
+    Column("outcome", String(40), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "event_id"),
+)
+
+refunds = Table(
+    "payments_refund",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
+    Column("booking_id", String(36), nullable=True),
+    Column("amount_cents", Integer, nullable=False),
+    Column("fee_cents", Integer, nullable=False),
+    Column("rule", String(24), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_refund_id", String(64), nullable=True),
+    # Sent to the gateway; unique, so a retried refund (or a redelivered cancellation) finds
+    # the refund it already started instead of making a second one.
+    Column("idempotency_key", String(120), nullable=False, unique=True),
+    Column("credit_returned", Boolean, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint(_one_of("status", REFUND_STATUSES), name="status"),
+    CheckConstraint("amount_cents >= 0 AND fee_cents >= 0", name="amounts"),
+    Index("ix_payments_refund_order", "order_id"),
+    Index("ix_payments_refund_provider_refund", "provider", "provider_refund_id"),
+)

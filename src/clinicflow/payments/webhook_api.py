@@ -1,0 +1,55 @@
+"""Gateway webhook routes. They carry no credentials of ours (gateway/auth.py lets
+`ROUTES` through); the gateway adapter verifies each delivery's signature (Stripe-Signature
+with its tolerance; PayPal through verify-webhook-signature) before anything is read."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import APIRouter, Request
+
+from clinicflow.infra.web import part
+from clinicflow.payments.schemas import WebhookOut
+from clinicflow.payments.wiring import Payments
+from clinicflow.shared.errors import DomainError
+
+STRIPE = "/v1/webhooks/stripe"
+PAYPAL = "/v1/webhooks/paypal"
+ROUTES = frozenset({STRIPE, PAYPAL})
+_LIMIT = 1024 * 1024  # Stripe and PayPal events are a few KB
+
+router = APIRouter(tags=["webhooks"])
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    title = "Payload too large"
+
+
+@router.post(STRIPE)
+async def stripe_webhook(request: Request) -> WebhookOut:
+    return await _receive(request, "stripe")
+
+
+@router.post(PAYPAL)
+async def paypal_webhook(request: Request) -> WebhookOut:
+    return await _receive(request, "paypal")
+
+
+async def _receive(request: Request, method: str) -> WebhookOut:
+    payments = cast(Payments, part(request, "payments"))
+    outcome = await payments.webhooks.receive(method, request.headers, await _body(request))
+    return WebhookOut(outcome=outcome)
+
+
+async def _body(request: Request) -> bytes:
+    """The raw bytes (signatures are over them), up to a limit: anyone can post here."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _LIMIT:
+            raise PayloadTooLarge(f"a webhook body is at most {_LIMIT} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
