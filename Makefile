@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo serve test lint format bench clean
+.PHONY: install demo serve test lint format bench bench-http clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
@@ -41,6 +41,10 @@ format: install
 
 bench: install  ## availability over the shared bench data set
 	$(BIN)/python benchmarks/availability.py --data ../shared/bench/dataset.json
+
+# Needs PostgreSQL and Redis on 127.0.0.1 and Debian's wrk (apt-get install wrk); not in CI.
+bench-http: install  ## HTTP load: 2 server workers on PostgreSQL, driven by wrk
+	$(BIN)/python benchmarks/http_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

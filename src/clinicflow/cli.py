@@ -12,6 +12,7 @@ from rich.console import Console
 from clinicflow.cli_events import events_app, run_worker
 from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
+from clinicflow.cli_payments import payments_app
 from clinicflow.cli_retention import retention_app
 from clinicflow.settings import Settings
 
@@ -28,18 +29,27 @@ app.add_typer(users_app, name="users")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(oauth_app, name="oauth")
 app.add_typer(events_app, name="events")
+app.add_typer(payments_app, name="payments")
 console = Console(stderr=True)
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
+Workers = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Server processes sharing the port; each builds its app from the environment "
+        "(use Redis for the cache, rate limits and events when more than one).",
+    ),
+]
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
     """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`)."""
     settings = Settings()
     _check_config(settings.config_path)
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers)
 
 
 @app.command()
@@ -71,7 +81,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         f"[green]demo clinic ready[/] ({made} demo bookings added) in {settings.database_url}"
     )
     base = f"http://{host}:{port}"
-    console.print(f"open [bold]{base}/docs[/] for the API, or try:")
+    console.print(f"the API is described at [bold]{base}/openapi.json[/]; try:")
     query = "service=alternative_medicine&visit_type=initial&duration=15"
     console.print(f"  curl '{base}/v1/availability?{query}'")
     if password:
@@ -124,7 +134,7 @@ def _check_config(path: Path) -> None:
         raise typer.Exit(1)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from clinicflow.gateway.app import create_app
@@ -132,6 +142,24 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     configure_logging()
     # log_config=None keeps uvicorn's lines on our redacting JSON handler.
+    if workers > 1:
+        from clinicflow.infra.crypto import load_or_create
+
+        # Each worker process imports the factory and builds its own app from the same
+        # environment these settings came from. The embedded key ring is made here first,
+        # or the workers would race to create it. A worker imports the whole CLI before it
+        # answers the supervisor's health check: uvicorn's 5 s is too short on a busy host.
+        load_or_create(settings.resolved_keys_file)
+        uvicorn.run(
+            "clinicflow.gateway.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,
+            timeout_worker_healthcheck=30,
+        )
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 

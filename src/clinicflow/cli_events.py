@@ -6,13 +6,16 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from clinicflow.infra.events import DeadLetter, EventBus
 from clinicflow.settings import Settings
+
+if TYPE_CHECKING:
+    from clinicflow.bootstrap import Container
 
 events_app = typer.Typer(
     help="The event bus: relay the outbox, inspect lag, replay dead letters.",
@@ -29,16 +32,22 @@ Only = Annotated[str | None, typer.Option("--subscriber", help="Replay to this s
 
 
 @asynccontextmanager
-async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
-    """This process's bus: the platform's subscribers, plus any named in
-    CLINICFLOW_EXTRA_SUBSCRIBERS."""
+async def open_container(settings: Settings) -> AsyncIterator[Container]:
     from clinicflow.bootstrap import build
 
     container = build(settings)
     try:
-        yield container.bus
+        yield container
     finally:
         await container.aclose()
+
+
+@asynccontextmanager
+async def open_bus(settings: Settings) -> AsyncIterator[EventBus]:
+    """This process's bus: the platform's subscribers, plus any named in
+    CLINICFLOW_EXTRA_SUBSCRIBERS."""
+    async with open_container(settings) as container:
+        yield container.bus
 
 
 def _with_bus(work: Callable[[EventBus], Awaitable[T]]) -> T:
@@ -113,9 +122,9 @@ def run_worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        async with open_bus(settings) as bus:
+        async with open_container(settings) as container:
             console.print(f"worker started ({settings.event_transport} transport)")
-            await bus.run_worker(stop)
+            await asyncio.gather(container.bus.run_worker(stop), container.jobs.run(stop))
         console.print("worker stopped")
 
     asyncio.run(go())

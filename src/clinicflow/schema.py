@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import clinicflow.analytics.tables
+import clinicflow.booking.launches
 import clinicflow.booking.tables
+import clinicflow.flags.tables
 import clinicflow.identity.tables
 import clinicflow.infra.audit
 import clinicflow.infra.events.ledger
 import clinicflow.infra.inbox
 import clinicflow.infra.outbox
 import clinicflow.notifications.tables
-import clinicflow.patients.tables  # noqa: F401  (registers the tables)
+import clinicflow.patients.tables
+import clinicflow.payments.tables
+import clinicflow.waitlist.tables
+import clinicflow.webhooks.tables  # noqa: F401  (registers the tables)
 from clinicflow.infra.db import metadata
 
 __all__ = ["metadata"]

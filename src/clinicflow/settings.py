@@ -9,6 +9,19 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+SERVICES = ("booking", "patients", "identity", "notifications", "waitlist", "payments")
+RATE_LIMITS: dict[str, dict[str, str]] = {
+    "anonymous": {
+        "read": "300/minute",
+        "write": "60/minute",
+        "auth": "10/minute",
+        "webhook": "600/minute",
+    },
+    "patient": {"read": "300/minute", "write": "60/minute"},
+    "staff": {"read": "1200/minute", "write": "300/minute", "auth": "20/minute"},
+    "standard": {"read": "600/minute", "write": "120/minute"},
+    "partner": {"read": "3000/minute", "write": "600/minute"},
+}
 
 
 class Settings(BaseSettings):
@@ -46,8 +59,77 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     mail_sender: str = "clinic@localhost"
+    # Messaging providers (adapters/messaging/compose.py). Email by SendGrid when its key is
+    # set, falling back to SMTP when a host is set too; SMS by Twilio when all three are set.
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    # The Signed Event Webhook's verification key (base64 DER, as SendGrid shows it). Without
+    # it, events are refused unless unsigned ones are explicitly allowed.
+    sendgrid_webhook_public_key: str | None = None
+    sendgrid_events_allow_unsigned: bool = False
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_sender: str | None = None  # an E.164 number, or a Messaging Service SID ("MG…")
+    twilio_base_url: str = "https://api.twilio.com"
+    # Ask Twilio to report delivery at public_url + /v1/webhooks/twilio/status.
+    sms_status_callbacks: bool = True
+    # Around every provider call: attempts (the first included) and the first backoff.
+    provider_retry_attempts: int = Field(default=3, gt=0)
+    provider_retry_wait_seconds: float = Field(default=0.5, ge=0)
+    # Web Push (VAPID) when a private key is set: a PEM P-256 key, or base64url of its raw 32
+    # bytes (`vapid --gen`, web-push generate-vapid-keys). The public key browsers subscribe
+    # with is derived from it; when given too, it must match. The subject is how push
+    # services reach the clinic: "mailto:…" or "https:…".
+    vapid_private_key: SecretStr | None = None
+    vapid_public_key: str | None = None
+    vapid_subject: str | None = None
+    # How long a push service keeps a message for a browser that is offline (at most 28 days).
+    push_ttl_seconds: int = Field(default=86_400, ge=0, le=28 * 86_400)
+    # Accept push endpoints on this machine (loopback): only for tests and development, as the
+    # server posts to whatever URL a patient's browser registered.
+    push_allow_loopback: bool = False
+    # Payment gateways (payments/, adapters/payment_gateways/): Stripe when its secret key and
+    # webhook signing secret are set; PayPal when its client id, secret and webhook id are set.
+    # With neither, an in-memory fake of each serves the embedded demo (nothing is charged).
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None  # whsec_…: the endpoint's signing secret
+    stripe_base_url: str = "https://api.stripe.com"
+    stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_webhook_id: str | None = None  # the id PayPal gave the webhook subscription
+    paypal_base_url: str = "https://api-m.sandbox.paypal.com"  # live: https://api-m.paypal.com
+    # Where PayPal sends the buyer back after approving (or not); unset: PayPal's JS popup.
+    paypal_return_url: str | None = None
+    paypal_cancel_url: str | None = None
+    # Each gateway's circuit opens after this many outages in a row, for this many seconds.
+    payment_breaker_threshold: int = Field(default=5, gt=0)
+    payment_breaker_reset_seconds: float = Field(default=30.0, gt=0)
     # `clinicflow demo` signs a front-desk account in with this (random when unset).
     demo_password: SecretStr | None = None
+
+    # Which contexts' routes this process serves ("booking,patients"); all when empty.
+    services: str = ""
+
+    # Request hygiene: the largest body a route takes (a few routes take more), and the
+    # browser origins allowed to call the API (CORS; none by default).
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Availability answers are cached and dropped when a booking commits: in memory (one
+    # process), or in Redis when several processes or replicas serve.
+    availability_cache: bool = True
+    availability_cache_seconds: float = Field(default=60.0, gt=0)
+    cache_storage: Literal["memory", "redis"] = "memory"
+    cache_prefix: str = "clinicflow:cache"  # one per deployment sharing a Redis
+
+    # Rate limits per client (API key, user, or IP when anonymous) and route class, by tier
+    # (an API key's tier; "staff", "patient" for sessions; "anonymous"). A tier may leave a
+    # class out to take the anonymous tier's limit. Env: JSON, e.g.
+    # CLINICFLOW_RATE_LIMITS='{"standard": {"read": "600/minute"}}' (replaces the table).
+    rate_limits_enabled: bool = True
+    rate_limit_storage: Literal["memory", "redis"] = "memory"  # redis: across replicas
+    rate_limits: dict[str, dict[str, str]] = Field(default_factory=lambda: dict(RATE_LIMITS))
 
     # Events (infra/relay.py, infra/events/): in-process dispatch after commit (the embedded
     # default), or Redis Streams with one consumer group per subscriber (scale-out).
@@ -64,8 +146,30 @@ class Settings(BaseSettings):
     event_claim_idle_seconds: float = Field(default=60.0, ge=0)
     # How often the relay and the consumers look again when there was nothing to do.
     event_poll_seconds: float = Field(default=1.0, gt=0)
+    # How often due reminders are looked for (by every worker, and by serve when embedded).
+    reminder_poll_seconds: float = Field(default=30.0, gt=0)
+
+    # Waitlist (docs/waitlist.md): launch waves sized to the initial-visit places in the next
+    # `waitlist_wave_weeks`; a launch invitation's link is open `waitlist_invitation_hours`;
+    # a freed slot is held for its offer `waitlist_offer_minutes`; waiting entries hear from
+    # the clinic every `waitlist_nurture_days`. The three waitlist jobs run every
+    # `waitlist_poll_seconds`. Booking re-reads which services were launched at most every
+    # `launch_cache_seconds` (a launch in the same process is seen at once).
+    waitlist_wave_weeks: int = Field(default=2, ge=1, le=13)
+    waitlist_invitation_hours: float = Field(default=48.0, gt=0)
+    waitlist_offer_minutes: float = Field(default=30.0, gt=0)
+    waitlist_nurture_days: float = Field(default=30.0, gt=0)
+    waitlist_poll_seconds: float = Field(default=30.0, gt=0)
+    launch_cache_seconds: float = Field(default=5.0, ge=0)
     # More subscribers to load, "module:factory" comma separated; factory(SubscriberDeps).
     extra_subscribers: str = ""
+
+    # OpenTelemetry traces (infra/telemetry.py, docs/observability.md). auto: export by OTLP
+    # when the standard OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER) is set, as
+    # deploy/ sets it, else export nothing; off / otlp / console force it. Trace ids reach
+    # log lines and the outbox in every mode. The ratio samples the traces this process starts.
+    tracing: Literal["auto", "off", "otlp", "console"] = "auto"
+    tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
 
     @field_validator("database_url")
     @classmethod
@@ -81,6 +185,25 @@ class Settings(BaseSettings):
                 return driver + url[len(plain) :]
         return url
 
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits_parse(cls, tiers: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from limits import parse  # the library's own grammar: "120/minute", "10 per second"
+
+        if "anonymous" not in tiers:
+            raise ValueError("rate_limits needs an 'anonymous' tier (callers with no credentials)")
+        for tier, classes in tiers.items():
+            for name, value in classes.items():
+                if name not in ("read", "write", "auth", "webhook"):
+                    raise ValueError(f"rate_limits.{tier}.{name}: use read, write, auth or webhook")
+                try:
+                    parse(value)
+                except ValueError:
+                    raise ValueError(
+                        f"rate_limits.{tier}.{name}: {value!r} is not a rate; write e.g. 120/minute"
+                    ) from None
+        return tiers
+
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:
         given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url]
@@ -90,6 +213,56 @@ class Settings(BaseSettings):
                 "CLINICFLOW_OIDC_JWKS_URL together, or none of them"
             )
         return self
+
+    @model_validator(mode="after")
+    def _twilio_complete(self) -> Settings:
+        given = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_sender]
+        if any(given) and not all(given):
+            raise ValueError(
+                "set CLINICFLOW_TWILIO_ACCOUNT_SID, CLINICFLOW_TWILIO_AUTH_TOKEN and "
+                "CLINICFLOW_TWILIO_SENDER together, or none of them"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _vapid_complete(self) -> Settings:
+        if self.vapid_private_key is None:
+            return self
+        if not (self.vapid_subject or "").startswith(("mailto:", "https:")):
+            raise ValueError(
+                "CLINICFLOW_VAPID_PRIVATE_KEY needs CLINICFLOW_VAPID_SUBJECT too: a contact "
+                "for push services, 'mailto:clinic@example.com' or an https: URL"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _gateways_complete(self) -> Settings:
+        stripe = [self.stripe_secret_key, self.stripe_webhook_secret]
+        if any(stripe) and not all(stripe):
+            raise ValueError(
+                "set CLINICFLOW_STRIPE_SECRET_KEY and CLINICFLOW_STRIPE_WEBHOOK_SECRET together,"
+                " or neither"
+            )
+        paypal = [self.paypal_client_id, self.paypal_client_secret, self.paypal_webhook_id]
+        if any(paypal) and not all(paypal):
+            raise ValueError(
+                "set CLINICFLOW_PAYPAL_CLIENT_ID, CLINICFLOW_PAYPAL_CLIENT_SECRET and "
+                "CLINICFLOW_PAYPAL_WEBHOOK_ID together, or none of them"
+            )
+        return self
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        unknown = sorted(set(names) - set(SERVICES))
+        if unknown:
+            raise ValueError(f"unknown service(s) {', '.join(unknown)}; use {', '.join(SERVICES)}")
+        return ",".join(names)
+
+    @property
+    def enabled_services(self) -> tuple[str, ...]:
+        return tuple(self.services.split(",")) if self.services else SERVICES
 
     @property
     def token_issuer(self) -> str:

@@ -65,7 +65,7 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
         proc.terminate()
         _, stderr = proc.communicate(timeout=20)
     assert "demo clinic ready" in stderr
-    assert f"http://127.0.0.1:{port}/docs" in stderr
+    assert f"http://127.0.0.1:{port}/openapi.json" in stderr
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[str]) -> None:

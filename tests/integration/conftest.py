@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ import uvicorn
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
+from clinicflow.identity.totp import code_at
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 
@@ -55,6 +57,16 @@ async def staff_session(
     """A signed-in staff member's headers (non-admin roles need no second factor)."""
     await container.users.create(username, role, PASSWORD, practitioner=practitioner)
     opened, _ = await container.users.login(username, PASSWORD, None)
+    return {"Authorization": f"Bearer {opened.token}"}
+
+
+async def admin_session(container: Container, username: str = "root") -> dict[str, str]:
+    """A signed-in admin's headers (admins need their authenticator code)."""
+    made = await container.users.create(username, "admin", PASSWORD)
+    assert made.totp_uri is not None
+    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
+    code = code_at(secret, container.clock.now())
+    opened, _ = await container.users.login(username, PASSWORD, code)
     return {"Authorization": f"Bearer {opened.token}"}
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from test_notifications import book, notifications, rows, sms
 from test_notifications_support import envelope, smtp_server
 
-from clinicflow.bootstrap import Container
+from clinicflow.bootstrap import Container, build
+from clinicflow.gateway.app import create_app
 from clinicflow.notifications.tables import reminders
 from clinicflow.notifications.wiring import Notifications
+from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from fake_smtp import FakeSmtpRelay
 
@@ -141,3 +143,31 @@ async def test_a_rescheduled_booking_is_reminded_at_the_new_time_only(
     assert row.facts["start"] == NEW_START.isoformat()
     [moved] = await rows(container, booking_id=made["id"], template="rescheduled.email")
     assert moved.status == "sent"
+
+
+async def test_reminders_survive_a_restart_and_are_sent_by_the_timer(
+    settings: Settings, clock: FixedClock, smtp_server: FakeSmtpRelay
+) -> None:
+    """One process books and schedules; it goes away; a fresh one's timer sends the reminder."""
+    settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port})
+    first = build(settings, clock=clock)
+    try:
+        transport = httpx.ASGITransport(app=create_app(container=first))
+        async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+            made = await book(http)
+        await first.bus.run_once()  # the confirmation, and the reminder rows
+    finally:
+        await first.aclose()
+
+    clock.advance(timedelta(hours=1))  # past the 24 h reminder's time
+    second = build(settings, clock=clock)
+    try:
+        assert (await second.jobs.run_due())["reminders"] == 1
+        assert "reminders" not in await second.jobs.run_due()  # not again before its interval
+        statuses = [r.status for r in await reminder_rows(second, made["id"])]
+    finally:
+        await second.aclose()
+    assert statuses == ["sent", "scheduled"]
+    subjects = [m["Subject"] for m in smtp_server.messages()]
+    assert len(subjects) == 2
+    assert subjects[1].startswith("Reminder: your visit")

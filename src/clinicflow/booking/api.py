@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from clinicflow.booking.cache import CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.handlers import BookingService
@@ -21,10 +23,9 @@ from clinicflow.booking.schemas import (
     PractitionerOut,
     RescheduleIn,
     ServiceOut,
-    SlotOut,
+    availability_json,
     bound,
 )
-from clinicflow.booking.slots import AvailabilityService
 from clinicflow.catalog import Catalog
 from clinicflow.infra.web import CurrentActor
 from clinicflow.infra.web import part as _part
@@ -49,7 +50,7 @@ async def practitioners(request: Request) -> list[PractitionerOut]:
     return [PractitionerOut.of(p) for p in catalog.practitioners.values()]
 
 
-@router.get("/availability")
+@router.get("/availability", response_model=AvailabilityOut)
 async def availability(
     request: Request,
     service: str,
@@ -58,22 +59,16 @@ async def availability(
     start: date | datetime | None = None,
     end: date | datetime | None = None,
     practitioner: str | None = None,
-) -> AvailabilityOut:
-    catalog = cast(Catalog, _part(request, "catalog"))
-    tz = catalog.clinic.tz
-    lo = bound(start, tz, inclusive_end=False) or _part(request, "clock").now().astimezone(tz)
+) -> Response:
+    tz = cast(Catalog, _part(request, "catalog")).clinic.tz
+    # From now, to the minute (so repeated questions within a minute share a cached answer).
+    now = _part(request, "clock").now().replace(second=0, microsecond=0).astimezone(tz)
+    lo = bound(start, tz, inclusive_end=False) or now
     hi = bound(end, tz, inclusive_end=True) or lo + timedelta(days=7)
-    finder = cast(AvailabilityService, _part(request, "availability"))
-    found = await finder.slots(service, visit_type, duration, lo, hi, practitioner)
-    return AvailabilityOut(
-        service=service,
-        visit_type=visit_type,
-        duration=duration,
-        timezone=str(tz),
-        start=lo,
-        end=hi,
-        slots=[SlotOut.of(s) for s in found],
-    )
+    finder = cast(CachedAvailability, _part(request, "availability"))
+    render = partial(availability_json, service, visit_type, duration, str(tz), lo, hi)
+    body = await finder.answer(service, visit_type, duration, lo, hi, practitioner, render)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/holds", status_code=201)

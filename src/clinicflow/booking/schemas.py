@@ -6,7 +6,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.catalog import Practitioner, Service
@@ -132,6 +141,52 @@ class AvailabilityOut(BaseModel):
     start: datetime
     end: datetime
     slots: list[SlotOut]
+
+
+class _SlotJson(TypedDict):
+    start: datetime
+    end: datetime
+    practitioners: tuple[str, ...]
+
+
+class _AvailabilityJson(TypedDict):
+    service: str
+    visit_type: str
+    duration: int
+    timezone: str
+    start: datetime
+    end: datetime
+    slots: list[_SlotJson]
+
+
+_AVAILABILITY = TypeAdapter(_AvailabilityJson)
+
+
+def availability_json(
+    service: str,
+    visit_type: str,
+    duration: int,
+    timezone: str,
+    lo: datetime,
+    hi: datetime,
+    slots: list[SlotView],
+) -> bytes:
+    """`AvailabilityOut` as JSON bytes, serialized in one pass without building a model per
+    slot (a 60-day answer holds thousands): the hot path of the booking page."""
+    found: list[_SlotJson] = [
+        {"start": s.start, "end": s.end, "practitioners": s.practitioners} for s in slots
+    ]
+    return _AVAILABILITY.dump_json(
+        {
+            "service": service,
+            "visit_type": visit_type,
+            "duration": duration,
+            "timezone": timezone,
+            "start": lo,
+            "end": hi,
+            "slots": found,
+        }
+    )
 
 
 class VisitTypeOut(BaseModel):

@@ -5,20 +5,46 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from clinicflow import __version__
 from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
-from clinicflow.gateway import problems
-from clinicflow.gateway.auth import authenticate
+from clinicflow.flags.api import router as flags_router
+from clinicflow.gateway import observability, problems
+from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
+from clinicflow.gateway.hygiene import HygieneMiddleware
+from clinicflow.gateway.observability import Metrics, MetricsMiddleware, readiness_checks
+from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
 from clinicflow.gateway.request_id import RequestIdMiddleware
 from clinicflow.identity.api import router as identity_router
 from clinicflow.infra.audit_api import router as audit_router
+from clinicflow.infra.logging import RequestLogContext
+from clinicflow.infra.telemetry import instrument_app
 from clinicflow.notifications.api import router as notifications_router
+from clinicflow.notifications.provider_api import router as provider_webhooks_router
+from clinicflow.notifications.push_api import router as push_router
 from clinicflow.patients.api import router as patients_router
+from clinicflow.payments.api import router as payments_router
+from clinicflow.payments.webhook_api import router as payment_webhooks_router
 from clinicflow.settings import Settings
+from clinicflow.waitlist.api import router as waitlist_router
+from clinicflow.waitlist.api_links import router as waitlist_links_router
+from clinicflow.webhooks.api import router as webhooks_router
+
+# The seed's services, each a context's routers: `clinicflow serve --services booking,patients`
+# mounts only those, so each can run and scale as its own deployment from the one image.
+ROUTERS: dict[str, tuple[APIRouter, ...]] = {
+    "booking": (booking_router,),
+    "patients": (patients_router, audit_router),
+    "identity": (identity_router,),
+    # Provider webhooks carry the providers' signatures, not our credentials.
+    "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),
+    "waitlist": (waitlist_router, waitlist_links_router),
+    "payments": (payments_router, payment_webhooks_router),
+}
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
@@ -27,9 +53,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # In-process transport: deliver events after each commit (a no-op with Redis, where
-        # `clinicflow worker` processes do it).
+        # In-process transport: deliver events after each commit and run the periodic jobs
+        # here (with Redis, `clinicflow worker` processes do both).
         await container.bus.start()
+        if container.bus.in_process:
+            container.jobs.start()
         yield
         await container.aclose()
 
@@ -37,22 +65,50 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         title=f"clinicflow — {container.catalog.clinic.name}",
         version=__version__,
         lifespan=lifespan,
-        # Every route runs after authentication; a bad credential is a 401 before it.
-        dependencies=[Depends(authenticate)],
+        # Every route runs after authentication (a bad credential is a 401 before it), then
+        # the caller's rate limit (429).
+        dependencies=[Depends(authenticate), Depends(rate_limit)],
+        # The interactive pages load their scripts from a CDN; none is used at run time. The
+        # schema itself is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = container
+    app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
+    app.add_middleware(RateLimitHeaders)
+    app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
     app.add_middleware(RequestIdMiddleware)
-    routers = (booking_router, patients_router, identity_router, notifications_router, audit_router)
-    for router in routers:
-        app.include_router(router)
-
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.add_middleware(HygieneMiddleware, rules=body_rules(container.settings))
+    if container.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=container.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-API-Key"],
+            expose_headers=["X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining"],
+            allow_credentials=True,
+        )
+    metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times everything
+    observability.install(app, container, metrics, readiness_checks(container))
+    instrument_app(app)  # a server span around everything above (OpenTelemetry)
+    app.include_router(flags_router)  # admin: feature flags, in every process
+    for name in container.settings.enabled_services:
+        for router in ROUTERS[name]:
+            app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/openapi.json")
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app over settings from the environment, with logging configured: the factory
+    `clinicflow serve --workers N` hands uvicorn, called once in each worker process."""
+    from clinicflow.infra.logging import configure_logging
+
+    configure_logging()
+    return create_app(Settings())

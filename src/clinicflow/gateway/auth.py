@@ -10,9 +10,17 @@ from typing import cast
 
 from fastapi import Request
 
+from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity.api import COOKIE
 from clinicflow.identity.authenticate import Authenticator
+from clinicflow.notifications.provider_api import ROUTES as MESSAGING_WEBHOOKS
+from clinicflow.notifications.provider_api import SENDGRID_EVENTS, TWILIO_INBOUND, TWILIO_STATUS
+from clinicflow.payments.webhook_api import ROUTES as PAYMENT_WEBHOOKS
+from clinicflow.settings import Settings
 from clinicflow.shared.actor import ANONYMOUS
+
+# Vendor webhooks: messaging providers and payment gateways.
+PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
 # Routes that take credentials in exchange for new ones, or end a session, and act for no
@@ -28,7 +36,16 @@ CREDENTIAL_ROUTES = frozenset(
         "/v1/oauth/token",
         "/.well-known/jwks.json",
     }
+    # Vendor webhooks: they carry no credentials of ours, only the vendor's signature, which
+    # the route checks before reading anything.
+    | PROVIDER_WEBHOOKS
 )
+
+# The rate-limit class of the routes above (others are "read" or "write" by method): sign-in
+# attempts are limited hard, per IP, to slow down password guessing.
+ROUTE_CLASSES = {path: "auth" for path in CREDENTIAL_ROUTES} | {
+    path: "webhook" for path in PROVIDER_WEBHOOKS
+}
 
 
 async def authenticate(request: Request) -> None:
@@ -49,3 +66,17 @@ async def authenticate(request: Request) -> None:
     if reason:
         actor = replace(actor, break_glass_reason=reason[:500])
     request.state.actor = actor
+
+
+def body_rules(settings: Settings) -> BodyRules:
+    """Which bodies each route takes: JSON, except the forms OAuth clients and Twilio post."""
+    forms = frozenset({FORM, JSON})
+    return BodyRules(
+        max_bytes=settings.max_body_bytes,
+        content_types={
+            "/v1/oauth/token": forms,
+            TWILIO_STATUS: frozenset({FORM}),
+            TWILIO_INBOUND: frozenset({FORM}),
+        },
+        max_bytes_for={SENDGRID_EVENTS: 8 * 1024 * 1024},
+    )

@@ -31,8 +31,12 @@ class Envelope:
     traceparent: str | None = None
 
 
+ALL_EVENTS = "*"
+
+
 class Subscriber(Protocol):
-    """A consumer of events. `name` is stable: it keys the inbox and the consumer group."""
+    """A consumer of events. `name` is stable: it keys the inbox and the consumer group.
+    `types` holding `ALL_EVENTS` takes every type (analytics, outbound webhooks)."""
 
     name: str
     types: frozenset[str]
@@ -40,6 +44,10 @@ class Subscriber(Protocol):
     async def handle(self, event: Envelope) -> None:
         """Raise to have the event retried (with backoff), then dead-lettered."""
         ...
+
+
+def wants(sub: Subscriber, event_type: str) -> bool:
+    return event_type in sub.types or ALL_EVENTS in sub.types
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,15 @@ booking. PostgreSQL runs writers concurrently and lets exclusion constraints for
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -52,6 +54,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+log = logging.getLogger(__name__)
+
+# Where `outbox.record` leaves the events of the transaction under way (on its connection).
+COMMITTED_EVENTS = "clinicflow_committed_events"
+CommitListener = Callable[[Sequence[Any]], Awaitable[None]]
+
+
 class Database:
     """Owns the engine; hands out read connections and write transactions."""
 
@@ -61,6 +70,7 @@ class Database:
         self.engine = _make_engine(url, echo=echo)
         # One writer at a time inside this process; BEGIN IMMEDIATE covers other processes.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._listeners: list[CommitListener] = []
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -69,15 +79,39 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block ends normally and rolls back otherwise."""
+        """A transaction that commits when the block ends normally and rolls back otherwise.
+
+        After a commit, and before the block's caller goes on, the commit listeners hear the
+        events the transaction wrote to the outbox: a cache dropped there is dropped before the
+        write's response leaves (read-your-writes)."""
+        committed: list[Any] = []
         if self._write_lock is None:
             async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.connect() as conn:
-            await conn.execution_options(clinicflow_write=True)
-            async with conn.begin():
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    committed = conn.info.pop(COMMITTED_EVENTS, [])
+        else:
+            async with self._write_lock, self.engine.connect() as conn:
+                await conn.execution_options(clinicflow_write=True)
+                try:
+                    async with conn.begin():
+                        yield conn
+                finally:
+                    committed = conn.info.pop(COMMITTED_EVENTS, [])
+        if committed:
+            await self._tell(committed)
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """`listener(events)` after each commit that wrote events (see `infra.outbox.record`)."""
+        self._listeners.append(listener)
+
+    async def _tell(self, events: list[Any]) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(events)
+            except Exception:  # the write is committed; a listener must not undo its answer
+                log.exception("commit listener %s failed", getattr(listener, "__name__", "?"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -116,3 +150,18 @@ def _sqlite_on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry
 def _sqlite_on_begin(conn: Any) -> None:
     write = conn.get_execution_options().get("clinicflow_write", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+async def insert_ignoring_duplicates(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; how many rows went in."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    inserted = 0
+    for start in range(0, len(rows), 200):  # one multi-row statement, well under bind limits
+        chunk = [dict(row) for row in rows[start : start + 200]]
+        statement = dialect.insert(table).values(chunk).on_conflict_do_nothing()
+        inserted += (await conn.execute(statement)).rowcount
+    return inserted

@@ -9,16 +9,14 @@ the database (mail, HTTP) gets the inbox row written after it returns: at least 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.bus import Envelope
-from clinicflow.infra.db import Database, UTCDateTime, metadata
+from clinicflow.infra.db import Database, UTCDateTime, insert_ignoring_duplicates, metadata
 from clinicflow.shared.clock import Clock
 
 inbox = Table(
@@ -65,18 +63,3 @@ async def was_handled(conn: AsyncConnection, subscriber: str, event_id: str) -> 
         inbox.c.subscriber == subscriber, inbox.c.event_id == event_id
     )
     return (await conn.execute(query)).first() is not None
-
-
-async def insert_ignoring_duplicates(
-    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
-) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; how many rows went in."""
-    if not rows:
-        return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    inserted = 0
-    for start in range(0, len(rows), 200):  # one multi-row statement, well under bind limits
-        chunk = [dict(row) for row in rows[start : start + 200]]
-        statement = dialect.insert(table).values(chunk).on_conflict_do_nothing()
-        inserted += (await conn.execute(statement)).rowcount
-    return inserted

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Integer, String, Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.db import COMMITTED_EVENTS, UTCDateTime, metadata
+from clinicflow.infra.telemetry import current_traceparent
 
 outbox = Table(
     "infra_outbox",
@@ -46,6 +47,9 @@ class Event:
 async def record(conn: AsyncConnection, *events: Event) -> None:
     if not events:
         return
+    conn.info.setdefault(COMMITTED_EVENTS, []).extend(events)  # for Database.on_commit
+    # The trace of the request (or job) that made the change: its handlers continue it.
+    traceparent = current_traceparent()
     await conn.execute(
         insert(outbox),
         [
@@ -58,6 +62,7 @@ async def record(conn: AsyncConnection, *events: Event) -> None:
                 "aggregate_id": e.aggregate_id,
                 # Round-trip through json so only JSON-native values are stored.
                 "payload": json.loads(json.dumps(e.payload, default=str)),
+                "traceparent": traceparent,
             }
             for e in events
         ],

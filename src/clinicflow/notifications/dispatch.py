@@ -13,22 +13,19 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
-from clinicflow.infra.db import Database
+from clinicflow.infra.db import Database, insert_ignoring_duplicates
 from clinicflow.notifications import ics
 from clinicflow.notifications import repository as repo
 from clinicflow.notifications.channels import Channel, LocalChannel, Outgoing
 from clinicflow.notifications.domain.plan import Contact, plan
 from clinicflow.notifications.domain.visit import Visit
-from clinicflow.notifications.ports import Attachment, DeliveryError
+from clinicflow.notifications.ports import Attachment, ContactSource, DeliveryError
+from clinicflow.notifications.push import PushStore
 from clinicflow.notifications.render import Renderer
 from clinicflow.notifications.tables import messages
-from clinicflow.patients.cipher import PatientCipher
-from clinicflow.patients.tables import patients
-from clinicflow.patients.views import PatientView
 from clinicflow.shared.actor import SYSTEM
 from clinicflow.shared.clock import Clock
 
@@ -51,20 +48,24 @@ class Dispatcher:
         self,
         db: Database,
         clock: Clock,
-        cipher: PatientCipher,
+        contacts: ContactSource,
         trail: AuditTrail,
         renderer: Renderer,
         channels: Mapping[str, Channel],
         clinic_email: str | None = None,
+        push: PushStore | None = None,
     ) -> None:
+        """`push`: the patients' browsers, given only with a "push" channel; without it no
+        push message is planned (a push has nothing to fall back to locally)."""
         self._db = db
         self._clock = clock
-        self._cipher = cipher
+        self._contacts = contacts
         self._trail = trail
         self._renderer = renderer
         self._channels = dict(channels)
         self._local = LocalChannel()
         self._clinic_email = clinic_email
+        self._push = push
 
     def write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         return self._db.write()
@@ -93,7 +94,7 @@ class Dispatcher:
                 )
                 for p in plan(kind, contact)
             ]
-            await repo.insert_ignoring_duplicates(conn, messages, rows, repo.MESSAGE_KEY)
+            await insert_ignoring_duplicates(conn, messages, rows)
         return Prepared(visit, contact, await repo.unsent_of(conn, event_id))
 
     async def send(self, prepared: Prepared) -> None:
@@ -107,22 +108,26 @@ class Dispatcher:
         return "local"
 
     async def _contact(self, conn: AsyncConnection, patient_id: str) -> Contact | None:
-        row = (await conn.execute(select(patients).where(patients.c.id == patient_id))).first()
-        if row is None:
+        reach = await self._contacts.reach(conn, patient_id)
+        if reach is None:
             return None
-        await self._trail.record(conn, SYSTEM, "notify", [Access("patient", row.id, row.id)])
-        view = PatientView.of(row, self._cipher)
-        return Contact(view.email, view.phone, view.contact_prefs)
+        await self._trail.record(
+            conn, SYSTEM, "notify", [Access("patient", patient_id, patient_id)]
+        )
+        push_since = await self._push.newest(conn, patient_id) if self._push else None
+        return Contact(reach.email, reach.phone, reach.prefs, push_since)
 
     async def _send_one(self, row: Any, prepared: Prepared) -> bool:
         assert prepared.contact is not None
         kind, planned = row.template.split(".", 1)
         channel = self._channels.get(row.channel, self._local)
-        address = prepared.contact.email if planned == "email" else prepared.contact.phone
+        # A push has no address: its channel finds the patient's browsers by patient id.
+        address = {"email": prepared.contact.email, "sms": prepared.contact.phone}.get(planned)
         try:
             rendered = self._renderer.render(row.template, prepared.visit)
             attachments = await self._attachments(row, kind, prepared.visit)
-            result = await channel.deliver(Outgoing(address or "", rendered, attachments))
+            outgoing = Outgoing(address or "", rendered, attachments, patient_id=row.patient_id)
+            result = await channel.deliver(outgoing)
         except Exception as exc:  # any failure is recorded, then retried
             async with self._db.write() as conn:
                 await repo.mark(conn, row.id, self._clock.now(), status="failed", reason=_why(exc))

@@ -7,9 +7,12 @@ knowing the vendor: `ProviderUnavailable` is worth trying again later (or elsewh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +92,85 @@ class PushSender(Protocol):
     async def send_push(
         self, subscription: PushSubscription, payload: bytes, ttl: int
     ) -> SendResult: ...
+
+
+# What comes back from the providers: delivery reports and replies, and consent changes.
+
+MessageStatus = Literal["queued", "sent", "delivered", "failed"]
+SmsIntent = Literal["opt_out", "opt_in", "message"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A provider's word on a message it took (a status callback, an event)."""
+
+    provider: str  # as in SendResult.provider
+    # The message's provider id as stored; several candidates when the report's id only
+    # begins with it (SendGrid's sg_message_id is "<X-Message-Id>.<suffix>").
+    provider_ids: tuple[str, ...]
+    status: MessageStatus
+    reason: str | None = None  # why it failed: vendor codes only, never an address
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingSms:
+    sender: str  # E.164, as the provider gives it
+    intent: SmsIntent
+
+
+class SmsWebhooks(Protocol):
+    """An SMS provider's signed webhooks: status callbacks and incoming messages."""
+
+    def authentic(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
+        """`url`: the full URL the provider requested, query string included."""
+        ...
+
+    def status_report(self, params: Mapping[str, str]) -> DeliveryReport | None:
+        """None for a status that changes nothing here; ValueError when malformed."""
+        ...
+
+    def incoming(self, params: Mapping[str, str]) -> IncomingSms:
+        """ValueError when malformed."""
+        ...
+
+
+class EmailEvents(Protocol):
+    """An email provider's event webhook (SendGrid's Signed Event Webhook)."""
+
+    def authentic(self, body: bytes, headers: Mapping[str, str]) -> bool: ...
+
+    def reports(self, body: bytes) -> list[DeliveryReport]:
+        """The events that say something about delivery; ValueError when malformed."""
+        ...
+
+
+class ConsentRegistry(Protocol):
+    """Where patients' contact consent lives (the patients context)."""
+
+    async def withdraw_sms(self, phone_e164: str, at: datetime) -> int:
+        """SMS consent withdrawn for every patient with this number; how many changed."""
+        ...
+
+    async def restore_sms(self, phone_e164: str, at: datetime) -> int:
+        """SMS consent given again by patients with this number who had given and then
+        withdrawn it; how many changed."""
+        ...
+
+
+class Reachable(Protocol):
+    """A patient's addresses and per-channel consent, opened for the moment of sending."""
+
+    @property
+    def email(self) -> str | None: ...
+
+    @property
+    def phone(self) -> str | None: ...
+
+    @property
+    def prefs(self) -> Mapping[str, Any]: ...
+
+
+class ContactSource(Protocol):
+    """The patients context's contact book: how to reach one patient (None if unknown)."""
+
+    async def reach(self, conn: AsyncConnection, patient_id: str) -> Reachable | None: ...

@@ -2,9 +2,9 @@
 against the booking as it stands at send time, so a cancelled or moved visit gets no stale
 reminder.
 
-Notifications reads booking's `booking_appointment` table here (read-only, one row by id):
-the reminder must see the booking's state at this instant, and the events that would carry
-it may still be in flight.
+Notifications asks booking for the booking as it stands (`booking.booking_now`, in this
+transaction): the reminder must see its state at this instant, and the events that would
+carry it may still be in flight.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.booking.tables import appointments
+from clinicflow.booking import booking_now
 from clinicflow.notifications import repository as repo
 from clinicflow.notifications.dispatch import DeliveryFailed, Dispatcher, Prepared
 from clinicflow.notifications.domain.schedule import reminder_skip_reason
@@ -49,13 +48,12 @@ class ReminderScheduler:
         return sum(1 for p in claimed if p is not None)
 
     async def _claim(self, conn: AsyncConnection, reminder: Any, now: datetime) -> Prepared | None:
-        booking = (
-            await conn.execute(select(appointments).where(appointments.c.id == reminder.booking_id))
-        ).first()
+        booking = await booking_now(conn, reminder.booking_id)
         reason = reminder_skip_reason(
             booking.status if booking else None,
-            booking.start_at if booking else None,
+            booking.start if booking else None,
             reminder.booking_start_at,
+            now,
         )
         if reason is not None or booking is None:
             await repo.close_reminder(conn, reminder.id, "skipped", now, reason)
@@ -66,8 +64,8 @@ class ReminderScheduler:
             service=booking.service,
             visit_type=booking.visit_type,
             practitioner=booking.practitioner,
-            start=booking.start_at,
-            end=booking.end_at,
+            start=booking.start,
+            end=booking.end,
             patient_id=booking.patient_id,
         )
         patient_id = booking.patient_id or reminder.patient_id

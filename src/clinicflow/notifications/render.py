@@ -2,11 +2,14 @@
 
 The texts name the clinic, the local date and time in the clinic's zone, the practitioner and
 the link to manage the booking; the service's name (which can hint at a health condition)
-appears only where the options allow it, and never in an SMS by default.
+appears only where the options allow it, and never in an SMS by default. A push notification
+shows on a lock screen like an SMS, so it follows the SMS option and names no practitioner.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,11 @@ class RenderOptions:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    subject: str
+    subject: str  # a push notification's title
     text: str
     html: str | None = None
+    # What a push notification carries: {"title", "body", "url", "tag"}.
+    data: Mapping[str, str] | None = None
 
 
 def _environment() -> Environment:
@@ -64,6 +69,8 @@ class Renderer:
         context = self.context(visit, channel)
         if channel == "sms":
             return Rendered(subject="", text=self._get(f"{kind}.sms.txt", context).strip())
+        if channel == "push":
+            return self._push(kind, context)
         return Rendered(
             subject=self._get(f"{kind}.subject.txt", context).strip(),
             text=self._get(f"{kind}.email.txt", context).strip() + "\n",
@@ -76,6 +83,7 @@ class Renderer:
         practitioner = self._catalog.practitioners.get(visit.practitioner)
         show_service = {
             "sms": self.options.sms_service_name,
+            "push": self.options.sms_service_name,
             "email": self.options.email_service_name,
         }.get(channel, False)
         previous = visit.previous_start.astimezone(tz) if visit.previous_start else None
@@ -88,7 +96,14 @@ class Renderer:
             "practitioner_name": practitioner.name if practitioner else visit.practitioner,
             "service_name": self.service_name(visit.service) if show_service else None,
             "manage_url": manage_url(self.options.public_url, visit.booking_id),
+            "booking_id": visit.booking_id,
         }
+
+    def _push(self, kind: str, context: dict[str, Any]) -> Rendered:
+        # The template writes JSON with `tojson`, so any name or text stays valid JSON.
+        data = json.loads(self._get(f"{kind}.push.json", context))
+        payload = {key: str(data[key]).strip() for key in ("title", "body", "url", "tag")}
+        return Rendered(subject=payload["title"], text=payload["body"], data=payload)
 
     def _get(self, name: str, context: dict[str, Any]) -> str:
         return self._env.get_template(name).render(context)

@@ -8,25 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra.db import insert_ignoring_duplicates
 from clinicflow.notifications.domain.schedule import Reminder
 from clinicflow.notifications.tables import messages, reminders
-
-
-async def insert_ignoring_duplicates(
-    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
-) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    await conn.execute(statement, [dict(r) for r in rows])
-
-
-MESSAGE_KEY = ("event_id", "channel", "template")
 
 
 def message_row(
@@ -60,7 +47,14 @@ async def messages_of(conn: AsyncConnection, event_id: str) -> list[Any]:
 
 
 async def unsent_of(conn: AsyncConnection, event_id: str) -> list[Any]:
-    return [r for r in await messages_of(conn, event_id) if r.status in ("queued", "failed")]
+    """Queued messages, and failed ones no provider took. A message the provider accepted
+    and later reported failed (undelivered, bounced) is not sent again when the event is
+    redelivered: the same address would most likely fail the same way."""
+    return [
+        r
+        for r in await messages_of(conn, event_id)
+        if r.status == "queued" or (r.status == "failed" and r.provider_id is None)
+    ]
 
 
 async def email_count(conn: AsyncConnection, booking_id: str, other_than: str) -> int:
@@ -79,6 +73,43 @@ async def mark(conn: AsyncConnection, message_id: str, now: datetime, **values: 
     await conn.execute(
         update(messages).where(messages.c.id == message_id).values(updated_at=now, **values)
     )
+
+
+# A report moves a message forward only: from these statuses to the key. Delivered and
+# failed are final, so a late or repeated report ("sent" after "delivered") changes nothing.
+_ADVANCES_FROM: dict[str, tuple[str, ...]] = {
+    "sent": ("queued",),
+    "delivered": ("queued", "sent"),
+    "failed": ("queued", "sent"),
+}
+
+
+async def report_delivery(
+    conn: AsyncConnection,
+    provider: str,
+    provider_ids: Sequence[str],
+    status: str,
+    reason: str | None,
+    now: datetime,
+) -> int:
+    """Apply a provider's status report to the message it sent; how many rows changed
+    (0 for an unknown id, a repeat, or a report that would move the status backwards)."""
+    before = _ADVANCES_FROM.get(status)
+    if not before or not provider_ids:
+        return 0
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == "failed":
+        values["reason"] = (reason or "reported failed")[:200]
+    result = await conn.execute(
+        update(messages)
+        .where(
+            messages.c.provider == provider,
+            messages.c.provider_id.in_(list(provider_ids)),
+            messages.c.status.in_(before),
+        )
+        .values(**values)
+    )
+    return int(result.rowcount)
 
 
 async def schedule(
@@ -103,9 +134,7 @@ async def schedule(
         }
         for r in planned
     ]
-    await insert_ignoring_duplicates(
-        conn, reminders, rows, ("booking_id", "kind", "booking_start_at")
-    )
+    await insert_ignoring_duplicates(conn, reminders, rows)
 
 
 async def cancel_reminders(

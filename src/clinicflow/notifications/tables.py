@@ -4,7 +4,7 @@ them), and the text is rendered again when it is read."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Table, Text, UniqueConstraint
 
 from clinicflow.infra.db import UTCDateTime, metadata
 
@@ -31,6 +31,8 @@ messages = Table(
     UniqueConstraint("event_id", "channel", "template", name="uq_notifications_message_event"),
     Index("ix_notifications_message_patient_created", "patient_id", "created_at"),
     Index("ix_notifications_message_booking_id", "booking_id"),
+    # Delivery reports (Twilio status callbacks, SendGrid events) find a message by these.
+    Index("ix_notifications_message_provider", "provider", "provider_id"),
 )
 
 reminders = Table(
@@ -51,4 +53,24 @@ reminders = Table(
     ),
     Index("ix_notifications_reminder_due", "status", "send_at"),
     Index("ix_notifications_reminder_booking_id", "booking_id"),
+)
+
+# A patient's browsers that accepted Web Push. The endpoint and keys identify a device, so
+# they are sealed (see `push.py`); the endpoint's SHA-256 finds a browser that registers again.
+push_subscriptions = Table(
+    "notifications_push_subscription",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("patient_id", String(36), nullable=False),
+    Column("endpoint_hash", String(64), nullable=False),
+    Column("endpoint_enc", Text, nullable=False),
+    Column("p256dh_enc", Text, nullable=False),
+    Column("auth_enc", Text, nullable=False),
+    Column("user_agent", String(120), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # The latest registration of this browser: the time the patient (again) consented.
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    UniqueConstraint("endpoint_hash", name="uq_notifications_push_subscription_endpoint"),
+    Index("ix_notifications_push_subscription_patient_id", "patient_id"),
 )

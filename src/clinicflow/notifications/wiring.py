@@ -10,14 +10,25 @@ from clinicflow.catalog.domain import Catalog
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
-from clinicflow.notifications.channels import Channel, EmailChannel, SmsChannel
+from clinicflow.notifications.channels import Channel, EmailChannel, PushChannel, SmsChannel
 from clinicflow.notifications.dispatch import Dispatcher
 from clinicflow.notifications.handlers import NotificationSubscriber
-from clinicflow.notifications.ports import EmailSender, SmsSender
+from clinicflow.notifications.inbound import ProviderWebhooks
+from clinicflow.notifications.ports import (
+    ConsentRegistry,
+    EmailEvents,
+    EmailSender,
+    PushSender,
+    SmsSender,
+    SmsWebhooks,
+)
+from clinicflow.notifications.provider_api import TWILIO_STATUS
+from clinicflow.notifications.push import PushStore
+from clinicflow.notifications.push_api import PushRegistry
 from clinicflow.notifications.queries import NotificationReader
 from clinicflow.notifications.reminders import ReminderScheduler
 from clinicflow.notifications.render import Renderer, RenderOptions
-from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients import ContactBook
 from clinicflow.shared.clock import Clock
 
 
@@ -26,6 +37,8 @@ class Notifications:
     subscriber: NotificationSubscriber  # register with the bus
     reminders: ReminderScheduler  # the worker calls `send_due(clock.now())` every minute
     reader: NotificationReader  # the API's reads (container attribute `notifications`)
+    webhooks: ProviderWebhooks  # what the providers send back (provider_api's routes)
+    push: PushRegistry  # patients registering their browsers (push_api's routes)
 
 
 def build_notifications(
@@ -43,19 +56,57 @@ def build_notifications(
     email_service_name: bool = True,
     sms_service_name: bool = False,
     ics_service_name: bool = False,
+    sms_status_callbacks: bool = True,
+    sms_webhooks: SmsWebhooks | None = None,
+    email_events: EmailEvents | None = None,
+    consent: ConsentRegistry | None = None,
+    push: PushSender | None = None,
+    push_public_key: str | None = None,
+    push_ttl: int = 86_400,
+    push_allow_loopback: bool = False,
 ) -> Notifications:
     """`email`/`sms` None: that channel's messages are kept locally (channel "local") in the
-    notifications table instead, readable at GET /v1/notifications."""
+    notifications table instead, readable at GET /v1/notifications.
+
+    `push` (with `push_public_key`, the VAPID applicationServerKey browsers subscribe with):
+    patients with a registered browser get push messages too. None: no push is planned at
+    all; a push has no local stand-in, and a patient whose browser is not registered never
+    asked for one. `push_allow_loopback` accepts endpoints on this machine (tests, dev)."""
     channels: dict[str, Channel] = {}
     if email is not None:
         channels["email"] = EmailChannel(email)
     if sms is not None:
-        channels["sms"] = SmsChannel(sms)
+        callback = public_url.rstrip("/") + TWILIO_STATUS if sms_status_callbacks else None
+        channels["sms"] = SmsChannel(sms, callback)
     options = RenderOptions(public_url, email_service_name, sms_service_name, ics_service_name)
     renderer = Renderer(catalog, options)
-    dispatcher = Dispatcher(db, clock, PatientCipher(keys), trail, renderer, channels, clinic_email)
+    devices = PushStore(db, keys, clock)
+    if push is not None:
+        if not push_public_key:
+            raise ValueError("a push sender needs push_public_key, for browsers to subscribe")
+        channels["push"] = PushChannel(push, devices, push_ttl)
+    dispatcher = Dispatcher(
+        db,
+        clock,
+        ContactBook(keys),
+        trail,
+        renderer,
+        channels,
+        clinic_email,
+        push=devices if push is not None else None,
+    )
     return Notifications(
         subscriber=NotificationSubscriber(dispatcher, clock, reminder_offsets),
         reminders=ReminderScheduler(dispatcher),
         reader=NotificationReader(db, trail, renderer),
+        webhooks=ProviderWebhooks(
+            db, clock, public_url, sms=sms_webhooks, email=email_events, consent=consent
+        ),
+        push=PushRegistry(
+            db,
+            trail,
+            devices,
+            push_public_key if push is not None else None,
+            allow_loopback=push_allow_loopback,
+        ),
     )

@@ -2,11 +2,14 @@
 
 from clinicflow.patients.contact import InvalidContact, normalize_email, normalize_phone
 from clinicflow.patients.directory import PatientDetails, PatientDirectory
+from clinicflow.patients.reach import ContactBook, Reach
 
 __all__ = [
+    "ContactBook",
     "InvalidContact",
     "PatientDetails",
     "PatientDirectory",
+    "Reach",
     "normalize_email",
     "normalize_phone",
 ]

@@ -97,10 +97,13 @@ def test_offset_labels() -> None:
 
 
 def test_a_due_reminder_is_skipped_when_the_booking_changed() -> None:
-    assert reminder_skip_reason("confirmed", START, START) is None
-    assert reminder_skip_reason("cancelled", START, START) == "booking cancelled"
-    assert reminder_skip_reason("confirmed", START + timedelta(hours=1), START) == "booking moved"
-    assert reminder_skip_reason(None, None, START) == "booking not found"
+    before = START - timedelta(hours=2)
+    assert reminder_skip_reason("confirmed", START, START, before) is None
+    assert reminder_skip_reason("cancelled", START, START, before) == "booking cancelled"
+    moved = START + timedelta(hours=1)
+    assert reminder_skip_reason("confirmed", moved, START, before) == "booking moved"
+    assert reminder_skip_reason(None, None, START, before) == "booking not found"
+    assert reminder_skip_reason("confirmed", START, START, START) == "visit already started"
 
 
 def test_visit_round_trips_through_the_stored_facts() -> None:

@@ -13,6 +13,7 @@ import logging
 
 from clinicflow.infra.bus import Published, Subscriber
 from clinicflow.infra.events.ledger import DEAD, Ledger, State
+from clinicflow.infra.telemetry import delivery_span
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class Dispatcher:
                 State.BLOCKED: Outcome.BLOCKED,
             }[state]
         try:
-            await subscriber.handle(item.event)
+            with delivery_span(item.event, subscriber.name):  # the recording request's trace
+                await subscriber.handle(item.event)
         except Exception as exc:
             status = await self.ledger.failed(subscriber.name, item, exc)
             # The error's type and the ids only: messages may carry PHI.

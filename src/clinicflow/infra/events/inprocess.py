@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.bus import Published, Subscriber
+from clinicflow.infra.bus import Published, Subscriber, wants
 from clinicflow.infra.events.dispatch import Dispatcher, Outcome
 from clinicflow.infra.events.loop import pause
 
@@ -41,7 +41,7 @@ class InProcessTransport:
 
     async def publish(self, conn: AsyncConnection, items: Sequence[Published]) -> None:
         for sub in self._subscribers:
-            wanted = [item for item in items if item.event.type in sub.types]
+            wanted = [item for item in items if wants(sub, item.event.type)]
             if wanted:
                 await self._dispatcher.ledger.owe(conn, sub.name, wanted)
 

@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.bus import Published
-from clinicflow.infra.db import Database, UTCDateTime, metadata
-from clinicflow.infra.inbox import insert_ignoring_duplicates, mark_handled, was_handled
+from clinicflow.infra.db import Database, UTCDateTime, insert_ignoring_duplicates, metadata
+from clinicflow.infra.inbox import mark_handled, was_handled
 from clinicflow.infra.outbox import outbox
 from clinicflow.infra.relay import published_from_row
 from clinicflow.shared.clock import Clock

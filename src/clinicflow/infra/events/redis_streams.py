@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.bus import Envelope, Published, Subscriber
+from clinicflow.infra.bus import Envelope, Published, Subscriber, wants
 from clinicflow.infra.events.dispatch import Dispatcher, Outcome
 from clinicflow.infra.events.loop import pause
 
@@ -207,4 +207,4 @@ def _parse(fields: dict[str, Any]) -> tuple[Published, str]:
 
 def _wants(sub: Subscriber, decoded: tuple[Published, str]) -> bool:
     item, target = decoded
-    return item.event.type in sub.types and target in ("", sub.name)
+    return wants(sub, item.event.type) and target in ("", sub.name)

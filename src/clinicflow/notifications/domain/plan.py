@@ -3,12 +3,20 @@
 Email is transactional: it goes to any patient with an address unless they withdrew email
 consent. SMS needs an explicit opt-in. A skipped message is still planned (and recorded) with
 its reason, so staff can answer "why did I get no text?" without reading any PHI.
+
+Web Push goes to patients with a registered browser: the browser's permission prompt, and
+the patient registering that subscription, is the explicit opt-in; deleting the last
+subscription withdraws it. A patient who has no subscription gets no push message planned at
+all (not even a skipped one: the channel does not exist for them). A push withdrawal recorded
+in the contact preferences ({"push": false}) wins over subscriptions registered before it; a
+browser registered after it is a new consent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 NO_CONSENT = "no consent"
@@ -23,11 +31,14 @@ class Contact:
     email: str | None
     phone: str | None
     prefs: Mapping[str, Any]
+    # When the patient's newest push subscription was registered; None when they have none
+    # (or push is not configured, so nothing is planned for it).
+    push_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    channel: str  # email | sms
+    channel: str  # email | sms | push
     template: str  # "<kind>.<channel>", e.g. "confirmation.email"
     address: str | None
     skip_reason: str | None = None
@@ -58,11 +69,26 @@ def sms_skip_reason(contact: Contact) -> str | None:
     return None if contact.phone else NO_PHONE
 
 
+def push_skip_reason(contact: Contact) -> str | None:
+    entry = contact.prefs.get("push") or {}
+    withdrawn_at = entry.get("withdrawn_at")
+    if not withdrawn_at or entry.get("opt_in") or contact.push_since is None:
+        return None
+    withdrawn = datetime.fromisoformat(str(withdrawn_at))
+    if withdrawn.tzinfo is None:
+        withdrawn = withdrawn.replace(tzinfo=UTC)
+    return NO_CONSENT if contact.push_since <= withdrawn else None
+
+
 def plan(kind: str, contact: Contact) -> list[Planned]:
     """The messages of one kind (confirmation, rescheduled, cancelled, reminder)."""
     email_reason = email_skip_reason(contact)
     sms_reason = sms_skip_reason(contact)
-    return [
+    planned = [
         Planned("email", f"{kind}.email", None if email_reason else contact.email, email_reason),
         Planned("sms", f"{kind}.sms", None if sms_reason else contact.phone, sms_reason),
     ]
+    if contact.push_since is not None:
+        # No address: the push channel sends to every subscription the patient has then.
+        planned.append(Planned("push", f"{kind}.push", None, push_skip_reason(contact)))
+    return planned

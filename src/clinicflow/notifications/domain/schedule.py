@@ -38,13 +38,21 @@ def reminders_for(
 
 
 def reminder_skip_reason(
-    booking_status: str | None, booking_start: datetime | None, scheduled_for: datetime
+    booking_status: str | None,
+    booking_start: datetime | None,
+    scheduled_for: datetime,
+    now: datetime,
 ) -> str | None:
-    """Why a due reminder must not go out, judged from the booking as it is now."""
+    """Why a due reminder must not go out, judged from the booking as it is now.
+
+    A reminder found only after the visit began (every worker was down for hours) is
+    dropped: "see you in 2 hours" after the visit would only confuse."""
     if booking_status is None or booking_start is None:
         return "booking not found"
     if booking_status != "confirmed":
         return f"booking {booking_status}"
     if booking_start != scheduled_for:
         return "booking moved"
+    if now >= booking_start:
+        return "visit already started"
     return None

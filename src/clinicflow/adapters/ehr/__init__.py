@@ -1,0 +1,2 @@
+"""EHR adapters behind integrations.ports.EhrSync (MediRecords, FHIR R4, in a later issue);
+`noop` until one is configured."""

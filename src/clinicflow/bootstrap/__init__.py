@@ -1,0 +1,311 @@
+"""The composition root: builds every part from Settings. The only place that wires."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+
+from clinicflow.adapters._resilience import CircuitBreaker as GatewayBreaker
+from clinicflow.adapters.calendars.noop import NoCalendar
+from clinicflow.adapters.ehr.noop import NoEhr
+from clinicflow.adapters.messaging.compose import compose_providers
+from clinicflow.adapters.messaging.resilient import CircuitBreaker
+from clinicflow.analytics.recorder import EventRecorder
+from clinicflow.booking.cache import CachedAvailability, SlotFinder
+from clinicflow.booking.calendars import TimeOffCalendar
+from clinicflow.booking.guard import BookingGuard
+from clinicflow.booking.handlers import BookingService
+from clinicflow.booking.launches import LaunchState
+from clinicflow.booking.merging import PatientReassigner
+from clinicflow.booking.reads import BookingReader
+from clinicflow.booking.system import LaunchAwareAvailability, LaunchAwareBookings, SystemBooking
+from clinicflow.bootstrap._ports import BookingDeskAdapter, PatientNamesAdapter
+from clinicflow.bootstrap._providers import mailer_for, payment_gateways, push_sender
+from clinicflow.catalog import Catalog
+from clinicflow.catalog.loader import load_catalog
+from clinicflow.flags import FlagService
+from clinicflow.identity.apikeys import ApiKeys
+from clinicflow.identity.authenticate import Authenticator
+from clinicflow.identity.links import PatientLinks
+from clinicflow.identity.mailer import Mailer
+from clinicflow.identity.oauth import TokenService
+from clinicflow.identity.oidc import OidcVerifier
+from clinicflow.identity.sessions import SessionStore
+from clinicflow.identity.users import UserService
+from clinicflow.infra.audit_trail import AuditTrail
+from clinicflow.infra.bus import Subscriber
+from clinicflow.infra.cache import Cache, MemoryCache, RedisCache
+from clinicflow.infra.crypto import KeyRing, load_or_create
+from clinicflow.infra.db import Database
+from clinicflow.infra.events import EventBus, build_bus
+from clinicflow.infra.jobs import Job, Jobs
+from clinicflow.infra.telemetry import instrument_engine, instrument_http_client, setup_tracing
+from clinicflow.integrations.handlers import CalendarSubscriber, EhrSubscriber
+from clinicflow.notifications.wiring import Notifications, build_notifications
+from clinicflow.patients import PatientDirectory
+from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients.consent import SmsConsent
+from clinicflow.patients.guard import PatientGuard
+from clinicflow.patients.handlers import PatientService
+from clinicflow.patients.history import VisitHistory
+from clinicflow.patients.reads import PatientReader
+from clinicflow.payments.wiring import Payments, build_payments
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import Clock, SystemClock
+from clinicflow.waitlist import Timing, Waitlist, build_waitlist
+from clinicflow.webhooks.wiring import Webhooks, build_webhooks
+
+
+@dataclass
+class Container:
+    settings: Settings
+    catalog: Catalog
+    clock: Clock
+    db: Database
+    keys: KeyRing
+    trail: AuditTrail
+    availability: CachedAvailability  # answers dropped when a booking commits
+    bookings: BookingService
+    booking_reads: BookingReader
+    patients: PatientService
+    patient_reads: PatientReader
+    waitlist: Waitlist
+    users: UserService
+    sessions: SessionStore
+    patient_links: PatientLinks
+    apikeys: ApiKeys
+    tokens: TokenService
+    authenticator: Authenticator
+    mailer: Mailer
+    notifications: Notifications
+    webhooks: Webhooks
+    payments: Payments
+    bus: EventBus
+    flags: FlagService
+    jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
+    http: httpx.AsyncClient = field(repr=False)
+    # Every provider's circuit breaker, for metrics and health pages.
+    breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        await self.jobs.stop()
+        await self.bus.aclose()
+        await self.http.aclose()
+        await self.db.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
+    mailer: Mailer | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> Container:
+    catalog = catalog or load_catalog(settings.config_path)
+    clock = clock or SystemClock()
+    db = Database(settings.database_url, echo=settings.sql_echo)
+    keys = load_or_create(settings.resolved_keys_file)
+    http = http or httpx.AsyncClient(timeout=10)
+    # Traces (every process builds here: serve, worker, CLI); idempotent per process.
+    setup_tracing(settings)
+    instrument_engine(db.engine)
+    instrument_http_client(http)
+    mailer = mailer or mailer_for(settings, clock)
+    trail = AuditTrail(db, clock)
+    directory = PatientDirectory(keys)
+    sources = [TimeOffCalendar(catalog)]
+    booking_guard = BookingGuard(trail)
+    # A service launched at run time (POST /v1/services/{key}/launch) is bookable: booking
+    # sees the catalog through the launched set, cached per process.
+    launches = LaunchState(db, settings.launch_cache_seconds)
+    bookable = launches.catalog(catalog)
+    bookings = LaunchAwareBookings(
+        launches,
+        db,
+        bookable,
+        clock,
+        directory,
+        sources,
+        booking_guard,
+        secret=hmac.new(keys.index_key, b"idempotency", hashlib.sha256).digest(),
+        listeners=[VisitHistory()],
+        retries=settings.booking_retries,
+    )
+    availability = LaunchAwareAvailability(launches, db, bookable, clock, sources)
+    cipher = PatientCipher(keys)
+    patient_guard = PatientGuard(trail)
+    sessions = SessionStore(
+        db,
+        clock,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_max_hours),
+    )
+    apikeys = ApiKeys(db, clock)
+    tokens = TokenService(
+        db,
+        clock,
+        keys,
+        apikeys,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        ttl=timedelta(minutes=settings.access_token_minutes),
+    )
+    providers = compose_providers(settings, http, clock)
+    push, push_key = push_sender(settings, http, clock)
+    notifications = build_notifications(
+        db,
+        clock,
+        catalog,
+        keys,
+        trail,
+        email=providers.email,
+        sms=providers.sms,
+        public_url=settings.public_url,
+        clinic_email=settings.mail_sender,
+        sms_status_callbacks=settings.sms_status_callbacks,
+        sms_webhooks=providers.sms_webhooks,
+        email_events=providers.email_events,
+        consent=SmsConsent(db, cipher, trail),
+        push=push,
+        push_public_key=push_key,
+        push_ttl=settings.push_ttl_seconds,
+        push_allow_loopback=settings.push_allow_loopback,
+        reminder_offsets={
+            key: [timedelta(minutes=m) for m in service.policy.reminder_minutes]
+            for key, service in catalog.services.items()
+        },
+    )
+    webhooks = build_webhooks(db, clock, keys, http, trail=trail)
+    gateways, real, breakers = payment_gateways(settings, http, clock)
+    flags = FlagService(db, clock)
+    payments = build_payments(
+        db,
+        clock,
+        catalog,
+        trail,
+        gateways=gateways,
+        bookings=BookingDeskAdapter(db, clock, bookings),
+        names=PatientNamesAdapter(cipher),
+        reconcilable=real,
+        backup_allowed=lambda: flags.is_enabled("paypal_backup"),
+    )
+    waitlist = build_waitlist(
+        db,
+        clock,
+        catalog,
+        keys,
+        trail,
+        config_path=settings.config_path,
+        public_url=settings.public_url,
+        desk=SystemBooking(bookings, availability, launches),
+        messenger=mailer,
+        timing=Timing(
+            wave_weeks=settings.waitlist_wave_weeks,
+            invitation_hours=settings.waitlist_invitation_hours,
+            offer_minutes=settings.waitlist_offer_minutes,
+            nurture_days=settings.waitlist_nurture_days,
+        ),
+        auto_offers=lambda: flags.is_enabled("waitlist_auto_offers"),
+    )
+    oidc = None
+    if settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks_url:
+        oidc = OidcVerifier(
+            settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url, http, clock
+        )
+    return Container(
+        settings=settings,
+        catalog=catalog,
+        clock=clock,
+        db=db,
+        keys=keys,
+        trail=trail,
+        availability=_cached(settings, db, availability, bookable, clock),
+        bookings=bookings,
+        booking_reads=BookingReader(db, clock, booking_guard),
+        patients=PatientService(db, clock, cipher, patient_guard, PatientReassigner(clock)),
+        patient_reads=PatientReader(db, clock, cipher, patient_guard),
+        waitlist=waitlist,
+        users=UserService(
+            db, clock, keys, sessions, set(catalog.practitioners), catalog.clinic.name
+        ),
+        sessions=sessions,
+        patient_links=PatientLinks(
+            db,
+            clock,
+            directory,
+            sessions,
+            mailer,
+            lifetime=timedelta(minutes=settings.patient_link_minutes),
+            public_url=settings.public_url,
+            clinic_name=catalog.clinic.name,
+        ),
+        apikeys=apikeys,
+        tokens=tokens,
+        authenticator=Authenticator(
+            apikeys,
+            sessions,
+            tokens,
+            oidc,
+            oidc_issuer=settings.oidc_issuer,
+            role_claim=settings.oidc_role_claim,
+            practitioner_claim=settings.oidc_practitioner_claim,
+        ),
+        mailer=mailer,
+        notifications=notifications,
+        webhooks=webhooks,
+        payments=payments,
+        bus=build_bus(
+            settings,
+            db,
+            clock,
+            [
+                *_subscribers(db, clock, notifications),
+                webhooks.fanout,
+                payments.subscriber,
+                *waitlist.subscribers,
+            ],
+        ),
+        flags=flags,
+        jobs=Jobs(clock, _jobs(settings, notifications, webhooks, waitlist)),
+        http=http,
+        breakers=[*breakers],
+    )
+
+
+def _cached(
+    settings: Settings, db: Database, finder: SlotFinder, catalog: Catalog, clock: Clock
+) -> CachedAvailability:
+    store: Cache | None = None
+    if settings.availability_cache:
+        redis = settings.cache_storage == "redis"
+        store = RedisCache(settings.redis_url, settings.cache_prefix) if redis else MemoryCache()
+    cached = CachedAvailability(finder, store, catalog, clock, settings.availability_cache_seconds)
+    db.on_commit(cached.booking_changed)
+    return cached
+
+
+def _subscribers(db: Database, clock: Clock, notifications: Notifications) -> list[Subscriber]:
+    # Calendar and EHR adapters come with their issue; until then the no-op ones acknowledge.
+    return [
+        notifications.subscriber,
+        EventRecorder(db, clock),
+        CalendarSubscriber(NoCalendar()),
+        EhrSubscriber(NoEhr()),
+    ]
+
+
+def _jobs(
+    settings: Settings, notifications: Notifications, webhooks: Webhooks, waitlist: Waitlist
+) -> list[Job]:
+    every = timedelta(seconds=settings.reminder_poll_seconds)
+    waitlist_every = timedelta(seconds=settings.waitlist_poll_seconds)
+    return [
+        Job("reminders", every, notifications.reminders.send_due),
+        Job("webhook_retries", timedelta(seconds=5), webhooks.sender.send_due),
+        *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
+    ]

@@ -1,0 +1,50 @@
+"""Admin routes for feature flags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from clinicflow.flags.service import FlagService, FlagView
+from clinicflow.infra.web import CurrentActor, part
+
+router = APIRouter(prefix="/v1/flags", tags=["operations"])
+Key = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+
+
+class FlagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+    percentage: int = Field(default=100, ge=0, le=100)
+    description: str | None = Field(default=None, max_length=300)
+
+
+class FlagOut(BaseModel):
+    key: str
+    enabled: bool
+    percentage: int
+    description: str
+    updated_at: datetime | None
+    updated_by: str | None
+
+    @classmethod
+    def of(cls, view: FlagView) -> FlagOut:
+        return cls(**{name: getattr(view, name) for name in cls.model_fields})
+
+
+def _flags(request: Request) -> FlagService:
+    return cast(FlagService, part(request, "flags"))
+
+
+@router.get("")
+async def list_flags(request: Request, actor: CurrentActor) -> list[FlagOut]:
+    return [FlagOut.of(f) for f in await _flags(request).list(actor)]
+
+
+@router.put("/{key}")
+async def set_flag(request: Request, actor: CurrentActor, key: Key, body: FlagIn) -> FlagOut:
+    view = await _flags(request).set(actor, key, body.enabled, body.percentage, body.description)
+    return FlagOut.of(view)

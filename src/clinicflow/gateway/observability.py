@@ -1,0 +1,189 @@
+"""Operations endpoints and request metrics: `/healthz` (the process is alive), `/readyz` (its
+database — and Redis, when used — answer), and Prometheus `/metrics`.
+
+Metric names are a contract with deploy/ (dashboard, alert rules); docs/deployment.md lists
+them. Each app has its own registry, so several apps in one process (tests) never mix counts.
+Gauges that describe shared state (outbox lag, dead letters, circuits) are read at scrape time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clinicflow.bootstrap import Container
+from clinicflow.gateway.problems import problem
+from clinicflow.infra.cache import CacheStats
+
+log = structlog.get_logger(__name__)
+
+# Seconds; the booking and availability paths sit in the lower buckets.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ("route", "method", "status")
+        self.requests = Counter(
+            "http_requests", "HTTP requests answered", labels, registry=self.registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ("route", "method"),
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.outbox_unpublished = Gauge(
+            "clinicflow_outbox_unpublished",
+            "Outbox events not yet published",
+            registry=self.registry,
+        )
+        self.outbox_age = Gauge(
+            "clinicflow_outbox_oldest_age_seconds",
+            "Age of the oldest unpublished outbox event (0 when none)",
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "clinicflow_dead_letters",
+            "Deliveries given up after their last retry",
+            registry=self.registry,
+        )
+        self.circuit_open = Gauge(
+            "clinicflow_circuit_open",
+            "1 while a provider's circuit breaker is open",
+            ("provider",),
+            registry=self.registry,
+        )
+
+    async def refresh(self, container: Container) -> None:
+        lag = await container.bus.lag()
+        self.outbox_unpublished.set(lag.unpublished)
+        self.outbox_age.set(lag.oldest_age.total_seconds() if lag.oldest_age else 0)
+        self.dead_letters.set(len(await container.bus.dead_letters()))
+        for breaker in getattr(container, "breakers", ()):
+            state = await breaker.state()
+            self.circuit_open.labels(breaker.name).set(1 if state == "open" else 0)
+
+
+class CacheCollector:
+    """Cache hits and misses as counters, read from the cache's own tallies at scrape time."""
+
+    def __init__(self, stats: Callable[[], CacheStats | None]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "clinicflow_cache_requests", "Cache lookups by result", labels=("cache", "result")
+        )
+        stats = self._stats()
+        if stats is not None:
+            for result, counts in (("hit", stats.hits), ("miss", stats.misses)):
+                for cache, n in counts.items():
+                    family.add_metric((cache, result), n)
+        yield family
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by its route template (never the raw path, which
+    would carry ids and explode the label set)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def record_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(route, method, str(status[0])).inc()
+            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+
+
+Check = Callable[[], Awaitable[Any]]
+
+
+def readiness_checks(container: Container) -> dict[str, Check]:
+    settings = container.settings
+
+    async def database() -> None:
+        async with container.db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    checks: dict[str, Check] = {"database": database}
+    if settings.event_transport == "redis" or settings.rate_limit_storage == "redis":
+
+        async def redis_ping() -> None:
+            client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
+
+        checks["redis"] = redis_ping
+    return checks
+
+
+def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[str, Check]) -> None:
+    metrics.registry.register(
+        CacheCollector(lambda: getattr(container.availability, "stats", None))
+    )
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> Response:
+        failed = await _failing(checks)
+        if failed:
+            detail = f"not ready: {', '.join(failed)} unreachable; see the logs for why"
+            return problem(503, "not_ready", "Not ready", detail, request.url.path, failed=failed)
+        return JSONResponse({"status": "ready", "checks": sorted(checks)})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus() -> Response:
+        await metrics.refresh(container)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _failing(checks: dict[str, Check]) -> Sequence[str]:
+    failed = []
+    for name, check in checks.items():
+        try:
+            await check()
+        except Exception as exc:  # any failure means not ready; only the type is logged
+            log.warning("readiness_check_failed", check=name, error=type(exc).__name__)
+            failed.append(name)
+    return failed

@@ -1,0 +1,56 @@
+"""Booking events → calendar and EHR calls. Each target is its own bus subscriber (its own
+inbox and retries), so an EHR outage never holds back calendar updates, and ordering per
+booking is kept by the bus (a cancellation is never handled before its creation)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from clinicflow.infra.bus import Envelope
+from clinicflow.integrations.ports import CalendarSync, EhrSync, SyncedVisit
+
+BOOKING_EVENTS = frozenset({"booking.created", "booking.rescheduled", "booking.cancelled"})
+
+
+def visit_of(payload: Mapping[str, Any]) -> SyncedVisit:
+    return SyncedVisit(
+        booking_id=str(payload["booking_id"]),
+        service=str(payload["service"]),
+        visit_type=str(payload["visit_type"]),
+        practitioner=str(payload["practitioner"]),
+        start=datetime.fromisoformat(payload["start"]),
+        end=datetime.fromisoformat(payload["end"]),
+        patient_id=payload.get("patient_id"),
+    )
+
+
+class CalendarSubscriber:
+    name = "calendar_sync"
+    types = BOOKING_EVENTS
+
+    def __init__(self, calendar: CalendarSync) -> None:
+        self._calendar = calendar
+
+    async def handle(self, event: Envelope) -> None:
+        visit = visit_of(event.payload)
+        if event.type == "booking.cancelled":
+            await self._calendar.remove_visit(visit.booking_id, visit.practitioner)
+        else:
+            await self._calendar.upsert_visit(visit)
+
+
+class EhrSubscriber:
+    name = "ehr_sync"
+    types = BOOKING_EVENTS
+
+    def __init__(self, ehr: EhrSync) -> None:
+        self._ehr = ehr
+
+    async def handle(self, event: Envelope) -> None:
+        visit = visit_of(event.payload)
+        if event.type == "booking.cancelled":
+            await self._ehr.cancel_encounter(visit.booking_id)
+        elif visit.patient_id is not None:  # a bare hold has no one to chart
+            await self._ehr.schedule_encounter(visit)

@@ -1,0 +1,85 @@
+"""Webhook routes the messaging providers call. They carry no credentials of ours (the
+gateway lets them through, see gateway/auth.py CREDENTIAL_ROUTES); each is authenticated by
+its provider's signature in `inbound.ProviderWebhooks`, read from the container's
+`notifications.webhooks`."""
+
+from __future__ import annotations
+
+from typing import cast
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+
+from clinicflow.infra.web import part
+from clinicflow.notifications.inbound import ProviderWebhooks
+from clinicflow.shared.errors import DomainError
+
+PREFIX = "/v1/webhooks"
+TWILIO_STATUS = f"{PREFIX}/twilio/status"
+TWILIO_INBOUND = f"{PREFIX}/twilio/inbound"
+SENDGRID_EVENTS = f"{PREFIX}/sendgrid/events"
+ROUTES = frozenset({TWILIO_STATUS, TWILIO_INBOUND, SENDGRID_EVENTS})
+
+# Twilio's form posts are a few hundred bytes; SendGrid batches events, up to a few MB.
+_FORM_LIMIT = 64 * 1024
+_EVENTS_LIMIT = 8 * 1024 * 1024
+# An empty TwiML answer: no reply of ours. Twilio answers STOP/START with its own message.
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+router = APIRouter(prefix=PREFIX, tags=["webhooks"])
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    title = "Payload too large"
+
+
+def _webhooks(request: Request) -> ProviderWebhooks:
+    return cast(ProviderWebhooks, part(request, "notifications").webhooks)
+
+
+@router.post(TWILIO_STATUS.removeprefix(PREFIX), status_code=204)
+async def twilio_status(request: Request) -> Response:
+    params = await _form(request)
+    signature = request.headers.get("x-twilio-signature")
+    await _webhooks(request).sms_status(_target(request), params, signature)
+    return Response(status_code=204)
+
+
+@router.post(TWILIO_INBOUND.removeprefix(PREFIX))
+async def twilio_inbound(request: Request) -> Response:
+    params = await _form(request)
+    signature = request.headers.get("x-twilio-signature")
+    await _webhooks(request).sms_inbound(_target(request), params, signature)
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post(SENDGRID_EVENTS.removeprefix(PREFIX), status_code=204)
+async def sendgrid_events(request: Request) -> Response:
+    body = await _body(request, _EVENTS_LIMIT)
+    await _webhooks(request).email_events(body, request.headers)
+    return Response(status_code=204)
+
+
+def _target(request: Request) -> str:
+    """The path and query as requested: with the public URL, what Twilio signed."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await _body(request, _FORM_LIMIT)
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """Read up to `limit` bytes: anyone can post here before the signature is checked."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"a webhook body is at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,109 @@
+"""Cached availability: a repeated question is answered from the cache, and once a booking or
+cancellation has returned, no answer — from this process or another replica — shows the old
+state (read-your-writes)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+from test_booking_api import WED_10, booking
+
+from clinicflow.bootstrap import Container, build
+from clinicflow.gateway.app import create_app
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+
+REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
+QUERY = (
+    "/v1/availability?service=alternative_medicine&visit_type=initial&duration=20"
+    "&practitioner=doctor1&start=2026-11-25&end=2026-11-25"
+)
+
+
+async def starts(http: httpx.AsyncClient) -> list[str]:
+    resp = await http.get(QUERY)
+    assert resp.status_code == 200, resp.text
+    return [s["start"] for s in resp.json()["slots"]]
+
+
+def cache_counts(metrics_text: str) -> dict[str, float]:
+    found = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for s in family.samples:
+            if s.name == "clinicflow_cache_requests_total":
+                found[s.labels["result"]] = s.value
+    return found
+
+
+@asynccontextmanager
+async def app_over(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(container=container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+        yield http
+
+
+async def test_a_repeated_question_is_a_hit_and_a_booking_drops_it(
+    client: httpx.AsyncClient, front_desk: dict[str, str]
+) -> None:
+    before = await starts(client)
+    assert await starts(client) == before
+    assert cache_counts((await client.get("/metrics")).text) == {"hit": 1, "miss": 1}
+    assert WED_10 in before
+
+    made = await client.post("/v1/bookings", json=booking())
+    assert made.status_code == 201, made.text
+    after_booking = await starts(client)
+    assert WED_10 not in after_booking  # the very next read sees the booking
+
+    cancelled = await client.post(f"/v1/bookings/{made.json()['id']}/cancel", headers=front_desk)
+    assert cancelled.status_code == 200, cancelled.text
+    assert WED_10 in await starts(client)  # and the cancellation
+    assert cache_counts((await client.get("/metrics")).text) == {"hit": 1, "miss": 3}
+
+
+@pytest.fixture
+def shared_cache(settings: Settings) -> dict[str, Any]:
+    probe = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
+    try:
+        probe.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc})")
+    finally:
+        probe.close()
+    # Each test its own prefix: the fixed test clock would otherwise meet old entries.
+    return {
+        "cache_storage": "redis",
+        "redis_url": REDIS_URL,
+        "cache_prefix": f"test:{uuid.uuid4().hex[:12]}",
+    }
+
+
+async def test_replicas_share_answers_and_see_each_others_bookings(
+    settings: Settings, clock: FixedClock, shared_cache: dict[str, Any]
+) -> None:
+    one = build(settings.model_copy(update=shared_cache), clock=clock)
+    two = build(settings.model_copy(update=shared_cache), clock=clock)
+    try:
+        async with app_over(one) as first, app_over(two) as second:
+            seen = await starts(first)
+            assert await starts(second) == seen  # answered from the shared cache
+            hits = cache_counts((await second.get("/metrics")).text)
+            made = await second.post("/v1/bookings", json=booking())
+            assert made.status_code == 201, made.text
+            after = await starts(first)  # the other replica
+    finally:
+        await one.aclose()
+        await two.aclose()
+    assert hits == {"hit": 1}
+    assert WED_10 in seen
+    assert WED_10 not in after

@@ -1,0 +1,302 @@
+"""Refunds follow the cancellation policy (in time: all; late: a fee; no-show: the no-show
+fee), staff may override with a reason, each goes back through the gateway that took the
+payment, and every movement lands in the ledger, whose sums match the gateways' records."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from test_payments_support import (
+    GAPS,
+    Clinic,
+    api,
+    deliver,
+    desk,
+    ledger_rows,
+    money,
+    order_row,
+    pay,
+    pay_settings,
+    paypal_server,
+    stripe_event,
+    stripe_server,
+)
+
+from clinicflow.bootstrap import Container
+from clinicflow.payments.tables import credits
+from clinicflow.shared.clock import FixedClock
+from conftest import staff_session
+from fake_paypal import FakePayPal
+from fake_stripe import FakeStripe
+
+__all__ = [
+    "api",
+    "desk",
+    "pay",
+    "pay_settings",
+    "paypal_server",
+    "stripe_server",
+]  # fixtures, imported for pytest
+
+
+async def paid_by_stripe(
+    api: httpx.AsyncClient,
+    server: FakeStripe,
+    clock: FixedClock,
+    headers: dict[str, str],
+    booking_ids: list[str],
+) -> dict[str, Any]:
+    made = await api.post(
+        "/v1/payments", json={"booking_ids": booking_ids, "method": "stripe"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    order = made.json()
+    server.complete(order["provider_id"])
+    event = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
+    assert (await deliver(api, "stripe", event)).json()["outcome"] == "paid"
+    return dict(order)
+
+
+async def paid_by_paypal(
+    api: httpx.AsyncClient, server: FakePayPal, headers: dict[str, str], booking_ids: list[str]
+) -> dict[str, Any]:
+    body = {"booking_ids": booking_ids, "method": "paypal"}
+    order = (await api.post("/v1/payments", json=body, headers=headers)).json()
+    server.approve(order["provider_id"])
+    captured = await api.post(f"/v1/payments/{order['id']}/capture", headers=headers)
+    assert captured.json()["status"] == "paid", captured.text
+    return dict(order)
+
+
+def refunded_at(server: FakeStripe, intent_id: str) -> list[int]:
+    return [r["amount"] for r in server.refunds.values() if r["payment_intent"] == intent_id]
+
+
+@pytest.mark.parametrize(
+    ("hours_before", "refund", "fee", "rule"),
+    [
+        (48, 11_900, 0, "in_time"),
+        (24, 11_900, 0, "in_time"),  # exactly 24 h counts as in time
+        (2, 5_950, 5_950, "late_cancellation"),  # 50 % kept
+        (-1, 0, 11_900, "no_show"),  # 100 % kept, nothing goes back
+    ],
+)
+async def test_each_cancellation_window_refunds_what_the_policy_says(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
+    desk: dict[str, str],
+    hours_before: int,
+    refund: int,
+    fee: int,
+    rule: str,
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    booking = await clinic.booking(1)
+    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
+    clock.set(datetime.fromisoformat(booking["start"]) - timedelta(hours=hours_before))
+    desk = await staff_session(pay, "later", "front_desk")  # days later: a new session
+    action = "no-show" if hours_before < 0 else "cancel"
+    acted = await api.post(f"/v1/bookings/{booking['id']}/{action}", headers=desk)
+    assert acted.status_code == 200, acted.text
+
+    made = await api.post(
+        f"/v1/payments/{order['id']}/refunds",
+        json={"booking_id": booking["id"], "reason": "per policy"},
+        headers=desk,
+    )
+
+    assert made.status_code == 201, made.text
+    assert (made.json()["amount_cents"], made.json()["fee_cents"], made.json()["rule"]) == (
+        refund,
+        fee,
+        rule,
+    )
+    assert refunded_at(stripe_server, order["provider_id"]) == ([refund] if refund else [])
+    rows = await ledger_rows(pay, order["id"])
+    assert money(rows) == 11_900 - refund
+    assert sum(r.amount_cents for r in rows if r.kind == "fee") == fee
+
+
+async def test_staff_override_needs_a_reason_and_stays_within_what_was_paid(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    booking = await clinic.booking(1)
+    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
+    url = f"/v1/payments/{order['id']}/refunds"
+
+    by_policy = await api.post(url, json={"booking_id": booking["id"], "reason": "x"}, headers=desk)
+    too_much = await api.post(
+        url, json={"booking_id": booking["id"], "amount_cents": 20_000, "reason": "x"}, headers=desk
+    )
+    no_reason = await api.post(
+        url, json={"booking_id": booking["id"], "amount_cents": 3_000, "reason": " "}, headers=desk
+    )
+    goodwill = await api.post(
+        url,
+        json={"booking_id": booking["id"], "amount_cents": 3_000, "reason": "waited an hour"},
+        headers=desk,
+    )
+
+    assert (by_policy.status_code, by_policy.json()["code"]) == (409, "refund_not_allowed")
+    assert (too_much.status_code, too_much.json()["code"]) == (422, "invalid_refund_override")
+    assert no_reason.status_code == 422
+    assert goodwill.status_code == 201
+    assert goodwill.json()["rule"] == "staff_override"
+    assert "waited an hour" in goodwill.json()["reason"]
+    assert refunded_at(stripe_server, order["provider_id"]) == [3_000]
+    assert (await order_row(pay, order["id"])).status == "partially_refunded"
+
+
+async def test_a_cancelled_paid_visit_is_refunded_by_the_policy_once_without_staff(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    booking = await clinic.booking(1)
+    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
+    await api.post(f"/v1/bookings/{booking['id']}/cancel", json={"reason": "ill"}, headers=me)
+
+    await pay.bus.run_once()
+    await pay.bus.run_once()
+    again = await api.post(
+        f"/v1/payments/{order['id']}/refunds",
+        json={"booking_id": booking["id"], "reason": "again"},
+        headers=desk,
+    )
+
+    view = (await api.get(f"/v1/payments/{order['id']}", headers=me)).json()
+    assert [(r["amount_cents"], r["rule"]) for r in view["refunds"]] == [(11_900, "in_time")]
+    assert view["status"] == "refunded"
+    assert refunded_at(stripe_server, order["provider_id"]) == [11_900]
+    assert again.status_code == 409
+
+
+async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_cancelled_in_time(
+    api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
+) -> None:
+    clinic = Clinic(api, pay)
+    patient_id, me = await clinic.patient(1)
+    body = {
+        "package": "gaps_starter",
+        "method": "in_clinic",
+        "tender": "cash",
+        "patient_id": patient_id,
+    }
+    bought = (await api.post("/v1/payments", json=body, headers=desk)).json()
+    visit = await clinic.booking(1, visit=GAPS)
+    used = (
+        await api.post(
+            "/v1/payments", json={"booking_ids": [visit["id"]], "method": "stripe"}, headers=me
+        )
+    ).json()
+    assert used["status"] == "paid"
+    assert used["total_cents"] == 0
+
+    await api.post(f"/v1/bookings/{visit['id']}/cancel", headers=me)
+    await pay.bus.run_once()
+
+    async with pay.db.read() as conn:
+        left = {
+            r.visit_type: r.remaining
+            for r in (
+                await conn.execute(select(credits).where(credits.c.order_id == bought["id"]))
+            ).all()
+        }
+    assert left == {"initial": 1, "followup": 4}
+    kinds = [(r.kind, r.visits) for r in await ledger_rows(pay, used["id"])]
+    assert kinds == [("credit_use", -1), ("credit_return", 1)]
+
+
+async def test_a_partial_refund_of_an_order_is_spread_over_its_lines_in_the_ledger(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    visits = [await clinic.booking(1), await clinic.booking(1, visit=GAPS)]
+    order = await paid_by_stripe(api, stripe_server, clock, me, [v["id"] for v in visits])
+
+    made = await api.post(
+        f"/v1/payments/{order['id']}/refunds",
+        json={"amount_cents": 5_000, "reason": "billing error"},
+        headers=desk,
+    )
+
+    assert made.status_code == 201, made.text
+    refunds = [r for r in await ledger_rows(pay, order["id"]) if r.kind == "refund"]
+    assert sum(r.amount_cents for r in refunds) == -5_000
+    assert {r.service for r in refunds} == {"alternative_medicine", "gaps_coaching"}
+    assert refunded_at(stripe_server, order["provider_id"]) == [5_000]
+    assert order["total_cents"] == 28_260  # 10 % off two services
+    assert (await order_row(pay, order["id"])).refunded_cents == 5_000
+
+
+async def test_ledger_sums_match_revenue_and_gateways_and_reconcile_finds_a_planted_gap(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    paypal_server: FakePayPal,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    one = await paid_by_stripe(api, stripe_server, clock, me, [(await clinic.booking(1))["id"]])
+    pair = [await clinic.booking(1), await clinic.booking(1, visit=GAPS)]
+    two = await paid_by_stripe(api, stripe_server, clock, me, [v["id"] for v in pair])
+    three = await paid_by_paypal(api, paypal_server, me, [(await clinic.booking(1))["id"]])
+    for order, amount in ((one, 11_900), (two, 2_500), (three, 4_000)):
+        made = await api.post(
+            f"/v1/payments/{order['id']}/refunds",
+            json={"amount_cents": amount, "reason": "mixed run"},
+            headers=desk,
+        )
+        assert made.status_code == 201, made.text
+    rows = await ledger_rows(pay)
+    since = clock.now() - timedelta(days=1)
+    billing = await staff_session(pay, "bill", "billing")
+
+    revenue = await api.get(
+        "/v1/payments/revenue", params={"from": "2026-11-24", "to": "2026-11-24"}, headers=billing
+    )
+    clean = await pay.payments.reconciler.differences(since)
+    stripe_server.charges[stripe_server.intents[one["provider_id"]]["latest_charge"]][
+        "amount_refunded"
+    ] -= 900
+    planted = await pay.payments.reconciler.differences(since)
+
+    stripe_net = sum(i["amount_received"] for i in stripe_server.intents.values()) - sum(
+        r["amount"] for r in stripe_server.refunds.values()
+    )
+    units = [o["purchase_units"][0]["payments"] for o in paypal_server.orders.values()]
+    paypal_net = sum(Decimal(c["amount"]["value"]) for u in units for c in u["captures"]) - sum(
+        Decimal(r["amount"]["value"]) for u in units for r in u["refunds"]
+    )
+    gateway_net = stripe_net + int(paypal_net * 100)
+    assert money(rows) == gateway_net == 11_900 + 28_260 + 11_900 - 11_900 - 2_500 - 4_000
+    assert revenue.json()["net_cents"] == money(rows)
+    assert clean == []
+    assert [(d.kind, d.provider_id, d.ledger_cents, d.gateway_cents) for d in planted] == [
+        ("refund_mismatch", one["provider_id"], 11_900, 11_000)
+    ]

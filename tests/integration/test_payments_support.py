@@ -1,0 +1,183 @@
+"""Fixtures and helpers for the payments tests: the app wired to the fake Stripe and PayPal
+servers on loopback (the real adapters, the official Stripe SDK), patients, holds, and
+gateway webhooks signed as the vendors sign them. No tests here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from clinicflow.bootstrap import Container, build
+from clinicflow.gateway.app import create_app
+from clinicflow.payments.tables import ledger, orders
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from conftest import staff_session
+from fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
+from fake_paypal_webhooks import WEBHOOK_ID, capture_resource
+from fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from fake_stripe_wire import event_body, sign
+
+ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
+GAPS = {"service": "gaps_coaching", "visit_type": "initial", "duration": 60}
+
+
+@pytest.fixture
+def stripe_server(clock: FixedClock) -> Iterator[FakeStripe]:
+    server = FakeStripe()
+    server.now = int(clock.now().timestamp())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def paypal_server(clock: FixedClock) -> Iterator[FakePayPal]:
+    server = FakePayPal()
+    server.now = clock.now()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pay_settings(
+    settings: Settings, stripe_server: FakeStripe, paypal_server: FakePayPal
+) -> Settings:
+    return Settings(
+        **settings.model_dump()
+        | {
+            "stripe_secret_key": API_KEY,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_base_url": stripe_server.url,
+            "paypal_client_id": CLIENT_ID,
+            "paypal_client_secret": CLIENT_SECRET,
+            "paypal_webhook_id": WEBHOOK_ID,
+            "paypal_base_url": paypal_server.url,
+            "provider_retry_attempts": 1,
+            "provider_retry_wait_seconds": 0.0,
+            "payment_breaker_threshold": 2,
+        }
+    )
+
+
+@pytest.fixture
+async def pay(pay_settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
+    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
+    http = httpx.AsyncClient(trust_env=False, timeout=5)
+    built = build(pay_settings, clock=clock, http=http)
+    yield built
+    await built.aclose()
+
+
+@pytest.fixture
+async def api(pay: Container) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(container=pay))
+    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def desk(pay: Container) -> dict[str, str]:
+    return await staff_session(pay, "desk", "front_desk")
+
+
+def person(n: int) -> dict[str, str]:
+    return {
+        "first_name": f"Pat{n}",
+        "last_name": "Example",
+        "email": f"pat{n}@example.com",
+        "phone": f"+1512555{n:04d}",
+    }
+
+
+class Clinic:
+    """Slots, patients and bookings through the booking API, as a test needs them."""
+
+    def __init__(self, api: httpx.AsyncClient, container: Container) -> None:
+        self.api = api
+        self.container = container
+        self._starts: dict[str, list[str]] = {}
+
+    async def start(self, visit: dict[str, Any] = ALT) -> str:
+        # GAPS visits on another day, so one patient's visits of both never overlap.
+        day = "2026-12-01" if visit["service"] == "gaps_coaching" else "2026-11-30"
+        params = {**visit, "practitioner": _who(visit), "start": day, "end": day}
+        if not self._starts.get(visit["service"]):
+            found = (await self.api.get("/v1/availability", params=params)).json()["slots"]
+            self._starts[visit["service"]] = [s["start"] for s in found][::5]
+        return self._starts[visit["service"]].pop(0)
+
+    async def booking(
+        self, n: int = 1, visit: dict[str, Any] = ALT, start: str | None = None
+    ) -> dict[str, Any]:
+        body = {**visit, "start": start or await self.start(visit), "practitioner": _who(visit)}
+        made = await self.api.post("/v1/bookings", json=body | {"patient": person(n)})
+        assert made.status_code == 201, made.text
+        return dict(made.json())
+
+    async def hold(self, visit: dict[str, Any] = ALT, start: str | None = None) -> dict[str, Any]:
+        body = {**visit, "start": start or await self.start(visit), "practitioner": _who(visit)}
+        made = await self.api.post("/v1/holds", json=body)
+        assert made.status_code == 201, made.text
+        return dict(made.json())
+
+    async def patient(self, n: int = 1) -> tuple[str, dict[str, str]]:
+        """A patient (made by booking a visit) and their signed-in session headers."""
+        patient_id = str((await self.booking(n))["patient_id"])
+        return patient_id, await self.session(patient_id)
+
+    async def session(self, patient_id: str) -> dict[str, str]:
+        async with self.container.db.write() as conn:
+            opened = await self.container.sessions.open(conn, patient_id=patient_id)
+        return {"Cookie": f"cf_session={opened.token}"}
+
+
+def _who(visit: dict[str, Any]) -> str:
+    return "gaps_coach" if visit["service"] == "gaps_coaching" else "doctor1"
+
+
+def stripe_event(
+    server: FakeStripe, event_type: str, intent_id: str, at: datetime, secret: str = WEBHOOK_SECRET
+) -> tuple[dict[str, str], bytes]:
+    body = event_body(event_type, dict(server.intents[intent_id]), server.now)
+    signature = sign(secret, body, int(at.timestamp()))
+    return {"Stripe-Signature": signature, "Content-Type": "application/json; charset=utf-8"}, body
+
+
+def paypal_capture_event(server: FakePayPal, order_id: str) -> tuple[dict[str, str], bytes]:
+    return server.webhook("PAYMENT.CAPTURE.COMPLETED", capture_resource(server.orders[order_id]))
+
+
+async def deliver(
+    api: httpx.AsyncClient, provider: str, delivery: tuple[dict[str, str], bytes]
+) -> httpx.Response:
+    headers, body = delivery
+    return await api.post(f"/v1/webhooks/{provider}", content=body, headers=headers)
+
+
+async def ledger_rows(container: Container, order_id: str | None = None) -> list[Any]:
+    query = select(ledger).order_by(ledger.c.id)
+    if order_id is not None:
+        query = query.where(ledger.c.order_id == order_id)
+    async with container.db.read() as conn:
+        return list((await conn.execute(query)).all())
+
+
+async def order_row(container: Container, order_id: str) -> Any:
+    async with container.db.read() as conn:
+        return (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
+
+
+def money(rows: list[Any]) -> int:
+    return sum(r.amount_cents for r in rows if r.kind in ("charge", "refund", "adjustment"))
+
+
+def dumped(row: Any) -> str:
+    return json.dumps(dict(row._mapping), default=str)

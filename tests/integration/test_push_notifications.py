@@ -1,0 +1,491 @@
+"""Web Push end to end: a signed-in patient registers their browser over the API, a booking's
+event sends the notification through the production adapter (wired by bootstrap from VAPID
+settings) to a fake push service on loopback, which checks the VAPID JWT and decrypts the
+aes128gcm body with the browser's own keys (RFC 8291), as a browser would.
+
+The clock stands at Tuesday 2026-11-24 09:00 in the clinic (America/Chicago, UTC-6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from test_booking_api import assert_problem, booking
+from test_identity_sessions import bearer, request_link
+from test_notifications_support import envelope
+
+from clinicflow.bootstrap import Container, build
+from clinicflow.infra.audit import audit_log
+from clinicflow.infra.rekey import count_by_key, reseal_all
+from clinicflow.notifications.dispatch import DeliveryFailed
+from clinicflow.notifications.ports import PushSubscription
+from clinicflow.notifications.push import PushStore
+from clinicflow.notifications.tables import messages, push_subscriptions
+from clinicflow.notifications.wiring import build_notifications
+from clinicflow.sealed import SEALED
+from clinicflow.settings import Settings
+from clinicflow.shared.actor import Actor, Role
+from clinicflow.shared.clock import FixedClock
+from conftest import CLINIC_YAML, staff_session
+from fake_push import FakePushService, b64url
+
+SUBJECT = "mailto:ops@clinic.example"
+PUBLIC = "https://clinic.example"
+TTL = 3600
+WED_11 = "2026-11-25T11:00:00-06:00"
+
+
+@pytest.fixture(scope="module")
+def vapid_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def pem(key: ec.EllipticCurvePrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def application_server_key(key: ec.EllipticCurvePrivateKey) -> str:
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return b64url(point)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, vapid_key: ec.EllipticCurvePrivateKey) -> Settings:
+    return Settings(
+        database_url=database_url,
+        config_path=CLINIC_YAML,
+        data_dir=tmp_path,
+        keys_file=tmp_path / "keys.json",
+        public_url=PUBLIC,
+        vapid_private_key=pem(vapid_key),
+        vapid_subject=SUBJECT,
+        push_ttl_seconds=TTL,
+        push_allow_loopback=True,  # the fake push service listens on 127.0.0.1
+        provider_retry_attempts=1,
+    )
+
+
+@pytest.fixture
+async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
+    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
+    built = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
+    yield built
+    await built.aclose()
+
+
+@pytest.fixture
+def service(vapid_key: ec.EllipticCurvePrivateKey, clock: FixedClock) -> Iterator[FakePushService]:
+    fake = FakePushService(vapid_key.public_key(), clock.now())
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def browser_json(subscription: PushSubscription) -> dict[str, Any]:
+    """What the page posts: the browser's PushSubscription.toJSON()."""
+    return {
+        "endpoint": subscription.endpoint,
+        "expirationTime": None,
+        "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+    }
+
+
+async def book(client: httpx.AsyncClient, start: str = WED_11) -> dict[str, Any]:
+    resp = await client.post("/v1/bookings", json=booking(start))
+    assert resp.status_code == 201, resp.text
+    made: dict[str, Any] = resp.json()
+    return made
+
+
+async def notify(container: Container, booking_id: str, type_: str = "booking.created") -> None:
+    await container.notifications.subscriber.handle(await envelope(container, type_, booking_id))
+
+
+async def signed_in_patient(client: httpx.AsyncClient, container: Container) -> dict[str, str]:
+    """Pat1 signs in with the emailed one-time link, as the patient pages do."""
+    token = await request_link(client, container, "pat1@example.com")
+    resp = await client.post("/v1/auth/patient-session", json={"token": token})
+    assert resp.status_code == 200, resp.text
+    client.cookies.clear()
+    return bearer(resp.json()["token"])
+
+
+async def register(
+    client: httpx.AsyncClient, headers: dict[str, str], subscription: PushSubscription
+) -> dict[str, Any]:
+    resp = await client.post(
+        "/v1/notifications/push/subscriptions",
+        json=browser_json(subscription),
+        headers={**headers, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"},
+    )
+    assert resp.status_code == 201, resp.text
+    made: dict[str, Any] = resp.json()
+    return made
+
+
+async def message_rows(container: Container, booking_id: str) -> dict[str, Any]:
+    query = select(messages).where(messages.c.booking_id == booking_id)
+    async with container.db.read() as conn:
+        return {r.template: r for r in (await conn.execute(query)).all()}
+
+
+async def subscription_rows(container: Container) -> list[Any]:
+    async with container.db.read() as conn:
+        return list((await conn.execute(select(push_subscriptions))).all())
+
+
+async def test_a_registered_browser_receives_the_booking_confirmation_encrypted_and_signed(
+    client: httpx.AsyncClient,
+    container: Container,
+    service: FakePushService,
+    vapid_key: ec.EllipticCurvePrivateKey,
+    clock: FixedClock,
+) -> None:
+    first = await book(client, "2026-11-25T10:00:00-06:00")
+    patient = await signed_in_patient(client, container)
+    key = await client.get("/v1/notifications/push/key", headers=patient)
+    assert key.status_code == 200, key.text
+    assert key.json() == {"application_server_key": application_server_key(vapid_key)}
+    browser_id, subscription = service.subscribe()
+    await register(client, patient, subscription)
+
+    made = await book(client)
+    await notify(container, made["id"])
+
+    assert made["patient_id"] == first["patient_id"]
+    assert service.refusals == []
+    [delivery] = service.deliveries
+    assert delivery.subscriber_id == browser_id
+    assert json.loads(delivery.payload) == {
+        "title": "Riverbend Wellness Clinic: visit booked",
+        "body": "Wednesday 25 November 2026 at 11:00. Tap to see or change it.",
+        "url": f"{PUBLIC}/bookings/{made['id']}",
+        "tag": made["id"],
+    }
+    assert delivery.ttl == TTL
+    assert delivery.claims["aud"] == service.url
+    assert delivery.claims["sub"] == SUBJECT
+    row = (await message_rows(container, made["id"]))["confirmation.push"]
+    assert (row.channel, row.status, row.provider, row.provider_id) == (
+        "push",
+        "sent",
+        "webpush",
+        None,
+    )
+    [stored] = await subscription_rows(container)
+    assert stored.last_used_at == clock.now()
+
+
+async def test_the_patient_reads_the_push_message_like_the_others(
+    client: httpx.AsyncClient, container: Container, service: FakePushService
+) -> None:
+    await book(client, "2026-11-25T10:00:00-06:00")
+    patient = await signed_in_patient(client, container)
+    await register(client, patient, service.subscribe()[1])
+    await notify(container, (await book(client))["id"])
+
+    listed = await client.get("/v1/notifications", headers=patient)
+
+    assert listed.status_code == 200, listed.text
+    [push] = [n for n in listed.json()["notifications"] if n["channel"] == "push"]
+    assert (push["template"], push["status"]) == ("confirmation.push", "sent")
+    assert push["subject"] == "Riverbend Wellness Clinic: visit booked"
+    assert push["text"].startswith("Wednesday 25 November 2026 at 11:00")
+
+
+async def test_reminders_go_to_the_registered_browser_too(
+    client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
+) -> None:
+    await book(client, "2026-11-25T10:00:00-06:00")
+    patient = await signed_in_patient(client, container)
+    await register(client, patient, service.subscribe()[1])
+    made = await book(client)  # 11:00 Wednesday: the 24 h reminder is due Tuesday 11:00
+    await notify(container, made["id"])
+    clock.advance(timedelta(hours=2))
+
+    await container.notifications.reminders.send_due(clock.now())
+
+    titles = [json.loads(d.payload)["title"] for d in service.deliveries]
+    assert titles == [
+        "Riverbend Wellness Clinic: visit booked",
+        "Riverbend Wellness Clinic: visit reminder",
+    ]
+
+
+async def test_without_a_registered_browser_no_push_message_is_planned(
+    client: httpx.AsyncClient, container: Container, service: FakePushService
+) -> None:
+    made = await book(client)
+    await notify(container, made["id"])
+
+    assert set(await message_rows(container, made["id"])) == {
+        "confirmation.email",
+        "confirmation.sms",
+    }
+    assert service.requests == 0
+
+
+async def test_a_gone_browser_is_deleted_and_the_other_still_gets_the_message(
+    client: httpx.AsyncClient, container: Container, service: FakePushService
+) -> None:
+    await book(client, "2026-11-25T10:00:00-06:00")
+    patient = await signed_in_patient(client, container)
+    old_id, old = service.subscribe()
+    new_id, new = service.subscribe()
+    await register(client, patient, old)
+    await register(client, patient, new)
+    service.gone.add(old_id)
+
+    made = await book(client)
+    await notify(container, made["id"])
+
+    assert [d.subscriber_id for d in service.deliveries] == [new_id]
+    stored = await subscription_rows(container)
+    assert [s.endpoint_hash for s in stored] == [hashlib.sha256(new.endpoint.encode()).hexdigest()]
+    assert (await message_rows(container, made["id"]))["confirmation.push"].status == "sent"
+
+
+async def test_a_410_from_the_only_browser_deletes_it_and_fails_the_message_with_the_reason(
+    client: httpx.AsyncClient, container: Container, service: FakePushService
+) -> None:
+    await book(client, "2026-11-25T10:00:00-06:00")
+    patient = await signed_in_patient(client, container)
+    browser_id, subscription = service.subscribe()
+    await register(client, patient, subscription)
+    service.gone.add(browser_id)
+
+    made = await book(client)
+    with pytest.raises(DeliveryFailed):
+        await notify(container, made["id"])
+
+    assert await subscription_rows(container) == []
+    found = await message_rows(container, made["id"])
+    assert found["confirmation.push"].status == "failed"
+    assert found["confirmation.push"].reason.startswith("SubscriptionGone: no push subscription")
+    assert found["confirmation.email"].status == "delivered"  # kept locally, unaffected
+    assert service.refusals == ["subscription expired"]
+
+
+async def test_registering_the_same_browser_again_updates_it_and_stores_it_sealed(
+    client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
+) -> None:
+    made = await book(client)
+    patient = await signed_in_patient(client, container)
+    _, subscription = service.subscribe()
+    first = await register(client, patient, subscription)
+    clock.advance(timedelta(minutes=5))
+
+    again = await register(client, patient, subscription)
+
+    assert again["id"] == first["id"]
+    assert again["updated_at"] > first["updated_at"]
+    [row] = await subscription_rows(container)
+    assert row.patient_id == made["patient_id"]
+    assert row.endpoint_hash == hashlib.sha256(subscription.endpoint.encode()).hexdigest()
+    for column, plain in (
+        ("endpoint_enc", subscription.endpoint),
+        ("p256dh_enc", subscription.p256dh),
+        ("auth_enc", subscription.auth),
+    ):
+        assert plain not in row._mapping[column]
+    assert row.user_agent.startswith("Mozilla/5.0")
+    async with container.db.read() as conn:
+        query = select(audit_log).where(audit_log.c.action == "register_push_subscription")
+        audited = (await conn.execute(query)).all()
+    assert [(a.actor_type, a.patient_id, a.resource_id, a.outcome) for a in audited] == [
+        ("patient", made["patient_id"], first["id"], "allowed")
+    ] * 2
+
+
+async def test_deleting_the_subscription_withdraws_push(
+    client: httpx.AsyncClient, container: Container, service: FakePushService
+) -> None:
+    await book(client, "2026-11-25T10:00:00-06:00")
+    patient = await signed_in_patient(client, container)
+    _, by_body = service.subscribe()
+    _, by_query = service.subscribe()
+    await register(client, patient, by_body)
+    await register(client, patient, by_query)
+
+    gone = await client.request(
+        "DELETE",
+        "/v1/notifications/push/subscriptions",
+        json={"endpoint": by_body.endpoint},
+        headers=patient,
+    )
+    also = await client.delete(
+        "/v1/notifications/push/subscriptions",
+        params={"endpoint": by_query.endpoint},
+        headers=patient,
+    )
+    made = await book(client)
+    await notify(container, made["id"])
+
+    assert (gone.status_code, also.status_code) == (204, 204)
+    assert await subscription_rows(container) == []
+    assert "confirmation.push" not in await message_rows(container, made["id"])
+    assert service.requests == 0
+    async with container.db.read() as conn:
+        query = select(func.count()).where(audit_log.c.action == "delete_push_subscription")
+        assert (await conn.execute(query)).scalar_one() == 2
+
+
+async def test_staff_cannot_register_a_browser_and_anonymous_callers_must_sign_in(
+    client: httpx.AsyncClient, container: Container, service: FakePushService
+) -> None:
+    desk = await staff_session(container, "desk", "front_desk")
+    body = browser_json(service.subscribe()[1])
+    url = "/v1/notifications/push/subscriptions"
+
+    assert_problem(await client.post(url, json=body, headers=desk), 403, "forbidden")
+    assert_problem(await client.get("/v1/notifications/push/key", headers=desk), 403, "forbidden")
+    assert_problem(await client.post(url, json=body), 401, "authentication_required")
+    assert await subscription_rows(container) == []
+    async with container.db.read() as conn:
+        query = select(audit_log.c.role, audit_log.c.outcome).where(
+            audit_log.c.action == "register_push_subscription"
+        )
+        assert (await conn.execute(query)).all() == [("front_desk", "denied")]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"keys": {"p256dh": b64url(b"\x04" + bytes(40))}}, "keys.p256dh"),
+        ({"keys": {"auth": b64url(bytes(12))}}, "keys.auth"),
+        ({"keys": {"auth": "abc/def+"}}, "keys.auth"),
+        ({"endpoint": "http://push.example.net/send/1"}, "endpoint"),
+    ],
+)
+async def test_a_malformed_subscription_is_refused_with_a_problem_naming_the_field(
+    client: httpx.AsyncClient,
+    container: Container,
+    service: FakePushService,
+    change: dict[str, Any],
+    field: str,
+) -> None:
+    await book(client)
+    patient = await signed_in_patient(client, container)
+    body = browser_json(service.subscribe()[1])
+    body = {**body, **change, "keys": {**body["keys"], **change.get("keys", {})}}
+
+    resp = await client.post("/v1/notifications/push/subscriptions", json=body, headers=patient)
+
+    problem = assert_problem(resp, 422, "invalid_request")
+    assert problem["field"] == field
+    assert field in problem["detail"] or "https" in problem["detail"]
+    assert await subscription_rows(container) == []
+
+
+async def test_a_body_without_keys_is_a_validation_problem(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    await book(client)
+    patient = await signed_in_patient(client, container)
+    resp = await client.post(
+        "/v1/notifications/push/subscriptions",
+        json={"endpoint": "https://push.example.net/send/1"},
+        headers=patient,
+    )
+    assert "keys" in assert_problem(resp, 422, "validation_error")["detail"]
+
+
+async def test_without_vapid_keys_push_is_not_offered_and_never_planned(
+    client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
+) -> None:
+    container.notifications = build_notifications(
+        container.db, clock, container.catalog, container.keys, container.trail, public_url=PUBLIC
+    )
+    made = await book(client)
+    patient = await signed_in_patient(client, container)
+    _, subscription = service.subscribe()
+    async with container.db.write() as conn:  # a browser registered while push was on
+        store = PushStore(container.db, container.keys, clock)
+        await store.save(conn, made["patient_id"], subscription, None)
+
+    key = await client.get("/v1/notifications/push/key", headers=patient)
+    added = await client.post(
+        "/v1/notifications/push/subscriptions", json=browser_json(subscription), headers=patient
+    )
+    await notify(container, made["id"])
+    removed = await client.delete(
+        "/v1/notifications/push/subscriptions",
+        params={"endpoint": subscription.endpoint},
+        headers=patient,
+    )
+
+    assert_problem(key, 404, "push_not_configured")
+    assert_problem(added, 404, "push_not_configured")
+    assert "confirmation.push" not in await message_rows(container, made["id"])
+    assert removed.status_code == 204  # a patient can always take their browser back
+    assert await subscription_rows(container) == []
+
+
+async def test_subscriptions_are_resealed_by_key_rotation_and_still_open(
+    client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
+) -> None:
+    made = await book(client)
+    patient = await signed_in_patient(client, container)
+    _, subscription = service.subscribe()
+    await register(client, patient, subscription)
+    rotated = container.keys.with_new_active_key()
+
+    await reseal_all(container.db, SEALED, rotated)
+
+    assert await count_by_key(container.db, SEALED) == {
+        rotated.active: await sealed_value_count(container)
+    }
+    [device] = await PushStore(container.db, rotated, clock).of(made["patient_id"])
+    assert device.subscription == subscription
+
+
+async def sealed_value_count(container: Container) -> int:
+    async with container.db.read() as conn:
+        total = 0
+        for sealed in SEALED:
+            for column in sealed.columns:
+                query = select(func.count()).where(sealed.table.c[column].is_not(None))
+                total += int((await conn.execute(query)).scalar_one())
+        return total
+
+
+def test_a_public_key_that_is_not_the_private_keys_half_is_refused_at_start(
+    settings: Settings,
+) -> None:
+    other = application_server_key(ec.generate_private_key(ec.SECP256R1()))
+    with pytest.raises(ValueError, match="VAPID_PUBLIC_KEY"):
+        build(settings.model_copy(update={"vapid_public_key": other}))
+
+
+def test_a_vapid_key_without_a_subject_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="VAPID_SUBJECT"):
+        Settings(data_dir=tmp_path, vapid_private_key="x", vapid_subject=None)
+
+
+async def test_the_raw_base64url_private_key_gives_the_same_public_key(
+    settings: Settings, vapid_key: ec.EllipticCurvePrivateKey
+) -> None:
+    raw = b64url(vapid_key.private_numbers().private_value.to_bytes(32, "big"))
+    built = build(settings.model_copy(update={"vapid_private_key": SecretStr(raw)}))
+    patient = Actor(kind="patient", id="patient:p1", role=Role.PATIENT, patient_id="p1")
+    try:
+        assert await built.notifications.push.key(patient) == application_server_key(vapid_key)
+    finally:
+        await built.aclose()

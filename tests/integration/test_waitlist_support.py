@@ -1,0 +1,110 @@
+"""Shared parts of the waitlist launch, offer and conversion tests: a clinic whose counseling
+has durations and prices decided (and a counselor who works Mondays 10–12 only, so a wave's
+capacity is easy to count), signed-in staff, tokens read from the emails the clinic sent,
+and events read from the outbox."""
+
+from __future__ import annotations
+
+import email
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import yaml
+from sqlalchemy import select
+
+from clinicflow.bootstrap import Container
+from clinicflow.identity.totp import code_at
+from clinicflow.infra.outbox import outbox
+from conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+# The clock stands at Tuesday 2026-11-24 09:00 in the clinic. Counseling needs a day's notice
+# and keeps 10 minutes after each 50-minute visit: Mondays 10:00 and 11:00 fit, so the next
+# two weeks (30 Nov, 7 Dec) hold 4 initial visits.
+MONDAY_10 = "2026-11-30T10:00:00-06:00"
+MONDAY_11 = "2026-11-30T11:00:00-06:00"
+NEXT_MONDAY_10 = "2026-12-07T10:00:00-06:00"
+NEXT_MONDAY_11 = "2026-12-07T11:00:00-06:00"
+PHI_WORDS = ("Halloway", "example.org", "+1512", "78701", "Wren")
+
+
+def clinic_yaml(tmp_path: Path, *, tbd: bool = False) -> Path:
+    """config/clinic.yaml with counseling's durations and prices given (or TBD)."""
+    doc = yaml.safe_load((ROOT / "config" / "clinic.yaml").read_text())
+    initial: Any = "TBD" if tbd else 50
+    doc["services"]["counseling"].update(
+        {
+            "durations": {"initial": [initial], "followup": [50]},
+            "pricing": {"initial": "TBD" if tbd else 150, "followup": 120},
+        }
+    )
+    doc["practitioners"]["counselor1"]["hours"] = {"mon": ["10:00-12:00"]}
+    path = tmp_path / "clinic.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+async def admin_headers(container: Container) -> dict[str, str]:
+    made = await container.users.create("root", "admin", PASSWORD)
+    assert made.totp_uri is not None
+    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
+    opened, _ = await container.users.login(
+        "root", PASSWORD, code_at(secret, container.clock.now())
+    )
+    return {"Authorization": f"Bearer {opened.token}"}
+
+
+def person(n: int, service: str = "counseling", **over: Any) -> dict[str, Any]:
+    body = {
+        "service": service,
+        "first_name": f"Wren{n}",
+        "last_name": "Halloway",
+        "email": f"wren{n}@example.org",
+        "interest_level": 3,
+        "zip": "78701",
+    }
+    return body | over
+
+
+async def join(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    resp = await client.post("/v1/waitlist", json=body)
+    assert resp.status_code == 201, resp.text
+    made: dict[str, Any] = resp.json()
+    return made
+
+
+def mailbox(container: Container) -> list[email.message.Message]:
+    folder = container.settings.data_dir / "mailbox"
+    if not folder.exists():
+        return []
+    return [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+
+
+def links_sent(container: Container, kind: str) -> dict[str, str]:
+    """Recipient → the latest token of that kind of link (invitations, offers, t)."""
+    pattern = re.compile(rf"/v1/waitlist/{kind}(?:\?token=|/)([A-Za-z0-9_-]+)")
+    found: dict[str, str] = {}
+    for message in mailbox(container):
+        body = message.get_payload(decode=True)
+        assert isinstance(body, bytes)
+        match = pattern.search(body.decode())
+        if match:
+            found[str(message["To"])] = match.group(1)
+    return found
+
+
+async def events(container: Container, type_: str) -> list[dict[str, Any]]:
+    async with container.db.read() as conn:
+        query = select(outbox.c.payload).where(outbox.c.type == type_).order_by(outbox.c.id)
+        return [dict(p) for p in (await conn.execute(query)).scalars()]
+
+
+async def all_waitlist_payloads(container: Container) -> str:
+    async with container.db.read() as conn:
+        query = select(outbox.c.type, outbox.c.payload).where(
+            outbox.c.type.like("waitlist.%") | outbox.c.type.like("service.%")
+        )
+        return repr((await conn.execute(query)).all())
