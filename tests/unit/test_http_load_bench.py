@@ -4,7 +4,6 @@ timings: the benchmark prints those, a test never judges them."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 import shutil
@@ -15,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,17 +28,12 @@ needs_wrk = pytest.mark.skipif(
 )
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("http_load", ROOT / "benchmarks/http_load.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["http_load"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the benchmark's modules are scripts' siblings
 
-
-hl = _load()
+import load_common  # noqa: E402
+import load_report  # noqa: E402
+import load_slots  # noqa: E402
+import load_wrk  # noqa: E402
 
 WRK_STDOUT = """Running 10s test @ http://127.0.0.1:8000/
   2 threads and 32 connections
@@ -59,7 +52,7 @@ HTTP_LOAD_JSON {"mode": "post", "requests": 2600, "duration_us": 10000000, "byte
 
 
 def test_parses_the_scripts_summary_line() -> None:
-    result = hl.parse_wrk_output(WRK_STDOUT)
+    result = load_wrk.parse_wrk_output(WRK_STDOUT)
 
     assert result.requests == 2600
     assert result.duration_s == 10.0
@@ -75,11 +68,11 @@ def test_parses_the_scripts_summary_line() -> None:
 def test_wrk_output_without_the_script_is_refused() -> None:
     plain = WRK_STDOUT.split("HTTP_LOAD_JSON")[0]
     with pytest.raises(ValueError, match="HTTP_LOAD_JSON"):
-        hl.parse_wrk_output(plain)
+        load_wrk.parse_wrk_output(plain)
 
 
 def _offer(duration: int = 10, before: int = 0, after: int = 5, who: str = "doctor1") -> Any:
-    return hl.Offer("alternative_medicine", "followup", duration, who, before, after)
+    return load_slots.Offer("alternative_medicine", "followup", duration, who, before, after)
 
 
 def _grid(first: datetime, count: int, step_min: int = 15) -> list[datetime]:
@@ -91,11 +84,11 @@ def test_picks_starts_whose_blocks_do_not_overlap() -> None:
     starts = _grid(nine, 8)  # 09:00 .. 10:45
 
     # 10 min + 5 after = 15: every start of a 15-min grid fits.
-    assert hl.pick_distinct(starts, _offer(10, 0, 5)) == starts
+    assert load_slots.pick_distinct(starts, _offer(10, 0, 5)) == starts
     # 15 + 5 = 20: every other one.
-    assert hl.pick_distinct(starts, _offer(15, 0, 5)) == starts[::2]
+    assert load_slots.pick_distinct(starts, _offer(15, 0, 5)) == starts[::2]
     # 15 + 10 after and 15 before: a block of 40 min, so every third start.
-    picked = hl.pick_distinct(list(reversed(starts)), _offer(15, 15, 10))
+    picked = load_slots.pick_distinct(list(reversed(starts)), _offer(15, 15, 10))
     assert picked == [starts[0], starts[3], starts[6]]
 
 
@@ -103,7 +96,7 @@ def test_pick_distinct_blocks_never_overlap_on_an_irregular_list() -> None:
     nine = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     starts = [nine + timedelta(minutes=m) for m in (0, 5, 17, 20, 41, 42, 60, 61, 95)]
     offer = _offer(15, 5, 10)
-    picked = hl.pick_distinct(starts, offer)
+    picked = load_slots.pick_distinct(starts, offer)
 
     blocks = [(s - timedelta(minutes=5), s + timedelta(minutes=15 + 10)) for s in sorted(picked)]
     assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(blocks))
@@ -115,12 +108,12 @@ def _plan() -> dict[Any, list[datetime]]:
     return {
         _offer(10, 0, 5, "doctor1"): _grid(nine, 4),
         _offer(10, 0, 5, "nurse"): _grid(nine, 2),
-        hl.Offer("gaps_coaching", "followup", 15, "gaps_coach", 0, 10): _grid(nine, 3, 30),
+        load_slots.Offer("gaps_coaching", "followup", 15, "gaps_coach", 0, 10): _grid(nine, 3, 30),
     }
 
 
 def test_booking_bodies_are_valid_distinct_and_interleaved() -> None:
-    bodies = hl.booking_bodies(_plan(), "run1")
+    bodies = load_slots.booking_bodies(_plan(), "run1")
 
     assert len(bodies) == 9
     parsed = [BookingIn.model_validate_json(b) for b in bodies]  # the API's own schema
@@ -134,7 +127,7 @@ def test_booking_bodies_are_valid_distinct_and_interleaved() -> None:
 
 
 def test_offers_from_the_clinic_config_name_each_practitioner_once() -> None:
-    found = hl.offers(ROOT / "config" / "clinic.yaml")
+    found = load_slots.offers(ROOT / "config" / "clinic.yaml")
 
     keys = [o.practitioner for o in found]
     assert keys
@@ -151,18 +144,20 @@ def test_offers_from_the_clinic_config_name_each_practitioner_once() -> None:
 
 
 def _row(rps: float, p50: float = 1.0, conns: int = 32) -> Any:
-    return hl.Row("x", rps, p50, p50 * 3, 0, conns)
+    return load_report.Row("x", rps, p50, p50 * 3, 0, conns)
 
 
 def test_verdicts() -> None:
-    checks = hl.verdicts(_row(10_000), _row(2_500), _row(20, 99.0, 2), 400.0, 0)
+    checks = load_report.verdicts(_row(10_000), _row(2_500), _row(20, 99.0, 2), 400.0, 0)
     assert [c.met for c in checks] == [True, True, True]
 
-    checks = hl.verdicts(_row(10_000), _row(2_499), _row(20, 100.0, 2), 400.0, 1, _row(40, 800))
+    checks = load_report.verdicts(
+        _row(10_000), _row(2_499), _row(20, 100.0, 2), 400.0, 1, _row(40, 800)
+    )
     assert [c.met for c in checks] == [False, False, False]
     assert "1 double bookings" in checks[1].measured
     assert "800 ms at 32 connections" in checks[2].measured
-    assert "PASS" not in hl.render([_row(1.0)], checks)
+    assert "PASS" not in load_report.render([_row(1.0)], checks)
 
 
 # --- the Lua script, run by wrk against a recorder on loopback -----------------------------
@@ -218,14 +213,14 @@ def recorder() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
 def _wrk(url: str, env: dict[str, str]) -> Any:
     assert WRK is not None
     done = subprocess.run(
-        [WRK, "-t2", "-c4", "-d1s", "-s", str(hl.LUA), url],
+        [WRK, "-t2", "-c4", "-d1s", "-s", str(load_common.LUA), url],
         env={**os.environ, "HTTP_LOAD_THREADS": "2", **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    return hl.parse_wrk_output(done.stdout)
+    return load_wrk.parse_wrk_output(done.stdout)
 
 
 @needs_wrk
@@ -233,7 +228,7 @@ def test_lua_posts_every_booking_body_exactly_once(
     recorder: tuple[str, list[tuple[str, str, str]]], tmp_path: Path
 ) -> None:
     url, seen = recorder
-    bodies = hl.booking_bodies(_plan(), "lua")
+    bodies = load_slots.booking_bodies(_plan(), "lua")
     file = tmp_path / "bookings.jsonl"
     file.write_text("\n".join(bodies) + "\n")
 
