@@ -15,7 +15,10 @@ from pydantic import (
     model_validator,
 )
 
-from clinicflow.patients.contact import InvalidContact, normalize_email, normalize_phone
+from clinicflow.patients.contact import (
+    EmailIn,
+    PhoneIn,
+)
 from clinicflow.patients.views import (
     Address,
     PatientView,
@@ -69,8 +72,8 @@ class PatientFields(_In):
 
     first_name: Name | None = None
     last_name: Name | None = None
-    email: Annotated[str, Field(max_length=254)] | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: EmailIn = None
+    phone: PhoneIn = None
     birth_date: date | None = None
     sex: Literal["female", "male", "intersex", "other", "undisclosed"] | None = None
     pronouns: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
@@ -80,22 +83,6 @@ class PatientFields(_In):
         default=None, description="opt in (true) or out (false) per channel; consent is timed"
     )
     referral: ReferralIn | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        try:
-            return normalize_email(value) if value else None
-        except InvalidContact as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        try:
-            return normalize_phone(value) if value else None
-        except InvalidContact as exc:
-            raise ValueError(str(exc)) from exc
 
     @field_validator("birth_date")
     @classmethod

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from clinicflow.patients import InvalidContact, normalize_email, normalize_phone
+from clinicflow.patients import EmailIn, PhoneIn
 from clinicflow.waitlist import zips
 from clinicflow.waitlist.commands import Contact, JoinRequest, Preferences, TimeWindow
 
@@ -57,8 +57,8 @@ class JoinIn(_In):
     service: Key
     first_name: Name
     last_name: Name
-    email: Annotated[str, Field(max_length=254)] | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: EmailIn = None
+    phone: PhoneIn = None
     zip: str = Field(description="the 5-digit US ZIP code where you live")
     interest_level: Level
     channels: Channels | None = Field(
@@ -68,22 +68,6 @@ class JoinIn(_In):
     preferred_practitioner: Key | None = None
     preferred_times: Windows = []
     source: SourceIn | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        try:
-            return normalize_email(value) if value else None
-        except InvalidContact as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        try:
-            return normalize_phone(value) if value else None
-        except InvalidContact as exc:
-            raise ValueError(str(exc)) from exc
 
     @field_validator("zip")
     @classmethod
