@@ -106,6 +106,10 @@ class Database:
         """`listener(events)` after each commit that wrote events (see `infra.outbox.record`)."""
         self._listeners.append(listener)
 
+    def off_commit(self, listener: CommitListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     async def _tell(self, events: list[Any]) -> None:
         for listener in self._listeners:
             try:

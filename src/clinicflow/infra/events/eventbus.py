@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy import event
 
 from clinicflow.infra.bus import Lag, Transport
 from clinicflow.infra.db import Database
@@ -25,7 +24,6 @@ from clinicflow.infra.relay import Relay
 from clinicflow.shared.clock import Clock
 
 log = logging.getLogger(__name__)
-_OUTBOX_WRITTEN = "clinicflow.outbox_written"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +54,20 @@ class EventBus:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._listeners: list[tuple[str, Any]] = []
 
     async def start(self) -> None:
         """Background delivery for `clinicflow serve` (in-process transport only)."""
         if not self.in_process or self._tasks:
             return
         self._stop.clear()
-        self._watch_commits()
+        self.db.on_commit(self._committed)
         self._tasks.append(asyncio.create_task(self._deliver_loop(self._stop)))
 
     async def stop(self) -> None:
         self._stop.set()
         await asyncio.gather(*self._tasks)
         self._tasks.clear()
-        for name, listener in self._listeners:
-            event.remove(self.db.engine.sync_engine, name, listener)
-        self._listeners.clear()
+        self.db.off_commit(self._committed)
 
     async def run_worker(self, stop: asyncio.Event) -> None:
         """Relay and consume until `stop` is set; handlers under way finish first."""
@@ -124,25 +119,8 @@ class EventBus:
                 log.exception("relaying the outbox failed; trying again")
             await pause(stop, self._poll, self._wake)
 
-    def _watch_commits(self) -> None:
-        """Wake the loop when a transaction that wrote to the outbox commits."""
-        loop = asyncio.get_running_loop()
-
-        def executed(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if statement.lstrip()[:24].upper() == "INSERT INTO INFRA_OUTBOX":
-                conn.info[_OUTBOX_WRITTEN] = True
-
-        def committed(conn: Any) -> None:
-            if conn.info.pop(_OUTBOX_WRITTEN, False):
-                loop.call_soon_threadsafe(self._wake.set)
-
-        def rolled_back(conn: Any) -> None:
-            conn.info.pop(_OUTBOX_WRITTEN, None)
-
-        self._listeners = [
-            ("after_cursor_execute", executed),
-            ("commit", committed),
-            ("rollback", rolled_back),
-        ]
-        for name, listener in self._listeners:
-            event.listen(self.db.engine.sync_engine, name, listener)
+    async def _committed(self, events: Sequence[Any]) -> None:
+        """Wake the loop once a transaction that wrote events has committed. Listening after
+        the commit (not on SQLAlchemy's `commit` event, which fires before the database has
+        made the row visible) means the relay's next read finds the event."""
+        self._wake.set()
