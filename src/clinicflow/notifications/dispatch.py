@@ -1,4 +1,5 @@
-"""Planning, recording and sending the messages of one event (or one reminder).
+"""Planning, recording and sending the messages of one event (or one reminder), about a
+visit or a payment.
 
 In the write transaction: the patient's contact details are read (a PHI read, audited as the
 system's "notify"), the messages are planned and inserted (idempotent on event, channel and
@@ -21,6 +22,7 @@ from clinicflow.notifications import ics
 from clinicflow.notifications import repository as repo
 from clinicflow.notifications.channels import Channel, LocalChannel, Outgoing
 from clinicflow.notifications.domain.plan import Contact, plan
+from clinicflow.notifications.domain.subject import Subject, booking_of
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.ports import Attachment, ContactSource, DeliveryError
 from clinicflow.notifications.push import PushStore
@@ -38,7 +40,7 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    visit: Visit
+    subject: Subject
     contact: Contact | None
     rows: list[Any] = field(default_factory=list)  # queued or failed, to send now
 
@@ -71,31 +73,31 @@ class Dispatcher:
         return self._db.write()
 
     async def prepare(
-        self, conn: AsyncConnection, event_id: str, kind: str, visit: Visit, patient_id: str
+        self, conn: AsyncConnection, event_id: str, kind: str, subject: Subject, patient_id: str
     ) -> Prepared:
         existing = await repo.messages_of(conn, event_id)
         if existing and not any(r.status in ("queued", "failed") for r in existing):
-            return Prepared(visit, None)  # all sent or skipped: a redelivery does nothing
+            return Prepared(subject, None)  # all sent or skipped: a redelivery does nothing
         contact = await self._contact(conn, patient_id)
         if contact is None:
-            return Prepared(visit, None)
+            return Prepared(subject, None)
         if not existing:
             now = self._clock.now()
             rows = [
                 repo.message_row(
                     event_id,
                     patient_id,
-                    visit.booking_id,
+                    booking_of(subject),
                     self._channel_for(p.channel, p.skip_reason),
                     p.template,
-                    visit.facts(),
+                    subject.facts(),
                     now,
                     p.skip_reason,
                 )
                 for p in plan(kind, contact)
             ]
             await insert_ignoring_duplicates(conn, messages, rows)
-        return Prepared(visit, contact, await repo.unsent_of(conn, event_id))
+        return Prepared(subject, contact, await repo.unsent_of(conn, event_id))
 
     async def send(self, prepared: Prepared) -> None:
         failed = [r.id for r in prepared.rows if not await self._send_one(r, prepared)]
@@ -124,8 +126,8 @@ class Dispatcher:
         # A push has no address: its channel finds the patient's browsers by patient id.
         address = {"email": prepared.contact.email, "sms": prepared.contact.phone}.get(planned)
         try:
-            rendered = self._renderer.render(row.template, prepared.visit)
-            attachments = await self._attachments(row, kind, prepared.visit)
+            rendered = self._renderer.render(row.template, prepared.subject)
+            attachments = await self._attachments(row, kind, prepared.subject)
             outgoing = Outgoing(address or "", rendered, attachments, patient_id=row.patient_id)
             result = await channel.deliver(outgoing)
         except Exception as exc:  # any failure is recorded, then retried
@@ -145,8 +147,8 @@ class Dispatcher:
             )
         return True
 
-    async def _attachments(self, row: Any, kind: str, visit: Visit) -> tuple[Attachment, ...]:
-        if row.channel != "email" or kind not in CALENDAR_KINDS:
+    async def _attachments(self, row: Any, kind: str, visit: Subject) -> tuple[Attachment, ...]:
+        if row.channel != "email" or kind not in CALENDAR_KINDS or not isinstance(visit, Visit):
             return ()
         async with self._db.read() as conn:
             sequence = await repo.email_count(conn, visit.booking_id, row.id)

@@ -1,4 +1,5 @@
-"""The bus subscriber: booking events become messages to the patient and reminder rows.
+"""The bus subscriber: booking events become messages to the patient and reminder rows;
+payment events become a receipt or a refund notice.
 
 Every step is idempotent, so the at-least-once bus may deliver an event twice: message rows
 are unique per (event, channel, template) and a sent one is never sent again; reminders are
@@ -12,9 +13,16 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.booking import booking_now
 from clinicflow.infra.bus import Envelope
 from clinicflow.notifications import repository as repo
 from clinicflow.notifications.dispatch import Dispatcher
+from clinicflow.notifications.domain.payment import (
+    PAYMENT_KINDS,
+    PaidVisit,
+    PaymentNotice,
+    tells_patient,
+)
 from clinicflow.notifications.domain.schedule import reminders_for
 from clinicflow.notifications.domain.visit import KINDS, Visit
 from clinicflow.shared.clock import Clock
@@ -22,7 +30,7 @@ from clinicflow.shared.clock import Clock
 
 class NotificationSubscriber:
     name = "notifications"
-    types = frozenset(KINDS)
+    types = frozenset(KINDS) | frozenset(PAYMENT_KINDS)
 
     def __init__(
         self,
@@ -35,6 +43,9 @@ class NotificationSubscriber:
         self._offsets = dict(reminder_offsets or {})
 
     async def handle(self, event: Envelope) -> None:
+        if event.type in PAYMENT_KINDS:
+            await self._payment(event)
+            return
         kind = KINDS.get(event.type)
         if kind is None:
             return
@@ -58,3 +69,22 @@ class NotificationSubscriber:
             await repo.cancel_reminders(conn, visit.booking_id, now, keep_start=visit.start)
         planned = reminders_for(visit.start, visit.service, now, self._offsets)
         await repo.schedule(conn, visit.booking_id, patient_id, visit.start, planned, now)
+
+    async def _payment(self, event: Envelope) -> None:
+        notice = PaymentNotice.from_payload(event.type, event.payload)
+        patient_id = notice.patient_id
+        if patient_id is None or not tells_patient(notice):
+            return  # nobody to tell, or no money moved
+        kind = PAYMENT_KINDS[event.type]
+        async with self._dispatcher.write() as conn:
+            notice = notice.about(await _paid_visits(conn, notice.booking_ids))
+            prepared = await self._dispatcher.prepare(
+                conn, event.event_id, kind, notice, patient_id
+            )
+        await self._dispatcher.send(prepared)
+
+
+async def _paid_visits(conn: AsyncConnection, booking_ids: Sequence[str]) -> list[PaidVisit]:
+    # An order pays for a handful of visits at most: one lookup each, through booking's surface.
+    found = [await booking_now(conn, booking_id) for booking_id in booking_ids]
+    return [PaidVisit(b.id, b.service, b.start) for b in found if b is not None]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.infra.db import Database
-from clinicflow.notifications.domain.visit import Visit
+from clinicflow.notifications.domain.subject import subject_from_facts
 from clinicflow.notifications.render import Renderer
 from clinicflow.notifications.tables import MESSAGE_STATUSES, messages
 from clinicflow.shared.actor import Actor, Role
@@ -85,7 +85,8 @@ class NotificationReader:
     def _view(self, r: Any) -> MessageView:
         subject = text = None
         if r.status != "skipped":
-            rendered = self._renderer.render(r.template, Visit.from_facts(r.facts))
+            kind = r.template.split(".", 1)[0]
+            rendered = self._renderer.render(r.template, subject_from_facts(kind, r.facts))
             subject, text = rendered.subject or None, rendered.text
         return MessageView(
             id=r.id,

@@ -4,6 +4,10 @@ The texts name the clinic, the local date and time in the clinic's zone, the pra
 the link to manage the booking; the service's name (which can hint at a health condition)
 appears only where the options allow it, and never in an SMS by default. A push notification
 shows on a lock screen like an SMS, so it follows the SMS option and names no practitioner.
+
+A receipt or refund notice names the clinic, the amount formatted from cents with its
+currency, the payment method in words and the link to the itemized receipt (which the patient
+signs in to open); the visits it paid for are dated, and named only as the options allow.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from clinicflow.catalog.domain import Catalog
+from clinicflow.notifications.domain.payment import PaymentNotice, method_words, money_text
+from clinicflow.notifications.domain.subject import Subject
 from clinicflow.notifications.domain.visit import Visit
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -63,10 +70,14 @@ class Renderer:
         service = self._catalog.services.get(key)
         return service.name if service else key
 
-    def render(self, template: str, visit: Visit) -> Rendered:
-        """`template` is "<kind>.<channel>", e.g. "confirmation.email" or "reminder.sms"."""
+    def render(self, template: str, subject: Subject) -> Rendered:
+        """`template` is "<kind>.<channel>", e.g. "confirmation.email", "reminder.sms" or
+        "receipt.email"; `subject` the visit or payment the kind is about."""
         kind, channel = template.split(".", 1)
-        context = self.context(visit, channel)
+        if isinstance(subject, PaymentNotice):
+            context = self.payment_context(subject, channel)
+        else:
+            context = self.context(subject, channel)
         if channel == "sms":
             return Rendered(subject="", text=self._get(f"{kind}.sms.txt", context).strip())
         if channel == "push":
@@ -79,25 +90,54 @@ class Renderer:
 
     def context(self, visit: Visit, channel: str) -> dict[str, Any]:
         tz = self._catalog.clinic.tz
-        local = visit.start.astimezone(tz)
         practitioner = self._catalog.practitioners.get(visit.practitioner)
-        show_service = {
-            "sms": self.options.sms_service_name,
-            "push": self.options.sms_service_name,
-            "email": self.options.email_service_name,
-        }.get(channel, False)
+        show_service = self._shows_service(channel)
         previous = visit.previous_start.astimezone(tz) if visit.previous_start else None
         return {
             "clinic_name": self._catalog.clinic.name,
-            "date": f"{local:%A} {local.day} {local:%B %Y}",
-            "time": f"{local:%H:%M}",
-            "timezone": local.tzname() or self._catalog.clinic.timezone,
+            **self._when(visit.start),
             "previous": f"{previous:%a} {previous.day} {previous:%b %H:%M}" if previous else None,
             "practitioner_name": practitioner.name if practitioner else visit.practitioner,
             "service_name": self.service_name(visit.service) if show_service else None,
             "manage_url": manage_url(self.options.public_url, visit.booking_id),
             "booking_id": visit.booking_id,
         }
+
+    def payment_context(self, notice: PaymentNotice, channel: str) -> dict[str, Any]:
+        show_service = self._shows_service(channel)
+        visits = [
+            {
+                **self._when(v.start),
+                "service_name": self.service_name(v.service) if show_service else None,
+            }
+            for v in notice.visits
+        ]
+        return {
+            "clinic_name": self._catalog.clinic.name,
+            "amount": money_text(notice.amount_cents, notice.currency),
+            "total": money_text(notice.total_cents, notice.currency),
+            "refunded_total": money_text(notice.refunded_cents, notice.currency),
+            "fully_refunded": notice.fully_refunded,
+            "method": method_words(notice.method, notice.provider),
+            "visits": visits,
+            "receipt_url": receipt_url(self.options.public_url, notice.order_id),
+            "order_id": notice.order_id,
+        }
+
+    def _when(self, start: datetime) -> dict[str, str]:
+        local = start.astimezone(self._catalog.clinic.tz)
+        return {
+            "date": f"{local:%A} {local.day} {local:%B %Y}",
+            "time": f"{local:%H:%M}",
+            "timezone": local.tzname() or self._catalog.clinic.timezone,
+        }
+
+    def _shows_service(self, channel: str) -> bool:
+        return {
+            "sms": self.options.sms_service_name,
+            "push": self.options.sms_service_name,
+            "email": self.options.email_service_name,
+        }.get(channel, False)
 
     def _push(self, kind: str, context: dict[str, Any]) -> Rendered:
         # The template writes JSON with `tojson`, so any name or text stays valid JSON.
@@ -111,3 +151,7 @@ class Renderer:
 
 def manage_url(public_url: str, booking_id: str) -> str:
     return f"{public_url.rstrip('/')}/bookings/{booking_id}"
+
+
+def receipt_url(public_url: str, order_id: str) -> str:
+    return f"{public_url.rstrip('/')}/v1/payments/{order_id}/receipt"

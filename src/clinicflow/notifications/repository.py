@@ -19,7 +19,7 @@ from clinicflow.notifications.tables import messages, reminders
 def message_row(
     event_id: str,
     patient_id: str,
-    booking_id: str,
+    booking_id: str | None,
     channel: str,
     template: str,
     facts: Mapping[str, Any],

@@ -10,6 +10,9 @@ subscription withdraws it. A patient who has no subscription gets no push messag
 all (not even a skipped one: the channel does not exist for them). A push withdrawal recorded
 in the contact preferences ({"push": false}) wins over subscriptions registered before it; a
 browser registered after it is a new consent.
+
+Receipts and refund notices go by email only: a receipt is a document to keep, not an alert,
+and an amount on a phone's lock screen tells a passer-by about the patient's money.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 NO_CONSENT = "no consent"
 NO_EMAIL = "no email address"
 NO_PHONE = "no phone number"
+
+EMAIL_ONLY = frozenset({"receipt", "refund"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +86,15 @@ def push_skip_reason(contact: Contact) -> str | None:
 
 
 def plan(kind: str, contact: Contact) -> list[Planned]:
-    """The messages of one kind (confirmation, rescheduled, cancelled, reminder)."""
+    """The messages of one kind (confirmation, rescheduled, cancelled, reminder; receipt and
+    refund by email only)."""
     email_reason = email_skip_reason(contact)
+    email = Planned("email", f"{kind}.email", None if email_reason else contact.email, email_reason)
+    if kind in EMAIL_ONLY:
+        return [email]
     sms_reason = sms_skip_reason(contact)
     planned = [
-        Planned("email", f"{kind}.email", None if email_reason else contact.email, email_reason),
+        email,
         Planned("sms", f"{kind}.sms", None if sms_reason else contact.phone, sms_reason),
     ]
     if contact.push_since is not None:

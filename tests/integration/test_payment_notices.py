@@ -1,0 +1,230 @@
+"""Receipts and refund notices through the real app: a Stripe checkout paid by its signed
+webhook (the fake Stripe server on loopback), the bus carrying payment.succeeded and
+payment.refunded to notifications, and the email arriving at a real SMTP server on loopback.
+
+The clock stands at Tuesday 2026-11-24 09:00 in the clinic (America/Chicago, UTC-6).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from test_notifications_support import SENDER, envelope, smtp_server
+from test_payments_support import (
+    Clinic,
+    api,
+    deliver,
+    desk,
+    pay,
+    pay_settings,
+    paypal_server,
+    stripe_event,
+    stripe_server,
+)
+
+from clinicflow.bootstrap import Container
+from clinicflow.infra.audit import audit_log
+from clinicflow.notifications.tables import messages
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from fake_smtp import FakeSmtpRelay
+from fake_stripe import FakeStripe
+
+__all__ = [
+    "api",
+    "desk",
+    "pay",
+    "pay_settings",
+    "paypal_server",
+    "smtp_server",
+    "stripe_server",
+]  # fixtures, imported for pytest
+
+PUBLIC = "https://clinic.example"
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp_server: FakeSmtpRelay) -> Settings:
+    """The integration settings, with email going to the SMTP server on loopback."""
+    return Settings(
+        **settings.model_dump()
+        | {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_server.port,
+            "mail_sender": SENDER,
+            "public_url": PUBLIC,
+        }
+    )
+
+
+async def paid(
+    api: httpx.AsyncClient,
+    server: FakeStripe,
+    clock: FixedClock,
+    headers: dict[str, str],
+    booking_ids: list[str],
+) -> tuple[dict[str, Any], tuple[dict[str, str], bytes]]:
+    """A Stripe checkout, paid: the order, and the signed webhook that said so."""
+    body = {"booking_ids": booking_ids, "method": "stripe"}
+    made = await api.post("/v1/payments", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    order = made.json()
+    server.complete(order["provider_id"])
+    webhook = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
+    assert (await deliver(api, "stripe", webhook)).json()["outcome"] == "paid"
+    return dict(order), webhook
+
+
+def mails(server: FakeSmtpRelay, subject: str) -> list[EmailMessage]:
+    return [m for m in server.messages() if m["Subject"].startswith(subject)]
+
+
+def text_of(mail: EmailMessage) -> str:
+    body = str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    return body.replace("\r\n", "\n")  # SMTP carries CRLF line ends
+
+
+async def rows(container: Container, template: str) -> list[Any]:
+    query = select(messages).where(messages.c.template == template)
+    async with container.db.read() as conn:
+        return list((await conn.execute(query)).all())
+
+
+async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    smtp_server: FakeSmtpRelay,
+    clock: FixedClock,
+    desk: dict[str, str],
+    log_stream: io.StringIO,
+) -> None:
+    clinic = Clinic(api, pay)
+    patient_id, me = await clinic.patient(1)
+    hold = await clinic.hold()
+    order, webhook = await paid(api, stripe_server, clock, me, [hold["id"]])
+
+    await pay.bus.run_once()
+    assert len(mails(smtp_server, "Your receipt from")) == 1  # the bus delivered it
+    repeated = await deliver(api, "stripe", webhook)
+    await pay.notifications.subscriber.handle(await envelope(pay, "payment.succeeded", order["id"]))
+    await pay.bus.run_once()
+
+    assert repeated.json()["outcome"] == "duplicate"
+    [mail] = mails(smtp_server, "Your receipt from")
+    assert mail["To"] == "pat1@example.com"
+    assert mail["Subject"] == "Your receipt from Riverbend Wellness Clinic"
+    text = text_of(mail)
+    receipt_url = f"{PUBLIC}/v1/payments/{order['id']}/receipt"
+    assert "Amount paid: $119.00" in text
+    assert "Payment method: Card, paid online" in text
+    assert "Visit: Monday 30 November 2026" in text
+    assert f"Your itemized receipt (sign in to open it):\n{receipt_url}" in text
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f'href="{receipt_url}"' in html
+    # The link works for the patient signed in, and for nobody else.
+    path = receipt_url.removeprefix(PUBLIC)
+    assert (await api.get(path, headers=me)).status_code == 200
+    assert (await api.get(path)).status_code == 401
+
+    [row] = await rows(pay, "receipt.email")
+    assert (row.patient_id, row.booking_id, row.channel, row.status, row.provider) == (
+        patient_id,
+        None,
+        "email",
+        "sent",
+        "smtp",
+    )
+    stored = json.dumps(dict(row._mapping), default=str)
+    assert "pat1@example.com" not in stored
+    assert "Pat1" not in stored
+    assert "pat1@example.com" not in log_stream.getvalue()
+    async with pay.db.read() as conn:
+        audited = (
+            await conn.execute(
+                select(audit_log).where(
+                    audit_log.c.action == "notify", audit_log.c.patient_id == patient_id
+                )
+            )
+        ).all()
+    assert {(a.actor_type, a.role) for a in audited} == {("system", "system")}
+
+    listed = await api.get("/v1/notifications", params={"patient_id": patient_id}, headers=desk)
+    assert listed.status_code == 200, listed.text
+    [shown] = [n for n in listed.json()["notifications"] if n["template"] == "receipt.email"]
+    assert (shown["patient_id"], shown["status"], shown["booking_id"]) == (patient_id, "sent", None)
+    assert "$119.00" in shown["text"]
+    own = (await api.get("/v1/notifications", headers=me)).json()["notifications"]
+    assert "receipt.email" in [n["template"] for n in own]
+
+
+async def test_a_refund_sends_one_refund_email_with_the_amount_refunded(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    smtp_server: FakeSmtpRelay,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    clinic = Clinic(api, pay)
+    patient_id, me = await clinic.patient(1)
+    booking = await clinic.booking(1)
+    order, _ = await paid(api, stripe_server, clock, me, [booking["id"]])
+    await pay.bus.run_once()
+
+    refunded = await api.post(
+        f"/v1/payments/{order['id']}/refunds",
+        json={"booking_id": booking["id"], "amount_cents": 3_000, "reason": "waited an hour"},
+        headers=desk,
+    )
+    assert refunded.status_code == 201, refunded.text
+    await pay.bus.run_once()
+    assert len(mails(smtp_server, "Your refund from")) == 1  # the bus delivered it
+    await pay.notifications.subscriber.handle(await envelope(pay, "payment.refunded", order["id"]))
+
+    assert len(mails(smtp_server, "Your receipt from")) == 1
+    [mail] = mails(smtp_server, "Your refund from")
+    assert mail["To"] == "pat1@example.com"
+    text = text_of(mail)
+    assert "Riverbend Wellness Clinic has refunded $30.00 to you." in text
+    assert "Amount refunded: $30.00" in text
+    assert "Your payment: $119.00, $30.00 refunded so far" in text
+    assert f"{PUBLIC}/v1/payments/{order['id']}/receipt" in text
+    [row] = await rows(pay, "refund.email")
+    assert (row.patient_id, row.status, row.facts["refund_id"]) == (
+        patient_id,
+        "sent",
+        refunded.json()["id"],
+    )
+
+
+async def test_a_patient_who_withdrew_email_consent_gets_no_receipt(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    smtp_server: FakeSmtpRelay,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    clinic = Clinic(api, pay)
+    patient_id, me = await clinic.patient(1)
+    withdrawn = await api.patch(
+        f"/v1/patients/{patient_id}", json={"contact_prefs": {"email": False}}, headers=desk
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    await paid(api, stripe_server, clock, me, [(await clinic.hold())["id"]])
+
+    await pay.bus.run_once()
+
+    assert mails(smtp_server, "Your receipt from") == []
+    [row] = await rows(pay, "receipt.email")
+    assert (row.patient_id, row.status, row.reason) == (patient_id, "skipped", "no consent")
+    listed = await api.get("/v1/notifications", params={"patient_id": patient_id}, headers=desk)
+    [shown] = [n for n in listed.json()["notifications"] if n["template"] == "receipt.email"]
+    assert (shown["status"], shown["reason"], shown["text"]) == ("skipped", "no consent", None)
