@@ -81,10 +81,11 @@ class CachedAvailability:
         render: Render,
     ) -> bytes:
         question = (service, visit_type, duration, lo, hi, practitioner)
-        key = await self._key(*question) if self._cache is not None else None
-        if self._cache is None or key is None:
+        asked = self._question(*question) if self._cache is not None else None
+        if self._cache is None or asked is None:
             return render(await self._inner.slots(*question))
-        cached = await self._cache.get(key)
+        digest, calendars = asked
+        cached, key = await self._cache.lookup(digest, calendars)
         self._cache.stats.count(CACHE_NAME, cached is not None)
         if cached is not None:
             return cached
@@ -92,7 +93,7 @@ class CachedAvailability:
         await self._cache.set(key, body, self._ttl)
         return body
 
-    async def _key(
+    def _question(
         self,
         service: str,
         visit_type: str,
@@ -100,19 +101,18 @@ class CachedAvailability:
         lo: datetime,
         hi: datetime,
         practitioner: str | None,
-    ) -> str | None:
-        """None when the question is invalid: the finder raises its proper error then."""
-        assert self._cache is not None
+    ) -> tuple[str, list[str]] | None:
+        """The question's digest (the minute included) and the calendars it depends on; None
+        when it is invalid: the finder raises its proper error then."""
         try:
             visit = r.resolve(self._catalog, service, visit_type, duration)
             keys = sorted(r.eligible(self._catalog, visit.service, practitioner))
         except DomainError:
             return None
-        gens = await self._cache.generations([f"calendar:{k}" for k in keys])
         minute = int(self._clock.now().timestamp() // 60)
         parts = (service, visit_type, duration, practitioner, lo.isoformat(), hi.isoformat())
-        raw = json.dumps([*parts, minute, keys, gens])
-        return f"{CACHE_NAME}:{hashlib.sha256(raw.encode()).hexdigest()}"
+        digest = hashlib.sha256(json.dumps([*parts, minute, keys]).encode()).hexdigest()
+        return f"{CACHE_NAME}:{digest}", [f"calendar:{k}" for k in keys]
 
     @property
     def stats(self) -> CacheStats | None:

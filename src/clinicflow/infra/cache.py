@@ -32,11 +32,12 @@ class CacheStats:
 class Cache(Protocol):
     stats: CacheStats
 
-    async def get(self, key: str) -> bytes | None: ...
+    async def lookup(self, question: str, names: Sequence[str]) -> tuple[bytes | None, str]:
+        """The answer stored for `question` under the current generations of `names`, and
+        the key to store it under when there is none (one round trip to Redis)."""
+        ...
 
     async def set(self, key: str, value: bytes, ttl_seconds: float) -> None: ...
-
-    async def generations(self, names: Sequence[str]) -> list[int]: ...
 
     async def bump(self, names: Iterable[str]) -> None: ...
 
@@ -53,7 +54,11 @@ class MemoryCache:
         self._max = max_entries
         self._gens: dict[str, int] = {}
 
-    async def get(self, key: str) -> bytes | None:
+    async def lookup(self, question: str, names: Sequence[str]) -> tuple[bytes | None, str]:
+        key = f"{question}:{'.'.join(str(self._gens.get(n, 0)) for n in names)}"
+        return await self._get(key), key
+
+    async def _get(self, key: str) -> bytes | None:
         found = self._entries.get(key)
         if found is None:
             return None
@@ -70,9 +75,6 @@ class MemoryCache:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
 
-    async def generations(self, names: Sequence[str]) -> list[int]:
-        return [self._gens.get(n, 0) for n in names]
-
     async def bump(self, names: Iterable[str]) -> None:
         for name in names:
             self._gens[name] = self._gens.get(name, 0) + 1
@@ -81,24 +83,31 @@ class MemoryCache:
         self._entries.clear()
 
 
+# Reads the generations and the answer stored under them in one round trip. (The value key is
+# built in the script, so this assumes one Redis, not a cluster.)
+_LOOKUP = """
+local gens = {}
+for i, name in ipairs(KEYS) do gens[i] = redis.call('GET', name) or '0' end
+local key = ARGV[1] .. ':' .. table.concat(gens, '.')
+return {redis.call('GET', key), key}
+"""
+
+
 class RedisCache:
     def __init__(self, url: str, prefix: str = "clinicflow:cache") -> None:
         self.stats = CacheStats()
         self._redis = aioredis.Redis.from_url(url, socket_timeout=2)
         self._prefix = prefix
+        self._lookup = self._redis.register_script(_LOOKUP)
 
-    async def get(self, key: str) -> bytes | None:
-        value = await self._redis.get(f"{self._prefix}:v:{key}")
-        return value.encode() if isinstance(value, str) else value
+    async def lookup(self, question: str, names: Sequence[str]) -> tuple[bytes | None, str]:
+        gens = [f"{self._prefix}:g:{n}" for n in names]
+        value, key = await self._lookup(keys=gens, args=[f"{self._prefix}:v:{question}"])
+        found = value.encode() if isinstance(value, str) else value
+        return found, key.decode() if isinstance(key, bytes) else str(key)
 
     async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        await self._redis.set(f"{self._prefix}:v:{key}", value, px=max(1, int(ttl_seconds * 1000)))
-
-    async def generations(self, names: Sequence[str]) -> list[int]:
-        if not names:
-            return []
-        found = await self._redis.mget([f"{self._prefix}:g:{n}" for n in names])
-        return [int(v) if v is not None else 0 for v in found]
+        await self._redis.set(key, value, px=max(1, int(ttl_seconds * 1000)))
 
     async def bump(self, names: Iterable[str]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
