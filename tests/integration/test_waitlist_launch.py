@@ -150,6 +150,9 @@ async def test_launch_makes_counseling_bookable_and_invites_capacity_many_in_pri
     assert [e["entry_id"] for e in invited] == [ids[n] for n in RANKED[:4]]
     assert all(e["service"] == "counseling" and e["expires_at"] for e in invited)
     assert len(await events(container, "service.launched")) == 1
+    listed = {s["key"]: s for s in (await client.get("/v1/services")).json()}
+    assert listed["counseling"]["active"] is True  # the catalog API says so too
+    assert listed["counseling"]["bookable"] is True
     # Booking now offers counseling: Monday 10:00 and 11:00 (and 10:30) are open.
     free = await client.get(
         "/v1/availability",

@@ -12,6 +12,7 @@ from clinicflow.booking.cache import CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.handlers import BookingService
+from clinicflow.booking.launches import LaunchState
 from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.schemas import (
     ActionIn,
@@ -40,6 +41,7 @@ def _slot(body: HoldIn) -> SlotRequest:
 
 @router.get("/services")
 async def services(request: Request) -> list[ServiceOut]:
+    await cast(LaunchState, _part(request, "launches")).refresh()  # launches from any replica
     catalog = cast(Catalog, _part(request, "catalog"))
     return [ServiceOut.of(s) for s in catalog.services.values()]
 

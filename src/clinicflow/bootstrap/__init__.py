@@ -64,6 +64,7 @@ from clinicflow.webhooks.wiring import Webhooks, build_webhooks
 class Container:
     settings: Settings
     catalog: Catalog
+    launches: LaunchState
     clock: Clock
     db: Database
     keys: KeyRing
@@ -219,7 +220,8 @@ def build(
         )
     return Container(
         settings=settings,
-        catalog=catalog,
+        catalog=bookable,  # launched services read as active
+        launches=launches,
         clock=clock,
         db=db,
         keys=keys,
