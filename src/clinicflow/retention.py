@@ -18,6 +18,7 @@ from clinicflow.infra import audit_retention
 from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
 from clinicflow.infra.db import Database
 from clinicflow.patients import retention as patients_retention
+from clinicflow.waitlist import retention as waitlist_retention
 
 __all__ = ["PlanRow", "RetentionPlan", "apply", "plan", "rows"]
 
@@ -34,6 +35,7 @@ class RetentionPlan:
     patients_spared: tuple[str, ...]  # due but under legal hold
     audit: AuditPrune
     audit_refused: str | None = None  # why pruning was refused (the chain did not verify)
+    waitlist_entries: tuple[str, ...] = ()  # withdrawn entries deleted (or due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> Retentio
         holds = await booking_retention.due(conn, policy, now)
         patients = await patients_retention.due(conn, policy, now)
         audit = await audit_retention.due(conn, policy, now)
+        withdrawn = await waitlist_retention.due(conn, policy, now)
     return RetentionPlan(
         now=now,
         policy=policy,
@@ -57,12 +60,15 @@ async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> Retentio
         patients=tuple(patients.due),
         patients_spared=tuple(patients.spared_legal_hold),
         audit=audit,
+        waitlist_entries=tuple(withdrawn),
     )
 
 
 async def apply(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
     async with db.write() as conn:
         holds = await booking_retention.delete_due(conn, policy, now)
+    async with db.write() as conn:
+        withdrawn = await waitlist_retention.delete_due(conn, policy, now)
     done = await _deidentify_all(db, policy, now)
     async with db.read() as conn:
         spared = (await patients_retention.due(conn, policy, now)).spared_legal_hold
@@ -82,6 +88,7 @@ async def apply(db: Database, policy: RetentionPolicy, now: datetime) -> Retenti
         patients_spared=tuple(spared),
         audit=audit,
         audit_refused=refused,
+        waitlist_entries=tuple(withdrawn),
     )
 
 
@@ -133,10 +140,10 @@ def rows(result: RetentionPlan) -> list[PlanRow]:
         ),
         PlanRow(
             "cancelled waitlist entries",
-            f"after {policy.cancelled_waitlist_entries_days} days; "
-            "applies once the waitlist exists",
-            0,
-            (),
+            f"withdrawn before {_day(waitlist_retention.cutoff(policy, result.now))} "
+            f"({policy.cancelled_waitlist_entries_days} days): delete",
+            len(result.waitlist_entries),
+            result.waitlist_entries,
         ),
     ]
 

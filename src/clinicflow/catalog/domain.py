@@ -108,7 +108,7 @@ class RetentionPolicy:
     audit_log_years: int = 6  # HIPAA keeps compliance documentation six years
     patient_records_years_after_last_visit: int = 7
     expired_holds_days: int = 30
-    # Parsed and kept now so the configuration is stable; it applies once the waitlist exists.
+    # Withdrawn waitlist entries are deleted this long after they were withdrawn.
     cancelled_waitlist_entries_days: int = 365
 
     def audit_cutoff(self, now: datetime) -> datetime:
