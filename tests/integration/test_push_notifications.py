@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from test_notifications_support import envelope
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.infra.audit import audit_log
+from clinicflow.infra.outbox import Event, record
 from clinicflow.infra.rekey import count_by_key, reseal_all
 from clinicflow.notifications.dispatch import DeliveryFailed
 from clinicflow.notifications.ports import PushSubscription
@@ -489,3 +491,19 @@ async def test_the_raw_base64url_private_key_gives_the_same_public_key(
         assert await built.notifications.push.key(patient) == application_server_key(vapid_key)
     finally:
         await built.aclose()
+
+
+async def test_a_deidentified_patient_s_browsers_are_forgotten(container: Container) -> None:
+    store = PushStore(container.db, container.keys, container.clock)
+    browser = PushSubscription("https://push.example/send/abc", "p" * 87, "a" * 22)
+    async with container.db.write() as conn:
+        await store.save(conn, "patient-1", browser, "Firefox")
+        await store.save(conn, "patient-2", replace(browser, endpoint=browser.endpoint + "2"), None)
+        await record(conn, Event("patient.deidentified", "patient", "patient-1",
+                                 container.clock.now(), {"patient_id": "patient-1"}))  # fmt: skip
+
+    assert len(await store.of("patient-1")) == 1
+    await container.bus.run_once()  # the platform's subscribers, the erasure one among them
+
+    assert await store.of("patient-1") == []
+    assert len(await store.of("patient-2")) == 1

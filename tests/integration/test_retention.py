@@ -27,6 +27,7 @@ from clinicflow.infra import audit_retention
 from clinicflow.infra.audit import AuditEntry, append, audit_checkpoints, audit_log, verify
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
+from clinicflow.infra.outbox import outbox
 from clinicflow.patients import retention as patients_retention
 from clinicflow.patients.tables import PHI_COLUMNS, patients, visits
 from clinicflow.shared.clock import FixedClock
@@ -406,3 +407,16 @@ async def _seed_file(url: str) -> None:
         await _seed(database)
     finally:
         await database.dispose()
+
+
+async def test_each_deidentified_patient_is_announced_to_the_other_contexts(
+    db: Database,
+) -> None:
+    await _seed(db)
+    done = await retention.apply(db, POLICY, NOW)
+    async with db.read() as conn:
+        query = select(outbox.c.aggregate_id, outbox.c.payload).where(
+            outbox.c.type == "patient.deidentified"
+        )
+        announced = sorted((r.aggregate_id, r.payload) for r in await conn.execute(query))
+    assert announced == [(pid, {"patient_id": pid}) for pid in sorted(done.patients)]

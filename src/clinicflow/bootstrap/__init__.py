@@ -295,6 +295,7 @@ def _subscribers(db: Database, clock: Clock, notifications: Notifications) -> li
     # Calendar and EHR adapters come with their issue; until then the no-op ones acknowledge.
     return [
         notifications.subscriber,
+        notifications.erasure,
         EventRecorder(db, clock),
         CalendarSubscriber(NoCalendar()),
         EhrSubscriber(NoEhr()),

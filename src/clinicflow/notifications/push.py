@@ -29,6 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra.bus import Envelope
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.notifications.ports import PushSubscription
@@ -197,6 +198,12 @@ class PushStore:
             await conn.execute(delete(subs).where(subs.c.id == found))
         return None if found is None else str(found)
 
+    async def forget_patient(self, patient_id: str) -> int:
+        """Delete every browser the patient registered; how many there were."""
+        async with self._db.write() as conn:
+            gone = await conn.execute(delete(subs).where(subs.c.patient_id == patient_id))
+        return int(gone.rowcount)
+
     async def newest(self, conn: AsyncConnection, patient_id: str) -> datetime | None:
         """When the patient last registered a browser; None when they have none."""
         query = (
@@ -246,3 +253,17 @@ class PushStore:
                 self._open(row.auth_enc, "auth_enc"),
             ),
         )
+
+
+class ErasedPatients:
+    """A de-identified patient's browsers are forgotten: no device of theirs stays linked to
+    the record (the bus subscriber for `patient.deidentified`)."""
+
+    name = "notifications_erasure"
+    types = frozenset({"patient.deidentified"})
+
+    def __init__(self, store: PushStore) -> None:
+        self._store = store
+
+    async def handle(self, event: Envelope) -> None:
+        await self._store.forget_patient(str(event.payload["patient_id"]))

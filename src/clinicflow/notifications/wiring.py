@@ -23,7 +23,7 @@ from clinicflow.notifications.ports import (
     SmsWebhooks,
 )
 from clinicflow.notifications.provider_api import TWILIO_STATUS
-from clinicflow.notifications.push import PushStore
+from clinicflow.notifications.push import ErasedPatients, PushStore
 from clinicflow.notifications.push_api import PushRegistry
 from clinicflow.notifications.queries import NotificationReader
 from clinicflow.notifications.reminders import ReminderScheduler
@@ -39,6 +39,7 @@ class Notifications:
     reader: NotificationReader  # the API's reads (container attribute `notifications`)
     webhooks: ProviderWebhooks  # what the providers send back (provider_api's routes)
     push: PushRegistry  # patients registering their browsers (push_api's routes)
+    erasure: ErasedPatients  # register with the bus: forgets a de-identified patient's browsers
 
 
 def build_notifications(
@@ -96,6 +97,7 @@ def build_notifications(
         push=devices if push is not None else None,
     )
     return Notifications(
+        erasure=ErasedPatients(devices),
         subscriber=NotificationSubscriber(dispatcher, clock, reminder_offsets),
         reminders=ReminderScheduler(dispatcher),
         reader=NotificationReader(db, trail, renderer),

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.infra.audit import AuditEntry, append
+from clinicflow.infra.outbox import Event, record
 from clinicflow.patients.tables import PHI_COLUMNS, patients, visits
 
 __all__ = ["BATCH", "Batch", "PatientsDue", "deidentify_batch", "due"]
@@ -110,8 +111,20 @@ async def deidentify_batch(
             patient_id=patient_id,
         )
         await append(conn, entry, now)
+    # Other contexts drop what they keep about the person (e.g. their browsers for push).
+    await record(conn, *(_deidentified(patient_id, now) for patient_id in done))
     # A short batch was the last one: no need for another transaction to find nothing.
     return Batch(done, candidates[-1] if len(candidates) == limit else None)
+
+
+def _deidentified(patient_id: str, now: datetime) -> Event:
+    return Event(
+        type="patient.deidentified",
+        aggregate_type="patient",
+        aggregate_id=patient_id,
+        occurred_at=now,
+        payload={"patient_id": patient_id},
+    )
 
 
 def _erased(now: datetime) -> dict[str, Any]:
