@@ -82,3 +82,19 @@ async def test_cors_allows_only_the_configured_origins(strict: httpx.AsyncClient
     )
     assert allowed.headers["access-control-allow-origin"] == "https://book.clinic.example"
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_vendor_webhooks_have_their_own_body_limits_at_the_edge(
+    client: httpx.AsyncClient,
+) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    twilio = await client.post(
+        "/v1/webhooks/twilio/status", content=b"a=" + b"x" * (64 * 1024), headers=form
+    )
+    assert twilio.status_code == 413
+    assert "65536 bytes" in twilio.json()["detail"]
+    events = b"[" + b" " * (2 * 1024 * 1024) + b"]"  # over the default 1 MiB, under SendGrid's
+    sendgrid = await client.post(
+        "/v1/webhooks/sendgrid/events", content=events, headers={"Content-Type": "application/json"}
+    )
+    assert sendgrid.status_code == 403  # past the size check, refused by the signature check

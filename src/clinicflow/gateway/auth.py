@@ -13,8 +13,9 @@ from fastapi import Request
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity.api import COOKIE
 from clinicflow.identity.authenticate import Authenticator
+from clinicflow.notifications.provider_api import BODY_LIMITS as MESSAGING_BODY_LIMITS
 from clinicflow.notifications.provider_api import ROUTES as MESSAGING_WEBHOOKS
-from clinicflow.notifications.provider_api import SENDGRID_EVENTS, TWILIO_INBOUND, TWILIO_STATUS
+from clinicflow.notifications.provider_api import TWILIO_INBOUND, TWILIO_STATUS
 from clinicflow.payments.webhook_api import ROUTES as PAYMENT_WEBHOOKS
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import ANONYMOUS
@@ -78,5 +79,5 @@ def body_rules(settings: Settings) -> BodyRules:
             TWILIO_STATUS: frozenset({FORM}),
             TWILIO_INBOUND: frozenset({FORM}),
         },
-        max_bytes_for={SENDGRID_EVENTS: 8 * 1024 * 1024},
+        max_bytes_for=MESSAGING_BODY_LIMITS,
     )

@@ -156,9 +156,7 @@ def readiness_checks(container: Container) -> dict[str, Check]:
 
 
 def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[str, Check]) -> None:
-    metrics.registry.register(
-        CacheCollector(lambda: getattr(container.availability, "stats", None))
-    )
+    metrics.registry.register(CacheCollector(lambda: container.availability.stats))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request, Response
 
 from clinicflow.infra.web import part
 from clinicflow.notifications.inbound import ProviderWebhooks
-from clinicflow.shared.errors import DomainError
 
 PREFIX = "/v1/webhooks"
 TWILIO_STATUS = f"{PREFIX}/twilio/status"
@@ -20,19 +19,18 @@ TWILIO_INBOUND = f"{PREFIX}/twilio/inbound"
 SENDGRID_EVENTS = f"{PREFIX}/sendgrid/events"
 ROUTES = frozenset({TWILIO_STATUS, TWILIO_INBOUND, SENDGRID_EVENTS})
 
-# Twilio's form posts are a few hundred bytes; SendGrid batches events, up to a few MB.
-_FORM_LIMIT = 64 * 1024
-_EVENTS_LIMIT = 8 * 1024 * 1024
+# Twilio's form posts are a few hundred bytes; SendGrid batches events, up to a few MB. The
+# edge (gateway/hygiene.py) refuses longer bodies with 413 before these routes read them:
+# anyone can post here before the signature is checked.
+BODY_LIMITS = {
+    TWILIO_STATUS: 64 * 1024,
+    TWILIO_INBOUND: 64 * 1024,
+    SENDGRID_EVENTS: 8 * 1024 * 1024,
+}
 # An empty TwiML answer: no reply of ours. Twilio answers STOP/START with its own message.
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 router = APIRouter(prefix=PREFIX, tags=["webhooks"])
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-    status = 413
-    title = "Payload too large"
 
 
 def _webhooks(request: Request) -> ProviderWebhooks:
@@ -57,7 +55,7 @@ async def twilio_inbound(request: Request) -> Response:
 
 @router.post(SENDGRID_EVENTS.removeprefix(PREFIX), status_code=204)
 async def sendgrid_events(request: Request) -> Response:
-    body = await _body(request, _EVENTS_LIMIT)
+    body = await request.body()
     await _webhooks(request).email_events(body, request.headers)
     return Response(status_code=204)
 
@@ -69,17 +67,5 @@ def _target(request: Request) -> str:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = await _body(request, _FORM_LIMIT)
+    body = await request.body()
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """Read up to `limit` bytes: anyone can post here before the signature is checked."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"a webhook body is at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
