@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection
 
 from clinicflow.infra._audit_chain import GENESIS, row_hash
-from clinicflow.infra.audit import AuditEntry, append, audit_log, search, verify, verify_database
+from clinicflow.infra.audit import (
+    AuditEntry,
+    append,
+    audit_log,
+    audit_pending,
+    seal,
+    search,
+    verify,
+    verify_database,
+)
 from clinicflow.infra.db import Database
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -38,6 +48,10 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
     await database.dispose()
+
+
+def _pending(n: int) -> dict[str, object]:
+    return {**asdict(_entry(n)), "at": NOW + timedelta(minutes=n)}
 
 
 async def _fill(db: Database, count: int) -> None:
@@ -143,17 +157,55 @@ async def test_deleting_only_the_newest_row_needs_a_recorded_head_hash(db: Datab
 
 
 async def test_concurrent_appends_form_one_unbroken_chain(db: Database) -> None:
-    # Without serialization two appenders would take the same id: the primary key would fail
-    # one of them, so every append succeeding proves the lock (advisory lock on PostgreSQL).
-    async def one(n: int) -> int:
+    # Appends take no lock; their seals do. Two unserialized sealers would give two rows the
+    # same id (the primary key would fail one of them) or link both to one head.
+    async def one(n: int) -> None:
         async with db.write() as conn:
-            return await append(conn, _entry(n), NOW + timedelta(seconds=n))
+            await append(conn, _entry(n), NOW + timedelta(seconds=n))
 
-    ids = await asyncio.gather(*(one(n) for n in range(30)))
-    assert sorted(ids) == list(range(1, 31))
+    await asyncio.gather(*(one(n) for n in range(30)))
+    async with db.read() as conn:
+        ids = (await conn.execute(select(audit_log.c.id).order_by(audit_log.c.id))).scalars()
+        requests = (await conn.execute(select(audit_log.c.request_id))).scalars()
+        assert list(ids) == list(range(1, 31))
+        assert sorted(requests) == sorted(f"req-{n}" for n in range(30))
     result = await verify_database(db.url)
     assert result.ok
     assert result.checked == 30
+    assert result.pending == 0
+
+
+async def test_sealers_in_two_processes_share_one_chain(db: Database) -> None:
+    """Two Database objects stand for two processes: each has its own in-process sealer,
+    so only the database lock orders them."""
+    other = Database(db.url)
+    try:
+
+        async def one(n: int) -> None:
+            async with (db if n % 2 else other).write() as conn:
+                await append(conn, _entry(n), NOW + timedelta(seconds=n))
+
+        await asyncio.gather(*(one(n) for n in range(40)))
+    finally:
+        await other.dispose()
+    result = await verify_database(db.url)
+    assert result.ok
+    assert result.checked == 40
+    assert result.pending == 0
+
+
+async def test_an_entry_left_unsealed_is_counted_then_sealed_by_the_next_seal(
+    db: Database,
+) -> None:
+    # A process that died between its commit and its seal: the entry committed, no seal ran.
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(audit_pending).values(**_pending(1)))
+    result = await verify_database(db.url)
+    assert result.ok
+    assert (result.checked, result.pending) == (0, 1)
+    assert await seal(db) == 1
+    after = await verify_database(db.url)
+    assert (after.ok, after.checked, after.pending) == (True, 1, 0)
 
 
 async def test_the_audit_row_rolls_back_with_its_transaction(db: Database) -> None:
@@ -167,8 +219,10 @@ async def test_the_audit_row_rolls_back_with_its_transaction(db: Database) -> No
     with pytest.raises(RuntimeError, match="change failed"):
         await failing_change()
     async with db.write() as conn:
-        assert await append(conn, _entry(4), NOW) == 3  # no gap left behind
+        await append(conn, _entry(4), NOW)
     async with db.read() as conn:
+        ids = (await conn.execute(select(audit_log.c.id).order_by(audit_log.c.id))).scalars()
+        assert list(ids) == [1, 2, 3]  # no gap left behind
         count = (await conn.execute(select(func.count()).select_from(audit_log))).scalar_one()
         result = await verify(conn)
     assert count == 3
@@ -232,3 +286,22 @@ async def test_the_table_has_only_id_columns_and_no_phi(db: Database) -> None:
         "prev_hash", "hash",
     }  # fmt: skip
     assert names == {c.name for c in audit_log.columns}  # the migration matches the model
+
+
+async def test_an_entry_committed_during_a_seal_is_not_lost(db: Database) -> None:
+    """Ids are taken at insert: an entry with a lower id can commit after a later one has
+    been sealed. It waits, pending, for the next seal, and the chain stays whole.
+    (`test_retention.py::test_pruning_while_others_append_keeps_one_chain` races many.)"""
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer: no transaction can interleave")
+    async with db.engine.connect() as slow:
+        async with slow.begin():
+            await slow.execute(insert(audit_pending).values(**_pending(1)))  # id taken first
+            async with db.write() as conn:  # commits second; its seal runs meanwhile
+                await append(conn, _entry(2), NOW)
+            async with db.read() as conn:
+                sealed = (await conn.execute(select(audit_log.c.resource_id))).scalars().all()
+            assert sealed == ["res-2"]
+        assert await seal(db) == 1  # the slow one, committed now
+    result = await verify_database(db.url)
+    assert (result.ok, result.checked, result.pending) == (True, 2, 0)

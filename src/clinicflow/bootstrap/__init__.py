@@ -36,6 +36,7 @@ from clinicflow.identity.oauth import TokenService
 from clinicflow.identity.oidc import OidcVerifier
 from clinicflow.identity.sessions import SessionStore
 from clinicflow.identity.users import UserService
+from clinicflow.infra import audit
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.cache import Cache, MemoryCache, RedisCache
@@ -273,7 +274,7 @@ def build(
             ],
         ),
         flags=flags,
-        jobs=Jobs(clock, _jobs(settings, notifications, webhooks, waitlist)),
+        jobs=Jobs(clock, _jobs(settings, db, notifications, webhooks, waitlist)),
         http=http,
         breakers=[*breakers],
     )
@@ -303,12 +304,18 @@ def _subscribers(db: Database, clock: Clock, notifications: Notifications) -> li
 
 
 def _jobs(
-    settings: Settings, notifications: Notifications, webhooks: Webhooks, waitlist: Waitlist
+    settings: Settings,
+    db: Database,
+    notifications: Notifications,
+    webhooks: Webhooks,
+    waitlist: Waitlist,
 ) -> list[Job]:
     every = timedelta(seconds=settings.reminder_poll_seconds)
     waitlist_every = timedelta(seconds=settings.waitlist_poll_seconds)
     return [
         Job("reminders", every, notifications.reminders.send_due),
         Job("webhook_retries", timedelta(seconds=5), webhooks.sender.send_due),
+        # Entries whose process died between their commit and their seal (infra.audit).
+        Job("audit_seal", timedelta(seconds=10), lambda _now: audit.seal(db)),
         *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
     ]

@@ -48,6 +48,8 @@ class VerifyResult:
     head_hash: str | None = None
     # The last row retention pruned, when the walk started from a checkpoint.
     pruned_through: int | None = None
+    # Entries committed but not yet sealed into the chain (see `infra.audit`): not checked.
+    pending: int = 0
 
 
 def canonical_at(at: datetime) -> str:

@@ -15,36 +15,35 @@ genesis. The checkpoint table is not chained itself; record checkpoints outside 
 too, like head hashes, so a forged one (hiding a deleted prefix) shows when compared.
 
 Rows hold ids, never PHI values: who, in what role, did what to which resource, for which
-patient id, from where, with what outcome. `append` runs in the caller's transaction, so the
-audit row commits or rolls back together with the change it records.
+patient id, from where, with what outcome.
 
-Ids are assigned here as last id + 1 (not by a sequence): a rolled-back PostgreSQL
-transaction would otherwise burn a sequence value and leave a gap indistinguishable from a
-deleted row. Appends are serialized (advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite),
-and the primary key turns any append that slips past that into an error, never a fork.
+Appending and sealing are two steps. `append` writes the entry to `infra_audit_pending` in
+the caller's transaction, so it commits or rolls back together with the change it records,
+and takes no lock: concurrent writers never wait for each other here. Right after the commit
+(`Database.after_commit`, before the caller's answer leaves) `seal` moves the committed
+entries into the chain: under one lock (an advisory lock on PostgreSQL; SQLite has one writer)
+it reads the chain's head, gives each entry the next id (last id + 1, never a sequence: a
+rolled-back transaction would burn a value and leave a gap that reads as a deletion) and its
+hashes, inserts them and deletes them from the pending table, many at a time. Sealers in one
+process share runs (`Sealer`); across processes the lock orders them. An entry whose process
+died between its commit and its seal is sealed by the next seal anywhere, and by the
+`audit_seal` job; until then `verify` counts it as pending. While pending (milliseconds) an
+entry is not yet protected by the chain.
+
+Before this split every append held the chain's lock until its transaction committed, which
+serialized every write in the clinic behind one lock (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    text,
-    true,
-)
+from sqlalchemy import bindparam, delete, func, insert, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -55,64 +54,40 @@ from clinicflow.infra._audit_chain import (
     canonical_at,
     row_hash,
 )
-from clinicflow.infra.db import Database, UTCDateTime, metadata
+from clinicflow.infra.audit_tables import (
+    ACTOR_TYPES,
+    OUTCOMES,
+    ActorType,
+    Outcome,
+    audit_checkpoints,
+    audit_log,
+    audit_pending,
+)
+from clinicflow.infra.db import Database, after_commit
 from clinicflow.infra.logging import scrub_text
 
-__all__ = ["AuditEntry", "AuditRecord", "VerifyResult", "append", "audit_log", "search", "verify"]
+__all__ = [
+    "ACTOR_TYPES",
+    "OUTCOMES",
+    "ActorType",
+    "AuditEntry",
+    "AuditRecord",
+    "Outcome",
+    "VerifyResult",
+    "append",
+    "audit_checkpoints",
+    "audit_log",
+    "audit_pending",
+    "seal",
+    "search",
+    "verify",
+]
 
-ActorType = Literal["user", "client", "patient", "anonymous", "system"]
-Outcome = Literal["allowed", "denied", "error"]
-ACTOR_TYPES: tuple[str, ...] = get_args(ActorType)
-OUTCOMES: tuple[str, ...] = get_args(Outcome)
-
-# Any constant works as long as every appender uses the same one ("cf-audit" as a bigint).
+# Any constant works as long as every sealer uses the same one ("cf-audit" as a bigint).
 ADVISORY_LOCK_KEY = int.from_bytes(b"cf-audit", "big")
 VERIFY_BATCH = 1000
+SEAL_BATCH = 500
 MAX_SEARCH = 1000
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-audit_log = Table(
-    "infra_audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # the chain order
-    Column("at", UTCDateTime, nullable=False),
-    Column("actor_type", String(16), nullable=False),
-    Column("actor_id", String(64), nullable=False),
-    Column("role", String(32), nullable=False),
-    Column("action", String(32), nullable=False),
-    Column("resource_type", String(64), nullable=False),
-    Column("resource_id", String(64), nullable=False),
-    Column("patient_id", String(36), nullable=True),
-    Column("source_ip", String(45), nullable=True),  # the longest IPv6 text form
-    Column("request_id", String(64), nullable=True),
-    Column("outcome", String(16), nullable=False),
-    Column("reason", Text, nullable=True),
-    Column("break_glass", Boolean, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    CheckConstraint(_one_of("actor_type", ACTOR_TYPES), name="actor_type"),
-    CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
-    Index("ix_infra_audit_log_patient_at", "patient_id", "at"),
-    Index("ix_infra_audit_log_actor_at", "actor_id", "at"),
-)
-
-
-# Written when retention prunes the oldest rows: verification resumes from the last pruned
-# row's id and hash, so a pruned log still proves nothing after the cut was touched.
-audit_checkpoints = Table(
-    "infra_audit_checkpoint",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("through_id", Integer, nullable=False),
-    Column("through_hash", String(64), nullable=False),
-    Column("rows_pruned", Integer, nullable=False),
-    Column("cutoff", UTCDateTime, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,24 +136,106 @@ class AuditRecord:
     hash: str
 
 
-async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> int:
-    """Add one row inside the caller's (write) transaction; returns its id."""
+_APPEND = insert(audit_pending)
+_SEAL = "clinicflow_audit_seal"
+
+
+async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> None:
+    """Record one entry inside the caller's (write) transaction; it is sealed into the chain
+    right after that transaction commits."""
     canonical_at(now)  # refuses a naive time before anything is written
-    if conn.dialect.name == "postgresql":
-        # Held until the caller's transaction ends, so the next appender sees this row.
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    last = (
-        await conn.execute(
-            select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
-        )
-    ).first()
-    prev_id, prev_hash = (last.id, last.hash) if last is not None else await chain_start(conn)
-    values: dict[str, Any] = asdict(entry) | {"at": now, "prev_hash": prev_hash}
+    values: dict[str, Any] = asdict(entry) | {"at": now}
     # The one free-text column: keep contact details out of it even if staff type them.
     values["reason"] = scrub_text(entry.reason) if entry.reason is not None else None
-    values["hash"] = row_hash(values)
-    await conn.execute(insert(audit_log).values(id=prev_id + 1, **values))
-    return int(prev_id + 1)
+    await conn.execute(_APPEND, values)
+    after_commit(conn, _SEAL, seal)
+
+
+async def seal(db: Database) -> int:
+    """Seal every committed pending entry into the chain; how many this call sealed (0 when
+    a concurrent run in this process sealed them)."""
+    return await _sealer_of(db).run(db)
+
+
+# Built once (sealing follows every write): the pending entries, oldest first, each with the
+# chain's head beside it (one round trip); the chained rows; the entries just chained.
+_HEAD = select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+_HEAD_ROW = _HEAD.subquery("head")
+_PENDING = (
+    select(audit_pending, _HEAD_ROW.c.id.label("head_id"), _HEAD_ROW.c.hash.label("head_hash"))
+    .join(_HEAD_ROW, true(), isouter=True)
+    .order_by(audit_pending.c.id)
+    .limit(SEAL_BATCH)
+)
+_CHAIN = insert(audit_log)
+_DONE = delete(audit_pending).where(audit_pending.c.id.in_(bindparam("q_ids", expanding=True)))
+
+
+async def seal_batch(conn: AsyncConnection) -> int:
+    """Chain up to SEAL_BATCH pending entries, oldest first, in the caller's write
+    transaction; how many."""
+    if conn.dialect.name == "postgresql":
+        # Held until this transaction ends, so the next sealer starts from this one's head.
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    pending = (await conn.execute(_PENDING)).all()
+    if not pending:
+        return 0
+    first = pending[0]
+    prev_id, prev_hash = (
+        (first.head_id, first.head_hash) if first.head_id is not None else await chain_start(conn)
+    )
+    chained = []
+    for row in pending:
+        values = {c.name: row._mapping[c.name] for c in audit_pending.c if c.name != "id"}
+        values["prev_hash"] = prev_hash
+        values["hash"] = prev_hash = row_hash(values)
+        prev_id += 1
+        chained.append(values | {"id": prev_id})
+    await conn.execute(_CHAIN, chained)
+    # Exactly these: an id below the last one may belong to an entry committed since the
+    # select above (ids are taken at insert, not at commit), which must wait for its seal.
+    await conn.execute(_DONE, {"q_ids": [r.id for r in pending]})
+    return len(pending)
+
+
+class Sealer:
+    """Shares seal runs within a process: whoever asks while a run is under way waits for
+    the next run, which seals everything committed up to its start, theirs included."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._asked = 0
+        self._done = 0
+
+    async def run(self, db: Database) -> int:
+        self._asked += 1
+        ticket = self._asked
+        async with self._lock:
+            if self._done >= ticket:
+                return 0
+            upto, sealed = self._asked, 0
+            while True:
+                async with db.write() as conn:
+                    count = await seal_batch(conn)
+                sealed += count
+                if count < SEAL_BATCH:
+                    break
+            self._done = upto
+            return sealed
+
+
+_sealers: weakref.WeakKeyDictionary[Database, Sealer] = weakref.WeakKeyDictionary()
+
+
+def _sealer_of(db: Database) -> Sealer:
+    found = _sealers.get(db)
+    if found is None:
+        found = _sealers[db] = Sealer()
+    return found
+
+
+async def pending_count(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(audit_pending))).scalar_one())
 
 
 async def chain_start(conn: AsyncConnection) -> tuple[int, str]:
@@ -216,7 +273,7 @@ async def verify(
             if not walker.feed(row._asdict()):
                 return walker.result()
         if len(batch) < batch_size:
-            return walker.result()
+            return replace(walker.result(), pending=await pending_count(conn))
         after = batch[-1].id
 
 

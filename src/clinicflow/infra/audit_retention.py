@@ -5,10 +5,10 @@ deletion. So the rows pruned are those before the first row that is still within
 retention period; a slightly older row appended just after a newer one (appenders take the
 time before the lock) waits for the next run rather than splitting the chain.
 
-The prune runs in one write transaction holding the appenders' lock, so no append can slip
-between reading the last pruned hash and deleting: it records itself in the chain first
-(before the delete, so the log is never left empty), deletes the prefix, then writes the
-checkpoint (through id and hash) that `audit.verify` resumes from.
+The prune runs in one write transaction holding the sealers' lock, so no entry can be sealed
+between reading the last pruned hash and deleting: it records itself (sealed into the chain
+right after its commit, linked to the checkpoint when nothing newer is left), deletes the
+prefix, then writes the checkpoint (through id and hash) that `audit.verify` resumes from.
 
 Before deleting, the rows about to go are verified: pruning a tampered prefix would bless it
 with a checkpoint and destroy the evidence, so a broken chain is refused instead.

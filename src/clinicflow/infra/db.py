@@ -59,6 +59,15 @@ log = logging.getLogger(__name__)
 # Where `outbox.record` leaves the events of the transaction under way (on its connection).
 COMMITTED_EVENTS = "clinicflow_committed_events"
 CommitListener = Callable[[Sequence[Any]], Awaitable[None]]
+# Work a transaction leaves for after its commit (`after_commit`), by name.
+AFTER_COMMIT = "clinicflow_after_commit"
+AfterCommit = Callable[["Database"], Awaitable[Any]]
+
+
+def after_commit(conn: AsyncConnection, name: str, hook: AfterCommit) -> None:
+    """Run `hook(db)` once after this write transaction commits (never if it rolls back),
+    before `Database.write`'s caller goes on; asking twice under one name runs it once."""
+    conn.info.setdefault(AFTER_COMMIT, {})[name] = hook
 
 
 class Database:
@@ -85,12 +94,14 @@ class Database:
         events the transaction wrote to the outbox: a cache dropped there is dropped before the
         write's response leaves (read-your-writes)."""
         committed: list[Any] = []
+        hooks: dict[str, AfterCommit] = {}
         if self._write_lock is None:
             async with self.engine.begin() as conn:
                 try:
                     yield conn
                 finally:
                     committed = conn.info.pop(COMMITTED_EVENTS, [])
+                    hooks = conn.info.pop(AFTER_COMMIT, {})
         else:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.execution_options(clinicflow_write=True)
@@ -99,6 +110,12 @@ class Database:
                         yield conn
                 finally:
                     committed = conn.info.pop(COMMITTED_EVENTS, [])
+                    hooks = conn.info.pop(AFTER_COMMIT, {})
+        for name, hook in hooks.items():
+            try:
+                await hook(self)
+            except Exception:  # committed; whatever the hook does is retried by its job
+                log.exception("after-commit work %s failed", name)
         if committed:
             await self._tell(committed)
 

@@ -1,0 +1,74 @@
+"""The audit log's tables: the hash chain, the rows waiting to join it, and the pruning
+checkpoints. `infra.audit` explains how they work together."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from sqlalchemy import Boolean, CheckConstraint, Column, Index, Integer, String, Table, Text
+
+from clinicflow.infra.db import UTCDateTime, metadata
+
+ActorType = Literal["user", "client", "patient", "anonymous", "system"]
+Outcome = Literal["allowed", "denied", "error"]
+ACTOR_TYPES: tuple[str, ...] = get_args(ActorType)
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _entry_columns() -> list[Column[object]]:
+    """What an entry says (ids only, never PHI values): the same in both tables."""
+    return [
+        Column("at", UTCDateTime, nullable=False),
+        Column("actor_type", String(16), nullable=False),
+        Column("actor_id", String(64), nullable=False),
+        Column("role", String(32), nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("resource_type", String(64), nullable=False),
+        Column("resource_id", String(64), nullable=False),
+        Column("patient_id", String(36), nullable=True),
+        Column("source_ip", String(45), nullable=True),  # the longest IPv6 text form
+        Column("request_id", String(64), nullable=True),
+        Column("outcome", String(16), nullable=False),
+        Column("reason", Text, nullable=True),
+        Column("break_glass", Boolean, nullable=False),
+    ]
+
+
+audit_log = Table(
+    "infra_audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # the chain order
+    *_entry_columns(),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint(_one_of("actor_type", ACTOR_TYPES), name="actor_type"),
+    CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+    Index("ix_infra_audit_log_patient_at", "patient_id", "at"),
+    Index("ix_infra_audit_log_actor_at", "actor_id", "at"),
+)
+
+# Entries committed with the change they record, waiting to be sealed into the chain (right
+# after their commit, by `audit.seal`). Their id is only the order they are sealed in.
+audit_pending = Table(
+    "infra_audit_pending",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_entry_columns(),
+)
+
+# Written when retention prunes the oldest rows: verification resumes from the last pruned
+# row's id and hash, so a pruned log still proves nothing after the cut was touched.
+audit_checkpoints = Table(
+    "infra_audit_checkpoint",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("through_id", Integer, nullable=False),
+    Column("through_hash", String(64), nullable=False),
+    Column("rows_pruned", Integer, nullable=False),
+    Column("cutoff", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
