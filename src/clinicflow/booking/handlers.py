@@ -25,7 +25,7 @@ from clinicflow.booking.domain.lifecycle import Action, Status, effective_status
 from clinicflow.booking.events import booking_event
 from clinicflow.booking.guard import BookingGuard, access
 from clinicflow.booking.idempotency import IdempotencyKeys, retrying
-from clinicflow.booking.placement import Placement
+from clinicflow.booking.placement import Placed, Placement
 from clinicflow.booking.ports import CalendarSource, EventListener, PatientMatcher
 from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView
@@ -35,6 +35,8 @@ from clinicflow.infra.outbox import Event, record
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import InvalidRequest
+
+_INSERT = insert(appointments).returning(appointments)
 
 
 class BookingService:
@@ -155,10 +157,11 @@ class BookingService:
                 return replayed, True
             slot = req.slot
             visit = r.resolve(self._catalog, slot.service, slot.visit_type, slot.duration)
-            patient_id = await self._patient_of(conn, actor, req, now)
-            await self._check_patient_free(
-                conn, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
-            )
+            patient_id, new_patient = await self._patient_of(conn, actor, req, now)
+            if not new_patient:  # a record made just now has no visits to overlap
+                await self._check_patient_free(
+                    conn, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
+                )
             if req.hold_id is not None:
                 row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
             else:
@@ -188,16 +191,15 @@ class BookingService:
             slot = SlotRequest(
                 old.service, old.visit_type, visit.duration, start, practitioner or old.practitioner
             )
-            chosen = await self._placement.choose(
+            placed = await self._placement.choose(
                 conn, visit, slot, old.patient_id, now, exclude_id=old.id
             )
             await self._check_patient_free(
                 conn, old.patient_id, start, visit.duration, now, exclude_id=old.id
             )
-            block_start, block_end = visit.block(start)
-            await repo.expire_stale_holds(conn, chosen, block_start, block_end, now)
+            await self._expire_lapsed_holds(conn, placed, visit, start, now)
             row = await repo.update_row(
-                conn, booking_id, repo.slot_values(visit, start, chosen, now)
+                conn, booking_id, repo.slot_values(visit, start, placed.practitioner, now)
             )
             previous = {
                 "start": old.start_at.isoformat(),
@@ -210,9 +212,9 @@ class BookingService:
 
     async def _patient_of(
         self, conn: AsyncConnection, actor: Actor, req: BookRequest, now: datetime
-    ) -> str:
+    ) -> tuple[str, bool]:
         if actor.patient_id is not None:
-            return actor.patient_id
+            return actor.patient_id, False
         if req.patient is None:
             raise InvalidRequest(
                 "patient: give the patient's name and an email or phone number "
@@ -236,10 +238,9 @@ class BookingService:
         status: Status,
         now: datetime,
     ) -> Any:
-        chosen = await self._placement.choose(conn, visit, slot, patient_id, now)
-        block_start, block_end = visit.block(slot.start)
-        await repo.expire_stale_holds(conn, chosen, block_start, block_end, now)
-        values = repo.slot_values(visit, slot.start, chosen, now) | {
+        placed = await self._placement.choose(conn, visit, slot, patient_id, now)
+        await self._expire_lapsed_holds(conn, placed, visit, slot.start, now)
+        values = repo.slot_values(visit, slot.start, placed.practitioner, now) | {
             "id": str(uuid.uuid4()),
             "service": visit.service.key,
             "visit_type": visit.visit_type.key,
@@ -249,8 +250,21 @@ class BookingService:
         }
         if status is Status.HELD:
             values["hold_expires_at"] = now + timedelta(minutes=self._catalog.clinic.hold_minutes)
-        result = await conn.execute(insert(appointments).values(**values).returning(appointments))
-        return result.one()
+        return (await conn.execute(_INSERT, values)).one()
+
+    async def _expire_lapsed_holds(
+        self,
+        conn: AsyncConnection,
+        placed: Placed,
+        visit: r.VisitRequest,
+        start: datetime,
+        now: datetime,
+    ) -> None:
+        """Lapsed holds still sit in the table (their block would refuse ours); only when the
+        placement saw some, mark them expired first."""
+        if placed.lapsed_holds:
+            block_start, block_end = visit.block(start)
+            await repo.expire_stale_holds(conn, placed.practitioner, block_start, block_end, now)
 
     async def _confirm_hold(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,6 +17,12 @@ from clinicflow.booking.domain.matching import order_candidates
 from clinicflow.booking.ports import CalendarSource
 from clinicflow.catalog import Catalog
 from clinicflow.shared.minutes import to_minute
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    practitioner: str
+    lapsed_holds: bool  # lapsed holds sit in the block: mark them expired before inserting
 
 
 class Placement:
@@ -32,13 +39,13 @@ class Placement:
         patient_id: str | None,
         now: datetime,
         exclude_id: str | None = None,
-    ) -> str:
+    ) -> Placed:
         """The practitioner who takes `slot`; raises the reason when nobody can."""
         keys = r.eligible(self._catalog, visit.service, slot.practitioner)
         if len(keys) > 1:
             keys = await self._match_order(conn, visit, keys, slot.start, patient_id, now)
         lo, hi = visit.block(slot.start)
-        db_busy = await queries.busy_blocks(conn, keys, lo, hi, now, exclude_id)
+        db_busy, lapsed = await queries.blocks_and_lapsed_holds(conn, keys, lo, hi, now, exclude_id)
         other = await busy_elsewhere(self._sources, keys, (to_minute(lo), to_minute(hi) + 1))
         engine_rules = visit.rules(now)
         start = to_minute(slot.start)
@@ -46,7 +53,7 @@ class Placement:
         for cal in r.calendars(self._catalog, keys, db_busy, *other):
             why = check_start(cal, engine_rules, start, self._tz)
             if why is None:
-                return cal.key
+                return Placed(cal.key, cal.key in lapsed)
             rejections.append(why)
         raise r.rejection_error(rejections, visit, slot.start, self._tz)
 

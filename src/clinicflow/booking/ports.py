@@ -28,7 +28,9 @@ class PatientMatcher(Protocol):
 
     async def match_or_create(
         self, conn: AsyncConnection, details: PatientDetails, now: datetime
-    ) -> str: ...
+    ) -> tuple[str, bool]:
+        """The patient's id, and whether this transaction created the record."""
+        ...
 
 
 class EventListener(Protocol):

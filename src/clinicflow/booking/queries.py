@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking.domain.availability import Interval
@@ -24,6 +24,39 @@ def _occupying(now: datetime) -> ColumnElement[bool]:
     )
 
 
+# The booking write path's reads, built once: a statement built per call costs more Python
+# than its round trip (SQLAlchemy caches the compiled SQL, not the building).
+_BUSY = select(a.practitioner, a.block_start, a.block_end).where(
+    a.practitioner.in_(bindparam("q_practitioners", expanding=True)),
+    a.status.in_(OCCUPYING),
+    or_(a.status != "held", a.hold_expires_at > bindparam("q_now")),
+    a.block_start < bindparam("q_hi"),
+    a.block_end > bindparam("q_lo"),
+)
+_BUSY_EXCEPT = _BUSY.where(a.id != bindparam("q_exclude"))
+# For placing a booking: lapsed holds too (still "held" until marked expired), so the writer
+# knows whether there are any to mark before it takes their time.
+_BLOCKS = select(a.practitioner, a.block_start, a.block_end, a.status, a.hold_expires_at).where(
+    a.practitioner.in_(bindparam("q_practitioners", expanding=True)),
+    a.status.in_(OCCUPYING),
+    a.block_start < bindparam("q_hi"),
+    a.block_end > bindparam("q_lo"),
+)
+_BLOCKS_EXCEPT = _BLOCKS.where(a.id != bindparam("q_exclude"))
+_PATIENT_OVERLAPS = (
+    select(a.id)
+    .where(
+        a.patient_id == bindparam("q_patient"),
+        a.status.in_(OCCUPYING),
+        or_(a.status != "held", a.hold_expires_at > bindparam("q_now")),
+        a.start_at < bindparam("q_hi"),
+        a.end_at > bindparam("q_lo"),
+    )
+    .limit(1)
+)
+_PATIENT_OVERLAPS_EXCEPT = _PATIENT_OVERLAPS.where(a.id != bindparam("q_exclude"))
+
+
 async def busy_blocks(
     conn: AsyncConnection,
     practitioners: Sequence[str],
@@ -32,18 +65,37 @@ async def busy_blocks(
     now: datetime,
     exclude_id: str | None = None,
 ) -> dict[str, list[Interval]]:
-    query = select(a.practitioner, a.block_start, a.block_end).where(
-        a.practitioner.in_(practitioners),
-        _occupying(now),
-        a.block_start < hi,
-        a.block_end > lo,
-    )
+    params = {"q_practitioners": list(practitioners), "q_now": now, "q_lo": lo, "q_hi": hi}
+    query = _BUSY
     if exclude_id is not None:
-        query = query.where(a.id != exclude_id)
+        query, params["q_exclude"] = _BUSY_EXCEPT, exclude_id
     out: dict[str, list[Interval]] = defaultdict(list)
-    for row in await conn.execute(query):
+    for row in await conn.execute(query, params):
         out[row.practitioner].append((to_minute(row.block_start), to_minute(row.block_end)))
     return out
+
+
+async def blocks_and_lapsed_holds(
+    conn: AsyncConnection,
+    practitioners: Sequence[str],
+    lo: datetime,
+    hi: datetime,
+    now: datetime,
+    exclude_id: str | None = None,
+) -> tuple[dict[str, list[Interval]], set[str]]:
+    """`busy_blocks`, and which practitioners have lapsed holds in the window."""
+    params = {"q_practitioners": list(practitioners), "q_lo": lo, "q_hi": hi}
+    query = _BLOCKS
+    if exclude_id is not None:
+        query, params["q_exclude"] = _BLOCKS_EXCEPT, exclude_id
+    busy: dict[str, list[Interval]] = defaultdict(list)
+    lapsed: set[str] = set()
+    for row in await conn.execute(query, params):
+        if row.status == "held" and row.hold_expires_at <= now:
+            lapsed.add(row.practitioner)
+        else:
+            busy[row.practitioner].append((to_minute(row.block_start), to_minute(row.block_end)))
+    return busy, lapsed
 
 
 async def patient_overlaps(
@@ -54,12 +106,11 @@ async def patient_overlaps(
     now: datetime,
     exclude_id: str | None = None,
 ) -> bool:
-    query = select(a.id).where(
-        a.patient_id == patient_id, _occupying(now), a.start_at < end, a.end_at > start
-    )
+    params = {"q_patient": patient_id, "q_now": now, "q_lo": start, "q_hi": end}
+    query = _PATIENT_OVERLAPS
     if exclude_id is not None:
-        query = query.where(a.id != exclude_id)
-    return (await conn.execute(query.limit(1))).first() is not None
+        query, params["q_exclude"] = _PATIENT_OVERLAPS_EXCEPT, exclude_id
+    return (await conn.execute(query, params)).first() is not None
 
 
 async def day_load(

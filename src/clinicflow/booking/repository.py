@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking import errors, queries
@@ -33,17 +33,25 @@ async def update_row(conn: AsyncConnection, booking_id: str, values: dict[str, A
     return result.one()
 
 
+_EXPIRE_STALE = (
+    update(appointments)
+    .where(a.practitioner == bindparam("q_practitioner"), a.status == Status.HELD.value)
+    .where(
+        a.hold_expires_at <= bindparam("q_now"),
+        a.block_start < bindparam("q_hi"),
+        a.block_end > bindparam("q_lo"),
+    )
+    .values(status=Status.EXPIRED.value, updated_at=bindparam("q_now"))
+    .returning(appointments)
+)
+
+
 async def expire_stale_holds(
     conn: AsyncConnection, practitioner: str, lo: datetime, hi: datetime, now: datetime
 ) -> None:
     """Lapsed holds still sit in the table; mark them expired before taking their time."""
-    result = await conn.execute(
-        update(appointments)
-        .where(a.practitioner == practitioner, a.status == Status.HELD.value)
-        .where(a.hold_expires_at <= now, a.block_start < hi, a.block_end > lo)
-        .values(status=Status.EXPIRED.value, updated_at=now)
-        .returning(appointments)
-    )
+    params = {"q_practitioner": practitioner, "q_now": now, "q_lo": lo, "q_hi": hi}
+    result = await conn.execute(_EXPIRE_STALE, params)
     await record(conn, *(booking_event("hold_expired", row, now) for row in result.all()))
 
 

@@ -44,6 +44,9 @@ class Event:
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
+_INSERT = insert(outbox)
+
+
 async def record(conn: AsyncConnection, *events: Event) -> None:
     if not events:
         return
@@ -51,7 +54,7 @@ async def record(conn: AsyncConnection, *events: Event) -> None:
     # The trace of the request (or job) that made the change: its handlers continue it.
     traceparent = current_traceparent()
     await conn.execute(
-        insert(outbox),
+        _INSERT,
         [
             {
                 "event_id": e.event_id,

@@ -9,8 +9,9 @@ from fastapi import Depends, Request
 from clinicflow.shared.actor import ANONYMOUS, Actor
 
 
-def current_actor(request: Request) -> Actor:
-    """Set by the gateway's authentication dependency before any route runs."""
+async def current_actor(request: Request) -> Actor:
+    """Set by the gateway's authentication dependency before any route runs. (`async`:
+    FastAPI would run a plain function on a worker thread, a thread hop per request.)"""
     actor = getattr(request.state, "actor", None)
     return actor if isinstance(actor, Actor) else ANONYMOUS
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.crypto import KeyRing
@@ -22,34 +22,47 @@ class PatientDetails:
     phone: str | None  # E.164
 
 
+# Built once: this runs inside every anonymous booking.
+_INSERT = insert(patients)
+_BY_EMAIL, _BY_PHONE = (
+    select(patients.c.id)
+    .where(column == bindparam("q_bidx"))
+    .order_by(patients.c.created_at)
+    .limit(1)
+    for column in (patients.c.email_bidx, patients.c.phone_bidx)
+)
+
+
 class PatientDirectory:
     def __init__(self, keys: KeyRing) -> None:
         self._cipher = PatientCipher(keys)
 
     async def match_or_create(
         self, conn: AsyncConnection, details: PatientDetails, now: datetime
-    ) -> str:
-        """Match by email, or by phone when no email is given; otherwise create a record."""
+    ) -> tuple[str, bool]:
+        """Match by email, or by phone when no email is given; otherwise create a record.
+        The id, and whether the record is new (then it has no visits yet)."""
         email_bidx = self._bidx(details.email, "email")
         phone_bidx = self._bidx(details.phone, "phone")
         found = await self._find(conn, email_bidx, phone_bidx)
         if found is not None:
-            return found
+            return found, False
         patient_id = str(uuid.uuid4())
         await conn.execute(
-            insert(patients).values(
-                id=patient_id,
-                first_name_enc=self._seal(details.first_name, "first_name"),
-                last_name_enc=self._seal(details.last_name, "last_name"),
-                email_enc=self._seal(details.email, "email") if details.email else None,
-                phone_enc=self._seal(details.phone, "phone") if details.phone else None,
-                email_bidx=email_bidx,
-                phone_bidx=phone_bidx,
-                created_at=now,
-                updated_at=now,
-            )
+            _INSERT,
+            {
+                "id": patient_id,
+                "first_name_enc": self._seal(details.first_name, "first_name"),
+                "last_name_enc": self._seal(details.last_name, "last_name"),
+                "email_enc": self._seal(details.email, "email") if details.email else None,
+                "phone_enc": self._seal(details.phone, "phone") if details.phone else None,
+                "email_bidx": email_bidx,
+                "phone_bidx": phone_bidx,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        return patient_id
+        return patient_id, True
 
     async def find_by_email(self, conn: AsyncConnection, email: str) -> str | None:
         """`email` normalized; merged and de-identified records have no index, so never match."""
@@ -61,13 +74,12 @@ class PatientDirectory:
         # With an email, only the email decides: family members often share one phone,
         # and joining two people's records is worse than a duplicate staff can merge.
         if email_bidx:
-            clause = patients.c.email_bidx == email_bidx
+            query, bidx = _BY_EMAIL, email_bidx
         elif phone_bidx:
-            clause = patients.c.phone_bidx == phone_bidx
+            query, bidx = _BY_PHONE, phone_bidx
         else:
             return None
-        query = select(patients.c.id).where(clause).order_by(patients.c.created_at).limit(1)
-        found = (await conn.execute(query)).scalar_one_or_none()
+        found = (await conn.execute(query, {"q_bidx": bidx})).scalar_one_or_none()
         return None if found is None else str(found)
 
     def _seal(self, value: str, column: str) -> str | None:

@@ -6,10 +6,12 @@ so the history can never disagree with the bookings it mirrors.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Executable
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.outbox import Event
@@ -31,7 +33,9 @@ class VisitHistory:
     async def _upsert_visit(
         self, conn: AsyncConnection, payload: dict[str, Any], now: datetime
     ) -> None:
+        visit, _ = _upserts(conn.dialect.name)
         values = {
+            "booking_id": payload["booking_id"],
             "patient_id": payload["patient_id"],
             "service": payload["service"],
             "visit_type": payload["visit_type"],
@@ -41,30 +45,37 @@ class VisitHistory:
             "end_at": datetime.fromisoformat(payload["end"]),
             "updated_at": now,
         }
-        booking_id = payload["booking_id"]
-        # The booking row is locked by the writer that produced the event, so no other
-        # transaction races this update-then-insert for the same booking.
-        done = await conn.execute(
-            update(visits).where(visits.c.booking_id == booking_id).values(**values)
-        )
-        if done.rowcount == 0:
-            await conn.execute(insert(visits).values(booking_id=booking_id, **values))
+        await conn.execute(visit, values)
 
 
 async def _enroll(conn: AsyncConnection, patient_id: str, service: str, now: datetime) -> None:
+    _, enroll = _upserts(conn.dialect.name)
+    values = {
+        "patient_id": patient_id,
+        "service": service,
+        "since": now,
+        "status": "active",
+        "updated_at": now,
+    }
+    await conn.execute(enroll, values)
+
+
+@functools.cache
+def _upserts(dialect: str) -> tuple[Executable, Executable]:
+    """One statement each, built once per dialect (both speak ON CONFLICT): these run inside
+    every booking write. The visit is inserted or brought up to date; the enrollment is
+    made, or made active again if it had paused, completed or withdrawn."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    new_visit = insert(visits)
+    visit = new_visit.on_conflict_do_update(
+        index_elements=[visits.c.booking_id],
+        set_={c.name: new_visit.excluded[c.name] for c in visits.c if c.name != "booking_id"},
+    )
+    new_enrollment = insert(enrollments)
     e = enrollments.c
-    current = (
-        await conn.execute(select(e.status).where(e.patient_id == patient_id, e.service == service))
-    ).scalar_one_or_none()
-    if current is None:
-        await conn.execute(
-            insert(enrollments).values(
-                patient_id=patient_id, service=service, since=now, status="active", updated_at=now
-            )
-        )
-    elif current != "active":
-        await conn.execute(
-            update(enrollments)
-            .where(e.patient_id == patient_id, e.service == service)
-            .values(status="active", updated_at=now)
-        )
+    enroll = new_enrollment.on_conflict_do_update(
+        index_elements=[e.patient_id, e.service],
+        set_={"status": "active", "updated_at": new_enrollment.excluded.updated_at},
+        where=e.status != "active",
+    )
+    return visit, enroll
