@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from clinicflow.booking.cache import CachedAvailability
+from clinicflow.booking.cache import ASKED_STATE, CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.handlers import BookingService
@@ -69,7 +70,13 @@ async def availability(
     hi = bound(end, tz, inclusive_end=True) or lo + timedelta(days=7)
     finder = cast(CachedAvailability, _part(request, "availability"))
     render = partial(availability_json, service, visit_type, duration, str(tz), lo, hi)
-    body = await finder.answer(service, visit_type, duration, lo, hi, practitioner, render)
+
+    def asked(names: Sequence[str], minute: int) -> None:
+        # For the gateway's fast path: what this raw query's answer depends on.
+        setattr(request.state, ASKED_STATE, (tuple(names), minute))
+
+    question = (service, visit_type, duration, lo, hi, practitioner)
+    body = await finder.answer(*question, render, asked=asked)
     return Response(body, media_type="application/json")
 
 

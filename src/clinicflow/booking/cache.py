@@ -6,6 +6,10 @@ event bumps its practitioner's generation — and, on a reschedule, the previous
 commit listener of the write transaction (`Database.on_commit`), before the write's HTTP
 response leaves: once a booking or cancellation has returned, no replica answers from the
 old state. With Redis the generations are shared; in memory they hold for one process.
+
+The route reports what it asked (`asked`): the gateway's fast path (gateway/cached_reads.py)
+answers a repeated anonymous question from the same cache under the same generations, and
+learns from that report which calendars a raw query string depends on.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
 
 CACHE_NAME = "availability"
+# Where the availability route leaves (calendar generation names, minute) in `request.state`
+# when its question was cacheable; the gateway's fast path reads it there.
+ASKED_STATE = "availability_asked"
+
+Asked = Callable[[Sequence[str], int], None]
 
 
 class SlotFinder(Protocol):
@@ -79,12 +88,18 @@ class CachedAvailability:
         hi: datetime,
         practitioner: str | None,
         render: Render,
+        *,
+        asked: Asked | None = None,
     ) -> bytes:
+        """The finished body. `asked`, when given, is called with the calendar generation
+        names and the minute the answer depends on, if the question was cacheable."""
         question = (service, visit_type, duration, lo, hi, practitioner)
-        asked = self._question(*question) if self._cache is not None else None
-        if self._cache is None or asked is None:
+        found = self._question(*question) if self._cache is not None else None
+        if self._cache is None or found is None:
             return render(await self._inner.slots(*question))
-        digest, calendars = asked
+        digest, calendars, minute = found
+        if asked is not None:
+            asked(calendars, minute)
         cached, key = await self._cache.lookup(digest, calendars)
         self._cache.stats.count(CACHE_NAME, cached is not None)
         if cached is not None:
@@ -101,9 +116,9 @@ class CachedAvailability:
         lo: datetime,
         hi: datetime,
         practitioner: str | None,
-    ) -> tuple[str, list[str]] | None:
-        """The question's digest (the minute included) and the calendars it depends on; None
-        when it is invalid: the finder raises its proper error then."""
+    ) -> tuple[str, list[str], int] | None:
+        """The question's digest (the minute included), the calendars it depends on and the
+        minute; None when it is invalid: the finder raises its proper error then."""
         try:
             visit = r.resolve(self._catalog, service, visit_type, duration)
             keys = sorted(r.eligible(self._catalog, visit.service, practitioner))
@@ -112,11 +127,21 @@ class CachedAvailability:
         minute = int(self._clock.now().timestamp() // 60)
         parts = (service, visit_type, duration, practitioner, lo.isoformat(), hi.isoformat())
         digest = hashlib.sha256(json.dumps([*parts, minute, keys]).encode()).hexdigest()
-        return f"{CACHE_NAME}:{digest}", [f"calendar:{k}" for k in keys]
+        return f"{CACHE_NAME}:{digest}", [f"calendar:{k}" for k in keys], minute
 
     @property
     def stats(self) -> CacheStats | None:
         return self._cache.stats if self._cache is not None else None
+
+    @property
+    def cache(self) -> Cache | None:
+        """The store answers are cached in (None: no caching)."""
+        return self._cache
+
+    @property
+    def ttl(self) -> float:
+        """Seconds a cached answer is kept."""
+        return self._ttl
 
     async def booking_changed(self, events: Sequence[Any]) -> None:
         """The commit listener: bump the calendars the committed booking events touched."""

@@ -15,6 +15,7 @@ from clinicflow.bootstrap import Container, build
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import observability, problems
 from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
+from clinicflow.gateway.cached_reads import CachedReads
 from clinicflow.gateway.hygiene import HygieneMiddleware
 from clinicflow.gateway.observability import Metrics, MetricsMiddleware, readiness_checks
 from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
@@ -76,6 +77,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
+    if (
+        container.availability.cache is not None
+        and "booking" in container.settings.enabled_services
+    ):
+        # Innermost: cached anonymous availability answered before FastAPI routes anything,
+        # inside everything below (cached_reads.py).
+        app.add_middleware(CachedReads, container=container)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
     app.add_middleware(RequestIdMiddleware)

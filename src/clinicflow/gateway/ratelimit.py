@@ -103,7 +103,9 @@ class RateLimiter:
 
     async def check(self, actor: Actor, client_ip: str | None, route_class: str) -> Verdict:
         item = self.item_for(actor.tier, route_class)
-        who = f"{actor.kind}:{actor.id}" if actor.id else f"ip:{client_ip or 'unknown'}"
+        # Anonymous callers all share one id ("anonymous"): they are told apart by address.
+        anonymous = actor.kind == "anonymous" or not actor.id
+        who = f"ip:{client_ip or 'unknown'}" if anonymous else f"{actor.kind}:{actor.id}"
         allowed = await self._limiter.hit(item, route_class, who)
         stats = await self._limiter.get_window_stats(item, route_class, who)
         reset_after = max(0, int(stats.reset_time - time.time() + 0.999))
@@ -112,20 +114,23 @@ class RateLimiter:
 
 
 async def rate_limit(request: Request) -> None:
-    """The app-wide dependency, after `authenticate`."""
+    """The app-wide dependency, after `authenticate`. A request the gateway's fast path
+    (cached_reads.py) already counted carries its verdict: it is used, not counted again."""
     limiter = cast(RateLimiter | None, request.app.state.rate_limiter)
     path = request.url.path
     if limiter is None or path in EXEMPT:
         return
     route_class = limiter.route_class(request.method, path)
-    try:
-        verdict = await limiter.check(
-            request.state.actor, request.client.host if request.client else None, route_class
-        )
-    except Exception as exc:  # storage down: serve rather than refuse everyone
-        log.warning("rate_limit_unavailable", error=type(exc).__name__)
-        return
-    request.state.rate_limit = verdict
+    verdict = cast(Verdict | None, getattr(request.state, "rate_limit", None))
+    if verdict is None:
+        try:
+            verdict = await limiter.check(
+                request.state.actor, request.client.host if request.client else None, route_class
+            )
+        except Exception as exc:  # storage down: serve rather than refuse everyone
+            log.warning("rate_limit_unavailable", error=type(exc).__name__)
+            return
+        request.state.rate_limit = verdict
     if not verdict.allowed:
         raise RateLimited(
             f"this client may make {verdict.limit} {route_class} requests per "
