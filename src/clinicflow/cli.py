@@ -120,7 +120,8 @@ def audit_verify() -> None:
     if not result.ok:
         console.print(f"[red]✗ audit log broken:[/] {result.problem}", highlight=False)
         raise typer.Exit(1)
-    console.print(f"[green]OK[/]: {result.checked} rows; head hash {result.head_hash}")
+    waiting = f"; {result.pending} newer entries awaiting their seal" if result.pending else ""
+    console.print(f"[green]OK[/]: {result.checked} rows; head hash {result.head_hash}{waiting}")
 
 
 def _check_config(path: Path) -> None:
@@ -141,7 +142,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from clinicflow.infra.logging import configure_logging
 
     configure_logging()
-    # log_config=None keeps uvicorn's lines on our redacting JSON handler.
+    # log_config=None keeps uvicorn's lines on our redacting JSON handler. Its access log is
+    # off: the app writes its own, PHI-free by construction (infra.logging.access_line).
     if workers > 1:
         from clinicflow.infra.crypto import load_or_create
 
@@ -157,10 +159,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             host=host,
             port=port,
             log_config=None,
+            access_log=False,
             timeout_worker_healthcheck=30,
         )
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
 if __name__ == "__main__":

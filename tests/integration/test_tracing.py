@@ -185,7 +185,7 @@ async def test_the_patient_search_span_keeps_no_query_string(
 async def test_a_log_line_written_while_serving_carries_the_request_and_trace_ids_and_no_phi(
     container: Container, log_stream: io.StringIO, spans: InMemorySpanExporter
 ) -> None:
-    options: dict[str, Any] = {"log_config": None, "access_log": True, "log_level": "info"}
+    options: dict[str, Any] = {"log_config": None, "access_log": False, "log_level": "info"}
     async with serving(container, **options) as base, httpx.AsyncClient(base_url=base) as http:
         made = await http.post("/v1/bookings", json=BOOKING, headers={"X-Request-ID": "r-42"})
     assert made.status_code == 201
@@ -198,7 +198,10 @@ async def test_a_log_line_written_while_serving_carries_the_request_and_trace_id
     for line in ours:
         assert line["trace_id"] == format_trace_id(server.context.trace_id)
         assert len(line["span_id"]) == 16
-    assert any("/v1/bookings" in str(line.get("event")) for line in ours)  # the access log
+    access = [line for line in ours if line["logger"] == "clinicflow.access"]
+    assert [(a["method"], a["route"], a["status"]) for a in access] == [
+        ("POST", "/v1/bookings", 201)
+    ]
     leaked = [value for value in PHI if value.lower() in log_stream.getvalue().lower()]
     assert not leaked
 
@@ -213,6 +216,28 @@ async def test_without_an_exporter_requests_still_get_trace_ids_for_logs_and_the
     assert traceparents
     assert all(tp and len(tp.split("-")[1]) == 32 for tp in traceparents)
     assert len({tp.split("-")[1] for tp in traceparents}) == 1  # one request, one trace
+
+
+async def test_without_an_exporter_a_callers_trace_continues_into_the_outbox(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """With nothing recording, the request skips the instrumentation's middleware
+    (infra/_server_spans.py) yet continues the caller's trace, as the SDK would."""
+    caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {"traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01"}
+    made = await client.post("/v1/bookings", json=BOOKING, headers=headers)
+    assert made.status_code == 201
+    again = await client.post(
+        "/v1/bookings", json={**BOOKING, "start": "2026-11-25T11:00:00-06:00"}
+    )
+    assert again.status_code == 201
+    async with container.db.read() as conn:
+        query = select(outbox.c.traceparent).order_by(outbox.c.id)
+        rows = (await conn.execute(query)).scalars().all()
+    traces = [tp.split("-")[1] for tp in rows]
+    assert traces[0] == caller_trace
+    assert traces[-1] not in (caller_trace, "0" * 32)  # a request without one starts its own
+    assert all(tp.split("-")[2] != "00f067aa0ba902b7" for tp in rows)  # a span of its own
 
 
 async def test_an_engine_is_instrumented_once_however_often_it_is_asked(

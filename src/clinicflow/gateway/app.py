@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # schema itself is at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        # Spans come from OpenTelemetry's instrumentation (infra.telemetry), which also knows
+        # when nothing records; FastAPI's own telemetry would wrap every request a second time.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)

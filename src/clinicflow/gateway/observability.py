@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.problems import problem
 from clinicflow.infra.cache import CacheStats
+from clinicflow.infra.logging import access_line
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +105,7 @@ class CacheCollector:
 
 class MetricsMiddleware:
     """Counts and times every HTTP request by its route template (never the raw path, which
-    would carry ids and explode the label set)."""
+    would carry ids and explode the label set), and writes its access log line."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -127,8 +128,11 @@ class MetricsMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
+            took = time.perf_counter() - started
             self.metrics.requests.labels(route, method, str(status[0])).inc()
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+            self.metrics.latency.labels(route, method).observe(took)
+            request_id = scope.get("state", {}).get("request_id")
+            access_line(method, route, status[0], took, request_id)
 
 
 Check = Callable[[], Awaitable[Any]]

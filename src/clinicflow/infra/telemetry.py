@@ -173,9 +173,19 @@ def instrument_app(app: FastAPI) -> None:
     """A server span per request (probes and scrapes left out); once per app."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+    from clinicflow.infra._server_spans import lean_when_unrecorded
+
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"]
     )
+    traced = app.build_middleware_stack
+    app.build_middleware_stack = lambda: lean_when_unrecorded(traced(), spans_recorded)  # type: ignore[method-assign]
+
+
+def spans_recorded() -> bool:
+    """Whether a span started now may be recorded: an exporter is attached to clinicflow's
+    provider, or the provider is someone else's (their sampler decides)."""
+    return not _state or not _state[0].own_provider or _state[0].exporting.active
 
 
 def current_traceparent() -> str | None:
@@ -339,6 +349,7 @@ class _Root(Sampler):
 @dataclass
 class _Tracing:
     exporting: _Exporting
+    own_provider: bool = True  # the SDK provider with clinicflow's sampler
     attached: dict[str, SpanProcessor] = field(default_factory=dict)
 
 
@@ -370,7 +381,7 @@ def _install(ratio: float) -> _Tracing:
             "tracer provider %s is not the SDK's: clinicflow exports no spans",
             type(current).__name__,
         )
-    _state.append(_Tracing(exporting))
+    _state.append(_Tracing(exporting, own_provider=isinstance(current, trace.ProxyTracerProvider)))
     return _state[0]
 
 
