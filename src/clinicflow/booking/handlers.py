@@ -9,7 +9,7 @@ the use case runs again, now seeing the winner (so the caller gets `slot_unavail
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView
 from clinicflow.catalog import Catalog
 from clinicflow.infra.db import Database
+from clinicflow.infra.group_commit import GroupCommit
 from clinicflow.infra.outbox import Event, record
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
@@ -63,6 +64,8 @@ class BookingService:
         self._tz = catalog.clinic.tz
         self._guard = guard
         self._listeners = tuple(listeners)
+        # Concurrent bookings share a transaction (infra/group_commit.py).
+        self._batches = GroupCommit(db)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -87,10 +90,18 @@ class BookingService:
         the keyed fingerprint of the whole request (patient included) tells them apart."""
         fingerprint = self._keys.fingerprint(req)
         scope = actor.id if actor.kind != "anonymous" else "anonymous"
-        return await retrying(
-            self._retries,
-            lambda: self._book_once(actor, req, (scope, idempotency_key), fingerprint),
-        )
+        scoped = (scope, idempotency_key)
+
+        def alone() -> Coroutine[Any, Any, tuple[BookingView, bool]]:
+            return retrying(self._retries, lambda: self._book_once(actor, req, scoped, fingerprint))
+
+        if req.hold_id is not None:  # confirming a hold locks it: one at a time
+            return await alone()
+
+        async def steps(conn: AsyncConnection) -> tuple[BookingView, bool]:
+            return await self._book_steps(conn, actor, req, scoped, fingerprint)
+
+        return await self._batches.run(steps, alone)
 
     async def reschedule(
         self,
@@ -148,28 +159,39 @@ class BookingService:
         scoped_key: tuple[str, str | None],
         fingerprint: str,
     ) -> tuple[BookingView, bool]:
+        async with self._db.write() as conn:
+            return await self._book_steps(conn, actor, req, scoped_key, fingerprint)
+
+    async def _book_steps(
+        self,
+        conn: AsyncConnection,
+        actor: Actor,
+        req: BookRequest,
+        scoped_key: tuple[str, str | None],
+        fingerprint: str,
+    ) -> tuple[BookingView, bool]:
+        """One booking inside the write transaction `conn`: its own, or its batch's."""
         now = self._clock.now()
         scope, key = scoped_key
-        async with self._db.write() as conn:
-            if key is not None and (
-                replayed := await self._keys.replay(conn, scope, key, fingerprint, now)
-            ):
-                return replayed, True
-            slot = req.slot
-            visit = r.resolve(self._catalog, slot.service, slot.visit_type, slot.duration)
-            patient_id, new_patient = await self._patient_of(conn, actor, req, now)
-            if not new_patient:  # a record made just now has no visits to overlap
-                await self._check_patient_free(
-                    conn, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
-                )
-            if req.hold_id is not None:
-                row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
-            else:
-                row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now)
-            await self._publish(conn, booking_event("created", row, now))
-            await self._guard.trail.record(conn, actor, "create", [access(row)])
-            if key is not None:
-                await self._keys.remember(conn, scope, key, fingerprint, row.id, now)
+        if key is not None and (
+            replayed := await self._keys.replay(conn, scope, key, fingerprint, now)
+        ):
+            return replayed, True
+        slot = req.slot
+        visit = r.resolve(self._catalog, slot.service, slot.visit_type, slot.duration)
+        patient_id, new_patient = await self._patient_of(conn, actor, req, now)
+        if not new_patient:  # a record made just now has no visits to overlap
+            await self._check_patient_free(
+                conn, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
+            )
+        if req.hold_id is not None:
+            row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
+        else:
+            row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now)
+        await self._publish(conn, booking_event("created", row, now))
+        await self._guard.trail.record(conn, actor, "create", [access(row)])
+        if key is not None:
+            await self._keys.remember(conn, scope, key, fingerprint, row.id, now)
         return BookingView.of(row, now), False
 
     async def _reschedule_once(

@@ -1,0 +1,196 @@
+"""Concurrent bookings share a transaction (infra/group_commit.py), and each still gets the
+answer it would have had alone: on SQLite and PostgreSQL, through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from test_booking_api import booking
+
+from clinicflow.booking.tables import appointments
+from clinicflow.bootstrap import Container
+from clinicflow.infra.audit import audit_log, verify
+from clinicflow.infra.group_commit import GroupCommit
+from clinicflow.infra.outbox import Event, outbox, record
+from clinicflow.patients.tables import patients
+
+# Free starts of doctor1 on Wednesday 2026-11-25, from the API, an hour or more apart (no
+# two can touch, whatever the buffers).
+QUERY = (
+    "/v1/availability?service=alternative_medicine&visit_type=initial&duration=20"
+    "&practitioner=doctor1&start=2026-11-25&end=2026-11-25"
+)
+COUNT = 6
+
+
+async def _starts(client: httpx.AsyncClient) -> list[str]:
+    free = (await client.get(QUERY)).json()["slots"]
+    picked: list[str] = []
+    for slot in free:
+        start = datetime.fromisoformat(slot["start"])
+        if not picked or start - datetime.fromisoformat(picked[-1]) >= timedelta(hours=1):
+            picked.append(slot["start"])
+    assert len(picked) >= COUNT, free
+    return picked[:COUNT]
+
+
+async def _post_all(client: httpx.AsyncClient, bodies: list[dict[str, Any]]) -> list[Any]:
+    return list(await asyncio.gather(*(client.post("/v1/bookings", json=b) for b in bodies)))
+
+
+def _commits(container: Container) -> list[int]:
+    """Counts the database's commits from now on (an observer, not a stand-in)."""
+    seen = [0]
+
+    def committed(_conn: Any) -> None:
+        seen[0] += 1
+
+    event.listen(container.db.engine.sync_engine, "commit", committed)
+    return seen
+
+
+async def _count(container: Container, table: Any) -> int:
+    async with container.db.read() as conn:
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_concurrent_bookings_share_commits_and_each_is_whole(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    starts = await _starts(client)
+    commits = _commits(container)
+    made = await _post_all(client, [booking(start, n) for n, start in enumerate(starts, 1)])
+    assert [r.status_code for r in made] == [201] * len(starts), [r.text for r in made]
+    # Fewer transactions than bookings (each batch also seals its audit rows once).
+    assert commits[0] < 2 * len(starts)
+    assert await _count(container, appointments) == len(starts)
+    assert await _count(container, patients) == len(starts)
+    async with container.db.read() as conn:
+        events = (await conn.execute(select(outbox.c.type))).scalars().all()
+        chain = await verify(conn)
+        audited = (await conn.execute(select(func.count()).select_from(audit_log))).scalar()
+    assert sorted(events).count("booking.created") == len(starts)
+    assert chain.ok
+    assert (audited, chain.pending) == (len(starts), 0)
+
+
+async def test_a_batch_with_a_taken_slot_falls_back_and_leaves_nothing_of_the_loser(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    # Two patients want the second start; the rest are free. Batched together, the second
+    # one fails the batch; every request is then run alone and gets its own answer.
+    starts = await _starts(client)
+    bodies = [booking(start, n) for n, start in enumerate(starts, 1)]
+    bodies.append(booking(starts[1], 99))
+    made = await _post_all(client, bodies)
+    statuses = [r.status_code for r in made]
+    assert statuses.count(201) == len(starts)
+    assert statuses.count(409) == 1
+    assert await _count(container, appointments) == len(starts)
+    # The loser's patient record went with its rolled-back transaction.
+    assert await _count(container, patients) == len(starts)
+
+
+async def test_the_same_idempotency_key_in_one_batch_books_once(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    starts = await _starts(client)
+    keyed = {"Idempotency-Key": "same-click-twice"}
+    body = booking(starts[0], 1)
+    others = [booking(start, n) for n, start in enumerate(starts[1:], 2)]
+    made = await asyncio.gather(
+        client.post("/v1/bookings", json=body, headers=keyed),
+        client.post("/v1/bookings", json=body, headers=keyed),
+        *(client.post("/v1/bookings", json=b) for b in others),
+    )
+    first, second = made[0], made[1]
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["id"] == second.json()["id"]
+    replayed = [r.headers.get("Idempotent-Replayed") for r in (first, second)]
+    assert replayed.count("true") == 1
+    assert await _count(container, appointments) == len(starts)
+
+
+async def test_each_booking_in_a_batch_keeps_its_callers_trace(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    starts = await _starts(client)
+    traces = [f"{n:032x}" for n in range(1, len(starts) + 1)]
+    made = await asyncio.gather(
+        *(
+            client.post(
+                "/v1/bookings",
+                json=booking(start, n),
+                headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"},
+            )
+            for n, (start, trace) in enumerate(zip(starts, traces, strict=True), 1)
+        )
+    )
+    assert all(r.status_code == 201 for r in made)
+    async with container.db.read() as conn:
+        rows = (await conn.execute(select(outbox.c.aggregate_id, outbox.c.traceparent))).all()
+    by_booking = {aggregate: tp.split("-")[1] for aggregate, tp in rows}
+    assert [by_booking[r.json()["id"]] for r in made] == traces
+
+
+async def test_a_failing_step_rolls_its_batch_back_and_each_caller_runs_alone(
+    container: Container,
+) -> None:
+    batches = GroupCommit(container.db, drains=1)
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+    def an_event(name: str) -> Event:
+        return Event(name, "test", name, now, {})
+
+    def steps(name: str) -> Callable[[AsyncConnection], Coroutine[Any, Any, str]]:
+        async def run(conn: AsyncConnection) -> str:
+            await record(conn, an_event(f"batched.{name}"))
+            if name == "b":
+                raise ValueError("b cannot be written")
+            return f"batched {name}"
+
+        return run
+
+    def alone(name: str) -> Callable[[], Coroutine[Any, Any, str]]:
+        async def run() -> str:
+            if name == "b":
+                raise ValueError("b cannot be written alone either")
+            async with container.db.write() as conn:
+                await record(conn, an_event(f"alone.{name}"))
+            return f"alone {name}"
+
+        return run
+
+    answers = await asyncio.gather(
+        *(batches.run(steps(n), alone(n)) for n in "abc"), return_exceptions=True
+    )
+    assert answers[0] == "alone a"
+    assert isinstance(answers[1], ValueError)
+    assert str(answers[1]) == "b cannot be written alone either"
+    assert answers[2] == "alone c"
+    async with container.db.read() as conn:
+        written = (await conn.execute(select(outbox.c.type))).scalars().all()
+    assert sorted(written) == ["alone.a", "alone.c"]  # the batch's writes rolled back
+
+
+async def test_a_batch_that_succeeds_answers_from_the_shared_transaction(
+    container: Container,
+) -> None:
+    batches = GroupCommit(container.db, drains=1)
+    commits = _commits(container)
+
+    async def steps(conn: AsyncConnection) -> int:
+        return int((await conn.execute(select(func.count()).select_from(outbox))).scalar_one())
+
+    async def alone() -> int:
+        raise AssertionError("a batch that succeeds never runs anyone alone")
+
+    answers = await asyncio.gather(*(batches.run(steps, alone) for _ in range(5)))
+    assert answers == [0] * 5
+    assert commits[0] == 1
