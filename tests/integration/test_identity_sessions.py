@@ -81,6 +81,10 @@ async def test_staff_sign_in_gives_a_token_and_an_http_only_cookie_that_carry_th
     cookie = resp.headers["set-cookie"]
     assert cookie.startswith(f"cf_session={session['token']}")
     assert "httponly" in cookie.lower()
+    # A lifetime, not a date: the browser's clock counts it (the server's clock, here a fixed
+    # one, cannot make the cookie arrive already expired).
+    assert "max-age=" in cookie.lower()
+    assert "expires=" not in cookie.lower()
     by_token = (await me(client, session["token"])).json()
     assert (by_token["kind"], by_token["role"], by_token["id"]) == (
         "user",

@@ -139,6 +139,9 @@ def _presented_session(request: Request) -> str | None:
 
 
 def _set_cookie(request: Request, response: Response, opened: OpenSession) -> None:
+    # Max-Age, not Expires: the browser counts the lifetime from its own clock, so a skewed
+    # client clock (or the injected clock in tests) cannot make a fresh cookie arrive expired.
+    now = part(request, "clock").now()
     response.set_cookie(
         COOKIE,
         opened.token,
@@ -146,7 +149,7 @@ def _set_cookie(request: Request, response: Response, opened: OpenSession) -> No
         secure=request.url.scheme == "https",
         samesite="lax",
         path="/",
-        expires=opened.expires_at,
+        max_age=max(0, int((opened.expires_at - now).total_seconds())),
     )
 
 
