@@ -44,12 +44,32 @@ Workers = Annotated[
 ]
 
 
+TlsFile = Annotated[
+    Path | None,
+    typer.Option(
+        exists=True,
+        dir_okay=False,
+        help="PEM file; give both --tls-cert and --tls-key to serve HTTPS.",
+    ),
+]
+
+
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
-    """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`)."""
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Workers = 1,
+    tls_cert: TlsFile = None,
+    tls_key: TlsFile = None,
+) -> None:
+    """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`). With a
+    certificate and its key it serves HTTPS, and answers carry Strict-Transport-Security."""
+    if (tls_cert is None) != (tls_key is None):
+        console.print("[red]✗[/] give both --tls-cert and --tls-key (PEM files), or neither")
+        raise typer.Exit(2)
     settings = Settings()
     _check_config(settings.config_path)
-    _serve(settings, host, port, workers)
+    _serve(settings, host, port, workers, (tls_cert, tls_key) if tls_cert and tls_key else None)
 
 
 @app.command()
@@ -135,13 +155,20 @@ def _check_config(path: Path) -> None:
         raise typer.Exit(1)
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int = 1,
+    tls: tuple[Path, Path] | None = None,  # certificate and key (PEM): serve HTTPS
+) -> None:
     import uvicorn
 
     from clinicflow.gateway.app import create_app
     from clinicflow.infra.logging import configure_logging
 
     configure_logging()
+    cert, key = (str(tls[0]), str(tls[1])) if tls else (None, None)
     # log_config=None keeps uvicorn's lines on our redacting JSON handler. Its access log is
     # off: the app writes its own, PHI-free by construction (infra.logging.access_line).
     if workers > 1:
@@ -161,9 +188,19 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             log_config=None,
             access_log=False,
             timeout_worker_healthcheck=30,
+            ssl_certfile=cert,
+            ssl_keyfile=key,
         )
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+    )
 
 
 if __name__ == "__main__":

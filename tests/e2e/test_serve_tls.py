@@ -1,0 +1,113 @@
+"""`clinicflow serve --tls-cert --tls-key` serves HTTPS, and its answers carry HSTS."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from typer.testing import CliRunner
+
+from clinicflow.cli import app
+from clinicflow.infra.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clinicflow test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'tls.sqlite3'}"
+    asyncio.run(upgrade(database))
+    cert, key = _self_signed(tmp_path)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLINICFLOW_DATABASE_URL": database,
+        "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
+        "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
+    }
+    cmd = [
+        sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port),
+        "--tls-cert", str(cert), "--tls-key", str(key),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    try:
+        answer = _first_answer(f"https://127.0.0.1:{port}/v1/services", trusted, proc)
+        assert answer.status_code == 200
+        assert answer.json()  # the catalog
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        with pytest.raises(httpx.TransportError):  # plain HTTP is not served on that port
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
+def test_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
+    cert, _ = _self_signed(tmp_path)
+    result = CliRunner().invoke(app, ["serve", "--tls-cert", str(cert)])
+    assert result.exit_code == 2
+    assert "give both --tls-cert and --tls-key" in result.output
+
+
+def _first_answer(url: str, trusted: ssl.SSLContext, proc: subprocess.Popen[str]) -> httpx.Response:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"serve exited with {proc.returncode}: {proc.stderr and proc.stderr.read()}"
+            )
+        try:
+            return httpx.get(url, verify=trusted, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.1)  # polling for readiness, not waiting for the clock
+    raise AssertionError("serve did not answer over HTTPS within 60 s")
