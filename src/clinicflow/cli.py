@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -179,6 +180,10 @@ def _serve(
         # or the workers would race to create it. A worker imports the whole CLI before it
         # answers the supervisor's health check: uvicorn's 5 s is too short on a busy host.
         load_or_create(settings.resolved_keys_file)
+        # The workers share one listening socket, and each takes every connection waiting
+        # when it wakes: a burst of new connections could all land on one worker while the
+        # other idles. libuv's switch (uvloop) makes each accept one at a time and yield.
+        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
         uvicorn.run(
             "clinicflow.gateway.app:app_from_env",
             factory=True,

@@ -24,11 +24,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import Database
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -87,7 +89,8 @@ class GroupCommit:
                 for ask in batch:
                     # In the caller's context: its spans, log lines and outbox traceparent.
                     done.append(await asyncio.create_task(ask.steps(conn), context=ask.context))
-        except Exception:  # rolled back: each runs alone and gets its own answer
+        except Exception as exc:  # rolled back: each runs alone and gets its own answer
+            log.info("group_commit_fallback", size=len(batch), error=type(exc).__name__)
             await asyncio.gather(*(self._alone(ask) for ask in batch))
             return
         for ask, result in zip(batch, done, strict=True):
