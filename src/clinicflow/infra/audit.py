@@ -63,7 +63,7 @@ from clinicflow.infra.audit_tables import (
     audit_log,
     audit_pending,
 )
-from clinicflow.infra.db import Database, after_commit
+from clinicflow.infra.db import Database, after_commit, buffer
 from clinicflow.infra.logging import scrub_text
 
 __all__ = [
@@ -136,7 +136,6 @@ class AuditRecord:
     hash: str
 
 
-_APPEND = insert(audit_pending)
 _SEAL = "clinicflow_audit_seal"
 
 
@@ -147,7 +146,7 @@ async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> Non
     values: dict[str, Any] = asdict(entry) | {"at": now}
     # The one free-text column: keep contact details out of it even if staff type them.
     values["reason"] = scrub_text(entry.reason) if entry.reason is not None else None
-    await conn.execute(_APPEND, values)
+    buffer(conn, audit_pending, values)  # inserted as the transaction commits
     after_commit(conn, _SEAL, seal)
 
 

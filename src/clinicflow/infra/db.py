@@ -64,6 +64,23 @@ AFTER_COMMIT = "clinicflow_after_commit"
 AfterCommit = Callable[["Database"], Awaitable[Any]]
 
 
+# Rows a transaction's appenders buffer for one multi-row INSERT at its end (`buffer`).
+BUFFERED = "clinicflow_buffered_rows"
+
+
+def buffer(conn: AsyncConnection, table: Table, row: Mapping[str, Any]) -> None:
+    """Insert `row` into `table` when this write transaction ends, just before it commits,
+    together with the rows buffered for that table (one statement per table). For append-
+    only rows nothing in the transaction reads back — outbox events, audit entries — so a
+    batch of bookings sharing a transaction (`infra.group_commit`) writes each table once."""
+    conn.info.setdefault(BUFFERED, {}).setdefault(table, []).append(row)
+
+
+async def _flush(conn: AsyncConnection) -> None:
+    for table, rows in conn.info.pop(BUFFERED, {}).items():
+        await conn.execute(table.insert(), rows)
+
+
 def after_commit(conn: AsyncConnection, name: str, hook: AfterCommit) -> None:
     """Run `hook(db)` once after this write transaction commits (never if it rolls back),
     before `Database.write`'s caller goes on; asking twice under one name runs it once."""
@@ -99,7 +116,9 @@ class Database:
             async with self.engine.begin() as conn:
                 try:
                     yield conn
+                    await _flush(conn)
                 finally:
+                    conn.info.pop(BUFFERED, None)
                     committed = conn.info.pop(COMMITTED_EVENTS, [])
                     hooks = conn.info.pop(AFTER_COMMIT, {})
         else:
@@ -108,7 +127,9 @@ class Database:
                 try:
                     async with conn.begin():
                         yield conn
+                        await _flush(conn)
                 finally:
+                    conn.info.pop(BUFFERED, None)
                     committed = conn.info.pop(COMMITTED_EVENTS, [])
                     hooks = conn.info.pop(AFTER_COMMIT, {})
         for name, hook in hooks.items():

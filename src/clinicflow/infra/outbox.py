@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, insert
+from sqlalchemy import JSON, Column, Index, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.db import COMMITTED_EVENTS, UTCDateTime, metadata
+from clinicflow.infra.db import COMMITTED_EVENTS, UTCDateTime, buffer, metadata
 from clinicflow.infra.telemetry import current_traceparent
 
 outbox = Table(
@@ -44,29 +44,23 @@ class Event:
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
-_INSERT = insert(outbox)
-
-
 async def record(conn: AsyncConnection, *events: Event) -> None:
+    """Into the outbox, in the caller's write transaction (inserted as it commits: `buffer`)."""
     if not events:
         return
     conn.info.setdefault(COMMITTED_EVENTS, []).extend(events)  # for Database.on_commit
     # The trace of the request (or job) that made the change: its handlers continue it.
     traceparent = current_traceparent()
-    await conn.execute(
-        _INSERT,
-        [
-            {
-                "event_id": e.event_id,
-                "type": e.type,
-                "version": e.version,
-                "occurred_at": e.occurred_at,
-                "aggregate_type": e.aggregate_type,
-                "aggregate_id": e.aggregate_id,
-                # Round-trip through json so only JSON-native values are stored.
-                "payload": json.loads(json.dumps(e.payload, default=str)),
-                "traceparent": traceparent,
-            }
-            for e in events
-        ],
-    )
+    for e in events:
+        row = {
+            "event_id": e.event_id,
+            "type": e.type,
+            "version": e.version,
+            "occurred_at": e.occurred_at,
+            "aggregate_type": e.aggregate_type,
+            "aggregate_id": e.aggregate_id,
+            # Round-trip through json so only JSON-native values are stored.
+            "payload": json.loads(json.dumps(e.payload, default=str)),
+            "traceparent": traceparent,
+        }
+        buffer(conn, outbox, row)
