@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking.domain.availability import Interval
@@ -16,7 +16,7 @@ from clinicflow.shared.minutes import to_minute
 a = appointments.c
 
 
-def _occupying(now: datetime) -> ColumnElement[bool]:
+def _occupying(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Rows that take the practitioner's time now: a hold only while it is live."""
     return and_(
         a.status.in_(OCCUPYING),
@@ -26,15 +26,7 @@ def _occupying(now: datetime) -> ColumnElement[bool]:
 
 # The booking write path's reads, built once: a statement built per call costs more Python
 # than its round trip (SQLAlchemy caches the compiled SQL, not the building).
-_BUSY = select(a.practitioner, a.block_start, a.block_end).where(
-    a.practitioner.in_(bindparam("q_practitioners", expanding=True)),
-    a.status.in_(OCCUPYING),
-    or_(a.status != "held", a.hold_expires_at > bindparam("q_now")),
-    a.block_start < bindparam("q_hi"),
-    a.block_end > bindparam("q_lo"),
-)
-_BUSY_EXCEPT = _BUSY.where(a.id != bindparam("q_exclude"))
-# For placing a booking: lapsed holds too (still "held" until marked expired), so the writer
+# Occupying blocks with lapsed holds too (still "held" until marked expired), so a writer
 # knows whether there are any to mark before it takes their time.
 _BLOCKS = select(a.practitioner, a.block_start, a.block_end, a.status, a.hold_expires_at).where(
     a.practitioner.in_(bindparam("q_practitioners", expanding=True)),
@@ -47,8 +39,7 @@ _PATIENT_OVERLAPS = (
     select(a.id)
     .where(
         a.patient_id == bindparam("q_patient"),
-        a.status.in_(OCCUPYING),
-        or_(a.status != "held", a.hold_expires_at > bindparam("q_now")),
+        _occupying(bindparam("q_now")),
         a.start_at < bindparam("q_hi"),
         a.end_at > bindparam("q_lo"),
     )
@@ -63,16 +54,10 @@ async def busy_blocks(
     lo: datetime,
     hi: datetime,
     now: datetime,
-    exclude_id: str | None = None,
 ) -> dict[str, list[Interval]]:
-    params = {"q_practitioners": list(practitioners), "q_now": now, "q_lo": lo, "q_hi": hi}
-    query = _BUSY
-    if exclude_id is not None:
-        query, params["q_exclude"] = _BUSY_EXCEPT, exclude_id
-    out: dict[str, list[Interval]] = defaultdict(list)
-    for row in await conn.execute(query, params):
-        out[row.practitioner].append((to_minute(row.block_start), to_minute(row.block_end)))
-    return out
+    """Each practitioner's occupied blocks overlapping [lo, hi) (lapsed holds free)."""
+    busy, _lapsed = await blocks_and_lapsed_holds(conn, practitioners, lo, hi, now)
+    return busy
 
 
 async def blocks_and_lapsed_holds(
