@@ -45,6 +45,22 @@ Workers = Annotated[
 ]
 
 
+Services = Annotated[
+    str | None,
+    typer.Option(
+        help="Contexts whose routes this process serves, comma separated (e.g. "
+        "booking,patients); all when not given. Same as CLINICFLOW_SERVICES.",
+    ),
+]
+ShutdownSeconds = Annotated[
+    float,
+    typer.Option(
+        min=0,
+        help="On SIGTERM, how long requests under way may take before their connections are "
+        "closed; keep it under the orchestrator's grace period (Kubernetes: 30 s, less preStop).",
+    ),
+]
+
 TlsFile = Annotated[
     Path | None,
     typer.Option(
@@ -62,15 +78,23 @@ def serve(
     workers: Workers = 1,
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
+    services: Services = None,
+    shutdown_seconds: ShutdownSeconds = 20.0,
 ) -> None:
     """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`). With a
-    certificate and its key it serves HTTPS, and answers carry Strict-Transport-Security."""
+    certificate and its key it serves HTTPS, and answers carry Strict-Transport-Security.
+    Links in messages use CLINICFLOW_PUBLIC_URL, or this server's own address when unset."""
     if (tls_cert is None) != (tls_key is None):
         console.print("[red]✗[/] give both --tls-cert and --tls-key (PEM files), or neither")
         raise typer.Exit(2)
-    settings = Settings()
+    if services is not None:
+        # Through the environment, so --workers' processes (which build their own settings)
+        # serve the same contexts; Settings validates the names.
+        os.environ["CLINICFLOW_SERVICES"] = services
+    tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+    settings = _served_settings(host, port, tls is not None)
     _check_config(settings.config_path)
-    _serve(settings, host, port, workers, (tls_cert, tls_key) if tls_cert and tls_key else None)
+    _serve(settings, host, port, workers, tls, shutdown_seconds)
 
 
 @app.command()
@@ -86,7 +110,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     from clinicflow.demo import DEMO_USER, demo_staff, load_demo
     from clinicflow.infra.migrate import upgrade
 
-    settings = Settings()
+    settings = _served_settings(host, port, tls=False)
     _check_config(settings.config_path)
     asyncio.run(upgrade(settings.database_url))
 
@@ -111,6 +135,11 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
             f"{password!r} (shown once), then send the token as `Authorization: Bearer`",
             highlight=False,
         )
+    console.print(
+        f"lost the front-desk password? `clinicflow users reset-password {DEMO_USER}` "
+        "prints a new one (and ends that account's sessions)",
+        highlight=False,
+    )
     _serve(settings, host, port)
 
 
@@ -145,6 +174,26 @@ def audit_verify() -> None:
     console.print(f"[green]OK[/]: {result.checked} rows; head hash {result.head_hash}{waiting}")
 
 
+def _served_settings(host: str, port: int, tls: bool) -> Settings:
+    """Settings whose public URL is where this server answers, unless CLINICFLOW_PUBLIC_URL
+    says otherwise (a proxy or a domain in front). Put in the environment too, so the
+    processes of --workers build the same settings."""
+    if not os.environ.get("CLINICFLOW_PUBLIC_URL"):
+        os.environ["CLINICFLOW_PUBLIC_URL"] = served_url(host, port, tls)
+    return Settings()
+
+
+def served_url(host: str, port: int, tls: bool) -> str:
+    """The URL a browser on this machine reaches a server bound to `host`:`port` at."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (naming the wildcard, not binding it)
+        host = "127.0.0.1"  # every interface: this machine's loopback is one of them
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    scheme = "https" if tls else "http"
+    default = 443 if tls else 80
+    return f"{scheme}://{host}" + ("" if port == default else f":{port}")
+
+
 def _check_config(path: Path) -> None:
     from clinicflow.catalog.loader import check_config
 
@@ -162,6 +211,7 @@ def _serve(
     port: int,
     workers: int = 1,
     tls: tuple[Path, Path] | None = None,  # certificate and key (PEM): serve HTTPS
+    shutdown_seconds: float = 20.0,
 ) -> None:
     import uvicorn
 
@@ -193,6 +243,7 @@ def _serve(
             log_config=None,
             access_log=False,
             timeout_worker_healthcheck=30,
+            timeout_graceful_shutdown=shutdown_seconds,
             ssl_certfile=cert,
             ssl_keyfile=key,
         )
@@ -203,6 +254,8 @@ def _serve(
         port=port,
         log_config=None,
         access_log=False,
+        # Without a bound, SIGTERM waits for every open connection however long it takes.
+        timeout_graceful_shutdown=shutdown_seconds,
         ssl_certfile=cert,
         ssl_keyfile=key,
     )

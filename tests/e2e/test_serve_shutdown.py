@@ -1,0 +1,129 @@
+"""`clinicflow serve` stops within its grace period on SIGTERM, even while clients keep it
+busy: the orchestrator's grace period (Kubernetes' terminationGracePeriodSeconds) is a hard
+bound, after which the process is killed mid-request."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from clinicflow.infra.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+SHUTDOWN_SECONDS = 3
+# Kubernetes gives the api pods 30 s (deploy/k8s/api.yaml), 5 of them for preStop; the app's
+# own bound, plus the lifespan's shutdown, must fit well inside what is left.
+GRACE_SECONDS = 20
+CLIENTS = 40
+SLOW_CLIENTS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        assert proc.poll() is None, f"serve exited with {proc.returncode}"
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)  # polling for readiness, not waiting for the clock
+    raise AssertionError("serve did not answer within 60 s")
+
+
+async def _load(base: str, stop: asyncio.Event, answered: list[int]) -> None:
+    """Clients on keep-alive connections asking for availability (the heaviest public read)
+    and for a booking list, as fast as the server answers, until told to stop."""
+    params = {"service": "alternative_medicine", "visit_type": "initial", "duration": 15}
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    resp = await http.get("/v1/availability", params=params)
+                    answered.append(resp.status_code)
+                except httpx.TransportError:
+                    return  # the server closed the connection: it is shutting down
+
+    async def slow_client() -> None:
+        # A request whose body trickles in (a phone on a bad network): it stays under way
+        # for as long as the client likes, unless the server bounds its shutdown.
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(base.rsplit(":", 1)[1]))
+        head = "POST /v1/bookings HTTP/1.1\r\nHost: clinic\r\nContent-Type: application/json\r\n"
+        writer.write(f"{head}Content-Length: 100000\r\n\r\n{{".encode())
+        try:
+            while not stop.is_set():
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        except ConnectionError:
+            pass  # closed by the server
+        finally:
+            writer.close()
+
+    await asyncio.gather(
+        *(client() for _ in range(CLIENTS)), *(slow_client() for _ in range(SLOW_CLIENTS))
+    )
+
+
+async def _terminate_under_load(base: str, proc: subprocess.Popen[bytes]) -> float:
+    stop = asyncio.Event()
+    answered: list[int] = []
+    load = asyncio.create_task(_load(base, stop, answered))
+    while len(answered) < CLIENTS:  # every client has had an answer: the server is busy
+        await asyncio.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    while proc.poll() is None and time.monotonic() - signalled < GRACE_SECONDS + 10:
+        await asyncio.sleep(0.05)
+    took = time.monotonic() - signalled
+    stop.set()
+    await load
+    return took
+
+
+def test_sigterm_stops_serve_within_its_grace_period_under_load(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
+    asyncio.run(upgrade(url))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLINICFLOW_DATABASE_URL": url,
+        "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
+        "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
+        "CLINICFLOW_RATE_LIMITS_ENABLED": "false",
+        "CLINICFLOW_AVAILABILITY_CACHE": "false",
+    }
+    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port)]
+    cmd += ["--shutdown-seconds", str(SHUTDOWN_SECONDS)]
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=log)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, proc)
+        took = asyncio.run(_terminate_under_load(base, proc))
+        assert proc.poll() is not None, f"serve still running {took:.1f} s after SIGTERM"
+        assert took < GRACE_SECONDS, f"serve took {took:.1f} s to stop after SIGTERM"
+        # uvicorn re-raises the signal once it has shut down: the exit status says SIGTERM,
+        # and the log says the shutdown ran (the lifespan's too) rather than being cut short.
+        assert proc.returncode in (0, -signal.SIGTERM)
+        lines = (tmp_path / "serve.log").read_text()
+        assert "Waiting for application shutdown" in lines
+        assert "Finished server process" in lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
