@@ -74,6 +74,37 @@ class Metrics:
             ("provider",),
             registry=self.registry,
         )
+        # Counted by the process whose transaction committed them (per process, as every
+        # Prometheus counter: rate() and sum() across the replicas add them up).
+        self.bookings = Counter(
+            "clinicflow_bookings",
+            "Bookings created, per clinic service",
+            ("service",),
+            registry=self.registry,
+        )
+        self.payments = Counter(
+            "clinicflow_payments",
+            "Payment outcomes committed (succeeded, failed, canceled, refunded …), by provider",
+            ("provider", "status"),
+            registry=self.registry,
+        )
+
+    async def committed(self, events: Sequence[Any]) -> None:
+        """A `Database.on_commit` listener: counts the bookings and payment outcomes a
+        transaction wrote to the outbox, once it has committed."""
+        for event in events:
+            kind = getattr(event, "type", "")
+            payload = getattr(event, "payload", {})
+            if kind == "booking.created":
+                self.bookings.labels(str(payload.get("service"))).inc()
+            elif kind.startswith("payment."):
+                provider = str(payload.get("provider") or payload.get("method") or "none")
+                self.payments.labels(provider, kind.removeprefix("payment.")).inc()
+
+    async def scrape(self, container: Container) -> bytes:
+        """The Prometheus text exposition, gauges read now: what `/metrics` answers."""
+        await self.refresh(container)
+        return generate_latest(self.registry)
 
     async def refresh(self, container: Container) -> None:
         lag = await container.bus.lag()
@@ -161,6 +192,8 @@ def readiness_checks(container: Container) -> dict[str, Check]:
 
 def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[str, Check]) -> None:
     metrics.registry.register(CacheCollector(lambda: container.availability.stats))
+    container.db.on_commit(metrics.committed)
+    app.state.metrics = metrics  # the registry, for whatever serves it (and for tests)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -176,8 +209,7 @@ def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[s
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def prometheus() -> Response:
-        await metrics.refresh(container)
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(await metrics.scrape(container), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _failing(checks: dict[str, Check]) -> Sequence[str]:
