@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from clinicflow.infra.private_file import create_private_file
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -170,9 +172,12 @@ def _make_engine(url: str, *, echo: bool) -> AsyncEngine:
 
 
 def ensure_sqlite_dir(url: str) -> None:
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """The database file's folder, and the file itself with mode 0600 (SQLite would make it
+    with the umask's mode, often readable by every local user; its -wal and -shm files take
+    the database file's mode)."""
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    if path and path != ":memory:" and not path.startswith("file:"):
+        create_private_file(Path(path))
 
 
 def _sqlite_on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
