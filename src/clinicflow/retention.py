@@ -1,7 +1,7 @@
 """Data retention across contexts: what is due (`plan`) and carrying it out (`apply`).
 
 Each rule lives with the data it governs (`booking.retention`, `patients.retention`,
-`infra.audit_retention`); this module only runs them in order and collects ids and counts,
+`infra.audit_retention`, `infra.events.retention`); this module only runs them in order and collects ids and counts,
 never PHI. `apply` gives every data class its own write transaction (patients one per batch,
 so no long transaction holds the table) and each one re-evaluates its rule inside that
 transaction: what changed after a dry run is judged as it is now, not as it was listed.
@@ -17,6 +17,8 @@ from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.infra import audit_retention
 from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
 from clinicflow.infra.db import Database
+from clinicflow.infra.events import retention as event_retention
+from clinicflow.infra.events.retention import EventPrune
 from clinicflow.patients import retention as patients_retention
 from clinicflow.waitlist import retention as waitlist_retention
 
@@ -36,6 +38,7 @@ class RetentionPlan:
     audit: AuditPrune
     audit_refused: str | None = None  # why pruning was refused (the chain did not verify)
     waitlist_entries: tuple[str, ...] = ()  # withdrawn entries deleted (or due)
+    events: EventPrune = EventPrune()  # the event bus's done rows deleted (or due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> Retentio
         patients = await patients_retention.due(conn, policy, now)
         audit = await audit_retention.due(conn, policy, now)
         withdrawn = await waitlist_retention.due(conn, policy, now)
+        events = await event_retention.due(conn, event_retention.cutoffs(policy, now))
     return RetentionPlan(
         now=now,
         policy=policy,
@@ -61,6 +65,7 @@ async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> Retentio
         patients_spared=tuple(patients.spared_legal_hold),
         audit=audit,
         waitlist_entries=tuple(withdrawn),
+        events=events,
     )
 
 
@@ -69,6 +74,8 @@ async def apply(db: Database, policy: RetentionPolicy, now: datetime) -> Retenti
         holds = await booking_retention.delete_due(conn, policy, now)
     async with db.write() as conn:
         withdrawn = await waitlist_retention.delete_due(conn, policy, now)
+    async with db.write() as conn:
+        events = await event_retention.prune(conn, event_retention.cutoffs(policy, now))
     done = await _deidentify_all(db, policy, now)
     async with db.read() as conn:
         spared = (await patients_retention.due(conn, policy, now)).spared_legal_hold
@@ -89,6 +96,7 @@ async def apply(db: Database, policy: RetentionPolicy, now: datetime) -> Retenti
         audit=audit,
         audit_refused=refused,
         waitlist_entries=tuple(withdrawn),
+        events=events,
     )
 
 
@@ -144,6 +152,33 @@ def rows(result: RetentionPlan) -> list[PlanRow]:
             f"({policy.cancelled_waitlist_entries_days} days): delete",
             len(result.waitlist_entries),
             result.waitlist_entries,
+        ),
+        *_event_rows(result),
+    ]
+
+
+def _event_rows(result: RetentionPlan) -> list[PlanRow]:
+    policy, events = result.policy, result.events
+    return [
+        PlanRow(
+            "published events",
+            f"published over {policy.published_events_days} days ago, "
+            "no delivery pending or dead: delete",
+            events.outbox,
+            (),
+        ),
+        PlanRow(
+            "event deliveries",
+            f"finished over {policy.finished_deliveries_days} days ago: delete",
+            events.deliveries,
+            (),
+        ),
+        PlanRow(
+            "handled-event records",
+            f"handled over {policy.handled_events_days} days ago (the redelivery horizon): "
+            "delete",
+            events.inbox,
+            (),
         ),
     ]
 

@@ -309,3 +309,6 @@ class RetentionSpec(Spec):
     patient_records_years_after_last_visit: PositiveYears = 7
     expired_holds_days: PositiveDays = 30
     cancelled_waitlist_entries_days: PositiveDays = 365
+    published_events_days: PositiveDays = 30
+    finished_deliveries_days: PositiveDays = 30
+    handled_events_days: PositiveDays = 90

@@ -110,6 +110,11 @@ class RetentionPolicy:
     expired_holds_days: int = 30
     # Withdrawn waitlist entries are deleted this long after they were withdrawn.
     cancelled_waitlist_entries_days: int = 365
+    # The event bus's bookkeeping (infra/events/retention.py): published outbox events,
+    # finished deliveries, and the handled-event records that stop a redelivery acting twice.
+    published_events_days: int = 30
+    finished_deliveries_days: int = 30
+    handled_events_days: int = 90
 
     def audit_cutoff(self, now: datetime) -> datetime:
         return years_before(now, self.audit_log_years)
