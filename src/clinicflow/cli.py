@@ -53,7 +53,7 @@ Services = Annotated[
     ),
 ]
 ShutdownSeconds = Annotated[
-    float,
+    int,
     typer.Option(
         min=0,
         help="On SIGTERM, how long requests under way may take before their connections are "
@@ -79,7 +79,7 @@ def serve(
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
     services: Services = None,
-    shutdown_seconds: ShutdownSeconds = 20.0,
+    shutdown_seconds: ShutdownSeconds = 20,
 ) -> None:
     """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`). With a
     certificate and its key it serves HTTPS, and answers carry Strict-Transport-Security.
@@ -211,7 +211,7 @@ def _serve(
     port: int,
     workers: int = 1,
     tls: tuple[Path, Path] | None = None,  # certificate and key (PEM): serve HTTPS
-    shutdown_seconds: float = 20.0,
+    shutdown_seconds: int = 20,
 ) -> None:
     import uvicorn
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from clinicflow.cli_progress import progress_bar
 from clinicflow.infra.events import DeadLetter, EventBus
 from clinicflow.settings import Settings
 
@@ -66,10 +67,20 @@ def relay(once: Once = False) -> None:
         raise typer.Exit(2)
 
     async def work(bus: EventBus) -> str:
-        if bus.in_process:
-            done = await bus.run_once()
-            return f"published {done.published}; tried {done.delivered} deliveries"
-        return f"published {await bus.relay_once()}"
+        pending = (await bus.lag()).unpublished
+        with progress_bar("events published", pending, console) as bar:
+            published = 0
+
+            def on_batch(n: int) -> None:
+                nonlocal published
+                published += n
+                bar.total(max(pending, published))  # more may be written meanwhile
+                bar.advance(n)
+
+            if bus.in_process:
+                done = await bus.run_once(on_batch)
+                return f"published {done.published}; tried {done.delivered} deliveries"
+            return f"published {await bus.relay_once(on_batch)}"
 
     console.print(_with_bus(work))
 

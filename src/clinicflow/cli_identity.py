@@ -7,6 +7,7 @@ copied whole; every note around them goes to stderr.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
@@ -126,6 +127,21 @@ def users_totp(username: str) -> None:
     _show_totp(_run(lambda c: c.users.enrol_totp(username)))
 
 
+@users_app.command("reset-password")
+def users_reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
+    """Give the user a new password and end their open sessions. A random one is printed
+    (once) unless --password-stdin gives it."""
+    if password_stdin:
+        password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = secrets.token_urlsafe(15)
+    _run(lambda c: c.users.reset_password(username, password))
+    console.print(f"[green]password of {username!r} replaced[/]; their sessions were ended")
+    if not password_stdin:
+        console.print("[yellow]shown once[/]: give it to them by a safe channel")
+        typer.echo(password)
+
+
 @users_app.command("disable")
 def users_disable(username: str) -> None:
     """Stop the account signing in and end its open sessions."""
@@ -148,11 +164,28 @@ def apikeys_create(
     name: Annotated[str, typer.Option(help="What the key is for.")],
     owner: Annotated[str, typer.Option(help="Who answers for the key.")],
     scope: Annotated[list[str], typer.Option(help="A scope to grant; repeat for more.")],
-    tier: Annotated[str, typer.Option(help="Rate-limit tier.")] = "standard",
+    tier: Annotated[
+        str, typer.Option(help="Rate-limit tier: one of CLINICFLOW_RATE_LIMITS' key tiers.")
+    ] = "standard",
 ) -> None:
     """Issue an API key; the full key is printed once and never stored."""
+    tiers = key_tiers(Settings())
+    if tier not in tiers:
+        console.print(
+            f"[red]✗[/] tier {tier!r} is not configured; use one of {', '.join(tiers)} "
+            "(CLINICFLOW_RATE_LIMITS defines them)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     view, full = _run(lambda c: c.apikeys.create(name, owner, scope, tier))
     _show_key(view, full)
+
+
+def key_tiers(settings: Settings) -> list[str]:
+    """The rate-limit tiers an API key may have: every configured tier but those of callers
+    without a key (anonymous) and of sessions (patient, staff)."""
+    return sorted(set(settings.rate_limits) - {"anonymous", "patient", "staff"})
 
 
 def _show_key(view: ApiKeyView, full: str) -> None:

@@ -14,9 +14,17 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from clinicflow.cli_progress import progress_bar
 from clinicflow.infra.crypto import KeyFileBusy, KeyRingError, load
 from clinicflow.infra.db import Database
-from clinicflow.infra.rekey import KeyStillInUse, key_status, reseal, retire, rotate
+from clinicflow.infra.rekey import (
+    KeyStillInUse,
+    ResealReport,
+    key_status,
+    reseal,
+    retire,
+    rotate,
+)
 from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 
@@ -66,8 +74,22 @@ def rotate_cmd() -> None:
 @keys_app.command("reseal")
 def reseal_cmd() -> None:
     """Finish re-encrypting under the active key (after an interrupted rotate)."""
-    report = _run(lambda db, s: reseal(db, SEALED, s.resolved_keys_file))
+    report = _run(_reseal_showing_progress)
     console.print(f"{report.values_resealed} values re-encrypted")
+
+
+async def _reseal_showing_progress(db: Database, settings: Settings) -> ResealReport:
+    found = await key_status(db, SEALED, load(settings.resolved_keys_file))
+    stale = sum(n for key_id, n in found.counts.items() if key_id != found.active_key)
+    with progress_bar("re-encrypting", stale, console) as bar:
+        shown = 0
+
+        def on_batch(report: ResealReport) -> None:
+            nonlocal shown
+            bar.advance(report.values_resealed - shown)
+            shown = report.values_resealed
+
+        return await reseal(db, SEALED, settings.resolved_keys_file, on_batch=on_batch)
 
 
 @keys_app.command("retire")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from clinicflow.cli_progress import progress_bar
 from clinicflow.payments.domain.reconcile import Difference
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import SystemClock
@@ -56,7 +57,16 @@ async def _differences(settings: Settings, since: datetime) -> tuple[list[Differ
     container = build(settings)
     try:
         reconciler = container.payments.reconciler
-        return await reconciler.differences(since), list(reconciler.gateways)
+        if not reconciler.gateways:
+            return [], []
+        with progress_bar("gateway records read", None) as bar:
+
+            def read(done: int, expected: int) -> None:
+                bar.total(max(done, expected))
+                bar.advance()
+
+            found = await reconciler.differences(since, read)
+        return found, list(reconciler.gateways)
     finally:
         await container.aclose()
 

@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from clinicflow.catalog.loader import ConfigError, load_catalog
+from clinicflow.cli_progress import progress_bar
 from clinicflow.infra.db import Database
-from clinicflow.retention import RetentionPlan, apply, plan, rows
+from clinicflow.retention import STEPS, RetentionPlan, apply, plan, rows
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import SystemClock
 
@@ -43,7 +44,10 @@ def run(apply_changes: Apply = False) -> None:
     async def go() -> RetentionPlan:
         db = Database(settings.database_url)
         try:
-            return await (apply if apply_changes else plan)(db, policy, now)
+            if not apply_changes:
+                return await plan(db, policy, now)
+            with progress_bar("retention", len(STEPS)) as bar:
+                return await apply(db, policy, now, lambda done: bar.advance(note=done))
         finally:
             await db.dispose()
 

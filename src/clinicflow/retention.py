@@ -1,15 +1,16 @@
 """Data retention across contexts: what is due (`plan`) and carrying it out (`apply`).
 
 Each rule lives with the data it governs (`booking.retention`, `patients.retention`,
-`infra.audit_retention`, `infra.events.retention`); this module only runs them in order and collects ids and counts,
-never PHI. `apply` gives every data class its own write transaction (patients one per batch,
-so no long transaction holds the table) and each one re-evaluates its rule inside that
-transaction: what changed after a dry run is judged as it is now, not as it was listed.
+`infra.audit_retention`, `infra.events.retention`); this module only runs them in order and
+collects ids and counts, never PHI. `apply` gives every data class its own write
+transaction (patients one per batch, so no long transaction holds the table) and each one
+re-evaluates its rule inside that transaction: what changed after a dry run is judged as it is now, not as it was listed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from clinicflow.booking import retention as booking_retention
@@ -22,7 +23,15 @@ from clinicflow.infra.events.retention import EventPrune
 from clinicflow.patients import retention as patients_retention
 from clinicflow.waitlist import retention as waitlist_retention
 
-__all__ = ["PlanRow", "RetentionPlan", "apply", "plan", "rows"]
+__all__ = ["STEPS", "PlanRow", "RetentionPlan", "apply", "plan", "rows"]
+
+# What `apply` does, in order; it reports each as done (for a progress bar).
+STEPS = ("expired holds", "waitlist entries", "event records", "patient records", "audit log")
+Done = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +47,7 @@ class RetentionPlan:
     audit: AuditPrune
     audit_refused: str | None = None  # why pruning was refused (the chain did not verify)
     waitlist_entries: tuple[str, ...] = ()  # withdrawn entries deleted (or due)
-    events: EventPrune = EventPrune()  # the event bus's done rows deleted (or due)
+    events: EventPrune = field(default_factory=EventPrune)  # event bus rows deleted (or due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +78,21 @@ async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> Retentio
     )
 
 
-async def apply(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
+async def apply(
+    db: Database, policy: RetentionPolicy, now: datetime, step: Done = _ignore
+) -> RetentionPlan:
+    """Carry the policy out; `step(name)` hears each of STEPS as it is done."""
     async with db.write() as conn:
         holds = await booking_retention.delete_due(conn, policy, now)
+    step(STEPS[0])
     async with db.write() as conn:
         withdrawn = await waitlist_retention.delete_due(conn, policy, now)
+    step(STEPS[1])
     async with db.write() as conn:
         events = await event_retention.prune(conn, event_retention.cutoffs(policy, now))
+    step(STEPS[2])
     done = await _deidentify_all(db, policy, now)
+    step(STEPS[3])
     async with db.read() as conn:
         spared = (await patients_retention.due(conn, policy, now)).spared_legal_hold
     refused: str | None = None
@@ -86,6 +102,7 @@ async def apply(db: Database, policy: RetentionPolicy, now: datetime) -> Retenti
     except AuditChainBroken as exc:
         # The other classes are committed already; report them along with the refusal.
         audit, refused = AuditPrune(policy.audit_cutoff(now)), exc.detail
+    step(STEPS[4])
     return RetentionPlan(
         now=now,
         policy=policy,

@@ -60,7 +60,7 @@ async def _load(base: str, stop: asyncio.Event, answered: list[int]) -> None:
     async def slow_client() -> None:
         # A request whose body trickles in (a phone on a bad network): it stays under way
         # for as long as the client likes, unless the server bounds its shutdown.
-        reader, writer = await asyncio.open_connection("127.0.0.1", int(base.rsplit(":", 1)[1]))
+        _, writer = await asyncio.open_connection("127.0.0.1", int(base.rsplit(":", 1)[1]))
         head = "POST /v1/bookings HTTP/1.1\r\nHost: clinic\r\nContent-Type: application/json\r\n"
         writer.write(f"{head}Content-Length: 100000\r\n\r\n{{".encode())
         try:
@@ -82,11 +82,11 @@ async def _terminate_under_load(base: str, proc: subprocess.Popen[bytes]) -> flo
     stop = asyncio.Event()
     answered: list[int] = []
     load = asyncio.create_task(_load(base, stop, answered))
-    while len(answered) < CLIENTS:  # every client has had an answer: the server is busy
+    while len(answered) < CLIENTS:  # noqa: ASYNC110 (polling the load: busy enough yet?)
         await asyncio.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     signalled = time.monotonic()
-    while proc.poll() is None and time.monotonic() - signalled < GRACE_SECONDS + 10:
+    while proc.poll() is None and time.monotonic() - signalled < GRACE_SECONDS + 10:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     took = time.monotonic() - signalled
     stop.set()

@@ -222,6 +222,31 @@ class UserService:
             rows = await conn.execute(select(users).order_by(users.c.username))
             return [UserView.of(r) for r in rows]
 
+    async def reset_password(self, username: str, password: str) -> None:
+        """Replace the user's password, lift any lockout, and end their open sessions (whoever
+        held the old password is signed out)."""
+        username = username.strip().lower()
+        problems = passwords.check_password_policy(password, username)
+        if problems:
+            raise InvalidRequest("; ".join(problems))
+        hashed = passwords.hash_password(password)
+        async with self._db.write() as conn:
+            found = await conn.execute(select(users.c.id).where(users.c.username == username))
+            row = found.first()
+            if row is None:
+                raise InvalidRequest(f"no user named {username!r}")
+            await conn.execute(
+                update(users)
+                .where(users.c.id == row.id)
+                .values(
+                    password_hash=hashed,
+                    failed_logins=0,
+                    locked_until=None,
+                    updated_at=self._clock.now(),
+                )
+            )
+            await self._sessions.revoke_user(conn, row.id)
+
     async def set_active(self, username: str, active: bool) -> None:
         async with self._db.write() as conn:
             row = (

@@ -249,11 +249,15 @@ async def rotate(
 
 
 async def reseal(
-    db: Database, sealed: Sequence[SealedColumns], key_file: Path, batch: int = 500
+    db: Database,
+    sealed: Sequence[SealedColumns],
+    key_file: Path,
+    batch: int = 500,
+    on_batch: Callable[[ResealReport], None] | None = None,
 ) -> ResealReport:
     """Finish or repeat a re-encryption with the key file as it is, adding no key."""
     with key_file_lock(key_file):
-        return await reseal_all(db, sealed, load(key_file), batch)
+        return await reseal_all(db, sealed, load(key_file), batch, on_batch)
 
 
 async def retire(

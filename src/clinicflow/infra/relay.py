@@ -9,6 +9,7 @@ the next pass publishes them again: delivery is at least once and consumers dedu
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import RowMapping, func, select, update
 
@@ -52,11 +53,14 @@ class Relay:
         log.debug("relay published %d events up to outbox id %d", len(items), items[-1].seq)
         return len(items)
 
-    async def publish_pending(self) -> int:
-        """Publish batches until none is left (rows locked by another relay are its own)."""
+    async def publish_pending(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Publish batches until none is left (rows locked by another relay are its own);
+        `on_batch(n)` after each."""
         total = 0
         while published := await self.publish_batch():
             total += published
+            if on_batch is not None:
+                on_batch(published)
         return total
 
     async def lag(self) -> Lag:

@@ -8,7 +8,7 @@ named). Only real gateways are compared; the in-memory demo gateway forgets on r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from clinicflow.infra.db import Database
@@ -22,13 +22,19 @@ class Reconciler:
         self._db = db
         self.gateways = gateways  # by provider name, real gateways only
 
-    async def differences(self, since: datetime) -> list[Difference]:
+    async def differences(
+        self, since: datetime, progress: Callable[[int, int], None] | None = None
+    ) -> list[Difference]:
+        """`progress(read, expected)` after each gateway record: how many were read, and how
+        many payments the ledger holds (the gateways may list more)."""
         async with self._db.read() as conn:
             booked = await queries.booked(conn, list(self.gateways), since)
         seen: list[Seen] = []
         for provider, gateway in self.gateways.items():
             ids = [b.provider_id for b in booked if b.provider == provider]
             async for rec in gateway.records(since, ids):
+                if progress is not None:
+                    progress(len(seen) + 1, len(booked))
                 seen.append(
                     Seen(
                         provider,

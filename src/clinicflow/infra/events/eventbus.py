@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,14 +77,15 @@ class EventBus:
             return
         await asyncio.gather(self._relay_loop(stop), self.transport.run(stop))
 
-    async def run_once(self) -> Pass:
+    async def run_once(self, on_batch: Callable[[int], None] | None = None) -> Pass:
         """Relay everything pending, then try every delivery that is due once."""
-        published = await self.relay_once()
+        published = await self.relay_once(on_batch)
         return Pass(published, await self.transport.consume_once())
 
-    async def relay_once(self) -> int:
+    async def relay_once(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Publish what is pending; `on_batch(n)` after each batch (a progress bar)."""
         await self.transport.prepare()
-        return await self.relay.publish_pending()
+        return await self.relay.publish_pending(on_batch)
 
     async def lag(self) -> Lag:
         return await self.relay.lag()

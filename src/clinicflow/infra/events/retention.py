@@ -30,9 +30,12 @@ __all__ = ["EventCutoffs", "EventPrune", "cutoffs", "due", "prune"]
 class EventRetention(Protocol):
     """What pruning needs from the retention policy (infra cannot import the catalog)."""
 
-    published_events_days: int
-    finished_deliveries_days: int
-    handled_events_days: int
+    @property
+    def published_events_days(self) -> int: ...
+    @property
+    def finished_deliveries_days(self) -> int: ...
+    @property
+    def handled_events_days(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
