@@ -4,7 +4,8 @@ Each rule lives with the data it governs (`booking.retention`, `patients.retenti
 `infra.audit_retention`, `infra.events.retention`); this module only runs them in order and
 collects ids and counts, never PHI. `apply` gives every data class its own write
 transaction (patients one per batch, so no long transaction holds the table) and each one
-re-evaluates its rule inside that transaction: what changed after a dry run is judged as it is now, not as it was listed.
+re-evaluates its rule inside that transaction: what changed after a dry run is judged as it
+is now, not as it was listed.
 """
 
 from __future__ import annotations
@@ -192,8 +193,7 @@ def _event_rows(result: RetentionPlan) -> list[PlanRow]:
         ),
         PlanRow(
             "handled-event records",
-            f"handled over {policy.handled_events_days} days ago (the redelivery horizon): "
-            "delete",
+            f"handled over {policy.handled_events_days} days ago (the redelivery horizon): delete",
             events.inbox,
             (),
         ),

@@ -52,8 +52,7 @@ def _allowed_methods(request: Request) -> list[str]:
         method
         for method in METHODS
         if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL
-            for route in routes
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
         )
     ]
 
