@@ -47,7 +47,7 @@ def run(apply_changes: Apply = False) -> None:
             if not apply_changes:
                 return await plan(db, policy, now)
             with progress_bar("retention", len(STEPS)) as bar:
-                return await apply(db, policy, now, lambda done: bar.advance(note=done))
+                return await apply(db, policy, now, lambda done: bar.advance(note=f"retention: {done}"))
         finally:
             await db.dispose()
 

@@ -65,6 +65,8 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
         proc.terminate()
         _, stderr = proc.communicate(timeout=20)
     assert "demo clinic ready" in stderr
+    # The front-desk password is shown once; the demo says how to get a new one.
+    assert "clinicflow users reset-password frontdesk" in " ".join(stderr.split())
     assert f"http://127.0.0.1:{port}/openapi.json" in stderr
 
 

@@ -5,6 +5,7 @@ planted at the gateway (a refund made there, not here) and exits 1."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +97,7 @@ def test_reconcile_agrees_then_reports_a_refund_made_only_at_the_gateway(
 
     assert agreed.exit_code == 0, agreed.output
     assert "agree" in agreed.output
+    assert re.search(r"gateway records read .* 1/1", " ".join(agreed.output.split()))
     assert differs.exit_code == 1, differs.output
     assert "refund_mismatch" in differs.output
     assert intent_id in differs.output

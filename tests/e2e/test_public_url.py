@@ -1,0 +1,117 @@
+"""Links the app hands out (the OAuth token issuer, sign-in and status links, email links)
+point where `clinicflow serve` answers: its scheme, host and port, unless
+CLINICFLOW_PUBLIC_URL names another address (a proxy, the clinic's domain)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clinicflow.bootstrap import build
+from clinicflow.cli import served_url
+from clinicflow.infra.migrate import upgrade
+from clinicflow.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CLINICFLOW_PUBLIC_URL"}
+    return env | {
+        "CLINICFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}",
+        "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
+        "CLINICFLOW_DATA_DIR": str(tmp_path),
+        "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
+    }
+
+
+def _api_key(env: dict[str, str]) -> tuple[str, str]:
+    settings = Settings.model_validate(
+        {k.removeprefix("CLINICFLOW_").lower(): v for k, v in env.items() if "CLINICFLOW_" in k}
+    )
+
+    async def go() -> tuple[str, str]:
+        await upgrade(settings.database_url)
+        container = build(settings)
+        try:
+            view, full = await container.apikeys.create("sync", "it", ["bookings:read"])
+            return view.id, full.removeprefix(f"cfk_{view.id}_")
+        finally:
+            await container.aclose()
+
+    return asyncio.run(go())
+
+
+def _issuer_of_a_token(base: str, client: tuple[str, str]) -> str:
+    form = {"grant_type": "client_credentials", "client_id": client[0], "client_secret": client[1]}
+    answer = httpx.post(f"{base}/v1/oauth/token", data=form, timeout=10)
+    assert answer.status_code == 200, answer.text
+    claims = answer.json()["access_token"].split(".")[1]
+    issuer: str = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["iss"]
+    return issuer
+
+
+def _serving(env: dict[str, str], port: int, cwd: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        assert proc.poll() is None, f"serve exited with {proc.returncode}"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)  # polling for readiness, not waiting for the clock
+    proc.kill()
+    raise AssertionError("serve did not answer within 60 s")
+
+
+@pytest.mark.parametrize("configured", [None, "https://clinic.example.com"])
+def test_the_token_issuer_is_where_serve_answers_unless_configured(
+    tmp_path: Path, configured: str | None
+) -> None:
+    env = _env(tmp_path)
+    client = _api_key(env)
+    if configured:
+        env["CLINICFLOW_PUBLIC_URL"] = configured
+    port = _free_port()
+    proc = _serving(env, port, tmp_path)
+    try:
+        issuer = _issuer_of_a_token(f"http://127.0.0.1:{port}", client)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    assert issuer == (configured or f"http://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "tls", "url"),
+    [
+        ("127.0.0.1", 9000, False, "http://127.0.0.1:9000"),
+        ("0.0.0.0", 9000, False, "http://127.0.0.1:9000"),  # noqa: S104 (every interface)
+        ("clinic.local", 443, True, "https://clinic.local"),
+        ("clinic.local", 8443, True, "https://clinic.local:8443"),
+        ("::1", 80, False, "http://[::1]"),
+        ("::", 8000, False, "http://127.0.0.1:8000"),
+    ],
+)
+def test_the_served_url_has_the_scheme_host_and_port(
+    host: str, port: int, tls: bool, url: str
+) -> None:
+    assert served_url(host, port, tls) == url
