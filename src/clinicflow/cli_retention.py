@@ -47,7 +47,11 @@ def run(apply_changes: Apply = False) -> None:
             if not apply_changes:
                 return await plan(db, policy, now)
             with progress_bar("retention", len(STEPS)) as bar:
-                return await apply(db, policy, now, lambda done: bar.advance(note=f"retention: {done}"))
+
+                def done(step: str) -> None:
+                    bar.advance(note=f"retention: {step}")
+
+                return await apply(db, policy, now, done)
         finally:
             await db.dispose()
 

@@ -104,7 +104,7 @@ def test_the_token_issuer_is_where_serve_answers_unless_configured(
     ("host", "port", "tls", "url"),
     [
         ("127.0.0.1", 9000, False, "http://127.0.0.1:9000"),
-        ("0.0.0.0", 9000, False, "http://127.0.0.1:9000"),  # noqa: S104 (every interface)
+        ("0.0.0.0", 9000, False, "http://127.0.0.1:9000"),
         ("clinic.local", 443, True, "https://clinic.local"),
         ("clinic.local", 8443, True, "https://clinic.local:8443"),
         ("::1", 80, False, "http://[::1]"),
