@@ -206,9 +206,7 @@ def test_the_docs_name_commands() -> None:
 
 def test_every_command_the_docs_name_exists() -> None:
     wrong = [f"{m.where}: {p}" for m in _command_mentions() for p in _check(m.text)]
-    assert wrong == [], "the docs name commands or options that do not exist:\n" + "\n".join(
-        wrong
-    )
+    assert wrong == [], "the docs name commands or options that do not exist:\n" + "\n".join(wrong)
 
 
 def test_every_command_the_docs_name_answers_help() -> None:
