@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from clinicflow.cli_events import events_app, run_worker
@@ -180,7 +181,13 @@ def _served_settings(host: str, port: int, tls: bool) -> Settings:
     processes of --workers build the same settings."""
     if not os.environ.get("CLINICFLOW_PUBLIC_URL"):
         os.environ["CLINICFLOW_PUBLIC_URL"] = served_url(host, port, tls)
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(map(str, error["loc"])) or "settings"
+            console.print(f"[red]✗[/] {where}: {error['msg']}", highlight=False)
+        raise typer.Exit(2) from exc
 
 
 def served_url(host: str, port: int, tls: bool) -> str:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from clinicflow.bootstrap import build
+from clinicflow.cli import app as cli_app
 from clinicflow.cli import served_url
 from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
@@ -67,8 +69,8 @@ def _issuer_of_a_token(base: str, client: tuple[str, str]) -> str:
     return issuer
 
 
-def _serving(env: dict[str, str], port: int, cwd: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port)]
+def _serving(env: dict[str, str], port: int, cwd: Path, *options: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port), *options]
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stderr=subprocess.DEVNULL)
     for _ in range(600):
         assert proc.poll() is None, f"serve exited with {proc.returncode}"
@@ -115,3 +117,34 @@ def test_the_served_url_has_the_scheme_host_and_port(
     host: str, port: int, tls: bool, url: str
 ) -> None:
     assert served_url(host, port, tls) == url
+
+
+def test_serve_services_mounts_only_the_contexts_named(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    _api_key(env)  # migrates the database
+    port = _free_port()
+    proc = _serving(env, port, tmp_path, "--services", "booking")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        availability = httpx.get(f"{base}/v1/services", timeout=10)
+        patients = httpx.get(f"{base}/v1/patients", timeout=10)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    assert availability.status_code == 200
+    assert patients.status_code == 404
+
+
+def test_serve_refuses_an_unknown_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in _env(tmp_path).items():
+        if name.startswith("CLINICFLOW_"):
+            monkeypatch.setenv(name, value)
+    # serve writes both into the environment (for its worker processes): undone afterwards.
+    monkeypatch.setenv("CLINICFLOW_SERVICES", "")
+    monkeypatch.setenv("CLINICFLOW_PUBLIC_URL", "")
+
+    refused = CliRunner().invoke(cli_app, ["serve", "--services", "booking,bilng"])
+
+    assert refused.exit_code == 2
+    assert "unknown service(s) bilng" in " ".join(refused.output.split())
