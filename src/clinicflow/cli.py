@@ -88,12 +88,13 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         console.print("[red]✗[/] give both --tls-cert and --tls-key (PEM files), or neither")
         raise typer.Exit(2)
-    if services is not None:
-        # Through the environment, so --workers' processes (which build their own settings)
-        # serve the same contexts; Settings validates the names.
-        os.environ["CLINICFLOW_SERVICES"] = services
     tls = (tls_cert, tls_key) if tls_cert and tls_key else None
-    settings = _served_settings(host, port, tls is not None)
+    given = {"services": services} if services is not None else {}
+    settings = _served_settings(host, port, tls is not None, **given)
+    if workers > 1:
+        # Each worker process builds its own settings from the environment: hand it these.
+        os.environ["CLINICFLOW_PUBLIC_URL"] = settings.public_url
+        os.environ["CLINICFLOW_SERVICES"] = settings.services
     _check_config(settings.config_path)
     _serve(settings, host, port, workers, tls, shutdown_seconds)
 
@@ -175,14 +176,13 @@ def audit_verify() -> None:
     console.print(f"[green]OK[/]: {result.checked} rows; head hash {result.head_hash}{waiting}")
 
 
-def _served_settings(host: str, port: int, tls: bool) -> Settings:
-    """Settings whose public URL is where this server answers, unless CLINICFLOW_PUBLIC_URL
-    says otherwise (a proxy or a domain in front). Put in the environment too, so the
-    processes of --workers build the same settings."""
+def _served_settings(host: str, port: int, tls: bool, **given: str) -> Settings:
+    """Settings (from the environment, with `given` over it) whose public URL is where this
+    server answers, unless CLINICFLOW_PUBLIC_URL says otherwise (a proxy, a domain)."""
     if not os.environ.get("CLINICFLOW_PUBLIC_URL"):
-        os.environ["CLINICFLOW_PUBLIC_URL"] = served_url(host, port, tls)
+        given = {"public_url": served_url(host, port, tls), **given}
     try:
-        return Settings()
+        return Settings.model_validate(given)
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(map(str, error["loc"])) or "settings"

@@ -140,11 +140,10 @@ def test_serve_refuses_an_unknown_service(tmp_path: Path, monkeypatch: pytest.Mo
     for name, value in _env(tmp_path).items():
         if name.startswith("CLINICFLOW_"):
             monkeypatch.setenv(name, value)
-    # serve writes both into the environment (for its worker processes): undone afterwards.
-    monkeypatch.setenv("CLINICFLOW_SERVICES", "")
-    monkeypatch.setenv("CLINICFLOW_PUBLIC_URL", "")
+    monkeypatch.delenv("CLINICFLOW_SERVICES", raising=False)
 
     refused = CliRunner().invoke(cli_app, ["serve", "--services", "booking,bilng"])
 
     assert refused.exit_code == 2
     assert "unknown service(s) bilng" in " ".join(refused.output.split())
+    assert "CLINICFLOW_SERVICES" not in os.environ  # one server's choice, not the process's

@@ -297,6 +297,9 @@ def test_serve_with_workers_hands_uvicorn_the_factory(
     monkeypatch.setattr("clinicflow.infra.logging.configure_logging", lambda *a, **k: None)
     monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CLINICFLOW_CONFIG_PATH", str(ROOT / "config" / "clinic.yaml"))
+    # serve hands its workers these through the environment; restored after the test.
+    monkeypatch.setenv("CLINICFLOW_PUBLIC_URL", "")
+    monkeypatch.setenv("CLINICFLOW_SERVICES", "")
 
     done = CliRunner().invoke(app, ["serve", "--port", "8123", "--workers", "2"])
 
@@ -307,3 +310,4 @@ def test_serve_with_workers_hands_uvicorn_the_factory(
     assert kw["workers"] == 2
     assert kw["port"] == 8123
     assert (tmp_path / "keys.json").exists()  # made once, before the workers start
+    assert os.environ["CLINICFLOW_PUBLIC_URL"] == "http://127.0.0.1:8123"  # the workers' links
