@@ -175,6 +175,8 @@ def ensure_sqlite_dir(url: str) -> None:
     """The database file's folder, and the file itself with mode 0600 (SQLite would make it
     with the umask's mode, often readable by every local user; its -wal and -shm files take
     the database file's mode)."""
+    if not url.startswith("sqlite"):
+        return  # a server's database (the URL is no path: making folders from it litters)
     path = url.split("///", 1)[-1].split("?", 1)[0]
     if path and path != ":memory:" and not path.startswith("file:"):
         create_private_file(Path(path))
