@@ -33,7 +33,11 @@ COOKIE = "cf_session"
 @router.post("/v1/auth/login")
 async def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     users = cast(UserService, part(request, "users"))
-    opened, user = await users.login(body.username, body.password, body.totp_code)
+    # The peer address, which uvicorn takes from X-Forwarded-For only for trusted proxies.
+    address = request.client.host if request.client else None
+    opened, user = await users.login(
+        body.username, body.password, body.totp_code, address=address
+    )
     _set_cookie(request, response, opened)
     return _session_out(request, opened, user.role, user_id=user.id)
 
