@@ -7,7 +7,7 @@ import binascii
 from typing import Annotated, cast
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Form, Header, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Form, Header, Request, Response
 
 from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.oauth import InvalidClient, OAuthError, TokenService
@@ -63,12 +63,16 @@ async def me(actor: CurrentActor) -> MeOut:
 
 
 @router.post("/v1/auth/patient-link", status_code=202)
-async def patient_link(request: Request, body: PatientLinkIn) -> AcceptedOut:
+async def patient_link(
+    request: Request, body: PatientLinkIn, background: BackgroundTasks
+) -> AcceptedOut:
     try:
         email = normalize_email(body.email)
     except InvalidContact as exc:
         raise InvalidRequest(f"email: {exc}") from exc
-    await cast(PatientLinks, part(request, "patient_links")).request(email)
+    send = await cast(PatientLinks, part(request, "patient_links")).request(email)
+    if send is not None:
+        background.add_task(send)
     return AcceptedOut(
         detail="if a patient record has this email, a sign-in link is on its way to it"
     )
