@@ -114,8 +114,15 @@ def users_list() -> None:
     found = _run(lambda c: c.users.list())
     columns = ["username", "role", "practitioner", "active", "totp", "last login", "failed since"]
     rows: list[list[Cell]] = [
-        [u.username, u.role, u.practitioner, u.active, u.totp_enrolled, u.last_login_at]
-        + [str(u.failed_logins)]
+        [
+            u.username,
+            u.role,
+            u.practitioner,
+            u.active,
+            u.totp_enrolled,
+            u.last_login_at,
+            str(u.failed_logins),
+        ]
         for u in found
     ]
     _table("staff accounts", columns, rows)

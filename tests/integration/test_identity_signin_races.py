@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from conftest import CLINIC_YAML, serving
 from sqlalchemy import func, select
 from test_booking_api import assert_problem
 
@@ -26,6 +25,7 @@ from clinicflow.identity import totp
 from clinicflow.identity.tables import sessions, signin_backoff, users
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from conftest import CLINIC_YAML, serving
 
 PASSWORD = "correct horse battery staple"
 WRONG = "not the password at all"
@@ -73,7 +73,9 @@ async def scalar(container: Container, query: Any) -> Any:
 
 
 async def failed_logins(container: Container, username: str) -> int:
-    found = await scalar(container, select(users.c.failed_logins).where(users.c.username == username))
+    found = await scalar(
+        container, select(users.c.failed_logins).where(users.c.username == username)
+    )
     return int(found)
 
 

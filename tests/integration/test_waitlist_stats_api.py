@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from test_access_matrix import _admin as admin_session
 from test_waitlist_api import join, person
 

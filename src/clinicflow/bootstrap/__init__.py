@@ -29,8 +29,8 @@ from clinicflow.catalog import Catalog
 from clinicflow.catalog.loader import load_catalog
 from clinicflow.flags import FlagService
 from clinicflow.identity.apikeys import ApiKeys
-from clinicflow.identity.domain.backoff import BackoffPolicy
 from clinicflow.identity.authenticate import Authenticator
+from clinicflow.identity.domain.backoff import BackoffPolicy
 from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.mailer import Mailer
 from clinicflow.identity.oauth import TokenService

@@ -35,9 +35,7 @@ async def login(request: Request, response: Response, body: LoginIn) -> SessionO
     users = cast(UserService, part(request, "users"))
     # The peer address, which uvicorn takes from X-Forwarded-For only for trusted proxies.
     address = request.client.host if request.client else None
-    opened, user = await users.login(
-        body.username, body.password, body.totp_code, address=address
-    )
+    opened, user = await users.login(body.username, body.password, body.totp_code, address=address)
     _set_cookie(request, response, opened)
     return _session_out(request, opened, user.role, user_id=user.id)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import insert, select, update

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.identity.domain.backoff import BackoffPolicy
@@ -81,7 +81,7 @@ def _key(username: str, address: str | None) -> tuple[str, str]:
     return username.strip().lower()[:64], (address or UNKNOWN_ADDRESS)[:64]
 
 
-def _match(key: tuple[str, str]) -> tuple[object, ...]:
+def _match(key: tuple[str, str]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return (signin_backoff.c.username == key[0], signin_backoff.c.address == key[1])
 
 

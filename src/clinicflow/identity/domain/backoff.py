@@ -26,5 +26,5 @@ class BackoffPolicy:
         if over < 0:
             return None
         # Capped before the power grows: a long-running attack must not overflow anything.
-        doublings = min(over, 32)
-        return min(self.base * (2**doublings), self.cap)
+        wait: timedelta = self.base * (2 ** min(over, 32))
+        return min(wait, self.cap)
