@@ -365,6 +365,10 @@ async def test_an_unknown_email_gets_the_same_answer_and_no_mail(
 
     assert unknown.status_code == known.status_code == 202
     assert unknown.json() == known.json()
+    per_request = {"date", "x-request-id", "ratelimit-remaining"}
+    assert {k: v for k, v in unknown.headers.items() if k not in per_request} == {
+        k: v for k, v in known.headers.items() if k not in per_request
+    }
     assert mailbox(container) == sent
 
 
