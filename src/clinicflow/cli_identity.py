@@ -111,11 +111,19 @@ def _show_totp(uri: str) -> None:
 
 @users_app.command("list")
 def users_list() -> None:
-    """Every staff account with its role, state and last sign-in."""
+    """Every staff account with its role, state, last sign-in and failures since."""
     found = _run(lambda c: c.users.list())
-    columns = ["username", "role", "practitioner", "active", "totp enrolled", "last login"]
-    rows = [
-        [u.username, u.role, u.practitioner, u.active, u.totp_enrolled, u.last_login_at]
+    columns = ["username", "role", "practitioner", "active", "totp", "last login", "failed since"]
+    rows: list[list[Cell]] = [
+        [
+            u.username,
+            u.role,
+            u.practitioner,
+            u.active,
+            u.totp_enrolled,
+            u.last_login_at,
+            str(u.failed_logins),
+        ]
         for u in found
     ]
     _table("staff accounts", columns, rows)

@@ -177,6 +177,25 @@ async def test_a_patient_cannot_be_in_two_visits_at_once(client: httpx.AsyncClie
     assert_problem(await client.post("/v1/bookings", json=elsewhere), 409, "patient_unavailable")
 
 
+async def test_an_anonymous_overlap_tells_nothing_of_the_other_visit_while_staff_see_the_time(
+    client: httpx.AsyncClient, front_desk: dict[str, str]
+) -> None:
+    assert (await client.post("/v1/bookings", json=booking())).status_code == 201  # 10:00-10:20
+    over_its_start = booking("2026-11-25T09:45:00-06:00", practitioner="doctor2", duration=20)
+    over_its_end = booking(WED_1015, practitioner="doctor2", duration=15)
+
+    bodies = [
+        assert_problem(await client.post("/v1/bookings", json=b), 409, "patient_unavailable")
+        for b in (over_its_start, over_its_end)
+    ]
+
+    assert bodies[0] == bodies[1]  # the same answer whichever part of the visit collided
+    assert "2026" not in bodies[0]["detail"]
+    assert ":" not in bodies[0]["detail"]
+    staff = await client.post("/v1/bookings", json=over_its_end, headers=front_desk)
+    assert WED_1015 in assert_problem(staff, 409, "patient_unavailable")["detail"]
+
+
 @pytest.mark.parametrize(
     ("over", "status", "code"),
     [

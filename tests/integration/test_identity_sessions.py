@@ -1,4 +1,4 @@
-"""Sign-in over HTTP against a real database: staff passwords and lockout, the admin's TOTP,
+"""Sign-in over HTTP against a real database: staff passwords and back-off, the admin's TOTP,
 session idle timeout and lifetime on the injected clock, and patients' one-time links.
 
 The clock stands at Tuesday 2026-11-24 15:00Z; it only moves when a test advances it.
@@ -113,21 +113,25 @@ async def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(
     assert "username or password is wrong" in refused(resp, 401, "invalid_token")["detail"]
 
 
-async def test_five_wrong_passwords_lock_the_account_until_the_lockout_passes(
+async def test_after_five_wrong_passwords_this_address_waits_and_the_wait_doubles(
     client: httpx.AsyncClient, container: Container, clock: FixedClock
 ) -> None:
     await container.users.create("desk", "front_desk", PASSWORD)
+    wrong = {"username": "desk", "password": "not the password"}
     for _ in range(5):
-        wrong = {"username": "desk", "password": "not the password"}
         refused(await client.post("/v1/auth/login", json=wrong), 401, "invalid_token")
 
-    locked = refused(await sign_in(client, "desk"), 401, "invalid_token")
-    assert "too many failed sign-ins" in locked["detail"]
-    clock.advance(timedelta(minutes=14, seconds=59))
-    refused(await sign_in(client, "desk"), 401, "invalid_token")
+    waiting = await sign_in(client, "desk")  # the right password waits too: no free guess
+    assert "try again in 30 seconds" in refused(waiting, 429, "sign_in_backoff")["detail"]
+    assert waiting.headers["retry-after"] == "30"
+    clock.advance(timedelta(seconds=29))
+    assert (await sign_in(client, "desk")).headers["retry-after"] == "1"
 
     clock.advance(timedelta(seconds=1))
-    assert (await sign_in(client, "desk")).status_code == 200
+    refused(await client.post("/v1/auth/login", json=wrong), 401, "invalid_token")
+    assert (await sign_in(client, "desk")).headers["retry-after"] == "60"
+    clock.advance(timedelta(seconds=60))
+    assert (await sign_in(client, "desk")).status_code == 200  # the 10th: the per-IP limit
 
 
 # --- the administrator's second factor ---------------------------------------------------
@@ -361,6 +365,10 @@ async def test_an_unknown_email_gets_the_same_answer_and_no_mail(
 
     assert unknown.status_code == known.status_code == 202
     assert unknown.json() == known.json()
+    per_request = {"date", "x-request-id", "ratelimit-remaining"}
+    assert {k: v for k, v in unknown.headers.items() if k not in per_request} == {
+        k: v for k, v in known.headers.items() if k not in per_request
+    }
     assert mailbox(container) == sent
 
 

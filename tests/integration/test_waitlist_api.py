@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from test_waitlist_support import mailbox
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
@@ -170,18 +171,24 @@ async def test_engagement_counts_and_fades_with_its_half_life(
     assert fresh["reason"].startswith("1 clicked")
 
 
-async def test_duplicate_join_returns_the_existing_entry_without_its_token(
-    client: httpx.AsyncClient, container: Container
+async def test_a_repeat_join_by_staff_returns_the_existing_entry_without_its_token(
+    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
     made = await join(client, person(1))
 
-    again = await join(client, person(1, email=" WREN1@Example.org ", interest_level=5), 200)
+    again = await client.post(
+        "/v1/waitlist",
+        json=person(1, email=" WREN1@Example.org ", interest_level=5),
+        headers=front_desk,
+    )
 
-    assert again["id"] == made["id"]
-    assert again["already_joined"] is True
-    assert again["token"] is None
-    assert again["status_url"] is None
-    assert again["priority_score"] == made["priority_score"]  # the first join's answers stand
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert body["id"] == made["id"]
+    assert body["already_joined"] is True
+    assert body["token"] is None
+    assert body["status_url"] is None
+    assert body["priority_score"] == made["priority_score"]  # the first join's answers stand
     other_service = await join(client, person(1, service="equine_therapy"))
     assert other_service["id"] != made["id"]
     async with container.db.read() as conn:
@@ -189,13 +196,53 @@ async def test_duplicate_join_returns_the_existing_entry_without_its_token(
     assert count == 2
 
 
-async def test_a_phone_only_duplicate_is_found_by_phone(client: httpx.AsyncClient) -> None:
+def _as_seen(resp: httpx.Response) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The answer less the values that are fresh on every join (id, token, link)."""
+    body = resp.json()
+    fresh = {"id", "token", "status_url"}
+    per_request = {"date", "x-request-id", "ratelimit-remaining"}  # counted per caller
+    headers = {k: v for k, v in resp.headers.items() if k not in per_request}
+    return resp.status_code, {k: v for k, v in body.items() if k not in fresh}, headers
+
+
+async def test_an_anonymous_repeat_join_answers_exactly_as_a_new_join_and_mails_the_person(
+    client: httpx.AsyncClient, container: Container, clock: FixedClock
+) -> None:
+    made = await join(client, person(1, interest_level=4))
+    clock.advance(timedelta(days=3))
+    listed_before = await mine(client, made["token"])
+
+    repeat = await client.post("/v1/waitlist", json=person(1, interest_level=2))
+    new = await client.post("/v1/waitlist", json=person(2, interest_level=2))
+
+    assert _as_seen(repeat) == _as_seen(new)
+    for field in ("id", "token", "status_url"):  # fresh values of the same form, not the entry's
+        assert type(repeat.json()[field]) is type(new.json()[field])
+        assert len(repeat.json()[field]) == len(new.json()[field])
+    assert repeat.json()["id"] != made["id"]
+    assert made["id"] not in repeat.text
+    assert made["joined_at"] not in repeat.text
+    # The stand-in token reaches nothing; the real entry is untouched.
+    unknown = await client.get("/v1/waitlist/mine", params={"token": repeat.json()["token"]})
+    assert unknown.status_code == 404
+    assert await mine(client, made["token"]) == listed_before
+    # The person, not the caller, hears that they were already listed.
+    repeats = [m for m in mailbox(container) if "already listed" in str(m["Subject"])]
+    assert [str(m["To"]) for m in repeats] == ["wren1@example.org"]
+
+
+async def test_a_phone_only_duplicate_is_found_by_phone(
+    client: httpx.AsyncClient, front_desk: dict[str, str]
+) -> None:
     body = person(1, email=None, phone="512-555-0142")
     made = await join(client, body)
 
-    again = await join(client, body | {"phone": "+15125550142"}, 200)
+    again = await client.post(
+        "/v1/waitlist", json=body | {"phone": "+15125550142"}, headers=front_desk
+    )
 
-    assert again["id"] == made["id"]
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == made["id"]
 
 
 async def test_after_withdrawing_joining_again_makes_a_new_entry(

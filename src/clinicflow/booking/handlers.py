@@ -182,7 +182,7 @@ class BookingService:
         patient_id, new_patient = await self._patient_of(conn, actor, req, now)
         if not new_patient:  # a record made just now has no visits to overlap
             await self._check_patient_free(
-                conn, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
+                conn, actor, patient_id, slot.start, visit.duration, now, exclude_id=req.hold_id
             )
         if req.hold_id is not None:
             row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
@@ -217,7 +217,7 @@ class BookingService:
                 conn, visit, slot, old.patient_id, now, exclude_id=old.id
             )
             await self._check_patient_free(
-                conn, old.patient_id, start, visit.duration, now, exclude_id=old.id
+                conn, actor, old.patient_id, start, visit.duration, now, exclude_id=old.id
             )
             await self._expire_lapsed_holds(conn, placed, visit, start, now)
             row = await repo.update_row(
@@ -321,6 +321,7 @@ class BookingService:
     async def _check_patient_free(
         self,
         conn: AsyncConnection,
+        actor: Actor,
         patient_id: str | None,
         start: datetime,
         duration: int,
@@ -330,12 +331,22 @@ class BookingService:
         if patient_id is None:
             return
         end = start + timedelta(minutes=duration)
-        if await queries.patient_overlaps(conn, patient_id, start, end, now, exclude_id):
-            raise errors.PatientUnavailable(
-                "this patient already has a visit that overlaps "
-                f"{start.astimezone(self._tz).isoformat()}; choose another time"
-            )
+        if not await queries.patient_overlaps(conn, patient_id, start, end, now, exclude_id):
+            return
+        if actor.kind == "anonymous":
+            # Anyone can type someone's email: say nothing about that person's visits, not
+            # even which time collided. The person sees their visits once signed in.
+            raise errors.PatientUnavailable(ANONYMOUS_OVERLAP)
+        raise errors.PatientUnavailable(
+            "this patient already has a visit that overlaps "
+            f"{start.astimezone(self._tz).isoformat()}; choose another time"
+        )
 
+
+ANONYMOUS_OVERLAP = (
+    "this visit cannot be booked with these contact details; choose another time, or ask "
+    "for a sign-in link (POST /v1/auth/patient-link) to see the visits on your record"
+)
 
 _EVENT_OF = {
     Action.CANCEL: "cancelled",

@@ -30,11 +30,13 @@ from clinicflow.catalog.loader import load_catalog
 from clinicflow.flags import FlagService
 from clinicflow.identity.apikeys import ApiKeys
 from clinicflow.identity.authenticate import Authenticator
+from clinicflow.identity.domain.backoff import BackoffPolicy
 from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.mailer import Mailer
 from clinicflow.identity.oauth import TokenService
 from clinicflow.identity.oidc import OidcVerifier
 from clinicflow.identity.sessions import SessionStore
+from clinicflow.identity.signin_backoff import BackoffStore
 from clinicflow.identity.users import UserService
 from clinicflow.infra import audit
 from clinicflow.infra.audit_trail import AuditTrail
@@ -234,7 +236,13 @@ def build(
         patient_reads=PatientReader(db, clock, cipher, patient_guard),
         waitlist=waitlist,
         users=UserService(
-            db, clock, keys, sessions, set(catalog.practitioners), catalog.clinic.name
+            db,
+            clock,
+            keys,
+            sessions,
+            set(catalog.practitioners),
+            catalog.clinic.name,
+            BackoffStore(db, _backoff_policy(settings)),
         ),
         sessions=sessions,
         patient_links=PatientLinks(
@@ -277,6 +285,14 @@ def build(
         jobs=Jobs(clock, _jobs(settings, db, notifications, webhooks, waitlist)),
         http=http,
         breakers=[*breakers],
+    )
+
+
+def _backoff_policy(settings: Settings) -> BackoffPolicy:
+    return BackoffPolicy(
+        free_failures=settings.signin_free_failures,
+        base=timedelta(seconds=settings.signin_backoff_seconds),
+        cap=timedelta(minutes=settings.signin_backoff_max_minutes),
     )
 
 

@@ -29,7 +29,9 @@ def problem(
         "instance": instance,
         **extra,
     }
-    headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else None
+    headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else {}
+    if isinstance(extra.get("retry_after"), int):  # seconds (RFC 9110 §10.2.3)
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

@@ -7,7 +7,7 @@ import binascii
 from typing import Annotated, cast
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Form, Header, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Form, Header, Request, Response
 
 from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.oauth import InvalidClient, OAuthError, TokenService
@@ -33,7 +33,9 @@ COOKIE = "cf_session"
 @router.post("/v1/auth/login")
 async def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     users = cast(UserService, part(request, "users"))
-    opened, user = await users.login(body.username, body.password, body.totp_code)
+    # The peer address, which uvicorn takes from X-Forwarded-For only for trusted proxies.
+    address = request.client.host if request.client else None
+    opened, user = await users.login(body.username, body.password, body.totp_code, address=address)
     _set_cookie(request, response, opened)
     return _session_out(request, opened, user.role, user_id=user.id)
 
@@ -59,12 +61,16 @@ async def me(actor: CurrentActor) -> MeOut:
 
 
 @router.post("/v1/auth/patient-link", status_code=202)
-async def patient_link(request: Request, body: PatientLinkIn) -> AcceptedOut:
+async def patient_link(
+    request: Request, body: PatientLinkIn, background: BackgroundTasks
+) -> AcceptedOut:
     try:
         email = normalize_email(body.email)
     except InvalidContact as exc:
         raise InvalidRequest(f"email: {exc}") from exc
-    await cast(PatientLinks, part(request, "patient_links")).request(email)
+    send = await cast(PatientLinks, part(request, "patient_links")).request(email)
+    if send is not None:
+        background.add_task(send)
     return AcceptedOut(
         detail="if a patient record has this email, a sign-in link is on its way to it"
     )

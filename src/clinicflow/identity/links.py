@@ -1,13 +1,16 @@
 """Patients sign in with a one-time link sent to the email on their record.
 
-The request answers the same whether or not the email is known (no account discovery). A
+The request answers the same whether or not the email is known (no account discovery), and
+as fast: the email goes out after the answer. A
 link is short-lived and used once: redeeming it is a conditional update that only one
 request can win, even when two arrive together.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -52,14 +55,16 @@ class PatientLinks:
         self._public_url = public_url.rstrip("/")
         self._clinic = clinic_name
 
-    async def request(self, email: str) -> None:
-        """`email` normalized. Sends a link if a patient has it; silent either way."""
+    async def request(self, email: str) -> Callable[[], Awaitable[None]] | None:
+        """`email` normalized. A link for the patient who has it, if any; what remains is
+        the sending, which the caller runs after answering, so that neither the answer nor
+        its timing says whether there was a match."""
         now = self._clock.now()
         token = new_token(PREFIX)
         async with self._db.write() as conn:
             patient_id = await self._patients.find_by_email(conn, email)
             if patient_id is None:
-                return
+                return None
             await conn.execute(
                 insert(login_links).values(
                     token_hash=digest(token),
@@ -68,6 +73,9 @@ class PatientLinks:
                     expires_at=now + self._lifetime,
                 )
             )
+        return functools.partial(self._send, email, token)
+
+    async def _send(self, email: str, token: str) -> None:
         minutes = int(self._lifetime.total_seconds() // 60)
         text = (
             f"Hello,\n\nUse this link to see and manage your visits at {self._clinic}. "
@@ -77,7 +85,7 @@ class PatientLinks:
         )
         try:
             await self._mailer.send(email, f"Your sign-in link for {self._clinic}", text)
-        except Exception as exc:  # the caller's answer must not reveal whether we had a match
+        except Exception as exc:  # sent after the answer: nothing to tell the caller
             log.error("sign-in link not delivered", extra={"error": type(exc).__name__})
 
     async def redeem(self, token: str) -> tuple[OpenSession, str]:

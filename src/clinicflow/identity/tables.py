@@ -20,11 +20,25 @@ users = Table(
     Column("totp_confirmed_at", UTCDateTime, nullable=True),
     Column("totp_last_step", Integer, nullable=True),  # a code is accepted once
     Column("active", Boolean, nullable=False),
+    # Failed sign-ins since the last success, from any address (for staff to see); the
+    # back-off itself is per address, in identity_signin_backoff.
     Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", UTCDateTime, nullable=True),
     Column("last_login_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per (account name, client address) with unresolved sign-in attempts. Keyed by the
+# name as typed, not the user id, so a name with no account backs off exactly like one with.
+signin_backoff = Table(
+    "identity_signin_backoff",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("blocked_until", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_identity_signin_backoff_updated_at", "updated_at"),
 )
 
 sessions = Table(

@@ -1,4 +1,5 @@
-"""Staff accounts: argon2 passwords, TOTP (required for admins), lockout after failures."""
+"""Staff accounts: argon2 passwords, TOTP (required for admins), a per-address back-off
+after failures (`signin_backoff`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.identity import passwords, totp
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.sessions import OpenSession, SessionStore
+from clinicflow.identity.signin_backoff import BackoffStore
 from clinicflow.identity.tables import users
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
@@ -23,8 +26,6 @@ from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Conflict, DomainError, InvalidRequest
 
 log = logging.getLogger(__name__)
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 TOTP_CONTEXT = "identity_user.totp_secret"
 
 
@@ -44,6 +45,7 @@ class UserView:
     totp_enrolled: bool
     created_at: datetime
     last_login_at: datetime | None
+    failed_logins: int  # failed sign-ins since the last success, from any address
 
     @classmethod
     def of(cls, row: Any) -> UserView:
@@ -56,6 +58,7 @@ class UserView:
             row.totp_secret_enc is not None,
             row.created_at,
             row.last_login_at,
+            int(row.failed_logins),
         )
 
 
@@ -74,7 +77,9 @@ class UserService:
         sessions: SessionStore,
         practitioners: Collection[str],
         issuer_name: str,
+        backoff: BackoffStore,
     ) -> None:
+        self._backoff = backoff
         self._db = db
         self._clock = clock
         self._keys = keys
@@ -130,47 +135,54 @@ class UserService:
             raise InvalidRequest("; ".join(problems))
 
     async def login(
-        self, username: str, password: str, code: str | None
+        self, username: str, password: str, code: str | None, *, address: str | None = None
     ) -> tuple[OpenSession, UserView]:
+        """A session for the right password (and code). Every refusal before the password
+        is known to be right answers the same whether or not the account exists."""
+        name = username.strip().lower()
         now = self._clock.now()
+        await self._backoff.charge(name, address, now)
         async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(users).where(users.c.username == username.strip().lower())
-                )
-            ).first()
-        if row is None:
-            passwords.verify_password(passwords.dummy_hash(), password)  # same time either way
-            raise _wrong()
-        if row.locked_until is not None and row.locked_until > now:
-            raise TokenInvalid(
-                "too many failed sign-ins; try again after "
-                f"{row.locked_until.isoformat(timespec='minutes')} or ask an administrator"
-            )
-        if not passwords.verify_password(row.password_hash, password) or not row.active:
-            await self._failed(row, now)
+            row = (await conn.execute(select(users).where(users.c.username == name))).first()
+        stored = row.password_hash if row is not None else passwords.dummy_hash()
+        right = passwords.verify_password(stored, password)  # same time either way
+        if row is None or not right or not row.active:
+            await self._failed(name, now)
             raise _wrong()
         step = self._second_factor(row, code, now)
         if step is None and row.totp_secret_enc is not None:
-            await self._failed(row, now)
+            await self._failed(name, now)
             raise TokenInvalid("the authenticator code is wrong or was already used")
         async with self._db.write() as conn:
-            changes: dict[str, Any] = {
-                "failed_logins": 0,
-                "locked_until": None,
-                "last_login_at": now,
-            }
-            if step is not None:
-                changes |= {
-                    "totp_last_step": step,
-                    "totp_confirmed_at": row.totp_confirmed_at or now,
-                }
-            if passwords.needs_rehash(row.password_hash):
-                changes["password_hash"] = passwords.hash_password(password)
-            await conn.execute(update(users).where(users.c.id == row.id).values(**changes))
-            opened = await self._sessions.open(conn, user_id=row.id)
+            won = await self._signed_in(conn, row, password, step, now)
+            if won:
+                await self._backoff.clear(conn, name, address)
+                opened = await self._sessions.open(conn, user_id=row.id)
+        if not won:  # a parallel sign-in used this code's step first
+            await self._failed(name, now)
+            raise TokenInvalid("the authenticator code is wrong or was already used")
+        await self._backoff.prune(now)
         log.info("staff sign-in", extra={"user_id": row.id, "role": row.role})
         return opened, UserView.of(row)
+
+    async def _signed_in(
+        self, conn: AsyncConnection, row: Any, password: str, step: int | None, now: datetime
+    ) -> bool:
+        """Record the success; false when a parallel sign-in already used this TOTP step.
+
+        The step is claimed by a conditional update, so of two requests with one code only
+        one can match `totp_last_step < step`, on SQLite and PostgreSQL alike."""
+        u = users.c
+        changes: dict[str, Any] = {"failed_logins": 0, "last_login_at": now, "updated_at": now}
+        query = update(users).where(u.id == row.id, u.active.is_(True))
+        if step is not None:
+            changes["totp_last_step"] = step
+            changes["totp_confirmed_at"] = func.coalesce(u.totp_confirmed_at, now)
+            query = query.where(or_(u.totp_last_step.is_(None), u.totp_last_step < step))
+        if passwords.needs_rehash(row.password_hash):
+            changes["password_hash"] = passwords.hash_password(password)
+        done = await conn.execute(query.values(**changes))
+        return bool(done.rowcount == 1)
 
     def _second_factor(self, row: Any, code: str | None, now: datetime) -> int | None:
         if row.totp_secret_enc is None:
@@ -185,18 +197,17 @@ class UserService:
         secret = self._keys.decrypt(row.totp_secret_enc, context=TOTP_CONTEXT)
         return totp.verify_code(secret, code, now, row.totp_last_step)
 
-    async def _failed(self, row: Any, now: datetime) -> None:
-        # A lockout that has run its course starts the count again.
-        lapsed = row.locked_until is not None and row.locked_until <= now
-        failures = (0 if lapsed else row.failed_logins) + 1
-        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+    async def _failed(self, name: str, now: datetime) -> None:
+        # Counted in SQL, by name: parallel failures each add one, and a name with no
+        # account costs the same statement (it matches no row).
+        u = users.c
         async with self._db.write() as conn:
             await conn.execute(
                 update(users)
-                .where(users.c.id == row.id)
-                .values(failed_logins=failures, locked_until=locked, updated_at=now)
+                .where(u.username == name)
+                .values(failed_logins=u.failed_logins + 1, updated_at=now)
             )
-        log.warning("staff sign-in refused", extra={"user_id": row.id, "failures": failures})
+        log.warning("staff sign-in refused")
 
     async def enrol_totp(self, username: str) -> str:
         """A new TOTP secret for the user (replacing any old one); the URI is shown once."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.waitlist.domain.states import STATUSES
@@ -39,11 +39,19 @@ def _waitlist(request: Request) -> Waitlist:
 
 
 @router.post("", status_code=201, responses={200: {"description": "already on this list"}})
-async def join(request: Request, response: Response, actor: CurrentActor, body: JoinIn) -> JoinOut:
+async def join(
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+    actor: CurrentActor,
+    body: JoinIn,
+) -> JoinOut:
     waitlist = _waitlist(request)
     result = await waitlist.service.join(actor, body.request())
     if result.already_joined:
         response.status_code = 200
+    if result.then is not None:
+        background.add_task(result.then)
     url = waitlist.status_url(result.token) if result.token else None
     return join_out(result, url)
 

@@ -31,7 +31,8 @@ from clinicflow.waitlist.domain.states import CHANGEABLE, Status
 from clinicflow.waitlist.errors import EntryClosed, EntryNotFound, invalid, no_link
 from clinicflow.waitlist.events import waitlist_event
 from clinicflow.waitlist.guard import WaitlistGuard, access
-from clinicflow.waitlist.queries import standing_of
+from clinicflow.waitlist.messages import LinkMail
+from clinicflow.waitlist.queries import standing_if_added, standing_of
 from clinicflow.waitlist.tables import entries
 from clinicflow.waitlist.views import EntryView, JoinResult, PublicView
 
@@ -47,7 +48,9 @@ class WaitlistService:
         cipher: WaitlistCipher,
         guard: WaitlistGuard,
         policy: WaitlistPolicy,
+        mail: LinkMail,
     ) -> None:
+        self._mail = mail
         self._db = db
         self._clock = clock
         self._catalog = catalog
@@ -56,7 +59,9 @@ class WaitlistService:
         self.policy = policy
 
     async def join(self, actor: Actor, req: JoinRequest) -> JoinResult:
-        """A new entry, or the person's open entry for this service (without its token)."""
+        """A new entry; or, when the person already has an open entry for this service,
+        that entry for callers who may see it, and otherwise an answer that looks exactly
+        like a new entry's (the person hears of the repeat by email)."""
         await self._guard.require(actor, Need.JOIN)
         values = self._new_entry(actor, req)
         email_bidx, phone_bidx = values["email_bidx"], values["phone_bidx"]
@@ -64,8 +69,7 @@ class WaitlistService:
             async with self._db.write() as conn:
                 found = await repo.find_open(conn, req.service, email_bidx, phone_bidx)
                 if found is not None:
-                    await self._guard.trail.record(conn, actor, "join_again", [access(found)])
-                    return await self._joined(conn, found, None)
+                    return await self._again(conn, actor, found, values)
                 token, values["token_hash"] = checks.new_token()
                 await conn.execute(insert(entries).values(**values))
                 row = await repo.load(conn, values["id"])
@@ -73,12 +77,27 @@ class WaitlistService:
                 await record(conn, waitlist_event("joined", row, values["joined_at"]))
                 return await self._joined(conn, row, token)
         except IntegrityError:
-            # A join for the same person and service committed first: answer with that one.
-            async with self._db.read() as conn:
+            # A join for the same person and service committed first: answer as for a repeat.
+            async with self._db.write() as conn:
                 found = await repo.find_open(conn, req.service, email_bidx, phone_bidx)
                 if found is None:
                     raise
-                return await self._joined(conn, found, None)
+                return await self._again(conn, actor, found, values)
+
+    async def _again(
+        self, conn: AsyncConnection, actor: Actor, found: Any, values: dict[str, Any]
+    ) -> JoinResult:
+        await self._guard.trail.record(conn, actor, "join_again", [access(found)])
+        if actor.is_staff or (actor.patient_id and actor.patient_id == found.patient_id):
+            return await self._joined(conn, found, None)
+        # The caller may be anyone who typed this email: nothing of the real entry (id, date,
+        # place, preferences) and no link to it. A fresh id and an unused token stand in;
+        # the score and place are those the caller's own answers would get as a new entry.
+        token, _ = checks.new_token()
+        standing = await standing_if_added(conn, values, self._clock.now(), self.policy)
+        view = PublicView(values["service"], values["status"], values["joined_at"], standing,
+                          self.policy.weights.as_dict())  # fmt: skip
+        return JoinResult(values["id"], view, token, False, self._mail.repeat_join(found))
 
     async def update_by_token(self, actor: Actor, token: str, prefs: Preferences) -> PublicView:
         row, standing = await self._change(actor, _by_token(token), no_link(), prefs)

@@ -11,7 +11,8 @@ and not retried: the invitation or offer stands, and staff see it in the entry's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    kind: str  # invitation | offer | nurture
+    kind: str  # invitation | offer | nurture | repeat_join
     row: Any  # the entry
     subject: str
     text: str
@@ -89,6 +90,19 @@ class LinkMail:
             f"as there is a place for you.\n\nWhat is new, and where you stand:\n{url}"
         )
         return Outgoing("nurture", row, f"{name} at {clinic}: an update", text)
+
+    def repeat_join(self, row: Any) -> Callable[[], Awaitable[int]]:
+        """Tells the person that someone (most likely they) asked to join again: the join's
+        answer could not say so without telling a stranger that this email is listed."""
+        name, clinic = self.service_name(row.service), self._catalog.clinic.name
+        text = (
+            f"We were asked to add this address to the waitlist for {name} at {clinic}. "
+            f"It has been on that waitlist since {self.local(row.joined_at)}, so nothing "
+            "changed: your place and the private link we gave you then still stand.\n\n"
+            "If you did not ask, you need not do anything."
+        )
+        message = Outgoing("repeat_join", row, f"{name} at {clinic}: you are already listed", text)
+        return functools.partial(self.send, [message])
 
     async def send(self, messages: Sequence[Outgoing]) -> int:
         """Send each by email where the person chose email; how many went."""

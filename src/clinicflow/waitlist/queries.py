@@ -9,7 +9,8 @@ join answer, the token view and the staff list all call `standings`, so they agr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +40,33 @@ async def standings(
     conn: AsyncConnection, service: str, now: datetime, policy: WaitlistPolicy
 ) -> dict[str, Standing]:
     """Entry id → standing, for every queued entry of `service`."""
+    rows, events = await _queued(conn, service, now)
+    return _stand(rows, events, now, policy)
+
+
+async def standing_if_added(
+    conn: AsyncConnection, values: Mapping[str, Any], now: datetime, policy: WaitlistPolicy
+) -> Standing:
+    """The standing a new entry with `values` would have, without adding it: the answer to
+    a join that must look new (a repeat join by someone who may not see the entry)."""
+    rows, events = await _queued(conn, values["service"], now)
+    candidate = _Unsaved(
+        values["id"], values["joined_at"], values["interest_level"], values["distance_mi"]
+    )
+    return _stand([*rows, candidate], events, now, policy)[candidate.id]
+
+
+@dataclass(frozen=True, slots=True)
+class _Unsaved:
+    id: str
+    joined_at: datetime
+    interest_level: int
+    distance_mi: int | None
+
+
+async def _queued(
+    conn: AsyncConnection, service: str, now: datetime
+) -> tuple[list[Any], dict[str, tuple[Engagement, ...]]]:
     e = entries.c
     rows = (
         await conn.execute(select(*_SCORED).where(e.service == service, e.status.in_(_QUEUED)))
@@ -49,7 +77,7 @@ async def standings(
         .select_from(joined)
         .where(e.service == service, e.status.in_(_QUEUED), engagements.c.at <= now)
     )
-    return _stand(rows, _grouped(events), now, policy)
+    return list(rows), _grouped(events)
 
 
 async def standing_of(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,8 @@ class JoinResult:
     view: PublicView
     token: str | None  # shown once, on the join that created the entry
     already_joined: bool
+    # Mail to send after answering (so its time is not part of the answer's), if any.
+    then: Callable[[], Awaitable[int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ def build_waitlist(
     conversions = Conversions(db, clock, catalog, cipher, guard, desk, policy, invitations, offers)
     inbox = Inbox(db, clock)
     return Waitlist(
-        service=WaitlistService(db, clock, catalog, cipher, guard, policy),
+        service=WaitlistService(db, clock, catalog, cipher, guard, policy, mail),
         reads=WaitlistReader(db, clock, catalog, cipher, guard, policy),
         policy=policy,
         public_url=public_url.rstrip("/"),

@@ -1,0 +1,168 @@
+"""Sign-in state under parallel requests and under attack, against a served app.
+
+Every request goes over its own new TCP connection to a real uvicorn, as separate clients
+would; a client "address" is a loopback source address (all of 127.0.0.0/8 is local on
+Linux), so the server sees distinct peers. The per-IP rate limit is off here so that what
+is tested is the sign-in back-off alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from sqlalchemy import func, select
+from test_booking_api import assert_problem
+
+from clinicflow.bootstrap import Container
+from clinicflow.identity import totp
+from clinicflow.identity.tables import sessions, signin_backoff, users
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from conftest import CLINIC_YAML, serving
+
+PASSWORD = "correct horse battery staple"
+WRONG = "not the password at all"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        config_path=CLINIC_YAML,
+        data_dir=tmp_path,
+        keys_file=tmp_path / "keys.json",
+        rate_limits_enabled=False,
+    )
+
+
+@pytest.fixture
+async def base_url(container: Container) -> AsyncIterator[str]:
+    async with serving(container) as url:
+        yield url
+
+
+async def login_from(
+    base_url: str, address: str, username: str, password: str, code: str | None = None
+) -> httpx.Response:
+    """One sign-in on a fresh connection from `address`."""
+    transport = httpx.AsyncHTTPTransport(local_address=address, retries=0)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, timeout=30) as http:
+        body: dict[str, Any] = {"username": username, "password": password}
+        if code is not None:
+            body["totp_code"] = code
+        return await http.post("/v1/auth/login", json=body)
+
+
+async def admin(container: Container) -> str:
+    made = await container.users.create("boss", "admin", PASSWORD)
+    assert made.totp_uri is not None
+    secret: str = pyotp.parse_uri(made.totp_uri).secret
+    return secret
+
+
+async def scalar(container: Container, query: Any) -> Any:
+    async with container.db.read() as conn:
+        return (await conn.execute(query)).scalar_one()
+
+
+async def failed_logins(container: Container, username: str) -> int:
+    found = await scalar(
+        container, select(users.c.failed_logins).where(users.c.username == username)
+    )
+    return int(found)
+
+
+async def test_one_code_sent_eight_times_in_parallel_opens_exactly_one_session(
+    container: Container, base_url: str, clock: FixedClock
+) -> None:
+    secret = await admin(container)
+    code = totp.code_at(secret, clock.now())
+
+    answers = await asyncio.gather(
+        *(login_from(base_url, f"127.0.0.{10 + n}", "boss", PASSWORD, code) for n in range(8))
+    )
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [401] * 7, [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 401):
+        assert "already used" in assert_problem(refused, 401, "invalid_token")["detail"]
+    assert await scalar(container, select(func.count()).select_from(sessions)) == 1
+    assert await failed_logins(container, "boss") == 7
+
+
+async def test_ten_wrong_codes_in_parallel_count_ten_failures(
+    container: Container, base_url: str, clock: FixedClock
+) -> None:
+    secret = await admin(container)
+    right = totp.code_at(secret, clock.now())
+    wrong = f"{(int(right) + 500_000) % 1_000_000:06d}"
+
+    answers = await asyncio.gather(
+        *(login_from(base_url, f"127.0.1.{n + 1}", "boss", PASSWORD, wrong) for n in range(10))
+    )
+
+    assert [a.status_code for a in answers] == [401] * 10
+    assert await failed_logins(container, "boss") == 10
+
+
+async def test_a_parallel_burst_from_one_address_gets_only_the_free_attempts(
+    container: Container, base_url: str
+) -> None:
+    await container.users.create("desk", "front_desk", PASSWORD)
+
+    answers = await asyncio.gather(
+        *(login_from(base_url, "127.0.2.1", "desk", WRONG) for _ in range(12))
+    )
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [401] * 5 + [429] * 7
+    assert await failed_logins(container, "desk") == 5  # the password was checked 5 times
+    attempts = select(signin_backoff.c.attempts).where(signin_backoff.c.username == "desk")
+    assert await scalar(container, attempts) == 5
+
+
+async def test_an_attacker_at_one_address_does_not_lock_the_admin_out_from_another(
+    container: Container, base_url: str, clock: FixedClock
+) -> None:
+    secret = await admin(container)
+    for _ in range(20):
+        await login_from(base_url, "127.0.3.66", "boss", WRONG)
+    attacker = await login_from(base_url, "127.0.3.66", "boss", PASSWORD)
+    assert_problem(attacker, 429, "sign_in_backoff")
+
+    code = totp.code_at(secret, clock.now())
+    owner = await login_from(base_url, "127.0.3.77", "boss", PASSWORD, code)
+
+    assert owner.status_code == 200, owner.text
+    assert owner.json()["role"] == "admin"
+    # The owner's success forgives nothing of the attacker's address.
+    assert_problem(await login_from(base_url, "127.0.3.66", "boss", WRONG), 429, "sign_in_backoff")
+
+
+def comparable(resp: httpx.Response) -> tuple[int, str, dict[str, str]]:
+    """Everything a caller sees, less what differs between any two requests."""
+    headers = {k: v for k, v in resp.headers.items() if k not in {"date", "x-request-id"}}
+    return resp.status_code, resp.text, headers
+
+
+async def test_an_existing_and_a_missing_account_answer_alike_at_every_step(
+    container: Container, base_url: str, clock: FixedClock
+) -> None:
+    await container.users.create("desk", "front_desk", PASSWORD)
+    seen: dict[str, list[tuple[int, str, dict[str, str]]]] = {"desk": [], "ghost": []}
+
+    for step in range(8):
+        for name, answers in seen.items():
+            answers.append(comparable(await login_from(base_url, "127.0.4.1", name, WRONG)))
+        if step == 6:
+            clock.advance(timedelta(seconds=30))
+
+    assert seen["desk"] == seen["ghost"]
+    assert [s for s, _, _ in seen["desk"]] == [401] * 5 + [429, 429, 401]
