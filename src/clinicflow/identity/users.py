@@ -234,8 +234,9 @@ class UserService:
             return [UserView.of(r) for r in rows]
 
     async def reset_password(self, username: str, password: str) -> None:
-        """Replace the user's password, lift any lockout, and end their open sessions (whoever
-        held the old password is signed out)."""
+        """Replace the user's password, zero the failure count, and end their open sessions
+        (whoever held the old password is signed out). Address back-offs stay: they slow the
+        addresses that guessed, not the account."""
         username = username.strip().lower()
         problems = passwords.check_password_policy(password, username)
         if problems:
@@ -252,7 +253,6 @@ class UserService:
                 .values(
                     password_hash=hashed,
                     failed_logins=0,
-                    locked_until=None,
                     updated_at=self._clock.now(),
                 )
             )
