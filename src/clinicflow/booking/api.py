@@ -13,7 +13,6 @@ from clinicflow.booking.cache import ASKED_STATE, CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.handlers import BookingService
-from clinicflow.booking.launches import LaunchState
 from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.schemas import (
     ActionIn,
@@ -29,6 +28,7 @@ from clinicflow.booking.schemas import (
     bound,
 )
 from clinicflow.catalog import Catalog
+from clinicflow.catalog.launches import LaunchState
 from clinicflow.infra.web import CurrentActor
 from clinicflow.infra.web import part as _part
 

@@ -45,6 +45,8 @@ class Service:
     visit_types: Mapping[str, VisitType]
     calendars: tuple[str, ...]  # keys of the practitioners who offer it
     policy: ServicePolicy = field(default_factory=ServicePolicy)
+    # Launched at run time (catalog.launches): active though the configuration says not yet.
+    launched: bool = False
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ stored on an order and answered by POST /v1/quotes (prices and service names, no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,11 @@ from clinicflow.payments.domain.promotions import find
 
 
 class Quoter:
-    def __init__(self, catalog: Catalog) -> None:
-        self._catalog = catalog
+    def __init__(
+        self, catalog: Catalog, launches: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        self._catalog = catalog  # the live catalog: a launched service reads as active
+        self._launches = launches
 
     async def quote(
         self,
@@ -30,6 +33,8 @@ class Quoter:
         *,
         use_credits: bool = True,
     ) -> Quote:
+        if self._launches is not None:  # a launch from another replica counts as well
+            await self._launches()
         promotion = find(self._catalog.payments.promotions, promo_code) if promo_code else None
         usage = None
         if promotion is not None:
