@@ -282,10 +282,14 @@ async def test_hold_must_match_the_booking(client: httpx.AsyncClient) -> None:
 
 
 async def test_visit_goes_through_check_in_and_completion(
-    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
+    client: httpx.AsyncClient,
+    container: Container,
+    front_desk: dict[str, str],
+    clock: FixedClock,
 ) -> None:
     made = (await client.post("/v1/bookings", json=booking())).json()
     assert made["actions"] == ["reschedule", "cancel", "check-in", "no-show"]
+    clock.advance(timedelta(hours=24))  # the visit's morning: check-in is open
     checked = await client.post(f"/v1/bookings/{made['id']}/check-in", headers=front_desk)
     assert checked.json()["status"] == "checked_in"
     assert_problem(

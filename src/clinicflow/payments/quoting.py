@@ -14,13 +14,18 @@ from clinicflow.catalog import Catalog
 from clinicflow.payments import repository as repo
 from clinicflow.payments.domain import Line, PackageLine, Quote, QuoteLine, VisitLine, quote
 from clinicflow.payments.domain.promotions import find
+from clinicflow.payments.ports import BookingDesk
 
 
 class Quoter:
     def __init__(
-        self, catalog: Catalog, launches: Callable[[], Awaitable[None]] | None = None
+        self,
+        catalog: Catalog,
+        desk: BookingDesk,
+        launches: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._catalog = catalog  # the live catalog: a launched service reads as active
+        self._desk = desk
         self._launches = launches
 
     async def quote(
@@ -40,6 +45,10 @@ class Quoter:
         if promotion is not None:
             usage = await repo.promo_usage(conn, promotion.code, patient_id)
         credits = await repo.patient_credits(conn, patient_id) if patient_id and use_credits else ()
+        returning = None
+        if promotion is not None and promotion.new_patients_only and patient_id:
+            paying = [x.booking_id for x in lines if isinstance(x, VisitLine) and x.booking_id]
+            returning = await self._desk.visited_before(conn, patient_id, paying)
         return quote(
             lines,
             catalog=self._catalog,
@@ -47,6 +56,7 @@ class Quoter:
             promotion=promotion,
             promo_usage=usage,
             credits=credits,
+            returning_patient=returning,
         )
 
 

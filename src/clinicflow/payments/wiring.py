@@ -52,7 +52,7 @@ def build_payments(
     """`gateways` by method; `reconcilable`: the real ones by provider (not the demo fake);
     `launches` brings the catalog's launched services up to date before a quote."""
     guard = PaymentGuard(trail)
-    quoter = Quoter(catalog, launches)
+    quoter = Quoter(catalog, bookings, launches)
     refunds = RefundService(db, clock, catalog, bookings, guard, gateways)
     settlement = Settlement(db, clock, catalog, bookings, guard, refunds)
     checkout = CheckoutService(
