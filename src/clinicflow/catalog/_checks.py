@@ -222,7 +222,7 @@ def _promotion_refs(code: str, promotion: dict[str, Any], services: dict[str, An
         (
             f"{base}.visit_types[{i}]",
             f"'{name}' is not a visit type of its services; their visit types: "
-            f"{_listing(types)}; fix the name or leave visit_types out",
+            f"{_listing(sorted(types))}; fix the name or leave visit_types out",
         )
         for i, name in _names(promotion.get("visit_types"))
         if name not in types
