@@ -82,7 +82,7 @@ async def test_a_launched_service_is_quoted_like_any_live_service(
     body = after.json()
     assert (body["priceable"], body["unpriceable"], body["total_cents"]) == (True, [], 15_000)
     services = {s["key"]: s for s in (await api.get("/v1/services")).json()}
-    assert services["counseling"]["active"] is True
+    assert (services["counseling"]["active"], services["counseling"]["launched"]) == (True, True)
 
 
 async def test_paying_in_clinic_for_a_launched_service_converts_the_entry(

@@ -202,6 +202,7 @@ class ServiceOut(BaseModel):
     key: str
     name: str
     active: bool
+    launched: bool  # active because an administrator launched it (not in the configuration)
     bookable: bool
     reasons: list[str]
     waitlist: bool
@@ -215,6 +216,7 @@ class ServiceOut(BaseModel):
             key=s.key,
             name=s.name,
             active=s.active,
+            launched=s.launched,
             bookable=s.bookable,
             reasons=list(s.reasons),
             waitlist=s.waitlist,
