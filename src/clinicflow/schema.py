@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import clinicflow.analytics.tables
-import clinicflow.booking.launches
 import clinicflow.booking.tables
+import clinicflow.catalog.launches
 import clinicflow.flags.tables
 import clinicflow.identity.tables
 import clinicflow.infra.audit

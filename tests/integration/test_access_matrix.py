@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+import yaml
 from test_booking_api import ALT, person
 
 from clinicflow.bootstrap import Container
 from clinicflow.identity.totp import code_at
 from clinicflow.infra.audit import search
-from conftest import PASSWORD, staff_session
+from clinicflow.settings import Settings
+from conftest import CLINIC_YAML, PASSWORD, staff_session
 
 CALLERS = (
     "admin",
@@ -57,6 +60,22 @@ class Clinic:
         body = {**ALT, "start": next(self.slots), "practitioner": "doctor2", "patient": person(n)}
         made = await self.client.post("/v1/bookings", json=body)
         return str(made.json()["patient_id"])
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The shipped clinic, with check-in open two weeks ahead: every caller's visit (days
+    apart) may be checked in now, so the matrix sees access decide, not the visit's time."""
+    doc = yaml.safe_load(CLINIC_YAML.read_text())
+    doc["policy_defaults"]["check_in_opens_min"] = 14 * 24 * 60
+    path = tmp_path / "clinic.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return Settings(
+        database_url=database_url,
+        config_path=path,
+        data_dir=tmp_path,
+        keys_file=tmp_path / "keys.json",
+    )
 
 
 @pytest.fixture

@@ -301,21 +301,26 @@ async def test_hold_must_match_the_booking(client: httpx.AsyncClient) -> None:
 
 
 async def test_visit_goes_through_check_in_and_completion(
-    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
+    client: httpx.AsyncClient,
+    container: Container,
+    integration: dict[str, str],
+    clock: FixedClock,
 ) -> None:
     made = (await client.post("/v1/bookings", json=booking())).json()
     assert made["actions"] == ["reschedule", "cancel", "check-in", "no-show"]
-    checked = await client.post(f"/v1/bookings/{made['id']}/check-in", headers=front_desk)
+    clock.advance(timedelta(hours=24))  # the visit's morning: check-in is open (an API key,
+    # not a session that would have lapsed meanwhile)
+    checked = await client.post(f"/v1/bookings/{made['id']}/check-in", headers=integration)
     assert checked.json()["status"] == "checked_in"
     assert_problem(
-        await client.post(f"/v1/bookings/{made['id']}/cancel", headers=front_desk),
+        await client.post(f"/v1/bookings/{made['id']}/cancel", headers=integration),
         409,
         "invalid_transition",
     )
-    done = await client.post(f"/v1/bookings/{made['id']}/complete", headers=front_desk)
+    done = await client.post(f"/v1/bookings/{made['id']}/complete", headers=integration)
     assert done.json()["status"] == "completed"
     assert_problem(
-        await client.post(f"/v1/bookings/{made['id']}/check-in", headers=front_desk),
+        await client.post(f"/v1/bookings/{made['id']}/check-in", headers=integration),
         409,
         "invalid_transition",
     )

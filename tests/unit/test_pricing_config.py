@@ -173,6 +173,18 @@ CASES: list[tuple[str, Breaker, str, str]] = [
         "unknown service 'gaps'",
     ),
     (
+        "a promotion's visit type that none of its services has",
+        lambda c: _section(c, "promotions", "WELCOME15").update(visit_types=["first"]),
+        "payments.promotions.WELCOME15.visit_types[0]",
+        "'first' is not a visit type of its services; their visit types: followup, initial",
+    ),
+    (
+        "new_patients_only that is not true or false",
+        lambda c: _section(c, "promotions", "WELCOME15").update(new_patients_only="yes"),
+        "payments.promotions.WELCOME15.new_patients_only",
+        "",
+    ),
+    (
         "unknown service in the HSA/FSA list",
         lambda c: _section(c)["hsa_fsa_eligible"].append("massage"),
         "payments.hsa_fsa_eligible[3]",

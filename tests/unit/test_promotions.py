@@ -205,3 +205,87 @@ def test_a_code_is_refused_for_the_first_rule_it_breaks_and_only_then(
     else:
         with pytest.raises(expected):
             promos.check(promotion, usage, today)
+
+
+# --- eligibility as configured: visit types and new patients --------------------------------
+
+ALT_INITIAL = VisitLine("alternative_medicine", "initial")
+NOVEMBER = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def welcome(catalog: Catalog) -> Promotion:
+    return catalog.payments.promotions["WELCOME15"]  # initial visits, new patients only
+
+
+def test_welcome15_says_what_its_rules_say(welcome: Promotion) -> None:
+    assert welcome.description == "15% off a first visit for new patients"
+    assert (welcome.visit_types, welcome.new_patients_only) == (frozenset({"initial"}), True)
+
+
+def test_a_new_patients_first_visit_is_discounted(catalog: Catalog, welcome: Promotion) -> None:
+    priced = quote(
+        [ALT_INITIAL], catalog=catalog, now=NOVEMBER, promotion=welcome, returning_patient=False
+    )
+
+    assert [(d.code, d.amount_cents) for d in priced.discounts] == [("WELCOME15", 1785)]
+    assert priced.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("lines", "returning", "note"),
+    [
+        ([ALT_INITIAL], True, "it is for new patients only"),
+        ([ALT], True, "it is for new patients only"),
+        ([ALT], False, "it is for initial visits only"),
+        ([ALT], None, "it is for initial visits only"),
+    ],
+    ids=["returning-initial", "returning-follow-up", "new-follow-up", "unknown-follow-up"],
+)
+def test_an_ineligible_visit_or_patient_gets_no_discount_and_the_quote_says_why(
+    catalog: Catalog,
+    welcome: Promotion,
+    lines: list[VisitLine],
+    returning: bool | None,
+    note: str,
+) -> None:
+    priced = quote(
+        lines, catalog=catalog, now=NOVEMBER, promotion=welcome, returning_patient=returning
+    )
+
+    assert priced.discounts == ()
+    assert priced.promotion_code is None  # no use of the code is recorded
+    (why,) = priced.notes
+    assert why.startswith("code WELCOME15 was not applied: ")
+    assert note in why
+
+
+def test_only_the_eligible_visit_type_is_discounted_in_a_mixed_order(
+    catalog: Catalog, welcome: Promotion
+) -> None:
+    priced = quote(
+        [ALT_INITIAL, ALT],
+        catalog=catalog,
+        now=NOVEMBER,
+        promotion=welcome,
+        returning_patient=False,
+    )
+
+    assert [line.discount_cents for line in priced.lines] == [1785, 0]
+    assert priced.notes == (
+        "code WELCOME15 is for initial visits only: the others are not discounted",
+    )
+
+
+@given(returning=st.sampled_from([True, False, None]), initial=st.booleans())
+@settings(max_examples=30)
+def test_welcome15_applies_exactly_when_its_configured_rules_hold(
+    catalog: Catalog, returning: bool | None, initial: bool
+) -> None:
+    welcome = catalog.payments.promotions["WELCOME15"]
+    line = ALT_INITIAL if initial else ALT
+    priced = quote(
+        [line], catalog=catalog, now=NOVEMBER, promotion=welcome, returning_patient=returning
+    )
+
+    assert (priced.promotion_code == "WELCOME15") == (initial and returning is not True)

@@ -17,6 +17,7 @@ from clinicflow.payments.domain import (
     cancellation_fee,
     refund_for,
 )
+from clinicflow.payments.domain.refunds import goodwill
 
 START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 POLICY = CancellationPolicy()  # 24 h, late 50%, no-show 100%, credit kept when late
@@ -212,3 +213,25 @@ def test_percent_fees_round_half_up() -> None:
     odd = CancellationPolicy(late_cancel_fee=Rate(percent=Decimal(50)))
     fee = cancellation_fee(7901, starts_at=START, cancelled_at=START, policy=odd)
     assert fee.fee_cents == 3951  # 39.505 → 39.51
+
+
+def test_goodwill_on_a_visit_not_cancelled_keeps_no_fee_and_names_no_cancellation() -> None:
+    decision = goodwill(11900, StaffOverride(3000, " waited an hour "))
+
+    assert (decision.refund_cents, decision.fee_cents) == (3000, 0)
+    assert decision.rule is RefundRule.STAFF_OVERRIDE
+    assert decision.reason == "staff goodwill: waited an hour (the visit was not cancelled)"
+    assert not decision.credit_returned
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        (StaffOverride(3000, " "), "needs a reason"),
+        (StaffOverride(11901, "goodwill"), "between 0 and the 11900 cents paid, not 11901"),
+        (StaffOverride(0, "goodwill", return_credit=True), "not paid with a package credit"),
+    ],
+)
+def test_goodwill_is_bounded_like_any_override(override: StaffOverride, words: str) -> None:
+    with pytest.raises(InvalidRefundOverride, match=words):
+        goodwill(11900, override)

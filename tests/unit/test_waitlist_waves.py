@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clinicflow.booking.launches import LaunchState
 from clinicflow.catalog import Catalog, Clinic, Service, VisitType
+from clinicflow.catalog.launches import LaunchState
 from clinicflow.waitlist.domain.matching import fits_times, suits
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.domain.waves import OpenSlot, capacity, wave_size

@@ -67,6 +67,11 @@ class HoldMismatch(Conflict):
     title = "Hold does not match the booking"
 
 
+class TooEarly(Conflict):
+    code = "too_early"
+    title = "Too early for this step of the visit"
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     title = "Not allowed in the booking's current status"

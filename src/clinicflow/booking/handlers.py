@@ -138,10 +138,7 @@ class BookingService:
             row = await repo.locked(conn, booking_id)
             self._guard.check(actor, need, row)
             target = repo.transition(row, action, now)
-            if action is Action.NO_SHOW and now < row.start_at:
-                raise errors.InvalidTransition(
-                    "a visit can be marked no-show only once its start time has passed"
-                )
+            r.check_action_time(self._catalog, action, row.service, row.start_at, now)
             values: dict[str, Any] = {"status": target.value, "updated_at": now}
             if action is Action.CANCEL:
                 values["cancel_reason"] = reason

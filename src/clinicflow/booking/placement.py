@@ -55,7 +55,7 @@ class Placement:
             if why is None:
                 return Placed(cal.key, cal.key in lapsed)
             rejections.append(why)
-        raise r.rejection_error(rejections, visit, slot.start, self._tz)
+        raise r.rejection_error(rejections, visit, slot.start, self._tz, engine_rules)
 
     async def _match_order(
         self,

@@ -14,8 +14,9 @@ from clinicflow.booking.domain.availability import (
     Rejection,
     SlotRules,
 )
-from clinicflow.catalog import Catalog, Practitioner, Service, VisitType
-from clinicflow.shared.minutes import to_minute_ceil
+from clinicflow.booking.domain.lifecycle import Action, opens_at
+from clinicflow.catalog import Catalog, Practitioner, Service, ServicePolicy, VisitType
+from clinicflow.shared.minutes import from_minute, to_minute_ceil
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,21 +109,51 @@ def calendars(
     ]
 
 
+def check_action_time(
+    catalog: Catalog, action: Action, service: str, start: datetime, now: datetime
+) -> None:
+    """Refuse a life-cycle action before its time: check-in and completion open
+    `check_in_opens_min` before the visit, a no-show only once the visit has started."""
+    known = catalog.services.get(service)
+    policy = known.policy if known is not None else ServicePolicy()
+    opens = opens_at(action, start, policy.check_in_opens_min)
+    if opens is None or now >= opens:
+        return
+    tz = catalog.clinic.tz
+    if action is Action.NO_SHOW:
+        raise errors.InvalidTransition(
+            "a visit can be marked no-show only once its start time has passed "
+            f"({start.astimezone(tz).isoformat()})"
+        )
+    raise errors.TooEarly(
+        f"{action.value} is accepted from {policy.check_in_opens_min} minutes before the "
+        f"visit, at {opens.astimezone(tz).isoformat()} (it starts at "
+        f"{start.astimezone(tz).isoformat()}); try again then"
+    )
+
+
 def rejection_error(
-    rejections: Sequence[Rejection], visit: VisitRequest, start: datetime, tz: ZoneInfo
+    rejections: Sequence[Rejection],
+    visit: VisitRequest,
+    start: datetime,
+    tz: ZoneInfo,
+    rules: SlotRules,
 ) -> Exception:
-    """One error for the caller from every eligible practitioner's reason."""
+    """One error for the caller from every eligible practitioner's reason; a start refused
+    for its notice or its distance names the earliest or latest start allowed instead."""
     policy = visit.service.policy
     when = start.astimezone(tz).isoformat()
     if Rejection.TOO_LITTLE_NOTICE in rejections:
+        earliest = from_minute(rules.earliest_start).astimezone(tz).isoformat()
         return errors.TooLittleNotice(
-            f"{visit.service.name} needs {policy.min_notice_min} minutes' notice; "
-            f"choose a start later than {when}"
+            f"{visit.service.name} needs {policy.min_notice_min} minutes' notice, so the "
+            f"earliest start is {earliest}; choose that or later"
         )
     if Rejection.TOO_FAR_AHEAD in rejections:
+        latest = from_minute(rules.latest_start).astimezone(tz).isoformat()
         return errors.TooFarAhead(
-            f"{visit.service.name} can be booked at most {policy.max_advance_days} days ahead; "
-            f"choose a start earlier than {when}"
+            f"{visit.service.name} can be booked at most {policy.max_advance_days} days ahead, "
+            f"so the latest start is {latest}; choose that or earlier"
         )
     if Rejection.SLOT_UNAVAILABLE in rejections:
         return errors.SlotUnavailable(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     TypeAdapter,
+    ValidationError,
     model_validator,
 )
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -199,6 +202,7 @@ class ServiceOut(BaseModel):
     key: str
     name: str
     active: bool
+    launched: bool  # active because an administrator launched it (not in the configuration)
     bookable: bool
     reasons: list[str]
     waitlist: bool
@@ -212,6 +216,7 @@ class ServiceOut(BaseModel):
             key=s.key,
             name=s.name,
             active=s.active,
+            launched=s.launched,
             bookable=s.bookable,
             reasons=list(s.reasons),
             waitlist=s.waitlist,
@@ -239,9 +244,38 @@ class PractitionerOut(BaseModel):
         return cls(key=p.key, name=p.name, title=p.title, services=list(p.services))
 
 
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INSTANT: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def day_or_instant(value: Any) -> Any:
+    """A query's range bound as written: only a plain `YYYY-MM-DD` is a day; anything longer
+    is a date-time, midnight included. (Pydantic alone reads an exact-midnight date-time as
+    a date when a field may be either, losing its offset.)"""
+    if not isinstance(value, str):
+        return value
+    if _PLAIN_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar date; give YYYY-MM-DD") from None
+    try:
+        return _INSTANT.validate_python(value)
+    except ValidationError:
+        raise ValueError(
+            f"{value!r} is neither a date (YYYY-MM-DD) nor a date-time "
+            "(YYYY-MM-DDTHH:MM:SS with Z or an offset like -06:00)"
+        ) from None
+
+
+# A range bound in a query string: a day (the clinic's local day) or an instant.
+DayOrInstant = Annotated[date | datetime, BeforeValidator(day_or_instant)]
+
+
 def bound(value: date | datetime | None, tz: ZoneInfo, *, inclusive_end: bool) -> datetime | None:
     """A range bound from a query: a date is the clinic's local day (an end date counts
-    whole), a naive datetime is clinic-local, an aware one is taken as given."""
+    whole), a naive datetime is clinic-local, an aware one is taken as given (midnight is an
+    instant like any other)."""
     if value is None:
         return None
     if isinstance(value, datetime):

@@ -19,13 +19,13 @@ from clinicflow.booking.cache import CachedAvailability, SlotFinder
 from clinicflow.booking.calendars import TimeOffCalendar
 from clinicflow.booking.guard import BookingGuard
 from clinicflow.booking.handlers import BookingService
-from clinicflow.booking.launches import LaunchState
 from clinicflow.booking.merging import PatientReassigner
 from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.system import LaunchAwareAvailability, LaunchAwareBookings, SystemBooking
 from clinicflow.bootstrap._ports import BookingDeskAdapter, PatientNamesAdapter
 from clinicflow.bootstrap._providers import mailer_for, payment_gateways, push_sender
 from clinicflow.catalog import Catalog
+from clinicflow.catalog.launches import LaunchState
 from clinicflow.catalog.loader import load_catalog
 from clinicflow.flags import FlagService
 from clinicflow.identity.apikeys import ApiKeys
@@ -124,8 +124,8 @@ def build(
     directory = PatientDirectory(keys)
     sources = [TimeOffCalendar(catalog)]
     booking_guard = BookingGuard(trail)
-    # A service launched at run time (POST /v1/services/{key}/launch) is bookable: booking
-    # sees the catalog through the launched set, cached per process.
+    # A service launched at run time (POST /v1/services/{key}/launch) is live: every context
+    # sees the catalog through the one launched set (catalog.launches), cached per process.
     launches = LaunchState(db, settings.launch_cache_seconds)
     bookable = launches.catalog(catalog)
     bookings = LaunchAwareBookings(
@@ -164,7 +164,7 @@ def build(
     notifications = build_notifications(
         db,
         clock,
-        catalog,
+        bookable,
         keys,
         trail,
         email=providers.email,
@@ -190,8 +190,9 @@ def build(
     payments = build_payments(
         db,
         clock,
-        catalog,
+        bookable,
         trail,
+        launches=launches.refresh,
         gateways=gateways,
         bookings=BookingDeskAdapter(db, clock, bookings),
         names=PatientNamesAdapter(cipher),
@@ -201,7 +202,7 @@ def build(
     waitlist = build_waitlist(
         db,
         clock,
-        catalog,
+        bookable,
         keys,
         trail,
         config_path=settings.config_path,

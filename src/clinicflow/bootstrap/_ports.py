@@ -3,10 +3,11 @@ implemented over another's use cases and tables."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking import errors as booking_errors
@@ -14,6 +15,7 @@ from clinicflow.booking import queries as booking_queries
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Status, effective_status
 from clinicflow.booking.handlers import BookingService
+from clinicflow.booking.tables import appointments
 from clinicflow.infra.db import Database
 from clinicflow.patients.cipher import PatientCipher
 from clinicflow.patients.tables import patients as patient_rows
@@ -47,6 +49,19 @@ class BookingDeskAdapter:
             row.duration_min,
             row.patient_id,
         )
+
+    async def visited_before(
+        self, conn: AsyncConnection, patient_id: str, besides: Sequence[str]
+    ) -> bool:
+        a = appointments.c
+        happened = or_(
+            a.status.in_((Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)),
+            and_(a.status == Status.CONFIRMED, a.start_at <= self._clock.now()),
+        )
+        query = select(a.id).where(a.patient_id == patient_id, happened)
+        if besides:
+            query = query.where(a.id.not_in(list(besides)))
+        return (await conn.execute(query.limit(1))).first() is not None
 
     async def confirm(self, booking_id: str, patient_id: str) -> str:
         async with self._db.read() as conn:

@@ -199,15 +199,33 @@ def _payments_refs(payments: dict[str, Any], services: dict[str, Any]) -> list[I
         for i, item in enumerate(includes if isinstance(includes, list) else []):
             issues += _package_item_refs(_entries(item), services, f"payments.packages.{key}", i)
     for code, promotion in _entries(payments.get("promotions")).items():
-        issues += [
-            (f"payments.promotions.{code}.services[{i}]", _unknown_service(name, services))
-            for i, name in _names(_entries(promotion).get("services"))
-            if name not in services
-        ]
+        issues += _promotion_refs(code, _entries(promotion), services)
     issues += [
         (f"payments.hsa_fsa_eligible[{i}]", _unknown_service(name, services))
         for i, name in _names(payments.get("hsa_fsa_eligible"))
         if name not in services
+    ]
+    return issues
+
+
+def _promotion_refs(code: str, promotion: dict[str, Any], services: dict[str, Any]) -> list[Issue]:
+    """Its services exist, and each visit type it names is one of those services' types."""
+    base = f"payments.promotions.{code}"
+    issues: list[Issue] = [
+        (f"{base}.services[{i}]", _unknown_service(name, services))
+        for i, name in _names(promotion.get("services"))
+        if name not in services
+    ]
+    named = [n for _, n in _names(promotion.get("services"))] or list(services)
+    types = {t for s in named for t in _entries(_entries(services.get(s)).get("durations"))}
+    issues += [
+        (
+            f"{base}.visit_types[{i}]",
+            f"'{name}' is not a visit type of its services; their visit types: "
+            f"{_listing(sorted(types))}; fix the name or leave visit_types out",
+        )
+        for i, name in _names(promotion.get("visit_types"))
+        if name not in types
     ]
     return issues
 

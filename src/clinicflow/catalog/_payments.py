@@ -154,6 +154,8 @@ class PromotionSpec(Spec):
     max_uses: Count | None = None
     max_uses_per_patient: Count | None = None
     services: Keys | None = None
+    visit_types: Keys | None = None
+    new_patients_only: StrictBool = False
     stacks_with_multi_service: StrictBool = False
 
     @model_validator(mode="after")
@@ -242,4 +244,6 @@ def _promotion(code: str, spec: PromotionSpec) -> Promotion:
         services=None if spec.services is None else frozenset(spec.services),
         stacks_with_multi_service=spec.stacks_with_multi_service,
         description=spec.description,
+        visit_types=None if spec.visit_types is None else frozenset(spec.visit_types),
+        new_patients_only=spec.new_patients_only,
     )

@@ -249,6 +249,7 @@ class PolicySpec(Spec):
     min_notice_min: Minutes | None = None
     max_advance_days: PositiveDays | None = None
     slot_step_min: PositiveMinutes | None = None
+    check_in_opens_min: Minutes | None = None
     reminder_minutes: list[PositiveMinutes] | None = None
 
 

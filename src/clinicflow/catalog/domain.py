@@ -31,6 +31,9 @@ class ServicePolicy:
     min_notice_min: int = 120
     max_advance_days: int = 90
     slot_step_min: int = 15
+    # Check-in and completion are accepted from this long before the start (12 h: the visit's
+    # own day, for daytime hours), not days ahead by mistake.
+    check_in_opens_min: int = 720
     # Reminders go this many minutes before the visit (notifications; default 24 h and 2 h).
     reminder_minutes: tuple[int, ...] = (1440, 120)
 
@@ -45,6 +48,8 @@ class Service:
     visit_types: Mapping[str, VisitType]
     calendars: tuple[str, ...]  # keys of the practitioners who offer it
     policy: ServicePolicy = field(default_factory=ServicePolicy)
+    # Launched at run time (catalog.launches): active though the configuration says not yet.
+    launched: bool = False
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -195,6 +200,8 @@ class Promotion:
     services: frozenset[str] | None = None  # eligible services; None = every service
     stacks_with_multi_service: bool = False
     description: str = ""
+    visit_types: frozenset[str] | None = None  # eligible visit types; None = every type
+    new_patients_only: bool = False  # only for a patient with no earlier visit
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ later or on the other gateway; `GatewayRejected` and `PaymentDeclined` never are
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -215,6 +215,13 @@ class VisitLost(Exception):
 class BookingDesk(Protocol):
     async def visit(self, conn: AsyncConnection, booking_id: str) -> Visit | None:
         """The booking now, read in the caller's transaction."""
+        ...
+
+    async def visited_before(
+        self, conn: AsyncConnection, patient_id: str, besides: Sequence[str]
+    ) -> bool:
+        """Whether the patient has had a visit (checked in, completed, missed, or confirmed
+        and already started) other than the bookings `besides` (the ones being paid)."""
         ...
 
     async def confirm(self, booking_id: str, patient_id: str) -> str:

@@ -4,7 +4,7 @@ stored on an order and answered by POST /v1/quotes (prices and service names, no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,11 +14,19 @@ from clinicflow.catalog import Catalog
 from clinicflow.payments import repository as repo
 from clinicflow.payments.domain import Line, PackageLine, Quote, QuoteLine, VisitLine, quote
 from clinicflow.payments.domain.promotions import find
+from clinicflow.payments.ports import BookingDesk
 
 
 class Quoter:
-    def __init__(self, catalog: Catalog) -> None:
-        self._catalog = catalog
+    def __init__(
+        self,
+        catalog: Catalog,
+        desk: BookingDesk,
+        launches: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._catalog = catalog  # the live catalog: a launched service reads as active
+        self._desk = desk
+        self._launches = launches
 
     async def quote(
         self,
@@ -30,11 +38,17 @@ class Quoter:
         *,
         use_credits: bool = True,
     ) -> Quote:
+        if self._launches is not None:  # a launch from another replica counts as well
+            await self._launches()
         promotion = find(self._catalog.payments.promotions, promo_code) if promo_code else None
         usage = None
         if promotion is not None:
             usage = await repo.promo_usage(conn, promotion.code, patient_id)
         credits = await repo.patient_credits(conn, patient_id) if patient_id and use_credits else ()
+        returning = None
+        if promotion is not None and promotion.new_patients_only and patient_id:
+            paying = [x.booking_id for x in lines if isinstance(x, VisitLine) and x.booking_id]
+            returning = await self._desk.visited_before(conn, patient_id, paying)
         return quote(
             lines,
             catalog=self._catalog,
@@ -42,6 +56,7 @@ class Quoter:
             promotion=promotion,
             promo_usage=usage,
             credits=credits,
+            returning_patient=returning,
         )
 
 

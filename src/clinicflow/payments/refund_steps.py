@@ -18,6 +18,7 @@ from clinicflow.payments.domain import RefundDecision, RefundRule, StaffOverride
 from clinicflow.payments.domain.errors import InvalidRefundOverride
 from clinicflow.payments.domain.money import allocate
 from clinicflow.payments.domain.orders import after_refund
+from clinicflow.payments.domain.refunds import goodwill
 from clinicflow.payments.errors import PaymentNotFound, RefundNotAllowed
 from clinicflow.payments.events import payment_event
 from clinicflow.payments.ports import BookingDesk
@@ -72,12 +73,14 @@ async def decide(
     override = None
     if req.amount_cents is not None:
         override = StaffOverride(req.amount_cents, req.reason, req.return_credit)
-    elif status not in ("cancelled", "no_show"):
+    if status not in ("cancelled", "no_show"):
+        if override is not None:  # goodwill: no cancellation, so no fee and no policy
+            return line, goodwill(left, override, paid_with_credit=line.credit_id is not None)
         raise RefundNotAllowed(
             f"booking {req.booking_id} is {status}: cancel it (or mark the no-show) first, "
             "or give amount_cents and a reason to refund anyway"
         )
-    elif await _refunded_before(conn, order.id, line.booking_id):
+    if override is None and await _refunded_before(conn, order.id, line.booking_id):
         raise RefundNotAllowed(
             f"booking {req.booking_id} was refunded already; give amount_cents and a reason "
             "to refund more"

@@ -42,15 +42,17 @@ def build_payments(
     catalog: Catalog,
     trail: AuditTrail,
     *,
+    launches: Callable[[], Awaitable[None]] | None = None,
     gateways: Mapping[str, PaymentGateway],
     bookings: BookingDesk,
     names: PatientNames,
     reconcilable: Mapping[str, PaymentGateway] | None = None,
     backup_allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> Payments:
-    """`gateways` by method; `reconcilable`: the real ones by provider (not the demo fake)."""
+    """`gateways` by method; `reconcilable`: the real ones by provider (not the demo fake);
+    `launches` brings the catalog's launched services up to date before a quote."""
     guard = PaymentGuard(trail)
-    quoter = Quoter(catalog)
+    quoter = Quoter(catalog, bookings, launches)
     refunds = RefundService(db, clock, catalog, bookings, guard, gateways)
     settlement = Settlement(db, clock, catalog, bookings, guard, refunds)
     checkout = CheckoutService(

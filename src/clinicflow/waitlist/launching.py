@@ -103,6 +103,8 @@ class Launcher:
         if service is None:
             known = ", ".join(self._catalog.services)
             raise invalid([("service", f"no service {key!r}; choose one of {known}")])
+        if service.launched:
+            raise AlreadyLive(f"{service.name} was launched before; it is bookable")
         if service.active:
             raise AlreadyLive(f"{service.name} is already bookable (active in the catalog)")
         found = launch_problems(service)

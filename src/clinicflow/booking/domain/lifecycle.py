@@ -3,7 +3,7 @@ no_show. A held slot may also be released (cancelled) or lapse (expired)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -35,6 +35,20 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
     Action.COMPLETE: (frozenset({Status.CHECKED_IN}), Status.COMPLETED),
     Action.NO_SHOW: (frozenset({Status.CONFIRMED}), Status.NO_SHOW),
 }
+
+
+# Taken at the visit itself: accepted only from a while before its start.
+ATTENDANCE = frozenset({Action.CHECK_IN, Action.COMPLETE})
+
+
+def opens_at(action: Action, start: datetime, check_in_opens_min: int) -> datetime | None:
+    """The earliest instant `action` is accepted for a visit starting at `start`; None when
+    its time does not matter."""
+    if action is Action.NO_SHOW:
+        return start
+    if action in ATTENDANCE:
+        return start - timedelta(minutes=check_in_opens_min)
+    return None
 
 
 def effective_status(stored: str, hold_expires_at: datetime | None, now: datetime) -> Status:

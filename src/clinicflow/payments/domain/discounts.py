@@ -9,6 +9,9 @@ already bought at the package's price, and a package purchase is itself the bund
    left after the multi-service discount; when it does not and both apply, the patient gets
    the larger of the two (a tie keeps the multi-service discount, so the code is not spent).
    A code that would take nothing off is not applied either, for the same reason.
+   Eligibility is the promotion's data: its services (no visit of them at all is an error:
+   the wrong code for this order), its visit types and `new_patients_only` (a visit of the
+   wrong type, or a returning patient, leaves the code unapplied with a note saying why).
 
 Each discount is rounded half-up to the cent once, never exceeds the amount it applies to,
 and is spread over its lines in proportion (`money.allocate`), so line totals add up.
@@ -40,6 +43,7 @@ class Paid:
     index: int  # the line's position in the order
     service: str
     cents: int
+    visit_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,27 +77,64 @@ def promotion_discount(
 ) -> Discount:
     """The promotion on its eligible lines, after `taken` (cents already off each line)."""
     eligible = [
-        Paid(p.index, p.service, p.cents - taken.get(p.index, 0))
+        Paid(p.index, p.service, p.cents - taken.get(p.index, 0), p.visit_type)
         for p in paid
         if applies_to(promotion, p.service)
     ]
-    if not eligible:
-        services = ", ".join(sorted(promotion.services or ()))
-        raise PromotionNotApplicable(
-            f"{promotion.code} applies to {services}; this order has no such visit to pay for "
-            "(visits covered by package credits do not count)"
-        )
     amount = rate_of(sum(p.cents for p in eligible), promotion.discount)
     return _discount(DiscountKind.PROMOTION, promotion.code, describe(promotion), eligible, amount)
 
 
+def qualifying(
+    paid: Sequence[Paid], promotion: Promotion, returning_patient: bool | None
+) -> tuple[list[Paid], str | None]:
+    """The visits the promotion may discount, and a note on any it may not (and why). An
+    unknown patient (an anonymous quote) is not refused: payment names the patient."""
+    code = promotion.code
+    of_services = [p for p in paid if applies_to(promotion, p.service)]
+    if not of_services:
+        services = ", ".join(sorted(promotion.services or ()))
+        raise PromotionNotApplicable(
+            f"{code} applies to {services}; this order has no such visit to pay for "
+            "(visits covered by package credits do not count)"
+        )
+    if promotion.new_patients_only and returning_patient:
+        return [], (
+            f"code {code} was not applied: it is for new patients only "
+            f"({describe(promotion)}), and this patient has visited the clinic before"
+        )
+    kinds = promotion.visit_types
+    fitting = [p for p in of_services if kinds is None or p.visit_type in kinds]
+    types = ", ".join(sorted(kinds or ()))
+    if not fitting:
+        return [], f"code {code} was not applied: it is for {types} visits only"
+    if len(fitting) < len(of_services):
+        return fitting, f"code {code} is for {types} visits only: the others are not discounted"
+    return fitting, None
+
+
 def combine(
-    paid: Sequence[Paid], rule: MultiServiceDiscount, promotion: Promotion | None
+    paid: Sequence[Paid],
+    rule: MultiServiceDiscount,
+    promotion: Promotion | None,
+    returning_patient: bool | None = None,
 ) -> tuple[tuple[Discount, ...], tuple[str, ...]]:
-    """The discounts that apply, in order, and notes on any that were set aside."""
+    """The discounts that apply, in order, and notes on any that were set aside.
+    `returning_patient`: whether the patient has visited before (None: not known)."""
     multi = multi_service(paid, rule)
     if promotion is None:
         return _present(multi), ()
+    eligible, why = qualifying(paid, promotion, returning_patient)
+    said = () if why is None else (why,)
+    if not eligible:
+        return _present(multi), said
+    discounts, notes = _with_promotion(eligible, multi, promotion)
+    return discounts, (*said, *notes)
+
+
+def _with_promotion(
+    paid: Sequence[Paid], multi: Discount | None, promotion: Promotion
+) -> tuple[tuple[Discount, ...], tuple[str, ...]]:
     if multi is None or promotion.stacks_with_multi_service:
         promo = promotion_discount(paid, promotion, dict(multi.shares) if multi else {})
         if promo.amount_cents == 0:

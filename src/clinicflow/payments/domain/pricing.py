@@ -120,7 +120,10 @@ def quote(
     promotion: Promotion | None = None,
     promo_usage: PromoUsage | None = None,
     credits: Sequence[Credit] = (),
+    returning_patient: bool | None = None,
 ) -> Quote:
+    """`returning_patient`: whether the patient has visited before (for promotions open to
+    new patients only); None when the patient is not known."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     if promotion is not None:
@@ -138,11 +141,13 @@ def quote(
     if unpriceable:
         return Quote(catalog.clinic.currency, ordered, unpriceable=tuple(unpriceable))
     paid = [
-        Paid(q.index, q.line.service, q.subtotal_cents)
+        Paid(q.index, q.line.service, q.subtotal_cents, q.line.visit_type)
         for q in ordered
         if isinstance(q.line, VisitLine) and q.credit_id is None
     ]
-    discounts, notes = combine(paid, catalog.payments.multi_service_discount, promotion)
+    discounts, notes = combine(
+        paid, catalog.payments.multi_service_discount, promotion, returning_patient
+    )
     return Quote(
         currency=catalog.clinic.currency,
         lines=_with_shares(ordered, discounts),

@@ -7,6 +7,8 @@
 - No-show: the no-show fee is kept and the credit is used.
 - Staff may replace the amount (0..paid) and the credit decision, always with a reason; the
   decision keeps what the policy alone would have said, for the audit trail.
+- A goodwill refund on a visit that was not cancelled (nor missed) is the staff's amount
+  alone: no cancellation happened, so no fee is kept and no cancellation is described.
 
 A fee is never more than what was paid (a percentage is rounded half-up to the cent, a fixed
 fee is capped), so refund + fee = paid and neither is negative.
@@ -107,9 +109,22 @@ def refund_for(
     return _overridden(decided, paid_cents, paid_with_credit, override)
 
 
-def _overridden(
-    decided: RefundDecision, paid_cents: int, paid_with_credit: bool, override: StaffOverride
+def goodwill(
+    paid_cents: int, override: StaffOverride, *, paid_with_credit: bool = False
 ) -> RefundDecision:
+    """Staff give back `override.refund_cents` of a visit that was not cancelled or missed."""
+    why = _checked(override, paid_cents, paid_with_credit)
+    return RefundDecision(
+        refund_cents=override.refund_cents,
+        fee_cents=0,
+        rule=RefundRule.STAFF_OVERRIDE,
+        reason=f"staff goodwill: {why} (the visit was not cancelled)",
+        credit_returned=bool(override.return_credit),
+        policy_rule=RefundRule.STAFF_OVERRIDE,  # no policy speaks to a visit not cancelled
+    )
+
+
+def _checked(override: StaffOverride, paid_cents: int, paid_with_credit: bool) -> str:
     why = override.reason.strip()
     if not why:
         raise InvalidRefundOverride(
@@ -124,6 +139,13 @@ def _overridden(
         raise InvalidRefundOverride(
             "this visit was not paid with a package credit; leave return_credit out"
         )
+    return why
+
+
+def _overridden(
+    decided: RefundDecision, paid_cents: int, paid_with_credit: bool, override: StaffOverride
+) -> RefundDecision:
+    why = _checked(override, paid_cents, paid_with_credit)
     credit_back = (
         decided.credit_returned if override.return_credit is None else override.return_credit
     )

@@ -1,12 +1,14 @@
 """Launched services: a service the catalog lists as not active yet (counseling, equine
-therapy) becomes bookable when an administrator launches it.
+therapy) becomes live when an administrator launches it.
 
 The catalog is static configuration read at start, while a launch happens at run time and
-every replica must agree on it, so a launch is a row in `booking_service_launch`. Booking
-sees it through an overlay of the catalog (`LaunchState.catalog`): a launched service reads
-as active. The set of launched services is cached per process and re-read at most once per
-`ttl` (a launch in this process invalidates it at once), so the availability hot path costs
-no query per slot and at most one tiny query per `ttl`.
+every replica must agree on it, so a launch is a row in `catalog_service_launch`. The catalog
+owns it, so every context (booking, payments, waitlist, notifications, the pages) reads the
+one truth through the same overlay (`LaunchState.catalog`): a launched service reads as
+active and `launched`. The set of launched services is cached per process and re-read at
+most once per `ttl` (a launch in this process invalidates it at once); a use case that
+depends on it calls `refresh()` first, so the availability hot path costs no query per slot
+and at most one tiny query per `ttl`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from types import MappingProxyType
 from sqlalchemy import Column, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.catalog import Catalog, Service
+from clinicflow.catalog.domain import Catalog, Service
 from clinicflow.infra.db import Database, UTCDateTime, insert_ignoring_duplicates, metadata
 
 launches = Table(
-    "booking_service_launch",
+    "catalog_service_launch",
     metadata,
     Column("service", String(64), primary_key=True),
     Column("launched_at", UTCDateTime, nullable=False),
@@ -86,7 +88,9 @@ class _LiveServices(Mapping[str, Service]):
         if launched != self._seen:  # rebuilt only when the launched set changes
             self._view = MappingProxyType(
                 {
-                    key: replace(s, active=True) if key in launched and not s.active else s
+                    key: replace(s, active=True, launched=True)
+                    if key in launched and not s.active
+                    else s
                     for key, s in self._base.items()
                 }
             )
