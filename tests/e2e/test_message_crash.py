@@ -38,10 +38,11 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "clinic.yaml"
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SENDER = "Riverbend <no-reply@clinic.example>"
-EVENTS = 1_000
+# Smaller runs for exploring locally: MESSAGE_CRASH_EVENTS=200 MESSAGE_CRASH_KILLS=4.
+EVENTS = int(os.environ.get("MESSAGE_CRASH_EVENTS", "1000"))
+KILLS = int(os.environ.get("MESSAGE_CRASH_KILLS", "20"))
 PATIENTS = 50
 WORKERS = 2
-KILLS = 20
 
 
 class TimedRelay(FakeSmtpRelay):
@@ -142,7 +143,7 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
         # A dead worker's events are taken over after 5 s; small batches, so a live worker's
         # are not (it would be handling both workers' events twice over).
         "CLINICFLOW_EVENT_CLAIM_IDLE_SECONDS": "5",
-        "CLINICFLOW_EVENT_BATCH_SIZE": "10",
+        "CLINICFLOW_EVENT_BATCH_SIZE": "2",
         "CLINICFLOW_EVENT_POLL_SECONDS": "0.1",
         "CLINICFLOW_SMTP_HOST": "127.0.0.1",
         "CLINICFLOW_SMTP_PORT": str(relay.port),
@@ -170,7 +171,7 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
     deadline = time.monotonic() + 600  # a bound for a loaded CI machine, not a measure
     try:
         kills = 0
-        next_kill = chooser.randint(10, 2 * EVENTS // KILLS - 10)
+        next_kill = chooser.randint(10, 2 * EVENTS // max(KILLS, 1) - 10)
         while True:
             sent = len(relay.arrivals)
             if kills < KILLS and sent >= next_kill:
@@ -182,7 +183,7 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
                 workers[victim].wait(timeout=20)
                 workers[victim] = start()
                 kills += 1
-                next_kill = sent + chooser.randint(10, 2 * EVENTS // KILLS - 10)
+                next_kill = sent + chooser.randint(10, 2 * EVENTS // max(KILLS, 1) - 10)
             rows = asyncio.run(_email_rows(database_url))
             if len(rows) == EVENTS and all(r.status == "sent" for r in rows):
                 break
