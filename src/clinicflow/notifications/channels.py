@@ -1,8 +1,9 @@
 """How a rendered message leaves: channels over the provider ports in `ports.py`.
 
 A planned channel with no provider configured falls back to the local channel: the message
-is kept in the notifications table (the embedded default, readable at GET /v1/notifications)
-rather than lost. Push is the exception: without a push provider none is planned at all.
+is kept in the notifications table (readable at GET /v1/notifications) rather than lost. That
+is SMS without Twilio; email always has a sender (at least the local mailbox). Push is the
+exception: without a push provider none is planned at all.
 """
 
 from __future__ import annotations

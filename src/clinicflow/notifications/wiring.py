@@ -69,8 +69,10 @@ def build_notifications(
     push_allow_loopback: bool = False,
     sending_timeout: timedelta = timedelta(minutes=5),
 ) -> Notifications:
-    """`email`/`sms` None: that channel's messages are kept locally (channel "local") in the
-    notifications table instead, readable at GET /v1/notifications.
+    """`email`: the clinic's one email sender; bootstrap always gives one (the local mailbox
+    when no provider is configured). `sms` None: SMS messages are kept locally (channel
+    "local") in the notifications table instead, readable at GET /v1/notifications; so is
+    email when `email` is None, which only a caller other than bootstrap can choose.
 
     `push` (with `push_public_key`, the VAPID applicationServerKey browsers subscribe with):
     patients with a registered browser get push messages too. None: no push is planned at
