@@ -171,10 +171,10 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
     deadline = time.monotonic() + 1500  # a bound for a loaded machine, not a measure
     try:
         kills = 0
-        next_kill = chooser.randint(10, 2 * EVENTS // max(KILLS, 1) - 10)
+        # When to kill: after random numbers of emails went out, spread over the whole run.
+        kill_at = sorted(chooser.sample(range(10, EVENTS - 50), KILLS))
         while True:
-            sent = len(relay.arrivals)
-            if kills < KILLS and sent >= next_kill:
+            if kills < KILLS and len(relay.arrivals) >= kill_at[kills]:
                 # A random moment while messages are going out: killed mid-event, mid-send
                 # or between the two, wherever the worker happens to be.
                 time.sleep(chooser.uniform(0, 0.2))
@@ -183,7 +183,6 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
                 workers[victim].wait(timeout=20)
                 workers[victim] = start()
                 kills += 1
-                next_kill = sent + chooser.randint(10, 2 * EVENTS // max(KILLS, 1) - 10)
             if len({m for m, _ in relay.arrivals}) >= EVENTS:
                 rows = asyncio.run(_email_rows(database_url))
                 if len(rows) == EVENTS and all(r.status == "sent" for r in rows):
@@ -205,8 +204,9 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
     # 0 sent twice for a completed send: no copy arrived after its send was recorded.
     late = [m for m, at in relay.arrivals if at > expected[m].updated_at]
     assert late == []
-    # Copies from sends cut short inside the SMTP conversation share the Message-ID; at most
-    # one per kill (a worker sends one message at a time per event being handled).
+    # Copies from sends cut short inside the SMTP conversation share the Message-ID. A worker
+    # has at most two sends under way (its notifications consumer handles one event at a
+    # time, and the recovery job may be sending one), so a kill cuts at most two short.
     repeated = sum(n - 1 for n in copies.values())
     print(f"copies sent again after a kill inside the SMTP call (same Message-ID): {repeated}")
-    assert repeated <= KILLS * 4
+    assert repeated <= KILLS * 2
