@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     oidc_role_claim: str = "clinicflow_role"
     oidc_practitioner_claim: str = "clinicflow_practitioner"
-    # Email: SMTP when a host is set; otherwise messages are written to data_dir/mailbox.
+    # Email: SendGrid and/or SMTP when configured; otherwise every email is written as an
+    # .eml file to data_dir/mailbox.
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_username: str | None = None
@@ -153,6 +154,9 @@ class Settings(BaseSettings):
     event_poll_seconds: float = Field(default=1.0, gt=0)
     # How often due reminders are looked for (by every worker, and by serve when embedded).
     reminder_poll_seconds: float = Field(default=30.0, gt=0)
+    # A message claimed for sending ("sending") whose worker died is sent again, with the same
+    # Message-ID, after this long. Longer than a provider call with all its retries can take.
+    message_sending_timeout_seconds: float = Field(default=300.0, gt=0)
 
     # Waitlist (docs/waitlist.md): launch waves sized to the initial-visit places in the next
     # `waitlist_wave_weeks`; a launch invitation's link is open `waitlist_invitation_hours`;

@@ -1,4 +1,5 @@
-"""The Mailer adapters: a real SMTP conversation on loopback, and the local .eml mailbox."""
+"""The plain Mailer (sign-in links, waitlist mails) over the clinic's email senders: a real
+SMTP conversation on loopback, and the local .eml mailbox."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from clinicflow.adapters.messaging.mailbox import MailboxMailer
-from clinicflow.adapters.messaging.smtp import SmtpMailer
+from clinicflow.adapters.messaging.mailbox import MailboxEmail
+from clinicflow.adapters.messaging.plain import PlainMailer
+from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.identity.mailer import Mailer
 from clinicflow.shared.clock import FixedClock
 
@@ -61,7 +63,8 @@ async def test_smtp_mailer_delivers_recipient_subject_and_body(
     smtp_server: tuple[Controller, Collector], clock: FixedClock
 ) -> None:
     controller, collector = smtp_server
-    mailer: Mailer = SmtpMailer("127.0.0.1", controller.port, SENDER, timeout=5, clock=clock)
+    smtp = SmtpEmail("127.0.0.1", controller.port, SENDER, timeout=5, clock=clock)
+    mailer: Mailer = PlainMailer(smtp)
 
     await mailer.send(TO, SUBJECT, TEXT)
 
@@ -78,7 +81,9 @@ async def test_smtp_mailer_delivers_recipient_subject_and_body(
 
 
 def test_smtp_mailer_repr_hides_the_password() -> None:
-    mailer = SmtpMailer("smtp.example", 587, SENDER, "user", "hunter2-secret", starttls=True)
+    mailer = PlainMailer(
+        SmtpEmail("smtp.example", 587, SENDER, "user", "hunter2-secret", starttls=True)
+    )
 
     assert "hunter2" not in repr(mailer)
 
@@ -87,7 +92,7 @@ async def test_mailbox_mailer_writes_a_private_parseable_eml(
     tmp_path: Path, clock: FixedClock
 ) -> None:
     mailbox = tmp_path / "mail"
-    mailer: Mailer = MailboxMailer(mailbox, SENDER, clock=clock)
+    mailer: Mailer = PlainMailer(MailboxEmail(mailbox, SENDER, clock=clock))
 
     await mailer.send(TO, SUBJECT, TEXT)
     await mailer.send(TO, "Second", "Another")
@@ -113,7 +118,7 @@ async def test_mailbox_mailer_writes_a_private_parseable_eml(
 
 
 async def test_mailbox_mailer_refuses_a_header_injection(tmp_path: Path) -> None:
-    mailer = MailboxMailer(tmp_path, SENDER)
+    mailer = PlainMailer(MailboxEmail(tmp_path, SENDER))
 
     with pytest.raises(ValueError, match="linefeed"):
         await mailer.send(TO, "Hi\nBcc: everyone@example.org", TEXT)

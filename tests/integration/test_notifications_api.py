@@ -12,6 +12,7 @@ from test_booking_api import assert_problem
 from test_notifications import app_client, book
 from test_notifications_support import envelope
 
+from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import audit_log
 from clinicflow.notifications.wiring import Notifications, build_notifications
@@ -23,13 +24,14 @@ __all__ = ["app_client"]
 
 @pytest.fixture
 def notifications(container: Container, clock: FixedClock) -> Notifications:
-    """The embedded default: no email or SMS provider, messages kept locally."""
+    """The embedded default: email to the local mailbox, no SMS provider (SMS kept locally)."""
     built = build_notifications(
         container.db,
         clock,
         container.catalog,
         container.keys,
         container.trail,
+        email=MailboxEmail(container.settings.data_dir / "mailbox", "clinic@localhost", clock),
         public_url="https://clinic.example",
     )
     container.notifications = built  # type: ignore[attr-defined]
@@ -53,7 +55,7 @@ async def two(
     return made
 
 
-async def test_without_providers_messages_are_kept_locally_and_rendered_on_read(
+async def test_without_providers_messages_are_kept_and_rendered_on_read(
     app_client: httpx.AsyncClient, two: list[dict[str, Any]], front_desk: dict[str, str]
 ) -> None:
     patient_id = two[0]["patient_id"]
@@ -63,7 +65,11 @@ async def test_without_providers_messages_are_kept_locally_and_rendered_on_read(
     assert resp.status_code == 200, resp.text
     found = {n["template"]: n for n in resp.json()["notifications"]}
     local = found["confirmation.email"]
-    assert (local["channel"], local["status"], local["provider"]) == ("local", "delivered", "local")
+    assert (local["channel"], local["status"], local["provider"]) == (
+        "email",
+        "delivered",
+        "mailbox",
+    )
     assert "Dr. Elena Marsh" in local["text"]
     assert local["subject"].startswith("Your visit at Riverbend Wellness Clinic")
     skipped = found["confirmation.sms"]

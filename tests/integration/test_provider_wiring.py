@@ -1,6 +1,6 @@
 """Which providers the app sends by, from Settings alone (bootstrap → compose_providers):
 SendGrid falling back to a real SMTP server on loopback while it is down, with retries and a
-circuit breaker around it; SMTP alone; nothing (messages kept locally)."""
+circuit breaker around it; SMTP alone; nothing (every email written to the local mailbox)."""
 
 from __future__ import annotations
 
@@ -157,8 +157,10 @@ async def test_sendgrid_alone_down_leaves_the_email_failed_for_a_retry(
     assert sendgrid.requests == ATTEMPTS
 
 
-async def test_with_no_provider_messages_are_kept_locally(
+async def test_with_no_provider_emails_go_to_the_local_mailbox(
     settings: Settings, clock: FixedClock, wired: list[Container]
 ) -> None:
     row = await confirm(start(wired, with_providers(settings), clock), 1)
-    assert (row.status, row.channel, row.provider) == ("delivered", "local", "local")
+    assert (row.status, row.channel, row.provider) == ("delivered", "email", "mailbox")
+    [eml] = (settings.data_dir / "mailbox").glob("*.eml")
+    assert row.provider_id in eml.read_text()  # the Message-ID of the file written

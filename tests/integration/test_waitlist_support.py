@@ -88,7 +88,9 @@ def links_sent(container: Container, kind: str) -> dict[str, str]:
     pattern = re.compile(rf"/v1/waitlist/{kind}(?:\?token=|/)([A-Za-z0-9_-]+)")
     found: dict[str, str] = {}
     for message in mailbox(container):
-        body = message.get_payload(decode=True)
+        # Booking messages land in the same mailbox: their text is one part of several.
+        texts = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+        body = texts[0].get_payload(decode=True) if texts else b""
         assert isinstance(body, bytes)
         match = pattern.search(body.decode())
         if match:

@@ -13,6 +13,7 @@ from clinicflow.adapters._resilience import CircuitBreaker as GatewayBreaker
 from clinicflow.adapters.calendars.noop import NoCalendar
 from clinicflow.adapters.ehr.noop import NoEhr
 from clinicflow.adapters.messaging.compose import compose_providers
+from clinicflow.adapters.messaging.plain import PlainMailer
 from clinicflow.adapters.messaging.resilient import CircuitBreaker
 from clinicflow.analytics.recorder import EventRecorder
 from clinicflow.booking.cache import CachedAvailability, SlotFinder
@@ -23,7 +24,7 @@ from clinicflow.booking.merging import PatientReassigner
 from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.system import LaunchAwareAvailability, LaunchAwareBookings, SystemBooking
 from clinicflow.bootstrap._ports import BookingDeskAdapter, PatientNamesAdapter
-from clinicflow.bootstrap._providers import mailer_for, payment_gateways, push_sender
+from clinicflow.bootstrap._providers import payment_gateways, push_sender
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.launches import LaunchState
 from clinicflow.catalog.loader import load_catalog
@@ -84,7 +85,7 @@ class Container:
     apikeys: ApiKeys
     tokens: TokenService
     authenticator: Authenticator
-    mailer: Mailer
+    mailer: Mailer  # the clinic's one email sender, for plain messages
     notifications: Notifications
     webhooks: Webhooks
     payments: Payments
@@ -107,7 +108,6 @@ def build(
     *,
     clock: Clock | None = None,
     catalog: Catalog | None = None,
-    mailer: Mailer | None = None,
     http: httpx.AsyncClient | None = None,
 ) -> Container:
     catalog = catalog or load_catalog(settings.config_path)
@@ -119,7 +119,6 @@ def build(
     setup_tracing(settings)
     instrument_engine(db.engine)
     instrument_http_client(http)
-    mailer = mailer or mailer_for(settings, clock)
     trail = AuditTrail(db, clock)
     directory = PatientDirectory(keys)
     sources = [TimeOffCalendar(catalog)]
@@ -160,6 +159,8 @@ def build(
         ttl=timedelta(minutes=settings.access_token_minutes),
     )
     providers = compose_providers(settings, http, clock)
+    # Sign-in links and waitlist mails leave by the same sender as booking messages.
+    mailer = PlainMailer(providers.email)
     push, push_key = push_sender(settings, http, clock)
     notifications = build_notifications(
         db,
@@ -179,6 +180,7 @@ def build(
         push_public_key=push_key,
         push_ttl=settings.push_ttl_seconds,
         push_allow_loopback=settings.push_allow_loopback,
+        sending_timeout=timedelta(seconds=settings.message_sending_timeout_seconds),
         reminder_offsets={
             key: [timedelta(minutes=m) for m in service.policy.reminder_minutes]
             for key, service in catalog.services.items()
@@ -331,6 +333,7 @@ def _jobs(
     waitlist_every = timedelta(seconds=settings.waitlist_poll_seconds)
     return [
         Job("reminders", every, notifications.reminders.send_due),
+        Job("message_recovery", every, notifications.recovery.resume),
         Job("webhook_retries", timedelta(seconds=5), webhooks.sender.send_due),
         # Entries whose process died between their commit and their seal (infra.audit).
         Job("audit_seal", timedelta(seconds=10), lambda _now: audit.seal(db)),

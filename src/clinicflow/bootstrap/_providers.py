@@ -11,16 +11,13 @@ from py_vapid import Vapid02  # type: ignore[import-untyped]
 from tenacity import wait_exponential, wait_none, wait_random
 
 from clinicflow.adapters._resilience import CircuitBreaker as GatewayBreaker
-from clinicflow.adapters.messaging.mailbox import MailboxMailer
 from clinicflow.adapters.messaging.resilient import CircuitBreaker, ResilientPush, RetryPolicy
-from clinicflow.adapters.messaging.smtp import SmtpMailer
 from clinicflow.adapters.messaging.webpush import WebPush
 from clinicflow.adapters.payment_gateways.fake import FakeGateway
 from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
 from clinicflow.adapters.payment_gateways.resilient import ResilientGateway, gateway_breaker
 from clinicflow.adapters.payment_gateways.resilient import RetryPolicy as GatewayRetry
 from clinicflow.adapters.payment_gateways.stripe_gateway import StripeGateway
-from clinicflow.identity.mailer import Mailer
 from clinicflow.notifications.ports import PushSender
 from clinicflow.payments.ports import PaymentGateway
 from clinicflow.settings import Settings
@@ -52,21 +49,6 @@ def application_server_key(private_key: str) -> str:
     vapid = Vapid02.from_pem(key.encode()) if "-----BEGIN" in key else Vapid02.from_string(key)
     raw: bytes = vapid.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def mailer_for(settings: Settings, clock: Clock) -> Mailer:
-    if settings.smtp_host:
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        return SmtpMailer(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.mail_sender,
-            username=settings.smtp_username,
-            password=password,
-            starttls=settings.smtp_starttls,
-            clock=clock,
-        )
-    return MailboxMailer(settings.data_dir / "mailbox", settings.mail_sender, clock)
 
 
 def payment_gateways(

@@ -21,6 +21,7 @@ from clinicflow.gateway.observability import Metrics, MetricsMiddleware, readine
 from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
 from clinicflow.gateway.request_id import RequestIdMiddleware
 from clinicflow.identity.api import router as identity_router
+from clinicflow.identity.landing_api import router as sign_in_page_router
 from clinicflow.infra.audit_api import router as audit_router
 from clinicflow.infra.logging import RequestLogContext
 from clinicflow.infra.telemetry import instrument_app
@@ -40,7 +41,7 @@ from clinicflow.webhooks.api import router as webhooks_router
 ROUTERS: dict[str, tuple[APIRouter, ...]] = {
     "booking": (booking_router,),
     "patients": (patients_router, audit_router),
-    "identity": (identity_router,),
+    "identity": (identity_router, sign_in_page_router),
     # Provider webhooks carry the providers' signatures, not our credentials.
     "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),
     "waitlist": (waitlist_router, waitlist_links_router),

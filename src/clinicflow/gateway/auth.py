@@ -13,6 +13,7 @@ from fastapi import Request
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity.api import COOKIE
 from clinicflow.identity.authenticate import Authenticator
+from clinicflow.identity.landing_api import SIGN_IN
 from clinicflow.notifications.provider_api import BODY_LIMITS as MESSAGING_BODY_LIMITS
 from clinicflow.notifications.provider_api import ROUTES as MESSAGING_WEBHOOKS
 from clinicflow.notifications.provider_api import TWILIO_INBOUND, TWILIO_STATUS
@@ -34,6 +35,7 @@ CREDENTIAL_ROUTES = frozenset(
         "/v1/auth/logout",
         "/v1/auth/patient-link",
         "/v1/auth/patient-session",
+        SIGN_IN,  # the sign-in link's page and its button (a form)
         "/v1/oauth/token",
         "/.well-known/jwks.json",
     }
@@ -76,6 +78,7 @@ def body_rules(settings: Settings) -> BodyRules:
         max_bytes=settings.max_body_bytes,
         content_types={
             "/v1/oauth/token": forms,
+            SIGN_IN: frozenset({FORM}),
             TWILIO_STATUS: frozenset({FORM}),
             TWILIO_INBOUND: frozenset({FORM}),
         },

@@ -36,7 +36,7 @@ async def login(request: Request, response: Response, body: LoginIn) -> SessionO
     # The peer address, which uvicorn takes from X-Forwarded-For only for trusted proxies.
     address = request.client.host if request.client else None
     opened, user = await users.login(body.username, body.password, body.totp_code, address=address)
-    _set_cookie(request, response, opened)
+    set_session_cookie(request, response, opened)
     return _session_out(request, opened, user.role, user_id=user.id)
 
 
@@ -82,7 +82,7 @@ async def patient_session(
 ) -> SessionOut:
     links = cast(PatientLinks, part(request, "patient_links"))
     opened, patient_id = await links.redeem(body.token)
-    _set_cookie(request, response, opened)
+    set_session_cookie(request, response, opened)
     return _session_out(request, opened, "patient", patient_id=patient_id)
 
 
@@ -144,7 +144,7 @@ def _presented_session(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def _set_cookie(request: Request, response: Response, opened: OpenSession) -> None:
+def set_session_cookie(request: Request, response: Response, opened: OpenSession) -> None:
     # Max-Age, not Expires: the browser counts the lifetime from its own clock, so a skewed
     # client clock (or the injected clock in tests) cannot make a fresh cookie arrive expired.
     now = part(request, "clock").now()

@@ -12,7 +12,9 @@ class Mailer(Protocol):
     async def send(self, to: str, subject: str, text: str) -> None: ...
 
 
-def compose(sender: str, to: str, subject: str, text: str, at: datetime) -> EmailMessage:
+def compose(
+    sender: str, to: str, subject: str, text: str, at: datetime, message_id: str | None = None
+) -> EmailMessage:
     # EmailMessage refuses CR/LF in header values, which rules out header injection via `to`
     # or `subject`.
     message = EmailMessage()
@@ -21,6 +23,11 @@ def compose(sender: str, to: str, subject: str, text: str, at: datetime) -> Emai
     message["Subject"] = subject
     message["Date"] = format_datetime(at)
     # An explicit domain: make_msgid would otherwise do a DNS lookup of this host's name.
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "clinicflow.invalid")
+    message["Message-ID"] = message_id or make_msgid(domain=mail_domain(sender))
     message.set_content(text)
     return message
+
+
+def mail_domain(sender: str) -> str:
+    """The domain Message-IDs are made under: the sender's."""
+    return sender.rpartition("@")[2].rstrip(">").strip() or "clinicflow.invalid"

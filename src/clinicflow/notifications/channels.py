@@ -1,8 +1,9 @@
 """How a rendered message leaves: channels over the provider ports in `ports.py`.
 
 A planned channel with no provider configured falls back to the local channel: the message
-is kept in the notifications table (the embedded default, readable at GET /v1/notifications)
-rather than lost. Push is the exception: without a push provider none is planned at all.
+is kept in the notifications table (readable at GET /v1/notifications) rather than lost. That
+is SMS without Twilio; email always has a sender (at least the local mailbox). Push is the
+exception: without a push provider none is planned at all.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ class Outgoing:
     rendered: Rendered
     attachments: tuple[Attachment, ...] = ()
     patient_id: str | None = None  # push: whose registered browsers to send to
+    message_id: str | None = None  # email: the Message-ID header, the same on every attempt
+
+
+def message_id_header(message_id: str, sender: str | None) -> str:
+    """The RFC 5322 Message-ID of one message row: derived from its id (a UUID, so unique)
+    under the sender's domain, and therefore the same when a send is repeated after a crash."""
+    domain = (sender or "").rpartition("@")[2].strip().rstrip(">").strip()
+    return f"<{message_id}@{domain or 'clinicflow.invalid'}>"
 
 
 class Channel(Protocol):
@@ -50,7 +59,12 @@ class EmailChannel:
     async def deliver(self, message: Outgoing) -> SendResult:
         r = message.rendered
         return await self._sender.send_email(
-            message.address, r.subject, r.text, r.html, message.attachments
+            message.address,
+            r.subject,
+            r.text,
+            r.html,
+            message.attachments,
+            message_id=message.message_id,
         )
 
 

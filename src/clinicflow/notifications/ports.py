@@ -79,7 +79,13 @@ class EmailSender(Protocol):
         text: str,
         html: str | None = None,
         attachments: Sequence[Attachment] = (),
-    ) -> SendResult: ...
+        *,
+        message_id: str | None = None,
+    ) -> SendResult:
+        """`message_id`: the RFC 5322 Message-ID to send with ("<id@domain>"), the same on
+        every attempt at one message, so mail systems collapse a copy sent again after a
+        crash; None lets the adapter make a new one."""
+        ...
 
 
 class SmsSender(Protocol):

@@ -10,7 +10,7 @@ carry it may still be in flight.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,24 +23,19 @@ from clinicflow.notifications.domain.visit import Visit
 
 
 class ReminderScheduler:
-    def __init__(
-        self, dispatcher: Dispatcher, batch: int = 100, stale_after: timedelta | None = None
-    ) -> None:
+    def __init__(self, dispatcher: Dispatcher, batch: int = 100) -> None:
         self._dispatcher = dispatcher
         self._batch = batch
-        self._stale_after = stale_after or timedelta(minutes=10)
 
     async def send_due(self, now: datetime) -> int:
-        """Send the reminders due at `now`; returns how many were sent (not skipped)."""
+        """Send the reminders due at `now`; returns how many were sent (not skipped). Those
+        whose worker stopped before sending them are left to `recovery.StuckMessages`."""
         async with self._dispatcher.write() as conn:
-            stale = await repo.stale_reminder_events(conn, now, self._stale_after)
             claimed = [
                 await self._claim(conn, r, now)
                 for r in await repo.claim_due(conn, now, self._batch)
             ]
-            resumed = [await self._resume(conn, event_id) for event_id in stale]
-        outgoing = [p for p in (*claimed, *resumed) if p is not None]
-        for prepared in outgoing:
+        for prepared in (p for p in claimed if p is not None):
             # A failure is recorded on its message row (status failed, with the reason); one
             # patient's bad address must not hold back everyone else's reminders.
             with contextlib.suppress(DeliveryFailed):
@@ -72,10 +67,3 @@ class ReminderScheduler:
         return await self._dispatcher.prepare(
             conn, f"reminder:{reminder.id}", "reminder", visit, patient_id
         )
-
-    async def _resume(self, conn: AsyncConnection, event_id: str) -> Prepared | None:
-        rows = await repo.messages_of(conn, event_id)
-        if not rows:
-            return None
-        visit = Visit.from_facts(rows[0].facts)
-        return await self._dispatcher.prepare(conn, event_id, "reminder", visit, rows[0].patient_id)

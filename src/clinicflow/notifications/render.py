@@ -150,7 +150,9 @@ class Renderer:
 
 
 def manage_url(public_url: str, booking_id: str) -> str:
-    return f"{public_url.rstrip('/')}/bookings/{booking_id}"
+    """The booking as the API serves it to its signed-in patient (who reschedules or cancels
+    it there); the web page for it comes with the web issue and will take this link's place."""
+    return f"{public_url.rstrip('/')}/v1/bookings/{booking_id}"
 
 
 def receipt_url(public_url: str, order_id: str) -> str:

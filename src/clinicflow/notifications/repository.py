@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import insert_ignoring_duplicates
@@ -46,15 +46,68 @@ async def messages_of(conn: AsyncConnection, event_id: str) -> list[Any]:
     return list((await conn.execute(query)).all())
 
 
-async def unsent_of(conn: AsyncConnection, event_id: str) -> list[Any]:
-    """Queued messages, and failed ones no provider took. A message the provider accepted
+def sendable(row: Any, abandoned_before: datetime) -> bool:
+    """Queued; failed with no provider having taken it; or claimed (`sending`) by a worker
+    that has not finished for so long that it must have died. A message the provider accepted
     and later reported failed (undelivered, bounced) is not sent again when the event is
     redelivered: the same address would most likely fail the same way."""
-    return [
-        r
-        for r in await messages_of(conn, event_id)
-        if r.status == "queued" or (r.status == "failed" and r.provider_id is None)
-    ]
+    if row.status == "sending":
+        return bool(row.updated_at <= abandoned_before)
+    return row.status == "queued" or (row.status == "failed" and row.provider_id is None)
+
+
+def _sendable_clause(abandoned_before: datetime) -> Any:
+    c = messages.c
+    return or_(
+        c.status == "queued",
+        and_(c.status == "failed", c.provider_id.is_(None)),
+        and_(c.status == "sending", c.updated_at <= abandoned_before),
+    )
+
+
+async def unsent_of(conn: AsyncConnection, event_id: str, abandoned_before: datetime) -> list[Any]:
+    return [r for r in await messages_of(conn, event_id) if sendable(r, abandoned_before)]
+
+
+async def claim(
+    conn: AsyncConnection, message_id: str, now: datetime, abandoned_before: datetime
+) -> bool:
+    """Take the message for sending (status `sending`) if it is still sendable; whether this
+    caller won it. One conditional update, so of two workers only one wins: PostgreSQL
+    re-checks the condition on the row the other just changed, SQLite has one writer."""
+    result = await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, _sendable_clause(abandoned_before))
+        .values(status="sending", updated_at=now)
+    )
+    return int(result.rowcount) == 1
+
+
+async def mark_claimed(
+    conn: AsyncConnection, message_id: str, now: datetime, **values: Any
+) -> None:
+    """The outcome of a claimed message's send; a message that is no longer `sending` (a
+    report already moved it on) keeps what it has."""
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.status == "sending")
+        .values(updated_at=now, **values)
+    )
+
+
+async def abandoned_events(
+    conn: AsyncConnection, abandoned_before: datetime, limit: int = 100
+) -> list[str]:
+    """Events with a message claimed by a worker that never finished its send, and reminder
+    messages planned but never claimed (the worker stopped between planning and sending; a
+    reminder has no event to be delivered again)."""
+    c = messages.c
+    stuck = and_(c.status == "sending", c.updated_at <= abandoned_before)
+    unclaimed = and_(
+        c.status == "queued", c.event_id.like("reminder:%"), c.updated_at <= abandoned_before
+    )
+    query = select(c.event_id).where(or_(stuck, unclaimed)).distinct().limit(limit)
+    return [str(e) for e in (await conn.execute(query)).scalars()]
 
 
 async def email_count(conn: AsyncConnection, booking_id: str, other_than: str) -> int:
@@ -67,12 +120,6 @@ async def email_count(conn: AsyncConnection, booking_id: str, other_than: str) -
         messages.c.id != other_than,
     )
     return int((await conn.execute(query)).scalar_one())
-
-
-async def mark(conn: AsyncConnection, message_id: str, now: datetime, **values: Any) -> None:
-    await conn.execute(
-        update(messages).where(messages.c.id == message_id).values(updated_at=now, **values)
-    )
 
 
 # A report moves a message forward only: from these statuses to the key. Delivered and
@@ -169,20 +216,3 @@ async def close_reminder(
         .where(reminders.c.id == reminder_id)
         .values(status=status, reason=reason, updated_at=now)
     )
-
-
-async def stale_reminder_events(
-    conn: AsyncConnection, now: datetime, after: timedelta
-) -> list[str]:
-    """Reminder messages claimed but never sent (the worker stopped between claiming and
-    sending): their events are sent again."""
-    query = (
-        select(messages.c.event_id)
-        .where(
-            messages.c.status == "queued",
-            messages.c.event_id.like("reminder:%"),
-            messages.c.updated_at <= now - after,
-        )
-        .distinct()
-    )
-    return [str(e) for e in (await conn.execute(query)).scalars()]

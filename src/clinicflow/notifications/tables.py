@@ -8,7 +8,8 @@ from sqlalchemy import JSON, Column, Index, String, Table, Text, UniqueConstrain
 
 from clinicflow.infra.db import UTCDateTime, metadata
 
-MESSAGE_STATUSES = ("queued", "sent", "delivered", "failed", "skipped")
+# "sending": claimed by a worker for its provider call (see dispatch.py).
+MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "skipped")
 REMINDER_STATUSES = ("scheduled", "sent", "cancelled", "skipped")
 
 messages = Table(
@@ -33,6 +34,8 @@ messages = Table(
     Index("ix_notifications_message_booking_id", "booking_id"),
     # Delivery reports (Twilio status callbacks, SendGrid events) find a message by these.
     Index("ix_notifications_message_provider", "provider", "provider_id"),
+    # The recovery job finds messages left "sending" by a worker that died (recovery.py).
+    Index("ix_notifications_message_status_updated", "status", "updated_at"),
 )
 
 reminders = Table(

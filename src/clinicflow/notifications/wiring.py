@@ -26,6 +26,7 @@ from clinicflow.notifications.provider_api import TWILIO_STATUS
 from clinicflow.notifications.push import ErasedPatients, PushStore
 from clinicflow.notifications.push_api import PushRegistry
 from clinicflow.notifications.queries import NotificationReader
+from clinicflow.notifications.recovery import StuckMessages
 from clinicflow.notifications.reminders import ReminderScheduler
 from clinicflow.notifications.render import Renderer, RenderOptions
 from clinicflow.patients import ContactBook
@@ -36,6 +37,7 @@ from clinicflow.shared.clock import Clock
 class Notifications:
     subscriber: NotificationSubscriber  # register with the bus
     reminders: ReminderScheduler  # the worker calls `send_due(clock.now())` every minute
+    recovery: StuckMessages  # the worker calls `resume(clock.now())`: abandoned sends
     reader: NotificationReader  # the API's reads (container attribute `notifications`)
     webhooks: ProviderWebhooks  # what the providers send back (provider_api's routes)
     push: PushRegistry  # patients registering their browsers (push_api's routes)
@@ -65,14 +67,20 @@ def build_notifications(
     push_public_key: str | None = None,
     push_ttl: int = 86_400,
     push_allow_loopback: bool = False,
+    sending_timeout: timedelta = timedelta(minutes=5),
 ) -> Notifications:
-    """`email`/`sms` None: that channel's messages are kept locally (channel "local") in the
-    notifications table instead, readable at GET /v1/notifications.
+    """`email`: the clinic's one email sender; bootstrap always gives one (the local mailbox
+    when no provider is configured). `sms` None: SMS messages are kept locally (channel
+    "local") in the notifications table instead, readable at GET /v1/notifications; so is
+    email when `email` is None, which only a caller other than bootstrap can choose.
 
     `push` (with `push_public_key`, the VAPID applicationServerKey browsers subscribe with):
     patients with a registered browser get push messages too. None: no push is planned at
     all; a push has no local stand-in, and a patient whose browser is not registered never
-    asked for one. `push_allow_loopback` accepts endpoints on this machine (tests, dev)."""
+    asked for one. `push_allow_loopback` accepts endpoints on this machine (tests, dev).
+
+    `sending_timeout`: after how long a message claimed for sending by a worker that never
+    finished is sent again (with the same Message-ID)."""
     channels: dict[str, Channel] = {}
     if email is not None:
         channels["email"] = EmailChannel(email)
@@ -95,11 +103,13 @@ def build_notifications(
         channels,
         clinic_email,
         push=devices if push is not None else None,
+        sending_timeout=sending_timeout,
     )
     return Notifications(
         erasure=ErasedPatients(devices),
         subscriber=NotificationSubscriber(dispatcher, clock, reminder_offsets),
         reminders=ReminderScheduler(dispatcher),
+        recovery=StuckMessages(dispatcher),
         reader=NotificationReader(db, trail, renderer),
         webhooks=ProviderWebhooks(
             db, clock, public_url, sms=sms_webhooks, email=email_events, consent=consent

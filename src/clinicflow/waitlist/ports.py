@@ -103,6 +103,6 @@ class BookingDesk(Protocol):
 
 
 class Messenger(Protocol):
-    """Sends one email (the clinic's mailer: SMTP, or the local mailbox)."""
+    """Sends one email (the clinic's one email sender: SendGrid, SMTP, or the mailbox)."""
 
     async def send(self, to: str, subject: str, text: str) -> None: ...

@@ -1,1 +1,2 @@
-"""Email delivery adapters behind identity's `Mailer` port: SMTP, and a local mailbox."""
+"""Messaging providers behind the notifications ports (SendGrid, SMTP, the local .eml mailbox,
+Twilio, Web Push), and the plain `Mailer` identity and the waitlist send through."""

@@ -2,8 +2,10 @@
 
 Every provider call goes through retries and its own circuit breaker. Email goes by
 SendGrid when its API key is set, falling back to SMTP (when a host is set too) while
-SendGrid is down or its circuit open; by SMTP alone when only a host is set; and is kept
-locally (None here) when neither is. SMS goes by Twilio when it is configured.
+SendGrid is down or its circuit open; by SMTP alone when only a host is set; and is written
+as .eml files to `<data_dir>/mailbox/` when neither is. Every email the clinic sends (booking
+messages, receipts, sign-in links, waitlist mails) goes through this one sender. SMS goes by
+Twilio when it is configured.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from tenacity import wait_exponential, wait_none, wait_random
 from tenacity.wait import WaitBaseT
 
 from clinicflow.adapters.messaging._resilience import CircuitBreaker, RetryPolicy
+from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.adapters.messaging.resilient import FallbackEmail, ResilientEmail, ResilientSms
 from clinicflow.adapters.messaging.sendgrid import SendGridEmail
 from clinicflow.adapters.messaging.sendgrid_events import SendGridEvents
@@ -28,7 +31,7 @@ from clinicflow.shared.clock import Clock
 
 @dataclass(frozen=True, slots=True)
 class Providers:
-    email: EmailSender | None  # None: email kept locally (GET /v1/notifications)
+    email: EmailSender  # SendGrid, SMTP, SendGrid → SMTP, or the local mailbox
     sms: SmsSender | None  # None: SMS kept locally
     sms_webhooks: SmsWebhooks | None  # None: Twilio's webhooks are refused
     email_events: EmailEvents | None  # None: SendGrid's events are refused
@@ -36,14 +39,6 @@ class Providers:
 
 def compose_providers(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> Providers:
     policy = _policy(settings)
-    sendgrid = _sendgrid(settings, http)
-    smtp = _smtp(settings, clock)
-    email: EmailSender | None = None
-    if sendgrid is not None:
-        email = ResilientEmail(sendgrid, CircuitBreaker("sendgrid"), policy)
-    if smtp is not None:
-        resilient_smtp = ResilientEmail(smtp, CircuitBreaker("smtp"), policy)
-        email = resilient_smtp if email is None else FallbackEmail(email, resilient_smtp)
     sms: SmsSender | None = None
     sms_webhooks: SmsWebhooks | None = None
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_sender:
@@ -57,7 +52,21 @@ def compose_providers(settings: Settings, http: httpx.AsyncClient, clock: Clock)
         )
         sms = ResilientSms(twilio, CircuitBreaker("twilio"), policy)
         sms_webhooks = TwilioWebhooks(token)
-    return Providers(email, sms, sms_webhooks, _events(settings))
+    return Providers(_email(settings, http, clock, policy), sms, sms_webhooks, _events(settings))
+
+
+def _email(
+    settings: Settings, http: httpx.AsyncClient, clock: Clock, policy: RetryPolicy
+) -> EmailSender:
+    sendgrid = _sendgrid(settings, http)
+    smtp = _smtp(settings, clock)
+    email: EmailSender | None = None
+    if sendgrid is not None:
+        email = ResilientEmail(sendgrid, CircuitBreaker("sendgrid"), policy)
+    if smtp is not None:
+        resilient_smtp = ResilientEmail(smtp, CircuitBreaker("smtp"), policy)
+        email = resilient_smtp if email is None else FallbackEmail(email, resilient_smtp)
+    return email or MailboxEmail(settings.data_dir / "mailbox", settings.mail_sender, clock)
 
 
 def _policy(settings: Settings) -> RetryPolicy:

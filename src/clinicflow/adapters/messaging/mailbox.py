@@ -1,7 +1,10 @@
-"""The embedded default mailer: each message becomes an .eml file in a local directory.
+"""The embedded default email provider: each message becomes an .eml file in a local folder.
 
-A clinic running without an SMTP server can still open the sign-in emails (any mail client
-reads .eml). The files hold sign-in links, so only the service's own user may read them.
+Used when neither SendGrid nor SMTP is configured, for every email the clinic sends (booking
+messages with their .ics, receipts, sign-in links, waitlist invitations), so a clinic without
+a mail server can still open them (any mail client reads .eml). The files hold sign-in links,
+so only the service's own user may read them. A message counts as delivered once its file is
+in place: the folder is where it was meant to arrive.
 """
 
 from __future__ import annotations
@@ -9,28 +12,44 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Sequence
 from datetime import UTC
 from email.message import EmailMessage
 from pathlib import Path
 
-from clinicflow.identity.mailer import compose
+from clinicflow.adapters.messaging.smtp_email import compose_email
+from clinicflow.notifications.ports import Attachment, SendResult
 from clinicflow.shared.clock import Clock, SystemClock
 
+PROVIDER = "mailbox"
 _DIRECTORY_MODE = 0o700
 _FILE_MODE = 0o600
 
 
-class MailboxMailer:
+class MailboxEmail:
     def __init__(self, directory: Path, sender: str, clock: Clock | None = None) -> None:
         self._directory = directory
         self._sender = sender
         self._clock = clock or SystemClock()
 
-    async def send(self, to: str, subject: str, text: str) -> None:
+    def __repr__(self) -> str:
+        return f"MailboxEmail(directory={str(self._directory)!r})"
+
+    async def send_email(
+        self,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        *,
+        message_id: str | None = None,
+    ) -> SendResult:
         at = self._clock.now()
-        message = compose(self._sender, to, subject, text, at)
+        message = compose_email(self._sender, to, subject, text, at, html, attachments, message_id)
         name = f"{at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4()}.eml"
         await asyncio.to_thread(self._write, name, message)
+        return SendResult(PROVIDER, str(message["Message-ID"]), "delivered")
 
     def _write(self, name: str, message: EmailMessage) -> None:
         self._directory.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
@@ -42,6 +61,8 @@ class MailboxMailer:
             os.fchmod(fd, _FILE_MODE)  # exactly 0600, whatever the umask
             with os.fdopen(fd, "wb") as file:
                 file.write(message.as_bytes())
+                file.flush()
+                os.fsync(file.fileno())
             os.replace(partial, self._directory / name)
         except BaseException:
             partial.unlink(missing_ok=True)

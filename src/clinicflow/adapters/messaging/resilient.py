@@ -55,9 +55,13 @@ class ResilientEmail:
         text: str,
         html: str | None = None,
         attachments: Sequence[Attachment] = (),
+        *,
+        message_id: str | None = None,
     ) -> SendResult:
         return await resilient(
-            lambda: self.inner.send_email(to, subject, text, html, attachments),
+            lambda: self.inner.send_email(
+                to, subject, text, html, attachments, message_id=message_id
+            ),
             self.breaker,
             self._policy,
         )
@@ -117,10 +121,16 @@ class FallbackEmail:
         text: str,
         html: str | None = None,
         attachments: Sequence[Attachment] = (),
+        *,
+        message_id: str | None = None,
     ) -> SendResult:
         try:
-            return await self.primary.send_email(to, subject, text, html, attachments)
+            return await self.primary.send_email(
+                to, subject, text, html, attachments, message_id=message_id
+            )
         except ProviderUnavailable as exc:
             # No recipient here: the error's detail never carries one (ports.DeliveryError).
             log.warning("email_fallback", provider=exc.provider, reason=exc.detail)
-        return await self.secondary.send_email(to, subject, text, html, attachments)
+        return await self.secondary.send_email(
+            to, subject, text, html, attachments, message_id=message_id
+        )

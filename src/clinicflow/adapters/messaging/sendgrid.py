@@ -39,12 +39,15 @@ class SendGridEmail:
         text: str,
         html: str | None = None,
         attachments: Sequence[Attachment] = (),
+        *,
+        message_id: str | None = None,
     ) -> SendResult:
+        body = mail_body(self._sender, to, subject, text, html, attachments, message_id)
         response = await post(
             self._http,
             PROVIDER,
             self._url,
-            json=mail_body(self._sender, to, subject, text, html, attachments),
+            json=body,
             headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
         )
         if response.is_success:  # 202 Accepted, empty body
@@ -62,7 +65,11 @@ def mail_body(
     text: str,
     html: str | None,
     attachments: Sequence[Attachment],
+    message_id: str | None = None,
 ) -> dict[str, Any]:
+    """`message_id`: sent as the mail's Message-ID header. Mail Send has no idempotency key,
+    so a request repeated after a crash is sent again; the same Message-ID lets the
+    recipient's mail system treat the two as one message."""
     name, email = parseaddr(sender)
     from_: dict[str, str] = {"email": email or sender}
     if name:
@@ -77,6 +84,8 @@ def mail_body(
         "subject": subject,
         "content": content,
     }
+    if message_id is not None:
+        body["headers"] = {"Message-ID": message_id}
     if attachments:
         body["attachments"] = [
             {

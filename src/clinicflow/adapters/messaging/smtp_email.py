@@ -32,10 +32,11 @@ def compose_email(
     at: datetime,
     html: str | None = None,
     attachments: Sequence[Attachment] = (),
+    message_id: str | None = None,
 ) -> EmailMessage:
     """The plain message identity sends, plus an HTML alternative and attachments. A content
     type may carry parameters (`text/calendar; method=REQUEST`), kept as MIME parameters."""
-    message = compose(sender, to, subject, text, at)
+    message = compose(sender, to, subject, text, at, message_id)
     if html is not None:
         message.add_alternative(html, subtype="html")
     for item in attachments:
@@ -84,10 +85,11 @@ class SmtpEmail:
         text: str,
         html: str | None = None,
         attachments: Sequence[Attachment] = (),
+        *,
+        message_id: str | None = None,
     ) -> SendResult:
-        message = compose_email(
-            self._sender, to, subject, text, self._clock.now(), html, attachments
-        )
+        at = self._clock.now()
+        message = compose_email(self._sender, to, subject, text, at, html, attachments, message_id)
         try:
             await aiosmtplib.send(
                 message,

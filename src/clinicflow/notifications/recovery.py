@@ -1,0 +1,48 @@
+"""Finishing messages whose worker died mid-send: the recovery job.
+
+A message is claimed (`sending`) before its provider call. When the worker dies inside that
+call, nothing tells us whether the provider took it. Redis redelivers the event to another
+worker, but it may do so before the claim is old enough to be taken as abandoned, and a
+reminder has no event at all; so this job, run by every worker, looks for claims older than
+the dispatcher's `sending_timeout` and sends those messages again, with the same Message-ID
+(a mail system that got the first copy drops the second). Reminder messages planned but
+never claimed are picked up here too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.notifications import repository as repo
+from clinicflow.notifications.dispatch import DeliveryFailed, Dispatcher, Prepared
+from clinicflow.notifications.domain.subject import subject_from_facts
+
+
+class StuckMessages:
+    def __init__(self, dispatcher: Dispatcher, batch: int = 100) -> None:
+        self._dispatcher = dispatcher
+        self._batch = batch
+
+    async def resume(self, now: datetime) -> int:
+        """Send again what was abandoned before `now - sending_timeout`; how many events."""
+        abandoned = now - self._dispatcher.sending_timeout
+        async with self._dispatcher.write() as conn:
+            events = await repo.abandoned_events(conn, abandoned, self._batch)
+            found = [await self._prepare(conn, event_id) for event_id in events]
+        for prepared in found:
+            if prepared is not None:
+                # The failure is on the message row; one bad address must not stop the rest.
+                with contextlib.suppress(DeliveryFailed):
+                    await self._dispatcher.send(prepared)
+        return len(events)
+
+    async def _prepare(self, conn: AsyncConnection, event_id: str) -> Prepared | None:
+        rows = await repo.messages_of(conn, event_id)
+        if not rows:
+            return None
+        kind = rows[0].template.split(".", 1)[0]
+        subject = subject_from_facts(kind, rows[0].facts)
+        return await self._dispatcher.prepare(conn, event_id, kind, subject, rows[0].patient_id)
