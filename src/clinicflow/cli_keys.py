@@ -1,8 +1,9 @@
-"""`clinicflow keys …`: rotating the key ring that seals data at rest (patient PHI, staff
-TOTP secrets, OAuth signing keys: every column in `clinicflow.sealed`).
+"""`clinicflow keys …`: the key ring that seals data at rest (patient PHI, staff TOTP
+secrets, OAuth signing keys: every column in `clinicflow.sealed`) and keys the audit chain.
 
-The safe order is rotate → restart every process (each loads the ring once) → reseal →
-retire; `retire` refuses while any value still uses the key.
+`init` makes a ring on first set-up only. The order is rotate → reseal → retire; running
+processes follow the key file without a restart (`infra.crypto.LiveKeyRing`), and `retire`
+refuses while any value still uses the key.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from clinicflow.bootstrap._keys import init_keys
 from clinicflow.infra.crypto import KeyFileBusy, KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.infra.rekey import KeyStillInUse, key_status, reseal, retire, rotate
@@ -42,6 +44,22 @@ def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
         raise typer.Exit(1) from exc
 
 
+@keys_app.command("init")
+def init() -> None:
+    """Make a new key ring (first set-up only: refused over a file or over stored data)."""
+    settings = Settings()
+    try:
+        ring = init_keys(settings.database_url, settings.resolved_keys_file)
+    except KeyRingError as exc:
+        console.print(f"[red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]new key ring[/] in {settings.resolved_keys_file} (active key {ring.active}); "
+        "back it up: without it the data sealed from now on cannot be read",
+        highlight=False,
+    )
+
+
 @keys_app.command("status")
 def status() -> None:
     """The active key and how many encrypted values each key seals."""
@@ -49,6 +67,10 @@ def status() -> None:
     for key_id in found.key_ids:
         mark = " (active)" if key_id == found.active_key else ""
         console.print(f"{key_id}{mark}: {found.counts.get(key_id, 0)} values")
+    if found.unbound:
+        console.print(
+            f"{found.unbound} values predate row binding; `clinicflow keys reseal` binds them"
+        )
 
 
 @keys_app.command("rotate")
@@ -57,7 +79,8 @@ def rotate_cmd() -> None:
     report = _run(lambda db, s: rotate(db, SEALED, s.resolved_keys_file))
     console.print(
         f"[green]active key {report.active_key}[/] (was {report.previous_key}); "
-        f"{report.reseal.values_resealed} values re-encrypted; restart every process now"
+        f"{report.reseal.values_resealed} values re-encrypted; running processes follow the "
+        "key file: run `clinicflow keys reseal` once more, then retire the old key"
     )
     if report.reseal.undecryptable:
         console.print(f"[red]{len(report.reseal.undecryptable)} values did not decrypt[/]")
@@ -65,7 +88,8 @@ def rotate_cmd() -> None:
 
 @keys_app.command("reseal")
 def reseal_cmd() -> None:
-    """Finish re-encrypting under the active key (after an interrupted rotate)."""
+    """Finish re-encrypting under the active key (after an interrupted rotate), binding
+    values sealed before row binding to their row."""
     report = _run(lambda db, s: reseal(db, SEALED, s.resolved_keys_file))
     console.print(f"{report.values_resealed} values re-encrypted")
 
