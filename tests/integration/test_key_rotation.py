@@ -89,7 +89,7 @@ async def read_all(db: Database, keys: KeyRing) -> dict[str, Plain]:
         row.id: tuple(
             None
             if row._mapping[c] is None
-            else keys.decrypt(row._mapping[c], context=seal_context(c))
+            else keys.decrypt(row._mapping[c], context=seal_context(c), row=row.id)
             for c in PHI_COLUMNS
         )
         for row in rows
@@ -195,7 +195,7 @@ async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database)
     async with db.write() as conn:
         [row] = await _stale_rows(conn, PATIENTS, new.active, None, 10)
         # The application renames the patient after the reseal read the row.
-        renamed = old.encrypt("Renamed", context=seal_context("first_name_enc"))
+        renamed = old.encrypt("Renamed", context=seal_context("first_name_enc"), row=row.id)
         await conn.execute(
             update(patients).where(patients.c.id == row.id).values(first_name_enc=renamed)
         )
@@ -310,8 +310,8 @@ def test_every_sealed_column_of_every_table_is_registered_for_rotation() -> None
 
 async def staff_totp_secret(db: Database, keys: KeyRing) -> str:
     async with db.read() as conn:
-        sealed = (await conn.execute(select(users.c.totp_secret_enc))).scalar_one()
-    return keys.decrypt(sealed, context=TOTP_CONTEXT)
+        user_id, sealed = (await conn.execute(select(users.c.id, users.c.totp_secret_enc))).one()
+    return keys.decrypt(sealed, context=TOTP_CONTEXT, row=user_id)
 
 
 async def test_rotate_and_retire_keep_totp_secrets_and_signing_keys_working(
