@@ -19,6 +19,7 @@ from clinicflow.cli_retention import retention_app
 from clinicflow.infra.crypto import KeysUnavailable
 from clinicflow.settings import Settings
 
+
 class _Clinicflow(typer.Typer):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -128,9 +129,8 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @db_app.command("migrate")
 def db_migrate(revision: str = "head") -> None:
     """Bring the database schema up to `revision` (default: the newest)."""
-    from clinicflow.infra.migrate import upgrade
-
     from clinicflow.bootstrap._keys import open_keys
+    from clinicflow.infra.migrate import upgrade
 
     settings = Settings()
     asyncio.run(upgrade(settings.database_url, revision))

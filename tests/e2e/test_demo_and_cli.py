@@ -138,7 +138,9 @@ async def _add_patient(url: str, ring: KeyRing) -> None:
 async def _first_name(url: str, ring: KeyRing) -> str:
     db = Database(url)
     async with db.read() as conn:
-        row_id, sealed = (await conn.execute(select(patients.c.id, patients.c.first_name_enc))).one()
+        row_id, sealed = (
+            await conn.execute(select(patients.c.id, patients.c.first_name_enc))
+        ).one()
     await db.dispose()
     return ring.decrypt(sealed, context=seal_context("first_name_enc"), row=row_id)
 

@@ -78,7 +78,9 @@ class CheckpointWriter:
             key = chain_key(conn)
         if head.seq == 0 or head == self._last:
             return 0
-        write(self.path, key, head, now)
+        at = write(self.path, key, head, now)
+        # The log pipeline is a second sink that whoever holds the database does not control.
+        log.info("audit_checkpoint", seq=head.seq, hash=head.hash, at=at)
         self._last = head
         return 1
 
@@ -99,7 +101,8 @@ def sign(key: bytes, head: Head, at: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def write(path: Path, key: bytes, head: Head, now: datetime) -> None:
+def write(path: Path, key: bytes, head: Head, now: datetime) -> str:
+    """Append one signed checkpoint; its time as written."""
     at = canonical_at(now)
     line = {"seq": head.seq, "hash": head.hash, "at": at, "mac": sign(key, head, at)}
     text = json.dumps(line, separators=(",", ":")) + "\n"
@@ -107,8 +110,7 @@ def write(path: Path, key: bytes, head: Head, now: datetime) -> None:
     with _appending(path) as fd:
         os.write(fd, text.encode())
         os.fsync(fd)
-    # The log pipeline is a second sink that whoever holds the database does not control.
-    log.info("audit_checkpoint", seq=head.seq, hash=head.hash, at=at)
+    return at
 
 
 @contextlib.contextmanager

@@ -66,11 +66,18 @@ class SealedColumns:
     key_column: str  # a unique, orderable column (the primary key): batches page by it
     columns: tuple[str, ...]
     context: Callable[[str], str]  # column name -> the context its values are sealed with
+    # The unique column whose value each row's values are bound to (default: key_column).
+    row_column: str | None = None
+
+    @property
+    def bound_to(self) -> str:
+        return self.row_column or self.key_column
 
     def __post_init__(self) -> None:
         if not self.columns:
             raise ValueError(f"{self.table.name}: no sealed columns given")
-        missing = [c for c in (self.key_column, *self.columns) if c not in self.table.c]
+        wanted = (self.key_column, self.bound_to, *self.columns)
+        missing = [c for c in wanted if c not in self.table.c]
         if missing:
             raise ValueError(f"{self.table.name} has no column(s) {', '.join(missing)}")
 
@@ -169,7 +176,8 @@ async def _stale_rows(
             for c in sealed.columns
         )
     )
-    query = select(key, *(table.c[c] for c in sealed.columns)).where(stale)
+    bound = [table.c[sealed.bound_to]] if sealed.bound_to != sealed.key_column else []
+    query = select(key, *bound, *(table.c[c] for c in sealed.columns)).where(stale)
     if after is not None:
         query = query.where(key > after)
     return (await conn.execute(query.order_by(key).limit(batch))).all()
@@ -180,14 +188,13 @@ async def _reseal_row(
 ) -> None:
     table, values = sealed.table, row._mapping
     key_value = values[sealed.key_column]
+    row = str(values[sealed.bound_to])
     resealed: dict[str, str] = {}
     for column in sealed.columns:
         token = values[column]
         try:
             if token is not None and keys.needs_reseal(token):
-                resealed[column] = keys.reseal(
-                    token, context=sealed.context(column), row=str(key_value)
-                )
+                resealed[column] = keys.reseal(token, context=sealed.context(column), row=row)
         except DecryptionError:
             tally.undecryptable.append((table.name, str(key_value), column))
     if not resealed:

@@ -30,7 +30,9 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     last_row = bind.execute(sa.text("SELECT MAX(id) FROM infra_audit_log")).scalar()
-    last_pruned = bind.execute(sa.text("SELECT MAX(through_id) FROM infra_audit_checkpoint")).scalar()
+    last_pruned = bind.execute(
+        sa.text("SELECT MAX(through_id) FROM infra_audit_checkpoint")
+    ).scalar()
     keyed_from = max(int(last_row or 0), int(last_pruned or 0)) + 1
     op.bulk_insert(chain, [{"id": 1, "keyed_from": keyed_from}])
 
