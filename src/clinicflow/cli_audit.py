@@ -32,8 +32,9 @@ def _ring(settings: Settings) -> KeyRing:
         return load(settings.resolved_keys_file)
     except (OSError, KeyRingError) as exc:
         console.print(
-            f"[red]✗[/] the audit chain is keyed by the key ring, and {settings.resolved_keys_file} "
-            f"cannot be read ({type(exc).__name__}); give CLINICFLOW_KEYS_FILE",
+            f"[red]✗[/] the audit chain is keyed by the key ring, and "
+            f"{settings.resolved_keys_file} cannot be read ({type(exc).__name__}); "
+            "give CLINICFLOW_KEYS_FILE",
             highlight=False,
         )
         raise typer.Exit(1) from exc

@@ -162,7 +162,8 @@ async def test_deleting_only_the_newest_row_needs_a_recorded_head_hash(db: Datab
     assert recorded.head_hash is not None
     anchored = await verify_database(db.url, KEY, {20: recorded.head_hash})
     assert not anchored.ok
-    assert anchored.problem is not None and "rows 20-20 missing" in anchored.problem
+    assert anchored.problem is not None
+    assert "rows 20-20 missing" in anchored.problem
 
 
 async def test_concurrent_appends_form_one_unbroken_chain(db: Database) -> None:

@@ -191,7 +191,8 @@ def test_a_value_sealed_before_row_binding_opens_and_reseals_bound() -> None:
     assert ring.needs_reseal(old)  # same key, but not yet bound to its row
     assert ring.decrypt(old, context=NAME, row=ROW) == "Ada"
     bound = ring.reseal(old, context=NAME, row=ROW)
-    assert is_bound(bound) and not ring.needs_reseal(bound)
+    assert is_bound(bound)
+    assert not ring.needs_reseal(bound)
     with pytest.raises(DecryptionError):
         ring.decrypt(bound, context=NAME, row="someone-else")
 

@@ -188,13 +188,13 @@ async def _reseal_row(
 ) -> None:
     table, values = sealed.table, row._mapping
     key_value = values[sealed.key_column]
-    row = str(values[sealed.bound_to])
+    bound_to = str(values[sealed.bound_to])
     resealed: dict[str, str] = {}
     for column in sealed.columns:
         token = values[column]
         try:
             if token is not None and keys.needs_reseal(token):
-                resealed[column] = keys.reseal(token, context=sealed.context(column), row=row)
+                resealed[column] = keys.reseal(token, context=sealed.context(column), row=bound_to)
         except DecryptionError:
             tally.undecryptable.append((table.name, str(key_value), column))
     if not resealed:
