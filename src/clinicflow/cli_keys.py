@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,7 +18,14 @@ from rich.console import Console
 from clinicflow.bootstrap._keys import init_keys
 from clinicflow.infra.crypto import KeyFileBusy, KeyRingError, load
 from clinicflow.infra.db import Database
-from clinicflow.infra.rekey import KeyStillInUse, key_status, reseal, retire, rotate
+from clinicflow.infra.rekey import (
+    KeyStillInUse,
+    add_key,
+    key_status,
+    reseal,
+    retire,
+    rotate,
+)
 from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 
@@ -73,10 +80,34 @@ def status() -> None:
         )
 
 
+@keys_app.command("add")
+def add_cmd() -> None:
+    """Stage a new key that opens but does not seal yet: for processes that get the key file
+    by copy (a Kubernetes Secret), so each holds the key before anything uses it."""
+    settings = Settings()
+    try:
+        key_id = add_key(settings.resolved_keys_file)
+    except (KeyRingError, KeyFileBusy) as exc:
+        console.print(f"[red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]staged key {key_id}[/]; once every process has this file, "
+        f"`clinicflow keys rotate --activate {key_id}`",
+        highlight=False,
+    )
+
+
+Activate = Annotated[
+    str | None,
+    typer.Option("--activate", metavar="KEY", help="Make this staged key active (`keys add`)."),
+]
+
+
 @keys_app.command("rotate")
-def rotate_cmd() -> None:
-    """Add a new active key and re-encrypt every value under it."""
-    report = _run(lambda db, s: rotate(db, SEALED, s.resolved_keys_file))
+def rotate_cmd(activate: Activate = None) -> None:
+    """Make a new key (or the staged --activate KEY) active and re-encrypt every value under
+    it."""
+    report = _run(lambda db, s: rotate(db, SEALED, s.resolved_keys_file, activate=activate))
     console.print(
         f"[green]active key {report.active_key}[/] (was {report.previous_key}); "
         f"{report.reseal.values_resealed} values re-encrypted; running processes follow the "

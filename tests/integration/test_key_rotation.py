@@ -34,6 +34,7 @@ from clinicflow.infra.rekey import (
     _reseal_row,
     _stale_rows,
     _Tally,
+    add_key,
     count_by_key,
     reseal_all,
     retire,
@@ -409,3 +410,20 @@ def test_a_save_that_fails_midway_leaves_the_old_file_whole(
     monkeypatch.undo()
     assert load(path) == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json"]
+
+
+async def test_a_staged_key_becomes_active_by_rotate_activate(
+    db: Database, key_file: Path
+) -> None:
+    old = load(key_file)
+    await create_patients(db, old, 2)
+    before = await read_all(db, old)
+
+    staged = add_key(key_file)
+
+    assert load(key_file).active == old.active  # staged: opens, but seals nothing yet
+    assert await count_by_key(db, SEALED) == {old.active: len(await sealed_values(db))}
+    report = await rotate(db, SEALED, key_file, activate=staged)
+    assert report.active_key == staged == load(key_file).active
+    assert report.counts == {staged: len(await sealed_values(db))}
+    assert await read_all(db, load(key_file).retire(old.active)) == before

@@ -235,3 +235,17 @@ def test_create_never_replaces_an_existing_key_file(tmp_path: Path) -> None:
     with pytest.raises(KeyRingError, match="never overwritten"):
         create(path)
     assert load(path) == first
+
+
+def test_a_staged_key_opens_but_seals_nothing_until_activated() -> None:
+    ring = KeyRing.generate()
+    staged = ring.with_new_key()
+    (added,) = set(staged.keys) - set(ring.keys)
+
+    assert staged.active == ring.active  # still sealing under the old key
+    activated = staged.activate(added)
+    token = activated.encrypt("Ada", context=NAME, row=ROW)
+    assert key_id_of(token) == added
+    assert staged.decrypt(token, context=NAME, row=ROW) == "Ada"  # a process with the staged file
+    with pytest.raises(KeyRingError, match="not in the key ring"):
+        ring.activate("knope")

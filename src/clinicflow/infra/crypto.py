@@ -165,9 +165,20 @@ class KeyRing:
 
     def with_new_active_key(self) -> KeyRing:
         """A ring with a fresh key sealing from now on; every older key still decrypts."""
+        staged = self.with_new_key()
+        return staged.activate(_newest(staged, self))
+
+    def with_new_key(self) -> KeyRing:
+        """A ring with a fresh key that opens but does not seal yet: staged, so every process
+        can hold it before anything is sealed under it."""
         key_id = _new_key_id(self.keys)
         keys = {**self.keys, key_id: AESGCM.generate_key(bit_length=256)}
-        return KeyRing(keys, key_id, self.index_key)
+        return KeyRing(keys, self.active, self.index_key)
+
+    def activate(self, key_id: str) -> KeyRing:
+        if key_id not in self.keys:
+            raise KeyRingError(f"key {key_id!r} is not in the key ring; stage it with `keys add`")
+        return KeyRing(self.keys, key_id, self.index_key)
 
     def retire(self, key_id: str) -> KeyRing:
         """A ring without `key_id`. Callers must first check no ciphertext still uses it."""
@@ -247,6 +258,11 @@ def _validate(keys: dict[str, bytes], active: str, index_key: bytes) -> None:
             raise KeyRingError(f"key {key_id!r} must be {_KEY_BYTES} bytes (AES-256)")
     if len(index_key) != _KEY_BYTES:
         raise KeyRingError(f"the blind-index key must be {_KEY_BYTES} bytes")
+
+
+def _newest(ring: KeyRing, before: KeyRing) -> str:
+    (added,) = set(ring.keys) - set(before.keys)
+    return added
 
 
 def _new_key_id(taken: dict[str, bytes]) -> str:

@@ -270,13 +270,28 @@ async def count_unbound(db: Database, sealed: Sequence[SealedColumns]) -> int:
     return total
 
 
-async def rotate(
-    db: Database, sealed: Sequence[SealedColumns], key_file: Path, batch: int = 500
-) -> RotationReport:
-    """Add a new active key to the key file, then re-encrypt everything under it."""
+def add_key(key_file: Path) -> str:
+    """Stage a new key in the key file (opening, not sealing); its id."""
     with key_file_lock(key_file):
         ring = load(key_file)
-        rotated = ring.with_new_active_key()
+        staged = ring.with_new_key()
+        save(key_file, staged)
+    (added,) = set(staged.keys) - set(ring.keys)
+    return added
+
+
+async def rotate(
+    db: Database,
+    sealed: Sequence[SealedColumns],
+    key_file: Path,
+    batch: int = 500,
+    activate: str | None = None,
+) -> RotationReport:
+    """Make a new key active (a fresh one, or the staged `activate`) in the key file, then
+    re-encrypt everything under it."""
+    with key_file_lock(key_file):
+        ring = load(key_file)
+        rotated = ring.activate(activate) if activate else ring.with_new_active_key()
         # Saved before anything is sealed with it: if the reseal stops halfway, every value
         # is under a key the file holds, and `reseal` (or another rotate) finishes the job.
         save(key_file, rotated)
