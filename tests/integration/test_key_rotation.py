@@ -412,9 +412,7 @@ def test_a_save_that_fails_midway_leaves_the_old_file_whole(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json"]
 
 
-async def test_a_staged_key_becomes_active_by_rotate_activate(
-    db: Database, key_file: Path
-) -> None:
+async def test_a_staged_key_becomes_active_by_rotate_activate(db: Database, key_file: Path) -> None:
     old = load(key_file)
     await create_patients(db, old, 2)
     before = await read_all(db, old)

@@ -188,13 +188,15 @@ async def test_rotate_reseal_retire_under_booking_load_fails_no_request(
     env = _env(settings, tmp_path)
 
     async def rotate_reseal_retire() -> None:
-        while len(load_.made) < 20:
-            await asyncio.sleep(0.05)  # noqa: ASYNC110  (until some data is sealed)
+        # Polling the load's progress, not waiting for the clock: until some data is sealed.
+        while len(load_.made) < 20:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
         for args in (("keys", "rotate"), ("keys", "reseal"), ("keys", "retire", old.active)):
             await asyncio.to_thread(_cli, env, *args)
         after = len(load_.made)
-        while len(load_.made) < after + AFTER_RETIRE and load_.slots:
-            await asyncio.sleep(0.05)  # noqa: ASYNC110  (the load goes on under the new key)
+        # The load goes on under the new key alone.
+        while len(load_.made) < after + AFTER_RETIRE and load_.slots:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
         load_.stop.set()
 
     await asyncio.gather(rotate_reseal_retire(), *(load_.client(n) for n in range(CLIENTS)))
