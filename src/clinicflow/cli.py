@@ -135,9 +135,13 @@ def db_migrate(revision: str = "head") -> None:
     settings = Settings()
     asyncio.run(upgrade(settings.database_url, revision))
     console.print(f"[green]migrated[/] {settings.database_url.split('@')[-1]} to {revision}")
-    # First set-up makes the key ring here (empty database); otherwise the ring must open
-    # what is stored, and a missing one is reported now rather than at the next start.
-    open_keys(settings.database_url, settings.resolved_keys_file)
+    # First set-up makes the key ring here (empty database). A migration job may run where
+    # the key file is not mounted: the schema is done either way, so a problem with the
+    # ring is reported, not failed on; every process that needs the ring refuses anyway.
+    try:
+        open_keys(settings.database_url, settings.resolved_keys_file)
+    except (KeysUnavailable, OSError) as exc:
+        console.print(f"[yellow]key ring not ready:[/] {exc}", highlight=False)
 
 
 @config_app.command("check")
