@@ -17,13 +17,13 @@ from clinicflow.infra.crypto import (
     DecryptionError,
     KeyRing,
     KeyRingError,
-    LiveKeyRing,
     create,
     is_bound,
     key_id_of,
     load,
     save,
 )
+from clinicflow.infra.live_keys import LiveKeyRing
 
 NAME = "patients_patient.first_name"
 ROW = "patient-1"

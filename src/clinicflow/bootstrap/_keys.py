@@ -21,8 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.audit_tables import audit_log
-from clinicflow.infra.crypto import KeysUnavailable, LiveKeyRing, create
+from clinicflow.infra.crypto import KeysUnavailable, create
 from clinicflow.infra.db import Database
+from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.infra.rekey import count_by_key
 from clinicflow.sealed import SEALED
 
