@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from clinicflow.infra.crypto import load, save
+from clinicflow.bootstrap._keys import open_keys
+from clinicflow.infra.crypto import KeysUnavailable, load, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
@@ -178,3 +179,12 @@ def test_keys_init_makes_a_private_ring_for_an_empty_database(tmp_path: Path) ->
     assert ring.active in _one_line(made.stderr)
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert set(json.loads(key_file.read_text())) == {"active", "keys", "index_key"}
+
+
+def test_no_ring_is_made_while_the_database_cannot_be_asked(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys.json"
+    unreachable = "postgresql+asyncpg://nobody@127.0.0.1:1/nothing"
+
+    with pytest.raises(KeysUnavailable, match="cannot check the database for sealed data"):
+        open_keys(unreachable, key_file)
+    assert not key_file.exists()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import structlog
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +29,7 @@ from clinicflow.infra.rekey import count_by_key
 from clinicflow.sealed import SEALED
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +46,19 @@ class StoredData:
 
 def open_keys(database_url: str, path: Path) -> LiveKeyRing:
     """The key ring for a process that reads or writes sealed data; raises KeysUnavailable."""
-    stored = _blocking(stored_data(database_url))
     if not path.exists():
+        stored = _blocking(stored_data(database_url))  # unreachable: refused, nothing made
         if not stored.empty:
             raise KeysUnavailable(_missing_file(path, stored))
         create(path)  # first set-up: nothing is sealed yet
     ring = LiveKeyRing(path)
+    try:
+        stored = _blocking(stored_data(database_url))
+    except KeysUnavailable as exc:
+        # A process starts alive but not ready while its database is down (/readyz); its
+        # ring is the file's, and a value under a key it lacks still fails to open.
+        log.warning("key_check_skipped", reason=str(exc), key_file=str(path))
+        return ring
     lacking = sorted(k for k in stored.sealed if k and k not in ring.keys)
     if lacking:
         needed = sum(stored.sealed[k] for k in lacking)
@@ -92,7 +101,7 @@ async def stored_data(database_url: str) -> StoredData:
         migrated = [s for s in SEALED if s.table.name in present]
         sealed = await count_by_key(db, migrated) if migrated else {}
         return StoredData(sealed, audit_rows)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, OSError) as exc:  # asyncpg refuses a connection with OSError
         # Unknown is not empty: without knowing, no key file may be made.
         raise KeysUnavailable(
             f"cannot check the database for sealed data ({type(exc).__name__}); "
