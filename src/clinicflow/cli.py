@@ -5,23 +5,35 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from clinicflow.cli_audit import audit_app
 from clinicflow.cli_events import events_app, run_worker
 from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
 from clinicflow.cli_payments import payments_app
 from clinicflow.cli_retention import retention_app
+from clinicflow.infra.crypto import KeysUnavailable
 from clinicflow.settings import Settings
 
-app = typer.Typer(help="Run and administer clinicflow.", no_args_is_help=True)
+
+class _Clinicflow(typer.Typer):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except KeysUnavailable as exc:
+            # Any command that builds the app refuses here: say why, without a traceback.
+            console.print(f"[red]✗[/] {exc}", highlight=False)
+            raise SystemExit(1) from exc
+
+
+app = _Clinicflow(help="Run and administer clinicflow.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="The clinic's configuration.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
@@ -148,11 +160,19 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @db_app.command("migrate")
 def db_migrate(revision: str = "head") -> None:
     """Bring the database schema up to `revision` (default: the newest)."""
+    from clinicflow.bootstrap._keys import open_keys
     from clinicflow.infra.migrate import upgrade
 
     settings = Settings()
     asyncio.run(upgrade(settings.database_url, revision))
     console.print(f"[green]migrated[/] {settings.database_url.split('@')[-1]} to {revision}")
+    # First set-up makes the key ring here (empty database). A migration job may run where
+    # the key file is not mounted: the schema is done either way, so a problem with the
+    # ring is reported, not failed on; every process that needs the ring refuses anyway.
+    try:
+        open_keys(settings.database_url, settings.resolved_keys_file)
+    except (KeysUnavailable, OSError) as exc:
+        console.print(f"[yellow]key ring not ready:[/] {exc}", highlight=False)
 
 
 @config_app.command("check")
@@ -161,19 +181,6 @@ def config_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     target = path or Settings().config_path
     _check_config(target)
     console.print(f"[green]{target}: configuration is valid[/]")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit log's hash chain; name the first row that was altered or removed."""
-    from clinicflow.infra.audit import verify_database
-
-    result = asyncio.run(verify_database(Settings().database_url))
-    if not result.ok:
-        console.print(f"[red]✗ audit log broken:[/] {result.problem}", highlight=False)
-        raise typer.Exit(1)
-    waiting = f"; {result.pending} newer entries awaiting their seal" if result.pending else ""
-    console.print(f"[green]OK[/]: {result.checked} rows; head hash {result.head_hash}{waiting}")
 
 
 def _served_settings(host: str, port: int, tls: bool, **given: str) -> Settings:
@@ -230,13 +237,14 @@ def _serve(
     # log_config=None keeps uvicorn's lines on our redacting JSON handler. Its access log is
     # off: the app writes its own, PHI-free by construction (infra.logging.access_line).
     if workers > 1:
-        from clinicflow.infra.crypto import load_or_create
+        from clinicflow.bootstrap._keys import open_keys
 
         # Each worker process imports the factory and builds its own app from the same
-        # environment these settings came from. The embedded key ring is made here first,
-        # or the workers would race to create it. A worker imports the whole CLI before it
+        # environment these settings came from. The key ring is checked (and, on first
+        # set-up, made) here first: a missing one refuses before any worker starts, and the
+        # workers do not race to create it. A worker imports the whole CLI before it
         # answers the supervisor's health check: uvicorn's 5 s is too short on a busy host.
-        load_or_create(settings.resolved_keys_file)
+        open_keys(settings.database_url, settings.resolved_keys_file)
         # The workers share one listening socket, and each takes every connection waiting
         # when it wakes: a burst of new connections could all land on one worker while the
         # other idles. libuv's switch (uvloop) makes each accept one at a time and yield.

@@ -1,25 +1,28 @@
-"""`clinicflow keys …`: rotating the key ring that seals data at rest (patient PHI, staff
-TOTP secrets, OAuth signing keys: every column in `clinicflow.sealed`).
+"""`clinicflow keys …`: the key ring that seals data at rest (patient PHI, staff TOTP
+secrets, OAuth signing keys: every column in `clinicflow.sealed`) and keys the audit chain.
 
-The safe order is rotate → restart every process (each loads the ring once) → reseal →
-retire; `retire` refuses while any value still uses the key.
+`init` makes a ring on first set-up only. The order is rotate → reseal → retire; running
+processes follow the key file without a restart (`infra.crypto.LiveKeyRing`), and `retire`
+refuses while any value still uses the key.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
+from clinicflow.bootstrap._keys import init_keys
 from clinicflow.cli_progress import progress_bar
 from clinicflow.infra.crypto import KeyFileBusy, KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.infra.rekey import (
     KeyStillInUse,
     ResealReport,
+    add_key,
     key_status,
     reseal,
     retire,
@@ -50,6 +53,22 @@ def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
         raise typer.Exit(1) from exc
 
 
+@keys_app.command("init")
+def init() -> None:
+    """Make a new key ring (first set-up only: refused over a file or over stored data)."""
+    settings = Settings()
+    try:
+        ring = init_keys(settings.database_url, settings.resolved_keys_file)
+    except KeyRingError as exc:
+        console.print(f"[red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]new key ring[/] in {settings.resolved_keys_file} (active key {ring.active}); "
+        "back it up: without it the data sealed from now on cannot be read",
+        highlight=False,
+    )
+
+
 @keys_app.command("status")
 def status() -> None:
     """The active key and how many encrypted values each key seals."""
@@ -57,15 +76,44 @@ def status() -> None:
     for key_id in found.key_ids:
         mark = " (active)" if key_id == found.active_key else ""
         console.print(f"{key_id}{mark}: {found.counts.get(key_id, 0)} values")
+    if found.unbound:
+        console.print(
+            f"{found.unbound} values predate row binding; `clinicflow keys reseal` binds them"
+        )
+
+
+@keys_app.command("add")
+def add_cmd() -> None:
+    """Stage a new key that opens but does not seal yet: for processes that get the key file
+    by copy (a Kubernetes Secret), so each holds the key before anything uses it."""
+    settings = Settings()
+    try:
+        key_id = add_key(settings.resolved_keys_file)
+    except (KeyRingError, KeyFileBusy) as exc:
+        console.print(f"[red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]staged key {key_id}[/]; once every process has this file, "
+        f"`clinicflow keys rotate --activate {key_id}`",
+        highlight=False,
+    )
+
+
+Activate = Annotated[
+    str | None,
+    typer.Option("--activate", metavar="KEY", help="Make this staged key active (`keys add`)."),
+]
 
 
 @keys_app.command("rotate")
-def rotate_cmd() -> None:
-    """Add a new active key and re-encrypt every value under it."""
-    report = _run(lambda db, s: rotate(db, SEALED, s.resolved_keys_file))
+def rotate_cmd(activate: Activate = None) -> None:
+    """Make a new key (or the staged --activate KEY) active and re-encrypt every value under
+    it."""
+    report = _run(lambda db, s: rotate(db, SEALED, s.resolved_keys_file, activate=activate))
     console.print(
         f"[green]active key {report.active_key}[/] (was {report.previous_key}); "
-        f"{report.reseal.values_resealed} values re-encrypted; restart every process now"
+        f"{report.reseal.values_resealed} values re-encrypted; running processes follow the "
+        "key file: run `clinicflow keys reseal` once more, then retire the old key"
     )
     if report.reseal.undecryptable:
         console.print(f"[red]{len(report.reseal.undecryptable)} values did not decrypt[/]")
@@ -73,14 +121,15 @@ def rotate_cmd() -> None:
 
 @keys_app.command("reseal")
 def reseal_cmd() -> None:
-    """Finish re-encrypting under the active key (after an interrupted rotate)."""
+    """Finish re-encrypting under the active key (after an interrupted rotate), binding
+    values sealed before row binding to their row."""
     report = _run(_reseal_showing_progress)
     console.print(f"{report.values_resealed} values re-encrypted")
 
 
 async def _reseal_showing_progress(db: Database, settings: Settings) -> ResealReport:
     found = await key_status(db, SEALED, load(settings.resolved_keys_file))
-    stale = sum(n for key_id, n in found.counts.items() if key_id != found.active_key)
+    stale = found.unbound + sum(n for kid, n in found.counts.items() if kid != found.active_key)
     with progress_bar("re-encrypting", stale, console) as bar:
         shown = 0
 

@@ -15,6 +15,8 @@ from rich.table import Table
 
 from clinicflow.catalog.loader import ConfigError, load_catalog
 from clinicflow.cli_progress import progress_bar
+from clinicflow.infra.audit import use_key
+from clinicflow.infra.crypto import KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.retention import STEPS, RetentionPlan, apply, plan, rows
 from clinicflow.settings import Settings
@@ -40,9 +42,20 @@ def run(apply_changes: Apply = False) -> None:
         console.print(f"[red]✗[/] {exc}", highlight=False)
         raise typer.Exit(1) from exc
     now = SystemClock().now()
+    try:
+        # Pruning verifies and extends the audit chain, which is keyed by the key ring.
+        audit_key = load(settings.resolved_keys_file).audit_key
+    except (OSError, KeyRingError) as exc:
+        console.print(
+            f"[red]✗[/] cannot read the key file {settings.resolved_keys_file} "
+            f"({type(exc).__name__}); give CLINICFLOW_KEYS_FILE",
+            highlight=False,
+        )
+        raise typer.Exit(1) from exc
 
     async def go() -> RetentionPlan:
         db = Database(settings.database_url)
+        use_key(db, audit_key)
         try:
             if not apply_changes:
                 return await plan(db, policy, now)

@@ -1,6 +1,8 @@
 """Every column sealed with the key ring, across contexts: what `clinicflow keys` re-encrypts
-and counts before a key may be retired. A column sealed anywhere must be listed here, or
-retiring a key would leave its values undecryptable (tests check every `*_enc` column is)."""
+and counts before a key may be retired, and what start-up counts to know whether the key file
+can open the database. A column sealed anywhere must be listed here, or retiring a key would
+leave its values undecryptable (tests check every `*_enc` column is). Each value is bound to
+its row by the listed row column, which the contexts use when they seal."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ SEALED: tuple[SealedColumns, ...] = (
     SealedColumns(users, "id", ("totp_secret_enc",), lambda _: TOTP_CONTEXT),
     SealedColumns(signing_keys, "kid", ("private_key_enc",), lambda _: SIGNING_CONTEXT),
     SealedColumns(subscriptions, "id", SECRET_COLUMNS, webhook_context),
-    SealedColumns(push_subscriptions, "id", PUSH_COLUMNS, push_context),
+    # Bound to the endpoint's hash: an upsert keeps the row's id (notifications.push).
+    SealedColumns(push_subscriptions, "id", PUSH_COLUMNS, push_context, "endpoint_hash"),
     SealedColumns(waitlist_entries, "id", WAITLIST_COLUMNS, waitlist_context),
 )
 

@@ -31,8 +31,13 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'clinicflow.sqlite3'}"
     config_path: Path = Path("config/clinic.yaml")
     data_dir: Path = DEFAULT_DATA_DIR
-    # PHI key ring; the embedded default creates data_dir/keys.json on first run.
+    # PHI key ring (default data_dir/keys.json); made only on first set-up (an empty
+    # database) or by `clinicflow keys init`, never over stored data.
     keys_file: Path | None = None
+    # Where checkpoints of the audit chain's head go, outside the database (default
+    # data_dir/audit-checkpoints.jsonl), and how often the head is written there.
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_seconds: int = 60
     sql_echo: bool = False
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
@@ -284,3 +289,7 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_file(self) -> Path:
         return self.keys_file or self.data_dir / "keys.json"
+
+    @property
+    def resolved_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"

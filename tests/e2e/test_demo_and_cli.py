@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from clinicflow.cli import app
 from clinicflow.infra.audit import AuditEntry
 from clinicflow.infra.audit import append as audit_append
-from clinicflow.infra.crypto import KeyRing, load, load_or_create
+from clinicflow.infra.audit import use_key as use_audit_key
+from clinicflow.infra.crypto import KeyRing, create, load
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
@@ -112,7 +113,7 @@ def test_keys_rotate_then_retire_the_old_key_keeps_patients_readable(
     monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
     monkeypatch.setenv("CLINICFLOW_KEYS_FILE", str(key_file))
     asyncio.run(upgrade(url))
-    old = load_or_create(key_file)
+    old = create(key_file)
     asyncio.run(_add_patient(url, old))
     runner = CliRunner()
 
@@ -139,9 +140,11 @@ async def _add_patient(url: str, ring: KeyRing) -> None:
 async def _first_name(url: str, ring: KeyRing) -> str:
     db = Database(url)
     async with db.read() as conn:
-        sealed = (await conn.execute(select(patients.c.first_name_enc))).scalar_one()
+        row_id, sealed = (
+            await conn.execute(select(patients.c.id, patients.c.first_name_enc))
+        ).one()
     await db.dispose()
-    return ring.decrypt(sealed, context=seal_context("first_name_enc"))
+    return ring.decrypt(sealed, context=seal_context("first_name_enc"), row=row_id)
 
 
 def test_audit_verify_passes_an_intact_log_and_names_an_edited_row(
@@ -149,8 +152,10 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_row(
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
     monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
     asyncio.run(upgrade(url))
-    asyncio.run(_append_audit_rows(url, 5))
+    ring = create(tmp_path / "keys.json")
+    asyncio.run(_append_audit_rows(url, 5, ring))
     runner = CliRunner()
 
     intact = runner.invoke(app, ["audit", "verify"])
@@ -162,8 +167,9 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_row(
     assert "row 3" in " ".join(broken.output.split())
 
 
-async def _append_audit_rows(url: str, count: int) -> None:
+async def _append_audit_rows(url: str, count: int, ring: KeyRing) -> None:
     db = Database(url)
+    use_audit_key(db, ring.audit_key)
     for n in range(count):
         async with db.write() as conn:
             entry = AuditEntry("user", "u1", "front_desk", "read", "patient", f"p{n}")

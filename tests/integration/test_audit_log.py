@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection
 
-from clinicflow.infra._audit_chain import GENESIS, row_hash
+from clinicflow.infra._audit_chain import GENESIS, row_mac
 from clinicflow.infra.audit import (
     AuditEntry,
     append,
@@ -19,12 +19,15 @@ from clinicflow.infra.audit import (
     audit_pending,
     seal,
     search,
+    use_key,
     verify,
     verify_database,
 )
+from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+KEY = KeyRing.generate().audit_key
 
 
 def _entry(n: int, **overrides: object) -> AuditEntry:
@@ -46,6 +49,7 @@ def _entry(n: int, **overrides: object) -> AuditEntry:
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
+    use_key(database, KEY)
     yield database
     await database.dispose()
 
@@ -103,7 +107,7 @@ async def test_the_first_row_links_to_the_genesis_hash_and_each_row_to_the_last(
 async def test_editing_a_column_is_detected_at_that_row(db: Database) -> None:
     await _fill(db, 20)
     await _sql(db, "UPDATE infra_audit_log SET resource_id='x' WHERE id=7")
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert not result.ok
     assert result.first_bad_id == 7
     assert result.checked == 6
@@ -111,6 +115,7 @@ async def test_editing_a_column_is_detected_at_that_row(db: Database) -> None:
 
 
 async def test_editing_a_row_and_its_hash_breaks_the_next_link(db: Database) -> None:
+    # Even someone holding the chain's key cannot edit a row without breaking the next link.
     await _fill(db, 20)
     async with db.write() as conn:
         row = (await conn.execute(select(audit_log).where(audit_log.c.id == 7))).one()
@@ -118,9 +123,9 @@ async def test_editing_a_row_and_its_hash_breaks_the_next_link(db: Database) -> 
         await conn.execute(
             update(audit_log)
             .where(audit_log.c.id == 7)
-            .values(outcome="denied", hash=row_hash(forged))
+            .values(outcome="denied", hash=row_mac(KEY, 7, forged))
         )
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert result.first_bad_id == 8
     assert result.problem == "row 8: previous-hash link broken after row 7 (row 7 rewritten?)"
 
@@ -128,7 +133,7 @@ async def test_editing_a_row_and_its_hash_breaks_the_next_link(db: Database) -> 
 async def test_deleting_a_middle_row_is_named_at_the_row_after_it(db: Database) -> None:
     await _fill(db, 20)
     await _sql(db, "DELETE FROM infra_audit_log WHERE id=12")
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert not result.ok
     assert result.first_bad_id == 13
     assert result.checked == 11
@@ -138,7 +143,7 @@ async def test_deleting_a_middle_row_is_named_at_the_row_after_it(db: Database) 
 async def test_deleting_the_first_rows_is_detected(db: Database) -> None:
     await _fill(db, 5)
     await _sql(db, "DELETE FROM infra_audit_log WHERE id IN (1, 2)")
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert result.first_bad_id == 3
     assert result.problem == (
         "row 3: previous-hash link broken at the start of the log (rows 1-2 deleted?)"
@@ -148,12 +153,17 @@ async def test_deleting_the_first_rows_is_detected(db: Database) -> None:
 async def test_deleting_only_the_newest_row_needs_a_recorded_head_hash(db: Database) -> None:
     # A pure chain cannot see a cut-off tail; comparing with a head hash kept elsewhere can.
     await _fill(db, 20)
-    recorded = await verify_database(db.url)
+    recorded = await verify_database(db.url, KEY)
     await _sql(db, "DELETE FROM infra_audit_log WHERE id=20")
-    after = await verify_database(db.url)
+    after = await verify_database(db.url, KEY)
     assert after.ok
     assert after.checked == 19
     assert after.head_hash != recorded.head_hash
+    assert recorded.head_hash is not None
+    anchored = await verify_database(db.url, KEY, {20: recorded.head_hash})
+    assert not anchored.ok
+    assert anchored.problem is not None
+    assert "rows 20-20 missing" in anchored.problem
 
 
 async def test_concurrent_appends_form_one_unbroken_chain(db: Database) -> None:
@@ -169,7 +179,7 @@ async def test_concurrent_appends_form_one_unbroken_chain(db: Database) -> None:
         requests = (await conn.execute(select(audit_log.c.request_id))).scalars()
         assert list(ids) == list(range(1, 31))
         assert sorted(requests) == sorted(f"req-{n}" for n in range(30))
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert result.ok
     assert result.checked == 30
     assert result.pending == 0
@@ -179,6 +189,7 @@ async def test_sealers_in_two_processes_share_one_chain(db: Database) -> None:
     """Two Database objects stand for two processes: each has its own in-process sealer,
     so only the database lock orders them."""
     other = Database(db.url)
+    use_key(other, KEY)
     try:
 
         async def one(n: int) -> None:
@@ -188,7 +199,7 @@ async def test_sealers_in_two_processes_share_one_chain(db: Database) -> None:
         await asyncio.gather(*(one(n) for n in range(40)))
     finally:
         await other.dispose()
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert result.ok
     assert result.checked == 40
     assert result.pending == 0
@@ -200,11 +211,11 @@ async def test_an_entry_left_unsealed_is_counted_then_sealed_by_the_next_seal(
     # A process that died between its commit and its seal: the entry committed, no seal ran.
     async with db.engine.begin() as conn:
         await conn.execute(insert(audit_pending).values(**_pending(1)))
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert result.ok
     assert (result.checked, result.pending) == (0, 1)
     assert await seal(db) == 1
-    after = await verify_database(db.url)
+    after = await verify_database(db.url, KEY)
     assert (after.ok, after.checked, after.pending) == (True, 1, 0)
 
 
@@ -303,5 +314,5 @@ async def test_an_entry_committed_during_a_seal_is_not_lost(db: Database) -> Non
                 sealed = (await conn.execute(select(audit_log.c.resource_id))).scalars().all()
             assert sealed == ["res-2"]
         assert await seal(db) == 1  # the slow one, committed now
-    result = await verify_database(db.url)
+    result = await verify_database(db.url, KEY)
     assert (result.ok, result.checked, result.pending) == (True, 2, 0)

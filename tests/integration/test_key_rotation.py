@@ -34,6 +34,7 @@ from clinicflow.infra.rekey import (
     _reseal_row,
     _stale_rows,
     _Tally,
+    add_key,
     count_by_key,
     reseal_all,
     retire,
@@ -89,7 +90,7 @@ async def read_all(db: Database, keys: KeyRing) -> dict[str, Plain]:
         row.id: tuple(
             None
             if row._mapping[c] is None
-            else keys.decrypt(row._mapping[c], context=seal_context(c))
+            else keys.decrypt(row._mapping[c], context=seal_context(c), row=row.id)
             for c in PHI_COLUMNS
         )
         for row in rows
@@ -195,7 +196,7 @@ async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database)
     async with db.write() as conn:
         [row] = await _stale_rows(conn, PATIENTS, new.active, None, 10)
         # The application renames the patient after the reseal read the row.
-        renamed = old.encrypt("Renamed", context=seal_context("first_name_enc"))
+        renamed = old.encrypt("Renamed", context=seal_context("first_name_enc"), row=row.id)
         await conn.execute(
             update(patients).where(patients.c.id == row.id).values(first_name_enc=renamed)
         )
@@ -310,8 +311,8 @@ def test_every_sealed_column_of_every_table_is_registered_for_rotation() -> None
 
 async def staff_totp_secret(db: Database, keys: KeyRing) -> str:
     async with db.read() as conn:
-        sealed = (await conn.execute(select(users.c.totp_secret_enc))).scalar_one()
-    return keys.decrypt(sealed, context=TOTP_CONTEXT)
+        user_id, sealed = (await conn.execute(select(users.c.id, users.c.totp_secret_enc))).one()
+    return keys.decrypt(sealed, context=TOTP_CONTEXT, row=user_id)
 
 
 async def test_rotate_and_retire_keep_totp_secrets_and_signing_keys_working(
@@ -409,3 +410,18 @@ def test_a_save_that_fails_midway_leaves_the_old_file_whole(
     monkeypatch.undo()
     assert load(path) == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json"]
+
+
+async def test_a_staged_key_becomes_active_by_rotate_activate(db: Database, key_file: Path) -> None:
+    old = load(key_file)
+    await create_patients(db, old, 2)
+    before = await read_all(db, old)
+
+    staged = add_key(key_file)
+
+    assert load(key_file).active == old.active  # staged: opens, but seals nothing yet
+    assert await count_by_key(db, SEALED) == {old.active: len(await sealed_values(db))}
+    report = await rotate(db, SEALED, key_file, activate=staged)
+    assert report.active_key == staged == load(key_file).active
+    assert report.counts == {staged: len(await sealed_values(db))}
+    assert await read_all(db, load(key_file).retire(old.active)) == before

@@ -24,7 +24,15 @@ from clinicflow.booking.tables import appointments, idempotency_keys
 from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.cli import app
 from clinicflow.infra import audit_retention
-from clinicflow.infra.audit import AuditEntry, append, audit_checkpoints, audit_log, verify
+from clinicflow.infra.audit import (
+    AuditEntry,
+    append,
+    audit_checkpoints,
+    audit_log,
+    use_key,
+    verify,
+)
+from clinicflow.infra.crypto import KeyRing, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import outbox
@@ -33,6 +41,7 @@ from clinicflow.patients.tables import PHI_COLUMNS, patients, visits
 from clinicflow.shared.clock import FixedClock
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+RING = KeyRing.generate()  # keys the audit chain
 POLICY = RetentionPolicy()
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = (patients, visits, appointments, idempotency_keys, audit_log, audit_checkpoints)
@@ -51,6 +60,7 @@ def _at(year: int, month: int = 1, day: int = 1, hour: int = 12) -> datetime:
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
+    use_key(database, RING.audit_key)
     yield database
     await database.dispose()
 
@@ -377,6 +387,9 @@ def test_cli_lists_what_is_due_then_applies_it(
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
     monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
     monkeypatch.setenv("CLINICFLOW_CONFIG_PATH", str(ROOT / "config" / "clinic.yaml"))
+    monkeypatch.setenv("CLINICFLOW_KEYS_FILE", str(tmp_path / "keys.json"))
+    monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
+    save(tmp_path / "keys.json", RING)
     monkeypatch.setattr(cli_retention, "SystemClock", lambda: FixedClock(NOW))
     monkeypatch.setattr(cli_retention, "console", Console(width=240))
     asyncio.run(upgrade(url))
@@ -403,6 +416,7 @@ def test_cli_lists_what_is_due_then_applies_it(
 
 async def _seed_file(url: str) -> None:
     database = Database(url)
+    use_key(database, RING.audit_key)
     try:
         await _seed(database)
     finally:

@@ -436,7 +436,7 @@ async def test_key_rotation_reseals_entries_and_staff_still_read_them(
     reader = WaitlistCipher(rotated)
     async with container.db.read() as conn:
         row = (await conn.execute(select(entries))).one()
-    assert reader.open(row.zip_enc, "zip") == "78613"
+    assert reader.open(row.zip_enc, "zip", row.id) == "78613"
     assert row.email_enc.startswith(f"{rotated.active}:")
 
 

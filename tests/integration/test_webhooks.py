@@ -58,8 +58,8 @@ async def admin(container: Container) -> dict[str, str]:
 async def sign_in(container: Container) -> dict[str, str]:
     """The admin's headers; again after the clock has moved past the session's idle timeout."""
     async with container.db.read() as conn:
-        sealed = (await conn.execute(select(users.c.totp_secret_enc))).scalar_one()
-    secret = container.keys.decrypt(sealed, context=TOTP_CONTEXT)
+        user_id, sealed = (await conn.execute(select(users.c.id, users.c.totp_secret_enc))).one()
+    secret = container.keys.decrypt(sealed, context=TOTP_CONTEXT, row=user_id)
     code = code_at(secret, container.clock.now())
     opened, _ = await container.users.login("root", PASSWORD, code)
     return {"Authorization": f"Bearer {opened.token}"}

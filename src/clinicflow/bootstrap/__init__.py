@@ -23,6 +23,7 @@ from clinicflow.booking.handlers import BookingService
 from clinicflow.booking.merging import PatientReassigner
 from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.system import LaunchAwareAvailability, LaunchAwareBookings, SystemBooking
+from clinicflow.bootstrap._keys import open_keys
 from clinicflow.bootstrap._ports import BookingDeskAdapter, PatientNamesAdapter
 from clinicflow.bootstrap._providers import payment_gateways, push_sender
 from clinicflow.catalog import Catalog
@@ -40,10 +41,11 @@ from clinicflow.identity.sessions import SessionStore
 from clinicflow.identity.signin_backoff import BackoffStore
 from clinicflow.identity.users import UserService
 from clinicflow.infra import audit
+from clinicflow.infra.audit_anchor import CheckpointWriter
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.cache import Cache, MemoryCache, RedisCache
-from clinicflow.infra.crypto import KeyRing, load_or_create
+from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.events import EventBus, build_bus
 from clinicflow.infra.jobs import Job, Jobs
@@ -113,7 +115,9 @@ def build(
     catalog = catalog or load_catalog(settings.config_path)
     clock = clock or SystemClock()
     db = Database(settings.database_url, echo=settings.sql_echo)
-    keys = load_or_create(settings.resolved_keys_file)
+    # Refuses to start when stored data needs keys the file lacks (or the file is gone).
+    keys = open_keys(settings.database_url, settings.resolved_keys_file)
+    audit.use_key(db, keys.audit_key)
     http = http or httpx.AsyncClient(timeout=10)
     # Traces (every process builds here: serve, worker, CLI); idempotent per process.
     setup_tracing(settings)
@@ -337,5 +341,11 @@ def _jobs(
         Job("webhook_retries", timedelta(seconds=5), webhooks.sender.send_due),
         # Entries whose process died between their commit and their seal (infra.audit).
         Job("audit_seal", timedelta(seconds=10), lambda _now: audit.seal(db)),
+        # The chain's head, kept outside the database (infra.audit_anchor).
+        Job(
+            "audit_checkpoint",
+            timedelta(seconds=settings.audit_checkpoint_seconds),
+            CheckpointWriter(db, settings.resolved_audit_checkpoint_file).run,
+        ),
         *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
     ]

@@ -103,7 +103,7 @@ class PatientNamesAdapter:
         if row is None:
             return None
         parts = (
-            self._cipher.open(row.first_name_enc, "first_name"),
-            self._cipher.open(row.last_name_enc, "last_name"),
+            self._cipher.open(row.first_name_enc, "first_name", patient_id),
+            self._cipher.open(row.last_name_enc, "last_name", patient_id),
         )
         return " ".join(x for x in parts if x) or None

@@ -114,7 +114,9 @@ class TokenService:
                 insert(signing_keys).values(
                     kid=key.kid,
                     algorithm=key.algorithm,
-                    private_key_enc=self._keys.encrypt(key.private_pem, context=SIGNING_CONTEXT),
+                    private_key_enc=self._keys.encrypt(
+                        key.private_pem, context=SIGNING_CONTEXT, row=key.kid
+                    ),
                     public_jwk=key.public_jwk,
                     created_at=key.created_at,
                 )
@@ -159,7 +161,7 @@ class TokenService:
         return self._cache
 
     def _open(self, row: Any) -> SigningKey:
-        pem = self._keys.decrypt(row.private_key_enc, context=SIGNING_CONTEXT)
+        pem = self._keys.decrypt(row.private_key_enc, context=SIGNING_CONTEXT, row=row.kid)
         created: datetime = row.created_at
         return SigningKey(row.kid, row.algorithm, pem, dict(row.public_jwk), created)
 

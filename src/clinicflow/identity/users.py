@@ -100,13 +100,15 @@ class UserService:
         self._check_new(username, role, password, practitioner)
         now = self._clock.now()
         secret = totp.new_secret() if with_totp or role == Role.ADMIN else None
+        user_id = str(uuid.uuid4())
+        sealed = self._keys.encrypt(secret, context=TOTP_CONTEXT, row=user_id) if secret else None
         values = {
-            "id": str(uuid.uuid4()),
+            "id": user_id,
             "username": username,
             "role": role,
             "practitioner": practitioner,
             "password_hash": passwords.hash_password(password),
-            "totp_secret_enc": self._keys.encrypt(secret, context=TOTP_CONTEXT) if secret else None,
+            "totp_secret_enc": sealed,
             "active": True,
             "created_at": now,
             "updated_at": now,
@@ -194,7 +196,7 @@ class UserService:
             return None
         if not code:
             raise SecondFactorRequired("give the 6-digit code from your authenticator app")
-        secret = self._keys.decrypt(row.totp_secret_enc, context=TOTP_CONTEXT)
+        secret = self._keys.decrypt(row.totp_secret_enc, context=TOTP_CONTEXT, row=row.id)
         return totp.verify_code(secret, code, now, row.totp_last_step)
 
     async def _failed(self, name: str, now: datetime) -> None:
@@ -214,18 +216,24 @@ class UserService:
         secret = totp.new_secret()
         now = self._clock.now()
         async with self._db.write() as conn:
-            done = await conn.execute(
+            found = (
+                await conn.execute(
+                    select(users.c.id).where(users.c.username == username.strip().lower())
+                )
+            ).scalar_one_or_none()
+            if found is None:
+                raise InvalidRequest(f"no user named {username!r}")
+            await conn.execute(
                 update(users)
-                .where(users.c.username == username.strip().lower())
+                .where(users.c.id == found)
                 .values(
-                    totp_secret_enc=self._keys.encrypt(secret, context=TOTP_CONTEXT),
+                    # Bound to the user's row: a seed copied to another account does not open.
+                    totp_secret_enc=self._keys.encrypt(secret, context=TOTP_CONTEXT, row=found),
                     totp_confirmed_at=None,
                     totp_last_step=None,
                     updated_at=now,
                 )
             )
-        if done.rowcount != 1:
-            raise InvalidRequest(f"no user named {username!r}")
         return totp.provisioning_uri(secret, username, self._issuer_name)
 
     async def list(self) -> list[UserView]:

@@ -1,11 +1,19 @@
 """The audit log's hash chain: canonical form, row hashes, and the walk that checks them.
 
 Pure (no database), so the rules are readable in one place and testable on plain dicts.
+
+Rows are chained with HMAC-SHA256 under a key from the key ring, over their id and every
+column: without the key nobody can re-hash an edited chain or append a row that verifies.
+Rows written before the keyed chain (ids below `keyed_from`, recorded by migration 0015c)
+keep their plain SHA-256 hashes and verify as such. Checkpoints of the head kept outside the
+database (`infra.audit_anchor`) are compared during the walk, so rows cut off the end, or a
+chain rebuilt from some row on, show too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,13 +67,23 @@ def canonical_at(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def row_hash(fields: Mapping[str, Any]) -> str:
-    payload = {name: fields[name] for name in HASHED_FIELDS}
+def _canonical(fields: Mapping[str, Any], extra: Mapping[str, Any]) -> bytes:
+    payload = {name: fields[name] for name in HASHED_FIELDS} | dict(extra)
     payload["at"] = canonical_at(fields["at"])
     # SQLite hands booleans back as 0/1 on some paths; the hash must not depend on that.
     payload["break_glass"] = bool(payload["break_glass"])
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    return text.encode("ascii")
+
+
+def row_hash(fields: Mapping[str, Any]) -> str:
+    """The plain SHA-256 of rows written before the keyed chain (anyone can compute it)."""
+    return hashlib.sha256(_canonical(fields, {})).hexdigest()
+
+
+def row_mac(key: bytes, row_id: int, fields: Mapping[str, Any]) -> str:
+    """A keyed row hash: its id is covered too, so rows cannot trade places."""
+    return hmac.new(key, _canonical(fields, {"id": row_id}), hashlib.sha256).hexdigest()
 
 
 class ChainWalker:
@@ -75,8 +93,21 @@ class ChainWalker:
     rows' last id and hash stand in for the rows themselves.
     """
 
-    def __init__(self, start_id: int = 0, start_hash: str = GENESIS) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        start_id: int = 0,
+        start_hash: str = GENESIS,
+        *,
+        keyed_from: int = 1,
+        anchors: Mapping[int, str] | None = None,
+    ) -> None:
+        self.key = key
+        self.keyed_from = keyed_from
+        # Row id -> hash recorded outside the database (checkpoints, --expect-head).
+        self.anchors = dict(anchors or {})
         self.start_id = start_id
+        self.start_hash = start_hash
         self.last_id = start_id
         self.last_hash = start_hash
         self.checked = 0
@@ -94,6 +125,36 @@ class ChainWalker:
         self.checked += 1
         return True
 
+    def finish(self) -> VerifyResult:
+        """The result once every row was fed: the anchors beyond the last row name a cut."""
+        anchored = self.anchors.get(self.start_id) if self.start_id else None
+        if self.problem is None and anchored is not None and anchored != self.start_hash:
+            self.problem = (
+                f"the pruning checkpoint (row {self.start_id}) differs from the checkpoint kept "
+                "outside the database (rewritten?)"
+            )
+            self.bad_id = self.start_id
+        if self.problem is None:
+            self.problem = self._cut_off()
+            if self.problem is not None:
+                self.bad_id = self.last_id + 1
+        return self.result()
+
+    def _cut_off(self) -> str | None:
+        beyond = [i for i in self.anchors if i > self.last_id]
+        if beyond:
+            newest = max(beyond)
+            return (
+                f"rows {self.last_id + 1}-{newest} missing: a checkpoint kept outside the "
+                f"database names row {newest} (newest rows deleted?)"
+            )
+        if self.last_id < self.keyed_from - 1:
+            return (
+                f"rows {self.last_id + 1}-{self.keyed_from - 1} missing: the log held them "
+                "when the keyed chain began (deleted?)"
+            )
+        return None
+
     def result(self) -> VerifyResult:
         head = self.last_hash if self.checked or self.start_id else None
         pruned = self.start_id or None
@@ -101,8 +162,16 @@ class ChainWalker:
         return VerifyResult(ok, self.checked, self.bad_id, self.problem, head, pruned)
 
     def _problem(self, row_id: int, row: Mapping[str, Any]) -> str | None:
-        if row_hash(row) != row["hash"]:
+        keyed = row_id >= self.keyed_from
+        expected = row_mac(self.key, row_id, row) if keyed else row_hash(row)
+        if not hmac.compare_digest(expected, row["hash"]):
             return f"row {row_id}: hash does not match its contents (edited?)"
+        anchored = self.anchors.get(row_id)
+        if anchored is not None and anchored != row["hash"]:
+            return (
+                f"row {row_id}: differs from the checkpoint kept outside the database "
+                "(chain rewritten?)"
+            )
         if row_id <= self.last_id:  # only possible for the first row after a checkpoint
             return (
                 f"row {row_id}: lies within the pruned range (through row {self.start_id}); "

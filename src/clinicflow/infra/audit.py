@@ -1,13 +1,15 @@
 """The PHI access audit log: append-only and hash-chained, so an edit or deletion shows.
 
 Each row carries the hash of the row before it (the first row links to 64 zeros) and its own
-hash over every column but id and hash. `verify` walks the chain in id order and names the
-first row where it breaks: an edited row no longer matches its hash; a deleted row leaves an
-id gap and a broken link in the row after it.
+HMAC-SHA256, under a key from the key ring, over its id and every other column. `verify`
+walks the chain in id order and names the first row where it breaks: an edited row no longer
+matches its hash; a deleted row leaves an id gap and a broken link in the row after it; a
+row re-hashed or appended without the key does not verify at all.
 
-Limitation: deleting only the newest rows leaves a shorter chain that is still consistent; a
-pure chain cannot notice it. Record `VerifyResult.head_hash` outside the database (backup
-manifest, ticket) and compare, or ship rows to write-once storage, to cover that.
+A chain alone cannot notice its newest rows cut off. Checkpoints of the head (id and hash,
+HMACed) are therefore written outside the database (`infra.audit_anchor`: a file by default,
+every minute by the `audit_checkpoint` job, and by `clinicflow audit head`), and `verify`
+compares them, and `--expect-head N:HASH`, with the chain.
 
 Retention prunes the oldest rows (`infra.audit_retention`) and records a checkpoint: the last
 pruned row's id and hash. `verify` then starts from the newest checkpoint instead of the
@@ -38,12 +40,12 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, true
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,13 +54,14 @@ from clinicflow.infra._audit_chain import (
     ChainWalker,
     VerifyResult,
     canonical_at,
-    row_hash,
+    row_mac,
 )
 from clinicflow.infra.audit_tables import (
     ACTOR_TYPES,
     OUTCOMES,
     ActorType,
     Outcome,
+    audit_chain,
     audit_checkpoints,
     audit_log,
     audit_pending,
@@ -78,8 +81,10 @@ __all__ = [
     "audit_checkpoints",
     "audit_log",
     "audit_pending",
+    "chain_key",
     "seal",
     "search",
+    "use_key",
     "verify",
 ]
 
@@ -139,6 +144,30 @@ class AuditRecord:
 _SEAL = "clinicflow_audit_seal"
 
 
+class AuditKeyMissing(RuntimeError):
+    """A database's audit chain was used before its key was given (`use_key`)."""
+
+
+# The chain's HMAC key per engine (bootstrap gives it; `audit verify` loads the key file):
+# sealing runs after commits, far from where the key ring is built.
+_chain_keys: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
+
+
+def use_key(db: Database, key: bytes) -> None:
+    """Seal and verify this database's chain under `key` (`KeyRing.audit_key`)."""
+    _chain_keys[db.engine.sync_engine] = key
+
+
+def chain_key(conn: AsyncConnection) -> bytes:
+    found = _chain_keys.get(conn.sync_engine)
+    if found is None:
+        raise AuditKeyMissing(
+            "no audit chain key for this database; the key ring gives it (bootstrap calls "
+            "audit.use_key)"
+        )
+    return found
+
+
 async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> None:
     """Record one entry inside the caller's (write) transaction; it is sealed into the chain
     right after that transaction commits."""
@@ -173,6 +202,7 @@ _DONE = delete(audit_pending).where(audit_pending.c.id.in_(bindparam("q_ids", ex
 async def seal_batch(conn: AsyncConnection) -> int:
     """Chain up to SEAL_BATCH pending entries, oldest first, in the caller's write
     transaction; how many."""
+    key = chain_key(conn)  # before the lock: without a key nothing is chained
     if conn.dialect.name == "postgresql":
         # Held until this transaction ends, so the next sealer starts from this one's head.
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
@@ -187,8 +217,8 @@ async def seal_batch(conn: AsyncConnection) -> int:
     for row in pending:
         values = {c.name: row._mapping[c.name] for c in audit_pending.c if c.name != "id"}
         values["prev_hash"] = prev_hash
-        values["hash"] = prev_hash = row_hash(values)
         prev_id += 1
+        values["hash"] = prev_hash = row_mac(key, prev_id, values)
         chained.append(values | {"id": prev_id})
     await conn.execute(_CHAIN, chained)
     # Exactly these: an id below the last one may belong to an entry committed since the
@@ -249,14 +279,28 @@ async def chain_start(conn: AsyncConnection) -> tuple[int, str]:
     return (newest.through_id, newest.through_hash) if newest is not None else (0, GENESIS)
 
 
+async def keyed_from(conn: AsyncConnection) -> int:
+    """The first id chained with HMAC; older rows keep plain hashes (migration 0015c)."""
+    found = (await conn.execute(select(audit_chain.c.keyed_from))).scalar()
+    return 1 if found is None else int(found)
+
+
 async def verify(
-    conn: AsyncConnection, *, batch_size: int = VERIFY_BATCH, upto: int | None = None
+    conn: AsyncConnection,
+    *,
+    batch_size: int = VERIFY_BATCH,
+    upto: int | None = None,
+    anchors: Mapping[int, str] | None = None,
 ) -> VerifyResult:
     """Walk the chain in id order, a batch at a time (keyset on id); `upto` stops early.
 
     Every remaining row is read, those at or before a checkpoint too: a pruned row that
-    reappears is reported, not skipped."""
-    walker = ChainWalker(*await chain_start(conn))
+    reappears is reported, not skipped. `anchors` (row id -> hash, recorded outside the
+    database) must match the rows they name, and none may lie beyond the last row."""
+    start = await chain_start(conn)
+    walker = ChainWalker(
+        chain_key(conn), *start, keyed_from=await keyed_from(conn), anchors=anchors
+    )
     last = audit_log.c.id <= upto if upto is not None else true()
     after = 0
     while True:
@@ -272,16 +316,20 @@ async def verify(
             if not walker.feed(row._asdict()):
                 return walker.result()
         if len(batch) < batch_size:
-            return replace(walker.result(), pending=await pending_count(conn))
+            done = walker.result() if upto is not None else walker.finish()
+            return replace(done, pending=await pending_count(conn))
         after = batch[-1].id
 
 
-async def verify_database(url: str) -> VerifyResult:
+async def verify_database(
+    url: str, key: bytes, anchors: Mapping[int, str] | None = None
+) -> VerifyResult:
     """For `clinicflow audit verify`: its own engine, disposed afterwards."""
     db = Database(url)
+    use_key(db, key)
     try:
         async with db.read() as conn:
-            return await verify(conn)
+            return await verify(conn, anchors=anchors)
     finally:
         await db.dispose()
 

@@ -72,3 +72,12 @@ audit_checkpoints = Table(
     Column("cutoff", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# One row: the first id chained with HMAC (`infra._audit_chain`). Rows below it were written
+# before the keyed chain and keep their plain hashes; a fresh database starts keyed at 1.
+audit_chain = Table(
+    "infra_audit_chain",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("keyed_from", Integer, nullable=False),
+)

@@ -1,9 +1,17 @@
 """Field encryption for PHI at rest: AES-256-GCM with a key ring, plus blind indexes.
 
-Each ciphertext names the key that sealed it (`<key id>:<base64 nonce+ciphertext>`), so keys
-can be added and old ones keep decrypting until retired. The column name is bound in as
-associated data: a value copied into another column does not decrypt. Lookups go through a
-keyed HMAC of the normalized value (a blind index), never through the plaintext.
+Each ciphertext names the key that sealed it (`<key id>:r:<base64 nonce+ciphertext>`), so
+keys can be added and old ones keep decrypting until retired. The associated data binds a
+value to its place: the table and column (a value copied into another column does not
+decrypt) and the row's key (nor into another patient's row). Values written before row
+binding (`<key id>:<base64>`, column only) still open; `keys reseal` rewrites them bound.
+Lookups go through a keyed HMAC of the normalized value (a blind index), never through the
+plaintext.
+
+A key file is made only on first set-up (`create`, refused over an existing file); the
+composition root decides when that is (an empty database) and refuses to start when sealed
+data names keys the file lacks. Running processes hold an `infra.live_keys.LiveKeyRing`,
+which follows the file through rotations.
 
 Rotation changes only the encryption keys. The blind-index key stays the same: every
 `*_bidx` column (and secrets derived from it, such as the booking idempotency secret) is an
@@ -36,6 +44,8 @@ log = logging.getLogger(__name__)
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
+# After the key id in a row-bound value; never in base64, so older values cannot carry it.
+BOUND_MARK = "r:"
 
 
 class DecryptionError(Exception):
@@ -44,6 +54,12 @@ class DecryptionError(Exception):
 
 class KeyRingError(ValueError):
     """A key ring that is malformed, or an operation on it that would lose data."""
+
+
+class KeysUnavailable(KeyRingError):
+    """The key file is missing, or lacks keys that sealed data in the database names: the
+    process must not start (a new ring would make that data unreadable, and everything
+    written meanwhile unreadable once the right file is back)."""
 
 
 class KeyFileBusy(RuntimeError):
@@ -58,41 +74,90 @@ def key_id_of(token: str) -> str:
     return key_id
 
 
-@dataclass(frozen=True)
-class KeyRing:
+def is_bound(token: str) -> bool:
+    """Whether `token` is bound to its row (sealed since row binding), read without decrypting."""
+    return token.partition(":")[2].startswith(BOUND_MARK)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
     keys: dict[str, bytes]  # key id -> 32-byte AES key
     active: str
     index_key: bytes
 
-    def __post_init__(self) -> None:
-        _validate(self.keys, self.active, self.index_key)
 
-    def encrypt(self, plaintext: str, *, context: str) -> str:
+class KeyRing:
+    """AES-256-GCM keys by id, the active one sealing; values opened by the key they name.
+
+    Each value is bound to its place: the associated data is the column's context and the
+    row's key, so a value copied into another column or another row does not open there.
+    Values sealed before row binding (no `BOUND_MARK`) open with the column's context alone,
+    until `keys reseal` rewrites them bound; keys made since never sealed such a value, so
+    once the older keys are retired none opens at all."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, keys: dict[str, bytes], active: str, index_key: bytes) -> None:
+        _validate(keys, active, index_key)
+        self._state = _Keys(dict(keys), active, index_key)
+
+    def _current(self) -> _Keys:
+        return self._state
+
+    def _sealing(self) -> _Keys:
+        """The keys to seal with: the newest a live ring knows."""
+        return self._current()
+
+    def _key_for(self, key_id: str) -> bytes | None:
+        return self._current().keys.get(key_id)
+
+    @property
+    def keys(self) -> dict[str, bytes]:
+        return self._current().keys
+
+    @property
+    def active(self) -> str:
+        return self._current().active
+
+    @property
+    def index_key(self) -> bytes:
+        return self._current().index_key
+
+    @property
+    def audit_key(self) -> bytes:
+        """The audit chain's HMAC key, derived from the blind-index key (which never rotates
+        with the encryption keys, so the chain's rows keep verifying across rotations)."""
+        return hmac.new(self.index_key, b"clinicflow audit chain", hashlib.sha256).digest()
+
+    def encrypt(self, plaintext: str, *, context: str, row: str) -> str:
+        state = self._sealing()
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.active]).encrypt(nonce, plaintext.encode(), context.encode())
-        return f"{self.active}:{base64.b64encode(nonce + sealed).decode()}"
+        sealed = AESGCM(state.keys[state.active]).encrypt(
+            nonce, plaintext.encode(), _bound(context, row)
+        )
+        body = base64.b64encode(nonce + sealed).decode()
+        return f"{state.active}:{BOUND_MARK}{body}"
 
-    def decrypt(self, token: str, *, context: str) -> str:
+    def decrypt(self, token: str, *, context: str, row: str) -> str:
         key_id = key_id_of(token)
-        key = self.keys.get(key_id)
+        key = self._key_for(key_id)
         if key is None:
             raise DecryptionError(f"key {key_id!r} is not in the key ring")
+        body = token[len(key_id) + 1 :]
+        bound = body.startswith(BOUND_MARK)
+        associated = _bound(context, row) if bound else context.encode()
         try:
-            raw = base64.b64decode(token[len(key_id) + 1 :], validate=True)
-            return (
-                AESGCM(key)
-                .decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode())
-                .decode()
-            )
+            raw = base64.b64decode(body.removeprefix(BOUND_MARK), validate=True)
+            return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated).decode()
         except (InvalidTag, binascii.Error, ValueError) as exc:
             # One error type for callers; the message names the context, never the value.
-            raise DecryptionError(f"value does not decrypt as {context!r}") from exc
+            raise DecryptionError(f"value does not decrypt as {context!r} of this row") from exc
 
     def needs_reseal(self, token: str) -> bool:
-        return key_id_of(token) != self.active
+        return key_id_of(token) != self.active or not is_bound(token)
 
-    def reseal(self, token: str, *, context: str) -> str:
-        return self.encrypt(self.decrypt(token, context=context), context=context)
+    def reseal(self, token: str, *, context: str, row: str) -> str:
+        return self.encrypt(self.decrypt(token, context=context, row=row), context=context, row=row)
 
     def blind_index(self, normalized: str, *, context: str) -> str:
         message = f"{context}\x00{normalized}".encode()
@@ -100,9 +165,20 @@ class KeyRing:
 
     def with_new_active_key(self) -> KeyRing:
         """A ring with a fresh key sealing from now on; every older key still decrypts."""
+        staged = self.with_new_key()
+        return staged.activate(_newest(staged, self))
+
+    def with_new_key(self) -> KeyRing:
+        """A ring with a fresh key that opens but does not seal yet: staged, so every process
+        can hold it before anything is sealed under it."""
         key_id = _new_key_id(self.keys)
         keys = {**self.keys, key_id: AESGCM.generate_key(bit_length=256)}
-        return KeyRing(keys, key_id, self.index_key)
+        return KeyRing(keys, self.active, self.index_key)
+
+    def activate(self, key_id: str) -> KeyRing:
+        if key_id not in self.keys:
+            raise KeyRingError(f"key {key_id!r} is not in the key ring; stage it with `keys add`")
+        return KeyRing(self.keys, key_id, self.index_key)
 
     def retire(self, key_id: str) -> KeyRing:
         """A ring without `key_id`. Callers must first check no ciphertext still uses it."""
@@ -112,6 +188,22 @@ class KeyRing:
             raise KeyRingError(f"key {key_id!r} is the active key; rotate before retiring it")
         keys = {k: v for k, v in self.keys.items() if k != key_id}
         return KeyRing(keys, self.active, self.index_key)
+
+    def snapshot(self) -> KeyRing:
+        """The keys as they are now, fixed (a live ring's current contents)."""
+        state = self._current()
+        return KeyRing(state.keys, state.active, state.index_key)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KeyRing):
+            return NotImplemented
+        return self._current() == other._current()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable for live rings: never a dict key
+
+    def __repr__(self) -> str:
+        # Key ids only: the repr may reach a log or a traceback.
+        return f"{type(self).__name__}(active={self.active!r}, keys={sorted(self.keys)!r})"
 
     @classmethod
     def generate(cls) -> KeyRing:
@@ -133,7 +225,7 @@ class KeyRing:
         try:
             data: Any = json.loads(text)
             keys = {str(k): base64.b64decode(v, validate=True) for k, v in data["keys"].items()}
-            return cls(
+            return KeyRing(
                 keys, str(data["active"]), base64.b64decode(data["index_key"], validate=True)
             )
         except KeyRingError:
@@ -150,6 +242,11 @@ class KeyRing:
         return cls.from_json(text.strip())
 
 
+def _bound(context: str, row: str) -> bytes:
+    # NUL cannot occur in a context (a table.column name), so the split is unambiguous.
+    return f"{context}\x00row\x00{row}".encode()
+
+
 def _validate(keys: dict[str, bytes], active: str, index_key: bytes) -> None:
     if active not in keys:
         raise KeyRingError(f"active key {active!r} is not in the key ring")
@@ -161,6 +258,11 @@ def _validate(keys: dict[str, bytes], active: str, index_key: bytes) -> None:
             raise KeyRingError(f"key {key_id!r} must be {_KEY_BYTES} bytes (AES-256)")
     if len(index_key) != _KEY_BYTES:
         raise KeyRingError(f"the blind-index key must be {_KEY_BYTES} bytes")
+
+
+def _newest(ring: KeyRing, before: KeyRing) -> str:
+    (added,) = set(ring.keys) - set(before.keys)
+    return added
 
 
 def _new_key_id(taken: dict[str, bytes]) -> str:
@@ -216,17 +318,21 @@ def key_file_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def load_or_create(path: Path) -> KeyRing:
-    """Read the key ring; the embedded default makes one on first run (with a warning)."""
-    if path.exists():
-        return KeyRing.from_json(path.read_text())
+def create(path: Path) -> KeyRing:
+    """A new key ring in a new file (never over an existing one): first set-up only."""
     ring = KeyRing.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise KeyRingError(f"{path} already exists; a key file is never overwritten") from exc
     with os.fdopen(fd, "w") as handle:
         handle.write(ring.to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    _fsync_dir(path.parent)
     log.warning(
-        "created a local PHI key file at %s: back it up, and give production its keys "
+        "created a new PHI key file at %s: back it up, and give production its keys "
         "through CLINICFLOW_KEYS_FILE from a secret store",
         path,
     )

@@ -1,5 +1,8 @@
 """Key rotation: re-encrypt every sealed column under the active key, retire keys nothing uses.
 
+Resealing also binds values written before row binding to their row (`infra.crypto`), so
+`keys reseal` is the migration path for older data.
+
 Which columns are sealed, and with what associated data, is the contexts' knowledge; this
 module works over any list of `SealedColumns` (`clinicflow.sealed.SEALED` lists them all).
 Every function takes that list, so a key is only retired once no registered column uses it.
@@ -10,10 +13,11 @@ holds one long transaction, and a run that stops halfway resumes by running agai
 rows no longer match. Each update is a compare-and-set on the ciphertexts it read, so a
 value the application rewrote meanwhile is kept, never overwritten with the older plaintext.
 
-With servers running, the order is: rotate (saves the new key, then reseals), restart every
-process so it reads the new ring, reseal once more to catch rows that old processes sealed
-under the previous key meanwhile, then retire. `retire` counts the database, so it refuses
-while anything still uses the key.
+With servers running, the order is: rotate (saves the new key, then reseals), reseal once
+more to catch values a process sealed under the previous key while the rotation ran, then
+retire. Running processes follow the key file (`LiveKeyRing`): each looks at the file before
+sealing and when a value names a key it does not know, so no restart is needed and no
+request fails. `retire` counts the database, so it refuses while anything still uses the key.
 """
 
 from __future__ import annotations
@@ -38,7 +42,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.crypto import DecryptionError, KeyRing, key_file_lock, load, save
+from clinicflow.infra.crypto import (
+    BOUND_MARK,
+    DecryptionError,
+    KeyRing,
+    key_file_lock,
+    load,
+    save,
+)
 from clinicflow.infra.db import Database
 from clinicflow.shared.errors import Conflict
 
@@ -55,11 +66,18 @@ class SealedColumns:
     key_column: str  # a unique, orderable column (the primary key): batches page by it
     columns: tuple[str, ...]
     context: Callable[[str], str]  # column name -> the context its values are sealed with
+    # The unique column whose value each row's values are bound to (default: key_column).
+    row_column: str | None = None
+
+    @property
+    def bound_to(self) -> str:
+        return self.row_column or self.key_column
 
     def __post_init__(self) -> None:
         if not self.columns:
             raise ValueError(f"{self.table.name}: no sealed columns given")
-        missing = [c for c in (self.key_column, *self.columns) if c not in self.table.c]
+        wanted = (self.key_column, self.bound_to, *self.columns)
+        missing = [c for c in wanted if c not in self.table.c]
         if missing:
             raise ValueError(f"{self.table.name} has no column(s) {', '.join(missing)}")
 
@@ -92,6 +110,7 @@ class KeyStatus:
     active_key: str
     key_ids: tuple[str, ...]
     counts: dict[str, int]  # "" counts values with no key id at all (malformed)
+    unbound: int = 0  # values sealed before row binding: `keys reseal` binds them
 
 
 @dataclass(slots=True)
@@ -146,18 +165,19 @@ async def _stale_rows(
     conn: AsyncConnection, sealed: SealedColumns, active: str, after: Any, batch: int
 ) -> Sequence[Row[Any]]:
     """The next page of rows (key column above `after`, None for the first page) holding a
-    value under a key other than `active`."""
+    value under a key other than `active`, or not yet bound to its row."""
     table, key = sealed.table, sealed.table.c[sealed.key_column]
     # substr comparison rather than LIKE: SQLite's LIKE ignores case, and a missed row here
     # would be a row silently left under a key about to be retired.
-    prefix = f"{active}:"
+    prefix = f"{active}:{BOUND_MARK}"
     stale = or_(
         *(
             and_(table.c[c].is_not(None), func.substr(table.c[c], 1, len(prefix)) != prefix)
             for c in sealed.columns
         )
     )
-    query = select(key, *(table.c[c] for c in sealed.columns)).where(stale)
+    bound = [table.c[sealed.bound_to]] if sealed.bound_to != sealed.key_column else []
+    query = select(key, *bound, *(table.c[c] for c in sealed.columns)).where(stale)
     if after is not None:
         query = query.where(key > after)
     return (await conn.execute(query.order_by(key).limit(batch))).all()
@@ -168,12 +188,13 @@ async def _reseal_row(
 ) -> None:
     table, values = sealed.table, row._mapping
     key_value = values[sealed.key_column]
+    bound_to = str(values[sealed.bound_to])
     resealed: dict[str, str] = {}
     for column in sealed.columns:
         token = values[column]
         try:
             if token is not None and keys.needs_reseal(token):
-                resealed[column] = keys.reseal(token, context=sealed.context(column))
+                resealed[column] = keys.reseal(token, context=sealed.context(column), row=bound_to)
         except DecryptionError:
             tally.undecryptable.append((table.name, str(key_value), column))
     if not resealed:
@@ -230,16 +251,47 @@ def _key_id_expr(dialect: str) -> Callable[[Any], ColumnElement[Any]]:
 
 
 async def key_status(db: Database, sealed: Sequence[SealedColumns], keys: KeyRing) -> KeyStatus:
-    return KeyStatus(keys.active, tuple(keys.keys), await count_by_key(db, sealed))
+    counts = await count_by_key(db, sealed)
+    return KeyStatus(keys.active, tuple(keys.keys), counts, await count_unbound(db, sealed))
+
+
+async def count_unbound(db: Database, sealed: Sequence[SealedColumns]) -> int:
+    """Values sealed before row binding (`<key id>:<base64>`, no row in their associated data)."""
+    total = 0
+    async with db.read() as conn:
+        find = "instr" if conn.dialect.name == "sqlite" else "strpos"
+        for s in sealed:
+            for c in s.columns:
+                column = s.table.c[c]
+                after_id = getattr(func, find)(column, ":") + 1
+                mark = func.substr(column, after_id, len(BOUND_MARK))
+                query = select(func.count()).where(column.is_not(None), mark != BOUND_MARK)
+                total += int((await conn.execute(query)).scalar_one())
+    return total
+
+
+def add_key(key_file: Path) -> str:
+    """Stage a new key in the key file (opening, not sealing); its id."""
+    with key_file_lock(key_file):
+        ring = load(key_file)
+        staged = ring.with_new_key()
+        save(key_file, staged)
+    (added,) = set(staged.keys) - set(ring.keys)
+    return added
 
 
 async def rotate(
-    db: Database, sealed: Sequence[SealedColumns], key_file: Path, batch: int = 500
+    db: Database,
+    sealed: Sequence[SealedColumns],
+    key_file: Path,
+    batch: int = 500,
+    activate: str | None = None,
 ) -> RotationReport:
-    """Add a new active key to the key file, then re-encrypt everything under it."""
+    """Make a new key active (a fresh one, or the staged `activate`) in the key file, then
+    re-encrypt everything under it."""
     with key_file_lock(key_file):
         ring = load(key_file)
-        rotated = ring.with_new_active_key()
+        rotated = ring.activate(activate) if activate else ring.with_new_active_key()
         # Saved before anything is sealed with it: if the reseal stops halfway, every value
         # is under a key the file holds, and `reseal` (or another rotate) finishes the job.
         save(key_file, rotated)

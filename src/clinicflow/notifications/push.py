@@ -172,9 +172,9 @@ class PushStore:
         before = await self._by_hash(conn, digest)
         values: dict[str, Any] = {
             "patient_id": patient_id,
-            "endpoint_enc": self._seal(subscription.endpoint, "endpoint_enc"),
-            "p256dh_enc": self._seal(subscription.p256dh, "p256dh_enc"),
-            "auth_enc": self._seal(subscription.auth, "auth_enc"),
+            "endpoint_enc": self._seal(subscription.endpoint, "endpoint_enc", digest),
+            "p256dh_enc": self._seal(subscription.p256dh, "p256dh_enc", digest),
+            "auth_enc": self._seal(subscription.auth, "auth_enc", digest),
             "user_agent": (user_agent or "")[:120] or None,
             "updated_at": now,
         }
@@ -238,19 +238,21 @@ class PushStore:
     async def _by_hash(self, conn: AsyncConnection, digest: str) -> Any:
         return (await conn.execute(select(subs).where(subs.c.endpoint_hash == digest))).first()
 
-    def _seal(self, value: str, column: str) -> str:
-        return self._keys.encrypt(value, context=seal_context(column))
+    # Bound to the row by its endpoint hash, not its id: an upsert of a known browser keeps
+    # the row's id but writes values sealed before it knew that id.
+    def _seal(self, value: str, column: str, digest: str) -> str:
+        return self._keys.encrypt(value, context=seal_context(column), row=digest)
 
-    def _open(self, token: str, column: str) -> str:
-        return self._keys.decrypt(token, context=seal_context(column))
+    def _open(self, token: str, column: str, digest: str) -> str:
+        return self._keys.decrypt(token, context=seal_context(column), row=digest)
 
     def _device(self, row: Any) -> Device:
         return Device(
             row.id,
             PushSubscription(
-                self._open(row.endpoint_enc, "endpoint_enc"),
-                self._open(row.p256dh_enc, "p256dh_enc"),
-                self._open(row.auth_enc, "auth_enc"),
+                self._open(row.endpoint_enc, "endpoint_enc", row.endpoint_hash),
+                self._open(row.p256dh_enc, "p256dh_enc", row.endpoint_hash),
+                self._open(row.auth_enc, "auth_enc", row.endpoint_hash),
             ),
         )
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.patients.cipher import PatientCipher
 from clinicflow.patients.errors import MergeConflict
 from clinicflow.patients.ports import BookingReassigner
 from clinicflow.patients.tables import enrollments, merges, patients, visits
@@ -34,11 +35,13 @@ FILLABLE = (
     "referred_by_practitioner",
     "referral_campaign",
 )
+SEALED = {c for c in FILLABLE if c.endswith("_enc")}
 
 
 async def merge_records(
     conn: AsyncConnection,
     bookings: BookingReassigner,
+    cipher: PatientCipher,
     rows: tuple[Any, Any],
     actor_id: str,
     now: datetime,
@@ -59,7 +62,7 @@ async def merge_records(
             conn, patients, patients.c.referred_by_patient_id, source.id, target.id
         ),
     }
-    await _absorb(conn, source, target, now)
+    await _absorb(conn, cipher, source, target, now)
     await conn.execute(
         insert(merges).values(
             id=str(uuid.uuid4()),
@@ -107,8 +110,13 @@ async def _merge_enrollments(conn: AsyncConnection, source_id: str, target_id: s
     return len(rows)
 
 
-async def _absorb(conn: AsyncConnection, source: Any, target: Any, now: datetime) -> None:
+async def _absorb(
+    conn: AsyncConnection, cipher: PatientCipher, source: Any, target: Any, now: datetime
+) -> None:
     gaps = {c: getattr(source, c) for c in FILLABLE if getattr(target, c) is None}
+    for column in SEALED & gaps.keys():
+        # Sealed values are bound to their record: copied over, they are sealed anew.
+        gaps[column] = cipher.move(gaps[column], column, source.id, target.id)
     # The duplicate's indexes go first: the survivor may take over its email's index.
     await conn.execute(
         update(patients)

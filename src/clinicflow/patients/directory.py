@@ -52,10 +52,10 @@ class PatientDirectory:
             _INSERT,
             {
                 "id": patient_id,
-                "first_name_enc": self._seal(details.first_name, "first_name"),
-                "last_name_enc": self._seal(details.last_name, "last_name"),
-                "email_enc": self._seal(details.email, "email") if details.email else None,
-                "phone_enc": self._seal(details.phone, "phone") if details.phone else None,
+                "first_name_enc": self._seal(details.first_name, "first_name", patient_id),
+                "last_name_enc": self._seal(details.last_name, "last_name", patient_id),
+                "email_enc": self._seal(details.email, "email", patient_id),
+                "phone_enc": self._seal(details.phone, "phone", patient_id),
                 "email_bidx": email_bidx,
                 "phone_bidx": phone_bidx,
                 "created_at": now,
@@ -82,8 +82,8 @@ class PatientDirectory:
         found = (await conn.execute(query, {"q_bidx": bidx})).scalar_one_or_none()
         return None if found is None else str(found)
 
-    def _seal(self, value: str, column: str) -> str | None:
-        return self._cipher.seal(value, column)
+    def _seal(self, value: str | None, column: str, patient_id: str) -> str | None:
+        return self._cipher.seal(value, column, patient_id)
 
     def _bidx(self, value: str | None, column: str) -> str | None:
         return self._cipher.index(value, column)

@@ -53,7 +53,7 @@ class PatientService:
             raise InvalidRequest("give an email or a phone number, so the clinic can reach them")
         now = self._clock.now()
         patient_id = str(uuid.uuid4())
-        values = repo.column_values(given, self._cipher, {}, now)
+        values = repo.column_values(patient_id, given, self._cipher, {}, now)
         values.setdefault("contact_prefs", {})
         try:
             async with self._db.write() as conn:
@@ -86,7 +86,9 @@ class PatientService:
                 row, _ = await self._guard.check(conn, actor, Need.WRITE, found, patient_id)
                 _refuse_merged(row)
                 now = self._clock.now()
-                values = repo.column_values(changes.values, self._cipher, row.contact_prefs, now)
+                values = repo.column_values(
+                    patient_id, changes.values, self._cipher, row.contact_prefs, now
+                )
                 if "email_bidx" in values:
                     await self._refuse_taken_email(conn, values["email_bidx"], patient_id)
                 await self._check_referrer(conn, changes, patient_id)
@@ -112,7 +114,9 @@ class PatientService:
         async def run() -> PatientView:
             async with self._db.write() as conn:
                 rows = await self._lock_pair(conn, actor, source_id, target_id)
-                await merge_records(conn, self._bookings, rows, actor.id, self._clock.now())
+                await merge_records(
+                    conn, self._bookings, self._cipher, rows, actor.id, self._clock.now()
+                )
                 await self._guard.trail.record(
                     conn, actor, "merge", [access(source_id), access(target_id)]
                 )

@@ -36,7 +36,7 @@ class ContactBook:
             return None
         return Reach(
             row.id,
-            self._cipher.open(row.email_enc, "email"),
-            self._cipher.open(row.phone_enc, "phone"),
+            self._cipher.open(row.email_enc, "email", row.id),
+            self._cipher.open(row.phone_enc, "phone", row.id),
             dict(row.contact_prefs or {}),
         )

@@ -20,6 +20,7 @@ CHANNELS = ("email", "sms", "push")
 
 
 def column_values(
+    patient_id: str,
     changes: Mapping[str, Any],
     cipher: PatientCipher,
     prefs: Mapping[str, Any],
@@ -28,17 +29,19 @@ def column_values(
     values: dict[str, Any] = {}
     for name in SEALED_TEXT:
         if name in changes:
-            values[f"{name}_enc"] = cipher.seal(changes[name], name)
+            values[f"{name}_enc"] = cipher.seal(changes[name], name, patient_id)
     for name in ("email", "phone"):
         if name in changes:
             values[f"{name}_bidx"] = cipher.index(changes[name], name)
     if "birth_date" in changes:
         birth = changes["birth_date"]
-        values["birth_date_enc"] = cipher.seal(birth.isoformat() if birth else None, "birth_date")
+        values["birth_date_enc"] = cipher.seal(
+            birth.isoformat() if birth else None, "birth_date", patient_id
+        )
     if "address" in changes:
         address = changes["address"]
         values["address_enc"] = cipher.seal(
-            json.dumps(asdict(address)) if address else None, "address"
+            json.dumps(asdict(address)) if address else None, "address", patient_id
         )
     for name in PLAIN:
         if name in changes:

@@ -50,19 +50,19 @@ class PatientView:
 
     @classmethod
     def of(cls, row: Any, cipher: PatientCipher) -> PatientView:
-        birth = cipher.open(row.birth_date_enc, "birth_date")
-        address = cipher.open(row.address_enc, "address")
+        birth = cipher.open(row.birth_date_enc, "birth_date", row.id)
+        address = cipher.open(row.address_enc, "address", row.id)
         return cls(
             id=row.id,
-            first_name=cipher.open(row.first_name_enc, "first_name"),
-            last_name=cipher.open(row.last_name_enc, "last_name"),
-            email=cipher.open(row.email_enc, "email"),
-            phone=cipher.open(row.phone_enc, "phone"),
+            first_name=cipher.open(row.first_name_enc, "first_name", row.id),
+            last_name=cipher.open(row.last_name_enc, "last_name", row.id),
+            email=cipher.open(row.email_enc, "email", row.id),
+            phone=cipher.open(row.phone_enc, "phone", row.id),
             birth_date=date.fromisoformat(birth) if birth else None,
             sex=row.sex,
             pronouns=row.pronouns,
             address=Address(**json.loads(address)) if address else None,
-            notes=cipher.open(row.notes_enc, "notes"),
+            notes=cipher.open(row.notes_enc, "notes", row.id),
             contact_prefs=dict(row.contact_prefs or {}),
             referral=Referral(
                 row.referral_source,

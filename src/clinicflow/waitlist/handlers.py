@@ -154,9 +154,13 @@ class WaitlistService:
         given = {"channels": req.channels, "sms_consent": req.sms_consent}
         channels = checks.channel_values({}, given, bool(contact.email), bool(contact.phone), now)
         distance = zips.distance_miles(req.zip, self._catalog.clinic.zip)
-        seal, index = self._cipher.seal, self._cipher.index
+        index, entry_id = self._cipher.index, str(uuid.uuid4())
+
+        def seal(value: str | None, column: str) -> str | None:
+            return self._cipher.seal(value, column, entry_id)
+
         return {
-            "id": str(uuid.uuid4()),
+            "id": entry_id,
             "service": req.service,
             "status": Status.WAITING.value,
             "first_name_enc": seal(contact.first_name, "first_name"),

@@ -114,7 +114,7 @@ class LinkMail:
         await self._trail.record_alone(SYSTEM, "notify", [access(m.row) for m in reachable])
         sent = 0
         for message in reachable:
-            to = self._cipher.open(message.row.email_enc, "email") or ""
+            to = self._cipher.open(message.row.email_enc, "email", message.row.id) or ""
             try:
                 await self._messenger.send(to, message.subject, message.text)
                 sent += 1

@@ -34,10 +34,10 @@ from clinicflow.waitlist.ports import Booked
 def person(cipher: WaitlistCipher, row: Any) -> PatientDetails:
     """The details booking matches or creates the patient from (decrypted: audit the read)."""
     return PatientDetails(
-        first_name=cipher.open(row.first_name_enc, "first_name") or "",
-        last_name=cipher.open(row.last_name_enc, "last_name") or "",
-        email=cipher.open(row.email_enc, "email"),
-        phone=cipher.open(row.phone_enc, "phone"),
+        first_name=cipher.open(row.first_name_enc, "first_name", row.id) or "",
+        last_name=cipher.open(row.last_name_enc, "last_name", row.id) or "",
+        email=cipher.open(row.email_enc, "email", row.id),
+        phone=cipher.open(row.phone_enc, "phone", row.id),
     )
 
 

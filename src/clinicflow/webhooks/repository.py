@@ -27,6 +27,7 @@ class Claim:
     attempts: int  # made before this one
     until: datetime
     url: str
+    subscription_id: str  # the row its secrets are sealed to
     secret_enc: str
     previous_secret_enc: str | None
     previous_secret_expires_at: datetime | None
@@ -85,6 +86,7 @@ def _claimable() -> Select[Any]:
         deliveries.c.attempts,
         deliveries.c.next_attempt_at,
         subscriptions.c.url,
+        subscriptions.c.id.label("subscription_id"),
         subscriptions.c.secret_enc,
         subscriptions.c.previous_secret_enc,
         subscriptions.c.previous_secret_expires_at,
@@ -153,6 +155,7 @@ def _claim(row: Any, until: datetime) -> Claim:
         attempts=row.attempts,
         until=until,
         url=row.url,
+        subscription_id=row.subscription_id,
         secret_enc=row.secret_enc,
         previous_secret_enc=row.previous_secret_enc,
         previous_secret_expires_at=row.previous_secret_expires_at,

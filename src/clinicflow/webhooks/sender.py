@@ -152,9 +152,10 @@ class WebhookSender:
 
     def _secrets(self, claim: repo.Claim, now: datetime) -> list[str]:
         """The current secret, plus the previous one while its grace period lasts."""
-        found = [self._keys.decrypt(claim.secret_enc, context=seal_context("secret_enc"))]
+        row = claim.subscription_id
+        found = [self._keys.decrypt(claim.secret_enc, context=seal_context("secret_enc"), row=row)]
         expires = claim.previous_secret_expires_at
         if claim.previous_secret_enc and expires is not None and expires > now:
             context = seal_context("previous_secret_enc")
-            found.append(self._keys.decrypt(claim.previous_secret_enc, context=context))
+            found.append(self._keys.decrypt(claim.previous_secret_enc, context=context, row=row))
         return found

@@ -81,7 +81,7 @@ class WebhookService:
             await conn.execute(
                 subscriptions.insert().values(
                     id=subscription_id,
-                    secret_enc=self._seal(secret, "secret_enc"),
+                    secret_enc=self._seal(secret, "secret_enc", subscription_id),
                     active=True,
                     created_at=now,
                     updated_at=now,
@@ -138,11 +138,15 @@ class WebhookService:
             row = await queries.subscription_row(conn, subscription_id)
             if row is None:
                 raise _no_subscription(subscription_id)
-            old = self._keys.decrypt(row.secret_enc, context=seal_context("secret_enc"))
+            old = self._keys.decrypt(
+                row.secret_enc, context=seal_context("secret_enc"), row=subscription_id
+            )
             keep = grace > timedelta(0)
             values = {
-                "secret_enc": self._seal(secret, "secret_enc"),
-                "previous_secret_enc": self._seal(old, "previous_secret_enc") if keep else None,
+                "secret_enc": self._seal(secret, "secret_enc", subscription_id),
+                "previous_secret_enc": (
+                    self._seal(old, "previous_secret_enc", subscription_id) if keep else None
+                ),
                 "previous_secret_expires_at": now + grace if keep else None,
             }
             view = await self._apply(conn, actor, "rotate_secret", subscription_id, values)
@@ -225,8 +229,8 @@ class WebhookService:
             raise InvalidSubscription.of(exc) from None
         return checked
 
-    def _seal(self, secret: str, column: str) -> str:
-        return self._keys.encrypt(secret, context=seal_context(column))
+    def _seal(self, secret: str, column: str, subscription_id: str) -> str:
+        return self._keys.encrypt(secret, context=seal_context(column), row=subscription_id)
 
     async def _require_admin(
         self, actor: Actor, action: str, resource: str, resource_id: str = "*"

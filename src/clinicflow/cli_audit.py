@@ -1,0 +1,106 @@
+"""`clinicflow audit …`: verify the audit chain, and record its head outside the database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from clinicflow.infra.audit_anchor import Head, current_head, read, write
+from clinicflow.infra.crypto import KeyRing, KeyRingError, load
+from clinicflow.infra.db import Database
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import SystemClock
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+console = Console(stderr=True)
+
+ExpectHead = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-head",
+        metavar="N:HASH",
+        help="A head recorded earlier (`clinicflow audit head`): row N must still carry HASH.",
+    ),
+]
+
+
+def _ring(settings: Settings) -> KeyRing:
+    try:
+        return load(settings.resolved_keys_file)
+    except (OSError, KeyRingError) as exc:
+        console.print(
+            f"[red]✗[/] the audit chain is keyed by the key ring, and "
+            f"{settings.resolved_keys_file} cannot be read ({type(exc).__name__}); "
+            "give CLINICFLOW_KEYS_FILE",
+            highlight=False,
+        )
+        raise typer.Exit(1) from exc
+
+
+@audit_app.command("verify")
+def audit_verify(expect_head: ExpectHead = None) -> None:
+    """Check the audit chain with its key, against every checkpoint kept outside the database
+    (and --expect-head); name the first row that was altered, removed or forged."""
+    from clinicflow.infra.audit import verify_database
+
+    settings = Settings()
+    try:
+        expected = Head.parse(expect_head) if expect_head else None
+    except ValueError as exc:
+        console.print(f"[red]✗[/] --expect-head: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    key = _ring(settings).audit_key
+    path = settings.resolved_audit_checkpoint_file
+    recorded = read(path, key)
+    if recorded.bad_lines:
+        lines = ", ".join(str(n) for n in recorded.bad_lines)
+        console.print(
+            f"[red]✗ checkpoint file broken:[/] {path} line(s) {lines} do not verify with the "
+            "audit key (forged or damaged)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    anchors = recorded.anchors() | ({expected.seq: expected.hash} if expected else {})
+    result = asyncio.run(verify_database(settings.database_url, key, anchors))
+    if not result.ok:
+        console.print(f"[red]✗ audit log broken:[/] {result.problem}", highlight=False)
+        raise typer.Exit(1)
+    waiting = f"; {result.pending} newer entries awaiting their seal" if result.pending else ""
+    console.print(
+        f"[green]OK[/]: {result.checked} rows; head hash {result.head_hash}{waiting}",
+        highlight=False,
+    )
+    if anchors:
+        console.print(f"matches {len(anchors)} checkpoint(s) kept outside the database")
+    else:
+        console.print(
+            f"[yellow]no checkpoint yet in {path}[/]: rows cut off the end would not show; "
+            "`clinicflow audit head` records one",
+            highlight=False,
+        )
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Record the chain's head (row id and hash) as a checkpoint outside the database, and
+    print it as N:HASH for keeping elsewhere (`audit verify --expect-head N:HASH`)."""
+    settings = Settings()
+    key = _ring(settings).audit_key
+    path = settings.resolved_audit_checkpoint_file
+
+    async def newest() -> Head:
+        db = Database(settings.database_url)
+        try:
+            async with db.read() as conn:
+                return await current_head(conn)
+        finally:
+            await db.dispose()
+
+    head = asyncio.run(newest())
+    if head.seq:
+        write(path, key, head, SystemClock().now())
+        console.print(f"checkpoint written to {path}", highlight=False)
+    typer.echo(str(head))
