@@ -5,7 +5,7 @@ the first id that will be keyed, so `audit verify` checks older rows the old way
 newer row with the key.
 
 Revision ID: 0015c
-Revises: 0014
+Revises: 0015b
 Create Date: 2026-12-05
 """
 

@@ -2,7 +2,7 @@
 claims whose worker died by status and age.
 
 Revision ID: 0015e
-Revises: 0014
+Revises: 0015c
 Create Date: 2026-12-05
 """
 

@@ -2,7 +2,7 @@
 context reads it from there (booking, payments, waitlist, notifications, the pages).
 
 Revision ID: 0015g
-Revises: 0014
+Revises: 0015e
 Create Date: 2026-12-05
 """
 
