@@ -21,7 +21,9 @@ class _In(BaseModel):
 
 
 class SubscriptionIn(_In):
-    url: Url = Field(description="https (http only for 127.0.0.1, ::1 or localhost)")
+    url: Url = Field(
+        description="https, on a public address (no loopback, private or link-local one)"
+    )
     event_types: list[EventType] = Field(
         min_length=1, max_length=64, description='event types to receive, or ["*"] for all'
     )
