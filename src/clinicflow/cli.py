@@ -55,6 +55,17 @@ TlsFile = Annotated[
 ]
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="Answer Prometheus /metrics on this port (and only there; never on --port). "
+        "Default: CLINICFLOW_METRICS_PORT, else no metrics are served.",
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Host = "127.0.0.1",
@@ -62,6 +73,7 @@ def serve(
     workers: Workers = 1,
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`). With a
     certificate and its key it serves HTTPS, and answers carry Strict-Transport-Security."""
@@ -69,6 +81,11 @@ def serve(
         console.print("[red]✗[/] give both --tls-cert and --tls-key (PEM files), or neither")
         raise typer.Exit(2)
     settings = Settings()
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    if settings.metrics_port == port:
+        console.print("[red]✗[/] --metrics-port must differ from --port")
+        raise typer.Exit(2)
     _check_config(settings.config_path)
     _serve(settings, host, port, workers, (tls_cert, tls_key) if tls_cert and tls_key else None)
 
@@ -163,49 +180,29 @@ def _serve(
     workers: int = 1,
     tls: tuple[Path, Path] | None = None,  # certificate and key (PEM): serve HTTPS
 ) -> None:
-    import uvicorn
-
+    from clinicflow.gateway import serving
     from clinicflow.gateway.app import create_app
     from clinicflow.infra.logging import configure_logging
 
     configure_logging()
-    cert, key = (str(tls[0]), str(tls[1])) if tls else (None, None)
-    # log_config=None keeps uvicorn's lines on our redacting JSON handler. Its access log is
-    # off: the app writes its own, PHI-free by construction (infra.logging.access_line).
     if workers > 1:
         from clinicflow.infra.crypto import load_or_create
 
-        # Each worker process imports the factory and builds its own app from the same
-        # environment these settings came from. The embedded key ring is made here first,
-        # or the workers would race to create it. A worker imports the whole CLI before it
-        # answers the supervisor's health check: uvicorn's 5 s is too short on a busy host.
+        # The embedded key ring is made here first, or the workers would race to create it.
         load_or_create(settings.resolved_keys_file)
-        # The workers share one listening socket, and each takes every connection waiting
+        # The workers share the listening sockets, and each takes every connection waiting
         # when it wakes: a burst of new connections could all land on one worker while the
         # other idles. libuv's switch (uvloop) makes each accept one at a time and yield.
         os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
-        uvicorn.run(
-            "clinicflow.gateway.app:app_from_env",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_worker_healthcheck=30,
-            ssl_certfile=cert,
-            ssl_keyfile=key,
+        # Workers build their settings from the environment: carry the option there.
+        if settings.metrics_port is not None:
+            os.environ["CLINICFLOW_METRICS_PORT"] = str(settings.metrics_port)
+        config = serving.uvicorn_config(
+            settings, serving.FACTORY, host, port, workers=workers, tls=tls
         )
-        return
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        ssl_certfile=cert,
-        ssl_keyfile=key,
-    )
+    else:
+        config = serving.uvicorn_config(settings, create_app(settings), host, port, tls=tls)
+    serving.run(config, serving.sockets(settings, host, port))
 
 
 if __name__ == "__main__":

@@ -207,9 +207,11 @@ class Settings(BaseSettings):
     def _networks_from_text(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
-            return json.loads(text) if text.startswith("[") else [
-                part.strip() for part in text.split(",") if part.strip()
-            ]
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [part.strip() for part in text.split(",") if part.strip()]
+            )
         return value
 
     @field_validator("rate_limits")

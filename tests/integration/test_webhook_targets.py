@@ -9,7 +9,7 @@ stand in for the receivers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from ipaddress import ip_network
 
 import httpx
@@ -47,8 +47,8 @@ class Dns:
 
 
 @pytest.fixture
-def dns() -> Iterator[Dns]:
-    yield Dns()
+def dns() -> Dns:
+    return Dns()
 
 
 def webhooks_with(container: Container, clock: FixedClock, policy: TargetPolicy) -> Webhooks:
@@ -95,7 +95,7 @@ async def test_changing_a_subscription_to_an_internal_address_is_refused(
     made = await webhooks.service.create(ADMIN, "https://crm.example.com/hooks", ["*"], None)
 
     dns.records["crm.example.com"] = "192.168.1.20"
-    with pytest.raises(InvalidSubscription, match="crm.example.com resolves to a private"):
+    with pytest.raises(InvalidSubscription, match=r"crm\.example\.com resolves to a private"):
         await webhooks.service.update(ADMIN, made.subscription.id, {"url": made.subscription.url})
 
 

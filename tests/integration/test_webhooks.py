@@ -14,8 +14,8 @@ import hmac
 import json
 import socket
 from collections.abc import Iterator
-from ipaddress import ip_network
 from datetime import datetime, timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import httpx

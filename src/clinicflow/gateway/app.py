@@ -17,7 +17,12 @@ from clinicflow.gateway import observability, problems
 from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
 from clinicflow.gateway.cached_reads import CachedReads
 from clinicflow.gateway.hygiene import HygieneMiddleware
-from clinicflow.gateway.observability import Metrics, MetricsMiddleware, readiness_checks
+from clinicflow.gateway.observability import (
+    Metrics,
+    MetricsMiddleware,
+    MetricsPort,
+    readiness_checks,
+)
 from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
 from clinicflow.gateway.request_id import RequestIdMiddleware
 from clinicflow.identity.api import router as identity_router
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsPort, port=container.settings.metrics_port)
     app.add_middleware(HygieneMiddleware, rules=body_rules(container.settings))
     if container.settings.cors_origins:
         app.add_middleware(

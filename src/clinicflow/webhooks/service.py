@@ -33,8 +33,8 @@ from clinicflow.webhooks.errors import (
 )
 from clinicflow.webhooks.queries import DeliveryFilter, DeliveryView, SubscriptionView
 from clinicflow.webhooks.sender import WebhookSender
-from clinicflow.webhooks.targets import TargetRefused
 from clinicflow.webhooks.tables import DELIVERY_STATUSES, seal_context, subscriptions
+from clinicflow.webhooks.targets import TargetRefused
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks secrets, not a secret)
 SUBSCRIPTION = "webhook_subscription"
