@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any, cast
 
@@ -29,6 +29,7 @@ from clinicflow.booking.schemas import (
     bound,
 )
 from clinicflow.catalog import Catalog
+from clinicflow.infra.request_input import DayOrInstant
 from clinicflow.infra.web import CurrentActor
 from clinicflow.infra.web import part as _part
 
@@ -59,8 +60,8 @@ async def availability(
     service: str,
     visit_type: str,
     duration: Annotated[int, Query(gt=0, le=1440)],
-    start: date | datetime | None = None,
-    end: date | datetime | None = None,
+    start: DayOrInstant | None = None,
+    end: DayOrInstant | None = None,
     practitioner: str | None = None,
 ) -> Response:
     tz = cast(Catalog, _part(request, "catalog")).clinic.tz
@@ -107,8 +108,8 @@ async def list_bookings(
     request: Request,
     actor: CurrentActor,
     practitioner: str | None = None,
-    from_: Annotated[date | datetime | None, Query(alias="from")] = None,
-    to: date | datetime | None = None,
+    from_: Annotated[DayOrInstant | None, Query(alias="from")] = None,
+    to: DayOrInstant | None = None,
     limit: Annotated[int, Query(gt=0, le=1000)] = 200,
 ) -> BookingList:
     tz = _tz(request)

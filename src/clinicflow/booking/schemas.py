@@ -19,6 +19,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.catalog import Practitioner, Service
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.patients import InvalidContact, PatientDetails, normalize_email, normalize_phone
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -26,7 +27,7 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Minutes = Annotated[int, Field(gt=0, le=24 * 60)]
 
 
-class _In(BaseModel):
+class _In(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 

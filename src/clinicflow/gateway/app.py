@@ -25,6 +25,7 @@ from clinicflow.gateway.observability import (
 )
 from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
 from clinicflow.gateway.request_id import RequestIdMiddleware
+from clinicflow.gateway.request_text import RequestTextMiddleware
 from clinicflow.identity.api import router as identity_router
 from clinicflow.infra.audit_api import router as audit_router
 from clinicflow.infra.logging import RequestLogContext
@@ -93,7 +94,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # inside everything below (cached_reads.py).
         app.add_middleware(CachedReads, container=container)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(problems.UnhandledErrors)  # logged with the request id bound below
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
+    app.add_middleware(RequestTextMiddleware)  # NUL in path, query, form: before any route
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(MetricsPort, port=container.settings.metrics_port)
     app.add_middleware(HygieneMiddleware, rules=body_rules(container.settings))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinicflow.shared.errors import DomainError
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 PROBLEM = "application/problem+json"
 
 
@@ -60,17 +61,42 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail), request.url.path)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Only the type goes to the log: messages of driver errors can quote PHI parameters.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return problem(
-            500,
-            "internal_error",
-            "Internal error",
-            "something went wrong on our side; nothing was changed, try again",
-            request.url.path,
-        )
+
+class UnhandledErrors:
+    """Any other exception: a 500 problem, and one log line with the exception's type (and,
+    from the log context, the request id) — never its message or traceback, which for a
+    database error quote the statement's parameters (PHI, credentials).
+
+    ASGI middleware inside the request id's log context. (Starlette's handler for
+    `Exception` would answer the same, but then re-raises to the server, which logs the whole
+    traceback.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            log.error("unhandled_error", error=type(exc).__name__)
+            if not started:  # else the client sees the answer cut short
+                await problem(
+                    500,
+                    "internal_error",
+                    "Internal error",
+                    "something went wrong on our side; nothing was changed, try again",
+                    scope["path"],
+                )(scope, receive, send)
 
 
 def _field_error(error: Any) -> dict[str, str]:
