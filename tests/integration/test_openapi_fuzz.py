@@ -8,15 +8,11 @@ Bounded (a few examples per operation, valid and invalid ones) so it runs in eve
 from __future__ import annotations
 
 import asyncio
-import time
-TIMES = []
 import os
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -86,7 +82,7 @@ def api(pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     thread.start()
     assert started.wait(30)
     server = box[0]
-    while not server.started:  # noqa: ASYNC110
+    while not server.started:
         threading.Event().wait(0.01)
     try:
         yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", admin)
@@ -122,29 +118,20 @@ def fuzz(api: Served, headers: dict[str, str]) -> list[str]:
                 response = case.call(base_url=api.base_url, session=session, headers=headers)
                 case.validate_response(response, checks=CHECKS)
 
-            t0 = time.perf_counter()
             try:
                 run()
-                TIMES.append((time.perf_counter() - t0, operation.label, mode.value))
             except Unsatisfiable:
                 continue  # nothing of this kind to generate (e.g. an enum with every value)
-            except Exception as exc:  # each operation's first failure, all of them reported
+            except (Exception, BaseExceptionGroup) as exc:  # each operation's, all reported
                 failures.append(f"{operation.label} [{mode.value}]: {exc}"[:2000])
-                with open("/tmp/d-edge/fuzz-live.txt", "a") as f:
-                    f.write(failures[-1] + "\n\n")
     return failures
 
 
 def test_anonymous_callers_meet_no_server_error_and_only_documented_answers(api: Served) -> None:
     failures = fuzz(api, {})
-    Path("/tmp/d-edge/fuzz-anon.txt").write_text("\n\n".join(failures))
-    Path("/tmp/d-edge/times.txt").write_text("\n".join(f"{t:.2f} {l} {m}" for t, l, m in sorted(TIMES)))
     assert failures == [], "\n\n".join(failures)
 
 
 def test_an_administrator_meets_no_server_error_and_only_documented_answers(api: Served) -> None:
     failures = fuzz(api, api.admin)
-    Path("/tmp/d-edge/fuzz-admin.txt").write_text("\n\n".join(failures))
     assert failures == [], "\n\n".join(failures)
-
-

@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
+    problems.document(app)
     if (
         container.availability.cache is not None
         and "booking" in container.settings.enabled_services
