@@ -152,8 +152,8 @@ class MetricsPort:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            server = scope.get("server")
-            on_metrics_port = self.port is not None and bool(server) and server[1] == self.port
+            server = scope.get("server") or (None, None)
+            on_metrics_port = self.port is not None and server[1] == self.port
             if (scope["path"] == METRICS_PATH) != on_metrics_port:
                 response = problem(404, "not_found", "Not Found", "Not Found", scope["path"])
                 await response(scope, receive, send)
