@@ -9,11 +9,18 @@ stand in for the receivers.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from test_booking_api import assert_problem, booking
 from test_notifications_support import envelope
 from test_webhooks import admin, receiver  # noqa: F401  (fixtures)
@@ -145,3 +152,74 @@ async def test_a_delivery_connects_to_the_address_it_checked_keeping_the_name_fo
     assert got.header("Host") == f"crm.example.com:{port}"
     [delivery] = await webhooks.service.list_deliveries(ADMIN, DeliveryFilter())
     assert (delivery.status, delivery.last_status_code) == ("delivered", 200)
+
+
+def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for the DNS name `name` (no IP address in it) and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_an_https_delivery_to_the_checked_address_still_verifies_the_name(
+    client: httpx.AsyncClient,
+    container: Container,
+    clock: FixedClock,
+    dns: Dns,
+    tmp_path: Path,
+) -> None:
+    """The receiver's certificate names crm.example.com only: the delivery connects to the
+    checked address, yet sends the name in SNI and verifies the certificate against it."""
+    cert, key = _certificate_for("crm.example.com", tmp_path)
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    asked_for: list[str | None] = []
+
+    def sni(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        asked_for.append(name)
+
+    server_side.sni_callback = sni  # type: ignore[assignment]
+    tls_receiver = WebhookReceiver(clock.now)
+    listening = tls_receiver.server.server
+    listening.socket = server_side.wrap_socket(listening.socket, server_side=True)
+    tls_receiver.start()
+    port = listening.server_address[1]
+    dns.records["crm.example.com"] = "127.0.0.1"
+    policy = TargetPolicy(allowed_networks=(ip_network("127.0.0.1/32"),), resolver=dns.resolve)
+    try:
+        async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=cert)) as http:
+            webhooks = build_webhooks(container.db, clock, container.keys, http, targets=policy)
+            url = f"https://crm.example.com:{port}/hooks"
+            await webhooks.service.create(ADMIN, url, ["booking.created"], None)
+            visit = (await client.post("/v1/bookings", json=booking())).json()
+            await webhooks.fanout.handle(await envelope(container, "booking.created", visit["id"]))
+    finally:
+        tls_receiver.stop()
+
+    [delivery] = await webhooks.service.list_deliveries(ADMIN, DeliveryFilter())
+    assert (delivery.status, delivery.last_status_code) == ("delivered", 200), delivery
+    assert asked_for == ["crm.example.com"]
+    [got] = tls_receiver.received
+    assert got.header("Host") == f"crm.example.com:{port}"
