@@ -84,6 +84,17 @@ TlsFile = Annotated[
 ]
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="Answer Prometheus /metrics on this port (and only there; never on --port). "
+        "Default: CLINICFLOW_METRICS_PORT, else no metrics are served.",
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Host = "127.0.0.1",
@@ -93,6 +104,7 @@ def serve(
     tls_key: TlsFile = None,
     services: Services = None,
     shutdown_seconds: ShutdownSeconds = 20,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Serve the HTTP API (the database must be migrated: `clinicflow db migrate`). With a
     certificate and its key it serves HTTPS, and answers carry Strict-Transport-Security.
@@ -101,12 +113,19 @@ def serve(
         console.print("[red]✗[/] give both --tls-cert and --tls-key (PEM files), or neither")
         raise typer.Exit(2)
     tls = (tls_cert, tls_key) if tls_cert and tls_key else None
-    given = {"services": services} if services is not None else {}
+    given: dict[str, object] = {"services": services} if services is not None else {}
+    if metrics_port is not None:
+        given["metrics_port"] = metrics_port
     settings = _served_settings(host, port, tls is not None, **given)
+    if settings.metrics_port == port:
+        console.print("[red]✗[/] --metrics-port must differ from --port")
+        raise typer.Exit(2)
     if workers > 1:
         # Each worker process builds its own settings from the environment: hand it these.
         os.environ["CLINICFLOW_PUBLIC_URL"] = settings.public_url
         os.environ["CLINICFLOW_SERVICES"] = settings.services
+        if settings.metrics_port is not None:
+            os.environ["CLINICFLOW_METRICS_PORT"] = str(settings.metrics_port)
     _check_config(settings.config_path)
     _serve(settings, host, port, workers, tls, shutdown_seconds)
 
@@ -183,7 +202,7 @@ def config_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     console.print(f"[green]{target}: configuration is valid[/]")
 
 
-def _served_settings(host: str, port: int, tls: bool, **given: str) -> Settings:
+def _served_settings(host: str, port: int, tls: bool, **given: object) -> Settings:
     """Settings (from the environment, with `given` over it) whose public URL is where this
     server answers, unless CLINICFLOW_PUBLIC_URL says otherwise (a proxy, a domain)."""
     if not os.environ.get("CLINICFLOW_PUBLIC_URL"):
@@ -227,53 +246,35 @@ def _serve(
     tls: tuple[Path, Path] | None = None,  # certificate and key (PEM): serve HTTPS
     shutdown_seconds: int = 20,
 ) -> None:
-    import uvicorn
-
+    from clinicflow.gateway import serving
     from clinicflow.gateway.app import create_app
     from clinicflow.infra.logging import configure_logging
 
     configure_logging()
-    cert, key = (str(tls[0]), str(tls[1])) if tls else (None, None)
-    # log_config=None keeps uvicorn's lines on our redacting JSON handler. Its access log is
-    # off: the app writes its own, PHI-free by construction (infra.logging.access_line).
     if workers > 1:
         from clinicflow.bootstrap._keys import open_keys
 
-        # Each worker process imports the factory and builds its own app from the same
-        # environment these settings came from. The key ring is checked (and, on first
-        # set-up, made) here first: a missing one refuses before any worker starts, and the
-        # workers do not race to create it. A worker imports the whole CLI before it
-        # answers the supervisor's health check: uvicorn's 5 s is too short on a busy host.
+        # The key ring is checked (and, on first set-up, made) here first: a missing one
+        # refuses before any worker starts, and the workers do not race to create it.
         open_keys(settings.database_url, settings.resolved_keys_file)
-        # The workers share one listening socket, and each takes every connection waiting
+        # The workers share the listening sockets, and each takes every connection waiting
         # when it wakes: a burst of new connections could all land on one worker while the
         # other idles. libuv's switch (uvloop) makes each accept one at a time and yield.
         os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
-        uvicorn.run(
-            "clinicflow.gateway.app:app_from_env",
-            factory=True,
+        config = serving.uvicorn_config(
+            settings,
+            serving.FACTORY,
+            host,
+            port,
             workers=workers,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_worker_healthcheck=30,
-            timeout_graceful_shutdown=shutdown_seconds,
-            ssl_certfile=cert,
-            ssl_keyfile=key,
+            tls=tls,
+            shutdown_seconds=shutdown_seconds,
         )
-        return
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        # Without a bound, SIGTERM waits for every open connection however long it takes.
-        timeout_graceful_shutdown=shutdown_seconds,
-        ssl_certfile=cert,
-        ssl_keyfile=key,
-    )
+    else:
+        config = serving.uvicorn_config(
+            settings, create_app(settings), host, port, tls=tls, shutdown_seconds=shutdown_seconds
+        )
+    serving.run(config, serving.sockets(settings, host, port))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+# Addresses or CIDRs; from the environment as a JSON list or comma separated.
+Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode]
 SERVICES = ("booking", "patients", "identity", "notifications", "waitlist", "payments")
 RATE_LIMITS: dict[str, dict[str, str]] = {
     "anonymous": {
@@ -119,6 +123,19 @@ class Settings(BaseSettings):
     # `clinicflow demo` signs a front-desk account in with this (random when unset).
     demo_password: SecretStr | None = None
 
+    # Outbound webhooks (webhooks/targets.py): receivers must be https on a public address.
+    # Development only: plain http, and networks exempt from the public-address rule (e.g.
+    # ["127.0.0.1/32"] for a receiver on this machine, or an internal CRM's range).
+    webhook_allow_http: bool = False
+    webhook_allowed_networks: Networks = Field(default_factory=list)
+
+    # The edge. Peers whose X-Forwarded-For (and -Proto) is believed: the ingress or load
+    # balancer, as addresses or CIDRs (JSON list or comma separated); none by default, so a
+    # client cannot choose the address its rate limit is counted under. Prometheus /metrics
+    # is answered only on its own port (`clinicflow serve --metrics-port`), never the API's.
+    trusted_proxies: Networks = Field(default_factory=list)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     # Which contexts' routes this process serves ("booking,patients"); all when empty.
     services: str = ""
 
@@ -198,6 +215,18 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
+
+    @field_validator("trusted_proxies", "webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [part.strip() for part in text.split(",") if part.strip()]
+            )
+        return value
 
     @field_validator("rate_limits")
     @classmethod

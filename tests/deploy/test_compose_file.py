@@ -183,6 +183,10 @@ def test_prometheus_scrapes_the_api(services: dict[str, dict[str, Any]]) -> None
     api = jobs["clinicflow-api"]
     assert api["metrics_path"] == "/metrics"
     targets = [t for group in api["static_configs"] for t in group["targets"]]
-    assert targets == ["api:8000"]
-    assert "8000" in services["api"]["command"]
+    assert targets == ["api:9464"]  # the metrics port: the API port does not answer /metrics
+    command = services["api"]["command"]
+    assert command[command.index("--metrics-port") + 1] == "9464"
+    assert command[command.index("--port") + 1] == "8000"
+    published = " ".join(str(p) for p in services["api"].get("ports", []))
+    assert "9464" not in published
     assert config["rule_files"] == ["alerts.yml"]

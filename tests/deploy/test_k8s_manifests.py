@@ -276,12 +276,13 @@ def test_network_policies() -> None:
     assert "egress" not in deny
 
     api = policies["clinicflow-api"]["spec"]
-    sources = set()
+    sources = {}
     for rule in api["ingress"]:
-        assert _ports([rule]) == {8000}
         for peer in rule["from"]:
-            sources.add(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
-    assert sources == {"ingress-nginx", "monitoring"}
+            name = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            sources[name] = _ports([rule])
+    # Clients reach the API port through the ingress; only Prometheus the metrics port.
+    assert sources == {"ingress-nginx": {8000}, "monitoring": {9464}}
 
     worker = policies["clinicflow-worker"]["spec"]
     assert worker["ingress"] == [], "the worker accepts no connections"
@@ -303,4 +304,29 @@ def test_prometheus_finds_the_api_pods() -> None:
     annotations = api["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics"
-    assert annotations["prometheus.io/port"] == "8000"
+    assert annotations["prometheus.io/port"] == "9464"
+    (container,) = api["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--metrics-port") + 1] == "9464"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"] == 9464
+
+
+def test_the_ingress_never_routes_the_metrics_port() -> None:
+    """/metrics is answered only on the pods' metrics port, which no Service exposes."""
+    service = _by_kind("Service")["clinicflow-api"]
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
+    ingress = _by_kind("Ingress")["clinicflow-api"]
+    backends = [
+        path["backend"]["service"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    assert backends == [{"name": "clinicflow-api", "port": {"name": "http"}}]
+
+
+def test_x_forwarded_for_is_believed_only_from_the_ingress_network() -> None:
+    config = _by_kind("ConfigMap")["clinicflow-config"]["data"]
+    given = {"trusted_proxies": config["CLINICFLOW_TRUSTED_PROXIES"]}
+    trusted = Settings.model_validate(given).trusted_proxies
+    assert trusted, "the ingress controller must be trusted, or every client shares its budget"
+    assert all(not network.is_global for network in trusted)  # a cluster network, never public

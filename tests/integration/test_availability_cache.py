@@ -15,6 +15,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 from test_booking_api import WED_10, booking
+from test_operations_endpoints import METRICS_PORT, scrape
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -22,6 +23,13 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"metrics_port": METRICS_PORT})  # scraped below
+
+
 QUERY = (
     "/v1/availability?service=alternative_medicine&visit_type=initial&duration=20"
     "&practitioner=doctor1&start=2026-11-25&end=2026-11-25"
@@ -55,7 +63,7 @@ async def test_a_repeated_question_is_a_hit_and_a_booking_drops_it(
 ) -> None:
     before = await starts(client)
     assert await starts(client) == before
-    assert cache_counts((await client.get("/metrics")).text) == {"hit": 1, "miss": 1}
+    assert cache_counts((await scrape(client)).text) == {"hit": 1, "miss": 1}
     assert WED_10 in before
 
     made = await client.post("/v1/bookings", json=booking())
@@ -66,7 +74,7 @@ async def test_a_repeated_question_is_a_hit_and_a_booking_drops_it(
     cancelled = await client.post(f"/v1/bookings/{made.json()['id']}/cancel", headers=front_desk)
     assert cancelled.status_code == 200, cancelled.text
     assert WED_10 in await starts(client)  # and the cancellation
-    assert cache_counts((await client.get("/metrics")).text) == {"hit": 1, "miss": 3}
+    assert cache_counts((await scrape(client)).text) == {"hit": 1, "miss": 3}
 
 
 @pytest.fixture
@@ -97,7 +105,7 @@ async def test_replicas_share_answers_and_see_each_others_bookings(
         async with app_over(one) as first, app_over(two) as second:
             seen = await starts(first)
             assert await starts(second) == seen  # answered from the shared cache
-            hits = cache_counts((await second.get("/metrics")).text)
+            hits = cache_counts((await scrape(second)).text)
             made = await second.post("/v1/bookings", json=booking())
             assert made.status_code == 201, made.text
             after = await starts(first)  # the other replica

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from test_availability_cache import QUERY, cache_counts
 from test_booking_api import WED_10, assert_problem, booking
+from test_operations_endpoints import METRICS_PORT, scrape
 from test_rate_limits import TIGHT
 
 from clinicflow.bootstrap import build
@@ -31,6 +32,13 @@ from clinicflow.shared.clock import FixedClock
 from conftest import staff_session
 
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"metrics_port": METRICS_PORT})  # scraped below
+
+
 NAMES = ["calendar:doctor1", "calendar:doctor2"]
 
 
@@ -77,7 +85,7 @@ def starts(resp: httpx.Response) -> list[str]:
 
 
 async def counts(http: httpx.AsyncClient) -> dict[str, float]:
-    return {"hit": 0, "miss": 0} | cache_counts((await http.get("/metrics")).text)
+    return {"hit": 0, "miss": 0} | cache_counts((await scrape(http)).text)
 
 
 def drop_route_entries(prefix: str) -> int:
@@ -115,7 +123,7 @@ async def test_a_repeated_anonymous_question_is_answered_at_the_edge(
             before = await counts(http)
             edge = [await http.get(QUERY, headers={"X-Request-ID": f"edge-{n}"}) for n in range(3)]
             after = await counts(http)
-            metrics = (await http.get("/metrics")).text
+            metrics = (await scrape(http)).text
     finally:
         await container.aclose()
     assert dropped >= 1

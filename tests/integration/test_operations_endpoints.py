@@ -1,14 +1,37 @@
-"""/healthz, /readyz and Prometheus /metrics: what the platform's probes and scrapers read."""
+"""/healthz, /readyz and Prometheus /metrics: what the platform's probes and scrapers read.
+/metrics is answered on its own port only, never on the API's (which an ingress routes)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
+import pytest
+import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
-from clinicflow.bootstrap import build
+from clinicflow.bootstrap import Container, build
+from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+
+# The port in-process requests say they arrived on (the ASGI scope's `server`) when they are
+# scrapes; nothing listens on it. The served tests below bind real ports.
+METRICS_PORT = 9464
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"metrics_port": METRICS_PORT})
+
+
+async def scrape(http: httpx.AsyncClient) -> httpx.Response:
+    """Prometheus's scrape: /metrics on the metrics port."""
+    return await http.get(f"http://clinic.test:{METRICS_PORT}/metrics")
+
 
 AVAILABILITY = (
     "/v1/availability?service=alternative_medicine&visit_type=initial&duration=15"
@@ -29,7 +52,7 @@ async def test_metrics_count_requests_by_route_template_and_show_outbox_lag(
 ) -> None:
     assert (await client.get(AVAILABILITY)).status_code == 200
     assert (await client.get("/v1/bookings/no-such-id")).status_code == 401  # anonymous
-    scraped = await client.get("/metrics")
+    scraped = await scrape(client)
     assert scraped.status_code == 200
     found = samples(scraped.text)
     ok = (("method", "GET"), ("route", "/v1/availability"), ("status", "200"))
@@ -67,3 +90,54 @@ async def test_ready_when_the_database_answers_and_not_when_it_does_not(
     assert down.headers["content-type"] == "application/problem+json"
     assert down.json()["failed"] == ["database"]
     assert alive.status_code == 200  # alive, only not ready: no restart, no traffic
+
+
+@asynccontextmanager
+async def served(container: Container) -> AsyncIterator[tuple[str, str]]:
+    """The app as `clinicflow serve --metrics-port` runs it: one uvicorn, two real ports
+    (API, metrics); yields their base URLs."""
+    api = serving.listen("127.0.0.1", 0)
+    metrics = serving.listen("127.0.0.1", 0)
+    metrics_port = metrics.getsockname()[1]
+    settings = container.settings.model_copy(update={"metrics_port": metrics_port})
+    container.settings = settings
+    config = serving.uvicorn_config(settings, create_app(container=container), "127.0.0.1", 0)
+    config.lifespan = "off"  # the fixture owns the container
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[api, metrics]))
+    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{api.getsockname()[1]}", f"http://127.0.0.1:{metrics_port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_metrics_are_answered_on_the_metrics_port_only(container: Container) -> None:
+    async with served(container) as (api, metrics), httpx.AsyncClient() as http:
+        on_api = await http.get(f"{api}/metrics")
+        scraped = await http.get(f"{metrics}/metrics")
+        api_on_metrics_port = await http.get(f"{metrics}/v1/services")
+        still_api = await http.get(f"{api}/v1/services")
+
+    assert on_api.status_code == 404
+    assert on_api.headers["content-type"] == "application/problem+json"
+    assert scraped.status_code == 200
+    assert "http_requests_total" in scraped.text
+    assert api_on_metrics_port.status_code == 404  # the metrics port serves nothing else
+    assert still_api.status_code == 200
+
+
+async def test_without_a_metrics_port_metrics_are_answered_nowhere(
+    settings: Settings, clock: FixedClock
+) -> None:
+    container = build(settings.model_copy(update={"metrics_port": None}), clock=clock)
+    try:
+        transport = httpx.ASGITransport(app=create_app(container=container))
+        async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+            on_api = await http.get("/metrics")
+            elsewhere = await http.get(f"http://clinic.test:{METRICS_PORT}/metrics")
+    finally:
+        await container.aclose()
+    assert (on_api.status_code, elsewhere.status_code) == (404, 404)

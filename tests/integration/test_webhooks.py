@@ -1,4 +1,5 @@
-"""Outbound webhooks through the real app: an admin subscribes a receiver on loopback, a
+"""Outbound webhooks through the real app: an admin subscribes a receiver on loopback (which
+these tests allow explicitly, as development does: plain http to 127.0.0.1), a
 booking made over the API reaches it signed, failures are retried on the webhooks' own
 schedule (the clock is advanced, never slept), and every attempt shows in the log.
 
@@ -14,6 +15,7 @@ import json
 import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import httpx
@@ -29,6 +31,7 @@ from clinicflow.identity.users import TOTP_CONTEXT
 from clinicflow.infra.audit import audit_log
 from clinicflow.infra.rekey import reseal_all
 from clinicflow.sealed import SEALED
+from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.webhooks.domain.signing import SignatureError, verify
 from clinicflow.webhooks.tables import deliveries as deliveries_table
@@ -38,6 +41,17 @@ from conftest import PASSWORD
 from fake_receiver import Received, WebhookReceiver
 
 Json = dict[str, Any]
+# The receivers here listen on 127.0.0.1 with plain http: only a development setting allows
+# that (test_webhook_targets.py shows it refused by default).
+RECEIVERS_ON_THIS_MACHINE = {
+    "webhook_allow_http": True,
+    "webhook_allowed_networks": [ip_network("127.0.0.1/32")],
+}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=RECEIVERS_ON_THIS_MACHINE)
 
 
 @pytest.fixture
@@ -299,7 +313,7 @@ async def test_only_an_administrator_manages_webhooks(
 @pytest.mark.parametrize(
     ("body", "field", "says"),
     [
-        ({"url": "http://crm.example.com/hooks", "event_types": ["*"]}, "url", "https"),
+        ({"url": "https://10.0.0.5/hooks", "event_types": ["*"]}, "url", "public addresses"),
         ({"url": "https://u:p@crm.example.com/", "event_types": ["*"]}, "url", "credentials"),
         (
             {"url": "https://crm.example.com/", "event_types": ["booking.lost"]},
@@ -408,7 +422,8 @@ async def test_subscription_secrets_survive_a_key_rotation(
 
     await reseal_all(container.db, SEALED, ring)
     retired = ring.retire(container.keys.active)  # the old key is gone for good
-    webhooks = build_webhooks(container.db, clock, retired, container.http)
+    targets = container.webhooks.sender.targets
+    webhooks = build_webhooks(container.db, clock, retired, container.http, targets=targets)
     visit = await book(client)
     await webhooks.fanout.handle(await envelope(container, "booking.created", visit["id"]))
 

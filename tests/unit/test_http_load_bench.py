@@ -287,13 +287,14 @@ def test_lua_window_queries_are_all_different(
 def test_serve_with_workers_hands_uvicorn_the_factory(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import uvicorn
     from typer.testing import CliRunner
 
     from clinicflow.cli import app
+    from clinicflow.gateway import serving
 
-    calls: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    calls: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(serving, "run", lambda config, listening: calls.append((config, listening)))
+    monkeypatch.setattr(serving, "sockets", lambda settings, host, port: [])  # bind nothing
     monkeypatch.setattr("clinicflow.infra.logging.configure_logging", lambda *a, **k: None)
     monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CLINICFLOW_CONFIG_PATH", str(ROOT / "config" / "clinic.yaml"))
@@ -304,10 +305,11 @@ def test_serve_with_workers_hands_uvicorn_the_factory(
     done = CliRunner().invoke(app, ["serve", "--port", "8123", "--workers", "2"])
 
     assert done.exit_code == 0, done.output
-    [(target, kw)] = calls
-    assert target == "clinicflow.gateway.app:app_from_env"
-    assert kw["factory"] is True
-    assert kw["workers"] == 2
-    assert kw["port"] == 8123
+    [(config, _)] = calls
+    assert config.app == "clinicflow.gateway.app:app_from_env"
+    assert config.factory is True
+    assert config.workers == 2
+    assert config.port == 8123
+    assert config.proxy_headers is False  # no trusted proxy configured: X-Forwarded-For ignored
     assert (tmp_path / "keys.json").exists()  # made once, before the workers start
     assert os.environ["CLINICFLOW_PUBLIC_URL"] == "http://127.0.0.1:8123"  # the workers' links

@@ -15,16 +15,19 @@ from clinicflow.webhooks.domain.rules import (
 
 @pytest.mark.parametrize(
     "url",
-    [
-        "https://crm.example.com/hooks",
-        "https://crm.example.com:8443/hooks?source=clinic",
-        "http://127.0.0.1:9000/hook",
-        "http://localhost/hook",
-        "http://[::1]:8080/hook",
-    ],
+    ["https://crm.example.com/hooks", "https://crm.example.com:8443/hooks?source=clinic"],
 )
-def test_https_anywhere_and_http_on_loopback_are_accepted(url: str) -> None:
+def test_https_urls_are_accepted(url: str) -> None:
     assert check_url(f"  {url} ") == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9000/hook", "http://localhost/hook", "http://[::1]:8080/hook"]
+)
+def test_plain_http_is_refused_even_on_loopback_unless_development_allows_it(url: str) -> None:
+    with pytest.raises(RuleViolation, match="must use https"):
+        check_url(url)
+    assert check_url(url, allow_http=True) == url
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ from clinicflow.booking.schemas import (
     BookingIn,
     BookingList,
     BookingOut,
-    DayOrInstant,
     HoldIn,
     PractitionerOut,
     RescheduleIn,
@@ -30,6 +29,7 @@ from clinicflow.booking.schemas import (
 )
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.launches import LaunchState
+from clinicflow.infra.request_input import DayOrInstant
 from clinicflow.infra.web import CurrentActor
 from clinicflow.infra.web import part as _part
 

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     TypeAdapter,
-    ValidationError,
     model_validator,
 )
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.catalog import Practitioner, Service
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.patients import InvalidContact, PatientDetails, normalize_email, normalize_phone
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -29,7 +27,7 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Minutes = Annotated[int, Field(gt=0, le=24 * 60)]
 
 
-class _In(BaseModel):
+class _In(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -242,34 +240,6 @@ class PractitionerOut(BaseModel):
     @classmethod
     def of(cls, p: Practitioner) -> PractitionerOut:
         return cls(key=p.key, name=p.name, title=p.title, services=list(p.services))
-
-
-_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_INSTANT: TypeAdapter[datetime] = TypeAdapter(datetime)
-
-
-def day_or_instant(value: Any) -> Any:
-    """A query's range bound as written: only a plain `YYYY-MM-DD` is a day; anything longer
-    is a date-time, midnight included. (Pydantic alone reads an exact-midnight date-time as
-    a date when a field may be either, losing its offset.)"""
-    if not isinstance(value, str):
-        return value
-    if _PLAIN_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a calendar date; give YYYY-MM-DD") from None
-    try:
-        return _INSTANT.validate_python(value)
-    except ValidationError:
-        raise ValueError(
-            f"{value!r} is neither a date (YYYY-MM-DD) nor a date-time "
-            "(YYYY-MM-DDTHH:MM:SS with Z or an offset like -06:00)"
-        ) from None
-
-
-# A range bound in a query string: a day (the clinic's local day) or an instant.
-DayOrInstant = Annotated[date | datetime, BeforeValidator(day_or_instant)]
 
 
 def bound(value: date | datetime | None, tz: ZoneInfo, *, inclusive_end: bool) -> datetime | None:

@@ -63,6 +63,7 @@ from clinicflow.payments.wiring import Payments, build_payments
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, SystemClock
 from clinicflow.waitlist import Timing, Waitlist, build_waitlist
+from clinicflow.webhooks.targets import TargetPolicy
 from clinicflow.webhooks.wiring import Webhooks, build_webhooks
 
 
@@ -190,7 +191,11 @@ def build(
             for key, service in catalog.services.items()
         },
     )
-    webhooks = build_webhooks(db, clock, keys, http, trail=trail)
+    targets = TargetPolicy(
+        allow_http=settings.webhook_allow_http,
+        allowed_networks=tuple(settings.webhook_allowed_networks),
+    )
+    webhooks = build_webhooks(db, clock, keys, http, trail=trail, targets=targets)
     gateways, real, breakers = payment_gateways(settings, http, clock)
     flags = FlagService(db, clock)
     payments = build_payments(

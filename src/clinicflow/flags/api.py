@@ -9,13 +9,14 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from clinicflow.flags.service import FlagService, FlagView
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.infra.web import CurrentActor, part
 
 router = APIRouter(prefix="/v1/flags", tags=["operations"])
 Key = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 
 
-class FlagIn(BaseModel):
+class FlagIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool
     percentage: int = Field(default=100, ge=0, le=100)

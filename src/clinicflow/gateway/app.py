@@ -17,9 +17,15 @@ from clinicflow.gateway import observability, problems
 from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
 from clinicflow.gateway.cached_reads import CachedReads
 from clinicflow.gateway.hygiene import HygieneMiddleware
-from clinicflow.gateway.observability import Metrics, MetricsMiddleware, readiness_checks
+from clinicflow.gateway.observability import (
+    Metrics,
+    MetricsMiddleware,
+    MetricsPort,
+    readiness_checks,
+)
 from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
 from clinicflow.gateway.request_id import RequestIdMiddleware
+from clinicflow.gateway.request_text import RequestTextMiddleware
 from clinicflow.identity.api import router as identity_router
 from clinicflow.identity.landing_api import router as sign_in_page_router
 from clinicflow.infra.audit_api import router as audit_router
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
+    problems.document(app)
     if (
         container.availability.cache is not None
         and "booking" in container.settings.enabled_services
@@ -89,8 +96,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # inside everything below (cached_reads.py).
         app.add_middleware(CachedReads, container=container)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(problems.UnhandledErrors)  # logged with the request id bound below
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
+    app.add_middleware(RequestTextMiddleware)  # NUL in path, query, form: before any route
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsPort, port=container.settings.metrics_port)
     app.add_middleware(HygieneMiddleware, rules=body_rules(container.settings))
     if container.settings.cors_origins:
         app.add_middleware(

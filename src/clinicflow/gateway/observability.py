@@ -1,6 +1,9 @@
 """Operations endpoints and request metrics: `/healthz` (the process is alive), `/readyz` (its
 database — and Redis, when used — answer), and Prometheus `/metrics`.
 
+`/metrics` is answered only on its own port (`Settings.metrics_port`), which serves nothing
+else, so the API's port — the one an ingress routes — never shows it (`MetricsPort`).
+
 Metric names are a contract with deploy/ (dashboard, alert rules); docs/deployment.md lists
 them. Each app has its own registry, so several apps in one process (tests) never mix counts.
 Gauges that describe shared state (outbox lag, dead letters, circuits) are read at scrape time.
@@ -166,6 +169,29 @@ class MetricsMiddleware:
             access_line(method, route, status[0], took, request_id)
 
 
+METRICS_PATH = "/metrics"
+
+
+class MetricsPort:
+    """Splits one app between two ports by the port a request arrived on (the ASGI scope's
+    `server`): `/metrics` on the metrics port and nothing else there; everything but
+    `/metrics` on any other port. Without a metrics port, `/metrics` is answered nowhere."""
+
+    def __init__(self, app: ASGIApp, port: int | None) -> None:
+        self.app = app
+        self.port = port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            server = scope.get("server") or (None, None)
+            on_metrics_port = self.port is not None and server[1] == self.port
+            if (scope["path"] == METRICS_PATH) != on_metrics_port:
+                response = problem(404, "not_found", "Not Found", "Not Found", scope["path"])
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 Check = Callable[[], Awaitable[Any]]
 
 
@@ -207,7 +233,7 @@ def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[s
             return problem(503, "not_ready", "Not ready", detail, request.url.path, failed=failed)
         return JSONResponse({"status": "ready", "checks": sorted(checks)})
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    @app.get(METRICS_PATH, tags=["operations"], include_in_schema=False)
     async def prometheus() -> Response:
         return Response(await metrics.scrape(container), media_type=CONTENT_TYPE_LATEST)
 

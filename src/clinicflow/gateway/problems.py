@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinicflow.shared.errors import DomainError
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 PROBLEM = "application/problem+json"
 
 
@@ -88,17 +89,94 @@ def install(app: FastAPI) -> None:
         answer.headers.update(headers)
         return answer
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Only the type goes to the log: messages of driver errors can quote PHI parameters.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return problem(
-            500,
-            "internal_error",
-            "Internal error",
-            "something went wrong on our side; nothing was changed, try again",
-            request.url.path,
-        )
+
+class UnhandledErrors:
+    """Any other exception: a 500 problem, and one log line with the exception's type (and,
+    from the log context, the request id) — never its message or traceback, which for a
+    database error quote the statement's parameters (PHI, credentials).
+
+    ASGI middleware inside the request id's log context. (Starlette's handler for
+    `Exception` would answer the same, but then re-raises to the server, which logs the whole
+    traceback.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            log.error("unhandled_error", error=type(exc).__name__)
+            if not started:  # else the client sees the answer cut short
+                await problem(
+                    500,
+                    "internal_error",
+                    "Internal error",
+                    "something went wrong on our side; nothing was changed, try again",
+                    scope["path"],
+                )(scope, receive, send)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error, as RFC 9457 problem details; `code` is stable, `detail` says "
+    "what to change.",
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "each field to change (validation errors)",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def document(app: FastAPI) -> None:
+    """The OpenAPI description shows error answers as they are: problem+json, for invalid
+    requests (422, in place of FastAPI's own shape, which is never sent) and any other error."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        components["Problem"] = PROBLEM_SCHEMA
+        answer = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {"description": "Invalid request", "content": answer}
+                responses.setdefault("default", {"description": "An error", "content": answer})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _field_error(error: Any) -> dict[str, str]:

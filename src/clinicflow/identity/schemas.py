@@ -7,8 +7,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from clinicflow.infra.request_input import RequestModel
 
-class _In(BaseModel):
+
+class _In(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 

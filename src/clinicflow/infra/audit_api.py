@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from clinicflow.infra.audit import AuditRecord, search
 from clinicflow.infra.db import Database
+from clinicflow.infra.request_input import Instant
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.shared.actor import Role, Scope, require
 
@@ -46,8 +47,8 @@ async def audit(
     patient_id: Annotated[str | None, Query(max_length=36)] = None,
     actor_id: Annotated[str | None, Query(max_length=64)] = None,
     resource_type: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     break_glass: bool | None = None,
     outcome: Annotated[str | None, Query(pattern="^(allowed|denied|error)$")] = None,
     before_id: Annotated[int | None, Query(gt=0)] = None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from json import dumps as json_dumps
@@ -27,7 +28,7 @@ from typing import Any, TextIO
 import structlog
 from opentelemetry import trace
 from starlette.types import ASGIApp, Receive, Scope, Send
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, ExcInfo, Processor, WrappedLogger
 
 REDACTED = "[redacted]"
 
@@ -159,7 +160,7 @@ def configure_logging(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_formatter_leftovers],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
+            structlog.processors.ExceptionRenderer(traceback_without_messages),
             redact_phi,
             renderer,
         ],
@@ -181,6 +182,24 @@ def _route_uvicorn_to_root() -> None:
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False
+
+
+def traceback_without_messages(exc_info: ExcInfo) -> str:
+    """A logged exception's traceback — where it happened — with each exception's type but
+    never its message: a database error's message quotes the statement and its parameters
+    (PHI, credentials), which no scrubbing can recognise reliably."""
+    chain: list[BaseException] = []
+    exc: BaseException | None = exc_info[1]
+    while exc is not None and all(exc is not seen for seen in chain):
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    lines: list[str] = []
+    for exc in reversed(chain):
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(exc.__traceback__))
+        kind = type(exc)
+        lines.append(f"{kind.__module__}.{kind.__qualname__} (message withheld)\n")
+    return "".join(lines)
 
 
 def _drop_formatter_leftovers(

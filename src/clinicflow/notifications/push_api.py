@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.infra.db import Database
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.notifications.push import MAX_ENDPOINT, PushStore, checked_subscription
 from clinicflow.shared.actor import Actor, Role
@@ -118,12 +119,12 @@ Endpoint = Annotated[str, Field(min_length=1, max_length=MAX_ENDPOINT)]
 Key = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class KeysIn(BaseModel):
+class KeysIn(RequestModel):
     p256dh: Key
     auth: Key
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(RequestModel):
     """The browser's `PushSubscription.toJSON()`, as it is (other members are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -132,7 +133,7 @@ class SubscriptionIn(BaseModel):
     keys: KeysIn
 
 
-class EndpointIn(BaseModel):
+class EndpointIn(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     endpoint: Endpoint

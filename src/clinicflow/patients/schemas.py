@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.patients.contact import (
     EmailIn,
     PhoneIn,
@@ -31,7 +32,7 @@ Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Channel = Literal["email", "sms", "push"]
 
 
-class _In(BaseModel):
+class _In(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from clinicflow.catalog import Catalog
+from clinicflow.infra.request_input import Day
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.payments.quoting import quote_json
 from clinicflow.payments.receipt_pdf import render_pdf
@@ -54,8 +55,8 @@ async def checkout(request: Request, actor: CurrentActor, body: CheckoutIn) -> C
 async def revenue(
     request: Request,
     actor: CurrentActor,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[Day, Query(alias="from")],
+    to: Day,
 ) -> RevenueOut:
     tz = cast(Catalog, part(request, "catalog")).clinic.tz
     lo = datetime.combine(from_, time(), tz)

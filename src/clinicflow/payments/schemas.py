@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.payments.checkout import CheckoutRequest
 from clinicflow.payments.domain import Line, PackageLine, VisitLine
 from clinicflow.payments.reads import LineCodes
@@ -20,7 +21,7 @@ Method = Literal["stripe", "paypal", "in_clinic"]
 Tender = Literal["cash", "card_terminal"]
 
 
-class _In(BaseModel):
+class _In(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.patients import EmailIn, PhoneIn
 from clinicflow.waitlist import zips
 from clinicflow.waitlist.commands import Contact, JoinRequest, Preferences, TimeWindow
@@ -26,7 +27,7 @@ Channels = Annotated[list[Channel], Field(min_length=1, max_length=3)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-class _In(BaseModel):
+class _In(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -66,7 +67,7 @@ class JoinIn(_In):
     )
     sms_consent: bool = Field(default=False, description="required for the sms channel")
     preferred_practitioner: Key | None = None
-    preferred_times: Windows = []
+    preferred_times: Windows = Field(default_factory=list)
     source: SourceIn | None = None
 
     @field_validator("zip")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.waitlist.invitations import ClaimAsk, Claimed, InvitationView
 from clinicflow.waitlist.launching import Launched
 from clinicflow.waitlist.nurture import Clicked
@@ -36,7 +37,7 @@ class LaunchOut(BaseModel):
         return cls(service=done.service, launched_at=done.launched_at.astimezone(tz), wave=wave)
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     start: AwareDatetime

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from clinicflow.infra.request_input import RequestModel
 from clinicflow.webhooks.queries import AttemptView, DeliveryView, SubscriptionView
 from clinicflow.webhooks.service import WithSecret
 
@@ -16,12 +17,14 @@ EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Description = Annotated[str, StringConstraints(max_length=200)]
 
 
-class _In(BaseModel):
+class _In(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class SubscriptionIn(_In):
-    url: Url = Field(description="https (http only for 127.0.0.1, ::1 or localhost)")
+    url: Url = Field(
+        description="https, on a public address (no loopback, private or link-local one)"
+    )
     event_types: list[EventType] = Field(
         min_length=1, max_length=64, description='event types to receive, or ["*"] for all'
     )

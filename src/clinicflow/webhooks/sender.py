@@ -20,6 +20,7 @@ from clinicflow.webhooks import repository as repo
 from clinicflow.webhooks.domain.retry import Random, RetrySchedule
 from clinicflow.webhooks.domain.signing import HEADER, sign
 from clinicflow.webhooks.tables import seal_context
+from clinicflow.webhooks.targets import TargetPolicy, TargetRefused
 
 log = logging.getLogger(__name__)
 USER_AGENT = "clinicflow-webhooks"
@@ -36,6 +37,7 @@ class WebhookSender:
         rand: Random | None = None,
         *,
         timeout: float = 10.0,
+        targets: TargetPolicy | None = None,
         batch: int = 50,
         concurrency: int = 8,
         lease: timedelta = timedelta(minutes=5),
@@ -47,6 +49,7 @@ class WebhookSender:
         self.schedule = schedule or RetrySchedule()
         self._rand = rand or random.Random().random  # noqa: S311 (jitter, not a secret)
         self._timeout = timeout
+        self.targets = targets or TargetPolicy()
         self._batch = batch
         self._slots = asyncio.Semaphore(concurrency)
         # Longer than an attempt can take, so a claim is only ever retaken from a dead worker.
@@ -116,17 +119,25 @@ class WebhookSender:
         self, url: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int | None, str | None]:
         try:
+            # Resolved and checked now, not only at subscription: the name may lead elsewhere
+            # today. The request goes to the checked address itself (targets.py).
+            target = await self.targets.resolve(url)
+        except TargetRefused as exc:
+            return None, f"refused: {exc}"
+        request = self._http.build_request(
+            "POST",
+            target.pinned_url,
+            content=body,
+            headers={**headers, "Host": target.host_header},
+            timeout=self._timeout,
+            extensions=target.extensions,
+        )
+        try:
             # Streamed and never read: a receiver's response body is of no use to us, and a
             # large one must not be buffered. Redirects are not followed (the URL was checked).
-            async with self._http.stream(
-                "POST",
-                url,
-                content=body,
-                headers=headers,
-                timeout=self._timeout,
-                follow_redirects=False,
-            ) as response:
-                code = response.status_code
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+            code = response.status_code
+            await response.aclose()
         except httpx.TimeoutException:
             return None, f"timed out after {self._timeout:g} s"
         except Exception as exc:  # refused, DNS, TLS, a bad URL: the receiver's side

@@ -34,6 +34,7 @@ from clinicflow.webhooks.errors import (
 from clinicflow.webhooks.queries import DeliveryFilter, DeliveryView, SubscriptionView
 from clinicflow.webhooks.sender import WebhookSender
 from clinicflow.webhooks.tables import DELIVERY_STATUSES, seal_context, subscriptions
+from clinicflow.webhooks.targets import TargetRefused
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks secrets, not a secret)
 SUBSCRIPTION = "webhook_subscription"
@@ -76,6 +77,7 @@ class WebhookService:
     ) -> WithSecret:
         await self._require_admin(actor, "create", SUBSCRIPTION)
         values = self._checked({"url": url, "event_types": event_types, "description": description})
+        await self._reachable(values)
         now, secret, subscription_id = self._clock.now(), new_secret(), str(uuid.uuid4())
         async with self._db.write() as conn:
             await conn.execute(
@@ -113,6 +115,7 @@ class WebhookService:
                 )
             )
         values = self._checked(changes)
+        await self._reachable(values)
         return await self._change(actor, "update", subscription_id, values)
 
     async def delete(self, actor: Actor, subscription_id: str) -> None:
@@ -218,7 +221,7 @@ class WebhookService:
                 if value is None and name != "description":
                     raise RuleViolation(name, "must not be null; leave it out to keep it")
                 if name == "url":
-                    checked[name] = check_url(value)
+                    checked[name] = check_url(value, allow_http=self._sender.targets.allow_http)
                 elif name == "event_types":
                     checked[name] = check_event_types(value, self.known_types)
                 elif name == "description":
@@ -228,6 +231,15 @@ class WebhookService:
         except RuleViolation as exc:
             raise InvalidSubscription.of(exc) from None
         return checked
+
+    async def _reachable(self, checked: Mapping[str, Any]) -> None:
+        """A new URL must lead to a public address (checked again before every delivery)."""
+        if "url" not in checked:
+            return
+        try:
+            await self._sender.targets.resolve(checked["url"])
+        except TargetRefused as exc:
+            raise InvalidSubscription.of(RuleViolation("url", str(exc))) from None
 
     def _seal(self, secret: str, column: str, subscription_id: str) -> str:
         return self._keys.encrypt(secret, context=seal_context(column), row=subscription_id)

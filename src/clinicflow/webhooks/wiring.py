@@ -17,6 +17,7 @@ from clinicflow.webhooks.domain.rules import DEFAULT_EVENT_TYPES
 from clinicflow.webhooks.handlers import WebhookFanout
 from clinicflow.webhooks.sender import WebhookSender
 from clinicflow.webhooks.service import WebhookService
+from clinicflow.webhooks.targets import TargetPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +38,13 @@ def build_webhooks(
     schedule: RetrySchedule | None = None,
     rand: Random | None = None,
     timeout: float = 10.0,
+    targets: TargetPolicy | None = None,
     previous_secret_ttl: timedelta = timedelta(hours=24),
 ) -> Webhooks:
     """`known_types`: what subscriptions may name, and what "*" covers; every event type the
-    platform publishes belongs here, or no webhook receives it."""
-    sender = WebhookSender(db, clock, keys, http, schedule, rand, timeout=timeout)
+    platform publishes belongs here, or no webhook receives it. `targets`: where receivers
+    may be (public https addresses by default)."""
+    sender = WebhookSender(db, clock, keys, http, schedule, rand, timeout=timeout, targets=targets)
     service = WebhookService(
         db,
         clock,

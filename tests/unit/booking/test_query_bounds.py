@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from clinicflow.booking.schemas import DayOrInstant, bound, day_or_instant
+from clinicflow.booking.schemas import bound
+from clinicflow.infra.request_input import DayOrInstant, day_or_instant
 
 CHICAGO = ZoneInfo("America/Chicago")
 ZONES = [CHICAGO, ZoneInfo("Asia/Kolkata"), ZoneInfo("Pacific/Apia"), ZoneInfo("UTC")]

@@ -1,12 +1,12 @@
 """What a subscription may be: where it points and which events it wants.
 
 Receivers must use https, so event data and signatures never cross a network in clear; plain
-http is accepted only for loopback hosts (a receiver on the same machine, tests, development).
+http is accepted only when a development setting allows it. Where the name leads (a public
+address, never an internal one) is checked by `webhooks.targets`, with DNS.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Sequence
 from urllib.parse import urlsplit
 
@@ -37,17 +37,9 @@ class RuleViolation(ValueError):
         self.message = message
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> str:
-    """The receiver URL, stripped; raises `RuleViolation` naming what to change."""
+def check_url(url: str, *, allow_http: bool = False) -> str:
+    """The receiver URL, stripped; raises `RuleViolation` naming what to change. Plain http
+    only with `allow_http` (development)."""
     url = url.strip()
     if not url or len(url) > MAX_URL_LENGTH:
         raise RuleViolation(
@@ -63,9 +55,11 @@ def check_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
         raise RuleViolation("url", "give an absolute https URL, e.g. https://crm.example.com/hooks")
-    if parts.scheme == "http" and not is_loopback(host):
+    if parts.scheme == "http" and not allow_http:
         raise RuleViolation(
-            "url", "must use https; plain http is allowed only for 127.0.0.1, ::1 or localhost"
+            "url",
+            "must use https; plain http is accepted only in development "
+            "(CLINICFLOW_WEBHOOK_ALLOW_HTTP)",
         )
     if parts.username is not None or parts.password is not None:
         raise RuleViolation(
