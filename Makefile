@@ -6,15 +6,18 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo serve test lint format bench bench-http clean
+.PHONY: install demo serve test lint format bench bench-http lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# requirements.lock pins every package, ours and theirs, so each machine installs the same set;
+# clinicflow itself goes on top without re-resolving anything.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 install: $(STAMP)  ## create the virtualenv and install clinicflow with its test tools
@@ -45,6 +48,10 @@ bench: install  ## availability over the shared bench data set
 # Needs PostgreSQL and Redis on 127.0.0.1 and Debian's wrk (apt-get install wrk); not in CI.
 bench-http: install  ## HTTP load: 2 server workers on PostgreSQL, driven by wrk
 	$(BIN)/python benchmarks/http_load.py $(BENCH_ARGS)
+
+lock: install  ## re-resolve requirements.lock after a dependency in pyproject.toml changed
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
