@@ -28,6 +28,9 @@ from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from conftest import serving
 
+# Races and locking: each database serializes writers its own way.
+pytestmark = pytest.mark.both_databases
+
 CLIENTS = 50
 CHICAGO = ZoneInfo("America/Chicago")
 

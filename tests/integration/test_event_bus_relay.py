@@ -23,6 +23,9 @@ from clinicflow.infra.relay import Relay
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
+
 
 class RelayDied(RuntimeError):
     pass

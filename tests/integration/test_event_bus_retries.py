@@ -28,6 +28,9 @@ from clinicflow.infra.inbox import Inbox
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:

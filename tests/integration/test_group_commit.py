@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from test_booking_api import booking
@@ -19,6 +20,9 @@ from clinicflow.infra.audit import audit_log, verify
 from clinicflow.infra.group_commit import GroupCommit
 from clinicflow.infra.outbox import Event, outbox, record
 from clinicflow.patients.tables import patients
+
+# Races and locking: each database serializes writers its own way.
+pytestmark = pytest.mark.both_databases
 
 # Free starts of doctor1 on Wednesday 2026-11-25, from the API, an hour or more apart (no
 # two can touch, whatever the buffers).

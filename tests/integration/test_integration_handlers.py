@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from test_notifications import book
 from test_notifications_support import envelope
@@ -17,6 +18,9 @@ from clinicflow.bootstrap import Container
 from clinicflow.infra.bus import Envelope
 from clinicflow.integrations.handlers import CalendarSubscriber, EhrSubscriber
 from clinicflow.integrations.ports import SyncedVisit
+
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 
 class Recording:

@@ -30,6 +30,9 @@ from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
 from fake_smtp import FakeSmtpRelay
 
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
+
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
 
 PUBLIC = "https://clinic.example"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from test_notifications import book, notifications, rows, sms
 from test_notifications_support import envelope, smtp_server
@@ -21,6 +22,9 @@ from clinicflow.notifications.wiring import Notifications
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from fake_smtp import FakeSmtpRelay
+
+# Due reminders are found by time comparisons in SQL.
+pytestmark = pytest.mark.both_databases
 
 __all__ = ["notifications", "sms", "smtp_server"]  # fixtures, imported for pytest
 

@@ -16,6 +16,9 @@ from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
 from conftest import staff_session
 
+# Uniqueness, merges, foreign keys and blind-index search are constraints and SQL.
+pytestmark = pytest.mark.both_databases
+
 ADA = {
     "first_name": "Adaline",
     "last_name": "Quorrel",

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from test_payments_support import (
     Clinic,
@@ -33,6 +34,9 @@ from clinicflow.shared.clock import FixedClock
 from conftest import admin_session
 from fake_paypal import FakePayPal
 from fake_stripe import FakeStripe
+
+# Idempotent webhooks, paid-once holds and the ledger's sums are constraints and SQL.
+pytestmark = pytest.mark.both_databases
 
 __all__ = [
     "api",

@@ -34,6 +34,9 @@ from conftest import staff_session
 from fake_paypal import FakePayPal
 from fake_stripe import FakeStripe
 
+# Idempotent webhooks, paid-once holds and the ledger's sums are constraints and SQL.
+pytestmark = pytest.mark.both_databases
+
 __all__ = [
     "api",
     "desk",

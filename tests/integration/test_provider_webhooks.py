@@ -220,6 +220,7 @@ async def test_a_report_signed_for_other_parameters_is_refused(
     assert (await message(container, sent_sms.booking_id, "sms")).status == "sent"
 
 
+@pytest.mark.both_databases
 async def test_a_repeated_report_changes_nothing(
     client: httpx.AsyncClient, container: Container, clock: FixedClock, sent_sms: Any
 ) -> None:
@@ -232,6 +233,7 @@ async def test_a_repeated_report_changes_nothing(
     assert (again.status, again.updated_at) == ("delivered", first.updated_at)
 
 
+@pytest.mark.both_databases
 async def test_a_late_sent_report_leaves_the_text_delivered(
     client: httpx.AsyncClient, container: Container, sent_sms: Any
 ) -> None:
@@ -263,6 +265,7 @@ async def test_a_report_for_an_unknown_message_is_acknowledged_and_changes_nothi
     assert (await message(container, sent_sms.booking_id, "sms")).status == "sent"
 
 
+@pytest.mark.both_databases
 async def test_stop_withdraws_sms_consent_and_start_gives_it_back(
     client: httpx.AsyncClient,
     container: Container,
@@ -310,6 +313,7 @@ async def test_stop_withdraws_sms_consent_and_start_gives_it_back(
     assert "5125550001" not in logged
 
 
+@pytest.mark.both_databases
 async def test_a_repeated_stop_changes_nothing_and_start_opts_in_no_one_who_never_agreed(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:

@@ -32,6 +32,9 @@ from clinicflow.shared.clock import FixedClock
 from conftest import serving
 from fake_http import LoopbackServer, Reply, Request
 
+# SQL spans come from each database driver's instrumentation.
+pytestmark = pytest.mark.both_databases
+
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 FIRST, LAST = "Ximena", "Vandersloot"

@@ -170,6 +170,7 @@ async def test_engagement_counts_and_fades_with_its_half_life(
     assert fresh["reason"].startswith("1 clicked")
 
 
+@pytest.mark.both_databases
 async def test_duplicate_join_returns_the_existing_entry_without_its_token(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -189,6 +190,7 @@ async def test_duplicate_join_returns_the_existing_entry_without_its_token(
     assert count == 2
 
 
+@pytest.mark.both_databases
 async def test_a_phone_only_duplicate_is_found_by_phone(client: httpx.AsyncClient) -> None:
     body = person(1, email=None, phone="512-555-0142")
     made = await join(client, body)
@@ -198,6 +200,7 @@ async def test_a_phone_only_duplicate_is_found_by_phone(client: httpx.AsyncClien
     assert again["id"] == made["id"]
 
 
+@pytest.mark.both_databases
 async def test_after_withdrawing_joining_again_makes_a_new_entry(
     client: httpx.AsyncClient,
 ) -> None:
@@ -273,6 +276,7 @@ async def test_a_live_service_takes_a_cancellation_list_with_practitioner_and_ti
     )
 
 
+@pytest.mark.both_databases
 async def test_details_are_sealed_at_rest_and_only_zip3_and_distance_are_clear(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -329,6 +333,7 @@ async def test_events_carry_ids_and_the_service_never_contact_details(
         assert secret not in str(event.payload)
 
 
+@pytest.mark.both_databases
 async def test_staff_reading_the_list_leave_an_audit_row_per_entry(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -376,6 +381,7 @@ async def test_openapi_describes_the_waitlist_api(client: httpx.AsyncClient) -> 
     assert "get" in paths["/v1/waitlist/stats"]
 
 
+@pytest.mark.both_databases
 async def test_key_rotation_reseals_entries_and_staff_still_read_them(
     client: httpx.AsyncClient, container: Container
 ) -> None:

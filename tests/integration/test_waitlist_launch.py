@@ -36,6 +36,9 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries, invitations, waves
 from conftest import staff_session
 
+# Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
+pytestmark = pytest.mark.both_databases
+
 LAUNCH = "/v1/services/counseling/launch"
 # Interest levels in joining order, a minute apart: equal levels rank by the longer wait.
 LEVELS = [2, 5, 1, 4, 3, 5]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from test_waitlist_support import PHI_WORDS, all_waitlist_payloads, events, join, links_sent, person
 
@@ -20,6 +21,9 @@ from clinicflow.shared.actor import SYSTEM
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries, offers
 from conftest import admin_session
+
+# Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
+pytestmark = pytest.mark.both_databases
 
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 WED_10 = "2026-11-25T10:00:00-06:00"

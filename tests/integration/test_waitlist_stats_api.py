@@ -20,6 +20,9 @@ from clinicflow.waitlist.commands import Contact, JoinRequest
 from clinicflow.waitlist.tables import entries
 from conftest import staff_session
 
+# Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
+pytestmark = pytest.mark.both_databases
+
 
 async def set_status(container: Container, entry_id: str, status: str) -> None:
     async with container.db.write() as conn:

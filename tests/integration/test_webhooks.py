@@ -37,6 +37,9 @@ from clinicflow.webhooks.wiring import build_webhooks
 from conftest import PASSWORD
 from fake_receiver import Received, WebhookReceiver
 
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
+
 Json = dict[str, Any]
 
 

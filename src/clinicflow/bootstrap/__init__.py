@@ -34,6 +34,7 @@ from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.mailer import Mailer
 from clinicflow.identity.oauth import TokenService
 from clinicflow.identity.oidc import OidcVerifier
+from clinicflow.identity.passwords import Passwords
 from clinicflow.identity.sessions import SessionStore
 from clinicflow.identity.users import UserService
 from clinicflow.infra import audit
@@ -234,7 +235,13 @@ def build(
         patient_reads=PatientReader(db, clock, cipher, patient_guard),
         waitlist=waitlist,
         users=UserService(
-            db, clock, keys, sessions, set(catalog.practitioners), catalog.clinic.name
+            db,
+            clock,
+            keys,
+            sessions,
+            set(catalog.practitioners),
+            catalog.clinic.name,
+            passwords=Passwords(settings.password_hashing),
         ),
         sessions=sessions,
         patient_links=PatientLinks(

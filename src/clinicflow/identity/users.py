@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from clinicflow.identity import passwords, totp
+from clinicflow.identity import totp
 from clinicflow.identity.errors import TokenInvalid
+from clinicflow.identity.passwords import Passwords, check_password_policy
 from clinicflow.identity.sessions import OpenSession, SessionStore
 from clinicflow.identity.tables import users
 from clinicflow.infra.crypto import KeyRing
@@ -74,6 +75,8 @@ class UserService:
         sessions: SessionStore,
         practitioners: Collection[str],
         issuer_name: str,
+        *,
+        passwords: Passwords,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -81,6 +84,7 @@ class UserService:
         self._sessions = sessions
         self._practitioners = practitioners
         self._issuer_name = issuer_name
+        self._passwords = passwords
 
     async def create(
         self,
@@ -100,7 +104,7 @@ class UserService:
             "username": username,
             "role": role,
             "practitioner": practitioner,
-            "password_hash": passwords.hash_password(password),
+            "password_hash": self._passwords.hash(password),
             "totp_secret_enc": self._keys.encrypt(secret, context=TOTP_CONTEXT) if secret else None,
             "active": True,
             "created_at": now,
@@ -116,7 +120,7 @@ class UserService:
         return NewUser(UserView.of(row), uri)
 
     def _check_new(self, username: str, role: str, password: str, practitioner: str | None) -> None:
-        problems = passwords.check_password_policy(password, username)
+        problems = check_password_policy(password, username)
         if not username or len(username) > 64:
             problems.append("username: 1 to 64 characters")
         if role not in {r.value for r in STAFF_ROLES}:
@@ -140,14 +144,14 @@ class UserService:
                 )
             ).first()
         if row is None:
-            passwords.verify_password(passwords.dummy_hash(), password)  # same time either way
+            self._passwords.verify(self._passwords.dummy_hash, password)  # same time either way
             raise _wrong()
         if row.locked_until is not None and row.locked_until > now:
             raise TokenInvalid(
                 "too many failed sign-ins; try again after "
                 f"{row.locked_until.isoformat(timespec='minutes')} or ask an administrator"
             )
-        if not passwords.verify_password(row.password_hash, password) or not row.active:
+        if not self._passwords.verify(row.password_hash, password) or not row.active:
             await self._failed(row, now)
             raise _wrong()
         step = self._second_factor(row, code, now)
@@ -165,8 +169,8 @@ class UserService:
                     "totp_last_step": step,
                     "totp_confirmed_at": row.totp_confirmed_at or now,
                 }
-            if passwords.needs_rehash(row.password_hash):
-                changes["password_hash"] = passwords.hash_password(password)
+            if self._passwords.needs_rehash(row.password_hash):
+                changes["password_hash"] = self._passwords.hash(password)
             await conn.execute(update(users).where(users.c.id == row.id).values(**changes))
             opened = await self._sessions.open(conn, user_id=row.id)
         log.info("staff sign-in", extra={"user_id": row.id, "role": row.role})
