@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -101,6 +103,13 @@ class Container:
         await self.db.dispose()
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The outbound TLS context (certifi's CAs), loaded once per process: each load costs more
+    than the rest of a container's build."""
+    return httpx.create_ssl_context()
+
+
 def build(
     settings: Settings,
     *,
@@ -113,7 +122,7 @@ def build(
     clock = clock or SystemClock()
     db = Database(settings.database_url, echo=settings.sql_echo)
     keys = load_or_create(settings.resolved_keys_file)
-    http = http or httpx.AsyncClient(timeout=10)
+    http = http or httpx.AsyncClient(timeout=10, verify=_tls())
     # Traces (every process builds here: serve, worker, CLI); idempotent per process.
     setup_tracing(settings)
     instrument_engine(db.engine)
