@@ -21,8 +21,9 @@ from clinicflow.infra.group_commit import GroupCommit
 from clinicflow.infra.outbox import Event, outbox, record
 from clinicflow.patients.tables import patients
 
-# Races and locking: each database serializes writers its own way.
-pytestmark = pytest.mark.both_databases
+# Races and locking: each database serializes writers its own way. Each race opens up to
+# ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time.
+pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("many_connections")]
 
 # Free starts of doctor1 on Wednesday 2026-11-25, from the API, an hour or more apart (no
 # two can touch, whatever the buffers).
