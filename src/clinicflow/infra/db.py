@@ -170,6 +170,8 @@ def _make_engine(url: str, *, echo: bool) -> AsyncEngine:
 
 
 def ensure_sqlite_dir(url: str) -> None:
+    if not url.startswith("sqlite"):
+        return  # a server's URL: `upgrade` calls this for every database
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
