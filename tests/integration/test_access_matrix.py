@@ -20,7 +20,7 @@ from test_booking_api import ALT, person
 from clinicflow.bootstrap import Container
 from clinicflow.identity.totp import code_at
 from clinicflow.infra.audit import search
-from conftest import PASSWORD, staff_session
+from support.app import PASSWORD, staff_session
 
 CALLERS = (
     "admin",

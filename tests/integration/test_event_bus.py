@@ -8,16 +8,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from test_event_bus_support import (
-    Recorder,
-    booking_event,
-    create_effect_log,
-    delivery,
-    effects,
-    make_bus,
-    record_events,
-    unpublish,
-)
 
 from clinicflow.infra.bus import Envelope
 from clinicflow.infra.db import Database
@@ -27,6 +17,16 @@ from clinicflow.infra.outbox import outbox
 from clinicflow.infra.relay import published_from_row
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.event_bus import (
+    Recorder,
+    booking_event,
+    create_effect_log,
+    delivery,
+    effects,
+    make_bus,
+    record_events,
+    unpublish,
+)
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases

@@ -11,7 +11,13 @@ from datetime import timedelta
 import pytest
 import redis
 from redis.asyncio import Redis
-from test_event_bus_support import (
+
+from clinicflow.infra.db import Database
+from clinicflow.infra.events import EventBus
+from clinicflow.infra.inbox import Inbox
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from support.event_bus import (
     Recorder,
     booking_event,
     create_effect_log,
@@ -21,12 +27,6 @@ from test_event_bus_support import (
     record_events,
     unpublish,
 )
-
-from clinicflow.infra.db import Database
-from clinicflow.infra.events import EventBus
-from clinicflow.infra.inbox import Inbox
-from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases

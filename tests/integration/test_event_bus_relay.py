@@ -7,14 +7,6 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
-from test_event_bus_support import (
-    Recorder,
-    booking_event,
-    create_effect_log,
-    effects,
-    make_bus,
-    record_events,
-)
 
 from clinicflow.infra.bus import Published
 from clinicflow.infra.db import Database
@@ -22,6 +14,14 @@ from clinicflow.infra.inbox import Inbox
 from clinicflow.infra.relay import Relay
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.event_bus import (
+    Recorder,
+    booking_event,
+    create_effect_log,
+    effects,
+    make_bus,
+    record_events,
+)
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases

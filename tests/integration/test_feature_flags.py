@@ -10,7 +10,7 @@ import pytest
 from clinicflow.bootstrap import Container
 from clinicflow.flags import FlagService, in_rollout
 from clinicflow.shared.clock import FixedClock
-from conftest import admin_session, staff_session
+from support.app import admin_session, staff_session
 
 # Flags are upserted with each dialect's ON CONFLICT.
 pytestmark = pytest.mark.both_databases

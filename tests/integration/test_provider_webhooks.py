@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from test_booking_api import assert_problem, booking
-from test_notifications_support import envelope
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -30,8 +29,9 @@ from clinicflow.infra.audit import audit_log
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from fake_sendgrid import API_KEY, FakeSendGrid
-from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from support.fake_sendgrid import API_KEY, FakeSendGrid
+from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from support.notifications import envelope
 
 PUBLIC = "http://clinic.test"
 STATUS_URL = f"{PUBLIC}/v1/webhooks/twilio/status"

@@ -24,7 +24,6 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from test_booking_api import assert_problem, booking
 from test_identity_sessions import bearer, request_link
-from test_notifications_support import envelope
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.infra.audit import audit_log
@@ -39,8 +38,9 @@ from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
-from conftest import CLINIC_YAML, staff_session
-from fake_push import FakePushService, b64url
+from support.app import CLINIC_YAML, staff_session
+from support.fake_push import FakePushService, b64url
+from support.notifications import envelope
 
 SUBJECT = "mailto:ops@clinic.example"
 PUBLIC = "https://clinic.example"

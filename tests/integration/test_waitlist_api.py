@@ -18,7 +18,7 @@ from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.cipher import WaitlistCipher
 from clinicflow.waitlist.tables import entries
-from conftest import staff_session
+from support.app import staff_session
 
 PUBLIC_FIELDS = {
     "service",
