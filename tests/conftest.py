@@ -126,7 +126,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database for this test; which one: see the module's docstring."""
     # Synchronous on purpose: it runs before the test's event loop starts.
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":  # unparametrized: asked for by name
         target = tmp_path / "clinicflow.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"
