@@ -1,4 +1,21 @@
-"""Shared fixtures: the clock, the databases (SQLite always, PostgreSQL when reachable)."""
+"""Shared fixtures: the clock, the databases, and the suite's own settings.
+
+Which database a test gets (`database_url`, and everything built on it):
+- SQLite by default: the embedded default, no server needed, a file copy per test.
+- SQLite and PostgreSQL for tests about the database itself, marked
+  `@pytest.mark.both_databases` (a test, or a module's `pytestmark`): constraints and
+  uniqueness, races, locking and group commit, migrations and schema drift, SQL that the
+  dialects answer differently (dates, aggregates, ordering, search), repositories' writes,
+  the outbox/relay/inbox, idempotency, retention and the audit chain. PostgreSQL tests skip
+  locally when it is unreachable and fail in CI.
+- One of them when a test asks: `@pytest.mark.parametrize("database_url", ["postgres"],
+  indirect=True)`.
+`pytest --all-databases` runs every database test on both.
+
+Staff passwords are hashed at argon2id's floor here (CLINICFLOW_PASSWORD_HASHING, set before
+any Settings is built, subprocesses included); tests/unit/identity/test_passwords.py checks
+that production settings hash at full strength.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +42,41 @@ CLINIC_YAML = ROOT / "config" / "clinic.yaml"
 PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Tuesday 2026-11-24 09:00 in the clinic's zone (America/Chicago, UTC-6).
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all-databases",
+        action="store_true",
+        help="run every test that uses a database on SQLite and on PostgreSQL",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Argon2id at production strength costs ~80 ms a hash; the suite makes thousands.
+    os.environ.setdefault("CLINICFLOW_PASSWORD_HASHING", "insecure-fast")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" not in metafunc.fixturenames or _picks_database_itself(metafunc):
+        return
+    both = metafunc.config.getoption("--all-databases") or (
+        metafunc.definition.get_closest_marker("both_databases") is not None
+    )
+    metafunc.parametrize("database_url", DATABASES if both else DATABASES[:1], indirect=True)
+
+
+def _picks_database_itself(metafunc: pytest.Metafunc) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "database_url" in (
+            names.replace(" ", "").split(",") if isinstance(names, str) else names
+        ):
+            return True
+    return False
 
 
 @pytest.fixture
@@ -70,10 +122,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for this test; which one: see the module's docstring."""
     # Synchronous on purpose: it runs before the test's event loop starts.
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":  # unparametrized: asked for by name
         target = tmp_path / "clinicflow.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"

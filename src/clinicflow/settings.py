@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # OAuth 2.0 client-credentials tokens issued here (JWT, ES256).
     token_audience: str = "clinicflow-api"  # noqa: S105 (an audience name, not a secret)
     access_token_minutes: int = Field(default=15, gt=0)
+    # Staff password hashes (identity/passwords.py): argon2id at RFC 9106's strength. The
+    # test suite alone sets "insecure-fast"; a hash made that way is rehashed at sign-in.
+    password_hashing: Literal["strong", "insecure-fast"] = "strong"  # noqa: S105 (a strength)
     # An external OpenID Connect provider whose tokens staff may use (all three, or none).
     oidc_issuer: str | None = None
     oidc_audience: str | None = None

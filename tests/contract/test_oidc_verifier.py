@@ -15,7 +15,7 @@ import pytest
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.oidc import OidcVerifier
 from clinicflow.shared.clock import FixedClock
-from fake_idp import AUDIENCE, ISSUER, NOW, FakeProvider, ProviderKey
+from support.fake_idp import AUDIENCE, ISSUER, NOW, FakeProvider, ProviderKey
 
 INTERVAL = timedelta(seconds=30)
 

@@ -20,10 +20,10 @@ from clinicflow.payments.ports import (
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import FixedClock
-from fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
-from fake_paypal_webhooks import WEBHOOK_ID, capture_resource
-from fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
-from fake_stripe_wire import event_body, sign
+from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
+from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
+from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_stripe_wire import event_body, sign
 
 Signed = tuple[dict[str, str], bytes]
 

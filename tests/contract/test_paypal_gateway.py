@@ -26,9 +26,9 @@ from clinicflow.payments.ports import (
     PaymentGateway,
 )
 from clinicflow.shared.clock import FixedClock
-from fake_http import Request
-from fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
-from fake_paypal_webhooks import WEBHOOK_ID
+from support.fake_http import Request
+from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
+from support.fake_paypal_webhooks import WEBHOOK_ID
 
 NO_WAIT = RetryPolicy(attempts=3, wait=wait_none())
 

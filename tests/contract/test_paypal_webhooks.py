@@ -13,9 +13,9 @@ from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
 from clinicflow.adapters.payment_gateways.paypal_webhooks import parse_paypal_event
 from clinicflow.payments.ports import GatewayUnavailable, WebhookSignatureInvalid
 from clinicflow.shared.clock import FixedClock
-from fake_http import Request
-from fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
-from fake_paypal_webhooks import WEBHOOK_ID, capture_resource
+from support.fake_http import Request
+from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
+from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
 
 VERIFY = "/v1/notifications/verify-webhook-signature"
 

@@ -28,8 +28,8 @@ from clinicflow.notifications.ports import (
     ProviderUnavailable,
 )
 from clinicflow.shared.clock import FixedClock
-from fake_sendgrid import API_KEY, FakeSendGrid
-from fake_smtp import FakeSmtpRelay
+from support.fake_sendgrid import API_KEY, FakeSendGrid
+from support.fake_smtp import FakeSmtpRelay
 
 SENDER = "Clinic <no-reply@clinic.example>"
 TO = "patient@example.org"

@@ -26,9 +26,9 @@ from clinicflow.payments.ports import (
     PaymentGateway,
 )
 from clinicflow.shared.clock import FixedClock
-from fake_http import Request
-from fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
-from fake_stripe_wire import decode_form
+from support.fake_http import Request
+from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_stripe_wire import decode_form
 
 NO_WAIT = RetryPolicy(attempts=3, wait=wait_none())
 

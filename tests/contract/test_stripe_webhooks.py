@@ -22,8 +22,8 @@ from clinicflow.adapters.payment_gateways.stripe_webhooks import (
 )
 from clinicflow.payments.ports import GatewayEvent, WebhookSignatureInvalid
 from clinicflow.shared.clock import FixedClock
-from fake_stripe import API_KEY, WEBHOOK_SECRET
-from fake_stripe_wire import event_body, sign
+from support.fake_stripe import API_KEY, WEBHOOK_SECRET
+from support.fake_stripe_wire import event_body, sign
 
 PI = {
     "id": "pi_123",

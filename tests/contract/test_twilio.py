@@ -27,7 +27,7 @@ from clinicflow.notifications.ports import (
     ProviderUnavailable,
     SmsSender,
 )
-from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, WebhookReceiver
+from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, WebhookReceiver
 
 FROM = "+15005550006"
 TO = "+15551230001"

@@ -25,7 +25,7 @@ from clinicflow.notifications.ports import (
     SubscriptionGone,
 )
 from clinicflow.shared.clock import FixedClock
-from fake_push import FakePushService, b64url
+from support.fake_push import FakePushService, b64url
 
 SUBJECT = "mailto:ops@clinic.example"
 PAYLOAD = json.dumps({"title": "Visit tomorrow", "body": "09:00 with Dr Jörg"}).encode()

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_support import DEPLOY, ROOT, load_one
 
 from clinicflow.settings import Settings
+from support.deploy import DEPLOY, ROOT, load_one
 
 COMPOSE = DEPLOY / "compose.yaml"
 SERVICES = {"postgres", "redis", "migrate", "api", "worker", "jaeger", "prometheus", "grafana"}

@@ -15,10 +15,10 @@ import tomllib
 from typing import Any
 
 import pytest
-from deploy_support import DEPLOY, ROOT, tool
 from dockerfile_parse import DockerfileParser
 
 from clinicflow.settings import Settings
+from support.deploy import DEPLOY, ROOT, tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"

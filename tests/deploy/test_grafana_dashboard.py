@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from deploy_support import (
+
+from support.deploy import (
     DOCS,
     GRAFANA,
     LABEL_VALUES,

@@ -12,10 +12,10 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from deploy_support import K8S, k8s_documents, k8s_files, load_all, load_one, tool
 from kubernetes_validate.utils import latest_version
 
 from clinicflow.settings import Settings
+from support.deploy import K8S, k8s_documents, k8s_files, load_all, load_one, tool
 
 # The oldest Kubernetes release these manifests promise to work on, and the newest schema
 # the installed package knows (a removed API would fail there).

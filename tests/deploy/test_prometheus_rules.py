@@ -8,7 +8,8 @@ import subprocess
 from typing import Any
 
 import pytest
-from deploy_support import DOCS, PROMETHEUS, load_one, promql_problems, tool
+
+from support.deploy import DOCS, PROMETHEUS, load_one, promql_problems, tool
 
 ALERTS = PROMETHEUS / "alerts.yml"
 # alert -> (its `for`, a fragment of its expression that carries the threshold)

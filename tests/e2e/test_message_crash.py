@@ -26,13 +26,13 @@ import redis
 from sqlalchemy import select
 
 from clinicflow.catalog.loader import load_catalog
-from clinicflow.infra.crypto import load_or_create
+from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
 from clinicflow.infra.outbox import Event, record
 from clinicflow.notifications.channels import message_id_header
 from clinicflow.notifications.tables import messages
 from clinicflow.patients import PatientDetails, PatientDirectory
-from fake_smtp import FakeSmtpRelay
+from support.fake_smtp import FakeSmtpRelay
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "clinic.yaml"
@@ -83,7 +83,7 @@ def relay() -> Iterator[TimedRelay]:
 
 async def _seed(url: str, data_dir: Path) -> None:
     """Patients with an email, and booking.created events for them in the outbox."""
-    keys = load_or_create(data_dir / "keys.json")
+    keys = create(data_dir / "keys.json")
     catalog = load_catalog(CONFIG)
     practitioner = next(iter(catalog.practitioners))
     service = next(iter(catalog.services))

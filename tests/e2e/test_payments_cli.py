@@ -20,8 +20,8 @@ from clinicflow.gateway.app import create_app
 from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
-from fake_stripe_wire import event_body, sign
+from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_stripe_wire import event_body, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # as tests/conftest.py

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-import uvicorn
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
-from clinicflow.identity.totp import code_at
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-
-CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
+from support.app import CLINIC_YAML, staff_session
 
 
 @pytest.fixture
@@ -48,28 +40,6 @@ async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-PASSWORD = "correct horse battery staple"
-
-
-async def staff_session(
-    container: Container, username: str, role: str, practitioner: str | None = None
-) -> dict[str, str]:
-    """A signed-in staff member's headers (non-admin roles need no second factor)."""
-    await container.users.create(username, role, PASSWORD, practitioner=practitioner)
-    opened, _ = await container.users.login(username, PASSWORD, None)
-    return {"Authorization": f"Bearer {opened.token}"}
-
-
-async def admin_session(container: Container, username: str = "root") -> dict[str, str]:
-    """A signed-in admin's headers (admins need their authenticator code)."""
-    made = await container.users.create(username, "admin", PASSWORD)
-    assert made.totp_uri is not None
-    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
-    code = code_at(secret, container.clock.now())
-    opened, _ = await container.users.login(username, PASSWORD, code)
-    return {"Authorization": f"Bearer {opened.token}"}
-
-
 @pytest.fixture
 async def front_desk(container: Container) -> dict[str, str]:
     return await staff_session(container, "desk", "front_desk")
@@ -82,21 +52,3 @@ async def integration(container: Container) -> dict[str, str]:
         "front-desk tablet", "qa", ["bookings:read", "bookings:write"]
     )
     return {"X-API-Key": key}
-
-
-@asynccontextmanager
-async def serving(container: Container, **config: Any) -> AsyncIterator[str]:
-    """The app served by a real uvicorn on a free loopback port, in this event loop."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    options = {"log_level": "warning", "lifespan": "off"} | config
-    server = uvicorn.Server(uvicorn.Config(create_app(container=container), **options))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task

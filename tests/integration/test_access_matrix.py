@@ -23,7 +23,7 @@ from clinicflow.bootstrap import Container
 from clinicflow.identity.totp import code_at
 from clinicflow.infra.audit import search
 from clinicflow.settings import Settings
-from conftest import CLINIC_YAML, PASSWORD, staff_session
+from support.app import CLINIC_YAML, PASSWORD, staff_session
 
 CALLERS = (
     "admin",

@@ -26,6 +26,9 @@ from clinicflow.infra.audit import (
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 
+# Retention and the audit chain are SQL that each dialect must answer alike.
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 KEY = KeyRing.generate().audit_key
 

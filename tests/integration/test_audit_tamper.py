@@ -25,6 +25,8 @@ from clinicflow.infra.audit import AuditEntry, append, audit_log, use_key
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
 
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 ROWS = 10
 Tamper = Callable[[AsyncConnection], Any]

@@ -22,6 +22,9 @@ from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 
+# A commit on either database must drop the cached answer.
+pytestmark = pytest.mark.both_databases
+
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 

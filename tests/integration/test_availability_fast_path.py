@@ -29,7 +29,7 @@ from clinicflow.gateway.app import create_app
 from clinicflow.infra.cache import RedisCache
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from conftest import staff_session
+from support.app import staff_session
 
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

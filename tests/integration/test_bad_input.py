@@ -25,7 +25,7 @@ from clinicflow.bootstrap import Container
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway.app import ROUTERS
 from clinicflow.infra.request_input import RequestModel
-from conftest import admin_session, serving
+from support.app import admin_session, serving
 
 PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 NUL = "\u0000"

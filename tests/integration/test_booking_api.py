@@ -137,6 +137,7 @@ async def test_validation_error_names_the_field(client: httpx.AsyncClient) -> No
     assert body["errors"][0]["field"] == "duration"
 
 
+@pytest.mark.both_databases
 async def test_booking_is_created_and_takes_the_slot(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -162,6 +163,7 @@ async def test_booking_is_created_and_takes_the_slot(
     assert await count_rows(container, outbox, outbox.c.type == "booking.created") == 1
 
 
+@pytest.mark.both_databases
 async def test_overlapping_visits_of_different_lengths_are_refused(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -171,6 +173,7 @@ async def test_overlapping_visits_of_different_lengths_are_refused(
     assert await count_rows(container, appointments) == 1
 
 
+@pytest.mark.both_databases
 async def test_a_patient_cannot_be_in_two_visits_at_once(client: httpx.AsyncClient) -> None:
     assert (await client.post("/v1/bookings", json=booking())).status_code == 201
     elsewhere = booking(WED_1015, practitioner="doctor2", duration=15)
@@ -228,6 +231,7 @@ async def test_validation_errors_never_echo_patient_data(client: httpx.AsyncClie
     assert body["errors"][0]["field"] == "patient"
 
 
+@pytest.mark.both_databases
 async def test_same_idempotency_key_and_body_gives_the_same_booking(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -247,6 +251,7 @@ async def test_same_idempotency_key_and_body_gives_the_same_booking(
     assert await count_rows(container, appointments) == 1
 
 
+@pytest.mark.both_databases
 async def test_hold_keeps_the_slot_until_it_is_booked(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -263,6 +268,7 @@ async def test_hold_keeps_the_slot_until_it_is_booked(
     assert await count_rows(container, appointments) == 1
 
 
+@pytest.mark.both_databases
 async def test_expired_hold_frees_the_slot_by_itself(
     client: httpx.AsyncClient, clock: FixedClock, front_desk: dict[str, str]
 ) -> None:
@@ -354,6 +360,7 @@ async def test_no_show_only_after_the_visit_has_started(
     assert marked.json()["status"] == "no_show"
 
 
+@pytest.mark.both_databases
 async def test_cancelling_frees_the_slot(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -374,6 +381,7 @@ async def test_cancelling_frees_the_slot(
     assert "booking.cancelled" in await _event_types(container)
 
 
+@pytest.mark.both_databases
 async def test_rescheduling_moves_the_visit_and_frees_the_old_slot(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -396,6 +404,7 @@ async def test_rescheduling_moves_the_visit_and_frees_the_old_slot(
     assert payload["previous"]["start"] == "2026-11-25T16:00:00+00:00"
 
 
+@pytest.mark.both_databases
 async def test_rescheduling_onto_a_taken_slot_or_a_cancelled_visit_is_refused(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -417,6 +426,7 @@ async def test_rescheduling_onto_a_taken_slot_or_a_cancelled_visit_is_refused(
     )
 
 
+@pytest.mark.both_databases
 async def test_without_a_practitioner_the_previous_one_is_chosen_again(
     client: httpx.AsyncClient, clock: FixedClock
 ) -> None:
@@ -429,6 +439,7 @@ async def test_without_a_practitioner_the_previous_one_is_chosen_again(
     assert made.json()["practitioner"] == first["practitioner"] == "nurse"
 
 
+@pytest.mark.both_databases
 async def test_without_history_the_least_booked_practitioner_is_chosen(
     client: httpx.AsyncClient,
 ) -> None:
@@ -444,6 +455,7 @@ async def test_without_history_the_least_booked_practitioner_is_chosen(
     assert made["practitioner"] == "nurse2"  # the only one with nothing booked that day
 
 
+@pytest.mark.both_databases
 async def test_bookings_are_listed_by_practitioner_and_dates(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -477,6 +489,7 @@ async def test_unknown_booking_is_a_problem_404(
     )
 
 
+@pytest.mark.both_databases
 async def test_patient_details_are_stored_encrypted(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -491,6 +504,7 @@ async def test_patient_details_are_stored_encrypted(
         assert plaintext not in dump
 
 
+@pytest.mark.both_databases
 async def test_returning_patient_is_matched_by_email(client: httpx.AsyncClient) -> None:
     first = (await client.post("/v1/bookings", json=booking())).json()
     again = booking(

@@ -26,7 +26,11 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
-from conftest import serving
+from support.app import serving
+
+# Races and locking: each database serializes writers its own way. Each race opens up to
+# ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time.
+pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("many_connections")]
 
 CLIENTS = 50
 CHICAGO = ZoneInfo("America/Chicago")

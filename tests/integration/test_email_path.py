@@ -23,8 +23,6 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.routing import Match
 from test_booking_api import booking
-from test_notifications_support import envelope
-from test_waitlist_support import admin_headers, clinic_yaml, join, person
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -35,8 +33,10 @@ from clinicflow.notifications.render import TEMPLATES, Renderer, RenderOptions
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from conftest import staff_session
-from fake_sendgrid import API_KEY, FakeSendGrid
+from support.app import staff_session
+from support.fake_sendgrid import API_KEY, FakeSendGrid
+from support.notifications import envelope
+from support.waitlist import admin_headers, clinic_yaml, join, person
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

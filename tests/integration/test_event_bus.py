@@ -8,7 +8,16 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from test_event_bus_support import (
+
+from clinicflow.infra.bus import Envelope
+from clinicflow.infra.db import Database
+from clinicflow.infra.events.dispatch import Outcome
+from clinicflow.infra.inbox import Inbox
+from clinicflow.infra.outbox import outbox
+from clinicflow.infra.relay import published_from_row
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from support.event_bus import (
     Recorder,
     booking_event,
     create_effect_log,
@@ -19,14 +28,8 @@ from test_event_bus_support import (
     unpublish,
 )
 
-from clinicflow.infra.bus import Envelope
-from clinicflow.infra.db import Database
-from clinicflow.infra.events.dispatch import Outcome
-from clinicflow.infra.inbox import Inbox
-from clinicflow.infra.outbox import outbox
-from clinicflow.infra.relay import published_from_row
-from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

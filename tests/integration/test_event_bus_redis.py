@@ -11,7 +11,13 @@ from datetime import timedelta
 import pytest
 import redis
 from redis.asyncio import Redis
-from test_event_bus_support import (
+
+from clinicflow.infra.db import Database
+from clinicflow.infra.events import EventBus
+from clinicflow.infra.inbox import Inbox
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from support.event_bus import (
     Recorder,
     booking_event,
     create_effect_log,
@@ -22,11 +28,8 @@ from test_event_bus_support import (
     unpublish,
 )
 
-from clinicflow.infra.db import Database
-from clinicflow.infra.events import EventBus
-from clinicflow.infra.inbox import Inbox
-from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
-from test_event_bus_support import (
+
+from clinicflow.infra.bus import Published
+from clinicflow.infra.db import Database
+from clinicflow.infra.inbox import Inbox
+from clinicflow.infra.relay import Relay
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from support.event_bus import (
     Recorder,
     booking_event,
     create_effect_log,
@@ -16,12 +23,8 @@ from test_event_bus_support import (
     record_events,
 )
 
-from clinicflow.infra.bus import Published
-from clinicflow.infra.db import Database
-from clinicflow.infra.inbox import Inbox
-from clinicflow.infra.relay import Relay
-from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 
 class RelayDied(RuntimeError):

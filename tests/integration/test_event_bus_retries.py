@@ -9,16 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import test_event_bus_support as support
-from test_event_bus_support import (
-    Recorder,
-    booking_event,
-    create_effect_log,
-    delivery,
-    effects,
-    make_bus,
-    record_events,
-)
 from typer.testing import CliRunner
 
 from clinicflow.cli import app
@@ -27,6 +17,19 @@ from clinicflow.infra.events import RetryPolicy
 from clinicflow.infra.inbox import Inbox
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support import event_bus as support
+from support.event_bus import (
+    Recorder,
+    booking_event,
+    create_effect_log,
+    delivery,
+    effects,
+    make_bus,
+    record_events,
+)
+
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture
@@ -117,7 +120,7 @@ def test_replay_delivers_a_dead_letter_once_the_handler_is_fixed(
     for name, value in {
         "DATABASE_URL": database_url,
         "DATA_DIR": str(tmp_path),
-        "EXTRA_SUBSCRIBERS": "test_event_bus_support:cli_recorder",
+        "EXTRA_SUBSCRIBERS": "support.event_bus:cli_recorder",
         "EVENT_MAX_ATTEMPTS": "2",
     }.items():
         monkeypatch.setenv(f"CLINICFLOW_{name}", value)

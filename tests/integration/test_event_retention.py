@@ -23,6 +23,8 @@ from clinicflow.infra.events.retention import EventPrune
 from clinicflow.infra.inbox import inbox
 from clinicflow.infra.outbox import outbox
 
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=120)  # past every cutoff
 RECENT = NOW - timedelta(days=2)  # within every cutoff

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from clinicflow.bootstrap import Container
 from clinicflow.flags import FlagService, in_rollout
 from clinicflow.shared.clock import FixedClock
-from conftest import admin_session, staff_session
+from support.app import admin_session, staff_session
+
+# Flags are upserted with each dialect's ON CONFLICT.
+pytestmark = pytest.mark.both_databases
 
 
 async def test_admins_list_and_change_flags_and_others_may_not(

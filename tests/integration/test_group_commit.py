@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from test_booking_api import booking
@@ -19,6 +20,10 @@ from clinicflow.infra.audit import audit_log, verify
 from clinicflow.infra.group_commit import GroupCommit
 from clinicflow.infra.outbox import Event, outbox, record
 from clinicflow.patients.tables import patients
+
+# Races and locking: each database serializes writers its own way. Each race opens up to
+# ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time.
+pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("many_connections")]
 
 # Free starts of doctor1 on Wednesday 2026-11-25, from the API, an hour or more apart (no
 # two can touch, whatever the buffers).

@@ -20,7 +20,7 @@ from clinicflow.bootstrap import build
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from fake_idp import ISSUER, FakeProvider, ProviderKey
+from support.fake_idp import ISSUER, FakeProvider, ProviderKey
 
 OIDC_ISSUER = ISSUER
 OIDC_AUDIENCE = "clinicflow-staff"

@@ -113,6 +113,7 @@ async def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(
     assert "username or password is wrong" in refused(resp, 401, "invalid_token")["detail"]
 
 
+@pytest.mark.both_databases
 async def test_after_five_wrong_passwords_this_address_waits_and_the_wait_doubles(
     client: httpx.AsyncClient, container: Container, clock: FixedClock
 ) -> None:
@@ -154,6 +155,7 @@ async def test_an_admin_cannot_sign_in_without_the_authenticator_code(
     assert "set-cookie" not in resp.headers
 
 
+@pytest.mark.both_databases
 async def test_an_admin_signs_in_with_the_current_code_and_it_cannot_be_replayed(
     client: httpx.AsyncClient, admin_secret: str, clock: FixedClock
 ) -> None:
@@ -329,6 +331,7 @@ async def test_a_patient_signs_in_with_the_emailed_link_and_sees_their_own_booki
     assert own.json()["id"] == made["id"]
 
 
+@pytest.mark.both_databases
 async def test_a_sign_in_link_works_only_once(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -342,6 +345,7 @@ async def test_a_sign_in_link_works_only_once(
     assert "already used" in refused(again, 401, "invalid_token")["detail"]
 
 
+@pytest.mark.both_databases
 async def test_a_sign_in_link_expires_after_fifteen_minutes(
     client: httpx.AsyncClient, container: Container, clock: FixedClock
 ) -> None:

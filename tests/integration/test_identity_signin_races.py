@@ -25,7 +25,9 @@ from clinicflow.identity import totp
 from clinicflow.identity.tables import sessions, signin_backoff, users
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from conftest import CLINIC_YAML, serving
+from support.app import CLINIC_YAML, serving
+
+pytestmark = pytest.mark.both_databases
 
 PASSWORD = "correct horse battery staple"
 WRONG = "not the password at all"

@@ -78,6 +78,7 @@ async def test_an_api_key_works_as_x_api_key_and_as_a_bearer_token(
     assert (who["kind"], who["id"], who["scopes"]) == ("client", key_id, ["bookings:read"])
 
 
+@pytest.mark.both_databases
 async def test_a_revoked_api_key_is_refused(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -231,6 +232,7 @@ async def test_an_access_token_expires(
     assert "expired" in refused(resp, 401, "invalid_token")["detail"]
 
 
+@pytest.mark.both_databases
 async def test_tokens_of_a_revoked_client_stop_working_at_once(
     client: httpx.AsyncClient, container: Container
 ) -> None:

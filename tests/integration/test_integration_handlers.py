@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from test_notifications import book
-from test_notifications_support import envelope
 
 from clinicflow.analytics.recorder import EventRecorder
 from clinicflow.analytics.tables import events
@@ -17,6 +17,10 @@ from clinicflow.bootstrap import Container
 from clinicflow.infra.bus import Envelope
 from clinicflow.integrations.handlers import CalendarSubscriber, EhrSubscriber
 from clinicflow.integrations.ports import SyncedVisit
+from support.notifications import envelope
+
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 
 class Recording:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
-from conftest import serving, staff_session
+from support.app import serving, staff_session
 
 FIRST, LAST = "Ximena", "Vandersloot"
 EMAIL = "ximena.vandersloot@example.net"

@@ -13,11 +13,11 @@ import httpx
 import promql_parser
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from test_payments_support import Clinic
 
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.app import create_app
 from clinicflow.gateway.observability import Metrics
+from support.payments import Clinic
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 LABEL_VALUES = re.compile(r"label_values\(\s*([a-zA-Z_:][\w:]*)\s*,\s*(\w+)\s*\)")

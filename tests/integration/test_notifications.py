@@ -14,12 +14,6 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 from test_booking_api import booking
-from test_notifications_support import (
-    FakeSms,
-    envelope,
-    smtp_email,
-    smtp_server,
-)
 
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.app import create_app
@@ -28,7 +22,16 @@ from clinicflow.notifications.api import router
 from clinicflow.notifications.tables import messages
 from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
-from fake_smtp import FakeSmtpRelay
+from support.fake_smtp import FakeSmtpRelay
+from support.notifications import (
+    FakeSms,
+    envelope,
+    smtp_email,
+    smtp_server,
+)
+
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
 

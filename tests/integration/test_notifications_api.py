@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import select
 from test_booking_api import assert_problem
 from test_notifications import app_client, book
-from test_notifications_support import envelope
 
 from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import audit_log
 from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
-from conftest import staff_session
+from support.app import staff_session
+from support.notifications import envelope
 
 __all__ = ["app_client"]
 

@@ -11,12 +11,14 @@ from datetime import timedelta
 import httpx
 import pytest
 from test_notifications import book, rows
-from test_notifications_support import envelope, smtp_email, smtp_server
 
 from clinicflow.bootstrap import Container
 from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
-from fake_smtp import FakeSmtpRelay
+from support.fake_smtp import FakeSmtpRelay
+from support.notifications import envelope, smtp_email, smtp_server
+
+pytestmark = pytest.mark.both_databases
 
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
 

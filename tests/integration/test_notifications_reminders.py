@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from test_notifications import book, notifications, rows, sms
-from test_notifications_support import envelope, smtp_server
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -20,7 +20,11 @@ from clinicflow.notifications.tables import reminders
 from clinicflow.notifications.wiring import Notifications
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from fake_smtp import FakeSmtpRelay
+from support.fake_smtp import FakeSmtpRelay
+from support.notifications import envelope, smtp_server
+
+# Due reminders are found by time comparisons in SQL.
+pytestmark = pytest.mark.both_databases
 
 __all__ = ["notifications", "sms", "smtp_server"]  # fixtures, imported for pytest
 

@@ -28,7 +28,7 @@ from clinicflow.bootstrap import build
 from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
-from conftest import CLINIC_YAML, admin_session
+from support.app import CLINIC_YAML, admin_session
 
 pytestmark = pytest.mark.postgres
 PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

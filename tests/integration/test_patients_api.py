@@ -14,7 +14,10 @@ from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from conftest import staff_session
+from support.app import staff_session
+
+# Uniqueness, merges, foreign keys and blind-index search are constraints and SQL.
+pytestmark = pytest.mark.both_databases
 
 ADA = {
     "first_name": "Adaline",

@@ -15,8 +15,16 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_notifications_support import SENDER, envelope, smtp_server
-from test_payments_support import (
+
+from clinicflow.bootstrap import Container
+from clinicflow.infra.audit import audit_log
+from clinicflow.notifications.tables import messages
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from support.fake_smtp import FakeSmtpRelay
+from support.fake_stripe import FakeStripe
+from support.notifications import SENDER, envelope, smtp_server
+from support.payments import (
     Clinic,
     api,
     deliver,
@@ -27,14 +35,6 @@ from test_payments_support import (
     stripe_event,
     stripe_server,
 )
-
-from clinicflow.bootstrap import Container
-from clinicflow.infra.audit import audit_log
-from clinicflow.notifications.tables import messages
-from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
-from fake_smtp import FakeSmtpRelay
-from fake_stripe import FakeStripe
 
 __all__ = [
     "api",

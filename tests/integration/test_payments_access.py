@@ -10,7 +10,12 @@ import httpx
 import pytest
 from test_access_matrix import _admin, _client
 from test_payments_refunds import paid_by_stripe
-from test_payments_support import (
+
+from clinicflow.bootstrap import Container
+from clinicflow.shared.clock import FixedClock
+from support.app import staff_session
+from support.fake_stripe import FakeStripe
+from support.payments import (
     Clinic,
     api,
     pay,
@@ -18,11 +23,6 @@ from test_payments_support import (
     paypal_server,
     stripe_server,
 )
-
-from clinicflow.bootstrap import Container
-from clinicflow.shared.clock import FixedClock
-from conftest import staff_session
-from fake_stripe import FakeStripe
 
 __all__ = [
     "api",

@@ -9,8 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
-from test_payments_support import (
+
+from clinicflow.bootstrap import Container
+from clinicflow.infra.outbox import outbox
+from clinicflow.shared.clock import FixedClock
+from support.app import admin_session
+from support.fake_paypal import FakePayPal
+from support.fake_stripe import FakeStripe
+from support.payments import (
     Clinic,
     api,
     deliver,
@@ -27,12 +35,8 @@ from test_payments_support import (
     stripe_server,
 )
 
-from clinicflow.bootstrap import Container
-from clinicflow.infra.outbox import outbox
-from clinicflow.shared.clock import FixedClock
-from conftest import admin_session
-from fake_paypal import FakePayPal
-from fake_stripe import FakeStripe
+# Idempotent webhooks, paid-once holds and the ledger's sums are constraints and SQL.
+pytestmark = pytest.mark.both_databases
 
 __all__ = [
     "api",

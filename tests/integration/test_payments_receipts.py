@@ -8,7 +8,12 @@ import io
 import httpx
 from pypdf import PdfReader
 from test_payments_refunds import paid_by_stripe
-from test_payments_support import (
+
+from clinicflow.bootstrap import Container
+from clinicflow.infra.audit import search
+from clinicflow.shared.clock import FixedClock
+from support.fake_stripe import FakeStripe
+from support.payments import (
     Clinic,
     api,
     desk,
@@ -17,11 +22,6 @@ from test_payments_support import (
     paypal_server,
     stripe_server,
 )
-
-from clinicflow.bootstrap import Container
-from clinicflow.infra.audit import search
-from clinicflow.shared.clock import FixedClock
-from fake_stripe import FakeStripe
 
 __all__ = [
     "api",

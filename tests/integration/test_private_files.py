@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from clinicflow.infra.crypto import load_or_create
+from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 
@@ -51,6 +51,6 @@ async def test_the_sqlite_database_and_its_journal_files_are_0600(
 def test_the_key_file_is_0600(tmp_path: Path, open_umask: None) -> None:
     path = tmp_path / "keys.json"
 
-    load_or_create(path)
+    create(path)
 
     assert _mode(path) == 0o600

@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from test_booking_api import assert_problem, booking
-from test_notifications_support import envelope
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -30,8 +29,9 @@ from clinicflow.infra.audit import audit_log
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from fake_sendgrid import API_KEY, FakeSendGrid
-from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from support.fake_sendgrid import API_KEY, FakeSendGrid
+from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from support.notifications import envelope
 
 PUBLIC = "http://clinic.test"
 STATUS_URL = f"{PUBLIC}/v1/webhooks/twilio/status"
@@ -220,6 +220,7 @@ async def test_a_report_signed_for_other_parameters_is_refused(
     assert (await message(container, sent_sms.booking_id, "sms")).status == "sent"
 
 
+@pytest.mark.both_databases
 async def test_a_repeated_report_changes_nothing(
     client: httpx.AsyncClient, container: Container, clock: FixedClock, sent_sms: Any
 ) -> None:
@@ -232,6 +233,7 @@ async def test_a_repeated_report_changes_nothing(
     assert (again.status, again.updated_at) == ("delivered", first.updated_at)
 
 
+@pytest.mark.both_databases
 async def test_a_late_sent_report_leaves_the_text_delivered(
     client: httpx.AsyncClient, container: Container, sent_sms: Any
 ) -> None:
@@ -263,6 +265,7 @@ async def test_a_report_for_an_unknown_message_is_acknowledged_and_changes_nothi
     assert (await message(container, sent_sms.booking_id, "sms")).status == "sent"
 
 
+@pytest.mark.both_databases
 async def test_stop_withdraws_sms_consent_and_start_gives_it_back(
     client: httpx.AsyncClient,
     container: Container,
@@ -310,6 +313,7 @@ async def test_stop_withdraws_sms_consent_and_start_gives_it_back(
     assert "5125550001" not in logged
 
 
+@pytest.mark.both_databases
 async def test_a_repeated_stop_changes_nothing_and_start_opts_in_no_one_who_never_agreed(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:

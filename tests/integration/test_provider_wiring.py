@@ -11,15 +11,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 from test_booking_api import booking
-from test_notifications_support import envelope, smtp_server
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from fake_sendgrid import API_KEY, FakeSendGrid
-from fake_smtp import FakeSmtpRelay
+from support.fake_sendgrid import API_KEY, FakeSendGrid
+from support.fake_smtp import FakeSmtpRelay
+from support.notifications import envelope, smtp_server
 
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
 

@@ -24,7 +24,6 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from test_booking_api import assert_problem, booking
 from test_identity_sessions import bearer, request_link
-from test_notifications_support import envelope
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.infra.audit import audit_log
@@ -39,8 +38,9 @@ from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
-from conftest import CLINIC_YAML, staff_session
-from fake_push import FakePushService, b64url
+from support.app import CLINIC_YAML, staff_session
+from support.fake_push import FakePushService, b64url
+from support.notifications import envelope
 
 SUBJECT = "mailto:ops@clinic.example"
 PUBLIC = "https://clinic.example"
@@ -244,6 +244,7 @@ async def test_without_a_registered_browser_no_push_message_is_planned(
     assert service.requests == 0
 
 
+@pytest.mark.both_databases
 async def test_a_gone_browser_is_deleted_and_the_other_still_gets_the_message(
     client: httpx.AsyncClient, container: Container, service: FakePushService
 ) -> None:
@@ -285,6 +286,7 @@ async def test_a_410_from_the_only_browser_deletes_it_and_fails_the_message_with
     assert service.refusals == ["subscription expired"]
 
 
+@pytest.mark.both_databases
 async def test_registering_the_same_browser_again_updates_it_and_stores_it_sealed(
     client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
 ) -> None:
@@ -440,6 +442,7 @@ async def test_without_vapid_keys_push_is_not_offered_and_never_planned(
     assert await subscription_rows(container) == []
 
 
+@pytest.mark.both_databases
 async def test_subscriptions_are_resealed_by_key_rotation_and_still_open(
     client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
 ) -> None:
@@ -493,6 +496,7 @@ async def test_the_raw_base64url_private_key_gives_the_same_public_key(
         await built.aclose()
 
 
+@pytest.mark.both_databases
 async def test_a_deidentified_patient_s_browsers_are_forgotten(container: Container) -> None:
     store = PushStore(container.db, container.keys, container.clock)
     browser = PushSubscription("https://push.example/send/abc", "p" * 87, "a" * 22)

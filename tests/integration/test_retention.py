@@ -40,6 +40,9 @@ from clinicflow.patients import retention as patients_retention
 from clinicflow.patients.tables import PHI_COLUMNS, patients, visits
 from clinicflow.shared.clock import FixedClock
 
+# Retention and the audit chain are SQL that each dialect must answer alike.
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 RING = KeyRing.generate()  # keys the audit chain
 POLICY = RetentionPolicy()

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from clinicflow.infra.db import Database
 from clinicflow.schema import metadata
+
+# The migrated schema and the declared tables, compared on each database.
+pytestmark = pytest.mark.both_databases
 
 
 def _differences(sync_conn: Connection) -> list[Any]:

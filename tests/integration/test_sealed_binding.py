@@ -24,6 +24,8 @@ from clinicflow.patients.views import PatientView
 from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
 
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 

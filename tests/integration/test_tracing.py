@@ -29,8 +29,11 @@ from clinicflow.infra.outbox import outbox
 from clinicflow.infra.telemetry import capture_spans, instrument_engine, span_processor
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from conftest import serving
-from fake_http import LoopbackServer, Reply, Request
+from support.app import serving
+from support.fake_http import LoopbackServer, Reply, Request
+
+# SQL spans come from each database driver's instrumentation.
+pytestmark = pytest.mark.both_databases
 
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

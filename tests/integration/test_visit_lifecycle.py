@@ -10,7 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from test_payments_support import (
+
+from clinicflow.bootstrap import Container
+from clinicflow.shared.clock import FixedClock
+from support.app import staff_session
+from support.payments import (
     ALT,
     Clinic,
     api,
@@ -22,10 +26,6 @@ from test_payments_support import (
     person,
     stripe_server,
 )
-
-from clinicflow.bootstrap import Container
-from clinicflow.shared.clock import FixedClock
-from conftest import staff_session
 
 __all__ = ["api", "desk", "pay", "pay_settings", "paypal_server", "stripe_server"]  # fixtures
 

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from test_waitlist_support import mailbox
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
@@ -19,7 +18,8 @@ from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.cipher import WaitlistCipher
 from clinicflow.waitlist.tables import entries
-from conftest import staff_session
+from support.app import staff_session
+from support.waitlist import mailbox
 
 PUBLIC_FIELDS = {
     "service",
@@ -171,6 +171,7 @@ async def test_engagement_counts_and_fades_with_its_half_life(
     assert fresh["reason"].startswith("1 clicked")
 
 
+@pytest.mark.both_databases
 async def test_a_repeat_join_by_staff_returns_the_existing_entry_without_its_token(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -231,6 +232,7 @@ async def test_an_anonymous_repeat_join_answers_exactly_as_a_new_join_and_mails_
     assert [str(m["To"]) for m in repeats] == ["wren1@example.org"]
 
 
+@pytest.mark.both_databases
 async def test_a_phone_only_duplicate_is_found_by_phone(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -245,6 +247,7 @@ async def test_a_phone_only_duplicate_is_found_by_phone(
     assert again.json()["id"] == made["id"]
 
 
+@pytest.mark.both_databases
 async def test_after_withdrawing_joining_again_makes_a_new_entry(
     client: httpx.AsyncClient,
 ) -> None:
@@ -320,6 +323,7 @@ async def test_a_live_service_takes_a_cancellation_list_with_practitioner_and_ti
     )
 
 
+@pytest.mark.both_databases
 async def test_details_are_sealed_at_rest_and_only_zip3_and_distance_are_clear(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -376,6 +380,7 @@ async def test_events_carry_ids_and_the_service_never_contact_details(
         assert secret not in str(event.payload)
 
 
+@pytest.mark.both_databases
 async def test_staff_reading_the_list_leave_an_audit_row_per_entry(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -423,6 +428,7 @@ async def test_openapi_describes_the_waitlist_api(client: httpx.AsyncClient) -> 
     assert "get" in paths["/v1/waitlist/stats"]
 
 
+@pytest.mark.both_databases
 async def test_key_rotation_reseals_entries_and_staff_still_read_them(
     client: httpx.AsyncClient, container: Container
 ) -> None:

@@ -7,15 +7,19 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
-from test_waitlist_support import PHI_WORDS, all_waitlist_payloads, events, join, links_sent, person
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
 from clinicflow.patients.tables import patients
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries, nurtures
-from conftest import staff_session
+from support.app import staff_session
+from support.waitlist import PHI_WORDS, all_waitlist_payloads, events, join, links_sent, person
+
+# Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
+pytestmark = pytest.mark.both_databases
 
 WED_10 = "2026-11-25T10:00:00-06:00"
 SLOT = {"start": WED_10, "duration": 20, "practitioner": "doctor1"}

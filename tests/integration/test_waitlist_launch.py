@@ -13,7 +13,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from test_waitlist_support import (
+
+from clinicflow.booking.tables import appointments
+from clinicflow.bootstrap import Container
+from clinicflow.infra.bus import Envelope
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from clinicflow.waitlist.tables import entries, invitations, waves
+from support.app import staff_session
+from support.waitlist import (
     MONDAY_10,
     MONDAY_11,
     NEXT_MONDAY_10,
@@ -28,13 +36,8 @@ from test_waitlist_support import (
     person,
 )
 
-from clinicflow.booking.tables import appointments
-from clinicflow.bootstrap import Container
-from clinicflow.infra.bus import Envelope
-from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
-from clinicflow.waitlist.tables import entries, invitations, waves
-from conftest import staff_session
+# Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
+pytestmark = pytest.mark.both_databases
 
 LAUNCH = "/v1/services/counseling/launch"
 # Interest levels in joining order, a minute apart: equal levels rank by the longer wait.

@@ -11,7 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_payments_support import (
+
+from clinicflow.bootstrap import Container
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from clinicflow.waitlist.tables import entries
+from support.app import staff_session
+from support.fake_stripe import FakeStripe
+from support.payments import (
     api,
     deliver,
     pay,
@@ -20,14 +27,7 @@ from test_payments_support import (
     stripe_event,
     stripe_server,
 )
-from test_waitlist_support import MONDAY_10, admin_headers, clinic_yaml, join, links_sent, person
-
-from clinicflow.bootstrap import Container
-from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
-from clinicflow.waitlist.tables import entries
-from conftest import staff_session
-from fake_stripe import FakeStripe
+from support.waitlist import MONDAY_10, admin_headers, clinic_yaml, join, links_sent, person
 
 __all__ = ["api", "pay", "pay_settings", "paypal_server", "stripe_server"]  # fixtures
 

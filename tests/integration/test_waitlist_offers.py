@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
-from test_waitlist_support import PHI_WORDS, all_waitlist_payloads, events, join, links_sent, person
 
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.tables import appointments
@@ -19,7 +19,11 @@ from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import SYSTEM
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries, offers
-from conftest import admin_session
+from support.app import admin_session
+from support.waitlist import PHI_WORDS, all_waitlist_payloads, events, join, links_sent, person
+
+# Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
+pytestmark = pytest.mark.both_databases
 
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 WED_10 = "2026-11-25T10:00:00-06:00"

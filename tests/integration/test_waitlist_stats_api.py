@@ -18,7 +18,10 @@ from clinicflow.shared.actor import ANONYMOUS
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.commands import Contact, JoinRequest
 from clinicflow.waitlist.tables import entries
-from conftest import staff_session
+from support.app import staff_session
+
+# Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
+pytestmark = pytest.mark.both_databases
 
 
 async def set_status(container: Container, entry_id: str, status: str) -> None:

@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from test_booking_api import assert_problem, booking
-from test_notifications_support import envelope
 from test_webhooks import admin, receiver  # noqa: F401  (fixtures)
 
 from clinicflow.bootstrap import Container
@@ -32,7 +31,8 @@ from clinicflow.webhooks.errors import InvalidSubscription
 from clinicflow.webhooks.queries import DeliveryFilter
 from clinicflow.webhooks.targets import TargetPolicy
 from clinicflow.webhooks.wiring import Webhooks, build_webhooks
-from fake_receiver import WebhookReceiver
+from support.fake_receiver import WebhookReceiver
+from support.notifications import envelope
 
 ADMIN = Actor(kind="user", id="root-id", role=Role.ADMIN)
 PUBLIC = "93.184.215.14"  # a public (global) address; nothing is ever sent to it here

@@ -22,7 +22,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 from test_booking_api import assert_problem, booking
-from test_notifications_support import envelope
 
 from clinicflow.bootstrap import Container
 from clinicflow.identity.tables import users
@@ -37,8 +36,12 @@ from clinicflow.webhooks.domain.signing import SignatureError, verify
 from clinicflow.webhooks.tables import deliveries as deliveries_table
 from clinicflow.webhooks.tables import subscriptions
 from clinicflow.webhooks.wiring import build_webhooks
-from conftest import PASSWORD
-from fake_receiver import Received, WebhookReceiver
+from support.app import PASSWORD
+from support.fake_receiver import Received, WebhookReceiver
+from support.notifications import envelope
+
+# The outbox, relay and inbox: delivery once rests on each database's transactions.
+pytestmark = pytest.mark.both_databases
 
 Json = dict[str, Any]
 # The receivers here listen on 127.0.0.1 with plain http: only a development setting allows

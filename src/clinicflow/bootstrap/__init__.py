@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -37,6 +39,7 @@ from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.mailer import Mailer
 from clinicflow.identity.oauth import TokenService
 from clinicflow.identity.oidc import OidcVerifier
+from clinicflow.identity.passwords import Passwords
 from clinicflow.identity.sessions import SessionStore
 from clinicflow.identity.signin_backoff import BackoffStore
 from clinicflow.identity.users import UserService
@@ -106,6 +109,13 @@ class Container:
         await self.db.dispose()
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The outbound TLS context (certifi's CAs), loaded once per process: each load costs more
+    than the rest of a container's build."""
+    return httpx.create_ssl_context()
+
+
 def build(
     settings: Settings,
     *,
@@ -119,7 +129,7 @@ def build(
     # Refuses to start when stored data needs keys the file lacks (or the file is gone).
     keys = open_keys(settings.database_url, settings.resolved_keys_file)
     audit.use_key(db, keys.audit_key)
-    http = http or httpx.AsyncClient(timeout=10)
+    http = http or httpx.AsyncClient(timeout=10, verify=_tls())
     # Traces (every process builds here: serve, worker, CLI); idempotent per process.
     setup_tracing(settings)
     instrument_engine(db.engine)
@@ -255,6 +265,7 @@ def build(
             set(catalog.practitioners),
             catalog.clinic.name,
             BackoffStore(db, _backoff_policy(settings)),
+            passwords=Passwords(settings.password_hashing),
         ),
         sessions=sessions,
         patient_links=PatientLinks(

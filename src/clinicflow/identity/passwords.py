@@ -1,10 +1,12 @@
-"""Staff passwords: argon2id hashes (argon2-cffi defaults) and a length-first policy."""
+"""Staff passwords: argon2id hashes at a chosen strength, and a length-first policy."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from typing import Literal
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 12
@@ -13,33 +15,46 @@ MAX_LENGTH = 1024
 # Shorter usernames ("al") occur inside ordinary words, so only equality is refused for them.
 _MIN_USERNAME_TO_SEARCH = 3
 
-_hasher = PasswordHasher()
+# "strong" is RFC 9106's low-memory profile (argon2-cffi's default: 64 MiB, 3 passes, 4 lanes).
+# "insecure-fast" is argon2id at its floor, for the test suite only: thousands of test users
+# would otherwise spend most of its time hashing. A hash made at either strength verifies at
+# the other, and signing in at "strong" rehashes a weaker one.
+Strength = Literal["strong", "insecure-fast"]
+_PARAMETERS = {
+    "strong": profiles.RFC_9106_LOW_MEMORY,
+    "insecure-fast": dataclasses.replace(
+        profiles.RFC_9106_LOW_MEMORY, time_cost=1, memory_cost=8, parallelism=1
+    ),
+}
 
 
-def hash_password(plain: str) -> str:
-    return _hasher.hash(plain)
+class Passwords:
+    """Hashes and verifies staff passwords with one set of argon2id parameters."""
 
+    def __init__(self, strength: Strength = "strong") -> None:
+        self._hasher = PasswordHasher.from_parameters(_PARAMETERS[strength])
 
-def verify_password(stored: str, plain: str) -> bool:
-    try:
-        return _hasher.verify(stored, plain)
-    except (VerificationError, InvalidHashError):
-        # VerifyMismatchError is a VerificationError; a corrupt stored hash is InvalidHashError.
-        return False
+    def hash(self, plain: str) -> str:
+        return self._hasher.hash(plain)
 
+    def verify(self, stored: str, plain: str) -> bool:
+        try:
+            return self._hasher.verify(stored, plain)
+        except (VerificationError, InvalidHashError):
+            # VerifyMismatchError is a VerificationError; a corrupt stored hash is InvalidHashError.
+            return False
 
-def needs_rehash(stored: str) -> bool:
-    try:
-        return _hasher.check_needs_rehash(stored)
-    except InvalidHashError:
-        return True
+    def needs_rehash(self, stored: str) -> bool:
+        try:
+            return self._hasher.check_needs_rehash(stored)
+        except InvalidHashError:
+            return True
 
-
-@functools.cache
-def dummy_hash() -> str:
-    # Verifying against this when the username is unknown makes that login take as long as
-    # a wrong password, so response time does not reveal which usernames exist.
-    return _hasher.hash("clinicflow dummy password for timing")
+    @functools.cached_property
+    def dummy_hash(self) -> str:
+        # Verifying against this when the username is unknown makes that login take as long as
+        # a wrong password, so response time does not reveal which usernames exist.
+        return self._hasher.hash("clinicflow dummy password for timing")
 
 
 def check_password_policy(plain: str, username: str) -> list[str]:

@@ -14,8 +14,9 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.identity import passwords, totp
+from clinicflow.identity import totp
 from clinicflow.identity.errors import TokenInvalid
+from clinicflow.identity.passwords import Passwords, check_password_policy
 from clinicflow.identity.sessions import OpenSession, SessionStore
 from clinicflow.identity.signin_backoff import BackoffStore
 from clinicflow.identity.tables import users
@@ -78,6 +79,8 @@ class UserService:
         practitioners: Collection[str],
         issuer_name: str,
         backoff: BackoffStore,
+        *,
+        passwords: Passwords,
     ) -> None:
         self._backoff = backoff
         self._db = db
@@ -86,6 +89,7 @@ class UserService:
         self._sessions = sessions
         self._practitioners = practitioners
         self._issuer_name = issuer_name
+        self._passwords = passwords
 
     async def create(
         self,
@@ -107,7 +111,7 @@ class UserService:
             "username": username,
             "role": role,
             "practitioner": practitioner,
-            "password_hash": passwords.hash_password(password),
+            "password_hash": self._passwords.hash(password),
             "totp_secret_enc": sealed,
             "active": True,
             "created_at": now,
@@ -123,7 +127,7 @@ class UserService:
         return NewUser(UserView.of(row), uri)
 
     def _check_new(self, username: str, role: str, password: str, practitioner: str | None) -> None:
-        problems = passwords.check_password_policy(password, username)
+        problems = check_password_policy(password, username)
         if not username or len(username) > 64:
             problems.append("username: 1 to 64 characters")
         if role not in {r.value for r in STAFF_ROLES}:
@@ -146,8 +150,8 @@ class UserService:
         await self._backoff.charge(name, address, now)
         async with self._db.read() as conn:
             row = (await conn.execute(select(users).where(users.c.username == name))).first()
-        stored = row.password_hash if row is not None else passwords.dummy_hash()
-        right = passwords.verify_password(stored, password)  # same time either way
+        stored = row.password_hash if row is not None else self._passwords.dummy_hash
+        right = self._passwords.verify(stored, password)  # same time either way
         if row is None or not right or not row.active:
             await self._failed(name, now)
             raise _wrong()
@@ -181,8 +185,8 @@ class UserService:
             changes["totp_last_step"] = step
             changes["totp_confirmed_at"] = func.coalesce(u.totp_confirmed_at, now)
             query = query.where(or_(u.totp_last_step.is_(None), u.totp_last_step < step))
-        if passwords.needs_rehash(row.password_hash):
-            changes["password_hash"] = passwords.hash_password(password)
+        if self._passwords.needs_rehash(row.password_hash):
+            changes["password_hash"] = self._passwords.hash(password)
         done = await conn.execute(query.values(**changes))
         return bool(done.rowcount == 1)
 
@@ -246,10 +250,10 @@ class UserService:
         (whoever held the old password is signed out). Address back-offs stay: they slow the
         addresses that guessed, not the account."""
         username = username.strip().lower()
-        problems = passwords.check_password_policy(password, username)
+        problems = check_password_policy(password, username)
         if problems:
             raise InvalidRequest("; ".join(problems))
-        hashed = passwords.hash_password(password)
+        hashed = self._passwords.hash(password)
         async with self._db.write() as conn:
             found = await conn.execute(select(users.c.id).where(users.c.username == username))
             row = found.first()

@@ -86,7 +86,9 @@ def policy_from(section: Any) -> WaitlistPolicy:
 
 def load_policy(path: Path) -> WaitlistPolicy:
     try:
-        document = yaml.safe_load(path.read_text()) if path.exists() else None
+        text = path.read_text() if path.exists() else ""
+        safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~10x faster
+        document = yaml.load(text, Loader=safe)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise WaitlistConfigError(f"{path}: not valid YAML ({exc})") from None
     section = document.get("waitlist") if isinstance(document, dict) else None

@@ -14,7 +14,7 @@ from clinicflow.infra.bus import Envelope
 from clinicflow.infra.outbox import outbox
 from clinicflow.notifications.ports import SendResult
 from clinicflow.shared.clock import Clock
-from fake_smtp import FakeSmtpRelay
+from support.fake_smtp import FakeSmtpRelay
 
 SENDER = "Riverbend <no-reply@clinic.example>"
 

@@ -16,8 +16,14 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from fake_http import LoopbackServer, Reply, Request, json_reply
-from fake_stripe_wire import charge_object, decode_form, intent_object, invalid, stripe_error
+from support.fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_stripe_wire import (
+    charge_object,
+    decode_form,
+    intent_object,
+    invalid,
+    stripe_error,
+)
 
 API_KEY = "sk_test_fake_0123456789abcdef"
 WEBHOOK_SECRET = "whsec_fake_0123456789abcdef"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from fake_http import LoopbackServer, Reply, Request
+from support.fake_http import LoopbackServer, Reply, Request
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fake_http import Reply, json_reply
+from support.fake_http import Reply, json_reply
 
 
 def sign(secret: str, payload: bytes, timestamp: int) -> str:

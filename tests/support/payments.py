@@ -18,11 +18,11 @@ from clinicflow.gateway.app import create_app
 from clinicflow.payments.tables import ledger, orders
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from conftest import staff_session
-from fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
-from fake_paypal_webhooks import WEBHOOK_ID, capture_resource
-from fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
-from fake_stripe_wire import event_body, sign
+from support.app import staff_session
+from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
+from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
+from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_stripe_wire import event_body, sign
 
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 GAPS = {"service": "gaps_coaching", "visit_type": "initial", "duration": 60}

@@ -10,7 +10,7 @@ import threading
 import uuid
 from typing import Any
 
-from fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_http import LoopbackServer, Reply, Request, json_reply
 
 API_KEY = "SG.fake-key.for-tests"
 

@@ -17,8 +17,8 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from fake_http import Reply, json_reply
-from fake_paypal_wire import iso, paypal_error, paypal_id
+from support.fake_http import Reply, json_reply
+from support.fake_paypal_wire import iso, paypal_error, paypal_id
 
 WEBHOOK_ID = "8PT597110X687430LKGECATA"
 CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-aaa"

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fake_http import Reply, json_reply
+from support.fake_http import Reply, json_reply
 
 VALUE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 ZERO_DECIMAL = {"HUF", "JPY", "TWD"}

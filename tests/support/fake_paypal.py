@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fake_http import LoopbackServer, Reply, Request, json_reply
-from fake_paypal_webhooks import WEBHOOK_ID, WebhookSigner
-from fake_paypal_wire import (
+from support.fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_paypal_webhooks import WEBHOOK_ID, WebhookSigner
+from support.fake_paypal_wire import (
     amount_problem,
     capture_object,
     iso,

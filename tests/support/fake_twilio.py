@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_http import LoopbackServer, Reply, Request, json_reply
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from clinicflow.notifications.ports import PushSubscription
-from fake_http import LoopbackServer, Reply, Request
+from support.fake_http import LoopbackServer, Reply, Request
 
 _POINT = serialization.PublicFormat.UncompressedPoint
 _X962 = serialization.Encoding.X962

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from clinicflow.bootstrap import Container
 from clinicflow.identity.totp import code_at
 from clinicflow.infra.outbox import outbox
-from conftest import PASSWORD
+from support.app import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic. Counseling needs a day's notice
