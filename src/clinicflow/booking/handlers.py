@@ -27,6 +27,7 @@ from clinicflow.booking.guard import BookingGuard, access
 from clinicflow.booking.idempotency import IdempotencyKeys, retrying
 from clinicflow.booking.placement import Placed, Placement
 from clinicflow.booking.ports import CalendarSource, EventListener, PatientMatcher
+from clinicflow.booking.slot_locks import SlotContended, lock_keys, queue_for
 from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView
 from clinicflow.catalog import Catalog
@@ -65,7 +66,7 @@ class BookingService:
         self._guard = guard
         self._listeners = tuple(listeners)
         # Concurrent bookings share a transaction (infra/group_commit.py).
-        self._batches = GroupCommit(db)
+        self._batches = GroupCommit(db, defer=(SlotContended,))
 
     # -- commands -------------------------------------------------------------------------
 
@@ -213,6 +214,7 @@ class BookingService:
             slot = SlotRequest(
                 old.service, old.visit_type, visit.duration, start, practitioner or old.practitioner
             )
+            await self._queue_for(conn, visit, slot)
             placed = await self._placement.choose(
                 conn, visit, slot, old.patient_id, now, exclude_id=old.id
             )
@@ -260,6 +262,7 @@ class BookingService:
         status: Status,
         now: datetime,
     ) -> Any:
+        await self._queue_for(conn, visit, slot)
         placed = await self._placement.choose(conn, visit, slot, patient_id, now)
         await self._expire_lapsed_holds(conn, placed, visit, slot.start, now)
         values = repo.slot_values(visit, slot.start, placed.practitioner, now) | {
@@ -273,6 +276,13 @@ class BookingService:
         if status is Status.HELD:
             values["hold_expires_at"] = now + timedelta(minutes=self._catalog.clinic.hold_minutes)
         return (await conn.execute(_INSERT, values)).one()
+
+    async def _queue_for(
+        self, conn: AsyncConnection, visit: r.VisitRequest, slot: SlotRequest
+    ) -> None:
+        """Wait behind whoever is placing a visit in the same practitioners' days."""
+        practitioners = r.eligible(self._catalog, visit.service, slot.practitioner)
+        await queue_for(conn, lock_keys(practitioners, visit.block(slot.start), self._tz))
 
     async def _expire_lapsed_holds(
         self,

@@ -16,6 +16,7 @@ from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import observability, problems
 from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
 from clinicflow.gateway.cached_reads import CachedReads
+from clinicflow.gateway.deadline import DeadlineMiddleware
 from clinicflow.gateway.hygiene import HygieneMiddleware
 from clinicflow.gateway.observability import Metrics, MetricsMiddleware, readiness_checks
 from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.add_middleware(CachedReads, container=container)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
+    app.add_middleware(DeadlineMiddleware, seconds=container.settings.request_deadline_seconds)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(HygieneMiddleware, rules=body_rules(container.settings))
     if container.settings.cors_origins:

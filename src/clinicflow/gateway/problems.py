@@ -28,7 +28,9 @@ def problem(
         "instance": instance,
         **extra,
     }
-    headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else None
+    headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else {}
+    if status in (503, 504) and "retry_after" in extra:  # when to come back (RFC 9110 §10.2.3)
+        headers["Retry-After"] = str(max(1, round(extra["retry_after"])))
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
