@@ -180,6 +180,14 @@ class BookingService:
             return replayed, True
         slot = req.slot
         visit = r.resolve(self._catalog, slot.service, slot.visit_type, slot.duration)
+        placed = None
+        if (
+            req.hold_id is None
+            and len(r.eligible(self._catalog, visit.service, slot.practitioner)) == 1
+        ):
+            # Who takes the slot does not depend on the patient: a contender that lost
+            # learns it before writing a patient record that would be rolled back.
+            placed = await self._place(conn, visit, slot, None, now)
         patient_id, new_patient = await self._patient_of(conn, actor, req, now)
         if not new_patient:  # a record made just now has no visits to overlap
             await self._check_patient_free(
@@ -188,7 +196,7 @@ class BookingService:
         if req.hold_id is not None:
             row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
         else:
-            row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now)
+            row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now, placed)
         await self._publish(conn, booking_event("created", row, now))
         await self._guard.trail.record(conn, actor, "create", [access(row)])
         if key is not None:
@@ -214,10 +222,7 @@ class BookingService:
             slot = SlotRequest(
                 old.service, old.visit_type, visit.duration, start, practitioner or old.practitioner
             )
-            await self._queue_for(conn, visit, slot)
-            placed = await self._placement.choose(
-                conn, visit, slot, old.patient_id, now, exclude_id=old.id
-            )
+            placed = await self._place(conn, visit, slot, old.patient_id, now, exclude_id=old.id)
             await self._check_patient_free(
                 conn, old.patient_id, start, visit.duration, now, exclude_id=old.id
             )
@@ -261,9 +266,9 @@ class BookingService:
         patient_id: str | None,
         status: Status,
         now: datetime,
+        placed: Placed | None = None,
     ) -> Any:
-        await self._queue_for(conn, visit, slot)
-        placed = await self._placement.choose(conn, visit, slot, patient_id, now)
+        placed = placed or await self._place(conn, visit, slot, patient_id, now)
         await self._expire_lapsed_holds(conn, placed, visit, slot.start, now)
         values = repo.slot_values(visit, slot.start, placed.practitioner, now) | {
             "id": str(uuid.uuid4()),
@@ -277,12 +282,20 @@ class BookingService:
             values["hold_expires_at"] = now + timedelta(minutes=self._catalog.clinic.hold_minutes)
         return (await conn.execute(_INSERT, values)).one()
 
-    async def _queue_for(
-        self, conn: AsyncConnection, visit: r.VisitRequest, slot: SlotRequest
-    ) -> None:
-        """Wait behind whoever is placing a visit in the same practitioners' days."""
+    async def _place(
+        self,
+        conn: AsyncConnection,
+        visit: r.VisitRequest,
+        slot: SlotRequest,
+        patient_id: str | None,
+        now: datetime,
+        exclude_id: str | None = None,
+    ) -> Placed:
+        """Who takes `slot`, once every writer ahead in the same practitioners' days (on
+        PostgreSQL: booking/slot_locks.py) has committed or rolled back."""
         practitioners = r.eligible(self._catalog, visit.service, slot.practitioner)
         await queue_for(conn, lock_keys(practitioners, visit.block(slot.start), self._tz))
+        return await self._placement.choose(conn, visit, slot, patient_id, now, exclude_id)
 
     async def _expire_lapsed_holds(
         self,
