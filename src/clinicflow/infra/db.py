@@ -117,6 +117,13 @@ def _copied(value: Any) -> Any:
     return value.copy()
 
 
+def _end_of_transaction(info: dict[Any, Any]) -> tuple[list[Any], dict[str, AfterCommit]]:
+    """Clears what the transaction left on its connection: its events and its hooks."""
+    info.pop(BUFFERED, None)
+    info.pop(TRANSACTION_STATE, None)
+    return info.pop(COMMITTED_EVENTS, []), info.pop(AFTER_COMMIT, {})
+
+
 def after_commit(conn: AsyncConnection, name: str, hook: AfterCommit) -> None:
     """Run `hook(db)` once after this write transaction commits (never if it rolls back),
     before `Database.write`'s caller goes on; asking twice under one name runs it once."""
@@ -150,26 +157,23 @@ class Database:
         hooks: dict[str, AfterCommit] = {}
         if self._write_lock is None:
             async with self.engine.begin() as conn:
+                # Held here: a connection invalidated by a cancelled query refuses `.info`.
+                info = conn.info
                 try:
                     yield conn
                     await _flush(conn)
                 finally:
-                    conn.info.pop(BUFFERED, None)
-                    conn.info.pop(TRANSACTION_STATE, None)
-                    committed = conn.info.pop(COMMITTED_EVENTS, [])
-                    hooks = conn.info.pop(AFTER_COMMIT, {})
+                    committed, hooks = _end_of_transaction(info)
         else:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.execution_options(clinicflow_write=True)
+                info = conn.info
                 try:
                     async with conn.begin():
                         yield conn
                         await _flush(conn)
                 finally:
-                    conn.info.pop(BUFFERED, None)
-                    conn.info.pop(TRANSACTION_STATE, None)
-                    committed = conn.info.pop(COMMITTED_EVENTS, [])
-                    hooks = conn.info.pop(AFTER_COMMIT, {})
+                    committed, hooks = _end_of_transaction(info)
         for name, hook in hooks.items():
             try:
                 await hook(self)
