@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -22,7 +21,6 @@ from conftest import serving
 
 pytestmark = pytest.mark.postgres
 
-CHICAGO = ZoneInfo("America/Chicago")
 WED_10 = "2026-11-25T10:00:00-06:00"
 HOLD = {
     "service": "alternative_medicine",
@@ -52,7 +50,7 @@ async def slot_taken_elsewhere(database_url: str) -> AsyncIterator[asyncpg.Conne
     start = datetime.fromisoformat(WED_10)
     tx = conn.transaction()
     await tx.start()
-    for key in lock_keys(["doctor1"], (start, start.replace(minute=25)), CHICAGO):
+    for key in lock_keys(["doctor1"], (start, start.replace(minute=25))):
         await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
     yield conn
     await tx.rollback()

@@ -294,7 +294,7 @@ class BookingService:
         """Who takes `slot`, once every writer ahead in the same practitioners' days (on
         PostgreSQL: booking/slot_locks.py) has committed or rolled back."""
         practitioners = r.eligible(self._catalog, visit.service, slot.practitioner)
-        await queue_for(conn, lock_keys(practitioners, visit.block(slot.start), self._tz))
+        await queue_for(conn, lock_keys(practitioners, visit.block(slot.start)))
         return await self._placement.choose(conn, visit, slot, patient_id, now, exclude_id)
 
     async def _expire_lapsed_holds(

@@ -4,9 +4,12 @@ On PostgreSQL two writers that insert overlapping rows both pass the application
 the exclusion constraint makes the second wait for the first. When the first rolls back, all
 its waiters wake together, each already holding its own index entry, and deadlock on one
 another. So a writer that is about to place a visit first takes a transaction-scoped
-advisory lock per (practitioner, clinic day) its block may touch: contenders wait in line,
-and each, in turn, sees the one before it committed and answers `slot_unavailable` without
-inserting anything. Bookings of other practitioners or other days do not wait at all.
+advisory lock per (practitioner, quarter hour) its block touches: two blocks that overlap
+share an instant, so they share that instant's quarter hour and one of the locks.
+Contenders wait in line, and each, in turn, sees the one before it committed and answers
+`slot_unavailable` without inserting anything. Bookings of other practitioners or other
+times do not wait at all (a day-wide lock made the busy practitioners' distinct bookings
+queue behind one another across server processes).
 
 Waiting is safe only while the transaction holds none of these locks yet (locks are taken
 in one global order, so no cycle can form). A transaction that already holds some — a group
@@ -19,32 +22,37 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ARRAY, BigInteger, bindparam, column, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import BigInteger
 
 from clinicflow.infra.db import transaction_state
+from clinicflow.shared.minutes import to_minute
 
 _HELD = "booking_slot_locks"
-_WAIT = select(func.pg_advisory_xact_lock(bindparam("k", type_=BigInteger)))
-_TRY = select(func.pg_try_advisory_xact_lock(bindparam("k", type_=BigInteger)))
+_QUARTER = 15  # minutes a lock covers
+_KEYS = bindparam("keys", type_=ARRAY(BigInteger))
+# In the array's (sorted) order, one statement for all of a block's locks.
+_WAIT = select(func.count(func.pg_advisory_xact_lock(column("k")))).select_from(
+    func.unnest(_KEYS).alias("k")
+)
+_TRY = select(func.bool_and(func.pg_try_advisory_xact_lock(column("k")))).select_from(
+    func.unnest(_KEYS).alias("k")
+)
 
 
 class SlotContended(Exception):
     """Another transaction is placing a visit in the same practitioner's day right now."""
 
 
-def lock_keys(
-    practitioners: Iterable[str], block: tuple[datetime, datetime], tz: ZoneInfo
-) -> list[int]:
-    """One key per practitioner per clinic day the block touches (two overlapping blocks
-    of one practitioner always share one), in the one order every transaction takes them."""
-    lo, hi = (t.astimezone(tz).date() for t in block)
-    days = [lo + timedelta(days=n) for n in range((hi - lo).days + 1)]
-    return sorted({_key(f"{p}|{day.isoformat()}") for p in practitioners for day in days})
+def lock_keys(practitioners: Iterable[str], block: tuple[datetime, datetime]) -> list[int]:
+    """One key per practitioner per quarter hour the block [start, end) touches, in the one
+    order every transaction takes them."""
+    first = to_minute(block[0]) // _QUARTER
+    last = (to_minute(block[1]) - 1) // _QUARTER
+    quarters = range(first, max(first, last) + 1)
+    return sorted({_key(f"{p}|{q}") for p in practitioners for q in quarters})
 
 
 async def queue_for(conn: AsyncConnection, keys: list[int]) -> None:
@@ -55,13 +63,12 @@ async def queue_for(conn: AsyncConnection, keys: list[int]) -> None:
     wanted = [k for k in keys if k not in held]
     if not wanted:
         return
-    may_wait = not held
-    for key in wanted:
-        if may_wait:
-            await conn.execute(_WAIT, {"k": key})
-        elif not (await conn.execute(_TRY, {"k": key})).scalar_one():
+    if held:  # waiting now could close a cycle: only try (a refusal rolls back, with its tries)
+        if not (await conn.execute(_TRY, {"keys": wanted})).scalar_one():
             raise SlotContended
-        held.add(key)
+    else:
+        await conn.execute(_WAIT, {"keys": wanted})
+    held.update(wanted)
 
 
 def _key(name: str) -> int:
