@@ -27,7 +27,7 @@ from clinicflow.booking.guard import BookingGuard, access
 from clinicflow.booking.idempotency import IdempotencyKeys, retrying
 from clinicflow.booking.placement import Placed, Placement
 from clinicflow.booking.ports import CalendarSource, EventListener, PatientMatcher
-from clinicflow.booking.slot_locks import SlotContended, lock_keys, queue_for
+from clinicflow.booking.slot_locks import LocalLine, SlotContended, lock_keys, queue_for
 from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView
 from clinicflow.catalog import Catalog
@@ -67,19 +67,23 @@ class BookingService:
         self._listeners = tuple(listeners)
         # Concurrent bookings share a transaction (infra/group_commit.py).
         self._batches = GroupCommit(db, defer=(SlotContended,))
+        self._line = LocalLine()  # holds of one process queue here before the database
 
     # -- commands -------------------------------------------------------------------------
 
     async def hold(self, req: SlotRequest) -> BookingView:
+        visit = r.resolve(self._catalog, req.service, req.visit_type, req.duration)
+
         async def attempt() -> BookingView:
             now = self._clock.now()
-            visit = r.resolve(self._catalog, req.service, req.visit_type, req.duration)
             async with self._db.write() as conn:
                 row = await self._insert(conn, visit, req, None, Status.HELD, now)
                 await self._publish(conn, booking_event("held", row, now))
             return BookingView.of(row, now)
 
-        return await retrying(self._retries, attempt)
+        practitioners = r.eligible(self._catalog, visit.service, req.practitioner)
+        async with self._line.turn(lock_keys(practitioners, visit.block(req.start))):
+            return await retrying(self._retries, attempt)
 
     async def book(
         self, actor: Actor, req: BookRequest, idempotency_key: str | None

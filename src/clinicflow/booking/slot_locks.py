@@ -16,12 +16,17 @@ in one global order, so no cycle can form). A transaction that already holds som
 commit batch (infra/group_commit.py) after its first member — only tries; when the lock is
 taken elsewhere it raises `SlotContended`, and the batch hands that member to a later batch.
 SQLite needs none of this: its writers are serialized already (infra/db.py).
+
+Within one process, holds first line up on an asyncio lock per key (`LocalLine`): a
+contender waits there without holding one of the pool's database connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import ARRAY, BigInteger, bindparam, column, func, select
@@ -44,6 +49,35 @@ _TRY = select(func.bool_and(func.pg_try_advisory_xact_lock(column("k")))).select
 
 class SlotContended(Exception):
     """Another transaction is placing a visit in the same practitioner's day right now."""
+
+
+class LocalLine:
+    """This process's line per key, in front of the database's."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, keys: list[int]) -> AsyncIterator[None]:
+        """Holding every key's lock (taken in sorted order, like the database's)."""
+        got: list[asyncio.Lock] = []
+        for key in keys:
+            self._users[key] = self._users.get(key, 0) + 1
+        try:
+            for key in sorted(keys):
+                lock = self._locks.setdefault(key, asyncio.Lock())
+                await lock.acquire()
+                got.append(lock)
+            yield
+        finally:
+            for lock in reversed(got):
+                lock.release()
+            for key in keys:
+                self._users[key] -= 1
+                if not self._users[key]:  # nobody else in line: forget the key
+                    del self._users[key]
+                    self._locks.pop(key, None)
 
 
 def lock_keys(practitioners: Iterable[str], block: tuple[datetime, datetime]) -> list[int]:
