@@ -2,7 +2,8 @@
 
 Each runs in one write transaction (`Database.write`): it checks the slot against every
 committed booking, writes the change and its event to the outbox, and commits. On PostgreSQL
-a concurrent writer can still win the race; the exclusion constraint then refuses our row and
+contenders for the same practitioner's time first queue on a lock (booking/slot_locks.py);
+should a concurrent writer still win the race, the exclusion constraint refuses our row and
 the use case runs again, now seeing the winner (so the caller gets `slot_unavailable`).
 """
 
@@ -295,7 +296,7 @@ class BookingService:
         now: datetime,
         exclude_id: str | None = None,
     ) -> Placed:
-        """Who takes `slot`, once every writer ahead in the same practitioners' days (on
+        """Who takes `slot`, once every writer ahead at the same practitioners' times (on
         PostgreSQL: booking/slot_locks.py) has committed or rolled back."""
         practitioners = r.eligible(self._catalog, visit.service, slot.practitioner)
         await queue_for(conn, lock_keys(practitioners, visit.block(slot.start)))

@@ -1,4 +1,4 @@
-"""Contenders for a practitioner's day queue on a lock instead of racing the constraint.
+"""Contenders for a practitioner's time queue on a lock instead of racing the constraint.
 
 On PostgreSQL two writers that insert overlapping rows both pass the application check, and
 the exclusion constraint makes the second wait for the first. When the first rolls back, all
