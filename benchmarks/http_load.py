@@ -6,7 +6,9 @@ Run from the repository root (needs PostgreSQL, Redis and Debian's `wrk`):
 
 In one run, against servers it starts itself on this machine: a bare Starlette endpoint
 (the ceiling), cached availability, uncached 60-day availability (any practitioner) and
-booking creation of distinct slots. It prints requests/s, p50 and p99 per scenario and the
+booking creation of distinct slots, and a contested slot (200 clients, each on a new
+connection, booking one slot, 5 rounds: p99 and the 5xx count). It prints requests/s, p50
+and p99 per scenario and the
 verdict on each target (PASS/MISS, printed, never asserted), then checks in SQL that no
 practitioner was double-booked. benchmarks/README.md explains the set-up and the choices.
 """
@@ -37,6 +39,7 @@ from load_common import (
     HERE,
     ROOT,
 )
+from load_contested import Contest, contested, take_contested
 from load_report import Row, render, verdicts
 from load_servers import (
     _admin,
@@ -75,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     ap.add_argument("--config", type=Path, default=ROOT / "config" / "clinic.yaml")
     ap.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    ap.add_argument(
+        "--contest-clients", type=int, default=200, help="clients racing for one slot (200)"
+    )
+    ap.add_argument("--contest-rounds", type=int, default=5, help="contested slots raced for (5)")
     ap.add_argument("--out", type=Path, help="also write the figures here as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the database and the temp dir")
     args = ap.parse_args(argv)
@@ -216,6 +223,7 @@ def _run(
         offer_list = offers(args.config)
         today = datetime.now(UTC).date()
         plan = free_slots(base, offer_list, today, days=88)
+        contest_slots = take_contested(plan, args.contest_rounds)
         bodies = booking_bodies(plan, run_id)
         per = ", ".join(f"{o.practitioner} {len(s)}" for o, s in plan.items())
         print(f"  {len(bodies)} distinct slots to book ({per})", file=sys.stderr)
@@ -233,6 +241,8 @@ def _run(
         booked = run_wrk(
             f"{base}/", duration=args.duration, connections=args.connections, env=post, **wrk
         )
+        # Contested: each round, every client on a new connection books the same slot.
+        contest = contested(base, contest_slots, args.contest_clients, run_id)
     audit = asyncio.run(audit_bookings(url))
 
     created = booked.statuses.get(201, 0)
@@ -258,6 +268,7 @@ def _run(
             f"{per_s:,.1f} bookings/s" + (f" ({rate_note})" if rate_note else ""),
         )
     )
+    rows.append(_contest_row(contest))
     checks = verdicts(rows[0], rows[1], rows[3], per_s, audit.double_bookings, rows[2])
     print()
     print(render(rows, checks))
@@ -273,6 +284,12 @@ def _run(
     )
     if booked.socket_errors:
         print(f"socket errors during bookings: {booked.errors}")
+    print(
+        f"contested slot: {contest.rounds} rounds of {contest.clients} clients (a new "
+        f"connection each): answers {contest.statuses}; {contest.server_errors} x 5xx, "
+        f"{contest.timeouts} time-outs; p50 {contest.p50_ms:.0f} ms, p99 "
+        f"{contest.p99_ms:.0f} ms, slowest {contest.max_ms:.0f} ms (wanted: one 201 a round)"
+    )
 
     if args.out:
         figures: dict[str, Any] = {
@@ -294,10 +311,24 @@ def _run(
                 "database": audit.by_status,
                 "double_bookings": audit.double_bookings,
             },
+            "contested": asdict(contest),
             "targets": [asdict(c) for c in checks],
         }
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def _contest_row(contest: Contest) -> Row:
+    return Row(
+        f"contested slot ({contest.clients} clients x {contest.rounds})",
+        contest.requests / contest.duration_s if contest.duration_s else 0.0,
+        contest.p50_ms,
+        contest.p99_ms,
+        contest.server_errors + contest.timeouts,
+        contest.clients,
+        f"{contest.statuses.get('201', 0)} x 201 of {contest.rounds} rounds, "
+        f"{contest.server_errors} x 5xx, {contest.timeouts} time-outs",
+    )
 
 
 if __name__ == "__main__":

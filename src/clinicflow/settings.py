@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
+    # Longest a request may take before it is cancelled and answered 503 (0: no deadline).
+    request_deadline_seconds: float = Field(default=10, ge=0)
 
     # Where the clinic's pages and API are reached; sign-in links and the token issuer use it.
     public_url: str = "http://127.0.0.1:8000"

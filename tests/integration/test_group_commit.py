@@ -14,6 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from test_booking_api import booking
 
+from clinicflow.booking.errors import SlotUnavailable
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import audit_log, verify
@@ -144,44 +145,129 @@ async def test_each_booking_in_a_batch_keeps_its_callers_trace(
     assert [by_booking[r.json()["id"]] for r in made] == traces
 
 
-async def test_a_failing_step_rolls_its_batch_back_and_each_caller_runs_alone(
+def _event(name: str) -> Event:
+    return Event(name, "test", name, datetime(2026, 11, 24, 15, 0, tzinfo=UTC), {})
+
+
+def _steps(
+    name: str, fails: dict[str, Exception]
+) -> Callable[[AsyncConnection], Coroutine[Any, Any, str]]:
+    async def run(conn: AsyncConnection) -> str:
+        await record(conn, _event(f"batched.{name}"))
+        if name in fails:
+            raise fails[name]
+        return f"batched {name}"
+
+    return run
+
+
+def _alone(container: Container, name: str) -> Callable[[], Coroutine[Any, Any, str]]:
+    async def run() -> str:
+        if name == "b":
+            raise ValueError("b cannot be written alone either")
+        async with container.db.write() as conn:
+            await record(conn, _event(f"alone.{name}"))
+        return f"alone {name}"
+
+    return run
+
+
+async def _written(container: Container) -> list[str]:
+    async with container.db.read() as conn:
+        return sorted((await conn.execute(select(outbox.c.type))).scalars().all())
+
+
+async def test_a_failing_step_is_rolled_back_alone_and_the_rest_of_its_batch_commits(
     container: Container,
 ) -> None:
     batches = GroupCommit(container.db, drains=1)
-    now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    fails: dict[str, Exception] = {"b": ValueError("b cannot be written")}
+    answers = await asyncio.gather(
+        *(batches.run(_steps(n, fails), _alone(container, n)) for n in "abcd"),
+        return_exceptions=True,
+    )
+    assert answers[0] == "batched a"
+    assert isinstance(answers[1], ValueError)
+    assert str(answers[1]) == "b cannot be written alone either"  # a plain error: run alone
+    assert answers[2:] == ["batched c", "batched d"]
+    # b's event went with its savepoint; the others' committed.
+    assert await _written(container) == ["batched.a", "batched.c", "batched.d"]
 
-    def an_event(name: str) -> Event:
-        return Event(name, "test", name, now, {})
+
+async def test_a_refused_step_gets_its_own_answer_and_the_others_commit(
+    container: Container,
+) -> None:
+    batches = GroupCommit(container.db, drains=1)
+    refused = SlotUnavailable("taken by an earlier member of the batch")
+    answers = await asyncio.gather(
+        *(batches.run(_steps(n, {"c": refused}), _alone(container, n)) for n in "abcd"),
+        return_exceptions=True,
+    )
+    assert answers == ["batched a", "batched b", refused, "batched d"]  # c never ran alone
+    assert await _written(container) == ["batched.a", "batched.b", "batched.d"]
+
+
+async def test_a_first_step_that_fails_leaves_the_rest_to_the_next_batch(
+    container: Container,
+) -> None:
+    batches = GroupCommit(container.db, drains=1)
+    refused = SlotUnavailable("taken")
+    answers = await asyncio.gather(
+        *(batches.run(_steps(n, {"a": refused}), _alone(container, n)) for n in "abcd"),
+        return_exceptions=True,
+    )
+    assert answers == [refused, "batched b", "batched c", "batched d"]
+    assert await _written(container) == ["batched.b", "batched.c", "batched.d"]
+
+
+async def test_a_deferred_step_runs_in_a_later_batch(container: Container) -> None:
+    class Busy(Exception):
+        pass
+
+    batches = GroupCommit(container.db, drains=1, defer=(Busy,))
+    tries: list[str] = []
 
     def steps(name: str) -> Callable[[AsyncConnection], Coroutine[Any, Any, str]]:
         async def run(conn: AsyncConnection) -> str:
-            await record(conn, an_event(f"batched.{name}"))
-            if name == "b":
-                raise ValueError("b cannot be written")
+            tries.append(name)
+            await record(conn, _event(f"batched.{name}"))
+            if name in "cd" and tries.count(name) == 1:
+                raise Busy
             return f"batched {name}"
 
         return run
 
-    def alone(name: str) -> Callable[[], Coroutine[Any, Any, str]]:
-        async def run() -> str:
-            if name == "b":
-                raise ValueError("b cannot be written alone either")
-            async with container.db.write() as conn:
-                await record(conn, an_event(f"alone.{name}"))
-            return f"alone {name}"
+    answers = await asyncio.gather(*(batches.run(steps(n), _alone(container, n)) for n in "abcd"))
+    assert answers == ["batched a", "batched b", "batched c", "batched d"]
+    assert tries == ["a", "b", "c", "d", "c", "d"]  # c and d: a second batch
+    assert await _written(container) == ["batched.a", "batched.b", "batched.c", "batched.d"]
 
-        return run
 
-    answers = await asyncio.gather(
-        *(batches.run(steps(n), alone(n)) for n in "abc"), return_exceptions=True
-    )
-    assert answers[0] == "alone a"
-    assert isinstance(answers[1], ValueError)
-    assert str(answers[1]) == "b cannot be written alone either"
-    assert answers[2] == "alone c"
-    async with container.db.read() as conn:
-        written = (await conn.execute(select(outbox.c.type))).scalars().all()
-    assert sorted(written) == ["alone.a", "alone.c"]  # the batch's writes rolled back
+async def _turns() -> None:
+    """Let every task that is ready run up to its next wait (no clock involved)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_a_caller_that_has_gone_is_skipped(container: Container) -> None:
+    batches = GroupCommit(container.db, drains=1)
+    gate = asyncio.Event()
+
+    async def held() -> str:  # the drain's current work, until the gate opens
+        await gate.wait()
+        return "held"
+
+    first = asyncio.ensure_future(batches.run(_steps("x", {}), held))
+    await _turns()  # the drain took x (alone: the queue held only it)
+    calls = [asyncio.ensure_future(batches.run(_steps(n, {}), _alone(container, n))) for n in "bcd"]
+    await _turns()  # b, c, d are queued behind x
+    calls[1].cancel()  # c's client disconnected before its turn came
+    gate.set()
+    answers = await asyncio.gather(first, *calls, return_exceptions=True)
+    assert answers[0] == "held"
+    assert isinstance(answers[2], asyncio.CancelledError)
+    assert [answers[1], answers[3]] == ["batched b", "batched d"]
+    assert await _written(container) == ["batched.b", "batched.d"]  # nothing for c
 
 
 async def test_a_batch_that_succeeds_answers_from_the_shared_transaction(

@@ -52,6 +52,14 @@ class SlotUnavailable(Conflict):
     title = "Slot unavailable"
 
 
+class BookingBusy(DomainError):
+    """PostgreSQL kept breaking this booking's deadlocks with others: the caller may retry."""
+
+    code = "booking_busy"
+    status = 503
+    title = "Too many bookings for this time at once"
+
+
 class PatientUnavailable(Conflict):
     code = "patient_unavailable"
     title = "Patient already has a visit then"

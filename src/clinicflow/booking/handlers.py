@@ -2,7 +2,8 @@
 
 Each runs in one write transaction (`Database.write`): it checks the slot against every
 committed booking, writes the change and its event to the outbox, and commits. On PostgreSQL
-a concurrent writer can still win the race; the exclusion constraint then refuses our row and
+contenders for the same practitioner's time first queue on a lock (booking/slot_locks.py);
+should a concurrent writer still win the race, the exclusion constraint refuses our row and
 the use case runs again, now seeing the winner (so the caller gets `slot_unavailable`).
 """
 
@@ -27,6 +28,7 @@ from clinicflow.booking.guard import BookingGuard, access
 from clinicflow.booking.idempotency import IdempotencyKeys, retrying
 from clinicflow.booking.placement import Placed, Placement
 from clinicflow.booking.ports import CalendarSource, EventListener, PatientMatcher
+from clinicflow.booking.slot_locks import LocalLine, SlotContended, lock_keys, queue_for
 from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView
 from clinicflow.catalog import Catalog
@@ -65,20 +67,24 @@ class BookingService:
         self._guard = guard
         self._listeners = tuple(listeners)
         # Concurrent bookings share a transaction (infra/group_commit.py).
-        self._batches = GroupCommit(db)
+        self._batches = GroupCommit(db, defer=(SlotContended,))
+        self._line = LocalLine()  # holds of one process queue here before the database
 
     # -- commands -------------------------------------------------------------------------
 
     async def hold(self, req: SlotRequest) -> BookingView:
+        visit = r.resolve(self._catalog, req.service, req.visit_type, req.duration)
+
         async def attempt() -> BookingView:
             now = self._clock.now()
-            visit = r.resolve(self._catalog, req.service, req.visit_type, req.duration)
             async with self._db.write() as conn:
                 row = await self._insert(conn, visit, req, None, Status.HELD, now)
                 await self._publish(conn, booking_event("held", row, now))
             return BookingView.of(row, now)
 
-        return await retrying(self._retries, attempt)
+        practitioners = r.eligible(self._catalog, visit.service, req.practitioner)
+        async with self._line.turn(lock_keys(practitioners, visit.block(req.start))):
+            return await retrying(self._retries, attempt)
 
     async def book(
         self, actor: Actor, req: BookRequest, idempotency_key: str | None
@@ -176,6 +182,14 @@ class BookingService:
             return replayed, True
         slot = req.slot
         visit = r.resolve(self._catalog, slot.service, slot.visit_type, slot.duration)
+        placed = None
+        if (
+            req.hold_id is None
+            and len(r.eligible(self._catalog, visit.service, slot.practitioner)) == 1
+        ):
+            # Who takes the slot does not depend on the patient: a contender that lost
+            # learns it before writing a patient record that would be rolled back.
+            placed = await self._place(conn, visit, slot, None, now)
         patient_id, new_patient = await self._patient_of(conn, actor, req, now)
         if not new_patient:  # a record made just now has no visits to overlap
             await self._check_patient_free(
@@ -184,7 +198,7 @@ class BookingService:
         if req.hold_id is not None:
             row = await self._confirm_hold(conn, req.hold_id, slot, patient_id, now)
         else:
-            row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now)
+            row = await self._insert(conn, visit, slot, patient_id, Status.CONFIRMED, now, placed)
         await self._publish(conn, booking_event("created", row, now))
         await self._guard.trail.record(conn, actor, "create", [access(row)])
         if key is not None:
@@ -210,9 +224,7 @@ class BookingService:
             slot = SlotRequest(
                 old.service, old.visit_type, visit.duration, start, practitioner or old.practitioner
             )
-            placed = await self._placement.choose(
-                conn, visit, slot, old.patient_id, now, exclude_id=old.id
-            )
+            placed = await self._place(conn, visit, slot, old.patient_id, now, exclude_id=old.id)
             await self._check_patient_free(
                 conn, actor, old.patient_id, start, visit.duration, now, exclude_id=old.id
             )
@@ -256,8 +268,9 @@ class BookingService:
         patient_id: str | None,
         status: Status,
         now: datetime,
+        placed: Placed | None = None,
     ) -> Any:
-        placed = await self._placement.choose(conn, visit, slot, patient_id, now)
+        placed = placed or await self._place(conn, visit, slot, patient_id, now)
         await self._expire_lapsed_holds(conn, placed, visit, slot.start, now)
         values = repo.slot_values(visit, slot.start, placed.practitioner, now) | {
             "id": str(uuid.uuid4()),
@@ -270,6 +283,21 @@ class BookingService:
         if status is Status.HELD:
             values["hold_expires_at"] = now + timedelta(minutes=self._catalog.clinic.hold_minutes)
         return (await conn.execute(_INSERT, values)).one()
+
+    async def _place(
+        self,
+        conn: AsyncConnection,
+        visit: r.VisitRequest,
+        slot: SlotRequest,
+        patient_id: str | None,
+        now: datetime,
+        exclude_id: str | None = None,
+    ) -> Placed:
+        """Who takes `slot`, once every writer ahead at the same practitioners' times (on
+        PostgreSQL: booking/slot_locks.py) has committed or rolled back."""
+        practitioners = r.eligible(self._catalog, visit.service, slot.practitioner)
+        await queue_for(conn, lock_keys(practitioners, visit.block(slot.start)))
+        return await self._placement.choose(conn, visit, slot, patient_id, now, exclude_id)
 
     async def _expire_lapsed_holds(
         self,

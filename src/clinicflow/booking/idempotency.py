@@ -8,15 +8,17 @@ reveals nothing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking import errors, queries
@@ -86,24 +88,44 @@ class IdempotencyKeys:
         )
 
 
+# PostgreSQL's "try again" failures: deadlock_detected, serialization_failure.
+_TRANSIENT = frozenset({"40P01", "40001"})
+
+
 async def retrying(retries: int, attempt: Callable[[], Awaitable[T]]) -> T:
     """Run `attempt` again when a concurrent writer won (PostgreSQL's constraints refused
-    our row); the next attempt sees the winner and answers as the checks would have."""
+    our row: the next attempt sees the winner and answers as the checks would have), or when
+    PostgreSQL chose this transaction to break a deadlock or a serialization conflict (after
+    a random pause, so the ones it broke do not meet again at once)."""
     for n in range(retries + 1):
         try:
             return await attempt()
         except IntegrityError as exc:
             if n < retries:
                 continue
-            message = str(exc.orig)
-            if "booking_patient_no_overlap" in message:
-                raise errors.PatientUnavailable(
-                    "this patient already has a visit at that time; choose another time"
+            raise _conflict(exc) from exc
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _TRANSIENT:
+                raise
+            if n == retries:
+                raise errors.BookingBusy(
+                    "too many bookings are being made for this time right now; "
+                    "try again in a moment",
+                    retry_after=1,
                 ) from exc
-            if "booking_practitioner_no_overlap" in message:
-                raise errors.SlotUnavailable(
-                    "another booking took this slot at the same moment; "
-                    "GET /v1/availability lists the open slots"
-                ) from exc
-            raise
+            await asyncio.sleep(random.uniform(0.005, 0.02 * 2**n))  # noqa: S311 (jitter)
     raise AssertionError("unreachable")
+
+
+def _conflict(exc: IntegrityError) -> Exception:
+    message = str(exc.orig)
+    if "booking_patient_no_overlap" in message:
+        return errors.PatientUnavailable(
+            "this patient already has a visit at that time; choose another time"
+        )
+    if "booking_practitioner_no_overlap" in message:
+        return errors.SlotUnavailable(
+            "another booking took this slot at the same moment; "
+            "GET /v1/availability lists the open slots"
+        )
+    return exc

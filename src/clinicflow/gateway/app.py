@@ -16,6 +16,7 @@ from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import observability, problems
 from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
 from clinicflow.gateway.cached_reads import CachedReads
+from clinicflow.gateway.deadline import DeadlineMiddleware
 from clinicflow.gateway.hygiene import HygieneMiddleware
 from clinicflow.gateway.observability import (
     Metrics,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(problems.UnhandledErrors)  # logged with the request id bound below
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
     app.add_middleware(RequestTextMiddleware)  # NUL in path, query, form: before any route
+    app.add_middleware(DeadlineMiddleware, seconds=container.settings.request_deadline_seconds)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(MetricsPort, port=container.settings.metrics_port)
     app.add_middleware(HygieneMiddleware, rules=body_rules(container.settings))

@@ -31,8 +31,8 @@ def problem(
         **extra,
     }
     headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else {}
-    if isinstance(extra.get("retry_after"), int):  # seconds (RFC 9110 §10.2.3)
-        headers["Retry-After"] = str(extra["retry_after"])
+    if isinstance(extra.get("retry_after"), int | float):  # when to come back (RFC 9110 §10.2.3)
+        headers["Retry-After"] = str(max(1, round(extra["retry_after"])))
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

@@ -83,6 +83,49 @@ async def _flush(conn: AsyncConnection) -> None:
         await conn.execute(table.insert(), rows)
 
 
+# What a use case keeps about its transaction (e.g. the slot locks it holds), by name.
+TRANSACTION_STATE = "clinicflow_transaction_state"
+_PER_TRANSACTION = (BUFFERED, COMMITTED_EVENTS, AFTER_COMMIT, TRANSACTION_STATE)
+
+
+def transaction_state(conn: AsyncConnection) -> dict[str, Any]:
+    """A dict that lives as long as this write transaction (`Database.write` drops it);
+    a savepoint's rollback (`savepoint`) restores it as it was."""
+    state: dict[str, Any] = conn.info.setdefault(TRANSACTION_STATE, {})
+    return state
+
+
+async def savepoint(conn: AsyncConnection, name: str) -> Callable[[], Awaitable[None]]:
+    """SAVEPOINT `name` now; the returned undo rolls the transaction back to it, and the
+    transaction's buffered rows, events, after-commit work and state with it. No RELEASE:
+    the commit ends them all, and a batch of bookings (`infra.group_commit`) pays one round
+    trip per member."""
+    await conn.exec_driver_sql(f"SAVEPOINT {name}")
+    kept = {key: _copied(conn.info[key]) for key in _PER_TRANSACTION if key in conn.info}
+
+    async def undo() -> None:
+        await conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+        for key in _PER_TRANSACTION:
+            conn.info.pop(key, None)
+        conn.info.update(kept)
+
+    return undo
+
+
+def _copied(value: Any) -> Any:
+    """One level deeper than `copy`: the per-table row lists, the state's sets of keys."""
+    if isinstance(value, dict):
+        return {k: v.copy() if hasattr(v, "copy") else v for k, v in value.items()}
+    return value.copy()
+
+
+def _end_of_transaction(info: dict[Any, Any]) -> tuple[list[Any], dict[str, AfterCommit]]:
+    """Clears what the transaction left on its connection: its events and its hooks."""
+    info.pop(BUFFERED, None)
+    info.pop(TRANSACTION_STATE, None)
+    return info.pop(COMMITTED_EVENTS, []), info.pop(AFTER_COMMIT, {})
+
+
 def after_commit(conn: AsyncConnection, name: str, hook: AfterCommit) -> None:
     """Run `hook(db)` once after this write transaction commits (never if it rolls back),
     before `Database.write`'s caller goes on; asking twice under one name runs it once."""
@@ -116,24 +159,23 @@ class Database:
         hooks: dict[str, AfterCommit] = {}
         if self._write_lock is None:
             async with self.engine.begin() as conn:
+                # Held here: a connection invalidated by a cancelled query refuses `.info`.
+                info = conn.info
                 try:
                     yield conn
                     await _flush(conn)
                 finally:
-                    conn.info.pop(BUFFERED, None)
-                    committed = conn.info.pop(COMMITTED_EVENTS, [])
-                    hooks = conn.info.pop(AFTER_COMMIT, {})
+                    committed, hooks = _end_of_transaction(info)
         else:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.execution_options(clinicflow_write=True)
+                info = conn.info
                 try:
                     async with conn.begin():
                         yield conn
                         await _flush(conn)
                 finally:
-                    conn.info.pop(BUFFERED, None)
-                    committed = conn.info.pop(COMMITTED_EVENTS, [])
-                    hooks = conn.info.pop(AFTER_COMMIT, {})
+                    committed, hooks = _end_of_transaction(info)
         for name, hook in hooks.items():
             try:
                 await hook(self)

@@ -9,11 +9,20 @@ trace, its log context), sees every committed write and the steps before it in i
 and answers its caller only after the commit and the commit listeners (the cache is
 dropped before any answer leaves, as for a single write).
 
-If anything in a batch raises — a slot taken meanwhile, a constraint another process's
-commit tripped — the whole transaction is rolled back and every caller of that batch is run
-`alone()`, in a transaction of its own: exactly the path it takes without batching, so the
-answer (201, 409, …) is the one it would have had. A lone caller in the queue takes that
-path directly.
+A member that fails does not sink its batch. Each member after the first runs under a
+savepoint (one round trip, no RELEASE); when it raises, the batch rolls back to that
+savepoint — its rows, buffered events and audit entries go, the others' stay — and, after
+the commit, its caller gets its own answer: a domain error (say 409 `slot_unavailable`,
+because an earlier member took the slot) is raised where it waits; an exception the batch
+was told to `defer` (the booking's `SlotContended`: another transaction is placing a visit
+in the same practitioner's day) sends it back to the queue's head for the next batch; any
+other error runs it `alone()` — exactly the path it takes without batching. When the first
+member fails, nothing else has run yet: the transaction is rolled back, the first gets its
+answer (or runs alone) and the rest go back to the queue. When the commit itself fails,
+every member runs alone. A lone caller in the queue takes the alone path directly.
+
+A caller that has gone (its request cancelled: client disconnected, deadline passed) is
+skipped: nothing is written for it.
 """
 
 from __future__ import annotations
@@ -27,7 +36,8 @@ from typing import Any, Generic, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.db import Database
+from clinicflow.infra.db import Database, savepoint
+from clinicflow.shared.errors import DomainError
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -41,12 +51,28 @@ class _Ask(Generic[T]):
     answer: asyncio.Future[T]
 
 
+class _FirstFailed(Exception):
+    def __init__(self, ask: _Ask[Any], cause: Exception) -> None:
+        super().__init__(type(cause).__name__)
+        self.ask = ask
+        self.cause = cause
+
+
 class GroupCommit:
-    def __init__(self, db: Database, *, max_batch: int = 16, drains: int = 2) -> None:
-        """`drains`: batches in flight at once in this process (each holds a connection)."""
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = 16,
+        drains: int = 2,
+        defer: tuple[type[Exception], ...] = (),
+    ) -> None:
+        """`drains`: batches in flight at once in this process (each holds a connection).
+        `defer`: exceptions by which a member asks to be run in a later batch."""
         self._db = db
         self._max = max_batch
         self._drains = drains
+        self._defer = defer
         self._queue: list[_Ask[Any]] = []
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()  # the drains, referenced while they run
@@ -65,40 +91,91 @@ class GroupCommit:
             task = loop.create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await answer
+        return await answer  # cancelled with the request: the drain then skips it
 
     async def _drain(self) -> None:
         batch: list[_Ask[Any]] = []
         try:
             while self._queue:
-                batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+                waiting = [ask for ask in self._queue if not ask.answer.done()]
+                batch, self._queue = waiting[: self._max], waiting[self._max :]
                 if len(batch) == 1:
                     await self._alone(batch[0])
-                else:
-                    await self._together(batch)
+                elif batch:
+                    self._queue[:0] = await self._together(batch)
         finally:
             self._running -= 1
             for ask in batch:  # the drain itself was cancelled (shutdown): nobody waits forever
                 if not ask.answer.done():
                     ask.answer.cancel()
 
-    async def _together(self, batch: list[_Ask[Any]]) -> None:
-        done: list[Any] = []
+    async def _together(self, batch: list[_Ask[Any]]) -> list[_Ask[Any]]:
+        """Runs `batch` in one transaction; the members to queue again."""
+        answers: list[tuple[_Ask[Any], Any, bool]] = []  # (ask, result or error, is_error)
+        later: list[_Ask[Any]] = []
+        alone: list[_Ask[Any]] = []
         try:
             async with self._db.write() as conn:
-                for ask in batch:
-                    # In the caller's context: its spans, log lines and outbox traceparent.
-                    done.append(await asyncio.create_task(ask.steps(conn), context=ask.context))
-        except Exception as exc:  # rolled back: each runs alone and gets its own answer
+                for n, ask in enumerate(batch):
+                    if ask.answer.done():
+                        continue
+                    first = not (answers or later or alone)
+                    undo = None if first else await savepoint(conn, f"member_{n}")
+                    try:
+                        # In the caller's context: its spans, log lines and outbox traceparent.
+                        task = asyncio.create_task(ask.steps(conn), context=ask.context)
+                        answers.append((ask, await task, False))
+                    except Exception as exc:
+                        if undo is None:
+                            raise _FirstFailed(ask, exc) from exc
+                        await undo()
+                        self._sort(ask, exc, answers, later, alone)
+        except _FirstFailed as failed:
+            answers, later, alone = [], [], []
+            self._sort(failed.ask, failed.cause, answers, later, alone)
+            rest = [ask for ask in batch if ask is not failed.ask]
+            await self._answer(answers, alone)
+            return later + rest
+        except Exception as exc:  # the commit failed: each runs alone and gets its own answer
             log.info("group_commit_fallback", size=len(batch), error=type(exc).__name__)
             await asyncio.gather(*(self._alone(ask) for ask in batch))
-            return
-        for ask, result in zip(batch, done, strict=True):
-            if not ask.answer.done():
-                ask.answer.set_result(result)
+            return []
+        await self._answer(answers, alone)
+        return later
+
+    def _sort(
+        self,
+        ask: _Ask[Any],
+        exc: Exception,
+        answers: list[tuple[_Ask[Any], Any, bool]],
+        later: list[_Ask[Any]],
+        alone: list[_Ask[Any]],
+    ) -> None:
+        if isinstance(exc, self._defer):
+            later.append(ask)
+        elif isinstance(exc, DomainError):  # its answer, given the members before it
+            answers.append((ask, exc, True))
+        else:  # a database error: the unbatched path retries what can be retried
+            alone.append(ask)
+
+    async def _answer(
+        self, answers: list[tuple[_Ask[Any], Any, bool]], alone: list[_Ask[Any]]
+    ) -> None:
+        for ask, outcome, failed in answers:
+            if ask.answer.done():
+                continue
+            if failed:
+                ask.answer.set_exception(outcome)
+            else:
+                ask.answer.set_result(outcome)
+        if alone:
+            log.info("group_commit_alone", size=len(alone))
+            await asyncio.gather(*(self._alone(ask) for ask in alone))
 
     @staticmethod
     async def _alone(ask: _Ask[Any]) -> None:
+        if ask.answer.done():  # its caller has gone
+            return
         try:
             result = await asyncio.create_task(ask.alone(), context=ask.context)
         except Exception as exc:  # the caller's own answer, raised where it awaits
