@@ -127,58 +127,6 @@ class UnhandledErrors:
                 )(scope, receive, send)
 
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "description": "An error, as RFC 9457 problem details; `code` is stable, `detail` says "
-    "what to change.",
-    "type": "object",
-    "required": ["type", "title", "status", "code", "detail", "instance"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "code": {"type": "string"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "each field to change (validation errors)",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-}
-
-
-def document(app: FastAPI) -> None:
-    """The OpenAPI description shows error answers as they are: problem+json, for invalid
-    requests (422, in place of FastAPI's own shape, which is never sent) and any other error."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
-        components["Problem"] = PROBLEM_SCHEMA
-        answer = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                if "422" in responses:
-                    responses["422"] = {"description": "Invalid request", "content": answer}
-                responses.setdefault("default", {"description": "An error", "content": answer})
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def _field_error(error: Any) -> dict[str, str]:
     loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
     message = str(error.get("msg", "invalid"))

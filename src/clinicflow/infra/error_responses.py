@@ -1,0 +1,40 @@
+"""The error answers a route documents in its OpenAPI operation, built from the domain errors
+its use case raises: one problem+json response per status, whose description names each
+error's stable `code` (what a client branches on).
+
+Declared next to the route, `@router.post(..., responses=errors(SlotUnavailable, ...))`; the
+gateway adds the answers every route can give (a bad credential, the rate limit, ...) and the
+`Problem` schema the responses point at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clinicflow.shared.errors import DomainError, Forbidden, Unauthenticated
+
+PROBLEM = "application/problem+json"
+PROBLEM_REF = "#/components/schemas/Problem"
+
+Responses = dict[int | str, dict[str, Any]]
+
+# A route only some signed-in callers may use: anonymous callers get 401, other roles 403.
+SIGNED_IN: tuple[type[DomainError], ...] = (Unauthenticated, Forbidden)
+
+
+def problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM: {"schema": {"$ref": PROBLEM_REF}}}}
+
+
+def described(error: type[DomainError]) -> str:
+    return f"`{error.code}`: {error.title}"
+
+
+def errors(*raised: type[DomainError]) -> Responses:
+    """The problem+json responses for `raised`, grouped by status."""
+    lines: dict[int, list[str]] = {}
+    for error in raised:
+        said = lines.setdefault(error.status, [])
+        if described(error) not in said:
+            said.append(described(error))
+    return {status: problem_response("; ".join(said)) for status, said in sorted(lines.items())}
