@@ -57,7 +57,18 @@ class PatientIn(_In):
         return PatientDetails(self.first_name, self.last_name, self.email, self.phone)
 
 
+HOLD_EXAMPLE = {
+    "service": "alternative_medicine",
+    "visit_type": "initial",
+    "duration": 20,
+    "start": "2026-11-25T10:00:00-06:00",
+    "practitioner": "doctor1",
+}
+
+
 class HoldIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [HOLD_EXAMPLE]})
+
     service: Key
     visit_type: Key
     duration: Minutes
@@ -66,6 +77,23 @@ class HoldIn(_In):
 
 
 class BookingIn(HoldIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **HOLD_EXAMPLE,
+                    "patient": {
+                        "first_name": "Ana",
+                        "last_name": "Example",
+                        "email": "ana@example.com",
+                        "phone": "+15125550100",
+                    },
+                },
+                {"hold_id": "01JD0000000000000000000000", **HOLD_EXAMPLE},
+            ]
+        }
+    )
+
     # Required unless a signed-in patient books for themselves.
     patient: PatientIn | None = None
     hold_id: str | None = Field(default=None, max_length=36)

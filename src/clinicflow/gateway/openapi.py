@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from clinicflow.gateway.ratelimit import RateLimited
 from clinicflow.identity.errors import TokenInvalid
-from clinicflow.infra.error_responses import PROBLEM, described, problem_response
+from clinicflow.infra.error_responses import PROBLEM, problem_response
 from clinicflow.shared.errors import Forbidden
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -44,14 +44,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 
-# What the edge answers before a route runs (gateway.auth, .ratelimit, .hygiene, .problems).
-INVALID = "`validation_error`: a parameter or the body is not what the route takes"
-BAD_CREDENTIAL = f"{described(TokenInvalid)} (a credential was sent and is not valid)"
-NO_ROLE = f"{described(Forbidden)} (a single sign-on token that maps to no staff role)"
-TOO_LARGE = "`payload_too_large`: the body is larger than the route takes"
-MEDIA_TYPE = "`unsupported_media_type`: the body's Content-Type is not one the route takes"
-RATE_LIMITED = f"{described(RateLimited)} (Retry-After says when to try again)"
-ANY_OTHER = "`internal_error`, or any other error: problem details"
+# What the edge answers before a route runs (gateway.auth, .ratelimit, .hygiene, .problems):
+# status, code, when.
+Answer = tuple[int, str, str]
+INVALID = (422, "validation_error", "a parameter or the body is not what the route takes")
+BAD_CREDENTIAL = (401, TokenInvalid.code, "a credential was sent and it is not valid")
+NO_ROLE = (403, Forbidden.code, "a single sign-on token that maps to no staff role")
+TOO_LARGE = (413, "payload_too_large", "the body is larger than the route takes")
+MEDIA_TYPE = (415, "unsupported_media_type", "the body's Content-Type is not one it takes")
+RATE_LIMITED = (429, RateLimited.code, "too many requests; Retry-After says when to try again")
+ANY_OTHER = "Any other error (`internal_error`, ...), as problem details"
 BODY_METHODS = frozenset({"post", "put", "patch"})
 
 
@@ -90,28 +92,29 @@ def _edge_answers(
     operation: dict[str, Any],
     credential_routes: Collection[str],
     unlimited: Collection[str],
-) -> list[tuple[int, str]]:
-    answers = []
+) -> list[Answer]:
+    answers: list[Answer] = []
     if operation.get("parameters") or operation.get("requestBody"):
-        answers.append((422, INVALID))
+        answers.append(INVALID)
     if path not in credential_routes:
-        answers += [(401, BAD_CREDENTIAL), (403, NO_ROLE)]
+        answers += [BAD_CREDENTIAL, NO_ROLE]
     if method in BODY_METHODS and operation.get("requestBody"):
-        answers += [(413, TOO_LARGE), (415, MEDIA_TYPE)]
+        answers += [TOO_LARGE, MEDIA_TYPE]
     if path not in unlimited:
-        answers.append((429, RATE_LIMITED))
+        answers.append(RATE_LIMITED)
     return answers
 
 
-def _with(responses: dict[str, Any], answers: list[tuple[int, str]]) -> dict[str, Any]:
+def _with(responses: dict[str, Any], answers: list[Answer]) -> dict[str, Any]:
     """`responses` with each edge answer merged in, in status order, `default` last."""
     merged = dict(responses)
-    for status, description in answers:
+    for status, code, when in answers:
+        description = f"`{code}`: {when}"
         given = merged.get(str(status))
         if given is None or PROBLEM not in given.get("content", {}):
             # Absent, or FastAPI's own 422 shape, which is never sent.
             merged[str(status)] = problem_response(description)
-        elif description not in given["description"]:
+        elif f"`{code}`" not in given["description"]:
             given["description"] = f"{given['description']}; {description}"
     merged.setdefault("default", problem_response(ANY_OTHER))
     return dict(sorted(merged.items(), key=lambda item: (item[0] == "default", item[0])))

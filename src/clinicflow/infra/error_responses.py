@@ -26,15 +26,18 @@ def problem_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {"schema": {"$ref": PROBLEM_REF}}}}
 
 
-def described(error: type[DomainError]) -> str:
-    return f"`{error.code}`: {error.title}"
-
-
 def errors(*raised: type[DomainError]) -> Responses:
-    """The problem+json responses for `raised`, grouped by status."""
-    lines: dict[int, list[str]] = {}
+    """The problem+json responses for `raised`, one per status, naming each error's code."""
+    titles: dict[int, dict[str, list[str]]] = {}
     for error in raised:
-        said = lines.setdefault(error.status, [])
-        if described(error) not in said:
-            said.append(described(error))
-    return {status: problem_response("; ".join(said)) for status, said in sorted(lines.items())}
+        codes = titles.setdefault(error.status, {}).setdefault(error.title, [])
+        if error.code not in codes:
+            codes.append(error.code)
+    return {
+        status: problem_response(
+            "; ".join(
+                f"{title} ({', '.join(f'`{c}`' for c in codes)})" for title, codes in by.items()
+            )
+        )
+        for status, by in sorted(titles.items())
+    }

@@ -124,7 +124,7 @@ class KeysIn(RequestModel):
     auth: Key
 
 
-class SubscriptionIn(RequestModel):
+class PushSubscriptionIn(RequestModel):
     """The browser's `PushSubscription.toJSON()`, as it is (other members are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -145,7 +145,7 @@ class KeyOut(BaseModel):
     )
 
 
-class SubscriptionOut(BaseModel):
+class PushSubscriptionOut(BaseModel):
     id: str
     created_at: datetime
     updated_at: datetime
@@ -164,13 +164,13 @@ async def push_key(request: Request, actor: CurrentActor) -> KeyOut:
 async def register_subscription(
     request: Request,
     actor: CurrentActor,
-    body: SubscriptionIn,
+    body: PushSubscriptionIn,
     user_agent: Annotated[str | None, Header()] = None,
-) -> SubscriptionOut:
+) -> PushSubscriptionOut:
     made = await _registry(request).register(
         actor, body.endpoint, body.keys.p256dh, body.keys.auth, user_agent
     )
-    return SubscriptionOut(id=made.id, created_at=made.created_at, updated_at=made.updated_at)
+    return PushSubscriptionOut(id=made.id, created_at=made.created_at, updated_at=made.updated_at)
 
 
 @router.delete("/subscriptions", status_code=204)

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.waitlist.schemas_links import (
-    BookingOut,
+    WaitlistBookingOut,
     ClaimIn,
     ClaimOut,
     ClickOut,
@@ -73,7 +73,7 @@ async def convert(
     request: Request, actor: CurrentActor, entry_id: str, body: ClaimIn
 ) -> ConvertOut:
     view, booked = await _waitlist(request).conversions.convert(actor, entry_id, body.ask())
-    return ConvertOut(entry=entry_out(view), booking=BookingOut.of(booked, _tz(request)))
+    return ConvertOut(entry=entry_out(view), booking=WaitlistBookingOut.of(booked, _tz(request)))
 
 
 @router.get("/v1/waitlist/t/{token}")
