@@ -88,9 +88,7 @@ async def services(request: Request) -> list[ServiceOut]:
     return [ServiceOut.of(s) for s in catalog.services.values()]
 
 
-@router.get(
-    "/practitioners", operation_id="listPractitioners", summary="List the practitioners"
-)
+@router.get("/practitioners", operation_id="listPractitioners", summary="List the practitioners")
 async def practitioners(request: Request) -> list[PractitionerOut]:
     catalog = cast(Catalog, _part(request, "catalog"))
     return [PractitionerOut.of(p) for p in catalog.practitioners.values()]

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     TypeAdapter,
     model_validator,
@@ -57,7 +58,7 @@ class PatientIn(_In):
         return PatientDetails(self.first_name, self.last_name, self.email, self.phone)
 
 
-HOLD_EXAMPLE = {
+HOLD_EXAMPLE: dict[str, JsonValue] = {
     "service": "alternative_medicine",
     "visit_type": "initial",
     "duration": 20,

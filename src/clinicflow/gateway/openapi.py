@@ -98,7 +98,7 @@ def _edge_answers(
         answers.append(INVALID)
     if path not in credential_routes:
         answers += [BAD_CREDENTIAL, NO_ROLE]
-    if method in BODY_METHODS and operation.get("requestBody"):
+    if method in BODY_METHODS:  # any body sent is checked, declared or not
         answers += [TOO_LARGE, MEDIA_TYPE]
     if path not in unlimited:
         answers.append(RATE_LIMITED)

@@ -9,6 +9,7 @@ gateway adds the answers every route can give (a bad credential, the rate limit,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from clinicflow.shared.errors import DomainError, Forbidden, Unauthenticated
@@ -26,18 +27,18 @@ def problem_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {"schema": {"$ref": PROBLEM_REF}}}}
 
 
-def errors(*raised: type[DomainError]) -> Responses:
-    """The problem+json responses for `raised`, one per status, naming each error's code."""
+def errors(*raised: type[DomainError], also: Mapping[int, str] | None = None) -> Responses:
+    """The problem+json responses for `raised`, one per status, naming each error's code;
+    `also`: answers from another context's use case, in words (this one may not import it)."""
     titles: dict[int, dict[str, list[str]]] = {}
     for error in raised:
         codes = titles.setdefault(error.status, {}).setdefault(error.title, [])
         if error.code not in codes:
             codes.append(error.code)
-    return {
-        status: problem_response(
-            "; ".join(
-                f"{title} ({', '.join(f'`{c}`' for c in codes)})" for title, codes in by.items()
-            )
-        )
-        for status, by in sorted(titles.items())
+    said = {
+        status: [f"{title} ({', '.join(f'`{c}`' for c in codes)})" for title, codes in by.items()]
+        for status, by in titles.items()
     }
+    for status, words in (also or {}).items():
+        said.setdefault(status, []).append(words)
+    return {status: problem_response("; ".join(lines)) for status, lines in sorted(said.items())}

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.infra.db import Database
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import RequestModel
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.notifications.push import MAX_ENDPOINT, PushStore, checked_subscription
@@ -155,12 +156,23 @@ def _registry(request: Request) -> PushRegistry:
     return cast(PushRegistry, part(request, "notifications").push)
 
 
-@router.get("/key")
+@router.get(
+    "/key",
+    operation_id="getPushKey",
+    summary="The key a patient's browser subscribes to push notifications with",
+    responses=errors(*SIGNED_IN, PushNotConfigured),
+)
 async def push_key(request: Request, actor: CurrentActor) -> KeyOut:
     return KeyOut(application_server_key=await _registry(request).key(actor))
 
 
-@router.post("/subscriptions", status_code=201)
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    operation_id="registerPushSubscription",
+    summary="Register a patient's browser for push notifications",
+    responses=errors(*SIGNED_IN, PushNotConfigured, InvalidRequest),
+)
 async def register_subscription(
     request: Request,
     actor: CurrentActor,
@@ -173,7 +185,13 @@ async def register_subscription(
     return PushSubscriptionOut(id=made.id, created_at=made.created_at, updated_at=made.updated_at)
 
 
-@router.delete("/subscriptions", status_code=204)
+@router.delete(
+    "/subscriptions",
+    status_code=204,
+    operation_id="deletePushSubscription",
+    summary="Stop push notifications to a patient's browser",
+    responses=errors(*SIGNED_IN, InvalidRequest),
+)
 async def delete_subscription(
     request: Request,
     actor: CurrentActor,

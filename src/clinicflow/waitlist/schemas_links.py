@@ -136,9 +136,8 @@ class ClaimOut(BaseModel):
 
     @classmethod
     def of(cls, done: Claimed, tz: tzinfo) -> ClaimOut:
-        return cls(
-            service=done.service, status=done.status, booking=WaitlistBookingOut.of(done.booking, tz)
-        )
+        booking = WaitlistBookingOut.of(done.booking, tz)
+        return cls(service=done.service, status=done.status, booking=booking)
 
 
 class ConvertOut(BaseModel):
