@@ -47,6 +47,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 # What the edge answers before a route runs (gateway.auth, .ratelimit, .hygiene, .problems):
 # status, code, when.
 Answer = tuple[int, str, str]
+MALFORMED = (400, "malformed_body", "the body is not well-formed JSON (or form)")
 INVALID = (422, "validation_error", "a parameter or the body is not what the route takes")
 BAD_CREDENTIAL = (401, TokenInvalid.code, "a credential was sent and it is not valid")
 NO_ROLE = (403, Forbidden.code, "a single sign-on token that maps to no staff role")
@@ -98,6 +99,8 @@ def _edge_answers(
         answers.append(INVALID)
     if path not in credential_routes:
         answers += [BAD_CREDENTIAL, NO_ROLE]
+    if operation.get("requestBody"):
+        answers.append(MALFORMED)
     if method in BODY_METHODS:  # any body sent is checked, declared or not
         answers += [TOO_LARGE, MEDIA_TYPE]
     if path not in unlimited:

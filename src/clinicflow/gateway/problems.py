@@ -60,6 +60,8 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
+# Starlette's and FastAPI's own errors. A 400 is a body that is not well-formed.
+CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -78,9 +80,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = CODES.get(exc.status_code, "http_error")
         detail = str(exc.detail)
         headers = dict(exc.headers or {})
+        if exc.status_code == 400:  # FastAPI's only one: a body that does not parse
+            detail = f"{detail}: send well-formed JSON (or the form this route takes)"
         if exc.status_code == 405:
             allowed = _allowed_methods(request)
             headers["Allow"] = ", ".join(allowed)

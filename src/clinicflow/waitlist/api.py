@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.waitlist.domain.states import STATUSES
-from clinicflow.waitlist.errors import EntryClosed, EntryNotFound, InvalidEntry, LinkNotFound
+from clinicflow.waitlist.errors import EntryClosed, EntryNotFound, InvalidEntry
 from clinicflow.waitlist.schemas import (
     EntryListOut,
     EntryOut,
@@ -101,7 +101,7 @@ async def stats(
     "/mine",
     operation_id="getMyWaitlistEntry",
     summary="Where the holder of a waitlist token stands",
-    responses=errors(LinkNotFound),
+    responses=errors(EntryNotFound),
 )
 async def mine(request: Request, token: Token) -> StatusOut:
     return status_out(await _waitlist(request).reads.by_token(token))
@@ -111,7 +111,7 @@ async def mine(request: Request, token: Token) -> StatusOut:
     "/mine",
     operation_id="changeMyWaitlistEntry",
     summary="Change one's own waitlist preferences (by token)",
-    responses=errors(LinkNotFound, InvalidEntry, EntryClosed),
+    responses=errors(EntryNotFound, InvalidEntry, EntryClosed),
 )
 async def change_mine(
     request: Request, actor: CurrentActor, token: Token, body: PreferencesIn
@@ -124,7 +124,7 @@ async def change_mine(
     "/mine",
     operation_id="withdrawMyWaitlistEntry",
     summary="Leave a waitlist (by token)",
-    responses=errors(LinkNotFound, EntryClosed),
+    responses=errors(EntryNotFound, EntryClosed),
 )
 async def withdraw_mine(request: Request, actor: CurrentActor, token: Token) -> StatusOut:
     return status_out(await _waitlist(request).service.withdraw_by_token(actor, token))
