@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo serve test lint format bench bench-http clean vendor
+.PHONY: install demo serve test lint format bench bench-http clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
@@ -39,17 +39,11 @@ format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-bench: install  ## availability over the shared bench data set
-	$(BIN)/python benchmarks/availability.py --data ../shared/bench/dataset.json
-
-# Needs PostgreSQL and Redis on 127.0.0.1 and Debian's wrk (apt-get install wrk); not in CI.
-bench-http: install  ## HTTP load: 2 server workers on PostgreSQL, driven by wrk
-	$(BIN)/python benchmarks/http_load.py $(BENCH_ARGS)
-
 # The API reference page (/docs) serves these files itself: no CDN at run time. Re-run after
 # changing the pinned version; the files are checked in (gateway/static/docs/VERSIONS).
 SWAGGER_UI := swagger-ui-dist@5.35.0
 DOCS_STATIC := src/clinicflow/gateway/static/docs
+.PHONY: vendor
 vendor:  ## fetch the pinned Swagger UI release from npm into $(DOCS_STATIC)
 	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(SWAGGER_UI) >/dev/null && tar xzf *.tgz && \
 	cd - >/dev/null && mkdir -p $(DOCS_STATIC) && \
@@ -59,6 +53,13 @@ vendor:  ## fetch the pinned Swagger UI release from npm into $(DOCS_STATIC)
 	  "(https://www.npmjs.com/package/swagger-ui-dist), licence Apache-2.0 (LICENSE, NOTICE)." \
 	  "Files: swagger-ui-bundle.js, swagger-ui.css; docs.js is ours (gateway/docs_page.py serves the page)." \
 	  > $(DOCS_STATIC)/VERSIONS && rm -rf $$tmp
+
+bench: install  ## availability over the shared bench data set
+	$(BIN)/python benchmarks/availability.py --data ../shared/bench/dataset.json
+
+# Needs PostgreSQL and Redis on 127.0.0.1 and Debian's wrk (apt-get install wrk); not in CI.
+bench-http: install  ## HTTP load: 2 server workers on PostgreSQL, driven by wrk
+	$(BIN)/python benchmarks/http_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
