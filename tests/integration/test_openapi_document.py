@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from clinicflow.infra.error_responses import PROBLEM
+from clinicflow.payments.schemas import CheckoutIn
 
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 WED_10 = "2026-11-25T10:00:00-06:00"
@@ -134,6 +135,30 @@ async def test_errors_answered_are_the_ones_documented(
         seen.add((answer.status_code, code))
         assert f"`{code}`" in described(schema, method, path, answer.status_code), (url, code)
     assert {s for s, _ in seen} >= {401, 409, 415, 422}
+
+
+async def test_request_examples_are_requests_the_app_takes(
+    client: httpx.AsyncClient, schema: dict[str, Any]
+) -> None:
+    """The examples shown on the main bodies work as they are (on the test clinic's day)."""
+    components = schema["components"]["schemas"]
+    examples = {
+        name: components[name]["examples"]
+        for name in ("HoldIn", "BookingIn", "JoinIn", "CheckoutIn")
+    }
+    assert all(examples.values()), examples
+    hold = await client.post("/v1/holds", json=examples["HoldIn"][0])
+    assert hold.status_code == 201, hold.text
+    confirm = {**examples["BookingIn"][1], "hold_id": hold.json()["id"]}
+    booked = await client.post("/v1/bookings", json=confirm)
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["id"] == hold.json()["id"]
+    later = {**examples["BookingIn"][0], "start": "2026-11-25T11:00:00-06:00"}
+    assert (await client.post("/v1/bookings", json=later)).status_code == 201
+    joined = await client.post("/v1/waitlist", json=examples["JoinIn"][0])
+    assert joined.status_code == 201, joined.text
+    for body in examples["CheckoutIn"]:
+        CheckoutIn.model_validate(body)
 
 
 class _Assets(HTMLParser):

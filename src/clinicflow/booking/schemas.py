@@ -66,6 +66,13 @@ HOLD_EXAMPLE: dict[str, JsonValue] = {
     "practitioner": "doctor1",
 }
 
+PATIENT_EXAMPLE: dict[str, JsonValue] = {
+    "first_name": "Ana",
+    "last_name": "Example",
+    "email": "ana@example.com",
+    "phone": "+15125550100",
+}
+
 
 class HoldIn(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [HOLD_EXAMPLE]})
@@ -81,16 +88,9 @@ class BookingIn(HoldIn):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {
-                    **HOLD_EXAMPLE,
-                    "patient": {
-                        "first_name": "Ana",
-                        "last_name": "Example",
-                        "email": "ana@example.com",
-                        "phone": "+15125550100",
-                    },
-                },
-                {"hold_id": "01JD0000000000000000000000", **HOLD_EXAMPLE},
+                {**HOLD_EXAMPLE, "patient": PATIENT_EXAMPLE},
+                # Confirming a hold placed with POST /v1/holds: the same slot, and its id.
+                {**HOLD_EXAMPLE, "patient": PATIENT_EXAMPLE, "hold_id": "<the hold's id>"},
             ]
         }
     )
