@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
 
 DOCS = "/docs"
 STATIC = "/docs/static"
@@ -28,9 +29,12 @@ PAGE = f"""<!doctype html>
 </body></html>"""
 
 
-def install(app: FastAPI) -> None:
-    app.mount(STATIC, StaticFiles(directory=FILES), name="docs-static")
+async def docs(_: Request) -> HTMLResponse:
+    return HTMLResponse(PAGE, headers={"Content-Security-Policy": POLICY})
 
-    @app.get(DOCS, include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return HTMLResponse(PAGE, headers={"Content-Security-Policy": POLICY})
+
+def install(app: FastAPI) -> None:
+    """A plain route, like /openapi.json: public, and outside the app's dependencies, so a
+    stale session cookie in the browser (a 401 on any API route) does not hide the page."""
+    app.add_route(DOCS, docs, methods=["GET"], include_in_schema=False)
+    app.mount(STATIC, StaticFiles(directory=FILES), name="docs-static")

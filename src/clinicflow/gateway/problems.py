@@ -12,10 +12,10 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clinicflow.infra.error_responses import PROBLEM
 from clinicflow.shared.errors import DomainError
 
 log = structlog.get_logger(__name__)
-PROBLEM = "application/problem+json"
 
 
 def problem(
