@@ -42,6 +42,21 @@ format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
+# The API reference page (/docs) serves these files itself: no CDN at run time. Re-run after
+# changing the pinned version; the files are checked in (gateway/static/docs/VERSIONS).
+SWAGGER_UI := swagger-ui-dist@5.35.0
+DOCS_STATIC := src/clinicflow/gateway/static/docs
+.PHONY: vendor
+vendor:  ## fetch the pinned Swagger UI release from npm into $(DOCS_STATIC)
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(SWAGGER_UI) >/dev/null && tar xzf *.tgz && \
+	cd - >/dev/null && mkdir -p $(DOCS_STATIC) && \
+	cp $$tmp/package/swagger-ui-bundle.js $$tmp/package/swagger-ui.css $$tmp/package/LICENSE \
+	   $$tmp/package/NOTICE $(DOCS_STATIC)/ && \
+	printf '%s\n' "Swagger UI, vendored by \`make vendor\` from the npm package $(SWAGGER_UI)" \
+	  "(https://www.npmjs.com/package/swagger-ui-dist), licence Apache-2.0 (LICENSE, NOTICE)." \
+	  "Files: swagger-ui-bundle.js, swagger-ui.css; docs.js is ours (gateway/docs_page.py serves the page)." \
+	  > $(DOCS_STATIC)/VERSIONS && rm -rf $$tmp
+
 bench: install  ## availability over the shared bench data set
 	$(BIN)/python benchmarks/availability.py --data ../shared/bench/dataset.json
 

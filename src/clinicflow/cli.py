@@ -159,7 +159,10 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         f"[green]demo clinic ready[/] ({made} demo bookings added) in {settings.database_url}"
     )
     base = f"http://{host}:{port}"
-    console.print(f"the API is described at [bold]{base}/openapi.json[/]; try:")
+    console.print(
+        f"the API is described at [bold]{base}/openapi.json[/] "
+        f"(reference page: [bold]{base}/docs[/]); try:"
+    )
     query = "service=alternative_medicine&visit_type=initial&duration=15"
     console.print(f"  curl '{base}/v1/availability?{query}'")
     if password:

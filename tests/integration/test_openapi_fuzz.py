@@ -1,6 +1,7 @@
 """Every operation in the OpenAPI description, fuzzed by schemathesis against the app served
 by a real uvicorn on PostgreSQL, anonymously and as a signed-in administrator: no answer is a
-server error, and every answer matches the schema documented for its status.
+server error, every answer matches the schema documented for its status, and every error
+answered is listed, status and code, in its operation.
 
 Bounded (a few examples per operation, valid and invalid ones) so it runs in every CI build.
 """
@@ -21,7 +22,7 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis import Case, GenerationMode
+from schemathesis import Case, GenerationMode, Response
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from clinicflow.bootstrap import build
@@ -33,7 +34,22 @@ from support.app import CLINIC_YAML, admin_session
 pytestmark = pytest.mark.postgres
 PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 EXAMPLES = 2  # per operation and generation mode
-CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+def error_documented(ctx: object, response: Response, case: Case) -> bool | None:
+    """An error answer's status is one its operation lists (not only `default`), and the
+    description there names the problem's `code`: the document tells each route's errors."""
+    if response.status_code < 400 or response.status_code >= 500:
+        return None
+    documented = case.operation.definition.raw["responses"].get(str(response.status_code))
+    code = response.json().get("code")
+    label = f"{case.operation.label} answered {response.status_code} `{code}`"
+    assert documented is not None, f"{label}: the status is not documented"
+    assert f"`{code}`" in documented["description"], f"{label}: the code is not documented"
+    return None
+
+
+CHECKS = [not_a_server_error, response_schema_conformance, error_documented]
 
 
 @dataclass(frozen=True)

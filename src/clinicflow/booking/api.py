@@ -12,6 +12,28 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from clinicflow.booking.cache import ASKED_STATE, CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
+from clinicflow.booking.errors import (
+    BookingNotFound,
+    DurationNotAllowed,
+    HoldExpired,
+    HoldMismatch,
+    HoldNotFound,
+    IdempotencyKeyReused,
+    InvalidRange,
+    InvalidTransition,
+    OutsideWorkingHours,
+    PatientUnavailable,
+    PractitionerNotEligible,
+    RangeTooLong,
+    ServiceNotBookable,
+    SlotUnavailable,
+    TooEarly,
+    TooFarAhead,
+    TooLittleNotice,
+    UnknownPractitioner,
+    UnknownService,
+    UnknownVisitType,
+)
 from clinicflow.booking.handlers import BookingService
 from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.schemas import (
@@ -29,11 +51,29 @@ from clinicflow.booking.schemas import (
 )
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.launches import LaunchState
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import DayOrInstant
 from clinicflow.infra.web import CurrentActor
 from clinicflow.infra.web import part as _part
+from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1", tags=["booking"])
+# What a question about a slot can be refused for, and what taking one can also meet.
+SLOT_QUESTION = (
+    UnknownService,
+    ServiceNotBookable,
+    UnknownVisitType,
+    DurationNotAllowed,
+    UnknownPractitioner,
+)
+SLOT_RULES = (
+    *SLOT_QUESTION,
+    PractitionerNotEligible,
+    OutsideWorkingHours,
+    TooLittleNotice,
+    TooFarAhead,
+    SlotUnavailable,
+)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
@@ -41,20 +81,26 @@ def _slot(body: HoldIn) -> SlotRequest:
     return SlotRequest(body.service, body.visit_type, body.duration, body.start, body.practitioner)
 
 
-@router.get("/services")
+@router.get("/services", operation_id="listServices", summary="List the services offered")
 async def services(request: Request) -> list[ServiceOut]:
     await cast(LaunchState, _part(request, "launches")).refresh()  # launches from any replica
     catalog = cast(Catalog, _part(request, "catalog"))
     return [ServiceOut.of(s) for s in catalog.services.values()]
 
 
-@router.get("/practitioners")
+@router.get("/practitioners", operation_id="listPractitioners", summary="List the practitioners")
 async def practitioners(request: Request) -> list[PractitionerOut]:
     catalog = cast(Catalog, _part(request, "catalog"))
     return [PractitionerOut.of(p) for p in catalog.practitioners.values()]
 
 
-@router.get("/availability", response_model=AvailabilityOut)
+@router.get(
+    "/availability",
+    response_model=AvailabilityOut,
+    operation_id="listAvailability",
+    summary="Find open slots for a visit",
+    responses=errors(*SLOT_QUESTION, InvalidRange, RangeTooLong),
+)
 async def availability(
     request: Request,
     service: str,
@@ -81,13 +127,33 @@ async def availability(
     return Response(body, media_type="application/json")
 
 
-@router.post("/holds", status_code=201)
+@router.post(
+    "/holds",
+    status_code=201,
+    operation_id="createHold",
+    summary="Hold a slot for a few minutes while the patient books",
+    responses=errors(*SLOT_RULES),
+)
 async def hold(request: Request, body: HoldIn) -> BookingOut:
     view = await _bookings(request).hold(_slot(body))
     return BookingOut.of(view, _tz(request))
 
 
-@router.post("/bookings", status_code=201)
+@router.post(
+    "/bookings",
+    status_code=201,
+    operation_id="createBooking",
+    summary="Book a visit (from a hold or straight into a free slot)",
+    responses=errors(
+        *SLOT_RULES,
+        PatientUnavailable,
+        InvalidRequest,
+        IdempotencyKeyReused,
+        HoldNotFound,
+        HoldExpired,
+        HoldMismatch,
+    ),
+)
 async def book(
     request: Request,
     response: Response,
@@ -103,7 +169,12 @@ async def book(
     return BookingOut.of(view, _tz(request))
 
 
-@router.get("/bookings")
+@router.get(
+    "/bookings",
+    operation_id="listBookings",
+    summary="List the visits the caller may see",
+    responses=errors(*SIGNED_IN),
+)
 async def list_bookings(
     request: Request,
     actor: CurrentActor,
@@ -118,12 +189,24 @@ async def list_bookings(
     return BookingList(bookings=[BookingOut.of(v, tz) for v in views])
 
 
-@router.get("/bookings/{booking_id}")
+@router.get(
+    "/bookings/{booking_id}",
+    operation_id="getBooking",
+    summary="Read a visit",
+    responses=errors(*SIGNED_IN, BookingNotFound),
+)
 async def get_booking(request: Request, actor: CurrentActor, booking_id: str) -> BookingOut:
     return BookingOut.of(await _reader(request).get(actor, booking_id), _tz(request))
 
 
-@router.post("/bookings/{booking_id}/reschedule")
+@router.post(
+    "/bookings/{booking_id}/reschedule",
+    operation_id="rescheduleBooking",
+    summary="Move a visit to another slot",
+    responses=errors(
+        *SIGNED_IN, BookingNotFound, *SLOT_RULES, PatientUnavailable, InvalidTransition
+    ),
+)
 async def reschedule(
     request: Request, actor: CurrentActor, booking_id: str, body: RescheduleIn
 ) -> BookingOut:
@@ -141,7 +224,21 @@ def _action_route(action: Action) -> None:
         return BookingOut.of(view, _tz(request))
 
     act.__name__ = action.value.replace("-", "_")
-    router.post(f"/bookings/{{booking_id}}/{action.value}", name=act.__name__)(act)
+    router.post(
+        f"/bookings/{{booking_id}}/{action.value}",
+        name=act.__name__,
+        operation_id=ACTIONS[action][0],
+        summary=ACTIONS[action][1],
+        responses=errors(*SIGNED_IN, BookingNotFound, InvalidTransition, TooEarly),
+    )(act)
+
+
+ACTIONS = {
+    Action.CANCEL: ("cancelBooking", "Cancel a visit"),
+    Action.CHECK_IN: ("checkInBooking", "Check the patient in for a visit"),
+    Action.COMPLETE: ("completeBooking", "Mark a visit done"),
+    Action.NO_SHOW: ("markNoShow", "Mark a visit missed (the patient did not come)"),
+}
 
 
 for _action in (Action.CANCEL, Action.CHECK_IN, Action.COMPLETE, Action.NO_SHOW):

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     TypeAdapter,
     model_validator,
@@ -57,7 +58,25 @@ class PatientIn(_In):
         return PatientDetails(self.first_name, self.last_name, self.email, self.phone)
 
 
+HOLD_EXAMPLE: dict[str, JsonValue] = {
+    "service": "alternative_medicine",
+    "visit_type": "initial",
+    "duration": 20,
+    "start": "2026-11-25T10:00:00-06:00",
+    "practitioner": "doctor1",
+}
+
+PATIENT_EXAMPLE: dict[str, JsonValue] = {
+    "first_name": "Ana",
+    "last_name": "Example",
+    "email": "ana@example.com",
+    "phone": "+15125550100",
+}
+
+
 class HoldIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [HOLD_EXAMPLE]})
+
     service: Key
     visit_type: Key
     duration: Minutes
@@ -66,6 +85,16 @@ class HoldIn(_In):
 
 
 class BookingIn(HoldIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**HOLD_EXAMPLE, "patient": PATIENT_EXAMPLE},
+                # Confirming a hold placed with POST /v1/holds: the same slot, and its id.
+                {**HOLD_EXAMPLE, "patient": PATIENT_EXAMPLE, "hold_id": "<the hold's id>"},
+            ]
+        }
+    )
+
     # Required unless a signed-in patient books for themselves.
     patient: PatientIn | None = None
     hold_id: str | None = Field(default=None, max_length=36)

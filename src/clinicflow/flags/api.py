@@ -9,8 +9,10 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from clinicflow.flags.service import FlagService, FlagView
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import RequestModel
 from clinicflow.infra.web import CurrentActor, part
+from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1/flags", tags=["operations"])
 Key = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
@@ -40,12 +42,19 @@ def _flags(request: Request) -> FlagService:
     return cast(FlagService, part(request, "flags"))
 
 
-@router.get("")
+@router.get(
+    "", operation_id="listFlags", summary="List the feature flags", responses=errors(*SIGNED_IN)
+)
 async def list_flags(request: Request, actor: CurrentActor) -> list[FlagOut]:
     return [FlagOut.of(f) for f in await _flags(request).list(actor)]
 
 
-@router.put("/{key}")
+@router.put(
+    "/{key}",
+    operation_id="setFlag",
+    summary="Turn a feature flag on or off, or roll it out to a share of callers",
+    responses=errors(*SIGNED_IN, InvalidRequest),
+)
 async def set_flag(request: Request, actor: CurrentActor, key: Key, body: FlagIn) -> FlagOut:
     view = await _flags(request).set(actor, key, body.enabled, body.percentage, body.description)
     return FlagOut.of(view)

@@ -13,8 +13,8 @@ from clinicflow import __version__
 from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
 from clinicflow.flags.api import router as flags_router
-from clinicflow.gateway import observability, problems
-from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
+from clinicflow.gateway import docs_page, observability, openapi, problems
+from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authenticate, body_rules
 from clinicflow.gateway.cached_reads import CachedReads
 from clinicflow.gateway.deadline import DeadlineMiddleware
 from clinicflow.gateway.hygiene import HygieneMiddleware
@@ -24,7 +24,7 @@ from clinicflow.gateway.observability import (
     MetricsPort,
     readiness_checks,
 )
-from clinicflow.gateway.ratelimit import RateLimiter, RateLimitHeaders, rate_limit
+from clinicflow.gateway.ratelimit import EXEMPT, RateLimiter, RateLimitHeaders, rate_limit
 from clinicflow.gateway.request_id import RequestIdMiddleware
 from clinicflow.gateway.request_text import RequestTextMiddleware
 from clinicflow.identity.api import router as identity_router
@@ -77,10 +77,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Every route runs after authentication (a bad credential is a 401 before it), then
         # the caller's rate limit (429).
         dependencies=[Depends(authenticate), Depends(rate_limit)],
-        # The interactive pages load their scripts from a CDN; none is used at run time. The
-        # schema itself is at /openapi.json.
+        # FastAPI's own pages load their scripts from a CDN; /docs serves vendored ones
+        # (docs_page). The schema itself is at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
         # Spans come from OpenTelemetry's instrumentation (infra.telemetry), which also knows
         # when nothing records; FastAPI's own telemetry would wrap every request a second time.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
-    problems.document(app)
+    openapi.document(app, CREDENTIAL_ROUTES, EXEMPT)
     if (
         container.availability.cache is not None
         and "booking" in container.settings.enabled_services
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for name in container.settings.enabled_services:
         for router in ROUTERS[name]:
             app.include_router(router)
+
+    docs_page.install(app)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -12,10 +12,10 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clinicflow.infra.error_responses import PROBLEM
 from clinicflow.shared.errors import DomainError
 
 log = structlog.get_logger(__name__)
-PROBLEM = "application/problem+json"
 
 
 def problem(
@@ -60,6 +60,8 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
+# Starlette's and FastAPI's own errors. A 400 is a body that is not well-formed.
+CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -78,9 +80,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = CODES.get(exc.status_code, "http_error")
         detail = str(exc.detail)
         headers = dict(exc.headers or {})
+        if exc.status_code == 400:  # FastAPI's only one: a body that does not parse
+            detail = f"{detail}: send well-formed JSON (or the form this route takes)"
         if exc.status_code == 405:
             allowed = _allowed_methods(request)
             headers["Allow"] = ", ".join(allowed)
@@ -125,58 +129,6 @@ class UnhandledErrors:
                     "something went wrong on our side; nothing was changed, try again",
                     scope["path"],
                 )(scope, receive, send)
-
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "description": "An error, as RFC 9457 problem details; `code` is stable, `detail` says "
-    "what to change.",
-    "type": "object",
-    "required": ["type", "title", "status", "code", "detail", "instance"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "code": {"type": "string"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "each field to change (validation errors)",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-}
-
-
-def document(app: FastAPI) -> None:
-    """The OpenAPI description shows error answers as they are: problem+json, for invalid
-    requests (422, in place of FastAPI's own shape, which is never sent) and any other error."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
-        components["Problem"] = PROBLEM_SCHEMA
-        answer = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                if "422" in responses:
-                    responses["422"] = {"description": "Invalid request", "content": answer}
-                responses.setdefault("default", {"description": "An error", "content": answer})
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _field_error(error: Any) -> dict[str, str]:

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Header, Request, Response
 
+from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.oauth import InvalidClient, OAuthError, TokenService
 from clinicflow.identity.schemas import (
@@ -21,7 +22,9 @@ from clinicflow.identity.schemas import (
     TokenOut,
 )
 from clinicflow.identity.sessions import OpenSession, SessionStore
-from clinicflow.identity.users import UserService
+from clinicflow.identity.signin_backoff import SignInBackoff
+from clinicflow.identity.users import SecondFactorRequired, UserService
+from clinicflow.infra.error_responses import errors
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.patients import InvalidContact, normalize_email
 from clinicflow.shared.errors import InvalidRequest
@@ -30,7 +33,12 @@ router = APIRouter(tags=["identity"])
 COOKIE = "cf_session"
 
 
-@router.post("/v1/auth/login")
+@router.post(
+    "/v1/auth/login",
+    operation_id="login",
+    summary="Sign a staff member in: a session cookie and bearer token",
+    responses=errors(TokenInvalid, SecondFactorRequired, SignInBackoff),
+)
 async def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     users = cast(UserService, part(request, "users"))
     # The peer address, which uvicorn takes from X-Forwarded-For only for trusted proxies.
@@ -40,7 +48,9 @@ async def login(request: Request, response: Response, body: LoginIn) -> SessionO
     return _session_out(request, opened, user.role, user_id=user.id)
 
 
-@router.post("/v1/auth/logout", status_code=204)
+@router.post(
+    "/v1/auth/logout", status_code=204, operation_id="logout", summary="End the caller's session"
+)
 async def logout(request: Request, response: Response) -> None:
     token = _presented_session(request)
     if token:
@@ -48,7 +58,7 @@ async def logout(request: Request, response: Response) -> None:
     response.delete_cookie(COOKIE, path="/")
 
 
-@router.get("/v1/auth/me")
+@router.get("/v1/auth/me", operation_id="whoAmI", summary="Who the credentials sent act as")
 async def me(actor: CurrentActor) -> MeOut:
     return MeOut(
         kind=actor.kind,
@@ -60,7 +70,13 @@ async def me(actor: CurrentActor) -> MeOut:
     )
 
 
-@router.post("/v1/auth/patient-link", status_code=202)
+@router.post(
+    "/v1/auth/patient-link",
+    status_code=202,
+    operation_id="requestPatientLink",
+    summary="Email a patient a one-time sign-in link",
+    responses=errors(InvalidRequest),
+)
 async def patient_link(
     request: Request, body: PatientLinkIn, background: BackgroundTasks
 ) -> AcceptedOut:
@@ -76,7 +92,12 @@ async def patient_link(
     )
 
 
-@router.post("/v1/auth/patient-session")
+@router.post(
+    "/v1/auth/patient-session",
+    operation_id="openPatientSession",
+    summary="Redeem a patient's sign-in link for a session",
+    responses=errors(TokenInvalid),
+)
 async def patient_session(
     request: Request, response: Response, body: PatientSessionIn
 ) -> SessionOut:
@@ -86,7 +107,12 @@ async def patient_session(
     return _session_out(request, opened, "patient", patient_id=patient_id)
 
 
-@router.post("/v1/oauth/token")
+@router.post(
+    "/v1/oauth/token",
+    operation_id="issueToken",
+    summary="Issue an OAuth access token (client credentials)",
+    responses=errors(OAuthError, InvalidClient),
+)
 async def token(
     request: Request,
     grant_type: Annotated[str, Form()],
@@ -111,7 +137,11 @@ async def token(
     )
 
 
-@router.get("/.well-known/jwks.json")
+@router.get(
+    "/.well-known/jwks.json",
+    operation_id="getJwks",
+    summary="The public keys that verify this clinic's access tokens",
+)
 async def jwks(request: Request) -> dict[str, object]:
     return await cast(TokenService, part(request, "tokens")).jwks()
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from clinicflow.infra.audit import AuditRecord, search
 from clinicflow.infra.db import Database
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import Instant
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.shared.actor import Role, Scope, require
@@ -40,7 +41,12 @@ class AuditPage(BaseModel):
     next_before_id: int | None
 
 
-@router.get("/v1/audit")
+@router.get(
+    "/v1/audit",
+    operation_id="searchAudit",
+    summary="Search the audit log",
+    responses=errors(*SIGNED_IN),
+)
 async def audit(
     request: Request,
     actor: CurrentActor,

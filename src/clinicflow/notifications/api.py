@@ -6,9 +6,11 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request
 
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.notifications.queries import NotificationReader
 from clinicflow.notifications.schemas import NotificationList, NotificationOut
+from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -17,7 +19,12 @@ def _reader(request: Request) -> NotificationReader:
     return cast(NotificationReader, part(request, "notifications").reader)
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="listNotifications",
+    summary="List the messages sent, or to be sent, to patients",
+    responses=errors(*SIGNED_IN, InvalidRequest),
+)
 async def list_notifications(
     request: Request,
     actor: CurrentActor,

@@ -10,8 +10,10 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 
+from clinicflow.infra.error_responses import errors
 from clinicflow.infra.web import part
-from clinicflow.notifications.inbound import ProviderWebhooks
+from clinicflow.notifications.inbound import ProviderWebhooks, WebhookRefused
+from clinicflow.shared.errors import InvalidRequest
 
 PREFIX = "/v1/webhooks"
 TWILIO_STATUS = f"{PREFIX}/twilio/status"
@@ -31,13 +33,20 @@ BODY_LIMITS = {
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 router = APIRouter(prefix=PREFIX, tags=["webhooks"])
+SIGNED_BY_PROVIDER = errors(WebhookRefused, InvalidRequest)
 
 
 def _webhooks(request: Request) -> ProviderWebhooks:
     return cast(ProviderWebhooks, part(request, "notifications").webhooks)
 
 
-@router.post(TWILIO_STATUS.removeprefix(PREFIX), status_code=204)
+@router.post(
+    TWILIO_STATUS.removeprefix(PREFIX),
+    status_code=204,
+    operation_id="receiveTwilioStatus",
+    summary="Twilio's delivery status for a text message (signed by Twilio)",
+    responses=SIGNED_BY_PROVIDER,
+)
 async def twilio_status(request: Request) -> Response:
     params = await _form(request)
     signature = request.headers.get("x-twilio-signature")
@@ -45,7 +54,12 @@ async def twilio_status(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post(TWILIO_INBOUND.removeprefix(PREFIX))
+@router.post(
+    TWILIO_INBOUND.removeprefix(PREFIX),
+    operation_id="receiveTwilioMessage",
+    summary="A patient's text message to the clinic, relayed by Twilio (STOP, START, ...)",
+    responses=SIGNED_BY_PROVIDER,
+)
 async def twilio_inbound(request: Request) -> Response:
     params = await _form(request)
     signature = request.headers.get("x-twilio-signature")
@@ -53,7 +67,13 @@ async def twilio_inbound(request: Request) -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-@router.post(SENDGRID_EVENTS.removeprefix(PREFIX), status_code=204)
+@router.post(
+    SENDGRID_EVENTS.removeprefix(PREFIX),
+    status_code=204,
+    operation_id="receiveSendgridEvents",
+    summary="SendGrid's email events: delivered, bounced, ... (signed by SendGrid)",
+    responses=SIGNED_BY_PROVIDER,
+)
 async def sendgrid_events(request: Request) -> Response:
     body = await request.body()
     await _webhooks(request).email_events(body, request.headers)

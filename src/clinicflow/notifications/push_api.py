@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.infra.db import Database
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import RequestModel
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.notifications.push import MAX_ENDPOINT, PushStore, checked_subscription
@@ -124,7 +125,7 @@ class KeysIn(RequestModel):
     auth: Key
 
 
-class SubscriptionIn(RequestModel):
+class PushSubscriptionIn(RequestModel):
     """The browser's `PushSubscription.toJSON()`, as it is (other members are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -145,7 +146,7 @@ class KeyOut(BaseModel):
     )
 
 
-class SubscriptionOut(BaseModel):
+class PushSubscriptionOut(BaseModel):
     id: str
     created_at: datetime
     updated_at: datetime
@@ -155,25 +156,42 @@ def _registry(request: Request) -> PushRegistry:
     return cast(PushRegistry, part(request, "notifications").push)
 
 
-@router.get("/key")
+@router.get(
+    "/key",
+    operation_id="getPushKey",
+    summary="The key a patient's browser subscribes to push notifications with",
+    responses=errors(*SIGNED_IN, PushNotConfigured),
+)
 async def push_key(request: Request, actor: CurrentActor) -> KeyOut:
     return KeyOut(application_server_key=await _registry(request).key(actor))
 
 
-@router.post("/subscriptions", status_code=201)
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    operation_id="registerPushSubscription",
+    summary="Register a patient's browser for push notifications",
+    responses=errors(*SIGNED_IN, PushNotConfigured, InvalidRequest),
+)
 async def register_subscription(
     request: Request,
     actor: CurrentActor,
-    body: SubscriptionIn,
+    body: PushSubscriptionIn,
     user_agent: Annotated[str | None, Header()] = None,
-) -> SubscriptionOut:
+) -> PushSubscriptionOut:
     made = await _registry(request).register(
         actor, body.endpoint, body.keys.p256dh, body.keys.auth, user_agent
     )
-    return SubscriptionOut(id=made.id, created_at=made.created_at, updated_at=made.updated_at)
+    return PushSubscriptionOut(id=made.id, created_at=made.created_at, updated_at=made.updated_at)
 
 
-@router.delete("/subscriptions", status_code=204)
+@router.delete(
+    "/subscriptions",
+    status_code=204,
+    operation_id="deletePushSubscription",
+    summary="Stop push notifications to a patient's browser",
+    responses=errors(*SIGNED_IN, InvalidRequest),
+)
 async def delete_subscription(
     request: Request,
     actor: CurrentActor,

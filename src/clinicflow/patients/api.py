@@ -6,9 +6,11 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request
 
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.patients.commands import PatientChanges
 from clinicflow.patients.contact import InvalidContact, normalize_email, normalize_phone
+from clinicflow.patients.errors import MergeConflict, PatientExists, PatientMerged, PatientNotFound
 from clinicflow.patients.handlers import PatientService
 from clinicflow.patients.reads import PatientReader
 from clinicflow.patients.schemas import (
@@ -32,13 +34,24 @@ def _reader(request: Request) -> PatientReader:
     return cast(PatientReader, part(request, "patient_reads"))
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createPatient",
+    summary="Register a patient",
+    responses=errors(*SIGNED_IN, InvalidRequest, PatientExists),
+)
 async def create(request: Request, actor: CurrentActor, body: PatientFields) -> PatientOut:
     view = await _service(request).create(actor, PatientChanges(body.changes()))
     return PatientOut.of(view)
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="searchPatients",
+    summary="Find a patient by email or phone",
+    responses=errors(*SIGNED_IN, InvalidRequest),
+)
 async def search(
     request: Request,
     actor: CurrentActor,
@@ -56,12 +69,22 @@ async def search(
     return PatientList(patients=[PatientOut.of(v) for v in found])
 
 
-@router.get("/{patient_id}")
+@router.get(
+    "/{patient_id}",
+    operation_id="getPatient",
+    summary="Read a patient's details",
+    responses=errors(*SIGNED_IN, PatientNotFound),
+)
 async def get(request: Request, actor: CurrentActor, patient_id: str) -> PatientOut:
     return PatientOut.of(await _reader(request).get(actor, patient_id))
 
 
-@router.patch("/{patient_id}")
+@router.patch(
+    "/{patient_id}",
+    operation_id="updatePatient",
+    summary="Change a patient's details",
+    responses=errors(*SIGNED_IN, PatientNotFound, InvalidRequest, PatientExists, PatientMerged),
+)
 async def patch(
     request: Request, actor: CurrentActor, patient_id: str, body: PatientFields
 ) -> PatientOut:
@@ -69,19 +92,34 @@ async def patch(
     return PatientOut.of(await _service(request).update(actor, patient_id, changes))
 
 
-@router.get("/{patient_id}/record")
+@router.get(
+    "/{patient_id}/record",
+    operation_id="getPatientRecord",
+    summary="Read a patient's record: details and visits",
+    responses=errors(*SIGNED_IN, PatientNotFound),
+)
 async def record(request: Request, actor: CurrentActor, patient_id: str) -> RecordOut:
     return RecordOut.of(await _reader(request).record(actor, patient_id))
 
 
-@router.post("/{patient_id}/merge")
+@router.post(
+    "/{patient_id}/merge",
+    operation_id="mergePatients",
+    summary="Merge a duplicate patient record into another",
+    responses=errors(*SIGNED_IN, PatientNotFound, InvalidRequest, PatientMerged, MergeConflict),
+)
 async def merge(
     request: Request, actor: CurrentActor, patient_id: str, body: MergeIn
 ) -> PatientOut:
     return PatientOut.of(await _service(request).merge(actor, patient_id, body.into))
 
 
-@router.put("/{patient_id}/legal-hold")
+@router.put(
+    "/{patient_id}/legal-hold",
+    operation_id="setLegalHold",
+    summary="Put a patient's record on legal hold, or lift it",
+    responses=errors(*SIGNED_IN, PatientNotFound, PatientMerged),
+)
 async def legal_hold(
     request: Request, actor: CurrentActor, patient_id: str, body: LegalHoldIn
 ) -> PatientOut:

@@ -9,8 +9,35 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from clinicflow.catalog import Catalog
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import Day
 from clinicflow.infra.web import CurrentActor, part
+from clinicflow.payments.domain.errors import (
+    CreditNotReturnable,
+    CreditUnavailable,
+    InvalidRefundOverride,
+    PromotionExpired,
+    PromotionNotApplicable,
+    PromotionNotStarted,
+    PromotionPatientLimitReached,
+    PromotionUsedUp,
+    UnknownCredit,
+    UnknownPriceItem,
+    UnknownPromotionCode,
+)
+from clinicflow.payments.errors import (
+    BookingAlreadyInOrder,
+    BookingNotPayable,
+    GatewayDown,
+    GatewayFailed,
+    InvalidCodes,
+    MethodNotConfigured,
+    PaymentDeclinedError,
+    PaymentNotFound,
+    PaymentStateConflict,
+    RefundNotAllowed,
+    UnpriceableOrder,
+)
 from clinicflow.payments.quoting import quote_json
 from clinicflow.payments.receipt_pdf import render_pdf
 from clinicflow.payments.receipts import render_html
@@ -28,16 +55,34 @@ from clinicflow.payments.schemas import (
     RevenueRowOut,
 )
 from clinicflow.payments.wiring import Payments
+from clinicflow.shared.errors import Forbidden, InvalidRequest
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 PDF = "application/pdf"
+# What pricing an order can refuse, and what asking a payment gateway can meet.
+PRICING = (
+    UnknownPriceItem,
+    UnknownPromotionCode,
+    PromotionNotStarted,
+    PromotionExpired,
+    PromotionUsedUp,
+    PromotionPatientLimitReached,
+    PromotionNotApplicable,
+    UnknownCredit,
+)
+GATEWAY = (MethodNotConfigured, PaymentDeclinedError, GatewayFailed, GatewayDown)
 
 
 def _payments(request: Request) -> Payments:
     return cast(Payments, part(request, "payments"))
 
 
-@router.post("/quotes")
+@router.post(
+    "/quotes",
+    operation_id="quotePrice",
+    summary="Price visits and packages, with promotions and credits, before paying",
+    responses=errors(Forbidden, *PRICING),
+)
 async def quote(request: Request, actor: CurrentActor, body: QuoteIn) -> QuoteOut:
     q = await _payments(request).reads.quote(
         actor, body.lines(), body.promo_code, body.patient_id, body.use_credits
@@ -45,13 +90,33 @@ async def quote(request: Request, actor: CurrentActor, body: QuoteIn) -> QuoteOu
     return QuoteOut(**quote_json(q))
 
 
-@router.post("/payments", status_code=201)
+@router.post(
+    "/payments",
+    status_code=201,
+    operation_id="createPayment",
+    summary="Check out: pay for visits or a package",
+    responses=errors(
+        *SIGNED_IN,
+        *PRICING,
+        *GATEWAY,
+        InvalidRequest,
+        UnpriceableOrder,
+        BookingNotPayable,
+        BookingAlreadyInOrder,
+        CreditUnavailable,
+    ),
+)
 async def checkout(request: Request, actor: CurrentActor, body: CheckoutIn) -> CheckoutOut:
     made = await _payments(request).checkout.create(actor, body.request())
     return CheckoutOut.of_checkout(made)
 
 
-@router.get("/payments/revenue")
+@router.get(
+    "/payments/revenue",
+    operation_id="getRevenue",
+    summary="Revenue per day and service over a range of days",
+    responses=errors(*SIGNED_IN),
+)
 async def revenue(
     request: Request,
     actor: CurrentActor,
@@ -67,12 +132,22 @@ async def revenue(
     return RevenueOut(timezone=str(tz), from_=from_, to=to, rows=out, net_cents=net)
 
 
-@router.get("/payments/{payment_id}")
+@router.get(
+    "/payments/{payment_id}",
+    operation_id="getPayment",
+    summary="Read a payment",
+    responses=errors(*SIGNED_IN, PaymentNotFound),
+)
 async def get_payment(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await _payments(request).reads.get(actor, payment_id))
 
 
-@router.post("/payments/{payment_id}/method")
+@router.post(
+    "/payments/{payment_id}/method",
+    operation_id="choosePaymentMethod",
+    summary="Pay a pending payment another way (e.g. at the desk)",
+    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
+)
 async def pay_with(
     request: Request, actor: CurrentActor, payment_id: str, body: MethodIn
 ) -> CheckoutOut:
@@ -81,22 +156,52 @@ async def pay_with(
     return CheckoutOut.of_checkout(made)
 
 
-@router.post("/payments/{payment_id}/capture")
+@router.post(
+    "/payments/{payment_id}/capture",
+    operation_id="capturePayment",
+    summary="Take the money of an authorized payment",
+    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
+)
 async def capture(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await _payments(request).desk.capture(actor, payment_id))
 
 
-@router.post("/payments/{payment_id}/cancel")
+@router.post(
+    "/payments/{payment_id}/cancel",
+    operation_id="cancelPayment",
+    summary="Cancel a payment not yet taken",
+    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, GatewayDown),
+)
 async def cancel(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await _payments(request).desk.cancel(actor, payment_id))
 
 
-@router.post("/payments/{payment_id}/sync")
+@router.post(
+    "/payments/{payment_id}/sync",
+    operation_id="syncPayment",
+    summary="Ask the payment gateway for a payment's current state",
+    responses=errors(*SIGNED_IN, PaymentNotFound, GatewayDown),
+)
 async def sync(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await _payments(request).desk.sync(actor, payment_id))
 
 
-@router.post("/payments/{payment_id}/refunds", status_code=201)
+@router.post(
+    "/payments/{payment_id}/refunds",
+    status_code=201,
+    operation_id="refundPayment",
+    summary="Refund a payment, or one visit of it, by the cancellation policy",
+    responses=errors(
+        *SIGNED_IN,
+        PaymentNotFound,
+        InvalidRequest,
+        InvalidRefundOverride,
+        RefundNotAllowed,
+        CreditNotReturnable,
+        GatewayFailed,
+        GatewayDown,
+    ),
+)
 async def refund(
     request: Request, actor: CurrentActor, payment_id: str, body: RefundIn
 ) -> RefundOut:
@@ -107,7 +212,12 @@ async def refund(
 @router.get(
     "/payments/{payment_id}/receipt",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}, PDF: {}}}},
+    operation_id="getReceipt",
+    summary="A paid payment's receipt, as HTML or PDF",
+    responses={
+        200: {"content": {"text/html": {}, PDF: {}}},
+        **errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict),
+    },
 )
 async def receipt(
     request: Request,
@@ -123,7 +233,12 @@ async def receipt(
     return HTMLResponse(render_html(made))
 
 
-@router.patch("/payments/{payment_id}/codes")
+@router.patch(
+    "/payments/{payment_id}/codes",
+    operation_id="setBillingCodes",
+    summary="Set the billing codes (CPT, ICD-10) of a payment's visits",
+    responses=errors(*SIGNED_IN, PaymentNotFound, InvalidCodes),
+)
 async def codes(
     request: Request, actor: CurrentActor, payment_id: str, body: CodesIn
 ) -> PaymentOut:

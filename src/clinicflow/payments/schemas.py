@@ -67,6 +67,15 @@ class QuoteOut(BaseModel):
 
 
 class CheckoutIn(_In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"booking_ids": ["01JD0000000000000000000000"], "method": "stripe"},
+                {"package": "gaps_starter", "method": "in_clinic", "tender": "card_terminal"},
+            ]
+        }
+    )
+
     booking_ids: list[Id] = Field(default_factory=list, max_length=20)
     package: Key | None = None
     method: Method

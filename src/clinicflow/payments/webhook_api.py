@@ -8,7 +8,9 @@ from typing import cast
 
 from fastapi import APIRouter, Request
 
+from clinicflow.infra.error_responses import errors
 from clinicflow.infra.web import part
+from clinicflow.payments.errors import GatewayDown, WebhookRejected
 from clinicflow.payments.schemas import WebhookOut
 from clinicflow.payments.wiring import Payments
 from clinicflow.shared.errors import DomainError
@@ -27,12 +29,25 @@ class PayloadTooLarge(DomainError):
     title = "Payload too large"
 
 
-@router.post(STRIPE)
+SIGNED_BY_GATEWAY = errors(WebhookRejected, PayloadTooLarge, GatewayDown)
+
+
+@router.post(
+    STRIPE,
+    operation_id="receiveStripeEvent",
+    summary="A Stripe event about a payment (signed by Stripe)",
+    responses=SIGNED_BY_GATEWAY,
+)
 async def stripe_webhook(request: Request) -> WebhookOut:
     return await _receive(request, "stripe")
 
 
-@router.post(PAYPAL)
+@router.post(
+    PAYPAL,
+    operation_id="receivePaypalEvent",
+    summary="A PayPal event about a payment (verified with PayPal)",
+    responses=SIGNED_BY_GATEWAY,
+)
 async def paypal_webhook(request: Request) -> WebhookOut:
     return await _receive(request, "paypal")
 

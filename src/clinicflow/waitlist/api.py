@@ -10,8 +10,10 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, part
 from clinicflow.waitlist.domain.states import STATUSES
+from clinicflow.waitlist.errors import EntryClosed, EntryNotFound, InvalidEntry
 from clinicflow.waitlist.schemas import (
     EntryListOut,
     EntryOut,
@@ -38,7 +40,13 @@ def _waitlist(request: Request) -> Waitlist:
     return cast(Waitlist, part(request, "waitlist"))
 
 
-@router.post("", status_code=201, responses={200: {"description": "already on this list"}})
+@router.post(
+    "",
+    status_code=201,
+    operation_id="joinWaitlist",
+    summary="Join a service's waitlist",
+    responses={200: {"description": "already on this list"}, **errors(InvalidEntry)},
+)
 async def join(
     request: Request,
     response: Response,
@@ -56,7 +64,12 @@ async def join(
     return join_out(result, url)
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="listWaitlistEntries",
+    summary="List waitlist entries, best match first",
+    responses=errors(*SIGNED_IN, InvalidEntry),
+)
 async def entries(
     request: Request,
     actor: CurrentActor,
@@ -69,7 +82,12 @@ async def entries(
     return entry_list_out(found)
 
 
-@router.get("/stats")
+@router.get(
+    "/stats",
+    operation_id="getWaitlistStats",
+    summary="Waitlist sizes, sources and conversions, week by week",
+    responses=errors(*SIGNED_IN, InvalidEntry),
+)
 async def stats(
     request: Request,
     actor: CurrentActor,
@@ -79,12 +97,22 @@ async def stats(
     return StatsOut.of(await _waitlist(request).reads.stats(actor, service, weeks))
 
 
-@router.get("/mine")
+@router.get(
+    "/mine",
+    operation_id="getMyWaitlistEntry",
+    summary="Where the holder of a waitlist token stands",
+    responses=errors(EntryNotFound),
+)
 async def mine(request: Request, token: Token) -> StatusOut:
     return status_out(await _waitlist(request).reads.by_token(token))
 
 
-@router.patch("/mine")
+@router.patch(
+    "/mine",
+    operation_id="changeMyWaitlistEntry",
+    summary="Change one's own waitlist preferences (by token)",
+    responses=errors(EntryNotFound, InvalidEntry, EntryClosed),
+)
 async def change_mine(
     request: Request, actor: CurrentActor, token: Token, body: PreferencesIn
 ) -> StatusOut:
@@ -92,12 +120,22 @@ async def change_mine(
     return status_out(view)
 
 
-@router.delete("/mine")
+@router.delete(
+    "/mine",
+    operation_id="withdrawMyWaitlistEntry",
+    summary="Leave a waitlist (by token)",
+    responses=errors(EntryNotFound, EntryClosed),
+)
 async def withdraw_mine(request: Request, actor: CurrentActor, token: Token) -> StatusOut:
     return status_out(await _waitlist(request).service.withdraw_by_token(actor, token))
 
 
-@router.patch("/{entry_id}")
+@router.patch(
+    "/{entry_id}",
+    operation_id="changeWaitlistEntry",
+    summary="Change a waitlist entry's preferences",
+    responses=errors(*SIGNED_IN, EntryNotFound, InvalidEntry, EntryClosed),
+)
 async def change(
     request: Request, actor: CurrentActor, entry_id: str, body: PreferencesIn
 ) -> EntryOut:
@@ -105,7 +143,12 @@ async def change(
     return entry_out(view)
 
 
-@router.delete("/{entry_id}")
+@router.delete(
+    "/{entry_id}",
+    operation_id="withdrawWaitlistEntry",
+    summary="Take an entry off a waitlist",
+    responses=errors(*SIGNED_IN, EntryNotFound, EntryClosed),
+)
 async def withdraw(
     request: Request,
     actor: CurrentActor,

@@ -9,9 +9,18 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, part
+from clinicflow.waitlist.errors import (
+    AlreadyLive,
+    EntryClosed,
+    EntryNotFound,
+    InvalidEntry,
+    LinkClosed,
+    LinkNotFound,
+    ServiceNotReady,
+)
 from clinicflow.waitlist.schemas_links import (
-    BookingOut,
     ClaimIn,
     ClaimOut,
     ClickOut,
@@ -19,11 +28,18 @@ from clinicflow.waitlist.schemas_links import (
     InvitationOut,
     LaunchOut,
     OfferOut,
+    WaitlistBookingOut,
 )
 from clinicflow.waitlist.schemas_out import entry_out
 from clinicflow.waitlist.wiring import Waitlist
 
 router = APIRouter(tags=["waitlist"])
+# The visit is booked by the booking context, whose refusals pass through unchanged.
+BOOKING_REFUSALS = {
+    409: "Booking refused (booking's `slot_unavailable`, `patient_unavailable`)",
+    422: "Booking refused (booking's slot rules: `outside_working_hours`, `too_little_notice`, "
+    "`too_far_ahead`, `duration_not_allowed`, ...)",
+}
 Token = Annotated[str, Query(min_length=1, max_length=128, description="the link's token")]
 
 
@@ -35,12 +51,23 @@ def _tz(request: Request) -> Any:
     return part(request, "catalog").clinic.tz
 
 
-@router.post("/v1/services/{key}/launch", status_code=201)
+@router.post(
+    "/v1/services/{key}/launch",
+    status_code=201,
+    operation_id="launchService",
+    summary="Open a waitlisted service for booking and invite its waitlist",
+    responses=errors(*SIGNED_IN, InvalidEntry, ServiceNotReady, AlreadyLive),
+)
 async def launch(request: Request, actor: CurrentActor, key: str) -> LaunchOut:
     return LaunchOut.of(await _waitlist(request).launcher.launch(actor, key), _tz(request))
 
 
-@router.get("/v1/waitlist/invitations")
+@router.get(
+    "/v1/waitlist/invitations",
+    operation_id="getInvitation",
+    summary="A launch invitation and the slots it may book",
+    responses=errors(LinkNotFound, LinkClosed, InvalidEntry),
+)
 async def invitation(
     request: Request, token: Token, start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
@@ -49,7 +76,13 @@ async def invitation(
     return InvitationOut.of(view, _tz(request))
 
 
-@router.post("/v1/waitlist/invitations/claim", status_code=201)
+@router.post(
+    "/v1/waitlist/invitations/claim",
+    status_code=201,
+    operation_id="claimInvitation",
+    summary="Book a visit with a launch invitation",
+    responses=errors(LinkNotFound, LinkClosed, InvalidEntry, also=BOOKING_REFUSALS),
+)
 async def claim_invitation(
     request: Request, actor: CurrentActor, token: Token, body: ClaimIn
 ) -> ClaimOut:
@@ -57,25 +90,49 @@ async def claim_invitation(
     return ClaimOut.of(done, _tz(request))
 
 
-@router.get("/v1/waitlist/offers")
+@router.get(
+    "/v1/waitlist/offers",
+    operation_id="getOffer",
+    summary="A freed slot offered to someone on the waitlist",
+    responses=errors(LinkNotFound, LinkClosed),
+)
 async def offer(request: Request, token: Token) -> OfferOut:
     return OfferOut.of(await _waitlist(request).offers.view(token), _tz(request))
 
 
-@router.post("/v1/waitlist/offers/claim", status_code=201)
+@router.post(
+    "/v1/waitlist/offers/claim",
+    status_code=201,
+    operation_id="claimOffer",
+    summary="Book the offered slot",
+    responses=errors(LinkNotFound, LinkClosed, also=BOOKING_REFUSALS),
+)
 async def claim_offer(request: Request, actor: CurrentActor, token: Token) -> ClaimOut:
     done = await _waitlist(request).offers.claim(actor, token)
     return ClaimOut.of(done, _tz(request))
 
 
-@router.post("/v1/waitlist/{entry_id}/convert", status_code=201)
+@router.post(
+    "/v1/waitlist/{entry_id}/convert",
+    status_code=201,
+    operation_id="convertWaitlistEntry",
+    summary="Book a visit for a waitlist entry (staff)",
+    responses=errors(
+        *SIGNED_IN, EntryNotFound, EntryClosed, LinkClosed, InvalidEntry, also=BOOKING_REFUSALS
+    ),
+)
 async def convert(
     request: Request, actor: CurrentActor, entry_id: str, body: ClaimIn
 ) -> ConvertOut:
     view, booked = await _waitlist(request).conversions.convert(actor, entry_id, body.ask())
-    return ConvertOut(entry=entry_out(view), booking=BookingOut.of(booked, _tz(request)))
+    return ConvertOut(entry=entry_out(view), booking=WaitlistBookingOut.of(booked, _tz(request)))
 
 
-@router.get("/v1/waitlist/t/{token}")
+@router.get(
+    "/v1/waitlist/t/{token}",
+    operation_id="followTrackedLink",
+    summary="Record a click on a link in a waitlist message",
+    responses=errors(LinkNotFound),
+)
 async def tracked(request: Request, token: str) -> ClickOut:
     return ClickOut.of(await _waitlist(request).nurture.click(token))

@@ -55,6 +55,22 @@ class SourceIn(_In):
 
 
 class JoinIn(_In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "service": "counseling",
+                    "first_name": "Ana",
+                    "last_name": "Example",
+                    "email": "ana@example.com",
+                    "zip": "78701",
+                    "interest_level": 4,
+                    "channels": ["email"],
+                }
+            ]
+        }
+    )
+
     service: Key
     first_name: Name
     last_name: Name

@@ -57,7 +57,7 @@ class SlotOut(BaseModel):
     practitioners: list[str]
 
 
-class BookingOut(BaseModel):
+class WaitlistBookingOut(BaseModel):
     id: str
     status: str
     service: str
@@ -68,7 +68,7 @@ class BookingOut(BaseModel):
     end: datetime
 
     @classmethod
-    def of(cls, b: Booked, tz: tzinfo) -> BookingOut:
+    def of(cls, b: Booked, tz: tzinfo) -> WaitlistBookingOut:
         return cls(
             id=b.id,
             status=b.status,
@@ -132,18 +132,17 @@ class OfferOut(BaseModel):
 class ClaimOut(BaseModel):
     service: str
     status: str = Field(description="your waitlist entry's status: booked")
-    booking: BookingOut
+    booking: WaitlistBookingOut
 
     @classmethod
     def of(cls, done: Claimed, tz: tzinfo) -> ClaimOut:
-        return cls(
-            service=done.service, status=done.status, booking=BookingOut.of(done.booking, tz)
-        )
+        booking = WaitlistBookingOut.of(done.booking, tz)
+        return cls(service=done.service, status=done.status, booking=booking)
 
 
 class ConvertOut(BaseModel):
     entry: EntryOut
-    booking: BookingOut
+    booking: WaitlistBookingOut
 
 
 class ClickOut(BaseModel):

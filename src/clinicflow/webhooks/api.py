@@ -7,7 +7,14 @@ from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Query, Request
 
+from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, part
+from clinicflow.webhooks.errors import (
+    DeliveryNotFound,
+    InvalidSubscription,
+    NotRetryable,
+    SubscriptionNotFound,
+)
 from clinicflow.webhooks.queries import DeliveryFilter
 from clinicflow.webhooks.schemas import (
     DeliveryList,
@@ -29,7 +36,13 @@ def _service(request: Request) -> WebhookService:
     return cast(WebhookService, part(request, "webhooks").service)
 
 
-@router.post("/subscriptions", status_code=201)
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    operation_id="createWebhookSubscription",
+    summary="Subscribe a URL to the clinic's events (answers its signing secret once)",
+    responses=errors(*SIGNED_IN, InvalidSubscription),
+)
 async def create_subscription(
     request: Request, actor: CurrentActor, body: SubscriptionIn
 ) -> SubscriptionWithSecretOut:
@@ -37,13 +50,23 @@ async def create_subscription(
     return SubscriptionWithSecretOut.with_secret(made)
 
 
-@router.get("/subscriptions")
+@router.get(
+    "/subscriptions",
+    operation_id="listWebhookSubscriptions",
+    summary="List the webhook subscriptions",
+    responses=errors(*SIGNED_IN),
+)
 async def list_subscriptions(request: Request, actor: CurrentActor) -> SubscriptionList:
     found = await _service(request).list_subscriptions(actor)
     return SubscriptionList(subscriptions=[SubscriptionOut.of(s) for s in found])
 
 
-@router.patch("/subscriptions/{subscription_id}")
+@router.patch(
+    "/subscriptions/{subscription_id}",
+    operation_id="updateWebhookSubscription",
+    summary="Change a webhook subscription (URL, events, active)",
+    responses=errors(*SIGNED_IN, SubscriptionNotFound, InvalidSubscription),
+)
 async def update_subscription(
     request: Request, actor: CurrentActor, subscription_id: str, body: SubscriptionPatch
 ) -> SubscriptionOut:
@@ -51,12 +74,23 @@ async def update_subscription(
     return SubscriptionOut.of(await _service(request).update(actor, subscription_id, changes))
 
 
-@router.delete("/subscriptions/{subscription_id}", status_code=204)
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    status_code=204,
+    operation_id="deleteWebhookSubscription",
+    summary="Delete a webhook subscription",
+    responses=errors(*SIGNED_IN, SubscriptionNotFound),
+)
 async def delete_subscription(request: Request, actor: CurrentActor, subscription_id: str) -> None:
     await _service(request).delete(actor, subscription_id)
 
 
-@router.post("/subscriptions/{subscription_id}/rotate-secret")
+@router.post(
+    "/subscriptions/{subscription_id}/rotate-secret",
+    operation_id="rotateWebhookSecret",
+    summary="Give a subscription a new signing secret (the old one works a while longer)",
+    responses=errors(*SIGNED_IN, SubscriptionNotFound),
+)
 async def rotate_secret(
     request: Request, actor: CurrentActor, subscription_id: str, body: RotateIn | None = None
 ) -> SubscriptionWithSecretOut:
@@ -65,7 +99,12 @@ async def rotate_secret(
     return SubscriptionWithSecretOut.with_secret(made)
 
 
-@router.get("/deliveries")
+@router.get(
+    "/deliveries",
+    operation_id="listWebhookDeliveries",
+    summary="List webhook deliveries and their outcomes",
+    responses=errors(*SIGNED_IN, InvalidSubscription),
+)
 async def list_deliveries(
     request: Request,
     actor: CurrentActor,
@@ -79,6 +118,11 @@ async def list_deliveries(
     return DeliveryList(deliveries=[DeliveryOut.of(d) for d in found])
 
 
-@router.post("/deliveries/{delivery_id}/retry")
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    operation_id="retryWebhookDelivery",
+    summary="Send a failed webhook delivery again",
+    responses=errors(*SIGNED_IN, DeliveryNotFound, NotRetryable),
+)
 async def retry_delivery(request: Request, actor: CurrentActor, delivery_id: str) -> DeliveryOut:
     return DeliveryOut.of(await _service(request).retry(actor, delivery_id))
