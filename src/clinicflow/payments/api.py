@@ -31,6 +31,11 @@ from clinicflow.payments.wiring import Payments
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 PDF = "application/pdf"
+# As on POST /v1/bookings: the same key and body answer the first result (payments/idempotency.py).
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+]
+REPLAYED = "Idempotent-Replayed"
 
 
 def _payments(request: Request) -> Payments:
@@ -46,8 +51,16 @@ async def quote(request: Request, actor: CurrentActor, body: QuoteIn) -> QuoteOu
 
 
 @router.post("/payments", status_code=201)
-async def checkout(request: Request, actor: CurrentActor, body: CheckoutIn) -> CheckoutOut:
-    made = await _payments(request).checkout.create(actor, body.request())
+async def checkout(
+    request: Request,
+    response: Response,
+    actor: CurrentActor,
+    body: CheckoutIn,
+    key: IdempotencyKey = None,
+) -> CheckoutOut:
+    made, replayed = await _payments(request).checkout.create(actor, body.request(), key)
+    if replayed:
+        response.headers[REPLAYED] = "true"
     return CheckoutOut.of_checkout(made)
 
 
@@ -98,9 +111,17 @@ async def sync(request: Request, actor: CurrentActor, payment_id: str) -> Paymen
 
 @router.post("/payments/{payment_id}/refunds", status_code=201)
 async def refund(
-    request: Request, actor: CurrentActor, payment_id: str, body: RefundIn
+    request: Request,
+    response: Response,
+    actor: CurrentActor,
+    payment_id: str,
+    body: RefundIn,
+    key: IdempotencyKey = None,
 ) -> RefundOut:
-    made = await _payments(request).refunds.refund(actor, payment_id, body.request())
+    refunds = _payments(request).refunds
+    made, replayed = await refunds.refund(actor, payment_id, body.request(), key)
+    if replayed:
+        response.headers[REPLAYED] = "true"
     return RefundOut.of(made)
 
 
