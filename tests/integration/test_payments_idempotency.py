@@ -175,6 +175,54 @@ async def test_a_checkout_whose_reply_was_lost_is_retried_into_the_same_payment_
     assert len(stripe_server.intents) == 1
 
 
+async def _parallel(
+    pay: Container, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[list[httpx.Response], httpx.Response]:
+    """PARALLEL copies of one request, each on a fresh connection of its own (as separate
+    callers would send them) to a real server; then one more once they are all answered."""
+    async with serving(pay) as base:
+
+        async def one() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as http:
+                return await http.post(url, json=body, headers=headers)
+
+        answers = await asyncio.gather(*(one() for _ in range(PARALLEL)))
+        return list(answers), await one()
+
+
+def _one_made(answers: list[httpx.Response], later: httpx.Response) -> str:
+    """The id every answer that made something names; the others were told to wait."""
+    statuses = {a.status_code for a in answers}
+    assert statuses <= {201, 409}, [a.text for a in answers]
+    assert 201 in statuses
+    made = {a.json()["id"] for a in answers if a.status_code == 201}
+    assert len(made) == 1
+    busy = {a.json()["code"] for a in answers if a.status_code == 409}
+    assert busy <= {"idempotency_key_in_use"}
+    assert (later.status_code, later.json()["id"]) == (201, *made)
+    assert later.headers["Idempotent-Replayed"] == "true"
+    return made.pop()
+
+
+async def test_ten_parallel_checkouts_with_one_key_make_one_order_and_one_intent(
+    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
+    orders_before = await _count(pay, orders)
+
+    answers, later = await _parallel(
+        pay, "/v1/payments", body, me | {"Idempotency-Key": "checkout-once"}
+    )
+
+    order_id = _one_made(answers, later)
+    assert await _count(pay, orders) == orders_before + 1
+    assert (await order_row(pay, order_id)).provider_id in stripe_server.intents
+    assert _posts(stripe_server, "/v1/payment_intents") == 1
+    assert len(stripe_server.intents) == 1
+
+
 async def test_ten_parallel_refunds_with_one_key_refund_once(
     api: httpx.AsyncClient,
     pay: Container,
@@ -187,26 +235,9 @@ async def test_ten_parallel_refunds_with_one_key_refund_once(
     body = {"amount_cents": 4_000, "reason": "goodwill"}
     headers = desk | {"Idempotency-Key": "refund-once"}
 
-    async with serving(pay) as base:
+    answers, later = await _parallel(pay, url, body, headers)
 
-        async def one() -> httpx.Response:
-            # Each its own client: a fresh connection per request, as separate callers.
-            async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as http:
-                return await http.post(url, json=body, headers=headers)
-
-        answers = await asyncio.gather(*(one() for _ in range(PARALLEL)))
-        async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as http:
-            later = await http.post(url, json=body, headers=headers)
-
-    statuses = sorted(a.status_code for a in answers)
-    assert set(statuses) <= {201, 409}, [a.text for a in answers]
-    assert 201 in statuses
-    made = {a.json()["id"] for a in answers if a.status_code == 201}
-    assert len(made) == 1
-    busy = {a.json()["code"] for a in answers if a.status_code == 409}
-    assert busy <= {"idempotency_key_in_use"}
-    assert (later.status_code, later.json()["id"]) == (201, made.pop())
-    assert later.headers["Idempotent-Replayed"] == "true"
+    _one_made(answers, later)
     assert _posts(stripe_server, "/v1/refunds") == 1
     assert [r["amount"] for r in stripe_server.refunds.values()] == [4_000]
     ledger = [r.amount_cents for r in await ledger_rows(pay, order["id"]) if r.kind == "refund"]
