@@ -219,6 +219,7 @@ def build(
         names=PatientNamesAdapter(cipher),
         reconcilable=real,
         backup_allowed=lambda: flags.is_enabled("paypal_backup"),
+        secret=hmac.new(keys.index_key, b"payments-idempotency", hashlib.sha256).digest(),
     )
     waitlist = build_waitlist(
         db,

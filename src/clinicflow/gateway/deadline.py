@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinicflow.gateway.problems import problem
+from clinicflow.infra.logging import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class DeadlineMiddleware:
@@ -51,7 +51,7 @@ class DeadlineMiddleware:
             await handler
         if watcher.done() and not watcher.cancelled():
             return  # the client has gone: nobody to answer
-        log.warning("request deadline of %ss passed on %s", self.seconds, scope["path"])
+        log.warning("request_deadline_passed", seconds=self.seconds, method=scope["method"])
         if not call.started:
             await _too_late(scope, send, self.seconds)
 

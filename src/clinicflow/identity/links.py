@@ -9,7 +9,6 @@ request can win, even when two arrive together.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol
@@ -23,9 +22,10 @@ from clinicflow.identity.secrets_ import digest, new_token
 from clinicflow.identity.sessions import OpenSession, SessionStore
 from clinicflow.identity.tables import login_links
 from clinicflow.infra.db import Database
+from clinicflow.infra.logging import get_logger
 from clinicflow.shared.clock import Clock
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 PREFIX = "cfl_"
 
 
@@ -86,7 +86,7 @@ class PatientLinks:
         try:
             await self._mailer.send(email, f"Your sign-in link for {self._clinic}", text)
         except Exception as exc:  # sent after the answer: nothing to tell the caller
-            log.error("sign-in link not delivered", extra={"error": type(exc).__name__})
+            log.error("signin_link_not_delivered", error=type(exc).__name__)
 
     async def redeem(self, token: str) -> tuple[OpenSession, str]:
         """A patient session (and the patient id) for an unused, unexpired link."""

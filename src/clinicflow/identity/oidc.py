@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,9 +11,10 @@ import jwt
 
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.jwt_keys import ACCEPTED_ALGORITHMS, decode_with_key, header_kid
+from clinicflow.infra.logging import get_logger
 from clinicflow.shared.clock import Clock
 
-_log = logging.getLogger(__name__)
+_log = get_logger(__name__)
 LEEWAY_S = 30
 _UNREACHABLE = "could not fetch the identity provider's keys; try again shortly"
 
@@ -97,11 +97,11 @@ class OidcVerifier:
             document = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             # The URL may carry credentials, so only the failure's kind is logged.
-            _log.warning("OIDC JWKS fetch failed: %s", type(exc).__name__)
+            _log.warning("oidc_jwks_fetch_failed", error=type(exc).__name__)
             raise TokenInvalid(_UNREACHABLE) from None
         entries = document.get("keys") if isinstance(document, dict) else None
         if not isinstance(entries, list):
-            _log.warning("OIDC JWKS document has no keys list")
+            _log.warning("oidc_jwks_without_keys")
             raise TokenInvalid(_UNREACHABLE)
         return _usable_keys(entries)
 

@@ -3,7 +3,6 @@ after failures (`signin_backoff`)."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -22,11 +21,12 @@ from clinicflow.identity.signin_backoff import BackoffStore
 from clinicflow.identity.tables import users
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
+from clinicflow.infra.logging import get_logger
 from clinicflow.shared.actor import STAFF_ROLES, Role
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Conflict, DomainError, InvalidRequest
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 TOTP_CONTEXT = "identity_user.totp_secret"
 
 
@@ -168,7 +168,7 @@ class UserService:
             await self._failed(name, now)
             raise TokenInvalid("the authenticator code is wrong or was already used")
         await self._backoff.prune(now)
-        log.info("staff sign-in", extra={"user_id": row.id, "role": row.role})
+        log.info("staff_signed_in", user_id=row.id, role=row.role)
         return opened, UserView.of(row)
 
     async def _signed_in(
@@ -213,7 +213,7 @@ class UserService:
                 .where(u.username == name)
                 .values(failed_logins=u.failed_logins + 1, updated_at=now)
             )
-        log.warning("staff sign-in refused")
+        log.warning("staff_signin_refused")
 
     async def enrol_totp(self, username: str) -> str:
         """A new TOTP secret for the user (replacing any old one); the URI is shown once."""

@@ -28,7 +28,6 @@ import fcntl
 import hashlib
 import hmac
 import json
-import logging
 import os
 import secrets
 import tempfile
@@ -40,7 +39,9 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-log = logging.getLogger(__name__)
+from clinicflow.infra.logging import get_logger
+
+log = get_logger(__name__)
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -332,8 +333,9 @@ def create(path: Path) -> KeyRing:
         os.fsync(handle.fileno())
     _fsync_dir(path.parent)
     log.warning(
-        "created a new PHI key file at %s: back it up, and give production its keys "
-        "through CLINICFLOW_KEYS_FILE from a secret store",
-        path,
+        "key_file_created",
+        key_file=str(path),
+        advice="back it up, and give production its keys through CLINICFLOW_KEYS_FILE "
+        "from a secret store",
     )
     return ring

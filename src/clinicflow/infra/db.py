@@ -8,7 +8,6 @@ booking. PostgreSQL runs writers concurrently and lets exclusion constraints for
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from clinicflow.infra.logging import get_logger
 from clinicflow.infra.private_file import create_private_file
 
 metadata = MetaData(
@@ -56,7 +56,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Where `outbox.record` leaves the events of the transaction under way (on its connection).
 COMMITTED_EVENTS = "clinicflow_committed_events"
@@ -180,7 +180,7 @@ class Database:
             try:
                 await hook(self)
             except Exception:  # committed; whatever the hook does is retried by its job
-                log.exception("after-commit work %s failed", name)
+                log.exception("after_commit_failed", work=name)
         if committed:
             await self._tell(committed)
 
@@ -197,7 +197,7 @@ class Database:
             try:
                 await listener(events)
             except Exception:  # the write is committed; a listener must not undo its answer
-                log.exception("commit listener %s failed", getattr(listener, "__name__", "?"))
+                log.exception("commit_listener_failed", listener=getattr(listener, "__name__", "?"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

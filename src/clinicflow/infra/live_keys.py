@@ -3,12 +3,12 @@ restart (`clinicflow keys rotate` → `reseal` → `retire`, with every process 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from clinicflow.infra.crypto import KeyRing, KeyRingError, _Keys, load
+from clinicflow.infra.logging import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -56,15 +56,17 @@ class LiveKeyRing(KeyRing):
         try:
             state = load(self._path)._current()
         except (OSError, KeyRingError) as exc:
-            log.error("key file %s unreadable (%s); keeping the keys loaded", self._path, exc)
+            log.error(
+                "key_file_unreadable", key_file=str(self._path), reason=str(exc), kept="loaded_keys"
+            )
             return False
         changed = state != self._state
         if changed:
             log.warning(
-                "key file %s reloaded: active key %s, keys %s",
-                self._path,
-                state.active,
-                ", ".join(sorted(state.keys)),
+                "key_file_reloaded",
+                key_file=str(self._path),
+                active_key=state.active,
+                keys=sorted(state.keys),
             )
         self._state = state
         return changed

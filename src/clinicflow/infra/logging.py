@@ -131,6 +131,32 @@ class RequestLogContext:
             await self.app(scope, receive, send)
 
 
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A module's logger. Lines are an event name and key-value fields,
+    `log.info("refund_failed", refund_id=..., error=type(exc).__name__)`, never a message
+    formatted with values (tests/unit/test_log_style.py keeps it so): fields are what the
+    redaction step can judge by name, and what a log search can filter on."""
+    return structlog.stdlib.get_logger(name)
+
+
+def _until_configured() -> None:
+    # A command that never calls configure_logging (most CLI commands, whose stdout may be
+    # data) still gets our lines the way the stdlib gives any library's: through the root
+    # logger, warnings to stderr, and through the redaction step first.
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[
+            structlog.processors.ExceptionRenderer(traceback_without_messages),
+            redact_phi,
+            structlog.processors.KeyValueRenderer(key_order=["event"], drop_missing=True),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
 def configure_logging(
     level: str = "INFO", json: bool = True, *, stream: TextIO | None = None
 ) -> None:
@@ -264,3 +290,6 @@ def _install(formatter: logging.Formatter, level: str, stream: TextIO) -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+
+
+_until_configured()

@@ -8,17 +8,17 @@ the next pass publishes them again: delivery is at least once and consumers dedu
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from sqlalchemy import RowMapping, func, select, update
 
 from clinicflow.infra.bus import Envelope, Lag, Published, Transport
 from clinicflow.infra.db import Database
+from clinicflow.infra.logging import get_logger
 from clinicflow.infra.outbox import outbox
 from clinicflow.shared.clock import Clock
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Relay:
@@ -50,7 +50,7 @@ class Relay:
                 .where(outbox.c.id.in_([item.seq for item in items]))
                 .values(published_at=self._clock.now())
             )
-        log.debug("relay published %d events up to outbox id %d", len(items), items[-1].seq)
+        log.debug("outbox_published", events=len(items), up_to_outbox_id=items[-1].seq)
         return len(items)
 
     async def publish_pending(self, on_batch: Callable[[int], None] | None = None) -> int:

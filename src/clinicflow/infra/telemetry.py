@@ -22,7 +22,6 @@ allows one global provider. Every span is scrubbed of PHI before any exporter se
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import threading
 import weakref
@@ -56,6 +55,7 @@ from opentelemetry.util.types import Attributes, AttributeValue
 from clinicflow import __version__
 from clinicflow.infra._span_privacy import scrubbed
 from clinicflow.infra.bus import Envelope
+from clinicflow.infra.logging import get_logger
 from clinicflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Mode = Literal["off", "otlp", "console"]
 # Probes and scrapes: frequent, and nothing to learn from their spans.
@@ -372,14 +372,15 @@ def _install(ratio: float) -> _Tracing:
         # Someone installed an SDK provider first (opentelemetry-instrument): ours exports
         # through it, scrubbed; whatever it exports by itself is its owner's choice.
         log.warning(
-            "a tracer provider was installed before clinicflow's; spans its own "
-            "processors export are not scrubbed of PHI"
+            "foreign_tracer_provider",
+            consequence="spans its own processors export are not scrubbed of PHI",
         )
         current.add_span_processor(exporting)
     else:
         log.warning(
-            "tracer provider %s is not the SDK's: clinicflow exports no spans",
-            type(current).__name__,
+            "tracer_provider_not_the_sdks",
+            provider=type(current).__name__,
+            consequence="clinicflow exports no spans",
         )
     _state.append(_Tracing(exporting, own_provider=isinstance(current, trace.ProxyTracerProvider)))
     return _state[0]

@@ -30,6 +30,8 @@ from clinicflow.payments.errors import (
     BookingNotPayable,
     GatewayDown,
     GatewayFailed,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     InvalidCodes,
     MethodNotConfigured,
     PaymentDeclinedError,
@@ -72,6 +74,12 @@ PRICING = (
 )
 GATEWAY = (MethodNotConfigured, PaymentDeclinedError, GatewayFailed, GatewayDown)
 
+# As on POST /v1/bookings: the same key and body answer the first result (payments/idempotency.py).
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+]
+REPLAYED = "Idempotent-Replayed"
+
 
 def _payments(request: Request) -> Payments:
     return cast(Payments, part(request, "payments"))
@@ -104,10 +112,20 @@ async def quote(request: Request, actor: CurrentActor, body: QuoteIn) -> QuoteOu
         BookingNotPayable,
         BookingAlreadyInOrder,
         CreditUnavailable,
+        IdempotencyKeyReused,
+        IdempotencyKeyInUse,
     ),
 )
-async def checkout(request: Request, actor: CurrentActor, body: CheckoutIn) -> CheckoutOut:
-    made = await _payments(request).checkout.create(actor, body.request())
+async def checkout(
+    request: Request,
+    response: Response,
+    actor: CurrentActor,
+    body: CheckoutIn,
+    key: IdempotencyKey = None,
+) -> CheckoutOut:
+    made, replayed = await _payments(request).checkout.create(actor, body.request(), key)
+    if replayed:
+        response.headers[REPLAYED] = "true"
     return CheckoutOut.of_checkout(made)
 
 
@@ -200,12 +218,22 @@ async def sync(request: Request, actor: CurrentActor, payment_id: str) -> Paymen
         CreditNotReturnable,
         GatewayFailed,
         GatewayDown,
+        IdempotencyKeyReused,
+        IdempotencyKeyInUse,
     ),
 )
 async def refund(
-    request: Request, actor: CurrentActor, payment_id: str, body: RefundIn
+    request: Request,
+    response: Response,
+    actor: CurrentActor,
+    payment_id: str,
+    body: RefundIn,
+    key: IdempotencyKey = None,
 ) -> RefundOut:
-    made = await _payments(request).refunds.refund(actor, payment_id, body.request())
+    refunds = _payments(request).refunds
+    made, replayed = await refunds.refund(actor, payment_id, body.request(), key)
+    if replayed:
+        response.headers[REPLAYED] = "true"
     return RefundOut.of(made)
 
 

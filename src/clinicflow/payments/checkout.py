@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from clinicflow.payments.errors import (
     UnpriceableOrder,
 )
 from clinicflow.payments.guard import PaymentGuard
+from clinicflow.payments.idempotency import KeyedRequest, RequestKeys
 from clinicflow.payments.ports import (
     BookingDesk,
     GatewayCircuitOpen,
@@ -81,10 +82,13 @@ class CheckoutService:
         quoter: Quoter,
         settlement: Settlement,
         backup_allowed: Callable[[], Awaitable[bool]] | None = None,
+        *,
+        keys: RequestKeys,
     ) -> None:
         """`backup_allowed`: whether another gateway may stand in for one that is down (the
         `paypal_backup` feature flag); always, when not given."""
         self._backup_allowed = backup_allowed
+        self._keys = keys
         self._db = db
         self._clock = clock
         self._catalog = catalog
@@ -94,35 +98,89 @@ class CheckoutService:
         self._quoter = quoter
         self._settlement = settlement
 
-    async def create(self, actor: Actor, req: CheckoutRequest) -> Checkout:
+    async def create(
+        self, actor: Actor, req: CheckoutRequest, key: str | None = None
+    ) -> tuple[Checkout, bool]:
+        """The checkout, and whether it answers an earlier request with the same `key`
+        (idempotency.py): then no second order is made and nothing is charged twice."""
         need = Need.IN_CLINIC if req.method == "in_clinic" else Need.PAY
         await self._guard.require(actor, need)
         self.check_method(req.method, req.tender)
-        order_id, now = str(uuid.uuid4()), self._clock.now()
+        keyed = None if key is None else self._keys.keyed(actor, key, "checkout", asdict(req))
+        order_id, replayed, paid_now = await self._place(actor, req, keyed)
         try:
-            async with self._db.write() as conn:
-                patient_id, lines, visits = await self._lines(conn, actor, req, order_id)
-                q = await self._quoter.quote(
-                    conn, lines, patient_id, req.promo_code, now, use_credits=req.use_credits
-                )
-                if not q.priceable:
-                    reasons = [str(u) for u in q.unpriceable]
-                    raise UnpriceableOrder("; ".join(reasons), unpriceable=reasons)
-                order = await self._insert(conn, actor, req, patient_id, q, visits, order_id)
-                paid_now = req.method == "in_clinic" or q.total_cents == 0
-                if paid_now:
-                    provider = "in_clinic" if req.method == "in_clinic" else "credit"
-                    await self._settlement.mark_paid(conn, order, actor, now, provider, None)
-        except IntegrityError as exc:
-            # Another order took one of these bookings between our check and our insert.
-            raise BookingAlreadyInOrder(
-                "one of these bookings was just put in another payment; look it up and pay "
-                "or cancel that one"
-            ) from exc
-        if paid_now:
-            await self._settlement.settle(order_id)
-            return Checkout(await self.view(order_id))
-        return await self.start(order_id, req.method, req.fallback)
+            if replayed:
+                return await self._again(actor, order_id, req), True
+            if paid_now:
+                await self._settlement.settle(order_id)
+                return Checkout(await self.view(order_id)), False
+            return await self.start(order_id, req.method, req.fallback), False
+        finally:
+            if keyed is not None:
+                await self._keys.release(self._db, keyed)
+
+    async def _place(
+        self, actor: Actor, req: CheckoutRequest, keyed: KeyedRequest | None
+    ) -> tuple[str, bool, bool]:
+        """The order, made in one transaction (or the one an earlier request with the same
+        key made): its id, whether it was made before, whether it is paid already."""
+        for attempt in (1, 2):
+            try:
+                return await self._place_once(actor, req, keyed)
+            except IntegrityError as exc:
+                # Another order took one of these bookings between our check and our insert,
+                # or a duplicate with the same key stored it first (the second try finds it).
+                if keyed is None or attempt == 2:
+                    raise BookingAlreadyInOrder(
+                        "one of these bookings was just put in another payment; look it up "
+                        "and pay or cancel that one"
+                    ) from exc
+        raise AssertionError("unreachable")
+
+    async def _place_once(
+        self, actor: Actor, req: CheckoutRequest, keyed: KeyedRequest | None
+    ) -> tuple[str, bool, bool]:
+        order_id, now = str(uuid.uuid4()), self._clock.now()
+        async with self._db.write() as conn:
+            if keyed is not None and (earlier := await self._keys.claim(conn, keyed, now)):
+                return earlier, True, False
+            patient_id, lines, visits = await self._lines(conn, actor, req, order_id)
+            q = await self._quoter.quote(
+                conn, lines, patient_id, req.promo_code, now, use_credits=req.use_credits
+            )
+            if not q.priceable:
+                reasons = [str(u) for u in q.unpriceable]
+                raise UnpriceableOrder("; ".join(reasons), unpriceable=reasons)
+            order = await self._insert(conn, actor, req, patient_id, q, visits, order_id)
+            paid_now = req.method == "in_clinic" or q.total_cents == 0
+            if paid_now:
+                provider = "in_clinic" if req.method == "in_clinic" else "credit"
+                await self._settlement.mark_paid(conn, order, actor, now, provider, None)
+            if keyed is not None:
+                await self._keys.remember(conn, keyed, order_id, now)
+        return order_id, False, paid_now
+
+    async def _again(self, actor: Actor, order_id: str, req: CheckoutRequest) -> Checkout:
+        """A request repeated with its key: the same order as it is now, its gateway payment
+        started if the first attempt did not get that far. The client secret is never
+        stored, so a payment still to be made is looked up at the gateway for it."""
+        async with self._db.read() as conn:
+            order = await repo.order(conn, order_id)
+        await self._guard.record_read(actor, order)
+        if order.status == "open" and order.provider_id is None and order.method != "in_clinic":
+            return await self.start(order_id, req.method, req.fallback)
+        secret = approve = None
+        gateway = self.gateways.get(order.provider or "")
+        if gateway is not None and order.status in ("pending", "failed"):
+            try:
+                payment = await gateway.retrieve(order.provider_id)
+            except GatewayUnavailable as exc:
+                raise _down(order.id, order.provider, [], exc) from exc
+            except GatewayRejected as exc:
+                raise GatewayFailed(f"{exc.provider} could not be asked: {exc.detail}") from exc
+            secret, approve = payment.client_secret, payment.approve_url
+        fallback_from = req.method if order.method != req.method else None
+        return Checkout(await self.view(order_id), secret, approve, fallback_from)
 
     def check_method(self, method: str, tender: str | None) -> None:
         if method == "in_clinic":

@@ -73,3 +73,14 @@ class RefundNotAllowed(Conflict):
 
 class InvalidCodes(InvalidRequest):
     code = "invalid_billing_codes"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInUse(Conflict):
+    """A request with the same key is still at work (its gateway call)."""
+
+    code = "idempotency_key_in_use"
+    title = "A request with this Idempotency-Key is in progress"

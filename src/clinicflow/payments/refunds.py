@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.db import Database
@@ -21,6 +24,7 @@ from clinicflow.payments import repository as repo
 from clinicflow.payments.domain.access import Need
 from clinicflow.payments.errors import GatewayDown, GatewayFailed, RefundNotAllowed
 from clinicflow.payments.guard import PaymentGuard
+from clinicflow.payments.idempotency import KeyedRequest, RequestKeys
 from clinicflow.payments.ports import (
     BookingDesk,
     GatewayError,
@@ -45,7 +49,10 @@ class RefundService:
         desk: BookingDesk,
         guard: PaymentGuard,
         gateways: Mapping[str, PaymentGateway],
+        *,
+        keys: RequestKeys,
     ) -> None:
+        self._keys = keys
         self._db = db
         self._clock = clock
         self._catalog = catalog
@@ -53,15 +60,44 @@ class RefundService:
         self._guard = guard
         self._gateways = gateways
 
-    async def refund(self, actor: Actor, order_id: str, req: RefundRequest) -> RefundView:
-        """Staff: a visit by the policy (or an override), or the whole order."""
+    async def refund(
+        self, actor: Actor, order_id: str, req: RefundRequest, key: str | None = None
+    ) -> tuple[RefundView, bool]:
+        """Staff: a visit by the policy (or an override), or the whole order. With `key`
+        (idempotency.py), and whether it answers an earlier request with that key."""
         await self._guard.require(actor, Need.REFUND, order_id)
         if not req.reason.strip():
             raise InvalidRequest("reason: say why the payment is refunded")
-        key = f"refund:{uuid.uuid4()}"
+        if key is None:
+            at, gateway_key = self._clock.now(), f"refund:{uuid.uuid4()}"
+            view = await self._guard.denying(
+                actor, Need.REFUND, lambda: self._run(actor, order_id, req, gateway_key, at)
+            )
+            return view, False
+        keyed = self._keys.keyed(actor, key, "refund", {"payment_id": order_id, **asdict(req)})
         return await self._guard.denying(
-            actor, Need.REFUND, lambda: self._run(actor, order_id, req, key, self._clock.now())
+            actor, Need.REFUND, lambda: self._keyed(actor, order_id, req, keyed)
         )
+
+    async def _keyed(
+        self, actor: Actor, order_id: str, req: RefundRequest, keyed: KeyedRequest
+    ) -> tuple[RefundView, bool]:
+        gateway_key, at = self._keys.gateway_key(keyed), self._clock.now()
+        for attempt in (1, 2):
+            try:
+                refund, order, replayed = await self._start(
+                    actor, order_id, req, gateway_key, at, keyed
+                )
+                break
+            except IntegrityError:
+                # The same key stored at the same moment for another payment: the second
+                # try finds it and refuses the reuse.
+                if attempt == 2:
+                    raise
+        try:
+            return await self._finish(actor, refund, order, gateway_key), replayed
+        finally:
+            await self._keys.release(self._db, keyed)
 
     async def after_visit(
         self, booking_id: str, status: str, at: datetime, key: str
@@ -90,8 +126,12 @@ class RefundService:
     async def _run(
         self, actor: Actor, order_id: str, req: RefundRequest, key: str, at: datetime
     ) -> RefundView:
-        refund, order = await self._start(actor, order_id, req, key, at)
-        if refund.status == "succeeded" or refund.provider_refund_id is not None:
+        refund, order, _ = await self._start(actor, order_id, req, key, at)
+        return await self._finish(actor, refund, order, key)
+
+    async def _finish(self, actor: Actor, refund: Any, order: Any, key: str) -> RefundView:
+        """Ask the gateway (unless that was done already) and book what it answered."""
+        if _booked(refund):
             return RefundView.of(refund)
         gateway = self._gateways.get(order.provider or "")
         provider_refund_id, status = None, "succeeded"
@@ -109,27 +149,38 @@ class RefundService:
                 raise GatewayFailed(f"{exc.provider} refused the refund: {exc.detail}") from exc
             provider_refund_id = made.provider_id
             status = "succeeded" if made.status == "succeeded" else "pending"
-        return await self._book(actor, refund.id, provider_refund_id, status)
+        return await self._book(actor, order.id, refund.id, provider_refund_id, status)
 
     async def _start(
-        self, actor: Actor, order_id: str, req: RefundRequest, key: str, at: datetime
-    ) -> tuple[Any, Any]:
+        self,
+        actor: Actor,
+        order_id: str,
+        req: RefundRequest,
+        key: str,
+        at: datetime,
+        keyed: KeyedRequest | None = None,
+    ) -> tuple[Any, Any, bool]:
+        """The refund recorded as pending (or the one this key started before, and True)."""
         now = self._clock.now()
         async with self._db.write() as conn:
             order = await repo.order(conn, order_id, lock=True)
             self._guard.check(actor, Need.REFUND, order)
+            if keyed is not None and not await self._keys.claim(conn, keyed, now):
+                await self._keys.remember(conn, keyed, order_id, now)
             existing = await repo.refund_by_key(conn, key)
             if existing is not None:
                 if existing.status == "failed":  # the same refund, tried again
                     values = {"status": "pending", "updated_at": now}
                     existing = await repo.update_refund(conn, existing.id, values)
-                return existing, order
+                if keyed is not None:
+                    await self._guard.record(conn, actor, "read", order)
+                return existing, order, True
             line, decision = await steps.decide(conn, self._catalog, self._desk, order, req, at)
             rule = req.rule or decision.rule.value
             values = steps.new_refund(order, line, decision, rule, key, actor.id[:80], now)
             refund = await repo.insert_refund(conn, values)
             await self._guard.record(conn, actor, "refund", order)
-        return refund, order
+        return refund, order, False
 
     async def _failed(self, refund_id: str) -> None:
         async with self._db.write() as conn:
@@ -137,12 +188,26 @@ class RefundService:
             await repo.update_refund(conn, refund_id, values)
 
     async def _book(
-        self, actor: Actor, refund_id: str, provider_refund_id: str | None, status: str
+        self,
+        actor: Actor,
+        order_id: str,
+        refund_id: str,
+        provider_refund_id: str | None,
+        status: str,
     ) -> RefundView:
         now = self._clock.now()
         async with self._db.write() as conn:
+            order = await repo.order(conn, order_id, lock=True)  # first, as _start locks
+            current = await repo.refund(conn, refund_id)
+            if _booked(current):
+                # A duplicate whose claim had lapsed booked it meanwhile: the ledger has it once.
+                return RefundView.of(current)
             values = {"status": status, "provider_refund_id": provider_refund_id, "updated_at": now}
             refund = await repo.update_refund(conn, refund_id, values)
-            order = await repo.order(conn, refund.order_id, lock=True)
             await steps.book(conn, order, refund, actor.id[:80], now)
         return RefundView.of(refund)
+
+
+def _booked(refund: Any) -> bool:
+    """Whether the gateway's answer (or, with no money to move, the refund) is booked."""
+    return bool(refund.status == "succeeded" or refund.provider_refund_id is not None)

@@ -4,6 +4,7 @@ ledger is only ever inserted into (`append`); nothing here updates or deletes an
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from clinicflow.payments.tables import (
     orders,
     promo_uses,
     refunds,
+    request_keys,
     webhook_events,
 )
 
@@ -263,6 +265,10 @@ async def event_outcome(
 # -- refunds --------------------------------------------------------------------------------
 
 
+async def refund(conn: AsyncConnection, refund_id: str) -> Any:
+    return (await conn.execute(select(refunds).where(refunds.c.id == refund_id))).one()
+
+
 async def refund_by_key(conn: AsyncConnection, key: str) -> Any:
     query = select(refunds).where(refunds.c.idempotency_key == key)
     return (await conn.execute(query)).first()
@@ -289,3 +295,53 @@ async def update_refund(conn: AsyncConnection, refund_id: str, values: Mapping[s
         update(refunds).where(refunds.c.id == refund_id).values(**values).returning(refunds)
     )
     return result.one()
+
+
+# -- idempotency keys -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestKey:
+    operation: str  # checkout | refund
+    request_hash: str
+    order_id: str
+    locked_until: datetime | None
+
+
+async def request_key(conn: AsyncConnection, scope: str, key: str) -> RequestKey | None:
+    """The key's row, locked for this transaction (a duplicate waits here on PostgreSQL)."""
+    k = request_keys.c
+    query = select(request_keys).where(k.scope == scope, k.key == key).with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return RequestKey(row.operation, row.request_hash, row.order_id, row.locked_until)
+
+
+async def insert_request_key(
+    conn: AsyncConnection,
+    scope: str,
+    key: str,
+    found: RequestKey,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        insert(request_keys).values(
+            scope=scope,
+            key=key,
+            operation=found.operation,
+            request_hash=found.request_hash,
+            order_id=found.order_id,
+            locked_until=found.locked_until,
+            created_at=now,
+        )
+    )
+
+
+async def lock_request_key(
+    conn: AsyncConnection, scope: str, key: str, until: datetime | None
+) -> None:
+    k = request_keys.c
+    await conn.execute(
+        update(request_keys).where(k.scope == scope, k.key == key).values(locked_until=until)
+    )

@@ -13,7 +13,6 @@ was taken, the visit's money goes back at once through the gateway (`automatic` 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.db import Database
+from clinicflow.infra.logging import get_logger
 from clinicflow.infra.outbox import record
 from clinicflow.payments import repository as repo
 from clinicflow.payments.domain import Credit, packages
@@ -39,7 +39,7 @@ from clinicflow.payments.refunds import RefundService
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 _EVENT_STATUS = {
     "payment.succeeded": "succeeded",
     "payment.failed": "failed",
@@ -146,7 +146,7 @@ class Settlement:
         if target == "paid":
             currency = (report.currency or "").upper()
             if report.amount_cents != order.total_cents or currency != order.currency:
-                log.warning("payment %s: gateway amount differs from the order", order.id)
+                log.warning("payment_amount_mismatch", payment_id=order.id)
                 return "amount_mismatch"
             was_canceled = order.status == "canceled"
             await self.mark_paid(conn, order, actor, now, report.provider, report.provider_id)
@@ -311,4 +311,4 @@ class Settlement:
         try:
             await self._refunds.automatic(order_id, booking_id, rule, why)
         except Exception as exc:
-            log.warning("payment %s: automatic refund not made (%s)", order_id, type(exc).__name__)
+            log.warning("automatic_refund_not_made", payment_id=order_id, error=type(exc).__name__)

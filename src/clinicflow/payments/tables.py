@@ -228,3 +228,22 @@ refunds = Table(
     Index("ix_payments_refund_order", "order_id"),
     Index("ix_payments_refund_provider_refund", "provider", "provider_refund_id"),
 )
+
+OPERATIONS = ("checkout", "refund")
+
+# A client's `Idempotency-Key` on checkout or a refund (payments/idempotency.py). Keys are
+# scoped per caller; the request is kept only as a keyed fingerprint. `locked_until` is the
+# claim of the request at work with this key: a duplicate meanwhile is answered 409.
+request_keys = Table(
+    "payments_request_key",
+    metadata,
+    Column("scope", String(120), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("operation", String(16), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+    CheckConstraint(_one_of("operation", OPERATIONS), name="operation"),
+)

@@ -10,13 +10,13 @@ so a buyer who never returns to the site still pays.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import Database
+from clinicflow.infra.logging import get_logger
 from clinicflow.infra.outbox import record
 from clinicflow.payments import repository as repo
 from clinicflow.payments.domain.orders import after_refund
@@ -34,7 +34,7 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def webhook_actor(provider: str) -> Actor:
@@ -93,7 +93,7 @@ class WebhookProcessor:
         try:
             await self._desk.capture(actor, order.id)
         except DomainError as exc:  # declined, or not capturable yet: the buyer's page says
-            log.info("payment %s: capture after approval refused (%s)", order.id, exc.code)
+            log.info("capture_after_approval_refused", payment_id=order.id, code=exc.code)
 
     async def _other(self, conn: AsyncConnection, event: GatewayEvent) -> tuple[str, str | None]:
         if event.type in ("refund.succeeded", "refund.pending", "refund.failed"):
@@ -102,7 +102,11 @@ class WebhookProcessor:
             order = await repo.order_for(
                 conn, event.provider, event.provider_payment_id, event.order_id
             )
-            log.warning("payment dispute opened at %s", event.provider)
+            log.warning(
+                "payment_dispute_opened",
+                provider=event.provider,
+                payment_id=order.id if order else None,
+            )
             return "dispute_opened", order.id if order else None
         return "ignored", None
 

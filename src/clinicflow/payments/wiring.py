@@ -11,6 +11,7 @@ from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.db import Database
 from clinicflow.payments.checkout import CheckoutService
 from clinicflow.payments.guard import PaymentGuard
+from clinicflow.payments.idempotency import RequestKeys
 from clinicflow.payments.manage import PaymentDesk
 from clinicflow.payments.ports import BookingDesk, PatientNames, PaymentGateway
 from clinicflow.payments.quoting import Quoter
@@ -48,15 +49,18 @@ def build_payments(
     names: PatientNames,
     reconcilable: Mapping[str, PaymentGateway] | None = None,
     backup_allowed: Callable[[], Awaitable[bool]] | None = None,
+    secret: bytes,
 ) -> Payments:
     """`gateways` by method; `reconcilable`: the real ones by provider (not the demo fake);
-    `launches` brings the catalog's launched services up to date before a quote."""
+    `launches` brings the catalog's launched services up to date before a quote; `secret`
+    keys the fingerprints of requests sent with an Idempotency-Key."""
     guard = PaymentGuard(trail)
     quoter = Quoter(catalog, bookings, launches)
-    refunds = RefundService(db, clock, catalog, bookings, guard, gateways)
+    keys = RequestKeys(secret)
+    refunds = RefundService(db, clock, catalog, bookings, guard, gateways, keys=keys)
     settlement = Settlement(db, clock, catalog, bookings, guard, refunds)
     checkout = CheckoutService(
-        db, clock, catalog, bookings, guard, gateways, quoter, settlement, backup_allowed
+        db, clock, catalog, bookings, guard, gateways, quoter, settlement, backup_allowed, keys=keys
     )
     desk = PaymentDesk(db, clock, guard, checkout, settlement)
     return Payments(

@@ -5,7 +5,6 @@ webhooks' own retry schedule; it is never raised to the caller (the event bus, a
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ import httpx
 
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
+from clinicflow.infra.logging import get_logger
 from clinicflow.shared.clock import Clock
 from clinicflow.webhooks import repository as repo
 from clinicflow.webhooks.domain.retry import Random, RetrySchedule
@@ -22,7 +22,7 @@ from clinicflow.webhooks.domain.signing import HEADER, sign
 from clinicflow.webhooks.tables import seal_context
 from clinicflow.webhooks.targets import TargetPolicy, TargetRefused
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 USER_AGENT = "clinicflow-webhooks"
 
 
@@ -90,7 +90,7 @@ class WebhookSender:
                 except Exception:
                     # Ours, not the receiver's (a key missing from the ring, the database):
                     # the claim's lease runs out and the delivery is tried again then.
-                    log.exception("webhook delivery %s could not be attempted", claim.delivery_id)
+                    log.exception("webhook_delivery_not_attempted", delivery_id=claim.delivery_id)
 
         await asyncio.gather(*(bounded(c) for c in claims))
 
@@ -112,7 +112,7 @@ class WebhookSender:
         result = self._result(claim, at, status_code, error, duration_ms, final=final)
         async with self._db.write() as conn:
             if not await repo.record(conn, claim, result):
-                log.warning("webhook delivery %s was claimed again meanwhile", claim.delivery_id)
+                log.warning("webhook_delivery_claimed_again", delivery_id=claim.delivery_id)
         return result
 
     async def _post(

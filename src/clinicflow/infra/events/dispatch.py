@@ -9,13 +9,13 @@ worker that dies leaves it to be claimed by the next.
 from __future__ import annotations
 
 import enum
-import logging
 
 from clinicflow.infra.bus import Published, Subscriber
 from clinicflow.infra.events.ledger import DEAD, Ledger, State
+from clinicflow.infra.logging import get_logger
 from clinicflow.infra.telemetry import delivery_span
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Outcome(enum.Enum):
@@ -54,12 +54,12 @@ class Dispatcher:
             status = await self.ledger.failed(subscriber.name, item, exc)
             # The error's type and the ids only: messages may carry PHI.
             log.warning(
-                "subscriber %s failed on event %s (%s): %s; %s",
-                subscriber.name,
-                item.event.event_id,
-                item.event.type,
-                type(exc).__name__,
-                "dead-lettered" if status == DEAD else "will retry",
+                "subscriber_failed",
+                subscriber=subscriber.name,
+                event_id=item.event.event_id,
+                event_type=item.event.type,
+                error=type(exc).__name__,
+                outcome="dead_lettered" if status == DEAD else "will_retry",
             )
             return Outcome.DEAD if status == DEAD else Outcome.FAILED
         await self.ledger.succeeded(subscriber.name, item)

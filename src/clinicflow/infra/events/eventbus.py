@@ -10,7 +10,6 @@ SIGTERM. Tests and the CLI call run_once().
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +19,11 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.events.ledger import DeadLetter, Ledger
 from clinicflow.infra.events.loop import pause
 from clinicflow.infra.inbox import Inbox
+from clinicflow.infra.logging import get_logger
 from clinicflow.infra.relay import Relay
 from clinicflow.shared.clock import Clock
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,7 @@ class EventBus:
             try:
                 await self.run_once()
             except Exception:
-                log.exception("relaying or delivering events failed; trying again")
+                log.exception("event_bus_pass_failed", retrying=True)
             await pause(stop, self._poll, self._wake)
 
     async def _relay_loop(self, stop: asyncio.Event) -> None:
@@ -117,7 +117,7 @@ class EventBus:
             try:
                 await self.relay.publish_pending()
             except Exception:
-                log.exception("relaying the outbox failed; trying again")
+                log.exception("outbox_relay_failed", retrying=True)
             await pause(stop, self._poll, self._wake)
 
     async def _committed(self, events: Sequence[Any]) -> None:

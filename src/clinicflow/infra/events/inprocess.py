@@ -9,7 +9,6 @@ does not forget). Sweeps run one at a time.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.infra.bus import Published, Subscriber, wants
 from clinicflow.infra.events.dispatch import Dispatcher, Outcome
 from clinicflow.infra.events.loop import pause
+from clinicflow.infra.logging import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class InProcessTransport:
@@ -58,7 +58,7 @@ class InProcessTransport:
             try:
                 await self.consume_once()
             except Exception:
-                log.exception("delivering events in process failed; trying again")
+                log.exception("in_process_delivery_failed", retrying=True)
             await pause(stop, self._poll)
 
     async def aclose(self) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -34,8 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.infra.bus import Envelope, Published, Subscriber, wants
 from clinicflow.infra.events.dispatch import Dispatcher, Outcome
 from clinicflow.infra.events.loop import pause
+from clinicflow.infra.logging import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Entry = tuple[str, dict[str, str]]
 
@@ -100,7 +100,7 @@ class RedisStreamsTransport:
             try:
                 await self._pass(sub, block_ms=self._block_ms, stop=stop)
             except Exception:
-                log.exception("consuming events for %s failed; trying again", sub.name)
+                log.exception("stream_consume_failed", subscriber=sub.name, retrying=True)
                 await pause(stop, self._block_ms / 1000)
 
     async def _pass(
@@ -118,7 +118,12 @@ class RedisStreamsTransport:
         )
         claimed: list[Entry] = [(entry_id, fields) for entry_id, fields in reply[1] if fields]
         if claimed:
-            log.info("%s claimed %d stalled events for %s", self.consumer, len(claimed), sub.name)
+            log.info(
+                "stalled_events_claimed",
+                consumer=self.consumer,
+                events=len(claimed),
+                subscriber=sub.name,
+            )
             await self._forget_idle_consumers(sub.name)
         return claimed
 
@@ -139,7 +144,7 @@ class RedisStreamsTransport:
                 decoded = _decode(entry)
                 if not decoded or not _wants(sub, decoded):
                     if not entry[1]:
-                        log.warning("event stream entry %s was trimmed unhandled", entry[0])
+                        log.warning("stream_entry_trimmed_unhandled", entry_id=entry[0])
                     settled.append(entry[0])  # not for this subscriber, or unreadable
                     continue
                 outcome = await self._dispatcher.deliver(sub, decoded[0])
@@ -187,7 +192,7 @@ def _decode(entry: Entry) -> tuple[Published, str] | None:
     try:
         return _parse(entry[1]) if entry[1] else None
     except (KeyError, ValueError):
-        log.warning("event stream entry %s is not an event; skipping it", entry[0])
+        log.warning("stream_entry_not_an_event", entry_id=entry[0])
         return None
 
 

@@ -1,0 +1,246 @@
+"""Idempotency-Key on checkout and refunds: a repeated request answers the first result and
+reaches the gateway once; a reused key with another body is refused; ten parallel refunds
+with one key, each on its own connection, refund once at Stripe and once in the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from clinicflow.bootstrap import Container
+from clinicflow.payments.tables import orders, refunds
+from clinicflow.shared.clock import FixedClock
+from support.app import serving
+from support.fake_stripe import FakeStripe
+from support.payments import (
+    Clinic,
+    api,
+    deliver,
+    desk,
+    ledger_rows,
+    order_row,
+    pay,
+    pay_settings,
+    paypal_server,
+    stripe_event,
+    stripe_server,
+)
+
+__all__ = [
+    "api",
+    "desk",
+    "pay",
+    "pay_settings",
+    "paypal_server",
+    "stripe_server",
+]  # fixtures, imported for pytest
+
+PARALLEL = 10
+
+
+def _posts(server: FakeStripe, path: str) -> int:
+    return sum(1 for r in server.requests if r.method == "POST" and r.path == path)
+
+
+async def _count(container: Container, table: Any) -> int:
+    async with container.db.read() as conn:
+        query = select(func.count()).select_from(table)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def _paid(
+    api: httpx.AsyncClient, pay: Container, server: FakeStripe, clock: FixedClock
+) -> dict[str, Any]:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    body = {"booking_ids": [(await clinic.booking(1))["id"]], "method": "stripe"}
+    order = (await api.post("/v1/payments", json=body, headers=me)).json()
+    server.complete(order["provider_id"])
+    event = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
+    assert (await deliver(api, "stripe", event)).json()["outcome"] == "paid"
+    return dict(order)
+
+
+async def test_the_same_key_twice_makes_one_payment_and_one_payment_intent(
+    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
+    keyed = me | {"Idempotency-Key": "checkout-7f3a"}
+    orders_before = await _count(pay, orders)
+
+    first = await api.post("/v1/payments", json=body, headers=keyed)
+    again = await api.post("/v1/payments", json=body, headers=keyed)
+
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["client_secret"] == first.json()["client_secret"]
+    assert again.json()["status"] == first.json()["status"] == "pending"
+    assert await _count(pay, orders) == orders_before + 1
+    # One PaymentIntent was created; the replay only read it back for its client secret,
+    # which is never stored here.
+    assert _posts(stripe_server, "/v1/payment_intents") == 1
+    assert len(stripe_server.intents) == 1
+
+
+async def test_a_key_belongs_to_its_caller(
+    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+) -> None:
+    clinic = Clinic(api, pay)
+    _, one = await clinic.patient(1)
+    _, two = await clinic.patient(2)
+    key = {"Idempotency-Key": "same-key-for-both"}
+
+    mine = await api.post(
+        "/v1/payments",
+        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        headers=one | key,
+    )
+    theirs = await api.post(
+        "/v1/payments",
+        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        headers=two | key,
+    )
+
+    assert (mine.status_code, theirs.status_code) == (201, 201), theirs.text
+    assert theirs.json()["id"] != mine.json()["id"]
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert len(stripe_server.intents) == 2
+
+
+async def test_the_same_key_with_another_body_is_refused_with_a_problem(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    keyed = me | {"Idempotency-Key": "k-1"}
+    first = await api.post(
+        "/v1/payments",
+        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        headers=keyed,
+    )
+    assert first.status_code == 201, first.text
+
+    other = await api.post(
+        "/v1/payments",
+        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        headers=keyed,
+    )
+
+    assert other.status_code == 422
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert "new key" in other.json()["detail"]
+    assert len(stripe_server.intents) == 1
+
+    order = await _paid(api, pay, stripe_server, clock)
+    refund_key = desk | {"Idempotency-Key": "r-1"}
+    url = f"/v1/payments/{order['id']}/refunds"
+    made = await api.post(url, json={"amount_cents": 1_000, "reason": "x"}, headers=refund_key)
+    more = await api.post(url, json={"amount_cents": 2_000, "reason": "x"}, headers=refund_key)
+
+    assert made.status_code == 201, made.text
+    assert (more.status_code, more.json()["code"]) == (422, "idempotency_key_reused")
+    assert len(stripe_server.refunds) == 1
+
+
+async def test_a_checkout_whose_reply_was_lost_is_retried_into_the_same_payment_intent(
+    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
+    keyed = me | {"Idempotency-Key": "lost-reply"}
+    stripe_server.lose_replies = 1  # Stripe makes the intent, the answer never arrives
+
+    down = await api.post("/v1/payments", json=body, headers=keyed)
+    again = await api.post("/v1/payments", json=body, headers=keyed)
+
+    assert down.status_code == 503, down.text
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == down.json()["payment_id"]
+    assert again.json()["provider_id"] in stripe_server.intents
+    # Both calls carried the order's own key, so Stripe answered the second with the first.
+    assert _posts(stripe_server, "/v1/payment_intents") == 2
+    assert len(stripe_server.intents) == 1
+
+
+async def _parallel(
+    pay: Container, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[list[httpx.Response], httpx.Response]:
+    """PARALLEL copies of one request, each on a fresh connection of its own (as separate
+    callers would send them) to a real server; then one more once they are all answered."""
+    async with serving(pay) as base:
+
+        async def one() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as http:
+                return await http.post(url, json=body, headers=headers)
+
+        answers = await asyncio.gather(*(one() for _ in range(PARALLEL)))
+        return list(answers), await one()
+
+
+def _one_made(answers: list[httpx.Response], later: httpx.Response) -> str:
+    """The id every answer that made something names; the others were told to wait."""
+    statuses = {a.status_code for a in answers}
+    assert statuses <= {201, 409}, [a.text for a in answers]
+    assert 201 in statuses
+    made = {a.json()["id"] for a in answers if a.status_code == 201}
+    assert len(made) == 1
+    busy = {a.json()["code"] for a in answers if a.status_code == 409}
+    assert busy <= {"idempotency_key_in_use"}
+    assert (later.status_code, later.json()["id"]) == (201, *made)
+    assert later.headers["Idempotent-Replayed"] == "true"
+    return made.pop()
+
+
+async def test_ten_parallel_checkouts_with_one_key_make_one_order_and_one_intent(
+    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+) -> None:
+    clinic = Clinic(api, pay)
+    _, me = await clinic.patient(1)
+    body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
+    orders_before = await _count(pay, orders)
+
+    answers, later = await _parallel(
+        pay, "/v1/payments", body, me | {"Idempotency-Key": "checkout-once"}
+    )
+
+    order_id = _one_made(answers, later)
+    assert await _count(pay, orders) == orders_before + 1
+    assert (await order_row(pay, order_id)).provider_id in stripe_server.intents
+    assert _posts(stripe_server, "/v1/payment_intents") == 1
+    assert len(stripe_server.intents) == 1
+
+
+async def test_ten_parallel_refunds_with_one_key_refund_once(
+    api: httpx.AsyncClient,
+    pay: Container,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> None:
+    order = await _paid(api, pay, stripe_server, clock)
+    url = f"/v1/payments/{order['id']}/refunds"
+    body = {"amount_cents": 4_000, "reason": "goodwill"}
+    headers = desk | {"Idempotency-Key": "refund-once"}
+
+    answers, later = await _parallel(pay, url, body, headers)
+
+    _one_made(answers, later)
+    assert _posts(stripe_server, "/v1/refunds") == 1
+    assert [r["amount"] for r in stripe_server.refunds.values()] == [4_000]
+    ledger = [r.amount_cents for r in await ledger_rows(pay, order["id"]) if r.kind == "refund"]
+    assert ledger == [-4_000]
+    assert (await order_row(pay, order["id"])).refunded_cents == 4_000
+    assert await _count(pay, refunds) == 1
