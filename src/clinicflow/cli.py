@@ -27,7 +27,7 @@ class _Clinicflow(typer.Typer):
             return super().__call__(*args, **kwargs)
         except KeysUnavailable as exc:
             # Any command that builds the app refuses here: say why, without a traceback.
-            console.print(f"[red]✗[/] {exc}", highlight=False)
+            console.print(f"[red]✗[/] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
             raise SystemExit(1) from exc
 
 
@@ -194,7 +194,7 @@ def db_migrate(revision: str = "head") -> None:
     try:
         open_keys(settings.database_url, settings.resolved_keys_file)
     except (KeysUnavailable, OSError) as exc:
-        console.print(f"[yellow]key ring not ready:[/] {exc}", highlight=False)
+        console.print(f"[yellow]key ring not ready:[/] {exc}", highlight=False, soft_wrap=True)
 
 
 @config_app.command("check")
