@@ -14,7 +14,7 @@ from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import observability, problems
-from clinicflow.gateway.auth import ROUTE_CLASSES, authenticate, body_rules
+from clinicflow.gateway.auth import ROUTE_CLASSES, authentication, body_rules
 from clinicflow.gateway.cached_reads import CachedReads
 from clinicflow.gateway.hygiene import HygieneMiddleware
 from clinicflow.gateway.observability import (
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         lifespan=lifespan,
         # Every route runs after authentication (a bad credential is a 401 before it), then
         # the caller's rate limit (429).
-        dependencies=[Depends(authenticate), Depends(rate_limit)],
+        dependencies=[Depends(authentication(container.authenticator)), Depends(rate_limit)],
         # The interactive pages load their scripts from a CDN; none is used at run time. The
         # schema itself is at /openapi.json.
         docs_url=None,
@@ -84,7 +84,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # when nothing records; FastAPI's own telemetry would wrap every request a second time.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.container = container
+    # What routes reach, by class (infra/web.py): refused here if a route asks for a part
+    # the container does not provide.
+    container.provided.check()
+    app.state.provided = container.provided
+    app.state.container = container  # for the gateway's own use; routes never read it
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
     problems.document(app)

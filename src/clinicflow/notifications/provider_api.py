@@ -5,12 +5,12 @@ its provider's signature in `inbound.ProviderWebhooks`, read from the container'
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from clinicflow.infra.web import part
+from clinicflow.infra.web import provided
 from clinicflow.notifications.inbound import ProviderWebhooks
 
 PREFIX = "/v1/webhooks"
@@ -31,32 +31,29 @@ BODY_LIMITS = {
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 router = APIRouter(prefix=PREFIX, tags=["webhooks"])
-
-
-def _webhooks(request: Request) -> ProviderWebhooks:
-    return cast(ProviderWebhooks, part(request, "notifications").webhooks)
+ProviderWebhooksDep = Annotated[ProviderWebhooks, Depends(provided(ProviderWebhooks))]
 
 
 @router.post(TWILIO_STATUS.removeprefix(PREFIX), status_code=204)
-async def twilio_status(request: Request) -> Response:
+async def twilio_status(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     params = await _form(request)
     signature = request.headers.get("x-twilio-signature")
-    await _webhooks(request).sms_status(_target(request), params, signature)
+    await webhooks.sms_status(_target(request), params, signature)
     return Response(status_code=204)
 
 
 @router.post(TWILIO_INBOUND.removeprefix(PREFIX))
-async def twilio_inbound(request: Request) -> Response:
+async def twilio_inbound(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     params = await _form(request)
     signature = request.headers.get("x-twilio-signature")
-    await _webhooks(request).sms_inbound(_target(request), params, signature)
+    await webhooks.sms_inbound(_target(request), params, signature)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post(SENDGRID_EVENTS.removeprefix(PREFIX), status_code=204)
-async def sendgrid_events(request: Request) -> Response:
+async def sendgrid_events(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     body = await request.body()
-    await _webhooks(request).email_events(body, request.headers)
+    await webhooks.email_events(body, request.headers)
     return Response(status_code=204)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.patients.commands import PatientChanges
 from clinicflow.patients.contact import InvalidContact, normalize_email, normalize_phone
 from clinicflow.patients.handlers import PatientService
@@ -23,24 +23,21 @@ from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"])
 
-
-def _service(request: Request) -> PatientService:
-    return cast(PatientService, part(request, "patients"))
-
-
-def _reader(request: Request) -> PatientReader:
-    return cast(PatientReader, part(request, "patient_reads"))
+PatientServiceDep = Annotated[PatientService, Depends(provided(PatientService))]
+PatientReaderDep = Annotated[PatientReader, Depends(provided(PatientReader))]
 
 
 @router.post("", status_code=201)
-async def create(request: Request, actor: CurrentActor, body: PatientFields) -> PatientOut:
-    view = await _service(request).create(actor, PatientChanges(body.changes()))
+async def create(
+    service: PatientServiceDep, actor: CurrentActor, body: PatientFields
+) -> PatientOut:
+    view = await service.create(actor, PatientChanges(body.changes()))
     return PatientOut.of(view)
 
 
 @router.get("")
 async def search(
-    request: Request,
+    reader: PatientReaderDep,
     actor: CurrentActor,
     email: Annotated[str | None, Query(max_length=254)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
@@ -52,38 +49,38 @@ async def search(
         phone = normalize_phone(phone) if phone else None
     except InvalidContact as exc:
         raise InvalidRequest(f"{'email' if email else 'phone'}: {exc}") from exc
-    found = await _reader(request).search(actor, email=email, phone=phone)
+    found = await reader.search(actor, email=email, phone=phone)
     return PatientList(patients=[PatientOut.of(v) for v in found])
 
 
 @router.get("/{patient_id}")
-async def get(request: Request, actor: CurrentActor, patient_id: str) -> PatientOut:
-    return PatientOut.of(await _reader(request).get(actor, patient_id))
+async def get(reader: PatientReaderDep, actor: CurrentActor, patient_id: str) -> PatientOut:
+    return PatientOut.of(await reader.get(actor, patient_id))
 
 
 @router.patch("/{patient_id}")
 async def patch(
-    request: Request, actor: CurrentActor, patient_id: str, body: PatientFields
+    service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: PatientFields
 ) -> PatientOut:
     changes = PatientChanges(body.changes())
-    return PatientOut.of(await _service(request).update(actor, patient_id, changes))
+    return PatientOut.of(await service.update(actor, patient_id, changes))
 
 
 @router.get("/{patient_id}/record")
-async def record(request: Request, actor: CurrentActor, patient_id: str) -> RecordOut:
-    return RecordOut.of(await _reader(request).record(actor, patient_id))
+async def record(reader: PatientReaderDep, actor: CurrentActor, patient_id: str) -> RecordOut:
+    return RecordOut.of(await reader.record(actor, patient_id))
 
 
 @router.post("/{patient_id}/merge")
 async def merge(
-    request: Request, actor: CurrentActor, patient_id: str, body: MergeIn
+    service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: MergeIn
 ) -> PatientOut:
-    return PatientOut.of(await _service(request).merge(actor, patient_id, body.into))
+    return PatientOut.of(await service.merge(actor, patient_id, body.into))
 
 
 @router.put("/{patient_id}/legal-hold")
 async def legal_hold(
-    request: Request, actor: CurrentActor, patient_id: str, body: LegalHoldIn
+    service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: LegalHoldIn
 ) -> PatientOut:
-    view = await _service(request).set_legal_hold(actor, patient_id, body.on, body.reason)
+    view = await service.set_legal_hold(actor, patient_id, body.on, body.reason)
     return PatientOut.of(view)

@@ -4,11 +4,9 @@ with its tolerance; PayPal through verify-webhook-signature) before anything is 
 
 from __future__ import annotations
 
-from typing import cast
-
 from fastapi import APIRouter, Request
 
-from clinicflow.infra.web import part
+from clinicflow.payments.api import PaymentsDep
 from clinicflow.payments.schemas import WebhookOut
 from clinicflow.payments.wiring import Payments
 from clinicflow.shared.errors import DomainError
@@ -28,17 +26,16 @@ class PayloadTooLarge(DomainError):
 
 
 @router.post(STRIPE)
-async def stripe_webhook(request: Request) -> WebhookOut:
-    return await _receive(request, "stripe")
+async def stripe_webhook(payments: PaymentsDep, request: Request) -> WebhookOut:
+    return await _receive(payments, request, "stripe")
 
 
 @router.post(PAYPAL)
-async def paypal_webhook(request: Request) -> WebhookOut:
-    return await _receive(request, "paypal")
+async def paypal_webhook(payments: PaymentsDep, request: Request) -> WebhookOut:
+    return await _receive(payments, request, "paypal")
 
 
-async def _receive(request: Request, method: str) -> WebhookOut:
-    payments = cast(Payments, part(request, "payments"))
+async def _receive(payments: Payments, request: Request, method: str) -> WebhookOut:
     outcome = await payments.webhooks.receive(method, request.headers, await _body(request))
     return WebhookOut(outcome=outcome)
 

@@ -6,11 +6,11 @@ be confused with, and a token in the query string, which request logs drop.
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.waitlist.domain.states import STATUSES
 from clinicflow.waitlist.schemas import (
     EntryListOut,
@@ -32,21 +32,17 @@ from clinicflow.waitlist.wiring import Waitlist
 router = APIRouter(prefix="/v1/waitlist", tags=["waitlist"])
 Token = Annotated[str, Query(min_length=1, max_length=128, description="your private token")]
 Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]
-
-
-def _waitlist(request: Request) -> Waitlist:
-    return cast(Waitlist, part(request, "waitlist"))
+WaitlistDep = Annotated[Waitlist, Depends(provided(Waitlist))]
 
 
 @router.post("", status_code=201, responses={200: {"description": "already on this list"}})
 async def join(
-    request: Request,
+    waitlist: WaitlistDep,
     response: Response,
     background: BackgroundTasks,
     actor: CurrentActor,
     body: JoinIn,
 ) -> JoinOut:
-    waitlist = _waitlist(request)
     result = await waitlist.service.join(actor, body.request())
     if result.already_joined:
         response.status_code = 200
@@ -58,58 +54,58 @@ async def join(
 
 @router.get("")
 async def entries(
-    request: Request,
+    waitlist: WaitlistDep,
     actor: CurrentActor,
     service: Annotated[str | None, Query(max_length=64)] = None,
     status: Status = None,
     limit: Annotated[int, Query(gt=0, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> EntryListOut:
-    found = await _waitlist(request).reads.entries(actor, service, status, limit, offset)
+    found = await waitlist.reads.entries(actor, service, status, limit, offset)
     return entry_list_out(found)
 
 
 @router.get("/stats")
 async def stats(
-    request: Request,
+    waitlist: WaitlistDep,
     actor: CurrentActor,
     service: Annotated[str | None, Query(max_length=64)] = None,
     weeks: Annotated[int, Query(gt=0, le=104)] = 12,
 ) -> StatsOut:
-    return StatsOut.of(await _waitlist(request).reads.stats(actor, service, weeks))
+    return StatsOut.of(await waitlist.reads.stats(actor, service, weeks))
 
 
 @router.get("/mine")
-async def mine(request: Request, token: Token) -> StatusOut:
-    return status_out(await _waitlist(request).reads.by_token(token))
+async def mine(waitlist: WaitlistDep, token: Token) -> StatusOut:
+    return status_out(await waitlist.reads.by_token(token))
 
 
 @router.patch("/mine")
 async def change_mine(
-    request: Request, actor: CurrentActor, token: Token, body: PreferencesIn
+    waitlist: WaitlistDep, actor: CurrentActor, token: Token, body: PreferencesIn
 ) -> StatusOut:
-    view = await _waitlist(request).service.update_by_token(actor, token, body.preferences())
+    view = await waitlist.service.update_by_token(actor, token, body.preferences())
     return status_out(view)
 
 
 @router.delete("/mine")
-async def withdraw_mine(request: Request, actor: CurrentActor, token: Token) -> StatusOut:
-    return status_out(await _waitlist(request).service.withdraw_by_token(actor, token))
+async def withdraw_mine(waitlist: WaitlistDep, actor: CurrentActor, token: Token) -> StatusOut:
+    return status_out(await waitlist.service.withdraw_by_token(actor, token))
 
 
 @router.patch("/{entry_id}")
 async def change(
-    request: Request, actor: CurrentActor, entry_id: str, body: PreferencesIn
+    waitlist: WaitlistDep, actor: CurrentActor, entry_id: str, body: PreferencesIn
 ) -> EntryOut:
-    view = await _waitlist(request).service.update(actor, entry_id, body.preferences())
+    view = await waitlist.service.update(actor, entry_id, body.preferences())
     return entry_out(view)
 
 
 @router.delete("/{entry_id}")
 async def withdraw(
-    request: Request,
+    waitlist: WaitlistDep,
     actor: CurrentActor,
     entry_id: str,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> EntryOut:
-    return entry_out(await _waitlist(request).service.withdraw(actor, entry_id, reason))
+    return entry_out(await waitlist.service.withdraw(actor, entry_id, reason))

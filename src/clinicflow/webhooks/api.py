@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.webhooks.queries import DeliveryFilter
 from clinicflow.webhooks.schemas import (
     DeliveryList,
@@ -23,51 +23,53 @@ from clinicflow.webhooks.service import WebhookService
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Id = Annotated[str, Query(max_length=36)]
-
-
-def _service(request: Request) -> WebhookService:
-    return cast(WebhookService, part(request, "webhooks").service)
+WebhookServiceDep = Annotated[WebhookService, Depends(provided(WebhookService))]
 
 
 @router.post("/subscriptions", status_code=201)
 async def create_subscription(
-    request: Request, actor: CurrentActor, body: SubscriptionIn
+    service: WebhookServiceDep, actor: CurrentActor, body: SubscriptionIn
 ) -> SubscriptionWithSecretOut:
-    made = await _service(request).create(actor, body.url, body.event_types, body.description)
+    made = await service.create(actor, body.url, body.event_types, body.description)
     return SubscriptionWithSecretOut.with_secret(made)
 
 
 @router.get("/subscriptions")
-async def list_subscriptions(request: Request, actor: CurrentActor) -> SubscriptionList:
-    found = await _service(request).list_subscriptions(actor)
+async def list_subscriptions(service: WebhookServiceDep, actor: CurrentActor) -> SubscriptionList:
+    found = await service.list_subscriptions(actor)
     return SubscriptionList(subscriptions=[SubscriptionOut.of(s) for s in found])
 
 
 @router.patch("/subscriptions/{subscription_id}")
 async def update_subscription(
-    request: Request, actor: CurrentActor, subscription_id: str, body: SubscriptionPatch
+    service: WebhookServiceDep, actor: CurrentActor, subscription_id: str, body: SubscriptionPatch
 ) -> SubscriptionOut:
     changes = body.model_dump(exclude_unset=True)
-    return SubscriptionOut.of(await _service(request).update(actor, subscription_id, changes))
+    return SubscriptionOut.of(await service.update(actor, subscription_id, changes))
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
-async def delete_subscription(request: Request, actor: CurrentActor, subscription_id: str) -> None:
-    await _service(request).delete(actor, subscription_id)
+async def delete_subscription(
+    service: WebhookServiceDep, actor: CurrentActor, subscription_id: str
+) -> None:
+    await service.delete(actor, subscription_id)
 
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret")
 async def rotate_secret(
-    request: Request, actor: CurrentActor, subscription_id: str, body: RotateIn | None = None
+    service: WebhookServiceDep,
+    actor: CurrentActor,
+    subscription_id: str,
+    body: RotateIn | None = None,
 ) -> SubscriptionWithSecretOut:
     grace = timedelta(hours=(body or RotateIn()).previous_secret_valid_hours)
-    made = await _service(request).rotate_secret(actor, subscription_id, grace)
+    made = await service.rotate_secret(actor, subscription_id, grace)
     return SubscriptionWithSecretOut.with_secret(made)
 
 
 @router.get("/deliveries")
 async def list_deliveries(
-    request: Request,
+    service: WebhookServiceDep,
     actor: CurrentActor,
     subscription_id: Id | None = None,
     status: Literal["pending", "delivered", "failed"] | None = None,
@@ -75,10 +77,12 @@ async def list_deliveries(
     limit: Annotated[int, Query(gt=0, le=500)] = 100,
 ) -> DeliveryList:
     where = DeliveryFilter(subscription_id, status, event_id, limit)
-    found = await _service(request).list_deliveries(actor, where)
+    found = await service.list_deliveries(actor, where)
     return DeliveryList(deliveries=[DeliveryOut.of(d) for d in found])
 
 
 @router.post("/deliveries/{delivery_id}/retry")
-async def retry_delivery(request: Request, actor: CurrentActor, delivery_id: str) -> DeliveryOut:
-    return DeliveryOut.of(await _service(request).retry(actor, delivery_id))
+async def retry_delivery(
+    service: WebhookServiceDep, actor: CurrentActor, delivery_id: str
+) -> DeliveryOut:
+    return DeliveryOut.of(await service.retry(actor, delivery_id))
