@@ -84,10 +84,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # when nothing records; FastAPI's own telemetry would wrap every request a second time.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    # What routes reach, by class (infra/web.py): refused here if a route asks for a part
-    # the container does not provide.
-    container.provided.check()
-    app.state.provided = container.provided
+    app.state.provided = container.provided  # what routes reach, by class (infra/web.py)
     app.state.container = container  # for the gateway's own use; routes never read it
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
@@ -123,6 +120,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for name in container.settings.enabled_services:
         for router in ROUTERS[name]:
             app.include_router(router)
+    container.provided.check(app.routes)  # no route may ask for a part nobody provides
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

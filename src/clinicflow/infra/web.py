@@ -15,18 +15,20 @@ some route asks for that the root never added, the app refuses when it is built
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from clinicflow.shared.actor import ANONYMOUS, Actor
 from clinicflow.shared.clock import Clock
 
 T = TypeVar("T")
 
-# Every class a route module asked for with `provided(...)`, when it was imported.
-_ASKED: set[type[object]] = set()
+# Each dependency `provided(cls)` made, and its class: what an app's routes ask for.
+_PROVIDERS: dict[Callable[..., object], type[object]] = {}
 
 
 class MissingPart(RuntimeError):
@@ -64,9 +66,9 @@ class Provided:
     def clock(self) -> Clock:
         return self._clock()
 
-    def check(self) -> None:
+    def check(self, routes: Iterable[BaseRoute]) -> None:
         """Refuses an app whose routes ask for a part nobody added."""
-        missing = sorted(cls.__name__ for cls in _ASKED if cls not in self._parts)
+        missing = sorted(cls.__name__ for cls in asked_by(routes) if cls not in self._parts)
         if missing:
             raise MissingPart(f"routes ask for parts nobody provides: {', '.join(missing)}")
 
@@ -74,14 +76,26 @@ class Provided:
 def provided(cls: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A dependency giving the app's part of class `cls`: a dict lookup and an attribute read
     per request, nothing built."""
-    _ASKED.add(cls)
 
     async def provide(request: Request) -> T:
         parts: Provided = request.app.state.provided
         return parts.get(cls)
 
     provide.__qualname__ = provide.__name__ = f"provide_{cls.__name__}"
+    _PROVIDERS[provide] = cls
     return provide
+
+
+def asked_by(routes: Iterable[BaseRoute]) -> set[type[object]]:
+    """The classes these routes' dependencies (and theirs) ask `provided` for."""
+    asked: set[type[object]] = set()
+    stack = [route.dependant for route in routes if isinstance(route, APIRoute)]
+    while stack:
+        dependant = stack.pop()
+        if dependant.call is not None and dependant.call in _PROVIDERS:
+            asked.add(_PROVIDERS[dependant.call])
+        stack.extend(dependant.dependencies)
+    return asked
 
 
 async def current_actor(request: Request) -> Actor:
