@@ -132,6 +132,14 @@ async def test_a_route_gets_the_part_its_container_holds_now() -> None:
         assert (await client.get("/desk")).json()["desk"] == "second"
 
 
+def test_the_mounted_routers_ask_for_their_use_cases_by_class() -> None:
+    routers = [flags_router, *(r for group in ROUTERS.values() for r in group)]
+    asked = asked_by(route for router in routers for route in router.routes)
+    names = {cls.__name__ for cls in asked}
+    assert {"BookingService", "PatientService", "Waitlist", "Payments", "FlagService"} <= names
+    assert len(asked) >= 15, names
+
+
 def test_an_app_asking_for_a_part_nobody_provides_is_refused_when_built() -> None:
     router = APIRouter()
 

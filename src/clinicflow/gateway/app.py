@@ -116,11 +116,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times everything
     observability.install(app, container, metrics, readiness_checks(container))
     instrument_app(app)  # a server span around everything above (OpenTelemetry)
-    app.include_router(flags_router)  # admin: feature flags, in every process
-    for name in container.settings.enabled_services:
-        for router in ROUTERS[name]:
-            app.include_router(router)
-    container.provided.check(app.routes)  # no route may ask for a part nobody provides
+    mounted = [flags_router]  # admin: feature flags, in every process
+    mounted += [r for name in container.settings.enabled_services for r in ROUTERS[name]]
+    # No route may ask for a part nobody provides: refused here, not on a request.
+    container.provided.check(route for router in mounted for route in router.routes)
+    for router in mounted:
+        app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

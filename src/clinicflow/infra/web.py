@@ -87,7 +87,8 @@ def provided(cls: type[T]) -> Callable[[Request], Awaitable[T]]:
 
 
 def asked_by(routes: Iterable[BaseRoute]) -> set[type[object]]:
-    """The classes these routes' dependencies (and theirs) ask `provided` for."""
+    """The classes these routes' dependencies (and theirs) ask `provided` for. Give it a
+    router's routes: an app holds the routers it includes as (private) wrappers."""
     asked: set[type[object]] = set()
     stack = [route.dependant for route in routes if isinstance(route, APIRoute)]
     while stack:
