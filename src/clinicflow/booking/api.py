@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
-from typing import Annotated, Any, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from clinicflow.booking.cache import ASKED_STATE, CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
@@ -49,12 +49,10 @@ from clinicflow.booking.schemas import (
     availability_json,
     bound,
 )
-from clinicflow.catalog import Catalog
-from clinicflow.catalog.launches import LaunchState
+from clinicflow.catalog.deps import CatalogDep, LaunchesDep
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import DayOrInstant
-from clinicflow.infra.web import CurrentActor
-from clinicflow.infra.web import part as _part
+from clinicflow.infra.web import ClockDep, CurrentActor, provided
 from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1", tags=["booking"])
@@ -75,6 +73,10 @@ SLOT_RULES = (
     SlotUnavailable,
 )
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+BookingServiceDep = Annotated[BookingService, Depends(provided(BookingService))]
+BookingReaderDep = Annotated[BookingReader, Depends(provided(BookingReader))]
+# Answers cached per question, dropped when a booking commits.
+AvailabilityDep = Annotated[CachedAvailability, Depends(provided(CachedAvailability))]
 
 
 def _slot(body: HoldIn) -> SlotRequest:
@@ -82,15 +84,13 @@ def _slot(body: HoldIn) -> SlotRequest:
 
 
 @router.get("/services", operation_id="listServices", summary="List the services offered")
-async def services(request: Request) -> list[ServiceOut]:
-    await cast(LaunchState, _part(request, "launches")).refresh()  # launches from any replica
-    catalog = cast(Catalog, _part(request, "catalog"))
+async def services(launches: LaunchesDep, catalog: CatalogDep) -> list[ServiceOut]:
+    await launches.refresh()  # launches from any replica
     return [ServiceOut.of(s) for s in catalog.services.values()]
 
 
 @router.get("/practitioners", operation_id="listPractitioners", summary="List the practitioners")
-async def practitioners(request: Request) -> list[PractitionerOut]:
-    catalog = cast(Catalog, _part(request, "catalog"))
+async def practitioners(catalog: CatalogDep) -> list[PractitionerOut]:
     return [PractitionerOut.of(p) for p in catalog.practitioners.values()]
 
 
@@ -103,6 +103,9 @@ async def practitioners(request: Request) -> list[PractitionerOut]:
 )
 async def availability(
     request: Request,
+    catalog: CatalogDep,
+    clock: ClockDep,
+    finder: AvailabilityDep,
     service: str,
     visit_type: str,
     duration: Annotated[int, Query(gt=0, le=1440)],
@@ -110,12 +113,11 @@ async def availability(
     end: DayOrInstant | None = None,
     practitioner: str | None = None,
 ) -> Response:
-    tz = cast(Catalog, _part(request, "catalog")).clinic.tz
+    tz = catalog.clinic.tz
     # From now, to the minute (so repeated questions within a minute share a cached answer).
-    now = _part(request, "clock").now().replace(second=0, microsecond=0).astimezone(tz)
+    now = clock.now().replace(second=0, microsecond=0).astimezone(tz)
     lo = bound(start, tz, inclusive_end=False) or now
     hi = bound(end, tz, inclusive_end=True) or lo + timedelta(days=7)
-    finder = cast(CachedAvailability, _part(request, "availability"))
     render = partial(availability_json, service, visit_type, duration, str(tz), lo, hi)
 
     def asked(names: Sequence[str], minute: int) -> None:
@@ -134,9 +136,9 @@ async def availability(
     summary="Hold a slot for a few minutes while the patient books",
     responses=errors(*SLOT_RULES),
 )
-async def hold(request: Request, body: HoldIn) -> BookingOut:
-    view = await _bookings(request).hold(_slot(body))
-    return BookingOut.of(view, _tz(request))
+async def hold(bookings: BookingServiceDep, catalog: CatalogDep, body: HoldIn) -> BookingOut:
+    view = await bookings.hold(_slot(body))
+    return BookingOut.of(view, catalog.clinic.tz)
 
 
 @router.post(
@@ -155,7 +157,8 @@ async def hold(request: Request, body: HoldIn) -> BookingOut:
     ),
 )
 async def book(
-    request: Request,
+    bookings: BookingServiceDep,
+    catalog: CatalogDep,
     response: Response,
     actor: CurrentActor,
     body: BookingIn,
@@ -163,10 +166,10 @@ async def book(
 ) -> BookingOut:
     details = body.patient.details() if body.patient else None
     req = BookRequest(_slot(body), details, body.hold_id)
-    view, replayed = await _bookings(request).book(actor, req, key)
+    view, replayed = await bookings.book(actor, req, key)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return BookingOut.of(view, _tz(request))
+    return BookingOut.of(view, catalog.clinic.tz)
 
 
 @router.get(
@@ -176,16 +179,17 @@ async def book(
     responses=errors(*SIGNED_IN),
 )
 async def list_bookings(
-    request: Request,
+    reader: BookingReaderDep,
+    catalog: CatalogDep,
     actor: CurrentActor,
     practitioner: str | None = None,
     from_: Annotated[DayOrInstant | None, Query(alias="from")] = None,
     to: DayOrInstant | None = None,
     limit: Annotated[int, Query(gt=0, le=1000)] = 200,
 ) -> BookingList:
-    tz = _tz(request)
+    tz = catalog.clinic.tz
     lo, hi = bound(from_, tz, inclusive_end=False), bound(to, tz, inclusive_end=True)
-    views = await _reader(request).search(actor, practitioner, lo, hi, limit)
+    views = await reader.search(actor, practitioner, lo, hi, limit)
     return BookingList(bookings=[BookingOut.of(v, tz) for v in views])
 
 
@@ -195,8 +199,10 @@ async def list_bookings(
     summary="Read a visit",
     responses=errors(*SIGNED_IN, BookingNotFound),
 )
-async def get_booking(request: Request, actor: CurrentActor, booking_id: str) -> BookingOut:
-    return BookingOut.of(await _reader(request).get(actor, booking_id), _tz(request))
+async def get_booking(
+    reader: BookingReaderDep, catalog: CatalogDep, actor: CurrentActor, booking_id: str
+) -> BookingOut:
+    return BookingOut.of(await reader.get(actor, booking_id), catalog.clinic.tz)
 
 
 @router.post(
@@ -208,20 +214,29 @@ async def get_booking(request: Request, actor: CurrentActor, booking_id: str) ->
     ),
 )
 async def reschedule(
-    request: Request, actor: CurrentActor, booking_id: str, body: RescheduleIn
+    bookings: BookingServiceDep,
+    catalog: CatalogDep,
+    actor: CurrentActor,
+    booking_id: str,
+    body: RescheduleIn,
 ) -> BookingOut:
-    service = _bookings(request)
-    view = await service.reschedule(actor, booking_id, body.start, body.practitioner, body.duration)
-    return BookingOut.of(view, _tz(request))
+    view = await bookings.reschedule(
+        actor, booking_id, body.start, body.practitioner, body.duration
+    )
+    return BookingOut.of(view, catalog.clinic.tz)
 
 
 def _action_route(action: Action) -> None:
     async def act(
-        request: Request, actor: CurrentActor, booking_id: str, body: ActionIn | None = None
+        bookings: BookingServiceDep,
+        catalog: CatalogDep,
+        actor: CurrentActor,
+        booking_id: str,
+        body: ActionIn | None = None,
     ) -> BookingOut:
         reason = body.reason if body else None
-        view = await _bookings(request).act(actor, booking_id, action, reason)
-        return BookingOut.of(view, _tz(request))
+        view = await bookings.act(actor, booking_id, action, reason)
+        return BookingOut.of(view, catalog.clinic.tz)
 
     act.__name__ = action.value.replace("-", "_")
     router.post(
@@ -243,15 +258,3 @@ ACTIONS = {
 
 for _action in (Action.CANCEL, Action.CHECK_IN, Action.COMPLETE, Action.NO_SHOW):
     _action_route(_action)
-
-
-def _bookings(request: Request) -> BookingService:
-    return cast(BookingService, _part(request, "bookings"))
-
-
-def _reader(request: Request) -> BookingReader:
-    return cast(BookingReader, _part(request, "booking_reads"))
-
-
-def _tz(request: Request) -> Any:
-    return cast(Catalog, _part(request, "catalog")).clinic.tz

@@ -14,7 +14,7 @@ from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import docs_page, observability, openapi, problems
-from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authenticate, body_rules
+from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authentication, body_rules
 from clinicflow.gateway.cached_reads import CachedReads
 from clinicflow.gateway.deadline import DeadlineMiddleware
 from clinicflow.gateway.hygiene import HygieneMiddleware
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         lifespan=lifespan,
         # Every route runs after authentication (a bad credential is a 401 before it), then
         # the caller's rate limit (429).
-        dependencies=[Depends(authenticate), Depends(rate_limit)],
+        dependencies=[Depends(authentication(container.authenticator)), Depends(rate_limit)],
         # FastAPI's own pages load their scripts from a CDN; /docs serves vendored ones
         # (docs_page). The schema itself is at /openapi.json.
         docs_url=None,
@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # when nothing records; FastAPI's own telemetry would wrap every request a second time.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.container = container
+    app.state.provided = container.provided  # what routes reach, by class (infra/web.py)
+    app.state.container = container  # for the gateway's own use; routes never read it
     app.state.rate_limiter = RateLimiter.from_settings(container.settings, ROUTE_CLASSES)
     problems.install(app)
     openapi.document(app, CREDENTIAL_ROUTES, EXEMPT)
@@ -118,10 +119,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times everything
     observability.install(app, container, metrics, readiness_checks(container))
     instrument_app(app)  # a server span around everything above (OpenTelemetry)
-    app.include_router(flags_router)  # admin: feature flags, in every process
-    for name in container.settings.enabled_services:
-        for router in ROUTERS[name]:
-            app.include_router(router)
+    mounted = [flags_router]  # admin: feature flags, in every process
+    mounted += [r for name in container.settings.enabled_services for r in ROUTERS[name]]
+    # No route may ask for a part nobody provides: refused here, not on a request.
+    container.provided.check(route for router in mounted for route in router.routes)
+    for router in mounted:
+        app.include_router(router)
 
     docs_page.install(app)
 

@@ -5,8 +5,8 @@ Authorization is not decided here: the use cases decide, with the actor, what it
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import cast
 
 from fastapi import Request
 
@@ -51,24 +51,28 @@ ROUTE_CLASSES = {path: "auth" for path in CREDENTIAL_ROUTES} | {
 }
 
 
-async def authenticate(request: Request) -> None:
-    authenticator = cast(Authenticator, request.app.state.container.authenticator)
-    if request.url.path in CREDENTIAL_ROUTES:
-        actor = ANONYMOUS
-    else:
-        actor = await authenticator.actor_for(
-            request.headers.get("authorization"),
-            request.headers.get("x-api-key"),
-            request.cookies.get(COOKIE),
+def authentication(authenticator: Authenticator) -> Callable[[Request], Awaitable[None]]:
+    """The app's first dependency, bound to its authenticator when the app is built."""
+
+    async def authenticate(request: Request) -> None:
+        if request.url.path in CREDENTIAL_ROUTES:
+            actor = ANONYMOUS
+        else:
+            actor = await authenticator.actor_for(
+                request.headers.get("authorization"),
+                request.headers.get("x-api-key"),
+                request.cookies.get(COOKIE),
+            )
+        actor = actor.at(
+            request.client.host if request.client else None,
+            getattr(request.state, "request_id", None),
         )
-    actor = actor.at(
-        request.client.host if request.client else None,
-        getattr(request.state, "request_id", None),
-    )
-    reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
-    if reason:
-        actor = replace(actor, break_glass_reason=reason[:500])
-    request.state.actor = actor
+        reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
+        if reason:
+            actor = replace(actor, break_glass_reason=reason[:500])
+        request.state.actor = actor
+
+    return authenticate
 
 
 def body_rules(settings: Settings) -> BodyRules:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, cast
+from datetime import datetime
+from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, BackgroundTasks, Form, Header, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Header, Request, Response
 
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.links import PatientLinks
@@ -25,12 +26,16 @@ from clinicflow.identity.sessions import OpenSession, SessionStore
 from clinicflow.identity.signin_backoff import SignInBackoff
 from clinicflow.identity.users import SecondFactorRequired, UserService
 from clinicflow.infra.error_responses import errors
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import ClockDep, CurrentActor, provided
 from clinicflow.patients import InvalidContact, normalize_email
 from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(tags=["identity"])
 COOKIE = "cf_session"
+UsersDep = Annotated[UserService, Depends(provided(UserService))]
+SessionsDep = Annotated[SessionStore, Depends(provided(SessionStore))]
+PatientLinksDep = Annotated[PatientLinks, Depends(provided(PatientLinks))]
+TokensDep = Annotated[TokenService, Depends(provided(TokenService))]
 
 
 @router.post(
@@ -39,22 +44,28 @@ COOKIE = "cf_session"
     summary="Sign a staff member in: a session cookie and bearer token",
     responses=errors(TokenInvalid, SecondFactorRequired, SignInBackoff),
 )
-async def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
-    users = cast(UserService, part(request, "users"))
+async def login(
+    users: UsersDep,
+    sessions: SessionsDep,
+    clock: ClockDep,
+    request: Request,
+    response: Response,
+    body: LoginIn,
+) -> SessionOut:
     # The peer address, which uvicorn takes from X-Forwarded-For only for trusted proxies.
     address = request.client.host if request.client else None
     opened, user = await users.login(body.username, body.password, body.totp_code, address=address)
-    set_session_cookie(request, response, opened)
-    return _session_out(request, opened, user.role, user_id=user.id)
+    set_session_cookie(request, response, opened, clock.now())
+    return _session_out(sessions, opened, user.role, user_id=user.id)
 
 
 @router.post(
     "/v1/auth/logout", status_code=204, operation_id="logout", summary="End the caller's session"
 )
-async def logout(request: Request, response: Response) -> None:
+async def logout(sessions: SessionsDep, request: Request, response: Response) -> None:
     token = _presented_session(request)
     if token:
-        await cast(SessionStore, part(request, "sessions")).revoke(token)
+        await sessions.revoke(token)
     response.delete_cookie(COOKIE, path="/")
 
 
@@ -78,13 +89,13 @@ async def me(actor: CurrentActor) -> MeOut:
     responses=errors(InvalidRequest),
 )
 async def patient_link(
-    request: Request, body: PatientLinkIn, background: BackgroundTasks
+    links: PatientLinksDep, body: PatientLinkIn, background: BackgroundTasks
 ) -> AcceptedOut:
     try:
         email = normalize_email(body.email)
     except InvalidContact as exc:
         raise InvalidRequest(f"email: {exc}") from exc
-    send = await cast(PatientLinks, part(request, "patient_links")).request(email)
+    send = await links.request(email)
     if send is not None:
         background.add_task(send)
     return AcceptedOut(
@@ -99,12 +110,16 @@ async def patient_link(
     responses=errors(TokenInvalid),
 )
 async def patient_session(
-    request: Request, response: Response, body: PatientSessionIn
+    links: PatientLinksDep,
+    sessions: SessionsDep,
+    clock: ClockDep,
+    request: Request,
+    response: Response,
+    body: PatientSessionIn,
 ) -> SessionOut:
-    links = cast(PatientLinks, part(request, "patient_links"))
     opened, patient_id = await links.redeem(body.token)
-    set_session_cookie(request, response, opened)
-    return _session_out(request, opened, "patient", patient_id=patient_id)
+    set_session_cookie(request, response, opened, clock.now())
+    return _session_out(sessions, opened, "patient", patient_id=patient_id)
 
 
 @router.post(
@@ -114,7 +129,7 @@ async def patient_session(
     responses=errors(OAuthError, InvalidClient),
 )
 async def token(
-    request: Request,
+    service: TokensDep,
     grant_type: Annotated[str, Form()],
     scope: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
@@ -127,7 +142,6 @@ async def token(
             "only grant_type=client_credentials is supported", error="unsupported_grant_type"
         )
     client_id, client_secret = _client_credentials(authorization, client_id, client_secret)
-    service = cast(TokenService, part(request, "tokens"))
     issued = await service.client_credentials(client_id, client_secret, scope)
     return TokenOut(
         access_token=issued.access_token,
@@ -142,8 +156,8 @@ async def token(
     operation_id="getJwks",
     summary="The public keys that verify this clinic's access tokens",
 )
-async def jwks(request: Request) -> dict[str, object]:
-    return await cast(TokenService, part(request, "tokens")).jwks()
+async def jwks(service: TokensDep) -> dict[str, object]:
+    return await service.jwks()
 
 
 def _client_credentials(
@@ -174,10 +188,11 @@ def _presented_session(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def set_session_cookie(request: Request, response: Response, opened: OpenSession) -> None:
+def set_session_cookie(
+    request: Request, response: Response, opened: OpenSession, now: datetime
+) -> None:
     # Max-Age, not Expires: the browser counts the lifetime from its own clock, so a skewed
     # client clock (or the injected clock in tests) cannot make a fresh cookie arrive expired.
-    now = part(request, "clock").now()
     response.set_cookie(
         COOKIE,
         opened.token,
@@ -190,14 +205,13 @@ def set_session_cookie(request: Request, response: Response, opened: OpenSession
 
 
 def _session_out(
-    request: Request,
+    sessions: SessionStore,
     opened: OpenSession,
     role: str,
     *,
     user_id: str | None = None,
     patient_id: str | None = None,
 ) -> SessionOut:
-    sessions = cast(SessionStore, part(request, "sessions"))
     return SessionOut(
         token=opened.token,
         expires_at=opened.expires_at,

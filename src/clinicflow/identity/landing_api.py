@@ -8,14 +8,13 @@ session cookie and sends the browser on to the patient's visits (`GET /v1/bookin
 from __future__ import annotations
 
 from html import escape
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from clinicflow.identity.api import set_session_cookie
-from clinicflow.identity.links import PatientLinks
-from clinicflow.infra.web import part
+from clinicflow.identity.api import PatientLinksDep, set_session_cookie
+from clinicflow.infra.web import ClockDep
 
 router = APIRouter(tags=["identity"])
 SIGN_IN = "/sign-in"
@@ -40,10 +39,12 @@ async def sign_in_page(token: str = "") -> HTMLResponse:
 
 @router.post(SIGN_IN, include_in_schema=False)
 async def sign_in(
-    request: Request, token: Annotated[str, Form(max_length=200)]
+    links: PatientLinksDep,
+    clock: ClockDep,
+    request: Request,
+    token: Annotated[str, Form(max_length=200)],
 ) -> RedirectResponse:
-    links = cast(PatientLinks, part(request, "patient_links"))
     opened, _ = await links.redeem(token)
     response = RedirectResponse(AFTER_SIGN_IN, status_code=303)
-    set_session_cookie(request, response, opened)
+    set_session_cookie(request, response, opened, clock.now())
     return response

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from clinicflow.infra.audit import AuditRecord, search
 from clinicflow.infra.db import Database
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import Instant
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.shared.actor import Role, Scope, require
 
 router = APIRouter(tags=["audit"])
+DatabaseDep = Annotated[Database, Depends(provided(Database))]
 
 
 class AuditRowOut(BaseModel):
@@ -48,7 +49,7 @@ class AuditPage(BaseModel):
     responses=errors(*SIGNED_IN),
 )
 async def audit(
-    request: Request,
+    db: DatabaseDep,
     actor: CurrentActor,
     patient_id: Annotated[str | None, Query(max_length=36)] = None,
     actor_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -64,7 +65,6 @@ async def audit(
     lists the out-of-scope openings that wait for review."""
     allowed = actor.role is Role.ADMIN or actor.has_scope(Scope.AUDIT_READ)
     require(actor, allowed, "only administrators read the audit log")
-    db = cast(Database, part(request, "db"))
     async with db.read() as conn:
         rows: list[AuditRecord] = await search(
             conn,

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from clinicflow.infra.error_responses import SIGNED_IN, errors
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.notifications.queries import NotificationReader
 from clinicflow.notifications.schemas import NotificationList, NotificationOut
 from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
-
-
-def _reader(request: Request) -> NotificationReader:
-    return cast(NotificationReader, part(request, "notifications").reader)
+NotificationReaderDep = Annotated[NotificationReader, Depends(provided(NotificationReader))]
 
 
 @router.get(
@@ -26,11 +23,11 @@ def _reader(request: Request) -> NotificationReader:
     responses=errors(*SIGNED_IN, InvalidRequest),
 )
 async def list_notifications(
-    request: Request,
+    reader: NotificationReaderDep,
     actor: CurrentActor,
     patient_id: Annotated[str | None, Query(max_length=36)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(gt=0, le=500)] = 200,
 ) -> NotificationList:
-    views = await _reader(request).list(actor, patient_id, status, limit)
+    views = await reader.list(actor, patient_id, status, limit)
     return NotificationList(notifications=[NotificationOut.of(v) for v in views])

@@ -5,13 +5,13 @@ its provider's signature in `inbound.ProviderWebhooks`, read from the container'
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from clinicflow.infra.error_responses import errors
-from clinicflow.infra.web import part
+from clinicflow.infra.web import provided
 from clinicflow.notifications.inbound import ProviderWebhooks, WebhookRefused
 from clinicflow.shared.errors import InvalidRequest
 
@@ -33,11 +33,8 @@ BODY_LIMITS = {
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 router = APIRouter(prefix=PREFIX, tags=["webhooks"])
+ProviderWebhooksDep = Annotated[ProviderWebhooks, Depends(provided(ProviderWebhooks))]
 SIGNED_BY_PROVIDER = errors(WebhookRefused, InvalidRequest)
-
-
-def _webhooks(request: Request) -> ProviderWebhooks:
-    return cast(ProviderWebhooks, part(request, "notifications").webhooks)
 
 
 @router.post(
@@ -47,10 +44,10 @@ def _webhooks(request: Request) -> ProviderWebhooks:
     summary="Twilio's delivery status for a text message (signed by Twilio)",
     responses=SIGNED_BY_PROVIDER,
 )
-async def twilio_status(request: Request) -> Response:
+async def twilio_status(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     params = await _form(request)
     signature = request.headers.get("x-twilio-signature")
-    await _webhooks(request).sms_status(_target(request), params, signature)
+    await webhooks.sms_status(_target(request), params, signature)
     return Response(status_code=204)
 
 
@@ -60,10 +57,10 @@ async def twilio_status(request: Request) -> Response:
     summary="A patient's text message to the clinic, relayed by Twilio (STOP, START, ...)",
     responses=SIGNED_BY_PROVIDER,
 )
-async def twilio_inbound(request: Request) -> Response:
+async def twilio_inbound(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     params = await _form(request)
     signature = request.headers.get("x-twilio-signature")
-    await _webhooks(request).sms_inbound(_target(request), params, signature)
+    await webhooks.sms_inbound(_target(request), params, signature)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -74,9 +71,9 @@ async def twilio_inbound(request: Request) -> Response:
     summary="SendGrid's email events: delivered, bounced, ... (signed by SendGrid)",
     responses=SIGNED_BY_PROVIDER,
 )
-async def sendgrid_events(request: Request) -> Response:
+async def sendgrid_events(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     body = await request.body()
-    await _webhooks(request).email_events(body, request.headers)
+    await webhooks.email_events(body, request.headers)
     return Response(status_code=204)
 
 

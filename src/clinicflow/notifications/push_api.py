@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.infra.db import Database
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import RequestModel
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.notifications.push import MAX_ENDPOINT, PushStore, checked_subscription
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.errors import InvalidRequest, NotFound
@@ -152,8 +152,7 @@ class PushSubscriptionOut(BaseModel):
     updated_at: datetime
 
 
-def _registry(request: Request) -> PushRegistry:
-    return cast(PushRegistry, part(request, "notifications").push)
+PushRegistryDep = Annotated[PushRegistry, Depends(provided(PushRegistry))]
 
 
 @router.get(
@@ -162,8 +161,8 @@ def _registry(request: Request) -> PushRegistry:
     summary="The key a patient's browser subscribes to push notifications with",
     responses=errors(*SIGNED_IN, PushNotConfigured),
 )
-async def push_key(request: Request, actor: CurrentActor) -> KeyOut:
-    return KeyOut(application_server_key=await _registry(request).key(actor))
+async def push_key(registry: PushRegistryDep, actor: CurrentActor) -> KeyOut:
+    return KeyOut(application_server_key=await registry.key(actor))
 
 
 @router.post(
@@ -174,12 +173,12 @@ async def push_key(request: Request, actor: CurrentActor) -> KeyOut:
     responses=errors(*SIGNED_IN, PushNotConfigured, InvalidRequest),
 )
 async def register_subscription(
-    request: Request,
+    registry: PushRegistryDep,
     actor: CurrentActor,
     body: PushSubscriptionIn,
     user_agent: Annotated[str | None, Header()] = None,
 ) -> PushSubscriptionOut:
-    made = await _registry(request).register(
+    made = await registry.register(
         actor, body.endpoint, body.keys.p256dh, body.keys.auth, user_agent
     )
     return PushSubscriptionOut(id=made.id, created_at=made.created_at, updated_at=made.updated_at)
@@ -193,10 +192,10 @@ async def register_subscription(
     responses=errors(*SIGNED_IN, InvalidRequest),
 )
 async def delete_subscription(
-    request: Request,
+    registry: PushRegistryDep,
     actor: CurrentActor,
     body: EndpointIn | None = None,
     endpoint: Annotated[str | None, Query(max_length=MAX_ENDPOINT)] = None,
 ) -> Response:
-    await _registry(request).unregister(actor, body.endpoint if body else endpoint)
+    await registry.unregister(actor, body.endpoint if body else endpoint)
     return Response(status_code=204)

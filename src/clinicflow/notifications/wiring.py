@@ -87,7 +87,12 @@ def build_notifications(
     if sms is not None:
         callback = public_url.rstrip("/") + TWILIO_STATUS if sms_status_callbacks else None
         channels["sms"] = SmsChannel(sms, callback)
-    options = RenderOptions(public_url, email_service_name, sms_service_name, ics_service_name)
+    options = RenderOptions(
+        public_url=public_url,
+        email_service_name=email_service_name,
+        sms_service_name=sms_service_name,
+        ics_service_name=ics_service_name,
+    )
     renderer = Renderer(catalog, options)
     devices = PushStore(db, keys, clock)
     if push is not None:
@@ -95,13 +100,13 @@ def build_notifications(
             raise ValueError("a push sender needs push_public_key, for browsers to subscribe")
         channels["push"] = PushChannel(push, devices, push_ttl)
     dispatcher = Dispatcher(
-        db,
-        clock,
-        ContactBook(keys),
-        trail,
-        renderer,
-        channels,
-        clinic_email,
+        db=db,
+        clock=clock,
+        contacts=ContactBook(keys),
+        trail=trail,
+        renderer=renderer,
+        channels=channels,
+        clinic_email=clinic_email,
         push=devices if push is not None else None,
         sending_timeout=sending_timeout,
     )
@@ -115,10 +120,10 @@ def build_notifications(
             db, clock, public_url, sms=sms_webhooks, email=email_events, consent=consent
         ),
         push=PushRegistry(
-            db,
-            trail,
-            devices,
-            push_public_key if push is not None else None,
+            db=db,
+            trail=trail,
+            store=devices,
+            public_key=push_public_key if push is not None else None,
             allow_loopback=push_allow_loopback,
         ),
     )

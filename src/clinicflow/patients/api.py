@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from clinicflow.infra.error_responses import SIGNED_IN, errors
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.patients.commands import PatientChanges
 from clinicflow.patients.contact import InvalidContact, normalize_email, normalize_phone
 from clinicflow.patients.errors import MergeConflict, PatientExists, PatientMerged, PatientNotFound
@@ -25,13 +25,8 @@ from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"])
 
-
-def _service(request: Request) -> PatientService:
-    return cast(PatientService, part(request, "patients"))
-
-
-def _reader(request: Request) -> PatientReader:
-    return cast(PatientReader, part(request, "patient_reads"))
+PatientServiceDep = Annotated[PatientService, Depends(provided(PatientService))]
+PatientReaderDep = Annotated[PatientReader, Depends(provided(PatientReader))]
 
 
 @router.post(
@@ -41,8 +36,10 @@ def _reader(request: Request) -> PatientReader:
     summary="Register a patient",
     responses=errors(*SIGNED_IN, InvalidRequest, PatientExists),
 )
-async def create(request: Request, actor: CurrentActor, body: PatientFields) -> PatientOut:
-    view = await _service(request).create(actor, PatientChanges(body.changes()))
+async def create(
+    service: PatientServiceDep, actor: CurrentActor, body: PatientFields
+) -> PatientOut:
+    view = await service.create(actor, PatientChanges(body.changes()))
     return PatientOut.of(view)
 
 
@@ -53,7 +50,7 @@ async def create(request: Request, actor: CurrentActor, body: PatientFields) -> 
     responses=errors(*SIGNED_IN, InvalidRequest),
 )
 async def search(
-    request: Request,
+    reader: PatientReaderDep,
     actor: CurrentActor,
     email: Annotated[str | None, Query(max_length=254)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
@@ -65,7 +62,7 @@ async def search(
         phone = normalize_phone(phone) if phone else None
     except InvalidContact as exc:
         raise InvalidRequest(f"{'email' if email else 'phone'}: {exc}") from exc
-    found = await _reader(request).search(actor, email=email, phone=phone)
+    found = await reader.search(actor, email=email, phone=phone)
     return PatientList(patients=[PatientOut.of(v) for v in found])
 
 
@@ -75,8 +72,8 @@ async def search(
     summary="Read a patient's details",
     responses=errors(*SIGNED_IN, PatientNotFound),
 )
-async def get(request: Request, actor: CurrentActor, patient_id: str) -> PatientOut:
-    return PatientOut.of(await _reader(request).get(actor, patient_id))
+async def get(reader: PatientReaderDep, actor: CurrentActor, patient_id: str) -> PatientOut:
+    return PatientOut.of(await reader.get(actor, patient_id))
 
 
 @router.patch(
@@ -86,10 +83,10 @@ async def get(request: Request, actor: CurrentActor, patient_id: str) -> Patient
     responses=errors(*SIGNED_IN, PatientNotFound, InvalidRequest, PatientExists, PatientMerged),
 )
 async def patch(
-    request: Request, actor: CurrentActor, patient_id: str, body: PatientFields
+    service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: PatientFields
 ) -> PatientOut:
     changes = PatientChanges(body.changes())
-    return PatientOut.of(await _service(request).update(actor, patient_id, changes))
+    return PatientOut.of(await service.update(actor, patient_id, changes))
 
 
 @router.get(
@@ -98,8 +95,8 @@ async def patch(
     summary="Read a patient's record: details and visits",
     responses=errors(*SIGNED_IN, PatientNotFound),
 )
-async def record(request: Request, actor: CurrentActor, patient_id: str) -> RecordOut:
-    return RecordOut.of(await _reader(request).record(actor, patient_id))
+async def record(reader: PatientReaderDep, actor: CurrentActor, patient_id: str) -> RecordOut:
+    return RecordOut.of(await reader.record(actor, patient_id))
 
 
 @router.post(
@@ -109,9 +106,9 @@ async def record(request: Request, actor: CurrentActor, patient_id: str) -> Reco
     responses=errors(*SIGNED_IN, PatientNotFound, InvalidRequest, PatientMerged, MergeConflict),
 )
 async def merge(
-    request: Request, actor: CurrentActor, patient_id: str, body: MergeIn
+    service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: MergeIn
 ) -> PatientOut:
-    return PatientOut.of(await _service(request).merge(actor, patient_id, body.into))
+    return PatientOut.of(await service.merge(actor, patient_id, body.into))
 
 
 @router.put(
@@ -121,7 +118,7 @@ async def merge(
     responses=errors(*SIGNED_IN, PatientNotFound, PatientMerged),
 )
 async def legal_hold(
-    request: Request, actor: CurrentActor, patient_id: str, body: LegalHoldIn
+    service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: LegalHoldIn
 ) -> PatientOut:
-    view = await _service(request).set_legal_hold(actor, patient_id, body.on, body.reason)
+    view = await service.set_legal_hold(actor, patient_id, body.on, body.reason)
     return PatientOut.of(view)

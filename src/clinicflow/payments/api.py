@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
-from clinicflow.catalog import Catalog
+from clinicflow.catalog.deps import CatalogDep
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import Day
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.domain.errors import (
     CreditNotReturnable,
     CreditUnavailable,
@@ -81,8 +81,7 @@ IdempotencyKey = Annotated[
 REPLAYED = "Idempotent-Replayed"
 
 
-def _payments(request: Request) -> Payments:
-    return cast(Payments, part(request, "payments"))
+PaymentsDep = Annotated[Payments, Depends(provided(Payments))]
 
 
 @router.post(
@@ -91,8 +90,8 @@ def _payments(request: Request) -> Payments:
     summary="Price visits and packages, with promotions and credits, before paying",
     responses=errors(Forbidden, *PRICING),
 )
-async def quote(request: Request, actor: CurrentActor, body: QuoteIn) -> QuoteOut:
-    q = await _payments(request).reads.quote(
+async def quote(payments: PaymentsDep, actor: CurrentActor, body: QuoteIn) -> QuoteOut:
+    q = await payments.reads.quote(
         actor, body.lines(), body.promo_code, body.patient_id, body.use_credits
     )
     return QuoteOut(**quote_json(q))
@@ -117,13 +116,13 @@ async def quote(request: Request, actor: CurrentActor, body: QuoteIn) -> QuoteOu
     ),
 )
 async def checkout(
-    request: Request,
+    payments: PaymentsDep,
     response: Response,
     actor: CurrentActor,
     body: CheckoutIn,
     key: IdempotencyKey = None,
 ) -> CheckoutOut:
-    made, replayed = await _payments(request).checkout.create(actor, body.request(), key)
+    made, replayed = await payments.checkout.create(actor, body.request(), key)
     if replayed:
         response.headers[REPLAYED] = "true"
     return CheckoutOut.of_checkout(made)
@@ -136,15 +135,16 @@ async def checkout(
     responses=errors(*SIGNED_IN),
 )
 async def revenue(
-    request: Request,
+    payments: PaymentsDep,
+    catalog: CatalogDep,
     actor: CurrentActor,
     from_: Annotated[Day, Query(alias="from")],
     to: Day,
 ) -> RevenueOut:
-    tz = cast(Catalog, part(request, "catalog")).clinic.tz
+    tz = catalog.clinic.tz
     lo = datetime.combine(from_, time(), tz)
     hi = datetime.combine(to + timedelta(days=1), time(), tz)
-    rows = await _payments(request).reads.revenue(actor, lo, hi)
+    rows = await payments.reads.revenue(actor, lo, hi)
     net = sum(r.net_cents for r in rows)
     out = [RevenueRowOut.of(r) for r in rows]
     return RevenueOut(timezone=str(tz), from_=from_, to=to, rows=out, net_cents=net)
@@ -156,8 +156,8 @@ async def revenue(
     summary="Read a payment",
     responses=errors(*SIGNED_IN, PaymentNotFound),
 )
-async def get_payment(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
-    return PaymentOut.of(await _payments(request).reads.get(actor, payment_id))
+async def get_payment(payments: PaymentsDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await payments.reads.get(actor, payment_id))
 
 
 @router.post(
@@ -167,9 +167,9 @@ async def get_payment(request: Request, actor: CurrentActor, payment_id: str) ->
     responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
 )
 async def pay_with(
-    request: Request, actor: CurrentActor, payment_id: str, body: MethodIn
+    payments: PaymentsDep, actor: CurrentActor, payment_id: str, body: MethodIn
 ) -> CheckoutOut:
-    desk = _payments(request).desk
+    desk = payments.desk
     made = await desk.pay_with(actor, payment_id, body.method, body.tender, body.fallback)
     return CheckoutOut.of_checkout(made)
 
@@ -180,8 +180,8 @@ async def pay_with(
     summary="Take the money of an authorized payment",
     responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
 )
-async def capture(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
-    return PaymentOut.of(await _payments(request).desk.capture(actor, payment_id))
+async def capture(payments: PaymentsDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await payments.desk.capture(actor, payment_id))
 
 
 @router.post(
@@ -190,8 +190,8 @@ async def capture(request: Request, actor: CurrentActor, payment_id: str) -> Pay
     summary="Cancel a payment not yet taken",
     responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, GatewayDown),
 )
-async def cancel(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
-    return PaymentOut.of(await _payments(request).desk.cancel(actor, payment_id))
+async def cancel(payments: PaymentsDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await payments.desk.cancel(actor, payment_id))
 
 
 @router.post(
@@ -200,8 +200,8 @@ async def cancel(request: Request, actor: CurrentActor, payment_id: str) -> Paym
     summary="Ask the payment gateway for a payment's current state",
     responses=errors(*SIGNED_IN, PaymentNotFound, GatewayDown),
 )
-async def sync(request: Request, actor: CurrentActor, payment_id: str) -> PaymentOut:
-    return PaymentOut.of(await _payments(request).desk.sync(actor, payment_id))
+async def sync(payments: PaymentsDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await payments.desk.sync(actor, payment_id))
 
 
 @router.post(
@@ -223,14 +223,14 @@ async def sync(request: Request, actor: CurrentActor, payment_id: str) -> Paymen
     ),
 )
 async def refund(
-    request: Request,
+    payments: PaymentsDep,
     response: Response,
     actor: CurrentActor,
     payment_id: str,
     body: RefundIn,
     key: IdempotencyKey = None,
 ) -> RefundOut:
-    refunds = _payments(request).refunds
+    refunds = payments.refunds
     made, replayed = await refunds.refund(actor, payment_id, body.request(), key)
     if replayed:
         response.headers[REPLAYED] = "true"
@@ -248,13 +248,13 @@ async def refund(
     },
 )
 async def receipt(
-    request: Request,
+    payments: PaymentsDep,
     actor: CurrentActor,
     payment_id: str,
     format: Literal["html", "pdf"] | None = None,
     accept: Annotated[str, Header()] = "",
 ) -> Response:
-    made = await _payments(request).reads.receipt(actor, payment_id)
+    made = await payments.reads.receipt(actor, payment_id)
     if format == "pdf" or (format is None and PDF in accept):
         headers = {"Content-Disposition": f'inline; filename="receipt-{payment_id}.pdf"'}
         return Response(render_pdf(made), media_type=PDF, headers=headers)
@@ -268,7 +268,7 @@ async def receipt(
     responses=errors(*SIGNED_IN, PaymentNotFound, InvalidCodes),
 )
 async def codes(
-    request: Request, actor: CurrentActor, payment_id: str, body: CodesIn
+    payments: PaymentsDep, actor: CurrentActor, payment_id: str, body: CodesIn
 ) -> PaymentOut:
-    view = await _payments(request).reads.set_codes(actor, payment_id, body.codes())
+    view = await payments.reads.set_codes(actor, payment_id, body.codes())
     return PaymentOut.of(view)

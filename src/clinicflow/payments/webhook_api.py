@@ -4,12 +4,10 @@ with its tolerance; PayPal through verify-webhook-signature) before anything is 
 
 from __future__ import annotations
 
-from typing import cast
-
 from fastapi import APIRouter, Request
 
 from clinicflow.infra.error_responses import errors
-from clinicflow.infra.web import part
+from clinicflow.payments.api import PaymentsDep
 from clinicflow.payments.errors import GatewayDown, WebhookRejected
 from clinicflow.payments.schemas import WebhookOut
 from clinicflow.payments.wiring import Payments
@@ -38,8 +36,8 @@ SIGNED_BY_GATEWAY = errors(WebhookRejected, PayloadTooLarge, GatewayDown)
     summary="A Stripe event about a payment (signed by Stripe)",
     responses=SIGNED_BY_GATEWAY,
 )
-async def stripe_webhook(request: Request) -> WebhookOut:
-    return await _receive(request, "stripe")
+async def stripe_webhook(payments: PaymentsDep, request: Request) -> WebhookOut:
+    return await _receive(payments, request, "stripe")
 
 
 @router.post(
@@ -48,12 +46,11 @@ async def stripe_webhook(request: Request) -> WebhookOut:
     summary="A PayPal event about a payment (verified with PayPal)",
     responses=SIGNED_BY_GATEWAY,
 )
-async def paypal_webhook(request: Request) -> WebhookOut:
-    return await _receive(request, "paypal")
+async def paypal_webhook(payments: PaymentsDep, request: Request) -> WebhookOut:
+    return await _receive(payments, request, "paypal")
 
 
-async def _receive(request: Request, method: str) -> WebhookOut:
-    payments = cast(Payments, part(request, "payments"))
+async def _receive(payments: Payments, request: Request, method: str) -> WebhookOut:
     outcome = await payments.webhooks.receive(method, request.headers, await _body(request))
     return WebhookOut(outcome=outcome)
 

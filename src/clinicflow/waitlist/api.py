@@ -6,12 +6,12 @@ be confused with, and a token in the query string, which request logs drop.
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 
 from clinicflow.infra.error_responses import SIGNED_IN, errors
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.waitlist.domain.states import STATUSES
 from clinicflow.waitlist.errors import EntryClosed, EntryNotFound, InvalidEntry
 from clinicflow.waitlist.schemas import (
@@ -34,10 +34,7 @@ from clinicflow.waitlist.wiring import Waitlist
 router = APIRouter(prefix="/v1/waitlist", tags=["waitlist"])
 Token = Annotated[str, Query(min_length=1, max_length=128, description="your private token")]
 Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]
-
-
-def _waitlist(request: Request) -> Waitlist:
-    return cast(Waitlist, part(request, "waitlist"))
+WaitlistDep = Annotated[Waitlist, Depends(provided(Waitlist))]
 
 
 @router.post(
@@ -48,13 +45,12 @@ def _waitlist(request: Request) -> Waitlist:
     responses={200: {"description": "already on this list"}, **errors(InvalidEntry)},
 )
 async def join(
-    request: Request,
+    waitlist: WaitlistDep,
     response: Response,
     background: BackgroundTasks,
     actor: CurrentActor,
     body: JoinIn,
 ) -> JoinOut:
-    waitlist = _waitlist(request)
     result = await waitlist.service.join(actor, body.request())
     if result.already_joined:
         response.status_code = 200
@@ -71,14 +67,14 @@ async def join(
     responses=errors(*SIGNED_IN, InvalidEntry),
 )
 async def entries(
-    request: Request,
+    waitlist: WaitlistDep,
     actor: CurrentActor,
     service: Annotated[str | None, Query(max_length=64)] = None,
     status: Status = None,
     limit: Annotated[int, Query(gt=0, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> EntryListOut:
-    found = await _waitlist(request).reads.entries(actor, service, status, limit, offset)
+    found = await waitlist.reads.entries(actor, service, status, limit, offset)
     return entry_list_out(found)
 
 
@@ -89,12 +85,12 @@ async def entries(
     responses=errors(*SIGNED_IN, InvalidEntry),
 )
 async def stats(
-    request: Request,
+    waitlist: WaitlistDep,
     actor: CurrentActor,
     service: Annotated[str | None, Query(max_length=64)] = None,
     weeks: Annotated[int, Query(gt=0, le=104)] = 12,
 ) -> StatsOut:
-    return StatsOut.of(await _waitlist(request).reads.stats(actor, service, weeks))
+    return StatsOut.of(await waitlist.reads.stats(actor, service, weeks))
 
 
 @router.get(
@@ -103,8 +99,8 @@ async def stats(
     summary="Where the holder of a waitlist token stands",
     responses=errors(EntryNotFound),
 )
-async def mine(request: Request, token: Token) -> StatusOut:
-    return status_out(await _waitlist(request).reads.by_token(token))
+async def mine(waitlist: WaitlistDep, token: Token) -> StatusOut:
+    return status_out(await waitlist.reads.by_token(token))
 
 
 @router.patch(
@@ -114,9 +110,9 @@ async def mine(request: Request, token: Token) -> StatusOut:
     responses=errors(EntryNotFound, InvalidEntry, EntryClosed),
 )
 async def change_mine(
-    request: Request, actor: CurrentActor, token: Token, body: PreferencesIn
+    waitlist: WaitlistDep, actor: CurrentActor, token: Token, body: PreferencesIn
 ) -> StatusOut:
-    view = await _waitlist(request).service.update_by_token(actor, token, body.preferences())
+    view = await waitlist.service.update_by_token(actor, token, body.preferences())
     return status_out(view)
 
 
@@ -126,8 +122,8 @@ async def change_mine(
     summary="Leave a waitlist (by token)",
     responses=errors(EntryNotFound, EntryClosed),
 )
-async def withdraw_mine(request: Request, actor: CurrentActor, token: Token) -> StatusOut:
-    return status_out(await _waitlist(request).service.withdraw_by_token(actor, token))
+async def withdraw_mine(waitlist: WaitlistDep, actor: CurrentActor, token: Token) -> StatusOut:
+    return status_out(await waitlist.service.withdraw_by_token(actor, token))
 
 
 @router.patch(
@@ -137,9 +133,9 @@ async def withdraw_mine(request: Request, actor: CurrentActor, token: Token) -> 
     responses=errors(*SIGNED_IN, EntryNotFound, InvalidEntry, EntryClosed),
 )
 async def change(
-    request: Request, actor: CurrentActor, entry_id: str, body: PreferencesIn
+    waitlist: WaitlistDep, actor: CurrentActor, entry_id: str, body: PreferencesIn
 ) -> EntryOut:
-    view = await _waitlist(request).service.update(actor, entry_id, body.preferences())
+    view = await waitlist.service.update(actor, entry_id, body.preferences())
     return entry_out(view)
 
 
@@ -150,9 +146,9 @@ async def change(
     responses=errors(*SIGNED_IN, EntryNotFound, EntryClosed),
 )
 async def withdraw(
-    request: Request,
+    waitlist: WaitlistDep,
     actor: CurrentActor,
     entry_id: str,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> EntryOut:
-    return entry_out(await _waitlist(request).service.withdraw(actor, entry_id, reason))
+    return entry_out(await waitlist.service.withdraw(actor, entry_id, reason))

@@ -4,13 +4,15 @@ strings); the nurture tracking link is a path, since it only records a click."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
+from clinicflow.catalog.deps import CatalogDep
 from clinicflow.infra.error_responses import SIGNED_IN, errors
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor
+from clinicflow.waitlist.api import WaitlistDep
 from clinicflow.waitlist.errors import (
     AlreadyLive,
     EntryClosed,
@@ -31,7 +33,6 @@ from clinicflow.waitlist.schemas_links import (
     WaitlistBookingOut,
 )
 from clinicflow.waitlist.schemas_out import entry_out
-from clinicflow.waitlist.wiring import Waitlist
 
 router = APIRouter(tags=["waitlist"])
 # The visit is booked by the booking context, whose refusals pass through unchanged.
@@ -43,14 +44,6 @@ BOOKING_REFUSALS = {
 Token = Annotated[str, Query(min_length=1, max_length=128, description="the link's token")]
 
 
-def _waitlist(request: Request) -> Waitlist:
-    return cast(Waitlist, part(request, "waitlist"))
-
-
-def _tz(request: Request) -> Any:
-    return part(request, "catalog").clinic.tz
-
-
 @router.post(
     "/v1/services/{key}/launch",
     status_code=201,
@@ -58,8 +51,10 @@ def _tz(request: Request) -> Any:
     summary="Open a waitlisted service for booking and invite its waitlist",
     responses=errors(*SIGNED_IN, InvalidEntry, ServiceNotReady, AlreadyLive),
 )
-async def launch(request: Request, actor: CurrentActor, key: str) -> LaunchOut:
-    return LaunchOut.of(await _waitlist(request).launcher.launch(actor, key), _tz(request))
+async def launch(
+    waitlist: WaitlistDep, catalog: CatalogDep, actor: CurrentActor, key: str
+) -> LaunchOut:
+    return LaunchOut.of(await waitlist.launcher.launch(actor, key), catalog.clinic.tz)
 
 
 @router.get(
@@ -69,11 +64,14 @@ async def launch(request: Request, actor: CurrentActor, key: str) -> LaunchOut:
     responses=errors(LinkNotFound, LinkClosed, InvalidEntry),
 )
 async def invitation(
-    request: Request, token: Token, start: AwareDatetime | None = None,
+    waitlist: WaitlistDep,
+    catalog: CatalogDep,
+    token: Token,
+    start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
-) -> InvitationOut:  # fmt: skip
-    view = await _waitlist(request).invitations.view(token, start, end)
-    return InvitationOut.of(view, _tz(request))
+) -> InvitationOut:
+    view = await waitlist.invitations.view(token, start, end)
+    return InvitationOut.of(view, catalog.clinic.tz)
 
 
 @router.post(
@@ -84,10 +82,10 @@ async def invitation(
     responses=errors(LinkNotFound, LinkClosed, InvalidEntry, also=BOOKING_REFUSALS),
 )
 async def claim_invitation(
-    request: Request, actor: CurrentActor, token: Token, body: ClaimIn
+    waitlist: WaitlistDep, catalog: CatalogDep, actor: CurrentActor, token: Token, body: ClaimIn
 ) -> ClaimOut:
-    done = await _waitlist(request).invitations.claim(actor, token, body.ask())
-    return ClaimOut.of(done, _tz(request))
+    done = await waitlist.invitations.claim(actor, token, body.ask())
+    return ClaimOut.of(done, catalog.clinic.tz)
 
 
 @router.get(
@@ -96,8 +94,8 @@ async def claim_invitation(
     summary="A freed slot offered to someone on the waitlist",
     responses=errors(LinkNotFound, LinkClosed),
 )
-async def offer(request: Request, token: Token) -> OfferOut:
-    return OfferOut.of(await _waitlist(request).offers.view(token), _tz(request))
+async def offer(waitlist: WaitlistDep, catalog: CatalogDep, token: Token) -> OfferOut:
+    return OfferOut.of(await waitlist.offers.view(token), catalog.clinic.tz)
 
 
 @router.post(
@@ -107,9 +105,11 @@ async def offer(request: Request, token: Token) -> OfferOut:
     summary="Book the offered slot",
     responses=errors(LinkNotFound, LinkClosed, also=BOOKING_REFUSALS),
 )
-async def claim_offer(request: Request, actor: CurrentActor, token: Token) -> ClaimOut:
-    done = await _waitlist(request).offers.claim(actor, token)
-    return ClaimOut.of(done, _tz(request))
+async def claim_offer(
+    waitlist: WaitlistDep, catalog: CatalogDep, actor: CurrentActor, token: Token
+) -> ClaimOut:
+    done = await waitlist.offers.claim(actor, token)
+    return ClaimOut.of(done, catalog.clinic.tz)
 
 
 @router.post(
@@ -122,10 +122,12 @@ async def claim_offer(request: Request, actor: CurrentActor, token: Token) -> Cl
     ),
 )
 async def convert(
-    request: Request, actor: CurrentActor, entry_id: str, body: ClaimIn
+    waitlist: WaitlistDep, catalog: CatalogDep, actor: CurrentActor, entry_id: str, body: ClaimIn
 ) -> ConvertOut:
-    view, booked = await _waitlist(request).conversions.convert(actor, entry_id, body.ask())
-    return ConvertOut(entry=entry_out(view), booking=WaitlistBookingOut.of(booked, _tz(request)))
+    view, booked = await waitlist.conversions.convert(actor, entry_id, body.ask())
+    return ConvertOut(
+        entry=entry_out(view), booking=WaitlistBookingOut.of(booked, catalog.clinic.tz)
+    )
 
 
 @router.get(
@@ -134,5 +136,5 @@ async def convert(
     summary="Record a click on a link in a waitlist message",
     responses=errors(LinkNotFound),
 )
-async def tracked(request: Request, token: str) -> ClickOut:
-    return ClickOut.of(await _waitlist(request).nurture.click(token))
+async def tracked(waitlist: WaitlistDep, token: str) -> ClickOut:
+    return ClickOut.of(await waitlist.nurture.click(token))

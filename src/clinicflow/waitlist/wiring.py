@@ -79,21 +79,70 @@ def build_waitlist(
     timing = timing or Timing()
     cipher = WaitlistCipher(keys)
     guard = WaitlistGuard(trail)
-    mail = LinkMail(messenger, cipher, trail, catalog, public_url)
-    launcher = Launcher(db, clock, catalog, guard, desk, policy, timing, mail)
-    invitations = Invitations(db, clock, catalog, cipher, guard, desk, launcher)
-    offers = Offers(db, clock, catalog, cipher, guard, desk, policy, timing, mail)
-    conversions = Conversions(db, clock, catalog, cipher, guard, desk, policy, invitations, offers)
+    mail = LinkMail(
+        messenger=messenger, cipher=cipher, trail=trail, catalog=catalog, public_url=public_url
+    )
+    launcher = Launcher(
+        db=db,
+        clock=clock,
+        catalog=catalog,
+        guard=guard,
+        desk=desk,
+        policy=policy,
+        timing=timing,
+        mail=mail,
+    )
+    invitations = Invitations(
+        db=db,
+        clock=clock,
+        catalog=catalog,
+        cipher=cipher,
+        guard=guard,
+        desk=desk,
+        launcher=launcher,
+    )
+    offers = Offers(
+        db=db,
+        clock=clock,
+        catalog=catalog,
+        cipher=cipher,
+        guard=guard,
+        desk=desk,
+        policy=policy,
+        timing=timing,
+        mail=mail,
+    )
+    conversions = Conversions(
+        db=db,
+        clock=clock,
+        catalog=catalog,
+        cipher=cipher,
+        guard=guard,
+        desk=desk,
+        policy=policy,
+        invitations_=invitations,
+        offers_=offers,
+    )
     inbox = Inbox(db, clock)
     return Waitlist(
-        service=WaitlistService(db, clock, catalog, cipher, guard, policy, mail),
-        reads=WaitlistReader(db, clock, catalog, cipher, guard, policy),
+        service=WaitlistService(
+            db=db,
+            clock=clock,
+            catalog=catalog,
+            cipher=cipher,
+            guard=guard,
+            policy=policy,
+            mail=mail,
+        ),
+        reads=WaitlistReader(
+            db=db, clock=clock, catalog=catalog, cipher=cipher, guard=guard, policy=policy
+        ),
         policy=policy,
         public_url=public_url.rstrip("/"),
         launcher=launcher,
         invitations=invitations,
         offers=offers,
         conversions=conversions,
-        nurture=Nurture(db, clock, timing, mail),
+        nurture=Nurture(db=db, clock=clock, timing=timing, mail=mail),
         subscribers=(FreedSlots(offers, inbox, auto_offers), PaidVisits(conversions, inbox, clock)),
     )

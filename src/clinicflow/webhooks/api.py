@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from clinicflow.infra.error_responses import SIGNED_IN, errors
-from clinicflow.infra.web import CurrentActor, part
+from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.webhooks.errors import (
     DeliveryNotFound,
     InvalidSubscription,
@@ -30,10 +30,7 @@ from clinicflow.webhooks.service import WebhookService
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Id = Annotated[str, Query(max_length=36)]
-
-
-def _service(request: Request) -> WebhookService:
-    return cast(WebhookService, part(request, "webhooks").service)
+WebhookServiceDep = Annotated[WebhookService, Depends(provided(WebhookService))]
 
 
 @router.post(
@@ -44,9 +41,9 @@ def _service(request: Request) -> WebhookService:
     responses=errors(*SIGNED_IN, InvalidSubscription),
 )
 async def create_subscription(
-    request: Request, actor: CurrentActor, body: SubscriptionIn
+    service: WebhookServiceDep, actor: CurrentActor, body: SubscriptionIn
 ) -> SubscriptionWithSecretOut:
-    made = await _service(request).create(actor, body.url, body.event_types, body.description)
+    made = await service.create(actor, body.url, body.event_types, body.description)
     return SubscriptionWithSecretOut.with_secret(made)
 
 
@@ -56,8 +53,8 @@ async def create_subscription(
     summary="List the webhook subscriptions",
     responses=errors(*SIGNED_IN),
 )
-async def list_subscriptions(request: Request, actor: CurrentActor) -> SubscriptionList:
-    found = await _service(request).list_subscriptions(actor)
+async def list_subscriptions(service: WebhookServiceDep, actor: CurrentActor) -> SubscriptionList:
+    found = await service.list_subscriptions(actor)
     return SubscriptionList(subscriptions=[SubscriptionOut.of(s) for s in found])
 
 
@@ -68,10 +65,10 @@ async def list_subscriptions(request: Request, actor: CurrentActor) -> Subscript
     responses=errors(*SIGNED_IN, SubscriptionNotFound, InvalidSubscription),
 )
 async def update_subscription(
-    request: Request, actor: CurrentActor, subscription_id: str, body: SubscriptionPatch
+    service: WebhookServiceDep, actor: CurrentActor, subscription_id: str, body: SubscriptionPatch
 ) -> SubscriptionOut:
     changes = body.model_dump(exclude_unset=True)
-    return SubscriptionOut.of(await _service(request).update(actor, subscription_id, changes))
+    return SubscriptionOut.of(await service.update(actor, subscription_id, changes))
 
 
 @router.delete(
@@ -81,8 +78,10 @@ async def update_subscription(
     summary="Delete a webhook subscription",
     responses=errors(*SIGNED_IN, SubscriptionNotFound),
 )
-async def delete_subscription(request: Request, actor: CurrentActor, subscription_id: str) -> None:
-    await _service(request).delete(actor, subscription_id)
+async def delete_subscription(
+    service: WebhookServiceDep, actor: CurrentActor, subscription_id: str
+) -> None:
+    await service.delete(actor, subscription_id)
 
 
 @router.post(
@@ -92,10 +91,13 @@ async def delete_subscription(request: Request, actor: CurrentActor, subscriptio
     responses=errors(*SIGNED_IN, SubscriptionNotFound),
 )
 async def rotate_secret(
-    request: Request, actor: CurrentActor, subscription_id: str, body: RotateIn | None = None
+    service: WebhookServiceDep,
+    actor: CurrentActor,
+    subscription_id: str,
+    body: RotateIn | None = None,
 ) -> SubscriptionWithSecretOut:
     grace = timedelta(hours=(body or RotateIn()).previous_secret_valid_hours)
-    made = await _service(request).rotate_secret(actor, subscription_id, grace)
+    made = await service.rotate_secret(actor, subscription_id, grace)
     return SubscriptionWithSecretOut.with_secret(made)
 
 
@@ -106,7 +108,7 @@ async def rotate_secret(
     responses=errors(*SIGNED_IN, InvalidSubscription),
 )
 async def list_deliveries(
-    request: Request,
+    service: WebhookServiceDep,
     actor: CurrentActor,
     subscription_id: Id | None = None,
     status: Literal["pending", "delivered", "failed"] | None = None,
@@ -114,7 +116,7 @@ async def list_deliveries(
     limit: Annotated[int, Query(gt=0, le=500)] = 100,
 ) -> DeliveryList:
     where = DeliveryFilter(subscription_id, status, event_id, limit)
-    found = await _service(request).list_deliveries(actor, where)
+    found = await service.list_deliveries(actor, where)
     return DeliveryList(deliveries=[DeliveryOut.of(d) for d in found])
 
 
@@ -124,5 +126,7 @@ async def list_deliveries(
     summary="Send a failed webhook delivery again",
     responses=errors(*SIGNED_IN, DeliveryNotFound, NotRetryable),
 )
-async def retry_delivery(request: Request, actor: CurrentActor, delivery_id: str) -> DeliveryOut:
-    return DeliveryOut.of(await _service(request).retry(actor, delivery_id))
+async def retry_delivery(
+    service: WebhookServiceDep, actor: CurrentActor, delivery_id: str
+) -> DeliveryOut:
+    return DeliveryOut.of(await service.retry(actor, delivery_id))

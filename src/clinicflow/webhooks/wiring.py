@@ -44,14 +44,25 @@ def build_webhooks(
     """`known_types`: what subscriptions may name, and what "*" covers; every event type the
     platform publishes belongs here, or no webhook receives it. `targets`: where receivers
     may be (public https addresses by default)."""
-    sender = WebhookSender(db, clock, keys, http, schedule, rand, timeout=timeout, targets=targets)
+    sender = WebhookSender(
+        db=db,
+        clock=clock,
+        keys=keys,
+        http=http,
+        schedule=schedule,
+        rand=rand,
+        timeout=timeout,
+        targets=targets,
+    )
     service = WebhookService(
-        db,
-        clock,
-        keys,
-        trail or AuditTrail(db, clock),
-        sender,
-        known_types,
+        db=db,
+        clock=clock,
+        keys=keys,
+        trail=trail or AuditTrail(db, clock),
+        sender=sender,
+        known_types=known_types,
         previous_secret_ttl=previous_secret_ttl,
     )
-    return Webhooks(WebhookFanout(db, clock, sender, known_types), sender, service)
+    return Webhooks(
+        WebhookFanout(db=db, clock=clock, sender=sender, known_types=known_types), sender, service
+    )

@@ -1,0 +1,68 @@
+"""What every context's wiring shares: the database, keys, audit trail, clock and catalog."""
+
+from __future__ import annotations
+
+import functools
+import ssl
+from dataclasses import dataclass
+
+import httpx
+
+from clinicflow.bootstrap._keys import open_keys
+from clinicflow.catalog import Catalog
+from clinicflow.catalog.launches import LaunchState
+from clinicflow.infra import audit
+from clinicflow.infra.audit_trail import AuditTrail
+from clinicflow.infra.crypto import KeyRing
+from clinicflow.infra.db import Database
+from clinicflow.infra.telemetry import instrument_engine, instrument_http_client, setup_tracing
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import Clock
+
+
+@dataclass(frozen=True)
+class Core:
+    settings: Settings
+    clock: Clock
+    db: Database
+    keys: KeyRing
+    http: httpx.AsyncClient
+    trail: AuditTrail
+    launches: LaunchState
+    loaded: Catalog  # the catalog as configured
+    # `loaded` with the services launched at run time (POST /v1/services/{key}/launch) read
+    # as active: every context sees the one launched set, cached per process.
+    catalog: Catalog
+
+
+def open_core(
+    settings: Settings, *, clock: Clock, catalog: Catalog, http: httpx.AsyncClient | None
+) -> Core:
+    db = Database(settings.database_url, echo=settings.sql_echo)
+    # Refuses to start when stored data needs keys the file lacks (or the file is gone).
+    keys = open_keys(settings.database_url, settings.resolved_keys_file)
+    audit.use_key(db, keys.audit_key)
+    http = http or httpx.AsyncClient(timeout=10, verify=_tls())
+    # Traces (every process builds here: serve, worker, CLI); idempotent per process.
+    setup_tracing(settings)
+    instrument_engine(db.engine)
+    instrument_http_client(http)
+    launches = LaunchState(db, ttl_seconds=settings.launch_cache_seconds)
+    return Core(
+        settings=settings,
+        clock=clock,
+        db=db,
+        keys=keys,
+        http=http,
+        trail=AuditTrail(db=db, clock=clock),
+        launches=launches,
+        loaded=catalog,
+        catalog=launches.catalog(catalog),
+    )
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The outbound TLS context (certifi's CAs), loaded once per process: each load costs more
+    than the rest of a container's build."""
+    return httpx.create_ssl_context()

@@ -1,0 +1,65 @@
+"""What runs beside the requests: the event bus's subscribers and the periodic jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from clinicflow.adapters.calendars.noop import NoCalendar
+from clinicflow.adapters.ehr.noop import NoEhr
+from clinicflow.analytics.recorder import EventRecorder
+from clinicflow.bootstrap.core import Core
+from clinicflow.infra import audit
+from clinicflow.infra.audit_anchor import CheckpointWriter
+from clinicflow.infra.bus import Subscriber
+from clinicflow.infra.events import EventBus, build_bus
+from clinicflow.infra.jobs import Job, Jobs
+from clinicflow.integrations.handlers import CalendarSubscriber, EhrSubscriber
+from clinicflow.notifications.wiring import Notifications
+from clinicflow.payments.wiring import Payments
+from clinicflow.waitlist import Waitlist
+from clinicflow.webhooks.wiring import Webhooks
+
+
+def wire_bus(
+    core: Core,
+    *,
+    notifications: Notifications,
+    webhooks: Webhooks,
+    payments: Payments,
+    waitlist: Waitlist,
+) -> EventBus:
+    # Calendar and EHR adapters come with their issue; until then the no-op ones acknowledge.
+    subscribers: list[Subscriber] = [
+        notifications.subscriber,
+        notifications.erasure,
+        EventRecorder(db=core.db, clock=core.clock),
+        CalendarSubscriber(NoCalendar()),
+        EhrSubscriber(NoEhr()),
+        webhooks.fanout,
+        payments.subscriber,
+        *waitlist.subscribers,
+    ]
+    return build_bus(core.settings, core.db, core.clock, subscribers)
+
+
+def wire_jobs(
+    core: Core, *, notifications: Notifications, webhooks: Webhooks, waitlist: Waitlist
+) -> Jobs:
+    settings, db = core.settings, core.db
+    every = timedelta(seconds=settings.reminder_poll_seconds)
+    waitlist_every = timedelta(seconds=settings.waitlist_poll_seconds)
+    jobs = [
+        Job("reminders", every, notifications.reminders.send_due),
+        Job("message_recovery", every, notifications.recovery.resume),
+        Job("webhook_retries", timedelta(seconds=5), webhooks.sender.send_due),
+        # Entries whose process died between their commit and their seal (infra.audit).
+        Job("audit_seal", timedelta(seconds=10), lambda _now: audit.seal(db)),
+        # The chain's head, kept outside the database (infra.audit_anchor).
+        Job(
+            "audit_checkpoint",
+            timedelta(seconds=settings.audit_checkpoint_seconds),
+            CheckpointWriter(db=db, path=settings.resolved_audit_checkpoint_file).run,
+        ),
+        *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
+    ]
+    return Jobs(core.clock, jobs)
