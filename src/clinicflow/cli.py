@@ -27,7 +27,7 @@ class _Clinicflow(typer.Typer):
             return super().__call__(*args, **kwargs)
         except KeysUnavailable as exc:
             # Any command that builds the app refuses here: say why, without a traceback.
-            console.print(f"[red]✗[/] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
+            console.print(f"[red]✗[/] {exc}", highlight=False)
             raise SystemExit(1) from exc
 
 
@@ -44,7 +44,8 @@ app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(oauth_app, name="oauth")
 app.add_typer(events_app, name="events")
 app.add_typer(payments_app, name="payments")
-console = Console(stderr=True)
+# No wrapping: what it prints (commands, URLs, paths) must stay whole to be copied.
+console = Console(stderr=True, soft_wrap=True)
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -194,7 +195,7 @@ def db_migrate(revision: str = "head") -> None:
     try:
         open_keys(settings.database_url, settings.resolved_keys_file)
     except (KeysUnavailable, OSError) as exc:
-        console.print(f"[yellow]key ring not ready:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]key ring not ready:[/] {exc}", highlight=False)
 
 
 @config_app.command("check")
