@@ -247,8 +247,8 @@ class UserService:
 
     async def reset_password(self, username: str, password: str) -> None:
         """Replace the user's password, zero the failure count, and end their open sessions
-        (whoever held the old password is signed out). Address back-offs stay: they slow the
-        addresses that guessed, not the account."""
+        (whoever held the old password is signed out). The back-offs stay (per network and
+        the account's budget): they slow whoever guessed, and the guessing may go on."""
         username = username.strip().lower()
         problems = check_password_policy(password, username)
         if problems:
