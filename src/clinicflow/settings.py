@@ -54,11 +54,18 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=15, gt=0)
     session_max_hours: int = Field(default=12, gt=0)
     patient_link_minutes: int = Field(default=15, gt=0)
-    # Staff sign-in back-off, per (account name, client address): this many failures are
-    # free, then each attempt waits twice as long as the last, from the base up to the cap.
+    # Staff sign-in back-off, per (account name, client network: IPv4 address or IPv6 /64):
+    # this many failures are free, then each attempt waits twice as long as the last, from
+    # the base up to the cap.
     signin_free_failures: int = Field(default=5, gt=0)
     signin_backoff_seconds: int = Field(default=30, gt=0)
     signin_backoff_max_minutes: int = Field(default=15, gt=0)
+    # And per account, over all networks it has not signed in from in the last
+    # `signin_known_days`: this many failures (forgotten after the window passes with no
+    # attempt), then new networks wait the same doubling steps; known networks never do.
+    signin_account_failures: int = Field(default=20, gt=0)
+    signin_account_window_minutes: int = Field(default=60, gt=0)
+    signin_known_days: int = Field(default=30, gt=0)
     # OAuth 2.0 client-credentials tokens issued here (JWT, ES256).
     token_audience: str = "clinicflow-api"  # noqa: S105 (an audience name, not a secret)
     access_token_minutes: int = Field(default=15, gt=0)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from clinicflow.bootstrap.core import Core
 from clinicflow.identity.apikeys import ApiKeys
 from clinicflow.identity.authenticate import Authenticator
-from clinicflow.identity.domain.backoff import BackoffPolicy
+from clinicflow.identity.domain.backoff import BackoffPolicy, SignInLimits
 from clinicflow.identity.links import PatientLinks
 from clinicflow.identity.mailer import Mailer
 from clinicflow.identity.oauth import TokenService
@@ -57,7 +57,7 @@ def wire_identity(core: Core, *, patients: PatientDirectory, mailer: Mailer) -> 
             sessions=sessions,
             practitioners=set(core.loaded.practitioners),
             issuer_name=core.loaded.clinic.name,
-            backoff=BackoffStore(db=db, policy=_backoff_policy(settings)),
+            backoff=BackoffStore(db=db, limits=_signin_limits(settings), keys=core.keys),
             passwords=Passwords(settings.password_hashing),
         ),
         sessions=sessions,
@@ -98,9 +98,16 @@ def _oidc(core: Core) -> OidcVerifier | None:
     )
 
 
-def _backoff_policy(settings: Settings) -> BackoffPolicy:
-    return BackoffPolicy(
-        free_failures=settings.signin_free_failures,
-        base=timedelta(seconds=settings.signin_backoff_seconds),
-        cap=timedelta(minutes=settings.signin_backoff_max_minutes),
+def _signin_limits(settings: Settings) -> SignInLimits:
+    base = timedelta(seconds=settings.signin_backoff_seconds)
+    cap = timedelta(minutes=settings.signin_backoff_max_minutes)
+    return SignInLimits(
+        address=BackoffPolicy(free_failures=settings.signin_free_failures, base=base, cap=cap),
+        account=BackoffPolicy(
+            free_failures=settings.signin_account_failures,
+            base=base,
+            cap=cap,
+            forget_after=timedelta(minutes=settings.signin_account_window_minutes),
+        ),
+        known_for=timedelta(days=settings.signin_known_days),
     )

@@ -1,9 +1,9 @@
 """Per-client rate limits at the edge (the `limits` library, moving window).
 
 A client is who the request authenticated as (API key, OAuth client, staff user, patient),
-or its IP address when anonymous; limits are per client and per route class, from the
-client's tier (`Settings.rate_limits`). Storage is in memory by default and Redis when
-configured, so the limits hold across replicas.
+or its network when anonymous (IPv4 address, IPv6 /64); limits are per client and per route
+class, from the client's tier (`Settings.rate_limits`). Storage is in memory by default and
+Redis when configured, so the limits hold across replicas.
 
 Runs as a dependency after `authenticate` (the caller must be known first, or anyone could
 spend another client's budget by naming its key); the verdict goes to `request.state`, and
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor
+from clinicflow.shared.client_network import client_network
 from clinicflow.shared.errors import DomainError
 
 log = structlog.get_logger(__name__)
@@ -103,9 +104,10 @@ class RateLimiter:
 
     async def check(self, actor: Actor, client_ip: str | None, route_class: str) -> Verdict:
         item = self.item_for(actor.tier, route_class)
-        # Anonymous callers all share one id ("anonymous"): they are told apart by address.
+        # Anonymous callers all share one id ("anonymous"): they are told apart by network
+        # (the IPv4 address, or the IPv6 /64, which one host may roam at will).
         anonymous = actor.kind == "anonymous" or not actor.id
-        who = f"ip:{client_ip or 'unknown'}" if anonymous else f"{actor.kind}:{actor.id}"
+        who = f"ip:{client_network(client_ip)}" if anonymous else f"{actor.kind}:{actor.id}"
         allowed = await self._limiter.hit(item, route_class, who)
         stats = await self._limiter.get_window_stats(item, route_class, who)
         reset_after = max(0, int(stats.reset_time - time.time() + 0.999))

@@ -21,15 +21,16 @@ users = Table(
     Column("totp_last_step", Integer, nullable=True),  # a code is accepted once
     Column("active", Boolean, nullable=False),
     # Failed sign-ins since the last success, from any address (for staff to see); the
-    # back-off itself is per address, in identity_signin_backoff.
+    # back-off itself is per network and per account, in identity_signin_*.
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("last_login_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-# One row per (account name, client address) with unresolved sign-in attempts. Keyed by the
+# One row per (account name, client network) with unresolved sign-in attempts. Keyed by the
 # name as typed, not the user id, so a name with no account backs off exactly like one with.
+# `address` is the client's network: the IPv4 address, or the IPv6 /64.
 signin_backoff = Table(
     "identity_signin_backoff",
     metadata,
@@ -39,6 +40,29 @@ signin_backoff = Table(
     Column("blocked_until", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_identity_signin_backoff_updated_at", "updated_at"),
+)
+
+# The account-wide budget: unresolved attempts from networks the account has not signed in
+# from lately, by the name as typed (a missing name counts alike).
+signin_account = Table(
+    "identity_signin_account",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("blocked_until", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_identity_signin_account_updated_at", "updated_at"),
+)
+
+# Networks an account signed in from successfully: exempt from the account-wide budget.
+# The network is stored as a keyed hash (the key ring's blind index), never as written.
+signin_known = Table(
+    "identity_signin_known",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("network_hash", String(64), primary_key=True),
+    Column("signed_in_at", UTCDateTime, nullable=False),
+    Index("ix_identity_signin_known_signed_in_at", "signed_in_at"),
 )
 
 sessions = Table(

@@ -1,5 +1,5 @@
-"""Staff accounts: argon2 passwords, TOTP (required for admins), a per-address back-off
-after failures (`signin_backoff`)."""
+"""Staff accounts: argon2 passwords, TOTP (required for admins), a back-off per network and
+per account after failures (`signin_backoff`)."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ class UserService:
         is known to be right answers the same whether or not the account exists."""
         name = username.strip().lower()
         now = self._clock.now()
-        await self._backoff.charge(name, address, now)
+        charge = await self._backoff.charge(name, address, now)
         async with self._db.read() as conn:
             row = (await conn.execute(select(users).where(users.c.username == name))).first()
         stored = row.password_hash if row is not None else self._passwords.dummy_hash
@@ -162,7 +162,7 @@ class UserService:
         async with self._db.write() as conn:
             won = await self._signed_in(conn, row, password, step, now)
             if won:
-                await self._backoff.clear(conn, name, address)
+                await self._backoff.succeeded(conn, charge, now)
                 opened = await self._sessions.open(conn, user_id=row.id)
         if not won:  # a parallel sign-in used this code's step first
             await self._failed(name, now)
@@ -247,8 +247,8 @@ class UserService:
 
     async def reset_password(self, username: str, password: str) -> None:
         """Replace the user's password, zero the failure count, and end their open sessions
-        (whoever held the old password is signed out). Address back-offs stay: they slow the
-        addresses that guessed, not the account."""
+        (whoever held the old password is signed out). The back-offs stay (per network and
+        the account's budget): they slow whoever guessed, and the guessing may go on."""
         username = username.strip().lower()
         problems = check_password_policy(password, username)
         if problems:
