@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from clinicflow.infra.audit import keyed_from, use_key
-from clinicflow.infra.audit_anchor import Head, current_head, read, write
+from clinicflow.infra.audit_anchor import Head, adopt_once, current_head, read, write
 from clinicflow.infra.crypto import KeyRing, KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.settings import Settings
@@ -96,7 +96,8 @@ def audit_head() -> None:
         db = Database(settings.database_url)
         use_key(db, key)
         try:
-            async with db.read() as conn:
+            async with db.write() as conn:
+                await adopt_once(conn, key, path)
                 return await current_head(conn), await keyed_from(conn)
         finally:
             await db.dispose()

@@ -5,9 +5,10 @@ into plain SHA-256), forge a checkpoint (hiding deleted oldest rows), nor slip a
 `infra_audit_pending` for the sealer to chain with a valid HMAC.
 
 Rows that existed when migration 0017l added the MACs are marked `predates_signing` (a
-migration holds no key). They are trusted while the chain row itself is still in that state,
-and the first process holding the key signs them all once (`adopt`): trust on first use,
-docs/architecture.md.
+migration holds no key). They are trusted while the chain row itself is still in that state
+and no checkpoint kept outside the database says signing had begun; the first checkpoint
+writer holding the key signs them all once (`adopt`, from `infra.audit_anchor`): trust on
+first use, docs/architecture.md. The sealer never chains an unsigned pending entry.
 """
 
 from __future__ import annotations
@@ -57,8 +58,12 @@ def _trusted(row: Row[Any], expected: str, legacy: bool) -> bool:
     return legacy and bool(row.predates_signing) and row.mac is None
 
 
-async def read_state(conn: AsyncConnection, key: bytes) -> ChainState:
-    legacy = await legacy_open(conn)
+async def read_state(
+    conn: AsyncConnection, key: bytes, *, legacy_allowed: bool = True
+) -> ChainState:
+    """`legacy_allowed`: False once a checkpoint outside the database recorded a signed
+    state, so rows reset to `predates_signing` are not trusted again."""
+    legacy = legacy_allowed and await legacy_open(conn)
     problems: list[str] = []
     chain = (await conn.execute(select(audit_chain).limit(1))).first()
     keyed_from, signed = 1, True
@@ -87,9 +92,11 @@ async def read_state(conn: AsyncConnection, key: bytes) -> ChainState:
     return ChainState(start_id, start_hash, keyed_from, signed, tuple(problems))
 
 
-async def forged_pending(conn: AsyncConnection, key: bytes) -> list[int]:
+async def forged_pending(
+    conn: AsyncConnection, key: bytes, *, legacy_allowed: bool = True
+) -> list[int]:
     """Ids of waiting entries that `audit.append` did not write (their MAC does not match)."""
-    legacy = await legacy_open(conn)
+    legacy = legacy_allowed and await legacy_open(conn)
     rows = (await conn.execute(select(audit_pending).order_by(audit_pending.c.id))).all()
     return [r.id for r in rows if not _trusted(r, pending_mac(key, entry_fields(r)), legacy)]
 

@@ -57,7 +57,7 @@ from clinicflow.infra._audit_chain import (
     pending_mac,
     row_mac,
 )
-from clinicflow.infra._audit_state import adopt, entry_fields, forged_pending, read_state
+from clinicflow.infra._audit_state import entry_fields, forged_pending, read_state
 from clinicflow.infra.audit_tables import (
     ACTOR_TYPES,
     OUTCOMES,
@@ -202,9 +202,8 @@ _PENDING = (
     .order_by(audit_pending.c.id)
     .limit(SEAL_BATCH)
 )
-# Per engine: whether the rows predating signing were adopted, and the pending ids found
-# forged (left in place as evidence, skipped by later seals; `verify` reports them).
-_adopted: weakref.WeakSet[Engine] = weakref.WeakSet()
+# Per engine: the pending ids found forged (left in place as evidence, skipped by later
+# seals; `verify` reports them). Entries predating signing wait for `_audit_state.adopt`.
 _forged: weakref.WeakKeyDictionary[Engine, set[int]] = weakref.WeakKeyDictionary()
 _CHAIN = insert(audit_log)
 _DONE = delete(audit_pending).where(audit_pending.c.id.in_(bindparam("q_ids", expanding=True)))
@@ -212,16 +211,13 @@ _DONE = delete(audit_pending).where(audit_pending.c.id.in_(bindparam("q_ids", ex
 
 async def seal_batch(conn: AsyncConnection) -> int:
     """Chain up to SEAL_BATCH pending entries, oldest first, in the caller's write
-    transaction; how many it took up (forged ones are left in place, quarantined)."""
+    transaction; how many it took up (forged ones are left in place, quarantined, and
+    counted: a full batch means more may wait)."""
     key = chain_key(conn)  # before the lock: without a key nothing is chained
     if conn.dialect.name == "postgresql":
         # Held until this transaction ends, so the next sealer starts from this one's head.
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    engine = conn.sync_engine
-    if engine not in _adopted:
-        await adopt(conn, key)
-        _adopted.add(engine)
-    forged = _forged.setdefault(engine, set())
+    forged = _forged.setdefault(conn.sync_engine, set())
     pending = (await conn.execute(_PENDING, {"q_skip": sorted(forged)})).all()
     if not pending:
         return 0
@@ -229,9 +225,12 @@ async def seal_batch(conn: AsyncConnection) -> int:
     prev_id, prev_hash = (
         (first.head_id, first.head_hash) if first.head_id is not None else await chain_start(conn)
     )
-    chained, done = [], []
+    chained, done, waiting = [], [], 0
     for row in pending:
         values = entry_fields(row)
+        if row.predates_signing and row.mac is None:
+            waiting += 1  # older than signing: waits for `audit_anchor.adopt_once` to sign it
+            continue
         if not mac_matches(pending_mac(key, values), row.mac):
             log.error("audit_pending_forged", pending_id=row.id)
             forged.add(row.id)
@@ -246,7 +245,7 @@ async def seal_batch(conn: AsyncConnection) -> int:
         # Exactly these: an id below the last one may belong to an entry committed since the
         # select above (ids are taken at insert, not at commit), which must wait its seal.
         await conn.execute(_DONE, {"q_ids": done})
-    return len(pending)
+    return len(pending) - waiting
 
 
 class Sealer:
@@ -319,7 +318,8 @@ async def verify(
     `recorded_keyed_from` (from the same checkpoints) must match `keyed_from`. The chain's
     signed state and the waiting entries are checked too (`infra._audit_state`)."""
     key = chain_key(conn)
-    state = await read_state(conn, key)
+    signed_before = bool(recorded_keyed_from)  # then nothing predating signing is trusted
+    state = await read_state(conn, key, legacy_allowed=not signed_before)
     problems = list(state.problems)
     problems += [
         f"keyed_from is {state.keyed_from} in the database but {n} in a checkpoint kept "
@@ -327,7 +327,7 @@ async def verify(
         for n in sorted(set(recorded_keyed_from))
         if n != state.keyed_from
     ]
-    forged = await forged_pending(conn, key)
+    forged = await forged_pending(conn, key, legacy_allowed=not signed_before)
     if forged:
         problems.append(
             f"pending entries {', '.join(map(str, forged))} in infra_audit_pending were not "

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra._audit_chain import canonical_at
+from clinicflow.infra._audit_state import adopt, legacy_open
 from clinicflow.infra.audit import audit_log, chain_key, chain_start, keyed_from
 from clinicflow.infra.db import Database
 
@@ -74,9 +75,10 @@ class CheckpointWriter:
     _last: Head | None = field(default=None, init=False)
 
     async def run(self, now: datetime) -> int:
-        async with self.db.read() as conn:
-            head = await current_head(conn)
+        async with self.db.write() as conn:
             key = chain_key(conn)
+            await adopt_once(conn, key, self.path)
+            head = await current_head(conn)
             since = await keyed_from(conn)
         if head.seq == 0 or head == self._last:
             return 0
@@ -85,6 +87,18 @@ class CheckpointWriter:
         log.info("audit_checkpoint", seq=head.seq, hash=head.hash, at=at)
         self._last = head
         return 1
+
+
+async def adopt_once(conn: AsyncConnection, key: bytes, path: Path) -> int:
+    """Sign the rows that predate signing (migration 0017l), once: only while no checkpoint
+    in `path` recorded a signed state, so a chain row reset to its unsigned state later is
+    reported, not trusted again (trust on first use, docs/architecture.md)."""
+    if not await legacy_open(conn):
+        return 0
+    if read(path, key).keyed_from:
+        log.error("audit_state_reset", checkpoint_file=str(path))
+        return 0
+    return await adopt(conn, key)
 
 
 async def current_head(conn: AsyncConnection) -> Head:
