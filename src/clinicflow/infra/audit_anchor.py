@@ -75,9 +75,13 @@ class CheckpointWriter:
     _last: Head | None = field(default=None, init=False)
 
     async def run(self, now: datetime) -> int:
-        async with self.db.write() as conn:
+        async with self.db.read() as conn:
             key = chain_key(conn)
-            await adopt_once(conn, key, self.path)
+            legacy = await legacy_open(conn)
+        if legacy:  # once after migration 0017l: a write transaction only then
+            async with self.db.write() as conn:
+                await adopt_once(conn, key, self.path)
+        async with self.db.read() as conn:
             head = await current_head(conn)
             since = await keyed_from(conn)
         if head.seq == 0 or head == self._last:
