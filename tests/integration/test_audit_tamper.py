@@ -29,6 +29,7 @@ from clinicflow.infra.audit import (
     audit_pending,
     use_key,
 )
+from clinicflow.infra.audit_anchor import CheckpointWriter, read
 from clinicflow.infra.audit_tables import audit_chain
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
@@ -299,3 +300,30 @@ def test_state_predating_signing_is_trusted_once_then_signed(
     assert f"OK: {ROWS + 2} rows" in after.output
     assert reset.exit_code == 1
     assert "keyed_from (1) is unsigned" in " ".join(reset.output.split())
+
+
+def test_the_checkpoint_job_signs_older_state_once_and_records_keyed_from(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    path = tmp_path / "audit-checkpoints.jsonl"
+    path.unlink()
+    clinic.run(
+        lambda conn: conn.execute(update(audit_chain).values(mac=None, predates_signing=True))
+    )
+
+    async def job() -> int:
+        db = Database(clinic.url)
+        use_key(db, clinic.key)
+        try:
+            return await CheckpointWriter(db, path).run(NOW + timedelta(hours=3))
+        finally:
+            await db.dispose()
+
+    written = asyncio.run(job())
+    chain = clinic.run(lambda conn: _all(conn, audit_chain))
+
+    assert written == 1
+    assert read(path, clinic.key).keyed_from == (1,)
+    assert [(c["keyed_from"], c["predates_signing"]) for c in chain] == [(1, False)]
+    assert chain[0]["mac"] is not None
+    assert _cli("audit", "verify").exit_code == 0
