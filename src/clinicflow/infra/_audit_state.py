@@ -13,7 +13,8 @@ first use, docs/architecture.md. The sealer never chains an unsigned pending ent
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Row, Table, select, update
@@ -99,6 +100,30 @@ async def forged_pending(
     legacy = legacy_allowed and await legacy_open(conn)
     rows = (await conn.execute(select(audit_pending).order_by(audit_pending.c.id))).all()
     return [r.id for r in rows if not _trusted(r, pending_mac(key, entry_fields(r)), legacy)]
+
+
+async def checked_state(
+    conn: AsyncConnection, key: bytes, recorded_keyed_from: Collection[int]
+) -> ChainState:
+    """The state with every problem `audit verify` reports about it: unsigned or mis-signed
+    rows, a `keyed_from` that differs from the checkpoints kept outside the database, and
+    forged waiting entries. A signed checkpoint line ends the trust in predating rows."""
+    signed_before = bool(recorded_keyed_from)
+    state = await read_state(conn, key, legacy_allowed=not signed_before)
+    problems = list(state.problems)
+    problems += [
+        f"keyed_from is {state.keyed_from} in the database but {n} in a checkpoint kept "
+        "outside the database (raised to turn rows back into plain hashes?)"
+        for n in sorted(set(recorded_keyed_from))
+        if n != state.keyed_from
+    ]
+    forged = await forged_pending(conn, key, legacy_allowed=not signed_before)
+    if forged:
+        problems.append(
+            f"pending entries {', '.join(map(str, forged))} in infra_audit_pending were not "
+            "written by the application (their MAC does not match: forged?)"
+        )
+    return replace(state, problems=tuple(problems))
 
 
 async def adopt(conn: AsyncConnection, key: bytes) -> int:

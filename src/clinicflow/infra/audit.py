@@ -57,7 +57,7 @@ from clinicflow.infra._audit_chain import (
     pending_mac,
     row_mac,
 )
-from clinicflow.infra._audit_state import entry_fields, forged_pending, read_state
+from clinicflow.infra._audit_state import checked_state, entry_fields, read_state
 from clinicflow.infra.audit_tables import (
     ACTOR_TYPES,
     OUTCOMES,
@@ -318,23 +318,9 @@ async def verify(
     `recorded_keyed_from` (from the same checkpoints) must match `keyed_from`. The chain's
     signed state and the waiting entries are checked too (`infra._audit_state`)."""
     key = chain_key(conn)
-    signed_before = bool(recorded_keyed_from)  # then nothing predating signing is trusted
-    state = await read_state(conn, key, legacy_allowed=not signed_before)
-    problems = list(state.problems)
-    problems += [
-        f"keyed_from is {state.keyed_from} in the database but {n} in a checkpoint kept "
-        "outside the database (raised to turn rows back into plain hashes?)"
-        for n in sorted(set(recorded_keyed_from))
-        if n != state.keyed_from
-    ]
-    forged = await forged_pending(conn, key, legacy_allowed=not signed_before)
-    if forged:
-        problems.append(
-            f"pending entries {', '.join(map(str, forged))} in infra_audit_pending were not "
-            "written by the application (their MAC does not match: forged?)"
-        )
-    if problems:
-        return VerifyResult(False, 0, None, "; ".join(problems))
+    state = await checked_state(conn, key, recorded_keyed_from)
+    if state.problems:
+        return VerifyResult(False, 0, None, "; ".join(state.problems))
     walker = ChainWalker(
         key,
         state.start_id,
