@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from clinicflow.infra.audit_anchor import Head, current_head, read, write
+from clinicflow.infra.audit import keyed_from, use_key
+from clinicflow.infra.audit_anchor import Head, adopt_once, current_head, read, write
 from clinicflow.infra.crypto import KeyRing, KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.settings import Settings
@@ -64,7 +65,7 @@ def audit_verify(expect_head: ExpectHead = None) -> None:
         )
         raise typer.Exit(1)
     anchors = recorded.anchors() | ({expected.seq: expected.hash} if expected else {})
-    result = asyncio.run(verify_database(settings.database_url, key, anchors))
+    result = asyncio.run(verify_database(settings.database_url, key, anchors, recorded.keyed_from))
     if not result.ok:
         console.print(f"[red]✗ audit log broken:[/] {result.problem}", highlight=False)
         raise typer.Exit(1)
@@ -91,16 +92,18 @@ def audit_head() -> None:
     key = _ring(settings).audit_key
     path = settings.resolved_audit_checkpoint_file
 
-    async def newest() -> Head:
+    async def newest() -> tuple[Head, int | None]:
         db = Database(settings.database_url)
+        use_key(db, key)
         try:
-            async with db.read() as conn:
-                return await current_head(conn)
+            async with db.write() as conn:
+                await adopt_once(conn, key, path)
+                return await current_head(conn), await keyed_from(conn)
         finally:
             await db.dispose()
 
-    head = asyncio.run(newest())
+    head, since = asyncio.run(newest())
     if head.seq:
-        write(path, key, head, SystemClock().now())
+        write(path, key, head, SystemClock().now(), since)
         console.print(f"checkpoint written to {path}", highlight=False)
     typer.echo(str(head))

@@ -16,6 +16,7 @@ from rich.table import Table
 from clinicflow.catalog.loader import ConfigError, load_catalog
 from clinicflow.cli_progress import progress_bar
 from clinicflow.infra.audit import use_key
+from clinicflow.infra.audit_anchor import Head, write
 from clinicflow.infra.crypto import KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.retention import STEPS, RetentionPlan, apply, plan, rows
@@ -69,6 +70,12 @@ def run(apply_changes: Apply = False) -> None:
             await db.dispose()
 
     result = asyncio.run(go())
+    pruned = result.audit
+    if pruned.through_id is not None and pruned.through_hash is not None:
+        # The pruning checkpoint kept outside the database too: a forged or rewritten one in
+        # the database then differs from it (`audit verify`).
+        head = Head(pruned.through_id, pruned.through_hash)
+        write(settings.resolved_audit_checkpoint_file, audit_key, head, now)
     _show(result)
     if not result.applied:
         console.print("dry run: nothing was changed; run with --apply to delete/de-identify")

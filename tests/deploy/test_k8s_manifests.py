@@ -197,6 +197,20 @@ def test_the_key_ring_comes_from_the_secret_as_a_read_only_file() -> None:
         assert secret["defaultMode"] & 0o022 == 0, "not writable by group or others"
 
 
+def test_audit_checkpoints_outlive_pods_on_a_shared_volume() -> None:
+    """Checkpoints in an emptyDir would vanish with the pod, and `audit verify` could no
+    longer tell rows cut off the chain's end."""
+    path = _by_kind("ConfigMap")["clinicflow-config"]["data"]["CLINICFLOW_AUDIT_CHECKPOINT_FILE"]
+    claims = _by_kind("PersistentVolumeClaim")
+    for name in ("clinicflow-api", "clinicflow-worker"):
+        pod = _by_kind("Deployment")[name]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        (container,) = pod["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+        claim = volumes[mount["name"]]["persistentVolumeClaim"]["claimName"]
+        assert claims[claim]["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
 def test_api_deployment() -> None:
     api = _by_kind("Deployment")["clinicflow-api"]
     assert api["spec"]["replicas"] == 2

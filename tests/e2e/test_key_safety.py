@@ -4,6 +4,7 @@ the real `clinicflow` command; a new ring is made only on first set-up or by `ke
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import socket
@@ -188,3 +189,33 @@ def test_no_ring_is_made_while_the_database_cannot_be_asked(tmp_path: Path) -> N
     with pytest.raises(KeysUnavailable, match="cannot check the database for sealed data"):
         open_keys(unreachable, key_file)
     assert not key_file.exists()
+
+
+@pytest.mark.parametrize("clinic", ["default"], indirect=True)
+def test_a_malformed_key_file_is_refused_in_one_line_naming_it(
+    clinic: tuple[dict[str, str], Path],
+) -> None:
+    env, key_file = clinic
+    key_file.write_text('{"active": "k1", "keys": ')  # truncated by a bad copy
+
+    refused = _cli(env, "users", "list")
+
+    assert refused.returncode == 1, refused.stderr
+    assert f"the key file {key_file} cannot be read (key ring is not JSON" in _one_line(
+        refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+
+
+def test_processes_setting_up_at_once_on_an_empty_database_share_one_ring(
+    tmp_path: Path,
+) -> None:
+    """Every process races to make the first ring; the losers open the winner's file."""
+    key_file = tmp_path / "keys.json"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
+    asyncio.run(upgrade(url))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        rings = list(pool.map(lambda _: open_keys(url, key_file), range(8)))
+
+    assert {ring.active for ring in rings} == {load(key_file).active}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection
 
-from clinicflow.infra._audit_chain import GENESIS, row_mac
+from clinicflow.infra._audit_chain import GENESIS, pending_mac, row_mac
 from clinicflow.infra.audit import (
     AuditEntry,
     append,
@@ -58,7 +58,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 def _pending(n: int) -> dict[str, object]:
-    return {**asdict(_entry(n)), "at": NOW + timedelta(minutes=n)}
+    """An entry as `append` buffers it (signed with the chain key), committed unsealed."""
+    fields = {**asdict(_entry(n)), "at": NOW + timedelta(minutes=n)}
+    return fields | {"mac": pending_mac(KEY, fields)}
 
 
 async def _fill(db: Database, count: int) -> None:

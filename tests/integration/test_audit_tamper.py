@@ -21,7 +21,16 @@ from typer.testing import CliRunner
 
 from clinicflow.cli import app
 from clinicflow.infra._audit_chain import GENESIS, row_hash
-from clinicflow.infra.audit import AuditEntry, append, audit_log, use_key
+from clinicflow.infra.audit import (
+    AuditEntry,
+    append,
+    audit_checkpoints,
+    audit_log,
+    audit_pending,
+    use_key,
+)
+from clinicflow.infra.audit_anchor import CheckpointWriter, read
+from clinicflow.infra.audit_tables import audit_chain
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
 
@@ -123,6 +132,39 @@ async def reorder_two_rows(conn: AsyncConnection) -> None:
         await conn.execute(update(audit_log).where(audit_log.c.id == old).values(id=new))
 
 
+async def raise_keyed_from_and_rehash(conn: AsyncConnection, predating: bool = False) -> None:
+    # Every row below keyed_from verifies as plain SHA-256, which anyone can compute.
+    await conn.execute(delete(audit_chain))
+    values = {"id": 1, "keyed_from": ROWS + 1, "predates_signing": predating}
+    await conn.execute(insert(audit_chain).values(values))
+    await rehash_the_chain_with_plain_sha256(conn)
+
+
+async def raise_keyed_from_posing_as_predating_signing(conn: AsyncConnection) -> None:
+    await raise_keyed_from_and_rehash(conn, predating=True)
+
+
+async def forge_a_pruning_checkpoint(conn: AsyncConnection, predating: bool = False) -> None:
+    # Hides the deleted oldest rows: the walk would start after them.
+    through = (await _rows(conn))[3]
+    await conn.execute(
+        insert(audit_checkpoints).values(
+            through_id=4,
+            through_hash=through["hash"],
+            rows_pruned=4,
+            cutoff=NOW,
+            created_at=NOW,
+            predates_signing=predating,
+        )
+    )
+    await conn.execute(delete(audit_log).where(audit_log.c.id <= 4))
+
+
+async def forge_a_pruning_checkpoint_posing_as_predating_signing(conn: AsyncConnection) -> None:
+    await conn.execute(update(audit_chain).values(mac=None, predates_signing=True))
+    await forge_a_pruning_checkpoint(conn, predating=True)
+
+
 @pytest.mark.parametrize(
     ("tamper", "problem"),
     [
@@ -133,6 +175,16 @@ async def reorder_two_rows(conn: AsyncConnection) -> None:
         (append_a_forged_row_with_a_correct_plain_hash, f"row {ROWS + 1}: hash does not match"),
         (rehash_the_chain_with_plain_sha256, "row 1: hash does not match its contents"),
         (reorder_two_rows, "row 3: hash does not match its contents"),
+        (raise_keyed_from_and_rehash, f"keyed_from ({ROWS + 1}) is unsigned or its signature"),
+        (
+            raise_keyed_from_posing_as_predating_signing,
+            f"keyed_from is {ROWS + 1} in the database but 1 in a checkpoint kept outside",
+        ),
+        (forge_a_pruning_checkpoint, "pruning checkpoint 1 (through row 4) is unsigned"),
+        (
+            forge_a_pruning_checkpoint_posing_as_predating_signing,
+            "pruning checkpoint 1 (through row 4) is unsigned",
+        ),
     ],
 )
 def test_audit_verify_catches_every_kind_of_tampering(
@@ -182,3 +234,96 @@ def test_the_chain_keeps_verifying_through_a_key_rotation(clinic: Clinic) -> Non
     result = _cli("audit", "verify")
     assert result.exit_code == 0, result.output
     assert f"OK: {ROWS + 1} rows" in result.output
+
+
+def _forged_pending_entry() -> dict[str, Any]:
+    # audit_pending.py from the review: a nurse's read of a VIP that never happened.
+    entry = AuditEntry("user", "innocent-nurse", "nurse", "read", "patient", "vip")
+    return asdict(entry) | {"patient_id": "vip", "at": NOW + timedelta(hours=1)}
+
+
+def test_an_entry_forged_into_the_pending_table_is_never_sealed(
+    clinic: Clinic, caplog: pytest.LogCaptureFixture
+) -> None:
+    clinic.run(lambda conn: conn.execute(insert(audit_pending).values(_forged_pending_entry())))
+    entry = AuditEntry("user", "u1", "admin", "read", "patient", "p1")
+    clinic.run(lambda conn: append(conn, entry, NOW + timedelta(hours=2)))  # seals after it
+
+    rows = clinic.run(_rows)
+    left = clinic.run(lambda conn: _all(conn, audit_pending))
+    result = _cli("audit", "verify")
+
+    assert [r["resource_id"] for r in rows] == [*(f"p{n}" for n in range(1, ROWS + 1)), "p1"]
+    assert [(r["actor_id"], r["mac"]) for r in left] == [("innocent-nurse", None)]  # evidence
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert f"pending entries {left[0]['id']} in infra_audit_pending were not written" in output
+    logged = [r for r in caplog.records if "audit_pending_forged" in r.getMessage()]
+    assert logged
+    assert f"pending_id={left[0]['id']}" in logged[0].getMessage()
+    assert "innocent-nurse" not in caplog.text  # ids only
+
+
+async def _all(conn: AsyncConnection, table: Any) -> list[dict[str, Any]]:
+    return [row._asdict() for row in await conn.execute(select(table))]
+
+
+def test_state_predating_signing_is_trusted_once_then_signed(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """A database upgraded by migration 0017l: its chain row and a pending entry (a process
+    died before sealing it) carry no MAC yet. Trusted until the first checkpoint writer
+    holding the key signs them; after that, a reset to the unsigned state is tampering."""
+    (tmp_path / "audit-checkpoints.jsonl").unlink()  # as before 0017l: no signed line yet
+    legacy = _forged_pending_entry() | {"actor_id": "u2", "predates_signing": True}
+    unsigned = {"mac": None, "predates_signing": True}
+
+    async def upgraded(conn: AsyncConnection) -> None:
+        await conn.execute(update(audit_chain).values(unsigned))
+        await conn.execute(insert(audit_pending).values(legacy))
+
+    clinic.run(upgraded)
+    before = _cli("audit", "verify")
+    head = _cli("audit", "head")  # signs them, then records a line with keyed_from
+    entry = AuditEntry("user", "u1", "admin", "read", "patient", "p1")
+    clinic.run(lambda conn: append(conn, entry, NOW + timedelta(hours=2)))  # seals both
+    after = _cli("audit", "verify")
+    clinic.run(
+        lambda conn: conn.execute(update(audit_chain).values(mac=None, predates_signing=True))
+    )
+    reset = _cli("audit", "verify")
+
+    assert before.exit_code == 0, before.output
+    assert "1 newer entries awaiting their seal" in " ".join(before.output.split())
+    assert head.exit_code == 0, head.output
+    assert after.exit_code == 0, after.output
+    assert f"OK: {ROWS + 2} rows" in after.output
+    assert reset.exit_code == 1
+    assert "keyed_from (1) is unsigned" in " ".join(reset.output.split())
+
+
+def test_the_checkpoint_job_signs_older_state_once_and_records_keyed_from(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    path = tmp_path / "audit-checkpoints.jsonl"
+    path.unlink()
+    clinic.run(
+        lambda conn: conn.execute(update(audit_chain).values(mac=None, predates_signing=True))
+    )
+
+    async def job() -> int:
+        db = Database(clinic.url)
+        use_key(db, clinic.key)
+        try:
+            return await CheckpointWriter(db, path).run(NOW + timedelta(hours=3))
+        finally:
+            await db.dispose()
+
+    written = asyncio.run(job())
+    chain = clinic.run(lambda conn: _all(conn, audit_chain))
+
+    assert written == 1
+    assert read(path, clinic.key).keyed_from == (1,)
+    assert [(c["keyed_from"], c["predates_signing"]) for c in chain] == [(1, False)]
+    assert chain[0]["mac"] is not None
+    assert _cli("audit", "verify").exit_code == 0

@@ -32,6 +32,7 @@ from clinicflow.infra.audit import (
     use_key,
     verify,
 )
+from clinicflow.infra.audit_anchor import read
 from clinicflow.infra.crypto import KeyRing, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
@@ -273,15 +274,16 @@ async def test_each_deidentification_and_the_prune_leave_an_audit_row(db: Databa
             "row 10: previous-hash link broken after row 8 (row 9 deleted?)",
         ),
         (
+            # The checkpoint is signed: rewriting it breaks its signature.
             "UPDATE infra_audit_checkpoint SET through_hash = '" + "f" * 64 + "'",
-            6,
-            "row 6: previous-hash link broken after the pruning checkpoint (row 5) "
-            "(this row or the checkpoint rewritten?)",
+            None,
+            "pruning checkpoint 1 (through row 5) is unsigned or its signature does not "
+            "match (forged to hide deleted rows?)",
         ),
     ],
 )
 async def test_editing_or_deleting_after_pruning_is_still_named(
-    db: Database, tamper: str, bad_id: int, problem: str
+    db: Database, tamper: str, bad_id: int | None, problem: str
 ) -> None:
     await _seed(db)
     await retention.apply(db, POLICY, NOW)
@@ -412,9 +414,24 @@ def test_cli_lists_what_is_due_then_applies_it(
         "deleted 2 expired holds; de-identified 3 patients (1 spared: legal hold); "
         "pruned 5 audit rows (through row 5; checkpoint written)"
     ) in " ".join(applied.output.split())
+    # The pruning checkpoint is kept outside the database too, signed like a head.
+    (kept,) = read(tmp_path / "audit-checkpoints.jsonl", RING.audit_key).heads
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output
     assert "7 rows" in verified.output
+    assert "matches 1 checkpoint(s) kept outside the database" in verified.output
+    assert kept.seq == 5
+    assert kept.hash == asyncio.run(_checkpoint_hash(url))
+
+
+async def _checkpoint_hash(url: str) -> str:
+    database = Database(url)
+    try:
+        async with database.read() as conn:
+            found = await conn.execute(select(audit_checkpoints.c.through_hash))
+            return str(found.scalar_one())
+    finally:
+        await database.dispose()
 
 
 async def _seed_file(url: str) -> None:

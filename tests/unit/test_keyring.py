@@ -228,6 +228,31 @@ def test_a_live_ring_keeps_its_keys_when_the_file_goes_missing(tmp_path: Path) -
     assert live.decrypt(token, context=NAME, row=ROW) == "Ada"
 
 
+def test_a_live_ring_keeps_the_keys_an_older_key_file_lacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The review's live.py: a config tool redeploys the key file as it was before a rotate.
+    Values sealed under the newer key meanwhile keep opening; new ones go under the file's
+    active key; the lost key ids are logged as an error."""
+    path = tmp_path / "keys.json"
+    old = create(path)
+    live = LiveKeyRing(path)
+    rotated = old.with_new_active_key()
+    save(path, rotated)
+    sealed_new = live.encrypt("Bea", context=NAME, row=ROW)
+    assert key_id_of(sealed_new) == rotated.active
+
+    save(path, old)  # the older file is back (a new inode: the live ring notices)
+    sealed_after = live.encrypt("Cy", context=NAME, row="patient-2")  # any write refreshes
+
+    assert live.decrypt(sealed_new, context=NAME, row=ROW) == "Bea"
+    assert key_id_of(sealed_after) == old.active
+    assert sorted(live.keys) == sorted({old.active, rotated.active})
+    (lost,) = [r.getMessage() for r in caplog.records if "key_file_lost_keys" in r.getMessage()]
+    assert rotated.active in lost
+    assert base64.b64encode(rotated._current().keys[rotated.active]).decode() not in lost
+
+
 def test_create_never_replaces_an_existing_key_file(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     first = create(path)

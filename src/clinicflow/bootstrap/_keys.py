@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.audit_tables import audit_log
-from clinicflow.infra.crypto import KeysUnavailable, create
+from clinicflow.infra.crypto import KeyRingError, KeysUnavailable, create
 from clinicflow.infra.db import Database
 from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.infra.rekey import count_by_key
@@ -50,8 +50,14 @@ def open_keys(database_url: str, path: Path) -> LiveKeyRing:
         stored = _blocking(stored_data(database_url))  # unreachable: refused, nothing made
         if not stored.empty:
             raise KeysUnavailable(_missing_file(path, stored))
-        create(path)  # first set-up: nothing is sealed yet
-    ring = LiveKeyRing(path)
+        try:
+            create(path)  # first set-up: nothing is sealed yet
+        except KeyRingError:
+            if not path.exists():
+                raise
+            # Another process setting up at the same moment made it first: open theirs.
+            log.info("key_file_made_concurrently", key_file=str(path))
+    ring = _open(path)
     try:
         stored = _blocking(stored_data(database_url))
     except KeysUnavailable as exc:
@@ -68,6 +74,21 @@ def open_keys(database_url: str, path: Path) -> LiveKeyRing:
             "the key file that has them (CLINICFLOW_KEYS_FILE); refusing to start"
         )
     return ring
+
+
+def _open(path: Path) -> LiveKeyRing:
+    try:
+        return LiveKeyRing(path)
+    except (OSError, KeyRingError) as exc:
+        # One line naming the file, like every other refusal, not a traceback.
+        raise KeysUnavailable(
+            f"the key file {path} cannot be read ({_reason(exc)}): restore it from its backup "
+            "(CLINICFLOW_KEYS_FILE); refusing to start"
+        ) from exc
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror or type(exc).__name__ if isinstance(exc, OSError) else str(exc)
 
 
 def init_keys(database_url: str, path: Path) -> LiveKeyRing:

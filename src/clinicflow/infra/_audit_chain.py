@@ -86,6 +86,31 @@ def row_mac(key: bytes, row_id: int, fields: Mapping[str, Any]) -> str:
     return hmac.new(key, _canonical(fields, {"id": row_id}), hashlib.sha256).hexdigest()
 
 
+def pending_mac(key: bytes, fields: Mapping[str, Any]) -> str:
+    """An entry waiting in `infra_audit_pending`: only a holder of the key could have written
+    it, so a row inserted there by hand is not sealed into the chain with a valid HMAC."""
+    payload = _canonical({**fields, "prev_hash": ""}, {"kind": "pending"})
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def keyed_from_mac(key: bytes, keyed_from: int) -> str:
+    """`infra_audit_chain.keyed_from`: raising it would turn rows back into plain SHA-256."""
+    return hmac.new(key, f"keyed_from:{keyed_from}".encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_mac(
+    key: bytes, through_id: int, through_hash: str, rows_pruned: int, cutoff: datetime
+) -> str:
+    """A pruning checkpoint: a forged one would hide deleted oldest rows."""
+    message = f"checkpoint\x00{through_id}\x00{through_hash}\x00{rows_pruned}\x00"
+    message += canonical_at(cutoff)
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def mac_matches(expected: str, found: str | None) -> bool:
+    return found is not None and hmac.compare_digest(expected, found)
+
+
 class ChainWalker:
     """Fed rows in id order; stops at the first row that breaks the chain.
 

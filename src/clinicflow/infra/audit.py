@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -50,24 +50,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from clinicflow.infra._audit_chain import (
-    GENESIS,
     ChainWalker,
     VerifyResult,
     canonical_at,
+    mac_matches,
+    pending_mac,
     row_mac,
 )
+from clinicflow.infra._audit_state import checked_state, entry_fields, read_state
 from clinicflow.infra.audit_tables import (
     ACTOR_TYPES,
     OUTCOMES,
     ActorType,
     Outcome,
-    audit_chain,
     audit_checkpoints,
     audit_log,
     audit_pending,
 )
 from clinicflow.infra.db import Database, after_commit, buffer
-from clinicflow.infra.logging import scrub_text
+from clinicflow.infra.logging import get_logger, scrub_text
+
+log = get_logger(__name__)
 
 __all__ = [
     "ACTOR_TYPES",
@@ -175,6 +178,9 @@ async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> Non
     values: dict[str, Any] = asdict(entry) | {"at": now}
     # The one free-text column: keep contact details out of it even if staff type them.
     values["reason"] = scrub_text(entry.reason) if entry.reason is not None else None
+    # Signed here, checked by the sealer: a row inserted into the pending table by hand is
+    # never chained (with a valid HMAC) as if the application had written it.
+    values["mac"] = pending_mac(chain_key(conn), values)
     buffer(conn, audit_pending, values)  # inserted as the transaction commits
     after_commit(conn, _SEAL, seal)
 
@@ -192,39 +198,54 @@ _HEAD_ROW = _HEAD.subquery("head")
 _PENDING = (
     select(audit_pending, _HEAD_ROW.c.id.label("head_id"), _HEAD_ROW.c.hash.label("head_hash"))
     .join(_HEAD_ROW, true(), isouter=True)
+    .where(audit_pending.c.id.not_in(bindparam("q_skip", expanding=True)))
     .order_by(audit_pending.c.id)
     .limit(SEAL_BATCH)
 )
+# Per engine: the pending ids found forged (left in place as evidence, skipped by later
+# seals; `verify` reports them). Entries predating signing wait for `_audit_state.adopt`.
+_forged: weakref.WeakKeyDictionary[Engine, set[int]] = weakref.WeakKeyDictionary()
 _CHAIN = insert(audit_log)
 _DONE = delete(audit_pending).where(audit_pending.c.id.in_(bindparam("q_ids", expanding=True)))
 
 
 async def seal_batch(conn: AsyncConnection) -> int:
     """Chain up to SEAL_BATCH pending entries, oldest first, in the caller's write
-    transaction; how many."""
+    transaction; how many it took up (forged ones are left in place, quarantined, and
+    counted: a full batch means more may wait)."""
     key = chain_key(conn)  # before the lock: without a key nothing is chained
     if conn.dialect.name == "postgresql":
         # Held until this transaction ends, so the next sealer starts from this one's head.
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    pending = (await conn.execute(_PENDING)).all()
+    forged = _forged.setdefault(conn.sync_engine, set())
+    pending = (await conn.execute(_PENDING, {"q_skip": sorted(forged)})).all()
     if not pending:
         return 0
     first = pending[0]
     prev_id, prev_hash = (
         (first.head_id, first.head_hash) if first.head_id is not None else await chain_start(conn)
     )
-    chained = []
+    chained, done, waiting = [], [], 0
     for row in pending:
-        values = {c.name: row._mapping[c.name] for c in audit_pending.c if c.name != "id"}
+        values = entry_fields(row)
+        if row.predates_signing and row.mac is None:
+            waiting += 1  # older than signing: waits for `audit_anchor.adopt_once` to sign it
+            continue
+        if not mac_matches(pending_mac(key, values), row.mac):
+            log.error("audit_pending_forged", pending_id=row.id)
+            forged.add(row.id)
+            continue
         values["prev_hash"] = prev_hash
         prev_id += 1
         values["hash"] = prev_hash = row_mac(key, prev_id, values)
         chained.append(values | {"id": prev_id})
-    await conn.execute(_CHAIN, chained)
-    # Exactly these: an id below the last one may belong to an entry committed since the
-    # select above (ids are taken at insert, not at commit), which must wait for its seal.
-    await conn.execute(_DONE, {"q_ids": [r.id for r in pending]})
-    return len(pending)
+        done.append(row.id)
+    if chained:
+        await conn.execute(_CHAIN, chained)
+        # Exactly these: an id below the last one may belong to an entry committed since the
+        # select above (ids are taken at insert, not at commit), which must wait its seal.
+        await conn.execute(_DONE, {"q_ids": done})
+    return len(pending) - waiting
 
 
 class Sealer:
@@ -268,21 +289,17 @@ async def pending_count(conn: AsyncConnection) -> int:
 
 
 async def chain_start(conn: AsyncConnection) -> tuple[int, str]:
-    """Where the chain begins: the newest pruning checkpoint, or the genesis."""
-    newest = (
-        await conn.execute(
-            select(audit_checkpoints.c.through_id, audit_checkpoints.c.through_hash)
-            .order_by(audit_checkpoints.c.id.desc())
-            .limit(1)
-        )
-    ).first()
-    return (newest.through_id, newest.through_hash) if newest is not None else (0, GENESIS)
+    """Where the chain begins: the newest genuine (signed) pruning checkpoint, or the
+    genesis."""
+    state = await read_state(conn, chain_key(conn))
+    return state.start_id, state.start_hash
 
 
-async def keyed_from(conn: AsyncConnection) -> int:
-    """The first id chained with HMAC; older rows keep plain hashes (migration 0015c)."""
-    found = (await conn.execute(select(audit_chain.c.keyed_from))).scalar()
-    return 1 if found is None else int(found)
+async def keyed_from(conn: AsyncConnection) -> int | None:
+    """The first id chained with HMAC (older rows keep plain hashes, migration 0015c); None
+    when its signature does not check."""
+    state = await read_state(conn, chain_key(conn))
+    return state.keyed_from if state.keyed_from_signed else None
 
 
 async def verify(
@@ -291,15 +308,25 @@ async def verify(
     batch_size: int = VERIFY_BATCH,
     upto: int | None = None,
     anchors: Mapping[int, str] | None = None,
+    recorded_keyed_from: Collection[int] = (),
 ) -> VerifyResult:
     """Walk the chain in id order, a batch at a time (keyset on id); `upto` stops early.
 
     Every remaining row is read, those at or before a checkpoint too: a pruned row that
     reappears is reported, not skipped. `anchors` (row id -> hash, recorded outside the
-    database) must match the rows they name, and none may lie beyond the last row."""
-    start = await chain_start(conn)
+    database) must match the rows they name, and none may lie beyond the last row;
+    `recorded_keyed_from` (from the same checkpoints) must match `keyed_from`. The chain's
+    signed state and the waiting entries are checked too (`infra._audit_state`)."""
+    key = chain_key(conn)
+    state = await checked_state(conn, key, recorded_keyed_from)
+    if state.problems:
+        return VerifyResult(False, 0, None, "; ".join(state.problems))
     walker = ChainWalker(
-        chain_key(conn), *start, keyed_from=await keyed_from(conn), anchors=anchors
+        key,
+        state.start_id,
+        state.start_hash,
+        keyed_from=state.keyed_from,
+        anchors=anchors,
     )
     last = audit_log.c.id <= upto if upto is not None else true()
     after = 0
@@ -322,14 +349,17 @@ async def verify(
 
 
 async def verify_database(
-    url: str, key: bytes, anchors: Mapping[int, str] | None = None
+    url: str,
+    key: bytes,
+    anchors: Mapping[int, str] | None = None,
+    recorded_keyed_from: Collection[int] = (),
 ) -> VerifyResult:
     """For `clinicflow audit verify`: its own engine, disposed afterwards."""
     db = Database(url)
     use_key(db, key)
     try:
         async with db.read() as conn:
-            return await verify(conn, anchors=anchors)
+            return await verify(conn, anchors=anchors, recorded_keyed_from=recorded_keyed_from)
     finally:
         await db.dispose()
 

@@ -31,7 +31,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra._audit_chain import canonical_at
-from clinicflow.infra.audit import audit_log, chain_key, chain_start
+from clinicflow.infra._audit_state import adopt, legacy_open
+from clinicflow.infra.audit import audit_log, chain_key, chain_start, keyed_from
 from clinicflow.infra.db import Database
 
 log = structlog.get_logger(__name__)
@@ -59,6 +60,7 @@ class Checkpoints:
 
     heads: tuple[Head, ...] = ()
     bad_lines: tuple[int, ...] = ()  # 1-based line numbers: forged or damaged
+    keyed_from: tuple[int, ...] = ()  # as the signed lines recorded it (older lines lack it)
 
     def anchors(self) -> dict[int, str]:
         return {h.seq: h.hash for h in self.heads}
@@ -74,15 +76,33 @@ class CheckpointWriter:
 
     async def run(self, now: datetime) -> int:
         async with self.db.read() as conn:
-            head = await current_head(conn)
             key = chain_key(conn)
+            legacy = await legacy_open(conn)
+        if legacy:  # once after migration 0017l: a write transaction only then
+            async with self.db.write() as conn:
+                await adopt_once(conn, key, self.path)
+        async with self.db.read() as conn:
+            head = await current_head(conn)
+            since = await keyed_from(conn)
         if head.seq == 0 or head == self._last:
             return 0
-        at = write(self.path, key, head, now)
+        at = write(self.path, key, head, now, since)
         # The log pipeline is a second sink that whoever holds the database does not control.
         log.info("audit_checkpoint", seq=head.seq, hash=head.hash, at=at)
         self._last = head
         return 1
+
+
+async def adopt_once(conn: AsyncConnection, key: bytes, path: Path) -> int:
+    """Sign the rows that predate signing (migration 0017l), once: only while no checkpoint
+    in `path` recorded a signed state, so a chain row reset to its unsigned state later is
+    reported, not trusted again (trust on first use, docs/architecture.md)."""
+    if not await legacy_open(conn):
+        return 0
+    if read(path, key).keyed_from:
+        log.error("audit_state_reset", checkpoint_file=str(path))
+        return 0
+    return await adopt(conn, key)
 
 
 async def current_head(conn: AsyncConnection) -> Head:
@@ -96,15 +116,21 @@ async def current_head(conn: AsyncConnection) -> Head:
     return Head(*await chain_start(conn))  # everything pruned: the pruning checkpoint
 
 
-def sign(key: bytes, head: Head, at: str) -> str:
-    message = f"clinicflow audit checkpoint\x00{head.seq}\x00{head.hash}\x00{at}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+def sign(key: bytes, head: Head, at: str, keyed_from: int | None = None) -> str:
+    message = f"clinicflow audit checkpoint\x00{head.seq}\x00{head.hash}\x00{at}"
+    if keyed_from is not None:  # lines written before 0017l lack it and still verify
+        message += f"\x00keyed_from:{keyed_from}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
-def write(path: Path, key: bytes, head: Head, now: datetime) -> str:
-    """Append one signed checkpoint; its time as written."""
+def write(path: Path, key: bytes, head: Head, now: datetime, keyed_from: int | None = None) -> str:
+    """Append one signed checkpoint (with the chain's signed `keyed_from`, when it checks, so
+    a later raise shows); its time as written."""
     at = canonical_at(now)
-    line = {"seq": head.seq, "hash": head.hash, "at": at, "mac": sign(key, head, at)}
+    line: dict[str, object] = {"seq": head.seq, "hash": head.hash, "at": at}
+    if keyed_from is not None:
+        line["keyed_from"] = keyed_from
+    line["mac"] = sign(key, head, at, keyed_from)
     text = json.dumps(line, separators=(",", ":")) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     with _appending(path) as fd:
@@ -132,17 +158,21 @@ def read(path: Path, key: bytes) -> Checkpoints:
         return Checkpoints()
     heads: list[Head] = []
     bad: list[int] = []
+    since: list[int] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         try:
             data = json.loads(text)
             head = Head(int(data["seq"]), str(data["hash"]))
-            good = hmac.compare_digest(sign(key, head, str(data["at"])), str(data["mac"]))
+            kf = int(data["keyed_from"]) if "keyed_from" in data else None
+            mac = sign(key, head, str(data["at"]), kf)
+            good = hmac.compare_digest(mac, str(data["mac"]))
         except (ValueError, KeyError, TypeError):
-            good = False
+            good, kf = False, None
         if good:
             heads.append(head)
+            since += [kf] if kf is not None else []
         else:
             bad.append(number)
-    return Checkpoints(tuple(heads), tuple(bad))
+    return Checkpoints(tuple(heads), tuple(bad), tuple(since))

@@ -16,19 +16,21 @@ with a checkpoint and destroy the evidence, so a broken chain is refused instead
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra._audit_chain import checkpoint_mac
 from clinicflow.infra.audit import (
     ADVISORY_LOCK_KEY,
     AuditEntry,
     append,
     audit_checkpoints,
     audit_log,
+    chain_key,
     verify,
 )
 from clinicflow.shared.errors import Conflict
@@ -52,6 +54,7 @@ class AuditPrune:
     rows: int = 0
     first_id: int | None = None
     through_id: int | None = None  # the last row that goes; None when nothing is due
+    through_hash: str | None = None  # its hash, once pruned (for the external checkpoint)
 
 
 async def due(conn: AsyncConnection, policy: AuditCutoff, now: datetime) -> AuditPrune:
@@ -111,6 +114,10 @@ async def prune(conn: AsyncConnection, policy: AuditCutoff, now: datetime) -> Au
             rows_pruned=plan.rows,
             cutoff=plan.cutoff,
             created_at=now,
+            # Signed: an unsigned checkpoint could hide deleted oldest rows (`chain_start`).
+            mac=checkpoint_mac(
+                chain_key(conn), plan.through_id, through_hash, plan.rows, plan.cutoff
+            ),
         )
     )
-    return plan
+    return replace(plan, through_hash=through_hash)

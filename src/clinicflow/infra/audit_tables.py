@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 from clinicflow.infra.db import UTCDateTime, metadata
 
@@ -17,6 +27,12 @@ OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _predates() -> list[Column[object]]:
+    """True only on rows that existed when migration 0017l added the MACs (migrations hold no
+    key): trusted once, then signed by the first process holding the key (`audit.adopt`)."""
+    return [Column("predates_signing", Boolean, nullable=False, server_default=false())]
 
 
 def _entry_columns() -> list[Column[object]]:
@@ -58,6 +74,10 @@ audit_pending = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     *_entry_columns(),
+    # HMAC under the chain key (`_audit_chain.pending_mac`): a row without a matching one was
+    # not written by `audit.append` and is never sealed (see `_predates`).
+    Column("mac", String(64), nullable=True),
+    *_predates(),
 )
 
 # Written when retention prunes the oldest rows: verification resumes from the last pruned
@@ -71,6 +91,8 @@ audit_checkpoints = Table(
     Column("rows_pruned", Integer, nullable=False),
     Column("cutoff", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("mac", String(64), nullable=True),  # `_audit_chain.checkpoint_mac`
+    *_predates(),
 )
 
 # One row: the first id chained with HMAC (`infra._audit_chain`). Rows below it were written
@@ -80,4 +102,6 @@ audit_chain = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("keyed_from", Integer, nullable=False),
+    Column("mac", String(64), nullable=True),  # `_audit_chain.keyed_from_mac`
+    *_predates(),
 )

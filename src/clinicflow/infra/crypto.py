@@ -320,17 +320,26 @@ def key_file_lock(path: Path) -> Iterator[None]:
 
 
 def create(path: Path) -> KeyRing:
-    """A new key ring in a new file (never over an existing one): first set-up only."""
+    """A new key ring in a new file (never over an existing one): first set-up only.
+
+    Written to a temporary file, then linked into place (which fails if the name exists):
+    a process racing this one sees no file or a whole one, never an empty or half one."""
     ring = KeyRing.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise KeyRingError(f"{path} already exists; a key file is never overwritten") from exc
-    with os.fdopen(fd, "w") as handle:
-        handle.write(ring.to_json())
-        handle.flush()
-        os.fsync(handle.fileno())
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(ring.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError as exc:
+            raise KeyRingError(f"{path} already exists; a key file is never overwritten") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     _fsync_dir(path.parent)
     log.warning(
         "key_file_created",

@@ -3,6 +3,7 @@ restart (`clinicflow keys rotate` → `reseal` → `retire`, with every process 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from clinicflow.infra.crypto import KeyRing, KeyRingError, _Keys, load
@@ -24,7 +25,9 @@ class LiveKeyRing(KeyRing):
     running process without a restart. Before sealing, the file's identity (inode, mtime,
     size: one stat) is compared with the one loaded, so new values go under the newest active
     key; a value naming a key this process does not know makes it look again too. A file
-    that is missing or unreadable meanwhile keeps the keys already loaded (and says so)."""
+    that is missing or unreadable meanwhile keeps the keys already loaded (and says so), and
+    an older copy of the file coming back (its active key gone) gives the active key but
+    keeps opening with the keys it lacks (`key_file_lost_keys`)."""
 
     __slots__ = ("_path", "_seen")
 
@@ -60,6 +63,7 @@ class LiveKeyRing(KeyRing):
                 "key_file_unreadable", key_file=str(self._path), reason=str(exc), kept="loaded_keys"
             )
             return False
+        state = self._kept(state)
         changed = state != self._state
         if changed:
             log.warning(
@@ -70,3 +74,19 @@ class LiveKeyRing(KeyRing):
             )
         self._state = state
         return changed
+
+    def _kept(self, state: _Keys) -> _Keys:
+        """The file's keys, plus those it lost when an older copy came back (its active key
+        went): values sealed under them meanwhile must keep opening. A retirement (`keys
+        retire`, the active key stays) drops keys on purpose and is followed."""
+        lost = sorted(set(self._state.keys) - set(state.keys))
+        if not lost or self._state.active in state.keys:
+            return state
+        log.error(
+            "key_file_lost_keys",
+            key_file=str(self._path),
+            lost_keys=lost,
+            active_key=state.active,
+            kept="in_memory_until_restart",
+        )
+        return replace(state, keys=self._state.keys | state.keys)
