@@ -6,7 +6,7 @@ Migrations hold no key, so rows that exist now are marked `predates_signing`; th
 process holding the key signs them once (`infra.audit.adopt`, docs/architecture.md).
 
 Revision ID: 0017l
-Revises: 0016k
+Revises: 0017m
 Create Date: 2026-12-05
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017l"
-down_revision: str | None = "0016k"
+down_revision: str | None = "0017m"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
