@@ -31,6 +31,9 @@ class DeadlineMiddleware:
         if scope["type"] != "http" or self.seconds <= 0:
             await self.app(scope, receive, send)
             return
+        if scope["method"] in _READS:
+            await self._read(scope, receive, send)
+            return
         call = _Call(receive, send)
         handler = asyncio.create_task(_run(self.app, scope, call.receive, call.send))
         watcher = asyncio.create_task(call.client_gone())
@@ -54,6 +57,31 @@ class DeadlineMiddleware:
         log.warning("request_deadline_passed", seconds=self.seconds, method=scope["method"])
         if not call.started:
             await _too_late(scope, send, self.seconds)
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A read changes nothing, so a client that leaves costs only the answer: it gets the
+        deadline alone, as a timer on its own task (the hot cached reads pay a timer, not two
+        more tasks)."""
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        timer = asyncio.timeout(self.seconds)
+        try:
+            async with timer:
+                await self.app(scope, receive, watched)
+        except TimeoutError:
+            if not timer.expired():
+                raise  # the handler's own time-out, not the deadline
+            log.warning("request_deadline_passed", seconds=self.seconds, method=scope["method"])
+            if not started:
+                await _too_late(scope, send, self.seconds)
+
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def _run(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
