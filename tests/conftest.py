@@ -31,9 +31,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import structlog
 
-from clinicflow.infra.logging import configure_logging
+from clinicflow.infra.logging import configure_logging, unconfigure_logging
 from clinicflow.infra.migrate import upgrade
 from clinicflow.shared.clock import FixedClock
 
@@ -161,4 +160,4 @@ def log_stream() -> Iterator[io.StringIO]:
     yield out
     root.handlers[:], level = saved
     root.setLevel(level)
-    structlog.reset_defaults()
+    unconfigure_logging()

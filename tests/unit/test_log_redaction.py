@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import structlog
 
-from clinicflow.infra.logging import REDACTED, access_line, configure_logging, scrub_text
+from clinicflow.infra.logging import (
+    REDACTED,
+    access_line,
+    configure_logging,
+    scrub_text,
+    unconfigure_logging,
+)
 
 FIRST, LAST = "Zelphira", "Quixworth"
 EMAIL = "zelphira.q@example.org"
@@ -138,6 +144,6 @@ def test_uvicorns_own_logging_config_is_routed_through_redaction() -> None:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
-        structlog.reset_defaults()
+        unconfigure_logging()
     assert "zelphira" not in out.getvalue()
     assert "GET /v1/patients" in out.getvalue()

@@ -157,6 +157,13 @@ def _until_configured() -> None:
     )
 
 
+def unconfigure_logging() -> None:
+    """Back to the state before `configure_logging` (tests that configured it for one case):
+    lines go through the stdlib root logger again, never structlog's own stdout printer."""
+    structlog.reset_defaults()
+    _until_configured()
+
+
 def configure_logging(
     level: str = "INFO", json: bool = True, *, stream: TextIO | None = None
 ) -> None:
