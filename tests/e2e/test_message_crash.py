@@ -140,10 +140,11 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
         "CLINICFLOW_EVENT_TRANSPORT": "redis",
         "CLINICFLOW_REDIS_URL": REDIS_URL,
         "CLINICFLOW_EVENT_STREAM": stream,
-        # A dead worker's events are taken over after 5 s; small batches, so a live worker's
-        # are not (it would be handling both workers' events twice over).
+        # A dead worker's events are taken over after 5 s; batches small enough that a live
+        # worker finishes one well within that (10 emails to loopback: well under a second),
+        # so its events are never taken over (it would be handling both workers' twice over).
         "CLINICFLOW_EVENT_CLAIM_IDLE_SECONDS": "5",
-        "CLINICFLOW_EVENT_BATCH_SIZE": "2",
+        "CLINICFLOW_EVENT_BATCH_SIZE": "10",
         "CLINICFLOW_EVENT_POLL_SECONDS": "0.1",
         "CLINICFLOW_SMTP_HOST": "127.0.0.1",
         "CLINICFLOW_SMTP_PORT": str(relay.port),
