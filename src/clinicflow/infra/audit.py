@@ -11,10 +11,9 @@ HMACed) are therefore written outside the database (`infra.audit_anchor`: a file
 every minute by the `audit_checkpoint` job, and by `clinicflow audit head`), and `verify`
 compares them, and `--expect-head N:HASH`, with the chain.
 
-Retention prunes the oldest rows (`infra.audit_retention`) and records a checkpoint: the last
-pruned row's id and hash. `verify` then starts from the newest checkpoint instead of the
-genesis. The checkpoint table is not chained itself; record checkpoints outside the database
-too, like head hashes, so a forged one (hiding a deleted prefix) shows when compared.
+Retention prunes the oldest rows (`infra.audit_retention`) and records a signed checkpoint
+(the last pruned row's id and hash, HMACed, and also written outside the database); `verify`
+starts from the newest checkpoint whose signature holds, and names any other.
 
 Rows hold ids, never PHI values: who, in what role, did what to which resource, for which
 patient id, from where, with what outcome.
