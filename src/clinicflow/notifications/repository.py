@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import insert_ignoring_duplicates
@@ -56,7 +56,7 @@ def sendable(row: Any, abandoned_before: datetime) -> bool:
     return row.status == "queued" or (row.status == "failed" and row.provider_id is None)
 
 
-def _sendable_clause(abandoned_before: datetime) -> Any:
+def _sendable_clause(abandoned_before: datetime) -> ColumnElement[bool]:
     c = messages.c
     return or_(
         c.status == "queued",
@@ -84,7 +84,7 @@ async def claim(
 
 
 async def mark_claimed(
-    conn: AsyncConnection, message_id: str, now: datetime, **values: Any
+    conn: AsyncConnection, message_id: str, now: datetime, **values: object
 ) -> None:
     """The outcome of a claimed message's send; a message that is no longer `sending` (a
     report already moved it on) keeps what it has."""
