@@ -42,7 +42,7 @@ import weakref
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -66,8 +66,11 @@ from clinicflow.infra.audit_tables import (
     audit_log,
     audit_pending,
 )
-from clinicflow.infra.db import Database, after_commit, buffer
+from clinicflow.infra.db import Database, legacy_unit_of_work
 from clinicflow.infra.logging import get_logger, scrub_text
+
+if TYPE_CHECKING:
+    from clinicflow.infra.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -170,18 +173,23 @@ def chain_key(conn: AsyncConnection) -> bytes:
     return found
 
 
-async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> None:
-    """Record one entry inside the caller's (write) transaction; it is sealed into the chain
-    right after that transaction commits."""
+def append_to(uow: UnitOfWork, entry: AuditEntry, now: datetime) -> None:
+    """Record one entry in the unit of work's (write) transaction; it is sealed into the
+    chain right after that transaction commits (`uow.audit` calls this)."""
     canonical_at(now)  # refuses a naive time before anything is written
     values: dict[str, Any] = asdict(entry) | {"at": now}
     # The one free-text column: keep contact details out of it even if staff type them.
     values["reason"] = scrub_text(entry.reason) if entry.reason is not None else None
     # Signed here, checked by the sealer: a row inserted into the pending table by hand is
     # never chained (with a valid HMAC) as if the application had written it.
-    values["mac"] = pending_mac(chain_key(conn), values)
-    buffer(conn, audit_pending, values)  # inserted as the transaction commits
-    after_commit(conn, _SEAL, seal)
+    values["mac"] = pending_mac(chain_key(uow.connection), values)
+    uow.buffer_row(audit_pending, values)  # inserted as the transaction commits
+    uow.after_commit(_SEAL, seal)
+
+
+async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> None:
+    """Transitional (issue 15): `uow.audit(entry, now)`."""
+    append_to(legacy_unit_of_work(conn), entry, now)
 
 
 async def seal(db: Database) -> int:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +24,10 @@ from sqlalchemy.types import TypeDecorator
 
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.private_file import create_private_file
+
+if TYPE_CHECKING:
+    from clinicflow.infra.outbox import Event
+    from clinicflow.infra.unit_of_work import AfterCommit, UnitOfWork
 
 metadata = MetaData(
     naming_convention={
@@ -58,78 +62,45 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 log = get_logger(__name__)
 
-# Where `outbox.record` leaves the events of the transaction under way (on its connection).
-COMMITTED_EVENTS = "clinicflow_committed_events"
-CommitListener = Callable[[Sequence[Any]], Awaitable[None]]
-# Work a transaction leaves for after its commit (`after_commit`), by name.
-AFTER_COMMIT = "clinicflow_after_commit"
-AfterCommit = Callable[["Database"], Awaitable[Any]]
+CommitListener = Callable[[Sequence["Event"]], Awaitable[None]]
+
+# Transitional (issue 15): `Database.write` keeps its unit of work here, for code that still
+# passes a bare connection (`outbox.record`, `buffer`, `after_commit`, `savepoint`). Goes once
+# every use case takes a unit of work.
+_LEGACY = "clinicflow_unit_of_work"
 
 
-# Rows a transaction's appenders buffer for one multi-row INSERT at its end (`buffer`).
-BUFFERED = "clinicflow_buffered_rows"
+def legacy_unit_of_work(conn: AsyncConnection) -> UnitOfWork:
+    uow = conn.info.get(_LEGACY)
+    if uow is None:
+        raise RuntimeError("no unit of work on this connection: open it with Database.write")
+    return cast("UnitOfWork", uow)
 
 
-def buffer(conn: AsyncConnection, table: Table, row: Mapping[str, Any]) -> None:
-    """Insert `row` into `table` when this write transaction ends, just before it commits,
-    together with the rows buffered for that table (one statement per table). For append-
-    only rows nothing in the transaction reads back — outbox events, audit entries — so a
-    batch of bookings sharing a transaction (`infra.group_commit`) writes each table once."""
-    conn.info.setdefault(BUFFERED, {}).setdefault(table, []).append(row)
-
-
-async def _flush(conn: AsyncConnection) -> None:
-    for table, rows in conn.info.pop(BUFFERED, {}).items():
-        await conn.execute(table.insert(), rows)
-
-
-# What a use case keeps about its transaction (e.g. the slot locks it holds), by name.
-TRANSACTION_STATE = "clinicflow_transaction_state"
-_PER_TRANSACTION = (BUFFERED, COMMITTED_EVENTS, AFTER_COMMIT, TRANSACTION_STATE)
-
-
-def transaction_state(conn: AsyncConnection) -> dict[str, Any]:
-    """A dict that lives as long as this write transaction (`Database.write` drops it);
-    a savepoint's rollback (`savepoint`) restores it as it was."""
-    state: dict[str, Any] = conn.info.setdefault(TRANSACTION_STATE, {})
-    return state
-
-
-async def savepoint(conn: AsyncConnection, name: str) -> Callable[[], Awaitable[None]]:
-    """SAVEPOINT `name` now; the returned undo rolls the transaction back to it, and the
-    transaction's buffered rows, events, after-commit work and state with it. No RELEASE:
-    the commit ends them all, and a batch of bookings (`infra.group_commit`) pays one round
-    trip per member."""
-    await conn.exec_driver_sql(f"SAVEPOINT {name}")
-    kept = {key: _copied(conn.info[key]) for key in _PER_TRANSACTION if key in conn.info}
-
-    async def undo() -> None:
-        await conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-        for key in _PER_TRANSACTION:
-            conn.info.pop(key, None)
-        conn.info.update(kept)
-
-    return undo
-
-
-def _copied(value: Any) -> Any:
-    """One level deeper than `copy`: the per-table row lists, the state's sets of keys."""
-    if isinstance(value, dict):
-        return {k: v.copy() if hasattr(v, "copy") else v for k, v in value.items()}
-    return value.copy()
-
-
-def _end_of_transaction(info: dict[Any, Any]) -> tuple[list[Any], dict[str, AfterCommit]]:
-    """Clears what the transaction left on its connection: its events and its hooks."""
-    info.pop(BUFFERED, None)
-    info.pop(TRANSACTION_STATE, None)
-    return info.pop(COMMITTED_EVENTS, []), info.pop(AFTER_COMMIT, {})
+def buffer(conn: AsyncConnection, table: Table, row: Mapping[str, object]) -> None:
+    legacy_unit_of_work(conn).buffer_row(table, row)
 
 
 def after_commit(conn: AsyncConnection, name: str, hook: AfterCommit) -> None:
-    """Run `hook(db)` once after this write transaction commits (never if it rolls back),
-    before `Database.write`'s caller goes on; asking twice under one name runs it once."""
-    conn.info.setdefault(AFTER_COMMIT, {})[name] = hook
+    legacy_unit_of_work(conn).after_commit(name, hook)
+
+
+def transaction_state(conn: AsyncConnection) -> dict[str, set[int]]:
+    return legacy_unit_of_work(conn).legacy_state
+
+
+async def savepoint(conn: AsyncConnection, name: str) -> Callable[[], Awaitable[None]]:
+    return await legacy_unit_of_work(conn).savepoint(name)
+
+
+@asynccontextmanager
+async def _rolled_back_unless_committed(conn: AsyncConnection) -> AsyncIterator[None]:
+    transaction = await conn.begin()
+    try:
+        yield
+    finally:
+        if transaction.is_active:
+            await transaction.rollback()
 
 
 class Database:
@@ -149,40 +120,34 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block ends normally and rolls back otherwise.
-
-        After a commit, and before the block's caller goes on, the commit listeners hear the
-        events the transaction wrote to the outbox: a cache dropped there is dropped before the
-        write's response leaves (read-your-writes)."""
-        committed: list[Any] = []
-        hooks: dict[str, AfterCommit] = {}
+    async def write_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A begun write transaction (SQLite: this process's writer lock, then BEGIN
+        IMMEDIATE). Rolled back as the block ends unless the caller committed it: a unit of
+        work (`infra.unit_of_work`) is its one caller."""
         if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                # Held here: a connection invalidated by a cancelled query refuses `.info`.
-                info = conn.info
-                try:
-                    yield conn
-                    await _flush(conn)
-                finally:
-                    committed, hooks = _end_of_transaction(info)
+            async with self.engine.connect() as conn, _rolled_back_unless_committed(conn):
+                yield conn
         else:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.execution_options(clinicflow_write=True)
-                info = conn.info
-                try:
-                    async with conn.begin():
-                        yield conn
-                        await _flush(conn)
-                finally:
-                    committed, hooks = _end_of_transaction(info)
-        for name, hook in hooks.items():
+                async with _rolled_back_unless_committed(conn):
+                    yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """Transitional (issue 15): a unit of work's connection, committed as the block ends
+        normally. Use a context's unit of work instead."""
+        from clinicflow.infra.unit_of_work import UnitOfWork
+
+        async with UnitOfWork(self) as uow:
+            conn = uow.connection
+            conn.info[_LEGACY] = uow
             try:
-                await hook(self)
-            except Exception:  # committed; whatever the hook does is retried by its job
-                log.exception("after_commit_failed", work=name)
-        if committed:
-            await self._tell(committed)
+                yield conn
+                await uow.commit()
+            finally:
+                with suppress(Exception):  # an invalidated connection refuses `.info`
+                    conn.info.pop(_LEGACY, None)
 
     def on_commit(self, listener: CommitListener) -> None:
         """`listener(events)` after each commit that wrote events (see `infra.outbox.record`)."""
@@ -192,7 +157,8 @@ class Database:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    async def _tell(self, events: list[Any]) -> None:
+    async def tell(self, events: Sequence[Event]) -> None:
+        """The commit listeners hear `events` (a unit of work's, after its commit)."""
         for listener in self._listeners:
             try:
                 await listener(events)

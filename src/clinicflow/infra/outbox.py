@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.db import COMMITTED_EVENTS, UTCDateTime, buffer, metadata
-from clinicflow.infra.telemetry import current_traceparent
+from clinicflow.infra.db import UTCDateTime, legacy_unit_of_work, metadata
 
 outbox = Table(
     "infra_outbox",
@@ -44,23 +43,22 @@ class Event:
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
+def outbox_row(event: Event, traceparent: str | None) -> dict[str, object]:
+    """The outbox row of `event` (its payload round-tripped through JSON, so only
+    JSON-native values are stored)."""
+    return {
+        "event_id": event.event_id,
+        "type": event.type,
+        "version": event.version,
+        "occurred_at": event.occurred_at,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "payload": json.loads(json.dumps(event.payload, default=str)),
+        "traceparent": traceparent,
+    }
+
+
 async def record(conn: AsyncConnection, *events: Event) -> None:
-    """Into the outbox, in the caller's write transaction (inserted as it commits: `buffer`)."""
-    if not events:
-        return
-    conn.info.setdefault(COMMITTED_EVENTS, []).extend(events)  # for Database.on_commit
-    # The trace of the request (or job) that made the change: its handlers continue it.
-    traceparent = current_traceparent()
-    for e in events:
-        row = {
-            "event_id": e.event_id,
-            "type": e.type,
-            "version": e.version,
-            "occurred_at": e.occurred_at,
-            "aggregate_type": e.aggregate_type,
-            "aggregate_id": e.aggregate_id,
-            # Round-trip through json so only JSON-native values are stored.
-            "payload": json.loads(json.dumps(e.payload, default=str)),
-            "traceparent": traceparent,
-        }
-        buffer(conn, outbox, row)
+    """Transitional (issue 15): code not yet on a unit of work publishes through the one
+    `Database.write` opened. Use `uow.publish(*events)`."""
+    legacy_unit_of_work(conn).publish(*events)
