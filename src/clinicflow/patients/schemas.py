@@ -4,7 +4,7 @@ index of a value typed two ways is the same."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Self, cast
+from typing import Annotated, Literal, Self, cast
 
 from pydantic import (
     AfterValidator,
@@ -154,7 +154,7 @@ class PatientOut(BaseModel):
     pronouns: str | None
     address: AddressOut | None
     notes: str | None
-    contact_prefs: dict[str, Any]
+    contact_prefs: dict[str, dict[str, object]]  # per channel: opt_in, consent_at, withdrawn_at
     referral: ReferralOut
     status: str
     merged_into: str | None
