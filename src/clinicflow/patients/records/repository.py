@@ -148,6 +148,8 @@ class SqlPatientRepository:
             if email
             else (p.phone_bidx, self._cipher.index(phone, "phone"))
         )
+        if bidx is None:  # nothing to look for (`column == None` would match every blank)
+            return []
         query = select(patients).where(column == bidx).order_by(p.created_at)
         return [self._cipher.patient(row) for row in await self._conn.execute(query)]
 
