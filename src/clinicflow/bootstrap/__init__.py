@@ -27,8 +27,7 @@ from clinicflow.bootstrap.payments import wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import wire_webhooks
 from clinicflow.catalog import Catalog
-from clinicflow.catalog.launches import LaunchState
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
 from clinicflow.identity.apikeys import ApiKeys
 from clinicflow.identity.authenticate import Authenticator

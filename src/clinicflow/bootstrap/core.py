@@ -10,12 +10,14 @@ import httpx
 
 from clinicflow.bootstrap._keys import open_keys
 from clinicflow.catalog import Catalog
-from clinicflow.catalog.launches import LaunchState
+from clinicflow.catalog.repository import SqlCatalogUnitOfWork
+from clinicflow.catalog.service import LaunchState
 from clinicflow.infra import audit
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.telemetry import instrument_engine, instrument_http_client, setup_tracing
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 
@@ -47,7 +49,9 @@ def open_core(
     setup_tracing(settings)
     instrument_engine(db.engine)
     instrument_http_client(http)
-    launches = LaunchState(db, ttl_seconds=settings.launch_cache_seconds)
+    launches = LaunchState(
+        uow=Factory(db, SqlCatalogUnitOfWork), ttl_seconds=settings.launch_cache_seconds
+    )
     return Core(
         settings=settings,
         clock=clock,
