@@ -118,7 +118,7 @@ def build(
     messaging = wire_notifications(core, cipher=patients.cipher)
     identity = wire_identity(core, patients=patients.directory, mailer=messaging.mailer)
     webhooks = wire_webhooks(core)
-    flags = FlagService(db=core.db, clock=core.clock)
+    flags = core.flags
     paying = wire_payments(core, bookings=booking.bookings, cipher=patients.cipher, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
