@@ -10,9 +10,10 @@ is now, not as it was listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from clinicflow.booking import retention as booking_retention
 from clinicflow.catalog.domain import RetentionPolicy
@@ -21,6 +22,7 @@ from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
 from clinicflow.infra.db import Database
 from clinicflow.infra.events import retention as event_retention
 from clinicflow.infra.events.retention import EventPrune
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.patients import retention as patients_retention
 from clinicflow.waitlist import retention as waitlist_retention
 
@@ -29,6 +31,7 @@ __all__ = ["STEPS", "PlanRow", "RetentionPlan", "apply", "plan", "rows"]
 # What `apply` does, in order; it reports each as done (for a progress bar).
 STEPS = ("expired holds", "waitlist entries", "event records", "patient records", "audit log")
 Done = Callable[[str], None]
+T = TypeVar("T")
 
 
 def _ignore(_: str) -> None:
@@ -83,14 +86,16 @@ async def apply(
     db: Database, policy: RetentionPolicy, now: datetime, step: Done = _ignore
 ) -> RetentionPlan:
     """Carry the policy out; `step(name)` hears each of STEPS as it is done."""
-    async with db.write() as conn:
-        holds = await booking_retention.delete_due(conn, policy, now)
+    holds = await _committed(
+        db, lambda uow: booking_retention.delete_due(uow.connection, policy, now)
+    )
     step(STEPS[0])
-    async with db.write() as conn:
-        withdrawn = await waitlist_retention.delete_due(conn, policy, now)
+    withdrawn = await _committed(
+        db, lambda uow: waitlist_retention.delete_due(uow.connection, policy, now)
+    )
     step(STEPS[1])
-    async with db.write() as conn:
-        events = await event_retention.prune(conn, event_retention.cutoffs(policy, now))
+    cutoffs = event_retention.cutoffs(policy, now)
+    events = await _committed(db, lambda uow: event_retention.prune(uow.connection, cutoffs))
     step(STEPS[2])
     done = await _deidentify_all(db, policy, now)
     step(STEPS[3])
@@ -98,8 +103,7 @@ async def apply(
         spared = (await patients_retention.due(conn, policy, now)).spared_legal_hold
     refused: str | None = None
     try:
-        async with db.write() as conn:
-            audit = await audit_retention.prune(conn, policy, now)
+        audit = await _committed(db, lambda uow: audit_retention.prune(uow, policy, now))
     except AuditChainBroken as exc:
         # The other classes are committed already; report them along with the refusal.
         audit, refused = AuditPrune(policy.audit_cutoff(now)), exc.detail
@@ -118,10 +122,21 @@ async def apply(
     )
 
 
+async def _committed(db: Database, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """`work` in a unit of work of its own, committed."""
+    async with UnitOfWork(db) as uow:
+        done = await work(uow)
+        await uow.commit()
+    return done
+
+
 async def _deidentify_all(db: Database, policy: RetentionPolicy, now: datetime) -> list[str]:
     done: list[str] = []
     after: str | None = ""
     while after is not None:
+        # Transitional (issue 15): `deidentify_batch` still audits and publishes through the
+        # connection (`audit.append`, `outbox.record`), which only `Database.write` carries;
+        # a unit of work replaces it when patients' retention takes one.
         async with db.write() as conn:
             batch = await patients_retention.deidentify_batch(
                 conn, policy, now, after=after, limit=patients_retention.BATCH

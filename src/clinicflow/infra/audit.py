@@ -42,7 +42,7 @@ import weakref
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,9 +68,7 @@ from clinicflow.infra.audit_tables import (
 )
 from clinicflow.infra.db import Database, legacy_unit_of_work
 from clinicflow.infra.logging import get_logger, scrub_text
-
-if TYPE_CHECKING:
-    from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -272,8 +270,9 @@ class Sealer:
                 return 0
             upto, sealed = self._asked, 0
             while True:
-                async with db.write() as conn:
-                    count = await seal_batch(conn)
+                async with UnitOfWork(db) as uow:
+                    count = await seal_batch(uow.connection)
+                    await uow.commit()
                 sealed += count
                 if count < SEAL_BATCH:
                     break
