@@ -18,17 +18,17 @@ starts from the newest checkpoint whose signature holds, and names any other.
 Rows hold ids, never PHI values: who, in what role, did what to which resource, for which
 patient id, from where, with what outcome.
 
-Appending and sealing are two steps. `append` writes the entry to `infra_audit_pending` in
-the caller's transaction, so it commits or rolls back together with the change it records,
-and takes no lock: concurrent writers never wait for each other here. Right after the commit
-(`Database.after_commit`, before the caller's answer leaves) `seal` moves the committed
-entries into the chain: under one lock (an advisory lock on PostgreSQL; SQLite has one writer)
-it reads the chain's head, gives each entry the next id (last id + 1, never a sequence: a
-rolled-back transaction would burn a value and leave a gap that reads as a deletion) and its
-hashes, inserts them and deletes them from the pending table, many at a time. Sealers in one
-process share runs (`Sealer`); across processes the lock orders them. An entry whose process
-died between its commit and its seal is sealed by the next seal anywhere, and by the
-`audit_seal` job; until then `verify` counts it as pending. While pending (milliseconds) an
+Appending and sealing are two steps. `uow.audit` (`append_to`) writes the entry to
+`infra_audit_pending` in the caller's unit of work, so it commits or rolls back together with
+the change it records, and takes no lock: concurrent writers never wait for each other here.
+Right after the commit (`uow.after_commit`, before the caller's answer leaves) `seal` moves the
+committed entries into the chain: under one lock (an advisory lock on PostgreSQL; SQLite has
+one writer) it reads the chain's head, gives each entry the next id (last id + 1, never a
+sequence: a rolled-back transaction would burn a value and leave a gap that reads as a
+deletion) and its hashes, inserts them and deletes them from the pending table, many at a time.
+Sealers in one process share runs (`Sealer`); across processes the lock orders them. An entry
+whose process died between its commit and its seal is sealed by the next seal anywhere, and by
+the `audit_seal` job; until then `verify` counts it as pending. While pending (milliseconds) an
 entry is not yet protected by the chain.
 
 Before this split every append held the chain's lock until its transaction committed, which
