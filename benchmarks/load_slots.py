@@ -73,7 +73,7 @@ def offers(config_path: Path) -> list[Offer]:
     """Each practitioner once, for the first bookable service offering them, with that
     service's shortest visit (the most distinct slots per day)."""
     sys.path.insert(1, str(ROOT / "src"))
-    from clinicflow.catalog.loader import load_catalog
+    from clinicflow.catalog.service import load_catalog
 
     catalog = load_catalog(config_path)
     found: dict[str, Offer] = {}

@@ -232,7 +232,7 @@ def served_url(host: str, port: int, tls: bool) -> str:
 
 
 def _check_config(path: Path) -> None:
-    from clinicflow.catalog.loader import check_config
+    from clinicflow.catalog.service import check_config
 
     problems = check_config(path)
     if problems:

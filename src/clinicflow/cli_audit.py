@@ -12,6 +12,7 @@ from clinicflow.infra.audit import keyed_from, use_key
 from clinicflow.infra.audit_anchor import Head, adopt_once, current_head, read, write
 from clinicflow.infra.crypto import KeyRing, KeyRingError, load
 from clinicflow.infra.db import Database
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import SystemClock
 
@@ -96,9 +97,12 @@ def audit_head() -> None:
         db = Database(settings.database_url)
         use_key(db, key)
         try:
-            async with db.write() as conn:
+            async with UnitOfWork(db) as uow:
+                conn = uow.connection
                 await adopt_once(conn, key, path)
-                return await current_head(conn), await keyed_from(conn)
+                head = await current_head(conn), await keyed_from(conn)
+                await uow.commit()
+                return head
         finally:
             await db.dispose()
 

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clinicflow.catalog.loader import ConfigError, load_catalog
+from clinicflow.catalog.errors import ConfigError
+from clinicflow.catalog.service import load_catalog
 from clinicflow.cli_progress import progress_bar
 from clinicflow.infra.audit import use_key
 from clinicflow.infra.audit_anchor import Head, write

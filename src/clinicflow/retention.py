@@ -10,9 +10,10 @@ is now, not as it was listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from clinicflow.booking import retention as booking_retention
 from clinicflow.catalog.domain import RetentionPolicy
@@ -21,7 +22,7 @@ from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
 from clinicflow.infra.db import Database
 from clinicflow.infra.events import retention as event_retention
 from clinicflow.infra.events.retention import EventPrune
-from clinicflow.infra.unit_of_work import Factory
+from clinicflow.infra.unit_of_work import Factory, UnitOfWork
 from clinicflow.patients.jobs import PatientRetention
 from clinicflow.patients.repository import SqlRetentionUnitOfWork
 from clinicflow.waitlist import retention as waitlist_retention
@@ -31,6 +32,7 @@ __all__ = ["STEPS", "PlanRow", "RetentionPlan", "apply", "plan", "rows"]
 # What `apply` does, in order; it reports each as done (for a progress bar).
 STEPS = ("expired holds", "waitlist entries", "event records", "patient records", "audit log")
 Done = Callable[[str], None]
+T = TypeVar("T")
 
 
 def _ignore(_: str) -> None:
@@ -85,22 +87,23 @@ async def apply(
     db: Database, policy: RetentionPolicy, now: datetime, step: Done = _ignore
 ) -> RetentionPlan:
     """Carry the policy out; `step(name)` hears each of STEPS as it is done."""
-    async with db.write() as conn:
-        holds = await booking_retention.delete_due(conn, policy, now)
+    holds = await _committed(
+        db, lambda uow: booking_retention.delete_due(uow.connection, policy, now)
+    )
     step(STEPS[0])
-    async with db.write() as conn:
-        withdrawn = await waitlist_retention.delete_due(conn, policy, now)
+    withdrawn = await _committed(
+        db, lambda uow: waitlist_retention.delete_due(uow.connection, policy, now)
+    )
     step(STEPS[1])
-    async with db.write() as conn:
-        events = await event_retention.prune(conn, event_retention.cutoffs(policy, now))
+    cutoffs = event_retention.cutoffs(policy, now)
+    events = await _committed(db, lambda uow: event_retention.prune(uow.connection, cutoffs))
     step(STEPS[2])
     done = await _patients(db).deidentify_all(policy, now)
     step(STEPS[3])
     spared = (await _patients(db).due(policy, now)).spared_legal_hold
     refused: str | None = None
     try:
-        async with db.write() as conn:
-            audit = await audit_retention.prune(conn, policy, now)
+        audit = await _committed(db, lambda uow: audit_retention.prune(uow, policy, now))
     except AuditChainBroken as exc:
         # The other classes are committed already; report them along with the refusal.
         audit, refused = AuditPrune(policy.audit_cutoff(now)), exc.detail
@@ -121,6 +124,14 @@ async def apply(
 
 def _patients(db: Database) -> PatientRetention:
     return PatientRetention(uow=Factory(db, SqlRetentionUnitOfWork))
+
+
+async def _committed(db: Database, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """`work` in a unit of work of its own, committed."""
+    async with UnitOfWork(db) as uow:
+        done = await work(uow)
+        await uow.commit()
+    return done
 
 
 def rows(result: RetentionPlan) -> list[PlanRow]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import clinicflow.analytics.tables
 import clinicflow.booking.tables
-import clinicflow.catalog.launches
+import clinicflow.catalog.tables
 import clinicflow.flags.tables
 import clinicflow.identity.tables
 import clinicflow.infra.audit

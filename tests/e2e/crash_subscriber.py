@@ -15,6 +15,7 @@ from sqlalchemy import text
 from clinicflow.infra.bus import Envelope
 from clinicflow.infra.events import SubscriberDeps
 from clinicflow.infra.inbox import Inbox
+from clinicflow.infra.unit_of_work import UnitOfWork
 
 
 class CrashSubscriber:
@@ -27,10 +28,10 @@ class CrashSubscriber:
         self.hold = hold
 
     async def handle(self, event: Envelope) -> None:
-        async with self.inbox.handling(self.name, event) as conn:
-            if conn is None:
+        async with self.inbox.handling(self.name, event, UnitOfWork(self.inbox.db)) as uow:
+            if uow is None:
                 return
-            await conn.execute(
+            await uow.connection.execute(
                 text("INSERT INTO crash_effect (event_id, pid) VALUES (:e, :p)"),
                 {"e": event.event_id, "p": os.getpid()},
             )

@@ -25,7 +25,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
 from clinicflow.infra.outbox import Event, record

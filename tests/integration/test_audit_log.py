@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection
 from clinicflow.infra._audit_chain import GENESIS, pending_mac, row_mac
 from clinicflow.infra.audit import (
     AuditEntry,
-    append,
     audit_log,
     audit_pending,
     seal,
@@ -25,6 +24,7 @@ from clinicflow.infra.audit import (
 )
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
+from clinicflow.infra.unit_of_work import UnitOfWork
 
 # Retention and the audit chain are SQL that each dialect must answer alike.
 pytestmark = pytest.mark.both_databases
@@ -63,16 +63,22 @@ def _pending(n: int) -> dict[str, object]:
     return fields | {"mac": pending_mac(KEY, fields)}
 
 
+async def _append(db: Database, entry: AuditEntry, at: datetime) -> None:
+    async with UnitOfWork(db) as uow:
+        uow.audit(entry, at)
+        await uow.commit()  # sealed into the chain before the block ends
+
+
 async def _fill(db: Database, count: int) -> None:
     for n in range(1, count + 1):
-        async with db.write() as conn:
-            # Odd microseconds: the canonical time must round-trip at full precision.
-            await append(conn, _entry(n), NOW + timedelta(minutes=n, microseconds=123_457 * n))
+        # Odd microseconds: the canonical time must round-trip at full precision.
+        await _append(db, _entry(n), NOW + timedelta(minutes=n, microseconds=123_457 * n))
 
 
 async def _sql(db: Database, statement: str) -> None:
-    async with db.write() as conn:
-        await conn.execute(text(statement))
+    async with UnitOfWork(db) as uow:
+        await uow.connection.execute(text(statement))
+        await uow.commit()
 
 
 async def test_an_untouched_log_verifies_in_any_batch_size(db: Database) -> None:
@@ -122,7 +128,8 @@ async def test_editing_a_column_is_detected_at_that_row(db: Database) -> None:
 async def test_editing_a_row_and_its_hash_breaks_the_next_link(db: Database) -> None:
     # Even someone holding the chain's key cannot edit a row without breaking the next link.
     await _fill(db, 20)
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        conn = uow.connection
         row = (await conn.execute(select(audit_log).where(audit_log.c.id == 7))).one()
         forged = row._asdict() | {"outcome": "denied"}
         await conn.execute(
@@ -130,6 +137,7 @@ async def test_editing_a_row_and_its_hash_breaks_the_next_link(db: Database) -> 
             .where(audit_log.c.id == 7)
             .values(outcome="denied", hash=row_mac(KEY, 7, forged))
         )
+        await uow.commit()
     result = await verify_database(db.url, KEY)
     assert result.first_bad_id == 8
     assert result.problem == "row 8: previous-hash link broken after row 7 (row 7 rewritten?)"
@@ -175,8 +183,7 @@ async def test_concurrent_appends_form_one_unbroken_chain(db: Database) -> None:
     # Appends take no lock; their seals do. Two unserialized sealers would give two rows the
     # same id (the primary key would fail one of them) or link both to one head.
     async def one(n: int) -> None:
-        async with db.write() as conn:
-            await append(conn, _entry(n), NOW + timedelta(seconds=n))
+        await _append(db, _entry(n), NOW + timedelta(seconds=n))
 
     await asyncio.gather(*(one(n) for n in range(30)))
     async with db.read() as conn:
@@ -198,8 +205,7 @@ async def test_sealers_in_two_processes_share_one_chain(db: Database) -> None:
     try:
 
         async def one(n: int) -> None:
-            async with (db if n % 2 else other).write() as conn:
-                await append(conn, _entry(n), NOW + timedelta(seconds=n))
+            await _append(db if n % 2 else other, _entry(n), NOW + timedelta(seconds=n))
 
         await asyncio.gather(*(one(n) for n in range(40)))
     finally:
@@ -228,14 +234,13 @@ async def test_the_audit_row_rolls_back_with_its_transaction(db: Database) -> No
     await _fill(db, 2)
 
     async def failing_change() -> None:
-        async with db.write() as conn:
-            await append(conn, _entry(3), NOW)
+        async with UnitOfWork(db) as uow:
+            uow.audit(_entry(3), NOW)
             raise RuntimeError("change failed")
 
     with pytest.raises(RuntimeError, match="change failed"):
         await failing_change()
-    async with db.write() as conn:
-        await append(conn, _entry(4), NOW)
+    await _append(db, _entry(4), NOW)
     async with db.read() as conn:
         ids = (await conn.execute(select(audit_log.c.id).order_by(audit_log.c.id))).scalars()
         assert list(ids) == [1, 2, 3]  # no gap left behind
@@ -248,8 +253,7 @@ async def test_the_audit_row_rolls_back_with_its_transaction(db: Database) -> No
 
 async def test_search_filters_by_patient_actor_type_and_time(db: Database) -> None:
     await _fill(db, 12)  # entry n is at NOW + n minutes (and a little)
-    async with db.write() as conn:
-        await append(conn, _entry(13, resource_type="booking"), NOW + timedelta(hours=1))
+    await _append(db, _entry(13, resource_type="booking"), NOW + timedelta(hours=1))
     async with db.read() as conn:
         by_patient = await search(conn, patient_id="pat-1")
         by_actor = await search(conn, actor_id="user-2", limit=2)
@@ -272,8 +276,7 @@ async def test_break_glass_is_recorded_with_its_reason_and_no_contact_details(
     db: Database,
 ) -> None:
     entry = _entry(1, break_glass=True, reason="covering for Dr. B, pt called 555-201-7788")
-    async with db.write() as conn:
-        await append(conn, entry, NOW)
+    await _append(db, entry, NOW)
     async with db.read() as conn:
         (record,) = await search(conn)
         result = await verify(conn)
@@ -285,9 +288,9 @@ async def test_break_glass_is_recorded_with_its_reason_and_no_contact_details(
 
 
 async def test_append_refuses_a_naive_time(db: Database) -> None:
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
         with pytest.raises(ValueError, match="aware"):
-            await append(conn, _entry(1), NOW.replace(tzinfo=None))
+            uow.audit(_entry(1), NOW.replace(tzinfo=None))
 
 
 async def test_the_table_has_only_id_columns_and_no_phi(db: Database) -> None:
@@ -313,8 +316,7 @@ async def test_an_entry_committed_during_a_seal_is_not_lost(db: Database) -> Non
     async with db.engine.connect() as slow:
         async with slow.begin():
             await slow.execute(insert(audit_pending).values(**_pending(1)))  # id taken first
-            async with db.write() as conn:  # commits second; its seal runs meanwhile
-                await append(conn, _entry(2), NOW)
+            await _append(db, _entry(2), NOW)  # commits second; its seal runs meanwhile
             async with db.read() as conn:
                 sealed = (await conn.execute(select(audit_log.c.resource_id))).scalars().all()
             assert sealed == ["res-2"]

@@ -23,7 +23,6 @@ from clinicflow.cli import app
 from clinicflow.infra._audit_chain import GENESIS, row_hash
 from clinicflow.infra.audit import (
     AuditEntry,
-    append,
     audit_checkpoints,
     audit_log,
     audit_pending,
@@ -33,6 +32,7 @@ from clinicflow.infra.audit_anchor import CheckpointWriter, read
 from clinicflow.infra.audit_tables import audit_chain
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
+from clinicflow.infra.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.both_databases
 
@@ -49,13 +49,25 @@ class Clinic:
     def run(self, work: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
         """`work` in one write transaction, on an engine of its own (each asyncio.run is a
         new event loop, and pooled connections must not outlive theirs)."""
+        return self._committed(lambda uow: work(uow.connection))
 
+    def audit(self, entry: AuditEntry, at: datetime) -> None:
+        """`entry` audited in a unit of work of its own, sealed into the chain as it commits."""
+
+        async def one(uow: UnitOfWork) -> None:
+            uow.audit(entry, at)
+
+        self._committed(one)
+
+    def _committed(self, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
         async def go() -> Any:
             db = Database(self.url)
             use_key(db, self.key)
             try:
-                async with db.write() as conn:
-                    return await work(conn)
+                async with UnitOfWork(db) as uow:
+                    done = await work(uow)
+                    await uow.commit()
+                return done
             finally:
                 await db.dispose()
 
@@ -71,7 +83,7 @@ def clinic(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     clinic = Clinic(database_url, create(tmp_path / "keys.json").audit_key)
     for n in range(1, ROWS + 1):
         entry = AuditEntry("user", f"u{n % 3}", "front_desk", "read", "patient", f"p{n}")
-        clinic.run(lambda conn, e=entry, n=n: append(conn, e, NOW + timedelta(minutes=n)))
+        clinic.audit(entry, NOW + timedelta(minutes=n))
     head = _cli("audit", "head")
     assert head.exit_code == 0, head.output
     assert head.stdout.strip().startswith(f"{ROWS}:")
@@ -230,7 +242,7 @@ def test_the_chain_keeps_verifying_through_a_key_rotation(clinic: Clinic) -> Non
     assert rotated.exit_code == 0, rotated.output
 
     entry = AuditEntry("user", "u1", "admin", "read", "patient", "p1")
-    clinic.run(lambda conn: append(conn, entry, NOW + timedelta(hours=2)))
+    clinic.audit(entry, NOW + timedelta(hours=2))
     result = _cli("audit", "verify")
     assert result.exit_code == 0, result.output
     assert f"OK: {ROWS + 1} rows" in result.output
@@ -247,7 +259,7 @@ def test_an_entry_forged_into_the_pending_table_is_never_sealed(
 ) -> None:
     clinic.run(lambda conn: conn.execute(insert(audit_pending).values(_forged_pending_entry())))
     entry = AuditEntry("user", "u1", "admin", "read", "patient", "p1")
-    clinic.run(lambda conn: append(conn, entry, NOW + timedelta(hours=2)))  # seals after it
+    clinic.audit(entry, NOW + timedelta(hours=2))  # seals after it
 
     rows = clinic.run(_rows)
     left = clinic.run(lambda conn: _all(conn, audit_pending))
@@ -286,7 +298,7 @@ def test_state_predating_signing_is_trusted_once_then_signed(
     before = _cli("audit", "verify")
     head = _cli("audit", "head")  # signs them, then records a line with keyed_from
     entry = AuditEntry("user", "u1", "admin", "read", "patient", "p1")
-    clinic.run(lambda conn: append(conn, entry, NOW + timedelta(hours=2)))  # seals both
+    clinic.audit(entry, NOW + timedelta(hours=2))  # seals both
     after = _cli("audit", "verify")
     clinic.run(
         lambda conn: conn.execute(update(audit_chain).values(mac=None, predates_signing=True))

@@ -15,9 +15,11 @@ from clinicflow.infra.events.dispatch import Outcome
 from clinicflow.infra.inbox import Inbox
 from clinicflow.infra.outbox import outbox
 from clinicflow.infra.relay import published_from_row
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.event_bus import (
+    Boom,
     Recorder,
     booking_event,
     create_effect_log,
@@ -103,12 +105,27 @@ async def test_the_inbox_helper_yields_nothing_for_a_handled_event(
     inbox = Inbox(db, clock)
     envelope = Envelope("e-1", "booking.created", 1, clock.now(), "booking", "b-1")
 
-    async with inbox.handling("projector", envelope) as first:
-        assert first is not None
-    async with inbox.handling("projector", envelope) as second:
+    uow = UnitOfWork(db)
+    async with inbox.handling("projector", envelope, uow) as first:
+        assert first is uow  # the subscriber's own unit of work, open
+        assert uow.connection is not None
+    assert await inbox.seen("projector", "e-1")  # committed as the block ended
+    async with inbox.handling("projector", envelope, UnitOfWork(db)) as second:
         assert second is None
-    async with inbox.handling("another", envelope) as other:
+    async with inbox.handling("another", envelope, UnitOfWork(db)) as other:
         assert other is not None
+
+    async def failing() -> None:
+        async with inbox.handling("failing", envelope, UnitOfWork(db)) as uow:
+            assert uow is not None
+            raise Boom("the handler failed")
+
+    with pytest.raises(Boom):
+        await failing()
+    assert not await inbox.seen("failing", "e-1")  # rolled back with it: tried again later
+    async with inbox.handling("connection", envelope) as conn:  # transitional (issue 15)
+        assert conn is not None
+    assert await inbox.seen("connection", "e-1")
 
 
 async def test_lag_counts_unpublished_events_and_the_age_of_the_oldest(
@@ -155,8 +172,10 @@ async def test_the_traceparent_travels_with_the_event(
     event = booking_event(clock, "b-1")
     parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     await record_events(db, event)
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        conn = uow.connection
         await conn.execute(update(outbox).values(traceparent=parent))
+        await uow.commit()
 
     await bus.run_once()
 

@@ -22,6 +22,7 @@ from clinicflow.infra.events.ledger import deliveries
 from clinicflow.infra.events.retention import EventPrune
 from clinicflow.infra.inbox import inbox
 from clinicflow.infra.outbox import outbox
+from clinicflow.infra.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.both_databases
 
@@ -52,7 +53,8 @@ PRUNED_HANDLED = {("notify", "e1")}
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
-    async with database.write() as conn:
+    async with UnitOfWork(database) as uow:
+        conn = uow.connection
         for seq, (published, delivery) in EVENTS.items():
             await conn.execute(insert(outbox).values(_event(seq, published)))
             if delivery:
@@ -60,6 +62,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         for (subscriber, event_id), at in HANDLED.items():
             row = {"subscriber": subscriber, "event_id": event_id, "handled_at": at}
             await conn.execute(insert(inbox).values(row))
+        await uow.commit()
     yield database
     await database.dispose()
 

@@ -9,6 +9,8 @@ import pytest
 
 from clinicflow.bootstrap import Container
 from clinicflow.flags import FlagService, in_rollout
+from clinicflow.flags.repository import SqlFlagsUnitOfWork
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.shared.clock import FixedClock
 from support.app import admin_session, staff_session
 
@@ -60,7 +62,8 @@ async def test_a_partial_rollout_reaches_a_stable_share_of_clients(
 async def test_another_replica_sees_a_change_within_its_cache_time(
     container: Container, clock: FixedClock, client: httpx.AsyncClient
 ) -> None:
-    replica = FlagService(container.db, clock, ttl=timedelta(seconds=5))
+    uow = Factory(container.db, SqlFlagsUnitOfWork)
+    replica = FlagService(uow=uow, clock=clock, ttl=timedelta(seconds=5))
     assert await replica.is_enabled("waitlist_auto_offers")
     admin = await admin_session(container)
     resp = await client.put(

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import select
 from test_notifications import book
 
-from clinicflow.analytics.recorder import EventRecorder
+from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
+from clinicflow.analytics.subscribers import EventRecorder
 from clinicflow.analytics.tables import events
 from clinicflow.bootstrap import Container
 from clinicflow.infra.bus import Envelope
-from clinicflow.integrations.handlers import CalendarSubscriber, EhrSubscriber
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.integrations.ports import SyncedVisit
+from clinicflow.integrations.subscribers import CalendarSubscriber, EhrSubscriber
 from support.notifications import envelope
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
@@ -65,7 +67,9 @@ async def test_every_event_is_recorded_for_analytics_once(
 ) -> None:
     booking_id = await _journey(client, container, front_desk)
     await container.bus.run_once()  # the platform's own subscribers, analytics among them
-    recorder = EventRecorder(container.db, container.clock)
+    recorder = EventRecorder(
+        uow=Factory(container.db, SqlAnalyticsUnitOfWork), clock=container.clock
+    )
     for event in await _events(container, booking_id):
         await recorder.handle(event)  # a redelivery
     async with container.db.read() as conn:

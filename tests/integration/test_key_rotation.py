@@ -40,6 +40,7 @@ from clinicflow.infra.rekey import (
     retire,
     rotate,
 )
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.tables import PHI_COLUMNS, patients, seal_context
 from clinicflow.schema import metadata
@@ -79,9 +80,11 @@ def details(n: int) -> PatientDetails:
 
 async def create_patients(db: Database, keys: KeyRing, count: int, start: int = 1) -> None:
     directory = PatientDirectory(keys)
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        conn = uow.connection
         for n in range(start, start + count):
             await directory.match_or_create(conn, details(n), NOW)
+        await uow.commit()
 
 
 async def read_all(db: Database, keys: KeyRing) -> dict[str, Plain]:
@@ -196,7 +199,8 @@ async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database)
     await create_patients(db, old, 1)
     new = old.with_new_active_key()
     tally = _Tally()
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        conn = uow.connection
         [row] = await _stale_rows(conn, PATIENTS, new.active, None, 10)
         # The application renames the patient after the reseal read the row.
         renamed = old.encrypt("Renamed", context=seal_context("first_name_enc"), row=row.id)
@@ -204,6 +208,7 @@ async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database)
             update(patients).where(patients.c.id == row.id).values(first_name_enc=renamed)
         )
         await _reseal_row(conn, new, PATIENTS, row, tally)
+        await uow.commit()
 
     assert tally.changed == 1
     assert tally.rows == 0
@@ -214,8 +219,10 @@ async def test_a_value_rewritten_meanwhile_is_kept_not_overwritten(db: Database)
 async def test_a_value_moved_to_another_column_does_not_decrypt(db: Database) -> None:
     old = KeyRing.generate()
     await create_patients(db, old, 1)
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        conn = uow.connection
         await conn.execute(update(patients).values(last_name_enc=patients.c.first_name_enc))
+        await uow.commit()
     new = old.with_new_active_key()
 
     with pytest.raises(DecryptionError, match="last_name"):

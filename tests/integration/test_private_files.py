@@ -14,6 +14,7 @@ from sqlalchemy import text
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
+from clinicflow.infra.unit_of_work import UnitOfWork
 
 
 @pytest.fixture
@@ -37,10 +38,12 @@ async def test_the_sqlite_database_and_its_journal_files_are_0600(
     await upgrade(url)
     db = Database(url)
     try:
-        async with db.write() as conn:  # leaves the -wal and -shm files in place
+        async with UnitOfWork(db) as uow:  # leaves the -wal and -shm files in place
+            conn = uow.connection
             await conn.execute(text("CREATE TABLE t (x INTEGER)"))
             files = sorted(tmp_path.joinpath("data").iterdir())
             modes = {p.name: oct(_mode(p)) for p in files}
+            await uow.commit()
     finally:
         await db.dispose()
 

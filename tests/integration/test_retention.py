@@ -24,19 +24,13 @@ from clinicflow.booking.tables import appointments, idempotency_keys
 from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.cli import app
 from clinicflow.infra import audit_retention
-from clinicflow.infra.audit import (
-    AuditEntry,
-    append,
-    audit_checkpoints,
-    audit_log,
-    use_key,
-    verify,
-)
+from clinicflow.infra.audit import AuditEntry, audit_checkpoints, audit_log, use_key, verify
 from clinicflow.infra.audit_anchor import read
 from clinicflow.infra.crypto import KeyRing, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import outbox
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.patients.domain import retention as patients_retention
 from clinicflow.patients.jobs import PatientRetention
 from clinicflow.patients.tables import PHI_COLUMNS, patients, visits
@@ -128,7 +122,8 @@ async def _appointment(
 
 
 async def _seed(db: Database) -> None:
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        conn = uow.connection
         await _patient(conn, "p-old", _at(2015))
         await _visit(conn, "p-old", "completed", _at(2018, 3))
         await _visit(conn, "p-old", "cancelled", _at(2024, 5))  # a cancellation is no contact
@@ -154,13 +149,14 @@ async def _seed(db: Database) -> None:
         await _appointment(conn, "a-held-live", "held", NOW, NOW + timedelta(minutes=10))
         await _appointment(conn, "a-cancelled-old", "cancelled", _at(2020, 2), None)
         await _appointment(conn, "a-done-old", "completed", _at(2020, 3), None)
+        await uow.commit()
     # Audit rows 1-5 are past the 6 years, 6-8 are not.
     for n, at in enumerate(
         [*(_at(2019, m) for m in range(1, 6)), *(_at(2022, m) for m in (1, 2, 3))]
     ):
-        async with db.write() as conn:
-            entry = AuditEntry("user", "u1", "front_desk", "read", "patient", f"r{n}")
-            await append(conn, entry, at)
+        async with UnitOfWork(db) as uow:
+            uow.audit(AuditEntry("user", "u1", "front_desk", "read", "patient", f"r{n}"), at)
+            await uow.commit()
 
 
 async def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -174,8 +170,9 @@ async def _rows(conn: AsyncConnection, table: Table) -> list[tuple[Any, ...]]:
 
 
 async def _sql(db: Database, statement: str) -> None:
-    async with db.write() as conn:
-        await conn.execute(text(statement))
+    async with UnitOfWork(db) as uow:
+        await uow.connection.execute(text(statement))
+        await uow.commit()
 
 
 async def test_a_dry_run_lists_exactly_what_is_due_and_changes_nothing(db: Database) -> None:
@@ -299,9 +296,10 @@ async def test_a_pruned_row_put_back_is_named(db: Database) -> None:
     async with db.read() as conn:
         pruned = (await conn.execute(select(audit_log).where(audit_log.c.id == 3))).one()
     await retention.apply(db, POLICY, NOW)
-    async with db.write() as conn:
-        await conn.execute(insert(audit_log).values(**pruned._asdict()))
-        result = await verify(conn)
+    async with UnitOfWork(db) as uow:
+        await uow.connection.execute(insert(audit_log).values(**pruned._asdict()))
+        result = await verify(uow.connection)
+        await uow.commit()
     assert result.first_bad_id == 3
     assert result.problem == (
         "row 3: lies within the pruned range (through row 5); restored or inserted after pruning?"
@@ -312,9 +310,9 @@ async def test_pruning_refuses_a_chain_that_does_not_verify(db: Database) -> Non
     await _seed(db)
     await _sql(db, "UPDATE infra_audit_log SET actor_id = 'someone' WHERE id = 2")
     before = await _snapshot(db)
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
         with pytest.raises(audit_retention.AuditChainBroken, match="row 2: hash does not match"):
-            await audit_retention.prune(conn, POLICY, NOW)
+            await audit_retention.prune(uow, POLICY, NOW)
     assert await _snapshot(db) == before
     done = await retention.apply(db, POLICY, NOW)  # the other classes still go
     assert done.audit_refused is not None
@@ -327,7 +325,8 @@ async def test_a_change_after_the_dry_run_is_judged_as_it_is_now(db: Database) -
     await _seed(db)
     plan = await retention.plan(db, POLICY, NOW)
     assert "p-old" in plan.patients
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        conn = uow.connection
         await _visit(conn, "p-old", "held", NOW + timedelta(days=3))
         await conn.execute(
             patients.update().where(patients.c.id == "p-never").values(legal_hold=True)
@@ -337,6 +336,7 @@ async def test_a_change_after_the_dry_run_is_judged_as_it_is_now(db: Database) -
             .where(appointments.c.id == "a-held-old")
             .values(status="confirmed")
         )
+        await uow.commit()
     done = await retention.apply(db, POLICY, NOW)
     assert list(done.patients) == ["p-noshow"]
     assert list(done.patients_spared) == ["p-hold", "p-never"]
@@ -372,12 +372,14 @@ async def test_pruning_while_others_append_keeps_one_chain(db: Database) -> None
     await _seed(db)
 
     async def add(n: int) -> None:
-        async with db.write() as conn:
-            await append(conn, AuditEntry("user", "u2", "nurse", "read", "patient", f"c{n}"), NOW)
+        async with UnitOfWork(db) as uow:
+            uow.audit(AuditEntry("user", "u2", "nurse", "read", "patient", f"c{n}"), NOW)
+            await uow.commit()
 
     async def prune() -> None:
-        async with db.write() as conn:
-            await audit_retention.prune(conn, POLICY, NOW)
+        async with UnitOfWork(db) as uow:
+            await audit_retention.prune(uow, POLICY, NOW)
+            await uow.commit()
 
     await asyncio.gather(*(add(n) for n in range(10)), prune(), *(add(n) for n in range(10, 20)))
     async with db.read() as conn:

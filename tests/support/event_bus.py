@@ -16,7 +16,8 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.events import EventBus, SubscriberDeps, build_bus
 from clinicflow.infra.events.ledger import deliveries
 from clinicflow.infra.inbox import Inbox
-from clinicflow.infra.outbox import Event, outbox, record
+from clinicflow.infra.outbox import Event, outbox
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 
@@ -41,10 +42,10 @@ class Recorder:
     async def handle(self, event: Envelope) -> None:
         self.calls.append(event.event_id)
         self.seen.set()
-        async with self.inbox.handling(self.name, event) as conn:
-            if conn is None:
+        async with self.inbox.handling(self.name, event, UnitOfWork(self.inbox.db)) as uow:
+            if uow is None:
                 return
-            await conn.execute(
+            await uow.connection.execute(
                 text("INSERT INTO effect_log (subscriber, event_id) VALUES (:s, :e)"),
                 {"s": self.name, "e": event.event_id},
             )
@@ -63,10 +64,11 @@ def cli_recorder(deps: SubscriberDeps) -> Recorder:
 
 
 async def create_effect_log(db: Database) -> None:
-    async with db.write() as conn:
-        await conn.execute(
+    async with UnitOfWork(db) as uow:
+        await uow.connection.execute(
             text("CREATE TABLE effect_log (subscriber VARCHAR(64), event_id VARCHAR(36))")
         )
+        await uow.commit()
 
 
 async def effects(db: Database, subscriber: str) -> list[str]:
@@ -88,15 +90,17 @@ def booking_event(clock: Clock, booking_id: str, type_: str = "booking.created")
 
 
 async def record_events(db: Database, *events: Event) -> None:
-    async with db.write() as conn:
-        await record(conn, *events)
+    async with UnitOfWork(db) as uow:
+        uow.publish(*events)
+        await uow.commit()
 
 
 async def unpublish(db: Database, event_id: str) -> None:
-    async with db.write() as conn:
-        await conn.execute(
+    async with UnitOfWork(db) as uow:
+        await uow.connection.execute(
             update(outbox).where(outbox.c.event_id == event_id).values(published_at=None)
         )
+        await uow.commit()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Generic, Self, TypeVar
 
 from clinicflow.infra.audit import AuditEntry
 from clinicflow.infra.outbox import Event
-from clinicflow.infra.unit_of_work import AfterCommit
+from clinicflow.infra.unit_of_work import AfterCommit, TransactionClosed
 
 
 @dataclass
@@ -75,15 +75,21 @@ class FakeTransaction:
         self.ledger.commits += 1
 
     def publish(self, *events: Event) -> None:
-        assert self.open, "publish outside `async with uow:`"
+        self._usable("publish")
         self._events.extend(events)
 
     def audit(self, entry: AuditEntry, now: datetime) -> None:
-        assert self.open, "audit outside `async with uow:`"
+        self._usable("audit")
         self._audited.append((entry, now))
 
     def after_commit(self, name: str, hook: AfterCommit) -> None:
+        self._usable("after_commit")
         self._hooks[name] = hook
+
+    def _usable(self, what: str) -> None:
+        """As the real one refuses (TransactionClosed): outside the block, after commit."""
+        if not self.open or self.committed:
+            raise TransactionClosed(f"{what} outside `async with uow:` or after commit()")
 
     async def savepoint(self, name: str) -> Callable[[], Awaitable[None]]:
         events, audited, hooks = list(self._events), list(self._audited), dict(self._hooks)

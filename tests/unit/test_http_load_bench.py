@@ -132,7 +132,7 @@ def test_offers_from_the_clinic_config_name_each_practitioner_once() -> None:
     keys = [o.practitioner for o in found]
     assert keys
     assert len(keys) == len(set(keys))
-    from clinicflow.catalog.loader import load_catalog
+    from clinicflow.catalog.service import load_catalog
 
     catalog = load_catalog(ROOT / "config" / "clinic.yaml")
     for offer in found:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from clinicflow.catalog.domain import Catalog, MultiServiceCount, MultiServiceDiscount
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.domain import (
     MULTI_SERVICE,
     Credit,

@@ -21,12 +21,8 @@ from clinicflow.catalog.domain import (
     PaymentsConfig,
     Rate,
 )
-from clinicflow.catalog.loader import (
-    check_config,
-    format_problems,
-    load_catalog,
-    load_catalog_from_text,
-)
+from clinicflow.catalog.errors import format_problems
+from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
 
 CONFIG = Path(__file__).parents[2] / "config" / "clinic.yaml"
 MINIMAL = """\

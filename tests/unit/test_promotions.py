@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicflow.catalog.domain import Catalog, Promotion, Rate
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.domain import (
     Credit,
     PromotionExpired,

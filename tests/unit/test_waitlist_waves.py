@@ -1,18 +1,16 @@
 """Pure rules behind launch waves and freed-slot offers: capacity from open slots, wave size,
-which entries a slot suits, what a launch still lacks, the timing settings, and booking's
-view of launched services."""
+which entries a slot suits, what a launch still lacks, and the timing settings (booking's view
+of launched services: tests/unit/catalog/test_launches.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clinicflow.catalog import Catalog, Clinic, Service, VisitType
-from clinicflow.catalog.launches import LaunchState
+from clinicflow.catalog import Service, VisitType
 from clinicflow.waitlist.domain.matching import fits_times, suits
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.domain.waves import OpenSlot, capacity, wave_size
@@ -123,45 +121,3 @@ def test_timing_refuses_values_that_cannot_work() -> None:
         Timing(offer_minutes=0)
     with pytest.raises(ValueError, match="wave_weeks"):
         Timing(wave_weeks=20)
-
-
-def test_booking_sees_a_launched_service_as_active_once_the_launched_set_has_it() -> None:
-    catalog = Catalog(
-        clinic=Clinic("Riverbend", "America/Chicago", "78701"),
-        services=MappingProxyType({"counseling": service()}),
-        practitioners=MappingProxyType({}),
-    )
-    state = LaunchState(db=None)  # type: ignore[arg-type]
-    live = state.catalog(catalog)
-    assert live.services["counseling"].bookable is False
-
-    state.launched = frozenset({"counseling"})
-
-    assert live.services["counseling"].active is True
-    assert live.services["counseling"].bookable is True
-    assert list(live.services) == ["counseling"]
-    assert len(live.services) == 1
-    assert catalog.services["counseling"].active is False  # the configuration is unchanged
-
-
-async def test_the_launched_set_is_reread_only_after_its_ttl_or_a_launch_here() -> None:
-    reads = []
-
-    class FakeDb:
-        def read(self) -> object:
-            reads.append(1)
-            raise RuntimeError("stop here")  # the read itself is not under test
-
-    now = [0.0]
-    state = LaunchState(FakeDb(), ttl_seconds=5, monotonic=lambda: now[0])  # type: ignore[arg-type]
-    state._read_at = 0.0  # as if just read
-    await state.refresh()
-    assert reads == []
-    now[0] = 5.0
-    with pytest.raises(RuntimeError):
-        await state.refresh()
-    state._read_at = 5.0
-    state.invalidate()
-    with pytest.raises(RuntimeError):
-        await state.refresh()
-    assert len(reads) == 2

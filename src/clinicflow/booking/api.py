@@ -49,7 +49,7 @@ from clinicflow.booking.schemas import (
     availability_json,
     bound,
 )
-from clinicflow.catalog.deps import CatalogDep, LaunchesDep
+from clinicflow.catalog.api import CatalogDep, LaunchesDep
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import DayOrInstant
 from clinicflow.infra.web import ClockDep, CurrentActor, provided

@@ -5,7 +5,7 @@ offers), and the launch-aware use cases.
 booking for a named person, holding a slot and then keeping it held for longer (or letting
 it go) inside the caller's transaction, and the launch record. `LaunchAwareBookings` and
 `LaunchAwareAvailability` refresh the launched set before each use case, so a launched
-service is bookable everywhere (see `catalog.launches`).
+service is bookable everywhere (see `catalog.service.LaunchState`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from clinicflow.booking.lookup import BookingNow, booking_now
 from clinicflow.booking.slots import AvailabilityService
 from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView, SlotView
-from clinicflow.catalog.launches import LaunchState, launched_services, record_launch
+from clinicflow.catalog.repository import launched_services, record_launch
+from clinicflow.catalog.service import LaunchState
 from clinicflow.infra.outbox import record
 from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import Actor

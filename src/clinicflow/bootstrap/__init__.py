@@ -27,8 +27,7 @@ from clinicflow.bootstrap.payments import wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import wire_webhooks
 from clinicflow.catalog import Catalog
-from clinicflow.catalog.launches import LaunchState
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
 from clinicflow.identity.apikeys import ApiKeys
 from clinicflow.identity.authenticate import Authenticator
@@ -118,7 +117,7 @@ def build(
     messaging = wire_notifications(core, consent=patients.consent)
     identity = wire_identity(core, patients=patients.directory, mailer=messaging.mailer)
     webhooks = wire_webhooks(core)
-    flags = FlagService(db=core.db, clock=core.clock)
+    flags = core.flags
     paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications

@@ -1,4 +1,5 @@
-"""What every context's wiring shares: the database, keys, audit trail, clock and catalog."""
+"""What every context's wiring shares: the database, keys, audit trail, clock, catalog and
+feature flags."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ import httpx
 
 from clinicflow.bootstrap._keys import open_keys
 from clinicflow.catalog import Catalog
-from clinicflow.catalog.launches import LaunchState
+from clinicflow.catalog.repository import SqlCatalogUnitOfWork
+from clinicflow.catalog.service import LaunchState
+from clinicflow.flags import FlagService
+from clinicflow.flags.repository import SqlFlagsUnitOfWork
 from clinicflow.infra import audit
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.telemetry import instrument_engine, instrument_http_client, setup_tracing
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 
@@ -33,6 +38,7 @@ class Core:
     # `loaded` with the services launched at run time (POST /v1/services/{key}/launch) read
     # as active: every context sees the one launched set, cached per process.
     catalog: Catalog
+    flags: FlagService  # read by payments (PayPal backup) and the waitlist (auto offers)
 
 
 def open_core(
@@ -47,7 +53,9 @@ def open_core(
     setup_tracing(settings)
     instrument_engine(db.engine)
     instrument_http_client(http)
-    launches = LaunchState(db, ttl_seconds=settings.launch_cache_seconds)
+    launches = LaunchState(
+        uow=Factory(db, SqlCatalogUnitOfWork), ttl_seconds=settings.launch_cache_seconds
+    )
     return Core(
         settings=settings,
         clock=clock,
@@ -58,6 +66,7 @@ def open_core(
         launches=launches,
         loaded=catalog,
         catalog=launches.catalog(catalog),
+        flags=FlagService(uow=Factory(db, SqlFlagsUnitOfWork), clock=clock),
     )
 
 

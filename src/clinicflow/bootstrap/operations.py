@@ -6,14 +6,16 @@ from datetime import timedelta
 
 from clinicflow.adapters.calendars.noop import NoCalendar
 from clinicflow.adapters.ehr.noop import NoEhr
-from clinicflow.analytics.recorder import EventRecorder
+from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
+from clinicflow.analytics.subscribers import EventRecorder
 from clinicflow.bootstrap.core import Core
 from clinicflow.infra import audit
 from clinicflow.infra.audit_anchor import CheckpointWriter
 from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.events import EventBus, build_bus
 from clinicflow.infra.jobs import Job, Jobs
-from clinicflow.integrations.handlers import CalendarSubscriber, EhrSubscriber
+from clinicflow.infra.unit_of_work import Factory
+from clinicflow.integrations.subscribers import CalendarSubscriber, EhrSubscriber
 from clinicflow.notifications.wiring import Notifications
 from clinicflow.payments.wiring import Payments
 from clinicflow.waitlist import Waitlist
@@ -32,7 +34,7 @@ def wire_bus(
     subscribers: list[Subscriber] = [
         notifications.subscriber,
         notifications.erasure,
-        EventRecorder(db=core.db, clock=core.clock),
+        EventRecorder(uow=Factory(core.db, SqlAnalyticsUnitOfWork), clock=core.clock),
         CalendarSubscriber(NoCalendar()),
         EhrSubscriber(NoEhr()),
         webhooks.fanout,

@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
 
-from clinicflow.flags.service import FlagService, FlagView
+from clinicflow.flags.schemas import FlagIn, FlagOut
+from clinicflow.flags.service import FlagService
 from clinicflow.infra.error_responses import SIGNED_IN, errors
-from clinicflow.infra.request_input import RequestModel
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(prefix="/v1/flags", tags=["operations"])
 Key = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 FlagsDep = Annotated[FlagService, Depends(provided(FlagService))]
-
-
-class FlagIn(RequestModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
-    percentage: int = Field(default=100, ge=0, le=100)
-    description: str | None = Field(default=None, max_length=300)
-
-
-class FlagOut(BaseModel):
-    key: str
-    enabled: bool
-    percentage: int
-    description: str
-    updated_at: datetime | None
-    updated_by: str | None
-
-    @classmethod
-    def of(cls, view: FlagView) -> FlagOut:
-        return cls(**{name: getattr(view, name) for name in cls.model_fields})
 
 
 @router.get(

@@ -18,17 +18,17 @@ starts from the newest checkpoint whose signature holds, and names any other.
 Rows hold ids, never PHI values: who, in what role, did what to which resource, for which
 patient id, from where, with what outcome.
 
-Appending and sealing are two steps. `append` writes the entry to `infra_audit_pending` in
-the caller's transaction, so it commits or rolls back together with the change it records,
-and takes no lock: concurrent writers never wait for each other here. Right after the commit
-(`Database.after_commit`, before the caller's answer leaves) `seal` moves the committed
-entries into the chain: under one lock (an advisory lock on PostgreSQL; SQLite has one writer)
-it reads the chain's head, gives each entry the next id (last id + 1, never a sequence: a
-rolled-back transaction would burn a value and leave a gap that reads as a deletion) and its
-hashes, inserts them and deletes them from the pending table, many at a time. Sealers in one
-process share runs (`Sealer`); across processes the lock orders them. An entry whose process
-died between its commit and its seal is sealed by the next seal anywhere, and by the
-`audit_seal` job; until then `verify` counts it as pending. While pending (milliseconds) an
+Appending and sealing are two steps. `uow.audit` (`append_to`) writes the entry to
+`infra_audit_pending` in the caller's unit of work, so it commits or rolls back together with
+the change it records, and takes no lock: concurrent writers never wait for each other here.
+Right after the commit (`uow.after_commit`, before the caller's answer leaves) `seal` moves the
+committed entries into the chain: under one lock (an advisory lock on PostgreSQL; SQLite has
+one writer) it reads the chain's head, gives each entry the next id (last id + 1, never a
+sequence: a rolled-back transaction would burn a value and leave a gap that reads as a
+deletion) and its hashes, inserts them and deletes them from the pending table, many at a time.
+Sealers in one process share runs (`Sealer`); across processes the lock orders them. An entry
+whose process died between its commit and its seal is sealed by the next seal anywhere, and by
+the `audit_seal` job; until then `verify` counts it as pending. While pending (milliseconds) an
 entry is not yet protected by the chain.
 
 Before this split every append held the chain's lock until its transaction committed, which
@@ -42,7 +42,7 @@ import weakref
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,9 +68,7 @@ from clinicflow.infra.audit_tables import (
 )
 from clinicflow.infra.db import Database, legacy_unit_of_work
 from clinicflow.infra.logging import get_logger, scrub_text
-
-if TYPE_CHECKING:
-    from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -272,8 +270,9 @@ class Sealer:
                 return 0
             upto, sealed = self._asked, 0
             while True:
-                async with db.write() as conn:
-                    count = await seal_batch(conn)
+                async with UnitOfWork(db) as uow:
+                    count = await seal_batch(uow.connection)
+                    await uow.commit()
                 sealed += count
                 if count < SEAL_BATCH:
                     break

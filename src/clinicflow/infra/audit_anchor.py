@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,8 +33,10 @@ from clinicflow.infra._audit_chain import canonical_at
 from clinicflow.infra._audit_state import adopt, legacy_open
 from clinicflow.infra.audit import audit_log, chain_key, chain_start, keyed_from
 from clinicflow.infra.db import Database
+from clinicflow.infra.logging import get_logger
+from clinicflow.infra.unit_of_work import UnitOfWork
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,9 @@ class CheckpointWriter:
             key = chain_key(conn)
             legacy = await legacy_open(conn)
         if legacy:  # once after migration 0017l: a write transaction only then
-            async with self.db.write() as conn:
-                await adopt_once(conn, key, self.path)
+            async with UnitOfWork(self.db) as uow:
+                await adopt_once(uow.connection, key, self.path)
+                await uow.commit()
         async with self.db.read() as conn:
             head = await current_head(conn)
             since = await keyed_from(conn)

@@ -27,12 +27,12 @@ from clinicflow.infra._audit_chain import checkpoint_mac
 from clinicflow.infra.audit import (
     ADVISORY_LOCK_KEY,
     AuditEntry,
-    append,
     audit_checkpoints,
     audit_log,
     chain_key,
     verify,
 )
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.errors import Conflict
 
 __all__ = ["AuditChainBroken", "AuditCutoff", "AuditPrune", "due", "prune"]
@@ -77,12 +77,14 @@ async def due(conn: AsyncConnection, policy: AuditCutoff, now: datetime) -> Audi
     return AuditPrune(cutoff, int(rows), int(first), int(through))
 
 
-async def prune(conn: AsyncConnection, policy: AuditCutoff, now: datetime) -> AuditPrune:
-    """Prune inside the caller's write transaction; returns what was pruned (rows=0: nothing).
+async def prune(uow: UnitOfWork, policy: AuditCutoff, now: datetime) -> AuditPrune:
+    """Prune inside the caller's unit of work (the caller commits it); returns what was
+    pruned (rows=0: nothing).
 
     Raises AuditChainBroken, changing nothing, when the rows due do not verify."""
+    conn = uow.connection
     if conn.dialect.name == "postgresql":
-        # The same lock `append` takes: the chain's tail cannot move while we cut its head.
+        # The lock every seal takes: the chain's tail cannot move while we cut its head.
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     plan = await due(conn, policy, now)
     if plan.through_id is None:
@@ -105,7 +107,7 @@ async def prune(conn: AsyncConnection, policy: AuditCutoff, now: datetime) -> Au
         resource_type="audit_log",
         resource_id=f"through:{plan.through_id}",
     )
-    await append(conn, entry, now)
+    uow.audit(entry, now)
     await conn.execute(delete(audit_log).where(c.id <= plan.through_id))
     await conn.execute(
         insert(audit_checkpoints).values(

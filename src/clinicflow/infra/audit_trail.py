@@ -1,7 +1,7 @@
 """Recording who touched which patient's data, from the use cases.
 
-Writes go in the transaction that makes the change, so the row and the change commit
-together. Reads and refusals are recorded in a write transaction of their own: a read has no
+Writes go in the unit of work that makes the change (`uow.audit`), so the row and the change
+commit together. Reads and refusals are recorded in a unit of work of their own: a read has no
 transaction to join, and a refused request rolls its own back but must still leave its row.
 """
 
@@ -13,8 +13,9 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.audit import AuditEntry, Outcome, append
-from clinicflow.infra.db import Database
+from clinicflow.infra.audit import AuditEntry, Outcome
+from clinicflow.infra.db import Database, legacy_unit_of_work
+from clinicflow.infra.unit_of_work import Transaction, UnitOfWork
 from clinicflow.shared.actor import Actor, require
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
@@ -48,7 +49,7 @@ class AuditTrail:
 
     async def record(
         self,
-        conn: AsyncConnection,
+        uow: Transaction | AsyncConnection,
         actor: Actor,
         action: str,
         accesses: Iterable[Access],
@@ -57,14 +58,18 @@ class AuditTrail:
         break_glass: bool = False,
         reason: str | None = None,
     ) -> None:
-        """`reason`: why, when the action itself needs one (a legal hold); for break-glass
-        the caller's stated reason is taken."""
+        """One entry per access, committed with `uow`, the unit of work that makes the change.
+        `reason`: why, when the action itself needs one (a legal hold); for break-glass the
+        caller's stated reason is taken.
+
+        Transitional (issue 15): a bare connection from `Database.write` is still taken, for
+        contexts not yet on a unit of work; it goes with `Database.write`."""
         now = self._clock.now()
         if break_glass:
             reason = actor.break_glass_reason
+        tx = legacy_unit_of_work(uow) if isinstance(uow, AsyncConnection) else uow
         for access in accesses:
-            entry = self._entry(actor, action, access, outcome, break_glass, reason)
-            await append(conn, entry, now)
+            tx.audit(self._entry(actor, action, access, outcome, break_glass, reason), now)
 
     async def record_alone(
         self,
@@ -78,10 +83,11 @@ class AuditTrail:
         accesses = list(accesses)
         if not accesses:
             return
-        async with self._db.write() as conn:
+        async with UnitOfWork(self._db) as uow:
             await self.record(
-                conn, actor, action, accesses, outcome=outcome, break_glass=break_glass
+                uow, actor, action, accesses, outcome=outcome, break_glass=break_glass
             )
+            await uow.commit()
 
     @staticmethod
     def _entry(

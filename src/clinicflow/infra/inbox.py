@@ -1,23 +1,28 @@
 """The inbox: which events each subscriber has handled, so a repeated delivery does nothing.
 
-A subscriber that writes to the database handles an event inside `Inbox.handling()`: the
-inbox row and the handler's writes commit together, so its effect happens exactly once even
-when the event is delivered twice, or twice at the same time (the second insert of the same
-key waits for the first transaction, then finds the row). A subscriber with effects outside
-the database (mail, HTTP) gets the inbox row written after it returns: at least once.
+A subscriber that writes to the database handles an event inside `Inbox.handling()`, in a
+unit of work: the inbox row and the handler's writes commit together, so its effect happens
+exactly once even when the event is delivered twice, or twice at the same time (the second
+insert of the same key waits for the first transaction, then finds the row). A subscriber
+with effects outside the database (mail, HTTP) gets the inbox row written after it returns:
+at least once.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TypeVar, overload
 
 from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.bus import Envelope
 from clinicflow.infra.db import Database, UTCDateTime, insert_ignoring_duplicates, metadata
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.clock import Clock
+
+U = TypeVar("U", bound=UnitOfWork)
 
 inbox = Table(
     "infra_inbox",
@@ -34,15 +39,47 @@ class Inbox:
         self._db = db
         self._clock = clock
 
-    @asynccontextmanager
-    async def handling(
+    @property
+    def db(self) -> Database:
+        """The database the inbox is kept in: a subscriber's unit of work opens on it."""
+        return self._db
+
+    @overload
+    def handling(
         self, subscriber: str, event: Envelope
-    ) -> AsyncIterator[AsyncConnection | None]:
-        """A write transaction for handling `event` once: None when it was handled before.
+    ) -> AbstractAsyncContextManager[AsyncConnection | None]: ...
+
+    @overload
+    def handling(
+        self, subscriber: str, event: Envelope, uow: U
+    ) -> AbstractAsyncContextManager[U | None]: ...
+
+    def handling(
+        self, subscriber: str, event: Envelope, uow: U | None = None
+    ) -> AbstractAsyncContextManager[U | AsyncConnection | None]:
+        """`uow` (the subscriber's unit of work, not yet open) opened for handling `event`
+        once, and committed as the block ends: None when the event was handled before.
 
         Raise inside the block to roll back both the effect and the inbox row (the event is
         then retried).
-        """
+
+        Transitional (issue 15): without `uow`, a bare connection from `Database.write`, for
+        subscribers that still write through one (the waitlist's); goes with it."""
+        if uow is None:
+            return self._on_connection(subscriber, event)
+        return self._in(uow, subscriber, event)
+
+    @asynccontextmanager
+    async def _in(self, uow: U, subscriber: str, event: Envelope) -> AsyncIterator[U | None]:
+        async with uow:
+            first = await mark_handled(uow.connection, subscriber, event.event_id, self._clock)
+            yield uow if first else None
+            await uow.commit()
+
+    @asynccontextmanager
+    async def _on_connection(
+        self, subscriber: str, event: Envelope
+    ) -> AsyncIterator[AsyncConnection | None]:
         async with self._db.write() as conn:
             first = await mark_handled(conn, subscriber, event.event_id, self._clock)
             yield conn if first else None

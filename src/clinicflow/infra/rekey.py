@@ -51,6 +51,7 @@ from clinicflow.infra.crypto import (
     save,
 )
 from clinicflow.infra.db import Database
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.errors import Conflict
 
 
@@ -147,10 +148,12 @@ async def reseal_all(
     for table in sealed:
         after: Any = None
         while True:
-            async with db.write() as conn:
+            async with UnitOfWork(db) as uow:
+                conn = uow.connection
                 rows = await _stale_rows(conn, table, keys.active, after, batch)
                 for row in rows:
                     await _reseal_row(conn, keys, table, row, tally)
+                await uow.commit()
             if rows:
                 tally.batches += 1
                 if on_batch is not None:

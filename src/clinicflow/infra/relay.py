@@ -16,6 +16,7 @@ from clinicflow.infra.bus import Envelope, Lag, Published, Transport
 from clinicflow.infra.db import Database
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.outbox import outbox
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.clock import Clock
 
 log = get_logger(__name__)
@@ -40,7 +41,8 @@ class Relay:
         )
         if not self._db.is_sqlite:  # SQLite serializes writers (BEGIN IMMEDIATE) instead
             query = query.with_for_update(skip_locked=True)
-        async with self._db.write() as conn:
+        async with UnitOfWork(self._db) as uow:
+            conn = uow.connection
             items = [published_from_row(row) for row in (await conn.execute(query)).mappings()]
             if not items:
                 return 0
@@ -50,6 +52,7 @@ class Relay:
                 .where(outbox.c.id.in_([item.seq for item in items]))
                 .values(published_at=self._clock.now())
             )
+            await uow.commit()
         log.debug("outbox_published", events=len(items), up_to_outbox_id=items[-1].seq)
         return len(items)
 

@@ -162,8 +162,7 @@ class UnitOfWork:
         """Into the outbox with this transaction; the commit listeners hear them after it."""
         if not events:
             return
-        if self._conn is None:
-            raise TransactionClosed("publish inside `async with uow:`")
+        self._open_for("publish")
         self._events.extend(events)
         # The trace of the request (or job) that made the change: its handlers continue it.
         traceparent = current_traceparent()
@@ -179,13 +178,23 @@ class UnitOfWork:
     def after_commit(self, name: str, hook: AfterCommit) -> None:
         """`hook(db)` once after this transaction commits (never if it rolls back), before
         `async with` ends; asking twice under one name runs it once."""
+        self._open_for("after_commit")
         self._hooks[name] = hook
 
     def buffer_row(self, table: Table, row: Row) -> None:
         """`row` goes into `table` as this transaction commits, together with the others
         buffered for that table (one statement). For append-only rows nothing in the
         transaction reads back."""
+        self._open_for("buffer_row")
         self._rows.setdefault(table, []).append(row)
+
+    def _open_for(self, what: str) -> None:
+        """Refuses side-channel work outside the block or after the commit: nothing would
+        write it (a silent loss), and the listeners might hear what was never stored."""
+        if self._conn is None:
+            raise TransactionClosed(f"{what} inside `async with uow:`")
+        if self._committed:
+            raise TransactionClosed(f"{what} after commit(): open a new unit of work")
 
     async def savepoint(self, name: str) -> Callable[[], Awaitable[None]]:
         """SAVEPOINT `name` now; the returned undo rolls the transaction back to it, and the

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
-from clinicflow.catalog.deps import CatalogDep
+from clinicflow.catalog.api import CatalogDep
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import Day
 from clinicflow.infra.web import CurrentActor, provided

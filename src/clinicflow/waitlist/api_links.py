@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from clinicflow.catalog.deps import CatalogDep
+from clinicflow.catalog.api import CatalogDep
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor
 from clinicflow.waitlist.api import WaitlistDep

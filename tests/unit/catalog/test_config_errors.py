@@ -12,14 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from clinicflow.catalog.loader import (
-    ConfigError,
-    ConfigProblem,
-    check_config,
-    format_problems,
-    load_catalog,
-    load_catalog_from_text,
-)
+from clinicflow.catalog.errors import ConfigError, ConfigProblem, format_problems
+from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
 
 CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 

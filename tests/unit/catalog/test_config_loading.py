@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicflow.catalog import Catalog, LocalInterval, ServicePolicy
-from clinicflow.catalog.loader import check_config, load_catalog, load_catalog_from_text
+from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
 
 CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 

@@ -9,12 +9,8 @@ import pytest
 import yaml
 
 from clinicflow.catalog.domain import RetentionPolicy, years_before
-from clinicflow.catalog.loader import (
-    ConfigError,
-    check_config,
-    load_catalog,
-    load_catalog_from_text,
-)
+from clinicflow.catalog.errors import ConfigError
+from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
 
 CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 

@@ -13,7 +13,7 @@ from jinja2 import UndefinedError
 
 from clinicflow.adapters.messaging.smtp_email import compose_email
 from clinicflow.catalog.domain import Catalog
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.notifications import ics
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.ports import Attachment

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from clinicflow.catalog.domain import Catalog
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.notifications.domain.payment import (
     PAYMENT_KINDS,
     PaidVisit,

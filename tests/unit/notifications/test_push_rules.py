@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from clinicflow.catalog.domain import Catalog
-from clinicflow.catalog.loader import load_catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.notifications.channels import Outgoing, PushChannel
 from clinicflow.notifications.domain.plan import NO_CONSENT, Contact, plan
 from clinicflow.notifications.domain.visit import Visit

@@ -35,6 +35,7 @@ from clinicflow.infra.db import Database, UTCDateTime, insert_ignoring_duplicate
 from clinicflow.infra.inbox import mark_handled, was_handled
 from clinicflow.infra.outbox import outbox
 from clinicflow.infra.relay import published_from_row
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.clock import Clock
 
 PENDING, DEAD, DONE = "pending", "dead", "done"
@@ -106,8 +107,9 @@ class Ledger:
 
     async def owe_now(self, subscriber: str, items: Sequence[Published]) -> None:
         if items:
-            async with self._db.write() as conn:
-                await self.owe(conn, subscriber, items)
+            async with UnitOfWork(self._db) as uow:
+                await self.owe(uow.connection, subscriber, items)
+                await uow.commit()
 
     async def state(self, subscriber: str, item: Published) -> State:
         async with self._db.read() as conn:
@@ -124,17 +126,20 @@ class Ledger:
 
     async def succeeded(self, subscriber: str, item: Published) -> None:
         now = self._clock.now()
-        async with self._db.write() as conn:
+        async with UnitOfWork(self._db) as uow:
+            conn = uow.connection
             await mark_handled(conn, subscriber, item.event.event_id, self._clock)
             await self.owe(conn, subscriber, [item])
             await conn.execute(
                 _this(subscriber, item.event.event_id).values(status=DONE, updated_at=now)
             )
+            await uow.commit()
 
     async def failed(self, subscriber: str, item: Published, error: BaseException) -> str:
         """Count the attempt and schedule the next one; the status it leaves (pending|dead)."""
         now = self._clock.now()
-        async with self._db.write() as conn:
+        async with UnitOfWork(self._db) as uow:
+            conn = uow.connection
             await self.owe(conn, subscriber, [item])
             row = await _row(conn, subscriber, item.event.event_id, lock=True)
             attempts = (row.attempts if row is not None else 0) + 1
@@ -148,6 +153,7 @@ class Ledger:
                     updated_at=now,
                 )
             )
+            await uow.commit()
         return status
 
     async def due(self, subscriber: str, limit: int, *, after: int = 0) -> list[Published]:
@@ -192,7 +198,8 @@ class Ledger:
         )
         if subscriber is not None:
             query = query.where(deliveries.c.subscriber == subscriber)
-        async with self._db.write() as conn:
+        async with UnitOfWork(self._db) as uow:
+            conn = uow.connection
             rows = (await conn.execute(query)).mappings().all()
             for row in rows:
                 await conn.execute(
@@ -200,6 +207,7 @@ class Ledger:
                         status=PENDING, attempts=0, next_attempt_at=now, updated_at=now
                     )
                 )
+            await uow.commit()
         return [(row["subscriber"], published_from_row(row)) for row in rows]
 
 

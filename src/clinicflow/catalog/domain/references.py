@@ -1,106 +1,18 @@
-"""Problems as (key path, message): Pydantic's errors translated, and references across sections.
+"""References across the sections of config/clinic.yaml: calendars, services and visit types
+named in one place exist where they are defined.
 
-The reference checks read the raw YAML data rather than the validated model, so an unknown
-calendar is reported even when another part of the same file fails validation.
+These read the raw YAML data rather than the validated model, so an unknown calendar is
+reported even when another part of the same file fails validation.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping, Sequence
-from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
-
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-
-from clinicflow.catalog._document import DocumentSpec
+from collections.abc import Iterable, Mapping
 
 Issue = tuple[str, str]  # (key path, message)
 
-_PLAIN = {
-    "bool_type": "must be true or false",
-    "string_type": "must be text",
-    "dict_type": "must be a mapping of keys to values (one 'key: value' per line)",
-    "list_type": "must be a list, like [a, b] or one '- item' per line",
-    "too_short": "is empty; add at least one entry",
-}
 
-
-def path_of(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def schema_issues(error: ValidationError) -> list[Issue]:
-    return [_translate(detail) for detail in error.errors(include_url=False)]
-
-
-def _translate(detail: ErrorDetails) -> Issue:
-    loc, kind, ctx = tuple(detail["loc"]), detail["type"], detail.get("ctx") or {}
-    if loc and loc[-1] == "[key]":  # a mapping's key failed, not its value
-        loc = loc[:-1]
-    if kind == "config":
-        return path_of(loc) + str(ctx.get("at", "")), str(ctx["reason"])
-    if kind == "extra_forbidden":
-        return path_of(loc), unknown_key(str(loc[-1]), allowed_keys(loc[:-1]))
-    if kind == "missing":
-        if len(loc) == 1:
-            return "", f"missing required section '{loc[0]}'; add a top-level '{loc[0]}:' block"
-        return path_of(loc[:-1]), f"missing required key '{loc[-1]}'; add it"
-    if kind == "model_type":
-        return path_of(loc), "must be a mapping with the keys: " + ", ".join(allowed_keys(loc))
-    return path_of(loc), _PLAIN.get(kind, detail["msg"])
-
-
-def unknown_key(key: str, allowed: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown key '{key}'; allowed: {', '.join(allowed)}{hint}"
-
-
-def allowed_keys(loc: Sequence[int | str]) -> list[str]:
-    model = _model_at(loc)
-    if model is None:
-        return []
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
-    """The model that validates the value at `loc`, found by walking the annotations."""
-    kind: Any = DocumentSpec
-    for part in loc:
-        kind = _unwrap(kind)
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            field = kind.model_fields.get(str(part))
-            if field is None:
-                return None
-            kind = field.annotation
-        elif get_origin(kind) in (list, dict):
-            kind = get_args(kind)[-1]
-        else:
-            return None
-    kind = _unwrap(kind)
-    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
-
-
-def _unwrap(kind: Any) -> Any:
-    while True:
-        origin = get_origin(kind)
-        if origin is Annotated:
-            kind = get_args(kind)[0]
-        elif origin in (Union, UnionType):
-            kind = next(arg for arg in get_args(kind) if arg is not type(None))
-        else:
-            return kind
-
-
-def reference_issues(data: Mapping[str, Any]) -> list[Issue]:
+def reference_issues(data: Mapping[str, object]) -> list[Issue]:
     services = _entries(data.get("services"))
     practitioners = _entries(data.get("practitioners"))
     settings = _entries(data.get("service_settings"))
@@ -122,7 +34,7 @@ def reference_issues(data: Mapping[str, Any]) -> list[Issue]:
     return issues
 
 
-def _entries(value: object) -> dict[str, Any]:
+def _entries(value: object) -> dict[str, object]:
     return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
@@ -138,7 +50,7 @@ def _listing(keys: Iterable[str]) -> str:
     return ", ".join(keys) or "none"
 
 
-def _calendar_refs(services: dict[str, Any], practitioners: dict[str, Any]) -> list[Issue]:
+def _calendar_refs(services: dict[str, object], practitioners: dict[str, object]) -> list[Issue]:
     return [
         (
             f"services.{key}.calendars[{i}]",
@@ -151,7 +63,7 @@ def _calendar_refs(services: dict[str, Any], practitioners: dict[str, Any]) -> l
     ]
 
 
-def _service_refs(practitioners: dict[str, Any], services: dict[str, Any]) -> list[Issue]:
+def _service_refs(practitioners: dict[str, object], services: dict[str, object]) -> list[Issue]:
     return [
         (f"practitioners.{key}.services[{i}]", _unknown_service(name, services))
         for key, practitioner in practitioners.items()
@@ -160,14 +72,14 @@ def _service_refs(practitioners: dict[str, Any], services: dict[str, Any]) -> li
     ]
 
 
-def _unknown_service(name: str, services: dict[str, Any]) -> str:
+def _unknown_service(name: str, services: dict[str, object]) -> str:
     return (
         f"unknown service '{name}'; services: {_listing(services)}; "
         "fix the name or add the service under services"
     )
 
 
-def _price_pairs(service: dict[str, Any], base: str) -> list[Issue]:
+def _price_pairs(service: dict[str, object], base: str) -> list[Issue]:
     """Every visit type (a key of `durations`) has a price and every price has a visit type."""
     durations = _entries(service.get("durations"))
     pricing = _entries(service.get("pricing"))
@@ -191,7 +103,7 @@ def _price_pairs(service: dict[str, Any], base: str) -> list[Issue]:
     return issues
 
 
-def _payments_refs(payments: dict[str, Any], services: dict[str, Any]) -> list[Issue]:
+def _payments_refs(payments: dict[str, object], services: dict[str, object]) -> list[Issue]:
     """Packages, promotions and the HSA/FSA list name services (and visit types) that exist."""
     issues: list[Issue] = []
     for key, package in _entries(payments.get("packages")).items():
@@ -208,7 +120,9 @@ def _payments_refs(payments: dict[str, Any], services: dict[str, Any]) -> list[I
     return issues
 
 
-def _promotion_refs(code: str, promotion: dict[str, Any], services: dict[str, Any]) -> list[Issue]:
+def _promotion_refs(
+    code: str, promotion: dict[str, object], services: dict[str, object]
+) -> list[Issue]:
     """Its services exist, and each visit type it names is one of those services' types."""
     base = f"payments.promotions.{code}"
     issues: list[Issue] = [
@@ -231,7 +145,7 @@ def _promotion_refs(code: str, promotion: dict[str, Any], services: dict[str, An
 
 
 def _package_item_refs(
-    item: dict[str, Any], services: dict[str, Any], base: str, i: int
+    item: dict[str, object], services: dict[str, object], base: str, i: int
 ) -> list[Issue]:
     service, visit_type = item.get("service"), item.get("visit_type")
     where = f"{base}.includes[{i}]"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from clinicflow.infra.bus import Envelope
 from clinicflow.integrations.ports import CalendarSync, EhrSync, SyncedVisit
@@ -14,15 +13,17 @@ from clinicflow.integrations.ports import CalendarSync, EhrSync, SyncedVisit
 BOOKING_EVENTS = frozenset({"booking.created", "booking.rescheduled", "booking.cancelled"})
 
 
-def visit_of(payload: Mapping[str, Any]) -> SyncedVisit:
+def visit_of(payload: Mapping[str, object]) -> SyncedVisit:
+    """The visit a booking event's payload describes (ids and times only)."""
+    patient_id = payload.get("patient_id")
     return SyncedVisit(
         booking_id=str(payload["booking_id"]),
         service=str(payload["service"]),
         visit_type=str(payload["visit_type"]),
         practitioner=str(payload["practitioner"]),
-        start=datetime.fromisoformat(payload["start"]),
-        end=datetime.fromisoformat(payload["end"]),
-        patient_id=payload.get("patient_id"),
+        start=datetime.fromisoformat(str(payload["start"])),
+        end=datetime.fromisoformat(str(payload["end"])),
+        patient_id=None if patient_id is None else str(patient_id),
     )
 
 

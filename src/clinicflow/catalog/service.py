@@ -1,84 +1,68 @@
-"""Reads config/clinic.yaml into a `Catalog`, reporting every problem in the file at once.
+"""Loading the clinic: config/clinic.yaml read into a `Catalog`, with every problem in the
+file reported at once; and which services are launched at run time, cached per process.
 
-Each problem names the file, the key path as the user wrote it
-(`practitioners.doctor1.hours.mon[1]`), what is wrong and what to change. Structure and values
-are checked by Pydantic (`_schema`), references between sections by `_checks`; nothing is
-built until the whole file is sound.
+Structure and values are checked by Pydantic (`schemas`, over `domain.values`), references
+between sections by `domain.references`; nothing is built until the whole file is sound.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import ValidationError
 
-from clinicflow.catalog._checks import Issue, reference_issues, schema_issues
-from clinicflow.catalog._document import DocumentSpec
-from clinicflow.catalog._payments import build_payments
-from clinicflow.catalog._schema import (
-    WEEKDAYS,
-    PolicySpec,
-    PractitionerSpec,
-    ServiceSettingsSpec,
-    ServiceSpec,
-)
-from clinicflow.catalog.domain import (
+from clinicflow.catalog.domain.clinic import (
     Catalog,
     Clinic,
     Practitioner,
-    RetentionPolicy,
     Service,
     ServicePolicy,
     TimeOff,
     VisitType,
 )
+from clinicflow.catalog.domain.launches import with_launched
+from clinicflow.catalog.domain.payments import (
+    BillingIdentity,
+    CancellationPolicy,
+    MultiServiceDiscount,
+    PackageItem,
+    PackageOffer,
+    PaymentsConfig,
+    Promotion,
+)
+from clinicflow.catalog.domain.references import Issue, reference_issues
+from clinicflow.catalog.domain.retention import RetentionPolicy
+from clinicflow.catalog.domain.values import WEEKDAYS
+from clinicflow.catalog.errors import ConfigError, ConfigProblem, schema_issues
+from clinicflow.catalog.ports import CatalogUnitOfWork
+from clinicflow.catalog.schemas import (
+    DocumentSpec,
+    PackageSpec,
+    PaymentsSpec,
+    PolicySpec,
+    PractitionerSpec,
+    PromotionSpec,
+    ServiceSettingsSpec,
+    ServiceSpec,
+)
+from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.hours import LocalInterval
 
 __all__ = [
-    "ConfigError",
-    "ConfigProblem",
+    "LaunchState",
+    "build_catalog",
     "check_config",
-    "format_problems",
     "load_catalog",
     "load_catalog_from_text",
 ]
 
 _SECTIONS = "clinic, services and practitioners (optional: policy_defaults, service_settings)"
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    file: str
-    path: str  # dotted key path with [i] for list items; "" for the file as a whole
-    message: str
-    line: int | None = field(default=None, compare=False)  # 1-based, where YAML tells us
-
-    def __str__(self) -> str:
-        where = f"{self.file}: {self.path}: " if self.path else f"{self.file}: "
-        line = f" (line {self.line})" if self.line is not None else ""
-        return f"{where}{self.message}{line}"
-
-
-def format_problems(problems: Iterable[ConfigProblem]) -> str:
-    return "\n".join(str(problem) for problem in problems)
-
-
-class ConfigError(Exception):
-    def __init__(self, problems: Sequence[ConfigProblem], file: str | None = None) -> None:
-        self.problems = list(problems)
-        self.file = file if file is not None else (problems[0].file if problems else "?")
-        count = len(self.problems)
-        header = f"invalid clinic configuration in {self.file}: {count} problem" + (
-            "" if count == 1 else "s"
-        )
-        super().__init__("\n".join([header, format_problems(self.problems)]))
 
 
 def check_config(path: str | Path) -> list[ConfigProblem]:
@@ -146,7 +130,7 @@ def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> ConfigProblem:
     return ConfigProblem(file, "", message, mark.line + 1 if mark is not None else None)
 
 
-def _parse(text: str) -> tuple[Any, dict[str, int], list[Issue]]:
+def _parse(text: str) -> tuple[object, dict[str, int], list[Issue]]:
     """The data, the line of every key path, and keys given twice (YAML keeps only the last)."""
     # libyaml's parser when PyYAML was built with it (it is in the wheels): every process
     # start reads the file, ~10x faster than the pure-Python one, same nodes and marks.
@@ -201,7 +185,7 @@ def build_catalog(spec: DocumentSpec) -> Catalog:
     }
     clinic = Clinic(**spec.clinic.model_dump())
     retention = RetentionPolicy(**spec.retention.model_dump())
-    payments = build_payments(spec.payments)
+    payments = _payments(spec.payments)
     return Catalog(
         clinic, MappingProxyType(services), MappingProxyType(practitioners), retention, payments
     )
@@ -243,13 +227,16 @@ def _service(
 
 def _policy(*layers: PolicySpec | ServiceSettingsSpec | None) -> ServicePolicy:
     """Clinicflow's defaults, overridden by policy_defaults, overridden by the service's own."""
-    values: dict[str, Any] = {}
+    fields = set(PolicySpec.model_fields)
+    merged = PolicySpec()
     for layer in layers:
         if layer is not None:
-            values.update(layer.model_dump(exclude_none=True, include=set(PolicySpec.model_fields)))
-    if "reminder_minutes" in values:
-        values["reminder_minutes"] = tuple(sorted(set(values["reminder_minutes"]), reverse=True))
-    return dataclasses.replace(ServicePolicy(), **values)
+            merged = merged.model_copy(update=layer.model_dump(exclude_none=True, include=fields))
+    policy = dataclasses.replace(ServicePolicy(), **merged.model_dump(exclude_none=True))
+    if merged.reminder_minutes is None:
+        return policy
+    minutes = tuple(sorted(set(merged.reminder_minutes), reverse=True))
+    return dataclasses.replace(policy, reminder_minutes=minutes)
 
 
 def _practitioner(
@@ -274,3 +261,93 @@ def _practitioner(
 
 def _day(ranges: Iterable[LocalInterval]) -> tuple[LocalInterval, ...]:
     return tuple(sorted(ranges, key=lambda interval: interval.start))
+
+
+def _payments(spec: PaymentsSpec) -> PaymentsConfig:
+    multi = spec.multi_service_discount
+    packages = {key: _package(key, package) for key, package in spec.packages.items()}
+    promotions = {code: _promotion(code, promo) for code, promo in spec.promotions.items()}
+    cancel = spec.cancellation
+    billing = spec.billing
+    return PaymentsConfig(
+        multi_service_discount=MultiServiceDiscount(percent=multi.percent, count=multi.count),
+        packages=MappingProxyType(packages),
+        promotions=MappingProxyType(promotions),
+        cancellation=CancellationPolicy(
+            full_refund_hours=cancel.full_refund_hours,
+            late_cancel_fee=cancel.late_cancel_fee.build(),
+            no_show_fee=cancel.no_show_fee.build(),
+            return_credit_on_late_cancel=cancel.return_credit_on_late_cancel,
+        ),
+        hsa_fsa_eligible=frozenset(spec.hsa_fsa_eligible),
+        billing=None
+        if billing is None
+        else BillingIdentity(
+            legal_name=billing.legal_name,
+            address=tuple(billing.address),
+            tax_id=billing.tax_id,
+            phone=billing.phone,
+            email=billing.email,
+        ),
+    )
+
+
+def _package(key: str, spec: PackageSpec) -> PackageOffer:
+    items = tuple(PackageItem(i.service, i.visit_type, i.visits) for i in spec.includes)
+    return PackageOffer(key, spec.name, spec.price, spec.valid_days, items)
+
+
+def _promotion(code: str, spec: PromotionSpec) -> Promotion:
+    return Promotion(
+        code=code,
+        discount=spec.discount.build(),
+        starts=spec.starts,
+        ends=spec.ends,
+        max_uses=spec.max_uses,
+        max_uses_per_patient=spec.max_uses_per_patient,
+        services=None if spec.services is None else frozenset(spec.services),
+        stacks_with_multi_service=spec.stacks_with_multi_service,
+        description=spec.description,
+        visit_types=None if spec.visit_types is None else frozenset(spec.visit_types),
+        new_patients_only=spec.new_patients_only,
+    )
+
+
+class LaunchState:
+    """This process's view of which services are launched, re-read at most once per `ttl`.
+
+    A launch happens at run time and every replica must agree on it, so it is a row
+    (`repository`); the set is cached here and re-read at most once per `ttl` (a launch in
+    this process invalidates it at once). A use case that depends on it calls `refresh()`
+    first, so the availability hot path costs no query per slot and at most one tiny query
+    per `ttl`. Every context reads the one truth through `catalog(...)`.
+    """
+
+    def __init__(
+        self,
+        *,
+        uow: UnitsOfWork[CatalogUnitOfWork],
+        ttl_seconds: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow = uow
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._read_at: float | None = None
+        self.launched: frozenset[str] = frozenset()
+
+    async def refresh(self) -> None:
+        """Re-read the launched set when the cached one is older than `ttl` (or invalidated)."""
+        now = self._monotonic()
+        if self._read_at is not None and now - self._read_at < self._ttl:
+            return
+        async with self._uow.reading() as uow:
+            self.launched = await uow.launches.launched()
+        self._read_at = now
+
+    def invalidate(self) -> None:
+        self._read_at = None
+
+    def catalog(self, base: Catalog) -> Catalog:
+        """`base` with every launched service reading as active, as of the last refresh."""
+        return with_launched(base, self)

@@ -1,0 +1,33 @@
+"""The analytics subscriber: records every event once, whatever its type, so projections
+written later (utilization, revenue, growth, funnels) can be built from the full history."""
+
+from __future__ import annotations
+
+from clinicflow.analytics.ports import AnalyticsUnitOfWork, RecordedEvent
+from clinicflow.infra.bus import ALL_EVENTS, Envelope
+from clinicflow.infra.unit_of_work import UnitsOfWork
+from clinicflow.shared.clock import Clock
+
+
+class EventRecorder:
+    name = "analytics"
+    types = frozenset({ALL_EVENTS})
+
+    def __init__(self, *, uow: UnitsOfWork[AnalyticsUnitOfWork], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def handle(self, event: Envelope) -> None:
+        record = RecordedEvent(
+            event_id=event.event_id,
+            type=event.type,
+            version=event.version,
+            aggregate_type=event.aggregate_type,
+            aggregate_id=event.aggregate_id,
+            occurred_at=event.occurred_at,
+            payload=dict(event.payload),
+            recorded_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.events.add(record)  # a redelivery adds nothing
+            await uow.commit()

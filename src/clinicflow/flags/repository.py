@@ -1,0 +1,51 @@
+"""The flags' unit of work and repository: `flags_flag` rows in, `FlagView`s out."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.flags.tables import flags
+from clinicflow.flags.views import FlagView
+from clinicflow.infra.unit_of_work import UnitOfWork
+
+
+class SqlFlagRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def all(self) -> list[FlagView]:
+        rows = await self._conn.execute(select(flags))
+        return [
+            FlagView(
+                key=r.key,
+                enabled=bool(r.enabled),
+                percentage=int(r.percentage),
+                description=r.description,
+                updated_at=r.updated_at,
+                updated_by=r.updated_by,
+            )
+            for r in rows
+        ]
+
+    async def put(self, flag: FlagView) -> None:
+        """An upsert in each dialect's ON CONFLICT."""
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        changed = {
+            "enabled": flag.enabled,
+            "percentage": flag.percentage,
+            "description": flag.description,
+            "updated_at": flag.updated_at,
+            "updated_by": flag.updated_by,
+        }
+        statement = dialect.insert(flags).values(key=flag.key, **changed)
+        await self._conn.execute(
+            statement.on_conflict_do_update(index_elements=["key"], set_=changed)
+        )
+
+
+class SqlFlagsUnitOfWork(UnitOfWork):
+    @property
+    def flags(self) -> SqlFlagRepository:
+        return SqlFlagRepository(self.connection)  # TransactionClosed outside `async with`
