@@ -13,8 +13,8 @@ from test_notifications import app_client, book
 
 from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
+from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.infra.audit import audit_log
-from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 from support.notifications import envelope
@@ -26,11 +26,11 @@ __all__ = ["app_client"]
 def notifications(container: Container, clock: FixedClock) -> Notifications:
     """The embedded default: email to the local mailbox, no SMS provider (SMS kept locally)."""
     built = build_notifications(
-        container.db,
-        clock,
-        container.catalog,
-        container.keys,
-        container.trail,
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
         email=MailboxEmail(container.settings.data_dir / "mailbox", "clinic@localhost", clock),
         public_url="https://clinic.example",
     )
