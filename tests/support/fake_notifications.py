@@ -12,10 +12,15 @@ import copy
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from clinicflow.booking import BookingNow
+from clinicflow.catalog.domain import Catalog
+from clinicflow.catalog.loader import load_catalog
 from clinicflow.infra.audit_trail import Access
+from clinicflow.infra.bus import Envelope
+from clinicflow.notifications.callbacks.service import ProviderWebhooks
 from clinicflow.notifications.domain.messages import (
     ADVANCES_FROM,
     Message,
@@ -23,13 +28,25 @@ from clinicflow.notifications.domain.messages import (
     failure_reason,
 )
 from clinicflow.notifications.domain.push import Device, PushSubscription, Saved, endpoint_hash
+from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.schedule import DueReminder, Reminder
+from clinicflow.notifications.messages.jobs import StuckMessages
+from clinicflow.notifications.messages.service import Dispatcher, NotificationReader
 from clinicflow.notifications.ports import (
+    Channel,
+    ConsentRegistry,
     DeliveryError,
+    EmailEvents,
     Outgoing,
     SendResult,
+    SmsWebhooks,
 )
+from clinicflow.notifications.push.service import PushRegistry
+from clinicflow.notifications.reminders.jobs import ReminderScheduler
+from clinicflow.notifications.subscribers import ErasedPatients, NotificationSubscriber
 from clinicflow.shared.actor import Actor, require
+from clinicflow.shared.clock import Clock, FixedClock
+from support.app import CLINIC_YAML
 from support.fake_uow import FakeFactory, FakeTransaction, Ledger
 
 # --- the tables ------------------------------------------------------------------------------
@@ -384,6 +401,62 @@ class FakeNotifications:
             lambda write: FakeNotificationsUnitOfWork(self.ledger, self.tables, write=write)
         )
 
+    def wire(
+        self,
+        clock: Clock,
+        catalog: Catalog,
+        channels: Mapping[str, Channel],
+        *,
+        public_url: str = "https://clinic.example",
+        clinic_email: str | None = "no-reply@clinic.example",
+        plans_push: bool = False,
+        push_public_key: str | None = None,
+        reminder_offsets: Mapping[str, Sequence[timedelta]] | None = None,
+        sending_timeout: timedelta = timedelta(minutes=5),
+        sms_webhooks: SmsWebhooks | None = None,
+        email_events: EmailEvents | None = None,
+        consent: ConsentRegistry | None = None,
+        options: RenderOptions | None = None,
+    ) -> Wired:
+        """The context's use cases over this database, as bootstrap wires them over SQL."""
+        trail = FakeTrail()
+        renderer = Renderer(catalog, options or RenderOptions(public_url=public_url))
+        dispatcher = Dispatcher(
+            uow=self.uow,
+            clock=clock,
+            renderer=renderer,
+            channels=channels,
+            clinic_email=clinic_email,
+            plans_push=plans_push,
+            sending_timeout=sending_timeout,
+        )
+        return Wired(
+            trail=trail,
+            dispatcher=dispatcher,
+            subscriber=NotificationSubscriber(
+                uow=self.uow, dispatcher=dispatcher, clock=clock, reminder_offsets=reminder_offsets
+            ),
+            reminders=ReminderScheduler(uow=self.uow, dispatcher=dispatcher),
+            recovery=StuckMessages(uow=self.uow, dispatcher=dispatcher),
+            reader=NotificationReader(uow=self.uow, trail=trail, renderer=renderer),
+            callbacks=ProviderWebhooks(
+                uow=self.uow,
+                clock=clock,
+                public_url=public_url,
+                sms=sms_webhooks,
+                email=email_events,
+                consent=consent,
+            ),
+            push=PushRegistry(
+                uow=self.uow,
+                clock=clock,
+                trail=trail,
+                public_key=push_public_key,
+                allow_loopback=True,
+            ),
+            erasure=ErasedPatients(uow=self.uow),
+        )
+
     def audited(self, action: str | None = None) -> list[tuple[str, str, str, str | None]]:
         """(actor id, action, resource type, patient id) of the entries committed."""
         return [
@@ -391,6 +464,19 @@ class FakeNotifications:
             for e, _ in self.ledger.audited
             if action in (None, e.action)
         ]
+
+
+@dataclass(frozen=True)
+class Wired:
+    trail: FakeTrail
+    dispatcher: Dispatcher
+    subscriber: NotificationSubscriber
+    reminders: ReminderScheduler
+    recovery: StuckMessages
+    reader: NotificationReader
+    callbacks: ProviderWebhooks
+    push: PushRegistry
+    erasure: ErasedPatients
 
 
 # --- the audit trail's own transactions ------------------------------------------------------
@@ -434,3 +520,72 @@ class RecordingChannel:
             raise self.failing
         self.sent.append(message)
         return SendResult(self.provider, f"{self.name}-{len(self.sent)}", "queued")
+
+
+# --- a clinic on the fakes, and the events it hears ------------------------------------------
+
+# Tuesday 2026-11-24 09:00 in the clinic (America/Chicago, UTC-6); the visit is Wednesday
+# 10:00 (16:00 UTC).
+CATALOG = load_catalog(CLINIC_YAML)
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+START = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+SENDER = "no-reply@clinic.example"
+TIMEOUT = timedelta(minutes=5)
+
+
+class Clinic:
+    """One in-memory notifications database with recording channels, wired as bootstrap
+    wires it; patient p1 has an email address and no SMS consent."""
+
+    def __init__(self, *, sms: bool = True, push: bool = False) -> None:
+        self.clock = FixedClock(NOW)
+        self.db = FakeNotifications()
+        self.email = RecordingChannel("email", provider="smtp")
+        self.sms = RecordingChannel("sms", provider="twilio")
+        self.push = RecordingChannel("push", provider="webpush")
+        channels = {"email": self.email}
+        if sms:
+            channels["sms"] = self.sms
+        if push:
+            channels["push"] = self.push
+        self.wired: Wired = self.db.wire(
+            self.clock, CATALOG, channels, plans_push=push, sending_timeout=TIMEOUT
+        )
+        self.db.tables.contacts["p1"] = Reach("pat1@example.com", "+15125550001", {})
+        self.heard: Envelope | None = None  # the last event a test kept, to deliver again
+
+    async def handle(self, event: Envelope) -> None:
+        await self.wired.subscriber.handle(event)
+
+    def statuses(self) -> dict[str, tuple[str, str | None]]:
+        return {m.template: (m.status, m.reason) for m in self.db.tables.messages.values()}
+
+
+def booking_event(type_: str = "booking.created", **over: Any) -> Envelope:
+    payload: dict[str, Any] = {
+        "booking_id": "b1",
+        "service": "alternative_medicine",
+        "visit_type": "initial",
+        "practitioner": "doctor1",
+        "start": START.isoformat(),
+        "end": (START + timedelta(minutes=60)).isoformat(),
+        "patient_id": "p1",
+        **over,
+    }
+    return Envelope(str(uuid.uuid4()), type_, 1, NOW, "booking", payload["booking_id"], payload)
+
+
+def payment_event(type_: str = "payment.succeeded", **over: Any) -> Envelope:
+    payload: dict[str, Any] = {
+        "order_id": "o1",
+        "total_cents": 11900,
+        "amount_cents": 11900,
+        "refunded_cents": 0,
+        "currency": "USD",
+        "method": "stripe",
+        "provider": "stripe",
+        "booking_ids": ["b1"],
+        "patient_id": "p1",
+        **over,
+    }
+    return Envelope(str(uuid.uuid4()), type_, 1, NOW, "order", "o1", payload)
