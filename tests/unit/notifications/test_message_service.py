@@ -19,6 +19,7 @@ from icalendar import Calendar
 from clinicflow.booking import BookingNow
 from clinicflow.notifications.domain.messages import message_id_header
 from clinicflow.notifications.domain.push import PushSubscription
+from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.messages.errors import DeliveryFailed
 from clinicflow.notifications.ports import ProviderUnavailable
 from support.fake_notifications import (
@@ -346,3 +347,23 @@ class Died(BaseException):
     async def deliver(self, message: Any) -> None:
         self.message_ids.append(message.message_id)
         raise self
+
+
+async def test_of_two_workers_holding_the_same_plan_only_the_claims_winner_sends() -> None:
+    """Both planned the event before either sent (a redelivery racing the first worker):
+    each message goes once, by whichever worker claims it."""
+    clinic = Clinic()
+    event = booking_event()
+    visit = Visit.from_payload(event.payload)
+    plans = []
+    for _ in range(2):
+        async with clinic.db.uow() as uow:
+            dispatcher = clinic.wired.dispatcher
+            plans.append(await dispatcher.prepare(uow, event.event_id, "confirmation", visit, "p1"))
+            await uow.commit()
+    assert [len(p.messages) for p in plans] == [1, 1]  # the queued email, in both
+
+    for prepared in plans:
+        await clinic.wired.dispatcher.send(prepared)
+    assert len(clinic.email.sent) == 1
+    assert clinic.statuses()["confirmation.email"] == ("sent", None)
