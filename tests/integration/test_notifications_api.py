@@ -15,6 +15,7 @@ from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.infra.audit import audit_log
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 from support.notifications import envelope
@@ -39,8 +40,9 @@ def notifications(container: Container, clock: FixedClock) -> Notifications:
 
 
 async def patient_session(container: Container, patient_id: str) -> dict[str, str]:
-    async with container.db.write() as conn:
-        opened = await container.sessions.open(conn, patient_id=patient_id)
+    async with UnitOfWork(container.db) as uow:
+        opened = await container.sessions.open(uow.connection, patient_id=patient_id)
+        await uow.commit()
     return {"Cookie": f"cf_session={opened.token}"}
 
 
