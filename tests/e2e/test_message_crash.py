@@ -93,9 +93,10 @@ async def _seed(url: str, data_dir: Path) -> None:
     first = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # far ahead: no reminder falls due
     db = Database(url)
     async with UnitOfWork(db) as uow:
+        patients = directory.on(uow.connection)
         people = [
-            await directory.match_or_create(
-                uow.connection, PatientDetails("Pat", f"N{i}", f"pat{i}@example.org", None), now
+            await patients.match_or_create(
+                PatientDetails("Pat", f"N{i}", f"pat{i}@example.org", None), now
             )
             for i in range(PATIENTS)
         ]

@@ -12,22 +12,9 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
 from clinicflow.notifications.messages.queries import SqlMessageLog
 from clinicflow.notifications.messages.repository import SqlMessages
-from clinicflow.notifications.ports import Reachable
 from clinicflow.notifications.push.repository import SqlPushSubscriptions
 from clinicflow.notifications.reminders.repository import SqlReminders
-from clinicflow.patients import ContactBook
-
-
-class SqlContacts:
-    """A patient's addresses, opened for the moment of sending (a PHI read: the use case
-    audits it)."""
-
-    def __init__(self, conn: AsyncConnection, book: ContactBook) -> None:
-        self._conn = conn
-        self._book = book
-
-    async def reach(self, patient_id: str) -> Reachable | None:
-        return await self._book.reach(self._conn, patient_id)
+from clinicflow.patients import BoundContactBook, ContactBook
 
 
 class SqlBookings:
@@ -74,7 +61,9 @@ class SqlNotificationsUnitOfWork(UnitOfWork):
         return self._open_repos.push
 
     @property
-    def contacts(self) -> SqlContacts:
+    def contacts(self) -> BoundContactBook:
+        """A patient's addresses, opened for the moment of sending (a PHI read: the use
+        case audits it)."""
         return self._open_repos.contacts
 
     @property
@@ -90,5 +79,5 @@ class _Repositories:
         self.message_log = SqlMessageLog(conn)
         self.reminders = SqlReminders(conn)
         self.push = SqlPushSubscriptions(conn, keys)
-        self.contacts = SqlContacts(conn, book)
+        self.contacts = book.on(conn)
         self.bookings = SqlBookings(conn)
