@@ -10,22 +10,23 @@ from clinicflow.identity.oauth import SIGNING_CONTEXT
 from clinicflow.identity.tables import signing_keys, users
 from clinicflow.identity.users import TOTP_CONTEXT
 from clinicflow.infra.rekey import SealedColumns
-from clinicflow.notifications.push import SEALED_COLUMNS as PUSH_COLUMNS
-from clinicflow.notifications.push import seal_context as push_context
+from clinicflow.notifications.domain.push import SEALED_COLUMNS as PUSH_COLUMNS
+from clinicflow.notifications.domain.push import seal_context as push_context
 from clinicflow.notifications.tables import push_subscriptions
 from clinicflow.patients.tables import PHI_COLUMNS, patients, seal_context
 from clinicflow.waitlist.tables import PHI_COLUMNS as WAITLIST_COLUMNS
 from clinicflow.waitlist.tables import entries as waitlist_entries
 from clinicflow.waitlist.tables import seal_context as waitlist_context
-from clinicflow.webhooks.tables import SECRET_COLUMNS, subscriptions
-from clinicflow.webhooks.tables import seal_context as webhook_context
+from clinicflow.webhooks.domain.secrets import SECRET_COLUMNS
+from clinicflow.webhooks.domain.secrets import seal_context as webhook_context
+from clinicflow.webhooks.tables import subscriptions
 
 SEALED: tuple[SealedColumns, ...] = (
     SealedColumns(patients, "id", PHI_COLUMNS, seal_context),
     SealedColumns(users, "id", ("totp_secret_enc",), lambda _: TOTP_CONTEXT),
     SealedColumns(signing_keys, "kid", ("private_key_enc",), lambda _: SIGNING_CONTEXT),
     SealedColumns(subscriptions, "id", SECRET_COLUMNS, webhook_context),
-    # Bound to the endpoint's hash: an upsert keeps the row's id (notifications.push).
+    # Bound to the endpoint's hash: an upsert keeps the row's id (notifications/push/).
     SealedColumns(push_subscriptions, "id", PUSH_COLUMNS, push_context, "endpoint_hash"),
     SealedColumns(waitlist_entries, "id", WAITLIST_COLUMNS, waitlist_context),
 )

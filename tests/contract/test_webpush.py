@@ -16,12 +16,12 @@ from tenacity import wait_none
 
 from clinicflow.adapters.messaging.resilient import CircuitBreaker, ResilientPush, RetryPolicy
 from clinicflow.adapters.messaging.webpush import WebPush
+from clinicflow.notifications.domain.push import PushSubscription
 from clinicflow.notifications.ports import (
     CircuitOpen,
     MessageRejected,
     ProviderUnavailable,
     PushSender,
-    PushSubscription,
     SubscriptionGone,
 )
 from clinicflow.shared.clock import FixedClock

@@ -28,8 +28,9 @@ from sqlalchemy import select
 from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
-from clinicflow.infra.outbox import Event, record
-from clinicflow.notifications.channels import message_id_header
+from clinicflow.infra.outbox import Event
+from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.notifications.domain.messages import message_id_header
 from clinicflow.notifications.tables import messages
 from clinicflow.patients import PatientDetails, PatientDirectory
 from support.fake_smtp import FakeSmtpRelay
@@ -91,10 +92,11 @@ async def _seed(url: str, data_dir: Path) -> None:
     now = datetime.now(UTC)
     first = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # far ahead: no reminder falls due
     db = Database(url)
-    async with db.write() as conn:
+    async with UnitOfWork(db) as uow:
+        patients = directory.on(uow.connection)
         people = [
-            await directory.match_or_create(
-                conn, PatientDetails("Pat", f"N{i}", f"pat{i}@example.org", None), now
+            await patients.match_or_create(
+                PatientDetails("Pat", f"N{i}", f"pat{i}@example.org", None), now
             )
             for i in range(PATIENTS)
         ]
@@ -112,7 +114,8 @@ async def _seed(url: str, data_dir: Path) -> None:
                 "patient_id": people[n % PATIENTS][0],
             }
             events.append(Event("booking.created", "booking", booking_id, now, payload))
-        await record(conn, *events)
+        uow.publish(*events)
+        await uow.commit()
     await db.dispose()
 
 

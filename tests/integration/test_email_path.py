@@ -28,8 +28,8 @@ from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.bus import Envelope
 from clinicflow.notifications.domain.payment import PaymentNotice
+from clinicflow.notifications.domain.render import TEMPLATES, Renderer, RenderOptions
 from clinicflow.notifications.domain.visit import Visit
-from clinicflow.notifications.render import TEMPLATES, Renderer, RenderOptions
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from test_booking_api import booking
 
 from clinicflow.bootstrap import Container
+from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.audit import audit_log
-from clinicflow.notifications.api import router
+from clinicflow.notifications.messages.api import router
 from clinicflow.notifications.tables import messages
-from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
 from support.notifications import (
@@ -51,11 +51,11 @@ def notifications(
     sms: FakeSms,
 ) -> Notifications:
     built = build_notifications(
-        container.db,
-        clock,
-        container.catalog,
-        container.keys,
-        container.trail,
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
         email=smtp_email(smtp_server.port, clock),
         sms=sms,
         public_url=PUBLIC,
@@ -205,11 +205,11 @@ async def test_failed_send_is_recorded_and_retried_on_redelivery(
     smtp_server: FakeSmtpRelay,
 ) -> None:
     dead = build_notifications(
-        container.db,
-        clock,
-        container.catalog,
-        container.keys,
-        container.trail,
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
         email=smtp_email(1, clock),  # nothing listens on port 1
         public_url=PUBLIC,
     )
@@ -222,11 +222,11 @@ async def test_failed_send_is_recorded_and_retried_on_redelivery(
     assert "pat1" not in (email.reason or "")
 
     alive = build_notifications(
-        container.db,
-        clock,
-        container.catalog,
-        container.keys,
-        container.trail,
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
         email=smtp_email(smtp_server.port, clock),
         public_url=PUBLIC,
     )

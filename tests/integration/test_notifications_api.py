@@ -13,8 +13,9 @@ from test_notifications import app_client, book
 
 from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
+from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.infra.audit import audit_log
-from clinicflow.notifications.wiring import Notifications, build_notifications
+from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 from support.notifications import envelope
@@ -26,11 +27,11 @@ __all__ = ["app_client"]
 def notifications(container: Container, clock: FixedClock) -> Notifications:
     """The embedded default: email to the local mailbox, no SMS provider (SMS kept locally)."""
     built = build_notifications(
-        container.db,
-        clock,
-        container.catalog,
-        container.keys,
-        container.trail,
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
         email=MailboxEmail(container.settings.data_dir / "mailbox", "clinic@localhost", clock),
         public_url="https://clinic.example",
     )
@@ -39,8 +40,9 @@ def notifications(container: Container, clock: FixedClock) -> Notifications:
 
 
 async def patient_session(container: Container, patient_id: str) -> dict[str, str]:
-    async with container.db.write() as conn:
-        opened = await container.sessions.open(conn, patient_id=patient_id)
+    async with UnitOfWork(container.db) as uow:
+        opened = await container.sessions.open(uow.connection, patient_id=patient_id)
+        await uow.commit()
     return {"Cookie": f"cf_session={opened.token}"}
 
 

@@ -13,7 +13,7 @@ import pytest
 from test_notifications import book, rows
 
 from clinicflow.bootstrap import Container
-from clinicflow.notifications.wiring import Notifications, build_notifications
+from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
 from support.notifications import envelope, smtp_email, smtp_server
@@ -27,11 +27,11 @@ TIMEOUT = timedelta(minutes=5)
 
 def wired(container: Container, clock: FixedClock, smtp: FakeSmtpRelay) -> Notifications:
     return build_notifications(
-        container.db,
-        clock,
-        container.catalog,
-        container.keys,
-        container.trail,
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
         email=smtp_email(smtp.port, clock),
         public_url="https://clinic.example",
         clinic_email="no-reply@clinic.example",
@@ -87,11 +87,11 @@ class Crashing:
 
 def wired_with(container: Container, clock: FixedClock, email: Crashing) -> Notifications:
     return build_notifications(
-        container.db,
-        clock,
-        container.catalog,
-        container.keys,
-        container.trail,
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
         email=email,  # type: ignore[arg-type]
         public_url="https://clinic.example",
         clinic_email="no-reply@clinic.example",

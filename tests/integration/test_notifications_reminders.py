@@ -15,9 +15,9 @@ from sqlalchemy import select
 from test_notifications import book, notifications, rows, sms
 
 from clinicflow.bootstrap import Container, build
+from clinicflow.bootstrap.notifications import Notifications
 from clinicflow.gateway.app import create_app
 from clinicflow.notifications.tables import reminders
-from clinicflow.notifications.wiring import Notifications
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay

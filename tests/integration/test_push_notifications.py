@@ -26,21 +26,21 @@ from test_booking_api import assert_problem, booking
 from test_identity_sessions import bearer, request_link
 
 from clinicflow.bootstrap import Container, build
+from clinicflow.bootstrap.notifications import build_notifications
 from clinicflow.infra.audit import audit_log
-from clinicflow.infra.outbox import Event, record
+from clinicflow.infra.outbox import Event
 from clinicflow.infra.rekey import count_by_key, reseal_all
-from clinicflow.notifications.dispatch import DeliveryFailed
-from clinicflow.notifications.ports import PushSubscription
-from clinicflow.notifications.push import PushStore
+from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.notifications.domain.push import PushSubscription
+from clinicflow.notifications.messages.errors import DeliveryFailed
 from clinicflow.notifications.tables import messages, push_subscriptions
-from clinicflow.notifications.wiring import build_notifications
 from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from support.app import CLINIC_YAML, staff_session
 from support.fake_push import FakePushService, b64url
-from support.notifications import envelope
+from support.notifications import browsers_of, envelope, save_browser
 
 SUBJECT = "mailto:ops@clinic.example"
 PUBLIC = "https://clinic.example"
@@ -415,14 +415,18 @@ async def test_without_vapid_keys_push_is_not_offered_and_never_planned(
     client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
 ) -> None:
     container.notifications = build_notifications(
-        container.db, clock, container.catalog, container.keys, container.trail, public_url=PUBLIC
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
+        public_url=PUBLIC,
     )
     made = await book(client)
     patient = await signed_in_patient(client, container)
     _, subscription = service.subscribe()
-    async with container.db.write() as conn:  # a browser registered while push was on
-        store = PushStore(container.db, container.keys, clock)
-        await store.save(conn, made["patient_id"], subscription, None)
+    # A browser registered while push was on.
+    await save_browser(container.db, container.keys, made["patient_id"], subscription, clock.now())
 
     key = await client.get("/v1/notifications/push/key", headers=patient)
     added = await client.post(
@@ -457,7 +461,7 @@ async def test_subscriptions_are_resealed_by_key_rotation_and_still_open(
     assert await count_by_key(container.db, SEALED) == {
         rotated.active: await sealed_value_count(container)
     }
-    [device] = await PushStore(container.db, rotated, clock).of(made["patient_id"])
+    [device] = await browsers_of(container.db, rotated, made["patient_id"])
     assert device.subscription == subscription
 
 
@@ -498,16 +502,19 @@ async def test_the_raw_base64url_private_key_gives_the_same_public_key(
 
 @pytest.mark.both_databases
 async def test_a_deidentified_patient_s_browsers_are_forgotten(container: Container) -> None:
-    store = PushStore(container.db, container.keys, container.clock)
+    db, keys, now = container.db, container.keys, container.clock.now()
     browser = PushSubscription("https://push.example/send/abc", "p" * 87, "a" * 22)
-    async with container.db.write() as conn:
-        await store.save(conn, "patient-1", browser, "Firefox")
-        await store.save(conn, "patient-2", replace(browser, endpoint=browser.endpoint + "2"), None)
-        await record(conn, Event("patient.deidentified", "patient", "patient-1",
-                                 container.clock.now(), {"patient_id": "patient-1"}))  # fmt: skip
+    await save_browser(db, keys, "patient-1", browser, now, "Firefox")
+    await save_browser(
+        db, keys, "patient-2", replace(browser, endpoint=browser.endpoint + "2"), now
+    )
+    async with UnitOfWork(db) as uow:
+        payload = {"patient_id": "patient-1"}
+        uow.publish(Event("patient.deidentified", "patient", "patient-1", now, payload))
+        await uow.commit()
 
-    assert len(await store.of("patient-1")) == 1
+    assert len(await browsers_of(db, keys, "patient-1")) == 1
     await container.bus.run_once()  # the platform's subscribers, the erasure one among them
 
-    assert await store.of("patient-1") == []
-    assert len(await store.of("patient-2")) == 1
+    assert await browsers_of(db, keys, "patient-1") == []
+    assert len(await browsers_of(db, keys, "patient-2")) == 1

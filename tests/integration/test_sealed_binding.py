@@ -15,14 +15,14 @@ from sqlalchemy import select, update
 from clinicflow.infra.crypto import DecryptionError, KeyRing, is_bound
 from clinicflow.infra.db import Database
 from clinicflow.infra.rekey import count_unbound, reseal_all
-from clinicflow.notifications.ports import PushSubscription
-from clinicflow.notifications.push import PushStore
+from clinicflow.notifications.domain.push import PushSubscription
 from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.records.repository import PatientCipher
 from clinicflow.patients.tables import patients, seal_context
 from clinicflow.patients.views import PatientView
 from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
+from support.notifications import browsers_of, save_browser
 
 pytestmark = pytest.mark.both_databases
 
@@ -103,15 +103,14 @@ async def test_push_keys_bound_to_their_endpoint_survive_reseal(db: Database) ->
     ring = KeyRing.generate()
     clock = FixedClock(NOW)
     browser = PushSubscription("https://push.example/send/abc", "BPk" + "A" * 84, "c2VjcmV0")
-    async with db.write() as conn:
-        await PushStore(db, ring, clock).save(conn, "patient-1", browser, "Firefox")
-        # The same browser again: the upsert keeps the row's id and rewrites its values.
-        await PushStore(db, ring, clock).save(conn, "patient-1", browser, "Firefox")
+    await save_browser(db, ring, "patient-1", browser, clock.now(), "Firefox")
+    # The same browser again: the upsert keeps the row's id and rewrites its values.
+    await save_browser(db, ring, "patient-1", browser, clock.now(), "Firefox")
     rotated = ring.with_new_active_key()
 
     report = await reseal_all(db, SEALED, rotated)
 
     assert report.undecryptable == ()
     assert report.values_by_table == {"notifications_push_subscription": 3}
-    [device] = await PushStore(db, rotated.retire(ring.active), clock).of("patient-1")
+    [device] = await browsers_of(db, rotated.retire(ring.active), "patient-1")
     assert device.subscription == browser

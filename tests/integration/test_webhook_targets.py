@@ -25,12 +25,12 @@ from test_booking_api import assert_problem, booking
 from test_webhooks import admin, receiver  # noqa: F401  (fixtures)
 
 from clinicflow.bootstrap import Container
+from clinicflow.bootstrap.webhooks import Webhooks, build_webhooks
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
+from clinicflow.webhooks.commands import DeliveryFilter
+from clinicflow.webhooks.domain.targets import TargetPolicy
 from clinicflow.webhooks.errors import InvalidSubscription
-from clinicflow.webhooks.queries import DeliveryFilter
-from clinicflow.webhooks.targets import TargetPolicy
-from clinicflow.webhooks.wiring import Webhooks, build_webhooks
 from support.fake_receiver import WebhookReceiver
 from support.notifications import envelope
 
@@ -58,8 +58,17 @@ def dns() -> Dns:
     return Dns()
 
 
-def webhooks_with(container: Container, clock: FixedClock, policy: TargetPolicy) -> Webhooks:
-    return build_webhooks(container.db, clock, container.keys, container.http, targets=policy)
+def webhooks_with(
+    container: Container, clock: FixedClock, policy: TargetPolicy, dns: Dns
+) -> Webhooks:
+    return build_webhooks(
+        db=container.db,
+        clock=clock,
+        keys=container.keys,
+        http=container.http,
+        targets=policy,
+        resolver=dns.resolve,
+    )
 
 
 @pytest.mark.parametrize(
@@ -98,7 +107,7 @@ async def test_changing_a_subscription_to_an_internal_address_is_refused(
     container: Container, clock: FixedClock, dns: Dns
 ) -> None:
     dns.records["crm.example.com"] = PUBLIC
-    webhooks = webhooks_with(container, clock, TargetPolicy(resolver=dns.resolve))
+    webhooks = webhooks_with(container, clock, TargetPolicy(), dns)
     made = await webhooks.service.create(ADMIN, "https://crm.example.com/hooks", ["*"], None)
 
     dns.records["crm.example.com"] = "192.168.1.20"
@@ -110,7 +119,7 @@ async def test_a_name_that_resolves_to_a_private_address_by_delivery_time_gets_n
     client: httpx.AsyncClient, container: Container, clock: FixedClock, dns: Dns
 ) -> None:
     dns.records["crm.example.com"] = PUBLIC  # public when the admin subscribes
-    webhooks = webhooks_with(container, clock, TargetPolicy(resolver=dns.resolve))
+    webhooks = webhooks_with(container, clock, TargetPolicy(), dns)
     await webhooks.service.create(ADMIN, "https://crm.example.com/hooks", ["*"], None)
     visit = (await client.post("/v1/bookings", json=booking())).json()
 
@@ -138,10 +147,8 @@ async def test_a_delivery_connects_to_the_address_it_checked_keeping_the_name_fo
     nothing would arrive. Loopback is allowed here explicitly, as in development."""
     port = httpx.URL(receiver.url).port
     dns.records["crm.example.com"] = "127.0.0.1"
-    development = TargetPolicy(
-        allow_http=True, allowed_networks=(ip_network("127.0.0.1/32"),), resolver=dns.resolve
-    )
-    webhooks = webhooks_with(container, clock, development)
+    development = TargetPolicy(allow_http=True, allowed_networks=(ip_network("127.0.0.1/32"),))
+    webhooks = webhooks_with(container, clock, development, dns)
     url = f"http://crm.example.com:{port}/hooks/clinicflow"
     await webhooks.service.create(ADMIN, url, ["booking.created"], None)
     visit = (await client.post("/v1/bookings", json=booking())).json()
@@ -207,10 +214,17 @@ async def test_an_https_delivery_to_the_checked_address_still_verifies_the_name(
     tls_receiver.start()
     port = listening.server_address[1]
     dns.records["crm.example.com"] = "127.0.0.1"
-    policy = TargetPolicy(allowed_networks=(ip_network("127.0.0.1/32"),), resolver=dns.resolve)
+    policy = TargetPolicy(allowed_networks=(ip_network("127.0.0.1/32"),))
     try:
         async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=cert)) as http:
-            webhooks = build_webhooks(container.db, clock, container.keys, http, targets=policy)
+            webhooks = build_webhooks(
+                db=container.db,
+                clock=clock,
+                keys=container.keys,
+                http=http,
+                targets=policy,
+                resolver=dns.resolve,
+            )
             url = f"https://crm.example.com:{port}/hooks"
             await webhooks.service.create(ADMIN, url, ["booking.created"], None)
             visit = (await client.post("/v1/bookings", json=booking())).json()

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container
+from clinicflow.bootstrap.webhooks import build_webhooks
 from clinicflow.identity.tables import users
 from clinicflow.identity.totp import code_at
 from clinicflow.identity.users import TOTP_CONTEXT
@@ -35,7 +36,6 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.webhooks.domain.signing import SignatureError, verify
 from clinicflow.webhooks.tables import deliveries as deliveries_table
 from clinicflow.webhooks.tables import subscriptions
-from clinicflow.webhooks.wiring import build_webhooks
 from support.app import PASSWORD
 from support.fake_receiver import Received, WebhookReceiver
 from support.notifications import envelope
@@ -425,8 +425,15 @@ async def test_subscription_secrets_survive_a_key_rotation(
 
     await reseal_all(container.db, SEALED, ring)
     retired = ring.retire(container.keys.active)  # the old key is gone for good
-    targets = container.webhooks.sender.targets
-    webhooks = build_webhooks(container.db, clock, retired, container.http, targets=targets)
+    sender = container.webhooks.sender
+    webhooks = build_webhooks(
+        db=container.db,
+        clock=clock,
+        keys=retired,
+        http=container.http,
+        targets=sender.policy,
+        resolver=sender.resolver,
+    )
     visit = await book(client)
     await webhooks.fanout.handle(await envelope(container, "booking.created", visit["id"]))
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from clinicflow.notifications.ports import PushSubscription
+from clinicflow.notifications.domain.push import PushSubscription
 from support.fake_http import LoopbackServer, Reply, Request
 
 _POINT = serialization.PublicFormat.UncompressedPoint

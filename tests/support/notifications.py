@@ -1,9 +1,12 @@
 """Shared parts of the notifications integration tests: a real SMTP server on loopback, an
-EmailSender over it, a recording SMS sender, and envelopes read from the outbox."""
+EmailSender over it, a recording SMS sender, envelopes read from the outbox, and the
+context's unit of work over a real database (to put or find a registered browser)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -11,8 +14,13 @@ from sqlalchemy import select
 from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.bootstrap import Container
 from clinicflow.infra.bus import Envelope
+from clinicflow.infra.crypto import KeyRing
+from clinicflow.infra.db import Database
 from clinicflow.infra.outbox import outbox
+from clinicflow.infra.unit_of_work import Factory
+from clinicflow.notifications.domain.push import Device, PushSubscription
 from clinicflow.notifications.ports import SendResult
+from clinicflow.notifications.repository import SqlNotificationsUnitOfWork
 from clinicflow.shared.clock import Clock
 from support.fake_smtp import FakeSmtpRelay
 
@@ -63,3 +71,26 @@ async def envelope(container: Container, type_: str, booking_id: str) -> Envelop
         payload=row.payload,
         traceparent=row.traceparent,
     )
+
+
+def notification_units(db: Database, keys: KeyRing) -> Factory[SqlNotificationsUnitOfWork]:
+    """The notifications context's units of work, as bootstrap builds them."""
+    return Factory(db, partial(SqlNotificationsUnitOfWork, keys=keys))
+
+
+async def save_browser(
+    db: Database,
+    keys: KeyRing,
+    patient_id: str,
+    subscription: PushSubscription,
+    now: datetime,
+    user_agent: str | None = None,
+) -> None:
+    async with notification_units(db, keys)() as uow:
+        await uow.push.save(patient_id, subscription, user_agent, now)
+        await uow.commit()
+
+
+async def browsers_of(db: Database, keys: KeyRing, patient_id: str) -> list[Device]:
+    async with notification_units(db, keys).reading() as uow:
+        return await uow.push.of(patient_id)

@@ -20,12 +20,12 @@ from clinicflow.booking.reads import BookingReader
 from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.identity import wire_identity
-from clinicflow.bootstrap.notifications import wire_notifications
+from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
 from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
-from clinicflow.bootstrap.webhooks import wire_webhooks
+from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
@@ -42,17 +42,15 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.events import EventBus
 from clinicflow.infra.jobs import Jobs
 from clinicflow.infra.web import Provided
-from clinicflow.notifications.inbound import ProviderWebhooks
-from clinicflow.notifications.push_api import PushRegistry
-from clinicflow.notifications.queries import NotificationReader
-from clinicflow.notifications.wiring import Notifications
+from clinicflow.notifications.callbacks.service import ProviderWebhooks
+from clinicflow.notifications.messages.service import NotificationReader
+from clinicflow.notifications.push.service import PushRegistry
 from clinicflow.patients.records.service import PatientReader, PatientService
 from clinicflow.payments.wiring import Payments
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, SystemClock
 from clinicflow.waitlist import Waitlist
 from clinicflow.webhooks.service import WebhookService
-from clinicflow.webhooks.wiring import Webhooks
 
 
 @dataclass

@@ -9,6 +9,8 @@ from clinicflow.adapters.ehr.noop import NoEhr
 from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.analytics.subscribers import EventRecorder
 from clinicflow.bootstrap.core import Core
+from clinicflow.bootstrap.notifications import Notifications
+from clinicflow.bootstrap.webhooks import Webhooks
 from clinicflow.infra import audit
 from clinicflow.infra.audit_anchor import CheckpointWriter
 from clinicflow.infra.bus import Subscriber
@@ -16,10 +18,8 @@ from clinicflow.infra.events import EventBus, build_bus
 from clinicflow.infra.jobs import Job, Jobs
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.integrations.subscribers import CalendarSubscriber, EhrSubscriber
-from clinicflow.notifications.wiring import Notifications
 from clinicflow.payments.wiring import Payments
 from clinicflow.waitlist import Waitlist
-from clinicflow.webhooks.wiring import Webhooks
 
 
 def wire_bus(

@@ -32,9 +32,9 @@ from clinicflow.identity.landing_api import router as sign_in_page_router
 from clinicflow.infra.audit_api import router as audit_router
 from clinicflow.infra.logging import RequestLogContext
 from clinicflow.infra.telemetry import instrument_app
-from clinicflow.notifications.api import router as notifications_router
-from clinicflow.notifications.provider_api import router as provider_webhooks_router
-from clinicflow.notifications.push_api import router as push_router
+from clinicflow.notifications.callbacks.api import router as provider_webhooks_router
+from clinicflow.notifications.messages.api import router as notifications_router
+from clinicflow.notifications.push.api import router as push_router
 from clinicflow.patients.api import router as patients_router
 from clinicflow.payments.api import router as payments_router
 from clinicflow.payments.webhook_api import router as payment_webhooks_router

@@ -1,4 +1,6 @@
-"""What notifications need from outside: an email, an SMS and a push provider.
+"""What notifications need from outside: an email, an SMS and a push provider, the patients'
+contact book and consent, booking's word on a visit, the audit trail; and its own unit of
+work (`NotificationsUnitOfWork`), whose repositories each aggregate's `ports.py` declares.
 
 Adapters raise only the errors below, so a caller decides retry, fallback or give-up without
 knowing the vendor: `ProviderUnavailable` is worth trying again later (or elsewhere),
@@ -7,12 +9,20 @@ knowing the vendor: `ProviderUnavailable` is worth trying again later (or elsewh
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from clinicflow.booking import BookingNow
+from clinicflow.infra.audit_trail import Access
+from clinicflow.infra.unit_of_work import Transaction
+from clinicflow.notifications.domain.push import PushSubscription
+from clinicflow.notifications.domain.render import Rendered
+from clinicflow.notifications.messages.ports import MessageLog, Messages
+from clinicflow.notifications.push.ports import PushSubscriptions
+from clinicflow.notifications.reminders.ports import Reminders
+from clinicflow.shared.actor import Actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +30,6 @@ class Attachment:
     filename: str
     content_type: str  # "text/calendar", "application/pdf" …
     content: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class PushSubscription:
-    """What the browser's PushManager.subscribe() returned; keys are base64url."""
-
-    endpoint: str
-    p256dh: str
-    auth: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,66 @@ class Reachable(Protocol):
     def prefs(self) -> Mapping[str, Any]: ...
 
 
-class ContactSource(Protocol):
-    """The patients context's contact book: how to reach one patient (None if unknown)."""
+class Contacts(Protocol):
+    """The patients context's contact book, in the unit of work's transaction: how to reach
+    one patient (None if unknown)."""
 
-    async def reach(self, conn: AsyncConnection, patient_id: str) -> Reachable | None: ...
+    async def reach(self, patient_id: str) -> Reachable | None: ...
+
+
+class Bookings(Protocol):
+    """Booking's word on a booking as it stands, in the unit of work's transaction."""
+
+    async def now(self, booking_id: str) -> BookingNow | None: ...
+
+
+class NotificationsUnitOfWork(Transaction, Protocol):
+    """One transaction of the notifications context, with its repositories."""
+
+    @property
+    def messages(self) -> Messages: ...
+
+    @property
+    def message_log(self) -> MessageLog: ...
+
+    @property
+    def reminders(self) -> Reminders: ...
+
+    @property
+    def push(self) -> PushSubscriptions: ...
+
+    @property
+    def contacts(self) -> Contacts: ...
+
+    @property
+    def bookings(self) -> Bookings: ...
+
+
+class Trail(Protocol):
+    """The audit trail's own transactions: reads, and refusals of a role (infra.audit_trail)."""
+
+    async def record_alone(self, actor: Actor, action: str, accesses: Iterable[Access]) -> None: ...
+
+    async def require_role(
+        self, actor: Actor, allowed: bool, action: str, access: Access, detail: str
+    ) -> None: ...
+
+
+# How a message leaves: one channel per way of reaching a patient.
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    address: str
+    rendered: Rendered
+    attachments: tuple[Attachment, ...] = ()
+    patient_id: str | None = None  # push: whose registered browsers to send to
+    message_id: str | None = None  # email: the Message-ID header, the same on every attempt
+
+
+class Channel(Protocol):
+    name: str  # email | sms | push | local
+
+    async def deliver(self, message: Outgoing) -> SendResult:
+        """Raises `DeliveryError` (or anything else) when it could not send."""
+        ...

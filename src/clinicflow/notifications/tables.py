@@ -8,9 +8,8 @@ from sqlalchemy import JSON, Column, Index, String, Table, Text, UniqueConstrain
 
 from clinicflow.infra.db import UTCDateTime, metadata
 
-# "sending": claimed by a worker for its provider call (see dispatch.py).
-MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "skipped")
-REMINDER_STATUSES = ("scheduled", "sent", "cancelled", "skipped")
+# Statuses: domain/messages.py MESSAGE_STATUSES ("sending": claimed for its provider call)
+# and domain/schedule.py REMINDER_STATUSES.
 
 messages = Table(
     "notifications_message",
@@ -34,7 +33,7 @@ messages = Table(
     Index("ix_notifications_message_booking_id", "booking_id"),
     # Delivery reports (Twilio status callbacks, SendGrid events) find a message by these.
     Index("ix_notifications_message_provider", "provider", "provider_id"),
-    # The recovery job finds messages left "sending" by a worker that died (recovery.py).
+    # The recovery job finds messages left "sending" by a worker that died (messages/jobs.py).
     Index("ix_notifications_message_status_updated", "status", "updated_at"),
 )
 
@@ -59,7 +58,7 @@ reminders = Table(
 )
 
 # A patient's browsers that accepted Web Push. The endpoint and keys identify a device, so
-# they are sealed (see `push.py`); the endpoint's SHA-256 finds a browser that registers again.
+# they are sealed (domain/push.py); the endpoint's SHA-256 finds a browser registering again.
 push_subscriptions = Table(
     "notifications_push_subscription",
     metadata,

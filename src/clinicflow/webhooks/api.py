@@ -1,4 +1,4 @@
-"""Webhook routes (administrators only). Expects the container to carry `webhooks`."""
+"""Webhook routes (administrators only)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Query
 
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, provided
+from clinicflow.webhooks.commands import DeliveryFilter
 from clinicflow.webhooks.errors import (
     DeliveryNotFound,
     InvalidSubscription,
     NotRetryable,
     SubscriptionNotFound,
 )
-from clinicflow.webhooks.queries import DeliveryFilter
 from clinicflow.webhooks.schemas import (
     DeliveryList,
     DeliveryOut,

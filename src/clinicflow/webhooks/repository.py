@@ -1,196 +1,262 @@
-"""Write-side queries: deliveries inserted idempotently per (subscription, event), claimed
-before each attempt so two workers never send the same attempt, and attempts recorded."""
+"""The webhooks' unit of work and its repositories: SQL in, frozen dataclasses out.
+Deliveries are inserted idempotently per (subscription, event), claimed before each attempt
+so two workers never send the same attempt, and attempts recorded."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra.db import Database
+from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
+from clinicflow.webhooks.domain.deliveries import Claim, Outcome
+from clinicflow.webhooks.domain.subscriptions import Subscription
+from clinicflow.webhooks.queries import SqlDeliveryLog
 from clinicflow.webhooks.tables import attempts, deliveries, subscriptions
 
+s = subscriptions.c
+d = deliveries.c
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A delivery this worker may attempt now: no other can until `until`."""
-
-    delivery_id: str
-    event_id: str
-    event_type: str
-    body: str
-    attempts: int  # made before this one
-    until: datetime
-    url: str
-    subscription_id: str  # the row its secrets are sealed to
-    secret_enc: str
-    previous_secret_enc: str | None
-    previous_secret_expires_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    status: str  # the delivery's status after it: pending|delivered|failed
-    next_attempt_at: datetime | None
+# What a worker needs to attempt a delivery: the delivery, where to, and the sealed secrets.
+_CLAIMABLE = select(
+    d.id,
+    d.event_id,
+    d.event_type,
+    d.body,
+    d.attempts,
+    d.next_attempt_at,
+    s.url,
+    s.id.label("subscription_id"),
+    s.secret_enc,
+    s.previous_secret_enc,
+    s.previous_secret_expires_at,
+).join(subscriptions, s.id == d.subscription_id)
 
 
-async def active_subscriptions(conn: AsyncConnection) -> list[Any]:
-    query = select(subscriptions).where(subscriptions.c.active.is_(True))
-    return list((await conn.execute(query.order_by(subscriptions.c.id))).all())
-
-
-async def insert_deliveries(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(deliveries).on_conflict_do_nothing(
-        index_elements=["subscription_id", "event_id"]
+def subscription_of(row: RowMapping) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        url=row["url"],
+        event_types=tuple(row["event_types"]),
+        description=row["description"],
+        active=bool(row["active"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        created_by=row["created_by"],
+        previous_secret_expires_at=row["previous_secret_expires_at"],
     )
-    await conn.execute(statement, list(rows))
 
 
-def delivery_row(
-    subscription_id: str, event_id: str, event_type: str, body: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "subscription_id": subscription_id,
-        "event_id": event_id,
-        "event_type": event_type,
-        "body": body,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_status_code": None,
-        "last_error": None,
-        "created_at": now,
-        "updated_at": now,
-    }
+# Every column but the secrets: they are read only to sign (a claim) or to rotate.
+_SUBSCRIPTION = select(*(col for col in s if col.name not in ("secret_enc", "previous_secret_enc")))
 
 
-def _claimable() -> Select[Any]:
-    return select(
-        deliveries.c.id,
-        deliveries.c.event_id,
-        deliveries.c.event_type,
-        deliveries.c.body,
-        deliveries.c.attempts,
-        deliveries.c.next_attempt_at,
-        subscriptions.c.url,
-        subscriptions.c.id.label("subscription_id"),
-        subscriptions.c.secret_enc,
-        subscriptions.c.previous_secret_enc,
-        subscriptions.c.previous_secret_expires_at,
-    ).join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+class SqlSubscriptions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def active(self) -> list[Subscription]:
+        query = _SUBSCRIPTION.where(s.active.is_(True)).order_by(s.id)
+        return [subscription_of(r) for r in (await self._conn.execute(query)).mappings()]
+
+    async def get(self, subscription_id: str) -> Subscription | None:
+        query = _SUBSCRIPTION.where(s.id == subscription_id)
+        row = (await self._conn.execute(query)).mappings().first()
+        return None if row is None else subscription_of(row)
+
+    async def listed(self) -> list[Subscription]:
+        query = _SUBSCRIPTION.order_by(s.created_at, s.id)
+        return [subscription_of(r) for r in (await self._conn.execute(query)).mappings()]
+
+    async def add(
+        self,
+        subscription_id: str,
+        values: Mapping[str, object],
+        secret_enc: str,
+        created_by: str,
+        now: datetime,
+    ) -> None:
+        await self._conn.execute(
+            subscriptions.insert().values(
+                id=subscription_id,
+                secret_enc=secret_enc,
+                active=True,
+                created_at=now,
+                updated_at=now,
+                created_by=created_by,
+                **values,
+            )
+        )
+
+    async def change(
+        self, subscription_id: str, values: Mapping[str, object], now: datetime
+    ) -> bool:
+        changed = await self._conn.execute(
+            update(subscriptions).where(s.id == subscription_id).values(updated_at=now, **values)
+        )
+        return int(changed.rowcount) == 1
+
+    async def sealed_secret(self, subscription_id: str) -> str | None:
+        query = select(s.secret_enc).where(s.id == subscription_id)
+        found: str | None = (await self._conn.execute(query)).scalar_one_or_none()
+        return found
+
+    async def delete(self, subscription_id: str) -> bool:
+        gone = await self._conn.execute(delete(subscriptions).where(s.id == subscription_id))
+        return int(gone.rowcount) == 1
 
 
-async def claim_due(
-    conn: AsyncConnection,
-    now: datetime,
-    until: datetime,
-    limit: int,
-    event_id: str | None = None,
-) -> list[Claim]:
-    """Pending deliveries of active subscriptions due at `now`, pushed ahead to `until` (the
-    lease: a worker that dies mid-attempt leaves them due again then). PostgreSQL skips rows
-    another worker has locked; the compare-and-set update makes a claim exclusive on SQLite
-    (and anywhere) too."""
-    query = _claimable().where(
-        deliveries.c.status == "pending",
-        deliveries.c.next_attempt_at <= now,
-        subscriptions.c.active.is_(True),
-    )
-    if event_id is not None:
-        query = query.where(deliveries.c.event_id == event_id)
-    query = query.order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=deliveries, skip_locked=True)
-    claimed: list[Claim] = []
-    for row in (await conn.execute(query)).all():
-        taken = await conn.execute(
+class SqlDeliveries:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(
+        self,
+        subscription_ids: Sequence[str],
+        event_id: str,
+        event_type: str,
+        body: str,
+        now: datetime,
+    ) -> None:
+        if not subscription_ids:
+            return
+        rows = [
+            {
+                "id": str(uuid.uuid4()),
+                "subscription_id": subscription_id,
+                "event_id": event_id,
+                "event_type": event_type,
+                "body": body,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_status_code": None,
+                "last_error": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for subscription_id in subscription_ids
+        ]
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(deliveries).on_conflict_do_nothing(
+            index_elements=["subscription_id", "event_id"]
+        )
+        await self._conn.execute(statement, rows)
+
+    async def claim_due(
+        self, now: datetime, until: datetime, limit: int, event_id: str | None = None
+    ) -> list[Claim]:
+        """PostgreSQL skips rows another worker has locked; the compare-and-set update makes
+        a claim exclusive on SQLite (and anywhere) too."""
+        query = _CLAIMABLE.where(
+            d.status == "pending", d.next_attempt_at <= now, s.active.is_(True)
+        )
+        if event_id is not None:
+            query = query.where(d.event_id == event_id)
+        query = query.order_by(d.next_attempt_at, d.id).limit(limit)
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=deliveries, skip_locked=True)
+        claimed: list[Claim] = []
+        for row in (await self._conn.execute(query)).mappings().all():
+            taken = await self._conn.execute(
+                update(deliveries)
+                .where(
+                    d.id == row["id"],
+                    d.status == "pending",
+                    d.attempts == row["attempts"],
+                    d.next_attempt_at == row["next_attempt_at"],
+                )
+                .values(next_attempt_at=until, updated_at=now)
+            )
+            if taken.rowcount == 1:
+                claimed.append(_claim(row, until))
+        return claimed
+
+    async def claim_failed(self, delivery_id: str, now: datetime, until: datetime) -> Claim | None:
+        taken = await self._conn.execute(
+            update(deliveries)
+            .where(d.id == delivery_id, d.status == "failed")
+            .values(status="pending", next_attempt_at=until, updated_at=now)
+        )
+        if taken.rowcount != 1:
+            return None
+        row = (await self._conn.execute(_CLAIMABLE.where(d.id == delivery_id))).mappings().one()
+        return _claim(row, until)
+
+    async def record(self, claim: Claim, outcome: Outcome) -> bool:
+        number = claim.attempts + 1
+        await self._conn.execute(
+            attempts.insert().values(
+                id=str(uuid.uuid4()),
+                delivery_id=claim.delivery_id,
+                number=number,
+                at=outcome.at,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
+        )
+        moved = await self._conn.execute(
             update(deliveries)
             .where(
-                deliveries.c.id == row.id,
-                deliveries.c.status == "pending",
-                deliveries.c.attempts == row.attempts,
-                deliveries.c.next_attempt_at == row.next_attempt_at,
+                d.id == claim.delivery_id,
+                d.attempts == claim.attempts,
+                d.status == "pending",
             )
-            .values(next_attempt_at=until, updated_at=now)
+            .values(
+                attempts=number,
+                status=outcome.status,
+                next_attempt_at=outcome.next_attempt_at,
+                last_status_code=outcome.status_code,
+                last_error=outcome.error,
+                updated_at=outcome.at,
+            )
         )
-        if taken.rowcount == 1:
-            claimed.append(_claim(row, until))
-    return claimed
+        return int(moved.rowcount) == 1
 
 
-async def claim_failed(
-    conn: AsyncConnection, delivery_id: str, now: datetime, until: datetime
-) -> Claim | None:
-    """A given-up delivery, taken back for one more attempt (an administrator's retry)."""
-    taken = await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.status == "failed")
-        .values(status="pending", next_attempt_at=until, updated_at=now)
-    )
-    if taken.rowcount != 1:
-        return None
-    row = (await conn.execute(_claimable().where(deliveries.c.id == delivery_id))).one()
-    return _claim(row, until)
-
-
-def _claim(row: Any, until: datetime) -> Claim:
+def _claim(row: RowMapping, until: datetime) -> Claim:
     return Claim(
-        delivery_id=row.id,
-        event_id=row.event_id,
-        event_type=row.event_type,
-        body=row.body,
-        attempts=row.attempts,
+        delivery_id=row["id"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        body=row["body"],
+        attempts=row["attempts"],
         until=until,
-        url=row.url,
-        subscription_id=row.subscription_id,
-        secret_enc=row.secret_enc,
-        previous_secret_enc=row.previous_secret_enc,
-        previous_secret_expires_at=row.previous_secret_expires_at,
+        url=row["url"],
+        subscription_id=row["subscription_id"],
+        secret_enc=row["secret_enc"],
+        previous_secret_enc=row["previous_secret_enc"],
+        previous_secret_expires_at=row["previous_secret_expires_at"],
     )
 
 
-async def record(conn: AsyncConnection, claim: Claim, result: Result) -> bool:
-    """Log the attempt and move the delivery on. False when the claim was lost meanwhile (its
-    lease ran out and another worker took it): the attempt is still logged, as it was made."""
-    number = claim.attempts + 1
-    await conn.execute(
-        attempts.insert().values(
-            id=str(uuid.uuid4()),
-            delivery_id=claim.delivery_id,
-            number=number,
-            at=result.at,
-            status_code=result.status_code,
-            error=result.error,
-            duration_ms=result.duration_ms,
-        )
-    )
-    moved = await conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.id == claim.delivery_id,
-            deliveries.c.attempts == claim.attempts,
-            deliveries.c.status == "pending",
-        )
-        .values(
-            attempts=number,
-            status=result.status,
-            next_attempt_at=result.next_attempt_at,
-            last_status_code=result.status_code,
-            last_error=result.error,
-            updated_at=result.at,
-        )
-    )
-    return bool(moved.rowcount == 1)
+class SqlWebhooksUnitOfWork(UnitOfWork):
+    def __init__(self, db: Database, *, write: bool = True) -> None:
+        super().__init__(db, write=write)
+        self._repos: tuple[SqlSubscriptions, SqlDeliveries, SqlDeliveryLog] | None = None
+
+    def _open(self, conn: AsyncConnection) -> None:
+        self._repos = (SqlSubscriptions(conn), SqlDeliveries(conn), SqlDeliveryLog(conn))
+
+    def _opened(self) -> tuple[SqlSubscriptions, SqlDeliveries, SqlDeliveryLog]:
+        if self._repos is None or self._conn is None:
+            raise TransactionClosed("the unit of work is not open: use `async with uow:`")
+        return self._repos
+
+    @property
+    def subscriptions(self) -> SqlSubscriptions:
+        return self._opened()[0]
+
+    @property
+    def deliveries(self) -> SqlDeliveries:
+        return self._opened()[1]
+
+    @property
+    def log(self) -> SqlDeliveryLog:
+        return self._opened()[2]

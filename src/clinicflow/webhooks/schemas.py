@@ -9,8 +9,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from clinicflow.infra.request_input import RequestModel
-from clinicflow.webhooks.queries import AttemptView, DeliveryView, SubscriptionView
 from clinicflow.webhooks.service import WithSecret
+from clinicflow.webhooks.views import AttemptView, DeliveryView, SubscriptionView
 
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]

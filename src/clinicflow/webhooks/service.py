@@ -1,9 +1,9 @@
-"""Managing subscriptions and reading the delivery log: administrators only.
+"""Managing subscriptions and reading the delivery log: administrators only (guard.py).
 
 A subscription's secret is shown once, when it is created or rotated, and stored sealed with
-the key ring (it must be usable for HMAC, so it cannot be a digest). Rotation keeps signing
-with the old secret as well for a grace period, so a receiver can switch without a gap.
-Every change is an audit row; so is every refusal of a signed-in caller.
+the key ring (domain/secrets.py). Rotation keeps signing with the old secret as well for a
+grace period, so a receiver can switch without a gap. Every change is an audit entry; so is
+every refusal of a signed-in caller.
 """
 
 from __future__ import annotations
@@ -13,33 +13,28 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from clinicflow.infra.audit_trail import Access, AuditTrail
+from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.crypto import KeyRing
-from clinicflow.infra.db import Database
-from clinicflow.shared.actor import Actor, Role
+from clinicflow.infra.unit_of_work import UnitsOfWork
+from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
-from clinicflow.webhooks import queries
+from clinicflow.webhooks.commands import DeliveryFilter
+from clinicflow.webhooks.domain.deliveries import DELIVERY_STATUSES
 from clinicflow.webhooks.domain.rules import RuleViolation, check_event_types, check_url
+from clinicflow.webhooks.domain.secrets import SECRET_PREFIX, seal_context
+from clinicflow.webhooks.domain.subscriptions import CHANGEABLE
+from clinicflow.webhooks.domain.targets import TargetRefused
 from clinicflow.webhooks.errors import (
     DeliveryNotFound,
     InvalidSubscription,
     NotRetryable,
     SubscriptionNotFound,
 )
-from clinicflow.webhooks.queries import DeliveryFilter, DeliveryView, SubscriptionView
-from clinicflow.webhooks.sender import WebhookSender
-from clinicflow.webhooks.tables import DELIVERY_STATUSES, seal_context, subscriptions
-from clinicflow.webhooks.targets import TargetRefused
-
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks secrets, not a secret)
-SUBSCRIPTION = "webhook_subscription"
-DELIVERY = "webhook_delivery"
-CHANGEABLE = frozenset({"url", "event_types", "active", "description"})
+from clinicflow.webhooks.guard import DELIVERY, SUBSCRIPTION, changed, require_admin
+from clinicflow.webhooks.jobs import WebhookSender
+from clinicflow.webhooks.ports import Trail, WebhooksUnitOfWork
+from clinicflow.webhooks.views import DeliveryView, SubscriptionView
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +50,16 @@ def new_secret() -> str:
 class WebhookService:
     def __init__(
         self,
-        db: Database,
+        *,
+        uow: UnitsOfWork[WebhooksUnitOfWork],
         clock: Clock,
         keys: KeyRing,
-        trail: AuditTrail,
+        trail: Trail,
         sender: WebhookSender,
         known_types: Collection[str],
-        *,
         previous_secret_ttl: timedelta = timedelta(hours=24),
     ) -> None:
-        self._db = db
+        self._uow = uow
         self._clock = clock
         self._keys = keys
         self._trail = trail
@@ -75,38 +70,29 @@ class WebhookService:
     async def create(
         self, actor: Actor, url: str, event_types: Sequence[str], description: str | None
     ) -> WithSecret:
-        await self._require_admin(actor, "create", SUBSCRIPTION)
+        await require_admin(self._trail, actor, "create", SUBSCRIPTION)
         values = self._checked({"url": url, "event_types": event_types, "description": description})
         await self._reachable(values)
         now, secret, subscription_id = self._clock.now(), new_secret(), str(uuid.uuid4())
-        async with self._db.write() as conn:
-            await conn.execute(
-                subscriptions.insert().values(
-                    id=subscription_id,
-                    secret_enc=self._seal(secret, "secret_enc", subscription_id),
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                    created_by=actor.id[:64],
-                    **values,
-                )
-            )
-            await self._audit(conn, actor, "create", subscription_id)
-            row = await queries.subscription_row(conn, subscription_id)
-        return WithSecret(queries.subscription_view(row, now), secret)
+        sealed = self._seal(secret, "secret_enc", subscription_id)
+        async with self._uow() as uow:
+            await uow.subscriptions.add(subscription_id, values, sealed, actor.id[:64], now)
+            uow.audit(changed(actor, "create", subscription_id), now)
+            made = await uow.subscriptions.get(subscription_id)
+            await uow.commit()
+        assert made is not None
+        return WithSecret(SubscriptionView.of(made, now), secret)
 
     async def list_subscriptions(self, actor: Actor) -> list[SubscriptionView]:
-        await self._require_admin(actor, "read", SUBSCRIPTION)
+        await require_admin(self._trail, actor, "read", SUBSCRIPTION)
         now = self._clock.now()
-        async with self._db.read() as conn:
-            return [
-                queries.subscription_view(r, now) for r in await queries.subscription_rows(conn)
-            ]
+        async with self._uow.reading() as uow:
+            return [SubscriptionView.of(s, now) for s in await uow.subscriptions.listed()]
 
     async def update(
-        self, actor: Actor, subscription_id: str, changes: Mapping[str, Any]
+        self, actor: Actor, subscription_id: str, changes: Mapping[str, object]
     ) -> SubscriptionView:
-        await self._require_admin(actor, "update", SUBSCRIPTION, subscription_id)
+        await require_admin(self._trail, actor, "update", SUBSCRIPTION, subscription_id)
         unknown = sorted(set(changes) - CHANGEABLE)
         if unknown:
             raise InvalidSubscription.of(
@@ -116,60 +102,62 @@ class WebhookService:
             )
         values = self._checked(changes)
         await self._reachable(values)
-        return await self._change(actor, "update", subscription_id, values)
+        async with self._uow() as uow:
+            view = await self._apply(uow, actor, "update", subscription_id, values)
+            await uow.commit()
+        return view
 
     async def delete(self, actor: Actor, subscription_id: str) -> None:
         """Its deliveries and their attempts go with it."""
-        await self._require_admin(actor, "delete", SUBSCRIPTION, subscription_id)
-        async with self._db.write() as conn:
-            gone = await conn.execute(
-                delete(subscriptions).where(subscriptions.c.id == subscription_id)
-            )
-            if gone.rowcount != 1:
+        await require_admin(self._trail, actor, "delete", SUBSCRIPTION, subscription_id)
+        async with self._uow() as uow:
+            if not await uow.subscriptions.delete(subscription_id):
                 raise _no_subscription(subscription_id)
-            await self._audit(conn, actor, "delete", subscription_id)
+            uow.audit(changed(actor, "delete", subscription_id), self._clock.now())
+            await uow.commit()
 
     async def rotate_secret(
         self, actor: Actor, subscription_id: str, previous_valid_for: timedelta | None = None
     ) -> WithSecret:
         """A new secret; the old one keeps signing too for `previous_valid_for` (default a day;
         zero drops it at once, e.g. when it leaked)."""
-        await self._require_admin(actor, "rotate_secret", SUBSCRIPTION, subscription_id)
+        await require_admin(self._trail, actor, "rotate_secret", SUBSCRIPTION, subscription_id)
         grace = self._previous_ttl if previous_valid_for is None else previous_valid_for
         now, secret = self._clock.now(), new_secret()
-        async with self._db.write() as conn:
-            row = await queries.subscription_row(conn, subscription_id)
-            if row is None:
+        async with self._uow() as uow:
+            sealed = await uow.subscriptions.sealed_secret(subscription_id)
+            if sealed is None:
                 raise _no_subscription(subscription_id)
             old = self._keys.decrypt(
-                row.secret_enc, context=seal_context("secret_enc"), row=subscription_id
+                sealed, context=seal_context("secret_enc"), row=subscription_id
             )
             keep = grace > timedelta(0)
-            values = {
+            values: dict[str, object] = {
                 "secret_enc": self._seal(secret, "secret_enc", subscription_id),
                 "previous_secret_enc": (
                     self._seal(old, "previous_secret_enc", subscription_id) if keep else None
                 ),
                 "previous_secret_expires_at": now + grace if keep else None,
             }
-            view = await self._apply(conn, actor, "rotate_secret", subscription_id, values)
+            view = await self._apply(uow, actor, "rotate_secret", subscription_id, values)
+            await uow.commit()
         return WithSecret(view, secret)
 
     async def list_deliveries(self, actor: Actor, where: DeliveryFilter) -> list[DeliveryView]:
-        await self._require_admin(actor, "read", DELIVERY)
+        await require_admin(self._trail, actor, "read", DELIVERY)
         if where.status is not None and where.status not in DELIVERY_STATUSES:
             raise InvalidSubscription.of(
                 RuleViolation("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
             )
-        async with self._db.read() as conn:
-            return await queries.delivery_views(conn, where)
+        async with self._uow.reading() as uow:
+            return await uow.log.deliveries(where)
 
     async def retry(self, actor: Actor, delivery_id: str) -> DeliveryView:
         """Send a given-up delivery once more, now, and answer with its updated log."""
-        await self._require_admin(actor, "retry", DELIVERY, delivery_id)
+        await require_admin(self._trail, actor, "retry", DELIVERY, delivery_id)
         current = await self._delivery(delivery_id)
-        async with self._db.read() as conn:
-            subscription = await queries.subscription_row(conn, current.subscription_id)
+        async with self._uow.reading() as uow:
+            subscription = await uow.subscriptions.get(current.subscription_id)
         if current.status != "failed":
             raise NotRetryable(
                 f"the delivery is {current.status}; only a failed one is retried by hand "
@@ -183,83 +171,66 @@ class WebhookService:
         return await self._delivery(delivery_id)
 
     async def _delivery(self, delivery_id: str) -> DeliveryView:
-        async with self._db.read() as conn:
-            found = await queries.delivery_views(conn, DeliveryFilter(delivery_id=delivery_id))
+        async with self._uow.reading() as uow:
+            found = await uow.log.deliveries(DeliveryFilter(delivery_id=delivery_id))
         if not found:
             raise DeliveryNotFound(f"no webhook delivery with id {delivery_id}")
         return found[0]
 
-    async def _change(
-        self, actor: Actor, action: str, subscription_id: str, values: dict[str, Any]
-    ) -> SubscriptionView:
-        async with self._db.write() as conn:
-            return await self._apply(conn, actor, action, subscription_id, values)
-
     async def _apply(
         self,
-        conn: AsyncConnection,
+        uow: WebhooksUnitOfWork,
         actor: Actor,
         action: str,
         subscription_id: str,
-        values: dict[str, Any],
+        values: Mapping[str, object],
     ) -> SubscriptionView:
         now = self._clock.now()
-        changed = await conn.execute(
-            update(subscriptions)
-            .where(subscriptions.c.id == subscription_id)
-            .values(updated_at=now, **values)
-        )
-        if changed.rowcount != 1:
+        if not await uow.subscriptions.change(subscription_id, values, now):
             raise _no_subscription(subscription_id)
-        await self._audit(conn, actor, action, subscription_id)
-        return queries.subscription_view(await queries.subscription_row(conn, subscription_id), now)
+        uow.audit(changed(actor, action, subscription_id), now)
+        found = await uow.subscriptions.get(subscription_id)
+        assert found is not None
+        return SubscriptionView.of(found, now)
 
-    def _checked(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        checked: dict[str, Any] = {}
+    def _checked(self, fields: Mapping[str, object]) -> dict[str, object]:
+        checked: dict[str, object] = {}
         try:
             for name, value in fields.items():
                 if value is None and name != "description":
                     raise RuleViolation(name, "must not be null; leave it out to keep it")
-                if name == "url":
-                    checked[name] = check_url(value, allow_http=self._sender.targets.allow_http)
-                elif name == "event_types":
-                    checked[name] = check_event_types(value, self.known_types)
-                elif name == "description":
-                    checked[name] = (value or "").strip()[:200] or None
-                else:
-                    checked[name] = value
+                checked[name] = self._field(name, value)
         except RuleViolation as exc:
             raise InvalidSubscription.of(exc) from None
         return checked
 
-    async def _reachable(self, checked: Mapping[str, Any]) -> None:
+    def _field(self, name: str, value: object) -> object:
+        if name == "url":
+            if not isinstance(value, str):
+                raise RuleViolation(name, "give the URL as a string")
+            return check_url(value, allow_http=self._sender.policy.allow_http)
+        if name == "event_types":
+            if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
+                raise RuleViolation(name, "give a list of event type names")
+            return check_event_types([str(t) for t in value], self.known_types)
+        if name == "description":
+            return (str(value) if value is not None else "").strip()[:200] or None
+        if name == "active" and not isinstance(value, bool):
+            raise RuleViolation(name, "must be true or false")
+        return value
+
+    async def _reachable(self, checked: Mapping[str, object]) -> None:
         """A new URL must lead to a public address (checked again before every delivery)."""
-        if "url" not in checked:
+        url = checked.get("url")
+        if not isinstance(url, str):
             return
         try:
-            await self._sender.targets.resolve(checked["url"])
+            await self._sender.target(url)
         except TargetRefused as exc:
             raise InvalidSubscription.of(RuleViolation("url", str(exc))) from None
 
     def _seal(self, secret: str, column: str, subscription_id: str) -> str:
         return self._keys.encrypt(secret, context=seal_context(column), row=subscription_id)
-
-    async def _require_admin(
-        self, actor: Actor, action: str, resource: str, resource_id: str = "*"
-    ) -> None:
-        allowed = actor.kind == "user" and actor.role is Role.ADMIN
-        await self._trail.require_role(
-            actor,
-            allowed,
-            action,
-            Access(resource, resource_id),
-            "only an administrator may manage webhooks",
-        )
-
-    async def _audit(
-        self, conn: AsyncConnection, actor: Actor, action: str, subscription_id: str
-    ) -> None:
-        await self._trail.record(conn, actor, action, [Access(SUBSCRIPTION, subscription_id)])
 
 
 def _no_subscription(subscription_id: str) -> SubscriptionNotFound:

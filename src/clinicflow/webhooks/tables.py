@@ -1,6 +1,6 @@
-"""Webhook tables. Subscription secrets are sealed with the key ring (listed in
-clinicflow.sealed for rotation). A delivery keeps the exact body it sends, so every retry
-sends the same bytes; event payloads carry ids and times, never PHI. Attempts keep the
+"""Webhook tables. Subscription secrets are sealed with the key ring (domain/secrets.py;
+listed in clinicflow.sealed for rotation). A delivery keeps the exact body it sends, so every
+retry sends the same bytes; event payloads carry ids and times, never PHI. Attempts keep the
 outcome only (status code, error, duration), never a response body."""
 
 from __future__ import annotations
@@ -19,16 +19,6 @@ from sqlalchemy import (
 )
 
 from clinicflow.infra.db import UTCDateTime, metadata
-
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
-
-
-def seal_context(column: str) -> str:
-    """Associated data of a sealed secret: its column, so values do not move between them."""
-    return f"webhooks_subscription.{column}"
-
-
-SECRET_COLUMNS = ("secret_enc", "previous_secret_enc")
 
 subscriptions = Table(
     "webhooks_subscription",
@@ -60,7 +50,7 @@ deliveries = Table(
     Column("event_id", String(36), nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("body", Text, nullable=False),  # the JSON sent, byte for byte on every attempt
-    Column("status", String(16), nullable=False),  # pending|delivered|failed
+    Column("status", String(16), nullable=False),  # domain/deliveries.py DELIVERY_STATUSES
     Column("attempts", Integer, nullable=False),
     # Pending: when the next attempt is due (pushed ahead while an attempt is under way).
     Column("next_attempt_at", UTCDateTime, nullable=True),

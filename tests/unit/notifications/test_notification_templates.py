@@ -14,10 +14,10 @@ from jinja2 import UndefinedError
 from clinicflow.adapters.messaging.smtp_email import compose_email
 from clinicflow.catalog.domain import Catalog
 from clinicflow.catalog.service import load_catalog
-from clinicflow.notifications import ics
+from clinicflow.notifications.domain import ics
+from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.ports import Attachment
-from clinicflow.notifications.render import Renderer, RenderOptions
 
 CLINIC_YAML = Path(__file__).resolve().parents[3] / "config" / "clinic.yaml"
 # Wednesday 2026-11-25 10:00 in Chicago.

@@ -21,9 +21,9 @@ from clinicflow.notifications.domain.payment import (
     tells_patient,
 )
 from clinicflow.notifications.domain.plan import NO_CONSENT, NO_EMAIL, Contact, plan
+from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.subject import booking_of, subject_from_facts
 from clinicflow.notifications.domain.visit import Visit
-from clinicflow.notifications.render import Renderer, RenderOptions
 
 CLINIC_YAML = Path(__file__).resolve().parents[3] / "config" / "clinic.yaml"
 PUBLIC = "https://clinic.example/"

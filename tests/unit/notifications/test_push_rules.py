@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,19 +15,25 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from clinicflow.catalog.domain import Catalog
 from clinicflow.catalog.service import load_catalog
-from clinicflow.notifications.channels import Outgoing, PushChannel
+from clinicflow.notifications.channels.service import PushChannel
 from clinicflow.notifications.domain.plan import NO_CONSENT, Contact, plan
+from clinicflow.notifications.domain.push import (
+    PushSubscription,
+    checked_subscription,
+    endpoint_hash,
+)
+from clinicflow.notifications.domain.render import Rendered, Renderer, RenderOptions
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.ports import (
     MessageRejected,
+    Outgoing,
     ProviderUnavailable,
-    PushSubscription,
     SendResult,
     SubscriptionGone,
 )
-from clinicflow.notifications.push import Device, checked_subscription
-from clinicflow.notifications.render import Rendered, Renderer, RenderOptions
+from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import InvalidRequest
+from support.fake_notifications import BrowserRow, FakeNotifications
 
 CLINIC_YAML = Path(__file__).resolve().parents[3] / "config" / "clinic.yaml"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -186,23 +191,27 @@ def test_loopback_endpoints_over_http_are_accepted_only_where_allowed() -> None:
 # --- fanning one message out to the patient's browsers --------------------------------------
 
 
-class Browsers:
-    def __init__(self, *ids: str) -> None:
-        self.devices = [
-            Device(i, PushSubscription(f"https://p.example/{i}", "k", "a")) for i in ids
-        ]
-        self.forgotten: list[str] = []
-        self.touched: list[str] = []
+def browsers(*ids: str) -> FakeNotifications:
+    """Patient p1's registered browsers `ids`, oldest first, in an in-memory database."""
+    db = FakeNotifications()
+    for n, i in enumerate(ids):
+        subscription = PushSubscription(f"https://p.example/{i}", "k", "a")
+        registered = NOW - timedelta(days=len(ids) - n)
+        row = BrowserRow(i, "p1", subscription, None, registered, registered)
+        db.tables.browsers[endpoint_hash(subscription.endpoint)] = row
+    return db
 
-    async def of(self, patient_id: str) -> list[Device]:
-        assert patient_id == "p1"
-        return [d for d in self.devices if d.id not in self.forgotten]
 
-    async def forget(self, device_ids: Sequence[str]) -> None:
-        self.forgotten += device_ids
+def channel(db: FakeNotifications, service: Service, ttl: int = 60) -> PushChannel:
+    return PushChannel(sender=service, uow=db.uow, clock=FixedClock(NOW), ttl=ttl)
 
-    async def used(self, device_ids: Sequence[str]) -> None:
-        self.touched += device_ids
+
+def left(db: FakeNotifications) -> list[str]:
+    return [r.id for r in db.tables.browsers.values()]
+
+
+def touched(db: FakeNotifications) -> list[str]:
+    return [r.id for r in db.tables.browsers.values() if r.last_used_at == NOW]
 
 
 class Service:
@@ -231,36 +240,40 @@ def outgoing() -> Outgoing:
 
 
 async def test_every_browser_gets_the_payload_and_the_message_counts_as_sent() -> None:
-    browsers, service = Browsers("d1", "d2"), Service(d1="ok", d2="ok")
-    result = await PushChannel(service, browsers, ttl=600).deliver(outgoing())
+    db, service = browsers("d1", "d2"), Service(d1="ok", d2="ok")
+    result = await channel(db, service, ttl=600).deliver(outgoing())
     assert [d for d, _, _ in service.sent] == ["d1", "d2"]
     assert {json.loads(p)["title"] for _, p, _ in service.sent} == {"T"}
     assert {ttl for _, _, ttl in service.sent} == {600}
     assert (result.provider, result.provider_id, result.status) == ("webpush", None, "accepted")
-    assert browsers.touched == ["d1", "d2"]
+    assert touched(db) == ["d1", "d2"]
+    assert db.ledger.commits == 1  # forgotten and used in one short transaction, after
 
 
 async def test_a_gone_browser_is_forgotten_while_another_still_gets_it() -> None:
-    browsers, service = Browsers("d1", "d2"), Service(d1="gone", d2="ok")
-    await PushChannel(service, browsers, ttl=60).deliver(outgoing())
-    assert browsers.forgotten == ["d1"]
-    assert browsers.touched == ["d2"]
+    db, service = browsers("d1", "d2"), Service(d1="gone", d2="ok")
+    await channel(db, service).deliver(outgoing())
+    assert left(db) == ["d2"]
+    assert touched(db) == ["d2"]
 
 
 async def test_when_every_browser_is_gone_the_message_fails_saying_so() -> None:
-    browsers = Browsers("d1", "d2")
+    db = browsers("d1", "d2")
     with pytest.raises(SubscriptionGone, match="2 gone"):
-        await PushChannel(Service(d1="gone", d2="gone"), browsers, ttl=60).deliver(outgoing())
-    assert browsers.forgotten == ["d1", "d2"]
+        await channel(db, Service(d1="gone", d2="gone")).deliver(outgoing())
+    assert left(db) == []
 
 
 async def test_an_outage_fails_the_message_for_a_retry_and_still_forgets_gone_ones() -> None:
-    browsers = Browsers("d1", "d2")
+    db = browsers("d1", "d2")
     with pytest.raises(ProviderUnavailable):
-        await PushChannel(Service(d1="gone", d2="down"), browsers, ttl=60).deliver(outgoing())
-    assert browsers.forgotten == ["d1"]
+        await channel(db, Service(d1="gone", d2="down")).deliver(outgoing())
+    assert left(db) == ["d2"]
+    assert touched(db) == []
 
 
 async def test_no_browser_left_at_sending_time_fails_the_message() -> None:
+    db = browsers()
     with pytest.raises(MessageRejected, match="no push subscription left"):
-        await PushChannel(Service(), Browsers(), ttl=60).deliver(outgoing())
+        await channel(db, Service()).deliver(outgoing())
+    assert db.ledger.commits == 0  # nothing to forget or mark: no write at all

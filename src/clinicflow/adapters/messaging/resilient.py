@@ -17,12 +17,12 @@ from clinicflow.adapters.messaging._resilience import (
     RetryPolicy,
     resilient,
 )
+from clinicflow.notifications.domain.push import PushSubscription
 from clinicflow.notifications.ports import (
     Attachment,
     EmailSender,
     ProviderUnavailable,
     PushSender,
-    PushSubscription,
     SendResult,
     SmsSender,
 )

@@ -17,12 +17,8 @@ from py_vapid import Vapid02  # type: ignore[import-untyped]
 from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
 
 from clinicflow.adapters.messaging._http import is_transient, post, unavailable
-from clinicflow.notifications.ports import (
-    MessageRejected,
-    PushSubscription,
-    SendResult,
-    SubscriptionGone,
-)
+from clinicflow.notifications.domain.push import PushSubscription
+from clinicflow.notifications.ports import MessageRejected, SendResult, SubscriptionGone
 from clinicflow.shared.clock import Clock, SystemClock
 
 PROVIDER = "webpush"

@@ -7,12 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 DEFAULT_OFFSETS: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
+REMINDER_STATUSES = ("scheduled", "sent", "cancelled", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
 class Reminder:
+    """A reminder to schedule: `kind` before the visit, at `send_at`."""
+
     kind: str  # "24h", "2h", "90m", "2d"
     send_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A scheduled reminder whose time has come, as kept."""
+
+    id: str
+    booking_id: str
+    patient_id: str
+    kind: str
+    send_at: datetime
+    booking_start_at: datetime  # the start it was scheduled for
 
 
 def label(offset: timedelta) -> str:

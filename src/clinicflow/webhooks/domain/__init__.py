@@ -1,1 +1,2 @@
-"""Pure webhook rules: signing, the retry schedule, subscription checks."""
+"""Pure webhook rules: signing, the retry schedule, subscription checks, which addresses a
+receiver may have, and what an attempt leaves."""

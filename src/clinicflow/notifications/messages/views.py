@@ -1,0 +1,48 @@
+"""What reading the messages answers: a message with its text rendered again from its facts
+(none for a skipped one, which was never written)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clinicflow.notifications.domain.messages import Message
+from clinicflow.notifications.domain.render import Renderer
+from clinicflow.notifications.domain.subject import subject_from_facts
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    id: str
+    patient_id: str
+    booking_id: str | None
+    channel: str
+    template: str
+    status: str
+    provider: str | None
+    reason: str | None
+    subject: str | None
+    text: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: Message, renderer: Renderer) -> MessageView:
+        subject = text = None
+        if m.status != "skipped":
+            rendered = renderer.render(m.template, subject_from_facts(m.kind, m.facts))
+            subject, text = rendered.subject or None, rendered.text
+        return cls(
+            id=m.id,
+            patient_id=m.patient_id,
+            booking_id=m.booking_id,
+            channel=m.channel,
+            template=m.template,
+            status=m.status,
+            provider=m.provider,
+            reason=m.reason,
+            subject=subject,
+            text=text,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )

@@ -1,0 +1,37 @@
+"""The reminders' repository, as the use cases see it (SQL in `repository.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from clinicflow.notifications.domain.schedule import DueReminder, Reminder
+
+
+class Reminders(Protocol):
+    """Reminder rows, in the caller's transaction. Unique per (booking, kind, start): a
+    redelivered event schedules nothing twice."""
+
+    async def schedule(
+        self,
+        booking_id: str,
+        patient_id: str,
+        start: datetime,
+        planned: Sequence[Reminder],
+        now: datetime,
+    ) -> None: ...
+
+    async def cancel(
+        self, booking_id: str, now: datetime, keep_start: datetime | None = None
+    ) -> None:
+        """Cancel the booking's pending reminders, except those scheduled for `keep_start`."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[DueReminder]:
+        """Due reminders, locked so that concurrent workers take different ones."""
+        ...
+
+    async def close(
+        self, reminder_id: str, status: str, now: datetime, reason: str | None
+    ) -> None: ...
