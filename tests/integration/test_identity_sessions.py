@@ -19,7 +19,7 @@ import pytest
 from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity import totp
+from clinicflow.identity.users.domain import totp
 from clinicflow.shared.clock import FixedClock
 
 PASSWORD = "correct horse battery staple"

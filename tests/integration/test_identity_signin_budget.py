@@ -21,8 +21,8 @@ from test_booking_api import assert_problem
 from test_identity_signin_races import PASSWORD, WRONG, comparable, failed_logins, login_from
 
 from clinicflow.bootstrap import Container
+from clinicflow.identity import SignInBackoff
 from clinicflow.identity.errors import TokenInvalid
-from clinicflow.identity.signin_backoff import SignInBackoff
 from clinicflow.identity.tables import signin_account, signin_known
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock

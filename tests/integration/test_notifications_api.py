@@ -39,8 +39,7 @@ def notifications(container: Container, clock: FixedClock) -> Notifications:
 
 
 async def patient_session(container: Container, patient_id: str) -> dict[str, str]:
-    async with container.db.write() as conn:
-        opened = await container.sessions.open(conn, patient_id=patient_id)
+    opened = await container.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
 
 

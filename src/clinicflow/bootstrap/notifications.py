@@ -9,7 +9,7 @@ from clinicflow.adapters.messaging.compose import compose_providers
 from clinicflow.adapters.messaging.plain import PlainMailer
 from clinicflow.bootstrap._providers import push_sender
 from clinicflow.bootstrap.core import Core
-from clinicflow.identity.mailer import Mailer
+from clinicflow.identity import Mailer
 from clinicflow.notifications.wiring import Notifications, build_notifications
 from clinicflow.patients.cipher import PatientCipher
 from clinicflow.patients.consent import SmsConsent
