@@ -508,3 +508,19 @@ def with_limits(identity: FakeIdentity, *, free: int, budget: int) -> FakeIdenti
         account=BackoffPolicy(free_failures=budget, forget_after=timedelta(hours=1)),
     )
     return FakeIdentity(clock=identity.clock, limits=limits)
+
+
+async def test_account_changes_publish_no_events_and_write_no_audit_entries(
+    identity: FakeIdentity,
+) -> None:
+    """Identity's changes leave no events or audit entries today; this says so, so that adding
+    them is a visible decision (and this test its place)."""
+    await identity.users.create("desk", "front_desk", PASSWORD)
+    await identity.users.login("desk", PASSWORD, None)
+    await identity.users.reset_password("desk", "a whole new passphrase")
+    await identity.users.set_active("desk", False)
+    await identity.api_keys.create("sync", "qa", ["bookings:read"])
+
+    assert identity.ledger.commits >= 5
+    assert identity.ledger.published == []
+    assert identity.ledger.audited == []
