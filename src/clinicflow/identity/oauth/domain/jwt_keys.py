@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -18,12 +18,15 @@ from jwt.algorithms import ECAlgorithm
 
 from clinicflow.identity.errors import InsufficientScope, TokenInvalid
 
+if TYPE_CHECKING:
+    from jwt.types import Options  # PyJWT 2.10+; only its type is used
+
 # Asymmetric only: with "none" or HS* anyone who has the public key could mint tokens.
 ACCEPTED_ALGORITHMS = frozenset({"ES256", "RS256"})
 _SET_BY_ISSUE = frozenset({"iss", "aud", "sub", "scope", "iat", "nbf", "exp", "jti"})
 # PyJWT would read the system clock; time claims are checked here against the injected `now`.
 # iss/aud are checked here too, to tell the client exactly what is wrong.
-_PYJWT_OPTIONS: Any = {
+_PYJWT_OPTIONS: Options = {
     "verify_signature": True,
     "verify_exp": False,
     "verify_nbf": False,
