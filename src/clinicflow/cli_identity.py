@@ -19,8 +19,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container, build
-from clinicflow.identity.apikeys import ApiKeyView
-from clinicflow.identity.oauth import CACHE_FOR
+from clinicflow.identity import CACHE_FOR, ApiKeyView
 from clinicflow.identity.tables import signing_keys
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import STAFF_ROLES

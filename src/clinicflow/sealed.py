@@ -6,9 +6,8 @@ its row by the listed row column, which the contexts use when they seal."""
 
 from __future__ import annotations
 
-from clinicflow.identity.oauth import SIGNING_CONTEXT
+from clinicflow.identity import SIGNING_CONTEXT, TOTP_CONTEXT
 from clinicflow.identity.tables import signing_keys, users
-from clinicflow.identity.users import TOTP_CONTEXT
 from clinicflow.infra.rekey import SealedColumns
 from clinicflow.notifications.domain.push import SEALED_COLUMNS as PUSH_COLUMNS
 from clinicflow.notifications.domain.push import seal_context as push_context

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.adapters.messaging.plain import PlainMailer
 from clinicflow.adapters.messaging.smtp_email import SmtpEmail
-from clinicflow.identity.mailer import Mailer
+from clinicflow.identity import Mailer
 from clinicflow.shared.clock import FixedClock
 
 SENDER = "Clinic <no-reply@clinic.example>"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from clinicflow.identity.errors import TokenInvalid
-from clinicflow.identity.oidc import OidcVerifier
+from clinicflow.identity.oauth.service import OidcVerifier
 from clinicflow.shared.clock import FixedClock
 from support.fake_idp import AUDIENCE, ISSUER, NOW, FakeProvider, ProviderKey
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from clinicflow.bootstrap import build
 from clinicflow.cli import app
-from clinicflow.identity.apikeys import ApiKeyView
+from clinicflow.identity import ApiKeyView
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings

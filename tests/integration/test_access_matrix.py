@@ -20,7 +20,7 @@ import yaml
 from test_booking_api import ALT, person
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity.totp import code_at
+from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.infra.audit import search
 from clinicflow.settings import Settings
 from support.app import CLINIC_YAML, PASSWORD, staff_session
@@ -119,8 +119,7 @@ async def _admin(container: Container) -> dict[str, str]:
 
 
 async def _patient(container: Container, patient_id: str) -> dict[str, str]:
-    async with container.db.write() as conn:
-        opened = await container.sessions.open(conn, patient_id=patient_id)
+    opened = await container.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
 
 

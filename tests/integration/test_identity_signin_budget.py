@@ -21,8 +21,6 @@ from test_booking_api import assert_problem
 from test_identity_signin_races import PASSWORD, WRONG, comparable, failed_logins, login_from
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity.errors import TokenInvalid
-from clinicflow.identity.signin_backoff import SignInBackoff
 from clinicflow.identity.tables import signin_account, signin_known
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
@@ -151,16 +149,3 @@ async def test_parallel_failures_from_many_addresses_are_counted_exactly(
     assert statuses == [401] * BUDGET + [429] * (2 * BUDGET), [a.text for a in answers]
     assert await account_attempts(container, "desk") == BUDGET
     assert await failed_logins(container, "desk") == BUDGET  # the password was checked 10 times
-
-
-async def test_one_ipv6_64_is_one_place_for_the_back_off(container: Container) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
-    # Served over IPv4 here, so the service is called with the peer's address as given.
-    for n in range(3):
-        with pytest.raises(TokenInvalid):
-            await container.users.login("desk", WRONG, None, address=f"2001:db8:0:7::{n + 1}")
-
-    with pytest.raises(SignInBackoff):  # a fourth address of the /64 is the same place
-        await container.users.login("desk", PASSWORD, None, address="2001:db8:0:7:ab::4")
-    opened, _ = await container.users.login("desk", PASSWORD, None, address="2001:db8:0:8::1")
-    assert opened.token

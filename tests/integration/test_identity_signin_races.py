@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from test_booking_api import assert_problem
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity import totp
 from clinicflow.identity.tables import sessions, signin_backoff, users
+from clinicflow.identity.users.domain import totp
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.app import CLINIC_YAML, serving

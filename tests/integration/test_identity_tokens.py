@@ -18,7 +18,7 @@ from test_booking_api import booking
 from test_identity_sessions import bearer, refused
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity import jwt_keys
+from clinicflow.identity.oauth.domain import jwt_keys
 from clinicflow.shared.clock import FixedClock
 
 TOKEN_TTL = timedelta(minutes=15)

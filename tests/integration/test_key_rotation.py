@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select, update
 
 from clinicflow.bootstrap import build
-from clinicflow.identity import totp
+from clinicflow.identity import TOTP_CONTEXT
 from clinicflow.identity.tables import users
-from clinicflow.identity.users import TOTP_CONTEXT
+from clinicflow.identity.users.domain import totp
 from clinicflow.infra.crypto import (
     DecryptionError,
     KeyFileBusy,

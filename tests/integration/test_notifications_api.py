@@ -15,7 +15,6 @@ from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.infra.audit import audit_log
-from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 from support.notifications import envelope
@@ -40,9 +39,7 @@ def notifications(container: Container, clock: FixedClock) -> Notifications:
 
 
 async def patient_session(container: Container, patient_id: str) -> dict[str, str]:
-    async with UnitOfWork(container.db) as uow:
-        opened = await container.sessions.open(uow.connection, patient_id=patient_id)
-        await uow.commit()
+    opened = await container.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
 
 

@@ -315,7 +315,7 @@ async def test_patient_data_is_sealed_at_rest_and_still_found(
 async def _admin(container: Container) -> dict[str, str]:
     from urllib.parse import parse_qs, urlparse
 
-    from clinicflow.identity.totp import code_at
+    from clinicflow.identity.users.domain.totp import code_at
 
     made = await container.users.create("boss", "admin", "a long admin password")
     assert made.totp_uri is not None

@@ -63,8 +63,7 @@ async def _entry(pay: Container, entry_id: str) -> Any:
 
 
 async def _session(pay: Container, patient_id: str) -> dict[str, str]:
-    async with pay.db.write() as conn:
-        opened = await pay.sessions.open(conn, patient_id=patient_id)
+    opened = await pay.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
 
 

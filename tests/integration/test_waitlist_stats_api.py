@@ -186,8 +186,7 @@ async def _headers(client: httpx.AsyncClient, container: Container, role: str) -
             json={"first_name": "Ida", "last_name": "Vance", "email": "ida@example.org"},
             headers=await staff_session(container, "desk0", "front_desk"),
         )
-        async with container.db.write() as conn:
-            opened = await container.sessions.open(conn, patient_id=made.json()["id"])
+        opened = await container.sessions.open_for_patient(made.json()["id"])
         return {"Cookie": f"cf_session={opened.token}"}
     if role == "admin":
         return await admin_session(container)

@@ -25,9 +25,9 @@ from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.webhooks import build_webhooks
+from clinicflow.identity import TOTP_CONTEXT
 from clinicflow.identity.tables import users
-from clinicflow.identity.totp import code_at
-from clinicflow.identity.users import TOTP_CONTEXT
+from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.infra.audit import audit_log
 from clinicflow.infra.rekey import reseal_all
 from clinicflow.sealed import SEALED

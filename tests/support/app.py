@@ -14,7 +14,7 @@ import uvicorn
 
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.app import create_app
-from clinicflow.identity.totp import code_at
+from clinicflow.identity.users.domain.totp import code_at
 
 CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
 PASSWORD = "correct horse battery staple"

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from clinicflow.catalog.service import load_catalog
-
 from clinicflow.booking import BookingNow
 from clinicflow.catalog.domain import Catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.bus import Envelope
 from clinicflow.notifications.callbacks.service import ProviderWebhooks

@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity.totp import code_at
+from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.infra.outbox import outbox
 from support.app import PASSWORD
 

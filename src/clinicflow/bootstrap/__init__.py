@@ -29,13 +29,15 @@ from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
-from clinicflow.identity.apikeys import ApiKeys
-from clinicflow.identity.authenticate import Authenticator
-from clinicflow.identity.links import PatientLinks
-from clinicflow.identity.mailer import Mailer
-from clinicflow.identity.oauth import TokenService
-from clinicflow.identity.sessions import SessionStore
-from clinicflow.identity.users import UserService
+from clinicflow.identity import (
+    ApiKeys,
+    Authenticator,
+    Mailer,
+    PatientLinks,
+    SessionStore,
+    TokenService,
+    UserService,
+)
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
 from clinicflow.bootstrap.core import Core
-from clinicflow.identity.apikeys import ApiKeys
-from clinicflow.identity.authenticate import Authenticator
-from clinicflow.identity.domain.backoff import BackoffPolicy, SignInLimits
-from clinicflow.identity.links import PatientLinks
-from clinicflow.identity.mailer import Mailer
-from clinicflow.identity.oauth import TokenService
-from clinicflow.identity.oidc import OidcVerifier
-from clinicflow.identity.passwords import Passwords
-from clinicflow.identity.sessions import SessionStore
-from clinicflow.identity.signin_backoff import BackoffStore
-from clinicflow.identity.users import UserService
+from clinicflow.identity import (
+    ApiKeys,
+    Authenticator,
+    Mailer,
+    PatientLinks,
+    SessionStore,
+    SqlIdentityUnitOfWork,
+    TokenService,
+    UserService,
+)
+from clinicflow.identity.oauth.service import OidcVerifier
+from clinicflow.identity.users.domain.backoff import BackoffPolicy, SignInLimits
+from clinicflow.identity.users.domain.passwords import Passwords
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.patients import PatientDirectory
 from clinicflow.settings import Settings
 
@@ -32,16 +36,17 @@ class IdentityParts:
 
 
 def wire_identity(core: Core, *, patients: PatientDirectory, mailer: Mailer) -> IdentityParts:
-    settings, db, clock = core.settings, core.db, core.clock
+    settings, clock = core.settings, core.clock
+    uow = Factory(core.db, functools.partial(SqlIdentityUnitOfWork, patients=patients))
     sessions = SessionStore(
-        db=db,
+        uow=uow,
         clock=clock,
         idle=timedelta(minutes=settings.session_idle_minutes),
         lifetime=timedelta(hours=settings.session_max_hours),
     )
-    apikeys = ApiKeys(db=db, clock=clock)
+    apikeys = ApiKeys(uow=uow, clock=clock)
     tokens = TokenService(
-        db=db,
+        uow=uow,
         clock=clock,
         keys=core.keys,
         clients=apikeys,
@@ -51,20 +56,19 @@ def wire_identity(core: Core, *, patients: PatientDirectory, mailer: Mailer) -> 
     )
     return IdentityParts(
         users=UserService(
-            db=db,
+            uow=uow,
             clock=clock,
             keys=core.keys,
             sessions=sessions,
             practitioners=set(core.loaded.practitioners),
             issuer_name=core.loaded.clinic.name,
-            backoff=BackoffStore(db=db, limits=_signin_limits(settings), keys=core.keys),
+            limits=_signin_limits(settings),
             passwords=Passwords(settings.password_hashing),
         ),
         sessions=sessions,
         patient_links=PatientLinks(
-            db=db,
+            uow=uow,
             clock=clock,
-            patients=patients,
             sessions=sessions,
             mailer=mailer,
             lifetime=timedelta(minutes=settings.patient_link_minutes),
@@ -75,7 +79,7 @@ def wire_identity(core: Core, *, patients: PatientDirectory, mailer: Mailer) -> 
         tokens=tokens,
         authenticator=Authenticator(
             keys=apikeys,
-            sessions_=sessions,
+            sessions=sessions,
             tokens=tokens,
             oidc=_oidc(core),
             oidc_issuer=settings.oidc_issuer,

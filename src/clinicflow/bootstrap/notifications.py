@@ -12,7 +12,7 @@ from clinicflow.adapters.messaging.plain import PlainMailer
 from clinicflow.bootstrap._providers import push_sender
 from clinicflow.bootstrap.core import Core
 from clinicflow.catalog.domain import Catalog
-from clinicflow.identity.mailer import Mailer
+from clinicflow.identity import Mailer
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from clinicflow.booking.system import SystemBooking
 from clinicflow.bootstrap.core import Core
 from clinicflow.flags import FlagService
-from clinicflow.identity.mailer import Mailer
+from clinicflow.identity import Mailer
 from clinicflow.waitlist import Timing, Waitlist, build_waitlist
 
 

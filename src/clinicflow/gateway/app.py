@@ -28,7 +28,7 @@ from clinicflow.gateway.ratelimit import EXEMPT, RateLimiter, RateLimitHeaders, 
 from clinicflow.gateway.request_id import RequestIdMiddleware
 from clinicflow.gateway.request_text import RequestTextMiddleware
 from clinicflow.identity.api import router as identity_router
-from clinicflow.identity.landing_api import router as sign_in_page_router
+from clinicflow.identity.api import sign_in_page_router
 from clinicflow.infra.audit_api import router as audit_router
 from clinicflow.infra.logging import RequestLogContext
 from clinicflow.infra.telemetry import instrument_app

@@ -11,9 +11,8 @@ from dataclasses import replace
 from fastapi import Request
 
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
-from clinicflow.identity.api import COOKIE
-from clinicflow.identity.authenticate import Authenticator
-from clinicflow.identity.landing_api import SIGN_IN
+from clinicflow.identity import Authenticator
+from clinicflow.identity.api import COOKIE, SIGN_IN
 from clinicflow.notifications.callbacks.api import BODY_LIMITS as MESSAGING_BODY_LIMITS
 from clinicflow.notifications.callbacks.api import ROUTES as MESSAGING_WEBHOOKS
 from clinicflow.notifications.callbacks.api import TWILIO_INBOUND, TWILIO_STATUS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from clinicflow.identity.domain.backoff import BackoffPolicy
+from clinicflow.identity.users.domain.backoff import BackoffPolicy
 
 
 def test_the_first_failures_are_free_then_each_wait_doubles_up_to_the_cap() -> None:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from clinicflow.identity.errors import InsufficientScope, TokenInvalid
-from clinicflow.identity.jwt_keys import (
+from clinicflow.identity.oauth.domain.jwt_keys import (
     SigningKey,
     generate_signing_key,
     issue,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import extract_parameters
 
-from clinicflow.identity.passwords import Passwords, check_password_policy
+from clinicflow.identity.users.domain.passwords import Passwords, check_password_policy
 from clinicflow.settings import Settings
 
 GOOD = "correct horse battery staple"

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clinicflow.identity.totp import code_at, new_secret, provisioning_uri, step_at, verify_code
+from clinicflow.identity.users.domain.totp import (
+    code_at,
+    new_secret,
+    provisioning_uri,
+    step_at,
+    verify_code,
+)
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 AT = datetime(2026, 11, 24, 15, 0, 10, tzinfo=UTC)

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from clinicflow.identity.mailer import compose
+from clinicflow.identity import compose
 from clinicflow.notifications.ports import (
     Attachment,
     MessageRejected,

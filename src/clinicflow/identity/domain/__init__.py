@@ -1,1 +1,1 @@
-"""Pure identity rules."""
+"""Pure helpers shared by identity's aggregates: opaque bearer tokens, email messages."""

@@ -1,4 +1,6 @@
-"""The platform's own OAuth access tokens: ES256 signing keys, the JWKS, issuing and checking."""
+"""OAuth access tokens, ours and a provider's: ES256 signing keys, the JWKS, issuing and
+checking. Pure: the keys are generated, sealed and stored by the caller (`oauth/service.py`),
+and every check is against the `now` it is given."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -16,12 +18,15 @@ from jwt.algorithms import ECAlgorithm
 
 from clinicflow.identity.errors import InsufficientScope, TokenInvalid
 
+if TYPE_CHECKING:
+    from jwt.types import Options  # PyJWT 2.10+; only its type is used
+
 # Asymmetric only: with "none" or HS* anyone who has the public key could mint tokens.
 ACCEPTED_ALGORITHMS = frozenset({"ES256", "RS256"})
 _SET_BY_ISSUE = frozenset({"iss", "aud", "sub", "scope", "iat", "nbf", "exp", "jti"})
 # PyJWT would read the system clock; time claims are checked here against the injected `now`.
 # iss/aud are checked here too, to tell the client exactly what is wrong.
-_PYJWT_OPTIONS: Any = {
+_PYJWT_OPTIONS: Options = {
     "verify_signature": True,
     "verify_exp": False,
     "verify_nbf": False,
@@ -31,12 +36,26 @@ _PYJWT_OPTIONS: Any = {
 }
 
 
+Claims = dict[str, object]
+
+
 @dataclass(frozen=True)
 class SigningKey:
     kid: str
     algorithm: str
     private_pem: str = field(repr=False)
-    public_jwk: dict[str, Any]
+    public_jwk: dict[str, object]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SealedSigningKey:
+    """A signing key as stored: the private half sealed with the key ring."""
+
+    kid: str
+    algorithm: str
+    private_key_enc: str = field(repr=False)
+    public_jwk: dict[str, object]
     created_at: datetime
 
 
@@ -48,12 +67,12 @@ def generate_signing_key(now: datetime) -> SigningKey:
         serialization.NoEncryption(),
     ).decode("ascii")
     kid = secrets.token_urlsafe(12)  # 16 characters
-    jwk: dict[str, Any] = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    jwk: dict[str, object] = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
     jwk.update(kid=kid, alg="ES256", use="sig")
     return SigningKey(kid, "ES256", pem, jwk, _aware(now))
 
 
-def jwks(keys: Iterable[SigningKey]) -> dict[str, Any]:
+def jwks(keys: Iterable[SigningKey]) -> dict[str, object]:
     return {"keys": [dict(key.public_jwk) for key in keys]}
 
 
@@ -66,7 +85,7 @@ def issue(
     scopes: Sequence[str],
     ttl: timedelta,
     now: datetime,
-    extra: Mapping[str, Any] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> tuple[str, datetime]:
     """The token and its expiry instant."""
     if ttl <= timedelta(0):
@@ -95,13 +114,13 @@ def issue(
 
 def verify(
     token: str,
-    keys: Mapping[str, SigningKey | Mapping[str, Any]],
+    keys: Mapping[str, SigningKey | Mapping[str, object]],
     *,
     issuer: str,
     audience: str,
     now: datetime,
     leeway_s: int = 30,
-) -> dict[str, Any]:
+) -> Claims:
     kid = header_kid(token)
     entry = keys.get(kid)
     if entry is None:
@@ -136,11 +155,11 @@ def header_kid(token: str) -> str:
 
 def decode_with_key(
     token: str, key: jwt.PyJWK, *, issuer: str, audience: str, now: datetime, leeway_s: int
-) -> dict[str, Any]:
+) -> Claims:
     if key.algorithm_name not in ACCEPTED_ALGORITHMS:
         raise TokenInvalid(f"the signing key's algorithm {key.algorithm_name} is not accepted")
     try:
-        claims: dict[str, Any] = jwt.decode(
+        claims: Claims = jwt.decode(
             token, key, algorithms=[key.algorithm_name], options=_PYJWT_OPTIONS
         )
     except jwt.InvalidAlgorithmError as exc:
@@ -158,7 +177,7 @@ def decode_with_key(
 
 
 def check_claims(
-    claims: Mapping[str, Any], *, issuer: str, audience: str, now: datetime, leeway_s: int
+    claims: Mapping[str, object], *, issuer: str, audience: str, now: datetime, leeway_s: int
 ) -> None:
     now = _aware(now)
     leeway = timedelta(seconds=leeway_s)
@@ -186,7 +205,7 @@ def check_claims(
         )
 
 
-def require_scopes(claims: Mapping[str, Any], required: Iterable[str]) -> None:
+def require_scopes(claims: Mapping[str, object], required: Iterable[str]) -> None:
     scope = claims.get("scope")
     granted = set(scope.split()) if isinstance(scope, str) else set()
     missing = [name for name in required if name not in granted]
@@ -198,7 +217,7 @@ def require_scopes(claims: Mapping[str, Any], required: Iterable[str]) -> None:
         )
 
 
-def _instant(claims: Mapping[str, Any], name: str) -> datetime | None:
+def _instant(claims: Mapping[str, object], name: str) -> datetime | None:
     value = claims.get(name)
     if value is None:
         return None

@@ -1,15 +1,12 @@
-"""The port identity uses to send sign-in and verification emails."""
+"""Sign-in and verification emails as messages: headers that cannot be injected, and a
+Message-ID made under the sender's domain (no DNS lookup). The sending is a port
+(`identity.ports.Mailer`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Protocol
-
-
-class Mailer(Protocol):
-    async def send(self, to: str, subject: str, text: str) -> None: ...
 
 
 def compose(

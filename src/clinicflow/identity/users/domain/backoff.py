@@ -14,8 +14,13 @@ long as the one before, up to a cap. Two counters apply:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+# The counters are kept by the name as typed (normalized), so a name with no account backs
+# off exactly like one with; a longer name cannot be an account's.
+NAME_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +51,22 @@ class SignInLimits:
     )
     # How long a network where the account signed in stays "known" (exempt from the above).
     known_for: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One counted attempt: what a success must refund."""
+
+    username: str
+    network: str
+    network_hash: str
+    account_charged: bool  # false from a known network: the account budget was not touched
+
+
+def counter_name(username: str) -> str:
+    return username.strip().lower()[:NAME_LENGTH]
+
+
+def wait_seconds(until: datetime, now: datetime) -> int:
+    """What `Retry-After` says while a counter waits until `until`: at least one second."""
+    return max(1, math.ceil((until - now).total_seconds()))

@@ -8,16 +8,16 @@ provider's); `X-API-Key`; the `cf_session` cookie. Nothing → anonymous.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jwt
 
-from clinicflow.identity import apikeys, sessions
-from clinicflow.identity.apikeys import ApiKeys, ApiKeyView
+from clinicflow.identity.api_keys.domain.keys import PREFIX as KEY_PREFIX
+from clinicflow.identity.api_keys.service import ApiKeys
+from clinicflow.identity.api_keys.views import ApiKeyView
 from clinicflow.identity.errors import TokenInvalid
-from clinicflow.identity.oauth import TokenService
-from clinicflow.identity.oidc import OidcVerifier
-from clinicflow.identity.sessions import SessionStore
+from clinicflow.identity.oauth.domain.jwt_keys import Claims
+from clinicflow.identity.oauth.service import OidcVerifier, TokenService
+from clinicflow.identity.sessions.domain.session import PREFIX as SESSION_PREFIX
+from clinicflow.identity.sessions.service import SessionStore
 from clinicflow.shared.actor import ANONYMOUS, STAFF_ROLES, Actor, Role
 from clinicflow.shared.errors import Forbidden
 
@@ -25,17 +25,17 @@ from clinicflow.shared.errors import Forbidden
 class Authenticator:
     def __init__(
         self,
+        *,
         keys: ApiKeys,
-        sessions_: SessionStore,
+        sessions: SessionStore,
         tokens: TokenService,
         oidc: OidcVerifier | None,
-        *,
         oidc_issuer: str | None = None,
         role_claim: str = "clinicflow_role",
         practitioner_claim: str = "clinicflow_practitioner",
     ) -> None:
         self._keys = keys
-        self._sessions = sessions_
+        self._sessions = sessions
         self._tokens = tokens
         self._oidc = oidc
         self._oidc_issuer = oidc_issuer
@@ -57,9 +57,9 @@ class Authenticator:
         return ANONYMOUS
 
     async def _bearer(self, credential: str) -> Actor:
-        if credential.startswith(apikeys.PREFIX):
+        if credential.startswith(KEY_PREFIX):
             return _client(await self._keys.authenticate(credential), None)
-        if credential.startswith(sessions.PREFIX):
+        if credential.startswith(SESSION_PREFIX):
             return await self._session(credential)
         if credential.count(".") == 2:
             return await self._jwt(credential)
@@ -85,7 +85,7 @@ class Authenticator:
 
     async def _jwt(self, token: str) -> Actor:
         try:
-            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            issuer: object = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError:
             raise TokenInvalid("malformed token") from None
         if issuer == self._tokens.issuer:
@@ -95,9 +95,9 @@ class Authenticator:
             return self._staff_from(await self._oidc.verify(token))
         raise TokenInvalid("token issuer is not one this clinic accepts")
 
-    def _staff_from(self, claims: dict[str, Any]) -> Actor:
+    def _staff_from(self, claims: Claims) -> Actor:
         role = claims.get(self._role_claim)
-        if role not in {r.value for r in STAFF_ROLES}:
+        if not isinstance(role, str) or role not in {r.value for r in STAFF_ROLES}:
             raise Forbidden(
                 f"the identity provider's token has no usable `{self._role_claim}` claim; "
                 f"ask your administrator to map your account to one of "
@@ -113,7 +113,7 @@ class Authenticator:
         )
 
 
-def _client(key: ApiKeyView, claims: dict[str, Any] | None) -> Actor:
+def _client(key: ApiKeyView, claims: Claims | None) -> Actor:
     scopes = set(key.scopes)
     if claims is not None:  # a token carries at most what its client holds today
         scopes &= set(str(claims.get("scope", "")).split())

@@ -1,0 +1,1 @@
+"""Pure rules of API keys: their shape, scopes and tiers."""

@@ -1,0 +1,1 @@
+"""Pure rules of sessions and patients' sign-in links: when each stops working."""

@@ -1,0 +1,1 @@
+"""Pure rules of staff accounts: password policy and hashing, TOTP, the sign-in back-off."""

@@ -1,0 +1,41 @@
+"""What the staff-account use cases answer: an account as staff may see it (no secrets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clinicflow.identity.users.domain.accounts import User
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: str
+    username: str
+    role: str
+    practitioner: str | None
+    active: bool
+    totp_enrolled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    failed_logins: int  # failed sign-ins since the last success, from any address
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        return cls(
+            user.id,
+            user.username,
+            user.role,
+            user.practitioner,
+            user.active,
+            user.totp_enrolled,
+            user.created_at,
+            user.last_login_at,
+            user.failed_logins,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    user: UserView
+    totp_uri: str | None  # shown once, for the authenticator app
