@@ -1,6 +1,6 @@
 """Data retention across contexts: what is due (`plan`) and carrying it out (`apply`).
 
-Each rule lives with the data it governs (`booking.retention`, `patients.retention`,
+Each rule lives with the data it governs (`booking.jobs`, `patients.retention`,
 `infra.audit_retention`, `infra.events.retention`); this module only runs them in order and
 collects ids and counts, never PHI. `apply` gives every data class its own write
 transaction (patients one per batch, so no long transaction holds the table) and each one
@@ -14,13 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from clinicflow.booking import retention as booking_retention
+from clinicflow.booking.jobs import HoldRetention
+from clinicflow.booking.repository import SqlBookingUnitOfWork
 from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.infra import audit_retention
 from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
 from clinicflow.infra.db import Database
 from clinicflow.infra.events import retention as event_retention
 from clinicflow.infra.events.retention import EventPrune
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.patients import retention as patients_retention
 from clinicflow.waitlist import retention as waitlist_retention
 
@@ -59,9 +61,13 @@ class PlanRow:
     ids: tuple[str, ...]
 
 
+def _holds(db: Database) -> HoldRetention:
+    return HoldRetention(uow=Factory(db, SqlBookingUnitOfWork))
+
+
 async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
+    holds = await _holds(db).due(policy, now)
     async with db.read() as conn:
-        holds = await booking_retention.due(conn, policy, now)
         patients = await patients_retention.due(conn, policy, now)
         audit = await audit_retention.due(conn, policy, now)
         withdrawn = await waitlist_retention.due(conn, policy, now)
@@ -83,8 +89,7 @@ async def apply(
     db: Database, policy: RetentionPolicy, now: datetime, step: Done = _ignore
 ) -> RetentionPlan:
     """Carry the policy out; `step(name)` hears each of STEPS as it is done."""
-    async with db.write() as conn:
-        holds = await booking_retention.delete_due(conn, policy, now)
+    holds = await _holds(db).delete_due(policy, now)
     step(STEPS[0])
     async with db.write() as conn:
         withdrawn = await waitlist_retention.delete_due(conn, policy, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clinicflow.booking.merging import PatientReassigner
+from clinicflow.bootstrap.booking import PatientReassigner
 from clinicflow.bootstrap.core import Core
 from clinicflow.patients import PatientDirectory
 from clinicflow.patients.cipher import PatientCipher
