@@ -1,5 +1,6 @@
-"""Booking use cases: hold, book, reschedule and the life-cycle actions; reading bookings;
-availability; and booking on behalf of the clinic's own processes.
+"""Booking use cases: hold, book, reschedule and the life-cycle actions (`BookingService`),
+and reading bookings (`BookingReader`). Availability and who takes a slot are in
+availability/service.py.
 
 Each write runs in one unit of work (`BookingUnitOfWork`): it checks the slot against every
 committed booking, writes the change, publishes its event and audits it, and commits. On
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from clinicflow.booking import errors
 from clinicflow.booking.availability.service import Placement
@@ -44,7 +44,6 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Forbidden, InvalidRequest
 
-T = TypeVar("T")
 Units = UnitsOfWork[BookingUnitOfWork]
 
 
