@@ -13,7 +13,6 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,6 +36,7 @@ from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.history import VisitHistory
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.ports import Slot
 
 
 @dataclass(frozen=True)
@@ -120,22 +120,7 @@ class _HistoryOn:
         await self.history.handle(self.conn, event)
 
 
-class SlotFacts(Protocol):
-    """A slot as another context describes it."""
-
-    @property
-    def service(self) -> str: ...
-    @property
-    def visit_type(self) -> str: ...
-    @property
-    def duration(self) -> int: ...
-    @property
-    def start(self) -> datetime: ...
-    @property
-    def practitioner(self) -> str | None: ...
-
-
-def _request(slot: SlotFacts) -> SlotRequest:
+def _request(slot: Slot) -> SlotRequest:
     return SlotRequest(slot.service, slot.visit_type, slot.duration, slot.start, slot.practitioner)
 
 
@@ -168,7 +153,7 @@ class WaitlistDesk:
         return await self._availability.slots(service, visit_type, duration, lo, hi, practitioner)
 
     async def book(
-        self, actor: Actor, slot: SlotFacts, patient: PatientDetails, hold_id: str | None
+        self, actor: Actor, slot: Slot, patient: PatientDetails, hold_id: str | None
     ) -> BookingView:
         """A booking for `patient` (matched or created); with `hold_id`, that hold confirmed."""
         view, _ = await self._bookings.book(
@@ -179,7 +164,7 @@ class WaitlistDesk:
     async def cancel(self, actor: Actor, booking_id: str, reason: str) -> BookingView:
         return await self._bookings.act(actor, booking_id, Action.CANCEL, reason)
 
-    async def hold(self, slot: SlotFacts) -> BookingView:
+    async def hold(self, slot: Slot) -> BookingView:
         """A hold for the exact slot (the clinic's usual hold length); raises the booking
         error when the slot is no longer free."""
         return await self._bookings.hold(_request(slot))
