@@ -36,7 +36,7 @@ from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.history import VisitHistory
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
-from clinicflow.waitlist.ports import Slot
+from clinicflow.waitlist import Slot
 
 
 @dataclass(frozen=True)
