@@ -1,6 +1,6 @@
 """Data retention across contexts: what is due (`plan`) and carrying it out (`apply`).
 
-Each rule lives with the data it governs (`booking.retention`, `patients.jobs`,
+Each rule lives with the data it governs (`booking.jobs`, `patients.jobs`,
 `infra.audit_retention`, `infra.events.retention`); this module only runs them in order and
 collects ids and counts, never PHI. `apply` gives every data class its own write
 transaction (patients one per batch, so no long transaction holds the table) and each one
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from clinicflow.booking import retention as booking_retention
+from clinicflow.booking.jobs import HoldRetention
+from clinicflow.booking.repository import SqlBookingUnitOfWork
 from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.infra import audit_retention
 from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
@@ -63,10 +64,14 @@ class PlanRow:
     ids: tuple[str, ...]
 
 
+def _holds(db: Database) -> HoldRetention:
+    return HoldRetention(uow=Factory(db, SqlBookingUnitOfWork))
+
+
 async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
     patients = await _patients(db).due(policy, now)
+    holds = await _holds(db).due(policy, now)
     async with db.read() as conn:
-        holds = await booking_retention.due(conn, policy, now)
         audit = await audit_retention.due(conn, policy, now)
         withdrawn = await waitlist_retention.due(conn, policy, now)
         events = await event_retention.due(conn, event_retention.cutoffs(policy, now))
@@ -87,9 +92,7 @@ async def apply(
     db: Database, policy: RetentionPolicy, now: datetime, step: Done = _ignore
 ) -> RetentionPlan:
     """Carry the policy out; `step(name)` hears each of STEPS as it is done."""
-    holds = await _committed(
-        db, lambda uow: booking_retention.delete_due(uow.connection, policy, now)
-    )
+    holds = await _holds(db).delete_due(policy, now)
     step(STEPS[0])
     withdrawn = await _committed(
         db, lambda uow: waitlist_retention.delete_due(uow.connection, policy, now)

@@ -1,4 +1,7 @@
-"""The booking API end to end over a real database: SQLite, and PostgreSQL when reachable.
+"""The booking API end to end over a real database: SQLite, and PostgreSQL when reachable
+for what rests on the database (its constraints, idempotency keys, the stored event, lapsed
+holds). The rules themselves are tested in tests/unit/booking/test_booking_service.py, and
+every query behind them on both databases in test_booking_repository.py.
 
 The clock stands at Tuesday 2026-11-24 09:00 in the clinic (America/Chicago, UTC-6).
 """
@@ -137,7 +140,6 @@ async def test_validation_error_names_the_field(client: httpx.AsyncClient) -> No
     assert body["errors"][0]["field"] == "duration"
 
 
-@pytest.mark.both_databases
 async def test_booking_is_created_and_takes_the_slot(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -251,7 +253,6 @@ async def test_same_idempotency_key_and_body_gives_the_same_booking(
     assert await count_rows(container, appointments) == 1
 
 
-@pytest.mark.both_databases
 async def test_hold_keeps_the_slot_until_it_is_booked(
     client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -360,7 +361,6 @@ async def test_no_show_only_after_the_visit_has_started(
     assert marked.json()["status"] == "no_show"
 
 
-@pytest.mark.both_databases
 async def test_cancelling_frees_the_slot(
     client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
 ) -> None:
@@ -404,7 +404,6 @@ async def test_rescheduling_moves_the_visit_and_frees_the_old_slot(
     assert payload["previous"]["start"] == "2026-11-25T16:00:00+00:00"
 
 
-@pytest.mark.both_databases
 async def test_rescheduling_onto_a_taken_slot_or_a_cancelled_visit_is_refused(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -426,7 +425,6 @@ async def test_rescheduling_onto_a_taken_slot_or_a_cancelled_visit_is_refused(
     )
 
 
-@pytest.mark.both_databases
 async def test_without_a_practitioner_the_previous_one_is_chosen_again(
     client: httpx.AsyncClient, clock: FixedClock
 ) -> None:
@@ -439,7 +437,6 @@ async def test_without_a_practitioner_the_previous_one_is_chosen_again(
     assert made.json()["practitioner"] == first["practitioner"] == "nurse"
 
 
-@pytest.mark.both_databases
 async def test_without_history_the_least_booked_practitioner_is_chosen(
     client: httpx.AsyncClient,
 ) -> None:
@@ -455,7 +452,6 @@ async def test_without_history_the_least_booked_practitioner_is_chosen(
     assert made["practitioner"] == "nurse2"  # the only one with nothing booked that day
 
 
-@pytest.mark.both_databases
 async def test_bookings_are_listed_by_practitioner_and_dates(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from test_booking_api import booking
 
 from clinicflow.booking.errors import SlotUnavailable
@@ -19,7 +18,8 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import audit_log, verify
 from clinicflow.infra.group_commit import GroupCommit
-from clinicflow.infra.outbox import Event, outbox, record
+from clinicflow.infra.outbox import Event, outbox
+from clinicflow.infra.unit_of_work import Factory, UnitOfWork
 from clinicflow.patients.tables import patients
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
@@ -149,11 +149,15 @@ def _event(name: str) -> Event:
     return Event(name, "test", name, datetime(2026, 11, 24, 15, 0, tzinfo=UTC), {})
 
 
+def _batches(container: Container, **options: Any) -> GroupCommit[UnitOfWork]:
+    return GroupCommit(Factory(container.db, UnitOfWork), **options)
+
+
 def _steps(
     name: str, fails: dict[str, Exception]
-) -> Callable[[AsyncConnection], Coroutine[Any, Any, str]]:
-    async def run(conn: AsyncConnection) -> str:
-        await record(conn, _event(f"batched.{name}"))
+) -> Callable[[UnitOfWork], Coroutine[Any, Any, str]]:
+    async def run(uow: UnitOfWork) -> str:
+        uow.publish(_event(f"batched.{name}"))
         if name in fails:
             raise fails[name]
         return f"batched {name}"
@@ -165,8 +169,9 @@ def _alone(container: Container, name: str) -> Callable[[], Coroutine[Any, Any, 
     async def run() -> str:
         if name == "b":
             raise ValueError("b cannot be written alone either")
-        async with container.db.write() as conn:
-            await record(conn, _event(f"alone.{name}"))
+        async with UnitOfWork(container.db) as uow:
+            uow.publish(_event(f"alone.{name}"))
+            await uow.commit()
         return f"alone {name}"
 
     return run
@@ -180,7 +185,7 @@ async def _written(container: Container) -> list[str]:
 async def test_a_failing_step_is_rolled_back_alone_and_the_rest_of_its_batch_commits(
     container: Container,
 ) -> None:
-    batches = GroupCommit(container.db, drains=1)
+    batches = _batches(container, drains=1)
     fails: dict[str, Exception] = {"b": ValueError("b cannot be written")}
     answers = await asyncio.gather(
         *(batches.run(_steps(n, fails), _alone(container, n)) for n in "abcd"),
@@ -197,7 +202,7 @@ async def test_a_failing_step_is_rolled_back_alone_and_the_rest_of_its_batch_com
 async def test_a_refused_step_gets_its_own_answer_and_the_others_commit(
     container: Container,
 ) -> None:
-    batches = GroupCommit(container.db, drains=1)
+    batches = _batches(container, drains=1)
     refused = SlotUnavailable("taken by an earlier member of the batch")
     answers = await asyncio.gather(
         *(batches.run(_steps(n, {"c": refused}), _alone(container, n)) for n in "abcd"),
@@ -210,7 +215,7 @@ async def test_a_refused_step_gets_its_own_answer_and_the_others_commit(
 async def test_a_first_step_that_fails_leaves_the_rest_to_the_next_batch(
     container: Container,
 ) -> None:
-    batches = GroupCommit(container.db, drains=1)
+    batches = _batches(container, drains=1)
     refused = SlotUnavailable("taken")
     answers = await asyncio.gather(
         *(batches.run(_steps(n, {"a": refused}), _alone(container, n)) for n in "abcd"),
@@ -224,13 +229,13 @@ async def test_a_deferred_step_runs_in_a_later_batch(container: Container) -> No
     class Busy(Exception):
         pass
 
-    batches = GroupCommit(container.db, drains=1, defer=(Busy,))
+    batches = _batches(container, drains=1, defer=(Busy,))
     tries: list[str] = []
 
-    def steps(name: str) -> Callable[[AsyncConnection], Coroutine[Any, Any, str]]:
-        async def run(conn: AsyncConnection) -> str:
+    def steps(name: str) -> Callable[[UnitOfWork], Coroutine[Any, Any, str]]:
+        async def run(uow: UnitOfWork) -> str:
             tries.append(name)
-            await record(conn, _event(f"batched.{name}"))
+            uow.publish(_event(f"batched.{name}"))
             if name in "cd" and tries.count(name) == 1:
                 raise Busy
             return f"batched {name}"
@@ -250,7 +255,7 @@ async def _turns() -> None:
 
 
 async def test_a_caller_that_has_gone_is_skipped(container: Container) -> None:
-    batches = GroupCommit(container.db, drains=1)
+    batches = _batches(container, drains=1)
     gate = asyncio.Event()
 
     async def held() -> str:  # the drain's current work, until the gate opens
@@ -273,11 +278,12 @@ async def test_a_caller_that_has_gone_is_skipped(container: Container) -> None:
 async def test_a_batch_that_succeeds_answers_from_the_shared_transaction(
     container: Container,
 ) -> None:
-    batches = GroupCommit(container.db, drains=1)
+    batches = _batches(container, drains=1)
     commits = _commits(container)
 
-    async def steps(conn: AsyncConnection) -> int:
-        return int((await conn.execute(select(func.count()).select_from(outbox))).scalar_one())
+    async def steps(uow: UnitOfWork) -> int:
+        count = select(func.count()).select_from(outbox)
+        return int((await uow.connection.execute(count)).scalar_one())
 
     async def alone() -> int:
         raise AssertionError("a batch that succeeds never runs anyone alone")

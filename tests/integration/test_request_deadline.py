@@ -1,6 +1,6 @@
 """A request never hangs: past its deadline it is answered 503, and when its client goes
 its work stops. On PostgreSQL a hold is made to wait for real: the test itself holds the
-practitioner-day lock the hold must queue for (booking/slot_locks.py)."""
+practitioner-day lock the hold must queue for (booking/domain/locks.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from clinicflow.booking.slot_locks import lock_keys
+from clinicflow.booking.domain.locks import lock_keys
 from clinicflow.bootstrap import build
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock

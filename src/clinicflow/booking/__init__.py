@@ -1,10 +1,14 @@
-"""Booking: availability, holds, bookings and their life cycle."""
+"""Booking: availability, holds, bookings and their life cycle.
 
-from clinicflow.booking.lookup import BookingNow, booking_now
-from clinicflow.booking.system import SystemBooking
+What other contexts may use: a booking as it stands now, read in their own transaction
+(`booking_now`), and booking's rows in their own write transaction (`SqlBookingDesk`: a
+hold kept or let go, a patient merge)."""
+
+from clinicflow.booking.queries import BookingNow, booking_now
+from clinicflow.booking.repository import SqlBookingDesk
 
 __all__ = [
     "BookingNow",
-    "SystemBooking",
+    "SqlBookingDesk",
     "booking_now",
 ]

@@ -34,8 +34,6 @@ from clinicflow.booking.errors import (
     UnknownService,
     UnknownVisitType,
 )
-from clinicflow.booking.handlers import BookingService
-from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.schemas import (
     ActionIn,
     AvailabilityOut,
@@ -49,6 +47,7 @@ from clinicflow.booking.schemas import (
     availability_json,
     bound,
 )
+from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.catalog.api import CatalogDep, LaunchesDep
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.request_input import DayOrInstant

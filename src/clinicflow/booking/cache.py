@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from clinicflow.booking import rules as r
+from clinicflow.booking.domain import visits as r
 from clinicflow.booking.views import SlotView
 from clinicflow.catalog import Catalog
 from clinicflow.infra.cache import Cache, CacheStats

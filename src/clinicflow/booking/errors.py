@@ -99,3 +99,23 @@ class HoldNotFound(NotFound):
 
 class InvalidRange(InvalidRequest):
     code = "invalid_range"
+
+
+class SlotContended(Exception):
+    """Another transaction is placing a visit at the same practitioner's time right now (a
+    group-commit member that only tried the slot locks: domain/locks.py)."""
+
+
+class RaceLost(Exception):
+    """A concurrent writer won: the database's constraints refused this transaction's row.
+    The next attempt sees the winner and answers as the checks would have. `taken` names what
+    the winner took (`"slot"`, `"patient"`), None for another constraint."""
+
+    def __init__(self, taken: str | None) -> None:
+        super().__init__(taken or "constraint")
+        self.taken = taken
+
+
+class Deadlocked(Exception):
+    """PostgreSQL broke a deadlock or a serialization conflict by rolling this transaction
+    back: another attempt may pass."""

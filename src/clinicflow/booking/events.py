@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from clinicflow.booking.domain.appointment import Appointment
 from clinicflow.infra.outbox import Event
 
 
-def booking_event(kind: str, row: Any, now: datetime, **extra: Any) -> Event:
+def booking_event(kind: str, row: Appointment, now: datetime, **extra: object) -> Event:
     """`kind` is e.g. "created"; the event type becomes "booking.created"."""
-    payload = {
+    payload: dict[str, object] = {
         "booking_id": row.id,
         "status": row.status,
         "service": row.service,

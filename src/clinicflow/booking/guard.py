@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TypeVar
 
 from clinicflow.booking.domain.access import Need, in_scope, role_may
+from clinicflow.booking.domain.appointment import Appointment
 from clinicflow.booking.errors import BookingNotFound
-from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope
+from clinicflow.booking.ports import Trail
+from clinicflow.infra.audit import AuditEntry
+from clinicflow.infra.audit_trail import Access, OutOfScope
+from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.shared.actor import Actor, Decision, decide
 
 T = TypeVar("T")
 
 
-def access(row: Any) -> Access:
-    return Access("booking", row.id, row.patient_id)
+def access(appointment: Appointment) -> Access:
+    return Access("booking", appointment.id, appointment.patient_id)
 
 
 class BookingGuard:
-    def __init__(self, trail: AuditTrail) -> None:
+    def __init__(self, trail: Trail) -> None:
         self.trail = trail
 
     async def require_role(self, actor: Actor, need: Need, booking_id: str) -> None:
@@ -31,20 +36,38 @@ class BookingGuard:
         )
 
     @staticmethod
-    def check(actor: Actor, need: Need, row: Any) -> Decision:
-        """Whether `row` is in scope; break-glass applies to reads only."""
-        scoped = in_scope(actor, need, row.practitioner, row.patient_id)
+    def check(actor: Actor, need: Need, appointment: Appointment) -> Decision:
+        """Whether `appointment` is in scope; break-glass applies to reads only."""
+        scoped = in_scope(actor, need, appointment.practitioner, appointment.patient_id)
         decision = decide(actor, in_scope=scoped) if need is Need.READ else Decision(scoped)
         if not decision.allowed:
-            raise OutOfScope(access(row), BookingNotFound(f"no booking {row.id!r}"))
+            raise OutOfScope(access(appointment), BookingNotFound(f"no booking {appointment.id!r}"))
         return decision
 
     async def denying(self, actor: Actor, need: Need, run: Callable[[], Awaitable[T]]) -> T:
         return await self.trail.denying(actor, need.value, run)
 
     async def record_reads(
-        self, actor: Actor, rows: Iterable[Any], decision: Decision | None = None
+        self, actor: Actor, found: Iterable[Appointment], decision: Decision | None = None
     ) -> None:
-        touched = [access(row) for row in rows if row.patient_id is not None]
+        touched = [access(a) for a in found if a.patient_id is not None]
         glass = decision is not None and decision.break_glass
         await self.trail.record_alone(actor, "read", touched, break_glass=glass)
+
+    @staticmethod
+    def record(
+        uow: Transaction, actor: Actor, action: str, appointment: Appointment, now: datetime
+    ) -> None:
+        """A change to `appointment`, audited with the transaction that makes it."""
+        entry = AuditEntry(
+            actor_type=actor.kind,
+            actor_id=actor.id[:64],
+            role=actor.role.value,
+            action=action,
+            resource_type="booking",
+            resource_id=appointment.id,
+            patient_id=appointment.patient_id,
+            source_ip=actor.source_ip,
+            request_id=actor.request_id,
+        )
+        uow.audit(entry, now)

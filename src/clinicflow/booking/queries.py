@@ -1,16 +1,28 @@
-"""Reads over the booking tables: bulk, one query per question (DESIGN §6)."""
+"""Reads over the booking tables: bulk, one query per question (DESIGN §6), typed rows out.
+
+`SqlAppointmentReads` is the read half of the unit of work's appointments (repository.py).
+`booking_now` and `appointment` are the reads other contexts make of booking in their own
+transaction: a reminder about to go out judges the booking as it stands now; payments prices
+and confirms the visits it is paid for.
+
+The write path's reads are built once (bind parameters): a statement built per call costs
+more Python than its round trip (SQLAlchemy caches the compiled SQL, not the building).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.booking.domain.availability import Interval
-from clinicflow.booking.tables import OCCUPYING, appointments, idempotency_keys
+from clinicflow.booking.domain.appointment import Appointment
+from clinicflow.booking.domain.lifecycle import Status
+from clinicflow.booking.ports import Busy
+from clinicflow.booking.tables import OCCUPYING, appointments
 from clinicflow.shared.minutes import to_minute
 
 a = appointments.c
@@ -18,14 +30,20 @@ a = appointments.c
 
 def _occupying(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Rows that take the practitioner's time now: a hold only while it is live."""
-    return and_(
-        a.status.in_(OCCUPYING),
-        or_(a.status != "held", a.hold_expires_at > now),
+    return and_(a.status.in_(OCCUPYING), or_(a.status != "held", a.hold_expires_at > now))
+
+
+def lapsed_before(cutoff: BindParameter[datetime]) -> ColumnElement[bool]:
+    """Holds that lapsed before `cutoff`: still held past expiry, or marked expired and
+    untouched since (retention)."""
+    return or_(
+        and_(a.status == Status.HELD.value, a.hold_expires_at < cutoff),
+        and_(a.status == Status.EXPIRED.value, a.updated_at < cutoff),
     )
 
 
-# The booking write path's reads, built once: a statement built per call costs more Python
-# than its round trip (SQLAlchemy caches the compiled SQL, not the building).
+_GET = select(appointments).where(a.id == bindparam("q_id"))
+_GET_LOCKED = _GET.with_for_update()
 # Occupying blocks with lapsed holds too (still "held" until marked expired), so a writer
 # knows whether there are any to mark before it takes their time.
 _BLOCKS = select(a.practitioner, a.block_start, a.block_end, a.status, a.hold_expires_at).where(
@@ -46,122 +64,141 @@ _PATIENT_OVERLAPS = (
     .limit(1)
 )
 _PATIENT_OVERLAPS_EXCEPT = _PATIENT_OVERLAPS.where(a.id != bindparam("q_exclude"))
-
-
-async def busy_blocks(
-    conn: AsyncConnection,
-    practitioners: Sequence[str],
-    lo: datetime,
-    hi: datetime,
-    now: datetime,
-) -> dict[str, list[Interval]]:
-    """Each practitioner's occupied blocks overlapping [lo, hi) (lapsed holds free)."""
-    busy, _lapsed = await blocks_and_lapsed_holds(conn, practitioners, lo, hi, now)
-    return busy
-
-
-async def blocks_and_lapsed_holds(
-    conn: AsyncConnection,
-    practitioners: Sequence[str],
-    lo: datetime,
-    hi: datetime,
-    now: datetime,
-    exclude_id: str | None = None,
-) -> tuple[dict[str, list[Interval]], set[str]]:
-    """`busy_blocks`, and which practitioners have lapsed holds in the window."""
-    params = {"q_practitioners": list(practitioners), "q_lo": lo, "q_hi": hi}
-    query = _BLOCKS
-    if exclude_id is not None:
-        query, params["q_exclude"] = _BLOCKS_EXCEPT, exclude_id
-    busy: dict[str, list[Interval]] = defaultdict(list)
-    lapsed: set[str] = set()
-    for row in await conn.execute(query, params):
-        if row.status == "held" and row.hold_expires_at <= now:
-            lapsed.add(row.practitioner)
-        else:
-            busy[row.practitioner].append((to_minute(row.block_start), to_minute(row.block_end)))
-    return busy, lapsed
-
-
-async def patient_overlaps(
-    conn: AsyncConnection,
-    patient_id: str,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-    exclude_id: str | None = None,
-) -> bool:
-    params = {"q_patient": patient_id, "q_now": now, "q_lo": start, "q_hi": end}
-    query = _PATIENT_OVERLAPS
-    if exclude_id is not None:
-        query, params["q_exclude"] = _PATIENT_OVERLAPS_EXCEPT, exclude_id
-    return (await conn.execute(query, params)).first() is not None
-
-
-async def day_load(
-    conn: AsyncConnection, practitioners: Sequence[str], lo: datetime, hi: datetime, now: datetime
-) -> dict[str, int]:
-    query = (
-        select(a.practitioner, func.count())
-        .where(a.practitioner.in_(practitioners), _occupying(now))
-        .where(a.start_at >= lo, a.start_at < hi)
-        .group_by(a.practitioner)
+_DAY_LOAD = (
+    select(a.practitioner, func.count())
+    .where(
+        a.practitioner.in_(bindparam("q_practitioners", expanding=True)),
+        _occupying(bindparam("q_now")),
+        a.start_at >= bindparam("q_lo"),
+        a.start_at < bindparam("q_hi"),
     )
-    return {row[0]: int(row[1]) for row in await conn.execute(query)}
+    .group_by(a.practitioner)
+)
+_PREVIOUS = (
+    select(a.practitioner)
+    .where(a.patient_id == bindparam("q_patient"), a.service == bindparam("q_service"))
+    .where(a.status.in_(("confirmed", "checked_in", "completed")))
+    .where(a.practitioner.in_(bindparam("q_eligible", expanding=True)))
+    .order_by(a.start_at.desc())
+    .limit(1)
+)
+_LAPSED = select(a.id).where(lapsed_before(bindparam("q_cutoff"))).order_by(a.created_at, a.id)
 
 
-async def previous_practitioner(
-    conn: AsyncConnection, patient_id: str, service: str, eligible: Sequence[str]
-) -> str | None:
-    query = (
-        select(a.practitioner)
-        .where(a.patient_id == patient_id, a.service == service)
-        .where(a.status.in_(("confirmed", "checked_in", "completed")))
-        .where(a.practitioner.in_(eligible))
-        .order_by(a.start_at.desc())
-        .limit(1)
-    )
-    found = (await conn.execute(query)).scalar_one_or_none()
-    return None if found is None else str(found)
+class SqlAppointmentReads:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, booking_id: str, *, lock: bool = False) -> Appointment | None:
+        found = await self._conn.execute(_GET_LOCKED if lock else _GET, {"q_id": booking_id})
+        row = found.first()
+        return None if row is None else Appointment(*row)
+
+    async def search(
+        self,
+        practitioner: str | None,
+        lo: datetime | None,
+        hi: datetime | None,
+        limit: int,
+        patient_id: str | None = None,
+    ) -> list[Appointment]:
+        query = select(appointments).order_by(a.start_at, a.id).limit(limit)
+        if practitioner is not None:
+            query = query.where(a.practitioner == practitioner)
+        if patient_id is not None:
+            query = query.where(a.patient_id == patient_id)
+        if lo is not None:
+            query = query.where(a.end_at > lo)
+        if hi is not None:
+            query = query.where(a.start_at < hi)
+        return [Appointment(*row) for row in await self._conn.execute(query)]
+
+    async def busy_blocks(
+        self, practitioners: Sequence[str], lo: datetime, hi: datetime, now: datetime
+    ) -> Busy:
+        busy, _lapsed = await self.blocks_and_lapsed_holds(practitioners, lo, hi, now)
+        return busy
+
+    async def blocks_and_lapsed_holds(
+        self,
+        practitioners: Sequence[str],
+        lo: datetime,
+        hi: datetime,
+        now: datetime,
+        exclude_id: str | None = None,
+    ) -> tuple[Busy, set[str]]:
+        params: dict[str, object] = {"q_practitioners": list(practitioners), "q_lo": lo, "q_hi": hi}
+        query = _BLOCKS
+        if exclude_id is not None:
+            query, params["q_exclude"] = _BLOCKS_EXCEPT, exclude_id
+        busy: Busy = defaultdict(list)
+        lapsed: set[str] = set()
+        for row in await self._conn.execute(query, params):
+            if row.status == "held" and row.hold_expires_at <= now:
+                lapsed.add(row.practitioner)
+            else:
+                busy[row.practitioner].append(
+                    (to_minute(row.block_start), to_minute(row.block_end))
+                )
+        return busy, lapsed
+
+    async def patient_overlaps(
+        self,
+        patient_id: str,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        exclude_id: str | None = None,
+    ) -> bool:
+        params: dict[str, object] = {"q_patient": patient_id, "q_now": now}
+        params |= {"q_lo": start, "q_hi": end}
+        query = _PATIENT_OVERLAPS
+        if exclude_id is not None:
+            query, params["q_exclude"] = _PATIENT_OVERLAPS_EXCEPT, exclude_id
+        return (await self._conn.execute(query, params)).first() is not None
+
+    async def day_load(
+        self, practitioners: Sequence[str], lo: datetime, hi: datetime, now: datetime
+    ) -> dict[str, int]:
+        params = {"q_practitioners": list(practitioners), "q_now": now, "q_lo": lo, "q_hi": hi}
+        return {str(row[0]): int(row[1]) for row in await self._conn.execute(_DAY_LOAD, params)}
+
+    async def previous_practitioner(
+        self, patient_id: str, service: str, eligible: Sequence[str]
+    ) -> str | None:
+        params = {"q_patient": patient_id, "q_service": service, "q_eligible": list(eligible)}
+        found = (await self._conn.execute(_PREVIOUS, params)).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    async def lapsed_holds(self, cutoff: datetime) -> list[str]:
+        return [str(i) for i in (await self._conn.execute(_LAPSED, {"q_cutoff": cutoff})).scalars()]
 
 
-async def get_row(
-    conn: AsyncConnection, booking_id: str, *, lock: bool = False
-) -> Row[object] | None:
-    query = select(appointments).where(a.id == booking_id)
-    if lock:
-        query = query.with_for_update()
-    return (await conn.execute(query)).first()
+@dataclass(frozen=True, slots=True)
+class BookingNow:
+    id: str
+    status: str
+    service: str
+    visit_type: str
+    practitioner: str
+    start: datetime
+    end: datetime
+    patient_id: str | None
 
 
-async def list_rows(
-    conn: AsyncConnection,
-    practitioner: str | None,
-    lo: datetime | None,
-    hi: datetime | None,
-    limit: int,
-    patient_id: str | None = None,
-) -> Sequence[Row[object]]:
-    query = select(appointments).order_by(a.start_at, a.id).limit(limit)
-    if practitioner is not None:
-        query = query.where(a.practitioner == practitioner)
-    if patient_id is not None:
-        query = query.where(a.patient_id == patient_id)
-    if lo is not None:
-        query = query.where(a.end_at > lo)
-    if hi is not None:
-        query = query.where(a.start_at < hi)
-    return (await conn.execute(query)).all()
+_NOW = select(
+    a.id, a.status, a.service, a.visit_type, a.practitioner, a.start_at, a.end_at, a.patient_id
+).where(a.id == bindparam("q_id"))
 
 
-async def idempotent_booking(
-    conn: AsyncConnection, scope: str, key: str
-) -> tuple[str, Row[object]] | None:
-    k = idempotency_keys.c
-    query = (
-        select(k.request_hash, appointments)
-        .join(appointments, appointments.c.id == k.booking_id)
-        .where(k.client_id == scope, k.key == key)
-    )
-    row = (await conn.execute(query)).first()
-    return None if row is None else (str(row.request_hash), row)
+async def booking_now(conn: AsyncConnection, booking_id: str) -> BookingNow | None:
+    """The booking as stored at this instant (its status as stored: a lapsed hold reads
+    "held")."""
+    row = (await conn.execute(_NOW, {"q_id": booking_id})).first()
+    return None if row is None else BookingNow(*row)
+
+
+async def appointment(conn: AsyncConnection, booking_id: str) -> Appointment | None:
+    """The whole row, for the composition root's adapters onto booking."""
+    row = (await conn.execute(_GET, {"q_id": booking_id})).first()
+    return None if row is None else Appointment(*row)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from clinicflow.booking.domain.lifecycle import allowed_actions, effective_status
+from clinicflow.booking.domain.appointment import Appointment
+from clinicflow.booking.domain.lifecycle import allowed_actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +27,8 @@ class BookingView:
     actions: tuple[str, ...]
 
     @classmethod
-    def of(cls, row: Any, now: datetime) -> BookingView:
-        status = effective_status(row.status, row.hold_expires_at, now)
+    def of(cls, row: Appointment, now: datetime) -> BookingView:
+        status = row.status_at(now)
         return cls(
             id=row.id,
             status=status.value,

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.booking import errors as booking_errors
 from clinicflow.booking import queries as booking_queries
 from clinicflow.booking.commands import BookRequest, SlotRequest
-from clinicflow.booking.domain.lifecycle import Status, effective_status
-from clinicflow.booking.handlers import BookingService
+from clinicflow.booking.domain.lifecycle import Status
+from clinicflow.booking.service import BookingService
 from clinicflow.booking.tables import appointments
 from clinicflow.infra.db import Database
 from clinicflow.payments.ports import Visit, VisitLost
@@ -33,10 +33,10 @@ class BookingDeskAdapter:
         self._bookings = bookings
 
     async def visit(self, conn: AsyncConnection, booking_id: str) -> Visit | None:
-        row: Any = await booking_queries.get_row(conn, booking_id)
+        row = await booking_queries.appointment(conn, booking_id)
         if row is None:
             return None
-        status = effective_status(row.status, row.hold_expires_at, self._clock.now())
+        status = row.status_at(self._clock.now())
         return Visit(
             row.id,
             status.value,

@@ -1,20 +1,40 @@
-"""The booking context's wiring."""
+"""The booking context's wiring, and the adapters that let other contexts' ports reach it.
+
+Booking's unit of work is given, by keyword, what acts in its transaction from outside:
+the patients' match-or-create and the visit history (an in-transaction listener), each
+bound to the transaction's connection by the patients' public surface (`….on(conn)`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.booking import BookingNow, SqlBookingDesk, booking_now
+from clinicflow.booking.availability.service import AvailabilityService
 from clinicflow.booking.cache import CachedAvailability
-from clinicflow.booking.calendars import TimeOffCalendar
+from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.domain.calendars import TimeOffCalendar
+from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.guard import BookingGuard
-from clinicflow.booking.handlers import BookingService
-from clinicflow.booking.reads import BookingReader
-from clinicflow.booking.system import LaunchAwareAvailability, LaunchAwareBookings, SystemBooking
+from clinicflow.booking.repository import SqlBookingUnitOfWork
+from clinicflow.booking.service import BookingReader, BookingService
+from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.bootstrap.core import Core
+from clinicflow.catalog.repository import launched_services, record_launch
+from clinicflow.catalog.service import LaunchState
 from clinicflow.infra.cache import Cache, MemoryCache, RedisCache
-from clinicflow.patients import PatientDirectory, VisitHistory
+from clinicflow.infra.db import legacy_unit_of_work
+from clinicflow.infra.unit_of_work import Factory
+from clinicflow.patients import PatientDetails, PatientDirectory, VisitHistory
+from clinicflow.shared.actor import Actor
+from clinicflow.shared.clock import Clock
+from clinicflow.waitlist import Slot
 
 
 @dataclass(frozen=True)
@@ -22,38 +42,44 @@ class BookingParts:
     bookings: BookingService  # launch-aware: refreshes the launched set first
     availability: CachedAvailability  # answers dropped when a booking commits
     reads: BookingReader
-    desk: SystemBooking  # booking on behalf of the clinic's own processes (the waitlist)
+    desk: WaitlistDesk  # booking on behalf of the clinic's own processes (the waitlist)
 
 
 def wire_booking(core: Core, *, patients: PatientDirectory) -> BookingParts:
     settings = core.settings
+    history = VisitHistory()
+    units = Factory(
+        core.db,
+        partial(
+            SqlBookingUnitOfWork,
+            patients=patients.on,
+            listeners=[history.on],
+        ),
+    )
     sources = [TimeOffCalendar(catalog=core.loaded)]
     guard = BookingGuard(trail=core.trail)
-    # The keyword arguments are BookingService's (LaunchAwareBookings passes them on).
-    bookings = LaunchAwareBookings(
-        core.launches,
-        db=core.db,
+    bookings = BookingService(
+        uow=units,
         catalog=core.catalog,
         clock=core.clock,
-        patients=patients,
         sources=sources,
         guard=guard,
         secret=hmac.new(core.keys.index_key, b"idempotency", hashlib.sha256).digest(),
-        listeners=[VisitHistory()],
+        launches=core.launches,
         retries=settings.booking_retries,
     )
-    finder = LaunchAwareAvailability(
-        core.launches, db=core.db, catalog=core.catalog, clock=core.clock, sources=sources
+    finder = AvailabilityService(
+        uow=units, catalog=core.catalog, clock=core.clock, sources=sources, launches=core.launches
     )
     return BookingParts(
         bookings=bookings,
         availability=_cached(core, finder),
-        reads=BookingReader(db=core.db, clock=core.clock, guard=guard),
-        desk=SystemBooking(bookings=bookings, availability=finder, launches=core.launches),
+        reads=BookingReader(uow=units, clock=core.clock, guard=guard),
+        desk=WaitlistDesk(bookings=bookings, availability=finder, launches=core.launches),
     )
 
 
-def _cached(core: Core, finder: LaunchAwareAvailability) -> CachedAvailability:
+def _cached(core: Core, finder: AvailabilityService) -> CachedAvailability:
     settings = core.settings
     store: Cache | None = None
     if settings.availability_cache:
@@ -68,3 +94,85 @@ def _cached(core: Core, finder: LaunchAwareAvailability) -> CachedAvailability:
     )
     core.db.on_commit(cached.booking_changed)
     return cached
+
+
+def _request(slot: Slot) -> SlotRequest:
+    return SlotRequest(slot.service, slot.visit_type, slot.duration, slot.start, slot.practitioner)
+
+
+class WaitlistDesk:
+    """The waitlist's `BookingDesk` port (waitlist/ports.py) over booking's use cases: the
+    waitlist's launch waves and freed-slot offers book, hold and cancel as the clinic.
+
+    The steps the waitlist takes inside its own transaction (keep a hold longer, let it go,
+    read a booking's status, record a launch) still come with that transaction's connection,
+    opened by the transitional `Database.write`; booking's `SqlBookingDesk` acts on it, and
+    publishes a released hold's event through its unit of work. When the waitlist has a unit
+    of work of its own, it builds the `SqlBookingDesk` on it instead and these go."""
+
+    def __init__(
+        self, *, bookings: BookingService, availability: AvailabilityService, launches: LaunchState
+    ) -> None:
+        self._bookings = bookings
+        self._availability = availability
+        self._launches = launches
+
+    async def free_slots(
+        self,
+        service: str,
+        visit_type: str,
+        duration: int,
+        lo: datetime,
+        hi: datetime,
+        practitioner: str | None = None,
+    ) -> list[SlotView]:
+        return await self._availability.slots(service, visit_type, duration, lo, hi, practitioner)
+
+    async def book(
+        self, actor: Actor, slot: Slot, patient: PatientDetails, hold_id: str | None
+    ) -> BookingView:
+        """A booking for `patient` (matched or created); with `hold_id`, that hold confirmed."""
+        view, _ = await self._bookings.book(
+            actor, BookRequest(_request(slot), patient, hold_id), None
+        )
+        return view
+
+    async def cancel(self, actor: Actor, booking_id: str, reason: str) -> BookingView:
+        return await self._bookings.act(actor, booking_id, Action.CANCEL, reason)
+
+    async def hold(self, slot: Slot) -> BookingView:
+        """A hold for the exact slot (the clinic's usual hold length); raises the booking
+        error when the slot is no longer free."""
+        return await self._bookings.hold(_request(slot))
+
+    async def extend_hold(
+        self, conn: AsyncConnection, hold_id: str, until: datetime, now: datetime
+    ) -> bool:
+        return await SqlBookingDesk(conn).extend_hold(hold_id, until, now)
+
+    async def release_hold(self, conn: AsyncConnection, hold_id: str, now: datetime) -> bool:
+        return await SqlBookingDesk(conn, legacy_unit_of_work(conn)).release_hold(hold_id, now)
+
+    async def status_of(self, conn: AsyncConnection, booking_id: str) -> BookingNow | None:
+        return await booking_now(conn, booking_id)
+
+    async def launched(self, conn: AsyncConnection) -> frozenset[str]:
+        return await launched_services(conn)
+
+    async def launch(self, conn: AsyncConnection, service: str, at: datetime, by: str) -> bool:
+        return await record_launch(conn, service, at, by)
+
+    def launched_here(self) -> None:
+        """A launch committed in this process: booking sees it from the next request on."""
+        self._launches.invalidate()
+
+
+class PatientReassigner:
+    """The patients' `BookingReassigner` port (a merge moves the duplicate's bookings to the
+    survivor) over booking's `SqlBookingDesk`, on the merge's transaction."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+
+    async def reassign(self, conn: AsyncConnection, source_id: str, target_id: str) -> int:
+        return await SqlBookingDesk(conn).reassign_patient(source_id, target_id, self._clock.now())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.booking.merging import PatientReassigner
+from clinicflow.bootstrap.booking import PatientReassigner
 from clinicflow.bootstrap.core import Core
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.patients import PatientDirectory, PatientNames

@@ -7,7 +7,7 @@ import hmac
 from dataclasses import dataclass
 
 from clinicflow.adapters._resilience import CircuitBreaker
-from clinicflow.booking.handlers import BookingService
+from clinicflow.booking.service import BookingService
 from clinicflow.bootstrap._ports import BookingDeskAdapter
 from clinicflow.bootstrap._providers import payment_gateways
 from clinicflow.bootstrap.core import Core

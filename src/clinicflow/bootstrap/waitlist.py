@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinicflow.booking.system import SystemBooking
+from clinicflow.bootstrap.booking import WaitlistDesk
 from clinicflow.bootstrap.core import Core
 from clinicflow.flags import FlagService
 from clinicflow.identity import Mailer
@@ -10,7 +10,7 @@ from clinicflow.waitlist import Timing, Waitlist, build_waitlist
 
 
 def wire_waitlist(
-    core: Core, *, desk: SystemBooking, mailer: Mailer, flags: FlagService
+    core: Core, *, desk: WaitlistDesk, mailer: Mailer, flags: FlagService
 ) -> Waitlist:
     settings = core.settings
     return build_waitlist(

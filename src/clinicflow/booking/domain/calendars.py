@@ -1,11 +1,11 @@
-"""The local calendar sources: configured time off (appointments are read in the transaction)."""
+"""The local calendar source: configured time off (a `CalendarSource`; appointments are read
+in the transaction)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from clinicflow.booking.domain.availability import Interval
-from clinicflow.booking.ports import CalendarSource
 from clinicflow.catalog import Catalog
 from clinicflow.shared.minutes import to_minute
 
@@ -27,10 +27,3 @@ class TimeOffCalendar:
             key: [b for b in self._blocks.get(key, ()) if b[0] < hi and b[1] > lo]
             for key in practitioners
         }
-
-
-async def busy_elsewhere(
-    sources: Sequence[CalendarSource], keys: Sequence[str], window: Interval
-) -> list[Mapping[str, Sequence[Interval]]]:
-    """Each source's busy blocks for `keys` in `window`, one mapping per source."""
-    return [await source.busy(keys, window) for source in sources]

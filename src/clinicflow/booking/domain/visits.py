@@ -1,22 +1,25 @@
-"""From the clinic's configuration to the engine's inputs, validating the request on the way."""
+"""From the clinic's configuration to the engine's inputs, validating the request on the way,
+and choosing who takes a slot from what the calendars say."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinicflow.booking import errors
+from clinicflow.booking.domain.appointment import SlotTimes
 from clinicflow.booking.domain.availability import (
     Interval,
     PractitionerCalendar,
     Rejection,
     SlotRules,
+    check_start,
 )
 from clinicflow.booking.domain.lifecycle import Action, opens_at
 from clinicflow.catalog import Catalog, Practitioner, Service, ServicePolicy, VisitType
-from clinicflow.shared.minutes import from_minute, to_minute_ceil
+from clinicflow.shared.minutes import from_minute, to_minute, to_minute_ceil
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,24 @@ class VisitRequest:
             start - timedelta(minutes=policy.buffer_before_min),
             start + timedelta(minutes=self.duration + policy.buffer_after_min),
         )
+
+    def times(self, start: datetime, practitioner: str) -> SlotTimes:
+        """Where a visit at `start` with `practitioner` sits, in UTC."""
+        block_start, block_end = self.block(start)
+        return SlotTimes(
+            practitioner=practitioner,
+            duration_min=self.duration,
+            start_at=start.astimezone(UTC),
+            end_at=(start + timedelta(minutes=self.duration)).astimezone(UTC),
+            block_start=block_start.astimezone(UTC),
+            block_end=block_end.astimezone(UTC),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    practitioner: str
+    lapsed_holds: bool  # lapsed holds sit in the block: mark them expired before inserting
 
 
 def resolve(catalog: Catalog, service_key: str, visit_type: str, duration: int) -> VisitRequest:
@@ -164,3 +185,26 @@ def rejection_error(
         f"a {visit.duration}-minute visit at {when} falls outside working hours; "
         "GET /v1/availability lists the open slots"
     )
+
+
+def choose(
+    catalog: Catalog,
+    visit: VisitRequest,
+    keys: Sequence[str],
+    start: datetime,
+    now: datetime,
+    busy: Sequence[Mapping[str, Sequence[Interval]]],
+    lapsed: Collection[str],
+) -> Placed:
+    """The first of `keys` (in order) who can take a visit at `start`, given each one's busy
+    time (one mapping per source); raises the reason when nobody can."""
+    tz = catalog.clinic.tz
+    engine_rules = visit.rules(now)
+    minute = to_minute(start)
+    rejections = []
+    for cal in calendars(catalog, keys, *busy):
+        why = check_start(cal, engine_rules, minute, tz)
+        if why is None:
+            return Placed(cal.key, cal.key in lapsed)
+        rejections.append(why)
+    raise rejection_error(rejections, visit, start, tz, engine_rules)

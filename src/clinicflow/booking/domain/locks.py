@@ -15,7 +15,9 @@ Waiting is safe only while the transaction holds none of these locks yet (locks 
 in one global order, so no cycle can form). A transaction that already holds some — a group
 commit batch (infra/group_commit.py) after its first member — only tries; when the lock is
 taken elsewhere it raises `SlotContended`, and the batch hands that member to a later batch.
-SQLite needs none of this: its writers are serialized already (infra/db.py).
+SQLite needs none of this: its writers are serialized already (infra/db.py). The locks
+themselves are taken by the unit of work (`SqlSlotLocks` in booking/repository.py), which
+keeps the keys its transaction holds; this module says which keys a block needs.
 
 Within one process, holds first line up on an asyncio lock per key (`LocalLine`): a
 contender waits there without holding one of the pool's database connections.
@@ -29,26 +31,9 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, bindparam, column, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from clinicflow.infra.db import transaction_state
 from clinicflow.shared.minutes import to_minute
 
-_HELD = "booking_slot_locks"
 _QUARTER = 15  # minutes a lock covers
-_KEYS = bindparam("keys", type_=ARRAY(BigInteger))
-# In the array's (sorted) order, one statement for all of a block's locks.
-_WAIT = select(func.count(func.pg_advisory_xact_lock(column("k")))).select_from(
-    func.unnest(_KEYS).alias("k")
-)
-_TRY = select(func.bool_and(func.pg_try_advisory_xact_lock(column("k")))).select_from(
-    func.unnest(_KEYS).alias("k")
-)
-
-
-class SlotContended(Exception):
-    """Another transaction is placing a visit in the same practitioner's day right now."""
 
 
 class LocalLine:
@@ -87,22 +72,6 @@ def lock_keys(practitioners: Iterable[str], block: tuple[datetime, datetime]) ->
     last = (to_minute(block[1]) - 1) // _QUARTER
     quarters = range(first, max(first, last) + 1)
     return sorted({_key(f"{p}|{q}") for p in practitioners for q in quarters})
-
-
-async def queue_for(conn: AsyncConnection, keys: list[int]) -> None:
-    """Wait for (or, see the module notes, try) the locks `keys` in this transaction."""
-    if conn.dialect.name != "postgresql":
-        return
-    held: set[int] = transaction_state(conn).setdefault(_HELD, set())
-    wanted = [k for k in keys if k not in held]
-    if not wanted:
-        return
-    if held:  # waiting now could close a cycle: only try (a refusal rolls back, with its tries)
-        if not (await conn.execute(_TRY, {"keys": wanted})).scalar_one():
-            raise SlotContended
-    else:
-        await conn.execute(_WAIT, {"keys": wanted})
-    held.update(wanted)
 
 
 def _key(name: str) -> int:

@@ -1,0 +1,391 @@
+"""Booking in memory: a `BookingUnitOfWork` (booking/ports.py) over dicts, for use-case tests
+with no database.
+
+`BookingStore` is the state every unit of work of one factory shares (the "database"): the
+appointments, the idempotency keys, the patients the matcher made, and what the visit-history
+listener heard in committed transactions. `FakeBookingUnitOfWork` snapshots it on enter and
+at each savepoint, and puts it back when the block ends without `commit()` (or a savepoint is
+rolled back), as the real transaction would. Its repositories answer the questions the SQL
+answers (booking/queries.py, booking/repository.py), by the same rules: occupying statuses,
+live holds, half-open overlaps.
+
+`FakeTrail` is the audit trail's checks (booking's `Trail` port): the refusals and reads it
+would record on their own, kept in lists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TypeVar
+
+from clinicflow.booking.domain.appointment import Appointment, SlotTimes
+from clinicflow.booking.domain.lifecycle import Status
+from clinicflow.booking.errors import Deadlocked, RaceLost
+from clinicflow.booking.ports import Busy
+from clinicflow.booking.tables import OCCUPYING
+from clinicflow.infra.audit import Outcome
+from clinicflow.infra.audit_trail import Access, OutOfScope
+from clinicflow.infra.outbox import Event
+from clinicflow.patients import PatientDetails
+from clinicflow.shared.actor import Actor, require
+from clinicflow.shared.minutes import to_minute
+from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+
+T = TypeVar("T")
+
+
+@dataclass
+class BookingStore:
+    appointments: dict[str, Appointment] = field(default_factory=dict)
+    # (scope, key) -> (request fingerprint, booking id)
+    keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # email (or phone) -> patient id: the patients the matcher found or made
+    patients: dict[str, str] = field(default_factory=dict)
+    heard: list[Event] = field(default_factory=list)  # the visit history's events
+    # Failures to inject: the next `add` calls raise these (a lost race, a deadlock).
+    failures: list[RaceLost | Deadlocked] = field(default_factory=list)
+    locks_asked: list[list[int]] = field(default_factory=list)
+
+    def snapshot(self) -> tuple[object, ...]:
+        return (dict(self.appointments), dict(self.keys), dict(self.patients), list(self.heard))
+
+    def put_back(self, saved: object) -> None:
+        assert isinstance(saved, tuple)
+        appointments, keys, patients, heard = saved
+        self.appointments, self.keys = dict(appointments), dict(keys)
+        self.patients, self.heard = dict(patients), list(heard)
+
+    def one(self) -> Appointment:
+        (only,) = self.appointments.values()
+        return only
+
+
+def _occupying(a: Appointment, now: datetime) -> bool:
+    """A row that takes the practitioner's time now: a hold only while it is live."""
+    if a.status not in OCCUPYING:
+        return False
+    return a.status != "held" or (a.hold_expires_at is not None and a.hold_expires_at > now)
+
+
+class FakeAppointments:
+    def __init__(self, store: BookingStore) -> None:
+        self._store = store
+
+    @property
+    def _rows(self) -> dict[str, Appointment]:
+        return self._store.appointments
+
+    async def get(self, booking_id: str, *, lock: bool = False) -> Appointment | None:
+        return self._rows.get(booking_id)
+
+    async def search(
+        self,
+        practitioner: str | None,
+        lo: datetime | None,
+        hi: datetime | None,
+        limit: int,
+        patient_id: str | None = None,
+    ) -> list[Appointment]:
+        found = [
+            a
+            for a in self._rows.values()
+            if (practitioner is None or a.practitioner == practitioner)
+            and (patient_id is None or a.patient_id == patient_id)
+            and (lo is None or a.end_at > lo)
+            and (hi is None or a.start_at < hi)
+        ]
+        return sorted(found, key=lambda a: (a.start_at, a.id))[:limit]
+
+    async def add(self, new: Appointment) -> Appointment:
+        if self._store.failures:
+            raise self._store.failures.pop(0)
+        assert new.id not in self._rows
+        self._rows[new.id] = new
+        return new
+
+    def _change(self, booking_id: str, **values: object) -> Appointment:
+        changed = replace(self._rows[booking_id], **values)
+        self._rows[booking_id] = changed
+        return changed
+
+    async def confirm_hold(self, hold_id: str, patient_id: str, now: datetime) -> Appointment:
+        return self._change(
+            hold_id,
+            status=Status.CONFIRMED.value,
+            patient_id=patient_id,
+            hold_expires_at=None,
+            updated_at=now,
+        )
+
+    async def move(self, booking_id: str, times: SlotTimes, now: datetime) -> Appointment:
+        return self._change(
+            booking_id,
+            practitioner=times.practitioner,
+            duration_min=times.duration_min,
+            start_at=times.start_at,
+            end_at=times.end_at,
+            block_start=times.block_start,
+            block_end=times.block_end,
+            updated_at=now,
+        )
+
+    async def set_status(self, booking_id: str, status: Status, now: datetime) -> Appointment:
+        return self._change(booking_id, status=status.value, updated_at=now)
+
+    async def cancel(self, booking_id: str, reason: str | None, now: datetime) -> Appointment:
+        return self._change(
+            booking_id, status=Status.CANCELLED.value, cancel_reason=reason, updated_at=now
+        )
+
+    async def expire_lapsed_holds(
+        self, practitioner: str, lo: datetime, hi: datetime, now: datetime
+    ) -> list[Appointment]:
+        lapsed = [
+            a.id
+            for a in self._rows.values()
+            if a.practitioner == practitioner
+            and a.status == Status.HELD.value
+            and a.hold_expires_at is not None
+            and a.hold_expires_at <= now
+            and a.block_start < hi
+            and a.block_end > lo
+        ]
+        return [self._change(i, status=Status.EXPIRED.value, updated_at=now) for i in lapsed]
+
+    async def busy_blocks(
+        self, practitioners: Sequence[str], lo: datetime, hi: datetime, now: datetime
+    ) -> Busy:
+        busy, _ = await self.blocks_and_lapsed_holds(practitioners, lo, hi, now)
+        return busy
+
+    async def blocks_and_lapsed_holds(
+        self,
+        practitioners: Sequence[str],
+        lo: datetime,
+        hi: datetime,
+        now: datetime,
+        exclude_id: str | None = None,
+    ) -> tuple[Busy, set[str]]:
+        busy: Busy = defaultdict(list)
+        lapsed: set[str] = set()
+        for a in self._rows.values():
+            if a.practitioner not in practitioners or a.status not in OCCUPYING:
+                continue
+            if a.id == exclude_id or not (a.block_start < hi and a.block_end > lo):
+                continue
+            if not _occupying(a, now):  # a lapsed hold, still stored as held
+                lapsed.add(a.practitioner)
+            else:
+                busy[a.practitioner].append((to_minute(a.block_start), to_minute(a.block_end)))
+        return busy, lapsed
+
+    async def patient_overlaps(
+        self,
+        patient_id: str,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        exclude_id: str | None = None,
+    ) -> bool:
+        return any(
+            a.patient_id == patient_id
+            and a.id != exclude_id
+            and _occupying(a, now)
+            and a.start_at < end
+            and a.end_at > start
+            for a in self._rows.values()
+        )
+
+    async def day_load(
+        self, practitioners: Sequence[str], lo: datetime, hi: datetime, now: datetime
+    ) -> dict[str, int]:
+        load: dict[str, int] = defaultdict(int)
+        for a in self._rows.values():
+            if a.practitioner in practitioners and _occupying(a, now) and lo <= a.start_at < hi:
+                load[a.practitioner] += 1
+        return dict(load)
+
+    async def previous_practitioner(
+        self, patient_id: str, service: str, eligible: Sequence[str]
+    ) -> str | None:
+        seen = [
+            a
+            for a in self._rows.values()
+            if a.patient_id == patient_id
+            and a.service == service
+            and a.status in ("confirmed", "checked_in", "completed")
+            and a.practitioner in eligible
+        ]
+        return max(seen, key=lambda a: a.start_at).practitioner if seen else None
+
+    async def lapsed_holds(self, cutoff: datetime) -> list[str]:
+        due = [
+            a
+            for a in self._rows.values()
+            if (a.status == "held" and a.hold_expires_at is not None and a.hold_expires_at < cutoff)
+            or (a.status == "expired" and a.updated_at < cutoff)
+        ]
+        return [a.id for a in sorted(due, key=lambda a: (a.created_at, a.id))]
+
+    async def delete_lapsed_holds(self, cutoff: datetime) -> list[str]:
+        due = await self.lapsed_holds(cutoff)
+        for booking_id in due:
+            del self._rows[booking_id]
+        self._store.keys = {k: v for k, v in self._store.keys.items() if v[1] not in due}
+        return due
+
+
+class FakeIdempotencyKeys:
+    def __init__(self, store: BookingStore) -> None:
+        self._store = store
+
+    async def find(self, scope: str, key: str) -> tuple[str, Appointment] | None:
+        found = self._store.keys.get((scope, key))
+        if found is None:
+            return None
+        fingerprint, booking_id = found
+        return fingerprint, self._store.appointments[booking_id]
+
+    async def remember(
+        self, scope: str, key: str, fingerprint: str, booking_id: str, now: datetime
+    ) -> None:
+        assert (scope, key) not in self._store.keys, "the primary key refuses a second row"
+        self._store.keys[scope, key] = (fingerprint, booking_id)
+
+
+class FakeSlotLocks:
+    """SQLite's answer (writers are serialized), remembering which keys were asked for."""
+
+    def __init__(self, store: BookingStore) -> None:
+        self._store = store
+
+    async def queue_for(self, keys: list[int]) -> None:
+        self._store.locks_asked.append(list(keys))
+
+
+class FakePatients:
+    """Match by email, else by phone (as the patients' directory does); else a new record."""
+
+    def __init__(self, store: BookingStore) -> None:
+        self._store = store
+
+    async def match_or_create(self, details: PatientDetails, now: datetime) -> tuple[str, bool]:
+        contact = details.email or details.phone
+        assert contact is not None
+        found = self._store.patients.get(contact)
+        if found is not None:
+            return found, False
+        self._store.patients[contact] = made = str(uuid.uuid4())
+        return made, True
+
+
+class FakeHistory:
+    """The in-transaction listener (the patients' visit history): what it heard."""
+
+    def __init__(self, store: BookingStore) -> None:
+        self._store = store
+
+    async def handle(self, event: Event) -> None:
+        self._store.heard.append(event)
+
+
+class FakeBookingUnitOfWork(FakeTransaction):
+    def __init__(self, store: BookingStore, ledger: Ledger, *, write: bool = True) -> None:
+        super().__init__(ledger, write=write)
+        self.store = store
+        self._appointments = FakeAppointments(store)
+        self._keys = FakeIdempotencyKeys(store)
+        self._locks = FakeSlotLocks(store)
+        self._patients = FakePatients(store)
+        self._listeners = (FakeHistory(store),)
+
+    def _open_only(self) -> None:
+        assert self.open, "a repository used outside `async with uow:`"
+
+    @property
+    def appointments(self) -> FakeAppointments:
+        self._open_only()
+        return self._appointments
+
+    @property
+    def idempotency_keys(self) -> FakeIdempotencyKeys:
+        self._open_only()
+        return self._keys
+
+    @property
+    def slot_locks(self) -> FakeSlotLocks:
+        self._open_only()
+        return self._locks
+
+    @property
+    def patients(self) -> FakePatients:
+        self._open_only()
+        assert self.write, "a reading unit of work has no patients' matcher"
+        return self._patients
+
+    @property
+    def listeners(self) -> tuple[FakeHistory, ...]:
+        self._open_only()
+        return self._listeners
+
+    def _saved(self) -> object:
+        return self.store.snapshot()
+
+    def _restore(self, saved: object) -> None:
+        self.store.put_back(saved)
+
+
+@dataclass
+class FakeBooking:
+    """One in-memory booking database: `units` is what the use cases take (`uow=`)."""
+
+    store: BookingStore = field(default_factory=BookingStore)
+    ledger: Ledger = field(default_factory=Ledger)
+
+    @property
+    def units(self) -> FakeFactory[FakeBookingUnitOfWork]:
+        return FakeFactory(
+            lambda write: FakeBookingUnitOfWork(self.store, self.ledger, write=write)
+        )
+
+
+@dataclass
+class FakeTrail:
+    """The audit trail's own-transaction records, in lists: `denied` (refusals) and `read`
+    (reads of patients' records)."""
+
+    denied: list[tuple[str, str, Access]] = field(default_factory=list)  # (actor id, action, …)
+    read: list[tuple[str, Access, bool]] = field(default_factory=list)  # (actor id, …, glass)
+
+    async def require_role(
+        self, actor: Actor, allowed: bool, action: str, access: Access, detail: str
+    ) -> None:
+        if not allowed and actor.kind != "anonymous":
+            self.denied.append((actor.id, action, access))
+        require(actor, allowed, detail)
+
+    async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await run()
+        except OutOfScope as exc:
+            self.denied.append((actor.id, action, exc.access))
+            raise exc.not_found from None
+
+    async def record_alone(
+        self,
+        actor: Actor,
+        action: str,
+        accesses: Iterable[Access],
+        *,
+        outcome: Outcome = "allowed",
+        break_glass: bool = False,
+    ) -> None:
+        for access in accesses:
+            if outcome == "denied":
+                self.denied.append((actor.id, action, access))
+            else:
+                self.read.append((actor.id, access, break_glass))
