@@ -8,6 +8,7 @@ from clinicflow.adapters.calendars.noop import NoCalendar
 from clinicflow.adapters.ehr.noop import NoEhr
 from clinicflow.analytics.recorder import EventRecorder
 from clinicflow.bootstrap.core import Core
+from clinicflow.bootstrap.payments import Payments
 from clinicflow.infra import audit
 from clinicflow.infra.audit_anchor import CheckpointWriter
 from clinicflow.infra.bus import Subscriber
@@ -15,7 +16,6 @@ from clinicflow.infra.events import EventBus, build_bus
 from clinicflow.infra.jobs import Job, Jobs
 from clinicflow.integrations.handlers import CalendarSubscriber, EhrSubscriber
 from clinicflow.notifications.wiring import Notifications
-from clinicflow.payments.wiring import Payments
 from clinicflow.waitlist import Waitlist
 from clinicflow.webhooks.wiring import Webhooks
 
