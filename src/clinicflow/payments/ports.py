@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # each aggregate's repositories, in its own ports module
     from clinicflow.payments.checkout.ports import PromoUses
     from clinicflow.payments.gateway_events.ports import WebhookEvents
     from clinicflow.payments.idempotency_keys.ports import RequestKeys
-    from clinicflow.payments.ledger.ports import Credits, Ledger, LedgerReports
+    from clinicflow.payments.ledger.ports import Credits, LedgerEntries, LedgerReports
     from clinicflow.payments.orders.ports import Orders
     from clinicflow.payments.refunds.ports import Refunds
 
@@ -270,7 +270,7 @@ class PaymentsUnitOfWork(Transaction, Protocol):
     def credits(self) -> Credits: ...
 
     @property
-    def ledger(self) -> Ledger: ...
+    def entries(self) -> LedgerEntries: ...
 
     @property
     def reports(self) -> LedgerReports: ...

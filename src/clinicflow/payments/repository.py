@@ -15,7 +15,7 @@ from clinicflow.payments.checkout.repository import SqlPromoUses
 from clinicflow.payments.gateway_events.repository import SqlWebhookEvents
 from clinicflow.payments.idempotency_keys.repository import SqlRequestKeys
 from clinicflow.payments.ledger.queries import SqlLedgerReports
-from clinicflow.payments.ledger.repository import SqlCredits, SqlLedger
+from clinicflow.payments.ledger.repository import SqlCredits, SqlLedgerEntries
 from clinicflow.payments.orders.repository import SqlOrders
 from clinicflow.payments.ports import PatientNames, Visits
 from clinicflow.payments.refunds.repository import SqlRefunds
@@ -32,7 +32,7 @@ class _Repositories:
     orders: SqlOrders
     promo_uses: SqlPromoUses
     credits: SqlCredits
-    ledger: SqlLedger
+    entries: SqlLedgerEntries
     reports: SqlLedgerReports
     refunds: SqlRefunds
     request_keys: SqlRequestKeys
@@ -58,7 +58,7 @@ class SqlPaymentsUnitOfWork(UnitOfWork):
             orders=SqlOrders(conn),
             promo_uses=SqlPromoUses(conn),
             credits=SqlCredits(conn),
-            ledger=SqlLedger(conn),
+            entries=SqlLedgerEntries(conn),
             reports=SqlLedgerReports(conn),
             refunds=SqlRefunds(conn),
             request_keys=SqlRequestKeys(conn),
@@ -86,8 +86,8 @@ class SqlPaymentsUnitOfWork(UnitOfWork):
         return self._open_repositories.credits
 
     @property
-    def ledger(self) -> SqlLedger:
-        return self._open_repositories.ledger
+    def entries(self) -> SqlLedgerEntries:
+        return self._open_repositories.entries
 
     @property
     def reports(self) -> SqlLedgerReports:

@@ -142,7 +142,7 @@ class WebhookProcessor:
         why = "the gateway's refund failed"
         key = f"refund_failed:{ours.id}"
         entry = gateway_entry(order, key, "adjustment", ours.amount_cents, why, now)
-        if await uow.ledger.append([entry]):
+        if await uow.entries.append([entry]):
             refunded = max(0, order.refunded_cents - ours.amount_cents)
             status = after_refund(order.total_cents, refunded)
             await uow.orders.change(order.id, {"refunded_cents": refunded, "status": status})
@@ -153,7 +153,8 @@ class WebhookProcessor:
         amount = int(event.amount_cents or 0)
         key = f"refund:{event.provider}:{event.refund_id}"
         reason = f"refunded at {event.provider} (refund {event.refund_id})"
-        if not await uow.ledger.append([gateway_entry(order, key, "refund", -amount, reason, now)]):
+        entry = gateway_entry(order, key, "refund", -amount, reason, now)
+        if not await uow.entries.append([entry]):
             return "unchanged"
         refunded = order.refunded_cents + amount
         status = after_refund(order.total_cents, refunded)

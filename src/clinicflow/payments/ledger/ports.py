@@ -14,7 +14,7 @@ from clinicflow.payments.domain.reconcile import Booked
 from clinicflow.payments.ledger.views import RevenueRow
 
 
-class Ledger(Protocol):
+class LedgerEntries(Protocol):
     async def append(self, entries: Sequence[Entry]) -> int:
         """New entries only (one whose entry_key is there already is the same fact, left
         out); how many went in."""

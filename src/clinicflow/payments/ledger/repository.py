@@ -18,7 +18,7 @@ from clinicflow.payments.tables import credit_uses, credits, ledger
 lc, c, cu = ledger.c, credits.c, credit_uses.c
 
 
-class SqlLedger:
+class SqlLedgerEntries:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 

@@ -125,7 +125,7 @@ class Settlement:
     ) -> Order:
         """Ledger charges per line, credits bought and used, the order paid, the event."""
         granted, bought = self._grant(order, now)
-        await uow.ledger.append(
+        await uow.entries.append(
             payment_entries(order, bought, provider, provider_ref, actor.id[:80], now)
         )
         await self._credits(uow, order, granted, now)

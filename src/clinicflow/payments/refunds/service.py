@@ -299,14 +299,14 @@ class RefundService:
         """Ledger entries, credit returned, line and order totals and the event, for a refund
         the gateway accepted (or one that moves no money)."""
         by_line = refund.amount_cents > 0 and order.quoted_booking(refund.booking_id) is None
-        refunded = await uow.ledger.refunded_by_line(order.id) if by_line else {}
+        refunded = await uow.entries.refunded_by_line(order.id) if by_line else {}
         shares = refund_shares(refund, order, refunded)
         entries = refund_entries(order, refund, shares, created_by, now)
         credit_id = returned_credit(order, refund)
         if credit_id is not None and refund.booking_id is not None:
             await uow.credits.give_back([credit_id], now)
             await uow.credits.return_use(order.id, refund.booking_id, now)
-        await uow.ledger.append(entries)
+        await uow.entries.append(entries)
         for line in await uow.orders.lines(order.id):
             if share := shares.get(line.line_index):
                 more: LineChange = {"refunded_cents": line.refunded_cents + share}
@@ -318,7 +318,7 @@ class RefundService:
         if status == "refunded" and order.buys_package:
             revoked = await uow.credits.revoke(order.id, now)
             if revoked:
-                await uow.ledger.append([revocation(order, refund, revoked, created_by, now)])
+                await uow.entries.append([revocation(order, refund, revoked, created_by, now)])
         uow.publish(
             payment_event(
                 "refunded",
