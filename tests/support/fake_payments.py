@@ -13,7 +13,7 @@ as it found it (`_saved`/`_restore`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -43,7 +43,10 @@ from clinicflow.payments.ports import (
     AlreadyStored,
     EventType,
     GatewayEvent,
+    GatewayPayment,
+    GatewayRefund,
     PaymentGateway,
+    RefundReason,
     Visit,
     VisitLost,
 )
@@ -407,6 +410,46 @@ class FakePaymentsUnitOfWork(FakeTransaction):
         self.state.__dict__.update(saved)
 
 
+class Gateway(FakeGateway):
+    """The in-memory gateway, keeping each refund it made (`refunds`) and each payment it
+    was asked to create (`created`), once however often it is asked again."""
+
+    def __init__(self, clock: Clock, provider: str, *, needs_capture: bool = False) -> None:
+        super().__init__(clock, provider, needs_capture=needs_capture, webhook_secret=provider)
+        self.refunds: dict[str, GatewayRefund] = {}
+        self.created: dict[str, GatewayPayment] = {}
+
+    async def create_payment(
+        self,
+        order_id: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> GatewayPayment:
+        made = await super().create_payment(
+            order_id, amount_cents, currency, description, idempotency_key, metadata
+        )
+        self.created[made.provider_id] = made
+        return made
+
+    async def refund(
+        self,
+        provider_id: str,
+        amount_cents: int | None,
+        idempotency_key: str,
+        reason: RefundReason = "requested_by_customer",
+    ) -> GatewayRefund:
+        made = await super().refund(provider_id, amount_cents, idempotency_key, reason)
+        self.refunds[made.provider_id] = made
+        return made
+
+    def refunded(self, provider_id: str | None) -> list[int]:
+        """The amounts refunded of one payment, in the order they were made."""
+        return [r.amount_cents for r in self.refunds.values() if r.payment_id == provider_id]
+
+
 class FakeDesk:
     """Booking's desk: a paid hold becomes the patient's booking, unless a test lost it."""
 
@@ -462,7 +505,7 @@ class Payments:
     trail: ListTrail
     desk: FakeDesk
     names: FakeNames
-    gateways: dict[str, FakeGateway]
+    gateways: dict[str, Gateway]
     uow: FakeFactory[FakePaymentsUnitOfWork]
     quotes: QuoteService
     checkout: CheckoutService
@@ -487,8 +530,8 @@ class Payments:
         uow = FakeFactory(lambda write: FakePaymentsUnitOfWork(ledger, state, write=write))
         trail, desk, names = ListTrail(clock), FakeDesk(state), FakeNames()
         gateways = {
-            "stripe": FakeGateway(clock, "stripe", webhook_secret="whsec_unit"),
-            "paypal": FakeGateway(clock, "paypal", needs_capture=True, webhook_secret="wh_unit"),
+            "stripe": Gateway(clock, "stripe"),
+            "paypal": Gateway(clock, "paypal", needs_capture=True),
         }
         ports: dict[str, PaymentGateway] = dict(gateways)
         guard = PaymentGuard(trail=trail, clock=clock)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from clinicflow.adapters.payment_gateways.fake import FakeGateway
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.loader import load_catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
@@ -32,7 +31,7 @@ from clinicflow.payments.ports import GatewayPayment
 from clinicflow.shared.actor import Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import DomainError, Forbidden
-from support.fake_payments import Payments, patient, staff
+from support.fake_payments import Gateway, Payments, patient, staff
 
 CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 ME = patient("p1")
@@ -49,7 +48,7 @@ def p(catalog: Catalog, clock: FixedClock) -> Payments:
 
 
 def stripe_payments(p: Payments) -> list[str]:
-    return [key for key in p.gateways["stripe"]._payments]
+    return list(p.gateways["stripe"].created)
 
 
 async def test_an_order_is_priced_as_quoted_and_waits_for_the_gateway(p: Payments) -> None:
@@ -265,13 +264,14 @@ async def test_the_same_key_answers_the_same_order_and_charges_once(p: Payments)
     assert stored.locked_until is None  # released once answered
 
 
-class ParkedGateway(FakeGateway):
+class ParkedGateway(Gateway):
     """Stripe, holding each new payment until the test lets it go."""
 
     def __init__(self, clock: FixedClock) -> None:
         super().__init__(clock, "stripe")
         self.arrived = asyncio.Event()
         self.go = asyncio.Event()
+        self.made = 0  # payments that reached the gateway
 
     async def create_payment(
         self,
@@ -284,6 +284,7 @@ class ParkedGateway(FakeGateway):
     ) -> GatewayPayment:
         self.arrived.set()
         await self.go.wait()
+        self.made += 1
         return await super().create_payment(
             order_id, amount_cents, currency, description, idempotency_key
         )
@@ -307,7 +308,7 @@ async def test_a_duplicate_while_the_first_is_at_the_gateway_never_reaches_it(
     later, replayed = await p.checkout.create(ME, req, key="k-parallel")
 
     assert (later.order.id, replayed) == (made.order.id, True)
-    assert len(parked._payments) == 1
+    assert parked.made == 1
     assert len(p.state.orders) == 1
 
 
