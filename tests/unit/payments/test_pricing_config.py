@@ -28,7 +28,7 @@ from clinicflow.catalog.loader import (
     load_catalog_from_text,
 )
 
-CONFIG = Path(__file__).parents[2] / "config" / "clinic.yaml"
+CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 MINIMAL = """\
 clinic: {name: Test clinic, timezone: America/Chicago, zip: "78701"}
 services:

@@ -29,7 +29,7 @@ from clinicflow.payments.domain import (
 )
 from clinicflow.payments.domain import promotions as promos
 
-CONFIG = Path(__file__).parents[2] / "config" / "clinic.yaml"
+CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 CHICAGO_NOON_JAN_10 = datetime(2027, 1, 10, 18, 0, tzinfo=UTC)
 GAPS = VisitLine("gaps_coaching", "followup")
 ALT = VisitLine("alternative_medicine", "followup")

@@ -28,7 +28,7 @@ from clinicflow.payments.domain import (
 )
 from clinicflow.payments.domain import promotions as promos
 
-CONFIG = Path(__file__).parents[2] / "config" / "clinic.yaml"
+CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 ALT_INITIAL = VisitLine("alternative_medicine", "initial")
