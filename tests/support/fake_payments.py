@@ -419,6 +419,9 @@ class Gateway(FakeGateway):
         self.refunds: dict[str, GatewayRefund] = {}
         self.created: dict[str, GatewayPayment] = {}
         self.verified: GatewayEvent | None = None  # the next delivery, as the adapter parses it
+        # Runs once a refund is made, before the caller hears of it (a webhook that overtakes
+        # the answer).
+        self.while_refunding: Callable[[GatewayRefund], Awaitable[object]] | None = None
 
     async def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
         if self.verified is not None:
@@ -450,6 +453,8 @@ class Gateway(FakeGateway):
     ) -> GatewayRefund:
         made = await super().refund(provider_id, amount_cents, idempotency_key, reason)
         self.refunds[made.provider_id] = made
+        if self.while_refunding is not None:
+            await self.while_refunding(made)
         return made
 
     def refunded(self, provider_id: str | None) -> list[int]:

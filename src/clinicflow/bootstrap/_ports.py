@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,9 +15,10 @@ from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Status, effective_status
 from clinicflow.booking.handlers import BookingService
 from clinicflow.booking.tables import appointments
+from clinicflow.booking.views import BookingView
 from clinicflow.infra.db import Database
 from clinicflow.payments.ports import Visit, VisitLost
-from clinicflow.shared.actor import SYSTEM
+from clinicflow.shared.actor import SYSTEM, Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
 
@@ -32,7 +32,7 @@ class BookingVisits:
         self._clock = clock
 
     async def visit(self, booking_id: str) -> Visit | None:
-        row: Any = await booking_queries.get_row(self._conn, booking_id)
+        row = await booking_queries.get_row(self._conn, booking_id)
         if row is None:
             return None
         status = effective_status(row.status, row.hold_expires_at, self._clock.now())
@@ -90,7 +90,7 @@ class BookingDeskAdapter:
             raise VisitLost(exc.detail) from exc
         return view.id
 
-    async def _book_again(self, actor: Any, slot: SlotRequest) -> Any:
+    async def _book_again(self, actor: Actor, slot: SlotRequest) -> tuple[BookingView, bool]:
         try:
             return await self._bookings.book(actor, BookRequest(slot, None, None), None)
         except DomainError as exc:

@@ -301,8 +301,8 @@ async def test_a_duplicate_while_the_first_is_at_the_gateway_never_reaches_it(
 
     first = asyncio.create_task(p.checkout.create(ME, req, key="k-parallel"))
     await parked.arrived.wait()
-    with pytest.raises(IdempotencyKeyInUse):
-        await p.checkout.create(ME, req, key="k-parallel")
+    with pytest.raises(IdempotencyKeyInUse):  # at once: it does not wait for the first
+        await asyncio.wait_for(p.checkout.create(ME, req, key="k-parallel"), timeout=5)
     parked.go.set()
     made, _ = await first
     later, replayed = await p.checkout.create(ME, req, key="k-parallel")
@@ -347,3 +347,22 @@ async def test_without_the_backup_flag_an_outage_offers_no_other_gateway(
 
     assert down.value.extra["alternatives"] == []
     assert "try again in a minute" in down.value.detail
+
+
+async def test_a_quote_counts_a_patients_credits_only_for_them_or_staff_who_may_read(
+    p: Payments,
+) -> None:
+    package = CheckoutRequest(
+        package="gaps_starter", method="in_clinic", tender="cash", patient_id="p1"
+    )
+    await p.checkout.create(staff(), package)
+    gaps = [VisitLine("gaps_coaching", "initial")]
+
+    mine = await p.quotes.quote(ME, gaps, None, "p2", True)  # a patient prices for themself
+    for_them = await p.quotes.quote(staff(Role.BILLING), gaps, None, "p1", True)
+    other = await p.quotes.quote(patient("p2"), gaps, None, None, True)
+    with pytest.raises(Forbidden):
+        await p.quotes.quote(staff(Role.ANALYST), gaps, None, "p1", True)
+
+    assert (mine.total_cents, for_them.total_cents, other.total_cents) == (0, 0, 19_500)
+    assert p.state.remaining(next(iter(p.state.orders))) == {"initial": 1, "followup": 4}

@@ -15,7 +15,7 @@ from clinicflow.catalog.loader import load_catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.errors import InvalidCodes, PaymentDeclinedError, PaymentStateConflict
 from clinicflow.payments.orders.commands import LineCodes
-from clinicflow.payments.ports import EventType, GatewayEvent
+from clinicflow.payments.ports import EventType, GatewayEvent, GatewayRefund
 from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.shared.actor import Role
 from clinicflow.shared.clock import FixedClock
@@ -241,3 +241,45 @@ async def _receive(p: Payments, event: GatewayEvent) -> str:
     """A verified delivery of `event`, as the gateway adapter parses it."""
     p.gateways["stripe"].verified = event
     return await p.webhooks.receive("stripe", {}, b"{}")
+
+
+async def test_capturing_a_card_payment_the_buyer_has_not_made_changes_nothing(
+    p: Payments,
+) -> None:
+    made, _ = await p.checkout.create(ME, CheckoutRequest((p.visit("b1"),), method="stripe"))
+
+    captured = await p.orders.capture(ME, made.order.id)
+
+    assert captured.status == "pending"  # the browser's word is not the gateway's
+    assert p.state.ledger == []
+    assert p.ledger.published == []
+
+
+async def test_a_refund_webhook_that_overtakes_our_own_refund_is_not_booked_twice(
+    p: Payments,
+) -> None:
+    order = await p.paid_by_stripe(ME, p.visit("b1"))
+    overtaking: list[str] = []
+
+    async def webhook(made: GatewayRefund) -> None:
+        event = GatewayEvent(
+            "stripe",
+            "evt-overtaking",
+            "refund.succeeded",
+            "charge.refunded",
+            order.created_at,
+            order.provider_id,
+            order.id,
+            made.amount_cents,
+            "USD",
+            made.provider_id,
+        )
+        overtaking.append(await _receive(p, event))
+
+    p.gateways["stripe"].while_refunding = webhook
+    made, _ = await p.refunds.refund(staff(Role.BILLING), order.id, RefundRequest(None, 900, "x"))
+
+    assert overtaking == ["refund_in_flight"]  # ours, not one made at the dashboard
+    assert made.status == "succeeded"
+    assert [e.amount_cents for e in p.state.ledger if e.kind == "refund"] == [-900]
+    assert p.state.orders[order.id].refunded_cents == 900

@@ -305,3 +305,31 @@ def _event(kind: str, booking_id: str, at: datetime, event_id: str = "evt-1") ->
         aggregate_id=booking_id,
         payload={"booking_id": booking_id},
     )
+
+
+async def test_a_visit_refunded_by_the_policy_is_not_again_but_staff_may_add(p: Payments) -> None:
+    order = await p.paid_by_stripe(ME, p.visit("b1"), p.visit("b2", service="gaps_coaching"))
+    p.set_status("b1", "cancelled")
+    by_policy = RefundRequest("b1", None, "cancelled")
+
+    first, _ = await p.refunds.refund(BILLING, order.id, by_policy)
+    with pytest.raises(RefundNotAllowed):
+        await p.refunds.refund(BILLING, order.id, by_policy)
+    with pytest.raises(InvalidRefundOverride):  # all of the visit's line is back already
+        await p.refunds.refund(BILLING, order.id, RefundRequest("b1", 1, "more"))
+    other, _ = await p.refunds.refund(BILLING, order.id, RefundRequest("b2", 500, "goodwill"))
+
+    rest, _ = await p.refunds.refund(BILLING, order.id, RefundRequest(None, None, "the rest"))
+
+    assert (first.amount_cents, first.rule) == (10_710, "in_time")
+    assert (other.amount_cents, other.rule) == (500, "staff_override")
+    assert rest.amount_cents == 28_260 - 10_710 - 500
+    assert p.state.orders[order.id].status == "refunded"
+    assert at_stripe(p, order.provider_id) == [10_710, 500, 17_050]
+    # the rest comes off the line with money left only: no entry for nothing
+    refunds = [(e.service, e.amount_cents) for e in p.state.ledger if e.kind == "refund"]
+    assert refunds == [
+        ("alternative_medicine", -10_710),
+        ("gaps_coaching", -500),
+        ("gaps_coaching", -17_050),
+    ]
