@@ -105,6 +105,7 @@ class PaymentsState:
     webhook_events: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     visits: dict[str, Visit] = field(default_factory=dict)
     visited: set[str] = field(default_factory=set)  # patients who had a visit before
+    names: dict[str, str] = field(default_factory=dict)  # patients' names, by id
 
     def money(self, order_id: str | None = None) -> int:
         return sum(
@@ -401,6 +402,7 @@ class FakePaymentsUnitOfWork(FakeTransaction):
         self.request_keys = FakeRequestKeys(state)
         self.webhook_events = FakeWebhookEvents(state)
         self.visits = FakeVisits(state)
+        self.patient_names = FakeNames(state)
 
     def _saved(self) -> object:
         return copy.deepcopy(self.state.__dict__)
@@ -482,11 +484,11 @@ class FakeDesk:
 
 
 class FakeNames:
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
 
     async def full_name(self, patient_id: str) -> str | None:
-        return self.names.get(patient_id)
+        return self._s.names.get(patient_id)
 
 
 class ListTrail(AuditTrail):
@@ -516,7 +518,6 @@ class Payments:
     ledger: Ledger  # what committed units of work published and audited
     trail: ListTrail
     desk: FakeDesk
-    names: FakeNames
     gateways: dict[str, Gateway]
     uow: FakeFactory[FakePaymentsUnitOfWork]
     quotes: QuoteService
@@ -540,7 +541,7 @@ class Payments:
     ) -> Payments:
         state, ledger = PaymentsState(), Ledger()
         uow = FakeFactory(lambda write: FakePaymentsUnitOfWork(ledger, state, write=write))
-        trail, desk, names = ListTrail(clock), FakeDesk(state), FakeNames()
+        trail, desk = ListTrail(clock), FakeDesk(state)
         gateways = {
             "stripe": Gateway(clock, "stripe"),
             "paypal": Gateway(clock, "paypal", needs_capture=True),
@@ -574,16 +575,13 @@ class Payments:
             ledger=ledger,
             trail=trail,
             desk=desk,
-            names=names,
             gateways=gateways,
             uow=uow,
             quotes=QuoteService(uow=uow, clock=clock, guard=guard, quoter=quoter),
             checkout=checkout,
             orders=orders,
             refunds=refunds,
-            receipts=ReceiptService(
-                uow=uow, clock=clock, catalog=catalog, guard=guard, names=names
-            ),
+            receipts=ReceiptService(uow=uow, clock=clock, catalog=catalog, guard=guard),
             revenue=RevenueReader(uow=uow, catalog=catalog, guard=guard),
             webhooks=WebhookProcessor(
                 uow=uow, clock=clock, gateways=ports, settlement=settlement, orders=orders

@@ -147,7 +147,7 @@ async def test_billing_codes_are_normalized_and_refused_when_malformed(p: Paymen
 async def test_a_receipt_comes_once_paid_names_the_patient_and_its_read_is_audited(
     p: Payments,
 ) -> None:
-    p.names.names["p1"] = "Pat Example"
+    p.state.names["p1"] = "Pat Example"
     made, _ = await p.checkout.create(ME, CheckoutRequest((p.visit("b0"),), method="stripe"))
     order = await p.paid_by_stripe(ME, p.visit("b1"))
 
