@@ -7,6 +7,8 @@
 A late `processing` after `succeeded`, or a `failed` after `succeeded`, changes nothing.
 Only the gateway's word moves an order to paid: a verified webhook, or the answer of a
 capture or retrieve call made by the server (never the browser's say-so).
+
+`Order` and `OrderLine` are an order and the visits it pays for, as stored.
 """
 
 from __future__ import annotations
