@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from clinicflow.infra.error_responses import PROBLEM
-from clinicflow.payments.schemas import CheckoutIn
+from clinicflow.payments.checkout.schemas import CheckoutIn
 
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 WED_10 = "2026-11-25T10:00:00-06:00"

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from test_access_matrix import _admin, _client
-from test_payments_refunds import paid_by_stripe
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
@@ -18,6 +17,7 @@ from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
     api,
+    paid_by_stripe,
     pay,
     pay_settings,
     paypal_server,

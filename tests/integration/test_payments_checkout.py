@@ -35,8 +35,8 @@ from support.payments import (
     stripe_server,
 )
 
-# Idempotent webhooks, paid-once holds and the ledger's sums are constraints and SQL.
-pytestmark = pytest.mark.both_databases
+# On both databases: what rests on constraints and SQL (a webhook or a hold paid once, one
+# live order per booking, credits). The rules themselves: tests/unit/payments/.
 
 __all__ = [
     "api",
@@ -58,6 +58,7 @@ async def _checkout(api: httpx.AsyncClient, headers: dict[str, str], **body: Any
     return await api.post("/v1/payments", json=body, headers=headers)
 
 
+@pytest.mark.both_databases
 async def test_a_paid_hold_is_confirmed_once_even_when_webhooks_repeat_or_arrive_late(
     api: httpx.AsyncClient,
     pay: Container,
@@ -235,6 +236,7 @@ async def test_with_stripe_circuit_open_a_checkout_that_allows_fallback_goes_to_
     assert len(stripe_server.requests) == requests_before  # the open circuit called nobody
 
 
+@pytest.mark.both_databases
 async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_free(
     api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, clock: FixedClock
 ) -> None:
@@ -259,6 +261,7 @@ async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_
     assert stripe_server.refunds == {}
 
 
+@pytest.mark.both_databases
 async def test_a_hold_lost_to_another_patient_while_paying_is_refunded_in_full(
     api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, clock: FixedClock
 ) -> None:
@@ -306,6 +309,7 @@ async def test_front_desk_records_a_cash_payment_at_once_and_a_patient_cannot(
     assert [(r.kind, r.amount_cents, r.provider) for r in rows] == [("charge", 11_900, "in_clinic")]
 
 
+@pytest.mark.both_databases
 async def test_a_booking_is_paid_by_one_order_at_a_time(
     api: httpx.AsyncClient, pay: Container
 ) -> None:
@@ -323,6 +327,7 @@ async def test_a_booking_is_paid_by_one_order_at_a_time(
     assert third.status_code == 201
 
 
+@pytest.mark.both_databases
 async def test_a_package_bought_then_used_for_a_visit_costs_nothing_more(
     api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
 ) -> None:

@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from clinicflow.bootstrap import Container
@@ -204,6 +205,7 @@ def _one_made(answers: list[httpx.Response], later: httpx.Response) -> str:
     return made.pop()
 
 
+@pytest.mark.both_databases
 async def test_ten_parallel_checkouts_with_one_key_make_one_order_and_one_intent(
     api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
 ) -> None:
@@ -223,6 +225,7 @@ async def test_ten_parallel_checkouts_with_one_key_make_one_order_and_one_intent
     assert len(stripe_server.intents) == 1
 
 
+@pytest.mark.both_databases
 async def test_ten_parallel_refunds_with_one_key_refund_once(
     api: httpx.AsyncClient,
     pay: Container,

@@ -7,7 +7,6 @@ import io
 
 import httpx
 from pypdf import PdfReader
-from test_payments_refunds import paid_by_stripe
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
@@ -17,6 +16,7 @@ from support.payments import (
     Clinic,
     api,
     desk,
+    paid_by_stripe,
     pay,
     pay_settings,
     paypal_server,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -22,20 +21,20 @@ from support.payments import (
     GAPS,
     Clinic,
     api,
-    deliver,
     desk,
     ledger_rows,
     money,
     order_row,
+    paid_by_paypal,
+    paid_by_stripe,
     pay,
     pay_settings,
     paypal_server,
-    stripe_event,
     stripe_server,
 )
 
-# Idempotent webhooks, paid-once holds and the ledger's sums are constraints and SQL.
-pytestmark = pytest.mark.both_databases
+# On both databases: what rests on constraints and SQL (a refund once per key, credits, the
+# ledger's sums per line, day and payment). The rules themselves: tests/unit/payments/.
 
 __all__ = [
     "api",
@@ -45,35 +44,6 @@ __all__ = [
     "paypal_server",
     "stripe_server",
 ]  # fixtures, imported for pytest
-
-
-async def paid_by_stripe(
-    api: httpx.AsyncClient,
-    server: FakeStripe,
-    clock: FixedClock,
-    headers: dict[str, str],
-    booking_ids: list[str],
-) -> dict[str, Any]:
-    made = await api.post(
-        "/v1/payments", json={"booking_ids": booking_ids, "method": "stripe"}, headers=headers
-    )
-    assert made.status_code == 201, made.text
-    order = made.json()
-    server.complete(order["provider_id"])
-    event = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
-    assert (await deliver(api, "stripe", event)).json()["outcome"] == "paid"
-    return dict(order)
-
-
-async def paid_by_paypal(
-    api: httpx.AsyncClient, server: FakePayPal, headers: dict[str, str], booking_ids: list[str]
-) -> dict[str, Any]:
-    body = {"booking_ids": booking_ids, "method": "paypal"}
-    order = (await api.post("/v1/payments", json=body, headers=headers)).json()
-    server.approve(order["provider_id"])
-    captured = await api.post(f"/v1/payments/{order['id']}/capture", headers=headers)
-    assert captured.json()["status"] == "paid", captured.text
-    return dict(order)
 
 
 def refunded_at(server: FakeStripe, intent_id: str) -> list[int]:
@@ -164,6 +134,7 @@ async def test_staff_override_needs_a_reason_and_stays_within_what_was_paid(
     assert (await order_row(pay, order["id"])).status == "partially_refunded"
 
 
+@pytest.mark.both_databases
 async def test_a_cancelled_paid_visit_is_refunded_by_the_policy_once_without_staff(
     api: httpx.AsyncClient,
     pay: Container,
@@ -192,6 +163,7 @@ async def test_a_cancelled_paid_visit_is_refunded_by_the_policy_once_without_sta
     assert again.status_code == 409
 
 
+@pytest.mark.both_databases
 async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_cancelled_in_time(
     api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
 ) -> None:
@@ -228,6 +200,7 @@ async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_canc
     assert kinds == [("credit_use", -1), ("credit_return", 1)]
 
 
+@pytest.mark.both_databases
 async def test_a_partial_refund_of_an_order_is_spread_over_its_lines_in_the_ledger(
     api: httpx.AsyncClient,
     pay: Container,
@@ -255,6 +228,7 @@ async def test_a_partial_refund_of_an_order_is_spread_over_its_lines_in_the_ledg
     assert (await order_row(pay, order["id"])).refunded_cents == 5_000
 
 
+@pytest.mark.both_databases
 async def test_ledger_sums_match_revenue_and_gateways_and_reconcile_finds_a_planted_gap(
     api: httpx.AsyncClient,
     pay: Container,

@@ -161,6 +161,35 @@ async def deliver(
     return await api.post(f"/v1/webhooks/{provider}", content=body, headers=headers)
 
 
+async def paid_by_stripe(
+    api: httpx.AsyncClient,
+    server: FakeStripe,
+    clock: FixedClock,
+    headers: dict[str, str],
+    booking_ids: list[str],
+) -> dict[str, Any]:
+    made = await api.post(
+        "/v1/payments", json={"booking_ids": booking_ids, "method": "stripe"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    order = made.json()
+    server.complete(order["provider_id"])
+    event = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
+    assert (await deliver(api, "stripe", event)).json()["outcome"] == "paid"
+    return dict(order)
+
+
+async def paid_by_paypal(
+    api: httpx.AsyncClient, server: FakePayPal, headers: dict[str, str], booking_ids: list[str]
+) -> dict[str, Any]:
+    body = {"booking_ids": booking_ids, "method": "paypal"}
+    order = (await api.post("/v1/payments", json=body, headers=headers)).json()
+    server.approve(order["provider_id"])
+    captured = await api.post(f"/v1/payments/{order['id']}/capture", headers=headers)
+    assert captured.json()["status"] == "paid", captured.text
+    return dict(order)
+
+
 async def ledger_rows(container: Container, order_id: str | None = None) -> list[Any]:
     query = select(ledger).order_by(ledger.c.id)
     if order_id is not None:

@@ -22,7 +22,7 @@ from clinicflow.bootstrap.identity import wire_identity
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
 from clinicflow.bootstrap.patients import wire_patients
-from clinicflow.bootstrap.payments import wire_payments
+from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.catalog import Catalog
@@ -47,7 +47,13 @@ from clinicflow.notifications.callbacks.service import ProviderWebhooks
 from clinicflow.notifications.messages.service import NotificationReader
 from clinicflow.notifications.push.service import PushRegistry
 from clinicflow.patients.records.service import PatientReader, PatientService
-from clinicflow.payments.wiring import Payments
+from clinicflow.payments.checkout.service import CheckoutService
+from clinicflow.payments.gateway_events.service import WebhookProcessor
+from clinicflow.payments.ledger.service import RevenueReader
+from clinicflow.payments.orders.service import OrderService
+from clinicflow.payments.quotes.service import QuoteService
+from clinicflow.payments.receipts.service import ReceiptService
+from clinicflow.payments.refunds.service import RefundService
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, SystemClock
 from clinicflow.waitlist import Waitlist
@@ -179,7 +185,13 @@ def _provided(c: Container) -> Provided:
     provided.add(ProviderWebhooks)(lambda: c.notifications.webhooks)
     provided.add(PushRegistry)(lambda: c.notifications.push)
     provided.add(WebhookService)(lambda: c.webhooks.service)
-    provided.add(Payments)(lambda: c.payments)
+    provided.add(QuoteService)(lambda: c.payments.quotes)
+    provided.add(CheckoutService)(lambda: c.payments.checkout)
+    provided.add(OrderService)(lambda: c.payments.orders)
+    provided.add(RefundService)(lambda: c.payments.refunds)
+    provided.add(ReceiptService)(lambda: c.payments.receipts)
+    provided.add(RevenueReader)(lambda: c.payments.revenue)
+    provided.add(WebhookProcessor)(lambda: c.payments.webhooks)
     provided.add(Waitlist)(lambda: c.waitlist)
     provided.add(FlagService)(lambda: c.flags)
     return provided

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,24 +15,24 @@ from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Status
 from clinicflow.booking.service import BookingService
 from clinicflow.booking.tables import appointments
+from clinicflow.booking.views import BookingView
 from clinicflow.infra.db import Database
 from clinicflow.payments.ports import Visit, VisitLost
-from clinicflow.shared.actor import SYSTEM
+from clinicflow.shared.actor import SYSTEM, Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
 
 
-class BookingDeskAdapter:
-    """Payments' BookingDesk port over booking's own use cases: a paid hold is confirmed by
-    `BookingService.book` as the patient would, through the system actor acting for them."""
+class BookingVisits:
+    """Payments' Visits port: booking's appointments read on the payments unit of work's
+    connection (so in its transaction)."""
 
-    def __init__(self, db: Database, clock: Clock, bookings: BookingService) -> None:
-        self._db = db
+    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+        self._conn = conn
         self._clock = clock
-        self._bookings = bookings
 
-    async def visit(self, conn: AsyncConnection, booking_id: str) -> Visit | None:
-        row = await booking_queries.appointment(conn, booking_id)
+    async def visit(self, booking_id: str) -> Visit | None:
+        row = await booking_queries.appointment(self._conn, booking_id)
         if row is None:
             return None
         status = row.status_at(self._clock.now())
@@ -48,9 +47,7 @@ class BookingDeskAdapter:
             row.patient_id,
         )
 
-    async def visited_before(
-        self, conn: AsyncConnection, patient_id: str, besides: Sequence[str]
-    ) -> bool:
+    async def visited_before(self, patient_id: str, besides: Sequence[str]) -> bool:
         a = appointments.c
         happened = or_(
             a.status.in_((Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)),
@@ -59,11 +56,21 @@ class BookingDeskAdapter:
         query = select(a.id).where(a.patient_id == patient_id, happened)
         if besides:
             query = query.where(a.id.not_in(list(besides)))
-        return (await conn.execute(query.limit(1))).first() is not None
+        return (await self._conn.execute(query.limit(1))).first() is not None
+
+
+class BookingDeskAdapter:
+    """Payments' BookingDesk port over booking's own use cases: a paid hold is confirmed by
+    `BookingService.book` as the patient would, through the system actor acting for them."""
+
+    def __init__(self, *, db: Database, clock: Clock, bookings: BookingService) -> None:
+        self._db = db
+        self._clock = clock
+        self._bookings = bookings
 
     async def confirm(self, booking_id: str, patient_id: str) -> str:
         async with self._db.read() as conn:
-            visit = await self.visit(conn, booking_id)
+            visit = await BookingVisits(conn, self._clock).visit(booking_id)
         if visit is None:
             raise VisitLost(f"booking {booking_id} no longer exists")
         if visit.status == Status.CONFIRMED and visit.patient_id == patient_id:
@@ -83,7 +90,7 @@ class BookingDeskAdapter:
             raise VisitLost(exc.detail) from exc
         return view.id
 
-    async def _book_again(self, actor: Any, slot: SlotRequest) -> Any:
+    async def _book_again(self, actor: Actor, slot: SlotRequest) -> tuple[BookingView, bool]:
         try:
             return await self._bookings.book(actor, BookRequest(slot, None, None), None)
         except DomainError as exc:

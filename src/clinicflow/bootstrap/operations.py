@@ -10,6 +10,7 @@ from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.analytics.subscribers import EventRecorder
 from clinicflow.bootstrap.core import Core
 from clinicflow.bootstrap.notifications import Notifications
+from clinicflow.bootstrap.payments import Payments
 from clinicflow.bootstrap.webhooks import Webhooks
 from clinicflow.infra import audit
 from clinicflow.infra.audit_anchor import CheckpointWriter
@@ -18,7 +19,6 @@ from clinicflow.infra.events import EventBus, build_bus
 from clinicflow.infra.jobs import Job, Jobs
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.integrations.subscribers import CalendarSubscriber, EhrSubscriber
-from clinicflow.payments.wiring import Payments
 from clinicflow.waitlist import Waitlist
 
 

@@ -1,19 +1,53 @@
-"""The payments context's wiring: gateways from settings, and the ports onto booking."""
+"""The payments context's wiring: gateways from settings, its unit of work (with booking's
+visits and patients' names read on its connection), the port onto booking's use cases, and
+each use case built by keyword."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.adapters._resilience import CircuitBreaker
 from clinicflow.booking.service import BookingService
-from clinicflow.bootstrap._ports import BookingDeskAdapter
+from clinicflow.bootstrap._ports import BookingDeskAdapter, BookingVisits
 from clinicflow.bootstrap._providers import payment_gateways
 from clinicflow.bootstrap.core import Core
 from clinicflow.flags import FlagService
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.patients import PatientNames
-from clinicflow.payments.wiring import Payments, build_payments
+from clinicflow.payments.checkout.service import CheckoutService
+from clinicflow.payments.gateway_events.service import WebhookProcessor
+from clinicflow.payments.guard import PaymentGuard
+from clinicflow.payments.idempotency_keys.service import IdempotencyKeys
+from clinicflow.payments.ledger.jobs import Reconciler
+from clinicflow.payments.ledger.service import RevenueReader, Settlement
+from clinicflow.payments.orders.service import OrderService
+from clinicflow.payments.ports import PaymentGateway
+from clinicflow.payments.quotes.service import Quoter, QuoteService
+from clinicflow.payments.receipts.service import ReceiptService
+from clinicflow.payments.refunds.service import RefundService
+from clinicflow.payments.refunds.subscribers import PaymentsSubscriber
+from clinicflow.payments.repository import SqlPaymentsUnitOfWork
+
+
+@dataclass(frozen=True)
+class Payments:
+    quotes: QuoteService
+    checkout: CheckoutService
+    orders: OrderService
+    refunds: RefundService
+    receipts: ReceiptService
+    revenue: RevenueReader
+    webhooks: WebhookProcessor
+    settlement: Settlement
+    subscriber: PaymentsSubscriber
+    reconciler: Reconciler
+    gateways: Mapping[str, PaymentGateway]  # by method: "stripe", "paypal"
 
 
 @dataclass(frozen=True)
@@ -25,18 +59,59 @@ class PaymentParts:
 def wire_payments(
     core: Core, *, bookings: BookingService, names: PatientNames, flags: FlagService
 ) -> PaymentParts:
-    gateways, real, breakers = payment_gateways(core.settings, core.http, core.clock)
-    payments = build_payments(
-        db=core.db,
-        clock=core.clock,
-        catalog=core.catalog,
-        trail=core.trail,
-        launches=core.launches.refresh,
+    """The gateways by method; the reconciler compares only the real ones (the in-memory
+    demo gateway forgets on restart); `paypal_backup` decides whether one gateway may stand
+    in for another that is down; an HMAC key of its own fingerprints Idempotency-Key
+    requests."""
+    db, clock, catalog = core.db, core.clock, core.catalog
+    gateways, real, breakers = payment_gateways(core.settings, core.http, clock)
+
+    def visits(conn: AsyncConnection) -> BookingVisits:
+        return BookingVisits(conn, clock)
+
+    uow = Factory(db, partial(SqlPaymentsUnitOfWork, visits=visits, names=names.on))
+    guard = PaymentGuard(trail=core.trail, clock=clock)
+    secret = hmac.new(core.keys.index_key, b"payments-idempotency", hashlib.sha256).digest()
+    keys = IdempotencyKeys(secret=secret, uow=uow)
+    quoter = Quoter(catalog=catalog, launches=core.launches.refresh)
+    refunds = RefundService(
+        uow=uow, clock=clock, catalog=catalog, guard=guard, gateways=gateways, keys=keys
+    )
+    settlement = Settlement(
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        desk=BookingDeskAdapter(db=db, clock=clock, bookings=bookings),
+        guard=guard,
+        refunds=refunds,
+    )
+    checkout = CheckoutService(
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        guard=guard,
         gateways=gateways,
-        bookings=BookingDeskAdapter(db=core.db, clock=core.clock, bookings=bookings),
-        names=names,
-        reconcilable=real,
+        settlement=settlement,
+        keys=keys,
+        quoter=quoter,
         backup_allowed=lambda: flags.is_enabled("paypal_backup"),
-        secret=hmac.new(core.keys.index_key, b"payments-idempotency", hashlib.sha256).digest(),
+    )
+    orders = OrderService(
+        uow=uow, clock=clock, guard=guard, checkout=checkout, settlement=settlement
+    )
+    payments = Payments(
+        quotes=QuoteService(uow=uow, clock=clock, guard=guard, quoter=quoter),
+        checkout=checkout,
+        orders=orders,
+        refunds=refunds,
+        receipts=ReceiptService(uow=uow, clock=clock, catalog=catalog, guard=guard),
+        revenue=RevenueReader(uow=uow, catalog=catalog, guard=guard),
+        webhooks=WebhookProcessor(
+            uow=uow, clock=clock, gateways=gateways, settlement=settlement, orders=orders
+        ),
+        settlement=settlement,
+        subscriber=PaymentsSubscriber(refunds=refunds),
+        reconciler=Reconciler(uow=uow, gateways=dict(real)),
+        gateways=gateways,
     )
     return PaymentParts(payments=payments, breakers=list(breakers))

@@ -36,8 +36,7 @@ from clinicflow.notifications.callbacks.api import router as provider_webhooks_r
 from clinicflow.notifications.messages.api import router as notifications_router
 from clinicflow.notifications.push.api import router as push_router
 from clinicflow.patients.api import router as patients_router
-from clinicflow.payments.api import router as payments_router
-from clinicflow.payments.webhook_api import router as payment_webhooks_router
+from clinicflow.payments.api import ROUTERS as PAYMENTS_ROUTERS
 from clinicflow.settings import Settings
 from clinicflow.waitlist.api import router as waitlist_router
 from clinicflow.waitlist.api_links import router as waitlist_links_router
@@ -52,7 +51,7 @@ ROUTERS: dict[str, tuple[APIRouter, ...]] = {
     # Provider webhooks carry the providers' signatures, not our credentials.
     "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),
     "waitlist": (waitlist_router, waitlist_links_router),
-    "payments": (payments_router, payment_webhooks_router),
+    "payments": PAYMENTS_ROUTERS,
 }
 
 

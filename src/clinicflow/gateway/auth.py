@@ -16,7 +16,7 @@ from clinicflow.identity.api import COOKIE, SIGN_IN
 from clinicflow.notifications.callbacks.api import BODY_LIMITS as MESSAGING_BODY_LIMITS
 from clinicflow.notifications.callbacks.api import ROUTES as MESSAGING_WEBHOOKS
 from clinicflow.notifications.callbacks.api import TWILIO_INBOUND, TWILIO_STATUS
-from clinicflow.payments.webhook_api import ROUTES as PAYMENT_WEBHOOKS
+from clinicflow.payments.api import WEBHOOK_ROUTES as PAYMENT_WEBHOOKS
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import ANONYMOUS
 

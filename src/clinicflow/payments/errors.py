@@ -3,6 +3,16 @@ maps each `code` to problem+json, with `detail` saying what to change."""
 
 from __future__ import annotations
 
+from clinicflow.payments.domain.errors import (
+    PromotionExpired,
+    PromotionNotApplicable,
+    PromotionNotStarted,
+    PromotionPatientLimitReached,
+    PromotionUsedUp,
+    UnknownCredit,
+    UnknownPriceItem,
+    UnknownPromotionCode,
+)
 from clinicflow.shared.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 
@@ -84,3 +94,24 @@ class IdempotencyKeyInUse(Conflict):
 
     code = "idempotency_key_in_use"
     title = "A request with this Idempotency-Key is in progress"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    title = "Payload too large"
+
+
+# What pricing an order can refuse, and what asking a payment gateway can meet: the
+# problem responses the routes that price or pay document.
+PRICING = (
+    UnknownPriceItem,
+    UnknownPromotionCode,
+    PromotionNotStarted,
+    PromotionExpired,
+    PromotionUsedUp,
+    PromotionPatientLimitReached,
+    PromotionNotApplicable,
+    UnknownCredit,
+)
+GATEWAY = (MethodNotConfigured, PaymentDeclinedError, GatewayFailed, GatewayDown)

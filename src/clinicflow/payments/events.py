@@ -5,12 +5,13 @@ notifications context looks the patient up itself to send a receipt."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from clinicflow.infra.outbox import Event
+from clinicflow.payments.domain.orders import Order
+from clinicflow.payments.domain.quotes import visit_booking_ids
 
 
-def payment_event(kind: str, order: Any, now: datetime, **extra: Any) -> Event:
+def payment_event(kind: str, order: Order, now: datetime, **extra: object) -> Event:
     payload = {
         "order_id": order.id,
         "patient_id": order.patient_id,
@@ -20,9 +21,7 @@ def payment_event(kind: str, order: Any, now: datetime, **extra: Any) -> Event:
         "total_cents": order.total_cents,
         "refunded_cents": order.refunded_cents,
         "currency": order.currency,
-        "booking_ids": [
-            line["booking_id"] for line in order.quote["lines"] if line["kind"] == "visit"
-        ],
+        "booking_ids": visit_booking_ids(order.quote),
         **extra,
     }
     return Event(

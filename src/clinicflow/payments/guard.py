@@ -1,17 +1,19 @@
 """Access checks for the payments use cases (rules in domain/access.py) and the audit rows
-they leave: every read or change of an order names the order and its patient."""
+they leave: every read or change of an order names the order and its patient. A change's
+row goes into the unit of work that makes it; a read's, or a refusal's, is written alone."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from clinicflow.infra.audit import AuditEntry
 from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope
+from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.payments.domain.access import Need, in_scope, role_may
 from clinicflow.payments.errors import PaymentNotFound
 from clinicflow.shared.actor import Actor
+from clinicflow.shared.clock import Clock
 
 T = TypeVar("T")
 RESOURCE = "payment"
@@ -27,13 +29,24 @@ _WORDS = {
 }
 
 
-def access(row: Any) -> Access:
-    return Access(RESOURCE, row.id, row.patient_id)
+class Owned(Protocol):
+    """An order, as stored or as answered: its id and its patient."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def patient_id(self) -> str: ...
+
+
+def access(order: Owned) -> Access:
+    return Access(RESOURCE, order.id, order.patient_id)
 
 
 class PaymentGuard:
-    def __init__(self, trail: AuditTrail) -> None:
+    def __init__(self, *, trail: AuditTrail, clock: Clock) -> None:
         self.trail = trail
+        self._clock = clock
 
     async def require(self, actor: Actor, need: Need, order_id: str | None = None) -> None:
         target = order_id if order_id and len(order_id) <= 64 else "*"
@@ -46,15 +59,31 @@ class PaymentGuard:
         )
 
     @staticmethod
-    def check(actor: Actor, need: Need, row: Any) -> None:
-        if not in_scope(actor, need, row.patient_id):
-            raise OutOfScope(access(row), PaymentNotFound(f"no payment {row.id!r}"))
+    def check(actor: Actor, need: Need, order: Owned) -> None:
+        if not in_scope(actor, need, order.patient_id):
+            raise OutOfScope(access(order), PaymentNotFound(f"no payment {order.id!r}"))
 
     async def denying(self, actor: Actor, need: Need, run: Callable[[], Awaitable[T]]) -> T:
         return await self.trail.denying(actor, need.value, run)
 
-    async def record(self, conn: AsyncConnection, actor: Actor, action: str, row: Any) -> None:
-        await self.trail.record(conn, actor, action, [access(row)])
+    def record(self, uow: Transaction, actor: Actor, action: str, order: Owned) -> None:
+        """A change of `order`, audited with the unit of work that makes it."""
+        uow.audit(entry(actor, action, access(order)), self._clock.now())
 
-    async def record_read(self, actor: Actor, row: Any, action: str = "read") -> None:
-        await self.trail.record_alone(actor, action, [access(row)])
+    async def record_read(self, actor: Actor, order: Owned, action: str = "read") -> None:
+        await self.trail.record_alone(actor, action, [access(order)])
+
+
+def entry(actor: Actor, action: str, touched: Access) -> AuditEntry:
+    """The audit entry of an allowed action (as `AuditTrail` writes it)."""
+    return AuditEntry(
+        actor_type=actor.kind,
+        actor_id=actor.id[:64],
+        role=actor.role.value,
+        action=action,
+        resource_type=touched.resource_type,
+        resource_id=touched.resource_id[:64],
+        patient_id=touched.patient_id,
+        source_ip=actor.source_ip,
+        request_id=actor.request_id,
+    )

@@ -1,4 +1,5 @@
-"""What payments need from a payment gateway (Stripe, PayPal), in the platform's terms.
+"""What payments need from outside: a payment gateway (Stripe, PayPal), in the platform's
+terms; booking's visits; patients' names; and its unit of work with its repositories.
 
 Money is integer minor units ("cents": whole yen for JPY) and an upper-case ISO 4217 code.
 `provider_id` is always the id `create_payment` returned (Stripe PaymentIntent `pi_…`, PayPal
@@ -14,9 +15,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from clinicflow.infra.unit_of_work import Transaction
+
+if TYPE_CHECKING:  # each aggregate's repositories, in its own ports module
+    from clinicflow.payments.checkout.ports import PromoUses
+    from clinicflow.payments.gateway_events.ports import WebhookEvents
+    from clinicflow.payments.idempotency_keys.ports import RequestKeys
+    from clinicflow.payments.ledger.ports import Credits, LedgerEntries, LedgerReports
+    from clinicflow.payments.orders.ports import Orders
+    from clinicflow.payments.refunds.ports import Refunds
 
 # requires_action: the buyer still has to pay (enter a card, approve at PayPal, 3-D Secure).
 # requires_capture: the buyer approved; nothing moves until `capture` (PayPal).
@@ -212,18 +221,20 @@ class VisitLost(Exception):
     or it was released. The message says why, for the refund's reason."""
 
 
-class BookingDesk(Protocol):
-    async def visit(self, conn: AsyncConnection, booking_id: str) -> Visit | None:
-        """The booking now, read in the caller's transaction."""
+class Visits(Protocol):
+    """Booking's visits, read in the payments unit of work's own transaction."""
+
+    async def visit(self, booking_id: str) -> Visit | None:
+        """The booking now."""
         ...
 
-    async def visited_before(
-        self, conn: AsyncConnection, patient_id: str, besides: Sequence[str]
-    ) -> bool:
+    async def visited_before(self, patient_id: str, besides: Sequence[str]) -> bool:
         """Whether the patient has had a visit (checked in, completed, missed, or confirmed
         and already started) other than the bookings `besides` (the ones being paid)."""
         ...
 
+
+class BookingDesk(Protocol):
     async def confirm(self, booking_id: str, patient_id: str) -> str:
         """Turns a paid hold into the patient's booking, in booking's own transaction: the
         hold itself while it lasts, else the same slot booked anew if it is still free.
@@ -233,6 +244,48 @@ class BookingDesk(Protocol):
 
 
 class PatientNames(Protocol):
-    async def full_name(self, conn: AsyncConnection, patient_id: str) -> str | None:
+    """Patients' names, read in the payments unit of work's own transaction."""
+
+    async def full_name(self, patient_id: str) -> str | None:
         """The patient's name for a receipt; the caller audits the read."""
         ...
+
+
+# -- The unit of work: one transaction over the payments tables (and booking's visits).
+
+
+class AlreadyStored(Exception):
+    """A row another transaction stored first under the same unique key (a booking in two
+    live orders, an idempotency key used twice at once); this transaction is spoilt."""
+
+
+class PaymentsUnitOfWork(Transaction, Protocol):
+    @property
+    def orders(self) -> Orders: ...
+
+    @property
+    def promo_uses(self) -> PromoUses: ...
+
+    @property
+    def credits(self) -> Credits: ...
+
+    @property
+    def entries(self) -> LedgerEntries: ...
+
+    @property
+    def reports(self) -> LedgerReports: ...
+
+    @property
+    def refunds(self) -> Refunds: ...
+
+    @property
+    def request_keys(self) -> RequestKeys: ...
+
+    @property
+    def webhook_events(self) -> WebhookEvents: ...
+
+    @property
+    def visits(self) -> Visits: ...
+
+    @property
+    def patient_names(self) -> PatientNames: ...

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from clinicflow.catalog.service import load_catalog
 
 from clinicflow.booking import errors
 from clinicflow.booking.availability.service import ANONYMOUS_OVERLAP, AvailabilityService
@@ -26,6 +25,7 @@ from clinicflow.booking.jobs import HoldRetention
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.booking.views import BookingView
 from clinicflow.catalog import Catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.outbox import Event
 from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import ANONYMOUS, Actor, Role, Scope

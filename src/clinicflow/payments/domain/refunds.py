@@ -12,6 +12,9 @@
 
 A fee is never more than what was paid (a percentage is rounded half-up to the cent, a fixed
 fee is capped), so refund + fee = paid and neither is negative.
+
+`Refund` is a refund as stored (`payments_refund`); `whole_order` decides a refund of an
+order rather than of one visit.
 """
 
 from __future__ import annotations
@@ -47,6 +50,47 @@ class RefundDecision:
     reason: str
     credit_returned: bool  # a package credit is due back (packages.return_visit does it)
     policy_rule: RefundRule  # what the policy alone decided; differs only when overridden
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """A refund as stored: decided, sent to the gateway (`pending`), then booked."""
+
+    id: str
+    order_id: str
+    booking_id: str | None  # None: of the whole order
+    amount_cents: int
+    fee_cents: int
+    rule: str
+    reason: str
+    status: str  # pending | succeeded | failed
+    provider: str
+    provider_refund_id: str | None
+    idempotency_key: str  # sent to the gateway: a retry finds this refund
+    credit_returned: bool
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def booked(self) -> bool:
+        """Whether the gateway's answer (or, with no money to move, the refund) is booked."""
+        return self.status == "succeeded" or self.provider_refund_id is not None
+
+
+def whole_order(
+    left_cents: int, amount_cents: int | None, reason: str, *, staff: bool
+) -> RefundDecision:
+    """A refund of `amount_cents` (None: all that is left) of an order, not of one visit."""
+    amount = left_cents if amount_cents is None else amount_cents
+    if not 0 < amount <= left_cents:
+        raise InvalidRefundOverride(
+            f"amount_cents must be between 1 and the {left_cents} cents not yet refunded, "
+            f"not {amount}"
+        )
+    why = f"staff: {reason}" if staff else reason
+    rule = RefundRule.STAFF_OVERRIDE
+    return RefundDecision(amount, 0, rule, why, False, rule)
 
 
 @dataclass(frozen=True, slots=True)

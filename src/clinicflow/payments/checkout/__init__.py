@@ -1,0 +1,1 @@
+"""Checkout: an order placed for visits and/or a package, and its payment started."""

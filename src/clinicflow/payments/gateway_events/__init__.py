@@ -1,0 +1,1 @@
+"""Gateway events: the webhooks Stripe and PayPal send about payments and refunds."""

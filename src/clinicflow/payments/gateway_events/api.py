@@ -1,0 +1,62 @@
+"""Gateway webhook routes. They carry no credentials of ours (gateway/auth.py lets
+`ROUTES` through); the gateway adapter verifies each delivery's signature (Stripe-Signature
+with its tolerance; PayPal through verify-webhook-signature) before anything is read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from clinicflow.infra.error_responses import errors
+from clinicflow.infra.web import provided
+from clinicflow.payments.errors import GatewayDown, PayloadTooLarge, WebhookRejected
+from clinicflow.payments.gateway_events.schemas import WebhookOut
+from clinicflow.payments.gateway_events.service import WebhookProcessor
+
+STRIPE = "/v1/webhooks/stripe"
+PAYPAL = "/v1/webhooks/paypal"
+ROUTES = frozenset({STRIPE, PAYPAL})
+_LIMIT = 1024 * 1024  # Stripe and PayPal events are a few KB
+
+router = APIRouter(tags=["webhooks"])
+WebhooksDep = Annotated[WebhookProcessor, Depends(provided(WebhookProcessor))]
+
+SIGNED_BY_GATEWAY = errors(WebhookRejected, PayloadTooLarge, GatewayDown)
+
+
+@router.post(
+    STRIPE,
+    operation_id="receiveStripeEvent",
+    summary="A Stripe event about a payment (signed by Stripe)",
+    responses=SIGNED_BY_GATEWAY,
+)
+async def stripe_webhook(webhooks: WebhooksDep, request: Request) -> WebhookOut:
+    return await _receive(webhooks, request, "stripe")
+
+
+@router.post(
+    PAYPAL,
+    operation_id="receivePaypalEvent",
+    summary="A PayPal event about a payment (verified with PayPal)",
+    responses=SIGNED_BY_GATEWAY,
+)
+async def paypal_webhook(webhooks: WebhooksDep, request: Request) -> WebhookOut:
+    return await _receive(webhooks, request, "paypal")
+
+
+async def _receive(webhooks: WebhookProcessor, request: Request, method: str) -> WebhookOut:
+    outcome = await webhooks.receive(method, request.headers, await _body(request))
+    return WebhookOut(outcome=outcome)
+
+
+async def _body(request: Request) -> bytes:
+    """The raw bytes (signatures are over them), up to a limit: anyone can post here."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _LIMIT:
+            raise PayloadTooLarge(f"a webhook body is at most {_LIMIT} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

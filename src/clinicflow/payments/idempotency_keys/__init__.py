@@ -1,0 +1,1 @@
+"""Idempotency keys: a client's `Idempotency-Key` on checkout and refunds."""

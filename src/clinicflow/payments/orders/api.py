@@ -1,0 +1,89 @@
+"""Routes on an order once placed: parse → use case → schema. Access is decided in the use
+cases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.web import CurrentActor, provided
+from clinicflow.payments.checkout.schemas import CheckoutOut
+from clinicflow.payments.errors import (
+    GATEWAY,
+    GatewayDown,
+    InvalidCodes,
+    PaymentNotFound,
+    PaymentStateConflict,
+)
+from clinicflow.payments.orders.schemas import CodesIn, MethodIn, PaymentOut
+from clinicflow.payments.orders.service import OrderService
+
+router = APIRouter(prefix="/v1", tags=["payments"])
+OrdersDep = Annotated[OrderService, Depends(provided(OrderService))]
+
+
+@router.get(
+    "/payments/{payment_id}",
+    operation_id="getPayment",
+    summary="Read a payment",
+    responses=errors(*SIGNED_IN, PaymentNotFound),
+)
+async def get_payment(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await orders.get(actor, payment_id))
+
+
+@router.post(
+    "/payments/{payment_id}/method",
+    operation_id="choosePaymentMethod",
+    summary="Pay a pending payment another way (e.g. at the desk)",
+    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
+)
+async def pay_with(
+    orders: OrdersDep, actor: CurrentActor, payment_id: str, body: MethodIn
+) -> CheckoutOut:
+    made = await orders.pay_with(actor, payment_id, body.method, body.tender, body.fallback)
+    return CheckoutOut.of_checkout(made)
+
+
+@router.post(
+    "/payments/{payment_id}/capture",
+    operation_id="capturePayment",
+    summary="Take the money of an authorized payment",
+    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
+)
+async def capture(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await orders.capture(actor, payment_id))
+
+
+@router.post(
+    "/payments/{payment_id}/cancel",
+    operation_id="cancelPayment",
+    summary="Cancel a payment not yet taken",
+    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, GatewayDown),
+)
+async def cancel(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await orders.cancel(actor, payment_id))
+
+
+@router.post(
+    "/payments/{payment_id}/sync",
+    operation_id="syncPayment",
+    summary="Ask the payment gateway for a payment's current state",
+    responses=errors(*SIGNED_IN, PaymentNotFound, GatewayDown),
+)
+async def sync(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(await orders.sync(actor, payment_id))
+
+
+@router.patch(
+    "/payments/{payment_id}/codes",
+    operation_id="setBillingCodes",
+    summary="Set the billing codes (CPT, ICD-10) of a payment's visits",
+    responses=errors(*SIGNED_IN, PaymentNotFound, InvalidCodes),
+)
+async def codes(
+    orders: OrdersDep, actor: CurrentActor, payment_id: str, body: CodesIn
+) -> PaymentOut:
+    return PaymentOut.of(await orders.set_codes(actor, payment_id, body.codes()))

@@ -1,0 +1,1 @@
+"""Receipts: a paid order's itemized receipt (a superbill once staff add codes)."""

@@ -1,0 +1,1 @@
+"""Refunds: through the gateway that took the payment, by the policy or a staff override."""

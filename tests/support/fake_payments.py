@@ -1,0 +1,631 @@
+"""The payments context in memory, for its use-case tests: a fake unit of work over
+in-memory repositories (`FakePaymentsUnitOfWork`), booking's visits and desk, an audit
+trail that keeps its rows in a list, and `Payments` — every payments use case wired as
+bootstrap wires it, over those fakes and the in-memory `FakeGateway` (the network edge).
+
+The repositories keep the rules the SQL ones keep where a use case leans on them: a booking
+is in one live order at a time, a refund's gateway key and an Idempotency-Key are unique
+(`AlreadyStored`), a ledger entry or a webhook delivery recorded twice is recorded once, a
+credit stays within 0..granted. A unit of work that ends without `commit()` leaves the state
+as it found it (`_saved`/`_restore`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from clinicflow.adapters.payment_gateways.fake import FakeGateway
+from clinicflow.catalog import Catalog
+from clinicflow.infra.audit import Outcome
+from clinicflow.infra.audit_trail import Access, AuditTrail
+from clinicflow.payments.checkout.commands import CheckoutRequest
+from clinicflow.payments.checkout.service import CheckoutService
+from clinicflow.payments.domain import Credit, PromoUsage
+from clinicflow.payments.domain.ledger import Entry
+from clinicflow.payments.domain.orders import Order, OrderLine
+from clinicflow.payments.domain.reconcile import Booked
+from clinicflow.payments.domain.refunds import Refund
+from clinicflow.payments.errors import PaymentNotFound
+from clinicflow.payments.gateway_events.service import WebhookProcessor
+from clinicflow.payments.guard import PaymentGuard
+from clinicflow.payments.idempotency_keys.ports import RequestKey
+from clinicflow.payments.idempotency_keys.service import IdempotencyKeys
+from clinicflow.payments.ledger.jobs import Reconciler
+from clinicflow.payments.ledger.service import RevenueReader, Settlement
+from clinicflow.payments.ledger.views import RevenueRow
+from clinicflow.payments.orders.ports import LineChange, OrderChange
+from clinicflow.payments.orders.service import OrderService
+from clinicflow.payments.ports import (
+    AlreadyStored,
+    EventType,
+    GatewayEvent,
+    GatewayPayment,
+    GatewayRefund,
+    PaymentGateway,
+    RefundReason,
+    Visit,
+    VisitLost,
+)
+from clinicflow.payments.quotes.service import Quoter, QuoteService
+from clinicflow.payments.receipts.service import ReceiptService
+from clinicflow.payments.refunds.ports import RefundChange
+from clinicflow.payments.refunds.service import RefundService
+from clinicflow.payments.refunds.subscribers import PaymentsSubscriber
+from clinicflow.shared.actor import Actor, Role
+from clinicflow.shared.clock import Clock
+from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+
+MONEY_KINDS = ("charge", "refund", "adjustment")
+# Monday 2026-11-30 09:00 in the clinic (UTC-6): six days after the suite's clock (NOW).
+START = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+def patient(patient_id: str = "p1") -> Actor:
+    return Actor(
+        kind="patient", id=f"patient:{patient_id}", role=Role.PATIENT, patient_id=patient_id
+    )
+
+
+def staff(role: Role = Role.FRONT_DESK) -> Actor:
+    return Actor(kind="user", id=f"user-{role.value}", role=role)
+
+
+@dataclass
+class CreditUse:
+    credit_id: str
+    order_id: str
+    booking_id: str
+    state: str
+    at: datetime
+
+
+@dataclass
+class StoredCredit:
+    credit: Credit
+    patient_id: str
+    order_id: str
+
+
+@dataclass
+class PaymentsState:
+    """Every payments table, in memory, and booking's visits as payments reads them."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    lines: list[OrderLine] = field(default_factory=list)
+    promo_uses: list[tuple[str, str, str]] = field(default_factory=list)  # code, patient, order
+    credits: dict[str, StoredCredit] = field(default_factory=dict)
+    credit_uses: list[CreditUse] = field(default_factory=list)
+    ledger: list[Entry] = field(default_factory=list)
+    refunds: dict[str, Refund] = field(default_factory=dict)
+    request_keys: dict[tuple[str, str], RequestKey] = field(default_factory=dict)
+    webhook_events: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
+    visits: dict[str, Visit] = field(default_factory=dict)
+    visited: set[str] = field(default_factory=set)  # patients who had a visit before
+    names: dict[str, str] = field(default_factory=dict)  # patients' names, by id
+
+    def money(self, order_id: str | None = None) -> int:
+        return sum(
+            e.amount_cents
+            for e in self.ledger
+            if e.kind in MONEY_KINDS and order_id in (None, e.order_id)
+        )
+
+    def entries(self, order_id: str) -> list[tuple[str, int, int]]:
+        """(kind, cents, visits) of the order's ledger entries, in order."""
+        return [(e.kind, e.amount_cents, e.visits) for e in self.ledger if e.order_id == order_id]
+
+    def remaining(self, order_id: str) -> dict[str, int]:
+        """Visits left per visit type of the credits `order_id` bought."""
+        return {
+            s.credit.visit_type: s.credit.remaining
+            for s in self.credits.values()
+            if s.order_id == order_id
+        }
+
+
+class FakeOrders:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def get(self, order_id: str, *, lock: bool = False) -> Order:
+        if order_id not in self._s.orders:
+            raise PaymentNotFound(f"no payment {order_id!r}")
+        return self._s.orders[order_id]
+
+    async def reported(
+        self, provider: str, provider_id: str | None, order_id: str | None
+    ) -> Order | None:
+        for order in self._s.orders.values():
+            if provider_id and (order.provider, order.provider_id) == (provider, provider_id):
+                return order
+        found = self._s.orders.get(order_id or "")
+        return found if found is not None and found.provider == provider else None
+
+    async def add(self, order: Order, lines: Sequence[OrderLine]) -> None:
+        for line in lines:
+            if await self.active_line(line.booking_id) is not None:
+                raise AlreadyStored(f"booking {line.booking_id} is in a live order")
+        self._s.orders[order.id] = order
+        self._s.lines.extend(lines)
+
+    async def change(self, order_id: str, change: OrderChange) -> Order:
+        changed = replace(self._s.orders[order_id], **change)
+        self._s.orders[order_id] = changed
+        return changed
+
+    async def lines(self, order_id: str) -> list[OrderLine]:
+        mine = [x for x in self._s.lines if x.order_id == order_id]
+        return sorted(mine, key=lambda x: x.line_index)
+
+    async def active_line(self, booking_id: str) -> OrderLine | None:
+        return next(
+            (x for x in self._s.lines if x.pays_for(booking_id) and x.state != "released"), None
+        )
+
+    async def change_line(self, order_id: str, booking_id: str, change: LineChange) -> None:
+        self._s.lines = [
+            _changed(x, change) if (x.order_id, x.booking_id) == (order_id, booking_id) else x
+            for x in self._s.lines
+        ]
+
+    async def release_lines(self, order_id: str) -> None:
+        self._s.lines = [
+            replace(x, state="released") if x.order_id == order_id else x for x in self._s.lines
+        ]
+
+
+def _changed(line: OrderLine, change: LineChange) -> OrderLine:
+    return replace(
+        line,
+        state=change.get("state", line.state),
+        confirmed_booking_id=change.get("confirmed_booking_id", line.confirmed_booking_id),
+        refunded_cents=change.get("refunded_cents", line.refunded_cents),
+        cpt_codes=tuple(change.get("cpt_codes", line.cpt_codes)),
+        icd10_codes=tuple(change.get("icd10_codes", line.icd10_codes)),
+    )
+
+
+class FakePromoUses:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def usage(self, code: str, patient_id: str | None) -> PromoUsage:
+        uses = [u for u in self._s.promo_uses if u[0] == code]
+        return PromoUsage(len(uses), sum(1 for u in uses if u[1] == patient_id))
+
+    async def record(self, code: str, patient_id: str, order_id: str, now: datetime) -> None:
+        self._s.promo_uses.append((code, patient_id, order_id))
+
+    async def release(self, order_id: str) -> None:
+        self._s.promo_uses = [u for u in self._s.promo_uses if u[2] != order_id]
+
+
+class FakeCredits:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def of_patient(self, patient_id: str) -> tuple[Credit, ...]:
+        mine = [s.credit for s in self._s.credits.values() if s.patient_id == patient_id]
+        return tuple(sorted(mine, key=lambda c: (c.expires_at, c.id)))
+
+    async def add(
+        self, granted: Sequence[Credit], patient_id: str, order_id: str, now: datetime
+    ) -> None:
+        for credit in granted:
+            self._s.credits.setdefault(credit.id, StoredCredit(credit, patient_id, order_id))
+
+    async def reserve(self, credit_id: str, order_id: str, booking_id: str, now: datetime) -> bool:
+        stored = self._s.credits.get(credit_id)
+        if stored is None or stored.credit.remaining <= 0:
+            return False
+        self._move(credit_id, -1)
+        self._s.credit_uses.append(CreditUse(credit_id, order_id, booking_id, "reserved", now))
+        return True
+
+    async def use(self, credit_id: str, order_id: str, booking_id: str, now: datetime) -> None:
+        self._s.credit_uses.append(CreditUse(credit_id, order_id, booking_id, "used", now))
+
+    async def settle_uses(self, order_id: str, state: str, now: datetime) -> list[str]:
+        settled = []
+        for use in self._s.credit_uses:
+            if use.order_id == order_id and use.state == "reserved":
+                use.state, use.at = state, now
+                settled.append(use.credit_id)
+        return settled
+
+    async def return_use(self, order_id: str, booking_id: str, now: datetime) -> None:
+        for use in self._s.credit_uses:
+            if (use.order_id, use.booking_id) == (order_id, booking_id):
+                use.state, use.at = "returned", now
+
+    async def give_back(self, credit_ids: Iterable[str], now: datetime) -> None:
+        for credit_id in credit_ids:
+            stored = self._s.credits[credit_id]
+            if stored.credit.remaining < stored.credit.granted:
+                self._move(credit_id, +1)
+
+    async def revoke(self, order_id: str, now: datetime) -> int:
+        left = 0
+        for credit_id, stored in list(self._s.credits.items()):
+            if stored.order_id == order_id:
+                left += stored.credit.remaining
+                self._move(credit_id, -stored.credit.remaining)
+        return left
+
+    def _move(self, credit_id: str, visits: int) -> None:
+        stored = self._s.credits[credit_id]
+        credit = replace(stored.credit, remaining=stored.credit.remaining + visits)  # checks
+        self._s.credits[credit_id] = replace(stored, credit=credit)
+
+
+class FakeLedgerEntries:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def append(self, entries: Sequence[Entry]) -> int:
+        known = {e.entry_key for e in self._s.ledger}
+        new = [e for e in entries if e.entry_key not in known]
+        self._s.ledger.extend(new)
+        return len(new)
+
+    async def refunded_by_line(self, order_id: str) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for e in self._s.ledger:
+            if e.order_id == order_id and e.kind == "refund" and e.line_index is not None:
+                out[e.line_index] = out.get(e.line_index, 0) - e.amount_cents
+        return out
+
+
+class FakeLedgerReports:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def revenue(self, lo: datetime, hi: datetime, tz: ZoneInfo) -> list[RevenueRow]:
+        sums: dict[tuple[str, str], list[int]] = {}
+        for e in self._s.ledger:
+            if lo <= e.occurred_at < hi and e.kind in MONEY_KINDS:
+                key = (e.occurred_at.astimezone(tz).date().isoformat(), e.service or "")
+                sums.setdefault(key, [0, 0, 0])[MONEY_KINDS.index(e.kind)] += e.amount_cents
+        return [
+            RevenueRow(day, service, charged, -refunded, adjusted)
+            for (day, service), (charged, refunded, adjusted) in sorted(sums.items())
+        ]
+
+    async def booked(self, providers: Collection[str], since: datetime) -> list[Booked]:
+        recent = {
+            (e.provider, e.provider_ref)
+            for e in self._s.ledger
+            if e.provider in providers and e.occurred_at >= since and e.provider_ref
+        }
+        out = []
+        for provider, ref in sorted(recent, key=str):
+            mine = [e for e in self._s.ledger if (e.provider, e.provider_ref) == (provider, ref)]
+            charged = sum(e.amount_cents for e in mine if e.kind == "charge")
+            refunded = -sum(e.amount_cents for e in mine if e.kind == "refund")
+            out.append(Booked(provider, str(ref), charged, refunded))
+        return out
+
+
+class FakeRefunds:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def get(self, refund_id: str) -> Refund:
+        return self._s.refunds[refund_id]
+
+    async def by_key(self, key: str) -> Refund | None:
+        return next((r for r in self._s.refunds.values() if r.idempotency_key == key), None)
+
+    async def by_provider_id(self, provider: str, provider_refund_id: str) -> Refund | None:
+        return next(
+            (
+                r
+                for r in self._s.refunds.values()
+                if (r.provider, r.provider_refund_id) == (provider, provider_refund_id)
+            ),
+            None,
+        )
+
+    async def of_order(self, order_id: str) -> list[Refund]:
+        mine = [r for r in self._s.refunds.values() if r.order_id == order_id]
+        return sorted(mine, key=lambda r: r.created_at)
+
+    async def add(self, refund: Refund) -> None:
+        if await self.by_key(refund.idempotency_key) is not None:
+            raise AlreadyStored(f"refund key {refund.idempotency_key}")
+        self._s.refunds[refund.id] = refund
+
+    async def change(self, refund_id: str, change: RefundChange) -> Refund:
+        changed = replace(self._s.refunds[refund_id], **change)
+        self._s.refunds[refund_id] = changed
+        return changed
+
+
+class FakeRequestKeys:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def find(self, scope: str, key: str) -> RequestKey | None:
+        return self._s.request_keys.get((scope, key))
+
+    async def add(self, scope: str, key: str, found: RequestKey, now: datetime) -> None:
+        if (scope, key) in self._s.request_keys:
+            raise AlreadyStored(f"key {key}")
+        self._s.request_keys[scope, key] = found
+
+    async def lock(self, scope: str, key: str, until: datetime | None) -> None:
+        if (scope, key) in self._s.request_keys:
+            found = self._s.request_keys[scope, key]
+            self._s.request_keys[scope, key] = replace(found, locked_until=until)
+
+
+class FakeWebhookEvents:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def remember(self, event: GatewayEvent, now: datetime) -> bool:
+        key = (event.provider, event.event_id)
+        if key in self._s.webhook_events:
+            return False
+        self._s.webhook_events[key] = ("received", None)
+        return True
+
+    async def outcome(self, event: GatewayEvent, outcome: str, order_id: str | None) -> None:
+        self._s.webhook_events[event.provider, event.event_id] = (outcome, order_id)
+
+
+class FakeVisits:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def visit(self, booking_id: str) -> Visit | None:
+        return self._s.visits.get(booking_id)
+
+    async def visited_before(self, patient_id: str, besides: Sequence[str]) -> bool:
+        return patient_id in self._s.visited
+
+
+class FakePaymentsUnitOfWork(FakeTransaction):
+    def __init__(self, ledger: Ledger, state: PaymentsState, *, write: bool = True) -> None:
+        super().__init__(ledger, write=write)
+        self.state = state
+        self.orders = FakeOrders(state)
+        self.promo_uses = FakePromoUses(state)
+        self.credits = FakeCredits(state)
+        self.entries = FakeLedgerEntries(state)
+        self.reports = FakeLedgerReports(state)
+        self.refunds = FakeRefunds(state)
+        self.request_keys = FakeRequestKeys(state)
+        self.webhook_events = FakeWebhookEvents(state)
+        self.visits = FakeVisits(state)
+        self.patient_names = FakeNames(state)
+
+    def _saved(self) -> object:
+        return copy.deepcopy(self.state.__dict__)
+
+    def _restore(self, saved: object) -> None:
+        assert isinstance(saved, dict)
+        self.state.__dict__.update(saved)
+
+
+class Gateway(FakeGateway):
+    """The in-memory gateway, keeping each refund it made (`refunds`) and each payment it
+    was asked to create (`created`), once however often it is asked again."""
+
+    def __init__(self, clock: Clock, provider: str, *, needs_capture: bool = False) -> None:
+        super().__init__(clock, provider, needs_capture=needs_capture, webhook_secret=provider)
+        self.refunds: dict[str, GatewayRefund] = {}
+        self.created: dict[str, GatewayPayment] = {}
+        self.verified: GatewayEvent | None = None  # the next delivery, as the adapter parses it
+        # Runs once a refund is made, before the caller hears of it (a webhook that overtakes
+        # the answer).
+        self.while_refunding: Callable[[GatewayRefund], Awaitable[object]] | None = None
+
+    async def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
+        if self.verified is not None:
+            event, self.verified = self.verified, None
+            return event
+        return await super().parse_webhook(headers, body)
+
+    async def create_payment(
+        self,
+        order_id: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> GatewayPayment:
+        made = await super().create_payment(
+            order_id, amount_cents, currency, description, idempotency_key, metadata
+        )
+        self.created[made.provider_id] = made
+        return made
+
+    async def refund(
+        self,
+        provider_id: str,
+        amount_cents: int | None,
+        idempotency_key: str,
+        reason: RefundReason = "requested_by_customer",
+    ) -> GatewayRefund:
+        made = await super().refund(provider_id, amount_cents, idempotency_key, reason)
+        self.refunds[made.provider_id] = made
+        if self.while_refunding is not None:
+            await self.while_refunding(made)
+        return made
+
+    def refunded(self, provider_id: str | None) -> list[int]:
+        """The amounts refunded of one payment, in the order they were made."""
+        return [r.amount_cents for r in self.refunds.values() if r.payment_id == provider_id]
+
+
+class FakeDesk:
+    """Booking's desk: a paid hold becomes the patient's booking, unless a test lost it."""
+
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+        self.lost: dict[str, str] = {}  # booking id → why it cannot be booked
+        self.rebooked: dict[str, str] = {}  # hold id → the new booking's id
+
+    async def confirm(self, booking_id: str, patient_id: str) -> str:
+        if booking_id in self.lost:
+            raise VisitLost(self.lost[booking_id])
+        booked = self.rebooked.get(booking_id, booking_id)
+        visit = self._s.visits[booking_id]
+        self._s.visits[booked] = replace(
+            visit, booking_id=booked, status="confirmed", patient_id=patient_id
+        )
+        return booked
+
+
+class FakeNames:
+    def __init__(self, state: PaymentsState) -> None:
+        self._s = state
+
+    async def full_name(self, patient_id: str) -> str | None:
+        return self._s.names.get(patient_id)
+
+
+class ListTrail(AuditTrail):
+    """The audit trail, its reads and refusals kept in `rows` instead of written."""
+
+    def __init__(self, clock: Clock) -> None:  # no database: nothing is written
+        self._clock = clock
+        self.rows: list[tuple[str, str, Access, str]] = []  # actor id, action, access, outcome
+
+    async def record_alone(
+        self,
+        actor: Actor,
+        action: str,
+        accesses: Iterable[Access],
+        *,
+        outcome: Outcome = "allowed",
+        break_glass: bool = False,
+    ) -> None:
+        self.rows += [(actor.id, action, a, outcome) for a in accesses]
+
+
+@dataclass
+class Payments:
+    """Every payments use case over one in-memory state, as bootstrap/payments.py wires them."""
+
+    state: PaymentsState
+    ledger: Ledger  # what committed units of work published and audited
+    trail: ListTrail
+    desk: FakeDesk
+    gateways: dict[str, Gateway]
+    uow: FakeFactory[FakePaymentsUnitOfWork]
+    quotes: QuoteService
+    checkout: CheckoutService
+    orders: OrderService
+    refunds: RefundService
+    receipts: ReceiptService
+    revenue: RevenueReader
+    webhooks: WebhookProcessor
+    settlement: Settlement
+    subscriber: PaymentsSubscriber
+    reconciler: Reconciler
+
+    @classmethod
+    def build(
+        cls,
+        catalog: Catalog,
+        clock: Clock,
+        *,
+        backup_allowed: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Payments:
+        state, ledger = PaymentsState(), Ledger()
+        uow = FakeFactory(lambda write: FakePaymentsUnitOfWork(ledger, state, write=write))
+        trail, desk = ListTrail(clock), FakeDesk(state)
+        gateways = {
+            "stripe": Gateway(clock, "stripe"),
+            "paypal": Gateway(clock, "paypal", needs_capture=True),
+        }
+        ports: dict[str, PaymentGateway] = dict(gateways)
+        guard = PaymentGuard(trail=trail, clock=clock)
+        keys = IdempotencyKeys(secret=b"unit-test-secret", uow=uow)
+        quoter = Quoter(catalog=catalog)
+        refunds = RefundService(
+            uow=uow, clock=clock, catalog=catalog, guard=guard, gateways=ports, keys=keys
+        )
+        settlement = Settlement(
+            uow=uow, clock=clock, catalog=catalog, desk=desk, guard=guard, refunds=refunds
+        )
+        checkout = CheckoutService(
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            guard=guard,
+            gateways=ports,
+            settlement=settlement,
+            keys=keys,
+            quoter=quoter,
+            backup_allowed=backup_allowed,
+        )
+        orders = OrderService(
+            uow=uow, clock=clock, guard=guard, checkout=checkout, settlement=settlement
+        )
+        return cls(
+            state=state,
+            ledger=ledger,
+            trail=trail,
+            desk=desk,
+            gateways=gateways,
+            uow=uow,
+            quotes=QuoteService(uow=uow, clock=clock, guard=guard, quoter=quoter),
+            checkout=checkout,
+            orders=orders,
+            refunds=refunds,
+            receipts=ReceiptService(uow=uow, clock=clock, catalog=catalog, guard=guard),
+            revenue=RevenueReader(uow=uow, catalog=catalog, guard=guard),
+            webhooks=WebhookProcessor(
+                uow=uow, clock=clock, gateways=ports, settlement=settlement, orders=orders
+            ),
+            settlement=settlement,
+            subscriber=PaymentsSubscriber(refunds=refunds),
+            reconciler=Reconciler(uow=uow, gateways=ports),
+        )
+
+    def visit(
+        self,
+        booking_id: str,
+        patient_id: str | None = "p1",
+        *,
+        service: str = "alternative_medicine",
+        visit_type: str = "initial",
+        status: str = "confirmed",
+        start: datetime = START,
+    ) -> str:
+        """A booking as payments reads it (a hold: `status="held"`, no patient)."""
+        practitioner = "gaps_coach" if service == "gaps_coaching" else "doctor1"
+        duration = 60 if service == "gaps_coaching" else 20
+        self.state.visits[booking_id] = Visit(
+            booking_id, status, service, visit_type, practitioner, start, duration, patient_id
+        )
+        return booking_id
+
+    def set_status(self, booking_id: str, status: str) -> None:
+        self.state.visits[booking_id] = replace(self.state.visits[booking_id], status=status)
+
+    async def deliver(self, method: str, event_type: EventType, provider_id: str) -> str:
+        """A webhook the gateway signs, delivered; what it did."""
+        headers, body = self.gateways[method].signed_event(event_type, provider_id)
+        return await self.webhooks.receive(method, headers, body)
+
+    async def paid_by_stripe(self, actor: Actor, *booking_ids: str) -> Order:
+        """An order for the bookings, paid at Stripe and reported by its webhook."""
+        made, _ = await self.checkout.create(actor, CheckoutRequest(booking_ids, method="stripe"))
+        provider_id = made.order.provider_id
+        assert provider_id is not None
+        self.gateways["stripe"].pay(provider_id)
+        assert await self.deliver("stripe", "payment.succeeded", provider_id) == "paid"
+        return self.state.orders[made.order.id]
+
+    def audited(self) -> list[tuple[str, str | None]]:
+        """(action, resource id) of every audit entry a committed unit of work wrote."""
+        return [(e.action, e.resource_id) for e, _ in self.ledger.audited]
