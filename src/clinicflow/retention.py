@@ -22,7 +22,7 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.events import retention as event_retention
 from clinicflow.infra.events.retention import EventPrune
 from clinicflow.patients import retention as patients_retention
-from clinicflow.waitlist import retention as waitlist_retention
+from clinicflow.waitlist.entries import repository as waitlist_retention
 
 __all__ = ["STEPS", "PlanRow", "RetentionPlan", "apply", "plan", "rows"]
 
@@ -64,7 +64,7 @@ async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> Retentio
         holds = await booking_retention.due(conn, policy, now)
         patients = await patients_retention.due(conn, policy, now)
         audit = await audit_retention.due(conn, policy, now)
-        withdrawn = await waitlist_retention.due(conn, policy, now)
+        withdrawn = await waitlist_retention.retention_due(conn, policy, now)
         events = await event_retention.due(conn, event_retention.cutoffs(policy, now))
     return RetentionPlan(
         now=now,
@@ -87,7 +87,7 @@ async def apply(
         holds = await booking_retention.delete_due(conn, policy, now)
     step(STEPS[0])
     async with db.write() as conn:
-        withdrawn = await waitlist_retention.delete_due(conn, policy, now)
+        withdrawn = await waitlist_retention.delete_retention_due(conn, policy, now)
     step(STEPS[1])
     async with db.write() as conn:
         events = await event_retention.prune(conn, event_retention.cutoffs(policy, now))
@@ -166,7 +166,7 @@ def rows(result: RetentionPlan) -> list[PlanRow]:
         ),
         PlanRow(
             "cancelled waitlist entries",
-            f"withdrawn before {_day(waitlist_retention.cutoff(policy, result.now))} "
+            f"withdrawn before {_day(waitlist_retention.retention_cutoff(policy, result.now))} "
             f"({policy.cancelled_waitlist_entries_days} days): delete",
             len(result.waitlist_entries),
             result.waitlist_entries,

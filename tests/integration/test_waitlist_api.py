@@ -16,7 +16,7 @@ from clinicflow.infra.outbox import outbox
 from clinicflow.infra.rekey import reseal_all
 from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
-from clinicflow.waitlist.cipher import WaitlistCipher
+from clinicflow.waitlist.guard import WaitlistCipher
 from clinicflow.waitlist.tables import entries
 from support.app import staff_session
 from support.waitlist import mailbox
@@ -158,7 +158,7 @@ async def test_engagement_counts_and_fades_with_its_half_life(
     client: httpx.AsyncClient, container: Container, clock: FixedClock
 ) -> None:
     made = await join(client, person(1))
-    service = container.waitlist.service
+    service = container.waitlist.entries
     assert await service.record_engagement(made["id"], "clicked", clock.now(), ref="msg-1")
     assert not await service.record_engagement(made["id"], "clicked", clock.now(), ref="msg-1")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clinicflow.waitlist.config import WaitlistConfigError, load_policy, policy_from
+from clinicflow.bootstrap.waitlist import WaitlistConfigError, load_policy, policy_from
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 
 

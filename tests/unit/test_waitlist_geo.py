@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinicflow.waitlist import zips
+from clinicflow.waitlist.domain import zips
 from clinicflow.waitlist.domain.geo import band_names, distance_band, great_circle_miles
 
 # Published great-circle distances between the cities' centres, in miles.

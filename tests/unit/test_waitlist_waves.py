@@ -15,8 +15,7 @@ from clinicflow.catalog import Catalog, Clinic, Service, VisitType
 from clinicflow.catalog.launches import LaunchState
 from clinicflow.waitlist.domain.matching import fits_times, suits
 from clinicflow.waitlist.domain.timing import Timing
-from clinicflow.waitlist.domain.waves import OpenSlot, capacity, wave_size
-from clinicflow.waitlist.launching import launch_problems
+from clinicflow.waitlist.domain.waves import OpenSlot, capacity, launch_problems, wave_size
 
 MON = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 10:00 in Chicago
 
