@@ -1,4 +1,4 @@
-"""The waitlist's routes, one router per aggregate, mounted together by the gateway.
+"""The waitlist's routes: one router per aggregate, all mounted by the gateway.
 
 The person's own entry lives at /v1/waitlist/mine?token=…: a fixed word that no entry id can
 be confused with, and a token in the query string, which request logs drop.
@@ -15,6 +15,4 @@ from clinicflow.waitlist.nurture.api import router as nurture
 from clinicflow.waitlist.offers.api import router as offers
 from clinicflow.waitlist.stats.api import router as stats
 
-router = APIRouter()
-for part in (stats, entries, launches, offers, conversions, nurture):
-    router.include_router(part)
+routers: tuple[APIRouter, ...] = (stats, entries, launches, offers, conversions, nurture)
