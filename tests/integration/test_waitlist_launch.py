@@ -114,17 +114,6 @@ async def test_launch_is_refused_while_durations_or_prices_are_tbd_naming_each(
     assert still.json()["code"] == "service_not_bookable"
 
 
-async def test_a_service_with_no_durations_or_prices_at_all_names_both(
-    client: httpx.AsyncClient, container: Container
-) -> None:
-    resp = await client.post(
-        "/v1/services/equine_therapy/launch", headers=await admin_headers(container)
-    )
-
-    assert resp.status_code == 422
-    assert [e["item"] for e in resp.json()["errors"]] == ["durations", "pricing"]
-
-
 async def test_only_an_admin_may_launch(client: httpx.AsyncClient, container: Container) -> None:
     desk = await staff_session(container, "desk", "front_desk")
 

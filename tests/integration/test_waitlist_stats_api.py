@@ -9,8 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select, update
-from test_access_matrix import _admin as admin_session
-from test_waitlist_api import join, person
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
@@ -18,7 +16,8 @@ from clinicflow.shared.actor import ANONYMOUS
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.entries.commands import Contact, JoinRequest
 from clinicflow.waitlist.tables import entries
-from support.app import staff_session
+from support.app import admin_session, staff_session
+from support.waitlist import join, person
 
 # Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
 pytestmark = pytest.mark.both_databases
