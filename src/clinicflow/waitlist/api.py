@@ -15,4 +15,4 @@ from clinicflow.waitlist.nurture.api import router as nurture
 from clinicflow.waitlist.offers.api import router as offers
 from clinicflow.waitlist.stats.api import router as stats
 
-routers: tuple[APIRouter, ...] = (stats, entries, launches, offers, conversions, nurture)
+routers: tuple[APIRouter, ...] = (entries, stats, launches, offers, conversions, nurture)
