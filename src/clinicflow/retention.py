@@ -1,6 +1,6 @@
 """Data retention across contexts: what is due (`plan`) and carrying it out (`apply`).
 
-Each rule lives with the data it governs (`booking.retention`, `patients.retention`,
+Each rule lives with the data it governs (`booking.retention`, `patients.jobs`, `waitlist.jobs`,
 `infra.audit_retention`, `infra.events.retention`); this module only runs them in order and
 collects ids and counts, never PHI. `apply` gives every data class its own write
 transaction (patients one per batch, so no long transaction holds the table) and each one
@@ -21,8 +21,11 @@ from clinicflow.infra.audit_retention import AuditChainBroken, AuditPrune
 from clinicflow.infra.db import Database
 from clinicflow.infra.events import retention as event_retention
 from clinicflow.infra.events.retention import EventPrune
-from clinicflow.patients import retention as patients_retention
-from clinicflow.waitlist.entries import repository as waitlist_retention
+from clinicflow.infra.unit_of_work import Factory
+from clinicflow.patients.jobs import PatientRetention
+from clinicflow.patients.repository import SqlRetentionUnitOfWork
+from clinicflow.waitlist.jobs import WaitlistRetention
+from clinicflow.waitlist.repository import SqlWaitlistUnitOfWork
 
 __all__ = ["STEPS", "PlanRow", "RetentionPlan", "apply", "plan", "rows"]
 
@@ -60,11 +63,11 @@ class PlanRow:
 
 
 async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
+    patients = await _patients(db).due(policy, now)
+    withdrawn = await _waitlist(db).due(policy, now)
     async with db.read() as conn:
         holds = await booking_retention.due(conn, policy, now)
-        patients = await patients_retention.due(conn, policy, now)
         audit = await audit_retention.due(conn, policy, now)
-        withdrawn = await waitlist_retention.retention_due(conn, policy, now)
         events = await event_retention.due(conn, event_retention.cutoffs(policy, now))
     return RetentionPlan(
         now=now,
@@ -86,16 +89,14 @@ async def apply(
     async with db.write() as conn:
         holds = await booking_retention.delete_due(conn, policy, now)
     step(STEPS[0])
-    async with db.write() as conn:
-        withdrawn = await waitlist_retention.delete_retention_due(conn, policy, now)
+    withdrawn = await _waitlist(db).delete_due(policy, now)
     step(STEPS[1])
     async with db.write() as conn:
         events = await event_retention.prune(conn, event_retention.cutoffs(policy, now))
     step(STEPS[2])
-    done = await _deidentify_all(db, policy, now)
+    done = await _patients(db).deidentify_all(policy, now)
     step(STEPS[3])
-    async with db.read() as conn:
-        spared = (await patients_retention.due(conn, policy, now)).spared_legal_hold
+    spared = (await _patients(db).due(policy, now)).spared_legal_hold
     refused: str | None = None
     try:
         async with db.write() as conn:
@@ -118,17 +119,12 @@ async def apply(
     )
 
 
-async def _deidentify_all(db: Database, policy: RetentionPolicy, now: datetime) -> list[str]:
-    done: list[str] = []
-    after: str | None = ""
-    while after is not None:
-        async with db.write() as conn:
-            batch = await patients_retention.deidentify_batch(
-                conn, policy, now, after=after, limit=patients_retention.BATCH
-            )
-        done += batch.deidentified
-        after = batch.next_after
-    return done
+def _patients(db: Database) -> PatientRetention:
+    return PatientRetention(uow=Factory(db, SqlRetentionUnitOfWork))
+
+
+def _waitlist(db: Database) -> WaitlistRetention:
+    return WaitlistRetention(uow=Factory(db, SqlWaitlistUnitOfWork))
 
 
 def rows(result: RetentionPlan) -> list[PlanRow]:
@@ -166,7 +162,7 @@ def rows(result: RetentionPlan) -> list[PlanRow]:
         ),
         PlanRow(
             "cancelled waitlist entries",
-            f"withdrawn before {_day(waitlist_retention.retention_cutoff(policy, result.now))} "
+            f"withdrawn before {_day(WaitlistRetention.cutoff(policy, result.now))} "
             f"({policy.cancelled_waitlist_entries_days} days): delete",
             len(result.waitlist_entries),
             result.waitlist_entries,

@@ -16,8 +16,11 @@ from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 
-# Uniqueness, merges, foreign keys and blind-index search are constraints and SQL.
-pytestmark = pytest.mark.both_databases
+# Uniqueness, merges, foreign keys, the visit history's upserts, blind-index search and
+# sealing at rest are constraints and SQL: those tests run on both databases. The rules
+# (who may, what is required, how consent is timed) are tested in milliseconds in
+# tests/unit/patients/; here they are the HTTP contract, on one.
+BOTH = pytest.mark.both_databases
 
 ADA = {
     "first_name": "Adaline",
@@ -41,6 +44,7 @@ async def make(client: httpx.AsyncClient, headers: dict[str, str], **over: Any) 
     return body
 
 
+@BOTH
 async def test_a_created_patient_reads_back_normalized(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -55,6 +59,7 @@ async def test_a_created_patient_reads_back_normalized(
     assert read == made
 
 
+@BOTH
 async def test_search_finds_by_exact_email_or_phone_however_typed(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -100,6 +105,7 @@ async def test_patch_changes_only_what_is_given_and_times_consent(
     assert cleared.json()["notes"] is None
 
 
+@BOTH
 async def test_an_email_belongs_to_one_record(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -141,6 +147,7 @@ async def test_bad_input_names_the_field_and_keeps_nothing(
     assert found.json()["patients"] == []
 
 
+@BOTH
 async def test_the_record_shows_every_service_past_and_upcoming(
     client: httpx.AsyncClient, front_desk: dict[str, str], clock: FixedClock, container: Container
 ) -> None:
@@ -167,6 +174,7 @@ async def test_the_record_shows_every_service_past_and_upcoming(
     assert record["referred_patients"] == [referred["id"]]
 
 
+@BOTH
 async def test_the_record_follows_booking_changes(
     client: httpx.AsyncClient, front_desk: dict[str, str], integration: dict[str, str]
 ) -> None:
@@ -183,6 +191,7 @@ async def test_the_record_follows_booking_changes(
     assert visit["start"].startswith("2026-11-25T20:00")
 
 
+@BOTH
 async def test_merge_moves_bookings_history_enrollments_and_referrals(
     client: httpx.AsyncClient, front_desk: dict[str, str], container: Container
 ) -> None:
@@ -228,6 +237,7 @@ async def test_merge_moves_bookings_history_enrollments_and_referrals(
     )
 
 
+@BOTH
 async def test_records_with_overlapping_visits_are_not_merged(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
@@ -267,6 +277,7 @@ async def test_only_an_admin_sets_a_legal_hold(
     assert actions["legal_hold_on"]["reason"] == "litigation matter 42"
 
 
+@BOTH
 async def test_patient_data_is_sealed_at_rest_and_still_found(
     client: httpx.AsyncClient, front_desk: dict[str, str], container: Container, settings: Any
 ) -> None:

@@ -37,7 +37,8 @@ from clinicflow.infra.crypto import KeyRing, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import outbox
-from clinicflow.patients import retention as patients_retention
+from clinicflow.patients.domain import retention as patients_retention
+from clinicflow.patients.jobs import PatientRetention
 from clinicflow.patients.tables import PHI_COLUMNS, patients, visits
 from clinicflow.shared.clock import FixedClock
 
@@ -348,14 +349,14 @@ async def test_patients_go_in_batches_and_a_second_run_finds_nothing(
     await _seed(db)
     monkeypatch.setattr(patients_retention, "BATCH", 2)
     sizes: list[int] = []
-    real = patients_retention.deidentify_batch
+    real = PatientRetention.deidentify_batch
 
     async def counted(*args: Any, **kwargs: Any) -> patients_retention.Batch:
         batch = await real(*args, **kwargs)
         sizes.append(len(batch.deidentified))
         return batch
 
-    monkeypatch.setattr(patients_retention, "deidentify_batch", counted)
+    monkeypatch.setattr(PatientRetention, "deidentify_batch", counted)
     first = await retention.apply(db, POLICY, NOW)
     again = await retention.apply(db, POLICY, NOW)
     assert list(first.patients) == DUE_PATIENTS

@@ -26,9 +26,8 @@ from sqlalchemy import select
 from clinicflow.bootstrap import Container
 from clinicflow.infra.crypto import load
 from clinicflow.infra.rekey import count_by_key, count_unbound
-from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients.records.repository import PatientCipher
 from clinicflow.patients.tables import patients
-from clinicflow.patients.views import PatientView
 from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 
@@ -214,5 +213,5 @@ async def test_rotate_reseal_retire_under_booking_load_fails_no_request(
     async with container.db.read() as conn:
         rows = (await conn.execute(select(patients))).all()
     names = {pid: name for pid, name in load_.made}
-    opened = {r.id: PatientView.of(r, PatientCipher(ring)).first_name for r in rows}
+    opened = {r.id: PatientCipher(ring).patient(r).first_name for r in rows}
     assert {pid: opened[pid] for pid in names} == names

@@ -18,7 +18,7 @@ from clinicflow.infra.rekey import count_unbound, reseal_all
 from clinicflow.notifications.ports import PushSubscription
 from clinicflow.notifications.push import PushStore
 from clinicflow.patients import PatientDetails, PatientDirectory
-from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients.records.repository import PatientCipher
 from clinicflow.patients.tables import patients, seal_context
 from clinicflow.patients.views import PatientView
 from clinicflow.sealed import SEALED
@@ -46,7 +46,7 @@ async def _patient(db: Database, ring: KeyRing, n: int) -> str:
 async def _view(db: Database, ring: KeyRing, patient_id: str) -> PatientView:
     async with db.read() as conn:
         row = (await conn.execute(select(patients).where(patients.c.id == patient_id))).one()
-    return PatientView.of(row, PatientCipher(ring))
+    return PatientCipher(ring).patient(row)
 
 
 async def test_an_email_copied_from_one_patient_into_another_does_not_open(db: Database) -> None:

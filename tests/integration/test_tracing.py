@@ -225,7 +225,7 @@ async def test_without_an_exporter_a_callers_trace_continues_into_the_outbox(
     client: httpx.AsyncClient, container: Container
 ) -> None:
     """With nothing recording, the request skips the instrumentation's middleware
-    (infra/_server_spans.py) yet continues the caller's trace, as the SDK would."""
+    (infra/server_spans.py) yet continues the caller's trace, as the SDK would."""
     caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     headers = {"traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01"}
     made = await client.post("/v1/bookings", json=BOOKING, headers=headers)

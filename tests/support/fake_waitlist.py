@@ -237,6 +237,21 @@ class FakeEntries:
         ]
         return sorted(found, key=lambda e: (e.service, e.joined_at, e.id))
 
+    async def withdrawn_before(self, at: datetime) -> list[str]:
+        gone = [e for e in self.s.entries.values() if e.status == "withdrawn" and e.status_at < at]
+        return [e.id for e in sorted(gone, key=lambda e: (e.status_at, e.id))]
+
+    async def delete_withdrawn_before(self, at: datetime) -> list[str]:
+        ids = await self.withdrawn_before(at)
+        for entry_id in ids:
+            del self.s.entries[entry_id]
+        s = self.s
+        s.engagements = [x for x in s.engagements if x[0] not in ids]
+        s.invitations = {k: i for k, i in s.invitations.items() if i.entry_id not in ids}
+        s.offers = {k: o for k, o in s.offers.items() if o.entry_id not in ids}
+        s.nurtures = {k: m for k, m in s.nurtures.items() if m.entry_id not in ids}
+        return ids
+
     async def converted_by(self, booking_ids: Sequence[str]) -> list[str]:
         return [e.id for e in self.s.entries.values() if e.booking_id in booking_ids]
 
@@ -693,6 +708,7 @@ class FakeWaitlist:
     messenger: FakeMessenger
     cipher: WaitlistCipher
     hooks: Hooks
+    uow: FakeFactory[FakeWaitlistUnitOfWork]
 
     def audited(self) -> list[tuple[str, str, str]]:
         """(action, resource id, reason) of every committed audit entry."""
@@ -738,7 +754,7 @@ def build(
             PaidVisits(conversions=conversions),
         ),
     )
-    return FakeWaitlist(waitlist, state, ledger, desk, trail, messenger, cipher, hooks)
+    return FakeWaitlist(waitlist, state, ledger, desk, trail, messenger, cipher, hooks, uow)
 
 
 # -- people and callers ----------------------------------------------------------------------

@@ -47,8 +47,7 @@ from clinicflow.notifications.inbound import ProviderWebhooks
 from clinicflow.notifications.push_api import PushRegistry
 from clinicflow.notifications.queries import NotificationReader
 from clinicflow.notifications.wiring import Notifications
-from clinicflow.patients.handlers import PatientService
-from clinicflow.patients.reads import PatientReader
+from clinicflow.patients.records.service import PatientReader, PatientService
 from clinicflow.payments.wiring import Payments
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, SystemClock
@@ -116,11 +115,11 @@ def build(
     )
     patients = wire_patients(core)
     booking = wire_booking(core, patients=patients.directory)
-    messaging = wire_notifications(core, cipher=patients.cipher)
+    messaging = wire_notifications(core, consent=patients.consent)
     identity = wire_identity(core, patients=patients.directory, mailer=messaging.mailer)
     webhooks = wire_webhooks(core)
     flags = FlagService(db=core.db, clock=core.clock)
-    paying = wire_payments(core, bookings=booking.bookings, cipher=patients.cipher, flags=flags)
+    paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
     return Container(

@@ -17,8 +17,6 @@ from clinicflow.booking.domain.lifecycle import Status, effective_status
 from clinicflow.booking.handlers import BookingService
 from clinicflow.booking.tables import appointments
 from clinicflow.infra.db import Database
-from clinicflow.patients.cipher import PatientCipher
-from clinicflow.patients.tables import patients as patient_rows
 from clinicflow.payments.ports import Visit, VisitLost
 from clinicflow.shared.actor import SYSTEM
 from clinicflow.shared.clock import Clock
@@ -90,20 +88,3 @@ class BookingDeskAdapter:
             return await self._bookings.book(actor, BookRequest(slot, None, None), None)
         except DomainError as exc:
             raise VisitLost(f"the hold lapsed and the slot was taken ({exc.detail})") from exc
-
-
-class PatientNamesAdapter:
-    def __init__(self, cipher: PatientCipher) -> None:
-        self._cipher = cipher
-
-    async def full_name(self, conn: AsyncConnection, patient_id: str) -> str | None:
-        p = patient_rows.c
-        query = select(p.first_name_enc, p.last_name_enc).where(p.id == patient_id)
-        row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        parts = (
-            self._cipher.open(row.first_name_enc, "first_name", patient_id),
-            self._cipher.open(row.last_name_enc, "last_name", patient_id),
-        )
-        return " ".join(x for x in parts if x) or None

@@ -14,8 +14,7 @@ from clinicflow.booking.reads import BookingReader
 from clinicflow.booking.system import LaunchAwareAvailability, LaunchAwareBookings, SystemBooking
 from clinicflow.bootstrap.core import Core
 from clinicflow.infra.cache import Cache, MemoryCache, RedisCache
-from clinicflow.patients import PatientDirectory
-from clinicflow.patients.history import VisitHistory
+from clinicflow.patients import PatientDirectory, VisitHistory
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from clinicflow.bootstrap._providers import push_sender
 from clinicflow.bootstrap.core import Core
 from clinicflow.identity.mailer import Mailer
 from clinicflow.notifications.wiring import Notifications, build_notifications
-from clinicflow.patients.cipher import PatientCipher
-from clinicflow.patients.consent import SmsConsent
+from clinicflow.patients.contacts.service import SmsConsent
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class MessagingParts:
     mailer: Mailer  # the clinic's one email sender, for plain messages
 
 
-def wire_notifications(core: Core, *, cipher: PatientCipher) -> MessagingParts:
+def wire_notifications(core: Core, *, consent: SmsConsent) -> MessagingParts:
     settings = core.settings
     providers = compose_providers(settings, core.http, core.clock)
     push, push_key = push_sender(settings, core.http, core.clock)
@@ -38,7 +37,7 @@ def wire_notifications(core: Core, *, cipher: PatientCipher) -> MessagingParts:
         sms_status_callbacks=settings.sms_status_callbacks,
         sms_webhooks=providers.sms_webhooks,
         email_events=providers.email_events,
-        consent=SmsConsent(db=core.db, cipher=cipher, trail=core.trail),
+        consent=consent,
         push=push,
         push_public_key=push_key,
         push_ttl=settings.push_ttl_seconds,

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from clinicflow.adapters._resilience import CircuitBreaker
 from clinicflow.booking.handlers import BookingService
-from clinicflow.bootstrap._ports import BookingDeskAdapter, PatientNamesAdapter
+from clinicflow.bootstrap._ports import BookingDeskAdapter
 from clinicflow.bootstrap._providers import payment_gateways
 from clinicflow.bootstrap.core import Core
 from clinicflow.flags import FlagService
-from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients import PatientNames
 from clinicflow.payments.wiring import Payments, build_payments
 
 
@@ -23,7 +23,7 @@ class PaymentParts:
 
 
 def wire_payments(
-    core: Core, *, bookings: BookingService, cipher: PatientCipher, flags: FlagService
+    core: Core, *, bookings: BookingService, names: PatientNames, flags: FlagService
 ) -> PaymentParts:
     gateways, real, breakers = payment_gateways(core.settings, core.http, core.clock)
     payments = build_payments(
@@ -34,7 +34,7 @@ def wire_payments(
         launches=core.launches.refresh,
         gateways=gateways,
         bookings=BookingDeskAdapter(db=core.db, clock=core.clock, bookings=bookings),
-        names=PatientNamesAdapter(cipher=cipher),
+        names=names,
         reconcilable=real,
         backup_allowed=lambda: flags.is_enabled("paypal_backup"),
         secret=hmac.new(core.keys.index_key, b"payments-idempotency", hashlib.sha256).digest(),

@@ -3,9 +3,10 @@
 The composition root calls `setup_tracing` (every process builds its container through it:
 `clinicflow serve`, `clinicflow worker`, the CLI), then `instrument_engine` and
 `instrument_http_client`; `create_app` calls `instrument_app`. Spans come from the maintained
-instrumentations (FastAPI, SQLAlchemy, httpx) and from `delivery_span` around each
-subscriber's `handle`, whose parent is the `traceparent` that `current_traceparent` wrote into
-the event's outbox row. docs/observability.md has the whole picture.
+ASGI and httpx instrumentations, from SQLAlchemy's cursor events (`infra.sql_spans`), and
+from `delivery_span` around each subscriber's `handle`, whose parent is the `traceparent`
+that `current_traceparent` wrote into the event's outbox row. docs/observability.md has the
+whole picture.
 
 CLINICFLOW_TRACING picks the exporter: `auto` (the default) exports by OTLP when the standard
 OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER) says so — as deploy/ sets it — and
@@ -30,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
@@ -138,27 +139,17 @@ def otlp_exporter(environ: Mapping[str, str] | None = None) -> SpanExporter:
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
-    """A span per SQL statement on this engine (once per engine). The statement's text is
-    recorded with its placeholders; SQLAlchemy's instrumentation never records the bound
-    parameters, and the sqlcommenter (which would write trace ids into the SQL) stays off."""
-    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as version
-
-    from clinicflow.infra._sql_spans import SqlSpans
+    """A span per SQL statement on this engine (once per engine) while spans are recorded
+    (`infra.sql_spans`). The statement's text is recorded with its placeholders; the bound
+    parameters never are."""
+    from clinicflow.infra.sql_spans import trace_statements
 
     sync = engine.sync_engine
     with _lock:
         if sync in _engines:
             return
         _engines.add(sync)
-    # One EngineTracer per engine: SQLAlchemyInstrumentor().instrument(engine=…) refuses a
-    # second engine in the same process (the instrumentor is a singleton), and patches
-    # create_engine globally besides.
-    scope = "opentelemetry.instrumentation.sqlalchemy"
-    usage = metrics.get_meter(scope, version).create_up_down_counter(
-        "db.client.connections.usage", unit="connections"
-    )
-    tracer = trace.get_tracer(scope, version)
-    SqlSpans(tracer, sync, usage, enable_commenter=False)  # type: ignore[no-untyped-call]
+    trace_statements(sync)
 
 
 def instrument_http_client(client: httpx.AsyncClient) -> None:
@@ -170,16 +161,17 @@ def instrument_http_client(client: httpx.AsyncClient) -> None:
 
 
 def instrument_app(app: FastAPI) -> None:
-    """A server span per request (probes and scrapes left out); once per app."""
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    """A server span per request (probes and scrapes left out) while spans are recorded
+    (`infra.server_spans`); once per app."""
+    from clinicflow.infra.server_spans import ServerSpans
 
-    from clinicflow.infra._server_spans import lean_when_unrecorded
-
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"]
+    if getattr(app.state, "clinicflow_traced", False):
+        return
+    app.state.clinicflow_traced = True
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: ServerSpans(  # type: ignore[method-assign]
+        build(), spans_recorded, excluded_urls=UNTRACED_URLS
     )
-    traced = app.build_middleware_stack
-    app.build_middleware_stack = lambda: lean_when_unrecorded(traced(), spans_recorded)  # type: ignore[method-assign]
 
 
 def spans_recorded() -> bool:

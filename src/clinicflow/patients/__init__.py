@@ -1,23 +1,40 @@
-"""Patients: who the clinic cares for. PHI is sealed at rest and found by blind index."""
+"""Patients: who the clinic cares for. PHI is sealed at rest and found by blind index.
 
-from clinicflow.patients.contact import (
-    EmailIn,
-    InvalidContact,
-    PhoneIn,
-    normalize_email,
-    normalize_phone,
+What other contexts may use. Inside their own transactions, each of these is built once
+with the key ring and bound to the transaction's connection by `on(conn)` (their unit of
+work does that in `_open`): `PatientDirectory` (the patient behind a booking, found or
+created; a patient by email), `ContactBook` (how to reach one), `PatientNames` (a name for a
+receipt), and `VisitHistory` (booking's events mirrored into the visit history).
+"""
+
+from clinicflow.patients.contacts.repository import (
+    BoundContactBook,
+    BoundDirectory,
+    BoundPatientNames,
+    ContactBook,
+    PatientDirectory,
+    PatientNames,
 )
-from clinicflow.patients.directory import PatientDetails, PatientDirectory
-from clinicflow.patients.reach import ContactBook, Reach
+from clinicflow.patients.domain.contact import InvalidContact, normalize_email, normalize_phone
+from clinicflow.patients.domain.patient import PatientDetails
+from clinicflow.patients.schemas import EmailIn, PhoneIn
+from clinicflow.patients.views import Reach
+from clinicflow.patients.visits.repository import BoundVisitHistory, VisitHistory
 
 __all__ = [
+    "BoundContactBook",
+    "BoundDirectory",
+    "BoundPatientNames",
+    "BoundVisitHistory",
     "ContactBook",
     "EmailIn",
     "InvalidContact",
     "PatientDetails",
     "PatientDirectory",
+    "PatientNames",
     "PhoneIn",
     "Reach",
+    "VisitHistory",
     "normalize_email",
     "normalize_phone",
 ]

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.patients.commands import PatientChanges
-from clinicflow.patients.contact import InvalidContact, normalize_email, normalize_phone
+from clinicflow.patients.domain.contact import InvalidContact, normalize_email, normalize_phone
 from clinicflow.patients.errors import MergeConflict, PatientExists, PatientMerged, PatientNotFound
-from clinicflow.patients.handlers import PatientService
-from clinicflow.patients.reads import PatientReader
+from clinicflow.patients.records.service import PatientReader, PatientService
 from clinicflow.patients.schemas import (
     LegalHoldIn,
     MergeIn,

@@ -23,3 +23,12 @@ class InvalidMerge(InvalidRequest):
 
 class MergeConflict(Conflict):
     code = "merge_conflict"
+
+
+def email_taken(existing: str | None = None) -> PatientExists:
+    extra = {"patient_id": existing} if existing else {}
+    return PatientExists(
+        "another patient record already has this email; update that record, or merge "
+        "the two with POST /v1/patients/{id}/merge",
+        **extra,
+    )

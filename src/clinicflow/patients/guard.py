@@ -1,17 +1,28 @@
-"""Access checks for the patient use cases (rules in domain/access.py)."""
+"""Who may see or do what with a patient's record (rules in domain/access.py), and the audit
+trail of it.
+
+Writes record their audit rows in the unit of work that makes the change, so the rows and
+the change commit together. Reads and refusals are recorded in a unit of work of their own:
+a read has no write to join, and a refused request rolls its own back but must still leave
+its row.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope
-from clinicflow.patients import repository as repo
+from clinicflow.infra.audit import AuditEntry, Outcome
+from clinicflow.infra.audit_trail import Access, OutOfScope
+from clinicflow.infra.unit_of_work import Transaction, UnitsOfWork
 from clinicflow.patients.domain.access import Need, in_scope, role_may, sees_all
+from clinicflow.patients.domain.patient import Patient
 from clinicflow.patients.errors import PatientNotFound
-from clinicflow.shared.actor import Actor, Decision, Role, decide
+from clinicflow.patients.ports import PatientsUnitOfWork
+from clinicflow.shared.actor import Actor, Decision, Role, decide, require
+from clinicflow.shared.clock import Clock
 
+T = TypeVar("T")
 READS = (Need.READ, Need.RECORD)
 
 
@@ -24,32 +35,100 @@ def not_found(patient_id: str) -> PatientNotFound:
 
 
 class PatientGuard:
-    def __init__(self, trail: AuditTrail) -> None:
-        self.trail = trail
+    def __init__(self, *, uow: UnitsOfWork[Transaction], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
 
     async def require_role(self, actor: Actor, need: Need, patient_id: str | None) -> None:
-        words = need.value.replace("_", " ")
-        target = patient_id if patient_id and len(patient_id) <= 36 else None
-        await self.trail.require_role(
-            actor,
-            role_may(actor, need),
-            need.value,
-            Access("patient", patient_id or "*", target),
-            f"your role may not {words} patient records",
-        )
+        """Refuse a role that may never do this (403; 401 when anonymous), leaving a denied
+        row for signed-in callers. Anonymous refusals are not recorded: anyone can send
+        them, and they reach no data."""
+        if role_may(actor, need):
+            return
+        if actor.kind != "anonymous":
+            target = patient_id if patient_id and len(patient_id) <= 36 else None
+            tried = Access("patient", patient_id or "*", target)
+            await self.record_alone(actor, need.value, [tried], outcome="denied")
+        require(actor, False, f"your role may not {need.value.replace('_', ' ')} patient records")
 
     async def check(
-        self, conn: AsyncConnection, actor: Actor, need: Need, row: Any | None, patient_id: str
-    ) -> tuple[Any, Decision]:
-        """The row and how access was granted. Raises OutOfScope (→ 404 and a denied audit
-        row) otherwise; a missing row is treated like an out-of-scope one, so both answer
-        alike."""
-        if row is None:
+        self,
+        uow: PatientsUnitOfWork,
+        actor: Actor,
+        need: Need,
+        patient: Patient | None,
+        patient_id: str,
+    ) -> tuple[Patient, Decision]:
+        """The record and how access was granted. Raises OutOfScope (→ 404 and a denied
+        audit row, by `denying`) otherwise; a missing record is treated like an out-of-scope
+        one, so both answer alike."""
+        if patient is None:
             raise OutOfScope(access(patient_id), not_found(patient_id))
         seen = actor.role is Role.PRACTITIONER and not sees_all(actor, need)
-        practitioner_patients = seen and await repo.seen_by(conn, actor.practitioner, row.id)
-        scoped = in_scope(actor, need, row.id, practitioner_patients)
+        practitioner_patients = seen and await uow.visits.seen_by(actor.practitioner, patient.id)
+        scoped = in_scope(actor, need, patient.id, practitioner_patients)
         decision = decide(actor, in_scope=scoped) if need in READS else Decision(scoped)
         if not decision.allowed:
-            raise OutOfScope(access(row.id), not_found(row.id))
-        return row, decision
+            raise OutOfScope(access(patient.id), not_found(patient.id))
+        return patient, decision
+
+    async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T:
+        """Run a use case; an out-of-scope record is recorded as denied and answers as if
+        it did not exist (its 404), so the answer reveals nothing about it."""
+        try:
+            return await run()
+        except OutOfScope as exc:
+            await self.record_alone(actor, action, [exc.access], outcome="denied")
+            raise exc.not_found from None
+
+    def record(
+        self,
+        uow: Transaction,
+        actor: Actor,
+        action: str,
+        accesses: Iterable[Access],
+        *,
+        outcome: Outcome = "allowed",
+        break_glass: bool = False,
+        reason: str | None = None,
+    ) -> None:
+        """Audit rows in `uow`, committed with it. `reason`: why, when the action itself
+        needs one (a legal hold); for break-glass the caller's stated reason is taken."""
+        now = self._clock.now()
+        if break_glass:
+            reason = actor.break_glass_reason
+        for touched in accesses:
+            uow.audit(
+                AuditEntry(
+                    actor_type=actor.kind,
+                    actor_id=actor.id[:64],
+                    role=actor.role.value,
+                    action=action,
+                    resource_type=touched.resource_type,
+                    resource_id=touched.resource_id[:64],
+                    outcome=outcome,
+                    patient_id=touched.patient_id,
+                    source_ip=actor.source_ip,
+                    request_id=actor.request_id,
+                    reason=reason,
+                    break_glass=break_glass,
+                ),
+                now,
+            )
+
+    async def record_alone(
+        self,
+        actor: Actor,
+        action: str,
+        accesses: Iterable[Access],
+        *,
+        outcome: Outcome = "allowed",
+        break_glass: bool = False,
+    ) -> None:
+        """Audit rows in a unit of work of their own (a read's, a refusal's)."""
+        accesses = list(accesses)
+        if not accesses:
+            return
+        async with self._uow() as uow:
+            self.record(uow, actor, action, accesses, outcome=outcome, break_glass=break_glass)
+            await uow.commit()

@@ -1,99 +1,94 @@
-"""Turning patient changes into column values (sealed, indexed) and loading rows."""
+"""The patients context's units of work over SQL: its repositories on one transaction.
+
+`SqlPatientsUnitOfWork` gives the patient records (sealed with the key ring), the visit
+history, and booking's side of a merge, bound to the same transaction by `bookings(conn)`
+(booking owns its tables; the composition root says how to reach them).
+`SqlRetentionUnitOfWork` gives retention its repository and no key ring.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import asdict
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import Row, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.patients.cipher import PatientCipher
-from clinicflow.patients.tables import patients, visits
+from clinicflow.infra.db import Database
+from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.patients.errors import MergeConflict
+from clinicflow.patients.ports import BookingReassigner
+from clinicflow.patients.records.repository import (
+    PatientCipher,
+    SqlPatientRepository,
+    SqlRetentionRepository,
+)
+from clinicflow.patients.visits.repository import SqlVisitRepository
 
-SEALED_TEXT = ("first_name", "last_name", "email", "phone", "notes")
-PLAIN = ("sex", "pronouns")
-CHANNELS = ("email", "sms", "push")
+# Booking's reassigner on a transaction's connection.
+BookingsOn = Callable[[AsyncConnection], BookingReassigner]
 
 
-def column_values(
-    patient_id: str,
-    changes: Mapping[str, Any],
-    cipher: PatientCipher,
-    prefs: Mapping[str, Any],
-    now: datetime,
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in SEALED_TEXT:
-        if name in changes:
-            values[f"{name}_enc"] = cipher.seal(changes[name], name, patient_id)
-    for name in ("email", "phone"):
-        if name in changes:
-            values[f"{name}_bidx"] = cipher.index(changes[name], name)
-    if "birth_date" in changes:
-        birth = changes["birth_date"]
-        values["birth_date_enc"] = cipher.seal(
-            birth.isoformat() if birth else None, "birth_date", patient_id
+class SqlPatientsUnitOfWork(UnitOfWork):
+    def __init__(
+        self, db: Database, *, write: bool = True, cipher: PatientCipher, bookings: BookingsOn
+    ) -> None:
+        super().__init__(db, write=write)
+        self._cipher = cipher
+        self._bookings_on = bookings
+        self._repos: tuple[SqlPatientRepository, SqlVisitRepository, BookingReassigner] | None
+        self._repos = None
+
+    def _open(self, conn: AsyncConnection) -> None:
+        self._repos = (
+            SqlPatientRepository(conn, self._cipher),
+            SqlVisitRepository(conn),
+            _Reassigning(self._bookings_on(conn)),
         )
-    if "address" in changes:
-        address = changes["address"]
-        values["address_enc"] = cipher.seal(
-            json.dumps(asdict(address)) if address else None, "address", patient_id
-        )
-    for name in PLAIN:
-        if name in changes:
-            values[name] = changes[name]
-    if "referral" in changes:
-        referral = changes["referral"]
-        values["referral_source"] = referral.source if referral else None
-        values["referred_by_patient_id"] = referral.patient_id if referral else None
-        values["referred_by_practitioner"] = referral.practitioner if referral else None
-        values["referral_campaign"] = referral.campaign if referral else None
-    if "contact_prefs" in changes:
-        values["contact_prefs"] = consent(prefs, changes["contact_prefs"] or {}, now)
-    return values
+
+    def _opened(self) -> tuple[SqlPatientRepository, SqlVisitRepository, BookingReassigner]:
+        self.connection  # noqa: B018 - raises TransactionClosed outside `async with`
+        assert self._repos is not None
+        return self._repos
+
+    @property
+    def patients(self) -> SqlPatientRepository:
+        return self._opened()[0]
+
+    @property
+    def visits(self) -> SqlVisitRepository:
+        return self._opened()[1]
+
+    @property
+    def bookings(self) -> BookingReassigner:
+        return self._opened()[2]
 
 
-def consent(
-    current: Mapping[str, Any], wanted: Mapping[str, bool], now: datetime
-) -> dict[str, Any]:
-    """Per channel: opt-in with the time consent was given, or the time it was withdrawn.
-    A channel not mentioned keeps its state; re-stating the same choice keeps its time."""
-    prefs = {k: dict(v) for k, v in current.items()}
-    for channel, opt_in in wanted.items():
-        before = prefs.get(channel, {})
-        if bool(before.get("opt_in")) == opt_in and before:
-            continue
-        stamp = now.isoformat()
-        prefs[channel] = (
-            {"opt_in": True, "consent_at": stamp, "withdrawn_at": None}
-            if opt_in
-            else {"opt_in": False, "consent_at": before.get("consent_at"), "withdrawn_at": stamp}
-        )
-    return prefs
+class _Reassigning:
+    """Booking's reassigner, with PostgreSQL's exclusion constraint said as a merge conflict."""
+
+    def __init__(self, inner: BookingReassigner) -> None:
+        self._inner = inner
+
+    async def reassign(self, source_id: str, target_id: str) -> int:
+        try:
+            return await self._inner.reassign(source_id, target_id)
+        except IntegrityError as exc:
+            raise MergeConflict(
+                "the two records have visits at overlapping times; cancel or move one of "
+                "them, then merge again"
+            ) from exc
 
 
-async def load(conn: AsyncConnection, patient_id: str, *, lock: bool = False) -> Row[Any] | None:
-    query = select(patients).where(patients.c.id == patient_id)
-    if lock:
-        query = query.with_for_update()
-    return (await conn.execute(query)).first()
+class SqlRetentionUnitOfWork(UnitOfWork):
+    def __init__(self, db: Database, *, write: bool = True) -> None:
+        super().__init__(db, write=write)
+        self._records: SqlRetentionRepository | None = None
 
+    def _open(self, conn: AsyncConnection) -> None:
+        self._records = SqlRetentionRepository(conn)
 
-async def find_by_bidx(conn: AsyncConnection, column: str, bidx: str) -> str | None:
-    query = select(patients.c.id).where(patients.c[column] == bidx).limit(1)
-    found = (await conn.execute(query)).scalar_one_or_none()
-    return None if found is None else str(found)
-
-
-async def seen_by(conn: AsyncConnection, practitioner: str | None, patient_id: str) -> bool:
-    """Whether the patient has (or had) a visit on this practitioner's calendar."""
-    if practitioner is None:
-        return False
-    query = select(
-        exists().where(visits.c.practitioner == practitioner, visits.c.patient_id == patient_id)
-    )
-    return bool((await conn.execute(query)).scalar())
+    @property
+    def records(self) -> SqlRetentionRepository:
+        self.connection  # noqa: B018 - raises TransactionClosed outside `async with`
+        assert self._records is not None
+        return self._records

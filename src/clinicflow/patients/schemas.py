@@ -4,10 +4,12 @@ index of a value typed two ways is the same."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -16,16 +18,30 @@ from pydantic import (
 )
 
 from clinicflow.infra.request_input import RequestModel
-from clinicflow.patients.contact import (
-    EmailIn,
-    PhoneIn,
-)
+from clinicflow.patients.domain.contact import normalize_email, normalize_phone
+from clinicflow.patients.domain.patient import PatientFields as Fields
 from clinicflow.patients.views import (
     Address,
     PatientView,
     RecordView,
     Referral,
 )
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# For request schemas in any context: an optional email or phone, normalized as stored and
+# looked up (a blank means none; anything else must be valid, or it is a 422 naming the field).
+EmailIn = Annotated[
+    Annotated[str, Field(max_length=254), AfterValidator(normalize_email)] | None,
+    BeforeValidator(_blank_is_none),
+]
+PhoneIn = Annotated[
+    Annotated[str, Field(max_length=32), AfterValidator(normalize_phone)] | None,
+    BeforeValidator(_blank_is_none),
+]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -92,13 +108,13 @@ class PatientFields(_In):
             raise ValueError("give a birth date after 1900")
         return value
 
-    def changes(self) -> dict[str, Any]:
-        given = {name: getattr(self, name) for name in self.model_fields_set}
+    def changes(self) -> Fields:
+        given: dict[str, object] = {name: getattr(self, name) for name in self.model_fields_set}
         if isinstance(self.address, AddressIn) and "address" in given:
             given["address"] = Address(**self.address.model_dump())
         if isinstance(self.referral, ReferralIn) and "referral" in given:
             given["referral"] = Referral(**self.referral.model_dump())
-        return given
+        return cast(Fields, given)  # the fields are PatientFields' (`extra="forbid"`)
 
 
 class MergeIn(_In):
@@ -138,7 +154,7 @@ class PatientOut(BaseModel):
     pronouns: str | None
     address: AddressOut | None
     notes: str | None
-    contact_prefs: dict[str, Any]
+    contact_prefs: dict[str, dict[str, object]]  # per channel: opt_in, consent_at, withdrawn_at
     referral: ReferralOut
     status: str
     merged_into: str | None

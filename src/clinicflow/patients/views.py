@@ -1,82 +1,25 @@
-"""What the patient context hands back: decrypted, plain data for the schemas."""
+"""What the patient context hands back: opened, plain data for the schemas."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
-from clinicflow.patients.cipher import PatientCipher
+from clinicflow.patients.domain.patient import Address, Patient, Prefs, Referral
 
+# A patient's details as the use cases answer them: the record, opened.
+PatientView = Patient
 
-@dataclass(frozen=True, slots=True)
-class Address:
-    line1: str
-    city: str
-    state: str
-    zip: str
-    line2: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Referral:
-    source: str | None = None  # patient | practitioner | campaign | other
-    patient_id: str | None = None
-    practitioner: str | None = None
-    campaign: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PatientView:
-    id: str
-    first_name: str | None
-    last_name: str | None
-    email: str | None
-    phone: str | None
-    birth_date: date | None
-    sex: str | None
-    pronouns: str | None
-    address: Address | None
-    notes: str | None
-    contact_prefs: dict[str, Any]
-    referral: Referral
-    status: str
-    merged_into: str | None
-    legal_hold: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: Any, cipher: PatientCipher) -> PatientView:
-        birth = cipher.open(row.birth_date_enc, "birth_date", row.id)
-        address = cipher.open(row.address_enc, "address", row.id)
-        return cls(
-            id=row.id,
-            first_name=cipher.open(row.first_name_enc, "first_name", row.id),
-            last_name=cipher.open(row.last_name_enc, "last_name", row.id),
-            email=cipher.open(row.email_enc, "email", row.id),
-            phone=cipher.open(row.phone_enc, "phone", row.id),
-            birth_date=date.fromisoformat(birth) if birth else None,
-            sex=row.sex,
-            pronouns=row.pronouns,
-            address=Address(**json.loads(address)) if address else None,
-            notes=cipher.open(row.notes_enc, "notes", row.id),
-            contact_prefs=dict(row.contact_prefs or {}),
-            referral=Referral(
-                row.referral_source,
-                row.referred_by_patient_id,
-                row.referred_by_practitioner,
-                row.referral_campaign,
-            ),
-            status=row.status,
-            merged_into=row.merged_into,
-            legal_hold=bool(row.legal_hold),
-            version=int(row.version),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+__all__ = [
+    "Address",
+    "EnrollmentView",
+    "PatientView",
+    "Reach",
+    "RecordView",
+    "Referral",
+    "ServiceHistory",
+    "VisitView",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +56,13 @@ class RecordView:
     services: list[ServiceHistory]
     referred_patients: list[str]
     merged_from: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How to reach a patient, for the contexts that send them messages."""
+
+    patient_id: str
+    email: str | None
+    phone: str | None  # E.164
+    prefs: Prefs = field(default_factory=dict)  # per channel: consent, withdrawn_at

@@ -36,18 +36,28 @@ class SqlInbox:
 
 
 class SqlWaitlistUnitOfWork(UnitOfWork):
+    """Built without `booking` (retention), its `booking` refuses to be used."""
+
     entries: SqlEntries
     invitations: SqlInvitations
     waves: SqlWaves
     offers: SqlOffers
     nurtures: SqlNurtures
     stats: SqlStats
-    booking: BookingRecords
     inbox: SqlInbox
 
-    def __init__(self, db: Database, *, write: bool = True, booking: BookingBinding) -> None:
+    def __init__(
+        self, db: Database, *, write: bool = True, booking: BookingBinding | None = None
+    ) -> None:
         super().__init__(db, write=write)
         self._bind_booking = booking
+        self._booking: BookingRecords | None = None
+
+    @property
+    def booking(self) -> BookingRecords:
+        if self._booking is None:
+            raise RuntimeError("this unit of work was built without booking's records")
+        return self._booking
 
     def _open(self, conn: AsyncConnection) -> None:
         self.entries = SqlEntries(conn)
@@ -57,4 +67,4 @@ class SqlWaitlistUnitOfWork(UnitOfWork):
         self.nurtures = SqlNurtures(conn)
         self.stats = SqlStats(conn)
         self.inbox = SqlInbox(conn)
-        self.booking = self._bind_booking(self)
+        self._booking = None if self._bind_booking is None else self._bind_booking(self)

@@ -46,9 +46,7 @@ async def test_a_bare_hold_let_go_or_the_flag_off_offers_nothing(
 ) -> None:
     await fake.waitlist.entries.join(ANONYMOUS, person(1, "alternative_medicine"))
     freed = subscriber(fake, "waitlist_offers")
-    switched_off = FreedSlots(
-        offers=fake.waitlist.offers, uow=freed._uow, clock=clock, enabled=_off
-    )
+    switched_off = FreedSlots(offers=fake.waitlist.offers, uow=fake.uow, clock=clock, enabled=_off)
 
     await freed.handle(cancelled("e-1", clock, patient_id=None))
     await switched_off.handle(cancelled("e-2", clock))

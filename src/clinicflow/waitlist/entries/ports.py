@@ -84,6 +84,15 @@ class EntryRepository(Protocol):
         """By service, join time, id."""
         ...
 
+    async def withdrawn_before(self, at: datetime) -> list[str]:
+        """Ids of entries withdrawn before `at`, the longest withdrawn first."""
+        ...
+
+    async def delete_withdrawn_before(self, at: datetime) -> list[str]:
+        """Deletes them (locked first), with their engagement, invitations, offers and
+        nurture messages; their ids."""
+        ...
+
     async def converted_by(self, booking_ids: Sequence[str]) -> list[str]:
         """Ids of the entries these bookings converted."""
         ...

@@ -1,19 +1,19 @@
 """Entries in SQL: finding a repeat join, adding, loading for change, status moves, the
 records launch waves, offers and nurture add to (engagement, stage times), the queue a
-service's standings are computed from, and the retention of withdrawn entries."""
+service's standings are computed from, and deleting withdrawn entries with everything that
+hangs off them (retention, `waitlist.jobs`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.infra.db import insert_ignoring_duplicates
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
 from clinicflow.waitlist.domain.scoring import Engagement
@@ -26,6 +26,9 @@ _OPEN = sorted(s.value for s in OPEN)
 _QUEUED = sorted(s.value for s in QUEUED)
 e = entries.c
 _SCORED = (e.id, e.joined_at, e.interest_level, e.distance_mi)
+
+
+CHUNK = 500  # ids per DELETE ... IN (...)
 
 
 def entry_of(row: RowMapping) -> Entry:
@@ -171,6 +174,21 @@ class SqlEntries:
         found = await self._conn.execute(query.order_by(e.service, e.joined_at, e.id))
         return [entry_of(r) for r in found.mappings()]
 
+    async def withdrawn_before(self, at: datetime) -> list[str]:
+        query = select(e.id).where(_withdrawn_before(at)).order_by(e.status_at, e.id)
+        return [str(i) for i in (await self._conn.execute(query)).scalars()]
+
+    async def delete_withdrawn_before(self, at: datetime) -> list[str]:
+        query = (
+            select(e.id).where(_withdrawn_before(at)).order_by(e.status_at, e.id).with_for_update()
+        )
+        ids = [str(i) for i in (await self._conn.execute(query)).scalars()]
+        for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
+            for child in (engagements, invitations, offers, nurtures):
+                await self._conn.execute(delete(child).where(child.c.entry_id.in_(chunk)))
+            await self._conn.execute(delete(entries).where(e.id.in_(chunk)))
+        return ids
+
     async def converted_by(self, booking_ids: Sequence[str]) -> list[str]:
         if not booking_ids:
             return []
@@ -178,52 +196,12 @@ class SqlEntries:
         return [str(i) for i in found.scalars()]
 
 
+def _withdrawn_before(at: datetime) -> ColumnElement[bool]:
+    return and_(e.status == Status.WITHDRAWN.value, e.status_at < at)
+
+
 def _grouped(events: Iterable[RowMapping]) -> dict[str, tuple[Engagement, ...]]:
     grouped: dict[str, list[Engagement]] = defaultdict(list)
     for event in events:
         grouped[event["entry_id"]].append(Engagement(event["kind"], event["at"]))
     return {k: tuple(v) for k, v in grouped.items()}
-
-
-# -- retention (`clinicflow.retention` runs these in its own transaction) -----------------
-# Withdrawn entries are deleted, with everything that hangs off them (engagement,
-# invitations, offers, nurture records), once `cancelled_waitlist_entries_days` have passed
-# since they were withdrawn. Entries still waiting, booked or converted are not touched: the
-# first are live, the others are the conversion history the statistics count.
-
-CHUNK = 500  # ids per DELETE ... IN (...)
-
-
-def retention_cutoff(policy: RetentionPolicy, now: datetime) -> datetime:
-    return now - timedelta(days=policy.cancelled_waitlist_entries_days)
-
-
-def _withdrawn_before(at: datetime) -> ColumnElement[bool]:
-    return and_(e.status == Status.WITHDRAWN.value, e.status_at < at)
-
-
-async def retention_due(conn: AsyncConnection, policy: RetentionPolicy, now: datetime) -> list[str]:
-    query = (
-        select(e.id)
-        .where(_withdrawn_before(retention_cutoff(policy, now)))
-        .order_by(e.status_at, e.id)
-    )
-    return [str(i) for i in (await conn.execute(query)).scalars()]
-
-
-async def delete_retention_due(
-    conn: AsyncConnection, policy: RetentionPolicy, now: datetime
-) -> list[str]:
-    """In the caller's write transaction; the rule is judged again here, rows locked."""
-    query = (
-        select(e.id)
-        .where(_withdrawn_before(retention_cutoff(policy, now)))
-        .order_by(e.status_at, e.id)
-        .with_for_update()
-    )
-    ids = [str(i) for i in (await conn.execute(query)).scalars()]
-    for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
-        for child in (engagements, invitations, offers, nurtures):
-            await conn.execute(delete(child).where(child.c.entry_id.in_(chunk)))
-        await conn.execute(delete(entries).where(e.id.in_(chunk)))
-    return ids

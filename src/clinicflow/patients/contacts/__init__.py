@@ -1,0 +1,1 @@
+"""How other contexts find and reach a patient, and consent texted from a phone."""

@@ -1,0 +1,1 @@
+"""The patient record: create, update, merge, legal hold, read, search."""

@@ -1,0 +1,1 @@
+"""The visit history mirrored from booking, and service enrollments."""
