@@ -23,22 +23,23 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.booking import BookingNow, booking_now
 from clinicflow.booking.domain.lifecycle import Status as BookingStatus
 from clinicflow.booking.events import booking_event
-from clinicflow.booking.lookup import BookingNow
-from clinicflow.booking.system import SystemBooking
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap.core import Core
 from clinicflow.catalog.launches import launched_services, record_launch
 from clinicflow.flags import FlagService
 from clinicflow.identity.mailer import Mailer
 from clinicflow.infra.unit_of_work import Factory, UnitOfWork
-from clinicflow.waitlist import Timing, Waitlist
+from clinicflow.waitlist import BookingDesk, Timing, Waitlist
 from clinicflow.waitlist.conversions.service import ConversionService
 from clinicflow.waitlist.domain.policy import PolicyError, WaitlistPolicy, Weights
 from clinicflow.waitlist.entries.service import EntryService
@@ -52,9 +53,16 @@ from clinicflow.waitlist.stats.service import WaitlistStats
 from clinicflow.waitlist.subscribers import FreedSlots, PaidVisits
 
 
-def wire_waitlist(
-    core: Core, *, desk: SystemBooking, mailer: Mailer, flags: FlagService
-) -> Waitlist:
+class Desk(BookingDesk, Protocol):
+    """Booking's desk for the clinic's own processes: the waitlist's `BookingDesk`, and a
+    hold kept longer on a transaction's connection (`_BookingOn`)."""
+
+    async def extend_hold(
+        self, conn: AsyncConnection, hold_id: str, until: datetime, now: datetime
+    ) -> bool: ...
+
+
+def wire_waitlist(core: Core, *, desk: Desk, mailer: Mailer, flags: FlagService) -> Waitlist:
     settings = core.settings
     return build_waitlist(
         core,
@@ -73,7 +81,7 @@ def wire_waitlist(
 def build_waitlist(
     core: Core,
     *,
-    desk: SystemBooking,
+    desk: Desk,
     messenger: Mailer | None = None,
     timing: Timing | None = None,
     policy: WaitlistPolicy | None = None,
@@ -156,15 +164,16 @@ class _BookingOn:
     """Booking's holds and the catalog's launches in the waitlist's unit of work (the
     waitlist's `BookingRecords` port), on its transaction's connection."""
 
-    desk: SystemBooking
+    desk: Desk
     uow: UnitOfWork
 
     async def extend_hold(self, hold_id: str, until: datetime, now: datetime) -> bool:
         return await self.desk.extend_hold(self.uow.connection, hold_id, until, now)
 
     async def release_hold(self, hold_id: str, now: datetime) -> bool:
-        # As `SystemBooking.release_hold`, but publishing `booking.hold_released` through
-        # this unit of work (that one still publishes through the transitional conn.info).
+        # Booking's own release, publishing `booking.hold_released` through this unit of
+        # work (booking's desk still publishes through the transitional conn.info). Goes
+        # once booking gives its rows on another context's unit of work.
         a = appointments.c
         result = await self.uow.connection.execute(
             update(appointments)
@@ -177,7 +186,7 @@ class _BookingOn:
         return bool(rows)
 
     async def status_of(self, booking_id: str) -> BookingNow | None:
-        return await self.desk.status_of(self.uow.connection, booking_id)
+        return await booking_now(self.uow.connection, booking_id)
 
     async def launched(self) -> frozenset[str]:
         return await launched_services(self.uow.connection)
