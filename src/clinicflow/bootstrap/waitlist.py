@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -35,10 +35,12 @@ from clinicflow.booking.domain.lifecycle import Status as BookingStatus
 from clinicflow.booking.events import booking_event
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap.core import Core
+from clinicflow.catalog import Catalog
 from clinicflow.catalog.launches import launched_services, record_launch
 from clinicflow.flags import FlagService
 from clinicflow.identity.mailer import Mailer
 from clinicflow.infra.unit_of_work import Factory, UnitOfWork
+from clinicflow.shared.clock import Clock
 from clinicflow.waitlist import BookingDesk, Timing, Waitlist
 from clinicflow.waitlist.conversions.service import ConversionService
 from clinicflow.waitlist.domain.policy import PolicyError, WaitlistPolicy, Weights
@@ -91,62 +93,20 @@ def build_waitlist(
     timing = timing or Timing()
     public_url = core.settings.public_url
     uow = Factory(core.db, partial(SqlWaitlistUnitOfWork, booking=partial(_BookingOn, desk)))
-    clock, catalog = core.clock, core.catalog
     cipher, guard = WaitlistCipher(core.keys), WaitlistGuard(core.trail)
+    on = _Common(uow=uow, clock=core.clock, catalog=core.catalog, guard=guard)
     mail = LinkMail(
-        messenger=messenger, cipher=cipher, guard=guard, catalog=catalog, public_url=public_url
+        messenger=messenger, cipher=cipher, guard=guard, catalog=core.catalog, public_url=public_url
     )
-    launches = Launcher(
-        uow=uow,
-        clock=clock,
-        catalog=catalog,
-        guard=guard,
-        desk=desk,
-        policy=policy,
-        timing=timing,
-        mail=mail,
-    )
-    offers = OfferService(
-        uow=uow,
-        clock=clock,
-        catalog=catalog,
-        cipher=cipher,
-        guard=guard,
-        desk=desk,
-        policy=policy,
-        timing=timing,
-        mail=mail,
-    )
-    conversions = ConversionService(
-        uow=uow,
-        clock=clock,
-        catalog=catalog,
-        cipher=cipher,
-        guard=guard,
-        desk=desk,
-        policy=policy,
-    )
+    launches = Launcher(**on, desk=desk, policy=policy, timing=timing, mail=mail)
+    offers = OfferService(**on, cipher=cipher, desk=desk, policy=policy, timing=timing, mail=mail)
+    conversions = ConversionService(**on, cipher=cipher, desk=desk, policy=policy)
+    clock = core.clock
     return Waitlist(
-        entries=EntryService(
-            uow=uow,
-            clock=clock,
-            catalog=catalog,
-            cipher=cipher,
-            guard=guard,
-            policy=policy,
-            mail=mail,
-        ),
-        stats=WaitlistStats(uow=uow, clock=clock, catalog=catalog, guard=guard, policy=policy),
+        entries=EntryService(**on, cipher=cipher, policy=policy, mail=mail),
+        stats=WaitlistStats(**on, policy=policy),
         launches=launches,
-        invitations=InvitationService(
-            uow=uow,
-            clock=clock,
-            catalog=catalog,
-            cipher=cipher,
-            guard=guard,
-            desk=desk,
-            launcher=launches,
-        ),
+        invitations=InvitationService(**on, cipher=cipher, desk=desk, launcher=launches),
         offers=offers,
         conversions=conversions,
         nurture=NurtureService(uow=uow, clock=clock, timing=timing, mail=mail),
@@ -157,6 +117,15 @@ def build_waitlist(
             PaidVisits(conversions=conversions),
         ),
     )
+
+
+class _Common(TypedDict):
+    """What every waitlist use case is given."""
+
+    uow: Factory[SqlWaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    guard: WaitlistGuard
 
 
 @dataclass(frozen=True, slots=True)

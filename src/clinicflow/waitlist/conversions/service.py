@@ -22,8 +22,9 @@ entry's `paid` stage is stamped and it becomes `converted` (`waitlist.paid`).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -32,13 +33,14 @@ from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.entry import Entry
+from clinicflow.waitlist.domain.links import effective
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.slots import ClaimAsk, Slot, same_slot
 from clinicflow.waitlist.domain.slots import slot_for as slot_asked
 from clinicflow.waitlist.domain.states import QUEUED, Status
-from clinicflow.waitlist.entries.service import standing_of
+from clinicflow.waitlist.entries.service import clicked, standing_of
 from clinicflow.waitlist.entries.views import EntryView
-from clinicflow.waitlist.errors import EntryClosed, LinkClosed, invalid, missing
+from clinicflow.waitlist.errors import EntryClosed, LinkClosed, invalid, link_closed, missing
 from clinicflow.waitlist.events import waitlist_event
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard, access
 from clinicflow.waitlist.ports import Booked, BookingDesk, WaitlistUnitOfWork
@@ -110,6 +112,105 @@ async def record_booked(
         )
     )
     return await uow.entries.get(entry_id)
+
+
+class LinkStatuses(Protocol):
+    """An invitation's or an offer's repository, as a claim moves the link on."""
+
+    async def set_status(
+        self,
+        row_id: str,
+        /,
+        from_: Collection[str],
+        to: str,
+        now: datetime,
+        *,
+        booking_id: str | None = None,
+    ) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A private link that books (an invitation, an offer), as a claim sees it."""
+
+    kind: str  # invitation | offer: also how the booking came (`waitlist.converted`'s via)
+    id: str
+    entry_id: str
+    status: str
+    expires_at: datetime
+    open: str  # its status while open: sent | made
+    holding: Status  # its entry's status while it is open: invited | offered
+
+    def statuses(self, uow: WaitlistUnitOfWork) -> LinkStatuses:
+        return uow.invitations if self.kind == "invitation" else uow.offers
+
+
+class Claims:
+    """The steps of a claim (this module's docstring), shared by invitations and offers."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitsOfWork[WaitlistUnitOfWork],
+        clock: Clock,
+        cipher: WaitlistCipher,
+        guard: WaitlistGuard,
+        desk: BookingDesk,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._cipher = cipher
+        self._guard = guard
+        self._desk = desk
+
+    @staticmethod
+    async def holder(uow: WaitlistUnitOfWork, link: Link, now: datetime) -> Entry:
+        """The entry of a link (locked in the caller's unit of work, as the link is) that
+        can still book: the link open and in time, its entry still holding it."""
+        state = effective(link.status, link.expires_at, now)
+        if state != link.open:
+            raise link_closed(link.kind, state)
+        entry = await uow.entries.get(link.entry_id, lock=True)
+        if entry is None or entry.status != link.holding:
+            raise link_closed(link.kind, "withdrawn")
+        return entry
+
+    async def claiming(
+        self, uow: WaitlistUnitOfWork, actor: Actor, link: Link, entry: Entry, now: datetime
+    ) -> PatientDetails:
+        """Step 1, in the caller's unit of work: the link marked claiming (a second claim
+        now waits for this one, then finds it closed), the look counted; the details."""
+        details = details_for_booking(uow, self._guard, self._cipher, actor, entry, "claim", now)
+        await link.statuses(uow).set_status(link.id, {link.open}, "claiming", now)
+        await clicked(uow.entries, link.entry_id, f"{link.kind}:{link.id}", now)
+        return details
+
+    async def book(
+        self,
+        actor: Actor,
+        link: Link,
+        slot: Slot,
+        details: PatientDetails,
+        hold_id: str | None,
+        now: datetime,
+    ) -> Booked:
+        """Steps 2 and 3: booked through booking (refused: the link is open again), then
+        recorded on the link and the entry."""
+        try:
+            booked = await self._desk.book(booking_actor(actor), slot, details, hold_id)
+        except BaseException:
+            async with self._uow() as uow:
+                await link.statuses(uow).set_status(link.id, {"claiming"}, link.open, now)
+                await uow.commit()
+            raise
+        done = self._clock.now()
+        async with self._uow() as uow:
+            await link.statuses(uow).set_status(
+                link.id, {"claiming"}, "claimed", done, booking_id=booked.id
+            )
+            await record_booked(uow, link.entry_id, {link.holding}, booked, link.kind, done)
+            await uow.commit()
+        return booked
 
 
 class ConversionService:

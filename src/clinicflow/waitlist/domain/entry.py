@@ -47,36 +47,16 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
-    id: str
-    service: str
-    status: str
-    first_name_enc: str | None
-    last_name_enc: str | None
-    email_enc: str | None
-    phone_enc: str | None
-    zip_enc: str | None
-    email_bidx: str | None
-    phone_bidx: str | None
-    zip3: str
-    distance_mi: int | None
-    interest_level: int
-    channels: Channels
-    preferred_practitioner: str | None
-    preferred_times: Windows
-    campaign: str | None
-    referrer: str | None
+class Entry(NewEntry):
+    """An entry as stored: what its join gave, and what came since."""
+
     token_hash: str
-    patient_id: str | None
     booking_id: str | None
-    joined_at: datetime
-    status_at: datetime
     notified_at: datetime | None
     clicked_at: datetime | None
     booked_at: datetime | None
     paid_at: datetime | None
     version: int
-    updated_at: datetime
 
     @property
     def queued(self) -> bool:

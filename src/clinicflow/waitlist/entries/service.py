@@ -74,7 +74,7 @@ async def clicked(entries: EntryRepository, entry_id: str, ref: str, now: dateti
     await entries.add_engagement(entry_id, "clicked", now, ref)
 
 
-def _queued(entry: Entry | NewEntry) -> Queued:
+def _queued(entry: NewEntry) -> Queued:
     return Queued(entry.id, entry.joined_at, entry.interest_level, entry.distance_mi)
 
 

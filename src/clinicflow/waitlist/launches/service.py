@@ -27,12 +27,7 @@ from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
-from clinicflow.waitlist.conversions.service import (
-    booking_actor,
-    details_for_booking,
-    record_booked,
-    slot_for,
-)
+from clinicflow.waitlist.conversions.service import Claims, Link, slot_for
 from clinicflow.waitlist.conversions.views import Claimed
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.choices import unknown_service
@@ -44,13 +39,7 @@ from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.domain.waves import OpenSlot, capacity, launch_problems, wave_size
 from clinicflow.waitlist.entries.service import checked, clicked, standings
-from clinicflow.waitlist.errors import (
-    AlreadyLive,
-    ServiceNotReady,
-    invalid,
-    link_closed,
-    no_such_link,
-)
+from clinicflow.waitlist.errors import AlreadyLive, ServiceNotReady, invalid, no_such_link
 from clinicflow.waitlist.events import service_launched, waitlist_event
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
@@ -232,6 +221,7 @@ class InvitationService:
         self._guard = guard
         self._desk = desk
         self._launcher = launcher
+        self._claims = Claims(uow=uow, clock=clock, cipher=cipher, guard=guard, desk=desk)
 
     async def view(
         self, token: str, lo: datetime | None = None, hi: datetime | None = None
@@ -270,31 +260,14 @@ class InvitationService:
             inv = await uow.invitations.by_token(found, lock=True)
             if inv is None:
                 raise no_such_link("invitation")
-            if effective(inv.status, inv.expires_at, now) != "sent":
-                raise link_closed("invitation", effective(inv.status, inv.expires_at, now))
-            entry = await uow.entries.get(inv.entry_id, lock=True)
-            if entry is None or entry.status != Status.INVITED:
-                raise link_closed("invitation", "withdrawn")
+            link = Link(
+                "invitation", inv.id, inv.entry_id, inv.status, inv.expires_at, "sent",
+                Status.INVITED,
+            )  # fmt: skip
+            entry = await self._claims.holder(uow, link, now)
             slot = slot_for(self._catalog, inv.service, ask)
-            details = details_for_booking(
-                uow, self._guard, self._cipher, actor, entry, "claim", now
-            )
-            await uow.invitations.set_status(inv.id, {"sent"}, "claiming", now)
-            await clicked(uow.entries, inv.entry_id, f"invitation:{inv.id}", now)
+            details = await self._claims.claiming(uow, actor, link, entry, now)
             await uow.commit()
-        try:
-            booked = await self._desk.book(booking_actor(actor), slot, details, None)
-        except BaseException:
-            async with self._uow() as uow:  # the link is open again for another slot
-                await uow.invitations.set_status(inv.id, {"claiming"}, "sent", now)
-                await uow.commit()
-            raise
-        done = self._clock.now()
-        async with self._uow() as uow:
-            await uow.invitations.set_status(
-                inv.id, {"claiming"}, "claimed", done, booking_id=booked.id
-            )
-            await record_booked(uow, inv.entry_id, {Status.INVITED}, booked, "invitation", done)
-            await uow.commit()
+        booked = await self._claims.book(actor, link, slot, details, None, now)
         await self._launcher.next_wave(inv.service)  # this booking may have closed the wave
         return Claimed(inv.service, Status.BOOKED.value, booked)

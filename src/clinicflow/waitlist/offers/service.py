@@ -20,11 +20,7 @@ from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
-from clinicflow.waitlist.conversions.service import (
-    booking_actor,
-    details_for_booking,
-    record_booked,
-)
+from clinicflow.waitlist.conversions.service import Claims, Link, record_booked
 from clinicflow.waitlist.conversions.views import Claimed
 from clinicflow.waitlist.domain.links import effective, new_token
 from clinicflow.waitlist.domain.matching import suits
@@ -34,7 +30,7 @@ from clinicflow.waitlist.domain.standing import ranked_first
 from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.service import checked, clicked, standings
-from clinicflow.waitlist.errors import link_closed, no_such_link
+from clinicflow.waitlist.errors import no_such_link
 from clinicflow.waitlist.events import slot_facts, waitlist_event
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
@@ -67,6 +63,7 @@ class OfferService:
         self._policy = policy
         self._timing = timing
         self._mail = mail
+        self._claims = Claims(uow=uow, clock=clock, cipher=cipher, guard=guard, desk=desk)
 
     async def slot_freed(self, slot: Slot, cancelled_patient: str | None) -> str | None:
         """Offer a freed slot; the offer id, or None when nobody suits or it is gone."""
@@ -144,32 +141,14 @@ class OfferService:
             offer = await uow.offers.by_token(found, lock=True)
             if offer is None:
                 raise no_such_link("offer")
-            if effective(offer.status, offer.expires_at, now) != "made":
-                raise link_closed("offer", effective(offer.status, offer.expires_at, now))
-            entry = await uow.entries.get(offer.entry_id, lock=True)
-            if entry is None or entry.status != Status.OFFERED:
-                raise link_closed("offer", "withdrawn")
-            details = details_for_booking(
-                uow, self._guard, self._cipher, actor, entry, "claim", now
-            )
-            await uow.offers.set_status(offer.id, {"made"}, "claiming", now)
-            await clicked(uow.entries, offer.entry_id, f"offer:{offer.id}", now)
+            link = Link(
+                "offer", offer.id, offer.entry_id, offer.status, offer.expires_at, "made",
+                Status.OFFERED,
+            )  # fmt: skip
+            entry = await self._claims.holder(uow, link, now)
+            details = await self._claims.claiming(uow, actor, link, entry, now)
             await uow.commit()
-        slot = slot_of(offer)
-        try:
-            booked = await self._desk.book(booking_actor(actor), slot, details, offer.hold_id)
-        except BaseException:
-            async with self._uow() as uow:
-                await uow.offers.set_status(offer.id, {"claiming"}, "made", now)
-                await uow.commit()
-            raise
-        done = self._clock.now()
-        async with self._uow() as uow:
-            await uow.offers.set_status(
-                offer.id, {"claiming"}, "claimed", done, booking_id=booked.id
-            )
-            await record_booked(uow, offer.entry_id, {Status.OFFERED}, booked, "offer", done)
-            await uow.commit()
+        booked = await self._claims.book(actor, link, slot_of(offer), details, offer.hold_id, now)
         return Claimed(offer.service, Status.BOOKED.value, booked)
 
     async def _offer(
