@@ -1,6 +1,6 @@
 """Data retention across contexts: what is due (`plan`) and carrying it out (`apply`).
 
-Each rule lives with the data it governs (`booking.jobs`, `patients.jobs`,
+Each rule lives with the data it governs (`booking.jobs`, `patients.jobs`, `waitlist.jobs`,
 `infra.audit_retention`, `infra.events.retention`); this module only runs them in order and
 collects ids and counts, never PHI. `apply` gives every data class its own write
 transaction (patients one per batch, so no long transaction holds the table) and each one
@@ -26,7 +26,8 @@ from clinicflow.infra.events.retention import EventPrune
 from clinicflow.infra.unit_of_work import Factory, UnitOfWork
 from clinicflow.patients.jobs import PatientRetention
 from clinicflow.patients.repository import SqlRetentionUnitOfWork
-from clinicflow.waitlist import retention as waitlist_retention
+from clinicflow.waitlist.jobs import WaitlistRetention
+from clinicflow.waitlist.repository import SqlWaitlistUnitOfWork
 
 __all__ = ["STEPS", "PlanRow", "RetentionPlan", "apply", "plan", "rows"]
 
@@ -71,9 +72,9 @@ def _holds(db: Database) -> HoldRetention:
 async def plan(db: Database, policy: RetentionPolicy, now: datetime) -> RetentionPlan:
     patients = await _patients(db).due(policy, now)
     holds = await _holds(db).due(policy, now)
+    withdrawn = await _waitlist(db).due(policy, now)
     async with db.read() as conn:
         audit = await audit_retention.due(conn, policy, now)
-        withdrawn = await waitlist_retention.due(conn, policy, now)
         events = await event_retention.due(conn, event_retention.cutoffs(policy, now))
     return RetentionPlan(
         now=now,
@@ -94,9 +95,7 @@ async def apply(
     """Carry the policy out; `step(name)` hears each of STEPS as it is done."""
     holds = await _holds(db).delete_due(policy, now)
     step(STEPS[0])
-    withdrawn = await _committed(
-        db, lambda uow: waitlist_retention.delete_due(uow.connection, policy, now)
-    )
+    withdrawn = await _waitlist(db).delete_due(policy, now)
     step(STEPS[1])
     cutoffs = event_retention.cutoffs(policy, now)
     events = await _committed(db, lambda uow: event_retention.prune(uow.connection, cutoffs))
@@ -137,6 +136,10 @@ async def _committed(db: Database, work: Callable[[UnitOfWork], Awaitable[T]]) -
     return done
 
 
+def _waitlist(db: Database) -> WaitlistRetention:
+    return WaitlistRetention(uow=Factory(db, SqlWaitlistUnitOfWork))
+
+
 def rows(result: RetentionPlan) -> list[PlanRow]:
     """One row per data class (and one for legal-hold spares), for people to read."""
     policy = result.policy
@@ -172,7 +175,7 @@ def rows(result: RetentionPlan) -> list[PlanRow]:
         ),
         PlanRow(
             "cancelled waitlist entries",
-            f"withdrawn before {_day(waitlist_retention.cutoff(policy, result.now))} "
+            f"withdrawn before {_day(WaitlistRetention.cutoff(policy, result.now))} "
             f"({policy.cancelled_waitlist_entries_days} days): delete",
             len(result.waitlist_entries),
             result.waitlist_entries,

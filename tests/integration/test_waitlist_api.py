@@ -1,5 +1,6 @@
 """The waitlist API: joining without an account, the private token view, the staff list,
-positions that move with time, preferences, withdrawal, events — PHI sealed at rest."""
+preferences, withdrawal, events — PHI sealed at rest. (The rules behind them, on in-memory
+units of work: tests/unit/waitlist/test_entries_service.py.)"""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from clinicflow.infra.outbox import outbox
 from clinicflow.infra.rekey import reseal_all
 from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
-from clinicflow.waitlist.cipher import WaitlistCipher
+from clinicflow.waitlist.guard import WaitlistCipher
 from clinicflow.waitlist.tables import entries
-from support.app import staff_session
 from support.waitlist import mailbox
 
 PUBLIC_FIELDS = {
@@ -112,63 +112,6 @@ async def test_an_unknown_token_answers_404_without_telling_why(client: httpx.As
 
     assert resp.status_code == 404
     assert resp.json()["code"] == "waitlist_entry_not_found"
-
-
-async def test_entries_rank_by_score_then_by_join_time(
-    client: httpx.AsyncClient, container: Container, clock: FixedClock
-) -> None:
-    first = await join(client, person(1))
-    clock.advance(timedelta(hours=1))
-    second = await join(client, person(2))
-    keen = await join(client, person(3, interest_level=5))
-    clock.advance(timedelta(days=200))  # both capped at the horizon: equal scores
-    front_desk = await staff_session(container, "desk", "front_desk")
-
-    listed = await staff_list(client, front_desk, service="counseling")
-
-    order = [e["id"] for e in listed["entries"]]
-    assert order == [keen["id"], first["id"], second["id"]]
-    assert [e["position"] for e in listed["entries"]] == [1, 2, 3]
-    assert listed["entries"][1]["priority_score"] == listed["entries"][2]["priority_score"]
-    page = await staff_list(client, front_desk, service="counseling", limit="1", offset="1")
-    assert [(e["id"], e["position"]) for e in page["entries"]] == [(first["id"], 2)]
-
-
-async def test_as_time_passes_the_wait_component_grows_and_can_reorder(
-    client: httpx.AsyncClient, clock: FixedClock
-) -> None:
-    early = await join(client, person(1, interest_level=3))
-    clock.advance(timedelta(days=80))
-    later = await join(client, person(2, interest_level=4))
-
-    before = await mine(client, early["token"])
-    assert before["position"] == 1
-    assert component(before, "wait_time")["value"] == round(80 / 90, 4)
-    assert (await mine(client, later["token"]))["position"] == 2
-
-    clock.advance(timedelta(days=100))  # early is capped at 90 days; later keeps gaining
-
-    after = await mine(client, early["token"])
-    assert component(after, "wait_time")["value"] == 1.0
-    assert after["position"] == 2
-    assert (await mine(client, later["token"]))["position"] == 1
-
-
-async def test_engagement_counts_and_fades_with_its_half_life(
-    client: httpx.AsyncClient, container: Container, clock: FixedClock
-) -> None:
-    made = await join(client, person(1))
-    service = container.waitlist.service
-    assert await service.record_engagement(made["id"], "clicked", clock.now(), ref="msg-1")
-    assert not await service.record_engagement(made["id"], "clicked", clock.now(), ref="msg-1")
-
-    fresh = component(await mine(client, made["token"]), "engagement")
-    clock.advance(timedelta(days=30))
-    faded = component(await mine(client, made["token"]), "engagement")
-
-    assert fresh["value"] == 0.3935  # 1 − e^−0.5: one click, counted once
-    assert faded["value"] == 0.2212  # 1 − e^−0.25: half its weight after 30 days
-    assert fresh["reason"].startswith("1 clicked")
 
 
 @pytest.mark.both_databases

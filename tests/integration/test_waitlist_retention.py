@@ -33,7 +33,7 @@ async def test_withdrawn_entries_go_after_the_policy_days_and_live_ones_stay(
 ) -> None:
     gone = await join(client, person(1))
     staying = await join(client, person(2))
-    await container.waitlist.service.record_engagement(gone["id"], "clicked", clock.now())
+    await container.waitlist.entries.record_engagement(gone["id"], "clicked", clock.now())
     assert await count(container, engagements, engagements.c.entry_id == gone["id"]) == 1
     withdrawn = await client.delete("/v1/waitlist/mine", params={"token": gone["token"]})
     assert withdrawn.status_code == 200, withdrawn.text

@@ -9,16 +9,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select, update
-from test_access_matrix import _admin as admin_session
-from test_waitlist_api import join, person
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
 from clinicflow.shared.actor import ANONYMOUS
 from clinicflow.shared.clock import FixedClock
-from clinicflow.waitlist.commands import Contact, JoinRequest
+from clinicflow.waitlist.entries.commands import Contact, JoinRequest
 from clinicflow.waitlist.tables import entries
-from support.app import staff_session
+from support.app import admin_session, staff_session
+from support.waitlist import join, person
 
 # Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
 pytestmark = pytest.mark.both_databases
@@ -42,7 +41,7 @@ async def scripted(client: httpx.AsyncClient, container: Container, clock: Fixed
     await join(client, person(4, zip="03601"))  # a small ZIP3 area (036), far away
     gone = await join(client, person(5))
     await client.delete("/v1/waitlist/mine", params={"token": gone["token"]})
-    service = container.waitlist.service
+    service = container.waitlist.entries
     now = clock.now()
     made = [await join(client, person(10 + n, service="alternative_medicine")) for n in range(4)]
     stages = [("notified", "clicked", "booked", "paid"), ("notified", "clicked"), ("notified",), ()]
@@ -197,7 +196,7 @@ async def _headers(client: httpx.AsyncClient, container: Container, role: str) -
 async def test_two_joins_at_once_for_one_person_make_one_entry(container: Container) -> None:
     contact = Contact("Wren", "Halloway", "wren@example.org", None)
     req = JoinRequest("counseling", contact, "78701", 3)
-    service = container.waitlist.service
+    service = container.waitlist.entries
 
     first, second = await asyncio.gather(service.join(ANONYMOUS, req), service.join(ANONYMOUS, req))
 

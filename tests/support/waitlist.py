@@ -9,16 +9,14 @@ import email
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import yaml
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.infra.outbox import outbox
-from support.app import PASSWORD
+from support.app import admin_session
 
 ROOT = Path(__file__).resolve().parents[2]
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic. Counseling needs a day's notice
@@ -48,13 +46,7 @@ def clinic_yaml(tmp_path: Path, *, tbd: bool = False) -> Path:
 
 
 async def admin_headers(container: Container) -> dict[str, str]:
-    made = await container.users.create("root", "admin", PASSWORD)
-    assert made.totp_uri is not None
-    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
-    opened, _ = await container.users.login(
-        "root", PASSWORD, code_at(secret, container.clock.now())
-    )
-    return {"Authorization": f"Bearer {opened.token}"}
+    return await admin_session(container)
 
 
 def person(n: int, service: str = "counseling", **over: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.booking import BookingNow, SqlBookingDesk, booking_now
+from clinicflow.booking import SqlBookingDesk
 from clinicflow.booking.availability.service import AvailabilityService
 from clinicflow.booking.cache import CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
@@ -26,10 +26,8 @@ from clinicflow.booking.repository import SqlBookingUnitOfWork
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.bootstrap.core import Core
-from clinicflow.catalog.repository import launched_services, record_launch
 from clinicflow.catalog.service import LaunchState
 from clinicflow.infra.cache import Cache, MemoryCache, RedisCache
-from clinicflow.infra.db import legacy_unit_of_work
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.patients import PatientDetails, PatientDirectory, VisitHistory
 from clinicflow.shared.actor import Actor
@@ -102,13 +100,10 @@ def _request(slot: Slot) -> SlotRequest:
 
 class WaitlistDesk:
     """The waitlist's `BookingDesk` port (waitlist/ports.py) over booking's use cases: the
-    waitlist's launch waves and freed-slot offers book, hold and cancel as the clinic.
-
-    The steps the waitlist takes inside its own transaction (keep a hold longer, let it go,
-    read a booking's status, record a launch) still come with that transaction's connection,
-    opened by the transitional `Database.write`; booking's `SqlBookingDesk` acts on it, and
-    publishes a released hold's event through its unit of work. When the waitlist has a unit
-    of work of its own, it builds the `SqlBookingDesk` on it instead and these go."""
+    waitlist's launch waves and freed-slot offers book, hold and cancel as the clinic. (The
+    steps it takes inside its own transaction — keep a hold longer, let it go, read a
+    booking's status — go through booking's `SqlBookingDesk` on the waitlist's unit of work:
+    bootstrap/waitlist.py.)"""
 
     def __init__(
         self, *, bookings: BookingService, availability: AvailabilityService, launches: LaunchState
@@ -144,23 +139,6 @@ class WaitlistDesk:
         """A hold for the exact slot (the clinic's usual hold length); raises the booking
         error when the slot is no longer free."""
         return await self._bookings.hold(_request(slot))
-
-    async def extend_hold(
-        self, conn: AsyncConnection, hold_id: str, until: datetime, now: datetime
-    ) -> bool:
-        return await SqlBookingDesk(conn).extend_hold(hold_id, until, now)
-
-    async def release_hold(self, conn: AsyncConnection, hold_id: str, now: datetime) -> bool:
-        return await SqlBookingDesk(conn, legacy_unit_of_work(conn)).release_hold(hold_id, now)
-
-    async def status_of(self, conn: AsyncConnection, booking_id: str) -> BookingNow | None:
-        return await booking_now(conn, booking_id)
-
-    async def launched(self, conn: AsyncConnection) -> frozenset[str]:
-        return await launched_services(conn)
-
-    async def launch(self, conn: AsyncConnection, service: str, at: datetime, by: str) -> bool:
-        return await record_launch(conn, service, at, by)
 
     def launched_here(self) -> None:
         """A launch committed in this process: booking sees it from the next request on."""

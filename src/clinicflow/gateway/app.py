@@ -38,8 +38,7 @@ from clinicflow.notifications.push.api import router as push_router
 from clinicflow.patients.api import router as patients_router
 from clinicflow.payments.api import ROUTERS as PAYMENTS_ROUTERS
 from clinicflow.settings import Settings
-from clinicflow.waitlist.api import router as waitlist_router
-from clinicflow.waitlist.api_links import router as waitlist_links_router
+from clinicflow.waitlist.api import routers as waitlist_routers
 from clinicflow.webhooks.api import router as webhooks_router
 
 # The seed's services, each a context's routers: `clinicflow serve --services booking,patients`
@@ -50,7 +49,7 @@ ROUTERS: dict[str, tuple[APIRouter, ...]] = {
     "identity": (identity_router, sign_in_page_router),
     # Provider webhooks carry the providers' signatures, not our credentials.
     "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),
-    "waitlist": (waitlist_router, waitlist_links_router),
+    "waitlist": waitlist_routers,
     "payments": PAYMENTS_ROUTERS,
 }
 

@@ -1,10 +1,17 @@
 """Waitlist: people waiting for a service that has not launched, or for a freed slot in a
 live one; ranked by a transparent priority score. PHI is sealed at rest.
 
-Public surface for other contexts and the integrator: the service, the reader, the states,
-the policy and timing, and the ports the composition root implements (`BookingDesk`,
-`Messenger`). Tables: `waitlist_entry`, `waitlist_engagement`, `waitlist_wave`,
-`waitlist_invitation`, `waitlist_offer`, `waitlist_nurture`.
+One sub-package per aggregate: `entries/` (joining, standing, preferences, the staff list),
+`launches/` (launch waves and invitations), `offers/` (freed slots), `conversions/`
+(bookings made from the list, and payments), `nurture/` (messages to the waiting),
+`stats/`, `messages/` (the emails); pure rules in `domain/`, one unit of work over them all
+(`ports.WaitlistUnitOfWork`, `repository.SqlWaitlistUnitOfWork`).
+
+Public surface for other contexts and the integrator: the use cases (`Waitlist`), the
+states, the policy and timing, and the ports the composition root implements
+(`BookingDesk`, `BookingRecords`, `Messenger`). Tables: `waitlist_entry`,
+`waitlist_engagement`, `waitlist_wave`, `waitlist_invitation`, `waitlist_offer`,
+`waitlist_nurture`.
 """
 
 from clinicflow.waitlist.domain.policy import WaitlistPolicy, Weights
@@ -17,10 +24,8 @@ from clinicflow.waitlist.domain.states import (
     Status,
 )
 from clinicflow.waitlist.domain.timing import Timing
-from clinicflow.waitlist.handlers import WaitlistService
-from clinicflow.waitlist.ports import BookingDesk, Messenger, Slot
-from clinicflow.waitlist.reads import WaitlistReader
-from clinicflow.waitlist.wiring import Waitlist, build_waitlist
+from clinicflow.waitlist.ports import BookingDesk, BookingRecords, Messenger, Slot
+from clinicflow.waitlist.service import Waitlist
 
 __all__ = [
     "CHANGEABLE",
@@ -29,14 +34,12 @@ __all__ = [
     "QUEUED",
     "STAGES",
     "BookingDesk",
+    "BookingRecords",
     "Messenger",
     "Slot",
     "Status",
     "Timing",
     "Waitlist",
     "WaitlistPolicy",
-    "WaitlistReader",
-    "WaitlistService",
     "Weights",
-    "build_waitlist",
 ]

@@ -1,4 +1,4 @@
-"""Waitlist routes: parse → use case → schema. Access is decided in the use cases.
+"""The waitlist's routes: one router per aggregate, all mounted by the gateway.
 
 The person's own entry lives at /v1/waitlist/mine?token=…: a fixed word that no entry id can
 be confused with, and a token in the query string, which request logs drop.
@@ -6,149 +6,13 @@ be confused with, and a token in the query string, which request logs drop.
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from clinicflow.waitlist.conversions.api import router as conversions
+from clinicflow.waitlist.entries.api import router as entries
+from clinicflow.waitlist.launches.api import router as launches
+from clinicflow.waitlist.nurture.api import router as nurture
+from clinicflow.waitlist.offers.api import router as offers
+from clinicflow.waitlist.stats.api import router as stats
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
-from clinicflow.infra.web import CurrentActor, provided
-from clinicflow.waitlist.domain.states import STATUSES
-from clinicflow.waitlist.errors import EntryClosed, EntryNotFound, InvalidEntry
-from clinicflow.waitlist.schemas import (
-    EntryListOut,
-    EntryOut,
-    JoinIn,
-    JoinOut,
-    PreferencesIn,
-    StatusOut,
-)
-from clinicflow.waitlist.schemas_out import (
-    StatsOut,
-    entry_list_out,
-    entry_out,
-    join_out,
-    status_out,
-)
-from clinicflow.waitlist.wiring import Waitlist
-
-router = APIRouter(prefix="/v1/waitlist", tags=["waitlist"])
-Token = Annotated[str, Query(min_length=1, max_length=128, description="your private token")]
-Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]
-WaitlistDep = Annotated[Waitlist, Depends(provided(Waitlist))]
-
-
-@router.post(
-    "",
-    status_code=201,
-    operation_id="joinWaitlist",
-    summary="Join a service's waitlist",
-    responses={200: {"description": "already on this list"}, **errors(InvalidEntry)},
-)
-async def join(
-    waitlist: WaitlistDep,
-    response: Response,
-    background: BackgroundTasks,
-    actor: CurrentActor,
-    body: JoinIn,
-) -> JoinOut:
-    result = await waitlist.service.join(actor, body.request())
-    if result.already_joined:
-        response.status_code = 200
-    if result.then is not None:
-        background.add_task(result.then)
-    url = waitlist.status_url(result.token) if result.token else None
-    return join_out(result, url)
-
-
-@router.get(
-    "",
-    operation_id="listWaitlistEntries",
-    summary="List waitlist entries, best match first",
-    responses=errors(*SIGNED_IN, InvalidEntry),
-)
-async def entries(
-    waitlist: WaitlistDep,
-    actor: CurrentActor,
-    service: Annotated[str | None, Query(max_length=64)] = None,
-    status: Status = None,
-    limit: Annotated[int, Query(gt=0, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> EntryListOut:
-    found = await waitlist.reads.entries(actor, service, status, limit, offset)
-    return entry_list_out(found)
-
-
-@router.get(
-    "/stats",
-    operation_id="getWaitlistStats",
-    summary="Waitlist sizes, sources and conversions, week by week",
-    responses=errors(*SIGNED_IN, InvalidEntry),
-)
-async def stats(
-    waitlist: WaitlistDep,
-    actor: CurrentActor,
-    service: Annotated[str | None, Query(max_length=64)] = None,
-    weeks: Annotated[int, Query(gt=0, le=104)] = 12,
-) -> StatsOut:
-    return StatsOut.of(await waitlist.reads.stats(actor, service, weeks))
-
-
-@router.get(
-    "/mine",
-    operation_id="getMyWaitlistEntry",
-    summary="Where the holder of a waitlist token stands",
-    responses=errors(EntryNotFound),
-)
-async def mine(waitlist: WaitlistDep, token: Token) -> StatusOut:
-    return status_out(await waitlist.reads.by_token(token))
-
-
-@router.patch(
-    "/mine",
-    operation_id="changeMyWaitlistEntry",
-    summary="Change one's own waitlist preferences (by token)",
-    responses=errors(EntryNotFound, InvalidEntry, EntryClosed),
-)
-async def change_mine(
-    waitlist: WaitlistDep, actor: CurrentActor, token: Token, body: PreferencesIn
-) -> StatusOut:
-    view = await waitlist.service.update_by_token(actor, token, body.preferences())
-    return status_out(view)
-
-
-@router.delete(
-    "/mine",
-    operation_id="withdrawMyWaitlistEntry",
-    summary="Leave a waitlist (by token)",
-    responses=errors(EntryNotFound, EntryClosed),
-)
-async def withdraw_mine(waitlist: WaitlistDep, actor: CurrentActor, token: Token) -> StatusOut:
-    return status_out(await waitlist.service.withdraw_by_token(actor, token))
-
-
-@router.patch(
-    "/{entry_id}",
-    operation_id="changeWaitlistEntry",
-    summary="Change a waitlist entry's preferences",
-    responses=errors(*SIGNED_IN, EntryNotFound, InvalidEntry, EntryClosed),
-)
-async def change(
-    waitlist: WaitlistDep, actor: CurrentActor, entry_id: str, body: PreferencesIn
-) -> EntryOut:
-    view = await waitlist.service.update(actor, entry_id, body.preferences())
-    return entry_out(view)
-
-
-@router.delete(
-    "/{entry_id}",
-    operation_id="withdrawWaitlistEntry",
-    summary="Take an entry off a waitlist",
-    responses=errors(*SIGNED_IN, EntryNotFound, EntryClosed),
-)
-async def withdraw(
-    waitlist: WaitlistDep,
-    actor: CurrentActor,
-    entry_id: str,
-    reason: Annotated[str | None, Query(max_length=500)] = None,
-) -> EntryOut:
-    return entry_out(await waitlist.service.withdraw(actor, entry_id, reason))
+routers: tuple[APIRouter, ...] = (entries, stats, launches, offers, conversions, nurture)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clinicflow.shared.errors import Conflict, InvalidRequest, NotFound
+from clinicflow.waitlist.domain.links import why_closed
 
 
 class EntryNotFound(NotFound):
@@ -50,6 +51,14 @@ def no_such_link(kind: str) -> LinkNotFound:
     return LinkNotFound(
         f"no {kind} has this link; copy the whole link from the message the clinic sent you"
     )
+
+
+def link_closed(kind: str, status: str) -> LinkClosed:
+    return LinkClosed(f"this {kind} can no longer book: {why_closed(status)}", link_status=status)
+
+
+def missing(entry_id: str) -> EntryNotFound:
+    return EntryNotFound(f"no waitlist entry {entry_id!r}")
 
 
 def invalid(found: Sequence[tuple[str, str]]) -> InvalidEntry:

@@ -4,15 +4,16 @@ and facts used for counting; never a name, contact, ZIP or referrer URL."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from clinicflow.infra.outbox import Event
+from clinicflow.waitlist.domain.entry import Entry
+from clinicflow.waitlist.domain.links import Offer
 
 JOINED = "waitlist.joined"
 WITHDRAWN = "waitlist.withdrawn"
 
 
-def waitlist_event(kind: str, row: Any, now: datetime, **extra: Any) -> Event:
+def waitlist_event(kind: str, row: Entry, now: datetime, **extra: object) -> Event:
     """`kind` is e.g. "joined"; the event type becomes "waitlist.joined"."""
     payload = {
         "entry_id": row.id,
@@ -52,7 +53,7 @@ def service_launched(service: str, now: datetime, by: str) -> Event:
     )
 
 
-def slot_facts(offer: Any) -> dict[str, Any]:
+def slot_facts(offer: Offer) -> dict[str, object]:
     """A freed slot in an event: when and with whom, never for whom."""
     return {
         "offer_id": offer.id,

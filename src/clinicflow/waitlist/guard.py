@@ -1,14 +1,30 @@
-"""Access checks for the waitlist use cases (rules in domain/access.py) and the audit rows
-they leave. An entry is not a patient record, so its rows name the entry; `patient_id` is
-filled once the entry is linked to a patient."""
+"""Who may see or do what with the waitlist (rules in domain/access.py), the audit rows each
+use case leaves, and the sealing of the person's details.
+
+An entry is not a patient record, so its audit rows name the entry; `patient_id` is filled
+once the entry is linked to a patient. Changes are audited in the use case's own unit of
+work (`audit`), so the row and the change commit together; reads and refusals in a
+transaction of their own (`AuditLog.record_alone`).
+
+PHI is sealed per column and bound to its entry's row (`WaitlistCipher`); the blind indexes
+are keyed per column of this table, so a waitlist email index never equals the patients'
+index of the same email, and one table's indexes say nothing about the other's.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
 
-from clinicflow.infra.audit_trail import Access, AuditTrail
+from clinicflow.infra.audit import AuditEntry
+from clinicflow.infra.audit_trail import Access
+from clinicflow.infra.crypto import KeyRing
+from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.shared.actor import Actor
 from clinicflow.waitlist.domain.access import Need, role_may
+from clinicflow.waitlist.domain.entry import Entry
+from clinicflow.waitlist.ports import AuditLog
+from clinicflow.waitlist.tables import seal_context
 
 RESOURCE = "waitlist_entry"
 _WORDS = {
@@ -21,12 +37,12 @@ _WORDS = {
 }
 
 
-def access(row: Any) -> Access:
-    return Access(RESOURCE, row.id, row.patient_id)
+def access(entry: Entry) -> Access:
+    return Access(RESOURCE, entry.id, entry.patient_id)
 
 
 class WaitlistGuard:
-    def __init__(self, trail: AuditTrail) -> None:
+    def __init__(self, trail: AuditLog) -> None:
         self.trail = trail
 
     async def require(self, actor: Actor, need: Need, entry_id: str | None = None) -> None:
@@ -38,3 +54,57 @@ class WaitlistGuard:
             Access(RESOURCE, target),
             f"your role may not {_WORDS[need]}",
         )
+
+    @staticmethod
+    def audit(
+        uow: Transaction,
+        actor: Actor,
+        action: str,
+        accesses: Iterable[Access],
+        now: datetime,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        """One allowed `action` per resource, committed with `uow`'s change."""
+        for touched in accesses:
+            uow.audit(
+                AuditEntry(
+                    actor_type=actor.kind,
+                    actor_id=actor.id[:64],
+                    role=actor.role.value,
+                    action=action,
+                    resource_type=touched.resource_type,
+                    resource_id=touched.resource_id[:64],
+                    patient_id=touched.patient_id,
+                    source_ip=actor.source_ip,
+                    request_id=actor.request_id,
+                    reason=reason,
+                ),
+                now,
+            )
+
+    async def record_alone(self, actor: Actor, action: str, accesses: Iterable[Access]) -> None:
+        """A read (or a message sent), recorded in a transaction of its own."""
+        await self.trail.record_alone(actor, action, accesses)
+
+
+class WaitlistCipher:
+    """Seals a column's value bound to its entry; blind indexes for finding a repeat join."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self._keys = keys
+
+    def seal(self, value: str | None, column: str, entry_id: str) -> str | None:
+        if not value:
+            return None
+        return self._keys.encrypt(value, context=seal_context(column), row=entry_id)
+
+    def open(self, token: str | None, column: str, entry_id: str) -> str | None:
+        if token is None:
+            return None
+        return self._keys.decrypt(token, context=seal_context(column), row=entry_id)
+
+    def index(self, value: str | None, column: str) -> str | None:
+        if not value:
+            return None
+        return self._keys.blind_index(value, context=seal_context(column))

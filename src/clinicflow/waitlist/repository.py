@@ -1,88 +1,70 @@
-"""The write side: finding a duplicate, inserting, loading for change, updating, and the
-records launch waves, offers and nurture will add to (engagement, stage times)."""
+"""The waitlist's unit of work in SQL: one transaction over every aggregate's repository,
+booking's records the waitlist changes with its own (bound by the composition root), and
+the inbox of the waitlist's subscribers."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import Row, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.db import insert_ignoring_duplicates
-from clinicflow.waitlist.domain.states import ENGAGEMENT_KINDS, OPEN, STAGES
-from clinicflow.waitlist.tables import engagements, entries
+from clinicflow.infra.db import Database
+from clinicflow.infra.inbox import mark_handled, was_handled
+from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.entries.repository import SqlEntries
+from clinicflow.waitlist.launches.repository import SqlInvitations, SqlWaves
+from clinicflow.waitlist.nurture.repository import SqlNurtures
+from clinicflow.waitlist.offers.repository import SqlOffers
+from clinicflow.waitlist.ports import BookingRecords
+from clinicflow.waitlist.stats.queries import SqlStats
 
-_OPEN = sorted(s.value for s in OPEN)
-
-
-async def find_open(
-    conn: AsyncConnection, service: str, email_bidx: str | None, phone_bidx: str | None
-) -> Row[Any] | None:
-    """The open entry for this service and person. With an email, only the email decides:
-    family members often share a phone (the patients' rule too)."""
-    e = entries.c
-    if email_bidx:
-        match = e.email_bidx == email_bidx
-    elif phone_bidx:
-        match = e.phone_bidx == phone_bidx
-    else:
-        return None
-    query = (
-        select(entries)
-        .where(e.service == service, e.status.in_(_OPEN), match)
-        .order_by(e.joined_at, e.id)
-        .limit(1)
-    )
-    return (await conn.execute(query)).first()
+# Booking's records inside this unit of work's transaction: the composition root binds
+# booking's own implementation to the unit of work as it opens.
+BookingBinding = Callable[[UnitOfWork], BookingRecords]
 
 
-async def load(conn: AsyncConnection, entry_id: str, *, lock: bool = False) -> Row[Any] | None:
-    return await _one(conn, entries.c.id == entry_id, lock)
+class SqlInbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def seen(self, subscriber: str, event_id: str) -> bool:
+        return await was_handled(self._conn, subscriber, event_id)
+
+    async def mark(self, subscriber: str, event_id: str, clock: Clock) -> bool:
+        return await mark_handled(self._conn, subscriber, event_id, clock)
 
 
-async def load_by_token(
-    conn: AsyncConnection, token_hash: str, *, lock: bool = False
-) -> Row[Any] | None:
-    return await _one(conn, entries.c.token_hash == token_hash, lock)
+class SqlWaitlistUnitOfWork(UnitOfWork):
+    """Built without `booking` (retention), its `booking` refuses to be used."""
 
+    entries: SqlEntries
+    invitations: SqlInvitations
+    waves: SqlWaves
+    offers: SqlOffers
+    nurtures: SqlNurtures
+    stats: SqlStats
+    inbox: SqlInbox
 
-async def _one(conn: AsyncConnection, clause: Any, lock: bool) -> Row[Any] | None:
-    query = select(entries).where(clause)
-    if lock:
-        query = query.with_for_update()
-    return (await conn.execute(query)).first()
+    def __init__(
+        self, db: Database, *, write: bool = True, booking: BookingBinding | None = None
+    ) -> None:
+        super().__init__(db, write=write)
+        self._bind_booking = booking
+        self._booking: BookingRecords | None = None
 
+    @property
+    def booking(self) -> BookingRecords:
+        if self._booking is None:
+            raise RuntimeError("this unit of work was built without booking's records")
+        return self._booking
 
-async def change(conn: AsyncConnection, row: Any, values: dict[str, Any], now: datetime) -> None:
-    """Update a row loaded (and locked) in this transaction."""
-    if "status" in values and values["status"] != row.status:
-        values = {**values, "status_at": now}
-    await conn.execute(
-        update(entries)
-        .where(entries.c.id == row.id)
-        .values(**values, updated_at=now, version=row.version + 1)
-    )
-
-
-async def add_engagement(
-    conn: AsyncConnection, entry_id: str, kind: str, at: datetime, ref: str | None = None
-) -> bool:
-    """Whether it was new: with a `ref`, a repeated delivery of one event counts once."""
-    if kind not in ENGAGEMENT_KINDS:
-        raise ValueError(f"engagement kind {kind!r} is not one of {ENGAGEMENT_KINDS}")
-    row = {"entry_id": entry_id, "kind": kind, "at": at, "ref": ref}
-    return await insert_ignoring_duplicates(conn, engagements, [row]) == 1
-
-
-async def stamp(conn: AsyncConnection, entry_id: str, stage: str, at: datetime) -> bool:
-    """Record when an entry first reached a conversion stage; a later stamp changes nothing."""
-    if stage not in STAGES:
-        raise ValueError(f"stage {stage!r} is not one of {STAGES}")
-    column = entries.c[f"{stage}_at"]
-    result = await conn.execute(
-        update(entries)
-        .where(and_(entries.c.id == entry_id, column.is_(None)))
-        .values({column: at, entries.c.updated_at: at})
-    )
-    return bool(result.rowcount)
+    def _open(self, conn: AsyncConnection) -> None:
+        self.entries = SqlEntries(conn)
+        self.invitations = SqlInvitations(conn)
+        self.waves = SqlWaves(conn)
+        self.offers = SqlOffers(conn)
+        self.nurtures = SqlNurtures(conn)
+        self.stats = SqlStats(conn)
+        self.inbox = SqlInbox(conn)
+        self._booking = None if self._bind_booking is None else self._bind_booking(self)

@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from clinicflow.infra.bus import Envelope
-from clinicflow.infra.inbox import Inbox
+from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.clock import Clock
-from clinicflow.waitlist.conversion import Conversions
-from clinicflow.waitlist.offers import Offers
-from clinicflow.waitlist.ports import Slot
+from clinicflow.waitlist.conversions.service import ConversionService
+from clinicflow.waitlist.domain.slots import Slot
+from clinicflow.waitlist.offers.service import OfferService
+from clinicflow.waitlist.ports import WaitlistUnitOfWork
 
 
 class FreedSlots:
@@ -20,11 +21,17 @@ class FreedSlots:
     types = frozenset({"booking.cancelled"})
 
     def __init__(
-        self, offers: Offers, inbox: Inbox, enabled: Callable[[], Awaitable[bool]] | None = None
+        self,
+        *,
+        offers: OfferService,
+        uow: UnitsOfWork[WaitlistUnitOfWork],
+        clock: Clock,
+        enabled: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """`enabled`: the `waitlist_auto_offers` feature flag; always on when not given."""
         self._offers = offers
-        self._inbox = inbox
+        self._uow = uow
+        self._clock = clock
         self._enabled = enabled
 
     async def handle(self, event: Envelope) -> None:
@@ -33,8 +40,9 @@ class FreedSlots:
             return  # a bare hold let go: no visit was freed
         if self._enabled is not None and not await self._enabled():
             return  # switched off: the slot simply opens for anyone
-        if await self._inbox.seen(self.name, event.event_id):
-            return
+        async with self._uow.reading() as uow:
+            if await uow.inbox.seen(self.name, event.event_id):
+                return
         slot = Slot(
             service=str(p["service"]),
             visit_type=str(p["visit_type"]),
@@ -43,21 +51,20 @@ class FreedSlots:
             practitioner=str(p["practitioner"]),
         )
         await self._offers.slot_freed(slot, str(p["patient_id"]))
-        async with self._inbox.handling(self.name, event):
-            pass  # recorded after the offer: a redelivery finds the slot held, or handled
+        # Recorded after the offer (it holds the slot in booking's own transaction first): a
+        # redelivery finds the slot held, or handled.
+        async with self._uow() as uow:
+            await uow.inbox.mark(self.name, event.event_id, self._clock)
+            await uow.commit()
 
 
 class PaidVisits:
     name = "waitlist_conversions"
     types = frozenset({"payment.succeeded"})
 
-    def __init__(self, conversions: Conversions, inbox: Inbox, clock: Clock) -> None:
+    def __init__(self, *, conversions: ConversionService) -> None:
         self._conversions = conversions
-        self._inbox = inbox
-        self._clock = clock
 
     async def handle(self, event: Envelope) -> None:
         booking_ids = [str(b) for b in event.payload.get("booking_ids") or []]
-        async with self._inbox.handling(self.name, event) as conn:
-            if conn is not None:
-                await self._conversions.paid(conn, booking_ids, self._clock.now())
+        await self._conversions.paid(self.name, event.event_id, booking_ids)

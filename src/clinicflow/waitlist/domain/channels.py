@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "phone")  # phone: a call from the front desk
 _NEEDS = {"email": "email", "sms": "phone", "phone": "phone"}
+
+Prefs = Mapping[str, Mapping[str, object]]
 
 
 def default_channels(has_email: bool, has_phone: bool) -> tuple[str, ...]:
@@ -42,7 +43,7 @@ def problems(
     return found
 
 
-def consent(current: Mapping[str, Any], wanted: Sequence[str], now: datetime) -> dict[str, Any]:
+def consent(current: Prefs, wanted: Sequence[str], now: datetime) -> dict[str, dict[str, object]]:
     """Per channel: opted in (with when consent was given) or out (with when withdrawn).
     Re-stating the same choice keeps its time."""
     prefs = {k: dict(v) for k, v in current.items()}
@@ -59,5 +60,33 @@ def consent(current: Mapping[str, Any], wanted: Sequence[str], now: datetime) ->
     return prefs
 
 
-def chosen(prefs: Mapping[str, Any]) -> list[str]:
+def chosen(prefs: Prefs) -> list[str]:
     return [c for c in CHANNELS if (prefs.get(c) or {}).get("opt_in")]
+
+
+def channel_values(
+    current: Prefs,
+    channels: Sequence[str] | None,
+    sms_consent: bool | None,
+    has_email: bool,
+    has_phone: bool,
+    now: datetime,
+) -> tuple[dict[str, dict[str, object]], list[tuple[str, str]]]:
+    """The consent record after a join or a change, or the problems that stop it.
+    `channels`/`sms_consent`: None when not given; withdrawing SMS consent alone drops SMS
+    from the channels."""
+    before = chosen(current)
+    wanted: Sequence[str]
+    if channels is not None:
+        wanted = list(dict.fromkeys(channels))
+    elif not current:
+        wanted = default_channels(has_email, has_phone)
+    else:
+        wanted = before
+    consent_given = "sms" in before if sms_consent is None else sms_consent
+    if sms_consent is False and channels is None:
+        wanted = [c for c in wanted if c != "sms"]
+    found = problems(wanted, has_email, has_phone, consent_given)
+    if found:
+        return {}, found
+    return consent(current, wanted, now), []

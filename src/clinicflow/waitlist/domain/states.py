@@ -6,9 +6,8 @@
        │  ◀──────── claim window over ──┘
        └──▶ withdrawn   (from waiting, invited or offered; by the person or staff)
 
-Launch waves invite (`waitlist.launching`), freed slots are offered (`waitlist.offers`),
-claims and staff conversions book (`waitlist.placing`), a payment converts
-(`waitlist.subscribers`).
+Launch waves invite (`waitlist.launches`), freed slots are offered (`waitlist.offers`),
+claims and staff conversions book, and a payment converts (`waitlist.conversions`).
 """
 
 from __future__ import annotations

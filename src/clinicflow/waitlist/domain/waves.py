@@ -1,6 +1,7 @@
 """Launch waves: how many people one wave invites.
 
-A wave is sized to capacity: the initial visits the open calendar can take over the next
+A service launches once the catalog has what booking needs (`launch_problems` names what it
+lacks). A wave is sized to capacity: the initial visits the open calendar can take over the next
 weeks. Availability lists every start a visit could have, and those overlap (a 50-minute
 visit may start every 30 minutes), so capacity counts the most visits that fit side by side:
 per practitioner, earliest end first (the greedy that is optimal for interval scheduling),
@@ -11,8 +12,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from clinicflow.catalog import Service
+from clinicflow.waitlist.domain.slots import INITIAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +47,19 @@ def capacity(slots: Iterable[OpenSlot], gap_minutes: int = 0) -> int:
 def wave_size(capacity_now: int, candidates: int) -> int:
     """Never more invitations than places, nor than people waiting to be invited."""
     return max(0, min(capacity_now, candidates))
+
+
+def launch_problems(service: Service) -> list[tuple[str, str]]:
+    """(item, what to change) for everything booking would still refuse once launched."""
+    key = service.key
+    if not service.visit_types:
+        return [
+            ("durations", f"no visit durations are configured; add `durations:` (initial, "
+             f"followup …) under services.{key} in the clinic's YAML"),
+            ("pricing", f"no prices are configured; add `pricing:` under services.{key}"),
+        ]  # fmt: skip
+    found = [("catalog", reason) for reason in replace(service, active=True).reasons]
+    if INITIAL not in service.visit_types:
+        found.append(("durations", f"add an `{INITIAL}` visit type: launch waves invite "
+                      "people to their first visit"))  # fmt: skip
+    return found

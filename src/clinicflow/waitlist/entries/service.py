@@ -1,0 +1,360 @@
+"""The entry's use cases: join, see where one stands, change preferences, withdraw; the
+staff list; and the records launch waves, offers and nurture feed (engagement, stages).
+
+Each change runs in one unit of work with its audit rows and its outbox event. The person's
+own entry is reached by its private token; staff reach any entry by id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from clinicflow.catalog import Catalog
+from clinicflow.infra.unit_of_work import UnitsOfWork
+from clinicflow.shared.actor import Actor, Role
+from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.domain import choices
+from clinicflow.waitlist.domain.access import Need
+from clinicflow.waitlist.domain.channels import channel_values
+from clinicflow.waitlist.domain.entry import Entry, NewEntry
+from clinicflow.waitlist.domain.links import new_token, token_hash, well_formed
+from clinicflow.waitlist.domain.policy import WaitlistPolicy
+from clinicflow.waitlist.domain.standing import Queued, Standing, alone
+from clinicflow.waitlist.domain.standing import standings as ranked
+from clinicflow.waitlist.domain.states import Status
+from clinicflow.waitlist.domain.zips import distance_miles
+from clinicflow.waitlist.entries.commands import JoinRequest, Preferences
+from clinicflow.waitlist.entries.ports import AlreadyListed, EntryChanges, EntryRepository
+from clinicflow.waitlist.entries.views import EntryList, EntryView, JoinResult, PublicView
+from clinicflow.waitlist.errors import (
+    EntryClosed,
+    EntryNotFound,
+    invalid,
+    missing,
+    no_link,
+    no_such_link,
+)
+from clinicflow.waitlist.events import waitlist_event
+from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard, access
+from clinicflow.waitlist.messages.service import LinkMail
+from clinicflow.waitlist.ports import WaitlistUnitOfWork
+
+Finder = Callable[[EntryRepository], Awaitable[Entry | None]]
+
+
+async def standings(
+    entries: EntryRepository, service: str, now: datetime, policy: WaitlistPolicy
+) -> dict[str, Standing]:
+    """Entry id → standing, for every queued entry of `service`."""
+    queue, events = await entries.queue(service, now)
+    return ranked(queue, events, now, policy)
+
+
+async def standing_of(
+    entries: EntryRepository, entry: Entry, now: datetime, policy: WaitlistPolicy
+) -> Standing:
+    """One entry's standing: its place in the queue, or its score alone once it left it."""
+    if entry.queued:
+        return (await standings(entries, entry.service, now, policy))[entry.id]
+    return alone(_queued(entry), await entries.engagements_of(entry.id, now), now, policy)
+
+
+def checked(token: str, kind: str) -> str:
+    """A link's token hash, or the one not-found answer for anything malformed."""
+    if not well_formed(token):
+        raise no_such_link(kind)
+    return token_hash(token)
+
+
+async def clicked(entries: EntryRepository, entry_id: str, ref: str, now: datetime) -> None:
+    """The first look at a link: the clicked stage, and a click for the engagement score."""
+    await entries.stamp(entry_id, "clicked", now)
+    await entries.add_engagement(entry_id, "clicked", now, ref)
+
+
+def _queued(entry: NewEntry) -> Queued:
+    return Queued(entry.id, entry.joined_at, entry.interest_level, entry.distance_mi)
+
+
+class EntryService:
+    def __init__(
+        self,
+        *,
+        uow: UnitsOfWork[WaitlistUnitOfWork],
+        clock: Clock,
+        catalog: Catalog,
+        cipher: WaitlistCipher,
+        guard: WaitlistGuard,
+        policy: WaitlistPolicy,
+        mail: LinkMail,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._catalog = catalog
+        self._cipher = cipher
+        self._guard = guard
+        self._mail = mail
+        self.policy = policy
+
+    async def join(self, actor: Actor, req: JoinRequest) -> JoinResult:
+        """A new entry; or, when the person already has an open entry for this service,
+        that entry for callers who may see it, and otherwise an answer that looks exactly
+        like a new entry's (the person hears of the repeat by email)."""
+        await self._guard.require(actor, Need.JOIN)
+        new = self._new_entry(actor, req)
+        try:
+            async with self._uow() as uow:
+                found = await uow.entries.find_open(req.service, new.email_bidx, new.phone_bidx)
+                if found is not None:
+                    done = await self._again(uow, actor, found, new)
+                else:
+                    token, hashed = new_token()
+                    entry = await uow.entries.add(new, hashed)
+                    self._guard.audit(uow, actor, "create", [access(entry)], new.joined_at)
+                    uow.publish(waitlist_event("joined", entry, new.joined_at))
+                    done = await self._joined(uow.entries, entry, token)
+                await uow.commit()
+                return done
+        except AlreadyListed:
+            # A join for the same person and service committed first: answer as for a repeat.
+            async with self._uow() as uow:
+                found = await uow.entries.find_open(req.service, new.email_bidx, new.phone_bidx)
+                if found is None:
+                    raise
+                done = await self._again(uow, actor, found, new)
+                await uow.commit()
+                return done
+
+    async def _again(
+        self, uow: WaitlistUnitOfWork, actor: Actor, found: Entry, new: NewEntry
+    ) -> JoinResult:
+        self._guard.audit(uow, actor, "join_again", [access(found)], self._clock.now())
+        if actor.is_staff or (actor.patient_id and actor.patient_id == found.patient_id):
+            return await self._joined(uow.entries, found, None)
+        # The caller may be anyone who typed this email: nothing of the real entry (id, date,
+        # place, preferences) and no link to it. A fresh id and an unused token stand in;
+        # the score and place are those the caller's own answers would get as a new entry.
+        token, _ = new_token()
+        now = self._clock.now()
+        queue, events = await uow.entries.queue(new.service, now)
+        standing = ranked([*queue, _queued(new)], events, now, self.policy)[new.id]
+        view = PublicView(new.service, new.status, new.joined_at, standing,
+                          self.policy.weights.as_dict())  # fmt: skip
+        return JoinResult(new.id, view, token, False, self._mail.repeat_join(found))
+
+    async def by_token(self, token: str) -> PublicView:
+        """No audit row: the view holds nothing that identifies or reaches the person."""
+        if not well_formed(token):
+            raise no_link()
+        async with self._uow.reading() as uow:
+            entry = await uow.entries.by_token(token_hash(token))
+            if entry is None:
+                raise no_link()
+            standing = await standing_of(uow.entries, entry, self._clock.now(), self.policy)
+        return self.public(entry, standing)
+
+    async def listed(
+        self,
+        actor: Actor,
+        service: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> EntryList:
+        """Per service (catalog order), queued entries by position, then the rest by join
+        time. Positions are over the whole service, whatever the page. Every entry shown is
+        an audited read."""
+        await self._guard.require(actor, Need.LIST)
+        if service is not None and service not in self._catalog.services:
+            raise invalid([choices.unknown_service(self._catalog, service)])
+        now = self._clock.now()
+        async with self._uow.reading() as uow:
+            found = await uow.entries.listed(service, status)
+            stand: dict[str, Standing] = {}
+            for key in dict.fromkeys(r.service for r in found):
+                stand |= await standings(uow.entries, key, now, self.policy)
+            for entry in found:
+                if entry.id not in stand:
+                    stand[entry.id] = await standing_of(uow.entries, entry, now, self.policy)
+        page = sorted(found, key=lambda r: self._order(r, stand[r.id]))[offset : offset + limit]
+        await self._guard.record_alone(actor, "read", [access(r) for r in page])
+        views = [EntryView.of(r, stand[r.id], self._cipher) for r in page]
+        return EntryList(self.policy.weights.as_dict(), views)
+
+    async def update_by_token(self, actor: Actor, token: str, prefs: Preferences) -> PublicView:
+        return self.public(*await self._change(actor, _by_token(token), no_link(), prefs))
+
+    async def withdraw_by_token(self, actor: Actor, token: str) -> PublicView:
+        return self.public(*await self._change(actor, _by_token(token), no_link(), None))
+
+    async def update(self, actor: Actor, entry_id: str, prefs: Preferences) -> EntryView:
+        await self._guard.require(actor, Need.CHANGE, entry_id)
+        entry, standing = await self._change(actor, _by_id(entry_id), missing(entry_id), prefs)
+        return EntryView.of(entry, standing, self._cipher)
+
+    async def withdraw(self, actor: Actor, entry_id: str, reason: str | None = None) -> EntryView:
+        await self._guard.require(actor, Need.CHANGE, entry_id)
+        found, gone = _by_id(entry_id), missing(entry_id)
+        entry, standing = await self._change(actor, found, gone, None, reason)
+        return EntryView.of(entry, standing, self._cipher)
+
+    async def record_engagement(
+        self, entry_id: str, kind: str, at: datetime, ref: str | None = None
+    ) -> bool:
+        """An opened message, a click or a visit (for nurture and tracking links). Whether
+        it was new: a repeated `ref` counts once."""
+        async with self._uow() as uow:
+            if await uow.entries.get(entry_id) is None:
+                raise missing(entry_id)
+            added = await uow.entries.add_engagement(entry_id, kind, at, ref)
+            await uow.commit()
+        return added
+
+    async def stamp(self, entry_id: str, stage: str, at: datetime) -> bool:
+        """When the entry first reached a conversion stage (notified, clicked, booked, paid)."""
+        async with self._uow() as uow:
+            stamped = await uow.entries.stamp(entry_id, stage, at)
+            await uow.commit()
+        return stamped
+
+    def public(self, entry: Entry, standing: Standing) -> PublicView:
+        weights = self.policy.weights.as_dict()
+        return PublicView(entry.service, entry.status, entry.joined_at, standing, weights)
+
+    async def _joined(
+        self, entries: EntryRepository, entry: Entry, token: str | None
+    ) -> JoinResult:
+        standing = await standing_of(entries, entry, self._clock.now(), self.policy)
+        return JoinResult(entry.id, self.public(entry, standing), token, token is None)
+
+    def _new_entry(self, actor: Actor, req: JoinRequest) -> NewEntry:
+        service, found = choices.service_for(self._catalog, req.service)
+        found += choices.practitioner_problems(service, req.preferred_practitioner)
+        contact = req.contact
+        if not contact.email and not contact.phone:
+            found.append(("email", "give an email or a phone (or both), so the clinic can "
+                          "reach you"))  # fmt: skip
+        if found:
+            raise invalid(found)
+        now = self._clock.now()
+        channels, found = channel_values(
+            {}, req.channels, req.sms_consent, bool(contact.email), bool(contact.phone), now
+        )
+        if found:
+            raise invalid(found)
+        distance = distance_miles(req.zip, self._catalog.clinic.zip)
+        index, entry_id = self._cipher.index, str(uuid.uuid4())
+
+        def seal(value: str | None, column: str) -> str | None:
+            return self._cipher.seal(value, column, entry_id)
+
+        return NewEntry(
+            id=entry_id,
+            service=req.service,
+            status=Status.WAITING.value,
+            first_name_enc=seal(contact.first_name, "first_name"),
+            last_name_enc=seal(contact.last_name, "last_name"),
+            email_enc=seal(contact.email, "email"),
+            phone_enc=seal(contact.phone, "phone"),
+            zip_enc=seal(req.zip, "zip"),
+            email_bidx=index(contact.email, "email"),
+            phone_bidx=index(contact.phone, "phone"),
+            zip3=req.zip[:3],
+            distance_mi=None if distance is None else round(distance),
+            interest_level=req.interest_level,
+            channels=channels,
+            preferred_practitioner=req.preferred_practitioner,
+            preferred_times=[w.as_dict() for w in req.preferred_times],
+            campaign=req.campaign,
+            referrer=req.referrer,
+            patient_id=actor.patient_id if actor.role is Role.PATIENT else None,
+            joined_at=now,
+            status_at=now,
+            updated_at=now,
+        )
+
+    async def _change(
+        self,
+        actor: Actor,
+        find: Finder,
+        not_found: EntryNotFound,
+        prefs: Preferences | None,
+        reason: str | None = None,
+    ) -> tuple[Entry, Standing]:
+        """Change preferences (`prefs`) or withdraw (None); the entry after, and its standing."""
+        async with self._uow() as uow:
+            entry = await find(uow.entries)
+            if entry is None:
+                raise not_found
+            now = self._clock.now()
+            if prefs is not None:
+                refuse_closed(entry)
+                await uow.entries.change(entry, self._preferences(entry, prefs, now), now)
+                self._guard.audit(uow, actor, "update", [access(entry)], now)
+            elif entry.status != Status.WITHDRAWN:  # withdrawing twice changes nothing
+                refuse_closed(entry)
+                await uow.entries.change(entry, {"status": Status.WITHDRAWN.value}, now)
+                self._guard.audit(uow, actor, "withdraw", [access(entry)], now, reason=reason)
+                gone = await uow.entries.get(entry.id)
+                by = "staff" if actor.is_staff else "person"
+                uow.publish(waitlist_event("withdrawn", gone or entry, now, by=by))
+            after = await uow.entries.get(entry.id) or entry
+            standing = await standing_of(uow.entries, after, now, self.policy)
+            await uow.commit()
+        return after, standing
+
+    def _preferences(self, entry: Entry, prefs: Preferences, now: datetime) -> EntryChanges:
+        given = prefs.given
+        values: EntryChanges = {}
+        if "preferred_practitioner" in given:
+            service = self._catalog.services.get(entry.service)
+            found = choices.practitioner_problems(service, prefs.preferred_practitioner)
+            if found:
+                raise invalid(found)
+            values["preferred_practitioner"] = prefs.preferred_practitioner
+        if prefs.interest_level is not None:
+            values["interest_level"] = prefs.interest_level
+        if prefs.preferred_times is not None:
+            values["preferred_times"] = [w.as_dict() for w in prefs.preferred_times]
+        if prefs.channels is not None or prefs.sms_consent is not None:
+            has_email, has_phone = entry.email_enc is not None, entry.phone_enc is not None
+            channels, found = channel_values(
+                entry.channels or {}, prefs.channels, prefs.sms_consent, has_email, has_phone,
+                now,
+            )  # fmt: skip
+            if found:
+                raise invalid(found)
+            values["channels"] = channels
+        return values
+
+    def _order(self, entry: Entry, standing: Standing) -> tuple[int, str, int, int, datetime, str]:
+        services = list(self._catalog.services)
+        first = services.index(entry.service) if entry.service in services else len(services)
+        position = standing.position
+        queued = 0 if position is not None else 1
+        return (first, entry.service, queued, position or 0, entry.joined_at, entry.id)
+
+
+def _by_token(token: str) -> Finder:
+    async def find(entries: EntryRepository) -> Entry | None:
+        return await entries.by_token(token_hash(token), lock=True)
+
+    return find
+
+
+def _by_id(entry_id: str) -> Finder:
+    async def find(entries: EntryRepository) -> Entry | None:
+        return await entries.get(entry_id, lock=True)
+
+    return find
+
+
+def refuse_closed(entry: Entry) -> None:
+    if not entry.changeable:
+        raise EntryClosed(
+            f"this entry is {entry.status} and has left the waitlist, so it cannot change; "
+            "join again for a new entry",
+            entry_status=entry.status,
+        )

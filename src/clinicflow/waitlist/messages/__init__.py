@@ -1,0 +1,1 @@
+"""The waitlist's own emails: invitation, offer, nurture and repeat-join messages."""

@@ -1,0 +1,1 @@
+"""Nurture messages to waiting entries, and the clicks on their tracking links."""

@@ -1,0 +1,23 @@
+"""HTTP shape of a click on a nurture message's tracking link."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from clinicflow.waitlist.nurture.views import Clicked
+
+
+class ClickOut(BaseModel):
+    service: str
+    status: str
+    counted: bool = Field(description="false when this message's click was counted before")
+    message: str
+
+    @classmethod
+    def of(cls, done: Clicked) -> ClickOut:
+        return cls(
+            service=done.service,
+            status=done.status,
+            counted=done.counted,
+            message="Thank you: you are still on the list; we will write when there is a place.",
+        )

@@ -1,0 +1,1 @@
+"""Freed-slot offers: a cancelled visit's slot held and offered down the list."""

@@ -1,0 +1,35 @@
+"""HTTP shape of a freed-slot offer. Times are given in the clinic's zone; no PHI."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from pydantic import BaseModel, Field
+
+from clinicflow.waitlist.offers.views import OfferView
+
+
+class OfferOut(BaseModel):
+    service: str
+    service_name: str
+    status: str = Field(description="made (open), claiming, claimed, expired or withdrawn")
+    expires_at: datetime
+    visit_type: str
+    duration: int
+    practitioner: str
+    start: datetime
+    booking_id: str | None
+
+    @classmethod
+    def of(cls, v: OfferView, tz: tzinfo) -> OfferOut:
+        return cls(
+            service=v.service,
+            service_name=v.service_name,
+            status=v.status,
+            expires_at=v.expires_at.astimezone(tz),
+            visit_type=v.visit_type,
+            duration=v.duration,
+            practitioner=v.practitioner,
+            start=v.start.astimezone(tz),
+            booking_id=v.booking_id,
+        )
