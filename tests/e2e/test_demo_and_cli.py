@@ -20,13 +20,13 @@ from typer.testing import CliRunner
 
 from clinicflow.cli import app
 from clinicflow.infra.audit import AuditEntry
-from clinicflow.infra.audit import append as audit_append
 from clinicflow.infra.audit import use_key as use_audit_key
 from clinicflow.infra.crypto import KeyRing, create, load
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.tables import patients, seal_context
+from support.db import written
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,7 +131,8 @@ def test_keys_rotate_then_retire_the_old_key_keeps_patients_readable(
 
 async def _add_patient(url: str, ring: KeyRing) -> None:
     db = Database(url)
-    async with db.write() as conn:
+    async with written(db) as uow:
+        conn = uow.connection
         details = PatientDetails("Ada", "Quill", "ada@example.com", "+15125550101")
         await PatientDirectory(ring).match_or_create(conn, details, datetime.now(UTC))
     await db.dispose()
@@ -171,14 +172,15 @@ async def _append_audit_rows(url: str, count: int, ring: KeyRing) -> None:
     db = Database(url)
     use_audit_key(db, ring.audit_key)
     for n in range(count):
-        async with db.write() as conn:
+        async with written(db) as uow:
             entry = AuditEntry("user", "u1", "front_desk", "read", "patient", f"p{n}")
-            await audit_append(conn, entry, datetime.now(UTC))
+            uow.audit(entry, datetime.now(UTC))
     await db.dispose()
 
 
 async def _tamper(url: str, sql: str) -> None:
     db = Database(url)
-    async with db.write() as conn:
+    async with written(db) as uow:
+        conn = uow.connection
         await conn.execute(text(sql))
     await db.dispose()

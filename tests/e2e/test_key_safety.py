@@ -20,6 +20,7 @@ from clinicflow.infra.crypto import KeysUnavailable, load, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
+from support.db import written
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,8 @@ def _add_patient(env: dict[str, str], key_file: Path) -> None:
     async def go() -> None:
         db = Database(env["CLINICFLOW_DATABASE_URL"])
         try:
-            async with db.write() as conn:
+            async with written(db) as uow:
+                conn = uow.connection
                 details = PatientDetails("Ada", "Quill", "ada@example.com", "+15125550101")
                 await PatientDirectory(load(key_file)).match_or_create(
                     conn, details, datetime.now(UTC)

@@ -20,7 +20,8 @@ import redis
 
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
-from clinicflow.infra.outbox import Event, record
+from clinicflow.infra.outbox import Event
+from support.db import written
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -44,9 +45,10 @@ def stream() -> Iterator[str]:
 async def _prepare(url: str, event: Event) -> None:
     await upgrade(url)
     db = Database(url)
-    async with db.write() as conn:
+    async with written(db) as uow:
+        conn = uow.connection
         await conn.exec_driver_sql("CREATE TABLE crash_effect (event_id VARCHAR(36), pid INT)")
-        await record(conn, event)
+        uow.publish(event)
     await db.dispose()
 
 

@@ -26,6 +26,7 @@ from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway.app import ROUTERS
 from clinicflow.infra.request_input import RequestModel
 from support.app import admin_session, serving
+from support.db import written
 
 PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 NUL = "\u0000"
@@ -145,7 +146,8 @@ async def test_an_unexpected_error_is_logged_by_type_and_request_id_only(
 ) -> None:
     """The database loses a table under the app: the driver's error quotes the statement and
     its parameters (the username), none of which may reach the log."""
-    async with container.db.write() as conn:
+    async with written(container.db) as uow:
+        conn = uow.connection
         await conn.execute(text("ALTER TABLE identity_user RENAME TO identity_user_gone"))
     secret_name = "ada.lovelace@example.com"
     async with serving(container) as base, httpx.AsyncClient(base_url=base) as http:

@@ -123,9 +123,6 @@ async def test_the_inbox_helper_yields_nothing_for_a_handled_event(
     with pytest.raises(Boom):
         await failing()
     assert not await inbox.seen("failing", "e-1")  # rolled back with it: tried again later
-    async with inbox.handling("connection", envelope) as conn:  # transitional (issue 15)
-        assert conn is not None
-    assert await inbox.seen("connection", "e-1")
 
 
 async def test_lag_counts_unpublished_events_and_the_age_of_the_oldest(

@@ -22,6 +22,7 @@ from clinicflow.patients.tables import patients, seal_context
 from clinicflow.patients.views import PatientView
 from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
+from support.db import written
 from support.notifications import browsers_of, save_browser
 
 pytestmark = pytest.mark.both_databases
@@ -38,7 +39,8 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 async def _patient(db: Database, ring: KeyRing, n: int) -> str:
     details = PatientDetails(f"Pat{n}", f"Example{n}", f"pat{n}@example.com", f"+1512555{n:04d}")
-    async with db.write() as conn:
+    async with written(db) as uow:
+        conn = uow.connection
         patient_id, _ = await PatientDirectory(ring).match_or_create(conn, details, NOW)
     return patient_id
 
@@ -52,7 +54,8 @@ async def _view(db: Database, ring: KeyRing, patient_id: str) -> PatientView:
 async def test_an_email_copied_from_one_patient_into_another_does_not_open(db: Database) -> None:
     ring = KeyRing.generate()
     ada, bea = await _patient(db, ring, 1), await _patient(db, ring, 2)
-    async with db.write() as conn:
+    async with written(db) as uow:
+        conn = uow.connection
         ada_email = (
             await conn.execute(select(patients.c.email_enc).where(patients.c.id == ada))
         ).scalar_one()
@@ -78,7 +81,8 @@ def _unbound(ring: KeyRing, plaintext: str, column: str) -> str:
 async def test_values_from_before_row_binding_open_and_reseal_binds_them(db: Database) -> None:
     ring = KeyRing.generate()
     ada = await _patient(db, ring, 1)
-    async with db.write() as conn:
+    async with written(db) as uow:
+        conn = uow.connection
         await conn.execute(
             update(patients)
             .where(patients.c.id == ada)

@@ -20,6 +20,7 @@ from clinicflow.shared.actor import SYSTEM
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries, offers
 from support.app import admin_session
+from support.db import written
 from support.waitlist import PHI_WORDS, all_waitlist_payloads, events, join, links_sent, person
 
 # Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
@@ -233,7 +234,8 @@ async def test_a_claim_interrupted_after_booking_is_finished_by_the_offers_job(
     front_desk: dict[str, str],
 ) -> None:
     ids = await freed_slot(client, container, front_desk)
-    async with container.db.write() as conn:  # as if the process stopped mid-claim
+    async with written(container.db) as uow:  # as if the process stopped mid-claim
+        conn = uow.connection
         offer = (await conn.execute(select(offers).where(offers.c.entry_id == ids["best"]))).one()
         await conn.execute(offers.update().where(offers.c.id == offer.id).values(status="claiming"))
     booked, _ = await container.bookings.book(

@@ -17,6 +17,7 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.entries.commands import Contact, JoinRequest
 from clinicflow.waitlist.tables import entries
 from support.app import admin_session, staff_session
+from support.db import written
 from support.waitlist import join, person
 
 # Waves, offers, conversions and statistics are counted, locked and ordered in SQL.
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.both_databases
 
 
 async def set_status(container: Container, entry_id: str, status: str) -> None:
-    async with container.db.write() as conn:
+    async with written(container.db) as uow:
+        conn = uow.connection
         await conn.execute(update(entries).where(entries.c.id == entry_id).values(status=status))
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from clinicflow.booking.cache import ASKED_STATE, CachedAvailability
+from clinicflow.booking.availability.service import ASKED_STATE, CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.errors import (

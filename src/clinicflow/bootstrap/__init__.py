@@ -14,7 +14,7 @@ import httpx
 
 from clinicflow.adapters._resilience import CircuitBreaker as GatewayBreaker
 from clinicflow.adapters.messaging.resilient import CircuitBreaker
-from clinicflow.booking.cache import CachedAvailability
+from clinicflow.booking.availability.service import CachedAvailability
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.core import open_core

@@ -16,8 +16,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking import SqlBookingDesk
-from clinicflow.booking.availability.service import AvailabilityService
-from clinicflow.booking.cache import CachedAvailability
+from clinicflow.booking.availability.service import AvailabilityService, CachedAvailability
 from clinicflow.booking.commands import BookRequest, SlotRequest
 from clinicflow.booking.domain.calendars import TimeOffCalendar
 from clinicflow.booking.domain.lifecycle import Action

@@ -34,7 +34,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clinicflow.booking.cache import ASKED_STATE, CACHE_NAME
+from clinicflow.booking.availability.service import ASKED_STATE, CACHE_NAME
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.ratelimit import RateLimiter
 from clinicflow.infra.cache import Cache

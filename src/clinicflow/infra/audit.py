@@ -66,7 +66,7 @@ from clinicflow.infra.audit_tables import (
     audit_log,
     audit_pending,
 )
-from clinicflow.infra.db import Database, legacy_unit_of_work
+from clinicflow.infra.db import Database
 from clinicflow.infra.logging import get_logger, scrub_text
 from clinicflow.infra.unit_of_work import UnitOfWork
 
@@ -80,7 +80,7 @@ __all__ = [
     "AuditRecord",
     "Outcome",
     "VerifyResult",
-    "append",
+    "append_to",
     "audit_checkpoints",
     "audit_log",
     "audit_pending",
@@ -183,11 +183,6 @@ def append_to(uow: UnitOfWork, entry: AuditEntry, now: datetime) -> None:
     values["mac"] = pending_mac(chain_key(uow.connection), values)
     uow.buffer_row(audit_pending, values)  # inserted as the transaction commits
     uow.after_commit(_SEAL, seal)
-
-
-async def append(conn: AsyncConnection, entry: AuditEntry, now: datetime) -> None:
-    """Transitional (issue 15): `uow.audit(entry, now)`."""
-    append_to(legacy_unit_of_work(conn), entry, now)
 
 
 async def seal(db: Database) -> int:

@@ -11,10 +11,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from clinicflow.infra.audit import AuditEntry, Outcome
-from clinicflow.infra.db import Database, legacy_unit_of_work
+from clinicflow.infra.db import Database
 from clinicflow.infra.unit_of_work import Transaction, UnitOfWork
 from clinicflow.shared.actor import Actor, require
 from clinicflow.shared.clock import Clock
@@ -49,7 +47,7 @@ class AuditTrail:
 
     async def record(
         self,
-        uow: Transaction | AsyncConnection,
+        uow: Transaction,
         actor: Actor,
         action: str,
         accesses: Iterable[Access],
@@ -60,16 +58,12 @@ class AuditTrail:
     ) -> None:
         """One entry per access, committed with `uow`, the unit of work that makes the change.
         `reason`: why, when the action itself needs one (a legal hold); for break-glass the
-        caller's stated reason is taken.
-
-        Transitional (issue 15): a bare connection from `Database.write` is still taken, for
-        contexts not yet on a unit of work; it goes with `Database.write`."""
+        caller's stated reason is taken."""
         now = self._clock.now()
         if break_glass:
             reason = actor.break_glass_reason
-        tx = legacy_unit_of_work(uow) if isinstance(uow, AsyncConnection) else uow
         for access in accesses:
-            tx.audit(self._entry(actor, action, access, outcome, break_glass, reason), now)
+            uow.audit(self._entry(actor, action, access, outcome, break_glass, reason), now)
 
     async def record_alone(
         self,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,7 +27,6 @@ from clinicflow.infra.private_file import create_private_file
 
 if TYPE_CHECKING:
     from clinicflow.infra.outbox import Event
-    from clinicflow.infra.unit_of_work import AfterCommit, UnitOfWork
 
 metadata = MetaData(
     naming_convention={
@@ -63,34 +62,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 log = get_logger(__name__)
 
 CommitListener = Callable[[Sequence["Event"]], Awaitable[None]]
-
-# Transitional (issue 15): `Database.write` keeps its unit of work here, for code that still
-# passes a bare connection (`outbox.record`, `buffer`, `after_commit`, `savepoint`). Goes once
-# every use case takes a unit of work.
-_LEGACY = "clinicflow_unit_of_work"
-
-
-def legacy_unit_of_work(conn: AsyncConnection) -> UnitOfWork:
-    uow = conn.info.get(_LEGACY)
-    if uow is None:
-        raise RuntimeError("no unit of work on this connection: open it with Database.write")
-    return cast("UnitOfWork", uow)
-
-
-def buffer(conn: AsyncConnection, table: Table, row: Mapping[str, object]) -> None:
-    legacy_unit_of_work(conn).buffer_row(table, row)
-
-
-def after_commit(conn: AsyncConnection, name: str, hook: AfterCommit) -> None:
-    legacy_unit_of_work(conn).after_commit(name, hook)
-
-
-def transaction_state(conn: AsyncConnection) -> dict[str, set[int]]:
-    return legacy_unit_of_work(conn).legacy_state
-
-
-async def savepoint(conn: AsyncConnection, name: str) -> Callable[[], Awaitable[None]]:
-    return await legacy_unit_of_work(conn).savepoint(name)
 
 
 @asynccontextmanager
@@ -132,22 +103,6 @@ class Database:
                 await conn.execution_options(clinicflow_write=True)
                 async with _rolled_back_unless_committed(conn):
                     yield conn
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """Transitional (issue 15): a unit of work's connection, committed as the block ends
-        normally. Use a context's unit of work instead."""
-        from clinicflow.infra.unit_of_work import UnitOfWork
-
-        async with UnitOfWork(self) as uow:
-            conn = uow.connection
-            conn.info[_LEGACY] = uow
-            try:
-                yield conn
-                await uow.commit()
-            finally:
-                with suppress(Exception):  # an invalidated connection refuses `.info`
-                    conn.info.pop(_LEGACY, None)
 
     def on_commit(self, listener: CommitListener) -> None:
         """`listener(events)` after each commit that wrote events (see `infra.outbox.record`)."""

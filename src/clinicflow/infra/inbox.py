@@ -11,8 +11,8 @@ at least once.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TypeVar, overload
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,45 +44,17 @@ class Inbox:
         """The database the inbox is kept in: a subscriber's unit of work opens on it."""
         return self._db
 
-    @overload
-    def handling(
-        self, subscriber: str, event: Envelope
-    ) -> AbstractAsyncContextManager[AsyncConnection | None]: ...
-
-    @overload
-    def handling(
-        self, subscriber: str, event: Envelope, uow: U
-    ) -> AbstractAsyncContextManager[U | None]: ...
-
-    def handling(
-        self, subscriber: str, event: Envelope, uow: U | None = None
-    ) -> AbstractAsyncContextManager[U | AsyncConnection | None]:
+    @asynccontextmanager
+    async def handling(self, subscriber: str, event: Envelope, uow: U) -> AsyncIterator[U | None]:
         """`uow` (the subscriber's unit of work, not yet open) opened for handling `event`
         once, and committed as the block ends: None when the event was handled before.
 
         Raise inside the block to roll back both the effect and the inbox row (the event is
-        then retried).
-
-        Transitional (issue 15): without `uow`, a bare connection from `Database.write`, for
-        subscribers that still write through one (the waitlist's); goes with it."""
-        if uow is None:
-            return self._on_connection(subscriber, event)
-        return self._in(uow, subscriber, event)
-
-    @asynccontextmanager
-    async def _in(self, uow: U, subscriber: str, event: Envelope) -> AsyncIterator[U | None]:
+        then retried)."""
         async with uow:
             first = await mark_handled(uow.connection, subscriber, event.event_id, self._clock)
             yield uow if first else None
             await uow.commit()
-
-    @asynccontextmanager
-    async def _on_connection(
-        self, subscriber: str, event: Envelope
-    ) -> AsyncIterator[AsyncConnection | None]:
-        async with self._db.write() as conn:
-            first = await mark_handled(conn, subscriber, event.event_id, self._clock)
-            yield conn if first else None
 
     async def seen(self, subscriber: str, event_id: str) -> bool:
         async with self._db.read() as conn:

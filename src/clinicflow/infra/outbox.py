@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.db import UTCDateTime, legacy_unit_of_work, metadata
+from clinicflow.infra.db import UTCDateTime, metadata
 
 outbox = Table(
     "infra_outbox",
@@ -56,9 +55,3 @@ def outbox_row(event: Event, traceparent: str | None) -> dict[str, object]:
         "payload": json.loads(json.dumps(event.payload, default=str)),
         "traceparent": traceparent,
     }
-
-
-async def record(conn: AsyncConnection, *events: Event) -> None:
-    """Transitional (issue 15): code not yet on a unit of work publishes through the one
-    `Database.write` opened. Use `uow.publish(*events)`."""
-    legacy_unit_of_work(conn).publish(*events)

@@ -90,7 +90,6 @@ class UnitOfWork:
         self._events: list[Event] = []
         self._hooks: dict[str, AfterCommit] = {}
         self._committed = False
-        self.legacy_state: dict[str, set[int]] = {}  # transitional: `infra.db.transaction_state`
 
     # -- the transaction ------------------------------------------------------------------
 
@@ -215,12 +214,10 @@ class UnitOfWork:
 
     def _saved(self) -> object:
         """What a subclass keeps per transaction, for `savepoint` to restore."""
-        return {name: set(kept) for name, kept in self.legacy_state.items()}
+        return None
 
     def _restore(self, saved: object) -> None:
         """Puts back what `_saved` returned."""
-        if isinstance(saved, dict):
-            self.legacy_state = saved
 
 
 U_co = TypeVar("U_co", bound=Transaction, covariant=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from clinicflow.catalog.service import load_catalog
 
 from clinicflow.catalog import Catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.shared.clock import FixedClock
 from support.fake_waitlist import FakeWaitlist, build
 from support.waitlist import clinic_yaml

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from clinicflow.catalog.service import load_catalog
 
+from clinicflow.catalog.service import load_catalog
 from clinicflow.shared.actor import ANONYMOUS
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import Forbidden, Unauthenticated
