@@ -37,6 +37,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
     port = _free_port()
     env = {

@@ -127,6 +127,7 @@ async def _email_rows(url: str) -> list[Any]:
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("serial")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
     tmp_path: Path, database_url: str, stream: str, relay: TimedRelay

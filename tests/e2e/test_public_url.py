@@ -83,6 +83,7 @@ def _serving(env: dict[str, str], port: int, cwd: Path, *options: str) -> subpro
     raise AssertionError("serve did not answer within 60 s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("configured", [None, "https://clinic.example.com"])
 def test_the_token_issuer_is_where_serve_answers_unless_configured(
     tmp_path: Path, configured: str | None
@@ -119,6 +120,7 @@ def test_the_served_url_has_the_scheme_host_and_port(
     assert served_url(host, port, tls) == url
 
 
+@pytest.mark.slow
 def test_serve_services_mounts_only_the_contexts_named(tmp_path: Path) -> None:
     env = _env(tmp_path)
     _api_key(env)  # migrates the database

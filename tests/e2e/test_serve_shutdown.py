@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from clinicflow.infra.migrate import upgrade
 
@@ -94,6 +95,7 @@ async def _terminate_under_load(base: str, proc: subprocess.Popen[bytes]) -> flo
     return took
 
 
+@pytest.mark.slow
 def test_sigterm_stops_serve_within_its_grace_period_under_load(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
     asyncio.run(upgrade(url))

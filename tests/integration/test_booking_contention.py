@@ -31,7 +31,7 @@ import pytest
 
 from clinicflow.settings import Settings
 
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("many_connections")]
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("serial")]
 
 CLIENTS = 200
 TRIALS = 10

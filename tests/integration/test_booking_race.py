@@ -29,8 +29,9 @@ from clinicflow.settings import Settings
 from support.app import serving
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
-# ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time.
-pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("many_connections")]
+# ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time
+# (tests/support/scheduling.py).
+pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("serial")]
 
 CLIENTS = 50
 CHICAGO = ZoneInfo("America/Chicago")

@@ -176,7 +176,7 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stderr
 
 
-@pytest.mark.xdist_group("many_connections")
+@pytest.mark.xdist_group("serial")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_rotate_reseal_retire_under_booking_load_fails_no_request(
     server: str, container: Container, settings: Settings, tmp_path: Path
