@@ -8,6 +8,8 @@ Which database a test gets (`database_url`, and everything built on it):
   dialects answer differently (dates, aggregates, ordering, search), repositories' writes,
   the outbox/relay/inbox, idempotency, retention and the audit chain. PostgreSQL tests skip
   locally when it is unreachable and fail in CI.
+- SQLite alone for a test that is not about the database in a module marked both_databases:
+  `@pytest.mark.one_database` (authorization, validation, pricing and other rules).
 - One of them when a test asks: `@pytest.mark.parametrize("database_url", ["postgres"],
   indirect=True)`.
 `pytest --all-databases` runs every database test on both.
@@ -89,8 +91,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" not in metafunc.fixturenames or _picks_database_itself(metafunc):
         return
+    marked = metafunc.definition.get_closest_marker
     both = metafunc.config.getoption("--all-databases") or (
-        metafunc.definition.get_closest_marker("both_databases") is not None
+        marked("both_databases") is not None and marked("one_database") is None
     )
     metafunc.parametrize("database_url", DATABASES if both else DATABASES[:1], indirect=True)
 
