@@ -41,7 +41,7 @@ from clinicflow.infra.crypto import create
 from clinicflow.infra.logging import configure_logging, unconfigure_logging
 from clinicflow.infra.migrate import upgrade
 from clinicflow.shared.clock import FixedClock
-from support import scheduling
+from support import forked_cli, scheduling
 from support.pg_copies import PgCopies, drop_sql
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +77,10 @@ def _keep_bytecode() -> None:
         cache = Path(tempfile.gettempdir()) / f"clinicflow-pycache-{os.getuid()}"
         os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
         del os.environ["PYTHONDONTWRITEBYTECODE"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    forked_cli.stop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

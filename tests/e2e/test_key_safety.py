@@ -10,7 +10,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from clinicflow.infra.crypto import KeysUnavailable, load, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
+from support import forked_cli
 
 # Each test runs `clinicflow` as a process, a few seconds of CPU each (tests/support/scheduling.py).
 pytestmark = pytest.mark.slow
@@ -49,8 +49,9 @@ def _env(tmp_path: Path, key_file: Path | None) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "clinicflow.cli", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    # `clinicflow <args>` as a process of its own, forked from one that imported clinicflow
+    # once (support/forked_cli.py): what is tested happens after the imports.
+    return forked_cli.run(args, env=env, timeout=timeout)
 
 
 def _add_patient(env: dict[str, str], key_file: Path) -> None:
