@@ -8,6 +8,8 @@ Which database a test gets (`database_url`, and everything built on it):
   dialects answer differently (dates, aggregates, ordering, search), repositories' writes,
   the outbox/relay/inbox, idempotency, retention and the audit chain. PostgreSQL tests skip
   locally when it is unreachable and fail in CI.
+- SQLite alone for a test that is not about the database in a module marked both_databases:
+  `@pytest.mark.one_database` (authorization, validation, pricing and other rules).
 - One of them when a test asks: `@pytest.mark.parametrize("database_url", ["postgres"],
   indirect=True)`.
 `pytest --all-databases` runs every database test on both.
@@ -24,6 +26,7 @@ import io
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,10 +34,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from clinicflow.catalog.service import load_catalog
 
+from clinicflow.catalog import Catalog
+from clinicflow.infra.crypto import create
 from clinicflow.infra.logging import configure_logging, unconfigure_logging
 from clinicflow.infra.migrate import upgrade
 from clinicflow.shared.clock import FixedClock
+from support import forked_cli, scheduling
+from support.pg_copies import PgCopies, drop_sql
 
 ROOT = Path(__file__).resolve().parents[1]
 CLINIC_YAML = ROOT / "config" / "clinic.yaml"
@@ -57,13 +65,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     # Argon2id at production strength costs ~80 ms a hash; the suite makes thousands.
     os.environ.setdefault("CLINICFLOW_PASSWORD_HASHING", "insecure-fast")
+    _keep_bytecode()
+
+
+def _keep_bytecode() -> None:
+    """Every server, worker and CLI run the suite starts (a hundred or so), and each xdist
+    worker, imports clinicflow afresh; under PYTHONDONTWRITEBYTECODE each of them also compiles
+    all of it from source, ~0.3 s of CPU apiece. The bytecode is kept instead, outside the
+    source tree (PYTHONPYCACHEPREFIX), which is what that setting is usually there to keep clean."""
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
+        cache = Path(tempfile.gettempdir()) / f"clinicflow-pycache-{os.getuid()}"
+        os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+        del os.environ["PYTHONDONTWRITEBYTECODE"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    forked_cli.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    scheduling.order(items)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist sends the ids to its scheduler
+def pytest_collection_finish(session: pytest.Session) -> None:
+    scheduling.join_groups(session.config, session.items)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" not in metafunc.fixturenames or _picks_database_itself(metafunc):
         return
+    marked = metafunc.definition.get_closest_marker
     both = metafunc.config.getoption("--all-databases") or (
-        metafunc.definition.get_closest_marker("both_databases") is not None
+        marked("both_databases") is not None and marked("one_database") is None
     )
     metafunc.parametrize("database_url", DATABASES if both else DATABASES[:1], indirect=True)
 
@@ -111,7 +145,7 @@ def pg_template() -> Iterator[str]:
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     asyncio.run(upgrade(_pg_url(name)))
     yield name
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(drop_sql(name)))
 
 
 @pytest.fixture(scope="session")
@@ -130,11 +164,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"clinicflow_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield request.getfixturevalue("pg_database_url")
+
+
+@pytest.fixture
+def pg_database_url(pg_copies: PgCopies) -> Iterator[str]:
+    """A fresh copy of this worker's migrated PostgreSQL template, for this test alone."""
+    name = pg_copies.take()
     yield _pg_url(name)
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    pg_copies.drop(name)
+
+
+@pytest.fixture(scope="session")
+def pg_copies(pg_template: str) -> Iterator[PgCopies]:
+    """Copies of `pg_template`, made ahead and dropped behind (support/pg_copies.py)."""
+    copies = PgCopies(PG_ADMIN_DSN, pg_template)
+    yield copies
+    copies.close()
 
 
 def _pg_url(database: str) -> str:
@@ -148,6 +194,23 @@ async def _admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+def clinic_catalog() -> Catalog:
+    """config/clinic.yaml, parsed once per worker (a Catalog is frozen): ~12 ms a container."""
+    return load_catalog(CLINIC_YAML)
+
+
+@pytest.fixture(scope="session")
+def key_ring_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A key ring made once per worker: `container` fixtures copy it into their test's data
+    directory before the container opens it, where build() would otherwise make a new one
+    (first set-up, tested in tests/e2e/test_key_safety.py: a look at the empty database,
+    three fsyncs)."""
+    path = tmp_path_factory.mktemp("key-ring") / "keys.json"
+    create(path)
+    return path
 
 
 @pytest.fixture

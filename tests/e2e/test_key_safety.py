@@ -7,9 +7,10 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import shutil
 import socket
 import subprocess
-import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,11 @@ from clinicflow.infra.crypto import KeysUnavailable, load, save
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
+from support import forked_cli
 from support.db import written
+
+# Each test runs `clinicflow` as a process, a few seconds of CPU each (tests/support/scheduling.py).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,8 +50,9 @@ def _env(tmp_path: Path, key_file: Path | None) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "clinicflow.cli", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    # `clinicflow <args>` as a process of its own, forked from one that imported clinicflow
+    # once (support/forked_cli.py): what is tested happens after the imports.
+    return forked_cli.run(args, env=env, timeout=timeout)
 
 
 def _add_patient(env: dict[str, str], key_file: Path) -> None:
@@ -65,18 +71,43 @@ def _add_patient(env: dict[str, str], key_file: Path) -> None:
     asyncio.run(go())
 
 
+@pytest.fixture(scope="module")
+def first_set_up(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """A clinic as `clinicflow db migrate` sets it up on an empty database, with one patient
+    sealed since, made once per key file placement (a CLI run costs seconds of CPU); each
+    test gets a copy of it."""
+    made: dict[str, Path] = {}
+
+    def clinic_dir(placement: str) -> Path:
+        if placement not in made:
+            root = tmp_path_factory.mktemp(f"clinic-{placement}")
+            env, key_file = _placed(root, placement)
+            migrated = _cli(env, "db", "migrate")
+            assert migrated.returncode == 0, migrated.stderr
+            assert key_file.exists()  # first set-up: an empty database gets a new ring
+            _add_patient(env, key_file)
+            made[placement] = root
+        return made[placement]
+
+    return clinic_dir
+
+
+def _placed(root: Path, placement: str) -> tuple[dict[str, str], Path]:
+    """The environment and key file of a clinic under `root`: its key file at the default
+    path (under the data directory) or at an explicit CLINICFLOW_KEYS_FILE."""
+    explicit = placement == "explicit"
+    key_file = root / "secrets" / "ring.json" if explicit else root / "data" / "keys.json"
+    return _env(root, key_file if explicit else None), key_file
+
+
 @pytest.fixture(params=["default", "explicit"])
-def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[dict[str, str], Path]:
-    """A migrated clinic with one patient sealed; its key file at the default path (under
-    the data directory) or at an explicit CLINICFLOW_KEYS_FILE."""
-    explicit = request.param == "explicit"
-    key_file = tmp_path / "secrets" / "ring.json" if explicit else tmp_path / "data" / "keys.json"
-    env = _env(tmp_path, key_file if explicit else None)
-    migrated = _cli(env, "db", "migrate")
-    assert migrated.returncode == 0, migrated.stderr
-    assert key_file.exists()  # first set-up: an empty database gets a new ring
-    _add_patient(env, key_file)
-    return env, key_file
+def clinic(
+    request: pytest.FixtureRequest, tmp_path: Path, first_set_up: Callable[[str], Path]
+) -> tuple[dict[str, str], Path]:
+    """A migrated clinic with one patient sealed, this test's own copy; its key file at the
+    default path (under the data directory) or at an explicit CLINICFLOW_KEYS_FILE."""
+    shutil.copytree(first_set_up(request.param), tmp_path, dirs_exist_ok=True)
+    return _placed(tmp_path, request.param)
 
 
 def _one_line(text: str) -> str:

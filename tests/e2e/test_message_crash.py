@@ -10,8 +10,6 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -33,6 +31,7 @@ from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.notifications.domain.messages import message_id_header
 from clinicflow.notifications.tables import messages
 from clinicflow.patients import PatientDetails, PatientDirectory
+from support import forked_cli
 from support.fake_smtp import FakeSmtpRelay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +129,7 @@ async def _email_rows(url: str) -> list[Any]:
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("serial")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
     tmp_path: Path, database_url: str, stream: str, relay: TimedRelay
@@ -162,12 +162,14 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
     logs.mkdir()
     started = 0
 
-    def start() -> subprocess.Popen[bytes]:
+    def start() -> forked_cli.Command:
+        # `clinicflow worker` as a process of its own, forked from one that imported
+        # clinicflow once (support/forked_cli.py): 22 workers start in a run, and importing
+        # clinicflow anew would cost each ~2.5 s of CPU before it did anything under test.
         nonlocal started
         started += 1
-        out = (logs / f"worker-{started}.log").open("wb")
-        cmd = [sys.executable, "-m", "clinicflow.cli", "worker"]
-        return subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=out, stderr=out)
+        out = logs / f"worker-{started}.log"
+        return forked_cli.Command(["worker"], env=env, cwd=tmp_path, stdout=out)
 
     began = time.monotonic()
     chooser = random.Random()

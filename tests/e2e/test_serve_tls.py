@@ -64,6 +64,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'tls.sqlite3'}"
     asyncio.run(upgrade(database))

@@ -62,6 +62,7 @@ def _wait_until(check: Callable[[], bool], what: str, worker: subprocess.Popen[b
         time.sleep(0.05)  # polling another process, not waiting for a time to pass
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_event_leaves_it_to_the_next_exactly_once(
     tmp_path: Path, stream: str
 ) -> None:

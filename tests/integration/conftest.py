@@ -8,11 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from clinicflow.bootstrap import Container, build
+from clinicflow.bootstrap import Container
+from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.app import CLINIC_YAML, staff_session
+from support.app import CLINIC_YAML, build_for_test, staff_session
 
 
 @pytest.fixture
@@ -26,8 +27,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
-    built = build(settings, clock=clock)
+async def container(
+    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
+) -> AsyncIterator[Container]:
+    built = build_for_test(settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file)
     yield built
     await built.aclose()
 

@@ -6,15 +6,10 @@ PostgreSQL is where a NUL character fails (SQLite stores it), so these run on Po
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import os
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from pydantic import BaseModel
@@ -28,7 +23,6 @@ from clinicflow.infra.request_input import RequestModel
 from support.app import admin_session, serving
 from support.db import written
 
-PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 NUL = "\u0000"
 SURROGATE = "\ud800"
 AVAILABILITY = "/v1/availability?service=alternative_medicine&visit_type=initial&duration=15"
@@ -47,21 +41,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def database_url(pg_template: str) -> Iterator[str]:
-    """PostgreSQL only: a fresh copy of the migrated template, as conftest makes them."""
-    name = f"clinicflow_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+def database_url(pg_database_url: str) -> str:
+    """PostgreSQL only: a fresh copy of the migrated template (tests/conftest.py)."""
+    return pg_database_url
 
 
 def raw_json(body: dict[str, Any], field: str, value: str) -> bytes:

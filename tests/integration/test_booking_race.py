@@ -29,8 +29,9 @@ from clinicflow.settings import Settings
 from support.app import serving
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
-# ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time.
-pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("many_connections")]
+# ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time
+# (tests/support/scheduling.py).
+pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("serial")]
 
 CLIENTS = 50
 CHICAGO = ZoneInfo("America/Chicago")
@@ -146,15 +147,17 @@ def server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling for readiness, not waiting for the clock
+    # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
+    with httpx.Client(timeout=1) as poll:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            try:
+                if poll.get(f"{base}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)  # polling for readiness, not waiting for the clock
     raise RuntimeError("server did not become ready in 30 s")
 
 

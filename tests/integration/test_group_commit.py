@@ -24,7 +24,7 @@ from clinicflow.patients.tables import patients
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
 # ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time.
-pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("many_connections")]
+pytestmark = [pytest.mark.both_databases, pytest.mark.xdist_group("serial")]
 
 # Free starts of doctor1 on Wednesday 2026-11-25, from the API, an hour or more apart (no
 # two can touch, whatever the buffers).

@@ -31,7 +31,7 @@ from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from support.app import CLINIC_YAML, admin_session
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 EXAMPLES = 2  # per operation and generation mode
 

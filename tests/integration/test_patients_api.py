@@ -124,6 +124,7 @@ async def test_an_email_belongs_to_one_record(
     )
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -257,6 +258,7 @@ async def test_records_with_overlapping_visits_are_not_merged(
     assert still.json()["patient_id"] == two["patient_id"]
 
 
+@pytest.mark.one_database
 async def test_only_an_admin_sets_a_legal_hold(
     client: httpx.AsyncClient, front_desk: dict[str, str], container: Container
 ) -> None:

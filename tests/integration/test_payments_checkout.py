@@ -113,6 +113,7 @@ async def test_a_paid_hold_is_confirmed_once_even_when_webhooks_repeat_or_arrive
     assert order["client_secret"] not in log_stream.getvalue()
 
 
+@pytest.mark.one_database
 async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
     api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, clock: FixedClock
 ) -> None:
@@ -140,6 +141,7 @@ async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
     assert await ledger_rows(pay, order["id"]) == []
 
 
+@pytest.mark.one_database
 async def test_the_browser_saying_it_paid_is_not_enough(
     api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
 ) -> None:
@@ -172,6 +174,7 @@ async def test_staff_sync_recovers_a_payment_whose_webhook_was_lost(
     assert money(await ledger_rows(pay, order["id"])) == 11_900
 
 
+@pytest.mark.one_database
 async def test_with_stripe_down_paypal_is_offered_and_the_same_order_completes_through_it(
     api: httpx.AsyncClient,
     pay: Container,
@@ -211,6 +214,7 @@ async def test_with_stripe_down_paypal_is_offered_and_the_same_order_completes_t
     assert visit.json()["status"] == "confirmed"
 
 
+@pytest.mark.one_database
 async def test_with_stripe_circuit_open_a_checkout_that_allows_fallback_goes_to_paypal(
     api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
 ) -> None:
@@ -288,6 +292,7 @@ async def test_a_hold_lost_to_another_patient_while_paying_is_refunded_in_full(
     assert money(await ledger_rows(pay, order["id"])) == 0
 
 
+@pytest.mark.one_database
 async def test_front_desk_records_a_cash_payment_at_once_and_a_patient_cannot(
     api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
 ) -> None:
@@ -375,6 +380,7 @@ async def test_a_promotion_code_is_used_once_per_patient(
     assert (second.status_code, second.json()["code"]) == (422, "promotion_patient_limit_reached")
 
 
+@pytest.mark.one_database
 async def test_quotes_are_itemized_and_an_unpriceable_order_says_why(
     api: httpx.AsyncClient,
 ) -> None:
@@ -403,6 +409,7 @@ async def test_quotes_are_itemized_and_an_unpriceable_order_says_why(
     assert "TBD" in unpriceable.json()["unpriceable"][0]["reason"]
 
 
+@pytest.mark.one_database
 async def test_with_the_paypal_backup_flag_off_a_stripe_outage_offers_no_other_gateway(
     api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
 ) -> None:

@@ -50,6 +50,7 @@ def refunded_at(server: FakeStripe, intent_id: str) -> list[int]:
     return [r["amount"] for r in server.refunds.values() if r["payment_intent"] == intent_id]
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("hours_before", "refund", "fee", "rule"),
     [
@@ -98,6 +99,7 @@ async def test_each_cancellation_window_refunds_what_the_policy_says(
     assert sum(r.amount_cents for r in rows if r.kind == "fee") == fee
 
 
+@pytest.mark.one_database
 async def test_staff_override_needs_a_reason_and_stays_within_what_was_paid(
     api: httpx.AsyncClient,
     pay: Container,

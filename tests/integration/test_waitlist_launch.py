@@ -93,6 +93,7 @@ async def claim(client: httpx.AsyncClient, token: str, start: str) -> httpx.Resp
 # --- refusals ------------------------------------------------------------------------------
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("settings", [True], indirect=True)
 async def test_launch_is_refused_while_durations_or_prices_are_tbd_naming_each(
     client: httpx.AsyncClient, container: Container
@@ -114,6 +115,7 @@ async def test_launch_is_refused_while_durations_or_prices_are_tbd_naming_each(
     assert still.json()["code"] == "service_not_bookable"
 
 
+@pytest.mark.one_database
 async def test_only_an_admin_may_launch(client: httpx.AsyncClient, container: Container) -> None:
     desk = await staff_session(container, "desk", "front_desk")
 

@@ -130,6 +130,7 @@ async def test_stats_for_one_service_and_an_unknown_one(
     assert unknown.json()["detail"].startswith("service")
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("role", "list_status", "stats_status"),
     [

@@ -1,8 +1,10 @@
-"""The app under test: its clinic file, signed-in callers, and the app served on loopback."""
+"""The app under test: its clinic file, its container, signed-in callers, and the app served
+on loopback."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,14 +12,37 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import uvicorn
 
-from clinicflow.bootstrap import Container
+from clinicflow.bootstrap import Container, build
+from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.identity.users.domain.totp import code_at
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import Clock
 
 CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
 PASSWORD = "correct horse battery staple"
+
+
+def build_for_test(
+    settings: Settings,
+    *,
+    clock: Clock,
+    catalog: Catalog,
+    key_ring: Path,
+    http: httpx.AsyncClient | None = None,
+) -> Container:
+    """build() as a test's `container` fixture calls it: with the worker's parsed catalog when
+    the settings name config/clinic.yaml, and the worker's key ring (tests/conftest.py) copied
+    into place when the test has none yet, instead of making one."""
+    keys = settings.resolved_keys_file
+    if not keys.exists():
+        keys.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(key_ring, keys)
+    shared = catalog if settings.config_path == CLINIC_YAML else None
+    return build(settings, clock=clock, catalog=shared, http=http)
 
 
 async def staff_session(
