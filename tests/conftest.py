@@ -34,9 +34,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from clinicflow.catalog.service import load_catalog
 
 from clinicflow.catalog import Catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.crypto import create
 from clinicflow.infra.logging import configure_logging, unconfigure_logging
 from clinicflow.infra.migrate import upgrade
