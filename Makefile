@@ -42,12 +42,17 @@ format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-# The API reference page (/docs) serves these files itself: no CDN at run time. Re-run after
-# changing the pinned version; the files are checked in (gateway/static/docs/VERSIONS).
+# Browser files are pinned npm releases, checked in with their version and licence: nothing
+# loads from a CDN at run time. Re-run after changing a pinned version.
+# The API reference page (/docs): Swagger UI (gateway/static/docs/VERSIONS).
 SWAGGER_UI := swagger-ui-dist@5.35.0
 DOCS_STATIC := src/clinicflow/gateway/static/docs
+# The pages (web/static/vendor/VERSIONS): htmx for partial updates, uPlot for the charts.
+HTMX := htmx.org@2.0.11
+UPLOT := uplot@1.6.32
+WEB_VENDOR := src/clinicflow/web/static/vendor
 .PHONY: vendor
-vendor:  ## fetch the pinned Swagger UI release from npm into $(DOCS_STATIC)
+vendor:  ## fetch the pinned browser files (Swagger UI, htmx, uPlot) from npm
 	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(SWAGGER_UI) >/dev/null && tar xzf *.tgz && \
 	cd - >/dev/null && mkdir -p $(DOCS_STATIC) && \
 	cp $$tmp/package/swagger-ui-bundle.js $$tmp/package/swagger-ui.css $$tmp/package/LICENSE \
@@ -56,6 +61,19 @@ vendor:  ## fetch the pinned Swagger UI release from npm into $(DOCS_STATIC)
 	  "(https://www.npmjs.com/package/swagger-ui-dist), licence Apache-2.0 (LICENSE, NOTICE)." \
 	  "Files: swagger-ui-bundle.js, swagger-ui.css; docs.js is ours (gateway/docs_page.py serves the page)." \
 	  > $(DOCS_STATIC)/VERSIONS && rm -rf $$tmp
+	@tmp=$$(mktemp -d) && cd $$tmp && mkdir htmx uplot && \
+	(cd htmx && npm pack --silent $(HTMX) >/dev/null && tar xzf *.tgz) && \
+	(cd uplot && npm pack --silent $(UPLOT) >/dev/null && tar xzf *.tgz) && \
+	cd - >/dev/null && mkdir -p $(WEB_VENDOR) && \
+	cp $$tmp/htmx/package/dist/htmx.min.js $(WEB_VENDOR)/htmx.min.js && \
+	cp $$tmp/htmx/package/LICENSE $(WEB_VENDOR)/htmx.LICENSE && \
+	cp $$tmp/uplot/package/dist/uPlot.iife.min.js $$tmp/uplot/package/dist/uPlot.min.css $(WEB_VENDOR)/ && \
+	cp $$tmp/uplot/package/LICENSE $(WEB_VENDOR)/uPlot.LICENSE && \
+	printf '%s\n' "Vendored by \`make vendor\` from npm; served by clinicflow itself (web/static)." \
+	  "htmx.min.js: $(HTMX) (https://www.npmjs.com/package/htmx.org), licence 0BSD (htmx.LICENSE)." \
+	  "uPlot.iife.min.js, uPlot.min.css: $(UPLOT) (https://www.npmjs.com/package/uplot), licence MIT (uPlot.LICENSE)." \
+	  > $(WEB_VENDOR)/VERSIONS && (cd $(WEB_VENDOR) && sha256sum htmx.min.js uPlot.iife.min.js uPlot.min.css >> VERSIONS) && \
+	rm -rf $$tmp
 
 bench: install  ## availability over the shared bench data set
 	$(BIN)/python benchmarks/availability.py --data ../shared/bench/dataset.json

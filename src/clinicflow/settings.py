@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATA_DIR = Path("var")
 # Addresses or CIDRs; from the environment as a JSON list or comma separated.
 Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode]
-SERVICES = ("booking", "patients", "identity", "notifications", "waitlist", "payments")
+SERVICES = ("booking", "patients", "identity", "notifications", "waitlist", "payments", "web")
 RATE_LIMITS: dict[str, dict[str, str]] = {
     "anonymous": {
         "read": "300/minute",

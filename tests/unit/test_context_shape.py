@@ -83,6 +83,7 @@ def test_the_checker_sees_a_module_outside_the_shape(tmp_path: Path) -> None:
 
 def test_every_package_is_a_listed_context_or_outside_the_rule() -> None:
     """A new context must join CONTEXTS (and so the shape); the rest are the platform."""
-    platform = {"adapters", "bootstrap", "gateway", "infra", "migrations", "shared"}
+    # web: the pages, an edge over the contexts like the gateway ("The web pages" in the doc).
+    platform = {"adapters", "bootstrap", "gateway", "infra", "migrations", "shared", "web"}
     packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
     assert packages - platform == set(CONTEXTS)

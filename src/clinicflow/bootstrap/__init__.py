@@ -57,6 +57,7 @@ from clinicflow.payments.refunds.service import RefundService
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, SystemClock
 from clinicflow.waitlist import Waitlist
+from clinicflow.web.security import WebKeys
 from clinicflow.webhooks.service import WebhookService
 
 
@@ -93,8 +94,10 @@ class Container:
     breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
     # What routes reach, by class (infra/web.py): read from the fields above.
     provided: Provided = field(init=False, repr=False)
+    web_keys: WebKeys = field(init=False, repr=False)  # the pages' CSRF and pass keys
 
     def __post_init__(self) -> None:
+        self.web_keys = WebKeys.derived(self.keys.index_key)
         self.provided = _provided(self)
 
     async def aclose(self) -> None:
@@ -194,4 +197,5 @@ def _provided(c: Container) -> Provided:
     provided.add(WebhookProcessor)(lambda: c.payments.webhooks)
     provided.add(Waitlist)(lambda: c.waitlist)
     provided.add(FlagService)(lambda: c.flags)
+    provided.add(WebKeys)(lambda: c.web_keys)
     return provided

@@ -39,6 +39,7 @@ from clinicflow.patients.api import router as patients_router
 from clinicflow.payments.api import ROUTERS as PAYMENTS_ROUTERS
 from clinicflow.settings import Settings
 from clinicflow.waitlist.api import routers as waitlist_routers
+from clinicflow.web import routers as web
 from clinicflow.webhooks.api import router as webhooks_router
 
 # The seed's services, each a context's routers: `clinicflow serve --services booking,patients`
@@ -51,6 +52,9 @@ ROUTERS: dict[str, tuple[APIRouter, ...]] = {
     "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),
     "waitlist": waitlist_routers,
     "payments": PAYMENTS_ROUTERS,
+    # The pages (booking site, patient area, staff console, dashboard): on the use cases of
+    # every context, so a process serving them has them all wired (every process does).
+    "web": web.ROUTERS,
 }
 
 
@@ -125,10 +129,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.include_router(router)
 
     docs_page.install(app)
+    if "web" in container.settings.enabled_services:
+        web.install(app)
+    else:
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/openapi.json")
+        @app.get("/", include_in_schema=False)
+        async def root() -> RedirectResponse:
+            return RedirectResponse("/openapi.json")
 
     return app
 

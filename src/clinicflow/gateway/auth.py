@@ -19,6 +19,9 @@ from clinicflow.notifications.callbacks.api import TWILIO_INBOUND, TWILIO_STATUS
 from clinicflow.payments.api import WEBHOOK_ROUTES as PAYMENT_WEBHOOKS
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import ANONYMOUS
+from clinicflow.shared.errors import DomainError
+from clinicflow.web.routers import FORM_PATHS as WEB_FORM_PATHS
+from clinicflow.web.routers import is_page
 
 # Vendor webhooks: messaging providers and payment gateways.
 PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS
@@ -54,8 +57,19 @@ def authentication(authenticator: Authenticator) -> Callable[[Request], Awaitabl
     """The app's first dependency, bound to its authenticator when the app is built."""
 
     async def authenticate(request: Request) -> None:
-        if request.url.path in CREDENTIAL_ROUTES:
+        path = request.url.path
+        if path in CREDENTIAL_ROUTES:
             actor = ANONYMOUS
+        elif is_page(path) and not _sends_credentials(request):
+            # A page: a session cookie that no longer signs in (expired, revoked) makes the
+            # visitor anonymous, as a browser expects; the page asks them to sign in again
+            # where it needs them. The API answers 401 instead.
+            try:
+                actor = await authenticator.actor_for(None, None, request.cookies.get(COOKIE))
+            except DomainError as exc:
+                if exc.status != 401:
+                    raise
+                actor = ANONYMOUS
         else:
             actor = await authenticator.actor_for(
                 request.headers.get("authorization"),
@@ -74,6 +88,10 @@ def authentication(authenticator: Authenticator) -> Callable[[Request], Awaitabl
     return authenticate
 
 
+def _sends_credentials(request: Request) -> bool:
+    return "authorization" in request.headers or "x-api-key" in request.headers
+
+
 def body_rules(settings: Settings) -> BodyRules:
     """Which bodies each route takes: JSON, except the forms OAuth clients and Twilio post."""
     forms = frozenset({FORM, JSON})
@@ -86,4 +104,5 @@ def body_rules(settings: Settings) -> BodyRules:
             TWILIO_INBOUND: frozenset({FORM}),
         },
         max_bytes_for=MESSAGING_BODY_LIMITS,
+        form_prefixes=WEB_FORM_PATHS,
     )

@@ -33,9 +33,15 @@ class BodyRules:
     # bytes than the default (a vendor's batched events).
     content_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
     max_bytes_for: Mapping[str, int] = field(default_factory=dict)
+    # The pages' paths (by prefix): their forms post url-encoded bodies.
+    form_prefixes: tuple[str, ...] = ()
 
     def accepts(self, path: str) -> frozenset[str]:
-        return self.content_types.get(path, frozenset({JSON}))
+        if path in self.content_types:
+            return self.content_types[path]
+        if path.startswith(self.form_prefixes):
+            return frozenset({FORM})
+        return frozenset({JSON})
 
     def limit(self, path: str) -> int:
         return self.max_bytes_for.get(path, self.max_bytes)

@@ -1,0 +1,404 @@
+"""The booking site, for anyone: the services (`/`), a week of open times (`/book`), a short
+hold while the patient gives their details (`/book/hold/{pass}`), and the confirmation with
+"add to calendar" (`/book/done/{pass}`). Four steps from landing to confirmation; every step a
+plain form or link, so the path works without JavaScript (htmx only swaps the week).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from icalendar import Calendar, Event
+
+from clinicflow.booking.api import AvailabilityDep, BookingServiceDep
+from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.errors import HoldExpired, HoldMismatch, HoldNotFound, SlotUnavailable
+from clinicflow.booking.schemas import PatientIn
+from clinicflow.booking.views import BookingView, SlotView
+from clinicflow.catalog import Catalog, Service
+from clinicflow.catalog.api import LaunchesDep
+from clinicflow.infra.web import ClockDep
+from clinicflow.shared.errors import DomainError
+from clinicflow.web import passes
+from clinicflow.web.forms import Posted, read_form, validated
+from clinicflow.web.pages import Frame, FrameDep
+from clinicflow.web.security import WebKeys, WebKeysDep
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+HOLD_PASS = "hold"  # noqa: S105 (a kind of pass, not a secret)
+BOOKED_PASS = "booked"  # noqa: S105
+BOOKED_PASS_DAYS = 7
+NEAREST = 4  # free times offered when the one asked for was taken
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What the patient chose on the landing page."""
+
+    service: Service
+    visit_type: str
+    duration: int
+    practitioner: str | None
+
+    @property
+    def price_cents(self) -> int | None:
+        return self.service.visit_types[self.visit_type].price_cents
+
+    def query(self, **more: str) -> str:
+        params = {
+            "service": self.service.key,
+            "visit_type": self.visit_type,
+            "duration": str(self.duration),
+            **({"practitioner": self.practitioner} if self.practitioner else {}),
+            **more,
+        }
+        return urlencode(params)
+
+
+class BadChoice(Exception):
+    """The visit asked for is not one the clinic offers online; says which part and why."""
+
+
+def chosen(
+    catalog: Catalog, service: str, visit_type: str, duration: int, practitioner: str | None
+) -> Visit:
+    found = catalog.services.get(service)
+    if found is None:
+        raise BadChoice(f"there is no service {service!r}; pick one from the list")
+    if not found.bookable:
+        raise BadChoice(f"{found.name} cannot be booked online yet: {'; '.join(found.reasons)}")
+    vt = found.visit_types.get(visit_type)
+    if vt is None:
+        raise BadChoice(f"{found.name} has no {visit_type!r} visit; pick one from the list")
+    if vt.durations is None or duration not in vt.durations:
+        allowed = ", ".join(str(d) for d in vt.durations or ())
+        raise BadChoice(f"a {visit_type} visit lasts {allowed} minutes; pick one of those")
+    if practitioner and practitioner not in found.calendars:
+        raise BadChoice("that practitioner does not offer this service; pick another or 'any'")
+    return Visit(found, visit_type, duration, practitioner or None)
+
+
+# -- step 1: the services ---------------------------------------------------------------------
+
+
+@router.get("/")
+async def home(page: FrameDep, launches: LaunchesDep) -> HTMLResponse:
+    await launches.refresh()  # a service launched on another replica shows as bookable
+    services = list(page.catalog.services.values())
+    return page.render(
+        "home.html",
+        {
+            "bookable": [s for s in services if s.bookable],
+            "coming": [s for s in services if not s.active and s.waitlist],
+            "not_yet": [s for s in services if s.active and not s.bookable],
+        },
+    )
+
+
+# -- step 2: a week of open times -------------------------------------------------------------
+
+
+def _week_start(page: Frame, week: date | None, now: datetime) -> date:
+    today = now.astimezone(page.clinic_tz).date()
+    return max(week or today, today)
+
+
+async def _week(
+    page: Frame,
+    finder: AvailabilityDep,
+    visit: Visit,
+    first: date,
+    now: datetime,
+) -> dict[str, object]:
+    tz = page.clinic_tz
+    lo = max(datetime.combine(first, time(), tz), now)
+    hi = datetime.combine(first + timedelta(days=7), time(), tz)
+    found = await finder.slots(
+        visit.service.key, visit.visit_type, visit.duration, lo, hi, visit.practitioner
+    )
+    days: dict[date, list[SlotView]] = {first + timedelta(days=i): [] for i in range(7)}
+    for slot in found:
+        days.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+    today = now.astimezone(tz).date()
+    return {
+        "visit": visit,
+        "days": days,
+        "first": first,
+        "previous": first - timedelta(days=7) if first > today else None,
+        "next": first + timedelta(days=7),
+        "practitioners": [page.catalog.practitioners[k] for k in visit.service.calendars],
+        "any_open": bool(found),
+    }
+
+
+@router.get("/book")
+async def week(
+    page: FrameDep,
+    finder: AvailabilityDep,
+    clock: ClockDep,
+    launches: LaunchesDep,
+    service: str = "",
+    visit_type: str = "",
+    duration: Annotated[int, Query(ge=0, le=1440)] = 0,
+    practitioner: str = "",
+    week: date | None = None,
+) -> HTMLResponse:
+    await launches.refresh()
+    try:
+        visit = chosen(page.catalog, service, visit_type, duration, practitioner)
+    except BadChoice as exc:
+        return _problem(page, "That visit cannot be booked", str(exc), 400)
+    now = clock.now()
+    context = await _week(page, finder, visit, _week_start(page, week, now), now)
+    return page.render("book_week.html", context, block="week")
+
+
+async def _nearest(
+    page: Frame, finder: AvailabilityDep, visit: Visit, asked: datetime, now: datetime
+) -> list[SlotView]:
+    lo = max(asked - timedelta(days=1), now)
+    found = await finder.slots(
+        visit.service.key,
+        visit.visit_type,
+        visit.duration,
+        lo,
+        lo + timedelta(days=4),
+        visit.practitioner,
+    )
+    others = [s for s in found if s.start != asked]
+    return sorted(others, key=lambda s: abs(s.start - asked))[:NEAREST]
+
+
+@router.post("/book/hold")
+async def hold(
+    request: Request,
+    page: FrameDep,
+    keys: WebKeysDep,
+    finder: AvailabilityDep,
+    bookings: BookingServiceDep,
+    clock: ClockDep,
+) -> Response:
+    posted = await read_form(request, keys)
+    v = posted.values
+    try:
+        visit = chosen(
+            page.catalog,
+            v.get("service", ""),
+            v.get("visit_type", ""),
+            _int(v.get("duration")),
+            v.get("practitioner") or None,
+        )
+        start = datetime.fromisoformat(v.get("start", ""))
+        if start.tzinfo is None:
+            raise ValueError("no zone")
+    except BadChoice as exc:
+        return _problem(page, "That visit cannot be booked", str(exc), 400)
+    except ValueError:
+        return _problem(page, "Pick a time", "choose one of the open times on the week", 400)
+    slot = SlotRequest(
+        visit.service.key, visit.visit_type, visit.duration, start, visit.practitioner
+    )
+    now = clock.now()
+    try:
+        held = await bookings.hold(slot)
+    except DomainError as exc:
+        return await _taken(page, finder, visit, start, now, str(exc))
+    token = passes.issue(keys, HOLD_PASS, _hold_facts(held), _hold_expiry(held, now))
+    return RedirectResponse(f"/book/hold/{token}", status_code=303)
+
+
+async def _taken(
+    page: Frame,
+    finder: AvailabilityDep,
+    visit: Visit,
+    asked: datetime,
+    now: datetime,
+    detail: str,
+) -> HTMLResponse:
+    """The time asked for is gone: say so, with the nearest free ones and the week."""
+    first = _week_start(page, asked.astimezone(page.clinic_tz).date(), now)
+    context = await _week(page, finder, visit, first, now)
+    context |= {
+        "taken": detail,
+        "nearest": await _nearest(page, finder, visit, asked, now),
+    }
+    return page.render("book_week.html", context, status=409)
+
+
+def _hold_facts(held: BookingView) -> passes.JsonFacts:
+    return {
+        "id": held.id,
+        "service": held.service,
+        "visit_type": held.visit_type,
+        "duration": held.duration,
+        "practitioner": held.practitioner,
+        "start": held.start.isoformat(),
+    }
+
+
+def _hold_expiry(held: BookingView, now: datetime) -> datetime:
+    # The page stays usable a little past the hold: booking after it lapsed is still tried
+    # (the slot may be free) and, if taken, answered with the nearest free times.
+    return (held.hold_expires_at or now) + timedelta(minutes=30)
+
+
+# -- step 3: the patient's details ------------------------------------------------------------
+
+
+def _held(page: Frame, keys: WebKeys, token: str, now: datetime) -> passes.JsonFacts | None:
+    return passes.read(keys, HOLD_PASS, token, now)
+
+
+def _visit_of(page: Frame, facts: passes.JsonFacts) -> tuple[Visit, datetime, str]:
+    visit = chosen(
+        page.catalog,
+        str(facts["service"]),
+        str(facts["visit_type"]),
+        _int(facts["duration"]),
+        None,
+    )
+    return visit, datetime.fromisoformat(str(facts["start"])), str(facts["practitioner"])
+
+
+@router.get("/book/hold/{token}")
+async def details(page: FrameDep, keys: WebKeysDep, clock: ClockDep, token: str) -> HTMLResponse:
+    facts = _held(page, keys, token, clock.now())
+    if facts is None:
+        return _lapsed(page)
+    return _details_page(page, facts, token, Posted({}), 200)
+
+
+def _details_page(
+    page: Frame, facts: passes.JsonFacts, token: str, posted: Posted, status: int
+) -> HTMLResponse:
+    visit, start, practitioner = _visit_of(page, facts)
+    return page.render(
+        "book_details.html",
+        {
+            "visit": visit,
+            "start": start.astimezone(page.clinic_tz),
+            "practitioner": page.catalog.practitioners[practitioner],
+            "token": token,
+            "posted": posted,
+            "pay_at_clinic": True,
+        },
+        status=status,
+    )
+
+
+@router.post("/book/hold/{token}")
+async def book(
+    request: Request,
+    page: FrameDep,
+    keys: WebKeysDep,
+    finder: AvailabilityDep,
+    bookings: BookingServiceDep,
+    clock: ClockDep,
+    token: str,
+) -> Response:
+    now = clock.now()
+    posted = await read_form(request, keys)
+    facts = _held(page, keys, token, now)
+    if facts is None:
+        return _lapsed(page)
+    patient = validated(PatientIn, posted)
+    if patient is None:
+        return _details_page(page, facts, token, posted, 422)
+    visit, start, practitioner = _visit_of(page, facts)
+    slot = SlotRequest(visit.service.key, visit.visit_type, visit.duration, start, practitioner)
+    hold_id = str(facts["id"])
+    try:
+        # Keyed by the hold: a second press of the button (or a retry) books once.
+        made, _ = await bookings.book(
+            page.actor, BookRequest(slot, patient.details(), hold_id), f"web-hold-{hold_id}"
+        )
+    except (HoldExpired, HoldNotFound, HoldMismatch, SlotUnavailable) as exc:
+        return await _taken(page, finder, visit, start, now, str(exc))
+    except DomainError as exc:
+        posted.error("", str(exc))
+        return _details_page(page, facts, token, posted, exc.status)
+    booked = passes.issue(
+        keys, BOOKED_PASS, _hold_facts(made), now + timedelta(days=BOOKED_PASS_DAYS)
+    )
+    return RedirectResponse(f"/book/done/{booked}", status_code=303)
+
+
+# -- step 4: the confirmation -----------------------------------------------------------------
+
+
+@router.get("/book/done/{token}")
+async def done(page: FrameDep, keys: WebKeysDep, clock: ClockDep, token: str) -> HTMLResponse:
+    facts = passes.read(keys, BOOKED_PASS, token, clock.now())
+    if facts is None:
+        return _problem(
+            page,
+            "This confirmation link has expired",
+            "your booking stands; its details are in the email we sent, and in your area "
+            "after signing in",
+            404,
+        )
+    visit, start, practitioner = _visit_of(page, facts)
+    return page.render(
+        "book_done.html",
+        {
+            "visit": visit,
+            "start": start.astimezone(page.clinic_tz),
+            "end": (start + timedelta(minutes=visit.duration)).astimezone(page.clinic_tz),
+            "practitioner": page.catalog.practitioners[practitioner],
+            "token": token,
+        },
+    )
+
+
+@router.get("/book/done/{token}/visit.ics")
+async def calendar_file(page: FrameDep, keys: WebKeysDep, clock: ClockDep, token: str) -> Response:
+    facts = passes.read(keys, BOOKED_PASS, token, clock.now())
+    if facts is None:
+        return _problem(page, "This link has expired", "sign in to your area for the visit", 404)
+    visit, start, practitioner = _visit_of(page, facts)
+    cal = Calendar()
+    cal.add("prodid", "-//clinicflow//booking site//EN")
+    cal.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"{facts['id']}@clinicflow")
+    event.add("dtstamp", clock.now())
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(minutes=visit.duration))
+    who = page.catalog.practitioners[practitioner].name
+    event.add("summary", f"{visit.service.name} with {who}")
+    event.add("location", page.catalog.clinic.name)
+    cal.add_component(event)
+    return Response(
+        cal.to_ical(),
+        media_type="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="visit.ics"'},
+    )
+
+
+# -- shared -----------------------------------------------------------------------------------
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _lapsed(page: Frame) -> HTMLResponse:
+    return _problem(
+        page,
+        "This hold has run out",
+        "the time was kept for you for a few minutes only; pick a time again",
+        410,
+    )
+
+
+def _problem(page: Frame, title: str, detail: str, status: int) -> HTMLResponse:
+    return page.render("problem.html", {"title": title, "detail": detail}, status=status)

@@ -1,0 +1,54 @@
+"""The pages' routers and their static files, as the gateway mounts them (`clinicflow serve
+--services web`, or all services)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
+
+from clinicflow.web import booking_site
+from clinicflow.web.pages import ENV, STATIC
+from clinicflow.web.security import CSP, CsrfRefused
+
+ROUTERS: tuple[APIRouter, ...] = (booking_site.router,)
+
+# Paths whose forms post `application/x-www-form-urlencoded` (the gateway's body rules).
+FORM_PATHS = ("/book/", "/waitlist/", "/sign-in", "/me", "/staff", "/owner")
+# The API's paths and the platform's; everything else served is a page.
+NOT_PAGES = ("/v1/", "/fhir/", "/.well-known/", "/openapi.json", "/docs", "/healthz", "/readyz")
+
+
+def is_page(path: str) -> bool:
+    return not path.startswith(NOT_PAGES)
+
+
+class Static(StaticFiles):
+    """The vendored and our own browser files. Their URLs carry the files' digest
+    (`?v=`), so a browser may keep them for a year."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def cached(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"cache-control", b"public, max-age=31536000, immutable"),
+                ]
+            await send(message)
+
+        await super().__call__(scope, receive, cached)
+
+
+async def refused(request: Request, exc: Exception) -> HTMLResponse:
+    """A form without its page's token (or with another's): nothing is done. Said plainly,
+    with the way out, and without the frame (whose parts need the request's dependencies)."""
+    html = ENV.get_template("refused.html").render(path=request.url.path)
+    return HTMLResponse(
+        html, status_code=403, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", Static(directory=STATIC), name="static")
+    app.add_exception_handler(CsrfRefused, refused)

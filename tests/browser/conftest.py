@@ -1,0 +1,66 @@
+"""Browser tests: the app served by a real uvicorn (its event bus running, so emails go out),
+and Debian's chromium. CI installs chromium (.ci/run); without it these tests skip, saying so."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from clinicflow.bootstrap import Container
+from clinicflow.catalog import Catalog
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from support.app import CLINIC_YAML, build_for_test, serving
+from support.browser import CHROMIUM_ARGS, chromium
+from support.fake_smtp import FakeSmtpRelay
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSmtpRelay]:
+    relay = FakeSmtpRelay()
+    relay.start()
+    yield relay
+    relay.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, smtp: FakeSmtpRelay) -> Settings:
+    return Settings(
+        database_url=database_url,
+        config_path=CLINIC_YAML,
+        data_dir=tmp_path,
+        keys_file=tmp_path / "keys.json",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+    )
+
+
+@pytest.fixture
+async def container(
+    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
+) -> AsyncIterator[Container]:
+    built = build_for_test(settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file)
+    yield built
+    await built.aclose()
+
+
+@pytest.fixture
+async def site(container: Container) -> AsyncIterator[str]:
+    """The base URL of the app, served on loopback with its in-process bus delivering."""
+    await container.bus.start()
+    async with serving(container) as base:
+        yield base
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = chromium()
+    if executable is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium); CI installs it")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
