@@ -17,6 +17,7 @@ from clinicflow.payments.ports import (
     GatewayRejected,
     GatewayUnavailable,
     PaymentGateway,
+    PaymentRequest,
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import FixedClock
@@ -116,7 +117,9 @@ def harness(request: pytest.FixtureRequest, http: httpx.AsyncClient, clock: Fixe
 
 
 async def start(harness: Harness, key: str = "idem-1", amount: int = 5000) -> str:
-    payment = await harness.gateway.create_payment("ord_1", amount, "USD", "Massage", key)
+    payment = await harness.gateway.create_payment(
+        PaymentRequest("ord_1", amount, "USD", "Massage", key)
+    )
     assert payment.status == "requires_action"
     assert (payment.client_secret is None) != (payment.approve_url is None)
     return payment.provider_id

@@ -24,6 +24,7 @@ from clinicflow.payments.ports import (
     GatewayUnavailable,
     PaymentDeclined,
     PaymentGateway,
+    PaymentRequest,
 )
 from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
@@ -59,7 +60,9 @@ def api_calls(fake: FakePayPal) -> list[Request]:
 
 
 async def create(gateway: PaymentGateway, key: str = "idem-1", amount: int = 5000) -> str:
-    payment = await gateway.create_payment("ord_1", amount, "USD", "Massage 60 min", key)
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_1", amount, "USD", "Massage 60 min", key)
+    )
     return payment.provider_id
 
 
@@ -75,7 +78,9 @@ async def test_an_order_is_created_for_capture_with_our_order_as_custom_id(
 ) -> None:
     port: PaymentGateway = gateway
 
-    payment = await port.create_payment("ord_1", 12_345, "usd", "Acupuncture", "idem-1")
+    payment = await port.create_payment(
+        PaymentRequest("ord_1", 12_345, "usd", "Acupuncture", "idem-1")
+    )
 
     assert (payment.provider, payment.status, payment.provider_id) == (
         "paypal",
@@ -127,7 +132,9 @@ async def test_with_return_urls_the_buyer_is_redirected_to_the_payer_action_link
         cancel_url="https://clinic.example/pay",
     )
 
-    payment = await gateway.create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
+    )
 
     assert fake.orders[payment.provider_id]["status"] == "PAYER_ACTION_REQUIRED"
     assert payment.status == "requires_action"
@@ -258,7 +265,7 @@ async def test_a_create_whose_reply_was_lost_is_retried_with_the_same_request_id
     fake.lose_replies = 2
 
     payment = await ResilientGateway(gateway, gateway_breaker("paypal"), NO_WAIT).create_payment(
-        "ord_1", 5000, "USD", "Massage", "idem-1"
+        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
     )
 
     assert list(fake.orders) == [payment.provider_id]
@@ -394,7 +401,9 @@ async def test_records_retrieve_each_known_order_once(
 async def test_a_zero_decimal_currency_is_sent_without_decimals(
     gateway: PayPalGateway, fake: FakePayPal
 ) -> None:
-    payment = await gateway.create_payment("ord_1", 1500, "JPY", "Massage", "idem-1")
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_1", 1500, "JPY", "Massage", "idem-1")
+    )
 
     assert fake.orders[payment.provider_id]["purchase_units"][0]["amount"] == {
         "currency_code": "JPY",

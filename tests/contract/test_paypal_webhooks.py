@@ -11,7 +11,7 @@ import pytest
 
 from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
 from clinicflow.adapters.payment_gateways.paypal_webhooks import parse_paypal_event
-from clinicflow.payments.ports import GatewayUnavailable, WebhookSignatureInvalid
+from clinicflow.payments.ports import GatewayUnavailable, PaymentRequest, WebhookSignatureInvalid
 from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
 from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
@@ -42,7 +42,9 @@ def gateway(fake: FakePayPal, http: httpx.AsyncClient, clock: FixedClock) -> Pay
 
 @pytest.fixture
 async def paid_order(gateway: PayPalGateway, fake: FakePayPal) -> dict[str, object]:
-    payment = await gateway.create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
+    )
     fake.approve(payment.provider_id)
     await gateway.capture(payment.provider_id, "capture-1")
     return fake.orders[payment.provider_id]
@@ -82,7 +84,9 @@ async def test_a_genuine_capture_event_is_verified_by_paypal_and_names_our_payme
 
 
 async def test_an_approved_order_asks_for_capture(gateway: PayPalGateway, fake: FakePayPal) -> None:
-    payment = await gateway.create_payment("ord_7", 2500, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_7", 2500, "USD", "Massage", "idem-1")
+    )
     fake.approve(payment.provider_id)
 
     headers, body = fake.webhook("CHECKOUT.ORDER.APPROVED", fake.orders[payment.provider_id])

@@ -24,6 +24,7 @@ from clinicflow.payments.ports import (
     GatewayUnavailable,
     PaymentDeclined,
     PaymentGateway,
+    PaymentRequest,
 )
 from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
@@ -63,7 +64,9 @@ def posts(fake: FakeStripe) -> list[Request]:
 
 
 async def create(gateway: PaymentGateway, key: str = "idem-1", amount: int = 5000) -> str:
-    payment = await gateway.create_payment("ord_1", amount, "USD", "Massage 60 min", key)
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_1", amount, "USD", "Massage 60 min", key)
+    )
     return payment.provider_id
 
 
@@ -73,7 +76,7 @@ async def test_a_payment_intent_is_created_form_encoded_for_the_browser(
     port: PaymentGateway = gateway
 
     payment = await port.create_payment(
-        "ord_1", 12_345, "usd", "Acupuncture", "idem-1", {"visit": "v9"}
+        PaymentRequest("ord_1", 12_345, "usd", "Acupuncture", "idem-1", {"visit": "v9"})
     )
 
     assert (payment.provider, payment.status) == ("stripe", "requires_action")
@@ -99,7 +102,9 @@ async def test_a_payment_intent_is_created_form_encoded_for_the_browser(
 
 
 async def test_secrets_stay_out_of_reprs(gateway: StripeGateway) -> None:
-    payment = await gateway.create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
+    )
 
     assert payment.client_secret is not None
     assert payment.client_secret not in repr(payment)
@@ -138,7 +143,8 @@ async def test_a_declined_card_on_file_raises_payment_declined_with_the_decline_
 ) -> None:
     with pytest.raises(PaymentDeclined) as caught:
         await gateway.create_payment(
-            "ord_1", 5000, "USD", "No-show fee", "idem-1", payment_method="pm_card_chargeDeclined"
+            PaymentRequest("ord_1", 5000, "USD", "No-show fee", "idem-1"),
+            payment_method="pm_card_chargeDeclined",
         )
 
     assert caught.value.code == "generic_decline"
@@ -149,7 +155,7 @@ async def test_a_declined_card_on_file_raises_payment_declined_with_the_decline_
 
 async def test_a_card_on_file_is_charged_at_once(gateway: StripeGateway, fake: FakeStripe) -> None:
     payment = await gateway.create_payment(
-        "ord_1", 5000, "USD", "No-show fee", "idem-1", payment_method="pm_card_visa"
+        PaymentRequest("ord_1", 5000, "USD", "No-show fee", "idem-1"), payment_method="pm_card_visa"
     )
 
     assert (payment.status, payment.amount_received_cents) == ("succeeded", 5000)
@@ -162,7 +168,7 @@ async def test_a_lost_reply_is_retried_with_the_same_key_and_charges_once(
     fake.lose_replies = 1  # Stripe charged, then the reply never arrived
 
     payment = await ResilientGateway(gateway, gateway_breaker("stripe"), NO_WAIT).create_payment(
-        "ord_1", 5000, "USD", "Massage", "idem-1"
+        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
     )
 
     assert len(fake.intents) == 1
@@ -178,10 +184,10 @@ async def test_a_card_on_file_retried_with_its_key_after_lost_replies_is_charged
     for _ in range(2):
         with pytest.raises(GatewayUnavailable):
             await gateway.create_payment(
-                "ord_1", 5000, "USD", "Fee", "idem-1", payment_method="pm_card_visa"
+                PaymentRequest("ord_1", 5000, "USD", "Fee", "idem-1"), payment_method="pm_card_visa"
             )
     again = await gateway.create_payment(
-        "ord_1", 5000, "USD", "Fee", "idem-1", payment_method="pm_card_visa"
+        PaymentRequest("ord_1", 5000, "USD", "Fee", "idem-1"), payment_method="pm_card_visa"
     )
 
     assert again.status == "succeeded"
@@ -203,7 +209,9 @@ async def test_server_errors_are_retried_until_it_succeeds(
 ) -> None:
     fake.answers = [500, 503]
 
-    payment = await resilient(gateway).create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await resilient(gateway).create_payment(
+        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
+    )
 
     assert list(fake.intents) == [payment.provider_id]
     assert len(fake.requests) == 3

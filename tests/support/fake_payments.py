@@ -46,6 +46,7 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRefund,
     PaymentGateway,
+    PaymentRequest,
     RefundReason,
     Visit,
     VisitLost,
@@ -431,18 +432,8 @@ class Gateway(FakeGateway):
             return event
         return await super().parse_webhook(headers, body)
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
-        made = await super().create_payment(
-            order_id, amount_cents, currency, description, idempotency_key, metadata
-        )
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
+        made = await super().create_payment(request)
         self.created[made.provider_id] = made
         return made
 

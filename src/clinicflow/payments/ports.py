@@ -49,6 +49,20 @@ EventType = Literal[
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """What `create_payment` asks a gateway for: `amount_cents` of `currency` for our order
+    `order_id`, with a `description` the buyer sees. `metadata` travels where the gateway
+    keeps it (Stripe); every gateway keeps `order_id`."""
+
+    order_id: str
+    amount_cents: int
+    currency: str
+    description: str
+    idempotency_key: str
+    metadata: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayPayment:
     provider: str  # "stripe" | "paypal"
     provider_id: str
@@ -146,17 +160,9 @@ class PaymentGateway(Protocol):
     @property
     def provider(self) -> str: ...
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         """Starts a payment the buyer completes in the browser. A retry with the same
-        `idempotency_key` returns the same payment instead of creating a second one."""
+        `request.idempotency_key` returns the same payment instead of creating a second one."""
         ...
 
     async def capture(self, provider_id: str, idempotency_key: str) -> GatewayPayment:

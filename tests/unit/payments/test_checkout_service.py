@@ -10,7 +10,6 @@ weight loss TBD; 10 % off two services; GAPS starter 459 (initial + 4 follow-ups
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from clinicflow.payments.errors import (
     IdempotencyKeyReused,
     UnpriceableOrder,
 )
-from clinicflow.payments.ports import GatewayPayment
+from clinicflow.payments.ports import GatewayPayment, PaymentRequest
 from clinicflow.shared.actor import Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import DomainError, Forbidden
@@ -273,21 +272,11 @@ class ParkedGateway(Gateway):
         self.go = asyncio.Event()
         self.made = 0  # payments that reached the gateway
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         self.arrived.set()
         await self.go.wait()
         self.made += 1
-        return await super().create_payment(
-            order_id, amount_cents, currency, description, idempotency_key
-        )
+        return await super().create_payment(request)
 
 
 async def test_a_duplicate_while_the_first_is_at_the_gateway_never_reaches_it(

@@ -41,6 +41,7 @@ from clinicflow.payments.ports import (
     GatewayRefund,
     GatewayRejected,
     PaymentDeclined,
+    PaymentRequest,
     RefundReason,
     WebhookSignatureInvalid,
 )
@@ -85,25 +86,18 @@ class PayPalGateway:
         # Keeps the client secret and the bearer token out of logs and tracebacks.
         return f"PayPalGateway(base_url={self._api.base_url!r})"
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         """PayPal orders have no metadata: only `order_id` travels, as custom_id."""
-        check_amount(amount_cents)
-        code = check_currency(currency)
+        check_amount(request.amount_cents)
+        code = check_currency(request.currency)
+        value = to_paypal_value(request.amount_cents, code)
         body: dict[str, Any] = {
             "intent": "CAPTURE",
             "purchase_units": [
                 {
-                    "custom_id": order_id,
-                    "description": description[:_DESCRIPTION_MAX],
-                    "amount": {"currency_code": code, "value": to_paypal_value(amount_cents, code)},
+                    "custom_id": request.order_id,
+                    "description": request.description[:_DESCRIPTION_MAX],
+                    "amount": {"currency_code": code, "value": value},
                 }
             ],
         }
@@ -111,7 +105,7 @@ class PayPalGateway:
             # Services are not shipped; PAY_NOW shows "Pay Now" since capture follows at once.
             context = {"shipping_preference": "NO_SHIPPING", "user_action": "PAY_NOW"}
             body["payment_source"] = {"paypal": {"experience_context": context | self._experience}}
-        order = await self._api.call("POST", "/v2/checkout/orders", body, idempotency_key)
+        order = await self._api.call("POST", "/v2/checkout/orders", body, request.idempotency_key)
         return orders.payment(order)
 
     async def capture(self, provider_id: str, idempotency_key: str) -> GatewayPayment:

@@ -25,6 +25,7 @@ from clinicflow.payments.ports import (
     GatewayRecord,
     GatewayRefund,
     PaymentGateway,
+    PaymentRequest,
     RefundReason,
 )
 
@@ -63,21 +64,9 @@ class ResilientGateway:
     def provider(self) -> str:
         return self.inner.provider
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         return await resilient(
-            lambda: self.inner.create_payment(
-                order_id, amount_cents, currency, description, idempotency_key, metadata
-            ),
-            self.breaker,
-            self._policy,
+            lambda: self.inner.create_payment(request), self.breaker, self._policy
         )
 
     async def capture(self, provider_id: str, idempotency_key: str) -> GatewayPayment:

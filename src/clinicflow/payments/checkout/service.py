@@ -45,6 +45,7 @@ from clinicflow.payments.ports import (
     GatewayUnavailable,
     PaymentDeclined,
     PaymentGateway,
+    PaymentRequest,
     PaymentsUnitOfWork,
     Visit,
 )
@@ -194,11 +195,13 @@ class CheckoutService:
             order = await uow.orders.get(order_id)
         try:
             payment = await gateway.create_payment(
-                order.id,
-                order.total_cents,
-                order.currency,
-                self._description(order),
-                f"{order.id}:{method}",
+                PaymentRequest(
+                    order.id,
+                    order.total_cents,
+                    order.currency,
+                    self._description(order),
+                    f"{order.id}:{method}",
+                )
             )
         except GatewayUnavailable as exc:
             others = [m for m in self.gateways if m != method]
