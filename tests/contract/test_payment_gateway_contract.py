@@ -14,6 +14,7 @@ from clinicflow.adapters.payment_gateways.fake import FakeGateway
 from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
 from clinicflow.adapters.payment_gateways.stripe_gateway import StripeGateway
 from clinicflow.payments.ports import (
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentGateway,
@@ -151,11 +152,11 @@ async def test_refunds_add_up_to_what_was_received_and_no_more(harness: Harness)
     provider_id = await start(harness)
     await harness.pay(provider_id)
 
-    part = await harness.gateway.refund(provider_id, 1000, "refund-1")
-    again = await harness.gateway.refund(provider_id, 1000, "refund-1")
-    rest = await harness.gateway.refund(provider_id, None, "refund-2")
+    part = await harness.gateway.refund(GatewayRefundRequest(provider_id, 1000, "refund-1"))
+    again = await harness.gateway.refund(GatewayRefundRequest(provider_id, 1000, "refund-1"))
+    rest = await harness.gateway.refund(GatewayRefundRequest(provider_id, None, "refund-2"))
     with pytest.raises(GatewayRejected):
-        await harness.gateway.refund(provider_id, 1, "refund-3")
+        await harness.gateway.refund(GatewayRefundRequest(provider_id, 1, "refund-3"))
 
     assert again == part
     assert [part.amount_cents, rest.amount_cents] == [1000, 4000]
@@ -177,7 +178,7 @@ async def test_records_carry_our_order_and_the_refunded_amount(
 ) -> None:
     provider_id = await start(harness)
     await harness.pay(provider_id)
-    await harness.gateway.refund(provider_id, 1250, "refund-1")
+    await harness.gateway.refund(GatewayRefundRequest(provider_id, 1250, "refund-1"))
 
     records = [r async for r in harness.gateway.records(clock.now(), [provider_id])]
 

@@ -20,6 +20,7 @@ from clinicflow.adapters.payment_gateways.resilient import (
 )
 from clinicflow.payments.ports import (
     GatewayCircuitOpen,
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentDeclined,
@@ -317,10 +318,10 @@ async def test_partial_refund_then_the_rest_then_nothing_is_left(
 ) -> None:
     order_id = await captured(gateway, fake)
 
-    first = await gateway.refund(order_id, 2000, "refund-1")
-    rest = await gateway.refund(order_id, None, "refund-2")
+    first = await gateway.refund(GatewayRefundRequest(order_id, 2000, "refund-1"))
+    rest = await gateway.refund(GatewayRefundRequest(order_id, None, "refund-2"))
     with pytest.raises(GatewayRejected) as caught:
-        await gateway.refund(order_id, None, "refund-3")
+        await gateway.refund(GatewayRefundRequest(order_id, None, "refund-3"))
 
     assert (first.status, first.amount_cents, first.payment_id) == ("succeeded", 2000, order_id)
     assert (rest.amount_cents, rest.currency) == (3000, "USD")
@@ -341,7 +342,7 @@ async def test_a_refund_whose_reply_was_lost_refunds_once(
     fake.lose_replies = 1
 
     refund = await ResilientGateway(gateway, gateway_breaker("paypal"), NO_WAIT).refund(
-        order_id, 1500, "refund-1"
+        GatewayRefundRequest(order_id, 1500, "refund-1")
     )
 
     payments = fake.orders[order_id]["purchase_units"][0]["payments"]
@@ -355,9 +356,9 @@ async def test_refunds_beyond_the_capture_or_before_it_are_rejected(
     uncaptured = await create(gateway, "idem-open")
 
     with pytest.raises(GatewayRejected) as too_much:
-        await gateway.refund(order_id, 5001, "refund-1")
+        await gateway.refund(GatewayRefundRequest(order_id, 5001, "refund-1"))
     with pytest.raises(GatewayRejected) as too_early:
-        await gateway.refund(uncaptured, None, "refund-2")
+        await gateway.refund(GatewayRefundRequest(uncaptured, None, "refund-2"))
 
     assert too_much.value.code == "REFUND_AMOUNT_EXCEEDED"
     assert too_early.value.code == "NOT_CAPTURED"
@@ -379,7 +380,7 @@ async def test_records_retrieve_each_known_order_once(
     gateway: PayPalGateway, fake: FakePayPal, clock: FixedClock
 ) -> None:
     paid = await captured(gateway, fake)
-    await gateway.refund(paid, 1250, "refund-1")
+    await gateway.refund(GatewayRefundRequest(paid, 1250, "refund-1"))
     waiting = await create(gateway, "idem-open", amount=7000)
 
     records = [r async for r in gateway.records(clock.now(), [paid, waiting, paid])]

@@ -11,7 +11,12 @@ import pytest
 
 from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
 from clinicflow.adapters.payment_gateways.paypal_webhooks import parse_paypal_event
-from clinicflow.payments.ports import GatewayUnavailable, PaymentRequest, WebhookSignatureInvalid
+from clinicflow.payments.ports import (
+    GatewayRefundRequest,
+    GatewayUnavailable,
+    PaymentRequest,
+    WebhookSignatureInvalid,
+)
 from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
 from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
@@ -102,7 +107,7 @@ async def test_an_approved_order_asks_for_capture(gateway: PayPalGateway, fake: 
 async def test_a_refund_event_names_the_refund_and_our_order(
     gateway: PayPalGateway, fake: FakePayPal, paid_order: dict[str, object]
 ) -> None:
-    refund = await gateway.refund(str(paid_order["id"]), 1200, "refund-1")
+    refund = await gateway.refund(GatewayRefundRequest(str(paid_order["id"]), 1200, "refund-1"))
     payments = fake.orders[str(paid_order["id"])]["purchase_units"][0]["payments"]
 
     headers, body = fake.webhook("PAYMENT.CAPTURE.REFUNDED", payments["refunds"][0])

@@ -20,6 +20,7 @@ from clinicflow.adapters.payment_gateways.resilient import (
 from clinicflow.adapters.payment_gateways.stripe_gateway import StripeGateway
 from clinicflow.payments.ports import (
     GatewayCircuitOpen,
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentDeclined,
@@ -269,7 +270,7 @@ async def test_a_rejection_does_not_count_as_an_outage(
     retrying = ResilientGateway(gateway, breaker, NO_WAIT)
 
     with pytest.raises(GatewayRejected):
-        await retrying.refund("pi_missing", None, "r-1")
+        await retrying.refund(GatewayRefundRequest("pi_missing", None, "r-1"))
 
     assert await breaker.state() == "closed"
     assert await create(retrying) in fake.intents
@@ -308,10 +309,10 @@ async def test_partial_refunds_then_the_rest_then_nothing_is_left(
     intent_id = await create(gateway)
     fake.complete(intent_id)
 
-    first = await gateway.refund(intent_id, 2000, "refund-1")
-    rest = await gateway.refund(intent_id, None, "refund-2", "duplicate")
+    first = await gateway.refund(GatewayRefundRequest(intent_id, 2000, "refund-1"))
+    rest = await gateway.refund(GatewayRefundRequest(intent_id, None, "refund-2", "duplicate"))
     with pytest.raises(GatewayRejected) as caught:
-        await gateway.refund(intent_id, None, "refund-3")
+        await gateway.refund(GatewayRefundRequest(intent_id, None, "refund-3"))
 
     assert (first.status, first.amount_cents, first.payment_id) == ("succeeded", 2000, intent_id)
     assert (rest.amount_cents, rest.currency) == (3000, "USD")
@@ -330,7 +331,7 @@ async def test_a_refund_retried_after_a_lost_reply_refunds_once(
     fake.complete(intent_id)
     fake.lose_replies = 1
 
-    refund = await resilient(gateway).refund(intent_id, 1500, "refund-1")
+    refund = await resilient(gateway).refund(GatewayRefundRequest(intent_id, 1500, "refund-1"))
 
     assert list(fake.refunds) == [refund.provider_id]
     assert fake.charges[fake.intents[intent_id]["latest_charge"]]["amount_refunded"] == 1500
@@ -343,7 +344,7 @@ async def test_refunding_more_than_is_left_is_rejected(
     fake.complete(intent_id)
 
     with pytest.raises(GatewayRejected) as caught:
-        await gateway.refund(intent_id, 5001, "refund-1")
+        await gateway.refund(GatewayRefundRequest(intent_id, 5001, "refund-1"))
     assert caught.value.code == "amount_too_large"
 
 
@@ -356,7 +357,7 @@ async def test_records_list_recent_payments_across_pages_and_the_ledgers_older_o
     since = clock.now() + timedelta(minutes=30)
     recent = [await create(gateway, f"k-{n}", amount=1000 * (n + 1)) for n in range(3)]
     fake.complete(recent[0])
-    await gateway.refund(recent[0], 400, "refund-1")
+    await gateway.refund(GatewayRefundRequest(recent[0], 400, "refund-1"))
 
     records = [r async for r in gateway.records(since, provider_ids=[old, recent[1]])]
 

@@ -45,9 +45,9 @@ from clinicflow.payments.ports import (
     GatewayEvent,
     GatewayPayment,
     GatewayRefund,
+    GatewayRefundRequest,
     PaymentGateway,
     PaymentRequest,
-    RefundReason,
     Visit,
     VisitLost,
 )
@@ -437,14 +437,8 @@ class Gateway(FakeGateway):
         self.created[made.provider_id] = made
         return made
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        made = await super().refund(provider_id, amount_cents, idempotency_key, reason)
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        made = await super().refund(request)
         self.refunds[made.provider_id] = made
         if self.while_refunding is not None:
             await self.while_refunding(made)

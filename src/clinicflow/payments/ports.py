@@ -63,6 +63,17 @@ class PaymentRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayRefundRequest:
+    """What `refund` asks a gateway for: `amount_cents` back of the payment `provider_id`
+    (None: what is left of it)."""
+
+    provider_id: str
+    amount_cents: int | None
+    idempotency_key: str
+    reason: RefundReason = "requested_by_customer"
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayPayment:
     provider: str  # "stripe" | "paypal"
     provider_id: str
@@ -178,14 +189,9 @@ class PaymentGateway(Protocol):
         """Gives up a payment that has not taken money yet."""
         ...
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        """`amount_cents=None` refunds what is left; several partial refunds may follow."""
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        """`request.amount_cents=None` refunds what is left; several partial refunds may
+        follow."""
         ...
 
     def records(

@@ -15,7 +15,7 @@ from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.errors import InvalidCodes, PaymentDeclinedError, PaymentStateConflict
 from clinicflow.payments.orders.commands import LineCodes
-from clinicflow.payments.ports import EventType, GatewayEvent, GatewayRefund
+from clinicflow.payments.ports import EventType, GatewayEvent, GatewayRefund, GatewayRefundRequest
 from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.shared.actor import Role
 from clinicflow.shared.clock import FixedClock
@@ -191,7 +191,7 @@ async def test_a_refund_made_at_the_gateway_is_booked_once_and_one_it_gave_up_on
     order = await p.paid_by_stripe(ME, p.visit("b1"))
     ours, _ = await p.refunds.refund(staff(Role.BILLING), order.id, RefundRequest(None, 1_000, "x"))
     stripe = p.gateways["stripe"]
-    outside = await stripe.refund(order.provider_id or "", 2_000, "dashboard")
+    outside = await stripe.refund(GatewayRefundRequest(order.provider_id or "", 2_000, "dashboard"))
 
     def event(kind: EventType, refund_id: str, cents: int, n: int = 1) -> GatewayEvent:
         return GatewayEvent(
@@ -228,7 +228,9 @@ async def test_reconciliation_finds_what_the_gateway_refunded_on_its_own(
     since = clock.now() - timedelta(days=1)
     clean = await p.reconciler.differences(since)
 
-    await p.gateways["stripe"].refund(order.provider_id or "", 900, "dashboard")
+    await p.gateways["stripe"].refund(
+        GatewayRefundRequest(order.provider_id or "", 900, "dashboard")
+    )
     found = await p.reconciler.differences(since)
 
     assert clean == []

@@ -24,12 +24,12 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentDeclined,
     PaymentRequest,
     PaymentStatus,
-    RefundReason,
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import Clock
@@ -149,15 +149,10 @@ class FakeGateway:
         self._payments[provider_id] = canceled
         return canceled
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        provider_id, amount_cents = request.provider_id, request.amount_cents
         payment = await self.retrieve(provider_id)
-        done = self._replay(idempotency_key, f"refund {provider_id} {amount_cents}")
+        done = self._replay(request.idempotency_key, f"refund {provider_id} {amount_cents}")
         if isinstance(done, GatewayRefund):
             return done
         if amount_cents is not None:
@@ -175,7 +170,7 @@ class FakeGateway:
             amount_cents=amount,
             currency=payment.currency,
         )
-        self._done[idempotency_key] = (f"refund {provider_id} {amount_cents}", refund)
+        self._done[request.idempotency_key] = (f"refund {provider_id} {amount_cents}", refund)
         return refund
 
     async def records(

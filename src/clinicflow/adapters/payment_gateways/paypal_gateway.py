@@ -39,10 +39,10 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     GatewayRejected,
     PaymentDeclined,
     PaymentRequest,
-    RefundReason,
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import Clock
@@ -142,15 +142,9 @@ class PayPalGateway:
             currency=payment.currency,
         )
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
         """PayPal refunds have no reason field; `reason` is only kept in the ledger."""
-        order = await self._order(provider_id)
+        order = await self._order(request.provider_id)
         capture_id = orders.captured_id(order)
         if capture_id is None:
             raise GatewayRejected(PROVIDER, "nothing captured to refund", "NOT_CAPTURED")
@@ -158,13 +152,14 @@ class PayPalGateway:
         custom_id = orders.unit(order).get("custom_id")
         if custom_id:
             body["custom_id"] = custom_id  # so the refund webhook names our order
-        if amount_cents is not None:
-            check_amount(amount_cents)
+        if request.amount_cents is not None:
+            check_amount(request.amount_cents)
             code = orders.money(orders.unit(order)["amount"])[1]
-            body["amount"] = {"currency_code": code, "value": to_paypal_value(amount_cents, code)}
+            value = to_paypal_value(request.amount_cents, code)
+            body["amount"] = {"currency_code": code, "value": value}
         path = f"/v2/payments/captures/{_id(capture_id)}/refund"
-        refund = await self._api.call("POST", path, body, idempotency_key)
-        return orders.refund(refund, provider_id)
+        refund = await self._api.call("POST", path, body, request.idempotency_key)
+        return orders.refund(refund, request.provider_id)
 
     async def records(
         self, since: datetime, provider_ids: Collection[str] = ()

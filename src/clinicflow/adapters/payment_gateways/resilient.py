@@ -24,9 +24,9 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     PaymentGateway,
     PaymentRequest,
-    RefundReason,
 )
 
 __all__ = ["BreakerState", "CircuitBreaker", "ResilientGateway", "RetryPolicy", "gateway_breaker"]
@@ -80,18 +80,8 @@ class ResilientGateway:
     async def cancel(self, provider_id: str) -> GatewayPayment:
         return await resilient(lambda: self.inner.cancel(provider_id), self.breaker, self._policy)
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        return await resilient(
-            lambda: self.inner.refund(provider_id, amount_cents, idempotency_key, reason),
-            self.breaker,
-            self._policy,
-        )
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        return await resilient(lambda: self.inner.refund(request), self.breaker, self._policy)
 
     async def records(
         self, since: datetime, provider_ids: Collection[str] = ()

@@ -39,9 +39,9 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     GatewayRejected,
     PaymentRequest,
-    RefundReason,
 )
 from clinicflow.shared.clock import Clock
 
@@ -129,24 +129,18 @@ class StripeGateway:
             raise
         return payment(intent)
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        params: dict[str, Any] = {"payment_intent": provider_id, "reason": reason}
-        if amount_cents is not None:
-            check_amount(amount_cents)
-            params["amount"] = amount_cents
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        params: dict[str, Any] = {"payment_intent": request.provider_id, "reason": request.reason}
+        if request.amount_cents is not None:
+            check_amount(request.amount_cents)
+            params["amount"] = request.amount_cents
         refund = await call(
             lambda: self._client.v1.refunds.create_async(
                 params,  # type: ignore[arg-type]  # a plain dict of the TypedDict's keys
-                {"idempotency_key": idempotency_key},
+                {"idempotency_key": request.idempotency_key},
             )
         )
-        return refund_of(refund, provider_id)
+        return refund_of(refund, request.provider_id)
 
     async def records(
         self, since: datetime, provider_ids: Collection[str] = ()

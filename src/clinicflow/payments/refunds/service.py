@@ -39,6 +39,7 @@ from clinicflow.payments.orders.ports import LineChange, OrderChange
 from clinicflow.payments.ports import (
     AlreadyStored,
     GatewayError,
+    GatewayRefundRequest,
     GatewayUnavailable,
     PaymentGateway,
     PaymentsUnitOfWork,
@@ -148,7 +149,9 @@ class RefundService:
         provider_refund_id, status = None, "succeeded"
         if refund.amount_cents > 0 and gateway is not None and order.provider_id is not None:
             try:
-                made = await gateway.refund(order.provider_id, refund.amount_cents, key)
+                made = await gateway.refund(
+                    GatewayRefundRequest(order.provider_id, refund.amount_cents, key)
+                )
             except GatewayUnavailable as exc:
                 await self._failed(refund.id)
                 raise GatewayDown(
