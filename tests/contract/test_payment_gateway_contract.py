@@ -4,15 +4,13 @@ the fake PayPal server. Checkout may rely on exactly what holds here for all of 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from clinicflow.adapters.payment_gateways.fake import FakeGateway
-from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
-from clinicflow.adapters.payment_gateways.stripe_gateway import StripeGateway
 from clinicflow.payments.ports import (
     GatewayRefundRequest,
     GatewayRejected,
@@ -22,10 +20,17 @@ from clinicflow.payments.ports import (
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import FixedClock
-from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
-from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
-from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_paypal import FakePayPal
+from support.fake_paypal_webhooks import capture_resource
+from support.fake_stripe import WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
+from support.payment_servers import (
+    http,
+    paypal_on,
+    paypal_server,
+    stripe_on,
+    stripe_server,
+)
 
 Signed = tuple[dict[str, str], bytes]
 
@@ -38,28 +43,7 @@ class Harness:
     signed_success: Callable[[str], Signed]  # the gateway's "payment succeeded" webhook
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def stripe_server(clock: FixedClock) -> Iterator[FakeStripe]:
-    server = FakeStripe()
-    server.now = int(clock.now().timestamp())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def paypal_server(clock: FixedClock) -> Iterator[FakePayPal]:
-    server = FakePayPal()
-    server.now = clock.now()
-    server.start()
-    yield server
-    server.stop()
+__all__ = ["http", "paypal_server", "stripe_server"]  # fixtures, imported for pytest
 
 
 def in_memory(clock: FixedClock, needs_capture: bool) -> Harness:
@@ -76,7 +60,7 @@ def in_memory(clock: FixedClock, needs_capture: bool) -> Harness:
 
 
 def stripe(server: FakeStripe, http: httpx.AsyncClient, clock: FixedClock) -> Harness:
-    gateway = StripeGateway(http, API_KEY, WEBHOOK_SECRET, clock, base_url=server.url)
+    gateway = stripe_on(server, http, clock)
 
     async def pay(provider_id: str) -> None:
         server.complete(provider_id)
@@ -92,7 +76,7 @@ def stripe(server: FakeStripe, http: httpx.AsyncClient, clock: FixedClock) -> Ha
 
 
 def paypal(server: FakePayPal, http: httpx.AsyncClient, clock: FixedClock) -> Harness:
-    gateway = PayPalGateway(http, CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, clock, base_url=server.url)
+    gateway = paypal_on(server, http, clock)
 
     async def pay(provider_id: str) -> None:
         server.approve(provider_id)

@@ -4,7 +4,6 @@ records. Webhook signatures and parsing are in test_stripe_webhooks.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import httpx
@@ -31,44 +30,31 @@ from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import decode_form
+from support.payment_servers import (
+    MASSAGE,
+    NO_WAIT,
+    create,
+    http,
+    resilient,
+    stripe_on,
+    stripe_server,
+)
 
-NO_WAIT = RetryPolicy(attempts=3, wait=wait_none())
+__all__ = ["http", "stripe_server"]  # fixtures, imported for pytest
 
 
 @pytest.fixture
-def fake(clock: FixedClock) -> Iterator[FakeStripe]:
-    server = FakeStripe()
-    server.now = int(clock.now().timestamp())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+def fake(stripe_server: FakeStripe) -> FakeStripe:
+    return stripe_server
 
 
 @pytest.fixture
 def gateway(fake: FakeStripe, http: httpx.AsyncClient, clock: FixedClock) -> StripeGateway:
-    return StripeGateway(http, API_KEY, WEBHOOK_SECRET, clock, base_url=fake.url)
-
-
-def resilient(gateway: StripeGateway, policy: RetryPolicy = NO_WAIT) -> ResilientGateway:
-    return ResilientGateway(gateway, gateway_breaker("stripe"), policy)
+    return stripe_on(fake, http, clock)
 
 
 def posts(fake: FakeStripe) -> list[Request]:
     return [r for r in fake.requests if r.method == "POST"]
-
-
-async def create(gateway: PaymentGateway, key: str = "idem-1", amount: int = 5000) -> str:
-    payment = await gateway.create_payment(
-        PaymentRequest("ord_1", amount, "USD", "Massage 60 min", key)
-    )
-    return payment.provider_id
 
 
 async def test_a_payment_intent_is_created_form_encoded_for_the_browser(
@@ -103,9 +89,7 @@ async def test_a_payment_intent_is_created_form_encoded_for_the_browser(
 
 
 async def test_secrets_stay_out_of_reprs(gateway: StripeGateway) -> None:
-    payment = await gateway.create_payment(
-        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
-    )
+    payment = await gateway.create_payment(MASSAGE)
 
     assert payment.client_secret is not None
     assert payment.client_secret not in repr(payment)
@@ -168,9 +152,7 @@ async def test_a_lost_reply_is_retried_with_the_same_key_and_charges_once(
 ) -> None:
     fake.lose_replies = 1  # Stripe charged, then the reply never arrived
 
-    payment = await ResilientGateway(gateway, gateway_breaker("stripe"), NO_WAIT).create_payment(
-        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
-    )
+    payment = await resilient(gateway).create_payment(MASSAGE)
 
     assert len(fake.intents) == 1
     assert payment.provider_id in fake.intents
@@ -210,9 +192,7 @@ async def test_server_errors_are_retried_until_it_succeeds(
 ) -> None:
     fake.answers = [500, 503]
 
-    payment = await resilient(gateway).create_payment(
-        PaymentRequest("ord_1", 5000, "USD", "Massage", "idem-1")
-    )
+    payment = await resilient(gateway).create_payment(MASSAGE)
 
     assert list(fake.intents) == [payment.provider_id]
     assert len(fake.requests) == 3
@@ -240,7 +220,7 @@ async def test_throttling_is_unavailability(gateway: StripeGateway, fake: FakeSt
 async def test_a_timeout_is_unavailability(fake: FakeStripe, clock: FixedClock) -> None:
     fake.hang = True  # the fake never answers; the client's own timeout ends the wait
     async with httpx.AsyncClient(trust_env=False, timeout=0.2) as http:
-        gateway = StripeGateway(http, API_KEY, WEBHOOK_SECRET, clock, base_url=fake.url)
+        gateway = stripe_on(fake, http, clock)
 
         with pytest.raises(GatewayUnavailable, match="timed out"):
             await create(gateway)
