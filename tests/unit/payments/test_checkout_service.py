@@ -10,12 +10,10 @@ weight loss TBD; 10 % off two services; GAPS starter 459 (initial + 4 follow-ups
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from clinicflow.catalog import Catalog
-from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.domain import PromotionPatientLimitReached, VisitLine
 from clinicflow.payments.errors import (
@@ -32,18 +30,7 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import DomainError, Forbidden
 from support.fake_payments import Gateway, Payments, patient, staff
 
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 ME = patient("p1")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(CONFIG)
-
-
-@pytest.fixture
-def p(catalog: Catalog, clock: FixedClock) -> Payments:
-    return Payments.build(catalog, clock)
 
 
 def stripe_payments(p: Payments) -> list[str]:

@@ -6,12 +6,9 @@ its own, and reconciliation with the gateway's records."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from clinicflow.catalog import Catalog
-from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.errors import InvalidCodes, PaymentDeclinedError, PaymentStateConflict
 from clinicflow.payments.orders.commands import LineCodes
@@ -22,18 +19,7 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import Forbidden, NotFound
 from support.fake_payments import Payments, patient, staff
 
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 ME = patient("p1")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(CONFIG)
-
-
-@pytest.fixture
-def p(catalog: Catalog, clock: FixedClock) -> Payments:
-    return Payments.build(catalog, clock)
 
 
 async def test_a_patient_reads_their_own_orders_only_and_each_read_is_audited(
