@@ -4,26 +4,33 @@ the fake PayPal server. Checkout may rely on exactly what holds here for all of 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from clinicflow.adapters.payment_gateways.fake import FakeGateway
-from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
-from clinicflow.adapters.payment_gateways.stripe_gateway import StripeGateway
 from clinicflow.payments.ports import (
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentGateway,
+    PaymentRequest,
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import FixedClock
-from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
-from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
-from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_paypal import FakePayPal
+from support.fake_paypal_webhooks import capture_resource
+from support.fake_stripe import WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
+from support.payment_servers import (
+    http,
+    paypal_on,
+    paypal_server,
+    stripe_on,
+    stripe_server,
+)
 
 Signed = tuple[dict[str, str], bytes]
 
@@ -36,28 +43,7 @@ class Harness:
     signed_success: Callable[[str], Signed]  # the gateway's "payment succeeded" webhook
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def stripe_server(clock: FixedClock) -> Iterator[FakeStripe]:
-    server = FakeStripe()
-    server.now = int(clock.now().timestamp())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def paypal_server(clock: FixedClock) -> Iterator[FakePayPal]:
-    server = FakePayPal()
-    server.now = clock.now()
-    server.start()
-    yield server
-    server.stop()
+__all__ = ["http", "paypal_server", "stripe_server"]  # fixtures, imported for pytest
 
 
 def in_memory(clock: FixedClock, needs_capture: bool) -> Harness:
@@ -74,7 +60,7 @@ def in_memory(clock: FixedClock, needs_capture: bool) -> Harness:
 
 
 def stripe(server: FakeStripe, http: httpx.AsyncClient, clock: FixedClock) -> Harness:
-    gateway = StripeGateway(http, API_KEY, WEBHOOK_SECRET, clock, base_url=server.url)
+    gateway = stripe_on(server, http, clock)
 
     async def pay(provider_id: str) -> None:
         server.complete(provider_id)
@@ -90,7 +76,7 @@ def stripe(server: FakeStripe, http: httpx.AsyncClient, clock: FixedClock) -> Ha
 
 
 def paypal(server: FakePayPal, http: httpx.AsyncClient, clock: FixedClock) -> Harness:
-    gateway = PayPalGateway(http, CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, clock, base_url=server.url)
+    gateway = paypal_on(server, http, clock)
 
     async def pay(provider_id: str) -> None:
         server.approve(provider_id)
@@ -116,7 +102,9 @@ def harness(request: pytest.FixtureRequest, http: httpx.AsyncClient, clock: Fixe
 
 
 async def start(harness: Harness, key: str = "idem-1", amount: int = 5000) -> str:
-    payment = await harness.gateway.create_payment("ord_1", amount, "USD", "Massage", key)
+    payment = await harness.gateway.create_payment(
+        PaymentRequest("ord_1", amount, "USD", "Massage", key)
+    )
     assert payment.status == "requires_action"
     assert (payment.client_secret is None) != (payment.approve_url is None)
     return payment.provider_id
@@ -148,11 +136,11 @@ async def test_refunds_add_up_to_what_was_received_and_no_more(harness: Harness)
     provider_id = await start(harness)
     await harness.pay(provider_id)
 
-    part = await harness.gateway.refund(provider_id, 1000, "refund-1")
-    again = await harness.gateway.refund(provider_id, 1000, "refund-1")
-    rest = await harness.gateway.refund(provider_id, None, "refund-2")
+    part = await harness.gateway.refund(GatewayRefundRequest(provider_id, 1000, "refund-1"))
+    again = await harness.gateway.refund(GatewayRefundRequest(provider_id, 1000, "refund-1"))
+    rest = await harness.gateway.refund(GatewayRefundRequest(provider_id, None, "refund-2"))
     with pytest.raises(GatewayRejected):
-        await harness.gateway.refund(provider_id, 1, "refund-3")
+        await harness.gateway.refund(GatewayRefundRequest(provider_id, 1, "refund-3"))
 
     assert again == part
     assert [part.amount_cents, rest.amount_cents] == [1000, 4000]
@@ -174,7 +162,7 @@ async def test_records_carry_our_order_and_the_refunded_amount(
 ) -> None:
     provider_id = await start(harness)
     await harness.pay(provider_id)
-    await harness.gateway.refund(provider_id, 1250, "refund-1")
+    await harness.gateway.refund(GatewayRefundRequest(provider_id, 1250, "refund-1"))
 
     records = [r async for r in harness.gateway.records(clock.now(), [provider_id])]
 

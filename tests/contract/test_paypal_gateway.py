@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import httpx
@@ -20,47 +19,41 @@ from clinicflow.adapters.payment_gateways.resilient import (
 )
 from clinicflow.payments.ports import (
     GatewayCircuitOpen,
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentDeclined,
     PaymentGateway,
+    PaymentRequest,
 )
 from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
 from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID
+from support.payment_servers import (
+    MASSAGE,
+    create,
+    http,
+    paypal_on,
+    paypal_server,
+    resilient,
+)
 
-NO_WAIT = RetryPolicy(attempts=3, wait=wait_none())
+__all__ = ["http", "paypal_server"]  # fixtures, imported for pytest
 
 
 @pytest.fixture
-def fake(clock: FixedClock) -> Iterator[FakePayPal]:
-    server = FakePayPal()
-    server.now = clock.now()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+def fake(paypal_server: FakePayPal) -> FakePayPal:
+    return paypal_server
 
 
 @pytest.fixture
 def gateway(fake: FakePayPal, http: httpx.AsyncClient, clock: FixedClock) -> PayPalGateway:
-    return PayPalGateway(http, CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, clock, base_url=fake.url)
+    return paypal_on(fake, http, clock)
 
 
 def api_calls(fake: FakePayPal) -> list[Request]:
     return [r for r in fake.requests if r.path != "/v1/oauth2/token"]
-
-
-async def create(gateway: PaymentGateway, key: str = "idem-1", amount: int = 5000) -> str:
-    payment = await gateway.create_payment("ord_1", amount, "USD", "Massage 60 min", key)
-    return payment.provider_id
 
 
 async def captured(gateway: PayPalGateway, fake: FakePayPal, key: str = "idem-paid") -> str:
@@ -75,7 +68,9 @@ async def test_an_order_is_created_for_capture_with_our_order_as_custom_id(
 ) -> None:
     port: PaymentGateway = gateway
 
-    payment = await port.create_payment("ord_1", 12_345, "usd", "Acupuncture", "idem-1")
+    payment = await port.create_payment(
+        PaymentRequest("ord_1", 12_345, "usd", "Acupuncture", "idem-1")
+    )
 
     assert (payment.provider, payment.status, payment.provider_id) == (
         "paypal",
@@ -127,7 +122,7 @@ async def test_with_return_urls_the_buyer_is_redirected_to_the_payer_action_link
         cancel_url="https://clinic.example/pay",
     )
 
-    payment = await gateway.create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(MASSAGE)
 
     assert fake.orders[payment.provider_id]["status"] == "PAYER_ACTION_REQUIRED"
     assert payment.status == "requires_action"
@@ -245,7 +240,7 @@ async def test_a_capture_whose_reply_was_lost_is_retried_and_captures_once(
     fake.approve(order_id)
     fake.lose_replies = 1
 
-    retrying = ResilientGateway(gateway, gateway_breaker("paypal"), NO_WAIT)
+    retrying = resilient(gateway)
     payment = await retrying.capture(order_id, "capture-1")
 
     assert payment.status == "succeeded"
@@ -257,9 +252,7 @@ async def test_a_create_whose_reply_was_lost_is_retried_with_the_same_request_id
 ) -> None:
     fake.lose_replies = 2
 
-    payment = await ResilientGateway(gateway, gateway_breaker("paypal"), NO_WAIT).create_payment(
-        "ord_1", 5000, "USD", "Massage", "idem-1"
-    )
+    payment = await resilient(gateway).create_payment(MASSAGE)
 
     assert list(fake.orders) == [payment.provider_id]
     assert [r.headers["paypal-request-id"] for r in api_calls(fake)] == ["idem-1"] * 3
@@ -271,7 +264,7 @@ async def test_a_gateway_that_stays_down_is_unavailable_after_the_retries(
     fake.answers = [500, 503, 502]
 
     with pytest.raises(GatewayUnavailable, match="answered 502"):
-        await create(ResilientGateway(gateway, gateway_breaker("paypal"), NO_WAIT))
+        await create(resilient(gateway))
 
     assert len(api_calls(fake)) == 3
     assert fake.orders == {}
@@ -310,10 +303,10 @@ async def test_partial_refund_then_the_rest_then_nothing_is_left(
 ) -> None:
     order_id = await captured(gateway, fake)
 
-    first = await gateway.refund(order_id, 2000, "refund-1")
-    rest = await gateway.refund(order_id, None, "refund-2")
+    first = await gateway.refund(GatewayRefundRequest(order_id, 2000, "refund-1"))
+    rest = await gateway.refund(GatewayRefundRequest(order_id, None, "refund-2"))
     with pytest.raises(GatewayRejected) as caught:
-        await gateway.refund(order_id, None, "refund-3")
+        await gateway.refund(GatewayRefundRequest(order_id, None, "refund-3"))
 
     assert (first.status, first.amount_cents, first.payment_id) == ("succeeded", 2000, order_id)
     assert (rest.amount_cents, rest.currency) == (3000, "USD")
@@ -333,9 +326,7 @@ async def test_a_refund_whose_reply_was_lost_refunds_once(
     order_id = await captured(gateway, fake)
     fake.lose_replies = 1
 
-    refund = await ResilientGateway(gateway, gateway_breaker("paypal"), NO_WAIT).refund(
-        order_id, 1500, "refund-1"
-    )
+    refund = await resilient(gateway).refund(GatewayRefundRequest(order_id, 1500, "refund-1"))
 
     payments = fake.orders[order_id]["purchase_units"][0]["payments"]
     assert [r["id"] for r in payments["refunds"]] == [refund.provider_id]
@@ -348,9 +339,9 @@ async def test_refunds_beyond_the_capture_or_before_it_are_rejected(
     uncaptured = await create(gateway, "idem-open")
 
     with pytest.raises(GatewayRejected) as too_much:
-        await gateway.refund(order_id, 5001, "refund-1")
+        await gateway.refund(GatewayRefundRequest(order_id, 5001, "refund-1"))
     with pytest.raises(GatewayRejected) as too_early:
-        await gateway.refund(uncaptured, None, "refund-2")
+        await gateway.refund(GatewayRefundRequest(uncaptured, None, "refund-2"))
 
     assert too_much.value.code == "REFUND_AMOUNT_EXCEEDED"
     assert too_early.value.code == "NOT_CAPTURED"
@@ -372,7 +363,7 @@ async def test_records_retrieve_each_known_order_once(
     gateway: PayPalGateway, fake: FakePayPal, clock: FixedClock
 ) -> None:
     paid = await captured(gateway, fake)
-    await gateway.refund(paid, 1250, "refund-1")
+    await gateway.refund(GatewayRefundRequest(paid, 1250, "refund-1"))
     waiting = await create(gateway, "idem-open", amount=7000)
 
     records = [r async for r in gateway.records(clock.now(), [paid, waiting, paid])]
@@ -394,7 +385,9 @@ async def test_records_retrieve_each_known_order_once(
 async def test_a_zero_decimal_currency_is_sent_without_decimals(
     gateway: PayPalGateway, fake: FakePayPal
 ) -> None:
-    payment = await gateway.create_payment("ord_1", 1500, "JPY", "Massage", "idem-1")
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_1", 1500, "JPY", "Massage", "idem-1")
+    )
 
     assert fake.orders[payment.provider_id]["purchase_units"][0]["amount"] == {
         "currency_code": "JPY",

@@ -4,45 +4,43 @@ verify-webhook-signature API (the fake's), then mapped onto the port's event typ
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
 from clinicflow.adapters.payment_gateways.paypal_webhooks import parse_paypal_event
-from clinicflow.payments.ports import GatewayUnavailable, WebhookSignatureInvalid
+from clinicflow.payments.ports import (
+    GatewayRefundRequest,
+    GatewayUnavailable,
+    PaymentRequest,
+    WebhookSignatureInvalid,
+)
 from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
-from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
+from support.fake_paypal import FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
+from support.payment_servers import MASSAGE, http, paypal_on, paypal_server
 
 VERIFY = "/v1/notifications/verify-webhook-signature"
 
 
-@pytest.fixture
-def fake(clock: FixedClock) -> Iterator[FakePayPal]:
-    server = FakePayPal()
-    server.now = clock.now()
-    server.start()
-    yield server
-    server.stop()
+__all__ = ["http", "paypal_server"]  # fixtures, imported for pytest
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+def fake(paypal_server: FakePayPal) -> FakePayPal:
+    return paypal_server
 
 
 @pytest.fixture
 def gateway(fake: FakePayPal, http: httpx.AsyncClient, clock: FixedClock) -> PayPalGateway:
-    return PayPalGateway(http, CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, clock, base_url=fake.url)
+    return paypal_on(fake, http, clock)
 
 
 @pytest.fixture
 async def paid_order(gateway: PayPalGateway, fake: FakePayPal) -> dict[str, object]:
-    payment = await gateway.create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(MASSAGE)
     fake.approve(payment.provider_id)
     await gateway.capture(payment.provider_id, "capture-1")
     return fake.orders[payment.provider_id]
@@ -82,7 +80,9 @@ async def test_a_genuine_capture_event_is_verified_by_paypal_and_names_our_payme
 
 
 async def test_an_approved_order_asks_for_capture(gateway: PayPalGateway, fake: FakePayPal) -> None:
-    payment = await gateway.create_payment("ord_7", 2500, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(
+        PaymentRequest("ord_7", 2500, "USD", "Massage", "idem-1")
+    )
     fake.approve(payment.provider_id)
 
     headers, body = fake.webhook("CHECKOUT.ORDER.APPROVED", fake.orders[payment.provider_id])
@@ -98,7 +98,7 @@ async def test_an_approved_order_asks_for_capture(gateway: PayPalGateway, fake: 
 async def test_a_refund_event_names_the_refund_and_our_order(
     gateway: PayPalGateway, fake: FakePayPal, paid_order: dict[str, object]
 ) -> None:
-    refund = await gateway.refund(str(paid_order["id"]), 1200, "refund-1")
+    refund = await gateway.refund(GatewayRefundRequest(str(paid_order["id"]), 1200, "refund-1"))
     payments = fake.orders[str(paid_order["id"])]["purchase_units"][0]["payments"]
 
     headers, body = fake.webhook("PAYMENT.CAPTURE.REFUNDED", payments["refunds"][0])

@@ -4,7 +4,6 @@ records. Webhook signatures and parsing are in test_stripe_webhooks.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import httpx
@@ -20,51 +19,42 @@ from clinicflow.adapters.payment_gateways.resilient import (
 from clinicflow.adapters.payment_gateways.stripe_gateway import StripeGateway
 from clinicflow.payments.ports import (
     GatewayCircuitOpen,
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentDeclined,
     PaymentGateway,
+    PaymentRequest,
 )
 from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import decode_form
+from support.payment_servers import (
+    MASSAGE,
+    NO_WAIT,
+    create,
+    http,
+    resilient,
+    stripe_on,
+    stripe_server,
+)
 
-NO_WAIT = RetryPolicy(attempts=3, wait=wait_none())
+__all__ = ["http", "stripe_server"]  # fixtures, imported for pytest
 
 
 @pytest.fixture
-def fake(clock: FixedClock) -> Iterator[FakeStripe]:
-    server = FakeStripe()
-    server.now = int(clock.now().timestamp())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+def fake(stripe_server: FakeStripe) -> FakeStripe:
+    return stripe_server
 
 
 @pytest.fixture
 def gateway(fake: FakeStripe, http: httpx.AsyncClient, clock: FixedClock) -> StripeGateway:
-    return StripeGateway(http, API_KEY, WEBHOOK_SECRET, clock, base_url=fake.url)
-
-
-def resilient(gateway: StripeGateway, policy: RetryPolicy = NO_WAIT) -> ResilientGateway:
-    return ResilientGateway(gateway, gateway_breaker("stripe"), policy)
+    return stripe_on(fake, http, clock)
 
 
 def posts(fake: FakeStripe) -> list[Request]:
     return [r for r in fake.requests if r.method == "POST"]
-
-
-async def create(gateway: PaymentGateway, key: str = "idem-1", amount: int = 5000) -> str:
-    payment = await gateway.create_payment("ord_1", amount, "USD", "Massage 60 min", key)
-    return payment.provider_id
 
 
 async def test_a_payment_intent_is_created_form_encoded_for_the_browser(
@@ -73,7 +63,7 @@ async def test_a_payment_intent_is_created_form_encoded_for_the_browser(
     port: PaymentGateway = gateway
 
     payment = await port.create_payment(
-        "ord_1", 12_345, "usd", "Acupuncture", "idem-1", {"visit": "v9"}
+        PaymentRequest("ord_1", 12_345, "usd", "Acupuncture", "idem-1", {"visit": "v9"})
     )
 
     assert (payment.provider, payment.status) == ("stripe", "requires_action")
@@ -99,7 +89,7 @@ async def test_a_payment_intent_is_created_form_encoded_for_the_browser(
 
 
 async def test_secrets_stay_out_of_reprs(gateway: StripeGateway) -> None:
-    payment = await gateway.create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await gateway.create_payment(MASSAGE)
 
     assert payment.client_secret is not None
     assert payment.client_secret not in repr(payment)
@@ -138,7 +128,8 @@ async def test_a_declined_card_on_file_raises_payment_declined_with_the_decline_
 ) -> None:
     with pytest.raises(PaymentDeclined) as caught:
         await gateway.create_payment(
-            "ord_1", 5000, "USD", "No-show fee", "idem-1", payment_method="pm_card_chargeDeclined"
+            PaymentRequest("ord_1", 5000, "USD", "No-show fee", "idem-1"),
+            payment_method="pm_card_chargeDeclined",
         )
 
     assert caught.value.code == "generic_decline"
@@ -149,7 +140,7 @@ async def test_a_declined_card_on_file_raises_payment_declined_with_the_decline_
 
 async def test_a_card_on_file_is_charged_at_once(gateway: StripeGateway, fake: FakeStripe) -> None:
     payment = await gateway.create_payment(
-        "ord_1", 5000, "USD", "No-show fee", "idem-1", payment_method="pm_card_visa"
+        PaymentRequest("ord_1", 5000, "USD", "No-show fee", "idem-1"), payment_method="pm_card_visa"
     )
 
     assert (payment.status, payment.amount_received_cents) == ("succeeded", 5000)
@@ -161,9 +152,7 @@ async def test_a_lost_reply_is_retried_with_the_same_key_and_charges_once(
 ) -> None:
     fake.lose_replies = 1  # Stripe charged, then the reply never arrived
 
-    payment = await ResilientGateway(gateway, gateway_breaker("stripe"), NO_WAIT).create_payment(
-        "ord_1", 5000, "USD", "Massage", "idem-1"
-    )
+    payment = await resilient(gateway).create_payment(MASSAGE)
 
     assert len(fake.intents) == 1
     assert payment.provider_id in fake.intents
@@ -178,10 +167,10 @@ async def test_a_card_on_file_retried_with_its_key_after_lost_replies_is_charged
     for _ in range(2):
         with pytest.raises(GatewayUnavailable):
             await gateway.create_payment(
-                "ord_1", 5000, "USD", "Fee", "idem-1", payment_method="pm_card_visa"
+                PaymentRequest("ord_1", 5000, "USD", "Fee", "idem-1"), payment_method="pm_card_visa"
             )
     again = await gateway.create_payment(
-        "ord_1", 5000, "USD", "Fee", "idem-1", payment_method="pm_card_visa"
+        PaymentRequest("ord_1", 5000, "USD", "Fee", "idem-1"), payment_method="pm_card_visa"
     )
 
     assert again.status == "succeeded"
@@ -203,7 +192,7 @@ async def test_server_errors_are_retried_until_it_succeeds(
 ) -> None:
     fake.answers = [500, 503]
 
-    payment = await resilient(gateway).create_payment("ord_1", 5000, "USD", "Massage", "idem-1")
+    payment = await resilient(gateway).create_payment(MASSAGE)
 
     assert list(fake.intents) == [payment.provider_id]
     assert len(fake.requests) == 3
@@ -231,7 +220,7 @@ async def test_throttling_is_unavailability(gateway: StripeGateway, fake: FakeSt
 async def test_a_timeout_is_unavailability(fake: FakeStripe, clock: FixedClock) -> None:
     fake.hang = True  # the fake never answers; the client's own timeout ends the wait
     async with httpx.AsyncClient(trust_env=False, timeout=0.2) as http:
-        gateway = StripeGateway(http, API_KEY, WEBHOOK_SECRET, clock, base_url=fake.url)
+        gateway = stripe_on(fake, http, clock)
 
         with pytest.raises(GatewayUnavailable, match="timed out"):
             await create(gateway)
@@ -261,7 +250,7 @@ async def test_a_rejection_does_not_count_as_an_outage(
     retrying = ResilientGateway(gateway, breaker, NO_WAIT)
 
     with pytest.raises(GatewayRejected):
-        await retrying.refund("pi_missing", None, "r-1")
+        await retrying.refund(GatewayRefundRequest("pi_missing", None, "r-1"))
 
     assert await breaker.state() == "closed"
     assert await create(retrying) in fake.intents
@@ -300,10 +289,10 @@ async def test_partial_refunds_then_the_rest_then_nothing_is_left(
     intent_id = await create(gateway)
     fake.complete(intent_id)
 
-    first = await gateway.refund(intent_id, 2000, "refund-1")
-    rest = await gateway.refund(intent_id, None, "refund-2", "duplicate")
+    first = await gateway.refund(GatewayRefundRequest(intent_id, 2000, "refund-1"))
+    rest = await gateway.refund(GatewayRefundRequest(intent_id, None, "refund-2", "duplicate"))
     with pytest.raises(GatewayRejected) as caught:
-        await gateway.refund(intent_id, None, "refund-3")
+        await gateway.refund(GatewayRefundRequest(intent_id, None, "refund-3"))
 
     assert (first.status, first.amount_cents, first.payment_id) == ("succeeded", 2000, intent_id)
     assert (rest.amount_cents, rest.currency) == (3000, "USD")
@@ -322,7 +311,7 @@ async def test_a_refund_retried_after_a_lost_reply_refunds_once(
     fake.complete(intent_id)
     fake.lose_replies = 1
 
-    refund = await resilient(gateway).refund(intent_id, 1500, "refund-1")
+    refund = await resilient(gateway).refund(GatewayRefundRequest(intent_id, 1500, "refund-1"))
 
     assert list(fake.refunds) == [refund.provider_id]
     assert fake.charges[fake.intents[intent_id]["latest_charge"]]["amount_refunded"] == 1500
@@ -335,7 +324,7 @@ async def test_refunding_more_than_is_left_is_rejected(
     fake.complete(intent_id)
 
     with pytest.raises(GatewayRejected) as caught:
-        await gateway.refund(intent_id, 5001, "refund-1")
+        await gateway.refund(GatewayRefundRequest(intent_id, 5001, "refund-1"))
     assert caught.value.code == "amount_too_large"
 
 
@@ -348,7 +337,7 @@ async def test_records_list_recent_payments_across_pages_and_the_ledgers_older_o
     since = clock.now() + timedelta(minutes=30)
     recent = [await create(gateway, f"k-{n}", amount=1000 * (n + 1)) for n in range(3)]
     fake.complete(recent[0])
-    await gateway.refund(recent[0], 400, "refund-1")
+    await gateway.refund(GatewayRefundRequest(recent[0], 400, "refund-1"))
 
     records = [r async for r in gateway.records(since, provider_ids=[old, recent[1]])]
 

@@ -27,24 +27,27 @@ from support.notifications import SENDER, envelope, smtp_server
 from support.payments import (
     Clinic,
     api,
+    clinic,
     deliver,
     desk,
     pay,
     pay_settings,
     paypal_server,
-    stripe_event,
+    stripe_paid,
     stripe_server,
 )
 
+# fixtures, imported for pytest
 __all__ = [
     "api",
+    "clinic",
     "desk",
     "pay",
     "pay_settings",
     "paypal_server",
     "smtp_server",
     "stripe_server",
-]  # fixtures, imported for pytest
+]
 
 PUBLIC = "https://clinic.example"
 
@@ -61,24 +64,6 @@ def settings(settings: Settings, smtp_server: FakeSmtpRelay) -> Settings:
             "public_url": PUBLIC,
         }
     )
-
-
-async def paid(
-    api: httpx.AsyncClient,
-    server: FakeStripe,
-    clock: FixedClock,
-    headers: dict[str, str],
-    booking_ids: list[str],
-) -> tuple[dict[str, Any], tuple[dict[str, str], bytes]]:
-    """A Stripe checkout, paid: the order, and the signed webhook that said so."""
-    body = {"booking_ids": booking_ids, "method": "stripe"}
-    made = await api.post("/v1/payments", json=body, headers=headers)
-    assert made.status_code == 201, made.text
-    order = made.json()
-    server.complete(order["provider_id"])
-    webhook = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
-    assert (await deliver(api, "stripe", webhook)).json()["outcome"] == "paid"
-    return dict(order), webhook
 
 
 def mails(server: FakeSmtpRelay, subject: str) -> list[EmailMessage]:
@@ -99,16 +84,16 @@ async def rows(container: Container, template: str) -> list[Any]:
 async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     smtp_server: FakeSmtpRelay,
     clock: FixedClock,
     desk: dict[str, str],
     log_stream: io.StringIO,
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     hold = await clinic.hold()
-    order, webhook = await paid(api, stripe_server, clock, me, [hold["id"]])
+    order, webhook = await stripe_paid(api, stripe_server, clock, me, [hold["id"]])
 
     await pay.bus.run_once()
     assert len(mails(smtp_server, "Your receipt from")) == 1  # the bus delivered it
@@ -167,15 +152,15 @@ async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
 async def test_a_refund_sends_one_refund_email_with_the_amount_refunded(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     smtp_server: FakeSmtpRelay,
     clock: FixedClock,
     desk: dict[str, str],
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     booking = await clinic.booking(1)
-    order, _ = await paid(api, stripe_server, clock, me, [booking["id"]])
+    order, _ = await stripe_paid(api, stripe_server, clock, me, [booking["id"]])
     await pay.bus.run_once()
 
     refunded = await api.post(
@@ -207,18 +192,18 @@ async def test_a_refund_sends_one_refund_email_with_the_amount_refunded(
 async def test_a_patient_who_withdrew_email_consent_gets_no_receipt(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     smtp_server: FakeSmtpRelay,
     clock: FixedClock,
     desk: dict[str, str],
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     withdrawn = await api.patch(
         f"/v1/patients/{patient_id}", json={"contact_prefs": {"email": False}}, headers=desk
     )
     assert withdrawn.status_code == 200, withdrawn.text
-    await paid(api, stripe_server, clock, me, [(await clinic.hold())["id"]])
+    await stripe_paid(api, stripe_server, clock, me, [(await clinic.hold())["id"]])
 
     await pay.bus.run_once()
 

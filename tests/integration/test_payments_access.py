@@ -17,20 +17,16 @@ from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
     api,
-    paid_by_stripe,
+    clinic,
+    paid_visit,
     pay,
     pay_settings,
     paypal_server,
     stripe_server,
 )
 
-__all__ = [
-    "api",
-    "pay",
-    "pay_settings",
-    "paypal_server",
-    "stripe_server",
-]  # fixtures, imported for pytest
+# fixtures, imported for pytest
+__all__ = ["api", "clinic", "pay", "pay_settings", "paypal_server", "stripe_server"]
 
 CALLERS = (
     "admin",
@@ -54,25 +50,22 @@ class Paid:
 
 @pytest.fixture
 async def paid(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, clock: FixedClock
+    pay: Container, clinic: Clinic, stripe_server: FakeStripe, clock: FixedClock
 ) -> Paid:
-    clinic = Clinic(api, pay)
-    _, me = await clinic.patient(1)
+    visit = await paid_visit(clinic, stripe_server, clock)
     _, other = await clinic.patient(2)
-    booking = await clinic.booking(1)
-    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
     headers = {
         "admin": await _admin(pay),
         "front_desk": await staff_session(pay, "desk", "front_desk"),
         "billing": await staff_session(pay, "bill", "billing"),
         "practitioner": await staff_session(pay, "doc1", "practitioner", "doctor1"),
         "analyst": await staff_session(pay, "ana", "analyst"),
-        "patient": me,
+        "patient": visit.session,
         "other_patient": other,
         "client": await _client(pay, ["bookings:read", "bookings:write", "patients:read"]),
         "anonymous": {},
     }
-    return Paid(order["id"], booking["id"], headers)
+    return Paid(visit.order["id"], visit.booking["id"], headers)
 
 
 def expect(ok: set[str], not_found: frozenset[str] = frozenset()) -> dict[str, int | str]:

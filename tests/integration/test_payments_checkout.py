@@ -21,6 +21,7 @@ from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
     api,
+    clinic,
     deliver,
     desk,
     dumped,
@@ -38,14 +39,8 @@ from support.payments import (
 # On both databases: what rests on constraints and SQL (a webhook or a hold paid once, one
 # live order per booking, credits). The rules themselves: tests/unit/payments/.
 
-__all__ = [
-    "api",
-    "desk",
-    "pay",
-    "pay_settings",
-    "paypal_server",
-    "stripe_server",
-]  # fixtures, imported for pytest
+# fixtures, imported for pytest
+__all__ = ["api", "clinic", "desk", "pay", "pay_settings", "paypal_server", "stripe_server"]
 
 
 async def _events(container: Container, kind: str) -> list[Any]:
@@ -62,11 +57,11 @@ async def _checkout(api: httpx.AsyncClient, headers: dict[str, str], **body: Any
 async def test_a_paid_hold_is_confirmed_once_even_when_webhooks_repeat_or_arrive_late(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     clock: FixedClock,
     log_stream: io.StringIO,
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     hold = await clinic.hold()
 
@@ -115,9 +110,12 @@ async def test_a_paid_hold_is_confirmed_once_even_when_webhooks_repeat_or_arrive
 
 @pytest.mark.one_database
 async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, clock: FixedClock
+    api: httpx.AsyncClient,
+    pay: Container,
+    clinic: Clinic,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     order = (
         await _checkout(api, me, booking_ids=[(await clinic.hold())["id"]], method="stripe")
@@ -143,9 +141,8 @@ async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
 
 @pytest.mark.one_database
 async def test_the_browser_saying_it_paid_is_not_enough(
-    api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
+    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     order = (
         await _checkout(api, me, booking_ids=[(await clinic.hold())["id"]], method="stripe")
@@ -159,9 +156,12 @@ async def test_the_browser_saying_it_paid_is_not_enough(
 
 
 async def test_staff_sync_recovers_a_payment_whose_webhook_was_lost(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, desk: dict[str, str]
+    api: httpx.AsyncClient,
+    pay: Container,
+    clinic: Clinic,
+    stripe_server: FakeStripe,
+    desk: dict[str, str],
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     hold = await clinic.hold()
     order = (await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")).json()
@@ -178,10 +178,10 @@ async def test_staff_sync_recovers_a_payment_whose_webhook_was_lost(
 async def test_with_stripe_down_paypal_is_offered_and_the_same_order_completes_through_it(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     paypal_server: FakePayPal,
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     hold = await clinic.hold()
     stripe_server.answers = [503]
@@ -216,9 +216,8 @@ async def test_with_stripe_down_paypal_is_offered_and_the_same_order_completes_t
 
 @pytest.mark.one_database
 async def test_with_stripe_circuit_open_a_checkout_that_allows_fallback_goes_to_paypal(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     stripe_server.answers = [503, 503]
     for _ in range(2):  # two outages in a row open the circuit (threshold 2 here)
@@ -242,9 +241,8 @@ async def test_with_stripe_circuit_open_a_checkout_that_allows_fallback_goes_to_
 
 @pytest.mark.both_databases
 async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_free(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, clock: FixedClock
+    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe, clock: FixedClock
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     hold = await clinic.hold()
     order = (await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")).json()
@@ -267,9 +265,12 @@ async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_
 
 @pytest.mark.both_databases
 async def test_a_hold_lost_to_another_patient_while_paying_is_refunded_in_full(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe, clock: FixedClock
+    api: httpx.AsyncClient,
+    pay: Container,
+    clinic: Clinic,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     hold = await clinic.hold()
     order = (await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")).json()
@@ -294,9 +295,8 @@ async def test_a_hold_lost_to_another_patient_while_paying_is_refunded_in_full(
 
 @pytest.mark.one_database
 async def test_front_desk_records_a_cash_payment_at_once_and_a_patient_cannot(
-    api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
+    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     booking = await clinic.booking(1)
 
@@ -316,9 +316,8 @@ async def test_front_desk_records_a_cash_payment_at_once_and_a_patient_cannot(
 
 @pytest.mark.both_databases
 async def test_a_booking_is_paid_by_one_order_at_a_time(
-    api: httpx.AsyncClient, pay: Container
+    api: httpx.AsyncClient, clinic: Clinic
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     hold = await clinic.hold()
     first = await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")
@@ -334,9 +333,8 @@ async def test_a_booking_is_paid_by_one_order_at_a_time(
 
 @pytest.mark.both_databases
 async def test_a_package_bought_then_used_for_a_visit_costs_nothing_more(
-    api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
+    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     bought = await _checkout(
         api,
@@ -364,9 +362,8 @@ async def test_a_package_bought_then_used_for_a_visit_costs_nothing_more(
 
 
 async def test_a_promotion_code_is_used_once_per_patient(
-    api: httpx.AsyncClient, pay: Container
+    api: httpx.AsyncClient, clinic: Clinic
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
 
     first = await _checkout(

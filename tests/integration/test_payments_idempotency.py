@@ -18,26 +18,22 @@ from support.app import serving
 from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
+    PaidVisit,
     api,
-    deliver,
+    clinic,
     desk,
     ledger_rows,
     order_row,
+    paid,
+    paid_visit,
     pay,
     pay_settings,
     paypal_server,
-    stripe_event,
     stripe_server,
 )
 
-__all__ = [
-    "api",
-    "desk",
-    "pay",
-    "pay_settings",
-    "paypal_server",
-    "stripe_server",
-]  # fixtures, imported for pytest
+# fixtures, imported for pytest
+__all__ = ["api", "clinic", "desk", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
 
 PARALLEL = 10
 
@@ -52,23 +48,9 @@ async def _count(container: Container, table: Any) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
-async def _paid(
-    api: httpx.AsyncClient, pay: Container, server: FakeStripe, clock: FixedClock
-) -> dict[str, Any]:
-    clinic = Clinic(api, pay)
-    _, me = await clinic.patient(1)
-    body = {"booking_ids": [(await clinic.booking(1))["id"]], "method": "stripe"}
-    order = (await api.post("/v1/payments", json=body, headers=me)).json()
-    server.complete(order["provider_id"])
-    event = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
-    assert (await deliver(api, "stripe", event)).json()["outcome"] == "paid"
-    return dict(order)
-
-
 async def test_the_same_key_twice_makes_one_payment_and_one_payment_intent(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+    api: httpx.AsyncClient, pay: Container, clinic: Clinic, stripe_server: FakeStripe
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
     keyed = me | {"Idempotency-Key": "checkout-7f3a"}
@@ -91,9 +73,8 @@ async def test_the_same_key_twice_makes_one_payment_and_one_payment_intent(
 
 
 async def test_a_key_belongs_to_its_caller(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe
 ) -> None:
-    clinic = Clinic(api, pay)
     _, one = await clinic.patient(1)
     _, two = await clinic.patient(2)
     key = {"Idempotency-Key": "same-key-for-both"}
@@ -118,11 +99,11 @@ async def test_a_key_belongs_to_its_caller(
 async def test_the_same_key_with_another_body_is_refused_with_a_problem(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     clock: FixedClock,
     desk: dict[str, str],
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     keyed = me | {"Idempotency-Key": "k-1"}
     first = await api.post(
@@ -144,7 +125,7 @@ async def test_the_same_key_with_another_body_is_refused_with_a_problem(
     assert "new key" in other.json()["detail"]
     assert len(stripe_server.intents) == 1
 
-    order = await _paid(api, pay, stripe_server, clock)
+    order = (await paid_visit(clinic, stripe_server, clock)).order
     refund_key = desk | {"Idempotency-Key": "r-1"}
     url = f"/v1/payments/{order['id']}/refunds"
     made = await api.post(url, json={"amount_cents": 1_000, "reason": "x"}, headers=refund_key)
@@ -156,9 +137,8 @@ async def test_the_same_key_with_another_body_is_refused_with_a_problem(
 
 
 async def test_a_checkout_whose_reply_was_lost_is_retried_into_the_same_payment_intent(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
     keyed = me | {"Idempotency-Key": "lost-reply"}
@@ -207,9 +187,8 @@ def _one_made(answers: list[httpx.Response], later: httpx.Response) -> str:
 
 @pytest.mark.both_databases
 async def test_ten_parallel_checkouts_with_one_key_make_one_order_and_one_intent(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+    clinic: Clinic, pay: Container, stripe_server: FakeStripe
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
     orders_before = await _count(pay, orders)
@@ -227,13 +206,9 @@ async def test_ten_parallel_checkouts_with_one_key_make_one_order_and_one_intent
 
 @pytest.mark.both_databases
 async def test_ten_parallel_refunds_with_one_key_refund_once(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
-    desk: dict[str, str],
+    pay: Container, stripe_server: FakeStripe, desk: dict[str, str], paid: PaidVisit
 ) -> None:
-    order = await _paid(api, pay, stripe_server, clock)
+    order = paid.order
     url = f"/v1/payments/{order['id']}/refunds"
     body = {"amount_cents": 4_000, "reason": "goodwill"}
     headers = desk | {"Idempotency-Key": "refund-once"}

@@ -6,31 +6,26 @@ from __future__ import annotations
 import io
 
 import httpx
+import pytest
 from pypdf import PdfReader
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
-from clinicflow.shared.clock import FixedClock
-from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
+    PaidVisit,
     api,
+    clinic,
     desk,
-    paid_by_stripe,
+    paid,
     pay,
     pay_settings,
     paypal_server,
     stripe_server,
 )
 
-__all__ = [
-    "api",
-    "desk",
-    "pay",
-    "pay_settings",
-    "paypal_server",
-    "stripe_server",
-]  # fixtures, imported for pytest
+# fixtures, imported for pytest
+__all__ = ["api", "clinic", "desk", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
 
 FIELDS = (
     "Riverbend Wellness Clinic, PLLC",  # legal name
@@ -48,31 +43,19 @@ FIELDS = (
 )
 
 
-async def _paid_with_codes(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
-    desk: dict[str, str],
-) -> tuple[str, dict[str, str]]:
-    clinic = Clinic(api, pay)
-    _, me = await clinic.patient(1)
-    booking = await clinic.booking(1)
-    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
-    body = {"lines": [{"booking_id": booking["id"], "cpt": ["99203"], "icd10": ["e66.9"]}]}
-    coded = await api.patch(f"/v1/payments/{order['id']}/codes", json=body, headers=desk)
-    assert coded.status_code == 200, coded.text
-    return order["id"], me
+@pytest.fixture
+async def coded(api: httpx.AsyncClient, desk: dict[str, str], paid: PaidVisit) -> PaidVisit:
+    """Patient 1's paid visit, with billing codes on its line."""
+    body = {"lines": [{"booking_id": paid.booking["id"], "cpt": ["99203"], "icd10": ["e66.9"]}]}
+    answer = await api.patch(f"/v1/payments/{paid.order['id']}/codes", json=body, headers=desk)
+    assert answer.status_code == 200, answer.text
+    return paid
 
 
 async def test_the_receipt_pdf_holds_the_itemized_fields(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
-    desk: dict[str, str],
+    api: httpx.AsyncClient, desk: dict[str, str], coded: PaidVisit
 ) -> None:
-    order_id, me = await _paid_with_codes(api, pay, stripe_server, clock, desk)
+    order_id, me = coded.order["id"], coded.session
 
     by_accept = await api.get(
         f"/v1/payments/{order_id}/receipt", headers=me | {"Accept": "application/pdf"}
@@ -90,13 +73,9 @@ async def test_the_receipt_pdf_holds_the_itemized_fields(
 
 
 async def test_the_receipt_html_holds_the_same_fields_and_the_read_is_audited(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
-    desk: dict[str, str],
+    api: httpx.AsyncClient, pay: Container, desk: dict[str, str], coded: PaidVisit
 ) -> None:
-    order_id, me = await _paid_with_codes(api, pay, stripe_server, clock, desk)
+    order_id, me = coded.order["id"], coded.session
 
     page = await api.get(f"/v1/payments/{order_id}/receipt", headers=me)
 
@@ -108,13 +87,9 @@ async def test_the_receipt_html_holds_the_same_fields_and_the_read_is_audited(
 
 
 async def test_billing_codes_of_the_wrong_shape_are_refused(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
-    desk: dict[str, str],
+    api: httpx.AsyncClient, desk: dict[str, str], coded: PaidVisit
 ) -> None:
-    order_id, _ = await _paid_with_codes(api, pay, stripe_server, clock, desk)
+    order_id = coded.order["id"]
     view = (await api.get(f"/v1/payments/{order_id}", headers=desk)).json()
     booking_id = view["bookings"][0]["booking_id"]
     body = {"lines": [{"booking_id": booking_id, "cpt": ["12"], "icd10": ["obesity"]}]}
@@ -127,8 +102,7 @@ async def test_billing_codes_of_the_wrong_shape_are_refused(
     assert view["bookings"][0]["icd10_codes"] == ["E66.9"]
 
 
-async def test_an_unpaid_order_has_no_receipt(api: httpx.AsyncClient, pay: Container) -> None:
-    clinic = Clinic(api, pay)
+async def test_an_unpaid_order_has_no_receipt(api: httpx.AsyncClient, clinic: Clinic) -> None:
     _, me = await clinic.patient(1)
     hold = await clinic.hold()
     order = (

@@ -20,11 +20,14 @@ from support.fake_stripe import FakeStripe
 from support.payments import (
     GAPS,
     Clinic,
+    PaidVisit,
     api,
+    clinic,
     desk,
     ledger_rows,
     money,
     order_row,
+    paid,
     paid_by_paypal,
     paid_by_stripe,
     pay,
@@ -36,14 +39,8 @@ from support.payments import (
 # On both databases: what rests on constraints and SQL (a refund once per key, credits, the
 # ledger's sums per line, day and payment). The rules themselves: tests/unit/payments/.
 
-__all__ = [
-    "api",
-    "desk",
-    "pay",
-    "pay_settings",
-    "paypal_server",
-    "stripe_server",
-]  # fixtures, imported for pytest
+# fixtures, imported for pytest
+__all__ = ["api", "clinic", "desk", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
 
 
 def refunded_at(server: FakeStripe, intent_id: str) -> list[int]:
@@ -65,16 +62,13 @@ async def test_each_cancellation_window_refunds_what_the_policy_says(
     pay: Container,
     stripe_server: FakeStripe,
     clock: FixedClock,
-    desk: dict[str, str],
+    paid: PaidVisit,
     hours_before: int,
     refund: int,
     fee: int,
     rule: str,
 ) -> None:
-    clinic = Clinic(api, pay)
-    _, me = await clinic.patient(1)
-    booking = await clinic.booking(1)
-    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
+    booking, order = paid.booking, paid.order
     clock.set(datetime.fromisoformat(booking["start"]) - timedelta(hours=hours_before))
     desk = await staff_session(pay, "later", "front_desk")  # days later: a new session
     action = "no-show" if hours_before < 0 else "cancel"
@@ -104,13 +98,10 @@ async def test_staff_override_needs_a_reason_and_stays_within_what_was_paid(
     api: httpx.AsyncClient,
     pay: Container,
     stripe_server: FakeStripe,
-    clock: FixedClock,
     desk: dict[str, str],
+    paid: PaidVisit,
 ) -> None:
-    clinic = Clinic(api, pay)
-    _, me = await clinic.patient(1)
-    booking = await clinic.booking(1)
-    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
+    booking, order = paid.booking, paid.order
     url = f"/v1/payments/{order['id']}/refunds"
 
     by_policy = await api.post(url, json={"booking_id": booking["id"], "reason": "x"}, headers=desk)
@@ -141,13 +132,10 @@ async def test_a_cancelled_paid_visit_is_refunded_by_the_policy_once_without_sta
     api: httpx.AsyncClient,
     pay: Container,
     stripe_server: FakeStripe,
-    clock: FixedClock,
     desk: dict[str, str],
+    paid: PaidVisit,
 ) -> None:
-    clinic = Clinic(api, pay)
-    _, me = await clinic.patient(1)
-    booking = await clinic.booking(1)
-    order = await paid_by_stripe(api, stripe_server, clock, me, [booking["id"]])
+    booking, order, me = paid.booking, paid.order, paid.session
     await api.post(f"/v1/bookings/{booking['id']}/cancel", json={"reason": "ill"}, headers=me)
 
     await pay.bus.run_once()
@@ -167,9 +155,8 @@ async def test_a_cancelled_paid_visit_is_refunded_by_the_policy_once_without_sta
 
 @pytest.mark.both_databases
 async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_cancelled_in_time(
-    api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
+    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
 ) -> None:
-    clinic = Clinic(api, pay)
     patient_id, me = await clinic.patient(1)
     body = {
         "package": "gaps_starter",
@@ -206,11 +193,11 @@ async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_canc
 async def test_a_partial_refund_of_an_order_is_spread_over_its_lines_in_the_ledger(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     clock: FixedClock,
     desk: dict[str, str],
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     visits = [await clinic.booking(1), await clinic.booking(1, visit=GAPS)]
     order = await paid_by_stripe(api, stripe_server, clock, me, [v["id"] for v in visits])
@@ -234,12 +221,12 @@ async def test_a_partial_refund_of_an_order_is_spread_over_its_lines_in_the_ledg
 async def test_ledger_sums_match_revenue_and_gateways_and_reconcile_finds_a_planted_gap(
     api: httpx.AsyncClient,
     pay: Container,
+    clinic: Clinic,
     stripe_server: FakeStripe,
     paypal_server: FakePayPal,
     clock: FixedClock,
     desk: dict[str, str],
 ) -> None:
-    clinic = Clinic(api, pay)
     _, me = await clinic.patient(1)
     one = await paid_by_stripe(api, stripe_server, clock, me, [(await clinic.booking(1))["id"]])
     pair = [await clinic.booking(1), await clinic.booking(1, visit=GAPS)]

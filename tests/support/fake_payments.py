@@ -45,8 +45,9 @@ from clinicflow.payments.ports import (
     GatewayEvent,
     GatewayPayment,
     GatewayRefund,
+    GatewayRefundRequest,
     PaymentGateway,
-    RefundReason,
+    PaymentRequest,
     Visit,
     VisitLost,
 )
@@ -431,29 +432,13 @@ class Gateway(FakeGateway):
             return event
         return await super().parse_webhook(headers, body)
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
-        made = await super().create_payment(
-            order_id, amount_cents, currency, description, idempotency_key, metadata
-        )
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
+        made = await super().create_payment(request)
         self.created[made.provider_id] = made
         return made
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        made = await super().refund(provider_id, amount_cents, idempotency_key, reason)
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        made = await super().refund(request)
         self.refunds[made.provider_id] = made
         if self.while_refunding is not None:
             await self.while_refunding(made)

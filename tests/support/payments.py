@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 import json
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,26 +29,12 @@ from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
 
+# The servers' fixtures, for the tests that import them from here (PEP 484 re-exports).
+from support.payment_servers import paypal_server as paypal_server
+from support.payment_servers import stripe_server as stripe_server
+
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 GAPS = {"service": "gaps_coaching", "visit_type": "initial", "duration": 60}
-
-
-@pytest.fixture
-def stripe_server(clock: FixedClock) -> Iterator[FakeStripe]:
-    server = FakeStripe()
-    server.now = int(clock.now().timestamp())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def paypal_server(clock: FixedClock) -> Iterator[FakePayPal]:
-    server = FakePayPal()
-    server.now = clock.now()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -100,6 +87,17 @@ async def api(pay: Container) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def desk(pay: Container) -> dict[str, str]:
     return await staff_session(pay, "desk", "front_desk")
+
+
+@pytest.fixture
+def clinic(api: httpx.AsyncClient, pay: Container) -> Clinic:
+    return Clinic(api, pay)
+
+
+@pytest.fixture
+async def paid(clinic: Clinic, stripe_server: FakeStripe, clock: FixedClock) -> PaidVisit:
+    """Patient 1's visit, booked and paid through Stripe."""
+    return await paid_visit(clinic, stripe_server, clock)
 
 
 def person(n: int) -> dict[str, str]:
@@ -175,13 +173,14 @@ async def deliver(
     return await api.post(f"/v1/webhooks/{provider}", content=body, headers=headers)
 
 
-async def paid_by_stripe(
+async def stripe_paid(
     api: httpx.AsyncClient,
     server: FakeStripe,
     clock: FixedClock,
     headers: dict[str, str],
     booking_ids: list[str],
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], tuple[dict[str, str], bytes]]:
+    """A Stripe checkout, paid: the order, and the signed webhook that said so."""
     made = await api.post(
         "/v1/payments", json={"booking_ids": booking_ids, "method": "stripe"}, headers=headers
     )
@@ -190,7 +189,39 @@ async def paid_by_stripe(
     server.complete(order["provider_id"])
     event = stripe_event(server, "payment_intent.succeeded", order["provider_id"], clock.now())
     assert (await deliver(api, "stripe", event)).json()["outcome"] == "paid"
-    return dict(order)
+    return dict(order), event
+
+
+async def paid_by_stripe(
+    api: httpx.AsyncClient,
+    server: FakeStripe,
+    clock: FixedClock,
+    headers: dict[str, str],
+    booking_ids: list[str],
+) -> dict[str, Any]:
+    return (await stripe_paid(api, server, clock, headers, booking_ids))[0]
+
+
+@dataclass(frozen=True)
+class PaidVisit:
+    """A patient's visit, paid through Stripe and settled by the signed webhook."""
+
+    patient_id: str
+    session: dict[str, str]  # the patient's signed-in headers
+    booking: dict[str, Any]
+    order: dict[str, Any]
+    webhook: tuple[dict[str, str], bytes]  # the delivery that said it was paid
+
+
+async def paid_visit(
+    clinic: Clinic, server: FakeStripe, clock: FixedClock, *, held: bool = False
+) -> PaidVisit:
+    """Patient 1 signed in, then a visit of theirs (booked, or `held` and confirmed by the
+    payment) paid through Stripe."""
+    patient_id, me = await clinic.patient(1)
+    booking = await (clinic.hold() if held else clinic.booking(1))
+    order, webhook = await stripe_paid(clinic.api, server, clock, me, [booking["id"]])
+    return PaidVisit(patient_id, me, booking, order, webhook)
 
 
 async def paid_by_paypal(

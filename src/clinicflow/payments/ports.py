@@ -49,6 +49,31 @@ EventType = Literal[
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """What `create_payment` asks a gateway for: `amount_cents` of `currency` for our order
+    `order_id`, with a `description` the buyer sees. `metadata` travels where the gateway
+    keeps it (Stripe); every gateway keeps `order_id`."""
+
+    order_id: str
+    amount_cents: int
+    currency: str
+    description: str
+    idempotency_key: str
+    metadata: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRefundRequest:
+    """What `refund` asks a gateway for: `amount_cents` back of the payment `provider_id`
+    (None: what is left of it)."""
+
+    provider_id: str
+    amount_cents: int | None
+    idempotency_key: str
+    reason: RefundReason = "requested_by_customer"
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayPayment:
     provider: str  # "stripe" | "paypal"
     provider_id: str
@@ -146,17 +171,9 @@ class PaymentGateway(Protocol):
     @property
     def provider(self) -> str: ...
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         """Starts a payment the buyer completes in the browser. A retry with the same
-        `idempotency_key` returns the same payment instead of creating a second one."""
+        `request.idempotency_key` returns the same payment instead of creating a second one."""
         ...
 
     async def capture(self, provider_id: str, idempotency_key: str) -> GatewayPayment:
@@ -172,14 +189,9 @@ class PaymentGateway(Protocol):
         """Gives up a payment that has not taken money yet."""
         ...
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        """`amount_cents=None` refunds what is left; several partial refunds may follow."""
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        """`request.amount_cents=None` refunds what is left; several partial refunds may
+        follow."""
         ...
 
     def records(

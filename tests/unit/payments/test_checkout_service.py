@@ -10,13 +10,10 @@ weight loss TBD; 10 % off two services; GAPS starter 459 (initial + 4 follow-ups
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from pathlib import Path
 
 import pytest
 
 from clinicflow.catalog import Catalog
-from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.domain import PromotionPatientLimitReached, VisitLine
 from clinicflow.payments.errors import (
@@ -27,24 +24,13 @@ from clinicflow.payments.errors import (
     IdempotencyKeyReused,
     UnpriceableOrder,
 )
-from clinicflow.payments.ports import GatewayPayment
+from clinicflow.payments.ports import GatewayPayment, PaymentRequest
 from clinicflow.shared.actor import Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import DomainError, Forbidden
 from support.fake_payments import Gateway, Payments, patient, staff
 
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 ME = patient("p1")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(CONFIG)
-
-
-@pytest.fixture
-def p(catalog: Catalog, clock: FixedClock) -> Payments:
-    return Payments.build(catalog, clock)
 
 
 def stripe_payments(p: Payments) -> list[str]:
@@ -273,21 +259,11 @@ class ParkedGateway(Gateway):
         self.go = asyncio.Event()
         self.made = 0  # payments that reached the gateway
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         self.arrived.set()
         await self.go.wait()
         self.made += 1
-        return await super().create_payment(
-            order_id, amount_cents, currency, description, idempotency_key
-        )
+        return await super().create_payment(request)
 
 
 async def test_a_duplicate_while_the_first_is_at_the_gateway_never_reaches_it(

@@ -6,34 +6,20 @@ its own, and reconciliation with the gateway's records."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from clinicflow.catalog import Catalog
-from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.errors import InvalidCodes, PaymentDeclinedError, PaymentStateConflict
 from clinicflow.payments.orders.commands import LineCodes
-from clinicflow.payments.ports import EventType, GatewayEvent, GatewayRefund
+from clinicflow.payments.ports import EventType, GatewayEvent, GatewayRefund, GatewayRefundRequest
 from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.shared.actor import Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import Forbidden, NotFound
 from support.fake_payments import Payments, patient, staff
 
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 ME = patient("p1")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(CONFIG)
-
-
-@pytest.fixture
-def p(catalog: Catalog, clock: FixedClock) -> Payments:
-    return Payments.build(catalog, clock)
 
 
 async def test_a_patient_reads_their_own_orders_only_and_each_read_is_audited(
@@ -191,7 +177,7 @@ async def test_a_refund_made_at_the_gateway_is_booked_once_and_one_it_gave_up_on
     order = await p.paid_by_stripe(ME, p.visit("b1"))
     ours, _ = await p.refunds.refund(staff(Role.BILLING), order.id, RefundRequest(None, 1_000, "x"))
     stripe = p.gateways["stripe"]
-    outside = await stripe.refund(order.provider_id or "", 2_000, "dashboard")
+    outside = await stripe.refund(GatewayRefundRequest(order.provider_id or "", 2_000, "dashboard"))
 
     def event(kind: EventType, refund_id: str, cents: int, n: int = 1) -> GatewayEvent:
         return GatewayEvent(
@@ -228,7 +214,9 @@ async def test_reconciliation_finds_what_the_gateway_refunded_on_its_own(
     since = clock.now() - timedelta(days=1)
     clean = await p.reconciler.differences(since)
 
-    await p.gateways["stripe"].refund(order.provider_id or "", 900, "dashboard")
+    await p.gateways["stripe"].refund(
+        GatewayRefundRequest(order.provider_id or "", 900, "dashboard")
+    )
     found = await p.reconciler.differences(since)
 
     assert clean == []

@@ -9,12 +9,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from clinicflow.catalog.domain import Catalog, MultiServiceCount, MultiServiceDiscount
-from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.domain import (
     MULTI_SERVICE,
     Credit,
@@ -28,18 +26,12 @@ from clinicflow.payments.domain import (
 )
 from clinicflow.payments.domain import promotions as promos
 
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 ALT_INITIAL = VisitLine("alternative_medicine", "initial")
 ALT_FOLLOWUP = VisitLine("alternative_medicine", "followup")
 GAPS_INITIAL = VisitLine("gaps_coaching", "initial")
 GAPS_FOLLOWUP = VisitLine("gaps_coaching", "followup")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(CONFIG)
 
 
 def _counting(catalog: Catalog, count: MultiServiceCount) -> Catalog:

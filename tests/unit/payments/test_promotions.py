@@ -6,14 +6,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicflow.catalog.domain import Catalog, Promotion, Rate
-from clinicflow.catalog.service import load_catalog
 from clinicflow.payments.domain import (
     Credit,
     PromotionExpired,
@@ -29,15 +27,9 @@ from clinicflow.payments.domain import (
 )
 from clinicflow.payments.domain import promotions as promos
 
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 CHICAGO_NOON_JAN_10 = datetime(2027, 1, 10, 18, 0, tzinfo=UTC)
 GAPS = VisitLine("gaps_coaching", "followup")
 ALT = VisitLine("alternative_medicine", "followup")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(CONFIG)
 
 
 @pytest.fixture

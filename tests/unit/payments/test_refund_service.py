@@ -11,12 +11,9 @@ in time ≥ 24 h ahead, 50 % kept when later, 100 % on a no-show, a credit kept 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from clinicflow.catalog import Catalog
-from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.bus import Envelope
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.domain import InvalidRefundOverride
@@ -32,18 +29,7 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import Forbidden
 from support.fake_payments import START, Payments, patient, staff
 
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 ME, BILLING = patient("p1"), staff(Role.BILLING)
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(CONFIG)
-
-
-@pytest.fixture
-def p(catalog: Catalog, clock: FixedClock) -> Payments:
-    return Payments.build(catalog, clock)
 
 
 def at_stripe(p: Payments, provider_id: str | None) -> list[int]:

@@ -24,11 +24,12 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
     PaymentDeclined,
+    PaymentRequest,
     PaymentStatus,
-    RefundReason,
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import Clock
@@ -98,19 +99,11 @@ class FakeGateway:
 
     # -- the port ---------------------------------------------------------------------------
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         self._call()
-        check_amount(amount_cents)
-        request = f"create {order_id} {amount_cents} {currency.upper()}"
-        done = self._replay(idempotency_key, request)
+        check_amount(request.amount_cents)
+        asked = f"create {request.order_id} {request.amount_cents} {request.currency.upper()}"
+        done = self._replay(request.idempotency_key, asked)
         if isinstance(done, GatewayPayment):
             return done
         provider_id = f"{self.provider}_{uuid.uuid4().hex[:16]}"
@@ -118,16 +111,16 @@ class FakeGateway:
             provider=self.provider,
             provider_id=provider_id,
             status="requires_action",
-            amount_cents=amount_cents,
-            currency=check_currency(currency),
+            amount_cents=request.amount_cents,
+            currency=check_currency(request.currency),
             client_secret=None if self.needs_capture else f"{provider_id}_secret",
             approve_url=f"https://pay.invalid/approve/{provider_id}"
             if self.needs_capture
             else None,
         )
         self._payments[provider_id] = payment
-        self._orders[provider_id] = (order_id, self._clock.now())
-        self._done[idempotency_key] = (request, payment)
+        self._orders[provider_id] = (request.order_id, self._clock.now())
+        self._done[request.idempotency_key] = (asked, payment)
         return payment
 
     async def capture(self, provider_id: str, idempotency_key: str) -> GatewayPayment:
@@ -156,15 +149,10 @@ class FakeGateway:
         self._payments[provider_id] = canceled
         return canceled
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        provider_id, amount_cents = request.provider_id, request.amount_cents
         payment = await self.retrieve(provider_id)
-        done = self._replay(idempotency_key, f"refund {provider_id} {amount_cents}")
+        done = self._replay(request.idempotency_key, f"refund {provider_id} {amount_cents}")
         if isinstance(done, GatewayRefund):
             return done
         if amount_cents is not None:
@@ -182,7 +170,7 @@ class FakeGateway:
             amount_cents=amount,
             currency=payment.currency,
         )
-        self._done[idempotency_key] = (f"refund {provider_id} {amount_cents}", refund)
+        self._done[request.idempotency_key] = (f"refund {provider_id} {amount_cents}", refund)
         return refund
 
     async def records(

@@ -39,9 +39,10 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     GatewayRejected,
     PaymentDeclined,
-    RefundReason,
+    PaymentRequest,
     WebhookSignatureInvalid,
 )
 from clinicflow.shared.clock import Clock
@@ -85,25 +86,18 @@ class PayPalGateway:
         # Keeps the client secret and the bearer token out of logs and tracebacks.
         return f"PayPalGateway(base_url={self._api.base_url!r})"
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         """PayPal orders have no metadata: only `order_id` travels, as custom_id."""
-        check_amount(amount_cents)
-        code = check_currency(currency)
+        check_amount(request.amount_cents)
+        code = check_currency(request.currency)
+        value = to_paypal_value(request.amount_cents, code)
         body: dict[str, Any] = {
             "intent": "CAPTURE",
             "purchase_units": [
                 {
-                    "custom_id": order_id,
-                    "description": description[:_DESCRIPTION_MAX],
-                    "amount": {"currency_code": code, "value": to_paypal_value(amount_cents, code)},
+                    "custom_id": request.order_id,
+                    "description": request.description[:_DESCRIPTION_MAX],
+                    "amount": {"currency_code": code, "value": value},
                 }
             ],
         }
@@ -111,7 +105,7 @@ class PayPalGateway:
             # Services are not shipped; PAY_NOW shows "Pay Now" since capture follows at once.
             context = {"shipping_preference": "NO_SHIPPING", "user_action": "PAY_NOW"}
             body["payment_source"] = {"paypal": {"experience_context": context | self._experience}}
-        order = await self._api.call("POST", "/v2/checkout/orders", body, idempotency_key)
+        order = await self._api.call("POST", "/v2/checkout/orders", body, request.idempotency_key)
         return orders.payment(order)
 
     async def capture(self, provider_id: str, idempotency_key: str) -> GatewayPayment:
@@ -148,15 +142,9 @@ class PayPalGateway:
             currency=payment.currency,
         )
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
         """PayPal refunds have no reason field; `reason` is only kept in the ledger."""
-        order = await self._order(provider_id)
+        order = await self._order(request.provider_id)
         capture_id = orders.captured_id(order)
         if capture_id is None:
             raise GatewayRejected(PROVIDER, "nothing captured to refund", "NOT_CAPTURED")
@@ -164,13 +152,14 @@ class PayPalGateway:
         custom_id = orders.unit(order).get("custom_id")
         if custom_id:
             body["custom_id"] = custom_id  # so the refund webhook names our order
-        if amount_cents is not None:
-            check_amount(amount_cents)
+        if request.amount_cents is not None:
+            check_amount(request.amount_cents)
             code = orders.money(orders.unit(order)["amount"])[1]
-            body["amount"] = {"currency_code": code, "value": to_paypal_value(amount_cents, code)}
+            value = to_paypal_value(request.amount_cents, code)
+            body["amount"] = {"currency_code": code, "value": value}
         path = f"/v2/payments/captures/{_id(capture_id)}/refund"
-        refund = await self._api.call("POST", path, body, idempotency_key)
-        return orders.refund(refund, provider_id)
+        refund = await self._api.call("POST", path, body, request.idempotency_key)
+        return orders.refund(refund, request.provider_id)
 
     async def records(
         self, since: datetime, provider_ids: Collection[str] = ()

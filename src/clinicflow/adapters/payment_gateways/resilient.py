@@ -24,8 +24,9 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     PaymentGateway,
-    RefundReason,
+    PaymentRequest,
 )
 
 __all__ = ["BreakerState", "CircuitBreaker", "ResilientGateway", "RetryPolicy", "gateway_breaker"]
@@ -63,21 +64,9 @@ class ResilientGateway:
     def provider(self) -> str:
         return self.inner.provider
 
-    async def create_payment(
-        self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> GatewayPayment:
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
         return await resilient(
-            lambda: self.inner.create_payment(
-                order_id, amount_cents, currency, description, idempotency_key, metadata
-            ),
-            self.breaker,
-            self._policy,
+            lambda: self.inner.create_payment(request), self.breaker, self._policy
         )
 
     async def capture(self, provider_id: str, idempotency_key: str) -> GatewayPayment:
@@ -91,18 +80,8 @@ class ResilientGateway:
     async def cancel(self, provider_id: str) -> GatewayPayment:
         return await resilient(lambda: self.inner.cancel(provider_id), self.breaker, self._policy)
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        return await resilient(
-            lambda: self.inner.refund(provider_id, amount_cents, idempotency_key, reason),
-            self.breaker,
-            self._policy,
-        )
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        return await resilient(lambda: self.inner.refund(request), self.breaker, self._policy)
 
     async def records(
         self, since: datetime, provider_ids: Collection[str] = ()

@@ -39,8 +39,9 @@ from clinicflow.payments.ports import (
     GatewayPayment,
     GatewayRecord,
     GatewayRefund,
+    GatewayRefundRequest,
     GatewayRejected,
-    RefundReason,
+    PaymentRequest,
 )
 from clinicflow.shared.clock import Clock
 
@@ -79,12 +80,7 @@ class StripeGateway:
 
     async def create_payment(
         self,
-        order_id: str,
-        amount_cents: int,
-        currency: str,
-        description: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str] | None = None,
+        request: PaymentRequest,
         *,
         payment_method: str | None = None,
         customer: str | None = None,
@@ -92,12 +88,12 @@ class StripeGateway:
         """Without `payment_method` the buyer pays in the browser with the client secret.
         With it (a card on file, `pm_…`, with its `customer`), the intent is confirmed at
         once: a decline raises `PaymentDeclined`, and 3-D Secure leaves it requires_action."""
-        check_amount(amount_cents)
+        check_amount(request.amount_cents)
         params: dict[str, Any] = {
-            "amount": amount_cents,
-            "currency": check_currency(currency).lower(),
-            "description": description,
-            "metadata": {**(metadata or {}), "order_id": order_id},
+            "amount": request.amount_cents,
+            "currency": check_currency(request.currency).lower(),
+            "description": request.description,
+            "metadata": {**(request.metadata or {}), "order_id": request.order_id},
         }
         if payment_method is None:
             params["automatic_payment_methods"] = {"enabled": True}
@@ -107,7 +103,7 @@ class StripeGateway:
         intent = await call(
             lambda: self._client.v1.payment_intents.create_async(
                 params,  # type: ignore[arg-type]  # a plain dict of the TypedDict's keys
-                {"idempotency_key": idempotency_key},
+                {"idempotency_key": request.idempotency_key},
             )
         )
         return payment(intent)
@@ -133,24 +129,18 @@ class StripeGateway:
             raise
         return payment(intent)
 
-    async def refund(
-        self,
-        provider_id: str,
-        amount_cents: int | None,
-        idempotency_key: str,
-        reason: RefundReason = "requested_by_customer",
-    ) -> GatewayRefund:
-        params: dict[str, Any] = {"payment_intent": provider_id, "reason": reason}
-        if amount_cents is not None:
-            check_amount(amount_cents)
-            params["amount"] = amount_cents
+    async def refund(self, request: GatewayRefundRequest) -> GatewayRefund:
+        params: dict[str, Any] = {"payment_intent": request.provider_id, "reason": request.reason}
+        if request.amount_cents is not None:
+            check_amount(request.amount_cents)
+            params["amount"] = request.amount_cents
         refund = await call(
             lambda: self._client.v1.refunds.create_async(
                 params,  # type: ignore[arg-type]  # a plain dict of the TypedDict's keys
-                {"idempotency_key": idempotency_key},
+                {"idempotency_key": request.idempotency_key},
             )
         )
-        return refund_of(refund, provider_id)
+        return refund_of(refund, request.provider_id)
 
     async def records(
         self, since: datetime, provider_ids: Collection[str] = ()

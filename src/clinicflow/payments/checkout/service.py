@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from clinicflow.catalog import Catalog
@@ -45,6 +45,7 @@ from clinicflow.payments.ports import (
     GatewayUnavailable,
     PaymentDeclined,
     PaymentGateway,
+    PaymentRequest,
     PaymentsUnitOfWork,
     Visit,
 )
@@ -56,31 +57,19 @@ from clinicflow.shared.errors import InvalidRequest
 PAYABLE = ("held", "confirmed", "checked_in", "completed")
 
 
+@dataclass(kw_only=True, eq=False)
 class CheckoutService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        guard: PaymentGuard,
-        gateways: Mapping[str, PaymentGateway],
-        settlement: Settlement,
-        keys: IdempotencyKeys,
-        quoter: Quoter,
-        backup_allowed: Callable[[], Awaitable[bool]] | None = None,
-    ) -> None:
-        """`backup_allowed`: whether another gateway may stand in for one that is down (the
-        `paypal_backup` feature flag); always, when not given."""
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._guard = guard
-        self.gateways = gateways
-        self._settlement = settlement
-        self._keys = keys
-        self._quoter = quoter
-        self._backup_allowed = backup_allowed
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    guard: PaymentGuard
+    gateways: Mapping[str, PaymentGateway]
+    settlement: Settlement
+    keys: IdempotencyKeys
+    quoter: Quoter
+    # Whether another gateway may stand in for one that is down (the `paypal_backup`
+    # feature flag); always, when not given.
+    backup_allowed: Callable[[], Awaitable[bool]] | None = None
 
     async def create(
         self, actor: Actor, req: CheckoutRequest, key: str | None = None
@@ -88,20 +77,20 @@ class CheckoutService:
         """The checkout, and whether it answers an earlier request with the same `key`
         (idempotency_keys): then no second order is made and nothing is charged twice."""
         need = Need.IN_CLINIC if req.method == "in_clinic" else Need.PAY
-        await self._guard.require(actor, need)
+        await self.guard.require(actor, need)
         self.check_method(req.method, req.tender)
-        keyed = None if key is None else self._keys.keyed(actor, key, "checkout", asdict(req))
+        keyed = None if key is None else self.keys.keyed(actor, key, "checkout", asdict(req))
         order_id, replayed, paid_now = await self._place(actor, req, keyed)
         try:
             if replayed:
                 return await self._again(actor, order_id, req), True
             if paid_now:
-                await self._settlement.settle(order_id)
+                await self.settlement.settle(order_id)
                 return Checkout(await self.view(order_id)), False
             return await self.start(order_id, req.method, req.fallback), False
         finally:
             if keyed is not None:
-                await self._keys.release(keyed)
+                await self.keys.release(keyed)
 
     async def _place(
         self, actor: Actor, req: CheckoutRequest, keyed: KeyedRequest | None
@@ -130,13 +119,13 @@ class CheckoutService:
     async def _place_once(
         self, actor: Actor, req: CheckoutRequest, keyed: KeyedRequest | None
     ) -> tuple[str, bool, bool]:
-        order_id, now = str(uuid.uuid4()), self._clock.now()
-        async with self._uow() as uow:
-            if keyed is not None and (earlier := await self._keys.claim(uow, keyed, now)):
+        order_id, now = str(uuid.uuid4()), self.clock.now()
+        async with self.uow() as uow:
+            if keyed is not None and (earlier := await self.keys.claim(uow, keyed, now)):
                 await uow.commit()
                 return earlier, True, False
             patient_id, lines, visits = await self._lines(uow, actor, req, order_id)
-            q = await self._quoter.quote(
+            q = await self.quoter.quote(
                 uow, lines, patient_id, req.promo_code, now, use_credits=req.use_credits
             )
             if not q.priceable:
@@ -146,9 +135,9 @@ class CheckoutService:
             paid_now = req.method == "in_clinic" or q.total_cents == 0
             if paid_now:
                 provider = "in_clinic" if req.method == "in_clinic" else "credit"
-                await self._settlement.mark_paid(uow, order, actor, now, provider, None)
+                await self.settlement.mark_paid(uow, order, actor, now, provider, None)
             if keyed is not None:
-                await self._keys.remember(uow, keyed, order_id, now)
+                await self.keys.remember(uow, keyed, order_id, now)
             await uow.commit()
         return order_id, False, paid_now
 
@@ -156,9 +145,9 @@ class CheckoutService:
         """A request repeated with its key: the same order as it is now, its gateway payment
         started if the first attempt did not get that far. The client secret is never
         stored, so a payment still to be made is looked up at the gateway for it."""
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             order = await uow.orders.get(order_id)
-        await self._guard.record_read(actor, order)
+        await self.guard.record_read(actor, order)
         if order.status == "open" and order.provider_id is None and order.method != "in_clinic":
             return await self.start(order_id, req.method, req.fallback)
         secret = approve = None
@@ -190,19 +179,21 @@ class CheckoutService:
     ) -> Checkout:
         """Create the gateway payment for an open order."""
         gateway = self.gateways[method]
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             order = await uow.orders.get(order_id)
         try:
             payment = await gateway.create_payment(
-                order.id,
-                order.total_cents,
-                order.currency,
-                self._description(order),
-                f"{order.id}:{method}",
+                PaymentRequest(
+                    order.id,
+                    order.total_cents,
+                    order.currency,
+                    self._description(order),
+                    f"{order.id}:{method}",
+                )
             )
         except GatewayUnavailable as exc:
             others = [m for m in self.gateways if m != method]
-            if others and self._backup_allowed is not None and not await self._backup_allowed():
+            if others and self.backup_allowed is not None and not await self.backup_allowed():
                 others = []
             if fallback and others:
                 return await self.start(order_id, others[0], False, fallback_from=method)
@@ -213,7 +204,7 @@ class CheckoutService:
             ) from exc
         except GatewayRejected as exc:
             raise GatewayFailed(f"{exc.provider} refused the payment: {exc.detail}") from exc
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             order = await uow.orders.get(order_id, lock=True)
             await uow.orders.change(
                 order_id,
@@ -222,7 +213,7 @@ class CheckoutService:
                     "provider_id": payment.provider_id,
                     "method": method,
                     "status": next_status(order.status, payment.status) or order.status,
-                    "updated_at": self._clock.now(),
+                    "updated_at": self.clock.now(),
                 },
             )
             await uow.commit()
@@ -230,7 +221,7 @@ class CheckoutService:
         return Checkout(view, payment.client_secret, payment.approve_url, fallback_from)
 
     async def view(self, order_id: str) -> OrderView:
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             return await OrderView.load(uow, order_id)
 
     async def _lines(
@@ -327,12 +318,12 @@ class CheckoutService:
                 raise CreditUnavailable(f"package credit {credit_id} was just used; try again")
         if q.promotion_code is not None:
             await uow.promo_uses.record(q.promotion_code, patient_id, order_id, now)
-        self._guard.record(uow, actor, "create", order)
+        self.guard.record(uow, actor, "create", order)
         return order
 
     def _description(self, order: Order) -> str:
         items = ", ".join(line["description"] for line in order.quote["lines"])
-        return f"{self._catalog.clinic.name}: {items}"[:200]
+        return f"{self.catalog.clinic.name}: {items}"[:200]
 
 
 def _patient(actor: Actor, req: CheckoutRequest, visits: list[Visit]) -> str:

@@ -11,6 +11,7 @@ so a buyer who never returns to the site still pays.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -40,25 +41,17 @@ def webhook_actor(provider: str) -> Actor:
     return Actor(kind="system", id=f"webhook:{provider}", role=Role.SYSTEM, tier="system")
 
 
+@dataclass(kw_only=True, eq=False)
 class WebhookProcessor:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        clock: Clock,
-        gateways: Mapping[str, PaymentGateway],
-        settlement: Settlement,
-        orders: OrderService,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._gateways = gateways
-        self._settlement = settlement
-        self._orders = orders
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    clock: Clock
+    gateways: Mapping[str, PaymentGateway]
+    settlement: Settlement
+    orders: OrderService
 
     async def receive(self, method: str, headers: Mapping[str, str], body: bytes) -> str:
         """What the delivery did (paid, duplicate, unchanged …); raises to refuse it."""
-        gateway = self._gateways.get(method)
+        gateway = self.gateways.get(method)
         if gateway is None:
             raise PaymentNotFound(f"no {method} gateway is configured here")
         try:
@@ -72,12 +65,12 @@ class WebhookProcessor:
         actor = webhook_actor(event.provider)
         report = Report.of_event(event)
         if report is not None:
-            outcome = await self._settlement.apply(report, actor, event)
+            outcome = await self.settlement.apply(report, actor, event)
             if report.status == "requires_capture" and outcome in ("pending", "unchanged"):
                 await self._capture(actor, event)
             return outcome
-        async with self._uow() as uow:
-            if not await uow.webhook_events.remember(event, self._clock.now()):
+        async with self.uow() as uow:
+            if not await uow.webhook_events.remember(event, self.clock.now()):
                 return "duplicate"
             outcome, order_id = await self._other(uow, event)
             await uow.webhook_events.outcome(event, outcome, order_id)
@@ -85,14 +78,14 @@ class WebhookProcessor:
         return outcome
 
     async def _capture(self, actor: Actor, event: GatewayEvent) -> None:
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             order = await uow.orders.reported(
                 event.provider, event.provider_payment_id, event.order_id
             )
         if order is None:
             return
         try:
-            await self._orders.capture(actor, order.id)
+            await self.orders.capture(actor, order.id)
         except DomainError as exc:  # declined, or not capturable yet: the buyer's page says
             log.info("capture_after_approval_refused", payment_id=order.id, code=exc.code)
 
@@ -130,7 +123,7 @@ class WebhookProcessor:
     async def _known_refund(
         self, uow: PaymentsUnitOfWork, event: GatewayEvent, ours: Refund
     ) -> str:
-        now = self._clock.now()
+        now = self.clock.now()
         if event.type == "refund.succeeded" and ours.status == "pending":
             await uow.refunds.change(ours.id, {"status": "succeeded", "updated_at": now})
             return "refund_succeeded"
@@ -149,7 +142,7 @@ class WebhookProcessor:
         return "refund_failed"
 
     async def _external(self, uow: PaymentsUnitOfWork, event: GatewayEvent, order: Order) -> str:
-        now = self._clock.now()
+        now = self.clock.now()
         amount = int(event.amount_cents or 0)
         key = f"refund:{event.provider}:{event.refund_id}"
         reason = f"refunded at {event.provider} (refund {event.refund_id})"

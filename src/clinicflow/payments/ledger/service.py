@@ -13,6 +13,7 @@ was taken, the visit's money goes back at once through the gateway (`automatic` 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.catalog import Catalog
@@ -35,25 +36,15 @@ from clinicflow.shared.clock import Clock
 log = get_logger(__name__)
 
 
+@dataclass(kw_only=True, eq=False)
 class Settlement:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        desk: BookingDesk,
-        guard: PaymentGuard,
-        refunds: RefundService,
-    ) -> None:
-        """`refunds`: for a paid visit that was lost, or a payment that arrived after its
-        order was canceled."""
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._desk = desk
-        self._guard = guard
-        self._refunds = refunds
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    desk: BookingDesk
+    guard: PaymentGuard
+    # For a paid visit that was lost, or a payment that arrived after its order was canceled.
+    refunds: RefundService
 
     async def apply(
         self,
@@ -64,8 +55,8 @@ class Settlement:
     ) -> str:
         """What the report changed: paid, failed, canceled, pending, unchanged, duplicate,
         unknown_order or amount_mismatch. `order_id`: the order is known (our own call)."""
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             if event is not None and not await uow.webhook_events.remember(event, now):
                 return "duplicate"
             if order_id is not None:
@@ -111,7 +102,7 @@ class Settlement:
             uow.publish(payment_event(target, changed, now, failure_code=changed.failure_code))
         elif target == "canceled":
             uow.publish(payment_event(target, changed, now))
-        self._guard.record(uow, actor, target, changed)
+        self.guard.record(uow, actor, target, changed)
         return target
 
     async def mark_paid(
@@ -139,7 +130,7 @@ class Settlement:
             change["provider"], change["provider_id"] = provider, provider_ref
         paid = await uow.orders.change(order.id, change)
         uow.publish(payment_event("succeeded", paid, now))
-        self._guard.record(uow, actor, "paid", paid)
+        self.guard.record(uow, actor, "paid", paid)
         return paid
 
     def _grant(self, order: Order, now: datetime) -> tuple[tuple[Credit, ...], tuple[Credit, ...]]:
@@ -148,7 +139,7 @@ class Settlement:
         bought: tuple[Credit, ...] = ()
         for line in order.quote["lines"]:
             if line["kind"] == "package":
-                offer = self._catalog.payments.packages[line.get("package", "")]
+                offer = self.catalog.payments.packages[line.get("package", "")]
                 purchase = f"{order.id}:{line['index']}"
                 bought += packages.grant(offer, purchase_id=purchase, purchased_at=now)
         after = bought
@@ -178,7 +169,7 @@ class Settlement:
 
     async def settle(self, order_id: str) -> None:
         """Confirm the paid holds (again safe to call: sync does, after a lost webhook)."""
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             order = await uow.orders.get(order_id)
             lines = [x for x in await uow.orders.lines(order_id) if x.state in ("reserved", "lost")]
             refunds = await uow.refunds.of_order(order_id)
@@ -191,9 +182,9 @@ class Settlement:
                     await self._lost(order_id, line.booking_id, "the visit was lost earlier")
                 continue
             try:
-                booked = await self._desk.confirm(line.booking_id, order.patient_id)
+                booked = await self.desk.confirm(line.booking_id, order.patient_id)
             except VisitLost as exc:
-                async with self._uow() as uow:
+                async with self.uow() as uow:
                     await uow.orders.change_line(order_id, line.booking_id, {"state": "lost"})
                     await uow.commit()
                 await self._lost(order_id, line.booking_id, str(exc))
@@ -201,7 +192,7 @@ class Settlement:
             change: LineChange = {"state": "confirmed"}
             if booked != line.booking_id:
                 change["confirmed_booking_id"] = booked
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 await uow.orders.change_line(order_id, line.booking_id, change)
                 await uow.commit()
 
@@ -215,26 +206,20 @@ class Settlement:
         # A gateway outage must not undo the payment just recorded: the refund stays
         # failed (or not started) and POST /v1/payments/{id}/sync tries it again.
         try:
-            await self._refunds.automatic(order_id, booking_id, rule, why)
+            await self.refunds.automatic(order_id, booking_id, rule, why)
         except Exception as exc:
             log.warning("automatic_refund_not_made", payment_id=order_id, error=type(exc).__name__)
 
 
+@dataclass(kw_only=True, eq=False)
 class RevenueReader:
     """Revenue from the ledger, for billing and analysts: sums, no patient data."""
 
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        catalog: Catalog,
-        guard: PaymentGuard,
-    ) -> None:
-        self._uow = uow
-        self._catalog = catalog
-        self._guard = guard
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    catalog: Catalog
+    guard: PaymentGuard
 
     async def revenue(self, actor: Actor, lo: datetime, hi: datetime) -> list[RevenueRow]:
-        await self._guard.require(actor, Need.REVENUE)
-        async with self._uow.reading() as uow:
-            return await uow.reports.revenue(lo, hi, self._catalog.clinic.tz)
+        await self.guard.require(actor, Need.REVENUE)
+        async with self.uow.reading() as uow:
+            return await uow.reports.revenue(lo, hi, self.catalog.clinic.tz)

@@ -6,6 +6,7 @@ audited (it names a patient)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.payments.checkout.service import CheckoutService
@@ -35,32 +36,24 @@ from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 
 
+@dataclass(kw_only=True, eq=False)
 class OrderService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        clock: Clock,
-        guard: PaymentGuard,
-        checkout: CheckoutService,
-        settlement: Settlement,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._guard = guard
-        self._checkout = checkout
-        self._settlement = settlement
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    clock: Clock
+    guard: PaymentGuard
+    checkout: CheckoutService
+    settlement: Settlement
 
     async def get(self, actor: Actor, order_id: str) -> OrderView:
-        await self._guard.require(actor, Need.READ, order_id)
-        view = await self._guard.denying(actor, Need.READ, lambda: self._load(actor, order_id))
-        await self._guard.record_read(actor, view)
+        await self.guard.require(actor, Need.READ, order_id)
+        view = await self.guard.denying(actor, Need.READ, lambda: self._load(actor, order_id))
+        await self.guard.record_read(actor, view)
         return view
 
     async def _load(self, actor: Actor, order_id: str) -> OrderView:
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             view = await OrderView.load(uow, order_id)
-        self._guard.check(actor, Need.READ, view)
+        self.guard.check(actor, Need.READ, view)
         return view
 
     async def pay_with(
@@ -68,9 +61,9 @@ class OrderService:
     ) -> Checkout:
         """The same order, another method: after a gateway outage, or at the front desk."""
         need = Need.IN_CLINIC if method == "in_clinic" else Need.PAY
-        await self._guard.require(actor, need, order_id)
-        self._checkout.check_method(method, tender)
-        return await self._guard.denying(
+        await self.guard.require(actor, need, order_id)
+        self.checkout.check_method(method, tender)
+        return await self.guard.denying(
             actor, need, lambda: self._switch(actor, need, order_id, method, tender, fallback)
         )
 
@@ -88,8 +81,8 @@ class OrderService:
             raise PaymentStateConflict(f"the payment is {order.status}; nothing left to pay")
         if order.provider is not None and order.provider_id is not None:
             await self._give_up(order.provider, order.provider_id)
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             await uow.orders.get(order_id, lock=True)
             order = await uow.orders.change(
                 order_id,
@@ -102,16 +95,16 @@ class OrderService:
                 },
             )
             if method == "in_clinic":
-                await self._settlement.mark_paid(uow, order, actor, now, "in_clinic", None)
+                await self.settlement.mark_paid(uow, order, actor, now, "in_clinic", None)
             await uow.commit()
         if method == "in_clinic":
-            await self._settlement.settle(order_id)
-            return Checkout(await self._checkout.view(order_id))
-        return await self._checkout.start(order_id, method, fallback)
+            await self.settlement.settle(order_id)
+            return Checkout(await self.checkout.view(order_id))
+        return await self.checkout.start(order_id, method, fallback)
 
     async def _give_up(self, provider: str, provider_id: str) -> None:
         """Cancel the earlier gateway payment, so the buyer cannot pay twice."""
-        gateway = self._checkout.gateways[provider]
+        gateway = self.checkout.gateways[provider]
         try:
             await gateway.cancel(provider_id)
         except GatewayUnavailable as exc:
@@ -127,16 +120,16 @@ class OrderService:
 
     async def capture(self, actor: Actor, order_id: str) -> OrderView:
         """The buyer approved at PayPal: take the money (the gateway's answer is the proof)."""
-        await self._guard.require(actor, Need.PAY, order_id)
-        return await self._guard.denying(actor, Need.PAY, lambda: self._capture(actor, order_id))
+        await self.guard.require(actor, Need.PAY, order_id)
+        return await self.guard.denying(actor, Need.PAY, lambda: self._capture(actor, order_id))
 
     async def _capture(self, actor: Actor, order_id: str) -> OrderView:
         order = await self._order(actor, Need.PAY, order_id)
         if order.status in SETTLED:
-            return await self._checkout.view(order_id)
+            return await self.checkout.view(order_id)
         if order.provider is None or order.provider_id is None:
             raise PaymentStateConflict("nothing to capture: the payment was not started")
-        gateway = self._checkout.gateways[order.provider]
+        gateway = self.checkout.gateways[order.provider]
         key = f"capture:{order.id}:{order.failure_code or 'first'}"
         try:
             payment = await gateway.capture(order.provider_id, key)
@@ -144,18 +137,18 @@ class OrderService:
             raise GatewayDown(f"{order.provider} is unavailable; capture again shortly") from exc
         except PaymentDeclined as exc:
             failed = Report(order.provider, order.provider_id, "failed", None, None, None, exc.code)
-            await self._settlement.apply(failed, actor, order_id=order_id)
+            await self.settlement.apply(failed, actor, order_id=order_id)
             raise PaymentDeclinedError(
                 f"declined at capture ({exc.code}): approve again with another funding source"
             ) from exc
         except GatewayRejected as exc:
             raise PaymentStateConflict(f"cannot capture yet: {exc.detail}") from exc
-        await self._settlement.apply(Report.of_payment(payment), actor, order_id=order_id)
-        return await self._checkout.view(order_id)
+        await self.settlement.apply(Report.of_payment(payment), actor, order_id=order_id)
+        return await self.checkout.view(order_id)
 
     async def cancel(self, actor: Actor, order_id: str) -> OrderView:
-        await self._guard.require(actor, Need.PAY, order_id)
-        return await self._guard.denying(actor, Need.PAY, lambda: self._cancel(actor, order_id))
+        await self.guard.require(actor, Need.PAY, order_id)
+        return await self.guard.denying(actor, Need.PAY, lambda: self._cancel(actor, order_id))
 
     async def _cancel(self, actor: Actor, order_id: str) -> OrderView:
         order = await self._order(actor, Need.PAY, order_id)
@@ -166,40 +159,40 @@ class OrderService:
         if order.provider is not None and order.provider_id is not None:
             await self._give_up(order.provider, order.provider_id)
         report = Report(order.provider or order.method, order.provider_id, "canceled", None, None)
-        await self._settlement.apply(report, actor, order_id=order_id)
-        return await self._checkout.view(order_id)
+        await self.settlement.apply(report, actor, order_id=order_id)
+        return await self.checkout.view(order_id)
 
     async def sync(self, actor: Actor, order_id: str) -> OrderView:
         """Staff: ask the gateway (a webhook may have been lost), then finish what is due."""
-        await self._guard.require(actor, Need.MANAGE, order_id)
-        return await self._guard.denying(actor, Need.MANAGE, lambda: self._sync(actor, order_id))
+        await self.guard.require(actor, Need.MANAGE, order_id)
+        return await self.guard.denying(actor, Need.MANAGE, lambda: self._sync(actor, order_id))
 
     async def _sync(self, actor: Actor, order_id: str) -> OrderView:
         order = await self._order(actor, Need.MANAGE, order_id)
-        gateway = self._checkout.gateways.get(order.provider or "")
+        gateway = self.checkout.gateways.get(order.provider or "")
         if gateway is not None and order.provider_id is not None and order.status not in SETTLED:
             try:
                 payment = await gateway.retrieve(order.provider_id)
             except GatewayUnavailable as exc:
                 raise GatewayDown(f"{order.provider} is unavailable; sync again shortly") from exc
-            await self._settlement.apply(Report.of_payment(payment), actor, order_id=order_id)
-        await self._settlement.settle(order_id)
-        return await self._checkout.view(order_id)
+            await self.settlement.apply(Report.of_payment(payment), actor, order_id=order_id)
+        await self.settlement.settle(order_id)
+        return await self.checkout.view(order_id)
 
     async def set_codes(self, actor: Actor, order_id: str, given: Sequence[LineCodes]) -> OrderView:
         """Staff: CPT/HCPCS and ICD-10-CM codes per visit, for a superbill."""
-        await self._guard.require(actor, Need.CODES, order_id)
+        await self.guard.require(actor, Need.CODES, order_id)
         _check(given)
-        return await self._guard.denying(
+        return await self.guard.denying(
             actor, Need.CODES, lambda: self._set_codes(actor, order_id, given)
         )
 
     async def _set_codes(
         self, actor: Actor, order_id: str, given: Sequence[LineCodes]
     ) -> OrderView:
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             order = await uow.orders.get(order_id, lock=True)
-            self._guard.check(actor, Need.CODES, order)
+            self.guard.check(actor, Need.CODES, order)
             lines = {x.booking_id for x in await uow.orders.lines(order_id)}
             for item in given:
                 if item.booking_id not in lines:
@@ -209,15 +202,15 @@ class OrderService:
                     "icd10_codes": [billing_codes.normalize(c) for c in item.icd10],
                 }
                 await uow.orders.change_line(order_id, item.booking_id, change)
-            self._guard.record(uow, actor, "set_codes", order)
+            self.guard.record(uow, actor, "set_codes", order)
             view = await OrderView.load(uow, order_id)
             await uow.commit()
         return view
 
     async def _order(self, actor: Actor, need: Need, order_id: str) -> Order:
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             order = await uow.orders.get(order_id)
-        self._guard.check(actor, need, order)
+        self.guard.check(actor, need, order)
         return order
 
 

@@ -6,6 +6,7 @@ itemized breakdown, as stored on an order and answered by POST /v1/quotes."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.catalog import Catalog
@@ -21,14 +22,10 @@ from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Forbidden
 
 
+@dataclass(kw_only=True, eq=False)
 class Quoter:
-    def __init__(
-        self, *, catalog: Catalog, launches: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
-        """`catalog`: the live one (a launched service reads as active); `launches` brings it
-        up to date before each quote."""
-        self._catalog = catalog
-        self._launches = launches
+    catalog: Catalog  # the live one: a launched service reads as active
+    launches: Callable[[], Awaitable[None]] | None = None  # brings it up to date before a quote
 
     async def quote(
         self,
@@ -40,9 +37,9 @@ class Quoter:
         *,
         use_credits: bool = True,
     ) -> Quote:
-        if self._launches is not None:  # a launch from another replica counts as well
-            await self._launches()
-        promotion = find(self._catalog.payments.promotions, promo_code) if promo_code else None
+        if self.launches is not None:  # a launch from another replica counts as well
+            await self.launches()
+        promotion = find(self.catalog.payments.promotions, promo_code) if promo_code else None
         usage = None
         if promotion is not None:
             usage = await uow.promo_uses.usage(promotion.code, patient_id)
@@ -53,7 +50,7 @@ class Quoter:
             returning = await uow.visits.visited_before(patient_id, paying)
         return quote(
             lines,
-            catalog=self._catalog,
+            catalog=self.catalog,
             now=now,
             promotion=promotion,
             promo_usage=usage,
@@ -62,19 +59,12 @@ class Quoter:
         )
 
 
+@dataclass(kw_only=True, eq=False)
 class QuoteService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        clock: Clock,
-        guard: PaymentGuard,
-        quoter: Quoter,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._guard = guard
-        self._quoter = quoter
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    clock: Clock
+    guard: PaymentGuard
+    quoter: Quoter
 
     async def quote(
         self,
@@ -90,12 +80,12 @@ class QuoteService:
             patient_id = actor.patient_id
         elif patient_id is not None and not role_may(actor, Need.READ):
             raise Forbidden("patient_id: your role may not price for a named patient")
-        now = self._clock.now()
-        async with self._uow.reading() as uow:
-            q = await self._quoter.quote(
+        now = self.clock.now()
+        async with self.uow.reading() as uow:
+            q = await self.quoter.quote(
                 uow, lines, patient_id, promo_code, now, use_credits=use_credits
             )
         if patient_id is not None:
             credits = Access("payment_credits", patient_id, patient_id)
-            await self._guard.trail.record_alone(actor, "quote", [credits])
+            await self.guard.trail.record_alone(actor, "quote", [credits])
         return q

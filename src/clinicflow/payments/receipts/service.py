@@ -3,6 +3,8 @@ clinic's billing identity, as a `Receipt` (views.py) the routes render as HTML o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.payments.domain.access import Need
@@ -16,32 +18,25 @@ from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 
 
+@dataclass(kw_only=True, eq=False)
 class ReceiptService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        guard: PaymentGuard,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._guard = guard
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    guard: PaymentGuard
 
     async def receipt(self, actor: Actor, order_id: str) -> Receipt:
-        await self._guard.require(actor, Need.READ, order_id)
-        view = await self._guard.denying(actor, Need.READ, lambda: self._load(actor, order_id))
+        await self.guard.require(actor, Need.READ, order_id)
+        view = await self.guard.denying(actor, Need.READ, lambda: self._load(actor, order_id))
         if view.status not in SETTLED:
             raise PaymentStateConflict(f"the payment is {view.status}: a receipt comes once paid")
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             name = await uow.patient_names.full_name(view.patient_id)
-        await self._guard.record_read(actor, view, "read_receipt")
-        return build_receipt(view, self._catalog, name, self._clock.now())
+        await self.guard.record_read(actor, view, "read_receipt")
+        return build_receipt(view, self.catalog, name, self.clock.now())
 
     async def _load(self, actor: Actor, order_id: str) -> OrderView:
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             view = await OrderView.load(uow, order_id)
-        self._guard.check(actor, Need.READ, view)
+        self.guard.check(actor, Need.READ, view)
         return view

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from clinicflow.catalog import Catalog
@@ -39,6 +39,7 @@ from clinicflow.payments.orders.ports import LineChange, OrderChange
 from clinicflow.payments.ports import (
     AlreadyStored,
     GatewayError,
+    GatewayRefundRequest,
     GatewayUnavailable,
     PaymentGateway,
     PaymentsUnitOfWork,
@@ -53,47 +54,38 @@ from clinicflow.shared.errors import InvalidRequest
 REFUNDABLE = ("paid", "partially_refunded")
 
 
+@dataclass(kw_only=True, eq=False)
 class RefundService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[PaymentsUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        guard: PaymentGuard,
-        gateways: Mapping[str, PaymentGateway],
-        keys: IdempotencyKeys,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._guard = guard
-        self._gateways = gateways
-        self._keys = keys
+    uow: UnitsOfWork[PaymentsUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    guard: PaymentGuard
+    gateways: Mapping[str, PaymentGateway]
+    keys: IdempotencyKeys
 
     async def refund(
         self, actor: Actor, order_id: str, req: RefundRequest, key: str | None = None
     ) -> tuple[RefundView, bool]:
         """Staff: a visit by the policy (or an override), or the whole order. With `key`
         (idempotency_keys), and whether it answers an earlier request with that key."""
-        await self._guard.require(actor, Need.REFUND, order_id)
+        await self.guard.require(actor, Need.REFUND, order_id)
         if not req.reason.strip():
             raise InvalidRequest("reason: say why the payment is refunded")
         if key is None:
-            at, gateway_key = self._clock.now(), f"refund:{uuid.uuid4()}"
-            view = await self._guard.denying(
+            at, gateway_key = self.clock.now(), f"refund:{uuid.uuid4()}"
+            view = await self.guard.denying(
                 actor, Need.REFUND, lambda: self._run(actor, order_id, req, gateway_key, at)
             )
             return view, False
-        keyed = self._keys.keyed(actor, key, "refund", {"payment_id": order_id, **asdict(req)})
-        return await self._guard.denying(
+        keyed = self.keys.keyed(actor, key, "refund", {"payment_id": order_id, **asdict(req)})
+        return await self.guard.denying(
             actor, Need.REFUND, lambda: self._keyed(actor, order_id, req, keyed)
         )
 
     async def _keyed(
         self, actor: Actor, order_id: str, req: RefundRequest, keyed: KeyedRequest
     ) -> tuple[RefundView, bool]:
-        gateway_key, at = self._keys.gateway_key(keyed), self._clock.now()
+        gateway_key, at = self.keys.gateway_key(keyed), self.clock.now()
         for attempt in (1, 2):
             try:
                 refund, order, replayed = await self._start(
@@ -108,13 +100,13 @@ class RefundService:
         try:
             return await self._finish(actor, refund, order, gateway_key), replayed
         finally:
-            await self._keys.release(keyed)
+            await self.keys.release(keyed)
 
     async def after_visit(
         self, booking_id: str, status: str, at: datetime, key: str
     ) -> RefundView | None:
         """A paid visit was cancelled or missed: refund what the policy gives back, once."""
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             line = await uow.orders.active_line(booking_id)
             if line is None or line.state != "confirmed":
                 return None
@@ -132,7 +124,7 @@ class RefundService:
         arrived for a canceled order. Safe to call again: the key is fixed."""
         req = RefundRequest(booking_id, None, why, rule=rule)
         key = f"{rule}:{order_id}:{booking_id or '*'}"
-        await self._run(SYSTEM, order_id, req, key, self._clock.now())
+        await self._run(SYSTEM, order_id, req, key, self.clock.now())
 
     async def _run(
         self, actor: Actor, order_id: str, req: RefundRequest, key: str, at: datetime
@@ -144,11 +136,13 @@ class RefundService:
         """Ask the gateway (unless that was done already) and book what it answered."""
         if refund.booked:
             return RefundView.of(refund)
-        gateway = self._gateways.get(order.provider or "")
+        gateway = self.gateways.get(order.provider or "")
         provider_refund_id, status = None, "succeeded"
         if refund.amount_cents > 0 and gateway is not None and order.provider_id is not None:
             try:
-                made = await gateway.refund(order.provider_id, refund.amount_cents, key)
+                made = await gateway.refund(
+                    GatewayRefundRequest(order.provider_id, refund.amount_cents, key)
+                )
             except GatewayUnavailable as exc:
                 await self._failed(refund.id)
                 raise GatewayDown(
@@ -172,19 +166,19 @@ class RefundService:
         keyed: KeyedRequest | None = None,
     ) -> tuple[Refund, Order, bool]:
         """The refund recorded as pending (or the one this key started before, and True)."""
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             order = await uow.orders.get(order_id, lock=True)
-            self._guard.check(actor, Need.REFUND, order)
-            if keyed is not None and not await self._keys.claim(uow, keyed, now):
-                await self._keys.remember(uow, keyed, order_id, now)
+            self.guard.check(actor, Need.REFUND, order)
+            if keyed is not None and not await self.keys.claim(uow, keyed, now):
+                await self.keys.remember(uow, keyed, order_id, now)
             existing = await uow.refunds.by_key(key)
             if existing is not None:
                 if existing.status == "failed":  # the same refund, tried again
                     retried: RefundChange = {"status": "pending", "updated_at": now}
                     existing = await uow.refunds.change(existing.id, retried)
                 if keyed is not None:
-                    self._guard.record(uow, actor, "read", order)
+                    self.guard.record(uow, actor, "read", order)
                 await uow.commit()
                 return existing, order, True
             line, decision = await self._decide(uow, order, req, at)
@@ -206,7 +200,7 @@ class RefundService:
                 updated_at=now,
             )
             await uow.refunds.add(refund)
-            self._guard.record(uow, actor, "refund", order)
+            self.guard.record(uow, actor, "refund", order)
             await uow.commit()
         return refund, order, False
 
@@ -255,16 +249,16 @@ class RefundService:
             left,
             starts_at=visit.start if visit is not None else line.starts_at,
             cancelled_at=at,
-            policy=self._catalog.payments.cancellation,
+            policy=self.catalog.payments.cancellation,
             no_show=status == "no_show",
             paid_with_credit=credit,
             override=override,
         )
 
     async def _failed(self, refund_id: str) -> None:
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             await uow.refunds.change(
-                refund_id, {"status": "failed", "updated_at": self._clock.now()}
+                refund_id, {"status": "failed", "updated_at": self.clock.now()}
             )
             await uow.commit()
 
@@ -276,8 +270,8 @@ class RefundService:
         provider_refund_id: str | None,
         status: str,
     ) -> RefundView:
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             order = await uow.orders.get(order_id, lock=True)  # first, as _start locks
             current = await uow.refunds.get(refund_id)
             if current.booked:
