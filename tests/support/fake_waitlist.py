@@ -8,7 +8,8 @@ per service and person, one wave number per service, one nurture message per ste
 conditional status moves. `FakeDesk` is booking's side (holds, bookings, free slots),
 `FakeTrail` the audit log outside a unit of work, `FakeMessenger` the mailer.
 
-`build(clock, catalog)` wires the use cases as `clinicflow.bootstrap.waitlist` does.
+`build(clock, catalog)` wires the use cases with `waitlist.service.assemble`, as
+`clinicflow.bootstrap.waitlist` does.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import Actor, Role, require
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Conflict
-from clinicflow.waitlist.conversions.service import ConversionService
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
 from clinicflow.waitlist.domain.links import Invitation, NurtureMessage, Offer
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
@@ -43,17 +43,10 @@ from clinicflow.waitlist.domain.stats import StatRow
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.commands import Contact, JoinRequest, TimeWindow
 from clinicflow.waitlist.entries.ports import AlreadyListed, EntryChanges
-from clinicflow.waitlist.entries.service import EntryService
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
-from clinicflow.waitlist.launches.service import InvitationService, Launcher
-from clinicflow.waitlist.messages.service import LinkMail
-from clinicflow.waitlist.nurture.service import NurtureService
 from clinicflow.waitlist.offers.ports import Candidate
-from clinicflow.waitlist.offers.service import OfferService
-from clinicflow.waitlist.service import Waitlist
-from clinicflow.waitlist.stats.service import WaitlistStats
-from clinicflow.waitlist.subscribers import FreedSlots, PaidVisits
+from clinicflow.waitlist.service import Waitlist, assemble
 from support.fake_uow import FakeFactory, FakeTransaction, Ledger
 
 PUBLIC_URL = "https://clinic.test"
@@ -729,30 +722,18 @@ def build(
     uow = FakeFactory(lambda write: FakeWaitlistUnitOfWork(state, ledger, hooks, write=write))
     policy, timing = policy or WaitlistPolicy(), timing or Timing()
     desk, trail, messenger = FakeDesk(state, clock), FakeTrail(), FakeMessenger()
-    cipher, guard = WaitlistCipher(KeyRing.generate()), WaitlistGuard(trail)
-    mail = LinkMail(
-        messenger=messenger, cipher=cipher, guard=guard, catalog=catalog, public_url=PUBLIC_URL
-    )
-    common = {"uow": uow, "clock": clock, "catalog": catalog, "guard": guard}
-    launches = Launcher(**common, desk=desk, policy=policy, timing=timing, mail=mail)
-    offers = OfferService(
-        **common, cipher=cipher, desk=desk, policy=policy, timing=timing, mail=mail
-    )
-    conversions = ConversionService(**common, cipher=cipher, desk=desk, policy=policy)
-    waitlist = Waitlist(
-        entries=EntryService(**common, cipher=cipher, policy=policy, mail=mail),
-        stats=WaitlistStats(**common, policy=policy),
-        launches=launches,
-        invitations=InvitationService(**common, cipher=cipher, desk=desk, launcher=launches),
-        offers=offers,
-        conversions=conversions,
-        nurture=NurtureService(uow=uow, clock=clock, timing=timing, mail=mail),
+    cipher = WaitlistCipher(KeyRing.generate())
+    waitlist = assemble(
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        cipher=cipher,
+        guard=WaitlistGuard(trail),
+        desk=desk,
+        messenger=messenger,
         policy=policy,
+        timing=timing,
         public_url=PUBLIC_URL,
-        subscribers=(
-            FreedSlots(offers=offers, uow=uow, clock=clock),
-            PaidVisits(conversions=conversions),
-        ),
     )
     return FakeWaitlist(waitlist, state, ledger, desk, trail, messenger, cipher, hooks, uow)
 
