@@ -13,7 +13,7 @@ from clinicflow.catalog import Catalog
 from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.clock import Clock
-from clinicflow.waitlist.conversions.service import ConversionService
+from clinicflow.waitlist.conversions.service import Claims, ConversionService
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.service import EntryService
@@ -76,15 +76,16 @@ def assemble(
     mail = LinkMail(
         messenger=messenger, cipher=cipher, guard=guard, catalog=catalog, public_url=public_url
     )
-    on = _Common(uow=uow, clock=clock, catalog=catalog, guard=guard)
-    launches = Launcher(**on, desk=desk, policy=policy, timing=timing, mail=mail)
-    offers = OfferService(**on, cipher=cipher, desk=desk, policy=policy, timing=timing, mail=mail)
-    conversions = ConversionService(**on, cipher=cipher, desk=desk, policy=policy)
+    claims = Claims(uow=uow, clock=clock, cipher=cipher, guard=guard, desk=desk)
+    on = _Common(uow=uow, clock=clock, catalog=catalog)
+    launches = Launcher(**on, guard=guard, desk=desk, policy=policy, timing=timing, mail=mail)
+    offers = OfferService(**on, desk=desk, policy=policy, timing=timing, mail=mail, claims=claims)
+    conversions = ConversionService(**on, cipher=cipher, guard=guard, desk=desk, policy=policy)
     return Waitlist(
-        entries=EntryService(**on, cipher=cipher, policy=policy, mail=mail),
-        stats=WaitlistStats(**on, policy=policy),
+        entries=EntryService(**on, cipher=cipher, guard=guard, policy=policy, mail=mail),
+        stats=WaitlistStats(**on, guard=guard, policy=policy),
         launches=launches,
-        invitations=InvitationService(**on, cipher=cipher, desk=desk, launcher=launches),
+        invitations=InvitationService(**on, desk=desk, claims=claims, launcher=launches),
         offers=offers,
         conversions=conversions,
         nurture=NurtureService(uow=uow, clock=clock, timing=timing, mail=mail),
@@ -103,4 +104,3 @@ class _Common(TypedDict):
     uow: UnitsOfWork[WaitlistUnitOfWork]
     clock: Clock
     catalog: Catalog
-    guard: WaitlistGuard

@@ -20,7 +20,7 @@ entry's person (matched to a patient, or created) and stamps `booked`. One link 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clinicflow.catalog import Catalog
@@ -42,7 +42,7 @@ from clinicflow.waitlist.domain.waves import OpenSlot, capacity, launch_problems
 from clinicflow.waitlist.entries.service import checked, clicked, standings
 from clinicflow.waitlist.errors import AlreadyLive, ServiceNotReady, invalid, no_such_link
 from clinicflow.waitlist.events import service_launched, waitlist_event
-from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
+from clinicflow.waitlist.guard import WaitlistGuard
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
 from clinicflow.waitlist.launches.views import InvitationView, Launched, Wave
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
@@ -197,16 +197,9 @@ class InvitationService:
     uow: UnitsOfWork[WaitlistUnitOfWork]
     clock: Clock
     catalog: Catalog
-    cipher: WaitlistCipher
-    guard: WaitlistGuard
     desk: BookingDesk
+    claims: Claims
     launcher: Launcher
-    _claims: Claims = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._claims = Claims(
-            uow=self.uow, clock=self.clock, cipher=self.cipher, guard=self.guard, desk=self.desk
-        )
 
     async def view(
         self, token: str, lo: datetime | None = None, hi: datetime | None = None
@@ -249,10 +242,10 @@ class InvitationService:
                 "invitation", inv.id, inv.entry_id, inv.status, inv.expires_at, "sent",
                 Status.INVITED,
             )  # fmt: skip
-            entry = await self._claims.holder(uow, link, now)
+            entry = await self.claims.holder(uow, link, now)
             slot = slot_for(self.catalog, inv.service, ask)
-            details = await self._claims.claiming(uow, actor, link, entry, now)
+            details = await self.claims.claiming(uow, actor, link, entry, now)
             await uow.commit()
-        booked = await self._claims.book(actor, link, slot, details, None, now)
+        booked = await self.claims.book(actor, link, slot, details, None, now)
         await self.launcher.next_wave(inv.service)  # this booking may have closed the wave
         return Claimed(inv.service, Status.BOOKED.value, booked)

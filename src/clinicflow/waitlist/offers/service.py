@@ -13,7 +13,7 @@ never offered to two people nor claimed twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.catalog import Catalog
@@ -33,7 +33,6 @@ from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.service import checked, clicked, standings
 from clinicflow.waitlist.errors import no_such_link
 from clinicflow.waitlist.events import slot_facts, waitlist_event
-from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
 from clinicflow.waitlist.offers.views import OfferView
 from clinicflow.waitlist.ports import BookingDesk, WaitlistUnitOfWork
@@ -46,18 +45,11 @@ class OfferService:
     uow: UnitsOfWork[WaitlistUnitOfWork]
     clock: Clock
     catalog: Catalog
-    cipher: WaitlistCipher
-    guard: WaitlistGuard
     desk: BookingDesk
     policy: WaitlistPolicy
     timing: Timing
     mail: LinkMail
-    _claims: Claims = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._claims = Claims(
-            uow=self.uow, clock=self.clock, cipher=self.cipher, guard=self.guard, desk=self.desk
-        )
+    claims: Claims
 
     async def slot_freed(self, slot: Slot, cancelled_patient: str | None) -> str | None:
         """Offer a freed slot; the offer id, or None when nobody suits or it is gone."""
@@ -139,10 +131,10 @@ class OfferService:
                 "offer", offer.id, offer.entry_id, offer.status, offer.expires_at, "made",
                 Status.OFFERED,
             )  # fmt: skip
-            entry = await self._claims.holder(uow, link, now)
-            details = await self._claims.claiming(uow, actor, link, entry, now)
+            entry = await self.claims.holder(uow, link, now)
+            details = await self.claims.claiming(uow, actor, link, entry, now)
             await uow.commit()
-        booked = await self._claims.book(actor, link, slot_of(offer), details, offer.hold_id, now)
+        booked = await self.claims.book(actor, link, slot_of(offer), details, offer.hold_id, now)
         return Claimed(offer.service, Status.BOOKED.value, booked)
 
     async def _offer(
