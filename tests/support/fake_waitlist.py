@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from clinicflow.catalog import Catalog
@@ -282,30 +282,49 @@ class FakeWaves:
         self.s.waves[service, number] = (now, capacity, invited)
 
 
-def _set_status(
-    rows: dict[str, Invitation] | dict[str, Offer],
-    row_id: str,
-    from_: Collection[str],
-    to: str,
-    now: datetime,
-    booking_id: str | None,
-) -> bool:
-    row = rows.get(row_id)
-    if row is None or row.status not in from_:
-        return False
-    changed = replace(row, status=to, status_at=now)
-    if booking_id is not None:
-        changed = replace(changed, booking_id=booking_id)
-    rows[row_id] = changed  # type: ignore[assignment]
-    return True
+Link = TypeVar("Link", Invitation, Offer)
 
 
-class FakeInvitations:
+class FakeLinks(Generic[Link]):
+    """What invitations and offers share (`conversions.ports.LinkRepository`)."""
+
     def __init__(self, state: WaitlistState) -> None:
         self.s = state
 
-    async def by_token(self, token_hash: str, *, lock: bool = False) -> Invitation | None:
-        return next((i for i in self.s.invitations.values() if i.token_hash == token_hash), None)
+    def rows(self) -> dict[str, Link]:
+        raise NotImplementedError
+
+    async def by_token(self, token_hash: str, *, lock: bool = False) -> Link | None:
+        return next((r for r in self.rows().values() if r.token_hash == token_hash), None)
+
+    async def set_status(
+        self,
+        row_id: str,
+        /,
+        from_: Collection[str],
+        to: str,
+        now: datetime,
+        *,
+        booking_id: str | None = None,
+    ) -> bool:
+        rows = self.rows()
+        row = rows.get(row_id)
+        if row is None or row.status not in from_:
+            return False
+        changed = replace(row, status=to, status_at=now)
+        if booking_id is not None:
+            changed = replace(changed, booking_id=booking_id)
+        rows[row_id] = changed
+        return True
+
+    async def stale_claims(self, before: datetime, limit: int) -> list[Link]:
+        rows = self.rows().values()
+        return [r for r in rows if r.status == "claiming" and r.status_at <= before][:limit]
+
+
+class FakeInvitations(FakeLinks[Invitation]):
+    def rows(self) -> dict[str, Invitation]:
+        return self.s.invitations
 
     async def add(
         self,
@@ -322,17 +341,6 @@ class FakeInvitations:
         )  # fmt: skip
         self.s.invitations[made.id] = made
         return made.id
-
-    async def set_status(
-        self,
-        invitation_id: str,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool:
-        return _set_status(self.s.invitations, invitation_id, from_, to, now, booking_id)
 
     async def live_count(self, service: str, now: datetime) -> int:
         return sum(
@@ -356,13 +364,6 @@ class FakeInvitations:
         ]
         return sorted(found, key=lambda i: (i.expires_at, i.id))[:limit]
 
-    async def stale_claims(self, before: datetime, limit: int) -> list[Invitation]:
-        return [
-            i
-            for i in self.s.invitations.values()
-            if i.status == "claiming" and i.status_at <= before
-        ][:limit]
-
     async def live_of(self, entry_id: str) -> list[Invitation]:
         return [
             i
@@ -371,28 +372,14 @@ class FakeInvitations:
         ]
 
 
-class FakeOffers:
-    def __init__(self, state: WaitlistState) -> None:
-        self.s = state
-
-    async def by_token(self, token_hash: str, *, lock: bool = False) -> Offer | None:
-        return next((o for o in self.s.offers.values() if o.token_hash == token_hash), None)
+class FakeOffers(FakeLinks[Offer]):
+    def rows(self) -> dict[str, Offer]:
+        return self.s.offers
 
     async def add(self, offer: Offer) -> None:
         live = [o for o in self.s.offers.values() if o.hold_id == offer.hold_id]
         assert not [o for o in live if o.status in LIVE_OFFER], "one live offer per hold"
         self.s.offers[offer.id] = offer
-
-    async def set_status(
-        self,
-        offer_id: str,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool:
-        return _set_status(self.s.offers, offer_id, from_, to, now, booking_id)
 
     async def candidates(
         self, service: str, practitioner: str, hold_id: str, not_patient: str | None
@@ -411,11 +398,6 @@ class FakeOffers:
     async def due(self, now: datetime, limit: int) -> list[Offer]:
         found = [o for o in self.s.offers.values() if o.status == "made" and o.expires_at <= now]
         return sorted(found, key=lambda o: (o.expires_at, o.id))[:limit]
-
-    async def stale_claims(self, before: datetime, limit: int) -> list[Offer]:
-        return [
-            o for o in self.s.offers.values() if o.status == "claiming" and o.status_at <= before
-        ][:limit]
 
     async def live_of(self, entry_id: str) -> list[Offer]:
         return [o for o in self.s.offers.values() if o.entry_id == entry_id and o.status == "made"]

@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.conversions.ports import LinkStatuses
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.entry import Entry
 from clinicflow.waitlist.domain.links import effective
@@ -112,21 +112,6 @@ async def record_booked(
         )
     )
     return await uow.entries.get(entry_id)
-
-
-class LinkStatuses(Protocol):
-    """An invitation's or an offer's repository, as a claim moves the link on."""
-
-    async def set_status(
-        self,
-        row_id: str,
-        /,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
