@@ -326,21 +326,8 @@ class FakeInvitations(FakeLinks[Invitation]):
     def rows(self) -> dict[str, Invitation]:
         return self.s.invitations
 
-    async def add(
-        self,
-        entry_id: str,
-        service: str,
-        wave: int,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> str:
-        made = Invitation(
-            str(uuid.uuid4()), entry_id, service, wave, token_hash, "sent", expires_at, now, now,
-            None,
-        )  # fmt: skip
-        self.s.invitations[made.id] = made
-        return made.id
+    async def add(self, invitation: Invitation) -> None:
+        self.s.invitations[invitation.id] = invitation
 
     async def live_count(self, service: str, now: datetime) -> int:
         return sum(

@@ -28,17 +28,7 @@ class WaveRepository(Protocol):
 
 
 class InvitationRepository(LinkRepository[Invitation], Protocol):
-    async def add(
-        self,
-        entry_id: str,
-        service: str,
-        wave: int,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> str:
-        """The new invitation's id."""
-        ...
+    async def add(self, invitation: Invitation) -> None: ...
 
     async def live_count(self, service: str, now: datetime) -> int:
         """Invitations of `service` that may still book: open and in time, or claiming."""

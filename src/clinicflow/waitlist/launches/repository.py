@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import (
@@ -57,30 +57,8 @@ class SqlInvitations(SqlLinks[Invitation]):
     def __init__(self, conn: AsyncConnection) -> None:
         super().__init__(conn, invitations, lambda row: Invitation(**row))
 
-    async def add(
-        self,
-        entry_id: str,
-        service: str,
-        wave: int,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> str:
-        invitation_id = str(uuid.uuid4())
-        await self._conn.execute(
-            insert(invitations).values(
-                id=invitation_id,
-                entry_id=entry_id,
-                service=service,
-                wave=wave,
-                token_hash=token_hash,
-                status="sent",
-                expires_at=expires_at,
-                created_at=now,
-                status_at=now,
-            )
-        )
-        return invitation_id
+    async def add(self, invitation: Invitation) -> None:
+        await self._conn.execute(insert(invitations).values(asdict(invitation)))
 
     async def live_count(self, service: str, now: datetime) -> int:
         query = select(func.count()).where(

@@ -32,7 +32,7 @@ from clinicflow.waitlist.conversions.service import Claims, Link, slot_for
 from clinicflow.waitlist.conversions.views import Claimed
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.choices import unknown_service
-from clinicflow.waitlist.domain.links import effective, new_token
+from clinicflow.waitlist.domain.links import effective, new_invitation, new_token
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.slots import INITIAL, ClaimAsk
 from clinicflow.waitlist.domain.standing import ranked_first
@@ -154,16 +154,15 @@ class Launcher:
             if entry is None:
                 continue
             token, hashed = new_token()
-            invitation_id = await uow.invitations.add(
-                entry_id, key, number, hashed, now, expires_at
-            )
+            invitation = new_invitation(entry_id, key, number, hashed, now, expires_at)
+            await uow.invitations.add(invitation)
             await uow.entries.stamp(entry_id, "notified", now)
             uow.publish(
                 waitlist_event(
                     "invited",
                     entry,
                     now,
-                    invitation_id=invitation_id,
+                    invitation_id=invitation.id,
                     wave=number,
                     expires_at=expires_at.isoformat(),
                 )
