@@ -9,21 +9,9 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from clinicflow.waitlist.domain.links import Invitation, Offer
 
-class LinkRow(Protocol):
-    """An invitation or an offer, as a claim sees it."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def entry_id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime: ...
-
-
-R = TypeVar("R", bound=LinkRow)
+R = TypeVar("R", Invitation, Offer)  # a link a claim moves on
 
 
 class LinkStatuses(Protocol):

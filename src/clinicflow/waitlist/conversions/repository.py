@@ -24,7 +24,7 @@ class SqlLinks(Generic[R]):
     ) -> None:
         self._conn = conn
         self._table = table
-        self._row = row
+        self._row: Callable[[RowMapping], R] = row
 
     async def by_token(self, token_hash: str, *, lock: bool = False) -> R | None:
         query = select(self._table).where(self._table.c.token_hash == token_hash)
