@@ -19,7 +19,7 @@ from clinicflow.sealed import SEALED
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.guard import WaitlistCipher
 from clinicflow.waitlist.tables import entries
-from support.waitlist import mailbox
+from support.waitlist import mailbox, person
 
 PUBLIC_FIELDS = {
     "service",
@@ -30,18 +30,6 @@ PUBLIC_FIELDS = {
     "components",
     "weights",
 }
-
-
-def person(n: int, **over: Any) -> dict[str, Any]:
-    body = {
-        "service": "counseling",
-        "first_name": f"Wren{n}",
-        "last_name": "Halloway",
-        "email": f"wren{n}@example.org",
-        "interest_level": 3,
-        "zip": "78701",
-    }
-    return body | over
 
 
 async def join(client: httpx.AsyncClient, body: dict[str, Any], status: int = 201) -> Any:

@@ -74,6 +74,14 @@ async def freed_slot(
     return ids
 
 
+@pytest.fixture
+async def ids(
+    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
+) -> dict[str, str]:
+    """`freed_slot` (both later entries suited): entry ids by name, "best" offered the slot."""
+    return await freed_slot(client, container, front_desk)
+
+
 async def status_of(container: Container, entry_id: str) -> str:
     async with container.db.read() as conn:
         found = await conn.execute(select(entries.c.status).where(entries.c.id == entry_id))
@@ -98,10 +106,8 @@ async def claim(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 
 async def test_a_cancelled_slot_is_held_and_offered_to_the_best_suited_entry(
-    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
+    client: httpx.AsyncClient, container: Container, ids: dict[str, str]
 ) -> None:
-    ids = await freed_slot(client, container, front_desk)
-
     assert await status_of(container, ids["best"]) == "offered"
     assert [await status_of(container, ids[k]) for k in ("other_doctor", "thursdays", "next")] == [
         "waiting"
@@ -123,12 +129,8 @@ async def test_a_cancelled_slot_is_held_and_offered_to_the_best_suited_entry(
 
 
 async def test_an_unclaimed_offer_passes_to_the_next_and_a_claim_books_the_held_slot(
-    client: httpx.AsyncClient,
-    container: Container,
-    clock: FixedClock,
-    front_desk: dict[str, str],
+    client: httpx.AsyncClient, container: Container, clock: FixedClock, ids: dict[str, str]
 ) -> None:
-    ids = await freed_slot(client, container, front_desk)
     first_token = offer_token(container, 3)
 
     clock.advance(timedelta(minutes=29))
@@ -175,9 +177,8 @@ async def test_a_slot_nobody_else_suits_is_released_after_the_window(
 
 
 async def test_two_simultaneous_claims_of_one_offer_make_one_booking(
-    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
+    client: httpx.AsyncClient, container: Container, ids: dict[str, str]
 ) -> None:
-    await freed_slot(client, container, front_desk)
     token = offer_token(container, 3)
 
     both = await asyncio.gather(claim(client, token), claim(client, token))
@@ -212,9 +213,8 @@ async def _live_offers(container: Container) -> int:
 
 
 async def test_front_desk_converting_the_offered_entry_into_its_slot_confirms_the_hold(
-    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str]
+    client: httpx.AsyncClient, container: Container, front_desk: dict[str, str], ids: dict[str, str]
 ) -> None:
-    ids = await freed_slot(client, container, front_desk)
     slot = {"start": WED_10, "duration": 20, "practitioner": "doctor1"}
 
     resp = await client.post(f"/v1/waitlist/{ids['best']}/convert", json=slot, headers=front_desk)
@@ -228,12 +228,8 @@ async def test_front_desk_converting_the_offered_entry_into_its_slot_confirms_th
 
 
 async def test_a_claim_interrupted_after_booking_is_finished_by_the_offers_job(
-    client: httpx.AsyncClient,
-    container: Container,
-    clock: FixedClock,
-    front_desk: dict[str, str],
+    container: Container, clock: FixedClock, ids: dict[str, str]
 ) -> None:
-    ids = await freed_slot(client, container, front_desk)
     async with written(container.db) as uow:  # as if the process stopped mid-claim
         conn = uow.connection
         offer = (await conn.execute(select(offers).where(offers.c.entry_id == ids["best"]))).one()

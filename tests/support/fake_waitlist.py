@@ -8,7 +8,8 @@ per service and person, one wave number per service, one nurture message per ste
 conditional status moves. `FakeDesk` is booking's side (holds, bookings, free slots),
 `FakeTrail` the audit log outside a unit of work, `FakeMessenger` the mailer.
 
-`build(clock, catalog)` wires the use cases as `clinicflow.bootstrap.waitlist` does.
+`build(clock, catalog)` wires the use cases with `waitlist.service.assemble`, as
+`clinicflow.bootstrap.waitlist` does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from clinicflow.catalog import Catalog
@@ -31,7 +32,6 @@ from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import Actor, Role, require
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Conflict
-from clinicflow.waitlist.conversions.service import ConversionService
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
 from clinicflow.waitlist.domain.links import Invitation, NurtureMessage, Offer
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
@@ -43,17 +43,10 @@ from clinicflow.waitlist.domain.stats import StatRow
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.commands import Contact, JoinRequest, TimeWindow
 from clinicflow.waitlist.entries.ports import AlreadyListed, EntryChanges
-from clinicflow.waitlist.entries.service import EntryService
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
-from clinicflow.waitlist.launches.service import InvitationService, Launcher
-from clinicflow.waitlist.messages.service import LinkMail
-from clinicflow.waitlist.nurture.service import NurtureService
 from clinicflow.waitlist.offers.ports import Candidate
-from clinicflow.waitlist.offers.service import OfferService
-from clinicflow.waitlist.service import Waitlist
-from clinicflow.waitlist.stats.service import WaitlistStats
-from clinicflow.waitlist.subscribers import FreedSlots, PaidVisits
+from clinicflow.waitlist.service import Waitlist, assemble
 from support.fake_uow import FakeFactory, FakeTransaction, Ledger
 
 PUBLIC_URL = "https://clinic.test"
@@ -289,57 +282,52 @@ class FakeWaves:
         self.s.waves[service, number] = (now, capacity, invited)
 
 
-def _set_status(
-    rows: dict[str, Invitation] | dict[str, Offer],
-    row_id: str,
-    from_: Collection[str],
-    to: str,
-    now: datetime,
-    booking_id: str | None,
-) -> bool:
-    row = rows.get(row_id)
-    if row is None or row.status not in from_:
-        return False
-    changed = replace(row, status=to, status_at=now)
-    if booking_id is not None:
-        changed = replace(changed, booking_id=booking_id)
-    rows[row_id] = changed  # type: ignore[assignment]
-    return True
+Link = TypeVar("Link", Invitation, Offer)
 
 
-class FakeInvitations:
+class FakeLinks(Generic[Link]):
+    """What invitations and offers share (`conversions.ports.LinkRepository`)."""
+
     def __init__(self, state: WaitlistState) -> None:
         self.s = state
 
-    async def by_token(self, token_hash: str, *, lock: bool = False) -> Invitation | None:
-        return next((i for i in self.s.invitations.values() if i.token_hash == token_hash), None)
+    def rows(self) -> dict[str, Link]:
+        raise NotImplementedError
 
-    async def add(
-        self,
-        entry_id: str,
-        service: str,
-        wave: int,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> str:
-        made = Invitation(
-            str(uuid.uuid4()), entry_id, service, wave, token_hash, "sent", expires_at, now, now,
-            None,
-        )  # fmt: skip
-        self.s.invitations[made.id] = made
-        return made.id
+    async def by_token(self, token_hash: str, *, lock: bool = False) -> Link | None:
+        return next((r for r in self.rows().values() if r.token_hash == token_hash), None)
 
     async def set_status(
         self,
-        invitation_id: str,
+        row_id: str,
+        /,
         from_: Collection[str],
         to: str,
         now: datetime,
         *,
         booking_id: str | None = None,
     ) -> bool:
-        return _set_status(self.s.invitations, invitation_id, from_, to, now, booking_id)
+        rows = self.rows()
+        row = rows.get(row_id)
+        if row is None or row.status not in from_:
+            return False
+        changed = replace(row, status=to, status_at=now)
+        if booking_id is not None:
+            changed = replace(changed, booking_id=booking_id)
+        rows[row_id] = changed
+        return True
+
+    async def stale_claims(self, before: datetime, limit: int) -> list[Link]:
+        rows = self.rows().values()
+        return [r for r in rows if r.status == "claiming" and r.status_at <= before][:limit]
+
+
+class FakeInvitations(FakeLinks[Invitation]):
+    def rows(self) -> dict[str, Invitation]:
+        return self.s.invitations
+
+    async def add(self, invitation: Invitation) -> None:
+        self.s.invitations[invitation.id] = invitation
 
     async def live_count(self, service: str, now: datetime) -> int:
         return sum(
@@ -363,13 +351,6 @@ class FakeInvitations:
         ]
         return sorted(found, key=lambda i: (i.expires_at, i.id))[:limit]
 
-    async def stale_claims(self, before: datetime, limit: int) -> list[Invitation]:
-        return [
-            i
-            for i in self.s.invitations.values()
-            if i.status == "claiming" and i.status_at <= before
-        ][:limit]
-
     async def live_of(self, entry_id: str) -> list[Invitation]:
         return [
             i
@@ -378,28 +359,14 @@ class FakeInvitations:
         ]
 
 
-class FakeOffers:
-    def __init__(self, state: WaitlistState) -> None:
-        self.s = state
-
-    async def by_token(self, token_hash: str, *, lock: bool = False) -> Offer | None:
-        return next((o for o in self.s.offers.values() if o.token_hash == token_hash), None)
+class FakeOffers(FakeLinks[Offer]):
+    def rows(self) -> dict[str, Offer]:
+        return self.s.offers
 
     async def add(self, offer: Offer) -> None:
         live = [o for o in self.s.offers.values() if o.hold_id == offer.hold_id]
         assert not [o for o in live if o.status in LIVE_OFFER], "one live offer per hold"
         self.s.offers[offer.id] = offer
-
-    async def set_status(
-        self,
-        offer_id: str,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool:
-        return _set_status(self.s.offers, offer_id, from_, to, now, booking_id)
 
     async def candidates(
         self, service: str, practitioner: str, hold_id: str, not_patient: str | None
@@ -418,11 +385,6 @@ class FakeOffers:
     async def due(self, now: datetime, limit: int) -> list[Offer]:
         found = [o for o in self.s.offers.values() if o.status == "made" and o.expires_at <= now]
         return sorted(found, key=lambda o: (o.expires_at, o.id))[:limit]
-
-    async def stale_claims(self, before: datetime, limit: int) -> list[Offer]:
-        return [
-            o for o in self.s.offers.values() if o.status == "claiming" and o.status_at <= before
-        ][:limit]
 
     async def live_of(self, entry_id: str) -> list[Offer]:
         return [o for o in self.s.offers.values() if o.entry_id == entry_id and o.status == "made"]
@@ -729,30 +691,18 @@ def build(
     uow = FakeFactory(lambda write: FakeWaitlistUnitOfWork(state, ledger, hooks, write=write))
     policy, timing = policy or WaitlistPolicy(), timing or Timing()
     desk, trail, messenger = FakeDesk(state, clock), FakeTrail(), FakeMessenger()
-    cipher, guard = WaitlistCipher(KeyRing.generate()), WaitlistGuard(trail)
-    mail = LinkMail(
-        messenger=messenger, cipher=cipher, guard=guard, catalog=catalog, public_url=PUBLIC_URL
-    )
-    common = {"uow": uow, "clock": clock, "catalog": catalog, "guard": guard}
-    launches = Launcher(**common, desk=desk, policy=policy, timing=timing, mail=mail)
-    offers = OfferService(
-        **common, cipher=cipher, desk=desk, policy=policy, timing=timing, mail=mail
-    )
-    conversions = ConversionService(**common, cipher=cipher, desk=desk, policy=policy)
-    waitlist = Waitlist(
-        entries=EntryService(**common, cipher=cipher, policy=policy, mail=mail),
-        stats=WaitlistStats(**common, policy=policy),
-        launches=launches,
-        invitations=InvitationService(**common, cipher=cipher, desk=desk, launcher=launches),
-        offers=offers,
-        conversions=conversions,
-        nurture=NurtureService(uow=uow, clock=clock, timing=timing, mail=mail),
+    cipher = WaitlistCipher(KeyRing.generate())
+    waitlist = assemble(
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        cipher=cipher,
+        guard=WaitlistGuard(trail),
+        desk=desk,
+        messenger=messenger,
         policy=policy,
+        timing=timing,
         public_url=PUBLIC_URL,
-        subscribers=(
-            FreedSlots(offers=offers, uow=uow, clock=clock),
-            PaidVisits(conversions=conversions),
-        ),
     )
     return FakeWaitlist(waitlist, state, ledger, desk, trail, messenger, cipher, hooks, uow)
 

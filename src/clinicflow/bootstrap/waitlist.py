@@ -1,6 +1,6 @@
 """The waitlist context's wiring: its policy from the clinic's YAML, one unit-of-work factory
-for every use case (with booking's records bound into it), the use cases by keyword, and
-the bus subscribers and jobs they bring.
+for every use case (with booking's records bound into it), and the use cases with the bus
+subscribers and jobs they bring (`clinicflow.waitlist.service.assemble`).
 
 The `waitlist:` section of the clinic's YAML is read here for now: the catalog owns
 config/clinic.yaml and should parse this section with the rest (and `clinicflow config
@@ -23,31 +23,21 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypedDict
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clinicflow.booking import BookingNow, SqlBookingDesk, booking_now
 from clinicflow.bootstrap.core import Core
-from clinicflow.catalog import Catalog
 from clinicflow.catalog.repository import launched_services, record_launch
 from clinicflow.flags import FlagService
 from clinicflow.identity import Mailer
 from clinicflow.infra.unit_of_work import Factory, UnitOfWork
-from clinicflow.shared.clock import Clock
 from clinicflow.waitlist import BookingDesk, Timing, Waitlist
-from clinicflow.waitlist.conversions.service import ConversionService
 from clinicflow.waitlist.domain.policy import PolicyError, WaitlistPolicy, Weights
-from clinicflow.waitlist.entries.service import EntryService
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
-from clinicflow.waitlist.launches.service import InvitationService, Launcher
-from clinicflow.waitlist.messages.service import LinkMail
-from clinicflow.waitlist.nurture.service import NurtureService
-from clinicflow.waitlist.offers.service import OfferService
 from clinicflow.waitlist.repository import SqlWaitlistUnitOfWork
-from clinicflow.waitlist.stats.service import WaitlistStats
-from clinicflow.waitlist.subscribers import FreedSlots, PaidVisits
+from clinicflow.waitlist.service import assemble
 
 
 def wire_waitlist(core: Core, *, desk: BookingDesk, mailer: Mailer, flags: FlagService) -> Waitlist:
@@ -75,43 +65,19 @@ def build_waitlist(
     policy: WaitlistPolicy | None = None,
     auto_offers: Callable[[], Awaitable[bool]] | None = None,
 ) -> Waitlist:
-    policy = policy or load_policy(core.settings.config_path)
-    timing = timing or Timing()
-    public_url = core.settings.public_url
-    uow = Factory(core.db, partial(SqlWaitlistUnitOfWork, booking=_BookingOn))
-    cipher, guard = WaitlistCipher(core.keys), WaitlistGuard(core.trail)
-    on = _Common(uow=uow, clock=core.clock, catalog=core.catalog, guard=guard)
-    mail = LinkMail(
-        messenger=messenger, cipher=cipher, guard=guard, catalog=core.catalog, public_url=public_url
+    return assemble(
+        uow=Factory(core.db, partial(SqlWaitlistUnitOfWork, booking=_BookingOn)),
+        clock=core.clock,
+        catalog=core.catalog,
+        cipher=WaitlistCipher(core.keys),
+        guard=WaitlistGuard(core.trail),
+        desk=desk,
+        messenger=messenger,
+        policy=policy or load_policy(core.settings.config_path),
+        timing=timing or Timing(),
+        public_url=core.settings.public_url,
+        auto_offers=auto_offers,
     )
-    launches = Launcher(**on, desk=desk, policy=policy, timing=timing, mail=mail)
-    offers = OfferService(**on, cipher=cipher, desk=desk, policy=policy, timing=timing, mail=mail)
-    conversions = ConversionService(**on, cipher=cipher, desk=desk, policy=policy)
-    clock = core.clock
-    return Waitlist(
-        entries=EntryService(**on, cipher=cipher, policy=policy, mail=mail),
-        stats=WaitlistStats(**on, policy=policy),
-        launches=launches,
-        invitations=InvitationService(**on, cipher=cipher, desk=desk, launcher=launches),
-        offers=offers,
-        conversions=conversions,
-        nurture=NurtureService(uow=uow, clock=clock, timing=timing, mail=mail),
-        policy=policy,
-        public_url=public_url.rstrip("/"),
-        subscribers=(
-            FreedSlots(offers=offers, uow=uow, clock=clock, enabled=auto_offers),
-            PaidVisits(conversions=conversions),
-        ),
-    )
-
-
-class _Common(TypedDict):
-    """What every waitlist use case is given."""
-
-    uow: Factory[SqlWaitlistUnitOfWork]
-    clock: Clock
-    catalog: Catalog
-    guard: WaitlistGuard
 
 
 @dataclass(frozen=True, slots=True)

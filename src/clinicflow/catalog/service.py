@@ -17,27 +17,25 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
-from clinicflow.catalog.domain.clinic import (
-    Catalog,
-    Clinic,
-    Practitioner,
-    Service,
-    ServicePolicy,
-    TimeOff,
-    VisitType,
-)
-from clinicflow.catalog.domain.launches import with_launched
-from clinicflow.catalog.domain.payments import (
+from clinicflow.catalog.domain import (
     BillingIdentity,
     CancellationPolicy,
+    Catalog,
+    Clinic,
     MultiServiceDiscount,
     PackageItem,
     PackageOffer,
     PaymentsConfig,
+    Practitioner,
     Promotion,
+    RetentionPolicy,
+    Service,
+    ServicePolicy,
+    TimeOff,
+    VisitType,
+    with_launched,
 )
 from clinicflow.catalog.domain.references import Issue, reference_issues
-from clinicflow.catalog.domain.retention import RetentionPolicy
 from clinicflow.catalog.domain.values import WEEKDAYS
 from clinicflow.catalog.errors import ConfigError, ConfigProblem, schema_issues
 from clinicflow.catalog.ports import CatalogUnitOfWork

@@ -1,21 +1,30 @@
 """The waitlist's use cases together: what its routes ask for (`WaitlistDep`), and what the
-composition root (`clinicflow.bootstrap.waitlist`) builds once and runs beside requests —
-the bus subscribers and the periodic jobs."""
+composition root (`clinicflow.bootstrap.waitlist`) builds once (`assemble`) and runs beside
+requests — the bus subscribers and the periodic jobs."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
+from clinicflow.catalog import Catalog
 from clinicflow.infra.bus import Subscriber
-from clinicflow.waitlist.conversions.service import ConversionService
+from clinicflow.infra.unit_of_work import UnitsOfWork
+from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.conversions.service import Claims, ConversionService
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
+from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.service import EntryService
+from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.launches.service import InvitationService, Launcher
+from clinicflow.waitlist.messages.service import LinkMail
 from clinicflow.waitlist.nurture.service import NurtureService
 from clinicflow.waitlist.offers.service import OfferService
+from clinicflow.waitlist.ports import BookingDesk, Messenger, WaitlistUnitOfWork
 from clinicflow.waitlist.stats.service import WaitlistStats
+from clinicflow.waitlist.subscribers import FreedSlots, PaidVisits
 
 JobRun = Callable[[datetime], Awaitable[int]]
 
@@ -45,3 +54,53 @@ class Waitlist:
             ("waitlist_waves", self.launches.run_due),
             ("waitlist_nurture", self.nurture.send_due),
         ]
+
+
+def assemble(
+    *,
+    uow: UnitsOfWork[WaitlistUnitOfWork],
+    clock: Clock,
+    catalog: Catalog,
+    cipher: WaitlistCipher,
+    guard: WaitlistGuard,
+    desk: BookingDesk,
+    messenger: Messenger | None,
+    policy: WaitlistPolicy,
+    timing: Timing,
+    public_url: str,
+    auto_offers: Callable[[], Awaitable[bool]] | None = None,
+) -> Waitlist:
+    """Every use case over one unit-of-work factory, each given what it uses of these.
+    `auto_offers`: the `waitlist_auto_offers` feature flag (freed slots become offers
+    always when not given)."""
+    mail = LinkMail(
+        messenger=messenger, cipher=cipher, guard=guard, catalog=catalog, public_url=public_url
+    )
+    claims = Claims(uow=uow, clock=clock, cipher=cipher, guard=guard, desk=desk)
+    on = _Common(uow=uow, clock=clock, catalog=catalog)
+    launches = Launcher(**on, guard=guard, desk=desk, policy=policy, timing=timing, mail=mail)
+    offers = OfferService(**on, desk=desk, policy=policy, timing=timing, mail=mail, claims=claims)
+    conversions = ConversionService(**on, cipher=cipher, guard=guard, desk=desk, policy=policy)
+    return Waitlist(
+        entries=EntryService(**on, cipher=cipher, guard=guard, policy=policy, mail=mail),
+        stats=WaitlistStats(**on, guard=guard, policy=policy),
+        launches=launches,
+        invitations=InvitationService(**on, desk=desk, claims=claims, launcher=launches),
+        offers=offers,
+        conversions=conversions,
+        nurture=NurtureService(uow=uow, clock=clock, timing=timing, mail=mail),
+        policy=policy,
+        public_url=public_url.rstrip("/"),
+        subscribers=(
+            FreedSlots(offers=offers, uow=uow, clock=clock, enabled=auto_offers),
+            PaidVisits(conversions=conversions),
+        ),
+    )
+
+
+class _Common(TypedDict):
+    """What every use case but nurture is given."""
+
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog

@@ -33,6 +33,15 @@ async def joined(fake: FakeWaitlist, n: int = 1) -> str:
     return made.id
 
 
+async def offer_made(fake: FakeWaitlist) -> tuple[str, str]:
+    """`VISIT`'s slot freed and offered to the one waiting: the offer's id and its hold's."""
+    offered = await fake.waitlist.offers.slot_freed(
+        Slot("alternative_medicine", "initial", 20, WED_10, "doctor1"), None
+    )
+    assert offered is not None
+    return offered, fake.state.offers[offered].hold_id
+
+
 async def test_front_desk_books_an_entry_into_its_first_visit(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
@@ -115,11 +124,7 @@ async def test_converting_into_the_offered_slot_confirms_its_hold_and_lets_other
     fake: FakeWaitlist,
 ) -> None:
     entry_id = await joined(fake)
-    offered = await fake.waitlist.offers.slot_freed(
-        Slot("alternative_medicine", "initial", 20, WED_10, "doctor1"), None
-    )
-    assert offered is not None
-    hold_id = fake.state.offers[offered].hold_id
+    offered, hold_id = await offer_made(fake)
 
     _, booked = await fake.waitlist.conversions.convert(FRONT_DESK, entry_id, VISIT)
 
@@ -134,11 +139,7 @@ async def test_converting_into_another_slot_withdraws_the_offer_and_releases_its
     fake: FakeWaitlist,
 ) -> None:
     entry_id = await joined(fake)
-    offered = await fake.waitlist.offers.slot_freed(
-        Slot("alternative_medicine", "initial", 20, WED_10, "doctor1"), None
-    )
-    assert offered is not None
-    hold_id = fake.state.offers[offered].hold_id
+    offered, hold_id = await offer_made(fake)
 
     await fake.waitlist.conversions.convert(
         FRONT_DESK, entry_id, ClaimAsk(WED_10 + timedelta(hours=1), 20, "initial", "doctor1")

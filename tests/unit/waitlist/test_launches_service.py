@@ -55,6 +55,21 @@ async def six_join(fake: FakeWaitlist, clock: FixedClock) -> dict[int, str]:
     return ids
 
 
+@pytest.fixture
+async def joined(fake: FakeWaitlist, clock: FixedClock) -> dict[int, str]:
+    """Six on counseling's list (`LEVELS`), Counselor1's Mondays open: person number → id."""
+    ids = await six_join(fake, clock)
+    open_mondays(fake)
+    return ids
+
+
+@pytest.fixture
+async def launched(fake: FakeWaitlist, joined: dict[int, str]) -> dict[int, str]:
+    """`joined`, and counseling launched: its first wave invited."""
+    await fake.waitlist.launches.launch(ADMIN, "counseling")
+    return joined
+
+
 def statuses(fake: FakeWaitlist, ids: dict[int, str]) -> dict[int, str]:
     return {n: fake.state.entries[i].status for n, i in ids.items()}
 
@@ -74,10 +89,8 @@ def token(fake: FakeWaitlist, n: int) -> str:
     ],
 )
 async def test_a_refused_launch_records_nothing(
-    fake: FakeWaitlist, clock: FixedClock, actor: object, key: str, refusal: type[Exception]
+    fake: FakeWaitlist, joined: dict[int, str], actor: object, key: str, refusal: type[Exception]
 ) -> None:
-    await six_join(fake, clock)
-    open_mondays(fake)
 
     with pytest.raises(refusal):
         await fake.waitlist.launches.launch(actor, key)  # type: ignore[arg-type]
@@ -106,11 +119,9 @@ async def test_a_launch_names_everything_booking_would_still_refuse(
 
 
 async def test_a_launch_records_it_and_invites_capacity_many_in_priority_order(
-    fake: FakeWaitlist, clock: FixedClock
+    fake: FakeWaitlist, clock: FixedClock, joined: dict[int, str]
 ) -> None:
-    ids = await six_join(fake, clock)
-    open_mondays(fake)
-
+    ids = joined
     done = await fake.waitlist.launches.launch(ADMIN, "counseling")
 
     assert done.wave == Wave("counseling", 1, capacity=4, invited=4)
@@ -150,11 +161,9 @@ async def test_a_wave_is_never_larger_than_the_list_and_none_goes_without_places
 
 
 async def test_the_next_wave_goes_once_the_first_has_lapsed_and_goes_down_the_list_once(
-    fake: FakeWaitlist, clock: FixedClock
+    fake: FakeWaitlist, clock: FixedClock, launched: dict[int, str]
 ) -> None:
-    ids = await six_join(fake, clock)
-    open_mondays(fake)
-    await fake.waitlist.launches.launch(ADMIN, "counseling")
+    ids = launched
     first = token(fake, RANKED[0])
 
     clock.advance(timedelta(hours=47))
@@ -176,10 +185,8 @@ async def test_the_next_wave_goes_once_the_first_has_lapsed_and_goes_down_the_li
 
 
 async def test_a_wave_another_process_sent_first_is_not_sent_again(
-    fake: FakeWaitlist, clock: FixedClock
+    fake: FakeWaitlist, clock: FixedClock, joined: dict[int, str]
 ) -> None:
-    await six_join(fake, clock)
-    open_mondays(fake)
     fake.state.waves["counseling", 1] = (clock.now(), 4, 4)  # committed just after we looked
     fake.hooks.stale_wave_once = True
 
@@ -195,11 +202,9 @@ async def test_a_wave_another_process_sent_first_is_not_sent_again(
 
 
 async def test_every_invitation_books_one_slot_and_a_claim_can_bring_the_next_wave(
-    fake: FakeWaitlist, clock: FixedClock
+    fake: FakeWaitlist, clock: FixedClock, launched: dict[int, str]
 ) -> None:
-    ids = await six_join(fake, clock)
-    open_mondays(fake)
-    await fake.waitlist.launches.launch(ADMIN, "counseling")
+    ids = launched
     starts = [MON_10, MON_10 + timedelta(hours=1), MONDAYS[1], MONDAYS[1] + timedelta(hours=1)]
 
     booked = []
@@ -228,11 +233,9 @@ async def test_every_invitation_books_one_slot_and_a_claim_can_bring_the_next_wa
 
 
 async def test_a_refused_booking_opens_the_invitation_again(
-    fake: FakeWaitlist, clock: FixedClock
+    fake: FakeWaitlist, clock: FixedClock, launched: dict[int, str]
 ) -> None:
-    ids = await six_join(fake, clock)
-    open_mondays(fake)
-    await fake.waitlist.launches.launch(ADMIN, "counseling")
+    ids = launched
     first = token(fake, RANKED[0])
     fake.desk.refuse = SlotTaken("taken meanwhile")
 
@@ -249,11 +252,9 @@ async def test_a_refused_booking_opens_the_invitation_again(
 
 
 async def test_the_invitation_view_lists_the_open_slots_and_counts_one_click(
-    fake: FakeWaitlist, clock: FixedClock
+    fake: FakeWaitlist, clock: FixedClock, launched: dict[int, str]
 ) -> None:
-    ids = await six_join(fake, clock)
-    open_mondays(fake)
-    await fake.waitlist.launches.launch(ADMIN, "counseling")
+    ids = launched
     link = token(fake, RANKED[0])
 
     view = await fake.waitlist.invitations.view(link)
@@ -270,11 +271,8 @@ async def test_the_invitation_view_lists_the_open_slots_and_counts_one_click(
 
 
 async def test_a_claim_a_stopped_process_left_is_opened_again_by_the_job(
-    fake: FakeWaitlist, clock: FixedClock
+    fake: FakeWaitlist, clock: FixedClock, launched: dict[int, str]
 ) -> None:
-    await six_join(fake, clock)
-    open_mondays(fake)
-    await fake.waitlist.launches.launch(ADMIN, "counseling")
     stuck = next(iter(fake.state.invitations.values()))
     fake.state.invitations[stuck.id] = replace(stuck, status="claiming")
 

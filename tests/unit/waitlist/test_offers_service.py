@@ -37,6 +37,14 @@ async def four_waiting(fake: FakeWaitlist) -> dict[str, str]:
     return {name: (await join(ANONYMOUS, body)).id for name, body in bodies.items()}
 
 
+async def offered(fake: FakeWaitlist) -> tuple[dict[str, str], str]:
+    """`four_waiting`, and `SLOT` freed: offered to "best". Their ids, and the offer's."""
+    ids = await four_waiting(fake)
+    offer_id = await fake.waitlist.offers.slot_freed(SLOT, None)
+    assert offer_id is not None
+    return ids, offer_id
+
+
 def status(fake: FakeWaitlist, entry_id: str) -> str:
     return fake.state.entries[entry_id].status
 
@@ -103,9 +111,7 @@ async def test_the_patient_whose_visit_was_cancelled_is_not_offered_it(
 async def test_an_unclaimed_offer_passes_to_the_next_then_the_slot_is_let_go(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    ids = await four_waiting(fake)
-    first = await fake.waitlist.offers.slot_freed(SLOT, None)
-    assert first is not None
+    ids, first = await offered(fake)
     hold_id = fake.state.offers[first].hold_id
 
     clock.advance(timedelta(minutes=29))
@@ -134,9 +140,7 @@ async def test_an_unclaimed_offer_passes_to_the_next_then_the_slot_is_let_go(
 async def test_a_claim_books_the_held_slot_for_the_entrys_person_once(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    ids = await four_waiting(fake)
-    offer_id = await fake.waitlist.offers.slot_freed(SLOT, None)
-    assert offer_id is not None
+    ids, offer_id = await offered(fake)
     token = fake.messenger.link("wren3@example.org", "offers")
 
     done = await fake.waitlist.offers.claim(ANONYMOUS, token)
@@ -168,8 +172,7 @@ async def test_a_claim_books_the_held_slot_for_the_entrys_person_once(
 async def test_a_signed_in_patient_claims_for_the_entry_not_as_themselves(
     fake: FakeWaitlist,
 ) -> None:
-    await four_waiting(fake)
-    await fake.waitlist.offers.slot_freed(SLOT, None)
+    await offered(fake)
     someone = Actor(kind="patient", id="p-9", role=Role.PATIENT, patient_id="patient-9")
 
     await fake.waitlist.offers.claim(someone, fake.messenger.link("wren3@example.org", "offers"))
@@ -182,8 +185,7 @@ async def test_a_signed_in_patient_claims_for_the_entry_not_as_themselves(
 async def test_a_claim_after_the_window_is_refused_before_the_job_runs(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    await four_waiting(fake)
-    await fake.waitlist.offers.slot_freed(SLOT, None)
+    await offered(fake)
     token = fake.messenger.link("wren3@example.org", "offers")
     clock.advance(timedelta(minutes=30))
 
@@ -198,9 +200,7 @@ async def test_a_claim_after_the_window_is_refused_before_the_job_runs(
 async def test_a_refused_booking_opens_the_offer_again_and_converts_nothing(
     fake: FakeWaitlist,
 ) -> None:
-    ids = await four_waiting(fake)
-    offer_id = await fake.waitlist.offers.slot_freed(SLOT, None)
-    assert offer_id is not None
+    ids, offer_id = await offered(fake)
     token = fake.messenger.link("wren3@example.org", "offers")
     fake.desk.refuse = SlotTaken("booking says no")
 
@@ -215,8 +215,7 @@ async def test_a_refused_booking_opens_the_offer_again_and_converts_nothing(
 
 
 async def test_an_entry_that_left_cannot_claim_its_offer(fake: FakeWaitlist) -> None:
-    ids = await four_waiting(fake)
-    await fake.waitlist.offers.slot_freed(SLOT, None)
+    ids, _ = await offered(fake)
     await fake.waitlist.entries.withdraw(FRONT_DESK, ids["best"])
 
     with pytest.raises(LinkClosed, match="withdrawn"):
@@ -230,8 +229,7 @@ async def test_an_entry_that_left_cannot_claim_its_offer(fake: FakeWaitlist) -> 
 async def test_looking_at_an_offer_counts_one_click_and_shows_no_phi(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    ids = await four_waiting(fake)
-    await fake.waitlist.offers.slot_freed(SLOT, None)
+    ids, _ = await offered(fake)
     token = fake.messenger.link("wren3@example.org", "offers")
 
     first = await fake.waitlist.offers.view(token)
@@ -250,9 +248,7 @@ async def test_looking_at_an_offer_counts_one_click_and_shows_no_phi(
 async def test_the_offers_job_finishes_a_claim_interrupted_after_booking_or_reopens_it(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    ids = await four_waiting(fake)
-    offer_id = await fake.waitlist.offers.slot_freed(SLOT, None)
-    assert offer_id is not None
+    ids, offer_id = await offered(fake)
     offer = fake.state.offers[offer_id]
     # As if a process stopped mid-claim: the offer marked claiming, the hold then confirmed.
     fake.state.offers[offer_id] = replace(offer, status="claiming")
@@ -273,9 +269,7 @@ async def test_the_offers_job_finishes_a_claim_interrupted_after_booking_or_reop
 async def test_a_stale_claim_with_no_booking_behind_it_is_opened_again(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    await four_waiting(fake)
-    offer_id = await fake.waitlist.offers.slot_freed(SLOT, None)
-    assert offer_id is not None
+    _, offer_id = await offered(fake)
     offer = fake.state.offers[offer_id]
     fake.state.offers[offer_id] = replace(offer, status="claiming")
 

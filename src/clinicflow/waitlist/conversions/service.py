@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.conversions.ports import LinkStatuses
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.entry import Entry
 from clinicflow.waitlist.domain.links import effective
@@ -114,21 +114,6 @@ async def record_booked(
     return await uow.entries.get(entry_id)
 
 
-class LinkStatuses(Protocol):
-    """An invitation's or an offer's repository, as a claim moves the link on."""
-
-    async def set_status(
-        self,
-        row_id: str,
-        /,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Link:
     """A private link that books (an invitation, an offer), as a claim sees it."""
@@ -145,23 +130,15 @@ class Link:
         return uow.invitations if self.kind == "invitation" else uow.offers
 
 
+@dataclass(kw_only=True, eq=False)
 class Claims:
     """The steps of a claim (this module's docstring), shared by invitations and offers."""
 
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        cipher: WaitlistCipher,
-        guard: WaitlistGuard,
-        desk: BookingDesk,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._cipher = cipher
-        self._guard = guard
-        self._desk = desk
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    cipher: WaitlistCipher
+    guard: WaitlistGuard
+    desk: BookingDesk
 
     @staticmethod
     async def holder(uow: WaitlistUnitOfWork, link: Link, now: datetime) -> Entry:
@@ -180,7 +157,7 @@ class Claims:
     ) -> PatientDetails:
         """Step 1, in the caller's unit of work: the link marked claiming (a second claim
         now waits for this one, then finds it closed), the look counted; the details."""
-        details = details_for_booking(uow, self._guard, self._cipher, actor, entry, "claim", now)
+        details = details_for_booking(uow, self.guard, self.cipher, actor, entry, "claim", now)
         await link.statuses(uow).set_status(link.id, {link.open}, "claiming", now)
         await clicked(uow.entries, link.entry_id, f"{link.kind}:{link.id}", now)
         return details
@@ -197,14 +174,14 @@ class Claims:
         """Steps 2 and 3: booked through booking (refused: the link is open again), then
         recorded on the link and the entry."""
         try:
-            booked = await self._desk.book(booking_actor(actor), slot, details, hold_id)
+            booked = await self.desk.book(booking_actor(actor), slot, details, hold_id)
         except BaseException:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 await link.statuses(uow).set_status(link.id, {"claiming"}, link.open, now)
                 await uow.commit()
             raise
-        done = self._clock.now()
-        async with self._uow() as uow:
+        done = self.clock.now()
+        async with self.uow() as uow:
             await link.statuses(uow).set_status(
                 link.id, {"claiming"}, "claimed", done, booking_id=booked.id
             )
@@ -213,66 +190,56 @@ class Claims:
         return booked
 
 
+@dataclass(kw_only=True, eq=False)
 class ConversionService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        cipher: WaitlistCipher,
-        guard: WaitlistGuard,
-        desk: BookingDesk,
-        policy: WaitlistPolicy,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._cipher = cipher
-        self._guard = guard
-        self._desk = desk
-        self._policy = policy
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    cipher: WaitlistCipher
+    guard: WaitlistGuard
+    desk: BookingDesk
+    policy: WaitlistPolicy
 
     async def convert(self, actor: Actor, entry_id: str, ask: ClaimAsk) -> tuple[EntryView, Booked]:
-        await self._guard.require(actor, Need.CONVERT, entry_id)
-        async with self._uow() as uow:
+        await self.guard.require(actor, Need.CONVERT, entry_id)
+        async with self.uow() as uow:
             entry = await uow.entries.get(entry_id, lock=True)
             if entry is None:
                 raise missing(entry_id)
             _refuse_left(entry)
-            slot = slot_for(self._catalog, entry.service, ask)
-            now = self._clock.now()
+            slot = slot_for(self.catalog, entry.service, ask)
+            now = self.clock.now()
             details = details_for_booking(
-                uow, self._guard, self._cipher, actor, entry, "convert", now
+                uow, self.guard, self.cipher, actor, entry, "convert", now
             )
             live_offers = await uow.offers.live_of(entry_id)
             await uow.commit()
         hold_id = next((o.hold_id for o in live_offers if same_slot(o, slot)), None)
-        booked = await self._desk.book(actor, slot, details, hold_id)
-        now = self._clock.now()
-        async with self._uow() as uow:
+        booked = await self.desk.book(actor, slot, details, hold_id)
+        now = self.clock.now()
+        async with self.uow() as uow:
             await self._close_links(uow, entry_id, hold_id, booked.id, now)
             done = await record_booked(uow, entry_id, _QUEUED, booked, "staff", now)
             standing = None if done is None else await standing_of(
-                uow.entries, done, now, self._policy
+                uow.entries, done, now, self.policy
             )  # fmt: skip
             await uow.commit()
         if done is None or standing is None:  # booked or withdrew meanwhile: undo the visit
-            await self._desk.cancel(actor, booked.id, "waitlist entry left the list meanwhile")
+            await self.desk.cancel(actor, booked.id, "waitlist entry left the list meanwhile")
             raise EntryClosed(
                 "this entry left the waitlist while booking (booked or withdrawn); the visit "
                 "just made was cancelled again",
                 entry_status="closed",
             )
-        return EntryView.of(done, standing, self._cipher), booked
+        return EntryView.of(done, standing, self.cipher), booked
 
     async def paid(self, subscriber: str, event_id: str, booking_ids: Sequence[str]) -> int:
         """Once per event (`subscriber`'s inbox): stamp `paid` on the entries those bookings
         converted; how many changed."""
-        async with self._uow() as uow:
-            if not await uow.inbox.mark(subscriber, event_id, self._clock):
+        async with self.uow() as uow:
+            if not await uow.inbox.mark(subscriber, event_id, self.clock):
                 return 0  # handled before
-            now = self._clock.now()
+            now = self.clock.now()
             changed = 0
             for entry_id in await uow.entries.converted_by(booking_ids):
                 if not await uow.entries.stamp(entry_id, "paid", now):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,6 +44,23 @@ class Invitation:
     created_at: datetime
     status_at: datetime
     booking_id: str | None
+
+
+def new_invitation(
+    entry_id: str, service: str, wave: int, token_hash: str, now: datetime, expires_at: datetime
+) -> Invitation:
+    return Invitation(
+        id=str(uuid.uuid4()),
+        entry_id=entry_id,
+        service=service,
+        wave=wave,
+        token_hash=token_hash,
+        status="sent",
+        expires_at=expires_at,
+        created_at=now,
+        status_at=now,
+        booking_id=None,
+    )
 
 
 @dataclass(frozen=True, slots=True)

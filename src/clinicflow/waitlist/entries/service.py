@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.catalog import Catalog
@@ -78,48 +79,38 @@ def _queued(entry: NewEntry) -> Queued:
     return Queued(entry.id, entry.joined_at, entry.interest_level, entry.distance_mi)
 
 
+@dataclass(kw_only=True, eq=False)
 class EntryService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        cipher: WaitlistCipher,
-        guard: WaitlistGuard,
-        policy: WaitlistPolicy,
-        mail: LinkMail,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._cipher = cipher
-        self._guard = guard
-        self._mail = mail
-        self.policy = policy
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    cipher: WaitlistCipher
+    guard: WaitlistGuard
+    policy: WaitlistPolicy
+    mail: LinkMail
 
     async def join(self, actor: Actor, req: JoinRequest) -> JoinResult:
         """A new entry; or, when the person already has an open entry for this service,
         that entry for callers who may see it, and otherwise an answer that looks exactly
         like a new entry's (the person hears of the repeat by email)."""
-        await self._guard.require(actor, Need.JOIN)
+        await self.guard.require(actor, Need.JOIN)
         new = self._new_entry(actor, req)
         try:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 found = await uow.entries.find_open(req.service, new.email_bidx, new.phone_bidx)
                 if found is not None:
                     done = await self._again(uow, actor, found, new)
                 else:
                     token, hashed = new_token()
                     entry = await uow.entries.add(new, hashed)
-                    self._guard.audit(uow, actor, "create", [access(entry)], new.joined_at)
+                    self.guard.audit(uow, actor, "create", [access(entry)], new.joined_at)
                     uow.publish(waitlist_event("joined", entry, new.joined_at))
                     done = await self._joined(uow.entries, entry, token)
                 await uow.commit()
                 return done
         except AlreadyListed:
             # A join for the same person and service committed first: answer as for a repeat.
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 found = await uow.entries.find_open(req.service, new.email_bidx, new.phone_bidx)
                 if found is None:
                     raise
@@ -130,29 +121,29 @@ class EntryService:
     async def _again(
         self, uow: WaitlistUnitOfWork, actor: Actor, found: Entry, new: NewEntry
     ) -> JoinResult:
-        self._guard.audit(uow, actor, "join_again", [access(found)], self._clock.now())
+        self.guard.audit(uow, actor, "join_again", [access(found)], self.clock.now())
         if actor.is_staff or (actor.patient_id and actor.patient_id == found.patient_id):
             return await self._joined(uow.entries, found, None)
         # The caller may be anyone who typed this email: nothing of the real entry (id, date,
         # place, preferences) and no link to it. A fresh id and an unused token stand in;
         # the score and place are those the caller's own answers would get as a new entry.
         token, _ = new_token()
-        now = self._clock.now()
+        now = self.clock.now()
         queue, events = await uow.entries.queue(new.service, now)
         standing = ranked([*queue, _queued(new)], events, now, self.policy)[new.id]
         view = PublicView(new.service, new.status, new.joined_at, standing,
                           self.policy.weights.as_dict())  # fmt: skip
-        return JoinResult(new.id, view, token, False, self._mail.repeat_join(found))
+        return JoinResult(new.id, view, token, False, self.mail.repeat_join(found))
 
     async def by_token(self, token: str) -> PublicView:
         """No audit row: the view holds nothing that identifies or reaches the person."""
         if not well_formed(token):
             raise no_link()
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             entry = await uow.entries.by_token(token_hash(token))
             if entry is None:
                 raise no_link()
-            standing = await standing_of(uow.entries, entry, self._clock.now(), self.policy)
+            standing = await standing_of(uow.entries, entry, self.clock.now(), self.policy)
         return self.public(entry, standing)
 
     async def listed(
@@ -166,11 +157,11 @@ class EntryService:
         """Per service (catalog order), queued entries by position, then the rest by join
         time. Positions are over the whole service, whatever the page. Every entry shown is
         an audited read."""
-        await self._guard.require(actor, Need.LIST)
-        if service is not None and service not in self._catalog.services:
-            raise invalid([choices.unknown_service(self._catalog, service)])
-        now = self._clock.now()
-        async with self._uow.reading() as uow:
+        await self.guard.require(actor, Need.LIST)
+        if service is not None and service not in self.catalog.services:
+            raise invalid([choices.unknown_service(self.catalog, service)])
+        now = self.clock.now()
+        async with self.uow.reading() as uow:
             found = await uow.entries.listed(service, status)
             stand: dict[str, Standing] = {}
             for key in dict.fromkeys(r.service for r in found):
@@ -179,8 +170,8 @@ class EntryService:
                 if entry.id not in stand:
                     stand[entry.id] = await standing_of(uow.entries, entry, now, self.policy)
         page = sorted(found, key=lambda r: self._order(r, stand[r.id]))[offset : offset + limit]
-        await self._guard.record_alone(actor, "read", [access(r) for r in page])
-        views = [EntryView.of(r, stand[r.id], self._cipher) for r in page]
+        await self.guard.record_alone(actor, "read", [access(r) for r in page])
+        views = [EntryView.of(r, stand[r.id], self.cipher) for r in page]
         return EntryList(self.policy.weights.as_dict(), views)
 
     async def update_by_token(self, actor: Actor, token: str, prefs: Preferences) -> PublicView:
@@ -190,22 +181,22 @@ class EntryService:
         return self.public(*await self._change(actor, _by_token(token), no_link(), None))
 
     async def update(self, actor: Actor, entry_id: str, prefs: Preferences) -> EntryView:
-        await self._guard.require(actor, Need.CHANGE, entry_id)
+        await self.guard.require(actor, Need.CHANGE, entry_id)
         entry, standing = await self._change(actor, _by_id(entry_id), missing(entry_id), prefs)
-        return EntryView.of(entry, standing, self._cipher)
+        return EntryView.of(entry, standing, self.cipher)
 
     async def withdraw(self, actor: Actor, entry_id: str, reason: str | None = None) -> EntryView:
-        await self._guard.require(actor, Need.CHANGE, entry_id)
+        await self.guard.require(actor, Need.CHANGE, entry_id)
         found, gone = _by_id(entry_id), missing(entry_id)
         entry, standing = await self._change(actor, found, gone, None, reason)
-        return EntryView.of(entry, standing, self._cipher)
+        return EntryView.of(entry, standing, self.cipher)
 
     async def record_engagement(
         self, entry_id: str, kind: str, at: datetime, ref: str | None = None
     ) -> bool:
         """An opened message, a click or a visit (for nurture and tracking links). Whether
         it was new: a repeated `ref` counts once."""
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             if await uow.entries.get(entry_id) is None:
                 raise missing(entry_id)
             added = await uow.entries.add_engagement(entry_id, kind, at, ref)
@@ -214,7 +205,7 @@ class EntryService:
 
     async def stamp(self, entry_id: str, stage: str, at: datetime) -> bool:
         """When the entry first reached a conversion stage (notified, clicked, booked, paid)."""
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             stamped = await uow.entries.stamp(entry_id, stage, at)
             await uow.commit()
         return stamped
@@ -226,11 +217,11 @@ class EntryService:
     async def _joined(
         self, entries: EntryRepository, entry: Entry, token: str | None
     ) -> JoinResult:
-        standing = await standing_of(entries, entry, self._clock.now(), self.policy)
+        standing = await standing_of(entries, entry, self.clock.now(), self.policy)
         return JoinResult(entry.id, self.public(entry, standing), token, token is None)
 
     def _new_entry(self, actor: Actor, req: JoinRequest) -> NewEntry:
-        service, found = choices.service_for(self._catalog, req.service)
+        service, found = choices.service_for(self.catalog, req.service)
         found += choices.practitioner_problems(service, req.preferred_practitioner)
         contact = req.contact
         if not contact.email and not contact.phone:
@@ -238,17 +229,17 @@ class EntryService:
                           "reach you"))  # fmt: skip
         if found:
             raise invalid(found)
-        now = self._clock.now()
+        now = self.clock.now()
         channels, found = channel_values(
             {}, req.channels, req.sms_consent, bool(contact.email), bool(contact.phone), now
         )
         if found:
             raise invalid(found)
-        distance = distance_miles(req.zip, self._catalog.clinic.zip)
-        index, entry_id = self._cipher.index, str(uuid.uuid4())
+        distance = distance_miles(req.zip, self.catalog.clinic.zip)
+        index, entry_id = self.cipher.index, str(uuid.uuid4())
 
         def seal(value: str | None, column: str) -> str | None:
-            return self._cipher.seal(value, column, entry_id)
+            return self.cipher.seal(value, column, entry_id)
 
         return NewEntry(
             id=entry_id,
@@ -284,19 +275,19 @@ class EntryService:
         reason: str | None = None,
     ) -> tuple[Entry, Standing]:
         """Change preferences (`prefs`) or withdraw (None); the entry after, and its standing."""
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             entry = await find(uow.entries)
             if entry is None:
                 raise not_found
-            now = self._clock.now()
+            now = self.clock.now()
             if prefs is not None:
                 refuse_closed(entry)
                 await uow.entries.change(entry, self._preferences(entry, prefs, now), now)
-                self._guard.audit(uow, actor, "update", [access(entry)], now)
+                self.guard.audit(uow, actor, "update", [access(entry)], now)
             elif entry.status != Status.WITHDRAWN:  # withdrawing twice changes nothing
                 refuse_closed(entry)
                 await uow.entries.change(entry, {"status": Status.WITHDRAWN.value}, now)
-                self._guard.audit(uow, actor, "withdraw", [access(entry)], now, reason=reason)
+                self.guard.audit(uow, actor, "withdraw", [access(entry)], now, reason=reason)
                 gone = await uow.entries.get(entry.id)
                 by = "staff" if actor.is_staff else "person"
                 uow.publish(waitlist_event("withdrawn", gone or entry, now, by=by))
@@ -309,7 +300,7 @@ class EntryService:
         given = prefs.given
         values: EntryChanges = {}
         if "preferred_practitioner" in given:
-            service = self._catalog.services.get(entry.service)
+            service = self.catalog.services.get(entry.service)
             found = choices.practitioner_problems(service, prefs.preferred_practitioner)
             if found:
                 raise invalid(found)
@@ -330,7 +321,7 @@ class EntryService:
         return values
 
     def _order(self, entry: Entry, standing: Standing) -> tuple[int, str, int, int, datetime, str]:
-        services = list(self._catalog.services)
+        services = list(self.catalog.services)
         first = services.index(entry.service) if entry.service in services else len(services)
         position = standing.position
         queued = 0 if position is not None else 1

@@ -1,13 +1,13 @@
 """Launch waves' and invitations' repositories, as the use cases see them (`uow.waves`,
-`uow.invitations`). Status changes are conditional: a link that changed meanwhile
-(withdrawn, claimed) is left alone, and the caller learns it (False)."""
+`uow.invitations`); what invitations share with offers (by token, conditional status
+changes, stale claims) is `conversions.ports.LinkRepository`."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
+from clinicflow.waitlist.conversions.ports import LinkRepository
 from clinicflow.waitlist.domain.links import Invitation
 
 
@@ -27,30 +27,8 @@ class WaveRepository(Protocol):
         ...
 
 
-class InvitationRepository(Protocol):
-    async def by_token(self, token_hash: str, *, lock: bool = False) -> Invitation | None: ...
-
-    async def add(
-        self,
-        entry_id: str,
-        service: str,
-        wave: int,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> str:
-        """The new invitation's id."""
-        ...
-
-    async def set_status(
-        self,
-        invitation_id: str,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool: ...
+class InvitationRepository(LinkRepository[Invitation], Protocol):
+    async def add(self, invitation: Invitation) -> None: ...
 
     async def live_count(self, service: str, now: datetime) -> int:
         """Invitations of `service` that may still book: open and in time, or claiming."""
@@ -63,10 +41,6 @@ class InvitationRepository(Protocol):
 
     async def lapsed(self, now: datetime, limit: int) -> list[Invitation]:
         """Open invitations past their time, the oldest first."""
-        ...
-
-    async def stale_claims(self, before: datetime, limit: int) -> list[Invitation]:
-        """Claims started before `before` that never finished (a process stopped)."""
         ...
 
     async def live_of(self, entry_id: str) -> list[Invitation]:

@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
-    Executable,
-    RowMapping,
     and_,
     exists,
     func,
     insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.waitlist.conversions.repository import SqlLinks
 from clinicflow.waitlist.domain.links import Invitation
 from clinicflow.waitlist.domain.states import LIVE_INVITATION
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
 from clinicflow.waitlist.tables import entries, invitations, waves
 
 i = invitations.c
-
-
-def invitation_of(row: RowMapping) -> Invitation:
-    return Invitation(**row)
 
 
 class SqlWaves:
@@ -60,60 +53,12 @@ class SqlWaves:
             raise WaveAlreadySent(f"{service} wave {number}") from exc
 
 
-class SqlInvitations:
+class SqlInvitations(SqlLinks[Invitation]):
     def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+        super().__init__(conn, invitations, lambda row: Invitation(**row))
 
-    async def by_token(self, token_hash: str, *, lock: bool = False) -> Invitation | None:
-        query = select(invitations).where(i.token_hash == token_hash)
-        if lock:
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).mappings().first()
-        return None if row is None else invitation_of(row)
-
-    async def add(
-        self,
-        entry_id: str,
-        service: str,
-        wave: int,
-        token_hash: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> str:
-        invitation_id = str(uuid.uuid4())
-        await self._conn.execute(
-            insert(invitations).values(
-                id=invitation_id,
-                entry_id=entry_id,
-                service=service,
-                wave=wave,
-                token_hash=token_hash,
-                status="sent",
-                expires_at=expires_at,
-                created_at=now,
-                status_at=now,
-            )
-        )
-        return invitation_id
-
-    async def set_status(
-        self,
-        invitation_id: str,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool:
-        values: dict[str, object] = {"status": to, "status_at": now}
-        if booking_id is not None:
-            values["booking_id"] = booking_id
-        result = await self._conn.execute(
-            update(invitations)
-            .where(i.id == invitation_id, i.status.in_(list(from_)))
-            .values(values)
-        )
-        return bool(result.rowcount)
+    async def add(self, invitation: Invitation) -> None:
+        await self._conn.execute(insert(invitations).values(asdict(invitation)))
 
     async def live_count(self, service: str, now: datetime) -> int:
         query = select(func.count()).where(
@@ -137,15 +82,6 @@ class SqlInvitations:
         )
         return await self._all(query)
 
-    async def stale_claims(self, before: datetime, limit: int) -> list[Invitation]:
-        return await self._all(
-            select(invitations).where(i.status == "claiming", i.status_at <= before).limit(limit)
-        )
-
     async def live_of(self, entry_id: str) -> list[Invitation]:
         where: ColumnElement[bool] = and_(i.entry_id == entry_id, i.status.in_(LIVE_INVITATION))
         return await self._all(select(invitations).where(where))
-
-    async def _all(self, query: Executable) -> list[Invitation]:
-        found = await self._conn.execute(query)
-        return [invitation_of(r) for r in found.mappings()]

@@ -20,6 +20,7 @@ entry's person (matched to a patient, or created) and stamps `booked`. One link 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clinicflow.catalog import Catalog
@@ -31,7 +32,7 @@ from clinicflow.waitlist.conversions.service import Claims, Link, slot_for
 from clinicflow.waitlist.conversions.views import Claimed
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.choices import unknown_service
-from clinicflow.waitlist.domain.links import effective, new_token
+from clinicflow.waitlist.domain.links import effective, new_invitation, new_token
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.slots import INITIAL, ClaimAsk
 from clinicflow.waitlist.domain.standing import ranked_first
@@ -41,7 +42,7 @@ from clinicflow.waitlist.domain.waves import OpenSlot, capacity, launch_problems
 from clinicflow.waitlist.entries.service import checked, clicked, standings
 from clinicflow.waitlist.errors import AlreadyLive, ServiceNotReady, invalid, no_such_link
 from clinicflow.waitlist.events import service_launched, waitlist_event
-from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
+from clinicflow.waitlist.guard import WaitlistGuard
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
 from clinicflow.waitlist.launches.views import InvitationView, Launched, Wave
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
@@ -51,33 +52,22 @@ SHOWN_DAYS = 7  # an invitation's view lists this many days of slots unless aske
 _BATCH = 200
 
 
+@dataclass(kw_only=True, eq=False)
 class Launcher:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        guard: WaitlistGuard,
-        desk: BookingDesk,
-        policy: WaitlistPolicy,
-        timing: Timing,
-        mail: LinkMail,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._guard = guard
-        self._desk = desk
-        self._policy = policy
-        self._timing = timing
-        self._mail = mail
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    guard: WaitlistGuard
+    desk: BookingDesk
+    policy: WaitlistPolicy
+    timing: Timing
+    mail: LinkMail
 
     async def launch(self, actor: Actor, key: str) -> Launched:
-        await self._guard.require(actor, Need.LAUNCH)
-        service = self._catalog.services.get(key)
+        await self.guard.require(actor, Need.LAUNCH)
+        service = self.catalog.services.get(key)
         if service is None:
-            raise invalid([unknown_service(self._catalog, key)])
+            raise invalid([unknown_service(self.catalog, key)])
         if service.launched:
             raise AlreadyLive(f"{service.name} was launched before; it is bookable")
         if service.active:
@@ -88,20 +78,20 @@ class Launcher:
                 f"{service.name} cannot launch yet: " + "; ".join(m for _, m in found),
                 errors=[{"item": item, "message": m} for item, m in found],
             )
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             if not await uow.booking.launch(key, now, actor.id):
                 raise AlreadyLive(f"{service.name} was launched before; it is bookable")
             uow.publish(service_launched(key, now, actor.id))
-            self._guard.audit(uow, actor, "launch", [Access("service", key)], now)
+            self.guard.audit(uow, actor, "launch", [Access("service", key)], now)
             await uow.commit()
-        self._desk.launched_here()
+        self.desk.launched_here()
         return Launched(key, now, await self.next_wave(key))
 
     async def next_wave(self, key: str) -> Wave | None:
         """Send the next wave of `key` if it is launched and no invitation can still book."""
-        now = self._clock.now()
-        async with self._uow.reading() as uow:
+        now = self.clock.now()
+        async with self.uow.reading() as uow:
             if key not in await uow.booking.launched():
                 return None
             if await uow.invitations.live_count(key, now):
@@ -113,31 +103,31 @@ class Launcher:
             return None
         outgoing: list[Outgoing] = []
         try:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 wave = await self._invite(uow, key, places, now, outgoing)
                 await uow.commit()
         except WaveAlreadySent:
             return None  # another process sent this wave first
-        await self._mail.send(outgoing)
+        await self.mail.send(outgoing)
         return wave
 
     async def run_due(self, now: datetime) -> int:
         """The periodic job: close lapsed links, then send every wave that is due."""
         done = await self._close_lapsed(now)
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             launched = await uow.booking.launched()
-        for key in (k for k in self._catalog.services if k in launched):
+        for key in (k for k in self.catalog.services if k in launched):
             wave = await self.next_wave(key)
             done += wave.invited if wave else 0
         return done
 
     async def _capacity(self, key: str, now: datetime) -> int:
-        service = self._catalog.services[key]
+        service = self.catalog.services[key]
         durations = service.visit_types[INITIAL].durations or ()
         if not durations:
             return 0
-        horizon = now + timedelta(weeks=self._timing.wave_weeks)
-        found = await self._desk.free_slots(key, INITIAL, min(durations), now, horizon)
+        horizon = now + timedelta(weeks=self.timing.wave_weeks)
+        found = await self.desk.free_slots(key, INITIAL, min(durations), now, horizon)
         gap = service.policy.buffer_after_min + service.policy.buffer_before_min
         return capacity((OpenSlot(s.start, s.end, tuple(s.practitioners)) for s in found), gap)
 
@@ -152,40 +142,39 @@ class Launcher:
         if await uow.invitations.live_count(key, now):
             return None  # checked again inside the write: a claim may have reopened one
         candidates = await uow.invitations.never_invited(key)
-        ordered = ranked_first(candidates, await standings(uow.entries, key, now, self._policy))
+        ordered = ranked_first(candidates, await standings(uow.entries, key, now, self.policy))
         chosen = ordered[: wave_size(places, len(ordered))]
         if not chosen:
             return None
         number = await uow.waves.last(key) + 1
         await uow.waves.add(key, number, now, places, len(chosen))
-        expires_at = now + self._timing.invitation_window
+        expires_at = now + self.timing.invitation_window
         for entry_id in chosen:
             entry = await uow.entries.move(entry_id, {Status.WAITING}, Status.INVITED, now)
             if entry is None:
                 continue
             token, hashed = new_token()
-            invitation_id = await uow.invitations.add(
-                entry_id, key, number, hashed, now, expires_at
-            )
+            invitation = new_invitation(entry_id, key, number, hashed, now, expires_at)
+            await uow.invitations.add(invitation)
             await uow.entries.stamp(entry_id, "notified", now)
             uow.publish(
                 waitlist_event(
                     "invited",
                     entry,
                     now,
-                    invitation_id=invitation_id,
+                    invitation_id=invitation.id,
                     wave=number,
                     expires_at=expires_at.isoformat(),
                 )
             )
-            outgoing.append(self._mail.invitation(entry, token, expires_at))
+            outgoing.append(self.mail.invitation(entry, token, expires_at))
         return Wave(key, number, places, len(chosen))
 
     async def _close_lapsed(self, now: datetime) -> int:
         closed = 0
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             invitations = uow.invitations
-            for stale in await invitations.stale_claims(now - self._timing.hold_slack, _BATCH):
+            for stale in await invitations.stale_claims(now - self.timing.hold_slack, _BATCH):
                 # A claim that never finished: open again (or lapse, below, if past its time).
                 await invitations.set_status(stale.id, {"claiming"}, "sent", now)
             for inv in await invitations.lapsed(now, _BATCH):
@@ -202,33 +191,21 @@ class Launcher:
         return closed
 
 
+@dataclass(kw_only=True, eq=False)
 class InvitationService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        cipher: WaitlistCipher,
-        guard: WaitlistGuard,
-        desk: BookingDesk,
-        launcher: Launcher,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._cipher = cipher
-        self._guard = guard
-        self._desk = desk
-        self._launcher = launcher
-        self._claims = Claims(uow=uow, clock=clock, cipher=cipher, guard=guard, desk=desk)
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    desk: BookingDesk
+    claims: Claims
+    launcher: Launcher
 
     async def view(
         self, token: str, lo: datetime | None = None, hi: datetime | None = None
     ) -> InvitationView:
         found = checked(token, "invitation")
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             inv = await uow.invitations.by_token(found)
             if inv is None:
                 raise no_such_link("invitation")
@@ -236,13 +213,13 @@ class InvitationService:
                 await clicked(uow.entries, inv.entry_id, f"invitation:{inv.id}", now)
             await uow.commit()
         status = effective(inv.status, inv.expires_at, now)
-        service = self._catalog.services[inv.service]
+        service = self.catalog.services[inv.service]
         slots: list[FreeSlot] = []
         if status == "sent":
             lo = lo or now
             hi = hi or lo + timedelta(days=SHOWN_DAYS)
             durations = service.visit_types[INITIAL].durations or ()
-            slots = list(await self._desk.free_slots(inv.service, INITIAL, min(durations), lo, hi))
+            slots = list(await self.desk.free_slots(inv.service, INITIAL, min(durations), lo, hi))
         return InvitationView(
             service=inv.service,
             service_name=service.name,
@@ -255,8 +232,8 @@ class InvitationService:
 
     async def claim(self, actor: Actor, token: str, ask: ClaimAsk) -> Claimed:
         found = checked(token, "invitation")
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             inv = await uow.invitations.by_token(found, lock=True)
             if inv is None:
                 raise no_such_link("invitation")
@@ -264,10 +241,10 @@ class InvitationService:
                 "invitation", inv.id, inv.entry_id, inv.status, inv.expires_at, "sent",
                 Status.INVITED,
             )  # fmt: skip
-            entry = await self._claims.holder(uow, link, now)
-            slot = slot_for(self._catalog, inv.service, ask)
-            details = await self._claims.claiming(uow, actor, link, entry, now)
+            entry = await self.claims.holder(uow, link, now)
+            slot = slot_for(self.catalog, inv.service, ask)
+            details = await self.claims.claiming(uow, actor, link, entry, now)
             await uow.commit()
-        booked = await self._claims.book(actor, link, slot, details, None, now)
-        await self._launcher.next_wave(inv.service)  # this booking may have closed the wave
+        booked = await self.claims.book(actor, link, slot, details, None, now)
+        await self.launcher.next_wave(inv.service)  # this booking may have closed the wave
         return Claimed(inv.service, Status.BOOKED.value, booked)

@@ -10,6 +10,7 @@ message (it feeds the priority score) and stamps the entry's `clicked` stage.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -26,25 +27,18 @@ from clinicflow.waitlist.ports import WaitlistUnitOfWork
 _BATCH = 500
 
 
+@dataclass(kw_only=True, eq=False)
 class NurtureService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        timing: Timing,
-        mail: LinkMail,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._timing = timing
-        self._mail = mail
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    timing: Timing
+    mail: LinkMail
 
     async def send_due(self, now: datetime) -> int:
         """The periodic job: one message to every waiting entry whose turn has come."""
         outgoing: list[Outgoing] = []
-        async with self._uow() as uow:
-            for entry, sent in await uow.nurtures.due(now - self._timing.nurture_every, _BATCH):
+        async with self.uow() as uow:
+            for entry, sent in await uow.nurtures.due(now - self.timing.nurture_every, _BATCH):
                 seq = sent + 1
                 token, hashed = new_token()
                 message_id = await uow.nurtures.add(entry.id, seq, hashed, now)
@@ -53,15 +47,15 @@ class NurtureService:
                 uow.publish(
                     waitlist_event("nurture_due", entry, now, nurture_id=message_id, seq=seq)
                 )
-                outgoing.append(self._mail.nurture(entry, token))
+                outgoing.append(self.mail.nurture(entry, token))
             await uow.commit()
-        await self._mail.send(outgoing)
+        await self.mail.send(outgoing)
         return len(outgoing)
 
     async def click(self, token: str) -> Clicked:
         found = checked(token, "message")
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             message = await uow.nurtures.by_token(found, lock=True)
             if message is None:
                 raise no_such_link("message")

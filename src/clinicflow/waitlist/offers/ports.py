@@ -1,14 +1,14 @@
-"""Freed-slot offers' repository, as the use cases see it (`uow.offers`). Status changes
-are conditional: an offer that changed meanwhile is left alone, and the caller learns it
-(False). The database keeps one live offer per hold."""
+"""Freed-slot offers' repository, as the use cases see it (`uow.offers`); what offers
+share with invitations (by token, conditional status changes, stale claims) is
+`conversions.ports.LinkRepository`. The database keeps one live offer per hold."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from clinicflow.waitlist.conversions.ports import LinkRepository
 from clinicflow.waitlist.domain.entry import Windows
 from clinicflow.waitlist.domain.links import Offer
 
@@ -23,20 +23,8 @@ class Candidate:
     patient_id: str | None
 
 
-class OfferRepository(Protocol):
-    async def by_token(self, token_hash: str, *, lock: bool = False) -> Offer | None: ...
-
+class OfferRepository(LinkRepository[Offer], Protocol):
     async def add(self, offer: Offer) -> None: ...
-
-    async def set_status(
-        self,
-        offer_id: str,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
-    ) -> bool: ...
 
     async def candidates(
         self, service: str, practitioner: str, hold_id: str, not_patient: str | None
@@ -48,10 +36,6 @@ class OfferRepository(Protocol):
 
     async def due(self, now: datetime, limit: int) -> list[Offer]:
         """Open offers past their time, locked, the oldest first."""
-        ...
-
-    async def stale_claims(self, before: datetime, limit: int) -> list[Offer]:
-        """Claims started before `before` that never finished (a process stopped)."""
         ...
 
     async def live_of(self, entry_id: str) -> list[Offer]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, tzinfo
 
 from pydantic import BaseModel, Field
@@ -22,14 +23,6 @@ class OfferOut(BaseModel):
 
     @classmethod
     def of(cls, v: OfferView, tz: tzinfo) -> OfferOut:
-        return cls(
-            service=v.service,
-            service_name=v.service_name,
-            status=v.status,
-            expires_at=v.expires_at.astimezone(tz),
-            visit_type=v.visit_type,
-            duration=v.duration,
-            practitioner=v.practitioner,
-            start=v.start.astimezone(tz),
-            booking_id=v.booking_id,
-        )
+        """The view as it is, its times in the clinic's zone."""
+        local = {"expires_at": v.expires_at.astimezone(tz), "start": v.start.astimezone(tz)}
+        return cls(**asdict(v) | local)

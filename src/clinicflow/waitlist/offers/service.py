@@ -13,6 +13,7 @@ never offered to two people nor claimed twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.catalog import Catalog
@@ -32,7 +33,6 @@ from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.service import checked, clicked, standings
 from clinicflow.waitlist.errors import no_such_link
 from clinicflow.waitlist.events import slot_facts, waitlist_event
-from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
 from clinicflow.waitlist.offers.views import OfferView
 from clinicflow.waitlist.ports import BookingDesk, WaitlistUnitOfWork
@@ -40,57 +40,43 @@ from clinicflow.waitlist.ports import BookingDesk, WaitlistUnitOfWork
 _BATCH = 200
 
 
+@dataclass(kw_only=True, eq=False)
 class OfferService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        cipher: WaitlistCipher,
-        guard: WaitlistGuard,
-        desk: BookingDesk,
-        policy: WaitlistPolicy,
-        timing: Timing,
-        mail: LinkMail,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._cipher = cipher
-        self._guard = guard
-        self._desk = desk
-        self._policy = policy
-        self._timing = timing
-        self._mail = mail
-        self._claims = Claims(uow=uow, clock=clock, cipher=cipher, guard=guard, desk=desk)
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    desk: BookingDesk
+    policy: WaitlistPolicy
+    timing: Timing
+    mail: LinkMail
+    claims: Claims
 
     async def slot_freed(self, slot: Slot, cancelled_patient: str | None) -> str | None:
         """Offer a freed slot; the offer id, or None when nobody suits or it is gone."""
-        now = self._clock.now()
-        if slot.start - now < self._timing.offer_window:
+        now = self.clock.now()
+        if slot.start - now < self.timing.offer_window:
             return None  # no time left for anyone to claim it
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             if not await self._suitable(uow, slot, "", cancelled_patient, now):
                 return None
         try:
-            hold = await self._desk.hold(slot)
+            hold = await self.desk.hold(slot)
         except DomainError:
             return None  # booked again meanwhile, or too close to its start
         outgoing: list[Outgoing] = []
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             offer_id = await self._offer(uow, hold.id, slot, cancelled_patient, now, outgoing)
             if offer_id is None:
                 await uow.booking.release_hold(hold.id, now)
             await uow.commit()
-        await self._mail.send(outgoing)
+        await self.mail.send(outgoing)
         return offer_id
 
     async def expire_due(self, now: datetime) -> int:
         """The periodic job: close lapsed offers and pass each slot on (or let it go)."""
         outgoing: list[Outgoing] = []
         closed = 0
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             await self._finish_stale_claims(uow, now)
             for offer in await uow.offers.due(now, _BATCH):
                 await uow.offers.set_status(offer.id, {"made"}, "expired", now)
@@ -103,25 +89,25 @@ class OfferService:
                     uow.publish(waitlist_event("offer_expired", entry, now, **facts))
                 slot = slot_of(offer)
                 passed = None
-                if slot.start - now >= self._timing.offer_window:
+                if slot.start - now >= self.timing.offer_window:
                     passed = await self._offer(uow, offer.hold_id, slot, None, now, outgoing)
                 if passed is None:
                     await uow.booking.release_hold(offer.hold_id, now)
             await uow.commit()
-        await self._mail.send(outgoing)
+        await self.mail.send(outgoing)
         return closed
 
     async def view(self, token: str) -> OfferView:
         found = checked(token, "offer")
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             offer = await uow.offers.by_token(found)
             if offer is None:
                 raise no_such_link("offer")
             if offer.status == "made" and offer.expires_at > now:
                 await clicked(uow.entries, offer.entry_id, f"offer:{offer.id}", now)
             await uow.commit()
-        service = self._catalog.services.get(offer.service)
+        service = self.catalog.services.get(offer.service)
         return OfferView(
             service=offer.service,
             service_name=service.name if service else offer.service,
@@ -136,8 +122,8 @@ class OfferService:
 
     async def claim(self, actor: Actor, token: str) -> Claimed:
         found = checked(token, "offer")
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             offer = await uow.offers.by_token(found, lock=True)
             if offer is None:
                 raise no_such_link("offer")
@@ -145,10 +131,10 @@ class OfferService:
                 "offer", offer.id, offer.entry_id, offer.status, offer.expires_at, "made",
                 Status.OFFERED,
             )  # fmt: skip
-            entry = await self._claims.holder(uow, link, now)
-            details = await self._claims.claiming(uow, actor, link, entry, now)
+            entry = await self.claims.holder(uow, link, now)
+            details = await self.claims.claiming(uow, actor, link, entry, now)
             await uow.commit()
-        booked = await self._claims.book(actor, link, slot_of(offer), details, offer.hold_id, now)
+        booked = await self.claims.book(actor, link, slot_of(offer), details, offer.hold_id, now)
         return Claimed(offer.service, Status.BOOKED.value, booked)
 
     async def _offer(
@@ -160,8 +146,8 @@ class OfferService:
         now: datetime,
         outgoing: list[Outgoing],
     ) -> str | None:
-        expires_at = now + self._timing.offer_window
-        if not await uow.booking.extend_hold(hold_id, expires_at + self._timing.hold_slack, now):
+        expires_at = now + self.timing.offer_window
+        if not await uow.booking.extend_hold(hold_id, expires_at + self.timing.hold_slack, now):
             return None  # the hold lapsed or went: nothing left to offer
         for entry_id in await self._suitable(uow, slot, hold_id, cancelled_patient, now):
             entry = await uow.entries.move(entry_id, {Status.WAITING}, Status.OFFERED, now)
@@ -172,7 +158,7 @@ class OfferService:
             await uow.offers.add(offer)
             await uow.entries.stamp(entry_id, "notified", now)
             uow.publish(waitlist_event("offer_made", entry, now, **slot_facts(offer)))
-            outgoing.append(self._mail.offer(entry, token, offer))
+            outgoing.append(self.mail.offer(entry, token, offer))
             return offer.id
         return None
 
@@ -187,7 +173,7 @@ class OfferService:
         """Entry ids the slot suits, best-ranked first."""
         practitioner = slot.practitioner or ""
         found = await uow.offers.candidates(slot.service, practitioner, hold_id, cancelled_patient)
-        tz = self._catalog.clinic.tz
+        tz = self.catalog.clinic.tz
         start = slot.start.astimezone(tz)
         end = start + minutes(slot.duration)
         fit = [
@@ -197,11 +183,11 @@ class OfferService:
         ]
         if not fit:
             return []
-        return ranked_first(fit, await standings(uow.entries, slot.service, now, self._policy))
+        return ranked_first(fit, await standings(uow.entries, slot.service, now, self.policy))
 
     async def _finish_stale_claims(self, uow: WaitlistUnitOfWork, now: datetime) -> None:
         """Claims a stopped process left mid-way: booked → recorded; otherwise reopened."""
-        for offer in await uow.offers.stale_claims(now - self._timing.hold_slack, _BATCH):
+        for offer in await uow.offers.stale_claims(now - self.timing.hold_slack, _BATCH):
             state = await uow.booking.status_of(offer.hold_id)
             if state is None or state.status != "confirmed":
                 await uow.offers.set_status(offer.id, {"claiming"}, "made", now)

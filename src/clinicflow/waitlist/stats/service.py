@@ -4,6 +4,8 @@ only: no row read here identifies anyone, so reading them leaves no audit row.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
@@ -18,37 +20,29 @@ from clinicflow.waitlist.ports import WaitlistUnitOfWork
 from clinicflow.waitlist.stats.views import StatsView
 
 
+@dataclass(kw_only=True, eq=False)
 class WaitlistStats:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[WaitlistUnitOfWork],
-        clock: Clock,
-        catalog: Catalog,
-        guard: WaitlistGuard,
-        policy: WaitlistPolicy,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalog = catalog
-        self._guard = guard
-        self._policy = policy
+    uow: UnitsOfWork[WaitlistUnitOfWork]
+    clock: Clock
+    catalog: Catalog
+    guard: WaitlistGuard
+    policy: WaitlistPolicy
 
     async def stats(self, actor: Actor, service: str | None = None, weeks: int = 12) -> StatsView:
-        await self._guard.require(actor, Need.STATS)
-        if service is not None and service not in self._catalog.services:
-            raise invalid([unknown_service(self._catalog, service)])
-        now = self._clock.now()
-        tz = self._catalog.clinic.tz
-        async with self._uow.reading() as uow:
+        await self.guard.require(actor, Need.STATS)
+        if service is not None and service not in self.catalog.services:
+            raise invalid([unknown_service(self.catalog, service)])
+        now = self.clock.now()
+        tz = self.catalog.clinic.tz
+        async with self.uow.reading() as uow:
             rows = await uow.stats.rows(tz)
         clinic_rate = conversion_rate([r for group in rows.values() for r in group])
-        keys = [k for k, s in self._catalog.services.items() if s.active or s.waitlist]
+        keys = [k for k, s in self.catalog.services.items() if s.active or s.waitlist]
         keys += sorted(set(rows) - set(keys))  # entries of a service since removed from config
         if service is not None:
             keys = [service]
         today = now.astimezone(tz).date()
-        bands = self._policy.distance_bands
+        bands = self.policy.distance_bands
         summaries = [
             summarize(k, rows.get(k, []), today=today, weeks=weeks, bands=bands,
                       clinic_rate=clinic_rate)
