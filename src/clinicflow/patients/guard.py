@@ -9,7 +9,7 @@ its row.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import TypeVar
 
 from clinicflow.infra.audit import Outcome
@@ -36,14 +36,16 @@ def not_found(patient_id: str) -> PatientNotFound:
 
 class PatientGuard:
     def __init__(self, *, uow: UnitsOfWork[Transaction], clock: Clock) -> None:
-        self._trail = AuditTrail(uow, clock)
+        # Reads and refusals: recorded in units of work of their own (`record_alone`), and
+        # `denying` turns an out-of-scope record into its denied row and 404.
+        self.trail = AuditTrail(uow, clock)
         self._clock = clock
 
     async def require_role(self, actor: Actor, need: Need, patient_id: str | None) -> None:
         """Refuse a role that may never do this (403; 401 when anonymous), leaving a denied
         row for signed-in callers (`AuditTrail.require_role`)."""
         target = patient_id if patient_id and len(patient_id) <= 36 else None
-        await self._trail.require_role(
+        await self.trail.require_role(
             actor,
             role_may(actor, need),
             need.value,
@@ -60,7 +62,7 @@ class PatientGuard:
         patient_id: str,
     ) -> tuple[Patient, Decision]:
         """The record and how access was granted. Raises OutOfScope (→ 404 and a denied
-        audit row, by `denying`) otherwise; a missing record is treated like an out-of-scope
+        audit row, by `trail.denying`) otherwise; a missing record is treated like an out-of-scope
         one, so both answer alike."""
         if patient is None:
             raise OutOfScope(access(patient_id), not_found(patient_id))
@@ -71,11 +73,6 @@ class PatientGuard:
         if not decision.allowed:
             raise OutOfScope(access(patient.id), not_found(patient.id))
         return patient, decision
-
-    async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T:
-        """Run a use case; an out-of-scope record is recorded as denied and answers as if
-        it did not exist (its 404), so the answer reveals nothing about it."""
-        return await self._trail.denying(actor, action, run)
 
     def record(
         self,
@@ -99,18 +96,4 @@ class PatientGuard:
             outcome=outcome,
             break_glass=break_glass,
             reason=reason,
-        )
-
-    async def record_alone(
-        self,
-        actor: Actor,
-        action: str,
-        accesses: Iterable[Access],
-        *,
-        outcome: Outcome = "allowed",
-        break_glass: bool = False,
-    ) -> None:
-        """Audit rows in a unit of work of their own (a read's, a refusal's)."""
-        await self._trail.record_alone(
-            actor, action, accesses, outcome=outcome, break_glass=break_glass
         )
