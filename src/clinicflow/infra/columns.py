@@ -3,17 +3,23 @@
 Each helper builds new `Column`s on every call (a column belongs to one table), exactly as the
 spelled-out `Column(...)` would be: the schema, and the migrations that must match it
 (`tests/integration/test_schema_drift.py`), do not change. Columns with anything of their own
-(a comment, a default, a length of their own) stay spelled out in their table.
+(a comment, a default, a length of their own) stay spelled out in their table. `stored` is
+the other way round: a frozen dataclass's fields as the values of its row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text
 
 from clinicflow.infra.db import UTCDateTime
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # The width of an id column: a UUID's text form.
 ID_LENGTH = 36
@@ -68,3 +74,9 @@ def one_of(column: str, values: Iterable[str]) -> str:
 def check_one_of(column: str, values: Iterable[str]) -> CheckConstraint:
     """A check that `column` holds one of `values`, named for the column."""
     return CheckConstraint(one_of(column, values), name=column)
+
+
+def stored(table: Table, item: DataclassInstance) -> dict[str, object]:
+    """The fields of `item` (a frozen dataclass) that `table` has columns for, by name: the
+    values of the row that stores it. Fields the table does not keep are left out."""
+    return {f.name: getattr(item, f.name) for f in fields(item) if f.name in table.c}
