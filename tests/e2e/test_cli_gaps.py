@@ -8,16 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from typer.testing import CliRunner
 
 from clinicflow.bootstrap import build
 from clinicflow.cli import app
 from clinicflow.identity.errors import TokenInvalid
-from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
+from support.cli_runner import migrated_cli, ok
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new front desk phrase"
 CREATE_KEY = ["apikeys", "create", "--name", "EHR sync", "--owner", "it@example.com"]
@@ -26,18 +24,7 @@ CREATE_KEY += ["--scope", "bookings:read"]
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
-    monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
-    monkeypatch.setenv("CLINICFLOW_KEYS_FILE", str(tmp_path / "keys.json"))
-    monkeypatch.setenv("CLINICFLOW_CONFIG_PATH", str(ROOT / "config" / "clinic.yaml"))
-    monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
-    asyncio.run(upgrade(url))
-    return CliRunner()
-
-
-def _ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return " ".join(result.output.split())  # rich may wrap long lines
+    return migrated_cli(tmp_path, monkeypatch)
 
 
 def _sign_in(username: str, password: str) -> str:
@@ -68,7 +55,7 @@ def _session_works(token: str) -> bool:
 
 def _front_desk(cli: CliRunner) -> str:
     args = ["users", "create", "ana", "--role", "front_desk", "--password-stdin"]
-    _ok(cli.invoke(app, args, input=f"{PASSWORD}\n"))
+    ok(cli.invoke(app, args, input=f"{PASSWORD}\n"))
     return _sign_in("ana", PASSWORD)
 
 
@@ -77,7 +64,7 @@ def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(cli: CliRunn
 
     reset = cli.invoke(app, ["users", "reset-password", "ana"])
 
-    out = _ok(reset)
+    out = ok(reset)
     assert "shown once" in out
     new_password = reset.stdout.strip().splitlines()[-1]
     assert len(new_password) >= 16
@@ -94,7 +81,7 @@ def test_reset_password_reads_the_new_one_from_stdin(cli: CliRunner) -> None:
         app, ["users", "reset-password", "ana", "--password-stdin"], input=f"{NEW_PASSWORD}\n"
     )
 
-    out = _ok(reset)
+    out = ok(reset)
     assert NEW_PASSWORD not in out  # the caller knows it: never echoed
     assert not _session_works(session)
     assert _session_works(_sign_in("ana", NEW_PASSWORD))
@@ -120,16 +107,16 @@ def test_an_unknown_api_key_tier_is_refused_naming_the_tiers(cli: CliRunner) -> 
     out = " ".join(typo.output.split())
     assert "tier 'parnter' is not configured; use one of partner, standard" in out
     assert "cfk_" not in typo.output  # no key was issued
-    assert "cfk_" in _ok(cli.invoke(app, [*CREATE_KEY, "--tier", "partner"]))
+    assert "cfk_" in ok(cli.invoke(app, [*CREATE_KEY, "--tier", "partner"]))
 
 
 def test_long_commands_show_a_progress_bar(cli: CliRunner) -> None:
     _front_desk(cli)  # an encrypted TOTP-less user: the key ring exists
 
-    retention = _ok(cli.invoke(app, ["retention", "run", "--apply"]))
-    relay = _ok(cli.invoke(app, ["events", "relay", "--once"]))
-    _ok(cli.invoke(app, ["keys", "rotate"]))
-    reseal = _ok(cli.invoke(app, ["keys", "reseal"]))
+    retention = ok(cli.invoke(app, ["retention", "run", "--apply"]))
+    relay = ok(cli.invoke(app, ["events", "relay", "--once"]))
+    ok(cli.invoke(app, ["keys", "rotate"]))
+    reseal = ok(cli.invoke(app, ["keys", "reseal"]))
 
     assert re.search(r"retention: audit log .* 5/5", retention)
     assert re.search(r"events published .* \d+/\d+", relay)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,19 +25,14 @@ from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.tables import patients, seal_context
 from support.db import written
+from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CLINICFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}",
@@ -51,7 +44,7 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, proc)
+        wait_ready(f"{base}/healthz", proc)
         params = {"service": "alternative_medicine", "visit_type": "initial", "duration": 15}
         slots = httpx.get(f"{base}/v1/availability", params=params).json()["slots"]
         assert len(slots) > 0
@@ -70,22 +63,6 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
     # The front-desk password is shown once; the demo says how to get a new one.
     assert "clinicflow users reset-password frontdesk" in " ".join(stderr.split())
     assert f"http://127.0.0.1:{port}/openapi.json" in stderr
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[str]) -> None:
-    # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
-    with httpx.Client(timeout=1) as poll:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise AssertionError(
-                    f"demo exited with {proc.returncode}: {proc.stderr and proc.stderr.read()}"
-                )
-            try:
-                if poll.get(f"{base}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)  # polling for readiness, not waiting for the clock
-    raise AssertionError("demo did not serve within 60 s")
 
 
 def test_config_check_passes_the_shipped_configuration() -> None:

@@ -7,17 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from typer.testing import CliRunner
 
 from clinicflow.bootstrap import build
 from clinicflow.cli import app
 from clinicflow.identity import ApiKeyView
 from clinicflow.identity.errors import TokenInvalid
-from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
+from support.cli_runner import migrated_cli, ok
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 KEY = re.compile(r"^cfk_[A-Za-z0-9]{12}_\S+$", re.MULTILINE)
 CREATE_KEY = ["apikeys", "create", "--name", "EHR sync", "--owner", "it@example.com"]
@@ -26,23 +24,12 @@ CREATE_KEY += ["--scope", "bookings:read", "--scope", "patients:read"]
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
-    monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
-    monkeypatch.setenv("CLINICFLOW_KEYS_FILE", str(tmp_path / "keys.json"))
-    monkeypatch.setenv("CLINICFLOW_CONFIG_PATH", str(ROOT / "config" / "clinic.yaml"))
-    monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
-    asyncio.run(upgrade(url))
-    return CliRunner()
-
-
-def _ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return " ".join(result.output.split())  # rich may wrap long lines
+    return migrated_cli(tmp_path, monkeypatch)
 
 
 def _new_key(cli: CliRunner) -> str:
     made = cli.invoke(app, CREATE_KEY)
-    _ok(made)
+    ok(made)
     found = KEY.search(made.stdout)
     assert found, made.output
     return found.group(0)
@@ -65,11 +52,11 @@ def test_create_a_front_desk_user_from_stdin_then_list_it(cli: CliRunner) -> Non
         ["users", "create", "ana", "--role", "front_desk", "--password-stdin"],
         input=f"{PASSWORD}\n",
     )
-    out = _ok(made)
+    out = ok(made)
     assert re.search(r"id [0-9a-f-]{36}", out)
     assert "otpauth://" not in out
 
-    listed = _ok(cli.invoke(app, ["users", "list"]))
+    listed = ok(cli.invoke(app, ["users", "list"]))
     assert "ana" in listed
     assert "front_desk" in listed
 
@@ -78,12 +65,12 @@ def test_an_admin_always_gets_a_totp_uri(cli: CliRunner) -> None:
     made = cli.invoke(
         app, ["users", "create", "root", "--role", "admin", "--password-stdin"], input=PASSWORD
     )
-    out = _ok(made)
+    out = ok(made)
     assert "otpauth://totp/" in made.stdout
     assert "shown once" in out
     assert "authenticator app" in out
 
-    again = _ok(cli.invoke(app, ["users", "totp", "root"]))
+    again = ok(cli.invoke(app, ["users", "totp", "root"]))
     assert "otpauth://totp/" in again
 
 
@@ -101,9 +88,9 @@ def test_disable_and_enable_a_user(cli: CliRunner) -> None:
     cli.invoke(
         app, ["users", "create", "cy", "--role", "analyst", "--password-stdin"], input=PASSWORD
     )
-    assert "their sessions were ended" in _ok(cli.invoke(app, ["users", "disable", "cy"]))
-    assert " no " in _ok(cli.invoke(app, ["users", "list"]))
-    _ok(cli.invoke(app, ["users", "enable", "cy"]))
+    assert "their sessions were ended" in ok(cli.invoke(app, ["users", "disable", "cy"]))
+    assert " no " in ok(cli.invoke(app, ["users", "list"]))
+    ok(cli.invoke(app, ["users", "enable", "cy"]))
     missing = cli.invoke(app, ["users", "disable", "nobody"])
     assert missing.exit_code == 1
     assert "no user named 'nobody'" in missing.output
@@ -114,15 +101,15 @@ def test_an_api_key_is_shown_once_and_revoking_it_stops_it(cli: CliRunner) -> No
     key_id = key.split("_")[1]
     assert _authenticate(key).id == key_id
 
-    listed = _ok(cli.invoke(app, ["apikeys", "list"]))
+    listed = ok(cli.invoke(app, ["apikeys", "list"]))
     assert key_id in listed
     assert key.split("_", 2)[2] not in listed
     assert "active" in listed
 
-    _ok(cli.invoke(app, ["apikeys", "revoke", key_id]))
+    ok(cli.invoke(app, ["apikeys", "revoke", key_id]))
     with pytest.raises(TokenInvalid):
         _authenticate(key)
-    assert "revoked" in _ok(cli.invoke(app, ["apikeys", "list"]))
+    assert "revoked" in ok(cli.invoke(app, ["apikeys", "list"]))
 
 
 def test_an_unknown_scope_is_refused(cli: CliRunner) -> None:
@@ -139,7 +126,7 @@ def test_rotate_keeps_the_old_key_through_the_grace_period(cli: CliRunner) -> No
     rotated = cli.invoke(app, ["apikeys", "rotate", old_id])
     new = KEY.search(rotated.stdout)
     assert new, rotated.output
-    assert "keeps working until" in _ok(rotated)
+    assert "keeps working until" in ok(rotated)
     assert _authenticate(old).id == old_id
     assert _authenticate(new.group(0)).scopes == ("bookings:read", "patients:read")
 
@@ -154,18 +141,18 @@ def test_rotate_keeps_the_old_key_through_the_grace_period(cli: CliRunner) -> No
 def test_rotate_two_signing_keys_retire_the_older_never_the_newest(cli: CliRunner) -> None:
     kids = []
     for _ in range(2):
-        rotated = _ok(cli.invoke(app, ["oauth", "rotate-key"]))
+        rotated = ok(cli.invoke(app, ["oauth", "rotate-key"]))
         assert "keep verifying" in rotated
         found = re.search(r"new signing key (\S+);", rotated)
         assert found
         kids.append(found.group(1))
 
-    listed = _ok(cli.invoke(app, ["oauth", "keys"]))
+    listed = ok(cli.invoke(app, ["oauth", "keys"]))
     assert all(kid in listed for kid in kids)
 
     # `--` because a kid may begin with "-".
-    _ok(cli.invoke(app, ["oauth", "retire-key", "--", kids[0]]))
-    assert kids[0] not in _ok(cli.invoke(app, ["oauth", "keys"]))
+    ok(cli.invoke(app, ["oauth", "retire-key", "--", kids[0]]))
+    assert kids[0] not in ok(cli.invoke(app, ["oauth", "keys"]))
     refused = cli.invoke(app, ["oauth", "retire-key", "--", kids[1]])
     assert refused.exit_code == 1
     assert "rotate first" in refused.output

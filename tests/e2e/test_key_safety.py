@@ -8,7 +8,6 @@ import concurrent.futures
 import json
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,17 +22,12 @@ from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
 from support import forked_cli
 from support.db import written
+from support.serving_process import free_port
 
 # Each test runs `clinicflow` as a process, a few seconds of CPU each (tests/support/scheduling.py).
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(tmp_path: Path, key_file: Path | None) -> dict[str, str]:
@@ -121,7 +115,7 @@ def test_serve_refuses_to_start_when_the_key_file_is_gone(
     key_id = load(key_file).active
     key_file.unlink()
 
-    served = _cli(env, "serve", "--port", str(_free_port()))
+    served = _cli(env, "serve", "--port", str(free_port()))
 
     message = _one_line(served.stderr)
     assert served.returncode == 1, served.stderr
@@ -141,7 +135,7 @@ def test_every_process_that_reads_sealed_data_refuses_without_its_keys(
 ) -> None:
     env, key_file = clinic
     key_file.unlink()
-    args = [*command, "--port", str(_free_port())] if command[0] == "serve" else list(command)
+    args = [*command, "--port", str(free_port())] if command[0] == "serve" else list(command)
 
     refused = _cli(env, *args)
 
@@ -176,7 +170,7 @@ def test_serve_refuses_a_key_file_that_lacks_a_key_the_data_needs(
     new = load(key_file)
     save(key_file, old)  # an outdated backup put back: it lacks the key the data now uses
 
-    served = _cli(env, "serve", "--port", str(_free_port()))
+    served = _cli(env, "serve", "--port", str(free_port()))
 
     message = _one_line(served.stderr)
     assert served.returncode == 1, served.stderr

@@ -8,10 +8,8 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -23,14 +21,9 @@ from clinicflow.cli import app as cli_app
 from clinicflow.cli import served_url
 from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
+from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -72,17 +65,12 @@ def _issuer_of_a_token(base: str, client: tuple[str, str]) -> str:
 def _serving(env: dict[str, str], port: int, cwd: Path, *options: str) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port), *options]
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stderr=subprocess.DEVNULL)
-    # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
-    with httpx.Client(timeout=1) as poll:
-        for _ in range(600):
-            assert proc.poll() is None, f"serve exited with {proc.returncode}"
-            try:
-                if poll.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    return proc
-            except httpx.TransportError:
-                time.sleep(0.1)  # polling for readiness, not waiting for the clock
-    proc.kill()
-    raise AssertionError("serve did not answer within 60 s")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
 
 
 @pytest.mark.slow
@@ -94,7 +82,7 @@ def test_the_token_issuer_is_where_serve_answers_unless_configured(
     client = _api_key(env)
     if configured:
         env["CLINICFLOW_PUBLIC_URL"] = configured
-    port = _free_port()
+    port = free_port()
     proc = _serving(env, port, tmp_path)
     try:
         issuer = _issuer_of_a_token(f"http://127.0.0.1:{port}", client)
@@ -126,7 +114,7 @@ def test_the_served_url_has_the_scheme_host_and_port(
 def test_serve_services_mounts_only_the_contexts_named(tmp_path: Path) -> None:
     env = _env(tmp_path)
     _api_key(env)  # migrates the database
-    port = _free_port()
+    port = free_port()
     proc = _serving(env, port, tmp_path, "--services", "booking")
     try:
         base = f"http://127.0.0.1:{port}"

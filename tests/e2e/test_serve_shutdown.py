@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from clinicflow.infra.migrate import upgrade
+from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 SHUTDOWN_SECONDS = 3
@@ -25,25 +25,6 @@ SHUTDOWN_SECONDS = 3
 GRACE_SECONDS = 20
 CLIENTS = 40
 SLOW_CLIENTS = 4
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
-    with httpx.Client(timeout=1) as poll:
-        for _ in range(600):
-            assert proc.poll() is None, f"serve exited with {proc.returncode}"
-            try:
-                if poll.get(f"{base}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)  # polling for readiness, not waiting for the clock
-    raise AssertionError("serve did not answer within 60 s")
 
 
 async def _load(base: str, stop: asyncio.Event, answered: list[int]) -> None:
@@ -101,7 +82,7 @@ async def _terminate_under_load(base: str, proc: subprocess.Popen[bytes]) -> flo
 def test_sigterm_stops_serve_within_its_grace_period_under_load(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
     asyncio.run(upgrade(url))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CLINICFLOW_DATABASE_URL": url,
@@ -116,7 +97,7 @@ def test_sigterm_stops_serve_within_its_grace_period_under_load(tmp_path: Path) 
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=log)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, proc)
+        wait_ready(f"{base}/healthz", proc)
         took = asyncio.run(_terminate_under_load(base, proc))
         assert proc.poll() is not None, f"serve still running {took:.1f} s after SIGTERM"
         assert took < GRACE_SECONDS, f"serve took {took:.1f} s to stop after SIGTERM"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typer.testing import CliRunner
 
 from clinicflow.cli import app
 from clinicflow.infra.migrate import upgrade
+from support.serving_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,18 +58,12 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'tls.sqlite3'}"
     asyncio.run(upgrade(database))
     cert, key = _self_signed(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CLINICFLOW_DATABASE_URL": database,

@@ -4,7 +4,6 @@ state (read-your-writes)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from prometheus_client.parser import text_string_to_metric_families
 from test_booking_api import WED_10, booking
 from test_operations_endpoints import METRICS_PORT, scrape
@@ -21,11 +19,10 @@ from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.redis_probe import REDIS_URL, require_redis
 
 # A commit on either database must drop the cached answer.
 pytestmark = pytest.mark.both_databases
-
-REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -82,15 +79,7 @@ async def test_a_repeated_question_is_a_hit_and_a_booking_drops_it(
 
 @pytest.fixture
 def shared_cache(settings: Settings) -> dict[str, Any]:
-    probe = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-    try:
-        probe.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc})")
-    finally:
-        probe.close()
+    require_redis()
     # Each test its own prefix: the fixed test clock would otherwise meet old entries.
     return {
         "cache_storage": "redis",

@@ -6,7 +6,6 @@ lookups asked together go out together (infra/cache.py)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -30,8 +29,7 @@ from clinicflow.infra.cache import RedisCache
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
-
-REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
+from support.redis_probe import REDIS_URL, require_redis
 
 
 @pytest.fixture
@@ -44,16 +42,7 @@ NAMES = ["calendar:doctor1", "calendar:doctor2"]
 
 @pytest.fixture
 def redis_url() -> str:
-    probe = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-    try:
-        probe.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc})")
-    finally:
-        probe.close()
-    return REDIS_URL
+    return require_redis()
 
 
 @pytest.fixture

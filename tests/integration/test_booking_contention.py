@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,10 +25,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import httpx
 import pytest
 
 from clinicflow.settings import Settings
+from support.serving_process import free_port, wait_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("serial")]
 
@@ -104,10 +103,7 @@ def _verdict(outcomes: list[Outcome]) -> tuple[Counter[tuple[int, str]], int, fl
 
 @contextmanager
 def _two_server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     env = {
         **os.environ,
         "CLINICFLOW_DATABASE_URL": settings.database_url,
@@ -123,27 +119,12 @@ def _two_server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, proc)
+        wait_ready(f"{base}/readyz", proc)
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
-    with httpx.Client(timeout=1) as poll:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            try:
-                if poll.get(f"{base}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)  # polling for readiness, not waiting for the clock
-    raise RuntimeError("server did not become ready in 60 s")
 
 
 async def _deadlocks(url: str) -> int:

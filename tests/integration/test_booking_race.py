@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
@@ -27,6 +25,7 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from support.app import serving
+from support.serving_process import free_port, wait_ready
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
 # ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time
@@ -111,10 +110,7 @@ def _next_wednesday_ten() -> str:
 
 @pytest.fixture
 def server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     env = {
         **os.environ,
         "CLINICFLOW_DATABASE_URL": settings.database_url,
@@ -139,26 +135,11 @@ def server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen(cmd, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, proc)
+        wait_ready(f"{base}/healthz", proc, seconds=30)
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
-    with httpx.Client(timeout=1) as poll:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            try:
-                if poll.get(f"{base}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)  # polling for readiness, not waiting for the clock
-    raise RuntimeError("server did not become ready in 30 s")
 
 
 async def test_two_server_processes_never_double_book(

@@ -3,21 +3,19 @@ with Retry-After beyond it, budgets per client and route class, shared through R
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.redis_probe import require_redis
 
-REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 AVAILABILITY = (
     "/v1/availability?service=alternative_medicine&visit_type=initial&duration=15"
     "&start=2026-11-25&end=2026-11-25"
@@ -88,16 +86,7 @@ async def test_sign_in_attempts_are_limited_per_address(tight: Container) -> Non
 
 @pytest.fixture
 def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc})")
-    finally:
-        client.close()
-    return REDIS_URL
+    return require_redis()
 
 
 async def test_replicas_share_one_limit_through_redis(

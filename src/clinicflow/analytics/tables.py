@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.columns import instant, uuid_key
+from clinicflow.infra.db import metadata
 
 events = Table(
     "analytics_event",
     metadata,
-    Column("event_id", String(36), primary_key=True),
+    uuid_key("event_id"),
     Column("type", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("aggregate_type", String(32), nullable=False),
     Column("aggregate_id", String(64), nullable=False),
-    Column("occurred_at", UTCDateTime, nullable=False),
+    instant("occurred_at"),
     Column("payload", JSON, nullable=False),
-    Column("recorded_at", UTCDateTime, nullable=False),
+    instant("recorded_at"),
     Index("ix_analytics_event_type_occurred", "type", "occurred_at"),
 )

@@ -5,100 +5,76 @@ from __future__ import annotations
 from clinicflow.shared.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 
-class UnknownService(InvalidRequest):
-    code = "unknown_service"
+class UnknownService(InvalidRequest, code="unknown_service"): ...
 
 
-class ServiceNotBookable(DomainError):
-    code = "service_not_bookable"
-    status = 422
-    title = "Service cannot be booked"
+class ServiceNotBookable(
+    DomainError, code="service_not_bookable", status=422, title="Service cannot be booked"
+): ...
 
 
-class UnknownVisitType(InvalidRequest):
-    code = "unknown_visit_type"
+class UnknownVisitType(InvalidRequest, code="unknown_visit_type"): ...
 
 
-class DurationNotAllowed(InvalidRequest):
-    code = "duration_not_allowed"
+class DurationNotAllowed(InvalidRequest, code="duration_not_allowed"): ...
 
 
-class UnknownPractitioner(InvalidRequest):
-    code = "unknown_practitioner"
+class UnknownPractitioner(InvalidRequest, code="unknown_practitioner"): ...
 
 
-class PractitionerNotEligible(InvalidRequest):
-    code = "practitioner_not_eligible"
+class PractitionerNotEligible(InvalidRequest, code="practitioner_not_eligible"): ...
 
 
-class OutsideWorkingHours(InvalidRequest):
-    code = "outside_working_hours"
+class OutsideWorkingHours(InvalidRequest, code="outside_working_hours"): ...
 
 
-class TooLittleNotice(InvalidRequest):
-    code = "too_little_notice"
+class TooLittleNotice(InvalidRequest, code="too_little_notice"): ...
 
 
-class TooFarAhead(InvalidRequest):
-    code = "too_far_ahead"
+class TooFarAhead(InvalidRequest, code="too_far_ahead"): ...
 
 
-class RangeTooLong(InvalidRequest):
-    code = "range_too_long"
+class RangeTooLong(InvalidRequest, code="range_too_long"): ...
 
 
-class SlotUnavailable(Conflict):
-    code = "slot_unavailable"
-    title = "Slot unavailable"
+class SlotUnavailable(Conflict, code="slot_unavailable", title="Slot unavailable"): ...
 
 
-class BookingBusy(DomainError):
+class BookingBusy(
+    DomainError, code="booking_busy", status=503, title="Too many bookings for this time at once"
+):
     """PostgreSQL kept breaking this booking's deadlocks with others: the caller may retry."""
 
-    code = "booking_busy"
-    status = 503
-    title = "Too many bookings for this time at once"
+
+class PatientUnavailable(
+    Conflict, code="patient_unavailable", title="Patient already has a visit then"
+): ...
 
 
-class PatientUnavailable(Conflict):
-    code = "patient_unavailable"
-    title = "Patient already has a visit then"
+class HoldExpired(Conflict, code="hold_expired", title="Hold expired"): ...
 
 
-class HoldExpired(Conflict):
-    code = "hold_expired"
-    title = "Hold expired"
+class HoldMismatch(Conflict, code="hold_mismatch", title="Hold does not match the booking"): ...
 
 
-class HoldMismatch(Conflict):
-    code = "hold_mismatch"
-    title = "Hold does not match the booking"
+class TooEarly(Conflict, code="too_early", title="Too early for this step of the visit"): ...
 
 
-class TooEarly(Conflict):
-    code = "too_early"
-    title = "Too early for this step of the visit"
+class InvalidTransition(
+    Conflict, code="invalid_transition", title="Not allowed in the booking's current status"
+): ...
 
 
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
-    title = "Not allowed in the booking's current status"
+class IdempotencyKeyReused(InvalidRequest, code="idempotency_key_reused"): ...
 
 
-class IdempotencyKeyReused(InvalidRequest):
-    code = "idempotency_key_reused"
+class BookingNotFound(NotFound, code="booking_not_found"): ...
 
 
-class BookingNotFound(NotFound):
-    code = "booking_not_found"
+class HoldNotFound(NotFound, code="hold_not_found"): ...
 
 
-class HoldNotFound(NotFound):
-    code = "hold_not_found"
-
-
-class InvalidRange(InvalidRequest):
-    code = "invalid_range"
+class InvalidRange(InvalidRequest, code="invalid_range"): ...
 
 
 class SlotContended(Exception):

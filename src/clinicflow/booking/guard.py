@@ -10,8 +10,7 @@ from clinicflow.booking.domain.access import Need, in_scope, role_may
 from clinicflow.booking.domain.appointment import Appointment
 from clinicflow.booking.errors import BookingNotFound
 from clinicflow.booking.ports import Trail
-from clinicflow.infra.audit import AuditEntry
-from clinicflow.infra.audit_trail import Access, OutOfScope
+from clinicflow.infra.audit_trail import Access, OutOfScope, audit_entry
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.shared.actor import Actor, Decision, decide
 
@@ -59,15 +58,4 @@ class BookingGuard:
         uow: Transaction, actor: Actor, action: str, appointment: Appointment, now: datetime
     ) -> None:
         """A change to `appointment`, audited with the transaction that makes it."""
-        entry = AuditEntry(
-            actor_type=actor.kind,
-            actor_id=actor.id[:64],
-            role=actor.role.value,
-            action=action,
-            resource_type="booking",
-            resource_id=appointment.id,
-            patient_id=appointment.patient_id,
-            source_ip=actor.source_ip,
-            request_id=actor.request_id,
-        )
-        uow.audit(entry, now)
+        uow.audit(audit_entry(actor, action, access(appointment)), now)

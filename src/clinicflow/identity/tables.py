@@ -4,28 +4,28 @@ seeds and JWT signing keys sealed with the key ring."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.columns import instant, timestamps, uuid_key, uuid_ref
+from clinicflow.infra.db import metadata
 
 users = Table(
     "identity_user",
     metadata,
-    Column("id", String(36), primary_key=True),
+    uuid_key(),
     Column("username", String(64), nullable=False, unique=True),  # lower-cased
     Column("role", String(16), nullable=False),
     Column("practitioner", String(64), nullable=True),  # calendar key, for practitioners
     Column("password_hash", Text, nullable=False),
     Column("totp_secret_enc", Text, nullable=True),
-    Column("totp_confirmed_at", UTCDateTime, nullable=True),
+    instant("totp_confirmed_at", nullable=True),
     Column("totp_last_step", Integer, nullable=True),  # a code is accepted once
     Column("active", Boolean, nullable=False),
     # Failed sign-ins since the last success, from any address (for staff to see); the
     # back-off itself is per network and per account, in identity_signin_*.
     Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("last_login_at", UTCDateTime, nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    instant("last_login_at", nullable=True),
+    *timestamps(),
 )
 
 # One row per (account name, client network) with unresolved sign-in attempts. Keyed by the
@@ -37,8 +37,8 @@ signin_backoff = Table(
     Column("username", String(64), primary_key=True),
     Column("address", String(64), primary_key=True),
     Column("attempts", Integer, nullable=False),
-    Column("blocked_until", UTCDateTime, nullable=True),
-    Column("updated_at", UTCDateTime, nullable=False),
+    instant("blocked_until", nullable=True),
+    instant("updated_at"),
     Index("ix_identity_signin_backoff_updated_at", "updated_at"),
 )
 
@@ -49,8 +49,8 @@ signin_account = Table(
     metadata,
     Column("username", String(64), primary_key=True),
     Column("attempts", Integer, nullable=False),
-    Column("blocked_until", UTCDateTime, nullable=True),
-    Column("updated_at", UTCDateTime, nullable=False),
+    instant("blocked_until", nullable=True),
+    instant("updated_at"),
     Index("ix_identity_signin_account_updated_at", "updated_at"),
 )
 
@@ -61,7 +61,7 @@ signin_known = Table(
     metadata,
     Column("username", String(64), primary_key=True),
     Column("network_hash", String(64), primary_key=True),
-    Column("signed_in_at", UTCDateTime, nullable=False),
+    instant("signed_in_at"),
     Index("ix_identity_signin_known_signed_in_at", "signed_in_at"),
 )
 
@@ -70,12 +70,12 @@ sessions = Table(
     metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("kind", String(8), nullable=False),  # staff | patient
-    Column("user_id", String(36), ForeignKey("identity_user.id"), nullable=True),
-    Column("patient_id", String(36), nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("last_seen_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),  # the absolute lifetime
-    Column("revoked_at", UTCDateTime, nullable=True),
+    uuid_ref("user_id", "identity_user.id", nullable=True),
+    uuid_ref("patient_id", nullable=True),
+    instant("created_at"),
+    instant("last_seen_at"),
+    instant("expires_at"),  # the absolute lifetime
+    instant("revoked_at", nullable=True),
     Index("ix_identity_session_user_id", "user_id"),
 )
 
@@ -83,10 +83,10 @@ login_links = Table(
     "identity_login_link",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("patient_id", String(36), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("used_at", UTCDateTime, nullable=True),
+    uuid_ref("patient_id"),
+    instant("created_at"),
+    instant("expires_at"),
+    instant("used_at", nullable=True),
 )
 
 api_keys = Table(
@@ -98,9 +98,9 @@ api_keys = Table(
     Column("owner", String(100), nullable=False),
     Column("scopes", JSON, nullable=False),
     Column("tier", String(32), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("last_used_at", UTCDateTime, nullable=True),
-    Column("revoked_at", UTCDateTime, nullable=True),
+    instant("created_at"),
+    instant("last_used_at", nullable=True),
+    instant("revoked_at", nullable=True),
     Column("replaced_by", String(32), nullable=True),
 )
 
@@ -111,7 +111,7 @@ signing_keys = Table(
     Column("algorithm", String(16), nullable=False),
     Column("private_key_enc", Text, nullable=False),
     Column("public_jwk", JSON, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
+    instant("created_at"),
     # Signing moves to the newest key on rotation; older keys still verify until retired.
-    Column("retired_at", UTCDateTime, nullable=True),
+    instant("retired_at", nullable=True),
 )

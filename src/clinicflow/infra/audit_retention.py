@@ -44,8 +44,7 @@ class AuditCutoff(Protocol):
     def audit_cutoff(self, now: datetime) -> datetime: ...
 
 
-class AuditChainBroken(Conflict):
-    code = "audit_chain_broken"
+class AuditChainBroken(Conflict, code="audit_chain_broken"): ...
 
 
 @dataclass(frozen=True, slots=True)

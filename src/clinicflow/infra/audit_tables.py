@@ -7,7 +7,6 @@ from typing import Literal, get_args
 
 from sqlalchemy import (
     Boolean,
-    CheckConstraint,
     Column,
     Index,
     Integer,
@@ -17,16 +16,13 @@ from sqlalchemy import (
     false,
 )
 
+from clinicflow.infra.columns import check_one_of, instant
 from clinicflow.infra.db import UTCDateTime, metadata
 
 ActorType = Literal["user", "client", "patient", "anonymous", "system"]
 Outcome = Literal["allowed", "denied", "error"]
 ACTOR_TYPES: tuple[str, ...] = get_args(ActorType)
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _predates() -> list[Column[object]]:
@@ -61,8 +57,8 @@ audit_log = Table(
     *_entry_columns(),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    CheckConstraint(_one_of("actor_type", ACTOR_TYPES), name="actor_type"),
-    CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+    check_one_of("actor_type", ACTOR_TYPES),
+    check_one_of("outcome", OUTCOMES),
     Index("ix_infra_audit_log_patient_at", "patient_id", "at"),
     Index("ix_infra_audit_log_actor_at", "actor_id", "at"),
 )
@@ -89,8 +85,8 @@ audit_checkpoints = Table(
     Column("through_id", Integer, nullable=False),
     Column("through_hash", String(64), nullable=False),
     Column("rows_pruned", Integer, nullable=False),
-    Column("cutoff", UTCDateTime, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
+    instant("cutoff"),
+    instant("created_at"),
     Column("mac", String(64), nullable=True),  # `_audit_chain.checkpoint_mac`
     *_predates(),
 )

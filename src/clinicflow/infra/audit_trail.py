@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from clinicflow.infra.audit import AuditEntry, Outcome
 from clinicflow.infra.db import Database
-from clinicflow.infra.unit_of_work import Transaction, UnitOfWork
+from clinicflow.infra.unit_of_work import Factory, Transaction, UnitOfWork, UnitsOfWork
 from clinicflow.shared.actor import Actor, require
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import DomainError
@@ -40,9 +41,64 @@ class OutOfScope(Exception):
         self.not_found = not_found
 
 
+def audit_entry(
+    actor: Actor,
+    action: str,
+    access: Access,
+    *,
+    outcome: Outcome = "allowed",
+    break_glass: bool = False,
+    reason: str | None = None,
+) -> AuditEntry:
+    """The entry recording that `actor` did `action` to `access`: every context's audit rows
+    are built here, so they all say the same things the same way (ids cut to their columns)."""
+    return AuditEntry(
+        actor_type=actor.kind,
+        actor_id=actor.id[:64],
+        role=actor.role.value,
+        action=action,
+        resource_type=access.resource_type,
+        resource_id=access.resource_id[:64],
+        outcome=outcome,
+        patient_id=access.patient_id,
+        source_ip=actor.source_ip,
+        request_id=actor.request_id,
+        reason=reason,
+        break_glass=break_glass,
+    )
+
+
+def audit_accesses(
+    uow: Transaction,
+    actor: Actor,
+    action: str,
+    accesses: Iterable[Access],
+    now: datetime,
+    *,
+    outcome: Outcome = "allowed",
+    break_glass: bool = False,
+    reason: str | None = None,
+) -> None:
+    """One entry per access, committed with `uow`. `reason`: why, when the action itself
+    needs one (a legal hold); for break-glass the caller's stated reason is taken."""
+    if break_glass:
+        reason = actor.break_glass_reason
+    for access in accesses:
+        uow.audit(
+            audit_entry(
+                actor, action, access, outcome=outcome, break_glass=break_glass, reason=reason
+            ),
+            now,
+        )
+
+
 class AuditTrail:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, db: Database | UnitsOfWork[Transaction], clock: Clock) -> None:
+        """`db`: the database, or the units of work (a context's, a fake's) that reads and
+        refusals are recorded in."""
+        self._units: UnitsOfWork[Transaction] = (
+            Factory(db, UnitOfWork) if isinstance(db, Database) else db
+        )
         self._clock = clock
 
     async def record(
@@ -59,11 +115,16 @@ class AuditTrail:
         """One entry per access, committed with `uow`, the unit of work that makes the change.
         `reason`: why, when the action itself needs one (a legal hold); for break-glass the
         caller's stated reason is taken."""
-        now = self._clock.now()
-        if break_glass:
-            reason = actor.break_glass_reason
-        for access in accesses:
-            uow.audit(self._entry(actor, action, access, outcome, break_glass, reason), now)
+        audit_accesses(
+            uow,
+            actor,
+            action,
+            accesses,
+            self._clock.now(),
+            outcome=outcome,
+            break_glass=break_glass,
+            reason=reason,
+        )
 
     async def record_alone(
         self,
@@ -77,35 +138,11 @@ class AuditTrail:
         accesses = list(accesses)
         if not accesses:
             return
-        async with UnitOfWork(self._db) as uow:
+        async with self._units() as uow:
             await self.record(
                 uow, actor, action, accesses, outcome=outcome, break_glass=break_glass
             )
             await uow.commit()
-
-    @staticmethod
-    def _entry(
-        actor: Actor,
-        action: str,
-        access: Access,
-        outcome: Outcome,
-        break_glass: bool,
-        reason: str | None,
-    ) -> AuditEntry:
-        return AuditEntry(
-            actor_type=actor.kind,
-            actor_id=actor.id[:64],
-            role=actor.role.value,
-            action=action,
-            resource_type=access.resource_type,
-            resource_id=access.resource_id[:64],
-            outcome=outcome,
-            patient_id=access.patient_id,
-            source_ip=actor.source_ip,
-            request_id=actor.request_id,
-            reason=reason,
-            break_glass=break_glass,
-        )
 
     async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T:
         """Run a use case; an out-of-scope resource is recorded as denied and answers as

@@ -18,7 +18,8 @@ from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.bus import Envelope
-from clinicflow.infra.db import Database, UTCDateTime, insert_ignoring_duplicates, metadata
+from clinicflow.infra.columns import instant, uuid_ref
+from clinicflow.infra.db import Database, insert_ignoring_duplicates, metadata
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.clock import Clock
 
@@ -28,8 +29,8 @@ inbox = Table(
     "infra_inbox",
     metadata,
     Column("subscriber", String(64), nullable=False),
-    Column("event_id", String(36), nullable=False),
-    Column("handled_at", UTCDateTime, nullable=False),
+    uuid_ref("event_id"),
+    instant("handled_at"),
     PrimaryKeyConstraint("subscriber", "event_id"),
 )
 

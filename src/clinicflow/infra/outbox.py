@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.columns import instant, uuid_ref
+from clinicflow.infra.db import metadata
 
 outbox = Table(
     "infra_outbox",
@@ -19,12 +20,12 @@ outbox = Table(
     Column("event_id", String(36), nullable=False, unique=True),
     Column("type", String(64), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("occurred_at", UTCDateTime, nullable=False),
+    instant("occurred_at"),
     Column("aggregate_type", String(32), nullable=False),
-    Column("aggregate_id", String(36), nullable=False),
+    uuid_ref("aggregate_id"),
     Column("payload", JSON, nullable=False),
     Column("traceparent", String(64), nullable=True),
-    Column("published_at", UTCDateTime, nullable=True),
+    instant("published_at", nullable=True),
     Index("ix_infra_outbox_unpublished", "published_at", "id"),
 )
 

@@ -55,8 +55,7 @@ from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.errors import Conflict
 
 
-class KeyStillInUse(Conflict):
-    code = "key_in_use"
+class KeyStillInUse(Conflict, code="key_in_use"): ...
 
 
 @dataclass(frozen=True, slots=True)

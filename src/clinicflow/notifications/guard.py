@@ -9,7 +9,7 @@ browser, and only for themselves. Refusals are recorded by the audit trail itsel
 from __future__ import annotations
 
 from clinicflow.infra.audit import AuditEntry
-from clinicflow.infra.audit_trail import Access
+from clinicflow.infra.audit_trail import Access, audit_entry
 from clinicflow.notifications.ports import Trail
 from clinicflow.shared.actor import Actor, Role
 
@@ -19,17 +19,7 @@ READ = "read_notifications"
 
 def entry(actor: Actor, action: str, access: Access) -> AuditEntry:
     """One allowed access, for `uow.audit` (the audit trail writes the same fields)."""
-    return AuditEntry(
-        actor_type=actor.kind,
-        actor_id=actor.id[:64],
-        role=actor.role.value,
-        action=action,
-        resource_type=access.resource_type,
-        resource_id=access.resource_id[:64],
-        patient_id=access.patient_id,
-        source_ip=actor.source_ip,
-        request_id=actor.request_id,
-    )
+    return audit_entry(actor, action, access)
 
 
 def signed_in_patient(actor: Actor) -> str | None:

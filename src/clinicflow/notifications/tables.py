@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Index, String, Table, Text, UniqueConstraint
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.columns import instant, timestamps, uuid_key, uuid_ref
+from clinicflow.infra.db import metadata
 
 # Statuses: domain/messages.py MESSAGE_STATUSES ("sending": claimed for its provider call)
 # and domain/schedule.py REMINDER_STATUSES.
@@ -14,11 +15,11 @@ from clinicflow.infra.db import UTCDateTime, metadata
 messages = Table(
     "notifications_message",
     metadata,
-    Column("id", String(36), primary_key=True),
+    uuid_key(),
     # The event's id; for a reminder, "reminder:<reminder id>".
     Column("event_id", String(64), nullable=False),
-    Column("patient_id", String(36), nullable=False),
-    Column("booking_id", String(36), nullable=True),
+    uuid_ref("patient_id"),
+    uuid_ref("booking_id", nullable=True),
     Column("channel", String(16), nullable=False),  # email|sms|push|local
     Column("template", String(64), nullable=False),  # "<kind>.<channel>"
     Column("status", String(16), nullable=False),
@@ -26,8 +27,7 @@ messages = Table(
     Column("provider_id", String(128), nullable=True),
     Column("reason", String(200), nullable=True),  # why skipped or failed; never PHI
     Column("facts", JSON, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    *timestamps(),
     UniqueConstraint("event_id", "channel", "template", name="uq_notifications_message_event"),
     Index("ix_notifications_message_patient_created", "patient_id", "created_at"),
     Index("ix_notifications_message_booking_id", "booking_id"),
@@ -40,16 +40,15 @@ messages = Table(
 reminders = Table(
     "notifications_reminder",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("booking_id", String(36), nullable=False),
-    Column("patient_id", String(36), nullable=False),
-    Column("send_at", UTCDateTime, nullable=False),
+    uuid_key(),
+    uuid_ref("booking_id"),
+    uuid_ref("patient_id"),
+    instant("send_at"),
     Column("kind", String(16), nullable=False),  # "24h", "2h" …
     Column("status", String(16), nullable=False),
-    Column("booking_start_at", UTCDateTime, nullable=False),  # the start it was scheduled for
+    instant("booking_start_at"),  # the start it was scheduled for
     Column("reason", String(200), nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    *timestamps(),
     UniqueConstraint(
         "booking_id", "kind", "booking_start_at", name="uq_notifications_reminder_slot"
     ),
@@ -62,17 +61,17 @@ reminders = Table(
 push_subscriptions = Table(
     "notifications_push_subscription",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("patient_id", String(36), nullable=False),
+    uuid_key(),
+    uuid_ref("patient_id"),
     Column("endpoint_hash", String(64), nullable=False),
     Column("endpoint_enc", Text, nullable=False),
     Column("p256dh_enc", Text, nullable=False),
     Column("auth_enc", Text, nullable=False),
     Column("user_agent", String(120), nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
+    instant("created_at"),
     # The latest registration of this browser: the time the patient (again) consented.
-    Column("updated_at", UTCDateTime, nullable=False),
-    Column("last_used_at", UTCDateTime, nullable=True),
+    instant("updated_at"),
+    instant("last_used_at", nullable=True),
     UniqueConstraint("endpoint_hash", name="uq_notifications_push_subscription_endpoint"),
     Index("ix_notifications_push_subscription_patient_id", "patient_id"),
 )

@@ -9,17 +9,17 @@ its row.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import TypeVar
 
-from clinicflow.infra.audit import AuditEntry, Outcome
-from clinicflow.infra.audit_trail import Access, OutOfScope
+from clinicflow.infra.audit import Outcome
+from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope, audit_accesses
 from clinicflow.infra.unit_of_work import Transaction, UnitsOfWork
 from clinicflow.patients.domain.access import Need, in_scope, role_may, sees_all
 from clinicflow.patients.domain.patient import Patient
 from clinicflow.patients.errors import PatientNotFound
 from clinicflow.patients.ports import PatientsUnitOfWork
-from clinicflow.shared.actor import Actor, Decision, Role, decide, require
+from clinicflow.shared.actor import Actor, Decision, Role, decide
 from clinicflow.shared.clock import Clock
 
 T = TypeVar("T")
@@ -36,20 +36,22 @@ def not_found(patient_id: str) -> PatientNotFound:
 
 class PatientGuard:
     def __init__(self, *, uow: UnitsOfWork[Transaction], clock: Clock) -> None:
-        self._uow = uow
+        # Reads and refusals: recorded in units of work of their own (`record_alone`), and
+        # `denying` turns an out-of-scope record into its denied row and 404.
+        self.trail = AuditTrail(uow, clock)
         self._clock = clock
 
     async def require_role(self, actor: Actor, need: Need, patient_id: str | None) -> None:
         """Refuse a role that may never do this (403; 401 when anonymous), leaving a denied
-        row for signed-in callers. Anonymous refusals are not recorded: anyone can send
-        them, and they reach no data."""
-        if role_may(actor, need):
-            return
-        if actor.kind != "anonymous":
-            target = patient_id if patient_id and len(patient_id) <= 36 else None
-            tried = Access("patient", patient_id or "*", target)
-            await self.record_alone(actor, need.value, [tried], outcome="denied")
-        require(actor, False, f"your role may not {need.value.replace('_', ' ')} patient records")
+        row for signed-in callers (`AuditTrail.require_role`)."""
+        target = patient_id if patient_id and len(patient_id) <= 36 else None
+        await self.trail.require_role(
+            actor,
+            role_may(actor, need),
+            need.value,
+            Access("patient", patient_id or "*", target),
+            f"your role may not {need.value.replace('_', ' ')} patient records",
+        )
 
     async def check(
         self,
@@ -60,7 +62,7 @@ class PatientGuard:
         patient_id: str,
     ) -> tuple[Patient, Decision]:
         """The record and how access was granted. Raises OutOfScope (→ 404 and a denied
-        audit row, by `denying`) otherwise; a missing record is treated like an out-of-scope
+        audit row, by `trail.denying`) otherwise; a missing record is treated like an out-of-scope
         one, so both answer alike."""
         if patient is None:
             raise OutOfScope(access(patient_id), not_found(patient_id))
@@ -71,15 +73,6 @@ class PatientGuard:
         if not decision.allowed:
             raise OutOfScope(access(patient.id), not_found(patient.id))
         return patient, decision
-
-    async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T:
-        """Run a use case; an out-of-scope record is recorded as denied and answers as if
-        it did not exist (its 404), so the answer reveals nothing about it."""
-        try:
-            return await run()
-        except OutOfScope as exc:
-            await self.record_alone(actor, action, [exc.access], outcome="denied")
-            raise exc.not_found from None
 
     def record(
         self,
@@ -94,41 +87,13 @@ class PatientGuard:
     ) -> None:
         """Audit rows in `uow`, committed with it. `reason`: why, when the action itself
         needs one (a legal hold); for break-glass the caller's stated reason is taken."""
-        now = self._clock.now()
-        if break_glass:
-            reason = actor.break_glass_reason
-        for touched in accesses:
-            uow.audit(
-                AuditEntry(
-                    actor_type=actor.kind,
-                    actor_id=actor.id[:64],
-                    role=actor.role.value,
-                    action=action,
-                    resource_type=touched.resource_type,
-                    resource_id=touched.resource_id[:64],
-                    outcome=outcome,
-                    patient_id=touched.patient_id,
-                    source_ip=actor.source_ip,
-                    request_id=actor.request_id,
-                    reason=reason,
-                    break_glass=break_glass,
-                ),
-                now,
-            )
-
-    async def record_alone(
-        self,
-        actor: Actor,
-        action: str,
-        accesses: Iterable[Access],
-        *,
-        outcome: Outcome = "allowed",
-        break_glass: bool = False,
-    ) -> None:
-        """Audit rows in a unit of work of their own (a read's, a refusal's)."""
-        accesses = list(accesses)
-        if not accesses:
-            return
-        async with self._uow() as uow:
-            self.record(uow, actor, action, accesses, outcome=outcome, break_glass=break_glass)
-            await uow.commit()
+        audit_accesses(
+            uow,
+            actor,
+            action,
+            accesses,
+            self._clock.now(),
+            outcome=outcome,
+            break_glass=break_glass,
+            reason=reason,
+        )

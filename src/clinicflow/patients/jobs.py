@@ -5,17 +5,23 @@ drop what they keep about the person, e.g. their browsers for push)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from clinicflow.catalog.domain import RetentionPolicy
-from clinicflow.infra.audit import AuditEntry
+from clinicflow.infra.audit_trail import audit_accesses
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.patients.domain import retention as rule
 from clinicflow.patients.domain.retention import Batch, PatientsDue
 from clinicflow.patients.events import deidentified
+from clinicflow.patients.guard import access
 from clinicflow.patients.ports import RetentionUnitOfWork
+from clinicflow.shared.actor import SYSTEM
 
 __all__ = ["Batch", "PatientRetention", "PatientsDue"]
+
+# Who the audit rows name: the platform, as its retention job.
+RETENTION = replace(SYSTEM, id="retention")
 
 
 class PatientRetention:
@@ -32,8 +38,7 @@ class PatientRetention:
         """Up to `limit` due patients with ids after `after`, in one unit of work."""
         async with self._uow() as uow:
             batch = await uow.records.deidentify(policy, now, after=after, limit=limit)
-            for patient_id in batch.deidentified:
-                uow.audit(_deidentify_entry(patient_id), now)
+            audit_accesses(uow, RETENTION, "deidentify", map(access, batch.deidentified), now)
             uow.publish(*(deidentified(patient_id, now) for patient_id in batch.deidentified))
             await uow.commit()
         return batch
@@ -47,15 +52,3 @@ class PatientRetention:
             done += batch.deidentified
             after = batch.next_after
         return done
-
-
-def _deidentify_entry(patient_id: str) -> AuditEntry:
-    return AuditEntry(
-        actor_type="system",
-        actor_id="retention",
-        role="system",
-        action="deidentify",
-        resource_type="patient",
-        resource_id=patient_id,
-        patient_id=patient_id,
-    )

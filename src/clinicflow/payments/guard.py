@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from clinicflow.infra.audit import AuditEntry
-from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope
+from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope, audit_entry
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.payments.domain.access import Need, in_scope, role_may
 from clinicflow.payments.errors import PaymentNotFound
@@ -68,22 +67,7 @@ class PaymentGuard:
 
     def record(self, uow: Transaction, actor: Actor, action: str, order: Owned) -> None:
         """A change of `order`, audited with the unit of work that makes it."""
-        uow.audit(entry(actor, action, access(order)), self._clock.now())
+        uow.audit(audit_entry(actor, action, access(order)), self._clock.now())
 
     async def record_read(self, actor: Actor, order: Owned, action: str = "read") -> None:
         await self.trail.record_alone(actor, action, [access(order)])
-
-
-def entry(actor: Actor, action: str, touched: Access) -> AuditEntry:
-    """The audit entry of an allowed action (as `AuditTrail` writes it)."""
-    return AuditEntry(
-        actor_type=actor.kind,
-        actor_id=actor.id[:64],
-        role=actor.role.value,
-        action=action,
-        resource_type=touched.resource_type,
-        resource_id=touched.resource_id[:64],
-        patient_id=touched.patient_id,
-        source_ip=actor.source_ip,
-        request_id=actor.request_id,
-    )

@@ -25,7 +25,8 @@ from sqlalchemy import (
     text,
 )
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.columns import check_one_of, instant, timestamps, uuid_key, uuid_ref
+from clinicflow.infra.db import metadata
 
 ORDER_STATUSES = (
     "open",  # created; no gateway payment yet (or the gateway was down)
@@ -55,17 +56,13 @@ REFUND_STATUSES = ("pending", "succeeded", "failed")
 CREDIT_USE_STATES = ("reserved", "used", "returned", "released")
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 _LINE_ACTIVE = text("state <> 'released'")
 
 orders = Table(
     "payments_order",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("patient_id", String(36), nullable=False),
+    uuid_key(),
+    uuid_ref("patient_id"),
     Column("status", String(20), nullable=False),
     Column("currency", String(3), nullable=False),
     # The itemized breakdown the order was placed at: lines, discounts and why, notes.
@@ -81,11 +78,10 @@ orders = Table(
     Column("promo_code", String(32), nullable=True),
     Column("failure_code", String(64), nullable=True),
     Column("created_by", String(80), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Column("paid_at", UTCDateTime, nullable=True),
-    CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),
-    CheckConstraint(_one_of("method", METHODS), name="method"),
+    *timestamps(),
+    instant("paid_at", nullable=True),
+    check_one_of("status", ORDER_STATUSES),
+    check_one_of("method", METHODS),
     CheckConstraint("total_cents >= 0 AND refunded_cents >= 0", name="amounts"),
     Index("ux_payments_order_provider_id", "provider", "provider_id", unique=True),
     Index("ix_payments_order_patient_created", "patient_id", "created_at"),
@@ -95,23 +91,23 @@ orders = Table(
 order_bookings = Table(
     "payments_order_booking",
     metadata,
-    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
-    Column("booking_id", String(36), nullable=False),
+    uuid_ref("order_id", "payments_order.id"),
+    uuid_ref("booking_id"),
     Column("line_index", Integer, nullable=False),
     Column("service", String(64), nullable=False),
     Column("visit_type", String(32), nullable=False),
     Column("practitioner", String(64), nullable=False),
-    Column("starts_at", UTCDateTime, nullable=False),
+    instant("starts_at"),
     Column("net_cents", Integer, nullable=False),  # the line's total after discounts
     Column("credit_id", String(80), nullable=True),  # the package credit that covers it
     Column("state", String(16), nullable=False),
     # When an expired hold was booked again for the same slot on payment: the new booking.
-    Column("confirmed_booking_id", String(36), nullable=True),
+    uuid_ref("confirmed_booking_id", nullable=True),
     Column("refunded_cents", Integer, nullable=False, server_default="0"),
     Column("cpt_codes", JSON, nullable=True),  # procedure codes for a superbill
     Column("icd10_codes", JSON, nullable=True),  # diagnosis codes
     PrimaryKeyConstraint("order_id", "booking_id"),
-    CheckConstraint(_one_of("state", LINE_STATES), name="state"),
+    check_one_of("state", LINE_STATES),
     # A booking is paid by one live order at a time; a released line frees it.
     Index(
         "ux_payments_order_booking_active",
@@ -128,21 +124,21 @@ ledger = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("entry_key", String(160), nullable=False, unique=True),
-    Column("order_id", String(36), nullable=False),
-    Column("patient_id", String(36), nullable=False),
+    uuid_ref("order_id"),
+    uuid_ref("patient_id"),
     Column("kind", String(20), nullable=False),
     Column("amount_cents", Integer, nullable=False),  # signed: money in > 0, out < 0
     Column("visits", Integer, nullable=False, server_default="0"),  # package visits, signed
     Column("currency", String(3), nullable=False),
     Column("service", String(80), nullable=True),  # a service key, or package:<key>
     Column("line_index", Integer, nullable=True),
-    Column("booking_id", String(36), nullable=True),
+    uuid_ref("booking_id", nullable=True),
     Column("provider", String(16), nullable=False),  # stripe, paypal, in_clinic, credit
     Column("provider_ref", String(64), nullable=True),  # the provider's payment id
-    Column("occurred_at", UTCDateTime, nullable=False),
+    instant("occurred_at"),
     Column("created_by", String(80), nullable=False),
     Column("reason", Text, nullable=True),
-    CheckConstraint(_one_of("kind", LEDGER_KINDS), name="kind"),
+    check_one_of("kind", LEDGER_KINDS),
     Index("ix_payments_ledger_occurred_at", "occurred_at"),
     Index("ix_payments_ledger_provider_ref", "provider", "provider_ref"),
     Index("ix_payments_ledger_order", "order_id"),
@@ -152,16 +148,15 @@ credits = Table(
     "payments_credit",
     metadata,
     Column("id", String(80), primary_key=True),  # "<order id>/<item>"
-    Column("patient_id", String(36), nullable=False),
-    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
+    uuid_ref("patient_id"),
+    uuid_ref("order_id", "payments_order.id"),
     Column("package", String(64), nullable=False),
     Column("service", String(64), nullable=False),
     Column("visit_type", String(32), nullable=False),
     Column("granted", Integer, nullable=False),
     Column("remaining", Integer, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    instant("expires_at"),
+    *timestamps(),
     CheckConstraint("remaining >= 0 AND remaining <= granted", name="remaining"),
     Index("ix_payments_credit_patient", "patient_id"),
 )
@@ -171,11 +166,11 @@ credit_uses = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("credit_id", String(80), ForeignKey("payments_credit.id"), nullable=False),
-    Column("order_id", String(36), nullable=False),
-    Column("booking_id", String(36), nullable=False),
+    uuid_ref("order_id"),
+    uuid_ref("booking_id"),
     Column("state", String(16), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    CheckConstraint(_one_of("state", CREDIT_USE_STATES), name="state"),
+    instant("at"),
+    check_one_of("state", CREDIT_USE_STATES),
     Index("ux_payments_credit_use_order_booking", "order_id", "booking_id", unique=True),
 )
 
@@ -184,9 +179,9 @@ promo_uses = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("code", String(32), nullable=False),
-    Column("patient_id", String(36), nullable=False),
+    uuid_ref("patient_id"),
     Column("order_id", String(36), nullable=False, unique=True),
-    Column("used_at", UTCDateTime, nullable=False),
+    instant("used_at"),
     Index("ix_payments_promo_use_code_patient", "code", "patient_id"),
 )
 
@@ -197,18 +192,18 @@ webhook_events = Table(
     Column("event_id", String(100), nullable=False),
     Column("type", String(40), nullable=False),
     Column("raw_type", String(80), nullable=False),
-    Column("order_id", String(36), nullable=True),
+    uuid_ref("order_id", nullable=True),
     Column("outcome", String(40), nullable=False),
-    Column("received_at", UTCDateTime, nullable=False),
+    instant("received_at"),
     PrimaryKeyConstraint("provider", "event_id"),
 )
 
 refunds = Table(
     "payments_refund",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
-    Column("booking_id", String(36), nullable=True),
+    uuid_key(),
+    uuid_ref("order_id", "payments_order.id"),
+    uuid_ref("booking_id", nullable=True),
     Column("amount_cents", Integer, nullable=False),
     Column("fee_cents", Integer, nullable=False),
     Column("rule", String(24), nullable=False),
@@ -221,9 +216,8 @@ refunds = Table(
     Column("idempotency_key", String(120), nullable=False, unique=True),
     Column("credit_returned", Boolean, nullable=False),
     Column("created_by", String(80), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    CheckConstraint(_one_of("status", REFUND_STATUSES), name="status"),
+    *timestamps(),
+    check_one_of("status", REFUND_STATUSES),
     CheckConstraint("amount_cents >= 0 AND fee_cents >= 0", name="amounts"),
     Index("ix_payments_refund_order", "order_id"),
     Index("ix_payments_refund_provider_refund", "provider", "provider_refund_id"),
@@ -241,9 +235,9 @@ request_keys = Table(
     Column("key", String(255), nullable=False),
     Column("operation", String(16), nullable=False),
     Column("request_hash", String(64), nullable=False),
-    Column("order_id", String(36), ForeignKey("payments_order.id"), nullable=False),
-    Column("locked_until", UTCDateTime, nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
+    uuid_ref("order_id", "payments_order.id"),
+    instant("locked_until", nullable=True),
+    instant("created_at"),
     PrimaryKeyConstraint("scope", "key"),
-    CheckConstraint(_one_of("operation", OPERATIONS), name="operation"),
+    check_one_of("operation", OPERATIONS),
 )

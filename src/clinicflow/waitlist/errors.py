@@ -8,42 +8,28 @@ from clinicflow.shared.errors import Conflict, InvalidRequest, NotFound
 from clinicflow.waitlist.domain.links import why_closed
 
 
-class EntryNotFound(NotFound):
-    code = "waitlist_entry_not_found"
+class EntryNotFound(NotFound, code="waitlist_entry_not_found"): ...
 
 
-class EntryClosed(Conflict):
+class EntryClosed(Conflict, code="waitlist_entry_closed"):
     """The entry has left the queue (booked, converted, withdrawn): it cannot change now."""
 
-    code = "waitlist_entry_closed"
+
+class InvalidEntry(InvalidRequest, code="validation_error"): ...
 
 
-class InvalidEntry(InvalidRequest):
-    # The same code and `errors` shape as request validation, so clients handle both alike.
-    code = "validation_error"
-
-
-class ServiceNotReady(InvalidRequest):
+class ServiceNotReady(InvalidRequest, code="service_not_ready", title="Service cannot launch yet"):
     """A launch refused: the catalog still lacks what booking needs (each item named)."""
 
-    code = "service_not_ready"
-    title = "Service cannot launch yet"
+
+class AlreadyLive(Conflict, code="service_already_live", title="Service is already bookable"): ...
 
 
-class AlreadyLive(Conflict):
-    code = "service_already_live"
-    title = "Service is already bookable"
+class LinkNotFound(NotFound, code="waitlist_link_not_found"): ...
 
 
-class LinkNotFound(NotFound):
-    code = "waitlist_link_not_found"
-
-
-class LinkClosed(Conflict):
+class LinkClosed(Conflict, code="waitlist_link_closed", title="This link can no longer book"):
     """An invitation or offer that was claimed, lapsed, withdrawn or is being claimed."""
-
-    code = "waitlist_link_closed"
-    title = "This link can no longer book"
 
 
 def no_such_link(kind: str) -> LinkNotFound:

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from clinicflow.infra.audit import AuditEntry
-from clinicflow.infra.audit_trail import Access
+from clinicflow.infra.audit_trail import Access, audit_accesses
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.shared.actor import Actor
@@ -66,22 +65,7 @@ class WaitlistGuard:
         reason: str | None = None,
     ) -> None:
         """One allowed `action` per resource, committed with `uow`'s change."""
-        for touched in accesses:
-            uow.audit(
-                AuditEntry(
-                    actor_type=actor.kind,
-                    actor_id=actor.id[:64],
-                    role=actor.role.value,
-                    action=action,
-                    resource_type=touched.resource_type,
-                    resource_id=touched.resource_id[:64],
-                    patient_id=touched.patient_id,
-                    source_ip=actor.source_ip,
-                    request_id=actor.request_id,
-                    reason=reason,
-                ),
-                now,
-            )
+        audit_accesses(uow, actor, action, accesses, now, reason=reason)
 
     async def record_alone(self, actor: Actor, action: str, accesses: Iterable[Access]) -> None:
         """A read (or a message sent), recorded in a transaction of its own."""

@@ -8,16 +8,23 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
-    ForeignKey,
     Index,
     Integer,
     String,
     Table,
-    Text,
     text,
 )
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.columns import (
+    blind_indexes,
+    check_one_of,
+    instant,
+    one_of,
+    sealed,
+    uuid_key,
+    uuid_ref,
+)
+from clinicflow.infra.db import metadata
 from clinicflow.waitlist.domain.states import (
     ENGAGEMENT_KINDS,
     INVITATION_STATUSES,
@@ -27,30 +34,20 @@ from clinicflow.waitlist.domain.states import (
     STATUSES,
 )
 
-
-def _one_of(column: str, values: tuple[str, ...] | list[str]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 # Duplicates are looked for among open entries only: after withdrawing, joining again is new.
-_OPEN = _one_of("status", sorted(s.value for s in OPEN))
+_OPEN = one_of("status", sorted(s.value for s in OPEN))
 _EMAIL_KEY = text(f"{_OPEN} AND email_bidx IS NOT NULL")
 _PHONE_KEY = text(f"{_OPEN} AND email_bidx IS NULL AND phone_bidx IS NOT NULL")
 
 entries = Table(
     "waitlist_entry",
     metadata,
-    Column("id", String(36), primary_key=True),
+    uuid_key(),
     Column("service", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     # Nullable so retention can de-identify an entry in place.
-    Column("first_name_enc", Text, nullable=True),
-    Column("last_name_enc", Text, nullable=True),
-    Column("email_enc", Text, nullable=True),
-    Column("phone_enc", Text, nullable=True),
-    Column("zip_enc", Text, nullable=True),
-    Column("email_bidx", String(64), nullable=True),
-    Column("phone_bidx", String(64), nullable=True),
+    *sealed("first_name", "last_name", "email", "phone", "zip"),
+    *blind_indexes("email", "phone"),
     Column("zip3", String(3), nullable=False),
     Column("distance_mi", Integer, nullable=True),  # to the clinic; None = place unknown
     Column("interest_level", Integer, nullable=False),
@@ -62,18 +59,18 @@ entries = Table(
     Column("campaign", String(64), nullable=True),
     Column("referrer", String(200), nullable=True),
     Column("token_hash", String(64), nullable=False),  # SHA-256 of the private token
-    Column("patient_id", String(36), nullable=True),  # once known: signed in, or converted
-    Column("booking_id", String(36), nullable=True),  # the booking that converted it
-    Column("joined_at", UTCDateTime, nullable=False),
-    Column("status_at", UTCDateTime, nullable=False),  # when the status last changed
+    uuid_ref("patient_id", nullable=True),  # once known: signed in, or converted
+    uuid_ref("booking_id", nullable=True),  # the booking that converted it
+    instant("joined_at"),
+    instant("status_at"),  # when the status last changed
     # Conversion stages, each stamped once when first reached.
-    Column("notified_at", UTCDateTime, nullable=True),
-    Column("clicked_at", UTCDateTime, nullable=True),
-    Column("booked_at", UTCDateTime, nullable=True),
-    Column("paid_at", UTCDateTime, nullable=True),
+    instant("notified_at", nullable=True),
+    instant("clicked_at", nullable=True),
+    instant("booked_at", nullable=True),
+    instant("paid_at", nullable=True),
     Column("version", Integer, nullable=False, server_default="1"),
-    Column("updated_at", UTCDateTime, nullable=False),
-    CheckConstraint(_one_of("status", STATUSES), name="status"),
+    instant("updated_at"),
+    check_one_of("status", STATUSES),
     CheckConstraint("interest_level BETWEEN 1 AND 5", name="interest_level"),
     Index("ix_waitlist_entry_token_hash", "token_hash", unique=True),
     Index("ix_waitlist_entry_service_status", "service", "status", "joined_at"),
@@ -103,12 +100,12 @@ engagements = Table(
     "waitlist_engagement",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("entry_id", String(36), ForeignKey("waitlist_entry.id"), nullable=False),
+    uuid_ref("entry_id", "waitlist_entry.id"),
     Column("kind", String(16), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
+    instant("at"),
     # The provider's event id or the message id, so a redelivered event counts once.
     Column("ref", String(64), nullable=True),
-    CheckConstraint(_one_of("kind", ENGAGEMENT_KINDS), name="kind"),
+    check_one_of("kind", ENGAGEMENT_KINDS),
     Index("ix_waitlist_engagement_entry_at", "entry_id", "at"),
     Index("ux_waitlist_engagement_entry_kind_ref", "entry_id", "kind", "ref", unique=True),
 )
@@ -120,7 +117,7 @@ waves = Table(
     metadata,
     Column("service", String(64), primary_key=True),
     Column("number", Integer, primary_key=True),
-    Column("started_at", UTCDateTime, nullable=False),
+    instant("started_at"),
     Column("capacity", Integer, nullable=False),  # places counted when it was sent
     Column("invited", Integer, nullable=False),
 )
@@ -129,43 +126,43 @@ waves = Table(
 invitations = Table(
     "waitlist_invitation",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("entry_id", String(36), ForeignKey("waitlist_entry.id"), nullable=False),
+    uuid_key(),
+    uuid_ref("entry_id", "waitlist_entry.id"),
     Column("service", String(64), nullable=False),
     Column("wave", Integer, nullable=False),
     Column("token_hash", String(64), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("status_at", UTCDateTime, nullable=False),
-    Column("booking_id", String(36), nullable=True),
-    CheckConstraint(_one_of("status", INVITATION_STATUSES), name="status"),
+    instant("expires_at"),
+    instant("created_at"),
+    instant("status_at"),
+    uuid_ref("booking_id", nullable=True),
+    check_one_of("status", INVITATION_STATUSES),
     Index("ix_waitlist_invitation_token_hash", "token_hash", unique=True),
     Index("ix_waitlist_invitation_service_status", "service", "status"),
     Index("ix_waitlist_invitation_entry_id", "entry_id"),
 )
 
-_LIVE_OFFER = text(_one_of("status", LIVE_OFFER))
+_LIVE_OFFER = text(one_of("status", LIVE_OFFER))
 
 # A freed-slot offer: the slot is held by a booking hold (`hold_id`) while the link is open.
 offers = Table(
     "waitlist_offer",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("entry_id", String(36), ForeignKey("waitlist_entry.id"), nullable=False),
-    Column("hold_id", String(36), nullable=False),
+    uuid_key(),
+    uuid_ref("entry_id", "waitlist_entry.id"),
+    uuid_ref("hold_id"),
     Column("service", String(64), nullable=False),
     Column("visit_type", String(32), nullable=False),
     Column("duration_min", Integer, nullable=False),
     Column("practitioner", String(64), nullable=False),
-    Column("start_at", UTCDateTime, nullable=False),
+    instant("start_at"),
     Column("token_hash", String(64), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("status_at", UTCDateTime, nullable=False),
-    Column("booking_id", String(36), nullable=True),
-    CheckConstraint(_one_of("status", OFFER_STATUSES), name="status"),
+    instant("expires_at"),
+    instant("created_at"),
+    instant("status_at"),
+    uuid_ref("booking_id", nullable=True),
+    check_one_of("status", OFFER_STATUSES),
     Index("ix_waitlist_offer_token_hash", "token_hash", unique=True),
     Index("ix_waitlist_offer_status_expires", "status", "expires_at"),
     Index("ix_waitlist_offer_entry_id", "entry_id"),
@@ -183,23 +180,17 @@ offers = Table(
 nurtures = Table(
     "waitlist_nurture",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("entry_id", String(36), ForeignKey("waitlist_entry.id"), nullable=False),
+    uuid_key(),
+    uuid_ref("entry_id", "waitlist_entry.id"),
     Column("seq", Integer, nullable=False),
     Column("token_hash", String(64), nullable=False),
-    Column("sent_at", UTCDateTime, nullable=False),
-    Column("clicked_at", UTCDateTime, nullable=True),
+    instant("sent_at"),
+    instant("clicked_at", nullable=True),
     Index("ix_waitlist_nurture_token_hash", "token_hash", unique=True),
     Index("ux_waitlist_nurture_entry_seq", "entry_id", "seq", unique=True),
 )
 
-PHI_COLUMNS: tuple[str, ...] = (
-    "first_name_enc",
-    "last_name_enc",
-    "email_enc",
-    "phone_enc",
-    "zip_enc",
-)
+PHI_COLUMNS: tuple[str, ...] = tuple(c.name for c in entries.c if c.name.endswith("_enc"))
 
 
 def seal_context(column: str) -> str:

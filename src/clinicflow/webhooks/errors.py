@@ -18,13 +18,10 @@ class InvalidSubscription(InvalidRequest):
         )
 
 
-class SubscriptionNotFound(NotFound):
-    code = "webhook_subscription_not_found"
+class SubscriptionNotFound(NotFound, code="webhook_subscription_not_found"): ...
 
 
-class DeliveryNotFound(NotFound):
-    code = "webhook_delivery_not_found"
+class DeliveryNotFound(NotFound, code="webhook_delivery_not_found"): ...
 
 
-class NotRetryable(Conflict):
-    code = "webhook_delivery_not_retryable"
+class NotRetryable(Conflict, code="webhook_delivery_not_retryable"): ...

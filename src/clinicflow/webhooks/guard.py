@@ -5,7 +5,7 @@ signed-in caller is recorded by the audit trail itself."""
 from __future__ import annotations
 
 from clinicflow.infra.audit import AuditEntry
-from clinicflow.infra.audit_trail import Access
+from clinicflow.infra.audit_trail import Access, audit_entry
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.webhooks.ports import Trail
 
@@ -28,13 +28,4 @@ async def require_admin(
 
 def changed(actor: Actor, action: str, subscription_id: str) -> AuditEntry:
     """A change to a subscription, for `uow.audit` (the audit trail writes the same fields)."""
-    return AuditEntry(
-        actor_type=actor.kind,
-        actor_id=actor.id[:64],
-        role=actor.role.value,
-        action=action,
-        resource_type=SUBSCRIPTION,
-        resource_id=subscription_id[:64],
-        source_ip=actor.source_ip,
-        request_id=actor.request_id,
-    )
+    return audit_entry(actor, action, Access(SUBSCRIPTION, subscription_id))

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -18,46 +17,40 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from clinicflow.infra.db import UTCDateTime, metadata
+from clinicflow.infra.columns import instant, timestamps, uuid_key, uuid_ref
+from clinicflow.infra.db import metadata
 
 subscriptions = Table(
     "webhooks_subscription",
     metadata,
-    Column("id", String(36), primary_key=True),
+    uuid_key(),
     Column("url", String(2048), nullable=False),
     Column("event_types", JSON, nullable=False),  # sorted type names, or ["*"]
     Column("description", String(200), nullable=True),
     Column("secret_enc", Text, nullable=False),
     # The secret before the last rotation, still signed with until it expires.
     Column("previous_secret_enc", Text, nullable=True),
-    Column("previous_secret_expires_at", UTCDateTime, nullable=True),
+    instant("previous_secret_expires_at", nullable=True),
     Column("active", Boolean, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    *timestamps(),
     Column("created_by", String(64), nullable=False),
 )
 
 deliveries = Table(
     "webhooks_delivery",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column(
-        "subscription_id",
-        String(36),
-        ForeignKey("webhooks_subscription.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("event_id", String(36), nullable=False),
+    uuid_key(),
+    uuid_ref("subscription_id", "webhooks_subscription.id", ondelete="CASCADE"),
+    uuid_ref("event_id"),
     Column("event_type", String(64), nullable=False),
     Column("body", Text, nullable=False),  # the JSON sent, byte for byte on every attempt
     Column("status", String(16), nullable=False),  # domain/deliveries.py DELIVERY_STATUSES
     Column("attempts", Integer, nullable=False),
     # Pending: when the next attempt is due (pushed ahead while an attempt is under way).
-    Column("next_attempt_at", UTCDateTime, nullable=True),
+    instant("next_attempt_at", nullable=True),
     Column("last_status_code", Integer, nullable=True),
     Column("last_error", String(200), nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    *timestamps(),
     UniqueConstraint("subscription_id", "event_id", name="uq_webhooks_delivery_event"),
     Index("ix_webhooks_delivery_due", "status", "next_attempt_at"),
     Index("ix_webhooks_delivery_event_id", "event_id"),
@@ -67,15 +60,10 @@ deliveries = Table(
 attempts = Table(
     "webhooks_attempt",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column(
-        "delivery_id",
-        String(36),
-        ForeignKey("webhooks_delivery.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    uuid_key(),
+    uuid_ref("delivery_id", "webhooks_delivery.id", ondelete="CASCADE"),
     Column("number", Integer, nullable=False),  # 1 for the first attempt
-    Column("at", UTCDateTime, nullable=False),
+    instant("at"),
     Column("status_code", Integer, nullable=True),  # None: no HTTP response (timeout, refused)
     Column("error", String(200), nullable=True),
     Column("duration_ms", Integer, nullable=False),

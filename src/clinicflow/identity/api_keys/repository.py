@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.identity.api_keys.domain.keys import ApiKey
 from clinicflow.identity.tables import api_keys
+from clinicflow.infra.columns import stored
 
 _k = api_keys.c
 
@@ -33,20 +34,7 @@ class SqlApiKeyRepository:
         self._conn = conn
 
     async def add(self, key: ApiKey) -> None:
-        await self._conn.execute(
-            insert(api_keys).values(
-                id=key.id,
-                secret_hash=key.secret_hash,
-                name=key.name,
-                owner=key.owner,
-                scopes=list(key.scopes),
-                tier=key.tier,
-                created_at=key.created_at,
-                last_used_at=key.last_used_at,
-                revoked_at=key.revoked_at,
-                replaced_by=key.replaced_by,
-            )
-        )
+        await self._conn.execute(insert(api_keys).values(stored(api_keys, key)))
 
     async def get(self, key_id: str) -> ApiKey | None:
         row = (await self._conn.execute(select(api_keys).where(_k.id == key_id))).first()

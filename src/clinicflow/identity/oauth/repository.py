@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.identity.oauth.domain.jwt_keys import SealedSigningKey
 from clinicflow.identity.tables import signing_keys
+from clinicflow.infra.columns import stored
 
 _k = signing_keys.c
 _PUBLISHED = select(signing_keys).where(_k.retired_at.is_(None)).order_by(_k.created_at, _k.kid)
@@ -27,15 +28,7 @@ class SqlSigningKeyRepository:
         ]
 
     async def add(self, key: SealedSigningKey) -> None:
-        await self._conn.execute(
-            insert(signing_keys).values(
-                kid=key.kid,
-                algorithm=key.algorithm,
-                private_key_enc=key.private_key_enc,
-                public_jwk=key.public_jwk,
-                created_at=key.created_at,
-            )
-        )
+        await self._conn.execute(insert(signing_keys).values(stored(signing_keys, key)))
 
     async def retire(self, kid: str, now: datetime) -> None:
         await self._conn.execute(update(signing_keys).where(_k.kid == kid).values(retired_at=now))

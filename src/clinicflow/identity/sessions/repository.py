@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.identity.sessions.domain.link import LoginLink
 from clinicflow.identity.sessions.domain.session import Session
 from clinicflow.identity.tables import login_links, sessions, users
+from clinicflow.infra.columns import stored
 
 _s, _u, _l = sessions.c, users.c, login_links.c
 _FIND = (
@@ -33,18 +34,7 @@ class SqlSessionRepository:
         self._conn = conn
 
     async def add(self, session: Session) -> None:
-        await self._conn.execute(
-            insert(sessions).values(
-                token_hash=session.token_hash,
-                kind=session.kind,
-                user_id=session.user_id,
-                patient_id=session.patient_id,
-                created_at=session.created_at,
-                last_seen_at=session.last_seen_at,
-                expires_at=session.expires_at,
-                revoked_at=session.revoked_at,
-            )
-        )
+        await self._conn.execute(insert(sessions).values(stored(sessions, session)))
 
     async def find(self, token_hash: str) -> Session | None:
         row = (await self._conn.execute(_FIND.where(_s.token_hash == token_hash))).first()
@@ -89,15 +79,7 @@ class SqlLinkRepository:
         self._conn = conn
 
     async def add(self, link: LoginLink) -> None:
-        await self._conn.execute(
-            insert(login_links).values(
-                token_hash=link.token_hash,
-                patient_id=link.patient_id,
-                created_at=link.created_at,
-                expires_at=link.expires_at,
-                used_at=link.used_at,
-            )
-        )
+        await self._conn.execute(insert(login_links).values(stored(login_links, link)))
 
     async def claim(self, token_hash: str, now: datetime) -> str | None:
         # One conditional update: of two requests with one link, only one matches.

@@ -5,16 +5,14 @@ from __future__ import annotations
 from clinicflow.shared.errors import Conflict, DomainError
 
 
-class SecondFactorRequired(DomainError):
-    code = "totp_required"
-    status = 401
-    title = "Second factor required"
+class SecondFactorRequired(
+    DomainError, code="totp_required", status=401, title="Second factor required"
+): ...
 
 
-class SignInBackoff(DomainError):
-    code = "sign_in_backoff"
-    status = 429
-    title = "Too many failed sign-ins"
+class SignInBackoff(
+    DomainError, code="sign_in_backoff", status=429, title="Too many failed sign-ins"
+): ...
 
 
 class UsernameTaken(Conflict):

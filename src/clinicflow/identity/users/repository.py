@@ -35,6 +35,7 @@ from clinicflow.identity.tables import signin_account, signin_backoff, signin_kn
 from clinicflow.identity.users.domain.accounts import User
 from clinicflow.identity.users.domain.backoff import BackoffPolicy
 from clinicflow.identity.users.errors import UsernameTaken
+from clinicflow.infra.columns import stored
 from clinicflow.infra.db import insert_ignoring_duplicates
 
 _u = users.c
@@ -66,23 +67,7 @@ class SqlUserRepository:
 
     async def add(self, user: User) -> None:
         try:
-            await self._conn.execute(
-                insert(users).values(
-                    id=user.id,
-                    username=user.username,
-                    role=user.role,
-                    practitioner=user.practitioner,
-                    password_hash=user.password_hash,
-                    totp_secret_enc=user.totp_secret_enc,
-                    totp_confirmed_at=user.totp_confirmed_at,
-                    totp_last_step=user.totp_last_step,
-                    active=user.active,
-                    failed_logins=user.failed_logins,
-                    last_login_at=user.last_login_at,
-                    created_at=user.created_at,
-                    updated_at=user.updated_at,
-                )
-            )
+            await self._conn.execute(insert(users).values(stored(users, user)))
         except IntegrityError as exc:  # the unique username; the transaction is spoilt
             raise UsernameTaken(
                 f"a user named {user.username!r} already exists; choose another"

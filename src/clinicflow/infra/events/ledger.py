@@ -31,7 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.bus import Published
-from clinicflow.infra.db import Database, UTCDateTime, insert_ignoring_duplicates, metadata
+from clinicflow.infra.columns import instant, uuid_ref
+from clinicflow.infra.db import Database, insert_ignoring_duplicates, metadata
 from clinicflow.infra.inbox import mark_handled, was_handled
 from clinicflow.infra.outbox import outbox
 from clinicflow.infra.relay import published_from_row
@@ -44,16 +45,16 @@ deliveries = Table(
     "infra_delivery",
     metadata,
     Column("subscriber", String(64), nullable=False),
-    Column("event_id", String(36), nullable=False),
+    uuid_ref("event_id"),
     Column("seq", Integer, nullable=False),  # the event's outbox id
     Column("event_type", String(64), nullable=False),
     Column("aggregate_type", String(32), nullable=False),
-    Column("aggregate_id", String(36), nullable=False),
+    uuid_ref("aggregate_id"),
     Column("status", String(16), nullable=False),  # pending | dead | done
     Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", UTCDateTime, nullable=False),
+    instant("next_attempt_at"),
     Column("last_error", String(128), nullable=True),  # the exception's type: never PHI
-    Column("updated_at", UTCDateTime, nullable=False),
+    instant("updated_at"),
     PrimaryKeyConstraint("subscriber", "event_id"),
     Index("ix_infra_delivery_due", "subscriber", "status", "next_attempt_at"),
     Index("ix_infra_delivery_aggregate", "subscriber", "aggregate_type", "aggregate_id", "seq"),

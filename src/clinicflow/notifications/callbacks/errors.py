@@ -5,6 +5,6 @@ from __future__ import annotations
 from clinicflow.shared.errors import Forbidden
 
 
-class WebhookRefused(Forbidden):
-    code = "webhook_not_authenticated"
-    title = "Webhook not authenticated"
+class WebhookRefused(
+    Forbidden, code="webhook_not_authenticated", title="Webhook not authenticated"
+): ...

@@ -5,6 +5,6 @@ from __future__ import annotations
 from clinicflow.shared.errors import NotFound
 
 
-class PushNotConfigured(NotFound):
-    code = "push_not_configured"
-    title = "Push notifications are not configured"
+class PushNotConfigured(
+    NotFound, code="push_not_configured", title="Push notifications are not configured"
+): ...

@@ -89,7 +89,7 @@ class PatientService:
                 await uow.commit()
             return changed
 
-        return await self._guard.denying(actor, "update", run)
+        return await self._guard.trail.denying(actor, "update", run)
 
     async def merge(self, actor: Actor, source_id: str, target_id: str) -> PatientView:
         """Move everything of `source_id` onto `target_id`, which survives. The duplicate
@@ -128,7 +128,7 @@ class PatientService:
                 await uow.commit()
             return survivor
 
-        return await self._guard.denying(actor, "merge", run)
+        return await self._guard.trail.denying(actor, "merge", run)
 
     async def set_legal_hold(
         self, actor: Actor, patient_id: str, on: bool, reason: str
@@ -147,7 +147,7 @@ class PatientService:
                 await uow.commit()
             return changed
 
-        return await self._guard.denying(actor, "legal_hold", run)
+        return await self._guard.trail.denying(actor, "legal_hold", run)
 
     async def _lock_pair(
         self, uow: PatientsUnitOfWork, actor: Actor, source_id: str, target_id: str
@@ -178,12 +178,12 @@ class PatientReader:
                 patient, decision = await self._guard.check(
                     uow, actor, Need.READ, found, patient_id
                 )
-            await self._guard.record_alone(
+            await self._guard.trail.record_alone(
                 actor, "read", [access(patient_id)], break_glass=decision.break_glass
             )
             return patient
 
-        return await self._guard.denying(actor, "read", load)
+        return await self._guard.trail.denying(actor, "read", load)
 
     async def search(
         self, actor: Actor, *, email: str | None, phone: str | None
@@ -194,7 +194,7 @@ class PatientReader:
             found = await uow.patients.find(email=email, phone=phone)
             if actor.role is Role.PRACTITIONER and not sees_all(actor, Need.SEARCH):
                 found = [p for p in found if await uow.visits.seen_by(actor.practitioner, p.id)]
-        await self._guard.record_alone(actor, "search", [access(p.id) for p in found])
+        await self._guard.trail.record_alone(actor, "search", [access(p.id) for p in found])
         return found
 
     async def record(self, actor: Actor, patient_id: str) -> RecordView:
@@ -207,12 +207,12 @@ class PatientReader:
                     uow, actor, Need.RECORD, found, patient_id
                 )
                 view = await self._assemble(uow, patient)
-            await self._guard.record_alone(
+            await self._guard.trail.record_alone(
                 actor, "read_record", [access(patient_id)], break_glass=decision.break_glass
             )
             return view
 
-        return await self._guard.denying(actor, "read_record", load)
+        return await self._guard.trail.denying(actor, "read_record", load)
 
     async def _assemble(self, uow: PatientsUnitOfWork, patient: Patient) -> RecordView:
         now = self._clock.now()

@@ -5,59 +5,44 @@ from __future__ import annotations
 from clinicflow.shared.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 
-class UnknownPriceItem(InvalidRequest):
+class UnknownPriceItem(InvalidRequest, code="unknown_price_item"):
     """A line names a service, visit type or package the catalog does not have."""
 
-    code = "unknown_price_item"
 
-
-class PromotionRejected(DomainError):
+class PromotionRejected(
+    DomainError, code="promotion_rejected", status=422, title="Promotion code cannot be used"
+):
     """A promotion code that exists but cannot be used on this order now."""
 
-    code = "promotion_rejected"
-    status = 422
-    title = "Promotion code cannot be used"
+
+class UnknownPromotionCode(PromotionRejected, code="unknown_promotion_code"): ...
 
 
-class UnknownPromotionCode(PromotionRejected):
-    code = "unknown_promotion_code"
+class PromotionNotStarted(PromotionRejected, code="promotion_not_started"): ...
 
 
-class PromotionNotStarted(PromotionRejected):
-    code = "promotion_not_started"
+class PromotionExpired(PromotionRejected, code="promotion_expired"): ...
 
 
-class PromotionExpired(PromotionRejected):
-    code = "promotion_expired"
+class PromotionUsedUp(PromotionRejected, code="promotion_used_up"): ...
 
 
-class PromotionUsedUp(PromotionRejected):
-    code = "promotion_used_up"
+class PromotionPatientLimitReached(PromotionRejected, code="promotion_patient_limit_reached"): ...
 
 
-class PromotionPatientLimitReached(PromotionRejected):
-    code = "promotion_patient_limit_reached"
+class PromotionNotApplicable(PromotionRejected, code="promotion_not_applicable"): ...
 
 
-class PromotionNotApplicable(PromotionRejected):
-    code = "promotion_not_applicable"
+class UnknownCredit(NotFound, code="unknown_credit"): ...
 
 
-class UnknownCredit(NotFound):
-    code = "unknown_credit"
-
-
-class CreditUnavailable(Conflict):
+class CreditUnavailable(Conflict, code="credit_unavailable", title="No package credit available"):
     """No usable credit: none left, expired, or none for that service and visit type."""
 
-    code = "credit_unavailable"
-    title = "No package credit available"
+
+class CreditNotReturnable(
+    Conflict, code="credit_not_returnable", title="Package credit cannot be returned"
+): ...
 
 
-class CreditNotReturnable(Conflict):
-    code = "credit_not_returnable"
-    title = "Package credit cannot be returned"
-
-
-class InvalidRefundOverride(InvalidRequest):
-    code = "invalid_refund_override"
+class InvalidRefundOverride(InvalidRequest, code="invalid_refund_override"): ...

@@ -1,0 +1,36 @@
+"""A server run as a process of its own (`clinicflow serve`, `demo`, uvicorn): a free port to
+give it, and waiting until it answers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[Any], *, seconds: int = 60) -> None:
+    """Return once `url` answers 200; fail when `proc` exits first (with what it wrote to a
+    piped stderr) or when `seconds` pass."""
+    # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
+    with httpx.Client(timeout=1) as poll:
+        for _ in range(seconds * 10):
+            if proc.poll() is not None:
+                said = proc.stderr.read() if proc.stderr else ""
+                raise AssertionError(f"{proc.args} exited with {proc.returncode}: {said!r}")
+            try:
+                if poll.get(url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)  # polling for readiness, not waiting for the clock
+    raise AssertionError(f"{url} did not answer within {seconds} s")
