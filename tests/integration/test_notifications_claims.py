@@ -14,6 +14,7 @@ from test_notifications import book, rows
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.notifications import Notifications, build_notifications
+from clinicflow.notifications.ports import Email
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
 from support.notifications import envelope, smtp_email, smtp_server
@@ -80,8 +81,8 @@ class Crashing:
     def __init__(self) -> None:
         self.message_ids: list[str | None] = []
 
-    async def send_email(self, *args: object, message_id: str | None = None, **_: object) -> None:
-        self.message_ids.append(message_id)
+    async def send_email(self, email: Email) -> None:
+        self.message_ids.append(email.message_id)
         raise Died
 
 
