@@ -4,7 +4,7 @@ conversation (aiosmtpd); retries, the circuit breaker and the SMTP fallback arou
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import httpx
@@ -31,6 +31,9 @@ from clinicflow.notifications.ports import (
 from clinicflow.shared.clock import FixedClock
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_smtp import FakeSmtpRelay
+from support.fake_vendor import http, serving
+
+__all__ = ["http"]  # the fixture, imported for pytest
 
 SENDER = "Clinic <no-reply@clinic.example>"
 TO = "patient@example.org"
@@ -41,17 +44,7 @@ NO_WAIT = RetryPolicy(attempts=3, wait=wait_none())
 
 @pytest.fixture
 def sendgrid() -> Iterator[FakeSendGrid]:
-    fake = FakeSendGrid()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+    yield from serving(FakeSendGrid())
 
 
 @pytest.fixture
@@ -61,10 +54,7 @@ def email(sendgrid: FakeSendGrid, http: httpx.AsyncClient) -> SendGridEmail:
 
 @pytest.fixture
 def relay() -> Iterator[FakeSmtpRelay]:
-    fake = FakeSmtpRelay()
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakeSmtpRelay())
 
 
 def _smtp(relay: FakeSmtpRelay, clock: FixedClock) -> SmtpEmail:

@@ -33,6 +33,7 @@ from clinicflow.patients import PatientDetails, PatientDirectory
 from support import forked_cli
 from support.event_bus import REDIS_URL, redis_stream
 from support.fake_smtp import FakeSmtpRelay
+from support.fake_vendor import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "clinic.yaml"
@@ -65,10 +66,7 @@ def stream() -> Iterator[str]:
 
 @pytest.fixture
 def relay() -> Iterator[TimedRelay]:
-    server = TimedRelay()
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(TimedRelay())
 
 
 async def _seed(url: str, data_dir: Path) -> None:

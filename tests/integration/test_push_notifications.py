@@ -40,6 +40,7 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from support.app import CLINIC_YAML, staff_session
 from support.fake_push import FakePushService, b64url
+from support.fake_vendor import serving
 from support.notifications import browsers_of, envelope, save_browser
 
 SUBJECT = "mailto:ops@clinic.example"
@@ -94,10 +95,7 @@ async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Cont
 
 @pytest.fixture
 def service(vapid_key: ec.EllipticCurvePrivateKey, clock: FixedClock) -> Iterator[FakePushService]:
-    fake = FakePushService(vapid_key.public_key(), clock.now())
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakePushService(vapid_key.public_key(), clock.now()))
 
 
 def browser_json(subscription: PushSubscription) -> dict[str, Any]:
