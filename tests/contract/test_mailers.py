@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import stat
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.adapters.messaging.plain import PlainMailer
 from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.identity import Mailer
 from clinicflow.shared.clock import FixedClock
+from support.fake_smtp import FakeSmtpRelay
+from support.fake_vendor import serving
 
 SENDER = "Clinic <no-reply@clinic.example>"
 TO = "patient@example.org"
@@ -28,29 +27,9 @@ SUBJECT = "Your sign-in link"
 TEXT = "Open https://clinic.example/sign-in/abc to sign in. Ärztin Jörg says hello."
 
 
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[Controller, Collector]]:
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, collector
-    controller.stop()
+def smtp_server() -> Iterator[FakeSmtpRelay]:
+    yield from serving(FakeSmtpRelay())
 
 
 def _parse(raw: bytes) -> EmailMessage:
@@ -60,15 +39,14 @@ def _parse(raw: bytes) -> EmailMessage:
 
 
 async def test_smtp_mailer_delivers_recipient_subject_and_body(
-    smtp_server: tuple[Controller, Collector], clock: FixedClock
+    smtp_server: FakeSmtpRelay, clock: FixedClock
 ) -> None:
-    controller, collector = smtp_server
-    smtp = SmtpEmail("127.0.0.1", controller.port, SENDER, timeout=5, clock=clock)
+    smtp = SmtpEmail("127.0.0.1", smtp_server.port, SENDER, timeout=5, clock=clock)
     mailer: Mailer = PlainMailer(smtp)
 
     await mailer.send(TO, SUBJECT, TEXT)
 
-    [envelope] = collector.envelopes
+    [envelope] = smtp_server.envelopes
     assert envelope.mail_from == "no-reply@clinic.example"
     assert envelope.rcpt_tos == [TO]
     message = _parse(envelope.original_content)

@@ -4,7 +4,7 @@ conversation (aiosmtpd); retries, the circuit breaker and the SMTP fallback arou
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import httpx
@@ -23,6 +23,7 @@ from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.notifications.ports import (
     Attachment,
     CircuitOpen,
+    Email,
     EmailSender,
     MessageRejected,
     ProviderUnavailable,
@@ -30,26 +31,20 @@ from clinicflow.notifications.ports import (
 from clinicflow.shared.clock import FixedClock
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_smtp import FakeSmtpRelay
+from support.fake_vendor import http, serving
+
+__all__ = ["http"]  # the fixture, imported for pytest
 
 SENDER = "Clinic <no-reply@clinic.example>"
 TO = "patient@example.org"
 INVITE = Attachment("visit.ics", "text/calendar", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+HI = Email(TO, "Hi", "Text")
 NO_WAIT = RetryPolicy(attempts=3, wait=wait_none())
 
 
 @pytest.fixture
 def sendgrid() -> Iterator[FakeSendGrid]:
-    fake = FakeSendGrid()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+    yield from serving(FakeSendGrid())
 
 
 @pytest.fixture
@@ -59,10 +54,7 @@ def email(sendgrid: FakeSendGrid, http: httpx.AsyncClient) -> SendGridEmail:
 
 @pytest.fixture
 def relay() -> Iterator[FakeSmtpRelay]:
-    fake = FakeSmtpRelay()
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakeSmtpRelay())
 
 
 def _smtp(relay: FakeSmtpRelay, clock: FixedClock) -> SmtpEmail:
@@ -72,7 +64,7 @@ def _smtp(relay: FakeSmtpRelay, clock: FixedClock) -> SmtpEmail:
 async def test_sendgrid_posts_the_documented_mail_send_body(
     email: SendGridEmail, sendgrid: FakeSendGrid
 ) -> None:
-    result = await email.send_email(TO, "Your visit", "Plain", "<p>Rich</p>", [INVITE])
+    result = await email.send_email(Email(TO, "Your visit", "Plain", "<p>Rich</p>", [INVITE]))
 
     [sent] = sendgrid.messages
     assert result.provider == "sendgrid"
@@ -102,7 +94,7 @@ async def test_a_refused_address_is_rejected_without_echoing_it_nor_falling_back
     sendgrid.refused.add(TO)
 
     with pytest.raises(MessageRejected) as caught:
-        await FallbackEmail(email, _smtp(relay, clock)).send_email(TO, "Hi", "Text")
+        await FallbackEmail(email, _smtp(relay, clock)).send_email(HI)
 
     assert caught.value.code == "400"
     assert "suppression list" in str(caught.value)
@@ -114,7 +106,7 @@ async def test_a_wrong_api_key_is_rejected(sendgrid: FakeSendGrid, http: httpx.A
     email = SendGridEmail(http, "SG.wrong", SENDER, base_url=sendgrid.url)
 
     with pytest.raises(MessageRejected, match="authorization grant") as caught:
-        await email.send_email(TO, "Hi", "Text")
+        await email.send_email(HI)
     assert caught.value.code == "401"
 
 
@@ -125,7 +117,7 @@ async def test_throttling_and_server_errors_are_unavailability(
     sendgrid.failing = status
 
     with pytest.raises(ProviderUnavailable, match=str(status)):
-        await email.send_email(TO, "Hi", "Text")
+        await email.send_email(HI)
 
 
 async def test_timeouts_and_unreachable_hosts_are_unavailability() -> None:
@@ -134,11 +126,11 @@ async def test_timeouts_and_unreachable_hosts_are_unavailability() -> None:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(time_out)) as slow:
         with pytest.raises(ProviderUnavailable, match="timed out"):
-            await SendGridEmail(slow, API_KEY, SENDER).send_email(TO, "Hi", "Text")
+            await SendGridEmail(slow, API_KEY, SENDER).send_email(HI)
     async with httpx.AsyncClient(trust_env=False) as client:
         closed = SendGridEmail(client, API_KEY, SENDER, base_url="http://127.0.0.1:9")
         with pytest.raises(ProviderUnavailable, match="unreachable"):
-            await closed.send_email(TO, "Hi", "Text")
+            await closed.send_email(HI)
 
 
 async def test_unavailability_is_retried_until_it_succeeds(
@@ -147,7 +139,7 @@ async def test_unavailability_is_retried_until_it_succeeds(
     sendgrid.answers = [503, 429]
     resilient = ResilientEmail(email, CircuitBreaker("sendgrid"), NO_WAIT)
 
-    result = await resilient.send_email(TO, "Hi", "Text")
+    result = await resilient.send_email(HI)
 
     assert result.provider == "sendgrid"
     assert sendgrid.requests == 3
@@ -163,7 +155,7 @@ async def test_a_rejection_is_neither_retried_nor_counted_against_the_circuit(
 
     for _ in range(2):
         with pytest.raises(MessageRejected):
-            await resilient.send_email(TO, "Hi", "Text")
+            await resilient.send_email(HI)
 
     assert sendgrid.requests == 2
     assert await breaker.state() == "closed"
@@ -177,10 +169,10 @@ async def test_the_circuit_opens_after_repeated_outages_and_stops_calling(
     resilient = ResilientEmail(email, breaker, NO_WAIT)
 
     with pytest.raises(ProviderUnavailable) as first:
-        await resilient.send_email(TO, "Hi", "Text")
+        await resilient.send_email(HI)
     assert not isinstance(first.value, CircuitOpen)
     with pytest.raises(CircuitOpen):
-        await resilient.send_email(TO, "Hi", "Text")
+        await resilient.send_email(HI)
 
     assert sendgrid.requests == 3
     assert await breaker.state() == "open"
@@ -196,12 +188,12 @@ async def test_after_the_pause_one_success_closes_the_circuit(
     breaker = CircuitBreaker("sendgrid", threshold=1, reset_after=30)
     resilient = ResilientEmail(email, breaker, RetryPolicy(attempts=1, wait=wait_none()))
     with pytest.raises(ProviderUnavailable):
-        await resilient.send_email(TO, "Hi", "Text")
+        await resilient.send_email(HI)
     assert await breaker.state() == "open"
 
     now[0] += 31
     sendgrid.failing = None
-    await resilient.send_email(TO, "Hi", "Text")
+    await resilient.send_email(HI)
 
     assert await breaker.state() == "closed"
 
@@ -216,7 +208,7 @@ async def test_fallback_sends_through_smtp_when_sendgrid_answers_503(
     primary = ResilientEmail(email, CircuitBreaker("sendgrid"), NO_WAIT)
     sender: EmailSender = FallbackEmail(primary, _smtp(relay, clock))
 
-    result = await sender.send_email(TO, "Your visit", "Plain", "<p>Rich</p>", [INVITE])
+    result = await sender.send_email(Email(TO, "Your visit", "Plain", "<p>Rich</p>", [INVITE]))
 
     assert result.provider == "smtp"
     assert sendgrid.requests == 3
@@ -244,8 +236,8 @@ async def test_fallback_skips_sendgrid_while_its_circuit_is_open(
     primary = ResilientEmail(email, CircuitBreaker("sendgrid", threshold=1), NO_WAIT)
     sender = FallbackEmail(primary, _smtp(relay, clock))
 
-    await sender.send_email(TO, "One", "Text")
-    await sender.send_email(TO, "Two", "Text")
+    await sender.send_email(Email(TO, "One", "Text"))
+    await sender.send_email(Email(TO, "Two", "Text"))
 
     assert sendgrid.requests == 1
     assert len(relay.envelopes) == 2
@@ -261,7 +253,7 @@ async def test_smtp_refusals_map_to_rejection_or_unavailability(
     relay.rcpt_reply = reply
 
     with pytest.raises(error) as caught:
-        await _smtp(relay, clock).send_email(TO, "Hi", "Text")
+        await _smtp(relay, clock).send_email(HI)
     assert TO not in str(caught.value)
 
 
@@ -269,7 +261,7 @@ async def test_an_unreachable_smtp_relay_is_unavailability(clock: FixedClock) ->
     relay = SmtpEmail("127.0.0.1", 9, SENDER, timeout=5, clock=clock)
 
     with pytest.raises(ProviderUnavailable, match="unreachable"):
-        await relay.send_email(TO, "Hi", "Text")
+        await relay.send_email(HI)
 
 
 async def test_reprs_hide_the_credentials(http: httpx.AsyncClient) -> None:

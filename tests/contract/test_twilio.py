@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -28,6 +28,9 @@ from clinicflow.notifications.ports import (
     SmsSender,
 )
 from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, WebhookReceiver
+from support.fake_vendor import http, serving
+
+__all__ = ["http"]  # the fixture, imported for pytest
 
 FROM = "+15005550006"
 TO = "+15551230001"
@@ -58,25 +61,12 @@ DOC_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakeTwilio())
 
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
-    fake = WebhookReceiver()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+    yield from serving(WebhookReceiver())
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -26,6 +26,9 @@ from clinicflow.notifications.ports import (
 )
 from clinicflow.shared.clock import FixedClock
 from support.fake_push import FakePushService, b64url
+from support.fake_vendor import http, serving
+
+__all__ = ["http"]  # the fixture, imported for pytest
 
 SUBJECT = "mailto:ops@clinic.example"
 PAYLOAD = json.dumps({"title": "Visit tomorrow", "body": "09:00 with Dr Jörg"}).encode()
@@ -47,17 +50,7 @@ def _pem(key: ec.EllipticCurvePrivateKey) -> str:
 
 @pytest.fixture
 def service(vapid_key: ec.EllipticCurvePrivateKey, clock: FixedClock) -> Iterator[FakePushService]:
-    fake = FakePushService(vapid_key.public_key(), clock.now())
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
+    yield from serving(FakePushService(vapid_key.public_key(), clock.now()))
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy import select
 
 from clinicflow.catalog.service import load_catalog
@@ -32,11 +31,12 @@ from clinicflow.notifications.domain.messages import message_id_header
 from clinicflow.notifications.tables import messages
 from clinicflow.patients import PatientDetails, PatientDirectory
 from support import forked_cli
+from support.event_bus import REDIS_URL, redis_stream
 from support.fake_smtp import FakeSmtpRelay
+from support.fake_vendor import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "clinic.yaml"
-REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SENDER = "Riverbend <no-reply@clinic.example>"
 # Smaller runs for exploring locally: MESSAGE_CRASH_EVENTS=200 MESSAGE_CRASH_KILLS=4.
 EVENTS = int(os.environ.get("MESSAGE_CRASH_EVENTS", "1000"))
@@ -60,25 +60,13 @@ class TimedRelay(FakeSmtpRelay):
 
 @pytest.fixture
 def stream() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc}); message crash test skipped")
-    name = f"test:{uuid.uuid4().hex[:12]}:message-crash"
-    yield name
-    client.delete(name)
-    client.close()
+    with redis_stream("message-crash", "message crash test") as name:
+        yield name
 
 
 @pytest.fixture
 def relay() -> Iterator[TimedRelay]:
-    server = TimedRelay()
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(TimedRelay())
 
 
 async def _seed(url: str, data_dir: Path) -> None:

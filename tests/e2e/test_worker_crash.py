@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,24 +21,15 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import Event
 from support.db import written
+from support.event_bus import REDIS_URL, redis_stream
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
 def stream() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc}); worker crash test skipped")
-    name = f"test:{uuid.uuid4().hex[:12]}:events"
-    yield name
-    client.delete(name)
-    client.close()
+    with redis_stream("events", "worker crash test") as name:
+        yield name
 
 
 async def _prepare(url: str, event: Event) -> None:

@@ -35,6 +35,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 from support.fake_sendgrid import API_KEY, FakeSendGrid
+from support.fake_vendor import serving
 from support.notifications import envelope
 from support.waitlist import admin_headers, clinic_yaml, join, person
 
@@ -48,10 +49,7 @@ KINDS = ("confirmation", "rescheduled", "cancelled", "reminder", "receipt", "ref
 
 @pytest.fixture
 def sendgrid() -> Iterator[FakeSendGrid]:
-    fake = FakeSendGrid()
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakeSendGrid())
 
 
 def settings_with(database_url: str, tmp_path: Path, **values: Any) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from support.event_bus import (
     Boom,
     Recorder,
     booking_event,
-    create_effect_log,
+    db,
     delivery,
     effects,
     make_bus,
@@ -32,14 +31,7 @@ from support.event_bus import (
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.database_url)
-    await create_effect_log(database)
-    yield database
-    await database.dispose()
+__all__ = ["db"]  # the fixture, imported for pytest
 
 
 async def test_a_booking_event_reaches_its_subscriber_exactly_once(

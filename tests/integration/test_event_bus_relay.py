@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,7 +17,7 @@ from clinicflow.shared.clock import FixedClock
 from support.event_bus import (
     Recorder,
     booking_event,
-    create_effect_log,
+    db,
     effects,
     make_bus,
     record_events,
@@ -25,6 +25,7 @@ from support.event_bus import (
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
+__all__ = ["db"]  # the fixture, imported for pytest
 
 
 class RelayDied(RuntimeError):
@@ -60,14 +61,6 @@ class Collecting:
     async def redeliver(self, item: Published, subscriber: str) -> None: ...
 
     async def aclose(self) -> None: ...
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.database_url)
-    await create_effect_log(database)
-    yield database
-    await database.dispose()
 
 
 async def test_a_relay_that_dies_before_marking_the_rows_loses_nothing(

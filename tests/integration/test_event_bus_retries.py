@@ -1,10 +1,9 @@
 """Failing subscribers: backoff on the injected clock, dead letters, replay, and the order
-of an aggregate's events."""
+of an aggregate's events (on each transport)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,23 +20,19 @@ from support import event_bus as support
 from support.event_bus import (
     Recorder,
     booking_event,
+    bus_settings,
     create_effect_log,
+    db,
     delivery,
     effects,
     make_bus,
     record_events,
+    redis_pending,
 )
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.database_url)
-    await create_effect_log(database)
-    yield database
-    await database.dispose()
+__all__ = ["bus_settings", "db"]  # the fixture, imported for pytest
 
 
 async def test_a_failing_subscriber_is_retried_with_backoff_then_dead_lettered(
@@ -73,10 +68,11 @@ async def test_a_failing_subscriber_is_retried_with_backoff_then_dead_lettered(
 
 
 async def test_a_failing_first_event_holds_back_the_next_of_its_aggregate(
-    settings: Settings, db: Database, clock: FixedClock
+    bus_settings: Settings, db: Database, clock: FixedClock
 ) -> None:
+    redis = bus_settings.event_transport == "redis"
     recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])
+    bus = make_bus(bus_settings, db, clock, [recorder])
     created = booking_event(clock, "b-1")
     moved = booking_event(clock, "b-1", "booking.rescheduled")
     other = booking_event(clock, "b-2")
@@ -85,6 +81,8 @@ async def test_a_failing_first_event_holds_back_the_next_of_its_aggregate(
 
     await bus.run_once()
     assert recorder.calls == [created.event_id, other.event_id]
+    if redis:  # the failed one and the one behind it
+        assert await redis_pending(bus, "projector") == 2
     recorder.failing.clear()
     await bus.run_once()  # the first is not due yet: the second still waits
     assert moved.event_id not in recorder.calls
@@ -94,6 +92,8 @@ async def test_a_failing_first_event_holds_back_the_next_of_its_aggregate(
 
     assert recorder.calls[2:] == [created.event_id, moved.event_id]
     assert await effects(db, "projector") == [other.event_id, created.event_id, moved.event_id]
+    if redis:
+        assert await redis_pending(bus, "projector") == 0
     await bus.aclose()
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from test_booking_api import booking
 
 from clinicflow.bootstrap import Container
-from clinicflow.bootstrap.notifications import Notifications, build_notifications
+from clinicflow.bootstrap.notifications import Notifications
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.audit import audit_log
 from clinicflow.notifications.messages.api import router
@@ -26,6 +26,7 @@ from support.fake_smtp import FakeSmtpRelay
 from support.notifications import (
     FakeSms,
     envelope,
+    notifications_of,
     smtp_email,
     smtp_server,
 )
@@ -50,12 +51,9 @@ def notifications(
     smtp_server: FakeSmtpRelay,
     sms: FakeSms,
 ) -> Notifications:
-    built = build_notifications(
-        db=container.db,
-        clock=clock,
-        catalog=container.catalog,
-        keys=container.keys,
-        trail=container.trail,
+    built = notifications_of(
+        container,
+        clock,
         email=smtp_email(smtp_server.port, clock),
         sms=sms,
         public_url=PUBLIC,
@@ -204,12 +202,9 @@ async def test_failed_send_is_recorded_and_retried_on_redelivery(
     clock: FixedClock,
     smtp_server: FakeSmtpRelay,
 ) -> None:
-    dead = build_notifications(
-        db=container.db,
-        clock=clock,
-        catalog=container.catalog,
-        keys=container.keys,
-        trail=container.trail,
+    dead = notifications_of(
+        container,
+        clock,
         email=smtp_email(1, clock),  # nothing listens on port 1
         public_url=PUBLIC,
     )
@@ -221,12 +216,9 @@ async def test_failed_send_is_recorded_and_retried_on_redelivery(
     assert email.status == "failed"
     assert "pat1" not in (email.reason or "")
 
-    alive = build_notifications(
-        db=container.db,
-        clock=clock,
-        catalog=container.catalog,
-        keys=container.keys,
-        trail=container.trail,
+    alive = notifications_of(
+        container,
+        clock,
         email=smtp_email(smtp_server.port, clock),
         public_url=PUBLIC,
     )

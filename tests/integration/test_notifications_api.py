@@ -13,11 +13,11 @@ from test_notifications import app_client, book
 
 from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
-from clinicflow.bootstrap.notifications import Notifications, build_notifications
+from clinicflow.bootstrap.notifications import Notifications
 from clinicflow.infra.audit import audit_log
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
-from support.notifications import envelope
+from support.notifications import envelope, notifications_of
 
 __all__ = ["app_client"]
 
@@ -25,12 +25,9 @@ __all__ = ["app_client"]
 @pytest.fixture
 def notifications(container: Container, clock: FixedClock) -> Notifications:
     """The embedded default: email to the local mailbox, no SMS provider (SMS kept locally)."""
-    built = build_notifications(
-        db=container.db,
-        clock=clock,
-        catalog=container.catalog,
-        keys=container.keys,
-        trail=container.trail,
+    built = notifications_of(
+        container,
+        clock,
         email=MailboxEmail(container.settings.data_dir / "mailbox", "clinic@localhost", clock),
         public_url="https://clinic.example",
     )

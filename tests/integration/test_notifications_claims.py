@@ -13,10 +13,11 @@ import pytest
 from test_notifications import book, rows
 
 from clinicflow.bootstrap import Container
-from clinicflow.bootstrap.notifications import Notifications, build_notifications
+from clinicflow.bootstrap.notifications import Notifications
+from clinicflow.notifications.ports import Email
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
-from support.notifications import envelope, smtp_email, smtp_server
+from support.notifications import envelope, notifications_of, smtp_email, smtp_server
 
 pytestmark = pytest.mark.both_databases
 
@@ -26,12 +27,9 @@ TIMEOUT = timedelta(minutes=5)
 
 
 def wired(container: Container, clock: FixedClock, smtp: FakeSmtpRelay) -> Notifications:
-    return build_notifications(
-        db=container.db,
-        clock=clock,
-        catalog=container.catalog,
-        keys=container.keys,
-        trail=container.trail,
+    return notifications_of(
+        container,
+        clock,
         email=smtp_email(smtp.port, clock),
         public_url="https://clinic.example",
         clinic_email="no-reply@clinic.example",
@@ -80,19 +78,16 @@ class Crashing:
     def __init__(self) -> None:
         self.message_ids: list[str | None] = []
 
-    async def send_email(self, *args: object, message_id: str | None = None, **_: object) -> None:
-        self.message_ids.append(message_id)
+    async def send_email(self, email: Email) -> None:
+        self.message_ids.append(email.message_id)
         raise Died
 
 
 def wired_with(container: Container, clock: FixedClock, email: Crashing) -> Notifications:
-    return build_notifications(
-        db=container.db,
-        clock=clock,
-        catalog=container.catalog,
-        keys=container.keys,
-        trail=container.trail,
-        email=email,  # type: ignore[arg-type]
+    return notifications_of(
+        container,
+        clock,
+        email=email,
         public_url="https://clinic.example",
         clinic_email="no-reply@clinic.example",
         sending_timeout=TIMEOUT,

@@ -31,6 +31,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from support.fake_vendor import serving
 from support.notifications import envelope
 
 PUBLIC = "http://clinic.test"
@@ -51,18 +52,12 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakeTwilio())
 
 
 @pytest.fixture
 def sendgrid() -> Iterator[FakeSendGrid]:
-    fake = FakeSendGrid()
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakeSendGrid())
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_smtp import FakeSmtpRelay
+from support.fake_vendor import serving
 from support.notifications import envelope, smtp_server
 
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
@@ -29,10 +30,7 @@ SLOTS = {1: "10:00", 2: "10:30", 3: "11:00"}  # Wednesday, in the clinic's zone
 
 @pytest.fixture
 def sendgrid() -> Iterator[FakeSendGrid]:
-    fake = FakeSendGrid()
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakeSendGrid())
 
 
 def with_providers(settings: Settings, **values: Any) -> Settings:

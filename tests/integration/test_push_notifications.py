@@ -26,7 +26,6 @@ from test_booking_api import assert_problem, booking
 from test_identity_sessions import bearer, request_link
 
 from clinicflow.bootstrap import Container, build
-from clinicflow.bootstrap.notifications import build_notifications
 from clinicflow.infra.audit import audit_log
 from clinicflow.infra.outbox import Event
 from clinicflow.infra.rekey import count_by_key, reseal_all
@@ -40,7 +39,8 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from support.app import CLINIC_YAML, staff_session
 from support.fake_push import FakePushService, b64url
-from support.notifications import browsers_of, envelope, save_browser
+from support.fake_vendor import serving
+from support.notifications import browsers_of, envelope, notifications_of, save_browser
 
 SUBJECT = "mailto:ops@clinic.example"
 PUBLIC = "https://clinic.example"
@@ -94,10 +94,7 @@ async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Cont
 
 @pytest.fixture
 def service(vapid_key: ec.EllipticCurvePrivateKey, clock: FixedClock) -> Iterator[FakePushService]:
-    fake = FakePushService(vapid_key.public_key(), clock.now())
-    fake.start()
-    yield fake
-    fake.stop()
+    yield from serving(FakePushService(vapid_key.public_key(), clock.now()))
 
 
 def browser_json(subscription: PushSubscription) -> dict[str, Any]:
@@ -414,12 +411,9 @@ async def test_a_body_without_keys_is_a_validation_problem(
 async def test_without_vapid_keys_push_is_not_offered_and_never_planned(
     client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
 ) -> None:
-    container.notifications = build_notifications(
-        db=container.db,
-        clock=clock,
-        catalog=container.catalog,
-        keys=container.keys,
-        trail=container.trail,
+    container.notifications = notifications_of(
+        container,
+        clock,
         public_url=PUBLIC,
     )
     made = await book(client)

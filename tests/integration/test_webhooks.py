@@ -38,6 +38,7 @@ from clinicflow.webhooks.tables import deliveries as deliveries_table
 from clinicflow.webhooks.tables import subscriptions
 from support.app import PASSWORD
 from support.fake_receiver import Received, WebhookReceiver
+from support.fake_vendor import serving
 from support.notifications import envelope
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
@@ -59,10 +60,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def receiver(clock: FixedClock) -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver(clock.now)
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(WebhookReceiver(clock.now))
 
 
 @pytest.fixture

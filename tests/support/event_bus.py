@@ -1,14 +1,21 @@
 """Helpers for the event bus tests: a recording subscriber whose effect is a database row,
-booking-like events, and a look into the delivery ledger. (No tests here.)"""
+booking-like events, a look into the delivery ledger, the `db` fixture (a database with the
+effect log) and a stream of its own on the test Redis. (No tests here.)"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pytest
+import redis
+from redis.asyncio import Redis
 from sqlalchemy import select, text, update
 
 from clinicflow.infra.bus import Envelope
@@ -22,6 +29,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 
 BOOKING_TYPES = frozenset({"booking.created", "booking.rescheduled"})
+REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 class Boom(RuntimeError):
@@ -61,6 +69,57 @@ def cli_recorder(deps: SubscriberDeps) -> Recorder:
     recorder = Recorder("cli-recorder", deps.inbox)
     recorder.failing = CLI_FAILING
     return recorder
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The test's database, with the effect log the recorders write to."""
+    database = Database(settings.database_url)
+    await create_effect_log(database)
+    yield database
+    await database.dispose()
+
+
+@contextmanager
+def redis_stream(name: str, skipping: str) -> Iterator[str]:
+    """A stream name of its own on the test Redis (`test:<random>:<name>`), deleted afterwards.
+    Without a reachable Redis the test is skipped (`skipping` says what), and fails in CI."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc}); {skipping} skipped")
+    stream = f"test:{uuid.uuid4().hex[:12]}:{name}"
+    try:
+        yield stream
+    finally:
+        client.delete(stream)
+        client.close()
+
+
+def on_redis(settings: Settings, stream: str) -> Settings:
+    return settings.model_copy(
+        update={"event_transport": "redis", "redis_url": REDIS_URL, "event_stream": stream}
+    )
+
+
+@pytest.fixture(params=["in-process", "redis"])
+def bus_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """Each event transport in turn: the in-process bus, then Redis Streams."""
+    if request.param == "in-process":
+        yield settings
+        return
+    with redis_stream("events", "Redis tests") as stream:
+        yield on_redis(settings, stream)
+
+
+async def redis_pending(bus: EventBus, group: str) -> int:
+    """Entries a Redis consumer group has read and not acknowledged."""
+    client: Redis = bus.transport.client  # type: ignore[attr-defined]
+    summary = await client.xpending(bus.transport.stream, group)  # type: ignore[attr-defined]
+    return int(summary["pending"])
 
 
 async def create_effect_log(db: Database) -> None:

@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clinicflow.booking import BookingNow
+from clinicflow.bootstrap.notifications import Notifications, notifications_over
 from clinicflow.catalog.domain import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.bus import Envelope
-from clinicflow.notifications.callbacks.service import ProviderWebhooks
 from clinicflow.notifications.domain.messages import (
     ADVANCES_FROM,
     Message,
@@ -30,8 +30,6 @@ from clinicflow.notifications.domain.messages import (
 from clinicflow.notifications.domain.push import Device, PushSubscription, Saved, endpoint_hash
 from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.schedule import DueReminder, Reminder
-from clinicflow.notifications.messages.jobs import StuckMessages
-from clinicflow.notifications.messages.service import Dispatcher, NotificationReader
 from clinicflow.notifications.ports import (
     Channel,
     ConsentRegistry,
@@ -41,13 +39,11 @@ from clinicflow.notifications.ports import (
     SendResult,
     SmsWebhooks,
 )
-from clinicflow.notifications.push.service import PushRegistry
-from clinicflow.notifications.reminders.jobs import ReminderScheduler
-from clinicflow.notifications.subscribers import ErasedPatients, NotificationSubscriber
 from clinicflow.shared.actor import Actor, require
 from clinicflow.shared.clock import Clock, FixedClock
 from support.app import CLINIC_YAML
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, TablesTransaction
+from support.fake_uow import FakeFactory, Ledger
 
 # --- the tables ------------------------------------------------------------------------------
 
@@ -109,10 +105,7 @@ class NotificationTables:
 # --- the repositories ------------------------------------------------------------------------
 
 
-class FakeMessages:
-    def __init__(self, tables: NotificationTables) -> None:
-        self._t = tables
-
+class FakeMessages(OnTables[NotificationTables]):
     async def of_event(self, event_id: str) -> list[Message]:
         return self._t.of_event(event_id)
 
@@ -231,10 +224,7 @@ class FakeMessages:
         return changed
 
 
-class FakeMessageLog:
-    def __init__(self, tables: NotificationTables) -> None:
-        self._t = tables
-
+class FakeMessageLog(OnTables[NotificationTables]):
     async def listed(self, patient_id: str | None, status: str | None, limit: int) -> list[Message]:
         found = [
             m
@@ -246,10 +236,7 @@ class FakeMessageLog:
         return found[:limit]
 
 
-class FakeReminders:
-    def __init__(self, tables: NotificationTables) -> None:
-        self._t = tables
-
+class FakeReminders(OnTables[NotificationTables]):
     async def schedule(
         self,
         booking_id: str,
@@ -289,10 +276,7 @@ class FakeReminders:
         row.status, row.reason = status, reason
 
 
-class FakePushSubscriptions:
-    def __init__(self, tables: NotificationTables) -> None:
-        self._t = tables
-
+class FakePushSubscriptions(OnTables[NotificationTables]):
     async def save(
         self,
         patient_id: str,
@@ -342,18 +326,12 @@ class FakePushSubscriptions:
                 r.last_used_at = now
 
 
-class FakeContacts:
-    def __init__(self, tables: NotificationTables) -> None:
-        self._t = tables
-
+class FakeContacts(OnTables[NotificationTables]):
     async def reach(self, patient_id: str) -> Reach | None:
         return self._t.contacts.get(patient_id)
 
 
-class FakeBookings:
-    def __init__(self, tables: NotificationTables) -> None:
-        self._t = tables
-
+class FakeBookings(OnTables[NotificationTables]):
     async def now(self, booking_id: str) -> BookingNow | None:
         return self._t.bookings.get(booking_id)
 
@@ -361,10 +339,11 @@ class FakeBookings:
 # --- the unit of work ------------------------------------------------------------------------
 
 
-class FakeNotificationsUnitOfWork(FakeTransaction):
+class FakeNotificationsUnitOfWork(TablesTransaction[NotificationTables]):
+    kept = ("messages", "reminders", "browsers")
+
     def __init__(self, ledger: Ledger, tables: NotificationTables, *, write: bool = True) -> None:
-        super().__init__(ledger, write=write)
-        self.tables = tables
+        super().__init__(ledger, tables, write=write)
         self.messages = FakeMessages(tables)
         self.message_log = FakeMessageLog(tables)
         self.reminders = FakeReminders(tables)
@@ -372,29 +351,16 @@ class FakeNotificationsUnitOfWork(FakeTransaction):
         self.contacts = FakeContacts(tables)
         self.bookings = FakeBookings(tables)
 
-    def _saved(self) -> object:
-        t = self.tables
-        return copy.deepcopy((t.messages, t.reminders, t.browsers))
-
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, tuple)
-        messages, reminders, browsers = copy.deepcopy(saved)
-        t = self.tables
-        t.messages.clear()
-        t.messages.update(messages)
-        t.reminders.clear()
-        t.reminders.update(reminders)
-        t.browsers.clear()
-        t.browsers.update(browsers)
-
 
 @dataclass
 class FakeNotifications:
     """One in-memory notifications database: its tables, the ledger of what committed units
-    of work published and audited, and the factory use cases are given."""
+    of work published and audited, the audit trail's own reads and refusals, and the factory
+    use cases are given."""
 
     tables: NotificationTables = field(default_factory=NotificationTables)
     ledger: Ledger = field(default_factory=Ledger)
+    trail: FakeTrail = field(default_factory=lambda: FakeTrail())
 
     def __post_init__(self) -> None:
         self.uow: FakeFactory[FakeNotificationsUnitOfWork] = FakeFactory(
@@ -409,7 +375,6 @@ class FakeNotifications:
         *,
         public_url: str = "https://clinic.example",
         clinic_email: str | None = "no-reply@clinic.example",
-        plans_push: bool = False,
         push_public_key: str | None = None,
         reminder_offsets: Mapping[str, Sequence[timedelta]] | None = None,
         sending_timeout: timedelta = timedelta(minutes=5),
@@ -418,43 +383,23 @@ class FakeNotifications:
         consent: ConsentRegistry | None = None,
         options: RenderOptions | None = None,
     ) -> Wired:
-        """The context's use cases over this database, as bootstrap wires them over SQL."""
-        trail = FakeTrail()
-        renderer = Renderer(catalog, options or RenderOptions(public_url=public_url))
-        dispatcher = Dispatcher(
-            uow=self.uow,
+        """The context's use cases over this database, wired by bootstrap's own
+        `notifications_over` (push is planned when a "push" channel is given)."""
+        return notifications_over(
+            self.uow,
             clock=clock,
-            renderer=renderer,
+            trail=self.trail,
+            renderer=Renderer(catalog, options or RenderOptions(public_url=public_url)),
             channels=channels,
+            public_url=public_url,
             clinic_email=clinic_email,
-            plans_push=plans_push,
+            push_public_key=push_public_key,
+            push_allow_loopback=True,
             sending_timeout=sending_timeout,
-        )
-        return Wired(
-            trail=trail,
-            dispatcher=dispatcher,
-            subscriber=NotificationSubscriber(
-                uow=self.uow, dispatcher=dispatcher, clock=clock, reminder_offsets=reminder_offsets
-            ),
-            reminders=ReminderScheduler(uow=self.uow, dispatcher=dispatcher),
-            recovery=StuckMessages(uow=self.uow, dispatcher=dispatcher),
-            reader=NotificationReader(uow=self.uow, trail=trail, renderer=renderer),
-            callbacks=ProviderWebhooks(
-                uow=self.uow,
-                clock=clock,
-                public_url=public_url,
-                sms=sms_webhooks,
-                email=email_events,
-                consent=consent,
-            ),
-            push=PushRegistry(
-                uow=self.uow,
-                clock=clock,
-                trail=trail,
-                public_key=push_public_key,
-                allow_loopback=True,
-            ),
-            erasure=ErasedPatients(uow=self.uow),
+            reminder_offsets=reminder_offsets,
+            sms_webhooks=sms_webhooks,
+            email_events=email_events,
+            consent=consent,
         )
 
     def audited(self, action: str | None = None) -> list[tuple[str, str, str, str | None]]:
@@ -466,17 +411,7 @@ class FakeNotifications:
         ]
 
 
-@dataclass(frozen=True)
-class Wired:
-    trail: FakeTrail
-    dispatcher: Dispatcher
-    subscriber: NotificationSubscriber
-    reminders: ReminderScheduler
-    recovery: StuckMessages
-    reader: NotificationReader
-    callbacks: ProviderWebhooks
-    push: PushRegistry
-    erasure: ErasedPatients
+Wired = Notifications  # the context's use cases, as bootstrap wires them
 
 
 # --- the audit trail's own transactions ------------------------------------------------------
@@ -548,9 +483,7 @@ class Clinic:
             channels["sms"] = self.sms
         if push:
             channels["push"] = self.push
-        self.wired: Wired = self.db.wire(
-            self.clock, CATALOG, channels, plans_push=push, sending_timeout=TIMEOUT
-        )
+        self.wired: Wired = self.db.wire(self.clock, CATALOG, channels, sending_timeout=TIMEOUT)
         self.db.tables.contacts["p1"] = Reach("pat1@example.com", "+15125550001", {})
         self.heard: Envelope | None = None  # the last event a test kept, to deliver again
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +21,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from clinicflow.notifications.domain.push import PushSubscription
-from support.fake_http import LoopbackServer, Reply, Request
+from support.fake_http import Reply, Request
+from support.fake_vendor import FakeVendor
 
 _POINT = serialization.PublicFormat.UncompressedPoint
 _X962 = serialization.Encoding.X962
@@ -78,26 +78,15 @@ class Delivery:
     headers: dict[str, str]
 
 
-class FakePushService:
+class FakePushService(FakeVendor):
     def __init__(self, application_key: ec.EllipticCurvePublicKey, now: datetime) -> None:
+        super().__init__()
         self.application_key = application_key.public_bytes(_X962, _POINT)
         self.now = now
         self.subscribers: dict[str, Subscriber] = {}
         self.deliveries: list[Delivery] = []
         self.refusals: list[str] = []  # why requests were refused, for failing tests
-        self.requests = 0
-        self.answers: list[int] = []
-        self.failing: int | None = None
         self.gone: set[str] = set()
-        self._lock = threading.Lock()
-        self.server = LoopbackServer(self._handle)
-        self.url = self.server.url
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
 
     def subscribe(self) -> tuple[str, PushSubscription]:
         subscriber_id = uuid.uuid4().hex
@@ -112,9 +101,7 @@ class FakePushService:
         return Reply(status, {"Content-Type": "text/plain"}, why.encode())
 
     def _handle(self, request: Request) -> Reply:
-        with self._lock:
-            self.requests += 1
-            forced = self.answers.pop(0) if self.answers else self.failing
+        forced = self._forced()
         subscriber_id = request.path.removeprefix("/push/")
         subscriber = self.subscribers.get(subscriber_id)
         if request.method != "POST" or subscriber is None:

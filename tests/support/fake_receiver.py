@@ -3,12 +3,12 @@ arrival, so signatures are checked as of then) and answers the statuses it is to
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from support.fake_http import LoopbackServer, Reply, Request
+from support.fake_http import Reply, Request
+from support.fake_vendor import Loopback
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,13 @@ class Received:
         return self.request.headers[name.lower()]
 
 
-class WebhookReceiver:
+class WebhookReceiver(Loopback):
     def __init__(self, now: Callable[[], datetime], default_status: int = 200) -> None:
+        super().__init__()
         self._now = now
         self._default = default_status
         self._script: list[int] = []
-        self._lock = threading.Lock()
         self.received: list[Received] = []
-        self.server = LoopbackServer(self._handle)
         self.url = f"{self.server.url}/hooks/clinicflow"
 
     def answer(self, *statuses: int, then: int | None = None) -> None:
@@ -46,9 +45,3 @@ class WebhookReceiver:
             self.received.append(Received(request, self._now()))
             status = self._script.pop(0) if self._script else self._default
         return Reply(status, {"Content-Type": "text/plain"}, b"ok" if status < 300 else b"nope")
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()

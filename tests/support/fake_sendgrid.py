@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import threading
 import uuid
 from typing import Any
 
-from support.fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_http import Reply, Request, json_reply
+from support.fake_vendor import FakeVendor
 
 API_KEY = "SG.fake-key.for-tests"
 
@@ -62,28 +62,15 @@ def _shape_problem(body: Any) -> tuple[str, str] | None:
     return None
 
 
-class FakeSendGrid:
+class FakeSendGrid(FakeVendor):
     def __init__(self, api_key: str = API_KEY) -> None:
+        super().__init__()
         self.api_key = api_key
         self.messages: list[dict[str, Any]] = []
-        self.requests = 0
-        self.answers: list[int] = []  # statuses to answer first, one per request
-        self.failing: int | None = None  # answer this status to every request while set
         self.refused: set[str] = set()  # addresses refused with a 400 that quotes them
-        self._lock = threading.Lock()
-        self.server = LoopbackServer(self._handle)
-        self.url = self.server.url
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
 
     def _handle(self, request: Request) -> Reply:
-        with self._lock:
-            self.requests += 1
-            forced = self.answers.pop(0) if self.answers else self.failing
+        forced = self._forced()
         if request.method != "POST" or request.path != "/v3/mail/send":
             return _errors(404, "Not found")
         if request.headers.get("authorization") != f"Bearer {self.api_key}":

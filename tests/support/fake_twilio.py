@@ -11,14 +11,14 @@ import base64
 import hashlib
 import hmac
 import re
-import threading
 import uuid
 from email.utils import formatdate
 from urllib.parse import urlencode
 
 import httpx
 
-from support.fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_http import Reply, Request, json_reply
+from support.fake_vendor import FakeVendor, Loopback
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
@@ -45,30 +45,17 @@ def _error(status: int, code: int, message: str) -> Reply:
     )
 
 
-class FakeTwilio:
+class FakeTwilio(FakeVendor):
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.messages: dict[str, dict[str, str]] = {}
-        self.requests = 0
-        self.answers: list[int] = []  # statuses to answer first, one per request
-        self.failing: int | None = None
         self.retry_after: str | None = None  # Retry-After on 429 answers
         self.invalid_numbers: set[str] = set()
-        self._lock = threading.Lock()
-        self.server = LoopbackServer(self._handle)
-        self.url = self.server.url
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
 
     def _handle(self, request: Request) -> Reply:
-        with self._lock:
-            self.requests += 1
-            forced = self.answers.pop(0) if self.answers else self.failing
+        forced = self._forced()
         if request.path != f"/2010-04-01/Accounts/{self.account_sid}/Messages.json":
             return _error(404, 20404, "The requested resource was not found")
         basic = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -140,20 +127,13 @@ class FakeTwilio:
             return await client.post(url, content=urlencode(params), headers=headers)
 
 
-class WebhookReceiver:
+class WebhookReceiver(Loopback):
     """Stands in for clinicflow's webhook endpoint: records each request, answers 200."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.received: list[Request] = []
-        self.server = LoopbackServer(self._handle)
-        self.url = self.server.url
 
     def _handle(self, request: Request) -> Reply:
         self.received.append(request)
         return Reply(200, {"Content-Type": "text/xml"}, b"<Response/>")
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()

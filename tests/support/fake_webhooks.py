@@ -8,7 +8,6 @@ edge). The SQL is tested in tests/integration/test_webhooks*.py.
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -30,7 +29,8 @@ from clinicflow.webhooks.service import WebhookService
 from clinicflow.webhooks.subscribers import WebhookFanout
 from clinicflow.webhooks.views import AttemptView, DeliveryView
 from support.fake_notifications import FakeTrail
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, TablesTransaction
+from support.fake_uow import FakeFactory, Ledger
 
 
 @dataclass
@@ -63,10 +63,7 @@ class WebhookTables:
     attempts: list[tuple[str, AttemptView]] = field(default_factory=list)  # (delivery id, …)
 
 
-class FakeSubscriptions:
-    def __init__(self, tables: WebhookTables) -> None:
-        self._t = tables
-
+class FakeSubscriptions(OnTables[WebhookTables]):
     async def active(self) -> list[Subscription]:
         found = [r.subscription for r in self._t.subscriptions.values() if r.subscription.active]
         return sorted(found, key=lambda s: s.id)
@@ -134,10 +131,7 @@ class FakeSubscriptions:
         return True
 
 
-class FakeDeliveries:
-    def __init__(self, tables: WebhookTables) -> None:
-        self._t = tables
-
+class FakeDeliveries(OnTables[WebhookTables]):
     async def add(
         self,
         subscription_ids: Sequence[str],
@@ -213,10 +207,7 @@ class FakeDeliveries:
         )
 
 
-class FakeDeliveryLog:
-    def __init__(self, tables: WebhookTables) -> None:
-        self._t = tables
-
+class FakeDeliveryLog(OnTables[WebhookTables]):
     async def deliveries(self, where: DeliveryFilter) -> list[DeliveryView]:
         found = [
             d
@@ -247,27 +238,14 @@ class FakeDeliveryLog:
         )
 
 
-class FakeWebhooksUnitOfWork(FakeTransaction):
+class FakeWebhooksUnitOfWork(TablesTransaction[WebhookTables]):
+    kept = ("subscriptions", "deliveries", "attempts")
+
     def __init__(self, ledger: Ledger, tables: WebhookTables, *, write: bool = True) -> None:
-        super().__init__(ledger, write=write)
-        self.tables = tables
+        super().__init__(ledger, tables, write=write)
         self.subscriptions = FakeSubscriptions(tables)
         self.deliveries = FakeDeliveries(tables)
         self.log = FakeDeliveryLog(tables)
-
-    def _saved(self) -> object:
-        t = self.tables
-        return copy.deepcopy((t.subscriptions, t.deliveries, t.attempts))
-
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, tuple)
-        subscriptions, deliveries, attempts = copy.deepcopy(saved)
-        t = self.tables
-        t.subscriptions.clear()
-        t.subscriptions.update(subscriptions)
-        t.deliveries.clear()
-        t.deliveries.update(deliveries)
-        t.attempts[:] = attempts
 
 
 class Dns:

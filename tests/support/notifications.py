@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.bootstrap import Container
+from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.infra.bus import Envelope
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
@@ -70,6 +72,19 @@ async def envelope(container: Container, type_: str, booking_id: str) -> Envelop
         aggregate_id=row.aggregate_id,
         payload=row.payload,
         traceparent=row.traceparent,
+    )
+
+
+def notifications_of(container: Container, clock: Clock, **options: Any) -> Notifications:
+    """`build_notifications` over the test container's database, catalog, keys and trail;
+    `options` are build_notifications' own (email, sms, public_url …)."""
+    return build_notifications(
+        db=container.db,
+        clock=clock,
+        catalog=container.catalog,
+        keys=container.keys,
+        trail=container.trail,
+        **options,
     )
 
 

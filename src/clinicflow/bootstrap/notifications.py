@@ -16,7 +16,7 @@ from clinicflow.identity import Mailer
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
-from clinicflow.infra.unit_of_work import Factory
+from clinicflow.infra.unit_of_work import Factory, UnitsOfWork
 from clinicflow.notifications.callbacks.api import TWILIO_STATUS
 from clinicflow.notifications.callbacks.service import ProviderWebhooks
 from clinicflow.notifications.channels.service import (
@@ -32,9 +32,11 @@ from clinicflow.notifications.ports import (
     ConsentRegistry,
     EmailEvents,
     EmailSender,
+    NotificationsUnitOfWork,
     PushSender,
     SmsSender,
     SmsWebhooks,
+    Trail,
 )
 from clinicflow.notifications.push.service import PushRegistry
 from clinicflow.notifications.reminders.jobs import ReminderScheduler
@@ -46,6 +48,7 @@ from clinicflow.shared.clock import Clock
 
 @dataclass(frozen=True, slots=True)
 class Notifications:
+    dispatcher: Dispatcher  # sends an event's planned messages (the jobs' and subscriber's)
     subscriber: NotificationSubscriber  # register with the bus
     reminders: ReminderScheduler  # the worker calls `send_due(clock.now())` every minute
     recovery: StuckMessages  # the worker calls `resume(clock.now())`: abandoned sends
@@ -147,17 +150,54 @@ def build_notifications(
         sms_service_name=sms_service_name,
         ics_service_name=ics_service_name,
     )
-    renderer = Renderer(catalog, options)
+    return notifications_over(
+        uow,
+        clock=clock,
+        trail=trail,
+        renderer=Renderer(catalog, options),
+        channels=channels,
+        public_url=public_url,
+        clinic_email=clinic_email,
+        push_public_key=push_public_key if push is not None else None,
+        push_allow_loopback=push_allow_loopback,
+        sending_timeout=sending_timeout,
+        reminder_offsets=reminder_offsets,
+        sms_webhooks=sms_webhooks,
+        email_events=email_events,
+        consent=consent,
+    )
+
+
+def notifications_over(
+    uow: UnitsOfWork[NotificationsUnitOfWork],
+    *,
+    clock: Clock,
+    trail: Trail,
+    renderer: Renderer,
+    channels: Mapping[str, Channel],
+    public_url: str,
+    clinic_email: str | None,
+    push_public_key: str | None,
+    push_allow_loopback: bool,
+    sending_timeout: timedelta,
+    reminder_offsets: Mapping[str, Sequence[timedelta]] | None,
+    sms_webhooks: SmsWebhooks | None,
+    email_events: EmailEvents | None,
+    consent: ConsentRegistry | None,
+) -> Notifications:
+    """The context's use cases over any units of work (SQL above; the unit tests' in-memory
+    fake) and the channels given; push is planned when a "push" channel is among them."""
     dispatcher = Dispatcher(
         uow=uow,
         clock=clock,
         renderer=renderer,
         channels=channels,
         clinic_email=clinic_email,
-        plans_push=push is not None,
+        plans_push="push" in channels,
         sending_timeout=sending_timeout,
     )
     return Notifications(
+        dispatcher=dispatcher,
         erasure=ErasedPatients(uow=uow),
         subscriber=NotificationSubscriber(
             uow=uow, dispatcher=dispatcher, clock=clock, reminder_offsets=reminder_offsets
@@ -177,7 +217,7 @@ def build_notifications(
             uow=uow,
             clock=clock,
             trail=trail,
-            public_key=push_public_key if push is not None else None,
+            public_key=push_public_key,
             allow_loopback=push_allow_loopback,
         ),
     )

@@ -33,6 +33,20 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Email:
+    """One email as every sender takes it. `message_id`: the RFC 5322 Message-ID to send with
+    ("<id@domain>"), the same on every attempt at one message, so mail systems collapse a copy
+    sent again after a crash; None lets the adapter make a new one."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: Sequence[Attachment] = ()
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     provider: str  # "sendgrid", "smtp", "twilio", "webpush"
     provider_id: str | None  # the vendor's id, to match later status callbacks
@@ -73,20 +87,7 @@ class SubscriptionGone(MessageRejected):
 
 
 class EmailSender(Protocol):
-    async def send_email(
-        self,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        *,
-        message_id: str | None = None,
-    ) -> SendResult:
-        """`message_id`: the RFC 5322 Message-ID to send with ("<id@domain>"), the same on
-        every attempt at one message, so mail systems collapse a copy sent again after a
-        crash; None lets the adapter make a new one."""
-        ...
+    async def send_email(self, email: Email) -> SendResult: ...
 
 
 class SmsSender(Protocol):

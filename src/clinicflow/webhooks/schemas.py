@@ -57,17 +57,7 @@ class SubscriptionOut(BaseModel):
 
     @classmethod
     def of(cls, view: SubscriptionView) -> SubscriptionOut:
-        return cls(
-            id=view.id,
-            url=view.url,
-            event_types=view.event_types,
-            description=view.description,
-            active=view.active,
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-            created_by=view.created_by,
-            previous_secret_expires_at=view.previous_secret_expires_at,
-        )
+        return cls.model_validate(view, from_attributes=True)
 
 
 class SubscriptionWithSecretOut(SubscriptionOut):
@@ -91,13 +81,7 @@ class AttemptOut(BaseModel):
 
     @classmethod
     def of(cls, view: AttemptView) -> AttemptOut:
-        return cls(
-            number=view.number,
-            at=view.at,
-            status_code=view.status_code,
-            error=view.error,
-            duration_ms=view.duration_ms,
-        )
+        return cls.model_validate(view, from_attributes=True)
 
 
 class DeliveryOut(BaseModel):
@@ -116,20 +100,7 @@ class DeliveryOut(BaseModel):
 
     @classmethod
     def of(cls, view: DeliveryView) -> DeliveryOut:
-        return cls(
-            id=view.id,
-            subscription_id=view.subscription_id,
-            event_id=view.event_id,
-            event_type=view.event_type,
-            status=view.status,
-            attempt_count=view.attempt_count,
-            next_attempt_at=view.next_attempt_at,
-            last_status_code=view.last_status_code,
-            last_error=view.last_error,
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-            attempts=[AttemptOut.of(a) for a in view.attempts],
-        )
+        return cls.model_validate(view, from_attributes=True)
 
 
 class DeliveryList(BaseModel):

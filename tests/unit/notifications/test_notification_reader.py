@@ -37,9 +37,9 @@ async def test_staff_read_every_patients_messages_rendered_and_each_patient_audi
             ("p2", "confirmation.email", "sent"),
             ("p2", "confirmation.sms", "skipped"),
         ]
-    reads = [(who, a.patient_id) for who, action, a in clinic.wired.trail.read]
+    reads = [(who, a.patient_id) for who, action, a in clinic.db.trail.read]
     assert reads == [("root", "p1"), ("root", "p2"), ("desk", "p1"), ("desk", "p2")]
-    assert {a for _, a, _ in clinic.wired.trail.read} == {"read_notifications"}
+    assert {a for _, a, _ in clinic.db.trail.read} == {"read_notifications"}
 
 
 async def test_texts_are_rendered_on_read_and_a_skipped_message_has_none() -> None:
@@ -63,9 +63,7 @@ async def test_a_patient_reads_only_their_own() -> None:
     ]
     with pytest.raises(Forbidden):
         await clinic.wired.reader.list(PAT1, "p2", None)
-    assert [(who, a.patient_id) for who, _, a in clinic.wired.trail.denied] == [
-        ("patient:p1", "p2")
-    ]
+    assert [(who, a.patient_id) for who, _, a in clinic.db.trail.denied] == [("patient:p1", "p2")]
 
 
 async def test_other_roles_are_refused_and_recorded_and_anonymous_callers_must_sign_in() -> None:
@@ -75,11 +73,11 @@ async def test_other_roles_are_refused_and_recorded_and_anonymous_callers_must_s
             await clinic.wired.reader.list(caller, "p1", None)
     with pytest.raises(Unauthenticated):
         await clinic.wired.reader.list(ANONYMOUS, None, None)
-    assert [(who, a.resource_id) for who, _, a in clinic.wired.trail.denied] == [
+    assert [(who, a.resource_id) for who, _, a in clinic.db.trail.denied] == [
         ("doc", "p1"),
         ("crm", "p1"),
     ]
-    assert clinic.wired.trail.read == []
+    assert clinic.db.trail.read == []
 
 
 async def test_a_status_outside_the_list_is_refused_naming_them() -> None:
@@ -92,4 +90,4 @@ async def test_filters_and_the_limit_apply_newest_first() -> None:
     clinic = await two_patients()
     found = await clinic.wired.reader.list(ADMIN, "p2", "sent", limit=1)
     assert [(v.patient_id, v.status) for v in found] == [("p2", "sent")]
-    assert [(who, a.patient_id) for who, _, a in clinic.wired.trail.read] == [("root", "p2")]
+    assert [(who, a.patient_id) for who, _, a in clinic.db.trail.read] == [("root", "p2")]

@@ -17,7 +17,7 @@ from clinicflow.catalog.service import load_catalog
 from clinicflow.notifications.domain import ics
 from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.visit import Visit
-from clinicflow.notifications.ports import Attachment
+from clinicflow.notifications.ports import Attachment, Email
 
 CLINIC_YAML = Path(__file__).resolve().parents[3] / "config" / "clinic.yaml"
 # Wednesday 2026-11-25 10:00 in Chicago.
@@ -126,15 +126,14 @@ def test_composed_email_carries_the_ics_as_a_calendar_attachment() -> None:
     data = ics.invitation(
         VISIT, kind="confirmation", clinic_name="C", organizer_email=None, stamp=START
     )
-    message = compose_email(
-        "Clinic <c@clinic.example>",
+    email = Email(
         "pat@example.com",
         "Subject",
         "Text",
-        START,
         html="<p>Text</p>",
         attachments=[Attachment("invite.ics", "text/calendar; method=REQUEST", data)],
     )
+    message = compose_email("Clinic <c@clinic.example>", email, START)
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
     [part] = list(parsed.iter_attachments())
     assert part.get_content_type() == "text/calendar"

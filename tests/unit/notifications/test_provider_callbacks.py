@@ -100,14 +100,14 @@ async def test_a_signed_report_moves_the_text_on_and_a_late_one_never_back() -> 
     clinic, wired, _ = await texted()
     assert sms_status(clinic) == ("sent", None)
     report = {"MessageSid": "sms-1", "MessageStatus": "delivered"}
-    assert await wired.callbacks.sms_status(STATUS, report, "ok") == 1
+    assert await wired.webhooks.sms_status(STATUS, report, "ok") == 1
     assert sms_status(clinic) == ("delivered", None)
 
-    assert await wired.callbacks.sms_status(STATUS, report, "ok") == 0  # repeated
+    assert await wired.webhooks.sms_status(STATUS, report, "ok") == 0  # repeated
     late = {"MessageSid": "sms-1", "MessageStatus": "sent"}
-    assert await wired.callbacks.sms_status(STATUS, late, "ok") == 0
+    assert await wired.webhooks.sms_status(STATUS, late, "ok") == 0
     failed = {"MessageSid": "sms-1", "MessageStatus": "failed", "ErrorCode": "30003"}
-    assert await wired.callbacks.sms_status(STATUS, failed, "ok") == 0  # delivered is final
+    assert await wired.webhooks.sms_status(STATUS, failed, "ok") == 0  # delivered is final
     assert sms_status(clinic) == ("delivered", None)
 
 
@@ -116,14 +116,14 @@ async def test_the_url_checked_is_the_public_one_the_provider_was_given() -> Non
     twilio = Twilio()
     wired = clinic.db.wire(clinic.clock, CATALOG, {}, sms_webhooks=twilio, public_url=PUBLIC + "/")
     report = {"MessageSid": "s", "MessageStatus": "queued"}
-    assert await wired.callbacks.sms_status(STATUS + "?x=1", report, "ok") == 0
+    assert await wired.webhooks.sms_status(STATUS + "?x=1", report, "ok") == 0
     assert twilio.urls == [PUBLIC + STATUS + "?x=1"]
 
 
 async def test_a_failure_report_keeps_the_providers_code_and_is_not_sent_again() -> None:
     clinic, wired, _ = await texted()
     failed = {"MessageSid": "sms-1", "MessageStatus": "failed", "ErrorCode": "30003"}
-    assert await wired.callbacks.sms_status(STATUS, failed, "ok") == 1
+    assert await wired.webhooks.sms_status(STATUS, failed, "ok") == 1
     assert sms_status(clinic) == ("failed", "30003")
     await clinic.handle(clinic.heard)  # redelivered: the same number would fail the same way
     assert len(clinic.sms.sent) == 1
@@ -133,30 +133,30 @@ async def test_an_unsigned_or_unconfigured_callback_is_refused_and_changes_nothi
     clinic, wired, consent = await texted()
     report = {"MessageSid": "sms-1", "MessageStatus": "delivered"}
     with pytest.raises(WebhookRefused):
-        await wired.callbacks.sms_status(STATUS, report, "forged")
+        await wired.webhooks.sms_status(STATUS, report, "forged")
     with pytest.raises(WebhookRefused):
-        await wired.callbacks.sms_inbound(STATUS, {"From": "+1", "Body": "STOP"}, None)
+        await wired.webhooks.sms_inbound(STATUS, {"From": "+1", "Body": "STOP"}, None)
     with pytest.raises(WebhookRefused):
-        await wired.callbacks.email_events(b"[]", {"signature": "forged"})
+        await wired.webhooks.email_events(b"[]", {"signature": "forged"})
     assert sms_status(clinic) == ("sent", None)
     assert consent.calls == []
 
     bare = clinic.db.wire(clinic.clock, CATALOG, {"email": clinic.email})
     with pytest.raises(WebhookRefused, match="Twilio is not configured"):
-        await bare.callbacks.sms_status(STATUS, report, "ok")
+        await bare.webhooks.sms_status(STATUS, report, "ok")
     with pytest.raises(WebhookRefused, match="SENDGRID_WEBHOOK_PUBLIC_KEY"):
-        await bare.callbacks.email_events(b"[]", {"signature": "ok"})
+        await bare.webhooks.email_events(b"[]", {"signature": "ok"})
 
 
 async def test_a_malformed_report_is_an_invalid_request() -> None:
     _, wired, _ = await texted()
     with pytest.raises(InvalidRequest, match="MessageSid"):
-        await wired.callbacks.sms_status(STATUS, {"MessageStatus": "delivered"}, "ok")
+        await wired.webhooks.sms_status(STATUS, {"MessageStatus": "delivered"}, "ok")
 
 
 async def test_signed_email_events_mark_the_email_delivered() -> None:
     clinic, wired, _ = await texted()
-    assert await wired.callbacks.email_events(b"[...]", {"signature": "ok"}) == 1
+    assert await wired.webhooks.email_events(b"[...]", {"signature": "ok"}) == 1
     assert clinic.db.tables.message("confirmation.email").status == "delivered"
 
 
@@ -164,9 +164,9 @@ async def test_stop_withdraws_sms_consent_start_restores_it_and_other_texts_are_
     clinic, wired, consent = await texted()
     commits = clinic.db.ledger.commits
     sender = {"From": "+15125550001"}
-    assert await wired.callbacks.sms_inbound(STATUS, {**sender, "Body": "stop"}, "ok") == 1
-    assert await wired.callbacks.sms_inbound(STATUS, {**sender, "Body": "START"}, "ok") == 1
-    assert await wired.callbacks.sms_inbound(STATUS, {**sender, "Body": "see you"}, "ok") == 0
+    assert await wired.webhooks.sms_inbound(STATUS, {**sender, "Body": "stop"}, "ok") == 1
+    assert await wired.webhooks.sms_inbound(STATUS, {**sender, "Body": "START"}, "ok") == 1
+    assert await wired.webhooks.sms_inbound(STATUS, {**sender, "Body": "see you"}, "ok") == 0
     assert consent.calls == [("withdraw", "+15125550001"), ("restore", "+15125550001")]
     assert clinic.db.ledger.commits == commits  # no text is kept here
 
@@ -175,4 +175,4 @@ async def test_a_reply_with_no_consent_registry_is_dropped() -> None:
     clinic, _, _ = await texted()
     wired = clinic.db.wire(clinic.clock, CATALOG, {}, sms_webhooks=Twilio())
     reply = {"From": "+15125550001", "Body": "STOP"}
-    assert await wired.callbacks.sms_inbound(STATUS, reply, "ok") == 0
+    assert await wired.webhooks.sms_inbound(STATUS, reply, "ok") == 0

@@ -80,7 +80,7 @@ async def test_only_a_signed_in_patient_manages_a_browser_and_refusals_are_recor
         await wired.push.key(DESK)
     with pytest.raises(Unauthenticated):
         await wired.push.unregister(ANONYMOUS, ENDPOINT)
-    assert [(who, action) for who, action, _ in wired.trail.denied] == [
+    assert [(who, action) for who, action, _ in db.trail.denied] == [
         ("desk", "register_push_subscription"),
         ("desk", "read_push_key"),
     ]  # an anonymous caller's refusal reaches no data: not recorded

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Sequence
 from datetime import UTC
 from email.message import EmailMessage
 from pathlib import Path
 
 from clinicflow.adapters.messaging.smtp_email import compose_email
-from clinicflow.notifications.ports import Attachment, SendResult
+from clinicflow.notifications.ports import Email, SendResult
 from clinicflow.shared.clock import Clock, SystemClock
 
 PROVIDER = "mailbox"
@@ -35,18 +34,9 @@ class MailboxEmail:
     def __repr__(self) -> str:
         return f"MailboxEmail(directory={str(self._directory)!r})"
 
-    async def send_email(
-        self,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        *,
-        message_id: str | None = None,
-    ) -> SendResult:
+    async def send_email(self, email: Email) -> SendResult:
         at = self._clock.now()
-        message = compose_email(self._sender, to, subject, text, at, html, attachments, message_id)
+        message = compose_email(self._sender, email, at)
         name = f"{at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4()}.eml"
         await asyncio.to_thread(self._write, name, message)
         return SendResult(PROVIDER, str(message["Message-ID"]), "delivered")

@@ -3,7 +3,7 @@ email sender: the same providers, retries, fallback and local mailbox as booking
 
 from __future__ import annotations
 
-from clinicflow.notifications.ports import EmailSender
+from clinicflow.notifications.ports import Email, EmailSender
 
 
 class PlainMailer:
@@ -14,4 +14,4 @@ class PlainMailer:
         return f"PlainMailer({self._email!r})"
 
     async def send(self, to: str, subject: str, text: str) -> None:
-        await self._email.send_email(to, subject, text)
+        await self._email.send_email(Email(to, subject, text))

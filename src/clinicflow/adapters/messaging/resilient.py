@@ -7,7 +7,8 @@ SendGrid down or its circuit open → the message goes through SMTP.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 import structlog
 
@@ -19,7 +20,7 @@ from clinicflow.adapters.messaging._resilience import (
 )
 from clinicflow.notifications.domain.push import PushSubscription
 from clinicflow.notifications.ports import (
-    Attachment,
+    Email,
     EmailSender,
     ProviderUnavailable,
     PushSender,
@@ -38,69 +39,40 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+P = TypeVar("P")  # the provider port wrapped
 
 
-class ResilientEmail:
+class _Resilient(Generic[P]):
+    """One provider port behind `resilient`: its calls are retried and go through the breaker."""
+
     def __init__(
-        self, inner: EmailSender, breaker: CircuitBreaker, policy: RetryPolicy | None = None
+        self, inner: P, breaker: CircuitBreaker, policy: RetryPolicy | None = None
     ) -> None:
         self.inner = inner
         self.breaker = breaker
         self._policy = policy
 
-    async def send_email(
-        self,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        *,
-        message_id: str | None = None,
-    ) -> SendResult:
-        return await resilient(
-            lambda: self.inner.send_email(
-                to, subject, text, html, attachments, message_id=message_id
-            ),
-            self.breaker,
-            self._policy,
-        )
+    async def _call(self, operation: Callable[[], Awaitable[SendResult]]) -> SendResult:
+        return await resilient(operation, self.breaker, self._policy)
 
 
-class ResilientSms:
-    def __init__(
-        self, inner: SmsSender, breaker: CircuitBreaker, policy: RetryPolicy | None = None
-    ) -> None:
-        self.inner = inner
-        self.breaker = breaker
-        self._policy = policy
+class ResilientEmail(_Resilient[EmailSender]):
+    async def send_email(self, email: Email) -> SendResult:
+        return await self._call(lambda: self.inner.send_email(email))
 
+
+class ResilientSms(_Resilient[SmsSender]):
     async def send_sms(
         self, to_e164: str, body: str, status_callback: str | None = None
     ) -> SendResult:
-        return await resilient(
-            lambda: self.inner.send_sms(to_e164, body, status_callback),
-            self.breaker,
-            self._policy,
-        )
+        return await self._call(lambda: self.inner.send_sms(to_e164, body, status_callback))
 
 
-class ResilientPush:
-    def __init__(
-        self, inner: PushSender, breaker: CircuitBreaker, policy: RetryPolicy | None = None
-    ) -> None:
-        self.inner = inner
-        self.breaker = breaker
-        self._policy = policy
-
+class ResilientPush(_Resilient[PushSender]):
     async def send_push(
         self, subscription: PushSubscription, payload: bytes, ttl: int
     ) -> SendResult:
-        return await resilient(
-            lambda: self.inner.send_push(subscription, payload, ttl),
-            self.breaker,
-            self._policy,
-        )
+        return await self._call(lambda: self.inner.send_push(subscription, payload, ttl))
 
 
 class FallbackEmail:
@@ -114,23 +86,10 @@ class FallbackEmail:
         self.primary = primary
         self.secondary = secondary
 
-    async def send_email(
-        self,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        *,
-        message_id: str | None = None,
-    ) -> SendResult:
+    async def send_email(self, email: Email) -> SendResult:
         try:
-            return await self.primary.send_email(
-                to, subject, text, html, attachments, message_id=message_id
-            )
+            return await self.primary.send_email(email)
         except ProviderUnavailable as exc:
             # No recipient here: the error's detail never carries one (ports.DeliveryError).
             log.warning("email_fallback", provider=exc.provider, reason=exc.detail)
-        return await self.secondary.send_email(
-            to, subject, text, html, attachments, message_id=message_id
-        )
+        return await self.secondary.send_email(email)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from email.utils import parseaddr
 from typing import Any
 
 import httpx
 
 from clinicflow.adapters.messaging._http import is_transient, json_or_none, post, scrub, unavailable
-from clinicflow.notifications.ports import Attachment, MessageRejected, SendResult
+from clinicflow.notifications.ports import Email, MessageRejected, SendResult
 
 PROVIDER = "sendgrid"
 
@@ -32,17 +31,8 @@ class SendGridEmail:
         # Keeps the API key out of logs and tracebacks that print the object.
         return f"SendGridEmail(url={self._url!r}, sender={self._sender!r})"
 
-    async def send_email(
-        self,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        *,
-        message_id: str | None = None,
-    ) -> SendResult:
-        body = mail_body(self._sender, to, subject, text, html, attachments, message_id)
+    async def send_email(self, email: Email) -> SendResult:
+        body = mail_body(self._sender, email)
         response = await post(
             self._http,
             PROVIDER,
@@ -54,39 +44,31 @@ class SendGridEmail:
             return SendResult(PROVIDER, response.headers.get("X-Message-Id"), "accepted")
         if is_transient(response.status_code):
             raise unavailable(PROVIDER, response)
-        detail = scrub(error_text(response), to)
+        detail = scrub(error_text(response), email.to)
         raise MessageRejected(PROVIDER, detail, code=str(response.status_code))
 
 
-def mail_body(
-    sender: str,
-    to: str,
-    subject: str,
-    text: str,
-    html: str | None,
-    attachments: Sequence[Attachment],
-    message_id: str | None = None,
-) -> dict[str, Any]:
-    """`message_id`: sent as the mail's Message-ID header. Mail Send has no idempotency key,
-    so a request repeated after a crash is sent again; the same Message-ID lets the
+def mail_body(sender: str, email: Email) -> dict[str, Any]:
+    """`email.message_id`: sent as the mail's Message-ID header. Mail Send has no idempotency
+    key, so a request repeated after a crash is sent again; the same Message-ID lets the
     recipient's mail system treat the two as one message."""
-    name, email = parseaddr(sender)
-    from_: dict[str, str] = {"email": email or sender}
+    name, address = parseaddr(sender)
+    from_: dict[str, str] = {"email": address or sender}
     if name:
         from_["name"] = name
     # text/plain must come before text/html in `content`.
-    content = [{"type": "text/plain", "value": text}]
-    if html is not None:
-        content.append({"type": "text/html", "value": html})
+    content = [{"type": "text/plain", "value": email.text}]
+    if email.html is not None:
+        content.append({"type": "text/html", "value": email.html})
     body: dict[str, Any] = {
-        "personalizations": [{"to": [{"email": to}]}],
+        "personalizations": [{"to": [{"email": email.to}]}],
         "from": from_,
-        "subject": subject,
+        "subject": email.subject,
         "content": content,
     }
-    if message_id is not None:
-        body["headers"] = {"Message-ID": message_id}
-    if attachments:
+    if email.message_id is not None:
+        body["headers"] = {"Message-ID": email.message_id}
+    if email.attachments:
         body["attachments"] = [
             {
                 "content": base64.b64encode(item.content).decode("ascii"),
@@ -94,7 +76,7 @@ def mail_body(
                 "type": item.content_type,
                 "disposition": "attachment",
             }
-            for item in attachments
+            for item in email.attachments
         ]
     return body
 

@@ -6,40 +6,25 @@ no answer or a 4xx reply is `ProviderUnavailable`, a 5xx reply is `MessageReject
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 
 import aiosmtplib
 
 from clinicflow.identity import compose
-from clinicflow.notifications.ports import (
-    Attachment,
-    MessageRejected,
-    ProviderUnavailable,
-    SendResult,
-)
+from clinicflow.notifications.ports import Email, MessageRejected, ProviderUnavailable, SendResult
 from clinicflow.shared.clock import Clock, SystemClock
 
 PROVIDER = "smtp"
 
 
-def compose_email(
-    sender: str,
-    to: str,
-    subject: str,
-    text: str,
-    at: datetime,
-    html: str | None = None,
-    attachments: Sequence[Attachment] = (),
-    message_id: str | None = None,
-) -> EmailMessage:
+def compose_email(sender: str, email: Email, at: datetime) -> EmailMessage:
     """The plain message identity sends, plus an HTML alternative and attachments. A content
     type may carry parameters (`text/calendar; method=REQUEST`), kept as MIME parameters."""
-    message = compose(sender, to, subject, text, at, message_id)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    for item in attachments:
+    message = compose(sender, email.to, email.subject, email.text, at, email.message_id)
+    if email.html is not None:
+        message.add_alternative(email.html, subtype="html")
+    for item in email.attachments:
         maintype, _, rest = item.content_type.partition("/")
         subtype, _, params = rest.partition(";")
         key, _, value = params.strip().partition("=")
@@ -78,18 +63,8 @@ class SmtpEmail:
         # Keeps the password out of logs and tracebacks that print the object.
         return f"SmtpEmail(host={self._host!r}, port={self._port}, sender={self._sender!r})"
 
-    async def send_email(
-        self,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        *,
-        message_id: str | None = None,
-    ) -> SendResult:
-        at = self._clock.now()
-        message = compose_email(self._sender, to, subject, text, at, html, attachments, message_id)
+    async def send_email(self, email: Email) -> SendResult:
+        message = compose_email(self._sender, email, self._clock.now())
         try:
             await aiosmtplib.send(
                 message,

@@ -13,6 +13,7 @@ import json
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.notifications.ports import (
     DeliveryError,
+    Email,
     EmailSender,
     NotificationsUnitOfWork,
     Outgoing,
@@ -33,12 +34,14 @@ class EmailChannel:
     async def deliver(self, message: Outgoing) -> SendResult:
         r = message.rendered
         return await self._sender.send_email(
-            message.address,
-            r.subject,
-            r.text,
-            r.html,
-            message.attachments,
-            message_id=message.message_id,
+            Email(
+                message.address,
+                r.subject,
+                r.text,
+                r.html,
+                message.attachments,
+                message_id=message.message_id,
+            )
         )
 
 

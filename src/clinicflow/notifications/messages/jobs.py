@@ -20,7 +20,9 @@ from clinicflow.notifications.messages.service import Dispatcher
 from clinicflow.notifications.ports import NotificationsUnitOfWork
 
 
-class StuckMessages:
+class DispatchingJob:
+    """A periodic job that takes up to `batch` rows a run and sends their messages."""
+
     def __init__(
         self,
         *,
@@ -32,6 +34,8 @@ class StuckMessages:
         self._dispatcher = dispatcher
         self._batch = batch
 
+
+class StuckMessages(DispatchingJob):
     async def resume(self, now: datetime) -> int:
         """Send again what was abandoned before `now - sending_timeout`; how many events."""
         abandoned = now - self._dispatcher.sending_timeout

@@ -25,20 +25,7 @@ class NotificationOut(BaseModel):
 
     @classmethod
     def of(cls, view: MessageView) -> NotificationOut:
-        return cls(
-            id=view.id,
-            patient_id=view.patient_id,
-            booking_id=view.booking_id,
-            channel=view.channel,
-            template=view.template,
-            status=view.status,
-            provider=view.provider,
-            reason=view.reason,
-            subject=view.subject,
-            text=view.text,
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-        )
+        return cls.model_validate(view, from_attributes=True)
 
 
 class NotificationList(BaseModel):

@@ -14,27 +14,16 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.notifications.domain.messages import reminder_event
 from clinicflow.notifications.domain.schedule import DueReminder, reminder_skip_reason
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.messages.errors import DeliveryFailed
-from clinicflow.notifications.messages.service import Dispatcher, Prepared
+from clinicflow.notifications.messages.jobs import DispatchingJob
+from clinicflow.notifications.messages.service import Prepared
 from clinicflow.notifications.ports import NotificationsUnitOfWork
 
 
-class ReminderScheduler:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[NotificationsUnitOfWork],
-        dispatcher: Dispatcher,
-        batch: int = 100,
-    ) -> None:
-        self._uow = uow
-        self._dispatcher = dispatcher
-        self._batch = batch
-
+class ReminderScheduler(DispatchingJob):
     async def send_due(self, now: datetime) -> int:
         """Send the reminders due at `now`; returns how many were sent (not skipped). Those
         whose worker stopped before sending them are left to `messages.jobs.StuckMessages`."""
