@@ -87,18 +87,23 @@ def chosen(
 # -- step 1: the services ---------------------------------------------------------------------
 
 
+def home_context(page: Frame) -> dict[str, object]:
+    """The services, as the home page lists them; `joining` names the coming service whose
+    waitlist form was posted (`posted`: its values and messages; web/waitlist_pages.py)."""
+    services = list(page.catalog.services.values())
+    return {
+        "bookable": [s for s in services if s.bookable],
+        "coming": [s for s in services if not s.active and s.waitlist],
+        "not_yet": [s for s in services if s.active and not s.bookable],
+        "joining": "",
+        "posted": Posted({}),
+    }
+
+
 @router.get("/")
 async def home(page: FrameDep, launches: LaunchesDep) -> HTMLResponse:
     await launches.refresh()  # a service launched on another replica shows as bookable
-    services = list(page.catalog.services.values())
-    return page.render(
-        "home.html",
-        {
-            "bookable": [s for s in services if s.bookable],
-            "coming": [s for s in services if not s.active and s.waitlist],
-            "not_yet": [s for s in services if s.active and not s.bookable],
-        },
-    )
+    return page.render("home.html", home_context(page))
 
 
 # -- step 2: a week of open times -------------------------------------------------------------
