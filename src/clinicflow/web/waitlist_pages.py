@@ -31,9 +31,10 @@ from clinicflow.waitlist.entries.views import PublicView
 from clinicflow.waitlist.errors import EntryNotFound, LinkNotFound
 from clinicflow.waitlist.launches.service import SHOWN_DAYS
 from clinicflow.web import passes
-from clinicflow.web.booking_site import BOOKED_PASS, BOOKED_PASS_DAYS, home_context
+from clinicflow.web.booking_site import home_context
 from clinicflow.web.forms import Posted, read_form, validated
 from clinicflow.web.pages import Frame, FrameDep
+from clinicflow.web.paying import BOOKED_PASS, BOOKED_PASS_DAYS
 from clinicflow.web.security import WebKeys, WebKeysDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
