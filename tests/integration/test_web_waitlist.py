@@ -20,7 +20,7 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSRF_FIELD
 from support.app import staff_session
-from support.waitlist import clinic_yaml, join, mailbox, person
+from support.waitlist import clinic_yaml, join, links_sent, mailbox, person
 
 TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"')
 LINK = re.compile(r"https?://\S+")
@@ -183,6 +183,12 @@ async def test_every_link_in_every_waitlist_message_opens_a_page(
     assert cancel.status_code == 200, cancel.text  # the freed slot is offered
     await container.bus.run_once()
     kinds = await open_every_link(client, container)  # while the invitations and offer are open
+    [offer_token] = links_sent(container, "offers").values()
+    claimed = await client.post(
+        "/waitlist/offers/claim", data={CSRF_FIELD: await csrf(client), "token": offer_token}
+    )
+    assert claimed.status_code == 303, claimed.text
+    assert "You are booked" in (await client.get(claimed.headers["location"])).text
     clock.advance(timedelta(days=30))
     assert await container.waitlist.nurture.send_due(clock.now()) >= 1  # nurture messages
     kinds |= await open_every_link(client, container, closed_ok=True)
@@ -209,4 +215,6 @@ async def open_every_link(
             assert page.status_code == 200, (url, page.text[:500])
             if not closed_ok:
                 assert 'class="problem"' not in page.text, url
+            if parts.path.startswith("/waitlist/t/"):
+                assert "in line for" in text_of(page)  # the standing, by the message's link
     return kinds
