@@ -121,12 +121,20 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None  # whsec_…: the endpoint's signing secret
     stripe_base_url: str = "https://api.stripe.com"
+    # The booking site's card step (web/paying.py): Stripe.js runs in the buyer's browser with
+    # the publishable key (pk_…); without it the site offers no card payment. Stripe.js must
+    # load from Stripe's own origin (it cannot be vendored): that page alone widens its
+    # Content-Security-Policy to this origin (tests point it at a local fake).
+    stripe_publishable_key: str | None = None
+    stripe_js_origin: str = "https://js.stripe.com"
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
     paypal_client_id: str | None = None
     paypal_client_secret: SecretStr | None = None
     paypal_webhook_id: str | None = None  # the id PayPal gave the webhook subscription
     paypal_base_url: str = "https://api-m.sandbox.paypal.com"  # live: https://api-m.paypal.com
     # Where PayPal sends the buyer back after approving (or not); unset: PayPal's JS popup.
+    # The booking site offers PayPal only by redirect: set these to public_url +
+    # /book/paypal/return and public_url + /book/paypal/cancel (web/paying.py).
     paypal_return_url: str | None = None
     paypal_cancel_url: str | None = None
     # Each gateway's circuit opens after this many outages in a row, for this many seconds.

@@ -204,7 +204,7 @@ async def test_without_a_provider_every_kind_of_message_is_an_eml_in_the_mailbox
     assert "BEGIN:VCALENDAR" in str(ics.get_content())
     texts = [t for m in mails for t in texts_of(m)]
     assert any(f"{PUBLIC}/sign-in?token=cfl_" in t for t in texts)  # the sign-in link
-    assert any(f"{PUBLIC}/v1/waitlist/invitations?token=" in t for t in texts)
+    assert any(f"{PUBLIC}/waitlist/invitations?token=" in t for t in texts)
     assert len(mails) == len(KINDS) + 2
     assert assert_links_lead_somewhere(app, texts) >= len(mails)
 
@@ -230,7 +230,7 @@ async def test_with_only_sendgrid_every_kind_of_message_reaches_it(
     assert len(sent) == len(KINDS) + 2
     texts = [c["value"] for m in sent for c in m["content"]]
     assert any(f"{PUBLIC}/sign-in?token=cfl_" in t for t in texts)
-    assert any(f"{PUBLIC}/v1/waitlist/invitations?token=" in t for t in texts)
+    assert any(f"{PUBLIC}/waitlist/invitations?token=" in t for t in texts)
     [confirmation] = [m for m in sent if m["subject"].endswith("is booked")]
     assert [a["filename"] for a in confirmation["attachments"]] == ["invite.ics"]
     # Each booking message carries the Message-ID derived from its row, the same on a retry.

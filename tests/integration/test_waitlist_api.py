@@ -72,7 +72,7 @@ async def test_anyone_can_join_and_gets_score_position_and_a_private_link(
     }
     assert [c["name"] for c in made["components"]] == list(made["weights"])
     assert len(made["token"]) >= 40
-    assert made["status_url"].endswith(f"/v1/waitlist/mine?token={made['token']}")
+    assert made["status_url"].endswith(f"/waitlist/mine?token={made['token']}")
 
 
 async def test_the_token_view_shows_the_standing_and_nothing_that_identifies(

@@ -6,27 +6,39 @@ idempotency (the first result stored per `Idempotency-Key` and replayed, a reuse
 other parameters refused). It can fail before doing the work (`answers`), do the work and
 lose the reply (`lose_replies`, as a timeout after Stripe charged), or hang (`hang`).
 The wire format itself (forms, errors, objects, events, signatures) is in fake_stripe_wire.
+
+For browser tests it also stands in for Stripe.js (fake_stripe_js: `/v3/`, the card field's
+frame, and the publishable-key confirm that Stripe.js makes); a confirmed PaymentIntent then
+makes the fake send the signed `payment_intent.succeeded` webhook to `webhook_url`, as Stripe
+would.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import urllib.request
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from support.fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_stripe_js import CARD_FRAME, STRIPE_JS
 from support.fake_stripe_wire import (
     charge_object,
     decode_form,
+    event_body,
     intent_object,
     invalid,
+    sign,
     stripe_error,
 )
 
 API_KEY = "sk_test_fake_0123456789abcdef"
+PUBLISHABLE_KEY = "pk_test_fake_0123456789abcdef"
 WEBHOOK_SECRET = "whsec_fake_0123456789abcdef"
+# What the card field's test numbers stand for (Stripe's documented test cards).
+CARD_NUMBERS = {"4242424242424242": "pm_card_visa", "4000000000000002": "pm_card_chargeDeclined"}
 # Stripe's test payment methods and the decline code each one produces (None: it pays).
 TEST_CARDS: dict[str, str | None] = {
     "pm_card_visa": None,
@@ -54,6 +66,8 @@ class FakeStripe:
         self.answers: list[int] = []  # statuses to answer first, before any work
         self.lose_replies = 0  # do the work, then answer 503 this many times
         self.hang = False
+        self.webhook_url: str | None = None  # where confirmed payments are reported, if set
+        self.webhooks_sent: list[int] = []  # the answers clinicflow gave to them
         self._stored: dict[str, tuple[str, Reply]] = {}
         self._order = itertools.count()
         self._sequence: dict[str, int] = {}  # creation order, to list newest first
@@ -79,6 +93,9 @@ class FakeStripe:
     # -- HTTP --------------------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Reply:
+        browser = self._browser(request)  # Stripe.js's side: no secret key
+        if browser is not None:
+            return browser
         with self._lock:
             self.requests.append(request)
             forced = self.answers.pop(0) if self.answers else None
@@ -143,6 +160,60 @@ class FakeStripe:
                     return _missing("payment_intent", parts[2])
                 return json_reply(200, self._expanded(intent, expand))
         return _unrecognized("GET", request.path)
+
+    # -- what Stripe.js asks for in the buyer's browser ---------------------------------------
+
+    def _browser(self, request: Request) -> Reply | None:
+        parts = request.path.strip("/").split("/")
+        if request.method == "GET" and parts == ["v3"]:
+            return Reply(
+                200, {"Content-Type": "text/javascript; charset=utf-8"}, STRIPE_JS.encode()
+            )
+        if request.method == "GET" and parts == ["elements", "card"]:
+            return Reply(200, {"Content-Type": "text/html; charset=utf-8"}, CARD_FRAME.encode())
+        if request.method == "POST" and len(parts) == 4 and parts[3] == "confirm":
+            return self._confirm_from_browser(parts[2], decode_form(request.body.decode()))
+        return None
+
+    def _confirm_from_browser(self, intent_id: str, form: dict[str, Any]) -> Reply:
+        """Stripe.js's confirm: the publishable key and the intent's client secret."""
+        if form.get("key") != PUBLISHABLE_KEY:
+            return stripe_error(401, "invalid_request_error", "Invalid API Key provided: pk_***")
+        with self._lock:
+            intent = self.intents.get(intent_id)
+            if intent is None or form.get("client_secret") != intent["client_secret"]:
+                return _missing("payment_intent", intent_id)
+            number = str(form.get("payment_method_data", {}).get("card", {}).get("number", ""))
+            method = CARD_NUMBERS.get(number)
+            if method is None:
+                return stripe_error(
+                    402, "card_error", "Your card number is incorrect.", code="incorrect_number"
+                )
+            decline = self._confirm(intent, method)
+            shown = dict(intent)
+        if decline is not None:
+            return stripe_error(
+                402, "card_error", "Your card was declined.", code="card_declined",
+                decline_code=decline, payment_intent=shown,
+            )  # fmt: skip
+        self._report("payment_intent.succeeded", shown)
+        return json_reply(200, shown)
+
+    def _report(self, event_type: str, obj: dict[str, Any]) -> None:
+        """The signed webhook Stripe sends once a payment succeeded (before the browser hears,
+        here, so a test's confirmation page may already say paid)."""
+        if self.webhook_url is None:
+            return
+        body = event_body(event_type, obj, self.now)
+        headers = {
+            "Stripe-Signature": sign(WEBHOOK_SECRET, body, self.now),
+            "Content-Type": "application/json; charset=utf-8",
+        }
+        sent = urllib.request.Request(self.webhook_url, data=body, headers=headers, method="POST")
+        # No proxy: one configured on the machine must not intercept loopback traffic.
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with direct.open(sent, timeout=10) as answer:
+            self.webhooks_sent.append(answer.status)
 
     # -- PaymentIntents ----------------------------------------------------------------------
 

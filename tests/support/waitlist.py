@@ -77,7 +77,7 @@ def mailbox(container: Container) -> list[email.message.Message]:
 
 def links_sent(container: Container, kind: str) -> dict[str, str]:
     """Recipient → the latest token of that kind of link (invitations, offers, t)."""
-    pattern = re.compile(rf"/v1/waitlist/{kind}(?:\?token=|/)([A-Za-z0-9_-]+)")
+    pattern = re.compile(rf"/waitlist/{kind}(?:\?token=|/)([A-Za-z0-9_-]+)")
     found: dict[str, str] = {}
     for message in mailbox(container):
         # Booking messages land in the same mailbox: their text is one part of several.

@@ -57,6 +57,7 @@ from clinicflow.payments.refunds.service import RefundService
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, SystemClock
 from clinicflow.waitlist import Waitlist
+from clinicflow.web.paying import PayOptions
 from clinicflow.web.security import WebKeys
 from clinicflow.webhooks.service import WebhookService
 
@@ -95,9 +96,11 @@ class Container:
     # What routes reach, by class (infra/web.py): read from the fields above.
     provided: Provided = field(init=False, repr=False)
     web_keys: WebKeys = field(init=False, repr=False)  # the pages' CSRF and pass keys
+    pay_options: PayOptions = field(init=False)  # what the booking site's pay step offers
 
     def __post_init__(self) -> None:
         self.web_keys = WebKeys.derived(self.keys.index_key)
+        self.pay_options = PayOptions.of(self.settings)
         self.provided = _provided(self)
 
     async def aclose(self) -> None:
@@ -198,4 +201,5 @@ def _provided(c: Container) -> Provided:
     provided.add(Waitlist)(lambda: c.waitlist)
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
+    provided.add(PayOptions)(lambda: c.pay_options)
     return provided

@@ -253,6 +253,7 @@ class PaymentsSpec(Spec):
     cancellation: CancellationSpec = CancellationSpec()
     hsa_fsa_eligible: Keys = Field(default_factory=list)
     billing: BillingSpec | None = None
+    pay_at_clinic: StrictBool = True
 
 
 # -- the whole file ----------------------------------------------------------------------

@@ -287,6 +287,7 @@ def _payments(spec: PaymentsSpec) -> PaymentsConfig:
             phone=billing.phone,
             email=billing.email,
         ),
+        pay_at_clinic=spec.pay_at_clinic,
     )
 
 

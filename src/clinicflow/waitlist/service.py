@@ -43,9 +43,10 @@ class Waitlist:
     subscribers: tuple[Subscriber, ...] = field(default=())
 
     def status_url(self, token: str) -> str:
+        # The page a person opens (web/waitlist_pages.py; the API's is /v1/waitlist/mine).
         # The token goes in the query string: request logs drop query strings (see
         # infra/logging.py), while they keep paths.
-        return f"{self.public_url}/v1/waitlist/mine?token={token}"
+        return f"{self.public_url}/waitlist/mine?token={token}"
 
     def jobs(self) -> list[tuple[str, JobRun]]:
         """The periodic work, for the composition root's job runner."""

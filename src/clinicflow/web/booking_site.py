@@ -23,17 +23,23 @@ from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.catalog import Catalog, Service
 from clinicflow.catalog.api import LaunchesDep
 from clinicflow.infra.web import ClockDep
+from clinicflow.payments.orders.api import OrdersDep
 from clinicflow.shared.errors import DomainError
 from clinicflow.web import passes
 from clinicflow.web.forms import Posted, read_form, validated
 from clinicflow.web.pages import Frame, FrameDep
+from clinicflow.web.paying import (
+    BOOKED_PASS,
+    BOOKED_PASS_DAYS,
+    PayOptions,
+    PayOptionsDep,
+    payment_of,
+)
 from clinicflow.web.security import WebKeys, WebKeysDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 HOLD_PASS = "hold"  # noqa: S105 (a kind of pass, not a secret)
-BOOKED_PASS = "booked"  # noqa: S105
-BOOKED_PASS_DAYS = 7
 NEAREST = 4  # free times offered when the one asked for was taken
 
 
@@ -87,18 +93,23 @@ def chosen(
 # -- step 1: the services ---------------------------------------------------------------------
 
 
+def home_context(page: Frame) -> dict[str, object]:
+    """The services, as the home page lists them; `joining` names the coming service whose
+    waitlist form was posted (`posted`: its values and messages; web/waitlist_pages.py)."""
+    services = list(page.catalog.services.values())
+    return {
+        "bookable": [s for s in services if s.bookable],
+        "coming": [s for s in services if not s.active and s.waitlist],
+        "not_yet": [s for s in services if s.active and not s.bookable],
+        "joining": "",
+        "posted": Posted({}),
+    }
+
+
 @router.get("/")
 async def home(page: FrameDep, launches: LaunchesDep) -> HTMLResponse:
     await launches.refresh()  # a service launched on another replica shows as bookable
-    services = list(page.catalog.services.values())
-    return page.render(
-        "home.html",
-        {
-            "bookable": [s for s in services if s.bookable],
-            "coming": [s for s in services if not s.active and s.waitlist],
-            "not_yet": [s for s in services if s.active and not s.bookable],
-        },
-    )
+    return page.render("home.html", home_context(page))
 
 
 # -- step 2: a week of open times -------------------------------------------------------------
@@ -267,15 +278,22 @@ def _visit_of(page: Frame, facts: passes.JsonFacts) -> tuple[Visit, datetime, st
 
 
 @router.get("/book/hold/{token}")
-async def details(page: FrameDep, keys: WebKeysDep, clock: ClockDep, token: str) -> HTMLResponse:
+async def details(
+    page: FrameDep, keys: WebKeysDep, clock: ClockDep, options: PayOptionsDep, token: str
+) -> HTMLResponse:
     facts = _held(page, keys, token, clock.now())
     if facts is None:
         return _lapsed(page)
-    return _details_page(page, facts, token, Posted({}), 200)
+    return _details_page(page, options, facts, token, Posted({}), 200)
 
 
 def _details_page(
-    page: Frame, facts: passes.JsonFacts, token: str, posted: Posted, status: int
+    page: Frame,
+    options: PayOptions,
+    facts: passes.JsonFacts,
+    token: str,
+    posted: Posted,
+    status: int,
 ) -> HTMLResponse:
     visit, start, practitioner = _visit_of(page, facts)
     return page.render(
@@ -286,7 +304,7 @@ def _details_page(
             "practitioner": page.catalog.practitioners[practitioner],
             "token": token,
             "posted": posted,
-            "pay_at_clinic": True,
+            "choices": options.choices(page),
         },
         status=status,
     )
@@ -300,6 +318,7 @@ async def book(
     finder: AvailabilityDep,
     bookings: BookingServiceDep,
     clock: ClockDep,
+    options: PayOptionsDep,
     token: str,
 ) -> Response:
     now = clock.now()
@@ -307,9 +326,13 @@ async def book(
     facts = _held(page, keys, token, now)
     if facts is None:
         return _lapsed(page)
+    choices = options.choices(page)
+    payment = posted.values.get("payment") or choices[0]
+    if payment not in choices:
+        posted.error("payment", "Choose one of the ways to pay shown.")
     patient = validated(PatientIn, posted)
-    if patient is None:
-        return _details_page(page, facts, token, posted, 422)
+    if patient is None or posted.errors:
+        return _details_page(page, options, facts, token, posted, 422)
     visit, start, practitioner = _visit_of(page, facts)
     slot = SlotRequest(visit.service.key, visit.visit_type, visit.duration, start, practitioner)
     hold_id = str(facts["id"])
@@ -322,10 +345,12 @@ async def book(
         return await _taken(page, finder, visit, start, now, str(exc))
     except DomainError as exc:
         posted.error("", str(exc))
-        return _details_page(page, facts, token, posted, exc.status)
-    booked = passes.issue(
-        keys, BOOKED_PASS, _hold_facts(made), now + timedelta(days=BOOKED_PASS_DAYS)
-    )
+        return _details_page(page, options, facts, token, posted, exc.status)
+    # The pass carries the booking's patient for the pay step's narrow payer (web/paying.py).
+    booked_facts = _hold_facts(made) | {"patient": made.patient_id, "pay": payment}
+    booked = passes.issue(keys, BOOKED_PASS, booked_facts, now + timedelta(days=BOOKED_PASS_DAYS))
+    if payment != "clinic":
+        return RedirectResponse(f"/book/pay/{booked}", status_code=303)
     return RedirectResponse(f"/book/done/{booked}", status_code=303)
 
 
@@ -333,7 +358,9 @@ async def book(
 
 
 @router.get("/book/done/{token}")
-async def done(page: FrameDep, keys: WebKeysDep, clock: ClockDep, token: str) -> HTMLResponse:
+async def done(
+    page: FrameDep, keys: WebKeysDep, clock: ClockDep, orders: OrdersDep, token: str
+) -> HTMLResponse:
     facts = passes.read(keys, BOOKED_PASS, token, clock.now())
     if facts is None:
         return _problem(
@@ -352,6 +379,8 @@ async def done(page: FrameDep, keys: WebKeysDep, clock: ClockDep, token: str) ->
             "end": (start + timedelta(minutes=visit.duration)).astimezone(page.clinic_tz),
             "practitioner": page.catalog.practitioners[practitioner],
             "token": token,
+            "pay": facts.get("pay") or "clinic",
+            "order": await payment_of(orders, facts),
         },
     )
 

@@ -146,6 +146,21 @@ class EntryService:
             standing = await standing_of(uow.entries, entry, self.clock.now(), self.policy)
         return self.public(entry, standing)
 
+    async def by_message(self, token: str) -> PublicView:
+        """Where the entry a nurture message went to stands, for the page its tracking link
+        opens: the same view the entry's own token gives (nothing that identifies or reaches
+        the person), so no audit row either. It changes nothing: the click is recorded by
+        `NurtureService.click`."""
+        if not well_formed(token):
+            raise no_such_link("message")
+        async with self._uow.reading() as uow:
+            message = await uow.nurtures.by_token(token_hash(token))
+            entry = None if message is None else await uow.entries.get(message.entry_id)
+            if entry is None:
+                raise no_such_link("message")
+            standing = await standing_of(uow.entries, entry, self._clock.now(), self.policy)
+        return self.public(entry, standing)
+
     async def listed(
         self,
         actor: Actor,

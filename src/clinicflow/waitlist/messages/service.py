@@ -1,5 +1,6 @@
 """The waitlist's own emails: an invitation's booking link, an offer's claim link, a nurture
-message's tracking link.
+message's tracking link. Each link opens a page of the booking site (web/waitlist_pages.py),
+which calls the same use cases as the API's `/v1/waitlist/...` routes.
 
 The notifications context sends what booking events describe, to patients found by patient
 id; a waitlist entry is not a patient yet and its links are secrets that no event may
@@ -61,7 +62,7 @@ class LinkMail:
 
     def invitation(self, row: Entry, token: str, expires_at: datetime) -> Outgoing:
         name, clinic = self.service_name(row.service), self._catalog.clinic.name
-        url = f"{self.public_url}/v1/waitlist/invitations?token={token}"
+        url = f"{self.public_url}/waitlist/invitations?token={token}"
         text = (
             f"{name} is now open at {clinic}, and you are among the first invited from the "
             f"waitlist.\n\nChoose your first visit here before {self.local(expires_at)}:\n"
@@ -72,7 +73,7 @@ class LinkMail:
     def offer(self, row: Entry, token: str, slot: Offer) -> Outgoing:
         name, clinic = self.service_name(row.service), self._catalog.clinic.name
         who = self._catalog.practitioners.get(slot.practitioner)
-        url = f"{self.public_url}/v1/waitlist/offers?token={token}"
+        url = f"{self.public_url}/waitlist/offers?token={token}"
         text = (
             f"A {name} visit has opened up: {self.local(slot.start_at)}"
             f"{f' with {who.name}' if who else ''}.\n\nIt is held for you until "
@@ -83,7 +84,7 @@ class LinkMail:
 
     def nurture(self, row: Entry, token: str) -> Outgoing:
         name, clinic = self.service_name(row.service), self._catalog.clinic.name
-        url = f"{self.public_url}/v1/waitlist/t/{token}"
+        url = f"{self.public_url}/waitlist/t/{token}"
         text = (
             f"You are still on the waitlist for {name} at {clinic}. We will write as soon "
             f"as there is a place for you.\n\nWhat is new, and where you stand:\n{url}"
