@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_servers import free_port, wait_ready  # noqa: E402
+from load_servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = "/"

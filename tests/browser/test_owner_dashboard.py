@@ -120,7 +120,8 @@ async def test_signed_out_the_dashboard_says_who_may_see_it_and_where_to_sign_in
     page = await browser.new_page()
     answer = await page.goto(site + "/owner")
 
-    assert answer is not None and answer.status == 200
+    assert answer is not None
+    assert answer.status == 200
     assert await page.locator("table").count() == 0
     await page.get_by_text("Revenue is shown to admins, billing staff and analysts.").wait_for()
     await page.get_by_role("link", name="Sign in to the staff console").click()

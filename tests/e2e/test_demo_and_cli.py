@@ -96,7 +96,8 @@ def _the_dashboard_has_the_demos_figures(base: str) -> None:
         assert f'id="table-{table}"' in page.text
     assert "<td" in page.text
     net = re.search(r"Net over the last 90 days: <strong>\$([0-9,]+\.[0-9]{2})</strong>", page.text)
-    assert net is not None and float(net.group(1).replace(",", "")) > 0
+    assert net is not None
+    assert float(net.group(1).replace(",", "")) > 0
     assert re.search(r'<th scope="row">Counseling</th><td class="num">[1-9]', page.text)
     assert re.search(r'<th scope="row">Equine therapy</th><td class="num">[1-9]', page.text)
     revenue_csv = httpx.get(f"{base}/owner/revenue-by-day.csv?days=90", cookies=cookies)

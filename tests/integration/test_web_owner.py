@@ -35,6 +35,15 @@ PERSONAL = re.compile(
     r"|@example\.com|\+?1?512555"
 )
 
+# As tests/integration/test_web_security.py looks for them; a script without src is checked
+# apart (the charts' JSON data blocks are the only ones, and are never executed).
+INLINE = [
+    re.compile(r"<[^>]+\son[a-z]+\s*=", re.I),
+    re.compile(r"<[^>]+\sstyle\s*=", re.I),
+    re.compile(r"<style", re.I),
+    re.compile(r"(src|href)=\"(https?:)?//", re.I),
+]
+
 
 class _Tables(HTMLParser):
     """The page's tables by id: each row's cell texts (header row first)."""
@@ -95,10 +104,17 @@ async def test_an_analyst_sees_the_demos_revenue_and_waitlists_and_no_patient(
     assert set(found) == set(TABLES)
     total = found["revenue-by-service"][-1]
     assert total[0] == "All services"
-    assert total[2:] == ["%.2f" % (demo.refunded_cents / 100), "0.00", "%.2f" % (demo.net_cents / 100)]
+    assert total[2:] == [
+        "%.2f" % (demo.refunded_cents / 100),
+        "0.00",
+        "%.2f" % (demo.net_cents / 100),
+    ]
     assert total[1] == "%.2f" % (demo.paid_cents / 100)
     sizes = {row[0]: int(row[1]) for row in found["waitlist-size"][1:]}
-    assert sizes == {"Counseling": demo.joined["counseling"], "Equine therapy": demo.joined["equine_therapy"]}
+    assert sizes == {
+        "Counseling": demo.joined["counseling"],
+        "Equine therapy": demo.joined["equine_therapy"],
+    }
     joins = [row for row in found["waitlist-growth"][1:]]
     assert sum(int(row[-1]) for row in joins) == sum(demo.joined.values())
     assert PERSONAL.search(page.text) is None
@@ -107,6 +123,8 @@ async def test_an_analyst_sees_the_demos_revenue_and_waitlists_and_no_patient(
     assert scripts
     assert all('src="/static/' in s or 'type="application/json"' in s for s in scripts)
     assert len(re.findall(r'<script type="application/json" id="chart-', page.text)) >= 2
+    for inline in INLINE:
+        assert not inline.search(page.text), inline.pattern
 
 
 async def test_each_csv_holds_its_tables_rows_and_names_no_one(
@@ -135,7 +153,8 @@ async def test_the_range_picker_chooses_30_or_90_days_and_nothing_else(
     edited = await client.get("/owner?days=7000", headers=analyst)
 
     assert len(quarter["revenue-by-day"]) > len(month["revenue-by-day"]) > 1
-    assert len(quarter["waitlist-growth"]) == 1 + 13 and len(month["waitlist-growth"]) == 1 + 5
+    assert len(quarter["waitlist-growth"]) == 1 + 13  # weeks, and the header row
+    assert len(month["waitlist-growth"]) == 1 + 5
     assert edited.status_code == 200
     assert tables_of(edited.text) == month
     assert '<option value="30" selected>' in edited.text
@@ -146,7 +165,11 @@ async def test_the_range_picker_chooses_30_or_90_days_and_nothing_else(
     [("admin", TABLES), ("billing", REVENUE), ("front_desk", WAITLISTS), ("analyst", TABLES)],
 )
 async def test_each_role_sees_what_the_api_lets_it_read(
-    client: httpx.AsyncClient, container: Container, demo: DemoLoaded, role: str, sees: tuple[str, ...]
+    client: httpx.AsyncClient,
+    container: Container,
+    demo: DemoLoaded,
+    role: str,
+    sees: tuple[str, ...],
 ) -> None:
     if role == "admin":
         who = cookie(await admin_session(container))

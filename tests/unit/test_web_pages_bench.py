@@ -23,7 +23,8 @@ PAGE = """<!doctype html><html><head>
 <script src="/static/site.js?v=1" defer></script>
 <script type="application/json" id="chart">{"x": []}</script>
 </head><body>
-<form class="week"><button type="submit" name="start" value="2026-12-07T09:00:00-06:00">9:00 AM</button>
+<form class="week">
+<button type="submit" name="start" value="2026-12-07T09:00:00-06:00">9:00 AM</button>
 <button type="submit" name="start" value="2026-12-07T09:15:00-06:00">9:15 AM</button></form>
 <a href="/book?week=2026-12-14" hx-get="/book?week=2026-12-14">Next week</a>
 </body></html>"""

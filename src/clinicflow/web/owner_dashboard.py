@@ -39,7 +39,12 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 RANGES = (30, 90)  # the date range picker's choices, in days
 DEFAULT_RANGE = 30
 STAGES = ("notified", "clicked", "booked", "paid")
-STAGE_WORDS = {"notified": "Invited", "clicked": "Opened the link", "booked": "Booked", "paid": "Paid"}
+STAGE_WORDS = {
+    "notified": "Invited",
+    "clicked": "Opened the link",
+    "booked": "Booked",
+    "paid": "Paid",
+}
 NO_SERVICE = "Packages and other"  # ledger entries without a service (package purchases)
 
 
@@ -134,9 +139,7 @@ class Revenue:
             bucket[0] += r.charged_cents
             bucket[1] += r.refunded_cents
             bucket[2] += r.adjusted_cents
-        rows = [
-            (service_name(self.catalog, k), *_money_cells(*sums[k])) for k in self._services()
-        ]
+        rows = [(service_name(self.catalog, k), *_money_cells(*sums[k])) for k in self._services()]
         if rows:
             total = [sum(v[i] for v in sums.values()) for i in range(3)]
             rows.append(("All services", *_money_cells(*total)))
@@ -174,9 +177,7 @@ class Revenue:
                 if r.service == key and r.day in index:
                     values[index[r.day]] += r.net_cents / 100
             series.append((service_name(self.catalog, key), values))
-        return Chart(
-            "chart-revenue", "days", [_noon(d) for d in days], series, unit="$", bars=True
-        )
+        return Chart("chart-revenue", "days", [_noon(d) for d in days], series, unit="$", bars=True)
 
 
 def _money_cells(charged: int, refunded: int, adjusted: int) -> tuple[str, ...]:
@@ -203,7 +204,7 @@ class Waitlists:
         return service_name(self.catalog, s.service)
 
     def size(self) -> Table:
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (self.name(s), str(s.size), str(s.waiting), str(s.by_state.get("invited", 0)),
              str(s.by_state.get("offered", 0)), str(s.by_state.get("booked", 0)),
              str(s.by_state.get("converted", 0)), str(s.by_state.get("withdrawn", 0)))
@@ -385,4 +386,3 @@ async def download(
             "X-Content-Type-Options": "nosniff",
         },
     )
-
