@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo serve test lint format bench bench-http lock clean
+.PHONY: install demo serve test lint format bench bench-http bench-web lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
@@ -81,6 +81,10 @@ bench: install  ## availability over the shared bench data set
 # Needs PostgreSQL and Redis on 127.0.0.1 and Debian's wrk (apt-get install wrk); not in CI.
 bench-http: install  ## HTTP load: 2 server workers on PostgreSQL, driven by wrk
 	$(BIN)/python benchmarks/http_load.py $(BENCH_ARGS)
+
+# Serves `clinicflow demo` (SQLite) in a temp dir; nothing else needed.
+bench-web: install  ## the booking site's first page: server time, bytes sent, slots in the HTML
+	$(BIN)/python benchmarks/web_pages.py $(BENCH_ARGS)
 
 lock: install  ## re-resolve requirements.lock after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet uv

@@ -141,7 +141,7 @@ def worker() -> None:
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate the embedded database, load a demo clinic, and serve it."""
     from clinicflow.bootstrap import build
-    from clinicflow.demo import DEMO_USER, demo_staff, load_demo
+    from clinicflow.demo import DEMO_OWNER, DEMO_USER, DemoClock, demo_staff, load_demo
     from clinicflow.infra.migrate import upgrade
 
     settings = _served_settings(host, port, tls=False)
@@ -149,17 +149,33 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     asyncio.run(upgrade(settings.database_url))
 
     async def seed() -> tuple[int, str | None]:
-        container = build(settings)
+        clock = DemoClock()  # the demo's past is made at the moments it happened
+        container = build(settings, clock=clock)
         try:
-            return await load_demo(container), await demo_staff(container)
+            password = await demo_staff(container)  # first: its front desk does the visits
+            loaded = await load_demo(container, clock)
+            return loaded.past + loaded.upcoming, password
         finally:
             await container.aclose()
 
     made, password = asyncio.run(seed())
+    base = f"http://{host}:{port}"
+    # The booking site first: it is what a visitor opens.
+    console.print(f"the clinic's booking site: [bold]{base}/[/]", highlight=False)
     console.print(
         f"[green]demo clinic ready[/] ({made} demo bookings added) in {settings.database_url}"
     )
-    base = f"http://{host}:{port}"
+    console.print(
+        f"staff: [bold]{base}/staff[/] (the day's calendar), [bold]{base}/owner[/] (the "
+        "dashboard: revenue and waitlists)",
+        highlight=False,
+    )
+    if password:
+        console.print(
+            f"sign in as {DEMO_USER!r} (front desk) or {DEMO_OWNER!r} (analyst: the dashboard) "
+            f"with the password {password!r} (shown once)",
+            highlight=False,
+        )
     console.print(
         f"the API is described at [bold]{base}/openapi.json[/] "
         f"(reference page: [bold]{base}/docs[/]); try:"
@@ -168,12 +184,12 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     console.print(f"  curl '{base}/v1/availability?{query}'")
     if password:
         console.print(
-            f"staff side: POST {base}/v1/auth/login as {DEMO_USER!r} with password "
-            f"{password!r} (shown once), then send the token as `Authorization: Bearer`",
+            f"over the API: POST {base}/v1/auth/login with that username and password, then "
+            "send the token as `Authorization: Bearer`",
             highlight=False,
         )
     console.print(
-        f"lost the front-desk password? `clinicflow users reset-password {DEMO_USER}` "
+        f"lost the password? `clinicflow users reset-password {DEMO_USER}` (or {DEMO_OWNER}) "
         "prints a new one (and ends that account's sessions)",
         highlight=False,
     )

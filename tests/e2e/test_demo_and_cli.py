@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/healthz", proc)
+        home = httpx.get(f"{base}/")
         params = {"service": "alternative_medicine", "visit_type": "initial", "duration": 15}
         slots = httpx.get(f"{base}/v1/availability", params=params).json()["slots"]
         assert len(slots) > 0
@@ -56,13 +58,44 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
         staff = {"Authorization": f"Bearer {signed_in.json()['token']}"}
         booked = httpx.get(f"{base}/v1/bookings", headers=staff).json()["bookings"]
         assert len(booked) >= 4  # the demo clinic's visits
+        _the_dashboard_has_the_demos_figures(base)
     finally:
         proc.terminate()
         _, stderr = proc.communicate(timeout=20)
     assert "demo clinic ready" in stderr
+    # The first address printed is the booking site, and it lists the services.
+    first_url = re.search(r"https?://\S+", stderr)
+    assert first_url is not None
+    assert first_url.group(0) == f"http://127.0.0.1:{port}/"
+    assert home.status_code == 200
+    for name in ("Alternative medicine", "GAPS nutrition coaching", "Counseling"):
+        assert name in home.text
     # The front-desk password is shown once; the demo says how to get a new one.
     assert "clinicflow users reset-password frontdesk" in " ".join(stderr.split())
     assert f"http://127.0.0.1:{port}/openapi.json" in stderr
+
+
+def _the_dashboard_has_the_demos_figures(base: str) -> None:
+    """The demo's analyst (`owner`, the demo password) sees revenue and waitlists on /owner,
+    with the session cookie a staff sign-in sets."""
+    signed_in = httpx.post(
+        f"{base}/v1/auth/login",
+        json={"username": "owner", "password": "demo front desk password"},
+    )
+    cookies = {"cf_session": signed_in.json()["token"]}
+    page = httpx.get(f"{base}/owner?days=90", cookies=cookies)
+    assert page.status_code == 200
+    for table in ("revenue-by-service", "revenue-by-day", "waitlist-size", "waitlist-growth"):
+        assert f'id="table-{table}"' in page.text
+    assert "<td" in page.text
+    net = re.search(r"Net over the last 90 days: <strong>\$([0-9,]+\.[0-9]{2})</strong>", page.text)
+    assert net is not None
+    assert float(net.group(1).replace(",", "")) > 0
+    assert re.search(r'<th scope="row">Counseling</th><td class="num">[1-9]', page.text)
+    assert re.search(r'<th scope="row">Equine therapy</th><td class="num">[1-9]', page.text)
+    revenue_csv = httpx.get(f"{base}/owner/revenue-by-day.csv?days=90", cookies=cookies)
+    assert revenue_csv.headers["content-type"].startswith("text/csv")
+    assert len(revenue_csv.text.splitlines()) > 5
 
 
 def test_config_check_passes_the_shipped_configuration() -> None:
