@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from clinicflow.booking.api import AvailabilityDep, BookingReaderDep, BookingServiceDep
 from clinicflow.booking.commands import BookRequest, SlotRequest
@@ -149,9 +149,25 @@ def _refused(page: Frame, exc: DomainError) -> HTMLResponse:
 
 
 class SignInForm(BaseModel):
-    username: str = Field(min_length=1, max_length=254)
-    password: str = Field(min_length=1, max_length=1024)
+    username: str = Field(default="", max_length=254, validate_default=True)
+    password: str = Field(default="", max_length=1024, validate_default=True)
     totp_code: str | None = Field(default=None, max_length=12)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return _given(value, "give your username")
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str) -> str:
+        return _given(value, "give your password")
+
+
+def _given(value: str, said: str) -> str:
+    if not value.strip():
+        raise ValueError(said)
+    return value
 
 
 @router.get(HOME)
@@ -782,8 +798,13 @@ async def patient_record(page: FrameDep, reader: PatientReaderDep, patient_id: s
 class RefundForm(BaseModel):
     booking_id: str | None = Field(default=None, max_length=64)
     amount: str | None = Field(default=None, max_length=16)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(default="", max_length=500, validate_default=True)
     key: str = Field(min_length=8, max_length=64)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        return _given(value, "say why the payment is refunded")
 
 
 def _cents(amount: str | None) -> int | None:
@@ -848,11 +869,10 @@ async def refund(
         return _signed_out()
     form = validated(RefundForm, posted)
     cents = None
-    if form is not None:
-        try:
-            cents = _cents(form.amount)
-        except ValueError as exc:
-            posted.error("amount", _sentence(str(exc)))
+    try:
+        cents = _cents(posted.values.get("amount"))
+    except ValueError as exc:
+        posted.error("amount", _sentence(str(exc)))
     try:
         if form is None or posted.errors:
             if not Can.of(actor).refund:
