@@ -211,6 +211,7 @@ async def test_a_button_without_its_forms_token_is_refused_and_changes_nothing(
         "/staff/waitlist/counseling/launch",
         "/staff/flags/waitlist_auto_offers",
         "/staff/payments/some-order/refund",
+        "/staff/sign-in",
         "/staff/sign-out",
     ]
     for path in paths:
@@ -360,7 +361,10 @@ async def test_an_admin_is_told_why_a_tbd_service_cannot_launch_and_may_set_a_fl
     flag = await post(client, "/staff/flags/waitlist_auto_offers", {"percentage": "40"})
     assert flag.status_code == 303
     flags = {f.key: f for f in await container.flags.list(ADMIN)}
-    assert (flags["waitlist_auto_offers"].enabled, flags["waitlist_auto_offers"].percentage) == (False, 40)
+    assert (flags["waitlist_auto_offers"].enabled, flags["waitlist_auto_offers"].percentage) == (
+        False,
+        40,
+    )
 
 
 async def test_billing_refunds_from_the_visits_payment_and_other_roles_are_refused(
@@ -405,3 +409,18 @@ async def test_billing_refunds_from_the_visits_payment_and_other_roles_are_refus
             assert refused.status_code == 403
             assert "your role may not refund payments" in refused.text.lower()
     assert len([r for r in stripe_server.refunds.values() if r["payment_intent"] == intent]) == 1
+
+
+async def test_the_sign_in_backs_off_after_repeated_failures_as_the_api_does(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    await staff(container, "desk", "front_desk")
+    wrong = {"username": "desk", "password": "guess"}
+    statuses = [(await post(client, "/staff/sign-in", wrong)).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    waiting = await post(client, "/staff/sign-in", {"username": "desk", "password": PASSWORD})
+    assert waiting.status_code == 429  # even the right password, until the wait is over
+    assert 'class="problem" role="alert"' in waiting.text
+    api = await client.post("/v1/auth/login", json={"username": "desk", "password": PASSWORD})
+    assert api.status_code == 429
+    assert api.json()["detail"][1:] in waiting.text

@@ -79,8 +79,8 @@ async def audit_rows(container: Container, action: str) -> list[tuple[str, str, 
     async with container.db.read() as conn:
         for table in (audit_log, audit_pending):
             c = table.c
-            query = select(c.role, c.resource_id, c.patient_id, c.outcome).where(
-                c.action == action
-            )
-            found += [(r.role, r.resource_id, r.patient_id, r.outcome) for r in await conn.execute(query)]
+            query = select(c.role, c.resource_id, c.patient_id, c.outcome).where(c.action == action)
+            found += [
+                (r.role, r.resource_id, r.patient_id, r.outcome) for r in await conn.execute(query)
+            ]
     return found

@@ -12,7 +12,7 @@ here too. `Can` only decides which links and buttons to show, from the same acce
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -61,7 +61,12 @@ STAFF_HOLD_PASS = "staff_hold"  # noqa: S105 (a kind of pass, not a secret)
 ACTIONS: dict[str, Action] = {
     a.value: a for a in (Action.CHECK_IN, Action.COMPLETE, Action.NO_SHOW, Action.CANCEL)
 }
-ACTION_WORDS = {"check-in": "Check in", "complete": "Complete", "no-show": "No-show", "cancel": "Cancel"}
+ACTION_WORDS = {
+    "check-in": "Check in",
+    "complete": "Complete",
+    "no-show": "No-show",
+    "cancel": "Cancel",
+}
 CALENDAR_LIMIT = 1000
 REFUNDABLE = ("paid", "partially_refunded")
 
@@ -121,7 +126,7 @@ def _staff(page: Frame) -> Actor | None:
 
 
 def _render(
-    page: Frame, template: str, context: dict[str, object], *, status: int = 200
+    page: Frame, template: str, context: Mapping[str, object], *, status: int = 200
 ) -> HTMLResponse:
     actor = page.actor
     return page.render(
@@ -391,7 +396,9 @@ async def calendar(
 def _back(posted: Posted, page: Frame, actor: Actor, now: datetime) -> Where:
     """The calendar a button was pressed on (its hidden fields), to go back to."""
     v = posted.values
-    return _where(page, actor, now, v.get("view", "day"), v.get("date", ""), v.get("practitioner", ""))
+    return _where(
+        page, actor, now, v.get("view", "day"), v.get("date", ""), v.get("practitioner", "")
+    )
 
 
 @router.post("/staff/bookings/{booking_id}/{action}")
@@ -550,7 +557,10 @@ async def book_start(
             params = {"visit": visit, "practitioner": practitioner, "patient": patient}
             return "/staff/book?" + urlencode(params | {"week": first.isoformat()})
 
-        context |= {"previous_url": week_url(context["previous"]), "next_url": week_url(context["next"])}
+        context |= {
+            "previous_url": week_url(context["previous"]),
+            "next_url": week_url(context["next"]),
+        }
     return _render(page, "book.html", context)
 
 
@@ -696,12 +706,11 @@ async def book_confirm(
     except DomainError as exc:
         return _refused(page, exc)
     except BadChoice as exc:
-        return _render(page, "problem.html", {"title": "Pick again", "detail": str(exc)}, 400)
+        context = {"title": "Pick again", "detail": str(exc), "again": "/staff/book"}
+        return _render(page, "problem.html", context, status=400)
     details: PatientDetails | None
     if who is not None:  # an existing patient: booking matches the record by its contacts
-        details = PatientDetails(
-            who.first_name or "", who.last_name or "", who.email, who.phone
-        )
+        details = PatientDetails(who.first_name or "", who.last_name or "", who.email, who.phone)
     else:
         given = validated(PatientIn, posted)
         if given is None:
@@ -991,9 +1000,7 @@ async def flags_page(page: FrameDep, flags: FlagsDep) -> Response:
         listed = await flags.list(actor)
     except DomainError as exc:
         return _refused(page, exc)
-    return _render(
-        page, "flags.html", {"flags": listed, "section": "flags", "tz": page.clinic_tz}
-    )
+    return _render(page, "flags.html", {"flags": listed, "section": "flags", "tz": page.clinic_tz})
 
 
 class InvalidFlag(DomainError):
@@ -1032,4 +1039,3 @@ async def set_flag(
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
-
