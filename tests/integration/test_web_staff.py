@@ -13,12 +13,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from test_web_security import INLINE  # the booking site's patterns: nothing inline
 
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.app import create_app
 from clinicflow.shared.actor import Actor, Role
-from clinicflow.web.security import CSRF_FIELD
+from clinicflow.web.security import CSP, CSRF_FIELD
 from support.app import PASSWORD
 from support.fake_stripe import FakeStripe
 from support.payments import (
@@ -424,3 +425,29 @@ async def test_the_sign_in_backs_off_after_repeated_failures_as_the_api_does(
     api = await client.post("/v1/auth/login", json={"username": "desk", "password": PASSWORD})
     assert api.status_code == 429
     assert api.json()["detail"][1:] in waiting.text
+
+
+async def test_every_console_page_has_the_policy_and_nothing_inline(
+    client: httpx.AsyncClient, container: Container, visits: dict[str, tuple[str, str]]
+) -> None:
+    ana, ana_patient = visits["ana"]
+    signed_out = await client.get("/staff")
+    for pattern in INLINE:
+        assert not pattern.search(signed_out.text), pattern.pattern
+    await sign_in(client, container, await staff(container, "ada", "admin"))
+    paths = [
+        "/staff/calendar",
+        "/staff/calendar?view=week&practitioner=doctor1",
+        f"/staff/bookings/{ana}",
+        "/staff/patients?q=ana%40example.com",
+        f"/staff/patients/{ana_patient}",
+        "/staff/book?visit=alternative_medicine:initial:20",
+        "/staff/waitlist?service=counseling",
+        "/staff/flags",
+    ]
+    for path in paths:
+        answer = await client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["content-security-policy"] == CSP, path
+        for pattern in INLINE:
+            assert not pattern.search(answer.text), (path, pattern.pattern)
