@@ -22,6 +22,7 @@ from clinicflow.shared.actor import ANONYMOUS
 from clinicflow.shared.errors import DomainError
 from clinicflow.web.routers import FORM_PATHS as WEB_FORM_PATHS
 from clinicflow.web.routers import is_page
+from clinicflow.web.staff_console import SIGN_IN as STAFF_SIGN_IN
 
 # Vendor webhooks: messaging providers and payment gateways.
 PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS
@@ -38,6 +39,7 @@ CREDENTIAL_ROUTES = frozenset(
         "/v1/auth/patient-link",
         "/v1/auth/patient-session",
         SIGN_IN,  # the sign-in link's page and its button (a form)
+        STAFF_SIGN_IN,  # the staff console's sign-in form
         "/v1/oauth/token",
         "/.well-known/jwks.json",
     }

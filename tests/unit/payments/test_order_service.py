@@ -42,6 +42,28 @@ async def test_a_patient_reads_their_own_orders_only_and_each_read_is_audited(
     ]
 
 
+async def test_staff_find_a_visits_order_by_its_booking_and_the_read_is_audited(
+    p: Payments,
+) -> None:
+    order = await p.paid_by_stripe(ME, p.visit("b1"))
+    billing = staff(Role.BILLING)
+
+    found = await p.orders.of_booking(billing, "b1")
+    assert found is not None
+    assert (found.id, [line.booking_id for line in found.bookings]) == (order.id, ["b1"])
+    assert await p.orders.of_booking(billing, "b-unpaid") is None
+    assert await p.orders.of_booking(patient("p2"), "b1") is None  # not theirs: as if none
+    with pytest.raises(Forbidden):
+        await p.orders.of_booking(staff(Role.ANALYST), "b1")
+
+    rows = [(who, action, a.resource_id, outcome) for who, action, a, outcome in p.trail.rows]
+    assert rows == [
+        ("user-billing", "read", order.id, "allowed"),
+        ("patient:p2", "read", order.id, "denied"),
+        ("user-analyst", "read", "*", "denied"),
+    ]
+
+
 async def test_paypal_is_paid_once_captured_and_a_decline_at_capture_fails_the_order(
     p: Payments,
 ) -> None:

@@ -18,6 +18,7 @@ from clinicflow.payments.errors import (
     GatewayDown,
     InvalidCodes,
     PaymentDeclinedError,
+    PaymentNotFound,
     PaymentStateConflict,
 )
 from clinicflow.payments.guard import PaymentGuard
@@ -49,6 +50,29 @@ class OrderService:
         view = await self.guard.denying(actor, Need.READ, lambda: self._load(actor, order_id))
         await self.guard.record_read(actor, view)
         return view
+
+    async def of_booking(self, actor: Actor, booking_id: str) -> OrderView | None:
+        """The order that pays for `booking_id` (its live line), or None when none does:
+        the staff console's way from a visit to its payment. An order out of the caller's
+        reach answers None too, so the answer says nothing about it; a read is audited."""
+        await self.guard.require(actor, Need.READ)
+
+        async def load() -> OrderView | None:
+            async with self.uow.reading() as uow:
+                line = await uow.orders.active_line(booking_id)
+                if line is None:
+                    return None
+                view = await OrderView.load(uow, line.order_id)
+            self.guard.check(actor, Need.READ, view)
+            return view
+
+        try:
+            found = await self.guard.denying(actor, Need.READ, load)
+        except PaymentNotFound:
+            return None
+        if found is not None:
+            await self.guard.record_read(actor, found)
+        return found
 
     async def _load(self, actor: Actor, order_id: str) -> OrderView:
         async with self.uow.reading() as uow:
