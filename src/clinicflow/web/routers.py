@@ -8,11 +8,11 @@ from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from clinicflow.web import booking_site
+from clinicflow.web import booking_site, patient_area
 from clinicflow.web.pages import ENV, STATIC
 from clinicflow.web.security import CSP, CsrfRefused
 
-ROUTERS: tuple[APIRouter, ...] = (booking_site.router,)
+ROUTERS: tuple[APIRouter, ...] = (booking_site.router, patient_area.router)
 
 # Paths whose forms post `application/x-www-form-urlencoded` (the gateway's body rules).
 FORM_PATHS = ("/book/", "/waitlist/", "/sign-in", "/me", "/staff", "/owner")

@@ -273,9 +273,7 @@ class RefundService:
         would refund it (the same rule, at this instant); None when no paid order pays for
         the visit. Read only, and audited as a read of the order."""
         await self.guard.require(actor, Need.READ)
-        return await self.guard.denying(
-            actor, Need.READ, lambda: self._preview(actor, booking_id)
-        )
+        return await self.guard.denying(actor, Need.READ, lambda: self._preview(actor, booking_id))
 
     async def _preview(self, actor: Actor, booking_id: str) -> RefundPreview | None:
         async with self.uow.reading() as uow:
