@@ -122,9 +122,10 @@ async def ask_for_link(
     and the email goes out after the answer."""
     posted = await read_form(request, keys)
     then = _onward(posted.values.get("next"))
-    asked = validated(LinkIn, posted)
-    if asked is None or not asked.email:
+    if not posted.values.get("email"):
         posted.error("email", "Give the email address you booked with")
+    asked = validated(LinkIn, posted)
+    if asked is None:
         return _ask(page, then, posted, 422)
     try:
         email = normalize_email(asked.email)
