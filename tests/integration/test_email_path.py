@@ -33,6 +33,7 @@ from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from clinicflow.web.security import CSRF_FIELD
 from support.app import staff_session
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_vendor import serving
@@ -168,6 +169,12 @@ def texts_of(message: EmailMessage) -> list[str]:
         for part in message.walk()
         if part.get_content_type() in ("text/plain", "text/html")
     ]
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"', html)
+    assert found, "no form token on the page"
+    return found.group(1)
 
 
 def served(app: FastAPI, url: str) -> bool:
@@ -312,10 +319,13 @@ async def test_the_sign_in_link_opens_a_page_and_only_its_button_uses_the_token(
             assert f'name="token" value="{token}"' in page.text
             assert 'method="post" action="/sign-in"' in page.text
 
-        signed = await client.post("/sign-in", data={"token": token})
+        form = {CSRF_FIELD: csrf_token(page.text), "token": token}
+        signed = await client.post("/sign-in", data=form)
         assert signed.status_code == 303
-        assert signed.headers["location"] == "/v1/bookings"
+        assert signed.headers["location"] == "/me"  # the patient's area (web/patient_area.py)
         mine = await client.get("/v1/bookings")  # with the session cookie just set
         assert mine.status_code == 200, mine.text
-        again = await client.post("/sign-in", data={"token": token})
+        client.cookies.clear()  # the link opened again, in another browser
+        page = await client.get("/sign-in", params={"token": token})
+        again = await client.post("/sign-in", data={**form, CSRF_FIELD: csrf_token(page.text)})
         assert again.status_code == 401  # used once

@@ -28,7 +28,6 @@ from clinicflow.gateway.ratelimit import EXEMPT, RateLimiter, RateLimitHeaders, 
 from clinicflow.gateway.request_id import RequestIdMiddleware
 from clinicflow.gateway.request_text import RequestTextMiddleware
 from clinicflow.identity.api import router as identity_router
-from clinicflow.identity.api import sign_in_page_router
 from clinicflow.infra.audit_api import router as audit_router
 from clinicflow.infra.logging import RequestLogContext
 from clinicflow.infra.telemetry import instrument_app
@@ -47,7 +46,7 @@ from clinicflow.webhooks.api import router as webhooks_router
 ROUTERS: dict[str, tuple[APIRouter, ...]] = {
     "booking": (booking_router,),
     "patients": (patients_router, audit_router),
-    "identity": (identity_router, sign_in_page_router),
+    "identity": (identity_router,),
     # Provider webhooks carry the providers' signatures, not our credentials.
     "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),
     "waitlist": waitlist_routers,

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity import Authenticator
-from clinicflow.identity.api import COOKIE, SIGN_IN
+from clinicflow.identity.api import COOKIE, SIGN_IN, SIGN_IN_LINK
 from clinicflow.notifications.callbacks.api import BODY_LIMITS as MESSAGING_BODY_LIMITS
 from clinicflow.notifications.callbacks.api import ROUTES as MESSAGING_WEBHOOKS
 from clinicflow.notifications.callbacks.api import TWILIO_INBOUND, TWILIO_STATUS
@@ -39,6 +39,7 @@ CREDENTIAL_ROUTES = frozenset(
         "/v1/auth/patient-link",
         "/v1/auth/patient-session",
         SIGN_IN,  # the sign-in link's page and its button (a form)
+        SIGN_IN_LINK,  # that page's form asking for a link by email
         STAFF_SIGN_IN,  # the staff console's sign-in form
         "/v1/oauth/token",
         "/.well-known/jwks.json",

@@ -1,9 +1,9 @@
-"""Sign-in routes: staff login/logout, patient one-time links, OAuth tokens, JWKS; and the
-page a patient's sign-in link opens, until the web pages come (a later issue).
+"""Sign-in routes: staff login/logout, patient one-time links, OAuth tokens, JWKS.
 
-The link carries a one-time token. Mail scanners and link previews follow links with GET, so
-GET only shows a page with a button; the button POSTs the token, which redeems it, sets the
-session cookie and sends the browser on to the patient's visits (`GET /v1/bookings`).
+The page a patient's emailed link opens (`SIGN_IN`) is the web pages' (web/patient_area.py):
+mail scanners and link previews follow links with GET, so GET only shows a button, and the
+button POSTs the token, which redeems it (`PatientLinks.redeem`, as `patient_session` here)
+and sets the session cookie (`set_session_cookie`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from html import escape
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Header, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
 
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.oauth.errors import InvalidClient, OAuthError
@@ -40,10 +38,9 @@ from clinicflow.patients import InvalidContact, normalize_email
 from clinicflow.shared.errors import InvalidRequest
 
 router = APIRouter(tags=["identity"])
-sign_in_page_router = APIRouter(tags=["identity"])
 COOKIE = "cf_session"
-SIGN_IN = "/sign-in"
-AFTER_SIGN_IN = "/v1/bookings"
+SIGN_IN = "/sign-in"  # the page the emailed link opens (web/patient_area.py serves it)
+SIGN_IN_LINK = "/sign-in/link"  # that page's form asking for a link (as `patient_link`)
 UsersDep = Annotated[UserService, Depends(provided(UserService))]
 SessionsDep = Annotated[SessionStore, Depends(provided(SessionStore))]
 PatientLinksDep = Annotated[PatientLinks, Depends(provided(PatientLinks))]
@@ -170,38 +167,6 @@ async def token(
 )
 async def jwks(service: TokensDep) -> dict[str, object]:
     return await service.jwks()
-
-
-# --- the page a sign-in link opens ------------------------------------------------------
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign in</title>
-<meta name="robots" content="noindex"><meta name="referrer" content="no-referrer"></head>
-<body><main><h1>Sign in to see your visits</h1>
-<form method="post" action="{action}"><input type="hidden" name="token" value="{token}">
-<button type="submit">Sign in</button></form>
-<p>The link works once. If you did not ask for it, close this page; nothing changes.</p>
-</main></body></html>"""
-
-
-@sign_in_page_router.get(SIGN_IN, response_class=HTMLResponse, include_in_schema=False)
-async def sign_in_page(token: str = "") -> HTMLResponse:
-    """Shows the button only: the token is not used until the patient presses it."""
-    page = _PAGE.format(action=SIGN_IN, token=escape(token[:200], quote=True))
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
-
-
-@sign_in_page_router.post(SIGN_IN, include_in_schema=False)
-async def sign_in(
-    links: PatientLinksDep,
-    clock: ClockDep,
-    request: Request,
-    token: Annotated[str, Form(max_length=200)],
-) -> RedirectResponse:
-    opened, _ = await links.redeem(token)
-    response = RedirectResponse(AFTER_SIGN_IN, status_code=303)
-    set_session_cookie(request, response, opened, clock.now())
-    return response
 
 
 def _client_credentials(

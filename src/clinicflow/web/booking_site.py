@@ -56,15 +56,17 @@ class Visit:
     def price_cents(self) -> int | None:
         return self.service.visit_types[self.visit_type].price_cents
 
+    def fields(self) -> list[tuple[str, str]]:
+        """The choice as a form's hidden fields (and a link's query)."""
+        chosen = [
+            ("service", self.service.key),
+            ("visit_type", self.visit_type),
+            ("duration", str(self.duration)),
+        ]
+        return chosen + ([("practitioner", self.practitioner)] if self.practitioner else [])
+
     def query(self, **more: str) -> str:
-        params = {
-            "service": self.service.key,
-            "visit_type": self.visit_type,
-            "duration": str(self.duration),
-            **({"practitioner": self.practitioner} if self.practitioner else {}),
-            **more,
-        }
-        return urlencode(params)
+        return urlencode([*self.fields(), *more.items()])
 
 
 class BadChoice(Exception):
@@ -115,12 +117,12 @@ async def home(page: FrameDep, launches: LaunchesDep) -> HTMLResponse:
 # -- step 2: a week of open times -------------------------------------------------------------
 
 
-def _week_start(page: Frame, week: date | None, now: datetime) -> date:
+def week_start(page: Frame, week: date | None, now: datetime) -> date:
     today = now.astimezone(page.clinic_tz).date()
     return max(week or today, today)
 
 
-async def _week(
+async def week_times(
     page: Frame,
     finder: AvailabilityDep,
     visit: Visit,
@@ -139,6 +141,9 @@ async def _week(
     today = now.astimezone(tz).date()
     return {
         "visit": visit,
+        "week_action": "/book/hold",
+        "week_fields": visit.fields(),
+        "week_href": lambda day: f"/book?{visit.query(week=day.isoformat())}",
         "days": days,
         "first": first,
         "previous": first - timedelta(days=7) if first > today else None,
@@ -166,7 +171,7 @@ async def week(
     except BadChoice as exc:
         return _problem(page, "That visit cannot be booked", str(exc), 400)
     now = clock.now()
-    context = await _week(page, finder, visit, _week_start(page, week, now), now)
+    context = await week_times(page, finder, visit, week_start(page, week, now), now)
     return page.render("book_week.html", context, block="week")
 
 
@@ -233,8 +238,8 @@ async def _taken(
     detail: str,
 ) -> HTMLResponse:
     """The time asked for is gone: say so, with the nearest free ones and the week."""
-    first = _week_start(page, asked.astimezone(page.clinic_tz).date(), now)
-    context = await _week(page, finder, visit, first, now)
+    first = week_start(page, asked.astimezone(page.clinic_tz).date(), now)
+    context = await week_times(page, finder, visit, first, now)
     context |= {
         "taken": detail,
         "nearest": await _nearest(page, finder, visit, asked, now),

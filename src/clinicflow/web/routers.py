@@ -9,7 +9,14 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from clinicflow.web import booking_site, owner_dashboard, paying, staff_console, waitlist_pages
+from clinicflow.web import (
+    booking_site,
+    owner_dashboard,
+    patient_area,
+    paying,
+    staff_console,
+    waitlist_pages,
+)
 from clinicflow.web.pages import ENV, STATIC
 from clinicflow.web.security import CSP, CsrfRefused
 
@@ -17,6 +24,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     booking_site.router,
     paying.router,
     waitlist_pages.router,
+    patient_area.router,
     staff_console.router,
     owner_dashboard.router,
 )

@@ -49,7 +49,7 @@ async def test_texts_are_rendered_on_read_and_a_skipped_message_has_none() -> No
     assert email.subject is not None
     assert "Riverbend Wellness Clinic" in email.subject
     assert email.text is not None
-    assert "/v1/bookings/b1" in email.text
+    assert "/me/visits/b1" in email.text
     skipped = found["confirmation.sms"]
     assert (skipped.subject, skipped.text, skipped.reason) == (None, None, "no consent")
 

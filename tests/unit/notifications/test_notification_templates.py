@@ -51,9 +51,9 @@ def test_confirmation_email_names_clinic_local_time_practitioner_and_link(
     )
     assert "Wednesday 25 November 2026 at 10:00 (CST)" in out.text
     assert "Dr. Elena Marsh" in out.text
-    assert "https://clinic.example/v1/bookings/b-123" in out.text
+    assert "https://clinic.example/me/visits/b-123" in out.text
     assert out.html is not None
-    assert 'href="https://clinic.example/v1/bookings/b-123"' in out.html
+    assert 'href="https://clinic.example/me/visits/b-123"' in out.html
 
 
 def test_sms_is_minimal_and_names_no_service_unless_allowed(
@@ -62,7 +62,7 @@ def test_sms_is_minimal_and_names_no_service_unless_allowed(
     text = renderer.render("confirmation.sms", VISIT).text
     assert text == (
         "Riverbend Wellness Clinic: visit booked Wednesday 25 November 2026 10:00. "
-        "Manage: https://clinic.example/v1/bookings/b-123"
+        "Manage: https://clinic.example/me/visits/b-123"
     )
     assert "Alternative" not in text
     allowed = Renderer(catalog, RenderOptions("https://clinic.example", sms_service_name=True))

@@ -161,9 +161,9 @@ def test_receipt_email_names_clinic_amount_method_visit_and_the_receipt_link(
     assert "Payment method: Card, paid online" in out.text
     assert "Visit: Wednesday 25 November 2026 at 10:00 (CST), Alternative medicine" in out.text
     assert "sign in to open it" in out.text
-    assert "https://clinic.example/v1/payments/o-1/receipt" in out.text
+    assert "https://clinic.example/me/receipts/o-1" in out.text
     assert out.html is not None
-    assert 'href="https://clinic.example/v1/payments/o-1/receipt"' in out.html
+    assert 'href="https://clinic.example/me/receipts/o-1"' in out.html
     assert "<strong>$119.00</strong>" in out.html
 
 
@@ -193,7 +193,7 @@ def test_refund_email_says_what_went_back_and_how_much_of_the_payment(
     assert "Riverbend Wellness Clinic has refunded $59.50 to you." in out.text
     assert "Amount refunded: $59.50" in out.text
     assert "Your payment: $119.00, $59.50 refunded so far" in out.text
-    assert "https://clinic.example/v1/payments/o-1/receipt" in out.text
+    assert "https://clinic.example/me/receipts/o-1" in out.text
     assert "refunded in full" in renderer.render("refund.email", full).text
 
 

@@ -110,7 +110,7 @@ def test_every_kind_renders_a_push_payload_with_title_body_link_and_tag(
     assert out.data == {
         "title": f"Riverbend Wellness Clinic: {title}",
         "body": out.text,
-        "url": "https://clinic.example/v1/bookings/b-123",
+        "url": "https://clinic.example/me/visits/b-123",
         "tag": "b-123",
     }
     assert out.subject == out.data["title"]

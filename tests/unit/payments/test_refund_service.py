@@ -319,3 +319,56 @@ async def test_a_visit_refunded_by_the_policy_is_not_again_but_staff_may_add(p: 
         ("gaps_coaching", -500),
         ("gaps_coaching", -17_050),
     ]
+
+
+# -- the refund shown before a cancellation ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hours_before", "back", "fee", "rule"),
+    [(48, 11_900, 0, "in_time"), (2, 5_950, 5_950, "late_cancellation")],
+)
+async def test_the_preview_is_the_refund_the_cancellation_then_makes(
+    p: Payments, clock: FixedClock, hours_before: int, back: int, fee: int, rule: str
+) -> None:
+    order = await p.paid_by_stripe(ME, p.visit("b1"))
+    clock.set(START - timedelta(hours=hours_before))
+
+    shown = await p.refunds.preview(ME, "b1")
+    p.set_status("b1", "cancelled")
+    await p.subscriber.handle(_event("booking.cancelled", "b1", clock.now()))
+
+    assert shown is not None
+    assert (shown.order_id, shown.paid_cents) == (order.id, 11_900)
+    assert (shown.refund_cents, shown.fee_cents, shown.rule) == (back, fee, rule)
+    [made] = p.state.refunds.values()
+    assert (made.amount_cents, made.fee_cents, made.rule) == (back, fee, rule)
+    assert made.reason == shown.reason
+    assert ("preview_refund", order.id) in [(a, x.resource_id) for _, a, x, _ in p.trail.rows]
+
+
+async def test_the_preview_is_nothing_for_an_unpaid_visit_or_another_patients(
+    p: Payments,
+) -> None:
+    p.visit("unpaid")
+    await p.paid_by_stripe(ME, p.visit("b1"))
+
+    assert await p.refunds.preview(ME, "unpaid") is None
+    with pytest.raises(PaymentNotFound):
+        await p.refunds.preview(patient("p2"), "b1")
+    assert (await p.refunds.preview(BILLING, "b1")) is not None
+
+
+async def test_a_visit_refunded_already_shows_nothing_more_to_come_back(
+    p: Payments, clock: FixedClock
+) -> None:
+    order = await p.paid_by_stripe(ME, p.visit("b1"))
+    await p.refunds.refund(BILLING, order.id, RefundRequest("b1", 2_000, "goodwill"))
+
+    shown = await p.refunds.preview(ME, "b1")
+    p.set_status("b1", "cancelled")
+    await p.subscriber.handle(_event("booking.cancelled", "b1", clock.now(), "evt-9"))
+
+    assert shown is not None
+    assert (shown.refunded_cents, shown.refund_cents) == (2_000, 0)
+    assert [r.amount_cents for r in p.state.refunds.values()] == [2_000]  # nothing more

@@ -118,10 +118,13 @@ class PatientLinks:
         self._public_url = public_url
         self._clinic = clinic_name
 
-    async def request(self, email: str) -> Callable[[], Awaitable[None]] | None:
+    async def request(
+        self, email: str, then: str | None = None
+    ) -> Callable[[], Awaitable[None]] | None:
         """`email` normalized. A link for the patient who has it, if any; what remains is
         the sending, which the caller runs after answering, so that neither the answer nor
-        its timing says whether there was a match."""
+        its timing says whether there was a match. `then`: the page of the patient's area
+        the link leads on to (links.local_page; anything else is left out)."""
         now = self._clock.now()
         token = new_token(links.PREFIX)
         async with self._uow() as uow:
@@ -131,10 +134,10 @@ class PatientLinks:
             link = links.LoginLink(digest(token), patient_id, now, now + self._lifetime)
             await uow.links.add(link)
             await uow.commit()
-        return functools.partial(self._send, email, token)
+        return functools.partial(self._send, email, token, then)
 
-    async def _send(self, email: str, token: str) -> None:
-        subject, text = links.message(self._clinic, self._public_url, token, self._lifetime)
+    async def _send(self, email: str, token: str, then: str | None) -> None:
+        subject, text = links.message(self._clinic, self._public_url, token, self._lifetime, then)
         try:
             await self._mailer.send(email, subject, text)
         except Exception as exc:  # sent after the answer: nothing to tell the caller

@@ -153,10 +153,11 @@ class Renderer:
 
 
 def manage_url(public_url: str, booking_id: str) -> str:
-    """The booking as the API serves it to its signed-in patient (who reschedules or cancels
-    it there); the web page for it comes with the web issue and will take this link's place."""
-    return f"{public_url.rstrip('/')}/v1/bookings/{booking_id}"
+    """The visit's page in the patient's area (web/patient_area.py), where they reschedule or
+    cancel it; signed out, it offers to email a sign-in link that leads back to it."""
+    return f"{public_url.rstrip('/')}/me/visits/{booking_id}"
 
 
 def receipt_url(public_url: str, order_id: str) -> str:
-    return f"{public_url.rstrip('/')}/v1/payments/{order_id}/receipt"
+    """The receipt's page in the patient's area (HTML, with its PDF linked)."""
+    return f"{public_url.rstrip('/')}/me/receipts/{order_id}"

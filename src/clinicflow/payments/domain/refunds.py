@@ -115,15 +115,20 @@ def cancellation_fee(
         fee = rate_of(price_cents, policy.no_show_fee)
         return Fee(RefundRule.NO_SHOW, fee, f"did not attend: {_fee(policy.no_show_fee, fee)}")
     notice = starts_at - cancelled_at
-    limit = timedelta(hours=policy.full_refund_hours)
     when = _notice(notice)
     hours = policy.full_refund_hours
-    if notice >= limit:
+    if not is_late(starts_at, cancelled_at, policy):
         reason = f"cancelled {when}, at least {hours} h ahead: full refund"
         return Fee(RefundRule.IN_TIME, 0, reason)
     fee = rate_of(price_cents, policy.late_cancel_fee)
     reason = f"cancelled {when}, less than {hours} h ahead: {_fee(policy.late_cancel_fee, fee)}"
     return Fee(RefundRule.LATE_CANCELLATION, fee, reason)
+
+
+def is_late(starts_at: datetime, cancelled_at: datetime, policy: CancellationPolicy) -> bool:
+    """Whether a cancellation at `cancelled_at` falls in the late window, where the
+    late-cancellation fee is kept (less than `full_refund_hours` before the start)."""
+    return starts_at - cancelled_at < timedelta(hours=policy.full_refund_hours)
 
 
 def refund_for(

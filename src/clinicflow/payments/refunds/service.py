@@ -24,7 +24,7 @@ from clinicflow.payments.domain.ledger import (
     returned_credit,
     revocation,
 )
-from clinicflow.payments.domain.orders import Order, OrderLine, after_refund
+from clinicflow.payments.domain.orders import SETTLED, Order, OrderLine, after_refund
 from clinicflow.payments.domain.refunds import Refund, goodwill, whole_order
 from clinicflow.payments.errors import (
     GatewayDown,
@@ -43,10 +43,11 @@ from clinicflow.payments.ports import (
     GatewayUnavailable,
     PaymentGateway,
     PaymentsUnitOfWork,
+    Visit,
 )
 from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.payments.refunds.ports import RefundChange
-from clinicflow.payments.refunds.views import RefundView
+from clinicflow.payments.refunds.views import RefundPreview, RefundView
 from clinicflow.shared.actor import SYSTEM, Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import InvalidRequest
@@ -245,14 +246,66 @@ class RefundService:
                 f"booking {booking_id} was refunded already; give amount_cents and a reason "
                 "to refund more"
             )
-        return line, refund_for(
-            left,
+        return line, self._by_policy(line, visit, at, status == "no_show", override)
+
+    def _by_policy(
+        self,
+        line: OrderLine,
+        visit: Visit | None,
+        at: datetime,
+        no_show: bool = False,
+        override: StaffOverride | None = None,
+    ) -> RefundDecision:
+        """What the cancellation policy gives back of what is left of `line` (the one rule
+        for the refund made and for the one shown beforehand, `preview`)."""
+        return refund_for(
+            line.net_cents - line.refunded_cents,
             starts_at=visit.start if visit is not None else line.starts_at,
             cancelled_at=at,
             policy=self.catalog.payments.cancellation,
-            no_show=status == "no_show",
-            paid_with_credit=credit,
+            no_show=no_show,
+            paid_with_credit=line.credit_id is not None,
             override=override,
+        )
+
+    async def preview(self, actor: Actor, booking_id: str) -> RefundPreview | None:
+        """What cancelling the visit now would give back by the policy, as `after_visit`
+        would refund it (the same rule, at this instant); None when no paid order pays for
+        the visit. Read only, and audited as a read of the order."""
+        await self.guard.require(actor, Need.READ)
+        return await self.guard.denying(actor, Need.READ, lambda: self._preview(actor, booking_id))
+
+    async def _preview(self, actor: Actor, booking_id: str) -> RefundPreview | None:
+        async with self.uow.reading() as uow:
+            line = await uow.orders.active_line(booking_id)
+            if line is None:
+                return None
+            order = await uow.orders.get(line.order_id)
+            visit = await uow.visits.visit(line.confirmed_booking_id or line.booking_id)
+            earlier = await uow.refunds.of_order(order.id)
+        self.guard.check(actor, Need.READ, order)
+        if order.status not in SETTLED or line.state != "confirmed":
+            return None
+        await self.guard.record_read(actor, order, "preview_refund")
+        decided = self._by_policy(line, visit, self.clock.now())
+        # As `_decide` refuses them: an order no longer refundable, or a visit refunded
+        # already (by staff, say), gets nothing more when it is cancelled.
+        refunded_before = any(
+            r.booking_id == line.booking_id and r.status != "failed" for r in earlier
+        )
+        gives = order.status in REFUNDABLE and not refunded_before
+        return RefundPreview(
+            order_id=order.id,
+            booking_id=booking_id,
+            currency=order.currency,
+            paid_cents=line.net_cents,
+            refunded_cents=line.refunded_cents,
+            refund_cents=decided.refund_cents if gives else 0,
+            fee_cents=decided.fee_cents if gives else 0,
+            rule=decided.rule.value,
+            reason=decided.reason,
+            paid_with_credit=line.credit_id is not None,
+            credit_returned=decided.credit_returned and gives,
         )
 
     async def _failed(self, refund_id: str) -> None:

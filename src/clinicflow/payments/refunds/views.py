@@ -37,3 +37,21 @@ class RefundView:
             r.credit_returned,
             r.created_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundPreview:
+    """What cancelling a paid visit now would give back by the clinic's policy, before it is
+    cancelled: the same rule (and numbers) the refund made after the cancellation uses."""
+
+    order_id: str
+    booking_id: str
+    currency: str
+    paid_cents: int  # what the visit's order line came to
+    refunded_cents: int  # refunded of it already
+    refund_cents: int  # what cancelling now gives back
+    fee_cents: int  # what the policy keeps
+    rule: str  # in_time | late_cancellation
+    reason: str  # the policy's words
+    paid_with_credit: bool
+    credit_returned: bool

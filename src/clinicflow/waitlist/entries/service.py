@@ -153,12 +153,12 @@ class EntryService:
         `NurtureService.click`."""
         if not well_formed(token):
             raise no_such_link("message")
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             message = await uow.nurtures.by_token(token_hash(token))
             entry = None if message is None else await uow.entries.get(message.entry_id)
             if entry is None:
                 raise no_such_link("message")
-            standing = await standing_of(uow.entries, entry, self._clock.now(), self.policy)
+            standing = await standing_of(uow.entries, entry, self.clock.now(), self.policy)
         return self.public(entry, standing)
 
     async def listed(

@@ -7,10 +7,22 @@ together; a link that cannot be redeemed says why.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 PREFIX = "cfl_"
+# Where a link may send the patient after signing in: a page of their own area, by path
+# (never another origin: `//host`, `/\\host` and schemes cannot match).
+_THEN = re.compile(r"/me(/[A-Za-z0-9_-]+)*")
+
+
+def local_page(then: str | None) -> str | None:
+    """`then` when it is a path of the patient's area that a link may lead to, else None."""
+    if then and len(then) <= 200 and _THEN.fullmatch(then):
+        return then
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +46,17 @@ def refusal(link: LoginLink | None) -> str:
     return "this sign-in link has expired; ask for a new one"
 
 
-def message(clinic: str, public_url: str, token: str, lifetime: timedelta) -> tuple[str, str]:
-    """The email's subject and text."""
+def message(
+    clinic: str, public_url: str, token: str, lifetime: timedelta, then: str | None = None
+) -> tuple[str, str]:
+    """The email's subject and text; the link leads on to `then` (a `local_page`) if given."""
     minutes = int(lifetime.total_seconds() // 60)
+    page = local_page(then)
+    onward = f"&next={quote(page, safe='/')}" if page else ""
     text = (
         f"Hello,\n\nUse this link to see and manage your visits at {clinic}. "
         f"It works once, for {minutes} minutes:\n\n"
-        f"{public_url.rstrip('/')}/sign-in?token={token}\n\n"
+        f"{public_url.rstrip('/')}/sign-in?token={token}{onward}\n\n"
         "If you did not ask for it, ignore this message; nothing changes.\n"
     )
     return f"Your sign-in link for {clinic}", text
