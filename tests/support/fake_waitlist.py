@@ -651,7 +651,7 @@ class FakeMessenger:
 
     def link(self, address: str, kind: str) -> str:
         """The token of the latest `kind` link (invitations, offers, t) sent to `address`."""
-        pattern = re.compile(rf"/v1/waitlist/{kind}(?:\?token=|/)([A-Za-z0-9_-]+)")
+        pattern = re.compile(rf"/waitlist/{kind}(?:\?token=|/)([A-Za-z0-9_-]+)")
         found = [m.group(1) for text in self.to(address) if (m := pattern.search(text))]
         assert found, f"no {kind} link sent to {address}"
         return found[-1]
