@@ -108,7 +108,7 @@ async def test_confirmation_email_arrives_over_smtp_with_a_calendar_invitation(
     assert "Riverbend Wellness Clinic" in mail["Subject"]
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Wednesday 25 November 2026 at 10:00 (CST)" in text
-    assert f"{PUBLIC}/v1/bookings/{made['id']}" in text
+    assert f"{PUBLIC}/me/visits/{made['id']}" in text
     cal = ics_of(mail)
     [event] = cal.walk("VEVENT")
     assert str(cal["METHOD"]) == "REQUEST"

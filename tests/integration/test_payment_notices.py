@@ -106,17 +106,23 @@ async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
     assert mail["To"] == "pat1@example.com"
     assert mail["Subject"] == "Your receipt from Riverbend Wellness Clinic"
     text = text_of(mail)
-    receipt_url = f"{PUBLIC}/v1/payments/{order['id']}/receipt"
+    receipt_url = f"{PUBLIC}/me/receipts/{order['id']}"
     assert "Amount paid: $119.00" in text
     assert "Payment method: Card, paid online" in text
     assert "Visit: Monday 30 November 2026" in text
     assert f"Your itemized receipt (sign in to open it):\n{receipt_url}" in text
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert f'href="{receipt_url}"' in html
-    # The link works for the patient signed in, and for nobody else.
+    # The link opens the receipt for the patient signed in; anyone else gets the page that
+    # asks them to sign in, and nothing of the receipt.
     path = receipt_url.removeprefix(PUBLIC)
-    assert (await api.get(path, headers=me)).status_code == 200
-    assert (await api.get(path)).status_code == 401
+    mine = await api.get(path, headers=me)
+    assert mine.status_code == 200
+    assert "$119.00" in mine.text
+    theirs = await api.get(path)
+    assert theirs.status_code == 200
+    assert "sign-in link" in theirs.text.lower()
+    assert "$119.00" not in theirs.text
 
     [row] = await rows(pay, "receipt.email")
     assert (row.patient_id, row.booking_id, row.channel, row.status, row.provider) == (
@@ -180,7 +186,7 @@ async def test_a_refund_sends_one_refund_email_with_the_amount_refunded(
     assert "Riverbend Wellness Clinic has refunded $30.00 to you." in text
     assert "Amount refunded: $30.00" in text
     assert "Your payment: $119.00, $30.00 refunded so far" in text
-    assert f"{PUBLIC}/v1/payments/{order['id']}/receipt" in text
+    assert f"{PUBLIC}/me/receipts/{order['id']}" in text
     [row] = await rows(pay, "refund.email")
     assert (row.patient_id, row.status, row.facts["refund_id"]) == (
         patient_id,

@@ -175,7 +175,7 @@ async def test_a_registered_browser_receives_the_booking_confirmation_encrypted_
     assert json.loads(delivery.payload) == {
         "title": "Riverbend Wellness Clinic: visit booked",
         "body": "Wednesday 25 November 2026 at 11:00. Tap to see or change it.",
-        "url": f"{PUBLIC}/v1/bookings/{made['id']}",
+        "url": f"{PUBLIC}/me/visits/{made['id']}",
         "tag": made["id"],
     }
     assert delivery.ttl == TTL
