@@ -23,21 +23,7 @@ c = messages.c
 
 
 def message_of(row: RowMapping) -> Message:
-    return Message(
-        id=row["id"],
-        event_id=row["event_id"],
-        patient_id=row["patient_id"],
-        booking_id=row["booking_id"],
-        channel=row["channel"],
-        template=row["template"],
-        status=row["status"],
-        provider=row["provider"],
-        provider_id=row["provider_id"],
-        reason=row["reason"],
-        facts=dict(row["facts"] or {}),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return Message(**{**row, "facts": dict(row["facts"] or {})})  # columns: the fields
 
 
 def sendable_clause(abandoned_before: datetime) -> ColumnElement[bool]:
