@@ -30,6 +30,7 @@ from clinicflow.notifications.domain.messages import (
 from clinicflow.notifications.domain.push import Device, PushSubscription, Saved, endpoint_hash
 from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.schedule import DueReminder, Reminder
+from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.ports import (
     Channel,
     ConsentRegistry,
@@ -238,14 +239,10 @@ class FakeMessageLog(OnTables[NotificationTables]):
 
 class FakeReminders(OnTables[NotificationTables]):
     async def schedule(
-        self,
-        booking_id: str,
-        patient_id: str,
-        start: datetime,
-        planned: Sequence[Reminder],
-        now: datetime,
+        self, visit: Visit, patient_id: str, planned: Sequence[Reminder], now: datetime
     ) -> None:
         taken = {(r.booking_id, r.kind, r.booking_start_at) for r in self._t.reminders.values()}
+        booking_id, start = visit.booking_id, visit.start
         for p in planned:
             if (booking_id, p.kind, start) not in taken:
                 made = ReminderRow(
