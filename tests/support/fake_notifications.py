@@ -23,8 +23,8 @@ from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.bus import Envelope
 from clinicflow.notifications.domain.messages import (
     ADVANCES_FROM,
+    DeliveryReport,
     Message,
-    NewMessage,
     failure_reason,
 )
 from clinicflow.notifications.domain.push import Device, PushSubscription, Saved, endpoint_hash
@@ -110,35 +110,12 @@ class FakeMessages(OnTables[NotificationTables]):
     async def of_event(self, event_id: str) -> list[Message]:
         return self._t.of_event(event_id)
 
-    async def add(
-        self,
-        event_id: str,
-        patient_id: str,
-        booking_id: str | None,
-        facts: Mapping[str, object],
-        planned: Sequence[NewMessage],
-        now: datetime,
-    ) -> None:
+    async def add(self, new: Sequence[Message]) -> None:
         taken = {(m.event_id, m.channel, m.template) for m in self._t.messages.values()}
-        for p in planned:
-            if (event_id, p.channel, p.template) in taken:
+        for m in new:
+            if (m.event_id, m.channel, m.template) in taken:
                 continue  # the unique key: a second worker's insert adds nothing
-            made = Message(
-                id=str(uuid.uuid4()),
-                event_id=event_id,
-                patient_id=patient_id,
-                booking_id=booking_id,
-                channel=p.channel,
-                template=p.template,
-                status="skipped" if p.skip_reason else "queued",
-                provider=None,
-                provider_id=None,
-                reason=p.skip_reason,
-                facts=copy.deepcopy(dict(facts)),
-                created_at=now,
-                updated_at=now,
-            )
-            self._t.messages[made.id] = made
+            self._t.messages[m.id] = replace(m, facts=copy.deepcopy(dict(m.facts)))
 
     async def claim(self, message_id: str, now: datetime, abandoned_before: datetime) -> bool:
         found = self._t.messages[message_id]
@@ -205,21 +182,15 @@ class FakeMessages(OnTables[NotificationTables]):
             and m.id != other_than
         )
 
-    async def report(
-        self,
-        provider: str,
-        provider_ids: Sequence[str],
-        status: str,
-        reason: str | None,
-        now: datetime,
-    ) -> int:
+    async def report(self, report: DeliveryReport, now: datetime) -> int:
+        status, ids = report.status, report.provider_ids
         before = ADVANCES_FROM.get(status)
-        if not before or not provider_ids:
+        if not before or not ids:
             return 0
         changed = 0
         for m in list(self._t.messages.values()):
-            if m.provider == provider and m.provider_id in provider_ids and m.status in before:
-                why = failure_reason(reason) if status == "failed" else m.reason
+            if m.provider == report.provider and m.provider_id in ids and m.status in before:
+                why = failure_reason(report.reason) if status == "failed" else m.reason
                 self._t.messages[m.id] = replace(m, status=status, reason=why, updated_at=now)
                 changed += 1
         return changed
