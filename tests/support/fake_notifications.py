@@ -23,13 +23,14 @@ from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.bus import Envelope
 from clinicflow.notifications.domain.messages import (
     ADVANCES_FROM,
+    DeliveryReport,
     Message,
-    NewMessage,
     failure_reason,
 )
 from clinicflow.notifications.domain.push import Device, PushSubscription, Saved, endpoint_hash
 from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.schedule import DueReminder, Reminder
+from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.ports import (
     Channel,
     ConsentRegistry,
@@ -109,35 +110,12 @@ class FakeMessages(OnTables[NotificationTables]):
     async def of_event(self, event_id: str) -> list[Message]:
         return self._t.of_event(event_id)
 
-    async def add(
-        self,
-        event_id: str,
-        patient_id: str,
-        booking_id: str | None,
-        facts: Mapping[str, object],
-        planned: Sequence[NewMessage],
-        now: datetime,
-    ) -> None:
+    async def add(self, new: Sequence[Message]) -> None:
         taken = {(m.event_id, m.channel, m.template) for m in self._t.messages.values()}
-        for p in planned:
-            if (event_id, p.channel, p.template) in taken:
+        for m in new:
+            if (m.event_id, m.channel, m.template) in taken:
                 continue  # the unique key: a second worker's insert adds nothing
-            made = Message(
-                id=str(uuid.uuid4()),
-                event_id=event_id,
-                patient_id=patient_id,
-                booking_id=booking_id,
-                channel=p.channel,
-                template=p.template,
-                status="skipped" if p.skip_reason else "queued",
-                provider=None,
-                provider_id=None,
-                reason=p.skip_reason,
-                facts=copy.deepcopy(dict(facts)),
-                created_at=now,
-                updated_at=now,
-            )
-            self._t.messages[made.id] = made
+            self._t.messages[m.id] = replace(m, facts=copy.deepcopy(dict(m.facts)))
 
     async def claim(self, message_id: str, now: datetime, abandoned_before: datetime) -> bool:
         found = self._t.messages[message_id]
@@ -204,21 +182,15 @@ class FakeMessages(OnTables[NotificationTables]):
             and m.id != other_than
         )
 
-    async def report(
-        self,
-        provider: str,
-        provider_ids: Sequence[str],
-        status: str,
-        reason: str | None,
-        now: datetime,
-    ) -> int:
+    async def report(self, report: DeliveryReport, now: datetime) -> int:
+        status, ids = report.status, report.provider_ids
         before = ADVANCES_FROM.get(status)
-        if not before or not provider_ids:
+        if not before or not ids:
             return 0
         changed = 0
         for m in list(self._t.messages.values()):
-            if m.provider == provider and m.provider_id in provider_ids and m.status in before:
-                why = failure_reason(reason) if status == "failed" else m.reason
+            if m.provider == report.provider and m.provider_id in ids and m.status in before:
+                why = failure_reason(report.reason) if status == "failed" else m.reason
                 self._t.messages[m.id] = replace(m, status=status, reason=why, updated_at=now)
                 changed += 1
         return changed
@@ -238,14 +210,10 @@ class FakeMessageLog(OnTables[NotificationTables]):
 
 class FakeReminders(OnTables[NotificationTables]):
     async def schedule(
-        self,
-        booking_id: str,
-        patient_id: str,
-        start: datetime,
-        planned: Sequence[Reminder],
-        now: datetime,
+        self, visit: Visit, patient_id: str, planned: Sequence[Reminder], now: datetime
     ) -> None:
         taken = {(r.booking_id, r.kind, r.booking_start_at) for r in self._t.reminders.values()}
+        booking_id, start = visit.booking_id, visit.start
         for p in planned:
             if (booking_id, p.kind, start) not in taken:
                 made = ReminderRow(

@@ -558,16 +558,8 @@ class FakeDesk:
         self.refuse: Exception | None = None  # raised by the next `book`
         self.launches_seen = 0
 
-    async def free_slots(
-        self,
-        service: str,
-        visit_type: str,
-        duration: int,
-        lo: datetime,
-        hi: datetime,
-        practitioner: str | None = None,
-    ) -> list[FreeSlot]:
-        return [s for s in self.slots if lo <= s.start < hi]
+    async def free_slots(self, visit: Slot, until: datetime) -> list[FreeSlot]:
+        return [s for s in self.slots if visit.start <= s.start < until]
 
     async def book(
         self, actor: Actor, slot: Slot, patient: PatientDetails, hold_id: str | None

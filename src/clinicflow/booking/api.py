@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from clinicflow.booking.availability.service import ASKED_STATE, CachedAvailability
-from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.commands import BookRequest, SlotQuestion, SlotRequest
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.errors import (
     BookingNotFound,
@@ -123,8 +123,8 @@ async def availability(
         # For the gateway's fast path: what this raw query's answer depends on.
         setattr(request.state, ASKED_STATE, (tuple(names), minute))
 
-    question = (service, visit_type, duration, lo, hi, practitioner)
-    body = await finder.answer(*question, render, asked=asked)
+    question = SlotQuestion(service, visit_type, duration, lo, hi, practitioner)
+    body = await finder.answer(question, render, asked=asked)
     return Response(body, media_type="application/json")
 
 

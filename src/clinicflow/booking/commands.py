@@ -18,6 +18,19 @@ class SlotRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotQuestion:
+    """Which slots are open for a visit (service, visit type, duration) from `lo` to `hi`
+    (aware), with `practitioner` or with anyone who offers the service."""
+
+    service: str
+    visit_type: str
+    duration: int
+    lo: datetime
+    hi: datetime
+    practitioner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BookRequest:
     slot: SlotRequest
     patient: PatientDetails | None  # None only when a signed-in patient books for themselves

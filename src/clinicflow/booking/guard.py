@@ -9,8 +9,7 @@ from typing import TypeVar
 from clinicflow.booking.domain.access import Need, in_scope, role_may
 from clinicflow.booking.domain.appointment import Appointment
 from clinicflow.booking.errors import BookingNotFound
-from clinicflow.booking.ports import Trail
-from clinicflow.infra.audit_trail import Access, OutOfScope, audit_entry
+from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope, audit_entry
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.shared.actor import Actor, Decision, decide
 
@@ -22,7 +21,7 @@ def access(appointment: Appointment) -> Access:
 
 
 class BookingGuard:
-    def __init__(self, trail: Trail) -> None:
+    def __init__(self, trail: AuditTrail) -> None:
         self.trail = trail
 
     async def require_role(self, actor: Actor, need: Need, booking_id: str) -> None:

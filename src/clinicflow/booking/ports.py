@@ -4,19 +4,16 @@ is in repository.py; tests/support/fake_booking.py keeps them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from clinicflow.booking.domain.appointment import Appointment, SlotTimes
 from clinicflow.booking.domain.availability import Interval
 from clinicflow.booking.domain.lifecycle import Status
-from clinicflow.infra.audit import Outcome
-from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.outbox import Event
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.patients import PatientDetails
-from clinicflow.shared.actor import Actor
 
 T = TypeVar("T")
 
@@ -53,26 +50,6 @@ class Launches(Protocol):
     async def refresh(self) -> None: ...
 
     def invalidate(self) -> None: ...
-
-
-class Trail(Protocol):
-    """The audit trail's checks and the rows written on their own (infra.audit_trail)."""
-
-    async def require_role(
-        self, actor: Actor, allowed: bool, action: str, access: Access, detail: str
-    ) -> None: ...
-
-    async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T: ...
-
-    async def record_alone(
-        self,
-        actor: Actor,
-        action: str,
-        accesses: Iterable[Access],
-        *,
-        outcome: Outcome = "allowed",
-        break_glass: bool = False,
-    ) -> None: ...
 
 
 Busy = dict[str, list[Interval]]  # each practitioner's occupied blocks, in epoch minutes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo
@@ -128,25 +129,10 @@ class BookingOut(BaseModel):
 
     @classmethod
     def of(cls, view: BookingView, tz: ZoneInfo) -> BookingOut:
-        def local(at: datetime | None) -> datetime | None:
-            return None if at is None else at.astimezone(tz)
-
-        return cls(
-            id=view.id,
-            status=view.status,
-            service=view.service,
-            visit_type=view.visit_type,
-            duration=view.duration,
-            practitioner=view.practitioner,
-            patient_id=view.patient_id,
-            start=view.start.astimezone(tz),
-            end=view.end.astimezone(tz),
-            hold_expires_at=local(view.hold_expires_at),
-            cancel_reason=view.cancel_reason,
-            created_at=view.created_at.astimezone(tz),
-            updated_at=view.updated_at.astimezone(tz),
-            actions=list(view.actions),
-        )
+        """The booking with its instants in the clinic's time zone."""
+        fields = asdict(view)
+        local = {k: v.astimezone(tz) for k, v in fields.items() if isinstance(v, datetime)}
+        return cls.model_validate(fields | local)
 
 
 class BookingList(BaseModel):

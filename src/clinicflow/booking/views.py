@@ -7,6 +7,7 @@ from datetime import datetime
 
 from clinicflow.booking.domain.appointment import Appointment
 from clinicflow.booking.domain.lifecycle import allowed_actions
+from clinicflow.shared.records import from_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +30,13 @@ class BookingView:
     @classmethod
     def of(cls, row: Appointment, now: datetime) -> BookingView:
         status = row.status_at(now)
-        return cls(
-            id=row.id,
+        return from_attributes(
+            cls,
+            row,
             status=status.value,
-            service=row.service,
-            visit_type=row.visit_type,
             duration=row.duration_min,
-            practitioner=row.practitioner,
-            patient_id=row.patient_id,
             start=row.start_at,
             end=row.end_at,
-            hold_expires_at=row.hold_expires_at,
-            cancel_reason=row.cancel_reason,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
             actions=tuple(a.value for a in allowed_actions(status)),
         )
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.booking import SqlBookingDesk
 from clinicflow.booking.availability.service import AvailabilityService, CachedAvailability
-from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.commands import BookRequest, SlotQuestion, SlotRequest
 from clinicflow.booking.domain.calendars import TimeOffCalendar
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.guard import BookingGuard
@@ -111,16 +111,11 @@ class WaitlistDesk:
         self._availability = availability
         self._launches = launches
 
-    async def free_slots(
-        self,
-        service: str,
-        visit_type: str,
-        duration: int,
-        lo: datetime,
-        hi: datetime,
-        practitioner: str | None = None,
-    ) -> list[SlotView]:
-        return await self._availability.slots(service, visit_type, duration, lo, hi, practitioner)
+    async def free_slots(self, visit: Slot, until: datetime) -> list[SlotView]:
+        kind = (visit.service, visit.visit_type, visit.duration)
+        return await self._availability.find(
+            SlotQuestion(*kind, visit.start, until, visit.practitioner)
+        )
 
     async def book(
         self, actor: Actor, slot: Slot, patient: PatientDetails, hold_id: str | None

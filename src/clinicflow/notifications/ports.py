@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol
 from clinicflow.booking import BookingNow
 from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.unit_of_work import Transaction
+from clinicflow.notifications.domain.messages import DeliveryReport as DeliveryReport
+from clinicflow.notifications.domain.messages import MessageStatus as MessageStatus
 from clinicflow.notifications.domain.push import PushSubscription
 from clinicflow.notifications.domain.render import Rendered
 from clinicflow.notifications.messages.ports import MessageLog, Messages
@@ -104,20 +106,7 @@ class PushSender(Protocol):
 
 # What comes back from the providers: delivery reports and replies, and consent changes.
 
-MessageStatus = Literal["queued", "sent", "delivered", "failed"]
 SmsIntent = Literal["opt_out", "opt_in", "message"]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
-    """A provider's word on a message it took (a status callback, an event)."""
-
-    provider: str  # as in SendResult.provider
-    # The message's provider id as stored; several candidates when the report's id only
-    # begins with it (SendGrid's sg_message_id is "<X-Message-Id>.<suffix>").
-    provider_ids: tuple[str, ...]
-    status: MessageStatus
-    reason: str | None = None  # why it failed: vendor codes only, never an address
 
 
 @dataclass(frozen=True, slots=True)

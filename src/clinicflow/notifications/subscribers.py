@@ -71,7 +71,7 @@ class NotificationSubscriber:
         if type_ == "booking.rescheduled":
             await uow.reminders.cancel(visit.booking_id, now, keep_start=visit.start)
         planned = reminders_for(visit.start, visit.service, now, self._offsets)
-        await uow.reminders.schedule(visit.booking_id, patient_id, visit.start, planned, now)
+        await uow.reminders.schedule(visit, patient_id, planned, now)
 
     async def _payment(self, event: Envelope) -> None:
         notice = PaymentNotice.from_payload(event.type, event.payload)

@@ -83,15 +83,10 @@ class BookingDesk(Protocol):
     Errors are booking's own domain errors (slot taken, too little notice …): they say what
     to change, so they pass on."""
 
-    async def free_slots(
-        self,
-        service: str,
-        visit_type: str,
-        duration: int,
-        lo: datetime,
-        hi: datetime,
-        practitioner: str | None = None,
-    ) -> Sequence[FreeSlot]: ...
+    async def free_slots(self, visit: Slot, until: datetime) -> Sequence[FreeSlot]:
+        """The open slots for visits like `visit` (its service, visit type, length and
+        practitioner, if named) from `visit.start` until `until`."""
+        ...
 
     async def book(
         self, actor: Actor, slot: Slot, patient: PatientDetails, hold_id: str | None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from clinicflow.shared.records import from_attributes
 from clinicflow.webhooks.domain.secrets import previous_live
 from clinicflow.webhooks.domain.subscriptions import Subscription
 
@@ -25,15 +26,10 @@ class SubscriptionView:
     @classmethod
     def of(cls, s: Subscription, now: datetime) -> SubscriptionView:
         expires = s.previous_secret_expires_at
-        return cls(
-            id=s.id,
-            url=s.url,
+        return from_attributes(
+            cls,
+            s,
             event_types=list(s.event_types),
-            description=s.description,
-            active=s.active,
-            created_at=s.created_at,
-            updated_at=s.updated_at,
-            created_by=s.created_by,
             previous_secret_expires_at=expires if previous_live(expires, now) else None,
         )
 

@@ -17,7 +17,7 @@ import pytest
 
 from clinicflow.booking import errors
 from clinicflow.booking.availability.service import ANONYMOUS_OVERLAP, AvailabilityService
-from clinicflow.booking.commands import BookRequest, SlotRequest
+from clinicflow.booking.commands import BookRequest, SlotQuestion, SlotRequest
 from clinicflow.booking.domain.calendars import TimeOffCalendar
 from clinicflow.booking.domain.lifecycle import Action, Status
 from clinicflow.booking.guard import BookingGuard
@@ -587,9 +587,10 @@ async def test_staff_may_open_a_record_outside_their_scope_by_break_glass(clinic
 
 async def test_a_booking_takes_its_block_out_of_the_open_slots(clinic: Clinic) -> None:
     day = (datetime(2026, 11, 25, tzinfo=CHICAGO), datetime(2026, 11, 26, tzinfo=CHICAGO))
-    before = await clinic.availability.slots("alternative_medicine", "initial", 20, *day, "doctor1")
+    question = SlotQuestion("alternative_medicine", "initial", 20, *day, "doctor1")
+    before = await clinic.availability.find(question)
     await clinic.book(1)
-    after = await clinic.availability.slots("alternative_medicine", "initial", 20, *day, "doctor1")
+    after = await clinic.availability.find(question)
 
     starts = {s.start for s in after}
     assert {WED_10, WED_1015} <= {s.start for s in before}
@@ -602,10 +603,10 @@ async def test_a_booking_takes_its_block_out_of_the_open_slots(clinic: Clinic) -
 async def test_availability_refuses_an_empty_or_too_long_range(clinic: Clinic) -> None:
     lo = datetime(2026, 11, 25, tzinfo=CHICAGO)
     with pytest.raises(errors.InvalidRange):
-        await clinic.availability.slots("alternative_medicine", "initial", 20, lo, lo, None)
+        await clinic.availability.find(SlotQuestion("alternative_medicine", "initial", 20, lo, lo))
     with pytest.raises(errors.RangeTooLong):
-        await clinic.availability.slots(
-            "alternative_medicine", "initial", 20, lo, lo + timedelta(days=93), None
+        await clinic.availability.find(
+            SlotQuestion("alternative_medicine", "initial", 20, lo, lo + timedelta(days=93))
         )
 
 

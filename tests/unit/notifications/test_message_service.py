@@ -17,7 +17,7 @@ import pytest
 from icalendar import Calendar
 
 from clinicflow.booking import BookingNow
-from clinicflow.notifications.domain.messages import message_id_header
+from clinicflow.notifications.domain.messages import DeliveryReport, message_id_header
 from clinicflow.notifications.domain.push import PushSubscription
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.messages.errors import DeliveryFailed
@@ -312,7 +312,8 @@ async def test_a_message_a_provider_accepted_and_then_reported_failed_is_not_sen
     event = booking_event()
     await clinic.handle(event)
     email = clinic.db.tables.message("confirmation.email")
-    await clinic.db.uow().messages.report("smtp", [email.provider_id or ""], "failed", "550", NOW)
+    failed = DeliveryReport("smtp", (email.provider_id or "",), "failed", "550")
+    await clinic.db.uow().messages.report(failed, NOW)
     await clinic.handle(event)
     assert len(clinic.email.sent) == 1
     assert clinic.statuses()["confirmation.email"] == ("failed", "550")

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from clinicflow.booking import errors
-from clinicflow.booking.commands import SlotRequest
+from clinicflow.booking.commands import SlotQuestion, SlotRequest
 from clinicflow.booking.domain.availability import Interval, find_slots
 from clinicflow.booking.domain.locks import lock_keys
 from clinicflow.booking.domain.matching import order_candidates
@@ -72,19 +72,12 @@ class AvailabilityService:
         self._launches = launches
         self._tz = catalog.clinic.tz
 
-    async def slots(
-        self,
-        service: str,
-        visit_type: str,
-        duration: int,
-        lo: datetime,
-        hi: datetime,
-        practitioner: str | None,
-    ) -> list[SlotView]:
+    async def find(self, question: SlotQuestion) -> list[SlotView]:
         if self._launches is not None:
             await self._launches.refresh()
-        visit = resolve(self._catalog, service, visit_type, duration)
-        keys = eligible(self._catalog, visit.service, practitioner)
+        visit = resolve(self._catalog, question.service, question.visit_type, question.duration)
+        keys = eligible(self._catalog, visit.service, question.practitioner)
+        lo, hi = question.lo, question.hi
         _check_range(lo, hi)
         now = self._clock.now()
         async with self._uow.reading() as uow:
@@ -221,15 +214,7 @@ Asked = Callable[[Sequence[str], int], None]
 
 
 class SlotFinder(Protocol):
-    async def slots(
-        self,
-        service: str,
-        visit_type: str,
-        duration: int,
-        lo: datetime,
-        hi: datetime,
-        practitioner: str | None,
-    ) -> list[SlotView]: ...
+    async def find(self, question: SlotQuestion) -> list[SlotView]: ...
 
 
 Render = Callable[[list[SlotView]], bytes]
@@ -262,26 +247,18 @@ class CachedAvailability:
         hi: datetime,
         practitioner: str | None,
     ) -> list[SlotView]:
-        return await self._inner.slots(service, visit_type, duration, lo, hi, practitioner)
+        """The open slots, found afresh (only `answer`'s bodies are cached)."""
+        question = SlotQuestion(service, visit_type, duration, lo, hi, practitioner)
+        return await self._inner.find(question)
 
     async def answer(
-        self,
-        service: str,
-        visit_type: str,
-        duration: int,
-        lo: datetime,
-        hi: datetime,
-        practitioner: str | None,
-        render: Render,
-        *,
-        asked: Asked | None = None,
+        self, question: SlotQuestion, render: Render, *, asked: Asked | None = None
     ) -> bytes:
         """The finished body. `asked`, when given, is called with the calendar generation
         names and the minute the answer depends on, if the question was cacheable."""
-        question = (service, visit_type, duration, lo, hi, practitioner)
-        found = self._question(*question) if self._cache is not None else None
+        found = self._question(question) if self._cache is not None else None
         if self._cache is None or found is None:
-            return render(await self._inner.slots(*question))
+            return render(await self._inner.find(question))
         digest, calendars, minute = found
         if asked is not None:
             asked(calendars, minute)
@@ -289,30 +266,22 @@ class CachedAvailability:
         self._cache.stats.count(CACHE_NAME, cached is not None)
         if cached is not None:
             return cached
-        body = render(await self._inner.slots(*question))
+        body = render(await self._inner.find(question))
         await self._cache.set(key, body, self._ttl)
         return body
 
-    def _question(
-        self,
-        service: str,
-        visit_type: str,
-        duration: int,
-        lo: datetime,
-        hi: datetime,
-        practitioner: str | None,
-    ) -> tuple[str, list[str], int] | None:
+    def _question(self, q: SlotQuestion) -> tuple[str, list[str], int] | None:
         """The question's digest (the minute included), the calendars it depends on and the
         minute; None when it is invalid: the finder raises its proper error then."""
         try:
-            visit = resolve(self._catalog, service, visit_type, duration)
-            keys = sorted(eligible(self._catalog, visit.service, practitioner))
+            visit = resolve(self._catalog, q.service, q.visit_type, q.duration)
+            keys = sorted(eligible(self._catalog, visit.service, q.practitioner))
         except DomainError:
             return None
         minute = int(self._clock.now().timestamp() // 60)
-        parts = (service, visit_type, duration, practitioner, lo.isoformat(), hi.isoformat())
-        digest = hashlib.sha256(json.dumps([*parts, minute, keys]).encode()).hexdigest()
-        return f"{CACHE_NAME}:{digest}", [f"calendar:{k}" for k in keys], minute
+        parts = [q.service, q.visit_type, q.duration, q.practitioner, q.lo.isoformat()]
+        digest = hashlib.sha256(json.dumps([*parts, q.hi.isoformat(), minute, keys]).encode())
+        return f"{CACHE_NAME}:{digest.hexdigest()}", [f"calendar:{k}" for k in keys], minute
 
     @property
     def stats(self) -> CacheStats | None:

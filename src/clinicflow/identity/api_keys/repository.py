@@ -10,23 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.identity.api_keys.domain.keys import ApiKey
 from clinicflow.identity.tables import api_keys
 from clinicflow.infra.columns import stored
+from clinicflow.shared.records import from_attributes
 
 _k = api_keys.c
 
 
 def _key(row: Row[tuple[object, ...]]) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        secret_hash=row.secret_hash,
-        name=row.name,
-        owner=row.owner,
-        scopes=tuple(row.scopes),
-        tier=row.tier,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-        replaced_by=row.replaced_by,
-    )
+    return from_attributes(ApiKey, row, scopes=tuple(row.scopes))
 
 
 class SqlApiKeyRepository:

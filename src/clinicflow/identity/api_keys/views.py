@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.identity.api_keys.domain.keys import ApiKey
+from clinicflow.shared.records import from_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +26,4 @@ class ApiKeyView:
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyView:
-        return cls(
-            key.id,
-            key.name,
-            key.owner,
-            key.scopes,
-            key.tier,
-            key.created_at,
-            key.last_used_at,
-            key.revoked_at,
-            key.replaced_by,
-        )
+        return from_attributes(cls, key)

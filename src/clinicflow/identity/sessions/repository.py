@@ -11,6 +11,7 @@ from clinicflow.identity.sessions.domain.link import LoginLink
 from clinicflow.identity.sessions.domain.session import Session
 from clinicflow.identity.tables import login_links, sessions, users
 from clinicflow.infra.columns import stored
+from clinicflow.shared.records import from_attributes
 
 _s, _u, _l = sessions.c, users.c, login_links.c
 _FIND = (
@@ -40,19 +41,8 @@ class SqlSessionRepository:
         row = (await self._conn.execute(_FIND.where(_s.token_hash == token_hash))).first()
         if row is None:
             return None
-        return Session(
-            token_hash=row.token_hash,
-            kind=row.kind,
-            user_id=row.user_id,
-            patient_id=row.patient_id,
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            role=row.role,
-            practitioner=row.practitioner,
-            account_active=None if row.active is None else bool(row.active),
-        )
+        active = None if row.active is None else bool(row.active)
+        return from_attributes(Session, row, account_active=active)
 
     async def touch(self, token_hash: str, now: datetime) -> None:
         await self._conn.execute(

@@ -37,6 +37,7 @@ from clinicflow.identity.users.domain.backoff import BackoffPolicy
 from clinicflow.identity.users.errors import UsernameTaken
 from clinicflow.infra.columns import stored
 from clinicflow.infra.db import insert_ignoring_duplicates
+from clinicflow.shared.records import from_attributes
 
 _u = users.c
 _Counter = Literal["network", "account"]
@@ -44,21 +45,7 @@ _COUNTERS = {"network": signin_backoff, "account": signin_account}
 
 
 def _user(row: Row[tuple[object, ...]]) -> User:
-    return User(
-        id=row.id,
-        username=row.username,
-        role=row.role,
-        practitioner=row.practitioner,
-        password_hash=row.password_hash,
-        totp_secret_enc=row.totp_secret_enc,
-        totp_confirmed_at=row.totp_confirmed_at,
-        totp_last_step=row.totp_last_step,
-        active=bool(row.active),
-        failed_logins=int(row.failed_logins),
-        last_login_at=row.last_login_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_attributes(User, row, active=bool(row.active), failed_logins=int(row.failed_logins))
 
 
 class SqlUserRepository:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.identity.users.domain.accounts import User
+from clinicflow.shared.records import from_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +23,7 @@ class UserView:
 
     @classmethod
     def of(cls, user: User) -> UserView:
-        return cls(
-            user.id,
-            user.username,
-            user.role,
-            user.practitioner,
-            user.active,
-            user.totp_enrolled,
-            user.created_at,
-            user.last_login_at,
-            user.failed_logins,
-        )
+        return from_attributes(cls, user)
 
 
 @dataclass(frozen=True, slots=True)

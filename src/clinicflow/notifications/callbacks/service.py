@@ -99,10 +99,8 @@ class ProviderWebhooks:
         now = self._clock.now()
         changed = 0
         async with self._uow() as uow:
-            for r in reports:
-                changed += await uow.messages.report(
-                    r.provider, r.provider_ids, r.status, r.reason, now
-                )
+            for report in reports:
+                changed += await uow.messages.report(report, now)
             await uow.commit()
         log.info("delivery_reports", reports=len(reports), messages_changed=changed)
         return changed

@@ -7,10 +7,11 @@ rendered from (as the event carried them); the text is rendered again when it is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 # "sending": claimed by a worker for its provider call (messages/service.py).
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "skipped")
@@ -22,6 +23,21 @@ ADVANCES_FROM: dict[str, tuple[str, ...]] = {
     "delivered": ("queued", "sent"),
     "failed": ("queued", "sent"),
 }
+
+
+MessageStatus = Literal["queued", "sent", "delivered", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A provider's word on a message it took (a status callback, an event)."""
+
+    provider: str  # as in SendResult.provider
+    # The message's provider id as stored; several candidates when the report's id only
+    # begins with it (SendGrid's sg_message_id is "<X-Message-Id>.<suffix>").
+    provider_ids: tuple[str, ...]
+    status: MessageStatus
+    reason: str | None = None  # why it failed: vendor codes only, never an address
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +78,36 @@ class Message:
         if self.status == "sending":
             return self.updated_at <= abandoned_before
         return self.status == "queued" or (self.status == "failed" and self.provider_id is None)
+
+
+def new_messages(
+    event_id: str,
+    patient_id: str,
+    booking_id: str | None,
+    facts: Mapping[str, object],
+    planned: Sequence[NewMessage],
+    now: datetime,
+) -> list[Message]:
+    """The rows an event's planned messages are recorded as, each under a new id: queued, or
+    skipped with its reason."""
+    return [
+        Message(
+            id=str(uuid.uuid4()),
+            event_id=event_id,
+            patient_id=patient_id,
+            booking_id=booking_id,
+            channel=p.channel,
+            template=p.template,
+            status="skipped" if p.skip_reason else "queued",
+            provider=None,
+            provider_id=None,
+            reason=p.skip_reason,
+            facts=dict(facts),
+            created_at=now,
+            updated_at=now,
+        )
+        for p in planned
+    ]
 
 
 def reminder_event(reminder_id: str) -> str:

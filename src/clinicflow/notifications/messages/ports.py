@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from clinicflow.notifications.domain.messages import Message, NewMessage
+from clinicflow.notifications.domain.messages import DeliveryReport, Message
 
 
 class Messages(Protocol):
@@ -18,15 +18,9 @@ class Messages(Protocol):
         """The event's messages, by template."""
         ...
 
-    async def add(
-        self,
-        event_id: str,
-        patient_id: str,
-        booking_id: str | None,
-        facts: Mapping[str, object],
-        planned: Sequence[NewMessage],
-        now: datetime,
-    ) -> None: ...
+    async def add(self, new: Sequence[Message]) -> None:
+        """Records `new`, but for any whose (event, channel, template) is taken already."""
+        ...
 
     async def claim(self, message_id: str, now: datetime, abandoned_before: datetime) -> bool:
         """Take the message for sending (status `sending`) if it is still sendable; whether
@@ -53,14 +47,7 @@ class Messages(Protocol):
         """How many emails this booking was sent besides this one."""
         ...
 
-    async def report(
-        self,
-        provider: str,
-        provider_ids: Sequence[str],
-        status: str,
-        reason: str | None,
-        now: datetime,
-    ) -> int:
+    async def report(self, report: DeliveryReport, now: datetime) -> int:
         """A provider's status report applied to the message it sent; how many changed (0 for
         an unknown id, a repeat, or a report that would move the status backwards)."""
         ...

@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra.columns import stored
 from clinicflow.infra.db import insert_ignoring_duplicates
 from clinicflow.notifications.domain.messages import (
     ADVANCES_FROM,
+    DeliveryReport,
     Message,
-    NewMessage,
     failure_reason,
 )
 from clinicflow.notifications.tables import messages
@@ -23,21 +23,7 @@ c = messages.c
 
 
 def message_of(row: RowMapping) -> Message:
-    return Message(
-        id=row["id"],
-        event_id=row["event_id"],
-        patient_id=row["patient_id"],
-        booking_id=row["booking_id"],
-        channel=row["channel"],
-        template=row["template"],
-        status=row["status"],
-        provider=row["provider"],
-        provider_id=row["provider_id"],
-        reason=row["reason"],
-        facts=dict(row["facts"] or {}),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return Message(**{**row, "facts": dict(row["facts"] or {})})  # columns: the fields
 
 
 def sendable_clause(abandoned_before: datetime) -> ColumnElement[bool]:
@@ -57,32 +43,8 @@ class SqlMessages:
         query = select(messages).where(c.event_id == event_id).order_by(c.template)
         return [message_of(r) for r in (await self._conn.execute(query)).mappings()]
 
-    async def add(
-        self,
-        event_id: str,
-        patient_id: str,
-        booking_id: str | None,
-        facts: Mapping[str, object],
-        planned: Sequence[NewMessage],
-        now: datetime,
-    ) -> None:
-        rows: list[dict[str, object]] = [
-            {
-                "id": str(uuid.uuid4()),
-                "event_id": event_id,
-                "patient_id": patient_id,
-                "booking_id": booking_id,
-                "channel": p.channel,
-                "template": p.template,
-                "status": "skipped" if p.skip_reason else "queued",
-                "reason": p.skip_reason,
-                "facts": dict(facts),
-                "created_at": now,
-                "updated_at": now,
-            }
-            for p in planned
-        ]
-        await insert_ignoring_duplicates(self._conn, messages, rows)
+    async def add(self, new: Sequence[Message]) -> None:
+        await insert_ignoring_duplicates(self._conn, messages, [stored(messages, m) for m in new])
 
     async def claim(self, message_id: str, now: datetime, abandoned_before: datetime) -> bool:
         """One conditional update, so of two workers only one wins: PostgreSQL re-checks the
@@ -137,25 +99,17 @@ class SqlMessages:
         )
         return int((await self._conn.execute(query)).scalar_one())
 
-    async def report(
-        self,
-        provider: str,
-        provider_ids: Sequence[str],
-        status: str,
-        reason: str | None,
-        now: datetime,
-    ) -> int:
-        before = ADVANCES_FROM.get(status)
-        if not before or not provider_ids:
+    async def report(self, report: DeliveryReport, now: datetime) -> int:
+        before = ADVANCES_FROM.get(report.status)
+        if not before or not report.provider_ids:
             return 0
-        values: dict[str, object] = {"status": status, "updated_at": now}
-        if status == "failed":
-            values["reason"] = failure_reason(reason)
+        values: dict[str, object] = {"status": report.status, "updated_at": now}
+        if report.status == "failed":
+            values["reason"] = failure_reason(report.reason)
+        ids = list(report.provider_ids)
         result = await self._conn.execute(
             update(messages)
-            .where(
-                c.provider == provider, c.provider_id.in_(list(provider_ids)), c.status.in_(before)
-            )
+            .where(c.provider == report.provider, c.provider_id.in_(ids), c.status.in_(before))
             .values(**values)
         )
         return int(result.rowcount)

@@ -30,6 +30,7 @@ from clinicflow.notifications.domain.messages import (
     Message,
     NewMessage,
     message_id_header,
+    new_messages,
 )
 from clinicflow.notifications.domain.plan import Contact, plan
 from clinicflow.notifications.domain.render import Renderer
@@ -109,7 +110,9 @@ class Dispatcher:
             ]
             booking_id = booking_of(subject)
             now = self._clock.now()
-            await uow.messages.add(event_id, patient_id, booking_id, subject.facts(), planned, now)
+            await uow.messages.add(
+                new_messages(event_id, patient_id, booking_id, subject.facts(), planned, now)
+            )
         unsent = [m for m in await uow.messages.of_event(event_id) if m.sendable(abandoned)]
         return Prepared(subject, contact, unsent)
 

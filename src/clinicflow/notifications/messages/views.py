@@ -9,6 +9,7 @@ from datetime import datetime
 from clinicflow.notifications.domain.messages import Message
 from clinicflow.notifications.domain.render import Renderer
 from clinicflow.notifications.domain.subject import subject_from_facts
+from clinicflow.shared.records import from_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +33,4 @@ class MessageView:
         if m.status != "skipped":
             rendered = renderer.render(m.template, subject_from_facts(m.kind, m.facts))
             subject, text = rendered.subject or None, rendered.text
-        return cls(
-            id=m.id,
-            patient_id=m.patient_id,
-            booking_id=m.booking_id,
-            channel=m.channel,
-            template=m.template,
-            status=m.status,
-            provider=m.provider,
-            reason=m.reason,
-            subject=subject,
-            text=text,
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-        )
+        return from_attributes(cls, m, subject=subject, text=text)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from clinicflow.notifications.domain.schedule import DueReminder, Reminder
+from clinicflow.notifications.domain.visit import Visit
 
 
 class Reminders(Protocol):
@@ -14,13 +15,10 @@ class Reminders(Protocol):
     redelivered event schedules nothing twice."""
 
     async def schedule(
-        self,
-        booking_id: str,
-        patient_id: str,
-        start: datetime,
-        planned: Sequence[Reminder],
-        now: datetime,
-    ) -> None: ...
+        self, visit: Visit, patient_id: str, planned: Sequence[Reminder], now: datetime
+    ) -> None:
+        """`planned` for the visit's booking at its start."""
+        ...
 
     async def cancel(
         self, booking_id: str, now: datetime, keep_start: datetime | None = None

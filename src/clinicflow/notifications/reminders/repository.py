@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import insert_ignoring_duplicates
 from clinicflow.notifications.domain.schedule import DueReminder, Reminder
+from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.tables import reminders
 
 r = reminders.c
@@ -22,22 +23,17 @@ class SqlReminders:
         self._conn = conn
 
     async def schedule(
-        self,
-        booking_id: str,
-        patient_id: str,
-        start: datetime,
-        planned: Sequence[Reminder],
-        now: datetime,
+        self, visit: Visit, patient_id: str, planned: Sequence[Reminder], now: datetime
     ) -> None:
         rows: list[dict[str, object]] = [
             {
                 "id": str(uuid.uuid4()),
-                "booking_id": booking_id,
+                "booking_id": visit.booking_id,
                 "patient_id": patient_id,
                 "send_at": p.send_at,
                 "kind": p.kind,
                 "status": "scheduled",
-                "booking_start_at": start,
+                "booking_start_at": visit.start,
                 "created_at": now,
                 "updated_at": now,
             }

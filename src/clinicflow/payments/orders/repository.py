@@ -87,45 +87,10 @@ class SqlOrders:
 
 
 def order_of(row: Row[tuple[object, ...]]) -> Order:
-    r = row._mapping
-    return Order(
-        id=r["id"],
-        patient_id=r["patient_id"],
-        status=r["status"],
-        currency=r["currency"],
-        quote=r["quote"],
-        subtotal_cents=r["subtotal_cents"],
-        discount_cents=r["discount_cents"],
-        total_cents=r["total_cents"],
-        refunded_cents=r["refunded_cents"],
-        method=r["method"],
-        tender=r["tender"],
-        provider=r["provider"],
-        provider_id=r["provider_id"],
-        promo_code=r["promo_code"],
-        failure_code=r["failure_code"],
-        created_by=r["created_by"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        paid_at=r["paid_at"],
-    )
+    return Order(**row._mapping)  # the table's columns are the order's fields
 
 
 def line_of(row: Row[tuple[object, ...]]) -> OrderLine:
     r = row._mapping
-    return OrderLine(
-        order_id=r["order_id"],
-        booking_id=r["booking_id"],
-        line_index=r["line_index"],
-        service=r["service"],
-        visit_type=r["visit_type"],
-        practitioner=r["practitioner"],
-        starts_at=r["starts_at"],
-        net_cents=r["net_cents"],
-        credit_id=r["credit_id"],
-        state=r["state"],
-        confirmed_booking_id=r["confirmed_booking_id"],
-        refunded_cents=r["refunded_cents"],
-        cpt_codes=tuple(r["cpt_codes"] or ()),
-        icd10_codes=tuple(r["icd10_codes"] or ()),
-    )
+    codes = {"cpt_codes": tuple(r["cpt_codes"] or ()), "icd10_codes": tuple(r["icd10_codes"] or ())}
+    return OrderLine(**{**r, **codes})

@@ -11,6 +11,7 @@ from clinicflow.payments.domain.quotes import QuotedOrder
 from clinicflow.payments.domain.refunds import Refund
 from clinicflow.payments.ports import PaymentsUnitOfWork
 from clinicflow.payments.refunds.views import RefundView
+from clinicflow.shared.records import from_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,21 +32,7 @@ class LineView:
 
     @classmethod
     def of(cls, line: OrderLine) -> LineView:
-        return cls(
-            line.booking_id,
-            line.line_index,
-            line.service,
-            line.visit_type,
-            line.practitioner,
-            line.starts_at,
-            line.net_cents,
-            line.credit_id,
-            line.state,
-            line.confirmed_booking_id,
-            line.refunded_cents,
-            line.cpt_codes,
-            line.icd10_codes,
-        )
+        return from_attributes(cls, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,26 +59,11 @@ class OrderView:
 
     @classmethod
     def of(cls, order: Order, lines: Sequence[OrderLine], refunds: Sequence[Refund]) -> OrderView:
-        return cls(
-            order.id,
-            order.patient_id,
-            order.status,
-            order.method,
-            order.tender,
-            order.provider,
-            order.provider_id,
-            order.currency,
-            order.quote,
-            order.subtotal_cents,
-            order.discount_cents,
-            order.total_cents,
-            order.refunded_cents,
-            order.promo_code,
-            order.failure_code,
-            order.created_at,
-            order.paid_at,
-            tuple(LineView.of(x) for x in lines),
-            tuple(RefundView.of(x) for x in refunds),
+        return from_attributes(
+            cls,
+            order,
+            bookings=tuple(LineView.of(x) for x in lines),
+            refunds=tuple(RefundView.of(x) for x in refunds),
         )
 
     @classmethod

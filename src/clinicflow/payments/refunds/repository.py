@@ -50,21 +50,5 @@ class SqlRefunds:
 
 
 def refund_of(row: Row[tuple[object, ...]]) -> Refund:
-    m = row._mapping
-    return Refund(
-        id=m["id"],
-        order_id=m["order_id"],
-        booking_id=m["booking_id"],
-        amount_cents=m["amount_cents"],
-        fee_cents=m["fee_cents"],
-        rule=m["rule"],
-        reason=m["reason"],
-        status=m["status"],
-        provider=m["provider"],
-        provider_refund_id=m["provider_refund_id"],
-        idempotency_key=m["idempotency_key"],
-        credit_returned=bool(m["credit_returned"]),
-        created_by=m["created_by"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-    )
+    m = row._mapping  # the table's columns are the refund's fields
+    return Refund(**{**m, "credit_returned": bool(m["credit_returned"])})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.payments.domain.refunds import Refund
+from clinicflow.shared.records import from_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,19 +25,7 @@ class RefundView:
 
     @classmethod
     def of(cls, r: Refund) -> RefundView:
-        return cls(
-            r.id,
-            r.booking_id,
-            r.amount_cents,
-            r.fee_cents,
-            r.rule,
-            r.reason,
-            r.status,
-            r.provider,
-            r.provider_refund_id,
-            r.credit_returned,
-            r.created_at,
-        )
+        return from_attributes(cls, r)
 
 
 @dataclass(frozen=True, slots=True)

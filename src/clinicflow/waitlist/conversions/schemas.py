@@ -43,16 +43,8 @@ class WaitlistBookingOut(BaseModel):
 
     @classmethod
     def of(cls, b: Booked, tz: tzinfo) -> WaitlistBookingOut:
-        return cls(
-            id=b.id,
-            status=b.status,
-            service=b.service,
-            visit_type=b.visit_type,
-            duration=b.duration,
-            practitioner=b.practitioner,
-            start=b.start.astimezone(tz),
-            end=b.end.astimezone(tz),
-        )
+        local = {"start": b.start.astimezone(tz), "end": b.end.astimezone(tz)}
+        return cls.model_validate(b, from_attributes=True).model_copy(update=local)
 
 
 class ClaimOut(BaseModel):

@@ -34,7 +34,7 @@ from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.choices import unknown_service
 from clinicflow.waitlist.domain.links import effective, new_invitation, new_token
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
-from clinicflow.waitlist.domain.slots import INITIAL, ClaimAsk
+from clinicflow.waitlist.domain.slots import INITIAL, ClaimAsk, Slot
 from clinicflow.waitlist.domain.standing import ranked_first
 from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.timing import Timing
@@ -127,7 +127,7 @@ class Launcher:
         if not durations:
             return 0
         horizon = now + timedelta(weeks=self.timing.wave_weeks)
-        found = await self.desk.free_slots(key, INITIAL, min(durations), now, horizon)
+        found = await self.desk.free_slots(Slot(key, INITIAL, min(durations), now), horizon)
         gap = service.policy.buffer_after_min + service.policy.buffer_before_min
         return capacity((OpenSlot(s.start, s.end, tuple(s.practitioners)) for s in found), gap)
 
@@ -219,7 +219,8 @@ class InvitationService:
             lo = lo or now
             hi = hi or lo + timedelta(days=SHOWN_DAYS)
             durations = service.visit_types[INITIAL].durations or ()
-            slots = list(await self.desk.free_slots(inv.service, INITIAL, min(durations), lo, hi))
+            first = Slot(inv.service, INITIAL, min(durations), lo)
+            slots = list(await self.desk.free_slots(first, hi))
         return InvitationView(
             service=inv.service,
             service_name=service.name,
