@@ -6,8 +6,9 @@ plain form or link, so the path works without JavaScript (htmx only swaps the we
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -117,40 +118,91 @@ async def home(page: FrameDep, launches: LaunchesDep) -> HTMLResponse:
 # -- step 2: a week of open times -------------------------------------------------------------
 
 
-def week_start(page: Frame, week: date | None, now: datetime) -> date:
-    today = now.astimezone(page.clinic_tz).date()
-    return max(week or today, today)
+@dataclass(frozen=True, slots=True)
+class Week:
+    """The days of open times a page shows (templates/_week.html): `days` days from `first`,
+    which is never before today, in the clinic's zone. The booking site, the patient's
+    reschedule page, the staff console's booking and the waitlist's invitation show one."""
+
+    first: date
+    today: date
+    tz: tzinfo
+    days: int = 7
+
+    @classmethod
+    def of(cls, page: Frame, week: date | None, now: datetime, days: int = 7) -> Week:
+        """The week starting on `week` (a link's), or today when none or a past one."""
+        today = now.astimezone(page.clinic_tz).date()
+        return cls(max(week or today, today), today, page.clinic_tz, days)
+
+    def span(self, now: datetime) -> tuple[datetime, datetime]:
+        """Where to look for open times: from its first day (or now, when later) to its end."""
+        lo = max(datetime.combine(self.first, time(), self.tz), now)
+        return lo, datetime.combine(self.first + timedelta(days=self.days), time(), self.tz)
+
+    def shown(
+        self,
+        starts: Iterable[datetime],
+        *,
+        action: str,
+        fields: list[tuple[str, str]],
+        href: Callable[[date], str],
+    ) -> dict[str, object]:
+        """The partial's context: each day with its `starts`; a pressed time posts `start` to
+        `action` with the hidden `fields`; `href(day)` is the page of the week from `day`."""
+        days: dict[date, list[datetime]] = {
+            self.first + timedelta(days=i): [] for i in range(self.days)
+        }
+        for start in starts:
+            at = start.astimezone(self.tz)
+            days.setdefault(at.date(), []).append(at)
+        step = timedelta(days=self.days)
+        return {
+            "days": days,
+            "first": self.first,
+            "previous": self.first - step if self.first > self.today else None,
+            "next": self.first + step,
+            "any_open": any(days.values()),
+            "week_action": action,
+            "week_fields": fields,
+            "week_href": href,
+        }
 
 
-async def week_times(
-    page: Frame,
-    finder: AvailabilityDep,
-    visit: Visit,
-    first: date,
-    now: datetime,
-) -> dict[str, object]:
-    tz = page.clinic_tz
-    lo = max(datetime.combine(first, time(), tz), now)
-    hi = datetime.combine(first + timedelta(days=7), time(), tz)
+def posted_start(posted: Posted) -> datetime:
+    """The time pressed on a week (its `start`, with its zone); ValueError when there is none."""
+    try:
+        start = datetime.fromisoformat(posted.values.get("start", ""))
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        raise ValueError("pick one of the open times")
+    return start
+
+
+async def open_times(
+    finder: AvailabilityDep, visit: Visit, week: Week, now: datetime
+) -> list[datetime]:
+    """The start of each free time for `visit` in `week`, as the API's availability gives."""
+    lo, hi = week.span(now)
     found = await finder.slots(
         visit.service.key, visit.visit_type, visit.duration, lo, hi, visit.practitioner
     )
-    days: dict[date, list[SlotView]] = {first + timedelta(days=i): [] for i in range(7)}
-    for slot in found:
-        days.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
-    today = now.astimezone(tz).date()
-    return {
-        "visit": visit,
-        "week_action": "/book/hold",
-        "week_fields": visit.fields(),
-        "week_href": lambda day: f"/book?{visit.query(week=day.isoformat())}",
-        "days": days,
-        "first": first,
-        "previous": first - timedelta(days=7) if first > today else None,
-        "next": first + timedelta(days=7),
-        "practitioners": [page.catalog.practitioners[k] for k in visit.service.calendars],
-        "any_open": bool(found),
-    }
+    return [slot.start for slot in found]
+
+
+async def week_times(
+    page: Frame, finder: AvailabilityDep, visit: Visit, week: Week, now: datetime
+) -> dict[str, object]:
+    """The booking site's week of `visit`: its times post to the hold step."""
+    shown = week.shown(
+        await open_times(finder, visit, week, now),
+        action="/book/hold",
+        fields=visit.fields(),
+        href=lambda day: f"/book?{visit.query(week=day.isoformat())}",
+    )
+    practitioners = [page.catalog.practitioners[k] for k in visit.service.calendars]
+    return shown | {"visit": visit, "practitioners": practitioners}
 
 
 @router.get("/book")
@@ -171,7 +223,7 @@ async def week(
     except BadChoice as exc:
         return _problem(page, "That visit cannot be booked", str(exc), 400)
     now = clock.now()
-    context = await week_times(page, finder, visit, week_start(page, week, now), now)
+    context = await week_times(page, finder, visit, Week.of(page, week, now), now)
     return page.render("book_week.html", context, block="week")
 
 
@@ -210,9 +262,7 @@ async def hold(
             _int(v.get("duration")),
             v.get("practitioner") or None,
         )
-        start = datetime.fromisoformat(v.get("start", ""))
-        if start.tzinfo is None:
-            raise ValueError("no zone")
+        start = posted_start(posted)
     except BadChoice as exc:
         return _problem(page, "That visit cannot be booked", str(exc), 400)
     except ValueError:
@@ -238,8 +288,8 @@ async def _taken(
     detail: str,
 ) -> HTMLResponse:
     """The time asked for is gone: say so, with the nearest free ones and the week."""
-    first = week_start(page, asked.astimezone(page.clinic_tz).date(), now)
-    context = await week_times(page, finder, visit, first, now)
+    week = Week.of(page, asked.astimezone(page.clinic_tz).date(), now)
+    context = await week_times(page, finder, visit, week, now)
     context |= {
         "taken": detail,
         "nearest": await _nearest(page, finder, visit, asked, now),

@@ -20,8 +20,9 @@ import io
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from clinicflow.catalog import Catalog
@@ -297,6 +298,7 @@ def range_days(given: str) -> int:
 async def figures(
     page: Frame, revenue: RevenueDep, waitlist: WaitlistDep, now: datetime, days: int
 ) -> Figures:
+    """Each part the caller's role may see, over the last `days` days up to today."""
     tz = page.clinic_tz
     today = now.astimezone(tz).date()
     first = today - timedelta(days=days - 1)
@@ -317,22 +319,30 @@ async def figures(
     return Figures(days, money_part, lists_part)
 
 
-def _who(page: Frame) -> HTMLResponse:
-    return page.render("owner/who.html", {})
+async def shown_figures(
+    page: FrameDep,
+    revenue: RevenueDep,
+    waitlist: WaitlistDep,
+    clock: ClockDep,
+    days: str = str(DEFAULT_RANGE),
+) -> Figures:
+    """The figures of the range picked (`?days=`), for the page and its downloads alike."""
+    return await figures(page, revenue, waitlist, clock.now(), range_days(days))
+
+
+FiguresDep = Annotated[Figures, Depends(shown_figures)]
+
+
+def _who(page: Frame, status: int = 200) -> HTMLResponse:
+    """Who may see the dashboard, for a caller who may see none of it."""
+    return page.render("owner/who.html", {}, status=status)
 
 
 # -- the routes ----------------------------------------------------------------------------
 
 
 @router.get("/owner")
-async def dashboard(
-    page: FrameDep,
-    revenue: RevenueDep,
-    waitlist: WaitlistDep,
-    clock: ClockDep,
-    days: str = str(DEFAULT_RANGE),
-) -> HTMLResponse:
-    found = await figures(page, revenue, waitlist, clock.now(), range_days(days))
+async def dashboard(page: FrameDep, found: FiguresDep) -> HTMLResponse:
     if found.revenue is None and found.waitlists is None:
         return _who(page)
     charts: list[Chart] = []
@@ -359,18 +369,10 @@ def _total_net(found: Figures) -> str | None:
 
 
 @router.get("/owner/{table}.csv", response_model=None)
-async def download(
-    table: str,
-    page: FrameDep,
-    revenue: RevenueDep,
-    waitlist: WaitlistDep,
-    clock: ClockDep,
-    days: str = str(DEFAULT_RANGE),
-) -> Response:
+async def download(table: str, page: FrameDep, found: FiguresDep, clock: ClockDep) -> Response:
     """One table as CSV, with the same rows as the page shows: sums and counts only."""
-    found = await figures(page, revenue, waitlist, clock.now(), range_days(days))
     if found.revenue is None and found.waitlists is None:
-        return page.render("owner/who.html", {}, status=403)
+        return _who(page, 403)
     chosen = found.tables().get(table)
     if chosen is None:
         detail = "there is no such table on the dashboard, or your role may not download it"

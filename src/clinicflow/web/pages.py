@@ -1,19 +1,21 @@
 """How a page is made: the Jinja2 environment, the frame every page shares (who is signed in,
-the clinic, the CSRF token, the viewer's time zone), and the response headers of a page."""
+the clinic, the CSRF token, the viewer's time zone), the response headers of a page, and the
+route class that lets a page's helpers answer early (`Answered`)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
@@ -157,3 +159,28 @@ async def frame(
 
 
 FrameDep = Annotated[Frame, Depends(frame)]
+
+
+class Answered(Exception):
+    """Raised with the response that answers the request now, from a helper deep in a page's
+    handler (the sign-in page for a signed-out visitor, the 404 page for another's visit), so
+    each handler need not check and return it itself. `PageRoute` sends it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class PageRoute(APIRoute):
+    """A page's route: an `Answered` raised while handling the request is the answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Answered as answered:
+                return answered.response
+
+        return answer

@@ -26,7 +26,6 @@ from clinicflow.booking.api import AvailabilityDep, BookingReaderDep, BookingSer
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.views import BookingView
 from clinicflow.identity.api import (
-    COOKIE,
     SIGN_IN,
     SIGN_IN_LINK,
     PatientLinksDep,
@@ -46,12 +45,14 @@ from clinicflow.payments.receipts.api import ReceiptsDep, render_pdf
 from clinicflow.payments.refunds.api import RefundsDep
 from clinicflow.payments.refunds.views import RefundPreview
 from clinicflow.shared.errors import DomainError
-from clinicflow.web.booking_site import BadChoice, chosen, week_start, week_times
+from clinicflow.web.booking_site import BadChoice, Week, chosen, open_times, posted_start
 from clinicflow.web.forms import Posted, read_form, validated
-from clinicflow.web.pages import Frame, FrameDep
-from clinicflow.web.security import WebKeysDep
+from clinicflow.web.pages import Answered, Frame, FrameDep, PageRoute
+from clinicflow.web.security import WebKeysDep, end_session
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
+)
 
 HOME = "/me"
 CHANNELS = (("email", "Email"), ("sms", "Text messages (SMS)"), ("push", "Notifications"))
@@ -146,12 +147,7 @@ def _ask(page: Frame, then: str, posted: Posted, status: int) -> HTMLResponse:
 @router.post("/me/sign-out")
 async def sign_out(request: Request, keys: WebKeysDep, sessions: SessionsDep) -> Response:
     await read_form(request, keys)
-    token = request.cookies.get(COOKIE)
-    if token:
-        await sessions.revoke(token)
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+    return await end_session(request, sessions, "/")
 
 
 def _signed_in(page: Frame) -> bool:
@@ -245,14 +241,37 @@ async def _terms(page: Frame, view: BookingView, refunds: RefundsDep, now: datet
     )
 
 
-async def _visit(page: Frame, reader: BookingReaderDep, booking_id: str) -> BookingView | None:
-    """The patient's visit, or None for one that is not theirs or does not exist."""
+async def _opened(
+    page: Frame, reader: BookingReaderDep, refunds: RefundsDep, booking_id: str, now: datetime
+) -> tuple[BookingView, Terms]:
+    """The patient's visit and what they may do with it now. Answers (`Answered`) with the
+    signed-out page, or with the one 404 page for a visit not theirs or not there at all."""
+    if not _signed_in(page):
+        raise Answered(_signed_out(page))
     try:
-        return await reader.get(page.actor, booking_id[:64])
+        view = await reader.get(page.actor, booking_id[:64])
     except DomainError as exc:
         if exc.status == 404:
-            return None
+            raise Answered(_not_found(page)) from None
         raise
+    return view, await _terms(page, view, refunds, now)
+
+
+async def _changeable(
+    page: Frame,
+    reader: BookingReaderDep,
+    refunds: RefundsDep,
+    booking_id: str,
+    now: datetime,
+    *,
+    status: int,
+) -> tuple[BookingView, Terms]:
+    """As `_opened`, for a visit the patient may still move or cancel online; else it answers
+    with the visit's page (which says why, and how to reach the clinic) and `status`."""
+    view, terms = await _opened(page, reader, refunds, booking_id, now)
+    if not terms.online:
+        raise Answered(_visit_page(page, _shown(page, view), terms, status=status))
+    return view, terms
 
 
 def _not_found(page: Frame, what: str = "visit") -> HTMLResponse:
@@ -287,12 +306,7 @@ async def visit(
     booking_id: str,
     done: Annotated[str, Query(pattern="^(moved|cancelled)?$")] = "",
 ) -> HTMLResponse:
-    if not _signed_in(page):
-        return _signed_out(page)
-    view = await _visit(page, reader, booking_id)
-    if view is None:
-        return _not_found(page)
-    terms = await _terms(page, view, refunds, clock.now())
+    view, terms = await _opened(page, reader, refunds, booking_id, clock.now())
     return _visit_page(page, _shown(page, view), terms, done=done)
 
 
@@ -300,14 +314,7 @@ async def visit(
 async def cancel_page(
     page: FrameDep, reader: BookingReaderDep, refunds: RefundsDep, clock: ClockDep, booking_id: str
 ) -> HTMLResponse:
-    if not _signed_in(page):
-        return _signed_out(page)
-    view = await _visit(page, reader, booking_id)
-    if view is None:
-        return _not_found(page)
-    terms = await _terms(page, view, refunds, clock.now())
-    if not terms.online:
-        return _visit_page(page, _shown(page, view), terms)
+    view, terms = await _changeable(page, reader, refunds, booking_id, clock.now(), status=200)
     return page.render("me/cancel.html", {"visit": _shown(page, view), "terms": terms})
 
 
@@ -323,14 +330,8 @@ async def cancel(
     booking_id: str,
 ) -> Response:
     await read_form(request, keys)
-    if not _signed_in(page):
-        return _signed_out(page)
-    view = await _visit(page, reader, booking_id)
-    if view is None:
-        return _not_found(page)
-    terms = await _terms(page, view, refunds, clock.now())
-    if not terms.online:  # the button was not shown; refused all the same
-        return _visit_page(page, _shown(page, view), terms, status=409)
+    # Where the button was not shown (too late to cancel online), refused all the same.
+    view, terms = await _changeable(page, reader, refunds, booking_id, clock.now(), status=409)
     try:
         await bookings.act(page.actor, view.id, Action.CANCEL, CANCEL_REASON)
     except DomainError as exc:
@@ -357,15 +358,15 @@ async def _week_page(
         same = chosen(page.catalog, view.service, view.visit_type, view.duration, view.practitioner)
     except BadChoice as exc:
         return _problem(page, "This visit cannot be moved online", str(exc), 409)
-    context = await week_times(page, finder, same, week_start(page, week, now), now)
+    days = Week.of(page, week, now)
     here = f"/me/visits/{view.id}/reschedule"
-    context |= {
-        "week_action": here,
-        "week_fields": [],
-        "week_href": lambda day: f"{here}?week={day.isoformat()}",
-        "shown": _shown(page, view),
-        "problem": problem,
-    }
+    context = days.shown(
+        await open_times(finder, same, days, now),
+        action=here,
+        fields=[],
+        href=lambda day: f"{here}?week={day.isoformat()}",
+    )
+    context |= {"visit": same, "shown": _shown(page, view), "problem": problem}
     return page.render("me/reschedule.html", context, status=status, block="week")
 
 
@@ -379,15 +380,8 @@ async def reschedule_page(
     booking_id: str,
     week: date | None = None,
 ) -> HTMLResponse:
-    if not _signed_in(page):
-        return _signed_out(page)
-    view = await _visit(page, reader, booking_id)
-    if view is None:
-        return _not_found(page)
     now = clock.now()
-    terms = await _terms(page, view, refunds, now)
-    if not terms.online:
-        return _visit_page(page, _shown(page, view), terms)
+    view, _ = await _changeable(page, reader, refunds, booking_id, now, status=200)
     return await _week_page(page, finder, view, week, now)
 
 
@@ -404,19 +398,10 @@ async def reschedule(
     booking_id: str,
 ) -> Response:
     posted = await read_form(request, keys)
-    if not _signed_in(page):
-        return _signed_out(page)
-    view = await _visit(page, reader, booking_id)
-    if view is None:
-        return _not_found(page)
     now = clock.now()
-    terms = await _terms(page, view, refunds, now)
-    if not terms.online:
-        return _visit_page(page, _shown(page, view), terms, status=409)
+    view, _ = await _changeable(page, reader, refunds, booking_id, now, status=409)
     try:
-        start = datetime.fromisoformat(posted.values.get("start", ""))
-        if start.tzinfo is None:
-            raise ValueError("no zone")
+        start = posted_start(posted)
     except ValueError:
         return await _week_page(
             page, finder, view, None, now, problem="Pick one of the open times", status=400
@@ -487,12 +472,8 @@ async def _details(
         agreed = {key for key, consent in me.contact_prefs.items() if consent.get("opt_in")}
         values |= {f"pref_{key}": "on" for key, _ in CHANNELS if key in agreed}
         posted = Posted(values)
-    status = 422 if posted.errors else 200
-    return page.render(
-        "me/details.html",
-        {"me": me, "posted": posted, "channels": CHANNELS, "saved": saved},
-        status=status,
-    )
+    context = {"me": me, "posted": posted, "channels": CHANNELS, "saved": saved}
+    return page.render("me/details.html", context, status=422 if posted.errors else 200)
 
 
 @router.post("/me/details")

@@ -8,6 +8,8 @@ a token fetched by an attacker for their own session is worthless in the victim'
 libraries that do this either read the token from a header only (starlette-csrf: forms posted
 without JavaScript would fail) or keep their settings in a global loader
 (fastapi-csrf-protect); the check is a dozen lines on `hmac.compare_digest`.
+
+Signing out (`end_session`) is here too: the session cookie is what a CSRF token is bound to.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import RedirectResponse
 
 from clinicflow.identity.api import COOKIE as SESSION_COOKIE
+from clinicflow.identity.sessions.service import SessionStore
 from clinicflow.infra.web import provided
 
 CSRF_COOKIE = "cf_csrf"
@@ -102,3 +106,14 @@ def check_csrf(request: Request, keys: WebKeys, sent: str | None) -> None:
     expected = _token(keys.csrf, nonce, request.cookies.get(SESSION_COOKIE, ""))
     if not hmac.compare_digest(expected, sent):
         raise CsrfRefused("mismatch")
+
+
+async def end_session(request: Request, sessions: SessionStore, then: str) -> RedirectResponse:
+    """Signs the browser out (its session revoked, the cookie cleared) and sends it to `then`.
+    The caller has read the form first (its CSRF token)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await sessions.revoke(token)
+    response = RedirectResponse(then, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

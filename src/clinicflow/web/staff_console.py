@@ -28,10 +28,10 @@ from clinicflow.booking.domain import access as booking_access
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.errors import HoldExpired, HoldMismatch, HoldNotFound, SlotUnavailable
 from clinicflow.booking.schemas import PatientIn
-from clinicflow.booking.views import BookingView, SlotView
+from clinicflow.booking.views import BookingView
 from clinicflow.catalog.api import LaunchesDep
 from clinicflow.flags.api import FlagsDep
-from clinicflow.identity.api import COOKIE, SessionsDep, UsersDep, set_session_cookie
+from clinicflow.identity.api import SessionsDep, UsersDep, set_session_cookie
 from clinicflow.identity.users.errors import SecondFactorRequired
 from clinicflow.infra.web import ClockDep
 from clinicflow.patients import InvalidContact, PatientDetails, normalize_email, normalize_phone
@@ -48,12 +48,14 @@ from clinicflow.waitlist.domain import access as waitlist_access
 from clinicflow.waitlist.domain.waves import launch_problems
 from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.web import passes
-from clinicflow.web.booking_site import BadChoice, Visit, chosen
+from clinicflow.web.booking_site import BadChoice, Visit, Week, chosen, open_times, posted_start
 from clinicflow.web.forms import Posted, read_form, validated
-from clinicflow.web.pages import Frame, FrameDep
-from clinicflow.web.security import WebKeysDep
+from clinicflow.web.pages import Answered, Frame, FrameDep, PageRoute
+from clinicflow.web.security import WebKeys, WebKeysDep, end_session
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
+)
 
 HOME = "/staff"
 SIGN_IN = "/staff/sign-in"  # the gateway rate-limits it as a sign-in (gateway/auth.py)
@@ -121,8 +123,17 @@ class Can:
         ]
 
 
-def _staff(page: Frame) -> Actor | None:
-    return page.actor if page.actor.is_staff else None
+def _staff(page: Frame) -> Actor:
+    """The signed-in staff member; anyone else is sent to the sign-in page (`Answered`)."""
+    if not page.actor.is_staff:
+        raise Answered(RedirectResponse(HOME, status_code=303))
+    return page.actor
+
+
+async def _staff_form(request: Request, page: Frame, keys: WebKeys) -> tuple[Posted, Actor]:
+    """A posted form (its CSRF token checked first) and the staff member who sent it."""
+    posted = await read_form(request, keys)
+    return posted, _staff(page)
 
 
 def _render(
@@ -134,8 +145,12 @@ def _render(
     )
 
 
-def _signed_out() -> RedirectResponse:
-    return RedirectResponse(HOME, status_code=303)
+def _problem(
+    page: Frame, title: str, detail: str, status: int, again: str | None = None
+) -> HTMLResponse:
+    """The problem page: what went wrong in plain words, and where to try `again`."""
+    context = {"title": title, "detail": detail} | ({"again": again} if again else {})
+    return _render(page, "problem.html", context, status=status)
 
 
 def _refused(page: Frame, exc: DomainError) -> HTMLResponse:
@@ -147,7 +162,12 @@ def _refused(page: Frame, exc: DomainError) -> HTMLResponse:
         title, detail, status = "Not for your role", str(exc), 403
     else:
         title, detail, status = "That did not work", str(exc), exc.status
-    return _render(page, "problem.html", {"title": title, "detail": detail}, status=status)
+    return _problem(page, title, detail, status)
+
+
+def _may_book(actor: Actor) -> None:
+    if not Can.of(actor).book:
+        raise Forbidden("your role may not book visits for patients")
 
 
 # -- sign in and out --------------------------------------------------------------------------
@@ -177,11 +197,9 @@ def _given(value: str, said: str) -> str:
 
 @router.get(HOME)
 async def home(page: FrameDep) -> Response:
-    actor = _staff(page)
-    if actor is None:
+    if not page.actor.is_staff:
         return _render(page, "sign_in.html", {"posted": Posted({})})
-    can = Can.of(actor)
-    if can.calendar:
+    if Can.of(page.actor).calendar:
         return RedirectResponse("/staff/calendar", status_code=303)
     return RedirectResponse("/staff/waitlist", status_code=303)
 
@@ -217,12 +235,7 @@ def _sign_in_again(page: Frame, posted: Posted, status: int) -> HTMLResponse:
 @router.post("/staff/sign-out")
 async def sign_out(request: Request, keys: WebKeysDep, sessions: SessionsDep) -> Response:
     await read_form(request, keys)
-    token = request.cookies.get(COOKIE)
-    if token:
-        await sessions.revoke(token)
-    response = RedirectResponse(HOME, status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+    return await end_session(request, sessions, HOME)
 
 
 # -- the calendar -----------------------------------------------------------------------------
@@ -383,8 +396,6 @@ async def calendar(
     practitioner: str = "",
 ) -> Response:
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     where = _where(page, actor, clock.now(), view, date_, practitioner)
     try:
         context = await _calendar(page, actor, bookings, patients, where)
@@ -413,10 +424,7 @@ async def act(
     booking_id: str,
     action: str,
 ) -> Response:
-    posted = await read_form(request, keys)
-    actor = _staff(page)
-    if actor is None:
-        return _signed_out()
+    posted, actor = await _staff_form(request, page, keys)
     chosen_action = ACTIONS.get(action)
     if chosen_action is None:
         return _refused(page, NotFound("no such action"))
@@ -444,8 +452,6 @@ async def booking(
     booking_id: str,
 ) -> Response:
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     can = Can.of(actor)
     try:
         found = await bookings.get(actor, booking_id)
@@ -523,12 +529,9 @@ async def book_start(
 ) -> Response:
     """Step 1, the visit (and, once chosen, the week of open times below it)."""
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     await launches.refresh()
     try:
-        if not Can.of(actor).book:
-            raise Forbidden("your role may not book visits for patients")
+        _may_book(actor)
         who = await _patient(actor, patients, patient or None)
     except DomainError as exc:
         return _refused(page, exc)
@@ -549,42 +552,17 @@ async def book_start(
         except BadChoice as exc:
             context["problem"] = _sentence(str(exc))
             return _render(page, "book.html", context, status=400)
-        context |= await _open_week(page, finder, chosen_visit, week, clock.now())
-
-        def week_url(first: object) -> str | None:
-            if not isinstance(first, date):
-                return None
-            params = {"visit": visit, "practitioner": practitioner, "patient": patient}
-            return "/staff/book?" + urlencode(params | {"week": first.isoformat()})
-
-        context |= {
-            "previous_url": week_url(context["previous"]),
-            "next_url": week_url(context["next"]),
-        }
+        now = clock.now()
+        days = Week.of(page, week, now)
+        chosen_ones = {"visit": visit, "practitioner": practitioner, "patient": patient}
+        context |= days.shown(
+            await open_times(finder, chosen_visit, days, now),
+            action="/staff/book/hold",
+            fields=[(name, value) for name, value in chosen_ones.items() if value],
+            href=lambda day: "/staff/book?" + urlencode(chosen_ones | {"week": day.isoformat()}),
+        )
+        context["visit"] = chosen_visit
     return _render(page, "book.html", context)
-
-
-async def _open_week(
-    page: Frame, finder: AvailabilityDep, visit: Visit, week: date | None, now: datetime
-) -> dict[str, object]:
-    tz = page.clinic_tz
-    today = now.astimezone(tz).date()
-    first = max(week or today, today)
-    lo = max(datetime.combine(first, time(), tz), now)
-    hi = datetime.combine(first + timedelta(days=7), time(), tz)
-    found = await finder.slots(
-        visit.service.key, visit.visit_type, visit.duration, lo, hi, visit.practitioner
-    )
-    days: dict[date, list[SlotView]] = {first + timedelta(days=i): [] for i in range(7)}
-    for slot in found:
-        days.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
-    return {
-        "visit": visit,
-        "days": days,
-        "first": first,
-        "previous": first - timedelta(days=7) if first > today else None,
-        "next": first + timedelta(days=7),
-    }
 
 
 @router.post("/staff/book/hold")
@@ -595,34 +573,21 @@ async def book_hold(
     bookings: BookingServiceDep,
     clock: ClockDep,
 ) -> Response:
-    posted = await read_form(request, keys)
-    actor = _staff(page)
-    if actor is None:
-        return _signed_out()
+    posted, actor = await _staff_form(request, page, keys)
     v = posted.values
     try:
-        if not Can.of(actor).book:
-            raise Forbidden("your role may not book visits for patients")
+        _may_book(actor)
         visit = _visit_of(page, v.get("visit", ""), v.get("practitioner", ""))
-        start = datetime.fromisoformat(v.get("start", ""))
-        if start.tzinfo is None:
-            raise BadChoice("pick one of the open times")
+        start = posted_start(posted)
         held = await bookings.hold(
             SlotRequest(
                 visit.service.key, visit.visit_type, visit.duration, start, visit.practitioner
             )
         )
     except (BadChoice, ValueError) as exc:
-        return _render(
-            page, "problem.html", {"title": "Pick a time", "detail": str(exc)}, status=400
-        )
+        return _problem(page, "Pick a time", str(exc), 400)
     except DomainError as exc:
-        return _render(
-            page,
-            "problem.html",
-            {"title": "That time is not free", "detail": str(exc), "again": "/staff/book"},
-            status=exc.status,
-        )
+        return _problem(page, "That time is not free", str(exc), exc.status, "/staff/book")
     facts: passes.JsonFacts = {
         "id": held.id,
         "visit": v.get("visit", ""),
@@ -668,11 +633,7 @@ async def book_details(
     page: FrameDep, keys: WebKeysDep, patients: PatientReaderDep, clock: ClockDep, token: str
 ) -> Response:
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
-    facts = passes.read(keys, STAFF_HOLD_PASS, token, clock.now())
-    if facts is None:
-        return _lapsed(page)
+    facts = _held(page, keys, token, clock.now())
     try:
         return await _held_page(page, actor, patients, facts, token, Posted({}), 200)
     except DomainError as exc:
@@ -691,23 +652,16 @@ async def book_confirm(
     clock: ClockDep,
     token: str,
 ) -> Response:
-    posted = await read_form(request, keys)
-    actor = _staff(page)
-    if actor is None:
-        return _signed_out()
-    facts = passes.read(keys, STAFF_HOLD_PASS, token, clock.now())
-    if facts is None:
-        return _lapsed(page)
+    posted, actor = await _staff_form(request, page, keys)
+    facts = _held(page, keys, token, clock.now())
     try:
-        if not Can.of(actor).book:
-            raise Forbidden("your role may not book visits for patients")
+        _may_book(actor)
         who = await _patient(actor, patients, str(facts["patient"]) if facts["patient"] else None)
         visit = _visit_of(page, str(facts["visit"]), "")
     except DomainError as exc:
         return _refused(page, exc)
     except BadChoice as exc:
-        context = {"title": "Pick again", "detail": str(exc), "again": "/staff/book"}
-        return _render(page, "problem.html", context, status=400)
+        return _problem(page, "Pick again", str(exc), 400, "/staff/book")
     details: PatientDetails | None
     if who is not None:  # an existing patient: booking matches the record by its contacts
         details = PatientDetails(who.first_name or "", who.last_name or "", who.email, who.phone)
@@ -727,22 +681,24 @@ async def book_confirm(
         )
     except (HoldExpired, HoldNotFound, HoldMismatch, SlotUnavailable) as exc:
         again = f"/staff/book?{urlencode({'visit': str(facts['visit'])})}"
-        detail = f"{exc}; pick another time"
-        context = {"title": "That time is gone", "detail": detail, "again": again}
-        return _render(page, "problem.html", context, status=exc.status)
+        return _problem(page, "That time is gone", f"{exc}; pick another time", exc.status, again)
     except DomainError as exc:
         posted.error("", _sentence(str(exc)))
         return await _held_page(page, actor, patients, facts, token, posted, exc.status)
     return RedirectResponse(f"/staff/bookings/{made.id}", status_code=303)
 
 
+def _held(page: Frame, keys: WebKeys, token: str, now: datetime) -> passes.JsonFacts:
+    """The hold's pass, or (forged, expired) the page saying it has run out (`Answered`)."""
+    facts = passes.read(keys, STAFF_HOLD_PASS, token, now)
+    if facts is None:
+        raise Answered(_lapsed(page))
+    return facts
+
+
 def _lapsed(page: Frame) -> HTMLResponse:
-    context = {
-        "title": "This hold has run out",
-        "detail": "the time was kept for a few minutes only; pick a time again",
-        "again": "/staff/book",
-    }
-    return _render(page, "problem.html", context, status=410)
+    detail = "the time was kept for a few minutes only; pick a time again"
+    return _problem(page, "This hold has run out", detail, 410, "/staff/book")
 
 
 # -- patients ---------------------------------------------------------------------------------
@@ -751,8 +707,6 @@ def _lapsed(page: Frame) -> HTMLResponse:
 @router.get("/staff/patients")
 async def patient_search(page: FrameDep, reader: PatientReaderDep, q: str = "") -> Response:
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     posted = Posted({"q": q[:254]})
     found: list[PatientView] | None = None
     try:
@@ -779,8 +733,6 @@ def _contact(q: str) -> tuple[str | None, str | None]:
 @router.get("/staff/patients/{patient_id}")
 async def patient_record(page: FrameDep, reader: PatientReaderDep, patient_id: str) -> Response:
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     try:
         record = await reader.record(actor, patient_id)
     except DomainError as exc:
@@ -833,7 +785,11 @@ def _cents(amount: str | None) -> int | None:
 async def _payment_page(
     page: Frame, actor: Actor, orders: OrdersDep, order_id: str, posted: Posted, status: int
 ) -> HTMLResponse:
-    order = await orders.get(actor, order_id)
+    """The payment with its refunds, or the page refusing it (not found, not for the role)."""
+    try:
+        order = await orders.get(actor, order_id)
+    except DomainError as exc:
+        return _refused(page, exc)
     can = Can.of(actor)
     tz = page.clinic_tz
     return _render(
@@ -854,13 +810,7 @@ async def _payment_page(
 
 @router.get("/staff/payments/{order_id}")
 async def payment(page: FrameDep, orders: OrdersDep, order_id: str) -> Response:
-    actor = _staff(page)
-    if actor is None:
-        return _signed_out()
-    try:
-        return await _payment_page(page, actor, orders, order_id, Posted({}), 200)
-    except DomainError as exc:
-        return _refused(page, exc)
+    return await _payment_page(page, _staff(page), orders, order_id, Posted({}), 200)
 
 
 @router.post("/staff/payments/{order_id}/refund")
@@ -872,10 +822,7 @@ async def refund(
     refunds: RefundsDep,
     order_id: str,
 ) -> Response:
-    posted = await read_form(request, keys)
-    actor = _staff(page)
-    if actor is None:
-        return _signed_out()
+    posted, actor = await _staff_form(request, page, keys)
     form = validated(RefundForm, posted)
     cents = None
     try:
@@ -893,10 +840,7 @@ async def refund(
         return _refused(page, exc)
     except DomainError as exc:
         posted.error("", _sentence(str(exc)))
-        try:
-            return await _payment_page(page, actor, orders, order_id, posted, exc.status)
-        except DomainError as again:
-            return _refused(page, again)
+        return await _payment_page(page, actor, orders, order_id, posted, exc.status)
     return RedirectResponse(f"/staff/payments/{order_id}#refunds", status_code=303)
 
 
@@ -912,17 +856,21 @@ async def _waitlist_page(
     problem: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    """The waitlist of `service` (or the first), or the page refusing it to this role."""
     can = Can.of(actor)
     listed = [s for s in page.catalog.services.values() if s.waitlist]
     shown = page.catalog.services.get(service) if service else (listed[0] if listed else None)
     entries = None
     sizes = None
-    if shown is not None and can.waitlist:
-        entries = (await waitlist.entries.listed(actor, shown.key, None, 200, 0)).entries
-    elif can.stats:
-        sizes = {s.service: s for s in (await waitlist.stats.stats(actor)).services}
-    elif not can.waitlist:
-        raise Forbidden("your role may not list waitlist entries")
+    try:
+        if shown is not None and can.waitlist:
+            entries = (await waitlist.entries.listed(actor, shown.key, None, 200, 0)).entries
+        elif can.stats:
+            sizes = {s.service: s for s in (await waitlist.stats.stats(actor)).services}
+        elif not can.waitlist:
+            raise Forbidden("your role may not list waitlist entries")
+    except DomainError as exc:
+        return _refused(page, exc)
     return _render(
         page,
         "waitlist.html",
@@ -946,13 +894,8 @@ async def waitlist_page(
     page: FrameDep, waitlist: WaitlistDep, launches: LaunchesDep, service: str = ""
 ) -> Response:
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     await launches.refresh()
-    try:
-        return await _waitlist_page(page, actor, waitlist, service)
-    except DomainError as exc:
-        return _refused(page, exc)
+    return await _waitlist_page(page, actor, waitlist, service)
 
 
 @router.post("/staff/waitlist/{service}/launch")
@@ -966,8 +909,6 @@ async def launch(
 ) -> Response:
     await read_form(request, keys)
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     if service not in page.catalog.services:
         return _refused(page, NotFound("no such service"))
     try:
@@ -975,12 +916,8 @@ async def launch(
     except (NotFound, Forbidden, Unauthenticated) as exc:
         return _refused(page, exc)
     except DomainError as exc:
-        try:
-            return await _waitlist_page(
-                page, actor, waitlist, service, problem=_sentence(str(exc)), status=exc.status
-            )
-        except DomainError as again:
-            return _refused(page, again)
+        said = _sentence(str(exc))
+        return await _waitlist_page(page, actor, waitlist, service, problem=said, status=exc.status)
     await launches.refresh()
     invited = launched.wave.invited if launched.wave else 0
     name = page.catalog.services[service].name
@@ -994,8 +931,6 @@ async def launch(
 @router.get("/staff/flags")
 async def flags_page(page: FrameDep, flags: FlagsDep) -> Response:
     actor = _staff(page)
-    if actor is None:
-        return _signed_out()
     try:
         listed = await flags.list(actor)
     except DomainError as exc:
@@ -1017,10 +952,7 @@ class FlagForm(BaseModel):
 async def set_flag(
     request: Request, page: FrameDep, keys: WebKeysDep, flags: FlagsDep, key: str
 ) -> Response:
-    posted = await read_form(request, keys)
-    actor = _staff(page)
-    if actor is None:
-        return _signed_out()
+    posted, actor = await _staff_form(request, page, keys)
     form = validated(FlagForm, posted, {"enabled": posted.values.get("enabled") == "on"})
     try:
         if form is None:

@@ -15,7 +15,10 @@ as much as `POST /v1/waitlist` reveals.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Protocol
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,7 +34,7 @@ from clinicflow.waitlist.entries.views import PublicView
 from clinicflow.waitlist.errors import EntryNotFound, LinkNotFound
 from clinicflow.waitlist.launches.service import SHOWN_DAYS
 from clinicflow.web import passes
-from clinicflow.web.booking_site import home_context
+from clinicflow.web.booking_site import Week, home_context, posted_start
 from clinicflow.web.forms import Posted, read_form, validated
 from clinicflow.web.pages import Frame, FrameDep
 from clinicflow.web.paying import BOOKED_PASS, BOOKED_PASS_DAYS
@@ -158,8 +161,7 @@ def _entry_page(
 async def preferences(
     request: Request, page: FrameDep, keys: WebKeysDep, waitlist: WaitlistDep
 ) -> HTMLResponse:
-    posted = await read_form(request, keys)
-    token = posted.values.get("token", "")
+    posted, token = await _link_form(request, keys)
     given: dict[str, object] = {}
     if posted.values.get("interest_level"):
         given["interest_level"] = posted.values["interest_level"]
@@ -184,8 +186,7 @@ async def preferences(
 async def leave(
     request: Request, page: FrameDep, keys: WebKeysDep, waitlist: WaitlistDep
 ) -> HTMLResponse:
-    posted = await read_form(request, keys)
-    token = posted.values.get("token", "")
+    posted, token = await _link_form(request, keys)
     try:
         view = await waitlist.entries.withdraw_by_token(page.actor, token)
     except EntryNotFound:
@@ -232,45 +233,30 @@ async def _invitation_page(
     posted: Posted,
     status: int,
 ) -> HTMLResponse:
-    tz = page.clinic_tz
-    today = now.astimezone(tz).date()
-    first = max(week or today, today)
-    lo = max(datetime.combine(first, time(), tz), now)
-    hi = datetime.combine(first + timedelta(days=SHOWN_DAYS), time(), tz)
+    days = Week.of(page, week, now, SHOWN_DAYS)
     try:
-        view = await waitlist.invitations.view(token[:200], lo, hi)
+        view = await waitlist.invitations.view(token[:200], *days.span(now))
     except LinkNotFound:
         return _no_link(page)
-    days: dict[date, list[datetime]] = {first + timedelta(days=i): [] for i in range(SHOWN_DAYS)}
-    for slot in view.slots:
-        at = slot.start.astimezone(tz)
-        days.setdefault(at.date(), []).append(at)
+    here = f"/waitlist/invitations?{urlencode({'token': token})}"
     durations = view.durations.get("initial", [])
-    context = {
-        "view": view,
-        "token": token,
-        "days": days,
-        "first": first,
-        "previous": first - timedelta(days=SHOWN_DAYS) if first > today else None,
-        "next": first + timedelta(days=SHOWN_DAYS),
-        "minutes": min(durations) if durations else None,
-        "expires": view.expires_at.astimezone(tz),
-        "posted": posted,
-        "closed_why": _closed_words(view.status),
-    }
-    return page.render("waitlist/invitation.html", context, status=status)
+    context = days.shown(
+        (slot.start for slot in view.slots),
+        action="/waitlist/invitations/claim",
+        fields=[("token", token)],
+        href=lambda day: f"{here}&week={day.isoformat()}",
+    )
+    context |= {"minutes": min(durations) if durations else None}
+    return _link_page(page, "waitlist/invitation.html", view, token, posted, status, context)
 
 
 @router.post("/waitlist/invitations/claim")
 async def claim_invitation(
     request: Request, page: FrameDep, keys: WebKeysDep, waitlist: WaitlistDep, clock: ClockDep
 ) -> Response:
-    posted = await read_form(request, keys)
-    token = posted.values.get("token", "")
+    posted, token = await _link_form(request, keys)
     try:
-        start = datetime.fromisoformat(posted.values.get("start", ""))
-        if start.tzinfo is None:
-            raise ValueError("no zone")
+        start = posted_start(posted)
     except ValueError:
         posted.error("", "Pick one of the open times below.")
         return await _invitation_page(page, waitlist, clock.now(), token, None, posted, 422)
@@ -300,26 +286,19 @@ async def _offer_page(
         view = await waitlist.offers.view(token[:200])
     except LinkNotFound:
         return _no_link(page)
-    tz = page.clinic_tz
     who = page.catalog.practitioners.get(view.practitioner)
     context = {
-        "view": view,
-        "token": token,
-        "start": view.start.astimezone(tz),
-        "expires": view.expires_at.astimezone(tz),
+        "start": view.start.astimezone(page.clinic_tz),
         "practitioner": who.name if who else None,
-        "posted": posted,
-        "closed_why": _closed_words(view.status),
     }
-    return page.render("waitlist/offer.html", context, status=status)
+    return _link_page(page, "waitlist/offer.html", view, token, posted, status, context)
 
 
 @router.post("/waitlist/offers/claim")
 async def claim_offer(
     request: Request, page: FrameDep, keys: WebKeysDep, waitlist: WaitlistDep, clock: ClockDep
 ) -> Response:
-    posted = await read_form(request, keys)
-    token = posted.values.get("token", "")
+    posted, token = await _link_form(request, keys)
     try:
         done = await waitlist.offers.claim(page.actor, token)
     except LinkNotFound:
@@ -331,6 +310,44 @@ async def claim_offer(
 
 
 # -- shared -----------------------------------------------------------------------------------
+
+
+class LinkView(Protocol):
+    """What an emailed link's page shows of any link: its state and until when it holds."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def _link_page(
+    page: Frame,
+    template: str,
+    view: LinkView,
+    token: str,
+    posted: Posted,
+    status: int,
+    context: Mapping[str, object],
+) -> HTMLResponse:
+    """An invitation's or an offer's page: what it offers (`context`), until when, and why
+    it can no longer book once closed; its form carries the link's `token`."""
+    shown = {
+        "view": view,
+        "token": token,
+        "posted": posted,
+        "expires": view.expires_at.astimezone(page.clinic_tz),
+        "closed_why": _closed_words(view.status),
+        **context,
+    }
+    return page.render(template, shown, status=status)
+
+
+async def _link_form(request: Request, keys: WebKeys) -> tuple[Posted, str]:
+    """A posted form (its CSRF token checked first) and the link's token it carries."""
+    posted = await read_form(request, keys)
+    return posted, posted.values.get("token", "")
 
 
 def _closed_words(status: str) -> str | None:
