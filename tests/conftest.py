@@ -28,20 +28,24 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
+from clinicflow.bootstrap import Container
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.crypto import create
 from clinicflow.infra.logging import configure_logging, unconfigure_logging
 from clinicflow.infra.migrate import upgrade
+from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support import forked_cli, scheduling
+from support.app import build_for_test
 from support.pg_copies import PgCopies, drop_sql
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,6 +215,29 @@ def key_ring_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("key-ring") / "keys.json"
     create(path)
     return path
+
+
+@pytest.fixture
+def provider_http() -> httpx.AsyncClient | None:
+    """The HTTP client of the container's provider adapters (Stripe, PayPal, …): None lets
+    build() make its own; a module whose fake providers serve on loopback gives one."""
+    return None
+
+
+@pytest.fixture
+async def container(
+    settings: Settings,
+    clock: FixedClock,
+    clinic_catalog: Catalog,
+    key_ring_file: Path,
+    provider_http: httpx.AsyncClient | None,
+) -> AsyncIterator[Container]:
+    """The app's container over the folder's (or module's) `settings`, closed after the test."""
+    built = build_for_test(
+        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, http=provider_http
+    )
+    yield built
+    await built.aclose()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Browser tests: the app served by a real uvicorn (its event bus running, so emails go out),
-and Debian's chromium. CI installs chromium (.ci/run); without it these tests skip, saying so."""
+and Debian's chromium. CI installs chromium (.ci/run); without it these tests skip, saying so.
+The settings here send email to `smtp`; the `container` over them is tests/conftest.py's."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from clinicflow.bootstrap import Container
-from clinicflow.catalog import Catalog
 from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
-from support.app import CLINIC_YAML, build_for_test, serving
+from support.app import CLINIC_YAML, serving
 from support.browser import CHROMIUM_ARGS, chromium
 from support.fake_smtp import FakeSmtpRelay
 
@@ -36,15 +35,6 @@ def settings(database_url: str, tmp_path: Path, smtp: FakeSmtpRelay) -> Settings
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
     )
-
-
-@pytest.fixture
-async def container(
-    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
-) -> AsyncIterator[Container]:
-    built = build_for_test(settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file)
-    yield built
-    await built.aclose()
 
 
 @pytest.fixture

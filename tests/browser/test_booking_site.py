@@ -32,16 +32,6 @@ async def _bookings_at(container: Container, start: datetime) -> list[tuple[str,
         return [(r.status, r.patient_id) for r in rows]
 
 
-async def _email_to(smtp: FakeSmtpRelay, address: str) -> str:
-    for _ in range(100):
-        for message in smtp.messages():
-            if address in str(message["To"]):
-                body = message.get_body(preferencelist=("plain",))
-                return str(message["Subject"]) + "\n" + (body.get_content() if body else "")
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no email to {address} within 10 s")
-
-
 async def _landing(page: Page, site: str) -> None:
     await page.goto(site + "/")
     await assert_accessible(page)
@@ -88,7 +78,7 @@ async def test_a_new_patient_books_an_initial_visit_in_four_steps_or_fewer(
     assert [status for status, _ in booked] == ["confirmed"]
     assert booked[0][1] is not None  # a patient record was made for Nora
 
-    email = await _email_to(smtp, "nora.lind@example.com")
+    [email, *_] = await smtp.mail("nora.lind@example.com")
     local = start.astimezone(container.catalog.clinic.tz)
     assert str(local.day) in email
 

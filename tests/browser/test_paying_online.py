@@ -6,11 +6,8 @@ lets the patient try again. axe finds nothing serious on any page or state."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,14 +16,12 @@ from sqlalchemy import select
 
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
-from clinicflow.catalog import Catalog
 from clinicflow.payments.tables import order_bookings, orders
 from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
-from support.app import CLINIC_YAML, build_for_test
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
-from support.fake_stripe import API_KEY, PUBLISHABLE_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_stripe import FakeStripe
+from support.payment_servers import http as http
 from support.payment_servers import stripe_server as stripe_server
 
 ALT_MED = "section[aria-labelledby='svc-alternative_medicine']"
@@ -34,36 +29,14 @@ CARD = "#card-element iframe"
 
 
 @pytest.fixture
-def settings(
-    database_url: str, tmp_path: Path, smtp: FakeSmtpRelay, stripe_server: FakeStripe
-) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        stripe_secret_key=API_KEY,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_base_url=stripe_server.url,
-        stripe_publishable_key=PUBLISHABLE_KEY,
-        stripe_js_origin=stripe_server.url,
-        provider_retry_attempts=1,
-    )
+def settings(settings: Settings, stripe_server: FakeStripe) -> Settings:
+    """The browser tests' settings with Stripe (the fake, on loopback) and its card form."""
+    return Settings(**settings.model_dump() | stripe_server.app_settings())
 
 
 @pytest.fixture
-async def container(
-    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
-) -> AsyncIterator[Container]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    http = httpx.AsyncClient(trust_env=False, timeout=5)
-    built = build_for_test(
-        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, http=http
-    )
-    yield built
-    await built.aclose()
+def provider_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http  # the payments tests' client for the fakes on loopback
 
 
 async def _orders_of(container: Container, booking_id: str) -> list[tuple[str, str | None]]:
@@ -84,16 +57,6 @@ async def _booking_at(container: Container, start: datetime) -> list[tuple[str, 
             )
         )
         return [(r.id, r.status) for r in rows]
-
-
-async def _email_to(smtp: FakeSmtpRelay, address: str, subject: str = "") -> str:
-    for _ in range(100):
-        for message in smtp.messages():
-            if address in str(message["To"]) and subject in str(message["Subject"]):
-                body = message.get_body(preferencelist=("plain",))
-                return str(message["Subject"]) + "\n" + (body.get_content() if body else "")
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no email to {address} within 10 s")
 
 
 async def test_a_new_patient_books_and_pays_by_card_in_four_steps(
@@ -158,9 +121,9 @@ async def test_a_new_patient_books_and_pays_by_card_in_four_steps(
 
     assert stripe_server.webhooks_sent == [200]
     assert await _orders_of(container, booking_id) == [("paid", "stripe")]
-    email = await _email_to(smtp, "nora.lind@example.com", "is booked")
+    [email, *_] = await smtp.mail("nora.lind@example.com", "is booked")
     assert str(start.astimezone(container.catalog.clinic.tz).day) in email
-    receipt = await _email_to(smtp, "nora.lind@example.com", "Your receipt")
+    [receipt, *_] = await smtp.mail("nora.lind@example.com", "Your receipt")
     assert "119.00" in receipt
 
 

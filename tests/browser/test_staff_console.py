@@ -5,7 +5,6 @@ invitations go out; axe finds nothing serious on any page or state on the way.""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from support.app import PASSWORD
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
 from support.staff_console import TODAY_2PM, TODAY_3PM, Staff, booked, staff, status_of
-from support.waitlist import clinic_yaml, person
+from support.waitlist import launchable, person
 
 NAMES = ("Ana", "Quill", "Ben", "Ortiz", "Wren", "Halloway")
 
@@ -150,31 +149,12 @@ async def test_an_analyst_sees_no_patient_names_anywhere_in_the_console(
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, smtp: FakeSmtpRelay) -> Settings:
-    """The clinic with counseling's durations and prices decided (it may launch)."""
-    return Settings(
-        database_url=database_url,
-        config_path=clinic_yaml(tmp_path),
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-    )
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return launchable(settings, tmp_path)
 
 
 async def _invitations(smtp: FakeSmtpRelay, addresses: set[str]) -> dict[str, str]:
-    for _ in range(100):
-        found = {}
-        for message in smtp.messages():
-            to = str(message["To"])
-            body = message.get_body(preferencelist=("plain",))
-            text = body.get_content() if body else ""
-            if to in addresses and "invitations?token=" in text:
-                found[to] = text
-        if set(found) == addresses:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"invitations did not all arrive within 10 s: {addresses}")
+    return {to: (await smtp.mail(to, having="invitations?token="))[-1] for to in addresses}
 
 
 async def test_an_admin_launches_a_service_from_the_waitlist_page_and_the_invitations_go_out(

@@ -19,7 +19,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
-from support.waitlist import clinic_yaml
+from support.waitlist import launchable
 
 COUNSELING = "section[aria-labelledby='svc-counseling']"
 ADMIN = Actor(kind="user", id="admin-browser", role=Role.ADMIN)
@@ -27,26 +27,15 @@ INVITATION_LINK = re.compile(r"https?://\S+/waitlist/invitations\?token=[A-Za-z0
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, smtp: FakeSmtpRelay) -> Settings:
-    # Counseling with its durations and prices decided, so it can launch.
-    return Settings(
-        database_url=database_url,
-        config_path=clinic_yaml(tmp_path),
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-    )
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return launchable(settings, tmp_path)
 
 
 async def _invitation_link(smtp: FakeSmtpRelay, address: str) -> str:
-    for message in smtp.messages():
-        if address in str(message["To"]):
-            body = message.get_body(preferencelist=("plain",))
-            found = INVITATION_LINK.search(body.get_content() if body else "")
-            if found:
-                return found.group(0)
-    raise AssertionError(f"no invitation email to {address}")
+    [*_, text] = await smtp.mail(address, having="/waitlist/invitations?token=")
+    found = INVITATION_LINK.search(text)
+    assert found is not None
+    return found.group(0)
 
 
 async def test_joining_shows_score_and_place_and_the_invitation_link_books(

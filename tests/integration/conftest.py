@@ -1,4 +1,5 @@
-"""An app over a real, migrated database (each test its own) and an HTTP client to it."""
+"""An app over a real, migrated database (each test its own) and an HTTP client to it: the
+settings here, the `container` over them in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
-from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
-from support.app import CLINIC_YAML, build_for_test, staff_session
+from support.app import CLINIC_YAML, staff_session
 
 
 @pytest.fixture
@@ -24,15 +23,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         keys_file=tmp_path / "keys.json",
     )
-
-
-@pytest.fixture
-async def container(
-    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
-) -> AsyncIterator[Container]:
-    built = build_for_test(settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file)
-    yield built
-    await built.aclose()
 
 
 @pytest.fixture

@@ -86,6 +86,16 @@ async def paid_at_the_desk(
     return order
 
 
+@pytest.fixture
+async def visit_paid(
+    client: httpx.AsyncClient, container: Container
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """pat1's visit (Wednesday 10:00) booked on the API and paid in cash at the front desk:
+    the booking and its order."""
+    visit = await book(client)
+    return visit, await paid_at_the_desk(client, container, visit["id"])
+
+
 async def signed_in(
     client: httpx.AsyncClient, container: Container, address: str, then: str = ""
 ) -> httpx.Response:
@@ -273,10 +283,9 @@ async def test_patient_a_gets_the_same_404_for_patient_bs_ids_and_nothing_change
 
 
 async def test_cancelling_shows_the_refund_the_policy_gives_and_makes_exactly_it(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, visit_paid: tuple[dict[str, Any], ...]
 ) -> None:
-    visit = await book(client)
-    order = await paid_at_the_desk(client, container, visit["id"])
+    visit, order = visit_paid
     await signed_in(client, container, "pat1@example.com")
 
     page = await client.get(f"/me/visits/{visit['id']}")
@@ -304,10 +313,12 @@ async def test_cancelling_shows_the_refund_the_policy_gives_and_makes_exactly_it
 
 
 async def test_inside_the_late_window_the_page_says_contact_the_clinic_and_refuses(
-    client: httpx.AsyncClient, container: Container, clock: FixedClock
+    client: httpx.AsyncClient,
+    container: Container,
+    clock: FixedClock,
+    visit_paid: tuple[dict[str, Any], ...],
 ) -> None:
-    visit = await book(client)
-    order = await paid_at_the_desk(client, container, visit["id"])
+    visit, order = visit_paid
     clock.advance(timedelta(hours=2))  # 23 h before the visit: late
     await signed_in(client, container, "pat1@example.com")
     page = await client.get(f"/me/visits/{visit['id']}")  # its token, for the posts below
@@ -406,13 +417,15 @@ async def test_the_patient_changes_contact_details_and_consents(
 
 
 async def test_every_link_in_every_notification_template_opens_a_page(
-    client: httpx.AsyncClient, container: Container, clock: FixedClock
+    client: httpx.AsyncClient,
+    container: Container,
+    clock: FixedClock,
+    visit_paid: tuple[dict[str, Any], ...],
 ) -> None:
     """Each template, each channel, rendered for a real visit and its real (paid, refunded)
     order: every URL in it answers 200 to its signed-in patient, and 200 with the sign-in
     page to a browser that is signed out."""
-    made = await book(client)
-    order = await paid_at_the_desk(client, container, made["id"])
+    made, order = visit_paid
     renderer = Renderer(container.catalog, RenderOptions(BASE))
     start = clock.now() + timedelta(days=1)
     visit = Visit(made["id"], "alternative_medicine", "initial", "doctor1", start, start)
@@ -454,10 +467,12 @@ INLINE = [
 
 @pytest.mark.parametrize("signed", [False, True])
 async def test_every_patient_page_has_the_policy_and_nothing_inline(
-    client: httpx.AsyncClient, container: Container, signed: bool
+    client: httpx.AsyncClient,
+    container: Container,
+    visit_paid: tuple[dict[str, Any], ...],
+    signed: bool,
 ) -> None:
-    visit = await book(client)
-    order = await paid_at_the_desk(client, container, visit["id"])
+    visit, order = visit_paid
     if signed:
         await signed_in(client, container, "pat1@example.com")
     for path in (

@@ -15,17 +15,16 @@ import yaml
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
-from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.audit import audit_log
 from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSRF_FIELD
-from support.app import CLINIC_YAML, build_for_test
+from support.app import CLINIC_YAML
 from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID
 from support.fake_paypal_wire import CHECKOUT
-from support.fake_stripe import API_KEY, PUBLISHABLE_KEY, WEBHOOK_SECRET, FakeStripe
+from support.fake_stripe import FakeStripe
+from support.payment_servers import http as http
 from support.payment_servers import paypal_server as paypal_server
 from support.payment_servers import stripe_server as stripe_server
 
@@ -46,46 +45,30 @@ def _yaml(tmp_path: Path, pay_at_clinic: bool) -> Path:
 
 @pytest.fixture
 def settings(
-    database_url: str,
+    settings: Settings,
     tmp_path: Path,
     stripe_server: FakeStripe,
     paypal_server: FakePayPal,
     request: pytest.FixtureRequest,
 ) -> Settings:
+    """Card and PayPal set up (`online`), and paying at the clinic allowed or not."""
     online, at_clinic = getattr(request, "param", (True, True))
-    gateways = {
-        "stripe_secret_key": API_KEY,
-        "stripe_webhook_secret": WEBHOOK_SECRET,
-        "stripe_base_url": stripe_server.url,
-        "stripe_publishable_key": PUBLISHABLE_KEY,
-        "stripe_js_origin": stripe_server.url,
+    paypal = {
         "paypal_client_id": CLIENT_ID,
         "paypal_client_secret": CLIENT_SECRET,
         "paypal_webhook_id": WEBHOOK_ID,
         "paypal_base_url": paypal_server.url,
         "paypal_return_url": f"{BASE}/book/paypal/return",
         "paypal_cancel_url": f"{BASE}/book/paypal/cancel",
-        "provider_retry_attempts": 1,
     }
-    return Settings(
-        database_url=database_url,
-        config_path=_yaml(tmp_path, at_clinic),
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        **(gateways if online else {}),
-    )
+    gateways = stripe_server.app_settings() | paypal if online else {}
+    clinic = {"config_path": _yaml(tmp_path, at_clinic)}
+    return Settings(**settings.model_dump() | clinic | gateways)
 
 
 @pytest.fixture
-async def container(
-    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
-) -> AsyncIterator[Container]:
-    http = httpx.AsyncClient(trust_env=False, timeout=5)
-    built = build_for_test(
-        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, http=http
-    )
-    yield built
-    await built.aclose()
+def provider_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http  # the payments tests' client for the fakes on loopback
 
 
 @pytest.fixture

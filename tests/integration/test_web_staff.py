@@ -48,7 +48,7 @@ ADMIN = Actor(kind="user", id="test-admin", role=Role.ADMIN)
 
 # fixtures, imported for pytest
 __all__ = ["api", "clinic", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
-Browser = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
+Browser = Callable[[Staff], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
@@ -57,13 +57,15 @@ def app(container: Container) -> FastAPI:
 
 
 @pytest.fixture
-def browser(app: FastAPI) -> Browser:
-    """A new browser (its own cookies) on the app, as often as a test needs one."""
+def browser(app: FastAPI, container: Container) -> Browser:
+    """A new browser (its own cookies) on the app with `who` signed in, as often as a test
+    needs one."""
 
     @asynccontextmanager
-    async def opened() -> AsyncIterator[httpx.AsyncClient]:
+    async def opened(who: Staff) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+            await sign_in(http, container, who)
             yield http
 
     return opened
@@ -159,8 +161,7 @@ async def test_each_visit_button_is_refused_to_a_role_that_may_not_press_it(
 ) -> None:
     ana, _ = visits["ana"]
     who = await staff(container, f"{role}1", role, practitioner)
-    async with browser() as http:
-        await sign_in(http, container, who)
+    async with browser(who) as http:
         answer = await post(http, f"/staff/bookings/{ana}/{action}")
         assert answer.status_code == status
         assert said in answer.text.lower()
@@ -177,15 +178,13 @@ async def test_the_front_desk_and_the_visits_own_practitioner_may_press_them(
     ben, _ = visits["ben"]
     desk = await staff(container, "desk", "front_desk")
     nurse = await staff(container, "grace", "practitioner", "nurse")
-    async with browser() as http:
-        await sign_in(http, container, desk)
+    async with browser(desk) as http:
         calendar = await http.get("/staff/calendar")
         assert f'action="/staff/bookings/{ana}/check-in"' in calendar.text
         answer = await post(http, f"/staff/bookings/{ana}/check-in", {"view": "day"})
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/staff/calendar?view=day&date=2026-11-24")
-    async with browser() as http:
-        await sign_in(http, container, nurse)
+    async with browser(nurse) as http:
         calendar = await http.get("/staff/calendar")
         assert f'action="/staff/bookings/{ben}/check-in"' in calendar.text
         assert ana not in calendar.text  # another practitioner's visit is not on it
@@ -228,8 +227,7 @@ async def test_foreign_and_made_up_ids_answer_the_same_404_page(
 ) -> None:
     ana, ana_patient = visits["ana"]
     nurse = await staff(container, "grace", "practitioner", "nurse")
-    async with browser() as http:
-        await sign_in(http, container, nurse)
+    async with browser(nurse) as http:
         for path in (
             f"/staff/bookings/{ana}",  # doctor1's
             f"/staff/patients/{ana_patient}",  # doctor1's patient
@@ -243,8 +241,7 @@ async def test_foreign_and_made_up_ids_answer_the_same_404_page(
         answer = await post(http, "/staff/bookings/no-such-booking/check-in")
         assert (answer.status_code, NOT_FOUND in answer.text.lower()) == (404, True)
     desk = await staff(container, "desk", "front_desk")
-    async with browser() as http:
-        await sign_in(http, container, desk)
+    async with browser(desk) as http:
         for path in ("/staff/payments/no-such-order", "/staff/bookings/x/unknown-action"):
             answer = await (http.get(path) if "payments" in path else post(http, path))
             assert answer.status_code == 404, path
@@ -257,8 +254,7 @@ async def test_opening_a_record_leaves_the_audit_row_the_api_leaves(
     _, ana_patient = visits["ana"]
     _, ben_patient = visits["ben"]
     doctor = await staff(container, "elena", "practitioner", "doctor1")
-    async with browser() as http:
-        await sign_in(http, container, doctor)
+    async with browser(doctor) as http:
         record = await http.get(f"/staff/patients/{ana_patient}")
         assert record.status_code == 200
         assert "Ana Quill" in record.text
@@ -277,8 +273,7 @@ async def test_the_front_desk_books_for_a_new_patient_and_for_one_on_record(
 ) -> None:
     _, ana_patient = visits["ana"]
     desk = await staff(container, "desk", "front_desk")
-    async with browser() as http:
-        await sign_in(http, container, desk)
+    async with browser(desk) as http:
         week = await http.get(
             "/staff/book",
             params={"visit": "alternative_medicine:initial:20", "practitioner": "doctor1"},
@@ -319,8 +314,7 @@ async def test_booking_for_a_patient_is_not_offered_to_roles_that_may_not(
     browser: Browser, container: Container, role: str
 ) -> None:
     who = await staff(container, f"{role}1", role, "nurse" if role == "practitioner" else None)
-    async with browser() as http:
-        await sign_in(http, container, who)
+    async with browser(who) as http:
         home = await http.get("/staff", follow_redirects=True)
         assert 'href="/staff/book"' not in home.text
         form = {"visit": "alternative_medicine:initial:20", "start": TODAY_2PM.isoformat()}
@@ -335,8 +329,7 @@ async def test_the_launch_and_the_flags_are_for_admins_only(
     browser: Browser, container: Container, role: str
 ) -> None:
     who = await staff(container, f"{role}1", role, "nurse" if role == "practitioner" else None)
-    async with browser() as http:
-        await sign_in(http, container, who)
+    async with browser(who) as http:
         waitlist = await http.get("/staff/waitlist")
         assert "/launch" not in waitlist.text
         launch = await post(http, "/staff/waitlist/counseling/launch")

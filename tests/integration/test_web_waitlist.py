@@ -20,7 +20,7 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSRF_FIELD
 from support.app import staff_session
-from support.waitlist import clinic_yaml, join, links_sent, mailbox, person
+from support.waitlist import join, launchable, links_sent, mailbox, person
 
 TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"')
 LINK = re.compile(r"https?://\S+")
@@ -28,14 +28,8 @@ ADMIN = Actor(kind="user", id="admin-1", role=Role.ADMIN)
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=clinic_yaml(tmp_path),
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        public_url="http://clinic.test",
-    )
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return launchable(settings, tmp_path).model_copy(update={"public_url": "http://clinic.test"})
 
 
 async def csrf(client: httpx.AsyncClient) -> str:

@@ -83,6 +83,18 @@ class FakeStripe:
         self._release.set()
         self.server.stop()
 
+    def app_settings(self) -> dict[str, object]:
+        """The app's settings that point it here: the API with its webhook secret, and the
+        card form (Stripe.js) on the pages; one try a call, so a refusal shows at once."""
+        return {
+            "stripe_secret_key": self.api_key,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_base_url": self.url,
+            "stripe_publishable_key": PUBLISHABLE_KEY,
+            "stripe_js_origin": self.url,
+            "provider_retry_attempts": 1,
+        }
+
     # -- what a browser or Stripe itself would do -------------------------------------------
 
     def complete(self, intent_id: str, payment_method: str = "pm_card_visa") -> None:

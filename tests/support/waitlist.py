@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.outbox import outbox
+from clinicflow.settings import Settings
 from support.app import admin_session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,12 @@ def clinic_yaml(tmp_path: Path, *, tbd: bool = False) -> Path:
     path = tmp_path / "clinic.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
+
+
+def launchable(settings: Settings, tmp_path: Path) -> Settings:
+    """`settings` over `clinic_yaml`: counseling with its durations and prices decided, so
+    an admin may launch it."""
+    return settings.model_copy(update={"config_path": clinic_yaml(tmp_path)})
 
 
 async def admin_headers(container: Container) -> dict[str, str]:
