@@ -34,8 +34,8 @@ from clinicflow.payments.tables import refunds
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSP, CSRF_FIELD
 from support.app import staff_session
+from support.pages import INLINE, TOKEN
 
-TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"')
 LINK = re.compile(r"/sign-in\?token=(cfl_[A-Za-z0-9_-]+)(?:&next=([^\s]+))?")
 SIGNED_OUT = "Email me a sign-in link"
 NOT_FOUND = "We could not find that"
@@ -455,14 +455,6 @@ async def test_every_link_in_every_notification_template_opens_a_page(
         assert page.status_code == 200, path
         assert SIGNED_OUT not in page.text, path
         assert page.headers["content-security-policy"] == CSP
-
-
-INLINE = [
-    re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),
-    re.compile(r"<[^>]+\son[a-z]+\s*=", re.I),
-    re.compile(r"<[^>]+\sstyle\s*=", re.I),
-    re.compile(r"<style", re.I),
-]
 
 
 @pytest.mark.parametrize("signed", [False, True])

@@ -24,12 +24,12 @@ from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID
 from support.fake_paypal_wire import CHECKOUT
 from support.fake_stripe import FakeStripe
+from support.pages import TOKEN
 from support.payment_servers import http as http
 from support.payment_servers import paypal_server as paypal_server
 from support.payment_servers import stripe_server as stripe_server
 
 WEEK = "/book?service=alternative_medicine&visit_type=initial&duration=20"
-TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"')
 BASE = "http://clinic.test"
 
 

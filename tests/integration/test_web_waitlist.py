@@ -20,9 +20,9 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSRF_FIELD
 from support.app import staff_session
+from support.pages import TOKEN
 from support.waitlist import join, launchable, links_sent, mailbox, person
 
-TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"')
 LINK = re.compile(r"https?://\S+")
 ADMIN = Actor(kind="user", id="admin-1", role=Role.ADMIN)
 

@@ -27,6 +27,7 @@ from clinicflow.catalog.api import LaunchesDep
 from clinicflow.infra.web import ClockDep
 from clinicflow.shared.errors import DomainError, InvalidRequest
 from clinicflow.waitlist.conversions.views import Claimed
+from clinicflow.waitlist.domain.links import OPEN_STATUSES, why_closed
 from clinicflow.waitlist.domain.slots import ClaimAsk
 from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.waitlist.entries.schemas import JoinIn, PreferencesIn
@@ -350,16 +351,20 @@ async def _link_form(request: Request, keys: WebKeys) -> tuple[Posted, str]:
     return posted, posted.values.get("token", "")
 
 
+NEXT_STEP = {  # after why a link can no longer book: what its holder can do now
+    "claiming": "look again in a minute",
+    "claimed": "the confirmation is in your email",
+    "expired": "you keep your place on the waitlist",
+}
+
+
 def _closed_words(status: str) -> str | None:
-    """Why a link can no longer book, or None while it is open."""
-    if status in ("sent", "made"):
+    """Why a link can no longer book (the waitlist's words) and what now, or None while it
+    is open."""
+    if status in OPEN_STATUSES:
         return None
-    return {
-        "claiming": "it is being used to book right now; look again in a minute",
-        "claimed": "it has already booked a visit; the confirmation is in your email",
-        "expired": "its time ran out; you keep your place on the waitlist",
-        "withdrawn": "it was withdrawn",
-    }.get(status, f"it is {status}")
+    then = NEXT_STEP.get(status)
+    return why_closed(status) + (f"; {then}" if then else "")
 
 
 def _booked(page: Frame, keys: WebKeys, done: Claimed, now: datetime) -> Response:
