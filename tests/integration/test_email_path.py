@@ -22,7 +22,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.routing import Match
-from test_booking_api import booking
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -34,6 +33,7 @@ from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSRF_FIELD
+from support.api import booking
 from support.app import staff_session
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_vendor import serving

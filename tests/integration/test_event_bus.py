@@ -21,7 +21,6 @@ from support.event_bus import (
     Boom,
     Recorder,
     booking_event,
-    db,
     delivery,
     effects,
     make_bus,
@@ -31,7 +30,6 @@ from support.event_bus import (
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["db"]  # the fixture, imported for pytest
 
 
 async def test_a_booking_event_reaches_its_subscriber_exactly_once(

@@ -16,7 +16,6 @@ from clinicflow.shared.clock import FixedClock
 from support.event_bus import (
     Recorder,
     booking_event,
-    db,
     delivery,
     effects,
     make_bus,
@@ -29,7 +28,6 @@ from support.event_bus import (
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["db"]  # the fixture, imported for pytest
 
 
 @pytest.fixture

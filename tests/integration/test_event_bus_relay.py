@@ -17,7 +17,6 @@ from clinicflow.shared.clock import FixedClock
 from support.event_bus import (
     Recorder,
     booking_event,
-    db,
     effects,
     make_bus,
     record_events,
@@ -25,7 +24,6 @@ from support.event_bus import (
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["db"]  # the fixture, imported for pytest
 
 
 class RelayDied(RuntimeError):

@@ -20,9 +20,7 @@ from support import event_bus as support
 from support.event_bus import (
     Recorder,
     booking_event,
-    bus_settings,
     create_effect_log,
-    db,
     delivery,
     effects,
     make_bus,
@@ -32,7 +30,6 @@ from support.event_bus import (
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["bus_settings", "db"]  # the fixture, imported for pytest
 
 
 async def test_a_failing_subscriber_is_retried_with_backoff_then_dead_lettered(

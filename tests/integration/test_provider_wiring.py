@@ -10,19 +10,17 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_booking_api import booking
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import booking
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_smtp import FakeSmtpRelay
 from support.fake_vendor import serving
-from support.notifications import envelope, smtp_server
-
-__all__ = ["smtp_server"]  # the fixture, imported for pytest
+from support.notifications import envelope
 
 ATTEMPTS = 3  # Settings.provider_retry_attempts' default
 SLOTS = {1: "10:00", 2: "10:30", 3: "11:00"}  # Wednesday, in the clinic's zone

@@ -19,17 +19,10 @@ from clinicflow.waitlist.tables import entries
 from support.app import staff_session
 from support.fake_stripe import FakeStripe
 from support.payments import (
-    api,
     deliver,
-    pay,
-    pay_settings,
-    paypal_server,
     stripe_event,
-    stripe_server,
 )
 from support.waitlist import MONDAY_10, admin_headers, clinic_yaml, join, links_sent, person
-
-__all__ = ["api", "pay", "pay_settings", "paypal_server", "stripe_server"]  # fixtures
 
 COUNSELING_INITIAL = {"service": "counseling", "visit_type": "initial"}
 

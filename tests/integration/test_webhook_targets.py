@@ -21,8 +21,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from test_booking_api import assert_problem, booking
-from test_webhooks import admin, receiver  # noqa: F401  (fixtures)
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.webhooks import Webhooks, build_webhooks
@@ -31,6 +29,7 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.webhooks.commands import DeliveryFilter
 from clinicflow.webhooks.domain.targets import TargetPolicy
 from clinicflow.webhooks.errors import InvalidSubscription
+from support.api import assert_problem, booking
 from support.fake_receiver import WebhookReceiver
 from support.notifications import envelope
 
@@ -87,8 +86,8 @@ def webhooks_with(
 )
 async def test_subscriptions_to_internal_addresses_are_refused_naming_the_url(
     client: httpx.AsyncClient,
-    admin: dict[str, str],  # noqa: F811
-    receiver: WebhookReceiver,  # noqa: F811
+    admin: dict[str, str],
+    receiver: WebhookReceiver,
     url: str,
     says: str,
 ) -> None:
@@ -141,7 +140,7 @@ async def test_a_delivery_connects_to_the_address_it_checked_keeping_the_name_fo
     container: Container,
     clock: FixedClock,
     dns: Dns,
-    receiver: WebhookReceiver,  # noqa: F811
+    receiver: WebhookReceiver,
 ) -> None:
     """The name exists only in the test's DNS: had the client resolved it again by itself,
     nothing would arrive. Loopback is allowed here explicitly, as in development."""
