@@ -20,8 +20,8 @@ import yaml
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
 from clinicflow.settings import Settings
-from support.api import ALT, admin_headers, client_headers, person
-from support.app import CLINIC_YAML, staff_session
+from support.api import ALT, client_headers, person
+from support.app import CLINIC_YAML, admin_session, staff_session
 
 CALLERS = (
     "admin",
@@ -61,19 +61,14 @@ class Clinic:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(settings: Settings, tmp_path: Path) -> Settings:
     """The shipped clinic, with check-in open two weeks ahead: every caller's visit (days
     apart) may be checked in now, so the matrix sees access decide, not the visit's time."""
     doc = yaml.safe_load(CLINIC_YAML.read_text())
     doc["policy_defaults"]["check_in_opens_min"] = 14 * 24 * 60
     path = tmp_path / "clinic.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return Settings(
-        database_url=database_url,
-        config_path=path,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-    )
+    return settings.model_copy(update={"config_path": path})
 
 
 @pytest.fixture
@@ -86,7 +81,7 @@ async def clinic(client: httpx.AsyncClient, container: Container) -> Clinic:
     other = {**ALT, "start": next(starts), "practitioner": "doctor2", "patient": person(2)}
     other_id = (await client.post("/v1/bookings", json=other)).json()["patient_id"]
     headers = {
-        "admin": await admin_headers(container),
+        "admin": await admin_session(container),
         "front_desk": await staff_session(container, "desk", "front_desk"),
         "practitioner": await staff_session(container, "doc1", "practitioner", "doctor1"),
         "other_practitioner": await staff_session(container, "doc2", "practitioner", "doctor2"),

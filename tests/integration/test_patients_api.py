@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from support.api import admin_headers, assert_problem, booking
-from support.app import staff_session
+from support.api import assert_problem, booking
+from support.app import admin_session, staff_session
 
 # Uniqueness, merges, foreign keys, the visit history's upserts, blind-index search and
 # sealing at rest are constraints and SQL: those tests run on both databases. The rules
@@ -269,7 +269,7 @@ async def test_only_an_admin_sets_a_legal_hold(
         403,
         "forbidden",
     )
-    admin = await admin_headers(container, "boss")
+    admin = await admin_session(container, "boss")
     held = await client.put(f"/v1/patients/{made['id']}/legal-hold", json=hold, headers=admin)
     assert held.json()["legal_hold"] is True
     trail = await client.get(
@@ -330,7 +330,7 @@ async def test_a_practitioner_reads_only_patients_on_their_calendar(
     glass = {**doc, "X-Break-Glass-Reason": "covering for doctor2 today"}
     opened = await client.get(f"/v1/patients/{theirs['patient_id']}", headers=glass)
     assert opened.status_code == 200
-    admin = await admin_headers(container, "boss")
+    admin = await admin_session(container, "boss")
     review = await client.get("/v1/audit", params={"break_glass": "true"}, headers=admin)
     (entry,) = review.json()["entries"]
     assert entry["patient_id"] == theirs["patient_id"]

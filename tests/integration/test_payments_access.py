@@ -11,8 +11,8 @@ import pytest
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from support.api import admin_headers, client_headers
-from support.app import staff_session
+from support.api import client_headers
+from support.app import admin_session, staff_session
 from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
@@ -47,7 +47,7 @@ async def paid(
     visit = await paid_visit(clinic, stripe_server, clock)
     _, other = await clinic.patient(2)
     headers = {
-        "admin": await admin_headers(pay),
+        "admin": await admin_session(pay),
         "front_desk": await staff_session(pay, "desk", "front_desk"),
         "billing": await staff_session(pay, "bill", "billing"),
         "practitioner": await staff_session(pay, "doc1", "practitioner", "doctor1"),

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.webhooks import Webhooks, build_webhooks
@@ -30,6 +26,7 @@ from clinicflow.webhooks.commands import DeliveryFilter
 from clinicflow.webhooks.domain.targets import TargetPolicy
 from clinicflow.webhooks.errors import InvalidSubscription
 from support.api import assert_problem, booking
+from support.certificates import self_signed
 from support.fake_receiver import WebhookReceiver
 from support.notifications import envelope
 
@@ -160,35 +157,6 @@ async def test_a_delivery_connects_to_the_address_it_checked_keeping_the_name_fo
     assert (delivery.status, delivery.last_status_code) == ("delivered", 200)
 
 
-def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for the DNS name `name` (no IP address in it) and its key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 async def test_an_https_delivery_to_the_checked_address_still_verifies_the_name(
     client: httpx.AsyncClient,
     container: Container,
@@ -198,7 +166,7 @@ async def test_an_https_delivery_to_the_checked_address_still_verifies_the_name(
 ) -> None:
     """The receiver's certificate names crm.example.com only: the delivery connects to the
     checked address, yet sends the name in SNI and verifies the certificate against it."""
-    cert, key = _certificate_for("crm.example.com", tmp_path)
+    cert, key = self_signed(tmp_path, "crm.example.com", x509.DNSName("crm.example.com"))
     server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_side.load_cert_chain(cert, key)
     asked_for: list[str | None] = []

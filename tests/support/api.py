@@ -15,14 +15,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.app import create_app
-from clinicflow.identity.users.domain.totp import code_at
-from support.app import PASSWORD
 
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 WED_10 = "2026-11-25T10:00:00-06:00"
@@ -83,16 +80,6 @@ def refused(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def admin_headers(container: Container, username: str = "root") -> dict[str, str]:
-    """A new admin, signed in with a password and their TOTP code."""
-    made = await container.users.create(username, "admin", PASSWORD)
-    assert made.totp_uri is not None
-    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
-    code = code_at(secret, container.clock.now())
-    opened, _ = await container.users.login(username, PASSWORD, code)
-    return bearer(opened.token)
 
 
 async def client_headers(container: Container, scopes: list[str]) -> dict[str, str]:

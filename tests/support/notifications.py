@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from clinicflow.adapters.messaging.smtp_email import SmtpEmail
-from clinicflow.bootstrap import Container
+from clinicflow.bootstrap import Container, build
 from clinicflow.bootstrap.notifications import Notifications, build_notifications
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.bus import Envelope
@@ -29,6 +29,7 @@ from clinicflow.notifications.messages.api import router
 from clinicflow.notifications.ports import SendResult
 from clinicflow.notifications.repository import SqlNotificationsUnitOfWork
 from clinicflow.notifications.tables import messages
+from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, FixedClock
 from support.api import booking
 from support.fake_smtp import FakeSmtpRelay
@@ -97,6 +98,25 @@ async def app_client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
         yield http
+
+
+class Opened(list[Container]):
+    """Containers a test builds with `start`, each with an HTTP client of its own."""
+
+    def start(self, settings: Settings, clock: FixedClock) -> Container:
+        # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
+        container = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
+        self.append(container)
+        return container
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[Opened]:
+    """The containers the test builds (`opened.start(settings, clock)`), closed after it."""
+    started = Opened()
+    yield started
+    for container in started:
+        await container.aclose()
 
 
 async def book(client: httpx.AsyncClient, **over: Any) -> dict[str, Any]:

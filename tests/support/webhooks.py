@@ -9,7 +9,7 @@ import pytest
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from support.api import admin_headers
+from support.app import admin_session
 from support.fake_receiver import WebhookReceiver
 from support.fake_vendor import serving
 
@@ -21,4 +21,4 @@ def receiver(clock: FixedClock) -> Iterator[WebhookReceiver]:
 
 @pytest.fixture
 async def admin(container: Container) -> dict[str, str]:
-    return await admin_headers(container)
+    return await admin_session(container)
