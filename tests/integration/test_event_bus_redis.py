@@ -20,6 +20,7 @@ from support.event_bus import (
     effects,
     make_bus,
     on_redis,
+    projector_with_event,
     record_events,
     redis_pending,
     redis_stream,
@@ -59,10 +60,7 @@ async def test_redis_delivers_a_booking_event_exactly_once(
 async def test_an_event_held_by_a_dead_worker_is_claimed_by_the_next(
     redis_settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(redis_settings, db, clock, [recorder])
-    event = booking_event(clock, "b-1")
-    await record_events(db, event)
+    recorder, bus, event = await projector_with_event(redis_settings, db, clock)
     await bus.relay_once()
     client: Redis = bus.transport.client  # type: ignore[attr-defined]
     # A worker reads the entry, then is killed before it handles it.

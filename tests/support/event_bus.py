@@ -177,3 +177,21 @@ def make_bus(
     settings: Settings, db: Database, clock: Clock, subs: Sequence[Any], **changes: Any
 ) -> EventBus:
     return build_bus(settings.model_copy(update=changes), db, clock, subs)
+
+
+def projector_bus(
+    settings: Settings, db: Database, clock: Clock, **changes: Any
+) -> tuple[Recorder, EventBus]:
+    """A bus over `settings` (with `changes`) whose one subscriber records as "projector"."""
+    recorder = Recorder("projector", Inbox(db, clock))
+    return recorder, make_bus(settings, db, clock, [recorder], **changes)
+
+
+async def projector_with_event(
+    settings: Settings, db: Database, clock: Clock, **changes: Any
+) -> tuple[Recorder, EventBus, Event]:
+    """`projector_bus`, and a booking.created event for it recorded in the outbox."""
+    recorder, bus = projector_bus(settings, db, clock, **changes)
+    event = booking_event(clock, "b-1")
+    await record_events(db, event)
+    return recorder, bus, event
