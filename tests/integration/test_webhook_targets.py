@@ -10,7 +10,6 @@ stand in for the receivers.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -28,25 +27,11 @@ from clinicflow.webhooks.errors import InvalidSubscription
 from support.api import assert_problem, booking
 from support.certificates import self_signed
 from support.fake_receiver import WebhookReceiver
+from support.fake_webhooks import Dns
 from support.notifications import envelope
 
 ADMIN = Actor(kind="user", id="root-id", role=Role.ADMIN)
 PUBLIC = "93.184.215.14"  # a public (global) address; nothing is ever sent to it here
-
-
-class Dns:
-    """A DNS server's answers, which the test changes as an attacker controlling a zone
-    would; asked for anything else, it answers "no such name"."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, str] = {}
-        self.asked: list[str] = []
-
-    async def resolve(self, host: str, port: int) -> Sequence[str]:
-        self.asked.append(host)
-        if host not in self.records:
-            raise OSError(f"{host}: no such name")
-        return [self.records[host]]
 
 
 @pytest.fixture
