@@ -29,6 +29,11 @@ from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
 
+# The servers' fixtures, for the tests that still import them from here (PEP 484 re-exports;
+# tests/conftest.py registers them for every test).
+from support.payment_servers import paypal_server as paypal_server
+from support.payment_servers import stripe_server as stripe_server
+
 ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
 GAPS = {"service": "gaps_coaching", "visit_type": "initial", "duration": 60}
 
