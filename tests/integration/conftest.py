@@ -10,9 +10,9 @@ import pytest
 
 from clinicflow.bootstrap import Container
 from clinicflow.catalog import Catalog
-from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import app_over
 from support.app import CLINIC_YAML, build_for_test, staff_session
 
 
@@ -37,9 +37,7 @@ async def container(
 
 @pytest.fixture
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container=container)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+    async with app_over(container) as http:
         yield http
 
 

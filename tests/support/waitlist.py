@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.outbox import outbox
-from support.app import admin_session
 
 ROOT = Path(__file__).resolve().parents[2]
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic. Counseling needs a day's notice
@@ -43,10 +42,6 @@ def clinic_yaml(tmp_path: Path, *, tbd: bool = False) -> Path:
     path = tmp_path / "clinic.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
-
-
-async def admin_headers(container: Container) -> dict[str, str]:
-    return await admin_session(container)
 
 
 def person(n: int, service: str = "counseling", **over: Any) -> dict[str, Any]:
