@@ -19,7 +19,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
-from support.waitlist import clinic_yaml
+from support.waitlist import launchable_settings
 
 COUNSELING = "section[aria-labelledby='svc-counseling']"
 ADMIN = Actor(kind="user", id="admin-browser", role=Role.ADMIN)
@@ -29,14 +29,7 @@ INVITATION_LINK = re.compile(r"https?://\S+/waitlist/invitations\?token=[A-Za-z0
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, smtp: FakeSmtpRelay) -> Settings:
     # Counseling with its durations and prices decided, so it can launch.
-    return Settings(
-        database_url=database_url,
-        config_path=clinic_yaml(tmp_path),
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-    )
+    return launchable_settings(database_url, tmp_path, smtp.port)
 
 
 async def _invitation_link(smtp: FakeSmtpRelay, address: str) -> str:

@@ -3,6 +3,7 @@ with a reply it is given."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -35,6 +36,23 @@ class FakeSmtpRelay:
         return [
             message_from_bytes(e.original_content, policy=policy.default) for e in self.envelopes
         ]
+
+    async def text_to(self, address: str, containing: str, *, seen: int = 0) -> str:
+        """The plain text of the newest message to `address` whose text has `containing`,
+        once more than `seen` such messages have come (within 10 s; mail goes out after the
+        answer or from the bus, so a test waits for it)."""
+        for _ in range(100):
+            found = []
+            for message in self.messages():
+                if address in str(message["To"]):
+                    body = message.get_body(preferencelist=("plain",))
+                    text = str(body.get_content()) if body else ""
+                    if containing in text:
+                        found.append(text)
+            if len(found) > seen:
+                return found[-1]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no email to {address} with {containing!r} within 10 s")
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.outbox import outbox
+from clinicflow.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic. Counseling needs a day's notice
@@ -42,6 +43,19 @@ def clinic_yaml(tmp_path: Path, *, tbd: bool = False) -> Path:
     path = tmp_path / "clinic.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
+
+
+def launchable_settings(database_url: str, tmp_path: Path, smtp_port: int) -> Settings:
+    """A browser test's settings (tests/browser/conftest.py) over `clinic_yaml`: counseling
+    may launch."""
+    return Settings(
+        database_url=database_url,
+        config_path=clinic_yaml(tmp_path),
+        data_dir=tmp_path,
+        keys_file=tmp_path / "keys.json",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+    )
 
 
 def person(n: int, service: str = "counseling", **over: Any) -> dict[str, Any]:
