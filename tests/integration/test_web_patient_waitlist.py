@@ -47,11 +47,16 @@ async def test_patient_a_sees_their_entries_with_place_and_score_and_nothing_of_
 ) -> None:
     await book(client, 1)  # A's record: pat1@example.com
     await book(client, 2, start="2026-11-25T11:00:00-06:00")  # B's: pat2@example.com
+    # Each joins signed in, so the entries are linked to them.
+    await signed_in(client, container, "pat2@example.com")
     b_first = await join(client, person(2, email="pat2@example.com", interest_level=5))
-    a_entry = await join(client, person(1, email="PAT1@example.com", interest_level=2))
     b_other = await join(client, person(2, "equine_therapy", email="pat2@example.com"))
-
+    client.cookies.clear()
+    # An entry joined signed out with A's email is not shown to whoever holds that email on
+    # their record (an email a patient may change to anyone's): only by its private link.
+    stranger = await join(client, person(1, "equine_therapy", email="pat1@example.com"))
     await signed_in(client, container, "pat1@example.com")
+    a_entry = await join(client, person(1, email="PAT1@example.com", interest_level=2))
     page = await client.get("/me", params={"email": "pat2@example.com"})  # ignored
 
     assert page.status_code == 200
@@ -64,10 +69,15 @@ async def test_patient_a_sees_their_entries_with_place_and_score_and_nothing_of_
     assert f'id="wl-{a_entry["id"]}"' in text
     assert b_first["id"] not in text
     assert b_other["id"] not in text
+    assert stranger["id"] not in text
     assert "Equine therapy" not in text
     reads = await _entry_reads(container)
     assert ("patient", a_entry["id"], "read:allowed") in reads
-    assert all(r[1] not in (b_first["id"], b_other["id"]) for r in reads if r[0] == "patient")
+    assert all(
+        r[1] not in (b_first["id"], b_other["id"], stranger["id"])
+        for r in reads
+        if r[0] == "patient" and r[2].startswith("read:")
+    )
 
     client.cookies.clear()
     await signed_in(client, container, "pat2@example.com")

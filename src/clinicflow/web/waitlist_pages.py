@@ -128,10 +128,14 @@ async def patient_entries(
     page: Frame, reader: PatientReaderDep, waitlist: WaitlistDep
 ) -> list[dict[str, object]]:
     """The signed-in patient's entries, for their area (`/me`), each shown as its status
-    page shows it. They are found by the contact details of the patient's own record, read
-    through the patients context, never by anything the request carries."""
-    me = await reader.get(page.actor, str(page.actor.patient_id))
-    found = await waitlist.entries.of_patient(page.actor, me.email, me.phone)
+    page shows it: only those linked to them (joined while signed in, or converted).
+
+    Not those merely joined with the email on their record: a patient may change that email
+    (here or over the API) to any address no other patient holds, with nothing proving they
+    own it, and would then see where a stranger stands. Entries joined signed out are
+    reached by their private link until joining links them (docs/waitlist.md)."""
+    del reader  # the record's contact details are deliberately not used (see above)
+    found = await waitlist.entries.of_patient(page.actor, None, None)
     return [_standing(page, e.view) | {"entry": e} for e in found]
 
 
