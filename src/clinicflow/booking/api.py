@@ -246,14 +246,7 @@ def _action_route(action: Action) -> None:
     router.post(
         f"/bookings/{{booking_id}}/{action.value}",
         name=act.__name__,
-        **documented(
-            ACTIONS[action][0],
-            ACTIONS[action][1],
-            *SIGNED_IN,
-            BookingNotFound,
-            InvalidTransition,
-            TooEarly,
-        ),
+        **documented(*ACTIONS[action], *SIGNED_IN, BookingNotFound, InvalidTransition, TooEarly),
     )(act)
 
 
