@@ -82,7 +82,9 @@ def account(url: str, user: str, read: str = "events") -> CalDavCalendar:
 async def test_a_snapshot_expands_the_week_in_the_clinic_zone_across_dst(
     radicale: Radicale, http: httpx.AsyncClient
 ) -> None:
-    feed: BusyFeed = feed_for(http, {"doctor1": account(fixture_week(radicale, "doctor1"), "doctor1")})
+    feed: BusyFeed = feed_for(
+        http, {"doctor1": account(fixture_week(radicale, "doctor1"), "doctor1")}
+    )
 
     (snapshot,) = await feed.snapshot(["doctor1", "nurse"], WEEK_START, WEEK_END)
 
@@ -180,10 +182,13 @@ async def test_sync_tokens_say_nothing_changed_or_send_the_caller_back_to_a_snap
     feed = feed_for(http, {"doctor2": account(url, "doctor2")})
 
     started = await feed.changes("doctor2", None)
-    assert started is not None and started.next_cursor
+    assert started is not None
+    assert started.next_cursor
     assert (started.upserted, started.removed) == ((), ())
     quiet = await feed.changes("doctor2", started.next_cursor)
-    assert quiet is not None and quiet.upserted == () and quiet.next_cursor
+    assert quiet is not None
+    assert quiet.upserted == ()
+    assert quiet.next_cursor
 
     radicale.put("doctor2", name, "allday", vcalendar(ALL_DAY))
     with pytest.raises(ChangedSinceCursor):

@@ -24,9 +24,12 @@ END:VTIMEZONE
 
 
 def vcalendar(*events: str) -> str:
-    return "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//clinicflow tests//EN\n" + CHICAGO + "".join(
-        events
-    ) + "END:VCALENDAR\n"
+    return (
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//clinicflow tests//EN\n"
+        + CHICAGO
+        + "".join(events)
+        + "END:VCALENDAR\n"
+    )
 
 
 def vevent(uid: str, *lines: str) -> str:

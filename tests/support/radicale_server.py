@@ -107,7 +107,7 @@ def start_radicale(folder: Path) -> tuple[Radicale, subprocess.Popen[bytes]]:
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RADICALE")}
     log = (folder / "radicale.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)  # noqa: S603
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     log.close()
     try:
         _wait_until_listening(port, process, time.monotonic() + 20)
