@@ -28,11 +28,13 @@ from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import SecretStr
 
 from clinicflow.adapters.calendars import _caldav_wire as wire
 from clinicflow.adapters.calendars import _icalendar_busy as ical
 from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot
 from clinicflow.calendars.ports import CursorExpired, SourceUnavailable
+from clinicflow.catalog import Catalog
 
 ReadMode = Literal["events", "freebusy"]
 T = TypeVar("T")
@@ -241,3 +243,21 @@ def _other(mode: ReadMode) -> ReadMode:
 def _is_calendar(response: httpx.Response) -> bool:
     kind = response.headers.get("Content-Type", "")
     return response.status_code == 200 and kind.lower().startswith("text/calendar")
+
+
+def caldav_feed(
+    http: httpx.AsyncClient, catalog: Catalog, passwords: Mapping[str, SecretStr]
+) -> CalDavFeed | None:
+    """The feed of every practitioner with `caldav:` in clinic.yaml (None when none has),
+    with the passwords from CLINICFLOW_CALDAV_PASSWORDS: for the composition root."""
+    calendars = {
+        key: CalDavCalendar(
+            url=p.caldav.url,
+            username=p.caldav.username,
+            password=passwords[key].get_secret_value() if key in passwords else None,
+            read=p.caldav.read,
+        )
+        for key, p in catalog.practitioners.items()
+        if p.caldav is not None
+    }
+    return CalDavFeed(http, calendars, zone=catalog.clinic.tz) if calendars else None

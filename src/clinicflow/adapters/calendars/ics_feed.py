@@ -23,6 +23,7 @@ from icalendar import Calendar
 from clinicflow.adapters.calendars import _icalendar_busy as ical
 from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot
 from clinicflow.calendars.ports import SourceUnavailable
+from clinicflow.catalog import Catalog
 
 MAX_BYTES = 10 * 1024 * 1024  # a year of a busy calendar is well under 1 MB
 
@@ -156,3 +157,9 @@ class IcsFeed:
 def _https(url: str) -> str:
     """webcal:// is how calendar apps spell an https feed."""
     return "https://" + url[len("webcal://") :] if url.lower().startswith("webcal://") else url
+
+
+def ics_feed(http: httpx.AsyncClient, catalog: Catalog) -> IcsFeed | None:
+    """The feed of every practitioner with `ics:` in clinic.yaml (None when none has)."""
+    urls = {key: p.ics for key, p in catalog.practitioners.items() if p.ics}
+    return IcsFeed(http, urls, zone=catalog.clinic.tz) if urls else None
