@@ -62,6 +62,7 @@ pytest_plugins = [
     "support.notifications",
     "support.payment_servers",
     "support.payments",
+    "support.radicale_server",
     "support.webhooks",
 ]
 
