@@ -57,6 +57,19 @@ NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# Fixtures of tests/support that tests in several folders ask for by name: the event bus's
+# database and transports, the fake vendors' servers and HTTP client, the notifications
+# context over a real SMTP server, the payments app with its gateways, and a webhook receiver.
+pytest_plugins = [
+    "support.event_bus",
+    "support.fake_vendor",
+    "support.notifications",
+    "support.payment_servers",
+    "support.payments",
+    "support.radicale_server",
+    "support.webhooks",
+]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -19,6 +19,7 @@ from clinicflow.cli_payments import payments_app
 from clinicflow.cli_retention import retention_app
 from clinicflow.infra.crypto import KeysUnavailable
 from clinicflow.settings import Settings
+from clinicflow.shared.errors import InvalidRequest
 
 
 class _Clinicflow(typer.Typer):
@@ -158,7 +159,11 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         finally:
             await container.aclose()
 
-    made, password = asyncio.run(seed())
+    try:
+        made, password = asyncio.run(seed())
+    except InvalidRequest as exc:  # e.g. a CLINICFLOW_DEMO_PASSWORD too short for an account
+        console.print(f"[red]✗[/] the demo clinic could not be set up: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
     base = f"http://{host}:{port}"
     # The booking site first: it is what a visitor opens.
     console.print(f"the clinic's booking site: [bold]{base}/[/]", highlight=False)

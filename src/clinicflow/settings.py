@@ -140,6 +140,15 @@ class Settings(BaseSettings):
     # Each gateway's circuit opens after this many outages in a row, for this many seconds.
     payment_breaker_threshold: int = Field(default=5, gt=0)
     payment_breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    # Practitioners' CalDAV calendars (config/clinic.yaml `caldav:`; docs/calendars.md): their
+    # passwords (app passwords), by practitioner key, as a JSON object. Never in the YAML.
+    caldav_passwords: dict[str, SecretStr] = Field(default_factory=dict)
+    # clinicflow's own ICS feed per practitioner (GET /v1/practitioners/{key}/calendar.ics):
+    # bookings from this many days back to this many ahead; a cancelled one stays listed as
+    # STATUS:CANCELLED this many days after its cancellation, so subscribed apps drop it.
+    calendar_feed_past_days: int = Field(default=30, ge=0, le=366)
+    calendar_feed_future_days: int = Field(default=180, ge=1, le=730)
+    calendar_feed_cancelled_days: int = Field(default=14, ge=0, le=90)
     # `clinicflow demo` signs a front-desk account in with this (random when unset).
     demo_password: SecretStr | None = None
 

@@ -91,6 +91,30 @@ async def test_a_new_patient_books_an_initial_visit_in_four_steps_or_fewer(
     assert start.astimezone(UTC).strftime("%Y%m%dT%H%M%S") in text.replace("Z", "")
 
 
+async def test_the_core_path_works_without_javascript(
+    site: str, browser: Browser, container: Container
+) -> None:
+    """Plain links and forms all the way: htmx and our script only enhance."""
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(site + "/")
+    await page.locator(ALT_MED).get_by_role("link", name="Initial visit, 20 min").click()
+    await page.wait_for_url(re.compile(r"/book\?"))
+    await page.get_by_role("link", name=re.compile("Next week")).click()
+    await page.wait_for_url(re.compile(r"week="))
+    slot = page.locator(FIRST_SLOT).first
+    start = datetime.fromisoformat(str(await slot.get_attribute("value")))
+    await slot.click()
+    await page.wait_for_url(re.compile(r"/book/hold/"))
+    await page.fill("#f-first_name", "Ines")
+    await page.fill("#f-last_name", "Noscript")
+    await page.fill("#f-phone", "+1 512 555 0107")
+    await page.get_by_role("button", name="Book this visit").click()
+    await page.wait_for_url(re.compile(r"/book/done/"))
+    assert [s for s, _ in await _bookings_at(container, start)] == ["confirmed"]
+    await context.close()
+
+
 async def expect_text(page: Page, text: str) -> None:
     await page.get_by_text(re.compile(re.escape(text), re.I)).first.wait_for()
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
@@ -20,21 +20,10 @@ from clinicflow.shared.actor import Actor, Role
 from support.app import PASSWORD
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
-from support.staff_console import TODAY_2PM, TODAY_3PM, Staff, booked, staff, status_of
+from support.staff_console import TODAY_2PM, TODAY_3PM, booked, sign_in, staff, status_of
 from support.waitlist import launchable, person
 
 NAMES = ("Ana", "Quill", "Ben", "Ortiz", "Wren", "Halloway")
-
-
-async def sign_in(page: Page, site: str, container: Container, who: Staff) -> None:
-    await page.goto(site + "/staff")
-    await page.fill("#f-username", who.username)
-    await page.fill("#f-password", PASSWORD)
-    code = who.code(container)
-    if code:
-        await page.fill("#f-totp_code", code)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(re.compile(r"/staff/(calendar|waitlist)"))
 
 
 async def test_the_front_desk_signs_in_and_checks_a_patient_in_from_the_day_calendar(

@@ -25,11 +25,8 @@ from support.fake_paypal_webhooks import capture_resource
 from support.fake_stripe import WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
 from support.payment_servers import (
-    http,
     paypal_on,
-    paypal_server,
     stripe_on,
-    stripe_server,
 )
 
 Signed = tuple[dict[str, str], bytes]
@@ -41,9 +38,6 @@ class Harness:
     pay: Callable[[str], Awaitable[None]]  # the buyer pays (and we capture, where needed)
     outage: Callable[[int], None]  # the next n calls find the gateway down
     signed_success: Callable[[str], Signed]  # the gateway's "payment succeeded" webhook
-
-
-__all__ = ["http", "paypal_server", "stripe_server"]  # fixtures, imported for pytest
 
 
 def in_memory(clock: FixedClock, needs_capture: bool) -> Harness:

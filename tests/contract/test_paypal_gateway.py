@@ -33,13 +33,9 @@ from support.fake_paypal_webhooks import WEBHOOK_ID
 from support.payment_servers import (
     MASSAGE,
     create,
-    http,
     paypal_on,
-    paypal_server,
     resilient,
 )
-
-__all__ = ["http", "paypal_server"]  # fixtures, imported for pytest
 
 
 @pytest.fixture

@@ -20,12 +20,9 @@ from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
 from support.fake_paypal import FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
-from support.payment_servers import MASSAGE, http, paypal_on, paypal_server
+from support.payment_servers import MASSAGE, paypal_on
 
 VERIFY = "/v1/notifications/verify-webhook-signature"
-
-
-__all__ = ["http", "paypal_server"]  # fixtures, imported for pytest
 
 
 @pytest.fixture

@@ -31,9 +31,7 @@ from clinicflow.notifications.ports import (
 from clinicflow.shared.clock import FixedClock
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_smtp import FakeSmtpRelay
-from support.fake_vendor import http, serving
-
-__all__ = ["http"]  # the fixture, imported for pytest
+from support.fake_vendor import serving
 
 SENDER = "Clinic <no-reply@clinic.example>"
 TO = "patient@example.org"

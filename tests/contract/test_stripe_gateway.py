@@ -34,13 +34,9 @@ from support.payment_servers import (
     MASSAGE,
     NO_WAIT,
     create,
-    http,
     resilient,
     stripe_on,
-    stripe_server,
 )
-
-__all__ = ["http", "stripe_server"]  # fixtures, imported for pytest
 
 
 @pytest.fixture

@@ -28,9 +28,7 @@ from clinicflow.notifications.ports import (
     SmsSender,
 )
 from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, WebhookReceiver
-from support.fake_vendor import http, serving
-
-__all__ = ["http"]  # the fixture, imported for pytest
+from support.fake_vendor import serving
 
 FROM = "+15005550006"
 TO = "+15551230001"

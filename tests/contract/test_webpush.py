@@ -26,9 +26,7 @@ from clinicflow.notifications.ports import (
 )
 from clinicflow.shared.clock import FixedClock
 from support.fake_push import FakePushService, b64url
-from support.fake_vendor import http, serving
-
-__all__ = ["http"]  # the fixture, imported for pytest
+from support.fake_vendor import serving
 
 SUBJECT = "mailto:ops@clinic.example"
 PAYLOAD = json.dumps({"title": "Visit tomorrow", "body": "09:00 with Dr Jörg"}).encode()

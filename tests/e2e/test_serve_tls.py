@@ -8,61 +8,28 @@ import ssl
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from clinicflow.cli import app
 from clinicflow.infra.migrate import upgrade
+from support.certificates import self_signed
 from support.serving_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clinicflow test")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+LOOPBACK = x509.IPAddress(IPv4Address("127.0.0.1"))  # what the certificates name
 
 
 @pytest.mark.slow
 def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'tls.sqlite3'}"
     asyncio.run(upgrade(database))
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, "clinicflow test", LOOPBACK)
     port = free_port()
     env = {
         **os.environ,
@@ -89,7 +56,7 @@ def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -
 
 
 def test_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
-    cert, _ = _self_signed(tmp_path)
+    cert, _ = self_signed(tmp_path, "clinicflow test", LOOPBACK)
     result = CliRunner().invoke(app, ["serve", "--tls-cert", str(cert)])
     assert result.exit_code == 2
     assert "give both --tls-cert and --tls-key" in result.output

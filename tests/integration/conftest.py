@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
-from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
+from support.api import app_over
 from support.app import CLINIC_YAML, staff_session
 
 
@@ -27,9 +27,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container=container)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+    async with app_over(container) as http:
         yield http
 
 

@@ -12,18 +12,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 import yaml
-from test_booking_api import ALT, person
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.infra.audit import search
 from clinicflow.settings import Settings
-from support.app import CLINIC_YAML, PASSWORD, staff_session
+from support.api import ALT, client_headers, person
+from support.app import CLINIC_YAML, admin_session, staff_session
 
 CALLERS = (
     "admin",
@@ -63,19 +61,14 @@ class Clinic:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(settings: Settings, tmp_path: Path) -> Settings:
     """The shipped clinic, with check-in open two weeks ahead: every caller's visit (days
     apart) may be checked in now, so the matrix sees access decide, not the visit's time."""
     doc = yaml.safe_load(CLINIC_YAML.read_text())
     doc["policy_defaults"]["check_in_opens_min"] = 14 * 24 * 60
     path = tmp_path / "clinic.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return Settings(
-        database_url=database_url,
-        config_path=path,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-    )
+    return settings.model_copy(update={"config_path": path})
 
 
 @pytest.fixture
@@ -88,7 +81,7 @@ async def clinic(client: httpx.AsyncClient, container: Container) -> Clinic:
     other = {**ALT, "start": next(starts), "practitioner": "doctor2", "patient": person(2)}
     other_id = (await client.post("/v1/bookings", json=other)).json()["patient_id"]
     headers = {
-        "admin": await _admin(container),
+        "admin": await admin_session(container),
         "front_desk": await staff_session(container, "desk", "front_desk"),
         "practitioner": await staff_session(container, "doc1", "practitioner", "doctor1"),
         "other_practitioner": await staff_session(container, "doc2", "practitioner", "doctor2"),
@@ -96,10 +89,10 @@ async def clinic(client: httpx.AsyncClient, container: Container) -> Clinic:
         "analyst": await staff_session(container, "ana", "analyst"),
         "patient": await _patient(container, patient_id),
         "other_patient": await _patient(container, other_id),
-        "client": await _client(
+        "client": await client_headers(
             container, ["bookings:read", "bookings:write", "patients:read", "patients:write"]
         ),
-        "client_without_scopes": await _client(container, []),
+        "client_without_scopes": await client_headers(container, []),
         "anonymous": {},
     }
     actor_ids = {}
@@ -109,23 +102,9 @@ async def clinic(client: httpx.AsyncClient, container: Container) -> Clinic:
     return Clinic(client, container, headers, actor_ids, patient_id, starts)
 
 
-async def _admin(container: Container) -> dict[str, str]:
-    made = await container.users.create("root", "admin", PASSWORD)
-    assert made.totp_uri is not None
-    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
-    code = code_at(secret, container.clock.now())
-    opened, _ = await container.users.login("root", PASSWORD, code)
-    return {"Authorization": f"Bearer {opened.token}"}
-
-
 async def _patient(container: Container, patient_id: str) -> dict[str, str]:
     opened = await container.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
-
-
-async def _client(container: Container, scopes: list[str]) -> dict[str, str]:
-    _, key = await container.apikeys.create("integration", "qa", scopes)
-    return {"Authorization": f"Bearer {key}"}
 
 
 OK, NOT_FOUND, FORBIDDEN, ANON = "ok", 404, 403, 401

@@ -5,20 +5,16 @@ state (read-your-writes)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from test_booking_api import WED_10, booking
-from test_operations_endpoints import METRICS_PORT, scrape
 
-from clinicflow.bootstrap import Container, build
-from clinicflow.gateway.app import create_app
+from clinicflow.bootstrap import build
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import DOCTOR1_AVAILABILITY, WED_10, app_over, booking
+from support.metrics import METRICS_PORT, cache_counts, scrape
 from support.redis_probe import REDIS_URL, require_redis
 
 # A commit on either database must drop the cached answer.
@@ -30,32 +26,10 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"metrics_port": METRICS_PORT})  # scraped below
 
 
-QUERY = (
-    "/v1/availability?service=alternative_medicine&visit_type=initial&duration=20"
-    "&practitioner=doctor1&start=2026-11-25&end=2026-11-25"
-)
-
-
 async def starts(http: httpx.AsyncClient) -> list[str]:
-    resp = await http.get(QUERY)
+    resp = await http.get(DOCTOR1_AVAILABILITY)
     assert resp.status_code == 200, resp.text
     return [s["start"] for s in resp.json()["slots"]]
-
-
-def cache_counts(metrics_text: str) -> dict[str, float]:
-    found = {}
-    for family in text_string_to_metric_families(metrics_text):
-        for s in family.samples:
-            if s.name == "clinicflow_cache_requests_total":
-                found[s.labels["result"]] = s.value
-    return found
-
-
-@asynccontextmanager
-async def app_over(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(container=container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
-        yield http
 
 
 async def test_a_repeated_question_is_a_hit_and_a_booking_drops_it(

@@ -18,17 +18,15 @@ import redis
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
-from test_availability_cache import QUERY, cache_counts
-from test_booking_api import WED_10, assert_problem, booking
-from test_operations_endpoints import METRICS_PORT, scrape
-from test_rate_limits import TIGHT
 
 from clinicflow.bootstrap import build
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.cache import RedisCache
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import DOCTOR1_AVAILABILITY, TIGHT, WED_10, assert_problem, booking
 from support.app import staff_session
+from support.metrics import METRICS_PORT, cache_counts, scrape
 from support.redis_probe import REDIS_URL, require_redis
 
 
@@ -64,7 +62,7 @@ async def caller(app: FastAPI, ip: str = "127.0.0.1") -> AsyncIterator[httpx.Asy
 
 
 async def slots(http: httpx.AsyncClient) -> list[str]:
-    resp = await http.get(QUERY)
+    resp = await http.get(DOCTOR1_AVAILABILITY)
     assert resp.status_code == 200, resp.text
     return starts(resp)
 
@@ -106,11 +104,16 @@ async def test_a_repeated_anonymous_question_is_answered_at_the_edge(
     container = build(settings.model_copy(update=shared), clock=clock)
     try:
         async with caller(create_app(container=container)) as http:
-            full = await http.get(QUERY)  # first sight: the full route answers
-            await http.get(QUERY)  # known: the edge misses and keeps the route's answer
+            full = await http.get(DOCTOR1_AVAILABILITY)  # first sight: the full route answers
+            await http.get(
+                DOCTOR1_AVAILABILITY
+            )  # known: the edge misses and keeps the route's answer
             dropped = drop_route_entries(prefix)
             before = await counts(http)
-            edge = [await http.get(QUERY, headers={"X-Request-ID": f"edge-{n}"}) for n in range(3)]
+            edge = [
+                await http.get(DOCTOR1_AVAILABILITY, headers={"X-Request-ID": f"edge-{n}"})
+                for n in range(3)
+            ]
             after = await counts(http)
             metrics = (await scrape(http)).text
     finally:
@@ -174,13 +177,15 @@ async def test_the_edge_counts_each_request_once_against_the_rate_limit(
     try:
         app = create_app(container=built)
         async with caller(app, "10.0.0.1") as warmer, caller(app, "10.0.0.2") as http:
-            warming = [await warmer.get(QUERY) for _ in range(2)]
+            warming = [await warmer.get(DOCTOR1_AVAILABILITY) for _ in range(2)]
             drop_route_entries(prefix)
             before = await counts(http)
-            first = await http.get(QUERY)  # the edge
+            first = await http.get(DOCTOR1_AVAILABILITY)  # the edge
             made = await warmer.post("/v1/bookings", json=booking())
-            second = await http.get(QUERY)  # the edge misses: the full route answers
-            rest = [await http.get(QUERY) for _ in range(2)]  # the edge, then refused
+            second = await http.get(DOCTOR1_AVAILABILITY)  # the edge misses: the full route answers
+            rest = [
+                await http.get(DOCTOR1_AVAILABILITY) for _ in range(2)
+            ]  # the edge, then refused
             after = await counts(http)
     finally:
         await built.aclose()
@@ -208,8 +213,8 @@ async def test_anonymous_callers_have_a_budget_per_address(
     try:
         app = create_app(container=built)
         async with caller(app, "10.0.0.1") as one, caller(app, "10.0.0.2") as two:
-            spent = [(await one.get(QUERY)).status_code for _ in range(4)]
-            other = await two.get(QUERY)
+            spent = [(await one.get(DOCTOR1_AVAILABILITY)).status_code for _ in range(4)]
+            other = await two.get(DOCTOR1_AVAILABILITY)
     finally:
         await built.aclose()
     assert spent == [200, 200, 200, 429]
@@ -220,9 +225,13 @@ async def test_anonymous_callers_have_a_budget_per_address(
 async def test_a_bad_credential_on_a_cached_question_is_still_refused(
     client: httpx.AsyncClient,
 ) -> None:
-    assert [(await client.get(QUERY)).status_code for _ in range(3)] == [200, 200, 200]
+    assert [(await client.get(DOCTOR1_AVAILABILITY)).status_code for _ in range(3)] == [
+        200,
+        200,
+        200,
+    ]
     for headers in ({"Authorization": "Bearer junk"}, {"X-API-Key": "cf_junk"}):
-        refused = await client.get(QUERY, headers=headers)
+        refused = await client.get(DOCTOR1_AVAILABILITY, headers=headers)
         assert refused.status_code == 401, (headers, refused.text)
         assert refused.headers["content-type"].startswith("application/problem+json")
 

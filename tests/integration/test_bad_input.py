@@ -14,12 +14,12 @@ import httpx
 import pytest
 from pydantic import BaseModel
 from sqlalchemy import text
-from test_booking_api import assert_problem
 
 from clinicflow.bootstrap import Container
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway.app import ROUTERS
 from clinicflow.infra.request_input import RequestModel
+from support.api import assert_problem
 from support.app import admin_session, serving
 from support.db import written
 

@@ -19,33 +19,9 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.infra.outbox import outbox
 from clinicflow.shared.clock import FixedClock
+from support.api import ALT, WED_10, assert_problem, booking, person
 
-ALT = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
-WED_10 = "2026-11-25T10:00:00-06:00"
 WED_1015 = "2026-11-25T10:15:00-06:00"
-
-
-def person(n: int = 1) -> dict[str, str]:
-    return {
-        "first_name": f"Pat{n}",
-        "last_name": "Example",
-        "email": f"pat{n}@example.com",
-        "phone": f"+1512555{n:04d}",
-    }
-
-
-def booking(start: str = WED_10, n: int = 1, **over: Any) -> dict[str, Any]:
-    return {**ALT, "start": start, "practitioner": "doctor1", "patient": person(n), **over}
-
-
-def assert_problem(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = resp.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["detail"]
-    return body
 
 
 async def count_rows(container: Container, table: Any, *where: Any) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import email
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,9 +22,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.routing import Match
-from test_booking_api import booking
 
-from clinicflow.bootstrap import Container, build
+from clinicflow.bootstrap import Container
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.bus import Envelope
 from clinicflow.notifications.domain.payment import PaymentNotice
@@ -34,11 +33,12 @@ from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSRF_FIELD
-from support.app import staff_session
+from support.api import booking
+from support.app import admin_session, staff_session
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_vendor import serving
-from support.notifications import envelope
-from support.waitlist import admin_headers, clinic_yaml, join, person
+from support.notifications import Opened, envelope
+from support.waitlist import clinic_yaml, join, person
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -53,6 +53,14 @@ def sendgrid() -> Iterator[FakeSendGrid]:
     yield from serving(FakeSendGrid())
 
 
+@pytest.fixture
+def on_sendgrid(database_url: str, tmp_path: Path, sendgrid: FakeSendGrid) -> Settings:
+    """Email by SendGrid (the fake)."""
+    return settings_with(
+        database_url, tmp_path, sendgrid_api_key=API_KEY, sendgrid_base_url=sendgrid.url
+    )
+
+
 def settings_with(database_url: str, tmp_path: Path, **values: Any) -> Settings:
     return Settings(
         database_url=database_url,
@@ -64,20 +72,6 @@ def settings_with(database_url: str, tmp_path: Path, **values: Any) -> Settings:
         provider_retry_wait_seconds=0,
         **values,
     )
-
-
-@pytest.fixture
-async def opened() -> AsyncIterator[list[Container]]:
-    built: list[Container] = []
-    yield built
-    for container in built:
-        await container.aclose()
-
-
-def start(opened: list[Container], settings: Settings, clock: FixedClock) -> Container:
-    container = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
-    opened.append(container)
-    return container
 
 
 async def deliver(container: Container, type_: str, booking_id: str) -> None:
@@ -118,7 +112,7 @@ async def send_every_kind(container: Container, clock: FixedClock) -> FastAPI:
         desk = await staff_session(container, "desk", "front_desk")
         await join(client, person(1))
         launched = await client.post(
-            "/v1/services/counseling/launch", headers=await admin_headers(container)
+            "/v1/services/counseling/launch", headers=await admin_session(container)
         )
         assert launched.status_code == 201, launched.text  # the invitation goes out here
 
@@ -193,10 +187,10 @@ def assert_links_lead_somewhere(app: FastAPI, texts: list[str]) -> int:
 
 
 async def test_without_a_provider_every_kind_of_message_is_an_eml_in_the_mailbox(
-    database_url: str, tmp_path: Path, clock: FixedClock, opened: list[Container]
+    database_url: str, tmp_path: Path, clock: FixedClock, opened: Opened
 ) -> None:
     settings = settings_with(database_url, tmp_path)
-    container = start(opened, settings, clock)
+    container = opened.start(settings, clock)
     app = await send_every_kind(container, clock)
 
     rows = await email_rows(container)
@@ -217,16 +211,10 @@ async def test_without_a_provider_every_kind_of_message_is_an_eml_in_the_mailbox
 
 
 async def test_with_only_sendgrid_every_kind_of_message_reaches_it(
-    database_url: str,
-    tmp_path: Path,
-    clock: FixedClock,
-    opened: list[Container],
-    sendgrid: FakeSendGrid,
+    on_sendgrid: Settings, clock: FixedClock, opened: Opened, sendgrid: FakeSendGrid
 ) -> None:
-    settings = settings_with(
-        database_url, tmp_path, sendgrid_api_key=API_KEY, sendgrid_base_url=sendgrid.url
-    )
-    container = start(opened, settings, clock)
+    settings = on_sendgrid
+    container = opened.start(settings, clock)
     app = await send_every_kind(container, clock)
 
     rows = await email_rows(container)
@@ -247,16 +235,10 @@ async def test_with_only_sendgrid_every_kind_of_message_reaches_it(
 
 
 async def test_a_failing_provider_leaves_the_message_unsent_and_nothing_on_disk(
-    database_url: str,
-    tmp_path: Path,
-    clock: FixedClock,
-    opened: list[Container],
-    sendgrid: FakeSendGrid,
+    on_sendgrid: Settings, clock: FixedClock, opened: Opened, sendgrid: FakeSendGrid
 ) -> None:
-    settings = settings_with(
-        database_url, tmp_path, sendgrid_api_key=API_KEY, sendgrid_base_url=sendgrid.url
-    )
-    container = start(opened, settings, clock)
+    settings = on_sendgrid
+    container = opened.start(settings, clock)
     sendgrid.failing = 503
     app = create_app(container=container)
     transport = httpx.ASGITransport(app=app)
@@ -275,12 +257,12 @@ async def test_a_failing_provider_leaves_the_message_unsent_and_nothing_on_disk(
 
 
 async def test_every_template_links_only_to_served_paths_under_the_public_url(
-    database_url: str, tmp_path: Path, clock: FixedClock, opened: list[Container]
+    database_url: str, tmp_path: Path, clock: FixedClock, opened: Opened
 ) -> None:
     """Every message template, for every channel it has, rendered with a visit or a payment:
     each URL in its subject, text, HTML or push payload is under the configured public URL
     and leads to a path the app answers GET on."""
-    container = start(opened, settings_with(database_url, tmp_path), clock)
+    container = opened.start(settings_with(database_url, tmp_path), clock)
     app = create_app(container=container)
     renderer = Renderer(container.catalog, RenderOptions(PUBLIC))
     start_at = clock.now() + timedelta(days=1)
@@ -299,10 +281,10 @@ async def test_every_template_links_only_to_served_paths_under_the_public_url(
 
 
 async def test_the_sign_in_link_opens_a_page_and_only_its_button_uses_the_token(
-    database_url: str, tmp_path: Path, clock: FixedClock, opened: list[Container]
+    database_url: str, tmp_path: Path, clock: FixedClock, opened: Opened
 ) -> None:
     settings = settings_with(database_url, tmp_path)
-    container = start(opened, settings, clock)
+    container = opened.start(settings, clock)
     transport = httpx.ASGITransport(app=create_app(container=container))
     async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as client:
         assert (await client.post("/v1/bookings", json=booking())).status_code == 201

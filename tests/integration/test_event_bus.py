@@ -21,24 +21,23 @@ from support.event_bus import (
     Boom,
     Recorder,
     booking_event,
-    db,
     delivery,
     effects,
     make_bus,
+    projector_bus,
+    projector_with_event,
     record_events,
     unpublish,
 )
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["db"]  # the fixture, imported for pytest
 
 
 async def test_a_booking_event_reaches_its_subscriber_exactly_once(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])
+    recorder, bus = projector_bus(settings, db, clock)
     event = booking_event(clock, "b-1")
     await record_events(db, event, booking_event(clock, "b-1", "booking.cancelled"))
 
@@ -57,10 +56,7 @@ async def test_a_booking_event_reaches_its_subscriber_exactly_once(
 async def test_publishing_an_event_again_changes_nothing(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])
-    event = booking_event(clock, "b-1")
-    await record_events(db, event)
+    _, bus, event = await projector_with_event(settings, db, clock)
     await bus.run_once()
 
     await unpublish(db, event.event_id)  # as if a relay died after publishing
@@ -74,10 +70,7 @@ async def test_publishing_an_event_again_changes_nothing(
 async def test_two_deliveries_of_one_event_at_once_take_effect_once(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])
-    event = booking_event(clock, "b-1")
-    await record_events(db, event)
+    recorder, bus, event = await projector_with_event(settings, db, clock)
     async with db.read() as conn:
         row = (await conn.execute(outbox.select())).mappings().one()
     item = published_from_row(row)
@@ -135,9 +128,8 @@ async def test_lag_counts_unpublished_events_and_the_age_of_the_oldest(
 async def test_the_serving_bus_delivers_right_after_the_commit(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
     # A poll interval of an hour: only the commit of the outbox row can wake the loop.
-    bus = make_bus(settings, db, clock, [recorder], event_poll_seconds=3600.0)
+    recorder, bus = projector_bus(settings, db, clock, event_poll_seconds=3600.0)
     await bus.start()
     try:
         event = booking_event(clock, "b-1")

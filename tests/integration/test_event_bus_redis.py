@@ -16,11 +16,11 @@ from clinicflow.shared.clock import FixedClock
 from support.event_bus import (
     Recorder,
     booking_event,
-    db,
     delivery,
     effects,
     make_bus,
     on_redis,
+    projector_with_event,
     record_events,
     redis_pending,
     redis_stream,
@@ -29,7 +29,6 @@ from support.event_bus import (
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["db"]  # the fixture, imported for pytest
 
 
 @pytest.fixture
@@ -61,10 +60,7 @@ async def test_redis_delivers_a_booking_event_exactly_once(
 async def test_an_event_held_by_a_dead_worker_is_claimed_by_the_next(
     redis_settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(redis_settings, db, clock, [recorder])
-    event = booking_event(clock, "b-1")
-    await record_events(db, event)
+    recorder, bus, event = await projector_with_event(redis_settings, db, clock)
     await bus.relay_once()
     client: Redis = bus.transport.client  # type: ignore[attr-defined]
     # A worker reads the entry, then is killed before it handles it.

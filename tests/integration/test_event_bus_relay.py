@@ -10,22 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.bus import Published
 from clinicflow.infra.db import Database
-from clinicflow.infra.inbox import Inbox
 from clinicflow.infra.relay import Relay
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.event_bus import (
-    Recorder,
     booking_event,
-    db,
     effects,
-    make_bus,
+    projector_bus,
     record_events,
 )
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["db"]  # the fixture, imported for pytest
 
 
 class RelayDied(RuntimeError):
@@ -74,8 +70,7 @@ async def test_a_relay_that_dies_before_marking_the_rows_loses_nothing(
         await Relay(db, clock, dying, batch_size=3).publish_pending()
 
     assert len(dying.received) == 3  # the transport had the batch when the relay died
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])
+    _, bus = projector_bus(settings, db, clock)
     assert (await bus.lag()).unpublished == 5
     assert (await bus.run_once()).published == 5
     assert sorted(await effects(db, "projector")) == sorted(e.event_id for e in events)

@@ -13,33 +13,28 @@ from typer.testing import CliRunner
 from clinicflow.cli import app
 from clinicflow.infra.db import Database
 from clinicflow.infra.events import RetryPolicy
-from clinicflow.infra.inbox import Inbox
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support import event_bus as support
 from support.event_bus import (
-    Recorder,
     booking_event,
-    bus_settings,
     create_effect_log,
-    db,
     delivery,
     effects,
     make_bus,
+    projector_bus,
     record_events,
     redis_pending,
 )
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-__all__ = ["bus_settings", "db"]  # the fixture, imported for pytest
 
 
 async def test_a_failing_subscriber_is_retried_with_backoff_then_dead_lettered(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])  # 5 attempts, 2 s base, 600 s cap
+    recorder, bus = projector_bus(settings, db, clock)  # 5 attempts, 2 s base, 600 s cap
     event = booking_event(clock, "b-1")
     recorder.failing.add(event.event_id)
     await record_events(db, event)
@@ -71,8 +66,7 @@ async def test_a_failing_first_event_holds_back_the_next_of_its_aggregate(
     bus_settings: Settings, db: Database, clock: FixedClock
 ) -> None:
     redis = bus_settings.event_transport == "redis"
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(bus_settings, db, clock, [recorder])
+    recorder, bus = projector_bus(bus_settings, db, clock)
     created = booking_event(clock, "b-1")
     moved = booking_event(clock, "b-1", "booking.rescheduled")
     other = booking_event(clock, "b-2")
@@ -100,8 +94,7 @@ async def test_a_failing_first_event_holds_back_the_next_of_its_aggregate(
 async def test_a_dead_letter_lets_the_events_behind_it_through(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = Recorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder], event_max_attempts=1)
+    recorder, bus = projector_bus(settings, db, clock, event_max_attempts=1)
     created = booking_event(clock, "b-1")
     moved = booking_event(clock, "b-1", "booking.rescheduled")
     recorder.failing.add(created.event_id)

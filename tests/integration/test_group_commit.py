@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, func, select
-from test_booking_api import booking
 
 from clinicflow.booking.errors import SlotUnavailable
 from clinicflow.booking.tables import appointments
@@ -21,6 +20,7 @@ from clinicflow.infra.group_commit import GroupCommit
 from clinicflow.infra.outbox import Event, outbox
 from clinicflow.infra.unit_of_work import Factory, UnitOfWork
 from clinicflow.patients.tables import patients
+from support.api import booking
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
 # ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time.

@@ -13,13 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from test_booking_api import booking
-from test_identity_sessions import bearer, refused
 
 from clinicflow.bootstrap import build
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import bearer, booking, refused
 from support.fake_idp import ISSUER, FakeProvider, ProviderKey
 
 OIDC_ISSUER = ISSUER

@@ -8,40 +8,20 @@ The clock stands at Tuesday 2026-11-24 15:00Z; it only moves when a test advance
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pyotp
 import pytest
-from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container
 from clinicflow.identity.users.domain import totp
 from clinicflow.shared.clock import FixedClock
+from support.api import bearer, booking, mailbox, refused, request_link
 
 PASSWORD = "correct horse battery staple"
 IDLE = timedelta(minutes=15)
 LINK_LIFETIME = timedelta(minutes=15)
-
-
-def refused(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """A problem+json refusal; a 401 also says how to authenticate (RFC 9110 §11.6.1)."""
-    body = assert_problem(resp, status, code)
-    if status == 401:
-        challenge = resp.headers.get("www-authenticate", "")
-        assert challenge.startswith("Bearer"), challenge
-        if code == "invalid_token":
-            assert 'error="invalid_token"' in challenge
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def sign_in(client: httpx.AsyncClient, username: str, **extra: str) -> httpx.Response:
@@ -245,28 +225,6 @@ async def test_a_timed_out_session_cookie_does_not_stop_signing_in_or_out_again(
 
 
 # --- patients' one-time sign-in links ----------------------------------------------------
-
-
-def mailbox(container: Container) -> list[Path]:
-    return sorted((container.settings.data_dir / "mailbox").glob("*.eml"))
-
-
-def link_token(path: Path) -> str:
-    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    assert isinstance(message, email.message.EmailMessage)
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    found = re.search(r"/sign-in\?token=(cfl_[A-Za-z0-9_-]+)", part.get_content())
-    assert found, "no sign-in link in the message"
-    return found.group(1)
-
-
-async def request_link(client: httpx.AsyncClient, container: Container, address: str) -> str:
-    before = set(mailbox(container))
-    resp = await client.post("/v1/auth/patient-link", json={"email": address})
-    assert resp.status_code == 202, resp.text
-    (new,) = set(mailbox(container)) - before
-    return link_token(new)
 
 
 async def test_a_patient_signs_in_with_the_emailed_link_and_sees_their_own_booking(

@@ -12,19 +12,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from test_booking_api import assert_problem
-from test_identity_signin_races import PASSWORD, WRONG, comparable, failed_logins, login_from
 
 from clinicflow.bootstrap import Container
 from clinicflow.identity.tables import signin_account, signin_known
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.app import CLINIC_YAML, serving
+from support.api import assert_problem
+from support.app import PASSWORD, serving
+from support.signin import WRONG, comparable, failed_logins, login_from
 
 pytestmark = pytest.mark.both_databases
 
@@ -32,15 +31,13 @@ BUDGET = 10
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        rate_limits_enabled=False,
-        signin_free_failures=3,
-        signin_account_failures=BUDGET,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "rate_limits_enabled": False,
+            "signin_free_failures": 3,
+            "signin_account_failures": BUDGET,
+        }
     )
 
 

@@ -11,37 +11,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pyotp
 import pytest
 from sqlalchemy import func, select
-from test_booking_api import assert_problem
 
 from clinicflow.bootstrap import Container
-from clinicflow.identity.tables import sessions, signin_backoff, users
+from clinicflow.identity.tables import sessions, signin_backoff
 from clinicflow.identity.users.domain import totp
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.app import CLINIC_YAML, serving
+from support.api import assert_problem
+from support.app import PASSWORD, serving
+from support.signin import WRONG, comparable, failed_logins, login_from, scalar
 
 pytestmark = pytest.mark.both_databases
 
-PASSWORD = "correct horse battery staple"
-WRONG = "not the password at all"
-
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        rate_limits_enabled=False,
-    )
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"rate_limits_enabled": False})
 
 
 @pytest.fixture
@@ -50,35 +39,11 @@ async def base_url(container: Container) -> AsyncIterator[str]:
         yield url
 
 
-async def login_from(
-    base_url: str, address: str, username: str, password: str, code: str | None = None
-) -> httpx.Response:
-    """One sign-in on a fresh connection from `address`."""
-    transport = httpx.AsyncHTTPTransport(local_address=address, retries=0)
-    async with httpx.AsyncClient(transport=transport, base_url=base_url, timeout=30) as http:
-        body: dict[str, Any] = {"username": username, "password": password}
-        if code is not None:
-            body["totp_code"] = code
-        return await http.post("/v1/auth/login", json=body)
-
-
 async def admin(container: Container) -> str:
     made = await container.users.create("boss", "admin", PASSWORD)
     assert made.totp_uri is not None
     secret: str = pyotp.parse_uri(made.totp_uri).secret
     return secret
-
-
-async def scalar(container: Container, query: Any) -> Any:
-    async with container.db.read() as conn:
-        return (await conn.execute(query)).scalar_one()
-
-
-async def failed_logins(container: Container, username: str) -> int:
-    found = await scalar(
-        container, select(users.c.failed_logins).where(users.c.username == username)
-    )
-    return int(found)
 
 
 async def test_one_code_sent_eight_times_in_parallel_opens_exactly_one_session(
@@ -146,12 +111,6 @@ async def test_an_attacker_at_one_address_does_not_lock_the_admin_out_from_anoth
     assert owner.json()["role"] == "admin"
     # The owner's success forgives nothing of the attacker's address.
     assert_problem(await login_from(base_url, "127.0.3.66", "boss", WRONG), 429, "sign_in_backoff")
-
-
-def comparable(resp: httpx.Response) -> tuple[int, str, dict[str, str]]:
-    """Everything a caller sees, less what differs between any two requests."""
-    headers = {k: v for k, v in resp.headers.items() if k not in {"date", "x-request-id"}}
-    return resp.status_code, resp.text, headers
 
 
 async def test_an_existing_and_a_missing_account_answer_alike_at_every_step(

@@ -14,12 +14,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from test_booking_api import booking
-from test_identity_sessions import bearer, refused
 
 from clinicflow.bootstrap import Container
 from clinicflow.identity.oauth.domain import jwt_keys
 from clinicflow.shared.clock import FixedClock
+from support.api import bearer, booking, refused
 
 TOKEN_TTL = timedelta(minutes=15)
 

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_notifications import book
 
 from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.analytics.subscribers import EventRecorder
@@ -19,7 +18,7 @@ from clinicflow.infra.bus import Envelope
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.integrations.ports import SyncedVisit
 from clinicflow.integrations.subscribers import CalendarSubscriber, EhrSubscriber
-from support.notifications import envelope
+from support.notifications import book, envelope
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases

@@ -6,87 +6,30 @@ The clock stands at Tuesday 2026-11-24 09:00 in the clinic (America/Chicago, UTC
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select
-from test_booking_api import booking
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.notifications import Notifications
-from clinicflow.gateway.app import create_app
 from clinicflow.infra.audit import audit_log
-from clinicflow.notifications.messages.api import router
-from clinicflow.notifications.tables import messages
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
 from support.notifications import (
+    PUBLIC,
     FakeSms,
+    book,
     envelope,
     notifications_of,
+    rows,
     smtp_email,
-    smtp_server,
 )
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
-
-__all__ = ["smtp_server"]  # the fixture, imported for pytest
-
-PUBLIC = "https://clinic.example"
-
-
-@pytest.fixture
-def sms() -> FakeSms:
-    return FakeSms()
-
-
-@pytest.fixture
-def notifications(
-    container: Container,
-    clock: FixedClock,
-    smtp_server: FakeSmtpRelay,
-    sms: FakeSms,
-) -> Notifications:
-    built = notifications_of(
-        container,
-        clock,
-        email=smtp_email(smtp_server.port, clock),
-        sms=sms,
-        public_url=PUBLIC,
-        clinic_email="no-reply@clinic.example",
-    )
-    container.notifications = built  # type: ignore[attr-defined]
-    return built
-
-
-@pytest.fixture
-async def app_client(
-    container: Container, notifications: Notifications
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container=container)
-    app.include_router(router)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
-        yield http
-
-
-async def book(client: httpx.AsyncClient, **over: Any) -> dict[str, Any]:
-    resp = await client.post("/v1/bookings", json=booking(**over))
-    assert resp.status_code == 201, resp.text
-    made: dict[str, Any] = resp.json()
-    return made
-
-
-async def rows(container: Container, **where: str) -> list[Any]:
-    query = select(messages).order_by(messages.c.template)
-    for column, value in where.items():
-        query = query.where(messages.c[column] == value)
-    async with container.db.read() as conn:
-        return list((await conn.execute(query)).all())
 
 
 def ics_of(message: Any) -> Calendar:

@@ -8,18 +8,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_booking_api import assert_problem
-from test_notifications import app_client, book
 
 from clinicflow.adapters.messaging.mailbox import MailboxEmail
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.notifications import Notifications
 from clinicflow.infra.audit import audit_log
 from clinicflow.shared.clock import FixedClock
+from support.api import assert_problem
 from support.app import staff_session
-from support.notifications import envelope, notifications_of
-
-__all__ = ["app_client"]
+from support.notifications import book, envelope, notifications_of
 
 
 @pytest.fixture

@@ -10,18 +10,15 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from test_notifications import book, rows
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.notifications import Notifications
 from clinicflow.notifications.ports import Email
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
-from support.notifications import envelope, notifications_of, smtp_email, smtp_server
+from support.notifications import book, envelope, notifications_of, rows, smtp_email
 
 pytestmark = pytest.mark.both_databases
-
-__all__ = ["smtp_server"]  # the fixture, imported for pytest
 
 TIMEOUT = timedelta(minutes=5)
 

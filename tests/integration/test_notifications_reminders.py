@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_notifications import book, notifications, rows, sms
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.bootstrap.notifications import Notifications
@@ -21,12 +20,10 @@ from clinicflow.notifications.tables import reminders
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
-from support.notifications import envelope, smtp_server
+from support.notifications import book, envelope, rows
 
 # Due reminders are found by time comparisons in SQL.
 pytestmark = pytest.mark.both_databases
-
-__all__ = ["notifications", "sms", "smtp_server"]  # fixtures, imported for pytest
 
 START = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 WED_11 = "2026-11-25T11:00:00-06:00"

@@ -17,20 +17,13 @@ from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-
-# The port in-process requests say they arrived on (the ASGI scope's `server`) when they are
-# scrapes; nothing listens on it. The served tests below bind real ports.
-METRICS_PORT = 9464
+from support.metrics import METRICS_PORT, scrape
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
+    # In-process requests to METRICS_PORT are scrapes; the served tests below bind real ports.
     return settings.model_copy(update={"metrics_port": METRICS_PORT})
-
-
-async def scrape(http: httpx.AsyncClient) -> httpx.Response:
-    """Prometheus's scrape: /metrics on the metrics port."""
-    return await http.get(f"http://clinic.test:{METRICS_PORT}/metrics")
 
 
 AVAILABILITY = (

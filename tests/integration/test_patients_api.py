@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from support.app import staff_session
+from support.api import assert_problem, booking
+from support.app import admin_session, staff_session
 
 # Uniqueness, merges, foreign keys, the visit history's upserts, blind-index search and
 # sealing at rest are constraints and SQL: those tests run on both databases. The rules
@@ -269,7 +269,7 @@ async def test_only_an_admin_sets_a_legal_hold(
         403,
         "forbidden",
     )
-    admin = await _admin(container)
+    admin = await admin_session(container, "boss")
     held = await client.put(f"/v1/patients/{made['id']}/legal-hold", json=hold, headers=admin)
     assert held.json()["legal_hold"] is True
     trail = await client.get(
@@ -314,20 +314,6 @@ async def test_patient_data_is_sealed_at_rest_and_still_found(
     assert found.json()["patients"][0]["last_name"] == "Quorrel"
 
 
-async def _admin(container: Container) -> dict[str, str]:
-    from urllib.parse import parse_qs, urlparse
-
-    from clinicflow.identity.users.domain.totp import code_at
-
-    made = await container.users.create("boss", "admin", "a long admin password")
-    assert made.totp_uri is not None
-    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
-    opened, _ = await container.users.login(
-        "boss", "a long admin password", code_at(secret, container.clock.now())
-    )
-    return {"Authorization": f"Bearer {opened.token}"}
-
-
 async def test_a_practitioner_reads_only_patients_on_their_calendar(
     client: httpx.AsyncClient, front_desk: dict[str, str], container: Container
 ) -> None:
@@ -344,7 +330,7 @@ async def test_a_practitioner_reads_only_patients_on_their_calendar(
     glass = {**doc, "X-Break-Glass-Reason": "covering for doctor2 today"}
     opened = await client.get(f"/v1/patients/{theirs['patient_id']}", headers=glass)
     assert opened.status_code == 200
-    admin = await _admin(container)
+    admin = await admin_session(container, "boss")
     review = await client.get("/v1/audit", params={"break_glass": "true"}, headers=admin)
     (entry,) = review.json()["entries"]
     assert entry["patient_id"] == theirs["patient_id"]

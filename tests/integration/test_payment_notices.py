@@ -23,32 +23,14 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
 from support.fake_stripe import FakeStripe
-from support.notifications import SENDER, envelope, smtp_server
+from support.notifications import SENDER, envelope
 from support.payments import (
     Clinic,
-    api,
-    clinic,
     deliver,
-    desk,
-    pay,
-    pay_settings,
-    paypal_server,
     stripe_paid,
-    stripe_server,
 )
 
 # fixtures, imported for pytest
-__all__ = [
-    "api",
-    "clinic",
-    "desk",
-    "pay",
-    "pay_settings",
-    "paypal_server",
-    "smtp_server",
-    "stripe_server",
-]
-
 PUBLIC = "https://clinic.example"
 
 

@@ -8,26 +8,18 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from test_access_matrix import _admin, _client
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from support.app import staff_session
+from support.api import client_headers
+from support.app import admin_session, staff_session
 from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
-    api,
-    clinic,
     paid_visit,
-    pay,
-    pay_settings,
-    paypal_server,
-    stripe_server,
 )
 
 # fixtures, imported for pytest
-__all__ = ["api", "clinic", "pay", "pay_settings", "paypal_server", "stripe_server"]
-
 CALLERS = (
     "admin",
     "front_desk",
@@ -55,14 +47,14 @@ async def paid(
     visit = await paid_visit(clinic, stripe_server, clock)
     _, other = await clinic.patient(2)
     headers = {
-        "admin": await _admin(pay),
+        "admin": await admin_session(pay),
         "front_desk": await staff_session(pay, "desk", "front_desk"),
         "billing": await staff_session(pay, "bill", "billing"),
         "practitioner": await staff_session(pay, "doc1", "practitioner", "doctor1"),
         "analyst": await staff_session(pay, "ana", "analyst"),
         "patient": visit.session,
         "other_patient": other,
-        "client": await _client(pay, ["bookings:read", "bookings:write", "patients:read"]),
+        "client": await client_headers(pay, ["bookings:read", "bookings:write", "patients:read"]),
         "anonymous": {},
     }
     return Paid(visit.order["id"], visit.booking["id"], headers)

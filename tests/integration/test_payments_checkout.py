@@ -20,29 +20,20 @@ from support.fake_paypal import FakePayPal
 from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
-    api,
-    clinic,
     deliver,
-    desk,
     dumped,
     ledger_rows,
     money,
     order_row,
-    pay,
-    pay_settings,
     paypal_capture_event,
-    paypal_server,
     stripe_event,
-    stripe_server,
 )
 
 # On both databases: what rests on constraints and SQL (a webhook or a hold paid once, one
 # live order per booking, credits). The rules themselves: tests/unit/payments/.
 
+
 # fixtures, imported for pytest
-__all__ = ["api", "clinic", "desk", "pay", "pay_settings", "paypal_server", "stripe_server"]
-
-
 async def _events(container: Container, kind: str) -> list[Any]:
     async with container.db.read() as conn:
         query = select(outbox).where(outbox.c.type == kind)

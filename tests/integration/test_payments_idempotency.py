@@ -19,22 +19,12 @@ from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
     PaidVisit,
-    api,
-    clinic,
-    desk,
     ledger_rows,
     order_row,
-    paid,
     paid_visit,
-    pay,
-    pay_settings,
-    paypal_server,
-    stripe_server,
 )
 
 # fixtures, imported for pytest
-__all__ = ["api", "clinic", "desk", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
-
 PARALLEL = 10
 
 

@@ -14,19 +14,9 @@ from clinicflow.infra.audit import search
 from support.payments import (
     Clinic,
     PaidVisit,
-    api,
-    clinic,
-    desk,
-    paid,
-    pay,
-    pay_settings,
-    paypal_server,
-    stripe_server,
 )
 
 # fixtures, imported for pytest
-__all__ = ["api", "clinic", "desk", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
-
 FIELDS = (
     "Riverbend Wellness Clinic, PLLC",  # legal name
     "1200 Riverside Drive, Suite 300",  # address

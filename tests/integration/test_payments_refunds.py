@@ -21,28 +21,18 @@ from support.payments import (
     GAPS,
     Clinic,
     PaidVisit,
-    api,
-    clinic,
-    desk,
     ledger_rows,
     money,
     order_row,
-    paid,
     paid_by_paypal,
     paid_by_stripe,
-    pay,
-    pay_settings,
-    paypal_server,
-    stripe_server,
 )
 
 # On both databases: what rests on constraints and SQL (a refund once per key, credits, the
 # ledger's sums per line, day and payment). The rules themselves: tests/unit/payments/.
 
+
 # fixtures, imported for pytest
-__all__ = ["api", "clinic", "desk", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
-
-
 def refunded_at(server: FakeStripe, intent_id: str) -> list[int]:
     return [r["amount"] for r in server.refunds.values() if r["payment_intent"] == intent_id]
 

@@ -21,7 +21,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
-from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.gateway.app import create_app
@@ -29,6 +28,7 @@ from clinicflow.infra.audit import audit_log
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import assert_problem, booking
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
 from support.fake_vendor import serving

@@ -4,25 +4,23 @@ circuit breaker around it; SMTP alone; nothing (every email written to the local
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from test_booking_api import booking
 
-from clinicflow.bootstrap import Container, build
+from clinicflow.bootstrap import Container
 from clinicflow.gateway.app import create_app
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import booking
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_smtp import FakeSmtpRelay
 from support.fake_vendor import serving
-from support.notifications import envelope, smtp_server
-
-__all__ = ["smtp_server"]  # the fixture, imported for pytest
+from support.notifications import Opened, envelope
 
 ATTEMPTS = 3  # Settings.provider_retry_attempts' default
 SLOTS = {1: "10:00", 2: "10:30", 3: "11:00"}  # Wednesday, in the clinic's zone
@@ -49,21 +47,6 @@ def both(settings: Settings, sendgrid: FakeSendGrid, smtp_server: FakeSmtpRelay)
     )
 
 
-@pytest.fixture
-async def wired() -> AsyncIterator[list[Container]]:
-    """Containers built by the test (via `start`), closed after it."""
-    built: list[Container] = []
-    yield built
-    for container in built:
-        await container.aclose()
-
-
-def start(wired: list[Container], settings: Settings, clock: FixedClock) -> Container:
-    container = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
-    wired.append(container)
-    return container
-
-
 async def confirm(container: Container, n: int) -> Any:
     """Book patient n (a new patient each time) and send the confirmation: its email row."""
     transport = httpx.ASGITransport(app=create_app(container=container))
@@ -85,12 +68,12 @@ async def confirm(container: Container, n: int) -> Any:
 async def test_with_sendgrid_down_the_confirmation_goes_by_smtp(
     both: Settings,
     clock: FixedClock,
-    wired: list[Container],
+    opened: Opened,
     sendgrid: FakeSendGrid,
     smtp_server: FakeSmtpRelay,
 ) -> None:
     sendgrid.failing = 503
-    row = await confirm(start(wired, both, clock), 1)
+    row = await confirm(opened.start(both, clock), 1)
     assert (row.status, row.provider) == ("sent", "smtp")
     [mail] = smtp_server.messages()
     assert mail["To"] == "pat1@example.com"
@@ -101,12 +84,12 @@ async def test_with_sendgrid_down_the_confirmation_goes_by_smtp(
 async def test_an_open_circuit_skips_sendgrid_until_it_may_be_tried_again(
     both: Settings,
     clock: FixedClock,
-    wired: list[Container],
+    opened: Opened,
     sendgrid: FakeSendGrid,
     smtp_server: FakeSmtpRelay,
 ) -> None:
     sendgrid.failing = 503
-    container = start(wired, both, clock)
+    container = opened.start(both, clock)
     for n in (1, 2, 3):
         assert (await confirm(container, n)).provider == "smtp"
     # Five outages in a row open the circuit (the second message's second attempt), after
@@ -118,12 +101,12 @@ async def test_an_open_circuit_skips_sendgrid_until_it_may_be_tried_again(
 async def test_with_sendgrid_up_the_confirmation_goes_by_sendgrid(
     both: Settings,
     clock: FixedClock,
-    wired: list[Container],
+    opened: Opened,
     sendgrid: FakeSendGrid,
     smtp_server: FakeSmtpRelay,
 ) -> None:
     sendgrid.answers = [503]  # one outage, then up: a retry, not a fallback
-    row = await confirm(start(wired, both, clock), 1)
+    row = await confirm(opened.start(both, clock), 1)
     assert (row.status, row.provider) == ("sent", "sendgrid")
     [sent] = sendgrid.messages
     assert row.provider_id == sent["id"]
@@ -132,22 +115,22 @@ async def test_with_sendgrid_up_the_confirmation_goes_by_sendgrid(
 
 
 async def test_smtp_alone_sends_by_smtp(
-    settings: Settings, clock: FixedClock, wired: list[Container], smtp_server: FakeSmtpRelay
+    settings: Settings, clock: FixedClock, opened: Opened, smtp_server: FakeSmtpRelay
 ) -> None:
     only_smtp = with_providers(settings, smtp_host="127.0.0.1", smtp_port=smtp_server.port)
-    row = await confirm(start(wired, only_smtp, clock), 1)
+    row = await confirm(opened.start(only_smtp, clock), 1)
     assert (row.status, row.provider) == ("sent", "smtp")
     assert len(smtp_server.envelopes) == 1
 
 
 async def test_sendgrid_alone_down_leaves_the_email_failed_for_a_retry(
-    settings: Settings, clock: FixedClock, wired: list[Container], sendgrid: FakeSendGrid
+    settings: Settings, clock: FixedClock, opened: Opened, sendgrid: FakeSendGrid
 ) -> None:
     only = with_providers(settings, sendgrid_api_key=API_KEY, sendgrid_base_url=sendgrid.url)
     sendgrid.failing = 503
     with pytest.raises(Exception, match="not sent"):
-        await confirm(start(wired, only, clock), 1)
-    container = wired[0]
+        await confirm(opened.start(only, clock), 1)
+    container = opened[0]
     async with container.db.read() as conn:
         row = (await conn.execute(select(messages).where(messages.c.channel == "email"))).one()
     assert row.status == "failed"
@@ -156,9 +139,9 @@ async def test_sendgrid_alone_down_leaves_the_email_failed_for_a_retry(
 
 
 async def test_with_no_provider_emails_go_to_the_local_mailbox(
-    settings: Settings, clock: FixedClock, wired: list[Container]
+    settings: Settings, clock: FixedClock, opened: Opened
 ) -> None:
-    row = await confirm(start(wired, with_providers(settings), clock), 1)
+    row = await confirm(opened.start(with_providers(settings), clock), 1)
     assert (row.status, row.channel, row.provider) == ("delivered", "email", "mailbox")
     [eml] = (settings.data_dir / "mailbox").glob("*.eml")
     assert row.provider_id in eml.read_text()  # the Message-ID of the file written

@@ -22,8 +22,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 from sqlalchemy import func, select
-from test_booking_api import assert_problem, booking
-from test_identity_sessions import bearer, request_link
 
 from clinicflow.bootstrap import Container, build
 from clinicflow.infra.audit import audit_log
@@ -37,6 +35,7 @@ from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
+from support.api import assert_problem, bearer, booking, request_link
 from support.app import CLINIC_YAML, staff_session
 from support.fake_push import FakePushService, b64url
 from support.fake_vendor import serving

@@ -4,34 +4,20 @@ with Retry-After beyond it, budgets per client and route class, shared through R
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 
 from clinicflow.bootstrap import Container, build
-from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import TIGHT, app_over
 from support.redis_probe import require_redis
 
 AVAILABILITY = (
     "/v1/availability?service=alternative_medicine&visit_type=initial&duration=15"
     "&start=2026-11-25&end=2026-11-25"
 )
-TIGHT = {
-    "anonymous": {"read": "3/minute", "write": "2/minute", "auth": "2/minute"},
-    "standard": {"read": "2/minute"},
-    "partner": {"read": "5/minute"},
-}
-
-
-@asynccontextmanager
-async def app_over(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(container=container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
-        yield http
 
 
 @pytest.fixture

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import redis
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -30,12 +27,12 @@ from clinicflow.infra.telemetry import capture_spans, instrument_engine, span_pr
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.app import serving
+from support.event_bus import on_redis, redis_stream
 from support.fake_http import LoopbackServer, Reply, Request
 
 # SQL spans come from each database driver's instrumentation.
 pytestmark = pytest.mark.both_databases
 
-REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 FIRST, LAST = "Ximena", "Vandersloot"
 EMAIL = "ximena.vandersloot@example.net"
@@ -124,20 +121,10 @@ async def test_a_booking_is_one_trace_from_the_request_through_the_outbox_to_its
 @pytest.fixture
 async def worker(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
     """A `clinicflow worker` over the same database, reading its own Redis stream."""
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc}); Redis tests skipped")
-    stream = f"test:{uuid.uuid4().hex[:12]}:events"
-    update = {"event_transport": "redis", "redis_url": REDIS_URL, "event_stream": stream}
-    built = build(settings.model_copy(update=update), clock=clock)
-    yield built
-    await built.aclose()
-    client.delete(stream)
-    client.close()
+    with redis_stream("events", "Redis tests") as stream:
+        built = build(on_redis(settings, stream), clock=clock)
+        yield built
+        await built.aclose()
 
 
 async def test_the_trace_continues_in_a_worker_that_reads_the_event_from_redis(

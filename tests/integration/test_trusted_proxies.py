@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 import uvicorn
-from test_rate_limits import TIGHT
 
 from clinicflow.bootstrap import build
 from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import TIGHT
 
 LIMIT = 3  # TIGHT: anonymous reads per minute
 

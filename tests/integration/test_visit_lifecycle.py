@@ -17,17 +17,9 @@ from support.app import staff_session
 from support.payments import (
     ALT,
     Clinic,
-    api,
-    desk,
     ledger_rows,
-    pay,
-    pay_settings,
-    paypal_server,
     person,
-    stripe_server,
 )
-
-__all__ = ["api", "desk", "pay", "pay_settings", "paypal_server", "stripe_server"]  # fixtures
 
 WED_10 = "2026-11-25T10:00:00-06:00"  # the clock stands at Tuesday 24 November, 09:00
 ALT_FOLLOWUP = {"service": "alternative_medicine", "visit_type": "followup", "duration": 15}

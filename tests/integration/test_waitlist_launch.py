@@ -20,14 +20,13 @@ from clinicflow.infra.bus import Envelope
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries, invitations, waves
-from support.app import staff_session
+from support.app import admin_session, staff_session
 from support.waitlist import (
     MONDAY_10,
     MONDAY_11,
     NEXT_MONDAY_10,
     NEXT_MONDAY_11,
     PHI_WORDS,
-    admin_headers,
     all_waitlist_payloads,
     clinic_yaml,
     events,
@@ -66,7 +65,7 @@ async def six_join(client: httpx.AsyncClient, clock: FixedClock) -> dict[int, st
 async def launched(
     client: httpx.AsyncClient, container: Container, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    resp = await client.post(LAUNCH, headers=headers or await admin_headers(container))
+    resp = await client.post(LAUNCH, headers=headers or await admin_session(container))
     assert resp.status_code == 201, resp.text
     body: dict[str, Any] = resp.json()
     return body
@@ -98,7 +97,7 @@ async def claim(client: httpx.AsyncClient, token: str, start: str) -> httpx.Resp
 async def test_launch_is_refused_while_durations_or_prices_are_tbd_naming_each(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    resp = await client.post(LAUNCH, headers=await admin_headers(container))
+    resp = await client.post(LAUNCH, headers=await admin_session(container))
 
     assert resp.status_code == 422, resp.text
     body = resp.json()
@@ -122,7 +121,7 @@ async def test_only_an_admin_may_launch(client: httpx.AsyncClient, container: Co
     assert (await client.post(LAUNCH)).status_code == 401
     assert (await client.post(LAUNCH, headers=desk)).status_code == 403
     live = "/v1/services/alternative_medicine/launch"
-    assert (await client.post(live, headers=await admin_headers(container))).status_code == 409
+    assert (await client.post(live, headers=await admin_session(container))).status_code == 409
 
 
 # --- the first wave ------------------------------------------------------------------------
@@ -132,7 +131,7 @@ async def test_launch_makes_counseling_bookable_and_invites_capacity_many_in_pri
     client: httpx.AsyncClient, container: Container, clock: FixedClock
 ) -> None:
     ids = await six_join(client, clock)
-    admin = await admin_headers(container)
+    admin = await admin_session(container)
 
     body = await launched(client, container, admin)
 

@@ -16,20 +16,13 @@ from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries
-from support.app import staff_session
+from support.app import admin_session, staff_session
 from support.fake_stripe import FakeStripe
 from support.payments import (
-    api,
     deliver,
-    pay,
-    pay_settings,
-    paypal_server,
     stripe_event,
-    stripe_server,
 )
-from support.waitlist import MONDAY_10, admin_headers, clinic_yaml, join, links_sent, person
-
-__all__ = ["api", "pay", "pay_settings", "paypal_server", "stripe_server"]  # fixtures
+from support.waitlist import MONDAY_10, clinic_yaml, join, links_sent, person
 
 COUNSELING_INITIAL = {"service": "counseling", "visit_type": "initial"}
 
@@ -47,7 +40,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def _booked_entry(api: httpx.AsyncClient, pay: Container) -> tuple[str, Any]:
     """Wren1 joins, counseling launches, Wren1's invitation books Monday 10:00."""
     made = await join(api, person(1))
-    launch = await api.post("/v1/services/counseling/launch", headers=await admin_headers(pay))
+    launch = await api.post("/v1/services/counseling/launch", headers=await admin_session(pay))
     assert launch.status_code == 201, launch.text
     token = links_sent(pay, "invitations")["wren1@example.org"]
     claimed = await api.post(

@@ -10,19 +10,12 @@ stand in for the receivers.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from test_booking_api import assert_problem, booking
-from test_webhooks import admin, receiver  # noqa: F401  (fixtures)
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.webhooks import Webhooks, build_webhooks
@@ -31,26 +24,14 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.webhooks.commands import DeliveryFilter
 from clinicflow.webhooks.domain.targets import TargetPolicy
 from clinicflow.webhooks.errors import InvalidSubscription
+from support.api import assert_problem, booking
+from support.certificates import self_signed
 from support.fake_receiver import WebhookReceiver
+from support.fake_webhooks import Dns
 from support.notifications import envelope
 
 ADMIN = Actor(kind="user", id="root-id", role=Role.ADMIN)
 PUBLIC = "93.184.215.14"  # a public (global) address; nothing is ever sent to it here
-
-
-class Dns:
-    """A DNS server's answers, which the test changes as an attacker controlling a zone
-    would; asked for anything else, it answers "no such name"."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, str] = {}
-        self.asked: list[str] = []
-
-    async def resolve(self, host: str, port: int) -> Sequence[str]:
-        self.asked.append(host)
-        if host not in self.records:
-            raise OSError(f"{host}: no such name")
-        return [self.records[host]]
 
 
 @pytest.fixture
@@ -87,8 +68,8 @@ def webhooks_with(
 )
 async def test_subscriptions_to_internal_addresses_are_refused_naming_the_url(
     client: httpx.AsyncClient,
-    admin: dict[str, str],  # noqa: F811
-    receiver: WebhookReceiver,  # noqa: F811
+    admin: dict[str, str],
+    receiver: WebhookReceiver,
     url: str,
     says: str,
 ) -> None:
@@ -141,7 +122,7 @@ async def test_a_delivery_connects_to_the_address_it_checked_keeping_the_name_fo
     container: Container,
     clock: FixedClock,
     dns: Dns,
-    receiver: WebhookReceiver,  # noqa: F811
+    receiver: WebhookReceiver,
 ) -> None:
     """The name exists only in the test's DNS: had the client resolved it again by itself,
     nothing would arrive. Loopback is allowed here explicitly, as in development."""
@@ -161,35 +142,6 @@ async def test_a_delivery_connects_to_the_address_it_checked_keeping_the_name_fo
     assert (delivery.status, delivery.last_status_code) == ("delivered", 200)
 
 
-def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for the DNS name `name` (no IP address in it) and its key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 async def test_an_https_delivery_to_the_checked_address_still_verifies_the_name(
     client: httpx.AsyncClient,
     container: Container,
@@ -199,7 +151,7 @@ async def test_an_https_delivery_to_the_checked_address_still_verifies_the_name(
 ) -> None:
     """The receiver's certificate names crm.example.com only: the delivery connects to the
     checked address, yet sends the name in SNI and verifies the certificate against it."""
-    cert, key = _certificate_for("crm.example.com", tmp_path)
+    cert, key = self_signed(tmp_path, "crm.example.com", x509.DNSName("crm.example.com"))
     server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_side.load_cert_chain(cert, key)
     asked_for: list[str | None] = []

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import socket
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from ipaddress import ip_network
 from typing import Any
@@ -21,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_booking_api import assert_problem, booking
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.webhooks import build_webhooks
@@ -36,9 +34,9 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.webhooks.domain.signing import SignatureError, verify
 from clinicflow.webhooks.tables import deliveries as deliveries_table
 from clinicflow.webhooks.tables import subscriptions
+from support.api import assert_problem, booking
 from support.app import PASSWORD
 from support.fake_receiver import Received, WebhookReceiver
-from support.fake_vendor import serving
 from support.notifications import envelope
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
@@ -56,18 +54,6 @@ RECEIVERS_ON_THIS_MACHINE = {
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update=RECEIVERS_ON_THIS_MACHINE)
-
-
-@pytest.fixture
-def receiver(clock: FixedClock) -> Iterator[WebhookReceiver]:
-    yield from serving(WebhookReceiver(clock.now))
-
-
-@pytest.fixture
-async def admin(container: Container) -> dict[str, str]:
-    made = await container.users.create("root", "admin", PASSWORD)
-    assert made.totp_uri is not None
-    return await sign_in(container)
 
 
 async def sign_in(container: Container) -> dict[str, str]:

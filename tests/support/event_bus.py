@@ -5,7 +5,6 @@ effect log) and a stream of its own on the test Redis. (No tests here.)"""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,9 +26,9 @@ from clinicflow.infra.outbox import Event, outbox
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
+from support.redis_probe import REDIS_URL, require_redis
 
 BOOKING_TYPES = frozenset({"booking.created", "booking.rescheduled"})
-REDIS_URL = os.environ.get("CLINICFLOW_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 class Boom(RuntimeError):
@@ -84,13 +83,8 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 def redis_stream(name: str, skipping: str) -> Iterator[str]:
     """A stream name of its own on the test Redis (`test:<random>:<name>`), deleted afterwards.
     Without a reachable Redis the test is skipped (`skipping` says what), and fails in CI."""
+    require_redis(skipping)
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({exc}); {skipping} skipped")
     stream = f"test:{uuid.uuid4().hex[:12]}:{name}"
     try:
         yield stream
@@ -183,3 +177,21 @@ def make_bus(
     settings: Settings, db: Database, clock: Clock, subs: Sequence[Any], **changes: Any
 ) -> EventBus:
     return build_bus(settings.model_copy(update=changes), db, clock, subs)
+
+
+def projector_bus(
+    settings: Settings, db: Database, clock: Clock, **changes: Any
+) -> tuple[Recorder, EventBus]:
+    """A bus over `settings` (with `changes`) whose one subscriber records as "projector"."""
+    recorder = Recorder("projector", Inbox(db, clock))
+    return recorder, make_bus(settings, db, clock, [recorder], **changes)
+
+
+async def projector_with_event(
+    settings: Settings, db: Database, clock: Clock, **changes: Any
+) -> tuple[Recorder, EventBus, Event]:
+    """`projector_bus`, and a booking.created event for it recorded in the outbox."""
+    recorder, bus = projector_bus(settings, db, clock, **changes)
+    event = booking_event(clock, "b-1")
+    await record_events(db, event)
+    return recorder, bus, event

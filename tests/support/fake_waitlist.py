@@ -117,6 +117,20 @@ class FakeEntries:
     def _open(self, service: str) -> list[Entry]:
         return [e for e in self.s.entries.values() if e.service == service and e.status in OPEN]
 
+    async def of_person(
+        self, patient_id: str, email_bidx: str | None, phone_bidx: str | None
+    ) -> list[Entry]:
+        def theirs(e: Entry) -> bool:
+            if e.patient_id is not None:
+                return e.patient_id == patient_id
+            if email_bidx:
+                return e.email_bidx == email_bidx
+            return phone_bidx is not None and e.phone_bidx == phone_bidx
+
+        found = [e for e in self.s.entries.values() if theirs(e)]
+        found.sort(key=lambda e: e.id)
+        return sorted(found, key=lambda e: e.joined_at, reverse=True)
+
     async def get(self, entry_id: str, *, lock: bool = False) -> Entry | None:
         return self.s.entries.get(entry_id)
 

@@ -1,32 +1,41 @@
 """Shared parts of the notifications integration tests: a real SMTP server on loopback, an
-EmailSender over it, a recording SMS sender, envelopes read from the outbox, and the
-context's unit of work over a real database (to put or find a registered browser)."""
+EmailSender over it, a recording SMS sender, the context wired to both over the test's
+container (fixtures, registered in tests/conftest.py), envelopes read from the outbox,
+the messages table's rows, and the context's unit of work over a real database (to put or
+find a registered browser)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from clinicflow.adapters.messaging.smtp_email import SmtpEmail
-from clinicflow.bootstrap import Container
+from clinicflow.bootstrap import Container, build
 from clinicflow.bootstrap.notifications import Notifications, build_notifications
+from clinicflow.gateway.app import create_app
 from clinicflow.infra.bus import Envelope
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.outbox import outbox
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.notifications.domain.push import Device, PushSubscription
+from clinicflow.notifications.messages.api import router
 from clinicflow.notifications.ports import SendResult
 from clinicflow.notifications.repository import SqlNotificationsUnitOfWork
-from clinicflow.shared.clock import Clock
+from clinicflow.notifications.tables import messages
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import Clock, FixedClock
+from support.api import booking
 from support.fake_smtp import FakeSmtpRelay
 
 SENDER = "Riverbend <no-reply@clinic.example>"
+PUBLIC = "https://clinic.example"
 
 
 @pytest.fixture
@@ -51,6 +60,80 @@ class FakeSms:
     ) -> SendResult:
         self.sent.append((to_e164, body))
         return SendResult(provider="fake", provider_id=f"SM{len(self.sent)}", status="queued")
+
+
+@pytest.fixture
+def sms() -> FakeSms:
+    return FakeSms()
+
+
+@pytest.fixture
+def notifications(
+    container: Container,
+    clock: FixedClock,
+    smtp_server: FakeSmtpRelay,
+    sms: FakeSms,
+) -> Notifications:
+    """The context over the test's container: email to `smtp_server`, SMS to `sms`, links to
+    PUBLIC."""
+    built = notifications_of(
+        container,
+        clock,
+        email=smtp_email(smtp_server.port, clock),
+        sms=sms,
+        public_url=PUBLIC,
+        clinic_email="no-reply@clinic.example",
+    )
+    container.notifications = built  # type: ignore[attr-defined]
+    return built
+
+
+@pytest.fixture
+async def app_client(
+    container: Container, notifications: Notifications
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client to the app with the notifications routes, over `notifications`."""
+    app = create_app(container=container)
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+        yield http
+
+
+class Opened(list[Container]):
+    """Containers a test builds with `start`, each with an HTTP client of its own."""
+
+    def start(self, settings: Settings, clock: FixedClock) -> Container:
+        # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
+        container = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
+        self.append(container)
+        return container
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[Opened]:
+    """The containers the test builds (`opened.start(settings, clock)`), closed after it."""
+    started = Opened()
+    yield started
+    for container in started:
+        await container.aclose()
+
+
+async def book(client: httpx.AsyncClient, **over: Any) -> dict[str, Any]:
+    """A booking made over the API (`over`: the body's changes); its answer."""
+    resp = await client.post("/v1/bookings", json=booking(**over))
+    assert resp.status_code == 201, resp.text
+    made: dict[str, Any] = resp.json()
+    return made
+
+
+async def rows(container: Container, **where: str) -> list[Any]:
+    """The messages table's rows (ordered by template), where each column equals its value."""
+    query = select(messages).order_by(messages.c.template)
+    for column, value in where.items():
+        query = query.where(messages.c[column] == value)
+    async with container.db.read() as conn:
+        return list((await conn.execute(query)).all())
 
 
 async def envelope(container: Container, type_: str, booking_id: str) -> Envelope:

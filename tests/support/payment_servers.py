@@ -3,7 +3,7 @@ wired to them, for the payments contract and integration tests. No tests here.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -42,13 +42,6 @@ def paypal_server(clock: FixedClock) -> Iterator[FakePayPal]:
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-        yield client
 
 
 def stripe_on(server: FakeStripe, http: httpx.AsyncClient, clock: FixedClock) -> StripeGateway:

@@ -19,17 +19,18 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.catalog import Catalog
-from clinicflow.gateway.app import create_app
 from clinicflow.payments.tables import ledger, orders
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.api import app_over
 from support.app import build_for_test, staff_session
 from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
 
-# The servers' fixtures, for the tests that import them from here (PEP 484 re-exports).
+# The servers' fixtures, for the tests that still import them from here (PEP 484 re-exports;
+# tests/conftest.py registers them for every test).
 from support.payment_servers import paypal_server as paypal_server
 from support.payment_servers import stripe_server as stripe_server
 
@@ -79,8 +80,7 @@ def _tls() -> ssl.SSLContext:
 
 @pytest.fixture
 async def api(pay: Container) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(container=pay))
-    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:
+    async with app_over(pay) as http:
         yield http
 
 

@@ -1,13 +1,15 @@
 """Shared parts of the staff console's tests: staff accounts (an admin's authenticator code
-from the secret it was enrolled with), visits booked as the booking site books them, and what
-the database holds of them."""
+from the secret it was enrolled with) and signing them in on the console's page, visits
+booked as the booking site books them, and what the database holds of them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
+from playwright.async_api import Page
 from sqlalchemy import select
 
 from clinicflow.booking.commands import BookRequest, SlotRequest
@@ -46,6 +48,19 @@ async def staff(
     if made.totp_uri is not None:
         secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
     return Staff(username, role, secret)
+
+
+async def sign_in(page: Page, site: str, container: Container, who: Staff) -> None:
+    """Signs `who` in on the console's sign-in page (with the authenticator code when
+    enrolled); waits for the page it leads to."""
+    await page.goto(site + "/staff")
+    await page.fill("#f-username", who.username)
+    await page.fill("#f-password", PASSWORD)
+    code = who.code(container)
+    if code:
+        await page.fill("#f-totp_code", code)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(re.compile(r"/staff/(calendar|waitlist)"))
 
 
 async def booked(

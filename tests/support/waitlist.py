@@ -17,7 +17,6 @@ from sqlalchemy import select
 from clinicflow.bootstrap import Container
 from clinicflow.infra.outbox import outbox
 from clinicflow.settings import Settings
-from support.app import admin_session
 
 ROOT = Path(__file__).resolve().parents[2]
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic. Counseling needs a day's notice
@@ -50,10 +49,6 @@ def launchable(settings: Settings, tmp_path: Path) -> Settings:
     """`settings` over `clinic_yaml`: counseling with its durations and prices decided, so
     an admin may launch it."""
     return settings.model_copy(update={"config_path": clinic_yaml(tmp_path)})
-
-
-async def admin_headers(container: Container) -> dict[str, str]:
-    return await admin_session(container)
 
 
 def person(n: int, service: str = "counseling", **over: Any) -> dict[str, Any]:

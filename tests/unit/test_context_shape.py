@@ -12,6 +12,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 CONTEXTS = (
     "analytics",
     "booking",
+    "calendars",
     "catalog",
     "flags",
     "identity",

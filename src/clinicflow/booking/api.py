@@ -49,7 +49,7 @@ from clinicflow.booking.schemas import (
 )
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.catalog.api import CatalogDep, LaunchesDep
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.request_input import DayOrInstant
 from clinicflow.infra.web import ClockDep, CurrentActor, provided
 from clinicflow.shared.errors import InvalidRequest
@@ -82,23 +82,27 @@ def _slot(body: HoldIn) -> SlotRequest:
     return SlotRequest(body.service, body.visit_type, body.duration, body.start, body.practitioner)
 
 
-@router.get("/services", operation_id="listServices", summary="List the services offered")
+@router.get("/services", **documented("listServices", "List the services offered"))
 async def services(launches: LaunchesDep, catalog: CatalogDep) -> list[ServiceOut]:
     await launches.refresh()  # launches from any replica
     return [ServiceOut.of(s) for s in catalog.services.values()]
 
 
-@router.get("/practitioners", operation_id="listPractitioners", summary="List the practitioners")
+@router.get("/practitioners", **documented("listPractitioners", "List the practitioners"))
 async def practitioners(catalog: CatalogDep) -> list[PractitionerOut]:
     return [PractitionerOut.of(p) for p in catalog.practitioners.values()]
 
 
 @router.get(
     "/availability",
-    response_model=AvailabilityOut,
-    operation_id="listAvailability",
-    summary="Find open slots for a visit",
-    responses=errors(*SLOT_QUESTION, InvalidRange, RangeTooLong),
+    **documented(
+        "listAvailability",
+        "Find open slots for a visit",
+        *SLOT_QUESTION,
+        InvalidRange,
+        RangeTooLong,
+        response_model=AvailabilityOut,
+    ),
 )
 async def availability(
     request: Request,
@@ -130,10 +134,12 @@ async def availability(
 
 @router.post(
     "/holds",
-    status_code=201,
-    operation_id="createHold",
-    summary="Hold a slot for a few minutes while the patient books",
-    responses=errors(*SLOT_RULES),
+    **documented(
+        "createHold",
+        "Hold a slot for a few minutes while the patient books",
+        *SLOT_RULES,
+        status_code=201,
+    ),
 )
 async def hold(bookings: BookingServiceDep, catalog: CatalogDep, body: HoldIn) -> BookingOut:
     view = await bookings.hold(_slot(body))
@@ -142,10 +148,9 @@ async def hold(bookings: BookingServiceDep, catalog: CatalogDep, body: HoldIn) -
 
 @router.post(
     "/bookings",
-    status_code=201,
-    operation_id="createBooking",
-    summary="Book a visit (from a hold or straight into a free slot)",
-    responses=errors(
+    **documented(
+        "createBooking",
+        "Book a visit (from a hold or straight into a free slot)",
         *SLOT_RULES,
         PatientUnavailable,
         InvalidRequest,
@@ -153,6 +158,7 @@ async def hold(bookings: BookingServiceDep, catalog: CatalogDep, body: HoldIn) -
         HoldNotFound,
         HoldExpired,
         HoldMismatch,
+        status_code=201,
     ),
 )
 async def book(
@@ -172,10 +178,7 @@ async def book(
 
 
 @router.get(
-    "/bookings",
-    operation_id="listBookings",
-    summary="List the visits the caller may see",
-    responses=errors(*SIGNED_IN),
+    "/bookings", **documented("listBookings", "List the visits the caller may see", *SIGNED_IN)
 )
 async def list_bookings(
     reader: BookingReaderDep,
@@ -194,9 +197,7 @@ async def list_bookings(
 
 @router.get(
     "/bookings/{booking_id}",
-    operation_id="getBooking",
-    summary="Read a visit",
-    responses=errors(*SIGNED_IN, BookingNotFound),
+    **documented("getBooking", "Read a visit", *SIGNED_IN, BookingNotFound),
 )
 async def get_booking(
     reader: BookingReaderDep, catalog: CatalogDep, actor: CurrentActor, booking_id: str
@@ -206,10 +207,14 @@ async def get_booking(
 
 @router.post(
     "/bookings/{booking_id}/reschedule",
-    operation_id="rescheduleBooking",
-    summary="Move a visit to another slot",
-    responses=errors(
-        *SIGNED_IN, BookingNotFound, *SLOT_RULES, PatientUnavailable, InvalidTransition
+    **documented(
+        "rescheduleBooking",
+        "Move a visit to another slot",
+        *SIGNED_IN,
+        BookingNotFound,
+        *SLOT_RULES,
+        PatientUnavailable,
+        InvalidTransition,
     ),
 )
 async def reschedule(
@@ -241,9 +246,7 @@ def _action_route(action: Action) -> None:
     router.post(
         f"/bookings/{{booking_id}}/{action.value}",
         name=act.__name__,
-        operation_id=ACTIONS[action][0],
-        summary=ACTIONS[action][1],
-        responses=errors(*SIGNED_IN, BookingNotFound, InvalidTransition, TooEarly),
+        **documented(*ACTIONS[action], *SIGNED_IN, BookingNotFound, InvalidTransition, TooEarly),
     )(act)
 
 

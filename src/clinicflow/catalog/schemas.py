@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from clinicflow.catalog.domain import calendar_links as links
 from clinicflow.catalog.domain import values as v
 from clinicflow.catalog.domain.payments import MultiServiceCount, Rate
 from clinicflow.catalog.domain.values import Invalid
@@ -57,6 +58,7 @@ Visits = Annotated[int, PlainValidator(v.whole(1, "visits"))]
 Hours = Annotated[int, PlainValidator(v.whole(0, "hours"))]
 Code = Annotated[str, PlainValidator(v.promotion_code)]
 TaxId = Annotated[str | None, PlainValidator(v.tax_id)]
+CalendarUrl = Annotated[str, PlainValidator(links.calendar_url)]
 
 
 class Spec(BaseModel):
@@ -133,6 +135,23 @@ def _distinct_dates(entries: list[ExceptionSpec]) -> list[ExceptionSpec]:
     return entries
 
 
+class CalDavSpec(Spec):
+    url: CalendarUrl
+    username: Text | None = None
+    read: Annotated[links.CalDavRead, PlainValidator(links.read_mode)] = "events"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: object) -> object:
+        if isinstance(data, dict) and "password" in data:
+            raise Invalid(
+                "a password is never kept in this file: remove it and set "
+                'CLINICFLOW_CALDAV_PASSWORDS=\'{"<practitioner>": "<password>"}\' instead',
+                at=".password",
+            )
+        return data
+
+
 class PractitionerSpec(Spec):
     name: Text
     title: Text
@@ -140,6 +159,9 @@ class PractitionerSpec(Spec):
     hours: HoursSpec
     exceptions: Annotated[list[ExceptionSpec], AfterValidator(_distinct_dates)] = []
     time_off: list[TimeOffSpec] = []
+    # Busy time from the practitioner's own calendars (docs/calendars.md).
+    caldav: CalDavSpec | None = None
+    ics: Annotated[list[CalendarUrl], AfterValidator(v.distinct)] = []
 
 
 class RetentionSpec(Spec):

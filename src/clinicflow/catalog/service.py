@@ -35,6 +35,7 @@ from clinicflow.catalog.domain import (
     VisitType,
     with_launched,
 )
+from clinicflow.catalog.domain.calendar_links import CalDavLink
 from clinicflow.catalog.domain.references import Issue, reference_issues
 from clinicflow.catalog.domain.values import WEEKDAYS
 from clinicflow.catalog.errors import ConfigError, ConfigProblem, schema_issues
@@ -254,6 +255,10 @@ def _practitioner(
         weekly_hours=MappingProxyType(weekly),
         exceptions=MappingProxyType(exceptions),
         time_off=time_off,
+        caldav=None
+        if entry.caldav is None
+        else CalDavLink(entry.caldav.url, entry.caldav.username, entry.caldav.read),
+        ics=tuple(entry.ics),
     )
 
 

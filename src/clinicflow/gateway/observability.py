@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.problems import problem
 from clinicflow.infra.cache import CacheStats
-from clinicflow.infra.error_responses import problem_response
+from clinicflow.infra.error_responses import documented, problem_response
 from clinicflow.infra.logging import access_line
 
 log = structlog.get_logger(__name__)
@@ -223,10 +223,7 @@ def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[s
     app.state.metrics = metrics  # the registry, for whatever serves it (and for tests)
 
     @app.get(
-        "/healthz",
-        tags=["operations"],
-        operation_id="healthz",
-        summary="Liveness: the process answers",
+        "/healthz", tags=["operations"], **documented("healthz", "Liveness: the process answers")
     )
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -234,9 +231,13 @@ def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[s
     @app.get(
         "/readyz",
         tags=["operations"],
-        operation_id="readyz",
-        summary="Readiness: what the app needs (database, Redis) answers",
-        responses={503: problem_response("Not ready (`not_ready`): `failed` names what is not")},
+        **documented(
+            "readyz",
+            "Readiness: what the app needs (database, Redis) answers",
+            responses={
+                503: problem_response("Not ready (`not_ready`): `failed` names what is not")
+            },
+        ),
     )
     async def readyz(request: Request) -> Response:
         failed = await _failing(checks)

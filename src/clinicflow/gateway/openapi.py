@@ -2,7 +2,7 @@
 error answers documented per operation as the problem+json they are, and no schema named for
 a module path.
 
-Each route declares what its use case raises (`responses=errors(...)`, infra.error_responses);
+Each route declares what its use case raises (`**documented(...)`, infra.error_responses);
 here every operation also gets the answers the edge gives before any route runs.
 """
 

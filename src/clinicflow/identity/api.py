@@ -32,7 +32,7 @@ from clinicflow.identity.sessions.service import PatientLinks, SessionStore
 from clinicflow.identity.sessions.views import OpenSession
 from clinicflow.identity.users.errors import SecondFactorRequired, SignInBackoff
 from clinicflow.identity.users.service import UserService
-from clinicflow.infra.error_responses import errors
+from clinicflow.infra.error_responses import documented
 from clinicflow.infra.web import ClockDep, CurrentActor, provided
 from clinicflow.patients import InvalidContact, normalize_email
 from clinicflow.shared.errors import InvalidRequest
@@ -49,9 +49,13 @@ TokensDep = Annotated[TokenService, Depends(provided(TokenService))]
 
 @router.post(
     "/v1/auth/login",
-    operation_id="login",
-    summary="Sign a staff member in: a session cookie and bearer token",
-    responses=errors(TokenInvalid, SecondFactorRequired, SignInBackoff),
+    **documented(
+        "login",
+        "Sign a staff member in: a session cookie and bearer token",
+        TokenInvalid,
+        SecondFactorRequired,
+        SignInBackoff,
+    ),
 )
 async def login(
     users: UsersDep,
@@ -68,9 +72,7 @@ async def login(
     return _session_out(sessions, opened, user.role, user_id=user.id)
 
 
-@router.post(
-    "/v1/auth/logout", status_code=204, operation_id="logout", summary="End the caller's session"
-)
+@router.post("/v1/auth/logout", **documented("logout", "End the caller's session", status_code=204))
 async def logout(sessions: SessionsDep, request: Request, response: Response) -> None:
     token = _presented_session(request)
     if token:
@@ -78,7 +80,7 @@ async def logout(sessions: SessionsDep, request: Request, response: Response) ->
     response.delete_cookie(COOKIE, path="/")
 
 
-@router.get("/v1/auth/me", operation_id="whoAmI", summary="Who the credentials sent act as")
+@router.get("/v1/auth/me", **documented("whoAmI", "Who the credentials sent act as"))
 async def me(actor: CurrentActor) -> MeOut:
     return MeOut(
         kind=actor.kind,
@@ -92,10 +94,12 @@ async def me(actor: CurrentActor) -> MeOut:
 
 @router.post(
     "/v1/auth/patient-link",
-    status_code=202,
-    operation_id="requestPatientLink",
-    summary="Email a patient a one-time sign-in link",
-    responses=errors(InvalidRequest),
+    **documented(
+        "requestPatientLink",
+        "Email a patient a one-time sign-in link",
+        InvalidRequest,
+        status_code=202,
+    ),
 )
 async def patient_link(
     links: PatientLinksDep, body: PatientLinkIn, background: BackgroundTasks
@@ -114,9 +118,9 @@ async def patient_link(
 
 @router.post(
     "/v1/auth/patient-session",
-    operation_id="openPatientSession",
-    summary="Redeem a patient's sign-in link for a session",
-    responses=errors(TokenInvalid),
+    **documented(
+        "openPatientSession", "Redeem a patient's sign-in link for a session", TokenInvalid
+    ),
 )
 async def patient_session(
     links: PatientLinksDep,
@@ -133,9 +137,9 @@ async def patient_session(
 
 @router.post(
     "/v1/oauth/token",
-    operation_id="issueToken",
-    summary="Issue an OAuth access token (client credentials)",
-    responses=errors(OAuthError, InvalidClient),
+    **documented(
+        "issueToken", "Issue an OAuth access token (client credentials)", OAuthError, InvalidClient
+    ),
 )
 async def token(
     service: TokensDep,
@@ -162,8 +166,7 @@ async def token(
 
 @router.get(
     "/.well-known/jwks.json",
-    operation_id="getJwks",
-    summary="The public keys that verify this clinic's access tokens",
+    **documented("getJwks", "The public keys that verify this clinic's access tokens"),
 )
 async def jwks(service: TokensDep) -> dict[str, object]:
     return await service.jwks()

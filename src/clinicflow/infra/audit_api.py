@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from clinicflow.infra.audit import AuditRecord, search
 from clinicflow.infra.db import Database
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.request_input import Instant
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.shared.actor import Role, Scope, require
@@ -42,12 +42,7 @@ class AuditPage(BaseModel):
     next_before_id: int | None
 
 
-@router.get(
-    "/v1/audit",
-    operation_id="searchAudit",
-    summary="Search the audit log",
-    responses=errors(*SIGNED_IN),
-)
+@router.get("/v1/audit", **documented("searchAudit", "Search the audit log", *SIGNED_IN))
 async def audit(
     db: DatabaseDep,
     actor: CurrentActor,

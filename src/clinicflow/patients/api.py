@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.patients.commands import PatientChanges
 from clinicflow.patients.domain.contact import InvalidContact, normalize_email, normalize_phone
@@ -30,10 +30,14 @@ PatientReaderDep = Annotated[PatientReader, Depends(provided(PatientReader))]
 
 @router.post(
     "",
-    status_code=201,
-    operation_id="createPatient",
-    summary="Register a patient",
-    responses=errors(*SIGNED_IN, InvalidRequest, PatientExists),
+    **documented(
+        "createPatient",
+        "Register a patient",
+        *SIGNED_IN,
+        InvalidRequest,
+        PatientExists,
+        status_code=201,
+    ),
 )
 async def create(
     service: PatientServiceDep, actor: CurrentActor, body: PatientFields
@@ -44,9 +48,7 @@ async def create(
 
 @router.get(
     "",
-    operation_id="searchPatients",
-    summary="Find a patient by email or phone",
-    responses=errors(*SIGNED_IN, InvalidRequest),
+    **documented("searchPatients", "Find a patient by email or phone", *SIGNED_IN, InvalidRequest),
 )
 async def search(
     reader: PatientReaderDep,
@@ -67,9 +69,7 @@ async def search(
 
 @router.get(
     "/{patient_id}",
-    operation_id="getPatient",
-    summary="Read a patient's details",
-    responses=errors(*SIGNED_IN, PatientNotFound),
+    **documented("getPatient", "Read a patient's details", *SIGNED_IN, PatientNotFound),
 )
 async def get(reader: PatientReaderDep, actor: CurrentActor, patient_id: str) -> PatientOut:
     return PatientOut.of(await reader.get(actor, patient_id))
@@ -77,9 +77,15 @@ async def get(reader: PatientReaderDep, actor: CurrentActor, patient_id: str) ->
 
 @router.patch(
     "/{patient_id}",
-    operation_id="updatePatient",
-    summary="Change a patient's details",
-    responses=errors(*SIGNED_IN, PatientNotFound, InvalidRequest, PatientExists, PatientMerged),
+    **documented(
+        "updatePatient",
+        "Change a patient's details",
+        *SIGNED_IN,
+        PatientNotFound,
+        InvalidRequest,
+        PatientExists,
+        PatientMerged,
+    ),
 )
 async def patch(
     service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: PatientFields
@@ -90,9 +96,12 @@ async def patch(
 
 @router.get(
     "/{patient_id}/record",
-    operation_id="getPatientRecord",
-    summary="Read a patient's record: details and visits",
-    responses=errors(*SIGNED_IN, PatientNotFound),
+    **documented(
+        "getPatientRecord",
+        "Read a patient's record: details and visits",
+        *SIGNED_IN,
+        PatientNotFound,
+    ),
 )
 async def record(reader: PatientReaderDep, actor: CurrentActor, patient_id: str) -> RecordOut:
     return RecordOut.of(await reader.record(actor, patient_id))
@@ -100,9 +109,15 @@ async def record(reader: PatientReaderDep, actor: CurrentActor, patient_id: str)
 
 @router.post(
     "/{patient_id}/merge",
-    operation_id="mergePatients",
-    summary="Merge a duplicate patient record into another",
-    responses=errors(*SIGNED_IN, PatientNotFound, InvalidRequest, PatientMerged, MergeConflict),
+    **documented(
+        "mergePatients",
+        "Merge a duplicate patient record into another",
+        *SIGNED_IN,
+        PatientNotFound,
+        InvalidRequest,
+        PatientMerged,
+        MergeConflict,
+    ),
 )
 async def merge(
     service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: MergeIn
@@ -112,9 +127,13 @@ async def merge(
 
 @router.put(
     "/{patient_id}/legal-hold",
-    operation_id="setLegalHold",
-    summary="Put a patient's record on legal hold, or lift it",
-    responses=errors(*SIGNED_IN, PatientNotFound, PatientMerged),
+    **documented(
+        "setLegalHold",
+        "Put a patient's record on legal hold, or lift it",
+        *SIGNED_IN,
+        PatientNotFound,
+        PatientMerged,
+    ),
 )
 async def legal_hold(
     service: PatientServiceDep, actor: CurrentActor, patient_id: str, body: LegalHoldIn

@@ -33,6 +33,7 @@ _WORDS = {
     Need.STATS: "see waitlist statistics",
     Need.LAUNCH: "launch services",
     Need.CONVERT: "turn waitlist entries into bookings",
+    Need.OWN: "see a patient's own waitlist entries",
 }
 
 

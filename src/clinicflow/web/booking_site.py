@@ -103,7 +103,7 @@ def home_context(page: Frame) -> dict[str, object]:
     return {
         "bookable": [s for s in services if s.bookable],
         "coming": [s for s in services if not s.active and s.waitlist],
-        "not_yet": [s for s in services if s.active and not s.bookable],
+        "not_yet": [(s, why_not_yet(s)) for s in services if s.active and not s.bookable],
         "joining": "",
         "posted": Posted({}),
     }
@@ -113,6 +113,18 @@ def home_context(page: Frame) -> dict[str, object]:
 async def home(page: FrameDep, launches: LaunchesDep) -> HTMLResponse:
     await launches.refresh()  # a service launched on another replica shows as bookable
     return page.render("home.html", home_context(page))
+
+
+def why_not_yet(service: Service) -> str:
+    """The catalog's reasons in a patient's words (the API lists them one by one)."""
+    tbd = [
+        vt for vt in service.visit_types.values() if vt.durations is None or vt.price_cents is None
+    ]
+    if tbd:
+        return "Its visit lengths and prices are still being decided. Please check back soon."
+    if not service.calendars:
+        return "No practitioner offers it at the moment."
+    return " ".join(r[:1].upper() + r[1:] + "." for r in service.reasons)
 
 
 # -- step 2: a week of open times -------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The patient's own area: the page the emailed sign-in link opens (`/sign-in`), the visits
-(`/me`), one visit with reschedule and cancel within the clinic's policy
+and waitlist places (`/me`), one visit with reschedule and cancel within the clinic's policy
 (`/me/visits/{id}`), receipts (`/me/receipts/{id}`, HTML and PDF) and the patient's contact
 details and consents (`/me/details`).
 
@@ -45,10 +45,12 @@ from clinicflow.payments.receipts.api import ReceiptsDep, render_pdf
 from clinicflow.payments.refunds.api import RefundsDep
 from clinicflow.payments.refunds.views import RefundPreview
 from clinicflow.shared.errors import DomainError
+from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.web.booking_site import BadChoice, Week, chosen, open_times, posted_start
 from clinicflow.web.forms import Posted, read_form, validated
 from clinicflow.web.pages import Answered, Frame, FrameDep, PageRoute
 from clinicflow.web.security import WebKeysDep, end_session
+from clinicflow.web.waitlist_pages import patient_entries
 
 router = APIRouter(
     include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
@@ -187,7 +189,13 @@ def _shown(page: Frame, view: BookingView) -> Shown:
 
 
 @router.get(HOME)
-async def visits(page: FrameDep, reader: BookingReaderDep, clock: ClockDep) -> HTMLResponse:
+async def visits(
+    page: FrameDep,
+    reader: BookingReaderDep,
+    clock: ClockDep,
+    patients: PatientReaderDep,
+    waitlist: WaitlistDep,
+) -> HTMLResponse:
     if not _signed_in(page):
         return _signed_out(page)
     now = clock.now()
@@ -203,6 +211,7 @@ async def visits(page: FrameDep, reader: BookingReaderDep, clock: ClockDep) -> H
                 if s.view.end < now and s.view.status not in ("cancelled", "expired", "held")
             ],
             "cancelled": [s for s in reversed(found) if s.view.status == "cancelled"],
+            "waitlist": await patient_entries(page, patients, waitlist),
         },
     )
 

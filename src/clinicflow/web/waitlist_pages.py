@@ -3,7 +3,8 @@
 and leaving), and the pages the waitlist's emails link to: a launch invitation
 (`/waitlist/invitations?token=…`, which books a first visit), a freed-slot offer
 (`/waitlist/offers?token=…`, which claims it) and a nurture message's tracking link
-(`/waitlist/t/{token}`, which counts the click and shows where the person stands).
+(`/waitlist/t/{token}`, which counts the click and shows where the person stands); and,
+for the patient's area, the signed-in patient's own entries (`patient_entries`).
 
 Each calls the same use case as the API's `/v1/waitlist/...` route. Holding the link's token
 is the permission, as in the API; every wrong, lapsed or malformed token gets the same 404
@@ -25,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clinicflow.catalog.api import LaunchesDep
 from clinicflow.infra.web import ClockDep
+from clinicflow.patients.api import PatientReaderDep
 from clinicflow.shared.errors import DomainError, InvalidRequest
 from clinicflow.waitlist.conversions.views import Claimed
 from clinicflow.waitlist.domain.links import OPEN_STATUSES, why_closed
@@ -124,6 +126,21 @@ def _standing(page: Frame, view: PublicView) -> dict[str, object]:
         "component_names": COMPONENT_NAMES,
         "joined": view.joined_at.astimezone(page.clinic_tz),
     }
+
+
+async def patient_entries(
+    page: Frame, reader: PatientReaderDep, waitlist: WaitlistDep
+) -> list[dict[str, object]]:
+    """The signed-in patient's entries, for their area (`/me`), each shown as its status
+    page shows it: only those linked to them (joined while signed in, or converted).
+
+    Not those merely joined with the email on their record: a patient may change that email
+    (here or over the API) to any address no other patient holds, with nothing proving they
+    own it, and would then see where a stranger stands. Entries joined signed out are
+    reached by their private link until joining links them (docs/waitlist.md)."""
+    del reader  # the record's contact details are deliberately not used (see above)
+    found = await waitlist.entries.of_patient(page.actor, None, None)
+    return [_standing(page, e.view) | {"entry": e} for e in found]
 
 
 # -- the private status page ------------------------------------------------------------------

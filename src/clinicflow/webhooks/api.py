@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.webhooks.commands import DeliveryFilter
 from clinicflow.webhooks.errors import (
@@ -35,10 +35,13 @@ WebhookServiceDep = Annotated[WebhookService, Depends(provided(WebhookService))]
 
 @router.post(
     "/subscriptions",
-    status_code=201,
-    operation_id="createWebhookSubscription",
-    summary="Subscribe a URL to the clinic's events (answers its signing secret once)",
-    responses=errors(*SIGNED_IN, InvalidSubscription),
+    **documented(
+        "createWebhookSubscription",
+        "Subscribe a URL to the clinic's events (answers its signing secret once)",
+        *SIGNED_IN,
+        InvalidSubscription,
+        status_code=201,
+    ),
 )
 async def create_subscription(
     service: WebhookServiceDep, actor: CurrentActor, body: SubscriptionIn
@@ -49,9 +52,7 @@ async def create_subscription(
 
 @router.get(
     "/subscriptions",
-    operation_id="listWebhookSubscriptions",
-    summary="List the webhook subscriptions",
-    responses=errors(*SIGNED_IN),
+    **documented("listWebhookSubscriptions", "List the webhook subscriptions", *SIGNED_IN),
 )
 async def list_subscriptions(service: WebhookServiceDep, actor: CurrentActor) -> SubscriptionList:
     found = await service.list_subscriptions(actor)
@@ -60,9 +61,13 @@ async def list_subscriptions(service: WebhookServiceDep, actor: CurrentActor) ->
 
 @router.patch(
     "/subscriptions/{subscription_id}",
-    operation_id="updateWebhookSubscription",
-    summary="Change a webhook subscription (URL, events, active)",
-    responses=errors(*SIGNED_IN, SubscriptionNotFound, InvalidSubscription),
+    **documented(
+        "updateWebhookSubscription",
+        "Change a webhook subscription (URL, events, active)",
+        *SIGNED_IN,
+        SubscriptionNotFound,
+        InvalidSubscription,
+    ),
 )
 async def update_subscription(
     service: WebhookServiceDep, actor: CurrentActor, subscription_id: str, body: SubscriptionPatch
@@ -73,10 +78,13 @@ async def update_subscription(
 
 @router.delete(
     "/subscriptions/{subscription_id}",
-    status_code=204,
-    operation_id="deleteWebhookSubscription",
-    summary="Delete a webhook subscription",
-    responses=errors(*SIGNED_IN, SubscriptionNotFound),
+    **documented(
+        "deleteWebhookSubscription",
+        "Delete a webhook subscription",
+        *SIGNED_IN,
+        SubscriptionNotFound,
+        status_code=204,
+    ),
 )
 async def delete_subscription(
     service: WebhookServiceDep, actor: CurrentActor, subscription_id: str
@@ -86,9 +94,12 @@ async def delete_subscription(
 
 @router.post(
     "/subscriptions/{subscription_id}/rotate-secret",
-    operation_id="rotateWebhookSecret",
-    summary="Give a subscription a new signing secret (the old one works a while longer)",
-    responses=errors(*SIGNED_IN, SubscriptionNotFound),
+    **documented(
+        "rotateWebhookSecret",
+        "Give a subscription a new signing secret (the old one works a while longer)",
+        *SIGNED_IN,
+        SubscriptionNotFound,
+    ),
 )
 async def rotate_secret(
     service: WebhookServiceDep,
@@ -103,9 +114,12 @@ async def rotate_secret(
 
 @router.get(
     "/deliveries",
-    operation_id="listWebhookDeliveries",
-    summary="List webhook deliveries and their outcomes",
-    responses=errors(*SIGNED_IN, InvalidSubscription),
+    **documented(
+        "listWebhookDeliveries",
+        "List webhook deliveries and their outcomes",
+        *SIGNED_IN,
+        InvalidSubscription,
+    ),
 )
 async def list_deliveries(
     service: WebhookServiceDep,
@@ -122,9 +136,13 @@ async def list_deliveries(
 
 @router.post(
     "/deliveries/{delivery_id}/retry",
-    operation_id="retryWebhookDelivery",
-    summary="Send a failed webhook delivery again",
-    responses=errors(*SIGNED_IN, DeliveryNotFound, NotRetryable),
+    **documented(
+        "retryWebhookDelivery",
+        "Send a failed webhook delivery again",
+        *SIGNED_IN,
+        DeliveryNotFound,
+        NotRetryable,
+    ),
 )
 async def retry_delivery(
     service: WebhookServiceDep, actor: CurrentActor, delivery_id: str

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from clinicflow.catalog.domain.calendar_links import CalDavLink
 from clinicflow.catalog.domain.payments import PaymentsConfig
 from clinicflow.catalog.domain.retention import RetentionPolicy
 from clinicflow.shared.hours import LocalInterval
@@ -90,6 +91,8 @@ class Practitioner:
     weekly_hours: Mapping[int, tuple[LocalInterval, ...]]  # 0 = Monday .. 6 = Sunday
     exceptions: Mapping[date, tuple[LocalInterval, ...]]  # replaces that weekday's hours; () = off
     time_off: tuple[TimeOff, ...] = ()
+    caldav: CalDavLink | None = None  # busy time read from their CalDAV calendar
+    ics: tuple[str, ...] = ()  # and from these read-only ICS subscriptions
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from clinicflow.infra.error_responses import errors
+from clinicflow.infra.error_responses import documented
 from clinicflow.infra.web import provided
 from clinicflow.notifications.callbacks.errors import WebhookRefused
 from clinicflow.notifications.callbacks.service import ProviderWebhooks
@@ -34,15 +34,17 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 router = APIRouter(prefix=PREFIX, tags=["webhooks"])
 ProviderWebhooksDep = Annotated[ProviderWebhooks, Depends(provided(ProviderWebhooks))]
-SIGNED_BY_PROVIDER = errors(WebhookRefused, InvalidRequest)
+SIGNED_BY_PROVIDER = (WebhookRefused, InvalidRequest)
 
 
 @router.post(
     TWILIO_STATUS.removeprefix(PREFIX),
-    status_code=204,
-    operation_id="receiveTwilioStatus",
-    summary="Twilio's delivery status for a text message (signed by Twilio)",
-    responses=SIGNED_BY_PROVIDER,
+    **documented(
+        "receiveTwilioStatus",
+        "Twilio's delivery status for a text message (signed by Twilio)",
+        *SIGNED_BY_PROVIDER,
+        status_code=204,
+    ),
 )
 async def twilio_status(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     params = await _form(request)
@@ -53,9 +55,11 @@ async def twilio_status(webhooks: ProviderWebhooksDep, request: Request) -> Resp
 
 @router.post(
     TWILIO_INBOUND.removeprefix(PREFIX),
-    operation_id="receiveTwilioMessage",
-    summary="A patient's text message to the clinic, relayed by Twilio (STOP, START, ...)",
-    responses=SIGNED_BY_PROVIDER,
+    **documented(
+        "receiveTwilioMessage",
+        "A patient's text message to the clinic, relayed by Twilio (STOP, START, ...)",
+        *SIGNED_BY_PROVIDER,
+    ),
 )
 async def twilio_inbound(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     params = await _form(request)
@@ -66,10 +70,12 @@ async def twilio_inbound(webhooks: ProviderWebhooksDep, request: Request) -> Res
 
 @router.post(
     SENDGRID_EVENTS.removeprefix(PREFIX),
-    status_code=204,
-    operation_id="receiveSendgridEvents",
-    summary="SendGrid's email events: delivered, bounced, ... (signed by SendGrid)",
-    responses=SIGNED_BY_PROVIDER,
+    **documented(
+        "receiveSendgridEvents",
+        "SendGrid's email events: delivered, bounced, ... (signed by SendGrid)",
+        *SIGNED_BY_PROVIDER,
+        status_code=204,
+    ),
 )
 async def sendgrid_events(webhooks: ProviderWebhooksDep, request: Request) -> Response:
     body = await request.body()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.notifications.messages.schemas import NotificationList, NotificationOut
 from clinicflow.notifications.messages.service import NotificationReader
@@ -18,9 +18,12 @@ NotificationReaderDep = Annotated[NotificationReader, Depends(provided(Notificat
 
 @router.get(
     "",
-    operation_id="listNotifications",
-    summary="List the messages sent, or to be sent, to patients",
-    responses=errors(*SIGNED_IN, InvalidRequest),
+    **documented(
+        "listNotifications",
+        "List the messages sent, or to be sent, to patients",
+        *SIGNED_IN,
+        InvalidRequest,
+    ),
 )
 async def list_notifications(
     reader: NotificationReaderDep,

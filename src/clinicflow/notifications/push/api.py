@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.notifications.domain.push import MAX_ENDPOINT
 from clinicflow.notifications.push.errors import PushNotConfigured
@@ -26,9 +26,12 @@ PushRegistryDep = Annotated[PushRegistry, Depends(provided(PushRegistry))]
 
 @router.get(
     "/key",
-    operation_id="getPushKey",
-    summary="The key a patient's browser subscribes to push notifications with",
-    responses=errors(*SIGNED_IN, PushNotConfigured),
+    **documented(
+        "getPushKey",
+        "The key a patient's browser subscribes to push notifications with",
+        *SIGNED_IN,
+        PushNotConfigured,
+    ),
 )
 async def push_key(registry: PushRegistryDep, actor: CurrentActor) -> KeyOut:
     return KeyOut(application_server_key=await registry.key(actor))
@@ -36,10 +39,14 @@ async def push_key(registry: PushRegistryDep, actor: CurrentActor) -> KeyOut:
 
 @router.post(
     "/subscriptions",
-    status_code=201,
-    operation_id="registerPushSubscription",
-    summary="Register a patient's browser for push notifications",
-    responses=errors(*SIGNED_IN, PushNotConfigured, InvalidRequest),
+    **documented(
+        "registerPushSubscription",
+        "Register a patient's browser for push notifications",
+        *SIGNED_IN,
+        PushNotConfigured,
+        InvalidRequest,
+        status_code=201,
+    ),
 )
 async def register_subscription(
     registry: PushRegistryDep,
@@ -55,10 +62,13 @@ async def register_subscription(
 
 @router.delete(
     "/subscriptions",
-    status_code=204,
-    operation_id="deletePushSubscription",
-    summary="Stop push notifications to a patient's browser",
-    responses=errors(*SIGNED_IN, InvalidRequest),
+    **documented(
+        "deletePushSubscription",
+        "Stop push notifications to a patient's browser",
+        *SIGNED_IN,
+        InvalidRequest,
+        status_code=204,
+    ),
 )
 async def delete_subscription(
     registry: PushRegistryDep,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.checkout.schemas import CheckoutIn, CheckoutOut
 from clinicflow.payments.checkout.service import CheckoutService
@@ -29,10 +29,9 @@ CheckoutDep = Annotated[CheckoutService, Depends(provided(CheckoutService))]
 
 @router.post(
     "/payments",
-    status_code=201,
-    operation_id="createPayment",
-    summary="Check out: pay for visits or a package",
-    responses=errors(
+    **documented(
+        "createPayment",
+        "Check out: pay for visits or a package",
         *SIGNED_IN,
         *PRICING,
         *GATEWAY,
@@ -43,6 +42,7 @@ CheckoutDep = Annotated[CheckoutService, Depends(provided(CheckoutService))]
         CreditUnavailable,
         IdempotencyKeyReused,
         IdempotencyKeyInUse,
+        status_code=201,
     ),
 )
 async def checkout(

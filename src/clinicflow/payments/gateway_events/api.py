@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from clinicflow.infra.error_responses import errors
+from clinicflow.infra.error_responses import documented
 from clinicflow.infra.web import provided
 from clinicflow.payments.errors import GatewayDown, PayloadTooLarge, WebhookRejected
 from clinicflow.payments.gateway_events.schemas import WebhookOut
@@ -22,14 +22,16 @@ _LIMIT = 1024 * 1024  # Stripe and PayPal events are a few KB
 router = APIRouter(tags=["webhooks"])
 WebhooksDep = Annotated[WebhookProcessor, Depends(provided(WebhookProcessor))]
 
-SIGNED_BY_GATEWAY = errors(WebhookRejected, PayloadTooLarge, GatewayDown)
+SIGNED_BY_GATEWAY = (WebhookRejected, PayloadTooLarge, GatewayDown)
 
 
 @router.post(
     STRIPE,
-    operation_id="receiveStripeEvent",
-    summary="A Stripe event about a payment (signed by Stripe)",
-    responses=SIGNED_BY_GATEWAY,
+    **documented(
+        "receiveStripeEvent",
+        "A Stripe event about a payment (signed by Stripe)",
+        *SIGNED_BY_GATEWAY,
+    ),
 )
 async def stripe_webhook(webhooks: WebhooksDep, request: Request) -> WebhookOut:
     return await _receive(webhooks, request, "stripe")
@@ -37,9 +39,11 @@ async def stripe_webhook(webhooks: WebhooksDep, request: Request) -> WebhookOut:
 
 @router.post(
     PAYPAL,
-    operation_id="receivePaypalEvent",
-    summary="A PayPal event about a payment (verified with PayPal)",
-    responses=SIGNED_BY_GATEWAY,
+    **documented(
+        "receivePaypalEvent",
+        "A PayPal event about a payment (verified with PayPal)",
+        *SIGNED_BY_GATEWAY,
+    ),
 )
 async def paypal_webhook(webhooks: WebhooksDep, request: Request) -> WebhookOut:
     return await _receive(webhooks, request, "paypal")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from clinicflow.catalog.api import CatalogDep
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.request_input import Day
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.ledger.schemas import RevenueOut, RevenueRowOut
@@ -20,9 +20,7 @@ RevenueDep = Annotated[RevenueReader, Depends(provided(RevenueReader))]
 
 @router.get(
     "/payments/revenue",
-    operation_id="getRevenue",
-    summary="Revenue per day and service over a range of days",
-    responses=errors(*SIGNED_IN),
+    **documented("getRevenue", "Revenue per day and service over a range of days", *SIGNED_IN),
 )
 async def revenue(
     reader: RevenueDep,

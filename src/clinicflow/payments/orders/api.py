@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.checkout.schemas import CheckoutOut
 from clinicflow.payments.errors import (
@@ -26,9 +26,7 @@ OrdersDep = Annotated[OrderService, Depends(provided(OrderService))]
 
 @router.get(
     "/payments/{payment_id}",
-    operation_id="getPayment",
-    summary="Read a payment",
-    responses=errors(*SIGNED_IN, PaymentNotFound),
+    **documented("getPayment", "Read a payment", *SIGNED_IN, PaymentNotFound),
 )
 async def get_payment(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await orders.get(actor, payment_id))
@@ -36,9 +34,14 @@ async def get_payment(orders: OrdersDep, actor: CurrentActor, payment_id: str) -
 
 @router.post(
     "/payments/{payment_id}/method",
-    operation_id="choosePaymentMethod",
-    summary="Pay a pending payment another way (e.g. at the desk)",
-    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
+    **documented(
+        "choosePaymentMethod",
+        "Pay a pending payment another way (e.g. at the desk)",
+        *SIGNED_IN,
+        PaymentNotFound,
+        PaymentStateConflict,
+        *GATEWAY,
+    ),
 )
 async def pay_with(
     orders: OrdersDep, actor: CurrentActor, payment_id: str, body: MethodIn
@@ -49,9 +52,14 @@ async def pay_with(
 
 @router.post(
     "/payments/{payment_id}/capture",
-    operation_id="capturePayment",
-    summary="Take the money of an authorized payment",
-    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, *GATEWAY),
+    **documented(
+        "capturePayment",
+        "Take the money of an authorized payment",
+        *SIGNED_IN,
+        PaymentNotFound,
+        PaymentStateConflict,
+        *GATEWAY,
+    ),
 )
 async def capture(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await orders.capture(actor, payment_id))
@@ -59,9 +67,14 @@ async def capture(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> Pa
 
 @router.post(
     "/payments/{payment_id}/cancel",
-    operation_id="cancelPayment",
-    summary="Cancel a payment not yet taken",
-    responses=errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict, GatewayDown),
+    **documented(
+        "cancelPayment",
+        "Cancel a payment not yet taken",
+        *SIGNED_IN,
+        PaymentNotFound,
+        PaymentStateConflict,
+        GatewayDown,
+    ),
 )
 async def cancel(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await orders.cancel(actor, payment_id))
@@ -69,9 +82,13 @@ async def cancel(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> Pay
 
 @router.post(
     "/payments/{payment_id}/sync",
-    operation_id="syncPayment",
-    summary="Ask the payment gateway for a payment's current state",
-    responses=errors(*SIGNED_IN, PaymentNotFound, GatewayDown),
+    **documented(
+        "syncPayment",
+        "Ask the payment gateway for a payment's current state",
+        *SIGNED_IN,
+        PaymentNotFound,
+        GatewayDown,
+    ),
 )
 async def sync(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await orders.sync(actor, payment_id))
@@ -79,9 +96,13 @@ async def sync(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> Payme
 
 @router.patch(
     "/payments/{payment_id}/codes",
-    operation_id="setBillingCodes",
-    summary="Set the billing codes (CPT, ICD-10) of a payment's visits",
-    responses=errors(*SIGNED_IN, PaymentNotFound, InvalidCodes),
+    **documented(
+        "setBillingCodes",
+        "Set the billing codes (CPT, ICD-10) of a payment's visits",
+        *SIGNED_IN,
+        PaymentNotFound,
+        InvalidCodes,
+    ),
 )
 async def codes(
     orders: OrdersDep, actor: CurrentActor, payment_id: str, body: CodesIn

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from clinicflow.infra.error_responses import errors
+from clinicflow.infra.error_responses import documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.domain.quotes import quote_json
 from clinicflow.payments.errors import PRICING
@@ -20,9 +20,12 @@ QuotesDep = Annotated[QuoteService, Depends(provided(QuoteService))]
 
 @router.post(
     "/quotes",
-    operation_id="quotePrice",
-    summary="Price visits and packages, with promotions and credits, before paying",
-    responses=errors(Forbidden, *PRICING),
+    **documented(
+        "quotePrice",
+        "Price visits and packages, with promotions and credits, before paying",
+        Forbidden,
+        *PRICING,
+    ),
 )
 async def quote(quotes: QuotesDep, actor: CurrentActor, body: QuoteIn) -> QuoteOut:
     q = await quotes.quote(actor, body.lines(), body.promo_code, body.patient_id, body.use_credits)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.errors import PaymentNotFound, PaymentStateConflict
 from clinicflow.payments.receipts.service import ReceiptService
@@ -27,12 +27,14 @@ TEMPLATES = Path(__file__).parent / "templates"
 @router.get(
     "/payments/{payment_id}/receipt",
     response_class=HTMLResponse,
-    operation_id="getReceipt",
-    summary="A paid payment's receipt, as HTML or PDF",
-    responses={
-        200: {"content": {"text/html": {}, PDF: {}}},
-        **errors(*SIGNED_IN, PaymentNotFound, PaymentStateConflict),
-    },
+    **documented(
+        "getReceipt",
+        "A paid payment's receipt, as HTML or PDF",
+        *SIGNED_IN,
+        PaymentNotFound,
+        PaymentStateConflict,
+        responses={200: {"content": {"text/html": {}, PDF: {}}}},
+    ),
 )
 async def receipt(
     receipts: ReceiptsDep,

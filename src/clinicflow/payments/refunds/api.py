@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.domain.errors import CreditNotReturnable, InvalidRefundOverride
 from clinicflow.payments.errors import (
@@ -28,10 +28,9 @@ RefundsDep = Annotated[RefundService, Depends(provided(RefundService))]
 
 @router.post(
     "/payments/{payment_id}/refunds",
-    status_code=201,
-    operation_id="refundPayment",
-    summary="Refund a payment, or one visit of it, by the cancellation policy",
-    responses=errors(
+    **documented(
+        "refundPayment",
+        "Refund a payment, or one visit of it, by the cancellation policy",
         *SIGNED_IN,
         PaymentNotFound,
         InvalidRequest,
@@ -42,6 +41,7 @@ RefundsDep = Annotated[RefundService, Depends(provided(RefundService))]
         GatewayDown,
         IdempotencyKeyReused,
         IdempotencyKeyInUse,
+        status_code=201,
     ),
 )
 async def refund(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from clinicflow.catalog.api import CatalogDep
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor
 from clinicflow.waitlist.conversions.schemas import ClaimIn, ConvertOut, WaitlistBookingOut
 from clinicflow.waitlist.entries.api import WaitlistDep
@@ -27,11 +27,16 @@ Token = Annotated[str, Query(min_length=1, max_length=128, description="the link
 
 @router.post(
     "/v1/waitlist/{entry_id}/convert",
-    status_code=201,
-    operation_id="convertWaitlistEntry",
-    summary="Book a visit for a waitlist entry (staff)",
-    responses=errors(
-        *SIGNED_IN, EntryNotFound, EntryClosed, LinkClosed, InvalidEntry, also=BOOKING_REFUSALS
+    **documented(
+        "convertWaitlistEntry",
+        "Book a visit for a waitlist entry (staff)",
+        *SIGNED_IN,
+        EntryNotFound,
+        EntryClosed,
+        LinkClosed,
+        InvalidEntry,
+        also=BOOKING_REFUSALS,
+        status_code=201,
     ),
 )
 async def convert(

@@ -8,9 +8,12 @@
 | stats   | admin, front desk, analyst             | aggregates only, no PHI                  |
 | launch  | admin                                  | makes a service bookable, invites waves  |
 | convert | admin, front desk                      | an entry to a patient and a booking      |
+| own     | a signed-in patient                    | their own entries (by their record's     |
+|         |                                        | contact details), never anyone else's    |
 
 The person's own entry is reached by its private token, not by a role: holding the token is
-the permission (see docs/waitlist.md). API clients have no waitlist scope yet, so only join.
+the permission (see docs/waitlist.md). A signed-in patient also sees their own entries, read
+only, in their area. API clients have no waitlist scope yet, so only join.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Need(Enum):
     STATS = "stats"
     LAUNCH = "launch"
     CONVERT = "convert"
+    OWN = "own"
 
 
 _ROLES: dict[Need, frozenset[Role] | None] = {
@@ -36,6 +40,7 @@ _ROLES: dict[Need, frozenset[Role] | None] = {
     Need.STATS: frozenset({Role.ADMIN, Role.FRONT_DESK, Role.ANALYST}),
     Need.LAUNCH: frozenset({Role.ADMIN}),
     Need.CONVERT: frozenset({Role.ADMIN, Role.FRONT_DESK}),
+    Need.OWN: frozenset({Role.PATIENT}),
 }
 
 
@@ -43,4 +48,6 @@ def role_may(actor: Actor, need: Need) -> bool:
     roles = _ROLES[need]
     if roles is None:
         return True
+    if need is Need.OWN:  # a patient signed in by link, and only as themselves
+        return actor.kind == "patient" and actor.role in roles and actor.patient_id is not None
     return actor.kind == "user" and actor.role in roles

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.waitlist.domain.states import STATUSES
 from clinicflow.waitlist.entries.schemas import (
@@ -36,10 +36,13 @@ WaitlistDep = Annotated[Waitlist, Depends(provided(Waitlist))]
 
 @router.post(
     "",
-    status_code=201,
-    operation_id="joinWaitlist",
-    summary="Join a service's waitlist",
-    responses={200: {"description": "already on this list"}, **errors(InvalidEntry)},
+    **documented(
+        "joinWaitlist",
+        "Join a service's waitlist",
+        InvalidEntry,
+        responses={200: {"description": "already on this list"}},
+        status_code=201,
+    ),
 )
 async def join(
     waitlist: WaitlistDep,
@@ -59,9 +62,9 @@ async def join(
 
 @router.get(
     "",
-    operation_id="listWaitlistEntries",
-    summary="List waitlist entries, best match first",
-    responses=errors(*SIGNED_IN, InvalidEntry),
+    **documented(
+        "listWaitlistEntries", "List waitlist entries, best match first", *SIGNED_IN, InvalidEntry
+    ),
 )
 async def entries(
     waitlist: WaitlistDep,
@@ -77,9 +80,9 @@ async def entries(
 
 @router.get(
     "/mine",
-    operation_id="getMyWaitlistEntry",
-    summary="Where the holder of a waitlist token stands",
-    responses=errors(EntryNotFound),
+    **documented(
+        "getMyWaitlistEntry", "Where the holder of a waitlist token stands", EntryNotFound
+    ),
 )
 async def mine(waitlist: WaitlistDep, token: Token) -> StatusOut:
     return status_out(await waitlist.entries.by_token(token))
@@ -87,9 +90,13 @@ async def mine(waitlist: WaitlistDep, token: Token) -> StatusOut:
 
 @router.patch(
     "/mine",
-    operation_id="changeMyWaitlistEntry",
-    summary="Change one's own waitlist preferences (by token)",
-    responses=errors(EntryNotFound, InvalidEntry, EntryClosed),
+    **documented(
+        "changeMyWaitlistEntry",
+        "Change one's own waitlist preferences (by token)",
+        EntryNotFound,
+        InvalidEntry,
+        EntryClosed,
+    ),
 )
 async def change_mine(
     waitlist: WaitlistDep, actor: CurrentActor, token: Token, body: PreferencesIn
@@ -100,9 +107,9 @@ async def change_mine(
 
 @router.delete(
     "/mine",
-    operation_id="withdrawMyWaitlistEntry",
-    summary="Leave a waitlist (by token)",
-    responses=errors(EntryNotFound, EntryClosed),
+    **documented(
+        "withdrawMyWaitlistEntry", "Leave a waitlist (by token)", EntryNotFound, EntryClosed
+    ),
 )
 async def withdraw_mine(waitlist: WaitlistDep, actor: CurrentActor, token: Token) -> StatusOut:
     return status_out(await waitlist.entries.withdraw_by_token(actor, token))
@@ -110,9 +117,14 @@ async def withdraw_mine(waitlist: WaitlistDep, actor: CurrentActor, token: Token
 
 @router.patch(
     "/{entry_id}",
-    operation_id="changeWaitlistEntry",
-    summary="Change a waitlist entry's preferences",
-    responses=errors(*SIGNED_IN, EntryNotFound, InvalidEntry, EntryClosed),
+    **documented(
+        "changeWaitlistEntry",
+        "Change a waitlist entry's preferences",
+        *SIGNED_IN,
+        EntryNotFound,
+        InvalidEntry,
+        EntryClosed,
+    ),
 )
 async def change(
     waitlist: WaitlistDep, actor: CurrentActor, entry_id: str, body: PreferencesIn
@@ -123,9 +135,13 @@ async def change(
 
 @router.delete(
     "/{entry_id}",
-    operation_id="withdrawWaitlistEntry",
-    summary="Take an entry off a waitlist",
-    responses=errors(*SIGNED_IN, EntryNotFound, EntryClosed),
+    **documented(
+        "withdrawWaitlistEntry",
+        "Take an entry off a waitlist",
+        *SIGNED_IN,
+        EntryNotFound,
+        EntryClosed,
+    ),
 )
 async def withdraw(
     waitlist: WaitlistDep,

@@ -33,6 +33,14 @@ class EntryRepository(Protocol):
         decides: family members often share a phone (the patients' rule too)."""
         ...
 
+    async def of_person(
+        self, patient_id: str, email_bidx: str | None, phone_bidx: str | None
+    ) -> list[Entry]:
+        """Every entry, in any status, of this person: linked to `patient_id` (joined signed
+        in, or converted), or joined with their email (with an email, only the email decides,
+        as in `find_open`), and not linked to another patient. Newest first."""
+        ...
+
     async def get(self, entry_id: str, *, lock: bool = False) -> Entry | None: ...
 
     async def by_token(self, token_hash: str, *, lock: bool = False) -> Entry | None: ...

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, RowMapping, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -56,6 +56,17 @@ class SqlEntries:
         )
         row = (await self._conn.execute(query)).mappings().first()
         return None if row is None else entry_of(row)
+
+    async def of_person(
+        self, patient_id: str, email_bidx: str | None, phone_bidx: str | None
+    ) -> list[Entry]:
+        theirs: list[ColumnElement[bool]] = [e.patient_id == patient_id]
+        if email_bidx:
+            theirs.append(and_(e.email_bidx == email_bidx, e.patient_id.is_(None)))
+        elif phone_bidx:
+            theirs.append(and_(e.phone_bidx == phone_bidx, e.patient_id.is_(None)))
+        query = select(entries).where(or_(*theirs)).order_by(e.joined_at.desc(), e.id)
+        return [entry_of(r) for r in (await self._conn.execute(query)).mappings()]
 
     async def get(self, entry_id: str, *, lock: bool = False) -> Entry | None:
         return await self._one(e.id == entry_id, lock)

@@ -2,7 +2,8 @@
 staff list; and the records launch waves, offers and nurture feed (engagement, stages).
 
 Each change runs in one unit of work with its audit rows and its outbox event. The person's
-own entry is reached by its private token; staff reach any entry by id.
+own entry is reached by its private token; staff reach any entry by id; a signed-in patient
+sees their own entries (`of_patient`), found by the contact details of their record.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.zips import distance_miles
 from clinicflow.waitlist.entries.commands import JoinRequest, Preferences
 from clinicflow.waitlist.entries.ports import AlreadyListed, EntryChanges, EntryRepository
-from clinicflow.waitlist.entries.views import EntryList, EntryView, JoinResult, PublicView
+from clinicflow.waitlist.entries.views import (
+    EntryList,
+    EntryView,
+    JoinResult,
+    OwnEntry,
+    PublicView,
+)
 from clinicflow.waitlist.errors import (
     EntryClosed,
     EntryNotFound,
@@ -160,6 +167,28 @@ class EntryService:
                 raise no_such_link("message")
             standing = await standing_of(uow.entries, entry, self.clock.now(), self.policy)
         return self.public(entry, standing)
+
+    async def of_patient(
+        self, actor: Actor, email: str | None, phone: str | None
+    ) -> list[OwnEntry]:
+        """The signed-in patient's own entries, newest first, each with the standing its
+        token shows: those linked to them (joined signed in, or converted) and those joined
+        with `email` and `phone` — normalized, and taken by the caller from the patient's own
+        record, never from the request (with an email, only the email decides, as for a
+        repeat join). An entry linked to another patient is never shown. Only a patient
+        actor may ask, for themselves; each entry shown is an audited read."""
+        await self.guard.require(actor, Need.OWN)
+        patient_id = str(actor.patient_id)  # the guard let only a signed-in patient through
+        email_bidx = self.cipher.index(email, "email")
+        phone_bidx = self.cipher.index(phone, "phone")
+        now = self.clock.now()
+        async with self.uow.reading() as uow:
+            found = await uow.entries.of_person(patient_id, email_bidx, phone_bidx)
+            stand = [await standing_of(uow.entries, r, now, self.policy) for r in found]
+        if found:
+            await self.guard.record_alone(actor, "read", [access(r) for r in found])
+        pairs = zip(found, stand, strict=True)
+        return [OwnEntry(r.id, self.public(r, s), r.changeable) for r, s in pairs]
 
     async def listed(
         self,

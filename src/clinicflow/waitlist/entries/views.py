@@ -24,6 +24,17 @@ class PublicView:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnEntry:
+    """One of a signed-in patient's entries, for their area: where it stands (what its
+    token shows) and whether it is still open (on the list, invited or offered), so that its
+    preferences may change or the person may leave. Those go by the entry's private link."""
+
+    id: str
+    view: PublicView
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
 class JoinResult:
     id: str
     view: PublicView

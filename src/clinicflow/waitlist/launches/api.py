@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime
 
 from clinicflow.catalog.api import CatalogDep
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor
 from clinicflow.waitlist.conversions.api import BOOKING_REFUSALS, Token
 from clinicflow.waitlist.conversions.schemas import ClaimIn, ClaimOut
@@ -26,10 +26,15 @@ router = APIRouter(tags=["waitlist"])
 
 @router.post(
     "/v1/services/{key}/launch",
-    status_code=201,
-    operation_id="launchService",
-    summary="Open a waitlisted service for booking and invite its waitlist",
-    responses=errors(*SIGNED_IN, InvalidEntry, ServiceNotReady, AlreadyLive),
+    **documented(
+        "launchService",
+        "Open a waitlisted service for booking and invite its waitlist",
+        *SIGNED_IN,
+        InvalidEntry,
+        ServiceNotReady,
+        AlreadyLive,
+        status_code=201,
+    ),
 )
 async def launch(
     waitlist: WaitlistDep, catalog: CatalogDep, actor: CurrentActor, key: str
@@ -39,9 +44,13 @@ async def launch(
 
 @router.get(
     "/v1/waitlist/invitations",
-    operation_id="getInvitation",
-    summary="A launch invitation and the slots it may book",
-    responses=errors(LinkNotFound, LinkClosed, InvalidEntry),
+    **documented(
+        "getInvitation",
+        "A launch invitation and the slots it may book",
+        LinkNotFound,
+        LinkClosed,
+        InvalidEntry,
+    ),
 )
 async def invitation(
     waitlist: WaitlistDep,
@@ -56,10 +65,15 @@ async def invitation(
 
 @router.post(
     "/v1/waitlist/invitations/claim",
-    status_code=201,
-    operation_id="claimInvitation",
-    summary="Book a visit with a launch invitation",
-    responses=errors(LinkNotFound, LinkClosed, InvalidEntry, also=BOOKING_REFUSALS),
+    **documented(
+        "claimInvitation",
+        "Book a visit with a launch invitation",
+        LinkNotFound,
+        LinkClosed,
+        InvalidEntry,
+        also=BOOKING_REFUSALS,
+        status_code=201,
+    ),
 )
 async def claim_invitation(
     waitlist: WaitlistDep, catalog: CatalogDep, actor: CurrentActor, token: Token, body: ClaimIn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from clinicflow.infra.error_responses import errors
+from clinicflow.infra.error_responses import documented
 from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.waitlist.errors import LinkNotFound
 from clinicflow.waitlist.nurture.schemas import ClickOut
@@ -14,9 +14,9 @@ router = APIRouter(tags=["waitlist"])
 
 @router.get(
     "/v1/waitlist/t/{token}",
-    operation_id="followTrackedLink",
-    summary="Record a click on a link in a waitlist message",
-    responses=errors(LinkNotFound),
+    **documented(
+        "followTrackedLink", "Record a click on a link in a waitlist message", LinkNotFound
+    ),
 )
 async def tracked(waitlist: WaitlistDep, token: str) -> ClickOut:
     return ClickOut.of(await waitlist.nurture.click(token))

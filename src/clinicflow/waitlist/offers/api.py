@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from clinicflow.catalog.api import CatalogDep
-from clinicflow.infra.error_responses import errors
+from clinicflow.infra.error_responses import documented
 from clinicflow.infra.web import CurrentActor
 from clinicflow.waitlist.conversions.api import BOOKING_REFUSALS, Token
 from clinicflow.waitlist.conversions.schemas import ClaimOut
@@ -19,9 +19,9 @@ router = APIRouter(tags=["waitlist"])
 
 @router.get(
     "/v1/waitlist/offers",
-    operation_id="getOffer",
-    summary="A freed slot offered to someone on the waitlist",
-    responses=errors(LinkNotFound, LinkClosed),
+    **documented(
+        "getOffer", "A freed slot offered to someone on the waitlist", LinkNotFound, LinkClosed
+    ),
 )
 async def offer(waitlist: WaitlistDep, catalog: CatalogDep, token: Token) -> OfferOut:
     return OfferOut.of(await waitlist.offers.view(token), catalog.clinic.tz)
@@ -29,10 +29,14 @@ async def offer(waitlist: WaitlistDep, catalog: CatalogDep, token: Token) -> Off
 
 @router.post(
     "/v1/waitlist/offers/claim",
-    status_code=201,
-    operation_id="claimOffer",
-    summary="Book the offered slot",
-    responses=errors(LinkNotFound, LinkClosed, also=BOOKING_REFUSALS),
+    **documented(
+        "claimOffer",
+        "Book the offered slot",
+        LinkNotFound,
+        LinkClosed,
+        also=BOOKING_REFUSALS,
+        status_code=201,
+    ),
 )
 async def claim_offer(
     waitlist: WaitlistDep, catalog: CatalogDep, actor: CurrentActor, token: Token

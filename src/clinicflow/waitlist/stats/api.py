@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from clinicflow.infra.error_responses import SIGNED_IN, errors
+from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor
 from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.waitlist.errors import InvalidEntry
@@ -17,9 +17,12 @@ router = APIRouter(prefix="/v1/waitlist", tags=["waitlist"])
 
 @router.get(
     "/stats",
-    operation_id="getWaitlistStats",
-    summary="Waitlist sizes, sources and conversions, week by week",
-    responses=errors(*SIGNED_IN, InvalidEntry),
+    **documented(
+        "getWaitlistStats",
+        "Waitlist sizes, sources and conversions, week by week",
+        *SIGNED_IN,
+        InvalidEntry,
+    ),
 )
 async def stats(
     waitlist: WaitlistDep,
