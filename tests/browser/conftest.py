@@ -4,7 +4,7 @@ The settings here send email to `smtp`; the `container` over them is tests/conft
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,9 @@ from support.fake_smtp import FakeSmtpRelay
 
 
 @pytest.fixture
-def smtp() -> Iterator[FakeSmtpRelay]:
-    relay = FakeSmtpRelay()
-    relay.start()
-    yield relay
-    relay.stop()
+def smtp(smtp_server: FakeSmtpRelay) -> FakeSmtpRelay:
+    """The mail server the app sends to: support/notifications.py's, on loopback."""
+    return smtp_server
 
 
 @pytest.fixture

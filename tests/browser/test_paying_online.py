@@ -21,7 +21,6 @@ from clinicflow.settings import Settings
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
 from support.fake_stripe import FakeStripe
-from support.payment_servers import http as http
 from support.payment_servers import stripe_server as stripe_server
 
 ALT_MED = "section[aria-labelledby='svc-alternative_medicine']"
@@ -36,7 +35,7 @@ def settings(settings: Settings, stripe_server: FakeStripe) -> Settings:
 
 @pytest.fixture
 def provider_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
-    return http  # the payments tests' client for the fakes on loopback
+    return http  # support/fake_vendor.py's client for the fakes on loopback
 
 
 async def _orders_of(container: Container, booking_id: str) -> list[tuple[str, str | None]]:

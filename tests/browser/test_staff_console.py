@@ -20,7 +20,15 @@ from clinicflow.shared.actor import Actor, Role
 from support.app import PASSWORD
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
-from support.staff_console import TODAY_2PM, TODAY_3PM, booked, sign_in, staff, status_of
+from support.staff_console import (
+    TODAY_2PM,
+    TODAY_3PM,
+    booked,
+    launch,
+    sign_in,
+    staff,
+    status_of,
+)
 from support.waitlist import launchable, person
 
 NAMES = ("Ana", "Quill", "Ben", "Ortiz", "Wren", "Halloway")
@@ -164,12 +172,7 @@ async def test_an_admin_launches_a_service_from_the_waitlist_page_and_the_invita
     assert "Wren1 Halloway" in await rows.nth(1).inner_text()
     await assert_accessible(page)
 
-    await page.get_by_role("button", name="Launch Counseling").click()
-    notice = page.get_by_role("status")
-    await notice.wait_for()
-    assert "Counseling is launched and bookable. 2 invitations sent." in await notice.inner_text()
-    assert await page.get_by_role("button", name="Launch Counseling").count() == 0
-    await assert_accessible(page)
+    await launch(page, "Counseling", "2 invitations")
 
     mail = await _invitations(smtp, {"wren1@example.org", "wren2@example.org"})
     assert all("Counseling" in text for text in mail.values())

@@ -26,8 +26,8 @@ from clinicflow.settings import Settings
 from clinicflow.waitlist.tables import entries
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
-from support.staff_console import sign_in, staff
-from support.waitlist import launchable
+from support.staff_console import launch, sign_in, staff
+from support.waitlist import book_from_invitation, launchable
 
 EMAIL = "wren.halloway@example.org"
 COUNSELING = "section[aria-labelledby='svc-counseling']"
@@ -79,12 +79,7 @@ async def _launch(browser: Browser, site: str, container: Container) -> None:
     await console.wait_for_url(re.compile(r"service=counseling"))
     assert "Wren Halloway" in await console.locator("main table tbody").inner_text()
     await assert_accessible(console)
-    await console.get_by_role("button", name="Launch Counseling").click()
-    notice = console.get_by_role("status")
-    await notice.wait_for()
-    assert "Counseling is launched and bookable. 1 invitation sent." in await notice.inner_text()
-    assert await console.get_by_role("button", name="Launch Counseling").count() == 0
-    await assert_accessible(console)
+    await launch(console, "Counseling", "1 invitation")
     await console.context.close()
 
 
@@ -92,16 +87,7 @@ async def _book_from_invitation(page: Page, site: str, smtp: FakeSmtpRelay) -> d
     [*_, mail] = await smtp.mail(EMAIL, having="/waitlist/invitations?token=")
     found = INVITATION.search(mail)
     assert found, mail
-    await page.goto(_on_site(site, found.group(0)))
-    await page.get_by_role("heading", name="Counseling: book your first visit").wait_for()
-    await assert_accessible(page)
-    slot = page.locator("form.week button[name=start]").first
-    start = datetime.fromisoformat(str(await slot.get_attribute("value")))
-    await slot.click()
-    await page.wait_for_url(re.compile(r"/book/done/"))
-    assert await page.get_by_role("heading", level=1).inner_text() == "You are booked"
-    await assert_accessible(page)
-    return start
+    return await book_from_invitation(page, _on_site(site, found.group(0)))
 
 
 async def _sign_in_by_link(page: Page, site: str, smtp: FakeSmtpRelay) -> None:

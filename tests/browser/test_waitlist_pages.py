@@ -6,7 +6,7 @@ that books a first visit. axe finds nothing serious on any page or state on the 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from support.browser import assert_accessible
 from support.fake_smtp import FakeSmtpRelay
-from support.waitlist import launchable
+from support.waitlist import book_from_invitation, launchable
 
 COUNSELING = "section[aria-labelledby='svc-counseling']"
 ADMIN = Actor(kind="user", id="admin-browser", role=Role.ADMIN)
@@ -82,15 +82,7 @@ async def test_joining_shows_score_and_place_and_the_invitation_link_books(
     assert launched.wave.invited == 1
 
     link = await _invitation_link(smtp, "wren@example.org")
-    await page.goto(link.replace(public, site))
-    await page.get_by_role("heading", name="Counseling: book your first visit").wait_for()
-    await assert_accessible(page)
-    slot = page.locator("form.week button[name=start]").first
-    start = datetime.fromisoformat(str(await slot.get_attribute("value")))
-    await slot.click()
-    await page.wait_for_url(re.compile(r"/book/done/"))
-    assert await page.get_by_role("heading", level=1).inner_text() == "You are booked"
-    await assert_accessible(page)
+    start = await book_from_invitation(page, link.replace(public, site))
 
     async with container.db.read() as conn:
         rows = await conn.execute(

@@ -25,7 +25,6 @@ from support.fake_paypal_webhooks import WEBHOOK_ID
 from support.fake_paypal_wire import CHECKOUT
 from support.fake_stripe import FakeStripe
 from support.pages import TOKEN
-from support.payment_servers import http as http
 from support.payment_servers import paypal_server as paypal_server
 from support.payment_servers import stripe_server as stripe_server
 
@@ -68,7 +67,7 @@ def settings(
 
 @pytest.fixture
 def provider_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
-    return http  # the payments tests' client for the fakes on loopback
+    return http  # support/fake_vendor.py's client for the fakes on loopback
 
 
 @pytest.fixture

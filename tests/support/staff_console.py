@@ -1,6 +1,7 @@
 """Shared parts of the staff console's tests: staff accounts (an admin's authenticator code
-from the secret it was enrolled with) and signing them in on the console's page, visits
-booked as the booking site books them, and what the database holds of them."""
+from the secret it was enrolled with) and signing them in on the console's page, launching a
+service there, visits booked as the booking site books them, and what the database holds of
+them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from clinicflow.infra.audit_tables import audit_log, audit_pending
 from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import ANONYMOUS
 from support.app import PASSWORD
+from support.browser import assert_accessible
 
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic (tests/conftest.py NOW); check-in
 # opens 12 hours before a visit, so this afternoon's visits may be checked in already.
@@ -61,6 +63,19 @@ async def sign_in(page: Page, site: str, container: Container, who: Staff) -> No
         await page.fill("#f-totp_code", code)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(re.compile(r"/staff/(calendar|waitlist)"))
+
+
+async def launch(page: Page, service: str, invitations: str) -> None:
+    """Presses `service`'s launch button on the console's waitlist page: the notice says it
+    is launched and how many `invitations` went out ("2 invitations"), the button is gone,
+    and axe finds nothing serious."""
+    await page.get_by_role("button", name=f"Launch {service}").click()
+    notice = page.get_by_role("status")
+    await notice.wait_for()
+    said = f"{service} is launched and bookable. {invitations} sent."
+    assert said in await notice.inner_text()
+    assert await page.get_by_role("button", name=f"Launch {service}").count() == 0
+    await assert_accessible(page)
 
 
 async def booked(

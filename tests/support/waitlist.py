@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from playwright.async_api import Page
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.outbox import outbox
 from clinicflow.settings import Settings
+from support.browser import assert_accessible
 
 ROOT = Path(__file__).resolve().parents[2]
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic. Counseling needs a day's notice
@@ -49,6 +52,22 @@ def launchable(settings: Settings, tmp_path: Path) -> Settings:
     """`settings` over `clinic_yaml`: counseling with its durations and prices decided, so
     an admin may launch it."""
     return settings.model_copy(update={"config_path": clinic_yaml(tmp_path)})
+
+
+async def book_from_invitation(page: Page, url: str) -> datetime:
+    """Opens an invitation's page (`url`, on the served site) in the browser and books its
+    first open time: the confirmation shows, axe finds nothing serious on either page. The
+    time booked."""
+    await page.goto(url)
+    await page.get_by_role("heading", name="Counseling: book your first visit").wait_for()
+    await assert_accessible(page)
+    slot = page.locator("form.week button[name=start]").first
+    start = datetime.fromisoformat(str(await slot.get_attribute("value")))
+    await slot.click()
+    await page.wait_for_url(re.compile(r"/book/done/"))
+    assert await page.get_by_role("heading", level=1).inner_text() == "You are booked"
+    await assert_accessible(page)
+    return start
 
 
 def person(n: int, service: str = "counseling", **over: Any) -> dict[str, Any]:
