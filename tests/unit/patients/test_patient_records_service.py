@@ -5,6 +5,7 @@ both databases in tests/integration/test_patients_api.py."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -376,7 +377,7 @@ async def test_a_record_is_not_merged_into_itself_nor_twice(
     with pytest.raises(InvalidRequest, match="cannot be merged into itself"):
         await service.merge(FRONT_DESK, keep.id, keep.id)
     await service.merge(FRONT_DESK, dup.id, keep.id)
-    before = world.store.copy()
+    before = copy.deepcopy(world.store)
     for source, target in ((dup.id, keep.id), (keep.id, dup.id)):
         with pytest.raises(PatientMerged):
             await service.merge(FRONT_DESK, source, target)
@@ -391,7 +392,7 @@ async def test_records_with_overlapping_visits_are_not_merged_and_nothing_moves(
     dup = await make(service, email="dup@example.org")
     world.visit(dup.id, NOW + timedelta(days=1), booking_id="d1")
     world.store.overlapping.add(frozenset((keep.id, dup.id)))
-    before = world.store.copy()
+    before = copy.deepcopy(world.store)
     audited = list(world.ledger.audited)
     with pytest.raises(MergeConflict):
         await service.merge(FRONT_DESK, dup.id, keep.id)
