@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.web.security import CSP, CSRF_FIELD
+from support.web_policy import INLINE
 
 WEEK = "/book?service=alternative_medicine&visit_type=initial&duration=20"
 TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"')
@@ -65,15 +66,6 @@ async def test_the_same_form_with_its_token_holds_the_slot(
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/book/hold/")
     assert await _held(container) == 1
-
-
-INLINE = [
-    re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # a script without src
-    re.compile(r"<[^>]+\son[a-z]+\s*=", re.I),  # onclick= and the like
-    re.compile(r"<[^>]+\sstyle\s*=", re.I),  # style attributes
-    re.compile(r"<style", re.I),
-    re.compile(r"(src|href)=\"(https?:)?//", re.I),  # anything from another origin
-]
 
 
 async def test_every_page_has_the_policy_and_nothing_inline(client: httpx.AsyncClient) -> None:

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
-from test_web_security import INLINE  # the booking site's patterns: nothing inline
 
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
@@ -22,16 +21,7 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.web.security import CSP, CSRF_FIELD
 from support.app import PASSWORD
 from support.fake_stripe import FakeStripe
-from support.payments import (
-    PaidVisit,
-    api,
-    clinic,
-    paid,
-    pay,
-    pay_settings,
-    paypal_server,
-    stripe_server,
-)
+from support.payments import PaidVisit
 from support.staff_console import (
     TODAY_2PM,
     TODAY_3PM,
@@ -41,13 +31,11 @@ from support.staff_console import (
     staff,
     status_of,
 )
+from support.web_policy import INLINE  # the booking site's patterns: nothing inline
 
 TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([0-9a-f]+)"')
 NOT_FOUND = "there is nothing here, or nothing you may open"
 ADMIN = Actor(kind="user", id="test-admin", role=Role.ADMIN)
-
-# fixtures, imported for pytest
-__all__ = ["api", "clinic", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
 Browser = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
