@@ -57,6 +57,12 @@ async def make(service: PatientService, **over: Any) -> Patient:
     return await service.create(FRONT_DESK, changes(**{**ADA, **over}))
 
 
+async def make_pair(service: PatientService, **dup: Any) -> tuple[Patient, Patient]:
+    """Adaline's record, and a duplicate of it under dup@example.org (`dup`: what else differs)."""
+    keep = await make(service)
+    return keep, await make(service, **{"email": "dup@example.org", **dup})
+
+
 # -- create ---------------------------------------------------------------------------------
 
 
@@ -277,8 +283,7 @@ async def test_a_practitioner_changes_only_their_own_patients(
 
 
 async def test_a_merged_record_is_not_updated(service: PatientService, world: FakePatients) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     await service.merge(FRONT_DESK, dup.id, keep.id)
     with pytest.raises(PatientMerged) as refused:
         await service.update(FRONT_DESK, dup.id, changes(phone="+15125550100"))
@@ -349,8 +354,7 @@ async def test_a_merge_moves_everything_onto_the_survivor(
 async def test_the_survivor_keeps_its_own_consent_and_takes_a_legal_hold(
     service: PatientService, world: FakePatients
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org", contact_prefs={"email": False})
+    keep, dup = await make_pair(service, contact_prefs={"email": False})
     await service.set_legal_hold(ADMIN, dup.id, True, "litigation")
     survivor = await service.merge(FRONT_DESK, dup.id, keep.id)
     assert survivor.contact_prefs["email"]["opt_in"] is True
@@ -372,8 +376,7 @@ async def test_a_merged_record_is_found_by_its_email_no_more(
 async def test_a_record_is_not_merged_into_itself_nor_twice(
     service: PatientService, world: FakePatients
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     with pytest.raises(InvalidRequest, match="cannot be merged into itself"):
         await service.merge(FRONT_DESK, keep.id, keep.id)
     await service.merge(FRONT_DESK, dup.id, keep.id)
@@ -388,8 +391,7 @@ async def test_a_record_is_not_merged_into_itself_nor_twice(
 async def test_records_with_overlapping_visits_are_not_merged_and_nothing_moves(
     service: PatientService, world: FakePatients
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     world.visit(dup.id, NOW + timedelta(days=1), booking_id="d1")
     world.store.overlapping.add(frozenset((keep.id, dup.id)))
     before = copy.deepcopy(world.store)
@@ -406,8 +408,7 @@ async def test_records_with_overlapping_visits_are_not_merged_and_nothing_moves(
 async def test_only_the_desk_and_admins_merge(
     service: PatientService, world: FakePatients, actor: Any
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     with pytest.raises(Forbidden):
         await service.merge(actor, dup.id, keep.id)
     assert world.store.patients[dup.id].status == "active"
