@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -105,16 +105,7 @@ class FakeAppointments(OnTables[BookingStore]):
         )
 
     async def move(self, booking_id: str, times: SlotTimes, now: datetime) -> Appointment:
-        return self._change(
-            booking_id,
-            practitioner=times.practitioner,
-            duration_min=times.duration_min,
-            start_at=times.start_at,
-            end_at=times.end_at,
-            block_start=times.block_start,
-            block_end=times.block_end,
-            updated_at=now,
-        )
+        return self._change(booking_id, **asdict(times), updated_at=now)  # what SlotTimes holds
 
     async def set_status(self, booking_id: str, status: Status, now: datetime) -> Appointment:
         return self._change(booking_id, status=status.value, updated_at=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_tables import OnTables, Repository, TablesTransaction, over_tables
 from support.fake_uow import FakeFactory, Ledger
 
 
@@ -39,7 +39,4 @@ def fake_catalog(
     table: LaunchRows | None = None,
 ) -> tuple[FakeFactory[FakeCatalogUnitOfWork], LaunchRows, Ledger]:
     """A factory of catalog units of work over one in-memory table, and what they leave."""
-    rows = table if table is not None else LaunchRows()
-    ledger = Ledger()
-    factory = FakeFactory(lambda write: FakeCatalogUnitOfWork(ledger, rows, write=write))
-    return factory, rows, ledger
+    return over_tables(FakeCatalogUnitOfWork, table if table is not None else LaunchRows())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from clinicflow.flags.views import FlagView
-from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_tables import OnTables, Repository, TablesTransaction, over_tables
 from support.fake_uow import FakeFactory, Ledger
 
 
@@ -37,7 +37,4 @@ def fake_flags(
 ) -> tuple[FakeFactory[FakeFlagsUnitOfWork], FlagRows, Ledger]:
     """A factory of flags units of work over one in-memory table (pass one table to two
     factories for two replicas), and what they leave."""
-    rows = table if table is not None else FlagRows()
-    ledger = Ledger()
-    factory = FakeFactory(lambda write: FakeFlagsUnitOfWork(ledger, rows, write=write))
-    return factory, rows, ledger
+    return over_tables(FakeFlagsUnitOfWork, table if table is not None else FlagRows())

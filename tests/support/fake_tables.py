@@ -1,7 +1,7 @@
 """The parts every in-memory repository fake shares: a unit of work over a dataclass of
 tables (`TablesTransaction`) that puts the tables back on a rollback, repositories that read
-and write those tables (`OnTables`), and the unit of work's attribute that gives one
-(`Repository`)."""
+and write those tables (`OnTables`), the unit of work's attribute that gives one
+(`Repository`), and a factory of such units of work over one set of tables (`over_tables`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from clinicflow.infra.unit_of_work import TransactionClosed
-from support.fake_uow import FakeTransaction, Ledger
+from support.fake_uow import FakeFactory, FakeTransaction, Ledger
 
 T = TypeVar("T")
 R = TypeVar("R")
+U = TypeVar("U", bound=FakeTransaction)
 
 
 class OnTables(Generic[T]):
@@ -80,3 +81,10 @@ class Repository(Generic[T, R]):
             uow.repositories[self._name] = self._make(uow.tables)
         made: R = uow.repositories[self._name]  # type: ignore[assignment]
         return made
+
+
+def over_tables(make: Callable[..., U], tables: T) -> tuple[FakeFactory[U], T, Ledger]:
+    """A factory of units of work `make(ledger, tables, write=…)` over one set of tables, the
+    tables, and the ledger of what the committed ones left."""
+    ledger = Ledger()
+    return FakeFactory(lambda write: make(ledger, tables, write=write)), tables, ledger
