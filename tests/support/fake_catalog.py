@@ -35,8 +35,6 @@ class FakeCatalogUnitOfWork(TablesTransaction[LaunchRows]):
     launches = Repository(FakeLaunchRepository)
 
 
-def fake_catalog(
-    table: LaunchRows | None = None,
-) -> tuple[FakeFactory[FakeCatalogUnitOfWork], LaunchRows, Ledger]:
+def fake_catalog() -> tuple[FakeFactory[FakeCatalogUnitOfWork], LaunchRows, Ledger]:
     """A factory of catalog units of work over one in-memory table, and what they leave."""
-    return over_tables(FakeCatalogUnitOfWork, table if table is not None else LaunchRows())
+    return over_tables(FakeCatalogUnitOfWork, LaunchRows())

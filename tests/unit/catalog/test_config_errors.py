@@ -123,40 +123,79 @@ def test_unknown_service_offered_by_a_practitioner_is_refused(
     )
 
 
-def test_settings_for_an_unknown_service_are_refused(config: Config, tmp_path: Path) -> None:
-    config["service_settings"]["yoga"] = {"name": "Yoga"}
-    assert_refused(config, tmp_path, "service_settings.yoga", "unknown service 'yoga'")
+def _set(key: str, value: object) -> Callable[[Config], None]:
+    """The mistake of writing `value` at `key` (dotted; a number indexes a list)."""
+
+    def mistake(config: Config) -> None:
+        *parents, last = [int(k) if k.isdigit() else k for k in key.split(".")]
+        node = config
+        for k in parents:
+            node = node[k]
+        node[last] = value
+
+    return mistake
 
 
-def test_overlapping_hours_on_the_same_day_are_refused(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor1")["hours"]["mon"] = ["09:00-12:00", "11:30-17:00"]
-    assert_refused(
-        config,
-        tmp_path,
+# A value written where it does not belong: where the check names it, and what it says.
+MISTAKES = {
+    "settings-for-an-unknown-service": (
+        _set("service_settings.yoga", {"name": "Yoga"}),
+        "service_settings.yoga",
+        ["unknown service 'yoga'"],
+    ),
+    "overlapping-hours-on-the-same-day": (
+        _set("practitioners.doctor1.hours.mon", ["09:00-12:00", "11:30-17:00"]),
         "practitioners.doctor1.hours.mon[1]",
-        "11:30-17:00 overlaps 09:00-12:00",
-        "merge them or make them not overlap",
-    )
-
-
-def test_overlapping_hours_in_an_exception_are_refused(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor1")["exceptions"][1]["hours"] = ["10:00-12:00", "08:30-10:30"]
-    assert_refused(
-        config,
-        tmp_path,
+        ["11:30-17:00 overlaps 09:00-12:00", "merge them or make them not overlap"],
+    ),
+    "overlapping-hours-in-an-exception": (
+        _set("practitioners.doctor1.exceptions.1.hours", ["10:00-12:00", "08:30-10:30"]),
         "practitioners.doctor1.exceptions[1].hours[1]",
-        "08:30-10:30 overlaps 10:00-12:00",
-    )
-
-
-def test_hours_must_end_after_they_start(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor2")["hours"]["tue"] = ["13:00-09:00"]
-    assert_refused(
-        config,
-        tmp_path,
+        ["08:30-10:30 overlaps 10:00-12:00"],
+    ),
+    "hours-ending-before-they-start": (
+        _set("practitioners.doctor2.hours.tue", ["13:00-09:00"]),
         "practitioners.doctor2.hours.tue[0]",
-        "end 09:00 is not after start 13:00",
-    )
+        ["end 09:00 is not after start 13:00"],
+    ),
+    "a-time-zone-not-iana": (
+        _set("clinic.timezone", "America/Chicgo"),
+        "clinic.timezone",
+        ["'America/Chicgo' is not an IANA time zone", "did you mean America/Chicago?"],
+    ),
+    "a-price-below-zero": (
+        _set("services.gaps_coaching.pricing.initial", -195),
+        "services.gaps_coaching.pricing.initial",
+        ["is below zero (-195)"],
+    ),
+    "a-price-with-fractions-of-a-cent": (
+        _set("services.gaps_coaching.pricing.followup", 79.995),
+        "services.gaps_coaching.pricing.followup",
+        ["has more than 2 decimal places (79.995)", "round it to cents"],
+    ),
+    "a-price-naming-no-visit-type": (
+        _set("services.gaps_coaching.pricing.group", 49),
+        "services.gaps_coaching.pricing.group",
+        ["'group' names no visit type", "initial, followup"],
+    ),
+    "time-off-ending-before-it-starts": (
+        _set("practitioners.doctor1.time_off.0.end", "2026-12-10T11:00"),
+        "practitioners.doctor1.time_off[0].end",
+        ["end 2026-12-10T11:00 is not after start 2026-12-10T12:00"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("mistake", "key_path", "words"), MISTAKES.values(), ids=MISTAKES)
+def test_a_value_that_breaks_a_rule_is_refused_with_what_to_change(
+    config: Config,
+    tmp_path: Path,
+    mistake: Callable[[Config], None],
+    key_path: str,
+    words: list[str],
+) -> None:
+    mistake(config)
+    assert_refused(config, tmp_path, key_path, *words)
 
 
 @pytest.mark.parametrize("hours", ["9am-5pm", "09:00", "09:00-25:00", 540])
@@ -169,46 +208,6 @@ def test_hours_must_be_written_hh_mm_dash_hh_mm(
     assert "09:00-12:00" in message or "hours run 00-23" in message
 
 
-def test_a_time_zone_must_be_an_iana_name(config: Config, tmp_path: Path) -> None:
-    config["clinic"]["timezone"] = "America/Chicgo"
-    assert_refused(
-        config,
-        tmp_path,
-        "clinic.timezone",
-        "'America/Chicgo' is not an IANA time zone",
-        "did you mean America/Chicago?",
-    )
-
-
-def test_a_price_below_zero_is_refused(config: Config, tmp_path: Path) -> None:
-    _service(config, "gaps_coaching")["pricing"]["initial"] = -195
-    assert_refused(
-        config, tmp_path, "services.gaps_coaching.pricing.initial", "is below zero (-195)"
-    )
-
-
-def test_a_price_with_fractions_of_a_cent_is_refused(config: Config, tmp_path: Path) -> None:
-    _service(config, "gaps_coaching")["pricing"]["followup"] = 79.995
-    assert_refused(
-        config,
-        tmp_path,
-        "services.gaps_coaching.pricing.followup",
-        "has more than 2 decimal places (79.995)",
-        "round it to cents",
-    )
-
-
-def test_a_price_naming_no_visit_type_is_refused(config: Config, tmp_path: Path) -> None:
-    _service(config, "gaps_coaching")["pricing"]["group"] = 49
-    assert_refused(
-        config,
-        tmp_path,
-        "services.gaps_coaching.pricing.group",
-        "'group' names no visit type",
-        "initial, followup",
-    )
-
-
 def test_a_visit_type_without_a_price_is_refused(config: Config, tmp_path: Path) -> None:
     del _service(config, "gaps_coaching")["pricing"]["followup"]
     assert_refused(
@@ -216,16 +215,6 @@ def test_a_visit_type_without_a_price_is_refused(config: Config, tmp_path: Path)
         tmp_path,
         "services.gaps_coaching.pricing",
         "visit type 'followup' has no price",
-    )
-
-
-def test_time_off_must_end_after_it_starts(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor1")["time_off"][0]["end"] = "2026-12-10T11:00"
-    assert_refused(
-        config,
-        tmp_path,
-        "practitioners.doctor1.time_off[0].end",
-        "end 2026-12-10T11:00 is not after start 2026-12-10T12:00",
     )
 
 
