@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_booking_api import WED_10, booking
 
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
@@ -33,6 +32,7 @@ from clinicflow.notifications.domain.visit import Visit
 from clinicflow.payments.tables import refunds
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSP, CSRF_FIELD
+from support.api import WED_10, booking
 from support.app import staff_session
 from support.pages import INLINE, TOKEN
 

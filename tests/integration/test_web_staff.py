@@ -22,16 +22,7 @@ from clinicflow.web.security import CSP, CSRF_FIELD
 from support.app import PASSWORD
 from support.fake_stripe import FakeStripe
 from support.pages import INLINE, TOKEN
-from support.payments import (
-    PaidVisit,
-    api,
-    clinic,
-    paid,
-    pay,
-    pay_settings,
-    paypal_server,
-    stripe_server,
-)
+from support.payments import PaidVisit
 from support.staff_console import (
     TODAY_2PM,
     TODAY_3PM,
@@ -44,9 +35,6 @@ from support.staff_console import (
 
 NOT_FOUND = "there is nothing here, or nothing you may open"
 ADMIN = Actor(kind="user", id="test-admin", role=Role.ADMIN)
-
-# fixtures, imported for pytest
-__all__ = ["api", "clinic", "paid", "pay", "pay_settings", "paypal_server", "stripe_server"]
 Browser = Callable[[Staff], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 

@@ -2,46 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from clinicflow.analytics.ports import RecordedEvent
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, Repository, TablesTransaction, over_tables
+from support.fake_uow import FakeFactory, Ledger
 
 
-class FakeEventLog:
-    def __init__(self, rows: dict[str, RecordedEvent]) -> None:
-        self._rows = rows
+@dataclass
+class EventRows:
+    """The raw event record, by event id."""
 
+    rows: dict[str, RecordedEvent] = field(default_factory=dict)
+
+
+class FakeEventLog(OnTables[EventRows]):
     async def add(self, event: RecordedEvent) -> bool:
-        if event.event_id in self._rows:
+        if event.event_id in self._t.rows:
             return False
-        self._rows[event.event_id] = event
+        self._t.rows[event.event_id] = event
         return True
 
 
-class FakeAnalyticsUnitOfWork(FakeTransaction):
-    def __init__(
-        self, ledger: Ledger, rows: dict[str, RecordedEvent], *, write: bool = True
-    ) -> None:
-        super().__init__(ledger, write=write)
-        self.rows = rows
-
-    @property
-    def events(self) -> FakeEventLog:
-        assert self.open, "events outside `async with uow:`"
-        return FakeEventLog(self.rows)
-
-    def _saved(self) -> object:
-        return dict(self.rows)
-
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, dict)
-        self.rows.clear()
-        self.rows.update(saved)
+class FakeAnalyticsUnitOfWork(TablesTransaction[EventRows]):
+    events = Repository(FakeEventLog)
 
 
 def fake_analytics() -> tuple[
     FakeFactory[FakeAnalyticsUnitOfWork], dict[str, RecordedEvent], Ledger
 ]:
-    rows: dict[str, RecordedEvent] = {}
-    ledger = Ledger()
-    factory = FakeFactory(lambda write: FakeAnalyticsUnitOfWork(ledger, rows, write=write))
-    return factory, rows, ledger
+    uow, tables, ledger = over_tables(FakeAnalyticsUnitOfWork, EventRows())
+    return uow, tables.rows, ledger

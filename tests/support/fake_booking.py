@@ -8,17 +8,14 @@ at each savepoint, and puts it back when the block ends without `commit()` (or a
 rolled back), as the real transaction would. Its repositories answer the questions the SQL
 answers (booking/queries.py, booking/repository.py), by the same rules: occupying statuses,
 live holds, half-open overlaps.
-
-`FakeTrail` is the audit trail's checks (booking's `Trail` port): the refusals and reads it
-would record on their own, kept in lists.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -27,13 +24,11 @@ from clinicflow.booking.domain.lifecycle import Status
 from clinicflow.booking.errors import Deadlocked, RaceLost
 from clinicflow.booking.ports import Busy
 from clinicflow.booking.tables import OCCUPYING
-from clinicflow.infra.audit import Outcome
-from clinicflow.infra.audit_trail import Access, OutOfScope
 from clinicflow.infra.outbox import Event
 from clinicflow.patients import PatientDetails
-from clinicflow.shared.actor import Actor, require
 from clinicflow.shared.minutes import to_minute
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_uow import FakeFactory, Ledger
 
 T = TypeVar("T")
 
@@ -50,15 +45,6 @@ class BookingStore:
     failures: list[RaceLost | Deadlocked] = field(default_factory=list)
     locks_asked: list[list[int]] = field(default_factory=list)
 
-    def snapshot(self) -> tuple[object, ...]:
-        return (dict(self.appointments), dict(self.keys), dict(self.patients), list(self.heard))
-
-    def put_back(self, saved: object) -> None:
-        assert isinstance(saved, tuple)
-        appointments, keys, patients, heard = saved
-        self.appointments, self.keys = dict(appointments), dict(keys)
-        self.patients, self.heard = dict(patients), list(heard)
-
     def one(self) -> Appointment:
         (only,) = self.appointments.values()
         return only
@@ -71,13 +57,10 @@ def _occupying(a: Appointment, now: datetime) -> bool:
     return a.status != "held" or (a.hold_expires_at is not None and a.hold_expires_at > now)
 
 
-class FakeAppointments:
-    def __init__(self, store: BookingStore) -> None:
-        self._store = store
-
+class FakeAppointments(OnTables[BookingStore]):
     @property
     def _rows(self) -> dict[str, Appointment]:
-        return self._store.appointments
+        return self._t.appointments
 
     async def get(self, booking_id: str, *, lock: bool = False) -> Appointment | None:
         return self._rows.get(booking_id)
@@ -101,8 +84,8 @@ class FakeAppointments:
         return sorted(found, key=lambda a: (a.start_at, a.id))[:limit]
 
     async def add(self, new: Appointment) -> Appointment:
-        if self._store.failures:
-            raise self._store.failures.pop(0)
+        if self._t.failures:
+            raise self._t.failures.pop(0)
         assert new.id not in self._rows
         self._rows[new.id] = new
         return new
@@ -122,16 +105,7 @@ class FakeAppointments:
         )
 
     async def move(self, booking_id: str, times: SlotTimes, now: datetime) -> Appointment:
-        return self._change(
-            booking_id,
-            practitioner=times.practitioner,
-            duration_min=times.duration_min,
-            start_at=times.start_at,
-            end_at=times.end_at,
-            block_start=times.block_start,
-            block_end=times.block_end,
-            updated_at=now,
-        )
+        return self._change(booking_id, **asdict(times), updated_at=now)  # what SlotTimes holds
 
     async def set_status(self, booking_id: str, status: Status, now: datetime) -> Appointment:
         return self._change(booking_id, status=status.value, updated_at=now)
@@ -235,108 +209,69 @@ class FakeAppointments:
         due = await self.lapsed_holds(cutoff)
         for booking_id in due:
             del self._rows[booking_id]
-        self._store.keys = {k: v for k, v in self._store.keys.items() if v[1] not in due}
+        self._t.keys = {k: v for k, v in self._t.keys.items() if v[1] not in due}
         return due
 
 
-class FakeIdempotencyKeys:
-    def __init__(self, store: BookingStore) -> None:
-        self._store = store
-
+class FakeIdempotencyKeys(OnTables[BookingStore]):
     async def find(self, scope: str, key: str) -> tuple[str, Appointment] | None:
-        found = self._store.keys.get((scope, key))
+        found = self._t.keys.get((scope, key))
         if found is None:
             return None
         fingerprint, booking_id = found
-        return fingerprint, self._store.appointments[booking_id]
+        return fingerprint, self._t.appointments[booking_id]
 
     async def remember(
         self, scope: str, key: str, fingerprint: str, booking_id: str, now: datetime
     ) -> None:
-        assert (scope, key) not in self._store.keys, "the primary key refuses a second row"
-        self._store.keys[scope, key] = (fingerprint, booking_id)
+        assert (scope, key) not in self._t.keys, "the primary key refuses a second row"
+        self._t.keys[scope, key] = (fingerprint, booking_id)
 
 
-class FakeSlotLocks:
+class FakeSlotLocks(OnTables[BookingStore]):
     """SQLite's answer (writers are serialized), remembering which keys were asked for."""
 
-    def __init__(self, store: BookingStore) -> None:
-        self._store = store
-
     async def queue_for(self, keys: list[int]) -> None:
-        self._store.locks_asked.append(list(keys))
+        self._t.locks_asked.append(list(keys))
 
 
-class FakePatients:
+class FakePatients(OnTables[BookingStore]):
     """Match by email, else by phone (as the patients' directory does); else a new record."""
-
-    def __init__(self, store: BookingStore) -> None:
-        self._store = store
 
     async def match_or_create(self, details: PatientDetails, now: datetime) -> tuple[str, bool]:
         contact = details.email or details.phone
         assert contact is not None
-        found = self._store.patients.get(contact)
+        found = self._t.patients.get(contact)
         if found is not None:
             return found, False
-        self._store.patients[contact] = made = str(uuid.uuid4())
+        self._t.patients[contact] = made = str(uuid.uuid4())
         return made, True
 
 
-class FakeHistory:
+class FakeHistory(OnTables[BookingStore]):
     """The in-transaction listener (the patients' visit history): what it heard."""
 
-    def __init__(self, store: BookingStore) -> None:
-        self._store = store
-
     async def handle(self, event: Event) -> None:
-        self._store.heard.append(event)
+        self._t.heard.append(event)
 
 
-class FakeBookingUnitOfWork(FakeTransaction):
-    def __init__(self, store: BookingStore, ledger: Ledger, *, write: bool = True) -> None:
-        super().__init__(ledger, write=write)
-        self.store = store
-        self._appointments = FakeAppointments(store)
-        self._keys = FakeIdempotencyKeys(store)
-        self._locks = FakeSlotLocks(store)
-        self._patients = FakePatients(store)
-        self._listeners = (FakeHistory(store),)
+class FakeBookingUnitOfWork(TablesTransaction[BookingStore]):
+    kept = ("appointments", "keys", "patients", "heard")  # not the failures a test injects
 
-    def _open_only(self) -> None:
-        assert self.open, "a repository used outside `async with uow:`"
-
-    @property
-    def appointments(self) -> FakeAppointments:
-        self._open_only()
-        return self._appointments
-
-    @property
-    def idempotency_keys(self) -> FakeIdempotencyKeys:
-        self._open_only()
-        return self._keys
-
-    @property
-    def slot_locks(self) -> FakeSlotLocks:
-        self._open_only()
-        return self._locks
+    appointments = Repository(FakeAppointments)
+    idempotency_keys = Repository(FakeIdempotencyKeys)
+    slot_locks = Repository(FakeSlotLocks)
+    _matcher = Repository(FakePatients)
+    _history = Repository(FakeHistory)
 
     @property
     def patients(self) -> FakePatients:
-        self._open_only()
         assert self.write, "a reading unit of work has no patients' matcher"
-        return self._patients
+        return self._matcher
 
     @property
     def listeners(self) -> tuple[FakeHistory, ...]:
-        self._open_only()
-        return self._listeners
-
-    def _saved(self) -> object:
-        return self.store.snapshot()
-
-    def _restore(self, saved: object) -> None:
-        self.store.put_back(saved)
+        return (self._history,)
 
 
 @dataclass
@@ -349,43 +284,5 @@ class FakeBooking:
     @property
     def units(self) -> FakeFactory[FakeBookingUnitOfWork]:
         return FakeFactory(
-            lambda write: FakeBookingUnitOfWork(self.store, self.ledger, write=write)
+            lambda write: FakeBookingUnitOfWork(self.ledger, self.store, write=write)
         )
-
-
-@dataclass
-class FakeTrail:
-    """The audit trail's own-transaction records, in lists: `denied` (refusals) and `read`
-    (reads of patients' records)."""
-
-    denied: list[tuple[str, str, Access]] = field(default_factory=list)  # (actor id, action, …)
-    read: list[tuple[str, Access, bool]] = field(default_factory=list)  # (actor id, …, glass)
-
-    async def require_role(
-        self, actor: Actor, allowed: bool, action: str, access: Access, detail: str
-    ) -> None:
-        if not allowed and actor.kind != "anonymous":
-            self.denied.append((actor.id, action, access))
-        require(actor, allowed, detail)
-
-    async def denying(self, actor: Actor, action: str, run: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await run()
-        except OutOfScope as exc:
-            self.denied.append((actor.id, action, exc.access))
-            raise exc.not_found from None
-
-    async def record_alone(
-        self,
-        actor: Actor,
-        action: str,
-        accesses: Iterable[Access],
-        *,
-        outcome: Outcome = "allowed",
-        break_glass: bool = False,
-    ) -> None:
-        for access in accesses:
-            if outcome == "denied":
-                self.denied.append((actor.id, action, access))
-            else:
-                self.read.append((actor.id, access, break_glass))

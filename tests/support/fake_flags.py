@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from clinicflow.flags.views import FlagView
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, Repository, TablesTransaction, over_tables
+from support.fake_uow import FakeFactory, Ledger
 
 
 @dataclass
@@ -16,34 +17,19 @@ class FlagRows:
     reads: int = 0
 
 
-class FakeFlagRepository:
-    def __init__(self, table: FlagRows) -> None:
-        self._table = table
-
+class FakeFlagRepository(OnTables[FlagRows]):
     async def all(self) -> list[FlagView]:
-        self._table.reads += 1
-        return list(self._table.rows.values())
+        self._t.reads += 1
+        return list(self._t.rows.values())
 
     async def put(self, flag: FlagView) -> None:
-        self._table.rows[flag.key] = flag
+        self._t.rows[flag.key] = flag
 
 
-class FakeFlagsUnitOfWork(FakeTransaction):
-    def __init__(self, ledger: Ledger, table: FlagRows, *, write: bool = True) -> None:
-        super().__init__(ledger, write=write)
-        self._table = table
+class FakeFlagsUnitOfWork(TablesTransaction[FlagRows]):
+    kept = ("rows",)  # not the count of reads
 
-    @property
-    def flags(self) -> FakeFlagRepository:
-        assert self.open, "flags outside `async with uow:`"
-        return FakeFlagRepository(self._table)
-
-    def _saved(self) -> object:
-        return dict(self._table.rows)
-
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, dict)
-        self._table.rows = saved
+    flags = Repository(FakeFlagRepository)
 
 
 def fake_flags(
@@ -51,7 +37,4 @@ def fake_flags(
 ) -> tuple[FakeFactory[FakeFlagsUnitOfWork], FlagRows, Ledger]:
     """A factory of flags units of work over one in-memory table (pass one table to two
     factories for two replicas), and what they leave."""
-    rows = table if table is not None else FlagRows()
-    ledger = Ledger()
-    factory = FakeFactory(lambda write: FakeFlagsUnitOfWork(ledger, rows, write=write))
-    return factory, rows, ledger
+    return over_tables(FakeFlagsUnitOfWork, table if table is not None else FlagRows())

@@ -1,5 +1,5 @@
 """A threaded HTTP server on 127.0.0.1 (random port) that hands each request to a function:
-the base of the fake vendor servers (fake_sendgrid, fake_twilio, fake_push)."""
+the base of the fake vendor servers (fake_sendgrid, fake_twilio, fake_push, fake_idp, …)."""
 
 from __future__ import annotations
 

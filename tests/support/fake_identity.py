@@ -10,7 +10,7 @@ counted by name); the races themselves are the database's and are tested against
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,8 @@ from clinicflow.identity.users.errors import UsernameTaken
 from clinicflow.identity.users.service import UserService
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.shared.clock import FixedClock
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_uow import FakeFactory, Ledger
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 PRACTITIONERS = frozenset({"doctor1", "doctor2"})
@@ -43,7 +44,7 @@ class Counter:
 
 @dataclass
 class IdentityState:
-    """Identity's tables, as dictionaries of frozen values (a snapshot is a shallow copy)."""
+    """Identity's tables, as dictionaries of frozen values."""
 
     users: dict[str, User] = field(default_factory=dict)  # by id
     networks: dict[tuple[str, str], Counter] = field(default_factory=dict)  # (name, network)
@@ -57,35 +58,23 @@ class IdentityState:
     )  # by kid: the key and when it was retired
     patients: dict[str, str] = field(default_factory=dict)  # email → patient id
 
-    def snapshot(self) -> dict[str, dict[Any, Any]]:
-        return {f.name: dict(getattr(self, f.name)) for f in fields(self)}
 
-    def restore(self, saved: dict[str, dict[Any, Any]]) -> None:
-        for name, rows in saved.items():
-            table = getattr(self, name)
-            table.clear()
-            table.update(rows)
-
-
-class FakeUserRepository:
-    def __init__(self, state: IdentityState) -> None:
-        self._s = state
-
+class FakeUserRepository(OnTables[IdentityState]):
     async def add(self, user: User) -> None:
-        if any(u.username == user.username for u in self._s.users.values()):
+        if any(u.username == user.username for u in self._t.users.values()):
             raise UsernameTaken(f"a user named {user.username!r} already exists; choose another")
-        self._s.users[user.id] = user
+        self._t.users[user.id] = user
 
     async def named(self, username: str) -> User | None:
-        return next((u for u in self._s.users.values() if u.username == username), None)
+        return next((u for u in self._t.users.values() if u.username == username), None)
 
     async def all(self) -> list[User]:
-        return sorted(self._s.users.values(), key=lambda u: u.username)
+        return sorted(self._t.users.values(), key=lambda u: u.username)
 
     async def record_sign_in(
         self, user_id: str, *, step: int | None, password_hash: str | None, now: datetime
     ) -> bool:
-        user = self._s.users.get(user_id)
+        user = self._t.users.get(user_id)
         if user is None or not user.active:
             return False
         changes: dict[str, Any] = {"failed_logins": 0, "last_login_at": now, "updated_at": now}
@@ -96,13 +85,13 @@ class FakeUserRepository:
             changes["totp_confirmed_at"] = user.totp_confirmed_at or now
         if password_hash is not None:
             changes["password_hash"] = password_hash
-        self._s.users[user_id] = replace(user, **changes)
+        self._t.users[user_id] = replace(user, **changes)
         return True
 
     async def count_failure(self, username: str, now: datetime) -> None:
         user = await self.named(username)
         if user is not None:
-            self._s.users[user.id] = replace(
+            self._t.users[user.id] = replace(
                 user, failed_logins=user.failed_logins + 1, updated_at=now
             )
 
@@ -122,7 +111,7 @@ class FakeUserRepository:
         self._change(user_id, active=active, updated_at=now)
 
     def _change(self, user_id: str, **changes: Any) -> None:
-        self._s.users[user_id] = replace(self._s.users[user_id], **changes)
+        self._t.users[user_id] = replace(self._t.users[user_id], **changes)
 
 
 def _count(
@@ -140,39 +129,36 @@ def _count(
     return None
 
 
-class FakeSignInRepository:
-    def __init__(self, state: IdentityState) -> None:
-        self._s = state
-
+class FakeSignInRepository(OnTables[IdentityState]):
     async def count_network(
         self, username: str, network: str, policy: BackoffPolicy, now: datetime
     ) -> datetime | None:
-        return _count(self._s.networks, (username, network), policy, now)
+        return _count(self._t.networks, (username, network), policy, now)
 
     async def count_account(
         self, username: str, policy: BackoffPolicy, now: datetime
     ) -> datetime | None:
-        return _count(self._s.accounts, username, policy, now)
+        return _count(self._t.accounts, username, policy, now)
 
     async def known(self, username: str, network_hash: str, since: datetime) -> bool:
-        at = self._s.known.get((username, network_hash))
+        at = self._t.known.get((username, network_hash))
         return at is not None and at >= since
 
     async def forgive_network(self, username: str, network: str) -> None:
-        self._s.networks.pop((username, network), None)
+        self._t.networks.pop((username, network), None)
 
     async def refund_account(self, username: str) -> None:
-        row = self._s.accounts.get(username)
+        row = self._t.accounts.get(username)
         if row is not None and row.attempts > 0:
-            self._s.accounts[username] = replace(row, attempts=row.attempts - 1)
+            self._t.accounts[username] = replace(row, attempts=row.attempts - 1)
 
     async def remember(self, username: str, network_hash: str, now: datetime) -> None:
-        self._s.known[(username, network_hash)] = now
+        self._t.known[(username, network_hash)] = now
 
     async def prune(
         self, *, networks_before: datetime, accounts_before: datetime, known_before: datetime
     ) -> int:
-        s = self._s
+        s = self._t
         networks = [k for k, v in s.networks.items() if v.updated_at < networks_before]
         accounts = [k for k, v in s.accounts.items() if v.updated_at < accounts_before]
         known = [k for k, at in s.known.items() if at < known_before]
@@ -185,19 +171,16 @@ class FakeSignInRepository:
         return len(networks) + len(accounts) + len(known)
 
 
-class FakeSessionRepository:
-    def __init__(self, state: IdentityState) -> None:
-        self._s = state
-
+class FakeSessionRepository(OnTables[IdentityState]):
     async def add(self, session: Session) -> None:
-        assert session.token_hash not in self._s.sessions
-        self._s.sessions[session.token_hash] = session
+        assert session.token_hash not in self._t.sessions
+        self._t.sessions[session.token_hash] = session
 
     async def find(self, token_hash: str) -> Session | None:
-        found = self._s.sessions.get(token_hash)
+        found = self._t.sessions.get(token_hash)
         if found is None or found.user_id is None:
             return found
-        user = self._s.users.get(found.user_id)
+        user = self._t.users.get(found.user_id)
         if user is None:
             return found
         return replace(
@@ -205,107 +188,85 @@ class FakeSessionRepository:
         )
 
     async def touch(self, token_hash: str, now: datetime) -> None:
-        found = self._s.sessions.get(token_hash)
+        found = self._t.sessions.get(token_hash)
         if found is not None:
-            self._s.sessions[token_hash] = replace(found, last_seen_at=now)
+            self._t.sessions[token_hash] = replace(found, last_seen_at=now)
 
     async def revoke(self, token_hash: str, now: datetime) -> None:
-        found = self._s.sessions.get(token_hash)
+        found = self._t.sessions.get(token_hash)
         if found is not None and found.revoked_at is None:
-            self._s.sessions[token_hash] = replace(found, revoked_at=now)
+            self._t.sessions[token_hash] = replace(found, revoked_at=now)
 
     async def revoke_user(self, user_id: str, now: datetime) -> None:
-        for key, found in list(self._s.sessions.items()):
+        for key, found in list(self._t.sessions.items()):
             if found.user_id == user_id and found.revoked_at is None:
-                self._s.sessions[key] = replace(found, revoked_at=now)
+                self._t.sessions[key] = replace(found, revoked_at=now)
 
 
-class FakeLinkRepository:
-    def __init__(self, state: IdentityState) -> None:
-        self._s = state
-
+class FakeLinkRepository(OnTables[IdentityState]):
     async def add(self, link: LoginLink) -> None:
-        self._s.links[link.token_hash] = link
+        self._t.links[link.token_hash] = link
 
     async def claim(self, token_hash: str, now: datetime) -> str | None:
-        link = self._s.links.get(token_hash)
+        link = self._t.links.get(token_hash)
         if link is None or link.used_at is not None or not link.expires_at > now:
             return None
-        self._s.links[token_hash] = replace(link, used_at=now)
+        self._t.links[token_hash] = replace(link, used_at=now)
         return link.patient_id
 
     async def find(self, token_hash: str) -> LoginLink | None:
-        return self._s.links.get(token_hash)
+        return self._t.links.get(token_hash)
 
 
-class FakeApiKeyRepository:
-    def __init__(self, state: IdentityState) -> None:
-        self._s = state
-
+class FakeApiKeyRepository(OnTables[IdentityState]):
     async def add(self, key: ApiKey) -> None:
-        assert key.id not in self._s.api_keys
-        self._s.api_keys[key.id] = key
+        assert key.id not in self._t.api_keys
+        self._t.api_keys[key.id] = key
 
     async def get(self, key_id: str) -> ApiKey | None:
-        return self._s.api_keys.get(key_id)
+        return self._t.api_keys.get(key_id)
 
     async def all(self) -> list[ApiKey]:
-        return sorted(self._s.api_keys.values(), key=lambda k: k.created_at)
+        return sorted(self._t.api_keys.values(), key=lambda k: k.created_at)
 
     async def revoke(self, key_id: str, at: datetime) -> None:
-        key = self._s.api_keys.get(key_id)
+        key = self._t.api_keys.get(key_id)
         if key is not None and (key.revoked_at is None or key.revoked_at > at):
-            self._s.api_keys[key_id] = replace(key, revoked_at=at)
+            self._t.api_keys[key_id] = replace(key, revoked_at=at)
 
     async def replace(self, key_id: str, by: str) -> None:
-        self._s.api_keys[key_id] = replace(self._s.api_keys[key_id], replaced_by=by)
+        self._t.api_keys[key_id] = replace(self._t.api_keys[key_id], replaced_by=by)
 
     async def touch(self, key_id: str, now: datetime) -> None:
-        self._s.api_keys[key_id] = replace(self._s.api_keys[key_id], last_used_at=now)
+        self._t.api_keys[key_id] = replace(self._t.api_keys[key_id], last_used_at=now)
 
 
-class FakeSigningKeyRepository:
-    def __init__(self, state: IdentityState) -> None:
-        self._s = state
-
+class FakeSigningKeyRepository(OnTables[IdentityState]):
     async def published(self) -> list[SealedSigningKey]:
-        keys = [key for key, retired in self._s.signing_keys.values() if retired is None]
+        keys = [key for key, retired in self._t.signing_keys.values() if retired is None]
         return sorted(keys, key=lambda k: (k.created_at, k.kid))
 
     async def add(self, key: SealedSigningKey) -> None:
-        self._s.signing_keys[key.kid] = (key, None)
+        self._t.signing_keys[key.kid] = (key, None)
 
     async def retire(self, kid: str, now: datetime) -> None:
-        key, _ = self._s.signing_keys[kid]
-        self._s.signing_keys[kid] = (key, now)
+        key, _ = self._t.signing_keys[kid]
+        self._t.signing_keys[kid] = (key, now)
 
 
-class FakePatientFinder:
-    def __init__(self, state: IdentityState) -> None:
-        self._s = state
-
+class FakePatientFinder(OnTables[IdentityState]):
     async def find_by_email(self, email: str) -> str | None:
-        return self._s.patients.get(email)
+        return self._t.patients.get(email)
 
 
-class FakeIdentityUnitOfWork(FakeTransaction):
-    def __init__(self, state: IdentityState, ledger: Ledger, *, write: bool = True) -> None:
-        super().__init__(ledger, write=write)
-        self.state = state
-        self.users = FakeUserRepository(state)
-        self.signins = FakeSignInRepository(state)
-        self.sessions = FakeSessionRepository(state)
-        self.links = FakeLinkRepository(state)
-        self.api_keys = FakeApiKeyRepository(state)
-        self.signing_keys = FakeSigningKeyRepository(state)
-        self.patients = FakePatientFinder(state)
-
-    def _saved(self) -> object:
-        return self.state.snapshot()
-
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, dict)
-        self.state.restore(saved)
+class FakeIdentityUnitOfWork(TablesTransaction[IdentityState]):
+    users = Repository(FakeUserRepository)
+    signins = Repository(FakeSignInRepository)
+    sessions = Repository(FakeSessionRepository)
+    links = Repository(FakeLinkRepository)
+    api_keys = Repository(FakeApiKeyRepository)
+    signing_keys = Repository(FakeSigningKeyRepository)
+    patients = Repository(FakePatientFinder)
 
 
 class RecordingMailer:
@@ -336,7 +297,7 @@ class FakeIdentity:
 
     def __post_init__(self) -> None:
         def make(write: bool) -> FakeIdentityUnitOfWork:
-            return FakeIdentityUnitOfWork(self.state, self.ledger, write=write)
+            return FakeIdentityUnitOfWork(self.ledger, self.state, write=write)
 
         self.uow = FakeFactory(make)
         self.sessions = SessionStore(

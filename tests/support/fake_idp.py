@@ -3,15 +3,14 @@ loopback whose published keys a test can change, counting each fetch."""
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from support.fake_http import LoopbackServer, Reply, Request, json_reply
 
 ISSUER = "https://login.idp.example/tenant"
 AUDIENCE = "clinicflow"
@@ -50,35 +49,17 @@ class FakeProvider:
         self.published = keys
         self.fetches = 0
         self.failing = False
-        provider = self
+        self.server = LoopbackServer(self._jwks)
+        self.url = f"{self.server.url}/.well-known/jwks.json"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                provider.fetches += 1
-                if provider.failing:
-                    self.send_error(503)
-                    return
-                body = json.dumps({"keys": [k.jwk for k in provider.published]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
-        # A short poll interval keeps shutdown() at teardown from waiting half a second.
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
+    def _jwks(self, request: Request) -> Reply:
+        self.fetches += 1
+        if self.failing:
+            return Reply(503, {})
+        return json_reply(200, {"keys": [k.jwk for k in self.published]})
 
     def start(self) -> None:
-        self.thread.start()
+        self.server.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.server.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +19,6 @@ from clinicflow.booking import BookingNow
 from clinicflow.bootstrap.notifications import Notifications, notifications_over
 from clinicflow.catalog.domain import Catalog
 from clinicflow.catalog.service import load_catalog
-from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.bus import Envelope
 from clinicflow.notifications.domain.messages import (
     ADVANCES_FROM,
@@ -40,10 +39,10 @@ from clinicflow.notifications.ports import (
     SendResult,
     SmsWebhooks,
 )
-from clinicflow.shared.actor import Actor, require
 from clinicflow.shared.clock import Clock, FixedClock
 from support.app import CLINIC_YAML
-from support.fake_tables import OnTables, TablesTransaction
+from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_trail import FakeTrail
 from support.fake_uow import FakeFactory, Ledger
 
 # --- the tables ------------------------------------------------------------------------------
@@ -310,14 +309,12 @@ class FakeBookings(OnTables[NotificationTables]):
 class FakeNotificationsUnitOfWork(TablesTransaction[NotificationTables]):
     kept = ("messages", "reminders", "browsers")
 
-    def __init__(self, ledger: Ledger, tables: NotificationTables, *, write: bool = True) -> None:
-        super().__init__(ledger, tables, write=write)
-        self.messages = FakeMessages(tables)
-        self.message_log = FakeMessageLog(tables)
-        self.reminders = FakeReminders(tables)
-        self.push = FakePushSubscriptions(tables)
-        self.contacts = FakeContacts(tables)
-        self.bookings = FakeBookings(tables)
+    messages = Repository(FakeMessages)
+    message_log = Repository(FakeMessageLog)
+    reminders = Repository(FakeReminders)
+    push = Repository(FakePushSubscriptions)
+    contacts = Repository(FakeContacts)
+    bookings = Repository(FakeBookings)
 
 
 @dataclass
@@ -328,7 +325,7 @@ class FakeNotifications:
 
     tables: NotificationTables = field(default_factory=NotificationTables)
     ledger: Ledger = field(default_factory=Ledger)
-    trail: FakeTrail = field(default_factory=lambda: FakeTrail())
+    trail: FakeTrail = field(default_factory=FakeTrail)
 
     def __post_init__(self) -> None:
         self.uow: FakeFactory[FakeNotificationsUnitOfWork] = FakeFactory(
@@ -380,30 +377,6 @@ class FakeNotifications:
 
 
 Wired = Notifications  # the context's use cases, as bootstrap wires them
-
-
-# --- the audit trail's own transactions ------------------------------------------------------
-
-
-@dataclass
-class FakeTrail:
-    """`infra.audit_trail.AuditTrail`'s reads and refusals, kept in lists: (actor id,
-    action, access)."""
-
-    read: list[tuple[str, str, Access]] = field(default_factory=list)
-    denied: list[tuple[str, str, Access]] = field(default_factory=list)
-
-    async def record_alone(self, actor: Actor, action: str, accesses: Iterable[Access]) -> None:
-        self.read += [(actor.id, action, a) for a in accesses]
-
-    async def require_role(
-        self, actor: Actor, allowed: bool, action: str, access: Access, detail: str
-    ) -> None:
-        if allowed:
-            return
-        if actor.kind != "anonymous":
-            self.denied.append((actor.id, action, access))
-        require(actor, False, detail)
 
 
 # --- the edge: what a channel is given -------------------------------------------------------

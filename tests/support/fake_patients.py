@@ -33,7 +33,8 @@ from clinicflow.patients.errors import MergeConflict, email_taken
 from clinicflow.patients.guard import PatientGuard
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import Clock
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_uow import FakeFactory, Ledger
 
 # The clinic's "now" in the patients tests, and who asks.
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -74,21 +75,6 @@ class PatientStore:
     # Pairs of records whose bookings overlap in time: booking refuses to join them.
     overlapping: set[frozenset[str]] = field(default_factory=set)
 
-    def copy(self) -> PatientStore:
-        return PatientStore(
-            dict(self.patients),
-            dict(self.visits),
-            dict(self.enrollments),
-            list(self.merges),
-            dict(self.bookings),
-            set(self.overlapping),
-        )
-
-    def put_back(self, saved: PatientStore) -> None:
-        self.patients, self.visits = saved.patients, saved.visits
-        self.enrollments, self.merges = saved.enrollments, saved.merges
-        self.bookings, self.overlapping = saved.bookings, saved.overlapping
-
 
 def _indexed(patient: Patient) -> bool:
     """Whether the blind indexes find it: a merged record lost them."""
@@ -124,12 +110,9 @@ def _applied(patient: Patient, fields: PatientFields) -> Patient:
     return changed
 
 
-class FakePatientRepository:
-    def __init__(self, store: PatientStore) -> None:
-        self._store = store
-
+class FakePatientRepository(OnTables[PatientStore]):
     async def get(self, patient_id: str, *, lock: bool = False) -> Patient | None:
-        return self._store.patients.get(patient_id)
+        return self._t.patients.get(patient_id)
 
     async def find(self, *, email: str | None = None, phone: str | None = None) -> list[Patient]:
         if email:
@@ -185,42 +168,40 @@ class FakePatientRepository:
         return self._put(changed)
 
     async def mark_merged(self, source: Patient, target_id: str, now: datetime) -> None:
-        self._store.patients[source.id] = replace(
+        self._t.patients[source.id] = replace(
             source, status=MERGED, merged_into=target_id, version=source.version + 1, updated_at=now
         )
 
     async def move_referrals(self, source_id: str, target_id: str) -> int:
         referred = [p for p in self._all() if p.referral.patient_id == source_id]
         for p in referred:
-            self._store.patients[p.id] = replace(
-                p, referral=replace(p.referral, patient_id=target_id)
-            )
+            self._t.patients[p.id] = replace(p, referral=replace(p.referral, patient_id=target_id))
         return len(referred)
 
     async def record_merge(
         self, source_id: str, target_id: str, actor_id: str, moved: dict[str, int], now: datetime
     ) -> None:
-        self._store.merges.append(Merge(source_id, target_id, actor_id[:64], moved, now))
+        self._t.merges.append(Merge(source_id, target_id, actor_id[:64], moved, now))
 
     async def referred_by(self, patient_id: str) -> list[str]:
         referred = [p for p in self._all() if p.referral.patient_id == patient_id]
         return [p.id for p in sorted(referred, key=lambda p: p.created_at)]
 
     async def merged_from(self, patient_id: str) -> list[str]:
-        return [m.source_id for m in self._store.merges if m.target_id == patient_id]
+        return [m.source_id for m in self._t.merges if m.target_id == patient_id]
 
     async def consents_by_phone(self, phone: str) -> list[Consents]:
         found = sorted((p for p in self._all() if _indexed(p) and p.phone == phone), key=_id)
         return [Consents(p.id, p.contact_prefs, p.version) for p in found]
 
     async def set_consents(self, consents: Consents, prefs: Prefs, now: datetime) -> None:
-        patient = self._store.patients[consents.patient_id]
-        self._store.patients[patient.id] = replace(
+        patient = self._t.patients[consents.patient_id]
+        self._t.patients[patient.id] = replace(
             patient, contact_prefs=prefs, version=consents.version + 1, updated_at=now
         )
 
     def _all(self) -> list[Patient]:
-        return list(self._store.patients.values())
+        return list(self._t.patients.values())
 
     def _put(self, patient: Patient) -> Patient:
         """The unique index on the email's blind index."""
@@ -228,7 +209,7 @@ class FakePatientRepository:
             for other in self._all():
                 if other.id != patient.id and _indexed(other) and other.email == patient.email:
                     raise email_taken()
-        self._store.patients[patient.id] = patient
+        self._t.patients[patient.id] = patient
         return patient
 
 
@@ -236,59 +217,50 @@ def _id(patient: Patient) -> str:
     return patient.id
 
 
-class FakeVisitRepository:
-    def __init__(self, store: PatientStore) -> None:
-        self._store = store
-
+class FakeVisitRepository(OnTables[PatientStore]):
     async def seen_by(self, practitioner: str | None, patient_id: str) -> bool:
         return practitioner is not None and any(
             v.practitioner == practitioner and v.patient_id == patient_id
-            for v in self._store.visits.values()
+            for v in self._t.visits.values()
         )
 
     async def of_patient(self, patient_id: str) -> list[Visit]:
-        mine = [v for v in self._store.visits.values() if v.patient_id == patient_id]
+        mine = [v for v in self._t.visits.values() if v.patient_id == patient_id]
         return sorted(mine, key=lambda v: v.start)
 
     async def enrollments(self, patient_id: str) -> list[Enrollment]:
-        mine = [e for e in self._store.enrollments.values() if e.patient_id == patient_id]
+        mine = [e for e in self._t.enrollments.values() if e.patient_id == patient_id]
         return sorted(mine, key=lambda e: e.since)
 
     async def move(self, source_id: str, target_id: str) -> int:
-        moved = [v for v in self._store.visits.values() if v.patient_id == source_id]
+        moved = [v for v in self._t.visits.values() if v.patient_id == source_id]
         for v in moved:
-            self._store.visits[v.booking_id] = replace(v, patient_id=target_id)
+            self._t.visits[v.booking_id] = replace(v, patient_id=target_id)
         return len(moved)
 
     async def take_over_enrollments(
         self, source_id: str, target_id: str, enrollments: list[Enrollment]
     ) -> None:
-        store = self._store.enrollments
+        store = self._t.enrollments
         for key in [k for k in store if k[0] == source_id]:
             del store[key]
         for e in enrollments:
             store[(target_id, e.service)] = replace(e, patient_id=target_id)
 
 
-class FakeBookings:
+class FakeBookings(OnTables[PatientStore]):
     """Booking's side of a merge: which booking is whose."""
 
-    def __init__(self, store: PatientStore) -> None:
-        self._store = store
-
     async def reassign(self, source_id: str, target_id: str) -> int:
-        if frozenset((source_id, target_id)) in self._store.overlapping:
+        if frozenset((source_id, target_id)) in self._t.overlapping:
             raise MergeConflict("the two records have visits at overlapping times")
-        moved = [b for b, pid in self._store.bookings.items() if pid == source_id]
+        moved = [b for b, pid in self._t.bookings.items() if pid == source_id]
         for booking_id in moved:
-            self._store.bookings[booking_id] = target_id
+            self._t.bookings[booking_id] = target_id
         return len(moved)
 
 
-class FakeRetentionRepository:
-    def __init__(self, store: PatientStore) -> None:
-        self._store = store
-
+class FakeRetentionRepository(OnTables[PatientStore]):
     async def due(self, policy: RetentionPolicy, now: datetime) -> PatientsDue:
         idle_ = self._idle(policy, now)
         return PatientsDue(
@@ -303,7 +275,7 @@ class FakeRetentionRepository:
             :limit
         ]
         for p in candidates:
-            self._store.patients[p.id] = replace(
+            self._t.patients[p.id] = replace(
                 p,
                 first_name=None,
                 last_name=None,
@@ -321,11 +293,11 @@ class FakeRetentionRepository:
         return Batch(done, done[-1] if len(candidates) == limit else None)
 
     def _idle(self, policy: RetentionPolicy, now: datetime) -> list[Patient]:
-        visits = self._store.visits.values()
+        visits = self._t.visits.values()
         return sorted(
             (
                 p
-                for p in self._store.patients.values()
+                for p in self._t.patients.values()
                 if idle(
                     p.status, p.created_at, [v for v in visits if v.patient_id == p.id], policy, now
                 )
@@ -334,21 +306,11 @@ class FakeRetentionRepository:
         )
 
 
-class FakePatientsUnitOfWork(FakeTransaction):
-    def __init__(self, ledger: Ledger, store: PatientStore, *, write: bool = True) -> None:
-        super().__init__(ledger, write=write)
-        self.store = store
-        self.patients = FakePatientRepository(store)
-        self.visits = FakeVisitRepository(store)
-        self.bookings = FakeBookings(store)
-        self.records = FakeRetentionRepository(store)
-
-    def _saved(self) -> object:
-        return self.store.copy()
-
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, PatientStore)
-        self.store.put_back(saved)
+class FakePatientsUnitOfWork(TablesTransaction[PatientStore]):
+    patients = Repository(FakePatientRepository)
+    visits = Repository(FakeVisitRepository)
+    bookings = Repository(FakeBookings)
+    records = Repository(FakeRetentionRepository)
 
 
 @dataclass

@@ -7,12 +7,11 @@ The repositories keep the rules the SQL ones keep where a use case leans on them
 is in one live order at a time, a refund's gateway key and an Idempotency-Key are unique
 (`AlreadyStored`), a ledger entry or a webhook delivery recorded twice is recorded once, a
 credit stays within 0..granted. A unit of work that ends without `commit()` leaves the state
-as it found it (`_saved`/`_restore`).
+as it found it (`TablesTransaction`).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -20,8 +19,6 @@ from zoneinfo import ZoneInfo
 
 from clinicflow.adapters.payment_gateways.fake import FakeGateway
 from clinicflow.catalog import Catalog
-from clinicflow.infra.audit import Outcome
-from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.checkout.service import CheckoutService
 from clinicflow.payments.domain import Credit, PromoUsage
@@ -58,7 +55,9 @@ from clinicflow.payments.refunds.service import RefundService
 from clinicflow.payments.refunds.subscribers import PaymentsSubscriber
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import Clock
-from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_trail import FakeTrail
+from support.fake_uow import FakeFactory, Ledger
 
 MONEY_KINDS = ("charge", "refund", "adjustment")
 # Monday 2026-11-30 09:00 in the clinic (UTC-6): six days after the suite's clock (NOW).
@@ -128,54 +127,51 @@ class PaymentsState:
         }
 
 
-class FakeOrders:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeOrders(OnTables[PaymentsState]):
     async def get(self, order_id: str, *, lock: bool = False) -> Order:
-        if order_id not in self._s.orders:
+        if order_id not in self._t.orders:
             raise PaymentNotFound(f"no payment {order_id!r}")
-        return self._s.orders[order_id]
+        return self._t.orders[order_id]
 
     async def reported(
         self, provider: str, provider_id: str | None, order_id: str | None
     ) -> Order | None:
-        for order in self._s.orders.values():
+        for order in self._t.orders.values():
             if provider_id and (order.provider, order.provider_id) == (provider, provider_id):
                 return order
-        found = self._s.orders.get(order_id or "")
+        found = self._t.orders.get(order_id or "")
         return found if found is not None and found.provider == provider else None
 
     async def add(self, order: Order, lines: Sequence[OrderLine]) -> None:
         for line in lines:
             if await self.active_line(line.booking_id) is not None:
                 raise AlreadyStored(f"booking {line.booking_id} is in a live order")
-        self._s.orders[order.id] = order
-        self._s.lines.extend(lines)
+        self._t.orders[order.id] = order
+        self._t.lines.extend(lines)
 
     async def change(self, order_id: str, change: OrderChange) -> Order:
-        changed = replace(self._s.orders[order_id], **change)
-        self._s.orders[order_id] = changed
+        changed = replace(self._t.orders[order_id], **change)
+        self._t.orders[order_id] = changed
         return changed
 
     async def lines(self, order_id: str) -> list[OrderLine]:
-        mine = [x for x in self._s.lines if x.order_id == order_id]
+        mine = [x for x in self._t.lines if x.order_id == order_id]
         return sorted(mine, key=lambda x: x.line_index)
 
     async def active_line(self, booking_id: str) -> OrderLine | None:
         return next(
-            (x for x in self._s.lines if x.pays_for(booking_id) and x.state != "released"), None
+            (x for x in self._t.lines if x.pays_for(booking_id) and x.state != "released"), None
         )
 
     async def change_line(self, order_id: str, booking_id: str, change: LineChange) -> None:
-        self._s.lines = [
+        self._t.lines = [
             _changed(x, change) if (x.order_id, x.booking_id) == (order_id, booking_id) else x
-            for x in self._s.lines
+            for x in self._t.lines
         ]
 
     async def release_lines(self, order_id: str) -> None:
-        self._s.lines = [
-            replace(x, state="released") if x.order_id == order_id else x for x in self._s.lines
+        self._t.lines = [
+            replace(x, state="released") if x.order_id == order_id else x for x in self._t.lines
         ]
 
 
@@ -190,104 +186,92 @@ def _changed(line: OrderLine, change: LineChange) -> OrderLine:
     )
 
 
-class FakePromoUses:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakePromoUses(OnTables[PaymentsState]):
     async def usage(self, code: str, patient_id: str | None) -> PromoUsage:
-        uses = [u for u in self._s.promo_uses if u[0] == code]
+        uses = [u for u in self._t.promo_uses if u[0] == code]
         return PromoUsage(len(uses), sum(1 for u in uses if u[1] == patient_id))
 
     async def record(self, code: str, patient_id: str, order_id: str, now: datetime) -> None:
-        self._s.promo_uses.append((code, patient_id, order_id))
+        self._t.promo_uses.append((code, patient_id, order_id))
 
     async def release(self, order_id: str) -> None:
-        self._s.promo_uses = [u for u in self._s.promo_uses if u[2] != order_id]
+        self._t.promo_uses = [u for u in self._t.promo_uses if u[2] != order_id]
 
 
-class FakeCredits:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeCredits(OnTables[PaymentsState]):
     async def of_patient(self, patient_id: str) -> tuple[Credit, ...]:
-        mine = [s.credit for s in self._s.credits.values() if s.patient_id == patient_id]
+        mine = [s.credit for s in self._t.credits.values() if s.patient_id == patient_id]
         return tuple(sorted(mine, key=lambda c: (c.expires_at, c.id)))
 
     async def add(
         self, granted: Sequence[Credit], patient_id: str, order_id: str, now: datetime
     ) -> None:
         for credit in granted:
-            self._s.credits.setdefault(credit.id, StoredCredit(credit, patient_id, order_id))
+            self._t.credits.setdefault(credit.id, StoredCredit(credit, patient_id, order_id))
 
     async def reserve(self, credit_id: str, order_id: str, booking_id: str, now: datetime) -> bool:
-        stored = self._s.credits.get(credit_id)
+        stored = self._t.credits.get(credit_id)
         if stored is None or stored.credit.remaining <= 0:
             return False
         self._move(credit_id, -1)
-        self._s.credit_uses.append(CreditUse(credit_id, order_id, booking_id, "reserved", now))
+        self._t.credit_uses.append(CreditUse(credit_id, order_id, booking_id, "reserved", now))
         return True
 
     async def use(self, credit_id: str, order_id: str, booking_id: str, now: datetime) -> None:
-        self._s.credit_uses.append(CreditUse(credit_id, order_id, booking_id, "used", now))
+        self._t.credit_uses.append(CreditUse(credit_id, order_id, booking_id, "used", now))
 
     async def settle_uses(self, order_id: str, state: str, now: datetime) -> list[str]:
         settled = []
-        for use in self._s.credit_uses:
+        for use in self._t.credit_uses:
             if use.order_id == order_id and use.state == "reserved":
                 use.state, use.at = state, now
                 settled.append(use.credit_id)
         return settled
 
     async def return_use(self, order_id: str, booking_id: str, now: datetime) -> None:
-        for use in self._s.credit_uses:
+        for use in self._t.credit_uses:
             if (use.order_id, use.booking_id) == (order_id, booking_id):
                 use.state, use.at = "returned", now
 
     async def give_back(self, credit_ids: Iterable[str], now: datetime) -> None:
         for credit_id in credit_ids:
-            stored = self._s.credits[credit_id]
+            stored = self._t.credits[credit_id]
             if stored.credit.remaining < stored.credit.granted:
                 self._move(credit_id, +1)
 
     async def revoke(self, order_id: str, now: datetime) -> int:
         left = 0
-        for credit_id, stored in list(self._s.credits.items()):
+        for credit_id, stored in list(self._t.credits.items()):
             if stored.order_id == order_id:
                 left += stored.credit.remaining
                 self._move(credit_id, -stored.credit.remaining)
         return left
 
     def _move(self, credit_id: str, visits: int) -> None:
-        stored = self._s.credits[credit_id]
+        stored = self._t.credits[credit_id]
         credit = replace(stored.credit, remaining=stored.credit.remaining + visits)  # checks
-        self._s.credits[credit_id] = replace(stored, credit=credit)
+        self._t.credits[credit_id] = replace(stored, credit=credit)
 
 
-class FakeLedgerEntries:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeLedgerEntries(OnTables[PaymentsState]):
     async def append(self, entries: Sequence[Entry]) -> int:
-        known = {e.entry_key for e in self._s.ledger}
+        known = {e.entry_key for e in self._t.ledger}
         new = [e for e in entries if e.entry_key not in known]
-        self._s.ledger.extend(new)
+        self._t.ledger.extend(new)
         return len(new)
 
     async def refunded_by_line(self, order_id: str) -> dict[int, int]:
         out: dict[int, int] = {}
-        for e in self._s.ledger:
+        for e in self._t.ledger:
             if e.order_id == order_id and e.kind == "refund" and e.line_index is not None:
                 out[e.line_index] = out.get(e.line_index, 0) - e.amount_cents
         return out
 
 
-class FakeLedgerReports:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeLedgerReports(OnTables[PaymentsState]):
     async def revenue(self, lo: datetime, hi: datetime, tz: ZoneInfo) -> list[RevenueRow]:
         sums: dict[tuple[str, str], list[int]] = {}
-        for e in self._s.ledger:
+        for e in self._t.ledger:
             if lo <= e.occurred_at < hi and e.kind in MONEY_KINDS:
                 key = (e.occurred_at.astimezone(tz).date().isoformat(), e.service or "")
                 sums.setdefault(key, [0, 0, 0])[MONEY_KINDS.index(e.kind)] += e.amount_cents
@@ -299,118 +283,101 @@ class FakeLedgerReports:
     async def booked(self, providers: Collection[str], since: datetime) -> list[Booked]:
         recent = {
             (e.provider, e.provider_ref)
-            for e in self._s.ledger
+            for e in self._t.ledger
             if e.provider in providers and e.occurred_at >= since and e.provider_ref
         }
         out = []
         for provider, ref in sorted(recent, key=str):
-            mine = [e for e in self._s.ledger if (e.provider, e.provider_ref) == (provider, ref)]
+            mine = [e for e in self._t.ledger if (e.provider, e.provider_ref) == (provider, ref)]
             charged = sum(e.amount_cents for e in mine if e.kind == "charge")
             refunded = -sum(e.amount_cents for e in mine if e.kind == "refund")
             out.append(Booked(provider, str(ref), charged, refunded))
         return out
 
 
-class FakeRefunds:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeRefunds(OnTables[PaymentsState]):
     async def get(self, refund_id: str) -> Refund:
-        return self._s.refunds[refund_id]
+        return self._t.refunds[refund_id]
 
     async def by_key(self, key: str) -> Refund | None:
-        return next((r for r in self._s.refunds.values() if r.idempotency_key == key), None)
+        return next((r for r in self._t.refunds.values() if r.idempotency_key == key), None)
 
     async def by_provider_id(self, provider: str, provider_refund_id: str) -> Refund | None:
         return next(
             (
                 r
-                for r in self._s.refunds.values()
+                for r in self._t.refunds.values()
                 if (r.provider, r.provider_refund_id) == (provider, provider_refund_id)
             ),
             None,
         )
 
     async def of_order(self, order_id: str) -> list[Refund]:
-        mine = [r for r in self._s.refunds.values() if r.order_id == order_id]
+        mine = [r for r in self._t.refunds.values() if r.order_id == order_id]
         return sorted(mine, key=lambda r: r.created_at)
 
     async def add(self, refund: Refund) -> None:
         if await self.by_key(refund.idempotency_key) is not None:
             raise AlreadyStored(f"refund key {refund.idempotency_key}")
-        self._s.refunds[refund.id] = refund
+        self._t.refunds[refund.id] = refund
 
     async def change(self, refund_id: str, change: RefundChange) -> Refund:
-        changed = replace(self._s.refunds[refund_id], **change)
-        self._s.refunds[refund_id] = changed
+        changed = replace(self._t.refunds[refund_id], **change)
+        self._t.refunds[refund_id] = changed
         return changed
 
 
-class FakeRequestKeys:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeRequestKeys(OnTables[PaymentsState]):
     async def find(self, scope: str, key: str) -> RequestKey | None:
-        return self._s.request_keys.get((scope, key))
+        return self._t.request_keys.get((scope, key))
 
     async def add(self, scope: str, key: str, found: RequestKey, now: datetime) -> None:
-        if (scope, key) in self._s.request_keys:
+        if (scope, key) in self._t.request_keys:
             raise AlreadyStored(f"key {key}")
-        self._s.request_keys[scope, key] = found
+        self._t.request_keys[scope, key] = found
 
     async def lock(self, scope: str, key: str, until: datetime | None) -> None:
-        if (scope, key) in self._s.request_keys:
-            found = self._s.request_keys[scope, key]
-            self._s.request_keys[scope, key] = replace(found, locked_until=until)
+        if (scope, key) in self._t.request_keys:
+            found = self._t.request_keys[scope, key]
+            self._t.request_keys[scope, key] = replace(found, locked_until=until)
 
 
-class FakeWebhookEvents:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeWebhookEvents(OnTables[PaymentsState]):
     async def remember(self, event: GatewayEvent, now: datetime) -> bool:
         key = (event.provider, event.event_id)
-        if key in self._s.webhook_events:
+        if key in self._t.webhook_events:
             return False
-        self._s.webhook_events[key] = ("received", None)
+        self._t.webhook_events[key] = ("received", None)
         return True
 
     async def outcome(self, event: GatewayEvent, outcome: str, order_id: str | None) -> None:
-        self._s.webhook_events[event.provider, event.event_id] = (outcome, order_id)
+        self._t.webhook_events[event.provider, event.event_id] = (outcome, order_id)
 
 
-class FakeVisits:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
+class FakeVisits(OnTables[PaymentsState]):
     async def visit(self, booking_id: str) -> Visit | None:
-        return self._s.visits.get(booking_id)
+        return self._t.visits.get(booking_id)
 
     async def visited_before(self, patient_id: str, besides: Sequence[str]) -> bool:
-        return patient_id in self._s.visited
+        return patient_id in self._t.visited
 
 
-class FakePaymentsUnitOfWork(FakeTransaction):
-    def __init__(self, ledger: Ledger, state: PaymentsState, *, write: bool = True) -> None:
-        super().__init__(ledger, write=write)
-        self.state = state
-        self.orders = FakeOrders(state)
-        self.promo_uses = FakePromoUses(state)
-        self.credits = FakeCredits(state)
-        self.entries = FakeLedgerEntries(state)
-        self.reports = FakeLedgerReports(state)
-        self.refunds = FakeRefunds(state)
-        self.request_keys = FakeRequestKeys(state)
-        self.webhook_events = FakeWebhookEvents(state)
-        self.visits = FakeVisits(state)
-        self.patient_names = FakeNames(state)
+class FakeNames(OnTables[PaymentsState]):
+    async def full_name(self, patient_id: str) -> str | None:
+        return self._t.names.get(patient_id)
 
-    def _saved(self) -> object:
-        return copy.deepcopy(self.state.__dict__)
 
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, dict)
-        self.state.__dict__.update(saved)
+class FakePaymentsUnitOfWork(TablesTransaction[PaymentsState]):
+    orders = Repository(FakeOrders)
+    promo_uses = Repository(FakePromoUses)
+    credits = Repository(FakeCredits)
+    entries = Repository(FakeLedgerEntries)
+    reports = Repository(FakeLedgerReports)
+    refunds = Repository(FakeRefunds)
+    request_keys = Repository(FakeRequestKeys)
+    webhook_events = Repository(FakeWebhookEvents)
+    visits = Repository(FakeVisits)
+    patient_names = Repository(FakeNames)
 
 
 class Gateway(FakeGateway):
@@ -449,11 +416,11 @@ class Gateway(FakeGateway):
         return [r.amount_cents for r in self.refunds.values() if r.payment_id == provider_id]
 
 
-class FakeDesk:
+class FakeDesk(OnTables[PaymentsState]):
     """Booking's desk: a paid hold becomes the patient's booking, unless a test lost it."""
 
     def __init__(self, state: PaymentsState) -> None:
-        self._s = state
+        super().__init__(state)
         self.lost: dict[str, str] = {}  # booking id → why it cannot be booked
         self.rebooked: dict[str, str] = {}  # hold id → the new booking's id
 
@@ -461,38 +428,11 @@ class FakeDesk:
         if booking_id in self.lost:
             raise VisitLost(self.lost[booking_id])
         booked = self.rebooked.get(booking_id, booking_id)
-        visit = self._s.visits[booking_id]
-        self._s.visits[booked] = replace(
+        visit = self._t.visits[booking_id]
+        self._t.visits[booked] = replace(
             visit, booking_id=booked, status="confirmed", patient_id=patient_id
         )
         return booked
-
-
-class FakeNames:
-    def __init__(self, state: PaymentsState) -> None:
-        self._s = state
-
-    async def full_name(self, patient_id: str) -> str | None:
-        return self._s.names.get(patient_id)
-
-
-class ListTrail(AuditTrail):
-    """The audit trail, its reads and refusals kept in `rows` instead of written."""
-
-    def __init__(self, clock: Clock) -> None:  # no database: nothing is written
-        self._clock = clock
-        self.rows: list[tuple[str, str, Access, str]] = []  # actor id, action, access, outcome
-
-    async def record_alone(
-        self,
-        actor: Actor,
-        action: str,
-        accesses: Iterable[Access],
-        *,
-        outcome: Outcome = "allowed",
-        break_glass: bool = False,
-    ) -> None:
-        self.rows += [(actor.id, action, a, outcome) for a in accesses]
 
 
 @dataclass
@@ -501,7 +441,7 @@ class Payments:
 
     state: PaymentsState
     ledger: Ledger  # what committed units of work published and audited
-    trail: ListTrail
+    trail: FakeTrail
     desk: FakeDesk
     gateways: dict[str, Gateway]
     uow: FakeFactory[FakePaymentsUnitOfWork]
@@ -526,7 +466,7 @@ class Payments:
     ) -> Payments:
         state, ledger = PaymentsState(), Ledger()
         uow = FakeFactory(lambda write: FakePaymentsUnitOfWork(ledger, state, write=write))
-        trail, desk = ListTrail(clock), FakeDesk(state)
+        trail, desk = FakeTrail(), FakeDesk(state)
         gateways = {
             "stripe": Gateway(clock, "stripe"),
             "paypal": Gateway(clock, "paypal", needs_capture=True),

@@ -6,7 +6,8 @@ snapshotted as a unit of work opens and put back when it ends without `commit()`
 real one rolls back). The repositories keep the rules the database keeps: one open entry
 per service and person, one wave number per service, one nurture message per step,
 conditional status moves. `FakeDesk` is booking's side (holds, bookings, free slots),
-`FakeTrail` the audit log outside a unit of work, `FakeMessenger` the mailer.
+`FakeTrail` (support.fake_trail) the audit log outside a unit of work, `FakeMessenger` the
+mailer.
 
 `build(clock, catalog)` wires the use cases with `waitlist.service.assemble`, as
 `clinicflow.bootstrap.waitlist` does.
@@ -14,22 +15,20 @@ conditional status moves. `FakeDesk` is booking's side (holds, bookings, free sl
 
 from __future__ import annotations
 
-import copy
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from clinicflow.catalog import Catalog
-from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.outbox import Event
 from clinicflow.patients import PatientDetails
-from clinicflow.shared.actor import Actor, Role, require
+from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Conflict
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
@@ -47,6 +46,8 @@ from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
 from clinicflow.waitlist.offers.ports import Candidate
 from clinicflow.waitlist.service import Waitlist, assemble
+from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_trail import FakeTrail
 from support.fake_uow import FakeFactory, FakeTransaction, Ledger
 
 PUBLIC_URL = "https://clinic.test"
@@ -95,9 +96,9 @@ class Hooks:
     stale_wave_once: bool = False  # the next `last` wave misses one another process just sent
 
 
-class FakeEntries:
+class FakeEntries(OnTables[WaitlistState]):
     def __init__(self, state: WaitlistState, hooks: Hooks | None = None) -> None:
-        self.s = state
+        super().__init__(state)
         self.hooks = hooks or Hooks()
 
     async def find_open(
@@ -115,7 +116,7 @@ class FakeEntries:
         return min(found, key=lambda e: (e.joined_at, e.id), default=None)
 
     def _open(self, service: str) -> list[Entry]:
-        return [e for e in self.s.entries.values() if e.service == service and e.status in OPEN]
+        return [e for e in self._t.entries.values() if e.service == service and e.status in OPEN]
 
     async def of_person(
         self, patient_id: str, email_bidx: str | None, phone_bidx: str | None
@@ -127,15 +128,15 @@ class FakeEntries:
                 return e.email_bidx == email_bidx
             return phone_bidx is not None and e.phone_bidx == phone_bidx
 
-        found = [e for e in self.s.entries.values() if theirs(e)]
+        found = [e for e in self._t.entries.values() if theirs(e)]
         found.sort(key=lambda e: e.id)
         return sorted(found, key=lambda e: e.joined_at, reverse=True)
 
     async def get(self, entry_id: str, *, lock: bool = False) -> Entry | None:
-        return self.s.entries.get(entry_id)
+        return self._t.entries.get(entry_id)
 
     async def by_token(self, token_hash: str, *, lock: bool = False) -> Entry | None:
-        return next((e for e in self.s.entries.values() if e.token_hash == token_hash), None)
+        return next((e for e in self._t.entries.values() if e.token_hash == token_hash), None)
 
     async def add(self, new: NewEntry, token_hash: str) -> Entry:
         for e in self._open(new.service):  # the unique indexes on open entries
@@ -144,13 +145,13 @@ class FakeEntries:
             ):
                 raise AlreadyListed(new.service)
         entry = entry_from(new, token_hash)
-        self.s.entries[entry.id] = entry
+        self._t.entries[entry.id] = entry
         return entry
 
     async def change(self, entry: Entry, values: EntryChanges, now: datetime) -> None:
-        current = self.s.entries[entry.id]
+        current = self._t.entries[entry.id]
         status_at = now if values.get("status", current.status) != current.status else None
-        self.s.entries[entry.id] = replace(
+        self._t.entries[entry.id] = replace(
             current,
             **values,
             status_at=status_at or current.status_at,
@@ -184,7 +185,7 @@ class FakeEntries:
         now: datetime,
         **placed: str | None,
     ) -> Entry | None:
-        entry = self.s.entries.get(entry_id)
+        entry = self._t.entries.get(entry_id)
         if entry is None or entry.status not in from_:
             return None
         moved = replace(
@@ -195,25 +196,25 @@ class FakeEntries:
             version=entry.version + 1,
             **placed,  # type: ignore[arg-type]
         )
-        self.s.entries[entry_id] = moved
+        self._t.entries[entry_id] = moved
         return moved
 
     async def add_engagement(
         self, entry_id: str, kind: str, at: datetime, ref: str | None = None
     ) -> bool:
         if ref is not None and any(
-            (e, k, r) == (entry_id, kind, ref) for e, k, _, r in self.s.engagements
+            (e, k, r) == (entry_id, kind, ref) for e, k, _, r in self._t.engagements
         ):
             return False
-        self.s.engagements.append((entry_id, kind, at, ref))
+        self._t.engagements.append((entry_id, kind, at, ref))
         return True
 
     async def stamp(self, entry_id: str, stage: str, at: datetime) -> bool:
         assert stage in STAGES
-        entry = self.s.entries.get(entry_id)
+        entry = self._t.entries.get(entry_id)
         if entry is None or entry.reached(stage) is not None:
             return False
-        self.s.entries[entry_id] = replace(entry, **{f"{stage}_at": at}, updated_at=at)  # type: ignore[arg-type]
+        self._t.entries[entry_id] = replace(entry, **{f"{stage}_at": at}, updated_at=at)  # type: ignore[arg-type]
         return True
 
     async def queue(
@@ -221,38 +222,38 @@ class FakeEntries:
     ) -> tuple[list[Queued], dict[str, tuple[Engagement, ...]]]:
         queued = [
             Queued(e.id, e.joined_at, e.interest_level, e.distance_mi)
-            for e in self.s.entries.values()
+            for e in self._t.entries.values()
             if e.service == service and e.status in QUEUED
         ]
         ids = {q.id for q in queued}
         grouped: dict[str, list[Engagement]] = defaultdict(list)
-        for entry_id, kind, at, _ in self.s.engagements:
+        for entry_id, kind, at, _ in self._t.engagements:
             if entry_id in ids and at <= now:
                 grouped[entry_id].append(Engagement(kind, at))
         return queued, {k: tuple(v) for k, v in grouped.items()}
 
     async def engagements_of(self, entry_id: str, now: datetime) -> tuple[Engagement, ...]:
         return tuple(
-            Engagement(k, at) for e, k, at, _ in self.s.engagements if e == entry_id and at <= now
+            Engagement(k, at) for e, k, at, _ in self._t.engagements if e == entry_id and at <= now
         )
 
     async def listed(self, service: str | None, status: str | None) -> list[Entry]:
         found = [
             e
-            for e in self.s.entries.values()
+            for e in self._t.entries.values()
             if (service is None or e.service == service) and (status is None or e.status == status)
         ]
         return sorted(found, key=lambda e: (e.service, e.joined_at, e.id))
 
     async def withdrawn_before(self, at: datetime) -> list[str]:
-        gone = [e for e in self.s.entries.values() if e.status == "withdrawn" and e.status_at < at]
+        gone = [e for e in self._t.entries.values() if e.status == "withdrawn" and e.status_at < at]
         return [e.id for e in sorted(gone, key=lambda e: (e.status_at, e.id))]
 
     async def delete_withdrawn_before(self, at: datetime) -> list[str]:
         ids = await self.withdrawn_before(at)
         for entry_id in ids:
-            del self.s.entries[entry_id]
-        s = self.s
+            del self._t.entries[entry_id]
+        s = self._t
         s.engagements = [x for x in s.engagements if x[0] not in ids]
         s.invitations = {k: i for k, i in s.invitations.items() if i.entry_id not in ids}
         s.offers = {k: o for k, o in s.offers.items() if o.entry_id not in ids}
@@ -260,7 +261,7 @@ class FakeEntries:
         return ids
 
     async def converted_by(self, booking_ids: Sequence[str]) -> list[str]:
-        return [e.id for e in self.s.entries.values() if e.booking_id in booking_ids]
+        return [e.id for e in self._t.entries.values() if e.booking_id in booking_ids]
 
 
 def entry_from(new: NewEntry, token_hash: str) -> Entry:
@@ -276,13 +277,13 @@ def entry_from(new: NewEntry, token_hash: str) -> Entry:
     )
 
 
-class FakeWaves:
+class FakeWaves(OnTables[WaitlistState]):
     def __init__(self, state: WaitlistState, hooks: Hooks) -> None:
-        self.s = state
+        super().__init__(state)
         self.hooks = hooks
 
     async def last(self, service: str) -> int:
-        last = max((n for s, n in self.s.waves if s == service), default=0)
+        last = max((n for s, n in self._t.waves if s == service), default=0)
         if self.hooks.stale_wave_once:
             self.hooks.stale_wave_once = False
             return last - 1
@@ -291,19 +292,16 @@ class FakeWaves:
     async def add(
         self, service: str, number: int, now: datetime, capacity: int, invited: int
     ) -> None:
-        if (service, number) in self.s.waves:
+        if (service, number) in self._t.waves:
             raise WaveAlreadySent(f"{service} wave {number}")
-        self.s.waves[service, number] = (now, capacity, invited)
+        self._t.waves[service, number] = (now, capacity, invited)
 
 
 Link = TypeVar("Link", Invitation, Offer)
 
 
-class FakeLinks(Generic[Link]):
+class FakeLinks(OnTables[WaitlistState], Generic[Link]):
     """What invitations and offers share (`conversions.ports.LinkRepository`)."""
-
-    def __init__(self, state: WaitlistState) -> None:
-        self.s = state
 
     def rows(self) -> dict[str, Link]:
         raise NotImplementedError
@@ -338,57 +336,57 @@ class FakeLinks(Generic[Link]):
 
 class FakeInvitations(FakeLinks[Invitation]):
     def rows(self) -> dict[str, Invitation]:
-        return self.s.invitations
+        return self._t.invitations
 
     async def add(self, invitation: Invitation) -> None:
-        self.s.invitations[invitation.id] = invitation
+        self._t.invitations[invitation.id] = invitation
 
     async def live_count(self, service: str, now: datetime) -> int:
         return sum(
             1
-            for i in self.s.invitations.values()
+            for i in self._t.invitations.values()
             if i.service == service
             and ((i.status == "sent" and i.expires_at > now) or i.status == "claiming")
         )
 
     async def never_invited(self, service: str) -> list[str]:
-        invited = {i.entry_id for i in self.s.invitations.values()}
+        invited = {i.entry_id for i in self._t.invitations.values()}
         return [
             e.id
-            for e in self.s.entries.values()
+            for e in self._t.entries.values()
             if e.service == service and e.status == "waiting" and e.id not in invited
         ]
 
     async def lapsed(self, now: datetime, limit: int) -> list[Invitation]:
         found = [
-            i for i in self.s.invitations.values() if i.status == "sent" and i.expires_at <= now
+            i for i in self._t.invitations.values() if i.status == "sent" and i.expires_at <= now
         ]
         return sorted(found, key=lambda i: (i.expires_at, i.id))[:limit]
 
     async def live_of(self, entry_id: str) -> list[Invitation]:
         return [
             i
-            for i in self.s.invitations.values()
+            for i in self._t.invitations.values()
             if i.entry_id == entry_id and i.status in ("sent", "claiming")
         ]
 
 
 class FakeOffers(FakeLinks[Offer]):
     def rows(self) -> dict[str, Offer]:
-        return self.s.offers
+        return self._t.offers
 
     async def add(self, offer: Offer) -> None:
-        live = [o for o in self.s.offers.values() if o.hold_id == offer.hold_id]
+        live = [o for o in self._t.offers.values() if o.hold_id == offer.hold_id]
         assert not [o for o in live if o.status in LIVE_OFFER], "one live offer per hold"
-        self.s.offers[offer.id] = offer
+        self._t.offers[offer.id] = offer
 
     async def candidates(
         self, service: str, practitioner: str, hold_id: str, not_patient: str | None
     ) -> list[Candidate]:
-        tried = {o.entry_id for o in self.s.offers.values() if o.hold_id == hold_id}
+        tried = {o.entry_id for o in self._t.offers.values() if o.hold_id == hold_id}
         return [
             Candidate(e.id, e.preferred_practitioner, e.preferred_times, e.patient_id)
-            for e in self.s.entries.values()
+            for e in self._t.entries.values()
             if e.service == service
             and e.status == "waiting"
             and e.preferred_practitioner in (None, practitioner)
@@ -397,49 +395,43 @@ class FakeOffers(FakeLinks[Offer]):
         ]
 
     async def due(self, now: datetime, limit: int) -> list[Offer]:
-        found = [o for o in self.s.offers.values() if o.status == "made" and o.expires_at <= now]
+        found = [o for o in self._t.offers.values() if o.status == "made" and o.expires_at <= now]
         return sorted(found, key=lambda o: (o.expires_at, o.id))[:limit]
 
     async def live_of(self, entry_id: str) -> list[Offer]:
-        return [o for o in self.s.offers.values() if o.entry_id == entry_id and o.status == "made"]
+        return [o for o in self._t.offers.values() if o.entry_id == entry_id and o.status == "made"]
 
 
-class FakeNurtures:
-    def __init__(self, state: WaitlistState) -> None:
-        self.s = state
-
+class FakeNurtures(OnTables[WaitlistState]):
     async def due(self, before: datetime, limit: int) -> list[tuple[Entry, int]]:
         found = []
-        for e in sorted(self.s.entries.values(), key=lambda e: (e.joined_at, e.id)):
-            sent = [m for m in self.s.nurtures.values() if m.entry_id == e.id]
+        for e in sorted(self._t.entries.values(), key=lambda e: (e.joined_at, e.id)):
+            sent = [m for m in self._t.nurtures.values() if m.entry_id == e.id]
             since = max((m.sent_at for m in sent), default=e.joined_at)
             if e.status == "waiting" and since <= before:
                 found.append((e, len(sent)))
         return found[:limit]
 
     async def add(self, entry_id: str, seq: int, token_hash: str, now: datetime) -> str | None:
-        if any(m.entry_id == entry_id and m.seq == seq for m in self.s.nurtures.values()):
+        if any(m.entry_id == entry_id and m.seq == seq for m in self._t.nurtures.values()):
             return None
         made = NurtureMessage(str(uuid.uuid4()), entry_id, seq, token_hash, now, None)
-        self.s.nurtures[made.id] = made
+        self._t.nurtures[made.id] = made
         return made.id
 
     async def by_token(self, token_hash: str, *, lock: bool = False) -> NurtureMessage | None:
-        return next((m for m in self.s.nurtures.values() if m.token_hash == token_hash), None)
+        return next((m for m in self._t.nurtures.values() if m.token_hash == token_hash), None)
 
     async def mark_clicked(self, message_id: str, now: datetime) -> None:
-        message = self.s.nurtures[message_id]
+        message = self._t.nurtures[message_id]
         if message.clicked_at is None:
-            self.s.nurtures[message_id] = replace(message, clicked_at=now)
+            self._t.nurtures[message_id] = replace(message, clicked_at=now)
 
 
-class FakeStats:
-    def __init__(self, state: WaitlistState) -> None:
-        self.s = state
-
+class FakeStats(OnTables[WaitlistState]):
     async def rows(self, tz: ZoneInfo) -> dict[str, list[StatRow]]:
         by_service: dict[str, list[StatRow]] = defaultdict(list)
-        for e in self.s.entries.values():
+        for e in self._t.entries.values():
             by_service[e.service].append(
                 StatRow(
                     status=e.status,
@@ -455,29 +447,26 @@ class FakeStats:
         return dict(by_service)
 
 
-class FakeInbox:
-    def __init__(self, state: WaitlistState) -> None:
-        self.s = state
-
+class FakeInbox(OnTables[WaitlistState]):
     async def seen(self, subscriber: str, event_id: str) -> bool:
-        return (subscriber, event_id) in self.s.inbox
+        return (subscriber, event_id) in self._t.inbox
 
     async def mark(self, subscriber: str, event_id: str, clock: Clock) -> bool:
-        if (subscriber, event_id) in self.s.inbox:
+        if (subscriber, event_id) in self._t.inbox:
             return False
-        self.s.inbox.add((subscriber, event_id))
+        self._t.inbox.add((subscriber, event_id))
         return True
 
 
-class FakeBookingRecords:
+class FakeBookingRecords(OnTables[WaitlistState]):
     """Booking's holds and the launched set, changed in the waitlist's unit of work."""
 
     def __init__(self, state: WaitlistState, uow: FakeTransaction) -> None:
-        self.s = state
+        super().__init__(state)
         self._uow = uow
 
     async def extend_hold(self, hold_id: str, until: datetime, now: datetime) -> bool:
-        hold = self.s.holds.get(hold_id)
+        hold = self._t.holds.get(hold_id)
         if hold is None or hold.status != "held" or hold.expires_at is None:
             return False
         if hold.expires_at <= now:
@@ -486,7 +475,7 @@ class FakeBookingRecords:
         return True
 
     async def release_hold(self, hold_id: str, now: datetime) -> bool:
-        hold = self.s.holds.get(hold_id)
+        hold = self._t.holds.get(hold_id)
         if hold is None or hold.status != "held":
             return False
         hold.status = "cancelled"
@@ -496,40 +485,33 @@ class FakeBookingRecords:
         return True
 
     async def status_of(self, booking_id: str) -> BookingNow | None:
-        hold = self.s.holds.get(booking_id)
+        hold = self._t.holds.get(booking_id)
         return None if hold is None else BookingNow(hold.status, hold.patient_id)
 
     async def launched(self) -> frozenset[str]:
-        return frozenset(self.s.launched)
+        return frozenset(self._t.launched)
 
     async def launch(self, service: str, at: datetime, by: str) -> bool:
-        if service in self.s.launched:
+        if service in self._t.launched:
             return False
-        self.s.launched.add(service)
+        self._t.launched.add(service)
         return True
 
 
-class FakeWaitlistUnitOfWork(FakeTransaction):
+class FakeWaitlistUnitOfWork(TablesTransaction[WaitlistState]):
+    invitations = Repository(FakeInvitations)
+    offers = Repository(FakeOffers)
+    nurtures = Repository(FakeNurtures)
+    stats = Repository(FakeStats)
+    inbox = Repository(FakeInbox)
+
     def __init__(
-        self, state: WaitlistState, ledger: Ledger, hooks: Hooks, *, write: bool = True
+        self, ledger: Ledger, state: WaitlistState, hooks: Hooks, *, write: bool = True
     ) -> None:
-        super().__init__(ledger, write=write)
-        self.state = state
-        self.entries = FakeEntries(state, hooks)
-        self.invitations = FakeInvitations(state)
+        super().__init__(ledger, state, write=write)
+        self.entries = FakeEntries(state, hooks)  # these take more than the tables
         self.waves = FakeWaves(state, hooks)
-        self.offers = FakeOffers(state)
-        self.nurtures = FakeNurtures(state)
-        self.stats = FakeStats(state)
-        self.inbox = FakeInbox(state)
         self.booking = FakeBookingRecords(state, self)
-
-    def _saved(self) -> object:
-        return copy.deepcopy(self.state)
-
-    def _restore(self, saved: object) -> None:
-        assert isinstance(saved, WaitlistState)
-        self.state.__dict__.update(saved.__dict__)
 
 
 # -- booking's side, the audit log, the mailer ---------------------------------------------
@@ -559,12 +541,12 @@ class SlotTaken(Conflict):
     code = "slot_unavailable"
 
 
-class FakeDesk:
+class FakeDesk(OnTables[WaitlistState]):
     """Booking's use cases, each in booking's own transaction: holds and bookings kept in
     the shared state; a patient id per person (by email, else phone)."""
 
     def __init__(self, state: WaitlistState, clock: Clock) -> None:
-        self.s = state
+        super().__init__(state)
         self._clock = clock
         self.slots: list[FreeSlot] = []
         self.booked: list[tuple[Actor, Slot, PatientDetails, str | None]] = []
@@ -584,32 +566,32 @@ class FakeDesk:
         self.booked.append((actor, slot, patient, hold_id))
         patient_id = f"patient-{patient.email or patient.phone}"
         if hold_id is not None:
-            hold = self.s.holds[hold_id]
+            hold = self._t.holds[hold_id]
             if hold.status != "held":
                 raise SlotTaken("the hold is gone")
             hold.status, hold.patient_id = "confirmed", patient_id
         else:
             self._free_or_refuse(slot)
             hold_id = str(uuid.uuid4())
-            self.s.holds[hold_id] = Hold(hold_id, slot, "confirmed", None, patient_id)
-        return self._booked(self.s.holds[hold_id])
+            self._t.holds[hold_id] = Hold(hold_id, slot, "confirmed", None, patient_id)
+        return self._booked(self._t.holds[hold_id])
 
     async def cancel(self, actor: Actor, booking_id: str, reason: str) -> Booked:
         self.cancelled.append(booking_id)
-        self.s.holds[booking_id].status = "cancelled"
-        return self._booked(self.s.holds[booking_id])
+        self._t.holds[booking_id].status = "cancelled"
+        return self._booked(self._t.holds[booking_id])
 
     async def hold(self, slot: Slot) -> Booked:
         self._free_or_refuse(slot)
         hold = Hold(str(uuid.uuid4()), slot, "held", self._clock.now() + timedelta(minutes=10))
-        self.s.holds[hold.id] = hold
+        self._t.holds[hold.id] = hold
         return self._booked(hold)
 
     def launched_here(self) -> None:
         self.launches_seen += 1
 
     def _free_or_refuse(self, slot: Slot) -> None:
-        for h in self.s.holds.values():
+        for h in self._t.holds.values():
             live = h.status in ("held", "confirmed")
             if live and (h.slot.start, h.slot.practitioner) == (slot.start, slot.practitioner):
                 raise SlotTaken("that slot is taken")
@@ -622,27 +604,6 @@ class FakeDesk:
             hold.id, hold.status, s.service, s.visit_type, s.duration, s.practitioner or "",
             hold.patient_id, s.start, end,
         )  # fmt: skip
-
-
-class FakeTrail:
-    """The audit log outside a unit of work: refusals and reads, as `AuditTrail` records
-    them (a denied row for signed-in callers; anonymous refusals unrecorded)."""
-
-    def __init__(self) -> None:
-        self.alone: list[tuple[str, str, str, str]] = []  # actor id, action, resource, outcome
-
-    async def require_role(
-        self, actor: Actor, allowed: bool, action: str, access: Access, detail: str
-    ) -> None:
-        if allowed:
-            return
-        if actor.kind != "anonymous":
-            self.alone.append((actor.id, action, access.resource_id, "denied"))
-        require(actor, False, detail)
-
-    async def record_alone(self, actor: Actor, action: str, accesses: Iterable[Access]) -> None:
-        for a in accesses:
-            self.alone.append((actor.id, action, a.resource_id, "allowed"))
 
 
 class FakeMessenger:
@@ -694,7 +655,7 @@ def build(
     timing: Timing | None = None,
 ) -> FakeWaitlist:
     state, ledger, hooks = WaitlistState(), Ledger(), Hooks()
-    uow = FakeFactory(lambda write: FakeWaitlistUnitOfWork(state, ledger, hooks, write=write))
+    uow = FakeFactory(lambda write: FakeWaitlistUnitOfWork(ledger, state, hooks, write=write))
     policy, timing = policy or WaitlistPolicy(), timing or Timing()
     desk, trail, messenger = FakeDesk(state, clock), FakeTrail(), FakeMessenger()
     cipher = WaitlistCipher(KeyRing.generate())

@@ -28,8 +28,8 @@ from clinicflow.webhooks.jobs import WebhookSender
 from clinicflow.webhooks.service import WebhookService
 from clinicflow.webhooks.subscribers import WebhookFanout
 from clinicflow.webhooks.views import AttemptView, DeliveryView
-from support.fake_notifications import FakeTrail
-from support.fake_tables import OnTables, TablesTransaction
+from support.fake_tables import OnTables, Repository, TablesTransaction
+from support.fake_trail import FakeTrail
 from support.fake_uow import FakeFactory, Ledger
 
 
@@ -241,11 +241,9 @@ class FakeDeliveryLog(OnTables[WebhookTables]):
 class FakeWebhooksUnitOfWork(TablesTransaction[WebhookTables]):
     kept = ("subscriptions", "deliveries", "attempts")
 
-    def __init__(self, ledger: Ledger, tables: WebhookTables, *, write: bool = True) -> None:
-        super().__init__(ledger, tables, write=write)
-        self.subscriptions = FakeSubscriptions(tables)
-        self.deliveries = FakeDeliveries(tables)
-        self.log = FakeDeliveryLog(tables)
+    subscriptions = Repository(FakeSubscriptions)
+    deliveries = Repository(FakeDeliveries)
+    log = Repository(FakeDeliveryLog)
 
 
 class Dns:

@@ -92,29 +92,24 @@ def test_merge_keeps_an_interval_contained_in_another_whole() -> None:
 # the grid and working hours
 
 
-def test_working_day_offers_starts_on_the_step_grid() -> None:
-    cal = calendar(weekly={0: hours("09:00-11:00")})
-    assert starts_on(MONDAY, cal, rules(duration=30, step=30)) == [
-        "09:00",
-        "09:30",
-        "10:00",
-        "10:30",
-    ]
-
-
-def test_appointment_must_end_inside_working_hours() -> None:
-    cal = calendar(weekly={0: hours("09:00-10:00")})
-    assert starts_on(MONDAY, cal, rules(duration=45, step=15)) == ["09:00", "09:15"]
-
-
-def test_steps_are_anchored_on_each_working_interval_start() -> None:
-    cal = calendar(weekly={0: hours("09:10-10:00", "13:05-14:00")})
-    assert starts_on(MONDAY, cal, rules(duration=20, step=30)) == [
-        "09:10",
-        "09:40",
-        "13:05",
-        "13:35",
-    ]
+@pytest.mark.parametrize(
+    ("working", "duration", "step", "starts"),
+    [
+        (["09:00-11:00"], 30, 30, ["09:00", "09:30", "10:00", "10:30"]),
+        (["09:00-10:00"], 45, 15, ["09:00", "09:15"]),
+        (["09:10-10:00", "13:05-14:00"], 20, 30, ["09:10", "09:40", "13:05", "13:35"]),
+    ],
+    ids=[
+        "starts-on-the-step-grid",
+        "a-visit-ends-inside-working-hours",
+        "steps-anchored-on-each-working-interval-start",
+    ],
+)
+def test_a_working_day_offers_starts_on_the_step_grid_of_each_interval(
+    working: list[str], duration: int, step: int, starts: list[str]
+) -> None:
+    cal = calendar(weekly={0: hours(*working)})
+    assert starts_on(MONDAY, cal, rules(duration=duration, step=step)) == starts
 
 
 def test_touching_working_hours_form_one_interval() -> None:

@@ -31,7 +31,8 @@ from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import ANONYMOUS, Actor, Role, Scope
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import Forbidden, InvalidRequest, Unauthenticated
-from support.fake_booking import FakeBooking, FakeTrail
+from support.fake_booking import FakeBooking
+from support.fake_trail import FakeTrail
 
 CATALOG: Catalog = load_catalog(Path(__file__).resolve().parents[3] / "config" / "clinic.yaml")
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -558,7 +559,7 @@ async def test_reads_are_scoped_to_the_caller_and_audited(clinic: Clinic) -> Non
     assert [v.id for v in own] == [mine.id]
     assert [v.id for v in schedule] == [theirs.id]
     assert seen.id == theirs.id
-    assert [(who, a.resource_id) for who, a, _ in clinic.trail.read] == [
+    assert [(who, a.resource_id) for who, _, a in clinic.trail.read] == [
         ("l1", mine.id),
         ("d2", theirs.id),
         ("desk-1", theirs.id),
@@ -579,7 +580,9 @@ async def test_staff_may_open_a_record_outside_their_scope_by_break_glass(clinic
     seen = await clinic.reader.get(doctor2, made.id)
 
     assert seen.id == made.id
-    assert clinic.trail.read == [("d2", clinic.trail.read[0][1], True)]
+    assert [(r.actor_id, r.outcome, r.break_glass) for r in clinic.trail.rows] == [
+        ("d2", "allowed", True)
+    ]
 
 
 # --- availability ----------------------------------------------------------------------

@@ -7,43 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from clinicflow.catalog.errors import ConfigError, ConfigProblem, format_problems
+from clinicflow.catalog.errors import ConfigError, ConfigProblem
 from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
-
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
-
-Config = dict[str, Any]
+from support.clinic_config import (
+    CLINIC_YAML,
+    Config,
+    assert_refused,
+    only_problem,
+    shipped,
+    written,
+)
 
 
 @pytest.fixture
 def config() -> Config:
-    data: Config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    return data
-
-
-def _write(config: Config, tmp_path: Path) -> Path:
-    path = tmp_path / "clinic.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def _only_problem(config: Config, tmp_path: Path) -> tuple[Path, str]:
-    path = _write(config, tmp_path)
-    problems = check_config(path)
-    assert len(problems) == 1, format_problems(problems)
-    return path, str(problems[0])
-
-
-def _assert_refused(config: Config, tmp_path: Path, key_path: str, *words: str) -> None:
-    path, message = _only_problem(config, tmp_path)
-    assert message.startswith(f"{path}: {key_path}: "), message
-    for word in words:
-        assert word in message
+    return shipped()
 
 
 def _problems_in_text(text: str) -> list[ConfigProblem]:
@@ -66,7 +47,7 @@ def test_unknown_key_in_a_service_is_named_with_the_allowed_keys(
     config: Config, tmp_path: Path
 ) -> None:
     _service(config, "alternative_medicine")["durattions"] = {"initial": [15]}
-    _assert_refused(
+    assert_refused(
         config,
         tmp_path,
         "services.alternative_medicine.durattions",
@@ -100,7 +81,7 @@ def test_unknown_keys_are_refused_anywhere(
     allowed: str,
 ) -> None:
     break_it(config)
-    _assert_refused(config, tmp_path, key_path, "unknown key", allowed)
+    assert_refused(config, tmp_path, key_path, "unknown key", allowed)
 
 
 @pytest.mark.parametrize("length", [0, -15, 15.5, "fifteen"])
@@ -108,7 +89,7 @@ def test_a_visit_length_must_be_a_positive_whole_number_of_minutes(
     config: Config, tmp_path: Path, length: object
 ) -> None:
     _service(config, "alternative_medicine")["durations"]["initial"] = [length, 20]
-    _assert_refused(
+    assert_refused(
         config,
         tmp_path,
         "services.alternative_medicine.durations.initial[0]",
@@ -120,7 +101,7 @@ def test_unknown_calendar_in_a_service_lists_the_defined_calendars(
     config: Config, tmp_path: Path
 ) -> None:
     _service(config, "alternative_medicine")["calendars"].append("doctor9")
-    _assert_refused(
+    assert_refused(
         config,
         tmp_path,
         "services.alternative_medicine.calendars[3]",
@@ -133,7 +114,7 @@ def test_unknown_service_offered_by_a_practitioner_is_refused(
     config: Config, tmp_path: Path
 ) -> None:
     _practitioner(config, "nurse2")["services"].append("yoga")
-    _assert_refused(
+    assert_refused(
         config,
         tmp_path,
         "practitioners.nurse2.services[2]",
@@ -142,40 +123,79 @@ def test_unknown_service_offered_by_a_practitioner_is_refused(
     )
 
 
-def test_settings_for_an_unknown_service_are_refused(config: Config, tmp_path: Path) -> None:
-    config["service_settings"]["yoga"] = {"name": "Yoga"}
-    _assert_refused(config, tmp_path, "service_settings.yoga", "unknown service 'yoga'")
+def _set(key: str, value: object) -> Callable[[Config], None]:
+    """The mistake of writing `value` at `key` (dotted; a number indexes a list)."""
+
+    def mistake(config: Config) -> None:
+        *parents, last = [int(k) if k.isdigit() else k for k in key.split(".")]
+        node = config
+        for k in parents:
+            node = node[k]
+        node[last] = value
+
+    return mistake
 
 
-def test_overlapping_hours_on_the_same_day_are_refused(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor1")["hours"]["mon"] = ["09:00-12:00", "11:30-17:00"]
-    _assert_refused(
-        config,
-        tmp_path,
+# A value written where it does not belong: where the check names it, and what it says.
+MISTAKES = {
+    "settings-for-an-unknown-service": (
+        _set("service_settings.yoga", {"name": "Yoga"}),
+        "service_settings.yoga",
+        ["unknown service 'yoga'"],
+    ),
+    "overlapping-hours-on-the-same-day": (
+        _set("practitioners.doctor1.hours.mon", ["09:00-12:00", "11:30-17:00"]),
         "practitioners.doctor1.hours.mon[1]",
-        "11:30-17:00 overlaps 09:00-12:00",
-        "merge them or make them not overlap",
-    )
-
-
-def test_overlapping_hours_in_an_exception_are_refused(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor1")["exceptions"][1]["hours"] = ["10:00-12:00", "08:30-10:30"]
-    _assert_refused(
-        config,
-        tmp_path,
+        ["11:30-17:00 overlaps 09:00-12:00", "merge them or make them not overlap"],
+    ),
+    "overlapping-hours-in-an-exception": (
+        _set("practitioners.doctor1.exceptions.1.hours", ["10:00-12:00", "08:30-10:30"]),
         "practitioners.doctor1.exceptions[1].hours[1]",
-        "08:30-10:30 overlaps 10:00-12:00",
-    )
-
-
-def test_hours_must_end_after_they_start(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor2")["hours"]["tue"] = ["13:00-09:00"]
-    _assert_refused(
-        config,
-        tmp_path,
+        ["08:30-10:30 overlaps 10:00-12:00"],
+    ),
+    "hours-ending-before-they-start": (
+        _set("practitioners.doctor2.hours.tue", ["13:00-09:00"]),
         "practitioners.doctor2.hours.tue[0]",
-        "end 09:00 is not after start 13:00",
-    )
+        ["end 09:00 is not after start 13:00"],
+    ),
+    "a-time-zone-not-iana": (
+        _set("clinic.timezone", "America/Chicgo"),
+        "clinic.timezone",
+        ["'America/Chicgo' is not an IANA time zone", "did you mean America/Chicago?"],
+    ),
+    "a-price-below-zero": (
+        _set("services.gaps_coaching.pricing.initial", -195),
+        "services.gaps_coaching.pricing.initial",
+        ["is below zero (-195)"],
+    ),
+    "a-price-with-fractions-of-a-cent": (
+        _set("services.gaps_coaching.pricing.followup", 79.995),
+        "services.gaps_coaching.pricing.followup",
+        ["has more than 2 decimal places (79.995)", "round it to cents"],
+    ),
+    "a-price-naming-no-visit-type": (
+        _set("services.gaps_coaching.pricing.group", 49),
+        "services.gaps_coaching.pricing.group",
+        ["'group' names no visit type", "initial, followup"],
+    ),
+    "time-off-ending-before-it-starts": (
+        _set("practitioners.doctor1.time_off.0.end", "2026-12-10T11:00"),
+        "practitioners.doctor1.time_off[0].end",
+        ["end 2026-12-10T11:00 is not after start 2026-12-10T12:00"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("mistake", "key_path", "words"), MISTAKES.values(), ids=MISTAKES)
+def test_a_value_that_breaks_a_rule_is_refused_with_what_to_change(
+    config: Config,
+    tmp_path: Path,
+    mistake: Callable[[Config], None],
+    key_path: str,
+    words: list[str],
+) -> None:
+    mistake(config)
+    assert_refused(config, tmp_path, key_path, *words)
 
 
 @pytest.mark.parametrize("hours", ["9am-5pm", "09:00", "09:00-25:00", 540])
@@ -183,68 +203,18 @@ def test_hours_must_be_written_hh_mm_dash_hh_mm(
     config: Config, tmp_path: Path, hours: object
 ) -> None:
     _practitioner(config, "nurse")["hours"]["wed"] = [hours]
-    path, message = _only_problem(config, tmp_path)
+    path, message = only_problem(config, tmp_path)
     assert message.startswith(f"{path}: practitioners.nurse.hours.wed[0]: ")
     assert "09:00-12:00" in message or "hours run 00-23" in message
 
 
-def test_a_time_zone_must_be_an_iana_name(config: Config, tmp_path: Path) -> None:
-    config["clinic"]["timezone"] = "America/Chicgo"
-    _assert_refused(
-        config,
-        tmp_path,
-        "clinic.timezone",
-        "'America/Chicgo' is not an IANA time zone",
-        "did you mean America/Chicago?",
-    )
-
-
-def test_a_price_below_zero_is_refused(config: Config, tmp_path: Path) -> None:
-    _service(config, "gaps_coaching")["pricing"]["initial"] = -195
-    _assert_refused(
-        config, tmp_path, "services.gaps_coaching.pricing.initial", "is below zero (-195)"
-    )
-
-
-def test_a_price_with_fractions_of_a_cent_is_refused(config: Config, tmp_path: Path) -> None:
-    _service(config, "gaps_coaching")["pricing"]["followup"] = 79.995
-    _assert_refused(
-        config,
-        tmp_path,
-        "services.gaps_coaching.pricing.followup",
-        "has more than 2 decimal places (79.995)",
-        "round it to cents",
-    )
-
-
-def test_a_price_naming_no_visit_type_is_refused(config: Config, tmp_path: Path) -> None:
-    _service(config, "gaps_coaching")["pricing"]["group"] = 49
-    _assert_refused(
-        config,
-        tmp_path,
-        "services.gaps_coaching.pricing.group",
-        "'group' names no visit type",
-        "initial, followup",
-    )
-
-
 def test_a_visit_type_without_a_price_is_refused(config: Config, tmp_path: Path) -> None:
     del _service(config, "gaps_coaching")["pricing"]["followup"]
-    _assert_refused(
+    assert_refused(
         config,
         tmp_path,
         "services.gaps_coaching.pricing",
         "visit type 'followup' has no price",
-    )
-
-
-def test_time_off_must_end_after_it_starts(config: Config, tmp_path: Path) -> None:
-    _practitioner(config, "doctor1")["time_off"][0]["end"] = "2026-12-10T11:00"
-    _assert_refused(
-        config,
-        tmp_path,
-        "practitioners.doctor1.time_off[0].end",
-        "end 2026-12-10T11:00 is not after start 2026-12-10T12:00",
     )
 
 
@@ -253,12 +223,12 @@ def test_a_missing_required_section_is_refused(
     config: Config, tmp_path: Path, section: str
 ) -> None:
     del config[section]
-    path, message = _only_problem(config, tmp_path)
+    path, message = only_problem(config, tmp_path)
     assert message.startswith(f"{path}: missing required section '{section}'")
 
 
 def test_a_key_given_twice_is_refused_with_both_lines() -> None:
-    text = CONFIG.read_text(encoding="utf-8").replace(
+    text = CLINIC_YAML.read_text(encoding="utf-8").replace(
         "  hold_minutes: 10", "  hold_minutes: 10\n  hold_minutes: 15"
     )
     with pytest.raises(ConfigError) as refused:
@@ -298,7 +268,7 @@ def test_several_problems_are_all_reported_at_once(config: Config, tmp_path: Pat
     _practitioner(config, "doctor1")["hours"]["mon"] = ["09:00-12:00", "11:00-13:00"]
     config["clinic"]["timezone"] = "Mars/Olympus"
     _service(config, "gaps_coaching")["pricing"]["initial"] = -1
-    path = _write(config, tmp_path)
+    path = written(config, tmp_path)
     with pytest.raises(ConfigError) as refused:
         load_catalog(path)
     assert {problem.path for problem in refused.value.problems} == {

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from clinicflow.catalog import Catalog, LocalInterval, ServicePolicy
 from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
-
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
+from support.clinic_config import CLINIC_YAML
 
 # The "Service Configuration Management" block of seed/technical-architecture.md. The seed has
 # trailing spaces on a few lines; they are left out here and compared line by line, stripped.
@@ -79,15 +78,15 @@ def _stripped_lines(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return load_catalog(CONFIG)
+    return load_catalog(CLINIC_YAML)
 
 
 def test_shipped_config_has_no_problems() -> None:
-    assert check_config(CONFIG) == []
+    assert check_config(CLINIC_YAML) == []
 
 
 def test_services_block_is_the_seed_block_as_given() -> None:
-    text = CONFIG.read_text(encoding="utf-8")
+    text = CLINIC_YAML.read_text(encoding="utf-8")
     assert yaml.safe_load(text)["services"] == yaml.safe_load(SEED_SERVICES)["services"]
     shipped, seed = _stripped_lines(text), _stripped_lines(SEED_SERVICES)
     start = shipped.index("services:")
@@ -201,7 +200,7 @@ def test_clinic_settings_are_read(catalog: Catalog) -> None:
 
 
 def test_loading_from_text_gives_the_same_catalog(catalog: Catalog) -> None:
-    assert load_catalog_from_text(CONFIG.read_text(encoding="utf-8")) == catalog
+    assert load_catalog_from_text(CLINIC_YAML.read_text(encoding="utf-8")) == catalog
 
 
 def test_tbd_without_brackets_also_means_undecided() -> None:
@@ -219,7 +218,7 @@ def test_dollar_prices_become_exact_cents(cents: int) -> None:
 
 
 def test_reminder_times_come_from_the_policy_and_a_service_may_change_them() -> None:
-    catalog = load_catalog(CONFIG)
+    catalog = load_catalog(CLINIC_YAML)
     assert catalog.services["alternative_medicine"].policy.reminder_minutes == (1440, 120)
     assert catalog.services["equine_therapy"].policy.reminder_minutes == (2880, 1440)
 
@@ -227,7 +226,9 @@ def test_reminder_times_come_from_the_policy_and_a_service_may_change_them() -> 
 def test_a_reminder_time_must_be_whole_positive_minutes(tmp_path: Path) -> None:
     config = tmp_path / "clinic.yaml"
     config.write_text(
-        CONFIG.read_text().replace("reminder_minutes: [1440, 120]", "reminder_minutes: [1440, -5]")
+        CLINIC_YAML.read_text().replace(
+            "reminder_minutes: [1440, 120]", "reminder_minutes: [1440, -5]"
+        )
     )
     problems = check_config(config)
     assert any("reminder_minutes" in str(p) for p in problems), problems

@@ -6,21 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from clinicflow.catalog.domain import RetentionPolicy, years_before
 from clinicflow.catalog.errors import ConfigError
-from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
-
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
-
-MINIMAL = """\
-clinic: {name: Test clinic, timezone: America/Chicago, zip: "78701"}
-services:
-  checkup: {active: true, durations: {initial: [30]}, pricing: {initial: 50}, calendars: [doc]}
-practitioners:
-  doc: {name: Doc, title: MD, hours: {mon: ["09:00-17:00"]}}
-"""
+from clinicflow.catalog.service import load_catalog, load_catalog_from_text
+from support.clinic_config import CLINIC_YAML, MINIMAL, only_problem, shipped
 
 
 def test_without_a_retention_section_the_defaults_apply() -> None:
@@ -40,7 +30,7 @@ def test_keys_left_out_of_the_section_keep_their_defaults() -> None:
 
 
 def test_the_shipped_configuration_states_the_defaults() -> None:
-    assert load_catalog(CONFIG).retention == RetentionPolicy()
+    assert load_catalog(CLINIC_YAML).retention == RetentionPolicy()
 
 
 @pytest.mark.parametrize(
@@ -55,13 +45,11 @@ def test_the_shipped_configuration_states_the_defaults() -> None:
 def test_a_retention_period_must_be_a_positive_whole_number(
     tmp_path: Path, key: str, value: object, words: str
 ) -> None:
-    data = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    data = shipped()
     data["retention"][key] = value
-    path = tmp_path / "clinic.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    (problem,) = check_config(path)
-    assert str(problem).startswith(f"{path}: retention.{key}: must be a "), problem
-    assert words in str(problem)
+    path, problem = only_problem(data, tmp_path)
+    assert problem.startswith(f"{path}: retention.{key}: must be a "), problem
+    assert words in problem
 
 
 def test_an_unknown_retention_key_is_named_with_the_allowed_ones() -> None:

@@ -29,6 +29,8 @@ from support.fake_notifications import (
     START,
     TIMEOUT,
     Clinic,
+    FakeMessages,
+    FakePushSubscriptions,
     Reach,
     booking_event,
     payment_event,
@@ -136,7 +138,7 @@ async def test_push_is_planned_only_with_a_provider_and_a_registered_browser() -
 
     clinic = Clinic(push=True)
     browser = PushSubscription("https://push.example/send/1", "k", "a")
-    await clinic.db.uow().push.save("p1", browser, None, NOW - timedelta(days=1))
+    await FakePushSubscriptions(clinic.db.tables).save("p1", browser, None, NOW - timedelta(days=1))
     await clinic.handle(booking_event())
     [push] = clinic.push.sent
     assert push.patient_id == "p1"
@@ -144,7 +146,9 @@ async def test_push_is_planned_only_with_a_provider_and_a_registered_browser() -
     assert clinic.statuses()["confirmation.push"] == ("sent", None)
 
     unconfigured = Clinic(push=False)
-    await unconfigured.db.uow().push.save("p1", browser, None, NOW - timedelta(days=1))
+    await FakePushSubscriptions(unconfigured.db.tables).save(
+        "p1", browser, None, NOW - timedelta(days=1)
+    )
     await unconfigured.handle(booking_event())
     assert "confirmation.push" not in unconfigured.statuses()
 
@@ -313,7 +317,7 @@ async def test_a_message_a_provider_accepted_and_then_reported_failed_is_not_sen
     await clinic.handle(event)
     email = clinic.db.tables.message("confirmation.email")
     failed = DeliveryReport("smtp", (email.provider_id or "",), "failed", "550")
-    await clinic.db.uow().messages.report(failed, NOW)
+    await FakeMessages(clinic.db.tables).report(failed, NOW)
     await clinic.handle(event)
     assert len(clinic.email.sent) == 1
     assert clinic.statuses()["confirmation.email"] == ("failed", "550")

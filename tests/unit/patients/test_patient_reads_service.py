@@ -3,6 +3,7 @@ every read, search and refusal leaves (a read's in a unit of work of its own).""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -190,7 +191,7 @@ async def test_reads_commit_nothing_but_their_audit_rows(
     service: PatientService, reader: PatientReader, world: FakePatients
 ) -> None:
     made = await make(service, 1)
-    store = world.store.copy()
+    store = copy.deepcopy(world.store)
     await reader.get(FRONT_DESK, made.id)
     await reader.record(FRONT_DESK, made.id)
     await reader.search(FRONT_DESK, email=made.email, phone=None)

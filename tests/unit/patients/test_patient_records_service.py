@@ -5,6 +5,7 @@ both databases in tests/integration/test_patients_api.py."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -54,6 +55,12 @@ def changes(**values: Any) -> PatientChanges:
 
 async def make(service: PatientService, **over: Any) -> Patient:
     return await service.create(FRONT_DESK, changes(**{**ADA, **over}))
+
+
+async def make_pair(service: PatientService, **dup: Any) -> tuple[Patient, Patient]:
+    """Adaline's record, and a duplicate of it under dup@example.org (`dup`: what else differs)."""
+    keep = await make(service)
+    return keep, await make(service, **{"email": "dup@example.org", **dup})
 
 
 # -- create ---------------------------------------------------------------------------------
@@ -276,8 +283,7 @@ async def test_a_practitioner_changes_only_their_own_patients(
 
 
 async def test_a_merged_record_is_not_updated(service: PatientService, world: FakePatients) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     await service.merge(FRONT_DESK, dup.id, keep.id)
     with pytest.raises(PatientMerged) as refused:
         await service.update(FRONT_DESK, dup.id, changes(phone="+15125550100"))
@@ -348,8 +354,7 @@ async def test_a_merge_moves_everything_onto_the_survivor(
 async def test_the_survivor_keeps_its_own_consent_and_takes_a_legal_hold(
     service: PatientService, world: FakePatients
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org", contact_prefs={"email": False})
+    keep, dup = await make_pair(service, contact_prefs={"email": False})
     await service.set_legal_hold(ADMIN, dup.id, True, "litigation")
     survivor = await service.merge(FRONT_DESK, dup.id, keep.id)
     assert survivor.contact_prefs["email"]["opt_in"] is True
@@ -371,12 +376,11 @@ async def test_a_merged_record_is_found_by_its_email_no_more(
 async def test_a_record_is_not_merged_into_itself_nor_twice(
     service: PatientService, world: FakePatients
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     with pytest.raises(InvalidRequest, match="cannot be merged into itself"):
         await service.merge(FRONT_DESK, keep.id, keep.id)
     await service.merge(FRONT_DESK, dup.id, keep.id)
-    before = world.store.copy()
+    before = copy.deepcopy(world.store)
     for source, target in ((dup.id, keep.id), (keep.id, dup.id)):
         with pytest.raises(PatientMerged):
             await service.merge(FRONT_DESK, source, target)
@@ -387,11 +391,10 @@ async def test_a_record_is_not_merged_into_itself_nor_twice(
 async def test_records_with_overlapping_visits_are_not_merged_and_nothing_moves(
     service: PatientService, world: FakePatients
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     world.visit(dup.id, NOW + timedelta(days=1), booking_id="d1")
     world.store.overlapping.add(frozenset((keep.id, dup.id)))
-    before = world.store.copy()
+    before = copy.deepcopy(world.store)
     audited = list(world.ledger.audited)
     with pytest.raises(MergeConflict):
         await service.merge(FRONT_DESK, dup.id, keep.id)
@@ -405,8 +408,7 @@ async def test_records_with_overlapping_visits_are_not_merged_and_nothing_moves(
 async def test_only_the_desk_and_admins_merge(
     service: PatientService, world: FakePatients, actor: Any
 ) -> None:
-    keep = await make(service)
-    dup = await make(service, email="dup@example.org")
+    keep, dup = await make_pair(service)
     with pytest.raises(Forbidden):
         await service.merge(actor, dup.id, keep.id)
     assert world.store.patients[dup.id].status == "active"

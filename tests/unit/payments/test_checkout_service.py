@@ -71,7 +71,7 @@ async def test_an_order_is_priced_as_quoted_and_waits_for_the_gateway(p: Payment
     assert p.state.ledger == []  # the browser's word is not a payment
     assert p.ledger.published == []
     assert p.audited() == [("create", order.id)]
-    assert ("p1", "quote") in [(a.patient_id, action) for _, action, a, _ in p.trail.rows]
+    assert ("p1", "quote") in [(r.access.patient_id, r.action) for r in p.trail.rows]
 
 
 async def test_a_paid_hold_is_confirmed_booked_once_and_published_once(p: Payments) -> None:
@@ -160,7 +160,7 @@ async def test_front_desk_takes_cash_at_once_and_a_patient_may_not(p: Payments) 
         await p.checkout.create(ME, cash)
     made, _ = await p.checkout.create(staff(Role.FRONT_DESK), cash)
 
-    assert [(who, action, outcome) for who, action, _, outcome in p.trail.rows] == [
+    assert [(r.actor_id, r.action, r.outcome) for r in p.trail.rows] == [
         ("patient:p1", "in_clinic", "denied")
     ]
     assert (made.order.status, made.order.patient_id, made.order.tender) == ("paid", "p1", "cash")

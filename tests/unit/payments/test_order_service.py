@@ -34,7 +34,7 @@ async def test_a_patient_reads_their_own_orders_only_and_each_read_is_audited(
         await p.orders.get(staff(Role.ANALYST), order.id)
 
     assert (mine.id, mine.status, mine.total_cents) == (order.id, "paid", 11_900)
-    rows = [(who, action, a.resource_id, outcome) for who, action, a, outcome in p.trail.rows]
+    rows = [(r.actor_id, r.action, r.access.resource_id, r.outcome) for r in p.trail.rows]
     assert rows == [
         ("patient:p1", "read", order.id, "allowed"),
         ("patient:p2", "read", order.id, "denied"),  # answered as if it did not exist
@@ -56,7 +56,7 @@ async def test_staff_find_a_visits_order_by_its_booking_and_the_read_is_audited(
     with pytest.raises(Forbidden):
         await p.orders.of_booking(staff(Role.ANALYST), "b1")
 
-    rows = [(who, action, a.resource_id, outcome) for who, action, a, outcome in p.trail.rows]
+    rows = [(r.actor_id, r.action, r.access.resource_id, r.outcome) for r in p.trail.rows]
     assert rows == [
         ("user-billing", "read", order.id, "allowed"),
         ("patient:p2", "read", order.id, "denied"),
@@ -171,7 +171,7 @@ async def test_a_receipt_comes_once_paid_names_the_patient_and_its_read_is_audit
     assert [(x.description, x.practitioner, x.date_of_service) for x in receipt.lines] == [
         ("Alternative medicine, initial", "Dr. Elena Marsh, Physician (MD)", "2026-11-30")
     ]
-    assert ("read_receipt", order.id) in [(act, a.resource_id) for _, act, a, _ in p.trail.rows]
+    assert ("read_receipt", order.id) in [(r.action, r.access.resource_id) for r in p.trail.rows]
 
 
 async def test_revenue_sums_the_ledger_per_day_and_service_for_those_who_may_see_it(

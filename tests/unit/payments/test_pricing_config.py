@@ -7,10 +7,8 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from clinicflow.catalog.domain import (
     BillingIdentity,
@@ -21,18 +19,8 @@ from clinicflow.catalog.domain import (
     PaymentsConfig,
     Rate,
 )
-from clinicflow.catalog.errors import format_problems
-from clinicflow.catalog.service import check_config, load_catalog, load_catalog_from_text
-
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
-MINIMAL = """\
-clinic: {name: Test clinic, timezone: America/Chicago, zip: "78701"}
-services:
-  checkup: {active: true, durations: {initial: [30]}, pricing: {initial: 50}, calendars: [doc]}
-practitioners:
-  doc: {name: Doc, title: MD, hours: {mon: ["09:00-17:00"]}}
-"""
-Config = dict[str, Any]
+from clinicflow.catalog.service import load_catalog, load_catalog_from_text
+from support.clinic_config import CLINIC_YAML, MINIMAL, Config, assert_refused, shipped
 
 
 def test_without_a_payments_section_the_defaults_apply() -> None:
@@ -47,7 +35,7 @@ def test_without_a_payments_section_the_defaults_apply() -> None:
 
 
 def test_the_shipped_configuration_prices_as_documented() -> None:
-    payments = load_catalog(CONFIG).payments
+    payments = load_catalog(CLINIC_YAML).payments
     assert payments.multi_service_discount == MultiServiceDiscount()
     starter = payments.packages["gaps_starter"]
     assert (starter.price_cents, starter.valid_days) == (45900, 180)
@@ -236,12 +224,6 @@ CASES: list[tuple[str, Breaker, str, str]] = [
 def test_a_payments_mistake_is_named_with_what_to_change(
     tmp_path: Path, breaker: Breaker, key_path: str, words: str
 ) -> None:
-    config: Config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config = shipped()
     breaker(config)
-    path = tmp_path / "clinic.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    problems = check_config(path)
-    assert len(problems) == 1, format_problems(problems)
-    message = str(problems[0])
-    assert message.startswith(f"{path}: {key_path}: "), message
-    assert words in message, message
+    assert_refused(config, tmp_path, key_path, words)

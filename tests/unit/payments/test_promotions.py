@@ -4,8 +4,10 @@ eligible services."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +23,7 @@ from clinicflow.payments.domain import (
     PromotionRejected,
     PromotionUsedUp,
     PromoUsage,
+    Quote,
     UnknownPromotionCode,
     VisitLine,
     quote,
@@ -32,9 +35,18 @@ GAPS = VisitLine("gaps_coaching", "followup")
 ALT = VisitLine("alternative_medicine", "followup")
 
 
+Quoting = Callable[..., Quote]
+
+
 @pytest.fixture
 def newyear(catalog: Catalog) -> Promotion:
     return catalog.payments.promotions["NEWYEAR25"]  # 2027-01-01..31, $25 off GAPS, 100 / 1
+
+
+@pytest.fixture
+def in_january(catalog: Catalog, newyear: Promotion) -> Quoting:
+    """`quote(lines, …)` at noon in Chicago on 10 January 2027, with NEWYEAR25 entered."""
+    return partial(quote, catalog=catalog, now=CHICAGO_NOON_JAN_10, promotion=newyear)
 
 
 def test_a_code_is_found_in_any_case_and_with_stray_spaces(catalog: Catalog) -> None:
@@ -74,74 +86,44 @@ def test_a_code_works_from_the_start_of_its_first_day_to_the_end_of_its_last(
         assert quote([GAPS], catalog=catalog, now=now, promotion=newyear).total_cents == 7900 - 2500
 
 
-def test_the_last_allowed_use_passes_and_the_next_is_refused(
-    catalog: Catalog, newyear: Promotion
-) -> None:
-    ok = quote(
-        [GAPS],
-        catalog=catalog,
-        now=CHICAGO_NOON_JAN_10,
-        promotion=newyear,
-        promo_usage=PromoUsage(total=99),
-    )
+def test_the_last_allowed_use_passes_and_the_next_is_refused(in_january: Quoting) -> None:
+    ok = in_january([GAPS], promo_usage=PromoUsage(total=99))
     assert ok.promotion_code == "NEWYEAR25"
     with pytest.raises(PromotionUsedUp, match="used its 100 times"):
-        quote(
-            [GAPS],
-            catalog=catalog,
-            now=CHICAGO_NOON_JAN_10,
-            promotion=newyear,
-            promo_usage=PromoUsage(total=100),
-        )
+        in_january([GAPS], promo_usage=PromoUsage(total=100))
 
 
-def test_a_patient_cannot_use_a_once_per_patient_code_twice(
-    catalog: Catalog, newyear: Promotion
-) -> None:
+def test_a_patient_cannot_use_a_once_per_patient_code_twice(in_january: Quoting) -> None:
     with pytest.raises(PromotionPatientLimitReached, match="once per patient"):
-        quote(
-            [GAPS],
-            catalog=catalog,
-            now=CHICAGO_NOON_JAN_10,
-            promotion=newyear,
-            promo_usage=PromoUsage(total=5, by_patient=1),
-        )
+        in_january([GAPS], promo_usage=PromoUsage(total=5, by_patient=1))
 
 
-def test_a_code_for_other_services_is_refused_saying_which_it_covers(
-    catalog: Catalog, newyear: Promotion
-) -> None:
+def test_a_code_for_other_services_is_refused_saying_which_it_covers(in_january: Quoting) -> None:
     with pytest.raises(PromotionNotApplicable, match="NEWYEAR25 applies to gaps_coaching"):
-        quote([ALT], catalog=catalog, now=CHICAGO_NOON_JAN_10, promotion=newyear)
+        in_january([ALT])
 
 
 def test_a_code_does_not_apply_to_a_visit_covered_by_a_package_credit(
-    catalog: Catalog, newyear: Promotion
+    in_january: Quoting,
 ) -> None:
     credit = Credit(
         "p/1", "gaps_starter", "gaps_coaching", "followup", 4, 4, datetime(2027, 6, 1, tzinfo=UTC)
     )
     with pytest.raises(PromotionNotApplicable, match="package credits do not count"):
-        quote(
-            [GAPS],
-            catalog=catalog,
-            now=CHICAGO_NOON_JAN_10,
-            promotion=newyear,
-            credits=[credit],
-        )
+        in_january([GAPS], credits=[credit])
 
 
-def test_a_code_only_discounts_its_eligible_services(catalog: Catalog, newyear: Promotion) -> None:
+def test_a_code_only_discounts_its_eligible_services(in_january: Quoting) -> None:
     # Distinct services → 10% multi-service (15.80), then $25 off the GAPS visit's 71.10.
-    priced = quote([GAPS, ALT], catalog=catalog, now=CHICAGO_NOON_JAN_10, promotion=newyear)
+    priced = in_january([GAPS, ALT])
     assert [line.discount_cents for line in priced.lines] == [790 + 2500, 790]
 
 
 def test_a_code_worth_nothing_on_this_order_is_not_used(
-    catalog: Catalog, newyear: Promotion
+    in_january: Quoting, newyear: Promotion
 ) -> None:
     nothing = dataclasses.replace(newyear, discount=Rate(percent=Decimal(0)))
-    priced = quote([GAPS], catalog=catalog, now=CHICAGO_NOON_JAN_10, promotion=nothing)
+    priced = in_january([GAPS], promotion=nothing)
     assert priced.promotion_code is None
     assert priced.notes == ("code NEWYEAR25 was not applied: it takes nothing off this order",)
 
@@ -210,15 +192,19 @@ def welcome(catalog: Catalog) -> Promotion:
     return catalog.payments.promotions["WELCOME15"]  # initial visits, new patients only
 
 
+@pytest.fixture
+def welcomed(catalog: Catalog, welcome: Promotion) -> Quoting:
+    """`quote(lines, returning_patient=…)` in November 2026, with WELCOME15 entered."""
+    return partial(quote, catalog=catalog, now=NOVEMBER, promotion=welcome)
+
+
 def test_welcome15_says_what_its_rules_say(welcome: Promotion) -> None:
     assert welcome.description == "15% off a first visit for new patients"
     assert (welcome.visit_types, welcome.new_patients_only) == (frozenset({"initial"}), True)
 
 
-def test_a_new_patients_first_visit_is_discounted(catalog: Catalog, welcome: Promotion) -> None:
-    priced = quote(
-        [ALT_INITIAL], catalog=catalog, now=NOVEMBER, promotion=welcome, returning_patient=False
-    )
+def test_a_new_patients_first_visit_is_discounted(welcomed: Quoting) -> None:
+    priced = welcomed([ALT_INITIAL], returning_patient=False)
 
     assert [(d.code, d.amount_cents) for d in priced.discounts] == [("WELCOME15", 1785)]
     assert priced.notes == ()
@@ -235,15 +221,9 @@ def test_a_new_patients_first_visit_is_discounted(catalog: Catalog, welcome: Pro
     ids=["returning-initial", "returning-follow-up", "new-follow-up", "unknown-follow-up"],
 )
 def test_an_ineligible_visit_or_patient_gets_no_discount_and_the_quote_says_why(
-    catalog: Catalog,
-    welcome: Promotion,
-    lines: list[VisitLine],
-    returning: bool | None,
-    note: str,
+    welcomed: Quoting, lines: list[VisitLine], returning: bool | None, note: str
 ) -> None:
-    priced = quote(
-        lines, catalog=catalog, now=NOVEMBER, promotion=welcome, returning_patient=returning
-    )
+    priced = welcomed(lines, returning_patient=returning)
 
     assert priced.discounts == ()
     assert priced.promotion_code is None  # no use of the code is recorded
@@ -252,16 +232,8 @@ def test_an_ineligible_visit_or_patient_gets_no_discount_and_the_quote_says_why(
     assert note in why
 
 
-def test_only_the_eligible_visit_type_is_discounted_in_a_mixed_order(
-    catalog: Catalog, welcome: Promotion
-) -> None:
-    priced = quote(
-        [ALT_INITIAL, ALT],
-        catalog=catalog,
-        now=NOVEMBER,
-        promotion=welcome,
-        returning_patient=False,
-    )
+def test_only_the_eligible_visit_type_is_discounted_in_a_mixed_order(welcomed: Quoting) -> None:
+    priced = welcomed([ALT_INITIAL, ALT], returning_patient=False)
 
     assert [line.discount_cents for line in priced.lines] == [1785, 0]
     assert priced.notes == (

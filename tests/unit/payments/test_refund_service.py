@@ -344,7 +344,7 @@ async def test_the_preview_is_the_refund_the_cancellation_then_makes(
     [made] = p.state.refunds.values()
     assert (made.amount_cents, made.fee_cents, made.rule) == (back, fee, rule)
     assert made.reason == shown.reason
-    assert ("preview_refund", order.id) in [(a, x.resource_id) for _, a, x, _ in p.trail.rows]
+    assert ("preview_refund", order.id) in [(r.action, r.access.resource_id) for r in p.trail.rows]
 
 
 async def test_the_preview_is_nothing_for_an_unpaid_visit_or_another_patients(

@@ -407,7 +407,7 @@ async def test_only_front_desk_and_admins_list_or_change_entries(
 
     assert fake.state.entries[made.id].interest_level == 3
     assert fake.ledger.commits == commits
-    denied = [(a, o) for who, a, _, o in fake.trail.alone if who == actor.id]
+    denied = [(r.action, r.outcome) for r in fake.trail.rows if r.actor_id == actor.id]
     signed_in = [("list", "denied"), ("change", "denied"), ("change", "denied")]
     assert denied == ([] if actor is ANONYMOUS else signed_in)  # anonymous: nothing recorded
 
@@ -420,7 +420,9 @@ async def test_every_entry_staff_see_in_the_list_is_an_audited_read(fake: FakeWa
     shown = [v.id for v in page.entries]
     assert len(shown) == 2
     assert set(shown) <= set(ids)
-    assert fake.trail.alone == [(FRONT_DESK.id, "read", i, "allowed") for i in shown]
+    assert [(r.actor_id, r.action, r.access.resource_id, r.outcome) for r in fake.trail.rows] == [
+        (FRONT_DESK.id, "read", i, "allowed") for i in shown
+    ]
     assert page.entries[0].first_name is not None  # decrypted for staff
 
 

@@ -13,7 +13,7 @@ import pytest
 from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import ANONYMOUS, Actor, Role
 from clinicflow.shared.clock import FixedClock
-from clinicflow.waitlist.domain.links import token_hash
+from clinicflow.waitlist.domain.links import Offer, token_hash
 from clinicflow.waitlist.domain.slots import Slot
 from clinicflow.waitlist.errors import LinkClosed, LinkNotFound
 from support.fake_waitlist import FRONT_DESK, PHI, FakeWaitlist, SlotTaken, person
@@ -43,6 +43,13 @@ async def offered(fake: FakeWaitlist) -> tuple[dict[str, str], str]:
     offer_id = await fake.waitlist.offers.slot_freed(SLOT, None)
     assert offer_id is not None
     return ids, offer_id
+
+
+async def stopped_mid_claim(fake: FakeWaitlist) -> tuple[dict[str, str], Offer]:
+    """`offered`, then as if a process stopped mid-claim: the offer marked claiming."""
+    ids, offer_id = await offered(fake)
+    fake.state.offers[offer_id] = replace(fake.state.offers[offer_id], status="claiming")
+    return ids, fake.state.offers[offer_id]
 
 
 def status(fake: FakeWaitlist, entry_id: str) -> str:
@@ -248,19 +255,16 @@ async def test_looking_at_an_offer_counts_one_click_and_shows_no_phi(
 async def test_the_offers_job_finishes_a_claim_interrupted_after_booking_or_reopens_it(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    ids, offer_id = await offered(fake)
-    offer = fake.state.offers[offer_id]
-    # As if a process stopped mid-claim: the offer marked claiming, the hold then confirmed.
-    fake.state.offers[offer_id] = replace(offer, status="claiming")
-    await fake.desk.book(ANONYMOUS, SLOT, _details(), offer.hold_id)
+    ids, offer = await stopped_mid_claim(fake)
+    await fake.desk.book(ANONYMOUS, SLOT, _details(), offer.hold_id)  # the hold then confirmed
 
     clock.advance(timedelta(minutes=4))
     await fake.waitlist.offers.expire_due(clock.now())
-    assert fake.state.offers[offer_id].status == "claiming"  # not stale yet
+    assert fake.state.offers[offer.id].status == "claiming"  # not stale yet
     clock.advance(timedelta(minutes=2))
     await fake.waitlist.offers.expire_due(clock.now())
 
-    finished = fake.state.offers[offer_id]
+    finished = fake.state.offers[offer.id]
     assert (finished.status, finished.booking_id) == ("claimed", offer.hold_id)
     assert status(fake, ids["best"]) == "booked"
     assert [e["via"] for e in fake.events("waitlist.converted")] == ["offer"]
@@ -269,16 +273,14 @@ async def test_the_offers_job_finishes_a_claim_interrupted_after_booking_or_reop
 async def test_a_stale_claim_with_no_booking_behind_it_is_opened_again(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    _, offer_id = await offered(fake)
-    offer = fake.state.offers[offer_id]
-    fake.state.offers[offer_id] = replace(offer, status="claiming")
+    _, offer = await stopped_mid_claim(fake)
 
     clock.advance(timedelta(minutes=6))
     await fake.waitlist.offers.expire_due(clock.now())
 
-    assert fake.state.offers[offer_id].status == "made"
+    assert fake.state.offers[offer.id].status == "made"
     assert fake.events("waitlist.converted") == []
-    assert fake.state.offers[offer_id].token_hash == token_hash(
+    assert fake.state.offers[offer.id].token_hash == token_hash(
         fake.messenger.link("wren3@example.org", "offers")
     )
 
