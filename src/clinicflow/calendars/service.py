@@ -142,17 +142,26 @@ class CalendarsService:
             )
         return outcomes
 
+    def feed(self, source: str) -> BusyFeed:
+        """The configured feed of `source` (as wired: behind its breaker)."""
+        for feed in self.feeds:
+            if feed.name == source:
+                return feed
+        raise KeyError(f"no calendar source {source!r} is configured")
+
     async def sync(
         self,
-        feed: BusyFeed,
+        source: str | BusyFeed,
         practitioners: Sequence[str] | None = None,
         full: bool = False,
         *,
         force: bool = False,
         progress: Progress | None = None,
     ) -> list[SyncOutcome]:
-        """One feed for `practitioners` (default: all it covers). `force`: ask even those
-        inside their back-off (an operator's `calendars sync`)."""
+        """One feed (by name, or the feed: the configured one of its name is used) for
+        `practitioners` (default: all it covers). `force`: ask even those inside their
+        back-off (an operator's `calendars sync`)."""
+        feed = self.feed(source if isinstance(source, str) else source.name)
         keys = [p for p in (practitioners or self.practitioners) if feed.covers(p)]
         if not keys:
             return []
@@ -208,9 +217,9 @@ class CalendarsService:
                 outcomes.append(await self._failed(feed.name, p, missing))
                 continue
             cursor, started = await self._start_cursor(feed, p)
-            changed = await self._store(answer, full=True, cursor=cursor)
-            if started is not None:  # what the new cursor's first round listed, merged
-                changed = await self._store(started, full=False, cursor=cursor) or changed
+            # What the new cursor's first round listed is merged after the snapshot.
+            answers = [answer] if started is None else [answer, started]
+            changed = await self._store(*answers, full=True, cursor=cursor)
             outcomes.append(SyncOutcome(feed.name, p, "full", changed))
         return outcomes
 
@@ -236,34 +245,35 @@ class CalendarsService:
 
     async def _store(
         self,
-        answer: Snapshot | Delta,
-        *,
+        *answers: Snapshot | Delta,
         full: bool,
         cursor: str | None,
         keep_cursor: bool = False,
     ) -> bool:
+        """`answers` (one source, one practitioner) merged in order, in one transaction."""
         now = self._clock.now()
-        s, p = answer.source, answer.practitioner
+        s, p = answers[0].source, answers[0].practitioner
         budget = self.freshness.budget(s)
+        changed_any = False
         async with self._uow() as uow:
-            if isinstance(answer, Snapshot):
-                ids = [i.external_id for i in answer.intervals]
-                held = await uow.busy.held(s, p, ids, (answer.window_start, answer.window_end))
-                plan = plan_snapshot(held, answer)
-            else:
-                ids = [i.external_id for i in answer.upserted] + list(answer.removed)
-                held = await uow.busy.held(s, p, ids)
-                plan = plan_delta(held, answer)
-            await uow.busy.carry_out(plan, now)
+            for answer in answers:
+                if isinstance(answer, Snapshot):
+                    ids = [i.external_id for i in answer.intervals]
+                    window = (answer.window_start, answer.window_end)
+                    plan = plan_snapshot(await uow.busy.held(s, p, ids, window), answer)
+                else:
+                    ids = [i.external_id for i in answer.upserted] + list(answer.removed)
+                    plan = plan_delta(await uow.busy.held(s, p, ids), answer)
+                await uow.busy.carry_out(plan, now)
+                changed_any = changed_any or plan.changed
             before = await uow.states.get(s, p) or SyncState(s, p)
             after = succeeded(before, now, full=full, cursor=cursor, keep_cursor=keep_cursor)
             await uow.states.put(after)
             flipped = fresh(before, now, budget) != fresh(after, now, budget)
-            changed = plan.changed or flipped
-            if changed:
+            if changed_any or flipped:
                 uow.after_commit(f"calendars:{s}:{p}", lambda _db: self.listeners([p]))
             await uow.commit()
-        return plan.changed
+        return changed_any
 
     async def _failed(self, source: str, p: str, exc: Exception) -> SyncOutcome:
         now = self._clock.now()
