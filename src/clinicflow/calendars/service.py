@@ -291,6 +291,8 @@ class CalendarsService:
 
     async def status(self) -> list[PractitionerStatus]:
         """Every practitioner with a configured source, and where each source stands."""
+        if not self.feeds:
+            return []
         now = self._clock.now()
         async with self._uow.reading() as uow:
             states = {(s.source, s.practitioner): s for s in await uow.states.all()}
