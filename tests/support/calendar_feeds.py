@@ -102,7 +102,9 @@ class BoardFeed:
             elif op == "remove" and event_id is not None:
                 upserted.pop(event_id, None)
                 removed.append(event_id)
-        return Delta(self.name, practitioner, tuple(upserted.values()), tuple(removed), str(position))
+        return Delta(
+            self.name, practitioner, tuple(upserted.values()), tuple(removed), str(position)
+        )
 
     async def live(
         self, practitioner: str, start: datetime, end: datetime
@@ -111,7 +113,5 @@ class BoardFeed:
         if self.live_delay:
             await asyncio.sleep(self.live_delay)
         return [
-            i
-            for i in self.events.get(practitioner, {}).values()
-            if i.start < end and i.end > start
+            i for i in self.events.get(practitioner, {}).values() if i.start < end and i.end > start
         ]

@@ -205,10 +205,10 @@ class CalendarsService:
     async def _snapshot(self, feed: BusyFeed, keys: list[str]) -> list[SyncOutcome]:
         start, end = self.window(self._clock.now())
         try:
-            answers = await feed.snapshot(keys, start, end)
+            snapshots = await feed.snapshot(keys, start, end)
         except SourceUnavailable as exc:
             return [await self._failed(feed.name, p, exc) for p in keys]
-        by_key = {a.practitioner: a for a in answers if a.source == feed.name}
+        by_key = {a.practitioner: a for a in snapshots if a.source == feed.name}
         outcomes = []
         for p in keys:
             answer = by_key.get(p)
@@ -218,7 +218,7 @@ class CalendarsService:
                 continue
             cursor, started = await self._start_cursor(feed, p)
             # What the new cursor's first round listed is merged after the snapshot.
-            answers = [answer] if started is None else [answer, started]
+            answers: list[Snapshot | Delta] = [answer] if started is None else [answer, started]
             changed = await self._store(*answers, full=True, cursor=cursor)
             outcomes.append(SyncOutcome(feed.name, p, "full", changed))
         return outcomes

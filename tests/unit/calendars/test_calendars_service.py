@@ -72,7 +72,8 @@ async def test_the_first_sync_is_a_snapshot_of_the_booking_horizon_then_a_cursor
     assert (outcome.kind, outcome.changed) == ("full", True)
     assert ("microsoft", "doctor1", "e1") in world.ids()
     state = world.rows.states[("microsoft", "doctor1")]
-    assert state.last_full_sync == NOW and state.cursor is not None
+    assert state.last_full_sync == NOW
+    assert state.cursor is not None
     assert outlook.calls == {"snapshot": 1, "changes": 1}
     assert world.heard == [{"doctor1"}]
     assert await world.blocks() == [(to_minute(at(2)), to_minute(at(3)))]
@@ -136,14 +137,15 @@ async def test_failures_count_and_back_off_and_a_success_clears_them() -> None:
     assert (state.consecutive_errors, state.backoff_until) == (1, NOW + timedelta(minutes=1))
 
     [skipped] = await world.service.sync(outlook)  # inside the back-off: not asked
-    assert skipped.kind == "skipped" and outlook.calls["snapshot"] == 1
+    assert skipped.kind == "skipped"
+    assert outlook.calls["snapshot"] == 1
 
     world.clock.advance(timedelta(minutes=2))
     await world.service.sync(outlook)
     assert world.rows.states[("microsoft", "doctor1")].consecutive_errors == 2
-    assert world.rows.states[("microsoft", "doctor1")].backoff_until == world.clock.now() + timedelta(
-        minutes=2
-    )
+    assert world.rows.states[
+        ("microsoft", "doctor1")
+    ].backoff_until == world.clock.now() + timedelta(minutes=2)
 
     outlook.down = False
     [forced] = await world.service.sync(outlook, force=True)  # the operator's sync
@@ -205,7 +207,8 @@ async def test_a_practitioner_whose_every_source_is_stale_is_unconfirmed() -> No
     assert (await world.stored.busy(["doctor1"], window))["doctor1"] == [window]
     assert {"doctor1"} in world.heard  # stale: the cached answers that offered them go
     [status] = await world.service.status()
-    assert not status.confirmed and all(s.stale for s in status.sources)
+    assert not status.confirmed
+    assert all(s.stale for s in status.sources)
 
 
 async def test_the_live_check_finds_what_the_store_missed_and_stores_it() -> None:

@@ -24,7 +24,9 @@ def when(minute: int) -> datetime:
 
 
 @st.composite
-def intervals(draw: st.DrawFn, source: str | None = None, person: str | None = None) -> BusyInterval:
+def intervals(
+    draw: st.DrawFn, source: str | None = None, person: str | None = None
+) -> BusyInterval:
     start = draw(st.integers(0, 7 * 24 * 60))
     length = draw(st.integers(5, 8 * 60))
     return BusyInterval(
