@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from clinicflow.cli_audit import audit_app
+from clinicflow.cli_calendars import calendars_app
 from clinicflow.cli_events import events_app, run_worker
 from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
@@ -45,6 +46,7 @@ app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(oauth_app, name="oauth")
 app.add_typer(events_app, name="events")
 app.add_typer(payments_app, name="payments")
+app.add_typer(calendars_app, name="calendars")
 # No wrapping: what it prints (commands, URLs, paths) must stay whole to be copied.
 console = Console(stderr=True, soft_wrap=True)
 

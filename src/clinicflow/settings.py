@@ -224,6 +224,26 @@ class Settings(BaseSettings):
     # More subscribers to load, "module:factory" comma separated; factory(SubscriberDeps).
     extra_subscribers: str = ""
 
+    # External calendars as busy time (issue 17; docs/calendars.md). Every
+    # `calendar_poll_seconds` each configured source is asked what changed (or, without a
+    # cursor, for everything from today to the longest advance booking window). A source
+    # whose last success is older than its staleness budget (`calendar_staleness_minutes`,
+    # or its own in `calendar_staleness_budgets`, JSON minutes by source name, e.g.
+    # {"calendly": 60, "microsoft": 15}) no longer confirms a practitioner's times; when
+    # every source of a practitioner is stale, `calendar_unconfirmed` says what happens:
+    # "hide" (default) offers none of their times; "hold" (offer them with a hold staff
+    # confirm) is not yet supported and refused at start. Each source has a circuit breaker:
+    # `calendar_breaker_threshold` failures in a row keep it from being called for
+    # `calendar_breaker_reset_seconds`. At booking time the chosen practitioner's sources are
+    # asked live, each for at most `calendar_live_timeout_seconds`.
+    calendar_poll_seconds: float = Field(default=300.0, gt=0)
+    calendar_staleness_minutes: float = Field(default=30.0, gt=0)
+    calendar_staleness_budgets: dict[str, float] = Field(default_factory=dict)
+    calendar_unconfirmed: Literal["hide", "hold"] = "hide"
+    calendar_breaker_threshold: int = Field(default=5, ge=1)
+    calendar_breaker_reset_seconds: float = Field(default=60.0, gt=0)
+    calendar_live_timeout_seconds: float = Field(default=1.5, gt=0, le=10)
+
     # OpenTelemetry traces (infra/telemetry.py, docs/observability.md). auto: export by OTLP
     # when the standard OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER) is set, as
     # deploy/ sets it, else export nothing; off / otlp / console force it. Trace ids reach

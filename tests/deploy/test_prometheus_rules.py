@@ -19,6 +19,7 @@ EXPECTED = {
     "ClinicflowOutboxLagging": ("5m", "> 120"),
     "ClinicflowDeadLetters": ("10m", "> 0"),
     "ClinicflowCircuitOpen": ("5m", "== 1"),
+    "ClinicflowCalendarUnconfirmed": ("10m", "> 0"),
 }
 
 
@@ -57,7 +58,7 @@ def test_promtool_unit_tests() -> None:
     _run("test", "rules", "alerts.test.yml")
 
 
-def test_the_five_alerts() -> None:
+def test_the_alerts() -> None:
     rules = {rule["alert"]: rule for rule in _rules()}
     assert set(rules) == set(EXPECTED)
     for name, (duration, threshold) in EXPECTED.items():

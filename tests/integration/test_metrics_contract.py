@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import promql_parser
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from clinicflow.bootstrap import Container
+from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.gateway.observability import Metrics
+from clinicflow.settings import Settings
+from clinicflow.shared.clock import FixedClock
+from support.app import build_for_test
+from support.calendar_feeds import BoardFeed
 from support.payments import Clinic
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -94,6 +100,20 @@ def exported(text: str) -> dict[str, set[str]]:
         for sample in family.samples:
             found.setdefault(sample.name, set()).update(sample.labels)
     return found
+
+
+@pytest.fixture
+async def container(
+    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
+) -> AsyncIterator[Container]:
+    """With one external calendar source (the calendar series are labelled by source)."""
+    feed = BoardFeed("microsoft", ("doctor1",))
+    built = build_for_test(
+        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, feeds=[feed]
+    )
+    await built.calendars.service.sync_all()
+    yield built
+    await built.aclose()
 
 
 async def test_every_metric_deploy_uses_is_exported_after_a_booking_and_a_payment(

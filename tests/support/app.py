@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import httpx
 import uvicorn
 
 from clinicflow.bootstrap import Container, build
+from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.identity.users.domain.totp import code_at
@@ -33,6 +34,7 @@ def build_for_test(
     catalog: Catalog,
     key_ring: Path,
     http: httpx.AsyncClient | None = None,
+    feeds: Sequence[BusyFeed] | None = None,
 ) -> Container:
     """build() as a test's `container` fixture calls it: with the worker's parsed catalog when
     the settings name config/clinic.yaml, and the worker's key ring (tests/conftest.py) copied
@@ -42,7 +44,7 @@ def build_for_test(
         keys.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(key_ring, keys)
     shared = catalog if settings.config_path == CLINIC_YAML else None
-    return build(settings, clock=clock, catalog=shared, http=http)
+    return build(settings, clock=clock, catalog=shared, http=http, feeds=feeds)
 
 
 async def staff_session(

@@ -31,6 +31,10 @@ METRICS: dict[str, frozenset[str]] = {
     "clinicflow_bookings_total": frozenset({"service"}),
     "clinicflow_payments_total": frozenset({"provider", "status"}),
     "clinicflow_cache_requests_total": frozenset({"cache", "result"}),
+    "clinicflow_calendar_age_seconds": frozenset({"source"}),
+    "clinicflow_calendar_consecutive_errors": frozenset({"source"}),
+    "clinicflow_calendar_stale": frozenset({"source"}),
+    "clinicflow_calendar_unconfirmed_practitioners": frozenset(),
 }
 # Labels Prometheus adds to every scraped series.
 TARGET_LABELS = frozenset({"instance", "job"})

@@ -27,6 +27,13 @@ class CalendarSource(Protocol):
         self, practitioners: Sequence[str], window: Interval
     ) -> Mapping[str, Sequence[Interval]]: ...
 
+    async def confirm(self, practitioner: str, window: Interval) -> Sequence[Interval]:
+        """Asked once `practitioner` is chosen for a booking or hold, inside its
+        transaction: the busy time in `window` the source finds now, beyond what `busy`
+        said (a live look at an external calendar, with a tight timeout). Empty: nothing
+        more; a source with nothing live answers empty at once."""
+        ...
+
 
 class PatientMatcher(Protocol):
     """Finds the patient behind a booking, or creates a minimal record, in the booking's

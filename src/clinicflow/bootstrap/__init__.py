@@ -8,6 +8,7 @@ order, and names what routes may reach (`_provided`, read through `infra.web.pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -17,6 +18,7 @@ from clinicflow.adapters.messaging.resilient import CircuitBreaker
 from clinicflow.booking.availability.service import CachedAvailability
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.bootstrap.booking import wire_booking
+from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.identity import wire_identity
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
@@ -25,6 +27,7 @@ from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
+from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
@@ -89,6 +92,7 @@ class Container:
     payments: Payments
     bus: EventBus
     flags: FlagService
+    calendars: Calendars  # the external calendars' busy-time store and its sync
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
@@ -116,7 +120,10 @@ def build(
     clock: Clock | None = None,
     catalog: Catalog | None = None,
     http: httpx.AsyncClient | None = None,
+    feeds: Sequence[BusyFeed] | None = None,
 ) -> Container:
+    """`feeds`: the external calendars to read busy time from (None: those the settings
+    configure, bootstrap/calendars.py)."""
     core = open_core(
         settings,
         clock=clock or SystemClock(),
@@ -124,7 +131,10 @@ def build(
         http=http,
     )
     patients = wire_patients(core)
-    booking = wire_booking(core, patients=patients.directory)
+    calendars = wire_calendars(core, feeds=feeds)
+    booking = wire_booking(core, patients=patients.directory, elsewhere=[calendars.stored])
+    # A change in the external calendars' store drops those practitioners' cached answers.
+    calendars.service.listeners.add(booking.availability.calendars_changed)
     messaging = wire_notifications(core, consent=patients.consent)
     identity = wire_identity(core, patients=patients.directory, mailer=messaging.mailer)
     webhooks = wire_webhooks(core)
@@ -164,9 +174,16 @@ def build(
             waitlist=waitlist,
         ),
         flags=flags,
-        jobs=wire_jobs(core, notifications=notifications, webhooks=webhooks, waitlist=waitlist),
+        jobs=wire_jobs(
+            core,
+            notifications=notifications,
+            webhooks=webhooks,
+            waitlist=waitlist,
+            calendars=calendars,
+        ),
+        calendars=calendars,
         http=core.http,
-        breakers=[*paying.breakers],
+        breakers=[*paying.breakers, *calendars.breakers],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -21,6 +22,7 @@ from clinicflow.booking.commands import BookRequest, SlotQuestion, SlotRequest
 from clinicflow.booking.domain.calendars import TimeOffCalendar
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.guard import BookingGuard
+from clinicflow.booking.ports import CalendarSource
 from clinicflow.booking.repository import SqlBookingUnitOfWork
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.booking.views import BookingView, SlotView
@@ -42,7 +44,11 @@ class BookingParts:
     desk: WaitlistDesk  # booking on behalf of the clinic's own processes (the waitlist)
 
 
-def wire_booking(core: Core, *, patients: PatientDirectory) -> BookingParts:
+def wire_booking(
+    core: Core, *, patients: PatientDirectory, elsewhere: Sequence[CalendarSource] = ()
+) -> BookingParts:
+    """`elsewhere`: calendar sources besides the configured time off (the external
+    calendars' store, bootstrap/calendars.py)."""
     settings = core.settings
     history = VisitHistory()
     units = Factory(
@@ -53,7 +59,7 @@ def wire_booking(core: Core, *, patients: PatientDirectory) -> BookingParts:
             listeners=[history.on],
         ),
     )
-    sources = [TimeOffCalendar(catalog=core.loaded)]
+    sources: list[CalendarSource] = [TimeOffCalendar(catalog=core.loaded), *elsewhere]
     guard = BookingGuard(trail=core.trail)
     bookings = BookingService(
         uow=units,

@@ -8,6 +8,7 @@ from clinicflow.adapters.calendars.noop import NoCalendar
 from clinicflow.adapters.ehr.noop import NoEhr
 from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.analytics.subscribers import EventRecorder
+from clinicflow.bootstrap.calendars import Calendars
 from clinicflow.bootstrap.core import Core
 from clinicflow.bootstrap.notifications import Notifications
 from clinicflow.bootstrap.payments import Payments
@@ -45,7 +46,12 @@ def wire_bus(
 
 
 def wire_jobs(
-    core: Core, *, notifications: Notifications, webhooks: Webhooks, waitlist: Waitlist
+    core: Core,
+    *,
+    notifications: Notifications,
+    webhooks: Webhooks,
+    waitlist: Waitlist,
+    calendars: Calendars | None = None,
 ) -> Jobs:
     settings, db = core.settings, core.db
     every = timedelta(seconds=settings.reminder_poll_seconds)
@@ -63,5 +69,7 @@ def wire_jobs(
             CheckpointWriter(db=db, path=settings.resolved_audit_checkpoint_file).run,
         ),
         *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
+        # The external calendars' poll (none configured: no job).
+        *([calendars.poll] if calendars is not None and calendars.poll is not None else []),
     ]
     return Jobs(core.clock, jobs)

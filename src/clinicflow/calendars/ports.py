@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot
+from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot, SyncState
+from clinicflow.calendars.domain.merge import Plan
+from clinicflow.infra.unit_of_work import Transaction
 
 
 class CursorExpired(Exception):
@@ -46,3 +48,58 @@ class BusyFeed(Protocol):
         """Asked at booking time, with a tight timeout: the practitioner's busy time now, from
         the source itself. Raises `SourceUnavailable`."""
         ...
+
+
+# -- the store, as the use cases see it (repository.py: SQL; tests/support/fake_calendars.py)
+
+
+class BusyStore(Protocol):
+    """The busy intervals, in the unit of work's transaction."""
+
+    async def held(
+        self,
+        source: str,
+        practitioner: str,
+        ids: Sequence[str],
+        window: tuple[datetime, datetime] | None = None,
+    ) -> list[BusyInterval]:
+        """The source's intervals for the practitioner that carry one of `ids` or overlap
+        `window` [start, end) (what a plan is worked out against)."""
+        ...
+
+    async def carry_out(self, plan: Plan, fetched_at: datetime) -> None:
+        """Writes `plan.upsert` (by id) and deletes `plan.remove`."""
+        ...
+
+    async def blocking(
+        self, practitioners: Sequence[str], start: datetime, end: datetime
+    ) -> list[BusyInterval]:
+        """The intervals that block time (busy, tentative, out of office) of `practitioners`
+        overlapping [start, end), from every source."""
+        ...
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """How many intervals each (source, practitioner) has in the store."""
+        ...
+
+
+class SyncStates(Protocol):
+    async def get(self, source: str, practitioner: str) -> SyncState | None: ...
+
+    async def of(self, practitioners: Sequence[str]) -> list[SyncState]:
+        """Every source's state for these practitioners."""
+        ...
+
+    async def all(self) -> list[SyncState]: ...
+
+    async def put(self, state: SyncState) -> None:
+        """Insert, or replace every field of the one with its source and practitioner."""
+        ...
+
+
+class CalendarsUnitOfWork(Transaction, Protocol):
+    @property
+    def busy(self) -> BusyStore: ...
+
+    @property
+    def states(self) -> SyncStates: ...

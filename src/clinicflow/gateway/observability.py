@@ -78,6 +78,32 @@ class Metrics:
             ("provider",),
             registry=self.registry,
         )
+        # External calendars (issue 17): read from the sync states at scrape time, so every
+        # replica reports the same values (combine with max()).
+        self.calendar_age = Gauge(
+            "clinicflow_calendar_age_seconds",
+            "Age of the oldest answer a calendar source gave for any of its practitioners "
+            "(+Inf while one was never synced)",
+            ("source",),
+            registry=self.registry,
+        )
+        self.calendar_errors = Gauge(
+            "clinicflow_calendar_consecutive_errors",
+            "Most failed syncs in a row of a calendar source, over its practitioners",
+            ("source",),
+            registry=self.registry,
+        )
+        self.calendar_stale = Gauge(
+            "clinicflow_calendar_stale",
+            "Practitioners for whom the calendar source is past its staleness budget",
+            ("source",),
+            registry=self.registry,
+        )
+        self.calendar_unconfirmed = Gauge(
+            "clinicflow_calendar_unconfirmed_practitioners",
+            "Practitioners whose every calendar source is stale: their times are not offered",
+            registry=self.registry,
+        )
         # Counted by the process whose transaction committed them (per process, as every
         # Prometheus counter: rate() and sum() across the replicas add them up).
         self.bookings = Counter(
@@ -118,6 +144,24 @@ class Metrics:
         for breaker in getattr(container, "breakers", ()):
             state = await breaker.state()
             self.circuit_open.labels(breaker.name).set(1 if state == "open" else 0)
+        await self._calendars(container)
+
+    async def _calendars(self, container: Container) -> None:
+        practitioners = await container.calendars.service.status()
+        age: dict[str, float] = {}
+        errors: dict[str, int] = {}
+        stale: dict[str, int] = {}
+        for practitioner in practitioners:
+            for s in practitioner.sources:
+                seconds = s.age.total_seconds() if s.age is not None else float("inf")
+                age[s.source] = max(age.get(s.source, 0.0), seconds)
+                errors[s.source] = max(errors.get(s.source, 0), s.consecutive_errors)
+                stale[s.source] = stale.get(s.source, 0) + int(s.stale)
+        for source in age:
+            self.calendar_age.labels(source).set(age[source])
+            self.calendar_errors.labels(source).set(errors[source])
+            self.calendar_stale.labels(source).set(stale[source])
+        self.calendar_unconfirmed.set(sum(1 for p in practitioners if not p.confirmed))
 
 
 class CacheCollector:

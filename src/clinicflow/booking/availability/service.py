@@ -18,9 +18,10 @@ learns from that report which calendars a raw query string depends on.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -124,8 +125,20 @@ class Placement:
         if len(keys) > 1:
             keys = await self._match_order(uow, visit, keys, slot.start, patient_id, now)
         busy, lapsed = await uow.appointments.blocks_and_lapsed_holds(keys, lo, hi, now, exclude_id)
-        other = await busy_elsewhere(self._sources, keys, (to_minute(lo), to_minute(hi) + 1))
-        return choose(self._catalog, visit, keys, slot.start, now, [busy, *other], lapsed)
+        window = (to_minute(lo), to_minute(hi) + 1)
+        other = await busy_elsewhere(self._sources, keys, window)
+        found: dict[str, list[Interval]] = {}
+        while True:
+            sources = [busy, *other, found]
+            placed = choose(self._catalog, visit, keys, slot.start, now, sources, lapsed)
+            if placed.practitioner in found:  # what the live check found does not collide
+                return placed
+            live = await confirmed_elsewhere(self._sources, placed.practitioner, window)
+            if not live:
+                return placed
+            # The chosen practitioner's calendar took this time since it was last read: the
+            # next candidate, if any, or `choose` says why nobody can (slot_unavailable).
+            found.setdefault(placed.practitioner, []).extend(live)
 
     async def _match_order(
         self,
@@ -194,6 +207,15 @@ async def busy_elsewhere(
 ) -> list[Mapping[str, Sequence[Interval]]]:
     """Each source's busy blocks for `keys` in `window`, one mapping per source."""
     return [await source.busy(keys, window) for source in sources]
+
+
+async def confirmed_elsewhere(
+    sources: Sequence[CalendarSource], practitioner: str, window: Interval
+) -> list[Interval]:
+    """What the sources find `practitioner` busy with in `window` when asked live, all at
+    once (each source keeps to its own timeout)."""
+    answers = await asyncio.gather(*(s.confirm(practitioner, window) for s in sources))
+    return [block for answer in answers for block in answer]
 
 
 def _check_range(lo: datetime, hi: datetime) -> None:
@@ -296,6 +318,14 @@ class CachedAvailability:
     def ttl(self) -> float:
         """Seconds a cached answer is kept."""
         return self._ttl
+
+    async def calendars_changed(self, practitioners: Collection[str]) -> None:
+        """A listener of the external calendars' store: these practitioners' busy time
+        elsewhere changed (or stopped being confirmed), so their cached answers go, as a
+        booking's do."""
+        names = [f"calendar:{p}" for p in practitioners if p]
+        if names and self._cache is not None:
+            await self._cache.bump(names)
 
     async def booking_changed(self, events: Sequence[Event]) -> None:
         """The commit listener: bump the calendars the committed booking events touched."""

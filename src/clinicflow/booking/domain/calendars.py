@@ -27,3 +27,6 @@ class TimeOffCalendar:
             key: [b for b in self._blocks.get(key, ()) if b[0] < hi and b[1] > lo]
             for key in practitioners
         }
+
+    async def confirm(self, practitioner: str, window: Interval) -> Sequence[Interval]:
+        return ()  # configured time off: `busy` said it all

@@ -1,0 +1,97 @@
+"""The calendars context's wiring: the busy-time store, the sync engine over the configured
+feeds (each behind its own circuit breaker), and `StoredBusy`, the booking calendar source
+that reads the store.
+
+No feed is configured by default: `configured_feeds` is where each source's adapter
+(Calendly, Microsoft 365, CalDAV, ICS) is built from Settings and config/clinic.yaml, and
+`build` (bootstrap/__init__.py) passes them here. With none, nothing is polled and
+`StoredBusy` answers at once without a query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from clinicflow.adapters._resilience import CircuitBreaker
+from clinicflow.adapters.calendars.resilient import ResilientFeed
+from clinicflow.bootstrap.core import Core
+from clinicflow.calendars.domain.sync import Backoff
+from clinicflow.calendars.jobs import CalendarPoll
+from clinicflow.calendars.ports import BusyFeed
+from clinicflow.calendars.repository import SqlCalendarsUnitOfWork
+from clinicflow.calendars.service import CalendarsService, Freshness, Listeners, StoredBusy
+from clinicflow.infra.jobs import Job
+from clinicflow.infra.unit_of_work import Factory
+
+
+class UnsupportedSetting(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Calendars:
+    service: CalendarsService
+    stored: StoredBusy  # booking's `CalendarSource` over the store
+    feeds: tuple[ResilientFeed, ...]
+    poll: Job | None  # None: no feed configured, nothing to poll
+
+    @property
+    def breakers(self) -> list[CircuitBreaker]:
+        return [feed.breaker for feed in self.feeds]
+
+
+def configured_feeds(core: Core) -> list[BusyFeed]:
+    """The feeds the clinic's settings configure (none yet: each source's adapter adds its
+    own here)."""
+    return []
+
+
+def wire_calendars(
+    core: Core, *, feeds: Sequence[BusyFeed] | None = None, backoff: Backoff | None = None
+) -> Calendars:
+    settings = core.settings
+    if settings.calendar_unconfirmed == "hold":
+        raise UnsupportedSetting(
+            "calendar_unconfirmed=hold (offer an unconfirmed practitioner's times with a hold "
+            "staff confirm) is not yet supported; use hide (the default)"
+        )
+    wrapped = tuple(
+        ResilientFeed(
+            feed,
+            threshold=settings.calendar_breaker_threshold,
+            reset_after=settings.calendar_breaker_reset_seconds,
+        )
+        for feed in (configured_feeds(core) if feeds is None else feeds)
+    )
+    units = Factory(core.db, SqlCalendarsUnitOfWork)
+    catalog = core.loaded
+    horizon = max((s.policy.max_advance_days for s in catalog.services.values()), default=90)
+    service = CalendarsService(
+        uow=units,
+        clock=core.clock,
+        feeds=wrapped,
+        practitioners=list(catalog.practitioners),
+        tz=catalog.clinic.tz,
+        horizon_days=horizon,
+        freshness=Freshness(
+            timedelta(minutes=settings.calendar_staleness_minutes),
+            {
+                name: timedelta(minutes=minutes)
+                for name, minutes in settings.calendar_staleness_budgets.items()
+            },
+        ),
+        backoff=backoff,
+        breakers={feed.name: feed.state for feed in wrapped},
+        listeners=Listeners(),
+    )
+    stored = StoredBusy(
+        uow=units,
+        clock=core.clock,
+        service=service,
+        live_timeout=settings.calendar_live_timeout_seconds,
+    )
+    every = timedelta(seconds=settings.calendar_poll_seconds)
+    poll = Job("calendar_poll", every, CalendarPoll(service).run) if wrapped else None
+    return Calendars(service=service, stored=stored, feeds=wrapped, poll=poll)

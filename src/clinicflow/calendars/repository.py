@@ -1,0 +1,192 @@
+"""The calendars' unit of work and repositories: the busy store's rows in, frozen values out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.calendars.domain.busy import BusyInterval, ShowAs, SyncState
+from clinicflow.calendars.domain.merge import Plan
+from clinicflow.calendars.tables import busy_intervals as busy
+from clinicflow.calendars.tables import sync_states as states
+from clinicflow.infra.unit_of_work import UnitOfWork
+
+BLOCKING = [s.value for s in ShowAs if s.blocks]
+# Ids per statement: well under SQLite's 32766 bound parameters.
+_CHUNK = 500
+
+
+_TABLES = {"busy": busy, "states": states}
+
+
+async def _upsert(
+    conn: AsyncConnection,
+    name: str,
+    rows: Sequence[Mapping[str, object]],
+    keys: list[str],
+    columns: Sequence[str],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE `columns` into the table `name`, in each
+    dialect's words."""
+    table = _TABLES[name]
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(list(rows))
+        changed = {name: pg.excluded[name] for name in columns}
+        await conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=changed))
+    else:
+        lite = sqlite.insert(table).values(list(rows))
+        changed = {name: lite.excluded[name] for name in columns}
+        await conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=changed))
+
+
+def _interval(r: Row[tuple[object, ...]]) -> BusyInterval:
+    m = r._mapping
+    return BusyInterval(
+        source=str(m["source"]),
+        practitioner=str(m["practitioner"]),
+        external_id=str(m["external_id"]),
+        start=m["starts_at"],
+        end=m["ends_at"],
+        show_as=ShowAs(m["show_as"]),
+        etag=m["etag"],
+    )
+
+
+class SqlBusyStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def held(
+        self,
+        source: str,
+        practitioner: str,
+        ids: Sequence[str],
+        window: tuple[datetime, datetime] | None = None,
+    ) -> list[BusyInterval]:
+        mine = and_(busy.c.source == source, busy.c.practitioner == practitioner)
+        found: dict[str, BusyInterval] = {}
+        if window is not None:
+            inside = and_(busy.c.starts_at < window[1], busy.c.ends_at > window[0])
+            for r in await self._conn.execute(select(busy).where(mine, inside)):
+                found[r.external_id] = _interval(r)
+        wanted = sorted(set(ids) - set(found))
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            rows = await self._conn.execute(select(busy).where(mine, busy.c.external_id.in_(chunk)))
+            found.update((r.external_id, _interval(r)) for r in rows)
+        return list(found.values())
+
+    async def carry_out(self, plan: Plan, fetched_at: datetime) -> None:
+        mine = and_(busy.c.source == plan.source, busy.c.practitioner == plan.practitioner)
+        removed = list(plan.remove)
+        for i in range(0, len(removed), _CHUNK):
+            chunk = removed[i : i + _CHUNK]
+            await self._conn.execute(delete(busy).where(mine, busy.c.external_id.in_(chunk)))
+        if not plan.upsert:
+            return
+        rows = [
+            {
+                "source": i.source,
+                "practitioner": i.practitioner,
+                "external_id": i.external_id,
+                "etag": i.etag,
+                "starts_at": i.start,
+                "ends_at": i.end,
+                "show_as": i.show_as.value,
+                "fetched_at": fetched_at,
+            }
+            for i in plan.upsert
+        ]
+        keys = ["source", "practitioner", "external_id"]
+        columns = ("etag", "starts_at", "ends_at", "show_as", "fetched_at")
+        for i in range(0, len(rows), 100):
+            await _upsert(self._conn, "busy", rows[i : i + 100], keys, columns)
+
+    async def blocking(
+        self, practitioners: Sequence[str], start: datetime, end: datetime
+    ) -> list[BusyInterval]:
+        if not practitioners:
+            return []
+        query = select(busy).where(
+            busy.c.practitioner.in_(list(practitioners)),
+            busy.c.starts_at < end,
+            busy.c.ends_at > start,
+            busy.c.show_as.in_(BLOCKING),
+        )
+        return [_interval(r) for r in await self._conn.execute(query)]
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        query = select(busy.c.source, busy.c.practitioner, func.count()).group_by(
+            busy.c.source, busy.c.practitioner
+        )
+        return {(str(s), str(p)): int(n) for s, p, n in await self._conn.execute(query)}
+
+
+def _state(r: Row[tuple[object, ...]]) -> SyncState:
+    m = r._mapping
+    extra = m["extra"] or {}
+    return SyncState(
+        source=str(m["source"]),
+        practitioner=str(m["practitioner"]),
+        cursor=m["cursor"],
+        subscription_id=m["subscription_id"],
+        subscription_expires=m["subscription_expires"],
+        last_full_sync=m["last_full_sync"],
+        last_success=m["last_success"],
+        consecutive_errors=int(m["consecutive_errors"]),
+        backoff_until=m["backoff_until"],
+        extra={str(k): str(v) for k, v in dict(extra).items()},
+    )
+
+
+class SqlSyncStates:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, source: str, practitioner: str) -> SyncState | None:
+        query = select(states).where(
+            states.c.source == source, states.c.practitioner == practitioner
+        )
+        row = (await self._conn.execute(query)).first()
+        return _state(row) if row is not None else None
+
+    async def of(self, practitioners: Sequence[str]) -> list[SyncState]:
+        if not practitioners:
+            return []
+        query = select(states).where(states.c.practitioner.in_(list(practitioners)))
+        return [_state(r) for r in await self._conn.execute(query)]
+
+    async def all(self) -> list[SyncState]:
+        query = select(states).order_by(states.c.source, states.c.practitioner)
+        return [_state(r) for r in await self._conn.execute(query)]
+
+    async def put(self, state: SyncState) -> None:
+        row: dict[str, object] = {
+            "source": state.source,
+            "practitioner": state.practitioner,
+            "cursor": state.cursor,
+            "subscription_id": state.subscription_id,
+            "subscription_expires": state.subscription_expires,
+            "last_full_sync": state.last_full_sync,
+            "last_success": state.last_success,
+            "consecutive_errors": state.consecutive_errors,
+            "backoff_until": state.backoff_until,
+            "extra": dict(state.extra),
+        }
+        keys = ["source", "practitioner"]
+        await _upsert(self._conn, "states", [row], keys, [c for c in row if c not in keys])
+
+
+class SqlCalendarsUnitOfWork(UnitOfWork):
+    @property
+    def busy(self) -> SqlBusyStore:
+        return SqlBusyStore(self.connection)  # TransactionClosed outside `async with`
+
+    @property
+    def states(self) -> SqlSyncStates:
+        return SqlSyncStates(self.connection)

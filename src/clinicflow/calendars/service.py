@@ -1,0 +1,428 @@
+"""The calendars' use cases: keep the busy-time store in step with the sources
+(`CalendarsService`), and let availability and booking read it (`StoredBusy`).
+
+Sync, per source and practitioner (`CalendarsService.sync`):
+- a practitioner never fully synced, or without a cursor, or asked `full`: a snapshot of
+  today → today + the clinic's longest advance booking window (one call for all of them;
+  Graph's getSchedule asks for many at once), then a cursor is started (`changes(p, None)`);
+- otherwise the changes since the cursor; `CursorExpired` → a snapshot, as above; a source
+  with no cheap catch-up (`changes` answers None) is snapshotted each time;
+- `SourceUnavailable` counts an error and backs off (domain/sync.py); a practitioner inside
+  its back-off is skipped by the periodic poll.
+Network calls happen outside transactions; each practitioner's answer is stored in a short
+unit of work of its own, and a change to what blocks time tells the listeners (the cached
+availability of that practitioner is dropped) before the use case returns.
+
+Pushes (a webhook, a Graph change notification) arrive through `apply`, written by the
+same rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot, SyncState
+from clinicflow.calendars.domain.merge import overlaps, plan_delta, plan_snapshot
+from clinicflow.calendars.domain.sync import (
+    Backoff,
+    age,
+    confirmed,
+    due,
+    failed,
+    fresh,
+    succeeded,
+    synced,
+)
+from clinicflow.calendars.ports import (
+    BusyFeed,
+    CalendarsUnitOfWork,
+    CursorExpired,
+    SourceUnavailable,
+)
+from clinicflow.calendars.views import PractitionerStatus, SourceStatus, SyncOutcome
+from clinicflow.infra.logging import get_logger
+from clinicflow.infra.unit_of_work import UnitsOfWork
+from clinicflow.shared.clock import Clock
+from clinicflow.shared.minutes import from_minute, to_minute, to_minute_ceil
+
+log = get_logger(__name__)
+
+Interval = tuple[int, int]  # epoch minutes, booking's `Interval`
+Changed = Callable[[Collection[str]], Awaitable[None]]
+BreakerState = Callable[[], Awaitable[str]]
+Progress = Callable[[SyncOutcome], None]
+
+
+class Listeners:
+    """Who hears that a practitioner's external busy time changed (bootstrap adds the
+    cached availability, built after this context)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Changed] = []
+
+    def add(self, listener: Changed) -> None:
+        self._listeners.append(listener)
+
+    async def __call__(self, practitioners: Collection[str]) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(practitioners)
+            except Exception:  # the store is committed; the cache's TTL ends the rest
+                log.exception("calendar_listener_failed")
+
+
+class Freshness:
+    """Each source's staleness budget: how old its answers may be before they no longer
+    confirm a practitioner's times."""
+
+    def __init__(
+        self, default: timedelta, per_source: Mapping[str, timedelta] | None = None
+    ) -> None:
+        self.default = default
+        self._per_source = dict(per_source or {})
+
+    def budget(self, source: str) -> timedelta:
+        return self._per_source.get(source, self.default)
+
+
+class CalendarsService:
+    def __init__(
+        self,
+        *,
+        uow: UnitsOfWork[CalendarsUnitOfWork],
+        clock: Clock,
+        feeds: Sequence[BusyFeed],
+        practitioners: Sequence[str],
+        tz: ZoneInfo,
+        horizon_days: int,
+        freshness: Freshness,
+        backoff: Backoff | None = None,
+        breakers: Mapping[str, BreakerState] | None = None,
+        listeners: Listeners | None = None,
+    ) -> None:
+        """`practitioners`: every practitioner key (the catalog's); `horizon_days`: how far
+        ahead a snapshot reads (the longest advance booking window)."""
+        self._uow = uow
+        self._clock = clock
+        self.feeds = tuple(feeds)
+        self.practitioners = tuple(practitioners)
+        self._tz = tz
+        self._horizon = timedelta(days=horizon_days)
+        self.freshness = freshness
+        self._backoff = backoff or Backoff()
+        self._breakers = dict(breakers or {})
+        self.listeners = listeners or Listeners()
+
+    # -- sync -----------------------------------------------------------------------------
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """What a snapshot covers: from the start of the clinic's today, `horizon` ahead
+        (and a day more: a local day reaches past UTC midnight)."""
+        local = now.astimezone(self._tz)
+        today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = today.astimezone(now.tzinfo)
+        return start, start + self._horizon + timedelta(days=1)
+
+    async def sync_all(
+        self,
+        *,
+        full: bool = False,
+        practitioners: Sequence[str] | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> list[SyncOutcome]:
+        """Every feed, for `practitioners` (default: all); the periodic poll."""
+        outcomes: list[SyncOutcome] = []
+        for feed in self.feeds:
+            outcomes += await self.sync(
+                feed, practitioners, full=full, force=force, progress=progress
+            )
+        return outcomes
+
+    def feed(self, source: str) -> BusyFeed:
+        """The configured feed of `source` (as wired: behind its breaker)."""
+        for feed in self.feeds:
+            if feed.name == source:
+                return feed
+        raise KeyError(f"no calendar source {source!r} is configured")
+
+    async def sync(
+        self,
+        source: str | BusyFeed,
+        practitioners: Sequence[str] | None = None,
+        full: bool = False,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> list[SyncOutcome]:
+        """One feed (by name, or the feed: the configured one of its name is used) for
+        `practitioners` (default: all it covers). `force`: ask even those inside their
+        back-off (an operator's `calendars sync`)."""
+        feed = self.feed(source if isinstance(source, str) else source.name)
+        keys = [p for p in (practitioners or self.practitioners) if feed.covers(p)]
+        if not keys:
+            return []
+        now = self._clock.now()
+        async with self._uow.reading() as uow:
+            known = {s.practitioner: s for s in await uow.states.of(keys) if s.source == feed.name}
+        outcomes: list[SyncOutcome] = []
+
+        def done(outcome: SyncOutcome) -> None:
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome)
+
+        snapshot: list[str] = []
+        for p in keys:
+            state = known.get(p) or SyncState(feed.name, p)
+            if not force and not due(state, now):
+                done(SyncOutcome(feed.name, p, "skipped"))
+            elif full or not synced(state) or state.cursor is None:
+                snapshot.append(p)
+            else:
+                try:
+                    delta = await feed.changes(p, state.cursor)
+                except CursorExpired:
+                    log.info("calendar_cursor_expired", source=feed.name, practitioner=p)
+                    snapshot.append(p)
+                    continue
+                except SourceUnavailable as exc:
+                    done(await self._failed(feed.name, p, exc))
+                    continue
+                if delta is None:
+                    snapshot.append(p)
+                    continue
+                changed = await self._store(delta, full=False, cursor=delta.next_cursor)
+                done(SyncOutcome(feed.name, p, "delta", changed))
+        if snapshot:
+            for outcome in await self._snapshot(feed, snapshot):
+                done(outcome)
+        return outcomes
+
+    async def _snapshot(self, feed: BusyFeed, keys: list[str]) -> list[SyncOutcome]:
+        start, end = self.window(self._clock.now())
+        try:
+            snapshots = await feed.snapshot(keys, start, end)
+        except SourceUnavailable as exc:
+            return [await self._failed(feed.name, p, exc) for p in keys]
+        by_key = {a.practitioner: a for a in snapshots if a.source == feed.name}
+        outcomes = []
+        for p in keys:
+            answer = by_key.get(p)
+            if answer is None:
+                missing = SourceUnavailable(f"{feed.name} answered no snapshot for {p}")
+                outcomes.append(await self._failed(feed.name, p, missing))
+                continue
+            cursor, started = await self._start_cursor(feed, p)
+            # What the new cursor's first round listed is merged after the snapshot.
+            answers: list[Snapshot | Delta] = [answer] if started is None else [answer, started]
+            changed = await self._store(*answers, full=True, cursor=cursor)
+            outcomes.append(SyncOutcome(feed.name, p, "full", changed))
+        return outcomes
+
+    async def _start_cursor(self, feed: BusyFeed, p: str) -> tuple[str | None, Delta | None]:
+        """A cursor to follow from now on (None: the feed has none, or could not start
+        one now: the next poll snapshots again)."""
+        try:
+            first = await feed.changes(p, None)
+        except (CursorExpired, SourceUnavailable) as exc:
+            log.warning(
+                "calendar_cursor_not_started", source=feed.name, practitioner=p, error=str(exc)
+            )
+            return None, None
+        if first is None:
+            return None, None
+        return first.next_cursor, first
+
+    async def apply(self, answer: Snapshot | Delta) -> bool:
+        """A push (webhook, change notification): stored by the merge rules. A delta keeps
+        the cursor; a snapshot counts as a full sync only of its window, so it does not make
+        a never-synced source synced. Whether what blocks time changed."""
+        return await self._store(answer, full=False, cursor=None, keep_cursor=True)
+
+    async def _store(
+        self,
+        *answers: Snapshot | Delta,
+        full: bool,
+        cursor: str | None,
+        keep_cursor: bool = False,
+    ) -> bool:
+        """`answers` (one source, one practitioner) merged in order, in one transaction."""
+        now = self._clock.now()
+        s, p = answers[0].source, answers[0].practitioner
+        budget = self.freshness.budget(s)
+        changed_any = False
+        async with self._uow() as uow:
+            for answer in answers:
+                if isinstance(answer, Snapshot):
+                    ids = [i.external_id for i in answer.intervals]
+                    window = (answer.window_start, answer.window_end)
+                    plan = plan_snapshot(await uow.busy.held(s, p, ids, window), answer)
+                else:
+                    ids = [i.external_id for i in answer.upserted] + list(answer.removed)
+                    plan = plan_delta(await uow.busy.held(s, p, ids), answer)
+                await uow.busy.carry_out(plan, now)
+                changed_any = changed_any or plan.changed
+            before = await uow.states.get(s, p) or SyncState(s, p)
+            after = succeeded(before, now, full=full, cursor=cursor, keep_cursor=keep_cursor)
+            await uow.states.put(after)
+            flipped = fresh(before, now, budget) != fresh(after, now, budget)
+            if changed_any or flipped:
+                uow.after_commit(f"calendars:{s}:{p}", lambda _db: self.listeners([p]))
+            await uow.commit()
+        return changed_any
+
+    async def _failed(self, source: str, p: str, exc: Exception) -> SyncOutcome:
+        now = self._clock.now()
+        budget = self.freshness.budget(source)
+        log.warning("calendar_sync_failed", source=source, practitioner=p, error=str(exc))
+        async with self._uow() as uow:
+            before = await uow.states.get(source, p) or SyncState(source, p)
+            await uow.states.put(failed(before, now, self._backoff))
+            if not fresh(before, now, budget):  # stale now: its practitioner may be unconfirmed
+                uow.after_commit(f"calendars:{source}:{p}", lambda _db: self.listeners([p]))
+            await uow.commit()
+        return SyncOutcome(source, p, "failed", error=str(exc))
+
+    # -- status ---------------------------------------------------------------------------
+
+    async def status(self) -> list[PractitionerStatus]:
+        """Every practitioner with a configured source, and where each source stands."""
+        if not self.feeds:
+            return []
+        now = self._clock.now()
+        async with self._uow.reading() as uow:
+            states = {(s.source, s.practitioner): s for s in await uow.states.all()}
+            counts = await uow.busy.counts()
+        breakers = {name: await state() for name, state in self._breakers.items()}
+        out = []
+        for p in self.practitioners:
+            sources = []
+            for feed in self.feeds:
+                if not feed.covers(p):
+                    continue
+                state = states.get((feed.name, p))
+                budget = self.freshness.budget(feed.name)
+                sources.append(
+                    SourceStatus(
+                        source=feed.name,
+                        practitioner=p,
+                        synced=synced(state),
+                        age=age(state, now),
+                        stale=not fresh(state, now, budget),
+                        budget=budget,
+                        consecutive_errors=state.consecutive_errors if state else 0,
+                        backoff_until=state.backoff_until if state else None,
+                        last_full_sync=state.last_full_sync if state else None,
+                        intervals=counts.get((feed.name, p), 0),
+                        breaker=breakers.get(feed.name, "none"),
+                    )
+                )
+            if sources:
+                ok = any(not s.stale for s in sources)
+                out.append(PractitionerStatus(p, ok, tuple(sources)))
+        return out
+
+
+class StoredBusy:
+    """Booking's `CalendarSource` over the store: each practitioner's busy time from every
+    external source, and at booking time a live check of the chosen one's sources.
+
+    A practitioner whose every configured source is stale (down beyond its budget, or never
+    synced) is *unconfirmed*: the whole window reads as busy, so they are not offered. (A
+    stale source's intervals still block: what was known stays known.)
+    """
+
+    name = "external"
+
+    def __init__(
+        self,
+        *,
+        uow: UnitsOfWork[CalendarsUnitOfWork],
+        clock: Clock,
+        service: CalendarsService,
+        live_timeout: float = 1.5,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._service = service
+        self._live_timeout = live_timeout
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def _feeds(self, practitioner: str) -> list[BusyFeed]:
+        return [f for f in self._service.feeds if f.covers(practitioner)]
+
+    async def busy(
+        self, practitioners: Sequence[str], window: Interval
+    ) -> Mapping[str, Sequence[Interval]]:
+        keys = [p for p in practitioners if self._feeds(p)]
+        if not keys:
+            return {}
+        lo, hi = from_minute(window[0]), from_minute(window[1])
+        async with self._uow.reading() as uow:
+            intervals = await uow.busy.blocking(keys, lo, hi)
+            states = {(s.source, s.practitioner): s for s in await uow.states.of(keys)}
+        now = self._clock.now()
+        freshness = self._service.freshness
+        out: dict[str, list[Interval]] = {p: [] for p in keys}
+        for p in keys:
+            given = [(states.get((f.name, p)), freshness.budget(f.name)) for f in self._feeds(p)]
+            if not confirmed(given, now):
+                out[p] = [window]
+        for i in intervals:
+            if out[i.practitioner] != [window]:
+                out[i.practitioner].append((to_minute(i.start), to_minute_ceil(i.end)))
+        return {p: sorted(blocks) for p, blocks in out.items()}
+
+    async def confirm(self, practitioner: str, window: Interval) -> Sequence[Interval]:
+        """The chosen practitioner's busy time in `window` as their sources say it now,
+        each asked at once with `live_timeout`; a source that fails or is too slow is not
+        waited for (the store already said free). What it finds is stored (after the
+        booking's transaction: a task of its own)."""
+        feeds = self._feeds(practitioner)
+        if not feeds:
+            return ()
+        lo, hi = from_minute(window[0]), from_minute(window[1])
+
+        async def ask(feed: BusyFeed) -> tuple[BusyFeed, Sequence[BusyInterval]]:
+            try:
+                async with asyncio.timeout(self._live_timeout):
+                    return feed, await feed.live(practitioner, lo, hi)
+            except (SourceUnavailable, TimeoutError) as exc:
+                log.warning(
+                    "calendar_live_check_failed", source=feed.name, error=str(exc) or "timeout"
+                )
+                return feed, ()
+
+        answers = await asyncio.gather(*(ask(f) for f in feeds))
+        found: list[Interval] = []
+        for feed, intervals in answers:
+            blocking = tuple(
+                i
+                for i in intervals
+                if i.show_as.blocks and i.practitioner == practitioner and overlaps(i, lo, hi)
+            )
+            if not blocking:
+                continue
+            found += [(to_minute(i.start), to_minute_ceil(i.end)) for i in blocking]
+            self._later(Delta(feed.name, practitioner, upserted=blocking))
+        return sorted(found)
+
+    def _later(self, delta: Delta) -> None:
+        async def store() -> None:
+            try:
+                await self._service.apply(delta)
+            except Exception:
+                log.exception("calendar_live_store_failed", source=delta.source)
+
+        task = asyncio.create_task(store())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def settled(self) -> None:
+        """Until what live checks found is stored (tests; shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending))

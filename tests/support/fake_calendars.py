@@ -1,0 +1,124 @@
+"""The calendars' unit of work in memory, for use-case tests: the busy store and the sync
+states as dicts, written by the same `Plan`s the SQL repository carries out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+
+from clinicflow.calendars.domain.busy import BusyInterval, SyncState
+from clinicflow.calendars.domain.merge import Key, Plan, apply, overlaps
+from support.fake_uow import FakeFactory, FakeTransaction, Ledger
+
+
+@dataclass
+class CalendarRows:
+    busy: dict[Key, BusyInterval] = field(default_factory=dict)
+    fetched: dict[Key, datetime] = field(default_factory=dict)
+    states: dict[tuple[str, str], SyncState] = field(default_factory=dict)
+
+
+class FakeBusyStore:
+    def __init__(self, rows: CalendarRows) -> None:
+        self._rows = rows
+
+    async def held(
+        self,
+        source: str,
+        practitioner: str,
+        ids: Sequence[str],
+        window: tuple[datetime, datetime] | None = None,
+    ) -> list[BusyInterval]:
+        wanted = set(ids)
+        return [
+            i
+            for (s, p, eid), i in self._rows.busy.items()
+            if (s, p) == (source, practitioner)
+            and (eid in wanted or (window is not None and overlaps(i, *window)))
+        ]
+
+    async def carry_out(self, plan: Plan, fetched_at: datetime) -> None:
+        self._rows.busy = apply(self._rows.busy, plan)
+        for interval in plan.upsert:
+            self._rows.fetched[(interval.source, interval.practitioner, interval.external_id)] = (
+                fetched_at
+            )
+
+    async def blocking(
+        self, practitioners: Sequence[str], start: datetime, end: datetime
+    ) -> list[BusyInterval]:
+        return [
+            i
+            for i in self._rows.busy.values()
+            if i.practitioner in practitioners and i.show_as.blocks and overlaps(i, start, end)
+        ]
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for s, p, _ in self._rows.busy:
+            out[(s, p)] = out.get((s, p), 0) + 1
+        return out
+
+
+class FakeSyncStates:
+    def __init__(self, rows: CalendarRows) -> None:
+        self._rows = rows
+
+    async def get(self, source: str, practitioner: str) -> SyncState | None:
+        return self._rows.states.get((source, practitioner))
+
+    async def of(self, practitioners: Sequence[str]) -> list[SyncState]:
+        return [s for s in self._rows.states.values() if s.practitioner in practitioners]
+
+    async def all(self) -> list[SyncState]:
+        return sorted(self._rows.states.values(), key=lambda s: (s.source, s.practitioner))
+
+    async def put(self, state: SyncState) -> None:
+        self._rows.states[(state.source, state.practitioner)] = replace(state)
+
+
+class FakeCalendarsUnitOfWork(FakeTransaction):
+    def __init__(self, ledger: Ledger, rows: CalendarRows, *, write: bool = True) -> None:
+        super().__init__(ledger, write=write)
+        self._rows = rows
+
+    @property
+    def busy(self) -> FakeBusyStore:
+        assert self.open, "busy outside `async with uow:`"
+        return FakeBusyStore(self._rows)
+
+    @property
+    def states(self) -> FakeSyncStates:
+        assert self.open, "states outside `async with uow:`"
+        return FakeSyncStates(self._rows)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """As the real one: the after-commit hooks run before the block ends (the
+        listeners that drop cached availability), here with no database."""
+        await super().__aexit__(exc_type, exc, tb)
+        if self.committed:
+            for hook in self._hooks.values():
+                await hook(None)  # type: ignore[arg-type]
+
+    def _saved(self) -> object:
+        return (dict(self._rows.busy), dict(self._rows.fetched), dict(self._rows.states))
+
+    def _restore(self, saved: object) -> None:
+        assert isinstance(saved, tuple)
+        self._rows.busy, self._rows.fetched, self._rows.states = saved
+
+
+def fake_calendars(
+    rows: CalendarRows | None = None,
+) -> tuple[FakeFactory[FakeCalendarsUnitOfWork], CalendarRows, Ledger]:
+    table = rows if rows is not None else CalendarRows()
+    ledger = Ledger()
+    factory = FakeFactory(lambda write: FakeCalendarsUnitOfWork(ledger, table, write=write))
+    return factory, table, ledger
