@@ -45,6 +45,7 @@ CalendarDate = Annotated[dt.date, PlainValidator(v.calendar_date)]
 LocalDateTime = Annotated[dt.datetime, PlainValidator(v.local_datetime)]
 TimeZoneName = Annotated[str, PlainValidator(v.timezone)]
 Zip = Annotated[str, PlainValidator(v.zip_code)]
+Mailbox = Annotated[str, PlainValidator(v.mailbox)]
 Currency = Annotated[str, PlainValidator(v.currency)]
 DayHours = Annotated[
     list[Annotated[LocalInterval, PlainValidator(v.interval)]], AfterValidator(v.no_overlap)
@@ -133,6 +134,12 @@ def _distinct_dates(entries: list[ExceptionSpec]) -> list[ExceptionSpec]:
     return entries
 
 
+class MicrosoftSpec(Spec):
+    """The practitioner's Microsoft 365 calendar: busy time read, bookings written back."""
+
+    mailbox: Mailbox
+
+
 class PractitionerSpec(Spec):
     name: Text
     title: Text
@@ -140,6 +147,7 @@ class PractitionerSpec(Spec):
     hours: HoursSpec
     exceptions: Annotated[list[ExceptionSpec], AfterValidator(_distinct_dates)] = []
     time_off: list[TimeOffSpec] = []
+    microsoft: MicrosoftSpec | None = None
 
 
 class RetentionSpec(Spec):

@@ -254,6 +254,7 @@ def _practitioner(
         weekly_hours=MappingProxyType(weekly),
         exceptions=MappingProxyType(exceptions),
         time_off=time_off,
+        microsoft_mailbox=entry.microsoft.mailbox if entry.microsoft else None,
     )
 
 

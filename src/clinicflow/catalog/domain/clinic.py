@@ -90,6 +90,7 @@ class Practitioner:
     weekly_hours: Mapping[int, tuple[LocalInterval, ...]]  # 0 = Monday .. 6 = Sunday
     exceptions: Mapping[date, tuple[LocalInterval, ...]]  # replaces that weekday's hours; () = off
     time_off: tuple[TimeOff, ...] = ()
+    microsoft_mailbox: str | None = None  # their Microsoft 365 mailbox, lower-cased
 
 
 @dataclass(frozen=True, slots=True)
