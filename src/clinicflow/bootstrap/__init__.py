@@ -19,12 +19,14 @@ from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.identity import wire_identity
+from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
 from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
+from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
@@ -87,6 +89,7 @@ class Container:
     notifications: Notifications
     webhooks: Webhooks
     payments: Payments
+    microsoft: Microsoft  # Microsoft 365 calendars (write-back, notifications)
     bus: EventBus
     flags: FlagService
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
@@ -132,6 +135,7 @@ def build(
     paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
+    microsoft = wire_microsoft(core)
     return Container(
         settings=settings,
         catalog=core.catalog,  # launched services read as active
@@ -156,15 +160,23 @@ def build(
         notifications=notifications,
         webhooks=webhooks,
         payments=paying.payments,
+        microsoft=microsoft,
         bus=wire_bus(
             core,
             notifications=notifications,
             webhooks=webhooks,
             payments=paying.payments,
             waitlist=waitlist,
+            calendar=microsoft.write_back,
         ),
         flags=flags,
-        jobs=wire_jobs(core, notifications=notifications, webhooks=webhooks, waitlist=waitlist),
+        jobs=wire_jobs(
+            core,
+            notifications=notifications,
+            webhooks=webhooks,
+            waitlist=waitlist,
+            extra=microsoft.jobs(),
+        ),
         http=core.http,
         breakers=[*paying.breakers],
     )
@@ -202,4 +214,5 @@ def _provided(c: Container) -> Provided:
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)
+    provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
     return provided
