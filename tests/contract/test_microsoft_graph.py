@@ -240,11 +240,13 @@ async def test_a_second_round_brings_additions_changes_and_removals(
         (moved, at(26, 10)),
         (added, at(27, 9)),
     }
-    assert deleted in second.removed and freed in second.removed
+    assert deleted in second.removed
+    assert freed in second.removed
     assert kept not in second.removed
     assert second.next_cursor not in (None, first.next_cursor)
     third = await calendar.changes("doctor1", second.next_cursor)
-    assert third is not None and (third.upserted, third.removed) == ((), ())
+    assert third is not None
+    assert (third.upserted, third.removed) == ((), ())
 
 
 @pytest.mark.parametrize("gone", [False, True], ids=["syncStateNotFound", "410 Gone"])
@@ -360,13 +362,15 @@ async def test_the_route_answers_the_handshake_in_plain_text(clock: FixedClock) 
         def practitioner_of(self, client_state: str) -> str | None:
             return None
 
-    async with notification_route(ChangeNotifications(keys=Keys()), clock) as url:
-        async with httpx.AsyncClient(trust_env=False) as client:
-            token = "Validation: Testing client application reachability for subscription 1"
-            answer = await client.post(
-                url, params={"validationToken": token}, headers={"Content-Type": "text/plain"}
-            )
-            junk = await client.post(url, json={"nope": 1})
+    token = "Validation: Testing client application reachability for subscription 1"
+    async with (
+        notification_route(ChangeNotifications(keys=Keys()), clock) as url,
+        httpx.AsyncClient(trust_env=False) as client,
+    ):
+        answer = await client.post(
+            url, params={"validationToken": token}, headers={"Content-Type": "text/plain"}
+        )
+        junk = await client.post(url, json={"nope": 1})
 
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
@@ -473,4 +477,5 @@ async def test_no_more_than_4_requests_are_in_flight_on_one_mailbox(
 
     assert fake.throttled == 0
     assert fake.most_in_flight[ELENA] == 4
-    assert len(fake.events(ELENA)) == 12 and len(fake.events(GRACE)) == 4
+    assert len(fake.events(ELENA)) == 12
+    assert len(fake.events(GRACE)) == 4
