@@ -427,6 +427,19 @@ async def test_a_create_whose_answer_was_lost_is_not_made_twice(
     assert len(fake.events(ELENA)) == 1  # transactionId: Graph returned the first one
 
 
+async def test_a_reschedule_after_a_lost_create_moves_the_event_graph_gives_back(
+    calendar: MicrosoftCalendar, fake: FakeGraph
+) -> None:
+    fake.lose_creates = 1
+    with pytest.raises(GraphError):
+        await calendar.upsert_visit(visit("bk_1", at(25, 9)))
+
+    await calendar.upsert_visit(visit("bk_1", at(26, 15)))  # the reschedule, first found here
+
+    [event] = fake.events(ELENA)
+    assert parse_time(event["start"]) == at(26, 15)
+
+
 # -- throttling --------------------------------------------------------------------------------
 
 

@@ -54,9 +54,12 @@ class GraphEvents:
         wanted = self._event(visit)
         if not found:
             url = f"{self._graph.user(mailbox)}/events"
-            await self._graph.call("POST", url, mailbox=mailbox, json=wanted)
+            answer = await self._graph.call("POST", url, mailbox=mailbox, json=wanted)
             log.info("graph_event_created", booking_id=visit.booking_id)
-            return
+            # A transactionId Graph has seen gives back the event it made then: one the
+            # property filter did not find yet (just made, its answer lost). If the visit
+            # moved since, it is moved below like any found one.
+            found = [answer.json()]
         first, *extra = found
         if _moved(first, visit) or first.get("subject") != wanted["subject"]:
             changes = {k: wanted[k] for k in ("subject", "start", "end", "showAs")}
