@@ -63,6 +63,7 @@ DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 pytest_plugins = [
     "support.event_bus",
     "support.fake_vendor",
+    "support.graph_servers",
     "support.notifications",
     "support.payment_servers",
     "support.payments",

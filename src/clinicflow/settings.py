@@ -149,6 +149,32 @@ class Settings(BaseSettings):
     calendar_feed_past_days: int = Field(default=30, ge=0, le=366)
     calendar_feed_future_days: int = Field(default=180, ge=1, le=730)
     calendar_feed_cancelled_days: int = Field(default=14, ge=0, le=90)
+    # Microsoft 365 calendars (adapters/calendars/microsoft.py, docs/calendars.md): on when
+    # the tenant, client id and client secret are set (an app registration with the
+    # application permission Calendars.ReadWrite, scoped by the clinic's administrator to the
+    # practitioners' mailboxes). Practitioners map to mailboxes in config/clinic.yaml.
+    microsoft_tenant_id: str | None = None
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: SecretStr | None = None
+    microsoft_login_url: str = "https://login.microsoftonline.com"
+    microsoft_graph_url: str = "https://graph.microsoft.com/v1.0"
+    # Change notifications: Graph posts to public_url + /v1/webhooks/microsoft, each carrying a
+    # clientState derived from this secret (per practitioner); unset: no subscriptions, the
+    # periodic delta sync alone keeps the busy times fresh.
+    microsoft_notification_secret: SecretStr | None = None
+    # Outlook event subscriptions live at most 4,230 minutes; renewed when less than
+    # `renew_minutes` is left (the renewal job runs every few minutes).
+    microsoft_subscription_minutes: int = Field(default=4200, ge=60, le=4230)
+    microsoft_subscription_renew_minutes: int = Field(default=720, gt=0)
+    # The window the delta cursor covers, from today (a new cursor each day moves it).
+    microsoft_window_days: int = Field(default=60, ge=1, le=365)
+    # Graph allows 4 requests in flight per app and mailbox (MailboxConcurrency).
+    microsoft_max_in_flight: int = Field(default=4, ge=1, le=4)
+    # A throttled call (429/503 with Retry-After) waits that long and tries again, up to this
+    # many seconds in all; past it the call fails and the outbox retries it later.
+    microsoft_max_retry_wait_seconds: float = Field(default=30.0, ge=0)
+    # The booking-time check of one practitioner's calendar.
+    microsoft_live_timeout_seconds: float = Field(default=1.5, gt=0)
     # `clinicflow demo` signs a front-desk account in with this (random when unset).
     demo_password: SecretStr | None = None
 
@@ -340,6 +366,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set CLINICFLOW_PAYPAL_CLIENT_ID, CLINICFLOW_PAYPAL_CLIENT_SECRET and "
                 "CLINICFLOW_PAYPAL_WEBHOOK_ID together, or none of them"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _microsoft_complete(self) -> Settings:
+        given = [self.microsoft_tenant_id, self.microsoft_client_id, self.microsoft_client_secret]
+        if any(given) and not all(given):
+            raise ValueError(
+                "set CLINICFLOW_MICROSOFT_TENANT_ID, CLINICFLOW_MICROSOFT_CLIENT_ID and "
+                "CLINICFLOW_MICROSOFT_CLIENT_SECRET together, or none of them"
             )
         return self
 

@@ -32,7 +32,7 @@ def feeds(monkeypatch: pytest.MonkeyPatch) -> list[BoardFeed]:
     calendly = BoardFeed("calendly", ("doctor1",), cursors=False)
     made: list[BoardFeed] = [outlook, calendly]
 
-    def configured(core: Core) -> list[BusyFeed]:
+    def configured(core: Core, *extra: BusyFeed | None) -> list[BusyFeed]:
         return list(made)
 
     monkeypatch.setattr(wiring, "configured_feeds", configured)

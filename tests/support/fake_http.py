@@ -63,7 +63,7 @@ class LoopbackServer:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-            do_GET = do_POST = _serve
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

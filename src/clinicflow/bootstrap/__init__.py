@@ -21,6 +21,7 @@ from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.identity import wire_identity
+from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
 from clinicflow.bootstrap.patients import wire_patients
@@ -28,6 +29,7 @@ from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.calendars.ports import BusyFeed
+from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
@@ -90,6 +92,7 @@ class Container:
     notifications: Notifications
     webhooks: Webhooks
     payments: Payments
+    microsoft: Microsoft  # Microsoft 365 calendars (write-back, notifications)
     bus: EventBus
     flags: FlagService
     calendars: Calendars  # the external calendars' busy-time store and its sync
@@ -131,7 +134,13 @@ def build(
         http=http,
     )
     patients = wire_patients(core)
-    calendars = wire_calendars(core, feeds=feeds)
+
+    async def notified(source: str, practitioner: str) -> None:
+        # A Microsoft 365 change notification: catch that mailbox up by its delta cursor.
+        await calendars.service.sync(source, [practitioner])
+
+    microsoft = wire_microsoft(core, on_change=notified)
+    calendars = wire_calendars(core, feeds=feeds, extra=[microsoft.calendar])
     booking = wire_booking(core, patients=patients.directory, elsewhere=[calendars.stored])
     # A change in the external calendars' store drops those practitioners' cached answers.
     calendars.service.listeners.add(booking.availability.calendars_changed)
@@ -166,12 +175,14 @@ def build(
         notifications=notifications,
         webhooks=webhooks,
         payments=paying.payments,
+        microsoft=microsoft,
         bus=wire_bus(
             core,
             notifications=notifications,
             webhooks=webhooks,
             payments=paying.payments,
             waitlist=waitlist,
+            calendar=microsoft.write_back,
         ),
         flags=flags,
         jobs=wire_jobs(
@@ -180,6 +191,7 @@ def build(
             webhooks=webhooks,
             waitlist=waitlist,
             calendars=calendars,
+            extra=microsoft.jobs(),
         ),
         calendars=calendars,
         http=core.http,
@@ -219,4 +231,5 @@ def _provided(c: Container) -> Provided:
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)
+    provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
     return provided

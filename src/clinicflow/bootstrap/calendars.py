@@ -2,10 +2,10 @@
 feeds (each behind its own circuit breaker), and `StoredBusy`, the booking calendar source
 that reads the store.
 
-No feed is configured by default: `configured_feeds` is where each source's adapter
-(Calendly, Microsoft 365, CalDAV, ICS) is built from Settings and config/clinic.yaml, and
-`build` (bootstrap/__init__.py) passes them here. With none, nothing is polled and
-`StoredBusy` answers at once without a query.
+No feed is configured by default: `configured_feeds` builds each source's adapter (CalDAV,
+ICS; Microsoft 365 and Calendly come from their own wiring, which also writes back or
+imports) from Settings and config/clinic.yaml. With none, nothing is polled and `StoredBusy`
+answers at once without a query.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from clinicflow.adapters._resilience import CircuitBreaker
+from clinicflow.adapters.calendars.caldav_feed import caldav_feed
+from clinicflow.adapters.calendars.ics_feed import ics_feed
 from clinicflow.adapters.calendars.resilient import ResilientFeed
 from clinicflow.bootstrap.core import Core
 from clinicflow.calendars.domain.sync import Backoff
@@ -42,14 +44,25 @@ class Calendars:
         return [feed.breaker for feed in self.feeds]
 
 
-def configured_feeds(core: Core) -> list[BusyFeed]:
-    """The feeds the clinic's settings configure (none yet: each source's adapter adds its
-    own here)."""
-    return []
+def configured_feeds(core: Core, *extra: BusyFeed | None) -> list[BusyFeed]:
+    """The feeds the clinic's settings and config/clinic.yaml configure: CalDAV and ICS
+    subscriptions here, and those built elsewhere because they do more than feed busy time
+    (`extra`: Microsoft 365, which also writes bookings back). None when not configured."""
+    settings, catalog = core.settings, core.loaded
+    found = [
+        caldav_feed(core.http, catalog, settings.caldav_passwords),
+        ics_feed(core.http, catalog),
+        *extra,
+    ]
+    return [feed for feed in found if feed is not None]
 
 
 def wire_calendars(
-    core: Core, *, feeds: Sequence[BusyFeed] | None = None, backoff: Backoff | None = None
+    core: Core,
+    *,
+    feeds: Sequence[BusyFeed] | None = None,
+    extra: Sequence[BusyFeed | None] = (),
+    backoff: Backoff | None = None,
 ) -> Calendars:
     settings = core.settings
     if settings.calendar_unconfirmed == "hold":
@@ -63,7 +76,7 @@ def wire_calendars(
             threshold=settings.calendar_breaker_threshold,
             reset_after=settings.calendar_breaker_reset_seconds,
         )
-        for feed in (configured_feeds(core) if feeds is None else feeds)
+        for feed in (configured_feeds(core, *extra) if feeds is None else feeds)
     )
     units = Factory(core.db, SqlCalendarsUnitOfWork)
     catalog = core.loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from clinicflow.adapters.calendars.noop import NoCalendar
@@ -19,6 +20,7 @@ from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.events import EventBus, build_bus
 from clinicflow.infra.jobs import Job, Jobs
 from clinicflow.infra.unit_of_work import Factory
+from clinicflow.integrations.ports import CalendarSync
 from clinicflow.integrations.subscribers import CalendarSubscriber, EhrSubscriber
 from clinicflow.waitlist import Waitlist
 
@@ -30,13 +32,15 @@ def wire_bus(
     webhooks: Webhooks,
     payments: Payments,
     waitlist: Waitlist,
+    calendar: CalendarSync | None = None,
 ) -> EventBus:
-    # Calendar and EHR adapters come with their issue; until then the no-op ones acknowledge.
+    # The calendar write-back: Microsoft 365 when configured (bootstrap/microsoft.py). The EHR
+    # adapter comes with its issue; until then the no-op ones acknowledge.
     subscribers: list[Subscriber] = [
         notifications.subscriber,
         notifications.erasure,
         EventRecorder(uow=Factory(core.db, SqlAnalyticsUnitOfWork), clock=core.clock),
-        CalendarSubscriber(NoCalendar()),
+        CalendarSubscriber(calendar or NoCalendar()),
         EhrSubscriber(NoEhr()),
         webhooks.fanout,
         payments.subscriber,
@@ -52,6 +56,7 @@ def wire_jobs(
     webhooks: Webhooks,
     waitlist: Waitlist,
     calendars: Calendars | None = None,
+    extra: Sequence[Job] = (),
 ) -> Jobs:
     settings, db = core.settings, core.db
     every = timedelta(seconds=settings.reminder_poll_seconds)
@@ -71,5 +76,6 @@ def wire_jobs(
         *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
         # The external calendars' poll (none configured: no job).
         *([calendars.poll] if calendars is not None and calendars.poll is not None else []),
+        *extra,  # Microsoft 365 subscription renewal, when configured
     ]
     return Jobs(core.clock, jobs)

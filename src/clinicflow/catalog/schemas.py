@@ -46,6 +46,7 @@ CalendarDate = Annotated[dt.date, PlainValidator(v.calendar_date)]
 LocalDateTime = Annotated[dt.datetime, PlainValidator(v.local_datetime)]
 TimeZoneName = Annotated[str, PlainValidator(v.timezone)]
 Zip = Annotated[str, PlainValidator(v.zip_code)]
+Mailbox = Annotated[str, PlainValidator(v.mailbox)]
 Currency = Annotated[str, PlainValidator(v.currency)]
 DayHours = Annotated[
     list[Annotated[LocalInterval, PlainValidator(v.interval)]], AfterValidator(v.no_overlap)
@@ -152,6 +153,12 @@ class CalDavSpec(Spec):
         return data
 
 
+class MicrosoftSpec(Spec):
+    """The practitioner's Microsoft 365 calendar: busy time read, bookings written back."""
+
+    mailbox: Mailbox
+
+
 class PractitionerSpec(Spec):
     name: Text
     title: Text
@@ -162,6 +169,8 @@ class PractitionerSpec(Spec):
     # Busy time from the practitioner's own calendars (docs/calendars.md).
     caldav: CalDavSpec | None = None
     ics: Annotated[list[CalendarUrl], AfterValidator(v.distinct)] = []
+
+    microsoft: MicrosoftSpec | None = None
 
 
 class RetentionSpec(Spec):

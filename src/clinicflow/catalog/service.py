@@ -259,6 +259,7 @@ def _practitioner(
         if entry.caldav is None
         else CalDavLink(entry.caldav.url, entry.caldav.username, entry.caldav.read),
         ics=tuple(entry.ics),
+        microsoft_mailbox=entry.microsoft.mailbox if entry.microsoft else None,
     )
 
 

@@ -93,6 +93,7 @@ class Practitioner:
     time_off: tuple[TimeOff, ...] = ()
     caldav: CalDavLink | None = None  # busy time read from their CalDAV calendar
     ics: tuple[str, ...] = ()  # and from these read-only ICS subscriptions
+    microsoft_mailbox: str | None = None  # their Microsoft 365 mailbox, lower-cased
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ def reference_issues(data: Mapping[str, object]) -> list[Issue]:
         ]
     for key, service in services.items():
         issues += _price_pairs(_entries(service), f"services.{key}")
+    issues += _shared_mailboxes(practitioners)
     if isinstance(data.get("services"), Mapping):
         issues += _payments_refs(_entries(data.get("payments")), services)
     return issues
@@ -70,6 +71,27 @@ def _service_refs(practitioners: dict[str, object], services: dict[str, object])
         for i, name in _names(_entries(practitioner).get("services"))
         if name not in services
     ]
+
+
+def _shared_mailboxes(practitioners: dict[str, object]) -> list[Issue]:
+    """One mailbox per practitioner: a shared one would write two people's visits into one
+    calendar and read its busy time as both of theirs."""
+    seen: dict[str, str] = {}
+    issues: list[Issue] = []
+    for key, practitioner in practitioners.items():
+        mailbox = _entries(_entries(practitioner).get("microsoft")).get("mailbox")
+        if not isinstance(mailbox, str):
+            continue
+        owner = seen.setdefault(mailbox.strip().lower(), key)
+        if owner != key:
+            issues.append(
+                (
+                    f"practitioners.{key}.microsoft.mailbox",
+                    f"mailbox {mailbox.strip()!r} is already {owner}'s; give each practitioner "
+                    "their own mailbox",
+                )
+            )
+    return issues
 
 
 def _unknown_service(name: str, services: dict[str, object]) -> str:

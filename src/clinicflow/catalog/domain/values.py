@@ -29,6 +29,8 @@ _RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 _ZIP = re.compile(r"\d{5}(-\d{4})?")
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,31}")
 _EIN = re.compile(r"\d{2}-\d{7}")
+# A mailbox's SMTP address, as Exchange names it (no display name, no spaces).
+_MAILBOX = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 class Invalid(ValueError):
@@ -197,6 +199,16 @@ def timezone(value: object) -> str:
     close = difflib.get_close_matches(str(value), sorted(available_timezones()), n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     raise Invalid(f"{value!r} is not an IANA time zone; {hint}use a name like America/Chicago")
+
+
+def mailbox(value: object) -> str:
+    """A Microsoft 365 mailbox: its SMTP address, compared without case."""
+    if isinstance(value, str) and _MAILBOX.fullmatch(value.strip()):
+        return value.strip().lower()
+    raise Invalid(
+        f"mailbox {value!r} must be the practitioner's email address in Microsoft 365 "
+        "(like elena.marsh@clinic.example)"
+    )
 
 
 def zip_code(value: object) -> str:
