@@ -94,10 +94,10 @@ class RateGate:
                 rate = self.per_minute / 60.0
                 self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * rate)
                 self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - 1e-9:  # a float refill may land a hair short of 1
+                    self._tokens = max(0.0, self._tokens - 1)
                     return
-                await self.sleep((1 - self._tokens) / rate)
+                await self.sleep(max((1 - self._tokens) / rate, 0.001))
 
     def pause(self, seconds: float) -> None:
         """Calendly said to wait: nobody sends before then, and the bucket starts empty."""
