@@ -57,6 +57,8 @@ Visits = Annotated[int, PlainValidator(v.whole(1, "visits"))]
 Hours = Annotated[int, PlainValidator(v.whole(0, "hours"))]
 Code = Annotated[str, PlainValidator(v.promotion_code)]
 TaxId = Annotated[str | None, PlainValidator(v.tax_id)]
+CalendlyUser = Annotated[str, PlainValidator(v.calendly_uri("users"))]
+CalendlyEventType = Annotated[str, PlainValidator(v.calendly_uri("event_types"))]
 
 
 class Spec(BaseModel):
@@ -133,6 +135,30 @@ def _distinct_dates(entries: list[ExceptionSpec]) -> list[ExceptionSpec]:
     return entries
 
 
+class CalendlyEventTypeSpec(Spec):
+    """One of the practitioner's Calendly event types, and the visit it books here."""
+
+    uri: CalendlyEventType
+    service: Key
+    visit_type: Key
+
+
+def _distinct_event_types(entries: list[CalendlyEventTypeSpec]) -> list[CalendlyEventTypeSpec]:
+    i = v.first_repeat([entry.uri for entry in entries])
+    if i is not None:
+        raise Invalid(f"{entries[i].uri} is listed twice; keep one", at=f"[{i}].uri")
+    return entries
+
+
+class CalendlySpec(Spec):
+    """The practitioner's Calendly user; bookings on these event types' pages are imported."""
+
+    user: CalendlyUser
+    event_types: Annotated[
+        list[CalendlyEventTypeSpec], AfterValidator(_distinct_event_types)
+    ] = []
+
+
 class PractitionerSpec(Spec):
     name: Text
     title: Text
@@ -140,6 +166,7 @@ class PractitionerSpec(Spec):
     hours: HoursSpec
     exceptions: Annotated[list[ExceptionSpec], AfterValidator(_distinct_dates)] = []
     time_off: list[TimeOffSpec] = []
+    calendly: CalendlySpec | None = None
 
 
 class RetentionSpec(Spec):

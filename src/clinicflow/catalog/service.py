@@ -19,6 +19,8 @@ from pydantic import ValidationError
 
 from clinicflow.catalog.domain import (
     BillingIdentity,
+    CalendlyEventType,
+    CalendlyLink,
     CancellationPolicy,
     Catalog,
     Clinic,
@@ -40,6 +42,7 @@ from clinicflow.catalog.domain.values import WEEKDAYS
 from clinicflow.catalog.errors import ConfigError, ConfigProblem, schema_issues
 from clinicflow.catalog.ports import CatalogUnitOfWork
 from clinicflow.catalog.schemas import (
+    CalendlySpec,
     DocumentSpec,
     PackageSpec,
     PaymentsSpec,
@@ -254,7 +257,13 @@ def _practitioner(
         weekly_hours=MappingProxyType(weekly),
         exceptions=MappingProxyType(exceptions),
         time_off=time_off,
+        calendly=None if entry.calendly is None else _calendly(entry.calendly),
     )
+
+
+def _calendly(spec: CalendlySpec) -> CalendlyLink:
+    types = tuple(CalendlyEventType(t.uri, t.service, t.visit_type) for t in spec.event_types)
+    return CalendlyLink(user=spec.user, event_types=types)
 
 
 def _day(ranges: Iterable[LocalInterval]) -> tuple[LocalInterval, ...]:

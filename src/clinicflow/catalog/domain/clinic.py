@@ -82,6 +82,22 @@ class TimeOff:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendlyEventType:
+    uri: str  # https://api.calendly.com/event_types/…
+    service: str
+    visit_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendlyLink:
+    """The practitioner's Calendly user (its busy time is read) and the event types whose
+    bookings are imported as visits."""
+
+    user: str  # https://api.calendly.com/users/…
+    event_types: tuple[CalendlyEventType, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Practitioner:
     key: str  # the calendar id used by services' `calendars`
     name: str
@@ -90,6 +106,7 @@ class Practitioner:
     weekly_hours: Mapping[int, tuple[LocalInterval, ...]]  # 0 = Monday .. 6 = Sunday
     exceptions: Mapping[date, tuple[LocalInterval, ...]]  # replaces that weekday's hours; () = off
     time_off: tuple[TimeOff, ...] = ()
+    calendly: CalendlyLink | None = None
 
 
 @dataclass(frozen=True, slots=True)
