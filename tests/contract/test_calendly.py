@@ -8,6 +8,7 @@ waiting advances it, nobody sleeps."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -90,7 +91,8 @@ async def test_the_feed_is_a_busy_feed_that_covers_the_mapped_practitioners(
 ) -> None:
     port: BusyFeed = feed
     assert port.name == "calendly"
-    assert feed.covers("doctor1") and feed.covers("nurse")
+    assert feed.covers("doctor1")
+    assert feed.covers("nurse")
     assert not feed.covers("gaps_coach")
     assert await feed.changes("doctor1", None) is None  # no cursor: the store polls
 
@@ -109,8 +111,9 @@ async def test_sixty_days_are_nine_calls_of_at_most_seven_days_per_practitioner(
         calls = sorted((s, e) for u, s, e in fake.busy_calls if u == user)
         assert len(calls) == 9
         assert all(e - s <= timedelta(days=7) for s, e in calls)
-        assert calls[0][0] == NOW and calls[-1][1] == end
-        assert all(a[1] == b[0] for a, b in zip(calls, calls[1:], strict=False))  # no gap
+        assert calls[0][0] == NOW
+        assert calls[-1][1] == end
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(calls))  # no gap
 
 
 async def test_calendly_items_block_their_buffered_times_and_external_items_get_stable_ids(
@@ -221,7 +224,7 @@ async def test_a_424_from_a_connected_calendar_is_source_unavailable(
 async def test_a_refused_token_is_reported_as_such(
     fake: FakeCalendly, http: httpx.AsyncClient, ticker: Ticker
 ) -> None:
-    fake.token = "another"  # noqa: S105
+    fake.token = "another"
     feed = feed_on(fake, http, ticker)
     with pytest.raises(CalendlyRefused, match="401"):
         await feed.snapshot(["doctor1"], NOW, NOW + timedelta(days=1))

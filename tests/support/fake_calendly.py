@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 import urllib.request
 import uuid
@@ -36,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from support.fake_http import Reply, Request, json_reply
 from support.fake_vendor import FakeVendor
 
-TOKEN = "calendly-pat-fake-0123456789"  # noqa: S105 (a test token)
+TOKEN = "calendly-pat-fake-0123456789"
 API = "https://api.calendly.com"
 ORGANIZATION = f"{API}/organizations/ORGFAKE000000001"
 ME = f"{API}/users/USERADMIN0000001"
@@ -197,11 +196,11 @@ class FakeCalendly(FakeVendor):
             if subscription.state != "active" or name not in subscription.events:
                 continue
             headers, body = self.webhook(name, invitee, key=subscription.signing_key or "", at=at)
-            request = urllib.request.Request(  # noqa: S310 (a loopback URL of the test)
+            request = urllib.request.Request(
                 subscription.callback_url, data=body, headers=headers, method="POST"
             )
             try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=10) as response:
                     status = int(response.status)
             except urllib.error.HTTPError as exc:
                 status = exc.code
@@ -383,7 +382,11 @@ def _invitee_payload(name: str, invitee: Invitee, at: datetime) -> dict[str, Any
         "tracking": {"utm_source": None, "salesforce_uuid": None},
         "cancel_url": f"https://calendly.com/cancellations/{uuid.uuid4()}",
         "reschedule_url": f"https://calendly.com/reschedulings/{uuid.uuid4()}",
-        "cancellation": {"canceled_by": invitee.first_name, "reason": "", "canceler_type": "invitee"}
+        "cancellation": {
+            "canceled_by": invitee.first_name,
+            "reason": "",
+            "canceler_type": "invitee",
+        }
         if canceled
         else None,
         "created_at": wire(at),

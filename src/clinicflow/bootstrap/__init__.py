@@ -17,6 +17,7 @@ from clinicflow.adapters.messaging.resilient import CircuitBreaker
 from clinicflow.booking.availability.service import CachedAvailability
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.bootstrap.booking import wire_booking
+from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.identity import wire_identity
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
@@ -25,6 +26,7 @@ from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
+from clinicflow.calendars.page_bookings.service import CalendlyImports
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.flags import FlagService
@@ -87,6 +89,7 @@ class Container:
     notifications: Notifications
     webhooks: Webhooks
     payments: Payments
+    calendly: CalendlyParts  # the Calendly feed (None without a token) and page-booking imports
     bus: EventBus
     flags: FlagService
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
@@ -132,6 +135,7 @@ def build(
     paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
+    calendly = wire_calendly(core, bookings=booking.bookings)
     return Container(
         settings=settings,
         catalog=core.catalog,  # launched services read as active
@@ -156,6 +160,7 @@ def build(
         notifications=notifications,
         webhooks=webhooks,
         payments=paying.payments,
+        calendly=calendly,
         bus=wire_bus(
             core,
             notifications=notifications,
@@ -166,7 +171,7 @@ def build(
         flags=flags,
         jobs=wire_jobs(core, notifications=notifications, webhooks=webhooks, waitlist=waitlist),
         http=core.http,
-        breakers=[*paying.breakers],
+        breakers=[*paying.breakers, *([calendly.breaker] if calendly.breaker else [])],
     )
 
 
@@ -199,6 +204,7 @@ def _provided(c: Container) -> Provided:
     provided.add(RevenueReader)(lambda: c.payments.revenue)
     provided.add(WebhookProcessor)(lambda: c.payments.webhooks)
     provided.add(Waitlist)(lambda: c.waitlist)
+    provided.add(CalendlyImports)(lambda: c.calendly.imports)
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)

@@ -154,9 +154,7 @@ class CalendlySpec(Spec):
     """The practitioner's Calendly user; bookings on these event types' pages are imported."""
 
     user: CalendlyUser
-    event_types: Annotated[
-        list[CalendlyEventTypeSpec], AfterValidator(_distinct_event_types)
-    ] = []
+    event_types: Annotated[list[CalendlyEventTypeSpec], AfterValidator(_distinct_event_types)] = []
 
 
 class PractitionerSpec(Spec):

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from fastapi import Request
 
+from clinicflow.calendars.page_bookings.api import ROUTES as CALENDAR_WEBHOOKS
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity import Authenticator
 from clinicflow.identity.api import COOKIE, SIGN_IN, SIGN_IN_LINK
@@ -24,8 +25,8 @@ from clinicflow.web.routers import FORM_PATHS as WEB_FORM_PATHS
 from clinicflow.web.routers import is_page
 from clinicflow.web.staff_console import SIGN_IN as STAFF_SIGN_IN
 
-# Vendor webhooks: messaging providers and payment gateways.
-PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS
+# Vendor webhooks: messaging providers, payment gateways and calendars.
+PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS | CALENDAR_WEBHOOKS
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
 # Routes that take credentials in exchange for new ones, or end a session, and act for no

@@ -68,9 +68,7 @@ def test_the_shipped_file_has_no_calendly_block_and_still_loads() -> None:
     assert all(p.calendly is None for p in catalog.practitioners.values())
 
 
-def test_a_user_that_is_not_a_calendly_user_uri_is_refused(
-    config: Config, tmp_path: Path
-) -> None:
+def test_a_user_that_is_not_a_calendly_user_uri_is_refused(config: Config, tmp_path: Path) -> None:
     _calendly(config)["user"] = "AAAAAAAAAAAAAAAA"
     message = _only_problem(config, tmp_path)
     assert "practitioners.doctor1.calendly.user: " in message

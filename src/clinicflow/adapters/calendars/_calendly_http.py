@@ -140,9 +140,14 @@ class CalendlyClient:
         return f"CalendlyClient(base_url={self.base_url!r})"  # never the token
 
     async def get(
-        self, path: str, params: Mapping[str, str], *, timeout: float | None = None, retry: bool = True
+        self,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        time_limit: float | None = None,
+        retry: bool = True,
     ) -> dict[str, object]:
-        return await self.request("GET", path, params=params, timeout=timeout, retry=retry)
+        return await self.request("GET", path, params=params, time_limit=time_limit, retry=retry)
 
     async def request(
         self,
@@ -151,7 +156,7 @@ class CalendlyClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, object] | None = None,
-        timeout: float | None = None,
+        time_limit: float | None = None,
         retry: bool = True,
     ) -> dict[str, object]:
         """The JSON object Calendly answered. `retry=False` (the live check): one attempt,
@@ -163,7 +168,7 @@ class CalendlyClient:
             try:
                 async with self._gate.slots:
                     return await self.breaker.call(
-                        lambda: self._once(method, path, params, body, timeout)
+                        lambda: self._once(method, path, params, body, time_limit)
                     )
             except _RateLimited as exc:
                 limited += 1
@@ -186,10 +191,10 @@ class CalendlyClient:
         path: str,
         params: Mapping[str, str] | None,
         body: Mapping[str, object] | None,
-        timeout: float | None,
+        time_limit: float | None,
     ) -> dict[str, object]:
         url = path if path.startswith("http") else self.base_url + path
-        extra: dict[str, object] = {} if timeout is None else {"timeout": timeout}
+        extra: dict[str, object] = {} if time_limit is None else {"timeout": time_limit}
         try:
             response = await self._http.request(
                 method,

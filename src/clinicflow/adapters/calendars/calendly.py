@@ -87,10 +87,7 @@ class CalendlyFeed:
             return ()
         start = max(start, self._clock.now())
         found = await asyncio.gather(
-            *(
-                self._window(practitioner, lo, hi, live=True)
-                for lo, hi in split_windows(start, end)
-            )
+            *(self._window(practitioner, lo, hi, live=True) for lo, hi in split_windows(start, end))
         )
         return _distinct(interval for window in found for interval in window)
 
@@ -118,7 +115,7 @@ class CalendlyFeed:
         answer = await self._client.get(
             "/user_busy_times",
             params,
-            timeout=self._live_timeout if live else None,
+            time_limit=self._live_timeout if live else None,
             retry=not live,
         )
         collection = answer.get("collection")

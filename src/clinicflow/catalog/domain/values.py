@@ -269,8 +269,10 @@ def calendly_uri(kind: str) -> Callable[[object], str]:
     def check(value: object) -> str:
         text = value.strip() if isinstance(value, str) else ""
         head, _, ident = text.rstrip("/").rpartition("/")
-        if text.startswith("https://") and head.endswith(f"/{kind}") and _CALENDLY_ID.fullmatch(
-            ident
+        if (
+            text.startswith("https://")
+            and head.endswith(f"/{kind}")
+            and _CALENDLY_ID.fullmatch(ident)
         ):
             return text.rstrip("/")
         raise Invalid(
