@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from clinicflow.cli_audit import audit_app
+from clinicflow.cli_calendly import calendly_app
 from clinicflow.cli_events import events_app, run_worker
 from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
-from clinicflow.cli_calendly import calendly_app
 from clinicflow.cli_payments import payments_app
 from clinicflow.cli_retention import retention_app
 from clinicflow.infra.crypto import KeysUnavailable
