@@ -175,6 +175,22 @@ class Settings(BaseSettings):
     microsoft_max_retry_wait_seconds: float = Field(default=30.0, ge=0)
     # The booking-time check of one practitioner's calendar.
     microsoft_live_timeout_seconds: float = Field(default=1.5, gt=0)
+    # Calendly (adapters/calendars/calendly.py, docs/calendly.md): a personal access token
+    # (Integrations → API & Webhooks; OAuth is not built yet) turns on the busy-time feed for
+    # the practitioners with a `calendly:` block in clinic.yaml; the signing key is the one
+    # `clinicflow calendly subscribe` gives Calendly, and the webhook's signatures are
+    # checked against it (refused when older than the tolerance).
+    calendly_token: SecretStr | None = None
+    calendly_webhook_signing_key: SecretStr | None = None
+    calendly_base_url: str = "https://api.calendly.com"
+    calendly_webhook_tolerance_seconds: int = Field(default=180, gt=0)
+    # The token's user's budget (500 a minute on paid plans, 50 on free ones), the calls in
+    # flight at once, and the booking-time check's time-out.
+    calendly_requests_per_minute: int = Field(default=500, gt=0)
+    calendly_max_in_flight: int = Field(default=10, gt=0)
+    calendly_live_timeout_seconds: float = Field(default=1.5, gt=0)
+    calendly_breaker_threshold: int = Field(default=5, gt=0)
+    calendly_breaker_reset_seconds: float = Field(default=30.0, gt=0)
     # `clinicflow demo` signs a front-desk account in with this (random when unset).
     demo_password: SecretStr | None = None
 
@@ -376,6 +392,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set CLINICFLOW_MICROSOFT_TENANT_ID, CLINICFLOW_MICROSOFT_CLIENT_ID and "
                 "CLINICFLOW_MICROSOFT_CLIENT_SECRET together, or none of them"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _calendly_complete(self) -> Settings:
+        if self.calendly_webhook_signing_key is not None and self.calendly_token is None:
+            raise ValueError(
+                "CLINICFLOW_CALENDLY_WEBHOOK_SIGNING_KEY needs CLINICFLOW_CALENDLY_TOKEN too "
+                "(the token makes the subscription that uses the key)"
             )
         return self
 

@@ -19,6 +19,7 @@ from clinicflow.booking.availability.service import CachedAvailability
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.calendars import Calendars, wire_calendars
+from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.identity import wire_identity
 from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
@@ -28,6 +29,7 @@ from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
+from clinicflow.calendars.page_bookings.service import CalendlyImports
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
@@ -93,6 +95,7 @@ class Container:
     webhooks: Webhooks
     payments: Payments
     microsoft: Microsoft  # Microsoft 365 calendars (write-back, notifications)
+    calendly: CalendlyParts  # the Calendly feed (None without a token) and page-booking imports
     bus: EventBus
     flags: FlagService
     calendars: Calendars  # the external calendars' busy-time store and its sync
@@ -140,6 +143,14 @@ def build(
         await calendars.service.sync(source, [practitioner])
 
     microsoft = wire_microsoft(core, on_change=notified)
+    # Calendly's page bookings are booked through booking's use cases and pushed into the
+    # busy-time store, both wired just below (read when a webhook arrives, not now).
+    calendly = wire_calendly(
+        core, bookings=lambda: booking.bookings, store=lambda: calendars.service
+    )
+    # Calendly's feed (calendly.feed) is not a source of the store yet: a page booking being
+    # imported would meet its own Calendly event in the booking's live check; the import has
+    # to tell the check which event it is first (issue 17's next step).
     calendars = wire_calendars(core, feeds=feeds, extra=[microsoft.calendar])
     booking = wire_booking(core, patients=patients.directory, elsewhere=[calendars.stored])
     # A change in the external calendars' store drops those practitioners' cached answers.
@@ -176,6 +187,7 @@ def build(
         webhooks=webhooks,
         payments=paying.payments,
         microsoft=microsoft,
+        calendly=calendly,
         bus=wire_bus(
             core,
             notifications=notifications,
@@ -195,7 +207,11 @@ def build(
         ),
         calendars=calendars,
         http=core.http,
-        breakers=[*paying.breakers, *calendars.breakers],
+        breakers=[
+            *paying.breakers,
+            *calendars.breakers,
+            *([calendly.breaker] if calendly.breaker else []),
+        ],
     )
 
 
@@ -228,6 +244,7 @@ def _provided(c: Container) -> Provided:
     provided.add(RevenueReader)(lambda: c.payments.revenue)
     provided.add(WebhookProcessor)(lambda: c.payments.webhooks)
     provided.add(Waitlist)(lambda: c.waitlist)
+    provided.add(CalendlyImports)(lambda: c.calendly.imports)
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)

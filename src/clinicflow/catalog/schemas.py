@@ -62,6 +62,10 @@ TaxId = Annotated[str | None, PlainValidator(v.tax_id)]
 CalendarUrl = Annotated[str, PlainValidator(links.calendar_url)]
 
 
+CalendlyUser = Annotated[str, PlainValidator(v.calendly_uri("users"))]
+CalendlyEventType = Annotated[str, PlainValidator(v.calendly_uri("event_types"))]
+
+
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -159,6 +163,28 @@ class MicrosoftSpec(Spec):
     mailbox: Mailbox
 
 
+class CalendlyEventTypeSpec(Spec):
+    """One of the practitioner's Calendly event types, and the visit it books here."""
+
+    uri: CalendlyEventType
+    service: Key
+    visit_type: Key
+
+
+def _distinct_event_types(entries: list[CalendlyEventTypeSpec]) -> list[CalendlyEventTypeSpec]:
+    i = v.first_repeat([entry.uri for entry in entries])
+    if i is not None:
+        raise Invalid(f"{entries[i].uri} is listed twice; keep one", at=f"[{i}].uri")
+    return entries
+
+
+class CalendlySpec(Spec):
+    """The practitioner's Calendly user; bookings on these event types' pages are imported."""
+
+    user: CalendlyUser
+    event_types: Annotated[list[CalendlyEventTypeSpec], AfterValidator(_distinct_event_types)] = []
+
+
 class PractitionerSpec(Spec):
     name: Text
     title: Text
@@ -171,6 +197,8 @@ class PractitionerSpec(Spec):
     ics: Annotated[list[CalendarUrl], AfterValidator(v.distinct)] = []
 
     microsoft: MicrosoftSpec | None = None
+
+    calendly: CalendlySpec | None = None
 
 
 class RetentionSpec(Spec):

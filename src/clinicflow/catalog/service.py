@@ -19,6 +19,8 @@ from pydantic import ValidationError
 
 from clinicflow.catalog.domain import (
     BillingIdentity,
+    CalendlyEventType,
+    CalendlyLink,
     CancellationPolicy,
     Catalog,
     Clinic,
@@ -41,6 +43,7 @@ from clinicflow.catalog.domain.values import WEEKDAYS
 from clinicflow.catalog.errors import ConfigError, ConfigProblem, schema_issues
 from clinicflow.catalog.ports import CatalogUnitOfWork
 from clinicflow.catalog.schemas import (
+    CalendlySpec,
     DocumentSpec,
     PackageSpec,
     PaymentsSpec,
@@ -260,7 +263,13 @@ def _practitioner(
         else CalDavLink(entry.caldav.url, entry.caldav.username, entry.caldav.read),
         ics=tuple(entry.ics),
         microsoft_mailbox=entry.microsoft.mailbox if entry.microsoft else None,
+        calendly=None if entry.calendly is None else _calendly(entry.calendly),
     )
+
+
+def _calendly(spec: CalendlySpec) -> CalendlyLink:
+    types = tuple(CalendlyEventType(t.uri, t.service, t.visit_type) for t in spec.event_types)
+    return CalendlyLink(user=spec.user, event_types=types)
 
 
 def _day(ranges: Iterable[LocalInterval]) -> tuple[LocalInterval, ...]:

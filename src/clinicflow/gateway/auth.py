@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from fastapi import Request
 
+from clinicflow.calendars.page_bookings.api import ROUTES as CALENDLY_WEBHOOKS
 from clinicflow.calendars.subscriptions.api import BODY_LIMITS as CALENDAR_BODY_LIMITS
 from clinicflow.calendars.subscriptions.api import CONTENT_TYPES as CALENDAR_CONTENT_TYPES
 from clinicflow.calendars.subscriptions.api import ROUTES as CALENDAR_WEBHOOKS
@@ -28,7 +29,7 @@ from clinicflow.web.routers import is_page
 from clinicflow.web.staff_console import SIGN_IN as STAFF_SIGN_IN
 
 # Vendor webhooks: messaging providers, payment gateways and calendars.
-PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS | CALENDAR_WEBHOOKS
+PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS | CALENDAR_WEBHOOKS | CALENDLY_WEBHOOKS
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
 # Routes that take credentials in exchange for new ones, or end a session, and act for no

@@ -2,6 +2,8 @@
 pure (no framework, database or I/O; an import-linter contract)."""
 
 from clinicflow.catalog.domain.clinic import (
+    CalendlyEventType,
+    CalendlyLink,
     Catalog,
     Clinic,
     Practitioner,
@@ -26,6 +28,8 @@ from clinicflow.catalog.domain.retention import RetentionPolicy, years_before
 
 __all__ = [
     "BillingIdentity",
+    "CalendlyEventType",
+    "CalendlyLink",
     "CancellationPolicy",
     "Catalog",
     "Clinic",

@@ -83,6 +83,22 @@ class TimeOff:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendlyEventType:
+    uri: str  # https://api.calendly.com/event_types/…
+    service: str
+    visit_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendlyLink:
+    """The practitioner's Calendly user (its busy time is read) and the event types whose
+    bookings are imported as visits."""
+
+    user: str  # https://api.calendly.com/users/…
+    event_types: tuple[CalendlyEventType, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Practitioner:
     key: str  # the calendar id used by services' `calendars`
     name: str
@@ -94,6 +110,7 @@ class Practitioner:
     caldav: CalDavLink | None = None  # busy time read from their CalDAV calendar
     ics: tuple[str, ...] = ()  # and from these read-only ICS subscriptions
     microsoft_mailbox: str | None = None  # their Microsoft 365 mailbox, lower-cased
+    calendly: CalendlyLink | None = None
 
 
 @dataclass(frozen=True, slots=True)

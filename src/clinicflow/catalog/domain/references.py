@@ -32,6 +32,7 @@ def reference_issues(data: Mapping[str, object]) -> list[Issue]:
     issues += _shared_mailboxes(practitioners)
     if isinstance(data.get("services"), Mapping):
         issues += _payments_refs(_entries(data.get("payments")), services)
+        issues += _calendly_refs(practitioners, services)
     return issues
 
 
@@ -183,6 +184,76 @@ def _package_item_refs(
                 f"'{visit_type}' is not a visit type of {service}; its visit types: "
                 f"{_listing(durations)}; fix the name or add durations.{visit_type} to "
                 "the service",
+            )
+        ]
+    return []
+
+
+def _calendly_refs(practitioners: dict[str, object], services: dict[str, object]) -> list[Issue]:
+    """Each Calendly event type books a visit type of a service its practitioner offers, and
+    no Calendly user or event type belongs to two practitioners."""
+    issues: list[Issue] = []
+    owners: dict[str, str] = {}
+    for key, practitioner in practitioners.items():
+        block = _entries(_entries(practitioner).get("calendly"))
+        base = f"practitioners.{key}.calendly"
+        user = block.get("user")
+        if isinstance(user, str):
+            issues += _owned_once(owners, user, key, f"{base}.user")
+        types = block.get("event_types")
+        offered = _offered_by(key, _entries(practitioner), services)
+        for i, entry in enumerate(types if isinstance(types, list) else []):
+            item = _entries(entry)
+            where = f"{base}.event_types[{i}]"
+            if isinstance(item.get("uri"), str):
+                issues += _owned_once(owners, str(item["uri"]), key, f"{where}.uri")
+            issues += _event_type_visit(item, services, offered, key, where)
+    return issues
+
+
+def _offered_by(key: str, practitioner: dict[str, object], services: dict[str, object]) -> set[str]:
+    listed = {name for _, name in _names(practitioner.get("services"))}
+    return listed | {
+        name
+        for name, service in services.items()
+        if key in [n for _, n in _names(_entries(service).get("calendars"))]
+    }
+
+
+def _owned_once(owners: dict[str, str], uri: str, key: str, where: str) -> list[Issue]:
+    owner = owners.setdefault(uri, key)
+    if owner == key:
+        return []
+    return [(where, f"{uri} is {owner}'s already; a Calendly URI belongs to one practitioner")]
+
+
+def _event_type_visit(
+    item: dict[str, object],
+    services: dict[str, object],
+    offered: set[str],
+    key: str,
+    where: str,
+) -> list[Issue]:
+    service, visit_type = item.get("service"), item.get("visit_type")
+    if not isinstance(service, str):
+        return []
+    if service not in services:
+        return [(f"{where}.service", _unknown_service(service, services))]
+    if service not in offered:
+        return [
+            (
+                f"{where}.service",
+                f"{key} does not offer {service} (services: {_listing(sorted(offered))}); "
+                f"add {key} to services.{service}.calendars or pick another service",
+            )
+        ]
+    durations = _entries(_entries(services[service]).get("durations"))
+    if isinstance(visit_type, str) and visit_type not in durations:
+        return [
+            (
+                f"{where}.visit_type",
+                f"'{visit_type}' is not a visit type of {service}; its visit types: "
+                f"{_listing(durations)}",
             )
         ]
     return []

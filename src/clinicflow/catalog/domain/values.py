@@ -31,6 +31,7 @@ _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,31}")
 _EIN = re.compile(r"\d{2}-\d{7}")
 # A mailbox's SMTP address, as Exchange names it (no display name, no spaces).
 _MAILBOX = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_CALENDLY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class Invalid(ValueError):
@@ -271,3 +272,25 @@ def first_repeat(keys: Sequence[object]) -> int | None:
         if found in keys[:i]:
             return i
     return None
+
+
+def calendly_uri(kind: str) -> Callable[[object], str]:
+    """A Calendly resource URI of `kind` ("users", "event_types"), as Calendly's API and its
+    Integrations page show them: https://api.calendly.com/users/AAAAAAAAAAAAAAAA."""
+
+    def check(value: object) -> str:
+        text = value.strip() if isinstance(value, str) else ""
+        head, _, ident = text.rstrip("/").rpartition("/")
+        if (
+            text.startswith("https://")
+            and head.endswith(f"/{kind}")
+            and _CALENDLY_ID.fullmatch(ident)
+        ):
+            return text.rstrip("/")
+        raise Invalid(
+            f"{value!r} is not a Calendly {kind} URI; write the full URI, like "
+            f"https://api.calendly.com/{kind}/AAAAAAAAAAAAAAAA (GET /users/me or "
+            "GET /event_types shows them)"
+        )
+
+    return check
