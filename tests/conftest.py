@@ -72,6 +72,13 @@ pytest_plugins = [
 ]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker more than cores. The suite waits on servers, databases and
+    browsers about a third of its time, so with one worker per core the cores idle (on
+    2 cores: 4m26 with 2 workers, 3m50 with 3, 3m48 with 4)."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--all-databases",
