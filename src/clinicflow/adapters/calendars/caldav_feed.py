@@ -21,7 +21,7 @@ without a copy of the old events.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -32,7 +32,8 @@ from pydantic import SecretStr
 
 from clinicflow.adapters.calendars import _caldav_wire as wire
 from clinicflow.adapters.calendars import _icalendar_busy as ical
-from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot
+from clinicflow.adapters.calendars._whole_feed import ReadWholeFeed
+from clinicflow.calendars.domain.busy import BusyInterval, Delta
 from clinicflow.calendars.ports import CursorExpired, SourceUnavailable
 from clinicflow.catalog import Catalog
 
@@ -59,7 +60,7 @@ class CalDavCalendar:
         return f"CalDavCalendar(url={self.url!r}, username={self.username!r}, read={self.read!r})"
 
 
-class CalDavFeed:
+class CalDavFeed(ReadWholeFeed):
     name = "caldav"
 
     def __init__(
@@ -84,23 +85,6 @@ class CalDavFeed:
 
     def mode(self, practitioner: str) -> ReadMode:
         return self._mode[practitioner]
-
-    async def snapshot(
-        self, practitioners: Sequence[str], start: datetime, end: datetime
-    ) -> Sequence[Snapshot]:
-        covered = [p for p in practitioners if self.covers(p)]
-        found = await asyncio.gather(*(self._busy(p, start, end) for p in covered))
-        return [
-            Snapshot(self.name, p, start, end, intervals)
-            for p, intervals in zip(covered, found, strict=True)
-        ]
-
-    async def live(
-        self, practitioner: str, start: datetime, end: datetime
-    ) -> Sequence[BusyInterval]:
-        if not self.covers(practitioner):
-            return ()
-        return await self._busy(practitioner, start, end)
 
     async def changes(self, practitioner: str, cursor: str | None) -> Delta | None:
         calendar = self._calendars[practitioner]

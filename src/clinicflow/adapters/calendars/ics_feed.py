@@ -21,7 +21,8 @@ import httpx
 from icalendar import Calendar
 
 from clinicflow.adapters.calendars import _icalendar_busy as ical
-from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot
+from clinicflow.adapters.calendars._whole_feed import ReadWholeFeed
+from clinicflow.calendars.domain.busy import BusyInterval, Delta
 from clinicflow.calendars.ports import SourceUnavailable
 from clinicflow.catalog import Catalog
 
@@ -35,7 +36,7 @@ class _Copy:
     calendars: tuple[Calendar, ...]
 
 
-class IcsFeed:
+class IcsFeed(ReadWholeFeed):
     name = "ics"
 
     def __init__(
@@ -61,25 +62,8 @@ class IcsFeed:
     def covers(self, practitioner: str) -> bool:
         return practitioner in self._urls
 
-    async def snapshot(
-        self, practitioners: Sequence[str], start: datetime, end: datetime
-    ) -> Sequence[Snapshot]:
-        covered = [p for p in practitioners if self.covers(p)]
-        found = await asyncio.gather(*(self._busy(p, start, end) for p in covered))
-        return [
-            Snapshot(self.name, p, start, end, intervals)
-            for p, intervals in zip(covered, found, strict=True)
-        ]
-
     async def changes(self, practitioner: str, cursor: str | None) -> Delta | None:
         return None  # a feed is only ever read whole
-
-    async def live(
-        self, practitioner: str, start: datetime, end: datetime
-    ) -> Sequence[BusyInterval]:
-        if not self.covers(practitioner):
-            return ()
-        return await self._busy(practitioner, start, end)
 
     async def _busy(
         self, practitioner: str, start: datetime, end: datetime

@@ -22,11 +22,14 @@ from clinicflow.payments.orders.service import OrderService
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 OrdersDep = Annotated[OrderService, Depends(provided(OrderService))]
+# What any route on a placed payment may answer, and one that changes its state.
+ON_PAYMENT = (*SIGNED_IN, PaymentNotFound)
+CHANGING = (*ON_PAYMENT, PaymentStateConflict)
 
 
 @router.get(
     "/payments/{payment_id}",
-    **documented("getPayment", "Read a payment", *SIGNED_IN, PaymentNotFound),
+    **documented("getPayment", "Read a payment", *ON_PAYMENT),
 )
 async def get_payment(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await orders.get(actor, payment_id))
@@ -37,9 +40,7 @@ async def get_payment(orders: OrdersDep, actor: CurrentActor, payment_id: str) -
     **documented(
         "choosePaymentMethod",
         "Pay a pending payment another way (e.g. at the desk)",
-        *SIGNED_IN,
-        PaymentNotFound,
-        PaymentStateConflict,
+        *CHANGING,
         *GATEWAY,
     ),
 )
@@ -52,14 +53,7 @@ async def pay_with(
 
 @router.post(
     "/payments/{payment_id}/capture",
-    **documented(
-        "capturePayment",
-        "Take the money of an authorized payment",
-        *SIGNED_IN,
-        PaymentNotFound,
-        PaymentStateConflict,
-        *GATEWAY,
-    ),
+    **documented("capturePayment", "Take the money of an authorized payment", *CHANGING, *GATEWAY),
 )
 async def capture(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await orders.capture(actor, payment_id))
@@ -67,14 +61,7 @@ async def capture(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> Pa
 
 @router.post(
     "/payments/{payment_id}/cancel",
-    **documented(
-        "cancelPayment",
-        "Cancel a payment not yet taken",
-        *SIGNED_IN,
-        PaymentNotFound,
-        PaymentStateConflict,
-        GatewayDown,
-    ),
+    **documented("cancelPayment", "Cancel a payment not yet taken", *CHANGING, GatewayDown),
 )
 async def cancel(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> PaymentOut:
     return PaymentOut.of(await orders.cancel(actor, payment_id))
@@ -85,8 +72,7 @@ async def cancel(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> Pay
     **documented(
         "syncPayment",
         "Ask the payment gateway for a payment's current state",
-        *SIGNED_IN,
-        PaymentNotFound,
+        *ON_PAYMENT,
         GatewayDown,
     ),
 )
@@ -99,8 +85,7 @@ async def sync(orders: OrdersDep, actor: CurrentActor, payment_id: str) -> Payme
     **documented(
         "setBillingCodes",
         "Set the billing codes (CPT, ICD-10) of a payment's visits",
-        *SIGNED_IN,
-        PaymentNotFound,
+        *ON_PAYMENT,
         InvalidCodes,
     ),
 )
