@@ -33,7 +33,7 @@ from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.conversions.ports import LinkStatuses
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.entry import Entry
-from clinicflow.waitlist.domain.links import effective
+from clinicflow.waitlist.domain.links import Invitation, Offer, effective
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.slots import ClaimAsk, Slot, same_slot
 from clinicflow.waitlist.domain.slots import slot_for as slot_asked
@@ -125,6 +125,16 @@ class Link:
     expires_at: datetime
     open: str  # its status while open: sent | made
     holding: Status  # its entry's status while it is open: invited | offered
+
+    @classmethod
+    def of_invitation(cls, inv: Invitation) -> Link:
+        return cls(
+            "invitation", inv.id, inv.entry_id, inv.status, inv.expires_at, "sent", Status.INVITED
+        )
+
+    @classmethod
+    def of_offer(cls, o: Offer) -> Link:
+        return cls("offer", o.id, o.entry_id, o.status, o.expires_at, "made", Status.OFFERED)
 
     def statuses(self, uow: WaitlistUnitOfWork) -> LinkStatuses:
         return uow.invitations if self.kind == "invitation" else uow.offers

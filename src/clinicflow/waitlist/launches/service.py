@@ -238,10 +238,7 @@ class InvitationService:
             inv = await uow.invitations.by_token(found, lock=True)
             if inv is None:
                 raise no_such_link("invitation")
-            link = Link(
-                "invitation", inv.id, inv.entry_id, inv.status, inv.expires_at, "sent",
-                Status.INVITED,
-            )  # fmt: skip
+            link = Link.of_invitation(inv)
             entry = await self.claims.holder(uow, link, now)
             slot = slot_for(self.catalog, inv.service, ask)
             details = await self.claims.claiming(uow, actor, link, entry, now)

@@ -127,10 +127,7 @@ class OfferService:
             offer = await uow.offers.by_token(found, lock=True)
             if offer is None:
                 raise no_such_link("offer")
-            link = Link(
-                "offer", offer.id, offer.entry_id, offer.status, offer.expires_at, "made",
-                Status.OFFERED,
-            )  # fmt: skip
+            link = Link.of_offer(offer)
             entry = await self.claims.holder(uow, link, now)
             details = await self.claims.claiming(uow, actor, link, entry, now)
             await uow.commit()
