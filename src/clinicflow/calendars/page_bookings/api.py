@@ -16,6 +16,7 @@ from clinicflow.calendars.page_bookings.schemas import (
 from clinicflow.calendars.page_bookings.service import CalendlyImports
 from clinicflow.infra.error_responses import SIGNED_IN, errors
 from clinicflow.infra.web import CurrentActor, provided
+from clinicflow.infra.webhook_body import raw_body
 from clinicflow.shared.errors import InvalidRequest
 
 WEBHOOK = "/v1/webhooks/calendly"
@@ -34,7 +35,8 @@ ImportsDep = Annotated[CalendlyImports, Depends(provided(CalendlyImports))]
     responses=errors(CalendlyWebhookRefused, CalendlyBodyTooLarge, InvalidRequest),
 )
 async def calendly_webhook(imports: ImportsDep, request: Request) -> CalendlyWebhookOut:
-    outcome = await imports.receive(request.headers, await _body(request))
+    body = await raw_body(request, _LIMIT, CalendlyBodyTooLarge)
+    outcome = await imports.receive(request.headers, body)
     return CalendlyWebhookOut(outcome=outcome)
 
 
@@ -66,15 +68,3 @@ async def calendly_flags(
             for d in found
         ]
     )
-
-
-async def _body(request: Request) -> bytes:
-    """The raw bytes (the signature is over them), up to a limit."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > _LIMIT:
-            raise CalendlyBodyTooLarge(f"a webhook body is at most {_LIMIT} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from clinicflow.infra.error_responses import documented
 from clinicflow.infra.web import provided
+from clinicflow.infra.webhook_body import raw_body
 from clinicflow.payments.errors import GatewayDown, PayloadTooLarge, WebhookRejected
 from clinicflow.payments.gateway_events.schemas import WebhookOut
 from clinicflow.payments.gateway_events.service import WebhookProcessor
@@ -50,17 +51,6 @@ async def paypal_webhook(webhooks: WebhooksDep, request: Request) -> WebhookOut:
 
 
 async def _receive(webhooks: WebhookProcessor, request: Request, method: str) -> WebhookOut:
-    outcome = await webhooks.receive(method, request.headers, await _body(request))
+    body = await raw_body(request, _LIMIT, PayloadTooLarge)
+    outcome = await webhooks.receive(method, request.headers, body)
     return WebhookOut(outcome=outcome)
-
-
-async def _body(request: Request) -> bytes:
-    """The raw bytes (signatures are over them), up to a limit: anyone can post here."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > _LIMIT:
-            raise PayloadTooLarge(f"a webhook body is at most {_LIMIT} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
