@@ -52,9 +52,17 @@ def api_calls(fake: FakePayPal) -> list[Request]:
     return [r for r in fake.requests if r.path != "/v1/oauth2/token"]
 
 
-async def captured(gateway: PayPalGateway, fake: FakePayPal, key: str = "idem-paid") -> str:
+async def approved(
+    gateway: PayPalGateway, fake: FakePayPal, key: str = "idem-1", decline: str | None = None
+) -> str:
+    """An order created with idempotency key `key` and approved by the buyer: its id."""
     order_id = await create(gateway, key)
-    fake.approve(order_id)
+    fake.approve(order_id, decline)
+    return order_id
+
+
+async def captured(gateway: PayPalGateway, fake: FakePayPal, key: str = "idem-paid") -> str:
+    order_id = await approved(gateway, fake, key)
     await gateway.capture(order_id, f"capture-{key}")
     return order_id
 
@@ -218,8 +226,7 @@ async def test_a_capture_repeated_after_paypal_forgot_the_request_id_reads_as_do
 async def test_a_declined_instrument_raises_payment_declined_with_the_issue(
     gateway: PayPalGateway, fake: FakePayPal
 ) -> None:
-    order_id = await create(gateway)
-    fake.approve(order_id, decline="INSTRUMENT_DECLINED")
+    order_id = await approved(gateway, fake, decline="INSTRUMENT_DECLINED")
 
     with pytest.raises(PaymentDeclined) as caught:
         await gateway.capture(order_id, "capture-1")
@@ -232,8 +239,7 @@ async def test_a_declined_instrument_raises_payment_declined_with_the_issue(
 async def test_a_capture_whose_reply_was_lost_is_retried_and_captures_once(
     gateway: PayPalGateway, fake: FakePayPal
 ) -> None:
-    order_id = await create(gateway)
-    fake.approve(order_id)
+    order_id = await approved(gateway, fake)
     fake.lose_replies = 1
 
     retrying = resilient(gateway)

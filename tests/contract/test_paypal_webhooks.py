@@ -22,6 +22,7 @@ from support.fake_paypal import FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
 from support.payment_servers import MASSAGE, paypal_on
 
+Delivery = tuple[dict[str, str], bytes]  # headers, raw body
 VERIFY = "/v1/notifications/verify-webhook-signature"
 
 
@@ -123,10 +124,16 @@ async def test_a_denied_capture_is_a_failure_with_its_reason(
     assert (event.type, event.failure_code) == ("payment.failed", "DECLINED_BY_RISK_FRAUD_FILTERS")
 
 
+@pytest.fixture
+def completed(fake: FakePayPal, paid_order: dict[str, object]) -> Delivery:
+    """PayPal's signed PAYMENT.CAPTURE.COMPLETED delivery for the paid order."""
+    return fake.webhook("PAYMENT.CAPTURE.COMPLETED", capture_resource(paid_order))
+
+
 async def test_an_altered_body_fails_paypals_verification(
-    gateway: PayPalGateway, fake: FakePayPal, paid_order: dict[str, object]
+    gateway: PayPalGateway, completed: Delivery
 ) -> None:
-    headers, body = fake.webhook("PAYMENT.CAPTURE.COMPLETED", capture_resource(paid_order))
+    headers, body = completed
 
     with pytest.raises(WebhookSignatureInvalid, match="did not verify"):
         await gateway.parse_webhook(headers, body.replace(b'"50.00"', b'"5.00"'))
@@ -144,9 +151,9 @@ async def test_an_event_for_another_webhook_fails_verification(
 
 
 async def test_a_forged_signature_fails_verification(
-    gateway: PayPalGateway, fake: FakePayPal, paid_order: dict[str, object]
+    gateway: PayPalGateway, completed: Delivery
 ) -> None:
-    headers, body = fake.webhook("PAYMENT.CAPTURE.COMPLETED", capture_resource(paid_order))
+    headers, body = completed
     forged = headers | {"PAYPAL-TRANSMISSION-SIG": "c2lnbmVkIGJ5IHNvbWVvbmUgZWxzZQ=="}
 
     with pytest.raises(WebhookSignatureInvalid):
@@ -155,9 +162,9 @@ async def test_a_forged_signature_fails_verification(
 
 @pytest.mark.parametrize("dropped", ["PAYPAL-TRANSMISSION-SIG", "PAYPAL-CERT-URL"])
 async def test_a_delivery_missing_a_header_is_refused_without_asking_paypal(
-    gateway: PayPalGateway, fake: FakePayPal, paid_order: dict[str, object], dropped: str
+    gateway: PayPalGateway, fake: FakePayPal, completed: Delivery, dropped: str
 ) -> None:
-    headers, body = fake.webhook("PAYMENT.CAPTURE.COMPLETED", capture_resource(paid_order))
+    headers, body = completed
     del headers[dropped]
 
     with pytest.raises(WebhookSignatureInvalid, match=dropped):
@@ -167,18 +174,18 @@ async def test_a_delivery_missing_a_header_is_refused_without_asking_paypal(
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]"])
 async def test_a_body_that_is_not_an_event_is_refused(
-    gateway: PayPalGateway, fake: FakePayPal, paid_order: dict[str, object], body: bytes
+    gateway: PayPalGateway, completed: Delivery, body: bytes
 ) -> None:
-    headers, _ = fake.webhook("PAYMENT.CAPTURE.COMPLETED", capture_resource(paid_order))
+    headers, _ = completed
 
     with pytest.raises(WebhookSignatureInvalid):
         await gateway.parse_webhook(headers, body)
 
 
 async def test_paypal_down_during_verification_is_unavailability(
-    gateway: PayPalGateway, fake: FakePayPal, paid_order: dict[str, object]
+    gateway: PayPalGateway, fake: FakePayPal, completed: Delivery
 ) -> None:
-    headers, body = fake.webhook("PAYMENT.CAPTURE.COMPLETED", capture_resource(paid_order))
+    headers, body = completed
     fake.answers = [503]
 
     with pytest.raises(GatewayUnavailable):

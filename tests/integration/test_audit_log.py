@@ -115,14 +115,35 @@ async def test_the_first_row_links_to_the_genesis_hash_and_each_row_to_the_last(
     assert rows[2].prev_hash == rows[1].hash
 
 
-async def test_editing_a_column_is_detected_at_that_row(db: Database) -> None:
+@pytest.mark.parametrize(
+    ("tampering", "first_bad_id", "checked", "problem"),
+    [
+        pytest.param(
+            "UPDATE infra_audit_log SET resource_id='x' WHERE id=7",
+            7,
+            6,
+            "row 7: hash does not match its contents (edited?)",
+            id="editing_a_column_is_detected_at_that_row",
+        ),
+        pytest.param(
+            "DELETE FROM infra_audit_log WHERE id=12",
+            13,
+            11,
+            "row 13: previous-hash link broken after row 11 (row 12 deleted?)",
+            id="deleting_a_middle_row_is_named_at_the_row_after_it",
+        ),
+    ],
+)
+async def test_tampering_is_named_at_the_first_bad_row(
+    db: Database, tampering: str, first_bad_id: int, checked: int, problem: str
+) -> None:
     await _fill(db, 20)
-    await _sql(db, "UPDATE infra_audit_log SET resource_id='x' WHERE id=7")
+    await _sql(db, tampering)
     result = await verify_database(db.url, KEY)
     assert not result.ok
-    assert result.first_bad_id == 7
-    assert result.checked == 6
-    assert result.problem == "row 7: hash does not match its contents (edited?)"
+    assert result.first_bad_id == first_bad_id
+    assert result.checked == checked
+    assert result.problem == problem
 
 
 async def test_editing_a_row_and_its_hash_breaks_the_next_link(db: Database) -> None:
@@ -141,16 +162,6 @@ async def test_editing_a_row_and_its_hash_breaks_the_next_link(db: Database) -> 
     result = await verify_database(db.url, KEY)
     assert result.first_bad_id == 8
     assert result.problem == "row 8: previous-hash link broken after row 7 (row 7 rewritten?)"
-
-
-async def test_deleting_a_middle_row_is_named_at_the_row_after_it(db: Database) -> None:
-    await _fill(db, 20)
-    await _sql(db, "DELETE FROM infra_audit_log WHERE id=12")
-    result = await verify_database(db.url, KEY)
-    assert not result.ok
-    assert result.first_bad_id == 13
-    assert result.checked == 11
-    assert result.problem == "row 13: previous-hash link broken after row 11 (row 12 deleted?)"
 
 
 async def test_deleting_the_first_rows_is_detected(db: Database) -> None:

@@ -182,15 +182,21 @@ async def _written(container: Container) -> list[str]:
         return sorted((await conn.execute(select(outbox.c.type))).scalars().all())
 
 
+async def _four_in_one_batch(container: Container, fails: dict[str, Exception]) -> list[Any]:
+    """Steps a to d run together in one batch, `fails` naming the steps that raise."""
+    batches = _batches(container, drains=1)
+    return list(
+        await asyncio.gather(
+            *(batches.run(_steps(n, fails), _alone(container, n)) for n in "abcd"),
+            return_exceptions=True,
+        )
+    )
+
+
 async def test_a_failing_step_is_rolled_back_alone_and_the_rest_of_its_batch_commits(
     container: Container,
 ) -> None:
-    batches = _batches(container, drains=1)
-    fails: dict[str, Exception] = {"b": ValueError("b cannot be written")}
-    answers = await asyncio.gather(
-        *(batches.run(_steps(n, fails), _alone(container, n)) for n in "abcd"),
-        return_exceptions=True,
-    )
+    answers = await _four_in_one_batch(container, {"b": ValueError("b cannot be written")})
     assert answers[0] == "batched a"
     assert isinstance(answers[1], ValueError)
     assert str(answers[1]) == "b cannot be written alone either"  # a plain error: run alone
@@ -199,30 +205,22 @@ async def test_a_failing_step_is_rolled_back_alone_and_the_rest_of_its_batch_com
     assert await _written(container) == ["batched.a", "batched.c", "batched.d"]
 
 
+@pytest.mark.parametrize(
+    ("step", "committed"),
+    [
+        pytest.param("c", ["batched.a", "batched.b", "batched.d"], id="in_the_middle"),
+        # the first step failing leaves the rest to the next batch
+        pytest.param("a", ["batched.b", "batched.c", "batched.d"], id="first"),
+    ],
+)
 async def test_a_refused_step_gets_its_own_answer_and_the_others_commit(
-    container: Container,
+    container: Container, step: str, committed: list[str]
 ) -> None:
-    batches = _batches(container, drains=1)
     refused = SlotUnavailable("taken by an earlier member of the batch")
-    answers = await asyncio.gather(
-        *(batches.run(_steps(n, {"c": refused}), _alone(container, n)) for n in "abcd"),
-        return_exceptions=True,
-    )
-    assert answers == ["batched a", "batched b", refused, "batched d"]  # c never ran alone
-    assert await _written(container) == ["batched.a", "batched.b", "batched.d"]
-
-
-async def test_a_first_step_that_fails_leaves_the_rest_to_the_next_batch(
-    container: Container,
-) -> None:
-    batches = _batches(container, drains=1)
-    refused = SlotUnavailable("taken")
-    answers = await asyncio.gather(
-        *(batches.run(_steps(n, {"a": refused}), _alone(container, n)) for n in "abcd"),
-        return_exceptions=True,
-    )
-    assert answers == [refused, "batched b", "batched c", "batched d"]
-    assert await _written(container) == ["batched.b", "batched.c", "batched.d"]
+    answers = await _four_in_one_batch(container, {step: refused})
+    # the refused step never ran alone
+    assert answers == [refused if n == step else f"batched {n}" for n in "abcd"]
+    assert await _written(container) == committed
 
 
 async def test_a_deferred_step_runs_in_a_later_batch(container: Container) -> None:

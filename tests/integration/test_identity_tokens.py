@@ -161,14 +161,29 @@ async def test_a_client_may_send_its_credentials_in_the_form_instead(
     assert (await client.get(f"/v1/bookings/{booking_id}", headers=bearer(token))).is_success
 
 
-async def test_a_scope_the_client_does_not_hold_is_refused(
-    client: httpx.AsyncClient, container: Container
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        pytest.param(
+            {"scope": "bookings:read audit:read"},
+            "invalid_scope",
+            id="a_scope_the_client_does_not_hold",
+        ),
+        pytest.param(
+            {"grant_type": "password"},
+            "unsupported_grant_type",
+            id="a_grant_type_other_than_client_credentials",
+        ),
+    ],
+)
+async def test_a_token_request_the_client_may_not_make_is_refused(
+    client: httpx.AsyncClient, container: Container, form: dict[str, str], error: str
 ) -> None:
     key_id, full = await new_key(container, "bookings:read")
 
-    resp = await oauth_token(client, key_id, full, scope="bookings:read audit:read")
+    resp = await oauth_token(client, key_id, full, **form)
 
-    assert refused(resp, 400, "oauth_error")["error"] == "invalid_scope"
+    assert refused(resp, 400, "oauth_error")["error"] == error
 
 
 async def test_a_wrong_client_secret_is_refused(
@@ -194,16 +209,6 @@ def assert_invalid_client(resp: httpx.Response) -> None:
     body = resp.json()
     assert (body["status"], body["code"], body["error"]) == (401, "oauth_error", "invalid_client")
     assert resp.headers["www-authenticate"].startswith("Basic")
-
-
-async def test_a_grant_type_other_than_client_credentials_is_refused(
-    client: httpx.AsyncClient, container: Container
-) -> None:
-    key_id, full = await new_key(container, "bookings:read")
-
-    resp = await oauth_token(client, key_id, full, grant_type="password")
-
-    assert refused(resp, 400, "oauth_error")["error"] == "unsupported_grant_type"
 
 
 async def test_the_jwks_publishes_the_signing_key_without_its_private_part(

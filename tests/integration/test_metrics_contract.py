@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,19 +117,26 @@ async def container(
     await built.aclose()
 
 
-async def test_every_metric_deploy_uses_is_exported_after_a_booking_and_a_payment(
-    container: Container, front_desk: dict[str, str]
-) -> None:
+@asynccontextmanager
+async def clinic_api(
+    container: Container,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Clinic, Metrics]]:
+    """The app over ASGI, a Clinic on it, and the app's metrics (to scrape once done)."""
     app = create_app(container=container)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as api:
-        clinic = Clinic(api, container)
+        yield api, Clinic(api, container), app.state.metrics
+
+
+async def test_every_metric_deploy_uses_is_exported_after_a_booking_and_a_payment(
+    container: Container, front_desk: dict[str, str]
+) -> None:
+    async with clinic_api(container) as (api, clinic, metrics):
         booking = await clinic.booking(1)
         body = {"booking_ids": [booking["id"]], "method": "in_clinic", "tender": "cash"}
         paid = await api.post("/v1/payments", json=body, headers=front_desk)
         assert paid.status_code == 201, paid.text
         await api.get("/v1/availability", params={"service": "alternative_medicine"})
-    metrics: Metrics = app.state.metrics
 
     found = exported((await metrics.scrape(container)).decode())
 
@@ -144,14 +152,10 @@ async def test_every_metric_deploy_uses_is_exported_after_a_booking_and_a_paymen
 async def test_bookings_and_payments_are_counted_by_service_provider_and_outcome(
     container: Container, front_desk: dict[str, str]
 ) -> None:
-    app = create_app(container=container)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as api:
-        clinic = Clinic(api, container)
+    async with clinic_api(container) as (api, clinic, metrics):
         first, second = await clinic.booking(1), await clinic.booking(2)
         body = {"booking_ids": [first["id"]], "method": "in_clinic", "tender": "cash"}
         assert (await api.post("/v1/payments", json=body, headers=front_desk)).status_code == 201
-    metrics: Metrics = app.state.metrics
 
     text = (await metrics.scrape(container)).decode()
 

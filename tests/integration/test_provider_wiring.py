@@ -47,6 +47,12 @@ def both(settings: Settings, sendgrid: FakeSendGrid, smtp_server: FakeSmtpRelay)
     )
 
 
+@pytest.fixture
+def wired(both: Settings, clock: FixedClock, opened: Opened) -> Container:
+    """The app started with both SendGrid and SMTP configured."""
+    return opened.start(both, clock)
+
+
 async def confirm(container: Container, n: int) -> Any:
     """Book patient n (a new patient each time) and send the confirmation: its email row."""
     transport = httpx.ASGITransport(app=create_app(container=container))
@@ -66,14 +72,10 @@ async def confirm(container: Container, n: int) -> Any:
 
 
 async def test_with_sendgrid_down_the_confirmation_goes_by_smtp(
-    both: Settings,
-    clock: FixedClock,
-    opened: Opened,
-    sendgrid: FakeSendGrid,
-    smtp_server: FakeSmtpRelay,
+    wired: Container, sendgrid: FakeSendGrid, smtp_server: FakeSmtpRelay
 ) -> None:
     sendgrid.failing = 503
-    row = await confirm(opened.start(both, clock), 1)
+    row = await confirm(wired, 1)
     assert (row.status, row.provider) == ("sent", "smtp")
     [mail] = smtp_server.messages()
     assert mail["To"] == "pat1@example.com"
@@ -82,16 +84,11 @@ async def test_with_sendgrid_down_the_confirmation_goes_by_smtp(
 
 
 async def test_an_open_circuit_skips_sendgrid_until_it_may_be_tried_again(
-    both: Settings,
-    clock: FixedClock,
-    opened: Opened,
-    sendgrid: FakeSendGrid,
-    smtp_server: FakeSmtpRelay,
+    wired: Container, sendgrid: FakeSendGrid, smtp_server: FakeSmtpRelay
 ) -> None:
     sendgrid.failing = 503
-    container = opened.start(both, clock)
     for n in (1, 2, 3):
-        assert (await confirm(container, n)).provider == "smtp"
+        assert (await confirm(wired, n)).provider == "smtp"
     # Five outages in a row open the circuit (the second message's second attempt), after
     # which SendGrid is not called at all: the third message went straight to SMTP.
     assert sendgrid.requests == 5
@@ -99,14 +96,10 @@ async def test_an_open_circuit_skips_sendgrid_until_it_may_be_tried_again(
 
 
 async def test_with_sendgrid_up_the_confirmation_goes_by_sendgrid(
-    both: Settings,
-    clock: FixedClock,
-    opened: Opened,
-    sendgrid: FakeSendGrid,
-    smtp_server: FakeSmtpRelay,
+    wired: Container, sendgrid: FakeSendGrid, smtp_server: FakeSmtpRelay
 ) -> None:
     sendgrid.answers = [503]  # one outage, then up: a retry, not a fallback
-    row = await confirm(opened.start(both, clock), 1)
+    row = await confirm(wired, 1)
     assert (row.status, row.provider) == ("sent", "sendgrid")
     [sent] = sendgrid.messages
     assert row.provider_id == sent["id"]

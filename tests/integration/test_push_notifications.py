@@ -125,6 +125,19 @@ async def signed_in_patient(client: httpx.AsyncClient, container: Container) -> 
     return bearer(resp.json()["token"])
 
 
+async def with_browsers(
+    client: httpx.AsyncClient, container: Container, service: FakePushService, count: int = 1
+) -> tuple[dict[str, str], list[tuple[str, PushSubscription]]]:
+    """Pat1, booked for 10:00 Wednesday and signed in, registers `count` browsers for push:
+    the patient's headers and each browser's (id, subscription)."""
+    await book(client, "2026-11-25T10:00:00-06:00")
+    patient = await signed_in_patient(client, container)
+    browsers = [service.subscribe() for _ in range(count)]
+    for _, subscription in browsers:
+        await register(client, patient, subscription)
+    return patient, browsers
+
+
 async def register(
     client: httpx.AsyncClient, headers: dict[str, str], subscription: PushSubscription
 ) -> dict[str, Any]:
@@ -194,9 +207,7 @@ async def test_a_registered_browser_receives_the_booking_confirmation_encrypted_
 async def test_the_patient_reads_the_push_message_like_the_others(
     client: httpx.AsyncClient, container: Container, service: FakePushService
 ) -> None:
-    await book(client, "2026-11-25T10:00:00-06:00")
-    patient = await signed_in_patient(client, container)
-    await register(client, patient, service.subscribe()[1])
+    patient, _ = await with_browsers(client, container, service)
     await notify(container, (await book(client))["id"])
 
     listed = await client.get("/v1/notifications", headers=patient)
@@ -211,9 +222,7 @@ async def test_the_patient_reads_the_push_message_like_the_others(
 async def test_reminders_go_to_the_registered_browser_too(
     client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
 ) -> None:
-    await book(client, "2026-11-25T10:00:00-06:00")
-    patient = await signed_in_patient(client, container)
-    await register(client, patient, service.subscribe()[1])
+    await with_browsers(client, container, service)
     made = await book(client)  # 11:00 Wednesday: the 24 h reminder is due Tuesday 11:00
     await notify(container, made["id"])
     clock.advance(timedelta(hours=2))
@@ -244,12 +253,7 @@ async def test_without_a_registered_browser_no_push_message_is_planned(
 async def test_a_gone_browser_is_deleted_and_the_other_still_gets_the_message(
     client: httpx.AsyncClient, container: Container, service: FakePushService
 ) -> None:
-    await book(client, "2026-11-25T10:00:00-06:00")
-    patient = await signed_in_patient(client, container)
-    old_id, old = service.subscribe()
-    new_id, new = service.subscribe()
-    await register(client, patient, old)
-    await register(client, patient, new)
+    _, [(old_id, _), (new_id, new)] = await with_browsers(client, container, service, 2)
     service.gone.add(old_id)
 
     made = await book(client)
@@ -264,10 +268,7 @@ async def test_a_gone_browser_is_deleted_and_the_other_still_gets_the_message(
 async def test_a_410_from_the_only_browser_deletes_it_and_fails_the_message_with_the_reason(
     client: httpx.AsyncClient, container: Container, service: FakePushService
 ) -> None:
-    await book(client, "2026-11-25T10:00:00-06:00")
-    patient = await signed_in_patient(client, container)
-    browser_id, subscription = service.subscribe()
-    await register(client, patient, subscription)
+    _, [(browser_id, _)] = await with_browsers(client, container, service)
     service.gone.add(browser_id)
 
     made = await book(client)
@@ -317,12 +318,7 @@ async def test_registering_the_same_browser_again_updates_it_and_stores_it_seale
 async def test_deleting_the_subscription_withdraws_push(
     client: httpx.AsyncClient, container: Container, service: FakePushService
 ) -> None:
-    await book(client, "2026-11-25T10:00:00-06:00")
-    patient = await signed_in_patient(client, container)
-    _, by_body = service.subscribe()
-    _, by_query = service.subscribe()
-    await register(client, patient, by_body)
-    await register(client, patient, by_query)
+    patient, [(_, by_body), (_, by_query)] = await with_browsers(client, container, service, 2)
 
     gone = await client.request(
         "DELETE",

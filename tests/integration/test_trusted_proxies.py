@@ -7,14 +7,12 @@ the options `clinicflow serve` gives it; the test's connections come from 127.0.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from ipaddress import ip_network
 from typing import Any
 
 import httpx
-import uvicorn
 
 from clinicflow.bootstrap import build
 from clinicflow.gateway import serving
@@ -22,6 +20,7 @@ from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import TIGHT
+from support.uvicorn_server import running
 
 LIMIT = 3  # TIGHT: anonymous reads per minute
 
@@ -34,15 +33,10 @@ async def served(settings: Settings, clock: FixedClock, **over: Any) -> AsyncIte
         container.settings, create_app(container=container), "127.0.0.1", 0
     )
     config.lifespan = "off"
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
-        await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        async with running(config, sock) as base:
+            yield base
     finally:
-        server.should_exit = True
-        await task
         await container.aclose()
 
 

@@ -3,9 +3,7 @@ on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ from clinicflow.gateway.app import create_app
 from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
+from support.uvicorn_server import loopback_socket, running
 
 CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
 PASSWORD = "correct horse battery staple"
@@ -69,16 +68,7 @@ async def admin_session(container: Container, username: str = "root") -> dict[st
 @asynccontextmanager
 async def serving(container: Container, **config: Any) -> AsyncIterator[str]:
     """The app served by a real uvicorn on a free loopback port, in this event loop."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     options = {"log_level": "warning", "lifespan": "off"} | config
-    server = uvicorn.Server(uvicorn.Config(create_app(container=container), **options))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    app = uvicorn.Config(create_app(container=container), **options)
+    async with running(app, loopback_socket()) as base:
+        yield base

@@ -5,7 +5,6 @@ HTTP posts from the fake's thread). No tests here."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -22,6 +21,7 @@ from clinicflow.gateway import problems
 from clinicflow.infra.web import Provided
 from clinicflow.shared.clock import FixedClock
 from support.fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph
+from support.uvicorn_server import loopback_socket, running
 
 MAILBOXES = {
     "doctor1": "elena.marsh@clinic.example",
@@ -117,16 +117,6 @@ async def notification_route(
     app.state.provided = provided
     problems.install(app)
     app.include_router(router)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event)
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/v1/webhooks/microsoft"
-    finally:
-        server.should_exit = True
-        await task
+    async with running(config, loopback_socket()) as base:
+        yield f"{base}/v1/webhooks/microsoft"

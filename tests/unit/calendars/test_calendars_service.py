@@ -79,11 +79,17 @@ async def test_the_first_sync_is_a_snapshot_of_the_booking_horizon_then_a_cursor
     assert await world.blocks() == [(to_minute(at(2)), to_minute(at(3)))]
 
 
-async def test_then_only_what_changed_is_asked_and_merged() -> None:
+async def synced_with_e1() -> tuple[BoardFeed, World]:
+    """doctor1's Outlook with one event, e1 (hours 2 to 3), after its first full sync."""
     outlook = BoardFeed("microsoft", ("doctor1",))
     outlook.add("doctor1", "e1", at(2), at(3))
     world = World(outlook)
     await world.service.sync(outlook)
+    return outlook, world
+
+
+async def test_then_only_what_changed_is_asked_and_merged() -> None:
+    outlook, world = await synced_with_e1()
 
     outlook.add("doctor1", "e2", at(5), at(6))
     outlook.delete("doctor1", "e1")
@@ -100,10 +106,7 @@ async def test_then_only_what_changed_is_asked_and_merged() -> None:
 
 
 async def test_an_expired_cursor_means_a_full_resync_and_no_interval_is_lost() -> None:
-    outlook = BoardFeed("microsoft", ("doctor1",))
-    outlook.add("doctor1", "e1", at(2), at(3))
-    world = World(outlook)
-    await world.service.sync(outlook)
+    outlook, world = await synced_with_e1()
     outlook.add("doctor1", "e2", at(26), at(27))
     outlook.forgot_cursors = True
 
