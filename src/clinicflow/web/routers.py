@@ -14,7 +14,10 @@ from clinicflow.web import (
     owner_dashboard,
     patient_area,
     paying,
+    staff_admin,
+    staff_booking,
     staff_console,
+    staff_records,
     waitlist_pages,
 )
 from clinicflow.web.pages import ENV, STATIC
@@ -26,6 +29,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     waitlist_pages.router,
     patient_area.router,
     staff_console.router,
+    staff_booking.router,
+    staff_records.router,
+    staff_admin.router,
     owner_dashboard.router,
 )
 
