@@ -35,13 +35,9 @@ from clinicflow.identity.api import (
 from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.sessions.domain.link import local_page
 from clinicflow.infra.web import ClockDep
-from clinicflow.patients.api import PatientReaderDep, PatientServiceDep
-from clinicflow.patients.commands import PatientChanges
+from clinicflow.patients.api import PatientReaderDep
 from clinicflow.patients.domain.contact import InvalidContact, normalize_email
-from clinicflow.patients.schemas import PatientFields
 from clinicflow.payments.domain.refunds import is_late
-from clinicflow.payments.errors import PaymentStateConflict
-from clinicflow.payments.receipts.api import ReceiptsDep, render_pdf
 from clinicflow.payments.refunds.api import RefundsDep
 from clinicflow.payments.refunds.views import RefundPreview
 from clinicflow.shared.errors import DomainError
@@ -423,99 +419,6 @@ async def reschedule(
         week = start.astimezone(page.clinic_tz).date()
         return await _week_page(page, finder, view, week, now, problem=str(exc), status=409)
     return RedirectResponse(f"/me/visits/{view.id}?done=moved", status_code=303)
-
-
-# -- receipts ---------------------------------------------------------------------------------
-
-
-@router.get("/me/receipts/{order_id}")
-async def receipt(page: FrameDep, receipts: ReceiptsDep, order_id: str) -> Response:
-    return await _receipt(page, receipts, order_id, pdf=False)
-
-
-@router.get("/me/receipts/{order_id}/receipt.pdf")
-async def receipt_pdf(page: FrameDep, receipts: ReceiptsDep, order_id: str) -> Response:
-    return await _receipt(page, receipts, order_id, pdf=True)
-
-
-async def _receipt(page: Frame, receipts: ReceiptsDep, order_id: str, *, pdf: bool) -> Response:
-    if not _signed_in(page):
-        return _signed_out(page)
-    try:
-        made = await receipts.receipt(page.actor, order_id[:64])
-    except PaymentStateConflict:
-        return _problem(page, "No receipt yet", "a receipt comes once the payment is made", 409)
-    except DomainError as exc:
-        if exc.status == 404:
-            return _not_found(page, "receipt")
-        raise
-    if pdf:
-        headers = {
-            "Content-Disposition": f'inline; filename="receipt-{made.order_id}.pdf"',
-            "Cache-Control": "no-store",
-        }
-        return Response(render_pdf(made), media_type="application/pdf", headers=headers)
-    return page.render("me/receipt.html", {"r": made})
-
-
-# -- contact details and consents -------------------------------------------------------------
-
-
-@router.get("/me/details")
-async def details(
-    page: FrameDep,
-    reader: PatientReaderDep,
-    saved: Annotated[str, Query(pattern="^1?$")] = "",
-) -> HTMLResponse:
-    if not _signed_in(page):
-        return _signed_out(page)
-    return await _details(page, reader, None, saved=bool(saved))
-
-
-async def _details(
-    page: Frame, reader: PatientReaderDep, posted: Posted | None, *, saved: bool = False
-) -> HTMLResponse:
-    me = await reader.get(page.actor, str(page.actor.patient_id))
-    if posted is None:
-        values = {name: str(getattr(me, name) or "") for name in DETAIL_FIELDS}
-        agreed = {key for key, consent in me.contact_prefs.items() if consent.get("opt_in")}
-        values |= {f"pref_{key}": "on" for key, _ in CHANNELS if key in agreed}
-        posted = Posted(values)
-    context = {"me": me, "posted": posted, "channels": CHANNELS, "saved": saved}
-    return page.render("me/details.html", context, status=422 if posted.errors else 200)
-
-
-@router.post("/me/details")
-async def change_details(
-    request: Request,
-    page: FrameDep,
-    keys: WebKeysDep,
-    reader: PatientReaderDep,
-    patients: PatientServiceDep,
-) -> Response:
-    posted = await read_form(request, keys)
-    if not _signed_in(page):
-        return _signed_out(page)
-    v = posted.values
-    for name, words in (("first_name", "first name"), ("last_name", "last name")):
-        if not v.get(name):
-            posted.error(name, f"Give your {words}")
-    blanks: dict[str, object] = {n: None for n in ("email", "phone", "pronouns") if not v.get(n)}
-    prefs = {key: v.get(f"pref_{key}") == "on" for key, _ in CHANNELS}
-    fields = validated(PatientFields, posted, {**blanks, "contact_prefs": prefs})
-    if fields is None or posted.errors:
-        return await _details(page, reader, posted)
-    try:
-        changes = PatientChanges(fields.changes())
-        await patients.update(page.actor, str(page.actor.patient_id), changes)
-    except DomainError as exc:
-        where, _, rest = str(exc).partition(": ")
-        if where in DETAIL_FIELDS and rest:
-            posted.error(where, rest[:1].upper() + rest[1:])
-        else:
-            posted.error("", str(exc))
-        return await _details(page, reader, posted)
-    return RedirectResponse("/me/details?saved=1", status_code=303)
 
 
 def _problem(page: Frame, title: str, detail: str, status: int) -> HTMLResponse:
