@@ -18,6 +18,9 @@ class CalendarRows:
     busy: dict[Key, BusyInterval] = field(default_factory=dict)
     fetched: dict[Key, datetime] = field(default_factory=dict)
     states: dict[tuple[str, str], SyncState] = field(default_factory=dict)
+    # (source, external id) of clinicflow's own bookings as a source shows them (the SQL
+    # store finds them among Calendly's page bookings being imported or imported)
+    own: set[tuple[str, str]] = field(default_factory=set)
 
 
 class FakeBusyStore:
@@ -52,8 +55,14 @@ class FakeBusyStore:
         return [
             i
             for i in self._rows.busy.values()
-            if i.practitioner in practitioners and i.show_as.blocks and overlaps(i, start, end)
+            if i.practitioner in practitioners
+            and i.show_as.blocks
+            and overlaps(i, start, end)
+            and (i.source, i.external_id) not in self._rows.own
         ]
+
+    async def own(self, source: str, ids: Sequence[str]) -> set[str]:
+        return {i for i in ids if (source, i) in self._rows.own}
 
     async def counts(self) -> dict[tuple[str, str], int]:
         out: dict[tuple[str, str], int] = {}

@@ -30,6 +30,7 @@ from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.calendars.page_bookings.service import CalendlyImports
+from clinicflow.calendars.page_bookings.subscribers import PageBookingChanges
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
@@ -148,10 +149,9 @@ def build(
     calendly = wire_calendly(
         core, bookings=lambda: booking.bookings, store=lambda: calendars.service
     )
-    # Calendly's feed (calendly.feed) is not a source of the store yet: a page booking being
-    # imported would meet its own Calendly event in the booking's live check; the import has
-    # to tell the check which event it is first (issue 17's next step).
-    calendars = wire_calendars(core, feeds=feeds, extra=[microsoft.calendar])
+    # Calendly's page bookings meet their own Calendly events in the store and in the live
+    # check; the store leaves those out while they are imported (calendars/repository.py).
+    calendars = wire_calendars(core, feeds=feeds, extra=[microsoft.calendar, calendly.feed])
     booking = wire_booking(core, patients=patients.directory, elsewhere=[calendars.stored])
     # A change in the external calendars' store drops those practitioners' cached answers.
     calendars.service.listeners.add(booking.availability.calendars_changed)
@@ -195,6 +195,7 @@ def build(
             payments=paying.payments,
             waitlist=waitlist,
             calendar=microsoft.write_back,
+            extra=[PageBookingChanges(calendly.imports)] if calendly.feed else [],
         ),
         flags=flags,
         jobs=wire_jobs(

@@ -33,6 +33,7 @@ def wire_bus(
     payments: Payments,
     waitlist: Waitlist,
     calendar: CalendarSync | None = None,
+    extra: Sequence[Subscriber] = (),
 ) -> EventBus:
     # The calendar write-back: Microsoft 365 when configured (bootstrap/microsoft.py). The EHR
     # adapter comes with its issue; until then the no-op ones acknowledge.
@@ -45,6 +46,7 @@ def wire_bus(
         webhooks.fanout,
         payments.subscriber,
         *waitlist.subscribers,
+        *extra,
     ]
     return build_bus(core.settings, core.db, core.clock, subscribers)
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.calendars.domain.busy import BusyInterval, ShowAs, SyncState
 from clinicflow.calendars.domain.merge import Plan
+from clinicflow.calendars.page_bookings.tables import calendly_invitees as invitees
 from clinicflow.calendars.tables import busy_intervals as busy
 from clinicflow.calendars.tables import sync_states as states
 from clinicflow.infra.unit_of_work import UnitOfWork
 
 BLOCKING = [s.value for s in ShowAs if s.blocks]
+# A Calendly page booking is clinicflow's own once its `invitee.created` is claimed here (the
+# import is under way) or imported; flagged or withdrawn, its Calendly event blocks again.
+OWN = and_(invitees.c.event == "invitee.created", invitees.c.outcome.in_(("received", "imported")))
 # Ids per statement: well under SQLite's 32766 bound parameters.
 _CHUNK = 500
 
@@ -117,8 +121,24 @@ class SqlBusyStore:
             busy.c.starts_at < end,
             busy.c.ends_at > start,
             busy.c.show_as.in_(BLOCKING),
+            ~exists().where(
+                busy.c.source == "calendly", invitees.c.scheduled_event == busy.c.external_id, OWN
+            ),
         )
         return [_interval(r) for r in await self._conn.execute(query)]
+
+    async def own(self, source: str, ids: Sequence[str]) -> set[str]:
+        if source != "calendly" or not ids:
+            return set()
+        found: set[str] = set()
+        wanted = sorted(set(ids))
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            query = select(invitees.c.scheduled_event).where(
+                invitees.c.scheduled_event.in_(chunk), OWN
+            )
+            found.update(str(e) for e in (await self._conn.execute(query)).scalars())
+        return found
 
     async def counts(self) -> dict[tuple[str, str], int]:
         query = select(busy.c.source, busy.c.practitioner, func.count()).group_by(

@@ -407,6 +407,12 @@ class StoredBusy:
             )
             if not blocking:
                 continue
+            # A page booking being imported meets its own Calendly event here: not a conflict.
+            async with self._uow.reading() as uow:
+                own = await uow.busy.own(feed.name, [i.external_id for i in blocking])
+            blocking = tuple(i for i in blocking if i.external_id not in own)
+            if not blocking:
+                continue
             found += [(to_minute(i.start), to_minute_ceil(i.end)) for i in blocking]
             self._later(Delta(feed.name, practitioner, upserted=blocking))
         return sorted(found)
