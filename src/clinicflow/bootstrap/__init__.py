@@ -32,6 +32,7 @@ from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.calendars.page_bookings.service import CalendlyImports
 from clinicflow.calendars.page_bookings.subscribers import PageBookingChanges
 from clinicflow.calendars.ports import BusyFeed
+from clinicflow.calendars.service import CalendarsService
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
@@ -246,6 +247,7 @@ def _provided(c: Container) -> Provided:
     provided.add(WebhookProcessor)(lambda: c.payments.webhooks)
     provided.add(Waitlist)(lambda: c.waitlist)
     provided.add(CalendlyImports)(lambda: c.calendly.imports)
+    provided.add(CalendarsService)(lambda: c.calendars.service)
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)

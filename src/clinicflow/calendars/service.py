@@ -42,10 +42,18 @@ from clinicflow.calendars.ports import (
     CursorExpired,
     SourceUnavailable,
 )
-from clinicflow.calendars.views import PractitionerStatus, SourceStatus, SyncOutcome
+from clinicflow.calendars.views import (
+    ExternalBusy,
+    ExternalDay,
+    PractitionerStatus,
+    SourceStatus,
+    SyncOutcome,
+)
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.unit_of_work import UnitsOfWork
+from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
+from clinicflow.shared.errors import Forbidden
 from clinicflow.shared.minutes import from_minute, to_minute, to_minute_ceil
 
 log = get_logger(__name__)
@@ -288,6 +296,38 @@ class CalendarsService:
         return SyncOutcome(source, p, "failed", error=str(exc))
 
     # -- status ---------------------------------------------------------------------------
+
+    async def external(
+        self, actor: Actor, practitioners: Sequence[str], start: datetime, end: datetime
+    ) -> ExternalDay:
+        """For the staff calendar: the external busy time of `practitioners` in [start, end)
+        and who among them is unconfirmed. Staff only: it is the practitioners' schedule."""
+        if not actor.is_staff:
+            raise Forbidden("only staff see the practitioners' external calendars")
+        keys = [p for p in practitioners if any(f.covers(p) for f in self.feeds)]
+        if not keys:
+            return ExternalDay(connected=False, blocks=(), unconfirmed=())
+        async with self._uow.reading() as uow:
+            intervals = await uow.busy.blocking(keys, start, end)
+            states = {(s.source, s.practitioner): s for s in await uow.states.of(keys)}
+        now = self._clock.now()
+        unconfirmed = tuple(
+            p
+            for p in keys
+            if not confirmed(
+                [
+                    (states.get((f.name, p)), self.freshness.budget(f.name))
+                    for f in self.feeds
+                    if f.covers(p)
+                ],
+                now,
+            )
+        )
+        blocks = tuple(
+            ExternalBusy(i.practitioner, i.source, i.start, i.end, i.show_as.value)
+            for i in sorted(intervals, key=lambda i: (i.start, i.practitioner, i.source))
+        )
+        return ExternalDay(connected=True, blocks=blocks, unconfirmed=unconfirmed)
 
     async def status(self) -> list[PractitionerStatus]:
         """Every practitioner with a configured source, and where each source stands."""
