@@ -29,6 +29,7 @@ from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
+from clinicflow.calendars.feeds.service import PractitionerFeeds
 from clinicflow.calendars.page_bookings.service import CalendlyImports
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
@@ -245,6 +246,7 @@ def _provided(c: Container) -> Provided:
     provided.add(WebhookProcessor)(lambda: c.payments.webhooks)
     provided.add(Waitlist)(lambda: c.waitlist)
     provided.add(CalendlyImports)(lambda: c.calendly.imports)
+    provided.add(PractitionerFeeds)(lambda: c.calendars.practitioner_feeds)
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)
