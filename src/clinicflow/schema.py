@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import clinicflow.analytics.tables
 import clinicflow.booking.tables
+import clinicflow.calendars.feeds.tables
 import clinicflow.calendars.page_bookings.tables
 import clinicflow.calendars.tables
 import clinicflow.catalog.tables

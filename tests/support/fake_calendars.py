@@ -1,5 +1,6 @@
 """The calendars' unit of work in memory, for use-case tests: the busy store and the sync
-states as dicts, written by the same `Plan`s the SQL repository carries out."""
+states as dicts, written by the same `Plan`s the SQL repository carries out; and the
+practitioners' feeds' unit of work (tokens, and booking's visits as the feed reads them)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from types import TracebackType
 
 from clinicflow.calendars.domain.busy import BusyInterval, SyncState
 from clinicflow.calendars.domain.merge import Key, Plan, apply, overlaps
+from clinicflow.calendars.feeds.ports import FeedVisit
 from support.fake_uow import FakeFactory, FakeTransaction, Ledger
 
 
@@ -130,4 +132,85 @@ def fake_calendars(
     table = rows if rows is not None else CalendarRows()
     ledger = Ledger()
     factory = FakeFactory(lambda write: FakeCalendarsUnitOfWork(ledger, table, write=write))
+    return factory, table, ledger
+
+
+# -- the practitioners' own ICS feeds (calendars/feeds/)
+
+
+@dataclass
+class FeedRows:
+    tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # digest, created
+    visits: dict[str, list[FeedVisit]] = field(default_factory=dict)  # by practitioner
+    asked: list[tuple[str, datetime, datetime, datetime]] = field(default_factory=list)
+
+
+class FakeFeedTokens:
+    def __init__(self, rows: FeedRows) -> None:
+        self._rows = rows
+
+    async def digest(self, practitioner: str) -> str | None:
+        found = self._rows.tokens.get(practitioner)
+        return None if found is None else found[0]
+
+    async def put(self, practitioner: str, digest: str, now: datetime) -> bool:
+        replaced = practitioner in self._rows.tokens
+        self._rows.tokens[practitioner] = (digest, now)
+        return replaced
+
+    async def remove(self, practitioner: str) -> bool:
+        return self._rows.tokens.pop(practitioner, None) is not None
+
+
+class FakeFeedBookings:
+    """Booking's visits as `practitioner_calendar` reads them (booking/queries.py)."""
+
+    def __init__(self, rows: FeedRows) -> None:
+        self._rows = rows
+
+    async def of(
+        self, practitioner: str, start: datetime, end: datetime, cancelled_since: datetime
+    ) -> list[FeedVisit]:
+        self._rows.asked.append((practitioner, start, end, cancelled_since))
+        return sorted(
+            (
+                v
+                for v in self._rows.visits.get(practitioner, [])
+                if v.start < end
+                and v.end > start
+                and (not v.cancelled or v.updated_at >= cancelled_since)
+            ),
+            key=lambda v: (v.start, v.booking_id),
+        )
+
+
+class FakeFeedsUnitOfWork(FakeTransaction):
+    def __init__(self, ledger: Ledger, rows: FeedRows, *, write: bool = True) -> None:
+        super().__init__(ledger, write=write)
+        self._rows = rows
+
+    @property
+    def tokens(self) -> FakeFeedTokens:
+        assert self.open, "tokens outside `async with uow:`"
+        return FakeFeedTokens(self._rows)
+
+    @property
+    def bookings(self) -> FakeFeedBookings:
+        assert self.open, "bookings outside `async with uow:`"
+        return FakeFeedBookings(self._rows)
+
+    def _saved(self) -> object:
+        return dict(self._rows.tokens)
+
+    def _restore(self, saved: object) -> None:
+        assert isinstance(saved, dict)
+        self._rows.tokens = saved
+
+
+def fake_feeds(
+    rows: FeedRows | None = None,
+) -> tuple[FakeFactory[FakeFeedsUnitOfWork], FeedRows, Ledger]:
+    table = rows if rows is not None else FeedRows()
+    ledger = Ledger()
+    factory = FakeFactory(lambda write: FakeFeedsUnitOfWork(ledger, table, write=write))
     return factory, table, ledger

@@ -29,6 +29,7 @@ from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
+from clinicflow.calendars.feeds.service import PractitionerFeeds
 from clinicflow.calendars.page_bookings.service import CalendlyImports
 from clinicflow.calendars.page_bookings.subscribers import PageBookingChanges
 from clinicflow.calendars.ports import BusyFeed
@@ -248,6 +249,7 @@ def _provided(c: Container) -> Provided:
     provided.add(Waitlist)(lambda: c.waitlist)
     provided.add(CalendlyImports)(lambda: c.calendly.imports)
     provided.add(CalendarsService)(lambda: c.calendars.service)
+    provided.add(PractitionerFeeds)(lambda: c.calendars.practitioner_feeds)
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from clinicflow import __version__
 from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
+from clinicflow.calendars.feeds.api import router as practitioner_feeds_router
 from clinicflow.calendars.page_bookings.api import router as calendly_router
 from clinicflow.calendars.subscriptions.api import router as calendar_notifications_router
 from clinicflow.flags.api import router as flags_router
@@ -46,9 +47,14 @@ from clinicflow.webhooks.api import router as webhooks_router
 # The seed's services, each a context's routers: `clinicflow serve --services booking,patients`
 # mounts only those, so each can run and scale as its own deployment from the one image.
 ROUTERS: dict[str, tuple[APIRouter, ...]] = {
-    # Calendar change notifications keep the booking service's busy times fresh, and
-    # Calendly's page bookings become bookings: served with booking.
-    "booking": (booking_router, calendar_notifications_router, calendly_router),
+    # Calendar change notifications keep the booking service's busy times fresh, Calendly's
+    # page bookings become bookings, and practitioners' ICS feeds list them: served with booking.
+    "booking": (
+        booking_router,
+        calendar_notifications_router,
+        calendly_router,
+        practitioner_feeds_router,
+    ),
     "patients": (patients_router, audit_router),
     "identity": (identity_router,),
     # Provider webhooks carry the providers' signatures, not our credentials.
