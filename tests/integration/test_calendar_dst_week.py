@@ -19,7 +19,7 @@ change day's slots follow its local hours; each source holds each of its events 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,11 +39,9 @@ from clinicflow.adapters.calendars.ics_feed import IcsFeed
 from clinicflow.bootstrap import Container
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.calendars.tables import busy_intervals
-from clinicflow.catalog import Catalog
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import app_over
-from support.app import build_for_test
 from support.calendars_ics import vcalendar, vevent
 from support.clinic_config import shipped, written
 from support.fake_calendly import TOKEN, FakeCalendly, user_uri
@@ -170,7 +168,7 @@ def ics_host() -> Iterator[FakeIcsHost]:
 
 
 @pytest.fixture
-def feeds(
+def calendar_feeds(
     calendly: FakeCalendly,
     outlook: FakeGraph,
     caldav_url: str,
@@ -196,21 +194,6 @@ def feeds(
         CalDavFeed(http, {"doctor1": caldav}, zone=CHICAGO),
         IcsFeed(http, published, zone=CHICAGO),
     ]
-
-
-@pytest.fixture
-async def container(
-    settings: Settings,
-    clock: FixedClock,
-    clinic_catalog: Catalog,
-    key_ring_file: Path,
-    feeds: list[BusyFeed],
-) -> AsyncIterator[Container]:
-    built = build_for_test(
-        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, feeds=feeds
-    )
-    yield built
-    await built.aclose()
 
 
 # -- what the clinic sees ----------------------------------------------------------------------
