@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from clinicflow.cli_analytics import analytics_app
 from clinicflow.cli_audit import audit_app
 from clinicflow.cli_calendars import calendars_app
 from clinicflow.cli_calendly import calendly_app
@@ -41,6 +42,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(analytics_app, name="analytics")
 app.add_typer(retention_app, name="retention")
 app.add_typer(users_app, name="users")
 app.add_typer(apikeys_app, name="apikeys")

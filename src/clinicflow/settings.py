@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path | None = None
     audit_checkpoint_seconds: int = 60
     sql_echo: bool = False
+    # The analytics lake (docs/analytics.md "The lake"): the Iceberg SQL catalog (SQLAlchemy
+    # URL; default an SQLite file data_dir/lake/catalog.sqlite3; in production the clinic's
+    # PostgreSQL, e.g. postgresql+psycopg2://…), where its Parquet files go (a folder, default
+    # data_dir/lake/warehouse, or s3://bucket/prefix with AWS_* credentials and, for an
+    # S3-compatible store, its endpoint), how often the worker moves new events into it, and
+    # how many events one commit takes.
+    lake_catalog_url: str | None = None
+    lake_warehouse: str | None = None
+    lake_s3_endpoint: str | None = None
+    lake_sync_seconds: float = Field(default=60.0, gt=0)
+    lake_batch_size: int = Field(default=500, gt=0)
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
     # Longest a request may take before it is cancelled and answered 503 (0: no deadline).
@@ -428,6 +439,14 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_file(self) -> Path:
         return self.keys_file or self.data_dir / "keys.json"
+
+    @property
+    def resolved_lake_catalog_url(self) -> str:
+        return self.lake_catalog_url or f"sqlite:///{self.data_dir / 'lake' / 'catalog.sqlite3'}"
+
+    @property
+    def resolved_lake_warehouse(self) -> str:
+        return self.lake_warehouse or str(self.data_dir / "lake" / "warehouse")
 
     @property
     def resolved_audit_checkpoint_file(self) -> Path:

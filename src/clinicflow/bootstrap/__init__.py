@@ -17,6 +17,7 @@ from clinicflow.adapters._resilience import CircuitBreaker as GatewayBreaker
 from clinicflow.adapters.messaging.resilient import CircuitBreaker
 from clinicflow.booking.availability.service import CachedAvailability
 from clinicflow.booking.service import BookingReader, BookingService
+from clinicflow.bootstrap.analytics import AnalyticsParts, wire_analytics
 from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
@@ -103,6 +104,7 @@ class Container:
     flags: FlagService
     calendars: Calendars  # the external calendars' busy-time store and its sync
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
+    analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
     breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
@@ -164,6 +166,7 @@ def build(
     paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
+    analytics = wire_analytics(core)
     return Container(
         settings=settings,
         catalog=core.catalog,  # launched services read as active
@@ -206,8 +209,9 @@ def build(
             webhooks=webhooks,
             waitlist=waitlist,
             calendars=calendars,
-            extra=microsoft.jobs(),
+            extra=[*microsoft.jobs(), analytics.job],
         ),
+        analytics=analytics,
         calendars=calendars,
         http=core.http,
         breakers=[

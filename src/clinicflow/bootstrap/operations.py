@@ -78,6 +78,6 @@ def wire_jobs(
         *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
         # The external calendars' poll (none configured: no job).
         *([calendars.poll] if calendars is not None and calendars.poll is not None else []),
-        *extra,  # Microsoft 365 subscription renewal, when configured
+        *extra,  # Microsoft 365 subscription renewal (when configured), the lake's writer
     ]
     return Jobs(core.clock, jobs)
