@@ -2,7 +2,7 @@
 writer in commit order; the events recorded before this get their places in recorded order.
 
 Revision ID: 0022l
-Revises: 0020c (the lead re-points this at 0021c when both land)
+Revises: 0021c
 Create Date: 2026-12-10
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022l"
-down_revision: str | None = "0020c"
+down_revision: str | None = "0021c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
