@@ -86,6 +86,7 @@ bench-http: install  ## HTTP load: 2 server workers on PostgreSQL, driven by wrk
 bench-web: install  ## the booking site's first page: server time, bytes sent, slots in the HTML
 	$(BIN)/python benchmarks/web_pages.py $(BENCH_ARGS)
 
+# The fake Calendly and Graph on loopback, a SQLite file in a temp dir; nothing else needed.
 bench-calendars: install  ## issue 17: a 60-day refresh from the fake Calendly and Graph; availability with and without
 	$(BIN)/python benchmarks/calendars.py $(BENCH_ARGS)
 
