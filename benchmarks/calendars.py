@@ -57,6 +57,7 @@ from clinicflow.adapters.calendars._calendly_http import (  # noqa: E402
     calendly_breaker,
 )
 from clinicflow.adapters.calendars.calendly import CalendlyFeed  # noqa: E402
+from clinicflow.booking.commands import BookRequest, SlotRequest  # noqa: E402
 from clinicflow.bootstrap import Container, build  # noqa: E402
 from clinicflow.bootstrap.microsoft import microsoft_calendar  # noqa: E402
 from clinicflow.calendars.ports import BusyFeed  # noqa: E402
@@ -64,7 +65,9 @@ from clinicflow.calendars.views import SyncOutcome  # noqa: E402
 from clinicflow.catalog import Catalog  # noqa: E402
 from clinicflow.catalog.service import load_catalog  # noqa: E402
 from clinicflow.infra.migrate import upgrade  # noqa: E402
+from clinicflow.patients import PatientDetails  # noqa: E402
 from clinicflow.settings import Settings  # noqa: E402
+from clinicflow.shared.actor import SYSTEM  # noqa: E402
 from clinicflow.shared.clock import FixedClock  # noqa: E402
 from support.fake_calendly import TOKEN, FakeCalendly, user_uri  # noqa: E402
 from support.fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph  # noqa: E402
@@ -85,6 +88,7 @@ class Sizes:
     repeat: int = 20
     ranges: tuple[int, ...] = (7, 60)  # days asked of availability
     seed: int = 17
+    bookings_per_day: int = 0  # the clinic's own visits a working day per practitioner
 
 
 @dataclass
@@ -120,6 +124,7 @@ class Figures:
     given: Counter[str]  # source → busy items put in the fakes
     stored: Counter[str]  # source → intervals in the store after the refresh
     timings: list[Timing] = field(default_factory=list)
+    bookings: int = 0  # the clinic's own, made before availability was timed
 
 
 def practitioner_keys(count: int) -> list[str]:
@@ -302,7 +307,9 @@ async def measure(
         settings = settings_for(database_url, workdir, calendly, graph)
         figures = await _refresh(settings, catalog, clock, calendly, graph, given)
         _report_refresh(figures, sizes, say)
-        figures.timings = await _availability(settings, catalog, clock, keys, sizes)
+        figures.bookings, figures.timings = await _availability(
+            settings, catalog, clock, keys, sizes
+        )
         _report_availability(figures, say)
     finally:
         calendly.stop()
@@ -382,6 +389,7 @@ async def _availability(
     start = NOW + timedelta(days=1)
     timings = []
     try:
+        booked = await _book(without, keys, sizes)
         for days in sizes.ranges:
             end = start + timedelta(days=days)
             await _ask(with_sources, start, end)  # warm: statements compiled, pools opened
@@ -396,7 +404,26 @@ async def _availability(
     finally:
         await with_sources.aclose()
         await without.aclose()
-    return timings
+    return booked, timings
+
+
+# Half-hour starts inside the working hours: a practitioner's visits never overlap.
+VISIT_STARTS = [*range(8 * 60, 12 * 60, 30), *range(13 * 60, 17 * 60, 30)]
+
+
+async def _book(c: Container, keys: Sequence[str], sizes: Sizes) -> int:
+    """`bookings_per_day` visits a working day for each practitioner, booked through the
+    booking service (each practitioner's with a patient of their own); how many."""
+    rng = random.Random(sizes.seed + 1)
+    made = 0
+    for n, key in enumerate(keys, 1):
+        patient = PatientDetails("Bench", f"Patient{n}", f"bench.patient{n}@example.com", None)
+        for day in working_days(NOW, HORIZON_DAYS):
+            for minute in sorted(rng.sample(VISIT_STARTS, sizes.bookings_per_day)):
+                slot = SlotRequest(SERVICE, VISIT, MINUTES, _at(day, minute), key)
+                await c.bookings.book(SYSTEM, BookRequest(slot, patient), None)
+                made += 1
+    return made
 
 
 async def _ask(c: Container, start: datetime, end: datetime) -> tuple[float, int]:
@@ -434,7 +461,8 @@ def _report_availability(f: Figures, say: Callable[[str], None]) -> None:
     for t in f.timings:
         say(
             f"Availability, {f.practitioners} practitioners × {t.days} days "
-            f"(container.availability.slots, no cache), {len(t.with_sources)} repeats:"
+            f"(container.availability.slots, no cache, {f.bookings} clinic bookings), "
+            f"{len(t.with_sources)} repeats:"
         )
         for label, times, slots in (
             ("with both sources' busy time", t.with_sources, t.slots_with),
@@ -454,6 +482,7 @@ async def main(args: argparse.Namespace) -> None:
         latency=args.latency,
         repeat=args.repeat,
         ranges=tuple(int(d) for d in args.days.split(",")),
+        bookings_per_day=args.bookings_per_day,
     )
     with tempfile.TemporaryDirectory(prefix="calbench-") as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/calbench.sqlite3"
@@ -467,6 +496,12 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per fake call")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--days", default="7,60", help="availability ranges, in days")
+    parser.add_argument(
+        "--bookings-per-day",
+        type=int,
+        default=0,
+        help="the clinic's own visits a working day per practitioner, in both runs",
+    )
     parser.add_argument(
         "--database-url", help="an empty database to use (migrated first); default: SQLite"
     )

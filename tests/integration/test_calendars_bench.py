@@ -1,5 +1,6 @@
 """The calendars benchmark (benchmarks/calendars.py) run small, so its wiring cannot rot: two
-practitioners, a busy item or two a day, no latency, one repeat. It asserts on what the run
+practitioners, a busy item or two a day and a visit of the clinic's own, no latency, one
+repeat. It asserts on what the run
 counts (calls, outcomes, intervals stored, slots), never on time."""
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.slow
 async def test_the_benchmark_refreshes_both_sources_and_times_availability(
     database_url: str, tmp_path: Path
 ) -> None:
-    sizes = bench.Sizes(practitioners=2, per_day=(1, 2), latency=0.0, repeat=1, ranges=(7,))
+    sizes = bench.Sizes(
+        practitioners=2, per_day=(1, 2), latency=0.0, repeat=1, ranges=(7,), bookings_per_day=1
+    )
     lines: list[str] = []
 
     f = await bench.measure(database_url, tmp_path, sizes, out=lines)
@@ -40,6 +43,9 @@ async def test_the_benchmark_refreshes_both_sources_and_times_availability(
     assert f.given["calendly"] > 0
     assert f.stored["calendly"] == f.given["calendly"]
     assert f.stored["microsoft"] >= f.given["microsoft"] > 0
+
+    # The clinic's own visits, one a working day each, booked before availability is timed.
+    assert f.bookings == 2 * len(bench.working_days(bench.NOW, bench.HORIZON_DAYS))
 
     [timing] = f.timings
     assert timing.days == 7
