@@ -12,6 +12,7 @@ from types import TracebackType
 from clinicflow.calendars.domain.busy import BusyInterval, SyncState
 from clinicflow.calendars.domain.merge import Key, Plan, apply, overlaps
 from clinicflow.calendars.feeds.ports import FeedVisit
+from clinicflow.shared.minutes import from_minute, to_minute, to_minute_ceil
 from support.fake_uow import FakeFactory, FakeTransaction, Ledger
 
 
@@ -62,6 +63,12 @@ class FakeBusyStore:
             and overlaps(i, start, end)
             and (i.source, i.external_id) not in self._rows.own
         ]
+
+    async def blocking_minutes(
+        self, practitioners: Sequence[str], start: int, end: int
+    ) -> list[tuple[str, int, int]]:
+        found = await self.blocking(practitioners, from_minute(start), from_minute(end))
+        return [(i.practitioner, to_minute(i.start), to_minute_ceil(i.end)) for i in found]
 
     async def own(self, source: str, ids: Sequence[str]) -> set[str]:
         return {i for i in ids if (source, i) in self._rows.own}

@@ -16,6 +16,7 @@ from clinicflow.calendars.page_bookings.tables import calendly_invitees as invit
 from clinicflow.calendars.tables import busy_intervals as busy
 from clinicflow.calendars.tables import sync_states as states
 from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.shared.minutes import to_minute, to_minute_ceil
 
 BLOCKING = [s.value for s in ShowAs if s.blocks]
 # A Calendly page booking is clinicflow's own once its `invitee.created` is claimed here (the
@@ -101,13 +102,23 @@ class SqlBusyStore:
                 "etag": i.etag,
                 "starts_at": i.start,
                 "ends_at": i.end,
+                "start_minute": to_minute(i.start),
+                "end_minute": to_minute_ceil(i.end),
                 "show_as": i.show_as.value,
                 "fetched_at": fetched_at,
             }
             for i in plan.upsert
         ]
         keys = ["source", "practitioner", "external_id"]
-        columns = ("etag", "starts_at", "ends_at", "show_as", "fetched_at")
+        columns = (
+            "etag",
+            "starts_at",
+            "ends_at",
+            "start_minute",
+            "end_minute",
+            "show_as",
+            "fetched_at",
+        )
         for i in range(0, len(rows), 100):
             await _upsert(self._conn, "busy", rows[i : i + 100], keys, columns)
 
@@ -126,6 +137,22 @@ class SqlBusyStore:
             ),
         )
         return [_interval(r) for r in await self._conn.execute(query)]
+
+    async def blocking_minutes(
+        self, practitioners: Sequence[str], start: int, end: int
+    ) -> list[tuple[str, int, int]]:
+        if not practitioners:
+            return []
+        query = select(busy.c.practitioner, busy.c.start_minute, busy.c.end_minute).where(
+            busy.c.practitioner.in_(list(practitioners)),
+            busy.c.start_minute < end,
+            busy.c.end_minute > start,
+            busy.c.show_as.in_(BLOCKING),
+            ~exists().where(
+                busy.c.source == "calendly", invitees.c.scheduled_event == busy.c.external_id, OWN
+            ),
+        )
+        return [(str(p), int(lo), int(hi)) for p, lo, hi in await self._conn.execute(query)]
 
     async def own(self, source: str, ids: Sequence[str]) -> set[str]:
         if source != "calendly" or not ids:

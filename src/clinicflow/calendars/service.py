@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot, SyncState
-from clinicflow.calendars.domain.merge import overlaps, plan_delta, plan_snapshot
+from clinicflow.calendars.domain.merge import coalesce, overlaps, plan_delta, plan_snapshot
 from clinicflow.calendars.domain.sync import (
     Backoff,
     age,
@@ -401,21 +401,19 @@ class StoredBusy:
         keys = [p for p in practitioners if self._feeds(p)]
         if not keys:
             return {}
-        lo, hi = from_minute(window[0]), from_minute(window[1])
         async with self._uow.reading() as uow:
-            intervals = await uow.busy.blocking(keys, lo, hi)
+            spans = await uow.busy.blocking_minutes(keys, window[0], window[1])
             states = {(s.source, s.practitioner): s for s in await uow.states.of(keys)}
         now = self._clock.now()
         freshness = self._service.freshness
-        out: dict[str, list[Interval]] = {p: [] for p in keys}
+        found: dict[str, list[Interval]] = {p: [] for p in keys}
+        for p, lo, hi in spans:
+            found[p].append((lo, hi))
+        out: dict[str, Sequence[Interval]] = {}
         for p in keys:
             given = [(states.get((f.name, p)), freshness.budget(f.name)) for f in self._feeds(p)]
-            if not confirmed(given, now):
-                out[p] = [window]
-        for i in intervals:
-            if out[i.practitioner] != [window]:
-                out[i.practitioner].append((to_minute(i.start), to_minute_ceil(i.end)))
-        return {p: sorted(blocks) for p, blocks in out.items()}
+            out[p] = [window] if not confirmed(given, now) else coalesce(found[p])
+        return out
 
     async def confirm(self, practitioner: str, window: Interval) -> Sequence[Interval]:
         """The chosen practitioner's busy time in `window` as their sources say it now,
