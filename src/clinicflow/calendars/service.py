@@ -385,12 +385,21 @@ class StoredBusy:
         clock: Clock,
         service: CalendarsService,
         live_timeout: float = 1.5,
+        states_ttl: float = 5.0,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._service = service
         self._live_timeout = live_timeout
         self._pending: set[asyncio.Task[None]] = set()
+        # The sources' sync states, read at most every `states_ttl` seconds (by the clock):
+        # every question needs them, they change at each sync, and a few seconds of lag is
+        # nothing against a staleness budget of minutes. A flip in freshness, or a change of
+        # busy time, in this process drops them at once.
+        self._states_ttl = states_ttl
+        self._states: dict[tuple[str, str], SyncState] | None = None
+        self._states_read = 0.0
+        service.listeners.add(self._forget_states)
 
     def _feeds(self, practitioner: str) -> list[BusyFeed]:
         return [f for f in self._service.feeds if f.covers(practitioner)]
@@ -403,8 +412,12 @@ class StoredBusy:
             return {}
         async with self._uow.reading() as uow:
             spans = await uow.busy.blocking_minutes(keys, window[0], window[1])
-            states = {(s.source, s.practitioner): s for s in await uow.states.of(keys)}
-        now = self._clock.now()
+            now = self._clock.now()
+            states = self._states
+            if states is None or abs(now.timestamp() - self._states_read) > self._states_ttl:
+                self._states_read = now.timestamp()
+                states = {(s.source, s.practitioner): s for s in await uow.states.all()}
+                self._states = states
         freshness = self._service.freshness
         found: dict[str, list[Interval]] = {p: [] for p in keys}
         for p, lo, hi in spans:
@@ -414,6 +427,9 @@ class StoredBusy:
             given = [(states.get((f.name, p)), freshness.budget(f.name)) for f in self._feeds(p)]
             out[p] = [window] if not confirmed(given, now) else coalesce(found[p])
         return out
+
+    async def _forget_states(self, _practitioners: Collection[str]) -> None:
+        self._states = None
 
     async def confirm(self, practitioner: str, window: Interval) -> Sequence[Interval]:
         """The chosen practitioner's busy time in `window` as their sources say it now,
