@@ -1,7 +1,8 @@
 """What the fake provider servers on loopback share (fake_sendgrid, fake_twilio, fake_push,
 fake_receiver): a `LoopbackServer` that hands each request to `_handle`, started and stopped
 with the test (`serving`, for fixtures), and the statuses a fake vendor is told to answer;
-plus the httpx client the adapters under test are given."""
+`FlakyApi`, the payment providers' (fake_stripe, fake_paypal) forced answers, lost replies and
+hangs; plus the httpx client the adapters under test are given."""
 
 from __future__ import annotations
 
@@ -74,3 +75,46 @@ class FakeVendor(Loopback):
         with self._lock:
             self.requests += 1
             return self.answers.pop(0) if self.answers else self.failing
+
+
+class FlakyApi:
+    """A payment provider's API on loopback that can be told to misbehave (fake_stripe,
+    fake_paypal): `answers` are statuses to answer first, one per request; `lose_replies` do
+    the work, then lose that many replies (as a timeout after the provider acted); `hang`
+    holds requests until the fake stops. Subclasses answer in `_handle`, their state under
+    `_lock`, and record what they were asked in `requests`."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.answers: list[int] = []
+        self.lose_replies = 0
+        self.hang = False
+        self._lock = threading.RLock()
+        self._release = threading.Event()
+        self.server = LoopbackServer(self._handle)
+        self.url = self.server.url
+
+    def _handle(self, request: Request) -> Reply:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self._release.set()
+        self.server.stop()
+
+    def _next_forced(self) -> int | None:
+        """The status the next request was told to answer, if any (under `_lock`)."""
+        return self.answers.pop(0) if self.answers else None
+
+    def _hold_while_hanging(self) -> None:
+        if self.hang:
+            self._release.wait()
+
+    def _reply_lost(self) -> bool:
+        """Whether this reply, its work done, is lost (under `_lock`)."""
+        if not self.lose_replies:
+            return False
+        self.lose_replies -= 1
+        return True
