@@ -97,11 +97,8 @@ class FakePayPal(FlakyApi):
             return paypal_error(
                 forced, "INTERNAL_SERVICE_ERROR", "An internal server error has occurred."
             )
-        with self._lock:
-            reply = self._once(request)
-            if self._reply_lost():
-                return paypal_error(503, "SERVICE_UNAVAILABLE", "The reply was lost.")
-            return reply
+        lost = paypal_error(503, "SERVICE_UNAVAILABLE", "The reply was lost.")
+        return self._done_or_lost(lambda: self._once(request), lost)
 
     def _token(self, request: Request) -> Reply:
         self.token_requests += 1

@@ -109,11 +109,8 @@ class FakeStripe(FlakyApi):
         return self._post_once(request)
 
     def _post_once(self, request: Request) -> Reply:
-        with self._lock:
-            reply = self._replay_or_do(request)
-            if self._reply_lost():
-                return stripe_error(503, "api_error", "The reply was lost on the way.")
-            return reply
+        lost = stripe_error(503, "api_error", "The reply was lost on the way.")
+        return self._done_or_lost(lambda: self._replay_or_do(request), lost)
 
     def _replay_or_do(self, request: Request) -> Reply:
         key = request.headers.get("idempotency-key")

@@ -7,7 +7,7 @@ hangs; plus the httpx client the adapters under test are given."""
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Protocol, TypeVar
 
 import httpx
@@ -45,7 +45,7 @@ class Loopback:
     """A fake server at `url`; subclasses answer in `_handle`."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.server = LoopbackServer(self._handle)
         self.url = self.server.url
 
@@ -77,7 +77,7 @@ class FakeVendor(Loopback):
             return self.answers.pop(0) if self.answers else self.failing
 
 
-class FlakyApi:
+class FlakyApi(Loopback):
     """A payment provider's API on loopback that can be told to misbehave (fake_stripe,
     fake_paypal): `answers` are statuses to answer first, one per request; `lose_replies` do
     the work, then lose that many replies (as a timeout after the provider acted); `hang`
@@ -85,24 +85,16 @@ class FlakyApi:
     `_lock`, and record what they were asked in `requests`."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[Request] = []
         self.answers: list[int] = []
         self.lose_replies = 0
         self.hang = False
-        self._lock = threading.RLock()
         self._release = threading.Event()
-        self.server = LoopbackServer(self._handle)
-        self.url = self.server.url
-
-    def _handle(self, request: Request) -> Reply:
-        raise NotImplementedError
-
-    def start(self) -> None:
-        self.server.start()
 
     def stop(self) -> None:
         self._release.set()
-        self.server.stop()
+        super().stop()
 
     def _next_forced(self) -> int | None:
         """The status the next request was told to answer, if any (under `_lock`)."""
@@ -112,9 +104,11 @@ class FlakyApi:
         if self.hang:
             self._release.wait()
 
-    def _reply_lost(self) -> bool:
-        """Whether this reply, its work done, is lost (under `_lock`)."""
-        if not self.lose_replies:
-            return False
-        self.lose_replies -= 1
-        return True
+    def _done_or_lost(self, work: Callable[[], Reply], lost: Reply) -> Reply:
+        """`work`'s reply, or `lost` when `lose_replies` asks to lose it after the work."""
+        with self._lock:
+            reply = work()
+            if not self.lose_replies:
+                return reply
+            self.lose_replies -= 1
+            return lost
