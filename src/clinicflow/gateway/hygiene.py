@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.gateway.problems import problem
 
 JSON = "application/json"
@@ -47,15 +48,12 @@ class BodyRules:
         return self.max_bytes_for.get(path, self.max_bytes)
 
 
-class HygieneMiddleware:
+class HygieneMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, rules: BodyRules) -> None:
-        self.app = app
+        super().__init__(app)
         self.rules = rules
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
         path = scope["path"]
         limit = self.rules.limit(path)

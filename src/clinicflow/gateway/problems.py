@@ -10,8 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.infra.error_responses import PROBLEM
 from clinicflow.shared.errors import DomainError
 
@@ -94,7 +95,7 @@ def install(app: FastAPI) -> None:
         return answer
 
 
-class UnhandledErrors:
+class UnhandledErrors(HttpMiddleware):
     """Any other exception: a 500 problem, and one log line with the exception's type (and,
     from the log context, the request id) — never its message or traceback, which for a
     database error quote the statement's parameters (PHI, credentials).
@@ -103,13 +104,7 @@ class UnhandledErrors:
     `Exception` would answer the same, but then re-raises to the server, which logs the whole
     traceback.)"""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def watched(message: Message) -> None:
