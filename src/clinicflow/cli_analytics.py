@@ -15,8 +15,8 @@ from rich.console import Console
 
 from clinicflow.analytics.service import LakeWriter
 from clinicflow.bootstrap.analytics import lake_writer
+from clinicflow.cli_keys import ring_or_exit
 from clinicflow.cli_progress import progress_bar
-from clinicflow.infra.crypto import KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.settings import Settings
 
@@ -28,16 +28,7 @@ console = Console(stderr=True)
 
 def _run(work: Callable[[LakeWriter], Awaitable[int]]) -> int:
     settings = Settings()
-    try:
-        # Patients are named in the lake by keyed hashes under a key derived from the ring.
-        keys = load(settings.resolved_keys_file)
-    except (OSError, KeyRingError) as exc:
-        console.print(
-            f"[red]✗[/] cannot read the key file {settings.resolved_keys_file} "
-            f"({type(exc).__name__}); give CLINICFLOW_KEYS_FILE",
-            highlight=False,
-        )
-        raise typer.Exit(1) from exc
+    keys = ring_or_exit(settings, "patients are named in the lake by keys derived from the ring")
 
     async def go() -> int:
         db = Database(settings.database_url)

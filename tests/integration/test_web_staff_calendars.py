@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
-from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.app import build_for_test
 from support.calendar_feeds import BoardFeed
 from support.staff_console import Staff, sign_in_over_http, staff
 
@@ -36,18 +33,8 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def container(
-    settings: Settings,
-    clock: FixedClock,
-    clinic_catalog: Catalog,
-    key_ring_file: Path,
-    outlook: BoardFeed,
-) -> AsyncIterator[Container]:
-    built = build_for_test(
-        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, feeds=[outlook]
-    )
-    yield built
-    await built.aclose()
+def calendar_feeds(outlook: BoardFeed) -> list[BoardFeed]:
+    return [outlook]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -127,15 +127,8 @@ class SqlBusyStore:
     ) -> list[BusyInterval]:
         if not practitioners:
             return []
-        query = select(busy).where(
-            busy.c.practitioner.in_(list(practitioners)),
-            busy.c.starts_at < end,
-            busy.c.ends_at > start,
-            busy.c.show_as.in_(BLOCKING),
-            ~exists().where(
-                busy.c.source == "calendly", invitees.c.scheduled_event == busy.c.external_id, OWN
-            ),
-        )
+        inside = (busy.c.starts_at < end, busy.c.ends_at > start)
+        query = select(busy).where(*_blocking(practitioners), *inside)
         return [_interval(r) for r in await self._conn.execute(query)]
 
     async def blocking_minutes(
@@ -143,14 +136,9 @@ class SqlBusyStore:
     ) -> list[tuple[str, int, int]]:
         if not practitioners:
             return []
+        inside = (busy.c.start_minute < end, busy.c.end_minute > start)
         query = select(busy.c.practitioner, busy.c.start_minute, busy.c.end_minute).where(
-            busy.c.practitioner.in_(list(practitioners)),
-            busy.c.start_minute < end,
-            busy.c.end_minute > start,
-            busy.c.show_as.in_(BLOCKING),
-            ~exists().where(
-                busy.c.source == "calendly", invitees.c.scheduled_event == busy.c.external_id, OWN
-            ),
+            *_blocking(practitioners), *inside
         )
         return [(str(p), int(lo), int(hi)) for p, lo, hi in await self._conn.execute(query)]
 
@@ -172,6 +160,15 @@ class SqlBusyStore:
             busy.c.source, busy.c.practitioner
         )
         return {(str(s), str(p)): int(n) for s, p, n in await self._conn.execute(query)}
+
+
+def _blocking(practitioners: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    """These practitioners' intervals that block time, but for Calendly page bookings that
+    are clinicflow's own (their booking holds the time)."""
+    own = exists().where(
+        busy.c.source == "calendly", invitees.c.scheduled_event == busy.c.external_id, OWN
+    )
+    return (busy.c.practitioner.in_(list(practitioners)), busy.c.show_as.in_(BLOCKING), ~own)
 
 
 def _state(r: Row[tuple[object, ...]]) -> SyncState:
