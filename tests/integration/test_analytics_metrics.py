@@ -55,6 +55,15 @@ async def _ask(
     return [dict(zip(names, row, strict=True)) for row in body["rows"]]
 
 
+async def _one_visit_in_the_lake(
+    container: Container, client: httpx.AsyncClient, desk: dict[str, str]
+) -> None:
+    made = await client.post("/v1/bookings", json=booking(), headers=desk)
+    assert made.status_code == 201, made.text
+    await container.bus.run_once()
+    await container.analytics.writer.sync()
+
+
 async def test_a_planted_month_gives_exactly_its_figures_from_every_metric(
     container: Container,
     clock: FixedClock,
@@ -268,17 +277,7 @@ async def test_only_analysts_and_admins_read_metrics_and_bad_questions_are_probl
 async def test_a_metric_as_csv(
     container: Container, client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:
-    body = {
-        "service": "alternative_medicine",
-        "visit_type": "initial",
-        "duration": 20,
-        "start": "2026-11-25T10:00:00-06:00",
-        "practitioner": "doctor1",
-        "patient": {"first_name": "Csv", "last_name": "Case", "email": "csv@example.com"},
-    }
-    assert (await client.post("/v1/bookings", json=body, headers=front_desk)).status_code == 201
-    await container.bus.run_once()
-    await container.analytics.writer.sync()
+    await _one_visit_in_the_lake(container, client, front_desk)
     analyst = await staff_session(container, "owner", "analyst")
     resp = await client.get(
         "/v1/analytics/no-shows?from=2026-11-01&to=2026-11-30&group_by=service,practitioner",
@@ -304,17 +303,7 @@ async def test_a_metric_as_csv(
 async def test_the_query_command_reads_the_lake_and_refuses_anything_but_one_select(
     container: Container, client: httpx.AsyncClient, front_desk: dict[str, str], tmp_path: Path
 ) -> None:
-    body = {
-        "service": "alternative_medicine",
-        "visit_type": "initial",
-        "duration": 20,
-        "start": "2026-11-25T10:00:00-06:00",
-        "practitioner": "doctor1",
-        "patient": {"first_name": "Cli", "last_name": "Case", "email": "cli@example.com"},
-    }
-    assert (await client.post("/v1/bookings", json=body, headers=front_desk)).status_code == 201
-    await container.bus.run_once()
-    await container.analytics.writer.sync()
+    await _one_visit_in_the_lake(container, client, front_desk)
     files = await container.analytics.lake.files()
     tz = container.catalog.clinic.timezone
 

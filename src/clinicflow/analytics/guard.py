@@ -13,9 +13,7 @@ class AnalyticsGuard:
         self._trail = trail
 
     async def require(self, actor: Actor, metric: str) -> None:
-        allowed = actor.kind in ("user", "system") and may_read(actor.role.value)
-        if actor.kind == "system":
-            allowed = True
+        allowed = actor.kind == "system" or (actor.kind == "user" and may_read(actor.role.value))
         await self._trail.require_role(
             actor,
             allowed,
