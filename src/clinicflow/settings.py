@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     lake_s3_endpoint: str | None = None
     lake_sync_seconds: float = Field(default=60.0, gt=0)
     lake_batch_size: int = Field(default=500, gt=0)
+    # The metrics (docs/analytics.md "Metrics"): a patient seen is churned after this many
+    # days with no visit and nothing booked, per service (JSON, e.g. {"weight_loss": 30});
+    # the default for the rest. A ZIP3 row counting fewer patients than `analytics_min_cell`
+    # has its figures withheld. Availability views are stored every so many seconds.
+    analytics_churn_days: dict[str, int] = Field(default_factory=dict)
+    analytics_churn_default_days: int = Field(default=90, gt=0)
+    analytics_min_cell: int = Field(default=5, ge=1)
+    analytics_views_flush_seconds: float = Field(default=60.0, gt=0)
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
     # Longest a request may take before it is cancelled and answered 503 (0: no deadline).

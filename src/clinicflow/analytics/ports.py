@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from clinicflow.analytics.domain.lake import PatientTraits, Row, SourceEvent
+from clinicflow.analytics.domain.metrics import Inputs, Metric, Question
 from clinicflow.infra.unit_of_work import Transaction
 
 
@@ -50,6 +51,9 @@ class AnalyticsUnitOfWork(Transaction, Protocol):
     @property
     def events(self) -> EventLog: ...
 
+    @property
+    def views(self) -> ViewCounts: ...
+
 
 class Lake(Protocol):
     """The de-identified event table on files. Each `append` is one atomic commit that
@@ -83,3 +87,42 @@ class PatientFacts(Protocol):
     the patients context's public surface)."""
 
     async def traits(self, patient_ids: Collection[str]) -> Mapping[str, PatientTraits]: ...
+
+
+class LakeFiles(Protocol):
+    """The lake as a reader sees it: the Parquet files of its current snapshot."""
+
+    async def files(self) -> list[str]: ...
+
+
+Span = tuple[datetime, datetime]
+
+
+class ExternalBusy(Protocol):
+    """The practitioners' busy time in their external calendars (the calendars context's
+    store), for the supply of offered minutes; aware instants."""
+
+    async def busy(
+        self, practitioners: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[str, Sequence[Span]]: ...
+
+
+class ViewCounts(Protocol):
+    """The availability views counted per local day and service (the funnel's first step)."""
+
+    async def add(self, counts: Mapping[tuple[date, str], int]) -> None:
+        """Add `counts` to the stored ones."""
+        ...
+
+    async def between(self, lo: date, hi: date) -> list[tuple[date, str, int]]: ...
+
+
+Cells = tuple[object, ...]
+
+
+class MetricsEngine(Protocol):
+    """The metrics' definitions and the engine that runs them over the lake's files."""
+
+    def metric(self, name: str) -> Metric | None: ...
+
+    async def answer(self, q: Question, files: Sequence[str], inputs: Inputs) -> list[Cells]: ...

@@ -3,14 +3,17 @@ in which the lake takes it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import date
 
 from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.analytics.domain.lake import SourceEvent
 from clinicflow.analytics.ports import RecordedEvent
-from clinicflow.analytics.tables import events
+from clinicflow.analytics.tables import availability_views, events
 from clinicflow.infra.db import insert_ignoring_duplicates
 from clinicflow.infra.unit_of_work import UnitOfWork
 
@@ -70,7 +73,36 @@ class SqlEventLog:
         return int((await self._conn.execute(query)).scalar_one())
 
 
+class SqlViewCounts:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, counts: Mapping[tuple[date, str], int]) -> None:
+        if not counts:
+            return
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        new = dialect.insert(availability_views)
+        statement = new.on_conflict_do_update(
+            index_elements=["day", "service"],
+            set_={"views": availability_views.c.views + new.excluded.views},
+        )
+        rows = [{"day": d, "service": s, "views": n} for (d, s), n in sorted(counts.items())]
+        await self._conn.execute(statement, rows)
+
+    async def between(self, lo: date, hi: date) -> list[tuple[date, str, int]]:
+        v = availability_views.c
+        query = select(v.day, v.service, v.views).where(v.day >= lo, v.day <= hi)
+        return [
+            (row.day, str(row.service), int(row.views))
+            for row in await self._conn.execute(query.order_by(v.day, v.service))
+        ]
+
+
 class SqlAnalyticsUnitOfWork(UnitOfWork):
     @property
     def events(self) -> SqlEventLog:
         return SqlEventLog(self.connection)  # TransactionClosed outside `async with`
+
+    @property
+    def views(self) -> SqlViewCounts:
+        return SqlViewCounts(self.connection)

@@ -15,6 +15,7 @@ import httpx
 
 from clinicflow.adapters._resilience import CircuitBreaker as GatewayBreaker
 from clinicflow.adapters.messaging.resilient import CircuitBreaker
+from clinicflow.analytics.service import AnalyticsReports
 from clinicflow.booking.availability.service import CachedAvailability
 from clinicflow.booking.service import BookingReader, BookingService
 from clinicflow.bootstrap.analytics import AnalyticsParts, wire_analytics
@@ -120,6 +121,7 @@ class Container:
 
     async def aclose(self) -> None:
         await self.jobs.stop()
+        await self.analytics.views.flush_quietly()  # the availability views counted so far
         await self.bus.aclose()
         await self.http.aclose()
         await self.db.dispose()
@@ -258,4 +260,5 @@ def _provided(c: Container) -> Provided:
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
+    provided.add(AnalyticsReports)(lambda: c.analytics.reports)
     return provided

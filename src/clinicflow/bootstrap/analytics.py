@@ -6,16 +6,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from clinicflow.adapters.lake.iceberg import IcebergLake, open_catalog
 from clinicflow.analytics.domain.lake import PatientTraits, Pseudonyms
+from clinicflow.analytics.guard import AnalyticsGuard
 from clinicflow.analytics.jobs import lake_job
+from clinicflow.analytics.ports import Span
+from clinicflow.analytics.queries import DuckDbMetrics
 from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
-from clinicflow.analytics.service import LakeWriter
+from clinicflow.analytics.service import AnalyticsReports, AvailabilityViews, LakeWriter
 from clinicflow.bootstrap.core import Core
+from clinicflow.calendars.repository import SqlCalendarsUnitOfWork
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.jobs import Job
@@ -29,6 +33,26 @@ class AnalyticsParts:
     lake: IcebergLake
     writer: LakeWriter
     job: Job  # the writer, every `lake_sync_seconds`, in each worker (and serve, embedded)
+    reports: AnalyticsReports  # the metrics over the lake
+    views: AvailabilityViews  # the funnel's anonymous availability counts
+
+
+class _StoredBusy:
+    """analytics' `ExternalBusy` over the calendars context's busy-time store, as stored
+    (whatever its sources' freshness now: the past does not go stale)."""
+
+    def __init__(self, db: Database) -> None:
+        self._uow = Factory(db, SqlCalendarsUnitOfWork)
+
+    async def busy(
+        self, practitioners: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[str, Sequence[Span]]:
+        async with self._uow.reading() as uow:
+            found = await uow.busy.blocking(practitioners, start, end)
+        out: dict[str, list[Span]] = {}
+        for i in found:
+            out.setdefault(i.practitioner, []).append((i.start, i.end))
+        return out
 
 
 class _PatientsTraits:
@@ -86,5 +110,27 @@ def lake_writer(
 def wire_analytics(core: Core) -> AnalyticsParts:
     lake = iceberg_lake(core.settings)
     writer = lake_writer(core.settings, core.db, core.keys, lake)
-    every = timedelta(seconds=core.settings.lake_sync_seconds)
-    return AnalyticsParts(lake=lake, writer=writer, job=lake_job(writer, every))
+    settings = core.settings
+    every = timedelta(seconds=settings.lake_sync_seconds)
+    units = Factory(core.db, SqlAnalyticsUnitOfWork)
+    views = AvailabilityViews(
+        uow=units,
+        catalog=core.catalog,
+        clock=core.clock,
+        every=settings.analytics_views_flush_seconds,
+    )
+    reports = AnalyticsReports(
+        uow=units,
+        lake=lake,
+        engine=DuckDbMetrics(),
+        catalog=core.catalog,
+        busy=_StoredBusy(core.db),
+        guard=AnalyticsGuard(core.trail),
+        views=views,
+        churn_days=settings.analytics_churn_days,
+        churn_default=settings.analytics_churn_default_days,
+        min_cell=settings.analytics_min_cell,
+    )
+    return AnalyticsParts(
+        lake=lake, writer=writer, job=lake_job(writer, every), reports=reports, views=views
+    )

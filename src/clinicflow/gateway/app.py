@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from clinicflow import __version__
+from clinicflow.analytics.api import router as analytics_router
 from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
 from clinicflow.calendars.feeds.api import router as practitioner_feeds_router
@@ -18,7 +19,7 @@ from clinicflow.calendars.subscriptions.api import router as calendar_notificati
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import docs_page, observability, openapi, problems
 from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authentication, body_rules
-from clinicflow.gateway.cached_reads import CachedReads
+from clinicflow.gateway.cached_reads import CachedReads, ViewsCounted
 from clinicflow.gateway.deadline import DeadlineMiddleware
 from clinicflow.gateway.hygiene import HygieneMiddleware
 from clinicflow.gateway.observability import (
@@ -109,6 +110,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Innermost: cached anonymous availability answered before FastAPI routes anything,
         # inside everything below (cached_reads.py).
         app.add_middleware(CachedReads, container=container)
+    if "booking" in container.settings.enabled_services:
+        # Around the cache, so cached answers count too: per day and service, nothing else.
+        app.add_middleware(ViewsCounted, views=container.analytics.views)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(problems.UnhandledErrors)  # logged with the request id bound below
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
@@ -130,7 +134,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times everything
     observability.install(app, container, metrics, readiness_checks(container))
     instrument_app(app)  # a server span around everything above (OpenTelemetry)
-    mounted = [flags_router]  # admin: feature flags, in every process
+    # admin: feature flags; analysts: the metrics over the lake (reads files only): everywhere
+    mounted = [flags_router, analytics_router]
     mounted += [r for name in container.settings.enabled_services for r in ROUTERS[name]]
     # No route may ask for a part nobody provides: refused here, not on a request.
     container.provided.check(route for router in mounted for route in router.routes)

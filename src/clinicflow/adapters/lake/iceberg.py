@@ -132,6 +132,10 @@ class IcebergLake:
 
     # -- reading, for tests and engines ----------------------------------------------------
 
+    async def files(self) -> list[str]:
+        """analytics' `LakeFiles`: `data_files`, in a thread."""
+        return await asyncio.to_thread(self.data_files)
+
     def table(self) -> Table:
         """The table, made on first use."""
         try:
