@@ -20,21 +20,15 @@ from clinicflow.cli_analytics import Refused, read_only
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import bearer, booking, request_link
-from support.app import CLINIC_YAML, admin_session, staff_session
+from support.app import admin_session, staff_session
 from support.planted_month import outlook, plant
 
 pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-        analytics_churn_days={"alternative_medicine": 14},
-    )
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"analytics_churn_days": {"alternative_medicine": 14}})
 
 
 @pytest.fixture

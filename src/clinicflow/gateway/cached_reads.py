@@ -51,6 +51,17 @@ MAX_QUERY_BYTES = 1024  # longer query strings are not remembered (the LRU's mem
 JSON = (b"content-type", b"application/json")  # as the route's Response sends it
 
 
+def anonymous_availability(scope: Scope) -> bool:
+    """An anonymous GET of the availability route: what the cache answers, and the funnel
+    counts (a request with credentials may see more, so it is neither)."""
+    return (
+        scope["type"] == "http"
+        and scope["method"] == "GET"
+        and scope["path"] == PATH
+        and not any(name in CREDENTIALS for name, _ in scope["headers"])
+    )
+
+
 class CachedReads:
     """Pure ASGI; see the module's docstring. Installed only when availability is cached."""
 
@@ -67,12 +78,7 @@ class CachedReads:
         self._route: Any = None  # the availability route, as routing put it in the scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope["path"] != PATH
-            or any(name in CREDENTIALS for name, _ in scope["headers"])
-        ):
+        if not anonymous_availability(scope):
             await self.app(scope, receive, send)
             return
         query: bytes = scope["query_string"]
@@ -164,12 +170,7 @@ class ViewsCounted:
         self._views = views
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope["path"] != PATH
-            or any(name in CREDENTIALS for name, _ in scope["headers"])
-        ):
+        if not anonymous_availability(scope):
             await self.app(scope, receive, send)
             return
         service = parse_qs(scope["query_string"].decode("latin-1")).get("service", [""])[0]
