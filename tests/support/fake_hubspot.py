@@ -52,8 +52,11 @@ class FakeHubSpot(FakeVendor):
         self.contacts: dict[str, dict[str, Any]] = {}  # by email
         self.properties_seen: set[str] = set()
         self.upserts = 0
+        self.bodies: list[bytes] = []  # every request body, as received
 
     def _handle(self, request: Request) -> Reply:
+        with self._lock:
+            self.bodies.append(request.body)
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
         forced = self._forced()
