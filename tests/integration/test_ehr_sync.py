@@ -228,3 +228,55 @@ async def test_while_medirecords_is_down_the_visit_waits_and_arrives_later(
     clock.advance(timedelta(minutes=30))  # past the bus's back-off
     await container.bus.run_once()
     assert len(medirecords.appointments_for(BOOKING_SYSTEM, made.json()["id"])) == 1
+
+
+async def test_with_the_visit_push_off_only_the_patient_reaches_medirecords(
+    client: httpx.AsyncClient, container: Container, medirecords: FakeMediRecords
+) -> None:
+    sync = container.integrations.sync
+    assert sync is not None
+    sync.push_visits = False  # CLINICFLOW_MEDIRECORDS_PUSH_VISITS's default
+    made = await _booked(client, container)
+    assert _remote_patient(medirecords, made["patient_id"])["name"][0]["family"] == "Example"
+    assert medirecords.appointments == {}
+    assert not [t for _, t in medirecords.log if t.startswith("/v1/Appointment")]
+
+
+async def test_two_people_in_medirecords_who_could_be_the_patient_are_listed_not_guessed(
+    client: httpx.AsyncClient,
+    container: Container,
+    medirecords: FakeMediRecords,
+    front_desk: dict[str, str],
+) -> None:
+    for _ in range(2):
+        medirecords.add_patient(
+            name=[{"use": "official", "family": "Example", "given": ["Pat1"]}],
+            telecom=[{"system": "email", "value": "pat1@example.com"}],
+        )
+    made = await _booked(client, container)
+    assert medirecords.patient_creates == 0
+    assert medirecords.appointments == {}
+    [conflict] = (await client.get(CONFLICTS, headers=front_desk)).json()
+    assert conflict["patient_id"] == made["patient_id"]
+    assert conflict["kind"] == "ambiguous_match"
+    assert sorted(conflict["detail"].split(",")) == sorted(medirecords.patients)
+
+
+async def test_a_duplicate_here_of_someone_linked_there_is_listed_not_linked_twice(
+    client: httpx.AsyncClient,
+    container: Container,
+    medirecords: FakeMediRecords,
+    front_desk: dict[str, str],
+) -> None:
+    first = await _booked(client, container)
+    # The same person again under another email and the same phone: a second record here.
+    again = booking(start="2026-11-25T11:00:00-06:00")
+    again["patient"] = {**again["patient"], "email": "pat1.other@example.com"}
+    second = await client.post("/v1/bookings", json=again)
+    assert second.status_code == 201, second.text
+    assert second.json()["patient_id"] != first["patient_id"]
+    await container.bus.run_once()
+    assert medirecords.patient_creates == 1
+    [conflict] = (await client.get(CONFLICTS, headers=front_desk)).json()
+    assert conflict["patient_id"] == second.json()["patient_id"]
+    assert conflict["detail"] == f"linked to {first['patient_id']}"

@@ -102,6 +102,13 @@ class EhrSyncService:
             await self._list(NewConflict(patient_id, None, AMBIGUOUS_MATCH, (), None, ids))
             return None
         remote = found[0] if found else await self._ehr.create_patient(ours, patient_id)
+        async with self._uow.reading() as uow:
+            taken = await uow.links.of_remote(remote.id)
+        if taken is not None and taken.patient_id != patient_id:
+            # Two of our records are one person there: a duplicate here, for staff to merge.
+            detail = f"linked to {taken.patient_id}"
+            await self._list(NewConflict(patient_id, remote.id, AMBIGUOUS_MATCH, (), None, detail))
+            return None
         await self._save(patient_id, remote.id, ours)
         return remote.id
 
