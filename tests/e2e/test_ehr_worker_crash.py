@@ -11,9 +11,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from clinicflow.patients import PatientDetails, PatientDirectory
 from support.ehr_servers import BOOKING_SYSTEM, PATIENT_SYSTEM, ehr_env
 from support.event_bus import REDIS_URL, redis_stream
 from support.fake_medirecords import FakeMediRecords
+from support.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,16 +65,6 @@ async def _seed(url: str, data_dir: Path, booking_id: str) -> str:
     return patient_id
 
 
-def _wait_until(check: Callable[[], bool], what: str, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while not check():
-        if worker.poll() is not None:
-            raise AssertionError(f"the worker exited ({worker.returncode}) before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)  # polling another process, not waiting for a time to pass
-
-
 @pytest.mark.slow
 def test_a_worker_killed_mid_send_leaves_one_visit_in_medirecords(
     tmp_path: Path, stream: str, medirecords: FakeMediRecords
@@ -109,7 +99,7 @@ def test_a_worker_killed_mid_send_leaves_one_visit_in_medirecords(
     medirecords.hold = True
     first = start("first")
     try:
-        _wait_until(medirecords.held.is_set, "the first worker's appointment write", first)
+        wait_until(medirecords.held.is_set, "the first worker's appointment write", first)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=20)
@@ -118,7 +108,7 @@ def test_a_worker_killed_mid_send_leaves_one_visit_in_medirecords(
 
     second = start("second")
     try:
-        _wait_until(settled, "the second worker settled the event", second)
+        wait_until(settled, "the second worker settled the event", second)
     finally:
         second.send_signal(signal.SIGTERM)
         exit_code = second.wait(timeout=30)

@@ -5,6 +5,7 @@ sides is listed for staff, never overwritten."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import audit_log
+from clinicflow.infra.bus import Envelope
+from clinicflow.integrations.subscribers import EhrErasure
+from clinicflow.integrations.tables import ehr_links
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem, booking
@@ -280,3 +284,32 @@ async def test_a_duplicate_here_of_someone_linked_there_is_listed_not_linked_twi
     [conflict] = (await client.get(CONFLICTS, headers=front_desk)).json()
     assert conflict["patient_id"] == second.json()["patient_id"]
     assert conflict["detail"] == f"linked to {first['patient_id']}"
+
+
+async def test_a_deidentified_patient_keeps_no_tie_to_medirecords(
+    client: httpx.AsyncClient,
+    container: Container,
+    medirecords: FakeMediRecords,
+    clock: FixedClock,
+) -> None:
+    made = await _booked(client, container)
+    patient_id = made["patient_id"]
+    remote = _remote_patient(medirecords, patient_id)
+    sync = container.integrations.sync
+    assert sync is not None
+    assert await sync.linked(patient_id) == remote["id"]
+    erased = Envelope(
+        str(uuid.uuid4()),
+        "patient.deidentified",
+        1,
+        clock.now(),
+        "patient",
+        patient_id,
+        {"patient_id": patient_id},
+    )
+    await EhrErasure(sync).handle(erased)
+    async with container.db.read() as conn:
+        left = await conn.execute(select(ehr_links).where(ehr_links.c.patient_id == patient_id))
+        assert left.first() is None
+    # MediRecords' later webhooks about them change nothing here.
+    assert await sync.patient_changed(remote["id"]) is None

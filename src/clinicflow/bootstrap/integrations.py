@@ -26,7 +26,7 @@ from clinicflow.integrations.service import (
     EhrSyncService,
     EhrWebhookIntake,
 )
-from clinicflow.integrations.subscribers import CrmSubscriber, EhrPatientChanges
+from clinicflow.integrations.subscribers import CrmSubscriber, EhrErasure, EhrPatientChanges
 from clinicflow.patients import InvalidContact, normalize_email, normalize_phone
 from clinicflow.patients.commands import PatientChanges
 from clinicflow.patients.domain.patient import ACTIVE, Patient, PatientFields
@@ -157,7 +157,7 @@ def wire_integrations(core: Core, *, patients: PatientParts) -> Integrations:
             digest=lambda text: keys.blind_index(text, context="ehr_sync"),
             push_visits=settings.medirecords_push_visits,
         )
-        subscribers.append(EhrPatientChanges(sync))
+        subscribers += [EhrPatientChanges(sync), EhrErasure(sync)]
         breakers.append(adapter.breaker)
     webhook_key = settings.medirecords_webhook_key
     notices = (

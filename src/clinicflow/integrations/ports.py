@@ -156,6 +156,10 @@ class EhrLinkRepository(Protocol):
         """Inserts or replaces the patient's link."""
         ...
 
+    async def forget(self, patient_id: str) -> None:
+        """The patient's link and conflicts go (their record was de-identified)."""
+        ...
+
 
 class ConflictRepository(Protocol):
     async def add_once(self, conflict: NewConflict, now: datetime) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,6 +45,10 @@ class SqlEhrLinks:
         await self._conn.execute(
             statement.on_conflict_do_update(index_elements=["patient_id"], set_=changed)
         )
+
+    async def forget(self, patient_id: str) -> None:
+        await self._conn.execute(delete(ehr_links).where(lk.patient_id == patient_id))
+        await self._conn.execute(delete(ehr_conflicts).where(cf.patient_id == patient_id))
 
 
 class SqlConflicts:

@@ -159,6 +159,12 @@ class EhrSyncService:
         if link is not None and ours is not None:
             await self._save(patient_id, link.remote_id, ours)
 
+    async def forget(self, patient_id: str) -> None:
+        """A de-identified record keeps no tie to the person in the EHR (retention)."""
+        async with self._uow() as uow:
+            await uow.links.forget(patient_id)
+            await uow.commit()
+
     def _is_ours(self, candidate: RemotePatient, patient_id: str) -> bool:
         return any(value == patient_id for _, value in candidate.identifiers)
 

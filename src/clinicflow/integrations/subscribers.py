@@ -12,6 +12,9 @@ from clinicflow.integrations.events import EHR_PATIENT_CHANGED
 from clinicflow.integrations.ports import CalendarSync, EhrSync, SyncedVisit
 from clinicflow.integrations.service import CrmSyncService, EhrSyncService
 
+# The patients context's event (patients/events.py), named here as analytics does: only the
+# context's package surface may be imported.
+DEIDENTIFIED = "patient.deidentified"
 BOOKING_EVENTS = frozenset({"booking.created", "booking.rescheduled", "booking.cancelled"})
 
 
@@ -86,3 +89,16 @@ class CrmSubscriber:
         patient_id = event.payload.get("patient_id")
         if patient_id is not None:
             await self._crm.sync_patient(str(patient_id))
+
+
+class EhrErasure:
+    """A de-identified patient's link to the EHR, and the conflicts naming them, are dropped."""
+
+    name = "ehr_erasure"
+    types = frozenset({DEIDENTIFIED})
+
+    def __init__(self, sync: EhrSyncService) -> None:
+        self._sync = sync
+
+    async def handle(self, event: Envelope) -> None:
+        await self._sync.forget(str(event.payload["patient_id"]))
