@@ -64,6 +64,7 @@ DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 pytest_plugins = [
     "support.event_bus",
     "support.fake_vendor",
+    "support.ehr_servers",  # after fake_vendor: it uses that plugin's module
     "support.graph_servers",
     "support.notifications",
     "support.payment_servers",

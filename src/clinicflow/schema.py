@@ -14,6 +14,7 @@ import clinicflow.infra.audit
 import clinicflow.infra.events.ledger
 import clinicflow.infra.inbox
 import clinicflow.infra.outbox
+import clinicflow.integrations.tables
 import clinicflow.notifications.tables
 import clinicflow.patients.tables
 import clinicflow.payments.tables

@@ -194,6 +194,23 @@ class Settings(BaseSettings):
     microsoft_max_retry_wait_seconds: float = Field(default=30.0, ge=0)
     # The booking-time check of one practitioner's calendar.
     microsoft_live_timeout_seconds: float = Field(default=1.5, gt=0)
+    # MediRecords, the EHR (adapters/ehr/medirecords.py, docs/integrations.md): its FHIR API's
+    # base (`{API_URL}/v1`) and the API token MediRecords issues to Connect customers turn the
+    # sync on. Visits are pushed only with `push_visits` (off until MediRecords confirms its
+    # appointment interface); patients are matched or created either way. The webhook key is
+    # the API_KEY MediRecords presents on its patient webhooks (`Authorization: Bearer`).
+    medirecords_url: str | None = None
+    medirecords_token: SecretStr | None = None
+    medirecords_webhook_key: SecretStr | None = None
+    medirecords_push_visits: bool = False
+    # Our identifiers on MediRecords' resources (Patient.identifier, Appointment.identifier).
+    medirecords_patient_system: str = "urn:clinicflow:patient"
+    medirecords_booking_system: str = "urn:clinicflow:booking"
+    medirecords_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A CRM (adapters/crm/hubspot.py): a HubSpot private app's token (scope
+    # crm.objects.contacts.write) turns on the contact sync, for consenting patients only.
+    hubspot_token: SecretStr | None = None
+    hubspot_url: str = "https://api.hubapi.com"
     # Calendly (adapters/calendars/calendly.py, docs/calendly.md): a personal access token
     # (Integrations → API & Webhooks; OAuth is not built yet) turns on the busy-time feed for
     # the practitioners with a `calendly:` block in clinic.yaml; the signing key is the one
@@ -411,6 +428,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set CLINICFLOW_MICROSOFT_TENANT_ID, CLINICFLOW_MICROSOFT_CLIENT_ID and "
                 "CLINICFLOW_MICROSOFT_CLIENT_SECRET together, or none of them"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _medirecords_complete(self) -> Settings:
+        if bool(self.medirecords_url) != (self.medirecords_token is not None):
+            raise ValueError(
+                "set CLINICFLOW_MEDIRECORDS_URL and CLINICFLOW_MEDIRECORDS_TOKEN together, "
+                "or neither"
             )
         return self
 

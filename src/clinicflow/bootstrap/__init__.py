@@ -24,6 +24,7 @@ from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.identity import wire_identity
+from clinicflow.bootstrap.integrations import Integrations, wire_integrations
 from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
@@ -55,6 +56,7 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.events import EventBus
 from clinicflow.infra.jobs import Jobs
 from clinicflow.infra.web import Provided
+from clinicflow.integrations.service import ConflictDesk, EhrWebhookIntake
 from clinicflow.notifications.callbacks.service import ProviderWebhooks
 from clinicflow.notifications.messages.service import NotificationReader
 from clinicflow.notifications.push.service import PushRegistry
@@ -104,6 +106,7 @@ class Container:
     bus: EventBus
     flags: FlagService
     calendars: Calendars  # the external calendars' busy-time store and its sync
+    integrations: Integrations  # the EHR (MediRecords) and CRM (HubSpot) syncs
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
     analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
     http: httpx.AsyncClient = field(repr=False)
@@ -169,6 +172,7 @@ def build(
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
     analytics = wire_analytics(core)
+    integrations = wire_integrations(core, patients=patients)
     return Container(
         settings=settings,
         catalog=core.catalog,  # launched services read as active
@@ -202,7 +206,11 @@ def build(
             payments=paying.payments,
             waitlist=waitlist,
             calendar=microsoft.write_back,
-            extra=[PageBookingChanges(calendly.imports)] if calendly.feed else [],
+            ehr=integrations.ehr,
+            extra=[
+                *([PageBookingChanges(calendly.imports)] if calendly.feed else []),
+                *integrations.subscribers,
+            ],
         ),
         flags=flags,
         jobs=wire_jobs(
@@ -215,11 +223,13 @@ def build(
         ),
         analytics=analytics,
         calendars=calendars,
+        integrations=integrations,
         http=core.http,
         breakers=[
             *paying.breakers,
             *calendars.breakers,
             *([calendly.breaker] if calendly.breaker else []),
+            *integrations.breakers,
         ],
     )
 
@@ -261,4 +271,6 @@ def _provided(c: Container) -> Provided:
     provided.add(PayOptions)(lambda: c.pay_options)
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
     provided.add(AnalyticsReports)(lambda: c.analytics.reports)
+    provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
+    provided.add(ConflictDesk)(lambda: c.integrations.desk)
     return provided

@@ -35,6 +35,7 @@ from clinicflow.identity.api import router as identity_router
 from clinicflow.infra.audit_api import router as audit_router
 from clinicflow.infra.logging import RequestLogContext
 from clinicflow.infra.telemetry import instrument_app
+from clinicflow.integrations.api import router as integrations_router
 from clinicflow.notifications.callbacks.api import router as provider_webhooks_router
 from clinicflow.notifications.messages.api import router as notifications_router
 from clinicflow.notifications.push.api import router as push_router
@@ -56,7 +57,8 @@ ROUTERS: dict[str, tuple[APIRouter, ...]] = {
         calendly_router,
         practitioner_feeds_router,
     ),
-    "patients": (patients_router, audit_router),
+    # The EHR's patient webhooks and the sync's conflicts are about patient records.
+    "patients": (patients_router, audit_router, integrations_router),
     "identity": (identity_router,),
     # Provider webhooks carry the providers' signatures, not our credentials.
     "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),

@@ -17,6 +17,8 @@ from clinicflow.calendars.subscriptions.api import ROUTES as CALENDAR_WEBHOOKS
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity import Authenticator
 from clinicflow.identity.api import COOKIE, SIGN_IN, SIGN_IN_LINK
+from clinicflow.integrations.api import BODY_LIMITS as EHR_BODY_LIMITS
+from clinicflow.integrations.api import ROUTES as EHR_WEBHOOKS
 from clinicflow.notifications.callbacks.api import BODY_LIMITS as MESSAGING_BODY_LIMITS
 from clinicflow.notifications.callbacks.api import ROUTES as MESSAGING_WEBHOOKS
 from clinicflow.notifications.callbacks.api import TWILIO_INBOUND, TWILIO_STATUS
@@ -28,8 +30,10 @@ from clinicflow.web.routers import FORM_PATHS as WEB_FORM_PATHS
 from clinicflow.web.routers import is_page
 from clinicflow.web.staff_console import SIGN_IN as STAFF_SIGN_IN
 
-# Vendor webhooks: messaging providers, payment gateways and calendars.
-PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS | CALENDAR_WEBHOOKS | CALENDLY_WEBHOOKS
+# Vendor webhooks: messaging providers, payment gateways, calendars and the EHR.
+PROVIDER_WEBHOOKS = (
+    MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS | CALENDAR_WEBHOOKS | CALENDLY_WEBHOOKS | EHR_WEBHOOKS
+)
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
 # Routes that take credentials in exchange for new ones, or end a session, and act for no
@@ -111,6 +115,6 @@ def body_rules(settings: Settings) -> BodyRules:
             TWILIO_INBOUND: frozenset({FORM}),
             **CALENDAR_CONTENT_TYPES,
         },
-        max_bytes_for={**MESSAGING_BODY_LIMITS, **CALENDAR_BODY_LIMITS},
+        max_bytes_for={**MESSAGING_BODY_LIMITS, **CALENDAR_BODY_LIMITS, **EHR_BODY_LIMITS},
         form_prefixes=WEB_FORM_PATHS,
     )
