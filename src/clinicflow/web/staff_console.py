@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
@@ -38,15 +38,13 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from clinicflow.waitlist.domain import access as waitlist_access
 from clinicflow.web.forms import Posted, read_form, validated
-from clinicflow.web.pages import Answered, Frame, FrameDep, PageRoute
+from clinicflow.web.pages import Answered, Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeys, WebKeysDep, end_session
 
 # The external calendars' busy time on the calendar (the calendars context's service).
 CalendarsDep = Annotated[CalendarsService, Depends(provided(CalendarsService))]
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
-)
+router = page_router()
 
 HOME = "/staff"
 SIGN_IN = "/staff/sign-in"  # the gateway rate-limits it as a sign-in (gateway/auth.py)
