@@ -22,6 +22,7 @@ from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
+from clinicflow.bootstrap.fhir import SmartParts, wire_fhir
 from clinicflow.bootstrap.identity import wire_identity
 from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
@@ -38,6 +39,7 @@ from clinicflow.calendars.service import CalendarsService
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
+from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.flags import FlagService
 from clinicflow.identity import (
     ApiKeys,
@@ -105,6 +107,7 @@ class Container:
     calendars: Calendars  # the external calendars' busy-time store and its sync
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
     analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
+    smart: SmartParts  # the FHIR API's SMART Backend Services clients and tokens
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
     breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
@@ -212,6 +215,7 @@ def build(
             extra=[*microsoft.jobs(), analytics.job],
         ),
         analytics=analytics,
+        smart=wire_fhir(core),
         calendars=calendars,
         http=core.http,
         breakers=[
@@ -258,4 +262,5 @@ def _provided(c: Container) -> Provided:
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
+    provided.add(SmartTokens)(lambda: c.smart.tokens)
     return provided
