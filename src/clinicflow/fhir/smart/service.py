@@ -36,6 +36,7 @@ from clinicflow.shared.errors import InvalidRequest
 
 log = get_logger(__name__)
 JWKS_CACHE_FOR = timedelta(minutes=5)
+REFETCH_AT_MOST_EVERY = timedelta(seconds=30)  # on an unknown kid, per JWKS URL
 _REFUSED_KEY = "the client's registered keys hold no usable key with this kid for this alg"
 
 
@@ -125,6 +126,7 @@ class SmartTokens:
         self.token_url = token_url
         self._ttl = ttl
         self._fetched: dict[str, tuple[datetime, object]] = {}
+        self._refetched: dict[str, datetime] = {}
         self._lock = asyncio.Lock()
 
     async def exchange(
@@ -209,8 +211,11 @@ class SmartTokens:
             now = self._clock.now()
             cached = self._fetched.get(url)
             if fresh or cached is None or now - cached[0] > JWKS_CACHE_FOR:
-                if fresh and cached is not None and now - cached[0] < timedelta(seconds=30):
-                    return None  # fetched just now: a made-up kid does not make us fetch
+                last = self._refetched.get(url)
+                if fresh and last is not None and now - last < REFETCH_AT_MOST_EVERY:
+                    return None  # made-up kids do not make us fetch a client's keys in a loop
+                if fresh:
+                    self._refetched[url] = now
                 try:
                     answer = await self._http.get(url, timeout=5.0)
                     answer.raise_for_status()
