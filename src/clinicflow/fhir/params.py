@@ -25,6 +25,8 @@ def _moment(text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
+            if not 1900 <= day.year <= 2200:
+                raise ValueError(text)
             lo = datetime.combine(day, time(0), tzinfo=tz)
             return lo, lo + timedelta(days=1)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -35,6 +37,8 @@ def _moment(text: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
+    if not 1900 <= moment.year <= 2200:
+        raise InvalidRequest(f"date {text[:40]!r}: give a date between 1900 and 2200")
     return moment, moment + timedelta(minutes=1)
 
 
