@@ -172,6 +172,7 @@ async def test_find_proposes_what_availability_offers_for_the_same_question(
     assert len(expected) > 10
 
 
+@pytest.mark.both_databases  # holds, idempotency keys and the overlap refusal
 async def test_hold_then_book_books_and_a_second_book_of_the_time_conflicts(
     client: httpx.AsyncClient, container: Container
 ) -> None:

@@ -5,6 +5,7 @@ token opens only the FHIR API, only within its scopes, and stops with its client
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import timedelta
@@ -133,6 +134,18 @@ async def test_assertions_that_break_a_rule_are_refused(
     assert "access_token" not in body
 
 
+@pytest.mark.both_databases
+async def test_one_assertion_sent_ten_times_at_once_gets_one_token(
+    client: httpx.AsyncClient, container: Container, smart: SmartClient
+) -> None:
+    assertion = smart.assertion(container.clock.now())
+    answers = await asyncio.gather(
+        *(token_for(client, smart, assertion, "system/Slot.read") for _ in range(10))
+    )
+    assert sorted(r.status_code for r in answers) == [200] + [401] * 9
+
+
+@pytest.mark.both_databases
 async def test_a_reused_jti_is_refused_even_inside_its_lifetime(
     client: httpx.AsyncClient, container: Container, smart: SmartClient
 ) -> None:
