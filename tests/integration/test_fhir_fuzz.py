@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,17 +21,15 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clinicflow.bootstrap import build
-from clinicflow.gateway import serving
-from clinicflow.gateway.app import create_app
+from clinicflow.bootstrap import Container
 from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
 from support.app import CLINIC_YAML
 from support.fhir import ALL_SCOPES, FHIR, TOKEN, SigningKey, SmartClient
+from support.threaded_app import served_in_thread
 
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("FHIR_FUZZ_EXAMPLES", "60"))  # per test
@@ -58,40 +55,20 @@ def fhir_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         keys_file=data / "keys.json",
         rate_limits_enabled=False,  # thousands of requests from one address, on purpose
     )
-    sock = serving.listen("127.0.0.1", 0)
-    started, box, registered = threading.Event(), [], []
-    key = SigningKey("ES384")
+    key, registered = SigningKey("ES384"), []
 
-    async def main() -> None:
-        container = build(config)
+    async def register(container: Container) -> None:
         client = await container.smart.clients.add(
             "fuzzer", ALL_SCOPES, jwks_url=None, jwks=key.jwks()
         )
         registered.append(SmartClient(client.id, key, container.smart.tokens.token_url))
-        server = uvicorn.Server(
-            serving.uvicorn_config(config, create_app(container=container), "127.0.0.1", 0)
-        )
-        box.append(server)
-        started.set()
-        await server.serve(sockets=[sock])
 
-    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-    thread.start()
-    assert started.wait(30)
-    server = box[0]
-    while not server.started:
-        threading.Event().wait(0.01)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as http:
-            smart = registered[0]
-            form = smart.form(smart.assertion(datetime.now(UTC)))
-            token = http.post(TOKEN, data=form).json()["access_token"]
-            statement = http.get(f"{FHIR}/metadata").json()
+    with served_in_thread(config, register) as base, httpx.Client(base_url=base) as http:
+        smart = registered[0]
+        form = smart.form(smart.assertion(datetime.now(UTC)))
+        token = http.post(TOKEN, data=form).json()["access_token"]
+        statement = http.get(f"{FHIR}/metadata").json()
         yield Served(base, {"Authorization": f"Bearer {token}"}, statement)
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def _check(resp: httpx.Response) -> None:
