@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from clinicflow.booking.api import BookingReaderDep, BookingServiceDep
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.catalog.api import CatalogDep
-from clinicflow.fhir import BASE, params, resources
+from clinicflow.fhir import BASE, ids, params, resources
 from clinicflow.fhir.access import needs
 from clinicflow.fhir.catalog_routes import page
 from clinicflow.fhir.outcome import FhirResponse
@@ -76,9 +76,7 @@ async def appointments(
     practitioner = None
     if practitioner_ref is not None:
         wanted = params.reference(practitioner_ref, "Practitioner")
-        practitioner = next(
-            (k for k in catalog.practitioners if k.replace("_", "-") == wanted), "-"
-        )
+        practitioner = ids.key_of(wanted, catalog.practitioners) or "-"  # unknown: nobody
     patient_id = params.reference(patient_ref, "Patient") if patient_ref is not None else None
     views = await reader.search(actor, practitioner, lo, hi, MAX_APPOINTMENTS, patient_id)
     found = [resources.appointment(v, catalog) for v in views]
