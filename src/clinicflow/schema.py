@@ -8,6 +8,7 @@ import clinicflow.calendars.feeds.tables
 import clinicflow.calendars.page_bookings.tables
 import clinicflow.calendars.tables
 import clinicflow.catalog.tables
+import clinicflow.fhir.smart.tables
 import clinicflow.flags.tables
 import clinicflow.identity.tables
 import clinicflow.infra.audit

@@ -13,7 +13,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATA_DIR = Path("var")
 # Addresses or CIDRs; from the environment as a JSON list or comma separated.
 Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode]
-SERVICES = ("booking", "patients", "identity", "notifications", "waitlist", "payments", "web")
+SERVICES = (
+    "booking",
+    "patients",
+    "identity",
+    "notifications",
+    "waitlist",
+    "payments",
+    "web",
+    "fhir",
+)
 RATE_LIMITS: dict[str, dict[str, str]] = {
     "anonymous": {
         "read": "300/minute",

@@ -23,6 +23,7 @@ from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
+from clinicflow.bootstrap.fhir import SmartParts, wire_fhir
 from clinicflow.bootstrap.identity import wire_identity
 from clinicflow.bootstrap.integrations import Integrations, wire_integrations
 from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
@@ -40,6 +41,7 @@ from clinicflow.calendars.service import CalendarsService
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
+from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.flags import FlagService
 from clinicflow.identity import (
     ApiKeys,
@@ -109,6 +111,7 @@ class Container:
     integrations: Integrations  # the EHR (MediRecords) and CRM (HubSpot) syncs
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
     analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
+    smart: SmartParts  # the FHIR API's SMART Backend Services clients and tokens
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
     breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
@@ -222,6 +225,7 @@ def build(
             extra=[*microsoft.jobs(), analytics.job],
         ),
         analytics=analytics,
+        smart=wire_fhir(core),
         calendars=calendars,
         integrations=integrations,
         http=core.http,
@@ -273,4 +277,5 @@ def _provided(c: Container) -> Provided:
     provided.add(AnalyticsReports)(lambda: c.analytics.reports)
     provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
     provided.add(ConflictDesk)(lambda: c.integrations.desk)
+    provided.add(SmartTokens)(lambda: c.smart.tokens)
     return provided

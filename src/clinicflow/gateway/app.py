@@ -16,6 +16,7 @@ from clinicflow.bootstrap import Container, build
 from clinicflow.calendars.feeds.api import router as practitioner_feeds_router
 from clinicflow.calendars.page_bookings.api import router as calendly_router
 from clinicflow.calendars.subscriptions.api import router as calendar_notifications_router
+from clinicflow.fhir import routers as fhir
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import docs_page, observability, openapi, problems
 from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authentication, body_rules
@@ -67,6 +68,9 @@ ROUTERS: dict[str, tuple[APIRouter, ...]] = {
     # The pages (booking site, patient area, staff console, dashboard): on the use cases of
     # every context, so a process serving them has them all wired (every process does).
     "web": web.ROUTERS,
+    # The FHIR R4 face (/fhir/R4) over booking's and patients' use cases, and its SMART
+    # Backend Services token endpoint.
+    "fhir": fhir.ROUTERS,
 }
 
 
@@ -90,7 +94,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         lifespan=lifespan,
         # Every route runs after authentication (a bad credential is a 401 before it), then
         # the caller's rate limit (429).
-        dependencies=[Depends(authentication(container.authenticator)), Depends(rate_limit)],
+        dependencies=[
+            Depends(authentication(container.authenticator, container.smart.tokens)),
+            Depends(rate_limit),
+        ],
         # FastAPI's own pages load their scripts from a CDN; /docs serves vendored ones
         # (docs_page). The schema itself is at /openapi.json.
         docs_url=None,

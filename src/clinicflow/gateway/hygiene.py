@@ -36,12 +36,17 @@ class BodyRules:
     max_bytes_for: Mapping[str, int] = field(default_factory=dict)
     # The pages' paths (by prefix): their forms post url-encoded bodies.
     form_prefixes: tuple[str, ...] = ()
+    # Other prefixes with bodies of their own (the FHIR API: FHIR JSON and JSON Patch).
+    prefix_types: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def accepts(self, path: str) -> frozenset[str]:
         if path in self.content_types:
             return self.content_types[path]
         if path.startswith(self.form_prefixes):
             return frozenset({FORM})
+        for prefix, types in self.prefix_types:
+            if path.startswith(prefix):
+                return types
         return frozenset({JSON})
 
     def limit(self, path: str) -> int:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
 
+from clinicflow.fhir.outcome import is_fhir, outcome_response
 from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.infra.error_responses import PROBLEM
 from clinicflow.shared.errors import DomainError
@@ -34,6 +35,8 @@ def problem(
     headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else {}
     if isinstance(extra.get("retry_after"), int | float):  # when to come back (RFC 9110 §10.2.3)
         headers["Retry-After"] = str(max(1, round(extra["retry_after"])))
+    if is_fhir(instance):  # the FHIR API answers errors as OperationOutcome resources
+        return outcome_response(status, code, detail, headers)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
