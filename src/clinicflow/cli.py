@@ -19,6 +19,7 @@ from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
 from clinicflow.cli_payments import payments_app
 from clinicflow.cli_retention import retention_app
+from clinicflow.cli_simulate import simulate
 from clinicflow.infra.crypto import KeysUnavailable
 from clinicflow.settings import Settings
 from clinicflow.shared.errors import InvalidRequest
@@ -49,6 +50,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(payments_app, name="payments")
 app.add_typer(calendars_app, name="calendars")
 app.add_typer(calendly_app, name="calendly")
+app.command()(simulate)
 # No wrapping: what it prints (commands, URLs, paths) must stay whole to be copied.
 console = Console(stderr=True, soft_wrap=True)
 

@@ -1,0 +1,375 @@
+"""Days of clinic life, made through the clinic's own use cases with the clock set to the
+moment each thing happens (as demo.py does): patients registered at the desk and booked,
+checked in, seen and paid at the desk, or missed (booking's no-show action) or cancelled or
+moved; refunds as the clinic's policy says (payments' own bus subscriber, run at the end of
+each day); waitlist joins and a launch (simulation.waitlists).
+
+Each day runs as: the morning booking round (07:30: new patients, and those asking again),
+the launch (09:00, on its day), waitlist joins (10:00), then the day's timeline in order —
+cancellations and moves, check-ins, no-shows, completions and payments, the invited calling
+the desk — grouped by moment (what happens at one moment runs concurrently), the evening
+round (19:30: follow-ups booked by the day's patients, some paid there and then) and the
+event bus (20:00). Only the bus's payments and waitlist subscribers run: notifications
+for a past year would be mail nobody reads, so its events are relayed without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+
+from clinicflow.booking.domain.lifecycle import Action
+from clinicflow.bootstrap import Container
+from clinicflow.demo import MovableClock
+from clinicflow.infra.events import build_bus
+from clinicflow.patients.commands import PatientChanges
+from clinicflow.patients.domain.patient import Address, PatientFields, Referral
+from clinicflow.payments.checkout.commands import CheckoutRequest
+from clinicflow.shared.actor import Actor, Role
+from clinicflow.shared.errors import DomainError
+from clinicflow.simulation.agenda import EVENING, MORNING, Agenda, Ask, Planned
+from clinicflow.simulation.booking_round import Pick, Round
+from clinicflow.simulation.clinic import SimulatedClinic
+from clinicflow.simulation.demand import (
+    DEFAULT_PATH,
+    PATHS,
+    Demand,
+    lead_days,
+    no_show_chance,
+    poisson,
+    seasonal,
+    weeks_in_programme,
+)
+from clinicflow.simulation.people import CAMPAIGNS, Neighbourhood, Person, invent
+from clinicflow.simulation.tally import Tally
+from clinicflow.simulation.waitlists import Waitlists
+
+DESK = Actor(kind="user", id="simulation-front-desk", role=Role.FRONT_DESK, tier="staff")
+GIVE_UP_LEAD = 30  # an ask no time was found for is tried later, until this far ahead
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    days: int
+    seed: int
+    clinic: SimulatedClinic
+    demand: Demand = field(default_factory=Demand)
+
+
+Step = tuple[datetime, int, str, Planned | None]
+
+
+class ClinicYear:
+    def __init__(
+        self, container: Container, clock: MovableClock, plan: YearPlan, desk: Actor = DESK
+    ) -> None:
+        self._c, self._clock, self._plan, self._desk = container, clock, plan, desk
+        self._demand = plan.demand
+        self._rng = random.Random(plan.seed)
+        self._tz = container.catalog.clinic.tz
+        self._agenda = Agenda()
+        self._people: list[Person] = []
+        self.tally = Tally(left_out=plan.clinic.left_out)
+        self._zips = Neighbourhood(container.catalog.clinic.zip)
+        self._round = Round(container, self._rng)
+        self._waitlists = Waitlists(
+            container, self._rng, self._demand, self._zips, self.tally, desk
+        )
+        self._services = list(plan.clinic.services)
+        subscribers = [container.payments.subscriber, *container.waitlist.subscribers]
+        self._bus = build_bus(container.settings, container.db, clock, subscribers)
+
+    async def run(self, on_day: Callable[[date], None] | None = None) -> Tally:
+        """The `plan.days` days before the clock's day; the clock is left where it was."""
+        now = self._clock.now()
+        first = now.astimezone(self._tz).date() - timedelta(days=self._plan.days)
+        launch = self._plan.clinic.launch
+        launch_day = first + timedelta(days=int(self._plan.days * self._demand.launch_at))
+        await self._established(first)
+        try:
+            for n in range(self._plan.days):
+                day = first + timedelta(days=n)
+                await self._day(day, launch if day == launch_day else None)
+                if on_day is not None:
+                    on_day(day)
+        finally:
+            self._clock.set(now)
+            await self._bus.aclose()
+        await self.tally.count(self._c.db)
+        return self.tally
+
+    def _at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), self._tz)
+
+    async def _day(self, day: date, launch: str | None) -> None:
+        self._set(self._at(day, 7, 30))
+        await self._arrivals(day)
+        await self._booking_round(day, MORNING)
+        if launch is not None:
+            self._set(self._at(day, 9))
+            await self._waitlists.launch(launch)
+            self._services.append(launch)
+        waiting = tuple(s for s in self._plan.clinic.waitlisted if s not in self._services)
+        if waiting:
+            self._set(self._at(day, 10))
+            await self._waitlists.join(waiting, self._clock.now())
+        for moment, steps in groupby(sorted(self._timeline(day), key=_order), key=_moment):
+            self._set(moment)
+            await asyncio.gather(*(self._step(kind, v, day) for _, _, kind, v in steps))
+        self._set(self._at(day, 19, 30))
+        await self._booking_round(day, EVENING)
+        self._set(self._at(day, 20))
+        await self._bus.run_once()
+
+    def _set(self, at: datetime) -> None:
+        self._clock.set(at)
+
+    # -- people arriving ----------------------------------------------------------------
+
+    def _mix(self) -> tuple[list[str], list[int]]:
+        """The services taking new patients now, weighted by who offers them."""
+        weights = [len(self._c.catalog.practitioners_for(s)) for s in self._services]
+        return self._services, weights
+
+    async def _arrivals(self, day: date) -> None:
+        services, weights = self._mix()
+        rate = self._demand.new_per_practitioner_week / 5.5 * sum(weights) * seasonal(day)
+        arriving = [self._invent(self._rng.choices(services, weights)[0]) for _ in range(poisson(self._rng, rate))]
+        for person in arriving:
+            self._source(person)
+        await self._register(arriving)
+        for person in arriving:
+            person.stay_weeks = self._stay(person.service)
+            lead = lead_days(self._rng, self._demand.lead_mean_days)
+            self._agenda.ask(day, MORNING, Ask(person, "initial", lead))
+
+    async def _established(self, first: date) -> None:
+        """Patients already in care when the simulated days begin: they book follow-ups."""
+        self._set(self._at(first, 7))
+        services, weights = self._mix()
+        count = self._demand.established_per_practitioner * len(self._plan.clinic.practitioners)
+        people = [self._invent(self._rng.choices(services, weights)[0]) for _ in range(count)]
+        await self._register(people)
+        for person in people:
+            person.source = "established"
+            person.visits = self._rng.randint(1, 6)
+            person.first_visit = first - timedelta(weeks=self._rng.uniform(1, 16))
+            elapsed = (first - person.first_visit).days / 7
+            person.stay_weeks = max(self._stay(person.service), elapsed + self._rng.uniform(1, 12))
+            when = first + timedelta(days=self._rng.randint(0, 13))
+            self._agenda.ask(when, MORNING, Ask(person, "followup", self._rng.randint(1, 7)))
+        self.tally.sources["established"] += len(people)
+
+    def _invent(self, service: str) -> Person:
+        person = invent(self._rng, len(self._people) + 1, self._zips, service)
+        self._people.append(person)
+        return person
+
+    def _source(self, person: Person) -> None:
+        r, d = self._rng.random(), self._demand
+        known = [p for p in self._people[-400:] if p.patient_id is not None]
+        if r < d.referral_share and known:
+            person.source, person.referred_by = "referral", self._rng.choice(known).patient_id
+        elif r < d.referral_share + d.campaign_share:
+            person.source, person.campaign = "campaign", self._rng.choice(CAMPAIGNS)
+        self.tally.sources[person.source] += 1
+
+    def _stay(self, service: str) -> float:
+        return weeks_in_programme(self._rng, PATHS.get(service, DEFAULT_PATH).stay_scale)
+
+    async def _register(self, people: list[Person]) -> None:
+        """The desk makes each record: ZIP (in the address) and how they found the clinic."""
+
+        async def one(person: Person) -> None:
+            referral = {
+                "referral": Referral("patient", patient_id=person.referred_by),
+                "campaign": Referral("campaign", campaign=person.campaign),
+            }.get(person.source, Referral("other"))
+            city, state = self._zips.city(person.zip)
+            fields: PatientFields = {
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "email": person.email,
+                "address": Address(f"{person.number} Example Street", city, state, person.zip),
+                "referral": referral,
+            }
+            made = await self._c.patients.create(self._desk, PatientChanges(fields))
+            person.patient_id = made.id
+
+        await asyncio.gather(*(one(p) for p in people))
+        self.tally.patients += len(people)
+
+    # -- booking ------------------------------------------------------------------------
+
+    def _duration(self, person: Person, visit_type: str) -> int:
+        kinds = self._c.catalog.services[person.service].visit_types
+        durations = kinds[visit_type].durations if visit_type in kinds else None
+        return self._rng.choice(durations or (15,))
+
+    async def _booking_round(self, day: date, round_: str) -> None:
+        asks = [a for a in self._agenda.asks.pop((day, round_), []) if a.person.service in self._services]
+        if not asks:
+            return
+        at = self._clock.now()
+        made = await self._round.book([(a, self._duration(a.person, a.visit_type)) for a in asks], at)
+        placed = {id(pick.ask) for pick, booked in made if booked is not None}
+        new: list[Planned] = []
+        for pick, booked in made:
+            if booked is not None:
+                new.append(self._planned(pick, booked.id, at))
+        for ask in asks:
+            if id(ask) not in placed:
+                self.tally.unplaced += 1
+                if ask.lead + 3 <= GIVE_UP_LEAD:
+                    tomorrow = day + timedelta(days=1)
+                    self._agenda.ask(tomorrow, MORNING, Ask(ask.person, ask.visit_type, ask.lead + 3))
+        if round_ == EVENING:
+            prepaid = [v for v in new if v.visit_type != "initial" and self._rng.random() < self._demand.prepay]
+            await asyncio.gather(*(self._pay(v, "card_terminal") for v in prepaid))
+
+    def _planned(self, pick: Pick, booking_id: str, at: datetime) -> Planned:
+        person = pick.ask.person
+        visit = Planned(
+            booking_id, person, person.service, pick.ask.visit_type, pick.duration,
+            pick.practitioner, pick.start, pick.end, lead=(pick.start - at).days, fate="attend",
+        )  # fmt: skip
+        self._fate(visit, at)
+        return visit
+
+    def _fate(self, visit: Planned, at: datetime) -> None:
+        d, r = self._demand, self._rng.random()
+        room = visit.start - at  # between booking and the visit
+        in_time = room > timedelta(hours=26)
+        cancel = d.cancel_base + 0.002 * visit.lead
+        if r < d.reschedule and in_time:
+            visit.fate = "reschedule"
+        elif r < d.reschedule + cancel:
+            late = not in_time or self._rng.random() < d.late_share
+            visit.fate = "late_cancel" if late else "cancel"
+        else:
+            earlier, first = visit.person.no_shows, visit.person.visits == 0
+            missed = self._rng.random() < no_show_chance(d, visit.lead, earlier, first)
+            visit.fate = "no_show" if missed else "attend"
+        if visit.fate in ("cancel", "reschedule"):
+            span = (room - timedelta(hours=25)).total_seconds()
+            visit.change_at = at + timedelta(seconds=self._rng.uniform(3600, max(3600, span)))
+        elif visit.fate == "late_cancel":
+            before = timedelta(hours=self._rng.uniform(2, 23))
+            visit.change_at = max(visit.start - before, at + (room / 2))
+        change_day = visit.change_at.astimezone(self._tz).date() if visit.change_at else None
+        self._agenda.plan(visit, visit.start.astimezone(self._tz).date(), change_day)
+
+    # -- the day's timeline ---------------------------------------------------------------
+
+    def _timeline(self, day: date) -> list[Step]:
+        steps: list[Step] = [(v.change_at, 0, v.fate, v) for v in self._agenda.changes.pop(day, []) if v.change_at]
+        for v in self._agenda.visits.pop(day, []):
+            if v.fate == "attend":
+                steps.append((v.start - timedelta(minutes=5), 1, "check_in", v))
+                steps.append((v.end, 2, "complete", v))
+            elif v.fate == "no_show":
+                steps.append((v.start + timedelta(minutes=15), 1, "no_show", v))
+        if self.tally.launched:
+            steps.append((self._at(day, 12), 3, "calls", None))
+        return steps
+
+    async def _step(self, kind: str, visit: Planned | None, day: date) -> None:
+        try:
+            if visit is None:
+                await self._calls(day)
+            elif kind == "check_in":
+                await self._c.bookings.act(self._desk, visit.booking_id, Action.CHECK_IN, None)
+            elif kind == "complete":
+                await self._complete(visit, day)
+            elif kind == "no_show":
+                await self._no_show(visit, day)
+            elif kind == "reschedule":
+                await self._move(visit)
+            else:
+                await self._cancel(visit, day, late=kind == "late_cancel")
+        except DomainError:
+            pass  # the booking changed meanwhile (a hold, a move): the clinic carries on
+
+    async def _complete(self, visit: Planned, day: date) -> None:
+        await self._c.bookings.act(self._desk, visit.booking_id, Action.COMPLETE, None)
+        if not visit.paid:
+            await self._pay(visit, self._rng.choice(("card_terminal", "cash")))
+        person = visit.person
+        person.visits += 1
+        person.practitioner = visit.practitioner
+        if person.first_visit is None:
+            person.first_visit = day
+        if (day - person.first_visit).days / 7 < person.stay_weeks:
+            lo, hi = PATHS.get(person.service, DEFAULT_PATH).every_days
+            self._agenda.ask(day, EVENING, Ask(person, "followup", self._rng.randint(lo, hi)))
+
+    async def _no_show(self, visit: Planned, day: date) -> None:
+        await self._c.bookings.act(self._desk, visit.booking_id, Action.NO_SHOW, None)
+        person = visit.person
+        person.no_shows += 1
+        if self._rng.random() < 0.6 - 0.2 * person.no_shows:
+            ask = Ask(person, visit.visit_type, self._rng.randint(2, 10))
+            self._agenda.ask(day + timedelta(days=1), MORNING, ask)
+
+    async def _cancel(self, visit: Planned, day: date, late: bool) -> None:
+        reason = "cancelled by phone, late" if late else "cancelled by phone"
+        await self._c.bookings.act(self._desk, visit.booking_id, Action.CANCEL, reason)
+        if self._rng.random() < 0.6:
+            ask = Ask(visit.person, visit.visit_type, self._rng.randint(3, 14))
+            self._agenda.ask(day + timedelta(days=1), MORNING, ask)
+
+    async def _move(self, visit: Planned) -> None:
+        lo = visit.start + timedelta(days=2)
+        slots = await self._c.availability.slots(
+            visit.service, visit.visit_type, visit.duration, lo, lo + timedelta(days=7),
+            visit.practitioner,
+        )  # fmt: skip
+        if not slots:
+            await self._cancel(visit, visit.start.astimezone(self._tz).date(), late=False)
+            return
+        slot = self._rng.choice(slots[:4])
+        moved = await self._c.bookings.reschedule(
+            self._desk, visit.booking_id, slot.start, visit.practitioner, None
+        )
+        self.tally.reschedules += 1
+        again = Planned(
+            moved.id, visit.person, visit.service, visit.visit_type, visit.duration,
+            visit.practitioner, moved.start, moved.end, visit.lead + 2, "attend", paid=visit.paid,
+        )  # fmt: skip
+        missed = no_show_chance(self._demand, again.lead, visit.person.no_shows, False)
+        again.fate = "no_show" if self._rng.random() < missed else "attend"
+        self._agenda.plan(again, moved.start.astimezone(self._tz).date(), None)
+
+    async def _pay(self, visit: Planned, tender: str) -> None:
+        request = CheckoutRequest((visit.booking_id,), method="in_clinic", tender=tender)
+        try:
+            await self._c.payments.checkout.create(self._desk, request)
+        except DomainError:
+            return
+        visit.paid = True
+
+    async def _calls(self, day: date) -> None:
+        """The invited calling the desk: their first visits, booked from their entries."""
+        service = self.tally.launched or ""
+        now = self._clock.now()
+        for made in await self._waitlists.follow_up(service, now):
+            person = made.person
+            self._people.append(person)
+            self.tally.patients += 1
+            self.tally.sources["waitlist"] += 1
+            person.stay_weeks = self._stay(service)
+            pick = Pick(Ask(person, "initial", 0), made.duration, made.start, made.end, made.practitioner)
+            self._planned(pick, made.booking_id, now)
+
+
+def _order(step: Step) -> tuple[datetime, int]:
+    return step[0], step[1]
+
+
+def _moment(step: Step) -> datetime:
+    return step[0]
+
