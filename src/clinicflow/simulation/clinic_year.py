@@ -49,6 +49,7 @@ from clinicflow.simulation.tally import Tally
 from clinicflow.simulation.waitlists import Waitlists
 
 DESK = Actor(kind="user", id="simulation-front-desk", role=Role.FRONT_DESK, tier="staff")
+CONVERSIONS = "waitlist_conversions"  # the waitlist's subscriber marking converted entries paid
 GIVE_UP_LEAD = 30  # an ask no time was found for is tried later, until this far ahead
 
 
@@ -80,7 +81,10 @@ class ClinicYear:
             container, self._rng, self._demand, self._zips, self.tally, desk
         )
         self._services = list(plan.clinic.services)
-        subscribers = [container.payments.subscriber, *container.waitlist.subscribers]
+        # Refunds by the policy and offers of freed slots; conversions are marked paid in
+        # `_pay` (a delivery per payment, every visit's, cost more than the rest of a day).
+        waitlist = [s for s in container.waitlist.subscribers if s.name != CONVERSIONS]
+        subscribers = [container.payments.subscriber, *waitlist]
         self._bus = build_bus(container.settings, container.db, clock, subscribers)
 
     async def run(self, on_day: Callable[[date], None] | None = None) -> Tally:
@@ -347,10 +351,14 @@ class ClinicYear:
     async def _pay(self, visit: Planned, tender: str) -> None:
         request = CheckoutRequest((visit.booking_id,), method="in_clinic", tender=tender)
         try:
-            await self._c.payments.checkout.create(self._desk, request)
+            made, _ = await self._c.payments.checkout.create(self._desk, request)
         except DomainError:
             return
         visit.paid = True
+        if visit.person.source == "waitlist" and visit.visit_type == "initial":
+            # What the subscriber does with this payment's event (its inbox keyed the same).
+            event = f"simulation:{made.order.id}"
+            await self._c.waitlist.conversions.paid(CONVERSIONS, event, [visit.booking_id])
 
     async def _calls(self, day: date) -> None:
         """The invited calling the desk: their first visits, booked from their entries."""
