@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from clinicflow.settings import Settings
+
+if TYPE_CHECKING:
+    from clinicflow.simulation import SimulatedClinic
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -77,16 +80,15 @@ def simulate(
 
 
 async def run_simulation(
-    settings: Settings, days: int, seed: int, made: object
+    settings: Settings, days: int, seed: int, made: SimulatedClinic
 ) -> list[str] | None:
     """The summary's lines, or None when the database already had bookings."""
     from clinicflow.bootstrap import build
     from clinicflow.cli_progress import progress_bar
     from clinicflow.demo import DemoClock
     from clinicflow.infra.migrate import upgrade
-    from clinicflow.simulation import ClinicYear, SimulatedClinic, YearPlan, has_bookings
+    from clinicflow.simulation import ClinicYear, YearPlan, has_bookings
 
-    assert isinstance(made, SimulatedClinic)
     await upgrade(settings.database_url)
     clock = DemoClock()
     container = build(settings, clock=clock)

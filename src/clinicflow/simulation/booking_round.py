@@ -67,7 +67,9 @@ class Round:
             before = timedelta(minutes=policy.buffer_before_min)
             after = timedelta(minutes=policy.buffer_after_min)
             for ask in wanting:
-                found = self._choose(ask, self._day_start(at, ask.lead), slots, taken, (before, after))
+                found = self._choose(
+                    ask, self._day_start(at, ask.lead), slots, taken, (before, after)
+                )
                 if found is not None:
                     slot, practitioner = found
                     taken[practitioner].append((slot.start - before, slot.end + after))
@@ -109,7 +111,9 @@ class Round:
         person = pick.ask.person
         details = PatientDetails(person.first_name, person.last_name, person.email, None)
         service = person.service
-        request = SlotRequest(service, pick.ask.visit_type, pick.duration, pick.start, pick.practitioner)
+        request = SlotRequest(
+            service, pick.ask.visit_type, pick.duration, pick.start, pick.practitioner
+        )
         try:
             booked, _ = await self._c.bookings.book(
                 SYSTEM, BookRequest(request, details), idempotency_key=None

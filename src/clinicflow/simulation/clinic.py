@@ -72,7 +72,9 @@ def simulated_clinic(source: Path, count: int, target: Path) -> SimulatedClinic:
             spec["durations"], spec["pricing"] = LAUNCH_DURATIONS, LAUNCH_PRICES
     simulated = [*bookable, *([launch] if launch else [])]
     people: dict[str, Any] = doc["practitioners"]
-    offers = {key: _offers(key, person, services) & set(simulated) for key, person in people.items()}
+    offers = {
+        key: _offers(key, person, services) & set(simulated) for key, person in people.items()
+    }
     chosen: list[str] = []
     for service in simulated:  # one per service first
         first = next((k for k in people if service in offers[k] and k not in chosen), None)
@@ -102,7 +104,9 @@ def simulated_clinic(source: Path, count: int, target: Path) -> SimulatedClinic:
     target.write_text(header + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return SimulatedClinic(
         path=target,
-        services=tuple(s for s in bookable if any(s in _offers(k, p, services) for k, p in kept.items())),
+        services=tuple(
+            s for s in bookable if any(s in _offers(k, p, services) for k, p in kept.items())
+        ),
         launch=launch,
         waitlisted=tuple(waiting),
         practitioners=tuple(kept),

@@ -70,7 +70,7 @@ class ClinicYear:
     ) -> None:
         self._c, self._clock, self._plan, self._desk = container, clock, plan, desk
         self._demand = plan.demand
-        self._rng = random.Random(plan.seed)
+        self._rng = random.Random(plan.seed)  # noqa: S311 (a simulation: repeatable on purpose)
         self._tz = container.catalog.clinic.tz
         self._agenda = Agenda()
         self._people: list[Person] = []
@@ -142,7 +142,10 @@ class ClinicYear:
     async def _arrivals(self, day: date) -> None:
         services, weights = self._mix()
         rate = self._demand.new_per_practitioner_week / 5.5 * sum(weights) * seasonal(day)
-        arriving = [self._invent(self._rng.choices(services, weights)[0]) for _ in range(poisson(self._rng, rate))]
+        arriving = [
+            self._invent(self._rng.choices(services, weights)[0])
+            for _ in range(poisson(self._rng, rate))
+        ]
         for person in arriving:
             self._source(person)
         await self._register(arriving)
@@ -215,11 +218,17 @@ class ClinicYear:
         return self._rng.choice(durations or (15,))
 
     async def _booking_round(self, day: date, round_: str) -> None:
-        asks = [a for a in self._agenda.asks.pop((day, round_), []) if a.person.service in self._services]
+        asks = [
+            a
+            for a in self._agenda.asks.pop((day, round_), [])
+            if a.person.service in self._services
+        ]
         if not asks:
             return
         at = self._clock.now()
-        made = await self._round.book([(a, self._duration(a.person, a.visit_type)) for a in asks], at)
+        made = await self._round.book(
+            [(a, self._duration(a.person, a.visit_type)) for a in asks], at
+        )
         placed = {id(pick.ask) for pick, booked in made if booked is not None}
         new: list[Planned] = []
         for pick, booked in made:
@@ -230,9 +239,15 @@ class ClinicYear:
                 self.tally.unplaced += 1
                 if ask.lead + 3 <= GIVE_UP_LEAD:
                     tomorrow = day + timedelta(days=1)
-                    self._agenda.ask(tomorrow, MORNING, Ask(ask.person, ask.visit_type, ask.lead + 3))
+                    self._agenda.ask(
+                        tomorrow, MORNING, Ask(ask.person, ask.visit_type, ask.lead + 3)
+                    )
         if round_ == EVENING:
-            prepaid = [v for v in new if v.visit_type != "initial" and self._rng.random() < self._demand.prepay]
+            prepaid = [
+                v
+                for v in new
+                if v.visit_type != "initial" and self._rng.random() < self._demand.prepay
+            ]
             await asyncio.gather(*(self._pay(v, "card_terminal") for v in prepaid))
 
     def _planned(self, pick: Pick, booking_id: str, at: datetime) -> Planned:
@@ -270,7 +285,9 @@ class ClinicYear:
     # -- the day's timeline ---------------------------------------------------------------
 
     def _timeline(self, day: date) -> list[Step]:
-        steps: list[Step] = [(v.change_at, 0, v.fate, v) for v in self._agenda.changes.pop(day, []) if v.change_at]
+        steps: list[Step] = [
+            (v.change_at, 0, v.fate, v) for v in self._agenda.changes.pop(day, []) if v.change_at
+        ]
         for v in self._agenda.visits.pop(day, []):
             if v.fate == "attend":
                 steps.append((v.start - timedelta(minutes=5), 1, "check_in", v))
@@ -370,7 +387,9 @@ class ClinicYear:
             self.tally.patients += 1
             self.tally.sources["waitlist"] += 1
             person.stay_weeks = self._stay(service)
-            pick = Pick(Ask(person, "initial", 0), made.duration, made.start, made.end, made.practitioner)
+            pick = Pick(
+                Ask(person, "initial", 0), made.duration, made.start, made.end, made.practitioner
+            )
             self._planned(pick, made.booking_id, now)
 
 
@@ -380,4 +399,3 @@ def _order(step: Step) -> tuple[datetime, int]:
 
 def _moment(step: Step) -> datetime:
     return step[0]
-

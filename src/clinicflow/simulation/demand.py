@@ -24,6 +24,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 
 # (weeks since the first visit, share still coming): Finley et al. 2007, above.
 RETENTION = ((0.0, 1.0), (4.0, 0.73), (13.0, 0.42), (26.0, 0.22), (52.0, 0.066))
@@ -96,7 +97,7 @@ def weeks_in_programme(rng: random.Random, scale: float = 1.0) -> float:
     """Weeks until the person stops coming, drawn from RETENTION (inverse of the curve);
     past its last point the tail falls off at the last segment's pace."""
     u = rng.random()
-    for (w0, s0), (w1, s1) in zip(RETENTION, RETENTION[1:], strict=False):
+    for (w0, s0), (w1, s1) in pairwise(RETENTION):
         if u >= s1:
             return scale * (w0 + (s0 - u) / (s0 - s1) * (w1 - w0))
     (w0, s0), (w1, s1) = RETENTION[-2], RETENTION[-1]

@@ -54,9 +54,7 @@ class Tally:
 
     async def count(self, db: Database) -> None:
         async with db.read() as conn:
-            by_status = select(appointments.c.status, func.count()).group_by(
-                appointments.c.status
-            )
+            by_status = select(appointments.c.status, func.count()).group_by(appointments.c.status)
             self.statuses = {s: n for s, n in (await conn.execute(by_status)).all()}
             money = select(
                 func.coalesce(func.sum(orders.c.total_cents), 0),
