@@ -117,13 +117,14 @@ class ClinicYear:
             self._set(self._at(day, 9))
             await self._waitlists.launch(launch)
             self._services.append(launch)
-        waiting = tuple(s for s in self._plan.clinic.waitlisted if s not in self._services)
-        if waiting:
-            self._set(self._at(day, 10))
-            await self._waitlists.join(waiting, self._clock.now())
-        for moment, steps in groupby(sorted(self._timeline(day), key=_order), key=_moment):
+        self._set(self._at(day, 10))
+        await self._waitlists.join(self._plan.clinic.waitlisted, self._clock.now())
+        for moment, group in groupby(sorted(self._timeline(day), key=_order), key=_moment):
             self._set(moment)
-            await asyncio.gather(*(self._step(kind, v, day) for _, _, kind, v in steps))
+            # Each step draws from its own stream, seeded in a fixed order: steps at one
+            # moment finish in whatever order the database answers them.
+            steps = [(kind, v, self._stream()) for _, _, kind, v in group]
+            await asyncio.gather(*(self._step(kind, v, day, rng) for kind, v, rng in steps))
         self._set(self._at(day, 19, 30))
         await self._booking_round(day, EVENING)
         self._set(self._at(day, 20))
@@ -132,16 +133,22 @@ class ClinicYear:
     def _set(self, at: datetime) -> None:
         self._clock.set(at)
 
+    def _stream(self) -> random.Random:
+        return random.Random(self._rng.getrandbits(64))  # noqa: S311 (see __init__)
+
     # -- people arriving ----------------------------------------------------------------
 
-    def _mix(self) -> tuple[list[str], list[int]]:
-        """The services taking new patients now, weighted by who offers them."""
-        weights = [len(self._c.catalog.practitioners_for(s)) for s in self._services]
+    def _mix(self) -> tuple[list[str], list[float]]:
+        """The services taking new patients now, with new patients a week for each."""
+        weights = [
+            len(self._c.catalog.practitioners_for(s)) * PATHS.get(s, DEFAULT_PATH).new_per_week
+            for s in self._services
+        ]
         return self._services, weights
 
     async def _arrivals(self, day: date) -> None:
         services, weights = self._mix()
-        rate = self._demand.new_per_practitioner_week / 5.5 * sum(weights) * seasonal(day)
+        rate = self._demand.scale * sum(weights) / 7 * seasonal(day)
         arriving = [
             self._invent(self._rng.choices(services, weights)[0])
             for _ in range(poisson(self._rng, rate))
@@ -157,7 +164,8 @@ class ClinicYear:
     async def _established(self, first: date) -> None:
         """Patients already in care when the simulated days begin: they book follow-ups."""
         self._set(self._at(first, 7))
-        services, weights = self._mix()
+        services = self._services  # in care in proportion to who offers each service
+        weights = [len(self._c.catalog.practitioners_for(s)) for s in services]
         count = self._demand.established_per_practitioner * len(self._plan.clinic.practitioners)
         people = [self._invent(self._rng.choices(services, weights)[0]) for _ in range(count)]
         await self._register(people)
@@ -218,11 +226,14 @@ class ClinicYear:
         return self._rng.choice(durations or (15,))
 
     async def _booking_round(self, day: date, round_: str) -> None:
-        asks = [
-            a
-            for a in self._agenda.asks.pop((day, round_), [])
-            if a.person.service in self._services
-        ]
+        asks = sorted(  # a fixed order: steps finishing in any order asked for them
+            (
+                a
+                for a in self._agenda.asks.pop((day, round_), [])
+                if a.person.service in self._services
+            ),
+            key=lambda a: (a.person.number, a.visit_type, a.lead),
+        )
         if not asks:
             return
         at = self._clock.now()
@@ -298,27 +309,27 @@ class ClinicYear:
             steps.append((self._at(day, 12), 3, "calls", None))
         return steps
 
-    async def _step(self, kind: str, visit: Planned | None, day: date) -> None:
+    async def _step(self, kind: str, visit: Planned | None, day: date, rng: random.Random) -> None:
         try:
             if visit is None:
                 await self._calls(day)
             elif kind == "check_in":
                 await self._c.bookings.act(self._desk, visit.booking_id, Action.CHECK_IN, None)
             elif kind == "complete":
-                await self._complete(visit, day)
+                await self._complete(visit, day, rng)
             elif kind == "no_show":
-                await self._no_show(visit, day)
+                await self._no_show(visit, day, rng)
             elif kind == "reschedule":
-                await self._move(visit)
+                await self._move(visit, rng)
             else:
-                await self._cancel(visit, day, late=kind == "late_cancel")
+                await self._cancel(visit, day, rng, late=kind == "late_cancel")
         except DomainError:
             pass  # the booking changed meanwhile (a hold, a move): the clinic carries on
 
-    async def _complete(self, visit: Planned, day: date) -> None:
+    async def _complete(self, visit: Planned, day: date, rng: random.Random) -> None:
         await self._c.bookings.act(self._desk, visit.booking_id, Action.COMPLETE, None)
         if not visit.paid:
-            await self._pay(visit, self._rng.choice(("card_terminal", "cash")))
+            await self._pay(visit, rng.choice(("card_terminal", "cash")))
         person = visit.person
         person.visits += 1
         person.practitioner = visit.practitioner
@@ -326,33 +337,33 @@ class ClinicYear:
             person.first_visit = day
         if (day - person.first_visit).days / 7 < person.stay_weeks:
             lo, hi = PATHS.get(person.service, DEFAULT_PATH).every_days
-            self._agenda.ask(day, EVENING, Ask(person, "followup", self._rng.randint(lo, hi)))
+            self._agenda.ask(day, EVENING, Ask(person, "followup", rng.randint(lo, hi)))
 
-    async def _no_show(self, visit: Planned, day: date) -> None:
+    async def _no_show(self, visit: Planned, day: date, rng: random.Random) -> None:
         await self._c.bookings.act(self._desk, visit.booking_id, Action.NO_SHOW, None)
         person = visit.person
         person.no_shows += 1
-        if self._rng.random() < 0.6 - 0.2 * person.no_shows:
-            ask = Ask(person, visit.visit_type, self._rng.randint(2, 10))
+        if rng.random() < 0.6 - 0.2 * person.no_shows:
+            ask = Ask(person, visit.visit_type, rng.randint(2, 10))
             self._agenda.ask(day + timedelta(days=1), MORNING, ask)
 
-    async def _cancel(self, visit: Planned, day: date, late: bool) -> None:
+    async def _cancel(self, visit: Planned, day: date, rng: random.Random, *, late: bool) -> None:
         reason = "cancelled by phone, late" if late else "cancelled by phone"
         await self._c.bookings.act(self._desk, visit.booking_id, Action.CANCEL, reason)
-        if self._rng.random() < 0.6:
-            ask = Ask(visit.person, visit.visit_type, self._rng.randint(3, 14))
+        if rng.random() < 0.6:
+            ask = Ask(visit.person, visit.visit_type, rng.randint(3, 14))
             self._agenda.ask(day + timedelta(days=1), MORNING, ask)
 
-    async def _move(self, visit: Planned) -> None:
+    async def _move(self, visit: Planned, rng: random.Random) -> None:
         lo = visit.start + timedelta(days=2)
         slots = await self._c.availability.slots(
             visit.service, visit.visit_type, visit.duration, lo, lo + timedelta(days=7),
             visit.practitioner,
         )  # fmt: skip
         if not slots:
-            await self._cancel(visit, visit.start.astimezone(self._tz).date(), late=False)
+            await self._cancel(visit, visit.start.astimezone(self._tz).date(), rng, late=False)
             return
-        slot = self._rng.choice(slots[:4])
+        slot = rng.choice(slots[:4])
         moved = await self._c.bookings.reschedule(
             self._desk, visit.booking_id, slot.start, visit.practitioner, None
         )
@@ -362,7 +373,7 @@ class ClinicYear:
             visit.practitioner, moved.start, moved.end, visit.lead + 2, "attend", paid=visit.paid,
         )  # fmt: skip
         missed = no_show_chance(self._demand, again.lead, visit.person.no_shows, False)
-        again.fate = "no_show" if self._rng.random() < missed else "attend"
+        again.fate = "no_show" if rng.random() < missed else "attend"
         self._agenda.plan(again, moved.start.astimezone(self._tz).date(), None)
 
     async def _pay(self, visit: Planned, tender: str) -> None:
@@ -393,8 +404,8 @@ class ClinicYear:
             self._planned(pick, made.booking_id, now)
 
 
-def _order(step: Step) -> tuple[datetime, int]:
-    return step[0], step[1]
+def _order(step: Step) -> tuple[datetime, int, int]:
+    return step[0], step[1], step[3].person.number if step[3] is not None else 0
 
 
 def _moment(step: Step) -> datetime:

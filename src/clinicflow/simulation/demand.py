@@ -36,29 +36,31 @@ MONTH = (1.3, 1.15, 1.05, 1.0, 0.95, 0.85, 0.8, 0.85, 1.05, 1.0, 0.9, 0.75)
 
 @dataclass(frozen=True, slots=True)
 class CarePath:
-    """A service's visits: first-visit lengths, follow-up lengths, days between visits."""
+    """A service's course: new patients a week per practitioner offering it, days between
+    visits, and how much longer than RETENTION's weeks people stay. The visits' lengths are
+    the clinic file's (the seed's: alternative medicine 15-20 min, follow-ups 10-15; GAPS 60
+    then 15)."""
 
-    initial: tuple[int, ...]
-    followup: tuple[int, ...]
+    new_per_week: float
     every_days: tuple[int, int]
-    stay_scale: float = 1.0  # stretches RETENTION's weeks for this service
+    stay_scale: float = 1.0
 
 
-# The seed's durations: alternative medicine 15-20 min (follow-ups 10-15), GAPS 60 then 15;
-# the launched service's come from the clinic file (see simulation.clinic).
+# New patients sized so a practitioner is about 60% booked once the clinic is full: short
+# visits every few weeks need many more people than GAPS's weekly hour-and-quarters.
 PATHS = {
-    "alternative_medicine": CarePath((20, 15), (15, 10), (14, 28)),
-    "gaps_coaching": CarePath((60,), (15,), (7, 14), stay_scale=1.3),
+    "alternative_medicine": CarePath(9.0, (14, 28)),
+    "gaps_coaching": CarePath(2.5, (7, 14), stay_scale=1.3),
 }
-DEFAULT_PATH = CarePath((50,), (50,), (7, 14))
+DEFAULT_PATH = CarePath(1.5, (7, 14))  # the launched service (counseling: 50 min weekly-ish)
 
 
 @dataclass(frozen=True, slots=True)
 class Demand:
-    """The behaviour knobs; the defaults give a clinic about 60% booked."""
+    """The behaviour knobs; the defaults give a clinic about 60% booked once full."""
 
-    new_per_practitioner_week: float = 4.0  # new patients a week, per practitioner
-    established_per_practitioner: int = 30  # patients already in care on the first day
+    scale: float = 1.0  # multiplies every service's new patients (PATHS)
+    established_per_practitioner: int = 80  # patients already in care on the first day
     referral_share: float = 0.35  # sent by a patient
     campaign_share: float = 0.25  # came through a campaign
     # the rest: other (found the clinic by search, walked in)
@@ -74,6 +76,7 @@ class Demand:
     waitlist_joins_week: dict[str, float] = field(
         default_factory=lambda: {"counseling": 4.0, "equine_therapy": 2.0}
     )
+    joins_after_launch: float = 0.3  # a launched service's list keeps growing this much slower
     convert_invited: float = 0.7  # invited people who book their first visit
     launch_at: float = 0.6  # the launch, as a share of the simulated days
 

@@ -61,6 +61,8 @@ class Waitlists:
         wanting: list[Person] = []
         for service in services:
             rate = self._demand.waitlist_joins_week.get(service, 1.0) / 7
+            if service == self._tally.launched:
+                rate *= self._demand.joins_after_launch
             for _ in range(poisson(self._rng, rate * seasonal(at.date()))):
                 self._number += 1  # their own numbers: never a patient's email
                 wanting.append(invent(self._rng, self._number, self._zips, service))
