@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
+from typing import Protocol
 
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.bootstrap import Container
-from clinicflow.demo import MovableClock
 from clinicflow.infra.events import build_bus
 from clinicflow.patients.commands import PatientChanges
 from clinicflow.patients.domain.patient import Address, PatientFields, Referral
@@ -47,6 +47,15 @@ from clinicflow.simulation.demand import (
 from clinicflow.simulation.people import CAMPAIGNS, Neighbourhood, Person, invent
 from clinicflow.simulation.tally import Tally
 from clinicflow.simulation.waitlists import Waitlists
+
+
+class MovableClock(Protocol):
+    """The container's clock, set to each moment as the days go by (demo.DemoClock)."""
+
+    def now(self) -> datetime: ...
+
+    def set(self, at: datetime) -> None: ...
+
 
 DESK = Actor(kind="user", id="simulation-front-desk", role=Role.FRONT_DESK, tier="staff")
 CONVERSIONS = "waitlist_conversions"  # the waitlist's subscriber marking converted entries paid

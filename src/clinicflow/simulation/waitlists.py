@@ -112,6 +112,12 @@ class Waitlists:
                 continue
             self._seen.add(entry.id)
             self._tally.invited += 1
+            if entry.id not in self._people and entry.email:  # joined before the simulation
+                self._number += 1
+                self._people[entry.id] = Person(
+                    self._number, entry.first_name or "", entry.last_name or "",
+                    entry.zip or self._zips.zips[0], "waitlist", service, email=entry.email,
+                )  # fmt: skip
             if self._rng.random() < self._demand.convert_invited:
                 after = timedelta(hours=self._rng.randint(2, 60))
                 self._due.append((now + after, entry.id))
@@ -134,7 +140,7 @@ class Waitlists:
             return None
         self._tally.converted += 1
         person = self._people.get(entry_id)
-        if person is None:  # joined before the simulation (the demo's hand-made entries)
+        if person is None:  # no email to book with: booked, but not followed
             return None
         person.source = "waitlist"
         return Converted(person, booked.id, duration, slot.start, slot.end, practitioner)
