@@ -26,25 +26,20 @@ from typing import Protocol
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.bootstrap import Container
 from clinicflow.infra.events import build_bus
-from clinicflow.patients.commands import PatientChanges
-from clinicflow.patients.domain.patient import Address, PatientFields, Referral
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.errors import DomainError
 from clinicflow.simulation.agenda import EVENING, MORNING, Agenda, Ask, Planned
+from clinicflow.simulation.arrivals import Arrivals
 from clinicflow.simulation.booking_round import Pick, Round
 from clinicflow.simulation.clinic import SimulatedClinic
 from clinicflow.simulation.demand import (
     DEFAULT_PATH,
     PATHS,
     Demand,
-    lead_days,
     no_show_chance,
-    poisson,
-    seasonal,
-    weeks_in_programme,
 )
-from clinicflow.simulation.people import CAMPAIGNS, Neighbourhood, Person, invent
+from clinicflow.simulation.people import Person
 from clinicflow.simulation.tally import Tally
 from clinicflow.simulation.waitlists import Waitlists
 
@@ -82,14 +77,15 @@ class ClinicYear:
         self._rng = random.Random(plan.seed)  # noqa: S311 (a simulation: repeatable on purpose)
         self._tz = container.catalog.clinic.tz
         self._agenda = Agenda()
-        self._people: list[Person] = []
         self.tally = Tally(left_out=plan.clinic.left_out)
-        self._zips = Neighbourhood(container.catalog.clinic.zip)
+        self._services = list(plan.clinic.services)
+        self._arrivals = Arrivals(
+            container, self._rng, self._demand, self._agenda, self.tally, desk, self._services
+        )
         self._round = Round(container, self._rng)
         self._waitlists = Waitlists(
-            container, self._rng, self._demand, self._zips, self.tally, desk
+            container, self._rng, self._demand, self._arrivals.zips, self.tally, desk
         )
-        self._services = list(plan.clinic.services)
         # Refunds by the policy and offers of freed slots; conversions are marked paid in
         # `_pay` (a delivery per payment, every visit's, cost more than the rest of a day).
         waitlist = [s for s in container.waitlist.subscribers if s.name != CONVERSIONS]
@@ -102,7 +98,8 @@ class ClinicYear:
         first = now.astimezone(self._tz).date() - timedelta(days=self._plan.days)
         launch = self._plan.clinic.launch
         launch_day = first + timedelta(days=int(self._plan.days * self._demand.launch_at))
-        await self._established(first)
+        self._set(self._at(first, 7))
+        await self._arrivals.established(first, len(self._plan.clinic.practitioners))
         try:
             for n in range(self._plan.days):
                 day = first + timedelta(days=n)
@@ -120,7 +117,7 @@ class ClinicYear:
 
     async def _day(self, day: date, launch: str | None) -> None:
         self._set(self._at(day, 7, 30))
-        await self._arrivals(day)
+        await self._arrivals.arrive(day)
         await self._booking_round(day, MORNING)
         if launch is not None:
             self._set(self._at(day, 9))
@@ -144,88 +141,6 @@ class ClinicYear:
 
     def _stream(self) -> random.Random:
         return random.Random(self._rng.getrandbits(64))  # noqa: S311 (see __init__)
-
-    # -- people arriving ----------------------------------------------------------------
-
-    def _mix(self) -> tuple[list[str], list[float]]:
-        """The services taking new patients now, with new patients a week for each."""
-        weights = [
-            len(self._c.catalog.practitioners_for(s)) * PATHS.get(s, DEFAULT_PATH).new_per_week
-            for s in self._services
-        ]
-        return self._services, weights
-
-    async def _arrivals(self, day: date) -> None:
-        services, weights = self._mix()
-        rate = self._demand.scale * sum(weights) / 7 * seasonal(day)
-        arriving = [
-            self._invent(self._rng.choices(services, weights)[0])
-            for _ in range(poisson(self._rng, rate))
-        ]
-        for person in arriving:
-            self._source(person)
-        await self._register(arriving)
-        for person in arriving:
-            person.stay_weeks = self._stay(person.service)
-            lead = lead_days(self._rng, self._demand.lead_mean_days)
-            self._agenda.ask(day, MORNING, Ask(person, "initial", lead))
-
-    async def _established(self, first: date) -> None:
-        """Patients already in care when the simulated days begin: they book follow-ups."""
-        self._set(self._at(first, 7))
-        services = self._services  # in care in proportion to who offers each service
-        weights = [len(self._c.catalog.practitioners_for(s)) for s in services]
-        count = self._demand.established_per_practitioner * len(self._plan.clinic.practitioners)
-        people = [self._invent(self._rng.choices(services, weights)[0]) for _ in range(count)]
-        await self._register(people)
-        for person in people:
-            person.source = "established"
-            person.visits = self._rng.randint(1, 6)
-            person.first_visit = first - timedelta(weeks=self._rng.uniform(1, 16))
-            elapsed = (first - person.first_visit).days / 7
-            person.stay_weeks = max(self._stay(person.service), elapsed + self._rng.uniform(1, 12))
-            when = first + timedelta(days=self._rng.randint(0, 13))
-            self._agenda.ask(when, MORNING, Ask(person, "followup", self._rng.randint(1, 7)))
-        self.tally.sources["established"] += len(people)
-
-    def _invent(self, service: str) -> Person:
-        person = invent(self._rng, len(self._people) + 1, self._zips, service)
-        self._people.append(person)
-        return person
-
-    def _source(self, person: Person) -> None:
-        r, d = self._rng.random(), self._demand
-        known = [p for p in self._people[-400:] if p.patient_id is not None]
-        if r < d.referral_share and known:
-            person.source, person.referred_by = "referral", self._rng.choice(known).patient_id
-        elif r < d.referral_share + d.campaign_share:
-            person.source, person.campaign = "campaign", self._rng.choice(CAMPAIGNS)
-        self.tally.sources[person.source] += 1
-
-    def _stay(self, service: str) -> float:
-        return weeks_in_programme(self._rng, PATHS.get(service, DEFAULT_PATH).stay_scale)
-
-    async def _register(self, people: list[Person]) -> None:
-        """The desk makes each record: ZIP (in the address) and how they found the clinic."""
-
-        async def one(person: Person) -> None:
-            referral = {
-                "referral": Referral("patient", patient_id=person.referred_by),
-                "campaign": Referral("campaign", campaign=person.campaign),
-            }.get(person.source, Referral("other"))
-            city, state = self._zips.city(person.zip)
-            fields: PatientFields = {
-                "first_name": person.first_name,
-                "last_name": person.last_name,
-                "email": person.email,
-                "address": Address(f"{person.number} Example Street", city, state, person.zip),
-                "referral": referral,
-            }
-            made = await self._c.patients.create(self._desk, PatientChanges(fields))
-            person.patient_id = made.id
-
-        await asyncio.gather(*(one(p) for p in people))
-        self.tally.patients += len(people)
 
     # -- booking ------------------------------------------------------------------------
 
@@ -403,10 +318,10 @@ class ClinicYear:
         now = self._clock.now()
         for made in await self._waitlists.follow_up(service, now):
             person = made.person
-            self._people.append(person)
+            self._arrivals.people.append(person)
             self.tally.patients += 1
             self.tally.sources["waitlist"] += 1
-            person.stay_weeks = self._stay(service)
+            person.stay_weeks = self._arrivals.stay(service)
             pick = Pick(
                 Ask(person, "initial", 0), made.duration, made.start, made.end, made.practitioner
             )
