@@ -10,12 +10,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from clinicflow.catalog import Catalog
-from clinicflow.catalog.service import check_config
-from clinicflow.cli import app
-from support.app import CLINIC_YAML
 from support.simulation import Booking, Simulated, simulate
 
 OCCUPYING = {"confirmed", "checked_in", "completed", "no_show", "held"}
@@ -73,30 +69,6 @@ def test_the_launch_converts_some_of_the_waitlist(month: Simulated) -> None:
     assert 0 < tally.converted <= tally.invited
     assert tally.waitlist.get("booked", 0) + tally.waitlist.get("converted", 0) == tally.converted
     assert tally.sources["waitlist"] > 0
-
-
-def test_simulate_writes_its_clinic_and_refuses_a_database_with_bookings(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'sim.sqlite3'}"
-    env = {
-        "CLINICFLOW_DATA_DIR": str(tmp_path),
-        "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
-        "CLINICFLOW_PASSWORD_HASHING": "insecure-fast",
-    }
-    args = ["simulate", "--days", "5", "--practitioners", "2", "--seed", "3"]
-    args += ["--database-url", url, "--clinic", str(CLINIC_YAML)]
-    runner = CliRunner()
-    done = runner.invoke(app, args, env=env)
-    assert done.exit_code == 0, done.output
-    out = " ".join(done.output.split())
-    for shown in ("patients:", "visits:", "no-shows", "revenue: $", "waitlist joins:"):
-        assert shown in out
-    assert "left out: counseling: no practitioner offers it" in out
-    written = tmp_path / "simulated-clinic.yaml"
-    assert f"CLINICFLOW_CONFIG_PATH={written}" in out
-    assert check_config(written) == []
-    again = runner.invoke(app, args, env=env)
-    assert again.exit_code == 1
-    assert "already has bookings" in " ".join(again.output.split())
 
 
 def _in_hours(catalog: Catalog, booking: Booking) -> bool:
