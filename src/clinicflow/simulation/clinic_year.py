@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -309,7 +310,7 @@ class ClinicYear:
         visit.paid = True
         if visit.person.source == "waitlist" and visit.visit_type == "initial":
             # What the subscriber does with this payment's event (its inbox keyed the same).
-            event = f"simulation:{made.order.id}"
+            event = str(uuid.uuid5(uuid.NAMESPACE_URL, f"simulation:{made.order.id}"))
             await self._c.waitlist.conversions.paid(CONVERSIONS, event, [visit.booking_id])
 
     async def _calls(self, day: date) -> None:
