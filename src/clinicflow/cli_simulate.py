@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import date, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,6 +29,14 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(help="Where to write (an empty database); default CLINICFLOW_DATABASE_URL."),
 ]
+Until = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"],
+        help="The day after the last one simulated (default today): with it, the same seed "
+        "makes the same history on any day.",
+    ),
+]
 Clinic = Annotated[
     Path | None,
     typer.Option(
@@ -43,6 +53,7 @@ def simulate(
     practitioners: Practitioners = 8,
     database_url: DatabaseUrl = None,
     clinic: Clinic = None,
+    until: Until = None,
 ) -> None:
     """Simulate a clinic's history (patients, visits, no-shows, cancellations, payments,
     refunds, waitlists and a launch) into an empty database, through the real use cases.
@@ -62,7 +73,7 @@ def simulate(
         raise typer.Exit(1)
     settings = settings.model_copy(update={"config_path": made.path})
     started = time.perf_counter()
-    lines = asyncio.run(run_simulation(settings, days, seed, made))
+    lines = asyncio.run(run_simulation(settings, days, seed, made, until.date() if until else None))
     if lines is None:
         console.print(
             "[red]✗[/] the database already has bookings: simulate into an empty one "
@@ -80,7 +91,7 @@ def simulate(
 
 
 async def run_simulation(
-    settings: Settings, days: int, seed: int, made: SimulatedClinic
+    settings: Settings, days: int, seed: int, made: SimulatedClinic, until: date | None = None
 ) -> list[str] | None:
     """The summary's lines, or None when the database already had bookings."""
     from clinicflow.bootstrap import build
@@ -92,6 +103,8 @@ async def run_simulation(
     await upgrade(settings.database_url)
     clock = DemoClock()
     container = build(settings, clock=clock)
+    if until is not None:  # the days before it; the clock stays there for the bookings ahead
+        clock.set(datetime.combine(until, clock_time(0), container.catalog.clinic.tz))
     try:
         if await has_bookings(container):
             return None

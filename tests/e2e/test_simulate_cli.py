@@ -19,7 +19,17 @@ def test_simulate_writes_its_clinic_and_refuses_a_database_with_bookings(tmp_pat
         "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
         "CLINICFLOW_PASSWORD_HASHING": "insecure-fast",
     }
-    args = ["simulate", "--days", "5", "--practitioners", "2", "--seed", "3"]
+    args = [
+        "simulate",
+        "--days",
+        "5",
+        "--practitioners",
+        "2",
+        "--seed",
+        "3",
+        "--until",
+        "2026-11-07",
+    ]
     args += ["--database-url", url, "--clinic", str(CLINIC_YAML)]
     runner = CliRunner()
     done = runner.invoke(app, args, env=env)
