@@ -20,7 +20,7 @@ from support.app import CLINIC_YAML
 
 # The clock the simulated days end at: a Saturday evening in the clinic (UTC here).
 ENDS_AT = datetime(2026, 11, 7, 23, 0, tzinfo=UTC)
-LIGHT = Demand(scale=0.4, established_per_practitioner=8)
+LIGHT = Demand(scale=0.25, established_per_practitioner=8)
 
 
 @dataclass(frozen=True)

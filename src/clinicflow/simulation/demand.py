@@ -49,10 +49,10 @@ class CarePath:
 # New patients sized so a practitioner is about 60% booked once the clinic is full: short
 # visits every few weeks need many more people than GAPS's weekly hour-and-quarters.
 PATHS = {
-    "alternative_medicine": CarePath(9.0, (14, 28)),
-    "gaps_coaching": CarePath(2.5, (7, 14), stay_scale=1.3),
+    "alternative_medicine": CarePath(15.0, (14, 28)),
+    "gaps_coaching": CarePath(5.0, (7, 14), stay_scale=1.3),
 }
-DEFAULT_PATH = CarePath(1.5, (7, 14))  # the launched service (counseling: 50 min weekly-ish)
+DEFAULT_PATH = CarePath(2.5, (7, 14))  # the launched service (counseling: 50 min weekly-ish)
 
 
 @dataclass(frozen=True, slots=True)
