@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from clinicflow.analytics.views import Cell, Report
 from clinicflow.catalog import Catalog
@@ -118,23 +118,42 @@ def over_time(
     series: str,
     value: str,
     name: Callable[[str], str],
+    periods: list[str],
     scale: float = 1.0,
     unit: str = "",
     bars: bool = False,
+    missing: float | None = 0.0,
 ) -> Chart:
-    """One line (or bar) per `series` over the periods `at` (weeks or months)."""
-    xs = sorted({str(r[at]) for r in records})
+    """One line (or bar) per `series` over `periods` (every week or month shown: a count
+    missing from the answer is 0; a share, `missing=None`, is a gap)."""
+    xs = sorted(set(periods) | {str(r[at]) for r in records})
     keys = sorted({_key(r[series]) for r in records}, key=name)
     where = {x: i for i, x in enumerate(xs)}
     lines: list[tuple[str, list[float | None]]] = []
     for key in keys:
-        values: list[float | None] = [None] * len(xs)
+        values: list[float | None] = [missing] * len(xs)
         for r in records:
             if _key(r[series]) == key and r[value] is not None:
                 values[where[str(r[at])]] = round(_num(r[value]) * scale, 2)
         lines.append((name(key), values))
     x = [_noon(p) for p in xs]
     return Chart(chart_id, "days", x, lines, unit=unit, bars=bars)
+
+
+def periods(at: str, start: date, end: date) -> list[str]:
+    """Every week (its Monday) or month (YYYY-MM) that `start`..`end` touches."""
+    out: list[str] = []
+    if at == "week":
+        day = start - timedelta(days=start.weekday())
+        while day <= end:
+            out.append(day.isoformat())
+            day += timedelta(days=7)
+        return out
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
 
 
 def by_label(
@@ -150,6 +169,11 @@ def by_label(
 class Shaper:
     catalog: Catalog
     currency: str
+    start: date
+    end: date
+
+    def periods(self, at: str) -> list[str]:
+        return periods(at, self.start, self.end)
 
     def service(self, key: str) -> str:
         return service_name(self.catalog, key)
@@ -176,7 +200,8 @@ class Shaper:
         )  # fmt: skip
         chart = over_time(
             "chart-utilization", rs, at="week", series="practitioner", value="utilization",
-            name=self.practitioner, scale=100, unit="%",
+            name=self.practitioner, periods=self.periods("week"), scale=100, unit="%",
+            missing=None,
         )  # fmt: skip
         return table, chart
 
@@ -198,7 +223,7 @@ class Shaper:
         )  # fmt: skip
         chart = over_time(
             "chart-revenue-month", rs, at="month", series="service", value="net_cents",
-            name=self.service, scale=0.01, unit="$", bars=True,
+            name=self.service, periods=self.periods("month"), scale=0.01, unit="$", bars=True,
         )  # fmt: skip
         return table, chart
 
@@ -233,7 +258,7 @@ class Shaper:
         )  # fmt: skip
         chart = over_time(
             "chart-acquisition", rs, at="week", series="source", value="new_patients",
-            name=lambda k: SOURCES.get(k, k), bars=True,
+            name=lambda k: SOURCES.get(k, k), periods=self.periods("week"), bars=True,
         )  # fmt: skip
         return table, chart
 
@@ -250,8 +275,9 @@ class Shaper:
             download=a.csv,
         )  # fmt: skip
         chart = over_time(
-            "chart-waitlist", rs, at="week", series="service", value="joined", name=self.service
-        )
+            "chart-waitlist", rs, at="week", series="service", value="joined", name=self.service,
+            periods=self.periods("week"),
+        )  # fmt: skip
         return table, chart
 
     def waitlist_conversion(self, a: Asked) -> Table:

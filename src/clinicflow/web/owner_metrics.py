@@ -153,7 +153,7 @@ async def metrics(
 ) -> HTMLResponse:
     today = clock.now().astimezone(page.clinic_tz).date()
     chosen = period(today, given_from, to)
-    shape = Shaper(page.catalog, page.catalog.clinic.currency)
+    shape = Shaper(page.catalog, page.catalog.clinic.currency, chosen.start, chosen.end)
     try:
         found = await shown(Asker(reports, page.actor, chosen), shape, reports.min_cell)
     except (Forbidden, Unauthenticated):
