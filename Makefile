@@ -100,6 +100,10 @@ bench-web: install  ## the booking site's first page: server time, bytes sent, s
 bench-calendars: install  ## issue 17: a 60-day refresh from the fake Calendly and Graph; availability with and without
 	$(BIN)/python benchmarks/calendars.py $(BENCH_ARGS)
 
+# Needs PostgreSQL on 127.0.0.1 (a role that may create databases); not in CI (12 min here).
+bench-analytics: install  ## issue 18: every metric over a synthetic year and 1M visits, DuckDB beside PostgreSQL
+	$(BIN)/python benchmarks/analytics.py $(BENCH_ARGS)
+
 lock: install  ## re-resolve requirements.lock after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
