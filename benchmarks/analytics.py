@@ -184,7 +184,7 @@ def build_lake(clinics: int, per_clinic: int, work: Path) -> Lake:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     cols = ", ".join(
-        f"{f.name} {_duck_type(f.type)}" for f in schema if f.name not in ("seq", "event_id")
+        f"{f.name} {_sql_type(f.type)}" for f in schema if f.name not in ("seq", "event_id")
     )
     for sql in _visits_sql(clinics, per_clinic).split(";"):
         if sql.strip():
@@ -219,14 +219,16 @@ def build_lake(clinics: int, per_clinic: int, work: Path) -> Lake:
     )
 
 
-def _duck_type(kind: pa.DataType) -> str:
+def _sql_type(kind: pa.DataType, dialect: str = "duckdb") -> str:
+    """The lake column's type in DuckDB or PostgreSQL."""
+    pg = dialect == "postgres"
     if pa.types.is_int64(kind):
-        return "BIGINT"
+        return "bigint" if pg else "BIGINT"
     if pa.types.is_timestamp(kind):
-        return "TIMESTAMPTZ"
+        return "timestamptz" if pg else "TIMESTAMPTZ"
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return "VARCHAR[]"
-    return "VARCHAR"
+        return "text[]" if pg else "VARCHAR[]"
+    return "text" if pg else "VARCHAR"
 
 
 def _inputs(clinics: int) -> Inputs:
@@ -465,7 +467,7 @@ async def run_postgres(
     try:
         t0 = time.perf_counter()
         await conn.execute("DROP TABLE IF EXISTS bench_events, bench_supply, bench_prices")
-        cols = ", ".join(f"{name} {_pg_type(kind)}" for name, kind in _lake_columns())
+        cols = ", ".join(f"{name} {_sql_type(kind, 'postgres')}" for name, kind in _lake_columns())
         await conn.execute(f"CREATE TABLE bench_events ({cols})")
         await conn.copy_to_table("bench_events", source=str(lake.csv), format="csv")
         await conn.execute(
@@ -527,16 +529,6 @@ def _lake_columns() -> list[tuple[str, pa.DataType]]:
 
     schema = schema_to_pyarrow(events_schema())
     return [(f.name, f.type) for f in schema]
-
-
-def _pg_type(kind: pa.DataType) -> str:
-    if pa.types.is_int64(kind):
-        return "bigint"
-    if pa.types.is_timestamp(kind):
-        return "timestamptz"
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return "text[]"
-    return "text"
 
 
 def report(f: Figures, repeat: int, out: list[str]) -> None:

@@ -15,7 +15,6 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -29,7 +28,6 @@ from clinicflow.cli_analytics import Refused, spark_answer
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
-from support.app import CLINIC_YAML
 from support.planted_month import outlook, plant
 
 if TYPE_CHECKING:
@@ -58,16 +56,6 @@ def spark() -> Iterator[SparkSession]:
     session = spark_session("clinicflow-test")
     yield session
     session.stop()
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
-    )
 
 
 @pytest.fixture
