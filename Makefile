@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+SPARK_STAMP := $(VENV)/.spark-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo serve test lint format bench bench-http bench-web bench-calendars lock clean
+.PHONY: install spark demo serve test lint format bench bench-http bench-web bench-calendars bench-analytics lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
@@ -22,6 +23,15 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 
 install: $(STAMP)  ## create the virtualenv and install clinicflow with its test tools
 
+# pyspark (requirements-spark.lock) is large and the app never imports it: installed for the
+# Spark test and the type checks only (docs/analytics.md "Scale-out"; Spark needs a Java
+# runtime too: .ci/run installs Debian's default-jre-headless).
+$(SPARK_STAMP): requirements-spark.lock | $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-spark.lock
+	@touch $@
+
+spark: $(SPARK_STAMP)  ## install pyspark for `clinicflow analytics spark` and the Spark test
+
 demo: install  ## migrate an SQLite file, load a demo clinic and serve it on $(HOST):$(PORT)
 	$(BIN)/clinicflow demo --host $(HOST) --port $(PORT)
 
@@ -29,10 +39,10 @@ serve: install
 	$(BIN)/clinicflow db migrate
 	$(BIN)/clinicflow serve --host $(HOST) --port $(PORT)
 
-test: install  ## the whole suite (PostgreSQL tests skip locally when it is unreachable)
+test: install $(SPARK_STAMP)  ## the whole suite (PostgreSQL tests skip locally when it is unreachable)
 	$(BIN)/python -m pytest
 
-lint: install  ## ruff, mypy --strict and the import contracts
+lint: install $(SPARK_STAMP)  ## ruff, mypy --strict and the import contracts
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
@@ -90,9 +100,14 @@ bench-web: install  ## the booking site's first page: server time, bytes sent, s
 bench-calendars: install  ## issue 17: a 60-day refresh from the fake Calendly and Graph; availability with and without
 	$(BIN)/python benchmarks/calendars.py $(BENCH_ARGS)
 
+# Needs PostgreSQL on 127.0.0.1 (a role that may create databases); not in CI (12 min here).
+bench-analytics: install  ## issue 18: every metric over a synthetic year and 1M visits, DuckDB beside PostgreSQL
+	$(BIN)/python benchmarks/analytics.py $(BENCH_ARGS)
+
 lock: install  ## re-resolve requirements.lock after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+	$(BIN)/uv pip compile requirements-spark.in -c requirements.lock --python-version 3.11 --quiet -o requirements-spark.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -248,12 +248,7 @@ class AnalyticsReports:
             tz=catalog.clinic.timezone,
             supply=offered_minutes(hours, start, end, tz, busy),
             offers=[(h.practitioner, s) for h in hours for s in h.services],
-            prices=[
-                (s.key, v.key, v.price_cents)
-                for s in catalog.services.values()
-                for v in s.visit_types.values()
-                if v.price_cents is not None
-            ],
+            prices=list_prices(catalog),
             views=seen,
             churn_days=self.churn_days,
             churn_default=self.churn_default,
@@ -276,6 +271,17 @@ class AnalyticsReports:
                 row = tuple(None if i in measures else v for i, v in enumerate(row))
             out.append(row)
         return out, hidden
+
+
+def list_prices(catalog: Catalog) -> list[tuple[str, str, int]]:
+    """(service, visit type, list price in cents) for each priced visit type: what revenue
+    spreads an order over its visits by."""
+    return [
+        (s.key, v.key, v.price_cents)
+        for s in catalog.services.values()
+        for v in s.visit_types.values()
+        if v.price_cents is not None
+    ]
 
 
 def _cell(value: object) -> Cell:

@@ -1,0 +1,283 @@
+# ruff: noqa: S608 - SQL built from this module's own fragments; values are bound
+"""Two of the metrics run by Apache Spark instead of DuckDB (docs/analytics.md "Scale-out"):
+`revenue` and `no-shows`, with every grouping and measure their definitions in
+`analytics/queries.py` have (the same `METRICS` entries, so the same questions are asked and
+checked the same way), written in Spark SQL over the same `events` columns.
+
+`SparkMetrics` is analytics' `MetricsEngine`: `AnalyticsReports` with it instead of
+`DuckDbMetrics` answers those two metrics from Spark. The lake is read one of two ways:
+
+* `table=None`: the Parquet files of the Iceberg table's current snapshot, as the catalog
+  lists them (`IcebergLake.data_files()`), with `spark.read.parquet`: what a Spark without
+  the Iceberg runtime jar can do (the local test; the jar is on Maven Central only);
+* `table="clinicflow.analytics.events"`: the table through the Iceberg runtime and the same
+  SQL catalog (a Spark cluster configured as docs/analytics.md shows).
+
+pyspark is imported only when a session is made or used: the app never imports this module,
+and pyspark is installed from requirements-spark.lock, not with the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from clinicflow.analytics.domain.lake import COLUMNS
+from clinicflow.analytics.domain.lake import Kind as LakeKind
+from clinicflow.analytics.domain.metrics import (
+    BOOKED,
+    Inputs,
+    Metric,
+    Question,
+    lead_time_case,
+)
+from clinicflow.analytics.queries import METRICS
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+Cells = tuple[object, ...]
+
+_B = ", ".join(f"'{s}'" for s in BOOKED)
+PERIOD = "BETWEEN :lo AND :hi"
+
+
+def _last(column: str, order: str = "step") -> str:
+    """DuckDB's `arg_max(column, order)`: the value at the greatest `order` among the rows
+    where the value is not null (Spark's `max_by` would take a null there)."""
+    return f"max_by({column}, IF({column} IS NULL, NULL, {order}))"
+
+
+def _first(column: str, order: str = "seq") -> str:
+    """DuckDB's `arg_min(column, order)`, nulls skipped likewise."""
+    return f"min_by({column}, IF({column} IS NULL, NULL, {order}))"
+
+
+# The views `bookings`, `paid_lines` and `money` of analytics/queries.py, in Spark SQL; local
+# days are the session's time zone (set to the clinic's for each question).
+_PRELUDE: tuple[tuple[str, str], ...] = (
+    (
+        "bookings",
+        f"""
+        SELECT booking_id,
+               {_last("status")} AS status,
+               {_last("service")} AS service,
+               {_last("visit_type")} AS visit_type,
+               {_last("practitioner")} AS practitioner,
+               {_last("duration_min")} AS duration_min,
+               {_last("start_at")} AS start_at,
+               CAST({_last("start_at")} AS DATE) AS day,
+               max(patient_key) AS patient_key,
+               max(zip3) AS zip3,
+               max(source) AS source,
+               min(occurred_at) FILTER (WHERE type = 'booking.created') AS created_at,
+               min(occurred_at) FILTER (WHERE type = 'booking.held') AS held_at,
+               max(occurred_at) FILTER (WHERE type = 'booking.cancelled') AS cancelled_at
+        FROM (
+            SELECT *, unix_micros(occurred_at) * 10 + CASE type
+                       WHEN 'booking.held' THEN 0 WHEN 'booking.created' THEN 1
+                       WHEN 'booking.rescheduled' THEN 2 WHEN 'booking.checked_in' THEN 3
+                       ELSE 4 END AS step
+            FROM events WHERE type LIKE 'booking.%' AND booking_id IS NOT NULL
+        )
+        GROUP BY booking_id
+        """,
+    ),
+    (
+        "paid_lines",
+        f"""
+        WITH orders AS (
+            SELECT order_id,
+                   {_first("total_cents")} AS total_cents,
+                   {_first("booking_ids")} AS booking_ids,
+                   min(occurred_at) AS paid_at,
+                   max(zip3) AS zip3
+            FROM events WHERE type = 'payment.succeeded' AND order_id IS NOT NULL
+            GROUP BY order_id
+        ), lines AS (
+            SELECT order_id, total_cents, paid_at, zip3,
+                   explode(CASE WHEN size(coalesce(booking_ids, array())) = 0
+                                THEN array(CAST(NULL AS STRING))
+                                ELSE booking_ids END) AS booking_id
+            FROM orders
+        ), priced AS (
+            SELECT l.*, b.service, b.practitioner, b.source,
+                   coalesce(p.price_cents, 0) AS price
+            FROM lines l
+            LEFT JOIN bookings b ON b.booking_id = l.booking_id
+            LEFT JOIN prices p ON p.service = b.service AND p.visit_type = b.visit_type
+        )
+        SELECT *,
+               CASE WHEN sum(price) OVER (PARTITION BY order_id) > 0
+                    THEN price / sum(price) OVER (PARTITION BY order_id)
+                    ELSE 1.0D / count(*) OVER (PARTITION BY order_id) END AS weight
+        FROM priced
+        """,
+    ),
+    (
+        "money",
+        """
+        SELECT booking_id, service, practitioner, zip3, CAST(paid_at AS DATE) AS day,
+               total_cents * weight AS gross, 0.0D AS refunded
+        FROM paid_lines
+        UNION ALL
+        SELECT l.booking_id, l.service, l.practitioner, l.zip3, CAST(r.occurred_at AS DATE),
+               0.0D, r.amount_cents * CASE WHEN r.booking_id IS NULL THEN l.weight ELSE 1.0D END
+        FROM events r
+        JOIN paid_lines l
+          ON l.order_id = r.order_id AND (r.booking_id IS NULL OR l.booking_id = r.booking_id)
+        WHERE r.type = 'payment.refunded' AND r.amount_cents IS NOT NULL
+        """,
+    ),
+)
+
+
+def _aggregate(facts: str, measures: str, dims: Sequence[str]) -> str:
+    cols = "".join(f"{d}, " for d in dims)
+    group = f"GROUP BY {', '.join(dims)}" if dims else ""
+    order = f"ORDER BY {', '.join(f'{d} NULLS LAST' for d in dims)}" if dims else ""
+    return f"WITH facts AS ({facts}) SELECT {cols}{measures} FROM facts {group} {order}"
+
+
+_REVENUE_FACTS = f"SELECT *, date_format(day, 'yyyy-MM') AS month FROM money WHERE day {PERIOD}"
+_PAID_VISITS = "count(DISTINCT CASE WHEN gross > 0 THEN booking_id END)"
+_REVENUE = f"""CAST(round(sum(gross)) AS BIGINT) AS gross_cents,
+       CAST(round(sum(refunded)) AS BIGINT) AS refunded_cents,
+       CAST(round(sum(gross) - sum(refunded)) AS BIGINT) AS net_cents,
+       {_PAID_VISITS} AS visits,
+       round((sum(gross) - sum(refunded)) / nullif({_PAID_VISITS}, 0), 2)
+         AS net_per_visit_cents"""
+
+_LEAD_DAYS = "(unix_seconds(b.start_at) - unix_seconds(b.created_at)) / 86400.0D"
+_NO_SHOW_FACTS = f"""
+    SELECT b.service, b.practitioner, date_format(b.start_at, 'EEEE') AS weekday,
+           {lead_time_case(_LEAD_DAYS)} AS lead_time,
+           b.status,
+           b.status = 'cancelled' AND b.cancelled_at IS NOT NULL
+             AND unix_seconds(b.start_at) - unix_seconds(b.cancelled_at) < s.late_hours * 3600
+             AS late_cancel
+    FROM bookings b CROSS JOIN settings s
+    WHERE b.created_at IS NOT NULL AND b.status IN ({_B}, 'cancelled') AND b.day {PERIOD}
+    """
+_NO_SHOWS = """count(*) AS bookings,
+       count_if(status = 'no_show') AS no_shows,
+       count_if(late_cancel) AS late_cancels,
+       round(count_if(status = 'no_show') / count(*), 4) AS no_show_rate,
+       round(count_if(late_cancel) / count(*), 4) AS late_cancel_rate"""
+
+# metric → (facts, measures): the metrics this engine answers.
+SPARK_SQL: Mapping[str, tuple[str, str]] = {
+    "revenue": (_REVENUE_FACTS, _REVENUE),
+    "no-shows": (_NO_SHOW_FACTS, _NO_SHOWS),
+}
+
+
+def metric_sql(q: Question) -> str:
+    """The Spark SQL answering `q` (a question about one of `SPARK_SQL`'s metrics)."""
+    facts, measures = SPARK_SQL[q.metric.name]
+    return _aggregate(facts, measures, q.group_by)
+
+
+def spark_session(
+    app: str = "clinicflow-metrics",
+    master: str = "local[1]",
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """A Spark session: on this machine by default, small (no UI, one shuffle partition, no
+    adaptive re-planning, the JIT's quick tier: a clinic's lake is small and each stage
+    costs more than its rows); `conf` on top (a cluster's settings, the Iceberg catalog)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName(app)
+    local = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": "1",
+        "spark.sql.adaptive.enabled": "false",
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    }
+    for key, value in {**(local if master.startswith("local") else {}), **(conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def events_schema() -> StructType:
+    """The lake's `events` columns as Spark types (an empty lake is an empty table of them)."""
+    from pyspark.sql import types as t
+
+    def typed(kind: LakeKind) -> t.DataType:
+        if kind is LakeKind.INT:
+            return t.LongType()
+        if kind is LakeKind.INSTANT:
+            return t.TimestampType()
+        if kind is LakeKind.IDS:
+            return t.ArrayType(t.StringType())
+        return t.StringType()
+
+    return t.StructType([t.StructField(name, typed(kind)) for name, kind in COLUMNS])
+
+
+class SparkMetrics:
+    """analytics' `MetricsEngine` for `revenue` and `no-shows`, run by Spark over the lake
+    (its files, or `table` through the Iceberg runtime). The views every question reads are
+    made once per snapshot (its files) and inputs, in a session of `spark` of their own
+    (their temporary views and the clinic's time zone), and cached there: a dashboard's
+    questions over one snapshot scan the lake once."""
+
+    def __init__(self, spark: SparkSession, table: str | None = None) -> None:
+        self._spark = spark
+        self._table = table
+        self._lock = threading.Lock()
+        self._prepared: tuple[Hashable, SparkSession] | None = None
+
+    def metric(self, name: str) -> Metric | None:
+        return METRICS[name].metric if name in SPARK_SQL else None
+
+    async def answer(self, q: Question, files: Sequence[str], inputs: Inputs) -> list[Cells]:
+        return await asyncio.to_thread(self.rows, q, files, inputs)
+
+    def rows(self, q: Question, files: Sequence[str], inputs: Inputs) -> list[Cells]:
+        """The question's rows in the order of `q.columns` (blocking)."""
+        with self._lock:
+            session = self._session(files, inputs)
+            found = session.sql(metric_sql(q), args={"lo": q.lo, "hi": q.hi}).collect()
+        names = [c.name for c in q.columns]
+        return [tuple(row[n] for n in names) for row in found]
+
+    def events(self, session: SparkSession, files: Sequence[str]) -> DataFrame:
+        if self._table is not None:
+            return session.table(self._table)
+        if not files:
+            return session.createDataFrame([], events_schema())
+        return session.read.parquet(*files)
+
+    def _session(self, files: Sequence[str], inputs: Inputs) -> SparkSession:
+        key = (tuple(files), inputs.tz, tuple(inputs.prices), inputs.late_cancel_hours)
+        if self._prepared is not None and self._prepared[0] == key:
+            return self._prepared[1]
+        if self._prepared is not None:
+            self._prepared[1].catalog.clearCache()
+        from pyspark.sql import types as t
+
+        session = self._spark.newSession()
+        session.conf.set("spark.sql.session.timeZone", inputs.tz)
+        self.events(session, files).createOrReplaceTempView("events")
+        prices = t.StructType(
+            [
+                t.StructField("service", t.StringType()),
+                t.StructField("visit_type", t.StringType()),
+                t.StructField("price_cents", t.LongType()),
+            ]
+        )
+        session.createDataFrame(list(inputs.prices), prices).createOrReplaceTempView("prices")
+        late = t.StructType([t.StructField("late_hours", t.LongType())])
+        session.createDataFrame([(inputs.late_cancel_hours,)], late).createOrReplaceTempView(
+            "settings"
+        )
+        for name, sql in _PRELUDE:
+            session.sql(sql).cache().createOrReplaceTempView(name)
+        self._prepared = (key, session)
+        return session
