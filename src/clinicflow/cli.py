@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -21,9 +21,13 @@ from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
 from clinicflow.cli_payments import payments_app
 from clinicflow.cli_retention import retention_app
+from clinicflow.cli_simulate import simulate
 from clinicflow.infra.crypto import KeysUnavailable
 from clinicflow.settings import Settings
 from clinicflow.shared.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from clinicflow.simulation import SimulatedClinic
 
 
 class _Clinicflow(typer.Typer):
@@ -53,6 +57,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(calendars_app, name="calendars")
 app.add_typer(calendly_app, name="calendly")
 app.add_typer(fhir_app, name="fhir")
+app.command()(simulate)
 # No wrapping: what it prints (commands, URLs, paths) must stay whole to be copied.
 console = Console(stderr=True, soft_wrap=True)
 
@@ -149,26 +154,19 @@ def worker() -> None:
 @app.command()
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate the embedded database, load a demo clinic, and serve it."""
-    from clinicflow.bootstrap import build
-    from clinicflow.demo import DEMO_OWNER, DEMO_USER, DemoClock, demo_staff, load_demo
+    from clinicflow.demo import DEMO_OWNER, DEMO_USER
     from clinicflow.infra.migrate import upgrade
+    from clinicflow.simulation import simulated_clinic
 
     settings = _served_settings(host, port, tls=False)
     _check_config(settings.config_path)
+    # The demo runs in the simulated clinic (docs/simulation.md): counseling launches in it.
+    made = simulated_clinic(settings.config_path, 8, settings.data_dir / "simulated-clinic.yaml")
+    _check_config(made.path)
+    settings = settings.model_copy(update={"config_path": made.path})
     asyncio.run(upgrade(settings.database_url))
-
-    async def seed() -> tuple[int, str | None]:
-        clock = DemoClock()  # the demo's past is made at the moments it happened
-        container = build(settings, clock=clock)
-        try:
-            password = await demo_staff(container)  # first: its front desk does the visits
-            loaded = await load_demo(container, clock)
-            return loaded.past + loaded.upcoming, password
-        finally:
-            await container.aclose()
-
     try:
-        made, password = asyncio.run(seed())
+        made_count, password = asyncio.run(_seed_demo(settings, made))
     except InvalidRequest as exc:  # e.g. a CLINICFLOW_DEMO_PASSWORD too short for an account
         console.print(f"[red]✗[/] the demo clinic could not be set up: {exc}", highlight=False)
         raise typer.Exit(2) from exc
@@ -176,7 +174,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     # The booking site first: it is what a visitor opens.
     console.print(f"the clinic's booking site: [bold]{base}/[/]", highlight=False)
     console.print(
-        f"[green]demo clinic ready[/] ({made} demo bookings added) in {settings.database_url}"
+        f"[green]demo clinic ready[/] ({made_count} demo bookings added) in "
+        f"{settings.database_url}; its clinic file: {made.path}",
+        highlight=False,
     )
     console.print(
         f"staff: [bold]{base}/staff[/] (the day's calendar), [bold]{base}/owner[/] (the "
@@ -207,6 +207,29 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         highlight=False,
     )
     _serve(settings, host, port)
+
+
+async def _seed_demo(settings: Settings, made: SimulatedClinic) -> tuple[int, str | None]:
+    """Staff accounts, the hand-made demo, then the last DEMO_DAYS simulated: the bookings
+    added and the staff password (when the accounts were made now)."""
+    from clinicflow.bootstrap import build
+    from clinicflow.cli_progress import progress_bar
+    from clinicflow.demo import DEMO_DAYS, DEMO_DEMAND, DEMO_SEED, DemoClock, demo_staff, load_demo
+    from clinicflow.simulation import DESK, ClinicYear, YearPlan
+
+    clock = DemoClock()  # the demo's past is made at the moments it happened
+    container = build(settings, clock=clock)
+    try:
+        password = await demo_staff(container)  # first: its front desk does the visits
+        loaded = await load_demo(container, clock)
+        if not loaded.past and not loaded.upcoming:
+            return 0, password  # the clinic had bookings already
+        plan = YearPlan(DEMO_DAYS, DEMO_SEED, made, DEMO_DEMAND)
+        with progress_bar("simulating the demo's recent weeks", DEMO_DAYS, console) as bar:
+            tally = await ClinicYear(container, clock, plan, DESK).run(lambda _: bar.advance())
+        return loaded.past + loaded.upcoming + sum(tally.statuses.values()), password
+    finally:
+        await container.aclose()
 
 
 @db_app.command("migrate")

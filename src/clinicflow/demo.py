@@ -27,6 +27,7 @@ from clinicflow.patients import PatientDetails
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.shared.actor import ANONYMOUS, SYSTEM, Actor, Role
+from clinicflow.simulation.demand import Demand
 from clinicflow.waitlist.entries.commands import Contact, JoinRequest
 
 # Invented people (555-01xx numbers are reserved for fiction).
@@ -64,6 +65,12 @@ JOINS = [
     ("equine_therapy", "Quin", "Lowe", "78703", 3, 5), ("counseling", "Rae", "Moss", "78723", 5, 2),
 ]  # fmt: skip
 TENDERS = ("card_terminal", "cash")
+
+# After the hand-made data, `clinicflow demo` simulates the last DEMO_DAYS through the same
+# use cases (clinicflow.simulation), with fewer patients in care at the start so it loads fast.
+DEMO_DAYS = 14
+DEMO_SEED = 1
+DEMO_DEMAND = Demand(established_per_practitioner=40)
 
 DEMO_USER = "frontdesk"
 DEMO_OWNER = "owner"  # an analyst: revenue and waitlist figures, no patient names
