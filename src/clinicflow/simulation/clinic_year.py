@@ -207,7 +207,8 @@ class ClinicYear:
             visit.fate = "late_cancel" if late else "cancel"
         else:
             earlier, first = visit.person.no_shows, visit.person.visits == 0
-            missed = self._rng.random() < no_show_chance(d, visit.lead, earlier, first)
+            hour = _hour(visit.start.astimezone(self._tz))
+            missed = self._rng.random() < no_show_chance(d, visit.lead, earlier, first, hour)
             visit.fate = "no_show" if missed else "attend"
         if visit.fate in ("cancel", "reschedule"):
             span = (room - timedelta(hours=25)).total_seconds()
@@ -297,7 +298,8 @@ class ClinicYear:
             moved.id, visit.person, visit.service, visit.visit_type, visit.duration,
             visit.practitioner, moved.start, moved.end, visit.lead + 2, "attend", paid=visit.paid,
         )  # fmt: skip
-        missed = no_show_chance(self._demand, again.lead, visit.person.no_shows, False)
+        hour = _hour(moved.start.astimezone(self._tz))
+        missed = no_show_chance(self._demand, again.lead, visit.person.no_shows, False, hour)
         again.fate = "no_show" if rng.random() < missed else "attend"
         self._agenda.plan(again, moved.start.astimezone(self._tz).date(), None)
 
@@ -327,6 +329,10 @@ class ClinicYear:
                 Ask(person, "initial", 0), made.duration, made.start, made.end, made.practitioner
             )
             self._planned(pick, made.booking_id, now)
+
+
+def _hour(at: datetime) -> float:
+    return at.hour + at.minute / 60
 
 
 def _order(step: Step) -> tuple[datetime, int, int]:
