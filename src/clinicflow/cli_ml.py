@@ -23,6 +23,7 @@ from clinicflow.forecasting.service import ModelTraining
 from clinicflow.infra.db import Database
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import SystemClock
+from clinicflow.shared.errors import DomainError
 
 ml_app = typer.Typer(
     help="Machine learning: no-show and churn risk over the analytics lake.",
@@ -45,7 +46,11 @@ def _run(work: Callable[[ModelTraining], Awaitable[T]]) -> T:
         finally:
             await db.dispose()
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    except DomainError as exc:  # no model yet, too little history: said in one line
+        console.print(f"[red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
 
 
 @ml_app.command("train")
