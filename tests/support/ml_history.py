@@ -1,11 +1,11 @@
 """A simulated clinic's history in the analytics lake, for the ML tests: `clinicflow simulate`'s
-days made through the use cases into an SQLite file, every published event recorded by the
-analytics recorder, and the lake written by the real `LakeWriter`.
+days made through the use cases into an SQLite file (its bus's analytics recorder keeping
+every event), and the lake written by the real `LakeWriter`.
 
 Making it takes minutes (every visit is several transactions), so it is made once and kept
 under the system's temp folder, named by a digest of the simulator's and the lake writer's
-source and of the plan: a change to either makes a new one. Each session copies the clinic's
-database (the models' registry is written there); the lake is only read.
+source, of this module and of the plan: a change to any makes a new one. Each session copies
+the clinic's database (the models' registry is written there); the lake is only read.
 """
 
 from __future__ import annotations
@@ -21,17 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 import clinicflow
-from clinicflow.analytics.ports import RecordedEvent
-from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.bootstrap import build
 from clinicflow.bootstrap.analytics import lake_writer
 from clinicflow.demo import DemoClock
 from clinicflow.infra.migrate import upgrade
-from clinicflow.infra.outbox import outbox
-from clinicflow.infra.unit_of_work import Factory
 from clinicflow.settings import Settings
 from clinicflow.simulation import ClinicYear, Demand, YearPlan, simulated_clinic
 from support.app import CLINIC_YAML
@@ -74,6 +69,7 @@ def _digest(days: int, practitioners: int, seed: int) -> str:
         for path in sorted((root / name).rglob("*.py")):
             h.update(path.read_bytes())
     h.update(CLINIC_YAML.read_bytes())
+    h.update(Path(__file__).read_bytes())  # how it is made
     return h.hexdigest()[:16]
 
 
@@ -93,25 +89,6 @@ async def _make(folder: Path, days: int, practitioners: int, seed: int) -> None:
     container = build(settings, clock=clock)
     try:
         await ClinicYear(container, clock, YearPlan(days, seed, made, Demand())).run()
-        # The simulation relays its events to payments and the waitlist only; the analytics
-        # recorder takes them all here, in one transaction, as the worker's bus would.
-        async with container.db.read() as conn:
-            rows = (await conn.execute(select(outbox).order_by(outbox.c.id))).all()
-        async with Factory(container.db, SqlAnalyticsUnitOfWork)() as uow:
-            for r in rows:
-                await uow.events.add(
-                    RecordedEvent(
-                        r.event_id,
-                        r.type,
-                        r.version,
-                        r.aggregate_type,
-                        r.aggregate_id,
-                        r.occurred_at,
-                        dict(r.payload),
-                        r.occurred_at,
-                    )
-                )
-            await uow.commit()
         await lake_writer(settings, container.db, container.keys).sync()
     finally:
         await container.aclose()
