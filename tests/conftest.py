@@ -66,6 +66,7 @@ pytest_plugins = [
     "support.fake_vendor",
     "support.ehr_servers",  # after fake_vendor: it uses that plugin's module
     "support.graph_servers",
+    "support.ml_history",
     "support.notifications",
     "support.payment_servers",
     "support.payments",

@@ -19,6 +19,7 @@ from clinicflow.cli_events import events_app, run_worker
 from clinicflow.cli_fhir import fhir_app
 from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
+from clinicflow.cli_ml import ml_app
 from clinicflow.cli_payments import payments_app
 from clinicflow.cli_retention import retention_app
 from clinicflow.cli_simulate import simulate
@@ -57,6 +58,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(calendars_app, name="calendars")
 app.add_typer(calendly_app, name="calendly")
 app.add_typer(fhir_app, name="fhir")
+app.add_typer(ml_app, name="ml")
 app.command()(simulate)
 # No wrapping: what it prints (commands, URLs, paths) must stay whole to be copied.
 console = Console(stderr=True, soft_wrap=True)

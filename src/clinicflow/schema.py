@@ -10,6 +10,7 @@ import clinicflow.calendars.tables
 import clinicflow.catalog.tables
 import clinicflow.fhir.smart.tables
 import clinicflow.flags.tables
+import clinicflow.forecasting.tables
 import clinicflow.identity.tables
 import clinicflow.infra.audit
 import clinicflow.infra.events.ledger

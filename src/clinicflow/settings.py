@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     analytics_churn_default_days: int = Field(default=90, gt=0)
     analytics_min_cell: int = Field(default=5, ge=1)
     analytics_views_flush_seconds: float = Field(default=60.0, gt=0)
+    # The no-show and churn models are retrained this often (docs/ml.md), in each worker.
+    ml_retrain_hours: float = Field(default=24.0, gt=0)
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
     # Longest a request may take before it is cancelled and answered 503 (0: no deadline).

@@ -24,6 +24,7 @@ from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.fhir import SmartParts, wire_fhir
+from clinicflow.bootstrap.forecasting import ForecastingParts, wire_forecasting
 from clinicflow.bootstrap.identity import wire_identity
 from clinicflow.bootstrap.integrations import Integrations, wire_integrations
 from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
@@ -43,6 +44,7 @@ from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.flags import FlagService
+from clinicflow.forecasting.service import RiskReports
 from clinicflow.identity import (
     ApiKeys,
     Authenticator,
@@ -111,6 +113,7 @@ class Container:
     integrations: Integrations  # the EHR (MediRecords) and CRM (HubSpot) syncs
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
     analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
+    forecasting: ForecastingParts  # the no-show and churn models (docs/ml.md)
     smart: SmartParts  # the FHIR API's SMART Backend Services clients and tokens
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
@@ -175,6 +178,7 @@ def build(
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
     analytics = wire_analytics(core)
+    forecasting = wire_forecasting(core, analytics.lake)
     integrations = wire_integrations(core, patients=patients)
     return Container(
         settings=settings,
@@ -222,9 +226,10 @@ def build(
             webhooks=webhooks,
             waitlist=waitlist,
             calendars=calendars,
-            extra=[*microsoft.jobs(), analytics.job],
+            extra=[*microsoft.jobs(), analytics.job, forecasting.job],
         ),
         analytics=analytics,
+        forecasting=forecasting,
         smart=wire_fhir(core),
         calendars=calendars,
         integrations=integrations,
@@ -275,6 +280,7 @@ def _provided(c: Container) -> Provided:
     provided.add(PayOptions)(lambda: c.pay_options)
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
     provided.add(AnalyticsReports)(lambda: c.analytics.reports)
+    provided.add(RiskReports)(lambda: c.forecasting.reports)
     provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
     provided.add(ConflictDesk)(lambda: c.integrations.desk)
     provided.add(SmartTokens)(lambda: c.smart.tokens)

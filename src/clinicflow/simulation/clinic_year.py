@@ -9,8 +9,9 @@ the launch (09:00, on its day), waitlist joins (10:00), then the day's timeline 
 cancellations and moves, check-ins, no-shows, completions and payments, the invited calling
 the desk — grouped by moment (what happens at one moment runs concurrently), the evening
 round (19:30: follow-ups booked by the day's patients, some paid there and then) and the
-event bus (20:00). Only the bus's payments and waitlist subscribers run: notifications
-for a past year would be mail nobody reads, so its events are relayed without them.
+event bus (20:00). Only the bus's payments and waitlist subscribers and the analytics
+recorder run: notifications for a past year would be mail nobody reads, so its events are
+relayed without them.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Protocol
 
+from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
+from clinicflow.analytics.subscribers import EventRecorder
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.bootstrap import Container
 from clinicflow.infra.events import build_bus
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.errors import DomainError
@@ -89,8 +93,11 @@ class ClinicYear:
         )
         # Refunds by the policy and offers of freed slots; conversions are marked paid in
         # `_pay` (a delivery per payment, every visit's, cost more than the rest of a day).
+        # The analytics recorder keeps every event, so `clinicflow analytics lake-sync` makes
+        # the lake the ML models learn from (docs/ml.md).
         waitlist = [s for s in container.waitlist.subscribers if s.name != CONVERSIONS]
-        subscribers = [container.payments.subscriber, *waitlist]
+        recorder = EventRecorder(uow=Factory(container.db, SqlAnalyticsUnitOfWork), clock=clock)
+        subscribers = [container.payments.subscriber, *waitlist, recorder]
         self._bus = build_bus(container.settings, container.db, clock, subscribers)
 
     async def run(self, on_day: Callable[[date], None] | None = None) -> Tally:
@@ -207,7 +214,8 @@ class ClinicYear:
             visit.fate = "late_cancel" if late else "cancel"
         else:
             earlier, first = visit.person.no_shows, visit.person.visits == 0
-            missed = self._rng.random() < no_show_chance(d, visit.lead, earlier, first)
+            hour = _hour(visit.start.astimezone(self._tz))
+            missed = self._rng.random() < no_show_chance(d, visit.lead, earlier, first, hour)
             visit.fate = "no_show" if missed else "attend"
         if visit.fate in ("cancel", "reschedule"):
             span = (room - timedelta(hours=25)).total_seconds()
@@ -297,7 +305,8 @@ class ClinicYear:
             moved.id, visit.person, visit.service, visit.visit_type, visit.duration,
             visit.practitioner, moved.start, moved.end, visit.lead + 2, "attend", paid=visit.paid,
         )  # fmt: skip
-        missed = no_show_chance(self._demand, again.lead, visit.person.no_shows, False)
+        hour = _hour(moved.start.astimezone(self._tz))
+        missed = no_show_chance(self._demand, again.lead, visit.person.no_shows, False, hour)
         again.fate = "no_show" if rng.random() < missed else "attend"
         self._agenda.plan(again, moved.start.astimezone(self._tz).date(), None)
 
@@ -327,6 +336,10 @@ class ClinicYear:
                 Ask(person, "initial", 0), made.duration, made.start, made.end, made.practitioner
             )
             self._planned(pick, made.booking_id, now)
+
+
+def _hour(at: datetime) -> float:
+    return at.hour + at.minute / 60
 
 
 def _order(step: Step) -> tuple[datetime, int, int]:

@@ -12,8 +12,10 @@ Sources for the figures, where there is one:
 - No-shows rise with the booking's lead time and with the person's earlier no-shows, the two
   effects reviews of outpatient no-shows agree on (e.g. Dantas LF et al., "No-shows in
   appointment scheduling – a systematic literature review", Health Policy 2018;122:412-421,
-  which reports a mean no-show rate of 23% across studies, lower in primary care). The base
-  rate here (about 6–8% overall) is a private clinic's, where visits are paid for.
+  which reports a mean no-show rate of 23% across studies, lower in primary care). Planted
+  for the no-show model (docs/ml.md), as assumptions: visits at the day's edges booked over a
+  week ahead, and first visits booked over ten days ahead, are missed far more often (about
+  10–15% overall).
 - Seasonality (January's resolutions, a summer and December dip) is an assumption, not a
   published figure: change `MONTH` to the clinic's own history.
 """
@@ -65,10 +67,14 @@ class Demand:
     campaign_share: float = 0.25  # came through a campaign
     # the rest: other (found the clinic by search, walked in)
     lead_mean_days: float = 6.0  # a new patient's first visit, this far ahead on average
-    no_show_base: float = 0.04
-    no_show_per_lead_day: float = 0.003
-    no_show_per_earlier: float = 0.10
-    no_show_cap: float = 0.45
+    # No-shows (`no_show_chance`): planted effects the no-show model must find (docs/ml.md),
+    # two of them interactions a linear model cannot draw.
+    no_show_base: float = 0.01
+    no_show_per_lead_day: float = 0.001
+    no_show_after_one: float = 0.40  # the person has missed a visit before
+    no_show_edge_hours: float = 0.30  # before 10:00 or from 16:00, booked over a week ahead
+    no_show_far_first: float = 0.35  # a first visit booked more than 10 days ahead
+    no_show_cap: float = 0.8
     cancel_base: float = 0.07  # cancelled before the visit (any time)
     late_share: float = 0.3  # of those, within the full-refund window
     reschedule: float = 0.05
@@ -112,7 +118,13 @@ def lead_days(rng: random.Random, mean: float) -> int:
     return max(1, min(30, 1 + int(rng.expovariate(1 / max(mean - 1, 0.5)))))
 
 
-def no_show_chance(demand: Demand, lead: int, earlier: int, first: bool) -> float:
+def no_show_chance(demand: Demand, lead: int, earlier: int, first: bool, hour: float) -> float:
+    """`hour`: the visit's local start (10.5 is 10:30)."""
     p = demand.no_show_base + demand.no_show_per_lead_day * lead
-    p += demand.no_show_per_earlier * earlier + (0.02 if first else 0.0)
+    if earlier:
+        p += demand.no_show_after_one
+    if (hour < 10 or hour >= 16) and lead > 7:
+        p += demand.no_show_edge_hours
+    if first and lead > 10:
+        p += demand.no_show_far_first
     return min(p, demand.no_show_cap)

@@ -1,0 +1,37 @@
+"""Rows as columns: what the lake's reader hands the models."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.generic]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Columns of equal length, by name (numbers as float64, words as object arrays)."""
+
+    columns: Mapping[str, Array]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getitem__(self, name: str) -> Array:
+        return self.columns[name]
+
+    def where(self, mask: NDArray[np.bool_]) -> Frame:
+        return Frame({k: v[mask] for k, v in self.columns.items()})
+
+    def floats(self, name: str) -> NDArray[np.float64]:
+        return np.asarray(self.columns[name], dtype=np.float64)
+
+
+def concat(frames: list[Frame]) -> Frame:
+    if not frames:
+        return Frame({})
+    names = list(frames[0].columns)
+    return Frame({n: np.concatenate([f.columns[n] for f in frames]) for n in names})

@@ -1,0 +1,39 @@
+"""Who may see the models' outputs: the risk lists name bookings and patients, so staff who
+care for them (admins, front desk, practitioners); analysts and admins see aggregates only.
+A refusal leaves its audit row; a churn list read is recorded, since it names patients."""
+
+from __future__ import annotations
+
+from clinicflow.infra.audit_trail import Access, AuditTrail
+from clinicflow.shared.actor import Actor, Role
+
+RISK_ROLES = frozenset({Role.ADMIN, Role.FRONT_DESK, Role.PRACTITIONER})
+AGGREGATE_ROLES = frozenset({Role.ADMIN, Role.ANALYST, Role.FRONT_DESK, Role.PRACTITIONER})
+
+
+class ForecastingGuard:
+    def __init__(self, trail: AuditTrail) -> None:
+        self._trail = trail
+
+    async def require_staff(self, actor: Actor, kind: str) -> None:
+        allowed = actor.kind == "user" and actor.role in RISK_ROLES
+        access = Access("forecast", kind)
+        await self._trail.require_role(
+            actor,
+            allowed,
+            f"read_{kind}_risk",
+            access,
+            "only the clinic's staff who care for patients read risks (analysts: aggregates)",
+        )
+        if kind == "churn":
+            await self._trail.record_alone(actor, "read_churn_risk", [access])
+
+    async def require_aggregates(self, actor: Actor) -> None:
+        allowed = actor.kind == "system" or (actor.kind == "user" and actor.role in AGGREGATE_ROLES)
+        await self._trail.require_role(
+            actor,
+            allowed,
+            "read_risk_summary",
+            Access("forecast", "summary"),
+            "only staff read the risk aggregates",
+        )

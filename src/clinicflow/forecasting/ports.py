@@ -1,0 +1,84 @@
+"""What forecasting needs from outside: the lake's files (read, never written), the model
+registry and the cached predictions (its unit of work), the lake's rows as features, and the
+patients' names for the staff's churn list (resolved outside the models)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from clinicflow.forecasting.domain.frame import Frame
+from clinicflow.forecasting.views import ModelEntry, Prediction
+from clinicflow.infra.unit_of_work import Transaction
+
+
+class LakeFiles(Protocol):
+    """The analytics lake as a reader sees it: the current snapshot's Parquet files."""
+
+    async def files(self) -> list[str]: ...
+
+
+class Registry(Protocol):
+    async def add(self, entry: ModelEntry) -> None: ...
+
+    async def next_version(self, kind: str) -> int: ...
+
+    async def latest(self, kind: str) -> ModelEntry | None: ...
+
+    async def get(self, model_id: str) -> ModelEntry | None: ...
+
+    async def all(self) -> list[ModelEntry]: ...
+
+
+class PredictionCache(Protocol):
+    async def replace(self, kind: str, rows: Sequence[Prediction]) -> None:
+        """The kind's cached predictions become `rows` (the older ones go)."""
+        ...
+
+    async def of(self, kind: str, since: datetime | None = None) -> list[Prediction]:
+        """The kind's predictions (no_show: those starting at or after `since`), riskiest first."""
+        ...
+
+
+class ForecastingUnitOfWork(Transaction, Protocol):
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def predictions(self) -> PredictionCache: ...
+
+
+class PatientFinder(Protocol):
+    """Staff-side only: the patient behind a patient key, found through one of their bookings
+    and checked against the key (bootstrap wires it over the booking and patients contexts'
+    public surfaces). Never handed to a model."""
+
+    async def find(self, refs: Sequence[tuple[str, str]]) -> Mapping[str, tuple[str, str | None]]:
+        """`refs`: (patient key, booking id) pairs; answers key → (patient id, full name)."""
+        ...
+
+
+class Features(Protocol):
+    """The lake's rows as the models' inputs (forecasting/queries.py `LakeReader`)."""
+
+    @property
+    def windows(self) -> Mapping[str, int]:
+        """The churn window in days, per service."""
+        ...
+
+    def bookings(self) -> Frame: ...
+
+    def churn(self, at: datetime, seen: datetime) -> Frame: ...
+
+    def span(self) -> tuple[datetime | None, datetime | None]: ...
+
+    def last_event(self) -> datetime | None: ...
+
+    def digest(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class FeatureSource(Protocol):
+    def __call__(self, files: Sequence[str]) -> Features: ...

@@ -1,0 +1,128 @@
+"""The forecasting unit of work: the model registry and the cached predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clinicflow.forecasting.tables import models, predictions
+from clinicflow.forecasting.views import ModelEntry, Prediction, Reason
+from clinicflow.infra.unit_of_work import UnitOfWork
+
+m = models.c
+p = predictions.c
+
+
+def _entry(row: Row[tuple[object, ...]]) -> ModelEntry:
+    r = row._mapping
+    return ModelEntry(
+        id=str(r["id"]),
+        kind=str(r["kind"]),
+        version=int(str(r["version"])),
+        trained_at=r["trained_at"],
+        window_start=r["window_start"],
+        window_end=r["window_end"],
+        features=tuple(str(f) for f in r["features"]),
+        metrics=dict(r["metrics"]),
+        data_hash=str(r["data_hash"]),
+        artifact_sha256=str(r["artifact_sha256"]),
+        artifact=bytes(r["artifact"]),
+    )
+
+
+class SqlRegistry:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, entry: ModelEntry) -> None:
+        await self._conn.execute(
+            insert(models).values(
+                id=entry.id,
+                kind=entry.kind,
+                version=entry.version,
+                trained_at=entry.trained_at,
+                window_start=entry.window_start,
+                window_end=entry.window_end,
+                features=list(entry.features),
+                metrics=entry.metrics,
+                data_hash=entry.data_hash,
+                artifact_sha256=entry.artifact_sha256,
+                artifact=entry.artifact,
+            )
+        )
+
+    async def next_version(self, kind: str) -> int:
+        top = select(func.coalesce(func.max(m.version), 0)).where(m.kind == kind)
+        return int((await self._conn.execute(top)).scalar_one()) + 1
+
+    async def latest(self, kind: str) -> ModelEntry | None:
+        query = select(models).where(m.kind == kind).order_by(m.version.desc()).limit(1)
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _entry(row)
+
+    async def get(self, model_id: str) -> ModelEntry | None:
+        row = (await self._conn.execute(select(models).where(m.id == model_id))).first()
+        return None if row is None else _entry(row)
+
+    async def all(self) -> list[ModelEntry]:
+        rows = await self._conn.execute(select(models).order_by(m.kind, m.version))
+        return [_entry(row) for row in rows]
+
+
+class SqlPredictionCache:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def replace(self, kind: str, rows: Sequence[Prediction]) -> None:
+        await self._conn.execute(delete(predictions).where(p.kind == kind))
+        if rows:
+            await self._conn.execute(
+                insert(predictions),
+                [
+                    {
+                        "kind": r.kind,
+                        "subject": r.subject,
+                        "service": r.service,
+                        "ref": r.ref,
+                        "at": r.at,
+                        "score": r.score,
+                        "reasons": [[x.feature, x.value, x.weight] for x in r.reasons],
+                        "model_id": r.model_id,
+                        "made_at": r.made_at,
+                    }
+                    for r in rows
+                ],
+            )
+
+    async def of(self, kind: str, since: datetime | None = None) -> list[Prediction]:
+        query = select(predictions).where(p.kind == kind)
+        if since is not None:
+            query = query.where(p.at >= since)
+        rows = await self._conn.execute(query.order_by(p.score.desc(), p.subject))
+        return [
+            Prediction(
+                kind=str(r.kind),
+                subject=str(r.subject),
+                service=str(r.service),
+                at=r.at,
+                score=float(r.score),
+                reasons=tuple(Reason(str(f), str(v), float(w)) for f, v, w in r.reasons),
+                model_id=str(r.model_id),
+                made_at=r.made_at,
+                ref=None if r.ref is None else str(r.ref),
+            )
+            for r in rows
+        ]
+
+
+class SqlForecastingUnitOfWork(UnitOfWork):
+    @property
+    def registry(self) -> SqlRegistry:
+        return SqlRegistry(self.connection)
+
+    @property
+    def predictions(self) -> SqlPredictionCache:
+        return SqlPredictionCache(self.connection)
