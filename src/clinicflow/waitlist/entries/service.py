@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -80,6 +81,32 @@ async def clicked(entries: EntryRepository, entry_id: str, ref: str, now: dateti
     """The first look at a link: the clicked stage, and a click for the engagement score."""
     await entries.stamp(entry_id, "clicked", now)
     await entries.add_engagement(entry_id, "clicked", now, ref)
+
+
+class _Link(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def entry_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+L = TypeVar("L", bound=_Link)
+
+
+async def opened(
+    entries: EntryRepository, found: L | None, kind: str, live: str, now: datetime
+) -> L:
+    """The link (invitation, offer) a token named, or the one not-found answer; while it is
+    open (status `live`, not yet expired), looking at it counts as a click."""
+    if found is None:
+        raise no_such_link(kind)
+    if found.status == live and found.expires_at > now:
+        await clicked(entries, found.entry_id, f"{kind}:{found.id}", now)
+    return found
 
 
 def _queued(entry: NewEntry) -> Queued:
