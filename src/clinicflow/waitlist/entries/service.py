@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -22,7 +22,7 @@ from clinicflow.waitlist.domain import choices
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.channels import channel_values
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
-from clinicflow.waitlist.domain.links import new_token, token_hash, well_formed
+from clinicflow.waitlist.domain.links import Invitation, Offer, new_token, token_hash, well_formed
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.standing import Queued, Standing, alone
 from clinicflow.waitlist.domain.standing import standings as ranked
@@ -83,18 +83,7 @@ async def clicked(entries: EntryRepository, entry_id: str, ref: str, now: dateti
     await entries.add_engagement(entry_id, "clicked", now, ref)
 
 
-class _Link(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def entry_id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime: ...
-
-
-L = TypeVar("L", bound=_Link)
+L = TypeVar("L", Invitation, Offer)
 
 
 async def opened(
