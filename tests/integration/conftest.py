@@ -12,16 +12,14 @@ import pytest
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from support.api import app_over
-from support.app import CLINIC_YAML, serving, staff_session
+from support.app import clinic_settings, serving, staff_session
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
     )
 
 

@@ -22,8 +22,7 @@ from schemathesis import Case, GenerationMode, Response
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from clinicflow.bootstrap import Container
-from clinicflow.settings import Settings
-from support.app import CLINIC_YAML, admin_session
+from support.app import admin_session, clinic_settings
 from support.pg_copies import admin_sql, drop_sql, pg_url
 from support.threaded_app import served_in_thread
 
@@ -60,11 +59,9 @@ def api(pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     name = f"clinicflow_fuzz_{uuid.uuid4().hex[:10]}"
     asyncio.run(admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     data = tmp_path_factory.mktemp("fuzz")
-    config = Settings(
-        database_url=pg_url(name),
-        config_path=CLINIC_YAML,
-        data_dir=data,
-        keys_file=data / "keys.json",
+    config = clinic_settings(
+        pg_url(name),
+        data,
         rate_limits_enabled=False,  # thousands of requests from one address, on purpose
     )
     admin: dict[str, str] = {}

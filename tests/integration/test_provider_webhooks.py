@@ -29,6 +29,7 @@ from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem, booking
+from support.app import clinic_settings
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
 from support.fake_vendor import serving
@@ -81,11 +82,9 @@ def settings(
     sendgrid: FakeSendGrid,
     signing_key: ec.EllipticCurvePrivateKey,
 ) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=Path(__file__).resolve().parents[2] / "config" / "clinic.yaml",
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
         public_url=PUBLIC,
         sendgrid_api_key=API_KEY,
         sendgrid_base_url=sendgrid.url,

@@ -36,7 +36,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem, bearer, booking, request_link
-from support.app import CLINIC_YAML, staff_session
+from support.app import clinic_settings, staff_session
 from support.fake_push import FakePushService, b64url
 from support.fake_vendor import serving
 from support.notifications import browsers_of, envelope, notifications_of, save_browser
@@ -69,11 +69,9 @@ def application_server_key(key: ec.EllipticCurvePrivateKey) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, vapid_key: ec.EllipticCurvePrivateKey) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
         public_url=PUBLIC,
         vapid_private_key=pem(vapid_key),
         vapid_subject=SUBJECT,
