@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -98,11 +98,8 @@ def settings(
 
 
 @pytest.fixture
-async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    built = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
-    yield built
-    await built.aclose()
+def provider_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http  # support/fake_vendor.py's client for the fakes on loopback
 
 
 async def patient_with_sms_consent(client: httpx.AsyncClient, staff: dict[str, str]) -> str:
