@@ -94,15 +94,9 @@ async def _post(http: object, body: dict[str, object]) -> tuple[str, float]:
 
 
 def _body(offer: Offer, start: datetime, tag: str) -> dict[str, object]:
-    return {
-        "service": offer.service,
-        "visit_type": offer.visit_type,
-        "duration": offer.duration,
-        "start": start.isoformat(),
-        "practitioner": offer.practitioner,
-        "patient": {
-            "first_name": "Rival",
-            "last_name": f"Patient {tag}",
-            "email": f"rival-{tag}@example.com",
-        },
+    patient = {
+        "first_name": "Rival",
+        "last_name": f"Patient {tag}",
+        "email": f"rival-{tag}@example.com",
     }
+    return offer.booking(start, patient)

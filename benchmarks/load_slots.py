@@ -25,6 +25,17 @@ class Offer:
     buffer_before: int
     buffer_after: int
 
+    def booking(self, start: datetime, patient: Mapping[str, str]) -> dict[str, object]:
+        """The body of `POST /v1/bookings` for this visit at `start`, for `patient`."""
+        return {
+            "service": self.service,
+            "visit_type": self.visit_type,
+            "duration": self.duration,
+            "start": start.isoformat(),
+            "practitioner": self.practitioner,
+            "patient": dict(patient),
+        }
+
 
 def pick_distinct(starts: Sequence[datetime], offer: Offer) -> list[datetime]:
     """Starts whose occupied blocks (buffers included) do not overlap one another, greedily
@@ -53,18 +64,12 @@ def booking_bodies(plan: Mapping[Offer, Sequence[datetime]], run_id: str) -> lis
             if i < len(queue):
                 offer, start = queue[i]
                 n = len(bodies)
-                body = {
-                    "service": offer.service,
-                    "visit_type": offer.visit_type,
-                    "duration": offer.duration,
-                    "start": start.isoformat(),
-                    "practitioner": offer.practitioner,
-                    "patient": {
-                        "first_name": "Bench",
-                        "last_name": f"Patient {n}",
-                        "email": f"bench-{run_id}-{n}@example.com",
-                    },
+                patient = {
+                    "first_name": "Bench",
+                    "last_name": f"Patient {n}",
+                    "email": f"bench-{run_id}-{n}@example.com",
                 }
+                body = offer.booking(start, patient)
                 bodies.append(json.dumps(body, separators=(",", ":")))
     return bodies
 

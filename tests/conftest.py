@@ -47,11 +47,10 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support import forked_cli, scheduling
 from support.app import build_for_test
-from support.pg_copies import PgCopies, drop_sql
+from support.pg_copies import PG_ADMIN_DSN, PgCopies, admin_sql, drop_sql, pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
 CLINIC_YAML = ROOT / "config" / "clinic.yaml"
-PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Tuesday 2026-11-24 09:00 in the clinic's zone (America/Chicago, UTC-6).
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
@@ -170,10 +169,10 @@ def pg_template() -> Iterator[str]:
             f"PostgreSQL unreachable at {PG_ADMIN_DSN} ({problem}); PostgreSQL tests skipped"
         )
     name = f"clinicflow_tpl_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    asyncio.run(upgrade(_pg_url(name)))
+    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
+    asyncio.run(upgrade(pg_url(name)))
     yield name
-    asyncio.run(_admin(drop_sql(name)))
+    asyncio.run(admin_sql(drop_sql(name)))
 
 
 @pytest.fixture(scope="session")
@@ -199,7 +198,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def pg_database_url(pg_copies: PgCopies) -> Iterator[str]:
     """A fresh copy of this worker's migrated PostgreSQL template, for this test alone."""
     name = pg_copies.take()
-    yield _pg_url(name)
+    yield pg_url(name)
     pg_copies.drop(name)
 
 
@@ -209,19 +208,6 @@ def pg_copies(pg_template: str) -> Iterator[PgCopies]:
     copies = PgCopies(PG_ADMIN_DSN, pg_template)
     yield copies
     copies.close()
-
-
-def _pg_url(database: str) -> str:
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{database}"
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from playwright.async_api import Browser, async_playwright
 
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
-from support.app import CLINIC_YAML, serving
+from support.app import clinic_settings, serving
 from support.browser import CHROMIUM_ARGS, chromium
 from support.fake_smtp import FakeSmtpRelay
 
@@ -25,11 +25,9 @@ def smtp(smtp_server: FakeSmtpRelay) -> FakeSmtpRelay:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, smtp: FakeSmtpRelay) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
     )

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from clinicflow.cli import app as cli_app
 from clinicflow.gateway.app import create_app
-from clinicflow.settings import Settings
+from support.app import clinic_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -86,11 +86,9 @@ def _alternatives(path: str) -> list[str]:
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     tmp = tmp_path_factory.mktemp("docs")
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp / 'clinic.sqlite3'}",
-        config_path=ROOT / "config" / "clinic.yaml",
-        data_dir=tmp,
-        keys_file=tmp / "keys.json",
+    settings = clinic_settings(
+        f"sqlite+aiosqlite:///{tmp / 'clinic.sqlite3'}",
+        tmp,
     )
     return create_app(settings)
 

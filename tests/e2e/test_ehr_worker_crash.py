@@ -6,11 +6,9 @@ because every write is conditional on clinicflow's identifiers."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,9 +23,9 @@ from clinicflow.infra.outbox import Event
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.patients import PatientDetails, PatientDirectory
 from support.ehr_servers import BOOKING_SYSTEM, PATIENT_SYSTEM, ehr_env
-from support.event_bus import REDIS_URL, redis_stream
+from support.event_bus import redis_stream
 from support.fake_medirecords import FakeMediRecords
-from support.processes import wait_until
+from support.processes import start_worker, wait_until, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,23 +71,10 @@ def test_a_worker_killed_mid_send_leaves_one_visit_in_medirecords(
     url = f"sqlite+aiosqlite:///{database}"
     booking_id = str(uuid.uuid4())
     patient_id = asyncio.run(_seed(url, tmp_path, booking_id))
-    env = {
-        **os.environ,
-        **ehr_env(medirecords),
-        "CLINICFLOW_DATABASE_URL": url,
-        "CLINICFLOW_DATA_DIR": str(tmp_path),
-        "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
-        "CLINICFLOW_EVENT_TRANSPORT": "redis",
-        "CLINICFLOW_REDIS_URL": REDIS_URL,
-        "CLINICFLOW_EVENT_STREAM": stream,
-        "CLINICFLOW_EVENT_CLAIM_IDLE_SECONDS": "0.5",
-        "CLINICFLOW_EVENT_POLL_SECONDS": "0.1",
-    }
+    env = worker_env(url, tmp_path, stream) | ehr_env(medirecords)
 
     def start(name: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        cmd = [sys.executable, "-m", "clinicflow.cli", "worker"]
-        return subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=log, stderr=log)
+        return start_worker(tmp_path, name, env)
 
     def settled() -> bool:
         with sqlite3.connect(database, timeout=15) as conn:

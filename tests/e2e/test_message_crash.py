@@ -31,9 +31,10 @@ from clinicflow.notifications.domain.messages import message_id_header
 from clinicflow.notifications.tables import messages
 from clinicflow.patients import PatientDetails, PatientDirectory
 from support import forked_cli
-from support.event_bus import REDIS_URL, redis_stream
+from support.event_bus import redis_stream
 from support.fake_smtp import FakeSmtpRelay
 from support.fake_vendor import serving
+from support.processes import worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "clinic.yaml"
@@ -124,20 +125,11 @@ def test_workers_killed_at_random_lose_no_message_and_resend_none_completed(
     tmp_path: Path, database_url: str, stream: str, relay: TimedRelay
 ) -> None:
     asyncio.run(_seed(database_url, tmp_path))
-    env = {
-        **os.environ,
-        "CLINICFLOW_DATABASE_URL": database_url,
-        "CLINICFLOW_DATA_DIR": str(tmp_path),
-        "CLINICFLOW_CONFIG_PATH": str(CONFIG),
-        "CLINICFLOW_EVENT_TRANSPORT": "redis",
-        "CLINICFLOW_REDIS_URL": REDIS_URL,
-        "CLINICFLOW_EVENT_STREAM": stream,
-        # A dead worker's events are taken over after 5 s; batches small enough that a live
-        # worker finishes one well within that (10 emails to loopback: well under a second),
-        # so its events are never taken over (it would be handling both workers' twice over).
-        "CLINICFLOW_EVENT_CLAIM_IDLE_SECONDS": "5",
+    # A dead worker's events are taken over after 5 s; batches small enough that a live
+    # worker finishes one well within that (10 emails to loopback: well under a second),
+    # so its events are never taken over (it would be handling both workers' twice over).
+    env = worker_env(database_url, tmp_path, stream, claim_idle_seconds="5") | {
         "CLINICFLOW_EVENT_BATCH_SIZE": "10",
-        "CLINICFLOW_EVENT_POLL_SECONDS": "0.1",
         "CLINICFLOW_SMTP_HOST": "127.0.0.1",
         "CLINICFLOW_SMTP_PORT": str(relay.port),
         "CLINICFLOW_MAIL_SENDER": SENDER,

@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import Event
 from support.db import written
 from support.event_bus import REDIS_URL, redis_stream
-from support.processes import wait_until
+from support.processes import start_worker, wait_until, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,27 +51,16 @@ def test_a_worker_killed_mid_event_leaves_it_to_the_next_exactly_once(
     event = Event("booking.created", "booking", "b-1", at, {"booking_id": "b-1"})
     asyncio.run(_prepare(url, event))
     attempts = tmp_path / "attempts.log"
-    env = {
-        **os.environ,
+    env = worker_env(url, tmp_path, stream) | {
         "PYTHONPATH": os.pathsep.join(
             [str(ROOT / "tests" / "e2e"), os.environ.get("PYTHONPATH", "")]
         ),
-        "CLINICFLOW_DATABASE_URL": url,
-        "CLINICFLOW_DATA_DIR": str(tmp_path),
-        "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
-        "CLINICFLOW_EVENT_TRANSPORT": "redis",
-        "CLINICFLOW_REDIS_URL": REDIS_URL,
-        "CLINICFLOW_EVENT_STREAM": stream,
-        "CLINICFLOW_EVENT_CLAIM_IDLE_SECONDS": "0.5",
-        "CLINICFLOW_EVENT_POLL_SECONDS": "0.1",
         "CLINICFLOW_EXTRA_SUBSCRIBERS": "crash_subscriber:make",
         "CRASH_ATTEMPTS_LOG": str(attempts),
     }
 
     def start(name: str, **extra: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        cmd = [sys.executable, "-m", "clinicflow.cli", "worker"]
-        return subprocess.Popen(cmd, env=env | extra, cwd=tmp_path, stdout=log, stderr=log)
+        return start_worker(tmp_path, name, env | extra)
 
     def rows(sql: str) -> list[tuple[object, ...]]:
         with sqlite3.connect(database, timeout=15) as conn:

@@ -12,16 +12,14 @@ import pytest
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from support.api import app_over
-from support.app import CLINIC_YAML, staff_session
+from support.app import clinic_settings, serving, staff_session
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
     )
 
 
@@ -29,6 +27,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     async with app_over(container) as http:
         yield http
+
+
+@pytest.fixture
+async def live_server(container: Container) -> AsyncIterator[str]:
+    """The app over `container` served on a loopback port: its base URL."""
+    async with serving(container) as base:
+        yield base
 
 
 @pytest.fixture

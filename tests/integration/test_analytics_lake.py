@@ -20,7 +20,7 @@ from clinicflow.bootstrap.analytics import lake_key
 from clinicflow.patients.events import deidentified
 from clinicflow.patients.tables import patients
 from clinicflow.settings import Settings
-from support.app import CLINIC_YAML
+from support.app import clinic_settings
 from support.lake import (
     CANARIES,
     checksum,
@@ -39,11 +39,9 @@ pytestmark = pytest.mark.both_databases
 def settings(database_url: str, tmp_path: Path) -> Settings:
     # On PostgreSQL the Iceberg catalog lives in the clinic's database, as in production.
     catalog = database_url if database_url.startswith("postgresql") else None
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
         lake_catalog_url=catalog,
         lake_batch_size=3,
     )

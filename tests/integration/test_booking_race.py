@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
-from support.app import serving
 from support.serving_process import free_port, wait_ready
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
@@ -69,12 +68,6 @@ async def _rows(container_or_db: Any) -> int:
         return int(
             (await conn.execute(select(func.count()).select_from(appointments))).scalar_one()
         )
-
-
-@pytest.fixture
-async def live_server(container: Container) -> AsyncIterator[str]:
-    async with serving(container) as base:
-        yield base
 
 
 async def test_fifty_clients_racing_for_one_slot_get_exactly_one_booking(

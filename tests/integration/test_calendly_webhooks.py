@@ -27,7 +27,7 @@ from clinicflow.catalog import Catalog
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import DOCTOR1_AVAILABILITY, app_over, assert_problem, booking
-from support.app import CLINIC_YAML, build_for_test, serving, staff_session
+from support.app import CLINIC_YAML, build_for_test, clinic_settings, serving, staff_session
 from support.fake_calendly import (
     SIGNING_KEY,
     TOKEN,
@@ -64,11 +64,10 @@ def settings(database_url: str, tmp_path: Path, calendly: FakeCalendly) -> Setti
     }
     path = tmp_path / "clinic.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return Settings(
-        database_url=database_url,
+    return clinic_settings(
+        database_url,
+        tmp_path,
         config_path=path,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
         calendly_token=TOKEN,
         calendly_webhook_signing_key=SIGNING_KEY,
         calendly_base_url=calendly.url,

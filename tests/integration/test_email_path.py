@@ -34,7 +34,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.web.security import CSRF_FIELD
 from support.api import booking
-from support.app import admin_session, staff_session
+from support.app import admin_session, clinic_settings, staff_session
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_vendor import serving
 from support.notifications import Opened, envelope
@@ -62,11 +62,10 @@ def on_sendgrid(database_url: str, tmp_path: Path, sendgrid: FakeSendGrid) -> Se
 
 
 def settings_with(database_url: str, tmp_path: Path, **values: Any) -> Settings:
-    return Settings(
-        database_url=database_url,
+    return clinic_settings(
+        database_url,
+        tmp_path,
         config_path=clinic_yaml(tmp_path),  # counseling priced, so it can be launched
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
         public_url=PUBLIC,
         mail_sender=SENDER,
         provider_retry_wait_seconds=0,

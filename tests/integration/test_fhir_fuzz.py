@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.migrate import upgrade
-from clinicflow.settings import Settings
-from support.app import CLINIC_YAML
+from support.app import clinic_settings
 from support.fhir import ALL_SCOPES, FHIR, TOKEN, SigningKey, SmartClient
 from support.threaded_app import served_in_thread
 
@@ -48,11 +47,9 @@ def fhir_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data = tmp_path_factory.mktemp("fhir-fuzz")
     url = f"sqlite+aiosqlite:///{data / 'clinic.sqlite3'}"
     asyncio.run(upgrade(url))
-    config = Settings(
-        database_url=url,
-        config_path=CLINIC_YAML,
-        data_dir=data,
-        keys_file=data / "keys.json",
+    config = clinic_settings(
+        url,
+        data,
         rate_limits_enabled=False,  # thousands of requests from one address, on purpose
     )
     key, registered = SigningKey("ES384"), []

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,7 +16,6 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
-from support.app import serving
 from support.fhir import FHIR
 
 pytestmark = [
@@ -85,12 +83,6 @@ async def _rows(container: Container, status: str) -> int:
 def settings(settings: Settings) -> Settings:
     # 200 writes from one address in a moment, on purpose: the limit is not under test.
     return settings.model_copy(update={"rate_limits_enabled": False})
-
-
-@pytest.fixture
-async def live_server(container: Container) -> AsyncIterator[str]:
-    async with serving(container) as base:
-        yield base
 
 
 async def test_two_hundred_fhir_books_of_one_slot_make_exactly_one_booking(

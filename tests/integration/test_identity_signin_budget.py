@@ -10,7 +10,6 @@ per-IP rate limit is off: what is tested is the sign-in back-off alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from clinicflow.identity.tables import signin_account, signin_known
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem
-from support.app import PASSWORD, serving
+from support.app import PASSWORD
 from support.signin import WRONG, comparable, failed_logins, login_from
 
 pytestmark = pytest.mark.both_databases
@@ -41,12 +40,6 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-@pytest.fixture
-async def base_url(container: Container) -> AsyncIterator[str]:
-    async with serving(container) as url:
-        yield url
-
-
 async def rows(container: Container, query: Any) -> list[Any]:
     async with container.db.read() as conn:
         return list(await conn.execute(query))
@@ -59,47 +52,47 @@ async def account_attempts(container: Container, username: str) -> int:
     return int(found[0].attempts)
 
 
-async def botnet(base_url: str, username: str, bots: int = 5, each: int = 2) -> list[int]:
+async def botnet(live_server: str, username: str, bots: int = 5, each: int = 2) -> list[int]:
     """`bots` addresses each guessing `each` times: under every address's own back-off."""
     statuses = []
     for n in range(bots):
         for _ in range(each):
-            answer = await login_from(base_url, f"127.0.6.{n + 1}", username, WRONG)
+            answer = await login_from(live_server, f"127.0.6.{n + 1}", username, WRONG)
             statuses.append(answer.status_code)
     return statuses
 
 
 async def test_many_addresses_exhaust_the_account_then_fresh_ones_wait_but_the_owners_does_not(
-    container: Container, base_url: str, clock: FixedClock
+    container: Container, live_server: str, clock: FixedClock
 ) -> None:
     await container.users.create("desk", "front_desk", PASSWORD)
-    usual = await login_from(base_url, "127.0.5.1", "desk", PASSWORD)
+    usual = await login_from(live_server, "127.0.5.1", "desk", PASSWORD)
     assert usual.status_code == 200, usual.text
 
-    assert await botnet(base_url, "desk") == [401] * BUDGET
-    fresh = await login_from(base_url, "127.0.6.99", "desk", PASSWORD)  # even the right one
+    assert await botnet(live_server, "desk") == [401] * BUDGET
+    fresh = await login_from(live_server, "127.0.6.99", "desk", PASSWORD)  # even the right one
     problem = assert_problem(fresh, 429, "sign_in_backoff")
     assert fresh.headers["retry-after"] == "30"
     assert "not signed in from lately" in problem["detail"]
 
-    owner = await login_from(base_url, "127.0.5.1", "desk", PASSWORD)
+    owner = await login_from(live_server, "127.0.5.1", "desk", PASSWORD)
     assert owner.status_code == 200, owner.text
     # The owner's success forgives none of the strangers' failures...
     assert await account_attempts(container, "desk") == BUDGET
     # ...and after the wait a new address gets one attempt, then waits twice as long.
     clock.advance(timedelta(seconds=30))
-    assert (await login_from(base_url, "127.0.7.1", "desk", WRONG)).status_code == 401
-    again = await login_from(base_url, "127.0.7.2", "desk", WRONG)
+    assert (await login_from(live_server, "127.0.7.1", "desk", WRONG)).status_code == 401
+    again = await login_from(live_server, "127.0.7.2", "desk", WRONG)
     assert_problem(again, 429, "sign_in_backoff")
     assert again.headers["retry-after"] == "60"
     assert await failed_logins(container, "desk") == 1  # since the owner's success
 
 
 async def test_the_known_place_is_kept_as_a_keyed_hash_and_forgotten_after_its_days(
-    container: Container, base_url: str, clock: FixedClock
+    container: Container, live_server: str, clock: FixedClock
 ) -> None:
     await container.users.create("desk", "front_desk", PASSWORD)
-    assert (await login_from(base_url, "127.0.5.1", "desk", PASSWORD)).status_code == 200
+    assert (await login_from(live_server, "127.0.5.1", "desk", PASSWORD)).status_code == 200
 
     stored = await rows(container, select(signin_known))
     assert len(stored) == 1
@@ -107,14 +100,14 @@ async def test_the_known_place_is_kept_as_a_keyed_hash_and_forgotten_after_its_d
     assert len(stored[0].network_hash) == 64
 
     clock.advance(timedelta(days=31))
-    await botnet(base_url, "desk")
+    await botnet(live_server, "desk")
     # A month on, the old place is a stranger again: it waits like any other.
-    stranger = await login_from(base_url, "127.0.5.1", "desk", PASSWORD)
+    stranger = await login_from(live_server, "127.0.5.1", "desk", PASSWORD)
     assert_problem(stranger, 429, "sign_in_backoff")
 
 
 async def test_an_existing_and_a_missing_account_answer_alike_under_a_botnet(
-    container: Container, base_url: str, clock: FixedClock
+    container: Container, live_server: str, clock: FixedClock
 ) -> None:
     await container.users.create("desk", "front_desk", PASSWORD)
     seen: dict[str, list[tuple[int, str, dict[str, str]]]] = {"desk": [], "ghost": []}
@@ -126,7 +119,7 @@ async def test_an_existing_and_a_missing_account_answer_alike_under_a_botnet(
             clock.advance(timedelta(seconds=30))
             continue
         for name, answers in seen.items():
-            answers.append(comparable(await login_from(base_url, address, name, WRONG)))
+            answers.append(comparable(await login_from(live_server, address, name, WRONG)))
 
     assert seen["desk"] == seen["ghost"]
     assert [s for s, _, _ in seen["desk"]] == [401] * BUDGET + [429, 401, 429, 429]
@@ -134,12 +127,12 @@ async def test_an_existing_and_a_missing_account_answer_alike_under_a_botnet(
 
 
 async def test_parallel_failures_from_many_addresses_are_counted_exactly(
-    container: Container, base_url: str
+    container: Container, live_server: str
 ) -> None:
     await container.users.create("desk", "front_desk", PASSWORD)
 
     answers = await asyncio.gather(
-        *(login_from(base_url, f"127.0.8.{n + 1}", "desk", WRONG) for n in range(3 * BUDGET))
+        *(login_from(live_server, f"127.0.8.{n + 1}", "desk", WRONG) for n in range(3 * BUDGET))
     )
 
     statuses = sorted(a.status_code for a in answers)

@@ -9,7 +9,6 @@ is tested is the sign-in back-off alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pyotp
@@ -22,7 +21,7 @@ from clinicflow.identity.users.domain import totp
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem
-from support.app import PASSWORD, serving
+from support.app import PASSWORD
 from support.signin import WRONG, comparable, failed_logins, login_from, scalar
 
 pytestmark = pytest.mark.both_databases
@@ -33,12 +32,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"rate_limits_enabled": False})
 
 
-@pytest.fixture
-async def base_url(container: Container) -> AsyncIterator[str]:
-    async with serving(container) as url:
-        yield url
-
-
 async def admin(container: Container) -> str:
     made = await container.users.create("boss", "admin", PASSWORD)
     assert made.totp_uri is not None
@@ -47,13 +40,13 @@ async def admin(container: Container) -> str:
 
 
 async def test_one_code_sent_eight_times_in_parallel_opens_exactly_one_session(
-    container: Container, base_url: str, clock: FixedClock
+    container: Container, live_server: str, clock: FixedClock
 ) -> None:
     secret = await admin(container)
     code = totp.code_at(secret, clock.now())
 
     answers = await asyncio.gather(
-        *(login_from(base_url, f"127.0.0.{10 + n}", "boss", PASSWORD, code) for n in range(8))
+        *(login_from(live_server, f"127.0.0.{10 + n}", "boss", PASSWORD, code) for n in range(8))
     )
 
     statuses = sorted(a.status_code for a in answers)
@@ -65,14 +58,14 @@ async def test_one_code_sent_eight_times_in_parallel_opens_exactly_one_session(
 
 
 async def test_ten_wrong_codes_in_parallel_count_ten_failures(
-    container: Container, base_url: str, clock: FixedClock
+    container: Container, live_server: str, clock: FixedClock
 ) -> None:
     secret = await admin(container)
     right = totp.code_at(secret, clock.now())
     wrong = f"{(int(right) + 500_000) % 1_000_000:06d}"
 
     answers = await asyncio.gather(
-        *(login_from(base_url, f"127.0.1.{n + 1}", "boss", PASSWORD, wrong) for n in range(10))
+        *(login_from(live_server, f"127.0.1.{n + 1}", "boss", PASSWORD, wrong) for n in range(10))
     )
 
     assert [a.status_code for a in answers] == [401] * 10
@@ -80,12 +73,12 @@ async def test_ten_wrong_codes_in_parallel_count_ten_failures(
 
 
 async def test_a_parallel_burst_from_one_address_gets_only_the_free_attempts(
-    container: Container, base_url: str
+    container: Container, live_server: str
 ) -> None:
     await container.users.create("desk", "front_desk", PASSWORD)
 
     answers = await asyncio.gather(
-        *(login_from(base_url, "127.0.2.1", "desk", WRONG) for _ in range(12))
+        *(login_from(live_server, "127.0.2.1", "desk", WRONG) for _ in range(12))
     )
 
     statuses = sorted(a.status_code for a in answers)
@@ -96,32 +89,34 @@ async def test_a_parallel_burst_from_one_address_gets_only_the_free_attempts(
 
 
 async def test_an_attacker_at_one_address_does_not_lock_the_admin_out_from_another(
-    container: Container, base_url: str, clock: FixedClock
+    container: Container, live_server: str, clock: FixedClock
 ) -> None:
     secret = await admin(container)
     for _ in range(20):
-        await login_from(base_url, "127.0.3.66", "boss", WRONG)
-    attacker = await login_from(base_url, "127.0.3.66", "boss", PASSWORD)
+        await login_from(live_server, "127.0.3.66", "boss", WRONG)
+    attacker = await login_from(live_server, "127.0.3.66", "boss", PASSWORD)
     assert_problem(attacker, 429, "sign_in_backoff")
 
     code = totp.code_at(secret, clock.now())
-    owner = await login_from(base_url, "127.0.3.77", "boss", PASSWORD, code)
+    owner = await login_from(live_server, "127.0.3.77", "boss", PASSWORD, code)
 
     assert owner.status_code == 200, owner.text
     assert owner.json()["role"] == "admin"
     # The owner's success forgives nothing of the attacker's address.
-    assert_problem(await login_from(base_url, "127.0.3.66", "boss", WRONG), 429, "sign_in_backoff")
+    assert_problem(
+        await login_from(live_server, "127.0.3.66", "boss", WRONG), 429, "sign_in_backoff"
+    )
 
 
 async def test_an_existing_and_a_missing_account_answer_alike_at_every_step(
-    container: Container, base_url: str, clock: FixedClock
+    container: Container, live_server: str, clock: FixedClock
 ) -> None:
     await container.users.create("desk", "front_desk", PASSWORD)
     seen: dict[str, list[tuple[int, str, dict[str, str]]]] = {"desk": [], "ghost": []}
 
     for step in range(8):
         for name, answers in seen.items():
-            answers.append(comparable(await login_from(base_url, "127.0.4.1", name, WRONG)))
+            answers.append(comparable(await login_from(live_server, "127.0.4.1", name, WRONG)))
         if step == 6:
             clock.advance(timedelta(seconds=30))
 

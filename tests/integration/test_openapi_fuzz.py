@@ -9,12 +9,10 @@ Bounded (a few examples per operation, valid and invalid ones) so it runs in eve
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import asyncpg
 import pytest
 import requests
 import schemathesis
@@ -24,12 +22,11 @@ from schemathesis import Case, GenerationMode, Response
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from clinicflow.bootstrap import Container
-from clinicflow.settings import Settings
-from support.app import CLINIC_YAML, admin_session
+from support.app import admin_session, clinic_settings
+from support.pg_copies import admin_sql, drop_sql, pg_url
 from support.threaded_app import served_in_thread
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 EXAMPLES = 2  # per operation and generation mode
 
 
@@ -55,27 +52,16 @@ class Served:
     admin: dict[str, str]
 
 
-async def _admin_sql(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def api(pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The app on a fresh PostgreSQL database, served in a thread with its own event loop
     (schemathesis calls it synchronously, over real HTTP)."""
     name = f"clinicflow_fuzz_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    asyncio.run(admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     data = tmp_path_factory.mktemp("fuzz")
-    config = Settings(
-        database_url=f"{base}/{name}",
-        config_path=CLINIC_YAML,
-        data_dir=data,
-        keys_file=data / "keys.json",
+    config = clinic_settings(
+        pg_url(name),
+        data,
         rate_limits_enabled=False,  # thousands of requests from one address, on purpose
     )
     admin: dict[str, str] = {}
@@ -87,7 +73,7 @@ def api(pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         with served_in_thread(config, sign_in) as base_url:
             yield Served(base_url, admin)
     finally:
-        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(drop_sql(name)))
 
 
 def fuzz(api: Served, headers: dict[str, str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem, booking
+from support.app import clinic_settings
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
 from support.fake_vendor import serving
@@ -81,11 +82,9 @@ def settings(
     sendgrid: FakeSendGrid,
     signing_key: ec.EllipticCurvePrivateKey,
 ) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=Path(__file__).resolve().parents[2] / "config" / "clinic.yaml",
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
         public_url=PUBLIC,
         sendgrid_api_key=API_KEY,
         sendgrid_base_url=sendgrid.url,
@@ -99,11 +98,8 @@ def settings(
 
 
 @pytest.fixture
-async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    built = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
-    yield built
-    await built.aclose()
+def provider_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http  # support/fake_vendor.py's client for the fakes on loopback
 
 
 async def patient_with_sms_consent(client: httpx.AsyncClient, staff: dict[str, str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem, bearer, booking, request_link
-from support.app import CLINIC_YAML, staff_session
+from support.app import clinic_settings, staff_session
 from support.fake_push import FakePushService, b64url
 from support.fake_vendor import serving
 from support.notifications import browsers_of, envelope, notifications_of, save_browser
@@ -69,11 +69,9 @@ def application_server_key(key: ec.EllipticCurvePrivateKey) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, vapid_key: ec.EllipticCurvePrivateKey) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
         public_url=PUBLIC,
         vapid_private_key=pem(vapid_key),
         vapid_subject=SUBJECT,
@@ -84,11 +82,8 @@ def settings(database_url: str, tmp_path: Path, vapid_key: ec.EllipticCurvePriva
 
 
 @pytest.fixture
-async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    built = build(settings, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
-    yield built
-    await built.aclose()
+def provider_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http  # support/fake_vendor.py's client for the fakes on loopback
 
 
 @pytest.fixture

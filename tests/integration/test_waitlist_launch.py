@@ -20,7 +20,7 @@ from clinicflow.infra.bus import Envelope
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries, invitations, waves
-from support.app import admin_session, staff_session
+from support.app import admin_session, clinic_settings, staff_session
 from support.waitlist import (
     MONDAY_10,
     MONDAY_11,
@@ -46,11 +46,10 @@ RANKED = [2, 6, 4, 5, 1, 3]  # who is first in line, by person number
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    return Settings(
-        database_url=database_url,
+    return clinic_settings(
+        database_url,
+        tmp_path,
         config_path=clinic_yaml(tmp_path, tbd=getattr(request, "param", False)),
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
     )
 
 

@@ -16,7 +16,7 @@ from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist.tables import entries
-from support.app import admin_session, staff_session
+from support.app import admin_session, clinic_settings, staff_session
 from support.fake_stripe import FakeStripe
 from support.payments import (
     deliver,
@@ -29,11 +29,10 @@ COUNSELING_INITIAL = {"service": "counseling", "visit_type": "initial"}
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
+    return clinic_settings(
+        database_url,
+        tmp_path,
         config_path=clinic_yaml(tmp_path),
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
     )
 
 

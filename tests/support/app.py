@@ -26,6 +26,20 @@ CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
 PASSWORD = "correct horse battery staple"
 
 
+def clinic_settings(
+    database_url: str, data_dir: Path, *, config_path: Path = CLINIC_YAML, **more: Any
+) -> Settings:
+    """A test's settings: `database_url`, config/clinic.yaml (or `config_path`), and `data_dir`
+    holding the data and the key ring; `more` settings as named."""
+    return Settings(
+        database_url=database_url,
+        config_path=config_path,
+        data_dir=data_dir,
+        keys_file=data_dir / "keys.json",
+        **more,
+    )
+
+
 def build_for_test(
     settings: Settings,
     *,

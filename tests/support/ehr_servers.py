@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clinicflow.settings import Settings
-from support.app import CLINIC_YAML
+from support.app import clinic_settings
 from support.fake_hubspot import TOKEN as HUBSPOT_TOKEN
 from support.fake_hubspot import FakeHubSpot
 from support.fake_medirecords import TOKEN as MEDIRECORDS_TOKEN
@@ -60,10 +60,8 @@ def synced_settings(
         }
     if hubspot is not None:
         given |= {"hubspot_token": HUBSPOT_TOKEN, "hubspot_url": hubspot.url}
-    return Settings(
-        database_url=database_url,
-        config_path=CLINIC_YAML,
-        data_dir=tmp_path,
-        keys_file=tmp_path / "keys.json",
+    return clinic_settings(
+        database_url,
+        tmp_path,
         **(given | over),
     )

@@ -13,11 +13,12 @@ as it found it (`TablesTransaction`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from clinicflow.adapters.payment_gateways.fake import FakeGateway
+from clinicflow.bootstrap.payments import payments_over
 from clinicflow.catalog import Catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.payments.checkout.service import CheckoutService
@@ -475,45 +476,21 @@ class Payments:
         guard = PaymentGuard(trail=trail, clock=clock)
         keys = IdempotencyKeys(secret=b"unit-test-secret", uow=uow)
         quoter = Quoter(catalog=catalog)
-        refunds = RefundService(
-            uow=uow, clock=clock, catalog=catalog, guard=guard, gateways=ports, keys=keys
-        )
-        settlement = Settlement(
-            uow=uow, clock=clock, catalog=catalog, desk=desk, guard=guard, refunds=refunds
-        )
-        checkout = CheckoutService(
-            uow=uow,
-            clock=clock,
-            catalog=catalog,
+        made = payments_over(
+            uow,
+            clock,
+            catalog,
             guard=guard,
+            desk=desk,
             gateways=ports,
-            settlement=settlement,
+            reconciled=ports,
             keys=keys,
             quoter=quoter,
             backup_allowed=backup_allowed,
         )
-        orders = OrderService(
-            uow=uow, clock=clock, guard=guard, checkout=checkout, settlement=settlement
-        )
+        wired = {f.name: getattr(made, f.name) for f in fields(made) if f.name != "gateways"}
         return cls(
-            state=state,
-            ledger=ledger,
-            trail=trail,
-            desk=desk,
-            gateways=gateways,
-            uow=uow,
-            quotes=QuoteService(uow=uow, clock=clock, guard=guard, quoter=quoter),
-            checkout=checkout,
-            orders=orders,
-            refunds=refunds,
-            receipts=ReceiptService(uow=uow, clock=clock, catalog=catalog, guard=guard),
-            revenue=RevenueReader(uow=uow, catalog=catalog, guard=guard),
-            webhooks=WebhookProcessor(
-                uow=uow, clock=clock, gateways=ports, settlement=settlement, orders=orders
-            ),
-            settlement=settlement,
-            subscriber=PaymentsSubscriber(refunds=refunds),
-            reconciler=Reconciler(uow=uow, gateways=ports),
+            state=state, ledger=ledger, trail=trail, desk=desk, gateways=gateways, uow=uow, **wired
         )
 
     def visit(

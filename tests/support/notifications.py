@@ -23,6 +23,7 @@ from clinicflow.infra.bus import Envelope
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.outbox import outbox
+from clinicflow.infra.relay import published_from_row
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.notifications.domain.push import Device, PushSubscription, Registration
 from clinicflow.notifications.messages.api import router
@@ -146,16 +147,7 @@ async def envelope(container: Container, type_: str, booking_id: str) -> Envelop
         )
         row = (await conn.execute(query)).first()
     assert row is not None, f"no {type_} event for {booking_id}"
-    return Envelope(
-        event_id=row.event_id,
-        type=row.type,
-        version=row.version,
-        occurred_at=row.occurred_at,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-        payload=row.payload,
-        traceparent=row.traceparent,
-    )
+    return published_from_row(row._mapping).event
 
 
 def notifications_of(container: Container, clock: Clock, **options: Any) -> Notifications:

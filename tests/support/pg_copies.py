@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import threading
 import uuid
 from collections.abc import Coroutine
@@ -22,9 +23,26 @@ import asyncpg
 
 T = TypeVar("T")
 
+PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
 
 def drop_sql(name: str) -> str:
     return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+
+
+def pg_url(database: str) -> str:
+    """The app's URL for `database` on the test server."""
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{database}"
+
+
+async def admin_sql(sql: str) -> None:
+    """One statement on an admin connection of its own (CREATE/DROP DATABASE)."""
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 class PgCopies:

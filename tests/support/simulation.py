@@ -14,9 +14,8 @@ from clinicflow.bootstrap import build
 from clinicflow.catalog import Catalog
 from clinicflow.demo import DemoClock
 from clinicflow.infra.migrate import upgrade
-from clinicflow.settings import Settings
 from clinicflow.simulation import ClinicYear, Demand, Tally, YearPlan, simulated_clinic
-from support.app import CLINIC_YAML
+from support.app import CLINIC_YAML, clinic_settings
 
 # The clock the simulated days end at: a Saturday evening in the clinic (UTC here).
 ENDS_AT = datetime(2026, 11, 7, 23, 0, tzinfo=UTC)
@@ -45,12 +44,8 @@ async def simulate(
 ) -> Simulated:
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
     made = simulated_clinic(CLINIC_YAML, practitioners, tmp_path / "simulated-clinic.yaml")
-    settings = Settings(
-        database_url=url,
-        keys_file=tmp_path / "keys.json",
-        config_path=made.path,
-        data_dir=tmp_path,
-        password_hashing="insecure-fast",
+    settings = clinic_settings(
+        url, tmp_path, config_path=made.path, password_hashing="insecure-fast"
     )
     await upgrade(url)
     clock = DemoClock()

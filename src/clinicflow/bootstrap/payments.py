@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -17,8 +17,9 @@ from clinicflow.booking.service import BookingService
 from clinicflow.bootstrap._ports import BookingDeskAdapter, BookingVisits
 from clinicflow.bootstrap._providers import payment_gateways
 from clinicflow.bootstrap.core import Core
+from clinicflow.catalog import Catalog
 from clinicflow.flags import FlagService
-from clinicflow.infra.unit_of_work import Factory
+from clinicflow.infra.unit_of_work import Factory, UnitsOfWork
 from clinicflow.patients import PatientNames
 from clinicflow.payments.checkout.service import CheckoutService
 from clinicflow.payments.gateway_events.service import WebhookProcessor
@@ -27,12 +28,13 @@ from clinicflow.payments.idempotency_keys.service import IdempotencyKeys
 from clinicflow.payments.ledger.jobs import Reconciler
 from clinicflow.payments.ledger.service import RevenueReader, Settlement
 from clinicflow.payments.orders.service import OrderService
-from clinicflow.payments.ports import PaymentGateway
+from clinicflow.payments.ports import BookingDesk, PaymentGateway, PaymentsUnitOfWork
 from clinicflow.payments.quotes.service import Quoter, QuoteService
 from clinicflow.payments.receipts.service import ReceiptService
 from clinicflow.payments.refunds.service import RefundService
 from clinicflow.payments.refunds.subscribers import PaymentsSubscriber
 from clinicflow.payments.repository import SqlPaymentsUnitOfWork
+from clinicflow.shared.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,41 @@ def wire_payments(
     secret = hmac.new(core.keys.index_key, b"payments-idempotency", hashlib.sha256).digest()
     keys = IdempotencyKeys(secret=secret, uow=uow)
     quoter = Quoter(catalog=catalog, launches=core.launches.refresh)
+    payments = payments_over(
+        uow,
+        clock,
+        catalog,
+        guard=guard,
+        desk=BookingDeskAdapter(db=db, clock=clock, bookings=bookings),
+        gateways=gateways,
+        reconciled=real,
+        keys=keys,
+        quoter=quoter,
+        backup_allowed=lambda: flags.is_enabled("paypal_backup"),
+    )
+    return PaymentParts(payments=payments, breakers=list(breakers))
+
+
+def payments_over(
+    uow: UnitsOfWork[PaymentsUnitOfWork],
+    clock: Clock,
+    catalog: Catalog,
+    *,
+    guard: PaymentGuard,
+    desk: BookingDesk,
+    gateways: Mapping[str, PaymentGateway],
+    reconciled: Mapping[str, PaymentGateway],
+    keys: IdempotencyKeys,
+    quoter: Quoter,
+    backup_allowed: Callable[[], Awaitable[bool]] | None,
+) -> Payments:
+    """Every payments use case over `uow` and these ports, each built by keyword (the unit
+    tests' in-memory payments are built here too); the reconciler compares `reconciled`."""
     refunds = RefundService(
         uow=uow, clock=clock, catalog=catalog, guard=guard, gateways=gateways, keys=keys
     )
     settlement = Settlement(
-        uow=uow,
-        clock=clock,
-        catalog=catalog,
-        desk=BookingDeskAdapter(db=db, clock=clock, bookings=bookings),
-        guard=guard,
-        refunds=refunds,
+        uow=uow, clock=clock, catalog=catalog, desk=desk, guard=guard, refunds=refunds
     )
     checkout = CheckoutService(
         uow=uow,
@@ -94,12 +121,12 @@ def wire_payments(
         settlement=settlement,
         keys=keys,
         quoter=quoter,
-        backup_allowed=lambda: flags.is_enabled("paypal_backup"),
+        backup_allowed=backup_allowed,
     )
     orders = OrderService(
         uow=uow, clock=clock, guard=guard, checkout=checkout, settlement=settlement
     )
-    payments = Payments(
+    return Payments(
         quotes=QuoteService(uow=uow, clock=clock, guard=guard, quoter=quoter),
         checkout=checkout,
         orders=orders,
@@ -111,7 +138,6 @@ def wire_payments(
         ),
         settlement=settlement,
         subscriber=PaymentsSubscriber(refunds=refunds),
-        reconciler=Reconciler(uow=uow, gateways=dict(real)),
+        reconciler=Reconciler(uow=uow, gateways=dict(reconciled)),
         gateways=gateways,
     )
-    return PaymentParts(payments=payments, breakers=list(breakers))

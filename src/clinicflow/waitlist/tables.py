@@ -4,6 +4,8 @@ whole miles, stage times) is kept in clear, so ranking never decrypts anyone's d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Table,
     text,
 )
+from sqlalchemy.schema import SchemaItem
 
 from clinicflow.infra.columns import (
     blind_indexes,
@@ -122,6 +125,21 @@ waves = Table(
     Column("invited", Integer, nullable=False),
 )
 
+
+def _private_link(statuses: Iterable[str]) -> tuple[SchemaItem, ...]:
+    """A private link's columns: its token (the SHA-256 only), its status among `statuses`,
+    when it expires, when it was made and last changed, and the booking it became."""
+    return (
+        Column("token_hash", String(64), nullable=False),
+        Column("status", String(16), nullable=False),
+        instant("expires_at"),
+        instant("created_at"),
+        instant("status_at"),
+        uuid_ref("booking_id", nullable=True),
+        check_one_of("status", statuses),
+    )
+
+
 # A launch invitation: a private booking link (SHA-256 kept only) open until `expires_at`.
 invitations = Table(
     "waitlist_invitation",
@@ -130,13 +148,7 @@ invitations = Table(
     uuid_ref("entry_id", "waitlist_entry.id"),
     Column("service", String(64), nullable=False),
     Column("wave", Integer, nullable=False),
-    Column("token_hash", String(64), nullable=False),
-    Column("status", String(16), nullable=False),
-    instant("expires_at"),
-    instant("created_at"),
-    instant("status_at"),
-    uuid_ref("booking_id", nullable=True),
-    check_one_of("status", INVITATION_STATUSES),
+    *_private_link(INVITATION_STATUSES),
     Index("ix_waitlist_invitation_token_hash", "token_hash", unique=True),
     Index("ix_waitlist_invitation_service_status", "service", "status"),
     Index("ix_waitlist_invitation_entry_id", "entry_id"),
@@ -156,13 +168,7 @@ offers = Table(
     Column("duration_min", Integer, nullable=False),
     Column("practitioner", String(64), nullable=False),
     instant("start_at"),
-    Column("token_hash", String(64), nullable=False),
-    Column("status", String(16), nullable=False),
-    instant("expires_at"),
-    instant("created_at"),
-    instant("status_at"),
-    uuid_ref("booking_id", nullable=True),
-    check_one_of("status", OFFER_STATUSES),
+    *_private_link(OFFER_STATUSES),
     Index("ix_waitlist_offer_token_hash", "token_hash", unique=True),
     Index("ix_waitlist_offer_status_expires", "status", "expires_at"),
     Index("ix_waitlist_offer_entry_id", "entry_id"),

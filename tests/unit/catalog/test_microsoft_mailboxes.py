@@ -4,39 +4,28 @@ when it is not an address or when two practitioners share one."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from clinicflow.catalog.errors import format_problems
 from clinicflow.catalog.service import check_config, load_catalog
-
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
-
-Config = dict[str, Any]
+from support.app import CLINIC_YAML
+from support.clinic_config import Config, shipped, written
 
 
 @pytest.fixture
 def config() -> Config:
-    data: Config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    return data
-
-
-def _write(config: Config, tmp_path: Path) -> Path:
-    path = tmp_path / "clinic.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path
+    return shipped()
 
 
 def test_a_practitioner_without_a_mailbox_has_none() -> None:
-    catalog = load_catalog(CONFIG)
+    catalog = load_catalog(CLINIC_YAML)
     assert {p.microsoft_mailbox for p in catalog.practitioners.values()} == {None}
 
 
 def test_a_mailbox_is_read_lower_cased(config: Config, tmp_path: Path) -> None:
     config["practitioners"]["doctor1"]["microsoft"] = {"mailbox": " Elena.Marsh@Clinic.Example "}
-    catalog = load_catalog(_write(config, tmp_path))
+    catalog = load_catalog(written(config, tmp_path))
     assert catalog.practitioners["doctor1"].microsoft_mailbox == "elena.marsh@clinic.example"
     assert catalog.practitioners["doctor2"].microsoft_mailbox is None
 
@@ -46,7 +35,7 @@ def test_a_mailbox_that_is_not_an_address_is_refused(
     config: Config, tmp_path: Path, given: object
 ) -> None:
     config["practitioners"]["doctor1"]["microsoft"] = {"mailbox": given}
-    path = _write(config, tmp_path)
+    path = written(config, tmp_path)
     [problem] = check_config(path)
     assert str(problem).startswith(f"{path}: practitioners.doctor1.microsoft.mailbox: ")
     assert "email address in Microsoft 365" in str(problem)
@@ -54,7 +43,7 @@ def test_a_mailbox_that_is_not_an_address_is_refused(
 
 def test_an_unknown_key_under_microsoft_is_refused(config: Config, tmp_path: Path) -> None:
     config["practitioners"]["doctor1"]["microsoft"] = {"mailbox": "a@b.example", "user": "x"}
-    problems = check_config(_write(config, tmp_path))
+    problems = check_config(written(config, tmp_path))
     assert len(problems) == 1, format_problems(problems)
     assert "practitioners.doctor1.microsoft.user" in str(problems[0])
 
@@ -62,7 +51,7 @@ def test_an_unknown_key_under_microsoft_is_refused(config: Config, tmp_path: Pat
 def test_two_practitioners_may_not_share_a_mailbox(config: Config, tmp_path: Path) -> None:
     config["practitioners"]["doctor1"]["microsoft"] = {"mailbox": "front@clinic.example"}
     config["practitioners"]["nurse"]["microsoft"] = {"mailbox": "FRONT@clinic.example"}
-    path = _write(config, tmp_path)
+    path = written(config, tmp_path)
     [problem] = check_config(path)
     assert str(problem).startswith(f"{path}: practitioners.nurse.microsoft.mailbox: ")
     assert "already doctor1's" in str(problem)

@@ -4,12 +4,12 @@ never in the file: CLINICFLOW_CALDAV_PASSWORDS holds them, by practitioner key."
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
 from clinicflow.catalog.domain.values import Invalid
+from clinicflow.shared.loopback import is_loopback
 
 CalDavRead = Literal["events", "freebusy"]
 _LOOPBACK_NAMES = {"localhost"}
@@ -50,9 +50,4 @@ def read_mode(value: object) -> CalDavRead:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(host, _LOOPBACK_NAMES)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from clinicflow.shared.errors import InvalidRequest
+from clinicflow.shared.loopback import is_loopback
 
 SEALED_COLUMNS: tuple[str, ...] = ("endpoint_enc", "p256dh_enc", "auth_enc")
 MAX_ENDPOINT = 2048
@@ -124,12 +124,7 @@ def check_endpoint(endpoint: str, *, allow_loopback: bool) -> None:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(host, _LOOPBACK_NAMES)
 
 
 def _b64url(value: str, name: str) -> bytes:

@@ -28,17 +28,7 @@ class Visit:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Visit:
         previous = payload.get("previous") or {}
-        before = previous.get("start")
-        return cls(
-            booking_id=str(payload["booking_id"]),
-            service=str(payload["service"]),
-            visit_type=str(payload["visit_type"]),
-            practitioner=str(payload["practitioner"]),
-            start=datetime.fromisoformat(payload["start"]),
-            end=datetime.fromisoformat(payload["end"]),
-            patient_id=payload.get("patient_id"),
-            previous_start=datetime.fromisoformat(before) if before else None,
-        )
+        return cls._read(payload, previous.get("start"), payload.get("patient_id"))
 
     def facts(self) -> dict[str, Any]:
         """What a message row keeps to render its text again on read: no PHI, only the
@@ -55,13 +45,18 @@ class Visit:
 
     @classmethod
     def from_facts(cls, facts: Mapping[str, Any]) -> Visit:
-        before = facts.get("previous_start")
+        return cls._read(facts, facts.get("previous_start"), None)
+
+    @classmethod
+    def _read(cls, given: Mapping[str, Any], before: str | None, patient_id: str | None) -> Visit:
+        """A booking event's payload and a message row's facts name the visit alike."""
         return cls(
-            booking_id=str(facts["booking_id"]),
-            service=str(facts["service"]),
-            visit_type=str(facts["visit_type"]),
-            practitioner=str(facts["practitioner"]),
-            start=datetime.fromisoformat(facts["start"]),
-            end=datetime.fromisoformat(facts["end"]),
+            booking_id=str(given["booking_id"]),
+            service=str(given["service"]),
+            visit_type=str(given["visit_type"]),
+            practitioner=str(given["practitioner"]),
+            start=datetime.fromisoformat(given["start"]),
+            end=datetime.fromisoformat(given["end"]),
+            patient_id=patient_id,
             previous_start=datetime.fromisoformat(before) if before else None,
         )

@@ -31,7 +31,9 @@ from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import InvalidRequest
 
 
-class PatientService:
+class _PatientsUseCase:
+    """What the patients' use cases work with: their units of work, the clock, the guard."""
+
     def __init__(
         self, *, uow: UnitsOfWork[PatientsUnitOfWork], clock: Clock, guard: PatientGuard
     ) -> None:
@@ -39,6 +41,8 @@ class PatientService:
         self._clock = clock
         self._guard = guard
 
+
+class PatientService(_PatientsUseCase):
     async def create(self, actor: Actor, changes: PatientChanges) -> PatientView:
         await self._guard.require_role(actor, Need.CREATE, None)
         given = changes.values
@@ -163,14 +167,7 @@ class PatientService:
         return loaded[source_id], loaded[target_id]
 
 
-class PatientReader:
-    def __init__(
-        self, *, uow: UnitsOfWork[PatientsUnitOfWork], clock: Clock, guard: PatientGuard
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._guard = guard
-
+class PatientReader(_PatientsUseCase):
     async def get(self, actor: Actor, patient_id: str) -> PatientView:
         await self._guard.require_role(actor, Need.READ, patient_id)
 

@@ -126,12 +126,10 @@ def refund_entries(
 
     def memo(key: str, kind: str, cents: int, visits: int, line: QuotedLine | None) -> Entry:
         return Entry(
-            entry_key=key,
-            order_id=order.id,
-            patient_id=order.patient_id,
+            key,
+            **_of(order),
             kind=kind,
             amount_cents=cents,
-            currency=order.currency,
             provider=order.provider or order.method,
             occurred_at=now,
             created_by=created_by,
@@ -167,12 +165,10 @@ def returned_credit(order: Order, refund: Refund) -> str | None:
 def revocation(order: Order, refund: Refund, visits: int, created_by: str, now: datetime) -> Entry:
     """A package refunded in full: its `visits` unused visits are withdrawn."""
     return Entry(
-        entry_key=f"revoke:{refund.id}",
-        order_id=order.id,
-        patient_id=order.patient_id,
+        f"revoke:{refund.id}",
+        **_of(order),
         kind="adjustment",
         amount_cents=0,
-        currency=order.currency,
         provider="credit",
         occurred_at=now,
         created_by=created_by,
@@ -188,12 +184,10 @@ def gateway_entry(
     """Money the gateway moved on its own: a refund made at its dashboard, a refund it
     gave up on after accepting it."""
     return Entry(
-        entry_key=key,
-        order_id=order.id,
-        patient_id=order.patient_id,
+        key,
+        **_of(order),
         kind=kind,
         amount_cents=cents,
-        currency=order.currency,
         provider=order.provider or order.method,
         occurred_at=now,
         created_by=f"webhook:{order.provider}",

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -21,7 +22,7 @@ from clinicflow.waitlist.domain import choices
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.channels import channel_values
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
-from clinicflow.waitlist.domain.links import new_token, token_hash, well_formed
+from clinicflow.waitlist.domain.links import Invitation, Offer, new_token, token_hash, well_formed
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.standing import Queued, Standing, alone
 from clinicflow.waitlist.domain.standing import standings as ranked
@@ -80,6 +81,21 @@ async def clicked(entries: EntryRepository, entry_id: str, ref: str, now: dateti
     """The first look at a link: the clicked stage, and a click for the engagement score."""
     await entries.stamp(entry_id, "clicked", now)
     await entries.add_engagement(entry_id, "clicked", now, ref)
+
+
+L = TypeVar("L", Invitation, Offer)
+
+
+async def opened(
+    entries: EntryRepository, found: L | None, kind: str, live: str, now: datetime
+) -> L:
+    """The link (invitation, offer) a token named, or the one not-found answer; while it is
+    open (status `live`, not yet expired), looking at it counts as a click."""
+    if found is None:
+        raise no_such_link(kind)
+    if found.status == live and found.expires_at > now:
+        await clicked(entries, found.entry_id, f"{kind}:{found.id}", now)
+    return found
 
 
 def _queued(entry: NewEntry) -> Queued:

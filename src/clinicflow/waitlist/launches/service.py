@@ -39,7 +39,7 @@ from clinicflow.waitlist.domain.standing import ranked_first
 from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.domain.waves import OpenSlot, capacity, launch_problems, wave_size
-from clinicflow.waitlist.entries.service import checked, clicked, standings
+from clinicflow.waitlist.entries.service import checked, opened, standings
 from clinicflow.waitlist.errors import AlreadyLive, ServiceNotReady, invalid, no_such_link
 from clinicflow.waitlist.events import service_launched, waitlist_event
 from clinicflow.waitlist.guard import WaitlistGuard
@@ -206,11 +206,8 @@ class InvitationService:
         found = checked(token, "invitation")
         now = self.clock.now()
         async with self.uow() as uow:
-            inv = await uow.invitations.by_token(found)
-            if inv is None:
-                raise no_such_link("invitation")
-            if inv.status == "sent" and inv.expires_at > now:
-                await clicked(uow.entries, inv.entry_id, f"invitation:{inv.id}", now)
+            by_token = await uow.invitations.by_token(found)
+            inv = await opened(uow.entries, by_token, "invitation", "sent", now)
             await uow.commit()
         status = effective(inv.status, inv.expires_at, now)
         service = self.catalog.services[inv.service]

@@ -30,7 +30,7 @@ from clinicflow.waitlist.domain.slots import Recovered, Slot, minutes, new_offer
 from clinicflow.waitlist.domain.standing import ranked_first
 from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.timing import Timing
-from clinicflow.waitlist.entries.service import checked, clicked, standings
+from clinicflow.waitlist.entries.service import checked, opened, standings
 from clinicflow.waitlist.errors import no_such_link
 from clinicflow.waitlist.events import slot_facts, waitlist_event
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
@@ -101,11 +101,8 @@ class OfferService:
         found = checked(token, "offer")
         now = self.clock.now()
         async with self.uow() as uow:
-            offer = await uow.offers.by_token(found)
-            if offer is None:
-                raise no_such_link("offer")
-            if offer.status == "made" and offer.expires_at > now:
-                await clicked(uow.entries, offer.entry_id, f"offer:{offer.id}", now)
+            by_token = await uow.offers.by_token(found)
+            offer = await opened(uow.entries, by_token, "offer", "made", now)
             await uow.commit()
         service = self.catalog.services.get(offer.service)
         return OfferView(
