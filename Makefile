@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install demo serve test lint format bench bench-http bench-web lock clean
+.PHONY: install demo serve test lint format bench bench-http bench-web bench-calendars lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
@@ -85,6 +85,10 @@ bench-http: install  ## HTTP load: 2 server workers on PostgreSQL, driven by wrk
 # Serves `clinicflow demo` (SQLite) in a temp dir; nothing else needed.
 bench-web: install  ## the booking site's first page: server time, bytes sent, slots in the HTML
 	$(BIN)/python benchmarks/web_pages.py $(BENCH_ARGS)
+
+# The fake Calendly and Graph on loopback, a SQLite file in a temp dir; nothing else needed.
+bench-calendars: install  ## issue 17: a 60-day refresh from the fake Calendly and Graph; availability with and without
+	$(BIN)/python benchmarks/calendars.py $(BENCH_ARGS)
 
 lock: install  ## re-resolve requirements.lock after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet uv

@@ -28,7 +28,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +37,7 @@ import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
+from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.crypto import create
@@ -63,6 +64,7 @@ DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 pytest_plugins = [
     "support.event_bus",
     "support.fake_vendor",
+    "support.ehr_servers",  # after fake_vendor: it uses that plugin's module
     "support.graph_servers",
     "support.notifications",
     "support.payment_servers",
@@ -246,16 +248,29 @@ def provider_http() -> httpx.AsyncClient | None:
 
 
 @pytest.fixture
+def calendar_feeds() -> Sequence[BusyFeed] | None:
+    """The external calendars the container reads busy time from: None builds those the
+    settings configure; a module with in-memory or loopback feeds gives its own."""
+    return None
+
+
+@pytest.fixture
 async def container(
     settings: Settings,
     clock: FixedClock,
     clinic_catalog: Catalog,
     key_ring_file: Path,
     provider_http: httpx.AsyncClient | None,
+    calendar_feeds: Sequence[BusyFeed] | None,
 ) -> AsyncIterator[Container]:
     """The app's container over the folder's (or module's) `settings`, closed after the test."""
     built = build_for_test(
-        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, http=provider_http
+        settings,
+        clock=clock,
+        catalog=clinic_catalog,
+        key_ring=key_ring_file,
+        http=provider_http,
+        feeds=calendar_feeds,
     )
     yield built
     await built.aclose()

@@ -11,10 +11,12 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from clinicflow.cli_analytics import analytics_app
 from clinicflow.cli_audit import audit_app
 from clinicflow.cli_calendars import calendars_app
 from clinicflow.cli_calendly import calendly_app
 from clinicflow.cli_events import events_app, run_worker
+from clinicflow.cli_fhir import fhir_app
 from clinicflow.cli_identity import apikeys_app, oauth_app, users_app
 from clinicflow.cli_keys import keys_app
 from clinicflow.cli_payments import payments_app
@@ -45,6 +47,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(analytics_app, name="analytics")
 app.add_typer(retention_app, name="retention")
 app.add_typer(users_app, name="users")
 app.add_typer(apikeys_app, name="apikeys")
@@ -53,6 +56,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(payments_app, name="payments")
 app.add_typer(calendars_app, name="calendars")
 app.add_typer(calendly_app, name="calendly")
+app.add_typer(fhir_app, name="fhir")
 app.command()(simulate)
 # No wrapping: what it prints (commands, URLs, paths) must stay whole to be copied.
 console = Console(stderr=True, soft_wrap=True)

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from clinicflow.cli_keys import ring_or_exit
 from clinicflow.infra.audit import keyed_from, use_key
 from clinicflow.infra.audit_anchor import Head, adopt_once, current_head, read, write
-from clinicflow.infra.crypto import KeyRing, KeyRingError, load
+from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.settings import Settings
@@ -30,16 +31,7 @@ ExpectHead = Annotated[
 
 
 def _ring(settings: Settings) -> KeyRing:
-    try:
-        return load(settings.resolved_keys_file)
-    except (OSError, KeyRingError) as exc:
-        console.print(
-            f"[red]✗[/] the audit chain is keyed by the key ring, and "
-            f"{settings.resolved_keys_file} cannot be read ({type(exc).__name__}); "
-            "give CLINICFLOW_KEYS_FILE",
-            highlight=False,
-        )
-        raise typer.Exit(1) from exc
+    return ring_or_exit(settings, "the audit chain is keyed by the key ring")
 
 
 @audit_app.command("verify")

@@ -1,4 +1,5 @@
-"""`clinicflow calendars …`: where each external calendar source stands, and a sync now."""
+"""`clinicflow calendars …`: where each external calendar source stands, a sync now, and the
+address of a practitioner's own ICS feed."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from clinicflow.calendars.feeds.errors import UnknownPractitioner
+from clinicflow.calendars.feeds.views import IssuedFeed
 from clinicflow.calendars.views import PractitionerStatus, SyncOutcome
 from clinicflow.cli_progress import progress_bar
 from clinicflow.settings import Settings
 
 calendars_app = typer.Typer(
-    help="External calendars: the busy-time store's sources, and syncing them.",
+    help="External calendars: the busy-time store's sources, syncing them, and practitioners' "
+    "own ICS feeds.",
     no_args_is_help=True,
 )
 console = Console()
@@ -104,5 +108,47 @@ async def _sync(
                 bar.advance(note=f"calendars synced ({outcome.source}: {outcome.practitioner})")
 
             return await service.sync_all(full=full, practitioners=keys, force=True, progress=step)
+    finally:
+        await container.aclose()
+
+
+Revoke = Annotated[
+    bool, typer.Option("--revoke", help="Remove the feed: its address stops working.")
+]
+
+
+@calendars_app.command("feed-token")
+def feed_token(
+    key: Annotated[str, typer.Argument(help="The practitioner's key (config/clinic.yaml).")],
+    revoke: Revoke = False,
+) -> None:
+    """A new address of the practitioner's ICS feed (their bookings, no patient data), shown
+    once; any earlier address stops working. With --revoke, the feed is removed. Exits 2 for
+    an unknown practitioner."""
+    try:
+        done = asyncio.run(_feed_token(Settings(), key, revoke))
+    except UnknownPractitioner as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from None
+    if isinstance(done, IssuedFeed):
+        typer.echo(f"{key}'s calendar feed (subscribe to it in any calendar app):")
+        typer.echo(f"  {done.url}")  # one line, never wrapped: it is copied whole
+        typer.echo("Shown once: clinicflow keeps only a digest of the token.")
+        if done.replaced:
+            typer.echo("The previous address of this feed stopped working.")
+        return
+    if done:
+        typer.echo(f"{key}'s calendar feed is revoked: its address stopped working.")
+    else:
+        typer.echo(f"{key} had no calendar feed; nothing changed.")
+
+
+async def _feed_token(settings: Settings, key: str, revoke: bool) -> IssuedFeed | bool:
+    from clinicflow.bootstrap import build
+
+    container = build(settings)
+    try:
+        feeds = container.calendars.practitioner_feeds
+        return await feeds.revoke(key) if revoke else await feeds.issue(key)
     finally:
         await container.aclose()

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from clinicflow.bootstrap._keys import init_keys
 from clinicflow.cli_progress import progress_bar
-from clinicflow.infra.crypto import KeyFileBusy, KeyRingError, load
+from clinicflow.infra.crypto import KeyFileBusy, KeyRing, KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.infra.rekey import (
     KeyStillInUse,
@@ -33,6 +33,22 @@ from clinicflow.settings import Settings
 
 keys_app = typer.Typer(help="The key ring that encrypts data at rest.", no_args_is_help=True)
 console = Console(stderr=True)
+
+
+def ring_or_exit(settings: Settings, needed_for: str) -> KeyRing:
+    """The key ring a command needs (`needed_for` says why, in words), or one line saying
+    which file could not be read and exit 1."""
+    try:
+        return load(settings.resolved_keys_file)
+    except (OSError, KeyRingError) as exc:
+        console.print(
+            f"[red]✗[/] {needed_for}, and the key file {settings.resolved_keys_file} cannot "
+            f"be read ({type(exc).__name__}); give CLINICFLOW_KEYS_FILE",
+            highlight=False,
+        )
+        raise typer.Exit(1) from exc
+
+
 T = TypeVar("T")
 
 

@@ -15,10 +15,10 @@ from rich.table import Table
 
 from clinicflow.catalog.errors import ConfigError
 from clinicflow.catalog.service import load_catalog
+from clinicflow.cli_keys import ring_or_exit
 from clinicflow.cli_progress import progress_bar
 from clinicflow.infra.audit import use_key
 from clinicflow.infra.audit_anchor import Head, write
-from clinicflow.infra.crypto import KeyRingError, load
 from clinicflow.infra.db import Database
 from clinicflow.retention import STEPS, RetentionPlan, apply, plan, rows
 from clinicflow.settings import Settings
@@ -44,16 +44,8 @@ def run(apply_changes: Apply = False) -> None:
         console.print(f"[red]✗[/] {exc}", highlight=False)
         raise typer.Exit(1) from exc
     now = SystemClock().now()
-    try:
-        # Pruning verifies and extends the audit chain, which is keyed by the key ring.
-        audit_key = load(settings.resolved_keys_file).audit_key
-    except (OSError, KeyRingError) as exc:
-        console.print(
-            f"[red]✗[/] cannot read the key file {settings.resolved_keys_file} "
-            f"({type(exc).__name__}); give CLINICFLOW_KEYS_FILE",
-            highlight=False,
-        )
-        raise typer.Exit(1) from exc
+    needed_for = "pruning verifies and extends the audit chain, which the key ring keys"
+    audit_key = ring_or_exit(settings, needed_for).audit_key
 
     async def go() -> RetentionPlan:
         db = Database(settings.database_url)

@@ -13,7 +13,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATA_DIR = Path("var")
 # Addresses or CIDRs; from the environment as a JSON list or comma separated.
 Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode]
-SERVICES = ("booking", "patients", "identity", "notifications", "waitlist", "payments", "web")
+SERVICES = (
+    "booking",
+    "patients",
+    "identity",
+    "notifications",
+    "waitlist",
+    "payments",
+    "web",
+    "fhir",
+)
 RATE_LIMITS: dict[str, dict[str, str]] = {
     "anonymous": {
         "read": "300/minute",
@@ -43,6 +52,25 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path | None = None
     audit_checkpoint_seconds: int = 60
     sql_echo: bool = False
+    # The analytics lake (docs/analytics.md "The lake"): the Iceberg SQL catalog (SQLAlchemy
+    # URL; default an SQLite file data_dir/lake/catalog.sqlite3; in production the clinic's
+    # PostgreSQL, e.g. postgresql+psycopg2://…), where its Parquet files go (a folder, default
+    # data_dir/lake/warehouse, or s3://bucket/prefix with AWS_* credentials and, for an
+    # S3-compatible store, its endpoint), how often the worker moves new events into it, and
+    # how many events one commit takes.
+    lake_catalog_url: str | None = None
+    lake_warehouse: str | None = None
+    lake_s3_endpoint: str | None = None
+    lake_sync_seconds: float = Field(default=60.0, gt=0)
+    lake_batch_size: int = Field(default=500, gt=0)
+    # The metrics (docs/analytics.md "Metrics"): a patient seen is churned after this many
+    # days with no visit and nothing booked, per service (JSON, e.g. {"weight_loss": 30});
+    # the default for the rest. A ZIP3 row counting fewer patients than `analytics_min_cell`
+    # has its figures withheld. Availability views are stored every so many seconds.
+    analytics_churn_days: dict[str, int] = Field(default_factory=dict)
+    analytics_churn_default_days: int = Field(default=90, gt=0)
+    analytics_min_cell: int = Field(default=5, ge=1)
+    analytics_views_flush_seconds: float = Field(default=60.0, gt=0)
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
     # Longest a request may take before it is cancelled and answered 503 (0: no deadline).
@@ -175,6 +203,23 @@ class Settings(BaseSettings):
     microsoft_max_retry_wait_seconds: float = Field(default=30.0, ge=0)
     # The booking-time check of one practitioner's calendar.
     microsoft_live_timeout_seconds: float = Field(default=1.5, gt=0)
+    # MediRecords, the EHR (adapters/ehr/medirecords.py, docs/integrations.md): its FHIR API's
+    # base (`{API_URL}/v1`) and the API token MediRecords issues to Connect customers turn the
+    # sync on. Visits are pushed only with `push_visits` (off until MediRecords confirms its
+    # appointment interface); patients are matched or created either way. The webhook key is
+    # the API_KEY MediRecords presents on its patient webhooks (`Authorization: Bearer`).
+    medirecords_url: str | None = None
+    medirecords_token: SecretStr | None = None
+    medirecords_webhook_key: SecretStr | None = None
+    medirecords_push_visits: bool = False
+    # Our identifiers on MediRecords' resources (Patient.identifier, Appointment.identifier).
+    medirecords_patient_system: str = "urn:clinicflow:patient"
+    medirecords_booking_system: str = "urn:clinicflow:booking"
+    medirecords_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A CRM (adapters/crm/hubspot.py): a HubSpot private app's token (scope
+    # crm.objects.contacts.write) turns on the contact sync, for consenting patients only.
+    hubspot_token: SecretStr | None = None
+    hubspot_url: str = "https://api.hubapi.com"
     # Calendly (adapters/calendars/calendly.py, docs/calendly.md): a personal access token
     # (Integrations → API & Webhooks; OAuth is not built yet) turns on the busy-time feed for
     # the practitioners with a `calendly:` block in clinic.yaml; the signing key is the one
@@ -396,6 +441,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _medirecords_complete(self) -> Settings:
+        if bool(self.medirecords_url) != (self.medirecords_token is not None):
+            raise ValueError(
+                "set CLINICFLOW_MEDIRECORDS_URL and CLINICFLOW_MEDIRECORDS_TOKEN together, "
+                "or neither"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _calendly_complete(self) -> Settings:
         if self.calendly_webhook_signing_key is not None and self.calendly_token is None:
             raise ValueError(
@@ -428,6 +482,14 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_file(self) -> Path:
         return self.keys_file or self.data_dir / "keys.json"
+
+    @property
+    def resolved_lake_catalog_url(self) -> str:
+        return self.lake_catalog_url or f"sqlite:///{self.data_dir / 'lake' / 'catalog.sqlite3'}"
+
+    @property
+    def resolved_lake_warehouse(self) -> str:
+        return self.lake_warehouse or str(self.data_dir / "lake" / "warehouse")
 
     @property
     def resolved_audit_checkpoint_file(self) -> Path:

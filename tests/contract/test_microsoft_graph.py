@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from clinicflow.adapters.calendars._graph_http import GraphError, GraphThrottled
 from clinicflow.adapters.calendars._graph_subscriptions import MAX_MINUTES
 from clinicflow.adapters.calendars.microsoft import MicrosoftCalendar
 from clinicflow.calendars.domain.busy import ShowAs
+from clinicflow.calendars.domain.merge import merge
 from clinicflow.calendars.ports import BusyFeed, CursorExpired, SourceUnavailable
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.integrations.ports import CalendarSync, SyncedVisit
@@ -202,12 +204,71 @@ async def test_delta_pages_are_followed_to_the_delta_link_which_is_the_cursor(
 
     assert delta is not None
     assert sorted(i.external_id for i in delta.upserted) == sorted(ids)
-    assert delta.removed == ()
+    assert not set(delta.removed) & set(ids)  # only getSchedule's names for them (below)
     assert delta.next_cursor is not None
     assert delta.next_cursor.startswith(f"{fake.graph_url}/users/")
     assert "$deltatoken=" in delta.next_cursor
     assert fake.calls("GET", "calendarView/delta") == 3  # 3 + 3 + 1, by the next links
     assert all(i.etag for i in delta.upserted)
+
+
+async def test_after_a_full_sync_and_the_first_delta_round_each_event_is_held_once(
+    calendar: MicrosoftCalendar, fake: FakeGraph
+) -> None:
+    soon = add(fake, ELENA, at(25, 9))
+    maybe = add(fake, ELENA, at(26, 9), show_as="tentative")
+    later = at(24, 0) + timedelta(days=90)
+    add(fake, ELENA, later)  # beyond the delta's 60 days: getSchedule's item only
+
+    # A full sync as CalendarsService stores it: the snapshot, then the new cursor's round.
+    (snapshot,) = await calendar.snapshot(["doctor1"], at(24, 0), at(24, 0) + timedelta(days=100))
+    first = await calendar.changes("doctor1", None)
+    assert first is not None
+    held = merge(merge({}, snapshot), first)
+
+    assert all(i.external_id.startswith("fb:") for i in snapshot.intervals)  # no ids
+    assert sorted((i.start, i.external_id) for i in held.values()) == [
+        (at(25, 9), soon),
+        (at(26, 9), maybe),
+        (later, snapshot.intervals[-1].external_id),
+    ]
+
+    # Deleted in Outlook: the next round drops it, and no copy of it stays behind.
+    box = fake.mailbox(ELENA)
+    with fake.locked():
+        box.events[soon].deleted = True
+        box.touch(box.events[soon])
+    second = await calendar.changes("doctor1", first.next_cursor)
+    assert second is not None
+    assert sorted(i.start for i in merge(held, second).values()) == [at(26, 9), later]
+
+
+async def test_times_graph_gives_in_a_zone_are_read_across_the_dst_change(
+    fake: FakeGraph, http: httpx.AsyncClient, sleeps: Sleeps
+) -> None:
+    october = FixedClock(datetime(2026, 10, 27, 13, tzinfo=UTC))  # the delta window covers it
+    calendar = calendar_on(fake, http, october, sleeps)
+    # What Graph answers to `Prefer: outlook.timezone="America/Chicago"`: wall-clock pairs.
+    fake.zone = "America/Chicago"
+    chicago = ZoneInfo("America/Chicago")
+    for day in (31, 1, 2):  # Saturday CDT, Sunday (the change, at 02:00), Monday CST
+        month = 10 if day == 31 else 11
+        start = datetime(2026, month, day, 9, tzinfo=chicago)
+        add(fake, ELENA, start)
+    assert fake.events(ELENA)[0]["start"]["timeZone"] == "UTC"  # the fake's own view
+    expected = [
+        (datetime(2026, 10, 31, 14, tzinfo=UTC), datetime(2026, 10, 31, 15, tzinfo=UTC)),
+        (datetime(2026, 11, 1, 15, tzinfo=UTC), datetime(2026, 11, 1, 16, tzinfo=UTC)),
+        (datetime(2026, 11, 2, 15, tzinfo=UTC), datetime(2026, 11, 2, 16, tzinfo=UTC)),
+    ]
+    window = (datetime(2026, 10, 30, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC))
+
+    (snapshot,) = await calendar.snapshot(["doctor1"], *window)
+    first = await calendar.changes("doctor1", None)
+
+    assert [(i.start, i.end) for i in snapshot.intervals] == expected
+    assert first is not None
+    assert sorted((i.start, i.end) for i in first.upserted) == expected
 
 
 async def test_a_second_round_brings_additions_changes_and_removals(

@@ -9,8 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import Event
 from support.db import written
 from support.event_bus import REDIS_URL, redis_stream
+from support.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,16 +40,6 @@ async def _prepare(url: str, event: Event) -> None:
         await conn.exec_driver_sql("CREATE TABLE crash_effect (event_id VARCHAR(36), pid INT)")
         uow.publish(event)
     await db.dispose()
-
-
-def _wait_until(check: Callable[[], bool], what: str, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while not check():
-        if worker.poll() is not None:
-            raise AssertionError(f"the worker exited ({worker.returncode}) before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)  # polling another process, not waiting for a time to pass
 
 
 @pytest.mark.slow
@@ -90,7 +80,7 @@ def test_a_worker_killed_mid_event_leaves_it_to_the_next_exactly_once(
 
     first = start("first", CRASH_HOLD="1")
     try:
-        _wait_until(attempts.exists, "the first worker began handling the event", first)
+        wait_until(attempts.exists, "the first worker began handling the event", first)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=20)
@@ -99,7 +89,7 @@ def test_a_worker_killed_mid_event_leaves_it_to_the_next_exactly_once(
     second = start("second")
     try:
         done = "SELECT status FROM infra_delivery WHERE subscriber = 'crash-test'"
-        _wait_until(lambda: rows(done) == [("done",)], "the second worker handled it", second)
+        wait_until(lambda: rows(done) == [("done",)], "the second worker handled it", second)
     finally:
         second.send_signal(signal.SIGTERM)
         exit_code = second.wait(timeout=30)

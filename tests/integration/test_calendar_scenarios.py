@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,11 +19,10 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.calendars.domain.busy import Delta
-from clinicflow.catalog import Catalog
+from clinicflow.calendars.ports import BusyFeed
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import DOCTOR1_AVAILABILITY, WED_10, app_over, assert_problem, booking
-from support.app import build_for_test
 from support.calendar_feeds import BoardFeed
 
 pytestmark = pytest.mark.both_databases
@@ -55,23 +53,8 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def container(
-    settings: Settings,
-    clock: FixedClock,
-    clinic_catalog: Catalog,
-    key_ring_file: Path,
-    outlook: BoardFeed,
-    calendly: BoardFeed,
-) -> AsyncIterator[Container]:
-    built = build_for_test(
-        settings,
-        clock=clock,
-        catalog=clinic_catalog,
-        key_ring=key_ring_file,
-        feeds=[outlook, calendly],
-    )
-    yield built
-    await built.aclose()
+def calendar_feeds(outlook: BoardFeed, calendly: BoardFeed) -> list[BusyFeed]:
+    return [outlook, calendly]
 
 
 @pytest.fixture

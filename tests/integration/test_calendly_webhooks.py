@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.calendars.page_bookings.tables import calendly_invitees
+from clinicflow.calendars.tables import busy_intervals as busy
 from clinicflow.catalog import Catalog
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.api import app_over, assert_problem, booking
+from support.api import DOCTOR1_AVAILABILITY, app_over, assert_problem, booking
 from support.app import CLINIC_YAML, build_for_test, serving, staff_session
 from support.fake_calendly import (
     SIGNING_KEY,
@@ -41,6 +42,7 @@ DOCTOR1 = user_uri("doctor1")
 INITIAL = event_type_uri("altinitial")  # 20 minutes, alternative medicine
 UNMAPPED = event_type_uri("coffee")
 WED_10 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 10:00 in Chicago
+WED_10_LOCAL = "2026-11-25T10:00:00-06:00"
 WEBHOOK = "/v1/webhooks/calendly"
 pytestmark = pytest.mark.both_databases  # the claim is an INSERT … ON CONFLICT on each
 FLAGS = "/v1/calendars/calendly/flags"
@@ -78,6 +80,9 @@ async def container(
     settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
 ) -> AsyncIterator[Container]:
     built = build_for_test(settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file)
+    # Calendly is one of doctor1's busy sources: until its first full sync doctor1 is
+    # unconfirmed and not offered (the poll job does this when the app starts).
+    await built.calendars.service.sync_all(full=True)
     yield built
     await built.aclose()
 
@@ -108,6 +113,20 @@ async def bookings_of(container: Container) -> list[Any]:
     async with container.db.read() as conn:
         rows = await conn.execute(select(appointments).order_by(appointments.c.start_at))
         return list(rows)
+
+
+async def starts(client: httpx.AsyncClient) -> list[str]:
+    resp = await client.get(DOCTOR1_AVAILABILITY)
+    assert resp.status_code == 200, resp.text
+    return [s["start"] for s in resp.json()["slots"]]
+
+
+async def held(container: Container) -> dict[tuple[str, str], int]:
+    query = select(busy.c.source, busy.c.practitioner, func.count()).group_by(
+        busy.c.source, busy.c.practitioner
+    )
+    async with container.db.read() as conn:
+        return {(str(s), str(p)): int(n) for s, p, n in await conn.execute(query)}
 
 
 async def deliveries(container: Container) -> int:
@@ -142,6 +161,51 @@ async def test_a_page_booking_becomes_a_clinicflow_booking_with_its_patient(
     assert resp.json() == {"outcome": "imported"}
     first, second = await bookings_of(container)
     assert second.patient_id == first.patient_id
+
+
+async def test_a_page_booking_the_poll_saw_first_is_imported_and_offered_to_nobody(
+    client: httpx.AsyncClient, container: Container, calendly: FakeCalendly, clock: FixedClock
+) -> None:
+    invitee = page_booking(calendly)
+    await container.calendars.service.sync_all(full=True)  # the poll brings its event first
+    assert WED_10_LOCAL not in await starts(client)
+
+    resp = await send(client, calendly, "invitee.created", invitee, clock)
+
+    assert resp.json() == {"outcome": "imported"}  # its own Calendly event was no conflict
+    (made,) = await bookings_of(container)
+    assert made.start_at == WED_10
+    # Now the booking itself holds the time; the store still keeps the Calendly event.
+    assert WED_10_LOCAL not in await starts(client)
+    counts = await held(container)
+    assert counts[("calendly", "doctor1")] == 1
+
+
+async def test_a_page_booking_cancelled_here_blocks_until_calendly_cancels_it_too(
+    client: httpx.AsyncClient, container: Container, calendly: FakeCalendly, clock: FixedClock
+) -> None:
+    invitee = page_booking(calendly)
+    await send(client, calendly, "invitee.created", invitee, clock)
+    await container.calendars.service.sync_all(full=True)
+    (made,) = await bookings_of(container)
+    desk = await staff_session(container, "desk", "front_desk")
+
+    cancel = await client.post(f"/v1/bookings/{made.id}/cancel", headers=desk)
+    assert cancel.status_code == 200, cancel.text
+    await container.bus.run_once()
+
+    # Calendly still holds the page booking: its time is offered to nobody, and the front
+    # desk is asked to cancel it there too.
+    assert WED_10_LOCAL not in await starts(client)
+    (flag,) = (await client.get(FLAGS, headers=desk)).json()["flags"]
+    assert (flag["invitee"], flag["booking_id"]) == (invitee.uri, made.id)
+    assert flag["reason"].startswith("cancelled in clinicflow")
+    # Cancelled on Calendly too: the flag goes and the time is free.
+    calendly.busy.clear()
+    resp = await send(client, calendly, "invitee.canceled", invitee, clock)
+    assert resp.json() == {"outcome": "withdrawn"}
+    assert (await client.get(FLAGS, headers=desk)).json()["flags"] == []
+    assert WED_10_LOCAL in await starts(client)
 
 
 async def test_the_same_webhook_twice_imports_once(
@@ -257,6 +321,10 @@ async def test_a_cancellation_on_calendly_cancels_the_imported_booking_once(
     (made,) = await bookings_of(container)
     assert made.status == "cancelled"
     assert made.cancel_reason == "cancelled on Calendly"
+    # Calendly cancelled it: nothing for the front desk to settle there.
+    await container.bus.run_once()
+    desk = await staff_session(container, "desk", "front_desk")
+    assert (await client.get(FLAGS, headers=desk)).json()["flags"] == []
     # The slot is free again: the clinic can book it.
     retaken = await client.post("/v1/bookings", json=booking("2026-11-25T10:00:00-06:00", n=2))
     assert retaken.status_code == 201, retaken.text

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,17 +18,15 @@ import asyncpg
 import pytest
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode, Response
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from clinicflow.bootstrap import build
-from clinicflow.gateway import serving
-from clinicflow.gateway.app import create_app
+from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from support.app import CLINIC_YAML, admin_session
+from support.threaded_app import served_in_thread
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PG_ADMIN_DSN = os.environ.get("CLINICFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -81,30 +78,15 @@ def api(pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         keys_file=data / "keys.json",
         rate_limits_enabled=False,  # thousands of requests from one address, on purpose
     )
-    sock = serving.listen("127.0.0.1", 0)
-    started, admin, box = threading.Event(), {}, []
+    admin: dict[str, str] = {}
 
-    async def main() -> None:
-        container = build(config)
+    async def sign_in(container: Container) -> None:
         admin.update(await admin_session(container, "fuzz-admin"))
-        server = uvicorn.Server(
-            serving.uvicorn_config(config, create_app(container=container), "127.0.0.1", 0)
-        )
-        box.append(server)
-        started.set()
-        await server.serve(sockets=[sock])
 
-    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-    thread.start()
-    assert started.wait(30)
-    server = box[0]
-    while not server.started:
-        threading.Event().wait(0.01)
     try:
-        yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", admin)
+        with served_in_thread(config, sign_in) as base_url:
+            yield Served(base_url, admin)
     finally:
-        server.should_exit = True
-        thread.join(30)
         asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

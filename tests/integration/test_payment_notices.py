@@ -12,7 +12,6 @@ import json
 from email.message import EmailMessage
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -20,12 +19,10 @@ from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import audit_log
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
-from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
-from support.fake_stripe import FakeStripe
 from support.notifications import SENDER, envelope
 from support.payments import (
-    Clinic,
+    PaymentsScene,
     deliver,
     stripe_paid,
 )
@@ -64,24 +61,21 @@ async def rows(container: Container, template: str) -> list[Any]:
 
 
 async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
+    scene: PaymentsScene,
     smtp_server: FakeSmtpRelay,
-    clock: FixedClock,
-    desk: dict[str, str],
     log_stream: io.StringIO,
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    hold = await clinic.hold()
-    order, webhook = await stripe_paid(api, stripe_server, clock, me, [hold["id"]])
+    patient_id, me = await scene.clinic.patient(1)
+    hold = await scene.clinic.hold()
+    order, webhook = await stripe_paid(scene.api, scene.stripe, scene.clock, me, [hold["id"]])
 
-    await pay.bus.run_once()
+    await scene.pay.bus.run_once()
     assert len(mails(smtp_server, "Your receipt from")) == 1  # the bus delivered it
-    repeated = await deliver(api, "stripe", webhook)
-    await pay.notifications.subscriber.handle(await envelope(pay, "payment.succeeded", order["id"]))
-    await pay.bus.run_once()
+    repeated = await deliver(scene.api, "stripe", webhook)
+    await scene.pay.notifications.subscriber.handle(
+        await envelope(scene.pay, "payment.succeeded", order["id"])
+    )
+    await scene.pay.bus.run_once()
 
     assert repeated.json()["outcome"] == "duplicate"
     [mail] = mails(smtp_server, "Your receipt from")
@@ -98,15 +92,15 @@ async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
     # The link opens the receipt for the patient signed in; anyone else gets the page that
     # asks them to sign in, and nothing of the receipt.
     path = receipt_url.removeprefix(PUBLIC)
-    mine = await api.get(path, headers=me)
+    mine = await scene.api.get(path, headers=me)
     assert mine.status_code == 200
     assert "$119.00" in mine.text
-    theirs = await api.get(path)
+    theirs = await scene.api.get(path)
     assert theirs.status_code == 200
     assert "sign-in link" in theirs.text.lower()
     assert "$119.00" not in theirs.text
 
-    [row] = await rows(pay, "receipt.email")
+    [row] = await rows(scene.pay, "receipt.email")
     assert (row.patient_id, row.booking_id, row.channel, row.status, row.provider) == (
         patient_id,
         None,
@@ -118,7 +112,7 @@ async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
     assert "pat1@example.com" not in stored
     assert "Pat1" not in stored
     assert "pat1@example.com" not in log_stream.getvalue()
-    async with pay.db.read() as conn:
+    async with scene.pay.db.read() as conn:
         audited = (
             await conn.execute(
                 select(audit_log).where(
@@ -128,38 +122,37 @@ async def test_a_paid_checkout_sends_one_receipt_email_even_when_redelivered(
         ).all()
     assert {(a.actor_type, a.role) for a in audited} == {("system", "system")}
 
-    listed = await api.get("/v1/notifications", params={"patient_id": patient_id}, headers=desk)
+    listed = await scene.api.get(
+        "/v1/notifications", params={"patient_id": patient_id}, headers=scene.desk
+    )
     assert listed.status_code == 200, listed.text
     [shown] = [n for n in listed.json()["notifications"] if n["template"] == "receipt.email"]
     assert (shown["patient_id"], shown["status"], shown["booking_id"]) == (patient_id, "sent", None)
     assert "$119.00" in shown["text"]
-    own = (await api.get("/v1/notifications", headers=me)).json()["notifications"]
+    own = (await scene.api.get("/v1/notifications", headers=me)).json()["notifications"]
     assert "receipt.email" in [n["template"] for n in own]
 
 
 async def test_a_refund_sends_one_refund_email_with_the_amount_refunded(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
+    scene: PaymentsScene,
     smtp_server: FakeSmtpRelay,
-    clock: FixedClock,
-    desk: dict[str, str],
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    booking = await clinic.booking(1)
-    order, _ = await stripe_paid(api, stripe_server, clock, me, [booking["id"]])
-    await pay.bus.run_once()
+    patient_id, me = await scene.clinic.patient(1)
+    booking = await scene.clinic.booking(1)
+    order, _ = await stripe_paid(scene.api, scene.stripe, scene.clock, me, [booking["id"]])
+    await scene.pay.bus.run_once()
 
-    refunded = await api.post(
+    refunded = await scene.api.post(
         f"/v1/payments/{order['id']}/refunds",
         json={"booking_id": booking["id"], "amount_cents": 3_000, "reason": "waited an hour"},
-        headers=desk,
+        headers=scene.desk,
     )
     assert refunded.status_code == 201, refunded.text
-    await pay.bus.run_once()
+    await scene.pay.bus.run_once()
     assert len(mails(smtp_server, "Your refund from")) == 1  # the bus delivered it
-    await pay.notifications.subscriber.handle(await envelope(pay, "payment.refunded", order["id"]))
+    await scene.pay.notifications.subscriber.handle(
+        await envelope(scene.pay, "payment.refunded", order["id"])
+    )
 
     assert len(mails(smtp_server, "Your receipt from")) == 1
     [mail] = mails(smtp_server, "Your refund from")
@@ -169,7 +162,7 @@ async def test_a_refund_sends_one_refund_email_with_the_amount_refunded(
     assert "Amount refunded: $30.00" in text
     assert "Your payment: $119.00, $30.00 refunded so far" in text
     assert f"{PUBLIC}/me/receipts/{order['id']}" in text
-    [row] = await rows(pay, "refund.email")
+    [row] = await rows(scene.pay, "refund.email")
     assert (row.patient_id, row.status, row.facts["refund_id"]) == (
         patient_id,
         "sent",
@@ -178,26 +171,23 @@ async def test_a_refund_sends_one_refund_email_with_the_amount_refunded(
 
 
 async def test_a_patient_who_withdrew_email_consent_gets_no_receipt(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
+    scene: PaymentsScene,
     smtp_server: FakeSmtpRelay,
-    clock: FixedClock,
-    desk: dict[str, str],
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    withdrawn = await api.patch(
-        f"/v1/patients/{patient_id}", json={"contact_prefs": {"email": False}}, headers=desk
+    patient_id, me = await scene.clinic.patient(1)
+    withdrawn = await scene.api.patch(
+        f"/v1/patients/{patient_id}", json={"contact_prefs": {"email": False}}, headers=scene.desk
     )
     assert withdrawn.status_code == 200, withdrawn.text
-    await stripe_paid(api, stripe_server, clock, me, [(await clinic.hold())["id"]])
+    await stripe_paid(scene.api, scene.stripe, scene.clock, me, [(await scene.clinic.hold())["id"]])
 
-    await pay.bus.run_once()
+    await scene.pay.bus.run_once()
 
     assert mails(smtp_server, "Your receipt from") == []
-    [row] = await rows(pay, "receipt.email")
+    [row] = await rows(scene.pay, "receipt.email")
     assert (row.patient_id, row.status, row.reason) == (patient_id, "skipped", "no consent")
-    listed = await api.get("/v1/notifications", params={"patient_id": patient_id}, headers=desk)
+    listed = await scene.api.get(
+        "/v1/notifications", params={"patient_id": patient_id}, headers=scene.desk
+    )
     [shown] = [n for n in listed.json()["notifications"] if n["template"] == "receipt.email"]
     assert (shown["status"], shown["reason"], shown["text"]) == ("skipped", "no consent", None)

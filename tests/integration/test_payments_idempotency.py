@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from clinicflow.bootstrap import Container
 from clinicflow.payments.tables import orders, refunds
-from clinicflow.shared.clock import FixedClock
 from support.app import serving
 from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
     PaidVisit,
+    PaymentsScene,
     ledger_rows,
     order_row,
     paid_visit,
@@ -87,25 +87,20 @@ async def test_a_key_belongs_to_its_caller(
 
 
 async def test_the_same_key_with_another_body_is_refused_with_a_problem(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
-    desk: dict[str, str],
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
+    _, me = await scene.clinic.patient(1)
     keyed = me | {"Idempotency-Key": "k-1"}
-    first = await api.post(
+    first = await scene.api.post(
         "/v1/payments",
-        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        json={"booking_ids": [(await scene.clinic.hold())["id"]], "method": "stripe"},
         headers=keyed,
     )
     assert first.status_code == 201, first.text
 
-    other = await api.post(
+    other = await scene.api.post(
         "/v1/payments",
-        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        json={"booking_ids": [(await scene.clinic.hold())["id"]], "method": "stripe"},
         headers=keyed,
     )
 
@@ -113,17 +108,21 @@ async def test_the_same_key_with_another_body_is_refused_with_a_problem(
     assert other.headers["content-type"].startswith("application/problem+json")
     assert other.json()["code"] == "idempotency_key_reused"
     assert "new key" in other.json()["detail"]
-    assert len(stripe_server.intents) == 1
+    assert len(scene.stripe.intents) == 1
 
-    order = (await paid_visit(clinic, stripe_server, clock)).order
-    refund_key = desk | {"Idempotency-Key": "r-1"}
+    order = (await paid_visit(scene.clinic, scene.stripe, scene.clock)).order
+    refund_key = scene.desk | {"Idempotency-Key": "r-1"}
     url = f"/v1/payments/{order['id']}/refunds"
-    made = await api.post(url, json={"amount_cents": 1_000, "reason": "x"}, headers=refund_key)
-    more = await api.post(url, json={"amount_cents": 2_000, "reason": "x"}, headers=refund_key)
+    made = await scene.api.post(
+        url, json={"amount_cents": 1_000, "reason": "x"}, headers=refund_key
+    )
+    more = await scene.api.post(
+        url, json={"amount_cents": 2_000, "reason": "x"}, headers=refund_key
+    )
 
     assert made.status_code == 201, made.text
     assert (more.status_code, more.json()["code"]) == (422, "idempotency_key_reused")
-    assert len(stripe_server.refunds) == 1
+    assert len(scene.stripe.refunds) == 1
 
 
 async def test_a_checkout_whose_reply_was_lost_is_retried_into_the_same_payment_intent(

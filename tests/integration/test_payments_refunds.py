@@ -21,6 +21,7 @@ from support.payments import (
     GAPS,
     Clinic,
     PaidVisit,
+    PaymentsScene,
     ledger_rows,
     money,
     order_row,
@@ -181,69 +182,65 @@ async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_canc
 
 @pytest.mark.both_databases
 async def test_a_partial_refund_of_an_order_is_spread_over_its_lines_in_the_ledger(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
-    desk: dict[str, str],
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    visits = [await clinic.booking(1), await clinic.booking(1, visit=GAPS)]
-    order = await paid_by_stripe(api, stripe_server, clock, me, [v["id"] for v in visits])
+    _, me = await scene.clinic.patient(1)
+    visits = [await scene.clinic.booking(1), await scene.clinic.booking(1, visit=GAPS)]
+    order = await paid_by_stripe(
+        scene.api, scene.stripe, scene.clock, me, [v["id"] for v in visits]
+    )
 
-    made = await api.post(
+    made = await scene.api.post(
         f"/v1/payments/{order['id']}/refunds",
         json={"amount_cents": 5_000, "reason": "billing error"},
-        headers=desk,
+        headers=scene.desk,
     )
 
     assert made.status_code == 201, made.text
-    refunds = [r for r in await ledger_rows(pay, order["id"]) if r.kind == "refund"]
+    refunds = [r for r in await ledger_rows(scene.pay, order["id"]) if r.kind == "refund"]
     assert sum(r.amount_cents for r in refunds) == -5_000
     assert {r.service for r in refunds} == {"alternative_medicine", "gaps_coaching"}
-    assert refunded_at(stripe_server, order["provider_id"]) == [5_000]
+    assert refunded_at(scene.stripe, order["provider_id"]) == [5_000]
     assert order["total_cents"] == 28_260  # 10 % off two services
-    assert (await order_row(pay, order["id"])).refunded_cents == 5_000
+    assert (await order_row(scene.pay, order["id"])).refunded_cents == 5_000
 
 
 @pytest.mark.both_databases
 async def test_ledger_sums_match_revenue_and_gateways_and_reconcile_finds_a_planted_gap(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
+    scene: PaymentsScene,
     paypal_server: FakePayPal,
-    clock: FixedClock,
-    desk: dict[str, str],
 ) -> None:
-    _, me = await clinic.patient(1)
-    one = await paid_by_stripe(api, stripe_server, clock, me, [(await clinic.booking(1))["id"]])
-    pair = [await clinic.booking(1), await clinic.booking(1, visit=GAPS)]
-    two = await paid_by_stripe(api, stripe_server, clock, me, [v["id"] for v in pair])
-    three = await paid_by_paypal(api, paypal_server, me, [(await clinic.booking(1))["id"]])
+    _, me = await scene.clinic.patient(1)
+    one = await paid_by_stripe(
+        scene.api, scene.stripe, scene.clock, me, [(await scene.clinic.booking(1))["id"]]
+    )
+    pair = [await scene.clinic.booking(1), await scene.clinic.booking(1, visit=GAPS)]
+    two = await paid_by_stripe(scene.api, scene.stripe, scene.clock, me, [v["id"] for v in pair])
+    three = await paid_by_paypal(
+        scene.api, paypal_server, me, [(await scene.clinic.booking(1))["id"]]
+    )
     for order, amount in ((one, 11_900), (two, 2_500), (three, 4_000)):
-        made = await api.post(
+        made = await scene.api.post(
             f"/v1/payments/{order['id']}/refunds",
             json={"amount_cents": amount, "reason": "mixed run"},
-            headers=desk,
+            headers=scene.desk,
         )
         assert made.status_code == 201, made.text
-    rows = await ledger_rows(pay)
-    since = clock.now() - timedelta(days=1)
-    billing = await staff_session(pay, "bill", "billing")
+    rows = await ledger_rows(scene.pay)
+    since = scene.clock.now() - timedelta(days=1)
+    billing = await staff_session(scene.pay, "bill", "billing")
 
-    revenue = await api.get(
+    revenue = await scene.api.get(
         "/v1/payments/revenue", params={"from": "2026-11-24", "to": "2026-11-24"}, headers=billing
     )
-    clean = await pay.payments.reconciler.differences(since)
-    stripe_server.charges[stripe_server.intents[one["provider_id"]]["latest_charge"]][
+    clean = await scene.pay.payments.reconciler.differences(since)
+    scene.stripe.charges[scene.stripe.intents[one["provider_id"]]["latest_charge"]][
         "amount_refunded"
     ] -= 900
-    planted = await pay.payments.reconciler.differences(since)
+    planted = await scene.pay.payments.reconciler.differences(since)
 
-    stripe_net = sum(i["amount_received"] for i in stripe_server.intents.values()) - sum(
-        r["amount"] for r in stripe_server.refunds.values()
+    stripe_net = sum(i["amount_received"] for i in scene.stripe.intents.values()) - sum(
+        r["amount"] for r in scene.stripe.refunds.values()
     )
     units = [o["purchase_units"][0]["payments"] for o in paypal_server.orders.values()]
     paypal_net = sum(Decimal(c["amount"]["value"]) for u in units for c in u["captures"]) - sum(

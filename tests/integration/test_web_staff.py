@@ -21,7 +21,7 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.web.security import CSP, CSRF_FIELD
 from support.app import PASSWORD
 from support.fake_stripe import FakeStripe
-from support.pages import INLINE, TOKEN
+from support.pages import INLINE
 from support.payments import PaidVisit
 from support.staff_console import (
     TODAY_2PM,
@@ -29,9 +29,11 @@ from support.staff_console import (
     Staff,
     audit_rows,
     booked,
+    post,
     staff,
     status_of,
 )
+from support.staff_console import sign_in_over_http as sign_in
 
 NOT_FOUND = "there is nothing here, or nothing you may open"
 ADMIN = Actor(kind="user", id="test-admin", role=Role.ADMIN)
@@ -56,29 +58,6 @@ def browser(app: FastAPI, container: Container) -> Browser:
             yield http
 
     return opened
-
-
-async def token(http: httpx.AsyncClient, path: str = "/staff") -> str:
-    page = await http.get(path, follow_redirects=True)
-    found = TOKEN.search(page.text)
-    assert found is not None, (path, page.status_code, page.text[:500])
-    return found.group(1)
-
-
-async def post(
-    http: httpx.AsyncClient, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
-) -> httpx.Response:
-    form = dict(data or {})
-    if csrf:
-        form[CSRF_FIELD] = await token(http)
-    return await http.post(path, data=form)
-
-
-async def sign_in(http: httpx.AsyncClient, container: Container, who: Staff) -> None:
-    form = {"username": who.username, "password": PASSWORD, "totp_code": who.code(container) or ""}
-    answer = await post(http, "/staff/sign-in", form)
-    assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == "/staff"
 
 
 async def test_the_sign_in_says_what_is_wrong_beside_the_form_and_then_opens_the_console(

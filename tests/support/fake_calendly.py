@@ -10,7 +10,9 @@
   window's clock is `monotonic`, which a test shares with the adapter so nobody sleeps;
 * `POST/GET/DELETE /webhook_subscriptions`: subscriptions kept with their signing key;
 * `answers` / `failing` (FakeVendor's): statuses to answer instead, for outages;
-* `latency`: seconds added to every answer (for the benchmark).
+* `latency`: seconds added to every answer, off by default (benchmarks/calendars.py);
+  `most_in_flight` (the most requests it was answering at once) and `arrivals` (each
+  request's `monotonic` time) show how the adapter paced itself.
 
 And Calendly's side of the webhooks: `webhook(...)` builds a signed `invitee.*` delivery
 (`Calendly-Webhook-Signature: t=…,v1=…`, HMAC-SHA256 of `t.body` with the signing key),
@@ -106,6 +108,9 @@ class FakeCalendly(FakeVendor):
         self.subscriptions: dict[str, Subscription] = {}
         self.busy_calls: list[tuple[str, datetime, datetime]] = []  # (user, start, end)
         self.rate_limited = 0  # how many 429s it answered
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.arrivals: list[float] = []  # `monotonic` when each request came in
         self._window_start = monotonic()
         self._window_count = 0
         self._ids = itertools.count(1)
@@ -211,8 +216,19 @@ class FakeCalendly(FakeVendor):
     # -- HTTP ---------------------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Reply:
-        if self.latency:
-            time.sleep(self.latency)
+        with self._lock:
+            self.arrivals.append(self.monotonic())
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)  # held in flight, as a slow server does
+            return self._answer(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, request: Request) -> Reply:
         forced = self._forced()
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _error(401, "Unauthenticated", "The access token is invalid")

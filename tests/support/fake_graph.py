@@ -13,7 +13,10 @@ Graph adapter (adapters/calendars/microsoft.py) meets in production:
   (plain-text echo within 10 s) and caps the expiry at 4,230 minutes; `GET`, `PATCH`,
   `DELETE`; `notify()` posts a change notification as Graph does;
 - MailboxConcurrency: more than 4 requests in flight on one mailbox → 429
-  ApplicationThrottled with Retry-After (`latency` keeps requests in flight a while).
+  ApplicationThrottled with Retry-After (`latency` keeps requests in flight a while);
+- event times in UTC, or in the (IANA) zone a `Prefer: outlook.timezone="…"` header names:
+  a wall-clock `dateTime` with that `timeZone`. `zone` answers every request in a zone, as
+  though clinicflow had sent the header.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 CLIENT_SECRET = "fake-graph-client-secret"
 MAX_CONCURRENT = 4
 MAX_SUBSCRIPTION = timedelta(minutes=4230)
+_PREFER_ZONE = re.compile(r'outlook\.timezone="(?P<zone>[^"]+)"')
 _PROPERTY_FILTER = re.compile(
     r"singleValueExtendedProperties/Any\(ep: ep/id eq '(?P<id>(?:[^']|'')+)' "
     r"and ep/value eq '(?P<value>(?:[^']|'')+)'\)"
@@ -87,6 +91,7 @@ class FakeGraph(Loopback):
         self.lose_creates = 0  # creates done but answered 504, as an answer lost on the way
         self.unindexed: set[str] = set()  # events the property filter does not find yet
         self.log: list[tuple[str, str]] = []  # (method, path) of each Graph request
+        self.zone: str | None = None  # event times' zone when no Prefer header names one
 
     # -- set-up and observation -------------------------------------------------------------
 
@@ -179,6 +184,11 @@ class FakeGraph(Loopback):
             )
         return graph_error(status, "ServiceUnavailable", "The service is temporarily unavailable.")
 
+    def _zone(self, request: Request) -> str | None:
+        """The zone the answer writes times in (None: UTC)."""
+        asked = _PREFER_ZONE.search(request.headers.get("prefer", ""))
+        return asked["zone"] if asked else self.zone
+
     def _route(self, request: Request, path: str, mailbox: str | None) -> Reply:
         method = request.method
         if path.startswith("/subscriptions"):
@@ -252,7 +262,8 @@ class FakeGraph(Loopback):
                 if box is None:
                     value.append(_unknown_schedule(address))
                 else:
-                    value.append(schedule_of(box, start, end, interval) | {"scheduleId": address})
+                    found = schedule_of(box, start, end, interval, self._zone(request))
+                    value.append(found | {"scheduleId": address})
         return json_reply(200, {"value": value})
 
     def _delta(self, request: Request, mailbox: str) -> Reply:
@@ -275,7 +286,7 @@ class FakeGraph(Loopback):
                 start = parse_instant(query["startDateTime"])
                 end = parse_instant(query["endDateTime"])
                 round_ = DeltaRound(mailbox, start, end, 0, box.version)
-            items = delta_items(box, round_)
+            items = delta_items(box, round_, self._zone(request))
             page = items[round_.offset : round_.offset + size]
             base = f"{self.graph_url}/users/{quote(mailbox)}/calendarView/delta"
             key = uuid.uuid4().hex
@@ -305,7 +316,7 @@ class FakeGraph(Loopback):
             transaction = body.get("transactionId")
             existing = box.by_transaction(transaction) if transaction else None
             if existing is not None:  # a retried create: the event it already made
-                return json_reply(201, existing.wire())
+                return json_reply(201, existing.wire(self._zone(request)))
             properties = {
                 str(p["id"]): str(p["value"]) for p in body.get("singleValueExtendedProperties", [])
             }
@@ -321,7 +332,7 @@ class FakeGraph(Loopback):
                 self.lose_creates -= 1
                 self.unindexed.add(event.id)
                 return graph_error(504, "GatewayTimeout", "The gateway timed out.")
-        return json_reply(201, event.wire())
+        return json_reply(201, event.wire(self._zone(request)))
 
     def _find(self, request: Request, mailbox: str) -> Reply:
         query = {k: v[-1] for k, v in parse_qs(urlsplit(request.target).query).items()}
@@ -332,7 +343,7 @@ class FakeGraph(Loopback):
         with self._lock:
             box = self.mailboxes.setdefault(mailbox, Mailbox(mailbox))
             found = [
-                e.wire()
+                e.wire(self._zone(request))
                 for e in box.live()
                 if e.properties.get(prop) == value and e.id not in self.unindexed
             ]
@@ -356,7 +367,7 @@ class FakeGraph(Loopback):
             event.subject = str(body.get("subject", event.subject))
             event.show_as = str(body.get("showAs", event.show_as))
             box.touch(event)
-            return json_reply(200, event.wire())
+            return json_reply(200, event.wire(self._zone(request)))
 
     # -- subscriptions ----------------------------------------------------------------------
 

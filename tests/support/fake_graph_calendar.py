@@ -1,6 +1,9 @@
 """The calendars behind the fake Microsoft Graph (fake_graph.py): events per mailbox with a
 change log, so calendarView/delta can answer "what changed since this token", and
-getSchedule can answer from the same events. Plain data and functions; the server locks."""
+getSchedule can answer from the same events. Plain data and functions; the server locks.
+
+Times are written in UTC, as Graph answers by default, or as wall-clock dateTime and IANA
+timeZone pairs in `zone` (what Graph answers to `Prefer: outlook.timezone="<zone>"`)."""
 
 from __future__ import annotations
 
@@ -9,13 +12,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _counter = itertools.count(1)
 
 
-def wire_time(at: datetime) -> dict[str, str]:
-    """As Graph answers without a Prefer time zone: UTC, seven fraction digits."""
-    return {"dateTime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+def wire_time(at: datetime, zone: str | None = None) -> dict[str, str]:
+    """As Graph answers: without a Prefer time zone in UTC, seven fraction digits; with one,
+    the wall-clock time there and the zone's name."""
+    if zone is None:
+        local, zone = at.astimezone(UTC), "UTC"
+    else:
+        local = at.astimezone(ZoneInfo(zone))
+    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": zone}
 
 
 def parse_time(value: Any) -> datetime:
@@ -46,14 +55,14 @@ class Event:
     change_key: str = ""
     deleted: bool = False
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self, zone: str | None = None) -> dict[str, Any]:
         return {
             "@odata.etag": f'W/"{self.change_key}"',
             "id": self.id,
             "changeKey": self.change_key,
             "subject": self.subject,
-            "start": wire_time(self.start),
-            "end": wire_time(self.end),
+            "start": wire_time(self.start, zone),
+            "end": wire_time(self.end, zone),
             "showAs": self.show_as,
             "isCancelled": self.is_cancelled,
             "transactionId": self.transaction_id,
@@ -109,7 +118,7 @@ class DeltaRound:
     offset: int = 0
 
 
-def delta_items(box: Mailbox, round_: DeltaRound) -> list[dict[str, Any]]:
+def delta_items(box: Mailbox, round_: DeltaRound, zone: str | None = None) -> list[dict[str, Any]]:
     """The round's items: events in the window as they are now; deleted (or moved out) ones
     as `@removed`, inside the window or not (Graph may report removals outside it). The first
     round (since 0) lists what exists, with no removals."""
@@ -118,13 +127,15 @@ def delta_items(box: Mailbox, round_: DeltaRound) -> list[dict[str, Any]]:
         if event.version > round_.upto:
             continue
         if not event.deleted and event.overlaps(round_.start, round_.end):
-            out.append(event.wire())
+            out.append(event.wire(zone))
         elif round_.since > 0:
             out.append({"id": event.id, "@removed": {"reason": "deleted"}})
     return out
 
 
-def schedule_of(box: Mailbox, start: datetime, end: datetime, interval: int) -> dict[str, Any]:
+def schedule_of(
+    box: Mailbox, start: datetime, end: datetime, interval: int, zone: str | None = None
+) -> dict[str, Any]:
     """getSchedule's scheduleInformation for one mailbox."""
     events = sorted(
         (e for e in box.live() if not e.is_cancelled and e.overlaps(start, end)),
@@ -147,8 +158,8 @@ def schedule_of(box: Mailbox, start: datetime, end: datetime, interval: int) -> 
                 "status": e.show_as,
                 "subject": e.subject,
                 "location": "",
-                "start": wire_time(e.start),
-                "end": wire_time(e.end),
+                "start": wire_time(e.start, zone),
+                "end": wire_time(e.end, zone),
             }
             for e in events
         ],

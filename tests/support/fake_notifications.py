@@ -26,7 +26,13 @@ from clinicflow.notifications.domain.messages import (
     Message,
     failure_reason,
 )
-from clinicflow.notifications.domain.push import Device, PushSubscription, Saved, endpoint_hash
+from clinicflow.notifications.domain.push import (
+    Device,
+    PushSubscription,
+    Registration,
+    Saved,
+    endpoint_hash,
+)
 from clinicflow.notifications.domain.render import Renderer, RenderOptions
 from clinicflow.notifications.domain.schedule import DueReminder, Reminder
 from clinicflow.notifications.domain.visit import Visit
@@ -244,17 +250,14 @@ class FakeReminders(OnTables[NotificationTables]):
 
 
 class FakePushSubscriptions(OnTables[NotificationTables]):
-    async def save(
-        self,
-        patient_id: str,
-        subscription: PushSubscription,
-        user_agent: str | None,
-        now: datetime,
-    ) -> Saved:
+    async def save(self, browser: Registration, now: datetime) -> Saved:
+        patient_id, subscription = browser.patient_id, browser.subscription
         digest = endpoint_hash(subscription.endpoint)
         before = self._t.browsers.get(digest)
         if before is None:
-            row = BrowserRow(str(uuid.uuid4()), patient_id, subscription, user_agent, now, now)
+            row = BrowserRow(
+                str(uuid.uuid4()), patient_id, subscription, browser.user_agent, now, now
+            )
         else:
             row = replace(before, patient_id=patient_id, subscription=subscription, updated_at=now)
         self._t.browsers[digest] = row

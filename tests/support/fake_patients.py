@@ -23,6 +23,7 @@ from clinicflow.patients.domain.patient import (
     DEIDENTIFIED,
     MERGED,
     Patient,
+    PatientChange,
     PatientFields,
     Prefs,
     Referral,
@@ -151,20 +152,14 @@ class FakePatientRepository(OnTables[PatientStore]):
         )
         return self._put(_applied(blank, fields))
 
-    async def change(
-        self,
-        patient: Patient,
-        fields: PatientFields,
-        now: datetime,
-        *,
-        prefs: Prefs | None = None,
-        legal_hold: bool | None = None,
-    ) -> Patient:
-        changed = replace(_applied(patient, fields), version=patient.version + 1, updated_at=now)
-        if prefs is not None:
-            changed = replace(changed, contact_prefs=prefs)
-        if legal_hold is not None:
-            changed = replace(changed, legal_hold=legal_hold)
+    async def change(self, patient: Patient, change: PatientChange, now: datetime) -> Patient:
+        changed = replace(
+            _applied(patient, change.fields), version=patient.version + 1, updated_at=now
+        )
+        if change.prefs is not None:
+            changed = replace(changed, contact_prefs=change.prefs)
+        if change.legal_hold is not None:
+            changed = replace(changed, legal_hold=change.legal_hold)
         return self._put(changed)
 
     async def mark_merged(self, source: Patient, target_id: str, now: datetime) -> None:

@@ -14,12 +14,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from support.fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_http import Reply, Request, json_reply
 from support.fake_paypal_webhooks import WEBHOOK_ID, WebhookSigner
 from support.fake_paypal_wire import (
     amount_problem,
@@ -32,13 +31,15 @@ from support.fake_paypal_wire import (
     refund_object,
     unprocessable,
 )
+from support.fake_vendor import FlakyApi
 
 CLIENT_ID = "fake-client-id-AbC123"
 CLIENT_SECRET = "fake-client-secret-XyZ789"
 
 
-class FakePayPal:
+class FakePayPal(FlakyApi):
     def __init__(self) -> None:
+        super().__init__()
         self.now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
         self.token_lifetime = 32_400  # seconds, as PayPal's sandbox issues them
         self.tokens: set[str] = set()
@@ -46,23 +47,8 @@ class FakePayPal:
         self.orders: dict[str, dict[str, Any]] = {}
         self.captures: dict[str, str] = {}  # capture id → order id
         self.declines: dict[str, str] = {}  # order id → the issue its capture will meet
-        self.requests: list[Request] = []
-        self.answers: list[int] = []
-        self.lose_replies = 0
-        self.hang = False
         self._stored: dict[str, Reply] = {}
         self.signer = WebhookSigner()
-        self._lock = threading.RLock()
-        self._release = threading.Event()
-        self.server = LoopbackServer(self._handle)
-        self.url = self.server.url
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self._release.set()
-        self.server.stop()
 
     # -- the buyer, and PayPal's own doings --------------------------------------------------
 
@@ -105,19 +91,14 @@ class FakePayPal:
                 "header.",
             )
         with self._lock:
-            forced = self.answers.pop(0) if self.answers else None
-        if self.hang:
-            self._release.wait()
+            forced = self._next_forced()
+        self._hold_while_hanging()
         if forced is not None:
             return paypal_error(
                 forced, "INTERNAL_SERVICE_ERROR", "An internal server error has occurred."
             )
-        with self._lock:
-            reply = self._once(request)
-            if self.lose_replies:
-                self.lose_replies -= 1
-                return paypal_error(503, "SERVICE_UNAVAILABLE", "The reply was lost.")
-            return reply
+        lost = paypal_error(503, "SERVICE_UNAVAILABLE", "The reply was lost.")
+        return self._done_or_lost(lambda: self._once(request), lost)
 
     def _token(self, request: Request) -> Reply:
         self.token_requests += 1

@@ -16,13 +16,12 @@ would.
 from __future__ import annotations
 
 import itertools
-import threading
 import urllib.request
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from support.fake_http import LoopbackServer, Reply, Request, json_reply
+from support.fake_http import Reply, Request, json_reply
 from support.fake_stripe_js import CARD_FRAME, STRIPE_JS
 from support.fake_stripe_wire import (
     charge_object,
@@ -33,6 +32,7 @@ from support.fake_stripe_wire import (
     sign,
     stripe_error,
 )
+from support.fake_vendor import FlakyApi
 
 API_KEY = "sk_test_fake_0123456789abcdef"
 PUBLISHABLE_KEY = "pk_test_fake_0123456789abcdef"
@@ -55,33 +55,19 @@ CANCELABLE = (
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 
-class FakeStripe:
+class FakeStripe(FlakyApi):
     def __init__(self, api_key: str = API_KEY) -> None:
+        super().__init__()
         self.api_key = api_key
         self.now = 1_795_000_000  # unix seconds stamped on new objects; tests move it
         self.intents: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
-        self.requests: list[Request] = []
-        self.answers: list[int] = []  # statuses to answer first, before any work
-        self.lose_replies = 0  # do the work, then answer 503 this many times
-        self.hang = False
         self.webhook_url: str | None = None  # where confirmed payments are reported, if set
         self.webhooks_sent: list[int] = []  # the answers clinicflow gave to them
         self._stored: dict[str, tuple[str, Reply]] = {}
         self._order = itertools.count()
         self._sequence: dict[str, int] = {}  # creation order, to list newest first
-        self._lock = threading.RLock()
-        self._release = threading.Event()
-        self.server = LoopbackServer(self._handle)
-        self.url = self.server.url
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self._release.set()
-        self.server.stop()
 
     def app_settings(self) -> dict[str, object]:
         """The app's settings that point it here: the API with its webhook secret, and the
@@ -110,11 +96,10 @@ class FakeStripe:
             return browser
         with self._lock:
             self.requests.append(request)
-            forced = self.answers.pop(0) if self.answers else None
+            forced = self._next_forced()
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return stripe_error(401, "invalid_request_error", "Invalid API Key provided: sk_***")
-        if self.hang:
-            self._release.wait()
+        self._hold_while_hanging()
         if forced is not None:
             return stripe_error(forced, "api_error", "Something went wrong on Stripe's end.")
         if request.method == "GET":
@@ -124,12 +109,8 @@ class FakeStripe:
         return self._post_once(request)
 
     def _post_once(self, request: Request) -> Reply:
-        with self._lock:
-            reply = self._replay_or_do(request)
-            if self.lose_replies:
-                self.lose_replies -= 1
-                return stripe_error(503, "api_error", "The reply was lost on the way.")
-            return reply
+        lost = stripe_error(503, "api_error", "The reply was lost on the way.")
+        return self._done_or_lost(lambda: self._replay_or_do(request), lost)
 
     def _replay_or_do(self, request: Request) -> Reply:
         key = request.headers.get("idempotency-key")

@@ -31,7 +31,7 @@ from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import Conflict
-from clinicflow.waitlist.domain.entry import Entry, NewEntry
+from clinicflow.waitlist.domain.entry import Entry, NewEntry, Placement
 from clinicflow.waitlist.domain.links import Invitation, NurtureMessage, Offer
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.scoring import Engagement
@@ -165,17 +165,9 @@ class FakeEntries(OnTables[WaitlistState]):
         return self._move(entry_id, from_, to, now)
 
     async def place(
-        self,
-        entry_id: str,
-        from_: Collection[str],
-        now: datetime,
-        *,
-        patient_id: str | None,
-        booking_id: str,
+        self, entry_id: str, from_: Collection[str], placed: Placement, now: datetime
     ) -> Entry | None:
-        return self._move(
-            entry_id, from_, Status.BOOKED, now, patient_id=patient_id, booking_id=booking_id
-        )
+        return self._move(entry_id, from_, Status.BOOKED, now, placed)
 
     def _move(
         self,
@@ -183,19 +175,16 @@ class FakeEntries(OnTables[WaitlistState]):
         from_: Collection[str],
         to: Status,
         now: datetime,
-        **placed: str | None,
+        placed: Placement | None = None,
     ) -> Entry | None:
         entry = self._t.entries.get(entry_id)
         if entry is None or entry.status not in from_:
             return None
         moved = replace(
-            entry,
-            status=to.value,
-            status_at=now,
-            updated_at=now,
-            version=entry.version + 1,
-            **placed,  # type: ignore[arg-type]
+            entry, status=to.value, status_at=now, updated_at=now, version=entry.version + 1
         )
+        if placed is not None:
+            moved = replace(moved, patient_id=placed.patient_id, booking_id=placed.booking_id)
         self._t.entries[entry_id] = moved
         return moved
 
@@ -310,23 +299,21 @@ class FakeLinks(OnTables[WaitlistState], Generic[Link]):
         return next((r for r in self.rows().values() if r.token_hash == token_hash), None)
 
     async def set_status(
-        self,
-        row_id: str,
-        /,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
+        self, row_id: str, /, from_: Collection[str], to: str, now: datetime
     ) -> bool:
+        return self._move(row_id, from_, status=to, status_at=now)
+
+    async def set_claimed(
+        self, row_id: str, /, from_: Collection[str], booking_id: str, now: datetime
+    ) -> bool:
+        return self._move(row_id, from_, status="claimed", status_at=now, booking_id=booking_id)
+
+    def _move(self, row_id: str, from_: Collection[str], **values: str | datetime) -> bool:
         rows = self.rows()
         row = rows.get(row_id)
         if row is None or row.status not in from_:
             return False
-        changed = replace(row, status=to, status_at=now)
-        if booking_id is not None:
-            changed = replace(changed, booking_id=booking_id)
-        rows[row_id] = changed
+        rows[row_id] = replace(row, **values)  # type: ignore[arg-type]
         return True
 
     async def stale_claims(self, before: datetime, limit: int) -> list[Link]:

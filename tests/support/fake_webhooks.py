@@ -18,7 +18,7 @@ import httpx
 
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.shared.clock import FixedClock
-from clinicflow.webhooks.commands import DeliveryFilter
+from clinicflow.webhooks.commands import DeliveryFilter, NewSubscription, Outgoing
 from clinicflow.webhooks.domain.deliveries import Claim, Outcome
 from clinicflow.webhooks.domain.retry import RetrySchedule
 from clinicflow.webhooks.domain.rules import DEFAULT_EVENT_TYPES
@@ -76,29 +76,23 @@ class FakeSubscriptions(OnTables[WebhookTables]):
         found = [r.subscription for r in self._t.subscriptions.values()]
         return sorted(found, key=lambda s: (s.created_at, s.id))
 
-    async def add(
-        self,
-        subscription_id: str,
-        values: Mapping[str, object],
-        secret_enc: str,
-        created_by: str,
-        now: datetime,
-    ) -> None:
+    async def add(self, new: NewSubscription, now: datetime) -> None:
+        values = new.values
         description = values.get("description")
         event_types = values["event_types"]
         assert isinstance(event_types, list)
         made = Subscription(
-            id=subscription_id,
+            id=new.id,
             url=str(values["url"]),
             event_types=tuple(event_types),
             description=None if description is None else str(description),
             active=True,
             created_at=now,
             updated_at=now,
-            created_by=created_by,
+            created_by=new.created_by,
             previous_secret_expires_at=None,
         )
-        self._t.subscriptions[subscription_id] = SubscriptionRow(made, secret_enc)
+        self._t.subscriptions[new.id] = SubscriptionRow(made, new.secret_enc)
 
     async def change(
         self, subscription_id: str, values: Mapping[str, object], now: datetime
@@ -132,21 +126,14 @@ class FakeSubscriptions(OnTables[WebhookTables]):
 
 
 class FakeDeliveries(OnTables[WebhookTables]):
-    async def add(
-        self,
-        subscription_ids: Sequence[str],
-        event_id: str,
-        event_type: str,
-        body: str,
-        now: datetime,
-    ) -> None:
+    async def add(self, subscription_ids: Sequence[str], event: Outgoing, now: datetime) -> None:
         taken = {(d.subscription_id, d.event_id) for d in self._t.deliveries.values()}
         for subscription_id in subscription_ids:
-            if (subscription_id, event_id) in taken:
+            if (subscription_id, event.event_id) in taken:
                 continue
             made = DeliveryRow(
-                str(uuid.uuid4()), subscription_id, event_id, event_type, body, now,
-                next_attempt_at=now, updated_at=now,
+                str(uuid.uuid4()), subscription_id, event.event_id, event.event_type, event.body,
+                now, next_attempt_at=now, updated_at=now,
             )  # fmt: skip
             self._t.deliveries[made.id] = made
 

@@ -24,7 +24,7 @@ from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.outbox import outbox
 from clinicflow.infra.unit_of_work import Factory
-from clinicflow.notifications.domain.push import Device, PushSubscription
+from clinicflow.notifications.domain.push import Device, PushSubscription, Registration
 from clinicflow.notifications.messages.api import router
 from clinicflow.notifications.ports import SendResult
 from clinicflow.notifications.repository import SqlNotificationsUnitOfWork
@@ -185,7 +185,7 @@ async def save_browser(
     user_agent: str | None = None,
 ) -> None:
     async with notification_units(db, keys)() as uow:
-        await uow.push.save(patient_id, subscription, user_agent, now)
+        await uow.push.save(Registration(patient_id, subscription, user_agent), now)
         await uow.commit()
 
 

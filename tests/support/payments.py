@@ -94,6 +94,32 @@ def clinic(api: httpx.AsyncClient, pay: Container) -> Clinic:
     return Clinic(api, pay)
 
 
+@dataclass(frozen=True)
+class PaymentsScene:
+    """What a payments test over the API stands on, as one fixture (`scene`): the client and
+    the container it serves, a clinic that books for patients, the fake Stripe, the clock and
+    the front desk's headers."""
+
+    api: httpx.AsyncClient
+    pay: Container
+    clinic: Clinic
+    stripe: FakeStripe
+    clock: FixedClock
+    desk: dict[str, str]
+
+
+@pytest.fixture
+def scene(
+    api: httpx.AsyncClient,
+    pay: Container,
+    clinic: Clinic,
+    stripe_server: FakeStripe,
+    clock: FixedClock,
+    desk: dict[str, str],
+) -> PaymentsScene:
+    return PaymentsScene(api, pay, clinic, stripe_server, clock, desk)
+
+
 @pytest.fixture
 async def paid(clinic: Clinic, stripe_server: FakeStripe, clock: FixedClock) -> PaidVisit:
     """Patient 1's visit, booked and paid through Stripe."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 from playwright.async_api import Page
 from sqlalchemy import select
 
@@ -20,8 +21,10 @@ from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.infra.audit_tables import audit_log, audit_pending
 from clinicflow.patients import PatientDetails
 from clinicflow.shared.actor import ANONYMOUS
+from clinicflow.web.security import CSRF_FIELD
 from support.app import PASSWORD
 from support.browser import assert_accessible
+from support.pages import TOKEN
 
 # The clock stands at Tuesday 2026-11-24 09:00 in the clinic (tests/conftest.py NOW); check-in
 # opens 12 hours before a visit, so this afternoon's visits may be checked in already.
@@ -114,3 +117,30 @@ async def audit_rows(container: Container, action: str) -> list[tuple[str, str, 
                 (r.role, r.resource_id, r.patient_id, r.outcome) for r in await conn.execute(query)
             ]
     return found
+
+
+# -- over HTTP, without a browser (tests/integration/test_web_staff*.py) -----------------
+
+
+async def token(http: httpx.AsyncClient, path: str = "/staff") -> str:
+    """The CSRF token of the console's form at `path`."""
+    page = await http.get(path, follow_redirects=True)
+    found = TOKEN.search(page.text)
+    assert found is not None, (path, page.status_code, page.text[:500])
+    return found.group(1)
+
+
+async def post(
+    http: httpx.AsyncClient, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
+) -> httpx.Response:
+    form = dict(data or {})
+    if csrf:
+        form[CSRF_FIELD] = await token(http)
+    return await http.post(path, data=form)
+
+
+async def sign_in_over_http(http: httpx.AsyncClient, container: Container, who: Staff) -> None:
+    form = {"username": who.username, "password": PASSWORD, "totp_code": who.code(container) or ""}
+    answer = await post(http, "/staff/sign-in", form)
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/staff"

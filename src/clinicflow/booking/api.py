@@ -143,7 +143,7 @@ async def availability(
 )
 async def hold(bookings: BookingServiceDep, catalog: CatalogDep, body: HoldIn) -> BookingOut:
     view = await bookings.hold(_slot(body))
-    return BookingOut.of(view, catalog.clinic.tz)
+    return BookingOut.in_zone(view, catalog.clinic.tz)
 
 
 @router.post(
@@ -174,7 +174,7 @@ async def book(
     view, replayed = await bookings.book(actor, req, key)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return BookingOut.of(view, catalog.clinic.tz)
+    return BookingOut.in_zone(view, catalog.clinic.tz)
 
 
 @router.get(
@@ -192,7 +192,7 @@ async def list_bookings(
     tz = catalog.clinic.tz
     lo, hi = bound(from_, tz, inclusive_end=False), bound(to, tz, inclusive_end=True)
     views = await reader.search(actor, practitioner, lo, hi, limit)
-    return BookingList(bookings=[BookingOut.of(v, tz) for v in views])
+    return BookingList(bookings=[BookingOut.in_zone(v, tz) for v in views])
 
 
 @router.get(
@@ -202,7 +202,7 @@ async def list_bookings(
 async def get_booking(
     reader: BookingReaderDep, catalog: CatalogDep, actor: CurrentActor, booking_id: str
 ) -> BookingOut:
-    return BookingOut.of(await reader.get(actor, booking_id), catalog.clinic.tz)
+    return BookingOut.in_zone(await reader.get(actor, booking_id), catalog.clinic.tz)
 
 
 @router.post(
@@ -227,7 +227,7 @@ async def reschedule(
     view = await bookings.reschedule(
         actor, booking_id, body.start, body.practitioner, body.duration
     )
-    return BookingOut.of(view, catalog.clinic.tz)
+    return BookingOut.in_zone(view, catalog.clinic.tz)
 
 
 def _action_route(action: Action) -> None:
@@ -240,7 +240,7 @@ def _action_route(action: Action) -> None:
     ) -> BookingOut:
         reason = body.reason if body else None
         view = await bookings.act(actor, booking_id, action, reason)
-        return BookingOut.of(view, catalog.clinic.tz)
+        return BookingOut.in_zone(view, catalog.clinic.tz)
 
     act.__name__ = action.value.replace("-", "_")
     router.post(

@@ -3,7 +3,8 @@
 `SqlAppointmentReads` is the read half of the unit of work's appointments (repository.py).
 `booking_now` and `appointment` are the reads other contexts make of booking in their own
 transaction: a reminder about to go out judges the booking as it stands now; payments prices
-and confirms the visits it is paid for.
+and confirms the visits it is paid for. `practitioner_calendar` is what a practitioner's ICS
+feed lists (calendars' `FeedBookings`, wired in bootstrap).
 
 The write path's reads are built once (bind parameters): a statement built per call costs
 more Python than its round trip (SQLAlchemy caches the compiled SQL, not the building).
@@ -202,3 +203,53 @@ async def appointment(conn: AsyncConnection, booking_id: str) -> Appointment | N
     """The whole row, for the composition root's adapters onto booking."""
     row = (await conn.execute(_GET, {"q_id": booking_id})).first()
     return None if row is None else Appointment(*row)
+
+
+# What a practitioner's calendar shows: booked visits (holds are not bookings yet).
+BOOKED = (Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarVisit:
+    id: str
+    service: str
+    start: datetime
+    end: datetime
+    status: str
+    updated_at: datetime
+
+
+_CALENDAR = (
+    select(a.id, a.service, a.start_at, a.end_at, a.status, a.updated_at)
+    .where(
+        a.practitioner == bindparam("q_practitioner"),
+        # Implied by the start (a block starts at or before its visit): lets the
+        # (practitioner, block_start) index bound the scan.
+        a.block_start < bindparam("q_hi"),
+        a.start_at < bindparam("q_hi"),
+        a.end_at > bindparam("q_lo"),
+        or_(
+            a.status.in_([s.value for s in BOOKED]),
+            and_(a.status == Status.CANCELLED.value, a.updated_at >= bindparam("q_cancelled")),
+        ),
+    )
+    .order_by(a.start_at, a.id)
+)
+
+
+async def practitioner_calendar(
+    conn: AsyncConnection,
+    practitioner: str,
+    lo: datetime,
+    hi: datetime,
+    cancelled_since: datetime,
+) -> list[CalendarVisit]:
+    """The practitioner's booked visits overlapping [lo, hi), and those cancelled at or after
+    `cancelled_since`, soonest first; no patient."""
+    params = {
+        "q_practitioner": practitioner,
+        "q_lo": lo,
+        "q_hi": hi,
+        "q_cancelled": cancelled_since,
+    }
+    return [CalendarVisit(*row) for row in await conn.execute(_CALENDAR, params)]

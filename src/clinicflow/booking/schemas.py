@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.catalog import Practitioner, Service
 from clinicflow.infra.request_input import RequestModel
 from clinicflow.patients import InvalidContact, PatientDetails, normalize_email, normalize_phone
+from clinicflow.shared.records import from_attributes
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -111,28 +112,19 @@ class ActionIn(_In):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class BookingOut(BaseModel):
-    id: str
-    status: str
-    service: str
-    visit_type: str
-    duration: int
-    practitioner: str
-    patient_id: str | None
-    start: datetime
-    end: datetime
-    hold_expires_at: datetime | None
-    cancel_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    actions: list[str] = Field(description="life-cycle actions allowed now")
+@dataclass(frozen=True, slots=True)
+class BookingOut(BookingView):
+    actions: Annotated[tuple[str, ...], Field(description="life-cycle actions allowed now")]
 
     @classmethod
-    def of(cls, view: BookingView, tz: ZoneInfo) -> BookingOut:
+    def in_zone(cls, view: BookingView, tz: ZoneInfo) -> BookingOut:
         """The booking with its instants in the clinic's time zone."""
-        fields = asdict(view)
-        local = {k: v.astimezone(tz) for k, v in fields.items() if isinstance(v, datetime)}
-        return cls.model_validate(fields | local)
+        instants = {f.name: getattr(view, f.name) for f in fields(view)}
+        return from_attributes(
+            cls,
+            view,
+            **{k: v.astimezone(tz) for k, v in instants.items() if isinstance(v, datetime)},
+        )
 
 
 class BookingList(BaseModel):

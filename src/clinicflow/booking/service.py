@@ -368,12 +368,16 @@ class BookingReader:
         lo: datetime | None,
         hi: datetime | None,
         limit: int,
+        patient: str | None = None,
     ) -> list[BookingView]:
         """Staff with a full view see everyone; a practitioner their own schedule; a patient
-        their own visits. Each returned visit of a patient leaves an audit row."""
+        their own visits (`patient`, one patient's visits, narrows any of these). Each
+        returned visit of a patient leaves an audit row."""
         await self._guard.require_role(actor, Need.READ, "*")
-        patient_id = None
+        patient_id = patient
         if actor.role is Role.PATIENT:
+            if patient not in (None, actor.patient_id):
+                return []  # another patient's visits are not theirs to list
             patient_id = actor.patient_id
         elif actor.role is Role.PRACTITIONER:
             if practitioner not in (None, actor.practitioner):

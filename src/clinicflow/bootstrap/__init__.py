@@ -15,13 +15,17 @@ import httpx
 
 from clinicflow.adapters._resilience import CircuitBreaker as GatewayBreaker
 from clinicflow.adapters.messaging.resilient import CircuitBreaker
+from clinicflow.analytics.service import AnalyticsReports
 from clinicflow.booking.availability.service import CachedAvailability
 from clinicflow.booking.service import BookingReader, BookingService
+from clinicflow.bootstrap.analytics import AnalyticsParts, wire_analytics
 from clinicflow.bootstrap.booking import wire_booking
 from clinicflow.bootstrap.calendars import Calendars, wire_calendars
 from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
+from clinicflow.bootstrap.fhir import SmartParts, wire_fhir
 from clinicflow.bootstrap.identity import wire_identity
+from clinicflow.bootstrap.integrations import Integrations, wire_integrations
 from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
@@ -29,11 +33,15 @@ from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
+from clinicflow.calendars.feeds.service import PractitionerFeeds
 from clinicflow.calendars.page_bookings.service import CalendlyImports
+from clinicflow.calendars.page_bookings.subscribers import PageBookingChanges
 from clinicflow.calendars.ports import BusyFeed
+from clinicflow.calendars.service import CalendarsService
 from clinicflow.calendars.subscriptions.service import ChangeNotifications
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
+from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.flags import FlagService
 from clinicflow.identity import (
     ApiKeys,
@@ -50,6 +58,7 @@ from clinicflow.infra.db import Database
 from clinicflow.infra.events import EventBus
 from clinicflow.infra.jobs import Jobs
 from clinicflow.infra.web import Provided
+from clinicflow.integrations.service import ConflictDesk, EhrWebhookIntake
 from clinicflow.notifications.callbacks.service import ProviderWebhooks
 from clinicflow.notifications.messages.service import NotificationReader
 from clinicflow.notifications.push.service import PushRegistry
@@ -99,7 +108,10 @@ class Container:
     bus: EventBus
     flags: FlagService
     calendars: Calendars  # the external calendars' busy-time store and its sync
+    integrations: Integrations  # the EHR (MediRecords) and CRM (HubSpot) syncs
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
+    analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
+    smart: SmartParts  # the FHIR API's SMART Backend Services clients and tokens
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
     breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
@@ -115,6 +127,7 @@ class Container:
 
     async def aclose(self) -> None:
         await self.jobs.stop()
+        await self.analytics.views.flush_quietly()  # the availability views counted so far
         await self.bus.aclose()
         await self.http.aclose()
         await self.db.dispose()
@@ -148,10 +161,9 @@ def build(
     calendly = wire_calendly(
         core, bookings=lambda: booking.bookings, store=lambda: calendars.service
     )
-    # Calendly's feed (calendly.feed) is not a source of the store yet: a page booking being
-    # imported would meet its own Calendly event in the booking's live check; the import has
-    # to tell the check which event it is first (issue 17's next step).
-    calendars = wire_calendars(core, feeds=feeds, extra=[microsoft.calendar])
+    # Calendly's page bookings meet their own Calendly events in the store and in the live
+    # check; the store leaves those out while they are imported (calendars/repository.py).
+    calendars = wire_calendars(core, feeds=feeds, extra=[microsoft.calendar, calendly.feed])
     booking = wire_booking(core, patients=patients.directory, elsewhere=[calendars.stored])
     # A change in the external calendars' store drops those practitioners' cached answers.
     calendars.service.listeners.add(booking.availability.calendars_changed)
@@ -162,6 +174,8 @@ def build(
     paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
+    analytics = wire_analytics(core)
+    integrations = wire_integrations(core, patients=patients)
     return Container(
         settings=settings,
         catalog=core.catalog,  # launched services read as active
@@ -195,6 +209,11 @@ def build(
             payments=paying.payments,
             waitlist=waitlist,
             calendar=microsoft.write_back,
+            ehr=integrations.ehr,
+            extra=[
+                *([PageBookingChanges(calendly.imports)] if calendly.feed else []),
+                *integrations.subscribers,
+            ],
         ),
         flags=flags,
         jobs=wire_jobs(
@@ -203,14 +222,18 @@ def build(
             webhooks=webhooks,
             waitlist=waitlist,
             calendars=calendars,
-            extra=microsoft.jobs(),
+            extra=[*microsoft.jobs(), analytics.job],
         ),
+        analytics=analytics,
+        smart=wire_fhir(core),
         calendars=calendars,
+        integrations=integrations,
         http=core.http,
         breakers=[
             *paying.breakers,
             *calendars.breakers,
             *([calendly.breaker] if calendly.breaker else []),
+            *integrations.breakers,
         ],
     )
 
@@ -245,8 +268,14 @@ def _provided(c: Container) -> Provided:
     provided.add(WebhookProcessor)(lambda: c.payments.webhooks)
     provided.add(Waitlist)(lambda: c.waitlist)
     provided.add(CalendlyImports)(lambda: c.calendly.imports)
+    provided.add(CalendarsService)(lambda: c.calendars.service)
+    provided.add(PractitionerFeeds)(lambda: c.calendars.practitioner_feeds)
     provided.add(FlagService)(lambda: c.flags)
     provided.add(WebKeys)(lambda: c.web_keys)
     provided.add(PayOptions)(lambda: c.pay_options)
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
+    provided.add(AnalyticsReports)(lambda: c.analytics.reports)
+    provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
+    provided.add(ConflictDesk)(lambda: c.integrations.desk)
+    provided.add(SmartTokens)(lambda: c.smart.tokens)
     return provided

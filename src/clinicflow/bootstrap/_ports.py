@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,6 +17,7 @@ from clinicflow.booking.domain.lifecycle import Status
 from clinicflow.booking.service import BookingService
 from clinicflow.booking.tables import appointments
 from clinicflow.booking.views import BookingView
+from clinicflow.calendars.feeds.ports import FeedVisit
 from clinicflow.infra.db import Database
 from clinicflow.payments.ports import Visit, VisitLost
 from clinicflow.shared.actor import SYSTEM, Actor
@@ -95,3 +97,29 @@ class BookingDeskAdapter:
             return await self._bookings.book(actor, BookRequest(slot, None, None), None)
         except DomainError as exc:
             raise VisitLost(f"the hold lapsed and the slot was taken ({exc.detail})") from exc
+
+
+class BookingFeedVisits:
+    """Calendars' FeedBookings port: a practitioner's visits from booking's read model, on the
+    feed unit of work's connection (so in its transaction)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def of(
+        self, practitioner: str, start: datetime, end: datetime, cancelled_since: datetime
+    ) -> list[FeedVisit]:
+        rows = await booking_queries.practitioner_calendar(
+            self._conn, practitioner, start, end, cancelled_since
+        )
+        return [
+            FeedVisit(
+                booking_id=r.id,
+                service=r.service,
+                start=r.start,
+                end=r.end,
+                cancelled=r.status == Status.CANCELLED,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]

@@ -1,6 +1,7 @@
 """The calendars context's wiring: the busy-time store, the sync engine over the configured
-feeds (each behind its own circuit breaker), and `StoredBusy`, the booking calendar source
-that reads the store.
+feeds (each behind its own circuit breaker), `StoredBusy`, the booking calendar source
+that reads the store, and `PractitionerFeeds`, clinicflow's own ICS feed per practitioner
+over booking's visits.
 
 No feed is configured by default: `configured_feeds` builds each source's adapter (CalDAV,
 ICS; Microsoft 365 and Calendly come from their own wiring, which also writes back or
@@ -13,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from clinicflow.adapters._resilience import CircuitBreaker
 from clinicflow.adapters.calendars.caldav_feed import caldav_feed
 from clinicflow.adapters.calendars.ics_feed import ics_feed
 from clinicflow.adapters.calendars.resilient import ResilientFeed
+from clinicflow.bootstrap._ports import BookingFeedVisits
 from clinicflow.bootstrap.core import Core
 from clinicflow.calendars.domain.sync import Backoff
+from clinicflow.calendars.feeds.repository import SqlFeedsUnitOfWork
+from clinicflow.calendars.feeds.service import PractitionerFeeds
 from clinicflow.calendars.jobs import CalendarPoll
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.calendars.repository import SqlCalendarsUnitOfWork
@@ -38,6 +43,8 @@ class Calendars:
     stored: StoredBusy  # booking's `CalendarSource` over the store
     feeds: tuple[ResilientFeed, ...]
     poll: Job | None  # None: no feed configured, nothing to poll
+    # clinicflow's own ICS feed of each practitioner's bookings, and its tokens
+    practitioner_feeds: PractitionerFeeds
 
     @property
     def breakers(self) -> list[CircuitBreaker]:
@@ -107,4 +114,19 @@ def wire_calendars(
     )
     every = timedelta(seconds=settings.calendar_poll_seconds)
     poll = Job("calendar_poll", every, CalendarPoll(service).run) if wrapped else None
-    return Calendars(service=service, stored=stored, feeds=wrapped, poll=poll)
+    practitioner_feeds = PractitionerFeeds(
+        uow=Factory(core.db, partial(SqlFeedsUnitOfWork, bookings=BookingFeedVisits)),
+        catalog=catalog,
+        clock=core.clock,
+        public_url=settings.public_url,
+        past_days=settings.calendar_feed_past_days,
+        future_days=settings.calendar_feed_future_days,
+        cancelled_days=settings.calendar_feed_cancelled_days,
+    )
+    return Calendars(
+        service=service,
+        stored=stored,
+        feeds=wrapped,
+        poll=poll,
+        practitioner_feeds=practitioner_feeds,
+    )

@@ -20,7 +20,7 @@ from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.events import EventBus, build_bus
 from clinicflow.infra.jobs import Job, Jobs
 from clinicflow.infra.unit_of_work import Factory
-from clinicflow.integrations.ports import CalendarSync
+from clinicflow.integrations.ports import CalendarSync, EhrSync
 from clinicflow.integrations.subscribers import CalendarSubscriber, EhrSubscriber
 from clinicflow.waitlist import Waitlist
 
@@ -33,18 +33,22 @@ def wire_bus(
     payments: Payments,
     waitlist: Waitlist,
     calendar: CalendarSync | None = None,
+    ehr: EhrSync | None = None,
+    extra: Sequence[Subscriber] = (),
 ) -> EventBus:
-    # The calendar write-back: Microsoft 365 when configured (bootstrap/microsoft.py). The EHR
-    # adapter comes with its issue; until then the no-op ones acknowledge.
+    # The calendar write-back: Microsoft 365 when configured (bootstrap/microsoft.py); the
+    # EHR: MediRecords when configured (bootstrap/integrations.py). Otherwise the no-op ones
+    # acknowledge.
     subscribers: list[Subscriber] = [
         notifications.subscriber,
         notifications.erasure,
         EventRecorder(uow=Factory(core.db, SqlAnalyticsUnitOfWork), clock=core.clock),
         CalendarSubscriber(calendar or NoCalendar()),
-        EhrSubscriber(NoEhr()),
+        EhrSubscriber(ehr or NoEhr()),
         webhooks.fanout,
         payments.subscriber,
         *waitlist.subscribers,
+        *extra,
     ]
     return build_bus(core.settings, core.db, core.clock, subscribers)
 
@@ -76,6 +80,6 @@ def wire_jobs(
         *(Job(name, waitlist_every, run) for name, run in waitlist.jobs()),
         # The external calendars' poll (none configured: no job).
         *([calendars.poll] if calendars is not None and calendars.poll is not None else []),
-        *extra,  # Microsoft 365 subscription renewal, when configured
+        *extra,  # Microsoft 365 subscription renewal (when configured), the lake's writer
     ]
     return Jobs(core.clock, jobs)

@@ -75,7 +75,21 @@ class BusyStore(Protocol):
         self, practitioners: Sequence[str], start: datetime, end: datetime
     ) -> list[BusyInterval]:
         """The intervals that block time (busy, tentative, out of office) of `practitioners`
-        overlapping [start, end), from every source."""
+        overlapping [start, end), from every source, but for clinicflow's own bookings as
+        a source shows them (`own`): the booking itself blocks its time here."""
+        ...
+
+    async def blocking_minutes(
+        self, practitioners: Sequence[str], start: int, end: int
+    ) -> list[tuple[str, int, int]]:
+        """`blocking`'s intervals as (practitioner, start, end) in the availability engine's
+        minutes (start rounded down, end up) overlapping [start, end): what availability
+        reads on every question, without a timestamp to parse."""
+        ...
+
+    async def own(self, source: str, ids: Sequence[str]) -> set[str]:
+        """Which of the source's `ids` are clinicflow's own bookings seen from the source: a
+        Calendly page booking being imported here, or imported (its scheduled event URI)."""
         ...
 
     async def counts(self) -> dict[tuple[str, str], int]:

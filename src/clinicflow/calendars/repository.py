@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.calendars.domain.busy import BusyInterval, ShowAs, SyncState
 from clinicflow.calendars.domain.merge import Plan
+from clinicflow.calendars.page_bookings.tables import calendly_invitees as invitees
 from clinicflow.calendars.tables import busy_intervals as busy
 from clinicflow.calendars.tables import sync_states as states
 from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.shared.minutes import to_minute, to_minute_ceil
 
 BLOCKING = [s.value for s in ShowAs if s.blocks]
+# A Calendly page booking is clinicflow's own once its `invitee.created` is claimed here (the
+# import is under way) or imported; flagged or withdrawn, its Calendly event blocks again.
+OWN = and_(invitees.c.event == "invitee.created", invitees.c.outcome.in_(("received", "imported")))
 # Ids per statement: well under SQLite's 32766 bound parameters.
 _CHUNK = 500
 
@@ -97,13 +102,23 @@ class SqlBusyStore:
                 "etag": i.etag,
                 "starts_at": i.start,
                 "ends_at": i.end,
+                "start_minute": to_minute(i.start),
+                "end_minute": to_minute_ceil(i.end),
                 "show_as": i.show_as.value,
                 "fetched_at": fetched_at,
             }
             for i in plan.upsert
         ]
         keys = ["source", "practitioner", "external_id"]
-        columns = ("etag", "starts_at", "ends_at", "show_as", "fetched_at")
+        columns = (
+            "etag",
+            "starts_at",
+            "ends_at",
+            "start_minute",
+            "end_minute",
+            "show_as",
+            "fetched_at",
+        )
         for i in range(0, len(rows), 100):
             await _upsert(self._conn, "busy", rows[i : i + 100], keys, columns)
 
@@ -112,19 +127,48 @@ class SqlBusyStore:
     ) -> list[BusyInterval]:
         if not practitioners:
             return []
-        query = select(busy).where(
-            busy.c.practitioner.in_(list(practitioners)),
-            busy.c.starts_at < end,
-            busy.c.ends_at > start,
-            busy.c.show_as.in_(BLOCKING),
-        )
+        inside = (busy.c.starts_at < end, busy.c.ends_at > start)
+        query = select(busy).where(*_blocking(practitioners), *inside)
         return [_interval(r) for r in await self._conn.execute(query)]
+
+    async def blocking_minutes(
+        self, practitioners: Sequence[str], start: int, end: int
+    ) -> list[tuple[str, int, int]]:
+        if not practitioners:
+            return []
+        inside = (busy.c.start_minute < end, busy.c.end_minute > start)
+        query = select(busy.c.practitioner, busy.c.start_minute, busy.c.end_minute).where(
+            *_blocking(practitioners), *inside
+        )
+        return [(str(p), int(lo), int(hi)) for p, lo, hi in await self._conn.execute(query)]
+
+    async def own(self, source: str, ids: Sequence[str]) -> set[str]:
+        if source != "calendly" or not ids:
+            return set()
+        found: set[str] = set()
+        wanted = sorted(set(ids))
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            query = select(invitees.c.scheduled_event).where(
+                invitees.c.scheduled_event.in_(chunk), OWN
+            )
+            found.update(str(e) for e in (await self._conn.execute(query)).scalars())
+        return found
 
     async def counts(self) -> dict[tuple[str, str], int]:
         query = select(busy.c.source, busy.c.practitioner, func.count()).group_by(
             busy.c.source, busy.c.practitioner
         )
         return {(str(s), str(p)): int(n) for s, p, n in await self._conn.execute(query)}
+
+
+def _blocking(practitioners: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    """These practitioners' intervals that block time, but for Calendly page bookings that
+    are clinicflow's own (their booking holds the time)."""
+    own = exists().where(
+        busy.c.source == "calendly", invitees.c.scheduled_event == busy.c.external_id, OWN
+    )
+    return (busy.c.practitioner.in_(list(practitioners)), busy.c.show_as.in_(BLOCKING), ~own)
 
 
 def _state(r: Row[tuple[object, ...]]) -> SyncState:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot, SyncState
-from clinicflow.calendars.domain.merge import overlaps, plan_delta, plan_snapshot
+from clinicflow.calendars.domain.merge import coalesce, overlaps, plan_delta, plan_snapshot
 from clinicflow.calendars.domain.sync import (
     Backoff,
     age,
@@ -42,10 +42,18 @@ from clinicflow.calendars.ports import (
     CursorExpired,
     SourceUnavailable,
 )
-from clinicflow.calendars.views import PractitionerStatus, SourceStatus, SyncOutcome
+from clinicflow.calendars.views import (
+    ExternalBusy,
+    ExternalDay,
+    PractitionerStatus,
+    SourceStatus,
+    SyncOutcome,
+)
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.unit_of_work import UnitsOfWork
+from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
+from clinicflow.shared.errors import Forbidden
 from clinicflow.shared.minutes import from_minute, to_minute, to_minute_ceil
 
 log = get_logger(__name__)
@@ -289,6 +297,38 @@ class CalendarsService:
 
     # -- status ---------------------------------------------------------------------------
 
+    async def external(
+        self, actor: Actor, practitioners: Sequence[str], start: datetime, end: datetime
+    ) -> ExternalDay:
+        """For the staff calendar: the external busy time of `practitioners` in [start, end)
+        and who among them is unconfirmed. Staff only: it is the practitioners' schedule."""
+        if not actor.is_staff:
+            raise Forbidden("only staff see the practitioners' external calendars")
+        keys = [p for p in practitioners if any(f.covers(p) for f in self.feeds)]
+        if not keys:
+            return ExternalDay(connected=False, blocks=(), unconfirmed=())
+        async with self._uow.reading() as uow:
+            intervals = await uow.busy.blocking(keys, start, end)
+            states = {(s.source, s.practitioner): s for s in await uow.states.of(keys)}
+        now = self._clock.now()
+        unconfirmed = tuple(
+            p
+            for p in keys
+            if not confirmed(
+                [
+                    (states.get((f.name, p)), self.freshness.budget(f.name))
+                    for f in self.feeds
+                    if f.covers(p)
+                ],
+                now,
+            )
+        )
+        blocks = tuple(
+            ExternalBusy(i.practitioner, i.source, i.start, i.end, i.show_as.value)
+            for i in sorted(intervals, key=lambda i: (i.start, i.practitioner, i.source))
+        )
+        return ExternalDay(connected=True, blocks=blocks, unconfirmed=unconfirmed)
+
     async def status(self) -> list[PractitionerStatus]:
         """Every practitioner with a configured source, and where each source stands."""
         if not self.feeds:
@@ -345,12 +385,21 @@ class StoredBusy:
         clock: Clock,
         service: CalendarsService,
         live_timeout: float = 1.5,
+        states_ttl: float = 5.0,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._service = service
         self._live_timeout = live_timeout
         self._pending: set[asyncio.Task[None]] = set()
+        # The sources' sync states, read at most every `states_ttl` seconds (by the clock):
+        # every question needs them, they change at each sync, and a few seconds of lag is
+        # nothing against a staleness budget of minutes. A flip in freshness, or a change of
+        # busy time, in this process drops them at once.
+        self._states_ttl = states_ttl
+        self._states: dict[tuple[str, str], SyncState] | None = None
+        self._states_read = 0.0
+        service.listeners.add(self._forget_states)
 
     def _feeds(self, practitioner: str) -> list[BusyFeed]:
         return [f for f in self._service.feeds if f.covers(practitioner)]
@@ -361,21 +410,26 @@ class StoredBusy:
         keys = [p for p in practitioners if self._feeds(p)]
         if not keys:
             return {}
-        lo, hi = from_minute(window[0]), from_minute(window[1])
         async with self._uow.reading() as uow:
-            intervals = await uow.busy.blocking(keys, lo, hi)
-            states = {(s.source, s.practitioner): s for s in await uow.states.of(keys)}
-        now = self._clock.now()
+            spans = await uow.busy.blocking_minutes(keys, window[0], window[1])
+            now = self._clock.now()
+            states = self._states
+            if states is None or abs(now.timestamp() - self._states_read) > self._states_ttl:
+                self._states_read = now.timestamp()
+                states = {(s.source, s.practitioner): s for s in await uow.states.all()}
+                self._states = states
         freshness = self._service.freshness
-        out: dict[str, list[Interval]] = {p: [] for p in keys}
+        found: dict[str, list[Interval]] = {p: [] for p in keys}
+        for p, lo, hi in spans:
+            found[p].append((lo, hi))
+        out: dict[str, Sequence[Interval]] = {}
         for p in keys:
             given = [(states.get((f.name, p)), freshness.budget(f.name)) for f in self._feeds(p)]
-            if not confirmed(given, now):
-                out[p] = [window]
-        for i in intervals:
-            if out[i.practitioner] != [window]:
-                out[i.practitioner].append((to_minute(i.start), to_minute_ceil(i.end)))
-        return {p: sorted(blocks) for p, blocks in out.items()}
+            out[p] = [window] if not confirmed(given, now) else coalesce(found[p])
+        return out
+
+    async def _forget_states(self, _practitioners: Collection[str]) -> None:
+        self._states = None
 
     async def confirm(self, practitioner: str, window: Interval) -> Sequence[Interval]:
         """The chosen practitioner's busy time in `window` as their sources say it now,
@@ -405,6 +459,12 @@ class StoredBusy:
                 for i in intervals
                 if i.show_as.blocks and i.practitioner == practitioner and overlaps(i, lo, hi)
             )
+            if not blocking:
+                continue
+            # A page booking being imported meets its own Calendly event here: not a conflict.
+            async with self._uow.reading() as uow:
+                own = await uow.busy.own(feed.name, [i.external_id for i in blocking])
+            blocking = tuple(i for i in blocking if i.external_id not in own)
             if not blocking:
                 continue
             found += [(to_minute(i.start), to_minute_ceil(i.end)) for i in blocking]

@@ -3,7 +3,17 @@ and where each source stands for each practitioner."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
 from clinicflow.calendars.domain.busy import ShowAs
 from clinicflow.infra.columns import check_one_of, instant
@@ -18,12 +28,17 @@ busy_intervals = Table(
     Column("etag", String(255), nullable=True),  # Graph changeKey, CalDAV etag
     instant("starts_at"),
     instant("ends_at"),
+    # The same instants as the availability engine's minutes (start rounded down, end up):
+    # what availability reads, integers with no timestamp to parse.
+    Column("start_minute", BigInteger, nullable=False),
+    Column("end_minute", BigInteger, nullable=False),
     Column("show_as", String(24), nullable=False),
     instant("fetched_at"),
     PrimaryKeyConstraint("source", "practitioner", "external_id"),
     check_one_of("show_as", [s.value for s in ShowAs]),
     # Availability asks: these practitioners' intervals overlapping a window.
     Index("ix_calendars_busy_interval_practitioner", "practitioner", "starts_at", "ends_at"),
+    Index("ix_calendars_busy_interval_minutes", "practitioner", "start_minute", "end_minute"),
 )
 
 sync_states = Table(

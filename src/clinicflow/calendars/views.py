@@ -40,3 +40,24 @@ class PractitionerStatus:
     practitioner: str
     confirmed: bool  # at least one source fresh (or none configured)
     sources: tuple[SourceStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalBusy:
+    """A stretch of a practitioner's time an external calendar holds, as staff see it: the
+    source and its times only (clinicflow keeps no titles or attendees of others' events)."""
+
+    practitioner: str
+    source: str
+    start: datetime
+    end: datetime
+    show_as: str  # busy, tentative, oof
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalDay:
+    """What the external calendars say about some practitioners over some days."""
+
+    connected: bool  # any external calendar is configured for them
+    blocks: tuple[ExternalBusy, ...]
+    unconfirmed: tuple[str, ...]  # every source stale: not offered until one catches up

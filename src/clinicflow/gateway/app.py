@@ -10,14 +10,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from clinicflow import __version__
+from clinicflow.analytics.api import router as analytics_router
 from clinicflow.booking.api import router as booking_router
 from clinicflow.bootstrap import Container, build
+from clinicflow.calendars.feeds.api import router as practitioner_feeds_router
 from clinicflow.calendars.page_bookings.api import router as calendly_router
 from clinicflow.calendars.subscriptions.api import router as calendar_notifications_router
+from clinicflow.fhir import routers as fhir
 from clinicflow.flags.api import router as flags_router
 from clinicflow.gateway import docs_page, observability, openapi, problems
 from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authentication, body_rules
-from clinicflow.gateway.cached_reads import CachedReads
+from clinicflow.gateway.cached_reads import CachedReads, ViewsCounted
 from clinicflow.gateway.deadline import DeadlineMiddleware
 from clinicflow.gateway.hygiene import HygieneMiddleware
 from clinicflow.gateway.observability import (
@@ -33,6 +36,7 @@ from clinicflow.identity.api import router as identity_router
 from clinicflow.infra.audit_api import router as audit_router
 from clinicflow.infra.logging import RequestLogContext
 from clinicflow.infra.telemetry import instrument_app
+from clinicflow.integrations.api import router as integrations_router
 from clinicflow.notifications.callbacks.api import router as provider_webhooks_router
 from clinicflow.notifications.messages.api import router as notifications_router
 from clinicflow.notifications.push.api import router as push_router
@@ -46,10 +50,16 @@ from clinicflow.webhooks.api import router as webhooks_router
 # The seed's services, each a context's routers: `clinicflow serve --services booking,patients`
 # mounts only those, so each can run and scale as its own deployment from the one image.
 ROUTERS: dict[str, tuple[APIRouter, ...]] = {
-    # Calendar change notifications keep the booking service's busy times fresh, and
-    # Calendly's page bookings become bookings: served with booking.
-    "booking": (booking_router, calendar_notifications_router, calendly_router),
-    "patients": (patients_router, audit_router),
+    # Calendar change notifications keep the booking service's busy times fresh, Calendly's
+    # page bookings become bookings, and practitioners' ICS feeds list them: served with booking.
+    "booking": (
+        booking_router,
+        calendar_notifications_router,
+        calendly_router,
+        practitioner_feeds_router,
+    ),
+    # The EHR's patient webhooks and the sync's conflicts are about patient records.
+    "patients": (patients_router, audit_router, integrations_router),
     "identity": (identity_router,),
     # Provider webhooks carry the providers' signatures, not our credentials.
     "notifications": (notifications_router, provider_webhooks_router, push_router, webhooks_router),
@@ -58,6 +68,9 @@ ROUTERS: dict[str, tuple[APIRouter, ...]] = {
     # The pages (booking site, patient area, staff console, dashboard): on the use cases of
     # every context, so a process serving them has them all wired (every process does).
     "web": web.ROUTERS,
+    # The FHIR R4 face (/fhir/R4) over booking's and patients' use cases, and its SMART
+    # Backend Services token endpoint.
+    "fhir": fhir.ROUTERS,
 }
 
 
@@ -81,7 +94,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         lifespan=lifespan,
         # Every route runs after authentication (a bad credential is a 401 before it), then
         # the caller's rate limit (429).
-        dependencies=[Depends(authentication(container.authenticator)), Depends(rate_limit)],
+        dependencies=[
+            Depends(authentication(container.authenticator, container.smart.tokens)),
+            Depends(rate_limit),
+        ],
         # FastAPI's own pages load their scripts from a CDN; /docs serves vendored ones
         # (docs_page). The schema itself is at /openapi.json.
         docs_url=None,
@@ -103,6 +119,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Innermost: cached anonymous availability answered before FastAPI routes anything,
         # inside everything below (cached_reads.py).
         app.add_middleware(CachedReads, container=container)
+    if "booking" in container.settings.enabled_services:
+        # Around the cache, so cached answers count too: per day and service, nothing else.
+        app.add_middleware(ViewsCounted, views=container.analytics.views)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(problems.UnhandledErrors)  # logged with the request id bound below
     app.add_middleware(RequestLogContext)  # request_id on log lines: inside RequestIdMiddleware
@@ -124,7 +143,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times everything
     observability.install(app, container, metrics, readiness_checks(container))
     instrument_app(app)  # a server span around everything above (OpenTelemetry)
-    mounted = [flags_router]  # admin: feature flags, in every process
+    # admin: feature flags; analysts: the metrics over the lake (reads files only): everywhere
+    mounted = [flags_router, analytics_router]
     mounted += [r for name in container.settings.enabled_services for r in ROUTERS[name]]
     # No route may ask for a part nobody provides: refused here, not on a request.
     container.provided.check(route for router in mounted for route in router.routes)

@@ -14,9 +14,18 @@ from clinicflow.calendars.page_bookings.api import ROUTES as CALENDLY_WEBHOOKS
 from clinicflow.calendars.subscriptions.api import BODY_LIMITS as CALENDAR_BODY_LIMITS
 from clinicflow.calendars.subscriptions.api import CONTENT_TYPES as CALENDAR_CONTENT_TYPES
 from clinicflow.calendars.subscriptions.api import ROUTES as CALENDAR_WEBHOOKS
+from clinicflow.fhir import BASE as FHIR_BASE
+from clinicflow.fhir.outcome import is_fhir
+from clinicflow.fhir.routers import BODY_TYPES as FHIR_BODY_TYPES
+from clinicflow.fhir.routers import TOKEN_PATH as SMART_TOKEN
+from clinicflow.fhir.smart.domain.assertions import TOKEN_PREFIX as SMART_PREFIX
+from clinicflow.fhir.smart.errors import SmartTokenInvalid
+from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity import Authenticator
 from clinicflow.identity.api import COOKIE, SIGN_IN, SIGN_IN_LINK
+from clinicflow.integrations.api import BODY_LIMITS as EHR_BODY_LIMITS
+from clinicflow.integrations.api import ROUTES as EHR_WEBHOOKS
 from clinicflow.notifications.callbacks.api import BODY_LIMITS as MESSAGING_BODY_LIMITS
 from clinicflow.notifications.callbacks.api import ROUTES as MESSAGING_WEBHOOKS
 from clinicflow.notifications.callbacks.api import TWILIO_INBOUND, TWILIO_STATUS
@@ -28,8 +37,10 @@ from clinicflow.web.routers import FORM_PATHS as WEB_FORM_PATHS
 from clinicflow.web.routers import is_page
 from clinicflow.web.staff_console import SIGN_IN as STAFF_SIGN_IN
 
-# Vendor webhooks: messaging providers, payment gateways and calendars.
-PROVIDER_WEBHOOKS = MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS | CALENDAR_WEBHOOKS | CALENDLY_WEBHOOKS
+# Vendor webhooks: messaging providers, payment gateways, calendars and the EHR.
+PROVIDER_WEBHOOKS = (
+    MESSAGING_WEBHOOKS | PAYMENT_WEBHOOKS | CALENDAR_WEBHOOKS | CALENDLY_WEBHOOKS | EHR_WEBHOOKS
+)
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
 # Routes that take credentials in exchange for new ones, or end a session, and act for no
@@ -47,6 +58,7 @@ CREDENTIAL_ROUTES = frozenset(
         STAFF_SIGN_IN,  # the staff console's sign-in form
         "/v1/oauth/token",
         "/.well-known/jwks.json",
+        SMART_TOKEN,  # SMART Backend Services: the signed assertion is the credential
     }
     # Vendor webhooks: they carry no credentials of ours, only the vendor's signature, which
     # the route checks before reading anything.
@@ -60,13 +72,21 @@ ROUTE_CLASSES = {path: "auth" for path in CREDENTIAL_ROUTES} | {
 }
 
 
-def authentication(authenticator: Authenticator) -> Callable[[Request], Awaitable[None]]:
-    """The app's first dependency, bound to its authenticator when the app is built."""
+def authentication(
+    authenticator: Authenticator, smart: SmartTokens | None = None
+) -> Callable[[Request], Awaitable[None]]:
+    """The app's first dependency, bound to its authenticator (and the FHIR API's SMART
+    tokens) when the app is built."""
 
     async def authenticate(request: Request) -> None:
         path = request.url.path
         if path in CREDENTIAL_ROUTES:
             actor = ANONYMOUS
+        elif (token := _smart_token(request)) is not None:
+            # A SMART access token opens the FHIR API and nothing else.
+            if smart is None or not is_fhir(path):
+                raise SmartTokenInvalid(f"a SMART access token is accepted under {FHIR_BASE} only")
+            actor = await smart.actor_for(token)
         elif is_page(path) and not _sends_credentials(request):
             # A page: a session cookie that no longer signs in (expired, revoked) makes the
             # visitor anonymous, as a browser expects; the page asks them to sign in again
@@ -95,6 +115,14 @@ def authentication(authenticator: Authenticator) -> Callable[[Request], Awaitabl
     return authenticate
 
 
+def _smart_token(request: Request) -> str | None:
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    credential = credential.strip()
+    if scheme.lower() == "bearer" and credential.startswith(SMART_PREFIX):
+        return credential
+    return None
+
+
 def _sends_credentials(request: Request) -> bool:
     return "authorization" in request.headers or "x-api-key" in request.headers
 
@@ -106,11 +134,13 @@ def body_rules(settings: Settings) -> BodyRules:
         max_bytes=settings.max_body_bytes,
         content_types={
             "/v1/oauth/token": forms,
+            SMART_TOKEN: frozenset({FORM}),
             SIGN_IN: frozenset({FORM}),
             TWILIO_STATUS: frozenset({FORM}),
             TWILIO_INBOUND: frozenset({FORM}),
             **CALENDAR_CONTENT_TYPES,
         },
-        max_bytes_for={**MESSAGING_BODY_LIMITS, **CALENDAR_BODY_LIMITS},
+        max_bytes_for={**MESSAGING_BODY_LIMITS, **CALENDAR_BODY_LIMITS, **EHR_BODY_LIMITS},
         form_prefixes=WEB_FORM_PATHS,
+        prefix_types=((FHIR_BASE + "/", FHIR_BODY_TYPES),),
     )

@@ -30,10 +30,12 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clinicflow.analytics.service import AvailabilityViews
 from clinicflow.booking.availability.service import ASKED_STATE, CACHE_NAME
 from clinicflow.bootstrap import Container
 from clinicflow.gateway.ratelimit import RateLimiter
@@ -47,6 +49,17 @@ QUESTION = "availability:q"  # the edge's cache keys: availability:q:<sha256(que
 CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"cookie"})
 MAX_QUERY_BYTES = 1024  # longer query strings are not remembered (the LRU's memory bound)
 JSON = (b"content-type", b"application/json")  # as the route's Response sends it
+
+
+def anonymous_availability(scope: Scope) -> bool:
+    """An anonymous GET of the availability route: what the cache answers, and the funnel
+    counts (a request with credentials may see more, so it is neither)."""
+    return (
+        scope["type"] == "http"
+        and scope["method"] == "GET"
+        and scope["path"] == PATH
+        and not any(name in CREDENTIALS for name, _ in scope["headers"])
+    )
 
 
 class CachedReads:
@@ -65,12 +78,7 @@ class CachedReads:
         self._route: Any = None  # the availability route, as routing put it in the scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope["path"] != PATH
-            or any(name in CREDENTIALS for name, _ in scope["headers"])
-        ):
+        if not anonymous_availability(scope):
             await self.app(scope, receive, send)
             return
         query: bytes = scope["query_string"]
@@ -150,3 +158,26 @@ class CachedReads:
         self._known.move_to_end(query)
         while len(self._known) > self._max:
             self._known.popitem(last=False)
+
+
+class ViewsCounted:
+    """The analytics funnel's first step: each anonymous availability answer (200), cached
+    or not, counted for its service and the clinic's day (`AvailabilityViews.seen`). Nothing
+    about the caller is looked at beyond having no credentials: no IP, cookie or session."""
+
+    def __init__(self, app: ASGIApp, views: AvailabilityViews) -> None:
+        self.app = app
+        self._views = views
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not anonymous_availability(scope):
+            await self.app(scope, receive, send)
+            return
+        service = parse_qs(scope["query_string"].decode("latin-1")).get("service", [""])[0]
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                self._views.seen(service)
+            await send(message)
+
+        await self.app(scope, receive, counted)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.gateway.problems import problem
 
 JSON = "application/json"
@@ -35,27 +36,29 @@ class BodyRules:
     max_bytes_for: Mapping[str, int] = field(default_factory=dict)
     # The pages' paths (by prefix): their forms post url-encoded bodies.
     form_prefixes: tuple[str, ...] = ()
+    # Other prefixes with bodies of their own (the FHIR API: FHIR JSON and JSON Patch).
+    prefix_types: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def accepts(self, path: str) -> frozenset[str]:
         if path in self.content_types:
             return self.content_types[path]
         if path.startswith(self.form_prefixes):
             return frozenset({FORM})
+        for prefix, types in self.prefix_types:
+            if path.startswith(prefix):
+                return types
         return frozenset({JSON})
 
     def limit(self, path: str) -> int:
         return self.max_bytes_for.get(path, self.max_bytes)
 
 
-class HygieneMiddleware:
+class HygieneMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, rules: BodyRules) -> None:
-        self.app = app
+        super().__init__(app)
         self.rules = rules
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
         path = scope["path"]
         limit = self.rules.limit(path)

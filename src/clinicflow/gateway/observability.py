@@ -32,6 +32,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinicflow.bootstrap import Container
+from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.gateway.problems import problem
 from clinicflow.infra.cache import CacheStats
 from clinicflow.infra.error_responses import documented, problem_response
@@ -182,18 +183,15 @@ class CacheCollector:
         yield family
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Counts and times every HTTP request by its route template (never the raw path, which
     would carry ids and explode the label set), and writes its access log line."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = [500]
 

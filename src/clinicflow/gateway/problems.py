@@ -10,8 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from clinicflow.fhir.outcome import is_fhir, outcome_response
+from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.infra.error_responses import PROBLEM
 from clinicflow.shared.errors import DomainError
 
@@ -33,6 +35,8 @@ def problem(
     headers = {"WWW-Authenticate": _challenge(code, extra)} if status == 401 else {}
     if isinstance(extra.get("retry_after"), int | float):  # when to come back (RFC 9110 §10.2.3)
         headers["Retry-After"] = str(max(1, round(extra["retry_after"])))
+    if is_fhir(instance):  # the FHIR API answers errors as OperationOutcome resources
+        return outcome_response(status, code, detail, headers)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -94,7 +98,7 @@ def install(app: FastAPI) -> None:
         return answer
 
 
-class UnhandledErrors:
+class UnhandledErrors(HttpMiddleware):
     """Any other exception: a 500 problem, and one log line with the exception's type (and,
     from the log context, the request id) — never its message or traceback, which for a
     database error quote the statement's parameters (PHI, credentials).
@@ -103,13 +107,7 @@ class UnhandledErrors:
     `Exception` would answer the same, but then re-raises to the server, which logs the whole
     traceback.)"""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def watched(message: Message) -> None:

@@ -22,8 +22,9 @@ from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.client_network import client_network
@@ -140,16 +141,10 @@ async def rate_limit(request: Request) -> None:
         )
 
 
-class RateLimitHeaders:
+class RateLimitHeaders(HttpMiddleware):
     """Writes the verdict's RateLimit-* (and, when refused, Retry-After) headers."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope.setdefault("state", {})
 
         async def send_with_headers(message: Message) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from clinicflow.gateway.asgi import HttpMiddleware
 from clinicflow.gateway.problems import problem
 from clinicflow.infra.request_input import unstorable
 
@@ -19,14 +20,8 @@ FORM = b"application/x-www-form-urlencoded"
 NUL_ESCAPE = b"%00"
 
 
-class RequestTextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestTextMiddleware(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = _in_path_or_query(scope)
         if where is None and _is_form(scope):
             body, receive = await _buffered(receive)

@@ -1,3 +1,4 @@
-"""Keeping outside systems in step with bookings: the practitioners' calendars (Calendly,
-Office 365) and the EHR (MediRecords, FHIR). The subscribers here turn booking events into
-calls on the ports in `ports.py`; adapters (adapters/calendars, adapters/ehr) implement them."""
+"""Keeping outside systems in step with bookings and patient records: the practitioners'
+calendars (Calendly, Office 365), the EHR (MediRecords, FHIR R4) and a CRM (HubSpot). The
+subscribers here turn booking events into calls on the ports in `ports.py`; adapters
+(adapters/calendars, adapters/ehr, adapters/crm) implement them. docs/integrations.md."""

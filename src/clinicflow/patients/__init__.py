@@ -4,7 +4,8 @@ What other contexts may use. Inside their own transactions, each of these is bui
 with the key ring and bound to the transaction's connection by `on(conn)` (their unit of
 work does that in `_open`): `PatientDirectory` (the patient behind a booking, found or
 created; a patient by email), `ContactBook` (how to reach one), `PatientNames` (a name for a
-receipt), and `VisitHistory` (booking's events mirrored into the visit history).
+receipt), `PatientTraitsBook` (what the analytics lake coarsens: ZIP, birth date,
+referral source), and `VisitHistory` (booking's events mirrored into the visit history).
 """
 
 from clinicflow.patients.contacts.repository import (
@@ -14,11 +15,12 @@ from clinicflow.patients.contacts.repository import (
     ContactBook,
     PatientDirectory,
     PatientNames,
+    PatientTraitsBook,
 )
 from clinicflow.patients.domain.contact import InvalidContact, normalize_email, normalize_phone
 from clinicflow.patients.domain.patient import PatientDetails
 from clinicflow.patients.schemas import EmailIn, PhoneIn
-from clinicflow.patients.views import Reach
+from clinicflow.patients.views import Reach, Traits
 from clinicflow.patients.visits.repository import BoundVisitHistory, VisitHistory
 
 __all__ = [
@@ -32,8 +34,10 @@ __all__ = [
     "PatientDetails",
     "PatientDirectory",
     "PatientNames",
+    "PatientTraitsBook",
     "PhoneIn",
     "Reach",
+    "Traits",
     "VisitHistory",
     "normalize_email",
     "normalize_phone",

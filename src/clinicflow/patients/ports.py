@@ -10,7 +10,7 @@ from typing import Protocol
 from clinicflow.catalog.domain import RetentionPolicy
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.patients.domain.consent import Consents
-from clinicflow.patients.domain.patient import Patient, PatientFields, Prefs
+from clinicflow.patients.domain.patient import Patient, PatientChange, PatientFields, Prefs
 from clinicflow.patients.domain.retention import Batch, PatientsDue
 from clinicflow.patients.domain.visit import Enrollment, Visit
 
@@ -35,17 +35,9 @@ class PatientRepository(Protocol):
         """Raises PatientExists when another record took the email meanwhile."""
         ...
 
-    async def change(
-        self,
-        patient: Patient,
-        fields: PatientFields,
-        now: datetime,
-        *,
-        prefs: Prefs | None = None,
-        legal_hold: bool | None = None,
-    ) -> Patient:
-        """The given fields (`contact_prefs` as `prefs`: timed already) and a new version.
-        Raises PatientExists when another record took the email meanwhile."""
+    async def change(self, patient: Patient, change: PatientChange, now: datetime) -> Patient:
+        """The change, and a new version. Raises PatientExists when another record took the
+        email meanwhile."""
         ...
 
     async def mark_merged(self, source: Patient, target_id: str, now: datetime) -> None:

@@ -45,7 +45,9 @@ PhoneIn = Annotated[
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Channel = Literal["email", "sms", "push"]
+# "marketing" is consent to the clinic's marketing (the CRM sync reads it), not a channel
+# messages are sent on.
+Channel = Literal["email", "sms", "push", "marketing"]
 
 
 class _In(RequestModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from clinicflow.patients.domain.patient import Address, Patient, Prefs, Referral
 
@@ -56,6 +56,18 @@ class RecordView:
     services: list[ServiceHistory]
     referred_patients: list[str]
     merged_from: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Traits:
+    """What analytics may coarsen about a patient (its ZIP3 and age band; the values
+    themselves are never stored outside this context)."""
+
+    patient_id: str
+    zip_code: str | None
+    birth_date: date | None
+    referral_source: str | None
+    deidentified: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -184,3 +184,11 @@ class PageRoute(APIRoute):
                 return answered.response
 
         return answer
+
+
+def page_router() -> APIRouter:
+    """A router of pages whose handlers (and their helpers) may answer at once by raising
+    `Answered`: kept out of the OpenAPI document, HTML by default."""
+    return APIRouter(
+        include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
+    )

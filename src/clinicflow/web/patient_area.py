@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -44,13 +44,11 @@ from clinicflow.shared.errors import DomainError
 from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.web.booking_site import BadChoice, Week, chosen, open_times, posted_start
 from clinicflow.web.forms import Posted, read_form, validated
-from clinicflow.web.pages import Answered, Frame, FrameDep, PageRoute
+from clinicflow.web.pages import Answered, Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeysDep, end_session
 from clinicflow.web.waitlist_pages import patient_entries
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
-)
+router = page_router()
 
 HOME = "/me"
 CHANNELS = (("email", "Email"), ("sms", "Text messages (SMS)"), ("push", "Notifications"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clinicflow.patients.api import PatientReaderDep, PatientServiceDep
@@ -16,7 +16,7 @@ from clinicflow.payments.errors import PaymentStateConflict
 from clinicflow.payments.receipts.api import ReceiptsDep, render_pdf
 from clinicflow.shared.errors import DomainError
 from clinicflow.web.forms import Posted, read_form, validated
-from clinicflow.web.pages import Frame, FrameDep, PageRoute
+from clinicflow.web.pages import Frame, FrameDep, page_router
 from clinicflow.web.patient_area import (
     CHANNELS,
     DETAIL_FIELDS,
@@ -27,9 +27,7 @@ from clinicflow.web.patient_area import (
 )
 from clinicflow.web.security import WebKeysDep
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
-)
+router = page_router()
 
 
 # -- receipts ---------------------------------------------------------------------------------

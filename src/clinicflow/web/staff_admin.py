@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -14,7 +14,7 @@ from clinicflow.shared.errors import DomainError, Forbidden, NotFound, Unauthent
 from clinicflow.waitlist.domain.waves import launch_problems
 from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.web.forms import read_form, validated
-from clinicflow.web.pages import Frame, FrameDep, PageRoute
+from clinicflow.web.pages import Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeysDep
 from clinicflow.web.staff_console import (
     Can,
@@ -25,9 +25,7 @@ from clinicflow.web.staff_console import (
     _staff_form,
 )
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
-)
+router = page_router()
 
 
 # -- the waitlist -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clinicflow.booking.api import AvailabilityDep, BookingServiceDep
@@ -23,7 +23,7 @@ from clinicflow.shared.errors import DomainError
 from clinicflow.web import passes
 from clinicflow.web.booking_site import BadChoice, Visit, Week, chosen, open_times, posted_start
 from clinicflow.web.forms import Posted, validated
-from clinicflow.web.pages import Answered, Frame, FrameDep, PageRoute
+from clinicflow.web.pages import Answered, Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeys, WebKeysDep
 from clinicflow.web.staff_console import (
     STAFF_HOLD_PASS,
@@ -36,9 +36,7 @@ from clinicflow.web.staff_console import (
     _staff_form,
 )
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
-)
+router = page_router()
 
 
 # -- booking on a patient's behalf ------------------------------------------------------------

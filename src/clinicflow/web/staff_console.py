@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
@@ -25,9 +25,10 @@ from clinicflow.booking.api import BookingReaderDep, BookingServiceDep
 from clinicflow.booking.domain import access as booking_access
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.booking.views import BookingView
+from clinicflow.calendars.service import CalendarsService
 from clinicflow.identity.api import SessionsDep, UsersDep, set_session_cookie
 from clinicflow.identity.users.errors import SecondFactorRequired
-from clinicflow.infra.web import ClockDep
+from clinicflow.infra.web import ClockDep, provided
 from clinicflow.patients.api import PatientReaderDep
 from clinicflow.patients.domain import access as patient_access
 from clinicflow.patients.views import PatientView
@@ -37,12 +38,13 @@ from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from clinicflow.waitlist.domain import access as waitlist_access
 from clinicflow.web.forms import Posted, read_form, validated
-from clinicflow.web.pages import Answered, Frame, FrameDep, PageRoute
+from clinicflow.web.pages import Answered, Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeys, WebKeysDep, end_session
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
-)
+# The external calendars' busy time on the calendar (the calendars context's service).
+CalendarsDep = Annotated[CalendarsService, Depends(provided(CalendarsService))]
+
+router = page_router()
 
 HOME = "/staff"
 SIGN_IN = "/staff/sign-in"  # the gateway rate-limits it as a sign-in (gateway/auth.py)
@@ -272,16 +274,6 @@ class Group:
     rows: list[Row]
 
 
-@dataclass(frozen=True, slots=True)
-class BusyBlock:
-    """Time a practitioner's external calendar marks busy. Filled by the calendars issue
-    (the external calendar sync); the calendar shows the slot for them, empty until then."""
-
-    practitioner: str
-    start: datetime
-    end: datetime
-
-
 def _where(
     page: Frame, actor: Actor, now: datetime, view: str, on: str, practitioner: str
 ) -> Where:
@@ -321,6 +313,7 @@ async def _calendar(
     actor: Actor,
     bookings: BookingReaderDep,
     patients: PatientReaderDep,
+    calendars: CalendarsService,
     where: Where,
 ) -> dict[str, object]:
     tz = page.clinic_tz
@@ -358,11 +351,13 @@ async def _calendar(
             Group(practitioners[k].name if k in practitioners else k, k, r)
             for k, r in by_who.items()
         ]
-    busy: list[BusyBlock] = []  # external busy blocks: the calendars issue fills this
+    keys = [where.practitioner] if where.practitioner else list(practitioners)
+    external = await calendars.external(actor, keys, lo, hi)
     return {
         "where": where,
         "groups": groups,
-        "busy": busy,
+        "external": external,
+        "names": {k: p.name for k, p in practitioners.items()},
         "practitioners": list(practitioners.values()),
         "shown_practitioner": practitioners.get(where.practitioner or ""),
         "first": where.first,
@@ -377,6 +372,7 @@ async def calendar(
     page: FrameDep,
     bookings: BookingReaderDep,
     patients: PatientReaderDep,
+    calendars: CalendarsDep,
     clock: ClockDep,
     view: str = "day",
     date_: Annotated[str, Query(alias="date", max_length=10)] = "",
@@ -385,7 +381,7 @@ async def calendar(
     actor = _staff(page)
     where = _where(page, actor, clock.now(), view, date_, practitioner)
     try:
-        context = await _calendar(page, actor, bookings, patients, where)
+        context = await _calendar(page, actor, bookings, patients, calendars, where)
     except DomainError as exc:
         return _refused(page, exc)
     return _render(page, "calendar.html", context)
@@ -407,6 +403,7 @@ async def act(
     service: BookingServiceDep,
     bookings: BookingReaderDep,
     patients: PatientReaderDep,
+    calendars: CalendarsDep,
     clock: ClockDep,
     booking_id: str,
     action: str,
@@ -422,7 +419,7 @@ async def act(
     except (NotFound, Forbidden, Unauthenticated) as exc:
         return _refused(page, exc)
     except DomainError as exc:
-        context = await _calendar(page, actor, bookings, patients, where)
+        context = await _calendar(page, actor, bookings, patients, calendars, where)
         context["problem"] = _sentence(str(exc))
         return _render(page, "calendar.html", context, status=exc.status)
     if posted.values.get("from") == "booking":

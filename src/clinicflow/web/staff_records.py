@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
@@ -18,7 +18,7 @@ from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from clinicflow.web.forms import Posted, validated
-from clinicflow.web.pages import Frame, FrameDep, PageRoute
+from clinicflow.web.pages import Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeysDep
 from clinicflow.web.staff_console import (
     REFUNDABLE,
@@ -32,9 +32,7 @@ from clinicflow.web.staff_console import (
     _staff_form,
 )
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, route_class=PageRoute
-)
+router = page_router()
 
 
 # -- patients ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.web import CurrentActor, provided
+from clinicflow.shared.records import from_attributes
 from clinicflow.webhooks.commands import DeliveryFilter
 from clinicflow.webhooks.errors import (
     DeliveryNotFound,
@@ -56,7 +57,7 @@ async def create_subscription(
 )
 async def list_subscriptions(service: WebhookServiceDep, actor: CurrentActor) -> SubscriptionList:
     found = await service.list_subscriptions(actor)
-    return SubscriptionList(subscriptions=[SubscriptionOut.of(s) for s in found])
+    return SubscriptionList(subscriptions=[from_attributes(SubscriptionOut, s) for s in found])
 
 
 @router.patch(
@@ -73,7 +74,7 @@ async def update_subscription(
     service: WebhookServiceDep, actor: CurrentActor, subscription_id: str, body: SubscriptionPatch
 ) -> SubscriptionOut:
     changes = body.model_dump(exclude_unset=True)
-    return SubscriptionOut.of(await service.update(actor, subscription_id, changes))
+    return from_attributes(SubscriptionOut, await service.update(actor, subscription_id, changes))
 
 
 @router.delete(

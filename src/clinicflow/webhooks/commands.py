@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -14,3 +15,22 @@ class DeliveryFilter:
     event_id: str | None = None
     limit: int = 100
     delivery_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubscription:
+    """A subscription to store, active from its creation."""
+
+    id: str
+    values: Mapping[str, object]  # the checked url, event_types and description
+    secret_enc: str
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event as every delivery of it carries it."""
+
+    event_id: str
+    event_type: str
+    body: str  # the signed JSON document

@@ -11,7 +11,7 @@ from typing import Protocol
 from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.shared.actor import Actor
-from clinicflow.webhooks.commands import DeliveryFilter
+from clinicflow.webhooks.commands import DeliveryFilter, NewSubscription, Outgoing
 from clinicflow.webhooks.domain.deliveries import Claim, Outcome
 from clinicflow.webhooks.domain.subscriptions import Subscription
 from clinicflow.webhooks.views import DeliveryView
@@ -30,16 +30,7 @@ class Subscriptions(Protocol):
         """Every subscription, oldest first."""
         ...
 
-    async def add(
-        self,
-        subscription_id: str,
-        values: Mapping[str, object],
-        secret_enc: str,
-        created_by: str,
-        now: datetime,
-    ) -> None:
-        """`values`: the checked url, event_types and description."""
-        ...
+    async def add(self, new: NewSubscription, now: datetime) -> None: ...
 
     async def change(
         self, subscription_id: str, values: Mapping[str, object], now: datetime
@@ -60,14 +51,9 @@ class Deliveries(Protocol):
     """Deliveries inserted idempotently per (subscription, event), claimed before each attempt
     so two workers never make the same attempt, and attempts recorded."""
 
-    async def add(
-        self,
-        subscription_ids: Sequence[str],
-        event_id: str,
-        event_type: str,
-        body: str,
-        now: datetime,
-    ) -> None: ...
+    async def add(self, subscription_ids: Sequence[str], event: Outgoing, now: datetime) -> None:
+        """One delivery of `event` to each subscription that has none of it yet."""
+        ...
 
     async def claim_due(
         self, now: datetime, until: datetime, limit: int, event_id: str | None = None

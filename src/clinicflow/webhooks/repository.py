@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import Database
 from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
+from clinicflow.webhooks.commands import NewSubscription, Outgoing
 from clinicflow.webhooks.domain.deliveries import Claim, Outcome
 from clinicflow.webhooks.domain.subscriptions import Subscription
 from clinicflow.webhooks.queries import SqlDeliveryLog
@@ -73,23 +74,16 @@ class SqlSubscriptions:
         query = _SUBSCRIPTION.order_by(s.created_at, s.id)
         return [subscription_of(r) for r in (await self._conn.execute(query)).mappings()]
 
-    async def add(
-        self,
-        subscription_id: str,
-        values: Mapping[str, object],
-        secret_enc: str,
-        created_by: str,
-        now: datetime,
-    ) -> None:
+    async def add(self, new: NewSubscription, now: datetime) -> None:
         await self._conn.execute(
             subscriptions.insert().values(
-                id=subscription_id,
-                secret_enc=secret_enc,
+                id=new.id,
+                secret_enc=new.secret_enc,
                 active=True,
                 created_at=now,
                 updated_at=now,
-                created_by=created_by,
-                **values,
+                created_by=new.created_by,
+                **new.values,
             )
         )
 
@@ -115,23 +109,16 @@ class SqlDeliveries:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def add(
-        self,
-        subscription_ids: Sequence[str],
-        event_id: str,
-        event_type: str,
-        body: str,
-        now: datetime,
-    ) -> None:
+    async def add(self, subscription_ids: Sequence[str], event: Outgoing, now: datetime) -> None:
         if not subscription_ids:
             return
         rows = [
             {
                 "id": str(uuid.uuid4()),
                 "subscription_id": subscription_id,
-                "event_id": event_id,
-                "event_type": event_type,
-                "body": body,
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "body": event.body,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": now,

@@ -3,12 +3,14 @@ answer to creating a subscription or rotating its secret."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from clinicflow.infra.request_input import RequestModel
+from clinicflow.shared.records import from_attributes
 from clinicflow.webhooks.service import WithSecret
 from clinicflow.webhooks.views import AttemptView, DeliveryView, SubscriptionView
 
@@ -44,28 +46,20 @@ class RotateIn(_In):
     )
 
 
-class SubscriptionOut(BaseModel):
-    id: str
-    url: str
-    event_types: list[str]
-    description: str | None
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-    created_by: str
-    previous_secret_expires_at: datetime | None
-
-    @classmethod
-    def of(cls, view: SubscriptionView) -> SubscriptionOut:
-        return cls.model_validate(view, from_attributes=True)
+@dataclass(frozen=True, slots=True)
+class SubscriptionOut(SubscriptionView):
+    pass  # the view itself, under its name in the API (never its secret)
 
 
+@dataclass(frozen=True, slots=True)
 class SubscriptionWithSecretOut(SubscriptionOut):
-    secret: str = Field(description="shown this once: store it now; it cannot be read again")
+    secret: Annotated[
+        str, Field(description="shown this once: store it now; it cannot be read again")
+    ]
 
     @classmethod
     def with_secret(cls, made: WithSecret) -> SubscriptionWithSecretOut:
-        return cls(**SubscriptionOut.of(made.subscription).model_dump(), secret=made.secret)
+        return from_attributes(cls, made.subscription, secret=made.secret)
 
 
 class SubscriptionList(BaseModel):

@@ -19,7 +19,7 @@ from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
-from clinicflow.webhooks.commands import DeliveryFilter
+from clinicflow.webhooks.commands import DeliveryFilter, NewSubscription
 from clinicflow.webhooks.domain.deliveries import DELIVERY_STATUSES
 from clinicflow.webhooks.domain.rules import RuleViolation, check_event_types, check_url
 from clinicflow.webhooks.domain.secrets import SECRET_PREFIX, seal_context
@@ -76,7 +76,9 @@ class WebhookService:
         now, secret, subscription_id = self._clock.now(), new_secret(), str(uuid.uuid4())
         sealed = self._seal(secret, "secret_enc", subscription_id)
         async with self._uow() as uow:
-            await uow.subscriptions.add(subscription_id, values, sealed, actor.id[:64], now)
+            await uow.subscriptions.add(
+                NewSubscription(subscription_id, values, sealed, actor.id[:64]), now
+            )
             uow.audit(changed(actor, "create", subscription_id), now)
             made = await uow.subscriptions.get(subscription_id)
             await uow.commit()

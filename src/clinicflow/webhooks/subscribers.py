@@ -15,6 +15,7 @@ from datetime import UTC
 from clinicflow.infra.bus import Envelope
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.clock import Clock
+from clinicflow.webhooks.commands import Outgoing
 from clinicflow.webhooks.jobs import WebhookSender
 from clinicflow.webhooks.ports import WebhooksUnitOfWork
 
@@ -54,7 +55,7 @@ class WebhookFanout:
         body = body_of(event)
         async with self._uow() as uow:
             wanted = [sub.id for sub in await uow.subscriptions.active() if sub.wants(event.type)]
-            await uow.deliveries.add(wanted, event.event_id, event.type, body, now)
+            await uow.deliveries.add(wanted, Outgoing(event.event_id, event.type, body), now)
             await uow.commit()
         if wanted:
             await self._sender.send_event(event.event_id)

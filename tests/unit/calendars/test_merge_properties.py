@@ -4,14 +4,14 @@ across sources, deltas in any order, a snapshot's window, nothing known lost by 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from itertools import permutations
+from itertools import pairwise, permutations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicflow.calendars.domain.busy import BusyInterval, Delta, ShowAs, Snapshot
-from clinicflow.calendars.domain.merge import Key, key_of, merge, overlaps, plan_delta
+from clinicflow.calendars.domain.merge import Key, coalesce, key_of, merge, overlaps, plan_delta
 
 modest = settings(max_examples=150, deadline=None)
 BASE = datetime(2026, 11, 23, tzinfo=UTC)
@@ -161,3 +161,24 @@ def test_an_interval_of_someone_else_in_an_answer_is_refused() -> None:
     stray = BusyInterval("microsoft", "doctor2", "e1", when(60), when(120))
     with pytest.raises(ValueError, match="doctor2"):
         merge({}, Delta("microsoft", "doctor1", (stray,)))
+
+
+spans = st.lists(
+    st.tuples(st.integers(0, 500), st.integers(1, 120)).map(lambda t: (t[0], t[0] + t[1])),
+    max_size=30,
+)
+
+
+@given(spans)
+def test_coalescing_busy_spans_keeps_exactly_the_minutes_they_cover(
+    given_spans: list[tuple[int, int]],
+) -> None:
+    joined = coalesce(given_spans)
+
+    def covered(found: list[tuple[int, int]]) -> set[int]:
+        return {m for lo, hi in found for m in range(lo, hi)}
+
+    assert covered(joined) == covered(given_spans)
+    # Sorted, and apart: no two blocks overlap or touch.
+    assert all(a[1] < b[0] for a, b in pairwise(joined))
+    assert all(lo < hi for lo, hi in joined)

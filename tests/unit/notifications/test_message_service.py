@@ -18,7 +18,7 @@ from icalendar import Calendar
 
 from clinicflow.booking import BookingNow
 from clinicflow.notifications.domain.messages import DeliveryReport, message_id_header
-from clinicflow.notifications.domain.push import PushSubscription
+from clinicflow.notifications.domain.push import PushSubscription, Registration
 from clinicflow.notifications.domain.visit import Visit
 from clinicflow.notifications.messages.errors import DeliveryFailed
 from clinicflow.notifications.ports import ProviderUnavailable
@@ -138,7 +138,9 @@ async def test_push_is_planned_only_with_a_provider_and_a_registered_browser() -
 
     clinic = Clinic(push=True)
     browser = PushSubscription("https://push.example/send/1", "k", "a")
-    await FakePushSubscriptions(clinic.db.tables).save("p1", browser, None, NOW - timedelta(days=1))
+    await FakePushSubscriptions(clinic.db.tables).save(
+        Registration("p1", browser), NOW - timedelta(days=1)
+    )
     await clinic.handle(booking_event())
     [push] = clinic.push.sent
     assert push.patient_id == "p1"
@@ -147,7 +149,7 @@ async def test_push_is_planned_only_with_a_provider_and_a_registered_browser() -
 
     unconfigured = Clinic(push=False)
     await FakePushSubscriptions(unconfigured.db.tables).save(
-        "p1", browser, None, NOW - timedelta(days=1)
+        Registration("p1", browser), NOW - timedelta(days=1)
     )
     await unconfigured.handle(booking_event())
     assert "confirmation.push" not in unconfigured.statuses()

@@ -4,7 +4,10 @@
   window or more practitioners is split; the calls run together);
 - `changes`: calendarView/delta per mailbox, following `@odata.nextLink` to the
   `@odata.deltaLink`, which is the cursor (stored verbatim, followed verbatim). An expired
-  cursor (`syncStateNotFound`, 410 Gone) raises `CursorExpired`: the caller resyncs;
+  cursor (`syncStateNotFound`, 410 Gone) raises `CursorExpired`: the caller resyncs.
+  getSchedule's items carry no ids (they are stored under a digest of their times), so each
+  event a round lists also removes the item of the same times: after a full sync and the
+  new cursor's first round, each event is held once, by its id;
 - `live`: getSchedule for one mailbox, with a tight timeout and no waiting on throttling.
 """
 
@@ -23,6 +26,7 @@ from clinicflow.adapters.calendars._graph_wire import (
     graph_time,
     iso,
     read_time,
+    schedule_id,
     schedule_interval,
 )
 from clinicflow.calendars.domain.busy import BusyInterval, Delta, Snapshot
@@ -172,6 +176,11 @@ class GraphBusyFeed:
         else:
             removed.pop(event_id, None)
             upserted[event_id] = interval
+            # The same stretch as getSchedule named it (a full sync, a live check) goes: the
+            # event now stands for it, and a later move or deletion of the event must not
+            # leave its copy behind.
+            twin = schedule_id(practitioner, interval.start, interval.end, interval.show_as)
+            removed[twin] = None
 
     def _outside_window(self, item: Mapping[str, Any]) -> bool:
         if "start" not in item or "end" not in item:

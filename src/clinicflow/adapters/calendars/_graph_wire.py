@@ -58,8 +58,16 @@ def schedule_interval(practitioner: str, item: Mapping[str, Any]) -> BusyInterva
     start, end = read_time(item.get("start")), read_time(item.get("end"))
     if end <= start:
         return None
+    return BusyInterval(
+        SOURCE, practitioner, schedule_id(practitioner, start, end, status), start, end, status
+    )
+
+
+def schedule_id(practitioner: str, start: datetime, end: datetime, status: ShowAs) -> str:
+    """The id a getSchedule item is stored under: a digest of what it says. An event read
+    by calendarView/delta with these times and status is the same stretch of time."""
     digest = hashlib.sha256(f"{practitioner}|{iso(start)}|{iso(end)}|{status}".encode())
-    return BusyInterval(SOURCE, practitioner, "fb:" + digest.hexdigest()[:32], start, end, status)
+    return "fb:" + digest.hexdigest()[:32]
 
 
 def event_interval(practitioner: str, event: Mapping[str, Any]) -> BusyInterval | None:

@@ -1,2 +1,2 @@
-"""EHR adapters behind integrations.ports.EhrSync (MediRecords, FHIR R4, in a later issue);
-`noop` until one is configured."""
+"""EHR adapters behind integrations.ports (EhrDirectory, EhrNotices): MediRecords' FHIR R4
+API (`medirecords`, its webhooks in `medirecords_webhooks`); `noop` when none is configured."""

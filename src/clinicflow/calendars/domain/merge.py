@@ -101,3 +101,17 @@ def merge(store: Mapping[Key, BusyInterval], answer: Snapshot | Delta) -> dict[K
     held = store.values()
     plan = plan_snapshot(held, answer) if isinstance(answer, Snapshot) else plan_delta(held, answer)
     return apply(store, plan)
+
+
+def coalesce(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Busy spans (start, end) in minutes, sorted, with those that overlap or touch joined:
+    the same time taken, in as few blocks as it takes (the same event seen by two sources is
+    one block for the engine)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out

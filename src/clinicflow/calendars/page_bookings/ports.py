@@ -77,7 +77,8 @@ class Delivery:
 
     invitee: str
     event: str
-    outcome: str  # received | imported | flagged | cancelled | ignored
+    # received | imported | flagged | changed_here | cancelled | withdrawn | duplicate | ignored
+    outcome: str
     received_at: datetime
     booking_id: str | None = None
     practitioner: str | None = None
@@ -105,8 +106,13 @@ class Deliveries(Protocol):
 
     async def get(self, invitee: str, event: str) -> Delivery | None: ...
 
+    async def of_booking(self, booking_id: str) -> Delivery | None:
+        """The `invitee.created` delivery that imported `booking_id`, if one did."""
+        ...
+
     async def flagged(self, limit: int) -> list[Delivery]:
-        """Unresolved flags, soonest visit first."""
+        """Unresolved flags (page bookings not imported, and imported visits changed here
+        while Calendly still holds them), soonest visit first."""
         ...
 
 

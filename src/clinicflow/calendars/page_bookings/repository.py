@@ -14,6 +14,7 @@ from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.shared.records import from_attributes
 
 ci = calendly_invitees.c
+FLAGGED = ("flagged", "changed_here")
 
 
 class SqlDeliveries:
@@ -60,10 +61,17 @@ class SqlDeliveries:
         ).first()
         return None if row is None else _delivery(row)
 
+    async def of_booking(self, booking_id: str) -> Delivery | None:
+        query = select(calendly_invitees).where(
+            ci.booking_id == booking_id, ci.event == "invitee.created"
+        )
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _delivery(row)
+
     async def flagged(self, limit: int) -> list[Delivery]:
         rows = await self._conn.execute(
             select(calendly_invitees)
-            .where(ci.outcome == "flagged")
+            .where(ci.outcome.in_(FLAGGED))
             .order_by(ci.start_at, ci.received_at)
             .limit(limit)
         )

@@ -12,6 +12,13 @@ A page booking booking refuses (the slot is taken here, outside the clinic's hou
 length or a notice the clinic does not allow …) is **flagged** for the front desk with
 booking's reason, and its time still reaches the busy store (`BusyChanges`) so nobody is
 offered it. `invitee.canceled` cancels the imported visit, or withdraws the flag.
+
+While a page booking is being imported or is imported, the store leaves its Calendly event
+out (calendars/repository.py): the booking itself holds the time, and the booking's live
+check does not meet its own event. An imported visit cancelled or moved in clinicflow
+(`PageBookingChanges`, subscribers.py) is `changed_here`: Calendly still holds the time, so
+its event blocks again and the front desk sees it among the flags until it is cancelled on
+Calendly too.
 """
 
 from __future__ import annotations
@@ -114,6 +121,22 @@ class CalendlyImports:
         log.info("calendly_invitee", webhook=event.name, outcome=settled.outcome)
         return settled.outcome
 
+    async def changed_here(self, booking_id: str, how: str) -> bool:
+        """A visit imported from a Calendly page was cancelled or moved in clinicflow (`how`):
+        Calendly still holds the page booking at its time, so that time blocks again (the
+        store leaves out only page bookings that are clinicflow's own) and the front desk is
+        asked to settle it on Calendly. Nothing when Calendly itself cancelled it first."""
+        async with self._uow.reading() as uow:
+            created = await uow.deliveries.of_booking(booking_id)
+            if created is None or created.outcome != "imported":
+                return False
+            if await uow.deliveries.get(created.invitee, CANCELED) is not None:
+                return False  # Calendly's own cancellation did this
+        reason = f"{how} in clinicflow; Calendly still holds it: cancel it there too"
+        await self._settle(created, "changed_here", reason=reason)
+        log.info("calendly_booking_changed_here", practitioner=created.practitioner)
+        return True
+
     async def flags(self, actor: Actor, limit: int = 100) -> list[Delivery]:
         """Page bookings that could not be imported, for the front desk to settle."""
         if actor.kind == "anonymous":
@@ -159,10 +182,10 @@ class CalendlyImports:
     async def _canceled(self, claim: Delivery, event: InviteeEvent) -> Delivery:
         async with self._uow.reading() as uow:
             created = await uow.deliveries.get(event.invitee, CREATED)
-        if created is None or created.outcome not in ("imported", "flagged"):
+        if created is None or created.outcome not in ("imported", "flagged", "changed_here"):
             return await self._settle(claim, "ignored", reason="no imported booking")
         await self._push_busy(created, removed=True)
-        if created.outcome == "flagged":
+        if created.outcome in ("flagged", "changed_here"):
             await self._settle(created, "withdrawn", reason=created.reason)
             return await self._settle(claim, "withdrawn")
         assert created.booking_id is not None

@@ -25,4 +25,8 @@ calendly_invitees = Table(
     Column("reason", String(300), nullable=True),
     PrimaryKeyConstraint("invitee", "event"),
     Index("ix_calendars_calendly_invitee_outcome", "outcome", "start_at"),
+    # The busy store leaves out a page booking's own Calendly event (calendars/repository.py).
+    Index("ix_calendars_calendly_invitee_scheduled_event", "scheduled_event"),
+    # A booking cancelled or moved here finds the page booking it was imported from.
+    Index("ix_calendars_calendly_invitee_booking", "booking_id"),
 )

@@ -39,6 +39,15 @@ class PushSubscription:
 
 
 @dataclass(frozen=True, slots=True)
+class Registration:
+    """A patient's browser as it registers: its subscription, and the User-Agent it sent."""
+
+    patient_id: str
+    subscription: PushSubscription
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     """One registered browser, opened for sending."""
 

@@ -11,6 +11,7 @@ from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.notifications.messages.schemas import NotificationList, NotificationOut
 from clinicflow.notifications.messages.service import NotificationReader
 from clinicflow.shared.errors import InvalidRequest
+from clinicflow.shared.records import from_attributes
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 NotificationReaderDep = Annotated[NotificationReader, Depends(provided(NotificationReader))]
@@ -33,4 +34,4 @@ async def list_notifications(
     limit: Annotated[int, Query(gt=0, le=500)] = 200,
 ) -> NotificationList:
     views = await reader.list(actor, patient_id, status, limit)
-    return NotificationList(notifications=[NotificationOut.of(v) for v in views])
+    return NotificationList(notifications=[from_attributes(NotificationOut, v) for v in views])

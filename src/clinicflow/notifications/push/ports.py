@@ -7,17 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from clinicflow.notifications.domain.push import Device, PushSubscription, Saved
+from clinicflow.notifications.domain.push import Device, Registration, Saved
 
 
 class PushSubscriptions(Protocol):
-    async def save(
-        self,
-        patient_id: str,
-        subscription: PushSubscription,
-        user_agent: str | None,
-        now: datetime,
-    ) -> Saved:
+    async def save(self, browser: Registration, now: datetime) -> Saved:
         """Add the browser, or update it (keys, owner) when its endpoint is known already."""
         ...
 

@@ -19,6 +19,7 @@ from clinicflow.infra.crypto import KeyRing
 from clinicflow.notifications.domain.push import (
     Device,
     PushSubscription,
+    Registration,
     Saved,
     endpoint_hash,
     seal_context,
@@ -31,13 +32,8 @@ class SqlPushSubscriptions:
         self._conn = conn
         self._keys = keys
 
-    async def save(
-        self,
-        patient_id: str,
-        subscription: PushSubscription,
-        user_agent: str | None,
-        now: datetime,
-    ) -> Saved:
+    async def save(self, browser: Registration, now: datetime) -> Saved:
+        patient_id, subscription = browser.patient_id, browser.subscription
         digest = endpoint_hash(subscription.endpoint)
         before = await self._by_hash(digest)
         values: dict[str, object] = {
@@ -45,7 +41,7 @@ class SqlPushSubscriptions:
             "endpoint_enc": self._seal(subscription.endpoint, "endpoint_enc", digest),
             "p256dh_enc": self._seal(subscription.p256dh, "p256dh_enc", digest),
             "auth_enc": self._seal(subscription.auth, "auth_enc", digest),
-            "user_agent": (user_agent or "")[:120] or None,
+            "user_agent": (browser.user_agent or "")[:120] or None,
             "updated_at": now,
         }
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite

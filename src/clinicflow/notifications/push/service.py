@@ -14,7 +14,7 @@ from datetime import datetime
 
 from clinicflow.infra.audit_trail import Access
 from clinicflow.infra.unit_of_work import UnitsOfWork
-from clinicflow.notifications.domain.push import checked_subscription
+from clinicflow.notifications.domain.push import Registration, checked_subscription
 from clinicflow.notifications.guard import entry, push_owner
 from clinicflow.notifications.ports import NotificationsUnitOfWork, Trail
 from clinicflow.notifications.push.errors import PushNotConfigured
@@ -65,7 +65,7 @@ class PushRegistry:
         )
         async with self._uow() as uow:
             now = self._clock.now()
-            saved = await uow.push.save(patient_id, subscription, user_agent, now)
+            saved = await uow.push.save(Registration(patient_id, subscription, user_agent), now)
             owners = [patient_id, saved.previous_patient_id]
             for owner in (p for p in owners if p):
                 uow.audit(entry(actor, REGISTER, Access("push_subscription", saved.id, owner)), now)

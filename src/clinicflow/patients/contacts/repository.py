@@ -5,13 +5,16 @@ Each is built once with the key ring and bound to a transaction's connection by 
 — the other context's unit of work does that in its `_open` — so the other context's use
 cases call, e.g., `uow.patients.match_or_create(details, now)` and never see a connection.
 Only what the caller needs is opened (the minimum necessary): an id, the email, phone and
-consent, or the name. The caller audits the access (it knows why it reads).
+consent, the name, or (for the analytics lake, which keeps them coarsened) the ZIP, birth date
+and referral source. The caller audits the access (it knows why it reads).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime
+from collections.abc import Collection
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +23,7 @@ from clinicflow.infra.crypto import KeyRing
 from clinicflow.patients.domain.patient import PatientDetails
 from clinicflow.patients.records.repository import PatientCipher
 from clinicflow.patients.tables import patients
-from clinicflow.patients.views import Reach
+from clinicflow.patients.views import Reach, Traits
 
 p = patients.c
 
@@ -31,6 +34,9 @@ _BY_EMAIL, _BY_PHONE = (
     for column in (p.email_bidx, p.phone_bidx)
 )
 _REACH = select(p.id, p.email_enc, p.phone_enc, p.contact_prefs).where(p.id == bindparam("q_id"))
+_TRAITS = select(
+    p.id, p.birth_date_enc, p.address_enc, p.referral_source, p.deidentified_at, p.status
+).where(p.id.in_(bindparam("q_ids", expanding=True)))
 _NAMES = select(p.first_name_enc, p.last_name_enc).where(p.id == bindparam("q_id"))
 
 
@@ -165,3 +171,40 @@ class BoundPatientNames:
             self._cipher.open(row.last_name_enc, "last_name", patient_id),
         )
         return " ".join(x for x in parts if x) or None
+
+
+class PatientTraitsBook:
+    """What the analytics lake coarsens: ZIP, birth date and referral source, nothing else."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self._cipher = PatientCipher(keys)
+
+    def on(self, conn: AsyncConnection) -> BoundTraitsBook:
+        return BoundTraitsBook(conn, self._cipher)
+
+
+class BoundTraitsBook:
+    def __init__(self, conn: AsyncConnection, cipher: PatientCipher) -> None:
+        self._conn = conn
+        self._cipher = cipher
+
+    async def traits(self, patient_ids: Collection[str]) -> list[Traits]:
+        if not patient_ids:
+            return []
+        rows = await self._conn.execute(_TRAITS, {"q_ids": sorted(patient_ids)})
+        found = []
+        for row in rows:
+            pid = str(row.id)
+            birth = self._cipher.open(row.birth_date_enc, "birth_date", pid)
+            address = self._cipher.open(row.address_enc, "address", pid)
+            zip_code = json.loads(address).get("zip") if address else None
+            found.append(
+                Traits(
+                    patient_id=pid,
+                    zip_code=zip_code if isinstance(zip_code, str) else None,
+                    birth_date=date.fromisoformat(birth) if birth else None,
+                    referral_source=row.referral_source,
+                    deidentified=row.deidentified_at is not None,
+                )
+            )
+        return found

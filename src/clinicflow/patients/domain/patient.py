@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypedDict
 
@@ -52,6 +52,16 @@ class PatientFields(TypedDict, total=False):
     notes: str | None
     contact_prefs: dict[str, bool] | None  # opt in or out, per channel
     referral: Referral | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientChange:
+    """What one write changes on a record: the given fields, and the contact preferences
+    (timed already) or the legal hold when those change too."""
+
+    fields: PatientFields = field(default_factory=PatientFields)
+    prefs: Prefs | None = None
+    legal_hold: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

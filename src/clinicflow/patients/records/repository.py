@@ -30,6 +30,7 @@ from clinicflow.patients.domain.patient import (
     MERGED,
     Address,
     Patient,
+    PatientChange,
     PatientFields,
     Prefs,
     Referral,
@@ -169,20 +170,12 @@ class SqlPatientRepository:
         await self._execute_taking_email(statement)
         return await self._reread(patient_id)
 
-    async def change(
-        self,
-        patient: Patient,
-        fields: PatientFields,
-        now: datetime,
-        *,
-        prefs: Prefs | None = None,
-        legal_hold: bool | None = None,
-    ) -> Patient:
-        values = self._cipher.columns(patient.id, fields)
-        if prefs is not None:
-            values["contact_prefs"] = prefs
-        if legal_hold is not None:
-            values["legal_hold"] = legal_hold
+    async def change(self, patient: Patient, change: PatientChange, now: datetime) -> Patient:
+        values = self._cipher.columns(patient.id, change.fields)
+        if change.prefs is not None:
+            values["contact_prefs"] = change.prefs
+        if change.legal_hold is not None:
+            values["legal_hold"] = change.legal_hold
         statement = (
             update(patients)
             .where(p.id == patient.id)

@@ -15,7 +15,7 @@ from clinicflow.patients.commands import PatientChanges
 from clinicflow.patients.domain.access import STAFF_ONLY_FIELDS, Need, sees_all
 from clinicflow.patients.domain.consent import timed
 from clinicflow.patients.domain.merge import enrollments_after, gaps, merged_prefs
-from clinicflow.patients.domain.patient import MERGED, Patient, PatientFields
+from clinicflow.patients.domain.patient import MERGED, Patient, PatientChange, PatientFields
 from clinicflow.patients.errors import PatientMerged, email_taken
 from clinicflow.patients.guard import PatientGuard, access
 from clinicflow.patients.ports import PatientsUnitOfWork
@@ -84,7 +84,7 @@ class PatientService:
                     prefs = timed(patient.contact_prefs, given["contact_prefs"] or {}, now)
                 await _refuse_taken_email(uow, given.get("email"), patient_id)
                 await _check_referrer(uow, given, patient_id)
-                changed = await uow.patients.change(patient, given, now, prefs=prefs)
+                changed = await uow.patients.change(patient, PatientChange(given, prefs), now)
                 self._guard.record(uow, actor, "update", [access(patient_id)])
                 await uow.commit()
             return changed
@@ -118,10 +118,12 @@ class PatientService:
                 await uow.patients.mark_merged(source, target.id, now)
                 survivor = await uow.patients.change(
                     target,
-                    gaps(source, target),
+                    PatientChange(
+                        gaps(source, target),
+                        prefs=merged_prefs(source, target),
+                        legal_hold=target.legal_hold or source.legal_hold,
+                    ),
                     now,
-                    prefs=merged_prefs(source, target),
-                    legal_hold=target.legal_hold or source.legal_hold,
                 )
                 await uow.patients.record_merge(source.id, target.id, actor.id, moved, now)
                 self._guard.record(uow, actor, "merge", [access(source_id), access(target_id)])
@@ -141,7 +143,7 @@ class PatientService:
                 found = await uow.patients.get(patient_id, lock=True)
                 patient, _ = await self._guard.check(uow, actor, Need.LEGAL_HOLD, found, patient_id)
                 now = self._clock.now()
-                changed = await uow.patients.change(patient, PatientFields(), now, legal_hold=on)
+                changed = await uow.patients.change(patient, PatientChange(legal_hold=on), now)
                 action = "legal_hold_on" if on else "legal_hold_off"
                 self._guard.record(uow, actor, action, [access(patient_id)], reason=reason)
                 await uow.commit()

@@ -3,6 +3,7 @@ contract."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from clinicflow.payments.orders.commands import LineCodes
 from clinicflow.payments.orders.views import LineView, OrderView
 from clinicflow.payments.refunds.schemas import RefundOut
 from clinicflow.payments.schemas import Code, Id, Method, PaymentsIn, Tender
+from clinicflow.shared.records import from_attributes
 
 
 class MethodIn(PaymentsIn):
@@ -33,28 +35,9 @@ class CodesIn(PaymentsIn):
         return [LineCodes(x.booking_id, tuple(x.cpt), tuple(x.icd10)) for x in self.lines]
 
 
-class LineOut(BaseModel):
-    booking_id: str
-    line_index: int
-    service: str
-    visit_type: str
-    practitioner: str
-    starts_at: datetime
-    net_cents: int
-    credit_id: str | None
-    state: str
-    confirmed_booking_id: str | None
-    refunded_cents: int
-    cpt_codes: list[str]
-    icd10_codes: list[str]
-
-    @classmethod
-    def of(cls, v: LineView) -> LineOut:
-        return cls(
-            **{k: getattr(v, k) for k in cls.model_fields if k not in ("cpt_codes", "icd10_codes")},
-            cpt_codes=list(v.cpt_codes),
-            icd10_codes=list(v.icd10_codes),
-        )
+@dataclass(frozen=True, slots=True)
+class LineOut(LineView):
+    pass  # the view itself, under its name in the API
 
 
 class PaymentOut(BaseModel):
@@ -83,6 +66,6 @@ class PaymentOut(BaseModel):
         plain = {k: getattr(v, k) for k in cls.model_fields if k not in ("bookings", "refunds")}
         return cls(
             **plain,
-            bookings=[LineOut.of(x) for x in v.bookings],
-            refunds=[RefundOut.of(x) for x in v.refunds],
+            bookings=[from_attributes(LineOut, x) for x in v.bookings],
+            refunds=[from_attributes(RefundOut, x) for x in v.refunds],
         )

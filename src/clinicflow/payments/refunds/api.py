@@ -21,6 +21,7 @@ from clinicflow.payments.refunds.schemas import RefundIn, RefundOut
 from clinicflow.payments.refunds.service import RefundService
 from clinicflow.payments.schemas import REPLAYED, IdempotencyKey
 from clinicflow.shared.errors import InvalidRequest
+from clinicflow.shared.records import from_attributes
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 RefundsDep = Annotated[RefundService, Depends(provided(RefundService))]
@@ -55,4 +56,4 @@ async def refund(
     made, replayed = await refunds.refund(actor, payment_id, body.request(), key)
     if replayed:
         response.headers[REPLAYED] = "true"
-    return RefundOut.of(made)
+    return from_attributes(RefundOut, made)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.payments.refunds.views import RefundView
@@ -22,19 +22,6 @@ class RefundIn(PaymentsIn):
         return RefundRequest(self.booking_id, self.amount_cents, self.reason, self.return_credit)
 
 
-class RefundOut(BaseModel):
-    id: str
-    booking_id: str | None
-    amount_cents: int
-    fee_cents: int
-    rule: str
-    reason: str
-    status: str
-    provider: str
-    provider_refund_id: str | None
-    credit_returned: bool
-    created_at: datetime
-
-    @classmethod
-    def of(cls, v: RefundView) -> RefundOut:
-        return cls(**{k: getattr(v, k) for k in cls.model_fields})
+@dataclass(frozen=True, slots=True)
+class RefundOut(RefundView):
+    pass  # the view itself, under its name in the API

@@ -18,15 +18,14 @@ class LinkStatuses(Protocol):
     """An invitation's or an offer's repository, as a claim moves the link on."""
 
     async def set_status(
-        self,
-        row_id: str,
-        /,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
+        self, row_id: str, /, from_: Collection[str], to: str, now: datetime
     ) -> bool: ...
+
+    async def set_claimed(
+        self, row_id: str, /, from_: Collection[str], booking_id: str, now: datetime
+    ) -> bool:
+        """Moved on to claimed, naming the booking the claim made."""
+        ...
 
 
 class LinkRepository(LinkStatuses, Protocol[R]):

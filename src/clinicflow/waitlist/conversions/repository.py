@@ -34,18 +34,17 @@ class SqlLinks(Generic[R]):
         return None if row is None else self._row(row)
 
     async def set_status(
-        self,
-        row_id: str,
-        /,
-        from_: Collection[str],
-        to: str,
-        now: datetime,
-        *,
-        booking_id: str | None = None,
+        self, row_id: str, /, from_: Collection[str], to: str, now: datetime
     ) -> bool:
-        values: dict[str, object] = {"status": to, "status_at": now}
-        if booking_id is not None:
-            values["booking_id"] = booking_id
+        return await self._move(row_id, from_, {"status": to, "status_at": now})
+
+    async def set_claimed(
+        self, row_id: str, /, from_: Collection[str], booking_id: str, now: datetime
+    ) -> bool:
+        claimed = {"status": "claimed", "status_at": now, "booking_id": booking_id}
+        return await self._move(row_id, from_, claimed)
+
+    async def _move(self, row_id: str, from_: Collection[str], values: dict[str, object]) -> bool:
         c = self._table.c
         result = await self._conn.execute(
             update(self._table).where(c.id == row_id, c.status.in_(list(from_))).values(values)

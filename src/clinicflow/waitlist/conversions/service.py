@@ -32,7 +32,7 @@ from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.conversions.ports import LinkStatuses
 from clinicflow.waitlist.domain.access import Need
-from clinicflow.waitlist.domain.entry import Entry
+from clinicflow.waitlist.domain.entry import Entry, Placement
 from clinicflow.waitlist.domain.links import Invitation, Offer, effective
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.slots import ClaimAsk, Slot, same_slot
@@ -94,9 +94,7 @@ async def record_booked(
 ) -> Entry | None:
     """The entry moved to booked with its patient and booking, or None if it had left
     `from_` meanwhile (withdrawn …)."""
-    entry = await uow.entries.place(
-        entry_id, from_, now, patient_id=booked.patient_id, booking_id=booked.id
-    )
+    entry = await uow.entries.place(entry_id, from_, Placement(booked.id, booked.patient_id), now)
     if entry is None:
         return None
     await uow.entries.stamp(entry_id, "booked", now)
@@ -192,9 +190,7 @@ class Claims:
             raise
         done = self.clock.now()
         async with self.uow() as uow:
-            await link.statuses(uow).set_status(
-                link.id, {"claiming"}, "claimed", done, booking_id=booked.id
-            )
+            await link.statuses(uow).set_claimed(link.id, {"claiming"}, booked.id, done)
             await record_booked(uow, link.entry_id, {link.holding}, booked, link.kind, done)
             await uow.commit()
         return booked
@@ -276,9 +272,7 @@ class ConversionService:
             await uow.invitations.set_status(inv.id, {"sent"}, "withdrawn", now)
         for offer in await uow.offers.live_of(entry_id):
             if offer.hold_id == kept_hold:
-                await uow.offers.set_status(
-                    offer.id, {"made"}, "claimed", now, booking_id=booking_id
-                )
+                await uow.offers.set_claimed(offer.id, {"made"}, booking_id, now)
             elif await uow.offers.set_status(offer.id, {"made"}, "withdrawn", now):
                 await uow.booking.release_hold(offer.hold_id, now)
 

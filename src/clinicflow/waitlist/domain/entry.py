@@ -77,3 +77,11 @@ class Entry(NewEntry):
         """When the entry first reached a conversion stage (notified … paid)."""
         found: datetime | None = getattr(self, f"{stage}_at")
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The booking an entry moved to booked with, and the patient it was booked for."""
+
+    booking_id: str
+    patient_id: str | None

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol, TypedDict
 
-from clinicflow.waitlist.domain.entry import Channels, Entry, NewEntry, Windows
+from clinicflow.waitlist.domain.entry import Channels, Entry, NewEntry, Placement, Windows
 from clinicflow.waitlist.domain.scoring import Engagement
 from clinicflow.waitlist.domain.standing import Engagements, Queued
 from clinicflow.waitlist.domain.states import Status
@@ -60,13 +60,7 @@ class EntryRepository(Protocol):
         ...
 
     async def place(
-        self,
-        entry_id: str,
-        from_: Collection[str],
-        now: datetime,
-        *,
-        patient_id: str | None,
-        booking_id: str,
+        self, entry_id: str, from_: Collection[str], placed: Placement, now: datetime
     ) -> Entry | None:
         """Moved to booked with its patient and booking; None when no longer in `from_`."""
         ...

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import insert_ignoring_duplicates
-from clinicflow.waitlist.domain.entry import Entry, NewEntry
+from clinicflow.waitlist.domain.entry import Entry, NewEntry, Placement
 from clinicflow.waitlist.domain.scoring import Engagement
 from clinicflow.waitlist.domain.standing import Engagements, Queued
 from clinicflow.waitlist.domain.states import ENGAGEMENT_KINDS, OPEN, QUEUED, STAGES, Status
@@ -109,16 +109,10 @@ class SqlEntries:
         return await self._move(entry_id, from_, to, now, {})
 
     async def place(
-        self,
-        entry_id: str,
-        from_: Collection[str],
-        now: datetime,
-        *,
-        patient_id: str | None,
-        booking_id: str,
+        self, entry_id: str, from_: Collection[str], placed: Placement, now: datetime
     ) -> Entry | None:
-        placed = {"patient_id": patient_id, "booking_id": booking_id}
-        return await self._move(entry_id, from_, Status.BOOKED, now, placed)
+        values = {"patient_id": placed.patient_id, "booking_id": placed.booking_id}
+        return await self._move(entry_id, from_, Status.BOOKED, now, values)
 
     async def _move(
         self,

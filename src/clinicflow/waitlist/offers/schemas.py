@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime, tzinfo
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from clinicflow.shared.records import from_attributes
 from clinicflow.waitlist.offers.views import OfferView
 
 
-class OfferOut(BaseModel):
-    service: str
-    service_name: str
-    status: str = Field(description="made (open), claiming, claimed, expired or withdrawn")
-    expires_at: datetime
-    visit_type: str
-    duration: int
-    practitioner: str
-    start: datetime
-    booking_id: str | None
+@dataclass(frozen=True, slots=True)
+class OfferOut(OfferView):
+    status: Annotated[
+        str, Field(description="made (open), claiming, claimed, expired or withdrawn")
+    ]
 
     @classmethod
     def of(cls, v: OfferView, tz: tzinfo) -> OfferOut:
         """The view as it is, its times in the clinic's zone."""
-        local = {"expires_at": v.expires_at.astimezone(tz), "start": v.start.astimezone(tz)}
-        return cls(**asdict(v) | local)
+        return from_attributes(
+            cls, v, expires_at=v.expires_at.astimezone(tz), start=v.start.astimezone(tz)
+        )

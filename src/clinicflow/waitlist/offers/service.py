@@ -189,8 +189,6 @@ class OfferService:
             if state is None or state.status != "confirmed":
                 await uow.offers.set_status(offer.id, {"claiming"}, "made", now)
                 continue
-            await uow.offers.set_status(
-                offer.id, {"claiming"}, "claimed", now, booking_id=offer.hold_id
-            )
+            await uow.offers.set_claimed(offer.id, {"claiming"}, offer.hold_id, now)
             booked = Recovered(offer, state.patient_id)
             await record_booked(uow, offer.entry_id, {Status.OFFERED}, booked, "offer", now)

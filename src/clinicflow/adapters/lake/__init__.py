@@ -1,0 +1,1 @@
+"""The analytics lake's table format: Apache Iceberg through pyiceberg (`iceberg.py`)."""

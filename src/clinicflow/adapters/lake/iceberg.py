@@ -1,0 +1,240 @@
+"""The analytics lake as an Apache Iceberg table: pyiceberg's SQL catalog (an SQLite file on
+the embedded default, the clinic's PostgreSQL in production) over Parquet files on a local
+folder or an S3-compatible store, partitioned by month of `occurred_at`.
+
+Exactly once: the writer's high-water mark (`clinicflow.lake.mark`, the place of the last
+event taken) is a property of the snapshot each commit makes, so the rows and the mark land
+in one atomic catalog update; a crash before it leaves neither (only unreferenced files),
+after it both. A commit names the mark it was read after (`since`) and fails if the table
+moved meanwhile (another writer, or pyiceberg's own snapshot check at commit).
+
+Forgetting a patient rewrites the data files that hold their key (copy-on-write: pyiceberg's
+`overwrite` with a filter on the key, in the same commit as the batch), then expires every
+older snapshot and deletes the files only those referenced: an Iceberg snapshot is a way back
+to the old rows, so keeping one would keep the key. Column metrics are off for the key
+columns, so manifests (which outlive their data files) never hold a key either.
+
+pyiceberg is synchronous; each call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.expressions import BooleanExpression, In
+from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.transforms import MonthTransform
+from pyiceberg.types import (
+    ListType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestamptzType,
+)
+
+from clinicflow.analytics.domain.lake import COLUMNS, CORE, TRAIT_COLUMNS, Kind, Row
+from clinicflow.analytics.errors import LakeConflict
+from clinicflow.analytics.ports import Lake
+from clinicflow.infra.logging import get_logger
+
+log = get_logger(__name__)
+
+MARK = "clinicflow.lake.mark"
+NAMESPACE = "analytics"
+EVENTS = "events"
+_REQUIRED = {name for name, _ in CORE}
+_KEYS = ("patient_key", "contact_key")
+_PROPERTIES = {
+    "format-version": "2",
+    "write.parquet.compression-codec": "zstd",
+    **{f"write.metadata.metrics.column.{name}": "none" for name in _KEYS},
+}
+
+
+def events_schema() -> Schema:
+    fields: list[NestedField] = []
+    list_ids = len(COLUMNS) + 1
+    for field_id, (name, kind) in enumerate(COLUMNS, 1):
+        if kind is Kind.IDS:
+            kind_type: Any = ListType(list_ids, StringType(), element_required=True)
+            list_ids += 1
+        elif kind is Kind.INT:
+            kind_type = LongType()
+        elif kind is Kind.INSTANT:
+            kind_type = TimestamptzType()
+        else:
+            kind_type = StringType()
+        fields.append(NestedField(field_id, name, kind_type, required=name in _REQUIRED))
+    return Schema(*fields)
+
+
+def events_partitioning(schema: Schema) -> PartitionSpec:
+    occurred = schema.find_field("occurred_at").field_id
+    return PartitionSpec(
+        PartitionField(occurred, 1000, MonthTransform(), "occurred_month"), spec_id=0
+    )
+
+
+def open_catalog(url: str, warehouse: str, **properties: str) -> SqlCatalog:
+    """The SQL catalog at `url` (SQLAlchemy form; an asyncpg URL is read with psycopg2),
+    its tables' files under `warehouse` (a folder, `file://` or `s3://` URL)."""
+    url = url.replace("postgresql+asyncpg://", "postgresql+psycopg2://", 1)
+    url = url.replace("sqlite+aiosqlite://", "sqlite://", 1)
+    if "://" not in warehouse:
+        Path(warehouse).mkdir(parents=True, exist_ok=True)
+        warehouse = Path(warehouse).resolve().as_uri()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return SqlCatalog("clinicflow", uri=url, warehouse=warehouse, **properties)
+
+
+class IcebergLake:
+    """`analytics.Lake` over one Iceberg table (`analytics.events` by default)."""
+
+    def __init__(self, catalog: Callable[[], Catalog], name: str = EVENTS) -> None:
+        self._open = catalog  # opened on first use: building the app touches no files
+        self._opened: Catalog | None = None
+        self.identifier = (NAMESPACE, name)
+
+    @property
+    def _catalog(self) -> Catalog:
+        if self._opened is None:
+            self._opened = self._open()
+        return self._opened
+
+    # -- the port -------------------------------------------------------------------------
+
+    async def mark(self) -> int:
+        return await asyncio.to_thread(lambda: _mark_of(self.table()))
+
+    async def append(
+        self, rows: Sequence[Row], *, since: int, mark: int, forget: Collection[str]
+    ) -> None:
+        await asyncio.to_thread(self._append, rows, since, mark, set(forget))
+
+    async def rebuild(self) -> IcebergLake:
+        return await asyncio.to_thread(self._rebuild)
+
+    async def replace(self, rebuilt: Lake) -> None:
+        if not isinstance(rebuilt, IcebergLake):
+            raise TypeError("an Iceberg lake is replaced by one it rebuilt")
+        await asyncio.to_thread(self._replace, rebuilt)
+
+    # -- reading, for tests and engines ----------------------------------------------------
+
+    async def files(self) -> list[str]:
+        """analytics' `LakeFiles`: `data_files`, in a thread."""
+        return await asyncio.to_thread(self.data_files)
+
+    def table(self) -> Table:
+        """The table, made on first use."""
+        try:
+            return self._catalog.load_table(self.identifier)
+        except NoSuchTableError:
+            return self._create()
+
+    def arrow(self) -> pa.Table:
+        return self.table().scan().to_arrow()
+
+    def data_files(self) -> list[str]:
+        """The Parquet files of the current snapshot (what DuckDB or Spark read)."""
+        return [task.file.file_path for task in self.table().scan().plan_files()]
+
+    # -- the work, in a thread ------------------------------------------------------------
+
+    def _create(self) -> Table:
+        self._catalog.create_namespace_if_not_exists(NAMESPACE)
+        schema = events_schema()
+        try:
+            return self._catalog.create_table(
+                self.identifier,
+                schema=schema,
+                partition_spec=events_partitioning(schema),
+                properties=_PROPERTIES,
+            )
+        except Exception:
+            # Made by another process meanwhile (each catalog names its own error for it).
+            return self._catalog.load_table(self.identifier)
+
+    def _append(self, rows: Sequence[Row], since: int, mark: int, forget: set[str]) -> None:
+        table = self.table()
+        found = _mark_of(table)
+        if found != since:
+            raise LakeConflict(f"the lake's mark is {found}, not {since}: another writer ran")
+        before = set(_files(table))
+        summary = {MARK: str(mark)}
+        batch = pa.Table.from_pylist(list(rows), schema=schema_to_pyarrow(table.schema()))
+        tx = table.transaction()
+        keyed = In(term="patient_key", literals=forget) if forget else None
+        rewritten = keyed is not None and self._forget(table, tx, keyed, summary)
+        if batch.num_rows or not rewritten:
+            tx.append(batch, snapshot_properties=summary)
+        try:
+            tx.commit_transaction()
+        except CommitFailedException as exc:
+            raise LakeConflict("another writer committed to the lake first") from exc
+        if rewritten:
+            self._drop_history(before)
+
+    @staticmethod
+    def _forget(table: Table, tx: Any, keyed: BooleanExpression, summary: dict[str, str]) -> bool:
+        """Stage the rewrite of the rows holding a forgotten key; False when none does."""
+        holding = table.scan(row_filter=keyed).to_arrow()
+        if holding.num_rows == 0:
+            return False
+        for name in TRAIT_COLUMNS:
+            at = holding.schema.get_field_index(name)
+            field = holding.field(at)
+            holding = holding.set_column(at, field, pa.nulls(holding.num_rows, field.type))
+        tx.overwrite(holding, overwrite_filter=keyed, snapshot_properties=summary)
+        return True
+
+    def _drop_history(self, before: set[str]) -> None:
+        """Expire every snapshot but the current one and delete the data files only they
+        referenced: the rows with a forgotten key are then gone from the store."""
+        table = self.table()
+        current = table.current_snapshot()
+        older = [
+            s.snapshot_id
+            for s in table.snapshots()
+            if current is None or s.snapshot_id != current.snapshot_id
+        ]
+        if older:
+            table.maintenance.expire_snapshots().by_ids(older).commit()
+        for path in before - set(_files(self.table())):
+            table.io.delete(path)
+        log.info("lake_history_dropped", snapshots=len(older))
+
+    def _rebuild(self) -> IcebergLake:
+        catalog = self._catalog
+        fresh = IcebergLake(lambda: catalog, f"{self.identifier[1]}_rebuild")
+        if self._catalog.table_exists(fresh.identifier):
+            self._catalog.purge_table(fresh.identifier)  # left by a rebuild that died
+        fresh._create()
+        return fresh
+
+    def _replace(self, rebuilt: IcebergLake) -> None:
+        if self._catalog.table_exists(self.identifier):
+            self._catalog.purge_table(self.identifier)
+        self._catalog.rename_table(rebuilt.identifier, self.identifier)
+
+
+def _mark_of(table: Table) -> int:
+    snapshot = table.current_snapshot()
+    if snapshot is None or snapshot.summary is None:
+        return 0
+    return int(snapshot.summary[MARK] or 0)
+
+
+def _files(table: Table) -> list[str]:
+    return [task.file.file_path for task in table.scan().plan_files()]

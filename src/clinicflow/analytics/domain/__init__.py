@@ -1,0 +1,1 @@
+"""The analytics context's pure rules: what of an event may enter the lake, and how."""
