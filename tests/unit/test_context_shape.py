@@ -15,6 +15,7 @@ CONTEXTS = (
     "calendars",
     "catalog",
     "flags",
+    "forecasting",
     "identity",
     "integrations",
     "notifications",

@@ -31,6 +31,7 @@ from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
 from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
+from clinicflow.bootstrap.planning import PlanningParts, wire_planning
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.calendars.feeds.service import PractitionerFeeds
@@ -43,6 +44,8 @@ from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.flags import FlagService
+from clinicflow.forecasting.demand.service import DemandForecasts
+from clinicflow.forecasting.scheduling.service import ScheduleProposals
 from clinicflow.identity import (
     ApiKeys,
     Authenticator,
@@ -112,6 +115,7 @@ class Container:
     jobs: Jobs  # periodic work: due reminders …; run by the worker (and serve, embedded)
     analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
     smart: SmartParts  # the FHIR API's SMART Backend Services clients and tokens
+    planning: PlanningParts  # demand forecast, waitlist conversion, schedule proposals
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
     breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
@@ -226,6 +230,7 @@ def build(
         ),
         analytics=analytics,
         smart=wire_fhir(core),
+        planning=wire_planning(core, analytics.lake),
         calendars=calendars,
         integrations=integrations,
         http=core.http,
@@ -275,6 +280,8 @@ def _provided(c: Container) -> Provided:
     provided.add(PayOptions)(lambda: c.pay_options)
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
     provided.add(AnalyticsReports)(lambda: c.analytics.reports)
+    provided.add(DemandForecasts)(lambda: c.planning.demand)
+    provided.add(ScheduleProposals)(lambda: c.planning.schedule)
     provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
     provided.add(ConflictDesk)(lambda: c.integrations.desk)
     provided.add(SmartTokens)(lambda: c.smart.tokens)

@@ -9,8 +9,9 @@ the launch (09:00, on its day), waitlist joins (10:00), then the day's timeline 
 cancellations and moves, check-ins, no-shows, completions and payments, the invited calling
 the desk — grouped by moment (what happens at one moment runs concurrently), the evening
 round (19:30: follow-ups booked by the day's patients, some paid there and then) and the
-event bus (20:00). Only the bus's payments and waitlist subscribers run: notifications
-for a past year would be mail nobody reads, so its events are relayed without them.
+event bus (20:00). Only the bus's payments, analytics (the record the lake is built from)
+and waitlist subscribers run: notifications for a past year would be mail nobody reads, so
+its events are relayed without them.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Protocol
 
+from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
+from clinicflow.analytics.subscribers import EventRecorder
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.bootstrap import Container
+from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.events import build_bus
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.payments.checkout.commands import CheckoutRequest
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.errors import DomainError
@@ -89,8 +94,10 @@ class ClinicYear:
         )
         # Refunds by the policy and offers of freed slots; conversions are marked paid in
         # `_pay` (a delivery per payment, every visit's, cost more than the rest of a day).
+        # The analytics recorder too: the lake (and the models over it) is built from its record.
         waitlist = [s for s in container.waitlist.subscribers if s.name != CONVERSIONS]
-        subscribers = [container.payments.subscriber, *waitlist]
+        recorder = EventRecorder(uow=Factory(container.db, SqlAnalyticsUnitOfWork), clock=clock)
+        subscribers: list[Subscriber] = [container.payments.subscriber, recorder, *waitlist]
         self._bus = build_bus(container.settings, container.db, clock, subscribers)
 
     async def run(self, on_day: Callable[[date], None] | None = None) -> Tally:
