@@ -10,7 +10,6 @@ recorded event moved into the lake by the analytics writer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.demo import DemoClock
 from clinicflow.settings import Settings
+from support.app import CLINIC_YAML
 from support.simulation import ENDS_AT, LIGHT, simulate
 
 DAYS, PRACTITIONERS, SEED = 240, 3, 7
@@ -47,8 +47,11 @@ class PlanningLake:
         return list(self.files)
 
 
-async def _made(folder: Path) -> PlanningLake:
-    await simulate(folder, days=DAYS, practitioners=PRACTITIONERS, seed=SEED, demand=DEMAND)
+async def simulated_lake(
+    folder: Path, days: int = DAYS, practitioners: int = PRACTITIONERS, seed: int = SEED
+) -> PlanningLake:
+    """`days` of the simulated clinic into `folder`, and the lake built from them."""
+    await simulate(folder, days=days, practitioners=practitioners, seed=seed, demand=DEMAND)
     lake = PlanningLake(folder, load_catalog(folder / "simulated-clinic.yaml"), ())
     clock = DemoClock()
     clock.set(ENDS_AT)
@@ -61,7 +64,19 @@ async def _made(folder: Path) -> PlanningLake:
         await container.aclose()
 
 
+def sharing_clinic() -> Catalog:
+    """The whole clinic file's practitioners, the GAPS coaches also counselling and the
+    counselor also coaching: services that share people are where planning pays (in the
+    simulated clinic each service has its own practitioner, and any rule is optimal)."""
+    clinic = load_catalog(CLINIC_YAML)
+    people = dict(clinic.practitioners)
+    for key in ("gaps_coach", "gaps_coach2"):
+        people[key] = replace(people[key], services=(*people[key].services, "counseling"))
+    people["counselor1"] = replace(people["counselor1"], services=("counseling", "gaps_coaching"))
+    return replace(clinic, practitioners=people)
+
+
 @pytest.fixture(scope="session")
-def planning_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlanningLake]:
+def planning_lake(tmp_path_factory: pytest.TempPathFactory) -> PlanningLake:
     folder = tmp_path_factory.mktemp("planning-lake")
-    yield asyncio.run(_made(folder))
+    return asyncio.run(simulated_lake(folder))
