@@ -82,7 +82,7 @@ class DemandForecasts:
 
     def predict(self, visits: list[Visit], by: str, weeks: int) -> DemandForecast:
         """The forecast from `visits` (pure but for the catalog): yesterday is the last day
-        known; the weeks run from this week's Monday."""
+        known; the weeks run from the first Monday after it."""
         tz = self.catalog.clinic.tz
         as_of = self.today() - timedelta(days=1)
         past = [v for v in visits if v.start.astimezone(tz).date() <= as_of]
@@ -92,7 +92,7 @@ class DemandForecasts:
         if (as_of - first).days + 1 < MIN_DAYS:
             raise NotEnoughHistory(f"forecasts need {MIN_DAYS} days of visits in the lake")
         booked = books(visits, tz, by_practitioner=by == "practitioner")
-        start = week_of(as_of + timedelta(days=1))
+        start = week_of(as_of + timedelta(days=7))  # next Monday (tomorrow, if Monday)
         horizon = (start - as_of).days + 7 * weeks - 1
         days: list[DayForecast] = []
         for book in booked.values():

@@ -48,7 +48,7 @@ class ScheduleProposals:
 
     def week_of_demand(self, visits: list[Visit], scale: float = 1.0) -> Week:
         forecast = self.demand.predict(visits, "service", 2)
-        monday = week_of(forecast.as_of + timedelta(days=1)) + timedelta(days=7)
+        monday = week_of(forecast.as_of + timedelta(days=7))
         minutes = mean_minutes(visits)
         demand = {
             (d.key, d.day): round(d.visits * scale * minutes.get(d.key, 0.0))

@@ -25,7 +25,7 @@ from clinicflow.forecasting.waitlist.domain.conversion import (
 )
 from clinicflow.waitlist import WaitlistPolicy
 
-TRAIN_SHARE = 0.7  # the earlier 70% of decided invitations train, the later 30% judge
+TRAIN_SHARE = 0.6  # the earlier 60% of decided invitations train, the later 40% judge
 MIN_EXAMPLES = 30
 
 
