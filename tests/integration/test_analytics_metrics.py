@@ -78,6 +78,10 @@ async def test_a_planted_month_gives_exactly_its_figures_from_every_metric(
             "utilization": 0.72,
         }
     ]
+    # A practitioner offered time with nothing booked is 0% used, not unknown.
+    idle = [r for r in rows if r["booked_min"] == 0 and r["offered_min"] > 0]
+    assert idle
+    assert {r["utilization"] for r in idle} == {0.0}
     by_service = await _ask(
         client, analyst, "utilization", to="2027-02-07", group_by="service,practitioner"
     )

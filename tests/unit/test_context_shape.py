@@ -88,8 +88,8 @@ def test_the_checker_sees_a_module_outside_the_shape(tmp_path: Path) -> None:
 def test_every_package_is_a_listed_context_or_outside_the_rule() -> None:
     """A new context must join CONTEXTS (and so the shape); the rest are the platform."""
     # web: the pages, an edge over the contexts like the gateway ("The web pages" in the doc);
-    # simulation: `clinicflow simulate`, an edge like demo.py (docs/simulation.md);
-    # fhir: the FHIR API, another such edge ("The FHIR API").
+    # fhir: the FHIR API, another such edge ("The FHIR API"); simulation: `clinicflow
+    # simulate`, an edge like demo.py (docs/simulation.md).
     platform = {
         "adapters", "bootstrap", "gateway", "infra", "migrations", "shared", "simulation", "web",
         "fhir",

@@ -1,9 +1,10 @@
 """The metrics' route: `GET /v1/analytics/{metric}`, a table as JSON, or as CSV when the
-caller accepts `text/csv`."""
+caller accepts `text/csv` or asks `format=csv` (a link in a browser, which cannot set Accept:
+the owner dashboard's downloads)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -41,14 +42,16 @@ async def metric(
     group_by: Annotated[str | None, Query(max_length=200)] = None,
     view: Name | None = None,
     days: Annotated[str | None, Query(max_length=8)] = None,
+    as_: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None,
 ) -> Response:
     """`group_by`: comma-separated dimensions (empty: one total row; left out: the metric's
     default); `view`: the metric's other table (retention: `rebook`); `days`: churn's window
-    for every service. docs/analytics.md "Metrics" lists each metric's columns."""
+    for every service; `format=csv`: the CSV, as `Accept: text/csv` gives it (for a link).
+    docs/analytics.md "Metrics" lists each metric's columns."""
     dims = None if group_by is None else [d for d in group_by.split(",") if d.strip()]
     params = {k: v for k, v in (("view", view), ("days", days)) if v is not None}
     report = await reports.run(actor, metric[:64], from_, to, dims, params)
-    if "text/csv" in request.headers.get("accept", ""):
+    if as_ == "csv" or (as_ is None and "text/csv" in request.headers.get("accept", "")):
         return Response(
             report_csv(report),
             media_type="text/csv; charset=utf-8",

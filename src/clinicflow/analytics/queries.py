@@ -242,7 +242,7 @@ def _utilization(q: Question) -> str:
     o AS (SELECT {_cols(d)}sum(offered_min) AS offered_min FROM offered {_group(d)})
     SELECT {keys}coalesce(b.booked_min, 0)::BIGINT AS booked_min,
            coalesce(o.offered_min, 0)::BIGINT AS offered_min,
-           round(b.booked_min / nullif(o.offered_min, 0), 4) AS utilization
+           round(coalesce(b.booked_min, 0) / nullif(o.offered_min, 0), 4) AS utilization
     FROM o FULL JOIN b ON {on}
     {_order(d)}
     """

@@ -73,7 +73,8 @@ class Tally:
             f"patients: {self.patients} ({sources})",
             f"visits: {self.visits} completed, {self.no_shows} no-shows ({rate:.1%}), "
             f"{self.cancellations} cancelled, {self.reschedules} moved, "
-            f"{self.upcoming} upcoming",
+            f"{self.upcoming} upcoming; {self.unplaced} requests found no free time "
+            "(asked again later, or gave up)",
             f"revenue: ${self.paid_cents / 100:,.2f} paid, ${self.refunded_cents / 100:,.2f} "
             f"refunded, ${self.net_cents / 100:,.2f} net",
             f"waitlist joins: {joins}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
@@ -59,9 +60,10 @@ class Table:
     key: str  # the CSV's name: /owner/<key>.csv
     caption: str
     header: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
     empty: str  # said instead of the table when it has no rows
     numeric_from: int = 1  # columns from this one are numbers (right-aligned)
+    download: str = ""  # the CSV's URL when not /owner/<key>.csv (the metrics: the API's)
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -79,8 +81,8 @@ class Chart:
     id: str
     kind: str  # "days" | "stages"
     x: list[int]
-    series: list[tuple[str, list[float]]]
-    unit: str = ""  # "$" for money
+    series: Sequence[tuple[str, Sequence[float | None]]]  # None: no figure there (a gap)
+    unit: str = ""  # "$" for money, "%" for shares
     labels: list[str] = field(default_factory=list)
     bars: bool = False  # bars (sparse daily sums) rather than lines
 
@@ -96,7 +98,7 @@ class Chart:
             "unit": self.unit,
             "labels": self.labels,
             "bars": self.bars,
-            "series": [{"label": name, "values": values} for name, values in self.series],
+            "series": [{"label": name, "values": list(values)} for name, values in self.series],
         }
 
 

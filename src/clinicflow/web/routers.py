@@ -12,6 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from clinicflow.web import (
     booking_site,
     owner_dashboard,
+    owner_metrics,
     patient_area,
     patient_records,
     paying,
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     staff_booking.router,
     staff_records.router,
     staff_admin.router,
+    owner_metrics.router,
     owner_dashboard.router,
 )
 

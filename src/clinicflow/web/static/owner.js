@@ -21,7 +21,10 @@
     });
     var y = {
       values: function (u, splits) {
-        return splits.map(function (v) { return spec.unit === "$" ? "$" + v.toLocaleString() : String(v); });
+        return splits.map(function (v) {
+          if (spec.unit === "$") { return "$" + v.toLocaleString(); }
+          return spec.unit === "%" ? v + "%" : String(v);
+        });
       },
       size: 60
     };
