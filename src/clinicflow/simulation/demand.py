@@ -83,10 +83,10 @@ class Demand:
     # them in person, and fall with the days waited (people move on), which the priority
     # score rewards instead.
     convert_invited: float = 0.6
-    convert_per_interest: float = 1.1  # per level
-    convert_per_90_days_waited: float = -3.0
+    convert_per_interest: float = 1.5  # per level
+    convert_per_90_days_waited: float = -4.0
     convert_by_campaign: dict[str, float] = field(
-        default_factory=lambda: {"health-fair": 2.0, "clinic-site": 0.0, "newsletter": -2.0}
+        default_factory=lambda: {"health-fair": 3.0, "clinic-site": 0.0, "newsletter": -3.0}
     )
     launch_at: float = 0.6  # the launch, as a share of the simulated days
 

@@ -118,11 +118,13 @@ class Waitlists:
                     self._number, entry.first_name or "", entry.last_name or "",
                     entry.zip or self._zips.zips[0], "waitlist", service, email=entry.email,
                 )  # fmt: skip
-            waited = (now - entry.joined_at).total_seconds() / 86_400
+            invited = entry.status_at  # when the link went out (seen here up to a day later)
+            waited = (invited - entry.joined_at).total_seconds() / 86_400
             chance = conversion_chance(self._demand, entry.interest_level, waited, entry.campaign)
             if self._rng.random() < chance:
-                after = timedelta(hours=self._rng.randint(2, 44))  # within the link's 48 hours
-                self._due.append((now + after, entry.id))
+                # They call within the link's 48 hours (its own clock, not when seen here).
+                calls = invited + timedelta(hours=self._rng.randint(2, 44))
+                self._due.append((max(calls, now), entry.id))
 
     async def _convert(self, service: str, entry_id: str, now: datetime) -> Converted | None:
         durations = self._c.catalog.services[service].visit_types["initial"].durations or ()

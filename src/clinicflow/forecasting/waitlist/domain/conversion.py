@@ -3,8 +3,9 @@
 An example is one launch invitation (`waitlist.invited` in the lake). Its label: a first
 visit booked from the entry was attended and began within `WINDOW` of the invitation. The
 features are what the lake knows of the entry when it was invited: the interest level the
-person gave, the days they had waited, the campaign that brought them, the wave. Invitations
-whose 30 days are not over at the lake's end have no label yet and are left out.
+person gave, the days they had waited, the campaign that brought them. (The wave number is
+not one: later waves lie beyond the numbers trained on, and a line through them misleads.)
+Invitations whose 30 days are not over at the lake's end have no label yet: left out.
 
 The baseline is the clinic's published priority score as the lake can compute it: interest
 and waiting time with the clinic's weights; the lake holds neither the entry's ZIP nor its
@@ -26,12 +27,7 @@ from clinicflow.waitlist import WaitlistPolicy
 
 WINDOW = timedelta(days=30)
 CAMPAIGNS = ("clinic-site", "health-fair", "newsletter")  # the rest: "other"
-FEATURES = (
-    "interest_level",
-    "days_waited",
-    "wave",
-    *(f"campaign={c}" for c in (*CAMPAIGNS, "other")),
-)
+FEATURES = ("interest_level", "days_waited", *(f"campaign={c}" for c in (*CAMPAIGNS, "other")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +58,7 @@ def features(rows: Sequence[Invitation]) -> NDArray[np.float64]:
         campaign = row.campaign if row.campaign in CAMPAIGNS else "other"
         out[i, 0] = row.interest_level
         out[i, 1] = row.days_waited
-        out[i, 2] = row.wave
-        out[i, 3 + (*CAMPAIGNS, "other").index(campaign)] = 1.0
+        out[i, 2 + (*CAMPAIGNS, "other").index(campaign)] = 1.0
     return out
 
 
