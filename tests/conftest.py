@@ -69,6 +69,7 @@ pytest_plugins = [
     "support.notifications",
     "support.payment_servers",
     "support.payments",
+    "support.planning",
     "support.radicale_server",
     "support.webhooks",
 ]

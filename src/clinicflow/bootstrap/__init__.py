@@ -32,6 +32,7 @@ from clinicflow.bootstrap.notifications import Notifications, wire_notifications
 from clinicflow.bootstrap.operations import wire_bus, wire_jobs
 from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
+from clinicflow.bootstrap.planning import PlanningParts, wire_planning
 from clinicflow.bootstrap.waitlist import wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.calendars.feeds.service import PractitionerFeeds
@@ -44,6 +45,8 @@ from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.flags import FlagService
+from clinicflow.forecasting.demand.service import DemandForecasts
+from clinicflow.forecasting.scheduling.service import ScheduleProposals
 from clinicflow.forecasting.service import RiskReports
 from clinicflow.identity import (
     ApiKeys,
@@ -115,6 +118,7 @@ class Container:
     analytics: AnalyticsParts  # the lake and its writer (docs/analytics.md "The lake")
     forecasting: ForecastingParts  # the no-show and churn models (docs/ml.md)
     smart: SmartParts  # the FHIR API's SMART Backend Services clients and tokens
+    planning: PlanningParts  # demand forecast, waitlist conversion, schedule proposals
     http: httpx.AsyncClient = field(repr=False)
     # Every provider's circuit breaker, for metrics and health pages.
     breakers: list[CircuitBreaker | GatewayBreaker] = field(default_factory=list)
@@ -231,6 +235,7 @@ def build(
         analytics=analytics,
         forecasting=forecasting,
         smart=wire_fhir(core),
+        planning=wire_planning(core, analytics.lake),
         calendars=calendars,
         integrations=integrations,
         http=core.http,
@@ -281,6 +286,8 @@ def _provided(c: Container) -> Provided:
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
     provided.add(AnalyticsReports)(lambda: c.analytics.reports)
     provided.add(RiskReports)(lambda: c.forecasting.reports)
+    provided.add(DemandForecasts)(lambda: c.planning.demand)
+    provided.add(ScheduleProposals)(lambda: c.planning.schedule)
     provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
     provided.add(ConflictDesk)(lambda: c.integrations.desk)
     provided.add(SmartTokens)(lambda: c.smart.tokens)

@@ -19,6 +19,8 @@ from clinicflow.calendars.subscriptions.api import router as calendar_notificati
 from clinicflow.fhir import routers as fhir
 from clinicflow.flags.api import router as flags_router
 from clinicflow.forecasting.api import router as forecasting_router
+from clinicflow.forecasting.demand.api import router as demand_router
+from clinicflow.forecasting.scheduling.api import router as schedule_router
 from clinicflow.gateway import docs_page, observability, openapi, problems
 from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authentication, body_rules
 from clinicflow.gateway.cached_reads import CachedReads, ViewsCounted
@@ -144,9 +146,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times everything
     observability.install(app, container, metrics, readiness_checks(container))
     instrument_app(app)  # a server span around everything above (OpenTelemetry)
-    # admin: feature flags; analysts: the metrics over the lake (reads files only); staff:
-    # the models' cached risks: everywhere
-    mounted = [flags_router, analytics_router, forecasting_router]
+    # admin: feature flags; analysts: the metrics and forecasts over the lake (reads files
+    # only); staff: the models' cached risks: everywhere
+    mounted = [flags_router, analytics_router, forecasting_router, demand_router, schedule_router]
     mounted += [r for name in container.settings.enabled_services for r in ROUTERS[name]]
     # No route may ask for a part nobody provides: refused here, not on a request.
     container.provided.check(route for router in mounted for route in router.routes)

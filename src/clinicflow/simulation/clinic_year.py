@@ -29,6 +29,7 @@ from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.analytics.subscribers import EventRecorder
 from clinicflow.booking.domain.lifecycle import Action
 from clinicflow.bootstrap import Container
+from clinicflow.infra.bus import Subscriber
 from clinicflow.infra.events import build_bus
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.payments.checkout.commands import CheckoutRequest
@@ -94,10 +95,10 @@ class ClinicYear:
         # Refunds by the policy and offers of freed slots; conversions are marked paid in
         # `_pay` (a delivery per payment, every visit's, cost more than the rest of a day).
         # The analytics recorder keeps every event, so `clinicflow analytics lake-sync` makes
-        # the lake the ML models learn from (docs/ml.md).
+        # the lake the ML models learn from (docs/ml.md, docs/ml-planning.md).
         waitlist = [s for s in container.waitlist.subscribers if s.name != CONVERSIONS]
         recorder = EventRecorder(uow=Factory(container.db, SqlAnalyticsUnitOfWork), clock=clock)
-        subscribers = [container.payments.subscriber, *waitlist, recorder]
+        subscribers: list[Subscriber] = [container.payments.subscriber, *waitlist, recorder]
         self._bus = build_bus(container.settings, container.db, clock, subscribers)
 
     async def run(self, on_day: Callable[[date], None] | None = None) -> Tally:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from clinicflow.bootstrap import Container
 from clinicflow.shared.actor import ANONYMOUS, Actor, Role
 from clinicflow.shared.errors import DomainError
-from clinicflow.simulation.demand import Demand, poisson, seasonal
+from clinicflow.simulation.demand import Demand, conversion_chance, poisson, seasonal
 from clinicflow.simulation.people import Neighbourhood, Person, invent
 from clinicflow.simulation.tally import Tally
 from clinicflow.waitlist.domain.slots import ClaimAsk
@@ -118,9 +118,13 @@ class Waitlists:
                     self._number, entry.first_name or "", entry.last_name or "",
                     entry.zip or self._zips.zips[0], "waitlist", service, email=entry.email,
                 )  # fmt: skip
-            if self._rng.random() < self._demand.convert_invited:
-                after = timedelta(hours=self._rng.randint(2, 60))
-                self._due.append((now + after, entry.id))
+            invited = entry.status_at  # when the link went out (seen here up to a day later)
+            waited = (invited - entry.joined_at).total_seconds() / 86_400
+            chance = conversion_chance(self._demand, entry.interest_level, waited, entry.campaign)
+            if self._rng.random() < chance:
+                # They call within the link's 48 hours (its own clock, not when seen here).
+                calls = invited + timedelta(hours=self._rng.randint(2, 44))
+                self._due.append((max(calls, now), entry.id))
 
     async def _convert(self, service: str, entry_id: str, now: datetime) -> Converted | None:
         durations = self._c.catalog.services[service].visit_types["initial"].durations or ()

@@ -1,0 +1,37 @@
+"""The planning models' wiring (forecasting's demand, waitlist and scheduling
+sub-packages): the lake's files through the analytics lake adapter, the catalog, the
+clinic's waitlist policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clinicflow.adapters.lake.iceberg import IcebergLake
+from clinicflow.bootstrap.core import Core
+from clinicflow.bootstrap.waitlist import load_policy
+from clinicflow.forecasting.demand.guard import PlanningGuard
+from clinicflow.forecasting.demand.service import DemandForecasts
+from clinicflow.forecasting.scheduling.service import ScheduleProposals
+from clinicflow.forecasting.waitlist.service import WaitlistConversion
+
+
+@dataclass(frozen=True)
+class PlanningParts:
+    demand: DemandForecasts
+    schedule: ScheduleProposals
+    waitlist: WaitlistConversion
+
+
+def wire_planning(core: Core, lake: IcebergLake) -> PlanningParts:
+    guard = PlanningGuard(core.trail)
+    demand = DemandForecasts(lake=lake, catalog=core.catalog, clock=core.clock, guard=guard)
+    return PlanningParts(
+        demand=demand,
+        schedule=ScheduleProposals(demand=demand, catalog=core.catalog, guard=guard),
+        waitlist=WaitlistConversion(
+            lake=lake,
+            clock=core.clock,
+            policy=load_policy(core.settings.config_path),
+            guard=guard,
+        ),
+    )

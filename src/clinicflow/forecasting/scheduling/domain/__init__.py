@@ -1,0 +1,1 @@
+"""Pure parts of the schedule proposal: the week's problem, the greedy rule, CP-SAT."""

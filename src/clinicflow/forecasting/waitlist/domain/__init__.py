@@ -1,0 +1,1 @@
+"""Pure parts of the waitlist-conversion model: features, labels, the baseline, the wave."""
