@@ -3,8 +3,8 @@ model and a schedule proposal take to train (or solve) on a simulated year.
 
 Run from the repository root:
 
-    PYTHONPATH=src:tests .venv/bin/python benchmarks/ml_planning.py                 # simulate first
-    PYTHONPATH=src:tests .venv/bin/python benchmarks/ml_planning.py --folder DIR  # a kept simulation
+    PYTHONPATH=src:tests .venv/bin/python benchmarks/ml_planning.py               # simulate
+    PYTHONPATH=src:tests .venv/bin/python benchmarks/ml_planning.py --folder DIR  # reuse
 
 Set-up: `clinicflow simulate`'s engine (tests/support/simulation.py) for `--days` (365) with
 `--practitioners` (3) at a quarter of the default demand and 30 counseling joins a week,
