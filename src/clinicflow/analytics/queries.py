@@ -708,15 +708,13 @@ class DuckDbMetrics:
         self, q: Question, files: Sequence[str], inputs: Inputs
     ) -> list[tuple[object, ...]]:
         key = hashlib.sha256(repr((tuple(files), inputs)).encode()).hexdigest()
-        with self._lock:  # one build at a time; the questions themselves run side by side
+        # One question at a time on the kept connection (DuckDB runs each on every core). Not
+        # a cursor each: a cursor is a new client context, without the connection's settings
+        # (its TimeZone: weekdays and days would be UTC's).
+        with self._lock:
             if self._kept is None or self._kept[0] != key:
                 self._kept = (key, connect(files, inputs.tz, inputs, materialize=True))
-            con = self._kept[1]
-        cursor = con.cursor()  # its own cursor: a connection runs one statement at a time
-        try:
-            return run(cursor, q)
-        finally:
-            cursor.close()
+            return run(self._kept[1], q)
 
 
 def answer(q: Question, files: Sequence[str], inputs: Inputs) -> list[tuple[object, ...]]:
