@@ -43,14 +43,13 @@ def _connect(files: Sequence[str], tz: str) -> duckdb.DuckDBPyConnection:
             "status VARCHAR, service VARCHAR, visit_type VARCHAR, practitioner VARCHAR, "
             "patient_key VARCHAR, start_at TIMESTAMPTZ)"
         )
-    con.execute(BOOKINGS)
+    con.execute(_BOOKINGS)
     con.execute("SET enable_external_access = false")
     return con
 
 
-# Each booking as it stands after its last event (made ones only: a lone hold is no booking);
-# at one instant the life cycle orders the events. The planning models read it too.
-BOOKINGS = """
+# Each booking as it stands after its last event (made ones only: a lone hold is no booking).
+_BOOKINGS = """
 CREATE TABLE bookings AS
 SELECT booking_id,
        arg_max(status, step) AS status,
@@ -58,7 +57,6 @@ SELECT booking_id,
        arg_max(visit_type, step) AS visit_type,
        arg_max(practitioner, step) AS practitioner,
        arg_max(start_at, step) AS start_at,
-       arg_max(end_at, step) AS end_at,
        max(patient_key) AS patient_key,
        min(occurred_at) FILTER (WHERE type = 'booking.created') AS created_at,
        max(occurred_at) FILTER (WHERE type = 'booking.cancelled') AS cancelled_at

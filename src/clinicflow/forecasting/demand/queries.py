@@ -14,10 +14,31 @@ from datetime import UTC, date, datetime
 import duckdb
 
 from clinicflow.forecasting.demand.domain.series import Visit
-from clinicflow.forecasting.queries import BOOKINGS
 from clinicflow.forecasting.waitlist.domain.conversion import Invitation
 
-# The visits a demand series counts, from the bookings as they stand (forecasting.queries).
+# Each booking as it stands after its last event (made ones only, not lone holds); at one
+# instant the life cycle orders the events.
+_BOOKINGS = """
+CREATE TABLE bookings AS
+SELECT booking_id,
+       arg_max(status, step) AS status,
+       arg_max(service, step) AS service,
+       arg_max(practitioner, step) AS practitioner,
+       arg_max(start_at, step) AS start_at,
+       arg_max(end_at, step) AS end_at,
+       min(occurred_at) FILTER (WHERE type = 'booking.created') AS created_at,
+       max(occurred_at) FILTER (WHERE type = 'booking.cancelled') AS cancelled_at
+FROM (
+    SELECT *, epoch_us(occurred_at) * 10 + CASE type
+               WHEN 'booking.held' THEN 0 WHEN 'booking.created' THEN 1
+               WHEN 'booking.rescheduled' THEN 2 WHEN 'booking.checked_in' THEN 3
+               ELSE 4 END AS step
+    FROM events WHERE type LIKE 'booking.%' AND booking_id IS NOT NULL
+)
+GROUP BY booking_id
+HAVING min(occurred_at) FILTER (WHERE type = 'booking.created') IS NOT NULL
+"""
+
 _VISITS = """
 SELECT service, practitioner, start_at, end_at, created_at,
        CASE WHEN status = 'cancelled' THEN coalesce(cancelled_at, created_at) END
@@ -83,7 +104,7 @@ class LakeHistory:
             )
         else:
             self._con.execute(_EMPTY)
-        self._con.execute(BOOKINGS)
+        self._con.execute(_BOOKINGS)
         self._con.execute("SET enable_external_access = false")
 
     def visits(self) -> list[Visit]:
