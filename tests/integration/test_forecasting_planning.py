@@ -1,5 +1,6 @@
-"""The planning models on a simulated clinic's lake (tests/support/planning.py: 3
-practitioners × 240 days, seeded), each judged on a later period it never trained on:
+"""The planning models on a simulated clinic's lake (the ML tests' one history,
+tests/support/ml_history.py: 3 practitioners × 240 days, seeded), each judged on a later
+period it never trained on:
 
 - demand: 8 rolling weekly origins, MASE < 0.8 and below seasonal-naive's on the same
   windows; the forecast's 8 weeks with intervals beside capacity;
@@ -95,10 +96,8 @@ async def test_waitlist_conversion_beats_the_priority_score_on_later_invitations
     result = await conversion.evaluation(SYSTEM)
     assert result.tested >= 40
     assert result.test_from > ENDS_AT - timedelta(days=120)
-    # Issue 19's target is AUC >= 0.75: held out it has run 0.715-0.93 between simulator
-    # builds (the same seed does not give quite the same history), so the suite holds a
-    # floor it clears and a clear margin over the priority score; the target is open.
-    assert result.auc >= 0.65, result
+    # Issue 19's target: AUC >= 0.75 and better than the priority score alone.
+    assert result.auc >= 0.75, result
     assert result.auc > result.baseline_auc + 0.1, result
     # No signal left (the training labels shuffled): chance, on average over shuffles.
     shuffled = [(await conversion.evaluation(SYSTEM, shuffled_seed=s)).auc for s in range(15)]
@@ -135,9 +134,8 @@ async def test_cp_sat_serves_more_of_a_busy_week_than_the_greedy_rule(
             hours[shift.practitioner] = hours.get(shift.practitioner, 0) + 1
         assert max(hours.values()) <= 12
         uplifts.append(busy.uplift)
-    # Issue 19's target is >= 5% over greedy: measured 4.4%-10% between simulator builds; the
-    # suite holds a real gain (never below greedy, above, and 2% on average); the target is open.
-    assert statistics.mean(uplifts) >= 0.02, uplifts
+    # Issue 19's target: expected served demand >= 5% above greedy, in each busy week.
+    assert min(uplifts) >= 0.05, uplifts
     # Demand far under capacity: both serve all of it, nothing to gain.
     quiet = proposals.proposal(visits, scale=0.2)
     assert quiet.uplift == 0.0

@@ -81,11 +81,8 @@ def test_no_show_model_beats_logistic_regression_on_later_visits(trained: Traine
     print(json.dumps(got))  # the figures, for docs/ml.md
     assert got["rows"] >= 500
     assert got["no_shows"] >= 50
-    # Issue 19's target is AUC >= 0.80. On the simulator as merged (its waitlist and timing
-    # changes move every later draw) held-out AUC runs 0.798-0.857 between builds, so the
-    # suite holds the floor it always clears and the margin over logistic regression; the
-    # 0.80 target is open in issue 19 (docs/ml.md).
-    assert got["auc"] >= 0.75  # type: ignore[operator]
+    # Issue 19's targets: AUC >= 0.80, >= logistic regression + 0.05, ECE <= 0.05.
+    assert got["auc"] >= 0.80  # type: ignore[operator]
     assert got["auc"] >= got["baseline_auc"] + 0.05  # type: ignore[operator]
     assert got["auc"] > got["own_rate_auc"]  # type: ignore[operator]
     assert got["ece"] <= 0.05  # type: ignore[operator]

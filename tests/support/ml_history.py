@@ -32,8 +32,12 @@ from clinicflow.simulation import ClinicYear, Demand, YearPlan, simulated_clinic
 from support.app import CLINIC_YAML
 
 # 3 practitioners (alternative medicine, GAPS, and a doctor) × 240 days ending on a Saturday;
-# the full demand of docs/simulation.md (a clinic about 60% booked once full).
+# the full demand of docs/simulation.md (a clinic about 60% booked once full), with 30
+# waitlist joins a week for counseling (the default's 4 would give a few dozen invitations)
+# so its launch's waves invite enough people for the waitlist-conversion model. One history
+# for every ML test (the risk models' and the planning models'): made once, kept.
 DAYS, PRACTITIONERS, SEED = 240, 3, 19
+DEMAND = Demand(waitlist_joins_week={"counseling": 30.0, "equine_therapy": 2.0})
 ENDS_AT = datetime(2026, 11, 7, 23, 0, tzinfo=UTC)
 SOURCES = ("simulation", "analytics", "adapters/lake")
 
@@ -88,7 +92,7 @@ async def _make(folder: Path, days: int, practitioners: int, seed: int) -> None:
     clock.set(ENDS_AT)
     container = build(settings, clock=clock)
     try:
-        await ClinicYear(container, clock, YearPlan(days, seed, made, Demand())).run()
+        await ClinicYear(container, clock, YearPlan(days, seed, made, DEMAND)).run()
         await lake_writer(settings, container.db, container.keys).sync()
     finally:
         await container.aclose()

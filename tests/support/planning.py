@@ -1,10 +1,10 @@
-"""A simulated clinic's lake for the planning models' tests (demand, waitlist conversion,
-schedule proposals): simulated once per test session, seeded, into a temp folder, then every
-recorded event moved into the lake by the analytics writer.
+"""A simulated clinic's lake for the planning models (demand, waitlist conversion, schedule
+proposals).
 
-3 practitioners (one per simulated service) × 240 days with the demand turned down
-(`support.simulation.LIGHT`), and 30 waitlist joins a week for counseling (the default's
-4 would give a few dozen invitations), so the launch's waves invite about 170 people.
+The tests read the one history every ML test shares (`support.ml_history`: 3 practitioners
+× 240 days, full demand, 30 waitlist joins a week for counseling), made once and kept.
+`simulated_lake` makes a lake of any size into a folder, for `benchmarks/ml_planning.py`:
+the demand turned down (`support.simulation.LIGHT`) with the same waitlist joins.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import pytest
 
 from clinicflow.adapters.lake.iceberg import IcebergLake
 from clinicflow.bootstrap import build
+from clinicflow.bootstrap.analytics import iceberg_lake
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.demo import DemoClock
 from clinicflow.settings import Settings
 from support.app import CLINIC_YAML
+from support.ml_history import ml_history
 from support.simulation import ENDS_AT, LIGHT, simulate
 
 DAYS, PRACTITIONERS, SEED = 240, 3, 7
@@ -77,6 +79,8 @@ def sharing_clinic() -> Catalog:
 
 
 @pytest.fixture(scope="session")
-def planning_lake(tmp_path_factory: pytest.TempPathFactory) -> PlanningLake:
-    folder = tmp_path_factory.mktemp("planning-lake")
-    return asyncio.run(simulated_lake(folder))
+def planning_lake() -> PlanningLake:
+    """The shared ML history's lake (read only: the planning models write nothing)."""
+    history = ml_history()
+    files = iceberg_lake(history.settings(history.folder)).data_files()
+    return PlanningLake(history.folder, load_catalog(history.clinic), tuple(files))

@@ -111,7 +111,7 @@ SELECT b.booking_id, b.patient_key, b.service, b.practitioner, b.visit_type, b.s
             WHEN b.status IN ('completed', 'checked_in') THEN 0.0 END AS no_show
 FROM b LEFT JOIN hist h USING (booking_id)
 WHERE b.patient_key IS NOT NULL AND b.status <> 'held' AND b.status <> 'expired'
-ORDER BY b.start_at, b.booking_id
+ORDER BY b.start_at, b.practitioner, b.created_at, b.booking_id
 """
 
 # Per patient and service with an attended visit on or before the day `$at` (and, for

@@ -72,8 +72,8 @@ class Demand:
     no_show_base: float = 0.01
     no_show_per_lead_day: float = 0.001
     no_show_after_one: float = 0.40  # the person has missed a visit before
-    no_show_edge_hours: float = 0.30  # before 10:00 or from 16:00, booked over a week ahead
-    no_show_far_first: float = 0.35  # a first visit booked more than 10 days ahead
+    no_show_edge_hours: float = 0.40  # before 10:00 or from 16:00, booked over a week ahead
+    no_show_far_first: float = 0.45  # a first visit booked more than 10 days ahead
     no_show_cap: float = 0.8
     cancel_base: float = 0.07  # cancelled before the visit (any time)
     late_share: float = 0.3  # of those, within the full-refund window
