@@ -19,13 +19,12 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.bootstrap.notifications import Notifications
-from clinicflow.forecasting.repository import SqlForecastingUnitOfWork
-from clinicflow.forecasting.views import Prediction, Reason
-from clinicflow.infra.unit_of_work import Factory
+from clinicflow.forecasting.views import Reason
 from clinicflow.notifications.tables import reminders
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
 from support.notifications import PUBLIC, book, envelope, notifications_of, rows, smtp_email
+from support.risks import cache_no_show
 
 # Scheduling races between workers rest on the reminders' unique key and row locks.
 pytestmark = pytest.mark.both_databases
@@ -56,25 +55,10 @@ def workers(
     ]
 
 
-async def cache_risks(container: Container, clock: FixedClock, risks: dict[str, float]) -> None:
-    """The no-show predictions as `clinicflow ml predict` caches them."""
-    made = [
-        Prediction(
-            kind="no_show",
-            subject=booking_id,
-            service="alternative_medicine",
-            at=START,
-            score=score,
-            reasons=(Reason("prior_no_shows", "1", 0.9),),
-            model_id="00000000-0000-0000-0000-000000000019",
-            made_at=clock.now(),
-            ref="doctor1",
-        )
-        for booking_id, score in risks.items()
-    ]
-    async with Factory(container.db, SqlForecastingUnitOfWork)() as uow:
-        await uow.predictions.replace("no_show", made)
-        await uow.commit()
+async def cache_risks(container: Container, risks: dict[str, float]) -> None:
+    """The no-show predictions as `clinicflow ml predict` caches them (each at START)."""
+    why = (Reason("prior_no_shows", "1", 0.9),)
+    await cache_no_show(container, [(b, START, score, why) for b, score in risks.items()])
 
 
 async def kinds(container: Container, booking_id: str) -> list[tuple[str, datetime, str]]:
@@ -111,7 +95,7 @@ async def test_a_risky_visit_gets_one_extra_reminder_two_days_before_by_consent(
     assert resp.status_code == 200, resp.text
     await one.subscriber.handle(await envelope(container, "booking.created", made["id"]))
     withdrawn = str(made["id"])
-    await cache_risks(container, clock, {risky: 0.62, calm: 0.08, withdrawn: 0.55})
+    await cache_risks(container, {risky: 0.62, calm: 0.08, withdrawn: 0.55})
     confirmations = len(smtp_server.messages())
     assert confirmations == 2  # the third patient withdrew email consent
 
@@ -161,7 +145,7 @@ async def test_a_visit_cancelled_or_moved_close_gets_no_extra_reminder(
     one, _ = workers(container, clock, smtp_server, THRESHOLD)
     cancelled = await booked(client, container, one, start=MON_10)
     late = await booked(client, container, one, start=MON_11, n=2)
-    await cache_risks(container, clock, {cancelled: 0.7, late: 0.7})
+    await cache_risks(container, {cancelled: 0.7, late: 0.7})
     resp = await client.post(f"/v1/bookings/{cancelled}/cancel", headers=front_desk)
     assert resp.status_code == 200, resp.text
     # The risk became known only 25 hours before the visit: the usual reminders suffice.
@@ -184,7 +168,7 @@ async def test_a_threshold_unset_or_above_every_risk_sends_no_extra_reminder(
     assert "extra_reminders" not in [job.name for job in container.jobs.jobs]
     high, _ = workers(container, clock, smtp_server, 0.9)
     risky = await booked(client, container, high, start=MON_10)
-    await cache_risks(container, clock, {risky: 0.62})
+    await cache_risks(container, {risky: 0.62})
     clock.set(START - timedelta(hours=48, minutes=30))
     assert high.extra_reminders is not None
     assert await high.extra_reminders.schedule(clock.now()) == 0

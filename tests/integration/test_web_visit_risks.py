@@ -7,43 +7,18 @@ ml predict` caches them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
-from clinicflow.forecasting.repository import SqlForecastingUnitOfWork
-from clinicflow.forecasting.views import Prediction, Reason
+from clinicflow.forecasting.views import Reason
 from clinicflow.gateway.app import create_app
-from clinicflow.infra.unit_of_work import Factory
 from clinicflow.shared.clock import FixedClock
+from support.risks import cache_no_show
 from support.staff_console import TODAY_2PM, TODAY_3PM, audit_rows, booked, staff
 from support.staff_console import sign_in_over_http as sign_in
-
-MODEL = "00000000-0000-0000-0000-000000000019"
-
-
-async def cache(
-    container: Container, risks: list[tuple[str, datetime, float, tuple[Reason, ...]]]
-) -> None:
-    made = [
-        Prediction(
-            kind="no_show",
-            subject=booking_id,
-            service="alternative_medicine",
-            at=at.astimezone(UTC),
-            score=score,
-            reasons=reasons,
-            model_id=MODEL,
-            made_at=container.clock.now(),
-            ref="doctor1",
-        )
-        for booking_id, at, score, reasons in risks
-    ]
-    async with Factory(container.db, SqlForecastingUnitOfWork)() as uow:
-        await uow.predictions.replace("no_show", made)
-        await uow.commit()
 
 
 @pytest.fixture
@@ -69,7 +44,9 @@ async def test_each_upcoming_visit_shows_its_risk_and_reasons_to_the_front_desk(
         Reason("lead_days", "21.0417", 0.42),
         Reason("hour", "14", 0.08),
     )
-    await cache(container, [(risky, TODAY_2PM, 0.4217, reasons), (calm, TODAY_3PM, 0.05, ())])
+    await cache_no_show(
+        container, [(risky, TODAY_2PM, 0.4217, reasons), (calm, TODAY_3PM, 0.05, ())]
+    )
     page = await http.get("/staff/calendar")
     assert page.status_code == 200
     text = page.text
@@ -87,7 +64,7 @@ async def test_billing_sees_the_calendar_without_risks_and_no_refusal_is_audited
     http: httpx.AsyncClient, container: Container
 ) -> None:
     visit, _ = await booked(container, "Ada", "Risky", TODAY_2PM)
-    await cache(container, [(visit, TODAY_2PM, 0.6, (Reason("prior_no_shows", "2", 1.2),))])
+    await cache_no_show(container, [(visit, TODAY_2PM, 0.6, (Reason("prior_no_shows", "2", 1.2),))])
     await sign_in(http, container, await staff(container, "bill", "billing"))
     page = await http.get("/staff/calendar")
     assert page.status_code == 200
@@ -102,7 +79,7 @@ async def test_a_visit_already_begun_shows_no_risk(
 ) -> None:
     begun, _ = await booked(container, "Ada", "Risky", TODAY_2PM)
     later, _ = await booked(container, "Bo", "Later", TODAY_3PM)
-    await cache(container, [(begun, TODAY_2PM, 0.6, ()), (later, TODAY_3PM, 0.2, ())])
+    await cache_no_show(container, [(begun, TODAY_2PM, 0.6, ()), (later, TODAY_3PM, 0.2, ())])
     clock.set(datetime.fromisoformat("2026-11-24T14:30:00-06:00"))
     await sign_in(http, container, await staff(container, "desk", "front_desk"))
     page = await http.get("/staff/calendar")
