@@ -44,12 +44,12 @@ class BookingRisks:
         without a cached prediction are left out: no model trained yet, or booked since the
         last prediction). Staff who care for patients only, as `GET /v1/forecasts/no-show`."""
         await self.guard.require_staff(actor, NO_SHOW)
-        wanted = set(booking_ids)
+        wanted = sorted(set(booking_ids))
         if not wanted:
             return {}
         async with self.uow.reading() as uow:
-            rows = await uow.predictions.of(NO_SHOW, since=since)
-        return {p.subject: _risk(p) for p in rows if p.subject in wanted}
+            rows = await uow.predictions.of_subjects(NO_SHOW, wanted)
+        return {p.subject: _risk(p) for p in rows if p.at is not None and p.at >= since}
 
     async def above(self, threshold: float, start_from: datetime, start_to: datetime) -> list[str]:
         """The bookings starting in [start_from, start_to) whose cached risk is above
