@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     analytics_views_flush_seconds: float = Field(default=60.0, gt=0)
     # The no-show and churn models are retrained this often (docs/ml.md), in each worker.
     ml_retrain_hours: float = Field(default=24.0, gt=0)
+    # One extra reminder, two days before the visit, for bookings whose cached no-show risk
+    # (docs/ml.md) is above this (0 to 1, e.g. 0.3); unset: no extra reminder.
+    no_show_extra_reminder_threshold: float | None = Field(default=None, ge=0, le=1)
     # How many times a booking is retried when a concurrent writer won the race.
     booking_retries: int = 3
     # Longest a request may take before it is cancelled and answered 503 (0: no deadline).

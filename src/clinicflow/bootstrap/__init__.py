@@ -46,6 +46,7 @@ from clinicflow.catalog.service import LaunchState, load_catalog
 from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.flags import FlagService
 from clinicflow.forecasting.demand.service import DemandForecasts
+from clinicflow.forecasting.risks.service import BookingRisks
 from clinicflow.forecasting.scheduling.service import ScheduleProposals
 from clinicflow.forecasting.service import RiskReports
 from clinicflow.identity import (
@@ -174,15 +175,15 @@ def build(
     booking = wire_booking(core, patients=patients.directory, elsewhere=[calendars.stored])
     # A change in the external calendars' store drops those practitioners' cached answers.
     calendars.service.listeners.add(booking.availability.calendars_changed)
-    messaging = wire_notifications(core, consent=patients.consent)
+    analytics = wire_analytics(core)
+    forecasting = wire_forecasting(core, analytics.lake)
+    messaging = wire_notifications(core, consent=patients.consent, risks=forecasting.risks)
     identity = wire_identity(core, patients=patients.directory, mailer=messaging.mailer)
     webhooks = wire_webhooks(core)
     flags = core.flags
     paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
     waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
     notifications = messaging.notifications
-    analytics = wire_analytics(core)
-    forecasting = wire_forecasting(core, analytics.lake)
     integrations = wire_integrations(core, patients=patients)
     return Container(
         settings=settings,
@@ -286,6 +287,7 @@ def _provided(c: Container) -> Provided:
     provided.add(ChangeNotifications)(lambda: c.microsoft.notifications)
     provided.add(AnalyticsReports)(lambda: c.analytics.reports)
     provided.add(RiskReports)(lambda: c.forecasting.reports)
+    provided.add(BookingRisks)(lambda: c.forecasting.risks)
     provided.add(DemandForecasts)(lambda: c.planning.demand)
     provided.add(ScheduleProposals)(lambda: c.planning.schedule)
     provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)

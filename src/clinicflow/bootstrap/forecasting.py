@@ -18,6 +18,7 @@ from clinicflow.forecasting.guard import ForecastingGuard
 from clinicflow.forecasting.jobs import retrain_job
 from clinicflow.forecasting.queries import LakeReader
 from clinicflow.forecasting.repository import SqlForecastingUnitOfWork
+from clinicflow.forecasting.risks.service import BookingRisks
 from clinicflow.forecasting.service import ModelTraining, RiskReports
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
@@ -32,6 +33,7 @@ from clinicflow.shared.clock import Clock
 class ForecastingParts:
     training: ModelTraining
     reports: RiskReports
+    risks: BookingRisks  # per booking: the staff calendar, the extra reminder
     job: Job  # the nightly retrain
 
 
@@ -89,11 +91,11 @@ def model_training(
 
 def wire_forecasting(core: Core, lake: IcebergLake) -> ForecastingParts:
     training = model_training(core.settings, core.db, core.catalog, core.clock, lake)
+    uow = Factory(core.db, SqlForecastingUnitOfWork)
+    guard = ForecastingGuard(core.trail)
     reports = RiskReports(
-        uow=Factory(core.db, SqlForecastingUnitOfWork),
-        patients=_PatientsByKey(core.db, core.keys),
-        guard=ForecastingGuard(core.trail),
-        clock=core.clock,
+        uow=uow, patients=_PatientsByKey(core.db, core.keys), guard=guard, clock=core.clock
     )
+    risks = BookingRisks(uow=uow, guard=guard)
     every = timedelta(hours=core.settings.ml_retrain_hours)
-    return ForecastingParts(training, reports, retrain_job(training, every))
+    return ForecastingParts(training, reports, risks, retrain_job(training, every))

@@ -39,7 +39,8 @@ from clinicflow.notifications.ports import (
     Trail,
 )
 from clinicflow.notifications.push.service import PushRegistry
-from clinicflow.notifications.reminders.jobs import ReminderScheduler
+from clinicflow.notifications.reminders.jobs import ExtraReminders, ReminderScheduler
+from clinicflow.notifications.reminders.ports import RiskyBookings
 from clinicflow.notifications.repository import SqlNotificationsUnitOfWork
 from clinicflow.notifications.subscribers import ErasedPatients, NotificationSubscriber
 from clinicflow.patients.contacts.service import SmsConsent
@@ -56,6 +57,8 @@ class Notifications:
     webhooks: ProviderWebhooks  # what the providers send back (callbacks/api.py's routes)
     push: PushRegistry  # patients registering their browsers (push/api.py's routes)
     erasure: ErasedPatients  # register with the bus: forgets a de-identified patient's browsers
+    # The extra reminder for risky visits (`schedule(clock.now())` every poll); None: off.
+    extra_reminders: ExtraReminders | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,9 @@ class MessagingParts:
     mailer: Mailer  # the clinic's one email sender, for plain messages
 
 
-def wire_notifications(core: Core, *, consent: SmsConsent) -> MessagingParts:
+def wire_notifications(
+    core: Core, *, consent: SmsConsent, risks: RiskyBookings | None = None
+) -> MessagingParts:
     settings = core.settings
     providers = compose_providers(settings, core.http, core.clock)
     push, push_key = push_sender(settings, core.http, core.clock)
@@ -91,6 +96,8 @@ def wire_notifications(core: Core, *, consent: SmsConsent) -> MessagingParts:
             key: [timedelta(minutes=m) for m in service.policy.reminder_minutes]
             for key, service in core.loaded.services.items()
         },
+        risks=risks,
+        extra_reminder_threshold=settings.no_show_extra_reminder_threshold,
     )
     # Sign-in links and waitlist mails leave by the same sender as booking messages.
     return MessagingParts(notifications=notifications, mailer=PlainMailer(providers.email))
@@ -120,6 +127,8 @@ def build_notifications(
     push_ttl: int = 86_400,
     push_allow_loopback: bool = False,
     sending_timeout: timedelta = timedelta(minutes=5),
+    risks: RiskyBookings | None = None,
+    extra_reminder_threshold: float | None = None,
 ) -> Notifications:
     """`email`: the clinic's one email sender; bootstrap always gives one (the local mailbox
     when no provider is configured). `sms` None: SMS messages are kept locally (channel
@@ -132,7 +141,10 @@ def build_notifications(
     asked for one. `push_allow_loopback` accepts endpoints on this machine (tests, dev).
 
     `sending_timeout`: after how long a message claimed for sending by a worker that never
-    finished is sent again (with the same Message-ID)."""
+    finished is sent again (with the same Message-ID).
+
+    `risks` with `extra_reminder_threshold`: the extra reminder for visits whose cached
+    no-show risk is above it (`ExtraReminders`); either None: none."""
     uow = Factory(db, partial(SqlNotificationsUnitOfWork, keys=keys))
     channels: dict[str, Channel] = {}
     if email is not None:
@@ -165,6 +177,8 @@ def build_notifications(
         sms_webhooks=sms_webhooks,
         email_events=email_events,
         consent=consent,
+        risks=risks,
+        extra_reminder_threshold=extra_reminder_threshold,
     )
 
 
@@ -184,6 +198,8 @@ def notifications_over(
     sms_webhooks: SmsWebhooks | None,
     email_events: EmailEvents | None,
     consent: ConsentRegistry | None,
+    risks: RiskyBookings | None = None,
+    extra_reminder_threshold: float | None = None,
 ) -> Notifications:
     """The context's use cases over any units of work (SQL above; the unit tests' in-memory
     fake) and the channels given; push is planned when a "push" channel is among them."""
@@ -203,6 +219,9 @@ def notifications_over(
             uow=uow, dispatcher=dispatcher, clock=clock, reminder_offsets=reminder_offsets
         ),
         reminders=ReminderScheduler(uow=uow, dispatcher=dispatcher),
+        extra_reminders=None
+        if risks is None or extra_reminder_threshold is None
+        else ExtraReminders(uow=uow, risks=risks, threshold=extra_reminder_threshold),
         recovery=StuckMessages(uow=uow, dispatcher=dispatcher),
         reader=NotificationReader(uow=uow, trail=trail, renderer=renderer),
         webhooks=ProviderWebhooks(

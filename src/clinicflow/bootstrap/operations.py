@@ -68,6 +68,11 @@ def wire_jobs(
     jobs = [
         Job("reminders", every, notifications.reminders.send_due),
         Job("message_recovery", every, notifications.recovery.resume),
+        *(
+            [Job("extra_reminders", every, notifications.extra_reminders.schedule)]
+            if notifications.extra_reminders is not None
+            else []
+        ),
         Job("webhook_retries", timedelta(seconds=5), webhooks.sender.send_due),
         # Entries whose process died between their commit and their seal (infra.audit).
         Job("audit_seal", timedelta(seconds=10), lambda _now: audit.seal(db)),

@@ -11,12 +11,17 @@ RISK_ROLES = frozenset({Role.ADMIN, Role.FRONT_DESK, Role.PRACTITIONER})
 AGGREGATE_ROLES = frozenset({Role.ADMIN, Role.ANALYST, Role.FRONT_DESK, Role.PRACTITIONER})
 
 
+def may_read_risks(actor: Actor) -> bool:
+    """Whether the actor's role reads risks (a page decides what to show, asking nothing)."""
+    return actor.kind == "user" and actor.role in RISK_ROLES
+
+
 class ForecastingGuard:
     def __init__(self, trail: AuditTrail) -> None:
         self._trail = trail
 
     async def require_staff(self, actor: Actor, kind: str) -> None:
-        allowed = actor.kind == "user" and actor.role in RISK_ROLES
+        allowed = may_read_risks(actor)
         access = Access("forecast", kind)
         await self._trail.require_role(
             actor,

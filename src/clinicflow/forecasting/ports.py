@@ -40,6 +40,10 @@ class PredictionCache(Protocol):
         """The kind's predictions (no_show: those starting at or after `since`), riskiest first."""
         ...
 
+    async def of_subjects(self, kind: str, subjects: Sequence[str]) -> list[Prediction]:
+        """The kind's predictions of these subjects (booking ids, or patient keys)."""
+        ...
+
 
 class ForecastingUnitOfWork(Transaction, Protocol):
     @property

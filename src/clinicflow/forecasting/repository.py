@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy import Row, Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.forecasting.tables import models, predictions
@@ -101,6 +101,18 @@ class SqlPredictionCache:
         query = select(predictions).where(p.kind == kind)
         if since is not None:
             query = query.where(p.at >= since)
+        return await self._read(query)
+
+    async def of_subjects(self, kind: str, subjects: Sequence[str]) -> list[Prediction]:
+        found: list[Prediction] = []
+        for at in range(0, len(subjects), 500):  # bound the IN list
+            chunk = list(subjects[at : at + 500])
+            found += await self._read(
+                select(predictions).where(p.kind == kind, p.subject.in_(chunk))
+            )
+        return found
+
+    async def _read(self, query: Select[tuple[object, ...]]) -> list[Prediction]:
         rows = await self._conn.execute(query.order_by(p.score.desc(), p.subject))
         return [
             Prediction(

@@ -12,6 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from clinicflow.web import (
     booking_site,
     owner_dashboard,
+    owner_forecast,
     owner_metrics,
     patient_area,
     patient_records,
@@ -36,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     staff_records.router,
     staff_admin.router,
     owner_metrics.router,
+    owner_forecast.router,
     owner_dashboard.router,
 )
 

@@ -40,6 +40,7 @@ from clinicflow.waitlist.domain import access as waitlist_access
 from clinicflow.web.forms import Posted, read_form, validated
 from clinicflow.web.pages import Answered, Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeys, WebKeysDep, end_session
+from clinicflow.web.visit_risks import NoShowRiskReader, RiskReaderDep, visit_risks
 
 # The external calendars' busy time on the calendar (the calendars context's service).
 CalendarsDep = Annotated[CalendarsService, Depends(provided(CalendarsService))]
@@ -315,6 +316,8 @@ async def _calendar(
     patients: PatientReaderDep,
     calendars: CalendarsService,
     where: Where,
+    risks: NoShowRiskReader,
+    now: datetime,
 ) -> dict[str, object]:
     tz = page.clinic_tz
     lo = datetime.combine(where.first, time(), tz)
@@ -353,6 +356,7 @@ async def _calendar(
         ]
     keys = [where.practitioner] if where.practitioner else list(practitioners)
     external = await calendars.external(actor, keys, lo, hi)
+    ahead = [b.id for b in found if b.status == "confirmed" and b.start > now]
     return {
         "where": where,
         "groups": groups,
@@ -364,6 +368,7 @@ async def _calendar(
         "last": where.first + timedelta(days=where.days - 1),
         "section": "calendar",
         "action_words": ACTION_WORDS,
+        "risks": await visit_risks(risks, actor, page.catalog, ahead, now),
     }
 
 
@@ -373,6 +378,7 @@ async def calendar(
     bookings: BookingReaderDep,
     patients: PatientReaderDep,
     calendars: CalendarsDep,
+    risks: RiskReaderDep,
     clock: ClockDep,
     view: str = "day",
     date_: Annotated[str, Query(alias="date", max_length=10)] = "",
@@ -381,7 +387,9 @@ async def calendar(
     actor = _staff(page)
     where = _where(page, actor, clock.now(), view, date_, practitioner)
     try:
-        context = await _calendar(page, actor, bookings, patients, calendars, where)
+        context = await _calendar(
+            page, actor, bookings, patients, calendars, where, risks, clock.now()
+        )
     except DomainError as exc:
         return _refused(page, exc)
     return _render(page, "calendar.html", context)
@@ -404,6 +412,7 @@ async def act(
     bookings: BookingReaderDep,
     patients: PatientReaderDep,
     calendars: CalendarsDep,
+    risks: RiskReaderDep,
     clock: ClockDep,
     booking_id: str,
     action: str,
@@ -419,7 +428,8 @@ async def act(
     except (NotFound, Forbidden, Unauthenticated) as exc:
         return _refused(page, exc)
     except DomainError as exc:
-        context = await _calendar(page, actor, bookings, patients, calendars, where)
+        now = clock.now()
+        context = await _calendar(page, actor, bookings, patients, calendars, where, risks, now)
         context["problem"] = _sentence(str(exc))
         return _render(page, "calendar.html", context, status=exc.status)
     if posted.values.get("from") == "booking":

@@ -33,3 +33,12 @@ class Reminders(Protocol):
     async def close(
         self, reminder_id: str, status: str, now: datetime, reason: str | None
     ) -> None: ...
+
+
+class RiskyBookings(Protocol):
+    """The forecasting context's cached no-show risks (wired in bootstrap): which upcoming
+    bookings the model finds likely to be missed. Booking ids only: no person."""
+
+    async def above(self, threshold: float, start_from: datetime, start_to: datetime) -> list[str]:
+        """Bookings starting in [start_from, start_to) with a cached risk above `threshold`."""
+        ...
