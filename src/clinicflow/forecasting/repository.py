@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy import Row, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.forecasting.tables import models, predictions
-from clinicflow.forecasting.views import ModelEntry, Prediction, Reason
+from clinicflow.forecasting.views import ModelEntry, Prediction, Reason, RiskSummary
 from clinicflow.infra.unit_of_work import UnitOfWork
 
 m = models.c
@@ -97,11 +97,16 @@ class SqlPredictionCache:
                 ],
             )
 
-    async def of(self, kind: str, since: datetime | None = None) -> list[Prediction]:
+    async def of(
+        self, kind: str, since: datetime | None = None, limit: int | None = None
+    ) -> list[Prediction]:
         query = select(predictions).where(p.kind == kind)
         if since is not None:
             query = query.where(p.at >= since)
-        rows = await self._conn.execute(query.order_by(p.score.desc(), p.subject))
+        query = query.order_by(p.score.desc(), p.subject, p.service)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = await self._conn.execute(query)
         return [
             Prediction(
                 kind=str(r.kind),
@@ -115,6 +120,25 @@ class SqlPredictionCache:
                 ref=None if r.ref is None else str(r.ref),
             )
             for r in rows
+        ]
+
+    async def summary(
+        self, kind: str, high_risk: float, since: datetime | None = None
+    ) -> list[RiskSummary]:
+        high = func.sum(case((p.score >= high_risk, 1), else_=0))
+        query = select(p.service, func.count(), func.avg(p.score), high).where(p.kind == kind)
+        if since is not None:
+            query = query.where(p.at >= since)
+        rows = await self._conn.execute(query.group_by(p.service).order_by(p.service))
+        return [
+            RiskSummary(
+                kind=kind,
+                service=str(service),
+                count=int(count),
+                mean_risk=round(float(mean), 4),
+                high_risk=int(above or 0),
+            )
+            for service, count, mean, above in rows
         ]
 
 
