@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from clinicflow.analytics.domain.lake import Kind, Pseudonyms
 from clinicflow.bootstrap import build
-from clinicflow.bootstrap.analytics import iceberg_lake
+from clinicflow.bootstrap.analytics import iceberg_lake, lake_key
 from clinicflow.bootstrap.forecasting import model_training
 from clinicflow.catalog.service import load_catalog
 from clinicflow.forecasting.domain import churn, no_show
@@ -29,6 +30,7 @@ from clinicflow.forecasting.queries import LakeReader
 from clinicflow.forecasting.service import HELD_OUT_DAYS
 from clinicflow.forecasting.tables import models, predictions
 from clinicflow.forecasting.views import ModelEntry
+from clinicflow.infra.audit_tables import audit_log
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.patients.tables import patients
@@ -236,6 +238,59 @@ async def test_risks_are_for_staff_and_aggregates_for_analysts(trained: Trained)
             assert {c["kind"] for c in cells} == {"no_show", "churn"}
             assert set(cells[0]) == {"kind", "service", "count", "mean_risk", "high_risk"}
             assert sum(c["count"] for c in cells if c["kind"] == "no_show") == len(rows)
+    finally:
+        await container.aclose()
+
+
+async def test_a_churn_page_audits_each_patient_it_names(trained: Trained) -> None:
+    """A page naming N patients leaves N audit rows (one per patient, however many services
+    they are listed for), each row naming its patient; every name is the one on the record
+    of the patient whose key the cached prediction carries; staff who may not read risks get
+    a refusal that names nobody."""
+    container = build(trained.settings, clock=FixedClock(trained.history.ends_at))
+    pseudonyms = Pseudonyms(lake_key(container.keys))
+    reads = select(audit_log).where(audit_log.c.action == "read_churn_risk")
+    churn_rows = select(predictions).where(predictions.c.kind == "churn")
+    try:
+        desk = await staff_session(container, "ml-desk-audit", "front_desk")
+        analyst = await staff_session(container, "ml-analyst-audit", "analyst")
+        billing = await staff_session(container, "ml-billing-audit", "billing")
+        admin = await admin_session(container, "ml-root-audit")
+        async with container.db.read() as conn:
+            before = {r.id for r in await conn.execute(reads)}
+            cached = {(r.subject, r.service): r.score for r in await conn.execute(churn_rows)}
+        async with app_over(container) as http:
+            page = await http.get("/v1/forecasts/churn?limit=40", headers=desk)
+            assert page.status_code == 200, page.text
+            listed = page.json()
+            async with container.db.read() as conn:
+                audited = [r for r in await conn.execute(reads) if r.id not in before]
+            named = {r["patient_id"] for r in listed}
+            assert len(named) >= 20
+            assert len(audited) == len(named)
+            assert {a.patient_id for a in audited} == named
+            assert {(a.resource_type, a.resource_id) for a in audited} == {
+                ("patient", pid) for pid in named
+            }
+            assert {a.role for a in audited} == {"front_desk"}
+            assert {a.outcome for a in audited} == {"allowed"}
+            for row in listed:
+                key = pseudonyms.of(Kind.PATIENT, row["patient_id"])
+                assert cached[(key, row["service"])] == row["risk"]
+                record = await http.get(f"/v1/patients/{row['patient_id']}", headers=admin)
+                assert record.status_code == 200, record.text
+                got = record.json()
+                assert row["name"] == f"{got['first_name']} {got['last_name']}"
+            names = {r["name"] for r in listed}
+            for who in (analyst, billing):
+                answer = await http.get("/v1/forecasts/churn?limit=40", headers=who)
+                refused(answer, 403, "forbidden")
+                assert not [n for n in names if n in answer.text]
+                assert not [p for p in named if p in answer.text]
+        async with container.db.read() as conn:
+            later = [r for r in await conn.execute(reads) if r.id not in before]
+        # the refusals leave their own rows, naming no patient
+        assert [r.patient_id for r in later if r.outcome == "denied"] == [None, None]
     finally:
         await container.aclose()
 

@@ -13,7 +13,7 @@ more Python than its round trip (SQLAlchemy caches the compiled SQL, not the bui
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -197,6 +197,21 @@ async def booking_now(conn: AsyncConnection, booking_id: str) -> BookingNow | No
     "held")."""
     row = (await conn.execute(_NOW, {"q_id": booking_id})).first()
     return None if row is None else BookingNow(*row)
+
+
+_NOW_MANY = select(
+    a.id, a.status, a.service, a.visit_type, a.practitioner, a.start_at, a.end_at, a.patient_id
+).where(a.id.in_(bindparam("q_ids", expanding=True)))
+
+
+async def bookings_now(
+    conn: AsyncConnection, booking_ids: Collection[str]
+) -> dict[str, BookingNow]:
+    """`booking_now` for many bookings in one query: by id, the ones found."""
+    if not booking_ids:
+        return {}
+    rows = await conn.execute(_NOW_MANY, {"q_ids": sorted(set(booking_ids))})
+    return {str(row[0]): BookingNow(*row) for row in rows}
 
 
 async def appointment(conn: AsyncConnection, booking_id: str) -> Appointment | None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from clinicflow.adapters.lake.iceberg import IcebergLake
 from clinicflow.analytics.domain.lake import Kind, Pseudonyms
-from clinicflow.booking import booking_now
+from clinicflow.booking import bookings_now
 from clinicflow.bootstrap.analytics import iceberg_lake, lake_key
 from clinicflow.bootstrap.core import Core
 from clinicflow.catalog import Catalog
@@ -52,7 +52,9 @@ class _Source:
 
 class _PatientsByKey:
     """forecasting's `PatientFinder`: a key's patient through their booking, kept only when
-    the booking's patient has that key (a merge or a de-identification since: not listed)."""
+    the booking's patient has that key (a merge or a de-identification since: not listed).
+    A page of keys costs two queries (their bookings, then their patients' sealed names),
+    whatever its length."""
 
     def __init__(self, db: Database, keys: KeyRing) -> None:
         self._db = db
@@ -60,17 +62,18 @@ class _PatientsByKey:
         self._pseudonyms = Pseudonyms(lake_key(keys))
 
     async def find(self, refs: Sequence[tuple[str, str]]) -> Mapping[str, tuple[str, str | None]]:
-        out: dict[str, tuple[str, str | None]] = {}
+        owners: dict[str, str] = {}
         async with self._db.read() as conn:
-            names = self._names.on(conn)
+            bookings = await bookings_now(conn, [booking_id for _, booking_id in refs])
             for key, booking_id in refs:
-                now = await booking_now(conn, booking_id)
+                now = bookings.get(booking_id)
                 if now is None or now.patient_id is None:
                     continue
                 if self._pseudonyms.of(Kind.PATIENT, now.patient_id) != key:
                     continue
-                out[key] = (now.patient_id, await names.full_name(now.patient_id))
-        return out
+                owners[key] = now.patient_id
+            names = await self._names.on(conn).full_names(owners.values())
+        return {key: (pid, names.get(pid)) for key, pid in owners.items()}
 
 
 def model_training(

@@ -1,8 +1,10 @@
 """Who may see the models' outputs: the risk lists name bookings and patients, so staff who
 care for them (admins, front desk, practitioners); analysts and admins see aggregates only.
-A refusal leaves its audit row; a churn list read is recorded, since it names patients."""
+A refusal leaves its audit row; a churn list read is recorded per patient it names."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.shared.actor import Actor, Role
@@ -30,8 +32,14 @@ class ForecastingGuard:
             access,
             "only the clinic's staff who care for patients read risks (analysts: aggregates)",
         )
-        if kind == "churn":
-            await self._trail.record_alone(actor, "read_churn_risk", [access])
+
+    async def record_reads(self, actor: Actor, kind: str, patient_ids: Iterable[str]) -> None:
+        """A list that names patients is a read of each: one audit row per patient it named
+        (a patient listed for two services, one row), written together in one transaction."""
+        named = dict.fromkeys(patient_ids)
+        await self._trail.record_alone(
+            actor, f"read_{kind}_risk", [Access("patient", pid, pid) for pid in named]
+        )
 
     async def require_aggregates(self, actor: Actor) -> None:
         allowed = actor.kind == "system" or (actor.kind == "user" and actor.role in AGGREGATE_ROLES)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from clinicflow.forecasting.domain.frame import Frame
-from clinicflow.forecasting.views import ModelEntry, Prediction
+from clinicflow.forecasting.views import ModelEntry, Prediction, RiskSummary
 from clinicflow.infra.unit_of_work import Transaction
 
 
@@ -36,8 +36,18 @@ class PredictionCache(Protocol):
         """The kind's cached predictions become `rows` (the older ones go)."""
         ...
 
-    async def of(self, kind: str, since: datetime | None = None) -> list[Prediction]:
-        """The kind's predictions (no_show: those starting at or after `since`), riskiest first."""
+    async def of(
+        self, kind: str, since: datetime | None = None, limit: int | None = None
+    ) -> list[Prediction]:
+        """The kind's predictions (no_show: those starting at or after `since`), riskiest
+        first; the first `limit` of them when given."""
+        ...
+
+    async def summary(
+        self, kind: str, high_risk: float, since: datetime | None = None
+    ) -> list[RiskSummary]:
+        """Per service (by name): how many of the kind's predictions (since `since`, as in
+        `of`), their mean score, and how many score `high_risk` or more."""
         ...
 
     async def of_subjects(self, kind: str, subjects: Sequence[str]) -> list[Prediction]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, Select, delete, func, insert, select
+from sqlalchemy import Row, Select, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.forecasting.tables import models, predictions
-from clinicflow.forecasting.views import ModelEntry, Prediction, Reason
+from clinicflow.forecasting.views import ModelEntry, Prediction, Reason, RiskSummary
 from clinicflow.infra.unit_of_work import UnitOfWork
 
 m = models.c
@@ -97,10 +97,15 @@ class SqlPredictionCache:
                 ],
             )
 
-    async def of(self, kind: str, since: datetime | None = None) -> list[Prediction]:
+    async def of(
+        self, kind: str, since: datetime | None = None, limit: int | None = None
+    ) -> list[Prediction]:
         query = select(predictions).where(p.kind == kind)
         if since is not None:
             query = query.where(p.at >= since)
+        query = query.order_by(p.score.desc(), p.subject, p.service)
+        if limit is not None:
+            query = query.limit(limit)
         return await self._read(query)
 
     async def of_subjects(self, kind: str, subjects: Sequence[str]) -> list[Prediction]:
@@ -108,12 +113,14 @@ class SqlPredictionCache:
         for at in range(0, len(subjects), 500):  # bound the IN list
             chunk = list(subjects[at : at + 500])
             found += await self._read(
-                select(predictions).where(p.kind == kind, p.subject.in_(chunk))
+                select(predictions)
+                .where(p.kind == kind, p.subject.in_(chunk))
+                .order_by(p.score.desc(), p.subject, p.service)
             )
         return found
 
     async def _read(self, query: Select[tuple[object, ...]]) -> list[Prediction]:
-        rows = await self._conn.execute(query.order_by(p.score.desc(), p.subject))
+        rows = await self._conn.execute(query)
         return [
             Prediction(
                 kind=str(r.kind),
@@ -127,6 +134,25 @@ class SqlPredictionCache:
                 ref=None if r.ref is None else str(r.ref),
             )
             for r in rows
+        ]
+
+    async def summary(
+        self, kind: str, high_risk: float, since: datetime | None = None
+    ) -> list[RiskSummary]:
+        high = func.sum(case((p.score >= high_risk, 1), else_=0))
+        query = select(p.service, func.count(), func.avg(p.score), high).where(p.kind == kind)
+        if since is not None:
+            query = query.where(p.at >= since)
+        rows = await self._conn.execute(query.group_by(p.service).order_by(p.service))
+        return [
+            RiskSummary(
+                kind=kind,
+                service=str(service),
+                count=int(count),
+                mean_risk=round(float(mean), 4),
+                high_risk=int(above or 0),
+            )
+            for service, count, mean, above in rows
         ]
 
 

@@ -341,7 +341,7 @@ class RiskReports:
     async def no_show(self, actor: Actor, limit: int = 200) -> list[NoShowRisk]:
         await self.guard.require_staff(actor, "no_show")
         async with self.uow.reading() as uow:
-            rows = await uow.predictions.of(NO_SHOW, since=self.clock.now())
+            rows = await uow.predictions.of(NO_SHOW, since=self.clock.now(), limit=limit)
         return [
             NoShowRisk(
                 booking_id=r.subject,
@@ -351,13 +351,15 @@ class RiskReports:
                 risk=r.score,
                 reasons=r.reasons,
             )
-            for r in rows[:limit]
+            for r in rows
         ]
 
     async def churn(self, actor: Actor, limit: int = 100) -> list[ChurnRisk]:
-        await self.guard.require_staff(actor, "churn")
+        """The riskiest `limit` cached rows, their patients found all at once; each patient
+        listed is audited as read."""
+        await self.guard.require_staff(actor, CHURN)
         async with self.uow.reading() as uow:
-            rows = (await uow.predictions.of(CHURN))[:limit]
+            rows = await uow.predictions.of(CHURN, limit=limit)
         found = await self.patients.find([(r.subject, r.ref) for r in rows if r.ref])
         out = []
         for r in rows:
@@ -365,24 +367,18 @@ class RiskReports:
             if who is None:
                 continue  # de-identified since, or not found: not listed
             out.append(ChurnRisk(who[0], who[1], r.service, r.score, r.reasons))
+        await self.guard.record_reads(actor, CHURN, [c.patient_id for c in out])
         return out
 
     async def summary(self, actor: Actor) -> list[RiskSummary]:
         await self.guard.require_aggregates(actor)
-        out = []
         async with self.uow.reading() as uow:
-            for kind in KINDS:
-                since = self.clock.now() if kind == NO_SHOW else None
-                rows = await uow.predictions.of(kind, since=since)
-                for service in sorted({r.service for r in rows}):
-                    scores = [r.score for r in rows if r.service == service]
-                    out.append(
-                        RiskSummary(
-                            kind=kind,
-                            service=service,
-                            count=len(scores),
-                            mean_risk=round(sum(scores) / len(scores), 4),
-                            high_risk=sum(s >= self.high_risk for s in scores),
-                        )
-                    )
-        return out
+            return [
+                cell
+                for kind in KINDS
+                for cell in await uow.predictions.summary(
+                    kind,
+                    self.high_risk,
+                    since=self.clock.now() if kind == NO_SHOW else None,
+                )
+            ]

@@ -38,6 +38,9 @@ _TRAITS = select(
     p.id, p.birth_date_enc, p.address_enc, p.referral_source, p.deidentified_at, p.status
 ).where(p.id.in_(bindparam("q_ids", expanding=True)))
 _NAMES = select(p.first_name_enc, p.last_name_enc).where(p.id == bindparam("q_id"))
+_NAMES_OF = select(p.id, p.first_name_enc, p.last_name_enc).where(
+    p.id.in_(bindparam("q_ids", expanding=True))
+)
 
 
 class PatientDirectory:
@@ -166,9 +169,23 @@ class BoundPatientNames:
         row = (await self._conn.execute(_NAMES, {"q_id": patient_id})).first()
         if row is None:
             return None
+        return self._name(patient_id, row.first_name_enc, row.last_name_enc)
+
+    async def full_names(self, patient_ids: Collection[str]) -> dict[str, str | None]:
+        """Many patients' names in one query: by id, the patients found (a name-less
+        record: None)."""
+        if not patient_ids:
+            return {}
+        rows = await self._conn.execute(_NAMES_OF, {"q_ids": sorted(set(patient_ids))})
+        return {
+            str(row.id): self._name(str(row.id), row.first_name_enc, row.last_name_enc)
+            for row in rows
+        }
+
+    def _name(self, patient_id: str, first: str | None, last: str | None) -> str | None:
         parts = (
-            self._cipher.open(row.first_name_enc, "first_name", patient_id),
-            self._cipher.open(row.last_name_enc, "last_name", patient_id),
+            self._cipher.open(first, "first_name", patient_id),
+            self._cipher.open(last, "last_name", patient_id),
         )
         return " ".join(x for x in parts if x) or None
 
