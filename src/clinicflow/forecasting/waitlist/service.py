@@ -12,7 +12,7 @@ from clinicflow.forecasting.demand.ports import LakeFiles
 from clinicflow.forecasting.demand.queries import LakeHistory
 from clinicflow.forecasting.waitlist.domain.conversion import (
     Invitation,
-    priority_score,
+    ranked,
     wave_size,
 )
 from clinicflow.forecasting.waitlist.domain.model import Evaluation, decided, evaluate, train
@@ -49,7 +49,6 @@ class WaitlistConversion:
         now = self.clock.now()
         model = train(decided(invited, now))
         mine = [w for w in waiting if w.service == service]
-        ranked = sorted(mine, key=lambda w: -priority_score(w, self.policy))
-        chances = model.chances(ranked)
+        chances = model.chances(ranked(mine, self.policy))
         n = wave_size(places, chances)
         return WaveSize(service, places, n, round(sum(chances[:n]), 2), len(mine))
