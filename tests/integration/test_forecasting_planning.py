@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
+from clinicflow.forecasting.demand.domain.forecast import DemandForecast
 from clinicflow.forecasting.demand.domain.model import Engine
 from clinicflow.forecasting.demand.guard import PlanningGuard
 from clinicflow.forecasting.demand.queries import LakeHistory
@@ -33,6 +35,7 @@ from clinicflow.forecasting.domain.planning import (
     PLANNING,
     PlanningData,
     PlanningSetup,
+    Scored,
     evaluate_planning,
     predict_planning,
 )
@@ -41,7 +44,7 @@ from clinicflow.forecasting.repository import SqlForecastingUnitOfWork
 from clinicflow.forecasting.scheduling.domain.proposal import Solver
 from clinicflow.forecasting.scheduling.domain.week import Rules
 from clinicflow.forecasting.scheduling.service import ScheduleProposals
-from clinicflow.forecasting.service import ModelTraining
+from clinicflow.forecasting.service import ModelTraining, RegistrySettings
 from clinicflow.forecasting.waitlist.domain.model import Model
 from clinicflow.forecasting.waitlist.service import WaitlistConversion
 from clinicflow.infra.unit_of_work import Factory
@@ -289,6 +292,35 @@ async def test_ml_evaluates_keeps_and_reproduces_the_planning_models(
     eight = predict_planning("demand", parts, data, setup)
     assert predict_planning("demand", artifact.load(artifact.dump(parts)), data, setup) == eight
     assert predict_planning("demand", four, data, setup) != eight
+    # the route answers from the latest entry: a newer entry with other settings moves it
+    route = DemandForecasts(
+        lake=planning_lake,
+        catalog=planning_lake.catalog,
+        clock=FixedClock(last),
+        guard=_guard(container),
+        settings=RegistrySettings(uow=training.uow),
+    )
+
+    def days(rows: list[Scored]) -> dict[tuple[str, str], float]:
+        return {(r.subject, r.service): r.score for r in rows}
+
+    def answered(found: DemandForecast) -> dict[tuple[str, str], float]:
+        return {(d.day.isoformat(), d.key): round(d.visits, 4) for d in found.days}
+
+    assert answered(await route.forecast(SYSTEM)) == days(eight)
+    newer = replace(
+        entries["demand"],
+        id=str(uuid.uuid4()),
+        version=entries["demand"].version + 1,
+        artifact=artifact.dump(four),
+        artifact_sha256=artifact.sha256(artifact.dump(four)),
+    )
+    async with training.uow() as uow:
+        await uow.registry.add(newer)
+        await uow.commit()
+    assert answered(await route.forecast(SYSTEM)) == days(
+        predict_planning("demand", four, data, setup)
+    )
     tight = Solver(replace(setup.solver.rules, max_day_hours=2)).parts()
     hours = predict_planning("schedule", artifact.load(entries["schedule"].artifact), data, setup)
     assert len(predict_planning("schedule", tight, data, setup)) < len(hours)

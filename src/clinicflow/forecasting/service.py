@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from clinicflow.forecasting.demand.domain.model import Engine
 from clinicflow.forecasting.domain import churn as churn_model
 from clinicflow.forecasting.domain import no_show as no_show_model
 from clinicflow.forecasting.domain.artifact import Fitted, dump, load, sha256
@@ -52,6 +53,7 @@ from clinicflow.forecasting.ports import (
     LakeFiles,
     PatientFinder,
 )
+from clinicflow.forecasting.scheduling.domain.proposal import Solver
 from clinicflow.forecasting.views import (
     ChurnRisk,
     ModelEntry,
@@ -60,11 +62,12 @@ from clinicflow.forecasting.views import (
     Reason,
     RiskSummary,
 )
+from clinicflow.forecasting.waitlist.domain.model import Model
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 
-__all__ = ["HELD_OUT_DAYS", "ModelTraining", "RiskReports"]
+__all__ = ["HELD_OUT_DAYS", "ModelTraining", "RegistrySettings", "RiskReports"]
 ALL_KINDS = (*KINDS, *PLANNING)
 T = TypeVar("T")
 
@@ -296,6 +299,32 @@ class ModelTraining:
                 await uow.predictions.replace(kind, rows)
             await uow.commit()
         return {kind: len(rows) for kind, rows in made.items()}
+
+
+@dataclass(kw_only=True, eq=False)
+class RegistrySettings:
+    """The planning routes' `ModelSettings`: what the latest registry entry of each planning
+    kind holds, so the routes answer as `ml predict` does from that entry."""
+
+    uow: UnitsOfWork[ForecastingUnitOfWork]
+
+    async def _parts(self, kind: str) -> dict[str, object] | None:
+        async with self.uow.reading() as uow:
+            entry = await uow.registry.latest(kind)
+        return None if entry is None else load(entry.artifact)
+
+    async def engine(self) -> Engine | None:
+        parts = await self._parts(DEMAND)
+        found = None if parts is None else parts.get("engine")
+        return Engine.of(found) if isinstance(found, dict) else None
+
+    async def solver(self) -> Solver | None:
+        parts = await self._parts(SCHEDULE)
+        return None if parts is None else Solver.of(parts)
+
+    async def waitlist(self) -> Model | None:
+        parts = await self._parts(WAITLIST)
+        return None if parts is None else Model.of(parts)
 
 
 @dataclass(kw_only=True, eq=False)

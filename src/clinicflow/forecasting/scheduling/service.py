@@ -32,6 +32,7 @@ class ScheduleProposals:
 
     @property
     def solver(self) -> Solver:
+        """Without a registry entry: this service's rules and time limit."""
         return Solver(self.rules, self.seconds, engine=self.demand.engine)
 
     async def next_week(self, actor: Actor, scale: float = 1.0) -> Proposal:
@@ -39,13 +40,21 @@ class ScheduleProposals:
         if next week is that much busier."""
         await self.guard.proposals(actor, "schedule")
         visits = await self.demand.visits()
-        return self.proposal(visits, scale)
+        settings = self.demand.settings
+        found = await settings.solver() if settings is not None else None
+        return self.proposal(visits, scale, found)
 
-    def week_of_demand(self, visits: list[Visit], scale: float = 1.0) -> Week:
+    def week_of_demand(
+        self, visits: list[Visit], scale: float = 1.0, solver: Solver | None = None
+    ) -> Week:
         as_of = self.demand.today() - timedelta(days=1)
         practitioners = list(self.catalog.practitioners.values())
         tz = self.catalog.clinic.tz
-        return week_of_demand(visits, practitioners, tz, as_of, scale, self.demand.engine)
+        engine = (solver or self.solver).engine
+        return week_of_demand(visits, practitioners, tz, as_of, scale, engine)
 
-    def proposal(self, visits: list[Visit], scale: float = 1.0) -> Proposal:
-        return proposal(self.week_of_demand(visits, scale), self.solver)
+    def proposal(
+        self, visits: list[Visit], scale: float = 1.0, solver: Solver | None = None
+    ) -> Proposal:
+        """`solver`: the registry's latest entry's parameters (default: this service's)."""
+        return proposal(self.week_of_demand(visits, scale, solver), solver or self.solver)
