@@ -54,7 +54,7 @@ async def main(requests: int, warmup: int, latency_only: bool) -> None:
             t = time.perf_counter()
             entries = await training.train()
             trained = time.perf_counter() - t
-            print(f"evaluate (both models, held out): {evaluated:.2f} s")
+            print(f"evaluate (the five models, held out): {evaluated:.2f} s")
             print(f"train (evaluate + serving fits + registry + predictions): {trained:.2f} s")
             for e in entries:
                 print(f"  {e.kind} v{e.version}: artifact {len(e.artifact) / 1024:.0f} KiB")

@@ -1,9 +1,11 @@
-"""`clinicflow ml`: the no-show and churn models over the analytics lake (docs/ml.md).
+"""`clinicflow ml`: the five models over the analytics lake (docs/ml.md): demand, no-show
+risk, churn risk, waitlist conversion and schedule proposal.
 
-`train` fits both on the lake as it is, scores them on a later period held out, keeps them in
-the registry and caches their predictions; `evaluate` prints the held-out scores only (with
-`--json`, for scripts); `predict` caches the latest models' predictions again (or a named
-registry entry's), as the staff endpoints serve them.
+`train` scores each on a later period held out, fits what the lake can judge on the lake as
+it is, keeps each in the registry and caches their predictions; `evaluate` prints the
+held-out scores only (with `--json`, for scripts; a model the lake cannot judge yet is
+`{"skipped": why}`); `predict` caches the latest models' predictions again (or a named
+registry entry's), as the API serves them.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from clinicflow.shared.clock import SystemClock
 from clinicflow.shared.errors import DomainError
 
 ml_app = typer.Typer(
-    help="Machine learning: no-show and churn risk over the analytics lake.",
+    help=(
+        "Machine learning over the analytics lake: demand forecast, no-show and churn risk, "
+        "waitlist conversion, schedule proposals (docs/ml.md)."
+    ),
     no_args_is_help=True,
 )
 console = Console(stderr=True)
-EVALUATE_STEPS = 4  # forecasting/service.py evaluate_lake's steps
-TRAIN_STEPS = EVALUATE_STEPS + 3
+EVALUATE_STEPS = 4 + 3  # evaluate_lake's steps, then each planning model's
+TRAIN_STEPS = EVALUATE_STEPS + 4  # the risks fitted (2), the planning models, predictions
 T = TypeVar("T")
 
 
@@ -55,7 +60,7 @@ def _run(work: Callable[[ModelTraining], Awaitable[T]]) -> T:
 
 @ml_app.command("train")
 def train() -> None:
-    """Fit both models on the lake, keep them in the registry and cache their predictions."""
+    """Fit every model the lake can judge, keep each in the registry, cache its predictions."""
 
     async def work(training: ModelTraining) -> list[str]:
         with progress_bar("training", TRAIN_STEPS, console) as bar:
@@ -69,18 +74,32 @@ def train() -> None:
         typer.echo(line)
 
 
+HEADLINES = {
+    "demand": ("mase", "baseline_mase"),
+    "no_show": ("auc", "baseline_auc", "ece"),
+    "churn": ("c_index", "auc_60d"),
+    "waitlist": ("auc", "baseline_auc"),
+    "schedule": ("uplift", "seconds"),
+}
+
+
 def _headline(kind: str, metrics: dict[str, object]) -> dict[str, object]:
-    keys = ("auc", "baseline_auc", "ece") if kind == "no_show" else ("c_index", "auc_60d")
-    return {k: metrics[k] for k in keys}
+    return {k: metrics.get(k) for k in HEADLINES.get(kind, ())}
 
 
 @ml_app.command("evaluate")
 def evaluate(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='Print the figures as JSON, per model (an unjudged one: {"skipped": why}).',
+        ),
+    ] = False,
 ) -> None:
-    """Score both models on the lake's last 60 days, trained on what came before."""
+    """Score each model on a later period held out, beside its baseline (nothing kept)."""
 
-    async def work(training: ModelTraining) -> dict[str, object]:
+    async def work(training: ModelTraining) -> dict[str, dict[str, object]]:
         with progress_bar("evaluating", EVALUATE_STEPS, console) as bar:
             return await training.evaluate(lambda note: bar.advance(1, note=note))
 
@@ -89,7 +108,6 @@ def evaluate(
         typer.echo(json.dumps(found, indent=2))
         return
     for kind, figures in found.items():
-        assert isinstance(figures, dict)
         shown = {k: v for k, v in figures.items() if not isinstance(v, dict)}
         typer.echo(f"{kind}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
@@ -100,7 +118,7 @@ def predict(
         str | None, typer.Option(help="A registry entry's id (default: each kind's latest).")
     ] = None,
 ) -> None:
-    """Cache the models' predictions: upcoming bookings' no-show risk, patients' churn risk."""
+    """Cache each model's predictions again from its registry entry (latest, or --model)."""
 
     async def work(training: ModelTraining) -> dict[str, int]:
         with progress_bar("predicting", None, console):

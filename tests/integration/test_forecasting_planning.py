@@ -8,23 +8,47 @@ period it never trained on:
   score's; with the training labels shuffled, chance (0.5);
 - schedule proposal: CP-SAT ≥ 5% more expected visits than the greedy rule on the same busy
   week, within 10 s on 2 workers; with demand far under capacity, nothing to gain.
-Then the routes: who may ask, and what an empty lake answers.
+Then `clinicflow ml`'s side of them (`ModelTraining`): `evaluate` gives the same figures
+as the planning services under the issue's keys, `train` keeps each in the registry, and an
+entry predicts the same again from its artifact (a changed entry, differently); a lake with
+nothing to judge skips them. Then the routes: who may ask, and what an empty lake answers.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
+import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import pytest
 
 from clinicflow.bootstrap import Container
+from clinicflow.forecasting.demand.domain.forecast import DemandForecast
+from clinicflow.forecasting.demand.domain.model import Engine
 from clinicflow.forecasting.demand.guard import PlanningGuard
+from clinicflow.forecasting.demand.queries import LakeHistory
 from clinicflow.forecasting.demand.service import DemandForecasts
+from clinicflow.forecasting.domain import artifact
+from clinicflow.forecasting.domain.planning import (
+    PLANNING,
+    PlanningData,
+    PlanningSetup,
+    Scored,
+    evaluate_planning,
+    predict_planning,
+)
+from clinicflow.forecasting.queries import LakeReader
+from clinicflow.forecasting.repository import SqlForecastingUnitOfWork
+from clinicflow.forecasting.scheduling.domain.proposal import Solver
 from clinicflow.forecasting.scheduling.domain.week import Rules
 from clinicflow.forecasting.scheduling.service import ScheduleProposals
+from clinicflow.forecasting.service import ModelTraining, RegistrySettings
+from clinicflow.forecasting.waitlist.domain.model import Model
 from clinicflow.forecasting.waitlist.service import WaitlistConversion
+from clinicflow.infra.unit_of_work import Factory
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist import WaitlistPolicy
@@ -157,3 +181,152 @@ async def test_who_may_ask_and_what_an_empty_lake_answers(
     proposal = "/v1/forecasts/schedule-proposal"
     assert (await client.get(proposal, headers=analyst)).status_code == 403
     assert (await client.get(proposal, headers=admin)).status_code == 409
+
+
+class _Files:
+    """forecasting's `LakeFiles` over the planning lake's files."""
+
+    def __init__(self, lake: PlanningLake) -> None:
+        self._lake = lake
+
+    async def files(self) -> list[str]:
+        return list(self._lake.files)
+
+
+def _training(lake: PlanningLake, container: Container) -> ModelTraining:
+    catalog = lake.catalog
+    late = catalog.payments.cancellation.full_refund_hours
+    return ModelTraining(
+        uow=Factory(container.db, SqlForecastingUnitOfWork),
+        lake=_Files(lake),
+        source=lambda files: LakeReader(files, catalog.clinic.timezone, {}, 90, late),
+        clock=FixedClock(ENDS_AT),
+        history=LakeHistory,
+        planning=PlanningSetup(tuple(catalog.practitioners.values()), catalog.clinic.tz),
+    )
+
+
+async def test_ml_evaluates_keeps_and_reproduces_the_planning_models(
+    planning_lake: PlanningLake, container: Container
+) -> None:
+    training = _training(planning_lake, container)
+    figures = await training.evaluate()
+    assert list(figures) == ["demand", "no_show", "churn", "waitlist", "schedule"]
+    demand, waitlist, schedule = figures["demand"], figures["waitlist"], figures["schedule"]
+    # the services' own evaluations, with the lake's last day as theirs: the same figures
+    history = LakeHistory(planning_lake.files)
+    try:
+        last = history.last_event()
+    finally:
+        history.close()
+    assert last is not None
+    same_day = DemandForecasts(
+        lake=planning_lake,
+        catalog=planning_lake.catalog,
+        clock=FixedClock(last),
+        guard=_guard(container),
+    )
+    backtest = await same_day.backtest(SYSTEM)
+    assert demand["mase"] == backtest.mase
+    assert demand["baseline_mase"] == backtest.naive_mase
+    assert demand["window"] == {
+        "start": (backtest.first_cutoff + timedelta(days=1)).isoformat(),
+        "end": (backtest.last_cutoff + timedelta(days=7)).isoformat(),
+    }
+    conversion = WaitlistConversion(
+        lake=planning_lake, clock=FixedClock(last), policy=WaitlistPolicy(), guard=_guard(container)
+    )
+    judged = await conversion.evaluation(SYSTEM)
+    assert waitlist["auc"] == round(judged.auc, 4)
+    assert waitlist["baseline_auc"] == round(judged.baseline_auc, 4)
+    assert waitlist["window"] == {
+        "start": judged.test_from.isoformat(),
+        "end": judged.test_to.isoformat(),
+    }
+    assert str(waitlist["train_window"]["end"]) <= str(waitlist["window"]["start"])  # type: ignore[index]
+    # one practitioner per service here: greedy is already optimal (docs/ml-planning.md)
+    assert schedule["uplift"] == 0.0
+    assert schedule["status"] == "OPTIMAL"
+    assert 0 <= schedule["seconds"] < 10  # type: ignore[operator]
+    assert schedule["window"]["start"] > demand["window"]["end"]  # type: ignore[index]
+
+    entries = {e.kind: e for e in await training.train()}
+    assert set(PLANNING) <= set(entries)
+    for kind in PLANNING:
+        entry = entries[kind]
+        assert entry.version >= 1
+        assert entry.window_start <= entry.window_end
+        assert entry.features
+        assert len(entry.data_hash) == 64
+        assert entry.artifact_sha256 == artifact.sha256(entry.artifact)
+        kept = {k: v for k, v in entry.metrics.items() if k != "seconds"}  # timed anew
+        assert kept == json.loads(json.dumps({k: v for k, v in figures[kind].items() if k in kept}))
+        assert set(entry.metrics) == set(figures[kind])
+    assert Model.of(artifact.load(entries["waitlist"].artifact)).weights()  # the fitted regression
+    assert artifact.load(entries["schedule"].artifact)["rules"] == {
+        "max_week_hours": 24,
+        "max_day_hours": 6,
+        "continuity_weight": 10,
+    }
+
+    # same entry + same lake -> the same predictions, from the entry and from the cache
+    async with training.uow.reading() as uow:
+        cached = {kind: await uow.predictions.of(kind) for kind in PLANNING}
+    again = _training(planning_lake, container)  # another instance, nothing shared
+    for kind in PLANNING:
+        made = (await again.scores(entries[kind].id))[kind]
+        assert made, kind
+        key = {(p.subject, p.service): (p.score, p.reasons) for p in made}
+        assert key == {(p.subject, p.service): (p.score, p.reasons) for p in cached[kind]}
+        assert {p.model_id for p in made} == {entries[kind].id}
+
+    # another entry's settings: other predictions (the entry is what predicts)
+    data = training._planning_data(list(planning_lake.files))
+    assert data is not None
+    setup = training.planning
+    assert setup is not None
+    parts = artifact.load(entries["demand"].artifact)
+    four = {**parts, "engine": Engine(pickup_weeks=4).parts()}
+    eight = predict_planning("demand", parts, data, setup)
+    assert predict_planning("demand", artifact.load(artifact.dump(parts)), data, setup) == eight
+    assert predict_planning("demand", four, data, setup) != eight
+    # the route answers from the latest entry: a newer entry with other settings moves it
+    route = DemandForecasts(
+        lake=planning_lake,
+        catalog=planning_lake.catalog,
+        clock=FixedClock(last),
+        guard=_guard(container),
+        settings=RegistrySettings(uow=training.uow),
+    )
+
+    def days(rows: list[Scored]) -> dict[tuple[str, str], float]:
+        return {(r.subject, r.service): r.score for r in rows}
+
+    def answered(found: DemandForecast) -> dict[tuple[str, str], float]:
+        return {(d.day.isoformat(), d.key): round(d.visits, 4) for d in found.days}
+
+    assert answered(await route.forecast(SYSTEM)) == days(eight)
+    newer = replace(
+        entries["demand"],
+        id=str(uuid.uuid4()),
+        version=entries["demand"].version + 1,
+        artifact=artifact.dump(four),
+        artifact_sha256=artifact.sha256(artifact.dump(four)),
+    )
+    async with training.uow() as uow:
+        await uow.registry.add(newer)
+        await uow.commit()
+    assert answered(await route.forecast(SYSTEM)) == days(
+        predict_planning("demand", four, data, setup)
+    )
+    tight = Solver(replace(setup.solver.rules, max_day_hours=2)).parts()
+    hours = predict_planning("schedule", artifact.load(entries["schedule"].artifact), data, setup)
+    assert len(predict_planning("schedule", tight, data, setup)) < len(hours)
+
+
+def test_a_lake_with_nothing_to_judge_skips_the_planning_models() -> None:
+    setup = PlanningSetup((), ENDS_AT.tzinfo)  # type: ignore[arg-type]
+    empty = evaluate_planning(PlanningData((), (), (), None), setup)
+    assert set(empty) == set(PLANNING)
+    assert all(set(figures) == {"skipped"} for figures in empty.values()), empty
+    assert "no waitlist invitations" in str(empty["waitlist"]["skipped"])

@@ -175,7 +175,8 @@ async def test_a_registry_entry_predicts_the_same_again(trained: Trained) -> Non
         async with db.read() as conn:
             cached = (await conn.execute(select(predictions))).all()
             kept = (await conn.execute(select(models))).all()
-        assert {r.kind for r in cached} == {"no_show", "churn"}
+        assert {r.kind for r in cached} == {e.kind for e in trained.entries}
+        assert {"no_show", "churn"} <= {e.kind for e in trained.entries}
         for entry in trained.entries:
             row = next(r for r in kept if r.id == entry.id)
             assert sha256(bytes(row.artifact)) == row.artifact_sha256 == entry.artifact_sha256
@@ -187,6 +188,8 @@ async def test_a_registry_entry_predicts_the_same_again(trained: Trained) -> Non
             before = {(r.subject, r.service): r.score for r in cached if r.kind == entry.kind}
             assert before, entry.kind
             assert {(p.subject, p.service): p.score for p in again} == before
+            if entry.kind not in ("no_show", "churn"):
+                continue  # the planning models' own checks: test_forecasting_planning.py
             reasons = [p.reasons for p in again if p.reasons]
             assert reasons, "predictions name their top reasons"
             assert all(r.feature in entry.features for rs in reasons for r in rs)
@@ -326,7 +329,7 @@ def test_no_phi_in_the_registry_artifacts_or_predictions(trained: Trained) -> No
     assert not [
         f"{f}.{last}".lower() for f in FIRST for last in LAST if f"{f}.{last}".lower() in lowered
     ]
-    artifacts = "\n".join(load(e.artifact)["booster"] for e in trained.entries)  # type: ignore[misc]
+    artifacts = "\n".join(e.artifact.decode() for e in trained.entries)  # every model's
     # the churn rows name patients by their keyed hash; no model keeps one
     churn_rows = [line for line in text.splitlines() if line.startswith('["churn"')]
     keys_in_cache = {line.split('"')[3] for line in churn_rows}

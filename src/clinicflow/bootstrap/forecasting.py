@@ -1,6 +1,7 @@
 """The forecasting context's wiring: the models read the analytics lake's files (through
-the lake adapter), and the staff's churn list finds the patient behind a patient key through
-the booking and patients contexts' public surfaces, checked against the key."""
+the lake adapter; the planning models through `LakeHistory`), and the staff's churn list
+finds the patient behind a patient key through the booking and patients contexts' public
+surfaces, checked against the key."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from clinicflow.analytics.domain.lake import Kind, Pseudonyms
 from clinicflow.booking import bookings_now
 from clinicflow.bootstrap.analytics import iceberg_lake, lake_key
 from clinicflow.bootstrap.core import Core
+from clinicflow.bootstrap.waitlist import load_policy
 from clinicflow.catalog import Catalog
+from clinicflow.forecasting.demand.queries import LakeHistory
+from clinicflow.forecasting.domain.planning import PlanningSetup
 from clinicflow.forecasting.guard import ForecastingGuard
 from clinicflow.forecasting.jobs import retrain_job
 from clinicflow.forecasting.queries import LakeReader
@@ -83,12 +87,20 @@ def model_training(
     clock: Clock,
     lake: IcebergLake | None = None,
 ) -> ModelTraining:
-    """The training alone, for the `clinicflow ml` commands (no app is built)."""
+    """The training alone, for the `clinicflow ml` commands (no app is built): the risks
+    over the lake's features, the planning models over its history with the clinic's
+    practitioners, time zone and waitlist policy (docs/ml-planning.md)."""
     return ModelTraining(
         uow=Factory(db, SqlForecastingUnitOfWork),
         lake=lake or iceberg_lake(settings),
         source=_Source(settings, catalog),
         clock=clock,
+        history=LakeHistory,
+        planning=PlanningSetup(
+            tuple(catalog.practitioners.values()),
+            catalog.clinic.tz,
+            load_policy(settings.config_path),
+        ),
     )
 
 

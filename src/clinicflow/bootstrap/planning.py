@@ -1,6 +1,7 @@
 """The planning models' wiring (forecasting's demand, waitlist and scheduling
 sub-packages): the lake's files through the analytics lake adapter, the catalog, the
-clinic's waitlist policy."""
+clinic's waitlist policy, and the model registry's latest entries (what `clinicflow ml
+train` kept), so the routes answer with the entry's settings and model."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from clinicflow.bootstrap.core import Core
 from clinicflow.bootstrap.waitlist import load_policy
 from clinicflow.forecasting.demand.guard import PlanningGuard
 from clinicflow.forecasting.demand.service import DemandForecasts
+from clinicflow.forecasting.repository import SqlForecastingUnitOfWork
 from clinicflow.forecasting.scheduling.service import ScheduleProposals
+from clinicflow.forecasting.service import RegistrySettings
 from clinicflow.forecasting.waitlist.service import WaitlistConversion
+from clinicflow.infra.unit_of_work import Factory
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,10 @@ class PlanningParts:
 
 def wire_planning(core: Core, lake: IcebergLake) -> PlanningParts:
     guard = PlanningGuard(core.trail)
-    demand = DemandForecasts(lake=lake, catalog=core.catalog, clock=core.clock, guard=guard)
+    registry = RegistrySettings(uow=Factory(core.db, SqlForecastingUnitOfWork))
+    demand = DemandForecasts(
+        lake=lake, catalog=core.catalog, clock=core.clock, guard=guard, settings=registry
+    )
     return PlanningParts(
         demand=demand,
         schedule=ScheduleProposals(demand=demand, catalog=core.catalog, guard=guard),
@@ -33,5 +40,6 @@ def wire_planning(core: Core, lake: IcebergLake) -> PlanningParts:
             clock=core.clock,
             policy=load_policy(core.settings.config_path),
             guard=guard,
+            settings=registry,
         ),
     )

@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from clinicflow.forecasting.domain.frame import Frame
+from clinicflow.forecasting.demand.domain.series import Visit
+from clinicflow.forecasting.domain.frame import Features
 from clinicflow.forecasting.views import ModelEntry, Prediction, RiskSummary
+from clinicflow.forecasting.waitlist.domain.conversion import Invitation
 from clinicflow.infra.unit_of_work import Transaction
 
 
@@ -73,26 +75,25 @@ class PatientFinder(Protocol):
         ...
 
 
-class Features(Protocol):
-    """The lake's rows as the models' inputs (forecasting/queries.py `LakeReader`)."""
+class FeatureSource(Protocol):
+    def __call__(self, files: Sequence[str]) -> Features: ...
 
-    @property
-    def windows(self) -> Mapping[str, int]:
-        """The churn window in days, per service."""
+
+class PlanningHistory(Protocol):
+    """The lake's rows as the planning models read them (`demand/queries.py` `LakeHistory`)."""
+
+    def visits(self) -> list[Visit]: ...
+
+    def invitations(self) -> list[Invitation]: ...
+
+    def waiting(self) -> list[Invitation]:
+        """The never-invited entries, as if invited at the lake's last event."""
         ...
 
-    def bookings(self) -> Frame: ...
-
-    def churn(self, at: datetime, seen: datetime) -> Frame: ...
-
-    def span(self) -> tuple[datetime | None, datetime | None]: ...
-
     def last_event(self) -> datetime | None: ...
-
-    def digest(self) -> str: ...
 
     def close(self) -> None: ...
 
 
-class FeatureSource(Protocol):
-    def __call__(self, files: Sequence[str]) -> Features: ...
+class HistorySource(Protocol):
+    def __call__(self, files: Sequence[str]) -> PlanningHistory: ...

@@ -1,13 +1,10 @@
 """The use cases: train the no-show and churn models on the lake, evaluate them on a later
 period they never trained on, keep each in the registry, cache their predictions, and answer
-the staff's risk lists and the analysts' aggregates from that cache (docs/ml.md).
+the staff's risk lists and the analysts' aggregates from that cache (docs/ml.md). The
+planning models (demand, waitlist conversion, schedule proposal: `domain/planning.py`) are
+evaluated, kept and predicted beside them.
 
-Time splits (E: the lake's last event; HELD_OUT_DAYS before it, the cut-off C):
-- no-show: trained on visits that started before C, scored on those from C on;
-- churn: trained on snapshots every SNAPSHOT_EVERY days up to C − 60 days (their outcomes
-  counted up to C), scored on the snapshot at C (outcomes counted up to E).
-The models kept for serving are then fitted on everything up to E, the same way, and carry
-the held-out scores.
+The risks' time splits: `domain/risks.py`.
 """
 
 from __future__ import annotations
@@ -16,25 +13,47 @@ import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import numpy as np
 
+from clinicflow.forecasting.demand.domain.model import Engine
 from clinicflow.forecasting.domain import churn as churn_model
 from clinicflow.forecasting.domain import no_show as no_show_model
-from clinicflow.forecasting.domain.artifact import dump, load, sha256
-from clinicflow.forecasting.domain.frame import Frame, concat
-from clinicflow.forecasting.domain.tabular import Floats
+from clinicflow.forecasting.domain.artifact import Fitted, dump, load, sha256
+from clinicflow.forecasting.domain.frame import Features
+from clinicflow.forecasting.domain.planning import (
+    DEMAND,
+    PLANNING,
+    SCHEDULE,
+    WAITLIST,
+    PlanningData,
+    PlanningSetup,
+    Scored,
+    evaluate_planning,
+    fit_planning,
+    predict_planning,
+)
+from clinicflow.forecasting.domain.risks import (
+    CHURN,
+    HELD_OUT_DAYS,
+    KINDS,
+    NO_SHOW,
+    Step,
+    evaluate_lake,
+    fit_lake,
+)
 from clinicflow.forecasting.errors import NoModel, NotEnoughHistory
 from clinicflow.forecasting.guard import ForecastingGuard
 from clinicflow.forecasting.ports import (
-    Features,
     FeatureSource,
     ForecastingUnitOfWork,
+    HistorySource,
     LakeFiles,
     PatientFinder,
 )
+from clinicflow.forecasting.scheduling.domain.proposal import Solver
 from clinicflow.forecasting.views import (
     ChurnRisk,
     ModelEntry,
@@ -43,138 +62,18 @@ from clinicflow.forecasting.views import (
     Reason,
     RiskSummary,
 )
+from clinicflow.forecasting.waitlist.domain.model import Model
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 
-NO_SHOW, CHURN = "no_show", "churn"
-KINDS = (NO_SHOW, CHURN)
-HELD_OUT_DAYS = 60
-SNAPSHOT_EVERY = 14
-MIN_HISTORY_DAYS = 2 * HELD_OUT_DAYS + churn_model.HORIZON_DAYS
-Step = Callable[[str], None]
+__all__ = ["HELD_OUT_DAYS", "ModelTraining", "RegistrySettings", "RiskReports"]
+ALL_KINDS = (*KINDS, *PLANNING)
 T = TypeVar("T")
 
 
 def _quiet(_: str) -> None:
     pass
-
-
-@dataclass(frozen=True)
-class Fitted:
-    """A model fitted for serving, with its held-out scores and what it learnt from."""
-
-    kind: str
-    parts: dict[str, object]
-    features: tuple[str, ...]
-    metrics: dict[str, object]
-    window_start: datetime
-    window_end: datetime
-    data_hash: str
-
-
-def _ts(at: datetime) -> float:
-    return at.timestamp()
-
-
-def _no_show_rows(frame: Frame) -> tuple[Frame, Floats]:
-    known = ~np.isnan(frame.floats("no_show"))
-    rows = frame.where(known)
-    return rows, rows.floats("no_show")
-
-
-def _snapshots(features: Features, first: datetime, last: datetime, seen: datetime) -> Frame:
-    """Snapshots every SNAPSHOT_EVERY days from `last` back to 60 days after `first`."""
-    frames = []
-    at = last
-    while at >= first + timedelta(days=churn_model.HORIZON_DAYS):
-        frames.append(_with_seen(features.churn(at, seen), (seen - at).days))
-        at -= timedelta(days=SNAPSHOT_EVERY)
-    return concat(frames[::-1])
-
-
-def _with_seen(frame: Frame, days: float) -> Frame:
-    cols = dict(frame.columns)
-    cols["seen_days"] = np.full(len(frame), float(days))
-    return Frame(cols)
-
-
-def _window(lo: datetime, hi: datetime) -> dict[str, object]:
-    return {"start": lo.isoformat(), "end": hi.isoformat()}
-
-
-def evaluate_lake(features: Features, seed: int = 0, step: Step = _quiet) -> dict[str, object]:
-    """Held-out scores of both models (see the module's doc), as `ml evaluate --json` prints."""
-    first, _ = features.span()
-    end = features.last_event()
-    if first is None or end is None or (end - first).days < MIN_HISTORY_DAYS:
-        raise NotEnoughHistory(f"the lake needs at least {MIN_HISTORY_DAYS} days of history")
-    cut = end - timedelta(days=HELD_OUT_DAYS)
-    step("no-show features")
-    rows, y = _no_show_rows(features.bookings())
-    start = rows.floats("start_ts")
-    train, test = start < _ts(cut), start >= _ts(cut)
-    step("no-show model")
-    _, ns = no_show_model.evaluate(rows.where(train), y[train], rows.where(test), y[test], seed)
-    step("churn snapshots")
-    history = _snapshots(features, first, cut - timedelta(days=churn_model.HORIZON_DAYS), cut)
-    later = _with_seen(features.churn(cut, end), (end - cut).days)
-    step("churn models")
-    _, cs = churn_model.evaluate(
-        history, history.floats("seen_days"), later, later.floats("seen_days"), seed
-    )
-    return {
-        NO_SHOW: {
-            "auc": ns.auc,
-            "baseline_auc": ns.baseline_auc,
-            "baseline": "logistic regression",
-            "own_rate_auc": ns.own_rate_auc,
-            "ece": ns.ece,
-            "rows": ns.rows,
-            "no_shows": ns.no_shows,
-            "train_rows": ns.train_rows,
-            "train_window": _window(first, cut),
-            "window": _window(cut, end),
-        },
-        CHURN: {
-            "c_index": cs.c_index,
-            "auc_60d": cs.auc_60d,
-            "baseline_auc": cs.baseline_auc,
-            "baseline": "days since the last visit",
-            "rows": cs.rows,
-            "churned_60d": cs.churned_60d,
-            "train_rows": cs.train_rows,
-            "survival": cs.survival,
-            "windows": dict(features.windows),
-            "train_window": _window(first, cut),
-            "window": _window(cut, end),
-        },
-    }
-
-
-def fit_lake(features: Features, seed: int = 0, step: Step = _quiet) -> list[Fitted]:
-    """Both models fitted on everything the lake holds, each with its held-out scores."""
-    scores = evaluate_lake(features, seed, step)
-    first, _ = features.span()
-    end = features.last_event()
-    assert first is not None
-    assert end is not None
-    digest = features.digest()
-    step("no-show model for serving")
-    rows, y = _no_show_rows(features.bookings())
-    ns = no_show_model.fit(rows, y, seed)
-    step("churn models for serving")
-    history = _snapshots(features, first, end - timedelta(days=churn_model.HORIZON_DAYS), end)
-    dur, event = churn_model.durations(history, history.floats("seen_days"))
-    cm = churn_model.fit(history, churn_model.label(history), dur, event, seed)
-    metrics_ns = scores[NO_SHOW]
-    metrics_cm = scores[CHURN]
-    assert isinstance(metrics_ns, dict)
-    assert isinstance(metrics_cm, dict)
-    return [
-        Fitted(NO_SHOW, ns.parts(), ns.features, metrics_ns, first, end, digest),
-        Fitted(CHURN, cm.parts(), cm.features, metrics_cm, first, end, digest),
-    ]
 
 
 def _reasons(found: list[tuple[str, str, float]]) -> tuple[Reason, ...]:
@@ -192,7 +91,9 @@ def predict_lake(
         if entry.kind == NO_SHOW:
             model = no_show_model.NoShowModel.of(parts)
             frame = features.bookings()
-            upcoming = (frame["status"] == "confirmed") & (frame.floats("start_ts") > _ts(now))
+            upcoming = (frame["status"] == "confirmed") & (
+                frame.floats("start_ts") > now.timestamp()
+            )
             rows = frame.where(np.asarray(upcoming, dtype=bool))
             scores = model.predict(rows) if len(rows) else np.zeros(0)
             why = model.reasons(rows) if len(rows) else []
@@ -234,35 +135,93 @@ def predict_lake(
     return out
 
 
+def _prediction(kind: str, row: Scored, model_id: str, now: datetime) -> Prediction:
+    reasons = tuple(Reason(f, v, w) for f, v, w in row.reasons)
+    return Prediction(kind, row.subject, row.service, row.at, row.score, reasons, model_id, now)
+
+
 @dataclass(kw_only=True, eq=False)
 class ModelTraining:
-    """`clinicflow ml train|evaluate|predict` and the nightly job."""
+    """`clinicflow ml train|evaluate|predict` and the nightly job, for all five models: the
+    risks read the lake through `source`, the planning models through `history` with the
+    clinic's `planning` setup (without them, those three are skipped)."""
 
     uow: UnitsOfWork[ForecastingUnitOfWork]
     lake: LakeFiles
     source: FeatureSource
     clock: Clock
+    history: HistorySource | None = None
+    planning: PlanningSetup | None = None
     seed: int = 0
 
-    async def _read(self, work: Callable[[Features], T]) -> T:
+    async def _read(self, work: Callable[[Features, PlanningData | None], T]) -> T:
         files = await self.lake.files()
 
         def run() -> T:
             features = self.source(files)
             try:
-                return work(features)
+                return work(features, self._planning_data(files))
             finally:
                 features.close()
 
         return await asyncio.to_thread(run)
 
-    async def evaluate(self, step: Step = _quiet) -> dict[str, object]:
-        return await self._read(lambda f: evaluate_lake(f, self.seed, step))
+    def _planning_data(self, files: Sequence[str]) -> PlanningData | None:
+        if self.history is None or self.planning is None:
+            return None
+        history = self.history(files)
+        try:
+            return PlanningData(
+                tuple(history.visits()),
+                tuple(history.invitations()),
+                tuple(history.waiting()),
+                history.last_event(),
+            )
+        finally:
+            history.close()
+
+    def _judge(
+        self, features: Features, data: PlanningData | None, step: Step
+    ) -> dict[str, dict[str, object]]:
+        """Every model's held-out figures under the issue's keys; a model the lake cannot
+        judge yet: `{"skipped": why}`."""
+        found: dict[str, object] = {}
+        try:
+            found.update(evaluate_lake(features, self.seed, step))
+        except NotEnoughHistory as exc:
+            found.update({k: {"skipped": str(exc)} for k in KINDS})
+        if data is None or self.planning is None:
+            found.update(
+                {k: {"skipped": "the planning models are not wired here"} for k in PLANNING}
+            )
+        else:
+            found.update(evaluate_planning(data, self.planning, step))
+        out: dict[str, dict[str, object]] = {}
+        for kind in (DEMAND, NO_SHOW, CHURN, WAITLIST, SCHEDULE):  # the issue's order
+            figures = found[kind]
+            assert isinstance(figures, dict)
+            out[kind] = figures
+        return out
+
+    async def evaluate(self, step: Step = _quiet) -> dict[str, dict[str, object]]:
+        return await self._read(lambda f, d: self._judge(f, d, step))
+
+    def _fit(self, features: Features, data: PlanningData | None, step: Step) -> list[Fitted]:
+        scores = self._judge(features, data, step)
+        risks = {k: v for k, v in scores.items() if k in KINDS and "skipped" not in v}
+        fitted = fit_lake(features, self.seed, step, dict(risks)) if len(risks) == 2 else []
+        if data is not None and self.planning is not None:
+            step("planning models for serving")
+            fitted += fit_planning(data, self.planning, scores)
+        if not fitted:
+            why = {str(v.get("skipped")) for v in scores.values()}
+            raise NotEnoughHistory("; ".join(sorted(why)))
+        return fitted
 
     async def train(self, step: Step = _quiet) -> list[ModelEntry]:
-        """Fit both models, keep each in the registry as the kind's next version, and cache
-        their predictions."""
-        fitted = await self._read(lambda f: fit_lake(f, self.seed, step))
+        """Fit every model the lake can judge, keep each in the registry as its kind's next
+        version, and cache their predictions."""
+        fitted = await self._read(lambda f, d: self._fit(f, d, step))
         now = self.clock.now()
         entries = []
         async with self.uow() as uow:
@@ -305,17 +264,32 @@ class ModelTraining:
                 if found is None:
                     raise NoModel(f"no model {model_id}")
                 return [found]
-            latest = [await uow.registry.latest(kind) for kind in KINDS]
+            latest = [await uow.registry.latest(kind) for kind in ALL_KINDS]
         got = [e for e in latest if e is not None]
         if not got:
             raise NoModel("no model has been trained yet: clinicflow ml train")
         return got
 
+    def _predict(
+        self,
+        features: Features,
+        data: PlanningData | None,
+        entries: Sequence[ModelEntry],
+        now: datetime,
+    ) -> dict[str, list[Prediction]]:
+        out = predict_lake(features, [e for e in entries if e.kind in KINDS], now)
+        for entry in (e for e in entries if e.kind in PLANNING):
+            if data is None or self.planning is None:
+                raise NoModel(f"the {entry.kind} model cannot predict here: not wired")
+            rows = predict_planning(entry.kind, load(entry.artifact), data, self.planning)
+            out[entry.kind] = [_prediction(entry.kind, r, entry.id, now) for r in rows]
+        return out
+
     async def scores(self, model_id: str | None = None) -> dict[str, list[Prediction]]:
         """Predictions from registry entries, computed now (nothing cached)."""
         entries = await self.entries(model_id)
         now = self.clock.now()
-        return await self._read(lambda f: predict_lake(f, entries, now))
+        return await self._read(lambda f, d: self._predict(f, d, entries, now))
 
     async def predict(self, model_id: str | None = None) -> dict[str, int]:
         """Compute and cache each latest model's predictions; how many of each."""
@@ -325,6 +299,32 @@ class ModelTraining:
                 await uow.predictions.replace(kind, rows)
             await uow.commit()
         return {kind: len(rows) for kind, rows in made.items()}
+
+
+@dataclass(kw_only=True, eq=False)
+class RegistrySettings:
+    """The planning routes' `ModelSettings`: what the latest registry entry of each planning
+    kind holds, so the routes answer as `ml predict` does from that entry."""
+
+    uow: UnitsOfWork[ForecastingUnitOfWork]
+
+    async def _parts(self, kind: str) -> dict[str, object] | None:
+        async with self.uow.reading() as uow:
+            entry = await uow.registry.latest(kind)
+        return None if entry is None else load(entry.artifact)
+
+    async def engine(self) -> Engine | None:
+        parts = await self._parts(DEMAND)
+        found = None if parts is None else parts.get("engine")
+        return Engine.of(found) if isinstance(found, dict) else None
+
+    async def solver(self) -> Solver | None:
+        parts = await self._parts(SCHEDULE)
+        return None if parts is None else Solver.of(parts)
+
+    async def waitlist(self) -> Model | None:
+        parts = await self._parts(WAITLIST)
+        return None if parts is None else Model.of(parts)
 
 
 @dataclass(kw_only=True, eq=False)

@@ -130,11 +130,14 @@ class LakeHistory:
             for service, invited, interest, campaign, joined, wave, converted in rows
         ]
 
+    def last_event(self) -> datetime | None:
+        last = self._con.execute("SELECT max(occurred_at) FROM events").fetchone()
+        return _utc(last[0]) if last and last[0] else None
+
     def waiting(self, now: datetime | None = None) -> list[Invitation]:
         """The never-invited entries, as invitations made `now` (default: the lake's last
         event), with no outcome."""
-        last = self._con.execute("SELECT max(occurred_at) FROM events").fetchone()
-        at = now or (_utc(last[0]) if last and last[0] else datetime.now(UTC))
+        at = now or self.last_event() or datetime.now(UTC)
         rows = self._con.execute(_WAITING).fetchall()
         return [
             Invitation(str(s), at, int(i or 3), str(c or ""), _utc(j or at), 1, None)

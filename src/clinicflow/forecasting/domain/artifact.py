@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
 
 def dump(parts: Mapping[str, object]) -> bytes:
@@ -22,3 +24,17 @@ def load(data: bytes) -> dict[str, object]:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A model fitted for serving, with its held-out scores and what it learnt from: what
+    the registry keeps (its `parts` become the artifact)."""
+
+    kind: str
+    parts: dict[str, object]
+    features: tuple[str, ...]
+    metrics: dict[str, object]
+    window_start: datetime
+    window_end: datetime
+    data_hash: str

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,3 +37,24 @@ def concat(frames: list[Frame]) -> Frame:
         return Frame({})
     names = list(frames[0].columns)
     return Frame({n: np.concatenate([f.columns[n] for f in frames]) for n in names})
+
+
+class Features(Protocol):
+    """The lake's rows as the models' inputs (forecasting/queries.py `LakeReader`)."""
+
+    @property
+    def windows(self) -> Mapping[str, int]:
+        """The churn window in days, per service."""
+        ...
+
+    def bookings(self) -> Frame: ...
+
+    def churn(self, at: datetime, seen: datetime) -> Frame: ...
+
+    def span(self) -> tuple[datetime | None, datetime | None]: ...
+
+    def last_event(self) -> datetime | None: ...
+
+    def digest(self) -> str: ...
+
+    def close(self) -> None: ...

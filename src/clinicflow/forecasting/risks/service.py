@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from clinicflow.forecasting.domain.risks import NO_SHOW
 from clinicflow.forecasting.guard import ForecastingGuard, may_read_risks
 from clinicflow.forecasting.ports import ForecastingUnitOfWork
-from clinicflow.forecasting.service import NO_SHOW
 from clinicflow.forecasting.views import NoShowRisk, Prediction
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor

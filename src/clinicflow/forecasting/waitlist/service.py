@@ -8,11 +8,11 @@ import asyncio
 from dataclasses import dataclass
 
 from clinicflow.forecasting.demand.guard import PlanningGuard
-from clinicflow.forecasting.demand.ports import LakeFiles
+from clinicflow.forecasting.demand.ports import LakeFiles, ModelSettings
 from clinicflow.forecasting.demand.queries import LakeHistory
 from clinicflow.forecasting.waitlist.domain.conversion import (
     Invitation,
-    priority_score,
+    ranked,
     wave_size,
 )
 from clinicflow.forecasting.waitlist.domain.model import Evaluation, decided, evaluate, train
@@ -37,6 +37,7 @@ class WaitlistConversion:
     clock: Clock
     policy: WaitlistPolicy
     guard: PlanningGuard
+    settings: ModelSettings | None = None  # the registry's latest entries
 
     async def evaluation(self, actor: Actor, *, shuffled_seed: int | None = None) -> Evaluation:
         await self.guard.proposals(actor, "waitlist")
@@ -47,9 +48,9 @@ class WaitlistConversion:
         await self.guard.proposals(actor, "waitlist")
         invited, waiting = await asyncio.to_thread(read_invitations, self.lake)
         now = self.clock.now()
-        model = train(decided(invited, now))
+        kept = await self.settings.waitlist() if self.settings is not None else None
+        model = kept or train(decided(invited, now))  # the latest entry's, else fitted now
         mine = [w for w in waiting if w.service == service]
-        ranked = sorted(mine, key=lambda w: -priority_score(w, self.policy))
-        chances = model.chances(ranked)
+        chances = model.chances(ranked(mine, self.policy))
         n = wave_size(places, chances)
         return WaveSize(service, places, n, round(sum(chances[:n]), 2), len(mine))

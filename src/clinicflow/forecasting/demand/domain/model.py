@@ -8,15 +8,16 @@ a few visits a day it does no better than seasonal-naive: docs/ml-planning.md)."
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from statistics import NormalDist
 
 import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast.models import AutoETS, SeasonalNaive
 
-from clinicflow.forecasting.demand.domain.pickup import Book, predict
+from clinicflow.forecasting.demand.domain.pickup import WEEKS, Book, predict
 from clinicflow.forecasting.demand.domain.series import (
     SEASON,
     Series,
@@ -28,6 +29,40 @@ from clinicflow.forecasting.demand.domain.series import (
 LEVEL = 80  # the prediction interval shown: 80%
 Z80 = 1.2815515655446004  # the normal quantile of 90%: an 80% interval's half-width in sigmas
 MIN_DAYS = 9 * SEASON  # the pickup's 8 weeks, and a week to start from
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """The demand model's settings, as the registry keeps them (there is nothing fitted:
+    the forecast is computed from the books each time): the weeks of the same weekday the
+    pickup is averaged over, and the interval's level in percent."""
+
+    pickup_weeks: int = WEEKS
+    level: int = LEVEL
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.pickup_weeks <= WEEKS:
+            raise ValueError(f"pickup_weeks: 1 to {WEEKS}")
+        if not 50 <= self.level < 100:
+            raise ValueError("level: 50 to 99 (percent)")
+
+    @property
+    def z(self) -> float:
+        """The interval's half-width in standard deviations."""
+        return Z80 if self.level == LEVEL else NormalDist().inv_cdf(0.5 + self.level / 200)
+
+    def parts(self) -> dict[str, object]:
+        return dict(asdict(self))
+
+    @classmethod
+    def of(cls, parts: Mapping[str, object]) -> Engine:
+        weeks, level = parts.get("pickup_weeks", WEEKS), parts.get("level", LEVEL)
+        if not isinstance(weeks, int) or not isinstance(level, int):
+            raise ValueError("a demand engine's pickup_weeks and level are integers")
+        return cls(weeks, level)
+
+
+DEFAULT = Engine()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +86,27 @@ def _engine() -> StatsForecast:
     return StatsForecast(models=[AutoETS(season_length=SEASON)], freq="D", n_jobs=1)
 
 
-def forecast(book: Book, cutoff: date, horizon: int) -> list[DayForecast]:
+def forecast(book: Book, cutoff: date, horizon: int, engine: Engine = DEFAULT) -> list[DayForecast]:
     """`horizon` days after `cutoff`: on the books plus the usual pickup, with an 80%
-    interval from the pickup's spread (never below 0)."""
+    interval (the engine's level) from the pickup's spread (never below 0)."""
     days = days_after(cutoff, horizon)
     out = []
-    for day, (mean, spread) in zip(days, predict(book, cutoff, days), strict=True):
-        half = Z80 * spread
+    for day, (mean, spread) in zip(
+        days, predict(book, cutoff, days, engine.pickup_weeks), strict=True
+    ):
+        half = engine.z * spread
         out.append(DayForecast(book.key, day, mean, max(mean - half, 0.0), mean + half))
     return out
 
 
-def weekly_interval(days: Sequence[DayForecast]) -> tuple[float, float, float]:
-    """A week's total with an 80% interval: each day's spread read off its interval, the
-    days taken as independent (their variances add)."""
+def weekly_interval(
+    days: Sequence[DayForecast], engine: Engine = DEFAULT
+) -> tuple[float, float, float]:
+    """A week's total with an 80% interval (the engine's level): each day's spread read off
+    its interval, the days taken as independent (their variances add)."""
     mean = sum(d.mean for d in days)
-    var = sum(((d.hi - d.lo) / (2 * Z80)) ** 2 for d in days)
-    half = Z80 * math.sqrt(var)
+    var = sum(((d.hi - d.lo) / (2 * engine.z)) ** 2 for d in days)
+    half = engine.z * math.sqrt(var)
     return mean, max(mean - half, 0.0), mean + half
 
 
@@ -76,7 +115,9 @@ def cutoffs(last: date, windows: int) -> list[date]:
     return [last - timedelta(days=SEASON * (windows - w)) for w in range(windows)]
 
 
-def backtest(books: dict[str, Book], series: Sequence[Series], windows: int) -> list[WindowError]:
+def backtest(
+    books: dict[str, Book], series: Sequence[Series], windows: int, engine: Engine = DEFAULT
+) -> list[WindowError]:
     """The model at each rolling origin: the days up to the cutoff (and the books as they
     stood at its end) only, scored on the next 7 days, beside seasonal-naive."""
     errors: list[WindowError] = []
@@ -88,7 +129,7 @@ def backtest(books: dict[str, Book], series: Sequence[Series], windows: int) -> 
             days = days_after(cutoff, SEASON)
             actual = list(s.values[n : n + SEASON])
             naive = list(s.values[n - SEASON : n])
-            predicted = [f.mean for f in forecast(books[s.key], cutoff, SEASON)]
+            predicted = [f.mean for f in forecast(books[s.key], cutoff, SEASON, engine)]
             errors.append(
                 WindowError(
                     key=s.key,

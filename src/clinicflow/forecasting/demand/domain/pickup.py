@@ -56,12 +56,12 @@ class Pickup:
     spread: float  # the standard deviation of what came on top, over the weeks averaged
 
 
-def pickup(book: Book, cutoff: date, lead: int, weekday: int) -> Pickup:
-    """What came on top of the books `lead` days ahead, on the last `WEEKS` days of
+def pickup(book: Book, cutoff: date, lead: int, weekday: int, weeks: int = WEEKS) -> Pickup:
+    """What came on top of the books `lead` days ahead, on the last `weeks` days of
     `weekday` that were over by `cutoff`."""
     extra: list[float] = []
     day = cutoff - timedelta(days=(cutoff.weekday() - weekday) % 7 or 7)
-    while len(extra) < WEEKS:
+    while len(extra) < weeks:
         as_of = day - timedelta(days=lead)
         extra.append(float(book.final(day) - book.on_books(day, as_of)))
         day -= timedelta(days=7)
@@ -70,11 +70,13 @@ def pickup(book: Book, cutoff: date, lead: int, weekday: int) -> Pickup:
     return Pickup(mean, var**0.5)
 
 
-def predict(book: Book, cutoff: date, days: Sequence[date]) -> list[tuple[float, float]]:
-    """For each day after `cutoff`: (forecast, its spread)."""
+def predict(
+    book: Book, cutoff: date, days: Sequence[date], weeks: int = WEEKS
+) -> list[tuple[float, float]]:
+    """For each day after `cutoff`: (forecast, its spread), the pickup over `weeks` weeks."""
     out = []
     for day in days:
         lead = (day - cutoff).days
-        p = pickup(book, cutoff, lead, day.weekday())
+        p = pickup(book, cutoff, lead, day.weekday(), weeks)
         out.append((max(book.on_books(day, cutoff) + p.mean, 0.0), p.spread))
     return out

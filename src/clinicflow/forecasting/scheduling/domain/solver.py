@@ -35,7 +35,9 @@ class Solved:
     seconds: float
 
 
-def propose(week: Week, rules: Rules, *, seconds: float = 10.0, workers: int = 2) -> Solved:
+def propose(
+    week: Week, rules: Rules, *, seconds: float = 10.0, workers: int = 2, seed: int = 0
+) -> Solved:
     model = cp_model.CpModel()
     days: dict[tuple[str, date], list[Slot]] = {}
     for slot in week.slots:
@@ -71,7 +73,7 @@ def propose(week: Week, rules: Rules, *, seconds: float = 10.0, workers: int = 2
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = workers
-    solver.parameters.random_seed = 0
+    solver.parameters.random_seed = seed
     started = time.perf_counter()
     status = solver.solve(model)
     took = time.perf_counter() - started

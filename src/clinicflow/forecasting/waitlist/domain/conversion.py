@@ -74,6 +74,16 @@ def priority_score(row: Invitation, policy: WaitlistPolicy) -> float:
     return w.interest * interest + w.wait_time * wait + w.location * policy.unknown_location
 
 
+def ranked(rows: Sequence[Invitation], policy: WaitlistPolicy) -> list[Invitation]:
+    """In the published priority order, highest first; equal scores by who joined first,
+    then by what the model reads (so the order, and each rank's chance, never depends on
+    the order the rows came in)."""
+    return sorted(
+        rows,
+        key=lambda r: (-priority_score(r, policy), r.joined_at, -r.interest_level, r.campaign),
+    )
+
+
 def auc(
     y: Sequence[int] | NDArray[np.int64], score: Sequence[float] | NDArray[np.float64]
 ) -> float:
