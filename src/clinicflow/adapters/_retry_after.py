@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -30,30 +31,23 @@ def seconds(value: str) -> float:
         return 1.0
 
 
+@dataclass
 class RetryAfterBudget:
     """One per call. `event` names the log line of each wait (with the answer's status, the
     wait and the caller's `fields`: never a secret or a patient's data)."""
 
-    def __init__(
-        self,
-        event: str,
-        limit: float,
-        sleep: Sleep = asyncio.sleep,
-        *,
-        max_waits: int | None = None,
-    ) -> None:
-        self._event = event
-        self._limit = limit
-        self._sleep = sleep
-        self._max_waits = max_waits
-        self.waited = 0.0
-        self.waits = 0
-        self.refused: float | None = None  # the wait asked for that the budget did not allow
+    event: str
+    limit: float
+    sleep: Sleep = asyncio.sleep
+    max_waits: int | None = None
+    waited: float = field(default=0.0, init=False)
+    waits: int = field(default=0, init=False)
+    refused: float | None = field(default=None, init=False)  # a wait the budget did not allow
 
     @property
     def exhausted(self) -> bool:
         """Whether the call has waited as many times as it may."""
-        return self._max_waits is not None and self.waits >= self._max_waits
+        return self.max_waits is not None and self.waits >= self.max_waits
 
     async def wait_out(self, answer: httpx.Response, **fields: object) -> bool:
         """True when `answer` asked to wait (429/503 with `Retry-After`) and the budget allowed
@@ -62,11 +56,11 @@ class RetryAfterBudget:
         if answer.status_code not in THROTTLED or "retry-after" not in answer.headers:
             return False
         wait = seconds(answer.headers["retry-after"])
-        if self.exhausted or self.waited + wait > self._limit:
+        if self.exhausted or self.waited + wait > self.limit:
             self.refused = wait
             return False
-        log.info(self._event, status=answer.status_code, wait=wait, **fields)
+        log.info(self.event, status=answer.status_code, wait=wait, **fields)
         self.waited += wait
         self.waits += 1
-        await self._sleep(wait)
+        await self.sleep(wait)
         return True
