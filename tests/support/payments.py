@@ -107,6 +107,18 @@ class PaymentsScene:
     clock: FixedClock
     desk: dict[str, str]
 
+    async def checkout(self, headers: dict[str, str], **body: Any) -> httpx.Response:
+        return await self.api.post("/v1/payments", json=body, headers=headers)
+
+    def stripe_event(self, event_type: str, intent_id: str) -> tuple[dict[str, str], bytes]:
+        """Stripe's webhook about the intent as it stands, signed at the clock's time."""
+        return stripe_event(self.stripe, event_type, intent_id, self.clock.now())
+
+    async def deliver(
+        self, provider: str, delivery: tuple[dict[str, str], bytes]
+    ) -> httpx.Response:
+        return await deliver(self.api, provider, delivery)
+
 
 @pytest.fixture
 def scene(
