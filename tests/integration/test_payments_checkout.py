@@ -92,9 +92,7 @@ async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
     scene: PaymentsScene,
 ) -> None:
     _, me = await scene.clinic.patient(1)
-    order = (
-        await scene.checkout(me, booking_ids=[(await scene.clinic.hold())["id"]], method="stripe")
-    ).json()
+    order = await scene.stripe_checkout(me, await scene.clinic.hold())
     scene.stripe.complete(order["provider_id"])
     forged = stripe_event(
         scene.stripe,
@@ -123,9 +121,7 @@ async def test_the_browser_saying_it_paid_is_not_enough(
     scene: PaymentsScene,
 ) -> None:
     _, me = await scene.clinic.patient(1)
-    order = (
-        await scene.checkout(me, booking_ids=[(await scene.clinic.hold())["id"]], method="stripe")
-    ).json()
+    order = await scene.stripe_checkout(me, await scene.clinic.hold())
 
     captured = await scene.api.post(f"/v1/payments/{order['id']}/capture", headers=me)
     synced = await scene.api.post(f"/v1/payments/{order['id']}/sync", headers=scene.desk)
@@ -139,7 +135,7 @@ async def test_staff_sync_recovers_a_payment_whose_webhook_was_lost(
 ) -> None:
     _, me = await scene.clinic.patient(1)
     hold = await scene.clinic.hold()
-    order = (await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")).json()
+    order = await scene.stripe_checkout(me, hold)
     scene.stripe.complete(order["provider_id"])
 
     synced = await scene.api.post(f"/v1/payments/{order['id']}/sync", headers=scene.desk)
@@ -219,7 +215,7 @@ async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_
 ) -> None:
     patient_id, me = await scene.clinic.patient(1)
     hold = await scene.clinic.hold()
-    order = (await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")).json()
+    order = await scene.stripe_checkout(me, hold)
     scene.clock.advance(timedelta(minutes=11))  # the hold lasts 10
     scene.stripe.complete(order["provider_id"])
 
@@ -242,7 +238,7 @@ async def test_a_hold_lost_to_another_patient_while_paying_is_refunded_in_full(
 ) -> None:
     _, me = await scene.clinic.patient(1)
     hold = await scene.clinic.hold()
-    order = (await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")).json()
+    order = await scene.stripe_checkout(me, hold)
     scene.clock.advance(timedelta(minutes=11))
     await scene.clinic.booking(2, start=hold["start"])  # someone else takes the lapsed slot
     scene.stripe.complete(order["provider_id"])
@@ -304,13 +300,7 @@ async def test_a_package_bought_then_used_for_a_visit_costs_nothing_more(
     scene: PaymentsScene,
 ) -> None:
     patient_id, me = await scene.clinic.patient(1)
-    bought = await scene.checkout(
-        scene.desk,
-        package="gaps_starter",
-        method="in_clinic",
-        tender="card_terminal",
-        patient_id=patient_id,
-    )
+    bought = await scene.package_sold(patient_id, tender="card_terminal")
     hold = await scene.clinic.hold()  # an alternative medicine visit: not covered by the package
     gaps = await scene.clinic.booking(
         1,

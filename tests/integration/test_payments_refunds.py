@@ -142,19 +142,9 @@ async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_canc
     scene: PaymentsScene,
 ) -> None:
     patient_id, me = await scene.clinic.patient(1)
-    body = {
-        "package": "gaps_starter",
-        "method": "in_clinic",
-        "tender": "cash",
-        "patient_id": patient_id,
-    }
-    bought = (await scene.api.post("/v1/payments", json=body, headers=scene.desk)).json()
+    bought = (await scene.package_sold(patient_id)).json()
     visit = await scene.clinic.booking(1, visit=GAPS)
-    used = (
-        await scene.api.post(
-            "/v1/payments", json={"booking_ids": [visit["id"]], "method": "stripe"}, headers=me
-        )
-    ).json()
+    used = (await scene.checkout(me, booking_ids=[visit["id"]], method="stripe")).json()
     assert used["status"] == "paid"
     assert used["total_cents"] == 0
 
