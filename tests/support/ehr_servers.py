@@ -14,7 +14,7 @@ import pytest
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.api import booking
+from support.api import book
 from support.app import clinic_settings
 from support.fake_hubspot import TOKEN as HUBSPOT_TOKEN
 from support.fake_hubspot import FakeHubSpot
@@ -87,10 +87,9 @@ class EhrScene:
 
     async def booked(self, **over: Any) -> dict[str, Any]:
         """A booking made over the API, and the bus run once so the sync has seen it."""
-        made = await self.client.post("/v1/bookings", json=booking(**over))
-        assert made.status_code == 201, made.text
+        made = await book(self.client, **over)
         await self.container.bus.run_once()
-        return dict(made.json())
+        return made
 
     def remote_patient(self, patient_id: str) -> dict[str, Any]:
         """The one patient in MediRecords that carries our patient's identifier."""

@@ -14,7 +14,7 @@ import pytest
 
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from support.api import booking
+from support.api import book
 from support.app import admin_session
 from support.fake_receiver import WebhookReceiver
 from support.fake_vendor import serving
@@ -54,10 +54,7 @@ class WebhookScene:
         return made
 
     async def book(self, **over: Any) -> Json:
-        resp = await self.client.post("/v1/bookings", json=booking(**over))
-        assert resp.status_code == 201, resp.text
-        made: Json = resp.json()
-        return made
+        return await book(self.client, **over)
 
     async def deliveries(self, **params: str) -> list[Json]:
         resp = await self.client.get("/v1/webhooks/deliveries", params=params, headers=self.admin)
