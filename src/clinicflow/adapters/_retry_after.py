@@ -33,10 +33,10 @@ def seconds(value: str) -> float:
 
 @dataclass
 class RetryAfterBudget:
-    """One per call. `event` names the log line of each wait (with the answer's status, the
-    wait and the caller's `fields`: never a secret or a patient's data)."""
+    """One per call. Each wait is logged as `vendor_throttled` with the `vendor`, the answer's
+    status, the wait and the caller's `fields` (never a secret or a patient's data)."""
 
-    event: str
+    vendor: str
     limit: float
     sleep: Sleep = asyncio.sleep
     max_waits: int | None = None
@@ -59,7 +59,13 @@ class RetryAfterBudget:
         if self.exhausted or self.waited + wait > self.limit:
             self.refused = wait
             return False
-        log.info(self.event, status=answer.status_code, wait=wait, **fields)
+        log.info(
+            "vendor_throttled",
+            vendor=self.vendor,
+            status=answer.status_code,
+            wait=wait,
+            **fields,
+        )
         self.waited += wait
         self.waits += 1
         await self.sleep(wait)

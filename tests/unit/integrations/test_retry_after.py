@@ -24,7 +24,7 @@ def answer(status: int, retry_after: str | None = None) -> httpx.Response:
 
 async def test_waits_are_slept_out_until_the_next_would_pass_the_budget() -> None:
     sleep = Sleeps()
-    budget = RetryAfterBudget("throttled", 10.0, sleep)
+    budget = RetryAfterBudget("vendor", 10.0, sleep)
 
     taken = [await budget.wait_out(answer(429, "4")) for _ in range(3)]
 
@@ -35,7 +35,7 @@ async def test_waits_are_slept_out_until_the_next_would_pass_the_budget() -> Non
 
 async def test_only_a_429_or_503_that_says_how_long_is_waited_for() -> None:
     sleep = Sleeps()
-    budget = RetryAfterBudget("throttled", 60.0, sleep)
+    budget = RetryAfterBudget("vendor", 60.0, sleep)
 
     for status, header in [(500, "1"), (429, None), (400, "1"), (503, None)]:
         assert await budget.wait_out(answer(status, header)) is False
@@ -47,7 +47,7 @@ async def test_only_a_429_or_503_that_says_how_long_is_waited_for() -> None:
 
 async def test_a_call_waits_no_more_times_than_it_may_however_short_each_wait() -> None:
     sleep = Sleeps()
-    budget = RetryAfterBudget("throttled", 60.0, sleep, max_waits=2)
+    budget = RetryAfterBudget("vendor", 60.0, sleep, max_waits=2)
 
     taken = [await budget.wait_out(answer(429, "0")) for _ in range(3)]
 

@@ -115,7 +115,7 @@ class GraphClient:
         if not self.owns(url):
             raise GraphError(None, "foreign_url", "refusing to send the app's token off Graph")
         limit = self._max_retry_wait if max_retry_wait is None else max_retry_wait
-        budget = RetryAfterBudget("graph_throttled", limit, self._sleep)
+        budget = RetryAfterBudget("graph", limit, self._sleep)
         refreshed = False
         while True:
             answer = await self._send(method, url, mailbox, json, headers)

@@ -70,7 +70,7 @@ class MediRecordsClient:
     ) -> httpx.Response:
         """The 2xx answer, or one whose status is in `accept`."""
         budget = RetryAfterBudget(
-            "medirecords_throttled", self._max_retry_wait, self._sleep, max_waits=MAX_WAITS
+            "medirecords", self._max_retry_wait, self._sleep, max_waits=MAX_WAITS
         )
         while True:
             answer = await self._send(method, path, params, json, headers)
