@@ -14,13 +14,12 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
-from clinicflow.bootstrap.notifications import Notifications
 from clinicflow.infra.audit import audit_log
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
 from support.notifications import (
     PUBLIC,
-    FakeSms,
+    NotifyScene,
     book,
     envelope,
     notifications_of,
@@ -38,15 +37,12 @@ def ics_of(message: Any) -> Calendar:
 
 
 async def test_confirmation_email_arrives_over_smtp_with_a_calendar_invitation(
-    client: httpx.AsyncClient,
-    container: Container,
-    notifications: Notifications,
-    smtp_server: FakeSmtpRelay,
+    notify: NotifyScene,
 ) -> None:
-    made = await book(client)
-    await notifications.subscriber.handle(await envelope(container, "booking.created", made["id"]))
+    made = await notify.book()
+    await notify.hear("booking.created", made["id"])
 
-    [mail] = smtp_server.messages()
+    [mail] = notify.smtp_server.messages()
     assert mail["To"] == "pat1@example.com"
     assert "Riverbend Wellness Clinic" in mail["Subject"]
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -58,14 +54,14 @@ async def test_confirmation_email_arrives_over_smtp_with_a_calendar_invitation(
     assert str(event["UID"]) == f"{made['id']}@clinicflow"
     assert event["DTSTART"].dt.isoformat() == "2026-11-25T16:00:00+00:00"
 
-    found = {r.template: r for r in await rows(container, booking_id=made["id"])}
+    found = {r.template: r for r in await notify.rows(booking_id=made["id"])}
     assert found["confirmation.email"].status == "sent"
     assert found["confirmation.email"].provider == "smtp"
     assert (found["confirmation.sms"].status, found["confirmation.sms"].reason) == (
         "skipped",
         "no consent",
     )
-    async with container.db.read() as conn:
+    async with notify.container.db.read() as conn:
         audited = (
             await conn.execute(
                 select(audit_log).where(
@@ -76,63 +72,44 @@ async def test_confirmation_email_arrives_over_smtp_with_a_calendar_invitation(
     assert [(a.actor_type, a.role) for a in audited] == [("system", "system")]
 
 
-async def test_a_redelivered_event_sends_nothing_more(
-    client: httpx.AsyncClient,
-    container: Container,
-    notifications: Notifications,
-    smtp_server: FakeSmtpRelay,
-) -> None:
-    made = await book(client)
-    event = await envelope(container, "booking.created", made["id"])
-    await notifications.subscriber.handle(event)
-    await notifications.subscriber.handle(event)
-    assert len(smtp_server.envelopes) == 1
-    assert len(await rows(container, booking_id=made["id"])) == 2
+async def test_a_redelivered_event_sends_nothing_more(notify: NotifyScene) -> None:
+    made = await notify.book()
+    event = await envelope(notify.container, "booking.created", made["id"])
+    await notify.notifications.subscriber.handle(event)
+    await notify.notifications.subscriber.handle(event)
+    assert len(notify.smtp_server.envelopes) == 1
+    assert len(await notify.rows(booking_id=made["id"])) == 2
 
 
-async def test_sms_goes_only_to_a_patient_who_opted_in(
-    client: httpx.AsyncClient,
-    container: Container,
-    notifications: Notifications,
-    sms: FakeSms,
-    front_desk: dict[str, str],
-) -> None:
-    first = await book(client)
-    await notifications.subscriber.handle(await envelope(container, "booking.created", first["id"]))
-    assert sms.sent == []
+async def test_sms_goes_only_to_a_patient_who_opted_in(notify: NotifyScene) -> None:
+    first = await notify.book()
+    await notify.hear("booking.created", first["id"])
+    assert notify.sms.sent == []
 
-    second = await book(client, n=2, practitioner="doctor2")
-    resp = await client.patch(
+    second = await notify.book(n=2, practitioner="doctor2")
+    resp = await notify.client.patch(
         f"/v1/patients/{second['patient_id']}",
         json={"contact_prefs": {"sms": True}},
-        headers=front_desk,
+        headers=notify.desk,
     )
     assert resp.status_code == 200, resp.text
-    await notifications.subscriber.handle(
-        await envelope(container, "booking.created", second["id"])
-    )
-    [(to, text)] = sms.sent
+    await notify.hear("booking.created", second["id"])
+    [(to, text)] = notify.sms.sent
     assert to == "+15125550002"
     assert "Alternative" not in text  # no service name in an SMS by default
-    [row] = await rows(container, booking_id=second["id"], channel="sms")
+    [row] = await notify.rows(booking_id=second["id"], channel="sms")
     assert (row.status, row.provider, row.provider_id) == ("sent", "fake", "SM1")
 
 
 async def test_cancellation_sends_a_calendar_cancel_with_a_higher_sequence(
-    client: httpx.AsyncClient,
-    container: Container,
-    notifications: Notifications,
-    smtp_server: FakeSmtpRelay,
-    front_desk: dict[str, str],
+    notify: NotifyScene,
 ) -> None:
-    made = await book(client)
-    await notifications.subscriber.handle(await envelope(container, "booking.created", made["id"]))
-    resp = await client.post(f"/v1/bookings/{made['id']}/cancel", headers=front_desk)
+    made = await notify.book()
+    await notify.hear("booking.created", made["id"])
+    resp = await notify.client.post(f"/v1/bookings/{made['id']}/cancel", headers=notify.desk)
     assert resp.status_code == 200, resp.text
-    await notifications.subscriber.handle(
-        await envelope(container, "booking.cancelled", made["id"])
-    )
-    invite, cancel = (ics_of(m) for m in smtp_server.messages())
+    await notify.hear("booking.cancelled", made["id"])
+    invite, cancel = (ics_of(m) for m in notify.smtp_server.messages())
     assert str(cancel["METHOD"]) == "CANCEL"
     [first], [second] = invite.walk("VEVENT"), cancel.walk("VEVENT")
     assert str(second["UID"]) == str(first["UID"])

@@ -14,13 +14,11 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.outbox import outbox
-from clinicflow.shared.clock import FixedClock
 from support.app import admin_session
 from support.fake_paypal import FakePayPal
-from support.fake_stripe import FakeStripe
 from support.payments import (
     Clinic,
-    deliver,
+    PaymentsScene,
     dumped,
     ledger_rows,
     money,
@@ -46,37 +44,27 @@ async def _checkout(api: httpx.AsyncClient, headers: dict[str, str], **body: Any
 
 @pytest.mark.both_databases
 async def test_a_paid_hold_is_confirmed_once_even_when_webhooks_repeat_or_arrive_late(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
+    scene: PaymentsScene,
     log_stream: io.StringIO,
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    hold = await clinic.hold()
+    patient_id, me = await scene.clinic.patient(1)
+    hold = await scene.clinic.hold()
 
-    made = await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")
+    made = await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")
     assert made.status_code == 201, made.text
     order = made.json()
     assert order["status"] == "pending"
     assert order["total_cents"] == 11_900
     assert order["client_secret"].startswith(order["provider_id"])
-    stripe_server.complete(order["provider_id"])
-    succeeded = stripe_event(
-        stripe_server, "payment_intent.succeeded", order["provider_id"], clock.now()
-    )
-    again = stripe_event(
-        stripe_server, "payment_intent.succeeded", order["provider_id"], clock.now()
-    )
-    late = stripe_event(
-        stripe_server, "payment_intent.processing", order["provider_id"], clock.now()
-    )
+    scene.stripe.complete(order["provider_id"])
+    succeeded = scene.stripe_event("payment_intent.succeeded", order["provider_id"])
+    again = scene.stripe_event("payment_intent.succeeded", order["provider_id"])
+    late = scene.stripe_event("payment_intent.processing", order["provider_id"])
 
-    first = await deliver(api, "stripe", succeeded)
-    repeated = await deliver(api, "stripe", succeeded)
-    other_copy = await deliver(api, "stripe", again)
-    out_of_order = await deliver(api, "stripe", late)
+    first = await scene.deliver("stripe", succeeded)
+    repeated = await scene.deliver("stripe", succeeded)
+    other_copy = await scene.deliver("stripe", again)
+    out_of_order = await scene.deliver("stripe", late)
 
     assert [r.json()["outcome"] for r in (first, repeated, other_copy, out_of_order)] == [
         "paid",
@@ -84,16 +72,16 @@ async def test_a_paid_hold_is_confirmed_once_even_when_webhooks_repeat_or_arrive
         "unchanged",
         "unchanged",
     ]
-    row = await order_row(pay, order["id"])
+    row = await order_row(scene.pay, order["id"])
     assert row.status == "paid"
-    charges = [r for r in await ledger_rows(pay, order["id"]) if r.kind == "charge"]
+    charges = [r for r in await ledger_rows(scene.pay, order["id"]) if r.kind == "charge"]
     assert [(r.amount_cents, r.provider, r.provider_ref) for r in charges] == [
         (11_900, "stripe", order["provider_id"])
     ]
-    assert len(await _events(pay, "payment.succeeded")) == 1
-    booking = (await api.get(f"/v1/payments/{order['id']}", headers=me)).json()["bookings"][0]
+    assert len(await _events(scene.pay, "payment.succeeded")) == 1
+    booking = (await scene.api.get(f"/v1/payments/{order['id']}", headers=me)).json()["bookings"][0]
     assert booking["state"] == "confirmed"
-    visit = await api.get(f"/v1/bookings/{hold['id']}", headers=me)
+    visit = await scene.api.get(f"/v1/bookings/{hold['id']}", headers=me)
     assert (visit.json()["status"], visit.json()["patient_id"]) == ("confirmed", patient_id)
     assert order["client_secret"] not in dumped(row)
     assert order["client_secret"] not in log_stream.getvalue()
@@ -101,207 +89,192 @@ async def test_a_paid_hold_is_confirmed_once_even_when_webhooks_repeat_or_arrive
 
 @pytest.mark.one_database
 async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    order = (
-        await _checkout(api, me, booking_ids=[(await clinic.hold())["id"]], method="stripe")
-    ).json()
-    stripe_server.complete(order["provider_id"])
+    _, me = await scene.clinic.patient(1)
+    order = await scene.stripe_checkout(me, await scene.clinic.hold())
+    scene.stripe.complete(order["provider_id"])
     forged = stripe_event(
-        stripe_server, "payment_intent.succeeded", order["provider_id"], clock.now(), "whsec_wrong"
-    )
-    stale = stripe_event(
-        stripe_server,
+        scene.stripe,
         "payment_intent.succeeded",
         order["provider_id"],
-        clock.now() - timedelta(minutes=6),
+        scene.clock.now(),
+        "whsec_wrong",
+    )
+    stale = stripe_event(
+        scene.stripe,
+        "payment_intent.succeeded",
+        order["provider_id"],
+        scene.clock.now() - timedelta(minutes=6),
     )
 
-    answers = [await deliver(api, "stripe", forged), await deliver(api, "stripe", stale)]
+    answers = [await scene.deliver("stripe", forged), await scene.deliver("stripe", stale)]
 
     assert [a.status_code for a in answers] == [400, 400]
     assert answers[0].json()["code"] == "webhook_signature_invalid"
-    assert (await order_row(pay, order["id"])).status == "pending"
-    assert await ledger_rows(pay, order["id"]) == []
+    assert (await order_row(scene.pay, order["id"])).status == "pending"
+    assert await ledger_rows(scene.pay, order["id"]) == []
 
 
 @pytest.mark.one_database
 async def test_the_browser_saying_it_paid_is_not_enough(
-    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    order = (
-        await _checkout(api, me, booking_ids=[(await clinic.hold())["id"]], method="stripe")
-    ).json()
+    _, me = await scene.clinic.patient(1)
+    order = await scene.stripe_checkout(me, await scene.clinic.hold())
 
-    captured = await api.post(f"/v1/payments/{order['id']}/capture", headers=me)
-    synced = await api.post(f"/v1/payments/{order['id']}/sync", headers=desk)
+    captured = await scene.api.post(f"/v1/payments/{order['id']}/capture", headers=me)
+    synced = await scene.api.post(f"/v1/payments/{order['id']}/sync", headers=scene.desk)
 
     assert captured.json()["status"] == synced.json()["status"] == "pending"
-    assert await ledger_rows(pay, order["id"]) == []
+    assert await ledger_rows(scene.pay, order["id"]) == []
 
 
 async def test_staff_sync_recovers_a_payment_whose_webhook_was_lost(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
-    desk: dict[str, str],
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    hold = await clinic.hold()
-    order = (await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")).json()
-    stripe_server.complete(order["provider_id"])
+    _, me = await scene.clinic.patient(1)
+    hold = await scene.clinic.hold()
+    order = await scene.stripe_checkout(me, hold)
+    scene.stripe.complete(order["provider_id"])
 
-    synced = await api.post(f"/v1/payments/{order['id']}/sync", headers=desk)
+    synced = await scene.api.post(f"/v1/payments/{order['id']}/sync", headers=scene.desk)
 
     assert synced.json()["status"] == "paid"
     assert synced.json()["bookings"][0]["state"] == "confirmed"
-    assert money(await ledger_rows(pay, order["id"])) == 11_900
+    assert money(await ledger_rows(scene.pay, order["id"])) == 11_900
 
 
 @pytest.mark.one_database
 async def test_with_stripe_down_paypal_is_offered_and_the_same_order_completes_through_it(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
+    scene: PaymentsScene,
     paypal_server: FakePayPal,
 ) -> None:
-    _, me = await clinic.patient(1)
-    hold = await clinic.hold()
-    stripe_server.answers = [503]
+    _, me = await scene.clinic.patient(1)
+    hold = await scene.clinic.hold()
+    scene.stripe.answers = [503]
 
-    down = await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")
+    down = await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")
 
     assert down.status_code == 503
     problem = down.json()
     assert (problem["code"], problem["alternatives"]) == ("payment_gateway_unavailable", ["paypal"])
     order_id = problem["payment_id"]
-    switched = await api.post(
+    switched = await scene.api.post(
         f"/v1/payments/{order_id}/method", json={"method": "paypal"}, headers=me
     )
     assert switched.status_code == 200, switched.text
     assert switched.json()["approve_url"].endswith(switched.json()["provider_id"])
     paypal_id = switched.json()["provider_id"]
     paypal_server.approve(paypal_id)
-    captured = await api.post(f"/v1/payments/{order_id}/capture", headers=me)
-    webhook = await deliver(api, "paypal", paypal_capture_event(paypal_server, paypal_id))
+    captured = await scene.api.post(f"/v1/payments/{order_id}/capture", headers=me)
+    webhook = await scene.deliver("paypal", paypal_capture_event(paypal_server, paypal_id))
 
     assert captured.json()["status"] == "paid"
     assert webhook.status_code == 200
     assert webhook.json()["outcome"] == "unchanged"
-    charges = [r for r in await ledger_rows(pay, order_id) if r.kind == "charge"]
+    charges = [r for r in await ledger_rows(scene.pay, order_id) if r.kind == "charge"]
     assert [(r.provider, r.provider_ref, r.amount_cents) for r in charges] == [
         ("paypal", paypal_id, 11_900)
     ]
     assert paypal_server.captured_count() == 1
-    visit = await api.get(f"/v1/bookings/{hold['id']}", headers=me)
+    visit = await scene.api.get(f"/v1/bookings/{hold['id']}", headers=me)
     assert visit.json()["status"] == "confirmed"
 
 
 @pytest.mark.one_database
 async def test_with_stripe_circuit_open_a_checkout_that_allows_fallback_goes_to_paypal(
-    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    stripe_server.answers = [503, 503]
+    _, me = await scene.clinic.patient(1)
+    scene.stripe.answers = [503, 503]
     for _ in range(2):  # two outages in a row open the circuit (threshold 2 here)
-        hold = await clinic.hold()
+        hold = await scene.clinic.hold()
         assert (
-            await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")
+            await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")
         ).status_code == 503
-    requests_before = len(stripe_server.requests)
+    requests_before = len(scene.stripe.requests)
 
-    refused = await _checkout(api, me, booking_ids=[(await clinic.hold())["id"]], method="stripe")
-    fell_back = await _checkout(
-        api, me, booking_ids=[(await clinic.hold())["id"]], method="stripe", fallback=True
+    refused = await scene.checkout(
+        me, booking_ids=[(await scene.clinic.hold())["id"]], method="stripe"
+    )
+    fell_back = await scene.checkout(
+        me, booking_ids=[(await scene.clinic.hold())["id"]], method="stripe", fallback=True
     )
 
     assert refused.status_code == 503
     assert "circuit is open" in refused.json()["detail"]
     assert fell_back.status_code == 201, fell_back.text
     assert (fell_back.json()["provider"], fell_back.json()["fallback_from"]) == ("paypal", "stripe")
-    assert len(stripe_server.requests) == requests_before  # the open circuit called nobody
+    assert len(scene.stripe.requests) == requests_before  # the open circuit called nobody
 
 
 @pytest.mark.both_databases
 async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_free(
-    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe, clock: FixedClock
+    scene: PaymentsScene,
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    hold = await clinic.hold()
-    order = (await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")).json()
-    clock.advance(timedelta(minutes=11))  # the hold lasts 10
-    stripe_server.complete(order["provider_id"])
+    patient_id, me = await scene.clinic.patient(1)
+    hold = await scene.clinic.hold()
+    order = await scene.stripe_checkout(me, hold)
+    scene.clock.advance(timedelta(minutes=11))  # the hold lasts 10
+    scene.stripe.complete(order["provider_id"])
 
-    await deliver(
-        api,
+    await scene.deliver(
         "stripe",
-        stripe_event(stripe_server, "payment_intent.succeeded", order["provider_id"], clock.now()),
+        scene.stripe_event("payment_intent.succeeded", order["provider_id"]),
     )
 
-    line = (await api.get(f"/v1/payments/{order['id']}", headers=me)).json()["bookings"][0]
+    line = (await scene.api.get(f"/v1/payments/{order['id']}", headers=me)).json()["bookings"][0]
     assert line["state"] == "confirmed"
     assert line["confirmed_booking_id"] not in (None, hold["id"])
-    rebooked = await api.get(f"/v1/bookings/{line['confirmed_booking_id']}", headers=me)
+    rebooked = await scene.api.get(f"/v1/bookings/{line['confirmed_booking_id']}", headers=me)
     assert (rebooked.json()["start"], rebooked.json()["patient_id"]) == (hold["start"], patient_id)
-    assert stripe_server.refunds == {}
+    assert scene.stripe.refunds == {}
 
 
 @pytest.mark.both_databases
 async def test_a_hold_lost_to_another_patient_while_paying_is_refunded_in_full(
-    api: httpx.AsyncClient,
-    pay: Container,
-    clinic: Clinic,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    hold = await clinic.hold()
-    order = (await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")).json()
-    clock.advance(timedelta(minutes=11))
-    await clinic.booking(2, start=hold["start"])  # someone else takes the lapsed slot
-    stripe_server.complete(order["provider_id"])
+    _, me = await scene.clinic.patient(1)
+    hold = await scene.clinic.hold()
+    order = await scene.stripe_checkout(me, hold)
+    scene.clock.advance(timedelta(minutes=11))
+    await scene.clinic.booking(2, start=hold["start"])  # someone else takes the lapsed slot
+    scene.stripe.complete(order["provider_id"])
 
-    outcome = await deliver(
-        api,
+    outcome = await scene.deliver(
         "stripe",
-        stripe_event(stripe_server, "payment_intent.succeeded", order["provider_id"], clock.now()),
+        scene.stripe_event("payment_intent.succeeded", order["provider_id"]),
     )
 
     assert outcome.json()["outcome"] == "paid"
-    view = (await api.get(f"/v1/payments/{order['id']}", headers=me)).json()
+    view = (await scene.api.get(f"/v1/payments/{order['id']}", headers=me)).json()
     assert (view["status"], view["bookings"][0]["state"]) == ("refunded", "lost")
-    assert [(r["amount"], r["payment_intent"]) for r in stripe_server.refunds.values()] == [
+    assert [(r["amount"], r["payment_intent"]) for r in scene.stripe.refunds.values()] == [
         (11_900, order["provider_id"])
     ]
-    assert money(await ledger_rows(pay, order["id"])) == 0
+    assert money(await ledger_rows(scene.pay, order["id"])) == 0
 
 
 @pytest.mark.one_database
 async def test_front_desk_records_a_cash_payment_at_once_and_a_patient_cannot(
-    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
+    scene: PaymentsScene,
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    booking = await clinic.booking(1)
+    patient_id, me = await scene.clinic.patient(1)
+    booking = await scene.clinic.booking(1)
 
-    refused = await _checkout(
-        api, me, booking_ids=[booking["id"]], method="in_clinic", tender="cash"
+    refused = await scene.checkout(
+        me, booking_ids=[booking["id"]], method="in_clinic", tender="cash"
     )
-    paid = await _checkout(
-        api, desk, booking_ids=[booking["id"]], method="in_clinic", tender="cash"
+    paid = await scene.checkout(
+        scene.desk, booking_ids=[booking["id"]], method="in_clinic", tender="cash"
     )
 
     assert refused.status_code == 403
     assert paid.status_code == 201, paid.text
     assert (paid.json()["status"], paid.json()["patient_id"]) == ("paid", patient_id)
-    rows = await ledger_rows(pay, paid.json()["id"])
+    rows = await ledger_rows(scene.pay, paid.json()["id"])
     assert [(r.kind, r.amount_cents, r.provider) for r in rows] == [("charge", 11_900, "in_clinic")]
 
 
@@ -324,31 +297,24 @@ async def test_a_booking_is_paid_by_one_order_at_a_time(
 
 @pytest.mark.both_databases
 async def test_a_package_bought_then_used_for_a_visit_costs_nothing_more(
-    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
+    scene: PaymentsScene,
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    bought = await _checkout(
-        api,
-        desk,
-        package="gaps_starter",
-        method="in_clinic",
-        tender="card_terminal",
-        patient_id=patient_id,
-    )
-    hold = await clinic.hold()  # an alternative medicine visit: not covered by the package
-    gaps = await clinic.booking(
+    patient_id, me = await scene.clinic.patient(1)
+    bought = await scene.package_sold(patient_id, tender="card_terminal")
+    hold = await scene.clinic.hold()  # an alternative medicine visit: not covered by the package
+    gaps = await scene.clinic.booking(
         1,
         visit={"service": "gaps_coaching", "visit_type": "initial", "duration": 60},
     )
 
-    covered = await _checkout(api, me, booking_ids=[gaps["id"]], method="stripe")
-    not_covered = await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")
+    covered = await scene.checkout(me, booking_ids=[gaps["id"]], method="stripe")
+    not_covered = await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")
 
     assert bought.json()["total_cents"] == 45_900
     assert (covered.json()["status"], covered.json()["total_cents"]) == ("paid", 0)
     assert covered.json()["bookings"][0]["credit_id"].startswith(bought.json()["id"])
     assert not_covered.json()["total_cents"] == 11_900
-    visits = sum(r.visits for r in await ledger_rows(pay) if r.provider == "credit")
+    visits = sum(r.visits for r in await ledger_rows(scene.pay) if r.provider == "credit")
     assert visits == 5 - 1
 
 
@@ -399,17 +365,17 @@ async def test_quotes_are_itemized_and_an_unpriceable_order_says_why(
 
 @pytest.mark.one_database
 async def test_with_the_paypal_backup_flag_off_a_stripe_outage_offers_no_other_gateway(
-    api: httpx.AsyncClient, pay: Container, stripe_server: FakeStripe
+    scene: PaymentsScene,
 ) -> None:
-    admin = await admin_session(pay)
-    off = await api.put("/v1/flags/paypal_backup", json={"enabled": False}, headers=admin)
+    admin = await admin_session(scene.pay)
+    off = await scene.api.put("/v1/flags/paypal_backup", json={"enabled": False}, headers=admin)
     assert off.status_code == 200, off.text
-    clinic = Clinic(api, pay)
+    clinic = Clinic(scene.api, scene.pay)
     _, me = await clinic.patient(1)
     hold = await clinic.hold()
-    stripe_server.answers = [503]
+    scene.stripe.answers = [503]
 
-    down = await _checkout(api, me, booking_ids=[hold["id"]], method="stripe")
+    down = await scene.checkout(me, booking_ids=[hold["id"]], method="stripe")
 
     assert down.status_code == 503
     assert down.json()["alternatives"] == []

@@ -16,7 +16,6 @@ from clinicflow.payments.tables import orders, refunds
 from support.app import serving
 from support.fake_stripe import FakeStripe
 from support.payments import (
-    Clinic,
     PaidVisit,
     PaymentsScene,
     ledger_rows,
@@ -39,15 +38,15 @@ async def _count(container: Container, table: Any) -> int:
 
 
 async def test_the_same_key_twice_makes_one_payment_and_one_payment_intent(
-    api: httpx.AsyncClient, pay: Container, clinic: Clinic, stripe_server: FakeStripe
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
+    _, me = await scene.clinic.patient(1)
+    body = {"booking_ids": [(await scene.clinic.hold())["id"]], "method": "stripe"}
     keyed = me | {"Idempotency-Key": "checkout-7f3a"}
-    orders_before = await _count(pay, orders)
+    orders_before = await _count(scene.pay, orders)
 
-    first = await api.post("/v1/payments", json=body, headers=keyed)
-    again = await api.post("/v1/payments", json=body, headers=keyed)
+    first = await scene.api.post("/v1/payments", json=body, headers=keyed)
+    again = await scene.api.post("/v1/payments", json=body, headers=keyed)
 
     assert (first.status_code, again.status_code) == (201, 201), again.text
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -55,35 +54,35 @@ async def test_the_same_key_twice_makes_one_payment_and_one_payment_intent(
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["client_secret"] == first.json()["client_secret"]
     assert again.json()["status"] == first.json()["status"] == "pending"
-    assert await _count(pay, orders) == orders_before + 1
+    assert await _count(scene.pay, orders) == orders_before + 1
     # One PaymentIntent was created; the replay only read it back for its client secret,
     # which is never stored here.
-    assert _posts(stripe_server, "/v1/payment_intents") == 1
-    assert len(stripe_server.intents) == 1
+    assert _posts(scene.stripe, "/v1/payment_intents") == 1
+    assert len(scene.stripe.intents) == 1
 
 
 async def test_a_key_belongs_to_its_caller(
-    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe
+    scene: PaymentsScene,
 ) -> None:
-    _, one = await clinic.patient(1)
-    _, two = await clinic.patient(2)
+    _, one = await scene.clinic.patient(1)
+    _, two = await scene.clinic.patient(2)
     key = {"Idempotency-Key": "same-key-for-both"}
 
-    mine = await api.post(
+    mine = await scene.api.post(
         "/v1/payments",
-        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        json={"booking_ids": [(await scene.clinic.hold())["id"]], "method": "stripe"},
         headers=one | key,
     )
-    theirs = await api.post(
+    theirs = await scene.api.post(
         "/v1/payments",
-        json={"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"},
+        json={"booking_ids": [(await scene.clinic.hold())["id"]], "method": "stripe"},
         headers=two | key,
     )
 
     assert (mine.status_code, theirs.status_code) == (201, 201), theirs.text
     assert theirs.json()["id"] != mine.json()["id"]
     assert "Idempotent-Replayed" not in theirs.headers
-    assert len(stripe_server.intents) == 2
+    assert len(scene.stripe.intents) == 2
 
 
 async def test_the_same_key_with_another_body_is_refused_with_a_problem(
@@ -126,23 +125,23 @@ async def test_the_same_key_with_another_body_is_refused_with_a_problem(
 
 
 async def test_a_checkout_whose_reply_was_lost_is_retried_into_the_same_payment_intent(
-    api: httpx.AsyncClient, clinic: Clinic, stripe_server: FakeStripe
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
+    _, me = await scene.clinic.patient(1)
+    body = {"booking_ids": [(await scene.clinic.hold())["id"]], "method": "stripe"}
     keyed = me | {"Idempotency-Key": "lost-reply"}
-    stripe_server.lose_replies = 1  # Stripe makes the intent, the answer never arrives
+    scene.stripe.lose_replies = 1  # Stripe makes the intent, the answer never arrives
 
-    down = await api.post("/v1/payments", json=body, headers=keyed)
-    again = await api.post("/v1/payments", json=body, headers=keyed)
+    down = await scene.api.post("/v1/payments", json=body, headers=keyed)
+    again = await scene.api.post("/v1/payments", json=body, headers=keyed)
 
     assert down.status_code == 503, down.text
     assert again.status_code == 201, again.text
     assert again.json()["id"] == down.json()["payment_id"]
-    assert again.json()["provider_id"] in stripe_server.intents
+    assert again.json()["provider_id"] in scene.stripe.intents
     # Both calls carried the order's own key, so Stripe answered the second with the first.
-    assert _posts(stripe_server, "/v1/payment_intents") == 2
-    assert len(stripe_server.intents) == 1
+    assert _posts(scene.stripe, "/v1/payment_intents") == 2
+    assert len(scene.stripe.intents) == 1
 
 
 async def _parallel(
@@ -176,38 +175,41 @@ def _one_made(answers: list[httpx.Response], later: httpx.Response) -> str:
 
 @pytest.mark.both_databases
 async def test_ten_parallel_checkouts_with_one_key_make_one_order_and_one_intent(
-    clinic: Clinic, pay: Container, stripe_server: FakeStripe
+    scene: PaymentsScene,
 ) -> None:
-    _, me = await clinic.patient(1)
-    body = {"booking_ids": [(await clinic.hold())["id"]], "method": "stripe"}
-    orders_before = await _count(pay, orders)
+    _, me = await scene.clinic.patient(1)
+    body = {"booking_ids": [(await scene.clinic.hold())["id"]], "method": "stripe"}
+    orders_before = await _count(scene.pay, orders)
 
     answers, later = await _parallel(
-        pay, "/v1/payments", body, me | {"Idempotency-Key": "checkout-once"}
+        scene.pay, "/v1/payments", body, me | {"Idempotency-Key": "checkout-once"}
     )
 
     order_id = _one_made(answers, later)
-    assert await _count(pay, orders) == orders_before + 1
-    assert (await order_row(pay, order_id)).provider_id in stripe_server.intents
-    assert _posts(stripe_server, "/v1/payment_intents") == 1
-    assert len(stripe_server.intents) == 1
+    assert await _count(scene.pay, orders) == orders_before + 1
+    assert (await order_row(scene.pay, order_id)).provider_id in scene.stripe.intents
+    assert _posts(scene.stripe, "/v1/payment_intents") == 1
+    assert len(scene.stripe.intents) == 1
 
 
 @pytest.mark.both_databases
 async def test_ten_parallel_refunds_with_one_key_refund_once(
-    pay: Container, stripe_server: FakeStripe, desk: dict[str, str], paid: PaidVisit
+    scene: PaymentsScene,
+    paid: PaidVisit,
 ) -> None:
     order = paid.order
     url = f"/v1/payments/{order['id']}/refunds"
     body = {"amount_cents": 4_000, "reason": "goodwill"}
-    headers = desk | {"Idempotency-Key": "refund-once"}
+    headers = scene.desk | {"Idempotency-Key": "refund-once"}
 
-    answers, later = await _parallel(pay, url, body, headers)
+    answers, later = await _parallel(scene.pay, url, body, headers)
 
     _one_made(answers, later)
-    assert _posts(stripe_server, "/v1/refunds") == 1
-    assert [r["amount"] for r in stripe_server.refunds.values()] == [4_000]
-    ledger = [r.amount_cents for r in await ledger_rows(pay, order["id"]) if r.kind == "refund"]
+    assert _posts(scene.stripe, "/v1/refunds") == 1
+    assert [r["amount"] for r in scene.stripe.refunds.values()] == [4_000]
+    ledger = [
+        r.amount_cents for r in await ledger_rows(scene.pay, order["id"]) if r.kind == "refund"
+    ]
     assert ledger == [-4_000]
-    assert (await order_row(pay, order["id"])).refunded_cents == 4_000
-    assert await _count(pay, refunds) == 1
+    assert (await order_row(scene.pay, order["id"])).refunded_cents == 4_000
+    assert await _count(scene.pay, refunds) == 1

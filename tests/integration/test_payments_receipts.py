@@ -9,11 +9,11 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from clinicflow.bootstrap import Container
 from clinicflow.infra.audit import search
 from support.payments import (
     Clinic,
     PaidVisit,
+    PaymentsScene,
 )
 
 # fixtures, imported for pytest
@@ -63,15 +63,16 @@ async def test_the_receipt_pdf_holds_the_itemized_fields(
 
 
 async def test_the_receipt_html_holds_the_same_fields_and_the_read_is_audited(
-    api: httpx.AsyncClient, pay: Container, desk: dict[str, str], coded: PaidVisit
+    scene: PaymentsScene,
+    coded: PaidVisit,
 ) -> None:
     order_id, me = coded.order["id"], coded.session
 
-    page = await api.get(f"/v1/payments/{order_id}/receipt", headers=me)
+    page = await scene.api.get(f"/v1/payments/{order_id}/receipt", headers=me)
 
     assert page.headers["content-type"].startswith("text/html")
     assert [field for field in FIELDS if field not in page.text] == []
-    async with pay.db.read() as conn:
+    async with scene.pay.db.read() as conn:
         rows = await search(conn, resource_type="payment")
     assert ("read_receipt", order_id) in [(r.action, r.resource_id) for r in rows]
 

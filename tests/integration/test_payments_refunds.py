@@ -7,19 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from clinicflow.bootstrap import Container
 from clinicflow.payments.tables import credits
-from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 from support.fake_paypal import FakePayPal
 from support.fake_stripe import FakeStripe
 from support.payments import (
     GAPS,
-    Clinic,
     PaidVisit,
     PaymentsScene,
     ledger_rows,
@@ -49,10 +45,7 @@ def refunded_at(server: FakeStripe, intent_id: str) -> list[int]:
     ],
 )
 async def test_each_cancellation_window_refunds_what_the_policy_says(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    clock: FixedClock,
+    scene: PaymentsScene,
     paid: PaidVisit,
     hours_before: int,
     refund: int,
@@ -60,13 +53,13 @@ async def test_each_cancellation_window_refunds_what_the_policy_says(
     rule: str,
 ) -> None:
     booking, order = paid.booking, paid.order
-    clock.set(datetime.fromisoformat(booking["start"]) - timedelta(hours=hours_before))
-    desk = await staff_session(pay, "later", "front_desk")  # days later: a new session
+    scene.clock.set(datetime.fromisoformat(booking["start"]) - timedelta(hours=hours_before))
+    desk = await staff_session(scene.pay, "later", "front_desk")  # days later: a new session
     action = "no-show" if hours_before < 0 else "cancel"
-    acted = await api.post(f"/v1/bookings/{booking['id']}/{action}", headers=desk)
+    acted = await scene.api.post(f"/v1/bookings/{booking['id']}/{action}", headers=desk)
     assert acted.status_code == 200, acted.text
 
-    made = await api.post(
+    made = await scene.api.post(
         f"/v1/payments/{order['id']}/refunds",
         json={"booking_id": booking["id"], "reason": "per policy"},
         headers=desk,
@@ -78,34 +71,37 @@ async def test_each_cancellation_window_refunds_what_the_policy_says(
         fee,
         rule,
     )
-    assert refunded_at(stripe_server, order["provider_id"]) == ([refund] if refund else [])
-    rows = await ledger_rows(pay, order["id"])
+    assert refunded_at(scene.stripe, order["provider_id"]) == ([refund] if refund else [])
+    rows = await ledger_rows(scene.pay, order["id"])
     assert money(rows) == 11_900 - refund
     assert sum(r.amount_cents for r in rows if r.kind == "fee") == fee
 
 
 @pytest.mark.one_database
 async def test_staff_override_needs_a_reason_and_stays_within_what_was_paid(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    desk: dict[str, str],
+    scene: PaymentsScene,
     paid: PaidVisit,
 ) -> None:
     booking, order = paid.booking, paid.order
     url = f"/v1/payments/{order['id']}/refunds"
 
-    by_policy = await api.post(url, json={"booking_id": booking["id"], "reason": "x"}, headers=desk)
-    too_much = await api.post(
-        url, json={"booking_id": booking["id"], "amount_cents": 20_000, "reason": "x"}, headers=desk
+    by_policy = await scene.api.post(
+        url, json={"booking_id": booking["id"], "reason": "x"}, headers=scene.desk
     )
-    no_reason = await api.post(
-        url, json={"booking_id": booking["id"], "amount_cents": 3_000, "reason": " "}, headers=desk
+    too_much = await scene.api.post(
+        url,
+        json={"booking_id": booking["id"], "amount_cents": 20_000, "reason": "x"},
+        headers=scene.desk,
     )
-    goodwill = await api.post(
+    no_reason = await scene.api.post(
+        url,
+        json={"booking_id": booking["id"], "amount_cents": 3_000, "reason": " "},
+        headers=scene.desk,
+    )
+    goodwill = await scene.api.post(
         url,
         json={"booking_id": booking["id"], "amount_cents": 3_000, "reason": "waited an hour"},
-        headers=desk,
+        headers=scene.desk,
     )
 
     assert (by_policy.status_code, by_policy.json()["code"]) == (409, "refund_not_allowed")
@@ -114,61 +110,48 @@ async def test_staff_override_needs_a_reason_and_stays_within_what_was_paid(
     assert goodwill.status_code == 201
     assert goodwill.json()["rule"] == "staff_override"
     assert "waited an hour" in goodwill.json()["reason"]
-    assert refunded_at(stripe_server, order["provider_id"]) == [3_000]
-    assert (await order_row(pay, order["id"])).status == "partially_refunded"
+    assert refunded_at(scene.stripe, order["provider_id"]) == [3_000]
+    assert (await order_row(scene.pay, order["id"])).status == "partially_refunded"
 
 
 @pytest.mark.both_databases
 async def test_a_cancelled_paid_visit_is_refunded_by_the_policy_once_without_staff(
-    api: httpx.AsyncClient,
-    pay: Container,
-    stripe_server: FakeStripe,
-    desk: dict[str, str],
+    scene: PaymentsScene,
     paid: PaidVisit,
 ) -> None:
     booking, order, me = paid.booking, paid.order, paid.session
-    await api.post(f"/v1/bookings/{booking['id']}/cancel", json={"reason": "ill"}, headers=me)
+    await scene.api.post(f"/v1/bookings/{booking['id']}/cancel", json={"reason": "ill"}, headers=me)
 
-    await pay.bus.run_once()
-    await pay.bus.run_once()
-    again = await api.post(
+    await scene.pay.bus.run_once()
+    await scene.pay.bus.run_once()
+    again = await scene.api.post(
         f"/v1/payments/{order['id']}/refunds",
         json={"booking_id": booking["id"], "reason": "again"},
-        headers=desk,
+        headers=scene.desk,
     )
 
-    view = (await api.get(f"/v1/payments/{order['id']}", headers=me)).json()
+    view = (await scene.api.get(f"/v1/payments/{order['id']}", headers=me)).json()
     assert [(r["amount_cents"], r["rule"]) for r in view["refunds"]] == [(11_900, "in_time")]
     assert view["status"] == "refunded"
-    assert refunded_at(stripe_server, order["provider_id"]) == [11_900]
+    assert refunded_at(scene.stripe, order["provider_id"]) == [11_900]
     assert again.status_code == 409
 
 
 @pytest.mark.both_databases
 async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_cancelled_in_time(
-    api: httpx.AsyncClient, pay: Container, clinic: Clinic, desk: dict[str, str]
+    scene: PaymentsScene,
 ) -> None:
-    patient_id, me = await clinic.patient(1)
-    body = {
-        "package": "gaps_starter",
-        "method": "in_clinic",
-        "tender": "cash",
-        "patient_id": patient_id,
-    }
-    bought = (await api.post("/v1/payments", json=body, headers=desk)).json()
-    visit = await clinic.booking(1, visit=GAPS)
-    used = (
-        await api.post(
-            "/v1/payments", json={"booking_ids": [visit["id"]], "method": "stripe"}, headers=me
-        )
-    ).json()
+    patient_id, me = await scene.clinic.patient(1)
+    bought = (await scene.package_sold(patient_id)).json()
+    visit = await scene.clinic.booking(1, visit=GAPS)
+    used = (await scene.checkout(me, booking_ids=[visit["id"]], method="stripe")).json()
     assert used["status"] == "paid"
     assert used["total_cents"] == 0
 
-    await api.post(f"/v1/bookings/{visit['id']}/cancel", headers=me)
-    await pay.bus.run_once()
+    await scene.api.post(f"/v1/bookings/{visit['id']}/cancel", headers=me)
+    await scene.pay.bus.run_once()
 
-    async with pay.db.read() as conn:
+    async with scene.pay.db.read() as conn:
         left = {
             r.visit_type: r.remaining
             for r in (
@@ -176,7 +159,7 @@ async def test_a_visit_paid_with_a_package_credit_gets_its_credit_back_when_canc
             ).all()
         }
     assert left == {"initial": 1, "followup": 4}
-    kinds = [(r.kind, r.visits) for r in await ledger_rows(pay, used["id"])]
+    kinds = [(r.kind, r.visits) for r in await ledger_rows(scene.pay, used["id"])]
     assert kinds == [("credit_use", -1), ("credit_return", 1)]
 
 

@@ -17,6 +17,7 @@ from support.app import staff_session
 from support.payments import (
     ALT,
     Clinic,
+    PaymentsScene,
     ledger_rows,
     person,
 )
@@ -43,18 +44,18 @@ def _problem(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 
 async def test_check_in_is_refused_before_its_window_and_accepted_in_it(
-    api: httpx.AsyncClient, pay: Container, clock: FixedClock
+    scene: PaymentsScene,
 ) -> None:
-    desk = await _attendant(pay)
-    visit = await Clinic(api, pay).booking(1, start=WED_10)
+    desk = await _attendant(scene.pay)
+    visit = await scene.clinic.booking(1, start=WED_10)
     url = f"/v1/bookings/{visit['id']}"
 
-    days_ahead = await api.post(f"{url}/check-in", headers=desk)
-    clock.set(datetime(2026, 11, 25, 3, 59, tzinfo=UTC))  # 21:59 the evening before, Chicago
-    a_minute_early = await api.post(f"{url}/check-in", headers=desk)
-    clock.advance(timedelta(minutes=1))  # 22:00: 720 minutes (the default) before the start
-    on_time = await api.post(f"{url}/check-in", headers=desk)
-    done = await api.post(f"{url}/complete", headers=desk)
+    days_ahead = await scene.api.post(f"{url}/check-in", headers=desk)
+    scene.clock.set(datetime(2026, 11, 25, 3, 59, tzinfo=UTC))  # 21:59 the evening before, Chicago
+    a_minute_early = await scene.api.post(f"{url}/check-in", headers=desk)
+    scene.clock.advance(timedelta(minutes=1))  # 22:00: 720 minutes (the default) before the start
+    on_time = await scene.api.post(f"{url}/check-in", headers=desk)
+    done = await scene.api.post(f"{url}/complete", headers=desk)
 
     for early in (days_ahead, a_minute_early):
         body = _problem(early, 409, "too_early")
@@ -86,20 +87,20 @@ async def test_a_start_too_soon_or_too_far_names_the_earliest_or_latest_allowed(
 
 
 async def test_a_goodwill_refund_on_a_visit_not_cancelled_keeps_no_fee(
-    api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
+    scene: PaymentsScene,
 ) -> None:
-    visit = await Clinic(api, pay).booking(1)
-    paid = await api.post(
+    visit = await scene.clinic.booking(1)
+    paid = await scene.api.post(
         "/v1/payments",
         json={"booking_ids": [visit["id"]], "method": "in_clinic", "tender": "cash"},
-        headers=desk,
+        headers=scene.desk,
     )
     order = paid.json()
 
-    refund = await api.post(
+    refund = await scene.api.post(
         f"/v1/payments/{order['id']}/refunds",
         json={"booking_id": visit["id"], "amount_cents": 3_000, "reason": "waited an hour"},
-        headers=desk,
+        headers=scene.desk,
     )
 
     assert refund.status_code == 201, refund.text
@@ -107,9 +108,9 @@ async def test_a_goodwill_refund_on_a_visit_not_cancelled_keeps_no_fee(
     assert (made["amount_cents"], made["fee_cents"], made["rule"]) == (3_000, 0, "staff_override")
     assert "waited an hour" in made["reason"]
     assert "cancel" not in made["reason"].replace("not cancelled", "")
-    rows = await ledger_rows(pay, order["id"])
+    rows = await ledger_rows(scene.pay, order["id"])
     assert [(r.kind, r.amount_cents) for r in rows] == [("charge", 11_900), ("refund", -3_000)]
-    booking = await api.get(f"/v1/bookings/{visit['id']}", headers=desk)
+    booking = await scene.api.get(f"/v1/bookings/{visit['id']}", headers=scene.desk)
     assert booking.json()["status"] == "confirmed"  # still coming; nothing was cancelled
 
 
@@ -165,23 +166,23 @@ async def test_welcome15_is_not_given_to_a_returning_patients_follow_up(
 
 
 async def test_welcome15_discounts_a_new_patients_initial_visit_only(
-    api: httpx.AsyncClient, pay: Container, desk: dict[str, str]
+    scene: PaymentsScene,
 ) -> None:
-    patient_id = (await Clinic(api, pay).booking(1))["patient_id"]  # booked, not yet seen
+    patient_id = (await scene.clinic.booking(1))["patient_id"]  # booked, not yet seen
     visits = [
         {"service": "alternative_medicine", "visit_type": "initial"},
         {"service": "alternative_medicine", "visit_type": "followup"},
     ]
 
-    both = await api.post(
+    both = await scene.api.post(
         "/v1/quotes",
         json={"visits": visits, "promo_code": "WELCOME15", "patient_id": patient_id},
-        headers=desk,
+        headers=scene.desk,
     )
-    follow_up_only = await api.post(
+    follow_up_only = await scene.api.post(
         "/v1/quotes",
         json={"visits": visits[1:], "promo_code": "WELCOME15", "patient_id": patient_id},
-        headers=desk,
+        headers=scene.desk,
     )
 
     body = both.json()

@@ -15,7 +15,6 @@ import json
 import socket
 from datetime import datetime, timedelta
 from ipaddress import ip_network
-from typing import Any
 
 import httpx
 import pytest
@@ -34,15 +33,15 @@ from clinicflow.shared.clock import FixedClock
 from clinicflow.webhooks.domain.signing import SignatureError, verify
 from clinicflow.webhooks.tables import deliveries as deliveries_table
 from clinicflow.webhooks.tables import subscriptions
-from support.api import assert_problem, booking
+from support.api import assert_problem
 from support.app import PASSWORD
-from support.fake_receiver import Received, WebhookReceiver
+from support.fake_receiver import Received
 from support.notifications import envelope
+from support.webhooks import Json, WebhookScene
 
 # The outbox, relay and inbox: delivery once rests on each database's transactions.
 pytestmark = pytest.mark.both_databases
 
-Json = dict[str, Any]
 # The receivers here listen on 127.0.0.1 with plain http: only a development setting allows
 # that (test_webhook_targets.py shows it refused by default).
 RECEIVERS_ON_THIS_MACHINE = {
@@ -66,33 +65,6 @@ async def sign_in(container: Container) -> dict[str, str]:
     return {"Authorization": f"Bearer {opened.token}"}
 
 
-async def subscribe(
-    client: httpx.AsyncClient, admin: dict[str, str], url: str, types: list[str]
-) -> Json:
-    resp = await client.post(
-        "/v1/webhooks/subscriptions",
-        json={"url": url, "event_types": types, "description": "CRM"},
-        headers=admin,
-    )
-    assert resp.status_code == 201, resp.text
-    made: Json = resp.json()
-    return made
-
-
-async def book(client: httpx.AsyncClient, **over: Any) -> Json:
-    resp = await client.post("/v1/bookings", json=booking(**over))
-    assert resp.status_code == 201, resp.text
-    made: Json = resp.json()
-    return made
-
-
-async def deliveries(client: httpx.AsyncClient, admin: dict[str, str], **params: str) -> list[Json]:
-    resp = await client.get("/v1/webhooks/deliveries", params=params, headers=admin)
-    assert resp.status_code == 200, resp.text
-    found: list[Json] = resp.json()["deliveries"]
-    return found
-
-
 def assert_signed(secret: str, got: Received) -> None:
     """The published verifier accepts it, and so does an HMAC computed here from the docs."""
     header = got.header("Clinicflow-Signature")
@@ -104,7 +76,7 @@ def assert_signed(secret: str, got: Received) -> None:
     assert expected.hexdigest() in [v for k, v in fields if k == "v1"]
 
 
-async def wait_out(clock: FixedClock, delivery: Json) -> None:
+def wait_out(clock: FixedClock, delivery: Json) -> None:
     clock.set(datetime.fromisoformat(delivery["next_attempt_at"]))
 
 
@@ -117,41 +89,37 @@ async def next_due(container: Container) -> datetime | None:
 
 
 async def test_a_receiver_failing_twice_gets_the_event_a_third_time_and_the_log_shows_all_three(
-    client: httpx.AsyncClient,
-    container: Container,
-    clock: FixedClock,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
+    hooks: WebhookScene,
 ) -> None:
-    receiver.answer(500, 500, 200)
-    made = await subscribe(client, admin, receiver.url, ["booking.created"])
-    visit = await book(client)
+    hooks.receiver.answer(500, 500, 200)
+    made = await hooks.subscribe(["booking.created"])
+    visit = await hooks.book()
 
-    await container.bus.run_once()  # the first attempt, right as the event arrives
-    assert len(receiver.received) == 1
+    await hooks.container.bus.run_once()  # the first attempt, right as the event arrives
+    assert len(hooks.receiver.received) == 1
     for _ in range(2):
-        [pending] = await deliveries(client, admin)
+        [pending] = await hooks.deliveries()
         assert pending["status"] == "pending"
-        assert await container.webhooks.sender.send_due(clock.now()) == 0  # not due yet
-        await wait_out(clock, pending)
-        assert await container.webhooks.sender.send_due(clock.now()) == 1
+        assert await hooks.send_due() == 0  # not due yet
+        wait_out(hooks.clock, pending)
+        assert await hooks.send_due() == 1
 
-    event = await envelope(container, "booking.created", visit["id"])
-    assert len(receiver.received) == 3
-    assert {r.header("Clinicflow-Event-Id") for r in receiver.received} == {event.event_id}
-    assert len({r.body for r in receiver.received}) == 1
-    for got in receiver.received:
+    event = await envelope(hooks.container, "booking.created", visit["id"])
+    assert len(hooks.receiver.received) == 3
+    assert {r.header("Clinicflow-Event-Id") for r in hooks.receiver.received} == {event.event_id}
+    assert len({r.body for r in hooks.receiver.received}) == 1
+    for got in hooks.receiver.received:
         assert_signed(made["secret"], got)
         assert got.header("Content-Type") == "application/json"
         assert got.header("Clinicflow-Event-Type") == "booking.created"
         assert got.header("User-Agent") == "clinicflow-webhooks"
-    sent = json.loads(receiver.received[0].body)
+    sent = json.loads(hooks.receiver.received[0].body)
     assert sent["id"] == event.event_id
     assert sent["aggregate"] == {"type": "booking", "id": visit["id"]}
     assert sent["data"]["booking_id"] == visit["id"]
     assert (sent["type"], sent["version"]) == ("booking.created", 1)
 
-    [done] = await deliveries(client, admin, event_id=event.event_id)
+    [done] = await hooks.deliveries(event_id=event.event_id)
     assert (done["status"], done["attempt_count"], done["next_attempt_at"]) == (
         "delivered",
         3,
@@ -163,116 +131,102 @@ async def test_a_receiver_failing_twice_gets_the_event_a_third_time_and_the_log_
         (2, 500, "HTTP 500"),
         (3, 200, None),
     ]
-    assert {r.header("Clinicflow-Delivery-Id") for r in receiver.received} == {done["id"]}
-    assert await container.webhooks.sender.send_due(clock.now() + timedelta(days=1)) == 0
+    assert {r.header("Clinicflow-Delivery-Id") for r in hooks.receiver.received} == {done["id"]}
+    assert await hooks.send_due(later=timedelta(days=1)) == 0
 
 
-async def test_an_event_type_not_subscribed_to_makes_no_delivery(
-    client: httpx.AsyncClient,
-    container: Container,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
-) -> None:
-    cancelled_only = await subscribe(client, admin, receiver.url, ["booking.cancelled"])
-    everything = await subscribe(client, admin, receiver.url, ["*"])
-    await book(client)
-    await container.bus.run_once()
+async def test_an_event_type_not_subscribed_to_makes_no_delivery(hooks: WebhookScene) -> None:
+    cancelled_only = await hooks.subscribe(["booking.cancelled"])
+    everything = await hooks.subscribe(["*"])
+    await hooks.book()
+    await hooks.container.bus.run_once()
 
-    assert await deliveries(client, admin, subscription_id=cancelled_only["id"]) == []
-    [one] = await deliveries(client, admin, subscription_id=everything["id"])
+    assert await hooks.deliveries(subscription_id=cancelled_only["id"]) == []
+    [one] = await hooks.deliveries(subscription_id=everything["id"])
     assert (one["event_type"], one["status"]) == ("booking.created", "delivered")
-    assert len(receiver.received) == 1
+    assert len(hooks.receiver.received) == 1
 
 
-async def test_a_redelivered_event_makes_no_second_delivery(
-    client: httpx.AsyncClient,
-    container: Container,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
-) -> None:
-    await subscribe(client, admin, receiver.url, ["booking.created"])
-    visit = await book(client)
-    await container.bus.run_once()
-    event = await envelope(container, "booking.created", visit["id"])
+async def test_a_redelivered_event_makes_no_second_delivery(hooks: WebhookScene) -> None:
+    await hooks.subscribe(["booking.created"])
+    visit = await hooks.book()
+    await hooks.container.bus.run_once()
+    event = await envelope(hooks.container, "booking.created", visit["id"])
 
-    await container.webhooks.fanout.handle(event)
-    await container.webhooks.fanout.handle(event)
+    await hooks.container.webhooks.fanout.handle(event)
+    await hooks.container.webhooks.fanout.handle(event)
 
-    [only] = await deliveries(client, admin)
+    [only] = await hooks.deliveries()
     assert (only["status"], only["attempt_count"]) == ("delivered", 1)
-    assert len(receiver.received) == 1
+    assert len(hooks.receiver.received) == 1
 
 
 async def test_two_workers_sending_due_deliveries_at_once_make_each_attempt_once(
-    client: httpx.AsyncClient,
-    container: Container,
-    clock: FixedClock,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
+    hooks: WebhookScene,
 ) -> None:
-    receiver.answer(503)
-    await subscribe(client, admin, receiver.url, ["booking.created"])
-    await book(client)
-    await container.bus.run_once()
-    [pending] = await deliveries(client, admin)
-    await wait_out(clock, pending)
+    hooks.receiver.answer(503)
+    await hooks.subscribe(["booking.created"])
+    await hooks.book()
+    await hooks.container.bus.run_once()
+    [pending] = await hooks.deliveries()
+    wait_out(hooks.clock, pending)
 
-    sender = container.webhooks.sender
-    made = await asyncio.gather(*(sender.send_due(clock.now()) for _ in range(3)))
+    sender = hooks.container.webhooks.sender
+    made = await asyncio.gather(*(sender.send_due(hooks.clock.now()) for _ in range(3)))
 
     assert sum(made) == 1
-    assert len(receiver.received) == 2
-    [after] = await deliveries(client, admin)
+    assert len(hooks.receiver.received) == 2
+    [after] = await hooks.deliveries()
     assert [a["status_code"] for a in after["attempts"]] == [503, 200]
 
 
 async def test_a_receiver_that_cannot_be_reached_is_logged_and_retried_later(
-    client: httpx.AsyncClient, container: Container, admin: dict[str, str]
+    hooks: WebhookScene,
 ) -> None:
     with socket.socket() as sock:  # a port nobody listens on once this closes
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-    await subscribe(client, admin, closed, ["booking.created"])
-    await book(client)
+    await hooks.subscribe(["booking.created"], closed)
+    await hooks.book()
 
-    await container.bus.run_once()  # the bus handler does not fail for the receiver's sake
+    await hooks.container.bus.run_once()  # the bus handler does not fail for the receiver's sake
 
-    [pending] = await deliveries(client, admin)
+    [pending] = await hooks.deliveries()
     assert (pending["status"], pending["last_status_code"]) == ("pending", None)
     assert pending["last_error"] == "request failed: ConnectError"
     assert pending["next_attempt_at"] is not None
-    assert await container.bus.dead_letters() == []
+    assert await hooks.container.bus.dead_letters() == []
 
 
 async def test_after_the_last_attempt_the_delivery_fails_and_an_admin_retry_sends_it_again(
-    client: httpx.AsyncClient,
-    container: Container,
-    clock: FixedClock,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
+    hooks: WebhookScene,
 ) -> None:
-    receiver.answer(then=500)
-    made = await subscribe(client, admin, receiver.url, ["booking.created"])
-    await book(client)
-    await container.bus.run_once()
-    while (due := await next_due(container)) is not None:
-        clock.set(due)  # hours pass: the admin signs in again below
-        await container.webhooks.sender.send_due(clock.now())
+    hooks.receiver.answer(then=500)
+    made = await hooks.subscribe(["booking.created"])
+    await hooks.book()
+    await hooks.container.bus.run_once()
+    while (due := await next_due(hooks.container)) is not None:
+        hooks.clock.set(due)  # hours pass: the admin signs in again below
+        await hooks.send_due()
 
-    admin = await sign_in(container)
-    [current] = await deliveries(client, admin)
+    hooks.admin = await sign_in(hooks.container)
+    [current] = await hooks.deliveries()
     assert (current["status"], current["attempt_count"]) == ("failed", 8)
     assert current["next_attempt_at"] is None
-    assert await container.webhooks.sender.send_due(clock.now() + timedelta(days=30)) == 0
-    assert len(receiver.received) == 8
+    assert await hooks.send_due(later=timedelta(days=30)) == 0
+    assert len(hooks.receiver.received) == 8
 
-    receiver.answer(then=200)
-    resp = await client.post(f"/v1/webhooks/deliveries/{current['id']}/retry", headers=admin)
+    hooks.receiver.answer(then=200)
+    resp = await hooks.client.post(
+        f"/v1/webhooks/deliveries/{current['id']}/retry", headers=hooks.admin
+    )
     assert resp.status_code == 200, resp.text
     assert (resp.json()["status"], resp.json()["attempt_count"]) == ("delivered", 9)
-    assert len(receiver.received) == 9
-    assert_signed(made["secret"], receiver.received[-1])
-    again = await client.post(f"/v1/webhooks/deliveries/{current['id']}/retry", headers=admin)
+    assert len(hooks.receiver.received) == 9
+    assert_signed(made["secret"], hooks.receiver.received[-1])
+    again = await hooks.client.post(
+        f"/v1/webhooks/deliveries/{current['id']}/retry", headers=hooks.admin
+    )
     assert_problem(again, 409, "webhook_delivery_not_retryable")
 
 
@@ -324,103 +278,96 @@ async def test_a_bad_subscription_is_refused_naming_the_field_to_change(
 
 
 async def test_the_secret_is_shown_once_stored_sealed_and_rotation_signs_with_both_for_a_while(
-    client: httpx.AsyncClient,
-    container: Container,
-    clock: FixedClock,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
+    hooks: WebhookScene,
 ) -> None:
-    made = await subscribe(client, admin, receiver.url, ["booking.created"])
+    made = await hooks.subscribe(["booking.created"])
     old = made["secret"]
     assert old.startswith("whsec_")
     assert len(old) == len("whsec_") + 43  # 32 random bytes, base64url
-    listed = (await client.get("/v1/webhooks/subscriptions", headers=admin)).json()
+    listed = (await hooks.client.get("/v1/webhooks/subscriptions", headers=hooks.admin)).json()
     assert [s["id"] for s in listed["subscriptions"]] == [made["id"]]
     assert old not in json.dumps(listed)
     assert "secret" not in listed["subscriptions"][0]
-    async with container.db.read() as conn:
+    async with hooks.container.db.read() as conn:
         stored = (await conn.execute(select(subscriptions.c.secret_enc))).scalar_one()
     assert old not in stored
 
     path = f"/v1/webhooks/subscriptions/{made['id']}/rotate-secret"
-    rotated = (await client.post(path, headers=admin)).json()
+    rotated = (await hooks.client.post(path, headers=hooks.admin)).json()
     new = rotated["secret"]
     grace_until = datetime.fromisoformat(rotated["previous_secret_expires_at"])
-    assert grace_until == clock.now() + timedelta(hours=24)
+    assert grace_until == hooks.clock.now() + timedelta(hours=24)
     assert new.startswith("whsec_")
     assert new != old
-    await book(client)
-    await container.bus.run_once()
-    [got] = receiver.received
+    await hooks.book()
+    await hooks.container.bus.run_once()
+    [got] = hooks.receiver.received
     assert got.header("Clinicflow-Signature").count("v1=") == 2
     assert_signed(new, got)
     assert_signed(old, got)
 
-    clock.advance(timedelta(hours=25))  # the old secret's day of grace is over
-    listed = await client.get("/v1/webhooks/subscriptions", headers=await sign_in(container))
+    hooks.clock.advance(timedelta(hours=25))  # the old secret's day of grace is over
+    listed = await hooks.client.get(
+        "/v1/webhooks/subscriptions", headers=await sign_in(hooks.container)
+    )
     assert listed.json()["subscriptions"][0]["previous_secret_expires_at"] is None
-    await book(client, start="2026-11-27T10:00:00-06:00")
-    await container.bus.run_once()
-    latest = receiver.received[-1]
+    await hooks.book(start="2026-11-27T10:00:00-06:00")
+    await hooks.container.bus.run_once()
+    latest = hooks.receiver.received[-1]
     assert_signed(new, latest)
     with pytest.raises(SignatureError):
         verify(old, latest.header("Clinicflow-Signature"), latest.body, now=latest.at)
 
 
 async def test_a_paused_subscription_gets_nothing_and_a_deleted_one_takes_its_log_with_it(
-    client: httpx.AsyncClient,
-    container: Container,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
+    hooks: WebhookScene,
 ) -> None:
-    made = await subscribe(client, admin, receiver.url, ["booking.created"])
+    made = await hooks.subscribe(["booking.created"])
     path = f"/v1/webhooks/subscriptions/{made['id']}"
-    paused = await client.patch(path, json={"active": False, "description": None}, headers=admin)
+    paused = await hooks.client.patch(
+        path, json={"active": False, "description": None}, headers=hooks.admin
+    )
     assert (paused.json()["active"], paused.json()["description"]) == (False, None)
-    await book(client)
-    await container.bus.run_once()
-    assert receiver.received == []
-    assert await deliveries(client, admin) == []
+    await hooks.book()
+    await hooks.container.bus.run_once()
+    assert hooks.receiver.received == []
+    assert await hooks.deliveries() == []
 
-    bad = await client.patch(path, json={"url": "http://crm.example.com/"}, headers=admin)
+    bad = await hooks.client.patch(
+        path, json={"url": "http://crm.example.com/"}, headers=hooks.admin
+    )
     assert assert_problem(bad, 422, "validation_error")["errors"][0]["field"] == "url"
-    await client.patch(path, json={"active": True}, headers=admin)
-    await book(client, start="2026-11-25T11:00:00-06:00", n=2)
-    await container.bus.run_once()
-    assert len(await deliveries(client, admin)) == 1
+    await hooks.client.patch(path, json={"active": True}, headers=hooks.admin)
+    await hooks.book(start="2026-11-25T11:00:00-06:00", n=2)
+    await hooks.container.bus.run_once()
+    assert len(await hooks.deliveries()) == 1
 
-    assert (await client.delete(path, headers=admin)).status_code == 204
-    assert await deliveries(client, admin) == []
-    gone = await client.patch(path, json={"active": True}, headers=admin)
+    assert (await hooks.client.delete(path, headers=hooks.admin)).status_code == 204
+    assert await hooks.deliveries() == []
+    gone = await hooks.client.patch(path, json={"active": True}, headers=hooks.admin)
     assert_problem(gone, 404, "webhook_subscription_not_found")
 
 
-async def test_subscription_secrets_survive_a_key_rotation(
-    client: httpx.AsyncClient,
-    container: Container,
-    clock: FixedClock,
-    admin: dict[str, str],
-    receiver: WebhookReceiver,
-) -> None:
-    made = await subscribe(client, admin, receiver.url, ["booking.created"])
+async def test_subscription_secrets_survive_a_key_rotation(hooks: WebhookScene) -> None:
+    made = await hooks.subscribe(["booking.created"])
     path = f"/v1/webhooks/subscriptions/{made['id']}/rotate-secret"
-    new = (await client.post(path, headers=admin)).json()["secret"]
-    ring = container.keys.with_new_active_key()
+    new = (await hooks.client.post(path, headers=hooks.admin)).json()["secret"]
+    ring = hooks.container.keys.with_new_active_key()
 
-    await reseal_all(container.db, SEALED, ring)
-    retired = ring.retire(container.keys.active)  # the old key is gone for good
-    sender = container.webhooks.sender
+    await reseal_all(hooks.container.db, SEALED, ring)
+    retired = ring.retire(hooks.container.keys.active)  # the old key is gone for good
+    sender = hooks.container.webhooks.sender
     webhooks = build_webhooks(
-        db=container.db,
-        clock=clock,
+        db=hooks.container.db,
+        clock=hooks.clock,
         keys=retired,
-        http=container.http,
+        http=hooks.container.http,
         targets=sender.policy,
         resolver=sender.resolver,
     )
-    visit = await book(client)
-    await webhooks.fanout.handle(await envelope(container, "booking.created", visit["id"]))
+    visit = await hooks.book()
+    await webhooks.fanout.handle(await envelope(hooks.container, "booking.created", visit["id"]))
 
-    [got] = receiver.received
+    [got] = hooks.receiver.received
     assert_signed(new, got)
     assert_signed(made["secret"], got)

@@ -49,6 +49,14 @@ def booking(start: str = WED_10, n: int = 1, **over: Any) -> dict[str, Any]:
     return {**ALT, "start": start, "practitioner": "doctor1", "patient": person(n), **over}
 
 
+async def book(client: httpx.AsyncClient, **over: Any) -> dict[str, Any]:
+    """A booking made over the API (`over`: the body's changes); its answer."""
+    resp = await client.post("/v1/bookings", json=booking(**over))
+    assert resp.status_code == 201, resp.text
+    made: dict[str, Any] = resp.json()
+    return made
+
+
 @asynccontextmanager
 async def app_over(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process HTTP client to a new app over `container`."""

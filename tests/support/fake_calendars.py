@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import TracebackType
 
 from clinicflow.calendars.domain.busy import BusyInterval, SyncState
 from clinicflow.calendars.domain.merge import Key, Plan, apply, overlaps
@@ -98,6 +97,8 @@ class FakeSyncStates:
 
 
 class FakeCalendarsUnitOfWork(FakeTransaction):
+    runs_hooks = True  # the listeners that drop cached availability, as the real one runs them
+
     def __init__(self, ledger: Ledger, rows: CalendarRows, *, write: bool = True) -> None:
         super().__init__(ledger, write=write)
         self._rows = rows
@@ -111,19 +112,6 @@ class FakeCalendarsUnitOfWork(FakeTransaction):
     def states(self) -> FakeSyncStates:
         assert self.open, "states outside `async with uow:`"
         return FakeSyncStates(self._rows)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """As the real one: the after-commit hooks run before the block ends (the
-        listeners that drop cached availability), here with no database."""
-        await super().__aexit__(exc_type, exc, tb)
-        if self.committed:
-            for hook in self._hooks.values():
-                await hook(None)  # type: ignore[arg-type]
 
     def _saved(self) -> object:
         return (dict(self._rows.busy), dict(self._rows.fetched), dict(self._rows.states))

@@ -37,6 +37,10 @@ class Ledger:
 
 
 class FakeTransaction:
+    # Whether the after-commit hooks run as the block ends, as the real one runs them (here
+    # with no connection); a context whose tests watch a hook's effect sets it.
+    runs_hooks = False
+
     def __init__(self, ledger: Ledger, *, write: bool = True) -> None:
         self.ledger = ledger
         self.write = write
@@ -67,6 +71,9 @@ class FakeTransaction:
         self.ledger.published.extend(self._events)
         self.ledger.audited.extend(self._audited)
         self.ledger.hooks_run.extend(self._hooks)
+        if self.runs_hooks:
+            for hook in self._hooks.values():
+                await hook(None)  # type: ignore[arg-type]
 
     async def commit(self) -> None:
         assert self.open, "commit outside `async with uow:`"

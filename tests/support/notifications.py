@@ -7,6 +7,7 @@ find a registered browser)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -32,7 +33,7 @@ from clinicflow.notifications.repository import SqlNotificationsUnitOfWork
 from clinicflow.notifications.tables import messages
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, FixedClock
-from support.api import booking
+from support.api import book as book  # re-exported: the tests that book through this module
 from support.fake_smtp import FakeSmtpRelay
 
 SENDER = "Riverbend <no-reply@clinic.example>"
@@ -101,6 +102,43 @@ async def app_client(
         yield http
 
 
+@dataclass(frozen=True)
+class NotifyScene:
+    """The app over the API and its container, the notifications context over them (email to
+    the SMTP server, SMS to the fake), and the front desk's headers."""
+
+    client: httpx.AsyncClient
+    container: Container
+    notifications: Notifications
+    smtp_server: FakeSmtpRelay
+    sms: FakeSms
+    desk: dict[str, str]
+
+    async def book(self, **over: Any) -> dict[str, Any]:
+        return await book(self.client, **over)
+
+    async def hear(self, type_: str, booking_id: str) -> None:
+        """The subscriber handed the booking's event as the relay would deliver it."""
+        await self.notifications.subscriber.handle(
+            await envelope(self.container, type_, booking_id)
+        )
+
+    async def rows(self, **where: str) -> list[Any]:
+        return await rows(self.container, **where)
+
+
+@pytest.fixture
+def notify(
+    client: httpx.AsyncClient,
+    container: Container,
+    notifications: Notifications,
+    smtp_server: FakeSmtpRelay,
+    sms: FakeSms,
+    front_desk: dict[str, str],
+) -> NotifyScene:
+    return NotifyScene(client, container, notifications, smtp_server, sms, front_desk)
+
+
 class Opened(list[Container]):
     """Containers a test builds with `start`, each with an HTTP client of its own."""
 
@@ -118,14 +156,6 @@ async def opened() -> AsyncIterator[Opened]:
     yield started
     for container in started:
         await container.aclose()
-
-
-async def book(client: httpx.AsyncClient, **over: Any) -> dict[str, Any]:
-    """A booking made over the API (`over`: the body's changes); its answer."""
-    resp = await client.post("/v1/bookings", json=booking(**over))
-    assert resp.status_code == 201, resp.text
-    made: dict[str, Any] = resp.json()
-    return made
 
 
 async def rows(container: Container, **where: str) -> list[Any]:

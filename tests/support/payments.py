@@ -107,6 +107,31 @@ class PaymentsScene:
     clock: FixedClock
     desk: dict[str, str]
 
+    async def checkout(self, headers: dict[str, str], **body: Any) -> httpx.Response:
+        return await self.api.post("/v1/payments", json=body, headers=headers)
+
+    async def stripe_checkout(self, headers: dict[str, str], hold: dict[str, Any]) -> Any:
+        """The hold checked out through Stripe by the patient of `headers`: the order, pending."""
+        made = await self.checkout(headers, booking_ids=[hold["id"]], method="stripe")
+        assert made.status_code == 201, made.text
+        return made.json()
+
+    async def package_sold(
+        self, patient_id: str, tender: str = "cash", package: str = "gaps_starter"
+    ) -> httpx.Response:
+        """The front desk selling the patient a package, paid at the clinic."""
+        body = {"package": package, "method": "in_clinic", "tender": tender}
+        return await self.checkout(self.desk, patient_id=patient_id, **body)
+
+    def stripe_event(self, event_type: str, intent_id: str) -> tuple[dict[str, str], bytes]:
+        """Stripe's webhook about the intent as it stands, signed at the clock's time."""
+        return stripe_event(self.stripe, event_type, intent_id, self.clock.now())
+
+    async def deliver(
+        self, provider: str, delivery: tuple[dict[str, str], bytes]
+    ) -> httpx.Response:
+        return await deliver(self.api, provider, delivery)
+
 
 @pytest.fixture
 def scene(

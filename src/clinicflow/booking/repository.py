@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from types import TracebackType
 
 from sqlalchemy import (
     ARRAY,
@@ -258,15 +257,11 @@ class SqlBookingUnitOfWork(UnitOfWork):
             self._patients = None if self._patients_on is None else self._patients_on(conn)
             self._listeners = tuple(on(conn) for on in self._listeners_on)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _close(self) -> None:
         self._appointments = self._keys = self._locks = self._patients = None
         self._listeners = ()
-        await super().__aexit__(exc_type, exc, tb)
+
+    def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, IntegrityError):
             raise RaceLost(_taken(exc)) from exc
         if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _TRANSIENT:

@@ -281,61 +281,70 @@ class _Exporting(SpanProcessor):
         return all([p.force_flush(timeout_millis) for p in self._processors])
 
 
-class _Sampling(Sampler):
+class _Gate(Sampler):
+    """A sampler that drops what `_drops` says and leaves the rest to `then`."""
+
+    def __init__(self, then: Sampler) -> None:
+        self._then = then
+
+    def _drops(
+        self, parent_context: Context | None, kind: SpanKind | None
+    ) -> SamplingResult | None:
+        raise NotImplementedError
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        dropped = self._drops(parent_context, kind)
+        if dropped is not None:
+            return dropped
+        return self._then.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+
+class _Sampling(_Gate):
     """Nothing is recorded while nothing exports (the span keeps its ids: logs and the outbox
     need them); otherwise a span follows its parent's decision, and a trace's first span is
     sampled by `_Root`."""
 
     def __init__(self, exporting: _Exporting, ratio: float) -> None:
+        super().__init__(ParentBased(_Root(ratio)))
         self._exporting = exporting
-        self._traced = ParentBased(_Root(ratio))
 
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        if not self._exporting.active:
-            parent = trace.get_current_span(parent_context).get_span_context()
-            return SamplingResult(Decision.DROP, None, parent.trace_state)
-        return self._traced.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
+    def _drops(
+        self, parent_context: Context | None, kind: SpanKind | None
+    ) -> SamplingResult | None:
+        if self._exporting.active:
+            return None
+        parent = trace.get_current_span(parent_context).get_span_context()
+        return SamplingResult(Decision.DROP, None, parent.trace_state)
 
     def get_description(self) -> str:
         return "ClinicflowSampling"
 
 
-class _Root(Sampler):
+class _Root(_Gate):
     """The first span of a trace: by ratio, but never a client span on its own — a periodic
     job's or a polling loop's SQL statement with no request or event delivery around it."""
 
     def __init__(self, ratio: float) -> None:
-        self._ratio = TraceIdRatioBased(ratio)
+        super().__init__(TraceIdRatioBased(ratio))
 
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        if kind is SpanKind.CLIENT:
-            return SamplingResult(Decision.DROP)
-        return self._ratio.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
+    def _drops(
+        self, parent_context: Context | None, kind: SpanKind | None
+    ) -> SamplingResult | None:
+        return SamplingResult(Decision.DROP) if kind is SpanKind.CLIENT else None
 
     def get_description(self) -> str:
-        return f"ClinicflowRoot{{{self._ratio.get_description()}}}"
+        return f"ClinicflowRoot{{{self._then.get_description()}}}"
 
 
 @dataclass

@@ -118,12 +118,20 @@ class UnitOfWork:
     def _open(self, conn: AsyncConnection) -> None:
         """Builds the context's repositories on the transaction's connection."""
 
+    def _close(self) -> None:
+        """Drops the context's repositories as the block ends, so none outlives it."""
+
+    def _failed(self, exc: BaseException) -> None:
+        """After the rollback of a block that raised `exc`: raises the context's own error for
+        it, if it has one; otherwise `exc` goes on as it is."""
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._close()
         stack, self._stack, self._conn = self._stack, None, None
         committed = self._committed
         events, hooks = self._events, self._hooks
@@ -133,6 +141,8 @@ class UnitOfWork:
             await stack.__aexit__(exc_type, exc, tb)
         if committed:
             await self._after(hooks, events)
+        if exc is not None:
+            self._failed(exc)
 
     async def commit(self) -> None:
         """Inserts the buffered rows and commits. The after-commit hooks and the commit

@@ -11,7 +11,7 @@ Secrets and tokens are never logged or put in an error's text.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from clinicflow.adapters._retry_after import RetryAfterBudget, Sleep
 from clinicflow.calendars.ports import SourceUnavailable
 from clinicflow.infra.logging import get_logger
 from clinicflow.shared.clock import Clock
@@ -29,7 +30,6 @@ SCOPE = "https://graph.microsoft.com/.default"
 # Refresh this long before the token's expiry, so it never lapses between check and use.
 _EARLY = timedelta(minutes=5)
 Json = dict[str, Any]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class GraphError(SourceUnavailable):
@@ -114,8 +114,8 @@ class GraphClient:
         `mailbox` is the one the request touches (its concurrency gate)."""
         if not self.owns(url):
             raise GraphError(None, "foreign_url", "refusing to send the app's token off Graph")
-        budget = self._max_retry_wait if max_retry_wait is None else max_retry_wait
-        waited = 0.0
+        limit = self._max_retry_wait if max_retry_wait is None else max_retry_wait
+        budget = RetryAfterBudget("graph", limit, self._sleep)
         refreshed = False
         while True:
             answer = await self._send(method, url, mailbox, json, headers)
@@ -127,14 +127,10 @@ class GraphClient:
                 refreshed = True
                 await self._forget(code)
                 continue
-            if status in (429, 503) and "retry-after" in answer.headers:
-                wait = _seconds(answer.headers["retry-after"])
-                if waited + wait > budget:
-                    raise GraphThrottled(status, code, wait)
-                log.info("graph_throttled", status=status, code=code, wait=wait, mailbox=mailbox)
-                waited += wait
-                await self._sleep(wait)
+            if await budget.wait_out(answer, code=code, mailbox=mailbox):
                 continue
+            if budget.refused is not None:
+                raise GraphThrottled(status, code, budget.refused)
             raise GraphError(status, code, message)
 
     async def _send(
@@ -220,10 +216,3 @@ def _error_of(answer: httpx.Response) -> tuple[str, str]:
     if isinstance(error, dict):
         return str(error.get("code", f"http_{answer.status_code}")), str(error.get("message", ""))
     return f"http_{answer.status_code}", answer.reason_phrase
-
-
-def _seconds(value: str) -> float:
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return 1.0  # an HTTP date: rare from Graph; a short wait, then the budget decides

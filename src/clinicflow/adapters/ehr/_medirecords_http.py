@@ -10,19 +10,16 @@ codes are kept: its diagnostics may quote the patient.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from clinicflow.infra.logging import get_logger
+from clinicflow.adapters._retry_after import RetryAfterBudget, Sleep
 from clinicflow.integrations.ports import EhrUnavailable
-
-log = get_logger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 Json = dict[str, Any]
-Sleep = Callable[[float], Awaitable[None]]
 MAX_WAITS = 3  # Retry-After waits per call, however short each is
 
 
@@ -72,24 +69,22 @@ class MediRecordsClient:
         accept: frozenset[int] = frozenset(),
     ) -> httpx.Response:
         """The 2xx answer, or one whose status is in `accept`."""
-        waited = 0.0
-        for _ in range(MAX_WAITS + 1):
+        budget = RetryAfterBudget(
+            "medirecords", self._max_retry_wait, self._sleep, max_waits=MAX_WAITS
+        )
+        while True:
             answer = await self._send(method, path, params, json, headers)
             status = answer.status_code
             if status < 300 or status in accept:
                 return answer
-            if status in (429, 503) and "retry-after" in answer.headers:
-                wait = _seconds(answer.headers["retry-after"])
-                if waited + wait <= self._max_retry_wait:
-                    log.info("medirecords_throttled", status=status, wait=wait)
-                    waited += wait
-                    await self._sleep(wait)
-                    continue
+            if await budget.wait_out(answer):
+                continue
+            if budget.exhausted and budget.refused is not None:
+                raise MediRecordsDown(status, "throttled")
             if status >= 500 or status in (401, 408, 429):
                 # 401: a token revoked or not yet valid is MediRecords' side to put right.
                 raise MediRecordsDown(status, _codes(answer))
             raise MediRecordsRefused(status, _codes(answer))
-        raise MediRecordsDown(status, "throttled")
 
     async def _send(
         self,
@@ -132,10 +127,3 @@ def _codes(answer: httpx.Response) -> str:
         if codes:
             return ",".join(codes)
     return f"http_{answer.status_code}"
-
-
-def _seconds(value: str) -> float:
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return 1.0
