@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
 from clinicflow.infra.logging import get_logger
@@ -170,6 +171,8 @@ async def insert_ignoring_duplicates(
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; how many rows went in."""
     if not rows:
         return 0
+    if len(rows) == 1:  # the usual case (an inbox row, a delivery): a statement compiled once
+        return (await conn.execute(_ignoring(conn.dialect.name, table), dict(rows[0]))).rowcount
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     inserted = 0
     for start in range(0, len(rows), 200):  # one multi-row statement, well under bind limits
@@ -177,3 +180,17 @@ async def insert_ignoring_duplicates(
         statement = dialect.insert(table).values(chunk).on_conflict_do_nothing()
         inserted += (await conn.execute(statement)).rowcount
     return inserted
+
+
+# One statement per dialect and table, its values bound at execution, so SQLAlchemy's
+# compiled cache keeps it (a `.values([...])` insert has no cache key: compiled every time).
+_ignoring_statements: dict[tuple[str, Table], Executable] = {}
+
+
+def _ignoring(dialect_name: str, table: Table) -> Executable:
+    found = _ignoring_statements.get((dialect_name, table))
+    if found is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        found = dialect.insert(table).on_conflict_do_nothing()
+        _ignoring_statements[(dialect_name, table)] = found
+    return found

@@ -25,15 +25,18 @@ from sqlalchemy import (
     String,
     Table,
     Update,
+    bindparam,
+    exists,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from clinicflow.infra.bus import Published
 from clinicflow.infra.columns import instant, uuid_ref
 from clinicflow.infra.db import Database, insert_ignoring_duplicates, metadata
-from clinicflow.infra.inbox import mark_handled, was_handled
+from clinicflow.infra.inbox import inbox, mark_handled
 from clinicflow.infra.outbox import outbox
 from clinicflow.infra.relay import published_from_row
 from clinicflow.infra.unit_of_work import UnitOfWork
@@ -113,27 +116,27 @@ class Ledger:
                 await uow.commit()
 
     async def state(self, subscriber: str, item: Published) -> State:
-        async with self._db.read() as conn:
-            if await was_handled(conn, subscriber, item.event.event_id):
-                return State.HANDLED
-            row = await _row(conn, subscriber, item.event.event_id)
-            if row is not None and row.status == DEAD:
-                return State.DEAD
-            if row is not None and row.next_attempt_at > self._clock.now():
-                return State.NOT_DUE
-            if await _earlier_pending(conn, subscriber, item):
-                return State.BLOCKED
-            return State.DUE
+        async with self._db.read() as conn:  # the four questions in one round trip
+            found = (await conn.execute(_STATE, _state_params(subscriber, item))).one()
+        if found.handled:
+            return State.HANDLED
+        if found.status == DEAD:
+            return State.DEAD
+        if found.next_attempt_at is not None and found.next_attempt_at > self._clock.now():
+            return State.NOT_DUE
+        if found.blocked:
+            return State.BLOCKED
+        return State.DUE
 
     async def succeeded(self, subscriber: str, item: Published) -> None:
         now = self._clock.now()
         async with UnitOfWork(self._db) as uow:
             conn = uow.connection
             await mark_handled(conn, subscriber, item.event.event_id, self._clock)
-            await self.owe(conn, subscriber, [item])
-            await conn.execute(
-                _this(subscriber, item.event.event_id).values(status=DONE, updated_at=now)
-            )
+            done = _this(subscriber, item.event.event_id).values(status=DONE, updated_at=now)
+            if (await conn.execute(done)).rowcount == 0:  # no row owed it yet: one, done
+                await self.owe(conn, subscriber, [item])
+                await conn.execute(done)
             await uow.commit()
 
     async def failed(self, subscriber: str, item: Published, error: BaseException) -> str:
@@ -246,13 +249,47 @@ async def _row(
     return (await conn.execute(query)).first()
 
 
-async def _earlier_pending(conn: AsyncConnection, subscriber: str, item: Published) -> bool:
-    event = item.event
-    query = select(deliveries.c.event_id).where(
-        deliveries.c.subscriber == subscriber,
-        deliveries.c.aggregate_type == event.aggregate_type,
-        deliveries.c.aggregate_id == event.aggregate_id,
-        deliveries.c.seq < item.seq,
+def _delivery_of(column: Column[Any]) -> ScalarSelect[Any]:
+    return (
+        select(column)
+        .where(
+            deliveries.c.subscriber == bindparam("q_subscriber"),
+            deliveries.c.event_id == bindparam("q_event_id"),
+        )
+        .scalar_subquery()
+    )
+
+
+# Built once (every delivery asks): handled (in the inbox), the delivery row's status and
+# next attempt (NULL without a row), and whether an earlier event of the aggregate is still
+# pending for the subscriber.
+_STATE = select(
+    exists()
+    .where(
+        inbox.c.subscriber == bindparam("q_subscriber"),
+        inbox.c.event_id == bindparam("q_event_id"),
+    )
+    .label("handled"),
+    _delivery_of(deliveries.c.status).label("status"),
+    _delivery_of(deliveries.c.next_attempt_at).label("next_attempt_at"),
+    exists()
+    .where(
+        deliveries.c.subscriber == bindparam("q_subscriber"),
+        deliveries.c.aggregate_type == bindparam("q_aggregate_type"),
+        deliveries.c.aggregate_id == bindparam("q_aggregate_id"),
+        deliveries.c.seq < bindparam("q_seq"),
         deliveries.c.status == PENDING,
     )
-    return (await conn.execute(query.limit(1))).first() is not None
+    .label("blocked"),
+)
+
+
+def _state_params(subscriber: str, item: Published) -> dict[str, object]:
+    event = item.event
+    return {
+        "q_subscriber": subscriber,
+        "q_event_id": event.event_id,
+        "q_aggregate_type": event.aggregate_type,
+        "q_aggregate_id": event.aggregate_id,
+        "q_seq": item.seq,
+    }

@@ -85,8 +85,10 @@ class CheckoutService:
             if replayed:
                 return await self._again(actor, order_id, req), True
             if paid_now:
-                await self.settlement.settle(order_id)
-                return Checkout(await self.view(order_id)), False
+                read = await self.settlement.settle(order_id)  # as read there, if unchanged
+                if read is None:
+                    return Checkout(await self.view(order_id)), False
+                return Checkout(OrderView.of(read.order, read.lines, read.refunds)), False
             return await self.start(order_id, req.method, req.fallback), False
         finally:
             if keyed is not None:

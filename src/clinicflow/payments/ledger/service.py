@@ -22,7 +22,8 @@ from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.payments.domain import Credit, packages
 from clinicflow.payments.domain.access import Need
 from clinicflow.payments.domain.ledger import payment_entries
-from clinicflow.payments.domain.orders import Order, next_status
+from clinicflow.payments.domain.orders import Order, OrderLine, next_status
+from clinicflow.payments.domain.refunds import Refund
 from clinicflow.payments.events import payment_event
 from clinicflow.payments.guard import PaymentGuard
 from clinicflow.payments.ledger.commands import Report
@@ -34,6 +35,15 @@ from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """An order as `Settlement.settle` read it, with its lines and refunds."""
+
+    order: Order
+    lines: tuple[OrderLine, ...]
+    refunds: tuple[Refund, ...]
 
 
 @dataclass(kw_only=True, eq=False)
@@ -167,15 +177,18 @@ class Settlement:
         await uow.promo_uses.release(order.id)
         await uow.orders.release_lines(order.id)
 
-    async def settle(self, order_id: str) -> None:
-        """Confirm the paid holds (again safe to call: sync does, after a lost webhook)."""
+    async def settle(self, order_id: str) -> Settled | None:
+        """Confirm the paid holds (again safe to call: sync does, after a lost webhook). The
+        order as it read it when there was nothing to change (a caller answering with the
+        order need not read it again); None when it changed something."""
         async with self.uow.reading() as uow:
             order = await uow.orders.get(order_id)
-            lines = [x for x in await uow.orders.lines(order_id) if x.state in ("reserved", "lost")]
+            every = await uow.orders.lines(order_id)
             refunds = await uow.refunds.of_order(order_id)
+        lines = [x for x in every if x.state in ("reserved", "lost")]
         refunded = {r.booking_id for r in refunds if r.status != "failed"}
-        if order.status not in ("paid", "partially_refunded"):
-            return
+        if order.status not in ("paid", "partially_refunded") or not lines:
+            return Settled(order, tuple(every), tuple(refunds))
         for line in lines:
             if line.state == "lost":
                 if line.booking_id not in refunded:
@@ -195,6 +208,7 @@ class Settlement:
             async with self.uow() as uow:
                 await uow.orders.change_line(order_id, line.booking_id, change)
                 await uow.commit()
+        return None
 
     async def _lost(self, order_id: str, booking_id: str, why: str) -> None:
         reason = f"the paid visit could not be booked ({why}); refunded in full"
