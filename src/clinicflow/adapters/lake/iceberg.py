@@ -22,30 +22,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-from pyiceberg.catalog import Catalog
-from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
-from pyiceberg.expressions import BooleanExpression, In
-from pyiceberg.io.pyarrow import schema_to_pyarrow
-from pyiceberg.partitioning import PartitionField, PartitionSpec
-from pyiceberg.schema import Schema
-from pyiceberg.table import Table
-from pyiceberg.transforms import MonthTransform
-from pyiceberg.types import (
-    ListType,
-    LongType,
-    NestedField,
-    StringType,
-    TimestamptzType,
-)
+from typing import TYPE_CHECKING, Any
 
 from clinicflow.analytics.domain.lake import COLUMNS, CORE, TRAIT_COLUMNS, Kind, Row
 from clinicflow.analytics.errors import LakeConflict
 from clinicflow.analytics.ports import Lake
 from clinicflow.infra.logging import get_logger
+
+# pyiceberg and pyarrow take seconds to import: every process that wires the app (serve,
+# workers, each CLI command) would pay for them, and only the lake's own work uses them, so
+# they are imported where that work is done.
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.partitioning import PartitionSpec
+    from pyiceberg.schema import Schema
+    from pyiceberg.table import Table
 
 log = get_logger(__name__)
 
@@ -62,6 +56,9 @@ _PROPERTIES = {
 
 
 def events_schema() -> Schema:
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import ListType, LongType, NestedField, StringType, TimestamptzType
+
     fields: list[NestedField] = []
     list_ids = len(COLUMNS) + 1
     for field_id, (name, kind) in enumerate(COLUMNS, 1):
@@ -79,6 +76,9 @@ def events_schema() -> Schema:
 
 
 def events_partitioning(schema: Schema) -> PartitionSpec:
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.transforms import MonthTransform
+
     occurred = schema.find_field("occurred_at").field_id
     return PartitionSpec(
         PartitionField(occurred, 1000, MonthTransform(), "occurred_month"), spec_id=0
@@ -88,6 +88,8 @@ def events_partitioning(schema: Schema) -> PartitionSpec:
 def open_catalog(url: str, warehouse: str, **properties: str) -> SqlCatalog:
     """The SQL catalog at `url` (SQLAlchemy form; an asyncpg URL is read with psycopg2),
     its tables' files under `warehouse` (a folder, `file://` or `s3://` URL)."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
     url = url.replace("postgresql+asyncpg://", "postgresql+psycopg2://", 1)
     url = url.replace("sqlite+aiosqlite://", "sqlite://", 1)
     if "://" not in warehouse:
@@ -138,6 +140,8 @@ class IcebergLake:
 
     def table(self) -> Table:
         """The table, made on first use."""
+        from pyiceberg.exceptions import NoSuchTableError
+
         try:
             return self._catalog.load_table(self.identifier)
         except NoSuchTableError:
@@ -167,6 +171,11 @@ class IcebergLake:
             return self._catalog.load_table(self.identifier)
 
     def _append(self, rows: Sequence[Row], since: int, mark: int, forget: set[str]) -> None:
+        import pyarrow as pa
+        from pyiceberg.exceptions import CommitFailedException
+        from pyiceberg.expressions import In
+        from pyiceberg.io.pyarrow import schema_to_pyarrow
+
         table = self.table()
         found = _mark_of(table)
         if found != since:
@@ -189,6 +198,8 @@ class IcebergLake:
     @staticmethod
     def _forget(table: Table, tx: Any, keyed: BooleanExpression, summary: dict[str, str]) -> bool:
         """Stage the rewrite of the rows holding a forgotten key; False when none does."""
+        import pyarrow as pa
+
         holding = table.scan(row_filter=keyed).to_arrow()
         if holding.num_rows == 0:
             return False

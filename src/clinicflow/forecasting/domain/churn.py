@@ -13,11 +13,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.utils import concordance_index
 
 from clinicflow.forecasting.domain.metrics import auc
 from clinicflow.forecasting.domain.tabular import (
@@ -29,6 +27,9 @@ from clinicflow.forecasting.domain.tabular import (
     raw,
     top_reasons,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HORIZON_DAYS = 60
 FEATURES = (
@@ -119,6 +120,8 @@ class ChurnModel:
 
 
 def _standardized(columns: Columns) -> tuple[pd.DataFrame, dict[str, tuple[float, float]]]:
+    import pandas as pd  # heavy: imported when first used
+
     frame: dict[str, Floats] = {}
     scale: dict[str, tuple[float, float]] = {}
     for name in COX_FEATURES:
@@ -130,6 +133,8 @@ def _standardized(columns: Columns) -> tuple[pd.DataFrame, dict[str, tuple[float
 
 
 def fit(columns: Columns, y: Floats, dur: Floats, event: Floats, seed: int = 0) -> ChurnModel:
+    from lifelines import CoxPHFitter  # heavy: imported when first used
+
     services = tuple(sorted({str(s) for s in columns["service"] if s is not None}))
     booster = boost(matrix(columns, FEATURES, services), y, FEATURES, seed, rounds=200)
     frame, scale = _standardized(columns)
@@ -157,6 +162,8 @@ class ChurnScores:
 def kaplan_meier(
     services: Sequence[object], dur: Floats, event: Floats
 ) -> dict[str, dict[str, float]]:
+    from lifelines import KaplanMeierFitter  # heavy: imported when first used
+
     out: dict[str, dict[str, float]] = {}
     names = np.asarray([str(s) for s in services], dtype=object)
     for service in sorted(set(names)):
@@ -178,6 +185,8 @@ def evaluate(
 ) -> tuple[ChurnModel, ChurnScores]:
     """Fit on earlier snapshots (`train`, outcomes counted up to the training period's end),
     score on a later one (`test`)."""
+    from lifelines.utils import concordance_index  # heavy: imported when first used
+
     y = label(train) if y_train is None else y_train
     dur, event = durations(train, train_seen)
     model = fit(train, y, dur, event, seed)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import roc_auc_score
 
 Floats = NDArray[np.float64]
 
@@ -13,6 +12,8 @@ def auc(y: Floats, p: Floats) -> float:
     """ROC AUC; 0.5 (chance) when the rows hold one class only."""
     if len(np.unique(y)) < 2:
         return 0.5
+    from sklearn.metrics import roc_auc_score  # heavy: imported when first used
+
     return float(roc_auc_score(y, p))
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import lightgbm as lgb
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 Floats = NDArray[np.float64]
 
@@ -69,6 +67,8 @@ PARAMS: dict[str, object] = {
 
 def boost(x: Floats, y: Floats, features: Sequence[str], seed: int, rounds: int = 300) -> str:
     """A booster in LightGBM's text format."""
+    import lightgbm as lgb  # heavy: imported when first used
+
     categorical = [features.index(CATEGORY)] if CATEGORY in features else []
     data = lgb.Dataset(
         x,
@@ -84,11 +84,15 @@ def boost(x: Floats, y: Floats, features: Sequence[str], seed: int, rounds: int 
 
 
 def raw(booster: str, x: Floats) -> Floats:
+    import lightgbm as lgb  # heavy: imported when first used
+
     return np.asarray(lgb.Booster(model_str=booster).predict(x), dtype=np.float64)
 
 
 def contributions(booster: str, x: Floats) -> Floats:
     """SHAP values per row and feature (the last column, the expected value, dropped)."""
+    import lightgbm as lgb  # heavy: imported when first used
+
     got = np.asarray(lgb.Booster(model_str=booster).predict(x, pred_contrib=True))
     return np.asarray(got[:, :-1], dtype=np.float64)
 
@@ -102,6 +106,8 @@ class Calibration:
 
     @classmethod
     def fit(cls, p: Floats, y: Floats) -> Calibration:
+        from sklearn.isotonic import IsotonicRegression  # heavy: imported when first used
+
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(p, y)
         return cls(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
@@ -112,7 +118,11 @@ class Calibration:
         return np.asarray(np.interp(p, self.x, self.y), dtype=np.float64)
 
 
-def logistic(x: Floats, y: Floats) -> LogisticRegression:
+def logistic(x: Floats, y: Floats) -> Pipeline:
+    from sklearn.linear_model import LogisticRegression  # heavy: imported when first used
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     model.fit(x, y)
     return model

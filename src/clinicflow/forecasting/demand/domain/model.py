@@ -12,10 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from statistics import NormalDist
-
-import pandas as pd
-from statsforecast import StatsForecast
-from statsforecast.models import AutoETS, SeasonalNaive
+from typing import TYPE_CHECKING
 
 from clinicflow.forecasting.demand.domain.pickup import WEEKS, Book, predict
 from clinicflow.forecasting.demand.domain.series import (
@@ -25,6 +22,10 @@ from clinicflow.forecasting.demand.domain.series import (
     mae,
     seasonal_naive_scale,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from statsforecast import StatsForecast
 
 LEVEL = 80  # the prediction interval shown: 80%
 Z80 = 1.2815515655446004  # the normal quantile of 90%: an 80% interval's half-width in sigmas
@@ -75,6 +76,8 @@ class DayForecast:
 
 
 def _frame(series: Sequence[Series]) -> pd.DataFrame:
+    import pandas as pd  # heavy: imported when first used
+
     parts = []
     for s in series:
         days = pd.date_range(s.start.isoformat(), periods=len(s.values), freq="D")
@@ -83,6 +86,9 @@ def _frame(series: Sequence[Series]) -> pd.DataFrame:
 
 
 def _engine() -> StatsForecast:
+    from statsforecast import StatsForecast  # heavy: imported when first used
+    from statsforecast.models import AutoETS
+
     return StatsForecast(models=[AutoETS(season_length=SEASON)], freq="D", n_jobs=1)
 
 
@@ -145,6 +151,10 @@ def backtest(
 def backtest_ets(series: Sequence[Series], windows: int) -> list[WindowError]:
     """statsforecast's AutoETS (weekly season) on the daily counts alone, on the same
     rolling origins: the reference the booking-aware model is compared with."""
+    import pandas as pd  # heavy: imported when first used
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, SeasonalNaive
+
     usable = [s for s in series if len(s.values) >= MIN_DAYS + windows * SEASON]
     if not usable:
         return []

@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING
 
 from clinicflow.forecasting.scheduling.domain.week import (
     SLOT_MIN,
@@ -24,6 +23,9 @@ from clinicflow.forecasting.scheduling.domain.week import (
     Week,
     served,
 )
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 VISIT_WEIGHT = 6000  # per visit served: a served minute of a 60-minute visit is worth 100
 
@@ -38,6 +40,8 @@ class Solved:
 def propose(
     week: Week, rules: Rules, *, seconds: float = 10.0, workers: int = 2, seed: int = 0
 ) -> Solved:
+    from ortools.sat.python import cp_model  # heavy: imported when first used
+
     model = cp_model.CpModel()
     days: dict[tuple[str, date], list[Slot]] = {}
     for slot in week.slots:

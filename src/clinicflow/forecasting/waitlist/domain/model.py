@@ -11,8 +11,6 @@ from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from clinicflow.forecasting.waitlist.domain.conversion import (
     FEATURES,
@@ -108,6 +106,9 @@ def train(rows: Sequence[Invitation], y: NDArray[np.int64] | None = None) -> Mod
     ys = labels(rows) if y is None else y
     if len(rows) < MIN_EXAMPLES or len(set(ys.tolist())) < 2:
         raise NotEnough(f"{len(rows)} decided invitations, outcomes {sorted(set(ys.tolist()))}")
+    from sklearn.linear_model import LogisticRegression  # heavy: imported when first used
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler()
     fit = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.fit_transform(features(rows)), ys)
     return Model(
