@@ -342,17 +342,7 @@ class RiskReports:
         await self.guard.require_staff(actor, "no_show")
         async with self.uow.reading() as uow:
             rows = await uow.predictions.of(NO_SHOW, since=self.clock.now(), limit=limit)
-        return [
-            NoShowRisk(
-                booking_id=r.subject,
-                service=r.service,
-                practitioner=r.ref,
-                start=r.at or r.made_at,
-                risk=r.score,
-                reasons=r.reasons,
-            )
-            for r in rows
-        ]
+        return [NoShowRisk.of(r) for r in rows]
 
     async def churn(self, actor: Actor, limit: int = 100) -> list[ChurnRisk]:
         """The riskiest `limit` cached rows, their patients found all at once; each patient

@@ -55,6 +55,18 @@ class NoShowRisk:
     risk: float
     reasons: tuple[Reason, ...]
 
+    @classmethod
+    def of(cls, p: Prediction) -> NoShowRisk:
+        """A cached no-show prediction as staff read it."""
+        return cls(
+            booking_id=p.subject,
+            service=p.service,
+            practitioner=p.ref,
+            start=p.at or p.made_at,
+            risk=p.score,
+            reasons=p.reasons,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ChurnRisk:

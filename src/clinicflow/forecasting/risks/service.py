@@ -12,20 +12,9 @@ from datetime import datetime
 from clinicflow.forecasting.domain.risks import NO_SHOW
 from clinicflow.forecasting.guard import ForecastingGuard, may_read_risks
 from clinicflow.forecasting.ports import ForecastingUnitOfWork
-from clinicflow.forecasting.views import NoShowRisk, Prediction
+from clinicflow.forecasting.views import NoShowRisk
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
-
-
-def _risk(p: Prediction) -> NoShowRisk:
-    return NoShowRisk(
-        booking_id=p.subject,
-        service=p.service,
-        practitioner=p.ref,
-        start=p.at or p.made_at,
-        risk=p.score,
-        reasons=p.reasons,
-    )
 
 
 @dataclass(kw_only=True, eq=False)
@@ -49,7 +38,7 @@ class BookingRisks:
             return {}
         async with self.uow.reading() as uow:
             rows = await uow.predictions.of_subjects(NO_SHOW, wanted)
-        return {p.subject: _risk(p) for p in rows if p.at is not None and p.at >= since}
+        return {p.subject: NoShowRisk.of(p) for p in rows if p.at is not None and p.at >= since}
 
     async def above(self, threshold: float, start_from: datetime, start_to: datetime) -> list[str]:
         """The bookings starting in [start_from, start_to) whose cached risk is above

@@ -63,18 +63,9 @@ class ReminderScheduler(DispatchingJob):
             await uow.reminders.close(reminder.id, "skipped", now, reason)
             return None
         await uow.reminders.close(reminder.id, "sent", now, None)
-        visit = Visit(
-            booking_id=booking.id,
-            service=booking.service,
-            visit_type=booking.visit_type,
-            practitioner=booking.practitioner,
-            start=booking.start,
-            end=booking.end,
-            patient_id=booking.patient_id,
-        )
         patient_id = booking.patient_id or reminder.patient_id
         return await self._dispatcher.prepare(
-            uow, reminder_event(reminder.id), "reminder", visit, patient_id
+            uow, reminder_event(reminder.id), "reminder", _visit(booking), patient_id
         )
 
 
