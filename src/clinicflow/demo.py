@@ -70,7 +70,7 @@ TENDERS = ("card_terminal", "cash")
 # use cases (clinicflow.simulation), with fewer patients in care at the start so it loads fast.
 DEMO_DAYS = 14
 DEMO_SEED = 1
-DEMO_DEMAND = Demand(established_per_practitioner=40)
+DEMO_DEMAND = Demand(established_per_practitioner=20)
 
 DEMO_USER = "frontdesk"
 DEMO_OWNER = "owner"  # an analyst: revenue and waitlist figures, no patient names
