@@ -381,8 +381,13 @@ async def download(table: str, page: FrameDep, found: FiguresDep, clock: ClockDe
         return page.render("problem.html", {"title": "Not found", "detail": detail}, status=404)
     today = clock.now().astimezone(page.clinic_tz).date().isoformat()
     name = f"clinicflow-{chosen.key}-{today}.csv"
+    return csv_download(chosen.csv(), name)
+
+
+def csv_download(text: str, name: str) -> Response:
+    """A table as a CSV file to save (never cached: the figures are the clinic's)."""
     return Response(
-        chosen.csv(),
+        text,
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

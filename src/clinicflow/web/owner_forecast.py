@@ -21,7 +21,7 @@ from clinicflow.forecasting.demand.api import DemandDep
 from clinicflow.forecasting.demand.errors import NotEnoughHistory
 from clinicflow.forecasting.demand.views import DemandForecast, WeekDemand
 from clinicflow.shared.errors import Forbidden, Unauthenticated
-from clinicflow.web.owner_dashboard import Chart, Table, service_name
+from clinicflow.web.owner_dashboard import Chart, Table, csv_download, service_name
 from clinicflow.web.pages import FrameDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -144,12 +144,4 @@ async def forecast_csv(page: FrameDep, demand: DemandDep) -> Response:
         return page.render("problem.html", said, status=409)
     table = DemandShown(found, page.catalog).table()
     name = f"clinicflow-{table.key}-{found.as_of.isoformat()}.csv"
-    return Response(
-        table.csv(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return csv_download(table.csv(), name)
