@@ -13,11 +13,13 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 
-# requirements.lock pins every package, ours and theirs, so each machine installs the same set;
-# clinicflow itself goes on top without re-resolving anything.
+# requirements.lock pins every package, ours and theirs, with the sha256 of each release file,
+# so each machine installs the same bytes (--require-hashes: a file that does not match, or a
+# package the lock does not name, stops the install); clinicflow itself goes on top without
+# re-resolving anything.
 $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
@@ -27,7 +29,7 @@ install: $(STAMP)  ## create the virtualenv and install clinicflow with its test
 # Spark test and the type checks only (docs/analytics.md "Scale-out"; Spark needs a Java
 # runtime too: .ci/run installs Debian's default-jre-headless).
 $(SPARK_STAMP): requirements-spark.lock | $(STAMP)
-	$(BIN)/python -m pip install --quiet -r requirements-spark.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-spark.lock
 	@touch $@
 
 spark: $(SPARK_STAMP)  ## install pyspark for `clinicflow analytics spark` and the Spark test
@@ -104,10 +106,11 @@ bench-calendars: install  ## issue 17: a 60-day refresh from the fake Calendly a
 bench-analytics: install  ## issue 18: every metric over a synthetic year and 1M visits, DuckDB beside PostgreSQL
 	$(BIN)/python benchmarks/analytics.py $(BENCH_ARGS)
 
-lock: install  ## re-resolve requirements.lock after a dependency in pyproject.toml changed
+lock: install  ## re-resolve the lock files (with hashes) after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
-	$(BIN)/uv pip compile requirements-spark.in -c requirements.lock --python-version 3.11 --quiet -o requirements-spark.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile requirements-spark.in -c requirements.lock --python-version 3.11 --quiet --generate-hashes -o requirements-spark.lock
+	$(BIN)/uv pip compile pyproject.toml -c requirements.lock --python-version 3.12 --quiet --generate-hashes -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

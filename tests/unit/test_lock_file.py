@@ -1,5 +1,8 @@
-"""requirements.lock is what `make install` installs: every dependency pyproject.toml names must
-be pinned there, or a fresh machine would run without it (`make lock` re-resolves)."""
+"""The lock files are what every install takes: requirements.lock (`make install`, with the
+test tools), requirements-spark.lock (`make spark`) and requirements-runtime.lock (the image,
+deploy/Dockerfile). Every dependency pyproject.toml names must be pinned there, or a fresh
+machine would run without it, and every pin carries the sha256 of its release files, or a
+file re-published under the same version would install unnoticed (`make lock` re-resolves)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+LOCKS = ["requirements.lock", "requirements-spark.lock", "requirements-runtime.lock"]
 
 
 def _name(requirement: str) -> str:
@@ -15,13 +21,44 @@ def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", bare).lower()
 
 
-def test_every_dependency_in_pyproject_is_pinned_in_the_lock_file() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]}
-    wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
-    pinned = {
-        _name(line.split("==")[0])
-        for line in (ROOT / "requirements.lock").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
+def _pins(lock: str) -> dict[str, str]:
+    """Each requirement of a lock file (joined across its `\\` continuations): name -> text."""
+    text = (ROOT / lock).read_text().replace("\\\n", " ")
+    return {
+        _name(line.split("==")[0]): line
+        for line in text.splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
     }
-    assert wanted - pinned == set(), "run `make lock` after changing pyproject.toml"
+
+
+def test_every_dependency_in_pyproject_is_pinned_in_the_lock_files() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_name(r) for r in project["dependencies"]}
+    dev = {_name(r) for r in project["optional-dependencies"]["dev"]}
+    assert (runtime | dev) - set(_pins("requirements.lock")) == set(), "run `make lock`"
+    assert runtime - set(_pins("requirements-runtime.lock")) == set(), "run `make lock`"
+
+
+def test_the_image_lock_pins_the_same_versions_as_the_development_lock() -> None:
+    development = _pins("requirements.lock")
+    for name, line in _pins("requirements-runtime.lock").items():
+        version = line.split("==")[1].split()[0]
+        assert development[name].split("==")[1].split()[0] == version, name
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_every_pin_carries_its_hashes(lock: str) -> None:
+    pins = _pins(lock)
+    assert pins, f"{lock}: no pins"
+    unhashed = [
+        name for name, line in pins.items() if not re.search(r"--hash=sha256:[0-9a-f]{64}", line)
+    ]
+    assert unhashed == [], f"{lock}: pinned without hashes (run `make lock`)"
+
+
+def test_installs_refuse_a_file_whose_hash_differs() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    for lock in ("requirements.lock", "requirements-spark.lock"):
+        assert f"pip install --quiet --require-hashes -r {lock}" in makefile
+    assert "--require-hashes -r requirements-runtime.lock" in dockerfile
