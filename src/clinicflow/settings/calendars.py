@@ -8,6 +8,8 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
+from clinicflow.settings.completeness import all_or_none
+
 
 class CalendarSettings(BaseSettings):
     """CLINICFLOW_CALDAV_*, _CALENDAR_*, _MICROSOFT_*."""
@@ -70,13 +72,9 @@ class CalendarSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _microsoft_complete(self) -> Self:
-        given = [self.microsoft_tenant_id, self.microsoft_client_id, self.microsoft_client_secret]
-        if any(given) and not all(given):
-            raise ValueError(
-                "set CLINICFLOW_MICROSOFT_TENANT_ID, CLINICFLOW_MICROSOFT_CLIENT_ID and "
-                "CLINICFLOW_MICROSOFT_CLIENT_SECRET together, or none of them"
-            )
-        return self
+        return all_or_none(
+            self, "microsoft_tenant_id", "microsoft_client_id", "microsoft_client_secret"
+        )
 
 
 class CalendlySettings(BaseSettings):

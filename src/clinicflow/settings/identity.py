@@ -8,6 +8,8 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings
 
+from clinicflow.settings.completeness import all_or_none
+
 
 class IdentitySettings(BaseSettings):
     """CLINICFLOW_SESSION_*, _SIGNIN_*, _OIDC_*, the tokens and the password hashing."""
@@ -43,10 +45,4 @@ class IdentitySettings(BaseSettings):
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Self:
-        given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url]
-        if any(given) and not all(given):
-            raise ValueError(
-                "set CLINICFLOW_OIDC_ISSUER, CLINICFLOW_OIDC_AUDIENCE and "
-                "CLINICFLOW_OIDC_JWKS_URL together, or none of them"
-            )
-        return self
+        return all_or_none(self, "oidc_issuer", "oidc_audience", "oidc_jwks_url")

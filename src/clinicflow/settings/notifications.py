@@ -8,6 +8,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
+from clinicflow.settings.completeness import all_or_none
+
 
 class NotificationSettings(BaseSettings):
     """CLINICFLOW_SMTP_*, _SENDGRID_*, _TWILIO_*, _VAPID_*, _PUSH_* and the rest."""
@@ -58,13 +60,7 @@ class NotificationSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _twilio_complete(self) -> Self:
-        given = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_sender]
-        if any(given) and not all(given):
-            raise ValueError(
-                "set CLINICFLOW_TWILIO_ACCOUNT_SID, CLINICFLOW_TWILIO_AUTH_TOKEN and "
-                "CLINICFLOW_TWILIO_SENDER together, or none of them"
-            )
-        return self
+        return all_or_none(self, "twilio_account_sid", "twilio_auth_token", "twilio_sender")
 
     @model_validator(mode="after")
     def _vapid_complete(self) -> Self:

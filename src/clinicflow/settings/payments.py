@@ -7,6 +7,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
+from clinicflow.settings.completeness import all_or_none
+
 
 class PaymentSettings(BaseSettings):
     """CLINICFLOW_STRIPE_*, CLINICFLOW_PAYPAL_*, CLINICFLOW_PAYMENT_BREAKER_*."""
@@ -39,16 +41,5 @@ class PaymentSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _gateways_complete(self) -> Self:
-        stripe = [self.stripe_secret_key, self.stripe_webhook_secret]
-        if any(stripe) and not all(stripe):
-            raise ValueError(
-                "set CLINICFLOW_STRIPE_SECRET_KEY and CLINICFLOW_STRIPE_WEBHOOK_SECRET together,"
-                " or neither"
-            )
-        paypal = [self.paypal_client_id, self.paypal_client_secret, self.paypal_webhook_id]
-        if any(paypal) and not all(paypal):
-            raise ValueError(
-                "set CLINICFLOW_PAYPAL_CLIENT_ID, CLINICFLOW_PAYPAL_CLIENT_SECRET and "
-                "CLINICFLOW_PAYPAL_WEBHOOK_ID together, or none of them"
-            )
-        return self
+        all_or_none(self, "stripe_secret_key", "stripe_webhook_secret")
+        return all_or_none(self, "paypal_client_id", "paypal_client_secret", "paypal_webhook_id")
