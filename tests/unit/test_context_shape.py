@@ -89,10 +89,11 @@ def test_every_package_is_a_listed_context_or_outside_the_rule() -> None:
     """A new context must join CONTEXTS (and so the shape); the rest are the platform."""
     # web: the pages, an edge over the contexts like the gateway ("The web pages" in the doc);
     # fhir: the FHIR API, another such edge ("The FHIR API"); simulation: `clinicflow
-    # simulate`, an edge like demo.py (docs/simulation.md).
+    # simulate`, an edge like demo.py (docs/simulation.md); settings: the one `Settings`, its
+    # fields declared per context (a module each, named for the context).
     platform = {
         "adapters", "bootstrap", "gateway", "infra", "migrations", "shared", "simulation", "web",
-        "fhir",
+        "fhir", "settings",
     }  # fmt: skip
     packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
     assert packages - platform == set(CONTEXTS)

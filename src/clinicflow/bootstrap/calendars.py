@@ -22,13 +22,14 @@ from clinicflow.adapters.calendars.ics_feed import ics_feed
 from clinicflow.adapters.calendars.resilient import ResilientFeed
 from clinicflow.bootstrap._ports import BookingFeedVisits
 from clinicflow.bootstrap.core import Core
-from clinicflow.calendars.domain.sync import Backoff
+from clinicflow.calendars.busy_time.service import StoredBusy
+from clinicflow.calendars.domain.sync import Backoff, Freshness
 from clinicflow.calendars.feeds.repository import SqlFeedsUnitOfWork
 from clinicflow.calendars.feeds.service import PractitionerFeeds
 from clinicflow.calendars.jobs import CalendarPoll
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.calendars.repository import SqlCalendarsUnitOfWork
-from clinicflow.calendars.service import CalendarsService, Freshness, Listeners, StoredBusy
+from clinicflow.calendars.service import CalendarsService, Listeners
 from clinicflow.infra.jobs import Job
 from clinicflow.infra.unit_of_work import Factory
 

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from clinicflow.calendars.busy_time.service import StoredBusy
 from clinicflow.calendars.domain.busy import Delta, ShowAs
-from clinicflow.calendars.domain.sync import Backoff
-from clinicflow.calendars.service import CalendarsService, Freshness, Listeners, StoredBusy
+from clinicflow.calendars.domain.sync import Backoff, Freshness
+from clinicflow.calendars.service import CalendarsService, Listeners
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.minutes import to_minute
 from support.calendar_feeds import BoardFeed

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -31,6 +31,20 @@ class Backoff:
             return timedelta(0)
         wait: timedelta = self.first * int(2 ** min(errors - 1, 20))
         return min(wait, self.longest)
+
+
+class Freshness:
+    """Each source's staleness budget: how old its answers may be before they no longer
+    confirm a practitioner's times."""
+
+    def __init__(
+        self, default: timedelta, per_source: Mapping[str, timedelta] | None = None
+    ) -> None:
+        self.default = default
+        self._per_source = dict(per_source or {})
+
+    def budget(self, source: str) -> timedelta:
+        return self._per_source.get(source, self.default)
 
 
 def succeeded(

@@ -38,11 +38,11 @@ from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.waitlist.domain.slots import ClaimAsk, Slot, same_slot
 from clinicflow.waitlist.domain.slots import slot_for as slot_asked
 from clinicflow.waitlist.domain.states import QUEUED, Status
-from clinicflow.waitlist.entries.service import clicked, standing_of
 from clinicflow.waitlist.entries.views import EntryView
 from clinicflow.waitlist.errors import EntryClosed, LinkClosed, invalid, link_closed, missing
 from clinicflow.waitlist.events import waitlist_event
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard, access
+from clinicflow.waitlist.links.service import clicked, standing_of
 from clinicflow.waitlist.ports import Booked, BookingDesk, WaitlistUnitOfWork
 
 _QUEUED = {s.value for s in QUEUED}

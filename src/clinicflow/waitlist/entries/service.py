@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from clinicflow.catalog import Catalog
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -22,9 +21,9 @@ from clinicflow.waitlist.domain import choices
 from clinicflow.waitlist.domain.access import Need
 from clinicflow.waitlist.domain.channels import channel_values
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
-from clinicflow.waitlist.domain.links import Invitation, Offer, new_token, token_hash, well_formed
+from clinicflow.waitlist.domain.links import new_token, token_hash, well_formed
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
-from clinicflow.waitlist.domain.standing import Queued, Standing, alone
+from clinicflow.waitlist.domain.standing import Standing
 from clinicflow.waitlist.domain.standing import standings as ranked
 from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.zips import distance_miles
@@ -47,59 +46,11 @@ from clinicflow.waitlist.errors import (
 )
 from clinicflow.waitlist.events import waitlist_event
 from clinicflow.waitlist.guard import WaitlistCipher, WaitlistGuard, access
+from clinicflow.waitlist.links.service import queued, standing_of, standings
 from clinicflow.waitlist.messages.service import LinkMail
 from clinicflow.waitlist.ports import WaitlistUnitOfWork
 
 Finder = Callable[[EntryRepository], Awaitable[Entry | None]]
-
-
-async def standings(
-    entries: EntryRepository, service: str, now: datetime, policy: WaitlistPolicy
-) -> dict[str, Standing]:
-    """Entry id → standing, for every queued entry of `service`."""
-    queue, events = await entries.queue(service, now)
-    return ranked(queue, events, now, policy)
-
-
-async def standing_of(
-    entries: EntryRepository, entry: Entry, now: datetime, policy: WaitlistPolicy
-) -> Standing:
-    """One entry's standing: its place in the queue, or its score alone once it left it."""
-    if entry.queued:
-        return (await standings(entries, entry.service, now, policy))[entry.id]
-    return alone(_queued(entry), await entries.engagements_of(entry.id, now), now, policy)
-
-
-def checked(token: str, kind: str) -> str:
-    """A link's token hash, or the one not-found answer for anything malformed."""
-    if not well_formed(token):
-        raise no_such_link(kind)
-    return token_hash(token)
-
-
-async def clicked(entries: EntryRepository, entry_id: str, ref: str, now: datetime) -> None:
-    """The first look at a link: the clicked stage, and a click for the engagement score."""
-    await entries.stamp(entry_id, "clicked", now)
-    await entries.add_engagement(entry_id, "clicked", now, ref)
-
-
-L = TypeVar("L", Invitation, Offer)
-
-
-async def opened(
-    entries: EntryRepository, found: L | None, kind: str, live: str, now: datetime
-) -> L:
-    """The link (invitation, offer) a token named, or the one not-found answer; while it is
-    open (status `live`, not yet expired), looking at it counts as a click."""
-    if found is None:
-        raise no_such_link(kind)
-    if found.status == live and found.expires_at > now:
-        await clicked(entries, found.entry_id, f"{kind}:{found.id}", now)
-    return found
-
-
-def _queued(entry: NewEntry) -> Queued:
-    return Queued(entry.id, entry.joined_at, entry.interest_level, entry.distance_mi)
 
 
 @dataclass(kw_only=True, eq=False)
@@ -153,7 +104,7 @@ class EntryService:
         token, _ = new_token()
         now = self.clock.now()
         queue, events = await uow.entries.queue(new.service, now)
-        standing = ranked([*queue, _queued(new)], events, now, self.policy)[new.id]
+        standing = ranked([*queue, queued(new)], events, now, self.policy)[new.id]
         view = PublicView(new.service, new.status, new.joined_at, standing,
                           self.policy.weights.as_dict())  # fmt: skip
         return JoinResult(new.id, view, token, False, self.mail.repeat_join(found))

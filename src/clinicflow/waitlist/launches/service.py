@@ -39,12 +39,12 @@ from clinicflow.waitlist.domain.standing import ranked_first
 from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.domain.waves import OpenSlot, capacity, launch_problems, wave_size
-from clinicflow.waitlist.entries.service import checked, opened, standings
 from clinicflow.waitlist.errors import AlreadyLive, ServiceNotReady, invalid, no_such_link
 from clinicflow.waitlist.events import service_launched, waitlist_event
 from clinicflow.waitlist.guard import WaitlistGuard
 from clinicflow.waitlist.launches.ports import WaveAlreadySent
 from clinicflow.waitlist.launches.views import InvitationView, Launched, Wave
+from clinicflow.waitlist.links.service import checked, opened, standings
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
 from clinicflow.waitlist.ports import BookingDesk, FreeSlot, WaitlistUnitOfWork
 

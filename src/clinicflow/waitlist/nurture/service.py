@@ -17,9 +17,9 @@ from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.domain.links import new_token
 from clinicflow.waitlist.domain.timing import Timing
-from clinicflow.waitlist.entries.service import checked
 from clinicflow.waitlist.errors import no_such_link
 from clinicflow.waitlist.events import waitlist_event
+from clinicflow.waitlist.links.service import checked
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
 from clinicflow.waitlist.nurture.views import Clicked
 from clinicflow.waitlist.ports import WaitlistUnitOfWork

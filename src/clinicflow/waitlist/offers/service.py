@@ -30,9 +30,9 @@ from clinicflow.waitlist.domain.slots import Recovered, Slot, minutes, new_offer
 from clinicflow.waitlist.domain.standing import ranked_first
 from clinicflow.waitlist.domain.states import Status
 from clinicflow.waitlist.domain.timing import Timing
-from clinicflow.waitlist.entries.service import checked, opened, standings
 from clinicflow.waitlist.errors import no_such_link
 from clinicflow.waitlist.events import slot_facts, waitlist_event
+from clinicflow.waitlist.links.service import checked, opened, standings
 from clinicflow.waitlist.messages.service import LinkMail, Outgoing
 from clinicflow.waitlist.offers.views import OfferView
 from clinicflow.waitlist.ports import BookingDesk, WaitlistUnitOfWork
