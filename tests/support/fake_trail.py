@@ -22,7 +22,7 @@ class Recorded(NamedTuple):
 
 
 class FakeTrail(AuditTrail):
-    def __init__(self) -> None:  # no database: nothing is written (and `record` unused)
+    def __init__(self) -> None:  # no database: nothing is written
         self.rows: list[Recorded] = []
 
     async def record_alone(

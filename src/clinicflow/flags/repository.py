@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.flags.tables import flags
 from clinicflow.flags.views import FlagView
+from clinicflow.infra.db import upsert
 from clinicflow.infra.unit_of_work import UnitOfWork
 
 
@@ -31,7 +31,6 @@ class SqlFlagRepository:
 
     async def put(self, flag: FlagView) -> None:
         """An upsert in each dialect's ON CONFLICT."""
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         changed = {
             "enabled": flag.enabled,
             "percentage": flag.percentage,
@@ -39,10 +38,7 @@ class SqlFlagRepository:
             "updated_at": flag.updated_at,
             "updated_by": flag.updated_by,
         }
-        statement = dialect.insert(flags).values(key=flag.key, **changed)
-        await self._conn.execute(
-            statement.on_conflict_do_update(index_elements=["key"], set_=changed)
-        )
+        await upsert(self._conn, flags, {"key": flag.key, **changed}, ["key"], changed)
 
 
 class SqlFlagsUnitOfWork(UnitOfWork):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,7 @@ from clinicflow.infra._audit_chain import (
     row_mac,
 )
 from clinicflow.infra._audit_state import checked_state, entry_fields, read_state
+from clinicflow.infra.audit_records import AuditEntry, AuditRecord
 from clinicflow.infra.audit_tables import (
     ACTOR_TYPES,
     OUTCOMES,
@@ -96,52 +97,6 @@ ADVISORY_LOCK_KEY = int.from_bytes(b"cf-audit", "big")
 VERIFY_BATCH = 1000
 SEAL_BATCH = 500
 MAX_SEARCH = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """What a caller records: ids only. `reason` is required for break-glass access."""
-
-    actor_type: ActorType
-    actor_id: str
-    role: str
-    action: str
-    resource_type: str
-    resource_id: str
-    outcome: Outcome = "allowed"
-    patient_id: str | None = None
-    source_ip: str | None = None
-    request_id: str | None = None
-    reason: str | None = None
-    break_glass: bool = False
-
-    def __post_init__(self) -> None:
-        if self.actor_type not in ACTOR_TYPES:
-            raise ValueError(f"actor_type must be one of {ACTOR_TYPES}")
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}")
-        if self.break_glass and not (self.reason and self.reason.strip()):
-            raise ValueError("break-glass access needs a reason")
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    id: int
-    at: datetime
-    actor_type: str
-    actor_id: str
-    role: str
-    action: str
-    resource_type: str
-    resource_id: str
-    patient_id: str | None
-    source_ip: str | None
-    request_id: str | None
-    outcome: str
-    reason: str | None
-    break_glass: bool
-    prev_hash: str
-    hash: str
 
 
 _SEAL = "clinicflow_audit_seal"

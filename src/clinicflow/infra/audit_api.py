@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from clinicflow.infra.audit import AuditRecord, search
+from clinicflow.infra.audit_records import AuditRow
 from clinicflow.infra.db import Database
 from clinicflow.infra.error_responses import SIGNED_IN, documented
 from clinicflow.infra.request_input import Instant
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.shared.actor import Role, Scope, require
+from clinicflow.shared.records import from_attributes
 
 router = APIRouter(tags=["audit"])
 DatabaseDep = Annotated[Database, Depends(provided(Database))]
 
 
-class AuditRowOut(BaseModel):
-    id: int
-    at: datetime
-    actor_type: str
-    actor_id: str
-    role: str
-    action: str
-    resource_type: str
-    resource_id: str
-    patient_id: str | None
-    source_ip: str | None
-    request_id: str | None
-    outcome: str
-    reason: str | None
-    break_glass: bool
-    hash: str
+class AuditRowOut(AuditRow):
+    pass  # the row itself, under its name in the API
 
 
 class AuditPage(BaseModel):
@@ -73,6 +60,6 @@ async def audit(
             before_id=before_id,
             limit=limit,
         )
-    entries = [AuditRowOut.model_validate(r, from_attributes=True) for r in rows]
+    entries = [from_attributes(AuditRowOut, r) for r in rows]
     more = len(rows) == limit and rows
     return AuditPage(entries=entries, next_before_id=rows[-1].id if more else None)

@@ -31,6 +31,12 @@ class Access:
     patient_id: str | None = None
 
 
+def role_target(resource_type: str, resource_id: str | None) -> Access:
+    """What a role refusal names: the resource's id, or `*` when none is given or the one
+    given is too long to be an id (it is not copied into the log)."""
+    return Access(resource_type, resource_id if resource_id and len(resource_id) <= 64 else "*")
+
+
 class OutOfScope(Exception):
     """Raised where a resource turns out to be outside the caller's scope (often inside a
     transaction, which it rolls back); `AuditTrail.denying` records it and answers 404."""
@@ -101,31 +107,6 @@ class AuditTrail:
         )
         self._clock = clock
 
-    async def record(
-        self,
-        uow: Transaction,
-        actor: Actor,
-        action: str,
-        accesses: Iterable[Access],
-        *,
-        outcome: Outcome = "allowed",
-        break_glass: bool = False,
-        reason: str | None = None,
-    ) -> None:
-        """One entry per access, committed with `uow`, the unit of work that makes the change.
-        `reason`: why, when the action itself needs one (a legal hold); for break-glass the
-        caller's stated reason is taken."""
-        audit_accesses(
-            uow,
-            actor,
-            action,
-            accesses,
-            self._clock.now(),
-            outcome=outcome,
-            break_glass=break_glass,
-            reason=reason,
-        )
-
     async def record_alone(
         self,
         actor: Actor,
@@ -139,8 +120,9 @@ class AuditTrail:
         if not accesses:
             return
         async with self._units() as uow:
-            await self.record(
-                uow, actor, action, accesses, outcome=outcome, break_glass=break_glass
+            now = self._clock.now()
+            audit_accesses(
+                uow, actor, action, accesses, now, outcome=outcome, break_glass=break_glass
             )
             await uow.commit()
 

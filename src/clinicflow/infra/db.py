@@ -182,6 +182,20 @@ async def insert_ignoring_duplicates(
     return inserted
 
 
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    row: Mapping[str, object],
+    key: Sequence[str],
+    changed: Mapping[str, object],
+) -> None:
+    """INSERT `row` … ON CONFLICT (`key`) DO UPDATE SET `changed`, on SQLite and PostgreSQL:
+    two writers of one key at once both succeed, and the later one's values stay."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(dict(row))
+    await conn.execute(statement.on_conflict_do_update(index_elements=key, set_=dict(changed)))
+
+
 # One statement per dialect and table, its values bound at execution, so SQLAlchemy's
 # compiled cache keeps it (a `.values([...])` insert has no cache key: compiled every time).
 _ignoring_statements: dict[tuple[str, Table], Executable] = {}

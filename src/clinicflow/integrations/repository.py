@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra.db import upsert
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.integrations.ports import EhrLink, NewConflict
 from clinicflow.integrations.queries import SqlConflictList
@@ -35,16 +36,13 @@ class SqlEhrLinks:
         return EhrLink(row.patient_id, row.remote_id, row.synced_digest, row.synced_at)
 
     async def put(self, link: EhrLink) -> None:
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         changed = {
             "remote_id": link.remote_id,
             "synced_digest": link.synced_digest,
             "synced_at": link.synced_at,
         }
-        statement = dialect.insert(ehr_links).values(patient_id=link.patient_id, **changed)
-        await self._conn.execute(
-            statement.on_conflict_do_update(index_elements=["patient_id"], set_=changed)
-        )
+        row = {"patient_id": link.patient_id, **changed}
+        await upsert(self._conn, ehr_links, row, ["patient_id"], changed)
 
     async def forget(self, patient_id: str) -> None:
         await self._conn.execute(delete(ehr_links).where(lk.patient_id == patient_id))

@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from clinicflow.infra.audit_trail import Access, AuditTrail, OutOfScope, audit_entry
+from clinicflow.infra.audit_trail import (
+    Access,
+    AuditTrail,
+    OutOfScope,
+    audit_entry,
+    role_target,
+)
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.payments.domain.access import Need, in_scope, role_may
 from clinicflow.payments.errors import PaymentNotFound
@@ -48,14 +54,9 @@ class PaymentGuard:
         self._clock = clock
 
     async def require(self, actor: Actor, need: Need, order_id: str | None = None) -> None:
-        target = order_id if order_id and len(order_id) <= 64 else "*"
-        await self.trail.require_role(
-            actor,
-            role_may(actor, need),
-            need.value,
-            Access(RESOURCE, target),
-            f"your role may not {_WORDS[need]}",
-        )
+        detail = f"your role may not {_WORDS[need]}"
+        target = role_target(RESOURCE, order_id)
+        await self.trail.require_role(actor, role_may(actor, need), need.value, target, detail)
 
     @staticmethod
     def check(actor: Actor, need: Need, order: Owned) -> None:

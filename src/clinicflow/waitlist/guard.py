@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from clinicflow.infra.audit_trail import Access, audit_accesses
+from clinicflow.infra.audit_trail import Access, audit_accesses, role_target
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.unit_of_work import Transaction
 from clinicflow.shared.actor import Actor
@@ -46,14 +46,9 @@ class WaitlistGuard:
         self.trail = trail
 
     async def require(self, actor: Actor, need: Need, entry_id: str | None = None) -> None:
-        target = entry_id if entry_id and len(entry_id) <= 64 else "*"
-        await self.trail.require_role(
-            actor,
-            role_may(actor, need),
-            need.value,
-            Access(RESOURCE, target),
-            f"your role may not {_WORDS[need]}",
-        )
+        detail = f"your role may not {_WORDS[need]}"
+        target = role_target(RESOURCE, entry_id)
+        await self.trail.require_role(actor, role_may(actor, need), need.value, target, detail)
 
     @staticmethod
     def audit(

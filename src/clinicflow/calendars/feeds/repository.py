@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.calendars.feeds.ports import FeedBookings
 from clinicflow.calendars.feeds.tables import feed_tokens
+from clinicflow.infra.db import upsert
 from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
 
 if TYPE_CHECKING:
@@ -36,16 +36,7 @@ class SqlFeedTokens:
         row = {"practitioner": practitioner, "token_digest": digest, "created_at": now}
         changed = {"token_digest": digest, "created_at": now}
         # An upsert, so two issues at once both succeed (the later one's token wins).
-        if self._conn.dialect.name == "postgresql":
-            pg = postgresql.insert(feed_tokens).values(row)
-            await self._conn.execute(
-                pg.on_conflict_do_update(index_elements=["practitioner"], set_=changed)
-            )
-        else:
-            lite = sqlite.insert(feed_tokens).values(row)
-            await self._conn.execute(
-                lite.on_conflict_do_update(index_elements=["practitioner"], set_=changed)
-            )
+        await upsert(self._conn, feed_tokens, row, ["practitioner"], changed)
         return replaced
 
     async def remove(self, practitioner: str) -> bool:

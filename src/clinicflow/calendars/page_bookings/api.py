@@ -50,21 +50,5 @@ async def calendly_flags(
     imports: ImportsDep, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> CalendlyFlagsOut:
     found = await imports.flags(actor, limit)
-    return CalendlyFlagsOut(
-        flags=[
-            CalendlyFlagOut(
-                invitee=d.invitee,
-                scheduled_event=d.scheduled_event,
-                event=d.event,
-                practitioner=d.practitioner,
-                service=d.service,
-                visit_type=d.visit_type,
-                start=d.start,
-                end=d.end,
-                booking_id=d.booking_id,
-                reason=d.reason,
-                received_at=d.received_at,
-            )
-            for d in found
-        ]
-    )
+    flags = [CalendlyFlagOut.model_validate(d, from_attributes=True) for d in found]
+    return CalendlyFlagsOut(flags=flags)

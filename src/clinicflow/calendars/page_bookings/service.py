@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from clinicflow.calendars.domain.busy import BusyInterval, Delta
@@ -209,19 +210,8 @@ class CalendlyImports:
         booking_id: str | None = None,
         reason: str | None = None,
     ) -> Delivery:
-        settled = Delivery(
-            claim.invitee,
-            claim.event,
-            outcome,
-            claim.received_at,
-            booking_id=booking_id or claim.booking_id,
-            practitioner=claim.practitioner,
-            service=claim.service,
-            visit_type=claim.visit_type,
-            start=claim.start,
-            end=claim.end,
-            scheduled_event=claim.scheduled_event,
-            reason=reason,
+        settled = replace(
+            claim, outcome=outcome, booking_id=booking_id or claim.booking_id, reason=reason
         )
         async with self._uow() as uow:
             await uow.deliveries.settle(settled)

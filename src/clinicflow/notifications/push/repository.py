@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import RowMapping, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.crypto import KeyRing
+from clinicflow.infra.db import upsert
 from clinicflow.notifications.domain.push import (
     Device,
     PushSubscription,
@@ -44,13 +44,9 @@ class SqlPushSubscriptions:
             "user_agent": (browser.user_agent or "")[:120] or None,
             "updated_at": now,
         }
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         new = {"id": str(uuid.uuid4()), "endpoint_hash": digest, "created_at": now, **values}
         # An upsert, so two registrations of one browser at once still leave a single row.
-        statement = dialect.insert(subs).values(**new)
-        await self._conn.execute(
-            statement.on_conflict_do_update(index_elements=["endpoint_hash"], set_=values)
-        )
+        await upsert(self._conn, subs, new, ["endpoint_hash"], values)
         row = await self._by_hash(digest)
         assert row is not None
         owner = None if before is None else str(before["patient_id"])

@@ -10,28 +10,23 @@ the earlier `since` wins, and it is active if either was.
 from __future__ import annotations
 
 from dataclasses import fields, replace
+from typing import cast
 
 from clinicflow.patients.domain.patient import Patient, PatientFields, Prefs, Referral
 from clinicflow.patients.domain.visit import Enrollment
 
+# The details the survivor takes from the duplicate where it has none of its own.
+_TAKEN = ("email", "phone", "birth_date", "address", "notes", "sex", "pronouns")
+
 
 def gaps(source: Patient, target: Patient) -> PatientFields:
     """What the survivor (`target`) lacks and the duplicate (`source`) has."""
-    filled = PatientFields()
-    if target.email is None and source.email is not None:
-        filled["email"] = source.email
-    if target.phone is None and source.phone is not None:
-        filled["phone"] = source.phone
-    if target.birth_date is None and source.birth_date is not None:
-        filled["birth_date"] = source.birth_date
-    if target.address is None and source.address is not None:
-        filled["address"] = source.address
-    if target.notes is None and source.notes is not None:
-        filled["notes"] = source.notes
-    if target.sex is None and source.sex is not None:
-        filled["sex"] = source.sex
-    if target.pronouns is None and source.pronouns is not None:
-        filled["pronouns"] = source.pronouns
+    taken = {
+        name: getattr(source, name)
+        for name in _TAKEN
+        if getattr(target, name) is None and getattr(source, name) is not None
+    }
+    filled = cast(PatientFields, taken)  # only PatientFields' own keys, with their own values
     referral = _referral(source.referral, target.referral)
     if referral != target.referral:
         filled["referral"] = referral

@@ -9,6 +9,8 @@ of work of their own once the record is read; a refusal leaves a denied row and 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.patients.commands import PatientChanges
@@ -29,6 +31,12 @@ from clinicflow.patients.views import (
 from clinicflow.shared.actor import Actor, Role, require
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import InvalidRequest
+
+T = TypeVar("T")
+
+
+async def _as_read(uow: PatientsUnitOfWork, patient: Patient) -> PatientView:
+    return patient
 
 
 class _PatientsUseCase:
@@ -169,20 +177,7 @@ class PatientService(_PatientsUseCase):
 
 class PatientReader(_PatientsUseCase):
     async def get(self, actor: Actor, patient_id: str) -> PatientView:
-        await self._guard.require_role(actor, Need.READ, patient_id)
-
-        async def load() -> PatientView:
-            async with self._uow.reading() as uow:
-                found = await uow.patients.get(patient_id)
-                patient, decision = await self._guard.check(
-                    uow, actor, Need.READ, found, patient_id
-                )
-            await self._guard.trail.record_alone(
-                actor, "read", [access(patient_id)], break_glass=decision.break_glass
-            )
-            return patient
-
-        return await self._guard.trail.denying(actor, "read", load)
+        return await self._read(actor, Need.READ, "read", patient_id, _as_read)
 
     async def search(
         self, actor: Actor, *, email: str | None, phone: str | None
@@ -197,21 +192,31 @@ class PatientReader(_PatientsUseCase):
         return found
 
     async def record(self, actor: Actor, patient_id: str) -> RecordView:
-        await self._guard.require_role(actor, Need.RECORD, patient_id)
+        return await self._read(actor, Need.RECORD, "read_record", patient_id, self._assemble)
 
-        async def load() -> RecordView:
+    async def _read(
+        self,
+        actor: Actor,
+        need: Need,
+        action: str,
+        patient_id: str,
+        build: Callable[[PatientsUnitOfWork, Patient], Awaitable[T]],
+    ) -> T:
+        """One record read: refused by role, or by scope (a denied row and a 404), or built
+        from the record and audited as `action` once read."""
+        await self._guard.require_role(actor, need, patient_id)
+
+        async def load() -> T:
             async with self._uow.reading() as uow:
                 found = await uow.patients.get(patient_id)
-                patient, decision = await self._guard.check(
-                    uow, actor, Need.RECORD, found, patient_id
-                )
-                view = await self._assemble(uow, patient)
+                patient, decision = await self._guard.check(uow, actor, need, found, patient_id)
+                view = await build(uow, patient)
             await self._guard.trail.record_alone(
-                actor, "read_record", [access(patient_id)], break_glass=decision.break_glass
+                actor, action, [access(patient_id)], break_glass=decision.break_glass
             )
             return view
 
-        return await self._guard.trail.denying(actor, "read_record", load)
+        return await self._guard.trail.denying(actor, action, load)
 
     async def _assemble(self, uow: PatientsUnitOfWork, patient: Patient) -> RecordView:
         now = self._clock.now()
