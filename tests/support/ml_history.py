@@ -102,9 +102,12 @@ def ml_history(days: int = DAYS, practitioners: int = PRACTITIONERS, seed: int =
     """The history for this plan, made now if no earlier run made it."""
     cache = Path(tempfile.gettempdir()) / "clinicflow-ml-history"
     cache.mkdir(exist_ok=True)
-    folder = cache / _digest(days, practitioners, seed)
-    with (cache / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one maker; the other workers wait for it
+    digest = _digest(days, practitioners, seed)
+    folder = cache / digest
+    # One maker per history; the other workers wait for it. A lock per digest: a run wanting
+    # another history (another branch's sources) does not wait for this one to be made.
+    with (cache / f"{digest}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / "done").exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
