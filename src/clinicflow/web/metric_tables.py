@@ -7,15 +7,27 @@ funnel's step rates, said so on the page). No answer names a patient, so nothing
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
-from clinicflow.analytics.views import Cell, Report
+from clinicflow.analytics.views import Cell
 from clinicflow.catalog import Catalog
-from clinicflow.web.owner_dashboard import Chart, Table, dollars, service_name
+from clinicflow.web.metric_figures import (
+    Asked,
+    Grid,
+    GridCell,
+    Record,
+    by_label,
+    cents,
+    count,
+    number,
+    over_time,
+    periods,
+    rate,
+)
+from clinicflow.web.owner_dashboard import Chart, Table, service_name
 
-Record = dict[str, Cell]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LEAD_TIMES = ("0-1d", "1-7d", "7-30d", "30d+")
 LEAD_WORDS = {
@@ -44,122 +56,6 @@ STEP_WORDS = {
 # The funnel's step rates: (step, the step it is a share of)
 STEP_RATES = (("held", "viewed"), ("booked", "held"), ("paid", "booked"), ("attended", "booked"))
 SHADES = 5  # the cohort table's shading classes: shade-0 (under 20%) … shade-4 (80% and up)
-WITHHELD = "withheld"
-
-
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """One answer, and the API's CSV of it (the link a browser follows)."""
-
-    report: Report
-    csv: str
-
-    def records(self) -> list[Record]:
-        names = [c.name for c in self.report.columns]
-        return [dict(zip(names, row, strict=True)) for row in self.report.rows]
-
-
-@dataclass(frozen=True, slots=True)
-class GridCell:
-    text: str
-    shade: str = ""  # a CSS class (the cohort table's shading), or none
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """A two-way table (rows by columns), e.g. the transition matrix: its CSV is the API's
-    long form of the same figures."""
-
-    key: str
-    caption: str
-    corner: str  # the header over the rows' names
-    header: tuple[str, ...]
-    rows: list[tuple[str, list[GridCell]]]
-    empty: str
-    download: str
-
-
-# -- formatting ----------------------------------------------------------------------------
-
-
-def count(v: Cell) -> str:
-    return WITHHELD if v is None else str(v)
-
-
-def rate(v: Cell) -> str:
-    if v is None:
-        return "none"
-    return f"{float(str(v)) * 100:.1f}%"
-
-
-def cents(v: Cell) -> str:
-    return WITHHELD if v is None else dollars(round(float(str(v))))
-
-
-def _num(v: Cell) -> float:
-    return 0.0 if v is None else float(str(v))
-
-
-def _key(v: Cell) -> str:
-    return "" if v is None else str(v)
-
-
-def _noon(day: str) -> int:
-    """A week's Monday (2027-02-01) or a month (2027-02) as UTC noon of its first day."""
-    first = date.fromisoformat(day if len(day) > 7 else day + "-01")
-    return int(datetime.combine(first, time(12), UTC).timestamp())
-
-
-def over_time(
-    chart_id: str,
-    records: list[Record],
-    *,
-    at: str,
-    series: str,
-    value: str,
-    name: Callable[[str], str],
-    periods: list[str],
-    scale: float = 1.0,
-    unit: str = "",
-    bars: bool = False,
-    missing: float | None = 0.0,
-) -> Chart:
-    """One line (or bar) per `series` over `periods` (every week or month shown: a count
-    missing from the answer is 0; a share, `missing=None`, is a gap)."""
-    xs = sorted(set(periods) | {str(r[at]) for r in records})
-    keys = sorted({_key(r[series]) for r in records}, key=name)
-    where = {x: i for i, x in enumerate(xs)}
-    lines: list[tuple[str, list[float | None]]] = []
-    for key in keys:
-        values: list[float | None] = [missing] * len(xs)
-        for r in records:
-            if _key(r[series]) == key and r[value] is not None:
-                values[where[str(r[at])]] = round(_num(r[value]) * scale, 2)
-        lines.append((name(key), values))
-    x = [_noon(p) for p in xs]
-    return Chart(chart_id, "days", x, lines, unit=unit, bars=bars)
-
-
-def periods(at: str, start: date, end: date) -> list[str]:
-    """Every week (its Monday) or month (YYYY-MM) that `start`..`end` touches."""
-    out: list[str] = []
-    if at == "week":
-        day = start - timedelta(days=start.weekday())
-        while day <= end:
-            out.append(day.isoformat())
-            day += timedelta(days=7)
-        return out
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
-def by_label(
-    chart_id: str, labels: list[str], lines: Sequence[tuple[str, Sequence[float | None]]], unit: str
-) -> Chart:
-    return Chart(chart_id, "stages", list(range(len(labels))), list(lines), unit, labels=labels)
 
 
 # -- the metrics ---------------------------------------------------------------------------
@@ -290,7 +186,7 @@ class Shaper:
             [(self.service(str(r["service"])), count(r["joined"]), count(r["withdrawn"]),
               count(r["converted"]), count(r["first_visits"]), rate(r["conversion_rate"]),
               "none" if r["avg_days_to_conversion"] is None
-              else f"{_num(r['avg_days_to_conversion']):.1f}")
+              else f"{number(r['avg_days_to_conversion']):.1f}")
              for r in a.records()],
             "Nobody joined a waitlist in these days.",
             download=a.csv,
@@ -342,8 +238,8 @@ class Shaper:
 
     def cohorts(self, a: Asked) -> Grid:
         rs = a.records()
-        months = sorted({int(_num(r["months_after"])) for r in rs})
-        cells = {(str(r["cohort_month"]), int(_num(r["months_after"]))): r for r in rs}
+        months = sorted({int(number(r["months_after"])) for r in rs})
+        cells = {(str(r["cohort_month"]), int(number(r["months_after"]))): r for r in rs}
         rows = []
         for cohort in sorted({str(r["cohort_month"]) for r in rs}):
             first = cells.get((cohort, 0))
@@ -354,7 +250,7 @@ class Shaper:
                     line.append(GridCell("none"))
                     continue
                 share = found["retention_rate"]
-                level = min(SHADES - 1, int(_num(share) * SHADES)) if share is not None else 0
+                level = min(SHADES - 1, int(number(share) * SHADES)) if share is not None else 0
                 line.append(GridCell(rate(share), f"shade-{level}"))
             rows.append((cohort, line))
         return Grid(
@@ -400,7 +296,7 @@ class Shaper:
         if order is None:
             return table, None
         lines = [
-            (title, [round(_num(r[key]) * 100, 2) for r in rs])
+            (title, [round(number(r[key]) * 100, 2) for r in rs])
             for title, key in (("No-show rate", "no_show_rate"),
                                ("Late-cancel rate", "late_cancel_rate"))
         ]  # fmt: skip
@@ -428,7 +324,7 @@ class Shaper:
 
     def funnel(self, a: Asked) -> tuple[Table, Table, Chart]:
         rs = a.records()
-        totals: Record = {s: sum(int(_num(r[s])) for r in rs) for s in STEPS}
+        totals: Record = {s: sum(int(number(r[s])) for r in rs) for s in STEPS}
         named = [(self.service(str(r["service"])), r) for r in rs]
         if rs:
             named.append(("All services", totals))
@@ -448,7 +344,9 @@ class Shaper:
             "Nothing happened in these days.",
             download=a.csv,
         )
-        lines = [(name, [_num(r[s]) for s in STEPS]) for name, r in named if name != "All services"]
+        lines = [
+            (name, [number(r[s]) for s in STEPS]) for name, r in named if name != "All services"
+        ]
         chart = by_label("chart-funnel", [STEP_WORDS[s] for s in STEPS], lines, "")
         return counts, rates, chart
 
@@ -458,5 +356,5 @@ def _per_visit(r: Record) -> str:
 
 
 def _share(part: Cell, whole: Cell) -> str:
-    base = _num(whole)
-    return "none" if base <= 0 else rate(_num(part) / base)
+    base = number(whole)
+    return "none" if base <= 0 else rate(number(part) / base)
