@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from clinicflow.analytics.views import Cell, Report
-from clinicflow.web.owner_dashboard import Chart, dollars
+from clinicflow.web.owner_dashboard import Chart, Table, dollars
 
 Record = dict[str, Cell]
 WITHHELD = "withheld"
@@ -27,6 +27,22 @@ class Asked:
     def records(self) -> list[Record]:
         names = [c.name for c in self.report.columns]
         return [dict(zip(names, row, strict=True)) for row in self.report.rows]
+
+    def table(
+        self,
+        key: str,
+        caption: str,
+        header: tuple[str, ...],
+        row: Callable[[Record], tuple[str, ...]],
+        empty: str,
+        *,
+        numeric_from: int = 1,
+        kept: Callable[[Record], object] | None = None,
+    ) -> Table:
+        """The answer as a table of one `row` per record (those `kept`), whose CSV is the
+        API's of the same answer."""
+        rows = [row(r) for r in self.records() if kept is None or kept(r)]
+        return Table(key, caption, header, rows, empty, numeric_from, self.csv)
 
 
 @dataclass(frozen=True, slots=True)

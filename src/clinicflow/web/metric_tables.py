@@ -79,128 +79,102 @@ class Shaper:
         return found.name if found is not None else key
 
     def utilization(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "utilization",
             "Utilization per practitioner and week: minutes booked (no-shows included) of the "
             "minutes offered (working hours less time off and busy time in other calendars)",
             ("Practitioner", "Week of", "Booked minutes", "Offered minutes", "Utilization"),
-            [
-                (self.practitioner(str(r["practitioner"])), str(r["week"]),
-                 count(r["booked_min"]), count(r["offered_min"]), rate(r["utilization"]))
-                for r in rs
-            ],
+            lambda r: (self.practitioner(str(r["practitioner"])), str(r["week"]),
+                       count(r["booked_min"]), count(r["offered_min"]), rate(r["utilization"])),
             "No practitioner offered time in these days.",
             numeric_from=2,
-            download=a.csv,
         )  # fmt: skip
         chart = over_time(
-            "chart-utilization", rs, at="week", series="practitioner", value="utilization",
-            name=self.practitioner, periods=self.periods("week"), scale=100, unit="%",
-            missing=None,
+            "chart-utilization", a.records(), at="week", series="practitioner",
+            value="utilization", name=self.practitioner, periods=self.periods("week"), scale=100,
+            unit="%", missing=None,
         )  # fmt: skip
         return table, chart
 
     def revenue(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "revenue",
             f"Revenue per service and month, net of refunds ({self.currency})",
             ("Service", "Month", "Paid", "Refunded", "Net", "Paid visits", "Net per visit"),
-            [
-                (self.service(str(r["service"] or "")), str(r["month"]), cents(r["gross_cents"]),
-                 cents(r["refunded_cents"]), cents(r["net_cents"]), count(r["visits"]),
-                 _per_visit(r))
-                for r in rs
-            ],
+            lambda r: (self.service(str(r["service"] or "")), str(r["month"]), *_money(r)),
             "No payments or refunds in these days.",
             numeric_from=2,
-            download=a.csv,
-        )  # fmt: skip
+        )
         chart = over_time(
-            "chart-revenue-month", rs, at="month", series="service", value="net_cents",
+            "chart-revenue-month", a.records(), at="month", series="service", value="net_cents",
             name=self.service, periods=self.periods("month"), scale=0.01, unit="$", bars=True,
         )  # fmt: skip
         return table, chart
 
     def revenue_total(self, a: Asked) -> Table:
-        rows = [
-            ("All services", cents(r["gross_cents"]), cents(r["refunded_cents"]),
-             cents(r["net_cents"]), count(r["visits"]),
-             _per_visit(r))
-            for r in a.records()
-            if r["visits"] or r["gross_cents"] or r["refunded_cents"]
-        ]  # fmt: skip
-        return Table(
+        return a.table(
             "revenue-total",
             f"Revenue in these days and the average per paid visit ({self.currency})",
             ("", "Paid", "Refunded", "Net", "Paid visits", "Net per visit"),
-            rows,
+            lambda r: ("All services", *_money(r)),
             "No payments or refunds in these days.",
-            download=a.csv,
+            kept=lambda r: r["visits"] or r["gross_cents"] or r["refunded_cents"],
         )
 
     def acquisition(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "acquisition",
             "New patients per week (their first visit ever), by how they came",
             ("Week of", "Source", "New patients"),
-            [(str(r["week"]), SOURCES.get(str(r["source"]), str(r["source"])),
-              count(r["new_patients"])) for r in rs],
+            lambda r: (str(r["week"]), SOURCES.get(str(r["source"]), str(r["source"])),
+                       count(r["new_patients"])),
             "No new patients in these days.",
             numeric_from=2,
-            download=a.csv,
         )  # fmt: skip
         chart = over_time(
-            "chart-acquisition", rs, at="week", series="source", value="new_patients",
+            "chart-acquisition", a.records(), at="week", series="source", value="new_patients",
             name=lambda k: SOURCES.get(k, k), periods=self.periods("week"), bars=True,
         )  # fmt: skip
         return table, chart
 
     def waitlist_growth(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "waitlist-weeks",
             "People joining each waitlist per week, and what became of them so far",
             ("Service", "Week of", "Joined", "Withdrew", "Converted"),
-            [(self.service(str(r["service"])), str(r["week"]), count(r["joined"]),
-              count(r["withdrawn"]), count(r["converted"])) for r in rs],
+            lambda r: (self.service(str(r["service"])), str(r["week"]), count(r["joined"]),
+                       count(r["withdrawn"]), count(r["converted"])),
             "Nobody joined a waitlist in these days.",
             numeric_from=2,
-            download=a.csv,
         )  # fmt: skip
         chart = over_time(
-            "chart-waitlist", rs, at="week", series="service", value="joined", name=self.service,
-            periods=self.periods("week"),
+            "chart-waitlist", a.records(), at="week", series="service", value="joined",
+            name=self.service, periods=self.periods("week"),
         )  # fmt: skip
         return table, chart
 
     def waitlist_conversion(self, a: Asked) -> Table:
-        return Table(
+        return a.table(
             "waitlist-services",
             "Waitlist conversion per service: of those who joined in these days, how many "
             "booked from the list and came to a first visit",
             ("Service", "Joined", "Withdrew", "Converted", "First visits", "Conversion rate",
              "Average days to conversion"),
-            [(self.service(str(r["service"])), count(r["joined"]), count(r["withdrawn"]),
-              count(r["converted"]), count(r["first_visits"]), rate(r["conversion_rate"]),
-              "none" if r["avg_days_to_conversion"] is None
-              else f"{number(r['avg_days_to_conversion']):.1f}")
-             for r in a.records()],
+            lambda r: (self.service(str(r["service"])), count(r["joined"]),
+                       count(r["withdrawn"]), count(r["converted"]), count(r["first_visits"]),
+                       rate(r["conversion_rate"]), _days(r["avg_days_to_conversion"])),
             "Nobody joined a waitlist in these days.",
-            download=a.csv,
         )  # fmt: skip
 
     def cross_service(self, a: Asked) -> Table:
-        return Table(
+        return a.table(
             "cross-service",
             "Patients with a visit in these days, and those who used two or more services",
             ("", "Patients", "Two or more services", "Share"),
-            [("All services", count(r["patients"]), count(r["multi_service_patients"]),
-              rate(r["share"])) for r in a.records() if r["patients"]],
+            lambda r: ("All services", count(r["patients"]), count(r["multi_service_patients"]),
+                       rate(r["share"])),
             "No patient had a visit in these days.",
-            download=a.csv,
+            kept=lambda r: r["patients"],
         )  # fmt: skip
 
     def transitions(self, a: Asked) -> Grid:
@@ -225,15 +199,25 @@ class Shaper:
         )
 
     def churn(self, a: Asked) -> Table:
-        return Table(
+        return a.table(
             "churn",
             "Churn per service: patients seen in these days who have not come back, nor booked, "
             "within the service's window",
             ("Service", "Patients", "Churned", "Churn rate", "Window (days)"),
-            [(self.service(str(r["service"])), count(r["patients"]), count(r["churned"]),
-              rate(r["churn_rate"]), count(r["window_days"])) for r in a.records()],
+            lambda r: (self.service(str(r["service"])), count(r["patients"]),
+                       count(r["churned"]), rate(r["churn_rate"]), count(r["window_days"])),
             "No patient attended a visit in these days.",
-            download=a.csv,
+        )  # fmt: skip
+
+    def rebook(self, a: Asked) -> Table:
+        return a.table(
+            "rebook",
+            "Rebook rate per service: attended visits after which the patient had another visit "
+            "booked by the end of that day",
+            ("Service", "Attended visits", "Rebooked", "Rebook rate"),
+            lambda r: (self.service(str(r["service"])), count(r["attended"]),
+                       count(r["rebooked"]), rate(r["rebook_rate"])),
+            "No visit was attended in these days.",
         )  # fmt: skip
 
     def cohorts(self, a: Asked) -> Grid:
@@ -263,18 +247,6 @@ class Shaper:
             "No patient had a first visit in these days.",
             a.csv,
         )
-
-    def rebook(self, a: Asked) -> Table:
-        return Table(
-            "rebook",
-            "Rebook rate per service: attended visits after which the patient had another visit "
-            "booked by the end of that day",
-            ("Service", "Attended visits", "Rebooked", "Rebook rate"),
-            [(self.service(str(r["service"])), count(r["attended"]), count(r["rebooked"]),
-              rate(r["rebook_rate"])) for r in a.records()],
-            "No visit was attended in these days.",
-            download=a.csv,
-        )  # fmt: skip
 
     def no_shows(self, a: Asked, by: str) -> tuple[Table, Chart | None]:
         heading, word, order = self._no_show_axis(by)
@@ -311,15 +283,14 @@ class Shaper:
         return "Service", self.service, None
 
     def geography(self, a: Asked, min_cell: int) -> Table:
-        return Table(
+        return a.table(
             "geography",
             f"Patients by the first three digits of their ZIP code ({self.currency}); areas "
             f"with fewer than {min_cell} patients are withheld",
             ("ZIP3", "Patients", "Visits", "Net revenue"),
-            [("Not known" if r["zip3"] == "unknown" else str(r["zip3"]), count(r["patients"]),
-              count(r["visits"]), cents(r["revenue_cents"])) for r in a.records()],
+            lambda r: ("Not known" if r["zip3"] == "unknown" else str(r["zip3"]),
+                       count(r["patients"]), count(r["visits"]), cents(r["revenue_cents"])),
             "No patient had a visit in these days.",
-            download=a.csv,
         )  # fmt: skip
 
     def funnel(self, a: Asked) -> tuple[Table, Table, Chart]:
@@ -351,8 +322,20 @@ class Shaper:
         return counts, rates, chart
 
 
-def _per_visit(r: Record) -> str:
-    return "none" if r["net_per_visit_cents"] is None else cents(r["net_per_visit_cents"])
+def _money(r: Record) -> tuple[str, ...]:
+    """Paid, refunded, net, paid visits and the net per paid visit, in words."""
+    per_visit = r["net_per_visit_cents"]
+    return (
+        cents(r["gross_cents"]),
+        cents(r["refunded_cents"]),
+        cents(r["net_cents"]),
+        count(r["visits"]),
+        "none" if per_visit is None else cents(per_visit),
+    )
+
+
+def _days(v: Cell) -> str:
+    return "none" if v is None else f"{number(v):.1f}"
 
 
 def _share(part: Cell, whole: Cell) -> str:
