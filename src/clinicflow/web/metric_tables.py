@@ -7,15 +7,27 @@ funnel's step rates, said so on the page). No answer names a patient, so nothing
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
-from clinicflow.analytics.views import Cell, Report
+from clinicflow.analytics.views import Cell
 from clinicflow.catalog import Catalog
-from clinicflow.web.owner_dashboard import Chart, Table, dollars, service_name
+from clinicflow.web.metric_figures import (
+    Asked,
+    Grid,
+    GridCell,
+    Record,
+    by_label,
+    cents,
+    count,
+    number,
+    over_time,
+    periods,
+    rate,
+)
+from clinicflow.web.owner_dashboard import Chart, Table, service_name
 
-Record = dict[str, Cell]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LEAD_TIMES = ("0-1d", "1-7d", "7-30d", "30d+")
 LEAD_WORDS = {
@@ -44,122 +56,6 @@ STEP_WORDS = {
 # The funnel's step rates: (step, the step it is a share of)
 STEP_RATES = (("held", "viewed"), ("booked", "held"), ("paid", "booked"), ("attended", "booked"))
 SHADES = 5  # the cohort table's shading classes: shade-0 (under 20%) … shade-4 (80% and up)
-WITHHELD = "withheld"
-
-
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """One answer, and the API's CSV of it (the link a browser follows)."""
-
-    report: Report
-    csv: str
-
-    def records(self) -> list[Record]:
-        names = [c.name for c in self.report.columns]
-        return [dict(zip(names, row, strict=True)) for row in self.report.rows]
-
-
-@dataclass(frozen=True, slots=True)
-class GridCell:
-    text: str
-    shade: str = ""  # a CSS class (the cohort table's shading), or none
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """A two-way table (rows by columns), e.g. the transition matrix: its CSV is the API's
-    long form of the same figures."""
-
-    key: str
-    caption: str
-    corner: str  # the header over the rows' names
-    header: tuple[str, ...]
-    rows: list[tuple[str, list[GridCell]]]
-    empty: str
-    download: str
-
-
-# -- formatting ----------------------------------------------------------------------------
-
-
-def count(v: Cell) -> str:
-    return WITHHELD if v is None else str(v)
-
-
-def rate(v: Cell) -> str:
-    if v is None:
-        return "none"
-    return f"{float(str(v)) * 100:.1f}%"
-
-
-def cents(v: Cell) -> str:
-    return WITHHELD if v is None else dollars(round(float(str(v))))
-
-
-def _num(v: Cell) -> float:
-    return 0.0 if v is None else float(str(v))
-
-
-def _key(v: Cell) -> str:
-    return "" if v is None else str(v)
-
-
-def _noon(day: str) -> int:
-    """A week's Monday (2027-02-01) or a month (2027-02) as UTC noon of its first day."""
-    first = date.fromisoformat(day if len(day) > 7 else day + "-01")
-    return int(datetime.combine(first, time(12), UTC).timestamp())
-
-
-def over_time(
-    chart_id: str,
-    records: list[Record],
-    *,
-    at: str,
-    series: str,
-    value: str,
-    name: Callable[[str], str],
-    periods: list[str],
-    scale: float = 1.0,
-    unit: str = "",
-    bars: bool = False,
-    missing: float | None = 0.0,
-) -> Chart:
-    """One line (or bar) per `series` over `periods` (every week or month shown: a count
-    missing from the answer is 0; a share, `missing=None`, is a gap)."""
-    xs = sorted(set(periods) | {str(r[at]) for r in records})
-    keys = sorted({_key(r[series]) for r in records}, key=name)
-    where = {x: i for i, x in enumerate(xs)}
-    lines: list[tuple[str, list[float | None]]] = []
-    for key in keys:
-        values: list[float | None] = [missing] * len(xs)
-        for r in records:
-            if _key(r[series]) == key and r[value] is not None:
-                values[where[str(r[at])]] = round(_num(r[value]) * scale, 2)
-        lines.append((name(key), values))
-    x = [_noon(p) for p in xs]
-    return Chart(chart_id, "days", x, lines, unit=unit, bars=bars)
-
-
-def periods(at: str, start: date, end: date) -> list[str]:
-    """Every week (its Monday) or month (YYYY-MM) that `start`..`end` touches."""
-    out: list[str] = []
-    if at == "week":
-        day = start - timedelta(days=start.weekday())
-        while day <= end:
-            out.append(day.isoformat())
-            day += timedelta(days=7)
-        return out
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
-def by_label(
-    chart_id: str, labels: list[str], lines: Sequence[tuple[str, Sequence[float | None]]], unit: str
-) -> Chart:
-    return Chart(chart_id, "stages", list(range(len(labels))), list(lines), unit, labels=labels)
 
 
 # -- the metrics ---------------------------------------------------------------------------
@@ -183,128 +79,102 @@ class Shaper:
         return found.name if found is not None else key
 
     def utilization(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "utilization",
             "Utilization per practitioner and week: minutes booked (no-shows included) of the "
             "minutes offered (working hours less time off and busy time in other calendars)",
             ("Practitioner", "Week of", "Booked minutes", "Offered minutes", "Utilization"),
-            [
-                (self.practitioner(str(r["practitioner"])), str(r["week"]),
-                 count(r["booked_min"]), count(r["offered_min"]), rate(r["utilization"]))
-                for r in rs
-            ],
+            lambda r: (self.practitioner(str(r["practitioner"])), str(r["week"]),
+                       count(r["booked_min"]), count(r["offered_min"]), rate(r["utilization"])),
             "No practitioner offered time in these days.",
             numeric_from=2,
-            download=a.csv,
         )  # fmt: skip
         chart = over_time(
-            "chart-utilization", rs, at="week", series="practitioner", value="utilization",
-            name=self.practitioner, periods=self.periods("week"), scale=100, unit="%",
-            missing=None,
+            "chart-utilization", a.records(), at="week", series="practitioner",
+            value="utilization", name=self.practitioner, periods=self.periods("week"), scale=100,
+            unit="%", missing=None,
         )  # fmt: skip
         return table, chart
 
     def revenue(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "revenue",
             f"Revenue per service and month, net of refunds ({self.currency})",
             ("Service", "Month", "Paid", "Refunded", "Net", "Paid visits", "Net per visit"),
-            [
-                (self.service(str(r["service"] or "")), str(r["month"]), cents(r["gross_cents"]),
-                 cents(r["refunded_cents"]), cents(r["net_cents"]), count(r["visits"]),
-                 _per_visit(r))
-                for r in rs
-            ],
+            lambda r: (self.service(str(r["service"] or "")), str(r["month"]), *_money(r)),
             "No payments or refunds in these days.",
             numeric_from=2,
-            download=a.csv,
-        )  # fmt: skip
+        )
         chart = over_time(
-            "chart-revenue-month", rs, at="month", series="service", value="net_cents",
+            "chart-revenue-month", a.records(), at="month", series="service", value="net_cents",
             name=self.service, periods=self.periods("month"), scale=0.01, unit="$", bars=True,
         )  # fmt: skip
         return table, chart
 
     def revenue_total(self, a: Asked) -> Table:
-        rows = [
-            ("All services", cents(r["gross_cents"]), cents(r["refunded_cents"]),
-             cents(r["net_cents"]), count(r["visits"]),
-             _per_visit(r))
-            for r in a.records()
-            if r["visits"] or r["gross_cents"] or r["refunded_cents"]
-        ]  # fmt: skip
-        return Table(
+        return a.table(
             "revenue-total",
             f"Revenue in these days and the average per paid visit ({self.currency})",
             ("", "Paid", "Refunded", "Net", "Paid visits", "Net per visit"),
-            rows,
+            lambda r: ("All services", *_money(r)),
             "No payments or refunds in these days.",
-            download=a.csv,
+            kept=lambda r: r["visits"] or r["gross_cents"] or r["refunded_cents"],
         )
 
     def acquisition(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "acquisition",
             "New patients per week (their first visit ever), by how they came",
             ("Week of", "Source", "New patients"),
-            [(str(r["week"]), SOURCES.get(str(r["source"]), str(r["source"])),
-              count(r["new_patients"])) for r in rs],
+            lambda r: (str(r["week"]), SOURCES.get(str(r["source"]), str(r["source"])),
+                       count(r["new_patients"])),
             "No new patients in these days.",
             numeric_from=2,
-            download=a.csv,
         )  # fmt: skip
         chart = over_time(
-            "chart-acquisition", rs, at="week", series="source", value="new_patients",
+            "chart-acquisition", a.records(), at="week", series="source", value="new_patients",
             name=lambda k: SOURCES.get(k, k), periods=self.periods("week"), bars=True,
         )  # fmt: skip
         return table, chart
 
     def waitlist_growth(self, a: Asked) -> tuple[Table, Chart]:
-        rs = a.records()
-        table = Table(
+        table = a.table(
             "waitlist-weeks",
             "People joining each waitlist per week, and what became of them so far",
             ("Service", "Week of", "Joined", "Withdrew", "Converted"),
-            [(self.service(str(r["service"])), str(r["week"]), count(r["joined"]),
-              count(r["withdrawn"]), count(r["converted"])) for r in rs],
+            lambda r: (self.service(str(r["service"])), str(r["week"]), count(r["joined"]),
+                       count(r["withdrawn"]), count(r["converted"])),
             "Nobody joined a waitlist in these days.",
             numeric_from=2,
-            download=a.csv,
         )  # fmt: skip
         chart = over_time(
-            "chart-waitlist", rs, at="week", series="service", value="joined", name=self.service,
-            periods=self.periods("week"),
+            "chart-waitlist", a.records(), at="week", series="service", value="joined",
+            name=self.service, periods=self.periods("week"),
         )  # fmt: skip
         return table, chart
 
     def waitlist_conversion(self, a: Asked) -> Table:
-        return Table(
+        return a.table(
             "waitlist-services",
             "Waitlist conversion per service: of those who joined in these days, how many "
             "booked from the list and came to a first visit",
             ("Service", "Joined", "Withdrew", "Converted", "First visits", "Conversion rate",
              "Average days to conversion"),
-            [(self.service(str(r["service"])), count(r["joined"]), count(r["withdrawn"]),
-              count(r["converted"]), count(r["first_visits"]), rate(r["conversion_rate"]),
-              "none" if r["avg_days_to_conversion"] is None
-              else f"{_num(r['avg_days_to_conversion']):.1f}")
-             for r in a.records()],
+            lambda r: (self.service(str(r["service"])), count(r["joined"]),
+                       count(r["withdrawn"]), count(r["converted"]), count(r["first_visits"]),
+                       rate(r["conversion_rate"]), _days(r["avg_days_to_conversion"])),
             "Nobody joined a waitlist in these days.",
-            download=a.csv,
         )  # fmt: skip
 
     def cross_service(self, a: Asked) -> Table:
-        return Table(
+        return a.table(
             "cross-service",
             "Patients with a visit in these days, and those who used two or more services",
             ("", "Patients", "Two or more services", "Share"),
-            [("All services", count(r["patients"]), count(r["multi_service_patients"]),
-              rate(r["share"])) for r in a.records() if r["patients"]],
+            lambda r: ("All services", count(r["patients"]), count(r["multi_service_patients"]),
+                       rate(r["share"])),
             "No patient had a visit in these days.",
-            download=a.csv,
+            kept=lambda r: r["patients"],
         )  # fmt: skip
 
     def transitions(self, a: Asked) -> Grid:
@@ -329,21 +199,31 @@ class Shaper:
         )
 
     def churn(self, a: Asked) -> Table:
-        return Table(
+        return a.table(
             "churn",
             "Churn per service: patients seen in these days who have not come back, nor booked, "
             "within the service's window",
             ("Service", "Patients", "Churned", "Churn rate", "Window (days)"),
-            [(self.service(str(r["service"])), count(r["patients"]), count(r["churned"]),
-              rate(r["churn_rate"]), count(r["window_days"])) for r in a.records()],
+            lambda r: (self.service(str(r["service"])), count(r["patients"]),
+                       count(r["churned"]), rate(r["churn_rate"]), count(r["window_days"])),
             "No patient attended a visit in these days.",
-            download=a.csv,
+        )  # fmt: skip
+
+    def rebook(self, a: Asked) -> Table:
+        return a.table(
+            "rebook",
+            "Rebook rate per service: attended visits after which the patient had another visit "
+            "booked by the end of that day",
+            ("Service", "Attended visits", "Rebooked", "Rebook rate"),
+            lambda r: (self.service(str(r["service"])), count(r["attended"]),
+                       count(r["rebooked"]), rate(r["rebook_rate"])),
+            "No visit was attended in these days.",
         )  # fmt: skip
 
     def cohorts(self, a: Asked) -> Grid:
         rs = a.records()
-        months = sorted({int(_num(r["months_after"])) for r in rs})
-        cells = {(str(r["cohort_month"]), int(_num(r["months_after"]))): r for r in rs}
+        months = sorted({int(number(r["months_after"])) for r in rs})
+        cells = {(str(r["cohort_month"]), int(number(r["months_after"]))): r for r in rs}
         rows = []
         for cohort in sorted({str(r["cohort_month"]) for r in rs}):
             first = cells.get((cohort, 0))
@@ -354,7 +234,7 @@ class Shaper:
                     line.append(GridCell("none"))
                     continue
                 share = found["retention_rate"]
-                level = min(SHADES - 1, int(_num(share) * SHADES)) if share is not None else 0
+                level = min(SHADES - 1, int(number(share) * SHADES)) if share is not None else 0
                 line.append(GridCell(rate(share), f"shade-{level}"))
             rows.append((cohort, line))
         return Grid(
@@ -367,18 +247,6 @@ class Shaper:
             "No patient had a first visit in these days.",
             a.csv,
         )
-
-    def rebook(self, a: Asked) -> Table:
-        return Table(
-            "rebook",
-            "Rebook rate per service: attended visits after which the patient had another visit "
-            "booked by the end of that day",
-            ("Service", "Attended visits", "Rebooked", "Rebook rate"),
-            [(self.service(str(r["service"])), count(r["attended"]), count(r["rebooked"]),
-              rate(r["rebook_rate"])) for r in a.records()],
-            "No visit was attended in these days.",
-            download=a.csv,
-        )  # fmt: skip
 
     def no_shows(self, a: Asked, by: str) -> tuple[Table, Chart | None]:
         heading, word, order = self._no_show_axis(by)
@@ -400,7 +268,7 @@ class Shaper:
         if order is None:
             return table, None
         lines = [
-            (title, [round(_num(r[key]) * 100, 2) for r in rs])
+            (title, [round(number(r[key]) * 100, 2) for r in rs])
             for title, key in (("No-show rate", "no_show_rate"),
                                ("Late-cancel rate", "late_cancel_rate"))
         ]  # fmt: skip
@@ -415,20 +283,19 @@ class Shaper:
         return "Service", self.service, None
 
     def geography(self, a: Asked, min_cell: int) -> Table:
-        return Table(
+        return a.table(
             "geography",
             f"Patients by the first three digits of their ZIP code ({self.currency}); areas "
             f"with fewer than {min_cell} patients are withheld",
             ("ZIP3", "Patients", "Visits", "Net revenue"),
-            [("Not known" if r["zip3"] == "unknown" else str(r["zip3"]), count(r["patients"]),
-              count(r["visits"]), cents(r["revenue_cents"])) for r in a.records()],
+            lambda r: ("Not known" if r["zip3"] == "unknown" else str(r["zip3"]),
+                       count(r["patients"]), count(r["visits"]), cents(r["revenue_cents"])),
             "No patient had a visit in these days.",
-            download=a.csv,
         )  # fmt: skip
 
     def funnel(self, a: Asked) -> tuple[Table, Table, Chart]:
         rs = a.records()
-        totals: Record = {s: sum(int(_num(r[s])) for r in rs) for s in STEPS}
+        totals: Record = {s: sum(int(number(r[s])) for r in rs) for s in STEPS}
         named = [(self.service(str(r["service"])), r) for r in rs]
         if rs:
             named.append(("All services", totals))
@@ -448,15 +315,29 @@ class Shaper:
             "Nothing happened in these days.",
             download=a.csv,
         )
-        lines = [(name, [_num(r[s]) for s in STEPS]) for name, r in named if name != "All services"]
+        lines = [
+            (name, [number(r[s]) for s in STEPS]) for name, r in named if name != "All services"
+        ]
         chart = by_label("chart-funnel", [STEP_WORDS[s] for s in STEPS], lines, "")
         return counts, rates, chart
 
 
-def _per_visit(r: Record) -> str:
-    return "none" if r["net_per_visit_cents"] is None else cents(r["net_per_visit_cents"])
+def _money(r: Record) -> tuple[str, ...]:
+    """Paid, refunded, net, paid visits and the net per paid visit, in words."""
+    per_visit = r["net_per_visit_cents"]
+    return (
+        cents(r["gross_cents"]),
+        cents(r["refunded_cents"]),
+        cents(r["net_cents"]),
+        count(r["visits"]),
+        "none" if per_visit is None else cents(per_visit),
+    )
+
+
+def _days(v: Cell) -> str:
+    return "none" if v is None else f"{number(v):.1f}"
 
 
 def _share(part: Cell, whole: Cell) -> str:
-    base = _num(whole)
-    return "none" if base <= 0 else rate(_num(part) / base)
+    base = number(whole)
+    return "none" if base <= 0 else rate(number(part) / base)

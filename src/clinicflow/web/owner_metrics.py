@@ -5,7 +5,8 @@ CSV the API's own (`/v1/analytics/{metric}?…&format=csv`, which the browser's 
 signs in to). For analysts and admins, as on the API: `AnalyticsReports` decides, through
 its typed dependency (never the API over HTTP); anyone else is told who may see them.
 The figures are sums, counts and shares: no patient is named, and the metrics' answers have
-no column that could name one. `metric_tables.py` turns each answer into rows and charts.
+no column that could name one. `metric_tables.py` turns each answer into rows and charts
+(with `metric_figures.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from clinicflow.analytics.service import AnalyticsReports
 from clinicflow.infra.web import ClockDep
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.errors import Forbidden, Unauthenticated
-from clinicflow.web.metric_tables import Asked, Grid, Shaper
+from clinicflow.web.metric_figures import Asked, Grid
+from clinicflow.web.metric_tables import Shaper
 from clinicflow.web.owner_dashboard import Chart, Table
 from clinicflow.web.pages import FrameDep
 

@@ -42,7 +42,7 @@ from clinicflow.web.security import CSP, WebKeys, WebKeysDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-BOOKED_PASS = "booked"  # noqa: S105 (a kind of pass, not a secret): booking_site's
+BOOKED_PASS = "booked"  # noqa: S105 (a kind of pass, not a secret): booking_details'
 BOOKED_PASS_DAYS = 7
 PAYPAL_COOKIE = "cf_paypal"  # the pass of the booking being paid at PayPal, for the return
 GATEWAY = {"card": "stripe", "paypal": "paypal"}  # the form's choice → the checkout's method

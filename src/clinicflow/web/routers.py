@@ -10,17 +10,21 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
 from clinicflow.web import (
+    booking_details,
     booking_site,
     owner_dashboard,
     owner_forecast,
     owner_metrics,
     patient_area,
     patient_records,
+    patient_visits,
     paying,
     staff_admin,
     staff_booking,
+    staff_calendar,
     staff_console,
     staff_records,
+    waitlist_claims,
     waitlist_pages,
 )
 from clinicflow.web.pages import ENV, STATIC
@@ -28,11 +32,15 @@ from clinicflow.web.security import CSP, CsrfRefused
 
 ROUTERS: tuple[APIRouter, ...] = (
     booking_site.router,
+    booking_details.router,
     paying.router,
     waitlist_pages.router,
+    waitlist_claims.router,
     patient_area.router,
+    patient_visits.router,
     patient_records.router,
     staff_console.router,
+    staff_calendar.router,
     staff_booking.router,
     staff_records.router,
     staff_admin.router,

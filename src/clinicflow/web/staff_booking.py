@@ -21,8 +21,8 @@ from clinicflow.patients.views import PatientView
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.errors import DomainError
 from clinicflow.web import passes
-from clinicflow.web.booking_site import BadChoice, Visit, Week, chosen, open_times, posted_start
 from clinicflow.web.forms import Posted, validated
+from clinicflow.web.open_times import BadChoice, Visit, Week, chosen, open_times, posted_start
 from clinicflow.web.pages import Answered, Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeys, WebKeysDep
 from clinicflow.web.staff_console import (

@@ -1,10 +1,9 @@
 """The waitlist's public pages: joining a coming service's waitlist from the home page
 (`POST /waitlist/join`), the private status page (`/waitlist/mine?token=…`, with preferences
-and leaving), and the pages the waitlist's emails link to: a launch invitation
-(`/waitlist/invitations?token=…`, which books a first visit), a freed-slot offer
-(`/waitlist/offers?token=…`, which claims it) and a nurture message's tracking link
-(`/waitlist/t/{token}`, which counts the click and shows where the person stands); and,
-for the patient's area, the signed-in patient's own entries (`patient_entries`).
+and leaving), a nurture message's tracking link (`/waitlist/t/{token}`, which counts the
+click and shows where the person stands); and, for the patient's area, the signed-in
+patient's own entries (`patient_entries`). The emailed links that book (a launch invitation,
+a freed-slot offer) are `waitlist_claims.py`'s.
 
 Each calls the same use case as the API's `/v1/waitlist/...` route. Holding the link's token
 is the permission, as in the API; every wrong, lapsed or malformed token gets the same 404
@@ -16,31 +15,19 @@ as much as `POST /v1/waitlist` reveals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
-from typing import Protocol
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, BackgroundTasks, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse
 
 from clinicflow.catalog.api import LaunchesDep
-from clinicflow.infra.web import ClockDep
 from clinicflow.patients.api import PatientReaderDep
 from clinicflow.shared.errors import DomainError, InvalidRequest
-from clinicflow.waitlist.conversions.views import Claimed
-from clinicflow.waitlist.domain.links import OPEN_STATUSES, why_closed
-from clinicflow.waitlist.domain.slots import ClaimAsk
 from clinicflow.waitlist.entries.api import WaitlistDep
 from clinicflow.waitlist.entries.schemas import JoinIn, PreferencesIn
 from clinicflow.waitlist.entries.views import PublicView
 from clinicflow.waitlist.errors import EntryNotFound, LinkNotFound
-from clinicflow.waitlist.launches.service import SHOWN_DAYS
-from clinicflow.web import passes
-from clinicflow.web.booking_site import Week, home_context, posted_start
+from clinicflow.web.booking_site import home_context
 from clinicflow.web.forms import Posted, read_form, validated
 from clinicflow.web.pages import Frame, FrameDep
-from clinicflow.web.paying import BOOKED_PASS, BOOKED_PASS_DAYS
 from clinicflow.web.security import WebKeys, WebKeysDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -228,175 +215,13 @@ async def tracked(page: FrameDep, waitlist: WaitlistDep, token: str) -> HTMLResp
     return page.render("waitlist/tracked.html", _standing(page, view))
 
 
-# -- a launch invitation ----------------------------------------------------------------------
-
-
-@router.get("/waitlist/invitations")
-async def invitation(
-    page: FrameDep,
-    waitlist: WaitlistDep,
-    clock: ClockDep,
-    token: str = "",
-    week: date | None = None,
-) -> HTMLResponse:
-    return await _invitation_page(page, waitlist, clock.now(), token, week, Posted({}), 200)
-
-
-async def _invitation_page(
-    page: Frame,
-    waitlist: WaitlistDep,
-    now: datetime,
-    token: str,
-    week: date | None,
-    posted: Posted,
-    status: int,
-) -> HTMLResponse:
-    days = Week.of(page, week, now, SHOWN_DAYS)
-    try:
-        view = await waitlist.invitations.view(token[:200], *days.span(now))
-    except LinkNotFound:
-        return _no_link(page)
-    here = f"/waitlist/invitations?{urlencode({'token': token})}"
-    durations = view.durations.get("initial", [])
-    context = days.shown(
-        (slot.start for slot in view.slots),
-        action="/waitlist/invitations/claim",
-        fields=[("token", token)],
-        href=lambda day: f"{here}&week={day.isoformat()}",
-    )
-    context |= {"minutes": min(durations) if durations else None}
-    return _link_page(page, "waitlist/invitation.html", view, token, posted, status, context)
-
-
-@router.post("/waitlist/invitations/claim")
-async def claim_invitation(
-    request: Request, page: FrameDep, keys: WebKeysDep, waitlist: WaitlistDep, clock: ClockDep
-) -> Response:
-    posted, token = await _link_form(request, keys)
-    try:
-        start = posted_start(posted)
-    except ValueError:
-        posted.error("", "Pick one of the open times below.")
-        return await _invitation_page(page, waitlist, clock.now(), token, None, posted, 422)
-    try:
-        done = await waitlist.invitations.claim(page.actor, token, ClaimAsk(start))
-    except LinkNotFound:
-        return _no_link(page)
-    except DomainError as exc:
-        posted.error("", str(exc))
-        week = start.astimezone(page.clinic_tz).date()
-        return await _invitation_page(page, waitlist, clock.now(), token, week, posted, exc.status)
-    return _booked(page, keys, done, clock.now())
-
-
-# -- a freed-slot offer -----------------------------------------------------------------------
-
-
-@router.get("/waitlist/offers")
-async def offer(page: FrameDep, waitlist: WaitlistDep, token: str = "") -> HTMLResponse:
-    return await _offer_page(page, waitlist, token, Posted({}), 200)
-
-
-async def _offer_page(
-    page: Frame, waitlist: WaitlistDep, token: str, posted: Posted, status: int
-) -> HTMLResponse:
-    try:
-        view = await waitlist.offers.view(token[:200])
-    except LinkNotFound:
-        return _no_link(page)
-    who = page.catalog.practitioners.get(view.practitioner)
-    context = {
-        "start": view.start.astimezone(page.clinic_tz),
-        "practitioner": who.name if who else None,
-    }
-    return _link_page(page, "waitlist/offer.html", view, token, posted, status, context)
-
-
-@router.post("/waitlist/offers/claim")
-async def claim_offer(
-    request: Request, page: FrameDep, keys: WebKeysDep, waitlist: WaitlistDep, clock: ClockDep
-) -> Response:
-    posted, token = await _link_form(request, keys)
-    try:
-        done = await waitlist.offers.claim(page.actor, token)
-    except LinkNotFound:
-        return _no_link(page)
-    except DomainError as exc:
-        posted.error("", str(exc))
-        return await _offer_page(page, waitlist, token, posted, exc.status)
-    return _booked(page, keys, done, clock.now())
-
-
 # -- shared -----------------------------------------------------------------------------------
-
-
-class LinkView(Protocol):
-    """What an emailed link's page shows of any link: its state and until when it holds."""
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def expires_at(self) -> datetime: ...
-
-
-def _link_page(
-    page: Frame,
-    template: str,
-    view: LinkView,
-    token: str,
-    posted: Posted,
-    status: int,
-    context: Mapping[str, object],
-) -> HTMLResponse:
-    """An invitation's or an offer's page: what it offers (`context`), until when, and why
-    it can no longer book once closed; its form carries the link's `token`."""
-    shown = {
-        "view": view,
-        "token": token,
-        "posted": posted,
-        "expires": view.expires_at.astimezone(page.clinic_tz),
-        "closed_why": _closed_words(view.status),
-        **context,
-    }
-    return page.render(template, shown, status=status)
 
 
 async def _link_form(request: Request, keys: WebKeys) -> tuple[Posted, str]:
     """A posted form (its CSRF token checked first) and the link's token it carries."""
     posted = await read_form(request, keys)
     return posted, posted.values.get("token", "")
-
-
-NEXT_STEP = {  # after why a link can no longer book: what its holder can do now
-    "claiming": "look again in a minute",
-    "claimed": "the confirmation is in your email",
-    "expired": "you keep your place on the waitlist",
-}
-
-
-def _closed_words(status: str) -> str | None:
-    """Why a link can no longer book (the waitlist's words) and what now, or None while it
-    is open."""
-    if status in OPEN_STATUSES:
-        return None
-    then = NEXT_STEP.get(status)
-    return why_closed(status) + (f"; {then}" if then else "")
-
-
-def _booked(page: Frame, keys: WebKeys, done: Claimed, now: datetime) -> Response:
-    """The booking site's confirmation page (with "add to calendar"), as after any booking."""
-    b = done.booking
-    facts: passes.JsonFacts = {
-        "id": b.id,
-        "service": b.service,
-        "visit_type": b.visit_type,
-        "duration": b.duration,
-        "practitioner": b.practitioner,
-        "start": b.start.isoformat(),
-    }
-    token = passes.issue(keys, BOOKED_PASS, facts, now + timedelta(days=BOOKED_PASS_DAYS))
-    return RedirectResponse(f"/book/done/{token}", status_code=303)
 
 
 def _no_link(page: Frame) -> HTMLResponse:

@@ -102,6 +102,6 @@ class PaymentsConfig:
     cancellation: CancellationPolicy = field(default_factory=CancellationPolicy)
     hsa_fsa_eligible: frozenset[str] = frozenset()  # service keys
     billing: BillingIdentity | None = None
-    # Whether the booking site offers "pay at the clinic" (web/booking_site.py); when not,
+    # Whether the booking site offers "pay at the clinic" (web/booking_details.py); when not,
     # online booking needs a card or PayPal payment set up.
     pay_at_clinic: bool = True

@@ -153,7 +153,7 @@ class Renderer:
 
 
 def manage_url(public_url: str, booking_id: str) -> str:
-    """The visit's page in the patient's area (web/patient_area.py), where they reschedule or
+    """The visit's page in the patient's area (web/patient_visits.py), where they reschedule or
     cancel it; signed out, it offers to email a sign-in link that leads back to it."""
     return f"{public_url.rstrip('/')}/me/visits/{booking_id}"
 

@@ -1,6 +1,6 @@
 """The waitlist's own emails: an invitation's booking link, an offer's claim link, a nurture
-message's tracking link. Each link opens a page of the booking site (web/waitlist_pages.py),
-which calls the same use cases as the API's `/v1/waitlist/...` routes.
+message's tracking link. Each link opens a page of the booking site (web/waitlist_claims.py,
+web/waitlist_pages.py), which calls the same use cases as the API's `/v1/waitlist/...` routes.
 
 The notifications context sends what booking events describe, to patients found by patient
 id; a waitlist entry is not a patient yet and its links are secrets that no event may
