@@ -15,13 +15,14 @@ from clinicflow.forecasting.domain.tabular import (
     Calibration,
     Columns,
     Floats,
+    Reasons,
     boost,
-    contributions,
+    booster_parts,
+    booster_reasons,
     logistic,
     matrix,
     one_hot,
     raw,
-    top_reasons,
 )
 
 FEATURES = (
@@ -51,15 +52,12 @@ class NoShowModel:
         x = matrix(columns, self.features, self.services)
         return self.calibration(raw(self.booster, x))
 
-    def reasons(self, columns: Columns, k: int = 3) -> list[list[tuple[str, str, float]]]:
-        x = matrix(columns, self.features, self.services)
-        return top_reasons(contributions(self.booster, x), x, self.features, self.services, k)
+    def reasons(self, columns: Columns, k: int = 3) -> Reasons:
+        return booster_reasons(self.booster, columns, self.features, self.services, k)
 
     def parts(self) -> dict[str, object]:
         return {
-            "booster": self.booster,
-            "services": list(self.services),
-            "features": list(self.features),
+            **booster_parts(self.booster, self.features, self.services),
             "calibration": {"x": list(self.calibration.x), "y": list(self.calibration.y)},
         }
 
