@@ -32,7 +32,7 @@ from clinicflow.analytics.patients.queries import (
 )
 from clinicflow.analytics.revenue.queries import GEOGRAPHY, REVENUE
 from clinicflow.analytics.visits.queries import FUNNEL, NO_SHOWS, UTILIZATION
-from clinicflow.shared.lake import bookings
+from clinicflow.shared.lake import DUCKDB, Dialect, bookings
 
 # -- the connection -------------------------------------------------------------------------
 
@@ -58,8 +58,8 @@ def connect(
         con.execute(f"CREATE TABLE events ({cols})")
     con.execute(f"CREATE MACRO local_day(t) AS CAST(timezone('{zone}', t) AS DATE)")
     _tables(con, inputs or Inputs(tz=tz))
-    for sql in _PRELUDE:
-        con.execute(sql.replace("CREATE VIEW", "CREATE TABLE", 1) if materialize else sql)
+    for name, sql in derived(DUCKDB):
+        con.execute(f"CREATE {'TABLE' if materialize else 'VIEW'} {name} AS {sql}")
     # From here the connection reads the lake's files only: no other file, no setting changed.
     con.execute(f"SET allowed_paths = {_paths(local)}")
     con.execute("SET enable_external_access = false")
@@ -120,52 +120,49 @@ def _tables(con: duckdb.DuckDBPyConnection, inputs: Inputs) -> None:
     )
 
 
-# Each booking as it stands after its last event (shared/lake.py); each paid order spread
-# over its visits by list price (equally when none has one); every amount of money with its
-# local day.
-_PRELUDE = (
-    f"CREATE VIEW bookings AS {bookings()}",
-    """
-    CREATE VIEW paid_lines AS
+def derived(d: Dialect) -> tuple[tuple[str, str], ...]:
+    """The views every metric reads, as (name, SELECT) in `d`'s SQL (DuckDB here, Spark in
+    adapters/lake/spark_metrics.py): each booking as it stands after its last event
+    (shared/lake.py); each paid order spread over its visits by list price (equally when none
+    has one); every amount of money with its local day."""
+    zero, one = d.double("0.0"), d.double("1.0")
+    paid_lines = f"""
     WITH orders AS (
         SELECT order_id,
-               arg_min(total_cents, seq) AS total_cents,
-               arg_min(booking_ids, seq) AS booking_ids,
+               {d.first("total_cents")} AS total_cents,
+               {d.first("booking_ids")} AS booking_ids,
                min(occurred_at) AS paid_at,
                max(zip3) AS zip3
         FROM events WHERE type = 'payment.succeeded' AND order_id IS NOT NULL
         GROUP BY order_id
     ), lines AS (
-        SELECT order_id, total_cents, paid_at, zip3,
-               unnest(CASE WHEN len(coalesce(booking_ids, [])) = 0 THEN [NULL::VARCHAR]
-                           ELSE booking_ids END) AS booking_id
+        SELECT order_id, total_cents, paid_at, zip3, {d.each("booking_ids")} AS booking_id
         FROM orders
     ), priced AS (
         SELECT l.*, b.service, b.practitioner, b.source, coalesce(p.price_cents, 0) AS price
         FROM lines l
-        LEFT JOIN bookings b USING (booking_id)
+        LEFT JOIN bookings b ON b.booking_id = l.booking_id
         LEFT JOIN prices p ON p.service = b.service AND p.visit_type = b.visit_type
     )
     SELECT *,
            CASE WHEN sum(price) OVER (PARTITION BY order_id) > 0
                 THEN price / sum(price) OVER (PARTITION BY order_id)
-                ELSE 1.0 / count(*) OVER (PARTITION BY order_id) END AS weight
+                ELSE {one} / count(*) OVER (PARTITION BY order_id) END AS weight
     FROM priced
-    """,
     """
-    CREATE VIEW money AS
-    SELECT booking_id, service, practitioner, zip3, local_day(paid_at) AS day,
-           total_cents * weight AS gross, 0.0 AS refunded
+    money = f"""
+    SELECT booking_id, service, practitioner, zip3, {d.day("paid_at")} AS day,
+           total_cents * weight AS gross, {zero} AS refunded
     FROM paid_lines
     UNION ALL
-    SELECT l.booking_id, l.service, l.practitioner, l.zip3, local_day(r.occurred_at),
-           0.0, r.amount_cents * CASE WHEN r.booking_id IS NULL THEN l.weight ELSE 1.0 END
+    SELECT l.booking_id, l.service, l.practitioner, l.zip3, {d.day("r.occurred_at")},
+           {zero}, r.amount_cents * CASE WHEN r.booking_id IS NULL THEN l.weight ELSE {one} END
     FROM events r
     JOIN paid_lines l
       ON l.order_id = r.order_id AND (r.booking_id IS NULL OR l.booking_id = r.booking_id)
     WHERE r.type = 'payment.refunded' AND r.amount_cents IS NOT NULL
-    """,
-)
+    """
+    return (("bookings", bookings(d)), ("paid_lines", paid_lines), ("money", money))
 
 
 # -- the registry: each metric from its family's module, in the order they are listed -------

@@ -1,8 +1,9 @@
 # ruff: noqa: S608 - SQL built from this module's own fragments
 """What every reader of the analytics lake derives from its `events` the same way: each
-booking as it stands after its last event. The metrics (analytics, in DuckDB and in Spark)
-and the models (forecasting) read it from here, so a booking's status, times and patient are
-worked out once, in one order of events, whichever engine or context asks.
+booking as it stands after its last event, in each engine's SQL (`Dialect`). The metrics
+(analytics, in DuckDB and in Spark) and the models (forecasting) read it from here, so a
+booking's status, times and patient are worked out once, in one order of events, whichever
+engine or context asks.
 
 Here, below the contexts, because analytics and forecasting may not import each other.
 """
@@ -15,23 +16,38 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """How one SQL engine says the few things the definition needs."""
+    """How one SQL engine says the few things the lake's derived views need."""
 
     last: Callable[[str], str]  # the column's value at the greatest `step`, nulls skipped
+    first: Callable[[str], str]  # the column's value at the least `seq`, nulls skipped
     micros: str  # the function from an instant to microseconds since the epoch
     day: Callable[[str], str]  # an instant's local day (the connection's time zone)
+    each: Callable[[str], str]  # a row per id of a list column; one NULL row when it is empty
+    double: Callable[[str], str]  # a literal number (`1.0`) as the engine's float
 
 
 DUCKDB = Dialect(
     last=lambda column: f"arg_max({column}, step)",
+    first=lambda column: f"arg_min({column}, seq)",
     micros="epoch_us",
     day=lambda instant: f"CAST(timezone(current_setting('TimeZone'), {instant}) AS DATE)",
+    each=lambda ids: (
+        f"unnest(CASE WHEN len(coalesce({ids}, [])) = 0 THEN [NULL::VARCHAR] ELSE {ids} END)"
+    ),
+    double=lambda number: number,
 )
-# Spark's `max_by` would take a null at the greatest step; DuckDB's `arg_max` skips it.
+# Spark's `max_by` and `min_by` would take a null at the greatest (least) order; DuckDB's
+# `arg_max` and `arg_min` skip it.
 SPARK = Dialect(
     last=lambda column: f"max_by({column}, IF({column} IS NULL, NULL, step))",
+    first=lambda column: f"min_by({column}, IF({column} IS NULL, NULL, seq))",
     micros="unix_micros",
     day=lambda instant: f"CAST({instant} AS DATE)",
+    each=lambda ids: (
+        f"explode(CASE WHEN size(coalesce({ids}, array())) = 0 THEN array(CAST(NULL AS STRING))"
+        f" ELSE {ids} END)"
+    ),
+    double=lambda number: f"{number}D",
 )
 
 # The `events` columns `bookings()` reads, with their DuckDB types: what a reader that keeps

@@ -29,8 +29,8 @@ from clinicflow.analytics.domain.lake import COLUMNS
 from clinicflow.analytics.domain.lake import Kind as LakeKind
 from clinicflow.analytics.domain.metric_sql import BOOKED_SQL, aggregate
 from clinicflow.analytics.domain.metrics import Inputs, Metric, Question, lead_time_case
-from clinicflow.analytics.queries import METRICS
-from clinicflow.shared.lake import SPARK, bookings
+from clinicflow.analytics.queries import METRICS, derived
+from clinicflow.shared.lake import SPARK
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -39,65 +39,6 @@ if TYPE_CHECKING:
 Cells = tuple[object, ...]
 
 PERIOD = "BETWEEN :lo AND :hi"
-
-
-def _first(column: str, order: str = "seq") -> str:
-    """DuckDB's `arg_min(column, order)`: the value at the least `order` among the rows
-    where the value is not null (Spark's `min_by` would take a null there)."""
-    return f"min_by({column}, IF({column} IS NULL, NULL, {order}))"
-
-
-# The views `bookings` (shared/lake.py), `paid_lines` and `money` of analytics/queries.py, in
-# Spark SQL; local days are the session's time zone (set to the clinic's for each question).
-_PRELUDE: tuple[tuple[str, str], ...] = (
-    ("bookings", bookings(SPARK)),
-    (
-        "paid_lines",
-        f"""
-        WITH orders AS (
-            SELECT order_id,
-                   {_first("total_cents")} AS total_cents,
-                   {_first("booking_ids")} AS booking_ids,
-                   min(occurred_at) AS paid_at,
-                   max(zip3) AS zip3
-            FROM events WHERE type = 'payment.succeeded' AND order_id IS NOT NULL
-            GROUP BY order_id
-        ), lines AS (
-            SELECT order_id, total_cents, paid_at, zip3,
-                   explode(CASE WHEN size(coalesce(booking_ids, array())) = 0
-                                THEN array(CAST(NULL AS STRING))
-                                ELSE booking_ids END) AS booking_id
-            FROM orders
-        ), priced AS (
-            SELECT l.*, b.service, b.practitioner, b.source,
-                   coalesce(p.price_cents, 0) AS price
-            FROM lines l
-            LEFT JOIN bookings b ON b.booking_id = l.booking_id
-            LEFT JOIN prices p ON p.service = b.service AND p.visit_type = b.visit_type
-        )
-        SELECT *,
-               CASE WHEN sum(price) OVER (PARTITION BY order_id) > 0
-                    THEN price / sum(price) OVER (PARTITION BY order_id)
-                    ELSE 1.0D / count(*) OVER (PARTITION BY order_id) END AS weight
-        FROM priced
-        """,
-    ),
-    (
-        "money",
-        """
-        SELECT booking_id, service, practitioner, zip3, CAST(paid_at AS DATE) AS day,
-               total_cents * weight AS gross, 0.0D AS refunded
-        FROM paid_lines
-        UNION ALL
-        SELECT l.booking_id, l.service, l.practitioner, l.zip3, CAST(r.occurred_at AS DATE),
-               0.0D, r.amount_cents * CASE WHEN r.booking_id IS NULL THEN l.weight ELSE 1.0D END
-        FROM events r
-        JOIN paid_lines l
-          ON l.order_id = r.order_id AND (r.booking_id IS NULL OR l.booking_id = r.booking_id)
-        WHERE r.type = 'payment.refunded' AND r.amount_cents IS NOT NULL
-        """,
-    ),
-)
 
 
 _REVENUE_FACTS = f"SELECT *, date_format(day, 'yyyy-MM') AS month FROM money WHERE day {PERIOD}"
@@ -235,7 +176,9 @@ class SparkMetrics:
         session.createDataFrame([(inputs.late_cancel_hours,)], late).createOrReplaceTempView(
             "settings"
         )
-        for name, sql in _PRELUDE:
+        # The views of analytics/queries.py, in Spark SQL; local days are the session's time
+        # zone (the clinic's, set above).
+        for name, sql in derived(SPARK):
             session.sql(sql).cache().createOrReplaceTempView(name)
         self._prepared = (key, session)
         return session
