@@ -10,15 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clinicflow.forecasting.domain import tabular
 from clinicflow.forecasting.domain.metrics import auc, ece
 from clinicflow.forecasting.domain.tabular import (
     Calibration,
     Columns,
     Floats,
-    Reasons,
     boost,
-    booster_parts,
-    booster_reasons,
     logistic,
     matrix,
     one_hot,
@@ -52,12 +50,12 @@ class NoShowModel:
         x = matrix(columns, self.features, self.services)
         return self.calibration(raw(self.booster, x))
 
-    def reasons(self, columns: Columns, k: int = 3) -> Reasons:
-        return booster_reasons(self.booster, columns, self.features, self.services, k)
+    def reasons(self, columns: Columns, k: int = 3) -> tabular.Reasons:
+        return tabular.booster_reasons(self.booster, columns, self.features, self.services, k)
 
     def parts(self) -> dict[str, object]:
         return {
-            **booster_parts(self.booster, self.features, self.services),
+            **tabular.booster_parts(self.booster, self.features, self.services),
             "calibration": {"x": list(self.calibration.x), "y": list(self.calibration.y)},
         }
 
