@@ -3,7 +3,8 @@
 booking as it stands after its last event, in each engine's SQL (`Dialect`). The metrics
 (analytics, in DuckDB and in Spark) and the models (forecasting) read it from here, so a
 booking's status, times and patient are worked out once, in one order of events, whichever
-engine or context asks.
+engine or context asks. analytics writes its other derived views (`paid_lines`, `money`:
+analytics/queries.py `derived`) in the same dialects.
 
 Here, below the contexts, because analytics and forecasting may not import each other.
 """
