@@ -18,6 +18,11 @@ def may_read_risks(actor: Actor) -> bool:
     return actor.kind == "user" and actor.role in RISK_ROLES
 
 
+def system_or_role(actor: Actor, roles: frozenset[Role]) -> bool:
+    """A system actor (a job, the CLI) or a signed-in user with one of `roles`."""
+    return actor.kind == "system" or (actor.kind == "user" and actor.role in roles)
+
+
 class ForecastingGuard:
     def __init__(self, trail: AuditTrail) -> None:
         self._trail = trail
@@ -42,10 +47,9 @@ class ForecastingGuard:
         )
 
     async def require_aggregates(self, actor: Actor) -> None:
-        allowed = actor.kind == "system" or (actor.kind == "user" and actor.role in AGGREGATE_ROLES)
         await self._trail.require_role(
             actor,
-            allowed,
+            system_or_role(actor, AGGREGATE_ROLES),
             "read_risk_summary",
             Access("forecast", "summary"),
             "only staff read the risk aggregates",

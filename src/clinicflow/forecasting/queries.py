@@ -18,13 +18,11 @@ import duckdb
 import numpy as np
 
 from clinicflow.forecasting.domain.frame import Array, Frame
+from clinicflow.shared.lake import READS, bookings
 
 # The lake's columns the models read: booking facts and the patient's keyed hash (never the
 # ZIP3, age band or referral source).
-_READ = (
-    "type, occurred_at, booking_id, status, service, visit_type, practitioner, patient_key, "
-    "start_at"
-)
+_READ = ", ".join(name for name, _ in READS)
 
 
 def _connect(files: Sequence[str], tz: str) -> duckdb.DuckDBPyConnection:
@@ -38,38 +36,15 @@ def _connect(files: Sequence[str], tz: str) -> duckdb.DuckDBPyConnection:
             f"CREATE TABLE events AS SELECT {_READ} FROM {source} WHERE type LIKE 'booking.%'"
         )
     else:
-        con.execute(
-            "CREATE TABLE events (type VARCHAR, occurred_at TIMESTAMPTZ, booking_id VARCHAR, "
-            "status VARCHAR, service VARCHAR, visit_type VARCHAR, practitioner VARCHAR, "
-            "patient_key VARCHAR, start_at TIMESTAMPTZ)"
-        )
+        columns = ", ".join(f"{name} {kind}" for name, kind in READS)
+        con.execute(f"CREATE TABLE events ({columns})")
     con.execute(_BOOKINGS)
     con.execute("SET enable_external_access = false")
     return con
 
 
 # Each booking as it stands after its last event (made ones only: a lone hold is no booking).
-_BOOKINGS = """
-CREATE TABLE bookings AS
-SELECT booking_id,
-       arg_max(status, step) AS status,
-       arg_max(service, step) AS service,
-       arg_max(visit_type, step) AS visit_type,
-       arg_max(practitioner, step) AS practitioner,
-       arg_max(start_at, step) AS start_at,
-       max(patient_key) AS patient_key,
-       min(occurred_at) FILTER (WHERE type = 'booking.created') AS created_at,
-       max(occurred_at) FILTER (WHERE type = 'booking.cancelled') AS cancelled_at
-FROM (
-    SELECT *, epoch_us(occurred_at) * 10 + CASE type
-               WHEN 'booking.held' THEN 0 WHEN 'booking.created' THEN 1
-               WHEN 'booking.rescheduled' THEN 2 WHEN 'booking.checked_in' THEN 3
-               ELSE 4 END AS step
-    FROM events WHERE type LIKE 'booking.%' AND booking_id IS NOT NULL
-)
-GROUP BY booking_id
-HAVING min(occurred_at) FILTER (WHERE type = 'booking.created') IS NOT NULL
-"""
+_BOOKINGS = f"CREATE TABLE bookings AS {bookings(traits=(), made_only=True)}"
 
 # Per booking: what was known of its patient when it was made. `late`: cancelled less than
 # `late_hours` before its start. Outcome: 1 no-show, 0 attended, NULL not yet (or cancelled).

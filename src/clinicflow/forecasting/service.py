@@ -22,7 +22,7 @@ from clinicflow.forecasting.demand.domain.model import Engine
 from clinicflow.forecasting.domain import churn as churn_model
 from clinicflow.forecasting.domain import no_show as no_show_model
 from clinicflow.forecasting.domain.artifact import Fitted, dump, load, sha256
-from clinicflow.forecasting.domain.frame import Features
+from clinicflow.forecasting.domain.frame import Features, Frame
 from clinicflow.forecasting.domain.planning import (
     DEMAND,
     PLANNING,
@@ -44,6 +44,7 @@ from clinicflow.forecasting.domain.risks import (
     evaluate_lake,
     fit_lake,
 )
+from clinicflow.forecasting.domain.tabular import Scorer
 from clinicflow.forecasting.errors import NoModel, NotEnoughHistory
 from clinicflow.forecasting.guard import ForecastingGuard
 from clinicflow.forecasting.ports import (
@@ -80,6 +81,35 @@ def _reasons(found: list[tuple[str, str, float]]) -> tuple[Reason, ...]:
     return tuple(Reason(f, v, w) for f, v, w in found)
 
 
+def _predictions(
+    entry: ModelEntry,
+    now: datetime,
+    model: Scorer,
+    rows: Frame,
+    subject: str,
+    at: Sequence[datetime | None],
+    refs: Sequence[str | None],
+) -> list[Prediction]:
+    """Each row's score and reasons under `entry`'s `model`; `subject`: the column naming
+    what the row is about."""
+    scores = model.predict(rows) if len(rows) else np.zeros(0)
+    why = model.reasons(rows) if len(rows) else []
+    return [
+        Prediction(
+            kind=entry.kind,
+            subject=str(rows[subject][i]),
+            service=str(rows["service"][i]),
+            at=at[i],
+            score=round(float(scores[i]), 4),
+            reasons=_reasons(why[i]),
+            model_id=entry.id,
+            made_at=now,
+            ref=refs[i],
+        )
+        for i in range(len(rows))
+    ]
+
+
 def predict_lake(
     features: Features, entries: Sequence[ModelEntry], now: datetime
 ) -> dict[str, list[Prediction]]:
@@ -95,43 +125,27 @@ def predict_lake(
                 frame.floats("start_ts") > now.timestamp()
             )
             rows = frame.where(np.asarray(upcoming, dtype=bool))
-            scores = model.predict(rows) if len(rows) else np.zeros(0)
-            why = model.reasons(rows) if len(rows) else []
-            out[NO_SHOW] = [
-                Prediction(
-                    kind=NO_SHOW,
-                    subject=str(rows["booking_id"][i]),
-                    service=str(rows["service"][i]),
-                    at=datetime.fromtimestamp(float(rows["start_ts"][i]), UTC),
-                    score=round(float(scores[i]), 4),
-                    reasons=_reasons(why[i]),
-                    model_id=entry.id,
-                    made_at=now,
-                    ref=str(rows["practitioner"][i]),
-                )
-                for i in range(len(rows))
-            ]
+            out[NO_SHOW] = _predictions(
+                entry,
+                now,
+                model,
+                rows,
+                subject="booking_id",
+                at=[datetime.fromtimestamp(float(t), UTC) for t in rows["start_ts"]],
+                refs=[str(p) for p in rows["practitioner"]],
+            )
         elif entry.kind == CHURN:
             cm = churn_model.ChurnModel.of(parts)
             rows = features.churn(now, now)
-            scores = cm.predict(rows) if len(rows) else np.zeros(0)
-            why = cm.reasons(rows) if len(rows) else []
-            out[CHURN] = [
-                Prediction(
-                    kind=CHURN,
-                    subject=str(rows["patient_key"][i]),
-                    service=str(rows["service"][i]),
-                    at=None,
-                    score=round(float(scores[i]), 4),
-                    reasons=_reasons(why[i]),
-                    model_id=entry.id,
-                    made_at=now,
-                    ref=None
-                    if rows["last_booking_id"][i] is None
-                    else str(rows["last_booking_id"][i]),
-                )
-                for i in range(len(rows))
-            ]
+            out[CHURN] = _predictions(
+                entry,
+                now,
+                cm,
+                rows,
+                subject="patient_key",
+                at=[None] * len(rows),
+                refs=[None if r is None else str(r) for r in rows["last_booking_id"]],
+            )
     return out
 
 

@@ -1,8 +1,9 @@
 # ruff: noqa: S608 - SQL built from this module's own fragments; values are bound
 """Two of the metrics run by Apache Spark instead of DuckDB (docs/analytics.md "Scale-out"):
 `revenue` and `no-shows`, with every grouping and measure their definitions in
-`analytics/queries.py` have (the same `METRICS` entries, so the same questions are asked and
-checked the same way), written in Spark SQL over the same `events` columns.
+`analytics/revenue/queries.py` and `analytics/visits/queries.py` have (the same `METRICS`
+entries, so the same questions are asked and checked the same way), written in Spark SQL over
+the same `events` columns, in the same shape (`aggregate`).
 
 `SparkMetrics` is analytics' `MetricsEngine`: `AnalyticsReports` with it instead of
 `DuckDbMetrics` answers those two metrics from Spark. The lake is read one of two ways:
@@ -26,14 +27,10 @@ from typing import TYPE_CHECKING
 
 from clinicflow.analytics.domain.lake import COLUMNS
 from clinicflow.analytics.domain.lake import Kind as LakeKind
-from clinicflow.analytics.domain.metrics import (
-    BOOKED,
-    Inputs,
-    Metric,
-    Question,
-    lead_time_case,
-)
-from clinicflow.analytics.queries import METRICS
+from clinicflow.analytics.domain.metric_sql import BOOKED_SQL, aggregate
+from clinicflow.analytics.domain.metrics import Inputs, Metric, Question, lead_time_case
+from clinicflow.analytics.queries import METRICS, derived
+from clinicflow.shared.lake import SPARK
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -41,105 +38,7 @@ if TYPE_CHECKING:
 
 Cells = tuple[object, ...]
 
-_B = ", ".join(f"'{s}'" for s in BOOKED)
 PERIOD = "BETWEEN :lo AND :hi"
-
-
-def _last(column: str, order: str = "step") -> str:
-    """DuckDB's `arg_max(column, order)`: the value at the greatest `order` among the rows
-    where the value is not null (Spark's `max_by` would take a null there)."""
-    return f"max_by({column}, IF({column} IS NULL, NULL, {order}))"
-
-
-def _first(column: str, order: str = "seq") -> str:
-    """DuckDB's `arg_min(column, order)`, nulls skipped likewise."""
-    return f"min_by({column}, IF({column} IS NULL, NULL, {order}))"
-
-
-# The views `bookings`, `paid_lines` and `money` of analytics/queries.py, in Spark SQL; local
-# days are the session's time zone (set to the clinic's for each question).
-_PRELUDE: tuple[tuple[str, str], ...] = (
-    (
-        "bookings",
-        f"""
-        SELECT booking_id,
-               {_last("status")} AS status,
-               {_last("service")} AS service,
-               {_last("visit_type")} AS visit_type,
-               {_last("practitioner")} AS practitioner,
-               {_last("duration_min")} AS duration_min,
-               {_last("start_at")} AS start_at,
-               CAST({_last("start_at")} AS DATE) AS day,
-               max(patient_key) AS patient_key,
-               max(zip3) AS zip3,
-               max(source) AS source,
-               min(occurred_at) FILTER (WHERE type = 'booking.created') AS created_at,
-               min(occurred_at) FILTER (WHERE type = 'booking.held') AS held_at,
-               max(occurred_at) FILTER (WHERE type = 'booking.cancelled') AS cancelled_at
-        FROM (
-            SELECT *, unix_micros(occurred_at) * 10 + CASE type
-                       WHEN 'booking.held' THEN 0 WHEN 'booking.created' THEN 1
-                       WHEN 'booking.rescheduled' THEN 2 WHEN 'booking.checked_in' THEN 3
-                       ELSE 4 END AS step
-            FROM events WHERE type LIKE 'booking.%' AND booking_id IS NOT NULL
-        )
-        GROUP BY booking_id
-        """,
-    ),
-    (
-        "paid_lines",
-        f"""
-        WITH orders AS (
-            SELECT order_id,
-                   {_first("total_cents")} AS total_cents,
-                   {_first("booking_ids")} AS booking_ids,
-                   min(occurred_at) AS paid_at,
-                   max(zip3) AS zip3
-            FROM events WHERE type = 'payment.succeeded' AND order_id IS NOT NULL
-            GROUP BY order_id
-        ), lines AS (
-            SELECT order_id, total_cents, paid_at, zip3,
-                   explode(CASE WHEN size(coalesce(booking_ids, array())) = 0
-                                THEN array(CAST(NULL AS STRING))
-                                ELSE booking_ids END) AS booking_id
-            FROM orders
-        ), priced AS (
-            SELECT l.*, b.service, b.practitioner, b.source,
-                   coalesce(p.price_cents, 0) AS price
-            FROM lines l
-            LEFT JOIN bookings b ON b.booking_id = l.booking_id
-            LEFT JOIN prices p ON p.service = b.service AND p.visit_type = b.visit_type
-        )
-        SELECT *,
-               CASE WHEN sum(price) OVER (PARTITION BY order_id) > 0
-                    THEN price / sum(price) OVER (PARTITION BY order_id)
-                    ELSE 1.0D / count(*) OVER (PARTITION BY order_id) END AS weight
-        FROM priced
-        """,
-    ),
-    (
-        "money",
-        """
-        SELECT booking_id, service, practitioner, zip3, CAST(paid_at AS DATE) AS day,
-               total_cents * weight AS gross, 0.0D AS refunded
-        FROM paid_lines
-        UNION ALL
-        SELECT l.booking_id, l.service, l.practitioner, l.zip3, CAST(r.occurred_at AS DATE),
-               0.0D, r.amount_cents * CASE WHEN r.booking_id IS NULL THEN l.weight ELSE 1.0D END
-        FROM events r
-        JOIN paid_lines l
-          ON l.order_id = r.order_id AND (r.booking_id IS NULL OR l.booking_id = r.booking_id)
-        WHERE r.type = 'payment.refunded' AND r.amount_cents IS NOT NULL
-        """,
-    ),
-)
-
-
-def _aggregate(facts: str, measures: str, dims: Sequence[str]) -> str:
-    cols = "".join(f"{d}, " for d in dims)
-    group = f"GROUP BY {', '.join(dims)}" if dims else ""
-    order = f"ORDER BY {', '.join(f'{d} NULLS LAST' for d in dims)}" if dims else ""
-    return f"WITH facts AS ({facts}) SELECT {cols}{measures} FROM facts {group} {order}"
 
 
 _REVENUE_FACTS = f"SELECT *, date_format(day, 'yyyy-MM') AS month FROM money WHERE day {PERIOD}"
@@ -160,7 +59,7 @@ _NO_SHOW_FACTS = f"""
              AND unix_seconds(b.start_at) - unix_seconds(b.cancelled_at) < s.late_hours * 3600
              AS late_cancel
     FROM bookings b CROSS JOIN settings s
-    WHERE b.created_at IS NOT NULL AND b.status IN ({_B}, 'cancelled') AND b.day {PERIOD}
+    WHERE b.created_at IS NOT NULL AND b.status IN ({BOOKED_SQL}, 'cancelled') AND b.day {PERIOD}
     """
 _NO_SHOWS = """count(*) AS bookings,
        count_if(status = 'no_show') AS no_shows,
@@ -178,7 +77,7 @@ SPARK_SQL: Mapping[str, tuple[str, str]] = {
 def metric_sql(q: Question) -> str:
     """The Spark SQL answering `q` (a question about one of `SPARK_SQL`'s metrics)."""
     facts, measures = SPARK_SQL[q.metric.name]
-    return _aggregate(facts, measures, q.group_by)
+    return aggregate(facts, measures)(q)
 
 
 def spark_session(
@@ -277,7 +176,9 @@ class SparkMetrics:
         session.createDataFrame([(inputs.late_cancel_hours,)], late).createOrReplaceTempView(
             "settings"
         )
-        for name, sql in _PRELUDE:
+        # The views of analytics/queries.py, in Spark SQL; local days are the session's time
+        # zone (the clinic's, set above).
+        for name, sql in derived(SPARK):
             session.sql(sql).cache().createOrReplaceTempView(name)
         self._prepared = (key, session)
         return session

@@ -1,7 +1,8 @@
 """What a metric is, and the pure parts of the metrics (docs/analytics.md "Metrics"): the
-shape of a metric's definition (its SQL lives in analytics/queries.py, one per metric), the
-checks on a question, the supply of offered minutes worked out from the catalog's hours, the
-lead-time bands and the small-cell rule. No I/O here.
+shape of a metric's definition (its SQL lives in its family's `queries.py`, written with
+domain/metric_sql.py; `METRICS` in analytics/queries.py gathers them), the checks on a
+question, the supply of offered minutes worked out from the catalog's hours, the lead-time
+bands and the small-cell rule. No I/O here.
 """
 
 from __future__ import annotations

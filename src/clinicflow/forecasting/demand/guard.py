@@ -5,10 +5,12 @@ person, so an allowed read is not audited."""
 
 from __future__ import annotations
 
+from clinicflow.forecasting.guard import system_or_role
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.shared.actor import Actor, Role
 
 READERS = frozenset({Role.ADMIN, Role.ANALYST})
+ADMINS = frozenset({Role.ADMIN})
 
 
 class PlanningGuard:
@@ -16,20 +18,18 @@ class PlanningGuard:
         self._trail = trail
 
     async def forecasts(self, actor: Actor) -> None:
-        allowed = actor.kind == "system" or (actor.kind == "user" and actor.role in READERS)
         await self._trail.require_role(
             actor,
-            allowed,
+            system_or_role(actor, READERS),
             "read_forecasts",
             Access("forecasting", "demand"),
             "only analysts and admins read the demand forecast",
         )
 
     async def proposals(self, actor: Actor, what: str) -> None:
-        allowed = actor.kind == "system" or (actor.kind == "user" and actor.role is Role.ADMIN)
         await self._trail.require_role(
             actor,
-            allowed,
+            system_or_role(actor, ADMINS),
             "read_proposals",
             Access("forecasting", what),
             "only admins see schedule proposals and wave sizes",

@@ -15,29 +15,10 @@ import duckdb
 
 from clinicflow.forecasting.demand.domain.series import Visit
 from clinicflow.forecasting.waitlist.domain.conversion import Invitation
+from clinicflow.shared.lake import READS, bookings
 
-# Each booking as it stands after its last event (made ones only, not lone holds); at one
-# instant the life cycle orders the events.
-_BOOKINGS = """
-CREATE TABLE bookings AS
-SELECT booking_id,
-       arg_max(status, step) AS status,
-       arg_max(service, step) AS service,
-       arg_max(practitioner, step) AS practitioner,
-       arg_max(start_at, step) AS start_at,
-       arg_max(end_at, step) AS end_at,
-       min(occurred_at) FILTER (WHERE type = 'booking.created') AS created_at,
-       max(occurred_at) FILTER (WHERE type = 'booking.cancelled') AS cancelled_at
-FROM (
-    SELECT *, epoch_us(occurred_at) * 10 + CASE type
-               WHEN 'booking.held' THEN 0 WHEN 'booking.created' THEN 1
-               WHEN 'booking.rescheduled' THEN 2 WHEN 'booking.checked_in' THEN 3
-               ELSE 4 END AS step
-    FROM events WHERE type LIKE 'booking.%' AND booking_id IS NOT NULL
-)
-GROUP BY booking_id
-HAVING min(occurred_at) FILTER (WHERE type = 'booking.created') IS NOT NULL
-"""
+# Each booking as it stands after its last event (made ones only, not lone holds).
+_BOOKINGS = f"CREATE TABLE bookings AS {bookings(traits=(), made_only=True)}"
 
 _VISITS = """
 SELECT service, practitioner, start_at, end_at, created_at,
@@ -82,11 +63,17 @@ WHERE contact_key NOT IN (SELECT contact_key FROM gone WHERE contact_key IS NOT 
 ORDER BY joined_at
 """
 
-_EMPTY = (
-    "CREATE TABLE events (type VARCHAR, occurred_at TIMESTAMPTZ, booking_id VARCHAR, "
-    "status VARCHAR, service VARCHAR, practitioner VARCHAR, start_at TIMESTAMPTZ, "
-    "end_at TIMESTAMPTZ, contact_key VARCHAR, invitation_id VARCHAR, interest_level BIGINT, "
-    "campaign VARCHAR, joined_at TIMESTAMPTZ, wave BIGINT)"
+# An empty lake: the columns read here (the bookings', the waitlist's).
+_WAITLIST_READS = (
+    ("contact_key", "VARCHAR"),
+    ("invitation_id", "VARCHAR"),
+    ("interest_level", "BIGINT"),
+    ("campaign", "VARCHAR"),
+    ("joined_at", "TIMESTAMPTZ"),
+    ("wave", "BIGINT"),
+)
+_EMPTY = "CREATE TABLE events ({})".format(
+    ", ".join(f"{name} {kind}" for name, kind in (*READS, *_WAITLIST_READS))
 )
 
 

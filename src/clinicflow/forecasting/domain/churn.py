@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from clinicflow.forecasting.domain import tabular
 from clinicflow.forecasting.domain.metrics import auc
 from clinicflow.forecasting.domain.tabular import (
     Columns,
     Floats,
     boost,
-    contributions,
     matrix,
     raw,
-    top_reasons,
 )
 
 if TYPE_CHECKING:
@@ -87,15 +86,12 @@ class ChurnModel:
             total += beta * (np.asarray(columns[name], dtype=np.float64) - mean) / sd
         return total
 
-    def reasons(self, columns: Columns, k: int = 3) -> list[list[tuple[str, str, float]]]:
-        x = matrix(columns, self.features, self.services)
-        return top_reasons(contributions(self.booster, x), x, self.features, self.services, k)
+    def reasons(self, columns: Columns, k: int = 3) -> tabular.Reasons:
+        return tabular.booster_reasons(self.booster, columns, self.features, self.services, k)
 
     def parts(self) -> dict[str, object]:
         return {
-            "booster": self.booster,
-            "services": list(self.services),
-            "features": list(self.features),
+            **tabular.booster_parts(self.booster, self.features, self.services),
             "cox": self.cox,
             "cox_scale": {k: list(v) for k, v in self.cox_scale.items()},
         }

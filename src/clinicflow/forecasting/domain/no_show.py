@@ -10,18 +10,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clinicflow.forecasting.domain import tabular
 from clinicflow.forecasting.domain.metrics import auc, ece
 from clinicflow.forecasting.domain.tabular import (
     Calibration,
     Columns,
     Floats,
     boost,
-    contributions,
     logistic,
     matrix,
     one_hot,
     raw,
-    top_reasons,
 )
 
 FEATURES = (
@@ -51,15 +50,12 @@ class NoShowModel:
         x = matrix(columns, self.features, self.services)
         return self.calibration(raw(self.booster, x))
 
-    def reasons(self, columns: Columns, k: int = 3) -> list[list[tuple[str, str, float]]]:
-        x = matrix(columns, self.features, self.services)
-        return top_reasons(contributions(self.booster, x), x, self.features, self.services, k)
+    def reasons(self, columns: Columns, k: int = 3) -> tabular.Reasons:
+        return tabular.booster_reasons(self.booster, columns, self.features, self.services, k)
 
     def parts(self) -> dict[str, object]:
         return {
-            "booster": self.booster,
-            "services": list(self.services),
-            "features": list(self.features),
+            **tabular.booster_parts(self.booster, self.features, self.services),
             "calibration": {"x": list(self.calibration.x), "y": list(self.calibration.y)},
         }
 

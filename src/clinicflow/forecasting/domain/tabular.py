@@ -128,9 +128,35 @@ def logistic(x: Floats, y: Floats) -> Pipeline:
     return model
 
 
+Reasons = list[list[tuple[str, str, float]]]
+
+
+class Scorer(Protocol):
+    """A fitted classifier: each row's score, and the reasons behind it."""
+
+    def predict(self, columns: Columns) -> Floats: ...
+
+    def reasons(self, columns: Columns, k: int = 3) -> Reasons: ...
+
+
+def booster_reasons(
+    booster: str, columns: Columns, features: Sequence[str], services: Sequence[str], k: int = 3
+) -> Reasons:
+    """Each row's top `k` reasons (`top_reasons`) under a booster over `features`."""
+    x = matrix(columns, features, services)
+    return top_reasons(contributions(booster, x), x, features, services, k)
+
+
+def booster_parts(
+    booster: str, features: Sequence[str], services: Sequence[str]
+) -> dict[str, object]:
+    """The head of a boosted model's parts (its artifact): the booster and what it reads."""
+    return {"booster": booster, "services": list(services), "features": list(features)}
+
+
 def top_reasons(
     contrib: Floats, x: Floats, features: Sequence[str], services: Sequence[str], k: int = 3
-) -> list[list[tuple[str, str, float]]]:
+) -> Reasons:
     """For each row, up to `k` features that raised the prediction most: (feature, its value
     as text, its SHAP contribution in log-odds)."""
     out: list[list[tuple[str, str, float]]] = []

@@ -1,0 +1,2 @@
+"""Analytics: the metrics of patients over time (acquisition, waitlist, cross-service,
+churn, retention)."""

@@ -1,0 +1,1 @@
+"""Analytics: the metrics of money (revenue, geography)."""

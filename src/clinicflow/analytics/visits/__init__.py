@@ -1,0 +1,1 @@
+"""Analytics: the metrics of visits (utilization, no-shows, the funnel)."""
