@@ -132,6 +132,14 @@ class PaymentsScene:
     ) -> httpx.Response:
         return await deliver(self.api, provider, delivery)
 
+    async def stripe_paid(self, intent_id: str) -> httpx.Response:
+        """The buyer completing the intent on Stripe, and Stripe's webhook saying so delivered:
+        the webhook's answer."""
+        self.stripe.complete(intent_id)
+        return await self.deliver(
+            "stripe", self.stripe_event("payment_intent.succeeded", intent_id)
+        )
+
 
 @pytest.fixture
 def scene(
