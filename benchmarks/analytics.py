@@ -112,34 +112,36 @@ def _visits_sql(clinics: int, per_clinic: int) -> str:
     """
 
 
+_BOOKING = """'b' || i AS booking_id, service, visit_type, practitioner,
+              minutes AS duration_min, start_at, end_at, patient_key, zip3, age_band, source"""
+
+
+def _visit_event(kind: str, at: str, status: str, where: str = "") -> str:
+    """Booking's event `kind` for each visit (that matches `where`), at `at`."""
+    return f"""
+    INSERT INTO events BY NAME
+    SELECT 'booking.{kind}' AS type, {at} AS occurred_at, '{status}' AS status, {_BOOKING}
+    FROM visits{where};"""
+
+
 def _events_sql() -> str:
-    booking = """'b' || i AS booking_id, service, visit_type, practitioner,
-                 minutes AS duration_min, start_at, end_at, patient_key, zip3, age_band, source"""
+    booking, completed = _BOOKING, " WHERE outcome = 'completed'"
     return f"""
     INSERT INTO events BY NAME
     SELECT 'booking.held' AS type, created_at - INTERVAL 5 MINUTE AS occurred_at,
            'held' AS status, 'b' || i AS booking_id, service, visit_type, practitioner,
            minutes AS duration_min, start_at, end_at
     FROM visits WHERE uhd < 0.3;
-    INSERT INTO events BY NAME
-    SELECT 'booking.created' AS type, created_at AS occurred_at, 'confirmed' AS status, {booking}
-    FROM visits;
+    {_visit_event("created", "created_at", "confirmed")}
     INSERT INTO events BY NAME
     SELECT 'booking.cancelled' AS type, 'cancelled' AS status, {booking},
            -- a third late (within a day of the start), the rest some days before
            CASE WHEN uo * 1000 % 3 < 1 THEN start_at - INTERVAL 6 HOUR
                 ELSE greatest(created_at, start_at - INTERVAL 3 DAY) END AS occurred_at
     FROM visits WHERE outcome = 'cancelled';
-    INSERT INTO events BY NAME
-    SELECT 'booking.no_show' AS type, end_at AS occurred_at, 'no_show' AS status, {booking}
-    FROM visits WHERE outcome = 'no_show';
-    INSERT INTO events BY NAME
-    SELECT 'booking.checked_in' AS type, start_at AS occurred_at, 'checked_in' AS status,
-           {booking}
-    FROM visits WHERE outcome = 'completed';
-    INSERT INTO events BY NAME
-    SELECT 'booking.completed' AS type, end_at AS occurred_at, 'completed' AS status, {booking}
-    FROM visits WHERE outcome = 'completed';
+    {_visit_event("no_show", "end_at", "no_show", " WHERE outcome = 'no_show'")}
+    {_visit_event("checked_in", "start_at", "checked_in", completed)}
+    {_visit_event("completed", "end_at", "completed", completed)}
     INSERT INTO events BY NAME
     SELECT 'payment.succeeded' AS type, end_at AS occurred_at, 'succeeded' AS status,
            'o' || i AS order_id, ['b' || i] AS booking_ids, price AS total_cents,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,17 +18,11 @@ from clinicflow.adapters.messaging.smtp_email import SmtpEmail
 from clinicflow.identity import Mailer
 from clinicflow.shared.clock import FixedClock
 from support.fake_smtp import FakeSmtpRelay
-from support.fake_vendor import serving
 
 SENDER = "Clinic <no-reply@clinic.example>"
 TO = "patient@example.org"
 SUBJECT = "Your sign-in link"
 TEXT = "Open https://clinic.example/sign-in/abc to sign in. Ärztin Jörg says hello."
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[FakeSmtpRelay]:
-    yield from serving(FakeSmtpRelay())
 
 
 def _parse(raw: bytes) -> EmailMessage:

@@ -1,5 +1,6 @@
 """PayPalGateway against a fake PayPal REST API on loopback: the OAuth token, Orders v2
-create → approve → capture, refunds, idempotent retries, errors, the circuit, records."""
+create → approve → capture, refunds, idempotent retries, errors, records. Outages (retries
+that give up, the circuit, timeouts) are in test_gateway_outages.py."""
 
 from __future__ import annotations
 
@@ -9,16 +10,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from tenacity import wait_none
 
 from clinicflow.adapters.payment_gateways.paypal_gateway import PayPalGateway
-from clinicflow.adapters.payment_gateways.resilient import (
-    ResilientGateway,
-    RetryPolicy,
-    gateway_breaker,
-)
 from clinicflow.payments.ports import (
-    GatewayCircuitOpen,
     GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
@@ -258,46 +252,6 @@ async def test_a_create_whose_reply_was_lost_is_retried_with_the_same_request_id
 
     assert list(fake.orders) == [payment.provider_id]
     assert [r.headers["paypal-request-id"] for r in api_calls(fake)] == ["idem-1"] * 3
-
-
-async def test_a_gateway_that_stays_down_is_unavailable_after_the_retries(
-    gateway: PayPalGateway, fake: FakePayPal
-) -> None:
-    fake.answers = [500, 503, 502]
-
-    with pytest.raises(GatewayUnavailable, match="answered 502"):
-        await create(resilient(gateway))
-
-    assert len(api_calls(fake)) == 3
-    assert fake.orders == {}
-
-
-async def test_the_circuit_opens_after_repeated_outages(
-    gateway: PayPalGateway, fake: FakePayPal
-) -> None:
-    fake.answers = [503] * 10
-    breaker = gateway_breaker("paypal", threshold=2, reset_after=60)
-    retrying = ResilientGateway(gateway, breaker, RetryPolicy(attempts=1, wait=wait_none()))
-
-    for key in ("a", "b"):
-        with pytest.raises(GatewayUnavailable):
-            await create(retrying, key)
-    with pytest.raises(GatewayCircuitOpen):
-        await create(retrying, "c")
-
-    assert len(api_calls(fake)) == 2
-    assert await breaker.state() == "open"
-
-
-async def test_a_timeout_is_unavailability(fake: FakePayPal, clock: FixedClock) -> None:
-    fake.hang = True  # API calls never answer; the client's own timeout ends the wait
-    async with httpx.AsyncClient(trust_env=False, timeout=0.2) as http:
-        gateway = PayPalGateway(
-            http, CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, clock, base_url=fake.url
-        )
-
-        with pytest.raises(GatewayUnavailable, match="timed out"):
-            await create(gateway)
 
 
 async def test_partial_refund_then_the_rest_then_nothing_is_left(

@@ -4,7 +4,7 @@ conversation (aiosmtpd); retries, the circuit breaker and the SMTP fallback arou
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 import httpx
@@ -196,15 +196,24 @@ async def test_after_the_pause_one_success_closes_the_circuit(
     assert await breaker.state() == "closed"
 
 
+@pytest.fixture
+def falling_back(
+    email: SendGridEmail, sendgrid: FakeSendGrid, relay: FakeSmtpRelay, clock: FixedClock
+) -> Callable[[CircuitBreaker], EmailSender]:
+    """SendGrid answering 503 to everything, and a sender over it (behind the breaker given,
+    retries not waited for) that falls back to the SMTP relay."""
+    sendgrid.failing = 503
+    return lambda breaker: FallbackEmail(
+        ResilientEmail(email, breaker, NO_WAIT), _smtp(relay, clock)
+    )
+
+
 async def test_fallback_sends_through_smtp_when_sendgrid_answers_503(
-    email: SendGridEmail,
+    falling_back: Callable[[CircuitBreaker], EmailSender],
     sendgrid: FakeSendGrid,
     relay: FakeSmtpRelay,
-    clock: FixedClock,
 ) -> None:
-    sendgrid.failing = 503
-    primary = ResilientEmail(email, CircuitBreaker("sendgrid"), NO_WAIT)
-    sender: EmailSender = FallbackEmail(primary, _smtp(relay, clock))
+    sender = falling_back(CircuitBreaker("sendgrid"))
 
     result = await sender.send_email(Email(TO, "Your visit", "Plain", "<p>Rich</p>", [INVITE]))
 
@@ -225,14 +234,11 @@ async def test_fallback_sends_through_smtp_when_sendgrid_answers_503(
 
 
 async def test_fallback_skips_sendgrid_while_its_circuit_is_open(
-    email: SendGridEmail,
+    falling_back: Callable[[CircuitBreaker], EmailSender],
     sendgrid: FakeSendGrid,
     relay: FakeSmtpRelay,
-    clock: FixedClock,
 ) -> None:
-    sendgrid.failing = 503
-    primary = ResilientEmail(email, CircuitBreaker("sendgrid", threshold=1), NO_WAIT)
-    sender = FallbackEmail(primary, _smtp(relay, clock))
+    sender = falling_back(CircuitBreaker("sendgrid", threshold=1))
 
     await sender.send_email(Email(TO, "One", "Text"))
     await sender.send_email(Email(TO, "Two", "Text"))

@@ -1,6 +1,7 @@
 """StripeGateway (official SDK, async, on our httpx client) against a fake Stripe API on
-loopback: PaymentIntents, refunds, idempotent retries, errors, the circuit, reconciliation
-records. Webhook signatures and parsing are in test_stripe_webhooks.py."""
+loopback: PaymentIntents, refunds, idempotent retries, errors, reconciliation records.
+Webhook signatures and parsing are in test_stripe_webhooks.py; outages (retries that give up,
+the circuit, timeouts) in test_gateway_outages.py."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from tenacity import wait_none
 
 from clinicflow.adapters.payment_gateways import stripe_gateway
 from clinicflow.adapters.payment_gateways.resilient import (
     ResilientGateway,
-    RetryPolicy,
     gateway_breaker,
 )
 from clinicflow.adapters.payment_gateways.stripe_gateway import StripeGateway
 from clinicflow.payments.ports import (
-    GatewayCircuitOpen,
     GatewayRefundRequest,
     GatewayRejected,
     GatewayUnavailable,
@@ -194,49 +192,11 @@ async def test_server_errors_are_retried_until_it_succeeds(
     assert len(fake.requests) == 3
 
 
-async def test_a_gateway_that_stays_down_is_unavailable_after_the_retries(
-    gateway: StripeGateway, fake: FakeStripe
-) -> None:
-    fake.answers = [503, 502, 500]
-
-    with pytest.raises(GatewayUnavailable, match="answered 500"):
-        await create(resilient(gateway))
-
-    assert len(fake.requests) == 3
-    assert fake.intents == {}
-
-
 async def test_throttling_is_unavailability(gateway: StripeGateway, fake: FakeStripe) -> None:
     fake.answers = [429]
 
     with pytest.raises(GatewayUnavailable, match="429"):
         await create(gateway)
-
-
-async def test_a_timeout_is_unavailability(fake: FakeStripe, clock: FixedClock) -> None:
-    fake.hang = True  # the fake never answers; the client's own timeout ends the wait
-    async with httpx.AsyncClient(trust_env=False, timeout=0.2) as http:
-        gateway = stripe_on(fake, http, clock)
-
-        with pytest.raises(GatewayUnavailable, match="timed out"):
-            await create(gateway)
-
-
-async def test_the_circuit_opens_after_repeated_outages(
-    gateway: StripeGateway, fake: FakeStripe
-) -> None:
-    fake.answers = [503] * 10
-    breaker = gateway_breaker("stripe", threshold=2, reset_after=60)
-    retrying = ResilientGateway(gateway, breaker, RetryPolicy(attempts=1, wait=wait_none()))
-
-    for key in ("a", "b"):
-        with pytest.raises(GatewayUnavailable):
-            await create(retrying, key)
-    with pytest.raises(GatewayCircuitOpen):
-        await create(retrying, "c")
-
-    assert len(fake.requests) == 2
-    assert await breaker.state() == "open"
 
 
 async def test_a_rejection_does_not_count_as_an_outage(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,7 +27,7 @@ import asyncpg
 import pytest
 
 from clinicflow.settings import Settings
-from support.serving_process import free_port, wait_ready
+from support.serving_process import served
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("serial")]
 
@@ -109,7 +108,6 @@ def _verdict(outcomes: list[Outcome]) -> tuple[Counter[tuple[int, str]], int, fl
 
 @contextmanager
 def _two_server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
     env = {
         **os.environ,
         "CLINICFLOW_DATABASE_URL": settings.database_url,
@@ -119,18 +117,10 @@ def _two_server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
         # Every client is 127.0.0.1: per-address limits would answer 429.
         "CLINICFLOW_RATE_LIMITS_ENABLED": "false",
     }
-    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", "2"]  # fmt: skip
-    log = (tmp_path / "server.log").open("wb")  # every request's line: read it on failure
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{base}/readyz", proc)
+    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--host", "127.0.0.1", "--workers", "2"]
+    # The log has every request's line: read it on failure.
+    with served(cmd, env, "/readyz", log=tmp_path / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 async def _deadlocks(url: str) -> int:

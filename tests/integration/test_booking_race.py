@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
-from support.serving_process import free_port, wait_ready
+from support.serving_process import served
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
 # ~60 PostgreSQL connections, so one xdist worker runs them all, one at a time
@@ -103,36 +102,16 @@ def _next_wednesday_ten() -> str:
 
 @pytest.fixture
 def server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
     env = {
         **os.environ,
         "CLINICFLOW_DATABASE_URL": settings.database_url,
         "CLINICFLOW_CONFIG_PATH": str(settings.config_path),
         "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "clinicflow.gateway.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{base}/healthz", proc, seconds=30)
+    cmd = [sys.executable, "-m", "uvicorn", "clinicflow.gateway.app:create_app", "--factory",
+           "--host", "127.0.0.1", "--workers", "2", "--log-level", "warning"]  # fmt: skip
+    with served(cmd, env, "/healthz", seconds=30, stop_within=20) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 async def test_two_server_processes_never_double_book(

@@ -76,16 +76,34 @@ async def booked(
     return str(made["id"])
 
 
+async def two_visits(
+    client: httpx.AsyncClient, container: Container, worker: Notifications
+) -> tuple[str, str]:
+    """Patient 1's visit at 10:00 and patient 2's at 11:00 on Monday, booked and heard."""
+    return (
+        await booked(client, container, worker, start=MON_10),
+        await booked(client, container, worker, start=MON_11, n=2),
+    )
+
+
+@pytest.fixture
+def at_threshold(
+    container: Container, clock: FixedClock, smtp_server: FakeSmtpRelay
+) -> list[Notifications]:
+    """Two workers that send the extra reminder above THRESHOLD."""
+    return workers(container, clock, smtp_server, THRESHOLD)
+
+
 async def test_a_risky_visit_gets_one_extra_reminder_two_days_before_by_consent(
     client: httpx.AsyncClient,
     container: Container,
     clock: FixedClock,
     smtp_server: FakeSmtpRelay,
     front_desk: dict[str, str],
+    at_threshold: list[Notifications],
 ) -> None:
-    one, two = workers(container, clock, smtp_server, THRESHOLD)
-    risky = await booked(client, container, one, start=MON_10)
-    calm = await booked(client, container, one, start=MON_11, n=2)
+    one, two = at_threshold
+    risky, calm = await two_visits(client, container, one)
     made = await book(client, start=MON_1030, n=3)
     resp = await client.patch(
         f"/v1/patients/{made['patient_id']}",
@@ -139,12 +157,11 @@ async def test_a_visit_cancelled_or_moved_close_gets_no_extra_reminder(
     client: httpx.AsyncClient,
     container: Container,
     clock: FixedClock,
-    smtp_server: FakeSmtpRelay,
     front_desk: dict[str, str],
+    at_threshold: list[Notifications],
 ) -> None:
-    one, _ = workers(container, clock, smtp_server, THRESHOLD)
-    cancelled = await booked(client, container, one, start=MON_10)
-    late = await booked(client, container, one, start=MON_11, n=2)
+    one, _ = at_threshold
+    cancelled, late = await two_visits(client, container, one)
     await cache_risks(container, {cancelled: 0.7, late: 0.7})
     resp = await client.post(f"/v1/bookings/{cancelled}/cancel", headers=front_desk)
     assert resp.status_code == 200, resp.text

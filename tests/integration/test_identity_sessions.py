@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
-import pyotp
 import pytest
 
 from clinicflow.bootstrap import Container
 from clinicflow.identity.users.domain import totp
 from clinicflow.shared.clock import FixedClock
 from support.api import bearer, booking, mailbox, refused, request_link
+from support.signin import admin
 
 PASSWORD = "correct horse battery staple"
 IDLE = timedelta(minutes=15)
@@ -124,10 +124,7 @@ async def test_after_five_wrong_passwords_this_address_waits_and_the_wait_double
 
 @pytest.fixture
 async def admin_secret(container: Container) -> str:
-    created = await container.users.create("boss", "admin", PASSWORD)
-    assert created.totp_uri is not None
-    secret: str = pyotp.parse_uri(created.totp_uri).secret
-    return secret
+    return await admin(container)
 
 
 async def test_an_admin_cannot_sign_in_without_the_authenticator_code(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pyotp
 import pytest
 from sqlalchemy import func, select
 
@@ -22,7 +21,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem
 from support.app import PASSWORD
-from support.signin import WRONG, comparable, failed_logins, login_from, scalar
+from support.signin import WRONG, admin, comparable, failed_logins, login_from, scalar
 
 pytestmark = pytest.mark.both_databases
 
@@ -30,13 +29,6 @@ pytestmark = pytest.mark.both_databases
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"rate_limits_enabled": False})
-
-
-async def admin(container: Container) -> str:
-    made = await container.users.create("boss", "admin", PASSWORD)
-    assert made.totp_uri is not None
-    secret: str = pyotp.parse_uri(made.totp_uri).secret
-    return secret
 
 
 async def test_one_code_sent_eight_times_in_parallel_opens_exactly_one_session(

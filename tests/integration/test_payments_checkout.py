@@ -209,20 +209,25 @@ async def test_with_stripe_circuit_open_a_checkout_that_allows_fallback_goes_to_
     assert len(scene.stripe.requests) == requests_before  # the open circuit called nobody
 
 
-@pytest.mark.both_databases
-async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_free(
+async def _checked_out_then_lapsed(
     scene: PaymentsScene,
-) -> None:
+) -> tuple[str, dict[str, str], dict[str, Any], dict[str, Any]]:
+    """Patient 1's hold checked out through Stripe, then lapsed before the payment came: the
+    patient id, their session headers, the hold and the order."""
     patient_id, me = await scene.clinic.patient(1)
     hold = await scene.clinic.hold()
     order = await scene.stripe_checkout(me, hold)
     scene.clock.advance(timedelta(minutes=11))  # the hold lasts 10
-    scene.stripe.complete(order["provider_id"])
+    return patient_id, me, hold, order
 
-    await scene.deliver(
-        "stripe",
-        scene.stripe_event("payment_intent.succeeded", order["provider_id"]),
-    )
+
+@pytest.mark.both_databases
+async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_free(
+    scene: PaymentsScene,
+) -> None:
+    patient_id, me, hold, order = await _checked_out_then_lapsed(scene)
+
+    await scene.stripe_paid(order["provider_id"])
 
     line = (await scene.api.get(f"/v1/payments/{order['id']}", headers=me)).json()["bookings"][0]
     assert line["state"] == "confirmed"
@@ -236,17 +241,10 @@ async def test_a_hold_that_lapsed_while_paying_is_booked_again_when_its_slot_is_
 async def test_a_hold_lost_to_another_patient_while_paying_is_refunded_in_full(
     scene: PaymentsScene,
 ) -> None:
-    _, me = await scene.clinic.patient(1)
-    hold = await scene.clinic.hold()
-    order = await scene.stripe_checkout(me, hold)
-    scene.clock.advance(timedelta(minutes=11))
+    _, me, hold, order = await _checked_out_then_lapsed(scene)
     await scene.clinic.booking(2, start=hold["start"])  # someone else takes the lapsed slot
-    scene.stripe.complete(order["provider_id"])
 
-    outcome = await scene.deliver(
-        "stripe",
-        scene.stripe_event("payment_intent.succeeded", order["provider_id"]),
-    )
+    outcome = await scene.stripe_paid(order["provider_id"])
 
     assert outcome.json()["outcome"] == "paid"
     view = (await scene.api.get(f"/v1/payments/{order['id']}", headers=me)).json()

@@ -133,6 +133,18 @@ async def with_browsers(
     return patient, browsers
 
 
+async def one_browser(
+    client: httpx.AsyncClient, container: Container, service: FakePushService
+) -> tuple[str, dict[str, str], PushSubscription, dict[str, Any]]:
+    """Pat1, booked for 11:00 Wednesday and signed in, registers one browser for push: the
+    patient's id and headers, the browser's subscription and what registering it answered."""
+    made = await book(client)
+    patient = await signed_in_patient(client, container)
+    _, subscription = service.subscribe()
+    registered = await register(client, patient, subscription)
+    return made["patient_id"], patient, subscription, registered
+
+
 async def register(
     client: httpx.AsyncClient, headers: dict[str, str], subscription: PushSubscription
 ) -> dict[str, Any]:
@@ -282,10 +294,7 @@ async def test_a_410_from_the_only_browser_deletes_it_and_fails_the_message_with
 async def test_registering_the_same_browser_again_updates_it_and_stores_it_sealed(
     client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
 ) -> None:
-    made = await book(client)
-    patient = await signed_in_patient(client, container)
-    _, subscription = service.subscribe()
-    first = await register(client, patient, subscription)
+    patient_id, patient, subscription, first = await one_browser(client, container, service)
     clock.advance(timedelta(minutes=5))
 
     again = await register(client, patient, subscription)
@@ -293,7 +302,7 @@ async def test_registering_the_same_browser_again_updates_it_and_stores_it_seale
     assert again["id"] == first["id"]
     assert again["updated_at"] > first["updated_at"]
     [row] = await subscription_rows(container)
-    assert row.patient_id == made["patient_id"]
+    assert row.patient_id == patient_id
     assert row.endpoint_hash == hashlib.sha256(subscription.endpoint.encode()).hexdigest()
     for column, plain in (
         ("endpoint_enc", subscription.endpoint),
@@ -306,7 +315,7 @@ async def test_registering_the_same_browser_again_updates_it_and_stores_it_seale
         query = select(audit_log).where(audit_log.c.action == "register_push_subscription")
         audited = (await conn.execute(query)).all()
     assert [(a.actor_type, a.patient_id, a.resource_id, a.outcome) for a in audited] == [
-        ("patient", made["patient_id"], first["id"], "allowed")
+        ("patient", patient_id, first["id"], "allowed")
     ] * 2
 
 
@@ -434,10 +443,7 @@ async def test_without_vapid_keys_push_is_not_offered_and_never_planned(
 async def test_subscriptions_are_resealed_by_key_rotation_and_still_open(
     client: httpx.AsyncClient, container: Container, service: FakePushService, clock: FixedClock
 ) -> None:
-    made = await book(client)
-    patient = await signed_in_patient(client, container)
-    _, subscription = service.subscribe()
-    await register(client, patient, subscription)
+    patient_id, _, subscription, _ = await one_browser(client, container, service)
     rotated = container.keys.with_new_active_key()
 
     await reseal_all(container.db, SEALED, rotated)
@@ -445,7 +451,7 @@ async def test_subscriptions_are_resealed_by_key_rotation_and_still_open(
     assert await count_by_key(container.db, SEALED) == {
         rotated.active: await sealed_value_count(container)
     }
-    [device] = await browsers_of(container.db, rotated, made["patient_id"])
+    [device] = await browsers_of(container.db, rotated, patient_id)
     assert device.subscription == subscription
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,16 +28,11 @@ from clinicflow.patients.tables import patients
 from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 from support import forked_cli
+from support.serving_process import served
 
 CLIENTS = 8
 READS_PER_BOOKING = 3
 AFTER_RETIRE = 40  # bookings still made once the old key is gone
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(settings: Settings, tmp_path: Path) -> dict[str, str]:
@@ -57,28 +49,11 @@ def _env(settings: Settings, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def server(settings: Settings, container: Container, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--workers", "2", "--port", str(port)]
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, env=_env(settings, tmp_path), stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
-        with httpx.Client(timeout=1) as poll:
-            for _ in range(900):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"serve exited with {proc.returncode}")
-                try:
-                    if poll.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)  # polling for readiness, not waiting for the clock
+    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--workers", "2"]
+    with served(
+        cmd, _env(settings, tmp_path), "/healthz", log=tmp_path / "serve.log", seconds=90
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @dataclass

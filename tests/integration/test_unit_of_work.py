@@ -90,6 +90,17 @@ def hook(runs: list[str], name: str) -> Callable[[Database], Awaitable[object]]:
     return run
 
 
+async def one_of_each(
+    uow: UnitOfWork, n: int, handled_id: str, hook_name: str, runs: list[str]
+) -> None:
+    """One of each thing a unit of work writes or keeps until the commit: a row of its own
+    (event `handled_id` marked handled), event n, audit entry n and the hook `hook_name`."""
+    await mark_handled(uow.connection, "subscriber", handled_id, FixedClock(NOW))
+    uow.publish(event(n))
+    uow.audit(entry(n), NOW)
+    uow.after_commit(hook_name, hook(runs, hook_name))
+
+
 async def test_commit_writes_the_events_and_audit_entries_and_then_seals_and_tells(
     db: Database, heard: list[list[str]]
 ) -> None:
@@ -116,12 +127,8 @@ async def test_leaving_without_commit_writes_nothing_and_runs_nothing(
     db: Database, heard: list[list[str]]
 ) -> None:
     runs: list[str] = []
-    clock = FixedClock(NOW)
     async with UnitOfWork(db) as uow:
-        await mark_handled(uow.connection, "subscriber", "e-1", clock)  # a row of its own
-        uow.publish(event(1))
-        uow.audit(entry(1), NOW)
-        uow.after_commit("work", hook(runs, "work"))
+        await one_of_each(uow, 1, "e-1", "work", runs)
     assert await handled(db) == []
     assert await outbox_ids(db) == []
     assert await count(db, audit_pending) == 0
@@ -137,10 +144,7 @@ async def test_an_error_inside_the_block_rolls_everything_back_and_propagates(
 
     async def failing() -> None:
         async with UnitOfWork(db) as uow:
-            await mark_handled(uow.connection, "subscriber", "e-1", FixedClock(NOW))
-            uow.publish(event(1))
-            uow.audit(entry(1), NOW)
-            uow.after_commit("work", hook(runs, "work"))
+            await one_of_each(uow, 1, "e-1", "work", runs)
             raise Failed("the use case failed")
 
     with pytest.raises(Failed):
@@ -229,19 +233,12 @@ async def test_a_savepoints_undo_drops_what_came_after_it_and_keeps_what_came_be
     db: Database, heard: list[list[str]]
 ) -> None:
     runs: list[str] = []
-    clock = FixedClock(NOW)
     async with Tracked(db) as uow:
-        await mark_handled(uow.connection, "subscriber", "kept", clock)
-        uow.publish(event(1))
-        uow.audit(entry(1), NOW)
-        uow.after_commit("before", hook(runs, "before"))
+        await one_of_each(uow, 1, "kept", "before", runs)
         uow.touched.append("before")
 
         undo = await uow.savepoint("member_1")
-        await mark_handled(uow.connection, "subscriber", "dropped", clock)
-        uow.publish(event(2))
-        uow.audit(entry(2), NOW)
-        uow.after_commit("after", hook(runs, "after"))
+        await one_of_each(uow, 2, "dropped", "after", runs)
         uow.after_commit("before", hook(runs, "replaced after the savepoint"))
         uow.touched.append("after")
         await undo()

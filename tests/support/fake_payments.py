@@ -18,25 +18,20 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from clinicflow.adapters.payment_gateways.fake import FakeGateway
-from clinicflow.bootstrap.payments import payments_over
+from clinicflow.bootstrap import payments as wiring
 from clinicflow.catalog import Catalog
 from clinicflow.payments.checkout.commands import CheckoutRequest
-from clinicflow.payments.checkout.service import CheckoutService
 from clinicflow.payments.domain import Credit, PromoUsage
 from clinicflow.payments.domain.ledger import Entry
 from clinicflow.payments.domain.orders import Order, OrderLine
 from clinicflow.payments.domain.reconcile import Booked
 from clinicflow.payments.domain.refunds import Refund
 from clinicflow.payments.errors import PaymentNotFound
-from clinicflow.payments.gateway_events.service import WebhookProcessor
 from clinicflow.payments.guard import PaymentGuard
 from clinicflow.payments.idempotency_keys.ports import RequestKey
 from clinicflow.payments.idempotency_keys.service import IdempotencyKeys
-from clinicflow.payments.ledger.jobs import Reconciler
-from clinicflow.payments.ledger.service import RevenueReader, Settlement
 from clinicflow.payments.ledger.views import RevenueRow
 from clinicflow.payments.orders.ports import LineChange, OrderChange
-from clinicflow.payments.orders.service import OrderService
 from clinicflow.payments.ports import (
     AlreadyStored,
     EventType,
@@ -49,11 +44,8 @@ from clinicflow.payments.ports import (
     Visit,
     VisitLost,
 )
-from clinicflow.payments.quotes.service import Quoter, QuoteService
-from clinicflow.payments.receipts.service import ReceiptService
+from clinicflow.payments.quotes.service import Quoter
 from clinicflow.payments.refunds.ports import RefundChange
-from clinicflow.payments.refunds.service import RefundService
-from clinicflow.payments.refunds.subscribers import PaymentsSubscriber
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import Clock
 from support.fake_tables import OnTables, Repository, TablesTransaction
@@ -436,26 +428,17 @@ class FakeDesk(OnTables[PaymentsState]):
         return booked
 
 
-@dataclass
-class Payments:
-    """Every payments use case over one in-memory state, as bootstrap/payments.py wires them."""
+@dataclass(frozen=True)
+class Payments(wiring.Payments):
+    """Every payments use case over one in-memory state, as bootstrap/payments.py wires them
+    (its `Payments`), with that state and the fakes the use cases were given."""
 
+    gateways: dict[str, Gateway]  # the same gateways, as the fakes they are
     state: PaymentsState
     ledger: Ledger  # what committed units of work published and audited
     trail: FakeTrail
     desk: FakeDesk
-    gateways: dict[str, Gateway]
     uow: FakeFactory[FakePaymentsUnitOfWork]
-    quotes: QuoteService
-    checkout: CheckoutService
-    orders: OrderService
-    refunds: RefundService
-    receipts: ReceiptService
-    revenue: RevenueReader
-    webhooks: WebhookProcessor
-    settlement: Settlement
-    subscriber: PaymentsSubscriber
-    reconciler: Reconciler
 
     @classmethod
     def build(
@@ -476,7 +459,7 @@ class Payments:
         guard = PaymentGuard(trail=trail, clock=clock)
         keys = IdempotencyKeys(secret=b"unit-test-secret", uow=uow)
         quoter = Quoter(catalog=catalog)
-        made = payments_over(
+        made = wiring.payments_over(
             uow,
             clock,
             catalog,
@@ -490,7 +473,7 @@ class Payments:
         )
         wired = {f.name: getattr(made, f.name) for f in fields(made) if f.name != "gateways"}
         return cls(
-            state=state, ledger=ledger, trail=trail, desk=desk, gateways=gateways, uow=uow, **wired
+            **wired, gateways=gateways, state=state, ledger=ledger, trail=trail, desk=desk, uow=uow
         )
 
     def visit(

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.catalog import Catalog
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.outbox import Event
@@ -38,7 +39,7 @@ from clinicflow.waitlist.domain.scoring import Engagement
 from clinicflow.waitlist.domain.slots import Slot
 from clinicflow.waitlist.domain.standing import Queued
 from clinicflow.waitlist.domain.states import LIVE_OFFER, OPEN, QUEUED, STAGES, Status
-from clinicflow.waitlist.domain.stats import StatRow
+from clinicflow.waitlist.domain.stats import StatRow, stat_row
 from clinicflow.waitlist.domain.timing import Timing
 from clinicflow.waitlist.entries.commands import Contact, JoinRequest, TimeWindow
 from clinicflow.waitlist.entries.ports import AlreadyListed, EntryChanges
@@ -419,18 +420,7 @@ class FakeStats(OnTables[WaitlistState]):
     async def rows(self, tz: ZoneInfo) -> dict[str, list[StatRow]]:
         by_service: dict[str, list[StatRow]] = defaultdict(list)
         for e in self._t.entries.values():
-            by_service[e.service].append(
-                StatRow(
-                    status=e.status,
-                    joined_on=e.joined_at.astimezone(tz).date(),
-                    zip3=e.zip3,
-                    distance_mi=None if e.distance_mi is None else float(e.distance_mi),
-                    notified_at=e.notified_at,
-                    clicked_at=e.clicked_at,
-                    booked_at=e.booked_at,
-                    paid_at=e.paid_at,
-                )
-            )
+            by_service[e.service].append(stat_row(e, tz))
         return dict(by_service)
 
 
@@ -504,24 +494,9 @@ class FakeWaitlistUnitOfWork(TablesTransaction[WaitlistState]):
 # -- booking's side, the audit log, the mailer ---------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Booked:
-    id: str
-    status: str
-    service: str
-    visit_type: str
-    duration: int
-    practitioner: str
-    patient_id: str | None
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class FreeSlot:
-    start: datetime
-    end: datetime
-    practitioners: tuple[str, ...]
+# What booking's desk hands the waitlist (bootstrap/booking.py `WaitlistDesk`), the same values.
+Booked = BookingView
+FreeSlot = SlotView
 
 
 class SlotTaken(Conflict):
@@ -583,13 +558,13 @@ class FakeDesk(OnTables[WaitlistState]):
             if live and (h.slot.start, h.slot.practitioner) == (slot.start, slot.practitioner):
                 raise SlotTaken("that slot is taken")
 
-    @staticmethod
-    def _booked(hold: Hold) -> Booked:
-        s = hold.slot
+    def _booked(self, hold: Hold) -> Booked:
+        s, now = hold.slot, self._clock.now()
         end = s.start + timedelta(minutes=s.duration)
         return Booked(
             hold.id, hold.status, s.service, s.visit_type, s.duration, s.practitioner or "",
-            hold.patient_id, s.start, end,
+            hold.patient_id, s.start, end, hold.expires_at, None, now, now,
+            actions=(),  # the waitlist reads ids, statuses and times only
         )  # fmt: skip
 
 

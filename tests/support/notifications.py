@@ -35,6 +35,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, FixedClock
 from support.api import book as book  # re-exported: the tests that book through this module
 from support.fake_smtp import FakeSmtpRelay
+from support.fake_vendor import serving
 
 SENDER = "Riverbend <no-reply@clinic.example>"
 PUBLIC = "https://clinic.example"
@@ -42,10 +43,7 @@ PUBLIC = "https://clinic.example"
 
 @pytest.fixture
 def smtp_server() -> Iterator[FakeSmtpRelay]:
-    relay = FakeSmtpRelay()
-    relay.start()
-    yield relay
-    relay.stop()
+    yield from serving(FakeSmtpRelay())
 
 
 def smtp_email(port: int, clock: Clock) -> SmtpEmail:

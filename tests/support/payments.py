@@ -22,7 +22,7 @@ from clinicflow.catalog import Catalog
 from clinicflow.payments.tables import ledger, orders
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.api import app_over
+from support.api import app_over, person
 from support.app import build_for_test, staff_session
 from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
@@ -132,6 +132,14 @@ class PaymentsScene:
     ) -> httpx.Response:
         return await deliver(self.api, provider, delivery)
 
+    async def stripe_paid(self, intent_id: str) -> httpx.Response:
+        """The buyer completing the intent on Stripe, and Stripe's webhook saying so delivered:
+        the webhook's answer."""
+        self.stripe.complete(intent_id)
+        return await self.deliver(
+            "stripe", self.stripe_event("payment_intent.succeeded", intent_id)
+        )
+
 
 @pytest.fixture
 def scene(
@@ -149,15 +157,6 @@ def scene(
 async def paid(clinic: Clinic, stripe_server: FakeStripe, clock: FixedClock) -> PaidVisit:
     """Patient 1's visit, booked and paid through Stripe."""
     return await paid_visit(clinic, stripe_server, clock)
-
-
-def person(n: int) -> dict[str, str]:
-    return {
-        "first_name": f"Pat{n}",
-        "last_name": "Example",
-        "email": f"pat{n}@example.com",
-        "phone": f"+1512555{n:04d}",
-    }
 
 
 class Clinic:

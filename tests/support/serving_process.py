@@ -1,11 +1,14 @@
 """A server run as a process of its own (`clinicflow serve`, `demo`, uvicorn): a free port to
-give it, and waiting until it answers."""
+give it, waiting until it answers, and the two together for a `with` block."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,3 +37,35 @@ def wait_ready(url: str, proc: subprocess.Popen[Any], *, seconds: int = 60) -> N
                 pass
             time.sleep(0.1)  # polling for readiness, not waiting for the clock
     raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+@contextmanager
+def served(
+    cmd: Sequence[str],
+    env: Mapping[str, str],
+    ready: str,
+    *,
+    log: Path | None = None,
+    seconds: int = 60,
+    stop_within: int = 30,
+) -> Iterator[str]:
+    """`cmd` run with `--port` and a free port on 127.0.0.1 for the block: its base URL, once
+    its path `ready` answers 200 (within `seconds`). Its output goes to `log` when given (read
+    it on failure); it is stopped when the block ends."""
+    port = free_port()
+    out = log.open("wb") if log is not None else None
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port)],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT if out is not None else None,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}{ready}", proc, seconds=seconds)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=stop_within)
+        if out is not None:
+            out.close()

@@ -7,12 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pyotp
 from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.identity.tables import users
+from support.app import PASSWORD
 
 WRONG = "not the password at all"
+
+
+async def admin(container: Container) -> str:
+    """The admin "boss" (password PASSWORD), made: their authenticator's TOTP secret."""
+    made = await container.users.create("boss", "admin", PASSWORD)
+    assert made.totp_uri is not None
+    secret: str = pyotp.parse_uri(made.totp_uri).secret
+    return secret
 
 
 async def login_from(

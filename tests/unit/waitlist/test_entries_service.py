@@ -16,7 +16,7 @@ from clinicflow.shared.errors import Forbidden, Unauthenticated
 from clinicflow.waitlist.domain.entry import Entry, NewEntry
 from clinicflow.waitlist.domain.scoring import Component
 from clinicflow.waitlist.entries.commands import Preferences, TimeWindow
-from clinicflow.waitlist.entries.views import PublicView
+from clinicflow.waitlist.entries.views import JoinResult, PublicView
 from clinicflow.waitlist.errors import EntryClosed, EntryNotFound, InvalidEntry
 from clinicflow.waitlist.tables import entries
 from support.fake_waitlist import ANALYST, FRONT_DESK, PHI, FakeWaitlist, person
@@ -66,13 +66,21 @@ async def test_a_join_seals_the_details_and_keeps_only_zip3_and_distance_in_clea
     assert entry.token_hash != joined.token  # the database keeps the hash only
 
 
+async def joined_twice(
+    fake: FakeWaitlist, clock: FixedClock, days: int, *by: tuple[Actor, int]
+) -> tuple[JoinResult, JoinResult]:
+    """Person 1 joining, then `days` later again: each by (who, interest level)."""
+    (first_by, first_level), (again_by, again_level) = by
+    first = await fake.waitlist.entries.join(first_by, person(1, interest_level=first_level))
+    clock.advance(timedelta(days=days))
+    again = await fake.waitlist.entries.join(again_by, person(1, interest_level=again_level))
+    return first, again
+
+
 async def test_a_repeat_join_by_staff_answers_with_the_existing_entry_and_no_token(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    first = await fake.waitlist.entries.join(ANONYMOUS, person(1, interest_level=2))
-    clock.advance(timedelta(days=1))
-
-    again = await fake.waitlist.entries.join(FRONT_DESK, person(1, interest_level=5))
+    first, again = await joined_twice(fake, clock, 1, (ANONYMOUS, 2), (FRONT_DESK, 5))
 
     assert (again.id, again.already_joined, again.token) == (first.id, True, None)
     assert len(fake.state.entries) == 1
@@ -96,10 +104,7 @@ async def test_the_patient_the_entry_belongs_to_sees_it_on_a_repeat_join(
 async def test_an_anonymous_repeat_join_looks_new_reveals_nothing_and_mails_the_person(
     fake: FakeWaitlist, clock: FixedClock
 ) -> None:
-    first = await fake.waitlist.entries.join(ANONYMOUS, person(1, interest_level=4))
-    clock.advance(timedelta(days=3))
-
-    repeat = await fake.waitlist.entries.join(ANONYMOUS, person(1, interest_level=2))
+    first, repeat = await joined_twice(fake, clock, 3, (ANONYMOUS, 4), (ANONYMOUS, 2))
     new = await fake.waitlist.entries.join(ANONYMOUS, person(2, interest_level=2))
 
     assert repeat.id != first.id

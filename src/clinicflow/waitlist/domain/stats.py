@@ -19,7 +19,8 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Protocol
 
 from clinicflow.waitlist.domain.geo import band_names, distance_band
 from clinicflow.waitlist.domain.states import QUEUED, STAGES, STATUSES, Status
@@ -46,6 +47,42 @@ class StatRow:
 
     def reached(self, stage: str) -> bool:
         return getattr(self, f"{stage}_at") is not None
+
+
+class Stamped(Protocol):
+    """An entry as the statistics read it: its status, join time, area and stage times (the
+    SQL row of waitlist/stats/queries.py, or an `Entry`)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def joined_at(self) -> datetime: ...
+    @property
+    def zip3(self) -> str: ...
+    @property
+    def distance_mi(self) -> int | None: ...
+    @property
+    def notified_at(self) -> datetime | None: ...
+    @property
+    def clicked_at(self) -> datetime | None: ...
+    @property
+    def booked_at(self) -> datetime | None: ...
+    @property
+    def paid_at(self) -> datetime | None: ...
+
+
+def stat_row(entry: Stamped, tz: tzinfo) -> StatRow:
+    """The entry's row for the statistics, its join dated in the clinic's time zone `tz`."""
+    return StatRow(
+        status=entry.status,
+        joined_on=entry.joined_at.astimezone(tz).date(),
+        zip3=entry.zip3,
+        distance_mi=None if entry.distance_mi is None else float(entry.distance_mi),
+        notified_at=entry.notified_at,
+        clicked_at=entry.clicked_at,
+        booked_at=entry.booked_at,
+        paid_at=entry.paid_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)

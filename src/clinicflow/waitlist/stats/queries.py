@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.waitlist.domain.stats import StatRow
+from clinicflow.waitlist.domain.stats import StatRow, stat_row
 from clinicflow.waitlist.tables import entries
 
 e = entries.c
@@ -26,16 +26,5 @@ class SqlStats:
     async def rows(self, tz: ZoneInfo) -> dict[str, list[StatRow]]:
         by_service: dict[str, list[StatRow]] = defaultdict(list)
         for r in await self._conn.execute(_QUERY):
-            by_service[r.service].append(
-                StatRow(
-                    status=r.status,
-                    joined_on=r.joined_at.astimezone(tz).date(),
-                    zip3=r.zip3,
-                    distance_mi=None if r.distance_mi is None else float(r.distance_mi),
-                    notified_at=r.notified_at,
-                    clicked_at=r.clicked_at,
-                    booked_at=r.booked_at,
-                    paid_at=r.paid_at,
-                )
-            )
+            by_service[r.service].append(stat_row(r, tz))
         return dict(by_service)
