@@ -157,9 +157,16 @@ async def test_cp_sat_serves_more_of_a_busy_week_than_the_greedy_rule(
         for shift in busy.shifts:
             hours[shift.practitioner] = hours.get(shift.practitioner, 0) + 1
         assert max(hours.values()) <= 12
+        # Issue 19's target: expected served demand >= 5% above greedy. No plan serves more
+        # than the demand, so where greedy already leaves less than 5% of it unserved (a week
+        # under capacity: one making of the history gave greedy 96.3% at 70% load) the
+        # proposal must serve all of it instead.
+        wanted = min(1.05 * busy.greedy_served_visits, busy.demand_visits)
+        assert busy.served_visits >= wanted - 1e-6, (load, busy)
         uplifts.append(busy.uplift)
-    # Issue 19's target: expected served demand >= 5% above greedy, in each busy week.
-    assert min(uplifts) >= 0.05, uplifts
+    # ...and past capacity, where greedy's choice of hours costs visits, the gain is the
+    # target's whole 5%.
+    assert uplifts[-1] >= 0.05, uplifts
     # Demand far under capacity: both serve all of it, nothing to gain.
     quiet = proposals.proposal(visits, scale=0.2)
     assert quiet.uplift == 0.0
