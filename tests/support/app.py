@@ -3,6 +3,7 @@ on loopback."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -14,12 +15,14 @@ import httpx
 import uvicorn
 
 from clinicflow.bootstrap import Container, build
+from clinicflow.bootstrap.waitlist import load_policy
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from support.uvicorn_server import loopback_socket, running
 
 CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
@@ -55,15 +58,24 @@ def build_for_test(
     http: httpx.AsyncClient | None = None,
     feeds: Sequence[BusyFeed] | None = None,
 ) -> Container:
-    """build() as a test's `container` fixture calls it: with the worker's parsed catalog when
-    the settings name config/clinic.yaml, and the worker's key ring (tests/conftest.py) copied
-    into place when the test has none yet, instead of making one."""
+    """build() as a test's `container` fixture calls it: with the worker's parsed catalog and
+    waitlist policy when the settings name config/clinic.yaml, and the worker's key ring
+    (tests/conftest.py) copied into place when the test has none yet, instead of making one."""
     keys = settings.resolved_keys_file
     if not keys.exists():
         keys.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(key_ring, keys)
-    shared = catalog if settings.config_path == CLINIC_YAML else None
-    return build(settings, clock=clock, catalog=shared, http=http, feeds=feeds)
+    if settings.config_path != CLINIC_YAML:
+        return build(settings, clock=clock, http=http, feeds=feeds)
+    policy = clinic_policy()
+    return build(settings, clock=clock, catalog=catalog, http=http, feeds=feeds, policy=policy)
+
+
+@functools.cache
+def clinic_policy() -> WaitlistPolicy:
+    """config/clinic.yaml's waitlist policy, read once per process (a frozen value), as the
+    worker's catalog is: each read parses the whole file."""
+    return load_policy(CLINIC_YAML)
 
 
 async def staff_session(

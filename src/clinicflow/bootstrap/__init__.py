@@ -33,7 +33,7 @@ from clinicflow.bootstrap.operations import wire_bus, wire_jobs
 from clinicflow.bootstrap.patients import wire_patients
 from clinicflow.bootstrap.payments import Payments, wire_payments
 from clinicflow.bootstrap.planning import PlanningParts, wire_planning
-from clinicflow.bootstrap.waitlist import wire_waitlist
+from clinicflow.bootstrap.waitlist import load_policy, wire_waitlist
 from clinicflow.bootstrap.webhooks import Webhooks, wire_webhooks
 from clinicflow.calendars.feeds.service import PractitionerFeeds
 from clinicflow.calendars.page_bookings.service import CalendlyImports
@@ -79,6 +79,7 @@ from clinicflow.payments.refunds.service import RefundService
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock, SystemClock
 from clinicflow.waitlist import Waitlist
+from clinicflow.waitlist.domain.policy import WaitlistPolicy
 from clinicflow.web.paying import PayOptions
 from clinicflow.web.security import WebKeys
 from clinicflow.webhooks.service import WebhookService
@@ -148,9 +149,14 @@ def build(
     catalog: Catalog | None = None,
     http: httpx.AsyncClient | None = None,
     feeds: Sequence[BusyFeed] | None = None,
+    policy: WaitlistPolicy | None = None,
 ) -> Container:
     """`feeds`: the external calendars to read busy time from (None: those the settings
-    configure, bootstrap/calendars.py)."""
+    configure, bootstrap/calendars.py). `catalog` and `policy` (the clinic file's services and
+    its waitlist section), when given, are taken as already read from `settings.config_path`;
+    otherwise each is read once here (the waitlist, its conversion model and the planning
+    models share the one policy)."""
+    policy = policy or load_policy(settings.config_path)
     core = open_core(
         settings,
         clock=clock or SystemClock(),
@@ -176,13 +182,15 @@ def build(
     # A change in the external calendars' store drops those practitioners' cached answers.
     calendars.service.listeners.add(booking.availability.calendars_changed)
     analytics = wire_analytics(core)
-    forecasting = wire_forecasting(core, analytics.lake)
+    forecasting = wire_forecasting(core, analytics.lake, policy)
     messaging = wire_notifications(core, consent=patients.consent, risks=forecasting.risks)
     identity = wire_identity(core, patients=patients.directory, mailer=messaging.mailer)
     webhooks = wire_webhooks(core)
     flags = core.flags
     paying = wire_payments(core, bookings=booking.bookings, names=patients.names, flags=flags)
-    waitlist = wire_waitlist(core, desk=booking.desk, mailer=messaging.mailer, flags=flags)
+    waitlist = wire_waitlist(
+        core, desk=booking.desk, mailer=messaging.mailer, flags=flags, policy=policy
+    )
     notifications = messaging.notifications
     integrations = wire_integrations(core, patients=patients)
     return Container(
@@ -236,7 +244,7 @@ def build(
         analytics=analytics,
         forecasting=forecasting,
         smart=wire_fhir(core),
-        planning=wire_planning(core, analytics.lake),
+        planning=wire_planning(core, analytics.lake, policy),
         calendars=calendars,
         integrations=integrations,
         http=core.http,

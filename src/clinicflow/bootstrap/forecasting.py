@@ -31,6 +31,7 @@ from clinicflow.infra.unit_of_work import Factory
 from clinicflow.patients import PatientNames
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
+from clinicflow.waitlist.domain.policy import WaitlistPolicy
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def model_training(
     catalog: Catalog,
     clock: Clock,
     lake: IcebergLake | None = None,
+    policy: WaitlistPolicy | None = None,
 ) -> ModelTraining:
     """The training alone, for the `clinicflow ml` commands (no app is built): the risks
     over the lake's features, the planning models over its history with the clinic's
@@ -99,13 +101,13 @@ def model_training(
         planning=PlanningSetup(
             tuple(catalog.practitioners.values()),
             catalog.clinic.tz,
-            load_policy(settings.config_path),
+            policy or load_policy(settings.config_path),
         ),
     )
 
 
-def wire_forecasting(core: Core, lake: IcebergLake) -> ForecastingParts:
-    training = model_training(core.settings, core.db, core.catalog, core.clock, lake)
+def wire_forecasting(core: Core, lake: IcebergLake, policy: WaitlistPolicy) -> ForecastingParts:
+    training = model_training(core.settings, core.db, core.catalog, core.clock, lake, policy)
     uow = Factory(core.db, SqlForecastingUnitOfWork)
     guard = ForecastingGuard(core.trail)
     reports = RiskReports(

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from clinicflow.adapters.lake.iceberg import IcebergLake
 from clinicflow.bootstrap.core import Core
-from clinicflow.bootstrap.waitlist import load_policy
 from clinicflow.forecasting.demand.guard import PlanningGuard
 from clinicflow.forecasting.demand.service import DemandForecasts
 from clinicflow.forecasting.repository import SqlForecastingUnitOfWork
@@ -17,6 +16,7 @@ from clinicflow.forecasting.scheduling.service import ScheduleProposals
 from clinicflow.forecasting.service import RegistrySettings
 from clinicflow.forecasting.waitlist.service import WaitlistConversion
 from clinicflow.infra.unit_of_work import Factory
+from clinicflow.waitlist.domain.policy import WaitlistPolicy
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class PlanningParts:
     waitlist: WaitlistConversion
 
 
-def wire_planning(core: Core, lake: IcebergLake) -> PlanningParts:
+def wire_planning(core: Core, lake: IcebergLake, policy: WaitlistPolicy) -> PlanningParts:
     guard = PlanningGuard(core.trail)
     registry = RegistrySettings(uow=Factory(core.db, SqlForecastingUnitOfWork))
     demand = DemandForecasts(
@@ -38,7 +38,7 @@ def wire_planning(core: Core, lake: IcebergLake) -> PlanningParts:
         waitlist=WaitlistConversion(
             lake=lake,
             clock=core.clock,
-            policy=load_policy(core.settings.config_path),
+            policy=policy,
             guard=guard,
             settings=registry,
         ),

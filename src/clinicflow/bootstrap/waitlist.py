@@ -40,12 +40,15 @@ from clinicflow.waitlist.repository import SqlWaitlistUnitOfWork
 from clinicflow.waitlist.service import assemble
 
 
-def wire_waitlist(core: Core, *, desk: BookingDesk, mailer: Mailer, flags: FlagService) -> Waitlist:
+def wire_waitlist(
+    core: Core, *, desk: BookingDesk, mailer: Mailer, flags: FlagService, policy: WaitlistPolicy
+) -> Waitlist:
     settings = core.settings
     return build_waitlist(
         core,
         desk=desk,
         messenger=mailer,
+        policy=policy,
         timing=Timing(
             wave_weeks=settings.waitlist_wave_weeks,
             invitation_hours=settings.waitlist_invitation_hours,
