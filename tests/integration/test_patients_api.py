@@ -337,6 +337,27 @@ async def test_a_practitioner_reads_only_patients_on_their_calendar(
     assert entry["reason"] == "covering for doctor2 today"
 
 
+@BOTH
+async def test_an_id_longer_than_any_patients_is_not_found_and_its_refusal_audited(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    # Found by the OpenAPI fuzz test: on PostgreSQL the denied read's audit row overflowed
+    # its patient_id column (36 characters) and the caller got a 500.
+    doc = await staff_session(container, "doc1", "practitioner", practitioner="doctor1")
+    for asked in ("x" * 37, "पन्ह पन्ह त्र र्च कृकृ ड्ड न्हृे إلا بسم الله"):
+        for path in (f"/v1/patients/{asked}", f"/v1/patients/{asked}/record"):
+            assert_problem(await client.get(path, headers=doc), 404, "patient_not_found")
+    admin = await admin_session(container, "boss")
+    review = await client.get("/v1/audit", params={"outcome": "denied"}, headers=admin)
+    assert review.status_code == 200, review.text
+    denied = [e for e in review.json()["entries"] if e["resource_type"] == "patient"]
+    assert len(denied) == 4
+    assert {e["patient_id"] for e in denied} == {
+        "x" * 36,
+        "पन्ह पन्ह त्र र्च कृकृ ड्ड न्हृे إلا بسم الله"[:36],
+    }
+
+
 async def test_a_referral_must_name_an_existing_patient(
     client: httpx.AsyncClient, front_desk: dict[str, str]
 ) -> None:

@@ -66,7 +66,9 @@ def audit_entry(
         resource_type=access.resource_type,
         resource_id=access.resource_id[:64],
         outcome=outcome,
-        patient_id=access.patient_id,
+        # The id a caller asked for, when the refusal names it: any text of a URL's path
+        # (PostgreSQL refused a 46-character one for this column with a 500).
+        patient_id=access.patient_id[:36] if access.patient_id else None,
         source_ip=actor.source_ip,
         request_id=actor.request_id,
         reason=reason,
