@@ -13,23 +13,23 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 
-# requirements.lock pins every package, ours and theirs, with the sha256 of each release file,
+# requirements.txt pins every package, ours and theirs, with the sha256 of each release file,
 # so each machine installs the same bytes (--require-hashes: a file that does not match, or a
 # package the lock does not name, stops the install); clinicflow itself goes on top without
 # re-resolving anything.
-$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+$(STAMP): pyproject.toml requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 install: $(STAMP)  ## create the virtualenv and install clinicflow with its test tools
 
-# pyspark (requirements-spark.lock) is large and the app never imports it: installed for the
+# pyspark (requirements-spark.txt) is large and the app never imports it: installed for the
 # Spark test and the type checks only (docs/analytics.md "Scale-out"; Spark needs a Java
 # runtime too: .ci/run installs Debian's default-jre-headless).
-$(SPARK_STAMP): requirements-spark.lock | $(STAMP)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-spark.lock
+$(SPARK_STAMP): requirements-spark.txt | $(STAMP)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-spark.txt
 	@touch $@
 
 spark: $(SPARK_STAMP)  ## install pyspark for `clinicflow analytics spark` and the Spark test
@@ -108,9 +108,9 @@ bench-analytics: install  ## issue 18: every metric over a synthetic year and 1M
 
 lock: install  ## re-resolve the lock files (with hashes) after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet --generate-hashes -o requirements.lock
-	$(BIN)/uv pip compile requirements-spark.in -c requirements.lock --python-version 3.11 --quiet --generate-hashes -o requirements-spark.lock
-	$(BIN)/uv pip compile pyproject.toml -c requirements.lock --python-version 3.12 --quiet --generate-hashes -o requirements-runtime.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet --generate-hashes -o requirements.txt
+	$(BIN)/uv pip compile requirements-spark.in -c requirements.txt --python-version 3.11 --quiet --generate-hashes -o requirements-spark.txt
+	$(BIN)/uv pip compile pyproject.toml -c requirements.txt --python-version 3.12 --quiet --generate-hashes -o requirements-runtime.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,7 +4,7 @@ then `revenue` and `no-shows` are asked of `AnalyticsReports` twice, once with t
 engine and once with `SparkMetrics` (local[1]), over the files of the table's current
 snapshot; every grouping gives the same rows, values and types alike.
 
-Needs pyspark (requirements-spark.lock, installed by `make test`) and a Java runtime (.ci/run
+Needs pyspark (requirements-spark.txt, installed by `make test`) and a Java runtime (.ci/run
 installs Debian's default-jre-headless when `java` is missing): skipped without them here,
 failed in CI."""
 
@@ -50,7 +50,7 @@ def spark() -> Iterator[SparkSession]:
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        _missing("pyspark (pip install -r requirements-spark.lock)")
+        _missing("pyspark (pip install -r requirements-spark.txt)")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         _missing("a Java runtime (apt-get install default-jre-headless)")
     session = spark_session("clinicflow-test")

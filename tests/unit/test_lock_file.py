@@ -1,5 +1,5 @@
-"""The lock files are what every install takes: requirements.lock (`make install`, with the
-test tools), requirements-spark.lock (`make spark`) and requirements-runtime.lock (the image,
+"""The lock files are what every install takes: requirements.txt (`make install`, with the
+test tools), requirements-spark.txt (`make spark`) and requirements-runtime.txt (the image,
 deploy/Dockerfile). Every dependency pyproject.toml names must be pinned there, or a fresh
 machine would run without it, and every pin carries the sha256 of its release files, or a
 file re-published under the same version would install unnoticed (`make lock` re-resolves)."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = ["requirements.lock", "requirements-spark.lock", "requirements-runtime.lock"]
+LOCKS = ["requirements.txt", "requirements-spark.txt", "requirements-runtime.txt"]
 
 
 def _name(requirement: str) -> str:
@@ -35,13 +35,13 @@ def test_every_dependency_in_pyproject_is_pinned_in_the_lock_files() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime = {_name(r) for r in project["dependencies"]}
     dev = {_name(r) for r in project["optional-dependencies"]["dev"]}
-    assert (runtime | dev) - set(_pins("requirements.lock")) == set(), "run `make lock`"
-    assert runtime - set(_pins("requirements-runtime.lock")) == set(), "run `make lock`"
+    assert (runtime | dev) - set(_pins("requirements.txt")) == set(), "run `make lock`"
+    assert runtime - set(_pins("requirements-runtime.txt")) == set(), "run `make lock`"
 
 
 def test_the_image_lock_pins_the_same_versions_as_the_development_lock() -> None:
-    development = _pins("requirements.lock")
-    for name, line in _pins("requirements-runtime.lock").items():
+    development = _pins("requirements.txt")
+    for name, line in _pins("requirements-runtime.txt").items():
         version = line.split("==")[1].split()[0]
         assert development[name].split("==")[1].split()[0] == version, name
 
@@ -59,6 +59,6 @@ def test_every_pin_carries_its_hashes(lock: str) -> None:
 def test_installs_refuse_a_file_whose_hash_differs() -> None:
     makefile = (ROOT / "Makefile").read_text()
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
-    for lock in ("requirements.lock", "requirements-spark.lock"):
+    for lock in ("requirements.txt", "requirements-spark.txt"):
         assert f"pip install --quiet --require-hashes -r {lock}" in makefile
-    assert "--require-hashes -r requirements-runtime.lock" in dockerfile
+    assert "--require-hashes -r requirements-runtime.txt" in dockerfile

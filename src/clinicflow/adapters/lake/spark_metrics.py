@@ -15,7 +15,7 @@ the same `events` columns, in the same shape (`aggregate`).
   SQL catalog (a Spark cluster configured as docs/analytics.md shows).
 
 pyspark is imported only when a session is made or used: the app never imports this module,
-and pyspark is installed from requirements-spark.lock, not with the app.
+and pyspark is installed from requirements-spark.txt, not with the app.
 """
 
 from __future__ import annotations
