@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from clinicflow.infra.migrate import upgrade
+from support.loopback_tls import loopback_tls
 from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ async def _load(base: str, stop: asyncio.Event, answered: list[int]) -> None:
     params = {"service": "alternative_medicine", "visit_type": "initial", "duration": 15}
 
     async def client() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        async with httpx.AsyncClient(verify=loopback_tls(), base_url=base, timeout=30) as http:
             while not stop.is_set():
                 try:
                     resp = await http.get("/v1/availability", params=params)

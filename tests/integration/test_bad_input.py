@@ -22,6 +22,7 @@ from clinicflow.infra.request_input import RequestModel
 from support.api import assert_problem
 from support.app import admin_session, serving
 from support.db import written
+from support.loopback_tls import loopback_tls
 
 NUL = "\u0000"
 SURROGATE = "\ud800"
@@ -132,7 +133,10 @@ async def test_an_unexpected_error_is_logged_by_type_and_request_id_only(
         conn = uow.connection
         await conn.execute(text("ALTER TABLE identity_user RENAME TO identity_user_gone"))
     secret_name = "ada.lovelace@example.com"
-    async with serving(container) as base, httpx.AsyncClient(base_url=base) as http:
+    async with (
+        serving(container) as base,
+        httpx.AsyncClient(verify=loopback_tls(), base_url=base) as http,
+    ):
         resp = await http.post(
             "/v1/auth/login",
             json={"username": secret_name, "password": "pw"},

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
+from support.loopback_tls import loopback_tls
 from support.serving_process import served
 
 # Races and locking: each database serializes writers its own way. Each race opens up to
@@ -51,7 +52,9 @@ def _request(n: int, start: str, duration: int = 20) -> dict[str, Any]:
 
 async def _race(base: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(bodies))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+    async with httpx.AsyncClient(
+        verify=loopback_tls(), base_url=base, limits=limits, timeout=60
+    ) as http:
         return list(await asyncio.gather(*(http.post("/v1/bookings", json=b) for b in bodies)))
 
 

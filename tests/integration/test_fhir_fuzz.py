@@ -28,6 +28,7 @@ from clinicflow.bootstrap import Container
 from clinicflow.infra.migrate import upgrade
 from support.app import clinic_settings
 from support.fhir import ALL_SCOPES, FHIR, TOKEN, SigningKey, SmartClient
+from support.loopback_tls import loopback_tls
 from support.threaded_app import served_in_thread
 
 pytestmark = pytest.mark.slow
@@ -60,7 +61,10 @@ def fhir_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         )
         registered.append(SmartClient(client.id, key, container.smart.tokens.token_url))
 
-    with served_in_thread(config, register) as base, httpx.Client(base_url=base) as http:
+    with (
+        served_in_thread(config, register) as base,
+        httpx.Client(verify=loopback_tls(), base_url=base) as http,
+    ):
         smart = registered[0]
         form = smart.form(smart.assertion(datetime.now(UTC)))
         token = http.post(TOKEN, data=form).json()["access_token"]
@@ -153,7 +157,9 @@ def test_searches_and_reads_never_fail_on_our_side(
     )
     ident = data.draw(st.one_of(_junk, st.sampled_from(["doctor1", "alternative-medicine"])))
     headers = fhir_api.smart if as_client else {}
-    with httpx.Client(base_url=fhir_api.base_url, timeout=30, headers=headers) as http:
+    with httpx.Client(
+        verify=loopback_tls(), base_url=fhir_api.base_url, timeout=30, headers=headers
+    ) as http:
         _check(http.get(f"{FHIR}/{kind}", params=params))
         _check(http.get(f"{FHIR}/{kind}/{quote(ident, safe='')}"))
 
@@ -169,7 +175,7 @@ def test_operations_never_fail_on_our_side(
     fhir_api: Served, operation: str, body: Any, content_type: str, as_client: bool
 ) -> None:
     headers = {"Content-Type": content_type, **(fhir_api.smart if as_client else {})}
-    with httpx.Client(base_url=fhir_api.base_url, timeout=30) as http:
+    with httpx.Client(verify=loopback_tls(), base_url=fhir_api.base_url, timeout=30) as http:
         url = f"{FHIR}/Appointment/{operation}"
         _check(http.post(url, content=json.dumps(body).encode(), headers=headers))
 
@@ -186,6 +192,6 @@ def test_updates_never_fail_on_our_side(
 ) -> None:
     content_type = "application/json-patch+json" if method == "PATCH" else "application/fhir+json"
     headers = {"Content-Type": content_type, **(fhir_api.smart if as_client else {})}
-    with httpx.Client(base_url=fhir_api.base_url, timeout=30) as http:
+    with httpx.Client(verify=loopback_tls(), base_url=fhir_api.base_url, timeout=30) as http:
         url = f"{FHIR}/Appointment/{quote(ident, safe='')}"
         _check(http.request(method, url, content=json.dumps(body).encode(), headers=headers))

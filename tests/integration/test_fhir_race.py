@@ -17,6 +17,7 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from support.fhir import FHIR
+from support.loopback_tls import loopback_tls
 
 pytestmark = [
     pytest.mark.postgres,
@@ -53,7 +54,7 @@ def _book(n: int) -> dict[str, Any]:
 async def _race(base: str, operation: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     async def one(body: dict[str, Any]) -> httpx.Response:
         # A client of its own: every request opens a new connection.
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        async with httpx.AsyncClient(verify=loopback_tls(), base_url=base, timeout=60) as http:
             return await http.post(
                 f"{FHIR}/Appointment/${operation}",
                 json=body,

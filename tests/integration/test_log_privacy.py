@@ -12,6 +12,7 @@ import pytest
 
 from clinicflow.bootstrap import Container
 from support.app import serving, staff_session
+from support.loopback_tls import loopback_tls
 
 FIRST, LAST = "Ximena", "Vandersloot"
 EMAIL = "ximena.vandersloot@example.net"
@@ -40,7 +41,7 @@ async def test_requests_with_a_patients_name_and_email_leave_neither_in_the_logs
         "practitioner": "doctor1",
         "patient": patient,
     }
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(verify=loopback_tls(), base_url=served) as http:
         made = await http.post("/v1/bookings", json=booking)
         assert made.status_code == 201
         found = await http.get("/v1/patients", params={"email": EMAIL}, headers=desk)

@@ -17,6 +17,7 @@ from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.loopback_tls import loopback_tls
 from support.metrics import METRICS_PORT, scrape
 
 
@@ -108,7 +109,12 @@ async def served(container: Container) -> AsyncIterator[tuple[str, str]]:
 
 
 async def test_metrics_are_answered_on_the_metrics_port_only(container: Container) -> None:
-    async with served(container) as (api, metrics), httpx.AsyncClient() as http:
+    async with (
+        served(container) as (api, metrics),
+        httpx.AsyncClient(
+            verify=loopback_tls(),
+        ) as http,
+    ):
         on_api = await http.get(f"{api}/metrics")
         scraped = await http.get(f"{metrics}/metrics")
         api_on_metrics_port = await http.get(f"{metrics}/v1/services")

@@ -15,6 +15,7 @@ from clinicflow.bootstrap import Container
 from clinicflow.payments.tables import orders, refunds
 from support.app import serving
 from support.fake_stripe import FakeStripe
+from support.loopback_tls import loopback_tls
 from support.payments import (
     PaidVisit,
     PaymentsScene,
@@ -152,7 +153,9 @@ async def _parallel(
     async with serving(pay) as base:
 
         async def one() -> httpx.Response:
-            async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as http:
+            async with httpx.AsyncClient(
+                verify=loopback_tls(), base_url=base, timeout=60, trust_env=False
+            ) as http:
                 return await http.post(url, json=body, headers=headers)
 
         answers = await asyncio.gather(*(one() for _ in range(PARALLEL)))

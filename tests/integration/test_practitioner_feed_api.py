@@ -22,6 +22,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import ALT, TIGHT, app_over, assert_problem, booking
 from support.app import serving
+from support.loopback_tls import loopback_tls
 
 FIRST, LAST = "Zebulon", "Canarywick"
 EMAIL = "zebulon.canarywick@example.org"
@@ -137,7 +138,10 @@ async def test_no_log_line_carries_the_token(container: Container, log_stream: i
     feed = await issued(container)
     token = feed.split("?token=")[1]
     options = {"log_config": None, "access_log": False, "log_level": "info"}
-    async with serving(container, **options) as base, httpx.AsyncClient(base_url=base) as http:
+    async with (
+        serving(container, **options) as base,
+        httpx.AsyncClient(verify=loopback_tls(), base_url=base) as http,
+    ):
         assert (await http.get(feed)).status_code == 200
         assert (await http.get(feed[:-2])).status_code == 404
     text = log_stream.getvalue()

@@ -18,6 +18,7 @@ from clinicflow.bootstrap import build
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.app import serving
+from support.loopback_tls import loopback_tls
 
 pytestmark = pytest.mark.postgres
 
@@ -76,7 +77,7 @@ async def test_a_request_past_its_deadline_gets_503_with_retry_after(
 ) -> None:
     async with (
         _served(settings, clock, deadline=1.0) as base,
-        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        httpx.AsyncClient(verify=loopback_tls(), base_url=base, timeout=30) as http,
     ):
         response = await http.post("/v1/holds", json=HOLD)
         assert response.status_code == 503

@@ -28,6 +28,7 @@ from clinicflow.patients.tables import patients
 from clinicflow.sealed import SEALED
 from clinicflow.settings import Settings
 from support import forked_cli
+from support.loopback_tls import loopback_tls
 from support.serving_process import served
 
 CLIENTS = 8
@@ -69,7 +70,9 @@ class Load:
 
     def __post_init__(self) -> None:
         fresh = httpx.Limits(max_keepalive_connections=0)  # each request its own connection
-        self.http = httpx.AsyncClient(base_url=self.base, timeout=30, limits=fresh)
+        self.http = httpx.AsyncClient(
+            verify=loopback_tls(), base_url=self.base, timeout=30, limits=fresh
+        )
 
     async def client(self, n: int) -> None:
         while not self.stop.is_set() and self.slots:
@@ -124,7 +127,7 @@ async def _open_slots(base: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     taken: dict[str, datetime] = {}
     day = datetime.now(UTC).date() + timedelta(days=3)
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+    async with httpx.AsyncClient(verify=loopback_tls(), base_url=base, timeout=60) as http:
         for week in range(8):
             lo = day + timedelta(days=7 * week)
             params = {

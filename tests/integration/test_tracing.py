@@ -29,6 +29,7 @@ from clinicflow.shared.clock import FixedClock
 from support.app import serving
 from support.event_bus import on_redis, redis_stream
 from support.fake_http import LoopbackServer, Reply, Request
+from support.loopback_tls import loopback_tls
 
 # SQL spans come from each database driver's instrumentation.
 pytestmark = pytest.mark.both_databases
@@ -176,7 +177,10 @@ async def test_a_log_line_written_while_serving_carries_the_request_and_trace_id
     container: Container, log_stream: io.StringIO, spans: InMemorySpanExporter
 ) -> None:
     options: dict[str, Any] = {"log_config": None, "access_log": False, "log_level": "info"}
-    async with serving(container, **options) as base, httpx.AsyncClient(base_url=base) as http:
+    async with (
+        serving(container, **options) as base,
+        httpx.AsyncClient(verify=loopback_tls(), base_url=base) as http,
+    ):
         made = await http.post("/v1/bookings", json=BOOKING, headers={"X-Request-ID": "r-42"})
     assert made.status_code == 201
 

@@ -20,6 +20,7 @@ from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import TIGHT
+from support.loopback_tls import loopback_tls
 from support.uvicorn_server import running
 
 LIMIT = 3  # TIGHT: anonymous reads per minute
@@ -41,7 +42,7 @@ async def served(settings: Settings, clock: FixedClock, **over: Any) -> AsyncIte
 
 
 async def statuses(base: str, forwarded_for: list[str]) -> list[int]:
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(verify=loopback_tls(), base_url=base) as http:
         return [
             (await http.get("/v1/services", headers={"X-Forwarded-For": ip})).status_code
             for ip in forwarded_for

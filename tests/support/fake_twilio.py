@@ -19,6 +19,7 @@ import httpx
 
 from support.fake_http import Reply, Request, json_reply
 from support.fake_vendor import FakeVendor, Loopback
+from support.loopback_tls import loopback_tls
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
@@ -123,7 +124,7 @@ class FakeTwilio(FakeVendor):
             "X-Twilio-Signature": sign(self.auth_token, url, params),
             "Content-Type": "application/x-www-form-urlencoded",
         }
-        async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+        async with httpx.AsyncClient(verify=loopback_tls(), trust_env=False, timeout=5) as client:
             return await client.post(url, content=urlencode(params), headers=headers)
 
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from support.fake_http import LoopbackServer, Reply, Request
+from support.loopback_tls import loopback_tls
 
 
 class Startable(Protocol):
@@ -37,7 +38,7 @@ def serving(fake: S) -> Iterator[S]:
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+    async with httpx.AsyncClient(verify=loopback_tls(), trust_env=False, timeout=5) as client:
         yield client
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from support.loopback_tls import loopback_tls
+
 
 def free_port() -> int:
     """A port nothing listens on now, on 127.0.0.1."""
@@ -25,7 +27,7 @@ def wait_ready(url: str, proc: subprocess.Popen[Any], *, seconds: int = 60) -> N
     """Return once `url` answers 200; fail when `proc` exits first (with what it wrote to a
     piped stderr) or when `seconds` pass."""
     # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
-    with httpx.Client(timeout=1) as poll:
+    with httpx.Client(verify=loopback_tls(), timeout=1) as poll:
         for _ in range(seconds * 10):
             if proc.poll() is not None:
                 said = proc.stderr.read() if proc.stderr else ""

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from clinicflow.bootstrap import Container
 from clinicflow.identity.tables import users
 from support.app import PASSWORD
+from support.loopback_tls import loopback_tls
 
 WRONG = "not the password at all"
 
@@ -29,7 +30,7 @@ async def login_from(
     base_url: str, address: str, username: str, password: str, code: str | None = None
 ) -> httpx.Response:
     """One sign-in on a fresh connection from `address`."""
-    transport = httpx.AsyncHTTPTransport(local_address=address, retries=0)
+    transport = httpx.AsyncHTTPTransport(local_address=address, retries=0, verify=loopback_tls())
     async with httpx.AsyncClient(transport=transport, base_url=base_url, timeout=30) as http:
         body: dict[str, Any] = {"username": username, "password": password}
         if code is not None:

@@ -301,4 +301,5 @@ def _provided(c: Container) -> Provided:
     provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
     provided.add(ConflictDesk)(lambda: c.integrations.desk)
     provided.add(SmartTokens)(lambda: c.smart.tokens)
+    provided.add(Authenticator)(lambda: c.authenticator)  # the gateway's authentication
     return provided

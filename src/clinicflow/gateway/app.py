@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from starlette.routing import BaseRoute
 
 from clinicflow import __version__
 from clinicflow.analytics.api import router as analytics_router
@@ -22,7 +24,7 @@ from clinicflow.forecasting.api import router as forecasting_router
 from clinicflow.forecasting.demand.api import router as demand_router
 from clinicflow.forecasting.scheduling.api import router as schedule_router
 from clinicflow.gateway import docs_page, observability, openapi, problems
-from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authentication, body_rules
+from clinicflow.gateway.auth import CREDENTIAL_ROUTES, ROUTE_CLASSES, authenticate, body_rules
 from clinicflow.gateway.cached_reads import CachedReads, ViewsCounted
 from clinicflow.gateway.deadline import DeadlineMiddleware
 from clinicflow.gateway.hygiene import HygieneMiddleware
@@ -96,11 +98,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         version=__version__,
         lifespan=lifespan,
         # Every route runs after authentication (a bad credential is a 401 before it), then
-        # the caller's rate limit (429).
-        dependencies=[
-            Depends(authentication(container.authenticator, container.smart.tokens)),
-            Depends(rate_limit),
-        ],
+        # the caller's rate limit (429): the gateway's own routes here, the contexts' in
+        # `_context_routes`.
+        dependencies=GATEWAY_DEPENDENCIES,
         # FastAPI's own pages load their scripts from a CDN; /docs serves vendored ones
         # (docs_page). The schema itself is at /openapi.json.
         docs_url=None,
@@ -146,14 +146,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times everything
     observability.install(app, container, metrics, readiness_checks(container))
     instrument_app(app)  # a server span around everything above (OpenTelemetry)
-    # admin: feature flags; analysts: the metrics and forecasts over the lake (reads files
-    # only); staff: the models' cached risks: everywhere
-    mounted = [flags_router, analytics_router, forecasting_router, demand_router, schedule_router]
-    mounted += [r for name in container.settings.enabled_services for r in ROUTERS[name]]
+    services = tuple(container.settings.enabled_services)
     # No route may ask for a part nobody provides: refused here, not on a request.
-    container.provided.check(route for router in mounted for route in router.routes)
-    for router in mounted:
-        app.include_router(router)
+    container.provided.check(route for router in _mounted(services) for route in router.routes)
+    app.router.routes.extend(_context_routes(services))
 
     docs_page.install(app)
     if "web" in container.settings.enabled_services:
@@ -165,6 +161,37 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             return RedirectResponse("/openapi.json")
 
     return app
+
+
+# What every route depends on first: the caller, then the caller's rate limit. Neither holds a
+# container (each reads the app's parts from the request), so routes carrying them serve any app.
+GATEWAY_DEPENDENCIES = [Depends(authenticate), Depends(rate_limit)]
+
+
+def _mounted(services: tuple[str, ...]) -> list[APIRouter]:
+    # admin: feature flags; analysts: the metrics and forecasts over the lake (reads files
+    # only); staff: the models' cached risks: everywhere
+    mounted = [flags_router, analytics_router, forecasting_router, demand_router, schedule_router]
+    return mounted + [r for name in services for r in ROUTERS[name]]
+
+
+@functools.cache
+def _context_routes(services: tuple[str, ...]) -> tuple[BaseRoute, ...]:
+    """The contexts' routers for these services, included once per process behind the
+    gateway's dependencies, and shared by every app built over them.
+
+    FastAPI prepares an included router's routes (their dependency trees, their request and
+    response models) on the first request that reaches the router, once per inclusion. A
+    process serves one app, so there it is the same; but the test suite builds an app over
+    each test's container, and preparing the routes again for each was 8% of its CPU
+    (py-spy over `python -m pytest`). Included here, an app over another container reuses
+    them: nothing in them holds a container, every part is read from the request's app."""
+    top = APIRouter(
+        dependencies=GATEWAY_DEPENDENCIES, generate_unique_id_function=openapi.operation_id
+    )
+    for router in _mounted(services):
+        top.include_router(router)
+    return tuple(top.routes)
 
 
 def app_from_env() -> FastAPI:

@@ -5,7 +5,6 @@ Authorization is not decided here: the use cases decide, with the actor, what it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from fastapi import Request
@@ -24,6 +23,7 @@ from clinicflow.fhir.smart.service import SmartTokens
 from clinicflow.gateway.hygiene import FORM, JSON, BodyRules
 from clinicflow.identity import Authenticator
 from clinicflow.identity.api import COOKIE, SIGN_IN, SIGN_IN_LINK
+from clinicflow.infra.web import Provided
 from clinicflow.integrations.api import BODY_LIMITS as EHR_BODY_LIMITS
 from clinicflow.integrations.api import ROUTES as EHR_WEBHOOKS
 from clinicflow.notifications.callbacks.api import BODY_LIMITS as MESSAGING_BODY_LIMITS
@@ -72,47 +72,47 @@ ROUTE_CLASSES = {path: "auth" for path in CREDENTIAL_ROUTES} | {
 }
 
 
-def authentication(
-    authenticator: Authenticator, smart: SmartTokens | None = None
-) -> Callable[[Request], Awaitable[None]]:
-    """The app's first dependency, bound to its authenticator (and the FHIR API's SMART
-    tokens) when the app is built."""
-
-    async def authenticate(request: Request) -> None:
-        path = request.url.path
-        if path in CREDENTIAL_ROUTES:
-            actor = ANONYMOUS
-        elif (token := _smart_token(request)) is not None:
-            # A SMART access token opens the FHIR API and nothing else.
-            if smart is None or not is_fhir(path):
-                raise SmartTokenInvalid(f"a SMART access token is accepted under {FHIR_BASE} only")
-            actor = await smart.actor_for(token)
-        elif is_page(path) and not _sends_credentials(request):
-            # A page: a session cookie that no longer signs in (expired, revoked) makes the
-            # visitor anonymous, as a browser expects; the page asks them to sign in again
-            # where it needs them. The API answers 401 instead.
-            try:
-                actor = await authenticator.actor_for(None, None, request.cookies.get(COOKIE))
-            except DomainError as exc:
-                if exc.status != 401:
-                    raise
-                actor = ANONYMOUS
-        else:
-            actor = await authenticator.actor_for(
-                request.headers.get("authorization"),
-                request.headers.get("x-api-key"),
-                request.cookies.get(COOKIE),
+async def authenticate(request: Request) -> None:
+    """Every route's first dependency: the caller, from the credential the request carries,
+    checked by the app's authenticator (and the FHIR API's SMART tokens), which it reads from
+    the app's parts on each request rather than closing over them. So one dependency serves
+    every app, and the routes that carry it can be shared by apps over other containers
+    (gateway/app.py `_context_routes`)."""
+    parts: Provided = request.app.state.provided
+    path = request.url.path
+    if path in CREDENTIAL_ROUTES:
+        actor = ANONYMOUS
+    elif (token := _smart_token(request)) is not None:
+        # A SMART access token opens the FHIR API and nothing else.
+        if not is_fhir(path):
+            raise SmartTokenInvalid(f"a SMART access token is accepted under {FHIR_BASE} only")
+        actor = await parts.get(SmartTokens).actor_for(token)
+    elif is_page(path) and not _sends_credentials(request):
+        # A page: a session cookie that no longer signs in (expired, revoked) makes the
+        # visitor anonymous, as a browser expects; the page asks them to sign in again
+        # where it needs them. The API answers 401 instead.
+        try:
+            actor = await parts.get(Authenticator).actor_for(
+                None, None, request.cookies.get(COOKIE)
             )
-        actor = actor.at(
-            request.client.host if request.client else None,
-            getattr(request.state, "request_id", None),
+        except DomainError as exc:
+            if exc.status != 401:
+                raise
+            actor = ANONYMOUS
+    else:
+        actor = await parts.get(Authenticator).actor_for(
+            request.headers.get("authorization"),
+            request.headers.get("x-api-key"),
+            request.cookies.get(COOKIE),
         )
-        reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
-        if reason:
-            actor = replace(actor, break_glass_reason=reason[:500])
-        request.state.actor = actor
-
-    return authenticate
+    actor = actor.at(
+        request.client.host if request.client else None,
+        getattr(request.state, "request_id", None),
+    )
+    reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
+    if reason:
+        actor = replace(actor, break_glass_reason=reason[:500])
+    request.state.actor = actor
 
 
 def _smart_token(request: Request) -> str | None:
