@@ -89,6 +89,9 @@ WHERE b.patient_key IS NOT NULL AND b.status <> 'held' AND b.status <> 'expired'
 ORDER BY b.start_at, b.practitioner, b.created_at, b.booking_id
 """
 
+# Rows ordered by what they hold, the patient's key (a hash of a random id) last: the churn
+# booster bags rows by position, so an order by key would train another model on every
+# history made, even one equal in all else.
 # Per patient and service with an attended visit on or before the day `$at` (and, for
 # churn, one within `window` days of it: still in care): where they stand on that day.
 # `next_visit_days`: days from `$at` to their next attended visit of the service (NULL: none
@@ -159,7 +162,9 @@ JOIN w ON w.service = p.service
 LEFT JOIN other o ON o.patient_key = p.patient_key AND o.service = p.service
 LEFT JOIN churned c ON c.patient_key = p.patient_key AND c.service = p.service
 WHERE epoch($at - p.last_visit) / 86400.0 <= w.days OR coalesce(o.upcoming, 0) > 0
-ORDER BY p.service, p.patient_key
+ORDER BY p.service, p.first_visit, p.last_visit, p.visits, coalesce(o.no_shows, 0),
+         coalesce(o.cancels, 0), coalesce(o.upcoming, 0), coalesce(o.recent_bookings, 0),
+         next_visit_days NULLS FIRST, c.churn_at NULLS FIRST, p.patient_key
 """
 
 

@@ -3,8 +3,10 @@ once (concurrent bookings share a transaction: infra/group_commit.py).
 
 The open times come from booking's own availability, one question per visit kind for the
 whole round's span; the round then keeps its own picks apart (two people never pick one
-practitioner's overlapping time, buffers included). A booking refused anyway (a held offer
-took the time meanwhile) leaves that person unplaced: they ask again or leave.
+practitioner's overlapping time, buffers included, and one person asking twice never gets
+two visits at once). So no booking of a round can take another's time, and the round's
+outcome is the same whatever order its concurrent bookings commit in (same seed, same
+history). A booking refused anyway leaves that person unplaced: they ask again or leave.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Round:
         for ask, duration in asks:
             kinds[(ask.person.service, ask.visit_type, duration)].append(ask)
         taken: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+        theirs: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)  # by person
         picks: list[Pick] = []
         for (service, visit_type, duration), wanting in kinds.items():
             lo = min(self._day_start(at, a.lead) for a in wanting)
@@ -67,12 +70,15 @@ class Round:
             before = timedelta(minutes=policy.buffer_before_min)
             after = timedelta(minutes=policy.buffer_after_min)
             for ask in wanting:
+                own = theirs[ask.person.number]
+                open_ = [s for s in slots if not _overlaps((s.start, s.end), own)] if own else slots
                 found = self._choose(
-                    ask, self._day_start(at, ask.lead), slots, taken, (before, after)
+                    ask, self._day_start(at, ask.lead), open_, taken, (before, after)
                 )
                 if found is not None:
                     slot, practitioner = found
                     taken[practitioner].append((slot.start - before, slot.end + after))
+                    own.append((slot.start, slot.end))
                     picks.append(Pick(ask, duration, slot.start, slot.end, practitioner))
         return picks
 

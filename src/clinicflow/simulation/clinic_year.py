@@ -61,6 +61,8 @@ class MovableClock(Protocol):
 DESK = Actor(kind="user", id="simulation-front-desk", role=Role.FRONT_DESK, tier="staff")
 CONVERSIONS = "waitlist_conversions"  # the waitlist's subscriber marking converted entries paid
 GIVE_UP_LEAD = 30  # an ask no time was found for is tried later, until this far ahead
+# Timeline steps whose outcome no other step at their moment can change (see `_day`).
+OWN_VISIT = frozenset({"check_in", "complete", "no_show"})
 
 
 @dataclass(frozen=True)
@@ -132,14 +134,21 @@ class ClinicYear:
             self._set(self._at(day, 9))
             await self._waitlists.launch(launch)
             self._services.append(launch)
-        self._set(self._at(day, 10))
-        await self._waitlists.join(self._plan.clinic.waitlisted, self._clock.now())
+        await self._waitlists.join(self._plan.clinic.waitlisted, self._at(day, 10), self._set)
         for moment, group in groupby(sorted(self._timeline(day), key=_order), key=_moment):
             self._set(moment)
-            # Each step draws from its own stream, seeded in a fixed order: steps at one
-            # moment finish in whatever order the database answers them.
+            # Each step draws from its own stream, seeded in a fixed order. Steps that touch
+            # only their own visit (check-ins, no-shows, completions with their payment) run
+            # at once: they finish in whatever order the database answers, and no order
+            # changes what they make. Those that contend for time or for the waitlist
+            # (cancellations, moves, the invited calling) run after them, one by one, in the
+            # timeline's order.
             steps = [(kind, v, self._stream()) for _, _, kind, v in group]
-            await asyncio.gather(*(self._step(kind, v, day, rng) for kind, v, rng in steps))
+            alone = [s for s in steps if s[0] in OWN_VISIT]
+            await asyncio.gather(*(self._step(kind, v, day, rng) for kind, v, rng in alone))
+            for kind, v, rng in steps:
+                if kind not in OWN_VISIT:
+                    await self._step(kind, v, day, rng)
         self._set(self._at(day, 19, 30))
         await self._booking_round(day, EVENING)
         self._set(self._at(day, 20))

@@ -6,8 +6,8 @@ converted (the waitlist's bus subscriber, run at the end of each day)."""
 
 from __future__ import annotations
 
-import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,29 +56,38 @@ class Waitlists:
         self._due: list[tuple[datetime, str]] = []  # (when they call, entry id)
         self._number = 1_000_000
 
-    async def join(self, services: tuple[str, ...], at: datetime) -> int:
-        """Today's joins at `at`; how many people were invented."""
-        wanting: list[Person] = []
+    async def join(
+        self, services: tuple[str, ...], at: datetime, set_clock: Callable[[datetime], None]
+    ) -> int:
+        """Today's joins, from `at` a minute apart, one after the other; how many people were
+        invented. Each joins at a moment of their own: the waitlist ranks equal scores by
+        join time, then by entry id (a random UUID), so joins at one instant would be put
+        in line by chance, and the launch's waves would invite others each run."""
+        wanting: list[tuple[Person, JoinRequest]] = []
         for service in services:
             rate = self._demand.waitlist_joins_week.get(service, 1.0) / 7
             if service == self._tally.launched:
                 rate *= self._demand.joins_after_launch
             for _ in range(poisson(self._rng, rate * seasonal(at.date()))):
                 self._number += 1  # their own numbers: never a patient's email
-                wanting.append(invent(self._rng, self._number, self._zips, service))
-        ids = await asyncio.gather(*(self._join(p) for p in wanting))
-        for person, entry_id in zip(wanting, ids, strict=True):
+                person = invent(self._rng, self._number, self._zips, service)
+                wanting.append((person, self._request(person)))
+        for n, (person, request) in enumerate(wanting):
+            set_clock(at + timedelta(minutes=n))
+            entry_id = await self._join(request)
             if entry_id is not None:
                 self._people[entry_id] = person
                 self._tally.joined[person.service] += 1
         return len(wanting)
 
-    async def _join(self, person: Person) -> str | None:
+    def _request(self, person: Person) -> JoinRequest:
         contact = Contact(person.first_name, person.last_name, person.email, None)
         campaign = self._rng.choice(("newsletter", "clinic-site", "health-fair"))
-        request = JoinRequest(
+        return JoinRequest(
             person.service, contact, person.zip, self._rng.randint(1, 5), campaign=campaign
         )
+
+    async def _join(self, request: JoinRequest) -> str | None:
         try:
             made = await self._c.waitlist.entries.join(ANONYMOUS, request)
         except DomainError:

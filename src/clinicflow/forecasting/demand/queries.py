@@ -20,13 +20,18 @@ from clinicflow.shared.lake import READS, bookings
 # Each booking as it stands after its last event (made ones only, not lone holds).
 _BOOKINGS = f"CREATE TABLE bookings AS {bookings(traits=(), made_only=True)}"
 
+# Every query orders its rows by what they hold, ids last: the lake's ids are random UUIDs
+# (and its keys hashes of them), so rows tied on the rest would come in an order that
+# changes with every history made, even one equal in all else; the waitlist model splits
+# its invitations by position (the earlier 60% train).
+
 _VISITS = """
 SELECT service, practitioner, start_at, end_at, created_at,
        CASE WHEN status = 'cancelled' THEN coalesce(cancelled_at, created_at) END
 FROM bookings
 WHERE status IN ('confirmed', 'checked_in', 'completed', 'no_show', 'cancelled')
   AND start_at IS NOT NULL AND end_at IS NOT NULL AND service IS NOT NULL
-ORDER BY start_at, booking_id
+ORDER BY start_at, practitioner, service, end_at, created_at, cancelled_at NULLS FIRST, booking_id
 """
 
 # Each launch invitation; `converted_at`: when a first visit was first booked from the entry
@@ -44,7 +49,8 @@ WITH invited AS (
 SELECT i.service, i.invited_at, i.interest_level, i.campaign, i.joined_at, i.wave,
        c.converted_at
 FROM invited i LEFT JOIN converted c USING (contact_key)
-ORDER BY i.invited_at, i.invitation_id
+ORDER BY i.invited_at, i.joined_at, i.interest_level, i.campaign, i.wave,
+         c.converted_at NULLS FIRST, i.invitation_id
 """
 
 # Entries on a list never invited, withdrawn or converted: who a next wave would ask.
@@ -60,7 +66,7 @@ WITH joined AS (
 )
 SELECT service, interest_level, campaign, joined_at FROM joined
 WHERE contact_key NOT IN (SELECT contact_key FROM gone WHERE contact_key IS NOT NULL)
-ORDER BY joined_at
+ORDER BY joined_at, service, interest_level, campaign
 """
 
 # An empty lake: the columns read here (the bookings', the waitlist's).
