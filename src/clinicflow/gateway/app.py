@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Every route runs after authentication (a bad credential is a 401 before it), then
         # the caller's rate limit (429).
         dependencies=[
-            Depends(authentication(container.authenticator, container.smart.tokens)),
+            Depends(authentication(container.identity.authenticator, container.smart.tokens)),
             Depends(rate_limit),
         ],
         # FastAPI's own pages load their scripts from a CDN; /docs serves vendored ones
