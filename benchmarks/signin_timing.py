@@ -54,7 +54,7 @@ async def main(rounds: int) -> None:
             rate_limits_enabled=False,
         )
         container = build(settings)
-        await container.users.create("desk", "front_desk", "correct horse battery staple")
+        await container.identity.users.create("desk", "front_desk", "correct horse battery staple")
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         config = uvicorn.Config(create_app(container=container), log_level="warning")

@@ -95,7 +95,9 @@ def users_create(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     made = _run(
-        lambda c: c.users.create(username, role, password, practitioner=calendar, with_totp=totp)
+        lambda c: c.identity.users.create(
+            username, role, password, practitioner=calendar, with_totp=totp
+        )
     )
     user = made.user
     console.print(f"[green]created {user.role} {user.username!r}[/], id {user.id}")
@@ -111,7 +113,7 @@ def _show_totp(uri: str) -> None:
 @users_app.command("list")
 def users_list() -> None:
     """Every staff account with its role, state, last sign-in and failures since."""
-    found = _run(lambda c: c.users.list())
+    found = _run(lambda c: c.identity.users.list())
     columns = ["username", "role", "practitioner", "active", "totp", "last login", "failed since"]
     rows: list[list[Cell]] = [
         [
@@ -131,7 +133,7 @@ def users_list() -> None:
 @users_app.command("totp")
 def users_totp(username: str) -> None:
     """Replace the user's TOTP secret (lost phone); the old codes stop working."""
-    _show_totp(_run(lambda c: c.users.enrol_totp(username)))
+    _show_totp(_run(lambda c: c.identity.users.enrol_totp(username)))
 
 
 @users_app.command("reset-password")
@@ -142,7 +144,7 @@ def users_reset_password(username: str, password_stdin: PasswordStdin = False) -
         password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
     else:
         password = secrets.token_urlsafe(15)
-    _run(lambda c: c.users.reset_password(username, password))
+    _run(lambda c: c.identity.users.reset_password(username, password))
     console.print(f"[green]password of {username!r} replaced[/]; their sessions were ended")
     if not password_stdin:
         console.print("[yellow]shown once[/]: give it to them by a safe channel")
@@ -152,14 +154,14 @@ def users_reset_password(username: str, password_stdin: PasswordStdin = False) -
 @users_app.command("disable")
 def users_disable(username: str) -> None:
     """Stop the account signing in and end its open sessions."""
-    _run(lambda c: c.users.set_active(username, False))
+    _run(lambda c: c.identity.users.set_active(username, False))
     console.print(f"[green]disabled[/] {username!r}; their sessions were ended")
 
 
 @users_app.command("enable")
 def users_enable(username: str) -> None:
     """Let a disabled account sign in again."""
-    _run(lambda c: c.users.set_active(username, True))
+    _run(lambda c: c.identity.users.set_active(username, True))
     console.print(f"[green]enabled[/] {username!r}")
 
 
@@ -185,7 +187,7 @@ def apikeys_create(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    view, full = _run(lambda c: c.apikeys.create(name, owner, scope, tier))
+    view, full = _run(lambda c: c.identity.apikeys.create(name, owner, scope, tier))
     _show_key(view, full)
 
 
@@ -217,7 +219,7 @@ def apikeys_list() -> None:
 
 
 async def _keys_and_now(c: Container) -> tuple[list[ApiKeyView], datetime]:
-    return await c.apikeys.list(), c.clock.now()
+    return await c.identity.apikeys.list(), c.clock.now()
 
 
 def _state(key: ApiKeyView, now: datetime) -> str:
@@ -231,7 +233,7 @@ def _state(key: ApiKeyView, now: datetime) -> str:
 @apikeys_app.command("revoke")
 def apikeys_revoke(key_id: str, after_hours: Hours = 0) -> None:
     """Stop a key working, now or after a delay (an earlier revocation is kept)."""
-    view = _run(lambda c: c.apikeys.revoke(key_id, after=timedelta(hours=after_hours)))
+    view = _run(lambda c: c.identity.apikeys.revoke(key_id, after=timedelta(hours=after_hours)))
     console.print(f"[green]API key {view.id}[/] stops working at {_when(view.revoked_at)} UTC")
 
 
@@ -240,8 +242,8 @@ def apikeys_rotate(key_id: str, grace_hours: Hours = 24) -> None:
     """A new key with the same owner, scopes and tier; the old one works for the grace period."""
 
     async def work(c: Container) -> tuple[ApiKeyView, str, ApiKeyView]:
-        new, full = await c.apikeys.rotate(key_id, timedelta(hours=grace_hours))
-        return new, full, await c.apikeys.get(key_id)
+        new, full = await c.identity.apikeys.rotate(key_id, timedelta(hours=grace_hours))
+        return new, full, await c.identity.apikeys.get(key_id)
 
     new, full, old = _run(work)
     _show_key(new, full)
@@ -256,7 +258,7 @@ def oauth_rotate_key() -> None:
     async def work(c: Container) -> tuple[str, timedelta]:
         # Servers may sign with the old key until their cache expires; its tokens then live on.
         lifetime = timedelta(minutes=c.settings.access_token_minutes)
-        return await c.tokens.rotate(), CACHE_FOR + lifetime
+        return await c.identity.tokens.rotate(), CACHE_FOR + lifetime
 
     kid, wait = _run(work)
     console.print(
@@ -269,7 +271,7 @@ def oauth_rotate_key() -> None:
 @oauth_app.command("retire-key")
 def oauth_retire_key(kid: str) -> None:
     """Unpublish an older signing key (put `--` before a kid that starts with '-')."""
-    _run(lambda c: c.tokens.retire(kid))
+    _run(lambda c: c.identity.tokens.retire(kid))
     console.print(f"[green]retired {kid}[/]; tokens it signed no longer verify")
 
 

@@ -115,19 +115,19 @@ class DemoLoaded:
 async def demo_staff(container: Container) -> str | None:
     """A front-desk account for trying the staff side, and an analyst (`owner`) for the
     dashboard, with one password; that password, if they were made now."""
-    if await container.users.list():
+    if await container.identity.users.list():
         return None
     given = container.settings.demo_password
     password = given.get_secret_value() if given else secrets.token_urlsafe(12)
-    await container.users.create(DEMO_USER, "front_desk", password)
-    await container.users.create(DEMO_OWNER, "analyst", password)
+    await container.identity.users.create(DEMO_USER, "front_desk", password)
+    await container.identity.users.create(DEMO_OWNER, "analyst", password)
     return password
 
 
 async def front_desk(container: Container) -> Actor:
     """The demo's front desk (or the clinic's first front-desk or admin account), who checks
     patients in, takes payments at the desk and cancels."""
-    for user in await container.users.list():
+    for user in await container.identity.users.list():
         if user.active and user.role in (Role.FRONT_DESK, Role.ADMIN):
             return Actor(kind="user", id=user.id, role=Role(user.role), tier="staff")
     return Actor(kind="user", id="demo-front-desk", role=Role.FRONT_DESK, tier="staff")

@@ -31,7 +31,7 @@ def _sign_in(username: str, password: str) -> str:
     async def go() -> str:
         container = build(Settings())
         try:
-            opened, _ = await container.users.login(username, password, None)
+            opened, _ = await container.identity.users.login(username, password, None)
             return opened.token
         finally:
             await container.aclose()
@@ -43,7 +43,7 @@ def _session_works(token: str) -> bool:
     async def go() -> bool:
         container = build(Settings())
         try:
-            await container.sessions.resolve(token)
+            await container.identity.sessions.resolve(token)
         except TokenInvalid:
             return False
         finally:

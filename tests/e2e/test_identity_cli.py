@@ -39,7 +39,7 @@ def _authenticate(key: str) -> ApiKeyView:
     async def go() -> ApiKeyView:
         container = build(Settings())
         try:
-            return await container.apikeys.authenticate(key)
+            return await container.identity.apikeys.authenticate(key)
         finally:
             await container.aclose()
 

@@ -63,7 +63,7 @@ async def _paid_visit(env: dict[str, str], server: FakeStripe) -> str:
             visit = {"service": "alternative_medicine", "visit_type": "initial", "duration": 20}
             body = visit | {"start": "2026-11-30T10:00:00-06:00", "practitioner": "doctor1"}
             booked = (await api.post("/v1/bookings", json=body | {"patient": PATIENT})).json()
-            opened = await container.sessions.open_for_patient(booked["patient_id"])
+            opened = await container.identity.sessions.open_for_patient(booked["patient_id"])
             me = {"Cookie": f"cf_session={opened.token}"}
             checkout = {"booking_ids": [booked["id"]], "method": "stripe"}
             order = (await api.post("/v1/payments", json=checkout, headers=me)).json()

@@ -45,7 +45,7 @@ def _api_key(env: dict[str, str]) -> tuple[str, str]:
         await upgrade(settings.database_url)
         container = build(settings)
         try:
-            view, full = await container.apikeys.create("sync", "it", ["bookings:read"])
+            view, full = await container.identity.apikeys.create("sync", "it", ["bookings:read"])
             return view.id, full.removeprefix(f"cfk_{view.id}_")
         finally:
             await container.aclose()

@@ -44,7 +44,7 @@ async def front_desk(container: Container) -> dict[str, str]:
 @pytest.fixture
 async def integration(container: Container) -> dict[str, str]:
     """An API client (no session to time out) that may read and change bookings."""
-    _, key = await container.apikeys.create(
+    _, key = await container.identity.apikeys.create(
         "front-desk tablet", "qa", ["bookings:read", "bookings:write"]
     )
     return {"X-API-Key": key}

@@ -103,7 +103,7 @@ async def clinic(client: httpx.AsyncClient, container: Container) -> Clinic:
 
 
 async def _patient(container: Container, patient_id: str) -> dict[str, str]:
-    opened = await container.sessions.open_for_patient(patient_id)
+    opened = await container.identity.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
 
 

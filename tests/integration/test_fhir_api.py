@@ -288,7 +288,7 @@ async def test_a_patient_with_their_session_sees_only_their_own_records(
     theirs = (
         await client.post("/v1/bookings", json=booking("2026-11-25T11:00:00-06:00", n=2))
     ).json()
-    opened = await container.sessions.open_for_patient(mine["patient_id"])
+    opened = await container.identity.sessions.open_for_patient(mine["patient_id"])
     me = {"Cookie": f"cf_session={opened.token}"}
     own = await client.get(f"{FHIR}/Patient/{mine['patient_id']}", headers=me)
     assert own.status_code == 200, own.text

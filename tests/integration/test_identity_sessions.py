@@ -32,7 +32,7 @@ async def sign_in(client: httpx.AsyncClient, username: str, **extra: str) -> htt
 
 async def staff_token(client: httpx.AsyncClient, container: Container) -> str:
     """A front-desk session token, signed in over HTTP; the cookie jar is left empty."""
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     resp = await sign_in(client, "desk")
     assert resp.status_code == 200, resp.text
     client.cookies.clear()
@@ -50,7 +50,7 @@ async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:
 async def test_staff_sign_in_gives_a_token_and_an_http_only_cookie_that_carry_the_role(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    created = await container.users.create("desk", "front_desk", PASSWORD)
+    created = await container.identity.users.create("desk", "front_desk", PASSWORD)
 
     resp = await sign_in(client, "Desk")
 
@@ -80,7 +80,7 @@ async def test_staff_sign_in_gives_a_token_and_an_http_only_cookie_that_carry_th
 
 
 async def test_a_wrong_password_is_refused(client: httpx.AsyncClient, container: Container) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
 
     resp = await client.post("/v1/auth/login", json={"username": "desk", "password": "nope"})
 
@@ -101,7 +101,7 @@ async def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(
 async def test_after_five_wrong_passwords_this_address_waits_and_the_wait_doubles(
     client: httpx.AsyncClient, container: Container, clock: FixedClock
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     wrong = {"username": "desk", "password": "not the password"}
     for _ in range(5):
         refused(await client.post("/v1/auth/login", json=wrong), 401, "invalid_token")
@@ -193,7 +193,7 @@ async def test_signing_out_ends_the_session(
 async def test_signing_out_with_the_cookie_ends_the_session_and_clears_the_cookie(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     token = (await sign_in(client, "desk")).json()["token"]
 
     out = await client.post("/v1/auth/logout")
@@ -207,7 +207,7 @@ async def test_signing_out_with_the_cookie_ends_the_session_and_clears_the_cooki
 async def test_a_timed_out_session_cookie_does_not_stop_signing_in_or_out_again(
     client: httpx.AsyncClient, container: Container, clock: FixedClock
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     assert (await sign_in(client, "desk")).status_code == 200
     clock.advance(IDLE)
     refused(await client.get("/v1/auth/me"), 401, "invalid_token")  # the stale cookie is sent

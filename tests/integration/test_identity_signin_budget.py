@@ -65,7 +65,7 @@ async def botnet(live_server: str, username: str, bots: int = 5, each: int = 2) 
 async def test_many_addresses_exhaust_the_account_then_fresh_ones_wait_but_the_owners_does_not(
     container: Container, live_server: str, clock: FixedClock
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     usual = await login_from(live_server, "127.0.5.1", "desk", PASSWORD)
     assert usual.status_code == 200, usual.text
 
@@ -91,7 +91,7 @@ async def test_many_addresses_exhaust_the_account_then_fresh_ones_wait_but_the_o
 async def test_the_known_place_is_kept_as_a_keyed_hash_and_forgotten_after_its_days(
     container: Container, live_server: str, clock: FixedClock
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     assert (await login_from(live_server, "127.0.5.1", "desk", PASSWORD)).status_code == 200
 
     stored = await rows(container, select(signin_known))
@@ -109,7 +109,7 @@ async def test_the_known_place_is_kept_as_a_keyed_hash_and_forgotten_after_its_d
 async def test_an_existing_and_a_missing_account_answer_alike_under_a_botnet(
     container: Container, live_server: str, clock: FixedClock
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     seen: dict[str, list[tuple[int, str, dict[str, str]]]] = {"desk": [], "ghost": []}
     steps = [f"127.0.6.{1 + n // 2}" for n in range(BUDGET)] + ["127.0.6.99", "wait"]
     steps += ["127.0.7.1", "127.0.7.2", "127.0.7.3"]
@@ -129,7 +129,7 @@ async def test_an_existing_and_a_missing_account_answer_alike_under_a_botnet(
 async def test_parallel_failures_from_many_addresses_are_counted_exactly(
     container: Container, live_server: str
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
 
     answers = await asyncio.gather(
         *(login_from(live_server, f"127.0.8.{n + 1}", "desk", WRONG) for n in range(3 * BUDGET))

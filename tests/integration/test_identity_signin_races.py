@@ -67,7 +67,7 @@ async def test_ten_wrong_codes_in_parallel_count_ten_failures(
 async def test_a_parallel_burst_from_one_address_gets_only_the_free_attempts(
     container: Container, live_server: str
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
 
     answers = await asyncio.gather(
         *(login_from(live_server, "127.0.2.1", "desk", WRONG) for _ in range(12))
@@ -103,7 +103,7 @@ async def test_an_attacker_at_one_address_does_not_lock_the_admin_out_from_anoth
 async def test_an_existing_and_a_missing_account_answer_alike_at_every_step(
     container: Container, live_server: str, clock: FixedClock
 ) -> None:
-    await container.users.create("desk", "front_desk", PASSWORD)
+    await container.identity.users.create("desk", "front_desk", PASSWORD)
     seen: dict[str, list[tuple[int, str, dict[str, str]]]] = {"desk": [], "ghost": []}
 
     for step in range(8):

@@ -32,7 +32,7 @@ async def a_booking(client: httpx.AsyncClient) -> str:
 
 async def new_key(container: Container, *scopes: str) -> tuple[str, str]:
     """The key's id and the full key (`cfk_<id>_<secret>`)."""
-    view, full = await container.apikeys.create("scheduler", "qa", list(scopes))
+    view, full = await container.identity.apikeys.create("scheduler", "qa", list(scopes))
     return view.id, full
 
 
@@ -84,7 +84,7 @@ async def test_a_revoked_api_key_is_refused(
     booking_id = await a_booking(client)
     key_id, full = await new_key(container, "bookings:read")
 
-    await container.apikeys.revoke(key_id)
+    await container.identity.apikeys.revoke(key_id)
 
     resp = await client.get(f"/v1/bookings/{booking_id}", headers={"X-API-Key": full})
     assert "revoked" in refused(resp, 401, "invalid_token")["detail"]
@@ -243,7 +243,7 @@ async def test_tokens_of_a_revoked_client_stop_working_at_once(
     booking_id = await a_booking(client)
     key_id, token = await access_token(client, container)
 
-    await container.apikeys.revoke(key_id)
+    await container.identity.apikeys.revoke(key_id)
 
     resp = await client.get(f"/v1/bookings/{booking_id}", headers=bearer(token))
     assert "revoked" in refused(resp, 401, "invalid_token")["detail"]
@@ -260,7 +260,7 @@ def tampered(token: str, **claims: Any) -> str:
 async def forged(
     container: Container, clock: FixedClock, key_id: str, *, real_key: bool, **claims: str
 ) -> str:
-    tokens = container.tokens
+    tokens = container.identity.tokens
     key = await tokens._signing_key() if real_key else jwt_keys.generate_signing_key(clock.now())
     token, _ = jwt_keys.issue(
         key,
@@ -316,7 +316,7 @@ async def test_tokens_signed_before_a_rotation_verify_until_the_old_key_is_retir
     old_kid = jwt.get_unverified_header(old_token)["kid"]
     clock.advance(timedelta(minutes=1))  # the newest key signs: rotation comes later in time
 
-    new_kid = await container.tokens.rotate()
+    new_kid = await container.identity.tokens.rotate()
 
     assert (await client.get(f"/v1/bookings/{booking_id}", headers=bearer(old_token))).is_success
     published = {k["kid"] for k in (await client.get("/.well-known/jwks.json")).json()["keys"]}
@@ -324,7 +324,7 @@ async def test_tokens_signed_before_a_rotation_verify_until_the_old_key_is_retir
     _, new_token = await access_token(client, container)
     assert jwt.get_unverified_header(new_token)["kid"] == new_kid
 
-    await container.tokens.retire(old_kid)
+    await container.identity.tokens.retire(old_kid)
 
     resp = await client.get(f"/v1/bookings/{booking_id}", headers=bearer(old_token))
     assert "unknown signing key id" in refused(resp, 401, "invalid_token")["detail"]

@@ -331,11 +331,11 @@ async def test_rotate_and_retire_keep_totp_secrets_and_signing_keys_working(
     container = build(settings, clock=clock)
     try:
         old = container.keys
-        await container.users.create("boss", "admin", STAFF_PASSWORD)
-        kid = await container.tokens.rotate()
-        client, api_key = await container.apikeys.create("x", "y", ["bookings:read"])
+        await container.identity.users.create("boss", "admin", STAFF_PASSWORD)
+        kid = await container.identity.tokens.rotate()
+        client, api_key = await container.identity.apikeys.create("x", "y", ["bookings:read"])
         secret = api_key.removeprefix(f"cfk_{client.id}_")
-        issued = await container.tokens.client_credentials(client.id, secret, None)
+        issued = await container.identity.tokens.client_credentials(client.id, secret, None)
     finally:
         await container.aclose()
     totp_secret = await staff_totp_secret(db, old)
@@ -351,11 +351,11 @@ async def test_rotate_and_retire_keep_totp_secrets_and_signing_keys_working(
     rebuilt = build(settings, clock=clock)  # a restarted process, reading the rotated file
     try:
         assert rebuilt.keys == remaining
-        assert [k["kid"] for k in (await rebuilt.tokens.jwks())["keys"]] == [kid]
-        claims, verified = await rebuilt.tokens.verify(issued.access_token)
+        assert [k["kid"] for k in (await rebuilt.identity.tokens.jwks())["keys"]] == [kid]
+        claims, verified = await rebuilt.identity.tokens.verify(issued.access_token)
         assert claims["sub"] == verified.id == client.id
         code = totp.code_at(totp_secret, clock.now())
-        _, signed_in = await rebuilt.users.login("boss", STAFF_PASSWORD, code)
+        _, signed_in = await rebuilt.identity.users.login("boss", STAFF_PASSWORD, code)
         assert signed_in.username == "boss"
     finally:
         await rebuilt.aclose()
@@ -371,9 +371,9 @@ async def test_retire_is_refused_while_an_identity_secret_is_under_the_key(
     container = build(settings, clock=clock)
     try:
         if sealed_in == "totp":
-            await container.users.create("boss", "admin", STAFF_PASSWORD)
+            await container.identity.users.create("boss", "admin", STAFF_PASSWORD)
         else:
-            await container.tokens.rotate()
+            await container.identity.tokens.rotate()
     finally:
         await container.aclose()
     key_file = settings.resolved_keys_file

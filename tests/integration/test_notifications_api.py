@@ -33,7 +33,7 @@ def notifications(container: Container, clock: FixedClock) -> Notifications:
 
 
 async def patient_session(container: Container, patient_id: str) -> dict[str, str]:
-    opened = await container.sessions.open_for_patient(patient_id)
+    opened = await container.identity.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
 
 

@@ -162,7 +162,7 @@ async def test_the_record_shows_every_service_past_and_upcoming(
         client, front_desk, referral={"source": "patient", "patient_id": patient_id}
     )
     clock.set(clock.now() + timedelta(days=1, hours=3))  # after the first visit
-    _, key = await container.apikeys.create("ehr sync", "qa", ["patients:read"])
+    _, key = await container.identity.apikeys.create("ehr sync", "qa", ["patients:read"])
     ehr = {"X-API-Key": key}
     record = (await client.get(f"/v1/patients/{patient_id}/record", headers=ehr)).json()
     assert {e["service"] for e in record["enrollments"]} == {

@@ -28,7 +28,7 @@ async def tight(settings: Settings, clock: FixedClock) -> AsyncIterator[Containe
 
 
 async def _key(container: Container, tier: str) -> dict[str, str]:
-    _, key = await container.apikeys.create("limits", "qa", ["bookings:read"], tier)
+    _, key = await container.identity.apikeys.create("limits", "qa", ["bookings:read"], tier)
     return {"X-API-Key": key}
 
 

@@ -163,7 +163,7 @@ def _cli(env: dict[str, str], *args: str) -> str:
 async def test_rotate_reseal_retire_under_booking_load_fails_no_request(
     server: str, container: Container, settings: Settings, tmp_path: Path
 ) -> None:
-    _, api_key = await container.apikeys.create(
+    _, api_key = await container.identity.apikeys.create(
         "load", "qa", ["bookings:read", "bookings:write", "patients:read"]
     )
     load_ = Load(server, {"X-API-Key": api_key}, await _open_slots(server))

@@ -28,7 +28,7 @@ ALT_FOLLOWUP = {"service": "alternative_medicine", "visit_type": "followup", "du
 
 async def _attendant(pay: Container) -> dict[str, str]:
     """An API client that checks visits in (a key: no session to lapse as the clock moves)."""
-    _, key = await pay.apikeys.create("front desk tablet", "qa", ["bookings:write"])
+    _, key = await pay.identity.apikeys.create("front desk tablet", "qa", ["bookings:write"])
     return {"Authorization": f"Bearer {key}"}
 
 

@@ -55,7 +55,7 @@ async def _entry(pay: Container, entry_id: str) -> Any:
 
 
 async def _session(pay: Container, patient_id: str) -> dict[str, str]:
-    opened = await pay.sessions.open_for_patient(patient_id)
+    opened = await pay.identity.sessions.open_for_patient(patient_id)
     return {"Cookie": f"cf_session={opened.token}"}
 
 

@@ -188,7 +188,7 @@ async def _headers(client: httpx.AsyncClient, container: Container, role: str) -
             json={"first_name": "Ida", "last_name": "Vance", "email": "ida@example.org"},
             headers=await staff_session(container, "desk0", "front_desk"),
         )
-        opened = await container.sessions.open_for_patient(made.json()["id"])
+        opened = await container.identity.sessions.open_for_patient(made.json()["id"])
         return {"Cookie": f"cf_session={opened.token}"}
     if role == "admin":
         return await admin_session(container)

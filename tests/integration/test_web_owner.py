@@ -153,7 +153,9 @@ async def test_someone_who_may_see_nothing_is_told_who_may_and_where_to_sign_in(
     client: httpx.AsyncClient, container: Container, demo: DemoLoaded
 ) -> None:
     practitioner = cookie(await staff_session(container, "doc", "practitioner", "doctor1"))
-    patient = (await container.sessions.open_for_patient(await _a_patient(container))).token
+    patient = (
+        await container.identity.sessions.open_for_patient(await _a_patient(container))
+    ).token
     for headers in ({}, practitioner, {"Cookie": f"cf_session={patient}"}):
         page = await client.get("/owner", headers=headers)
 

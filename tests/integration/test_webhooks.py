@@ -61,7 +61,7 @@ async def sign_in(container: Container) -> dict[str, str]:
         user_id, sealed = (await conn.execute(select(users.c.id, users.c.totp_secret_enc))).one()
     secret = container.keys.decrypt(sealed, context=TOTP_CONTEXT, row=user_id)
     code = code_at(secret, container.clock.now())
-    opened, _ = await container.users.login("root", PASSWORD, code)
+    opened, _ = await container.identity.users.login("root", PASSWORD, code)
     return {"Authorization": f"Bearer {opened.token}"}
 
 

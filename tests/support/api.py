@@ -92,7 +92,7 @@ def bearer(token: str) -> dict[str, str]:
 
 async def client_headers(container: Container, scopes: list[str]) -> dict[str, str]:
     """A new API client with these scopes, its key sent as a bearer token."""
-    _, key = await container.apikeys.create("integration", "qa", scopes)
+    _, key = await container.identity.apikeys.create("integration", "qa", scopes)
     return bearer(key)
 
 

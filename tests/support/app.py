@@ -82,18 +82,18 @@ async def staff_session(
     container: Container, username: str, role: str, practitioner: str | None = None
 ) -> dict[str, str]:
     """A signed-in staff member's headers (non-admin roles need no second factor)."""
-    await container.users.create(username, role, PASSWORD, practitioner=practitioner)
-    opened, _ = await container.users.login(username, PASSWORD, None)
+    await container.identity.users.create(username, role, PASSWORD, practitioner=practitioner)
+    opened, _ = await container.identity.users.login(username, PASSWORD, None)
     return {"Authorization": f"Bearer {opened.token}"}
 
 
 async def admin_session(container: Container, username: str = "root") -> dict[str, str]:
     """A signed-in admin's headers (admins need their authenticator code)."""
-    made = await container.users.create(username, "admin", PASSWORD)
+    made = await container.identity.users.create(username, "admin", PASSWORD)
     assert made.totp_uri is not None
     secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
     code = code_at(secret, container.clock.now())
-    opened, _ = await container.users.login(username, PASSWORD, code)
+    opened, _ = await container.identity.users.login(username, PASSWORD, code)
     return {"Authorization": f"Bearer {opened.token}"}
 
 

@@ -196,7 +196,7 @@ class Clinic:
         return patient_id, await self.session(patient_id)
 
     async def session(self, patient_id: str) -> dict[str, str]:
-        opened = await self.container.sessions.open_for_patient(patient_id)
+        opened = await self.container.identity.sessions.open_for_patient(patient_id)
         return {"Cookie": f"cf_session={opened.token}"}
 
 

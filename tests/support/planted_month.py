@@ -106,11 +106,11 @@ async def plant(
     month = Month()
     clock.set(PLANTED_AT)
     await container.calendars.service.sync_all(full=True)
-    await container.users.create("planter", "front_desk", PASSWORD)
+    await container.identity.users.create("planter", "front_desk", PASSWORD)
     desk: dict[str, str] = {}
 
     async def signed_in() -> None:  # sessions end when the clock jumps: sign in again
-        opened, _ = await container.users.login("planter", PASSWORD, None)
+        opened, _ = await container.identity.users.login("planter", PASSWORD, None)
         desk["Authorization"] = f"Bearer {opened.token}"
 
     await signed_in()

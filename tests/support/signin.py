@@ -20,7 +20,7 @@ WRONG = "not the password at all"
 
 async def admin(container: Container) -> str:
     """The admin "boss" (password PASSWORD), made: their authenticator's TOTP secret."""
-    made = await container.users.create("boss", "admin", PASSWORD)
+    made = await container.identity.users.create("boss", "admin", PASSWORD)
     assert made.totp_uri is not None
     secret: str = pyotp.parse_uri(made.totp_uri).secret
     return secret

@@ -48,7 +48,9 @@ async def staff(
     container: Container, username: str, role: str, practitioner: str | None = None
 ) -> Staff:
     """A staff account (password: support.app.PASSWORD); admins are enrolled in TOTP."""
-    made = await container.users.create(username, role, PASSWORD, practitioner=practitioner)
+    made = await container.identity.users.create(
+        username, role, PASSWORD, practitioner=practitioner
+    )
     secret = None
     if made.totp_uri is not None:
         secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]

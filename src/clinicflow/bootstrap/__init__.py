@@ -25,7 +25,7 @@ from clinicflow.bootstrap.calendly import CalendlyParts, wire_calendly
 from clinicflow.bootstrap.core import open_core
 from clinicflow.bootstrap.fhir import SmartParts, wire_fhir
 from clinicflow.bootstrap.forecasting import ForecastingParts, wire_forecasting
-from clinicflow.bootstrap.identity import wire_identity
+from clinicflow.bootstrap.identity import IdentityParts, wire_identity
 from clinicflow.bootstrap.integrations import Integrations, wire_integrations
 from clinicflow.bootstrap.microsoft import Microsoft, wire_microsoft
 from clinicflow.bootstrap.notifications import Notifications, wire_notifications
@@ -50,8 +50,6 @@ from clinicflow.forecasting.risks.service import BookingRisks
 from clinicflow.forecasting.scheduling.service import ScheduleProposals
 from clinicflow.forecasting.service import RiskReports
 from clinicflow.identity import (
-    ApiKeys,
-    Authenticator,
     Mailer,
     PatientLinks,
     SessionStore,
@@ -100,12 +98,7 @@ class Container:
     patients: PatientService
     patient_reads: PatientReader
     waitlist: Waitlist
-    users: UserService
-    sessions: SessionStore
-    patient_links: PatientLinks
-    apikeys: ApiKeys
-    tokens: TokenService
-    authenticator: Authenticator
+    identity: IdentityParts  # users, sessions, patients' sign-in links, API keys, tokens
     mailer: Mailer  # the clinic's one email sender, for plain messages
     notifications: Notifications
     webhooks: Webhooks
@@ -207,12 +200,7 @@ def build(
         patients=patients.service,
         patient_reads=patients.reads,
         waitlist=waitlist,
-        users=identity.users,
-        sessions=identity.sessions,
-        patient_links=identity.patient_links,
-        apikeys=identity.apikeys,
-        tokens=identity.tokens,
-        authenticator=identity.authenticator,
+        identity=identity,
         mailer=messaging.mailer,
         notifications=notifications,
         webhooks=webhooks,
@@ -270,10 +258,10 @@ def _provided(c: Container) -> Provided:
     provided.add(BookingReader)(lambda: c.booking_reads)
     provided.add(PatientService)(lambda: c.patients)
     provided.add(PatientReader)(lambda: c.patient_reads)
-    provided.add(UserService)(lambda: c.users)
-    provided.add(SessionStore)(lambda: c.sessions)
-    provided.add(PatientLinks)(lambda: c.patient_links)
-    provided.add(TokenService)(lambda: c.tokens)
+    provided.add(UserService)(lambda: c.identity.users)
+    provided.add(SessionStore)(lambda: c.identity.sessions)
+    provided.add(PatientLinks)(lambda: c.identity.patient_links)
+    provided.add(TokenService)(lambda: c.identity.tokens)
     provided.add(NotificationReader)(lambda: c.notifications.reader)
     provided.add(ProviderWebhooks)(lambda: c.notifications.webhooks)
     provided.add(PushRegistry)(lambda: c.notifications.push)
@@ -301,5 +289,5 @@ def _provided(c: Container) -> Provided:
     provided.add(EhrWebhookIntake)(lambda: c.integrations.intake)
     provided.add(ConflictDesk)(lambda: c.integrations.desk)
     provided.add(SmartTokens)(lambda: c.smart.tokens)
-    provided.add(Authenticator)(lambda: c.authenticator)  # the gateway's authentication
+    provided.add(Authenticator)(lambda: c.identity.authenticator)  # the gateway's authentication
     return provided

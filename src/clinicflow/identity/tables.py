@@ -9,6 +9,23 @@ from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Tex
 from clinicflow.infra.columns import instant, timestamps, uuid_key, uuid_ref
 from clinicflow.infra.db import metadata
 
+
+def _attempt_budget(name: str, *keys: str) -> Table:
+    """A sign-in back-off budget, one row per `keys` (each a name as typed, or a network):
+    the unresolved attempts, until when further ones are refused, and when it last changed
+    (indexed, for sweeping stale rows). The per-network and the account-wide budgets are
+    the same counter over different keys."""
+    return Table(
+        name,
+        metadata,
+        *(Column(key, String(64), primary_key=True) for key in keys),
+        Column("attempts", Integer, nullable=False),
+        instant("blocked_until", nullable=True),
+        instant("updated_at"),
+        Index(f"ix_{name}_updated_at", "updated_at"),
+    )
+
+
 users = Table(
     "identity_user",
     metadata,
@@ -31,28 +48,11 @@ users = Table(
 # One row per (account name, client network) with unresolved sign-in attempts. Keyed by the
 # name as typed, not the user id, so a name with no account backs off exactly like one with.
 # `address` is the client's network: the IPv4 address, or the IPv6 /64.
-signin_backoff = Table(
-    "identity_signin_backoff",
-    metadata,
-    Column("username", String(64), primary_key=True),
-    Column("address", String(64), primary_key=True),
-    Column("attempts", Integer, nullable=False),
-    instant("blocked_until", nullable=True),
-    instant("updated_at"),
-    Index("ix_identity_signin_backoff_updated_at", "updated_at"),
-)
+signin_backoff = _attempt_budget("identity_signin_backoff", "username", "address")
 
 # The account-wide budget: unresolved attempts from networks the account has not signed in
 # from lately, by the name as typed (a missing name counts alike).
-signin_account = Table(
-    "identity_signin_account",
-    metadata,
-    Column("username", String(64), primary_key=True),
-    Column("attempts", Integer, nullable=False),
-    instant("blocked_until", nullable=True),
-    instant("updated_at"),
-    Index("ix_identity_signin_account_updated_at", "updated_at"),
-)
+signin_account = _attempt_budget("identity_signin_account", "username")
 
 # Networks an account signed in from successfully: exempt from the account-wide budget.
 # The network is stored as a keyed hash (the key ring's blind index), never as written.

@@ -125,19 +125,7 @@ def refund_entries(
     the fee kept, and the package visit given back."""
 
     def memo(key: str, kind: str, cents: int, visits: int, line: QuotedLine | None) -> Entry:
-        return Entry(
-            key,
-            **_of(order),
-            kind=kind,
-            amount_cents=cents,
-            provider=order.provider or order.method,
-            occurred_at=now,
-            created_by=created_by,
-            visits=visits,
-            provider_ref=order.provider_id,
-            reason=refund.reason,
-            **_where(line),
-        )
+        return _at_gateway(order, key, kind, cents, created_by, now, refund.reason, visits, line)
 
     entries = [
         memo(f"refund:{refund.id}:{index}", "refund", -cents, 0, order.quoted(index))
@@ -183,6 +171,22 @@ def gateway_entry(
 ) -> Entry:
     """Money the gateway moved on its own: a refund made at its dashboard, a refund it
     gave up on after accepting it."""
+    return _at_gateway(order, key, kind, cents, f"webhook:{order.provider}", now, reason)
+
+
+def _at_gateway(
+    order: Order,
+    key: str,
+    kind: str,
+    cents: int,
+    created_by: str,
+    now: datetime,
+    reason: str | None,
+    visits: int = 0,
+    line: QuotedLine | None = None,
+) -> Entry:
+    """An entry about the order's payment at its gateway (or in the clinic): money a refund
+    moved, the fee kept, a visit given back, or what the gateway did on its own."""
     return Entry(
         key,
         **_of(order),
@@ -190,9 +194,11 @@ def gateway_entry(
         amount_cents=cents,
         provider=order.provider or order.method,
         occurred_at=now,
-        created_by=f"webhook:{order.provider}",
+        created_by=created_by,
+        visits=visits,
         provider_ref=order.provider_id,
         reason=reason,
+        **_where(line),
     )
 
 

@@ -65,9 +65,9 @@ class OfferService:
             return None  # booked again meanwhile, or too close to its start
         outgoing: list[Outgoing] = []
         async with self.uow() as uow:
-            offer_id = await self._offer(uow, hold.id, slot, cancelled_patient, now, outgoing)
-            if offer_id is None:
-                await uow.booking.release_hold(hold.id, now)
+            offer_id = await self._offer_or_let_go(
+                uow, hold.id, slot, cancelled_patient, now, outgoing
+            )
             await uow.commit()
         await self.mail.send(outgoing)
         return offer_id
@@ -88,11 +88,7 @@ class OfferService:
                     facts = slot_facts(offer)
                     uow.publish(waitlist_event("offer_expired", entry, now, **facts))
                 slot = slot_of(offer)
-                passed = None
-                if slot.start - now >= self.timing.offer_window:
-                    passed = await self._offer(uow, offer.hold_id, slot, None, now, outgoing)
-                if passed is None:
-                    await uow.booking.release_hold(offer.hold_id, now)
+                await self._offer_or_let_go(uow, offer.hold_id, slot, None, now, outgoing)
             await uow.commit()
         await self.mail.send(outgoing)
         return closed
@@ -131,7 +127,7 @@ class OfferService:
         booked = await self.claims.book(actor, link, slot_of(offer), details, offer.hold_id, now)
         return Claimed(offer.service, Status.BOOKED.value, booked)
 
-    async def _offer(
+    async def _offer_or_let_go(
         self,
         uow: WaitlistUnitOfWork,
         hold_id: str,
@@ -140,20 +136,25 @@ class OfferService:
         now: datetime,
         outgoing: list[Outgoing],
     ) -> str | None:
+        """Offer the held slot to the first suitable entry: the offer's id. When too little
+        time is left to claim it, the hold lapsed or went, or nobody suits, the hold is
+        released: None."""
         expires_at = now + self.timing.offer_window
-        if not await uow.booking.extend_hold(hold_id, expires_at + self.timing.hold_slack, now):
-            return None  # the hold lapsed or went: nothing left to offer
-        for entry_id in await self._suitable(uow, slot, hold_id, cancelled_patient, now):
-            entry = await uow.entries.move(entry_id, {Status.WAITING}, Status.OFFERED, now)
-            if entry is None:
-                continue
-            token, hashed = new_token()
-            offer = new_offer(entry_id, hold_id, slot, hashed, now, expires_at)
-            await uow.offers.add(offer)
-            await uow.entries.stamp(entry_id, "notified", now)
-            uow.publish(waitlist_event("offer_made", entry, now, **slot_facts(offer)))
-            outgoing.append(self.mail.offer(entry, token, offer))
-            return offer.id
+        if slot.start - now >= self.timing.offer_window and await uow.booking.extend_hold(
+            hold_id, expires_at + self.timing.hold_slack, now
+        ):
+            for entry_id in await self._suitable(uow, slot, hold_id, cancelled_patient, now):
+                entry = await uow.entries.move(entry_id, {Status.WAITING}, Status.OFFERED, now)
+                if entry is None:
+                    continue
+                token, hashed = new_token()
+                offer = new_offer(entry_id, hold_id, slot, hashed, now, expires_at)
+                await uow.offers.add(offer)
+                await uow.entries.stamp(entry_id, "notified", now)
+                uow.publish(waitlist_event("offer_made", entry, now, **slot_facts(offer)))
+                outgoing.append(self.mail.offer(entry, token, offer))
+                return offer.id
+        await uow.booking.release_hold(hold_id, now)
         return None
 
     async def _suitable(
