@@ -50,6 +50,7 @@ from clinicflow.forecasting.risks.service import BookingRisks
 from clinicflow.forecasting.scheduling.service import ScheduleProposals
 from clinicflow.forecasting.service import RiskReports
 from clinicflow.identity import (
+    Authenticator,
     Mailer,
     PatientLinks,
     SessionStore,
