@@ -1,7 +1,8 @@
 """The booking API end to end over a real database: SQLite, and PostgreSQL when reachable
 for what rests on the database (its constraints, idempotency keys, the stored event, lapsed
-holds). The rules themselves are tested in tests/unit/booking/test_booking_service.py, and
-every query behind them on both databases in test_booking_repository.py.
+holds). The rules themselves are tested in tests/unit/booking/test_booking_*.py (booking,
+holds, idempotency, races, reschedules, the life cycle, reads), and every query behind them on
+both databases in test_booking_repository.py.
 
 The clock stands at Tuesday 2026-11-24 09:00 in the clinic (America/Chicago, UTC-6).
 """
