@@ -69,7 +69,8 @@ from clinicflow.patients import PatientDetails  # noqa: E402
 from clinicflow.settings import Settings  # noqa: E402
 from clinicflow.shared.actor import SYSTEM  # noqa: E402
 from clinicflow.shared.clock import FixedClock  # noqa: E402
-from support.fake_calendly import TOKEN, FakeCalendly, user_uri  # noqa: E402
+from support.fake_calendly import TOKEN, FakeCalendly  # noqa: E402
+from support.fake_calendly_wire import user_uri  # noqa: E402
 from support.fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph  # noqa: E402
 
 TZ = ZoneInfo("America/Chicago")
