@@ -24,43 +24,56 @@ SQLite file, migrated (or `--database-url`: an empty database of yours, migrated
    same database; best and median of `--repeat` (20) each, and their ratio.
 
 It prints; it never asserts on time (tests/integration/test_calendars_bench.py runs it small).
+
+Its parts beside it: calendars_clinic.py (the clinic, the fakes' busy items, settings and
+feeds), calendars_report.py (the figures and the printed report).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import random
-import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parents[1]
 # Runnable from a plain checkout (the package from src/), with the fake vendors of the tests.
 sys.path.insert(1, str(ROOT / "src"))
 sys.path.insert(1, str(ROOT / "tests"))
 
-from clinicflow.adapters.calendars._calendly_http import (  # noqa: E402
-    CalendlyClient,
-    RateGate,
-    calendly_breaker,
+from calendars_clinic import (  # noqa: E402
+    HORIZON_DAYS,
+    MINUTES,
+    NOW,
+    SERVICE,
+    VISIT,
+    Sizes,
+    clinic_yaml,
+    feeds_for,
+    fill,
+    local_at,
+    practitioner_keys,
+    settings_for,
+    working_days,
 )
-from clinicflow.adapters.calendars.calendly import CalendlyFeed  # noqa: E402
+from calendars_report import (  # noqa: E402
+    Figures,
+    Timing,
+    beyond_refill,
+    most_in_a_window,
+    report_availability,
+    report_refresh,
+)
 from clinicflow.booking.commands import BookRequest, SlotRequest  # noqa: E402
 from clinicflow.bootstrap import Container, build  # noqa: E402
-from clinicflow.bootstrap.microsoft import microsoft_calendar  # noqa: E402
-from clinicflow.calendars.ports import BusyFeed  # noqa: E402
 from clinicflow.calendars.views import SyncOutcome  # noqa: E402
 from clinicflow.catalog import Catalog  # noqa: E402
 from clinicflow.catalog.service import load_catalog  # noqa: E402
@@ -69,217 +82,8 @@ from clinicflow.patients import PatientDetails  # noqa: E402
 from clinicflow.settings import Settings  # noqa: E402
 from clinicflow.shared.actor import SYSTEM  # noqa: E402
 from clinicflow.shared.clock import FixedClock  # noqa: E402
-from support.fake_calendly import TOKEN, FakeCalendly, user_uri  # noqa: E402
-from support.fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph  # noqa: E402
-
-TZ = ZoneInfo("America/Chicago")
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 09:00 on a Tuesday at the clinic
-SERVICE, VISIT, MINUTES = "consultation", "initial", 30
-HORIZON_DAYS = 60  # the clinic's longest advance booking: what a full refresh reads
-STARTS = list(range(8 * 60, 16 * 60, 15))  # minutes from local midnight: 08:00 … 15:45
-SHOW_AS = ["busy"] * 7 + ["tentative", "oof", "free"]  # Outlook's mix; free does not block
-
-
-@dataclass(frozen=True)
-class Sizes:
-    practitioners: int = 8
-    per_day: tuple[int, int] = (2, 4)  # busy items a working day, in each source
-    latency: float = 0.05
-    repeat: int = 20
-    ranges: tuple[int, ...] = (7, 60)  # days asked of availability
-    seed: int = 17
-    bookings_per_day: int = 0  # the clinic's own visits a working day per practitioner
-
-
-@dataclass
-class Timing:
-    days: int
-    with_sources: list[float]
-    without: list[float]
-    slots_with: int
-    slots_without: int
-
-    @property
-    def ratio(self) -> float:
-        return min(self.with_sources) / min(self.without)
-
-
-@dataclass
-class Figures:
-    practitioners: int
-    refresh_s: float
-    calendly_s: float
-    outcomes: Counter[tuple[str, str]]  # (source, kind) → practitioners
-    calendly_calls: int
-    calendly_most_in_flight: int
-    calendly_in_flight_cap: int
-    calendly_429s: int
-    calendly_per_minute: int
-    calendly_burst: int
-    calendly_most_in_a_minute: int
-    calendly_beyond_refill: float
-    get_schedule_calls: int
-    delta_calls: int
-    graph_throttled: int
-    given: Counter[str]  # source → busy items put in the fakes
-    stored: Counter[str]  # source → intervals in the store after the refresh
-    timings: list[Timing] = field(default_factory=list)
-    bookings: int = 0  # the clinic's own, made before availability was timed
-
-
-def practitioner_keys(count: int) -> list[str]:
-    return [f"prac{i}" for i in range(1, count + 1)]
-
-
-def mailbox(key: str) -> str:
-    return f"{key}@bench.clinic.example"
-
-
-def clinic_yaml(keys: Sequence[str]) -> str:
-    """A clinic whose practitioners all offer one service and each have both calendars."""
-    lines = [
-        "clinic: {name: Calendars bench clinic, timezone: America/Chicago, zip: '78701'}",
-        "services:",
-        f"  {SERVICE}:",
-        "    active: true",
-        f"    durations: {{{VISIT}: [{MINUTES}], followup: [15]}}",
-        f"    pricing: {{{VISIT}: 100, followup: 60}}",
-        f"    calendars: [{', '.join(keys)}]",
-        "policy_defaults:",
-        "  min_notice_min: 120",
-        f"  max_advance_days: {HORIZON_DAYS}",
-        "  slot_step_min: 15",
-        "practitioners:",
-    ]
-    day = '["08:00-12:00", "13:00-17:00"]'
-    for n, key in enumerate(keys, 1):
-        lines += [
-            f"  {key}:",
-            f"    name: Practitioner {n}",
-            "    title: Physician (MD)",
-            f"    hours: {{mon: {day}, tue: {day}, wed: {day}, thu: {day}, fri: {day}}}",
-            f"    microsoft: {{mailbox: {mailbox(key)}}}",
-            f"    calendly: {{user: '{user_uri(key)}'}}",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def working_days(start: datetime, days: int) -> list[datetime]:
-    """Local midnights of the weekdays after `start`'s local day, up to `days` days on (so
-    every item lies inside both a snapshot's window and a new delta cursor's)."""
-    first = start.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-    out = []
-    for n in range(1, days):
-        day = (first.replace(tzinfo=None) + timedelta(days=n)).replace(tzinfo=TZ)
-        if day.weekday() < 5:
-            out.append(day)
-    return out
-
-
-def _at(day: datetime, minute: int) -> datetime:
-    local = day.replace(tzinfo=None) + timedelta(minutes=minute)
-    return local.replace(tzinfo=TZ).astimezone(UTC)
-
-
-def fill(
-    calendly: FakeCalendly, graph: FakeGraph, keys: Sequence[str], sizes: Sizes
-) -> Counter[str]:
-    """2–4 busy items a working day per practitioner in each fake, from 08:00 to 17:00 local:
-    Calendly bookings (with buffers) and external items; Outlook events, mostly busy. How many
-    of them block time, by source."""
-    rng = random.Random(sizes.seed)
-    given: Counter[str] = Counter()
-    lo, hi = sizes.per_day
-    for key in keys:
-        box = graph.mailbox(mailbox(key))
-        for day in working_days(NOW, HORIZON_DAYS):
-            for start in rng.sample(STARTS, rng.randint(lo, hi)):
-                length = rng.choice([30, 45, 60, 90])
-                begin, end = _at(day, start), _at(day, start + length)
-                if rng.random() < 0.5:
-                    calendly.add_booking(user_uri(key), begin, end, before_min=5, after_min=10)
-                else:
-                    calendly.add_external(user_uri(key), begin, end)
-                given["calendly"] += 1
-            for start in rng.sample(STARTS, rng.randint(lo, hi)):
-                length = rng.choice([30, 45, 60, 90])
-                show = rng.choice(SHOW_AS)
-                with graph.locked():
-                    box.add("Meeting", _at(day, start), _at(day, start + length), show_as=show)
-                given["microsoft"] += show != "free"
-    return given
-
-
-def settings_for(
-    database_url: str, workdir: Path, calendly: FakeCalendly, graph: FakeGraph
-) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_path=workdir / "clinic.yaml",
-        data_dir=workdir,
-        keys_file=workdir / "keys.json",
-        availability_cache=False,  # every question computed, as a cache miss is
-        rate_limits_enabled=False,
-        calendly_token=SecretStr(TOKEN),
-        calendly_base_url=calendly.url,
-        microsoft_tenant_id=TENANT,
-        microsoft_client_id=CLIENT_ID,
-        microsoft_client_secret=SecretStr(CLIENT_SECRET),
-        microsoft_login_url=graph.login_url,
-        microsoft_graph_url=graph.graph_url,
-    )
-
-
-def feeds_for(
-    settings: Settings, catalog: Catalog, http: httpx.AsyncClient, clock: FixedClock
-) -> tuple[list[BusyFeed], RateGate]:
-    """Calendly's feed as bootstrap/calendly.py builds it from the settings (it is not yet
-    one of the store's sources there), and Microsoft 365's from bootstrap/microsoft.py."""
-    token = settings.calendly_token
-    assert token is not None
-    gate = RateGate(
-        per_minute=settings.calendly_requests_per_minute,
-        burst=min(50, settings.calendly_requests_per_minute),
-        in_flight=settings.calendly_max_in_flight,
-    )
-    client = CalendlyClient(
-        http,
-        token.get_secret_value(),
-        breaker=calendly_breaker(
-            threshold=settings.calendly_breaker_threshold,
-            reset_after=settings.calendly_breaker_reset_seconds,
-        ),
-        gate=gate,
-        base_url=settings.calendly_base_url,
-    )
-    users = {p.key: p.calendly.user for p in catalog.practitioners.values() if p.calendly}
-    calendly = CalendlyFeed(
-        client, users, clock, live_timeout=settings.calendly_live_timeout_seconds
-    )
-    microsoft = microsoft_calendar(settings, catalog, http, clock)
-    assert microsoft is not None
-    return [calendly, microsoft], gate
-
-
-def most_in_a_window(arrivals: Sequence[float], seconds: float) -> int:
-    times = sorted(arrivals)
-    return max((bisect.bisect_left(times, t + seconds) - i for i, t in enumerate(times)), default=0)
-
-
-def beyond_refill(arrivals: Sequence[float], per_minute: int) -> float:
-    """The most requests that arrived in any stretch beyond what the token bucket refilled
-    in it: a token bucket of `burst` was kept to if this is at most `burst` (the arrival
-    times are the server's, so a call may show a hair early or late)."""
-    times = sorted(arrivals)
-    rate = per_minute / 60.0
-    return max(
-        (
-            j - i + 1 - rate * (times[j] - times[i])
-            for i in range(len(times))
-            for j in range(i, len(times))
-        ),
-        default=0.0,
-    )
+from support.fake_calendly import FakeCalendly  # noqa: E402
+from support.fake_graph import FakeGraph  # noqa: E402
 
 
 async def measure(
@@ -306,11 +110,11 @@ async def measure(
         calendly.latency = graph.latency = sizes.latency
         settings = settings_for(database_url, workdir, calendly, graph)
         figures = await _refresh(settings, catalog, clock, calendly, graph, given)
-        _report_refresh(figures, sizes, say)
+        report_refresh(figures, sizes, say)
         figures.bookings, figures.timings = await _availability(
             settings, catalog, clock, keys, sizes
         )
-        _report_availability(figures, say)
+        report_availability(figures, say)
     finally:
         calendly.stop()
         graph.stop()
@@ -420,7 +224,7 @@ async def _book(c: Container, keys: Sequence[str], sizes: Sizes) -> int:
         patient = PatientDetails("Bench", f"Patient{n}", f"bench.patient{n}@example.com", None)
         for day in working_days(NOW, HORIZON_DAYS):
             for minute in sorted(rng.sample(VISIT_STARTS, sizes.bookings_per_day)):
-                slot = SlotRequest(SERVICE, VISIT, MINUTES, _at(day, minute), key)
+                slot = SlotRequest(SERVICE, VISIT, MINUTES, local_at(day, minute), key)
                 await c.bookings.book(SYSTEM, BookRequest(slot, patient), None)
                 made += 1
     return made
@@ -431,49 +235,6 @@ async def _ask(c: Container, start: datetime, end: datetime) -> tuple[float, int
     began = time.perf_counter()
     found = await c.availability.slots(SERVICE, VISIT, MINUTES, start, end, None)
     return time.perf_counter() - began, len(found)
-
-
-def _report_refresh(f: Figures, sizes: Sizes, say: Callable[[str], None]) -> None:
-    outcomes = ", ".join(f"{s} {k}: {n}" for (s, k), n in sorted(f.outcomes.items()))
-    say(
-        f"Full {HORIZON_DAYS}-day refresh of {f.practitioners} practitioners, both sources, "
-        f"{sizes.latency * 1000:.0f} ms per call: {f.refresh_s:.2f} s "
-        f"(Calendly done at {f.calendly_s:.2f} s)  [{outcomes}]"
-    )
-    say(
-        f"  Calendly: {f.calendly_calls} calls /user_busy_times, at most "
-        f"{f.calendly_most_in_flight} in flight (gate: {f.calendly_in_flight_cap}), "
-        f"{f.calendly_most_in_a_minute} in any 60 s (limit {f.calendly_per_minute}/min), at "
-        f"most {f.calendly_beyond_refill:.1f} beyond the refill ({f.calendly_per_minute / 60:.2f}"
-        f"/s) in any stretch (burst {f.calendly_burst}), {f.calendly_429s} × 429"
-    )
-    say(
-        f"  Microsoft Graph: {f.get_schedule_calls} getSchedule call(s), {f.delta_calls} "
-        f"calendarView/delta pages (each mailbox's new cursor), {f.graph_throttled} throttled"
-    )
-    say(
-        "  Busy items in the fakes that block time / intervals stored: "
-        + ", ".join(f"{s} {f.given[s]} / {f.stored[s]}" for s in sorted(f.given))
-    )
-
-
-def _report_availability(f: Figures, say: Callable[[str], None]) -> None:
-    for t in f.timings:
-        say(
-            f"Availability, {f.practitioners} practitioners × {t.days} days "
-            f"(container.availability.slots, no cache, {f.bookings} clinic bookings), "
-            f"{len(t.with_sources)} repeats:"
-        )
-        for label, times, slots in (
-            ("with both sources' busy time", t.with_sources, t.slots_with),
-            ("no external source wired", t.without, t.slots_without),
-        ):
-            say(
-                f"  {label:<29} best {min(times) * 1000:7.1f} ms, median "
-                f"{statistics.median(times) * 1000:7.1f} ms  ({slots} start times)"
-            )
-        median = statistics.median(t.with_sources) / statistics.median(t.without)
-        say(f"  ratio with / without: {t.ratio:.2f}× (best), {median:.2f}× (median); target ≤ 1.5×")
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -26,7 +26,8 @@ from clinicflow.adapters.calendars._calendly_http import (
 from clinicflow.adapters.calendars.calendly import CalendlyFeed, digest
 from clinicflow.calendars.ports import BusyFeed, SourceUnavailable
 from clinicflow.shared.clock import FixedClock
-from support.fake_calendly import TOKEN, FakeCalendly, user_uri
+from support.fake_calendly import TOKEN, FakeCalendly
+from support.fake_calendly_wire import user_uri
 from support.fake_vendor import serving
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ import pytest
 
 from clinicflow.cli import app
 from support.cli_runner import migrated_cli, ok
-from support.fake_calendly import ORGANIZATION, SIGNING_KEY, TOKEN, FakeCalendly
+from support.fake_calendly import SIGNING_KEY, TOKEN, FakeCalendly
+from support.fake_calendly_wire import ORGANIZATION
 from support.fake_vendor import serving
 
 

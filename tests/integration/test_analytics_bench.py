@@ -1,6 +1,7 @@
-"""The analytics benchmark (benchmarks/analytics.py) run small, so its wiring cannot rot: one
-clinic of 300 visits, one repeat, DuckDB and PostgreSQL. It asserts on what the run counts
-(visits, lake rows, answers, agreement between the engines), never on time."""
+"""The analytics benchmark (benchmarks/analytics.py and its analytics_*.py parts) run small,
+so its wiring cannot rot: one clinic of 300 visits, one repeat, DuckDB and PostgreSQL. It
+asserts on what the run counts (visits, lake rows, answers, agreement between the engines),
+never on time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the benchmark is a script, not a package
 
 import analytics as bench  # noqa: E402
+from analytics_duckdb import label, questions  # noqa: E402
+from analytics_postgres import PG_SQL  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -29,12 +32,12 @@ def test_the_benchmark_builds_a_lake_and_asks_every_metric_of_both_engines(
     # every visit is made (created), then attended (2 events), a no-show or cancelled (1)
     assert f.events >= 2 * 300
     assert f.files >= 12  # a Parquet file per month at least
-    assert set(f.duckdb) == {bench.label(q) for q in bench.questions()}
+    assert set(f.duckdb) == {label(q) for q in questions()}
     assert len(f.duckdb) == 11  # ten metrics, retention with two views
     assert f.duckdb_rows["cross-service"] == 1
     assert f.duckdb_rows["no-shows"] == 4  # one row per service
-    assert set(f.postgres) == set(bench.PG_SQL)
-    assert f.postgres_matches == dict.fromkeys(bench.PG_SQL, True)
-    assert f.postgres_rows == {m: f.duckdb_rows[m] for m in bench.PG_SQL}
+    assert set(f.postgres) == set(PG_SQL)
+    assert f.postgres_matches == dict.fromkeys(PG_SQL, True)
+    assert f.postgres_rows == {m: f.duckdb_rows[m] for m in PG_SQL}
     assert lines[0].startswith("tiny: 300 visits")
     assert any("PostgreSQL" in line for line in lines)

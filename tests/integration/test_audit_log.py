@@ -321,7 +321,8 @@ async def test_the_table_has_only_id_columns_and_no_phi(db: Database) -> None:
 async def test_an_entry_committed_during_a_seal_is_not_lost(db: Database) -> None:
     """Ids are taken at insert: an entry with a lower id can commit after a later one has
     been sealed. It waits, pending, for the next seal, and the chain stays whole.
-    (`test_retention.py::test_pruning_while_others_append_keeps_one_chain` races many.)"""
+    (`retention/test_retention_audit_pruning.py::
+    test_pruning_while_others_append_keeps_one_chain` races many.)"""
     if db.is_sqlite:
         pytest.skip("SQLite has one writer: no transaction can interleave")
     async with db.engine.connect() as slow:

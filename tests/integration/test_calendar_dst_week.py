@@ -44,7 +44,8 @@ from clinicflow.shared.clock import FixedClock
 from support.api import app_over
 from support.calendars_ics import vcalendar, vevent
 from support.clinic_config import shipped, written
-from support.fake_calendly import TOKEN, FakeCalendly, user_uri
+from support.fake_calendly import TOKEN, FakeCalendly
+from support.fake_calendly_wire import user_uri
 from support.fake_graph import FakeGraph
 from support.fake_ics_host import FakeIcsHost
 from support.fake_vendor import serving

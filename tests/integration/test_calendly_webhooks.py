@@ -28,14 +28,8 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import DOCTOR1_AVAILABILITY, app_over, assert_problem, booking
 from support.app import CLINIC_YAML, build_for_test, clinic_settings, serving, staff_session
-from support.fake_calendly import (
-    SIGNING_KEY,
-    TOKEN,
-    FakeCalendly,
-    Invitee,
-    event_type_uri,
-    user_uri,
-)
+from support.fake_calendly import SIGNING_KEY, TOKEN, FakeCalendly
+from support.fake_calendly_wire import Invitee, event_type_uri, user_uri
 from support.fake_vendor import serving as running
 
 DOCTOR1 = user_uri("doctor1")

@@ -1,6 +1,6 @@
 """The waitlist API: joining without an account, the private token view, the staff list,
 preferences, withdrawal, events — PHI sealed at rest. (The rules behind them, on in-memory
-units of work: tests/unit/waitlist/test_entries_service.py.)"""
+units of work: tests/unit/waitlist/test_entries_*_service.py.)"""
 
 from __future__ import annotations
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import httpx
 import pytest
 from sqlalchemy import select
-from test_web_patient_area import SIGNED_OUT, book, signed_in
 
 from clinicflow.bootstrap import Container
 from clinicflow.infra.audit_tables import audit_log, audit_pending
 from clinicflow.shared.actor import ANONYMOUS, Actor, Role
 from clinicflow.shared.errors import Forbidden, Unauthenticated
 from support.app import staff_session
+from support.patient_area import SIGNED_OUT, book, signed_in
 from support.waitlist import join, person
 
 pytestmark = pytest.mark.both_databases

@@ -8,7 +8,8 @@
 * every answer carries `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds until the
   window reopens); past `limit` requests in a window it answers 429, as Calendly does. The
   window's clock is `monotonic`, which a test shares with the adapter so nobody sleeps;
-* `POST/GET/DELETE /webhook_subscriptions`: subscriptions kept with their signing key;
+* `POST/GET/DELETE /webhook_subscriptions`: subscriptions kept with their signing key
+  (the wire format: fake_calendly_wire.py);
 * `answers` / `failing` (FakeVendor's): statuses to answer instead, for outages;
 * `latency`: seconds added to every answer, off by default (benchmarks/calendars.py);
   `most_in_flight` (the most requests it was answering at once) and `arrivals` (each
@@ -21,78 +22,33 @@ which `deliver` posts to every subscription that asked for the event.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from support.fake_calendly_wire import (
+    API,
+    ME,
+    SIGNING_KEY,
+    TOKEN,
+    Invitee,
+    Subscription,
+    calendly_error,
+    invalid_parameter,
+    invitee_payload,
+    parse,
+    query_of,
+    sign,
+    subscription_json,
+    user_json,
+    wire,
+)
 from support.fake_http import Reply, Request, json_reply
 from support.fake_vendor import FakeVendor
-
-TOKEN = "calendly-pat-fake-0123456789"
-API = "https://api.calendly.com"
-ORGANIZATION = f"{API}/organizations/ORGFAKE000000001"
-ME = f"{API}/users/USERADMIN0000001"
-SIGNING_KEY = "calendly-signing-key-fake-0123456789"
-
-
-def user_uri(name: str) -> str:
-    return f"{API}/users/{name.upper():0<16}"
-
-
-def event_type_uri(name: str) -> str:
-    return f"{API}/event_types/{name.upper():0<16}"
-
-
-def wire(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def sign(key: str, body: bytes, timestamp: int) -> str:
-    mac = hmac.new(key.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-@dataclass
-class Invitee:
-    """A booking on a Calendly page: its invitee and scheduled event."""
-
-    uri: str
-    event_uri: str
-    event_type: str
-    host: str  # the user URI
-    start: datetime
-    end: datetime
-    email: str
-    first_name: str
-    last_name: str
-    phone: str | None = None
-    status: str = "active"
-
-
-@dataclass
-class Subscription:
-    uri: str
-    callback_url: str
-    events: list[str]
-    scope: str
-    organization: str
-    user: str | None
-    signing_key: str | None
-    state: str = "active"
-    delivered: list[int] = field(default_factory=list)  # the statuses clinicflow answered
 
 
 class FakeCalendly(FakeVendor):
@@ -184,7 +140,7 @@ class FakeCalendly(FakeVendor):
                 "created_at": wire(at),
                 "created_by": ME,
                 "event": name,
-                "payload": _invitee_payload(name, invitee, at),
+                "payload": invitee_payload(name, invitee, at),
             }
         ).encode()
         stamp = int(at.timestamp()) if signed_at is None else signed_at
@@ -231,7 +187,7 @@ class FakeCalendly(FakeVendor):
     def _answer(self, request: Request) -> Reply:
         forced = self._forced()
         if request.headers.get("authorization") != f"Bearer {self.token}":
-            return _error(401, "Unauthenticated", "The access token is invalid")
+            return calendly_error(401, "Unauthenticated", "The access token is invalid")
         with self._lock:
             limited, headers = self._count()
         if limited:
@@ -265,29 +221,35 @@ class FakeCalendly(FakeVendor):
     def _route(self, request: Request) -> Reply:
         path = request.path
         if request.method == "GET" and path == "/users/me":
-            return json_reply(200, {"resource": _user(ME)})
+            return json_reply(200, {"resource": user_json(ME)})
         if request.method == "GET" and path == "/user_busy_times":
-            return self._busy_times(_query(request))
+            return self._busy_times(query_of(request))
         if path == "/webhook_subscriptions":
             if request.method == "POST":
                 return self._subscribe(json.loads(request.body or b"{}"))
-            return self._subscriptions(_query(request))
+            return self._subscriptions(query_of(request))
         if request.method == "DELETE" and path.startswith("/webhook_subscriptions/"):
             uri = API + path
             with self._lock:
                 found = self.subscriptions.pop(uri, None)
-            return Reply(204, {}) if found else _error(404, "Resource Not Found", "No such hook")
-        return _error(404, "Resource Not Found", "The server could not find the resource.")
+            return (
+                Reply(204, {})
+                if found
+                else calendly_error(404, "Resource Not Found", "No such hook")
+            )
+        return calendly_error(404, "Resource Not Found", "The server could not find the resource.")
 
     def _busy_times(self, query: dict[str, str]) -> Reply:
         missing = [p for p in ("user", "start_time", "end_time") if not query.get(p)]
         if missing:
-            return _invalid(missing[0], "is required")
+            return invalid_parameter(missing[0], "is required")
         start, end = parse(query["start_time"]), parse(query["end_time"])
         if end <= start:
-            return _invalid("end_time", "must be after start_time")
+            return invalid_parameter("end_time", "must be after start_time")
         if end - start > timedelta(days=7):
-            return _invalid("end_time", "The date range can be no greater than 1 week (7 days).")
+            return invalid_parameter(
+                "end_time", "The date range can be no greater than 1 week (7 days)."
+            )
         with self._lock:
             self.busy_calls.append((query["user"], start, end))
             items = list(self.busy.get(query["user"], []))
@@ -303,12 +265,12 @@ class FakeCalendly(FakeVendor):
     def _subscribe(self, body: dict[str, Any]) -> Reply:
         for name in ("url", "events", "organization", "scope"):
             if not body.get(name):
-                return _invalid(name, "is required")
+                return invalid_parameter(name, "is required")
         if body["scope"] == "user" and not body.get("user"):
-            return _invalid("user", "is required when scope is user")
+            return invalid_parameter("user", "is required when scope is user")
         with self._lock:
             if any(s.callback_url == body["url"] for s in self.subscriptions.values()):
-                return _error(409, "Already Exists", "Hook with this url already exists")
+                return calendly_error(409, "Already Exists", "Hook with this url already exists")
             uri = f"{API}/webhook_subscriptions/WH{next(self._ids):014d}"
             made = Subscription(
                 uri,
@@ -320,104 +282,13 @@ class FakeCalendly(FakeVendor):
                 body.get("signing_key"),
             )
             self.subscriptions[uri] = made
-        return json_reply(201, {"resource": _subscription(made)})
+        return json_reply(201, {"resource": subscription_json(made)})
 
     def _subscriptions(self, query: dict[str, str]) -> Reply:
         with self._lock:
             found = [
-                _subscription(s)
+                subscription_json(s)
                 for s in self.subscriptions.values()
                 if s.organization == query.get("organization") and s.scope == query.get("scope")
             ]
         return json_reply(200, {"collection": found, "pagination": {"next_page": None}})
-
-
-def _query(request: Request) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.target).query).items()}
-
-
-def _error(status: int, title: str, message: str) -> Reply:
-    return json_reply(status, {"title": title, "message": message})
-
-
-def _invalid(parameter: str, message: str) -> Reply:
-    return json_reply(
-        400,
-        {
-            "title": "Invalid Argument",
-            "message": "The supplied parameters are invalid.",
-            "details": [{"parameter": parameter, "message": message}],
-        },
-    )
-
-
-def _user(uri: str) -> dict[str, Any]:
-    return {
-        "uri": uri,
-        "name": "Clinic Admin",
-        "slug": "clinic-admin",
-        "email": "admin@clinic.test",
-        "timezone": "America/Chicago",
-        "current_organization": ORGANIZATION,
-    }
-
-
-def _subscription(s: Subscription) -> dict[str, Any]:
-    return {
-        "uri": s.uri,
-        "callback_url": s.callback_url,
-        "created_at": "2026-11-24T15:00:00.000000Z",
-        "updated_at": "2026-11-24T15:00:00.000000Z",
-        "retry_started_at": None,
-        "state": s.state,
-        "events": s.events,
-        "scope": s.scope,
-        "organization": s.organization,
-        "user": s.user,
-        "group": None,
-        "creator": ME,
-    }
-
-
-def _invitee_payload(name: str, invitee: Invitee, at: datetime) -> dict[str, Any]:
-    canceled = name == "invitee.canceled"
-    return {
-        "uri": invitee.uri,
-        "email": invitee.email,
-        "name": f"{invitee.first_name} {invitee.last_name}",
-        "first_name": invitee.first_name,
-        "last_name": invitee.last_name,
-        "status": "canceled" if canceled else "active",
-        "timezone": "America/Chicago",
-        "event": invitee.event_uri,
-        "text_reminder_number": invitee.phone,
-        "rescheduled": False,
-        "old_invitee": None,
-        "new_invitee": None,
-        "questions_and_answers": [],
-        "tracking": {"utm_source": None, "salesforce_uuid": None},
-        "cancel_url": f"https://calendly.com/cancellations/{uuid.uuid4()}",
-        "reschedule_url": f"https://calendly.com/reschedulings/{uuid.uuid4()}",
-        "cancellation": {
-            "canceled_by": invitee.first_name,
-            "reason": "",
-            "canceler_type": "invitee",
-        }
-        if canceled
-        else None,
-        "created_at": wire(at),
-        "updated_at": wire(at),
-        "scheduled_event": {
-            "uri": invitee.event_uri,
-            "name": "Visit",
-            "status": "canceled" if canceled else "active",
-            "start_time": wire(invitee.start),
-            "end_time": wire(invitee.end),
-            "event_type": invitee.event_type,
-            "location": {"type": "physical", "location": "The clinic"},
-            "invitees_counter": {"total": 1, "active": 0 if canceled else 1, "limit": 1},
-            "event_memberships": [{"user": invitee.host, "user_email": "host@clinic.test"}],
-            "created_at": wire(at),
-            "updated_at": wire(at),
-        },
-    }

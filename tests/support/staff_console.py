@@ -121,7 +121,7 @@ async def audit_rows(container: Container, action: str) -> list[tuple[str, str, 
     return found
 
 
-# -- over HTTP, without a browser (tests/integration/test_web_staff*.py) -----------------
+# -- over HTTP, without a browser (tests/integration/staff_console/, test_web_staff_calendars.py)
 
 
 async def token(http: httpx.AsyncClient, path: str = "/staff") -> str:

@@ -1,7 +1,7 @@
 """What the messaging providers report back, on the in-memory unit of work: nothing is read
 before the provider's signature is checked, a report moves a message forward only (so a
 repeated or late one changes nothing), and STOP/START change SMS consent. The providers'
-signatures and payloads over HTTP are tests/integration/test_provider_webhooks.py and the
+signatures and payloads over HTTP are tests/integration/provider_webhooks/ and the
 contract tests.
 """
 

@@ -2,7 +2,7 @@
 only for themselves, only when push is configured (removing always works); each registration
 and removal audited, a browser taken over from another patient under both; a de-identified
 patient's browsers forgotten. Over HTTP, with the real push service's encryption, it is
-tests/integration/test_push_notifications.py.
+tests/integration/push_notifications/.
 """
 
 from __future__ import annotations

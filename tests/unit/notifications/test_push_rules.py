@@ -33,7 +33,8 @@ from clinicflow.notifications.ports import (
 )
 from clinicflow.shared.clock import FixedClock
 from clinicflow.shared.errors import InvalidRequest
-from support.fake_notifications import BrowserRow, FakeNotifications
+from support.fake_notifications import FakeNotifications
+from support.fake_notifications_tables import BrowserRow
 
 CLINIC_YAML = Path(__file__).resolve().parents[3] / "config" / "clinic.yaml"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """De-identifying idle records (patients' retention job) on in-memory units of work: the
 rule (`domain.retention.idle`), what is cleared and kept, the audit row and the event per
 record, batches, and legal holds. The same rule in SQL is tested on both databases in
-tests/integration/test_retention.py."""
+tests/integration/retention/."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """STOP and START texted back to the clinic's number (notifications' ConsentRegistry), on
 in-memory units of work. The SQL (the phone's blind index, the row locks) is exercised by
-tests/integration/test_provider_webhooks.py."""
+tests/integration/provider_webhooks/."""
 
 from __future__ import annotations
 
