@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from clinicflow.shared.numerals import is_decimal
+
 ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
@@ -59,7 +61,7 @@ def parse_slot(
     visit_types: Iterable[str],
 ) -> SlotKey | None:
     parts = fhir_id.split(".")
-    if len(parts) != 5 or not parts[3].isdigit():
+    if len(parts) != 5 or not is_decimal(parts[3]):
         return None
     schedule = parse_schedule(".".join(parts[:2]), practitioners, services)
     visit_type = key_of(parts[2], visit_types)

@@ -29,6 +29,7 @@ from clinicflow.patients import InvalidContact, PatientDetails, normalize_email,
 from clinicflow.patients.api import PatientReaderDep
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.errors import InvalidRequest
+from clinicflow.shared.numerals import is_decimal
 
 router = APIRouter(prefix=BASE, include_in_schema=False)
 
@@ -85,7 +86,7 @@ async def find(
     default = _first_visit(catalog, service)
     visit_type = params.token(str(asked.get("visit-type") or (default[0] if default else "")))
     duration_text = str(asked.get("duration") or "")
-    duration = int(duration_text) if duration_text.isdigit() and len(duration_text) < 5 else None
+    duration = int(duration_text) if is_decimal(duration_text) and len(duration_text) < 5 else None
     if duration is None:
         vt = catalog.services[service].visit_types.get(visit_type) if default else None
         duration = vt.durations[0] if vt and vt.durations else 0

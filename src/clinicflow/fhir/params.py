@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 
 from clinicflow.shared.errors import DomainError, InvalidRequest
+from clinicflow.shared.numerals import is_decimal
 
 PREFIXES = ("ge", "gt", "le", "lt", "eq", "sa", "eb")
 
@@ -93,7 +94,7 @@ def number(request: Request, name: str) -> int | None:
     value = one(request, name)
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 6:
+    if not is_decimal(value) or len(value) > 6:
         raise InvalidRequest(f"{name}: give a whole number")
     return int(value)
 

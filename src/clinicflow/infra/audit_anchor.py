@@ -35,6 +35,7 @@ from clinicflow.infra.audit import audit_log, chain_key, chain_start, keyed_from
 from clinicflow.infra.db import Database
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.shared.numerals import is_decimal
 
 log = get_logger(__name__)
 
@@ -50,7 +51,7 @@ class Head:
     @classmethod
     def parse(cls, text: str) -> Head:
         seq, sep, digest = text.strip().partition(":")
-        if not sep or not seq.isdigit() or len(digest) != 64:
+        if not sep or not is_decimal(seq) or len(digest) != 64:
             raise ValueError(f"{text!r} is not a head: give N:HASH (row id, 64 hex digits)")
         return cls(int(seq), digest.lower())
 

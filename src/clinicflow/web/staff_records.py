@@ -17,6 +17,7 @@ from clinicflow.payments.refunds.api import RefundsDep
 from clinicflow.payments.refunds.commands import RefundRequest
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from clinicflow.shared.numerals import is_decimal
 from clinicflow.web.forms import Posted, validated
 from clinicflow.web.pages import Frame, FrameDep, page_router
 from clinicflow.web.security import WebKeysDep
@@ -108,7 +109,7 @@ def _cents(amount: str | None) -> int | None:
         return None
     text = amount.replace("$", "").replace(",", "").strip()
     whole, _, part = text.partition(".")
-    if not whole.isdigit() or (part and (not part.isdigit() or len(part) > 2)):
+    if not is_decimal(whole) or (part and (not is_decimal(part) or len(part) > 2)):
         raise ValueError("give the amount in dollars, e.g. 40 or 40.50")
     cents = int(whole) * 100 + int((part or "0").ljust(2, "0"))
     if cents <= 0:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from clinicflow.notifications.ports import ProviderUnavailable
+from clinicflow.shared.numerals import is_decimal
 
 RECIPIENT = "[recipient]"
 
@@ -31,7 +32,7 @@ def unavailable(provider: str, response: httpx.Response) -> ProviderUnavailable:
 def retry_after(response: httpx.Response) -> float | None:
     # Only the delta-seconds form; an HTTP date would need a clock, and is rare from these APIs.
     value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
+    return float(value) if is_decimal(value) else None
 
 
 def json_or_none(response: httpx.Response) -> Any:

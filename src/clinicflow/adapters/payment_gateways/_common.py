@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from clinicflow.adapters._resilience import Outages
 from clinicflow.payments.ports import GatewayCircuitOpen, GatewayUnavailable
+from clinicflow.shared.numerals import is_decimal
 
 PAYMENT_OUTAGES = Outages(transient=GatewayUnavailable, opened=GatewayCircuitOpen)
 
@@ -21,7 +22,7 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     if not headers:
         return None
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), "").strip()
-    return float(value) if value.isdigit() else None
+    return float(value) if is_decimal(value) else None
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

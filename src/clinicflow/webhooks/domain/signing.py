@@ -14,6 +14,8 @@ import hmac
 from collections.abc import Sequence
 from datetime import datetime
 
+from clinicflow.shared.numerals import is_decimal
+
 HEADER = "Clinicflow-Signature"
 SCHEME = "v1"
 DEFAULT_TOLERANCE = 300  # seconds either side of the receiver's clock
@@ -47,7 +49,7 @@ def parse(header: str) -> tuple[int, list[str]]:
         if not sep:
             raise SignatureError(f"malformed {HEADER}: expected t=<unix seconds>,v1=<hex>")
         if name == "t":
-            if not value.isdigit():
+            if not is_decimal(value):
                 raise SignatureError(f"malformed {HEADER}: t must be whole unix seconds")
             timestamp = int(value)
         elif name == SCHEME:
