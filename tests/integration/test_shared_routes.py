@@ -10,7 +10,7 @@ from clinicflow.bootstrap import Container
 from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.shared.clock import FixedClock
-from support.api import ALT, app_over, refused
+from support.api import app_over, book, refused
 from support.app import build_for_test, clinic_settings, staff_session
 
 
@@ -38,31 +38,17 @@ async def test_two_apps_share_routes_but_each_answers_from_its_own_container(
 
         desk = await staff_session(container, "desk", "front_desk")
         async with app_over(container) as one, app_over(other) as two:
-            made = await one.post(
-                "/v1/bookings",
-                json={
-                    **ALT,
-                    "start": "2026-11-25T10:00:00-06:00",
-                    "practitioner": "doctor1",
-                    "patient": {
-                        "first_name": "Pat",
-                        "last_name": "Example",
-                        "email": "pat@example.com",
-                        "phone": "+15125550001",
-                    },
-                },
-            )
-            assert made.status_code == 201, made.text
+            made = await book(one)
             # The desk's session is the first container's: the second app does not know it.
-            assert (await one.get(f"/v1/bookings/{made.json()['id']}", headers=desk)).is_success
+            assert (await one.get(f"/v1/bookings/{made['id']}", headers=desk)).is_success
             refused(
-                await two.get(f"/v1/bookings/{made.json()['id']}", headers=desk),
+                await two.get(f"/v1/bookings/{made['id']}", headers=desk),
                 401,
                 "invalid_token",
             )
             # And its own desk, with its own database, does not find the first one's booking.
             other_desk = await staff_session(other, "desk", "front_desk")
-            missing = await two.get(f"/v1/bookings/{made.json()['id']}", headers=other_desk)
+            missing = await two.get(f"/v1/bookings/{made['id']}", headers=other_desk)
             assert missing.status_code == 404, missing.text
     finally:
         await other.aclose()
