@@ -42,10 +42,21 @@ def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None)
     )
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: a client opening more connections at once
+    # (a calendar sync asks for its weeks together) has the rest of its SYNs dropped, and
+    # the kernel sends them again a second later.
+    request_queue_size = 128
+
+
 class LoopbackServer:
     def __init__(self, handle: Callable[[Request], Reply]) -> None:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The headers and the body go out as two writes: with Nagle's algorithm the body
+            # waits for the client's delayed ACK of the headers, 40 ms on every answer.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -68,8 +79,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         # A short poll interval keeps shutdown() at teardown from waiting half a second.
         self.thread = threading.Thread(
