@@ -27,11 +27,13 @@ import io
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 import httpx
@@ -95,6 +97,25 @@ def pytest_configure(config: pytest.Config) -> None:
     # Argon2id at production strength costs ~80 ms a hash; the suite makes thousands.
     os.environ.setdefault("CLINICFLOW_PASSWORD_HASHING", "insecure-fast")
     _keep_bytecode()
+    _plain_interrupt()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _plain_interrupt() -> None:
+    """Ctrl-C raises KeyboardInterrupt, as Python's own handler does, from a handler of ours.
+
+    Under Python's own handler every `asyncio.Runner.run` swaps in one that cancels its task,
+    and on the way out asks `signal.getsignal` whether that one is still in place. On 3.11
+    getsignal turns a handler into an enum member first and fails, formatting the handler's
+    repr for the ValueError it drops: the task's, with its result. pytest-asyncio runs every
+    async fixture that way, so each test formatted the repr of its container (every part,
+    field by field): half the CPU of a test that makes one request (benchmarks/README.md,
+    "The suite's own time"). With any other handler installed, asyncio leaves SIGINT alone."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
 
 
 def _keep_bytecode() -> None:
