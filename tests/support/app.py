@@ -20,6 +20,7 @@ from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.identity.users.domain.totp import code_at
+from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
@@ -60,15 +61,25 @@ def build_for_test(
 ) -> Container:
     """build() as a test's `container` fixture calls it: with the worker's parsed catalog and
     waitlist policy when the settings name config/clinic.yaml, and the worker's key ring
-    (tests/conftest.py) copied into place when the test has none yet, instead of making one."""
-    keys = settings.resolved_keys_file
-    if not keys.exists():
-        keys.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(key_ring, keys)
+    (tests/conftest.py) copied into place when the test has none yet, instead of making one.
+
+    A ring copied here is handed to build() opened: the test's database is a fresh copy of the
+    migrated template, with nothing sealed in it, so the start-up check (a look at every sealed
+    table over a connection of its own, ~35 ms of CPU a container) has nothing to find. It is
+    tested where it matters, with the data it guards (tests/e2e/test_key_safety.py), and runs
+    for a test that brings its own ring."""
+    path = settings.resolved_keys_file
+    keys = None
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(key_ring, path)
+        keys = LiveKeyRing(path)
     if settings.config_path != CLINIC_YAML:
-        return build(settings, clock=clock, http=http, feeds=feeds)
+        return build(settings, clock=clock, http=http, feeds=feeds, keys=keys)
     policy = clinic_policy()
-    return build(settings, clock=clock, catalog=catalog, http=http, feeds=feeds, policy=policy)
+    return build(
+        settings, clock=clock, catalog=catalog, http=http, feeds=feeds, policy=policy, keys=keys
+    )
 
 
 @functools.cache

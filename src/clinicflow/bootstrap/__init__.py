@@ -62,6 +62,7 @@ from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.events import EventBus
 from clinicflow.infra.jobs import Jobs
+from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.infra.web import Provided
 from clinicflow.integrations.service import ConflictDesk, EhrWebhookIntake
 from clinicflow.notifications.callbacks.service import ProviderWebhooks
@@ -144,18 +145,24 @@ def build(
     http: httpx.AsyncClient | None = None,
     feeds: Sequence[BusyFeed] | None = None,
     policy: WaitlistPolicy | None = None,
+    keys: LiveKeyRing | None = None,
 ) -> Container:
     """`feeds`: the external calendars to read busy time from (None: those the settings
     configure, bootstrap/calendars.py). `catalog` and `policy` (the clinic file's services and
     its waitlist section), when given, are taken as already read from `settings.config_path`;
     otherwise each is read once here (the waitlist, its conversion model and the planning
-    models share the one policy)."""
+    models share the one policy). `keys`, when given, is the ring of
+    `settings.resolved_keys_file`, opened by a caller that knows the database holds nothing
+    sealed under another ring (a test's fresh copy of the migrated template); otherwise the
+    start-up check opens it (bootstrap/_keys.py: it refuses a ring that lacks a key the
+    stored data needs)."""
     policy = policy or load_policy(settings.config_path)
     core = open_core(
         settings,
         clock=clock or SystemClock(),
         catalog=catalog or load_catalog(settings.config_path),
         http=http,
+        keys=keys,
     )
     patients = wire_patients(core)
 

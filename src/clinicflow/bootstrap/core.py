@@ -19,6 +19,7 @@ from clinicflow.infra import audit
 from clinicflow.infra.audit_trail import AuditTrail
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
+from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.infra.telemetry import instrument_engine, instrument_http_client, setup_tracing
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.settings import Settings
@@ -42,11 +43,16 @@ class Core:
 
 
 def open_core(
-    settings: Settings, *, clock: Clock, catalog: Catalog, http: httpx.AsyncClient | None
+    settings: Settings,
+    *,
+    clock: Clock,
+    catalog: Catalog,
+    http: httpx.AsyncClient | None,
+    keys: LiveKeyRing | None = None,
 ) -> Core:
     db = Database(settings.database_url, echo=settings.sql_echo)
     # Refuses to start when stored data needs keys the file lacks (or the file is gone).
-    keys = open_keys(settings.database_url, settings.resolved_keys_file)
+    keys = keys or open_keys(settings.database_url, settings.resolved_keys_file)
     audit.use_key(db, keys.audit_key)
     http = http or httpx.AsyncClient(timeout=10, verify=_tls())
     # Traces (every process builds here: serve, worker, CLI); idempotent per process.
