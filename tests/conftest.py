@@ -140,6 +140,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist sends the ids to its scheduler
 def pytest_collection_finish(session: pytest.Session) -> None:
     scheduling.join_groups(session.config, session.items)
+    if not session.config.option.collectonly and any(map(scheduling.reads_history, session.items)):
+        from support.ml_history import make_in_background  # a plugin: imported after rewriting
+
+        make_in_background()
     _settle_garbage_collection()
 
 

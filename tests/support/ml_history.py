@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -98,15 +101,20 @@ async def _make(folder: Path, days: int, practitioners: int, seed: int) -> None:
         await container.aclose()
 
 
-def ml_history(days: int = DAYS, practitioners: int = PRACTITIONERS, seed: int = SEED) -> MlHistory:
-    """The history for this plan, made now if no earlier run made it."""
+def _place(days: int, practitioners: int, seed: int) -> tuple[Path, Path]:
+    """The history's folder and its lock: one per digest, so a run wanting another history
+    (another branch's sources) does not wait for this one to be made."""
     cache = Path(tempfile.gettempdir()) / "clinicflow-ml-history"
     cache.mkdir(exist_ok=True)
     digest = _digest(days, practitioners, seed)
-    folder = cache / digest
-    # One maker per history; the other workers wait for it. A lock per digest: a run wanting
-    # another history (another branch's sources) does not wait for this one to be made.
-    with (cache / f"{digest}.lock").open("w") as lock:
+    return cache / digest, cache / f"{digest}.lock"
+
+
+def ml_history(days: int = DAYS, practitioners: int = PRACTITIONERS, seed: int = SEED) -> MlHistory:
+    """The history for this plan, made now if no earlier run made it."""
+    folder, lock_file = _place(days, practitioners, seed)
+    # One maker per history; the others wait for it.
+    with lock_file.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / "done").exists():
             shutil.rmtree(folder, ignore_errors=True)
@@ -114,6 +122,40 @@ def ml_history(days: int = DAYS, practitioners: int = PRACTITIONERS, seed: int =
             asyncio.run(_make(folder, days, practitioners, seed))
             (folder / "done").write_text("made\n")
     return MlHistory(folder, folder / "simulated-clinic.yaml", ENDS_AT)
+
+
+def make_in_background() -> subprocess.Popen[bytes] | None:
+    """Start making the history in a process of its own, unless it is made or being made.
+
+    On a machine that has not made it yet (a fresh clone, or a change to what it is made
+    from), making it takes minutes of one core. The suite starts it as it begins and runs the
+    tests that read it last (support/scheduling.py), so the workers run everything else
+    meanwhile instead of waiting on its lock together. Two workers starting it at once
+    start two makers: the second waits on the lock and finds it made. What the maker says
+    goes to `<digest>.log` beside the history."""
+    folder, lock_file = _place(DAYS, PRACTITIONERS, SEED)
+    if (folder / "done").exists():
+        return None
+    with lock_file.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # being made
+    tests = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))
+    with lock_file.with_suffix(".log").open("wb") as out:
+        maker = subprocess.Popen(
+            [sys.executable, "-c", "from support.ml_history import ml_history; ml_history()"],
+            env={**os.environ, "PYTHONPATH": path},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C of the run leaves it to finish the cache
+        )
+    _MAKERS.append(maker)  # kept: a Popen collected while its process runs warns
+    return maker
+
+
+_MAKERS: list[subprocess.Popen[bytes]] = []
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,9 @@ unit, first. Two marks steer it:
 - `slow` (a test or a module): takes seconds, mostly in subprocesses. Collected first, so both
   workers start on them and finish together on the many quick tests, not one worker alone on
   a long one at the end.
+
+The tests that read the simulated clinic's history (the ML models') come last, whatever their
+marks: where the history is not made yet, it is made in the background from the start.
 """
 
 from __future__ import annotations
@@ -24,9 +27,19 @@ except ImportError:  # pragma: no cover - older pytest
     NodeId = None  # type: ignore[assignment,misc]
 
 
+# The session fixtures that read the simulated clinic's history (support/ml_history.py).
+HISTORY = frozenset({"simulated_lake", "planning_lake"})
+
+
+def reads_history(item: pytest.Item) -> bool:
+    return not HISTORY.isdisjoint(getattr(item, "fixturenames", ()))
+
+
 def order(items: list[pytest.Item]) -> None:
-    """Slow tests first, each group in collection order (a stable sort)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Slow tests first, then the rest, then those that read the ML history: on a machine
+    that has yet to make it, it is made in the background meanwhile (tests/conftest.py).
+    Each group keeps its collection order (a stable sort)."""
+    items.sort(key=lambda item: (reads_history(item), item.get_closest_marker("slow") is None))
 
 
 def join_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
