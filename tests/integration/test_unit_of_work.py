@@ -17,7 +17,13 @@ from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.inbox import inbox, mark_handled
 from clinicflow.infra.outbox import Event, outbox
-from clinicflow.infra.unit_of_work import Factory, TransactionClosed, UnitOfWork
+from clinicflow.infra.unit_of_work import (
+    Factory,
+    OnConnection,
+    TransactionClosed,
+    UnitOfWork,
+    on_connection,
+)
 from clinicflow.shared.clock import FixedClock
 
 # Commit, rollback and savepoints are each database's own transactions.
@@ -288,6 +294,43 @@ async def test_a_unit_of_work_used_outside_its_block_raises_transaction_closed(
     with pytest.raises(TransactionClosed):
         await uow.commit()
     assert await outbox_ids(db) == []
+
+
+class Handle:
+    """A repository that only remembers the connection it was made on."""
+
+    def __init__(self, conn: AsyncConnection, label: str = "") -> None:
+        self.conn = conn
+        self.label = label
+
+
+class Declared(UnitOfWork):
+    def _labelled(self, conn: AsyncConnection) -> Handle:
+        return Handle(conn, f"write={self.write}")
+
+    plain = on_connection(Handle)
+    labelled = OnConnection(_labelled)
+
+
+async def test_a_declared_repository_is_made_once_per_block_on_its_connection(
+    db: Database,
+) -> None:
+    uow = Declared(db)
+    made: list[Handle] = []
+    for _ in range(2):
+        with pytest.raises(TransactionClosed):
+            _ = uow.plain
+        async with uow:
+            made.append(uow.plain)
+            assert uow.plain is made[-1]
+            assert made[-1].conn is uow.connection
+            assert uow.labelled.conn is uow.connection
+            assert uow.labelled.label == "write=True"
+        with pytest.raises(TransactionClosed):
+            _ = uow.labelled
+    assert made[0] is not made[1]
+    async with Declared(db, write=False) as reading:
+        assert reading.labelled.label == "write=False"
 
 
 async def test_publishing_after_the_commit_raises_transaction_closed(
