@@ -12,18 +12,13 @@ import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra import unit_of_work
 from clinicflow.infra.audit import AuditEntry, audit_log, audit_pending, use_key
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
 from clinicflow.infra.inbox import inbox, mark_handled
 from clinicflow.infra.outbox import Event, outbox
-from clinicflow.infra.unit_of_work import (
-    Factory,
-    OnConnection,
-    TransactionClosed,
-    UnitOfWork,
-    on_connection,
-)
+from clinicflow.infra.unit_of_work import Factory, TransactionClosed, UnitOfWork
 from clinicflow.shared.clock import FixedClock
 
 # Commit, rollback and savepoints are each database's own transactions.
@@ -308,8 +303,8 @@ class Declared(UnitOfWork):
     def _labelled(self, conn: AsyncConnection) -> Handle:
         return Handle(conn, f"write={self.write}")
 
-    plain = on_connection(Handle)
-    labelled = OnConnection(_labelled)
+    plain = unit_of_work.on_connection(Handle)
+    labelled = unit_of_work.OnConnection(_labelled)
 
 
 async def test_a_declared_repository_is_made_once_per_block_on_its_connection(
