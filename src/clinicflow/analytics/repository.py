@@ -15,7 +15,7 @@ from clinicflow.analytics.domain.lake import SourceEvent
 from clinicflow.analytics.ports import RecordedEvent
 from clinicflow.analytics.tables import availability_views, events
 from clinicflow.infra.db import insert_ignoring_duplicates
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 
 e = events.c
 # PostgreSQL: one sequencer at a time (SQLite's write transactions are one at a time anyway).
@@ -99,10 +99,5 @@ class SqlViewCounts:
 
 
 class SqlAnalyticsUnitOfWork(UnitOfWork):
-    @property
-    def events(self) -> SqlEventLog:
-        return SqlEventLog(self.connection)  # TransactionClosed outside `async with`
-
-    @property
-    def views(self) -> SqlViewCounts:
-        return SqlViewCounts(self.connection)
+    events = on_connection(SqlEventLog)
+    views = on_connection(SqlViewCounts)

@@ -15,7 +15,7 @@ from clinicflow.calendars.domain.merge import Plan
 from clinicflow.calendars.page_bookings.tables import calendly_invitees as invitees
 from clinicflow.calendars.tables import busy_intervals as busy
 from clinicflow.calendars.tables import sync_states as states
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 from clinicflow.shared.minutes import to_minute, to_minute_ceil
 
 BLOCKING = [s.value for s in ShowAs if s.blocks]
@@ -227,10 +227,5 @@ class SqlSyncStates:
 
 
 class SqlCalendarsUnitOfWork(UnitOfWork):
-    @property
-    def busy(self) -> SqlBusyStore:
-        return SqlBusyStore(self.connection)  # TransactionClosed outside `async with`
-
-    @property
-    def states(self) -> SqlSyncStates:
-        return SqlSyncStates(self.connection)
+    busy = on_connection(SqlBusyStore)
+    states = on_connection(SqlSyncStates)

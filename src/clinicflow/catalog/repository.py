@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.catalog.tables import launches
 from clinicflow.infra.db import insert_ignoring_duplicates
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 
 
 async def launched_services(conn: AsyncConnection) -> frozenset[str]:
@@ -39,6 +39,4 @@ class SqlLaunchRepository:
 
 
 class SqlCatalogUnitOfWork(UnitOfWork):
-    @property
-    def launches(self) -> SqlLaunchRepository:
-        return SqlLaunchRepository(self.connection)  # TransactionClosed outside `async with`
+    launches = on_connection(SqlLaunchRepository)

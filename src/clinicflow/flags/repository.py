@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.flags.tables import flags
 from clinicflow.flags.views import FlagView
 from clinicflow.infra.db import upsert
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 
 
 class SqlFlagRepository:
@@ -42,6 +42,4 @@ class SqlFlagRepository:
 
 
 class SqlFlagsUnitOfWork(UnitOfWork):
-    @property
-    def flags(self) -> SqlFlagRepository:
-        return SqlFlagRepository(self.connection)  # TransactionClosed outside `async with`
+    flags = on_connection(SqlFlagRepository)

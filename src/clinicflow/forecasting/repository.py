@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.forecasting.tables import models, predictions
 from clinicflow.forecasting.views import ModelEntry, Prediction, Reason, RiskSummary
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 
 m = models.c
 p = predictions.c
@@ -157,10 +157,5 @@ class SqlPredictionCache:
 
 
 class SqlForecastingUnitOfWork(UnitOfWork):
-    @property
-    def registry(self) -> SqlRegistry:
-        return SqlRegistry(self.connection)
-
-    @property
-    def predictions(self) -> SqlPredictionCache:
-        return SqlPredictionCache(self.connection)
+    registry = on_connection(SqlRegistry)
+    predictions = on_connection(SqlPredictionCache)

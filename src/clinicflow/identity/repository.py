@@ -16,7 +16,7 @@ from clinicflow.identity.oauth.repository import SqlSigningKeyRepository
 from clinicflow.identity.sessions.repository import SqlLinkRepository, SqlSessionRepository
 from clinicflow.identity.users.repository import SqlSignInRepository, SqlUserRepository
 from clinicflow.infra.db import Database
-from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
+from clinicflow.infra.unit_of_work import OnConnection, UnitOfWork, on_connection
 
 
 class PatientDirectory(Protocol):
@@ -40,54 +40,14 @@ class SqlIdentityUnitOfWork(UnitOfWork):
     def __init__(self, db: Database, *, write: bool = True, patients: PatientDirectory) -> None:
         super().__init__(db, write=write)
         self._directory = patients
-        self._repositories: _Repositories | None = None
 
-    def _open(self, conn: AsyncConnection) -> None:
-        self._repositories = _Repositories(conn, self._directory)
+    def _patients(self, conn: AsyncConnection) -> SqlPatientFinder:
+        return SqlPatientFinder(self._directory, conn)
 
-    @property
-    def _open_repositories(self) -> _Repositories:
-        if self._repositories is None or self._conn is None:
-            raise TransactionClosed("the unit of work is not open: use `async with uow:`")
-        return self._repositories
-
-    @property
-    def users(self) -> SqlUserRepository:
-        return self._open_repositories.users
-
-    @property
-    def signins(self) -> SqlSignInRepository:
-        return self._open_repositories.signins
-
-    @property
-    def sessions(self) -> SqlSessionRepository:
-        return self._open_repositories.sessions
-
-    @property
-    def links(self) -> SqlLinkRepository:
-        return self._open_repositories.links
-
-    @property
-    def api_keys(self) -> SqlApiKeyRepository:
-        return self._open_repositories.api_keys
-
-    @property
-    def signing_keys(self) -> SqlSigningKeyRepository:
-        return self._open_repositories.signing_keys
-
-    @property
-    def patients(self) -> SqlPatientFinder:
-        return self._open_repositories.patients
-
-
-class _Repositories:
-    __slots__ = ("api_keys", "links", "patients", "sessions", "signing_keys", "signins", "users")
-
-    def __init__(self, conn: AsyncConnection, directory: PatientDirectory) -> None:
-        self.users = SqlUserRepository(conn)
-        self.signins = SqlSignInRepository(conn)
-        self.sessions = SqlSessionRepository(conn)
-        self.links = SqlLinkRepository(conn)
-        self.api_keys = SqlApiKeyRepository(conn)
-        self.signing_keys = SqlSigningKeyRepository(conn)
-        self.patients = SqlPatientFinder(directory, conn)
+    users = on_connection(SqlUserRepository)
+    signins = on_connection(SqlSignInRepository)
+    sessions = on_connection(SqlSessionRepository)
+    links = on_connection(SqlLinkRepository)
+    api_keys = on_connection(SqlApiKeyRepository)
+    signing_keys = on_connection(SqlSigningKeyRepository)
+    patients = OnConnection(_patients)

@@ -8,6 +8,8 @@ provider's); `X-API-Key`; the `cf_session` cookie. Nothing → anonymous.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jwt
 
 from clinicflow.identity.api_keys.domain.keys import PREFIX as KEY_PREFIX
@@ -22,25 +24,15 @@ from clinicflow.shared.actor import ANONYMOUS, STAFF_ROLES, Actor, Role
 from clinicflow.shared.errors import Forbidden
 
 
+@dataclass(kw_only=True, eq=False)
 class Authenticator:
-    def __init__(
-        self,
-        *,
-        keys: ApiKeys,
-        sessions: SessionStore,
-        tokens: TokenService,
-        oidc: OidcVerifier | None,
-        oidc_issuer: str | None = None,
-        role_claim: str = "clinicflow_role",
-        practitioner_claim: str = "clinicflow_practitioner",
-    ) -> None:
-        self._keys = keys
-        self._sessions = sessions
-        self._tokens = tokens
-        self._oidc = oidc
-        self._oidc_issuer = oidc_issuer
-        self._role_claim = role_claim
-        self._practitioner_claim = practitioner_claim
+    keys: ApiKeys
+    sessions: SessionStore
+    tokens: TokenService
+    oidc: OidcVerifier | None
+    oidc_issuer: str | None = None
+    role_claim: str = "clinicflow_role"
+    practitioner_claim: str = "clinicflow_practitioner"
 
     async def actor_for(
         self, authorization: str | None, api_key: str | None, cookie: str | None
@@ -51,14 +43,14 @@ class Authenticator:
                 raise TokenInvalid("send credentials as `Authorization: Bearer <token>`")
             return await self._bearer(credential.strip())
         if api_key:
-            return _client(await self._keys.authenticate(api_key.strip()), None)
+            return _client(await self.keys.authenticate(api_key.strip()), None)
         if cookie:
             return await self._session(cookie)
         return ANONYMOUS
 
     async def _bearer(self, credential: str) -> Actor:
         if credential.startswith(KEY_PREFIX):
-            return _client(await self._keys.authenticate(credential), None)
+            return _client(await self.keys.authenticate(credential), None)
         if credential.startswith(SESSION_PREFIX):
             return await self._session(credential)
         if credential.count(".") == 2:
@@ -66,7 +58,7 @@ class Authenticator:
         raise TokenInvalid("unrecognized bearer token")
 
     async def _session(self, token: str) -> Actor:
-        owner = await self._sessions.resolve(token)
+        owner = await self.sessions.resolve(token)
         if owner.kind == "patient" and owner.patient_id:
             return Actor(
                 kind="patient",
@@ -88,22 +80,22 @@ class Authenticator:
             issuer: object = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError:
             raise TokenInvalid("malformed token") from None
-        if issuer == self._tokens.issuer:
-            claims, client = await self._tokens.verify(token)
+        if issuer == self.tokens.issuer:
+            claims, client = await self.tokens.verify(token)
             return _client(client, claims)
-        if self._oidc is not None and issuer == self._oidc_issuer:
-            return self._staff_from(await self._oidc.verify(token))
+        if self.oidc is not None and issuer == self.oidc_issuer:
+            return self._staff_from(await self.oidc.verify(token))
         raise TokenInvalid("token issuer is not one this clinic accepts")
 
     def _staff_from(self, claims: Claims) -> Actor:
-        role = claims.get(self._role_claim)
+        role = claims.get(self.role_claim)
         if not isinstance(role, str) or role not in {r.value for r in STAFF_ROLES}:
             raise Forbidden(
-                f"the identity provider's token has no usable `{self._role_claim}` claim; "
+                f"the identity provider's token has no usable `{self.role_claim}` claim; "
                 f"ask your administrator to map your account to one of "
                 f"{', '.join(sorted(r.value for r in STAFF_ROLES))}"
             )
-        practitioner = claims.get(self._practitioner_claim)
+        practitioner = claims.get(self.practitioner_claim)
         return Actor(
             kind="user",
             id=f"oidc:{claims['sub']}"[:64],

@@ -11,8 +11,9 @@ A use case takes a factory of its context's unit of work and runs
         await uow.commit()                                      # or it rolls back
 
 The base class below owns the transaction and its side channels; each context subclasses it
-and builds its repositories in `_open` (`uow.bookings`, `uow.patients` …), the only places
-that see the SQLAlchemy connection (`connection`). Leaving the block without `commit()`
+and declares its repositories (`uow.bookings`, `uow.patients` …) as `OnConnection` class
+attributes (or builds them in `_open`), the only places that see the SQLAlchemy connection
+(`connection`). Leaving the block without `commit()`
 rolls everything back: rows, events, audit entries and hooks.
 
 On commit: the append-only rows (outbox events, audit entries) are inserted, one statement
@@ -30,7 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar, cast, overload
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -90,6 +91,7 @@ class UnitOfWork:
         self._events: list[Event] = []
         self._hooks: dict[str, AfterCommit] = {}
         self._committed = False
+        self._made: dict[str, object] = {}  # the `OnConnection` repositories made in this block
 
     # -- the transaction ------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._close()
+        self._made = {}
         stack, self._stack, self._conn = self._stack, None, None
         committed = self._committed
         events, hooks = self._events, self._hooks
@@ -232,6 +235,41 @@ class UnitOfWork:
 
 U_co = TypeVar("U_co", bound=Transaction, covariant=True)
 U = TypeVar("U", bound=UnitOfWork)
+R = TypeVar("R")
+
+
+class OnConnection(Generic[U, R]):
+    """A repository of a unit of work, declared on its class: `orders =
+    on_connection(SqlOrders)`, or, for one that needs what the unit of work was built with,
+    `visits = OnConnection(_visits)` over a method `_visits(self, conn)`. It is made on the
+    transaction's connection the first time a block asks for it and kept until the block
+    ends; outside `async with uow:` asking for it raises TransactionClosed. (The in-memory
+    fakes declare theirs alike: tests/support/fake_tables.py.)"""
+
+    def __init__(self, make: Callable[[U, AsyncConnection], R]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, uow: U, owner: type) -> R: ...
+    def __get__(self, uow: U | None, owner: type) -> Self | R:
+        if uow is None:
+            return self
+        conn = uow.connection  # TransactionClosed outside the block
+        made = uow._made
+        if self._name not in made:
+            made[self._name] = self._make(uow, conn)
+        return cast(R, made[self._name])
+
+
+def on_connection(make: Callable[[AsyncConnection], R]) -> OnConnection[UnitOfWork, R]:
+    """An `OnConnection` repository made from the connection alone: `SqlOrders(conn)`."""
+    return OnConnection(lambda _, conn: make(conn))
 
 
 class UnitsOfWork(Protocol[U_co]):

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import upsert
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 from clinicflow.integrations.ports import EhrLink, NewConflict
 from clinicflow.integrations.queries import SqlConflictList
 from clinicflow.integrations.tables import ehr_conflicts, ehr_links, ehr_notices
@@ -107,18 +107,7 @@ class SqlNotices:
 
 
 class SqlIntegrationsUnitOfWork(UnitOfWork):
-    @property
-    def links(self) -> SqlEhrLinks:
-        return SqlEhrLinks(self.connection)
-
-    @property
-    def conflicts(self) -> SqlConflicts:
-        return SqlConflicts(self.connection)
-
-    @property
-    def notices(self) -> SqlNotices:
-        return SqlNotices(self.connection)
-
-    @property
-    def conflict_list(self) -> SqlConflictList:
-        return SqlConflictList(self.connection)
+    links = on_connection(SqlEhrLinks)
+    conflicts = on_connection(SqlConflicts)
+    notices = on_connection(SqlNotices)
+    conflict_list = on_connection(SqlConflictList)

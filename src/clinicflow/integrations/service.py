@@ -10,6 +10,7 @@ use cases, audited); nothing here logs them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from clinicflow.infra.audit_trail import Access, AuditTrail
 from clinicflow.infra.logging import get_logger
@@ -190,29 +191,23 @@ def _distinct(candidates: Iterable[RemotePatient]) -> list[RemotePatient]:
     return list(seen.values())
 
 
+@dataclass(kw_only=True, eq=False)
 class EhrWebhookIntake:
     """The EHR's patient webhooks: verified by the adapter, taken once per webhook id, and
     turned into `ehr.patient_changed` events in the same transaction (so the answer is quick
     and the work is retried by the bus, not by the EHR)."""
 
-    def __init__(
-        self,
-        *,
-        notices: EhrNotices | None,
-        uow: UnitsOfWork[IntegrationsUnitOfWork],
-        clock: Clock,
-    ) -> None:
-        self._notices = notices
-        self._uow = uow
-        self._clock = clock
+    notices: EhrNotices | None
+    uow: UnitsOfWork[IntegrationsUnitOfWork]
+    clock: Clock
 
     async def receive(self, authorization: str | None, body: bytes) -> int:
         """How many patient changes were queued (0 for a repeated webhook)."""
-        if self._notices is None:
+        if self.notices is None:
             raise EhrWebhooksOff("MediRecords webhooks are not configured on this clinicflow")
-        notice = self._notices.read(authorization, body)
-        now = self._clock.now()
-        async with self._uow() as uow:
+        notice = self.notices.read(authorization, body)
+        now = self.clock.now()
+        async with self.uow() as uow:
             if not await uow.notices.first_time(notice.notice_id, now):
                 return 0
             uow.publish(
@@ -222,29 +217,22 @@ class EhrWebhookIntake:
         return len(notice.patient_ids)
 
 
+@dataclass(kw_only=True, eq=False)
 class ConflictDesk:
     """The conflicts, for the front desk and admins: listed, and marked settled."""
 
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[IntegrationsUnitOfWork],
-        trail: AuditTrail,
-        clock: Clock,
-        sync: EhrSyncService | None = None,
-    ) -> None:
-        self._uow = uow
-        self._trail = trail
-        self._clock = clock
-        self._sync = sync
+    uow: UnitsOfWork[IntegrationsUnitOfWork]
+    trail: AuditTrail
+    clock: Clock
+    sync: EhrSyncService | None = None
 
     async def list(self, actor: Actor, *, open_only: bool, limit: int) -> list[ConflictView]:
         await self._require(actor, "list_ehr_conflicts")
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             found = await uow.conflict_list.conflicts(open_only=open_only, limit=limit)
         patients = sorted({c.patient_id for c in found})
         if patients:
-            await self._trail.record_alone(
+            await self.trail.record_alone(
                 actor, "list_ehr_conflicts", [_patient(p) for p in patients]
             )
         return found
@@ -253,20 +241,20 @@ class ConflictDesk:
         """Marks it settled (the two records were compared and put right by hand); our
         record as it now is becomes the agreed one. The patient's id."""
         await self._require(actor, "resolve_ehr_conflict")
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             patient_id = await uow.conflicts.resolve(conflict_id, actor.id, now)
             if patient_id is None:
                 raise ConflictNotFound(f"no open conflict {conflict_id!r}; list them for ids")
             await uow.commit()
-        await self._trail.record_alone(actor, "resolve_ehr_conflict", [_patient(patient_id)])
-        if self._sync is not None:
-            await self._sync.settled(patient_id)
+        await self.trail.record_alone(actor, "resolve_ehr_conflict", [_patient(patient_id)])
+        if self.sync is not None:
+            await self.sync.settled(patient_id)
         return patient_id
 
     async def _require(self, actor: Actor, action: str) -> None:
         allowed = actor.kind == "user" and actor.role in DESK_ROLES
-        await self._trail.require_role(
+        await self.trail.require_role(
             actor,
             allowed,
             action,

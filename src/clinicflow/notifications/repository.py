@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.booking import BookingNow, booking_now
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.infra.db import Database
-from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
+from clinicflow.infra.unit_of_work import OnConnection, UnitOfWork, on_connection
 from clinicflow.notifications.messages.queries import SqlMessageLog
 from clinicflow.notifications.messages.repository import SqlMessages
 from clinicflow.notifications.push.repository import SqlPushSubscriptions
@@ -33,51 +33,18 @@ class SqlNotificationsUnitOfWork(UnitOfWork):
         super().__init__(db, write=write)
         self._keys = keys
         self._book = ContactBook(keys)
-        self._repos: _Repositories | None = None
 
-    def _open(self, conn: AsyncConnection) -> None:
-        self._repos = _Repositories(conn, self._keys, self._book)
+    def _push(self, conn: AsyncConnection) -> SqlPushSubscriptions:
+        return SqlPushSubscriptions(conn, self._keys)
 
-    @property
-    def _open_repos(self) -> _Repositories:
-        if self._repos is None or self._conn is None:
-            raise TransactionClosed("the unit of work is not open: use `async with uow:`")
-        return self._repos
-
-    @property
-    def messages(self) -> SqlMessages:
-        return self._open_repos.messages
-
-    @property
-    def message_log(self) -> SqlMessageLog:
-        return self._open_repos.message_log
-
-    @property
-    def reminders(self) -> SqlReminders:
-        return self._open_repos.reminders
-
-    @property
-    def push(self) -> SqlPushSubscriptions:
-        return self._open_repos.push
-
-    @property
-    def contacts(self) -> BoundContactBook:
+    def _contacts(self, conn: AsyncConnection) -> BoundContactBook:
         """A patient's addresses, opened for the moment of sending (a PHI read: the use
         case audits it)."""
-        return self._open_repos.contacts
+        return self._book.on(conn)
 
-    @property
-    def bookings(self) -> SqlBookings:
-        return self._open_repos.bookings
-
-
-class _Repositories:
-    __slots__ = ("bookings", "contacts", "message_log", "messages", "push", "reminders")
-
-    def __init__(self, conn: AsyncConnection, keys: KeyRing, book: ContactBook) -> None:
-        self.messages = SqlMessages(conn)
-        self.message_log = SqlMessageLog(conn)
-        self.reminders = SqlReminders(conn)
-        self.push = SqlPushSubscriptions(conn, keys)
-        self.contacts = book.on(conn)
-        self.bookings = SqlBookings(conn)
+    messages = on_connection(SqlMessages)
+    message_log = on_connection(SqlMessageLog)
+    reminders = on_connection(SqlReminders)
+    push = OnConnection(_push)
+    contacts = OnConnection(_contacts)
+    bookings = on_connection(SqlBookings)

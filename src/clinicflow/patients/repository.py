@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra.db import Database
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import OnConnection, UnitOfWork, on_connection
 from clinicflow.patients.errors import MergeConflict
 from clinicflow.patients.ports import BookingReassigner
 from clinicflow.patients.records.repository import (
@@ -35,32 +35,16 @@ class SqlPatientsUnitOfWork(UnitOfWork):
         super().__init__(db, write=write)
         self._cipher = cipher
         self._bookings_on = bookings
-        self._repos: tuple[SqlPatientRepository, SqlVisitRepository, BookingReassigner] | None
-        self._repos = None
 
-    def _open(self, conn: AsyncConnection) -> None:
-        self._repos = (
-            SqlPatientRepository(conn, self._cipher),
-            SqlVisitRepository(conn),
-            _Reassigning(self._bookings_on(conn)),
-        )
+    def _patients(self, conn: AsyncConnection) -> SqlPatientRepository:
+        return SqlPatientRepository(conn, self._cipher)
 
-    def _opened(self) -> tuple[SqlPatientRepository, SqlVisitRepository, BookingReassigner]:
-        self.connection  # noqa: B018 - raises TransactionClosed outside `async with`
-        assert self._repos is not None
-        return self._repos
+    def _bookings(self, conn: AsyncConnection) -> BookingReassigner:
+        return _Reassigning(self._bookings_on(conn))
 
-    @property
-    def patients(self) -> SqlPatientRepository:
-        return self._opened()[0]
-
-    @property
-    def visits(self) -> SqlVisitRepository:
-        return self._opened()[1]
-
-    @property
-    def bookings(self) -> BookingReassigner:
-        return self._opened()[2]
+    patients = OnConnection(_patients)
+    visits = on_connection(SqlVisitRepository)
+    bookings = OnConnection(_bookings)
 
 
 class _Reassigning:
@@ -80,15 +64,4 @@ class _Reassigning:
 
 
 class SqlRetentionUnitOfWork(UnitOfWork):
-    def __init__(self, db: Database, *, write: bool = True) -> None:
-        super().__init__(db, write=write)
-        self._records: SqlRetentionRepository | None = None
-
-    def _open(self, conn: AsyncConnection) -> None:
-        self._records = SqlRetentionRepository(conn)
-
-    @property
-    def records(self) -> SqlRetentionRepository:
-        self.connection  # noqa: B018 - raises TransactionClosed outside `async with`
-        assert self._records is not None
-        return self._records
+    records = on_connection(SqlRetentionRepository)

@@ -12,8 +12,7 @@ from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.db import Database
-from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 from clinicflow.webhooks.commands import NewSubscription, Outgoing
 from clinicflow.webhooks.domain.deliveries import Claim, Outcome
 from clinicflow.webhooks.domain.subscriptions import Subscription
@@ -224,26 +223,6 @@ def _claim(row: RowMapping, until: datetime) -> Claim:
 
 
 class SqlWebhooksUnitOfWork(UnitOfWork):
-    def __init__(self, db: Database, *, write: bool = True) -> None:
-        super().__init__(db, write=write)
-        self._repos: tuple[SqlSubscriptions, SqlDeliveries, SqlDeliveryLog] | None = None
-
-    def _open(self, conn: AsyncConnection) -> None:
-        self._repos = (SqlSubscriptions(conn), SqlDeliveries(conn), SqlDeliveryLog(conn))
-
-    def _opened(self) -> tuple[SqlSubscriptions, SqlDeliveries, SqlDeliveryLog]:
-        if self._repos is None or self._conn is None:
-            raise TransactionClosed("the unit of work is not open: use `async with uow:`")
-        return self._repos
-
-    @property
-    def subscriptions(self) -> SqlSubscriptions:
-        return self._opened()[0]
-
-    @property
-    def deliveries(self) -> SqlDeliveries:
-        return self._opened()[1]
-
-    @property
-    def log(self) -> SqlDeliveryLog:
-        return self._opened()[2]
+    subscriptions = on_connection(SqlSubscriptions)
+    deliveries = on_connection(SqlDeliveries)
+    log = on_connection(SqlDeliveryLog)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.calendars.feeds.ports import FeedBookings
 from clinicflow.calendars.feeds.tables import feed_tokens
 from clinicflow.infra.db import upsert
-from clinicflow.infra.unit_of_work import TransactionClosed, UnitOfWork
+from clinicflow.infra.unit_of_work import OnConnection, UnitOfWork, on_connection
 
 if TYPE_CHECKING:
     from clinicflow.infra.db import Database
@@ -50,17 +50,9 @@ class SqlFeedsUnitOfWork(UnitOfWork):
     def __init__(self, db: Database, *, write: bool = True, bookings: BookingsOn) -> None:
         super().__init__(db, write=write)
         self._bookings_on = bookings
-        self._bookings: FeedBookings | None = None
 
-    def _open(self, conn: AsyncConnection) -> None:
-        self._bookings = self._bookings_on(conn)
+    def _bookings(self, conn: AsyncConnection) -> FeedBookings:
+        return self._bookings_on(conn)
 
-    @property
-    def tokens(self) -> SqlFeedTokens:
-        return SqlFeedTokens(self.connection)  # TransactionClosed outside `async with`
-
-    @property
-    def bookings(self) -> FeedBookings:
-        if self._bookings is None or self._conn is None:
-            raise TransactionClosed("the unit of work is not open: use `async with uow:`")
-        return self._bookings
+    tokens = on_connection(SqlFeedTokens)
+    bookings = OnConnection(_bookings)

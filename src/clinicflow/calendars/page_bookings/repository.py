@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clinicflow.calendars.page_bookings.ports import Delivery
 from clinicflow.calendars.page_bookings.tables import calendly_invitees
 from clinicflow.infra.db import insert_ignoring_duplicates
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 from clinicflow.shared.records import from_attributes
 
 ci = calendly_invitees.c
@@ -100,6 +100,4 @@ def _delivery(row: Row[tuple[object, ...]]) -> Delivery:
 
 
 class SqlPageBookingsUnitOfWork(UnitOfWork):
-    @property
-    def deliveries(self) -> SqlDeliveries:
-        return SqlDeliveries(self.connection)
+    deliveries = on_connection(SqlDeliveries)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 
 from clinicflow.fhir.smart.tables import fhir_assertions, fhir_clients, fhir_tokens
 from clinicflow.fhir.smart.views import SmartClient, TokenGrant
-from clinicflow.infra.unit_of_work import UnitOfWork
+from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -108,14 +108,6 @@ class SqlAccessTokens:
 
 
 class SqlSmartUnitOfWork(UnitOfWork):
-    @property
-    def clients(self) -> SqlSmartClients:
-        return SqlSmartClients(self.connection)
-
-    @property
-    def assertions(self) -> SqlSpentAssertions:
-        return SqlSpentAssertions(self.connection)
-
-    @property
-    def tokens(self) -> SqlAccessTokens:
-        return SqlAccessTokens(self.connection)
+    clients = on_connection(SqlSmartClients)
+    assertions = on_connection(SqlSpentAssertions)
+    tokens = on_connection(SqlAccessTokens)

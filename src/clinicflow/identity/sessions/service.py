@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from clinicflow.identity.domain.tokens import digest, new_token
@@ -27,19 +28,12 @@ from clinicflow.shared.clock import Clock
 log = get_logger(__name__)
 
 
+@dataclass(kw_only=True, eq=False)
 class SessionStore:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[IdentityUnitOfWork],
-        clock: Clock,
-        idle: timedelta,
-        lifetime: timedelta,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self.idle = idle
-        self._lifetime = lifetime
+    uow: UnitsOfWork[IdentityUnitOfWork]
+    clock: Clock
+    idle: timedelta
+    lifetime: timedelta
 
     async def start(
         self,
@@ -49,9 +43,9 @@ class SessionStore:
         patient_id: str | None = None,
     ) -> OpenSession:
         """A new session for the staff member or the patient, in the caller's transaction."""
-        now = self._clock.now()
+        now = self.clock.now()
         token = new_token(PREFIX)
-        expires = now + self._lifetime
+        expires = now + self.lifetime
         await sessions.add(
             Session(
                 token_hash=digest(token),
@@ -67,7 +61,7 @@ class SessionStore:
 
     async def open_for_patient(self, patient_id: str) -> OpenSession:
         """A patient session on its own (the CLI and tests; patients sign in by link)."""
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             opened = await self.start(uow.sessions, patient_id=patient_id)
             await uow.commit()
         return opened
@@ -75,9 +69,9 @@ class SessionStore:
     async def resolve(self, token: str) -> SessionOwner:
         """Who the session acts for, refused once it is idle, expired, revoked, or its staff
         account disabled. Activity is recorded at most once a minute (it costs a write)."""
-        now = self._clock.now()
+        now = self.clock.now()
         key = digest(token)
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             found = await uow.sessions.find(key)
         if found is None:
             raise TokenInvalid("unknown session; sign in again")
@@ -85,7 +79,7 @@ class SessionStore:
         if refused is not None:
             raise TokenInvalid(refused)
         if should_touch(found.last_seen_at, now):
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 await uow.sessions.touch(key, now)
                 await uow.commit()
         return SessionOwner(
@@ -93,30 +87,20 @@ class SessionStore:
         )
 
     async def revoke(self, token: str) -> None:
-        async with self._uow() as uow:
-            await uow.sessions.revoke(digest(token), self._clock.now())
+        async with self.uow() as uow:
+            await uow.sessions.revoke(digest(token), self.clock.now())
             await uow.commit()
 
 
+@dataclass(kw_only=True, eq=False)
 class PatientLinks:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[IdentityUnitOfWork],
-        clock: Clock,
-        sessions: SessionStore,
-        mailer: Mailer,
-        lifetime: timedelta,
-        public_url: str,
-        clinic_name: str,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._sessions = sessions
-        self._mailer = mailer
-        self._lifetime = lifetime
-        self._public_url = public_url
-        self._clinic = clinic_name
+    uow: UnitsOfWork[IdentityUnitOfWork]
+    clock: Clock
+    sessions: SessionStore
+    mailer: Mailer
+    lifetime: timedelta
+    public_url: str
+    clinic_name: str
 
     async def request(
         self, email: str, then: str | None = None
@@ -125,32 +109,32 @@ class PatientLinks:
         the sending, which the caller runs after answering, so that neither the answer nor
         its timing says whether there was a match. `then`: the page of the patient's area
         the link leads on to (links.local_page; anything else is left out)."""
-        now = self._clock.now()
+        now = self.clock.now()
         token = new_token(links.PREFIX)
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             patient_id = await uow.patients.find_by_email(email)
             if patient_id is None:
                 return None
-            link = links.LoginLink(digest(token), patient_id, now, now + self._lifetime)
+            link = links.LoginLink(digest(token), patient_id, now, now + self.lifetime)
             await uow.links.add(link)
             await uow.commit()
         return functools.partial(self._send, email, token, then)
 
     async def _send(self, email: str, token: str, then: str | None) -> None:
-        subject, text = links.message(self._clinic, self._public_url, token, self._lifetime, then)
+        subject, text = links.message(self.clinic_name, self.public_url, token, self.lifetime, then)
         try:
-            await self._mailer.send(email, subject, text)
+            await self.mailer.send(email, subject, text)
         except Exception as exc:  # sent after the answer: nothing to tell the caller
             log.error("signin_link_not_delivered", error=type(exc).__name__)
 
     async def redeem(self, token: str) -> tuple[OpenSession, str]:
         """A patient session (and the patient id) for an unused, unexpired link."""
-        now = self._clock.now()
+        now = self.clock.now()
         key = digest(token)
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             patient_id = await uow.links.claim(key, now)
             if patient_id is None:
                 raise TokenInvalid(links.refusal(await uow.links.find(key)))
-            opened = await self._sessions.start(uow.sessions, patient_id=patient_id)
+            opened = await self.sessions.start(uow.sessions, patient_id=patient_id)
             await uow.commit()
         return opened, patient_id

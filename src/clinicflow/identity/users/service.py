@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from clinicflow.identity.errors import TokenInvalid
@@ -41,27 +42,16 @@ TOTP_CONTEXT = "identity_user.totp_secret"
 KNOWN_CONTEXT = "identity_signin_known.network"
 
 
+@dataclass(kw_only=True, eq=False)
 class UserService:
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[IdentityUnitOfWork],
-        clock: Clock,
-        keys: KeyRing,
-        sessions: SessionStore,
-        practitioners: Collection[str],
-        issuer_name: str,
-        limits: SignInLimits,
-        passwords: Passwords,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._keys = keys
-        self._sessions = sessions
-        self._practitioners = practitioners
-        self._issuer_name = issuer_name
-        self.limits = limits
-        self._passwords = passwords
+    uow: UnitsOfWork[IdentityUnitOfWork]
+    clock: Clock
+    keys: KeyRing
+    sessions: SessionStore
+    practitioners: Collection[str]
+    issuer_name: str
+    limits: SignInLimits
+    passwords: Passwords
 
     async def create(
         self,
@@ -73,10 +63,10 @@ class UserService:
         with_totp: bool = False,
     ) -> NewUser:
         username = normalize(username)
-        problems = account_problems(username, role, password, practitioner, self._practitioners)
+        problems = account_problems(username, role, password, practitioner, self.practitioners)
         if problems:
             raise InvalidRequest("; ".join(problems))
-        now = self._clock.now()
+        now = self.clock.now()
         secret = totp.new_secret() if needs_second_factor(role, with_totp) else None
         user_id = str(uuid.uuid4())
         user = User(
@@ -84,7 +74,7 @@ class UserService:
             username=username,
             role=role,
             practitioner=practitioner,
-            password_hash=self._passwords.hash(password),
+            password_hash=self.passwords.hash(password),
             # Bound to the user's row: a seed copied to another account does not open.
             totp_secret_enc=self._seal(secret, user_id) if secret else None,
             totp_confirmed_at=None,
@@ -95,10 +85,10 @@ class UserService:
             created_at=now,
             updated_at=now,
         )
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             await uow.users.add(user)  # UsernameTaken (409) when the name is an account's
             await uow.commit()
-        uri = totp.provisioning_uri(secret, username, self._issuer_name) if secret else None
+        uri = totp.provisioning_uri(secret, username, self.issuer_name) if secret else None
         return NewUser(UserView.of(user), uri)
 
     async def login(
@@ -107,12 +97,12 @@ class UserService:
         """A session for the right password (and code). Every refusal before the password
         is known to be right answers the same whether or not the account exists."""
         name = normalize(username)
-        now = self._clock.now()
+        now = self.clock.now()
         charge = await self._charge(name, address, now)
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             user = await uow.users.named(name)
-        stored = user.password_hash if user is not None else self._passwords.dummy_hash
-        right = self._passwords.verify(stored, password)  # same time either way
+        stored = user.password_hash if user is not None else self.passwords.dummy_hash
+        right = self.passwords.verify(stored, password)  # same time either way
         if user is None or not right or not user.active:
             await self._failed(name, now)
             raise TokenInvalid("the username or password is wrong")
@@ -120,14 +110,14 @@ class UserService:
         if step is None and user.totp_enrolled:
             await self._failed(name, now)
             raise TokenInvalid("the authenticator code is wrong or was already used")
-        rehashed = self._passwords.hash(password) if self._passwords.needs_rehash(stored) else None
-        async with self._uow() as uow:
+        rehashed = self.passwords.hash(password) if self.passwords.needs_rehash(stored) else None
+        async with self.uow() as uow:
             won = await uow.users.record_sign_in(
                 user.id, step=step, password_hash=rehashed, now=now
             )
             if won:
                 await self._succeeded(uow.signins, charge, now)
-                opened = await self._sessions.start(uow.sessions, user_id=user.id)
+                opened = await self.sessions.start(uow.sessions, user_id=user.id)
                 await uow.commit()
         if not won:  # a parallel sign-in used this code's step first
             await self._failed(name, now)
@@ -146,11 +136,11 @@ class UserService:
             return None
         if not code:
             raise SecondFactorRequired("give the 6-digit code from your authenticator app")
-        secret = self._keys.decrypt(user.totp_secret_enc, context=TOTP_CONTEXT, row=user.id)
+        secret = self.keys.decrypt(user.totp_secret_enc, context=TOTP_CONTEXT, row=user.id)
         return totp.verify_code(secret, code, now, user.totp_last_step)
 
     async def _failed(self, name: str, now: datetime) -> None:
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             await uow.users.count_failure(name, now)
             await uow.commit()
         log.warning("staff_signin_refused")
@@ -158,14 +148,14 @@ class UserService:
     async def enrol_totp(self, username: str) -> str:
         """A new TOTP secret for the user (replacing any old one); the URI is shown once."""
         secret = totp.new_secret()
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             user = await self._named(uow, username)
-            await uow.users.set_totp(user.id, self._seal(secret, user.id), self._clock.now())
+            await uow.users.set_totp(user.id, self._seal(secret, user.id), self.clock.now())
             await uow.commit()
-        return totp.provisioning_uri(secret, username, self._issuer_name)
+        return totp.provisioning_uri(secret, username, self.issuer_name)
 
     async def list(self) -> list[UserView]:
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             return [UserView.of(u) for u in await uow.users.all()]
 
     async def reset_password(self, username: str, password: str) -> None:
@@ -176,9 +166,9 @@ class UserService:
         problems = check_password_policy(password, username)
         if problems:
             raise InvalidRequest("; ".join(problems))
-        hashed = self._passwords.hash(password)
-        now = self._clock.now()
-        async with self._uow() as uow:
+        hashed = self.passwords.hash(password)
+        now = self.clock.now()
+        async with self.uow() as uow:
             user = await self._named(uow, username)
             await uow.users.set_password(user.id, hashed, now)
             await uow.sessions.revoke_user(user.id, now)
@@ -186,8 +176,8 @@ class UserService:
 
     async def set_active(self, username: str, active: bool) -> None:
         """Enable or disable the account; disabling ends its open sessions."""
-        now = self._clock.now()
-        async with self._uow() as uow:
+        now = self.clock.now()
+        async with self.uow() as uow:
             user = await self._named(uow, username)
             await uow.users.set_active(user.id, active, now)
             if not active:
@@ -201,7 +191,7 @@ class UserService:
         return user
 
     def _seal(self, secret: str, user_id: str) -> str:
-        return self._keys.encrypt(secret, context=TOTP_CONTEXT, row=user_id)
+        return self.keys.encrypt(secret, context=TOTP_CONTEXT, row=user_id)
 
     # -- the sign-in back-off -------------------------------------------------------------
 
@@ -211,9 +201,9 @@ class UserService:
         always applies; the account's only from networks it has not signed in from lately,
         so strangers never lock the owner out of their usual place."""
         name, network = counter_name(username), client_network(address)
-        hashed = self._keys.blind_index(f"{name}\x00{network}", context=KNOWN_CONTEXT)
+        hashed = self.keys.blind_index(f"{name}\x00{network}", context=KNOWN_CONTEXT)
         limits = self.limits
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             until = await uow.signins.count_network(name, network, limits.address, now)
             if until is not None:
                 raise _refusal(until, now, "from your network")
@@ -236,7 +226,7 @@ class UserService:
     async def prune(self, now: datetime) -> int:
         """Forget counters quiet for longer than the policy remembers, and old known places."""
         limits = self.limits
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             pruned = await uow.signins.prune(
                 networks_before=now - limits.address.forget_after,
                 accounts_before=now - limits.account.forget_after,

@@ -9,6 +9,7 @@ exception: without a push provider none is planned at all.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.notifications.ports import (
@@ -69,6 +70,7 @@ class LocalChannel:
         return SendResult(provider="local", provider_id=None, status="delivered")
 
 
+@dataclass(kw_only=True, eq=False)
 class PushChannel:
     """One message goes to every browser the patient registered. A browser whose subscription
     is gone (404/410) is deleted. The message counts as sent when at least one browser took
@@ -78,18 +80,10 @@ class PushChannel:
 
     name = "push"
 
-    def __init__(
-        self,
-        *,
-        sender: PushSender,
-        uow: UnitsOfWork[NotificationsUnitOfWork],
-        clock: Clock,
-        ttl: int,
-    ) -> None:
-        self._sender = sender
-        self._uow = uow
-        self._clock = clock
-        self._ttl = ttl
+    sender: PushSender
+    uow: UnitsOfWork[NotificationsUnitOfWork]
+    clock: Clock
+    ttl: int
 
     async def deliver(self, message: Outgoing) -> SendResult:
         data = dict(message.rendered.data or {})
@@ -98,20 +92,20 @@ class PushChannel:
         used: list[str] = []
         gone: list[str] = []
         errors: list[DeliveryError] = []
-        async with self._uow.reading() as uow:
+        async with self.uow.reading() as uow:
             devices = await uow.push.of(message.patient_id or "")
         for device in devices:
             try:
-                took.append(await self._sender.send_push(device.subscription, payload, self._ttl))
+                took.append(await self.sender.send_push(device.subscription, payload, self.ttl))
                 used.append(device.id)
             except SubscriptionGone:
                 gone.append(device.id)
             except DeliveryError as exc:
                 errors.append(exc)
         if gone or used:
-            async with self._uow() as uow:
+            async with self.uow() as uow:
                 await uow.push.forget(gone)
-                await uow.push.used(used, self._clock.now())
+                await uow.push.used(used, self.clock.now())
                 await uow.commit()
         if took:
             # No provider id kept: a push service's message URL can embed the subscription.

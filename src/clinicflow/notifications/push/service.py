@@ -33,38 +33,30 @@ class Registered:
     updated_at: datetime
 
 
+@dataclass(kw_only=True, eq=False)
 class PushRegistry:
     """`public_key` None: push is not configured here (no VAPID key)."""
 
-    def __init__(
-        self,
-        *,
-        uow: UnitsOfWork[NotificationsUnitOfWork],
-        clock: Clock,
-        trail: Trail,
-        public_key: str | None,
-        allow_loopback: bool = False,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._trail = trail
-        self._public_key = public_key
-        self._allow_loopback = allow_loopback
+    uow: UnitsOfWork[NotificationsUnitOfWork]
+    clock: Clock
+    trail: Trail
+    public_key: str | None
+    allow_loopback: bool = False
 
     async def key(self, actor: Actor) -> str:
-        await push_owner(self._trail, actor, "read_push_key")
+        await push_owner(self.trail, actor, "read_push_key")
         return self._configured()
 
     async def register(
         self, actor: Actor, endpoint: str, p256dh: str, auth: str, user_agent: str | None
     ) -> Registered:
-        patient_id = await push_owner(self._trail, actor, REGISTER)
+        patient_id = await push_owner(self.trail, actor, REGISTER)
         self._configured()
         subscription = checked_subscription(
-            endpoint, p256dh, auth, allow_loopback=self._allow_loopback
+            endpoint, p256dh, auth, allow_loopback=self.allow_loopback
         )
-        async with self._uow() as uow:
-            now = self._clock.now()
+        async with self.uow() as uow:
+            now = self.clock.now()
             saved = await uow.push.save(Registration(patient_id, subscription, user_agent), now)
             owners = [patient_id, saved.previous_patient_id]
             for owner in (p for p in owners if p):
@@ -73,23 +65,23 @@ class PushRegistry:
         return Registered(saved.id, saved.created_at, saved.updated_at)
 
     async def unregister(self, actor: Actor, endpoint: str | None) -> None:
-        patient_id = await push_owner(self._trail, actor, DELETE)
+        patient_id = await push_owner(self.trail, actor, DELETE)
         if not endpoint:
             raise InvalidRequest(
                 "give the subscription's endpoint: in the body, or as ?endpoint=",
                 field="endpoint",
             )
-        async with self._uow() as uow:
+        async with self.uow() as uow:
             removed = await uow.push.remove(patient_id, endpoint)
             if removed is not None:
                 access = Access("push_subscription", removed, patient_id)
-                uow.audit(entry(actor, DELETE, access), self._clock.now())
+                uow.audit(entry(actor, DELETE, access), self.clock.now())
             await uow.commit()
 
     def _configured(self) -> str:
-        if self._public_key is None:
+        if self.public_key is None:
             raise PushNotConfigured(
                 "this clinic sends no push notifications (no VAPID key is configured); "
                 "email and text messages still work"
             )
-        return self._public_key
+        return self.public_key
