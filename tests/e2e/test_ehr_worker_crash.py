@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import Event
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.patients import PatientDetails, PatientDirectory
+from support import forked_cli
 from support.ehr_servers import BOOKING_SYSTEM, PATIENT_SYSTEM, ehr_env
 from support.event_bus import redis_stream
 from support.fake_medirecords import FakeMediRecords
@@ -73,7 +73,7 @@ def test_a_worker_killed_mid_send_leaves_one_visit_in_medirecords(
     patient_id = asyncio.run(_seed(url, tmp_path, booking_id))
     env = worker_env(url, tmp_path, stream) | ehr_env(medirecords)
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str) -> forked_cli.Command:
         return start_worker(tmp_path, name, env)
 
     def settled() -> bool:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
+from support import forked_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 120
@@ -43,7 +42,7 @@ async def _record(url: str) -> None:
     await db.dispose()
 
 
-def _kill_when(process: subprocess.Popen[bytes], parquet_files: int, warehouse: Path) -> None:
+def _kill_when(process: forked_cli.Command, parquet_files: int, warehouse: Path) -> None:
     deadline = time.monotonic() + 60
     while len(list(warehouse.rglob("*.parquet"))) < parquet_files:
         assert process.poll() is None, "lake-sync ended before it could be killed"
@@ -65,19 +64,23 @@ def test_a_lake_sync_killed_mid_batch_loses_and_duplicates_nothing(tmp_path: Pat
         "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
         "CLINICFLOW_LAKE_BATCH_SIZE": "4",
     }
-    cmd = [sys.executable, "-m", "clinicflow.cli", "analytics", "lake-sync"]
     warehouse = tmp_path / "lake" / "warehouse"
+    runs = 0
 
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+    def start() -> forked_cli.Command:
+        # `clinicflow analytics lake-sync` as a process of its own, forked from one that
+        # imported clinicflow once (support/forked_cli.py): killed with its own SIGKILL.
+        nonlocal runs
+        runs += 1
+        out = tmp_path / f"lake-sync-{runs}.log"
+        return forked_cli.Command(["analytics", "lake-sync"], env=env, cwd=tmp_path, stdout=out)
 
     _kill_when(start(), 1, warehouse)  # its first batch's files written, maybe not committed
     _kill_when(start(), len(list(warehouse.rglob("*.parquet"))) + 5, warehouse)
     last = start()
-    out, _ = last.communicate(timeout=120)
-    assert last.returncode == 0, out.decode()
+    last.wait(timeout=120)
+    out = (tmp_path / f"lake-sync-{runs}.log").read_text()
+    assert last.returncode == 0, out
 
     lake = IcebergLake(
         lambda: open_catalog(f"sqlite:///{tmp_path}/lake/catalog.sqlite3", str(warehouse))
@@ -88,4 +91,4 @@ def test_a_lake_sync_killed_mid_batch_loses_and_duplicates_nothing(tmp_path: Pat
     assert len(set(ids)) == EVENTS
     assert sorted(table.column("seq").to_pylist()) == list(range(1, EVENTS + 1))
     assert asyncio.run(lake.mark()) == EVENTS
-    assert out.decode().strip().endswith("events moved into the lake")
+    assert out.strip().endswith("events moved into the lake")

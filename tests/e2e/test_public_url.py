@@ -8,8 +8,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -21,6 +19,7 @@ from clinicflow.cli import app as cli_app
 from clinicflow.cli import served_url
 from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
+from support import forked_cli
 from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,9 +61,11 @@ def _issuer_of_a_token(base: str, client: tuple[str, str]) -> str:
     return issuer
 
 
-def _serving(env: dict[str, str], port: int, cwd: Path, *options: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port), *options]
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stderr=subprocess.DEVNULL)
+def _serving(env: dict[str, str], port: int, cwd: Path, *options: str) -> forked_cli.Command:
+    # `clinicflow serve` as a process of its own, forked from one that imported clinicflow
+    # once (support/forked_cli.py): what is tested is what it serves.
+    args = ["serve", "--port", str(port), *options]
+    proc = forked_cli.Command(args, env=env, cwd=cwd, stdout=Path(os.devnull))
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
     except AssertionError:

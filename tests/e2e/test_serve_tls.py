@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import subprocess
-import sys
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -18,6 +16,7 @@ from typer.testing import CliRunner
 
 from clinicflow.cli import app
 from clinicflow.infra.migrate import upgrade
+from support import forked_cli
 from support.certificates import self_signed
 from support.serving_process import free_port
 
@@ -37,14 +36,14 @@ def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -
         "CLINICFLOW_KEYS_FILE": str(tmp_path / "keys.json"),
         "CLINICFLOW_CONFIG_PATH": str(ROOT / "config" / "clinic.yaml"),
     }
-    cmd = [
-        sys.executable, "-m", "clinicflow.cli", "serve", "--port", str(port),
-        "--tls-cert", str(cert), "--tls-key", str(key),
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    args = ["serve", "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)]
+    # A process of its own, forked from one that imported clinicflow once
+    # (support/forked_cli.py): what is tested is what it serves, and how.
+    log = tmp_path / "serve.log"
+    proc = forked_cli.Command(args, env=env, cwd=tmp_path, stdout=log)
     trusted = ssl.create_default_context(cafile=str(cert))
     try:
-        answer = _first_answer(f"https://127.0.0.1:{port}/v1/services", trusted, proc)
+        answer = _first_answer(f"https://127.0.0.1:{port}/v1/services", trusted, proc, log)
         assert answer.status_code == 200
         assert answer.json()  # the catalog
         assert answer.headers["strict-transport-security"].startswith("max-age=")
@@ -52,7 +51,7 @@ def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
     finally:
         proc.terminate()
-        proc.communicate(timeout=20)
+        proc.wait(timeout=20)
 
 
 def test_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
@@ -62,12 +61,12 @@ def test_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
     assert "give both --tls-cert and --tls-key" in result.output
 
 
-def _first_answer(url: str, trusted: ssl.SSLContext, proc: subprocess.Popen[str]) -> httpx.Response:
+def _first_answer(
+    url: str, trusted: ssl.SSLContext, proc: forked_cli.Command, log: Path
+) -> httpx.Response:
     for _ in range(600):
         if proc.poll() is not None:
-            raise AssertionError(
-                f"serve exited with {proc.returncode}: {proc.stderr and proc.stderr.read()}"
-            )
+            raise AssertionError(f"serve exited with {proc.returncode}: {log.read_text()}")
         try:
             return httpx.get(url, verify=trusted, timeout=2)
         except httpx.TransportError:

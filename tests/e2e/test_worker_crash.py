@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ import redis
 from clinicflow.infra.db import Database
 from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import Event
+from support import forked_cli
 from support.db import written
 from support.event_bus import REDIS_URL, redis_stream
 from support.processes import start_worker, wait_until, worker_env
@@ -59,7 +59,7 @@ def test_a_worker_killed_mid_event_leaves_it_to_the_next_exactly_once(
         "CRASH_ATTEMPTS_LOG": str(attempts),
     }
 
-    def start(name: str, **extra: str) -> subprocess.Popen[bytes]:
+    def start(name: str, **extra: str) -> forked_cli.Command:
         return start_worker(tmp_path, name, env | extra)
 
     def rows(sql: str) -> list[tuple[object, ...]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -117,7 +116,9 @@ def _two_server_processes(settings: Settings, tmp_path: Path) -> Iterator[str]:
         # Every client is 127.0.0.1: per-address limits would answer 429.
         "CLINICFLOW_RATE_LIMITS_ENABLED": "false",
     }
-    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--host", "127.0.0.1", "--workers", "2"]
+    # Forked from a process that imported clinicflow once (support/serving_process.py); the
+    # two workers are new interpreters, started by uvicorn as in production.
+    cmd = ["clinicflow", "serve", "--host", "127.0.0.1", "--workers", "2"]
     # The log has every request's line: read it on failure.
     with served(cmd, env, "/readyz", log=tmp_path / "server.log") as base:
         yield base

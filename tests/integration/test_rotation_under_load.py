@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,7 +49,9 @@ def _env(settings: Settings, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def server(settings: Settings, container: Container, tmp_path: Path) -> Iterator[str]:
-    cmd = [sys.executable, "-m", "clinicflow.cli", "serve", "--workers", "2"]
+    # Forked from a process that imported clinicflow once (support/serving_process.py); the
+    # two workers are new interpreters, started by uvicorn as in production.
+    cmd = ["clinicflow", "serve", "--workers", "2"]
     with served(
         cmd, _env(settings, tmp_path), "/healthz", log=tmp_path / "serve.log", seconds=90
     ) as base:

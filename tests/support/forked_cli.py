@@ -1,28 +1,39 @@
 """`clinicflow <command>` as a process of its own, forked from one that imported clinicflow
 once, instead of a new interpreter importing it again (~2.5 s of CPU each time).
 
-For the tests that start the command many times (workers SIGKILLed and started again, the
-CLI refusing to start): the forked process is a separate OS process running the command's
-own entry point (`clinicflow.cli.app`) with the environment, working directory and output
-files given, so it opens its own connections, is killed with its own signals, and exits
-with the command's status. Only the interpreter's start-up is not repeated; the tests that
-start servers (`serve`) and one-off commands keep `python -m clinicflow.cli`.
+For the tests that start the command as a process (servers, workers SIGKILLed and started
+again, the CLI refusing to start, a sync killed mid-batch): the forked process is a separate
+OS process running the command's own entry point (`clinicflow.cli.app`) with the
+environment, working directory, PYTHONPATH and output files given, so it opens its own
+sockets and connections, is stopped or killed with its own signals, and exits with the
+command's status (or -signal, as Popen says). Only the interpreter's start-up and the
+imports are not repeated. `serve --workers N` still starts N fresh interpreters (uvicorn
+spawns them), and to multiprocessing the process looks like `python -m clinicflow.cli`, so
+each of them imports the CLI first, as in production.
+
+Kept on a new interpreter, because they are about it: tests/unit/test_startup_imports.py
+(what importing the CLI pulls in) and the demo test (tests/e2e/test_demo_and_cli.py: the
+real `python -m clinicflow.cli` entry, end to end).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import multiprocessing.forkserver as forkserver
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
 
-PRELOADED = ["clinicflow.cli"]  # imported once, in the fork server (multiprocessing's)
+# Imported once, in the fork server (multiprocessing's): the CLI, and what `serve` imports
+# when it runs. Importing them starts nothing (no thread, loop, connection or file).
+PRELOADED = ["clinicflow.cli", "clinicflow.gateway.app", "clinicflow.gateway.serving"]
 
 
 def _context() -> ForkServerContext:
@@ -44,6 +55,7 @@ class Command:
         stderr: Path | None = None,
     ) -> None:
         self.args = ["clinicflow", *args]
+        self.stderr = None  # written to a file, never piped (Popen's attribute, for readers)
         self._process = _context().Process(
             target=_run,
             args=(list(args), dict(env), cwd and str(cwd), str(stdout), str(stderr or stdout)),
@@ -102,16 +114,30 @@ def stop() -> None:
 
 
 def _run(args: list[str], env: dict[str, str], cwd: str | None, stdout: str, stderr: str) -> Any:
-    """In the forked process: the command's environment, directory and output, then its
-    entry point (which exits with the command's status)."""
+    """In the forked process: the command's environment, directory, import path and output,
+    then its entry point (which exits with the command's status)."""
     os.environ.clear()
     os.environ.update(env)
     if cwd is not None:
         os.chdir(cwd)
-    for fd, path in ((1, stdout), (2, stderr)):
-        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # A new interpreter would put PYTHONPATH first on its path (a test's own subscribers).
+    given = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [p for p in given if p not in sys.path]
+    # What `python -m clinicflow.cli ARGS` would have: multiprocessing's spawn (uvicorn's
+    # workers) reads __main__'s spec, and each worker imports that module first.
+    sys.argv = ["clinicflow", *args]
+    sys.modules["__main__"].__spec__ = importlib.util.find_spec("clinicflow.cli")
+    for fd, path, flags in (
+        (0, os.devnull, os.O_RDONLY),
+        (1, stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND),
+        (2, stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND),
+    ):
+        target = os.open(path, flags, 0o600)
         os.dup2(target, fd)
         os.close(target)
+    # Standard input on descriptor 0, as a new process has it (multiprocessing gave this one
+    # another): `serve --workers N` hands it to each worker (uvicorn reopens it there).
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 (the process's own)
     from clinicflow.cli import app  # already imported: the fork server preloaded it
 
     return app(args=args, prog_name="clinicflow")

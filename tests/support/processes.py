@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from support import forked_cli
 from support.redis_probe import REDIS_URL
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
 
 
 def wait_until(
-    check: Callable[[], bool], what: str, process: subprocess.Popen[bytes], timeout: float = 60
+    check: Callable[[], bool],
+    what: str,
+    process: subprocess.Popen[bytes] | forked_cli.Command,
+    timeout: float = 60,
 ) -> None:
     """Polls `check` until it holds; fails when `process` exits first or `timeout` passes."""
     deadline = time.monotonic() + timeout
@@ -46,8 +49,8 @@ def worker_env(
     }
 
 
-def start_worker(logs: Path, name: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """`clinicflow worker` as a process of its own, its output in `logs`/`name`.log."""
-    log = (logs / f"{name}.log").open("wb")
-    cmd = [sys.executable, "-m", "clinicflow.cli", "worker"]
-    return subprocess.Popen(cmd, env=env, cwd=logs, stdout=log, stderr=log)
+def start_worker(logs: Path, name: str, env: Mapping[str, str]) -> forked_cli.Command:
+    """`clinicflow worker` as a process of its own, its output in `logs`/`name`.log: forked
+    from a process that imported clinicflow once (support/forked_cli.py), since what is
+    tested (a worker killed, the next taking over) happens after the imports."""
+    return forked_cli.Command(["worker"], env=env, cwd=logs, stdout=logs / f"{name}.log")

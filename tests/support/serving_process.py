@@ -1,8 +1,12 @@
 """A server run as a process of its own (`clinicflow serve`, `demo`, uvicorn): a free port to
-give it, waiting until it answers, and the two together for a `with` block."""
+give it, waiting until it answers, and the two together for a `with` block.
+
+`clinicflow ARGS` is forked from a process that imported clinicflow once
+(support/forked_cli.py); any other command line is a new process."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -13,7 +17,10 @@ from typing import Any
 
 import httpx
 
+from support import forked_cli
 from support.loopback_tls import loopback_tls
+
+Process = subprocess.Popen[Any] | forked_cli.Command
 
 
 def free_port() -> int:
@@ -23,7 +30,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_ready(url: str, proc: subprocess.Popen[Any], *, seconds: int = 60) -> None:
+def wait_ready(url: str, proc: Process, *, seconds: int = 60) -> None:
     """Return once `url` answers 200; fail when `proc` exits first (with what it wrote to a
     piped stderr) or when `seconds` pass."""
     # One client for every poll: a new one costs ~20 ms of CPU (its TLS context).
@@ -55,13 +62,15 @@ def served(
     its path `ready` answers 200 (within `seconds`). Its output goes to `log` when given (read
     it on failure); it is stopped when the block ends."""
     port = free_port()
-    out = log.open("wb") if log is not None else None
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port)],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT if out is not None else None,
-    )
+    args = [*cmd, "--port", str(port)]
+    if args[0] == "clinicflow":
+        proc: Process = forked_cli.Command(args[1:], env=env, stdout=log or Path(os.devnull))
+        out = None
+    else:
+        out = log.open("wb") if log is not None else None
+        proc = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT if out is not None else None
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{base}{ready}", proc, seconds=seconds)
