@@ -1,12 +1,14 @@
 """The pages in a real browser: Debian's chromium driven by Playwright (no browser download),
-axe-core's rules run inside each page, and keyboard-only navigation."""
+one per test process (`WorkerChromium`), axe-core's rules run inside each page, and
+keyboard-only navigation."""
 
 from __future__ import annotations
 
 import shutil
 
+import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page, Playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -17,12 +19,38 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# tests/browser's modules run in the session's event loop, where the process's chromium lives
+# (tests/browser/conftest.py).
+SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 SEVERE = ("serious", "critical")
 _AXE = Axe()
 
 
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class WorkerChromium:
+    """One Playwright driver (node) and one chromium for a test process, launched on first use:
+    each launch costs about a second of CPU, and a test needs only a context of its own (its
+    cookies, storage, cache and permissions). Launched again when chromium went away, so a
+    crash fails one test, not the ones after it."""
+
+    def __init__(self, playwright: Playwright, executable: str) -> None:
+        self._playwright = playwright
+        self._executable = executable
+        self._launched: Browser | None = None
+
+    async def browser(self) -> Browser:
+        if self._launched is None or not self._launched.is_connected():
+            self._launched = await self._playwright.chromium.launch(
+                executable_path=self._executable, args=CHROMIUM_ARGS
+            )
+        return self._launched
+
+    async def close(self) -> None:
+        if self._launched is not None and self._launched.is_connected():
+            await self._launched.close()
 
 
 async def severe_violations(page: Page) -> list[str]:
