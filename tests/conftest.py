@@ -30,7 +30,7 @@ import shutil
 import signal
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -39,17 +39,15 @@ import asyncpg
 import httpx
 import pytest
 
-from clinicflow.bootstrap import Container
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.crypto import create
 from clinicflow.infra.logging import configure_logging, unconfigure_logging
 from clinicflow.infra.migrate import upgrade
-from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support import forked_cli, scheduling
-from support.app import build_for_test
+from support.app import container_fixture
 from support.pg_copies import PG_ADMIN_DSN, PgCopies, admin_sql, drop_sql, pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -285,26 +283,8 @@ def calendar_feeds() -> Sequence[BusyFeed] | None:
     return None
 
 
-@pytest.fixture
-async def container(
-    settings: Settings,
-    clock: FixedClock,
-    clinic_catalog: Catalog,
-    key_ring_file: Path,
-    provider_http: httpx.AsyncClient | None,
-    calendar_feeds: Sequence[BusyFeed] | None,
-) -> AsyncIterator[Container]:
-    """The app's container over the folder's (or module's) `settings`, closed after the test."""
-    built = build_for_test(
-        settings,
-        clock=clock,
-        catalog=clinic_catalog,
-        key_ring=key_ring_file,
-        http=provider_http,
-        feeds=calendar_feeds,
-    )
-    yield built
-    await built.aclose()
+# The app's container over the folder's (or module's) `settings`, closed after the test.
+container = container_fixture()
 
 
 @pytest.fixture

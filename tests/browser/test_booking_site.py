@@ -15,8 +15,10 @@ from sqlalchemy import select
 from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.shared.clock import FixedClock
-from support.browser import assert_accessible, tab_to
+from support.browser import SESSION_LOOP, assert_accessible, tab_to
 from support.fake_smtp import FakeSmtpRelay
+
+pytestmark = SESSION_LOOP
 
 ALT_MED = "section[aria-labelledby='svc-alternative_medicine']"
 FIRST_SLOT = "form.week button[name=start]"

@@ -10,14 +10,16 @@ import csv
 import re
 from pathlib import Path
 
-import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page
 
 from clinicflow.bootstrap import Container
 from clinicflow.demo import JOINS, PEOPLE, DemoLoaded, load_demo
 from clinicflow.shared.clock import FixedClock
 from support.app import admin_session, staff_session
-from support.browser import assert_accessible, tab_to
+from support.browser import SESSION_LOOP, assert_accessible, tab_to
+
+pytestmark = SESSION_LOOP
 
 # The demo's people (patients and people on a waitlist), by last name, and any email or
 # phone number: none may show on the dashboard.
@@ -28,7 +30,7 @@ PERSONAL = re.compile(
 ROWS = "t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim()))"
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def demo(container: Container, clock: FixedClock) -> DemoLoaded:
     await staff_session(container, "frontdesk", "front_desk")  # the demo's desk does the visits
     return await load_demo(container, clock)

@@ -11,14 +11,17 @@ import csv
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser
 
 from clinicflow.bootstrap import Container
 from clinicflow.catalog import Catalog
 from clinicflow.shared.clock import FixedClock
 from support.app import admin_session
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.demand_history import away_week, plant_demand
+
+pytestmark = SESSION_LOOP
 
 OVER = "Over capacity: Alternative medicine, week of Monday 14 December 2026"
 
@@ -28,7 +31,7 @@ def clinic_catalog(clinic_catalog: Catalog) -> Catalog:
     return away_week(clinic_catalog)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def owner(container: Container, clock: FixedClock) -> str:
     """Nine weeks in the lake; the owner's (an admin's) session token, before the site serves."""
     await plant_demand(container, clock)

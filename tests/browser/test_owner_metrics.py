@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser
 
 from clinicflow.bootstrap import Container
@@ -19,8 +20,10 @@ from clinicflow.calendars.ports import BusyFeed
 from clinicflow.shared.clock import FixedClock
 from support.api import app_over
 from support.app import staff_session
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.planted_month import outlook, plant
+
+pytestmark = SESSION_LOOP
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ def calendar_feeds() -> Sequence[BusyFeed]:
     return [outlook()]
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def planted(container: Container, clock: FixedClock) -> dict[str, str]:
     """The month planted and in the lake; an analyst's session (before the site serves)."""
     async with app_over(container) as client:

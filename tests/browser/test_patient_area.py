@@ -24,8 +24,10 @@ from clinicflow.bootstrap import Container
 from clinicflow.payments.tables import refunds
 from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.fake_smtp import FakeSmtpRelay
+
+pytestmark = SESSION_LOOP
 
 WED_10 = "2026-11-25T10:00:00-06:00"
 PATIENT = {

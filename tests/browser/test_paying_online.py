@@ -18,10 +18,12 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.payments.tables import order_bookings, orders
 from clinicflow.settings import Settings
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.fake_smtp import FakeSmtpRelay
 from support.fake_stripe import FakeStripe
 from support.payment_servers import stripe_server as stripe_server
+
+pytestmark = SESSION_LOOP
 
 ALT_MED = "section[aria-labelledby='svc-alternative_medicine']"
 CARD = "#card-element iframe"

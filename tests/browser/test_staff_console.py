@@ -18,7 +18,7 @@ from clinicflow.payments.tables import refunds
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
 from support.app import PASSWORD
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.fake_smtp import FakeSmtpRelay
 from support.staff_console import (
     TODAY_2PM,
@@ -30,6 +30,8 @@ from support.staff_console import (
     status_of,
 )
 from support.waitlist import launchable, person
+
+pytestmark = SESSION_LOOP
 
 NAMES = ("Ana", "Quill", "Ben", "Ortiz", "Wren", "Halloway")
 

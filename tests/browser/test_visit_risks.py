@@ -9,9 +9,11 @@ from playwright.async_api import Browser
 
 from clinicflow.bootstrap import Container
 from clinicflow.forecasting.views import Reason
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.risks import cache_no_show
 from support.staff_console import TODAY_2PM, TODAY_3PM, booked, sign_in, staff
+
+pytestmark = SESSION_LOOP
 
 
 async def test_the_front_desk_reads_each_visits_no_show_risk_and_why(

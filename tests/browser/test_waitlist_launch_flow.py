@@ -24,10 +24,12 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from clinicflow.waitlist.tables import entries
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.fake_smtp import FakeSmtpRelay
 from support.staff_console import launch, sign_in, staff
 from support.waitlist import book_from_invitation, launchable
+
+pytestmark = SESSION_LOOP
 
 EMAIL = "wren.halloway@example.org"
 COUNSELING = "section[aria-labelledby='svc-counseling']"

@@ -17,9 +17,11 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import Container
 from clinicflow.settings import Settings
 from clinicflow.shared.actor import Actor, Role
-from support.browser import assert_accessible
+from support.browser import SESSION_LOOP, assert_accessible
 from support.fake_smtp import FakeSmtpRelay
 from support.waitlist import book_from_invitation, launchable
+
+pytestmark = SESSION_LOOP
 
 COUNSELING = "section[aria-labelledby='svc-counseling']"
 ADMIN = Actor(kind="user", id="admin-browser", role=Role.ADMIN)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import pytest_asyncio
 import uvicorn
 
 from clinicflow.bootstrap import Container, build
@@ -80,6 +81,38 @@ def build_for_test(
     return build(
         settings, clock=clock, catalog=catalog, http=http, feeds=feeds, policy=policy, keys=keys
     )
+
+
+def container_fixture(
+    loop_scope: Literal["session"] | None = None,
+) -> Callable[..., AsyncIterator[Container]]:
+    """The `container` fixture: tests/conftest.py's, in the test's own event loop (None: the
+    configured default), and tests/browser's, in the session's loop, where chromium's
+    Playwright objects live. Either way a test's container (and its database) is its own."""
+
+    @pytest_asyncio.fixture(loop_scope=loop_scope, name="container")
+    async def container(
+        settings: Settings,
+        clock: Clock,
+        clinic_catalog: Catalog,
+        key_ring_file: Path,
+        provider_http: httpx.AsyncClient | None,
+        calendar_feeds: Sequence[BusyFeed] | None,
+    ) -> AsyncIterator[Container]:
+        """The app's container over the folder's (or module's) `settings`, closed after the
+        test."""
+        built = build_for_test(
+            settings,
+            clock=clock,
+            catalog=clinic_catalog,
+            key_ring=key_ring_file,
+            http=provider_http,
+            feeds=calendar_feeds,
+        )
+        yield built
+        await built.aclose()
+
+    return container
 
 
 @functools.cache

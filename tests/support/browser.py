@@ -1,12 +1,16 @@
 """The pages in a real browser: Debian's chromium driven by Playwright (no browser download),
-axe-core's rules run inside each page, and keyboard-only navigation."""
+one per test process (`WorkerChromium`), axe-core's rules run inside each page, and
+keyboard-only navigation."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from typing import Any
 
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page
+import pytest
+from axe_playwright_python.async_playwright import DEFAULT_OPTIONS, Axe
+from playwright.async_api import Browser, Page, Playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -17,21 +21,65 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# tests/browser's modules run in the session's event loop, where the process's chromium lives
+# (tests/browser/conftest.py).
+SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 SEVERE = ("serious", "critical")
 _AXE = Axe()
+# axe-playwright-python's own call (Axe.run: its default options, violations only), answered
+# with null where this document has no axe-core yet.
+_AXE_RUN = (
+    "window.axe && typeof window.axe.run === 'function'"
+    f" ? axe.run({json.dumps(DEFAULT_OPTIONS)}).then(results => results) : null"
+)
 
 
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+class WorkerChromium:
+    """One Playwright driver (node) and one chromium for a test process, launched on first use:
+    each launch costs about a second of CPU, and a test needs only a context of its own (its
+    cookies, storage, cache and permissions). Launched again when chromium went away, so a
+    crash fails one test, not the ones after it."""
+
+    def __init__(self, playwright: Playwright, executable: str) -> None:
+        self._playwright = playwright
+        self._executable = executable
+        self._launched: Browser | None = None
+
+    async def browser(self) -> Browser:
+        if self._launched is None or not self._launched.is_connected():
+            self._launched = await self._playwright.chromium.launch(
+                executable_path=self._executable, args=CHROMIUM_ARGS
+            )
+        return self._launched
+
+    async def close(self) -> None:
+        if self._launched is not None and self._launched.is_connected():
+            await self._launched.close()
+
+
+async def _axe_run(page: Page) -> dict[str, Any]:
+    """axe-core's results on the page as it is now. axe-core (572 KB) is put into a document
+    once, at its first check: a page that changed in place (a form's errors, an htmx swap)
+    is checked again by the same axe."""
+    response: dict[str, Any] | None = await page.evaluate(_AXE_RUN)
+    if response is None:
+        await page.evaluate(_AXE.axe_script)
+        response = await page.evaluate(_AXE_RUN)
+    assert response is not None, f"axe-core did not load into {page.url}"
+    return response
+
+
 async def severe_violations(page: Page) -> list[str]:
     """axe-core's serious and critical findings on the page as it is now, one line each."""
-    results = await _AXE.run(page)
+    results = await _axe_run(page)
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at "
         + ", ".join(str(n["target"]) for n in v["nodes"][:3])
-        for v in results.response["violations"]
+        for v in results["violations"]
         if v.get("impact") in SEVERE
     ]
 

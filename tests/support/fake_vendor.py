@@ -35,10 +35,15 @@ def serving(fake: S) -> Iterator[S]:
         fake.stop()
 
 
+def loopback_client() -> httpx.AsyncClient:
+    """The client the adapters under test are given, for the fakes on loopback."""
+    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
+    return httpx.AsyncClient(verify=loopback_tls(), trust_env=False, timeout=5)
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(verify=loopback_tls(), trust_env=False, timeout=5) as client:
+    async with loopback_client() as client:
         yield client
 
 
