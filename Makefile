@@ -16,9 +16,10 @@ $(BIN)/python:
 # requirements.txt pins every package, ours and theirs, with the sha256 of each release file,
 # so each machine installs the same bytes (--require-hashes: a file that does not match, or a
 # package the lock does not name, stops the install); clinicflow itself goes on top without
-# re-resolving anything.
+# re-resolving anything. pip itself is the one the interpreter's venv brings (ensurepip's,
+# fixed by the Python release): upgrading it to whatever is newest would make the one
+# unpinned install of the set-up.
 $(STAMP): pyproject.toml requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
