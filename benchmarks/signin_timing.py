@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import tempfile
 import time
@@ -23,6 +22,7 @@ import httpx
 import uvicorn
 
 from clinicflow.bootstrap import build
+from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
 from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
@@ -55,8 +55,7 @@ async def main(rounds: int) -> None:
         )
         container = build(settings)
         await container.identity.users.create("desk", "front_desk", "correct horse battery staple")
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock = serving.listen("127.0.0.1", 0)  # as serve's: answers without Nagle's delay
         config = uvicorn.Config(create_app(container=container), log_level="warning")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -11,8 +11,9 @@ import uvicorn
 
 
 def loopback_socket() -> socket.socket:
-    """A socket bound to a free port on 127.0.0.1."""
-    sock = socket.socket()
+    """A TCP socket bound to a free port on 127.0.0.1 (its protocol named, as serving.listen's
+    is: asyncio sets TCP_NODELAY only then)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     return sock
 

@@ -66,8 +66,12 @@ def uvicorn_config(
 
 
 def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port. Its protocol is named (IPPROTO_TCP), not left 0:
+    asyncio turns Nagle's algorithm off only on sockets whose `proto` says TCP, and with it
+    on, a response's body (written after its headers) waited for the client's delayed ACK,
+    40 ms on Linux, in every small answer (tests/e2e/test_response_latency.py)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)  # worker processes accept on it too
