@@ -1,8 +1,9 @@
 """The sockets `clinicflow serve` (and the tests' servers) listen on answer without Nagle's
-delay: asyncio sets TCP_NODELAY on an accepted connection only when the listening socket's
-`proto` says TCP. With it left 0, a response's body, written after its headers, waited for
-the client's delayed ACK: 40 ms in every small answer (44 ms a request, 2 ms with the option;
-benchmarks/README.md "Nagle's delay")."""
+delay on asyncio's own loop too: it sets TCP_NODELAY on an accepted connection only when the
+listening socket's `proto` says TCP. With it left 0, a response's body, written after its
+headers, waited for the client's delayed ACK: 40 ms in every small answer on a kept-alive
+connection (44 ms a request, 2 ms with the option: benchmarks/README.md, keepalive_latency.py).
+uvloop, where serve runs when it is installed, sets the option whatever the socket says."""
 
 from __future__ import annotations
 

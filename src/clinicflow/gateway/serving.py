@@ -67,9 +67,11 @@ def uvicorn_config(
 
 def listen(host: str, port: int) -> socket.socket:
     """A TCP socket bound to host:port. Its protocol is named (IPPROTO_TCP), not left 0:
-    asyncio turns Nagle's algorithm off only on sockets whose `proto` says TCP, and with it
-    on, a response's body (written after its headers) waited for the client's delayed ACK,
-    40 ms on Linux, in every small answer (tests/e2e/test_response_latency.py)."""
+    asyncio's own loop turns Nagle's algorithm off only on connections whose listening
+    socket's `proto` says TCP, and with it on, a response's body (written after its headers)
+    waits for the client's delayed ACK, 40 ms on Linux, in every small answer on a kept-alive
+    connection. uvloop (what serve runs on where it installs) sets TCP_NODELAY either way
+    (benchmarks/README.md, "keepalive_latency.py")."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
