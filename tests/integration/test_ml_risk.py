@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,10 +29,8 @@ from clinicflow.forecasting.domain.frame import Frame
 from clinicflow.forecasting.queries import LakeReader
 from clinicflow.forecasting.service import HELD_OUT_DAYS
 from clinicflow.forecasting.tables import models, predictions
-from clinicflow.forecasting.views import ModelEntry
 from clinicflow.infra.audit_tables import audit_log
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from clinicflow.patients.tables import patients
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
@@ -42,48 +38,17 @@ from clinicflow.simulation.people import FIRST, LAST
 from support.api import app_over, refused
 from support.app import admin_session, staff_session
 from support.ml_history import MlHistory
-from support.once import once_per_run
+from support.ml_models import Trained, trained_models
 
 pytestmark = pytest.mark.slow
 SHUFFLES = 6
 
 
-@dataclass(frozen=True)
-class Trained:
-    history: MlHistory
-    settings: Settings
-    evaluation: dict[str, dict[str, object]]
-    entries: list[ModelEntry]
-
-
 @pytest.fixture(scope="module")
 def trained(simulated_lake: MlHistory, tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """Both models evaluated, then trained, kept and their predictions cached, once a run
-    (support/once.py: each xdist worker running some of these tests would train them
-    again); each worker reads a copy of the database they were kept in."""
-
-    def make(folder: Path) -> tuple[dict[str, dict[str, object]], list[ModelEntry]]:
-        settings = simulated_lake.settings(folder)
-
-        async def go() -> tuple[dict[str, dict[str, object]], list[ModelEntry]]:
-            await upgrade(settings.database_url)
-            db = Database(settings.database_url)
-            try:
-                catalog = load_catalog(settings.config_path)
-                clock = FixedClock(simulated_lake.ends_at)
-                training = model_training(settings, db, catalog, clock)
-                return await training.evaluate(), await training.train()
-            finally:
-                await db.dispose()  # the last connection: SQLite folds its WAL in
-
-        return asyncio.run(go())
-
-    (evaluation, entries), made = once_per_run(tmp_path_factory, "ml-trained", make)
-    work = tmp_path_factory.mktemp("ml")
-    for name in ("clinic.sqlite3", "keys.json"):
-        shutil.copy(made / name, work / name)
-    settings = simulated_lake.settings(work)
-    return Trained(simulated_lake, settings, evaluation, entries)
+    (support/ml_models.py), over this module's copy of their database."""
+    return trained_models(simulated_lake, tmp_path_factory)
 
 
 def _reader(settings: Settings) -> LakeReader:
