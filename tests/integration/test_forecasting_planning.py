@@ -8,10 +8,11 @@ period it never trained on:
   score's; with the training labels shuffled, chance (0.5);
 - schedule proposal: CP-SAT ≥ 5% more expected visits than the greedy rule on the same busy
   week, within 10 s on 2 workers; with demand far under capacity, nothing to gain.
-Then `clinicflow ml`'s side of them (`ModelTraining`): `evaluate` gives the same figures
-as the planning services under the issue's keys, `train` keeps each in the registry, and an
-entry predicts the same again from its artifact (a changed entry, differently); a lake with
-nothing to judge skips them. Then the routes: who may ask, and what an empty lake answers.
+Then `clinicflow ml`'s side of them (`ModelTraining`, evaluated and trained once a run with
+test_ml_risk.py's: support/ml_models.py): `evaluate` gives the same figures as the planning
+services under the issue's keys, `train` keeps each in the registry, and an entry predicts
+the same again from its artifact (a changed entry, differently); a lake with nothing to judge
+skips them. Then the routes: who may ask, and what an empty lake answers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import statistics
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -46,13 +48,16 @@ from clinicflow.forecasting.scheduling.domain.proposal import Solver
 from clinicflow.forecasting.scheduling.domain.week import Rules
 from clinicflow.forecasting.scheduling.service import ScheduleProposals
 from clinicflow.forecasting.service import ModelTraining, RegistrySettings
-from clinicflow.forecasting.waitlist.domain.model import Model
-from clinicflow.forecasting.waitlist.service import WaitlistConversion
+from clinicflow.forecasting.waitlist.domain.model import Model, evaluate
+from clinicflow.forecasting.waitlist.service import WaitlistConversion, read_invitations
+from clinicflow.infra.db import Database
 from clinicflow.infra.unit_of_work import Factory
 from clinicflow.shared.actor import Actor, Role
 from clinicflow.shared.clock import FixedClock
 from clinicflow.waitlist import WaitlistPolicy
 from support.app import admin_session, staff_session
+from support.ml_history import MlHistory
+from support.ml_models import Trained, trained_models
 from support.planning import PlanningLake, sharing_clinic
 from support.simulation import ENDS_AT
 
@@ -123,8 +128,13 @@ async def test_waitlist_conversion_beats_the_priority_score_on_later_invitations
     # Issue 19's target: AUC >= 0.75 and better than the priority score alone.
     assert result.auc >= 0.75, result
     assert result.auc > result.baseline_auc + 0.1, result
-    # No signal left (the training labels shuffled): chance, on average over shuffles.
-    shuffled = [(await conversion.evaluation(SYSTEM, shuffled_seed=s)).auc for s in range(15)]
+    # No signal left (the training labels shuffled): chance, on average over shuffles. The
+    # service answers the first; the others are its model judged on the invitations it read,
+    # read once (each read of the lake is a tenth of a second of CPU).
+    shuffled = [(await conversion.evaluation(SYSTEM, shuffled_seed=0)).auc]
+    invited, _ = read_invitations(planning_lake)
+    policy = WaitlistPolicy()
+    shuffled += [evaluate(invited, ENDS_AT, policy, shuffled_seed=s).auc for s in range(1, 15)]
     assert abs(statistics.mean(shuffled) - 0.5) < 0.1, shuffled
     wave = await conversion.wave(SYSTEM, "counseling", places=10)
     assert wave.waiting > wave.invite >= 10  # each converts with a chance below 1
@@ -200,11 +210,11 @@ class _Files:
         return list(self._lake.files)
 
 
-def _training(lake: PlanningLake, container: Container) -> ModelTraining:
+def _training(lake: PlanningLake, db: Database) -> ModelTraining:
     catalog = lake.catalog
     late = catalog.payments.cancellation.full_refund_hours
     return ModelTraining(
-        uow=Factory(container.db, SqlForecastingUnitOfWork),
+        uow=Factory(db, SqlForecastingUnitOfWork),
         lake=_Files(lake),
         source=lambda files: LakeReader(files, catalog.clinic.timezone, {}, 90, late),
         clock=FixedClock(ENDS_AT),
@@ -213,11 +223,26 @@ def _training(lake: PlanningLake, container: Container) -> ModelTraining:
     )
 
 
+@pytest.fixture(scope="module")
+def trained(simulated_lake: MlHistory, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """`clinicflow ml`'s wiring evaluated, then trained, all five models on the history
+    `planning_lake` reads: once a run, with test_ml_risk.py (support/ml_models.py)."""
+    return trained_models(simulated_lake, tmp_path_factory)
+
+
+@pytest.fixture
+async def kept_in(trained: Trained) -> AsyncIterator[Database]:
+    """The database `train` kept the models in (this module's copy)."""
+    db = Database(trained.settings.database_url)
+    yield db
+    await db.dispose()
+
+
 async def test_ml_evaluates_keeps_and_reproduces_the_planning_models(
-    planning_lake: PlanningLake, container: Container
+    planning_lake: PlanningLake, container: Container, trained: Trained, kept_in: Database
 ) -> None:
-    training = _training(planning_lake, container)
-    figures = await training.evaluate()
+    training = _training(planning_lake, kept_in)
+    figures = trained.evaluation
     assert list(figures) == ["demand", "no_show", "churn", "waitlist", "schedule"]
     demand, waitlist, schedule = figures["demand"], figures["waitlist"], figures["schedule"]
     # the services' own evaluations, with the lake's last day as theirs: the same figures
@@ -257,7 +282,7 @@ async def test_ml_evaluates_keeps_and_reproduces_the_planning_models(
     assert 0 <= schedule["seconds"] < 10  # type: ignore[operator]
     assert schedule["window"]["start"] > demand["window"]["end"]  # type: ignore[index]
 
-    entries = {e.kind: e for e in await training.train()}
+    entries = {e.kind: e for e in trained.entries}
     assert set(PLANNING) <= set(entries)
     for kind in PLANNING:
         entry = entries[kind]
@@ -279,7 +304,7 @@ async def test_ml_evaluates_keeps_and_reproduces_the_planning_models(
     # same entry + same lake -> the same predictions, from the entry and from the cache
     async with training.uow.reading() as uow:
         cached = {kind: await uow.predictions.of(kind) for kind in PLANNING}
-    again = _training(planning_lake, container)  # another instance, nothing shared
+    again = _training(planning_lake, kept_in)  # another instance, nothing shared
     for kind in PLANNING:
         made = (await again.scores(entries[kind].id))[kind]
         assert made, kind

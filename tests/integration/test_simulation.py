@@ -1,38 +1,39 @@
-"""`clinicflow simulate`: a simulated month is the same for the same seed, its figures are
-those of a plausible clinic (no-show rate, statuses, every visit in working hours and none
-overlapping), and the launch partway through converts some of the waitlist."""
+"""`clinicflow simulate`: a simulated month's figures are those of a plausible clinic
+(no-show rate, statuses, every visit in working hours and none overlapping), and the launch
+partway through converts some of the waitlist. (That one seed makes one history, its tally
+and its events day by day: test_simulation_seed.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from clinicflow.catalog import Catalog
-from support.simulation import Booking, Simulated, simulate
+from clinicflow.catalog.service import load_catalog
+from clinicflow.simulation import Tally
+from support.once import once_per_run
+from support.simulation import Booking, Day, Simulated, simulate
 
 OCCUPYING = {"confirmed", "checked_in", "completed", "no_show", "held"}
 
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Simulated:
-    """One simulated month, read by several tests (a month takes seconds)."""
-    folder = tmp_path_factory.mktemp("month")
-    return asyncio.run(simulate(folder, days=30, practitioners=3, seed=5))
+    """One simulated month, read by several tests (a month takes seconds): made once a run,
+    whichever xdist workers run them (support/once.py)."""
 
+    def make(folder: Path) -> tuple[Tally, list[Booking], Counter[tuple[Day, str]], Counter[str]]:
+        made = asyncio.run(simulate(folder, days=30, practitioners=3, seed=5))
+        return made.tally, made.bookings, made.days, made.events
 
-async def test_the_same_seed_makes_the_same_month(month: Simulated, tmp_path: Path) -> None:
-    again = await simulate(tmp_path, days=30, practitioners=3, seed=5)
-    assert again.tally.statuses == month.tally.statuses
-    assert (again.tally.paid_cents, again.tally.refunded_cents) == (
-        month.tally.paid_cents,
-        month.tally.refunded_cents,
-    )
-    assert again.tally.joined == month.tally.joined
-    assert again.tally.sources == month.tally.sources
+    # The catalog does not pickle (its mappings are read-only proxies): the clinic file the
+    # simulation wrote, loaded as its container loaded it.
+    (tally, bookings, days, events), folder = once_per_run(tmp_path_factory, "month", make)
+    return Simulated(tally, load_catalog(folder / "simulated-clinic.yaml"), bookings, days, events)
 
 
 def test_a_simulated_month_has_a_plausible_clinics_figures(month: Simulated) -> None:

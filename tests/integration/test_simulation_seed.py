@@ -1,8 +1,9 @@
 """`clinicflow simulate`: one seed makes one history, day by day. Two runs with a seed record
 the same events on each day (bookings, check-ins, completions, no-shows, cancellations,
 moves, payments and refunds per service and practitioner, the waitlist's joins, invitations
-and conversions), with the same times and facts, whatever order the database answered the
-simulator's concurrent steps in; another seed makes other days, so the check can fail.
+and conversions), with the same times and facts, and end with the same tally (statuses,
+money, sources, joins), whatever order the database answered the simulator's concurrent
+steps in; another seed makes other days, so the check can fail.
 
 A busy waitlist and a launch partway through: joins at one instant were ranked by their
 random entry ids, so the launch's waves invited others each run."""
@@ -46,6 +47,7 @@ async def test_one_seed_makes_the_same_days_and_another_seed_others(tmp_path: Pa
     kinds = {key[1] for key, _ in first.days}
     assert {"booking.created", "booking.completed", "payment.succeeded"} <= kinds
     assert {"waitlist.joined", "waitlist.invited", "waitlist.converted"} <= kinds
+    assert again.tally == first.tally  # statuses, money, sources, joins and conversions
     assert _differing(first.days, again.days) == []
     assert _differing(first.events, again.events) == []
     assert _differing(first.days, other.days) != []
