@@ -18,6 +18,7 @@ import httpx
 
 from clinicflow.infra.crypto import KeyRing
 from clinicflow.shared.clock import FixedClock
+from clinicflow.shared.records import from_attributes
 from clinicflow.webhooks.commands import DeliveryFilter, NewSubscription, Outgoing
 from clinicflow.webhooks.domain.deliveries import Claim, Outcome
 from clinicflow.webhooks.domain.retry import RetrySchedule
@@ -179,15 +180,12 @@ class FakeDeliveries(OnTables[WebhookTables]):
 
     def _claim(self, d: DeliveryRow, until: datetime) -> Claim:
         row = self._t.subscriptions[d.subscription_id]
-        return Claim(
+        return from_attributes(
+            Claim,
+            d,
             delivery_id=d.id,
-            event_id=d.event_id,
-            event_type=d.event_type,
-            body=d.body,
-            attempts=d.attempts,
             until=until,
             url=row.subscription.url,
-            subscription_id=d.subscription_id,
             secret_enc=row.secret_enc,
             previous_secret_enc=row.previous_secret_enc,
             previous_secret_expires_at=row.subscription.previous_secret_expires_at,
@@ -209,17 +207,11 @@ class FakeDeliveryLog(OnTables[WebhookTables]):
 
     def _view(self, d: DeliveryRow) -> DeliveryView:
         log = sorted((a for k, a in self._t.attempts if k == d.id), key=lambda a: a.number)
-        return DeliveryView(
-            id=d.id,
-            subscription_id=d.subscription_id,
-            event_id=d.event_id,
-            event_type=d.event_type,
-            status=d.status,
+        return from_attributes(
+            DeliveryView,
+            d,
             attempt_count=d.attempts,
             next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
-            last_status_code=d.last_status_code,
-            last_error=d.last_error,
-            created_at=d.created_at,
             updated_at=d.updated_at or d.created_at,
             attempts=log,
         )

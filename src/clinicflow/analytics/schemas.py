@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from clinicflow.analytics.views import Report
+from clinicflow.infra.response_model import from_view
 
 
 class ColumnOut(BaseModel):
@@ -31,16 +32,7 @@ class ReportOut(BaseModel):
 
     @classmethod
     def of(cls, r: Report) -> ReportOut:
-        return cls(
-            metric=r.metric,
-            view=r.view,
-            from_=r.start,
-            to=r.end,
-            group_by=list(r.group_by),
-            columns=[ColumnOut(name=c.name, type=c.type) for c in r.columns],
-            rows=[list(row) for row in r.rows],
-            suppressed=r.suppressed,
-        )
+        return from_view(cls, r, from_=r.start, to=r.end)
 
 
 def report_csv(r: Report) -> str:

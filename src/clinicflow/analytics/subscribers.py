@@ -7,6 +7,7 @@ from clinicflow.analytics.ports import AnalyticsUnitOfWork, RecordedEvent
 from clinicflow.infra.bus import ALL_EVENTS, Envelope
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.clock import Clock
+from clinicflow.shared.records import from_attributes
 
 
 class EventRecorder:
@@ -18,15 +19,8 @@ class EventRecorder:
         self._clock = clock
 
     async def handle(self, event: Envelope) -> None:
-        record = RecordedEvent(
-            event_id=event.event_id,
-            type=event.type,
-            version=event.version,
-            aggregate_type=event.aggregate_type,
-            aggregate_id=event.aggregate_id,
-            occurred_at=event.occurred_at,
-            payload=dict(event.payload),
-            recorded_at=self._clock.now(),
+        record = from_attributes(
+            RecordedEvent, event, payload=dict(event.payload), recorded_at=self._clock.now()
         )
         async with self._uow() as uow:
             await uow.events.add(record)  # a redelivery adds nothing

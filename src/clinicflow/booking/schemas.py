@@ -22,6 +22,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 from clinicflow.booking.views import BookingView, SlotView
 from clinicflow.catalog import Practitioner, Service
 from clinicflow.infra.request_input import RequestModel
+from clinicflow.infra.response_model import from_view
 from clinicflow.patients import InvalidContact, PatientDetails, normalize_email, normalize_phone
 from clinicflow.shared.records import from_attributes
 
@@ -217,25 +218,8 @@ class ServiceOut(BaseModel):
 
     @classmethod
     def of(cls, s: Service) -> ServiceOut:
-        return cls(
-            key=s.key,
-            name=s.name,
-            active=s.active,
-            launched=s.launched,
-            bookable=s.bookable,
-            reasons=list(s.reasons),
-            waitlist=s.waitlist,
-            launch_date=s.launch_date,
-            visit_types=[
-                VisitTypeOut(
-                    key=v.key,
-                    durations=None if v.durations is None else list(v.durations),
-                    price_cents=v.price_cents,
-                )
-                for v in s.visit_types.values()
-            ],
-            practitioners=list(s.calendars),
-        )
+        visit_types = list(s.visit_types.values())
+        return from_view(cls, s, visit_types=visit_types, practitioners=list(s.calendars))
 
 
 class PractitionerOut(BaseModel):

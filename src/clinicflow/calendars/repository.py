@@ -15,8 +15,10 @@ from clinicflow.calendars.domain.merge import Plan
 from clinicflow.calendars.page_bookings.tables import calendly_invitees as invitees
 from clinicflow.calendars.tables import busy_intervals as busy
 from clinicflow.calendars.tables import sync_states as states
+from clinicflow.infra.columns import stored
 from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 from clinicflow.shared.minutes import to_minute, to_minute_ceil
+from clinicflow.shared.records import from_attributes
 
 BLOCKING = [s.value for s in ShowAs if s.blocks]
 # A Calendly page booking is clinicflow's own once its `invitee.created` is claimed here (the
@@ -172,20 +174,8 @@ def _blocking(practitioners: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
 
 
 def _state(r: Row[tuple[object, ...]]) -> SyncState:
-    m = r._mapping
-    extra = m["extra"] or {}
-    return SyncState(
-        source=str(m["source"]),
-        practitioner=str(m["practitioner"]),
-        cursor=m["cursor"],
-        subscription_id=m["subscription_id"],
-        subscription_expires=m["subscription_expires"],
-        last_full_sync=m["last_full_sync"],
-        last_success=m["last_success"],
-        consecutive_errors=int(m["consecutive_errors"]),
-        backoff_until=m["backoff_until"],
-        extra={str(k): str(v) for k, v in dict(extra).items()},
-    )
+    extra = r._mapping["extra"] or {}
+    return from_attributes(SyncState, r, extra={str(k): str(v) for k, v in dict(extra).items()})
 
 
 class SqlSyncStates:
@@ -210,18 +200,7 @@ class SqlSyncStates:
         return [_state(r) for r in await self._conn.execute(query)]
 
     async def put(self, state: SyncState) -> None:
-        row: dict[str, object] = {
-            "source": state.source,
-            "practitioner": state.practitioner,
-            "cursor": state.cursor,
-            "subscription_id": state.subscription_id,
-            "subscription_expires": state.subscription_expires,
-            "last_full_sync": state.last_full_sync,
-            "last_success": state.last_success,
-            "consecutive_errors": state.consecutive_errors,
-            "backoff_until": state.backoff_until,
-            "extra": dict(state.extra),
-        }
+        row = stored(states, state)
         keys = ["source", "practitioner"]
         await _upsert(self._conn, "states", [row], keys, [c for c in row if c not in keys])
 

@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.flags.tables import flags
 from clinicflow.flags.views import FlagView
+from clinicflow.infra.columns import stored
 from clinicflow.infra.db import upsert
 from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
+from clinicflow.shared.records import from_attributes
 
 
 class SqlFlagRepository:
@@ -17,28 +19,13 @@ class SqlFlagRepository:
 
     async def all(self) -> list[FlagView]:
         rows = await self._conn.execute(select(flags))
-        return [
-            FlagView(
-                key=r.key,
-                enabled=bool(r.enabled),
-                percentage=int(r.percentage),
-                description=r.description,
-                updated_at=r.updated_at,
-                updated_by=r.updated_by,
-            )
-            for r in rows
-        ]
+        return [from_attributes(FlagView, r) for r in rows]
 
     async def put(self, flag: FlagView) -> None:
         """An upsert in each dialect's ON CONFLICT."""
-        changed = {
-            "enabled": flag.enabled,
-            "percentage": flag.percentage,
-            "description": flag.description,
-            "updated_at": flag.updated_at,
-            "updated_by": flag.updated_by,
-        }
-        await upsert(self._conn, flags, {"key": flag.key, **changed}, ["key"], changed)
+        row = stored(flags, flag)
+        changed = {name: value for name, value in row.items() if name != "key"}
+        await upsert(self._conn, flags, row, ["key"], changed)
 
 
 class SqlFlagsUnitOfWork(UnitOfWork):

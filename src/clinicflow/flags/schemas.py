@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from clinicflow.flags.views import FlagView
 from clinicflow.infra.request_input import RequestModel
+from clinicflow.infra.response_model import ResponseModel
 
 
 class FlagIn(RequestModel):
@@ -17,14 +18,10 @@ class FlagIn(RequestModel):
     description: str | None = Field(default=None, max_length=300)
 
 
-class FlagOut(BaseModel):
+class FlagOut(ResponseModel[FlagView]):
     key: str
     enabled: bool
     percentage: int
     description: str
     updated_at: datetime | None
     updated_by: str | None
-
-    @classmethod
-    def of(cls, view: FlagView) -> FlagOut:
-        return cls(**{name: getattr(view, name) for name in cls.model_fields})

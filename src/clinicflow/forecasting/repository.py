@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.forecasting.tables import models, predictions
 from clinicflow.forecasting.views import ModelEntry, Prediction, Reason, RiskSummary
+from clinicflow.infra.columns import stored
 from clinicflow.infra.unit_of_work import UnitOfWork, on_connection
 
 m = models.c
@@ -38,21 +39,8 @@ class SqlRegistry:
         self._conn = conn
 
     async def add(self, entry: ModelEntry) -> None:
-        await self._conn.execute(
-            insert(models).values(
-                id=entry.id,
-                kind=entry.kind,
-                version=entry.version,
-                trained_at=entry.trained_at,
-                window_start=entry.window_start,
-                window_end=entry.window_end,
-                features=list(entry.features),
-                metrics=entry.metrics,
-                data_hash=entry.data_hash,
-                artifact_sha256=entry.artifact_sha256,
-                artifact=entry.artifact,
-            )
-        )
+        row = stored(models, entry) | {"features": list(entry.features)}  # a JSON array
+        await self._conn.execute(insert(models).values(row))
 
     async def next_version(self, kind: str) -> int:
         top = select(func.coalesce(func.max(m.version), 0)).where(m.kind == kind)
@@ -82,17 +70,8 @@ class SqlPredictionCache:
             await self._conn.execute(
                 insert(predictions),
                 [
-                    {
-                        "kind": r.kind,
-                        "subject": r.subject,
-                        "service": r.service,
-                        "ref": r.ref,
-                        "at": r.at,
-                        "score": r.score,
-                        "reasons": [[x.feature, x.value, x.weight] for x in r.reasons],
-                        "model_id": r.model_id,
-                        "made_at": r.made_at,
-                    }
+                    stored(predictions, r)
+                    | {"reasons": [[x.feature, x.value, x.weight] for x in r.reasons]}
                     for r in rows
                 ],
             )

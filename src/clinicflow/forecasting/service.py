@@ -67,6 +67,7 @@ from clinicflow.forecasting.waitlist.domain.model import Model
 from clinicflow.infra.unit_of_work import UnitsOfWork
 from clinicflow.shared.actor import Actor
 from clinicflow.shared.clock import Clock
+from clinicflow.shared.records import from_attributes
 
 __all__ = ["HELD_OUT_DAYS", "ModelTraining", "RegistrySettings", "RiskReports"]
 ALL_KINDS = (*KINDS, *PLANNING)
@@ -241,16 +242,12 @@ class ModelTraining:
         async with self.uow() as uow:
             for f in fitted:
                 artifact = dump(f.parts)
-                entry = ModelEntry(
+                entry = from_attributes(
+                    ModelEntry,
+                    f,
                     id=str(uuid.uuid4()),
-                    kind=f.kind,
                     version=await uow.registry.next_version(f.kind),
                     trained_at=now,
-                    window_start=f.window_start,
-                    window_end=f.window_end,
-                    features=f.features,
-                    metrics=f.metrics,
-                    data_hash=f.data_hash,
                     artifact_sha256=sha256(artifact),
                     artifact=artifact,
                 )

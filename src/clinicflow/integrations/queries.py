@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.integrations.tables import ehr_conflicts
 from clinicflow.integrations.views import ConflictView
+from clinicflow.shared.records import from_attributes
 
 cf = ehr_conflicts.c
 
@@ -21,17 +22,6 @@ class SqlConflictList:
         if open_only:
             query = query.where(cf.resolved_at.is_(None))
         return [
-            ConflictView(
-                id=r.id,
-                patient_id=r.patient_id,
-                remote_id=r.remote_id,
-                kind=r.kind,
-                fields=[str(f) for f in r.fields or []],
-                remote_version=r.remote_version,
-                detail=r.detail,
-                detected_at=r.detected_at,
-                resolved_at=r.resolved_at,
-                resolved_by=r.resolved_by,
-            )
+            from_attributes(ConflictView, r, fields=[str(f) for f in r.fields or []])
             for r in await self._conn.execute(query)
         ]

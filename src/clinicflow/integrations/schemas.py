@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from clinicflow.infra.response_model import ResponseModel
 from clinicflow.integrations.views import ConflictView
 
 
-class ConflictOut(BaseModel):
+class ConflictOut(ResponseModel[ConflictView]):
     id: str
     patient_id: str
     remote_id: str | None
@@ -20,10 +21,6 @@ class ConflictOut(BaseModel):
     detected_at: datetime
     resolved_at: datetime | None
     resolved_by: str | None
-
-    @classmethod
-    def of(cls, view: ConflictView) -> ConflictOut:
-        return cls(**{name: getattr(view, name) for name in cls.model_fields})
 
 
 class ResolvedOut(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from clinicflow.infra.request_input import RequestModel
+from clinicflow.infra.response_model import ResponseModel
 from clinicflow.patients.domain.contact import normalize_email, normalize_phone
 from clinicflow.patients.domain.patient import PatientFields as Fields
 from clinicflow.patients.views import (
@@ -145,7 +146,7 @@ class ReferralOut(BaseModel):
     campaign: str | None
 
 
-class PatientOut(BaseModel):
+class PatientOut(ResponseModel[PatientView]):
     id: str
     first_name: str | None
     last_name: str | None
@@ -164,10 +165,6 @@ class PatientOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, view: PatientView) -> PatientOut:
-        return cls.model_validate(view, from_attributes=True)
 
 
 class PatientList(BaseModel):
@@ -195,13 +192,9 @@ class EnrollmentOut(BaseModel):
     status: str
 
 
-class RecordOut(BaseModel):
+class RecordOut(ResponseModel[RecordView]):
     patient: PatientOut
     enrollments: list[EnrollmentOut]
     services: list[ServiceHistoryOut]
     referred_patients: list[str]
     merged_from: list[str]
-
-    @classmethod
-    def of(cls, view: RecordView) -> RecordOut:
-        return cls.model_validate(view, from_attributes=True)

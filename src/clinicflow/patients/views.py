@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from clinicflow.patients.domain.patient import Address, Patient, Prefs, Referral
+from clinicflow.patients.domain.visit import Enrollment, Visit
 
 # A patient's details as the use cases answer them: the record, opened.
 PatientView = Patient
+# A visit and an enrollment as the record shows them: as kept (the schemas pick their fields).
+VisitView = Visit
+EnrollmentView = Enrollment
 
 __all__ = [
     "Address",
@@ -20,24 +24,6 @@ __all__ = [
     "ServiceHistory",
     "VisitView",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class VisitView:
-    booking_id: str
-    service: str
-    visit_type: str
-    practitioner: str
-    status: str
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EnrollmentView:
-    service: str
-    since: datetime
-    status: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from clinicflow.infra.request_input import RequestModel
+from clinicflow.infra.response_model import ResponseModel
 from clinicflow.shared.records import from_attributes
 from clinicflow.webhooks.service import WithSecret
 from clinicflow.webhooks.views import AttemptView, DeliveryView, SubscriptionView
@@ -66,19 +67,15 @@ class SubscriptionList(BaseModel):
     subscriptions: list[SubscriptionOut]
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(ResponseModel[AttemptView]):
     number: int
     at: datetime
     status_code: int | None
     error: str | None
     duration_ms: int
 
-    @classmethod
-    def of(cls, view: AttemptView) -> AttemptOut:
-        return cls.model_validate(view, from_attributes=True)
 
-
-class DeliveryOut(BaseModel):
+class DeliveryOut(ResponseModel[DeliveryView]):
     id: str
     subscription_id: str
     event_id: str
@@ -91,10 +88,6 @@ class DeliveryOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     attempts: list[AttemptOut]
-
-    @classmethod
-    def of(cls, view: DeliveryView) -> DeliveryOut:
-        return cls.model_validate(view, from_attributes=True)
 
 
 class DeliveryList(BaseModel):

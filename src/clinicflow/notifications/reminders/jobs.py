@@ -30,6 +30,7 @@ from clinicflow.notifications.messages.jobs import DispatchingJob
 from clinicflow.notifications.messages.service import Prepared
 from clinicflow.notifications.ports import NotificationsUnitOfWork
 from clinicflow.notifications.reminders.ports import RiskyBookings
+from clinicflow.shared.records import from_attributes
 
 
 class ReminderScheduler(DispatchingJob):
@@ -76,15 +77,8 @@ EXTRA_AHEAD = timedelta(hours=1)  # scheduled this long before it is due, on the
 
 
 def _visit(booking: BookingNow) -> Visit:
-    return Visit(
-        booking_id=booking.id,
-        service=booking.service,
-        visit_type=booking.visit_type,
-        practitioner=booking.practitioner,
-        start=booking.start,
-        end=booking.end,
-        patient_id=booking.patient_id,
-    )
+    # As it stands now: no earlier start to tell of.
+    return from_attributes(Visit, booking, booking_id=booking.id, previous_start=None)
 
 
 @dataclass(kw_only=True, eq=False)

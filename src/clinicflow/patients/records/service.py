@@ -21,13 +21,7 @@ from clinicflow.patients.domain.patient import MERGED, Patient, PatientChange, P
 from clinicflow.patients.errors import PatientMerged, email_taken
 from clinicflow.patients.guard import PatientGuard, access
 from clinicflow.patients.ports import PatientsUnitOfWork
-from clinicflow.patients.views import (
-    EnrollmentView,
-    PatientView,
-    RecordView,
-    ServiceHistory,
-    VisitView,
-)
+from clinicflow.patients.views import PatientView, RecordView, ServiceHistory
 from clinicflow.shared.actor import Actor, Role, require
 from clinicflow.shared.clock import Clock
 from clinicflow.shared.errors import InvalidRequest
@@ -223,20 +217,10 @@ class PatientReader(_PatientsUseCase):
         by_service: dict[str, ServiceHistory] = {}
         for visit in await uow.visits.of_patient(patient.id):
             entry = by_service.setdefault(visit.service, ServiceHistory(visit.service))
-            view = VisitView(
-                visit.booking_id,
-                visit.service,
-                visit.visit_type,
-                visit.practitioner,
-                visit.status,
-                visit.start,
-                visit.end,
-            )
-            (entry.upcoming if visit.start > now else entry.past).append(view)
-        enrolled = await uow.visits.enrollments(patient.id)
+            (entry.upcoming if visit.start > now else entry.past).append(visit)
         return RecordView(
             patient=patient,
-            enrollments=[EnrollmentView(e.service, e.since, e.status) for e in enrolled],
+            enrollments=await uow.visits.enrollments(patient.id),
             services=list(by_service.values()),
             referred_patients=await uow.patients.referred_by(patient.id),
             merged_from=await uow.patients.merged_from(patient.id),

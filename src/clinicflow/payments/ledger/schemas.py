@@ -6,27 +6,17 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from clinicflow.infra.response_model import ResponseModel
 from clinicflow.payments.ledger.views import RevenueRow
 
 
-class RevenueRowOut(BaseModel):
+class RevenueRowOut(ResponseModel[RevenueRow]):
     day: date
     service: str
     charged_cents: int
     refunded_cents: int
     adjusted_cents: int
     net_cents: int
-
-    @classmethod
-    def of(cls, r: RevenueRow) -> RevenueRowOut:
-        return cls(
-            day=date.fromisoformat(r.day),
-            service=r.service,
-            charged_cents=r.charged_cents,
-            refunded_cents=r.refunded_cents,
-            adjusted_cents=r.adjusted_cents,
-            net_cents=r.net_cents,
-        )
 
 
 class RevenueOut(BaseModel):

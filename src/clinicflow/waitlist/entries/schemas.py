@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from clinicflow.infra.request_input import RequestModel
+from clinicflow.infra.response_model import from_view
 from clinicflow.patients import EmailIn, PhoneIn
 from clinicflow.waitlist.domain import zips
 from clinicflow.waitlist.domain.standing import Standing
@@ -225,16 +226,17 @@ def components(standing: Standing) -> list[ComponentOut]:
     ]
 
 
+def _ranked(standing: Standing) -> dict[str, object]:
+    """Where an entry stands, as its private link and the staff both show it."""
+    return {
+        "position": standing.position,
+        "priority_score": round(standing.score.total, DIGITS),
+        "components": components(standing),
+    }
+
+
 def status_out(view: PublicView) -> StatusOut:
-    return StatusOut(
-        service=view.service,
-        status=view.status,
-        joined_at=view.joined_at,
-        position=view.standing.position,
-        priority_score=round(view.standing.score.total, DIGITS),
-        components=components(view.standing),
-        weights=view.weights,
-    )
+    return from_view(StatusOut, view, **_ranked(view.standing))
 
 
 def join_out(result: JoinResult, status_url: str | None) -> JoinOut:
@@ -249,31 +251,12 @@ def join_out(result: JoinResult, status_url: str | None) -> JoinOut:
 
 
 def entry_out(view: EntryView) -> EntryOut:
-    return EntryOut(
-        id=view.id,
-        service=view.service,
-        status=view.status,
-        position=view.standing.position,
-        priority_score=round(view.standing.score.total, DIGITS),
-        components=components(view.standing),
-        first_name=view.first_name,
-        last_name=view.last_name,
-        email=view.email,
-        phone=view.phone,
-        zip=view.zip,
-        zip3=view.zip3,
+    return from_view(
+        EntryOut,
+        view,
+        **_ranked(view.standing),
         distance_miles=view.distance_mi,
-        interest_level=view.interest_level,
-        channels=view.channels,
-        preferred_practitioner=view.preferred_practitioner,
-        preferred_times=view.preferred_times,
         source=SourceOut(campaign=view.campaign, referrer=view.referrer),
-        stages=view.stages,
-        patient_id=view.patient_id,
-        booking_id=view.booking_id,
-        joined_at=view.joined_at,
-        status_at=view.status_at,
-        version=view.version,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from clinicflow.infra.response_model import from_view
 from clinicflow.waitlist.nurture.views import Clicked
 
 
@@ -15,9 +16,5 @@ class ClickOut(BaseModel):
 
     @classmethod
     def of(cls, done: Clicked) -> ClickOut:
-        return cls(
-            service=done.service,
-            status=done.status,
-            counted=done.counted,
-            message="Thank you: you are still on the list; we will write when there is a place.",
-        )
+        thanks = "Thank you: you are still on the list; we will write when there is a place."
+        return from_view(cls, done, message=thanks)
