@@ -9,6 +9,7 @@ The suite's clock stands at Tuesday 2026-11-24 09:00 in the clinic (America/Chic
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,8 +48,10 @@ def calendly() -> Iterator[FakeCalendly]:
     yield from running(FakeCalendly())
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, calendly: FakeCalendly) -> Settings:
+@functools.cache
+def doctor1_on_calendly() -> str:
+    """config/clinic.yaml with doctor1's Calendly page: made once per process (the YAML read
+    and written again: ~25 ms of CPU a test)."""
     config: dict[str, Any] = yaml.safe_load(CLINIC_YAML.read_text(encoding="utf-8"))
     config["practitioners"]["doctor1"]["calendly"] = {
         "user": DOCTOR1,
@@ -56,8 +59,13 @@ def settings(database_url: str, tmp_path: Path, calendly: FakeCalendly) -> Setti
             {"uri": INITIAL, "service": "alternative_medicine", "visit_type": "initial"}
         ],
     }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, calendly: FakeCalendly) -> Settings:
     path = tmp_path / "clinic.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    path.write_text(doctor1_on_calendly(), encoding="utf-8")
     return clinic_settings(
         database_url,
         tmp_path,

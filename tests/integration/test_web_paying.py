@@ -5,6 +5,7 @@ reach into the payments API; the checkout is audited under the pass's narrow pay
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from clinicflow.infra.audit import audit_log
 from clinicflow.settings import Settings
 from clinicflow.web.security import CSRF_FIELD
 from support.app import CLINIC_YAML
+from support.clinic_config import shipped
 from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID
 from support.fake_paypal_wire import CHECKOUT
@@ -35,11 +37,18 @@ BASE = "http://clinic.test"
 def _yaml(tmp_path: Path, pay_at_clinic: bool) -> Path:
     if pay_at_clinic:
         return CLINIC_YAML
-    doc = yaml.safe_load(CLINIC_YAML.read_text())
-    doc["payments"]["pay_at_clinic"] = False
     path = tmp_path / "clinic.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(_paid_online_only())
     return path
+
+
+@functools.cache
+def _paid_online_only() -> str:
+    """config/clinic.yaml without paying at the clinic, made once per process (the YAML read
+    and written again: ~25 ms of CPU a test)."""
+    doc = shipped()
+    doc["payments"]["pay_at_clinic"] = False
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 @pytest.fixture

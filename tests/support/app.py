@@ -19,6 +19,7 @@ from clinicflow.bootstrap import Container, build
 from clinicflow.bootstrap.waitlist import load_policy
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
+from clinicflow.catalog.service import load_catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.identity.users.domain.totp import code_at
 from clinicflow.infra.live_keys import LiveKeyRing
@@ -61,7 +62,8 @@ def build_for_test(
     feeds: Sequence[BusyFeed] | None = None,
 ) -> Container:
     """build() as a test's `container` fixture calls it: with the worker's parsed catalog and
-    waitlist policy when the settings name config/clinic.yaml, and the worker's key ring
+    waitlist policy when the settings name config/clinic.yaml (another clinic file: see
+    `parsed_clinic`), and the worker's key ring
     (tests/conftest.py) copied into place when the test has none yet, instead of making one.
 
     A ring copied here is handed to build() opened: the test's database is a fresh copy of the
@@ -75,9 +77,10 @@ def build_for_test(
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(key_ring, path)
         keys = LiveKeyRing(path)
-    if settings.config_path != CLINIC_YAML:
-        return build(settings, clock=clock, http=http, feeds=feeds, keys=keys)
-    policy = clinic_policy()
+    if settings.config_path == CLINIC_YAML:
+        policy = clinic_policy()
+    else:
+        catalog, policy = parsed_clinic(settings.config_path)
     return build(
         settings, clock=clock, catalog=catalog, http=http, feeds=feeds, policy=policy, keys=keys
     )
@@ -113,6 +116,22 @@ def container_fixture(
         await built.aclose()
 
     return container
+
+
+# Clinic files other than config/clinic.yaml, parsed, by their text: a module writes the same
+# one into each test's folder (tests/integration/test_calendly_webhooks.py and others).
+_parsed_clinics: dict[str, tuple[Catalog, WaitlistPolicy]] = {}
+
+
+def parsed_clinic(path: Path) -> tuple[Catalog, WaitlistPolicy]:
+    """The catalog and waitlist policy of the clinic file at `path`, as build() would load
+    them, parsed once per process for each text (both are frozen values; a file with problems
+    raises here each time, naming `path`). Parsing is ~11 ms of CPU a container."""
+    text = path.read_text(encoding="utf-8")
+    found = _parsed_clinics.get(text)
+    if found is None:
+        found = _parsed_clinics[text] = (load_catalog(path), load_policy(path))
+    return found
 
 
 @functools.cache

@@ -4,6 +4,8 @@ copy."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,14 @@ practitioners:
 
 
 def shipped() -> Config:
-    """config/clinic.yaml, as data to change."""
+    """config/clinic.yaml, as data to change (a copy of its own)."""
+    return copy.deepcopy(_shipped())
+
+
+@functools.cache
+def _shipped() -> Config:
+    """config/clinic.yaml read once per process: PyYAML's pure-Python loader takes ~18 ms of
+    CPU for it, a deep copy 0.3 ms."""
     data: Config = yaml.safe_load(CLINIC_YAML.read_text(encoding="utf-8"))
     return data
 

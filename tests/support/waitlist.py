@@ -6,6 +6,7 @@ and events read from the outbox."""
 from __future__ import annotations
 
 import email
+import functools
 import re
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,15 @@ PHI_WORDS = ("Halloway", "example.org", "+1512", "78701", "Wren")
 
 def clinic_yaml(tmp_path: Path, *, tbd: bool = False) -> Path:
     """config/clinic.yaml with counseling's durations and prices given (or TBD)."""
+    path = tmp_path / "clinic.yaml"
+    path.write_text(_counseling_decided(tbd))
+    return path
+
+
+@functools.cache
+def _counseling_decided(tbd: bool) -> str:
+    """`clinic_yaml`'s text, made once per process (the YAML read and written again: ~25 ms
+    of CPU a test)."""
     doc = yaml.safe_load((ROOT / "config" / "clinic.yaml").read_text())
     initial: Any = "TBD" if tbd else 50
     doc["services"]["counseling"].update(
@@ -43,9 +53,7 @@ def clinic_yaml(tmp_path: Path, *, tbd: bool = False) -> Path:
         }
     )
     doc["practitioners"]["counselor1"]["hours"] = {"mon": ["10:00-12:00"]}
-    path = tmp_path / "clinic.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def launchable(settings: Settings, tmp_path: Path) -> Settings:

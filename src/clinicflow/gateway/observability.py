@@ -17,7 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -260,37 +260,45 @@ def readiness_checks(container: Container) -> dict[str, Check]:
 
 
 def install(app: FastAPI, container: Container, metrics: Metrics, checks: dict[str, Check]) -> None:
+    """This app's metrics and readiness checks, where `router`'s routes read them."""
     metrics.registry.register(CacheCollector(lambda: container.availability.stats))
     container.db.on_commit(metrics.committed)
     app.state.metrics = metrics  # the registry, for whatever serves it (and for tests)
+    app.state.readiness_checks = checks
 
-    @app.get(
-        "/healthz", tags=["operations"], **documented("healthz", "Liveness: the process answers")
-    )
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
-    @app.get(
-        "/readyz",
-        tags=["operations"],
-        **documented(
-            "readyz",
-            "Readiness: what the app needs (database, Redis) answers",
-            responses={
-                503: problem_response("Not ready (`not_ready`): `failed` names what is not")
-            },
-        ),
-    )
-    async def readyz(request: Request) -> Response:
-        failed = await _failing(checks)
-        if failed:
-            detail = f"not ready: {', '.join(failed)} unreachable; see the logs for why"
-            return problem(503, "not_ready", "Not ready", detail, request.url.path, failed=failed)
-        return JSONResponse({"status": "ready", "checks": sorted(checks)})
+# The operations routes: the app includes them once per process (gateway/app.py), so they
+# hold no app of their own; each reads what `install` put on the request's app.
+router = APIRouter(tags=["operations"])
 
-    @app.get(METRICS_PATH, tags=["operations"], include_in_schema=False)
-    async def prometheus() -> Response:
-        return Response(await metrics.scrape(container), media_type=CONTENT_TYPE_LATEST)
+
+@router.get("/healthz", **documented("healthz", "Liveness: the process answers"))
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    **documented(
+        "readyz",
+        "Readiness: what the app needs (database, Redis) answers",
+        responses={503: problem_response("Not ready (`not_ready`): `failed` names what is not")},
+    ),
+)
+async def readyz(request: Request) -> Response:
+    checks: dict[str, Check] = request.app.state.readiness_checks
+    failed = await _failing(checks)
+    if failed:
+        detail = f"not ready: {', '.join(failed)} unreachable; see the logs for why"
+        return problem(503, "not_ready", "Not ready", detail, request.url.path, failed=failed)
+    return JSONResponse({"status": "ready", "checks": sorted(checks)})
+
+
+@router.get(METRICS_PATH, include_in_schema=False)
+async def prometheus(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    container: Container = request.app.state.container
+    return Response(await metrics.scrape(container), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _failing(checks: dict[str, Check]) -> Sequence[str]:

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from clinicflow.settings._variables import RememberedEnvironment
 from clinicflow.settings.analytics import AnalyticsSettings
 from clinicflow.settings.calendars import CalendarSettings, CalendlySettings
 from clinicflow.settings.edge import EdgeSettings
@@ -70,8 +76,10 @@ class Settings(
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """What is given, then CLINICFLOW_* variables, then secret files: no .env source.
         There is no env_file, so it found nothing, but it still read every field's type
-        again on each Settings() (~7 ms of CPU: a test builds one for each of its apps)."""
-        return init_settings, env_settings, file_secret_settings
+        again on each Settings() (~7 ms of CPU: a test builds one for each of its apps).
+        The variables are read once for each environment (`RememberedEnvironment`)."""
+        assert isinstance(env_settings, EnvSettingsSource)
+        return init_settings, RememberedEnvironment(env_settings), file_secret_settings
 
     # The embedded default: one SQLite file, no other server.
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'clinicflow.sqlite3'}"

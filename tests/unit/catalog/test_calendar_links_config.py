@@ -12,14 +12,12 @@ import yaml
 from clinicflow.catalog.domain.calendar_links import CalDavLink
 from clinicflow.catalog.errors import format_problems
 from clinicflow.catalog.service import check_config, load_catalog
-
-CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
+from support.clinic_config import shipped
 
 
 @pytest.fixture
 def config() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    return data
+    return shipped()
 
 
 def _write(config: dict[str, Any], tmp_path: Path) -> Path:

@@ -12,6 +12,7 @@ import yaml
 from clinicflow.catalog.domain import CalendlyEventType, CalendlyLink
 from clinicflow.catalog.errors import format_problems
 from clinicflow.catalog.service import check_config, load_catalog
+from support.clinic_config import shipped
 
 CONFIG = Path(__file__).parents[3] / "config" / "clinic.yaml"
 USER = "https://api.calendly.com/users/AAAAAAAAAAAAAAAA"
@@ -23,7 +24,7 @@ Config = dict[str, Any]
 
 @pytest.fixture
 def config() -> Config:
-    data: Config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    data = shipped()
     data["practitioners"]["doctor1"]["calendly"] = {
         "user": USER,
         "event_types": [
