@@ -22,7 +22,6 @@ that production settings hash at full strength.
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import io
 import logging
@@ -40,8 +39,6 @@ from types import FrameType
 import asyncpg
 import httpx
 import pytest
-import typer.main
-import typer.testing
 
 from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
@@ -100,7 +97,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("CLINICFLOW_PASSWORD_HASHING", "insecure-fast")
     _keep_bytecode()
     _plain_interrupt()
-    _cli_built_once()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -119,14 +115,6 @@ def _plain_interrupt() -> None:
     "The suite's own time"). With any other handler installed, asyncio leaves SIGINT alone."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupt)
-
-
-def _cli_built_once() -> None:
-    """typer's CliRunner builds the app's click command on every invoke, from each command
-    function's signature and type hints (`clinicflow`: ~9 ms of CPU, and the audit tests run
-    two CLI commands a test); `clinicflow` itself builds it once a run. The command holds no
-    state of a run (click makes a new context for each), so each app's is built once here."""
-    typer.testing._get_command = functools.cache(typer.main.get_command)  # type: ignore[attr-defined]
 
 
 def _keep_bytecode() -> None:
