@@ -126,29 +126,31 @@ def derived(d: Dialect) -> tuple[tuple[str, str], ...]:
     (shared/lake.py); each paid order spread over its visits by list price (equally when none
     has one); every amount of money with its local day."""
     zero, one = d.double("0.0"), d.double("1.0")
+    # Nested subqueries, not a WITH: Spark does not find a cached view that has a WITH of
+    # its own inside a question's WITH (`facts`), and ran these joins and windows again for
+    # every revenue question (adapters/lake/spark_metrics.py caches the views).
     paid_lines = f"""
-    WITH orders AS (
-        SELECT order_id,
-               {d.first("total_cents")} AS total_cents,
-               {d.first("booking_ids")} AS booking_ids,
-               min(occurred_at) AS paid_at,
-               max(zip3) AS zip3
-        FROM events WHERE type = 'payment.succeeded' AND order_id IS NOT NULL
-        GROUP BY order_id
-    ), lines AS (
-        SELECT order_id, total_cents, paid_at, zip3, {d.each("booking_ids")} AS booking_id
-        FROM orders
-    ), priced AS (
-        SELECT l.*, b.service, b.practitioner, b.source, coalesce(p.price_cents, 0) AS price
-        FROM lines l
-        LEFT JOIN bookings b ON b.booking_id = l.booking_id
-        LEFT JOIN prices p ON p.service = b.service AND p.visit_type = b.visit_type
-    )
     SELECT *,
            CASE WHEN sum(price) OVER (PARTITION BY order_id) > 0
                 THEN price / sum(price) OVER (PARTITION BY order_id)
                 ELSE {one} / count(*) OVER (PARTITION BY order_id) END AS weight
-    FROM priced
+    FROM (
+        SELECT l.*, b.service, b.practitioner, b.source, coalesce(p.price_cents, 0) AS price
+        FROM (
+            SELECT order_id, total_cents, paid_at, zip3, {d.each("booking_ids")} AS booking_id
+            FROM (
+                SELECT order_id,
+                       {d.first("total_cents")} AS total_cents,
+                       {d.first("booking_ids")} AS booking_ids,
+                       min(occurred_at) AS paid_at,
+                       max(zip3) AS zip3
+                FROM events WHERE type = 'payment.succeeded' AND order_id IS NOT NULL
+                GROUP BY order_id
+            ) AS orders
+        ) AS l
+        LEFT JOIN bookings b ON b.booking_id = l.booking_id
+        LEFT JOIN prices p ON p.service = b.service AND p.visit_type = b.visit_type
+    ) AS priced
     """
     money = f"""
     SELECT booking_id, service, practitioner, zip3, {d.day("paid_at")} AS day,

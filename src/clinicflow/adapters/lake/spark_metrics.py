@@ -86,8 +86,9 @@ def spark_session(
     conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """A Spark session: on this machine by default, small (no UI, one shuffle partition, no
-    adaptive re-planning, the JIT's quick tier: a clinic's lake is small and each stage
-    costs more than its rows); `conf` on top (a cluster's settings, the Iceberg catalog)."""
+    adaptive re-planning, no generated code, the JIT's quick tier: a clinic's lake is small
+    and each stage costs more than its rows); `conf` on top (a cluster's settings, the
+    Iceberg catalog)."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName(app)
@@ -96,6 +97,10 @@ def spark_session(
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "1",
         "spark.sql.adaptive.enabled": "false",
+        # Interpreted, not compiled: compiling each plan's Java (Janino, then the JIT) cost
+        # more than running it over a clinic's rows (1 s of the test's 11 s of Spark CPU).
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
         "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     }
     for key, value in {**(local if master.startswith("local") else {}), **(conf or {})}.items():
@@ -159,23 +164,23 @@ class SparkMetrics:
             return self._prepared[1]
         if self._prepared is not None:
             self._prepared[1].catalog.clearCache()
-        from pyspark.sql import types as t
+        import pyarrow as pa
 
         session = self._spark.newSession()
         session.conf.set("spark.sql.session.timeZone", inputs.tz)
         self.events(session, files).createOrReplaceTempView("events")
-        prices = t.StructType(
-            [
-                t.StructField("service", t.StringType()),
-                t.StructField("visit_type", t.StringType()),
-                t.StructField("price_cents", t.LongType()),
-            ]
+        # From Arrow tables, the rows go into the plan (a local relation); from Python lists,
+        # Spark would start Python workers to unpickle them.
+        prices = pa.table(
+            {
+                "service": pa.array([p[0] for p in inputs.prices], pa.string()),
+                "visit_type": pa.array([p[1] for p in inputs.prices], pa.string()),
+                "price_cents": pa.array([p[2] for p in inputs.prices], pa.int64()),
+            }
         )
-        session.createDataFrame(list(inputs.prices), prices).createOrReplaceTempView("prices")
-        late = t.StructType([t.StructField("late_hours", t.LongType())])
-        session.createDataFrame([(inputs.late_cancel_hours,)], late).createOrReplaceTempView(
-            "settings"
-        )
+        session.createDataFrame(prices).createOrReplaceTempView("prices")
+        late = pa.table({"late_hours": pa.array([inputs.late_cancel_hours], pa.int64())})
+        session.createDataFrame(late).createOrReplaceTempView("settings")
         # The views of analytics/queries.py, in Spark SQL; local days are the session's time
         # zone (the clinic's, set above).
         for name, sql in derived(SPARK):
