@@ -97,10 +97,10 @@ def spark_session(
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "1",
         "spark.sql.adaptive.enabled": "false",
-        # Interpreted, not compiled: compiling each plan's Java (Janino, then the JIT) cost
-        # more than running it over a clinic's rows (1 s of the test's 11 s of Spark CPU).
+        # No whole-stage code: compiling each plan's Java (Janino, then the JIT) cost more
+        # than running it over a clinic's rows. (spark.sql.codegen.factoryMode=NO_CODEGEN
+        # saved a little more, but Spark documents it for its own tests only.)
         "spark.sql.codegen.wholeStage": "false",
-        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
         "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     }
     for key, value in {**(local if master.startswith("local") else {}), **(conf or {})}.items():
