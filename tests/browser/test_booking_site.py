@@ -215,8 +215,8 @@ async def test_a_dst_week_shows_the_right_local_times_in_both_zones(
         context = await browser.new_context(timezone_id=viewer)
         page = await context.new_page()
         await page.goto(week)
-        # site.js tells the server the viewer's zone, then shows the page again in it.
-        await page.wait_for_load_state("networkidle")
+        # site.js (deferred, so run before the load goto waits for) has told the server the
+        # viewer's zone, in a cookie: shown again, the page is in it.
         await page.goto(week)
         labels = {
             day: await page.locator(

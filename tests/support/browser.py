@@ -20,18 +20,56 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Each page's scripts (axe-core's above all, put into ~100 documents for one run each)
+    # run once and go: V8's optimizing compiler and its background threads cost more than
+    # they save there (-10% of chromium's CPU over a run of axe checks).
+    "--js-flags=--no-opt --single-threaded",
 ]
+# Playwright's own --disable-features (1.65's server/chromium/chromiumSwitches.ts; the lock's
+# Playwright is checked by tests/unit/test_lock_file.py). Chromium keeps only the last
+# --disable-features it is given, so ours repeats them in place of Playwright's.
+PLAYWRIGHT = "1.65.3"
+PLAYWRIGHT_DISABLED = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# Chromium 156 builds each window's omnibox popup in advance, as WebUI pages
+# (chrome://omnibox-popup.top-chrome) in a renderer of their own: one per context, as each is a
+# window, about 0.45 s of CPU each, for a popup no test opens (-11 s of chromium's 56 s).
+UNUSED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
 # tests/browser's modules run in the session's event loop, where the process's chromium lives
 # (tests/browser/conftest.py).
 SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 SEVERE = ("serious", "critical")
 _AXE = Axe()
 # axe-playwright-python's own call (Axe.run: its default options, violations only), answered
-# with null where this document has no axe-core yet.
+# with what severe_violations reads of each violation, not axe's whole results (every rule's
+# description, tags and links; each failing node's HTML and checks): their JSON cost the test
+# process ~10 ms a check. Null where this document has no axe-core yet.
 _AXE_RUN = (
     "window.axe && typeof window.axe.run === 'function'"
-    f" ? axe.run({json.dumps(DEFAULT_OPTIONS)}).then(results => results) : null"
+    f" ? axe.run({json.dumps(DEFAULT_OPTIONS)}).then(results => ({{violations: results.violations"
+    ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+    " nodes: v.nodes.slice(0, 3).map(n => ({target: n.target}))}))})) : null"
 )
+
+
+def _disable_features(*names: str) -> str:
+    return "--disable-features=" + ",".join(names)
 
 
 def chromium() -> str | None:
@@ -52,7 +90,9 @@ class WorkerChromium:
     async def browser(self) -> Browser:
         if self._launched is None or not self._launched.is_connected():
             self._launched = await self._playwright.chromium.launch(
-                executable_path=self._executable, args=CHROMIUM_ARGS
+                executable_path=self._executable,
+                args=[*CHROMIUM_ARGS, _disable_features(*PLAYWRIGHT_DISABLED, *UNUSED_FEATURES)],
+                ignore_default_args=[_disable_features(*PLAYWRIGHT_DISABLED)],
             )
         return self._launched
 

@@ -195,3 +195,24 @@ async def projector_with_event(
     event = booking_event(clock, "b-1")
     await record_events(db, event)
     return recorder, bus, event
+
+
+class BatchRecorder(Recorder):
+    """A `Recorder` that also takes a page of events at once (`BatchSubscriber`), all its
+    effect rows in one transaction; a failing event among them rolls the batch back."""
+
+    def __init__(self, name: str, inbox: Inbox, types: frozenset[str] = BOOKING_TYPES) -> None:
+        super().__init__(name, inbox, types)
+        self.batches: list[list[str]] = []
+
+    async def handle_batch(self, events: Sequence[Envelope]) -> None:
+        ids = [event.event_id for event in events]
+        self.batches.append(ids)
+        async with UnitOfWork(self.inbox.db) as uow:
+            await uow.connection.execute(
+                text("INSERT INTO effect_log (subscriber, event_id) VALUES (:s, :e)"),
+                [{"s": self.name, "e": event_id} for event_id in ids],
+            )
+            if self.failing.intersection(ids):
+                raise Boom("Jane Doe's card was declined")
+            await uow.commit()

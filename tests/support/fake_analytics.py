@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from clinicflow.analytics.ports import RecordedEvent
@@ -22,6 +23,9 @@ class FakeEventLog(OnTables[EventRows]):
             return False
         self._t.rows[event.event_id] = event
         return True
+
+    async def add_many(self, events: Sequence[RecordedEvent]) -> int:
+        return sum([await self.add(event) for event in events])
 
 
 class FakeAnalyticsUnitOfWork(TablesTransaction[EventRows]):

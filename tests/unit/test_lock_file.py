@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from support.browser import PLAYWRIGHT
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCKS = ["requirements.txt", "requirements-spark.txt", "requirements-runtime.txt"]
 
@@ -62,3 +64,14 @@ def test_installs_refuse_a_file_whose_hash_differs() -> None:
     for lock in ("requirements.txt", "requirements-spark.txt"):
         assert f"pip install --quiet --require-hashes -r {lock}" in makefile
     assert "--require-hashes -r requirements-runtime.txt" in dockerfile
+
+
+def test_the_browser_tests_repeat_the_locked_playwrights_own_disabled_features() -> None:
+    """support/browser.py passes chromium a --disable-features that repeats Playwright's own
+    (chromium keeps only the last one): a Playwright of another version may disable others."""
+    locked = _pins("requirements.txt")["playwright"].split("==")[1].split()[0]
+    assert locked == PLAYWRIGHT, (
+        f"Playwright {locked} is locked: compare its --disable-features "
+        "(server/chromium/chromiumSwitches.ts) with support/browser.py's PLAYWRIGHT_DISABLED, "
+        "then set PLAYWRIGHT there"
+    )

@@ -32,6 +32,10 @@ class EventLog(Protocol):
         """Keep `event`; False when it was kept before (a redelivery adds nothing)."""
         ...
 
+    async def add_many(self, events: Sequence[RecordedEvent]) -> int:
+        """`add` for each of `events`, at once; how many were new."""
+        ...
+
     async def sequence(self, limit: int) -> int:
         """Give up to `limit` recorded events without a place in the order the next places,
         in recorded order; how many were placed. Serialized across processes, so places are

@@ -3,8 +3,8 @@ in which the lake takes it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from datetime import date
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -23,6 +23,13 @@ _SEQUENCER_LOCK = int.from_bytes(b"cf-lake", "big")
 _LOCK = select(func.pg_advisory_xact_lock(_SEQUENCER_LOCK))
 _TOP = select(func.coalesce(func.max(e.seq), 0))
 _PLACE = update(events).where(e.event_id == bindparam("b_id")).values(seq=bindparam("b_seq"))
+_RECORDED = tuple(f.name for f in fields(RecordedEvent))
+
+
+def _row(event: RecordedEvent) -> dict[str, object]:
+    """The event's columns (not `asdict`, which deep-copies each payload again: the
+    recorder's payload is its own copy already)."""
+    return {name: getattr(event, name) for name in _RECORDED}
 
 
 class SqlEventLog:
@@ -30,7 +37,10 @@ class SqlEventLog:
         self._conn = conn
 
     async def add(self, event: RecordedEvent) -> bool:
-        return await insert_ignoring_duplicates(self._conn, events, [asdict(event)]) == 1
+        return await insert_ignoring_duplicates(self._conn, events, [_row(event)]) == 1
+
+    async def add_many(self, recorded: Sequence[RecordedEvent]) -> int:
+        return await insert_ignoring_duplicates(self._conn, events, [_row(r) for r in recorded])
 
     async def sequence(self, limit: int) -> int:
         # Places are given under a lock held to commit, so a place is visible only after

@@ -3,6 +3,8 @@ written later (utilization, revenue, growth, funnels) can be built from the full
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from clinicflow.analytics.ports import AnalyticsUnitOfWork, RecordedEvent
 from clinicflow.infra.bus import ALL_EVENTS, Envelope
 from clinicflow.infra.unit_of_work import UnitsOfWork
@@ -19,9 +21,17 @@ class EventRecorder:
         self._clock = clock
 
     async def handle(self, event: Envelope) -> None:
-        record = from_attributes(
+        async with self._uow() as uow:
+            await uow.events.add(self._record(event))  # a redelivery adds nothing
+            await uow.commit()
+
+    async def handle_batch(self, events: Sequence[Envelope]) -> None:
+        """A page of events in one transaction (the in-process bus hands them together)."""
+        async with self._uow() as uow:
+            await uow.events.add_many([self._record(event) for event in events])
+            await uow.commit()
+
+    def _record(self, event: Envelope) -> RecordedEvent:
+        return from_attributes(
             RecordedEvent, event, payload=dict(event.payload), recorded_at=self._clock.now()
         )
-        async with self._uow() as uow:
-            await uow.events.add(record)  # a redelivery adds nothing
-            await uow.commit()

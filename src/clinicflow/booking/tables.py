@@ -29,6 +29,8 @@ appointments = Table(
     Column("cancel_reason", Text, nullable=True),
     *timestamps(),
     Index("ix_booking_appointment_practitioner_block", "practitioner", "block_start"),
+    # What overlaps a span reads the blocks ending after its start (migration 0025b).
+    Index("ix_booking_appointment_practitioner_block_end", "practitioner", "block_end"),
     Index("ix_booking_appointment_patient_start", "patient_id", "start_at"),
 )
 

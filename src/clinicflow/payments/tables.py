@@ -56,7 +56,9 @@ REFUND_STATUSES = ("pending", "succeeded", "failed")
 CREDIT_USE_STATES = ("reserved", "used", "returned", "released")
 
 
-_LINE_ACTIVE = text("state <> 'released'")
+# A line still holding its booking: the partial unique index's condition. A query that wants
+# that index states this very text (SQLite matches it by its words, not a bound "released").
+LINE_ACTIVE = text("state <> 'released'")
 
 orders = Table(
     "payments_order",
@@ -113,8 +115,8 @@ order_bookings = Table(
         "ux_payments_order_booking_active",
         "booking_id",
         unique=True,
-        sqlite_where=_LINE_ACTIVE,
-        postgresql_where=_LINE_ACTIVE,
+        sqlite_where=LINE_ACTIVE,
+        postgresql_where=LINE_ACTIVE,
     ),
     Index("ix_payments_order_booking_confirmed", "confirmed_booking_id"),
 )

@@ -40,3 +40,20 @@ async def test_every_event_is_kept_as_published_and_a_redelivery_adds_nothing() 
     assert len(rows) == 1
     assert ledger.commits == 2
     assert ledger.published == []  # it records; it publishes nothing
+
+
+async def test_a_batch_is_kept_in_one_commit_and_a_redelivered_one_adds_nothing() -> None:
+    uow, rows, ledger = fake_analytics()
+    recorder = EventRecorder(uow=uow, clock=FixedClock(NOW))
+    made = [
+        Envelope(f"e-{n}", "booking.created", 2, NOW, "booking", f"b-{n}", {"n": n})
+        for n in range(3)
+    ]
+
+    await recorder.handle(made[0])
+    await recorder.handle_batch(made)
+
+    assert sorted(rows) == ["e-0", "e-1", "e-2"]
+    assert rows["e-2"].payload == {"n": 2}
+    assert rows["e-2"].recorded_at == NOW
+    assert ledger.commits == 2

@@ -9,8 +9,10 @@ worker that dies leaves it to be claimed by the next.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from contextlib import ExitStack
 
-from clinicflow.infra.bus import Published, Subscriber
+from clinicflow.infra.bus import BatchSubscriber, Published, Subscriber
 from clinicflow.infra.events.ledger import DEAD, Ledger, State
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.telemetry import delivery_span
@@ -64,3 +66,34 @@ class Dispatcher:
             return Outcome.DEAD if status == DEAD else Outcome.FAILED
         await self.ledger.succeeded(subscriber.name, item)
         return Outcome.DONE
+
+    async def deliver_page(self, subscriber: BatchSubscriber, page: Sequence[Published]) -> int:
+        """`deliver` for each of `page` (in outbox order), the due ones handed over in one
+        batch and marked handled in one transaction; how many were tried (neither not due
+        nor blocked). A batch that raises is delivered one by one instead."""
+        states = await self.ledger.states(subscriber.name, page)
+        due = [item for item, state in zip(page, states, strict=True) if state is State.DUE]
+        handled = [item for item, state in zip(page, states, strict=True) if state is State.HANDLED]
+        asked = [item for item, state in zip(page, states, strict=True) if state is None]
+        await self.ledger.succeeded_many(subscriber.name, handled)
+        tried = len(handled) + states.count(State.DEAD)
+        if due:
+            try:
+                with ExitStack() as spans:  # each event's span, in its own trace
+                    for item in due:
+                        spans.enter_context(delivery_span(item.event, subscriber.name))
+                    await subscriber.handle_batch([item.event for item in due])
+            except Exception:
+                log.warning(
+                    "batch_delivery_failed",
+                    subscriber=subscriber.name,
+                    events=len(due),
+                    outcome="one_by_one",
+                )
+                asked = sorted([*asked, *due], key=lambda item: item.seq)
+            else:
+                await self.ledger.succeeded_many(subscriber.name, due)
+                tried += len(due)
+        for item in asked:
+            tried += await self.deliver(subscriber, item) not in (Outcome.NOT_DUE, Outcome.BLOCKED)
+        return tried

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinicflow.infra.bus import Published, Subscriber, wants
+from clinicflow.infra.bus import BatchSubscriber, Published, Subscriber, wants
 from clinicflow.infra.events.dispatch import Dispatcher, Outcome
 from clinicflow.infra.events.loop import pause
 from clinicflow.infra.logging import get_logger
@@ -67,8 +67,11 @@ class InProcessTransport:
     async def _sweep(self, sub: Subscriber) -> int:
         tried, after = 0, 0
         while page := await self._dispatcher.ledger.due(sub.name, self._batch, after=after):
-            for item in page:
-                outcome = await self._dispatcher.deliver(sub, item)
-                tried += outcome not in (Outcome.NOT_DUE, Outcome.BLOCKED)
+            if isinstance(sub, BatchSubscriber):
+                tried += await self._dispatcher.deliver_page(sub, page)
+            else:
+                for item in page:
+                    outcome = await self._dispatcher.deliver(sub, item)
+                    tried += outcome not in (Outcome.NOT_DUE, Outcome.BLOCKED)
             after = page[-1].seq
         return tried

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     PrimaryKeyConstraint,
     Row,
+    Select,
     String,
     Table,
     Update,
@@ -127,6 +128,59 @@ class Ledger:
         if found.blocked:
             return State.BLOCKED
         return State.DUE
+
+    async def states(self, subscriber: str, items: Sequence[Published]) -> list[State | None]:
+        """`state` of each of `items` (a page of `due`'s, in outbox order) in one question,
+        as if each were delivered (and succeeded) before the next is asked about: an event
+        blocked only by earlier ones of the page is due when they are. None for an event
+        with no delivery row (ask `state`)."""
+        ids = [item.event.event_id for item in items]
+        query = _page_state(subscriber, ids)
+        async with self._db.read() as conn:
+            found = {row.event_id: row for row in await conn.execute(query)}
+        now = self._clock.now()
+        states: list[State | None] = []
+        unsettled: set[tuple[str, str]] = set()  # aggregates with a page event not delivered
+        for item in items:
+            row = found.get(item.event.event_id)
+            aggregate = (item.event.aggregate_type, item.event.aggregate_id)
+            state: State | None
+            if row is None:
+                state = None
+            elif row.handled:
+                state = State.HANDLED
+            elif row.status == DEAD:
+                state = State.DEAD
+            elif row.next_attempt_at is not None and row.next_attempt_at > now:
+                state = State.NOT_DUE
+            elif row.blocked or aggregate in unsettled:
+                state = State.BLOCKED
+            else:
+                state = State.DUE
+            if state in (State.BLOCKED, State.NOT_DUE):  # still pending: it blocks the rest
+                unsettled.add(aggregate)
+            states.append(state)
+        return states
+
+    async def succeeded_many(self, subscriber: str, items: Sequence[Published]) -> None:
+        """`succeeded` for each of `items`, in one transaction."""
+        if not items:
+            return
+        now = self._clock.now()
+        ids = [item.event.event_id for item in items]
+        handled = [{"subscriber": subscriber, "event_id": i, "handled_at": now} for i in ids]
+        done = (
+            update(deliveries)
+            .where(deliveries.c.subscriber == subscriber, deliveries.c.event_id.in_(ids))
+            .values(status=DONE, updated_at=now)
+        )
+        async with UnitOfWork(self._db) as uow:
+            conn = uow.connection
+            await insert_ignoring_duplicates(conn, inbox, handled)
+            if (await conn.execute(done)).rowcount < len(set(ids)):  # some owed no row yet
+                await self.owe(conn, subscriber, items)
+                await conn.execute(done)
+            await uow.commit()
 
     async def succeeded(self, subscriber: str, item: Published) -> None:
         now = self._clock.now()
@@ -282,6 +336,30 @@ _STATE = select(
     )
     .label("blocked"),
 )
+
+
+def _page_state(subscriber: str, event_ids: Sequence[str]) -> Select[Any]:
+    """`_STATE`'s questions for a page of events, where an earlier event of the page does not
+    count as blocking (`Ledger.states` follows the page's own order)."""
+    earlier = deliveries.alias("earlier")
+    return select(
+        deliveries.c.event_id,
+        deliveries.c.status,
+        deliveries.c.next_attempt_at,
+        exists()
+        .where(inbox.c.subscriber == subscriber, inbox.c.event_id == deliveries.c.event_id)
+        .label("handled"),
+        exists()
+        .where(
+            earlier.c.subscriber == subscriber,
+            earlier.c.aggregate_type == deliveries.c.aggregate_type,
+            earlier.c.aggregate_id == deliveries.c.aggregate_id,
+            earlier.c.seq < deliveries.c.seq,
+            earlier.c.status == PENDING,
+            earlier.c.event_id.not_in(event_ids),
+        )
+        .label("blocked"),
+    ).where(deliveries.c.subscriber == subscriber, deliveries.c.event_id.in_(event_ids))
 
 
 def _state_params(subscriber: str, item: Published) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,7 +13,7 @@ from clinicflow.payments.domain.orders import Order, OrderLine
 from clinicflow.payments.errors import PaymentNotFound
 from clinicflow.payments.orders.ports import LineChange, OrderChange
 from clinicflow.payments.ports import AlreadyStored
-from clinicflow.payments.tables import order_bookings, orders
+from clinicflow.payments.tables import LINE_ACTIVE, order_bookings, orders
 
 o, ob = orders.c, order_bookings.c
 
@@ -66,9 +66,14 @@ class SqlOrders:
         return [line_of(row) for row in (await self._conn.execute(query)).all()]
 
     async def active_line(self, booking_id: str) -> OrderLine | None:
+        # Each side states the partial unique index's own condition (a bound "released"
+        # matches no index's): the database looks both ids up by index, where it read
+        # every line ever paid (every checkout and refund asks).
         query = select(order_bookings).where(
-            or_(ob.booking_id == booking_id, ob.confirmed_booking_id == booking_id),
-            ob.state != "released",
+            or_(
+                and_(ob.booking_id == booking_id, LINE_ACTIVE),
+                and_(ob.confirmed_booking_id == booking_id, LINE_ACTIVE),
+            )
         )
         row = (await self._conn.execute(query)).first()
         return line_of(row) if row is not None else None
