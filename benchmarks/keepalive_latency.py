@@ -20,7 +20,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import uvicorn
@@ -28,10 +27,9 @@ import uvicorn
 from clinicflow.bootstrap import build
 from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
-from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
+from load_common import migrated_sqlite
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/v1/services", "/")
 
 
@@ -72,15 +70,7 @@ async def timings(settings: Settings, listen: Callable[[str, int], socket.socket
 
 async def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-        await upgrade(url)
-        settings = Settings(
-            database_url=url,
-            config_path=ROOT / "config" / "clinic.yaml",
-            data_dir=Path(tmp),
-            keys_file=Path(tmp) / "keys.json",
-            rate_limits_enabled=False,
-        )
+        settings = await migrated_sqlite(tmp)
         for listen in (protocol_unnamed, serving.listen):
             await timings(settings, listen, n)
 

@@ -1,8 +1,12 @@
-"""Paths, the availability query and the targets shared by the load benchmark's modules."""
+"""Paths, the availability query and the targets shared by the load benchmark's modules, and
+the settings of an app over a migrated SQLite file for the benchmarks that serve one."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from clinicflow.infra.migrate import upgrade
+from clinicflow.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -18,3 +22,17 @@ AVAILABILITY_QUERY = "service=alternative_medicine&visit_type=initial&duration=1
 CACHED_SHARE_OF_BARE = 0.25
 BOOKINGS_PER_SECOND = 400.0
 UNCACHED_P50_MS = 100.0
+
+
+async def migrated_sqlite(folder: str) -> Settings:
+    """Settings over a migrated SQLite file in `folder` (its data and key ring there too), the
+    clinic file of config/, and no rate limits (a benchmark asks from one address)."""
+    url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
+    await upgrade(url)
+    return Settings(
+        database_url=url,
+        config_path=ROOT / "config" / "clinic.yaml",
+        data_dir=Path(folder),
+        keys_file=Path(folder) / "keys.json",
+        rate_limits_enabled=False,
+    )

@@ -16,7 +16,6 @@ import asyncio
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import uvicorn
@@ -24,10 +23,7 @@ import uvicorn
 from clinicflow.bootstrap import build
 from clinicflow.gateway import serving
 from clinicflow.gateway.app import create_app
-from clinicflow.infra.migrate import upgrade
-from clinicflow.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
+from load_common import migrated_sqlite
 
 
 async def timed(base: str, address: str, username: str) -> float:
@@ -44,15 +40,7 @@ async def timed(base: str, address: str, username: str) -> float:
 
 async def main(rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-        await upgrade(url)
-        settings = Settings(
-            database_url=url,
-            config_path=ROOT / "config" / "clinic.yaml",
-            data_dir=Path(tmp),
-            keys_file=Path(tmp) / "keys.json",
-            rate_limits_enabled=False,
-        )
+        settings = await migrated_sqlite(tmp)
         container = build(settings)
         await container.identity.users.create("desk", "front_desk", "correct horse battery staple")
         sock = serving.listen("127.0.0.1", 0)  # as serve's: answers without Nagle's delay

@@ -11,18 +11,11 @@ import pytest
 
 from clinicflow.infra.bus import BatchSubscriber
 from clinicflow.infra.db import Database
-from clinicflow.infra.inbox import Inbox, mark_handled
+from clinicflow.infra.inbox import mark_handled
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
-from support.event_bus import (
-    BatchRecorder,
-    booking_event,
-    delivery,
-    effects,
-    make_bus,
-    record_events,
-)
+from support.event_bus import batch_projector_bus, booking_event, delivery, effects, record_events
 
 pytestmark = pytest.mark.both_databases
 
@@ -30,9 +23,8 @@ pytestmark = pytest.mark.both_databases
 async def test_a_sweeps_events_are_handed_over_together_in_outbox_order(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = BatchRecorder("projector", Inbox(db, clock))
+    recorder, bus = batch_projector_bus(settings, db, clock)
     assert isinstance(recorder, BatchSubscriber)
-    bus = make_bus(settings, db, clock, [recorder])
     made = [booking_event(clock, "b-1"), booking_event(clock, "b-2")]
     made.append(booking_event(clock, "b-1", "booking.rescheduled"))
     await record_events(db, *made)
@@ -52,8 +44,7 @@ async def test_a_sweeps_events_are_handed_over_together_in_outbox_order(
 async def test_a_failing_batch_goes_one_by_one_and_holds_back_only_its_aggregate(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = BatchRecorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])
+    recorder, bus = batch_projector_bus(settings, db, clock)
     created = booking_event(clock, "b-1")
     moved = booking_event(clock, "b-1", "booking.rescheduled")
     other = booking_event(clock, "b-2")
@@ -88,8 +79,7 @@ async def test_a_failing_batch_goes_one_by_one_and_holds_back_only_its_aggregate
 async def test_an_event_handled_before_is_settled_without_handing_it_over(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    recorder = BatchRecorder("projector", Inbox(db, clock))
-    bus = make_bus(settings, db, clock, [recorder])
+    recorder, bus = batch_projector_bus(settings, db, clock)
     handled = booking_event(clock, "b-1")
     fresh = booking_event(clock, "b-1", "booking.rescheduled")
     await record_events(db, handled, fresh)

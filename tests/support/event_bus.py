@@ -187,6 +187,14 @@ def projector_bus(
     return recorder, make_bus(settings, db, clock, [recorder], **changes)
 
 
+def batch_projector_bus(
+    settings: Settings, db: Database, clock: Clock
+) -> tuple[BatchRecorder, EventBus]:
+    """`projector_bus` whose subscriber takes a sweep's page of events at once."""
+    recorder = BatchRecorder("projector", Inbox(db, clock))
+    return recorder, make_bus(settings, db, clock, [recorder])
+
+
 async def projector_with_event(
     settings: Settings, db: Database, clock: Clock, **changes: Any
 ) -> tuple[Recorder, EventBus, Event]:
