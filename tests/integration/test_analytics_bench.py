@@ -11,11 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))  # the benchmark is a script, not a package
-
-import analytics as bench  # noqa: E402
-from analytics_duckdb import label, questions  # noqa: E402
-from analytics_postgres import PG_SQL  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -23,6 +18,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 def test_the_benchmark_builds_a_lake_and_asks_every_metric_of_both_engines(
     pg_database_url: str, tmp_path: Path
 ) -> None:
+    # The benchmark is a script, not a package; imported here, since its lake writer brings
+    # pyiceberg, pyarrow and pandas (~0.5 s), and every xdist worker collects this module.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import analytics as bench
+    from analytics_duckdb import label, questions
+    from analytics_postgres import PG_SQL
+
     dsn = pg_database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     lines: list[str] = []
 

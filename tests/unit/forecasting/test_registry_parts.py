@@ -10,9 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from clinicflow.forecasting.demand.domain.model import Engine
 from clinicflow.forecasting.domain.artifact import dump, load
@@ -46,6 +43,12 @@ def _invitations(n: int, seed: int) -> list[Invitation]:
 def test_the_waitlist_regression_kept_as_numbers_predicts_as_fitted() -> None:
     rows = _invitations(200, 1)
     model = train(rows)
+    # Imported here: scikit-learn takes ~0.8 s to import, and every xdist worker collects
+    # this module while one runs the test.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     reference = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
     reference.fit(features(rows), labels(rows))
     expected = reference.predict_proba(features(rows))[:, 1]
