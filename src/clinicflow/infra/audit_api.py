@@ -11,7 +11,7 @@ from clinicflow.infra.audit import AuditRecord, search
 from clinicflow.infra.audit_records import AuditRow
 from clinicflow.infra.db import Database
 from clinicflow.infra.error_responses import SIGNED_IN, documented
-from clinicflow.infra.request_input import Instant
+from clinicflow.infra.request_input import LARGEST_STORED_INT, Instant
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.shared.actor import Role, Scope, require
 from clinicflow.shared.records import from_attributes
@@ -40,7 +40,7 @@ async def audit(
     until: Instant | None = None,
     break_glass: bool | None = None,
     outcome: Annotated[str | None, Query(pattern="^(allowed|denied|error)$")] = None,
-    before_id: Annotated[int | None, Query(gt=0)] = None,
+    before_id: Annotated[int | None, Query(gt=0, le=LARGEST_STORED_INT)] = None,
     limit: Annotated[int, Query(gt=0, le=1000)] = 100,
 ) -> AuditPage:
     """Newest first. Page backwards with `before_id=next_before_id`. `break_glass=true`

@@ -3,9 +3,11 @@ store, and dates in a range the clinic's calendar arithmetic handles.
 
 PostgreSQL cannot store a NUL character, and no UTF-8 encoder takes a lone surrogate (JSON can
 spell both: "\\u0000", "\\ud800"); years near 1 or 9999 overflow as soon as a zone offset or a
-day is added. Either reached the database or the calendar as a 500. Every request body model
-derives from `RequestModel`, which refuses both in any field, however nested; query and path
-parameters are checked at the edge (gateway/request_text.py) or typed `Day`/`Instant`.
+day is added; an integer past an INTEGER column's range overflows the database's. Each reached
+the database or the calendar as a 500. Every request body model derives from `RequestModel`,
+which refuses the first two in any field, however nested; query and path parameters are
+checked at the edge (gateway/request_text.py), typed `Day`/`Instant`, or bounded by
+`LARGEST_STORED_INT`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 FIRST_YEAR, LAST_YEAR = 1900, 2200
+# The largest integer an INTEGER column holds on both databases (PostgreSQL's is 32 bits;
+# SQLite's takes 64): an id or an offset a request gives is bounded by it, or a larger one
+# reached the driver as a 500 (PostgreSQL: "integer out of range").
+LARGEST_STORED_INT = 2**31 - 1
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 

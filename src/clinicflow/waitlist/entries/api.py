@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 
 from clinicflow.infra.error_responses import SIGNED_IN, documented
+from clinicflow.infra.request_input import LARGEST_STORED_INT
 from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.waitlist.domain.states import STATUSES
 from clinicflow.waitlist.entries.schemas import (
@@ -72,7 +73,7 @@ async def entries(
     service: Annotated[str | None, Query(max_length=64)] = None,
     status: Status = None,
     limit: Annotated[int, Query(gt=0, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=LARGEST_STORED_INT)] = 0,
 ) -> EntryListOut:
     found = await waitlist.entries.listed(actor, service, status, limit, offset)
     return entry_list_out(found)
