@@ -18,10 +18,13 @@ $(BIN)/python:
 # package the lock does not name, stops the install); clinicflow itself goes on top without
 # re-resolving anything. pip itself is the one the interpreter's venv brings (ensurepip's,
 # fixed by the Python release): upgrading it to whatever is newest would make the one
-# unpinned install of the set-up.
-$(STAMP): pyproject.toml requirements.txt | $(BIN)/python
+# unpinned install of the set-up. What builds clinicflow itself (setuptools, wheel) comes
+# from requirements-build.txt, hashed too, and the editable install uses it without build
+# isolation: with it, pip would fetch whatever setuptools is newest for each install.
+$(STAMP): pyproject.toml requirements.txt requirements-build.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-build.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 install: $(STAMP)  ## create the virtualenv and install clinicflow with its test tools
@@ -111,6 +114,7 @@ lock: install  ## re-resolve the lock files (with hashes) after a dependency in 
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet --generate-hashes -o requirements.txt
 	$(BIN)/uv pip compile requirements-spark.in -c requirements.txt --python-version 3.11 --quiet --generate-hashes -o requirements-spark.txt
+	$(BIN)/uv pip compile requirements-build.in -c requirements.txt --python-version 3.11 --quiet --generate-hashes -o requirements-build.txt
 	$(BIN)/uv pip compile pyproject.toml -c requirements.txt --python-version 3.12 --quiet --generate-hashes -o requirements-runtime.txt
 
 clean:

@@ -1,8 +1,10 @@
 """The lock files are what every install takes: requirements.txt (`make install`, with the
-test tools), requirements-spark.txt (`make spark`) and requirements-runtime.txt (the image,
-deploy/Dockerfile). Every dependency pyproject.toml names must be pinned there, or a fresh
-machine would run without it, and every pin carries the sha256 of its release files, or a
-file re-published under the same version would install unnoticed (`make lock` re-resolves)."""
+test tools), requirements-spark.txt (`make spark`), requirements-runtime.txt (the image,
+deploy/Dockerfile) and requirements-build.txt (what builds clinicflow itself; both installs
+build it without pip's build isolation, which would fetch the newest setuptools). Every
+dependency pyproject.toml names must be pinned there, or a fresh machine would run without
+it, and every pin carries the sha256 of its release files, or a file re-published under the
+same version would install unnoticed (`make lock` re-resolves)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,12 @@ import pytest
 from support.browser import PLAYWRIGHT
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = ["requirements.txt", "requirements-spark.txt", "requirements-runtime.txt"]
+LOCKS = [
+    "requirements.txt",
+    "requirements-spark.txt",
+    "requirements-runtime.txt",
+    "requirements-build.txt",
+]
 
 
 def _name(requirement: str) -> str:
@@ -61,9 +68,25 @@ def test_every_pin_carries_its_hashes(lock: str) -> None:
 def test_installs_refuse_a_file_whose_hash_differs() -> None:
     makefile = (ROOT / "Makefile").read_text()
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
-    for lock in ("requirements.txt", "requirements-spark.txt"):
+    for lock in ("requirements.txt", "requirements-spark.txt", "requirements-build.txt"):
         assert f"pip install --quiet --require-hashes -r {lock}" in makefile
     assert "--require-hashes -r requirements-runtime.txt" in dockerfile
+    assert "--require-hashes -r requirements-build.txt" in dockerfile
+
+
+def test_clinicflow_is_built_by_the_locked_build_requirements_only() -> None:
+    """pyproject.toml's [build-system] requirements are pinned in requirements-build.txt, and
+    both installs of clinicflow itself build it without isolation, so with those pins: under
+    pip's default isolation each install fetched the newest setuptools, the one unpinned
+    package of a set-up."""
+    needs = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    assert {_name(r) for r in needs} - set(_pins("requirements-build.txt")) == set()
+    makefile = (ROOT / "Makefile").read_text()
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in makefile
+    assert "pip wheel --no-cache-dir --no-deps --no-build-isolation" in dockerfile
+    assert "!requirements-build.txt" in (ROOT / "deploy" / "Dockerfile.dockerignore").read_text()
+    assert "pip install --quiet --no-deps -e ." not in makefile
 
 
 def test_the_browser_tests_repeat_the_locked_playwrights_own_disabled_features() -> None:
