@@ -4,7 +4,7 @@ pydantic-settings' environment source works out every field's type again on each
 (whether it is "complex", which names it goes by): ~80% of the CPU of a `Settings()`, ~2 ms
 for Settings' 150 fields. A process builds one; the test suite builds one for each test (and
 more), almost always from the same variables. What the source makes of the environment
-depends on nothing else, so what it made of the same environment is reused.
+depends on nothing else, so what it made of the same variables is reused.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class RememberedEnvironment(PydanticBaseSettingsSource):
             source.env_ignore_empty,
             source.env_parse_none_str,
             source.env_parse_enums,
-            tuple(sorted(source.env_vars.items())),
+            _own_variables(source),
         )
         read = _read.get(key)
         if read is None:
@@ -48,3 +48,11 @@ class RememberedEnvironment(PydanticBaseSettingsSource):
                 _read.clear()
             read = _read[key] = source()
         return copy.deepcopy(read)  # the caller merges into it
+
+
+def _own_variables(source: EnvSettingsSource) -> tuple[tuple[str, str | None], ...]:
+    """The variables the source can read: those named with its prefix (Settings' fields have
+    no other names), not the whole environment, which changes under a process that runs
+    tests (pytest sets PYTEST_CURRENT_TEST for each test's each phase: every read was new)."""
+    prefix = source.env_prefix if source.case_sensitive else source.env_prefix.lower()
+    return tuple(sorted(item for item in source.env_vars.items() if item[0].startswith(prefix)))
