@@ -90,7 +90,8 @@ class PgCopies:
 
     async def _create(self) -> str:
         name = f"clinicflow_t_{uuid.uuid4().hex[:12]}"
-        await self._execute("create", f'CREATE DATABASE "{name}" TEMPLATE "{self._template}" STRATEGY FILE_COPY')
+        copy = f'CREATE DATABASE "{name}" TEMPLATE "{self._template}" STRATEGY FILE_COPY'
+        await self._execute("create", copy)
         return name
 
     async def _execute(self, role: str, sql: str) -> None:
