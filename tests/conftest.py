@@ -49,6 +49,7 @@ from clinicflow.infra.migrate import upgrade
 from clinicflow.shared.clock import FixedClock
 from support import forked_cli, scheduling
 from support.app import container_fixture
+from support.kept_engine import KeptEngine
 from support.pg_copies import PG_ADMIN_DSN, PgCopies, admin_sql, drop_sql, pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -270,11 +271,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A fresh, migrated database for this test; which one: see the module's docstring."""
     # Synchronous on purpose: it runs before the test's event loop starts.
     if getattr(request, "param", "sqlite") == "sqlite":  # unparametrized: asked for by name
-        target = tmp_path / "clinicflow.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), target)
-        yield f"sqlite+aiosqlite:///{target}"
+        # At the process's one path: its kept engine serves the container (support/kept_engine).
+        kept: KeptEngine = request.getfixturevalue("kept_engine")
+        yield kept.fresh_copy(request.getfixturevalue("sqlite_template"))
         return
     yield request.getfixturevalue("pg_database_url")
+
+
+@pytest.fixture(scope="session")
+def kept_engine(tmp_path_factory: pytest.TempPathFactory) -> KeptEngine:
+    """The SQLite test database's one path in this process, and the engine kept for it."""
+    return KeptEngine(tmp_path_factory.mktemp("kept-db") / "clinicflow.sqlite3")
 
 
 @pytest.fixture

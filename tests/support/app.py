@@ -22,10 +22,12 @@ from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.gateway.app import create_app
 from clinicflow.identity.users.domain.totp import code_at
+from clinicflow.infra.db import Database
 from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
+from support.kept_engine import KeptEngine
 from support.uvicorn_server import loopback_socket, running
 
 CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
@@ -60,8 +62,10 @@ def build_for_test(
     key_ring: Path,
     http: httpx.AsyncClient | None = None,
     feeds: Sequence[BusyFeed] | None = None,
+    database: Database | None = None,
 ) -> Container:
-    """build() as a test's `container` fixture calls it: with the worker's parsed catalog and
+    """build() as a test's `container` fixture calls it (over the process's kept engine when
+    it gives `database`: support/kept_engine.py): with the worker's parsed catalog and
     waitlist policy when the settings name config/clinic.yaml (another clinic file: see
     `parsed_clinic`), and the worker's key ring
     (tests/conftest.py) copied into place when the test has none yet, instead of making one.
@@ -82,7 +86,14 @@ def build_for_test(
     else:
         catalog, policy = parsed_clinic(settings.config_path)
     return build(
-        settings, clock=clock, catalog=catalog, http=http, feeds=feeds, policy=policy, keys=keys
+        settings,
+        clock=clock,
+        catalog=catalog,
+        http=http,
+        feeds=feeds,
+        policy=policy,
+        keys=keys,
+        database=database,
     )
 
 
@@ -101,6 +112,7 @@ def container_fixture(
         key_ring_file: Path,
         provider_http: httpx.AsyncClient | None,
         calendar_feeds: Sequence[BusyFeed] | None,
+        kept_engine: KeptEngine,
     ) -> AsyncIterator[Container]:
         """The app's container over the folder's (or module's) `settings`, closed after the
         test."""
@@ -111,6 +123,7 @@ def container_fixture(
             key_ring=key_ring_file,
             http=provider_http,
             feeds=calendar_feeds,
+            database=kept_engine.database(settings.database_url, echo=settings.sql_echo),
         )
         yield built
         await built.aclose()

@@ -146,6 +146,7 @@ def build(
     feeds: Sequence[BusyFeed] | None = None,
     policy: WaitlistPolicy | None = None,
     keys: LiveKeyRing | None = None,
+    database: Database | None = None,
 ) -> Container:
     """`feeds`: the external calendars to read busy time from (None: those the settings
     configure, bootstrap/calendars.py). `catalog` and `policy` (the clinic file's services and
@@ -155,7 +156,8 @@ def build(
     `settings.resolved_keys_file`, opened by a caller that knows the database holds nothing
     sealed under another ring (a test's fresh copy of the migrated template); otherwise the
     start-up check opens it (bootstrap/_keys.py: it refuses a ring that lacks a key the
-    stored data needs)."""
+    stored data needs). `database`, when given, is one over `settings.database_url` the
+    container takes as its own (and closes with it)."""
     policy = policy or load_policy(settings.config_path)
     core = open_core(
         settings,
@@ -163,6 +165,7 @@ def build(
         catalog=catalog or load_catalog(settings.config_path),
         http=http,
         keys=keys,
+        db=database,
     )
     patients = wire_patients(core)
 

@@ -49,8 +49,9 @@ def open_core(
     catalog: Catalog,
     http: httpx.AsyncClient | None,
     keys: LiveKeyRing | None = None,
+    db: Database | None = None,
 ) -> Core:
-    db = Database(settings.database_url, echo=settings.sql_echo)
+    db = db or Database(settings.database_url, echo=settings.sql_echo)
     # Refuses to start when stored data needs keys the file lacks (or the file is gone).
     keys = keys or open_keys(settings.database_url, settings.resolved_keys_file)
     audit.use_key(db, keys.audit_key)

@@ -78,10 +78,13 @@ async def _rolled_back_unless_committed(conn: AsyncConnection) -> AsyncIterator[
 class Database:
     """Owns the engine; hands out read connections and write transactions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, engine: AsyncEngine | None = None) -> None:
+        """`engine`: one `make_engine(url)` made, kept by the caller from one Database to the
+        next over the same URL (its statements compiled once; each Database disposes its
+        connections as it closes). Otherwise the Database makes its own."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = _make_engine(url, echo=echo)
+        self.engine = engine if engine is not None else make_engine(url, echo=echo)
         # One writer at a time inside this process; BEGIN IMMEDIATE covers other processes.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._listeners: list[CommitListener] = []
@@ -125,7 +128,9 @@ class Database:
         await self.engine.dispose()
 
 
-def _make_engine(url: str, *, echo: bool) -> AsyncEngine:
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """The engine a Database over `url` uses: PostgreSQL's pooled, SQLite's with its pragmas
+    on each connection and BEGIN IMMEDIATE for writers."""
     if not url.startswith("sqlite"):
         return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
     ensure_sqlite_dir(url)
