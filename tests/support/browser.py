@@ -21,9 +21,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     # Each page's scripts (axe-core's above all, put into ~100 documents for one run each)
-    # run once and go: V8's optimizing compiler and its background threads cost more than
-    # they save there (-10% of chromium's CPU over a run of axe checks).
-    "--js-flags=--no-opt --single-threaded",
+    # run once and go: V8's optimizing compilers (TurboFan, and Maglev, on by default since
+    # Chromium 117) and their background threads cost more than they save there (-10% of
+    # chromium's CPU over a run of axe checks for TurboFan, another -9% for Maglev).
+    "--js-flags=--no-opt --no-maglev --single-threaded",
 ]
 # Playwright's own --disable-features (1.65's server/chromium/chromiumSwitches.ts; the lock's
 # Playwright is checked by tests/unit/test_lock_file.py). Chromium keeps only the last
@@ -49,8 +50,15 @@ PLAYWRIGHT_DISABLED = (
 )
 # Chromium 156 builds each window's omnibox popup in advance, as WebUI pages
 # (chrome://omnibox-popup.top-chrome) in a renderer of their own: one per context, as each is a
-# window, about 0.45 s of CPU each, for a popup no test opens (-11 s of chromium's 56 s).
-UNUSED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
+# window, about 0.45 s of CPU each, for a popup no test opens (-11 s of chromium's 56 s). It
+# also starts a spare renderer ahead of each next navigation, which a test's context, closed
+# after a page or two, mostly never uses (a third fewer renderer processes without it).
+UNUSED_FEATURES = (
+    "WebUIOmniboxPopup",
+    "WebUIOmniboxAimPopup",
+    "WebUIOmniboxFullPopup",
+    "SpareRendererForSitePerProcess",
+)
 # tests/browser's modules run in the session's event loop, where the process's chromium lives
 # (tests/browser/conftest.py).
 SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
