@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -90,6 +89,8 @@ def read_only(
     Anything else is refused (`Refused`) before it runs; and the connection it runs on reads
     the lake's files and nothing else, and cannot change that (a SELECT that reads a file or
     writes one is refused by DuckDB too)."""
+    import duckdb
+
     try:
         kinds = statement_kinds(sql)
     except duckdb.Error as exc:

@@ -18,6 +18,8 @@ HEAVY = (
     "ortools",
     "pandas",
     "pyiceberg",
+    "pyarrow",
+    "duckdb",
     "pyspark",
 )
 

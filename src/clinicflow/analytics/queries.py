@@ -15,9 +15,7 @@ import asyncio
 import hashlib
 import threading
 from collections.abc import Sequence
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from clinicflow.analytics.domain.lake import COLUMNS
 from clinicflow.analytics.domain.lake import Kind as LakeKind
@@ -34,6 +32,9 @@ from clinicflow.analytics.revenue.queries import GEOGRAPHY, REVENUE
 from clinicflow.analytics.visits.queries import FUNNEL, NO_SHOWS, UTILIZATION
 from clinicflow.shared.lake import DUCKDB, Dialect, bookings
 
+if TYPE_CHECKING:
+    import duckdb
+
 # -- the connection -------------------------------------------------------------------------
 
 _DUCK = {LakeKind.INT: "BIGINT", LakeKind.INSTANT: "TIMESTAMPTZ", LakeKind.IDS: "VARCHAR[]"}
@@ -47,6 +48,8 @@ def connect(
     (`bookings`, `paid_lines`, `money`) and `inputs` as tables. Reads no other file after.
     `materialize`: the derived ones are built once as tables, for a connection that answers
     many questions over one snapshot (`DuckDbMetrics`)."""
+    import duckdb  # imported on first use: the app's wiring does not (docs/architecture.md)
+
     con = duckdb.connect(":memory:")
     zone = tz.replace("'", "")
     con.execute(f"SET TimeZone = '{zone}'")
@@ -74,6 +77,8 @@ def _paths(paths: Sequence[str]) -> str:
 
 
 def _tables(con: duckdb.DuckDBPyConnection, inputs: Inputs) -> None:
+    import pyarrow as pa
+
     s = inputs.supply
     tables = {
         "supply": pa.table(
@@ -255,4 +260,6 @@ def query(files: Sequence[str], tz: str, sql: str) -> tuple[list[str], list[tupl
 
 def statement_kinds(sql: str) -> list[str]:
     """The kinds of the statements in `sql` as DuckDB parses them (SELECT, INSERT …)."""
+    import duckdb
+
     return [s.type.name for s in duckdb.extract_statements(sql)]

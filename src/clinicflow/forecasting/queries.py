@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 
 from clinicflow.forecasting.domain.frame import Array, Frame
 from clinicflow.shared.lake import READS, bookings
+
+if TYPE_CHECKING:
+    import duckdb
 
 # The lake's columns the models read: booking facts and the patient's keyed hash (never the
 # ZIP3, age band or referral source).
@@ -26,6 +29,8 @@ _READ = ", ".join(name for name, _ in READS)
 
 
 def _connect(files: Sequence[str], tz: str) -> duckdb.DuckDBPyConnection:
+    import duckdb  # imported on first use: the app's wiring does not (docs/architecture.md)
+
     con = duckdb.connect(":memory:")
     con.execute(f"SET TimeZone = '{tz.replace(chr(39), '')}'")
     local = [f.removeprefix("file://").replace("'", "''") for f in files]

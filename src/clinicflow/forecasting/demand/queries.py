@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-import duckdb
-
 from clinicflow.forecasting.demand.domain.series import Visit
 from clinicflow.forecasting.waitlist.domain.conversion import Invitation
 from clinicflow.shared.lake import READS, bookings
@@ -87,6 +85,8 @@ class LakeHistory:
     """The lake's current snapshot (its Parquet files), opened once per question."""
 
     def __init__(self, files: Sequence[str]) -> None:
+        import duckdb  # imported on first use: the app's wiring does not (docs/architecture.md)
+
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
         local = [f.removeprefix("file://").replace("'", "''") for f in files]
