@@ -28,3 +28,14 @@ def test_another_variable_changing_reads_nothing_again(monkeypatch: pytest.Monke
     second = Settings()
     assert _variables._read == kept
     assert second.request_deadline_seconds == first.request_deadline_seconds == 8
+
+
+def test_every_setting_is_read_by_its_prefixed_name_alone() -> None:
+    # The remembered read is keyed on the CLINICFLOW_* variables: a field read by another
+    # name (an alias) would be missed when that variable changes.
+    named_otherwise = [
+        name
+        for name, field in Settings.model_fields.items()
+        if field.alias is not None or field.validation_alias is not None
+    ]
+    assert named_otherwise == []
