@@ -34,8 +34,10 @@ from typing import Any
 # Imported once, in the fork server (multiprocessing's): the CLI, what `serve` imports when it
 # runs, and the lake's libraries, which a server's or worker's first lake sync imports (pyiceberg
 # with pyarrow and pandas: ~1 s of CPU in each forked process, 27 s a run). Importing them
-# starts nothing of ours (no loop, connection or file); the fork server already runs the two
-# threads the CLI's pyarrow and numpy start.
+# starts nothing of ours (no loop, connection or file). It does start threads: numpy's (the
+# CLI's) and the background thread of pyarrow's jemalloc, whose fork handlers (pthread_atfork)
+# leave a forked child's allocator sound; the forked servers and the crash tests' workers
+# run in such children.
 PRELOADED = [
     "clinicflow.cli",
     "clinicflow.gateway.app",
