@@ -111,9 +111,10 @@ bench-analytics: install  ## issue 18: every metric over a synthetic year and 1M
 	$(BIN)/python benchmarks/analytics.py $(BENCH_ARGS)
 
 lock: install  ## re-resolve the lock files (with hashes) after a dependency in pyproject.toml changed
-	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-lock.txt
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet --generate-hashes -o requirements.txt
 	$(BIN)/uv pip compile requirements-spark.in -c requirements.txt --python-version 3.11 --quiet --generate-hashes -o requirements-spark.txt
+	$(BIN)/uv pip compile requirements-lock.in --python-version 3.11 --quiet --generate-hashes -o requirements-lock.txt
 	$(BIN)/uv pip compile requirements-build.in -c requirements.txt --python-version 3.11 --quiet --generate-hashes -o requirements-build.txt
 	$(BIN)/uv pip compile pyproject.toml -c requirements.txt --python-version 3.12 --quiet --generate-hashes -o requirements-runtime.txt
 

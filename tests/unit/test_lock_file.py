@@ -1,7 +1,8 @@
 """The lock files are what every install takes: requirements.txt (`make install`, with the
 test tools), requirements-spark.txt (`make spark`), requirements-runtime.txt (the image,
-deploy/Dockerfile) and requirements-build.txt (what builds clinicflow itself; both installs
-build it without pip's build isolation, which would fetch the newest setuptools). Every
+deploy/Dockerfile), requirements-build.txt (what builds clinicflow itself; both installs
+build it without pip's build isolation, which would fetch the newest setuptools) and
+requirements-lock.txt (the uv that `make lock` resolves them with). Every
 dependency pyproject.toml names must be pinned there, or a fresh machine would run without
 it, and every pin carries the sha256 of its release files, or a file re-published under the
 same version would install unnoticed (`make lock` re-resolves)."""
@@ -22,6 +23,7 @@ LOCKS = [
     "requirements-spark.txt",
     "requirements-runtime.txt",
     "requirements-build.txt",
+    "requirements-lock.txt",
 ]
 
 
@@ -68,8 +70,11 @@ def test_every_pin_carries_its_hashes(lock: str) -> None:
 def test_installs_refuse_a_file_whose_hash_differs() -> None:
     makefile = (ROOT / "Makefile").read_text()
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
-    for lock in ("requirements.txt", "requirements-spark.txt", "requirements-build.txt"):
+    for lock in LOCKS:
+        if lock == "requirements-runtime.txt":
+            continue  # the image's (below)
         assert f"pip install --quiet --require-hashes -r {lock}" in makefile
+    assert "pip install --quiet uv" not in makefile  # the lock's own resolver: pinned too
     assert "--require-hashes -r requirements-runtime.txt" in dockerfile
     assert "--require-hashes -r requirements-build.txt" in dockerfile
 
