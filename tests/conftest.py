@@ -51,6 +51,7 @@ from support import forked_cli, scheduling
 from support.app import container_fixture
 from support.kept_engine import KeptEngine
 from support.pg_copies import PG_ADMIN_DSN, PgCopies, admin_sql, drop_sql, pg_url
+from support.pg_tablespace import memory_tablespace
 
 ROOT = Path(__file__).resolve().parents[1]
 CLINIC_YAML = ROOT / "config" / "clinic.yaml"
@@ -253,10 +254,13 @@ def pg_template() -> Iterator[str]:
             f"PostgreSQL unreachable at {PG_ADMIN_DSN} ({problem}); PostgreSQL tests skipped"
         )
     name = f"clinicflow_tpl_{uuid.uuid4().hex[:10]}"
-    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
-    asyncio.run(upgrade(pg_url(name)))
-    yield name
-    asyncio.run(admin_sql(drop_sql(name)))
+    # In memory where the server is on this machine; its copies inherit it (pg_tablespace).
+    with memory_tablespace(PG_ADMIN_DSN) as space:
+        where = f' TABLESPACE "{space}"' if space else ""
+        asyncio.run(admin_sql(f'CREATE DATABASE "{name}"{where}'))
+        asyncio.run(upgrade(pg_url(name)))
+        yield name
+        asyncio.run(admin_sql(drop_sql(name)))
 
 
 @pytest.fixture(scope="session")
