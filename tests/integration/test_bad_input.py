@@ -43,7 +43,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def database_url(pg_database_url: str) -> str:
-    """PostgreSQL only: a fresh copy of the migrated template (tests/conftest.py)."""
+    """PostgreSQL only: a fresh copy of the migrated template (support/suite_fixtures.py)."""
     return pg_database_url
 
 

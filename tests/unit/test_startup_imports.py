@@ -21,6 +21,9 @@ HEAVY = (
     "pyarrow",
     "duckdb",
     "pyspark",
+    "fpdf",  # receipts' PDFs
+    "pywebpush",  # a push's encryption; it brings aiohttp
+    "aiohttp",
 )
 
 

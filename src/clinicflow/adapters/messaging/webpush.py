@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import httpx
 from py_vapid import Vapid02  # type: ignore[import-untyped]
-from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
 
 from clinicflow.adapters.messaging._http import is_transient, post, unavailable
 from clinicflow.notifications.domain.push import PushSubscription
@@ -91,6 +90,10 @@ def _load_key(key: str) -> Vapid02:
 
 
 def _encrypt(subscription: PushSubscription, payload: bytes) -> bytes:
+    # pywebpush imports aiohttp for its own sender (~0.13 s), in every process that wires the
+    # app: imported by the first push sent (docs/architecture.md, "Start-up").
+    from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
+
     info = {
         "endpoint": subscription.endpoint,
         "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},

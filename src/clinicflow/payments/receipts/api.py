@@ -5,11 +5,10 @@ Latin-1 only, so other characters are spelled in it first."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Response
 from fastapi.responses import HTMLResponse
-from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from clinicflow.infra.error_responses import SIGNED_IN, documented
@@ -17,6 +16,11 @@ from clinicflow.infra.web import CurrentActor, provided
 from clinicflow.payments.errors import PaymentNotFound, PaymentStateConflict
 from clinicflow.payments.receipts.service import ReceiptService
 from clinicflow.payments.receipts.views import Receipt
+
+# fpdf2 (with fontTools and Pillow) takes ~0.17 s to import, in every process that wires the
+# app: imported by the first PDF drawn (docs/architecture.md, "Start-up").
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 ReceiptsDep = Annotated[ReceiptService, Depends(provided(ReceiptService))]
@@ -70,6 +74,8 @@ def _t(text: str) -> str:
 
 
 def render_pdf(r: Receipt) -> bytes:
+    from fpdf import FPDF
+
     pdf = FPDF(format="Letter")
     pdf.set_title(_t(f"Receipt {r.order_id}"))
     pdf.set_author(_t(r.legal_name))
