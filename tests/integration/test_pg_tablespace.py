@@ -68,7 +68,7 @@ def test_this_workers_template_and_its_copies_live_in_memory(pg_template: str) -
 
 
 def test_a_tablespace_is_gone_with_its_directory_once_its_run_ends() -> None:
-    with memory_tablespace(PG_ADMIN_DSN) as space:
+    with memory_tablespace() as space:
         if space is None:
             assert not CAN, "the server is on this machine and we are root: expected memory"
             pytest.skip("the server is not on this machine, or this process may not chown")
@@ -104,7 +104,7 @@ def test_a_tablespace_whose_directory_a_reboot_emptied_is_dropped_by_the_next_ru
     os.chown(location, owner.st_uid, owner.st_gid)
     asyncio.run(_fetch(f"CREATE TABLESPACE \"{lost}\" LOCATION '{location}'"))
     shutil.rmtree(location)  # what a reboot does to tmpfs
-    with memory_tablespace(PG_ADMIN_DSN) as space:
+    with memory_tablespace() as space:
         assert space is not None
         assert lost not in _tablespaces()
     assert space not in _tablespaces()

@@ -32,16 +32,18 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from support.pg_copies import PG_ADMIN_DSN, admin_sql
+
 MEMORY = Path("/dev/shm")
 PREFIX = "clinicflow_ram_"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", ""}
 
 
 @contextlib.contextmanager
-def memory_tablespace(admin_dsn: str) -> Iterator[str | None]:
+def memory_tablespace() -> Iterator[str | None]:
     """A new tablespace on tmpfs for this process's test databases, or None where the server
     cannot use one; dropped, with its directory, on exit (its databases must be gone)."""
-    made = _create(admin_dsn)
+    made = _create()
     if made is None:
         yield None
         return
@@ -50,23 +52,23 @@ def memory_tablespace(admin_dsn: str) -> Iterator[str | None]:
         yield name
     finally:
         try:
-            asyncio.run(_execute(admin_dsn, f'DROP TABLESPACE "{name}"'))
+            asyncio.run(admin_sql(f'DROP TABLESPACE "{name}"'))
         except asyncpg.PostgresError as exc:  # a test database left in it: say so, keep it
             warnings.warn(f"test tablespace {name} ({location}) kept: {exc}", stacklevel=1)
         else:
             shutil.rmtree(location, ignore_errors=True)
 
 
-def _create(admin_dsn: str) -> tuple[str, Path] | None:
-    if (urlsplit(admin_dsn).hostname or "") not in _LOOPBACK or not MEMORY.is_dir():
+def _create() -> tuple[str, Path] | None:
+    if (urlsplit(PG_ADMIN_DSN).hostname or "") not in _LOOPBACK or not MEMORY.is_dir():
         return None
-    data_directory, ours = asyncio.run(_look(admin_dsn))
+    data_directory, ours = asyncio.run(_look())
     # The suite's tablespaces whose directory is gone (a reboot emptied tmpfs): no run can be
     # using them. One whose directory is still there may be another run's: left alone.
     lost = [name for name, location in ours if not Path(location).exists()]
     for name in lost:
         with contextlib.suppress(asyncpg.PostgresError):
-            asyncio.run(_execute(admin_dsn, f'DROP TABLESPACE "{name}"'))
+            asyncio.run(admin_sql(f'DROP TABLESPACE "{name}"'))
     try:
         owner = Path(data_directory).stat()
     except OSError:  # not ours to see: the server is on another machine, or another user's
@@ -78,16 +80,16 @@ def _create(admin_dsn: str) -> tuple[str, Path] | None:
     location.mkdir(mode=0o700)
     try:
         os.chown(location, owner.st_uid, owner.st_gid)
-        asyncio.run(_execute(admin_dsn, f"CREATE TABLESPACE \"{name}\" LOCATION '{location}'"))
+        asyncio.run(admin_sql(f"CREATE TABLESPACE \"{name}\" LOCATION '{location}'"))
     except (OSError, asyncpg.PostgresError):
         shutil.rmtree(location, ignore_errors=True)
         return None
     return name, location
 
 
-async def _look(admin_dsn: str) -> tuple[str, list[tuple[str, str]]]:
+async def _look() -> tuple[str, list[tuple[str, str]]]:
     """The server's data directory, and the suite's tablespaces with their directories."""
-    conn = await asyncpg.connect(admin_dsn)
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         rows = await conn.fetch(
             "SELECT spcname, pg_tablespace_location(oid) AS location FROM pg_tablespace"
@@ -96,13 +98,5 @@ async def _look(admin_dsn: str) -> tuple[str, list[tuple[str, str]]]:
         )
         data_directory = str(await conn.fetchval("SHOW data_directory"))
         return data_directory, [(row["spcname"], row["location"]) for row in rows]
-    finally:
-        await conn.close()
-
-
-async def _execute(admin_dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(sql)
     finally:
         await conn.close()

@@ -93,7 +93,7 @@ def pg_template() -> Iterator[str]:
         )
     name = f"clinicflow_tpl_{uuid.uuid4().hex[:10]}"
     # In memory where the server is on this machine; its copies inherit it (pg_tablespace).
-    with memory_tablespace(PG_ADMIN_DSN) as space:
+    with memory_tablespace() as space:
         where = f' TABLESPACE "{space}"' if space else ""
         asyncio.run(admin_sql(f'CREATE DATABASE "{name}"{where}'))
         asyncio.run(upgrade(pg_url(name)))
