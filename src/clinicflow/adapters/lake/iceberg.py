@@ -14,12 +14,24 @@ older snapshot and deletes the files only those referenced: an Iceberg snapshot 
 to the old rows, so keeping one would keep the key. Column metrics are off for the key
 columns, so manifests (which outlive their data files) never hold a key either.
 
+A bounded history: the writer appends every `lake_sync_seconds` (each append a snapshot, a
+manifest list, a manifest and a metadata file), so left alone a table's metadata, and the
+work of every commit and every read, would grow without end (~1,440 snapshots a day). Each
+append therefore reads only the current snapshot's mark (the list of data files only when a
+patient is forgotten); small manifests are merged as they pile up (Iceberg's
+`commit.manifest-merge.enabled`); only the last `history` metadata files are kept
+(`write.metadata.delete-after-commit.enabled`); and once `2 * history` snapshots have piled
+up, all but the newest `history` are expired and the manifest lists and manifests only they
+referenced deleted. Data files are not: appends never drop one, and a forgotten patient's
+are deleted as above. A table made before this gets the properties at its next append.
+
 pyiceberg is synchronous; each call runs in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +52,7 @@ if TYPE_CHECKING:
     from pyiceberg.partitioning import PartitionSpec
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
+    from pyiceberg.table.snapshots import Snapshot
 
 log = get_logger(__name__)
 
@@ -48,6 +61,12 @@ NAMESPACE = "analytics"
 EVENTS = "events"
 _REQUIRED = {name for name, _ in CORE}
 _KEYS = ("patient_key", "contact_key")
+HISTORY = 10  # snapshots, and metadata files besides the current one, kept after upkeep
+_UPKEEP = {
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "16",
+    "write.metadata.delete-after-commit.enabled": "true",
+}
 _PROPERTIES = {
     "format-version": "2",
     "write.parquet.compression-codec": "zstd",
@@ -103,10 +122,13 @@ def open_catalog(url: str, warehouse: str, **properties: str) -> SqlCatalog:
 class IcebergLake:
     """`analytics.Lake` over one Iceberg table (`analytics.events` by default)."""
 
-    def __init__(self, catalog: Callable[[], Catalog], name: str = EVENTS) -> None:
+    def __init__(
+        self, catalog: Callable[[], Catalog], name: str = EVENTS, *, history: int = HISTORY
+    ) -> None:
         self._open = catalog  # opened on first use: building the app touches no files
         self._opened: Catalog | None = None
         self.identifier = (NAMESPACE, name)
+        self.history = history
 
     @property
     def _catalog(self) -> Catalog:
@@ -164,7 +186,7 @@ class IcebergLake:
                 self.identifier,
                 schema=schema,
                 partition_spec=events_partitioning(schema),
-                properties=_PROPERTIES,
+                properties={**_PROPERTIES, **self._upkeep()},
             )
         except Exception:
             # Made by another process meanwhile (each catalog names its own error for it).
@@ -176,11 +198,11 @@ class IcebergLake:
         from pyiceberg.expressions import In
         from pyiceberg.io.pyarrow import schema_to_pyarrow
 
-        table = self.table()
+        table = self._upkept(self.table())
         found = _mark_of(table)
         if found != since:
             raise LakeConflict(f"the lake's mark is {found}, not {since}: another writer ran")
-        before = set(_files(table))
+        before = set(_files(table)) if forget else set()  # read every manifest: only to forget
         summary = {MARK: str(mark)}
         batch = pa.Table.from_pylist(list(rows), schema=schema_to_pyarrow(table.schema()))
         tx = table.transaction()
@@ -194,6 +216,29 @@ class IcebergLake:
             raise LakeConflict("another writer committed to the lake first") from exc
         if rewritten:
             self._drop_history(before)
+        else:
+            self._bound_history(table)  # the committed table: pyiceberg updates it in place
+
+    def _upkeep(self) -> dict[str, str]:
+        return {**_UPKEEP, "write.metadata.previous-versions-max": str(self.history)}
+
+    def _upkept(self, table: Table) -> Table:
+        """`table`, with the upkeep properties set first if it was made without them."""
+        missing = {k: v for k, v in self._upkeep().items() if table.properties.get(k) != v}
+        if not missing:
+            return table
+        return table.transaction().set_properties(missing).commit_transaction()
+
+    def _bound_history(self, table: Table) -> None:
+        """Once `2 * history` snapshots have piled up, all but the newest `history` expired."""
+        from pyiceberg.exceptions import CommitFailedException
+
+        snapshots = sorted(table.snapshots(), key=lambda s: s.sequence_number or 0)
+        if len(snapshots) < 2 * self.history:
+            return
+        # Another writer may have moved the table meanwhile: a later append expires them.
+        with contextlib.suppress(CommitFailedException):
+            _expire(table, snapshots[: -self.history], snapshots[-self.history :])
 
     @staticmethod
     def _forget(table: Table, tx: Any, keyed: BooleanExpression, summary: dict[str, str]) -> bool:
@@ -215,20 +260,15 @@ class IcebergLake:
         referenced: the rows with a forgotten key are then gone from the store."""
         table = self.table()
         current = table.current_snapshot()
-        older = [
-            s.snapshot_id
-            for s in table.snapshots()
-            if current is None or s.snapshot_id != current.snapshot_id
-        ]
-        if older:
-            table.maintenance.expire_snapshots().by_ids(older).commit()
-        for path in before - set(_files(self.table())):
+        older = [s for s in table.snapshots() if current is None or s != current]
+        _expire(table, older, [current] if current else [])
+        for path in before - set(_files(table)):
             table.io.delete(path)
         log.info("lake_history_dropped", snapshots=len(older))
 
     def _rebuild(self) -> IcebergLake:
         catalog = self._catalog
-        fresh = IcebergLake(lambda: catalog, f"{self.identifier[1]}_rebuild")
+        fresh = IcebergLake(lambda: catalog, f"{self.identifier[1]}_rebuild", history=self.history)
         if self._catalog.table_exists(fresh.identifier):
             self._catalog.purge_table(fresh.identifier)  # left by a rebuild that died
         fresh._create()
@@ -245,6 +285,51 @@ def _mark_of(table: Table) -> int:
     if snapshot is None or snapshot.summary is None:
         return 0
     return int(snapshot.summary[MARK] or 0)
+
+
+def _expire(table: Table, older: Sequence[Snapshot], kept: Sequence[Snapshot]) -> None:
+    """`older` expired (pyiceberg updates `table` in place), then the manifest lists and the
+    manifests only they referenced deleted, with what their commits wrote and never committed
+    (pyiceberg leaves a manifest it merged away in the same commit): after the commit, so a
+    crash between the two leaves files that nothing refers to, never a reference to a missing
+    file. Only the expired commits' files are touched, never a concurrent writer's."""
+    if not older:
+        return
+    table.maintenance.expire_snapshots().by_ids([s.snapshot_id for s in older]).commit()
+    io = table.io
+    still = {m.manifest_path for s in kept for m in s.manifests(io)}
+    gone = {m.manifest_path for s in older for m in s.manifests(io)}
+    gone |= {s.manifest_list for s in older}
+    gone |= _written_by(table, {_commit_of(s.manifest_list) for s in older})
+    for path in gone - still:
+        io.delete(path)
+    log.info("lake_snapshots_expired", snapshots=len(older), files=len(gone - still))
+
+
+def _commit_of(manifest_list: str) -> str:
+    """The commit's id in a manifest list's name (`snap-<snapshot>-<attempt>-<commit>.avro`)."""
+    return manifest_list.rsplit("/", 1)[-1].removesuffix(".avro").split("-", 3)[-1]
+
+
+def _written_by(table: Table, commits: set[str]) -> set[str]:
+    """The manifests (`<commit>-m<n>.avro`) in the table's metadata folder that `commits` wrote."""
+    from pyarrow.fs import FileSelector, FileType
+    from pyiceberg.io.pyarrow import PyArrowFileIO
+
+    io = table.io
+    if not isinstance(io, PyArrowFileIO):
+        return set()
+    scheme, netloc, folder = io.parse_location(f"{table.location()}/metadata")
+    found = io.fs_by_scheme(scheme, netloc).get_file_info(
+        FileSelector(folder, allow_not_found=True)
+    )
+    return {
+        f"{scheme}://{info.path}"
+        for info in found
+        if info.type == FileType.File
+        and info.base_name.endswith(".avro")
+        and info.base_name.rsplit("-m", 1)[0] in commits
+    }
 
 
 def _files(table: Table) -> list[str]:
