@@ -22,10 +22,10 @@ from clinicflow.infra.audit import AuditEntry
 from clinicflow.infra.audit import use_key as use_audit_key
 from clinicflow.infra.crypto import KeyRing, create, load
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
 from clinicflow.patients.tables import patients, seal_context
 from support.db import written
+from support.migrated import migrated
 from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def test_keys_rotate_then_retire_the_old_key_keeps_patients_readable(
     key_file = tmp_path / "keys.json"
     monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
     monkeypatch.setenv("CLINICFLOW_KEYS_FILE", str(key_file))
-    asyncio.run(upgrade(url))
+    asyncio.run(migrated(url))
     old = create(key_file)
     asyncio.run(_add_patient(url, old))
     runner = CliRunner()
@@ -169,7 +169,7 @@ def test_audit_verify_passes_an_intact_log_and_names_an_edited_row(
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
     monkeypatch.setenv("CLINICFLOW_DATABASE_URL", url)
     monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
-    asyncio.run(upgrade(url))
+    asyncio.run(migrated(url))
     ring = create(tmp_path / "keys.json")
     asyncio.run(_append_audit_rows(url, 5, ring))
     runner = CliRunner()

@@ -17,7 +17,6 @@ import pytest
 
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import Event
 from clinicflow.infra.unit_of_work import UnitOfWork
 from clinicflow.patients import PatientDetails, PatientDirectory
@@ -25,6 +24,7 @@ from support import forked_cli
 from support.ehr_servers import BOOKING_SYSTEM, PATIENT_SYSTEM, ehr_env
 from support.event_bus import redis_stream
 from support.fake_medirecords import FakeMediRecords
+from support.migrated import migrated
 from support.processes import start_worker, wait_until, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def stream() -> Iterator[str]:
 
 async def _seed(url: str, data_dir: Path, booking_id: str) -> str:
     """A patient, and the booking.created event of their visit in the outbox."""
-    await upgrade(url)
+    await migrated(url)
     keys = create(data_dir / "keys.json")
     now = datetime.now(UTC)
     start = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # far ahead: no reminder falls due

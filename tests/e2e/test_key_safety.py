@@ -18,10 +18,10 @@ import pytest
 from clinicflow.bootstrap._keys import open_keys
 from clinicflow.infra.crypto import KeysUnavailable, load, save
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from clinicflow.patients import PatientDetails, PatientDirectory
 from support import forked_cli
 from support.db import written
+from support.migrated import migrated
 from support.serving_process import free_port
 
 # Each test runs `clinicflow` as a process, a few seconds of CPU each (tests/support/scheduling.py).
@@ -198,7 +198,7 @@ def test_keys_init_refuses_over_stored_data_and_over_an_existing_file(
 def test_keys_init_makes_a_private_ring_for_an_empty_database(tmp_path: Path) -> None:
     key_file = tmp_path / "ring.json"
     env = _env(tmp_path, key_file)
-    asyncio.run(upgrade(env["CLINICFLOW_DATABASE_URL"]))
+    asyncio.run(migrated(env["CLINICFLOW_DATABASE_URL"]))
 
     made = _cli(env, "keys", "init")
 
@@ -240,7 +240,7 @@ def test_processes_setting_up_at_once_on_an_empty_database_share_one_ring(
     """Every process races to make the first ring; the losers open the winner's file."""
     key_file = tmp_path / "keys.json"
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
-    asyncio.run(upgrade(url))
+    asyncio.run(migrated(url))
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         rings = list(pool.map(lambda _: open_keys(url, key_file), range(8)))

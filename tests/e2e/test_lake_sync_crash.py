@@ -18,8 +18,8 @@ from clinicflow.analytics.ports import RecordedEvent
 from clinicflow.analytics.repository import SqlAnalyticsUnitOfWork
 from clinicflow.infra.crypto import create
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from support import forked_cli
+from support.migrated import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 120
@@ -27,7 +27,7 @@ AT = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 
 
 async def _record(url: str) -> None:
-    await upgrade(url)
+    await migrated(url)
     db = Database(url)
     async with SqlAnalyticsUnitOfWork(db) as uow:
         for n in range(EVENTS):

@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 from clinicflow.bootstrap import build
 from clinicflow.cli import app
 from clinicflow.gateway.app import create_app
-from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
+from support.migrated import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # as tests/conftest.py
@@ -54,7 +54,7 @@ async def _paid_visit(env: dict[str, str], server: FakeStripe) -> str:
     settings = Settings.model_validate(
         {k.removeprefix("CLINICFLOW_").lower(): v for k, v in env.items()}
     )
-    await upgrade(settings.database_url)
+    await migrated(settings.database_url)
     http = httpx.AsyncClient(trust_env=False, timeout=5)
     container = build(settings, clock=FixedClock(NOW), http=http)
     transport = httpx.ASGITransport(app=create_app(container=container))

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from clinicflow.bootstrap import build
 from clinicflow.cli import app as cli_app
 from clinicflow.cli import served_url
-from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
 from support import forked_cli
+from support.migrated import migrated
 from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def _api_key(env: dict[str, str]) -> tuple[str, str]:
     )
 
     async def go() -> tuple[str, str]:
-        await upgrade(settings.database_url)
+        await migrated(settings.database_url)
         container = build(settings)
         try:
             view, full = await container.identity.apikeys.create("sync", "it", ["bookings:read"])

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from clinicflow.infra.migrate import upgrade
 from support import forked_cli
 from support.loopback_tls import loopback_tls
+from support.migrated import migrated
 from support.serving_process import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ async def _terminate_under_load(base: str, proc: forked_cli.Command) -> float:
 @pytest.mark.slow
 def test_sigterm_stops_serve_within_its_grace_period_under_load(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'clinic.sqlite3'}"
-    asyncio.run(upgrade(url))
+    asyncio.run(migrated(url))
     port = free_port()
     env = {
         **os.environ,

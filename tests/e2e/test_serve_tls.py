@@ -15,9 +15,9 @@ from cryptography import x509
 from typer.testing import CliRunner
 
 from clinicflow.cli import app
-from clinicflow.infra.migrate import upgrade
 from support import forked_cli
 from support.certificates import self_signed
+from support.migrated import migrated
 from support.serving_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ LOOPBACK = x509.IPAddress(IPv4Address("127.0.0.1"))  # what the certificates nam
 @pytest.mark.slow
 def test_serve_with_a_certificate_answers_over_https_with_hsts(tmp_path: Path) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'tls.sqlite3'}"
-    asyncio.run(upgrade(database))
+    asyncio.run(migrated(database))
     cert, key = self_signed(tmp_path, "clinicflow test", LOOPBACK)
     port = free_port()
     env = {

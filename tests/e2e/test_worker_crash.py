@@ -15,11 +15,11 @@ import pytest
 import redis
 
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from clinicflow.infra.outbox import Event
 from support import forked_cli
 from support.db import written
 from support.event_bus import REDIS_URL, redis_stream
+from support.migrated import migrated
 from support.processes import start_worker, wait_until, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def stream() -> Iterator[str]:
 
 
 async def _prepare(url: str, event: Event) -> None:
-    await upgrade(url)
+    await migrated(url)
     db = Database(url)
     async with written(db) as uow:
         conn = uow.connection

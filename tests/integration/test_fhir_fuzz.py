@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinicflow.bootstrap import Container
-from clinicflow.infra.migrate import upgrade
 from support.app import clinic_settings
 from support.fhir import ALL_SCOPES, FHIR, TOKEN, SigningKey, SmartClient
 from support.loopback_tls import loopback_tls
+from support.migrated import migrated
 from support.threaded_app import served_in_thread
 
 pytestmark = pytest.mark.slow
@@ -47,7 +47,7 @@ def fhir_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The app on a migrated SQLite file, served in a thread with its own event loop."""
     data = tmp_path_factory.mktemp("fhir-fuzz")
     url = f"sqlite+aiosqlite:///{data / 'clinic.sqlite3'}"
-    asyncio.run(upgrade(url))
+    asyncio.run(migrated(url))
     config = clinic_settings(
         url,
         data,

@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from clinicflow.infra.migrate import upgrade
+from support.migrated import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ def migrated_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("CLINICFLOW_KEYS_FILE", str(tmp_path / "keys.json"))
     monkeypatch.setenv("CLINICFLOW_CONFIG_PATH", str(ROOT / "config" / "clinic.yaml"))
     monkeypatch.setenv("CLINICFLOW_DATA_DIR", str(tmp_path))
-    asyncio.run(upgrade(url))
+    asyncio.run(migrated(url))
     return CliRunner()
 
 

@@ -21,9 +21,9 @@ from clinicflow.bootstrap.forecasting import model_training
 from clinicflow.catalog.service import load_catalog
 from clinicflow.forecasting.views import ModelEntry
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
+from support.migrated import migrated
 from support.ml_history import MlHistory
 from support.once import once_per_run
 
@@ -45,7 +45,7 @@ def trained_models(history: MlHistory, tmp_path_factory: pytest.TempPathFactory)
         settings = history.settings(folder)
 
         async def go() -> tuple[Figures, list[ModelEntry]]:
-            await upgrade(settings.database_url)
+            await migrated(settings.database_url)
             db = Database(settings.database_url)
             try:
                 catalog = load_catalog(settings.config_path)

@@ -20,9 +20,9 @@ from clinicflow.booking.tables import appointments
 from clinicflow.bootstrap import build
 from clinicflow.catalog import Catalog
 from clinicflow.demo import DemoClock
-from clinicflow.infra.migrate import upgrade
 from clinicflow.simulation import ClinicYear, Demand, Tally, YearPlan, simulated_clinic
 from support.app import CLINIC_YAML, clinic_settings
+from support.migrated import migrated
 
 # The clock the simulated days end at: a Saturday evening in the clinic (UTC here).
 ENDS_AT = datetime(2026, 11, 7, 23, 0, tzinfo=UTC)
@@ -65,7 +65,7 @@ async def simulate(
     settings = clinic_settings(
         url, tmp_path, config_path=made.path, password_hashing="insecure-fast"
     )
-    await upgrade(url)
+    await migrated(url)
     clock = DemoClock()
     clock.set(ENDS_AT)
     container = build(settings, clock=clock)

@@ -32,6 +32,7 @@ from clinicflow.shared.clock import FixedClock
 from support import forked_cli
 from support.app import container_fixture
 from support.kept_engine import KeptEngine
+from support.migrated import template
 from support.pg_copies import PG_ADMIN_DSN, PgCopies, admin_sql, drop_sql, pg_url
 from support.pg_tablespace import memory_tablespace
 
@@ -102,10 +103,9 @@ def pg_template() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
-    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
-    return path
+def sqlite_template() -> Path:
+    """This process's migrated SQLite file (support/migrated.py): each test copies it."""
+    return asyncio.run(template())
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from clinicflow.infra.audit import audit_checkpoints, use_key
 from clinicflow.infra.audit_anchor import read
 from clinicflow.infra.crypto import save
 from clinicflow.infra.db import Database
-from clinicflow.infra.migrate import upgrade
 from clinicflow.shared.clock import FixedClock
+from support.migrated import migrated
 from support.retention_clinic import NOW, RING, ROOT, seed_clinic
 
 # Retention and the audit chain are SQL that each dialect must answer alike.
@@ -41,7 +41,7 @@ def test_cli_lists_what_is_due_then_applies_it(
     save(tmp_path / "keys.json", RING)
     monkeypatch.setattr(cli_retention, "SystemClock", lambda: FixedClock(NOW))
     monkeypatch.setattr(cli_retention, "console", Console(width=240))
-    asyncio.run(upgrade(url))
+    asyncio.run(migrated(url))
     asyncio.run(_seed_file(url))
     runner = CliRunner()
 
