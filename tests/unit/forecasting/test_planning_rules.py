@@ -1,14 +1,18 @@
 """The planning models' pure rules: AUC by ranks, wave sizing, capacity and its flags, the
-greedy rule against CP-SAT on a week where the greedy rule goes wrong, the pickup count."""
+greedy rule against CP-SAT on a week where the greedy rule goes wrong, the pickup count and
+the book it counts on."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from clinicflow.catalog import LocalInterval, Practitioner, TimeOff
 from clinicflow.forecasting.demand.domain.capacity import day_minutes, flag_weeks
-from clinicflow.forecasting.demand.domain.pickup import books, predict
+from clinicflow.forecasting.demand.domain.pickup import Book, books, predict
 from clinicflow.forecasting.demand.domain.series import Visit, WindowError, mase
 from clinicflow.forecasting.scheduling.domain.solver import propose
 from clinicflow.forecasting.scheduling.domain.week import Rules, Week, greedy, possible_slots
@@ -64,6 +68,29 @@ def test_the_forecast_is_what_is_booked_plus_what_usually_comes_on_top() -> None
     cutoff = start + timedelta(weeks=11) - timedelta(days=1)  # the Sunday before week 12
     [(mean, spread)] = predict(book, cutoff, [cutoff + timedelta(days=1)])
     assert (mean, spread) == (3.0, 0.0)  # 2 on the books, 1 more every week before
+
+
+_DAYS = st.dates(date(2026, 1, 1), date(2026, 1, 20))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(st.tuples(_DAYS, _DAYS, st.none() | _DAYS), max_size=40),
+    day=_DAYS,
+    as_of=_DAYS,
+)
+def test_a_book_counts_what_a_scan_of_every_row_counts(
+    rows: list[tuple[date, date, date | None]], day: date, as_of: date
+) -> None:
+    """The book's rows kept by start day change no count: each is what a scan of every row
+    (the definition) gives."""
+    book = Book("x", tuple(rows))
+    assert book.on_books(day, as_of) == sum(
+        1
+        for start, made, gone in rows
+        if start == day and made <= as_of and (gone is None or gone > as_of)
+    )
+    assert book.final(day) == sum(1 for start, _, gone in rows if start == day and gone is None)
 
 
 def test_mase_scales_each_window_and_skips_constant_training() -> None:

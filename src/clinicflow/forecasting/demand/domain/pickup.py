@@ -11,7 +11,7 @@ final count is used only once the day is over."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,17 +26,28 @@ class Book:
 
     key: str
     rows: tuple[tuple[date, date, date | None], ...]
+    # The rows by start day: a forecast asks about each day ~16 times (8 weeks, twice), and
+    # a scan of every row each time made a year's backtest quadratic in the visits.
+    _by_day: dict[date, tuple[tuple[date, date | None], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        by_day: dict[date, list[tuple[date, date | None]]] = {}
+        for start, made, gone in self.rows:
+            by_day.setdefault(start, []).append((made, gone))
+        object.__setattr__(self, "_by_day", {d: tuple(r) for d, r in by_day.items()})
 
     def on_books(self, day: date, as_of: date) -> int:
         """Visits on `day` booked by the end of `as_of` and not cancelled by then."""
         return sum(
             1
-            for start, made, gone in self.rows
-            if start == day and made <= as_of and (gone is None or gone > as_of)
+            for made, gone in self._by_day.get(day, ())
+            if made <= as_of and (gone is None or gone > as_of)
         )
 
     def final(self, day: date) -> int:
-        return sum(1 for start, _, gone in self.rows if start == day and gone is None)
+        return sum(1 for _, gone in self._by_day.get(day, ()) if gone is None)
 
 
 def books(visits: Iterable[Visit], tz: ZoneInfo, *, by_practitioner: bool) -> dict[str, Book]:
