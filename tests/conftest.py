@@ -169,15 +169,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 GC_FIRST_GENERATION = 20_000
 
 
+def _collect_garbage_less_often() -> None:
+    """From here on (the root conftest is read before the fixtures, the app and the test
+    modules are imported), the first generation is `GC_FIRST_GENERATION`: importing and
+    collecting the suite ran the collector about a thousand times in each process."""
+    gc.set_threshold(GC_FIRST_GENERATION, *gc.get_threshold()[1:])
+
+
+_collect_garbage_less_often()
+
+
 def _settle_garbage_collection() -> None:
     """Once collected, the modules, routes, models and fixtures of the session are kept for
     the whole run: frozen out of the collector's sight (`gc.freeze`), later collections do
-    not walk them again, and a larger first generation runs the collector less often. Only
-    the suite's own processes (the servers and CLIs it starts keep CPython's defaults).
+    not walk them again. Only the suite's own processes (the servers and CLIs it starts keep
+    CPython's defaults).
     Measured in benchmarks/README.md ("The suite's own time")."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_FIRST_GENERATION, *gc.get_threshold()[1:])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
