@@ -7,7 +7,7 @@ SPARK_STAMP := $(VENV)/.spark-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install spark demo serve test lint format bench bench-http bench-web bench-calendars bench-analytics lock clean
+.PHONY: install spark demo serve test lint format bench bench-http bench-web bench-calendars bench-analytics bench-lake lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
@@ -109,6 +109,10 @@ bench-calendars: install  ## issue 17: a 60-day refresh from the fake Calendly a
 # Needs PostgreSQL on 127.0.0.1 (a role that may create databases); not in CI (12 min here).
 bench-analytics: install  ## issue 18: every metric over a synthetic year and 1M visits, DuckDB beside PostgreSQL
 	$(BIN)/python benchmarks/analytics.py $(BENCH_ARGS)
+
+# A temp dir and an SQLite catalog; nothing else needed (~20 s).
+bench-lake: install  ## the lake writer's appends over a day of syncs: the last as fast as the first
+	$(BIN)/python benchmarks/lake_appends.py $(BENCH_ARGS)
 
 lock: install  ## re-resolve the lock files (with hashes) after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-lock.txt
