@@ -4,7 +4,7 @@ sync, through `IcebergLake.append` on an SQLite catalog in a temp dir. Prints th
 first and the last `--window` appends, the whole run, and what is left in the table's
 metadata folder; a history that grows makes the last appends slower than the first.
 
-    .venv/bin/python benchmarks/lake_appends.py --appends 400
+    .venv/bin/python benchmarks/lake_appends.py --appends 300
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ async def _run(folder: Path, appends: int, rows: int, window: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--appends", type=int, default=400)
+    parser.add_argument("--appends", type=int, default=300)
     parser.add_argument("--rows", type=int, default=20)
     parser.add_argument("--window", type=int, default=50)
     args = parser.parse_args()
