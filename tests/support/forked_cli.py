@@ -33,12 +33,13 @@ from typing import Any
 
 # Imported once, in the fork server (multiprocessing's): the CLI, what `serve` imports when it
 # runs, and the lake's libraries, which a server's or worker's first lake sync imports (pyiceberg
-# with pyarrow and pandas: ~1 s of CPU in each forked process, 27 s a run), and DuckDB, which
-# a worker's forecast job imports (~0.2 s in each of the crash tests' workers). Importing them
-# starts nothing of ours (no loop, connection or file). It does start threads: numpy's (the
-# CLI's) and the background thread of pyarrow's jemalloc, whose fork handlers (pthread_atfork)
-# leave a forked child's allocator sound; the forked servers and the crash tests' workers
-# run in such children.
+# with pyarrow and pandas: ~1 s of CPU in each forked process, 27 s a run), DuckDB, which a
+# worker's forecast job imports (~0.2 s in each of the crash tests' workers), and httpx with
+# httpcore, which the app's outbound clients import as they are made (~0.06 s each). Importing
+# them starts nothing of ours (no loop, connection or file). It does start threads: numpy's
+# (the CLI's) and the background thread of pyarrow's jemalloc, whose fork handlers
+# (pthread_atfork) leave a forked child's allocator sound; the forked servers and the crash
+# tests' workers run in such children.
 PRELOADED = [
     "clinicflow.cli",
     "clinicflow.gateway.app",
@@ -47,6 +48,8 @@ PRELOADED = [
     "pyiceberg.io.pyarrow",
     "pyiceberg.table",
     "duckdb",
+    "httpx",
+    "httpcore",
 ]
 
 
