@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,11 +28,16 @@ async def template() -> Path:
     global _template
     if _template is None:
         folder = Path(tempfile.mkdtemp(prefix="clinicflow-migrated-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        atexit.register(_remove, folder, os.getpid())
         path = folder / "template.sqlite3"
         await upgrade(f"{SQLITE}{path}")
         _template = path
     return _template
+
+
+def _remove(folder: Path, owner: int) -> None:
+    if os.getpid() == owner:  # not a child forked from this process, exiting before it
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def migrated(url: str) -> None:
