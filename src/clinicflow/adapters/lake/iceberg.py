@@ -224,10 +224,15 @@ class IcebergLake:
 
     def _upkept(self, table: Table) -> Table:
         """`table`, with the upkeep properties set first if it was made without them."""
+        from pyiceberg.exceptions import CommitFailedException
+
         missing = {k: v for k, v in self._upkeep().items() if table.properties.get(k) != v}
         if not missing:
             return table
-        return table.transaction().set_properties(missing).commit_transaction()
+        try:
+            return table.transaction().set_properties(missing).commit_transaction()
+        except CommitFailedException as exc:  # as an append would: this run stops, kept
+            raise LakeConflict("another writer changed the lake's table first") from exc
 
     def _bound_history(self, table: Table) -> None:
         """Once `2 * history` snapshots have piled up, all but the newest `history` expired."""
