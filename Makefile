@@ -7,7 +7,7 @@ SPARK_STAMP := $(VENV)/.spark-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install spark demo serve test lint format bench bench-http bench-web bench-calendars bench-analytics bench-lake lock clean
+.PHONY: install spark demo serve test lint format bench bench-http bench-web bench-calendars bench-analytics bench-lake bench-sqlite lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clinicflow needs Python 3.11 or newer"'
@@ -113,6 +113,10 @@ bench-analytics: install  ## issue 18: every metric over a synthetic year and 1M
 # A temp dir and an SQLite catalog; nothing else needed (~20 s).
 bench-lake: install  ## the lake writer's appends over a day of syncs: the last as fast as the first
 	$(BIN)/python benchmarks/lake_appends.py $(BENCH_ARGS)
+
+# A temp dir; nothing else needed (~10 s).
+bench-sqlite: install  ## one SQLite statement's cost: aiosqlite's adapter beside clinicflow's engine
+	$(BIN)/python benchmarks/sqlite_statements.py $(BENCH_ARGS)
 
 lock: install  ## re-resolve the lock files (with hashes) after a dependency in pyproject.toml changed
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-lock.txt

@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 
 from clinicflow.infra.logging import get_logger
 from clinicflow.infra.private_file import create_private_file
+from clinicflow.infra.sqlite_dbapi import loop_dbapi
 
 if TYPE_CHECKING:
     from clinicflow.infra.outbox import Event
@@ -61,6 +62,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 log = get_logger(__name__)
+
+SQLITE_LOCK_WAIT = 15.0  # seconds a statement waits for another connection's SQLite lock
 
 CommitListener = Callable[[Sequence["Event"]], Awaitable[None]]
 
@@ -134,7 +137,10 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if not url.startswith("sqlite"):
         return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
     ensure_sqlite_dir(url)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 15})
+    # Statements on the loop (infra.sqlite_dbapi); a lock held elsewhere waited for up to 15 s.
+    engine = create_async_engine(
+        url, echo=echo, module=loop_dbapi(), connect_args={"timeout": SQLITE_LOCK_WAIT}
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
@@ -159,7 +165,6 @@ def _sqlite_on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry
         "journal_mode=WAL",
         "foreign_keys=ON",
         "synchronous=NORMAL",
-        "busy_timeout=15000",
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
