@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
@@ -50,8 +50,10 @@ def _entry(n: int, **overrides: object) -> AuditEntry:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+async def db(
+    database_url: str, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
+    database = open_database(database_url)
     use_key(database, KEY)
     yield database
     await database.dispose()

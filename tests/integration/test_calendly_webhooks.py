@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from clinicflow.bootstrap import Container
 from clinicflow.calendars.page_bookings.tables import calendly_invitees
 from clinicflow.calendars.tables import busy_intervals as busy
 from clinicflow.catalog import Catalog
+from clinicflow.infra.db import Database
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import DOCTOR1_AVAILABILITY, app_over, assert_problem, booking
@@ -78,9 +79,19 @@ def settings(database_url: str, tmp_path: Path, calendly: FakeCalendly) -> Setti
 
 @pytest.fixture
 async def container(
-    settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
+    settings: Settings,
+    clock: FixedClock,
+    clinic_catalog: Catalog,
+    key_ring_file: Path,
+    open_database: Callable[[str], Database],
 ) -> AsyncIterator[Container]:
-    built = build_for_test(settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file)
+    built = build_for_test(
+        settings,
+        clock=clock,
+        catalog=clinic_catalog,
+        key_ring=key_ring_file,
+        database=open_database(settings.database_url),
+    )
     # Calendly is one of doctor1's busy sources: until its first full sync doctor1 is
     # unconfirmed and not offered (the poll job does this when the app starts).
     await built.calendars.service.sync_all(full=True)

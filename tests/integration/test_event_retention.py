@@ -8,7 +8,7 @@ NOW = 2026-11-24 15:00 UTC with the default policy: outbox and deliveries cut of
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,8 +51,10 @@ PRUNED_HANDLED = {("notify", "e1")}
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+async def db(
+    database_url: str, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
+    database = open_database(database_url)
     async with UnitOfWork(database) as uow:
         conn = uow.connection
         for seq, (published, delivery) in EVENTS.items():

@@ -1,18 +1,21 @@
-"""The suite's kept SQLite engine (support/kept_engine.py): each test's copy starts from the
-template whatever the last test left at the path (its WAL included), the first container of a
-test gets the kept engine and a second one open beside it gets none (it makes its own), and a
-statement the kept engine compiled for one test is not compiled again for the next."""
+"""The suite's kept SQLite and PostgreSQL engines (support/kept_engine.py): each test's
+SQLite copy starts from the template whatever the last test left at the path (its WAL
+included), the first container of a test gets the kept engine and a second one open beside
+it gets none (it makes its own), a statement the kept engine compiled for one test is not
+compiled again for the next, and the PostgreSQL engine reaches each test's own copy."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine.interfaces import CacheStats
 
 from clinicflow.infra.db import Database
-from support.kept_engine import KeptEngine
+from support.kept_engine import KeptEngine, KeptPgEngine
+from support.pg_copies import PgCopies, pg_url
 
 
 async def test_each_copy_is_the_template_and_the_engine_is_lent_once_a_test(
@@ -60,3 +63,31 @@ async def test_the_next_test_reuses_what_the_last_one_compiled(
         result = await conn.execute(statement, {"kind": "table"})
         assert result.context.cache_hit is CacheStats.CACHE_MISS
     await own.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_postgresql_engine_follows_each_tests_copy_and_keeps_what_it_compiled(
+    pg_copies: PgCopies,
+) -> None:
+    """Two tests in a row, each with a copy of its own: the kept engine's connections reach
+    the copy of the test in hand, and the second test's statement was compiled by the first."""
+    kept = KeptPgEngine()
+    statement = text("SELECT current_database() AS name, :kind AS kind")
+    names, seen = [], []
+    for _ in range(2):
+        name = pg_copies.take()
+        try:
+            url = kept.use(pg_url(name))
+            db = kept.database(url)
+            assert db is not None
+            assert kept.database(url) is None  # a second container: its own engine
+            async with db.read() as conn:
+                result = await conn.execute(statement, {"kind": "table"})
+                seen.append(result.context.cache_hit)
+                names.append((name, result.one().name))
+            await db.dispose()
+        finally:
+            pg_copies.drop(name)
+    assert [copy for copy, _ in names] == [reached for _, reached in names]
+    assert names[0][0] != names[1][0]
+    assert seen == [CacheStats.CACHE_MISS, CacheStats.CACHE_HIT]

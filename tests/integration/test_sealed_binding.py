@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -31,8 +31,10 @@ NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+async def db(
+    database_url: str, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
+    database = open_database(database_url)
     yield database
     await database.dispose()
 

@@ -33,8 +33,10 @@ class Failed(RuntimeError):
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+async def db(
+    database_url: str, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
+    database = open_database(database_url)
     use_key(database, KEY)  # `uow.audit` signs the entry with the chain's key
     yield database
     await database.dispose()

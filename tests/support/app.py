@@ -27,7 +27,7 @@ from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
-from support.kept_engine import KeptEngine
+from support.kept_engine import KeptEngine, KeptPgEngine
 from support.uvicorn_server import loopback_socket, running
 
 CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
@@ -113,6 +113,7 @@ def container_fixture(
         provider_http: httpx.AsyncClient | None,
         calendar_feeds: Sequence[BusyFeed] | None,
         kept_engine: KeptEngine,
+        kept_pg_engine: KeptPgEngine,
     ) -> AsyncIterator[Container]:
         """The app's container over the folder's (or module's) `settings`, closed after the
         test."""
@@ -123,7 +124,8 @@ def container_fixture(
             key_ring=key_ring_file,
             http=provider_http,
             feeds=calendar_feeds,
-            database=kept_engine.database(settings.database_url, echo=settings.sql_echo),
+            database=kept_engine.database(settings.database_url, echo=settings.sql_echo)
+            or kept_pg_engine.database(settings.database_url, echo=settings.sql_echo),
         )
         yield built
         await built.aclose()

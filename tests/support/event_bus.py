@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,9 +71,11 @@ def cli_recorder(deps: SubscriberDeps) -> Recorder:
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
+async def db(
+    settings: Settings, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
     """The test's database, with the effect log the recorders write to."""
-    database = Database(settings.database_url)
+    database = open_database(settings.database_url)
     await create_effect_log(database)
     yield database
     await database.dispose()

@@ -10,6 +10,12 @@ compiled statements are the earlier tests'.
 
 A test gets the kept engine for its first container over the path; a second one open at the
 same time (another server over the same database) makes its own, as production does.
+
+PostgreSQL's copies (support/pg_copies.py) each have a name of their own, so `KeptPgEngine`
+keeps one engine for whichever copy the test in hand was given: its connections are pointed
+at that copy as they open (SQLAlchemy's `do_connect` event), and its pool is new for each
+test. Without it every PostgreSQL test's container compiled its statements anew: 11,000 of
+the 16,000 statements the integration tests compiled in a run.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from clinicflow.infra.db import Database, make_engine
 
@@ -55,3 +64,41 @@ class KeptEngine:
             self._engine.sync_engine.dispose(close=False)
         self._lent = True
         return Database(self.url, engine=self._engine)
+
+
+class KeptPgEngine:
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self._engine: AsyncEngine | None = None
+        self._lent = False
+
+    def use(self, url: str) -> str:
+        """The test in hand's copy (a fresh one, support/pg_copies.py): the kept engine's
+        connections go there from now on."""
+        self.url = url
+        self._lent = False
+        return url
+
+    def database(self, url: str, *, echo: bool = False) -> Database | None:
+        """A Database over the kept engine for this test's first container over its copy
+        (None otherwise: the caller builds its own)."""
+        if url != self.url or self._lent or echo:
+            return None
+        if self._engine is None:
+            self._engine = make_engine(url)
+            event.listen(self._engine.sync_engine, "do_connect", self._to_the_copy)
+        else:
+            # A new pool: the last test's connections were to its copy, in its event loop.
+            self._engine.sync_engine.dispose(close=False)
+        self._lent = True
+        return Database(url, engine=self._engine)
+
+    def _to_the_copy(
+        self,
+        _dialect: Dialect,
+        _record: ConnectionPoolEntry,
+        _args: list[object],
+        params: dict[str, object],
+    ) -> None:
+        assert self.url is not None
+        params["database"] = make_url(self.url).database

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from clinicflow.bootstrap import Container
 from clinicflow.catalog import Catalog
+from clinicflow.infra.db import Database
 from clinicflow.payments.tables import ledger, orders
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
@@ -61,12 +62,21 @@ def pay_settings(
 
 @pytest.fixture
 async def pay(
-    pay_settings: Settings, clock: FixedClock, clinic_catalog: Catalog, key_ring_file: Path
+    pay_settings: Settings,
+    clock: FixedClock,
+    clinic_catalog: Catalog,
+    key_ring_file: Path,
+    open_database: Callable[[str], Database],
 ) -> AsyncIterator[Container]:
     # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
     http = httpx.AsyncClient(trust_env=False, timeout=5, verify=_tls())
     built = build_for_test(
-        pay_settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, http=http
+        pay_settings,
+        clock=clock,
+        catalog=clinic_catalog,
+        key_ring=key_ring_file,
+        http=http,
+        database=open_database(pay_settings.database_url),
     )
     yield built
     await built.aclose()

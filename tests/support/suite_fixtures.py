@@ -14,7 +14,7 @@ import io
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,12 +26,13 @@ from clinicflow.calendars.ports import BusyFeed
 from clinicflow.catalog import Catalog
 from clinicflow.catalog.service import load_catalog
 from clinicflow.infra.crypto import create
+from clinicflow.infra.db import Database
 from clinicflow.infra.logging import configure_logging, unconfigure_logging
 from clinicflow.infra.migrate import upgrade
 from clinicflow.shared.clock import FixedClock
 from support import forked_cli
 from support.app import container_fixture
-from support.kept_engine import KeptEngine
+from support.kept_engine import KeptEngine, KeptPgEngine
 from support.migrated import template
 from support.pg_copies import PG_ADMIN_DSN, PgCopies, admin_sql, drop_sql, pg_url
 from support.pg_tablespace import memory_tablespace
@@ -126,11 +127,31 @@ def kept_engine(tmp_path_factory: pytest.TempPathFactory) -> KeptEngine:
     return KeptEngine(tmp_path_factory.mktemp("kept-db") / "clinicflow.sqlite3")
 
 
+@pytest.fixture(scope="session")
+def kept_pg_engine() -> KeptPgEngine:
+    """The engine this process keeps for its tests' PostgreSQL copies (support/kept_engine)."""
+    return KeptPgEngine()
+
+
 @pytest.fixture
-def pg_database_url(pg_copies: PgCopies) -> Iterator[str]:
+def open_database(
+    kept_engine: KeptEngine, kept_pg_engine: KeptPgEngine
+) -> Callable[[str], Database]:
+    """`open_database(url)`: a Database over this test's database, on the engine this process
+    keeps for it when no other Database of the test has it yet (support/kept_engine.py),
+    else on one of its own."""
+
+    def open_(url: str) -> Database:
+        return kept_engine.database(url) or kept_pg_engine.database(url) or Database(url)
+
+    return open_
+
+
+@pytest.fixture
+def pg_database_url(pg_copies: PgCopies, kept_pg_engine: KeptPgEngine) -> Iterator[str]:
     """A fresh copy of this worker's migrated PostgreSQL template, for this test alone."""
     name = pg_copies.take()
-    yield pg_url(name)
+    yield kept_pg_engine.use(pg_url(name))
     pg_copies.drop(name)
 
 

@@ -4,7 +4,7 @@ key.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,10 @@ from clinicflow.infra.db import Database
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+async def db(
+    database_url: str, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
+    database = open_database(database_url)
     yield database
     await database.dispose()
 

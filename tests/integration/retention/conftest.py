@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -12,8 +12,10 @@ from support.retention_clinic import RING
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+async def db(
+    database_url: str, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
+    database = open_database(database_url)
     use_key(database, RING.audit_key)
     yield database
     await database.dispose()
