@@ -3,6 +3,7 @@ across sources, deltas in any order, a snapshot's window, nothing known lost by 
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise, permutations
 
@@ -23,21 +24,41 @@ def when(minute: int) -> datetime:
     return BASE + timedelta(minutes=minute)
 
 
+# The strategies each draw uses, made once: a strategy made inside a draw is made and
+# validated again at every draw (a quarter of this module's time, by py-spy).
+STARTS = st.integers(0, 7 * 24 * 60)
+LENGTHS = st.integers(5, 8 * 60)
+ANY_SOURCE = st.sampled_from(SOURCES)
+ANY_PERSON = st.sampled_from(PEOPLE)
+EXTERNAL_IDS = st.sampled_from([f"e{i}" for i in range(12)])
+SHOWN_AS = st.sampled_from(list(ShowAs))
+ETAGS = st.none() | st.sampled_from(["a", "b"])
+WINDOW_STARTS = st.integers(0, 6 * 24 * 60)
+WINDOW_LENGTHS = st.integers(60, 3 * 24 * 60)
+REMOVED = st.lists(EXTERNAL_IDS, max_size=6)
+
+
 @st.composite
 def intervals(
     draw: st.DrawFn, source: str | None = None, person: str | None = None
 ) -> BusyInterval:
-    start = draw(st.integers(0, 7 * 24 * 60))
-    length = draw(st.integers(5, 8 * 60))
+    start = draw(STARTS)
+    length = draw(LENGTHS)
     return BusyInterval(
-        source=source or draw(st.sampled_from(SOURCES)),
-        practitioner=person or draw(st.sampled_from(PEOPLE)),
-        external_id=draw(st.sampled_from([f"e{i}" for i in range(12)])),
+        source=source or draw(ANY_SOURCE),
+        practitioner=person or draw(ANY_PERSON),
+        external_id=draw(EXTERNAL_IDS),
         start=when(start),
         end=when(start + length),
-        show_as=draw(st.sampled_from(list(ShowAs))),
-        etag=draw(st.none() | st.sampled_from(["a", "b"])),
+        show_as=draw(SHOWN_AS),
+        etag=draw(ETAGS),
     )
+
+
+@functools.cache
+def lists_of(source: str, person: str, most: int) -> st.SearchStrategy[list[BusyInterval]]:
+    """Up to `most` of one source's intervals for one person (made once for each)."""
+    return st.lists(intervals(source, person), max_size=most)
 
 
 def stores() -> st.SearchStrategy[dict[Key, BusyInterval]]:
@@ -46,17 +67,17 @@ def stores() -> st.SearchStrategy[dict[Key, BusyInterval]]:
 
 @st.composite
 def snapshots(draw: st.DrawFn, source: str = "microsoft", person: str = "doctor1") -> Snapshot:
-    lo = draw(st.integers(0, 6 * 24 * 60))
-    hi = lo + draw(st.integers(60, 3 * 24 * 60))
-    listed = draw(st.lists(intervals(source, person), max_size=12))
+    lo = draw(WINDOW_STARTS)
+    hi = lo + draw(WINDOW_LENGTHS)
+    listed = draw(lists_of(source, person, 12))
     unique = {i.external_id: i for i in listed}
     return Snapshot(source, person, when(lo), when(hi), tuple(unique.values()))
 
 
 @st.composite
 def deltas(draw: st.DrawFn, source: str = "microsoft", person: str = "doctor1") -> Delta:
-    upserted = {i.external_id: i for i in draw(st.lists(intervals(source, person), max_size=6))}
-    removed = draw(st.lists(st.sampled_from([f"e{i}" for i in range(12)]), max_size=6))
+    upserted = {i.external_id: i for i in draw(lists_of(source, person, 6))}
+    removed = draw(REMOVED)
     return Delta(source, person, tuple(upserted.values()), tuple(removed), "next")
 
 
@@ -111,7 +132,7 @@ def test_deltas_on_different_ids_give_the_same_store_in_any_order(
     parts = [shuffled[0:4], shuffled[4:8], shuffled[8:12]]
     made = []
     for part in parts:  # each delta touches its own ids only
-        upserted = data.draw(st.lists(intervals("microsoft", "doctor1"), max_size=4))
+        upserted = data.draw(lists_of("microsoft", "doctor1", 4))
         own = {
             part[n % len(part)]: BusyInterval(
                 i.source, i.practitioner, part[n % len(part)], i.start, i.end, i.show_as, i.etag
