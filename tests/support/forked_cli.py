@@ -35,7 +35,8 @@ from typing import Any
 # runs, and the lake's libraries, which a server's or worker's first lake sync imports (pyiceberg
 # with pyarrow and pandas: ~1 s of CPU in each forked process, 27 s a run), DuckDB, which a
 # worker's forecast job imports (~0.2 s in each of the crash tests' workers), and httpx with
-# httpcore, which the app's outbound clients import as they are made (~0.06 s each). Importing
+# httpcore, which the app's outbound clients import as they are made (~0.06 s each), and asyncpg
+# and anyio's asyncio backend, which a worker on PostgreSQL imports as it connects. Importing
 # them starts nothing of ours (no loop, connection or file). It does start threads: numpy's
 # (the CLI's) and the background thread of pyarrow's jemalloc, whose fork handlers
 # (pthread_atfork) leave a forked child's allocator sound; the forked servers and the crash
@@ -50,6 +51,8 @@ PRELOADED = [
     "duckdb",
     "httpx",
     "httpcore",
+    "asyncpg",
+    "anyio._backends._asyncio",
 ]
 
 
