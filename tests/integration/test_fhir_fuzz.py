@@ -31,7 +31,8 @@ from support.loopback_tls import loopback_tls
 from support.migrated import migrated
 from support.threaded_app import served_in_thread
 
-pytestmark = pytest.mark.slow
+# One worker runs the module: one server (`fhir_api`) for all of its tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fhir_fuzz")]
 EXAMPLES = int(os.environ.get("FHIR_FUZZ_EXAMPLES", "60"))  # per test
 
 

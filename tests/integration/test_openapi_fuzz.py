@@ -27,7 +27,8 @@ from support.app import admin_session, clinic_settings
 from support.pg_copies import admin_sql, drop_sql, pg_url
 from support.threaded_app import served_in_thread
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+# One worker runs the module: its one pass (`fuzzed`) answers both tests.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("openapi_fuzz")]
 EXAMPLES = 2  # per operation and generation mode
 
 
