@@ -25,7 +25,9 @@ from support.migrated import migrated
 from support.serving_process import free_port
 
 # Each test runs `clinicflow` as a process, a few seconds of CPU each (tests/support/scheduling.py).
-pytestmark = pytest.mark.slow
+# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
+# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
 
 ROOT = Path(__file__).resolve().parents[2]
 

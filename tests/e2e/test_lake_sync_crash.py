@@ -21,6 +21,10 @@ from clinicflow.infra.db import Database
 from support import forked_cli
 from support.migrated import migrated
 
+# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
+# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
+pytestmark = pytest.mark.xdist_group("serial")
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 120
 AT = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)

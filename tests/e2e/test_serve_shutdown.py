@@ -18,6 +18,10 @@ from support.loopback_tls import loopback_tls
 from support.migrated import migrated
 from support.serving_process import free_port, wait_ready
 
+# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
+# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
+pytestmark = pytest.mark.xdist_group("serial")
+
 ROOT = Path(__file__).resolve().parents[2]
 SHUTDOWN_SECONDS = 3
 # Kubernetes gives the api pods 30 s (deploy/k8s/api.yaml), 5 of them for preStop; the app's

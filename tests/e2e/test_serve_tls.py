@@ -20,6 +20,10 @@ from support.certificates import self_signed
 from support.migrated import migrated
 from support.serving_process import free_port
 
+# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
+# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
+pytestmark = pytest.mark.xdist_group("serial")
+
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = x509.IPAddress(IPv4Address("127.0.0.1"))  # what the certificates name
 

@@ -22,6 +22,10 @@ from support.event_bus import REDIS_URL, redis_stream
 from support.migrated import migrated
 from support.processes import start_worker, wait_until, worker_env
 
+# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
+# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
+pytestmark = pytest.mark.xdist_group("serial")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

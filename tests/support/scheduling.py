@@ -8,7 +8,9 @@ unit, first. Two marks steer it:
 - `serial`: the tests that run servers or workers as several processes, or open tens of
   PostgreSQL connections, with time bounds in their assertions. Run next to each other they
   would fight over the two cores (and PostgreSQL's 100 connections): one worker runs them one
-  at a time, from the start, while the other works through the rest.
+  at a time, from the start, while the other works through the rest. Every test that forks
+  `clinicflow` processes (support/forked_cli.py) is in it too, so one worker, not each,
+  starts a fork server (its imports: ~4 s of CPU).
 - `slow` (a test or a module): takes seconds, mostly in subprocesses. Collected first, so both
   workers start on them and finish together on the many quick tests, not one worker alone on
   a long one at the end.
