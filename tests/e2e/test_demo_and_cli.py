@@ -45,7 +45,7 @@ def test_demo_serves_a_clinic_with_open_slots(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        # The demo loads its clinic and simulates two weeks before it serves (about 25 s
+        # The demo loads its clinic and simulates two weeks before it serves (about 10 s
         # alone, more beside the rest of the suite): a hang is what this bound catches.
         wait_ready(f"{base}/healthz", proc, seconds=180)
         home = httpx.get(f"{base}/")

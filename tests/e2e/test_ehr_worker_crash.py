@@ -27,10 +27,6 @@ from support.fake_medirecords import FakeMediRecords
 from support.migrated import migrated
 from support.processes import start_worker, wait_until, worker_env
 
-# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
-# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
-pytestmark = pytest.mark.xdist_group("serial")
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -67,6 +63,7 @@ async def _seed(url: str, data_dir: Path, booking_id: str) -> str:
     return patient_id
 
 
+@pytest.mark.xdist_group("serial")  # one fork server a run (support/scheduling.py)
 @pytest.mark.slow
 def test_a_worker_killed_mid_send_leaves_one_visit_in_medirecords(
     tmp_path: Path, stream: str, medirecords: FakeMediRecords

@@ -25,8 +25,7 @@ from support.migrated import migrated
 from support.serving_process import free_port
 
 # Each test runs `clinicflow` as a process, a few seconds of CPU each (tests/support/scheduling.py).
-# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
-# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
+# One fork server a run: tests that fork clinicflow run in one group (support/scheduling.py).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
 
 ROOT = Path(__file__).resolve().parents[2]

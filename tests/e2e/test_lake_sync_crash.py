@@ -21,8 +21,7 @@ from clinicflow.infra.db import Database
 from support import forked_cli
 from support.migrated import migrated
 
-# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
-# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
+# One fork server a run: tests that fork clinicflow run in one group (support/scheduling.py).
 pytestmark = pytest.mark.xdist_group("serial")
 
 ROOT = Path(__file__).resolve().parents[2]

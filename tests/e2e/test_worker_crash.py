@@ -22,10 +22,6 @@ from support.event_bus import REDIS_URL, redis_stream
 from support.migrated import migrated
 from support.processes import start_worker, wait_until, worker_env
 
-# With the other tests that fork `clinicflow` processes (support/forked_cli.py), on the one
-# worker that runs the "serial" group (support/scheduling.py): one fork server a run.
-pytestmark = pytest.mark.xdist_group("serial")
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,6 +41,7 @@ async def _prepare(url: str, event: Event) -> None:
     await db.dispose()
 
 
+@pytest.mark.xdist_group("serial")  # one fork server a run (support/scheduling.py)
 @pytest.mark.slow
 def test_a_worker_killed_mid_event_leaves_it_to_the_next_exactly_once(
     tmp_path: Path, stream: str

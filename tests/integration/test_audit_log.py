@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
@@ -50,13 +49,9 @@ def _entry(n: int, **overrides: object) -> AuditEntry:
 
 
 @pytest.fixture
-async def db(
-    database_url: str, open_database: Callable[[str], Database]
-) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    use_key(database, KEY)
-    yield database
-    await database.dispose()
+def db(database_of_test: Database) -> Database:
+    use_key(database_of_test, KEY)
+    return database_of_test
 
 
 def _pending(n: int) -> dict[str, object]:

@@ -79,18 +79,15 @@ def settings(database_url: str, tmp_path: Path, calendly: FakeCalendly) -> Setti
 
 @pytest.fixture
 async def container(
+    open_database: Callable[[str], Database],
     settings: Settings,
     clock: FixedClock,
     clinic_catalog: Catalog,
     key_ring_file: Path,
-    open_database: Callable[[str], Database],
 ) -> AsyncIterator[Container]:
+    database = open_database(settings.database_url)  # the kept engine (support/kept_engine)
     built = build_for_test(
-        settings,
-        clock=clock,
-        catalog=clinic_catalog,
-        key_ring=key_ring_file,
-        database=open_database(settings.database_url),
+        settings, clock=clock, catalog=clinic_catalog, key_ring=key_ring_file, database=database
     )
     # Calendly is one of doctor1's busy sources: until its first full sync doctor1 is
     # unconfirmed and not offered (the poll job does this when the app starts).

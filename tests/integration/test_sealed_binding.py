@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -31,12 +30,8 @@ NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(
-    database_url: str, open_database: Callable[[str], Database]
-) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    yield database
-    await database.dispose()
+def db(database_of_test: Database) -> Database:
+    return database_of_test
 
 
 async def _patient(db: Database, ring: KeyRing, n: int) -> str:

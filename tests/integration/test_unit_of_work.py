@@ -5,7 +5,7 @@ work, and a unit of work used outside its block."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -33,13 +33,9 @@ class Failed(RuntimeError):
 
 
 @pytest.fixture
-async def db(
-    database_url: str, open_database: Callable[[str], Database]
-) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    use_key(database, KEY)  # `uow.audit` signs the entry with the chain's key
-    yield database
-    await database.dispose()
+def db(database_of_test: Database) -> Database:
+    use_key(database_of_test, KEY)  # `uow.audit` signs the entry with the chain's key
+    return database_of_test
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import io
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -145,6 +145,16 @@ def open_database(
         return kept_engine.database(url) or kept_pg_engine.database(url) or Database(url)
 
     return open_
+
+
+@pytest.fixture
+async def database_of_test(
+    database_url: str, open_database: Callable[[str], Database]
+) -> AsyncIterator[Database]:
+    """A Database over this test's database (`open_database`), disposed after the test."""
+    database = open_database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -101,7 +101,13 @@ def _execute_many(
 class LoopCursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor whose statement runs, and whose rows are fetched, in one call on the loop."""
 
-    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+    # Plain attributes, set by each statement, in place of the base class's properties (which
+    # read aiosqlite's cursor).
+    __slots__ = ("arraysize", "description", "lastrowid", "rowcount")
+    description: Description
+    rowcount: int  # a property there, an attribute here
+    lastrowid: int | None  # type: ignore[assignment]  # SQLite's is None before an INSERT
+    arraysize: int
 
     def __init__(self, adapt_connection: AsyncAdapt_dbapi_connection) -> None:  # no aiosqlite's
         self._adapt_connection = adapt_connection
@@ -109,30 +115,10 @@ class LoopCursor(AsyncAdapt_aiosqlite_cursor):
         self._cursor = None  # type: ignore[assignment]  # the base class's close() skips it
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
-        self._description: Description = None
-        self._rowcount = -1
-        self._lastrowid: int | None = None
-        self._arraysize = 1
-
-    @property
-    def description(self) -> Any:
-        return self._description
-
-    @property
-    def rowcount(self) -> int:
-        return self._rowcount
-
-    @property
-    def lastrowid(self) -> Any:
-        return self._lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._arraysize = value
+        self.description = None
+        self.rowcount = -1
+        self.lastrowid = None
+        self.arraysize = 1
 
     async def _async_soft_close(self) -> None:
         return None  # the rows are already here and there is no cursor left to close
@@ -145,7 +131,7 @@ class LoopCursor(AsyncAdapt_aiosqlite_cursor):
             answer = await_(_on_loop(adapt.timeout, lambda: _execute(conn, operation, parameters)))
         except Exception as error:
             adapt._handle_exception(error)
-        self._description, rows, self._rowcount, self._lastrowid = answer
+        self.description, rows, self.rowcount, self.lastrowid = answer
         self._rows = collections.deque(rows)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
@@ -158,8 +144,8 @@ class LoopCursor(AsyncAdapt_aiosqlite_cursor):
             )
         except Exception as error:
             adapt._handle_exception(error)
-        self._description, self._rows = None, collections.deque()
-        self._rowcount, self._lastrowid = done
+        self.description, self._rows = None, collections.deque()
+        self.rowcount, self.lastrowid = done
 
 
 class LoopConnection(AsyncAdapt_aiosqlite_connection):

@@ -4,7 +4,6 @@ key.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,8 @@ from clinicflow.infra.db import Database
 
 
 @pytest.fixture
-async def db(
-    database_url: str, open_database: Callable[[str], Database]
-) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    yield database
-    await database.dispose()
+def db(database_of_test: Database) -> Database:
+    return database_of_test
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import pytest
 
 from clinicflow.infra.audit import use_key
@@ -12,10 +10,6 @@ from support.retention_clinic import RING
 
 
 @pytest.fixture
-async def db(
-    database_url: str, open_database: Callable[[str], Database]
-) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    use_key(database, RING.audit_key)
-    yield database
-    await database.dispose()
+def db(database_of_test: Database) -> Database:
+    use_key(database_of_test, RING.audit_key)
+    return database_of_test
