@@ -126,8 +126,8 @@ class LoopCursor(AsyncAdapt_aiosqlite_cursor):
     def execute(self, operation: Any, parameters: Any = None) -> None:
         adapt = self._adapt_connection
         assert isinstance(adapt, LoopConnection)
-        conn = adapt.sqlite
-        try:
+        try:  # a closed connection's ValueError too: SQLAlchemy's adapter makes it a DB error
+            conn = adapt.sqlite
             answer = await_(_on_loop(adapt.timeout, lambda: _execute(conn, operation, parameters)))
         except Exception as error:
             adapt._handle_exception(error)
@@ -137,8 +137,8 @@ class LoopCursor(AsyncAdapt_aiosqlite_cursor):
     def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
         adapt = self._adapt_connection
         assert isinstance(adapt, LoopConnection)
-        conn = adapt.sqlite
         try:
+            conn = adapt.sqlite
             done = await_(
                 _on_loop(adapt.timeout, lambda: _execute_many(conn, operation, seq_of_parameters))
             )
