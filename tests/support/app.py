@@ -27,7 +27,6 @@ from clinicflow.infra.live_keys import LiveKeyRing
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import Clock
 from clinicflow.waitlist.domain.policy import WaitlistPolicy
-from support.kept_engine import KeptEngine, KeptPgEngine
 from support.uvicorn_server import loopback_socket, running
 
 CLINIC_YAML = Path(__file__).resolve().parents[2] / "config" / "clinic.yaml"
@@ -112,8 +111,7 @@ def container_fixture(
         key_ring_file: Path,
         provider_http: httpx.AsyncClient | None,
         calendar_feeds: Sequence[BusyFeed] | None,
-        kept_engine: KeptEngine,
-        kept_pg_engine: KeptPgEngine,
+        open_database: Callable[[str], Database],
     ) -> AsyncIterator[Container]:
         """The app's container over the folder's (or module's) `settings`, closed after the
         test."""
@@ -124,8 +122,8 @@ def container_fixture(
             key_ring=key_ring_file,
             http=provider_http,
             feeds=calendar_feeds,
-            database=kept_engine.database(settings.database_url, echo=settings.sql_echo)
-            or kept_pg_engine.database(settings.database_url, echo=settings.sql_echo),
+            # Over the kept engine (support/kept_engine.py), unless the test echoes SQL.
+            database=None if settings.sql_echo else open_database(settings.database_url),
         )
         yield built
         await built.aclose()

@@ -34,12 +34,42 @@ from clinicflow.infra.db import Database, make_engine
 _BESIDE = ("-wal", "-shm", "-journal")
 
 
-class KeptEngine:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.url = f"sqlite+aiosqlite:///{path}"
+class _Kept:
+    """Lends one engine, kept for the process, to the first Database of each test over the
+    test's database; `_make` makes it the first time."""
+
+    url: str | None
+
+    def __init__(self) -> None:
         self._engine: AsyncEngine | None = None
         self._lent = False
+
+    def _next_test(self) -> None:
+        self._lent = False
+
+    def database(self, url: str) -> Database | None:
+        """A Database over the kept engine for this test's first Database over its database
+        (None otherwise: the caller makes its own)."""
+        if url != self.url or self._lent:
+            return None
+        if self._engine is None:
+            self._engine = self._make(url)
+        else:
+            # A new pool: whatever the last test left in the old one belongs to that test's
+            # event loop (and, on PostgreSQL, to its copy).
+            self._engine.sync_engine.dispose(close=False)
+        self._lent = True
+        return Database(url, engine=self._engine)
+
+    def _make(self, url: str) -> AsyncEngine:
+        return make_engine(url)
+
+
+class KeptEngine(_Kept):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.url = f"sqlite+aiosqlite:///{path}"
 
     def fresh_copy(self, template: Path) -> str:
         """The template copied to the path (the last test's file and its WAL removed first:
@@ -48,50 +78,28 @@ class KeptEngine:
         for suffix in ("", *_BESIDE):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         shutil.copy(template, self.path)
-        self._lent = False
+        self._next_test()
+        assert self.url is not None
         return self.url
 
-    def database(self, url: str, *, echo: bool = False) -> Database | None:
-        """A Database over the kept engine for this test's first container over the path
-        (None otherwise: the caller builds its own)."""
-        if url != self.url or self._lent or echo:
-            return None
-        if self._engine is None:
-            self._engine = make_engine(self.url)
-        else:
-            # A new pool: whatever the last test's container left in the old one belongs to
-            # that test's event loop.
-            self._engine.sync_engine.dispose(close=False)
-        self._lent = True
-        return Database(self.url, engine=self._engine)
 
-
-class KeptPgEngine:
+class KeptPgEngine(_Kept):
     def __init__(self) -> None:
-        self.url: str | None = None
-        self._engine: AsyncEngine | None = None
-        self._lent = False
+        super().__init__()
+        self.url = None
+        self._copy: str | None = None
 
     def use(self, url: str) -> str:
         """The test in hand's copy (a fresh one, support/pg_copies.py): the kept engine's
         connections go there from now on."""
-        self.url = url
-        self._lent = False
+        self.url, self._copy = url, make_url(url).database
+        self._next_test()
         return url
 
-    def database(self, url: str, *, echo: bool = False) -> Database | None:
-        """A Database over the kept engine for this test's first container over its copy
-        (None otherwise: the caller builds its own)."""
-        if url != self.url or self._lent or echo:
-            return None
-        if self._engine is None:
-            self._engine = make_engine(url)
-            event.listen(self._engine.sync_engine, "do_connect", self._to_the_copy)
-        else:
-            # A new pool: the last test's connections were to its copy, in its event loop.
-            self._engine.sync_engine.dispose(close=False)
-        self._lent = True
-        return Database(url, engine=self._engine)
+    def _make(self, url: str) -> AsyncEngine:
+        engine = make_engine(url)
+        event.listen(engine.sync_engine, "do_connect", self._to_the_copy)
+        return engine
 
     def _to_the_copy(
         self,
@@ -100,5 +108,4 @@ class KeptPgEngine:
         _args: list[object],
         params: dict[str, object],
     ) -> None:
-        assert self.url is not None
-        params["database"] = make_url(self.url).database
+        params["database"] = self._copy
