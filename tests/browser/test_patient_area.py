@@ -26,6 +26,7 @@ from clinicflow.shared.clock import FixedClock
 from support.app import staff_session
 from support.browser import SESSION_LOOP, assert_accessible
 from support.fake_smtp import FakeSmtpRelay
+from support.loopback_tls import loopback_tls
 
 pytestmark = SESSION_LOOP
 
@@ -41,7 +42,7 @@ URL = re.compile(r"https?://[^\s\"'<>]+")
 
 async def _booked_and_paid(site: str, container: Container) -> tuple[dict[str, Any], int]:
     """A visit booked on the API and paid at the front desk (cash): the booking, the total."""
-    async with httpx.AsyncClient(base_url=site, trust_env=False) as api:
+    async with httpx.AsyncClient(base_url=site, trust_env=False, verify=loopback_tls()) as api:
         made = await api.post(
             "/v1/bookings",
             json={

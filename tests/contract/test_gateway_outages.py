@@ -21,6 +21,7 @@ from clinicflow.shared.clock import FixedClock
 from support.fake_http import Request
 from support.fake_paypal import FakePayPal
 from support.fake_stripe import FakeStripe
+from support.loopback_tls import loopback_tls
 from support.payment_servers import create, paypal_on, resilient, stripe_on
 
 
@@ -86,7 +87,7 @@ async def test_the_circuit_opens_after_repeated_outages(
 
 async def test_a_timeout_is_unavailability(provider: Provider) -> None:
     provider.fake.hang = True  # API calls never answer; the client's own timeout ends the wait
-    async with httpx.AsyncClient(trust_env=False, timeout=0.2) as http:
+    async with httpx.AsyncClient(trust_env=False, timeout=0.2, verify=loopback_tls()) as http:
         gateway = provider.on(http)
 
         with pytest.raises(GatewayUnavailable, match="timed out"):

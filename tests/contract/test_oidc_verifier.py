@@ -16,6 +16,7 @@ from clinicflow.identity.errors import TokenInvalid
 from clinicflow.identity.oauth.service import OidcVerifier
 from clinicflow.shared.clock import FixedClock
 from support.fake_idp import AUDIENCE, ISSUER, NOW, FakeProvider, ProviderKey
+from support.loopback_tls import loopback_tls
 
 INTERVAL = timedelta(seconds=30)
 
@@ -41,7 +42,7 @@ def provider(key_a: ProviderKey) -> Iterator[FakeProvider]:
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+    async with httpx.AsyncClient(trust_env=False, timeout=5, verify=loopback_tls()) as client:
         yield client
 
 

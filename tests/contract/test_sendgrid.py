@@ -32,6 +32,7 @@ from clinicflow.shared.clock import FixedClock
 from support.fake_sendgrid import API_KEY, FakeSendGrid
 from support.fake_smtp import FakeSmtpRelay
 from support.fake_vendor import serving
+from support.loopback_tls import loopback_tls
 
 SENDER = "Clinic <no-reply@clinic.example>"
 TO = "patient@example.org"
@@ -125,7 +126,7 @@ async def test_timeouts_and_unreachable_hosts_are_unavailability() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(time_out)) as slow:
         with pytest.raises(ProviderUnavailable, match="timed out"):
             await SendGridEmail(slow, API_KEY, SENDER).send_email(HI)
-    async with httpx.AsyncClient(trust_env=False) as client:
+    async with httpx.AsyncClient(trust_env=False, verify=loopback_tls()) as client:
         closed = SendGridEmail(client, API_KEY, SENDER, base_url="http://127.0.0.1:9")
         with pytest.raises(ProviderUnavailable, match="unreachable"):
             await closed.send_email(HI)

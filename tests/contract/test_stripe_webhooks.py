@@ -24,6 +24,7 @@ from clinicflow.payments.ports import GatewayEvent, WebhookSignatureInvalid
 from clinicflow.shared.clock import FixedClock
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET
 from support.fake_stripe_wire import event_body, sign
+from support.loopback_tls import loopback_tls
 
 PI = {
     "id": "pi_123",
@@ -116,7 +117,7 @@ def test_anything_tampered_is_refused(clock: FixedClock, tamper: str) -> None:
 
 
 async def test_the_gateway_verifies_on_its_clock_then_parses(clock: FixedClock) -> None:
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with httpx.AsyncClient(trust_env=False, verify=loopback_tls()) as http:
         gateway = StripeGateway(http, API_KEY, WEBHOOK_SECRET, clock, webhook_tolerance=60)
         now = int(clock.now().timestamp())
         body = event_body("payment_intent.succeeded", PI, now)

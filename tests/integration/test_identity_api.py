@@ -20,6 +20,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import bearer, booking, refused
 from support.fake_idp import ISSUER, FakeProvider, ProviderKey
+from support.loopback_tls import loopback_tls
 
 OIDC_ISSUER = ISSUER
 OIDC_AUDIENCE = "clinicflow-staff"
@@ -58,7 +59,11 @@ async def oidc_client(
         }
     )
     # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    built = build(configured, clock=clock, http=httpx.AsyncClient(trust_env=False, timeout=5))
+    built = build(
+        configured,
+        clock=clock,
+        http=httpx.AsyncClient(trust_env=False, timeout=5, verify=loopback_tls()),
+    )
     transport = httpx.ASGITransport(app=create_app(container=built))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://clinic.test") as http:

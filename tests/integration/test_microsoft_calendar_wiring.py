@@ -26,6 +26,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem, booking
 from support.fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph
+from support.loopback_tls import loopback_tls
 
 ELENA = "elena.marsh@clinic.example"
 
@@ -97,7 +98,9 @@ async def test_a_configured_clinic_subscribes_and_writes_bookings_back(
         # Until Microsoft 365 has been read once, doctor1's times are unconfirmed (not
         # offered): the first sync, as the poll job would run it.
         await container.calendars.service.sync("microsoft", full=True)
-        async with httpx.AsyncClient(base_url=url, trust_env=False) as client:
+        async with httpx.AsyncClient(
+            base_url=url, trust_env=False, verify=loopback_tls()
+        ) as client:
             made = await client.post("/v1/bookings", json=booking())
             assert made.status_code == 201, made.text
             await container.bus.run_once()

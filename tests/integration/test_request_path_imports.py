@@ -22,6 +22,7 @@ import uvicorn
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
+from support.loopback_tls import loopback_tls
 from support.uvicorn_server import loopback_socket, running
 
 
@@ -65,7 +66,10 @@ async def test_pooled_requests_over_a_socket_try_no_import(
     failed_imports: FailedImports,
 ) -> None:
     config = uvicorn.Config(_hello, log_level="warning", lifespan="off")
-    async with running(config, loopback_socket()) as base, httpx.AsyncClient() as client:
+    async with (
+        running(config, loopback_socket()) as base,
+        httpx.AsyncClient(verify=loopback_tls()) as client,
+    ):
         assert (await client.get(f"{base}/")).text == "hello"  # warms the path up
         failed_imports.names.clear()
         for _ in range(5):

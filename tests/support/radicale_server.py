@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.loopback_tls import loopback_tls
+
 PASSWORD = "radicale-test-password"  # any: auth-type none takes every password
 
 
@@ -64,7 +66,7 @@ class Radicale:
 
 
 def _client(user: str) -> httpx.Client:
-    return httpx.Client(auth=(user, PASSWORD), trust_env=False, timeout=10)
+    return httpx.Client(auth=(user, PASSWORD), trust_env=False, timeout=10, verify=loopback_tls())
 
 
 def _free_port() -> int:

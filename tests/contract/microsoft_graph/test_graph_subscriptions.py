@@ -18,6 +18,7 @@ from clinicflow.shared.clock import FixedClock
 from support.fake_graph import FakeGraph
 from support.graph_contract import ELENA, GRACE, add, at
 from support.graph_servers import MAILBOXES, Sleeps, Triggered, calendar_on, notification_route
+from support.loopback_tls import loopback_tls
 
 
 async def test_subscriptions_are_made_after_the_handshake_and_renewed_before_they_expire(
@@ -111,7 +112,7 @@ async def test_the_route_answers_the_handshake_in_plain_text(clock: FixedClock) 
     token = "Validation: Testing client application reachability for subscription 1"
     async with (
         notification_route(ChangeNotifications(keys=Keys()), clock) as url,
-        httpx.AsyncClient(trust_env=False) as client,
+        httpx.AsyncClient(trust_env=False, verify=loopback_tls()) as client,
     ):
         answer = await client.post(
             url, params={"validationToken": token}, headers={"Content-Type": "text/plain"}

@@ -21,6 +21,7 @@ from clinicflow.gateway.app import create_app
 from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem
+from support.loopback_tls import loopback_tls
 from support.provider_webhooks import PUBLIC, book_and_notify, message
 
 
@@ -112,7 +113,7 @@ async def test_sendgrid_events_are_refused_without_a_verification_key(
     settings: Settings, clock: FixedClock, signing_key: ec.EllipticCurvePrivateKey
 ) -> None:
     bare = settings.model_copy(update={"sendgrid_webhook_public_key": None})
-    built = build(bare, clock=clock, http=httpx.AsyncClient(trust_env=False))
+    built = build(bare, clock=clock, http=httpx.AsyncClient(trust_env=False, verify=loopback_tls()))
     body, headers = signed_events(signing_key, [event("abc", "delivered")])
     transport = httpx.ASGITransport(app=create_app(container=built))
     try:

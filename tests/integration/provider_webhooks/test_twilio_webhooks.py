@@ -23,6 +23,7 @@ from clinicflow.settings import Settings
 from clinicflow.shared.clock import FixedClock
 from support.api import assert_problem
 from support.fake_twilio import AUTH_TOKEN, FakeTwilio, sign
+from support.loopback_tls import loopback_tls
 from support.notifications import envelope
 from support.provider_webhooks import (
     FORM,
@@ -221,7 +222,7 @@ async def test_twilio_webhooks_are_refused_when_twilio_is_not_configured(
     bare = settings.model_copy(
         update={"twilio_account_sid": None, "twilio_auth_token": None, "twilio_sender": None}
     )
-    built = build(bare, clock=clock, http=httpx.AsyncClient(trust_env=False))
+    built = build(bare, clock=clock, http=httpx.AsyncClient(trust_env=False, verify=loopback_tls()))
     transport = httpx.ASGITransport(app=create_app(container=built))
     try:
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:
