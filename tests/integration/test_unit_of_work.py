@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clinicflow.infra import unit_of_work
@@ -264,6 +264,24 @@ async def test_a_reading_unit_of_work_refuses_to_commit_and_takes_no_writer_lock
                 await reading.commit()
         await writing.commit()
     assert await handled(db) == ["e-1"]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_postgresql_reader_holds_no_transaction_between_its_statements(
+    db: Database,
+) -> None:
+    """Reading units of work on PostgreSQL run without BEGIN and ROLLBACK (at READ COMMITTED
+    each statement takes its own snapshot inside a transaction too): a reader awaiting
+    something between two statements is `idle`, not `idle in transaction`."""
+    async with Factory(db, UnitOfWork).reading() as reading:
+        pid = (await reading.connection.execute(select(func.pg_backend_pid()))).scalar_one()
+        async with db.read() as other:
+            state = await other.scalar(
+                select(column("state"))
+                .select_from(table("pg_stat_activity"))
+                .where(column("pid") == pid)
+            )
+    assert state == "idle"
 
 
 async def test_a_unit_of_work_used_outside_its_block_raises_transaction_closed(

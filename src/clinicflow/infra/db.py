@@ -94,7 +94,12 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading: SQLite's in one read transaction (one snapshot), and
+        PostgreSQL's in autocommit (each statement its own snapshot, as at READ COMMITTED in
+        a transaction; nothing here reads at a stricter level)."""
         async with self.engine.connect() as conn:
+            if not self.is_sqlite:  # no BEGIN and ROLLBACK: two round trips for nothing
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     @asynccontextmanager
