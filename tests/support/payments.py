@@ -4,9 +4,7 @@ gateway webhooks signed as the vendors sign them. No tests here."""
 
 from __future__ import annotations
 
-import functools
 import json
-import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +27,7 @@ from support.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from support.fake_paypal_webhooks import WEBHOOK_ID, capture_resource
 from support.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
 from support.fake_stripe_wire import event_body, sign
+from support.loopback_tls import loopback_tls
 
 # The servers' fixtures, for the tests that still import them from here (PEP 484 re-exports;
 # tests/conftest.py registers them for every test).
@@ -69,7 +68,7 @@ async def pay(
     open_database: Callable[[str], Database],
 ) -> AsyncIterator[Container]:
     # trust_env=False: a proxy configured on the machine must not intercept loopback traffic.
-    http = httpx.AsyncClient(trust_env=False, timeout=5, verify=_tls())
+    http = httpx.AsyncClient(trust_env=False, timeout=5, verify=loopback_tls())
     built = build_for_test(
         pay_settings,
         clock=clock,
@@ -80,12 +79,6 @@ async def pay(
     )
     yield built
     await built.aclose()
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """httpx's default TLS context, made once: each new one costs ~20 ms of CPU."""
-    return httpx.create_ssl_context()
 
 
 @pytest.fixture
