@@ -21,17 +21,20 @@ that production settings hash at full strength.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 import pytest
+import uvloop
 
 # The fixtures and the fixture plugins of tests/support, in the test processes only
 # (support/suite_fixtures.py): the xdist controller runs no test, and importing them (the
@@ -68,6 +71,19 @@ def pytest_configure(config: pytest.Config) -> None:
     _temp_in_memory(config)
     if not _is_xdist_controller(config):
         config.pluginmanager.import_plugin(SUITE_FIXTURES)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """The loop an async test (and its async fixtures) runs on: uvloop, the loop `clinicflow
+    serve` (uvicorn's `loop="auto"`) and `clinicflow worker` run on in production; a test
+    marked `asyncio_loop` is about asyncio's own loop and gets it. On asyncio's loop the
+    suite's tests spent ~15% more CPU (aiosqlite's thread hand-offs and the ASGI transport's
+    tasks above all; benchmarks/README.md, "Ninth pass")."""
+    if item.get_closest_marker("asyncio_loop") is not None:
+        return {"asyncio": asyncio.new_event_loop}
+    return {"uvloop": uvloop.new_event_loop}
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:

@@ -123,7 +123,12 @@ def _show(letters: list[DeadLetter]) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    """Relay and consume until SIGTERM or SIGINT; handlers under way finish first."""
+    """Relay and consume until SIGTERM or SIGINT; handlers under way finish first. On uvloop,
+    as `serve` runs (uvicorn's `loop="auto"`): the worker's time goes to the same kind of work
+    (database round trips, aiosqlite's thread hand-offs, outbound HTTP and SMTP), which costs
+    asyncio's own loop about a sixth more CPU (benchmarks/README.md, "Ninth pass")."""
+    import uvloop
+
     from clinicflow.infra.logging import configure_logging
 
     configure_logging()
@@ -138,4 +143,4 @@ def run_worker(settings: Settings) -> None:
             await asyncio.gather(container.bus.run_worker(stop), container.jobs.run(stop))
         console.print("worker stopped")
 
-    asyncio.run(go())
+    uvloop.run(go())

@@ -1,8 +1,9 @@
 """A subscriber for the worker crash test, loaded by `clinicflow worker` through
 CLINICFLOW_EXTRA_SUBSCRIBERS=crash_subscriber:make (tests/e2e on PYTHONPATH).
 
-It writes its effect row inside the inbox transaction and logs each attempt to a file; with
-CRASH_HOLD set it then stops mid-handling (transaction open) so the test can kill it."""
+It writes its effect row inside the inbox transaction and logs each attempt to a file (the
+worker's pid, the event, and the module of the loop it ran on); with CRASH_HOLD set it then
+stops mid-handling (transaction open) so the test can kill it."""
 
 from __future__ import annotations
 
@@ -35,13 +36,14 @@ class CrashSubscriber:
                 text("INSERT INTO crash_effect (event_id, pid) VALUES (:e, :p)"),
                 {"e": event.event_id, "p": os.getpid()},
             )
-            await asyncio.to_thread(self._log_attempt, event.event_id)
+            loop = type(asyncio.get_running_loop()).__module__
+            await asyncio.to_thread(self._log_attempt, event.event_id, loop)
             if self.hold:
                 await asyncio.Event().wait()  # the test kills the worker here
 
-    def _log_attempt(self, event_id: str) -> None:
+    def _log_attempt(self, event_id: str, loop: str) -> None:
         with self.attempts.open("a") as log:
-            log.write(f"{os.getpid()} {event_id}\n")
+            log.write(f"{os.getpid()} {event_id} {loop}\n")
 
 
 def make(deps: SubscriberDeps) -> CrashSubscriber:

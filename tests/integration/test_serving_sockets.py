@@ -10,8 +10,14 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
+
 from clinicflow.gateway import serving
 from support.uvicorn_server import loopback_socket
+
+# On asyncio's own loop (the suite's other async tests run on uvloop, as serve does): the
+# option is asyncio's to set or not.
+pytestmark = pytest.mark.asyncio_loop
 
 
 async def nodelay_of_accepted(listening: socket.socket) -> int:
