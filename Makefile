@@ -1,5 +1,12 @@
 # The two set-up commands are `make demo` and `make test`; both make the virtualenv themselves.
-PYTHON ?= python3
+# The interpreter the virtualenv is made from: the system's /usr/bin/python3 where it is 3.11
+# or newer and has venv (a distribution's build: Debian's and Ubuntu's are profile-guided,
+# link-time optimized and linked statically, as the python.org builds in deploy/Dockerfile's
+# image are), else the first python3 on PATH. A version manager's default build (pyenv's: no
+# PGO or LTO, libpython shared) spent ~15% more CPU importing clinicflow, and its suite ~9%
+# more, on the same machine (benchmarks/README.md, "Ninth pass"). `make PYTHON=…` picks another.
+SYSTEM_PYTHON := /usr/bin/python3
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
