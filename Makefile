@@ -1,8 +1,8 @@
 # The two set-up commands are `make demo` and `make test`; both make the virtualenv themselves.
 # The interpreter the virtualenv is made from: the system's /usr/bin/python3 where it is 3.11
-# or newer and has venv (a distribution's build: Debian's and Ubuntu's are profile-guided,
-# link-time optimized and linked statically, as the python.org builds in deploy/Dockerfile's
-# image are), else the first python3 on PATH. A version manager's default build (pyenv's: no
+# or newer and has venv (a distribution's build: Debian's is profile-guided and link-time
+# optimized, as the python.org builds in deploy/Dockerfile's image are, and links libpython
+# into the executable), else the first python3 on PATH. A version manager's default build (pyenv's: no
 # PGO or LTO, libpython shared) spent ~15% more CPU importing clinicflow, and its suite ~9%
 # more, on the same machine (benchmarks/README.md, "Ninth pass"). `make PYTHON=…` picks another.
 SYSTEM_PYTHON := /usr/bin/python3

@@ -78,9 +78,8 @@ def pytest_asyncio_loop_factories(
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
     """The loop an async test (and its async fixtures) runs on: uvloop, the loop `clinicflow
     serve` (uvicorn's `loop="auto"`) and `clinicflow worker` run on in production; a test
-    marked `asyncio_loop` is about asyncio's own loop and gets it. On asyncio's loop the
-    suite's tests spent ~15% more CPU (aiosqlite's thread hand-offs and the ASGI transport's
-    tasks above all; benchmarks/README.md, "Ninth pass")."""
+    marked `asyncio_loop` is about asyncio's own loop and gets it. Nine integration modules
+    spent 2 to 7% less CPU on uvloop (benchmarks/README.md, "Ninth pass")."""
     if item.get_closest_marker("asyncio_loop") is not None:
         return {"asyncio": asyncio.new_event_loop}
     return {"uvloop": uvloop.new_event_loop}

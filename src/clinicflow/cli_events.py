@@ -125,8 +125,8 @@ def _show(letters: list[DeadLetter]) -> None:
 def run_worker(settings: Settings) -> None:
     """Relay and consume until SIGTERM or SIGINT; handlers under way finish first. On uvloop,
     as `serve` runs (uvicorn's `loop="auto"`): the worker's time goes to the same kind of work
-    (database round trips, aiosqlite's thread hand-offs, outbound HTTP and SMTP), which costs
-    asyncio's own loop about a sixth more CPU (benchmarks/README.md, "Ninth pass")."""
+    (database round trips, outbound HTTP and SMTP), and the suite's tests run on it too
+    (docs/architecture.md, "One event loop")."""
     import uvloop
 
     from clinicflow.infra.logging import configure_logging
