@@ -25,12 +25,14 @@ $(BIN)/python:
 # package the lock does not name, stops the install); clinicflow itself goes on top without
 # re-resolving anything. pip itself is the one the interpreter's venv brings (ensurepip's,
 # fixed by the Python release): upgrading it to whatever is newest would make the one
-# unpinned install of the set-up. What builds clinicflow itself (setuptools, wheel) comes
-# from requirements-build.txt, hashed too, and the editable install uses it without build
-# isolation: with it, pip would fetch whatever setuptools is newest for each install.
+# unpinned install of the set-up. What builds packages (setuptools, wheel) comes first, from
+# requirements-build.txt, hashed too, and every later install uses it without build isolation:
+# clinicflow itself, and the locks' source-only releases (autograd-gamma and http-ece here,
+# pyspark in requirements-spark.txt). Under isolation pip fetched whatever setuptools was
+# newest to build each of them; pip 23.0 (Debian's Python's) fell back to `setup.py install`.
 $(STAMP): pyproject.toml requirements.txt requirements-build.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-build.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-build-isolation -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -40,7 +42,7 @@ install: $(STAMP)  ## create the virtualenv and install clinicflow with its test
 # Spark test and the type checks only (docs/analytics.md "Scale-out"; Spark needs a Java
 # runtime too: .ci/run installs Debian's default-jre-headless).
 $(SPARK_STAMP): requirements-spark.txt | $(STAMP)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-spark.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-build-isolation -r requirements-spark.txt
 	@touch $@
 
 spark: $(SPARK_STAMP)  ## install pyspark for `clinicflow analytics spark` and the Spark test

@@ -73,7 +73,10 @@ def test_installs_refuse_a_file_whose_hash_differs() -> None:
     for lock in LOCKS:
         if lock == "requirements-runtime.txt":
             continue  # the image's (below)
-        assert f"pip install --quiet --require-hashes -r {lock}" in makefile
+        install = (
+            rf"pip install --quiet --require-hashes( --no-build-isolation)? -r {re.escape(lock)}"
+        )
+        assert re.search(install, makefile), f"{lock} is not installed with --require-hashes"
     assert "pip install --quiet uv" not in makefile  # the lock's own resolver: pinned too
     assert "--require-hashes -r requirements-runtime.txt" in dockerfile
     assert "--require-hashes -r requirements-build.txt" in dockerfile
@@ -92,6 +95,17 @@ def test_clinicflow_is_built_by_the_locked_build_requirements_only() -> None:
     assert "pip wheel --no-cache-dir --no-deps --no-build-isolation" in dockerfile
     assert "!requirements-build.txt" in (ROOT / "deploy" / "Dockerfile.dockerignore").read_text()
     assert "pip install --quiet --no-deps -e ." not in makefile
+
+
+def test_the_locks_source_releases_are_built_by_the_locked_build_requirements() -> None:
+    """The locks name a few releases pip builds from source (no wheel on PyPI): installed
+    after requirements-build.txt and without build isolation, they are built by its pinned
+    setuptools and wheel, not by whatever setuptools is newest that day."""
+    makefile = (ROOT / "Makefile").read_text()
+    build = makefile.index("--require-hashes -r requirements-build.txt")
+    for lock in ("requirements.txt", "requirements-spark.txt"):
+        install = makefile.index(f"--require-hashes --no-build-isolation -r {lock}")
+        assert build < install, f"{lock} is installed before the build requirements"
 
 
 def test_the_browser_tests_repeat_the_locked_playwrights_own_disabled_features() -> None:
