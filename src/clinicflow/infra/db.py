@@ -188,13 +188,14 @@ async def insert_ignoring_duplicates(
         return 0
     if len(rows) == 1:  # the usual case (an inbox row, a delivery): a statement compiled once
         return (await conn.execute(_ignoring(conn.dialect.name, table), dict(rows[0]))).rowcount
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    inserted = 0
-    for start in range(0, len(rows), 200):  # one multi-row statement, well under bind limits
-        chunk = [dict(row) for row in rows[start : start + 200]]
-        statement = dialect.insert(table).values(chunk).on_conflict_do_nothing()
-        inserted += (await conn.execute(statement)).rowcount
-    return inserted
+    # Several rows: the same cached statement, with RETURNING, executed over the list.
+    # SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues": batches under the driver's
+    # bind limits) rendered from the one compiled form, and a row a conflict skipped returns
+    # nothing, so the rows returned are the rows that went in (an executemany's rowcount is
+    # not kept by every driver: asyncpg's). A `.values([...])` statement per call was compiled
+    # afresh each time, its shape depending on the row count.
+    statement = _ignoring(conn.dialect.name, table, returning=True)
+    return len((await conn.execute(statement, [dict(row) for row in rows])).all())
 
 
 async def upsert(
@@ -211,15 +212,18 @@ async def upsert(
     await conn.execute(statement.on_conflict_do_update(index_elements=key, set_=dict(changed)))
 
 
-# One statement per dialect and table, its values bound at execution, so SQLAlchemy's
-# compiled cache keeps it (a `.values([...])` insert has no cache key: compiled every time).
-_ignoring_statements: dict[tuple[str, Table], Executable] = {}
+# One statement per dialect, table and RETURNING or not, its values bound at execution, so
+# SQLAlchemy's compiled cache keeps it (a `.values([...])` insert has no cache key: compiled
+# every time).
+_ignoring_statements: dict[tuple[str, Table, bool], Executable] = {}
 
 
-def _ignoring(dialect_name: str, table: Table) -> Executable:
-    found = _ignoring_statements.get((dialect_name, table))
+def _ignoring(dialect_name: str, table: Table, *, returning: bool = False) -> Executable:
+    found = _ignoring_statements.get((dialect_name, table, returning))
     if found is None:
         dialect = postgresql if dialect_name == "postgresql" else sqlite
-        found = dialect.insert(table).on_conflict_do_nothing()
-        _ignoring_statements[(dialect_name, table)] = found
+        statement = dialect.insert(table).on_conflict_do_nothing()
+        key = list(table.primary_key.columns) or list(table.columns)[:1]
+        found = statement.returning(*key) if returning else statement
+        _ignoring_statements[(dialect_name, table, returning)] = found
     return found

@@ -96,7 +96,8 @@ def location(distance_mi: float | None, policy: WaitlistPolicy) -> float:
 
 
 def combine(weights: Weights, values: Mapping[str, float]) -> float:
-    total = sum(weights.as_dict()[name] * values[name] for name in COMPONENTS)
+    by_name = weights.as_dict()
+    total = sum(by_name[name] * values[name] for name in COMPONENTS)
     return _unit(total)  # rounding can push a sum of weights that is 1 a hair past it
 
 
