@@ -8,7 +8,6 @@ the drivers do not all keep an executemany's rowcount."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -30,12 +29,8 @@ def handled(subscriber: str, n: int) -> dict[str, object]:
 
 
 @pytest.fixture
-async def db(
-    database_url: str, open_database: Callable[[str], Database]
-) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    yield database
-    await database.dispose()
+def db(database_of_test: Database) -> Database:
+    return database_of_test
 
 
 async def insert(db: Database, rows: list[dict[str, object]]) -> int:
