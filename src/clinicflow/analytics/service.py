@@ -136,13 +136,22 @@ class AvailabilityViews:
         self._counts: dict[tuple[date, str], int] = {}
         self._last = clock.now()
         self._pending: set[asyncio.Task[None]] = set()
+        # The clinic's day `seen` last counted in, and the instants it runs between: the
+        # next read within them skips the time-zone conversion (a clock set back recomputes).
+        self._day = self._last.date()
+        self._day_from = self._day_until = self._last
 
     def seen(self, service: str) -> None:
         """One availability answer for `service` (a service the catalog has, else nothing)."""
         if service not in self._catalog.services:
             return
         now = self._clock.now()
-        key = (now.astimezone(self._catalog.clinic.tz).date(), service)
+        if not self._day_from <= now < self._day_until:
+            tz = self._catalog.clinic.tz
+            self._day = now.astimezone(tz).date()
+            self._day_from = datetime.combine(self._day, time(0), tz)
+            self._day_until = datetime.combine(self._day + timedelta(days=1), time(0), tz)
+        key = (self._day, service)
         self._counts[key] = self._counts.get(key, 0) + 1
         if now - self._last >= self._every and not self._pending:
             self._last = now
