@@ -13,20 +13,20 @@ from clinicflow.analytics.service import AvailabilityViews
 from clinicflow.catalog.service import load_catalog
 from clinicflow.shared.clock import FixedClock
 from support.app import CLINIC_YAML
-from support.fake_analytics import fake_analytics
+from support.fake_analytics import FakeAnalyticsUnitOfWork, fake_analytics
+from support.fake_uow import FakeFactory
 
 # 2026-11-24 23:59 in Chicago (UTC-6) is 2026-11-25 05:59 UTC.
 BEFORE_MIDNIGHT = datetime(2026, 11, 25, 5, 59, tzinfo=UTC)
 ALT, GAPS = "alternative_medicine", "gaps_coaching"
 
 
-async def stored(views: AvailabilityViews, uow: object) -> list[tuple[date, str, int]]:
+async def stored(
+    views: AvailabilityViews, uow: FakeFactory[FakeAnalyticsUnitOfWork]
+) -> list[tuple[date, str, int]]:
     await views.flush()
-    async with uow() as unit:  # type: ignore[operator]
-        found: list[tuple[date, str, int]] = await unit.views.between(
-            date(2026, 1, 1), date(2027, 1, 1)
-        )
-    return found
+    async with uow() as unit:
+        return await unit.views.between(date(2026, 1, 1), date(2027, 1, 1))
 
 
 async def test_views_count_for_the_clinics_day_across_its_midnights() -> None:
