@@ -2,9 +2,10 @@
 # The interpreter the virtualenv is made from: the system's /usr/bin/python3 where it is 3.11
 # or newer and has venv (a distribution's build: Debian's is profile-guided and link-time
 # optimized, as the python.org builds in deploy/Dockerfile's image are, and links libpython
-# into the executable), else the first python3 on PATH. A version manager's default build (pyenv's: no
-# PGO or LTO, libpython shared) spent ~15% more CPU importing clinicflow, and its suite ~9%
-# more, on the same machine (benchmarks/README.md, "Ninth pass"). `make PYTHON=…` picks another.
+# into the executable), else the first python3 on PATH. A version manager's default build
+# (pyenv's: no PGO or LTO, libpython shared) spent ~20% more CPU importing clinicflow (4.07
+# against 3.36 core-s), and its suite ~9% more, on the same machine (benchmarks/README.md,
+# "Ninth pass"). `make PYTHON=…` picks another.
 SYSTEM_PYTHON := /usr/bin/python3
 PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
 VENV   ?= .venv
